@@ -1,0 +1,102 @@
+/**
+ * Named kernel parameters with documented defaults. Every assumption of the kernel core that is
+ * not a confirmed Linux constant lives here.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+/** Parameters of the simulated kernel. */
+export interface KernelParams {
+  /**
+   * `vm.max_map_count`. Default 65530 = `DEFAULT_MAX_MAP_COUNT` (USHRT_MAX − 5,
+   * include/linux/mm.h); reference §1.5 marks re-checking it [U].
+   */
+  maxMapCount: number;
+  /** `TASK_SIZE` for 4-level x86_64 paging: (1 << 47) − PAGE_SIZE. */
+  taskSize: number;
+  /**
+   * `mm->mmap_base`: top-down mmap allocation starts below it. Default 0x7ffff7fff000, the
+   * layout with ASLR off (`setarch -R`), an assumption [U] — only relative placement matters.
+   */
+  mmapBase: number;
+  /** `vm.mmap_min_addr` default (65536). */
+  mmapMinAddr: number;
+  /** Start of the heap (`mm->start_brk`) for a fresh process; ASLR-off layout [U]. */
+  startBrk: number;
+  /** Pages of the initial stack VMA set up by `execve` (128 KiB + guard, [U]). */
+  stackPages: number;
+  /**
+   * Maple-tree range entries per 256-byte node for the `maple_node` estimate: a process with N
+   * VMAs stores about 2N+1 ranges (VMAs and gaps); the reference estimates 10–15 per leaf
+   * (§1.6 [D]). Default 10 [U].
+   */
+  mapleEntriesPerNode: number;
+  /** Check invariants (reference §1.7) after every operation (slow; tests use it). */
+  debugChecks: boolean;
+  /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
+  oracleChecks: boolean;
+}
+
+/** Default {@link KernelParams}. */
+export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
+  maxMapCount: 65530,
+  taskSize: 2 ** 47 - 4096,
+  mmapBase: 0x7ffff7fff000,
+  mmapMinAddr: 0x10000,
+  startBrk: 0x555555559000,
+  stackPages: 33,
+  mapleEntriesPerNode: 10,
+  debugChecks: false,
+  oracleChecks: true,
+};
+
+/** Documentation of each parameter: meaning and valid range, for `list` and error messages. */
+export const KERNEL_PARAM_RANGES: Readonly<
+  Record<keyof KernelParams, { min?: number; max?: number; kind: "int" | "bool" }>
+> = {
+  maxMapCount: { min: 1, max: 2 ** 31 - 1, kind: "int" },
+  taskSize: { min: 2 ** 32, max: 2 ** 47, kind: "int" },
+  mmapBase: { min: 2 ** 32, max: 2 ** 47, kind: "int" },
+  mmapMinAddr: { min: 0, max: 2 ** 32, kind: "int" },
+  startBrk: { min: 2 ** 20, max: 2 ** 46, kind: "int" },
+  stackPages: { min: 1, max: 1 << 20, kind: "int" },
+  mapleEntriesPerNode: { min: 2, max: 16, kind: "int" },
+  debugChecks: { kind: "bool" },
+  oracleChecks: { kind: "bool" },
+};
+
+/**
+ * Merges overrides into the defaults, rejecting unknown keys and out-of-range values with a
+ * one-line error naming the parameter and its valid range.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveKernelParams } from "./params.ts";
+ * const p = resolveKernelParams({ maxMapCount: 100 });
+ * if (p.maxMapCount !== 100) throw new Error();
+ * ```
+ */
+export function resolveKernelParams(overrides: Partial<KernelParams> = {}): KernelParams {
+  const out: KernelParams = { ...DEFAULT_KERNEL_PARAMS };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    if (!(k in KERNEL_PARAM_RANGES)) {
+      throw new RangeError(
+        `Unknown kernel parameter "${k}"; valid: ${Object.keys(KERNEL_PARAM_RANGES).join(", ")}`,
+      );
+    }
+    const r = KERNEL_PARAM_RANGES[k as keyof KernelParams];
+    if (r.kind === "bool") {
+      if (typeof v !== "boolean") throw new RangeError(`Kernel parameter ${k} must be true or false`);
+    } else if (
+      typeof v !== "number" || !Number.isInteger(v) || v < (r.min ?? -Infinity) ||
+      v > (r.max ?? Infinity)
+    ) {
+      throw new RangeError(`Kernel parameter ${k} must be an integer in [${r.min}, ${r.max}]`);
+    }
+    (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,246 @@
+/**
+ * Kernel objects of the simulator: mm_struct, vm_area_struct, folios, page-table entries and
+ * simulated files, with the constants of the Linux uAPI they use.
+ *
+ * Names follow the kernel (`pgoff` for `vm_pgoff`, `anon_vma`, `folio`) so that a kernel developer
+ * can map them at a glance. Addresses are byte addresses held in JavaScript numbers (exact up to
+ * 2^53, far above the 47-bit x86_64 user address space).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { Lock } from "../machine/exec.ts";
+import type { GapTree } from "../lib/gap_tree.ts";
+import type { SortedMap } from "../lib/sorted_map.ts";
+
+/** log2 of the page size (4 KiB pages, x86_64). */
+export const PAGE_SHIFT = 12;
+/** Page size in bytes. */
+export const PAGE_SIZE: number = 1 << PAGE_SHIFT;
+
+/** `mmap`/`mprotect` protection bits (uapi/asm-generic/mman-common.h). */
+export const PROT_NONE = 0;
+/** Readable. */
+export const PROT_READ = 1;
+/** Writable. */
+export const PROT_WRITE = 2;
+/** Executable. */
+export const PROT_EXEC = 4;
+
+/** `mmap` flags (uapi). */
+export const MAP_SHARED = 0x01;
+/** Private (copy-on-write) mapping. */
+export const MAP_PRIVATE = 0x02;
+/** Place the mapping exactly at `addr`, replacing what was there. */
+export const MAP_FIXED = 0x10;
+/** Anonymous memory (no file). */
+export const MAP_ANONYMOUS = 0x20;
+/** Like MAP_FIXED but fail with EEXIST instead of replacing. */
+export const MAP_FIXED_NOREPLACE = 0x100000;
+/** Stack-like mapping that grows down (VM_GROWSDOWN). */
+export const MAP_GROWSDOWN = 0x0100;
+
+/** `mremap` flags (uapi/linux/mman.h, reference §9.1). */
+export const MREMAP_MAYMOVE = 1;
+/** Move to exactly `new_addr`. */
+export const MREMAP_FIXED = 2;
+/** Leave the source mapped but empty. */
+export const MREMAP_DONTUNMAP = 4;
+/** Proposed: relocate anon folios so the destination can merge (reference §10.2). */
+export const MREMAP_RELOCATE_ANON = 8;
+/** Proposed: as RELOCATE_ANON but fail with EFAULT when relocation is impossible. */
+export const MREMAP_MUST_RELOCATE_ANON = 16;
+
+/** `madvise` advice values (uapi). */
+export const MADV_DONTNEED = 4;
+/** Do not inherit across fork (VM_DONTCOPY). */
+export const MADV_DONTFORK = 10;
+/** Undo MADV_DONTFORK. */
+export const MADV_DOFORK = 11;
+/** Zero-fill in the child after fork (VM_WIPEONFORK). */
+export const MADV_WIPEONFORK = 18;
+/** Undo MADV_WIPEONFORK. */
+export const MADV_KEEPONFORK = 19;
+
+/** `vm_flags` bits (include/linux/mm.h values). */
+export const VM_READ = 0x1;
+/** Writable now. */
+export const VM_WRITE = 0x2;
+/** Executable now. */
+export const VM_EXEC = 0x4;
+/** Shared mapping. */
+export const VM_SHARED = 0x8;
+/** May become readable. */
+export const VM_MAYREAD = 0x10;
+/** May become writable. */
+export const VM_MAYWRITE = 0x20;
+/** May become executable. */
+export const VM_MAYEXEC = 0x40;
+/** May become shared. */
+export const VM_MAYSHARE = 0x80;
+/** Stack segment grows down. */
+export const VM_GROWSDOWN = 0x100;
+/** Do not copy on fork (MADV_DONTFORK). */
+export const VM_DONTCOPY = 0x20000;
+/** Charged to the commit limit (private writable mappings). */
+export const VM_ACCOUNT = 0x100000;
+/** Soft-dirty tracking (ignored by merges). */
+export const VM_SOFTDIRTY = 0x8000000;
+/** Wipe on fork (MADV_WIPEONFORK). */
+export const VM_WIPEONFORK = 0x2000000;
+/** Access bits, ignored by `anon_vma_compatible` (reference §3.1). */
+export const VM_ACCESS_FLAGS: number = VM_READ | VM_WRITE | VM_EXEC;
+
+/** Errno names the simulator returns (Linux semantics). */
+export type Errno = "EINVAL" | "ENOMEM" | "EFAULT" | "EEXIST" | "EACCES" | "EPERM";
+
+/** A failed system call: the state is unchanged, as on Linux. */
+export class SyscallError extends Error {
+  /** The Linux errno. */
+  readonly errno: Errno;
+  /** Creates an error for `syscall` failing with `errno`. */
+  constructor(errno: Errno, syscall: string, detail: string) {
+    super(`${syscall} failed with ${errno}: ${detail}`);
+    this.name = "SyscallError";
+    this.errno = errno;
+  }
+}
+
+/** A simulated file with a page cache (also used for shmem behind MAP_SHARED|MAP_ANONYMOUS). */
+export interface SimFile {
+  /** Unique id. */
+  readonly id: number;
+  /** Name for reports and traces. */
+  readonly name: string;
+  /** Size in pages; faults past it fail with EFAULT (SIGBUS). */
+  sizePages: number;
+  /** Page cache: file page index → folio. */
+  readonly pageCache: Map<number, Folio>;
+  /** True for the shmem file behind a shared anonymous mapping. */
+  readonly shmem: boolean;
+}
+
+/** A page-table entry. `folio === null` is the shared zero page (read-only). */
+export interface Pte {
+  /** The mapped folio, or null for the zero page. */
+  folio: Folio | null;
+  /** Which page of the folio. */
+  page: number;
+  /** Hardware write permission. */
+  writable: boolean;
+  /** Accessed ("young") bit. */
+  young: boolean;
+}
+
+/** A folio: one or more contiguous pages with one `mapping` and `index` (reference §1.4). */
+export interface Folio {
+  /** Unique id (allocation order). */
+  readonly id: number;
+  /** Number of pages (1 for order 0). */
+  readonly nrPages: number;
+  /** True for anonymous folios; false for page-cache (file/shmem) folios. */
+  readonly anon: boolean;
+  /**
+   * `folio->index`: for anon folios the linear page index of the first page at the time it was
+   * first mapped (`linear_page_index`), for file folios the file page index.
+   */
+  index: number;
+  /** The file of a page-cache folio. */
+  readonly file: SimFile | null;
+  /** Per-page mapcount (number of PTEs mapping the page). */
+  readonly mapcount: number[];
+  /** Per-page PageAnonExclusive. */
+  readonly anonExclusive: boolean[];
+  /** DMA-pinned (fork copies such exclusive pages at once; reference §4). */
+  pinned: boolean;
+  /** KSM folio (opaque to anon rmap schemes). */
+  ksm: boolean;
+  /** Freed (no longer usable). */
+  freed: boolean;
+  /**
+   * Scheme-owned rmap state (for the classic scheme: `folio->mapping`, the anon_vma). The kernel
+   * core never reads it.
+   */
+  rmap: unknown;
+  /** Ground truth kept by the oracle: keys of (mm id, address) mapping this folio. */
+  readonly mappers: Map<string, { mm: Mm; addr: number }>;
+}
+
+/** A virtual memory area (`struct vm_area_struct`). */
+export interface Vma {
+  /** Unique id (allocation order), used in reports and tests. */
+  readonly id: number;
+  /** Owning mm. */
+  readonly mm: Mm;
+  /** `vm_start` (inclusive, page aligned). */
+  start: number;
+  /** `vm_end` (exclusive, page aligned). */
+  end: number;
+  /** `vm_pgoff`. */
+  pgoff: number;
+  /** `vm_flags`. */
+  flags: number;
+  /** `vm_file`, or null for anonymous memory. */
+  file: SimFile | null;
+  /** Scheme-owned rmap state (classic: `anon_vma` and the `anon_vma_chain` list). */
+  rmap: unknown;
+  /** True once the VMA left the tree (freed). */
+  detached: boolean;
+}
+
+/** An address space (`struct mm_struct`) of one process. */
+export interface Mm {
+  /** Unique id (also used as the pid of its process). */
+  readonly id: number;
+  /** The mm it was forked from, or null. */
+  readonly parent: Mm | null;
+  /** The VMA tree (maple tree in Linux): ordered by start, with gap search. */
+  readonly vmas: GapTree<Vma>;
+  /** Page tables: virtual page number → PTE. */
+  readonly pages: SortedMap<Pte>;
+  /** PTEs per page-table page (index = vpn >> 9): a PTE page exists while its count is > 0. */
+  readonly ptePages: Map<number, number>;
+  /** `mmap_lock`. */
+  readonly mmapLock: Lock;
+  /** `page_table_lock`. */
+  readonly pageTableLock: Lock;
+  /** `map_count`. */
+  mapCount: number;
+  /** Start of the heap (`mm->start_brk`). */
+  startBrk: number;
+  /** Current program break (`mm->brk`). */
+  brk: number;
+  /** Top of the mmap area: top-down allocation starts below it (`mm->mmap_base`). */
+  mmapBase: number;
+  /** False once the process exited. */
+  alive: boolean;
+  /** Scheme-owned per-mm rmap state (e.g. a CoW context). */
+  rmap: unknown;
+}
+
+/** `linear_page_index(vma, addr)` (reference §5.1). */
+export function linearPageIndex(vma: Vma, addr: number): number {
+  return vma.pgoff + (addr - vma.start) / PAGE_SIZE;
+}
+
+/** `vma_pages(vma)`. */
+export function vmaPages(vma: Vma): number {
+  return (vma.end - vma.start) / PAGE_SIZE;
+}
+
+/** `vma_is_anonymous(vma)`: no `vm_ops`, i.e. no file and not shmem. */
+export function vmaIsAnonymous(vma: Vma): boolean {
+  return vma.file === null;
+}
+
+/** `is_cow_mapping(flags)`: private and may be written. */
+export function isCowMapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+/** Formats an address as hex, for messages. */
+export function hex(addr: number): string {
+  return "0x" + addr.toString(16);
+}

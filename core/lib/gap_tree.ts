@@ -1,0 +1,575 @@
+/**
+ * A tree of non-overlapping half-open ranges ordered by start, augmented with
+ * the largest free gap in every subtree so that unmapped-area searches are
+ * O(log n). This models the mm's VMA tree (the kernel's maple tree).
+ *
+ * @module
+ */
+
+/**
+ * A half-open integer range `[start, end)` with `start < end`.
+ *
+ * @example
+ * ```ts
+ * import type { Range } from "./gap_tree.ts";
+ * const r: Range = { start: 0x1000, end: 0x3000 };
+ * ```
+ */
+export interface Range {
+  /** First address in the range. */
+  start: number;
+  /** One past the last address in the range. */
+  end: number;
+}
+
+class GapNode<T extends Range> {
+  item: T;
+  left: GapNode<T> | null = null;
+  right: GapNode<T> | null = null;
+  height = 1;
+  /** Start of the leftmost item in this subtree. */
+  minStart: number;
+  /** End of the rightmost item in this subtree. */
+  maxEnd: number;
+  /** Largest gap between consecutive items inside this subtree (0 if none). */
+  maxGap = 0;
+  constructor(item: T) {
+    this.item = item;
+    this.minStart = item.start;
+    this.maxEnd = item.end;
+  }
+}
+
+function height<T extends Range>(n: GapNode<T> | null): number {
+  return n === null ? 0 : n.height;
+}
+
+function fix<T extends Range>(n: GapNode<T>): void {
+  const l = n.left;
+  const r = n.right;
+  const hl = l === null ? 0 : l.height;
+  const hr = r === null ? 0 : r.height;
+  n.height = (hl > hr ? hl : hr) + 1;
+  let gap = 0;
+  if (l !== null) {
+    n.minStart = l.minStart;
+    gap = l.maxGap;
+    const g = n.item.start - l.maxEnd;
+    if (g > gap) gap = g;
+  } else {
+    n.minStart = n.item.start;
+  }
+  if (r !== null) {
+    n.maxEnd = r.maxEnd;
+    if (r.maxGap > gap) gap = r.maxGap;
+    const g = r.minStart - n.item.end;
+    if (g > gap) gap = g;
+  } else {
+    n.maxEnd = n.item.end;
+  }
+  n.maxGap = gap;
+}
+
+function rotateRight<T extends Range>(n: GapNode<T>): GapNode<T> {
+  const l = n.left!;
+  n.left = l.right;
+  l.right = n;
+  fix(n);
+  fix(l);
+  return l;
+}
+
+function rotateLeft<T extends Range>(n: GapNode<T>): GapNode<T> {
+  const r = n.right!;
+  n.right = r.left;
+  r.left = n;
+  fix(n);
+  fix(r);
+  return r;
+}
+
+function balance<T extends Range>(n: GapNode<T>): GapNode<T> {
+  fix(n);
+  const bf = height(n.left) - height(n.right);
+  if (bf > 1) {
+    const l = n.left!;
+    if (height(l.left) < height(l.right)) n.left = rotateLeft(l);
+    return rotateRight(n);
+  }
+  if (bf < -1) {
+    const r = n.right!;
+    if (height(r.right) < height(r.left)) n.right = rotateRight(r);
+    return rotateLeft(n);
+  }
+  return n;
+}
+
+/**
+ * Non-overlapping ranges ordered by start (an AVL tree), with O(log n)
+ * neighbour lookups and top-down / bottom-up free-gap searches.
+ *
+ * Items are stored by identity. Callers may change an item's `start`/`end`
+ * only while it is removed from the tree.
+ *
+ * @example Finding an unmapped area
+ * ```ts
+ * import { GapTree } from "./gap_tree.ts";
+ * const t = new GapTree<{ start: number; end: number }>();
+ * t.insert({ start: 10, end: 20 });
+ * t.insert({ start: 30, end: 40 });
+ * t.gapTopDown(5, 0, 100); // 95
+ * t.gapTopDown(5, 0, 40); // 25
+ * t.gapBottomUp(5, 10, 100); // 20
+ * ```
+ */
+export class GapTree<T extends Range> implements Iterable<T> {
+  #root: GapNode<T> | null = null;
+  #size = 0;
+  #removed: GapNode<T> | null = null;
+
+  /**
+   * Number of items.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * new GapTree().size; // 0
+   * ```
+   */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Insert `item`. Throws an `Error` if it overlaps an existing item, or a
+   * `RangeError` if it is not a valid non-empty range.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 0, end: 10 });
+   * t.size; // 1
+   * ```
+   */
+  insert(item: T): void {
+    const { start, end } = item;
+    if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
+      throw new RangeError(`Invalid range [${start}, ${end})`);
+    }
+    const hit = this.findFirstEndAfter(start);
+    if (hit !== undefined && hit.start < end) {
+      throw new Error(
+        `Range [${start}, ${end}) overlaps existing range [${hit.start}, ${hit.end})`,
+      );
+    }
+    this.#root = this.#insert(this.#root, item);
+    this.#size++;
+  }
+
+  #insert(n: GapNode<T> | null, item: T): GapNode<T> {
+    if (n === null) return new GapNode(item);
+    if (item.start < n.item.start) n.left = this.#insert(n.left, item);
+    else n.right = this.#insert(n.right, item);
+    return balance(n);
+  }
+
+  /**
+   * Remove `item` (by identity, located by `item.start`). Throws an `Error`
+   * if it is not in the tree.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * const v = { start: 0, end: 10 };
+   * t.insert(v);
+   * t.remove(v);
+   * t.size; // 0
+   * ```
+   */
+  remove(item: T): void {
+    this.#removed = null;
+    this.#root = this.#remove(this.#root, item);
+    if (this.#removed === null) {
+      throw new Error(`Range [${item.start}, ${item.end}) is not in the tree`);
+    }
+    this.#removed = null;
+    this.#size--;
+  }
+
+  #remove(n: GapNode<T> | null, item: T): GapNode<T> | null {
+    if (n === null) return null;
+    const key = item.start;
+    if (key < n.item.start) n.left = this.#remove(n.left, item);
+    else if (key > n.item.start) n.right = this.#remove(n.right, item);
+    else {
+      if (n.item !== item) return n;
+      this.#removed = n;
+      if (n.left === null) return n.right;
+      if (n.right === null) return n.left;
+      let m = n.right;
+      while (m.left !== null) m = m.left;
+      const succ = m.item;
+      n.right = this.#removeMin(n.right);
+      n.item = succ;
+    }
+    return balance(n);
+  }
+
+  #removeMin(n: GapNode<T>): GapNode<T> | null {
+    if (n.left === null) return n.right;
+    n.left = this.#removeMin(n.left);
+    return balance(n);
+  }
+
+  /**
+   * The item containing `addr` (`start <= addr < end`), if any.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 0, end: 10 });
+   * t.find(9)?.start; // 0
+   * t.find(10); // undefined
+   * ```
+   */
+  find(addr: number): T | undefined {
+    const hit = this.findFirstEndAfter(addr);
+    return hit !== undefined && hit.start <= addr ? hit : undefined;
+  }
+
+  /**
+   * The first item with `end > addr` (the kernel's `find_vma`).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 20, end: 30 });
+   * t.findFirstEndAfter(5)?.start; // 20
+   * t.findFirstEndAfter(30); // undefined
+   * ```
+   */
+  findFirstEndAfter(addr: number): T | undefined {
+    let n = this.#root;
+    let best: T | undefined;
+    while (n !== null) {
+      if (n.item.end > addr) {
+        best = n.item;
+        n = n.left;
+      } else {
+        n = n.right;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The last item with `start < addr`.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 20, end: 30 });
+   * t.below(21)?.start; // 20
+   * t.below(20); // undefined
+   * ```
+   */
+  below(addr: number): T | undefined {
+    let n = this.#root;
+    let best: T | undefined;
+    while (n !== null) {
+      if (n.item.start < addr) {
+        best = n.item;
+        n = n.right;
+      } else {
+        n = n.left;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The item preceding `item` in address order (adjacent or not).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * const a = { start: 0, end: 10 };
+   * const b = { start: 50, end: 60 };
+   * t.insert(a);
+   * t.insert(b);
+   * t.prevOf(b) === a; // true
+   * ```
+   */
+  prevOf(item: T): T | undefined {
+    return this.below(item.start);
+  }
+
+  /**
+   * The item following `item` in address order (adjacent or not).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * const a = { start: 0, end: 10 };
+   * const b = { start: 50, end: 60 };
+   * t.insert(a);
+   * t.insert(b);
+   * t.nextOf(a) === b; // true
+   * ```
+   */
+  nextOf(item: T): T | undefined {
+    let n = this.#root;
+    let best: T | undefined;
+    const key = item.start;
+    while (n !== null) {
+      if (n.item.start > key) {
+        best = n.item;
+        n = n.left;
+      } else {
+        n = n.right;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Items intersecting `[start, end)`, in address order (none if the range is
+   * empty).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 0, end: 10 });
+   * t.insert({ start: 10, end: 20 });
+   * t.intersecting(5, 10).length; // 1
+   * ```
+   */
+  intersecting(start: number, end: number): T[] {
+    const out: T[] = [];
+    if (!(start < end)) return out;
+    const stack: GapNode<T>[] = [];
+    let n = this.#root;
+    while (n !== null) {
+      if (n.item.end > start) {
+        stack.push(n);
+        n = n.left;
+      } else {
+        n = n.right;
+      }
+    }
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      if (!(m.item.start < end)) break;
+      out.push(m.item);
+      let c = m.right;
+      while (c !== null) {
+        stack.push(c);
+        c = c.left;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Items in address order. Do not modify the tree while iterating.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.insert({ start: 0, end: 10 });
+   * [...t].map((r) => r.start); // [0, 10]
+   * ```
+   */
+  *[Symbol.iterator](): IterableIterator<T> {
+    const stack: GapNode<T>[] = [];
+    let n = this.#root;
+    while (n !== null) {
+      stack.push(n);
+      n = n.left;
+    }
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      yield m.item;
+      let c = m.right;
+      while (c !== null) {
+        stack.push(c);
+        c = c.left;
+      }
+    }
+  }
+
+  /**
+   * The lowest item, or `undefined` when empty.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.first()?.start; // 10
+   * ```
+   */
+  first(): T | undefined {
+    let n = this.#root;
+    if (n === null) return undefined;
+    while (n.left !== null) n = n.left;
+    return n.item;
+  }
+
+  /**
+   * The highest item, or `undefined` when empty.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.last()?.end; // 20
+   * ```
+   */
+  last(): T | undefined {
+    let n = this.#root;
+    if (n === null) return undefined;
+    while (n.right !== null) n = n.right;
+    return n.item;
+  }
+
+  /**
+   * Whether `[start, end)` intersects no item (an empty range is free).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.isFree(0, 10); // true
+   * t.isFree(0, 11); // false
+   * ```
+   */
+  isFree(start: number, end: number): boolean {
+    if (!(start < end)) return true;
+    const hit = this.findFirstEndAfter(start);
+    return hit === undefined || hit.start >= end;
+  }
+
+  /**
+   * The HIGHEST address `s` with `low <= s`, `s + len <= high` and
+   * `[s, s + len)` free (the kernel's top-down unmapped-area search), or
+   * `undefined` if there is none. Space below the first item and above the
+   * last item counts as free. O(log n). Throws a `RangeError` unless `len`
+   * is a positive integer.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.gapTopDown(5, 0, 20); // 5
+   * t.gapTopDown(11, 0, 20); // undefined
+   * ```
+   */
+  gapTopDown(len: number, low: number, high: number): number | undefined {
+    checkLen(len);
+    if (len > high - low) return undefined;
+    const root = this.#root;
+    if (root === null) return high - len;
+    let s = high - len;
+    if (s >= root.maxEnd && s >= low) return s;
+    const r = this.#searchTopDown(root, len, low, high);
+    if (r !== undefined) return r;
+    s = (root.minStart < high ? root.minStart : high) - len;
+    return s >= low ? s : undefined;
+  }
+
+  #searchTopDown(
+    n: GapNode<T> | null,
+    len: number,
+    low: number,
+    high: number,
+  ): number | undefined {
+    if (n === null || n.maxGap < len || n.minStart + len > high || n.maxEnd - len < low) {
+      return undefined;
+    }
+    const r = this.#searchTopDown(n.right, len, low, high);
+    if (r !== undefined) return r;
+    if (n.right !== null) {
+      const gs = n.item.end;
+      const ge = n.right.minStart;
+      const s = (ge < high ? ge : high) - len;
+      if (s >= gs && s >= low) return s;
+    }
+    if (n.left !== null) {
+      const gs = n.left.maxEnd;
+      const ge = n.item.start;
+      const s = (ge < high ? ge : high) - len;
+      if (s >= gs && s >= low) return s;
+    }
+    return this.#searchTopDown(n.left, len, low, high);
+  }
+
+  /**
+   * The LOWEST address `s` with `low <= s`, `s + len <= high` and
+   * `[s, s + len)` free, or `undefined` if there is none. O(log n). Throws a
+   * `RangeError` unless `len` is a positive integer.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.gapBottomUp(5, 0, 100); // 0
+   * t.gapBottomUp(11, 0, 100); // 20
+   * ```
+   */
+  gapBottomUp(len: number, low: number, high: number): number | undefined {
+    checkLen(len);
+    if (len > high - low) return undefined;
+    const root = this.#root;
+    if (root === null) return low;
+    if (low + len <= root.minStart) return low;
+    const r = this.#searchBottomUp(root, len, low, high);
+    if (r !== undefined) return r;
+    const s = root.maxEnd > low ? root.maxEnd : low;
+    return s + len <= high ? s : undefined;
+  }
+
+  #searchBottomUp(
+    n: GapNode<T> | null,
+    len: number,
+    low: number,
+    high: number,
+  ): number | undefined {
+    if (n === null || n.maxGap < len || n.minStart + len > high || n.maxEnd - len < low) {
+      return undefined;
+    }
+    const r = this.#searchBottomUp(n.left, len, low, high);
+    if (r !== undefined) return r;
+    if (n.left !== null) {
+      const gs = n.left.maxEnd;
+      const s = gs > low ? gs : low;
+      if (s + len <= n.item.start && s + len <= high) return s;
+    }
+    if (n.right !== null) {
+      const gs = n.item.end;
+      const s = gs > low ? gs : low;
+      if (s + len <= n.right.minStart && s + len <= high) return s;
+    }
+    return this.#searchBottomUp(n.right, len, low, high);
+  }
+}
+
+function checkLen(len: number): void {
+  if (!Number.isInteger(len) || len < 1) {
+    throw new RangeError(`Gap length must be a positive integer: ${len}`);
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * Sample distributions with exact nearest-rank quantiles.
+ *
+ * @module
+ */
+
+/**
+ * Summary of a {@linkcode Distribution}; every field is 0 when it is empty.
+ *
+ * @example
+ * ```ts
+ * import { Distribution, type DistributionSummary } from "./stats.ts";
+ * const s: DistributionSummary = new Distribution().summary();
+ * ```
+ */
+export interface DistributionSummary {
+  /** Number of samples. */
+  count: number;
+  /** Arithmetic mean. */
+  mean: number;
+  /** Median (nearest rank). */
+  p50: number;
+  /** 90th percentile (nearest rank). */
+  p90: number;
+  /** 99th percentile (nearest rank). */
+  p99: number;
+  /** Largest sample. */
+  max: number;
+  /** Smallest sample. */
+  min: number;
+  /** Sum of the samples. */
+  sum: number;
+}
+
+/**
+ * One histogram bucket: samples `v` with `lo <= v < hi` (the last bucket
+ * also includes `hi`).
+ *
+ * @example
+ * ```ts
+ * import type { HistogramBucket } from "./stats.ts";
+ * const b: HistogramBucket = { lo: 0, hi: 1, count: 3 };
+ * ```
+ */
+export interface HistogramBucket {
+  /** Inclusive lower bound. */
+  lo: number;
+  /** Exclusive upper bound (inclusive for the last bucket). */
+  hi: number;
+  /** Samples in the bucket. */
+  count: number;
+}
+
+/**
+ * Options for {@linkcode Distribution.histogram}.
+ *
+ * @example
+ * ```ts
+ * import type { HistogramOptions } from "./stats.ts";
+ * const o: HistogramOptions = { scale: "log" };
+ * ```
+ */
+export interface HistogramOptions {
+  /**
+   * `"linear"` (default): equal-width buckets over `[min, max]`.
+   * `"log"`: bucket bounds `10 ** (log10(min) + (log10(max) - log10(min)) * i / buckets)`
+   * (so decades land on exact powers of ten); requires every sample to be positive.
+   */
+  scale?: "linear" | "log";
+}
+
+/**
+ * Records numeric samples and reports count, sum, mean, extremes,
+ * nearest-rank quantiles and histograms.
+ *
+ * @example
+ * ```ts
+ * import { Distribution } from "./stats.ts";
+ * const d = new Distribution();
+ * for (let i = 1; i <= 10; i++) d.add(i);
+ * d.p50; // 5
+ * d.p90; // 9
+ * d.quantile(0.95); // 10
+ * ```
+ */
+export class Distribution {
+  #samples: Float64Array;
+  #count = 0;
+  #sum = 0;
+  #min = Infinity;
+  #max = -Infinity;
+  /** Whether `#samples[0..count)` is currently sorted. */
+  #sorted = true;
+
+  /**
+   * Create an empty distribution with room for `capacity` samples before
+   * the buffer grows.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * new Distribution(1024).count; // 0
+   * ```
+   */
+  constructor(capacity = 64) {
+    this.#samples = new Float64Array(Math.max(1, capacity | 0));
+  }
+
+  /**
+   * Record a sample. Throws a `RangeError` if it is not a finite number.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(3);
+   * d.count; // 1
+   * ```
+   */
+  add(value: number): void {
+    if (!Number.isFinite(value)) throw new RangeError(`Sample must be a finite number: ${value}`);
+    if (this.#count === this.#samples.length) {
+      const next = new Float64Array(this.#samples.length * 2);
+      next.set(this.#samples);
+      this.#samples = next;
+    }
+    if (this.#sorted && this.#count > 0 && value < this.#samples[this.#count - 1]) {
+      this.#sorted = false;
+    }
+    this.#samples[this.#count++] = value;
+    this.#sum += value;
+    if (value < this.#min) this.#min = value;
+    if (value > this.#max) this.#max = value;
+  }
+
+  /**
+   * Number of samples.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * new Distribution().count; // 0
+   * ```
+   */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Sum of the samples.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(2);
+   * d.add(3);
+   * d.sum; // 5
+   * ```
+   */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /**
+   * Arithmetic mean (0 when empty).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(2);
+   * d.add(4);
+   * d.mean; // 3
+   * ```
+   */
+  get mean(): number {
+    return this.#count === 0 ? 0 : this.#sum / this.#count;
+  }
+
+  /**
+   * Smallest sample (0 when empty).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(2);
+   * d.min; // 2
+   * ```
+   */
+  get min(): number {
+    return this.#count === 0 ? 0 : this.#min;
+  }
+
+  /**
+   * Largest sample (0 when empty).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(2);
+   * d.max; // 2
+   * ```
+   */
+  get max(): number {
+    return this.#count === 0 ? 0 : this.#max;
+  }
+
+  /**
+   * Nearest-rank quantile: the smallest sample `v` such that at least
+   * `q * count` samples are `<= v`; `quantile(0)` is the minimum. Returns 0
+   * when empty. Throws a `RangeError` unless `0 <= q <= 1`. The sort is
+   * cached until the next sample arrives.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * [5, 1, 3].forEach((v) => d.add(v));
+   * d.quantile(0.5); // 3
+   * ```
+   */
+  quantile(q: number): number {
+    if (!(q >= 0 && q <= 1)) throw new RangeError(`Quantile must be in [0, 1]: ${q}`);
+    const n = this.#count;
+    if (n === 0) return 0;
+    this.#sort();
+    let k = q * n;
+    // Absorb floating-point error such as 0.9 * 10 = 9.000000000000002.
+    const r = Math.round(k);
+    if (Math.abs(k - r) <= 1e-9 * Math.max(1, k)) k = r;
+    const rank = Math.max(1, Math.ceil(k));
+    return this.#samples[Math.min(rank, n) - 1];
+  }
+
+  #sort(): void {
+    if (this.#sorted) return;
+    this.#samples.subarray(0, this.#count).sort();
+    this.#sorted = true;
+  }
+
+  /**
+   * Median (nearest rank).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(1);
+   * d.p50; // 1
+   * ```
+   */
+  get p50(): number {
+    return this.quantile(0.5);
+  }
+
+  /**
+   * 90th percentile (nearest rank).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(1);
+   * d.p90; // 1
+   * ```
+   */
+  get p90(): number {
+    return this.quantile(0.9);
+  }
+
+  /**
+   * 99th percentile (nearest rank).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * d.add(1);
+   * d.p99; // 1
+   * ```
+   */
+  get p99(): number {
+    return this.quantile(0.99);
+  }
+
+  /**
+   * All summary statistics at once (all 0 when empty).
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * new Distribution().summary().count; // 0
+   * ```
+   */
+  summary(): DistributionSummary {
+    return {
+      count: this.count,
+      mean: this.mean,
+      p50: this.p50,
+      p90: this.p90,
+      p99: this.p99,
+      max: this.max,
+      min: this.min,
+      sum: this.sum,
+    };
+  }
+
+  /**
+   * Deterministic histogram with `buckets` buckets spanning `[min, max]`
+   * (see {@linkcode HistogramOptions}). Returns `[]` when empty; when all
+   * samples are equal every bucket has `lo = hi = min` and the first holds
+   * all samples.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const d = new Distribution();
+   * [0, 1, 2, 3].forEach((v) => d.add(v));
+   * d.histogram(2).map((b) => b.count); // [2, 2]
+   * ```
+   */
+  histogram(buckets: number, options: HistogramOptions = {}): HistogramBucket[] {
+    if (!Number.isInteger(buckets) || buckets < 1) {
+      throw new RangeError(`Bucket count must be a positive integer: ${buckets}`);
+    }
+    const n = this.#count;
+    if (n === 0) return [];
+    const min = this.#min;
+    const max = this.#max;
+    const log = options.scale === "log";
+    if (log && !(min > 0)) throw new RangeError("Log-scale histogram requires positive samples");
+    const out: HistogramBucket[] = [];
+    const bound = (i: number): number => {
+      if (i === 0) return min;
+      if (i === buckets) return max;
+      if (!log) return min + ((max - min) * i) / buckets;
+      const a = Math.log10(min);
+      return Math.pow(10, a + ((Math.log10(max) - a) * i) / buckets);
+    };
+    for (let i = 0; i < buckets; i++) out.push({ lo: bound(i), hi: bound(i + 1), count: 0 });
+    if (min === max) {
+      out[0].count = n;
+      return out;
+    }
+    this.#sort();
+    // Samples are sorted: sweep buckets once.
+    let b = 0;
+    for (let i = 0; i < n; i++) {
+      const v = this.#samples[i];
+      while (b < buckets - 1 && v >= out[b].hi) b++;
+      out[b].count++;
+    }
+    return out;
+  }
+
+  /**
+   * Add every sample of `other` to this distribution; returns `this`.
+   *
+   * @example
+   * ```ts
+   * import { Distribution } from "./stats.ts";
+   * const a = new Distribution();
+   * const b = new Distribution();
+   * a.add(1);
+   * b.add(2);
+   * a.merge(b).count; // 2
+   * ```
+   */
+  merge(other: Distribution): this {
+    const n = other.#count;
+    const src = other.#samples;
+    for (let i = 0; i < n; i++) this.add(src[i]);
+    return this;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Semantics of the simulated locks, without time: who holds a lock, who waits, and who is
+ * granted the lock when it is released.
+ *
+ * - `rwsem`: shared readers, one exclusive writer, a FIFO wait queue. A reader is refused while
+ *   anyone waits, so a waiting writer blocks new readers (Linux rwsems avoid writer starvation;
+ *   `down_read_trylock` also fails while the waiter flag is set). On release, a writer at the head
+ *   of the queue is granted alone; readers at the head are granted together (`"head"`: the run of
+ *   readers up to the first waiting writer; `"all"`: every queued reader, skipping writers, as
+ *   `rwsem_mark_wake` has done since Linux 5.3).
+ * - `spinlock` and `mutex`: exclusive, FIFO (queued/ticket spinlocks are FIFO; mutex hand-off is
+ *   approximated as FIFO). Whether the waiter spins or sleeps is the machine's business.
+ *
+ * The lock is handed to waiters at release time (hand-off); optimistic spinning and lock
+ * stealing are not modelled.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { Lock, LockMode } from "./exec.ts";
+
+/** How many queued readers a release grants. */
+export type ReaderWakeup = "head" | "all";
+
+/** A queued request for a lock. */
+export interface LockWaiter<T> {
+  /** Who waits (the machine uses its task record). */
+  readonly owner: T;
+  /** Requested mode. */
+  readonly mode: LockMode;
+  /** Simulated time the wait began. */
+  readonly since: number;
+}
+
+/**
+ * The state of one lock instance.
+ *
+ * @example Usage
+ * ```ts
+ * import { newLock } from "./exec.ts";
+ * import { LockState } from "./lock_state.ts";
+ * const s = new LockState<string>(newLock("anon_vma.root", "rwsem"));
+ * s.acquire("r1", "read");
+ * if (s.acquire("w", "write")) throw new Error("a writer cannot share with a reader");
+ * s.enqueue({ owner: "w", mode: "write", since: 0 });
+ * if (s.canAcquire("read")) throw new Error("a waiting writer blocks new readers");
+ * const granted = s.release("r1", "read");
+ * if (granted.length !== 1 || s.writer !== "w") throw new Error("unexpected");
+ * ```
+ */
+export class LockState<T> {
+  /** The lock. */
+  readonly lock: Lock;
+  /** How a release wakes queued readers. */
+  readonly readerWakeup: ReaderWakeup;
+  /** Current shared holders. */
+  readonly readers: Set<T> = new Set();
+  /** Current exclusive holder, or null. */
+  writer: T | null = null;
+  /** Waiters in arrival order. */
+  readonly queue: LockWaiter<T>[] = [];
+
+  /** Creates the state of a free lock. */
+  constructor(lock: Lock, readerWakeup: ReaderWakeup = "head") {
+    this.lock = lock;
+    this.readerWakeup = readerWakeup;
+  }
+
+  /** Whether the effective mode is shared (only rwsem readers share). */
+  #shared(mode: LockMode): boolean {
+    return this.lock.kind === "rwsem" && mode === "read";
+  }
+
+  /** Whether nobody holds the lock. */
+  get free(): boolean {
+    return this.writer === null && this.readers.size === 0;
+  }
+
+  /** Whether a request in `mode` would be granted now without queueing (and without jumping the queue). */
+  canAcquire(mode: LockMode): boolean {
+    if (this.queue.length > 0 || this.writer !== null) return false;
+    return this.#shared(mode) || this.readers.size === 0;
+  }
+
+  /** Takes the lock for `owner` if {@link canAcquire}; returns whether it did. */
+  acquire(owner: T, mode: LockMode): boolean {
+    if (!this.canAcquire(mode)) return false;
+    this.#take(owner, mode);
+    return true;
+  }
+
+  /** Appends a waiter to the queue. */
+  enqueue(waiter: LockWaiter<T>): void {
+    this.queue.push(waiter);
+  }
+
+  #take(owner: T, mode: LockMode): void {
+    if (this.#shared(mode)) this.readers.add(owner);
+    else this.writer = owner;
+  }
+
+  /** Releases `owner`'s hold and returns the waiters granted the lock, in queue order. */
+  release(owner: T, mode: LockMode): LockWaiter<T>[] {
+    if (this.#shared(mode)) {
+      if (!this.readers.delete(owner)) {
+        throw new Error(`Release of ${this.lock.lockClass} in read mode by a non-holder`);
+      }
+    } else {
+      if (this.writer !== owner) {
+        throw new Error(`Release of ${this.lock.lockClass} in write mode by a non-holder`);
+      }
+      this.writer = null;
+    }
+    return this.#grant();
+  }
+
+  #grant(): LockWaiter<T>[] {
+    const granted: LockWaiter<T>[] = [];
+    const q = this.queue;
+    if (q.length === 0 || this.writer !== null) return granted;
+    if (!this.#shared(q[0].mode)) {
+      if (this.readers.size === 0) {
+        const w = q.shift()!;
+        this.#take(w.owner, w.mode);
+        granted.push(w);
+      }
+      return granted;
+    }
+    if (this.readerWakeup === "head") {
+      while (q.length > 0 && this.#shared(q[0].mode)) {
+        const w = q.shift()!;
+        this.#take(w.owner, w.mode);
+        granted.push(w);
+      }
+    } else {
+      for (let i = 0; i < q.length;) {
+        if (this.#shared(q[i].mode)) {
+          const [w] = q.splice(i, 1);
+          this.#take(w.owner, w.mode);
+          granted.push(w);
+        } else i++;
+      }
+    }
+    return granted;
+  }
+}

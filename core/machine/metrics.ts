@@ -1,0 +1,180 @@
+/**
+ * The figures the timed machine reports: plain, JSON-able objects.
+ *
+ * Nanosecond figures depend on the cost profile; work-unit figures do not, so results stay
+ * comparable when the cost table changes.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { LockKind, WorkKind } from "./exec.ts";
+
+/** Summary of a set of samples. Percentiles use the nearest-rank method; all zero when empty. */
+export interface SampleSummary {
+  /** Number of samples. */
+  count: number;
+  /** Arithmetic mean. */
+  mean: number;
+  /** Median (nearest rank). */
+  p50: number;
+  /** 90th percentile (nearest rank). */
+  p90: number;
+  /** 99th percentile (nearest rank). */
+  p99: number;
+  /** Largest sample. */
+  max: number;
+  /** Smallest sample. */
+  min: number;
+  /** Sum of the samples. */
+  sum: number;
+}
+
+/**
+ * Records numeric samples and summarises them.
+ *
+ * @example Usage
+ * ```ts
+ * import { Samples } from "./metrics.ts";
+ * const s = new Samples();
+ * for (let i = 1; i <= 100; i++) s.add(i);
+ * const sum = s.summary();
+ * if (sum.p50 !== 50 || sum.p90 !== 90 || sum.p99 !== 99 || sum.max !== 100) throw new Error();
+ * ```
+ */
+export class Samples {
+  #values: number[] = [];
+  #sum = 0;
+
+  /** Adds one sample. */
+  add(v: number): void {
+    this.#values.push(v);
+    this.#sum += v;
+  }
+
+  /** Number of samples. */
+  get count(): number {
+    return this.#values.length;
+  }
+
+  /** Summary of the samples so far. */
+  summary(): SampleSummary {
+    const n = this.#values.length;
+    if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0, min: 0, sum: 0 };
+    const s = [...this.#values].sort((a, b) => a - b);
+    const rank = (p: number): number => s[Math.max(0, Math.ceil(p * n) - 1)];
+    return {
+      count: n,
+      mean: this.#sum / n,
+      p50: rank(0.5),
+      p90: rank(0.9),
+      p99: rank(0.99),
+      max: s[n - 1],
+      min: s[0],
+      sum: this.#sum,
+    };
+  }
+}
+
+/** Timed figures of one lock class. */
+export interface LockClassMetrics {
+  /** Semantics of the locks in the class (of the first lock seen). */
+  kind: LockKind;
+  /** Acquisitions granted in read mode. */
+  readAcquisitions: number;
+  /** Acquisitions granted in write mode (spinlocks and mutexes count here). */
+  writeAcquisitions: number;
+  /** Trylocks that failed. */
+  trylockFailures: number;
+  /** Acquisitions that had to wait. */
+  contended: number;
+  /**
+   * Trylocks that succeeded when decided (at dispatch) but found the lock taken when replayed,
+   * and waited like a blocking acquisition. Non-zero values measure the approximation of deciding
+   * trylocks at dispatch time.
+   */
+  lateTrylocks: number;
+  /** Nanoseconds from grant to release, one sample per hold. */
+  holdNs: SampleSummary;
+  /** Nanoseconds from request to grant, one sample per acquisition (zero when uncontended). */
+  waitNs: SampleSummary;
+  /** Units of work done while a lock of this class was held, by kind. */
+  workUnderLock: Partial<Record<WorkKind, number>>;
+  /** Largest number of work units done during one hold. */
+  maxWorkPerHold: number;
+}
+
+/** Timed figures of one operation kind. */
+export interface OpMetrics {
+  /** Operations completed. */
+  count: number;
+  /** Nanoseconds from dispatch to completion, including lock waits. */
+  latencyNs: SampleSummary;
+  /** Nanoseconds spent waiting for locks, one sample per operation. */
+  lockWaitNs: SampleSummary;
+}
+
+/** Figures of one CPU. */
+export interface CpuMetrics {
+  /** CPU number. */
+  cpu: number;
+  /** Nanoseconds the CPU ran a task (including context switches and spinning). */
+  busyNs: number;
+  /** `busyNs` divided by the elapsed time (0 when no time has elapsed). */
+  utilisation: number;
+}
+
+/** Figures of one task. */
+export interface TaskMetrics {
+  /** Task id. */
+  id: number;
+  /** Task name. */
+  name: string;
+  /** User process or kernel thread. */
+  kind: "user" | "kthread";
+  /** Operations completed. */
+  ops: number;
+  /** Nanoseconds on a CPU. */
+  cpuNs: number;
+  /** Nanoseconds waiting for locks (request to grant). */
+  lockWaitNs: number;
+  /** Nanoseconds runnable but waiting for a CPU. */
+  runnableWaitNs: number;
+  /** Simulated time the task finished, or null while it has not. */
+  finishedAt: number | null;
+}
+
+/** Everything the machine measured, as plain data. */
+export interface MachineMetrics {
+  /** Simulated nanoseconds elapsed. */
+  elapsedNs: number;
+  /** Per lock class. */
+  locks: Record<string, LockClassMetrics>;
+  /** Per operation kind. */
+  ops: Record<string, OpMetrics>;
+  /** Per CPU, by CPU number. */
+  cpus: CpuMetrics[];
+  /** Per task, in order of creation. */
+  tasks: TaskMetrics[];
+  /** Work units replayed, by kind (inside operations; untimed work is in the machine's counters). */
+  work: Partial<Record<WorkKind, number>>;
+  /** RCU grace periods completed (distinct instants at which callbacks ran). */
+  gracePeriods: number;
+  /** RCU callbacks run. */
+  rcuCallbacks: number;
+  /** RCU callbacks still waiting for their grace period. */
+  rcuCallbacksPending: number;
+}
+
+/** One line of the optional timeline trace. */
+export interface TraceEntry {
+  /** Simulated time in nanoseconds. */
+  t: number;
+  /** CPU number, or null when no CPU is involved (e.g. an RCU callback or a wake-up). */
+  cpu: number | null;
+  /** Task id, or null for machine events. */
+  task: number | null;
+  /** What happened, e.g. `"begin fork"`, `"acquire anon_vma.root[0] read"`. */
+  event: string;
+}

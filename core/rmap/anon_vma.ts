@@ -1,0 +1,624 @@
+/**
+ * The classic anon_vma reverse mapping of Linux 6.18 (`mm/rmap.c`, `mm/vma.c`), object for
+ * object: anon_vmas with root/parent/refcount/num_children/num_active_vmas, one
+ * anon_vma_chain per (VMA, anon_vma) edge, one interval tree per anon_vma, and every lock on the
+ * root's rwsem. Reference: kernel-rmap.md §1–§3, §8.
+ *
+ * The class is built so that variants (the 2026 clean-up, a per-anon_vma lock) change only the
+ * documented points: where allocations happen relative to the lock, the order in which fork reuse
+ * candidates are examined, and which lock a walk takes.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { type Lock, newLock } from "../machine/exec.ts";
+import { IntervalTree, type IntervalHandle } from "../lib/interval_tree.ts";
+import {
+  type Folio,
+  hex,
+  linearPageIndex,
+  type Mm,
+  PAGE_SIZE,
+  VM_ACCESS_FLAGS,
+  VM_SOFTDIRTY,
+  type Vma,
+  vmaPages,
+} from "../kernel/types.ts";
+import type {
+  CloneOp,
+  RmapScheme,
+  RmapVisit,
+  SchemeHost,
+  SchemeInfo,
+  WalkKind,
+  WalkReport,
+} from "./scheme.ts";
+
+/** `struct anon_vma` (reference §1.1). */
+export class AnonVma {
+  /** Allocation id (stable across runs with the same seed), for tests and messages. */
+  readonly id: number;
+  /** Root of the fork hierarchy (self for a root). */
+  root: AnonVma;
+  /** Fork parent (self for a root). */
+  parent: AnonVma;
+  /** Lifetime references (1 for "in use" + 1 per non-root descendant for a root). */
+  refcount = 1;
+  /** Children anon_vmas (+1 self link for an attached root). */
+  numChildren = 0;
+  /** VMAs whose `anon_vma` is this one. */
+  numActiveVmas = 0;
+  /** Interval tree of AVCs keyed by the VMA's pgoff range. */
+  readonly tree: IntervalTree<Avc> = new IntervalTree<Avc>();
+  /** The rwsem (only the root's is ever taken, except by the per-anon_vma-lock variant). */
+  readonly lock: Lock;
+  /** Freed to the slab. */
+  freed = false;
+
+  /** Creates a root anon_vma (`anon_vma_alloc`). */
+  constructor(id: number) {
+    this.id = id;
+    this.root = this;
+    this.parent = this;
+    this.lock = newLock("anon_vma.root", "rwsem");
+  }
+
+  /** True for the root of a hierarchy. */
+  get isRoot(): boolean {
+    return this.root === this;
+  }
+}
+
+/** `struct anon_vma_chain`: one (VMA, anon_vma) edge. */
+export interface Avc {
+  /** The VMA. */
+  readonly vma: Vma;
+  /** The anon_vma. */
+  readonly anonVma: AnonVma;
+  /** Node in `anonVma.tree`, or null while not inserted. */
+  handle: IntervalHandle<Avc> | null;
+}
+
+/** Per-VMA state: `vma->anon_vma` and the `anon_vma_chain` list (head = newest). */
+export interface AnonVmaVmaState {
+  /** `vma->anon_vma`. */
+  anonVma: AnonVma | null;
+  /** `vma->anon_vma_chain`, head first (newest first, root last). */
+  chain: Avc[];
+}
+
+/** Options that distinguish the classic model's variants. */
+export interface AnonVmaOptions {
+  /**
+   * 6.x `anon_vma_clone`: every AVC after the first is allocated while the root lock is held
+   * (`GFP_NOWAIT` under the lock). The 2026 clean-up allocates all of them before locking.
+   * Default true (6.18).
+   */
+  allocUnderLock: boolean;
+  /**
+   * Order in which fork examines reuse candidates: `"oldest-first"` (6.x: the source chain in
+   * reverse, root first) or `"newest-first"` (as read in the 2026 code, reference §3.2).
+   */
+  reuseOrder: "oldest-first" | "newest-first";
+  /**
+   * 6.x `anon_vma_fork` allocates the new anon_vma and its AVC after the clone, so with
+   * `allocUnderLock` nothing changes there; the 2026 code allocates both before the clone and
+   * frees them if an anon_vma was reused. Default false (6.18).
+   */
+  forkPreallocates: boolean;
+}
+
+/** Default options: Linux 6.18. */
+export const ANON_VMA_618_OPTIONS: Readonly<AnonVmaOptions> = {
+  allocUnderLock: true,
+  reuseOrder: "oldest-first",
+  forkPreallocates: false,
+};
+
+/** Metadata of the 6.18 scheme. */
+export const ANON_VMA_INFO: SchemeInfo = {
+  id: "anon_vma",
+  title: "anon_vma (Linux 6.18)",
+  kernel: "Linux 6.18",
+  status: "mainline",
+  sources: [
+    "mm/rmap.c, mm/vma.c (Linux 6.18)",
+    "kernel-rmap.md §1-§3, §7, §8",
+  ],
+  summary:
+    "Each faulted VMA points at an anon_vma; fork gives each child VMA a new anon_vma linked " +
+    "by anon_vma_chains to every ancestor's, so a folio is found by querying the interval tree " +
+    "of the anon_vma in folio->mapping. Every tree change and every walk takes the rwsem of " +
+    "the hierarchy's root anon_vma.",
+};
+
+/**
+ * The classic anon_vma scheme.
+ *
+ * @example Usage
+ * ```ts
+ * import { AnonVmaScheme } from "./anon_vma.ts";
+ * const s = new AnonVmaScheme();
+ * if (s.info.id !== "anon_vma") throw new Error();
+ * ```
+ */
+export class AnonVmaScheme implements RmapScheme {
+  /** Static description. */
+  readonly info: SchemeInfo;
+  /** Variant options. */
+  readonly options: AnonVmaOptions;
+  /** Live anon_vmas, in allocation order. */
+  readonly live: Set<AnonVma> = new Set();
+  protected host!: SchemeHost;
+  #nextId = 1;
+  #counters: Record<string, number> = {};
+
+  /** Creates the scheme; `info` and `options` default to Linux 6.18. */
+  constructor(options: Partial<AnonVmaOptions> = {}, info: SchemeInfo = ANON_VMA_INFO) {
+    this.options = { ...ANON_VMA_618_OPTIONS, ...options };
+    this.info = info;
+  }
+
+  attach(host: SchemeHost): void {
+    this.host = host;
+  }
+
+  protected count(name: string, n = 1): void {
+    this.#counters[name] = (this.#counters[name] ?? 0) + n;
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.#counters };
+  }
+
+  // -- state accessors ---------------------------------------------------------------------------
+
+  /** The scheme state of a VMA. */
+  state(vma: Vma): AnonVmaVmaState {
+    return vma.rmap as AnonVmaVmaState;
+  }
+
+  /** `vma->anon_vma`. */
+  anonVmaOf(vma: Vma): AnonVma | null {
+    return this.state(vma).anonVma;
+  }
+
+  /** The anon_vma in `folio->mapping`. */
+  folioAnonVma(folio: Folio): AnonVma {
+    return folio.rmap as AnonVma;
+  }
+
+  mmInit(_mm: Mm, _parent: Mm | null): void {}
+  mmTeardown(_mm: Mm): void {}
+
+  vmaInit(vma: Vma): void {
+    vma.rmap = { anonVma: null, chain: [] } satisfies AnonVmaVmaState;
+  }
+
+  hasAnon(vma: Vma): boolean {
+    return this.state(vma).anonVma !== null;
+  }
+
+  isForkChild(vma: Vma): boolean {
+    const s = this.state(vma);
+    return s.anonVma !== null && s.chain.length !== 1;
+  }
+
+  anonIdentity(vma: Vma): unknown {
+    return this.state(vma).anonVma;
+  }
+
+  /** `vma_maybe_has_shared_anon_folios` (reference §10.2). */
+  maybeHasSharedAnon(vma: Vma): boolean {
+    const s = this.state(vma);
+    if (!s.anonVma) return false;
+    if (s.chain.length !== 1) return true;
+    const av = s.anonVma;
+    return av.numChildren > (av === av.root ? 1 : 0);
+  }
+
+  // -- allocation and linking --------------------------------------------------------------------
+
+  protected allocAnonVma(): AnonVma {
+    this.host.slab.alloc("anon_vma");
+    const av = new AnonVma(this.#nextId++);
+    this.live.add(av);
+    this.count("anon_vma_allocated");
+    return av;
+  }
+
+  protected freeAnonVma(av: AnonVma): void {
+    if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
+    av.freed = true;
+    this.live.delete(av);
+    this.host.slab.free("anon_vma");
+  }
+
+  /** `put_anon_vma` / `__put_anon_vma`. */
+  protected putAnonVma(av: AnonVma): void {
+    if (--av.refcount > 0) return;
+    const root = av.root;
+    this.freeAnonVma(av);
+    if (root !== av && --root.refcount === 0) this.freeAnonVma(root);
+  }
+
+  protected allocAvc(vma: Vma, av: AnonVma): Avc {
+    this.host.slab.alloc("anon_vma_chain");
+    return { vma, anonVma: av, handle: null };
+  }
+
+  protected freeAvc(_avc: Avc): void {
+    this.host.slab.free("anon_vma_chain");
+  }
+
+  /** Interval of a VMA in an anon_vma tree: `[vm_pgoff, vm_pgoff + pages − 1]`. */
+  protected interval(vma: Vma): [number, number] {
+    return [vma.pgoff, vma.pgoff + vmaPages(vma) - 1];
+  }
+
+  protected treeInsert(avc: Avc): void {
+    const [s, l] = this.interval(avc.vma);
+    avc.handle = avc.anonVma.tree.insert(avc, s, l);
+    this.host.exec.work("tree_update");
+  }
+
+  protected treeRemove(avc: Avc): void {
+    if (!avc.handle) throw new Error(`AVC of vma ${avc.vma.id} not in a tree`);
+    avc.anonVma.tree.remove(avc.handle);
+    avc.handle = null;
+    this.host.exec.work("tree_update");
+  }
+
+  /** `anon_vma_chain_link`: list_add (head) + interval-tree insert. */
+  protected link(vma: Vma, avc: Avc): void {
+    this.state(vma).chain.unshift(avc);
+    this.host.exec.work("list_op");
+    this.treeInsert(avc);
+  }
+
+  /** The lock a tree change of `av` takes: the root's rwsem. */
+  protected writeLockOf(av: AnonVma): Lock {
+    return av.root.lock;
+  }
+
+  protected lockWrite(av: AnonVma): Lock {
+    const l = this.writeLockOf(av);
+    this.host.exec.acquire(l, "write");
+    return l;
+  }
+
+  protected unlockWrite(l: Lock): void {
+    this.host.exec.release(l, "write");
+  }
+
+  // -- hooks -------------------------------------------------------------------------------------
+
+  /** `anon_vma_compatible(a, b)`: a immediately precedes b (reference §3.1). */
+  protected anonVmaCompatible(a: Vma, b: Vma): boolean {
+    return a.end === b.start && a.file === b.file &&
+      ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
+      b.pgoff === a.pgoff + (b.start - a.start) / PAGE_SIZE;
+  }
+
+  /** `reusable_anon_vma(old, a, b)`. */
+  protected reusableAnonVma(old: Vma, a: Vma, b: Vma): AnonVma | null {
+    if (!this.anonVmaCompatible(a, b)) return null;
+    const s = this.state(old);
+    if (s.anonVma && s.chain.length === 1) return s.anonVma;
+    return null;
+  }
+
+  /** `find_mergeable_anon_vma`: next (only if adjacent) first, then prev. */
+  protected findMergeableAnonVma(vma: Vma): AnonVma | null {
+    const next = this.host.nextVma(vma);
+    if (next && next.start === vma.end) {
+      const av = this.reusableAnonVma(next, vma, next);
+      if (av) return av;
+    }
+    const prev = this.host.prevVma(vma);
+    if (prev) return this.reusableAnonVma(prev, prev, vma);
+    return null;
+  }
+
+  /** `__anon_vma_prepare` (reference §3.1). */
+  prepare(vma: Vma): void {
+    const st = this.state(vma);
+    if (st.anonVma) return;
+    const avc0 = this.allocAvc(vma, null as unknown as AnonVma);
+    let av = this.findMergeableAnonVma(vma);
+    if (av) this.count("anon_vma_reuse_neighbour");
+    else {
+      av = this.allocAnonVma();
+      av.numChildren++; // self-parent link for a new root
+    }
+    const avc: Avc = { ...avc0, anonVma: av };
+    const l = this.lockWrite(av);
+    this.host.exec.acquire(vma.mm.pageTableLock, "write");
+    st.anonVma = av;
+    this.link(vma, avc);
+    av.numActiveVmas++;
+    this.host.exec.release(vma.mm.pageTableLock, "write");
+    this.unlockWrite(l);
+  }
+
+  /**
+   * `anon_vma_clone` for split, remap and unfaulted merge (`dst->anon_vma` was copied from `src`
+   * by `vm_area_dup`, or set by `dup_anon_vma`).
+   */
+  clone(dst: Vma, src: Vma, op: Exclude<CloneOp, "fork">): void {
+    const srcState = this.state(src);
+    const dstState = this.state(dst);
+    if (dstState.chain.length !== 0) throw new Error(`clone into vma ${dst.id} with a chain`);
+    if (op === "merge_unfaulted" && srcState.chain.length !== 1) {
+      throw new Error(`unfaulted merge from fork child vma ${src.id}`);
+    }
+    dstState.anonVma = srcState.anonVma;
+    this.cloneChain(dst, src, false);
+  }
+
+  /**
+   * The body of `anon_vma_clone`: one new AVC per AVC of `src`, oldest (root) first, with the
+   * fork reuse check when `forking`.
+   */
+  protected cloneChain(dst: Vma, src: Vma, forking: boolean): void {
+    const srcState = this.state(src);
+    const dstState = this.state(dst);
+    if (srcState.chain.length === 0) {
+      if (dstState.anonVma) dstState.anonVma.numActiveVmas++;
+      return;
+    }
+    const srcOldestFirst = [...srcState.chain].reverse();
+    let lock: Lock | null = null;
+    if (this.options.allocUnderLock) {
+      // 6.x: the first allocation happens before the root is locked, the rest under it.
+      for (const pavc of srcOldestFirst) {
+        const avc = this.allocAvc(dst, pavc.anonVma);
+        if (!lock) lock = this.lockWrite(pavc.anonVma);
+        this.link(dst, avc);
+      }
+    } else {
+      // 2026: every AVC allocated unlocked, then one lock for all the tree inserts.
+      const avcs = srcOldestFirst.map((pavc) => this.allocAvc(dst, pavc.anonVma));
+      lock = this.lockWrite(srcOldestFirst[0].anonVma);
+      for (const avc of avcs) this.link(dst, avc);
+    }
+    if (forking && !dstState.anonVma && srcState.anonVma) {
+      const order = this.options.reuseOrder === "oldest-first"
+        ? srcOldestFirst
+        : [...srcOldestFirst].reverse();
+      for (const pavc of order) {
+        const av = pavc.anonVma;
+        if (av.numChildren < 2 && av.numActiveVmas === 0) {
+          dstState.anonVma = av;
+          this.count("anon_vma_reuse_fork");
+          break;
+        }
+      }
+    }
+    if (dstState.anonVma) dstState.anonVma.numActiveVmas++;
+    this.unlockWrite(lock!);
+  }
+
+  /** `anon_vma_fork` (reference §3.3). */
+  fork(child: Vma, parent: Vma): void {
+    const ps = this.state(parent);
+    const cs = this.state(child);
+    if (!ps.anonVma) return;
+    cs.anonVma = null;
+    let pre: { av: AnonVma; avc: Avc } | null = null;
+    if (this.options.forkPreallocates) {
+      const av = this.allocAnonVma();
+      pre = { av, avc: this.allocAvc(child, av) };
+    }
+    this.cloneChain(child, parent, true);
+    if (cs.anonVma) {
+      if (pre) {
+        this.freeAvc(pre.avc);
+        this.freeAnonVma(pre.av);
+        this.count("anon_vma_allocated", -1);
+      }
+      return;
+    }
+    const av = pre ? pre.av : this.allocAnonVma();
+    av.numActiveVmas++;
+    const avc = pre ? pre.avc : this.allocAvc(child, av);
+    av.root = ps.anonVma.root;
+    av.parent = ps.anonVma;
+    av.root.refcount++;
+    cs.anonVma = av;
+    const l = this.lockWrite(av);
+    this.link(child, avc);
+    av.parent.numChildren++;
+    this.unlockWrite(l);
+  }
+
+  /** `unlink_anon_vmas` (reference §3.4). */
+  unlink(vma: Vma): void {
+    const st = this.state(vma);
+    if (st.chain.length === 0) {
+      if (st.anonVma) throw new Error(`vma ${vma.id} has an anon_vma but no chain`);
+      return;
+    }
+    const l = this.lockWrite(st.chain[0].anonVma);
+    const empties: Avc[] = [];
+    for (const avc of st.chain) {
+      const av = avc.anonVma;
+      this.treeRemove(avc);
+      if (av.tree.isEmpty()) {
+        av.parent.numChildren--;
+        empties.push(avc);
+        continue;
+      }
+      this.host.exec.work("list_op");
+      this.freeAvc(avc);
+    }
+    if (st.anonVma) {
+      st.anonVma.numActiveVmas--;
+      st.anonVma = null;
+    }
+    this.unlockWrite(l);
+    st.chain = [];
+    for (const avc of empties) {
+      this.putAnonVma(avc.anonVma);
+      this.freeAvc(avc);
+    }
+  }
+
+  /** `vma_prepare`/`vma_complete`: re-key the VMAs' AVCs under the root lock. */
+  adjust(vmas: readonly Vma[], mutate: () => void): void {
+    const withAnon = vmas.filter((v) => this.state(v).anonVma !== null);
+    if (withAnon.length === 0) {
+      mutate();
+      return;
+    }
+    const l = this.lockWrite(this.state(withAnon[0]).anonVma!);
+    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeRemove(avc);
+    mutate();
+    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeInsert(avc);
+    this.unlockWrite(l);
+  }
+
+  /** `__folio_set_anon`: exclusive folios go to the VMA's anon_vma, others to its root. */
+  addNewAnon(folio: Folio, vma: Vma, _addr: number, exclusive: boolean): void {
+    const av = this.state(vma).anonVma;
+    if (!av) throw new Error(`new anon folio in vma ${vma.id} without anon_vma`);
+    folio.rmap = exclusive ? av : av.root;
+  }
+
+  /** `folio_move_anon_rmap`. */
+  moveAnon(folio: Folio, vma: Vma): void {
+    const av = this.state(vma).anonVma;
+    if (!av) throw new Error(`folio move into vma ${vma.id} without anon_vma`);
+    if (folio.rmap !== av) this.count("folio_move_anon_rmap");
+    folio.rmap = av;
+  }
+
+  folioFreed(_folio: Folio): void {}
+
+  /** The lock a walk of `folio` takes and how. */
+  protected walkLock(folio: Folio): Lock {
+    return this.folioAnonVma(folio).root.lock;
+  }
+
+  /** `rmap_walk_anon` (reference §8.1). */
+  walk(folio: Folio, _kind: WalkKind, tryLock: boolean, visit: RmapVisit): WalkReport {
+    const av = this.folioAnonVma(folio);
+    if (!av || av.freed) throw new Error(`folio ${folio.id} points at a freed anon_vma`);
+    const lock = this.walkLock(folio);
+    if (!this.host.exec.acquire(lock, "read", tryLock)) {
+      return { contended: true, structures: 0, treeNodes: 0 };
+    }
+    const first = folio.index;
+    const last = first + folio.nrPages - 1;
+    const q = av.tree.query(first, last, (avc) => {
+      const vma = avc.vma;
+      let addr: number;
+      if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
+      else addr = vma.start; // large folio straddling the VMA start
+      return visit(vma, addr);
+    });
+    this.host.exec.work("tree_visit", q.nodes);
+    this.host.exec.release(lock, "read");
+    return { contended: false, structures: 1, treeNodes: q.nodes };
+  }
+
+  /** MREMAP_RELOCATE_ANON for anon_vma schemes (reference §10.2). */
+  relocate(src: Vma, dst: Vma, folios: readonly { folio: Folio; addr: number }[]): boolean {
+    for (const { folio } of folios) {
+      if (folio.pinned || folio.mapcount.some((m) => m > 1)) return false;
+    }
+    const srcAv = this.state(src).anonVma;
+    this.prepare(dst);
+    const dstAv = this.state(dst).anonVma!;
+    // The destination anon_vma is write-locked across the relocation; the source's lock is
+    // skipped when it shares the root.
+    const l = this.lockWrite(dstAv);
+    let srcLock: Lock | null = null;
+    if (srcAv && srcAv.root !== dstAv.root) srcLock = this.lockWrite(srcAv);
+    for (const { folio } of folios) {
+      folio.rmap = dstAv;
+      this.host.exec.work("pte_update");
+    }
+    if (srcLock) this.unlockWrite(srcLock);
+    this.unlockWrite(l);
+    this.count("folios_relocated", folios.length);
+    return true;
+  }
+
+  // -- invariants --------------------------------------------------------------------------------
+
+  /** Invariants I1–I6 (reference §1.7) plus tree keys. */
+  check(): string[] {
+    const out: string[] = [];
+    const active = new Map<AnonVma, number>();
+    const chainsOf = new Map<AnonVma, string>();
+    for (const mm of this.host.liveMms()) {
+      for (const vma of mm.vmas) {
+        const st = this.state(vma);
+        if ((st.anonVma === null) !== (st.chain.length === 0)) {
+          out.push(`I4: vma ${vma.id} anon_vma/chain disagree`);
+        }
+        if (st.anonVma) {
+          active.set(st.anonVma, (active.get(st.anonVma) ?? 0) + 1);
+          const key = st.chain.map((a) => a.anonVma.id).sort((a, b) => a - b).join(",");
+          const prev = chainsOf.get(st.anonVma);
+          if (prev !== undefined && prev !== key) {
+            out.push(`I5: VMAs sharing anon_vma ${st.anonVma.id} have different chains`);
+          }
+          chainsOf.set(st.anonVma, key);
+          if (!st.chain.some((a) => a.anonVma === st.anonVma)) {
+            out.push(`vma ${vma.id} chain lacks its own anon_vma`);
+          }
+        }
+        const [s, l] = this.interval(vma);
+        for (const avc of st.chain) {
+          if (avc.anonVma.freed) out.push(`vma ${vma.id} links freed anon_vma ${avc.anonVma.id}`);
+          if (st.anonVma && avc.anonVma.root !== st.anonVma.root) {
+            out.push(`I3: vma ${vma.id} chain mixes roots`);
+          }
+          if (!avc.handle || avc.handle.start !== s || avc.handle.last !== l) {
+            out.push(`vma ${vma.id} AVC key stale in anon_vma ${avc.anonVma.id}`);
+          }
+        }
+      }
+      // I1: every anon PTE is reachable through its folio's anon_vma tree.
+      for (const [vpn, pte] of mm.pages.entries()) {
+        const f = pte.folio;
+        if (!f || !f.anon) continue;
+        const av = f.rmap as AnonVma;
+        const addr = vpn * PAGE_SIZE;
+        const vma = mm.vmas.find(addr);
+        if (!vma) {
+          out.push(`PTE at ${hex(addr)} outside any VMA`);
+          continue;
+        }
+        if (linearPageIndex(vma, addr) !== f.index + pte.page) {
+          out.push(`I1b: folio ${f.id} index ${f.index} vs vma ${vma.id} at ${hex(addr)}`);
+        }
+        if (!this.state(vma).chain.some((a) => a.anonVma === av)) {
+          out.push(`I1a: vma ${vma.id} not in tree of anon_vma ${av.id} of folio ${f.id}`);
+        }
+      }
+    }
+    const childCount = new Map<AnonVma, number>();
+    for (const av of this.live) {
+      if (!av.isRoot && !av.tree.isEmpty()) {
+        childCount.set(av.parent, (childCount.get(av.parent) ?? 0) + 1);
+      }
+    }
+    for (const av of this.live) {
+      if ((active.get(av) ?? 0) !== av.numActiveVmas) {
+        out.push(`I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`);
+      }
+      const want = (childCount.get(av) ?? 0) + (av.isRoot && !av.tree.isEmpty() ? 1 : 0);
+      if (want !== av.numChildren) {
+        out.push(`I2: anon_vma ${av.id} num_children ${av.numChildren} != ${want}`);
+      }
+      if (!av.isRoot && av.root.freed) out.push(`I6: anon_vma ${av.id} outlives its root`);
+      if (!av.isRoot && av.tree.isEmpty()) out.push(`I6: anon_vma ${av.id} empty but not freed`);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The one interface through which the kernel core knows an anon rmap scheme.
+ *
+ * Hooks are named after the kernel functions they stand for (ARCHITECTURE.md, "The scheme
+ * interface"); the kernel core calls them at the points where Linux calls their counterparts.
+ * A scheme owns the `rmap` slot of every {@link Vma}, {@link Folio} and {@link Mm}.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { Exec } from "../machine/exec.ts";
+import type { Slab } from "../slab.ts";
+import type { Folio, Mm, Vma } from "../kernel/types.ts";
+
+/** Why a VMA's anon state is cloned (2026 `enum vma_operation`, reference §3.2). */
+export type CloneOp = "split" | "merge_unfaulted" | "remap" | "fork";
+
+/** Which rmap walk a caller performs (reference §8.3). */
+export type WalkKind = "referenced" | "unmap" | "migrate" | "remove_migration";
+
+/** What the kernel core offers a scheme. */
+export interface SchemeHost {
+  /** Slab accounting. */
+  readonly slab: Slab;
+  /** Work and lock reporting. */
+  readonly exec: Exec;
+  /** The VMA just below `vma` in its mm, or null. */
+  prevVma(vma: Vma): Vma | null;
+  /** The VMA just above `vma` in its mm, or null. */
+  nextVma(vma: Vma): Vma | null;
+  /** VMAs of `mm` intersecting `[start, end)` in address order. */
+  vmasInRange(mm: Mm, start: number, end: number): Vma[];
+  /** Every live mm. */
+  liveMms(): Iterable<Mm>;
+}
+
+/** Figures a walk reports about the structures it touched. */
+export interface WalkReport {
+  /** The walk gave up because a trylock failed (`rwc->contended`). */
+  contended: boolean;
+  /** Rmap structures visited: anon_vmas, CoW contexts, remap entries. */
+  structures: number;
+  /** Index-structure nodes touched (interval-tree nodes, maple-tree nodes). */
+  treeNodes: number;
+}
+
+/**
+ * Called for each candidate mapping. Returns false to stop the walk (the kernel's `rmap_one`
+ * returning false, or its `done` callback returning true).
+ */
+export type RmapVisit = (vma: Vma, addr: number) => boolean;
+
+/** Static description of a scheme, shown by `list` and in reports. */
+export interface SchemeInfo {
+  /** Identifier used on the command line, e.g. `"anon_vma"`. */
+  readonly id: string;
+  /** Human title. */
+  readonly title: string;
+  /** Kernel version or patch series it models. */
+  readonly kernel: string;
+  /** Upstream status. */
+  readonly status: "mainline" | "merged" | "posted" | "proof-of-concept" | "discussion";
+  /** Where the semantics come from. */
+  readonly sources: readonly string[];
+  /** One paragraph on what it changes. */
+  readonly summary: string;
+}
+
+/** The scheme interface. */
+export interface RmapScheme {
+  /** Static description. */
+  readonly info: SchemeInfo;
+  /** Called once by the kernel before any other hook. */
+  attach(host: SchemeHost): void;
+
+  /** A new mm was created (by `fork` from `parent`, or a fresh process when `parent` is null). */
+  mmInit(mm: Mm, parent: Mm | null): void;
+  /** An mm was torn down after all its VMAs were unlinked (`exit_mmap`/`mmdrop`). */
+  mmTeardown(mm: Mm): void;
+
+  /** Fresh per-VMA state for a VMA created by mmap/brk (no anon rmap yet). */
+  vmaInit(vma: Vma): void;
+  /** `vma->anon_vma != NULL`: the VMA has anon rmap state ("faulted"). */
+  hasAnon(vma: Vma): boolean;
+  /** `vma_is_fork_child`: has anon state linked to a parent's (chain not singular). */
+  isForkChild(vma: Vma): boolean;
+  /** Identity compared by merge case 3 (`anon_vma` pointer equality); null when unfaulted. */
+  anonIdentity(vma: Vma): unknown;
+  /**
+   * `vma_maybe_has_shared_anon_folios` for MREMAP_RELOCATE_ANON eligibility; schemes without
+   * relocation support may always return true.
+   */
+  maybeHasSharedAnon(vma: Vma): boolean;
+
+  /** `anon_vma_prepare`: make sure `vma` can hold new anon folios (first write fault). */
+  prepare(vma: Vma): void;
+  /** `anon_vma_fork`: `child` is the copy of `parent` made by `dup_mmap`. */
+  fork(child: Vma, parent: Vma): void;
+  /**
+   * `anon_vma_clone`: give `dst` the anon state of `src` (split, remap, unfaulted merge).
+   * `dst` has its final range; for `merge_unfaulted`, `dst` is the existing unfaulted VMA.
+   */
+  clone(dst: Vma, src: Vma, op: Exclude<CloneOp, "fork">): void;
+  /** `unlink_anon_vmas`: `vma` is being removed (or its anon state dropped, DONTUNMAP). */
+  unlink(vma: Vma): void;
+  /**
+   * `vma_prepare`/`vma_complete` around a change of start, end or pgoff of `vmas`: the scheme
+   * takes its locks, removes the VMAs from its index, calls `mutate`, re-inserts and unlocks.
+   */
+  adjust(vmas: readonly Vma[], mutate: () => void): void;
+
+  /** `__folio_set_anon`: a new anon folio is mapped at `addr` of `vma`. */
+  addNewAnon(folio: Folio, vma: Vma, addr: number, exclusive: boolean): void;
+  /** `folio_move_anon_rmap`: a write fault reused `folio` in `vma`. */
+  moveAnon(folio: Folio, vma: Vma): void;
+  /** The folio was freed (its last reference dropped). */
+  folioFreed(folio: Folio): void;
+
+  /**
+   * `rmap_walk_anon`: calls `visit` for each candidate mapping of `folio` in the scheme's order,
+   * taking the scheme's locks (a trylock when `tryLock`), and reports what it touched.
+   */
+  walk(folio: Folio, kind: WalkKind, tryLock: boolean, visit: RmapVisit): WalkReport;
+
+  /**
+   * MREMAP_RELOCATE_ANON support (reference §10.2). When defined, called after `dst` was created
+   * unfaulted at the destination (pgoff = new_addr >> PAGE_SHIFT) and the page tables were moved:
+   * the scheme gives `dst` fresh anon state and re-homes each folio (`folios` with the page
+   * index they now map at). Returns false (and changes nothing) when a folio cannot be relocated.
+   */
+  relocate?(src: Vma, dst: Vma, folios: readonly { folio: Folio; addr: number }[]): boolean;
+
+  /** Checks the scheme's invariants (reference §1.7); returns one message per violation. */
+  check(): string[];
+  /** Scheme-specific counters for reports (e.g. reuse events), by name. */
+  counters(): Record<string, number>;
+}

@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { GapTree, type Range } from "../core/lib/gap_tree.ts";
+
+interface Vma extends Range {
+  id: number;
+}
+
+function vma(start: number, end: number, id = 0): Vma {
+  return { start, end, id };
+}
+
+Deno.test("GapTree lookups", () => {
+  const t = new GapTree<Vma>();
+  assert.equal(t.size, 0);
+  assert.equal(t.first(), undefined);
+  assert.equal(t.last(), undefined);
+  assert.equal(t.find(0), undefined);
+  const a = vma(10, 20, 1);
+  const b = vma(20, 30, 2);
+  const c = vma(50, 60, 3);
+  t.insert(c);
+  t.insert(a);
+  t.insert(b);
+  assert.equal(t.size, 3);
+  assert.equal(t.find(9), undefined);
+  assert.equal(t.find(10), a);
+  assert.equal(t.find(19), a);
+  assert.equal(t.find(20), b);
+  assert.equal(t.find(30), undefined);
+  assert.equal(t.find(59), c);
+  assert.equal(t.find(60), undefined);
+  assert.equal(t.findFirstEndAfter(0), a);
+  assert.equal(t.findFirstEndAfter(20), b);
+  assert.equal(t.findFirstEndAfter(30), c);
+  assert.equal(t.findFirstEndAfter(60), undefined);
+  assert.equal(t.prevOf(a), undefined);
+  assert.equal(t.prevOf(b), a);
+  assert.equal(t.prevOf(c), b);
+  assert.equal(t.nextOf(a), b);
+  assert.equal(t.nextOf(b), c);
+  assert.equal(t.nextOf(c), undefined);
+  assert.equal(t.below(10), undefined);
+  assert.equal(t.below(11), a);
+  assert.equal(t.below(100), c);
+  assert.deepEqual(t.intersecting(15, 55), [a, b, c]);
+  assert.deepEqual(t.intersecting(20, 50), [b]);
+  assert.deepEqual(t.intersecting(30, 50), []);
+  assert.deepEqual([...t], [a, b, c]);
+  assert.equal(t.first(), a);
+  assert.equal(t.last(), c);
+  assert.ok(t.isFree(30, 50));
+  assert.ok(!t.isFree(29, 50));
+  assert.ok(!t.isFree(30, 51));
+  assert.ok(t.isFree(0, 10));
+  assert.ok(t.isFree(60, 1000));
+});
+
+Deno.test("GapTree insert rejects overlaps, remove is by identity", () => {
+  const t = new GapTree<Vma>();
+  const a = vma(10, 20);
+  t.insert(a);
+  assert.throws(() => t.insert(vma(15, 25)), Error);
+  assert.throws(() => t.insert(vma(0, 11)), Error);
+  assert.throws(() => t.insert(vma(10, 20)), Error);
+  assert.throws(() => t.insert(vma(12, 13)), Error);
+  assert.throws(() => t.insert(vma(5, 5)), RangeError);
+  t.insert(vma(0, 10));
+  t.insert(vma(20, 21));
+  assert.throws(() => t.remove(vma(10, 20)), /not in the tree/);
+  assert.throws(() => t.remove(vma(100, 200)), /not in the tree/);
+  t.remove(a);
+  assert.equal(t.size, 2);
+  assert.throws(() => t.remove(a), Error);
+  // Re-key while removed, then reinsert.
+  a.start = 12;
+  a.end = 18;
+  t.insert(a);
+  assert.equal(t.find(12), a);
+  assert.equal(t.find(11), undefined);
+});
+
+Deno.test("GapTree gap searches (exact values)", () => {
+  const t = new GapTree<Vma>();
+  assert.equal(t.gapTopDown(10, 0, 100), 90);
+  assert.equal(t.gapBottomUp(10, 0, 100), 0);
+  assert.equal(t.gapTopDown(101, 0, 100), undefined);
+  assert.throws(() => t.gapTopDown(0, 0, 100), RangeError);
+  assert.throws(() => t.gapBottomUp(-1, 0, 100), RangeError);
+  assert.deepEqual(t.intersecting(5, 5), []);
+  assert.ok(t.isFree(5, 5));
+  t.insert(vma(10, 20));
+  t.insert(vma(30, 40));
+  t.insert(vma(43, 50));
+  t.insert(vma(90, 100));
+  assert.equal(t.gapTopDown(5, 0, 100), 85);
+  assert.equal(t.gapTopDown(5, 0, 1000), 995);
+  assert.equal(t.gapTopDown(40, 0, 100), 50);
+  assert.equal(t.gapTopDown(41, 0, 100), undefined);
+  assert.equal(t.gapTopDown(41, 0, 141), 100);
+  assert.equal(t.gapTopDown(3, 0, 50), 40);
+  assert.equal(t.gapTopDown(4, 0, 50), 26);
+  assert.equal(t.gapTopDown(10, 0, 50), 20);
+  assert.equal(t.gapTopDown(10, 21, 50), undefined);
+  assert.equal(t.gapTopDown(10, 0, 19), 0);
+  assert.equal(t.gapTopDown(11, 0, 19), undefined);
+  assert.equal(t.gapBottomUp(10, 0, 100), 0);
+  assert.equal(t.gapBottomUp(11, 0, 100), 50);
+  assert.equal(t.gapBottomUp(3, 35, 100), 40);
+  assert.equal(t.gapBottomUp(10, 5, 100), 20);
+  assert.equal(t.gapBottomUp(10, 21, 100), 50);
+  assert.equal(t.gapBottomUp(40, 21, 100), 50);
+  assert.equal(t.gapBottomUp(41, 21, 100), undefined);
+  assert.equal(t.gapBottomUp(41, 21, 141), 100);
+});
+
+Deno.test("GapTree large tree: gaps found in O(log n)-ish time", () => {
+  const t = new GapTree<Vma>();
+  const n = 50_000;
+  // Items of 10 pages separated by 1-page holes; one 100-page hole in the middle.
+  let addr = 0;
+  let big = -1;
+  for (let i = 0; i < n; i++) {
+    if (i === n / 2) {
+      big = addr;
+      addr += 100;
+    }
+    t.insert(vma(addr, addr + 10, i));
+    addr += 11;
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < 10_000; i++) {
+    assert.equal(t.gapTopDown(50, 0, addr - 1), big + 50);
+    assert.equal(t.gapBottomUp(50, 0, addr - 1), big - 1);
+    assert.equal(t.gapTopDown(1, 0, addr - 1), addr - 12);
+  }
+  assert.ok(performance.now() - t0 < 1000);
+});
+
+function bruteGap(
+  items: Range[],
+  len: number,
+  low: number,
+  high: number,
+  topDown: boolean,
+): number | undefined {
+  const free = (s: number): boolean => items.every((r) => s + len <= r.start || s >= r.end);
+  if (topDown) {
+    for (let s = high - len; s >= low; s--) if (free(s)) return s;
+  } else {
+    for (let s = low; s + len <= high; s++) if (free(s)) return s;
+  }
+  return undefined;
+}
+
+type Op =
+  | { t: "ins"; s: number; l: number }
+  | { t: "rm"; i: number }
+  | { t: "gap"; len: number; low: number; span: number }
+  | { t: "q"; a: number; b: number };
+
+Deno.test("GapTree matches a naive model (property)", () => {
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    {
+      arbitrary: fc.record({
+        t: fc.constant("ins" as const),
+        s: fc.nat(200),
+        l: fc.integer({ min: 1, max: 20 }),
+      }),
+      weight: 3,
+    },
+    fc.record({ t: fc.constant("rm" as const), i: fc.nat() }),
+    {
+      arbitrary: fc.record({
+        t: fc.constant("gap" as const),
+        len: fc.integer({ min: 1, max: 30 }),
+        low: fc.integer({ min: -10, max: 220 }),
+        span: fc.nat(120),
+      }),
+      weight: 2,
+    },
+    fc.record({
+      t: fc.constant("q" as const),
+      a: fc.integer({ min: -5, max: 230 }),
+      b: fc.nat(40),
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 10, maxLength: 120 }), (ops) => {
+      const t = new GapTree<Vma>();
+      let ref: Vma[] = [];
+      let id = 0;
+      for (const o of ops) {
+        if (o.t === "ins") {
+          const v = vma(o.s, o.s + o.l, id++);
+          const overlaps = ref.some((r) => r.start < v.end && v.start < r.end);
+          if (overlaps) {
+            assert.throws(() => t.insert(v));
+          } else {
+            t.insert(v);
+            ref.push(v);
+            ref.sort((a, b) => a.start - b.start);
+          }
+        } else if (o.t === "rm") {
+          if (ref.length === 0) continue;
+          const v = ref[o.i % ref.length];
+          t.remove(v);
+          ref = ref.filter((r) => r !== v);
+        } else if (o.t === "gap") {
+          const high = o.low + o.span;
+          assert.equal(t.gapTopDown(o.len, o.low, high), bruteGap(ref, o.len, o.low, high, true));
+          assert.equal(
+            t.gapBottomUp(o.len, o.low, high),
+            bruteGap(ref, o.len, o.low, high, false),
+          );
+        } else {
+          const a = o.a;
+          const b = o.a + o.b;
+          assert.equal(t.find(a), ref.find((r) => r.start <= a && a < r.end));
+          assert.equal(t.findFirstEndAfter(a), ref.find((r) => r.end > a));
+          assert.equal(t.below(a), ref.findLast((r) => r.start < a));
+          const hits = a < b ? ref.filter((r) => r.start < b && a < r.end) : [];
+          assert.deepEqual(t.intersecting(a, b), hits);
+          assert.equal(t.isFree(a, b), hits.length === 0);
+          ref.forEach((r, i) => {
+            assert.equal(t.prevOf(r), ref[i - 1]);
+            assert.equal(t.nextOf(r), ref[i + 1]);
+          });
+        }
+        assert.equal(t.size, ref.length);
+        assert.equal(t.first(), ref[0]);
+        assert.equal(t.last(), ref[ref.length - 1]);
+      }
+      assert.deepEqual([...t], ref);
+    }),
+    { seed: 0x9a9, numRuns: 200 },
+  );
+});

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Distribution } from "../core/lib/stats.ts";
+
+Deno.test("Distribution empty", () => {
+  const d = new Distribution();
+  assert.deepEqual(d.summary(), {
+    count: 0,
+    mean: 0,
+    p50: 0,
+    p90: 0,
+    p99: 0,
+    max: 0,
+    min: 0,
+    sum: 0,
+  });
+  assert.equal(d.quantile(0.5), 0);
+  assert.deepEqual(d.histogram(4), []);
+});
+
+Deno.test("Distribution exact values", () => {
+  const d = new Distribution(2);
+  for (let i = 10; i >= 1; i--) d.add(i);
+  assert.equal(d.count, 10);
+  assert.equal(d.sum, 55);
+  assert.equal(d.mean, 5.5);
+  assert.equal(d.min, 1);
+  assert.equal(d.max, 10);
+  assert.equal(d.quantile(0), 1);
+  assert.equal(d.quantile(0.1), 1);
+  assert.equal(d.quantile(0.11), 2);
+  assert.equal(d.p50, 5);
+  assert.equal(d.p90, 9); // 0.9 * 10 is 9.000000000000002 in floating point
+  assert.equal(d.p99, 10);
+  assert.equal(d.quantile(1), 10);
+  assert.equal(d.quantile(0.3), 3);
+  assert.equal(d.quantile(0.7), 7);
+  assert.throws(() => d.quantile(1.1), RangeError);
+  assert.throws(() => d.quantile(NaN), RangeError);
+  assert.throws(() => d.add(NaN), RangeError);
+  assert.throws(() => d.add(Infinity), RangeError);
+  assert.deepEqual(d.summary(), {
+    count: 10,
+    mean: 5.5,
+    p50: 5,
+    p90: 9,
+    p99: 10,
+    max: 10,
+    min: 1,
+    sum: 55,
+  });
+  // A new sample invalidates the cached sort.
+  d.add(0);
+  assert.equal(d.quantile(0), 0);
+  assert.equal(d.p50, 5);
+  const p = new Distribution();
+  for (let i = 1; i <= 100; i++) p.add(i);
+  assert.equal(p.p50, 50);
+  assert.equal(p.p90, 90);
+  assert.equal(p.p99, 99);
+  assert.equal(p.quantile(0.999), 100);
+});
+
+Deno.test("Distribution histogram and merge", () => {
+  const d = new Distribution();
+  for (const v of [0, 1, 2, 3, 4, 5, 6, 7, 8, 10]) d.add(v);
+  assert.deepEqual(d.histogram(2), [
+    { lo: 0, hi: 5, count: 5 },
+    { lo: 5, hi: 10, count: 5 },
+  ]);
+  assert.deepEqual(d.histogram(5).map((b) => b.count), [2, 2, 2, 2, 2]);
+  assert.throws(() => d.histogram(0), RangeError);
+  assert.throws(() => d.histogram(2, { scale: "log" }), RangeError);
+  const l = new Distribution();
+  for (const v of [1, 2, 5, 10, 50, 100, 1000]) l.add(v);
+  assert.deepEqual(l.histogram(3, { scale: "log" }), [
+    { lo: 1, hi: 10, count: 3 },
+    { lo: 10, hi: 100, count: 2 },
+    { lo: 100, hi: 1000, count: 2 },
+  ]);
+  const c = new Distribution();
+  c.add(7);
+  c.add(7);
+  assert.deepEqual(c.histogram(2), [
+    { lo: 7, hi: 7, count: 2 },
+    { lo: 7, hi: 7, count: 0 },
+  ]);
+  const a = new Distribution();
+  a.add(1);
+  a.add(3);
+  const b = new Distribution();
+  b.add(2);
+  assert.equal(a.merge(b), a);
+  assert.deepEqual(a.summary(), {
+    count: 3,
+    mean: 2,
+    p50: 2,
+    p90: 3,
+    p99: 3,
+    max: 3,
+    min: 1,
+    sum: 6,
+  });
+  a.merge(a);
+  assert.equal(a.count, 6);
+  assert.equal(b.count, 1);
+});
+
+function refQuantile(sorted: number[], q: number): number {
+  // Smallest sample v with at least q * n samples <= v (exact rational check).
+  for (const v of sorted) {
+    const le = sorted.filter((x) => x <= v).length;
+    if (le >= q * sorted.length - 1e-9) return v;
+  }
+  return sorted[sorted.length - 1];
+}
+
+Deno.test("Distribution matches a naive model (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 200 }),
+      fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 10 }),
+      fc.integer({ min: 1, max: 12 }),
+      (xs, qs, buckets) => {
+        const d = new Distribution(1);
+        const split = Math.floor(xs.length / 2);
+        const other = new Distribution();
+        xs.slice(0, split).forEach((x) => d.add(x));
+        xs.slice(split).forEach((x) => other.add(x));
+        d.merge(other);
+        const sorted = [...xs].sort((a, b) => a - b);
+        assert.equal(d.count, xs.length);
+        assert.equal(d.sum, xs.reduce((s, x) => s + x, 0));
+        assert.equal(d.min, sorted[0]);
+        assert.equal(d.max, sorted[sorted.length - 1]);
+        for (const qi of qs) {
+          const q = qi / 1000;
+          assert.equal(d.quantile(q), refQuantile(sorted, q), `q=${q}`);
+        }
+        assert.equal(d.p90, refQuantile(sorted, 0.9));
+        const h = d.histogram(buckets);
+        assert.equal(h.length, buckets);
+        assert.equal(h.reduce((s, b) => s + b.count, 0), xs.length);
+        assert.equal(h[0].lo, sorted[0]);
+        assert.equal(h[buckets - 1].hi, sorted[sorted.length - 1]);
+        if (sorted[0] !== sorted[sorted.length - 1]) {
+          for (let i = 0; i < buckets; i++) {
+            const last = i === buckets - 1;
+            const want = xs.filter((x) => x >= h[i].lo && (last ? x <= h[i].hi : x < h[i].hi));
+            assert.equal(h[i].count, want.length);
+          }
+        }
+      },
+    ),
+    { seed: 7, numRuns: 200 },
+  );
+});
