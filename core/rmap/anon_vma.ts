@@ -417,7 +417,6 @@ export class AnonVmaScheme implements RmapScheme {
       if (pre) {
         this.freeAvc(pre.avc);
         this.freeAnonVma(pre.av);
-        this.count("anon_vma_allocated", -1);
       }
       return;
     }
