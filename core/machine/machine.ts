@@ -66,6 +66,7 @@ import {
   type WorkKind,
 } from "./exec.ts";
 import { type CostProfile, DEFAULT_COST_PROFILE, validateCostProfile } from "./cost_model.ts";
+import { Distribution } from "../lib/stats.ts";
 import { EventQueue } from "./event_queue.ts";
 import { LockState, type LockWaiter, type ReaderWakeup } from "./lock_state.ts";
 import {
@@ -73,7 +74,6 @@ import {
   type LockClassMetrics,
   type MachineMetrics,
   type OpMetrics,
-  Samples,
   type TaskMetrics,
   type TraceEntry,
 } from "./metrics.ts";
@@ -157,8 +157,8 @@ interface ClassAccumulator {
   trylockFailures: number;
   contended: number;
   lateTrylocks: number;
-  hold: Samples;
-  wait: Samples;
+  hold: Distribution;
+  wait: Distribution;
   workUnderLock: Partial<Record<WorkKind, number>>;
   maxWorkPerHold: number;
 }
@@ -212,8 +212,8 @@ interface RcuCallback {
 
 interface OpAccumulator {
   count: number;
-  latency: Samples;
-  lockWait: Samples;
+  latency: Distribution;
+  lockWait: Distribution;
 }
 
 /**
@@ -510,21 +510,8 @@ export class Machine {
     if (rec.open && rec.explicit) {
       throw new Error(`Operation ${kind} started inside operation ${rec.kind}`);
     }
-    if (rec.open) {
-      const last = rec.steps[rec.steps.length - 1];
-      if (last.type === "op_begin") {
-        // The implicit operation opened for the action has done nothing yet: relabel it.
-        const ops = this.#counting.counters.ops;
-        ops[rec.kind] = (ops[rec.kind] ?? 1) - 1;
-        if (ops[rec.kind] === 0) delete ops[rec.kind];
-        ops[kind] = (ops[kind] ?? 0) + 1;
-        rec.steps[rec.steps.length - 1] = { type: "op_begin", kind };
-        rec.kind = kind;
-        rec.explicit = true;
-        return;
-      }
-      this.#closeOp(rec);
-    }
+    // An implicit operation (work reported before this beginOp) ends here.
+    if (rec.open) this.#closeOp(rec);
     this.#openOp(rec, kind, true);
   }
 
@@ -772,8 +759,8 @@ export class Machine {
         trylockFailures: 0,
         contended: 0,
         lateTrylocks: 0,
-        hold: new Samples(),
-        wait: new Samples(),
+        hold: new Distribution(),
+        wait: new Distribution(),
         workUnderLock: {},
         maxWorkPerHold: 0,
       };
@@ -785,7 +772,7 @@ export class Machine {
   #opAccumulator(kind: OpKind): OpAccumulator {
     let a = this.#ops.get(kind);
     if (!a) {
-      a = { count: 0, latency: new Samples(), lockWait: new Samples() };
+      a = { count: 0, latency: new Distribution(), lockWait: new Distribution() };
       this.#ops.set(kind, a);
     }
     return a;

@@ -9,73 +9,24 @@
  * @module
  */
 
+import type { DistributionSummary } from "../lib/stats.ts";
 import type { LockKind, WorkKind } from "./exec.ts";
 
-/** Summary of a set of samples. Percentiles use the nearest-rank method; all zero when empty. */
-export interface SampleSummary {
-  /** Number of samples. */
-  count: number;
-  /** Arithmetic mean. */
-  mean: number;
-  /** Median (nearest rank). */
-  p50: number;
-  /** 90th percentile (nearest rank). */
-  p90: number;
-  /** 99th percentile (nearest rank). */
-  p99: number;
-  /** Largest sample. */
-  max: number;
-  /** Smallest sample. */
-  min: number;
-  /** Sum of the samples. */
-  sum: number;
-}
-
 /**
- * Records numeric samples and summarises them.
+ * Summary of a set of samples (count, mean, nearest-rank p50/p90/p99, max, min, sum; all zero
+ * when empty). The same shape as `DistributionSummary` of `core/lib/stats.ts`, which records them.
  *
  * @example Usage
  * ```ts
- * import { Samples } from "./metrics.ts";
- * const s = new Samples();
- * for (let i = 1; i <= 100; i++) s.add(i);
- * const sum = s.summary();
- * if (sum.p50 !== 50 || sum.p90 !== 90 || sum.p99 !== 99 || sum.max !== 100) throw new Error();
+ * import { Distribution } from "../lib/stats.ts";
+ * import type { SampleSummary } from "./metrics.ts";
+ * const d = new Distribution();
+ * for (let i = 1; i <= 100; i++) d.add(i);
+ * const s: SampleSummary = d.summary();
+ * if (s.p50 !== 50 || s.p90 !== 90 || s.p99 !== 99 || s.max !== 100) throw new Error();
  * ```
  */
-export class Samples {
-  #values: number[] = [];
-  #sum = 0;
-
-  /** Adds one sample. */
-  add(v: number): void {
-    this.#values.push(v);
-    this.#sum += v;
-  }
-
-  /** Number of samples. */
-  get count(): number {
-    return this.#values.length;
-  }
-
-  /** Summary of the samples so far. */
-  summary(): SampleSummary {
-    const n = this.#values.length;
-    if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0, min: 0, sum: 0 };
-    const s = [...this.#values].sort((a, b) => a - b);
-    const rank = (p: number): number => s[Math.max(0, Math.ceil(p * n) - 1)];
-    return {
-      count: n,
-      mean: this.#sum / n,
-      p50: rank(0.5),
-      p90: rank(0.9),
-      p99: rank(0.99),
-      max: s[n - 1],
-      min: s[0],
-      sum: this.#sum,
-    };
-  }
-}
+export type SampleSummary = DistributionSummary;
 
 /** Timed figures of one lock class. */
 export interface LockClassMetrics {

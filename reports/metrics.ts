@@ -1,0 +1,238 @@
+/**
+ * Flat metrics of a run and the aggregate figures the short reports share.
+ *
+ * {@link runMetrics} turns a {@link RunResult} into a flat list of named numbers, each marked as a
+ * deterministic count or a time, and as smaller-is-better or directionless. The comparison, the
+ * Bencher and github-action-benchmark exporters and the markdown summary all read these, so they
+ * agree on names and values.
+ *
+ * @module
+ */
+
+import {
+  LATENCY_OPS,
+  orderedKeys,
+  RESULT_SLAB_CACHES,
+  type RunResult,
+  type Summary,
+  WALK_KINDS,
+} from "./results.ts";
+
+/**
+ * How a metric is compared: `"count"` metrics are deterministic for a given seed and version and
+ * are compared exactly (or with a counter threshold); `"time"` metrics are simulated nanoseconds
+ * that move when the cost model changes and are compared with a relative time threshold.
+ */
+export type MetricKind = "count" | "time";
+
+/**
+ * Direction: `"smaller"` means an increase is a regression. `"none"` marks figures that describe
+ * the workload rather than its cost (operations, walk hits, scheme counters such as reuse events):
+ * a change is reported but is neither a regression nor an improvement.
+ */
+export type MetricDirection = "smaller" | "none";
+
+/** One named number of a run. */
+export interface Metric {
+  /** Dotted path into the run, e.g. `slab.final.objects.anon_vma`, `locks.mmap_lock.wait.p99`. */
+  name: string;
+  /** The value. */
+  value: number;
+  /** Unit: `"objects"`, `"bytes"`, `"ns"`, `"visits"`, `"count"`. */
+  unit: string;
+  /** How it is compared. */
+  kind: MetricKind;
+  /** Whether smaller is better. */
+  direction: MetricDirection;
+}
+
+const SUMMARY_FIELDS = ["mean", "p50", "p90", "p99", "max", "sum"] as const;
+
+function push(
+  out: Metric[],
+  name: string,
+  value: number,
+  unit: string,
+  kind: MetricKind,
+  direction: MetricDirection = "smaller",
+): void {
+  out.push({ name, value, unit, kind, direction });
+}
+
+function pushSummary(
+  out: Metric[],
+  prefix: string,
+  s: Summary,
+  unit: string,
+  kind: MetricKind,
+  direction: MetricDirection = "smaller",
+): void {
+  for (const f of SUMMARY_FIELDS) push(out, `${prefix}.${f}`, s[f], unit, kind, direction);
+}
+
+/**
+ * Every comparable figure of a run as a flat list, in a stable order. Environment data and the
+ * time series are not included; `cpuUtilisation` is not either (it is neither better smaller nor
+ * larger).
+ *
+ * @example Usage
+ * ```ts
+ * import { runMetrics } from "./metrics.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * const anonVmas = runMetrics(run).find((m) => m.name === "slab.final.objects.anon_vma");
+ * console.log(anonVmas?.value);
+ * ```
+ */
+export function runMetrics(run: RunResult): Metric[] {
+  const out: Metric[] = [];
+  push(out, "simulatedNs", run.simulatedNs, "ns", "time");
+  push(out, "ops", run.ops, "count", "count", "none");
+  const slab = run.slab;
+  for (const c of orderedKeys(Object.keys(slab.final.objects), RESULT_SLAB_CACHES)) {
+    push(out, `slab.final.objects.${c}`, slab.final.objects[c], "objects", "count");
+  }
+  for (const c of orderedKeys(Object.keys(slab.final.bytes), RESULT_SLAB_CACHES)) {
+    push(out, `slab.final.bytes.${c}`, slab.final.bytes[c], "bytes", "count");
+  }
+  push(out, "slab.final.totalBytes", slab.final.totalBytes, "bytes", "count");
+  for (const c of orderedKeys(Object.keys(slab.peak.objects), RESULT_SLAB_CACHES)) {
+    push(out, `slab.peak.objects.${c}`, slab.peak.objects[c], "objects", "count");
+  }
+  for (const c of orderedKeys(Object.keys(slab.peak.bytes), RESULT_SLAB_CACHES)) {
+    push(out, `slab.peak.bytes.${c}`, slab.peak.bytes[c], "bytes", "count");
+  }
+  push(out, "slab.peak.totalBytes", slab.peak.totalBytes, "bytes", "count");
+  for (const c of orderedKeys(Object.keys(slab.allocs), RESULT_SLAB_CACHES)) {
+    push(out, `slab.allocs.${c}`, slab.allocs[c], "objects", "count");
+  }
+  for (const k of orderedKeys(Object.keys(run.walks), WALK_KINDS)) {
+    const w = run.walks[k];
+    push(out, `walks.${k}.count`, w.count, "count", "count", "none");
+    push(out, `walks.${k}.contended`, w.contended, "count", "count");
+    pushSummary(out, `walks.${k}.visits`, w.visits, "visits", "count");
+    push(out, `walks.${k}.hits.sum`, w.hits.sum, "visits", "count", "none");
+    pushSummary(out, `walks.${k}.useless`, w.useless, "visits", "count");
+    pushSummary(out, `walks.${k}.structures`, w.structures, "structures", "count");
+  }
+  for (const l of orderedKeys(Object.keys(run.locks))) {
+    const s = run.locks[l];
+    push(out, `locks.${l}.readAcquisitions`, s.readAcquisitions, "count", "count");
+    push(out, `locks.${l}.writeAcquisitions`, s.writeAcquisitions, "count", "count");
+    push(out, `locks.${l}.trylockFailures`, s.trylockFailures, "count", "count");
+    for (const w of orderedKeys(Object.keys(s.workUnderLock))) {
+      push(out, `locks.${l}.workUnderLock.${w}`, s.workUnderLock[w], "units", "count");
+    }
+    for (const f of ["p50", "p99", "max", "sum"] as const) {
+      push(out, `locks.${l}.hold.${f}`, s.hold[f], "ns", "time");
+    }
+    for (const f of ["p50", "p99", "max", "sum"] as const) {
+      push(out, `locks.${l}.wait.${f}`, s.wait[f], "ns", "time");
+    }
+  }
+  for (const op of orderedKeys(Object.keys(run.latency), LATENCY_OPS)) {
+    for (const f of ["mean", "p50", "p99", "max"] as const) {
+      push(out, `latency.${op}.${f}`, run.latency[op][f], "ns", "time");
+    }
+  }
+  for (const c of orderedKeys(Object.keys(run.counters))) {
+    push(out, `counters.${c}`, run.counters[c], "count", "count", "none");
+  }
+  push(out, "oracle.mismatches", run.oracle.mismatches, "count", "count");
+  push(out, "oracle.leaks", run.oracle.leakFree ? 0 : 1, "count", "count");
+  return out;
+}
+
+/**
+ * The largest visits p99 over every walk kind of a run (0 without walks).
+ *
+ * @example Usage
+ * ```ts
+ * import { worstWalkVisitsP99 } from "./metrics.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * console.log(worstWalkVisitsP99(run));
+ * ```
+ */
+export function worstWalkVisitsP99(run: RunResult): number {
+  let worst = 0;
+  for (const w of Object.values(run.walks)) worst = Math.max(worst, w.visits.p99);
+  return worst;
+}
+
+/**
+ * Useless visits as a percentage of all visits, over every walk kind (0 without visits).
+ *
+ * @example Usage
+ * ```ts
+ * import { uselessPercent } from "./metrics.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * console.log(uselessPercent(run).toFixed(1));
+ * ```
+ */
+export function uselessPercent(run: RunResult): number {
+  let visits = 0;
+  let useless = 0;
+  for (const w of Object.values(run.walks)) {
+    visits += w.visits.sum;
+    useless += w.useless.sum;
+  }
+  return visits === 0 ? 0 : (100 * useless) / visits;
+}
+
+/**
+ * The lock class with the largest wait p99 and that p99 in ns; `lockClass` is null without locks.
+ * Ties go to the class that sorts first.
+ *
+ * @example Usage
+ * ```ts
+ * import { worstLockWaitP99 } from "./metrics.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * const { lockClass, p99 } = worstLockWaitP99(run);
+ * console.log(lockClass, p99);
+ * ```
+ */
+export function worstLockWaitP99(run: RunResult): { lockClass: string | null; p99: number } {
+  let best: { lockClass: string | null; p99: number } = { lockClass: null, p99: 0 };
+  for (const l of orderedKeys(Object.keys(run.locks))) {
+    const p99 = run.locks[l].wait.p99;
+    if (best.lockClass === null || p99 > best.p99) best = { lockClass: l, p99 };
+  }
+  return best;
+}
+
+/**
+ * The largest hold p99 over every lock class, ns (0 without locks).
+ *
+ * @example Usage
+ * ```ts
+ * import { worstLockHoldP99 } from "./metrics.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * console.log(worstLockHoldP99(run));
+ * ```
+ */
+export function worstLockHoldP99(run: RunResult): number {
+  let worst = 0;
+  for (const l of Object.values(run.locks)) worst = Math.max(worst, l.hold.p99);
+  return worst;
+}
+
+/**
+ * Failed trylocks summed over every lock class.
+ *
+ * @example Usage
+ * ```ts
+ * import { totalTrylockFailures } from "./metrics.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * console.log(totalTrylockFailures(run));
+ * ```
+ */
+export function totalTrylockFailures(run: RunResult): number {
+  let n = 0;
+  for (const l of Object.values(run.locks)) n += l.trylockFailures;
+  return n;
+}

@@ -1,0 +1,446 @@
+/**
+ * Runs one scheme × workload on the simulated machine and records every figure into a
+ * {@link RunResult}: measurement (machine + kernel + scheme + workload), then analysis into the
+ * stable Results format (criterion-style separation of stages).
+ *
+ * After the workload ends, the figures are taken; then every remaining process exits and the
+ * run is checked for leaks: every slab count must be back to zero (ARCHITECTURE.md, "The oracle").
+ *
+ * This module is browser compatible: it imports only repository modules.
+ *
+ * @module
+ */
+
+import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
+import type { KernelParams } from "../core/kernel/params.ts";
+import { Machine } from "../core/machine/machine.ts";
+import {
+  type CostProfile,
+  type CostProfileOverrides,
+  costProfile,
+  mergeCostProfile,
+} from "../core/machine/cost_model.ts";
+import { Random } from "../core/lib/random.ts";
+import { Distribution } from "../core/lib/stats.ts";
+import { SLAB_CACHES } from "../core/slab.ts";
+import { createScheme } from "../core/rmap/registry.ts";
+import type { Folio, Mm } from "../core/kernel/types.ts";
+import {
+  type ParamSpec,
+  type ParamValue,
+  resolveParams,
+  type Step,
+  type TaskScript,
+  type WorkloadEnv,
+  type WorkloadTable,
+} from "../workloads/workload.ts";
+import { getWorkload } from "../workloads/registry.ts";
+import { type RunResult, runId, type Summary, type WalkStats } from "./results.ts";
+
+/** Machine-level parameters of a run: CPUs and the reclaim and migration daemons. */
+export interface MachineParams {
+  /** Simulated CPUs (default 8, like a phone SoC). */
+  cpus: number;
+  /**
+   * Reclaim daemon period in ns; 0 disables it. Default 200 µs [U]: kswapd runs continuously
+   * under pressure; the figure sets how often aging walks compete with the workload.
+   */
+  reclaimIntervalNs: number;
+  /** Folios aged per reclaim round (`SWAP_CLUSTER_MAX` = 32, mm/vmscan.c [C]). */
+  reclaimBatch: number;
+  /**
+   * Live anon folios above which reclaim also evicts (try_to_unmap) unreferenced folios; 0 =
+   * aging only (no memory pressure). Default 0 [U].
+   */
+  reclaimWatermarkFolios: number;
+  /** Compaction/migration daemon period in ns; 0 disables it. Default 1 ms [U]. */
+  migrateIntervalNs: number;
+  /** Folios migrated per round (default 4 [U]). */
+  migrateBatch: number;
+}
+
+/** Defaults of {@link MachineParams}. */
+export const DEFAULT_MACHINE_PARAMS: Readonly<MachineParams> = {
+  cpus: 8,
+  reclaimIntervalNs: 200_000,
+  reclaimBatch: 32,
+  reclaimWatermarkFolios: 0,
+  migrateIntervalNs: 1_000_000,
+  migrateBatch: 4,
+};
+
+/** Specs of the machine parameters (for `list` and validation). */
+export const MACHINE_PARAM_SPECS: readonly ParamSpec[] = [
+  {
+    name: "cpus",
+    kind: "int",
+    default: 8,
+    min: 1,
+    max: 256,
+    unit: "CPUs",
+    description: "Simulated CPUs.",
+    source: "assumption: an 8-core phone SoC",
+  },
+  {
+    name: "reclaimIntervalNs",
+    kind: "int",
+    default: 200_000,
+    min: 0,
+    max: 1e12,
+    unit: "ns",
+    description: "Period of the reclaim daemon's aging rounds (0 disables reclaim).",
+    source: "assumption [U]",
+  },
+  {
+    name: "reclaimBatch",
+    kind: "int",
+    default: 32,
+    min: 1,
+    max: 4096,
+    unit: "folios",
+    description: "Folios aged (folio_referenced) per reclaim round.",
+    source: "SWAP_CLUSTER_MAX, mm/vmscan.c",
+  },
+  {
+    name: "reclaimWatermarkFolios",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 1e9,
+    unit: "folios",
+    description: "Live anon folios above which unreferenced folios are evicted (0 = aging only).",
+    source: "assumption [U]",
+  },
+  {
+    name: "migrateIntervalNs",
+    kind: "int",
+    default: 1_000_000,
+    min: 0,
+    max: 1e12,
+    unit: "ns",
+    description: "Period of the compaction/migration daemon (0 disables it).",
+    source: "assumption [U]",
+  },
+  {
+    name: "migrateBatch",
+    kind: "int",
+    default: 4,
+    min: 1,
+    max: 4096,
+    unit: "folios",
+    description: "Folios migrated per migration round.",
+    source: "assumption [U]",
+  },
+];
+
+/** What to run. */
+export interface RunOptions {
+  /** Scheme id. */
+  scheme: string;
+  /** Workload id. */
+  workload: string;
+  /** Workload parameters (strings are parsed against the specs). */
+  params?: Readonly<Record<string, ParamValue>>;
+  /** Seed (default 1). */
+  seed?: number;
+  /** Machine parameters. */
+  machine?: Partial<MachineParams>;
+  /** Cost profile name or object (default `"default"`). */
+  costProfile?: string | CostProfile;
+  /** Cost overrides on top of the profile. */
+  costOverrides?: CostProfileOverrides;
+  /** Kernel parameters. */
+  kernelParams?: Partial<KernelParams>;
+  /** Largest number of timeseries points (default 200). */
+  timeseriesPoints?: number;
+}
+
+/** Validates machine parameters, naming the bad one and its range. */
+export function resolveMachineParams(p: Partial<MachineParams> = {}): MachineParams {
+  const out: MachineParams = { ...DEFAULT_MACHINE_PARAMS };
+  for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
+    const spec = MACHINE_PARAM_SPECS.find((s) => s.name === k);
+    if (!spec) {
+      throw new RangeError(
+        `Unknown machine parameter "${k}"; valid: ${
+          MACHINE_PARAM_SPECS.map((s) => s.name).join(", ")
+        }`,
+      );
+    }
+    if (!Number.isInteger(v) || v < spec.min! || v > spec.max!) {
+      throw new RangeError(`Machine parameter ${k} must be an integer in [${spec.min}, ${spec.max}]`);
+    }
+    (out as unknown as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
+function summaryOf(d: Distribution): Summary {
+  return { ...d.summary() };
+}
+
+/** Keeps at most `max` evenly spaced points by halving the resolution when full. */
+class Sampler {
+  t: number[] = [];
+  bytes: Record<string, number[]> = {};
+  #interval = 1;
+  #next = 0;
+  constructor(readonly max: number) {
+    for (const c of SLAB_CACHES) this.bytes[c] = [];
+  }
+  offer(now: number, snap: Record<string, number>, force = false): void {
+    if (!force && now < this.#next) return;
+    if (this.t.length > 0 && this.t[this.t.length - 1] === now) {
+      for (const c of SLAB_CACHES) this.bytes[c][this.t.length - 1] = snap[c];
+      return;
+    }
+    this.t.push(now);
+    for (const c of SLAB_CACHES) this.bytes[c].push(snap[c]);
+    if (this.t.length > this.max) {
+      const keep = (_: unknown, i: number): boolean => i % 2 === 0;
+      this.t = this.t.filter(keep);
+      for (const c of SLAB_CACHES) this.bytes[c] = this.bytes[c].filter(keep);
+      this.#interval *= 2;
+    }
+    this.#next = now + this.#interval;
+  }
+}
+
+/**
+ * Runs one scheme × workload and returns its figures.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { runOne } from "./recorder.ts";
+ * const r = runOne({ scheme: "anon_vma", workload: "fork-storm", seed: 1 });
+ * console.log(r.slab.final.objects.anon_vma);
+ * ```
+ */
+export function runOne(opts: RunOptions): RunResult {
+  const seed = opts.seed ?? 1;
+  const mp = resolveMachineParams(opts.machine);
+  const workload = getWorkload(opts.workload);
+  const params = resolveParams(workload, opts.params ?? {});
+  const scheme = createScheme(opts.scheme);
+  let costs = typeof opts.costProfile === "object"
+    ? opts.costProfile
+    : costProfile(opts.costProfile ?? "default");
+  if (opts.costOverrides) costs = mergeCostProfile(costs, opts.costOverrides);
+  const machine = new Machine({ cpus: mp.cpus, costs });
+  const kernel = new Kernel({ scheme, exec: machine.exec, params: opts.kernelParams });
+  const rng = new Random(seed);
+  const wrng = rng.fork(`workload:${workload.id}`);
+  const drng = rng.fork("daemons");
+
+  // Walk figures.
+  const walkDists = new Map<string, {
+    count: number;
+    contended: number;
+    visits: Distribution;
+    hits: Distribution;
+    useless: Distribution;
+    structures: Distribution;
+  }>();
+  kernel.onWalk((r: WalkResult) => {
+    let w = walkDists.get(r.kind);
+    if (!w) {
+      w = {
+        count: 0,
+        contended: 0,
+        visits: new Distribution(),
+        hits: new Distribution(),
+        useless: new Distribution(),
+        structures: new Distribution(),
+      };
+      walkDists.set(r.kind, w);
+    }
+    w.count++;
+    if (r.contended) {
+      w.contended++;
+      return;
+    }
+    w.visits.add(r.visits);
+    w.hits.add(r.hits);
+    w.useless.add(r.useless);
+    w.structures.add(r.structures);
+  });
+
+  const sampler = new Sampler(opts.timeseriesPoints ?? 200);
+  const sample = (force = false): void => {
+    sampler.offer(machine.now, kernel.slab.snapshot().bytes, force);
+  };
+  const notes: string[] = [];
+  const tables: WorkloadTable[] = [];
+  const marks = new Map<string, Record<string, number>>();
+  let nextTaskId = 1;
+  let userTasksAlive = 0;
+
+  const addTask = (name: string, kind: "user" | "kthread", script: TaskScript): void => {
+    if (kind === "user") userTasksAlive++;
+    machine.addTask({
+      id: nextTaskId++,
+      name,
+      kind,
+      next: () => {
+        sample();
+        const r = script.next();
+        if (r.done) {
+          if (kind === "user") userTasksAlive--;
+          return null;
+        }
+        return r.value as Step;
+      },
+    });
+  };
+
+  const env: WorkloadEnv = {
+    kernel,
+    rng: wrng,
+    params,
+    addTask,
+    now: () => machine.now,
+    note: (line) => notes.push(line),
+    table: (t) => tables.push(t),
+    mark: (label) => {
+      marks.set(label, { ...kernel.slab.snapshot().objects, vmas: kernel.totalVmas() });
+    },
+  };
+  workload.setup(env);
+
+  // Kernel threads: reclaim (aging with trylock, eviction above a watermark) and migration.
+  const pick = (r: Random): Folio | null => {
+    const live = kernel.liveAnonFolios;
+    return live.length ? live[r.int(0, live.length - 1)] : null;
+  };
+  if (mp.reclaimIntervalNs > 0) {
+    const r = drng.fork("reclaim");
+    addTask("kswapd", "kthread", (function* (): TaskScript {
+      while (userTasksAlive > 0) {
+        yield { sleep: mp.reclaimIntervalNs };
+        for (let i = 0; i < mp.reclaimBatch && userTasksAlive > 0; i++) {
+          const f = pick(r);
+          if (!f) break;
+          let referenced = 0;
+          yield { op: "walk_referenced", run: () => referenced = kernel.folioReferenced(f) };
+          if (
+            referenced === 0 && mp.reclaimWatermarkFolios > 0 &&
+            kernel.liveAnonFolios.length > mp.reclaimWatermarkFolios && !f.freed
+          ) {
+            yield { op: "walk_unmap", run: () => void kernel.tryToUnmap(f) };
+          }
+        }
+      }
+    })());
+  }
+  if (mp.migrateIntervalNs > 0) {
+    const r = drng.fork("migrate");
+    addTask("kcompactd", "kthread", (function* (): TaskScript {
+      while (userTasksAlive > 0) {
+        yield { sleep: mp.migrateIntervalNs };
+        for (let i = 0; i < mp.migrateBatch && userTasksAlive > 0; i++) {
+          const f = pick(r);
+          if (!f) break;
+          yield { op: "walk_migrate", run: () => !f.freed && kernel.migrateFolio(f) };
+        }
+      }
+    })());
+  }
+
+  machine.run();
+  sample(true);
+  const metrics = machine.metrics();
+  const snap = kernel.slab.snapshot();
+  workload.finish?.(env, marks);
+
+  // Figures.
+  const peakObjects: Record<string, number> = {};
+  const peakBytes: Record<string, number> = {};
+  const allocs: Record<string, number> = {};
+  const frees: Record<string, number> = {};
+  for (const c of SLAB_CACHES) {
+    const s = kernel.slab.stats(c);
+    peakObjects[c] = s.peak;
+    peakBytes[c] = s.peak * kernel.slab.sizes[c];
+    allocs[c] = s.allocs;
+    frees[c] = s.frees;
+  }
+  const walks: Record<string, WalkStats> = {};
+  for (const [kind, w] of [...walkDists.entries()].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    walks[kind] = {
+      count: w.count,
+      contended: w.contended,
+      visits: summaryOf(w.visits),
+      hits: summaryOf(w.hits),
+      useless: summaryOf(w.useless),
+      structures: summaryOf(w.structures),
+      histogram: w.visits.histogram(12),
+    };
+  }
+  const locks: RunResult["locks"] = {};
+  for (const [cls, m] of Object.entries(metrics.locks).sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    locks[cls] = {
+      readAcquisitions: m.readAcquisitions,
+      writeAcquisitions: m.writeAcquisitions,
+      trylockFailures: m.trylockFailures,
+      hold: { ...m.holdNs },
+      wait: { ...m.waitNs },
+      workUnderLock: { ...m.workUnderLock } as Record<string, number>,
+    };
+  }
+  const latency: Record<string, Summary> = {};
+  for (const [op, m] of Object.entries(metrics.ops).sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+    latency[op] = { ...m.latencyNs };
+  }
+  const busy = metrics.cpus.reduce((a, c) => a + c.busyNs, 0);
+  const counters: Record<string, number> = {};
+  for (const [k, v] of Object.entries(kernel.counters)) counters[k] = v;
+  for (const [k, v] of Object.entries(scheme.counters())) counters[`scheme.${k}`] = v;
+  counters["machine.rcu_grace_periods"] = metrics.gracePeriods;
+  counters["vmas_final"] = kernel.totalVmas();
+  counters["processes_final"] = kernel.mms.size;
+  counters["anon_folios_final"] = kernel.liveAnonFolios.length;
+  let ops = 0;
+  for (const m of Object.values(metrics.ops)) ops += m.count;
+
+  // Teardown and leak check.
+  const survivors: Mm[] = [...kernel.mms.values()];
+  if (survivors.length > 0) {
+    addTask("teardown", "kthread", (function* (): TaskScript {
+      for (const mm of survivors) yield { op: "exit", run: () => kernel.exit(mm) };
+    })());
+    machine.run();
+  }
+  const end = kernel.slab.snapshot();
+  const leakFree = Object.values(end.objects).every((n) => n === 0);
+  if (!leakFree) {
+    const left = Object.entries(end.objects).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
+    throw new Error(
+      `Leak: scheme ${scheme.info.id} on workload ${workload.id} left ${left.join(", ")} after every process exited`,
+    );
+  }
+
+  return {
+    id: runId(scheme.info.id, workload.id),
+    scheme: { id: scheme.info.id, title: scheme.info.title },
+    workload: { id: workload.id, params: { ...params } },
+    seed,
+    simulatedNs: metrics.elapsedNs,
+    ops,
+    slab: {
+      final: { objects: snap.objects, bytes: snap.bytes, totalBytes: snap.totalBytes },
+      peak: { objects: peakObjects, bytes: peakBytes, totalBytes: kernel.slab.peakTotalBytes },
+      allocs,
+      frees,
+    },
+    timeseries: { t: sampler.t, bytes: sampler.bytes },
+    walks,
+    locks,
+    latency,
+    cpuUtilisation: metrics.elapsedNs > 0 ? busy / (metrics.elapsedNs * mp.cpus) : 0,
+    counters,
+    oracle: { walksChecked: kernel.oracle.walksChecked, mismatches: 0, leakFree },
+    ...(notes.length ? { notes } : {}),
+    ...(tables.length ? { extraTables: tables } : {}),
+  };
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import {
+  COST_PROFILES,
+  costProfile,
+  DEFAULT_COST_PROFILE,
+  mergeCostProfile,
+  validateCostOverrides,
+  validateCostProfile,
+  WORK_KINDS,
+} from "../core/machine/mod.ts";
+
+Deno.test("named profiles are complete and valid", () => {
+  assert.deepEqual(Object.keys(COST_PROFILES), ["default", "phone-little-core", "unit"]);
+  for (const p of Object.values(COST_PROFILES)) {
+    assert.deepEqual(validateCostProfile(JSON.parse(JSON.stringify(p))), p);
+    assert.deepEqual(Object.keys(p.workNs), [...WORK_KINDS]);
+  }
+  assert.equal(costProfile("default"), DEFAULT_COST_PROFILE);
+  assert.throws(
+    () => costProfile("nope"),
+    /^Error: Unknown cost profile "nope"; valid profiles: default, phone-little-core, unit$/,
+  );
+  assert.ok(Object.isFrozen(DEFAULT_COST_PROFILE) && Object.isFrozen(DEFAULT_COST_PROFILE.workNs));
+});
+
+Deno.test("validateCostProfile rejects unknown keys, non-numbers, negatives and missing keys", () => {
+  const base = JSON.parse(JSON.stringify(DEFAULT_COST_PROFILE));
+  assert.throws(
+    () => validateCostProfile({ ...base, lockAquireNs: 1 }),
+    /^RangeError: Unknown cost profile key lockAquireNs; valid keys: workNs, lockAcquireNs, /,
+  );
+  assert.throws(
+    () => validateCostProfile({ ...base, workNs: { ...base.workNs, tree_vist: 1 } }),
+    /^RangeError: Unknown cost profile key workNs\.tree_vist; valid work kinds: slab_alloc, /,
+  );
+  assert.throws(
+    () => validateCostProfile({ ...base, wakeupNs: "3000" }),
+    /^RangeError: Cost profile key wakeupNs must be a number of nanoseconds in \[0, 1000000000000\], got "3000"$/,
+  );
+  assert.throws(
+    () => validateCostProfile({ ...base, workNs: { ...base.workNs, cache_miss: -1 } }),
+    /^RangeError: Cost profile key workNs\.cache_miss must be a number of nanoseconds in \[0, 1000000000000\], got -1$/,
+  );
+  assert.throws(() => validateCostProfile({ ...base, rcuGracePeriodNs: NaN }), /got NaN$/);
+  const { contextSwitchNs: _, ...missing } = base;
+  assert.throws(
+    () => validateCostProfile(missing),
+    /^RangeError: Cost profile is missing key contextSwitchNs$/,
+  );
+  assert.throws(() => validateCostProfile([]), /^TypeError: Cost profile must be an object$/);
+  for (const bad of [{ ...base, lockAcquireNs: -1 }, { ...base, lockAcquireNs: null }]) {
+    assert.throws(() => validateCostProfile(bad), (e: Error) => !e.message.includes("\n"));
+  }
+});
+
+Deno.test("mergeCostProfile lays validated overrides over a base", () => {
+  const p = mergeCostProfile(DEFAULT_COST_PROFILE, {
+    workNs: { cache_miss: 120 },
+    rcuGracePeriodNs: 1_000_000,
+  });
+  assert.equal(p.workNs.cache_miss, 120);
+  assert.equal(p.workNs.tree_visit, DEFAULT_COST_PROFILE.workNs.tree_visit);
+  assert.equal(p.rcuGracePeriodNs, 1_000_000);
+  assert.equal(p.wakeupNs, DEFAULT_COST_PROFILE.wakeupNs);
+  assert.equal(DEFAULT_COST_PROFILE.workNs.cache_miss, 90, "the base is not modified");
+  assert.throws(() => mergeCostProfile(DEFAULT_COST_PROFILE, { wakeupNs: -5 }), /wakeupNs/);
+  assert.deepEqual(validateCostOverrides({ workNs: { pt_level: 15 } }), {
+    workNs: { pt_level: 15 },
+  });
+  assert.throws(() => validateCostOverrides({ speed: 2 }), /Unknown cost profile key speed/);
+});

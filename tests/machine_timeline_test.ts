@@ -1,0 +1,617 @@
+import assert from "node:assert/strict";
+import {
+  CountingExec,
+  type Exec,
+  Machine,
+  mergeCostProfile,
+  newLock,
+  type OpKind,
+  type TaskAction,
+  type TraceEntry,
+  UNIT_COST_PROFILE,
+} from "../core/machine/mod.ts";
+
+/** A `next` function returning `actions` in order, then null. */
+function script(actions: TaskAction[]): () => TaskAction {
+  let i = 0;
+  return () => (i < actions.length ? actions[i++] : null);
+}
+
+function op(kind: OpKind, run: () => void): TaskAction {
+  return { op: kind, run };
+}
+
+/** Trace as compact tuples `[t, cpu, task, event]` for readable expectations. */
+function rows(trace: readonly TraceEntry[]): [number, number | null, number | null, string][] {
+  return trace.map((e) => [e.t, e.cpu, e.task, e.event]);
+}
+
+function readSection(ex: Exec, lock: ReturnType<typeof newLock>, units: number): void {
+  ex.acquire(lock, "read");
+  ex.work("tree_visit", units);
+  ex.release(lock, "read");
+}
+
+Deno.test("two readers share, a writer waits for both, a later reader queues behind the writer", () => {
+  const m = new Machine({ cpus: 4, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  const root = newLock("anon_vma.root", "rwsem");
+  m.addTask({
+    id: 1,
+    name: "r1",
+    kind: "kthread",
+    next: script([op("walk_referenced", () => readSection(ex, root, 10))]),
+  });
+  m.addTask({
+    id: 2,
+    name: "r2",
+    kind: "kthread",
+    next: script([{ sleep: 2 }, op("walk_referenced", () => readSection(ex, root, 10))]),
+  });
+  m.addTask({
+    id: 3,
+    name: "w",
+    kind: "user",
+    next: script([
+      { sleep: 4 },
+      op("fork", () => {
+        ex.acquire(root, "write");
+        ex.work("tree_update", 5);
+        ex.release(root, "write");
+      }),
+    ]),
+  });
+  m.addTask({
+    id: 4,
+    name: "r3",
+    kind: "kthread",
+    next: script([{ sleep: 6 }, op("walk_unmap", () => readSection(ex, root, 10))]),
+  });
+  m.run();
+  const L = "anon_vma.root[0]";
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin walk_referenced"],
+    [0, 0, 1, `acquire ${L} read`],
+    [0, 1, 2, "sleep 2"],
+    [0, 2, 3, "sleep 4"],
+    [0, 3, 4, "sleep 6"],
+    [2, 1, 2, "begin walk_referenced"],
+    [2, 1, 2, `acquire ${L} read`],
+    [4, 2, 3, "begin fork"],
+    [4, 2, 3, `wait ${L} write`],
+    // r3 could share with the two readers but queues behind the waiting writer.
+    [6, 3, 4, "begin walk_unmap"],
+    [6, 3, 4, `wait ${L} read`],
+    [10, 0, 1, `release ${L} read`],
+    [10, 0, 1, "end walk_referenced"],
+    [10, 0, 1, "exit"],
+    [12, 1, 2, `release ${L} read`],
+    // The writer sleeps, so it is granted the lock without a CPU and resumes on one.
+    [12, null, 3, `acquire ${L} write`],
+    [12, 1, 2, "end walk_referenced"],
+    [12, 1, 2, "exit"],
+    [12, 2, 3, "resume"],
+    [17, 2, 3, `release ${L} write`],
+    [17, null, 4, `acquire ${L} read`],
+    [17, 2, 3, "end fork"],
+    [17, 2, 3, "exit"],
+    [17, 3, 4, "resume"],
+    [27, 3, 4, `release ${L} read`],
+    [27, 3, 4, "end walk_unmap"],
+    [27, 3, 4, "exit"],
+  ]);
+  assert.equal(m.now, 27);
+  const met = m.metrics();
+  const l = met.locks["anon_vma.root"];
+  assert.equal(l.kind, "rwsem");
+  assert.equal(l.readAcquisitions, 3);
+  assert.equal(l.writeAcquisitions, 1);
+  assert.equal(l.contended, 2);
+  assert.equal(l.trylockFailures, 0);
+  assert.deepEqual(l.waitNs, {
+    count: 4,
+    mean: 19 / 4,
+    p50: 0,
+    p90: 11,
+    p99: 11,
+    max: 11,
+    min: 0,
+    sum: 19,
+  });
+  assert.deepEqual(l.holdNs, {
+    count: 4,
+    mean: 35 / 4,
+    p50: 10,
+    p90: 10,
+    p99: 10,
+    max: 10,
+    min: 5,
+    sum: 35,
+  });
+  assert.deepEqual(l.workUnderLock, { tree_visit: 30, tree_update: 5 });
+  assert.equal(l.maxWorkPerHold, 10);
+  assert.equal(met.ops.walk_referenced.count, 2);
+  assert.equal(met.ops.walk_referenced.latencyNs.max, 10);
+  assert.equal(met.ops.fork.latencyNs.sum, 13);
+  assert.equal(met.ops.fork.lockWaitNs.sum, 8);
+  assert.equal(met.ops.walk_unmap.latencyNs.sum, 21);
+  assert.equal(met.ops.walk_unmap.lockWaitNs.sum, 11);
+  assert.deepEqual(
+    met.tasks.map((t) => [t.id, t.ops, t.lockWaitNs, t.finishedAt]),
+    [[1, 1, 0, 10], [2, 1, 0, 12], [3, 1, 8, 17], [4, 1, 11, 27]],
+  );
+  // Sleeping waiters do not use their CPU while they wait.
+  assert.deepEqual(met.cpus.map((c) => c.busyNs), [10, 10, 5, 10]);
+  assert.deepEqual(met.work, { tree_visit: 30, tree_update: 5 });
+});
+
+Deno.test("readerWakeup 'all' grants every queued reader, skipping a queued writer", () => {
+  const run = (readerWakeup: "head" | "all"): number[] => {
+    const m = new Machine({ cpus: 4, costs: UNIT_COST_PROFILE, readerWakeup });
+    const ex = m.exec;
+    const l = newLock("anon_vma.root", "rwsem");
+    const write = (): void => {
+      ex.acquire(l, "write");
+      ex.work("tree_update", 10);
+      ex.release(l, "write");
+    };
+    m.addTask({ id: 1, name: "w1", kind: "user", next: script([op("fork", write)]) });
+    m.addTask({
+      id: 2,
+      name: "r1",
+      kind: "kthread",
+      next: script([{ sleep: 1 }, op("walk_unmap", () => readSection(ex, l, 10))]),
+    });
+    m.addTask({ id: 3, name: "w2", kind: "user", next: script([{ sleep: 2 }, op("exit", write)]) });
+    m.addTask({
+      id: 4,
+      name: "r2",
+      kind: "kthread",
+      next: script([{ sleep: 3 }, op("walk_migrate", () => readSection(ex, l, 10))]),
+    });
+    m.run();
+    return m.metrics().tasks.map((t) => t.finishedAt!);
+  };
+  // head: w1 [0,10], r1 [10,20], w2 [20,30], r2 [30,40].
+  assert.deepEqual(run("head"), [10, 20, 30, 40]);
+  // all: w1 [0,10], r1 and r2 [10,20], w2 [20,30].
+  assert.deepEqual(run("all"), [10, 20, 30, 20]);
+});
+
+Deno.test("a trylock fails while a writer holds the lock and succeeds after", () => {
+  const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  const root = newLock("anon_vma.root", "rwsem");
+  const answers: boolean[] = [];
+  const referenced = (): void => {
+    const ok = ex.acquire(root, "read", true);
+    answers.push(ok);
+    if (!ok) return;
+    ex.work("pte_check", 1);
+    ex.release(root, "read");
+  };
+  m.addTask({
+    id: 1,
+    name: "forker",
+    kind: "user",
+    next: script([
+      op("fork", () => {
+        ex.acquire(root, "write");
+        ex.work("tree_update", 10);
+        ex.release(root, "write");
+      }),
+    ]),
+  });
+  m.addTask({
+    id: 2,
+    name: "kswapd",
+    kind: "kthread",
+    next: script([
+      { sleep: 3 },
+      op("walk_referenced", referenced),
+      { sleep: 9 },
+      op("walk_referenced", referenced),
+    ]),
+  });
+  m.run();
+  const L = "anon_vma.root[0]";
+  assert.deepEqual(answers, [false, true]);
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin fork"],
+    [0, 0, 1, `acquire ${L} write`],
+    [0, 1, 2, "sleep 3"],
+    [3, 1, 2, "begin walk_referenced"],
+    [3, 1, 2, `trylock-fail ${L} read`],
+    [3, 1, 2, "end walk_referenced"],
+    [3, 1, 2, "sleep 9"],
+    [10, 0, 1, `release ${L} write`],
+    [10, 0, 1, "end fork"],
+    [10, 0, 1, "exit"],
+    [12, 1, 2, "begin walk_referenced"],
+    [12, 1, 2, `acquire ${L} read`],
+    [13, 1, 2, `release ${L} read`],
+    [13, 1, 2, "end walk_referenced"],
+    [13, 1, 2, "exit"],
+  ]);
+  const l = m.metrics().locks["anon_vma.root"];
+  assert.equal(l.trylockFailures, 1);
+  assert.equal(l.readAcquisitions, 1);
+  assert.equal(l.lateTrylocks, 0);
+  assert.equal(m.counters.locks["anon_vma.root"].trylockFailures, 1);
+});
+
+Deno.test("a trylock fails while a writer waits, even though only readers hold the lock", () => {
+  const m = new Machine({ cpus: 3, costs: UNIT_COST_PROFILE });
+  const ex = m.exec;
+  const root = newLock("anon_vma.root", "rwsem");
+  const answers: boolean[] = [];
+  m.addTask({
+    id: 1,
+    name: "reader",
+    kind: "kthread",
+    next: script([op("walk_unmap", () => readSection(ex, root, 10))]),
+  });
+  m.addTask({
+    id: 2,
+    name: "writer",
+    kind: "user",
+    next: script([
+      { sleep: 1 },
+      op("mprotect", () => {
+        ex.acquire(root, "write");
+        ex.release(root, "write");
+      }),
+    ]),
+  });
+  m.addTask({
+    id: 3,
+    name: "kswapd",
+    kind: "kthread",
+    next: script([
+      { sleep: 2 },
+      op("walk_referenced", () => {
+        const ok = ex.acquire(root, "read", true);
+        answers.push(ok);
+        if (ok) ex.release(root, "read");
+      }),
+    ]),
+  });
+  m.run();
+  assert.deepEqual(answers, [false]);
+});
+
+Deno.test("a trylock decided at dispatch that finds the lock taken at replay waits (late trylock)", () => {
+  const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE });
+  const ex = m.exec;
+  const l = newLock("anon_vma.root", "rwsem");
+  const answers: boolean[] = [];
+  m.addTask({
+    id: 1,
+    name: "walker",
+    kind: "kthread",
+    next: script([
+      op("walk_referenced", () => {
+        ex.work("vma_lookup", 5); // takes time before the trylock
+        const ok = ex.acquire(l, "read", true); // decided at t=0: free
+        answers.push(ok);
+        ex.work("pte_check", 1);
+        ex.release(l, "read");
+      }),
+    ]),
+  });
+  m.addTask({
+    id: 2,
+    name: "writer",
+    kind: "user",
+    next: script([
+      { sleep: 1 },
+      op("fork", () => {
+        ex.acquire(l, "write");
+        ex.work("tree_update", 10);
+        ex.release(l, "write");
+      }),
+    ]),
+  });
+  m.run();
+  assert.deepEqual(answers, [true]);
+  const met = m.metrics();
+  assert.equal(met.locks["anon_vma.root"].lateTrylocks, 1);
+  // The writer holds [1, 11]; the walker reaches its trylock at 5, waits until 11, ends at 12.
+  assert.equal(met.tasks[0].finishedAt, 12);
+  assert.equal(met.ops.walk_referenced.lockWaitNs.sum, 6);
+});
+
+Deno.test("more runnable tasks than CPUs: FIFO run queue, turns at operation boundaries", () => {
+  const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  for (const id of [1, 2, 3]) {
+    m.addTask({
+      id,
+      name: `t${id}`,
+      kind: "user",
+      next: script([op("fault", () => ex.work("page_zero", 10))]),
+    });
+  }
+  m.run();
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin fault"],
+    [0, 1, 2, "begin fault"],
+    [10, 0, 1, "end fault"],
+    [10, 1, 2, "end fault"],
+    [10, 0, 3, "begin fault"],
+    [10, 1, 1, "exit"],
+    [10, 1, 2, "exit"],
+    [20, 0, 3, "end fault"],
+    [20, 0, 3, "exit"],
+  ]);
+  const met = m.metrics();
+  assert.equal(met.elapsedNs, 20);
+  assert.deepEqual(met.cpus, [
+    { cpu: 0, busyNs: 20, utilisation: 1 },
+    { cpu: 1, busyNs: 10, utilisation: 0.5 },
+  ]);
+  // Latency runs from dispatch, so the run-queue wait of t3 is reported per task instead.
+  assert.deepEqual(met.ops.fault.latencyNs.max, 10);
+  assert.equal(met.ops.fault.count, 3);
+  assert.deepEqual(met.tasks.map((t) => t.runnableWaitNs), [0, 0, 10]);
+});
+
+/** One holder, one waiter, and a third task that needs a CPU while the waiter waits. */
+function spinOrSleep(kind: "spinlock" | "mutex"): Machine {
+  const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  const l = newLock("page_table_lock", kind);
+  const critical = (units: number) => (): void => {
+    ex.acquire(l, "write");
+    ex.work("pte_update", units);
+    ex.release(l, "write");
+  };
+  m.addTask({ id: 1, name: "holder", kind: "user", next: script([op("fault", critical(10))]) });
+  m.addTask({
+    id: 2,
+    name: "waiter",
+    kind: "user",
+    next: script([{ sleep: 2 }, op("fault", critical(1))]),
+  });
+  m.addTask({
+    id: 3,
+    name: "other",
+    kind: "user",
+    next: script([{ sleep: 3 }, op("mmap", () => ex.work("vma_lookup", 1))]),
+  });
+  m.run();
+  return m;
+}
+
+Deno.test("a spinlock waiter keeps its CPU busy; other tasks wait for a CPU", () => {
+  const m = spinOrSleep("spinlock");
+  const L = "page_table_lock[0]";
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin fault"],
+    [0, 0, 1, `acquire ${L} write`],
+    [0, 1, 2, "sleep 2"],
+    [0, 1, 3, "sleep 3"],
+    [2, 1, 2, "begin fault"],
+    [2, 1, 2, `wait ${L} write`],
+    [10, 0, 1, `release ${L} write`],
+    [10, 1, 2, `acquire ${L} write`],
+    [10, 0, 1, "end fault"],
+    [10, 0, 3, "begin mmap"],
+    [11, 1, 2, `release ${L} write`],
+    [11, 1, 2, "end fault"],
+    [11, 0, 3, "end mmap"],
+    // Each task goes to the tail of the run queue after an action and takes any free CPU.
+    [11, 1, 1, "exit"],
+    [11, 0, 2, "exit"],
+    [11, 1, 3, "exit"],
+  ]);
+  const met = m.metrics();
+  assert.deepEqual(met.cpus.map((c) => c.busyNs), [11, 9]);
+  assert.deepEqual(met.tasks.map((t) => t.runnableWaitNs), [1, 0, 7]);
+  assert.equal(met.locks.page_table_lock.kind, "spinlock");
+  assert.equal(met.locks.page_table_lock.waitNs.max, 8);
+});
+
+Deno.test("a mutex waiter sleeps and releases its CPU to another task", () => {
+  const m = spinOrSleep("mutex");
+  const L = "page_table_lock[0]";
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin fault"],
+    [0, 0, 1, `acquire ${L} write`],
+    [0, 1, 2, "sleep 2"],
+    [0, 1, 3, "sleep 3"],
+    [2, 1, 2, "begin fault"],
+    [2, 1, 2, `wait ${L} write`],
+    [3, 1, 3, "begin mmap"],
+    [4, 1, 3, "end mmap"],
+    [4, 1, 3, "exit"],
+    [10, 0, 1, `release ${L} write`],
+    [10, null, 2, `acquire ${L} write`],
+    [10, 0, 1, "end fault"],
+    [10, 0, 1, "exit"],
+    [10, 1, 2, "resume"],
+    [11, 1, 2, `release ${L} write`],
+    [11, 1, 2, "end fault"],
+    [11, 1, 2, "exit"],
+  ]);
+  const met = m.metrics();
+  assert.deepEqual(met.cpus.map((c) => c.busyNs), [10, 2]);
+  assert.deepEqual(met.tasks.map((t) => t.runnableWaitNs), [0, 0, 0]);
+});
+
+Deno.test("context-switch and wake-up costs: paid on a change of task and by a woken sleeper", () => {
+  const costs = mergeCostProfile(UNIT_COST_PROFILE, { contextSwitchNs: 2, wakeupNs: 5 });
+  const m = new Machine({ cpus: 2, costs, trace: true });
+  const ex = m.exec;
+  const l = newLock("mmap_lock", "mutex");
+  const critical = (units: number) => (): void => {
+    ex.acquire(l, "write");
+    ex.work("vma_lookup", units);
+    ex.release(l, "write");
+  };
+  m.addTask({ id: 1, name: "a", kind: "user", next: script([op("mmap", critical(10))]) });
+  m.addTask({ id: 2, name: "b", kind: "user", next: script([op("munmap", critical(1))]) });
+  m.run();
+  const L = "mmap_lock[0]";
+  assert.deepEqual(rows(m.trace), [
+    [2, 0, 1, "begin mmap"],
+    [2, 0, 1, `acquire ${L} write`],
+    [2, 1, 2, "begin munmap"],
+    [2, 1, 2, `wait ${L} write`],
+    [12, 0, 1, `release ${L} write`],
+    [12, null, 2, `acquire ${L} write`],
+    [12, 0, 1, "end mmap"],
+    [12, 0, 1, "exit"], // same task again on cpu 0: no switch cost
+    [17, 1, 2, "resume"], // runnable 5 ns after the grant; cpu 1 last ran it, no switch cost
+    [18, 1, 2, `release ${L} write`],
+    [18, 1, 2, "end munmap"],
+    [18, 1, 2, "exit"],
+  ]);
+  const met = m.metrics();
+  assert.equal(met.locks.mmap_lock.waitNs.max, 10);
+  // The hand-off makes the woken waiter hold the lock while it wakes up.
+  assert.equal(met.locks.mmap_lock.holdNs.max, 10);
+  assert.deepEqual(met.locks.mmap_lock.holdNs.min, 6);
+  assert.equal(met.ops.munmap.latencyNs.max, 16);
+  assert.deepEqual(met.cpus.map((c) => c.busyNs), [12, 3]);
+});
+
+Deno.test("cost-independent counters equal those of CountingExec for the same calls", () => {
+  const calls = (ex: Exec): void => {
+    const root = newLockCached("anon_vma.root");
+    ex.acquire(root, "write");
+    ex.work("tree_update", 3);
+    ex.work("slab_alloc", 2);
+    ex.release(root, "write");
+    ex.acquire(root, "read");
+    ex.work("tree_visit", 4);
+    ex.release(root, "read");
+    ex.work("pt_level", 4);
+  };
+  const locks = new Map<string, ReturnType<typeof newLock>>();
+  const newLockCached = (c: string): ReturnType<typeof newLock> => {
+    if (!locks.has(c)) locks.set(c, newLock(c, "rwsem"));
+    return locks.get(c)!;
+  };
+  const counting = new CountingExec();
+  for (let i = 0; i < 3; i++) {
+    counting.beginOp("fork", 1);
+    calls(counting);
+    counting.endOp();
+  }
+  const m = new Machine({ cpus: 2 });
+  for (const id of [1, 2, 3]) {
+    m.addTask({
+      id,
+      name: `t${id}`,
+      kind: "user",
+      next: script([op("fork", () => calls(m.exec))]),
+    });
+  }
+  m.run();
+  assert.deepEqual(m.counters, counting.counters);
+  const timed = m.metrics().locks["anon_vma.root"];
+  assert.deepEqual(timed.workUnderLock, counting.counters.locks["anon_vma.root"].workUnderLock);
+  assert.equal(timed.maxWorkPerHold, counting.counters.locks["anon_vma.root"].maxWorkPerHold);
+});
+
+Deno.test("beginOp/endOp inside run() split an action into operations", () => {
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([
+      op("mmap", () => {
+        ex.beginOp("fault", 1);
+        ex.work("page_zero", 4);
+        ex.endOp();
+        ex.beginOp("fault", 1);
+        ex.work("page_zero", 2);
+        ex.endOp();
+        ex.work("vma_lookup", 1); // outside an explicit operation: the action's kind
+      }),
+    ]),
+  });
+  m.run();
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin fault"],
+    [4, 0, 1, "end fault"],
+    [4, 0, 1, "begin fault"],
+    [6, 0, 1, "end fault"],
+    [6, 0, 1, "begin mmap"],
+    [7, 0, 1, "end mmap"],
+    [7, 0, 1, "exit"],
+  ]);
+  assert.deepEqual(m.counters.ops, { fault: 2, mmap: 1 });
+  assert.deepEqual(m.metrics().tasks[0].ops, 3);
+});
+
+Deno.test("misuse is reported with sentence-case errors", () => {
+  const held = (): Machine => {
+    const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+    const l = newLock("anon_vma.root", "rwsem");
+    m.addTask({
+      id: 1,
+      name: "t",
+      kind: "user",
+      next: script([op("fork", () => void m.exec.acquire(l, "write"))]),
+    });
+    return m;
+  };
+  assert.throws(
+    () => held().run(),
+    /^Error: Operation fork ended with locks held: anon_vma\.root$/,
+  );
+  const m = new Machine({ cpus: 1 });
+  assert.throws(
+    () => m.exec.acquire(newLock("ptl", "spinlock"), "read"),
+    /must be taken in write mode/,
+  );
+  assert.throws(() => new Machine({ cpus: 0 }), /CPU count must be an integer >= 1, got 0/);
+  m.addTask({ id: 1, name: "a", kind: "user", next: () => null });
+  assert.throws(
+    () => m.addTask({ id: 1, name: "b", kind: "user", next: () => null }),
+    /Duplicate task id 1/,
+  );
+});
+
+Deno.test("a lock-order inversion is reported as a deadlock", () => {
+  const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE });
+  const ex = m.exec;
+  const a = newLock("a", "mutex");
+  const b = newLock("b", "mutex");
+  const both = (x: typeof a, y: typeof a) => (): void => {
+    ex.acquire(x, "write");
+    ex.work("list_op", 5);
+    ex.acquire(y, "write");
+    ex.release(y, "write");
+    ex.release(x, "write");
+  };
+  m.addTask({ id: 1, name: "ab", kind: "user", next: script([op("mmap", both(a, b))]) });
+  m.addTask({ id: 2, name: "ba", kind: "user", next: script([op("mmap", both(b, a))]) });
+  assert.throws(
+    () => m.run(),
+    /^Error: Deadlock: tasks 1, 2 wait for locks that are never released$/,
+  );
+  assert.equal(m.taskState(1), "blocked");
+});
+
+Deno.test("run(until) stops at the limit and can be resumed", () => {
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([op("fault", () => m.exec.work("page_copy", 100))]),
+  });
+  m.run(40);
+  assert.equal(m.now, 40);
+  assert.equal(m.taskState(1), "running");
+  assert.equal(m.metrics().cpus[0].utilisation, 1);
+  m.run();
+  assert.equal(m.now, 100);
+  assert.equal(m.taskState(1), "done");
+  assert.equal(m.busy, false);
+});
