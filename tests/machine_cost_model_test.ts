@@ -23,7 +23,7 @@ Deno.test("named profiles are complete and valid", () => {
   assert.ok(Object.isFrozen(DEFAULT_COST_PROFILE) && Object.isFrozen(DEFAULT_COST_PROFILE.workNs));
 });
 
-Deno.test("validateCostProfile rejects unknown keys, non-numbers, negatives and missing keys", () => {
+Deno.test("validateCostProfile rejects unknown keys, non-numbers, negatives, missing keys", () => {
   const base = JSON.parse(JSON.stringify(DEFAULT_COST_PROFILE));
   assert.throws(
     () => validateCostProfile({ ...base, lockAquireNs: 1 }),
@@ -35,11 +35,17 @@ Deno.test("validateCostProfile rejects unknown keys, non-numbers, negatives and 
   );
   assert.throws(
     () => validateCostProfile({ ...base, wakeupNs: "3000" }),
-    /^RangeError: Cost profile key wakeupNs must be a number of nanoseconds in \[0, 1000000000000\], got "3000"$/,
+    new RegExp(
+      "^RangeError: Cost profile key wakeupNs must be a number of nanoseconds " +
+        String.raw`in \[0, 1000000000000\], got "3000"$`,
+    ),
   );
   assert.throws(
     () => validateCostProfile({ ...base, workNs: { ...base.workNs, cache_miss: -1 } }),
-    /^RangeError: Cost profile key workNs\.cache_miss must be a number of nanoseconds in \[0, 1000000000000\], got -1$/,
+    new RegExp(
+      String.raw`^RangeError: Cost profile key workNs\.cache_miss must be a number of ` +
+        String.raw`nanoseconds in \[0, 1000000000000\], got -1$`,
+    ),
   );
   assert.throws(() => validateCostProfile({ ...base, rcuGracePeriodNs: NaN }), /got NaN$/);
   const { contextSwitchNs: _, ...missing } = base;

@@ -32,7 +32,7 @@ function readSection(ex: Exec, lock: ReturnType<typeof newLock>, units: number):
   ex.release(lock, "read");
 }
 
-Deno.test("two readers share, a writer waits for both, a later reader queues behind the writer", () => {
+Deno.test("two readers share; a writer waits for both; a later reader queues behind it", () => {
   const m = new Machine({ cpus: 4, costs: UNIT_COST_PROFILE, trace: true });
   const ex = m.exec;
   const root = newLock("anon_vma.root", "rwsem");
@@ -280,7 +280,7 @@ Deno.test("a trylock fails while a writer waits, even though only readers hold t
   assert.deepEqual(answers, [false]);
 });
 
-Deno.test("a trylock decided at dispatch that finds the lock taken at replay waits (late trylock)", () => {
+Deno.test("a trylock decided free at dispatch but taken at replay waits (late trylock)", () => {
   const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE });
   const ex = m.exec;
   const l = newLock("anon_vma.root", "rwsem");
@@ -439,7 +439,7 @@ Deno.test("a mutex waiter sleeps and releases its CPU to another task", () => {
   assert.deepEqual(met.tasks.map((t) => t.runnableWaitNs), [0, 0, 0]);
 });
 
-Deno.test("context-switch and wake-up costs: paid on a change of task and by a woken sleeper", () => {
+Deno.test("context-switch cost on a change of task; wake-up delay for a woken sleeper", () => {
   const costs = mergeCostProfile(UNIT_COST_PROFILE, { contextSwitchNs: 2, wakeupNs: 5 });
   const m = new Machine({ cpus: 2, costs, trace: true });
   const ex = m.exec;

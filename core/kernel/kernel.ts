@@ -1151,29 +1151,36 @@ export class Kernel {
   /** `do_swap_page`: bring a reclaimed page back. */
   #swapIn(vma: Vma, addr: number, slot: SwapSlot, access: Access): void {
     const mm = vma.mm;
-    let f = slot.cached;
-    if (f && !f.freed) {
-      this.#clearPte(mm, addr);
-      this.#setPte(mm, addr, { folio: f, page: 0, writable: false, young: true });
+    const cached = slot.cached && !slot.cached.freed ? slot.cached : null;
+    // Drop this PTE's reference to the slot (without freeing the cached folio we are about to map).
+    const vpn = addr / PAGE_SIZE;
+    mm.pages.delete(vpn);
+    const t = vpn >> PTES_PER_TABLE_SHIFT;
+    const c = mm.ptePages.get(t)! - 1;
+    if (c === 0) mm.ptePages.delete(t);
+    else mm.ptePages.set(t, c);
+    slot.count--;
+    let f: Folio;
+    let exclusive: boolean;
+    if (cached) {
+      f = cached;
+      exclusive = false;
       f.anonExclusive[0] = false;
       this.#count("faults_swapin_cached");
     } else {
-      // A new folio: exclusive when this PTE is the only reference to the slot, otherwise it
-      // may be shared and goes to the oldest anon_vma (`__folio_set_anon` with exclusive false).
-      const exclusive = slot.count === 1;
+      // A new folio: exclusive when this PTE was the only reference to the slot; otherwise it
+      // may be shared and goes to the oldest anon_vma (`__folio_set_anon`, exclusive false).
+      exclusive = slot.count === 0;
       this.scheme.prepare(vma);
       f = this.#allocFolio(true, linearPageIndex(vma, addr), null);
       f.anonExclusive[0] = exclusive;
       this.scheme.addNewAnon(f, vma, addr, exclusive);
-      slot.cached = f;
-      this.#clearPte(mm, addr);
-      this.#setPte(mm, addr, { folio: f, page: 0, writable: exclusive, young: true });
       this.#count("faults_swapin");
     }
-    if (access === "write") {
-      const pte = mm.pages.get(addr / PAGE_SIZE)!;
-      if (!pte.writable) this.#doWpPage(vma, addr, pte);
-    }
+    slot.cached = slot.count > 0 ? f : null;
+    const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
+    this.#setPte(mm, addr, { folio: f, page: 0, writable, young: true });
+    if (access === "write" && !writable) this.#doWpPage(vma, addr, mm.pages.get(vpn)!);
   }
 
   // ---------------------------------------------------------------------------------------------

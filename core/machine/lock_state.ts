@@ -78,7 +78,7 @@ export class LockState<T> {
     return this.writer === null && this.readers.size === 0;
   }
 
-  /** Whether a request in `mode` would be granted now without queueing (and without jumping the queue). */
+  /** Whether a request in `mode` would be granted now, without queueing or jumping the queue. */
   canAcquire(mode: LockMode): boolean {
     if (this.queue.length > 0 || this.writer !== null) return false;
     return this.#shared(mode) || this.readers.size === 0;

@@ -46,7 +46,10 @@ export interface LockClassMetrics {
    * trylocks at dispatch time.
    */
   lateTrylocks: number;
-  /** Nanoseconds from grant to release, one sample per hold. */
+  /**
+   * Nanoseconds from grant to release, one sample per hold. A lock handed to a sleeping waiter is
+   * held while that waiter wakes up and waits for a CPU, so those holds include `wakeupNs`.
+   */
   holdNs: SampleSummary;
   /** Nanoseconds from request to grant, one sample per acquisition (zero when uncontended). */
   waitNs: SampleSummary;
@@ -108,7 +111,7 @@ export interface MachineMetrics {
   cpus: CpuMetrics[];
   /** Per task, in order of creation. */
   tasks: TaskMetrics[];
-  /** Work units replayed, by kind (inside operations; untimed work is in the machine's counters). */
+  /** Work units replayed inside operations, by kind (untimed work is in the machine's counters). */
   work: Partial<Record<WorkKind, number>>;
   /** RCU grace periods completed (distinct instants at which callbacks ran). */
   gracePeriods: number;

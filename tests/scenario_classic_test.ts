@@ -1,0 +1,404 @@
+// Scenario tests of the classic (Linux 6.18) anon_vma model, in the style of the kernel's
+// tools/testing/vma: each test draws the address space, performs a few steps and asserts exact
+// vm_start, vm_end, vm_pgoff, anon_vma identity, chain lengths, object counts and walk figures.
+// The worked examples are E1–E6 of reference §12.5; their figures agree with the real kernel's
+// slab counts measured by tools/calibrate (see tools/calibrate/host_results.md).
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import {
+  type Folio,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_RELOCATE_ANON,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  SyscallError,
+  type Vma,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+/** Base of every scenario: page 0 of the drawings. */
+const X = 0x7f0000000000;
+const pg = (n: number): number => X + n * P;
+const xpg = X / P;
+
+interface World {
+  k: Kernel;
+  s: AnonVmaScheme;
+  walks: WalkResult[];
+}
+
+function world(): World {
+  const s = new AnonVmaScheme();
+  const k = new Kernel({ scheme: s, params: { debugChecks: true } });
+  const walks: WalkResult[] = [];
+  k.onWalk((r) => walks.push(r));
+  return { k, s, walks };
+}
+
+function writeAll(k: Kernel, mm: Mm, start: number, pages: number): void {
+  for (let i = 0; i < pages; i++) k.touch(mm, start + i * P, "write");
+}
+
+function vmas(mm: Mm): Vma[] {
+  return [...mm.vmas];
+}
+
+function objects(k: Kernel): { vma: number; av: number; avc: number } {
+  return {
+    vma: k.slab.live("vm_area_struct"),
+    av: k.slab.live("anon_vma"),
+    avc: k.slab.live("anon_vma_chain"),
+  };
+}
+
+function folioAt(k: Kernel, mm: Mm, addr: number): Folio {
+  const f = k.pte(mm, addr)?.folio;
+  if (!f) throw new Error(`no folio at ${addr}`);
+  return f;
+}
+
+/** The mm ids a full walk of `folio` visits, in order. */
+function walkOrder(w: World, folio: Folio): number[] {
+  const order: number[] = [];
+  w.s.walk(folio, "migrate", false, (vma) => {
+    order.push(vma.mm.id);
+    return true;
+  });
+  return order;
+}
+
+Deno.test("E1: one faulted region has one anon_vma and one AVC", () => {
+  //  0         100
+  //  AAAAAAAAAA        one VMA, every page written
+  const w = world();
+  const { k, s } = w;
+  const mm = k.spawn();
+  k.mmap(mm, X, 100 * P, RW, ANON);
+  writeAll(k, mm, X, 100);
+  const [v] = vmas(mm);
+  assertEquals([v.start, v.end, v.pgoff], [pg(0), pg(100), xpg]);
+  const av = s.anonVmaOf(v)!;
+  assertEquals([av.isRoot, av.numChildren, av.numActiveVmas, av.refcount], [true, 1, 1, 1]);
+  assertEquals(objects(k), { vma: 1, av: 1, avc: 1 });
+  assertEquals(k.liveAnonFolios.length, 100);
+  const f = folioAt(k, mm, pg(37));
+  assertEquals([s.folioAnonVma(f), f.index], [av, xpg + 37]);
+  k.migrateFolio(f);
+  assertEquals(w.walks.map((r) => [r.visits, r.hits]), [[1, 1], [1, 1]]);
+  k.exit(mm);
+  assertEquals(objects(k), { vma: 0, av: 0, avc: 0 });
+});
+
+Deno.test("E2: mprotect splits share the anon_vma and merge back", () => {
+  //  0    40   60   100
+  //  AAAA BBBB CCCC       mprotect(40-59, PROT_READ): 3 VMAs, 1 anon_vma, 3 AVCs
+  //  AAAAAAAAAAAAAA       mprotect(40-59, RW): merged back
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 100 * P, RW, ANON);
+  writeAll(k, mm, X, 100);
+  const av = s.anonVmaOf(vmas(mm)[0]);
+  k.mprotect(mm, pg(40), 20 * P, PROT_READ);
+  const three = vmas(mm);
+  assertEquals(three.map((v) => [v.start, v.end, v.pgoff]), [
+    [pg(0), pg(40), xpg],
+    [pg(40), pg(60), xpg + 40],
+    [pg(60), pg(100), xpg + 60],
+  ]);
+  assertEquals(three.map((v) => s.anonVmaOf(v)), [av, av, av]);
+  assertEquals(three.map((v) => s.state(v).chain.length), [1, 1, 1]);
+  assertEquals(av!.numActiveVmas, 3);
+  assertEquals(objects(k), { vma: 3, av: 1, avc: 3 });
+  assertEquals(k.counters.splits, 2);
+  k.mprotect(mm, pg(40), 20 * P, RW);
+  const [v] = vmas(mm);
+  assertEquals([v.start, v.end, v.pgoff], [pg(0), pg(100), xpg]);
+  assertEquals([s.anonVmaOf(v), av!.numActiveVmas], [av, 1]);
+  assertEquals(objects(k), { vma: 1, av: 1, avc: 1 });
+});
+
+Deno.test("E2 variant: unfaulted split parts reuse the neighbour's anon_vma, then merge", () => {
+  //  0    40   60   100
+  //  aaaa bbbb cccc       b differs only in VM_EXEC (an access bit) — nothing faulted yet
+  //  Aaaa Abbb Accc       writes: a allocates A; b reuses A (find_mergeable_anon_vma, prev);
+  //                       c reuses A (prev again): 1 anon_vma, 3 AVCs
+  //  AAAAAAAAAAAAAA       mprotect(b, RW): three-way merge
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 100 * P, RW, ANON);
+  k.mprotect(mm, pg(40), 20 * P, RW | PROT_EXEC);
+  assertEquals(objects(k), { vma: 3, av: 0, avc: 0 });
+  k.touch(mm, pg(0), "write");
+  assertEquals(objects(k), { vma: 3, av: 1, avc: 1 });
+  k.touch(mm, pg(45), "write");
+  assertEquals(objects(k), { vma: 3, av: 1, avc: 2 });
+  k.touch(mm, pg(99), "write");
+  assertEquals(objects(k), { vma: 3, av: 1, avc: 3 });
+  assertEquals(s.counters().anon_vma_reuse_neighbour, 2);
+  const av = s.anonVmaOf(vmas(mm)[0]);
+  assertEquals(vmas(mm).map((v) => s.anonVmaOf(v)), [av, av, av]);
+  k.mprotect(mm, pg(40), 20 * P, RW);
+  assertEquals(objects(k), { vma: 1, av: 1, avc: 1 });
+});
+
+Deno.test("E3: zygote fan-out — 1+N anon_vmas, 1+2N AVCs, root walks visit every child", () => {
+  //  Z: 0AAAAAAAAA100     faulted, root A
+  //  C1, C2, C3: forks of Z, same range, each with a leaf anon_vma (parent A)
+  const N = 3;
+  const w = world();
+  const { k, s } = w;
+  const z = k.spawn();
+  k.mmap(z, X, 100 * P, RW, ANON);
+  writeAll(k, z, X, 100);
+  const a = s.anonVmaOf(vmas(z)[0])!;
+  const kids = Array.from({ length: N }, () => k.fork(z));
+  assertEquals(objects(k), { vma: 1 + N, av: 1 + N, avc: 1 + 2 * N });
+  assertEquals([a.refcount, a.numChildren, a.numActiveVmas], [1 + N, 1 + N, 1]);
+  for (const c of kids) {
+    const cv = vmas(c)[0];
+    const leaf = s.anonVmaOf(cv)!;
+    assertEquals([leaf.parent, leaf.root, leaf.numChildren], [a, a, 0]);
+    assertEquals(s.state(cv).chain.map((x) => x.anonVma), [leaf, a]); // newest first
+    assertEquals(cv.pgoff, xpg);
+  }
+  const f = folioAt(k, z, pg(5));
+  assertEquals([f.mapcount[0], f.anonExclusive[0]], [1 + N, false]);
+  // Equal pgoffs: the tree visits the parent first, then children in fork order.
+  assertEquals(walkOrder(w, f), [z.id, ...kids.map((c) => c.id)]);
+  w.walks.length = 0;
+  k.migrateFolio(f);
+  assertEquals(w.walks.map((r) => [r.visits, r.hits, r.useless]), [[4, 4, 0], [4, 4, 0]]);
+
+  // Every child writes every page: CoW copies go to the children's leaves.
+  for (const c of kids) writeAll(k, c, X, 100);
+  assertEquals(k.counters.faults_cow_copy, 300);
+  const cf = folioAt(k, kids[1], pg(5));
+  assertEquals(s.folioAnonVma(cf), s.anonVmaOf(vmas(kids[1])[0]));
+  assertEquals(f.mapcount[0], 1);
+  w.walks.length = 0;
+  k.migrateFolio(f); // full walk: V = N+1, H = 1, useless N
+  k.folioReferenced(f); // stops at mapcount: Z's AVC comes first
+  k.migrateFolio(cf); // a child's private folio: its leaf's tree has only that child
+  assertEquals(w.walks.map((r) => [r.kind, r.visits, r.hits, r.useless]), [
+    ["migrate", 4, 1, 3],
+    ["remove_migration", 4, 1, 3],
+    ["referenced", 1, 1, 0],
+    ["migrate", 1, 1, 0],
+    ["remove_migration", 1, 1, 0],
+  ]);
+  // Z writes: its folio is reused and moved to A (unchanged): still 4 visits.
+  k.touch(z, pg(5), "write");
+  assertEquals(k.counters.faults_wp_reuse_move, 1);
+  assertEquals(s.folioAnonVma(f), a);
+  w.walks.length = 0;
+  k.migrateFolio(f);
+  assertEquals(w.walks[0].visits, 4);
+  for (const c of kids) k.exit(c);
+  assertEquals([a.refcount, a.numChildren], [1, 1]);
+  k.exit(z);
+  assertEquals(objects(k), { vma: 0, av: 0, avc: 0 });
+});
+
+Deno.test("E4: fork chain whose generations exit — the reuse rule bounds the chain at 3", () => {
+  //  P0 -> P1 -> P2 -> ...; each Pk forks Pk+1 and then exits.
+  //  live anon_vmas / AVCs after generation k exits: 1/1, 2/2, 3/3, then 3/3 for ever
+  //  (measured on Linux 6.18: tools/calibrate/host_results.md, chain-exit).
+  const { k, s } = world();
+  let p = k.spawn();
+  k.mmap(p, X, 10 * P, RW, ANON);
+  writeAll(k, p, X, 10);
+  const seen: [number, number, number][] = [[0, 1, 1]];
+  for (let g = 1; g <= 6; g++) {
+    const c = k.fork(p);
+    k.exit(p);
+    p = c;
+    seen.push([g, objects(k).av, objects(k).avc]);
+    assertEquals(s.state(vmas(p)[0]).chain.length, Math.min(g + 1, 3));
+  }
+  assertEquals(seen, [[0, 1, 1], [1, 2, 2], [2, 3, 3], [3, 3, 3], [4, 3, 3], [5, 3, 3], [6, 3, 3]]);
+  assertEquals(s.counters().anon_vma_reuse_fork, 4);
+  // The live chain (no exits) grows: generation k has k+1 AVCs.
+  const { k: k2, s: s2 } = world();
+  let q = k2.spawn();
+  k2.mmap(q, X, 10 * P, RW, ANON);
+  writeAll(k2, q, X, 10);
+  for (let g = 1; g <= 4; g++) q = k2.fork(q);
+  assertEquals(s2.state(vmas(q)[0]).chain.length, 5);
+  assertEquals(objects(k2), { vma: 5, av: 5, avc: 15 });
+});
+
+Deno.test("E5: a moved faulted region keeps its pgoff and blocks the merge", () => {
+  //  X: R1 (10 pages, written)  --mremap-->  Y: R1'   then R2 mapped at Y+10
+  //  Y  R1' pgoff = X>>12 | R2 pgoff = (Y>>12)+10  →  no merge: 2 VMAs, 2 anon_vmas, 2 AVCs
+  const Y = X + 0x1000000;
+  const ypg = Y / P;
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 10 * P, RW, ANON);
+  writeAll(k, mm, X, 10);
+  const a = s.anonVmaOf(vmas(mm)[0]);
+  assertEquals(k.mremap(mm, X, 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED, Y), Y);
+  const [moved] = vmas(mm);
+  assertEquals([moved.start, moved.pgoff, s.anonVmaOf(moved)], [Y, xpg, a]);
+  assertEquals(folioAt(k, mm, Y + 3 * P).index, xpg + 3); // folios untouched
+  k.mmap(mm, Y + 10 * P, 10 * P, RW, ANON);
+  k.touch(mm, Y + 10 * P, "write");
+  assertEquals(vmas(mm).map((v) => [v.start, v.end, v.pgoff]), [
+    [Y, Y + 10 * P, xpg],
+    [Y + 10 * P, Y + 20 * P, ypg + 10],
+  ]);
+  assertEquals(objects(k), { vma: 2, av: 2, avc: 2 });
+  assertEquals((k.counters.merge_failed_pgoff ?? 0) >= 1, true);
+
+  // (i) The same move before any fault resets pgoff, so R2 merges: 1 VMA.
+  {
+    const { k, s } = world();
+    const mm = k.spawn();
+    k.mmap(mm, X, 10 * P, RW, ANON);
+    k.mremap(mm, X, 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED, Y);
+    assertEquals(vmas(mm)[0].pgoff, ypg);
+    k.mmap(mm, Y + 10 * P, 10 * P, RW, ANON);
+    writeAll(k, mm, Y, 20);
+    assertEquals(vmas(mm).map((v) => [v.start, v.end, v.pgoff]), [[Y, Y + 20 * P, ypg]]);
+    assertEquals(objects(k), { vma: 1, av: 1, avc: 1 });
+    assertEquals(s.live.size, 1);
+  }
+  // (ii) MREMAP_RELOCATE_ANON: fresh anon_vma A' at Y>>12, folios re-indexed, A freed, R2 merges.
+  {
+    const { k, s } = world();
+    const mm = k.spawn();
+    k.mmap(mm, X, 10 * P, RW, ANON);
+    writeAll(k, mm, X, 10);
+    const a = s.anonVmaOf(vmas(mm)[0])!;
+    k.mremap(mm, X, 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_RELOCATE_ANON, Y);
+    const [r1] = vmas(mm);
+    const a2 = s.anonVmaOf(r1)!;
+    assertEquals([r1.pgoff, a2 === a, a.freed], [ypg, false, true]);
+    const f = folioAt(k, mm, Y + 4 * P);
+    assertEquals([f.index, s.folioAnonVma(f)], [ypg + 4, a2]);
+    k.mmap(mm, Y + 10 * P, 10 * P, RW, ANON);
+    writeAll(k, mm, Y + 10 * P, 10);
+    assertEquals(vmas(mm).map((v) => [v.start, v.end, v.pgoff]), [[Y, Y + 20 * P, ypg]]);
+    assertEquals(objects(k), { vma: 1, av: 1, avc: 1 });
+    assertEquals(k.counters.mremap_relocated, 1);
+  }
+  // (iii) Moving R1 back to X restores contiguity with a neighbour mapped at X+10.
+  {
+    const { k } = world();
+    const mm = k.spawn();
+    k.mmap(mm, X, 10 * P, RW, ANON);
+    writeAll(k, mm, X, 10);
+    k.mremap(mm, X, 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED, Y);
+    k.mmap(mm, X + 10 * P, 10 * P, RW, ANON);
+    k.mremap(mm, Y, 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED, X);
+    assertEquals(vmas(mm).map((v) => [v.start, v.end, v.pgoff]), [[X, X + 20 * P, xpg]]);
+    assertEquals(objects(k), { vma: 1, av: 1, avc: 1 });
+  }
+});
+
+Deno.test("E6: MREMAP_DONTUNMAP leaves the source unfaulted; a refault allocates anew", () => {
+  //  T: H (10 pages, written)  --mremap DONTUNMAP-->  F: H' (A, old pgoff)
+  //  T: H stays, unlinked (no anon_vma); a write at T allocates a new anon_vma B
+  const T = X, F = X + 0x1000000;
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, T, 10 * P, RW, ANON);
+  writeAll(k, mm, T, 10);
+  const a = s.anonVmaOf(vmas(mm)[0]);
+  k.mremap(mm, T, 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, F);
+  const [h, moved] = vmas(mm);
+  assertEquals([h.start, h.pgoff, s.anonVmaOf(h), s.state(h).chain.length], [T, xpg, null, 0]);
+  assertEquals([moved.start, moved.pgoff, s.anonVmaOf(moved)], [F, xpg, a]);
+  assertEquals(k.pte(mm, T), undefined);
+  assertEquals(objects(k), { vma: 2, av: 1, avc: 1 });
+  k.touch(mm, T, "write");
+  assertEquals(objects(k), { vma: 2, av: 2, avc: 2 });
+  assertEquals(s.anonVmaOf(h) === a, false);
+});
+
+Deno.test("fork copies PTEs only for VMAs with an anon_vma; DONTFORK and WIPEONFORK", () => {
+  //  0   10  20  30
+  //  AAA bbb CCC       A written, b untouched, C written then MADV_DONTFORK
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, pg(0), 10 * P, RW, ANON);
+  k.mmap(mm, pg(11), 10 * P, PROT_READ, ANON);
+  k.mmap(mm, pg(22), 10 * P, RW, ANON);
+  writeAll(k, mm, pg(0), 10);
+  k.touch(mm, pg(11), "read"); // zero page: no anon_vma
+  writeAll(k, mm, pg(22), 10);
+  k.madvise(mm, pg(22), 10 * P, 10 /* MADV_DONTFORK */);
+  const c = k.fork(mm);
+  assertEquals(vmas(c).map((v) => v.start), [pg(0), pg(11)]);
+  assertEquals(s.anonVmaOf(vmas(c)[1]), null);
+  assertEquals(k.pte(c, pg(11)), undefined); // not copied: no anon_vma in the parent VMA
+  assertEquals(k.pte(c, pg(3))?.folio, k.pte(mm, pg(3))?.folio);
+  k.madvise(mm, pg(0), 10 * P, 18 /* MADV_WIPEONFORK */);
+  const c2 = k.fork(mm);
+  assertEquals([s.anonVmaOf(vmas(c2)[0]), k.pte(c2, pg(3))], [null, undefined]);
+});
+
+Deno.test("errors leave the state unchanged and follow Linux errnos", () => {
+  const { k } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 10 * P, RW, ANON);
+  const before = JSON.stringify(vmas(mm).map((v) => [v.start, v.end, v.flags]));
+  const errno = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof SyscallError) return e.errno;
+      throw e;
+    }
+    return "ok";
+  };
+  assertEquals(errno(() => k.mprotect(mm, X + 1, P, PROT_READ)), "EINVAL");
+  assertEquals(errno(() => k.mprotect(mm, X, 20 * P, PROT_READ)), "ENOMEM"); // hole
+  assertEquals(errno(() => k.touch(mm, X + 50 * P, "read")), "EFAULT");
+  assertEquals(errno(() => k.mremap(mm, X, 20 * P, 20 * P, MREMAP_MAYMOVE)), "EFAULT");
+  assertEquals(errno(() => k.mremap(mm, X, P, 2 * P, MREMAP_DONTUNMAP)), "EINVAL");
+  assertEquals(errno(() => k.munmap(mm, X, 0)), "EINVAL");
+  assertEquals(JSON.stringify(vmas(mm).map((v) => [v.start, v.end, v.flags])), before);
+  k.mprotect(mm, X, 10 * P, PROT_READ);
+  assertEquals(errno(() => k.touch(mm, X, "write")), "EFAULT");
+});
+
+Deno.test("max_map_count: a split beyond the limit fails with ENOMEM", () => {
+  const s = new AnonVmaScheme();
+  const k = new Kernel({ scheme: s, params: { debugChecks: true, maxMapCount: 3 } });
+  const mm = k.spawn();
+  k.mmap(mm, X, 10 * P, RW, ANON);
+  k.mmap(mm, pg(20), 10 * P, RW, ANON);
+  k.mmap(mm, pg(40), 10 * P, RW, ANON);
+  assertThrows(() => k.mprotect(mm, pg(2), P, PROT_READ), SyscallError, "ENOMEM");
+  assertThrows(() => k.munmap(mm, pg(2), P), SyscallError, "ENOMEM");
+  assertEquals(mm.mapCount, 3);
+  k.munmap(mm, pg(0), P); // trimming an end needs no extra VMA
+  assertEquals(vmas(mm)[0].start, pg(1));
+});
+
+Deno.test("a fork child's faulted VMA does not merge with an unfaulted neighbour", () => {
+  //  child:  0AAAA10 bbbb20   A inherited (chain of 2), b new and unfaulted: no merge
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 10 * P, RW, ANON);
+  writeAll(k, p, X, 10);
+  const c = k.fork(p);
+  k.mmap(c, pg(10), 10 * P, RW, ANON);
+  assertEquals(vmas(c).length, 2);
+  assertEquals(k.counters.merge_failed_fork_child, 1);
+  k.mmap(p, pg(10), 10 * P, RW, ANON); // the parent's own VMA (singular chain) extends
+  assertEquals(vmas(p).map((v) => [v.start, v.end]), [[X, pg(20)]]);
+});
