@@ -32,7 +32,12 @@ export interface CalibrationCase {
 export const CASES: readonly CalibrationCase[] = [
   { name: "breadth fork, N=2", scenario: "breadth", params: (v) => [v, 2], slope: [4, 8] },
   { name: "breadth fork, N=4", scenario: "breadth", params: (v) => [v, 4], slope: [4, 8] },
-  { name: "breadth fork, children CoW", scenario: "breadth-cow", params: (v) => [v, 2], slope: [4, 8] },
+  {
+    name: "breadth fork, children CoW",
+    scenario: "breadth-cow",
+    params: (v) => [v, 2],
+    slope: [4, 8],
+  },
   {
     name: "breadth fork, unfaulted",
     scenario: "breadth-unfaulted",
@@ -40,7 +45,12 @@ export const CASES: readonly CalibrationCase[] = [
     slope: [4, 8],
   },
   { name: "live fork chain, D=4", scenario: "chain", params: (v) => [4, v], slope: [4, 8] },
-  { name: "chain, generations exit, D=6", scenario: "chain-exit", params: (v) => [6, v], slope: [4, 8] },
+  {
+    name: "chain, generations exit, D=6",
+    scenario: "chain-exit",
+    params: (v) => [6, v],
+    slope: [4, 8],
+  },
   { name: "mprotect split + restore", scenario: "mprotect", params: (v) => [v], slope: [1, 3] },
   {
     name: "mprotect split before faults",
@@ -49,7 +59,12 @@ export const CASES: readonly CalibrationCase[] = [
     slope: [1, 3],
   },
   { name: "faulted mremap beside R2", scenario: "mremap-faulted", params: () => [], slope: null },
-  { name: "unfaulted mremap beside R2", scenario: "mremap-unfaulted", params: () => [], slope: null },
+  {
+    name: "unfaulted mremap beside R2",
+    scenario: "mremap-unfaulted",
+    params: () => [],
+    slope: null,
+  },
   { name: "MREMAP_DONTUNMAP", scenario: "dontunmap", params: () => [], slope: null },
 ];
 
@@ -100,12 +115,20 @@ export async function calibrate(
       if (c.slope) {
         const r = await measureHostSlope(c.scenario, c.params, c.slope[0], c.slope[1], { repeats });
         for (const s of r.slopes) {
-          hostFig.set(s.label, { anonVma: s.anonVma, anonVmaChain: s.anonVmaChain, vmas: s.regionVmas });
+          hostFig.set(s.label, {
+            anonVma: s.anonVma,
+            anonVmaChain: s.anonVmaChain,
+            vmas: s.regionVmas,
+          });
         }
       } else {
         const r = await measureHostDeltas(c.scenario, c.params(0), { repeats });
         for (const d of r.deltas) {
-          hostFig.set(d.label, { anonVma: d.anonVma, anonVmaChain: d.anonVmaChain, vmas: d.regionVmas });
+          hostFig.set(d.label, {
+            anonVma: d.anonVma,
+            anonVmaChain: d.anonVmaChain,
+            vmas: d.regionVmas,
+          });
         }
       }
     }

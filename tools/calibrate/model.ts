@@ -204,7 +204,11 @@ function dontunmap(sim: Sim, pages: number): void {
  * if (forked.anonVma !== 2 * (1 + 3)) throw new Error();
  * ```
  */
-export function runModelScenario(name: string, params: number[], scheme = "anon_vma"): ModelPoint[] {
+export function runModelScenario(
+  name: string,
+  params: number[],
+  scheme = "anon_vma",
+): ModelPoint[] {
   const sim = new Sim(scheme);
   const p = (i: number, dflt?: number): number => {
     const v = params[i] ?? dflt;

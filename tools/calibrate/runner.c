@@ -47,6 +47,7 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -443,6 +444,30 @@ static void sc_dontunmap(long pages) {
   ready("unmapped");
 }
 
+/* forkbench: time fork() of a process with V faulted regions, N times. Each child exits at once;
+ * only the parent's fork() call (dup_mmap and the rest of copy_process) is timed. */
+static void sc_forkbench(int v, int n, long pages) {
+  map_regions(v, pages, 1);
+  long long total = 0, best = -1;
+  for (int i = 0; i < n; i++) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) _exit(0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long long ns = (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+    total += ns;
+    if (best < 0 || ns < best) best = ns;
+    reap_pid(pid);
+  }
+  char buf[160];
+  int len = snprintf(buf, sizeof buf, "RESULT forks=%d total_ns=%lld min_ns=%lld vmas=%d\n", n, total,
+                     best, count_vmas(getpid()));
+  out(buf, (size_t)len);
+  unmap_regions(v, pages);
+}
+
 static long param(int argc, char **argv, int i, long dflt, long min, long max, const char *name) {
   if (i >= argc) {
     if (dflt < 0) die("missing parameter %s", name);
@@ -490,6 +515,11 @@ int main(int argc, char **argv) {
   } else if (!strcmp(sc, "dontunmap")) {
     long p = param(argc, argv, 2, 10, 1, 4096, "P");
     sc_dontunmap(p);
+  } else if (!strcmp(sc, "forkbench")) {
+    int v = (int)param(argc, argv, 2, -1, 1, 60000, "V");
+    int n = (int)param(argc, argv, 3, 100, 1, 100000, "N");
+    long p = param(argc, argv, 4, 1, 1, 4096, "P");
+    sc_forkbench(v, n, p);
   } else if (!strcmp(sc, "idle")) {
     ready("base");
     ready("mid");
