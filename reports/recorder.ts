@@ -16,8 +16,8 @@ import type { KernelParams } from "../core/kernel/params.ts";
 import { Machine } from "../core/machine/machine.ts";
 import {
   type CostProfile,
-  type CostProfileOverrides,
   costProfile,
+  type CostProfileOverrides,
   mergeCostProfile,
 } from "../core/machine/cost_model.ts";
 import { Random } from "../core/lib/random.ts";
@@ -35,7 +35,7 @@ import {
   type WorkloadTable,
 } from "../workloads/workload.ts";
 import { getWorkload } from "../workloads/registry.ts";
-import { type RunResult, runId, type Summary, type WalkStats } from "./results.ts";
+import { runId, type RunResult, type Summary, type WalkStats } from "./results.ts";
 
 /** Machine-level parameters of a run: CPUs and the reclaim and migration daemons. */
 export interface MachineParams {
@@ -169,7 +169,9 @@ export function resolveMachineParams(p: Partial<MachineParams> = {}): MachinePar
       );
     }
     if (!Number.isInteger(v) || v < spec.min! || v > spec.max!) {
-      throw new RangeError(`Machine parameter ${k} must be an integer in [${spec.min}, ${spec.max}]`);
+      throw new RangeError(
+        `Machine parameter ${k} must be an integer in [${spec.min}, ${spec.max}]`,
+      );
     }
     (out as unknown as Record<string, number>)[k] = v;
   }
@@ -315,36 +317,44 @@ export function runOne(opts: RunOptions): RunResult {
   };
   if (mp.reclaimIntervalNs > 0) {
     const r = drng.fork("reclaim");
-    addTask("kswapd", "kthread", (function* (): TaskScript {
-      while (userTasksAlive > 0) {
-        yield { sleep: mp.reclaimIntervalNs };
-        for (let i = 0; i < mp.reclaimBatch && userTasksAlive > 0; i++) {
-          const f = pick(r);
-          if (!f) break;
-          let referenced = 0;
-          yield { op: "walk_referenced", run: () => referenced = kernel.folioReferenced(f) };
-          if (
-            referenced === 0 && mp.reclaimWatermarkFolios > 0 &&
-            kernel.liveAnonFolios.length > mp.reclaimWatermarkFolios && !f.freed
-          ) {
-            yield { op: "walk_unmap", run: () => void kernel.tryToUnmap(f) };
+    addTask(
+      "kswapd",
+      "kthread",
+      (function* (): TaskScript {
+        while (userTasksAlive > 0) {
+          yield { sleep: mp.reclaimIntervalNs };
+          for (let i = 0; i < mp.reclaimBatch && userTasksAlive > 0; i++) {
+            const f = pick(r);
+            if (!f) break;
+            let referenced = 0;
+            yield { op: "walk_referenced", run: () => referenced = kernel.folioReferenced(f) };
+            if (
+              referenced === 0 && mp.reclaimWatermarkFolios > 0 &&
+              kernel.liveAnonFolios.length > mp.reclaimWatermarkFolios && !f.freed
+            ) {
+              yield { op: "walk_unmap", run: () => void kernel.tryToUnmap(f) };
+            }
           }
         }
-      }
-    })());
+      })(),
+    );
   }
   if (mp.migrateIntervalNs > 0) {
     const r = drng.fork("migrate");
-    addTask("kcompactd", "kthread", (function* (): TaskScript {
-      while (userTasksAlive > 0) {
-        yield { sleep: mp.migrateIntervalNs };
-        for (let i = 0; i < mp.migrateBatch && userTasksAlive > 0; i++) {
-          const f = pick(r);
-          if (!f) break;
-          yield { op: "walk_migrate", run: () => !f.freed && kernel.migrateFolio(f) };
+    addTask(
+      "kcompactd",
+      "kthread",
+      (function* (): TaskScript {
+        while (userTasksAlive > 0) {
+          yield { sleep: mp.migrateIntervalNs };
+          for (let i = 0; i < mp.migrateBatch && userTasksAlive > 0; i++) {
+            const f = pick(r);
+            if (!f) break;
+            yield { op: "walk_migrate", run: () => !f.freed && kernel.migrateFolio(f) };
+          }
         }
-      }
-    })());
+      })(),
+    );
   }
 
   machine.run();
@@ -406,9 +416,13 @@ export function runOne(opts: RunOptions): RunResult {
   // Teardown and leak check.
   const survivors: Mm[] = [...kernel.mms.values()];
   if (survivors.length > 0) {
-    addTask("teardown", "kthread", (function* (): TaskScript {
-      for (const mm of survivors) yield { op: "exit", run: () => kernel.exit(mm) };
-    })());
+    addTask(
+      "teardown",
+      "kthread",
+      (function* (): TaskScript {
+        for (const mm of survivors) yield { op: "exit", run: () => kernel.exit(mm) };
+      })(),
+    );
     machine.run();
   }
   const end = kernel.slab.snapshot();
@@ -416,7 +430,9 @@ export function runOne(opts: RunOptions): RunResult {
   if (!leakFree) {
     const left = Object.entries(end.objects).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
     throw new Error(
-      `Leak: scheme ${scheme.info.id} on workload ${workload.id} left ${left.join(", ")} after every process exited`,
+      `Leak: scheme ${scheme.info.id} on workload ${workload.id} left ${
+        left.join(", ")
+      } after every process exited`,
     );
   }
 

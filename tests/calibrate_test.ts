@@ -5,7 +5,7 @@
 //    host kernel must agree exactly with the model.
 
 import { assertEquals } from "./assert.ts";
-import { calibrate, CASES, type CalibrationRow } from "../tools/calibrate/calibrate.ts";
+import { calibrate, type CalibrationRow, CASES } from "../tools/calibrate/calibrate.ts";
 import { cleanupHost, hostAvailable } from "../tools/calibrate/host.ts";
 
 const recorded: CalibrationRow[] = JSON.parse(
@@ -25,7 +25,9 @@ Deno.test("calibration: the model reproduces the recorded Linux 6.18 counts exac
 const avail = await hostAvailable();
 
 Deno.test({
-  name: `calibration: live host kernel agrees with the model${avail.ok ? "" : ` (skipped: ${avail.reason})`}`,
+  name: `calibration: live host kernel agrees with the model${
+    avail.ok ? "" : ` (skipped: ${avail.reason})`
+  }`,
   ignore: !avail.ok,
   sanitizeResources: false,
   sanitizeOps: false,

@@ -9,9 +9,9 @@ import { assertEquals } from "./assert.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import {
+  MADV_DOFORK,
   MADV_DONTFORK,
   MADV_DONTNEED,
-  MADV_DOFORK,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -38,7 +38,15 @@ export type Op =
   | { op: "mmap"; proc: number; page: number; pages: number; prot: number }
   | { op: "munmap"; proc: number; page: number; pages: number }
   | { op: "mprotect"; proc: number; page: number; pages: number; prot: number }
-  | { op: "mremap"; proc: number; page: number; pages: number; to: number; newPages: number; mode: number }
+  | {
+    op: "mremap";
+    proc: number;
+    page: number;
+    pages: number;
+    to: number;
+    newPages: number;
+    mode: number;
+  }
   | { op: "madvise"; proc: number; page: number; pages: number; advice: number }
   | { op: "touch"; proc: number; page: number; write: boolean }
   | { op: "fork"; proc: number }
@@ -53,9 +61,15 @@ const prot = fc.constantFrom(PROT_READ | PROT_WRITE, PROT_READ, PROT_READ | PROT
 
 /** Arbitrary for one step. */
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("mmap" as const), proc, page, pages, prot }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant("mmap" as const), proc, page, pages, prot }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("munmap" as const), proc, page, pages }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant("mprotect" as const), proc, page, pages, prot }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant("mprotect" as const), proc, page, pages, prot }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -78,12 +92,19 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
       advice: fc.constantFrom(MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK),
     }),
   },
-  { weight: 8, arbitrary: fc.record({ op: fc.constant("touch" as const), proc, page, write: fc.boolean() }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({ op: fc.constant("touch" as const), proc, page, write: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const), proc }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("exit" as const), proc }) },
   {
     weight: 1,
-    arbitrary: fc.record({ op: fc.constant("reclaim" as const), pick: fc.nat(), evict: fc.boolean() }),
+    arbitrary: fc.record({
+      op: fc.constant("reclaim" as const),
+      pick: fc.nat(),
+      evict: fc.boolean(),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("pin" as const), pick: fc.nat() }) },
 );
@@ -99,14 +120,32 @@ export function runSequence(schemeId: string, ops: readonly Op[]): void {
   // Prologue: two populated regions, so that random steps act on faulted memory.
   //   0       16  20      36        48
   //   AAAAAAAA    BBBBBBBB          (every other page written)
-  k.mmap(procs[0], addr(0), 16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-  k.mmap(procs[0], addr(20), 16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+  k.mmap(
+    procs[0],
+    addr(0),
+    16 * P,
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+  );
+  k.mmap(
+    procs[0],
+    addr(20),
+    16 * P,
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+  );
   for (let i = 0; i < 36; i += 2) if (i < 16 || i >= 20) k.touch(procs[0], addr(i), "write");
   for (const o of ops) {
     try {
       switch (o.op) {
         case "mmap":
-          k.mmap(pickMm(o.proc), addr(o.page), o.pages * P, o.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+          k.mmap(
+            pickMm(o.proc),
+            addr(o.page),
+            o.pages * P,
+            o.prot,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+          );
           break;
         case "munmap":
           k.munmap(pickMm(o.proc), addr(o.page), o.pages * P);
@@ -131,7 +170,14 @@ export function runSequence(schemeId: string, ops: readonly Op[]): void {
           ][o.mode];
           const dontunmap = (flags & MREMAP_DONTUNMAP) !== 0;
           const newLen = dontunmap ? o.pages * P : o.newPages * P;
-          k.mremap(mm, back ? to : addr(o.page), o.pages * P, newLen, flags, back ? addr(o.page) : to);
+          k.mremap(
+            mm,
+            back ? to : addr(o.page),
+            o.pages * P,
+            newLen,
+            flags,
+            back ? addr(o.page) : to,
+          );
           break;
         }
         case "touch":

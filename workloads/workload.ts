@@ -140,7 +140,9 @@ export function parseParam(spec: ParamSpec, raw: ParamValue, workload = ""): Par
       return s;
     }
     default: {
-      const n = typeof raw === "number" ? raw : (typeof raw === "string" && raw.trim() !== "")
+      const n = typeof raw === "number"
+        ? raw
+        : (typeof raw === "string" && raw.trim() !== "")
         ? Number(raw)
         : NaN;
       if (!Number.isFinite(n)) bad();

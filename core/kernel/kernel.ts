@@ -255,9 +255,26 @@ export class Kernel {
     else if (d < 0) this.slab.free("maple_node", -d);
   }
 
-  #newVma(mm: Mm, start: number, end: number, pgoff: number, flags: number, file: SimFile | null): Vma {
+  #newVma(
+    mm: Mm,
+    start: number,
+    end: number,
+    pgoff: number,
+    flags: number,
+    file: SimFile | null,
+  ): Vma {
     this.slab.alloc("vm_area_struct");
-    return { id: this.#nextVmaId++, mm, start, end, pgoff, flags, file, rmap: null, detached: false };
+    return {
+      id: this.#nextVmaId++,
+      mm,
+      start,
+      end,
+      pgoff,
+      flags,
+      file,
+      rmap: null,
+      detached: false,
+    };
   }
 
   /** `vm_area_dup`: a copy with the scheme state left for the caller's hook to fill. */
@@ -740,11 +757,17 @@ export class Kernel {
   ): number {
     const sys = "mmap";
     if (!mm.alive) throw new SyscallError("EINVAL", sys, "process has exited");
-    if (!Number.isInteger(len) || len <= 0) throw new SyscallError("EINVAL", sys, `bad length ${len}`);
+    if (!Number.isInteger(len) || len <= 0) {
+      throw new SyscallError("EINVAL", sys, `bad length ${len}`);
+    }
     len = pageAlignUp(len);
     const type = flags & (MAP_SHARED | MAP_PRIVATE);
     if (type !== MAP_SHARED && type !== MAP_PRIVATE) {
-      throw new SyscallError("EINVAL", sys, "exactly one of MAP_SHARED and MAP_PRIVATE is required");
+      throw new SyscallError(
+        "EINVAL",
+        sys,
+        "exactly one of MAP_SHARED and MAP_PRIVATE is required",
+      );
     }
     const anonymous = (flags & MAP_ANONYMOUS) !== 0;
     if (!anonymous && !file) throw new SyscallError("EINVAL", sys, "file mapping without a file");
@@ -774,7 +797,11 @@ export class Kernel {
     const end = start + len;
     // do_mmap: "Too many mappings?" (note: >, so the count may reach max + 1 as on Linux).
     if (mm.mapCount > this.params.maxMapCount) {
-      throw new SyscallError("ENOMEM", sys, `map_count at max_map_count ${this.params.maxMapCount}`);
+      throw new SyscallError(
+        "ENOMEM",
+        sys,
+        `map_count at max_map_count ${this.params.maxMapCount}`,
+      );
     }
     let vmFlags = protToVm(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     let mapFile = file;
@@ -817,7 +844,9 @@ export class Kernel {
   munmap(mm: Mm, addr: number, len: number): void {
     this.#op("munmap", mm, () => {
       if (!isAligned(addr)) throw new SyscallError("EINVAL", "munmap", "addr not page aligned");
-      if (!Number.isInteger(len) || len <= 0) throw new SyscallError("EINVAL", "munmap", "bad length");
+      if (!Number.isInteger(len) || len <= 0) {
+        throw new SyscallError("EINVAL", "munmap", "bad length");
+      }
       this.#munmapRange(mm, addr, addr + pageAlignUp(len), "munmap");
     });
   }
@@ -873,7 +902,9 @@ export class Kernel {
         const tmpEnd = Math.min(vma.end, end);
         const old = vma.flags;
         let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;
-        if ((old & VM_SHARED) === 0 && (nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_WRITE)) {
+        if (
+          (old & VM_SHARED) === 0 && (nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_WRITE)
+        ) {
           nf |= VM_ACCOUNT; // mprotect_fixup charges a private mapping made writable
         } else if (
           !(nf & VM_WRITE) && (old & VM_ACCOUNT) && vmaIsAnonymous(vma) && !this.scheme.hasAnon(vma)
@@ -923,9 +954,13 @@ export class Kernel {
       if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
       const end = addr + pageAlignUp(len);
       const known = [MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK];
-      if (!known.includes(advice)) throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
+      if (!known.includes(advice)) {
+        throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
+      }
       if (end === addr) return;
-      if (!this.#fullyMapped(mm, addr, end)) throw new SyscallError("ENOMEM", sys, "range has a hole");
+      if (!this.#fullyMapped(mm, addr, end)) {
+        throw new SyscallError("ENOMEM", sys, "range has a hole");
+      }
       if (advice === MADV_DONTNEED) {
         this.#zapRange(mm, addr, end);
         return;
@@ -1050,7 +1085,9 @@ export class Kernel {
   #faultShared(vma: Vma, addr: number, access: Access, pte: Pte | undefined): void {
     const file = vma.file!;
     const index = linearPageIndex(vma, addr);
-    if (index >= file.sizePages) throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+    if (index >= file.sizePages) {
+      throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+    }
     if (pte && pte.folio) {
       pte.writable = access === "write" || pte.writable;
       pte.young = true;
@@ -1096,7 +1133,9 @@ export class Kernel {
   #faultPrivateFileNone(vma: Vma, addr: number, access: Access): void {
     const file = vma.file!;
     const index = linearPageIndex(vma, addr);
-    if (index >= file.sizePages) throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+    if (index >= file.sizePages) {
+      throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+    }
     if (access === "read") {
       const f = this.#pageCacheFolio(file, index);
       this.#setPte(vma.mm, addr, { folio: f, page: 0, writable: false, young: true });
@@ -1223,7 +1262,11 @@ export class Kernel {
       if (pte.folio === null) {
         if (pte.swap) {
           pte.swap.count++;
-          this.#setPte(cm, addr, { folio: null, page: 0, writable: false, young: false, swap: pte.swap } as SwapPte);
+          this.#setPte(
+            cm,
+            addr,
+            { folio: null, page: 0, writable: false, young: false, swap: pte.swap } as SwapPte,
+          );
         } else {
           this.#setPte(cm, addr, { folio: null, page: 0, writable: false, young: false });
         }
@@ -1236,7 +1279,12 @@ export class Kernel {
         this.exec.work("page_copy");
         nf.anonExclusive[0] = true;
         this.scheme.addNewAnon(nf, dst, addr, true);
-        this.#setPte(cm, addr, { folio: nf, page: 0, writable: (dst.flags & VM_WRITE) !== 0, young: true });
+        this.#setPte(cm, addr, {
+          folio: nf,
+          page: 0,
+          writable: (dst.flags & VM_WRITE) !== 0,
+          young: true,
+        });
         this.#count("fork_early_cow");
         continue;
       }
@@ -1316,13 +1364,22 @@ export class Kernel {
     return this.#op("mremap", mm, () => this.#mremap(mm, oldAddr, oldLen, newLen, flags, newAddr));
   }
 
-  #mremap(mm: Mm, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number): number {
+  #mremap(
+    mm: Mm,
+    addr: number,
+    oldLen: number,
+    newLen: number,
+    flags: number,
+    newAddr: number,
+  ): number {
     const sys = "mremap";
     const all = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP | MREMAP_RELOCATE_ANON |
       MREMAP_MUST_RELOCATE_ANON;
     if (flags & ~all) throw new SyscallError("EINVAL", sys, `unknown flags ${flags}`);
     const mayMove = (flags & MREMAP_MAYMOVE) !== 0;
-    if ((flags & MREMAP_FIXED) && !mayMove) throw new SyscallError("EINVAL", sys, "FIXED needs MAYMOVE");
+    if ((flags & MREMAP_FIXED) && !mayMove) {
+      throw new SyscallError("EINVAL", sys, "FIXED needs MAYMOVE");
+    }
     if ((flags & MREMAP_DONTUNMAP) && (!mayMove || oldLen !== newLen)) {
       throw new SyscallError("EINVAL", sys, "DONTUNMAP needs MAYMOVE and old_len == new_len");
     }
@@ -1408,7 +1465,14 @@ export class Kernel {
       this.#munmapRange(mm, newAddr, newAddr + len, "mremap");
       for (const p of pieces) {
         const v = mm.vmas.find(p.start)!;
-        this.#moveVma(v, p.start, p.end - p.start, p.end - p.start, newAddr + (p.start - addr), flags);
+        this.#moveVma(
+          v,
+          p.start,
+          p.end - p.start,
+          p.end - p.start,
+          newAddr + (p.start - addr),
+          flags,
+        );
       }
     } finally {
       this.exec.release(mm.mmapLock, "write");
@@ -1418,7 +1482,14 @@ export class Kernel {
   }
 
   /** `move_vma` (reference §9.2), with the RELOCATE_ANON path (§10.2). */
-  #moveVma(vma: Vma, oldAddr: number, oldLen: number, newLen: number, newAddr: number, flags: number): number {
+  #moveVma(
+    vma: Vma,
+    oldAddr: number,
+    oldLen: number,
+    newLen: number,
+    newAddr: number,
+    flags: number,
+  ): number {
     const mm = vma.mm;
     const newPgoff = vma.pgoff + (oldAddr - vma.start) / PAGE_SIZE;
     const relocate = (flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON)) !== 0;
@@ -1610,7 +1681,13 @@ export class Kernel {
     return this.#op("walk_unmap", null, () => {
       const slot: SwapSlot = { id: this.#nextSwapId++, count: 0, cached: null };
       this.#walk(folio, "unmap", false, (_pte, mm, addr) => {
-        const cleared: SwapPte = { folio: null, page: 0, writable: false, young: false, swap: slot };
+        const cleared: SwapPte = {
+          folio: null,
+          page: 0,
+          writable: false,
+          young: false,
+          swap: slot,
+        };
         slot.count++;
         this.#clearPte(mm, addr);
         const vpn = addr / PAGE_SIZE;
@@ -1647,7 +1724,9 @@ export class Kernel {
     tryLock: boolean,
     act: (pte: Pte, mm: Mm, addr: number) => boolean,
   ): WalkResult {
-    if (!folio.anon || folio.freed) throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
+    if (!folio.anon || folio.freed) {
+      throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
+    }
     const expected = new Map(folio.mappers);
     const found = new Set<string>();
     let visits = 0, hits = 0;
@@ -1709,7 +1788,9 @@ export class Kernel {
     }
     problems.push(...this.oracle.check(this));
     problems.push(...this.scheme.check());
-    if (problems.length) throw new Error(`Invariant violations: ${problems.slice(0, 10).join("; ")}`);
+    if (problems.length) {
+      throw new Error(`Invariant violations: ${problems.slice(0, 10).join("; ")}`);
+    }
   }
 
   /** Number of VMAs over every live mm. */

@@ -89,7 +89,9 @@ export function resolveKernelParams(overrides: Partial<KernelParams> = {}): Kern
     }
     const r = KERNEL_PARAM_RANGES[k as keyof KernelParams];
     if (r.kind === "bool") {
-      if (typeof v !== "boolean") throw new RangeError(`Kernel parameter ${k} must be true or false`);
+      if (typeof v !== "boolean") {
+        throw new RangeError(`Kernel parameter ${k} must be true or false`);
+      }
     } else if (
       typeof v !== "number" || !Number.isInteger(v) || v < (r.min ?? -Infinity) ||
       v > (r.max ?? Infinity)

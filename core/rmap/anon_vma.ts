@@ -14,7 +14,7 @@
  */
 
 import { type Lock, newLock } from "../machine/exec.ts";
-import { IntervalTree, type IntervalHandle } from "../lib/interval_tree.ts";
+import { type IntervalHandle, IntervalTree } from "../lib/interval_tree.ts";
 import {
   type Folio,
   hex,
@@ -609,7 +609,9 @@ export class AnonVmaScheme implements RmapScheme {
     }
     for (const av of this.live) {
       if ((active.get(av) ?? 0) !== av.numActiveVmas) {
-        out.push(`I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`);
+        out.push(
+          `I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`,
+        );
       }
       const want = (childCount.get(av) ?? 0) + (av.isRoot && !av.tree.isEmpty() ? 1 : 0);
       if (want !== av.numChildren) {

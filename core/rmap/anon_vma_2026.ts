@@ -27,7 +27,7 @@ import type { SchemeInfo } from "./scheme.ts";
 export const ANON_VMA_2026_INFO: SchemeInfo = {
   id: "anon_vma-2026",
   title: "anon_vma after the 2026 clean-up",
-  kernel: "mm-stable 2026 (\"mm: clean up anon_vma implementation\" v3)",
+  kernel: 'mm-stable 2026 ("mm: clean up anon_vma implementation" v3)',
   status: "merged",
   sources: [
     "https://lore.kerneltesting.org/linux-mm/20260118120658.8da21fc257774feb4e753969@linux-foundation.org/T",
