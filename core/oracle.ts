@@ -10,6 +10,14 @@
 
 import { type Folio, hex, type Mm, PAGE_SIZE } from "./kernel/types.ts";
 
+/**
+ * The key of a mapping (mm, address) in `folio.mappers`: a number, exact because virtual page
+ * numbers stay below 2^36 (47-bit addresses) and mm ids below 2^16 in any run.
+ */
+export function mapperKey(mm: Mm, addr: number): number {
+  return mm.id * 2 ** 36 + addr / PAGE_SIZE;
+}
+
 /** A walk missed a mapping: the scheme is incomplete for this folio. */
 export class OracleMismatchError extends Error {
   /** The folio walked. */
@@ -54,14 +62,14 @@ export class Oracle {
 
   /** Records that `mm` maps `folio` at `addr`. */
   map(folio: Folio, mm: Mm, addr: number): void {
-    const key = `${mm.id}:${addr}`;
+    const key = mapperKey(mm, addr);
     if (folio.mappers.has(key)) throw new Error(`oracle: folio ${folio.id} mapped twice at ${key}`);
     folio.mappers.set(key, { mm, addr });
   }
 
   /** Records that `mm` no longer maps `folio` at `addr`. */
   unmap(folio: Folio, mm: Mm, addr: number): void {
-    const key = `${mm.id}:${addr}`;
+    const key = mapperKey(mm, addr);
     if (!folio.mappers.delete(key)) {
       throw new Error(`oracle: folio ${folio.id} was not mapped at ${key}`);
     }
@@ -80,7 +88,7 @@ export class Oracle {
         if (!f || !f.anon) continue;
         ptes++;
         if (f.freed) out.push(`mm ${mm.id} maps freed folio ${f.id}`);
-        if (!f.mappers.has(`${mm.id}:${vpn * PAGE_SIZE}`)) {
+        if (!f.mappers.has(mapperKey(mm, vpn * PAGE_SIZE))) {
           out.push(`oracle lacks folio ${f.id} at ${mm.id}:${hex(vpn * PAGE_SIZE)}`);
         }
       }

@@ -17,7 +17,7 @@ import { GapTree } from "../lib/gap_tree.ts";
 import { SortedMap } from "../lib/sorted_map.ts";
 import type { RmapScheme, SchemeHost, WalkKind } from "../rmap/scheme.ts";
 import { type KernelParams, resolveKernelParams } from "./params.ts";
-import { Oracle, OracleMismatchError } from "../oracle.ts";
+import { mapperKey, Oracle, OracleMismatchError } from "../oracle.ts";
 import {
   type Folio,
   hex,
@@ -1728,7 +1728,7 @@ export class Kernel {
       throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
     }
     const expected = new Map(folio.mappers);
-    const found = new Set<string>();
+    const found = new Set<number>();
     let visits = 0, hits = 0;
     const report = this.scheme.walk(folio, kind, tryLock, (vma, addr) => {
       visits++;
@@ -1740,7 +1740,7 @@ export class Kernel {
       this.exec.work("pte_check");
       const pte = mm.pages.get(vpn);
       if (!pte || pte.folio !== folio) return true;
-      const key = `${mm.id}:${addr}`;
+      const key = mapperKey(mm, addr);
       if (found.has(key)) return true;
       found.add(key);
       hits++;

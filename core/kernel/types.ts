@@ -165,7 +165,7 @@ export interface Folio {
    */
   rmap: unknown;
   /** Ground truth kept by the oracle: keys of (mm id, address) mapping this folio. */
-  readonly mappers: Map<string, { mm: Mm; addr: number }>;
+  readonly mappers: Map<number, { mm: Mm; addr: number }>;
 }
 
 /** A virtual memory area (`struct vm_area_struct`). */

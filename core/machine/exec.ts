@@ -155,6 +155,7 @@ interface Hold {
   lock: Lock;
   mode: LockMode;
   units: number;
+  counters: LockClassCounters;
 }
 
 /**
@@ -231,7 +232,7 @@ export class CountingExec implements Exec {
     }
     if (mode === "read") c.readAcquisitions++;
     else c.writeAcquisitions++;
-    this.#held.push({ lock, mode, units: 0 });
+    this.#held.push({ lock, mode, units: 0, counters: c });
     return true;
   }
 
@@ -240,18 +241,18 @@ export class CountingExec implements Exec {
     if (i < 0) throw new Error(`release of ${lock.lockClass} #${lock.id} which is not held`);
     const h = this.#held[i];
     if (h.mode !== mode) throw new Error(`release of ${lock.lockClass} in the wrong mode`);
-    const c = this.lockCounters(lock.lockClass);
-    if (h.units > c.maxWorkPerHold) c.maxWorkPerHold = h.units;
+    if (h.units > h.counters.maxWorkPerHold) h.counters.maxWorkPerHold = h.units;
     this.#held.splice(i, 1);
   }
 
   work(kind: WorkKind, units = 1): void {
     if (units === 0) return;
     this.counters.work[kind] = (this.counters.work[kind] ?? 0) + units;
-    for (const h of this.#held) {
+    for (let i = 0; i < this.#held.length; i++) {
+      const h = this.#held[i];
       h.units += units;
-      const c = this.lockCounters(h.lock.lockClass);
-      c.workUnderLock[kind] = (c.workUnderLock[kind] ?? 0) + units;
+      const w = h.counters.workUnderLock;
+      w[kind] = (w[kind] ?? 0) + units;
     }
   }
 
