@@ -243,6 +243,18 @@ const REGRESSIONS: { name: string; ops: Op[] }[] = [
       { op: "pin", pick: 0 },
     ],
   },
+  {
+    // A folio kept only by the swap cache (no PTE) still holds its rmap reference (cow_context).
+    name: "swap-cached folio without mappings after a fork",
+    ops: [
+      { op: "reclaim", pick: 992366015, evict: true },
+      { op: "mprotect", proc: 0, page: 0, pages: 1, prot: 3 },
+      { op: "fork", proc: 0 },
+      { op: "touch", proc: 0, page: 34, write: false },
+      { op: "touch", proc: 0, page: 0, write: false },
+      { op: "mprotect", proc: 0, page: 0, pages: 1, prot: 3 },
+    ],
+  },
 ];
 
 for (const s of SCHEMES) {

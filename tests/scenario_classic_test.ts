@@ -402,3 +402,28 @@ Deno.test("a fork child's faulted VMA does not merge with an unfaulted neighbour
   k.mmap(p, pg(10), 10 * P, RW, ANON); // the parent's own VMA (singular chain) extends
   assertEquals(vmas(p).map((v) => [v.start, v.end]), [[X, pg(20)]]);
 });
+
+Deno.test("swap: a folio shared through the swap cache is copied, not reused, on a write", () => {
+  //  P writes page 0, forks C; reclaim swaps the page out of both (one slot, count 2).
+  //  C write-faults: swap-in (not exclusive: the slot has another user) then CoW copy — the
+  //  swap cache still holds the folio for P (folio_free_swap fails), so no reuse.
+  //  P then maps the cached folio: every walk must still find P.
+  const w = world();
+  const { k, s } = w;
+  const p = k.spawn();
+  k.mmap(p, X, P, RW, ANON);
+  k.touch(p, X, "write");
+  const c = k.fork(p);
+  const f = folioAt(k, p, X);
+  assertEquals(k.tryToUnmap(f), true);
+  k.touch(c, X, "write");
+  assertEquals([k.counters.faults_swapin, k.counters.faults_cow_copy], [1, 1]);
+  k.touch(p, X, "read");
+  assertEquals(k.counters.faults_swapin_cached, 1);
+  const shared = folioAt(k, p, X);
+  assertEquals(s.folioAnonVma(shared), s.anonVmaOf(vmas(p)[0])!.root);
+  k.migrateFolio(shared); // throws OracleMismatchError if P's mapping is missed
+  k.exit(c);
+  k.exit(p);
+  assertEquals(objects(k), { vma: 0, av: 0, avc: 0 });
+});

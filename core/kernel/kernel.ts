@@ -193,6 +193,8 @@ export class Kernel {
   #liveAnon: Folio[] = [];
   #liveAnonSlot: Map<Folio, number> = new Map();
   #walkListeners: WalkListener[] = [];
+  /** Folios kept in the swap cache for the other PTEs that still refer to their slot. */
+  #swapCacheOf: Map<Folio, SwapSlot> = new Map();
   #opDepth = 0;
 
   /** Creates a kernel running `scheme`. */
@@ -209,6 +211,7 @@ export class Kernel {
       nextVma: (v) => v.mm.vmas.nextOf(v) ?? null,
       vmasInRange: (mm, s, e) => mm.vmas.intersecting(s, e),
       liveMms: () => this.mms.values(),
+      liveAnonFolios: () => this.#liveAnon,
     };
     this.scheme.attach(host);
   }
@@ -338,6 +341,11 @@ export class Kernel {
   #freeFolio(f: Folio): void {
     if (f.freed) throw new Error(`folio ${f.id} freed twice`);
     f.freed = true;
+    const slot = this.#swapCacheOf.get(f);
+    if (slot) {
+      slot.cached = null;
+      this.#swapCacheOf.delete(f);
+    }
     if (f.anon) {
       const i = this.#liveAnonSlot.get(f)!;
       const last = this.#liveAnon.pop()!;
@@ -392,7 +400,11 @@ export class Kernel {
   }
 
   #maybeFreeFolio(f: Folio): void {
-    if (f.anon && f.mapcount.every((m) => m === 0) && !f.freed) this.#freeFolio(f);
+    if (!f.anon || f.freed || !f.mapcount.every((m) => m === 0)) return;
+    // The swap cache keeps a folio while other PTEs still refer to its swap slot.
+    const slot = this.#swapCacheOf.get(f);
+    if (slot && slot.count > 0) return;
+    this.#freeFolio(f);
   }
 
   #putSwap(s: SwapSlot): void {
@@ -400,6 +412,7 @@ export class Kernel {
     if (s.count === 0 && s.cached) {
       const f = s.cached;
       s.cached = null;
+      this.#swapCacheOf.delete(f);
       this.#maybeFreeFolio(f);
     }
   }
@@ -1173,7 +1186,11 @@ export class Kernel {
       return;
     }
     // wp_can_reuse_anon_folio (small folio): not KSM and the only reference is this mapping.
-    const refs = f.mapcount[pte.page] + (f.pinned ? 1 : 0);
+    // A swap-cache copy counts as a reference while other PTEs still refer to the swap slot
+    // (folio_free_swap fails then).
+    const slot = this.#swapCacheOf.get(f);
+    const swapRef = slot && slot.count > 0 ? 1 : 0;
+    const refs = f.mapcount[pte.page] + (f.pinned ? 1 : 0) + swapRef;
     if (!f.ksm && refs === 1) {
       this.scheme.moveAnon(f, vma);
       f.anonExclusive[pte.page] = true;
@@ -1217,6 +1234,8 @@ export class Kernel {
       this.#count("faults_swapin");
     }
     slot.cached = slot.count > 0 ? f : null;
+    if (slot.cached) this.#swapCacheOf.set(f, slot);
+    else this.#swapCacheOf.delete(f);
     const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
     this.#setPte(mm, addr, { folio: f, page: 0, writable, young: true });
     if (access === "write" && !writable) this.#doWpPage(vma, addr, mm.pages.get(vpn)!);
@@ -1726,6 +1745,19 @@ export class Kernel {
   ): WalkResult {
     if (!folio.anon || folio.freed) {
       throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
+    }
+    if (folio.mapcount.every((m) => m === 0)) {
+      // folio_lock_anon_vma_read() gives up on a folio that is not mapped (e.g. one only in
+      // the swap cache): no walk happens.
+      return {
+        kind,
+        visits: 0,
+        hits: 0,
+        useless: 0,
+        structures: 0,
+        treeNodes: 0,
+        contended: false,
+      };
     }
     const expected = new Map(folio.mappers);
     const found = new Set<number>();

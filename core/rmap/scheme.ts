@@ -34,6 +34,8 @@ export interface SchemeHost {
   vmasInRange(mm: Mm, start: number, end: number): Vma[];
   /** Every live mm. */
   liveMms(): Iterable<Mm>;
+  /** Every live anonymous folio, including folios only held by the swap cache. */
+  liveAnonFolios(): readonly Folio[];
 }
 
 /** Figures a walk reports about the structures it touched. */

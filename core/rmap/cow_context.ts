@@ -1,0 +1,851 @@
+/**
+ * CoW contexts: Lorenzo Stoakes' 2026 proof of concept of a replacement for the anon_vma reverse
+ * mapping (`mm/cow_context.c`, `mm/rmap.c` of the `project/cow-context` branch; reference §10.4,
+ * §12.5 E7).
+ *
+ * Model, object for object:
+ * - **One context per mm** (`mm_init_cow_context`), a `cow_context` slab object. Fork links the
+ *   child's context under the parent's (`dup_cow_context`: parent pointer, `list_add_rcu` at the
+ *   head of the parent's children list under the parent's list lock, a reference on the parent).
+ *   Reference count = 1 for the mm + 1 per child context + 1 per folio pointing at it. Teardown
+ *   of the mm clears `context->mm` and drops the mm's reference (`drop_cow_context`); a context
+ *   whose count reaches 0 is unlinked from its parent (under the parent's list lock) and freed
+ *   after an RCU grace period (`kfree_rcu`), cascading to the parent (`__put_cow_context`). So a
+ *   context of an exited process lives on while children or folios reference it.
+ * - **Folio → context** (`folio->cow_context`): a new exclusive folio points at the faulting mm's
+ *   context; `folio_move_anon_rmap` (reuse on a write fault) moves it to the writer's context;
+ *   freeing the folio drops its reference.
+ * - **Remap table** per context: a VMA "is remapped" when it has anon state and
+ *   `offset = (vm_start >> PAGE_SHIFT) − vm_pgoff ≠ 0` (`should_track_remap`: private anonymous
+ *   VMAs, and MAP_PRIVATE file VMAs whose CoW'd anon folios are indexed by file offset). The table
+ *   maps anon pgoff ranges `[vm_pgoff, vm_pgoff + pages − 1]` to the set of offsets of the remapped
+ *   VMAs over that range; an entry holds one offset or a sorted array of offsets (a
+ *   `cow_remap_array` object, freed after RCU). It is kept equal to the remapped VMAs of the mm:
+ *   mremap (`clone(…, "remap")`, `cow_context_do_remap`), fork (`cow_context_do_fork`),
+ *   split/merge/expand (`clone(…, "split")`, `adjust`: remove then re-add the adjusted range,
+ *   `cow_context_vma_adjust`), unmap (`unlink`, `cow_context_vma_unmap`).
+ * - **Walk** (`cow_context_walk`): under `rcu_read_lock`, contexts are traversed from the folio's
+ *   context: that context first, then its descendants depth-first in post-order (children in list
+ *   order, newest first, as `traverse_contexts` does). For each context whose mm is live:
+ *   (1) the unmoved mappings, VMAs of the mm intersecting `[index << 12, (index + nr) << 12)` with
+ *   offset 0; (2) the exclusive short-cut; (3) for each unique offset of the remap entries over
+ *   `[index, index + nr − 1]` (ascending, as the PoC's sorted dynarray), the VMAs at
+ *   `(index + offset) << 12` whose offset equals it. No anon_vma and no rwsem: a `referenced`
+ *   trylock never fails (RCU readers never block).
+ *
+ * Deviations from the PoC, each needed for the walk to be complete (the kernel core verifies every
+ * walk against the oracle):
+ * - **Exclusive short-cut.** The PoC stops the whole walk after step 1 of the first live context
+ *   when the folio was and still is not maybe-mapped-shared (“exclusive folios are moved to the
+ *   correct CoW context level”). That misses a mapping when an exclusive folio's only mapping is in
+ *   a descendant — e.g. the parent wrote to a folio shared with a child (the parent gets a copy;
+ *   the original stays in the parent's context, mapped only by the child). Default
+ *   (`exclusiveShortcut: "found"`): stop only when, in addition, step 1 of this context visited
+ *   the folio's one mapping (a PTE mapping the folio, which `rmap_one` sees). `"poc"` reproduces
+ *   the PoC's condition (the oracle then reports the miss); `"off"` never stops early.
+ * - **Possibly shared new folios.** The PoC sets the faulting mm's context regardless of
+ *   exclusivity. A folio swapped in from a swap slot shared by several processes
+ *   (`__folio_set_anon` with exclusive false) is later mapped from the swap cache by the others,
+ *   which need not be descendants of the faulting mm. Default (`sharedNewAnon: "root"`): such a
+ *   folio points at the root of the faulting mm's context hierarchy (what anon_vma does with the
+ *   root anon_vma); every process sharing the slot descends from it. `"faulting"` is the PoC's
+ *   rule.
+ *
+ * Assumptions where the PoC is silent or the model simplifies [U]:
+ * - The PoC keeps anon_vmas in parallel (validation mode). The model is the proposal's end state
+ *   without them (`keepAnonVma: false`, the only value implemented); a VMA's "anon state" is a
+ *   per-VMA flag set by the first fault (`prepare`), inherited by fork/clone/split and cleared by
+ *   `unlink`.
+ * - `isForkChild` is always false: the merge rule that refuses to give a fork child's anon state
+ *   to an unfaulted neighbour exists only for anon_vma lock scalability (a chain longer than one);
+ *   contexts have no chains, and merges only need pgoff contiguity (`anonIdentity` is the mm's
+ *   context for every faulted VMA). Modelling choice.
+ * - `maybeHasSharedAnon` is always true: no MREMAP_RELOCATE_ANON support (`relocate` is absent).
+ * - Remap table entries are canonical: entry boundaries are exactly the endpoints of the live
+ *   remapped ranges, adjacent entries are not coalesced. The PoC splits entries at range
+ *   boundaries the same way but may keep a stale boundary after a removal (it never coalesces),
+ *   so the model may count slightly fewer entries.
+ * - Remap entries are counted in the `cow_remap_entry` cache (0 bytes: they live in maple nodes);
+ *   their maple-tree storage is charged to `maple_node` as the kernel core does for VMA trees: a
+ *   table of n entries stores about 2n + 1 ranges (entries and gaps), `remapEntriesPerNode` per
+ *   leaf, plus the internal levels. Maple nodes are freed at once (as the kernel core's VMA-tree
+ *   estimate is). A `cow_remap_array` is live for each entry holding ≥ 2 offsets; the PoC's
+ *   re-allocation churn (dup on split, krealloc on growth) is not modelled, only live counts.
+ * - Walk costs: `structures` = contexts traversed (live mm or not) + remap entries examined;
+ *   `treeNodes` = maple nodes touched by range lookups, one node per tree level: a VMA-tree
+ *   lookup of an mm with map_count n touches `depth(2n + 1)` nodes, a remap-table lookup of a table
+ *   of k entries `depth(2k + 1)` (0 when empty), where depth counts levels with
+ *   `remapEntriesPerNode` slots per node (≈ log10(2n + 1) + 1). Each traversal step is charged one
+ *   `list_op`, each lookup its nodes as `tree_visit`.
+ * - Locks: the parent's `"cow_context.list"` spinlock around children-list changes (fork link,
+ *   unlink at free); a `"cow_context.remap"` spinlock per context around each remap table change
+ *   (the PoC's maple-tree lock / `concurrent_unmap_lock`), once for the removals and once for the
+ *   additions of an `adjust`. Each table change charges one `tree_update` per entry overlapping a
+ *   changed range (at least one).
+ * - "Maybe mapped shared" (`folio_maybe_mapped_shared`) is approximated by the folio's total
+ *   mapcount > 1 (exact for small folios; for large folios conservative: the short-cut just fires
+ *   less often).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { type Lock, newLock } from "../machine/exec.ts";
+import {
+  type Folio,
+  hex,
+  type Mm,
+  PAGE_SIZE,
+  VM_MAYSHARE,
+  VM_SHARED,
+  type Vma,
+  vmaIsAnonymous,
+  vmaPages,
+} from "../kernel/types.ts";
+import type {
+  CloneOp,
+  RmapScheme,
+  RmapVisit,
+  SchemeHost,
+  SchemeInfo,
+  WalkKind,
+  WalkReport,
+} from "./scheme.ts";
+
+/** One remapped VMA's range in its context's remap table: `[first, last]` pgoffs → `offset`. */
+export interface RemapRange {
+  /** First anon pgoff (`vm_pgoff`). */
+  first: number;
+  /** Last anon pgoff (`vm_pgoff + pages − 1`). */
+  last: number;
+  /** `(vm_start >> PAGE_SHIFT) − vm_pgoff`. */
+  offset: number;
+}
+
+/** One maple-tree entry of a remap table: a pgoff range and its sorted unique offsets. */
+export interface RemapEntry {
+  /** First pgoff of the entry. */
+  readonly first: number;
+  /** Last pgoff of the entry. */
+  readonly last: number;
+  /** Offsets, ascending; a `cow_remap_array` when there are two or more. */
+  readonly offsets: readonly number[];
+}
+
+/** `struct cow_context` (reference §10.4). */
+export class CowContext {
+  /** Allocation id, for tests and messages. */
+  readonly id: number;
+  /** The owning mm; null once it was torn down. */
+  mm: Mm | null;
+  /** The parent process's context (fork), or null for a root. */
+  parent: CowContext | null = null;
+  /** Child contexts, newest first (`list_add_rcu` adds at the head). */
+  readonly children: CowContext[] = [];
+  /** 1 for the mm + 1 per child + 1 per folio. */
+  refcount = 1;
+  /** Folios pointing at this context. */
+  folioRefs = 0;
+  /** Remapped VMAs of the mm and their ranges (the source of the remap table). */
+  readonly ranges: Map<Vma, RemapRange> = new Map();
+  /** The remap table's entries, by ascending pgoff. */
+  entries: RemapEntry[] = [];
+  /** Maple nodes charged for the remap table. */
+  mapleNodes = 0;
+  /** `cow_remap_array` objects live for this table. */
+  arrays = 0;
+  /** `list_write_lock`: protects `children`. */
+  readonly listLock: Lock;
+  /** Lock of the remap table. */
+  readonly remapLock: Lock;
+  /** Freed (the slab object waits for its RCU grace period). */
+  freed = false;
+
+  /** Creates a root context for `mm` (`mm_init_cow_context`). */
+  constructor(id: number, mm: Mm) {
+    this.id = id;
+    this.mm = mm;
+    this.listLock = newLock("cow_context.list", "spinlock");
+    this.remapLock = newLock("cow_context.remap", "spinlock");
+  }
+}
+
+/** Options of the CoW-context model. */
+export interface CowContextOptions {
+  /**
+   * Keep anon_vmas in parallel, as the PoC's validation mode does. Only `false` (the proposal's
+   * end state without anon_vma) is implemented; `true` is rejected.
+   */
+  keepAnonVma: boolean;
+  /** Ranges per maple node for the remap-table and lookup-depth estimates (default 10 [U]). */
+  remapEntriesPerNode: number;
+  /**
+   * When the exclusive short-cut stops a walk: `"found"` (default, sound: the folio is exclusive
+   * and step 1 of this context visited its mapping), `"poc"` (the PoC's condition: exclusive
+   * before and after step 1 — can miss mappings), `"off"` (never).
+   */
+  exclusiveShortcut: "found" | "poc" | "off";
+  /**
+   * Context of a new folio that may be shared (swap-in of a shared slot): `"root"` (default, the
+   * root of the faulting mm's hierarchy) or `"faulting"` (the PoC: the faulting mm's — can miss
+   * mappings).
+   */
+  sharedNewAnon: "root" | "faulting";
+}
+
+/** Default options. */
+export const COW_CONTEXT_OPTIONS: Readonly<CowContextOptions> = {
+  keepAnonVma: false,
+  remapEntriesPerNode: 10,
+  exclusiveShortcut: "found",
+  sharedNewAnon: "root",
+};
+
+/** Metadata of the CoW-context scheme. */
+export const COW_CONTEXT_INFO: SchemeInfo = {
+  id: "cow_context",
+  title: "CoW contexts (proof of concept, 2026)",
+  kernel: "ljs/linux project/cow-context (Lorenzo Stoakes, 2026 proof of concept)",
+  status: "proof-of-concept",
+  sources: [
+    "mm/cow_context.c, mm/rmap.c @ kernelorg-mirror/linux_kernel_git_ljs_linux (a4ac1966…)",
+    "https://lwn.net/Articles/1072378/",
+    'LSF/MM/BPF 2026 "The Future of the Anonymous Reverse Mapping"',
+    "kernel-rmap.md §10.4, §12.5 E7",
+  ],
+  summary: "One CoW context per mm, linked into a tree by fork; a folio points at the context " +
+    "where it was created (or last reused). A walk visits that context and its descendants, " +
+    "looking each mm's VMAs up at the folio's address (index << PAGE_SHIFT) and, for moved VMAs, " +
+    "at the offsets recorded in a per-context remap table. No anon_vma, no AVCs and no rwsem: " +
+    "walks run under RCU; an exclusive folio's walk stops at the context that maps it.",
+};
+
+/** Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC). */
+interface CowVmaState {
+  /** The VMA had anon state (first fault, fork, clone). */
+  anon: boolean;
+}
+
+/** Levels of a maple tree holding `ranges` ranges with `per` slots per node. */
+function mapleDepth(ranges: number, per: number): number {
+  if (ranges <= 0) return 0;
+  let level = Math.ceil(ranges / per);
+  let depth = 1;
+  while (level > 1) {
+    level = Math.ceil(level / per);
+    depth++;
+  }
+  return depth;
+}
+
+/** Nodes of a maple tree holding `ranges` ranges (same estimate as the kernel core's VMA tree). */
+function mapleNodes(ranges: number, per: number): number {
+  if (ranges <= 0) return 0;
+  let level = Math.ceil(ranges / per);
+  let total = level;
+  while (level > 1) {
+    level = Math.ceil(level / per);
+    total += level;
+  }
+  return total;
+}
+
+/** Canonical entries of a remap table holding `ranges`: split at every range endpoint. */
+function buildEntries(ranges: Iterable<RemapRange>): RemapEntry[] {
+  const events: { at: number; offset: number; d: number }[] = [];
+  for (const r of ranges) {
+    events.push({ at: r.first, offset: r.offset, d: 1 });
+    events.push({ at: r.last + 1, offset: r.offset, d: -1 });
+  }
+  if (events.length === 0) return [];
+  events.sort((a, b) => a.at - b.at);
+  const active = new Map<number, number>();
+  const out: RemapEntry[] = [];
+  let i = 0;
+  while (i < events.length) {
+    const at = events[i].at;
+    while (i < events.length && events[i].at === at) {
+      const e = events[i++];
+      const c = (active.get(e.offset) ?? 0) + e.d;
+      if (c === 0) active.delete(e.offset);
+      else active.set(e.offset, c);
+    }
+    if (active.size > 0 && i < events.length) {
+      out.push({
+        first: at,
+        last: events[i].at - 1,
+        offsets: [...active.keys()].sort((a, b) => a - b),
+      });
+    }
+  }
+  return out;
+}
+
+/** Index of the first entry whose `last` is ≥ `pgoff` (binary search). */
+function firstEntryEndingAtOrAfter(entries: readonly RemapEntry[], pgoff: number): number {
+  let lo = 0, hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (entries[mid].last < pgoff) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `(vm_start >> PAGE_SHIFT) − vm_pgoff`. */
+export function vmaRemapOffset(vma: Vma): number {
+  return vma.start / PAGE_SIZE - vma.pgoff;
+}
+
+/**
+ * The CoW-context scheme (reference §10.4).
+ *
+ * @example Usage
+ * ```ts
+ * import { CowContextScheme } from "./cow_context.ts";
+ * const s = new CowContextScheme();
+ * if (s.info.id !== "cow_context") throw new Error();
+ * ```
+ */
+export class CowContextScheme implements RmapScheme {
+  /** Static description. */
+  readonly info: SchemeInfo = COW_CONTEXT_INFO;
+  /** Options in use. */
+  readonly options: Readonly<CowContextOptions>;
+  /** Live (not yet freed) contexts, in allocation order. */
+  readonly live: Set<CowContext> = new Set();
+  #host!: SchemeHost;
+  #nextId = 1;
+  #counters: Record<string, number> = {};
+  #entriesTotal = 0;
+  #arraysTotal = 0;
+  #nodesTotal = 0;
+
+  /** Creates the scheme; rejects `keepAnonVma: true` (not implemented). */
+  constructor(options: Partial<CowContextOptions> = {}) {
+    this.options = { ...COW_CONTEXT_OPTIONS, ...options };
+    if (this.options.keepAnonVma) {
+      throw new RangeError("Option keepAnonVma: true (PoC validation mode) is not implemented");
+    }
+    const per = this.options.remapEntriesPerNode;
+    if (!Number.isInteger(per) || per < 2) {
+      throw new RangeError(`Option remapEntriesPerNode must be an integer ≥ 2, got ${per}`);
+    }
+  }
+
+  attach(host: SchemeHost): void {
+    this.#host = host;
+  }
+
+  #count(name: string, n = 1): void {
+    this.#counters[name] = (this.#counters[name] ?? 0) + n;
+  }
+
+  counters(): Record<string, number> {
+    return {
+      ...this.#counters,
+      contexts_live: this.live.size,
+      remap_entries: this.#entriesTotal,
+      remap_arrays: this.#arraysTotal,
+      remap_maple_nodes: this.#nodesTotal,
+    };
+  }
+
+  // -- accessors ---------------------------------------------------------------------------------
+
+  /** The context of `mm` (`mm->cow_context`). */
+  contextOf(mm: Mm): CowContext {
+    return mm.rmap as CowContext;
+  }
+
+  /** The context a folio points at (`folio->cow_context`), or null once freed. */
+  folioContext(folio: Folio): CowContext | null {
+    return folio.rmap as CowContext | null;
+  }
+
+  #state(vma: Vma): CowVmaState {
+    return vma.rmap as CowVmaState;
+  }
+
+  /** `should_track_remap`: anon state, private, and offset ≠ 0. */
+  isRemapped(vma: Vma): boolean {
+    if (!this.#state(vma).anon) return false;
+    if (!vmaIsAnonymous(vma) && (vma.flags & (VM_SHARED | VM_MAYSHARE)) !== 0) return false;
+    return vmaRemapOffset(vma) !== 0;
+  }
+
+  #rootOf(ctx: CowContext): CowContext {
+    let c = ctx;
+    while (c.parent) c = c.parent;
+    return c;
+  }
+
+  // -- lifetime ----------------------------------------------------------------------------------
+
+  #get(ctx: CowContext): void {
+    if (ctx.freed) throw new Error(`Reference taken on freed CoW context ${ctx.id}`);
+    ctx.refcount++;
+  }
+
+  /** `put_cow_context` / `__put_cow_context`: free and cascade to parents reaching 0. */
+  #put(ctx: CowContext): void {
+    if (ctx.refcount <= 0) throw new Error(`CoW context ${ctx.id} refcount underflow`);
+    if (--ctx.refcount > 0) return;
+    let cur: CowContext | null = ctx;
+    while (cur) {
+      const parent: CowContext | null = cur.parent;
+      if (parent) {
+        const exec = this.#host.exec;
+        exec.acquire(parent.listLock, "write");
+        const i = parent.children.indexOf(cur);
+        if (i < 0) throw new Error(`CoW context ${cur.id} not in its parent's children`);
+        parent.children.splice(i, 1);
+        exec.work("list_op");
+        exec.release(parent.listLock, "write");
+      }
+      this.#free(cur);
+      cur = parent && --parent.refcount === 0 ? parent : null;
+    }
+  }
+
+  #free(ctx: CowContext): void {
+    if (ctx.freed) throw new Error(`CoW context ${ctx.id} freed twice`);
+    if (ctx.children.length > 0) throw new Error(`CoW context ${ctx.id} freed with children`);
+    // delete_remaps: nothing should be left, but release whatever is.
+    if (ctx.ranges.size > 0) {
+      ctx.ranges.clear();
+      this.#rebuild(ctx);
+    }
+    ctx.freed = true;
+    this.live.delete(ctx);
+    this.#host.slab.freeRcu("cow_context");
+    this.#count("contexts_freed");
+  }
+
+  mmInit(mm: Mm, parent: Mm | null): void {
+    this.#host.slab.alloc("cow_context");
+    const ctx = new CowContext(this.#nextId++, mm);
+    this.live.add(ctx);
+    mm.rmap = ctx;
+    this.#count("contexts_allocated");
+    if (!parent) return;
+    // dup_cow_context
+    const pctx = this.contextOf(parent);
+    ctx.parent = pctx;
+    const exec = this.#host.exec;
+    exec.acquire(pctx.listLock, "write");
+    pctx.children.unshift(ctx);
+    exec.work("list_op");
+    exec.release(pctx.listLock, "write");
+    this.#get(pctx);
+  }
+
+  mmTeardown(mm: Mm): void {
+    const ctx = this.contextOf(mm);
+    if (ctx.ranges.size > 0) {
+      throw new Error(`CoW context ${ctx.id} torn down with ${ctx.ranges.size} remapped VMAs`);
+    }
+    ctx.mm = null;
+    this.#put(ctx);
+  }
+
+  // -- VMA state ---------------------------------------------------------------------------------
+
+  vmaInit(vma: Vma): void {
+    vma.rmap = { anon: false } satisfies CowVmaState;
+  }
+
+  hasAnon(vma: Vma): boolean {
+    return this.#state(vma).anon;
+  }
+
+  /**
+   * Always false: the fork-child merge rule exists only for anon_vma lock scalability (it keeps
+   * anon_vma chains from growing), which contexts do not have. A modelling choice.
+   */
+  isForkChild(_vma: Vma): boolean {
+    return false;
+  }
+
+  /** The mm's context for a VMA with anon state: merges then need only pgoff contiguity. */
+  anonIdentity(vma: Vma): unknown {
+    return this.#state(vma).anon ? this.contextOf(vma.mm) : null;
+  }
+
+  /** No MREMAP_RELOCATE_ANON support: always true. */
+  maybeHasSharedAnon(_vma: Vma): boolean {
+    return true;
+  }
+
+  // -- the remap table ---------------------------------------------------------------------------
+
+  /** Re-derives the table's entries from its ranges and updates the slab accounting. */
+  #rebuild(ctx: CowContext): void {
+    const slab = this.#host.slab;
+    const entries = buildEntries(ctx.ranges.values());
+    const arrays = entries.reduce((n, e) => n + (e.offsets.length >= 2 ? 1 : 0), 0);
+    const nodes = mapleNodes(
+      entries.length === 0 ? 0 : 2 * entries.length + 1,
+      this.options.remapEntriesPerNode,
+    );
+    const dE = entries.length - ctx.entries.length;
+    if (dE > 0) slab.alloc("cow_remap_entry", dE);
+    else if (dE < 0) slab.free("cow_remap_entry", -dE);
+    const dA = arrays - ctx.arrays;
+    if (dA > 0) slab.alloc("cow_remap_array", dA);
+    else if (dA < 0) slab.freeRcu("cow_remap_array", -dA);
+    const dN = nodes - ctx.mapleNodes;
+    if (dN > 0) slab.alloc("maple_node", dN);
+    else if (dN < 0) slab.free("maple_node", -dN);
+    this.#entriesTotal += dE;
+    this.#arraysTotal += dA;
+    this.#nodesTotal += dN;
+    ctx.entries = entries;
+    ctx.arrays = arrays;
+    ctx.mapleNodes = nodes;
+  }
+
+  /** Entries of `ctx` overlapping `[first, last]`. */
+  #entriesOver(ctx: CowContext, first: number, last: number): RemapEntry[] {
+    const out: RemapEntry[] = [];
+    for (let i = firstEntryEndingAtOrAfter(ctx.entries, first); i < ctx.entries.length; i++) {
+      const e = ctx.entries[i];
+      if (e.first > last) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * One change of a context's remap table under its lock: `edit` changes `ctx.ranges`; the
+   * changed ranges are charged one `tree_update` per overlapping entry (at least one each).
+   */
+  #editTable(ctx: CowContext, changed: RemapRange[], edit: () => void): void {
+    const exec = this.#host.exec;
+    exec.acquire(ctx.remapLock, "write");
+    edit();
+    this.#rebuild(ctx);
+    let units = 0;
+    for (const r of changed) units += Math.max(1, this.#entriesOver(ctx, r.first, r.last).length);
+    exec.work("tree_update", units);
+    exec.release(ctx.remapLock, "write");
+  }
+
+  #rangeOf(vma: Vma): RemapRange {
+    return { first: vma.pgoff, last: vma.pgoff + vmaPages(vma) - 1, offset: vmaRemapOffset(vma) };
+  }
+
+  /** Records `vmas` (those remapped) in their mm's table. All must belong to one mm. */
+  #addRanges(vmas: readonly Vma[]): void {
+    const todo = vmas.filter((v) => this.isRemapped(v));
+    if (todo.length === 0) return;
+    const ctx = this.contextOf(todo[0].mm);
+    const ranges = todo.map((v) => this.#rangeOf(v));
+    this.#editTable(ctx, ranges, () => {
+      todo.forEach((v, i) => ctx.ranges.set(v, ranges[i]));
+    });
+    this.#count("remap_adds", todo.length);
+  }
+
+  /** Removes the table ranges of `vmas` (those that have one). All must belong to one mm. */
+  #removeRanges(vmas: readonly Vma[]): void {
+    if (vmas.length === 0) return;
+    const ctx = this.contextOf(vmas[0].mm);
+    const todo = vmas.filter((v) => ctx.ranges.has(v));
+    if (todo.length === 0) return;
+    const ranges = todo.map((v) => ctx.ranges.get(v)!);
+    this.#editTable(ctx, ranges, () => {
+      for (const v of todo) ctx.ranges.delete(v);
+    });
+    this.#count("remap_removes", todo.length);
+  }
+
+  // -- hooks -------------------------------------------------------------------------------------
+
+  /** First fault: the VMA gets anon state; a remapped VMA enters the table. */
+  prepare(vma: Vma): void {
+    const st = this.#state(vma);
+    if (st.anon) return;
+    st.anon = true;
+    this.#addRanges([vma]);
+  }
+
+  /** `cow_context_do_fork`: the child VMA inherits anon state and its offset entry. */
+  fork(child: Vma, parent: Vma): void {
+    if (!this.#state(parent).anon) return;
+    this.#state(child).anon = true;
+    this.#addRanges([child]);
+  }
+
+  /** Split, remap (`cow_context_do_remap`) and unfaulted merge: `dst` takes `src`'s anon state. */
+  clone(dst: Vma, src: Vma, _op: Exclude<CloneOp, "fork">): void {
+    if (!this.#state(src).anon) return;
+    this.#removeRanges([dst]);
+    this.#state(dst).anon = true;
+    this.#addRanges([dst]);
+  }
+
+  /** `cow_context_vma_unmap`: the VMA leaves the table and loses its anon state. */
+  unlink(vma: Vma): void {
+    this.#removeRanges([vma]);
+    this.#state(vma).anon = false;
+  }
+
+  /** `cow_context_vma_adjust`: remove the old ranges, mutate, re-add the adjusted ones. */
+  adjust(vmas: readonly Vma[], mutate: () => void): void {
+    this.#removeRanges(vmas);
+    mutate();
+    this.#addRanges(vmas);
+  }
+
+  /** `__folio_set_anon`: the faulting mm's context (its root when the folio may be shared). */
+  addNewAnon(folio: Folio, vma: Vma, _addr: number, exclusive: boolean): void {
+    if (!this.#state(vma).anon) {
+      throw new Error(`New anon folio in vma ${vma.id} without anon state`);
+    }
+    let ctx = this.contextOf(vma.mm);
+    if (!exclusive && this.options.sharedNewAnon === "root") ctx = this.#rootOf(ctx);
+    this.#get(ctx);
+    ctx.folioRefs++;
+    folio.rmap = ctx;
+  }
+
+  /** `folio_move_anon_rmap`: the folio moves to the writer's context (get new, put old). */
+  moveAnon(folio: Folio, vma: Vma): void {
+    const ctx = this.contextOf(vma.mm);
+    const old = this.folioContext(folio);
+    if (old === ctx) return;
+    this.#get(ctx);
+    ctx.folioRefs++;
+    folio.rmap = ctx;
+    this.#count("folio_move_context");
+    if (old) {
+      old.folioRefs--;
+      this.#put(old);
+    }
+  }
+
+  /** The folio's reference on its context is dropped. */
+  folioFreed(folio: Folio): void {
+    const ctx = this.folioContext(folio);
+    if (!ctx) return;
+    folio.rmap = null;
+    ctx.folioRefs--;
+    this.#put(ctx);
+  }
+
+  // -- the walk ----------------------------------------------------------------------------------
+
+  /** `folio_maybe_mapped_shared`, approximated by total mapcount > 1. */
+  #maybeMappedShared(folio: Folio): boolean {
+    let n = 0;
+    for (const m of folio.mapcount) n += m;
+    return n > 1;
+  }
+
+  /** Nodes touched by one VMA-tree range lookup in `mm`. */
+  #vmaLookupNodes(mm: Mm): number {
+    return mapleDepth(2 * mm.mapCount + 1, this.options.remapEntriesPerNode);
+  }
+
+  /**
+   * `walk_context_remap`: visits VMAs of `mm` at `(index + offset) << PAGE_SHIFT` whose offset is
+   * `offset`. Returns whether to go on, whether a visited VMA maps the folio, and nodes touched.
+   */
+  #walkOffset(
+    mm: Mm,
+    folio: Folio,
+    offset: number,
+    visit: RmapVisit,
+  ): { go: boolean; found: boolean; nodes: number } {
+    const exec = this.#host.exec;
+    const nodes = this.#vmaLookupNodes(mm);
+    exec.work("tree_visit", nodes);
+    const startPage = folio.index + offset;
+    if (startPage < 0) return { go: true, found: false, nodes };
+    const rangeStart = startPage * PAGE_SIZE;
+    const rangeEnd = rangeStart + folio.nrPages * PAGE_SIZE;
+    let found = false;
+    for (const vma of this.#host.vmasInRange(mm, rangeStart, rangeEnd)) {
+      if (vmaRemapOffset(vma) !== offset) continue;
+      const addr = Math.max(vma.start, rangeStart);
+      // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
+      if (!found && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) found = true;
+      if (!visit(vma, addr)) return { go: false, found, nodes };
+    }
+    return { go: true, found, nodes };
+  }
+
+  /** `cow_context_walk` (reference §10.4). */
+  walk(folio: Folio, _kind: WalkKind, _tryLock: boolean, visit: RmapVisit): WalkReport {
+    const root = this.folioContext(folio);
+    if (!root || root.freed) throw new Error(`Folio ${folio.id} has no live CoW context`);
+    const exec = this.#host.exec;
+    const first = folio.index;
+    const last = first + folio.nrPages - 1;
+    const per = this.options.remapEntriesPerNode;
+    let contexts = 0, entriesSeen = 0, treeNodes = 0;
+    let shortcut = false;
+
+    // walk_context: returns false to stop the whole walk.
+    const walkContext = (ctx: CowContext): boolean => {
+      contexts++;
+      exec.work("list_op");
+      const mm = ctx.mm;
+      if (!mm || !mm.alive) return true; // context->mm NULL or !mmget_not_zero
+      const wasExclusive = !this.#maybeMappedShared(folio);
+      const r0 = this.#walkOffset(mm, folio, 0, visit);
+      treeNodes += r0.nodes;
+      if (!r0.go) return false;
+      const mode = this.options.exclusiveShortcut;
+      if (
+        mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
+        (mode === "poc" || r0.found)
+      ) {
+        shortcut = true;
+        return false;
+      }
+      if (ctx.entries.length === 0) return true;
+      const n = mapleDepth(2 * ctx.entries.length + 1, per);
+      treeNodes += n;
+      exec.work("tree_visit", n);
+      const offsets = new Set<number>();
+      for (const e of this.#entriesOver(ctx, first, last)) {
+        entriesSeen++;
+        for (const o of e.offsets) offsets.add(o);
+      }
+      for (const off of [...offsets].sort((a, b) => a - b)) {
+        const r = this.#walkOffset(mm, folio, off, visit);
+        treeNodes += r.nodes;
+        if (!r.go) return false;
+      }
+      return true;
+    };
+
+    exec.rcuReadLock();
+    // traverse_contexts: the root first, then its descendants depth-first in post-order. Children
+    // lists are copied as they are entered (RCU readers keep going past concurrent deletions).
+    if (walkContext(root)) {
+      const stack: { ctx: CowContext; kids: CowContext[]; i: number }[] = [
+        { ctx: root, kids: [...root.children], i: 0 },
+      ];
+      outer: while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top.i < top.kids.length) {
+          const c = top.kids[top.i++];
+          stack.push({ ctx: c, kids: [...c.children], i: 0 });
+          continue;
+        }
+        stack.pop();
+        if (top.ctx !== root && !walkContext(top.ctx)) break outer;
+      }
+    }
+    exec.rcuReadUnlock();
+    this.#count("walks");
+    if (shortcut) this.#count("walks_exclusive_stop");
+    return { contended: false, structures: contexts + entriesSeen, treeNodes };
+  }
+
+  // -- invariants --------------------------------------------------------------------------------
+
+  /** Refcounts, hierarchy links, remap tables vs VMAs, reachability of every mapped anon folio. */
+  check(): string[] {
+    const out: string[] = [];
+    const slab = this.#host.slab;
+    const folioRefs = new Map<CowContext, number>();
+    const seen = new Set<Folio>();
+    const liveMms = new Set<Mm>(this.#host.liveMms());
+    for (const mm of liveMms) {
+      const ctx = this.contextOf(mm);
+      if (!ctx || ctx.freed || !this.live.has(ctx) || ctx.mm !== mm) {
+        out.push(`mm ${mm.id} has no live CoW context of its own`);
+        continue;
+      }
+      let remapped = 0;
+      for (const vma of mm.vmas) {
+        const r = ctx.ranges.get(vma);
+        if (this.isRemapped(vma)) {
+          remapped++;
+          const want = this.#rangeOf(vma);
+          if (!r || r.first !== want.first || r.last !== want.last || r.offset !== want.offset) {
+            out.push(`vma ${vma.id} of mm ${mm.id} remap range stale or missing`);
+          }
+        } else if (r) out.push(`vma ${vma.id} of mm ${mm.id} in the remap table but not remapped`);
+      }
+      if (remapped !== ctx.ranges.size) {
+        out.push(`context ${ctx.id} has ${ctx.ranges.size} ranges for ${remapped} remapped VMAs`);
+      }
+      for (const [vpn, pte] of mm.pages.entries()) {
+        const f = pte.folio;
+        if (!f || !f.anon) continue;
+        const fctx = this.folioContext(f);
+        if (!seen.has(f)) {
+          seen.add(f);
+          if (fctx) folioRefs.set(fctx, (folioRefs.get(fctx) ?? 0) + 1);
+        }
+        const addr = vpn * PAGE_SIZE;
+        if (!fctx || fctx.freed) {
+          out.push(`folio ${f.id} at ${hex(addr)} of mm ${mm.id} has no live context`);
+          continue;
+        }
+        let c: CowContext | null = ctx;
+        while (c && c !== fctx) c = c.parent;
+        if (!c) out.push(`folio ${f.id} context ${fctx.id} is not an ancestor of mm ${mm.id}'s`);
+        const vma = mm.vmas.find(addr);
+        if (!vma) continue; // the kernel core reports PTEs outside VMAs
+        if (!this.#state(vma).anon) {
+          out.push(`vma ${vma.id} maps anon folio ${f.id} without anon state`);
+        }
+        const off = vmaRemapOffset(vma);
+        const pg = f.index + pte.page;
+        if (pg + off !== vpn) {
+          out.push(`folio ${f.id} index ${hex(pg)} vs vma ${vma.id} at ${hex(addr)}`);
+        }
+        if (off !== 0 && !this.#entriesOver(ctx, pg, pg).some((e) => e.offsets.includes(off))) {
+          out.push(`folio ${f.id} at ${hex(addr)}: offset ${off} not in context ${ctx.id}'s table`);
+        }
+      }
+    }
+    let entries = 0, arrays = 0;
+    // Folios no page table maps any more but the swap cache still holds keep their reference.
+    for (const f of this.#host.liveAnonFolios()) {
+      if (seen.has(f)) continue;
+      const fctx = this.folioContext(f);
+      if (fctx) folioRefs.set(fctx, (folioRefs.get(fctx) ?? 0) + 1);
+    }
+    for (const c of this.live) {
+      if (c.freed) out.push(`freed context ${c.id} still live`);
+      const refs = folioRefs.get(c) ?? 0;
+      if (c.folioRefs !== refs) out.push(`context ${c.id} folio refs ${c.folioRefs} != ${refs}`);
+      const want = (c.mm ? 1 : 0) + c.children.length + refs;
+      if (c.refcount !== want) out.push(`context ${c.id} refcount ${c.refcount} != ${want}`);
+      if (c.mm && !liveMms.has(c.mm)) out.push(`context ${c.id} points at a dead mm`);
+      if (!c.mm && c.ranges.size > 0) out.push(`context ${c.id} of a dead mm has remap ranges`);
+      if (c.parent && (c.parent.freed || !c.parent.children.includes(c))) {
+        out.push(`context ${c.id} not linked into parent ${c.parent.id}`);
+      }
+      for (const ch of c.children) {
+        if (ch.parent !== c || !this.live.has(ch)) out.push(`context ${c.id} has a stray child`);
+      }
+      const e = buildEntries(c.ranges.values());
+      if (JSON.stringify(e) !== JSON.stringify(c.entries)) {
+        out.push(`context ${c.id} remap entries stale`);
+      }
+      entries += c.entries.length;
+      arrays += c.arrays;
+    }
+    const ctxStats = slab.stats("cow_context");
+    if (ctxStats.live - ctxStats.pendingRcu !== this.live.size) {
+      out.push(`slab cow_context ${ctxStats.live - ctxStats.pendingRcu} != ${this.live.size}`);
+    }
+    if (slab.live("cow_remap_entry") !== entries) {
+      out.push(`slab cow_remap_entry ${slab.live("cow_remap_entry")} != ${entries}`);
+    }
+    const arrStats = slab.stats("cow_remap_array");
+    if (arrStats.live - arrStats.pendingRcu !== arrays) {
+      out.push(`slab cow_remap_array ${arrStats.live - arrStats.pendingRcu} != ${arrays}`);
+    }
+    return out;
+  }
+}
