@@ -28,6 +28,7 @@ import {
   RESULT_SLAB_CACHES,
   type Results,
   type RunResult,
+  runLabel,
   type Summary,
   WALK_KINDS,
 } from "./results.ts";
@@ -258,7 +259,7 @@ function workloadView(id: string, runs: RunResult[]): WorkloadView {
     ops: orderedKeys(unionKeys(runs, (r) => r.latency), LATENCY_OPS),
     histograms,
     runs: runs.map((r) => ({
-      scheme: r.scheme.id,
+      scheme: runLabel(r),
       final: r.slab.final.bytes,
       peak: r.slab.peak.bytes,
       t: r.timeseries.t,
@@ -477,7 +478,7 @@ function workloadSection(
   }
   if (view.ops.length > 0) add("latency", "Operation latency");
 
-  const schemes = runs.map((r) => r.scheme.id);
+  const schemes = runs.map((r) => runLabel(r));
   const paramNames = orderedKeys(unionKeys(runs, (r) => r.workload.params));
   const paramRows = paramNames.map((p) => [
     p,
@@ -485,7 +486,7 @@ function workloadSection(
   ]);
 
   const figures = runs.map((r) => [
-    r.scheme.id,
+    runLabel(r),
     r.slab.final.totalBytes / 1024,
     r.slab.peak.totalBytes / 1024,
     r.slab.final.objects.anon_vma,
@@ -505,7 +506,7 @@ function workloadSection(
   for (const r of runs) {
     for (const c of orderedKeys(Object.keys(r.slab.peak.objects), RESULT_SLAB_CACHES)) {
       slabRows.push([
-        r.scheme.id,
+        runLabel(r),
         c,
         r.slab.final.objects[c],
         r.slab.final.bytes[c],
@@ -521,7 +522,7 @@ function workloadSection(
     for (const k of orderedKeys(Object.keys(r.walks), WALK_KINDS)) {
       const w = r.walks[k];
       walkRows.push([
-        r.scheme.id,
+        runLabel(r),
         k,
         w.count,
         w.contended,
@@ -540,7 +541,7 @@ function workloadSection(
     for (const l of orderedKeys(Object.keys(r.locks))) {
       const x = r.locks[l];
       lockRows.push([
-        r.scheme.id,
+        runLabel(r),
         l,
         x.readAcquisitions,
         x.writeAcquisitions,
@@ -561,7 +562,7 @@ function workloadSection(
   for (const r of runs) {
     for (const op of orderedKeys(Object.keys(r.latency), LATENCY_OPS)) {
       const s = r.latency[op];
-      latencyRows.push([r.scheme.id, op, s.count, s.mean, s.p50, s.p99, s.max]);
+      latencyRows.push([runLabel(r), op, s.count, s.mean, s.p50, s.p99, s.max]);
     }
   }
   const counterNames = orderedKeys(unionKeys(runs, (r) => r.counters));
@@ -571,12 +572,12 @@ function workloadSection(
   for (const r of runs) {
     if (r.notes && r.notes.length > 0) {
       extras.push(
-        `<h3>Notes: <code>${esc(r.scheme.id)}</code></h3>` +
+        `<h3>Notes: <code>${esc(runLabel(r))}</code></h3>` +
           `<pre class="notes">${esc(r.notes.join("\n"))}</pre>`,
       );
     }
     for (const t of r.extraTables ?? []) {
-      extras.push(htmlTable(t.columns, t.rows, `${t.title} (${r.scheme.id})`));
+      extras.push(htmlTable(t.columns, t.rows, `${t.title} (${runLabel(r)})`));
     }
   }
 

@@ -11,7 +11,7 @@ import {
   worstLockWaitP99,
   worstWalkVisitsP99,
 } from "./metrics.ts";
-import type { Results, RunResult } from "./results.ts";
+import { type Results, runLabel, type RunResult } from "./results.ts";
 
 /**
  * Escapes text for a GFM table cell: backslash-escapes markdown punctuation, `|` included, and
@@ -86,7 +86,7 @@ export const SUMMARY_MARKDOWN_COLUMNS: readonly string[] = [
 function summaryRow(r: RunResult): string[] {
   const wait = worstLockWaitP99(r);
   return [
-    inlineCode(r.scheme.id),
+    inlineCode(runLabel(r)),
     (r.slab.final.totalBytes / 1024).toFixed(1),
     (r.slab.peak.totalBytes / 1024).toFixed(1),
     String(r.slab.final.objects.anon_vma ?? 0),

@@ -384,7 +384,7 @@ export function runOne(opts: RunOptions): RunResult {
       hits: summaryOf(w.hits),
       useless: summaryOf(w.useless),
       structures: summaryOf(w.structures),
-      histogram: w.visits.histogram(12),
+      histogram: w.visits.histogram(12, { scale: "integer" }),
     };
   }
   const locks: RunResult["locks"] = {};
@@ -440,6 +440,7 @@ export function runOne(opts: RunOptions): RunResult {
     id: runId(scheme.info.id, workload.id),
     scheme: { id: scheme.info.id, title: scheme.info.title },
     workload: { id: workload.id, params: { ...params } },
+    machine: { ...mp },
     seed,
     simulatedNs: metrics.elapsedNs,
     ops,

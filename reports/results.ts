@@ -245,6 +245,8 @@ export interface RunResult {
     /** Parameters the workload ran with. */
     params: Record<string, number | string | boolean>;
   };
+  /** Machine parameters of the run (CPUs, reclaim and migration daemons); absent in old files. */
+  machine?: Record<string, number>;
   /** Seed of this run. */
   seed: number;
   /** Simulated time from the first to the last operation, ns. */
@@ -292,6 +294,27 @@ export type ResultsWithoutEnvironment = Omit<Results, "environment">;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/**
+ * A short label for a run inside its workload's group: the scheme id, plus the parameter suffix
+ * of a sweep run id (e.g. `anon_vma [children=4]` for `anon_vma/fork-storm[children=4]`).
+ *
+ * @example Usage
+ * ```ts
+ * import { runLabel } from "./results.ts";
+ * const l = runLabel({ id: "anon_vma/fork-storm[children=4]", scheme: { id: "anon_vma" },
+ *   workload: { id: "fork-storm" } });
+ * if (l !== "anon_vma [children=4]") throw new Error(l);
+ * ```
+ */
+export function runLabel(
+  run: { id: string; scheme: { id: string }; workload: { id: string } },
+): string {
+  const base = runId(run.scheme.id, run.workload.id);
+  return run.id.startsWith(base) && run.id.length > base.length
+    ? `${run.scheme.id} ${run.id.slice(base.length)}`
+    : run.scheme.id;
+}
 
 /**
  * Summarises a sample with nearest-rank percentiles. An empty sample gives all zeros.

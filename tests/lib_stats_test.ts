@@ -155,3 +155,20 @@ Deno.test("Distribution matches a naive model (property)", () => {
     { seed: 7, numRuns: 200 },
   );
 });
+
+Deno.test("Distribution.histogram() integer scale: whole buckets, both ends included", () => {
+  const assertEquals = (a: unknown, b: unknown): void => assert.deepStrictEqual(a, b);
+  const d = new Distribution();
+  [1, 1, 2, 5, 9, 30].forEach((v) => d.add(v));
+  const h = d.histogram(4, { scale: "integer" });
+  // range 1..30 = 30 integers, 4 buckets → width 8: 1-8, 9-16, 17-24, 25-32
+  assertEquals(h, [
+    { lo: 1, hi: 8, count: 4 },
+    { lo: 9, hi: 16, count: 1 },
+    { lo: 17, hi: 24, count: 0 },
+    { lo: 25, hi: 32, count: 1 },
+  ]);
+  const one = new Distribution();
+  one.add(3);
+  assertEquals(one.histogram(12, { scale: "integer" }), [{ lo: 3, hi: 3, count: 1 }]);
+});

@@ -65,8 +65,10 @@ export interface HistogramOptions {
    * `"linear"` (default): equal-width buckets over `[min, max]`.
    * `"log"`: bucket bounds `10 ** (log10(min) + (log10(max) - log10(min)) * i / buckets)`
    * (so decades land on exact powers of ten); requires every sample to be positive.
+   * `"integer"`: for integer samples (counts): at most `buckets` buckets of equal whole width
+   * `w`, each covering the integers `lo..hi` with both ends included (`hi = lo + w - 1`).
    */
-  scale?: "linear" | "log";
+  scale?: "linear" | "log" | "integer";
 }
 
 /**
@@ -330,6 +332,7 @@ export class Distribution {
     if (n === 0) return [];
     const min = this.#min;
     const max = this.#max;
+    if (options.scale === "integer") return this.#integerHistogram(buckets);
     const log = options.scale === "log";
     if (log && !(min > 0)) throw new RangeError("Log-scale histogram requires positive samples");
     const out: HistogramBucket[] = [];
@@ -352,6 +355,19 @@ export class Distribution {
       const v = this.#samples[i];
       while (b < buckets - 1 && v >= out[b].hi) b++;
       out[b].count++;
+    }
+    return out;
+  }
+
+  #integerHistogram(buckets: number): HistogramBucket[] {
+    const min = Math.floor(this.#min);
+    const max = Math.floor(this.#max);
+    const w = Math.max(1, Math.ceil((max - min + 1) / buckets));
+    const nb = Math.ceil((max - min + 1) / w);
+    const out: HistogramBucket[] = [];
+    for (let i = 0; i < nb; i++) out.push({ lo: min + i * w, hi: min + (i + 1) * w - 1, count: 0 });
+    for (let i = 0; i < this.#count; i++) {
+      out[Math.floor((Math.floor(this.#samples[i]) - min) / w)].count++;
     }
     return out;
   }

@@ -151,6 +151,7 @@ export class AnonVmaScheme implements RmapScheme {
   readonly options: AnonVmaOptions;
   /** Live anon_vmas, in allocation order. */
   readonly live: Set<AnonVma> = new Set();
+  /** What the kernel core offers (set by {@link AnonVmaScheme.attach}). */
   protected host!: SchemeHost;
   #nextId = 1;
   #counters: Record<string, number> = {};
@@ -165,6 +166,7 @@ export class AnonVmaScheme implements RmapScheme {
     this.host = host;
   }
 
+  /** Adds `n` to a scheme counter. */
   protected count(name: string, n = 1): void {
     this.#counters[name] = (this.#counters[name] ?? 0) + n;
   }
@@ -221,6 +223,7 @@ export class AnonVmaScheme implements RmapScheme {
 
   // -- allocation and linking --------------------------------------------------------------------
 
+  /** `anon_vma_alloc`: a new root anon_vma from the slab. */
   protected allocAnonVma(): AnonVma {
     this.host.slab.alloc("anon_vma");
     const av = new AnonVma(this.#nextId++);
@@ -229,6 +232,7 @@ export class AnonVmaScheme implements RmapScheme {
     return av;
   }
 
+  /** `anon_vma_free`. */
   protected freeAnonVma(av: AnonVma): void {
     if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
     av.freed = true;
@@ -244,11 +248,13 @@ export class AnonVmaScheme implements RmapScheme {
     if (root !== av && --root.refcount === 0) this.freeAnonVma(root);
   }
 
+  /** `anon_vma_chain_alloc`. */
   protected allocAvc(vma: Vma, av: AnonVma): Avc {
     this.host.slab.alloc("anon_vma_chain");
     return { vma, anonVma: av, handle: null };
   }
 
+  /** `anon_vma_chain_free`. */
   protected freeAvc(_avc: Avc): void {
     this.host.slab.free("anon_vma_chain");
   }
@@ -258,12 +264,14 @@ export class AnonVmaScheme implements RmapScheme {
     return [vma.pgoff, vma.pgoff + vmaPages(vma) - 1];
   }
 
+  /** `anon_vma_interval_tree_insert`. */
   protected treeInsert(avc: Avc): void {
     const [s, l] = this.interval(avc.vma);
     avc.handle = avc.anonVma.tree.insert(avc, s, l);
     this.host.exec.work("tree_update");
   }
 
+  /** `anon_vma_interval_tree_remove`. */
   protected treeRemove(avc: Avc): void {
     if (!avc.handle) throw new Error(`AVC of vma ${avc.vma.id} not in a tree`);
     avc.anonVma.tree.remove(avc.handle);
@@ -283,12 +291,14 @@ export class AnonVmaScheme implements RmapScheme {
     return av.root.lock;
   }
 
+  /** `anon_vma_lock_write`: takes the lock a tree change of `av` needs; returns it. */
   protected lockWrite(av: AnonVma): Lock {
     const l = this.writeLockOf(av);
     this.host.exec.acquire(l, "write");
     return l;
   }
 
+  /** `anon_vma_unlock_write`. */
   protected unlockWrite(l: Lock): void {
     this.host.exec.release(l, "write");
   }

@@ -72,6 +72,7 @@ export class AnonVmaPerAvLockScheme extends AnonVmaScheme {
     return l;
   }
 
+  /** Tree insert under the anon_vma's own lock as well (non-root anon_vmas). */
   protected override treeInsert(avc: Avc): void {
     const av = avc.anonVma;
     if (av.isRoot) return super.treeInsert(avc);
@@ -81,6 +82,7 @@ export class AnonVmaPerAvLockScheme extends AnonVmaScheme {
     this.host.exec.release(l, "write");
   }
 
+  /** Tree removal under the anon_vma's own lock as well (non-root anon_vmas). */
   protected override treeRemove(avc: Avc): void {
     const av = avc.anonVma;
     if (av.isRoot) return super.treeRemove(avc);
@@ -90,6 +92,7 @@ export class AnonVmaPerAvLockScheme extends AnonVmaScheme {
     this.host.exec.release(l, "write");
   }
 
+  /** Exclusive folios of non-root anon_vmas are walked under the own lock. */
   protected override walkLock(folio: Folio): Lock {
     const av = this.folioAnonVma(folio);
     const exclusive = folio.nrPages === 1 && folio.anonExclusive[0] && folio.mapcount[0] === 1;
