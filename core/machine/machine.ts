@@ -720,10 +720,8 @@ export class Machine {
       action.run();
       if (rec.open && rec.explicit) throw new Error(`Operation ${rec.kind} was not ended`);
       if (rec.open) this.#closeOp(rec);
-      if (rec.segments === 0) {
-        this.#openOp(rec, action.op, false);
-        this.#closeOp(rec);
-      }
+      // An action that reported nothing (e.g. a touch of a page that is already mapped, which
+      // takes no fault) is not an operation: it is not counted and takes no time.
     } finally {
       this.#rec = null;
     }
