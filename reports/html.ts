@@ -27,8 +27,8 @@ import {
   orderedKeys,
   RESULT_SLAB_CACHES,
   type Results,
-  type RunResult,
   runLabel,
+  type RunResult,
   type Summary,
   WALK_KINDS,
 } from "./results.ts";

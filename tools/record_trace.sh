@@ -69,4 +69,6 @@ cp "$work/perf.txt" "$out/fork_demo.perf"
   printf 'export const FORK_DEMO_PERF: string = %s;\n' \
     "$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$out/fork_demo.perf")"
 } >"$out/fork_demo.ts"
+deno=node_modules/.bin/deno
+if [ -x "$deno" ]; then "$deno" fmt -q "$out/fork_demo.ts"; fi
 echo "Recorded $(wc -l <"$out/fork_demo.strace") strace lines and $(wc -l <"$out/fork_demo.perf") page faults"

@@ -7,9 +7,22 @@
  */
 
 import type { Workload } from "./workload.ts";
+import { FORK_STORM } from "./fork_storm.ts";
+import { ANDROID_LAUNCH } from "./android_launch.ts";
+import { REFLINK_SHARE } from "./reflink_share.ts";
+import { TRACE_REPLAY } from "./trace_replay.ts";
+import { MREMAP_CHURN } from "./mremap_churn.ts";
+import { SERVER_PREFORK } from "./server_prefork.ts";
 
 /** Every workload family, in presentation order. */
-export const WORKLOADS: readonly Workload[] = [];
+export const WORKLOADS: readonly Workload[] = [
+  FORK_STORM,
+  ANDROID_LAUNCH,
+  REFLINK_SHARE,
+  TRACE_REPLAY,
+  MREMAP_CHURN,
+  SERVER_PREFORK,
+];
 
 /** Workload ids. */
 export function workloadIds(): string[] {

@@ -10,6 +10,8 @@ import type { RmapScheme, SchemeInfo } from "./scheme.ts";
 import { ANON_VMA_INFO, AnonVmaScheme } from "./anon_vma.ts";
 import { ANON_VMA_2026_INFO, AnonVma2026Scheme } from "./anon_vma_2026.ts";
 import { ANON_VMA_PER_AV_LOCK_INFO, AnonVmaPerAvLockScheme } from "./anon_vma_per_av_lock.ts";
+import { ANON_VMA_LAZY_INFO, AnonVmaLazyScheme } from "./anon_vma_lazy.ts";
+import { COW_CONTEXT_INFO, CowContextScheme } from "./cow_context.ts";
 
 /** A registered scheme: its metadata and a factory for a fresh instance. */
 export interface SchemeEntry {
@@ -24,6 +26,8 @@ export const SCHEMES: readonly SchemeEntry[] = [
   { info: ANON_VMA_INFO, create: () => new AnonVmaScheme() },
   { info: ANON_VMA_2026_INFO, create: () => new AnonVma2026Scheme() },
   { info: ANON_VMA_PER_AV_LOCK_INFO, create: () => new AnonVmaPerAvLockScheme() },
+  { info: ANON_VMA_LAZY_INFO, create: () => new AnonVmaLazyScheme() },
+  { info: COW_CONTEXT_INFO, create: () => new CowContextScheme() },
 ];
 
 /** Scheme ids. */

@@ -1,0 +1,239 @@
+import assert from "node:assert/strict";
+import { runOne } from "../reports/recorder.ts";
+import { SCHEMES } from "../core/rmap/registry.ts";
+import { resolveParams } from "../workloads/workload.ts";
+import {
+  ANDROID_CALIBRATION_TOLERANCE,
+  ANDROID_LAUNCH,
+  androidCalibration,
+} from "../workloads/android_launch.ts";
+import type { RunResult } from "../reports/results.ts";
+
+const QUIET = { reclaimIntervalNs: 0, migrateIntervalNs: 0 };
+
+/**
+ * A tiny phone at scale 1: one native daemon, zygote with 10 regions, system_server, one launch
+ * of one process; no unmaps, no mprotect splits, no runtime forks, one GC cycle (at start-up).
+ */
+const TINY = {
+  scale: 1,
+  launches: 1,
+  processesPerLaunch: 1,
+  bootAppProcesses: 0,
+  nativeDaemons: 1,
+  nativeVmas: 4,
+  nativeFaultedFraction: 0.5,
+  zygoteVmas: 10,
+  zygoteFaultedFraction: 0.5,
+  zygoteHeapRegions: 1,
+  appVmas: 6,
+  appFaultedFraction: 0.5,
+  appThreads: 1,
+  appUnmapFraction: 0,
+  appMprotectSplits: 0,
+  appCowFraction: 0.5,
+  gcCycles: 1,
+  appForkShare: 0,
+  heapPages: 4,
+  regionPages: 2,
+  writePages: 1,
+};
+
+/** Simulated objects of one moment in the calibration table, by cache. */
+function markOf(r: RunResult, moment: string): Record<string, number> {
+  const t = r.extraTables?.[0];
+  assert.ok(t, "calibration table");
+  const out: Record<string, number> = {};
+  for (const row of t.rows) if (row[0] === moment) out[row[1] as string] = Number(row[4]);
+  return out;
+}
+
+Deno.test("android-launch: exact objects of a tiny phone (anon_vma)", () => {
+  // Native daemon (spawn + execve): 4 regions, half written; its stack is one of the written:
+  //   VMAs 4 (stack, 1 written region, 2 clean file mappings), anon_vma 2, AVC 2.
+  // zygote64 (spawn + execve): 10 regions, round(10 × 0.5) = 5 written = stack + 1 heap space +
+  //   3 image regions, and 5 clean file mappings: VMAs 10, anon_vma 5, AVC 5.
+  // Each zygote child (system_server, then the launched app), fork without exec (§4):
+  //   inherited: 10 VMAs; the 5 faulted ones get 1 leaf anon_vma + 2 AVCs each → 5 / 10;
+  //   own image: 6 regions incl. the 2 ART heap regions, round(6 × 0.5) = 3 written incl. both
+  //     heap regions → 1 written (1 anon_vma, 1 AVC) + 3 clean file mappings;
+  //   1 thread stack: mmap + mprotect of the guard page before any fault → 2 VMAs, the stack's
+  //     first write allocates 1 anon_vma + 1 AVC (the guard neighbour has none to reuse);
+  //   ART heap: moving space + from-space reservation (2 VMAs). The start-up compaction
+  //     mremap(MAYMOVE|FIXED|DONTUNMAP)s the moving space onto the from-space (the new VMA keeps
+  //     the heap's anon_vma and AVC; the source is unlinked, §12.5 E6) and re-faults the moving
+  //     space (a new anon_vma + AVC): 2 anon_vmas, 2 AVCs.
+  //   per child: VMAs 10 + 4 + 2 + 2 = 18, anon_vma 5 + 1 + 1 + 2 = 9, AVC 10 + 1 + 1 + 2 = 14.
+  // After boot (native + zygote + system_server): VMAs 4 + 10 + 18 = 32, anon_vma 2 + 5 + 9 = 16,
+  //   AVC 2 + 5 + 14 = 21. After 1 launch: + 18 / 9 / 14 → 50 / 25 / 35.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "android-launch",
+    params: TINY,
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.deepEqual(markOf(r, "after boot"), {
+    vm_area_struct: 32,
+    anon_vma_chain: 21,
+    anon_vma: 16,
+  });
+  assert.deepEqual(markOf(r, "after 1 launches"), {
+    vm_area_struct: 50,
+    anon_vma_chain: 35,
+    anon_vma: 25,
+  });
+  assert.equal(r.slab.final.objects.vm_area_struct, 50);
+  assert.equal(r.slab.final.objects.anon_vma, 25);
+  assert.equal(r.slab.final.objects.anon_vma_chain, 35);
+  assert.equal(r.slab.final.objects.mm_struct, 4);
+  assert.equal(r.counters.forks, 2);
+  assert.equal(r.latency.mremap.count, 2);
+  assert.deepEqual(r.walks, {});
+});
+
+Deno.test("android-launch: unmaps, splits, runtime forks and the low-memory killer", () => {
+  // TINY with a zygote of 12 regions, round(12 × 0.5834) = 7 written (stack, 1 heap space and 5
+  // image regions) and 5 clean: VMAs 12, anon_vma 7, AVC 7. Each app process
+  //   unmaps 20 % of the inherited image regions: 1 of the 5 written (−1 VMA, −1 anon_vma,
+  //     −2 AVCs) and 1 of the 5 clean (−1 VMA) → inherited 10 VMAs, 6 anon_vmas, 12 AVCs;
+  //   write-protects the first page of 1 inherited written region: one split, +1 VMA and +2 AVCs
+  //     (the new VMA clones the 2-entry chain, §3.5);
+  //   own regions, stack and heap as in the tiny phone: +8 VMAs, +4 anon_vmas, +4 AVCs;
+  //   → VMAs 19, anon_vma 10, AVC 18; and forks a child at runtime that writes a few pages and
+  //   exits (41 % on phones; 100 % here), which leaves nothing behind.
+  // 3 launches with at most 2 cached apps: the third launch kills the first launched app.
+  //   after boot: native 4/2/2 + zygote 12/7/7 + system_server 19/10/18 → 35 VMAs, 19, 27;
+  //   final: native + zygote + system_server + launches 2 and 3
+  //     VMAs 4 + 12 + 3 × 19 = 73, anon_vma 2 + 7 + 3 × 10 = 39, AVC 2 + 7 + 3 × 18 = 63.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "android-launch",
+    params: {
+      ...TINY,
+      zygoteVmas: 12,
+      zygoteFaultedFraction: 0.5834,
+      appUnmapFraction: 0.2,
+      appMprotectSplits: 1,
+      launches: 3,
+      maxCachedApps: 2,
+      appForkShare: 1,
+    },
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.deepEqual(markOf(r, "after boot"), {
+    vm_area_struct: 35,
+    anon_vma_chain: 27,
+    anon_vma: 19,
+  });
+  assert.equal(r.slab.final.objects.vm_area_struct, 73);
+  assert.equal(r.slab.final.objects.anon_vma, 39);
+  assert.equal(r.slab.final.objects.anon_vma_chain, 63);
+  // native, zygote, system_server and 2 launched apps; runtime children and the killed app exited.
+  assert.equal(r.slab.final.objects.mm_struct, 5);
+  // 1 + 3 zygote forks, then one runtime fork per app that lived long enough to fork.
+  assert.ok(r.counters.forks > 4);
+});
+
+Deno.test("android-launch calibration: within 10 % of the published composition (anon_vma)", () => {
+  // Published (§10.3 / §11.1, unpatched 8 GB phone, active KB ÷ x86_64 slot size, §1.6):
+  //   after boot 624 k VMAs, 302 k AVCs, 201 k anon_vmas → 3.10 VMAs and 1.50 AVCs per anon_vma;
+  //   after 24 launches 1.05 M, 504 k, 328 k → 3.20 and 1.54; per launch 17.7 k, 8.4 k, 5.3 k →
+  //   3.36 and 1.59. The default parameters must reproduce every ratio (and the anon_vma count
+  //   divided by the scale) within 10 %.
+  const r = runOne({ scheme: "anon_vma", workload: "android-launch", seed: 1 });
+  const t = r.extraTables?.[0];
+  assert.ok(t);
+  assert.equal(t.rows.length, 9);
+  assert.deepEqual(t.columns, [
+    "moment",
+    "object",
+    "published KB",
+    "published objects (derived)",
+    "simulated objects",
+    "simulated/scale",
+    "ratio to anon_vma (published)",
+    "ratio to anon_vma (simulated)",
+    "deviation %",
+    "within 10 %?",
+  ]);
+  for (const row of t.rows) {
+    assert.ok(Math.abs(Number(row[8])) <= ANDROID_CALIBRATION_TOLERANCE * 100, row.join(" | "));
+    assert.equal(row[9], "yes", row.join(" | "));
+  }
+  // The published ratios, derived from the KB figures.
+  const ratio = (moment: string, object: string): number =>
+    Number(t.rows.find((x) => x[0] === moment && x[1] === object)![6]);
+  assert.equal(ratio("after boot", "vm_area_struct"), 3.104);
+  assert.equal(ratio("after boot", "anon_vma_chain"), 1.501);
+  assert.equal(ratio("after 24 launches", "vm_area_struct"), 3.204);
+  assert.equal(ratio("after 24 launches", "anon_vma_chain"), 1.537);
+  assert.equal(ratio("growth per launch", "vm_area_struct"), 3.364);
+  assert.equal(ratio("growth per launch", "anon_vma_chain"), 1.594);
+  assert.ok((r.notes ?? []).some((n) => n.includes("slot size")));
+});
+
+Deno.test("androidCalibration derives the published objects from the KB figures", () => {
+  const rows = androidCalibration(
+    new Map([
+      ["after-boot", { vm_area_struct: 624187, anon_vma_chain: 301853, anon_vma: 201121 }],
+      ["after-24-launches", { vm_area_struct: 1049989, anon_vma_chain: 503634, anon_vma: 327680 }],
+    ]),
+    1,
+    24,
+  );
+  assert.equal(rows.length, 9);
+  // 117035 KB × 1024 / 192 B = 624186.7 VMAs; 20426.4 KB × 1024 / 104 B = 201121.5 anon_vmas.
+  assert.equal(Math.round(rows[0].publishedObjects), 624187);
+  assert.equal(Math.round(rows[2].publishedObjects), 201121);
+  for (const row of rows) assert.ok(Math.abs(row.deviation) < 1e-4, row.moment + row.object);
+});
+
+Deno.test("android-launch runs under every scheme with the daemons (oracle-checked, leak-free)", () => {
+  for (const s of SCHEMES) {
+    const r = runOne({
+      scheme: s.info.id,
+      workload: "android-launch",
+      params: {
+        scale: 0.005,
+        bootAppProcesses: 4,
+        nativeDaemons: 3,
+        launches: 4,
+        processesPerLaunch: 2,
+        maxCachedApps: 3,
+        appForkShare: 0.5,
+        appMprotectSplits: 200,
+        gcCycles: 2,
+        gcIntervalNs: 200_000,
+        launchIntervalNs: 200_000,
+        forkChildLifetimeNs: 100_000,
+      },
+      seed: 5,
+      machine: { reclaimIntervalNs: 20_000, migrateIntervalNs: 50_000 },
+    });
+    assert.equal(r.oracle.mismatches, 0);
+    assert.ok(r.oracle.leakFree);
+    assert.ok(r.oracle.walksChecked > 0, s.info.id);
+    assert.ok((r.latency.mremap?.count ?? 0) > 0, s.info.id);
+  }
+});
+
+Deno.test("android-launch parameters are validated with their ranges", () => {
+  assert.throws(
+    () => resolveParams(ANDROID_LAUNCH, { scale: 2 }),
+    /android-launch parameter scale must be a number in \[0\.001, 1\], got 2/,
+  );
+  assert.throws(
+    () => resolveParams(ANDROID_LAUNCH, { launches: 2.5 }),
+    /parameter launches must be an integer in \[0, 1000\]/,
+  );
+  assert.throws(
+    () => runOne({ scheme: "anon_vma", workload: "android-launch", params: { appForkShare: 1.2 } }),
+    /parameter appForkShare must be a number in \[0, 1\]/,
+  );
+  for (const p of ANDROID_LAUNCH.params) {
+    assert.ok(p.description.length > 0 && p.source.length > 0, p.name);
+    assert.ok(/§|assumption|calibrated/.test(p.source), p.name);
+  }
+});
