@@ -395,6 +395,9 @@ export function runOne(opts: RunOptions): RunResult {
       trylockFailures: m.trylockFailures,
       hold: { ...m.holdNs },
       wait: { ...m.waitNs },
+      readWait: { ...m.readWaitNs },
+      writeWait: { ...m.writeWaitNs },
+      contended: m.contended,
       workUnderLock: { ...m.workUnderLock } as Record<string, number>,
     };
   }

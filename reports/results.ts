@@ -203,6 +203,12 @@ export interface LockStats {
   hold: Summary;
   /** Wait time per acquisition, ns. */
   wait: Summary;
+  /** Wait time of read-mode acquisitions, ns (absent in old files). */
+  readWait?: Summary;
+  /** Wait time of write-mode acquisitions, ns (absent in old files). */
+  writeWait?: Summary;
+  /** Acquisitions that had to wait (absent in old files). */
+  contended?: number;
   /** Units of primitive work done while holding a lock of this class, by work kind. */
   workUnderLock: Record<string, number>;
 }

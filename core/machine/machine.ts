@@ -159,6 +159,8 @@ interface ClassAccumulator {
   lateTrylocks: number;
   hold: Distribution;
   wait: Distribution;
+  readWait: Distribution;
+  writeWait: Distribution;
   workUnderLock: Partial<Record<WorkKind, number>>;
   maxWorkPerHold: number;
 }
@@ -425,6 +427,8 @@ export class Machine {
         lateTrylocks: a.lateTrylocks,
         holdNs: a.hold.summary(),
         waitNs: a.wait.summary(),
+        readWaitNs: a.readWait.summary(),
+        writeWaitNs: a.writeWait.summary(),
         workUnderLock: { ...a.workUnderLock },
         maxWorkPerHold: a.maxWorkPerHold,
       };
@@ -759,6 +763,8 @@ export class Machine {
         lateTrylocks: 0,
         hold: new Distribution(),
         wait: new Distribution(),
+        readWait: new Distribution(),
+        writeWait: new Distribution(),
         workUnderLock: {},
         maxWorkPerHold: 0,
       };
@@ -894,6 +900,7 @@ export class Machine {
     else m.writeAcquisitions++;
     const waited = now - since;
     m.wait.add(waited);
+    (mode === "read" ? m.readWait : m.writeWait).add(waited);
     if (waited > 0) {
       m.contended++;
       task.lockWaitNs += waited;

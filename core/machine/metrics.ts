@@ -53,6 +53,10 @@ export interface LockClassMetrics {
   holdNs: SampleSummary;
   /** Nanoseconds from request to grant, one sample per acquisition (zero when uncontended). */
   waitNs: SampleSummary;
+  /** `waitNs` of read-mode acquisitions only (e.g. rmap walks waiting behind a writer). */
+  readWaitNs: SampleSummary;
+  /** `waitNs` of write-mode acquisitions only (e.g. fork or exit waiting behind walks). */
+  writeWaitNs: SampleSummary;
   /** Units of work done while a lock of this class was held, by kind. */
   workUnderLock: Partial<Record<WorkKind, number>>;
   /** Largest number of work units done during one hold. */
