@@ -53,6 +53,7 @@ import { listJson, listText } from "./cli/list.ts";
 import { parseResults, type Results, stableStringify } from "./reports/results.ts";
 import { compareMarkdown, compareResults } from "./reports/compare.ts";
 import { loadChartUmd } from "./reports/chart_umd.ts";
+import { comparisonTable } from "./reports/table.ts";
 
 /** Where the CLI writes text (injectable for tests). */
 export interface CliIo {
@@ -160,7 +161,8 @@ async function writeOutputs(
   await writeFilesAtomically(out, files);
   const wall = (performance.now() - started) / 1000;
   io.out(
-    `Wrote ${[...files.keys()].join(", ")} to ${out}\n` +
+    comparisonTable(results) + "\n" +
+      `Wrote ${[...files.keys()].join(", ")} to ${out}\n` +
       `${results.runs.length} runs; total wall time ${formatSeconds(wall)}\n`,
   );
 }

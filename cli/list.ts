@@ -67,6 +67,11 @@ export function listText(): string {
       "  ",
     ),
   );
+  for (const s of SCHEMES) {
+    out.push("", `  ${s.info.id} (${s.info.kernel}): ${s.info.summary}`);
+    out.push(`    sources: ${s.info.sources.join("; ")}`);
+    for (const l of s.info.locking) out.push(`    locks ${l.lockClass} (${l.kind}): ${l.takenFor}`);
+  }
   out.push("");
   out.push("Workloads (--workload) and their parameters (--param NAME=VALUE):");
   if (WORKLOADS.length === 0) out.push("  (none registered)");

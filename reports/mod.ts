@@ -22,3 +22,4 @@ export * from "./html.ts";
 export * from "./markdown.ts";
 export * from "./bmf.ts";
 export * from "./compare.ts";
+export * from "./table.ts";

@@ -132,6 +132,16 @@ export const ANON_VMA_INFO: SchemeInfo = {
     "by anon_vma_chains to every ancestor's, so a folio is found by querying the interval tree " +
     "of the anon_vma in folio->mapping. Every tree change and every walk takes the rwsem of " +
     "the hierarchy's root anon_vma.",
+  locking: [
+    {
+      lockClass: "anon_vma.root",
+      kind: "rwsem",
+      takenFor: "write: prepare, clone (6.x: AVC allocations after the first under the lock), " +
+        "fork link, unlink, interval-tree re-key on split/merge; read: every rmap walk " +
+        "(folio_referenced as a trylock)",
+    },
+    { lockClass: "page_table_lock", kind: "spinlock", takenFor: "anon_vma_prepare publication" },
+  ],
 };
 
 /**

@@ -38,6 +38,15 @@ export const ANON_VMA_2026_INFO: SchemeInfo = {
     "Same objects as 6.18, but anon_vma_chains are allocated before the root rwsem is taken, " +
     "the root is locked once per clone/unlink, and anon_vma_fork allocates up front. Root-lock " +
     "hold time per clone drops from L x (alloc + insert) to L x insert.",
+  locking: [
+    {
+      lockClass: "anon_vma.root",
+      kind: "rwsem",
+      takenFor: "write: once per clone/unlink with every AVC allocated beforehand, fork link, " +
+        "re-key; read: every rmap walk (folio_referenced as a trylock)",
+    },
+    { lockClass: "page_table_lock", kind: "spinlock", takenFor: "anon_vma_prepare publication" },
+  ],
 };
 
 /** Default 2026 options. */

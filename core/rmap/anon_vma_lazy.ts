@@ -134,6 +134,20 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
     "parent's lazy VMAs are upgraded to a classic anon_vma and their folios re-pointed; child " +
     "VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) and get their own " +
     "anon_vma only when they first write a new page.",
+  locking: [
+    {
+      lockClass: "anon_vma.root",
+      kind: "rwsem",
+      takenFor:
+        "as 6.18, but only once a VMA was upgraded at fork (or inherited); none for lazy VMAs",
+    },
+    {
+      lockClass: "page_table_lock",
+      kind: "spinlock",
+      takenFor: "first fault of a lazy VMA (no anon_vma lock); anon_vma_prepare publication",
+    },
+    { lockClass: "rcu", kind: "rcu", takenFor: "read: walks of lazy folios through their group" },
+  ],
 };
 
 /**

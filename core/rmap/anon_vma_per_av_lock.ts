@@ -42,6 +42,20 @@ export const ANON_VMA_PER_AV_LOCK_INFO: SchemeInfo = {
     "own anon_vma's rwsem, so reclaim of an app's private memory no longer contends with fork, " +
     "exit and mprotect of unrelated apps on the zygote root lock. Tree writers also take the " +
     "own lock of each non-root anon_vma they modify.",
+  locking: [
+    {
+      lockClass: "anon_vma.root",
+      kind: "rwsem",
+      takenFor: "write: as 6.18; read: walks of shared folios and of folios in root anon_vmas",
+    },
+    {
+      lockClass: "anon_vma.own",
+      kind: "rwsem",
+      takenFor: "write: each insert into or removal from a non-root anon_vma's tree (under the " +
+        "root lock); read: walks of exclusive folios of non-root anon_vmas",
+    },
+    { lockClass: "page_table_lock", kind: "spinlock", takenFor: "anon_vma_prepare publication" },
+  ],
 };
 
 /**

@@ -219,6 +219,23 @@ export const COW_CONTEXT_INFO: SchemeInfo = {
     "looking each mm's VMAs up at the folio's address (index << PAGE_SHIFT) and, for moved VMAs, " +
     "at the offsets recorded in a per-context remap table. No anon_vma, no AVCs and no rwsem: " +
     "walks run under RCU; an exclusive folio's walk stops at the context that maps it.",
+  locking: [
+    {
+      lockClass: "rcu",
+      kind: "rcu",
+      takenFor: "read: every rmap walk (no rwsem; never contended)",
+    },
+    {
+      lockClass: "cow_context.list",
+      kind: "spinlock",
+      takenFor: "fork and context teardown: the parent's children list",
+    },
+    {
+      lockClass: "cow_context.remap",
+      kind: "spinlock",
+      takenFor: "remap-table changes on mremap, fork, split/merge and unmap of moved VMAs",
+    },
+  ],
 };
 
 /** Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC). */

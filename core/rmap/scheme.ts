@@ -68,6 +68,18 @@ export interface SchemeInfo {
   readonly sources: readonly string[];
   /** One paragraph on what it changes. */
   readonly summary: string;
+  /** What the scheme locks and for which work (lock classes as reported to the machine). */
+  readonly locking: readonly LockDeclaration[];
+}
+
+/** One lock a scheme takes: its class, kind and mode, and the work done under it. */
+export interface LockDeclaration {
+  /** Lock class, e.g. `"anon_vma.root"`. */
+  readonly lockClass: string;
+  /** rwsem, spinlock or mutex (RCU read sections are declared with class `"rcu"`). */
+  readonly kind: "rwsem" | "spinlock" | "mutex" | "rcu";
+  /** Mode(s) and the work done while holding it. */
+  readonly takenFor: string;
 }
 
 /** The scheme interface. */
