@@ -17,6 +17,7 @@
  */
 
 import { SLAB_CACHES } from "../core/slab.ts";
+import { OP_KINDS } from "../core/machine/exec.ts";
 
 /** Version of the Results format this module reads and writes. */
 export const SCHEMA_VERSION = 1 as const;
@@ -33,21 +34,7 @@ export const WALK_KINDS: readonly string[] = [
 ];
 
 /** Operation kinds in display order (`core/machine/exec.ts` `OP_KINDS`). */
-export const LATENCY_OPS: readonly string[] = [
-  "mmap",
-  "munmap",
-  "mprotect",
-  "mremap",
-  "brk",
-  "madvise",
-  "fork",
-  "execve",
-  "exit",
-  "fault",
-  "walk_referenced",
-  "walk_unmap",
-  "walk_migrate",
-];
+export const LATENCY_OPS: readonly string[] = OP_KINDS;
 
 /**
  * Distribution of a sample: count, mean and nearest-rank percentiles. An empty sample has every

@@ -364,13 +364,30 @@ export class Kernel {
     return this.#liveAnon;
   }
 
+  /** Puts `pte` in the page table at `vpn` (no reference counting). */
+  #attachPte(mm: Mm, vpn: number, pte: Pte): void {
+    mm.pages.set(vpn, pte);
+    const t = vpn >> PTES_PER_TABLE_SHIFT;
+    mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+  }
+
+  /** Takes the PTE at `vpn` out of the page table (no reference counting); returns it. */
+  #detachPte(mm: Mm, vpn: number): SwapPte | undefined {
+    const pte = mm.pages.get(vpn) as SwapPte | undefined;
+    if (!pte) return undefined;
+    mm.pages.delete(vpn);
+    const t = vpn >> PTES_PER_TABLE_SHIFT;
+    const c = mm.ptePages.get(t)! - 1;
+    if (c === 0) mm.ptePages.delete(t);
+    else mm.ptePages.set(t, c);
+    return pte;
+  }
+
   #setPte(mm: Mm, addr: number, pte: Pte): void {
     const vpn = addr / PAGE_SIZE;
     const old = mm.pages.get(vpn);
     if (old) this.#clearPte(mm, addr);
-    mm.pages.set(vpn, pte);
-    const t = vpn >> PTES_PER_TABLE_SHIFT;
-    mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+    this.#attachPte(mm, vpn, pte);
     if (pte.folio) {
       pte.folio.mapcount[pte.page]++;
       if (pte.folio.anon) this.oracle.map(pte.folio, mm, addr);
@@ -380,14 +397,8 @@ export class Kernel {
 
   /** Removes a PTE; drops the folio's mapping and frees it when nothing maps it. */
   #clearPte(mm: Mm, addr: number): void {
-    const vpn = addr / PAGE_SIZE;
-    const pte = mm.pages.get(vpn) as SwapPte | undefined;
+    const pte = this.#detachPte(mm, addr / PAGE_SIZE);
     if (!pte) return;
-    mm.pages.delete(vpn);
-    const t = vpn >> PTES_PER_TABLE_SHIFT;
-    const c = mm.ptePages.get(t)! - 1;
-    if (c === 0) mm.ptePages.delete(t);
-    else mm.ptePages.set(t, c);
     this.exec.work("pte_update");
     const f = pte.folio;
     if (f) {
@@ -530,28 +541,48 @@ export class Kernel {
   }
 
   /**
-   * `vma_merge_new_range`: merge `[s.start, s.end)` (not yet mapped) with adjacent VMAs.
-   * Returns the VMA now covering the range, or null if no merge happened.
+   * Which sides `s` can merge with (`can_vma_merge_left/right`, with the three-way anon_vma
+   * check); failures are counted by reason when `record`.
    */
-  #mergeNewRange(s: MergeState): Vma | null {
-    const mm = s.mm;
-    const before = mm.vmas.below(s.start);
-    const prev = before && before.end === s.start ? before : null;
-    const after = mm.vmas.findFirstEndAfter(s.start);
-    const next = after && after.start === s.end ? after : null;
+  #mergeSides(
+    s: MergeState,
+    prev: Vma | null,
+    next: Vma | null,
+    record: boolean,
+  ): { left: boolean; right: boolean } {
     let left = false;
     if (prev) {
       const r = this.#canMergeAfter(prev, s);
-      if (r) this.#mergeFailed(r);
+      if (r) record && this.#mergeFailed(r);
       else left = true;
     }
     let right = false;
     if (next) {
       const r = this.#canMergeBefore(next, s);
-      if (r) this.#mergeFailed(r);
-      else if (left && !this.#anon3way(prev!, next)) this.#mergeFailed("anon_vma");
+      if (r) record && this.#mergeFailed(r);
+      else if (left && !this.#anon3way(prev!, next)) record && this.#mergeFailed("anon_vma");
       else right = true;
     }
+    return { left, right };
+  }
+
+  /** The VMAs adjacent to the unmapped range `[s.start, s.end)`, if any. */
+  #newRangeNeighbours(s: MergeState): { prev: Vma | null; next: Vma | null } {
+    const before = s.mm.vmas.below(s.start);
+    const after = s.mm.vmas.findFirstEndAfter(s.start);
+    return {
+      prev: before && before.end === s.start ? before : null,
+      next: after && after.start === s.end ? after : null,
+    };
+  }
+
+  /**
+   * `vma_merge_new_range`: merge `[s.start, s.end)` (not yet mapped) with adjacent VMAs.
+   * Returns the VMA now covering the range, or null if no merge happened.
+   */
+  #mergeNewRange(s: MergeState): Vma | null {
+    const { prev, next } = this.#newRangeNeighbours(s);
+    const { left, right } = this.#mergeSides(s, prev, next, true);
     if (!left && !right) return null;
     this.#count("merges");
     if (left && right) {
@@ -605,19 +636,7 @@ export class Kernel {
     const prev = pv && pv.end === start ? pv : null;
     const nx = rightSide ? mm.vmas.nextOf(middle) : undefined;
     const next = nx && nx.start === end ? nx : null;
-    let left = false;
-    if (prev) {
-      const r = this.#canMergeAfter(prev, s);
-      if (r) this.#mergeFailed(r);
-      else left = true;
-    }
-    let right = false;
-    if (next) {
-      const r = this.#canMergeBefore(next, s);
-      if (r) this.#mergeFailed(r);
-      else if (left && !this.#anon3way(prev!, next)) this.#mergeFailed("anon_vma");
-      else right = true;
-    }
+    const { left, right } = this.#mergeSides(s, prev, next, true);
     if (!left && !right) return null;
     this.#count("merges");
     if (left && right) {
@@ -1210,11 +1229,7 @@ export class Kernel {
     const cached = slot.cached && !slot.cached.freed ? slot.cached : null;
     // Drop this PTE's reference to the slot (without freeing the cached folio we are about to map).
     const vpn = addr / PAGE_SIZE;
-    mm.pages.delete(vpn);
-    const t = vpn >> PTES_PER_TABLE_SHIFT;
-    const c = mm.ptePages.get(t)! - 1;
-    if (c === 0) mm.ptePages.delete(t);
-    else mm.ptePages.set(t, c);
+    this.#detachPte(mm, vpn);
     slot.count--;
     let f: Folio;
     let exclusive: boolean;
@@ -1571,22 +1586,14 @@ export class Kernel {
     const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
     const moved: { addr: number; pte: SwapPte }[] = [];
     for (const vpn of keys) {
-      const pte = mm.pages.get(vpn)! as SwapPte;
+      // Detach without dropping references.
+      const pte = this.#detachPte(mm, vpn)!;
       const a = vpn * PAGE_SIZE;
       moved.push({ addr: newAddr + (a - oldAddr), pte });
-      // Detach without dropping references.
-      mm.pages.delete(vpn);
-      const t = vpn >> PTES_PER_TABLE_SHIFT;
-      const c = mm.ptePages.get(t)! - 1;
-      if (c === 0) mm.ptePages.delete(t);
-      else mm.ptePages.set(t, c);
       if (pte.folio && pte.folio.anon) this.oracle.unmap(pte.folio, mm, a);
     }
     for (const { addr, pte } of moved) {
-      const vpn = addr / PAGE_SIZE;
-      mm.pages.set(vpn, pte);
-      const t = vpn >> PTES_PER_TABLE_SHIFT;
-      mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+      this.#attachPte(mm, addr / PAGE_SIZE, pte);
       if (pte.folio && pte.folio.anon) this.oracle.map(pte.folio, mm, addr);
       this.exec.work("pte_update");
     }
@@ -1658,12 +1665,9 @@ export class Kernel {
   }
 
   #wouldMergeNew(s: MergeState): boolean {
-    const mm = s.mm;
-    const before = mm.vmas.below(s.start);
-    if (before && before.end === s.start && !this.#canMergeAfter(before, s)) return true;
-    const after = mm.vmas.findFirstEndAfter(s.start);
-    if (after && after.start === s.end && !this.#canMergeBefore(after, s)) return true;
-    return false;
+    const { prev, next } = this.#newRangeNeighbours(s);
+    const { left, right } = this.#mergeSides(s, prev, next, false);
+    return left || right;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1709,10 +1713,7 @@ export class Kernel {
         };
         slot.count++;
         this.#clearPte(mm, addr);
-        const vpn = addr / PAGE_SIZE;
-        mm.pages.set(vpn, cleared);
-        const t = vpn >> PTES_PER_TABLE_SHIFT;
-        mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+        this.#attachPte(mm, addr / PAGE_SIZE, cleared);
         return !folio.freed;
       });
       this.#count("folios_reclaimed");
