@@ -16,6 +16,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
+  MAP_SHARED,
   type Mm,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
@@ -52,7 +53,19 @@ export type Op =
   | { op: "fork"; proc: number }
   | { op: "exit"; proc: number }
   | { op: "reclaim"; pick: number; evict: boolean }
-  | { op: "pin"; pick: number };
+  | { op: "pin"; pick: number }
+  | {
+    op: "mmapFile";
+    proc: number;
+    page: number;
+    pages: number;
+    prot: number;
+    shared: boolean;
+    offset: number;
+  }
+  | { op: "mmapShmem"; proc: number; page: number; pages: number }
+  | { op: "brk"; proc: number; delta: number }
+  | { op: "execve"; proc: number };
 
 const proc = fc.integer({ min: 0, max: 3 });
 const page = fc.integer({ min: 0, max: WINDOW - 1 });
@@ -107,6 +120,28 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("pin" as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("mmapFile" as const),
+      proc,
+      page,
+      pages,
+      prot,
+      shared: fc.boolean(),
+      offset: fc.integer({ min: 0, max: 16 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("mmapShmem" as const), proc, page, pages }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("brk" as const),
+      proc,
+      delta: fc.integer({ min: -6, max: 8 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("execve" as const), proc }) },
 );
 
 const addr = (p: number): number => BASE + p * P;
@@ -114,7 +149,12 @@ const addr = (p: number): number => BASE + p * P;
 /** Runs a sequence through a scheme; throws on any invariant or oracle failure or leak. */
 export function runSequence(schemeId: string, ops: readonly Op[]): void {
   const entry = SCHEMES.find((s) => s.info.id === schemeId)!;
-  const k = new Kernel({ scheme: entry.create(), params: { debugChecks: true } });
+  // The heap (brk) starts inside the window, so brk growth meets the other mappings.
+  const k = new Kernel({
+    scheme: entry.create(),
+    params: { debugChecks: true, startBrk: addr(WINDOW - 12) },
+  });
+  const file = k.createFile("data", 32);
   const procs: Mm[] = [k.spawn()];
   const pickMm = (i: number): Mm => procs[i % procs.length];
   // Prologue: two populated regions, so that random steps act on faulted memory.
@@ -201,6 +241,36 @@ export function runSequence(schemeId: string, ops: readonly Op[]): void {
           else k.folioReferenced(f);
           break;
         }
+        case "mmapFile":
+          k.mmap(
+            pickMm(o.proc),
+            addr(o.page),
+            o.pages * P,
+            o.prot,
+            (o.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+            file,
+            o.offset * P,
+          );
+          break;
+        case "mmapShmem":
+          k.mmap(
+            pickMm(o.proc),
+            addr(o.page),
+            o.pages * P,
+            PROT_READ | PROT_WRITE,
+            MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+          );
+          break;
+        case "brk": {
+          const mm = pickMm(o.proc);
+          k.brk(mm, Math.max(mm.startBrk, mm.brk + o.delta * P));
+          break;
+        }
+        case "execve": {
+          const i = o.proc % procs.length;
+          procs[i] = k.execve(procs[i]);
+          break;
+        }
         case "pin": {
           const live = k.liveAnonFolios;
           if (live.length) k.setPinned(live[o.pick % live.length], true);
@@ -221,7 +291,7 @@ export function runSequence(schemeId: string, ops: readonly Op[]): void {
 for (const s of SCHEMES) {
   Deno.test(`every walk matches the oracle and nothing leaks: ${s.info.id}`, () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 5, maxLength: 60 }), (ops) => {
+      fc.property(fc.array(opArb, { minLength: 5, maxLength: 60, size: "max" }), (ops) => {
         runSequence(s.info.id, ops);
       }),
       { seed: 20261122, numRuns: 400 },

@@ -60,7 +60,7 @@ export const KERNEL_PARAM_RANGES: Readonly<
   taskSize: { min: 2 ** 32, max: 2 ** 47, kind: "int" },
   mmapBase: { min: 2 ** 32, max: 2 ** 47, kind: "int" },
   mmapMinAddr: { min: 0, max: 2 ** 32, kind: "int" },
-  startBrk: { min: 2 ** 20, max: 2 ** 46, kind: "int" },
+  startBrk: { min: 2 ** 20, max: 2 ** 47, kind: "int" },
   stackPages: { min: 1, max: 1 << 20, kind: "int" },
   mapleEntriesPerNode: { min: 2, max: 16, kind: "int" },
   debugChecks: { kind: "bool" },

@@ -1,0 +1,29 @@
+// Long-running variant of the differential property test, for hunting bugs by hand:
+//   deno run -A tests/stress_property.ts [runsPerSeed] [seeds...]
+// Not a test file (no _test suffix); prints any counterexample fast-check finds.
+import fc from "fast-check";
+import { opArb, runSequence } from "./property_schemes_test.ts";
+import { SCHEMES } from "../core/rmap/registry.ts";
+
+const runs = Number(Deno.args[0] ?? 2000);
+const seeds = Deno.args.slice(1).map(Number);
+for (const seed of seeds.length ? seeds : [1, 2, 3]) {
+  for (const s of SCHEMES) {
+    const t0 = performance.now();
+    try {
+      fc.assert(
+        fc.property(fc.array(opArb, { minLength: 5, maxLength: 80, size: "max" }), (ops) => {
+          runSequence(s.info.id, ops);
+        }),
+        { seed, numRuns: runs },
+      );
+      console.log(
+        `seed ${seed} ${s.info.id}: ${runs} runs ok (${
+          ((performance.now() - t0) / 1000).toFixed(1)
+        } s)`,
+      );
+    } catch (e) {
+      console.log(`seed ${seed} ${s.info.id}: FAILED\n${(e as Error).message.slice(0, 3000)}`);
+    }
+  }
+}
