@@ -136,6 +136,23 @@ export function comparisonTable(results: Results): string {
         ...rows.map(fmt),
       ].join("\n"),
     );
+    for (const r of runs) {
+      for (const t of r.extraTables ?? []) blocks.push(textTable(`${t.title} — ${runLabel(r)}`, t));
+    }
   }
   return blocks.join("\n\n") + "\n";
+}
+
+/** A workload's own table (e.g. the Android calibration) as fixed-width text. */
+function textTable(
+  title: string,
+  t: { columns: string[]; rows: (string | number)[][] },
+): string {
+  const cells = t.rows.map((row) => row.map((c) => (typeof c === "number" ? num(c, 3) : c)));
+  const widths = t.columns.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
+  const fmt = (row: string[]): string =>
+    row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [title, fmt(t.columns), fmt(widths.map((n) => "-".repeat(n))), ...cells.map(fmt)].join(
+    "\n",
+  );
 }
