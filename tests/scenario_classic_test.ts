@@ -427,3 +427,27 @@ Deno.test("swap: a folio shared through the swap cache is copied, not reused, on
   k.exit(p);
   assertEquals(objects(k), { vma: 0, av: 0, avc: 0 });
 });
+
+Deno.test("a child that unmaps and maps new memory at the same address leaves the tree", () => {
+  //  P:  0AAAAAAAAAA10   written; C1, C2 forked (A's tree: P, C1, C2)
+  //  C1: munmap + mmap at the same address + write: C1's old AVCs leave A's tree, the new
+  //      VMA gets a fresh root anon_vma — so walks of P's shared folio make no useless visit
+  //      (cow_context keeps visiting C1's context here; see tests/scheme_cow_context_test.ts).
+  const w = world();
+  const { k, s } = w;
+  const p = k.spawn();
+  k.mmap(p, X, 10 * P, RW, ANON);
+  writeAll(k, p, X, 10);
+  const c1 = k.fork(p);
+  const c2 = k.fork(p);
+  const f = folioAt(k, p, X);
+  k.munmap(c1, X, 10 * P);
+  k.mmap(c1, X, 10 * P, RW, ANON);
+  writeAll(k, c1, X, 10);
+  assertEquals(s.anonVmaOf(vmas(c1)[0])!.isRoot, true);
+  assertEquals(walkOrder(w, f), [p.id, c2.id]);
+  w.walks.length = 0;
+  k.migrateFolio(f);
+  assertEquals([w.walks[0].visits, w.walks[0].hits, w.walks[0].useless], [2, 2, 0]);
+  assertEquals(objects(k), { vma: 3, av: 1 + 1 + 1, avc: 1 + 2 + 1 });
+});
