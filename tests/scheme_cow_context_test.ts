@@ -628,19 +628,11 @@ function runSteps(steps: readonly Step[]): void {
           break;
         }
         case "swap": {
-          // Evict a folio, then fault it back in everywhere (a shared slot: exclusive false).
-          // Swap PTEs are not left behind: the kernel core lets a write fault reuse a swap-cache
-          // folio whose slot other PTEs still reference (see the report), which breaks every
-          // scheme's walk.
+          // Evict a folio: its PTEs become swap entries; later touches swap it back in (a
+          // shared slot gives a non-exclusive folio, which goes to the root context).
           const live = k.liveAnonFolios;
           if (!live.length) break;
           k.tryToUnmap(live[s.pick % live.length]);
-          for (const mm of procs) {
-            for (let pg = 0; pg < 2 * WIN + 4; pg++) {
-              const pte = k.pte(mm, A(pg));
-              if (pte && pte.folio === null) k.touch(mm, A(pg), "read");
-            }
-          }
           break;
         }
       }
