@@ -68,6 +68,7 @@ const COLUMNS = [
   "cow_ctx",
   "rmap KiB",
   "slab KiB",
+  "peak slab KiB",
   "visits mean",
   "p99",
   "max",
@@ -82,7 +83,8 @@ const COLUMNS = [
 /**
  * Renders the comparison: one block per workload, one row per scheme. "rmap KiB" counts the
  * objects that exist only for the reverse mapping (anon_vma, anon_vma_chain, CoW contexts and
- * remap arrays); "slab KiB" adds VMAs, maple nodes and mm_structs.
+ * remap arrays); "slab KiB" adds VMAs, maple nodes and mm_structs; "peak slab KiB" is the largest
+ * total seen during the run (workloads that end by exiting their processes show their cost here).
  *
  * @example Usage
  * ```ts ignore
@@ -114,6 +116,7 @@ export function comparisonTable(results: Results): string {
         String(o.cow_context ?? 0),
         kib(rmapBytes),
         kib(r.slab.final.totalBytes),
+        kib(r.slab.peak.totalBytes),
         num(w.mean),
         num(w.p99),
         num(w.max),

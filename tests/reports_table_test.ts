@@ -26,6 +26,7 @@ Deno.test("comparisonTable() prints one block per workload and one row per schem
     "0",
     "0.6",
     "4.6",
+    "9.1",
     "3.1",
     "5",
     "6",

@@ -31,6 +31,10 @@
  *   mremap-unfaulted [P=10]  same, R1 not faulted before the move
  *   dontunmap [P=10]         §12.5 E6: H at T faulted, mremap(T->F, DONTUNMAP), refault T
  *   idle                     control: three READY points, nothing else
+ *   timing [R=9]             no READY points: times single operations with CLOCK_MONOTONIC
+ *                            (see sc_timing) and prints one line per figure,
+ *                            TIMING <name> <median_ns> <min_ns> <max_ns> <rounds>
+ *                            (median/min/max over R rounds of a per-round mean), then DONE
  *
  * The runner is a child subreaper (PR_SET_CHILD_SUBREAPER) so orphaned chain
  * generations are re-parented to it and reaped by it.
@@ -468,6 +472,208 @@ static void sc_forkbench(int v, int n, long pages) {
   unmap_regions(v, pages);
 }
 
+/* ---- timing ----------------------------------------------------------- */
+
+#define T_FORK_V1 500     /* two VMA counts for the fork and exit slopes */
+#define T_FORK_V2 2000
+#define T_FORK_REPS 10    /* forks (exits) per round and VMA count */
+#define T_PAGES 4096      /* pages per fault round */
+#define T_MPROT_V 1000    /* 3-page regions split and merged per round */
+#define T_MUNMAP_V 2000   /* 1-page regions unmapped per round */
+
+static long long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Prints the median, min and max of r per-round figures. */
+static void timing_line(const char *name, double *xs, int r) {
+  qsort(xs, (size_t)r, sizeof xs[0], cmp_double);
+  double med = r % 2 ? xs[r / 2] : (xs[r / 2 - 1] + xs[r / 2]) / 2;
+  char buf[200];
+  int n = snprintf(buf, sizeof buf, "TIMING %s %.1f %.1f %.1f %d\n", name, med, xs[0], xs[r - 1], r);
+  out(buf, (size_t)n);
+}
+
+static void no_thp(unsigned long addr, long pages) {
+  /* Keep every fault at 4 KiB: no PMD or mTHP folios whatever the sysfs policy. */
+  if (madvise((void *)addr, (size_t)pages * PAGE, MADV_NOHUGEPAGE) < 0) die("madvise: %s", strerror(errno));
+}
+
+/* Mean ns of one parent-side fork() of a process with v faulted 1-page regions (mapped). */
+static double t_fork(void) {
+  long long sum = 0;
+  for (int i = 0; i < T_FORK_REPS; i++) {
+    long long a = now_ns();
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) _exit(0);
+    sum += now_ns() - a;
+    reap_pid(pid);
+  }
+  return (double)sum / T_FORK_REPS;
+}
+
+/* Mean ns from telling a parked child (sharing the mapped regions) to exit until waitpid returns. */
+static double t_exit(void) {
+  long long sum = 0;
+  for (int i = 0; i < T_FORK_REPS; i++) {
+    int go[2], rdy[2];
+    if (pipe(go) < 0 || pipe(rdy) < 0) die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) {
+      char c = 'r';
+      close(go[1]);
+      close(rdy[0]);
+      if (write(rdy[1], &c, 1) != 1) _exit(1);
+      while (read(go[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      _exit(0);
+    }
+    close(go[0]);
+    close(rdy[1]);
+    char c;
+    while (read(rdy[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    close(rdy[0]);
+    usleep(2000); /* let the child block in read() */
+    long long a = now_ns();
+    if (write(go[1], "g", 1) != 1) die("go: %s", strerror(errno));
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+      if (errno != EINTR) die("waitpid: %s", strerror(errno));
+    sum += now_ns() - a;
+    close(go[1]);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) die("exit child failed (status 0x%x)", st);
+  }
+  return (double)sum / T_FORK_REPS;
+}
+
+/* Per-page ns of the first write (new zeroed page) or read (zero page) of T_PAGES fresh pages. */
+static double t_first_touch(int write_access) {
+  map_at(BASE, T_PAGES);
+  no_thp(BASE, T_PAGES);
+  volatile char *c = (volatile char *)BASE;
+  char sink = 0;
+  long long a = now_ns();
+  if (write_access)
+    for (long i = 0; i < T_PAGES; i++) c[(size_t)i * PAGE] = 1;
+  else
+    for (long i = 0; i < T_PAGES; i++) sink ^= c[(size_t)i * PAGE];
+  long long ns = now_ns() - a;
+  (void)sink;
+  if (munmap((void *)BASE, T_PAGES * PAGE) < 0) die("munmap: %s", strerror(errno));
+  return (double)ns / T_PAGES;
+}
+
+/* Per-page ns of a child's CoW write faults on T_PAGES pages it shares with its (alive) parent. */
+static double t_cow(void) {
+  map_at(BASE, T_PAGES);
+  no_thp(BASE, T_PAGES);
+  fault(BASE, T_PAGES);
+  int res[2];
+  if (pipe(res) < 0) die("pipe: %s", strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(res[0]);
+    volatile char *c = (volatile char *)BASE;
+    long long a = now_ns();
+    for (long i = 0; i < T_PAGES; i++) c[(size_t)i * PAGE] = 2;
+    long long ns = now_ns() - a;
+    if (write(res[1], &ns, sizeof ns) != (ssize_t)sizeof ns) _exit(1);
+    _exit(0);
+  }
+  close(res[1]);
+  long long ns;
+  ssize_t r;
+  while ((r = read(res[0], &ns, sizeof ns)) < 0 && errno == EINTR) {
+  }
+  close(res[0]);
+  reap_pid(pid);
+  if (r != (ssize_t)sizeof ns) die("cow child sent no result");
+  if (munmap((void *)BASE, T_PAGES * PAGE) < 0) die("munmap: %s", strerror(errno));
+  return (double)ns / T_PAGES;
+}
+
+/* Per-call ns of mprotect splitting the middle page of a faulted 3-page region off (R/O) and of
+ * the mprotect merging it back (R/W), over T_MPROT_V regions (mapped and faulted). */
+static void t_mprotect(double *split, double *merge) {
+  int base = count_vmas(getpid());
+  long long a = now_ns();
+  for (int i = 0; i < T_MPROT_V; i++) mprot(region_addr(i, 3) + PAGE, 1, PROT_READ);
+  long long b = now_ns();
+  int mid = count_vmas(getpid());
+  long long c = now_ns();
+  for (int i = 0; i < T_MPROT_V; i++) mprot(region_addr(i, 3) + PAGE, 1, PROT_READ | PROT_WRITE);
+  long long d = now_ns();
+  int end = count_vmas(getpid());
+  if (mid != base + 2 * T_MPROT_V || end != base)
+    die("mprotect timing: VMAs %d -> %d -> %d, expected splits and merges", base, mid, end);
+  *split = (double)(b - a) / T_MPROT_V;
+  *merge = (double)(d - c) / T_MPROT_V;
+}
+
+/* Per-VMA ns of munmap of T_MUNMAP_V faulted 1-page regions. */
+static double t_munmap(void) {
+  map_regions(T_MUNMAP_V, 1, 1);
+  long long a = now_ns();
+  for (int i = 0; i < T_MUNMAP_V; i++)
+    if (munmap((void *)region_addr(i, 1), PAGE) < 0) die("munmap: %s", strerror(errno));
+  return (double)(now_ns() - a) / T_MUNMAP_V;
+}
+
+/* timing: every figure is measured in each of r rounds (the rounds interleave the benchmarks,
+ * so a slow period of the host spreads over all of them) and reported as the median round.
+ * fork_per_vma / exit_per_vma are the per-round slopes between V1 and V2 regions and
+ * fork_intercept / exit_intercept the per-round figures extrapolated to no region (process
+ * creation, the runner's own VMAs, and for exit two wake-ups). */
+static void sc_timing(int r) {
+  double *x = calloc((size_t)r * 14, sizeof *x);
+  if (!x) die("out of memory");
+  enum { FORK1, FORK2, EXIT1, EXIT2, WRITE, READ, COW, SPLIT, MERGE, MUNMAP, FSLOPE, ESLOPE, FINT, EINT };
+  double dv = T_FORK_V2 - T_FORK_V1;
+  /* One warm-up round, not recorded. */
+  for (int k = -1; k < r; k++) {
+    double f[14];
+    map_regions(T_FORK_V1, 1, 1);
+    f[FORK1] = t_fork();
+    f[EXIT1] = t_exit();
+    unmap_regions(T_FORK_V1, 1);
+    map_regions(T_FORK_V2, 1, 1);
+    f[FORK2] = t_fork();
+    f[EXIT2] = t_exit();
+    unmap_regions(T_FORK_V2, 1);
+    f[WRITE] = t_first_touch(1);
+    f[READ] = t_first_touch(0);
+    f[COW] = t_cow();
+    map_regions(T_MPROT_V, 3, 1);
+    t_mprotect(&f[SPLIT], &f[MERGE]);
+    unmap_regions(T_MPROT_V, 3);
+    f[MUNMAP] = t_munmap();
+    f[FSLOPE] = (f[FORK2] - f[FORK1]) / dv;
+    f[ESLOPE] = (f[EXIT2] - f[EXIT1]) / dv;
+    f[FINT] = f[FORK1] - f[FSLOPE] * T_FORK_V1;
+    f[EINT] = f[EXIT1] - f[ESLOPE] * T_FORK_V1;
+    if (k >= 0)
+      for (int j = 0; j < 14; j++) x[j * r + k] = f[j];
+  }
+  static const char *names[14] = {"fork_v500", "fork_v2000", "exit_v500", "exit_v2000",
+                                  "fault_write_new", "fault_read_zero", "fault_cow",
+                                  "mprotect_split", "mprotect_merge", "munmap_vma",
+                                  "fork_per_vma", "exit_per_vma", "fork_intercept",
+                                  "exit_intercept"};
+  for (int j = 0; j < 14; j++) timing_line(names[j], &x[j * r], r);
+  free(x);
+}
+
 static long param(int argc, char **argv, int i, long dflt, long min, long max, const char *name) {
   if (i >= argc) {
     if (dflt < 0) die("missing parameter %s", name);
@@ -520,6 +726,9 @@ int main(int argc, char **argv) {
     int n = (int)param(argc, argv, 3, 100, 1, 100000, "N");
     long p = param(argc, argv, 4, 1, 1, 4096, "P");
     sc_forkbench(v, n, p);
+  } else if (!strcmp(sc, "timing")) {
+    int r = (int)param(argc, argv, 2, 9, 1, 1000, "R");
+    sc_timing(r);
   } else if (!strcmp(sc, "idle")) {
     ready("base");
     ready("mid");
