@@ -10,7 +10,12 @@ import {
 } from "../core/machine/mod.ts";
 
 Deno.test("named profiles are complete and valid", () => {
-  assert.deepEqual(Object.keys(COST_PROFILES), ["default", "phone-little-core", "unit"]);
+  assert.deepEqual(Object.keys(COST_PROFILES), [
+    "default",
+    "phone-little-core",
+    "unit",
+    "host-x86-6.18",
+  ]);
   for (const p of Object.values(COST_PROFILES)) {
     assert.deepEqual(validateCostProfile(JSON.parse(JSON.stringify(p))), p);
     assert.deepEqual(Object.keys(p.workNs), [...WORK_KINDS]);
@@ -18,7 +23,7 @@ Deno.test("named profiles are complete and valid", () => {
   assert.equal(costProfile("default"), DEFAULT_COST_PROFILE);
   assert.throws(
     () => costProfile("nope"),
-    /^Error: Unknown cost profile "nope"; valid profiles: default, phone-little-core, unit$/,
+    /^Error: Unknown cost profile "nope"; valid profiles: default, phone-little-core, unit, host-x86-6.18$/,
   );
   assert.ok(Object.isFrozen(DEFAULT_COST_PROFILE) && Object.isFrozen(DEFAULT_COST_PROFILE.workNs));
 });

@@ -14,6 +14,7 @@
 
 import { Kernel } from "../core/kernel/kernel.ts";
 import { Machine } from "../core/machine/machine.ts";
+import { costProfile } from "../core/machine/cost_model.ts";
 import { createScheme, schemeIds } from "../core/rmap/registry.ts";
 import {
   MAP_ANONYMOUS,
@@ -40,8 +41,13 @@ export interface SimForkResult {
 }
 
 /** Runs the simulated benchmark. */
-export function simulateForks(scheme: string, vmas: number, forks: number): SimForkResult {
-  const machine = new Machine({ cpus: 2 });
+export function simulateForks(
+  scheme: string,
+  vmas: number,
+  forks: number,
+  profile = "default",
+): SimForkResult {
+  const machine = new Machine({ cpus: 2, costs: costProfile(profile) });
   const k = new Kernel({ scheme: createScheme(scheme), exec: machine.exec });
   let parent!: Mm;
   const setup = (): void => {
@@ -141,10 +147,12 @@ async function main(args: string[]): Promise<number> {
   } else console.log("real kernel: not measured (needs gcc and a Linux host)");
   for (const s of schemes) {
     const r = simulateForks(s, vmas, forks);
+    const h = simulateForks(s, vmas, forks, "host-x86-6.18");
     console.log(
-      `${s.padEnd(22)} simulated ${(r.forkNs / 1e3).toFixed(0).padStart(6)} µs per fork ` +
-        `(${r.forksPerSecond.toFixed(0)} forks/s); simulator wall ${r.wallMs.toFixed(0)} ms for ` +
-        `${forks} forks + exits (${(r.wallMs / forks).toFixed(2)} ms each)`,
+      `${s.padEnd(22)} simulated ${(r.forkNs / 1e3).toFixed(0).padStart(5)} µs per fork ` +
+        `(default profile, ${r.forksPerSecond.toFixed(0)} forks/s), ` +
+        `${(h.forkNs / 1e3).toFixed(0).padStart(5)} µs (host-x86-6.18 profile); simulator wall ` +
+        `${r.wallMs.toFixed(0)} ms for ${forks} forks + exits`,
     );
   }
   return 0;

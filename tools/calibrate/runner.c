@@ -630,19 +630,28 @@ static double t_munmap(void) {
   return (double)(now_ns() - a) / T_MUNMAP_V;
 }
 
+/* Per-VMA ns of one munmap call over T_MUNMAP_V faulted 1-page regions (and the gaps). */
+static double t_munmap_range(void) {
+  map_regions(T_MUNMAP_V, 1, 1);
+  long long a = now_ns();
+  if (munmap((void *)BASE, (size_t)T_MUNMAP_V * 2 * PAGE) < 0) die("munmap: %s", strerror(errno));
+  return (double)(now_ns() - a) / T_MUNMAP_V;
+}
+
 /* timing: every figure is measured in each of r rounds (the rounds interleave the benchmarks,
  * so a slow period of the host spreads over all of them) and reported as the median round.
  * fork_per_vma / exit_per_vma are the per-round slopes between V1 and V2 regions and
  * fork_intercept / exit_intercept the per-round figures extrapolated to no region (process
  * creation, the runner's own VMAs, and for exit two wake-ups). */
 static void sc_timing(int r) {
-  double *x = calloc((size_t)r * 14, sizeof *x);
+  enum { FORK1, FORK2, EXIT1, EXIT2, WRITE, READ, COW, SPLIT, MERGE, MUNMAP, MUNMAPR, FSLOPE,
+         ESLOPE, FINT, EINT, NF };
+  double *x = calloc((size_t)r * NF, sizeof *x);
   if (!x) die("out of memory");
-  enum { FORK1, FORK2, EXIT1, EXIT2, WRITE, READ, COW, SPLIT, MERGE, MUNMAP, FSLOPE, ESLOPE, FINT, EINT };
   double dv = T_FORK_V2 - T_FORK_V1;
   /* One warm-up round, not recorded. */
   for (int k = -1; k < r; k++) {
-    double f[14];
+    double f[NF];
     map_regions(T_FORK_V1, 1, 1);
     f[FORK1] = t_fork();
     f[EXIT1] = t_exit();
@@ -658,19 +667,20 @@ static void sc_timing(int r) {
     t_mprotect(&f[SPLIT], &f[MERGE]);
     unmap_regions(T_MPROT_V, 3);
     f[MUNMAP] = t_munmap();
+    f[MUNMAPR] = t_munmap_range();
     f[FSLOPE] = (f[FORK2] - f[FORK1]) / dv;
     f[ESLOPE] = (f[EXIT2] - f[EXIT1]) / dv;
     f[FINT] = f[FORK1] - f[FSLOPE] * T_FORK_V1;
     f[EINT] = f[EXIT1] - f[ESLOPE] * T_FORK_V1;
     if (k >= 0)
-      for (int j = 0; j < 14; j++) x[j * r + k] = f[j];
+      for (int j = 0; j < NF; j++) x[j * r + k] = f[j];
   }
-  static const char *names[14] = {"fork_v500", "fork_v2000", "exit_v500", "exit_v2000",
+  static const char *names[NF] = {"fork_v500", "fork_v2000", "exit_v500", "exit_v2000",
                                   "fault_write_new", "fault_read_zero", "fault_cow",
                                   "mprotect_split", "mprotect_merge", "munmap_vma",
-                                  "fork_per_vma", "exit_per_vma", "fork_intercept",
-                                  "exit_intercept"};
-  for (int j = 0; j < 14; j++) timing_line(names[j], &x[j * r], r);
+                                  "munmap_range_per_vma", "fork_per_vma", "exit_per_vma",
+                                  "fork_intercept", "exit_intercept"};
+  for (int j = 0; j < NF; j++) timing_line(names[j], &x[j * r], r);
   free(x);
 }
 
