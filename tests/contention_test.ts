@@ -35,10 +35,15 @@ Deno.test("android contention: the 2026 clean-up does less under the root lock",
   // Same objects, same acquisitions for the same work...
   assertEquals(cleanup.slab.final.objects, classic.slab.final.objects);
   assertEquals(root(cleanup).writeAcquisitions, root(classic).writeAcquisitions);
-  // ...but no slab allocation inside the critical section, so writers wait less.
+  // ...but no slab allocation inside the critical section: less work under the lock.
   assertEquals(root(cleanup).workUnderLock.slab_alloc ?? 0, 0);
   assertEquals((root(classic).workUnderLock.slab_alloc ?? 0) > 0, true);
-  assertEquals(root(cleanup).writeWait!.sum < root(classic).writeWait!.sum, true);
+  // Writer-side work under the root lock: the same tree and list updates, minus the allocations.
+  const wk = (l: LockStats, k: string): number => l.workUnderLock[k] ?? 0;
+  for (const k of ["tree_update", "list_op", "slab_free"]) {
+    assertEquals(wk(root(cleanup), k), wk(root(classic), k), k);
+  }
+  // Shorter critical sections make forks (2 root-lock writes per faulted VMA) faster at p99.
   assertEquals(cleanup.latency.fork.p99 < classic.latency.fork.p99, true);
 });
 

@@ -192,6 +192,11 @@ export class Kernel {
   #nextSwapId = 1;
   #liveAnon: Folio[] = [];
   #liveAnonSlot: Map<Folio, number> = new Map();
+  /**
+   * The anon LRU: live anon folios, least recently added or rotated first (a Set keeps insertion
+   * order). Reclaim scans it from the oldest end, as shrink_inactive_list scans the tail.
+   */
+  #lru: Set<Folio> = new Set();
   #walkListeners: WalkListener[] = [];
   /** Folios kept in the swap cache for the other PTEs that still refer to their slot. */
   #swapCacheOf: Map<Folio, SwapSlot> = new Map();
@@ -333,6 +338,7 @@ export class Kernel {
     if (anon) {
       this.#liveAnonSlot.set(f, this.#liveAnon.length);
       this.#liveAnon.push(f);
+      this.#lru.add(f);
       this.#count("folios_allocated");
     }
     return f;
@@ -354,6 +360,7 @@ export class Kernel {
         this.#liveAnonSlot.set(last, i);
       }
       this.#liveAnonSlot.delete(f);
+      this.#lru.delete(f);
       this.scheme.folioFreed(f);
       this.#count("folios_freed");
     }
@@ -362,6 +369,25 @@ export class Kernel {
   /** Live anonymous folios (order of this array changes as folios are freed). */
   get liveAnonFolios(): readonly Folio[] {
     return this.#liveAnon;
+  }
+
+  /**
+   * Takes up to `n` of the oldest folios off the anon LRU and puts them back at the young end
+   * (each scanned folio is rotated, whatever the caller decides), returning them oldest first.
+   * Models the inactive-list scan of reclaim: a folio is aged again only after every other folio
+   * has been.
+   */
+  lruScan(n: number): Folio[] {
+    const out: Folio[] = [];
+    for (const f of this.#lru) {
+      if (out.length >= n) break;
+      out.push(f);
+    }
+    for (const f of out) {
+      this.#lru.delete(f);
+      this.#lru.add(f);
+    }
+    return out;
   }
 
   /** Puts `pte` in the page table at `vpn` (no reference counting). */
