@@ -319,23 +319,27 @@ export function runOne(opts: RunOptions): RunResult {
     // kswapd: every period, age the oldest reclaimBatch folios of the anon LRU with
     // folio_referenced (read trylock of the rmap lock); above the watermark, evict the
     // unreferenced ones with try_to_unmap (blocking read lock).
-    addTask("kswapd", "kthread", (function* (): TaskScript {
-      while (userTasksAlive > 0) {
-        yield { sleep: mp.reclaimIntervalNs };
-        for (const f of kernel.lruScan(mp.reclaimBatch)) {
-          if (userTasksAlive === 0) break;
-          if (f.freed) continue;
-          let referenced = 0;
-          yield { op: "walk_referenced", run: () => referenced = kernel.folioReferenced(f) };
-          if (
-            referenced === 0 && mp.reclaimWatermarkFolios > 0 &&
-            kernel.liveAnonFolios.length > mp.reclaimWatermarkFolios && !f.freed
-          ) {
-            yield { op: "walk_unmap", run: () => void kernel.tryToUnmap(f) };
+    addTask(
+      "kswapd",
+      "kthread",
+      (function* (): TaskScript {
+        while (userTasksAlive > 0) {
+          yield { sleep: mp.reclaimIntervalNs };
+          for (const f of kernel.lruScan(mp.reclaimBatch)) {
+            if (userTasksAlive === 0) break;
+            if (f.freed) continue;
+            let referenced = 0;
+            yield { op: "walk_referenced", run: () => referenced = kernel.folioReferenced(f) };
+            if (
+              referenced === 0 && mp.reclaimWatermarkFolios > 0 &&
+              kernel.liveAnonFolios.length > mp.reclaimWatermarkFolios && !f.freed
+            ) {
+              yield { op: "walk_unmap", run: () => void kernel.tryToUnmap(f) };
+            }
           }
         }
-      }
-    })());
+      })(),
+    );
   }
   if (mp.migrateIntervalNs > 0) {
     const r = drng.fork("migrate");
