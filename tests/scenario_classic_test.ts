@@ -451,3 +451,16 @@ Deno.test("a child that unmaps and maps new memory at the same address leaves th
   assertEquals([w.walks[0].visits, w.walks[0].hits, w.walks[0].useless], [2, 2, 0]);
   assertEquals(objects(k), { vma: 3, av: 1 + 1 + 1, avc: 1 + 2 + 1 });
 });
+
+Deno.test("PROT_NONE makes present pages inaccessible; restoring access needs no new fault", () => {
+  const { k } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  writeAll(k, mm, X, 4);
+  k.mprotect(mm, X, 4 * P, 0);
+  assertThrows(() => k.touch(mm, X, "read"), SyscallError, "EFAULT");
+  k.mprotect(mm, X, 4 * P, PROT_READ);
+  const faults = k.counters.faults_anon_new;
+  k.touch(mm, X, "read");
+  assertEquals([k.counters.faults_anon_new, k.pte(mm, X)?.protNone], [faults, false]);
+});

@@ -993,8 +993,11 @@ export class Kernel {
   #changeProtection(vma: Vma, start: number, end: number): void {
     const mm = vma.mm;
     const writable = (vma.flags & VM_WRITE) !== 0;
+    const none = (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
     for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
       const pte = mm.pages.get(vpn)!;
+      if (none) pte.protNone = true;
+      else if (pte.protNone) pte.protNone = false;
       if (!writable) pte.writable = false;
       else if (
         (vma.flags & VM_SHARED) ||
@@ -1099,7 +1102,10 @@ export class Kernel {
     if (!mm.alive) throw new SyscallError("EFAULT", "touch", "process has exited");
     const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     const pte = mm.pages.get(page / PAGE_SIZE) as SwapPte | undefined;
-    if (pte && (pte.folio !== null || !pte.swap) && (access === "read" || pte.writable)) {
+    if (
+      pte && !pte.protNone && (pte.folio !== null || !pte.swap) &&
+      (access === "read" || pte.writable)
+    ) {
       // Present and permitted: no fault; the hardware sets the accessed bit.
       pte.young = true;
       return;
@@ -1354,7 +1360,13 @@ export class Kernel {
         pte.writable = false;
         writable = false;
       }
-      this.#setPte(cm, addr, { folio: f, page: pte.page, writable, young: false });
+      this.#setPte(cm, addr, {
+        folio: f,
+        page: pte.page,
+        writable,
+        young: false,
+        ...(pte.protNone ? { protNone: true } : {}),
+      });
     }
   }
 

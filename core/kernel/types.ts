@@ -132,6 +132,8 @@ export interface Pte {
   writable: boolean;
   /** Accessed ("young") bit. */
   young: boolean;
+  /** PROT_NONE: present but inaccessible (`pte_protnone`); any access faults. */
+  protNone?: boolean;
 }
 
 /** A folio: one or more contiguous pages with one `mapping` and `index` (reference §1.4). */
