@@ -1334,7 +1334,13 @@ export class Kernel {
             { folio: null, page: 0, writable: false, young: false, swap: pte.swap } as SwapPte,
           );
         } else {
-          this.#setPte(cm, addr, { folio: null, page: 0, writable: false, young: false });
+          this.#setPte(cm, addr, {
+            folio: null,
+            page: 0,
+            writable: false,
+            young: false,
+            ...(pte.protNone ? { protNone: true } : {}),
+          });
         }
         continue;
       }
