@@ -147,12 +147,12 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
 const addr = (p: number): number => BASE + p * P;
 
 /** Runs a sequence through a scheme; throws on any invariant or oracle failure or leak. */
-export function runSequence(schemeId: string, ops: readonly Op[]): void {
+export function runSequence(schemeId: string, ops: readonly Op[], folioOrder = 0): void {
   const entry = SCHEMES.find((s) => s.info.id === schemeId)!;
   // The heap (brk) starts inside the window, so brk growth meets the other mappings.
   const k = new Kernel({
     scheme: entry.create(),
-    params: { debugChecks: true, startBrk: addr(WINDOW - 12) },
+    params: { debugChecks: true, startBrk: addr(WINDOW - 12), anonFolioOrder: folioOrder },
   });
   const file = k.createFile("data", 32);
   const procs: Mm[] = [k.spawn()];
@@ -299,8 +299,19 @@ for (const s of SCHEMES) {
   });
 }
 
+for (const s of SCHEMES) {
+  Deno.test(`large folios (mTHP order 2): every walk matches the oracle: ${s.info.id}`, () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 5, maxLength: 60, size: "max" }), (ops) => {
+        runSequence(s.info.id, ops, 2);
+      }),
+      { seed: 20261123, numRuns: 200 },
+    );
+  });
+}
+
 // Minimal sequences fast-check found (kept as regression tests, run through every scheme).
-const REGRESSIONS: { name: string; ops: Op[] }[] = [
+const REGRESSIONS: { name: string; ops: Op[]; order?: number }[] = [
   {
     // A swap-in dropped the slot's last reference and freed the folio it was about to map.
     name: "swap-in of the last reference to a swap slot",
@@ -325,10 +336,31 @@ const REGRESSIONS: { name: string; ops: Op[] }[] = [
       { op: "mprotect", proc: 0, page: 0, pages: 1, prot: 3 },
     ],
   },
+  {
+    // A reused large folio was moved to one VMA's anon_vma while other VMAs of the mm (split
+    // by mprotect before a fork, so with other anon_vmas) still mapped its pages.
+    name: "write reuse of a large folio that spans VMAs with different anon_vmas",
+    order: 4,
+    ops: [
+      { op: "mprotect", proc: 0, page: 0, pages: 2, prot: 1 },
+      { op: "mprotect", proc: 0, page: 0, pages: 1, prot: 3 },
+      { op: "fork", proc: 0 },
+      { op: "exit", proc: 0 },
+      { op: "touch", proc: 0, page: 0, write: true },
+      { op: "mprotect", proc: 0, page: 0, pages: 1, prot: 3 },
+      { op: "mremap", proc: 0, page: 0, pages: 1, to: 0, newPages: 1, mode: 0 },
+      { op: "fork", proc: 0 },
+      { op: "pin", pick: 0 },
+      { op: "mremap", proc: 0, page: 0, pages: 1, to: 0, newPages: 1, mode: 0 },
+    ],
+  },
 ];
 
 for (const s of SCHEMES) {
   for (const r of REGRESSIONS) {
-    Deno.test(`regression (${s.info.id}): ${r.name}`, () => runSequence(s.info.id, r.ops));
+    Deno.test(
+      `regression (${s.info.id}): ${r.name}`,
+      () => runSequence(s.info.id, r.ops, r.order ?? 0),
+    );
   }
 }

@@ -1,11 +1,12 @@
 // Long-running variant of the differential property test, for hunting bugs by hand:
-//   deno run -A tests/stress_property.ts [runsPerSeed] [seeds...]
+//   deno run -A tests/stress_property.ts [runsPerSeed] [seeds...]   (FOLIO_ORDER=n for mTHP)
 // Not a test file (no _test suffix); prints any counterexample fast-check finds.
 import fc from "fast-check";
 import { opArb, runSequence } from "./property_schemes_test.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 
 const runs = Number(Deno.args[0] ?? 2000);
+const order = Number(Deno.env.get("FOLIO_ORDER") ?? 0);
 const seeds = Deno.args.slice(1).map(Number);
 for (const seed of seeds.length ? seeds : [1, 2, 3]) {
   for (const s of SCHEMES) {
@@ -13,7 +14,7 @@ for (const seed of seeds.length ? seeds : [1, 2, 3]) {
     try {
       fc.assert(
         fc.property(fc.array(opArb, { minLength: 5, maxLength: 80, size: "max" }), (ops) => {
-          runSequence(s.info.id, ops);
+          runSequence(s.info.id, ops, order);
         }),
         { seed, numRuns: runs },
       );

@@ -320,15 +320,15 @@ export class Kernel {
   // ---------------------------------------------------------------------------------------------
   // Folios and page tables
 
-  #allocFolio(anon: boolean, index: number, file: SimFile | null): Folio {
+  #allocFolio(anon: boolean, index: number, file: SimFile | null, nrPages = 1): Folio {
     const f: Folio = {
       id: this.#nextFolioId++,
-      nrPages: 1,
+      nrPages,
       anon,
       index,
       file,
-      mapcount: [0],
-      anonExclusive: [false],
+      mapcount: new Array(nrPages).fill(0),
+      anonExclusive: new Array(nrPages).fill(false),
       pinned: false,
       ksm: false,
       freed: false,
@@ -1182,14 +1182,36 @@ export class Kernel {
     this.#count("faults_anon_new");
   }
 
-  /** Allocates a new exclusive anon folio mapped writable at `addr` (`folio_add_new_anon_rmap`). */
+  /**
+   * Allocates a new exclusive anon folio mapped writable at `addr` (`folio_add_new_anon_rmap`).
+   * With `params.anonFolioOrder` > 0 (mTHP), `alloc_anon_folio` maps a naturally aligned large
+   * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
+   * populated; otherwise it falls back to order 0 (mm/memory.c).
+   */
   #newAnonFolio(vma: Vma, addr: number): Folio {
     this.scheme.prepare(vma);
-    const f = this.#allocFolio(true, linearPageIndex(vma, addr), null);
-    this.exec.work("page_zero");
-    f.anonExclusive[0] = true;
-    this.scheme.addNewAnon(f, vma, addr, true);
-    this.#setPte(vma.mm, addr, { folio: f, page: 0, writable: true, young: true });
+    const mm = vma.mm;
+    let nr = 1, start = addr;
+    const order = this.params.anonFolioOrder;
+    if (order > 0) {
+      const size = PAGE_SIZE * 2 ** order;
+      const a = Math.floor(addr / size) * size;
+      if (
+        a >= vma.start && a + size <= vma.end &&
+        mm.pages.rangeKeys(a / PAGE_SIZE, (a + size) / PAGE_SIZE).length === 0
+      ) {
+        nr = 2 ** order;
+        start = a;
+      } else this.#count("mthp_fallback");
+    }
+    const f = this.#allocFolio(true, linearPageIndex(vma, start), null, nr);
+    this.exec.work("page_zero", nr);
+    f.anonExclusive.fill(true);
+    this.scheme.addNewAnon(f, vma, start, true);
+    for (let i = 0; i < nr; i++) {
+      this.#setPte(mm, start + i * PAGE_SIZE, { folio: f, page: i, writable: true, young: true });
+    }
+    if (nr > 1) this.#count("mthp_folios");
     return f;
   }
 
@@ -1236,23 +1258,39 @@ export class Kernel {
       this.#count("faults_wp_reuse_exclusive");
       return;
     }
-    // wp_can_reuse_anon_folio (small folio): not KSM and the only reference is this mapping.
-    // A swap-cache copy counts as a reference while other PTEs still refer to the swap slot
-    // (folio_free_swap fails then).
-    const slot = this.#swapCacheOf.get(f);
-    const swapRef = slot && slot.count > 0 ? 1 : 0;
-    const refs = f.mapcount[pte.page] + (f.pinned ? 1 : 0) + swapRef;
-    if (!f.ksm && refs === 1) {
-      this.scheme.moveAnon(f, vma);
+    if (!f.ksm && this.#canReuseAnonFolio(f, vma.mm)) {
+      // A small folio moves to the faulting VMA's anon rmap (folio_move_anon_rmap); a large
+      // one is reused in place: it may be mapped by several VMAs of this mm with different
+      // anon_vmas (e.g. split by mprotect after a fork), so __wp_can_reuse_large_anon_folio
+      // does not move it.
+      if (f.nrPages === 1) this.scheme.moveAnon(f, vma);
       f.anonExclusive[pte.page] = true;
       pte.writable = true;
       pte.young = true;
-      this.#count("faults_wp_reuse_move");
+      this.#count(f.nrPages === 1 ? "faults_wp_reuse_move" : "faults_wp_reuse_large");
       return;
     }
     // wp_page_copy
     this.#copyIntoNewAnon(vma, addr);
     this.#count("faults_cow_copy");
+  }
+
+  /**
+   * `wp_can_reuse_anon_folio` (reference §5.2). Small folio: the only reference is this mapping
+   * (a swap-cache copy counts while other PTEs still refer to its slot, as folio_free_swap fails
+   * then). Large folio: every reference is a mapping, all by this mm, and more than one page is
+   * still mapped (a large folio with one page left is copied so that it can be freed).
+   */
+  #canReuseAnonFolio(f: Folio, mm: Mm): boolean {
+    if (f.pinned) return false;
+    const slot = this.#swapCacheOf.get(f);
+    if (slot && slot.count > 0) return false;
+    let total = 0;
+    for (const m of f.mapcount) total += m;
+    if (f.nrPages === 1) return total === 1;
+    if (total <= 1) return false;
+    for (const m of f.mappers.values()) if (m.mm !== mm) return false;
+    return true;
   }
 
   /** `do_swap_page`: bring a reclaimed page back. */
@@ -1682,14 +1720,29 @@ export class Kernel {
     if (this.#wouldMergeNew(probe)) return null;
     const mm = vma.mm;
     const len = Math.min(oldLen, newLen);
+    // One entry per folio, with the destination address of its first page. A large folio is
+    // relocated as a unit only when the moved range spans every page it maps; the series then
+    // tries split_folio(), which the simulator does not model: it falls back instead, as the
+    // first version of the series did for every large folio (reference §10.2).
     const folios: { folio: Folio; addr: number }[] = [];
-    for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE)) {
+    const seen = new Set<Folio>();
+    const end = oldAddr + len;
+    for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, end / PAGE_SIZE)) {
       const pte = mm.pages.get(vpn)!;
       const f = pte.folio;
-      if (!f || !f.anon || f.ksm) continue;
+      if (!f || !f.anon || f.ksm || seen.has(f)) continue;
+      seen.add(f);
       if (f.pinned) return fail(`folio ${f.id} is pinned`);
-      if (f.mapcount[pte.page] > 1) return fail(`folio ${f.id} is mapped shared`);
-      folios.push({ folio: f, addr: newAddr + (vpn * PAGE_SIZE - oldAddr) });
+      if (f.mapcount.some((m) => m > 1)) return fail(`folio ${f.id} is mapped shared`);
+      if (f.nrPages > 1) {
+        for (const m of f.mappers.values()) {
+          if (m.mm !== mm || m.addr < oldAddr || m.addr >= end) {
+            return fail(`large folio ${f.id} is not fully inside the moved range`);
+          }
+        }
+      }
+      const first = vpn * PAGE_SIZE - pte.page * PAGE_SIZE;
+      folios.push({ folio: f, addr: newAddr + (first - oldAddr) });
     }
     const dst = this.#newVma(mm, newAddr, newAddr + newLen, newAddr / PAGE_SIZE, vma.flags, null);
     this.scheme.vmaInit(dst);
@@ -1746,8 +1799,14 @@ export class Kernel {
    */
   tryToUnmap(folio: Folio): boolean {
     return this.#op("walk_unmap", null, () => {
-      const slot: SwapSlot = { id: this.#nextSwapId++, count: 0, cached: null };
-      this.#walk(folio, "unmap", false, (_pte, mm, addr) => {
+      // One swap slot per page of the folio (swap-in brings pages back as small folios).
+      const slots: SwapSlot[] = folio.mapcount.map(() => ({
+        id: this.#nextSwapId++,
+        count: 0,
+        cached: null,
+      }));
+      this.#walk(folio, "unmap", false, (pte, mm, addr) => {
+        const slot = slots[pte.page];
         const cleared: SwapPte = {
           folio: null,
           page: 0,
@@ -1808,20 +1867,32 @@ export class Kernel {
     const found = new Set<number>();
     let visits = 0, hits = 0;
     const report = this.scheme.walk(folio, kind, tryLock, (vma, addr) => {
+      // page_vma_mapped_walk: from the address the scheme computed, check the PTE of every
+      // page of the folio that falls inside this VMA (one page for a small folio).
       visits++;
       const mm = vma.mm;
       const vpn = addr / PAGE_SIZE;
       const tableExists = mm.ptePages.has(vpn >> PTES_PER_TABLE_SHIFT);
       this.exec.work("pt_level", tableExists ? 4 : 3);
       if (!tableExists || addr < vma.start || addr >= vma.end) return true;
-      this.exec.work("pte_check");
-      const pte = mm.pages.get(vpn);
-      if (!pte || pte.folio !== folio) return true;
-      const key = mapperKey(mm, addr);
-      if (found.has(key)) return true;
-      found.add(key);
-      hits++;
-      return act(pte, mm, addr);
+      let hit = false;
+      for (let i = 0; i < folio.nrPages; i++) {
+        const va = vma.start + (folio.index + i - vma.pgoff) * PAGE_SIZE;
+        if (va < vma.start || va >= vma.end) continue;
+        this.exec.work("pte_check");
+        const pte = mm.pages.get(va / PAGE_SIZE);
+        if (!pte || pte.folio !== folio || pte.page !== i) continue;
+        const key = mapperKey(mm, va);
+        if (found.has(key)) continue;
+        found.add(key);
+        hit = true;
+        if (!act(pte, mm, va)) {
+          hits++;
+          return false;
+        }
+      }
+      if (hit) hits++;
+      return true;
     });
     // Early stops happen only once every mapping was found (mapcount reached, or unmapped), so
     // a walk that was not contended must have found every mapping the oracle knows.

@@ -33,6 +33,13 @@ export interface KernelParams {
    * (§1.6 [D]). Default 10 [U].
    */
   mapleEntriesPerNode: number;
+  /**
+   * mTHP order of anonymous write faults: 0 = 4 KiB folios (THP/mTHP off, the default); n > 0 =
+   * naturally aligned, PTE-mapped 2^n-page folios where the aligned range fits in the VMA and is
+   * unpopulated, as `alloc_anon_folio` does with one mTHP size enabled (mm/memory.c). PMD
+   * mappings are not modelled.
+   */
+  anonFolioOrder: number;
   /** Check invariants (reference §1.7) after every operation (slow; tests use it). */
   debugChecks: boolean;
   /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
@@ -48,6 +55,7 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   startBrk: 0x555555559000,
   stackPages: 33,
   mapleEntriesPerNode: 10,
+  anonFolioOrder: 0,
   debugChecks: false,
   oracleChecks: true,
 };
@@ -63,6 +71,7 @@ export const KERNEL_PARAM_RANGES: Readonly<
   startBrk: { min: 2 ** 20, max: 2 ** 47, kind: "int" },
   stackPages: { min: 1, max: 1 << 20, kind: "int" },
   mapleEntriesPerNode: { min: 2, max: 16, kind: "int" },
+  anonFolioOrder: { min: 0, max: 9, kind: "int" },
   debugChecks: { kind: "bool" },
   oracleChecks: { kind: "bool" },
 };

@@ -654,11 +654,19 @@ export class CowContextScheme implements RmapScheme {
 
   // -- the walk ----------------------------------------------------------------------------------
 
-  /** `folio_maybe_mapped_shared`, approximated by total mapcount > 1. */
+  /**
+   * `folio_maybe_mapped_shared`: small folio, mapcount > 1; large folio (CONFIG_MM_ID), mapped
+   * by more than one mm (reference §1.4). The model knows the exact set of mms, so it gives no
+   * false positives.
+   */
   #maybeMappedShared(folio: Folio): boolean {
-    let n = 0;
-    for (const m of folio.mapcount) n += m;
-    return n > 1;
+    if (folio.nrPages === 1) return folio.mapcount[0] > 1;
+    let mm: Mm | null = null;
+    for (const m of folio.mappers.values()) {
+      if (mm && m.mm !== mm) return true;
+      mm = m.mm;
+    }
+    return false;
   }
 
   /** Nodes touched by one VMA-tree range lookup in `mm`. */
@@ -716,14 +724,19 @@ export class CowContextScheme implements RmapScheme {
       treeNodes += r0.nodes;
       if (!r0.go) return false;
       const mode = this.options.exclusiveShortcut;
-      if (
-        mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
-        (mode === "poc" || r0.found)
-      ) {
+      const stop = mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
+        (mode === "poc" || r0.found);
+      // An exclusive small folio found here has no other mapping. An exclusive large folio may
+      // also be mapped by this mm through a moved VMA (part of it was mremap()ed), so in
+      // "found" mode this context's remap offsets are still walked before stopping.
+      if (stop && (mode === "poc" || folio.nrPages === 1)) {
         shortcut = true;
         return false;
       }
-      if (ctx.entries.length === 0) return true;
+      if (ctx.entries.length === 0) {
+        if (stop) shortcut = true;
+        return !stop;
+      }
       const n = mapleDepth(2 * ctx.entries.length + 1, per);
       treeNodes += n;
       exec.work("tree_visit", n);
@@ -737,7 +750,8 @@ export class CowContextScheme implements RmapScheme {
         treeNodes += r.nodes;
         if (!r.go) return false;
       }
-      return true;
+      if (stop) shortcut = true;
+      return !stop;
     };
 
     exec.rcuReadLock();
