@@ -24,7 +24,12 @@ for (const seed of seeds.length ? seeds : [1, 2, 3]) {
         } s)`,
       );
     } catch (e) {
-      console.log(`seed ${seed} ${s.info.id}: FAILED\n${(e as Error).message.slice(0, 3000)}`);
+      const cause = (e as Error).cause as Error | undefined;
+      console.log(
+        `seed ${seed} ${s.info.id}: FAILED\n${(e as Error).message.slice(0, 3000)}\n${
+          cause?.message ?? ""
+        }`,
+      );
     }
   }
 }
