@@ -296,7 +296,7 @@ export function locksCsv(results: Results): string {
     "write_acquisitions",
     "trylock_failures",
   ];
-  for (const d of ["hold", "wait", "read_wait", "write_wait"]) {
+  for (const d of ["hold", "wait", "read_hold", "write_hold", "read_wait", "write_wait"]) {
     header.push(`${d}_count`);
     for (const f of SUMMARY_COLUMNS) header.push(`${d}_${f}_ns`);
   }
@@ -317,6 +317,10 @@ export function locksCsv(results: Results): string {
         ...summaryCells(x.hold),
         x.wait.count,
         ...summaryCells(x.wait),
+        x.readHold?.count ?? "",
+        ...(x.readHold ? summaryCells(x.readHold) : SUMMARY_COLUMNS.map(() => "")),
+        x.writeHold?.count ?? "",
+        ...(x.writeHold ? summaryCells(x.writeHold) : SUMMARY_COLUMNS.map(() => "")),
         x.readWait?.count ?? "",
         ...(x.readWait ? summaryCells(x.readWait) : SUMMARY_COLUMNS.map(() => "")),
         x.writeWait?.count ?? "",

@@ -397,6 +397,8 @@ export function runOne(opts: RunOptions): RunResult {
       trylockFailures: m.trylockFailures,
       hold: { ...m.holdNs },
       wait: { ...m.waitNs },
+      readHold: { ...m.readHoldNs },
+      writeHold: { ...m.writeHoldNs },
       readWait: { ...m.readWaitNs },
       writeWait: { ...m.writeWaitNs },
       contended: m.contended,

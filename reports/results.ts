@@ -190,6 +190,10 @@ export interface LockStats {
   hold: Summary;
   /** Wait time per acquisition, ns. */
   wait: Summary;
+  /** Hold time of read-mode holds, ns (absent in old files). */
+  readHold?: Summary;
+  /** Hold time of write-mode holds, ns (absent in old files). */
+  writeHold?: Summary;
   /** Wait time of read-mode acquisitions, ns (absent in old files). */
   readWait?: Summary;
   /** Wait time of write-mode acquisitions, ns (absent in old files). */

@@ -39,20 +39,22 @@ Deno.test("android contention: the 2026 clean-up does less under the root lock",
   assertEquals(root(cleanup).workUnderLock.slab_alloc ?? 0, 0);
   assertEquals((root(classic).workUnderLock.slab_alloc ?? 0) > 0, true);
   // Writer-side work under the root lock: the same tree and list updates, minus the allocations.
+  // (Only forks of VMAs with chains of 2+ AVCs allocate under the 6.18 lock, so in this workload
+  // the hold times barely move; latencies depend on the interleaving and are not asserted.)
   const wk = (l: LockStats, k: string): number => l.workUnderLock[k] ?? 0;
   for (const k of ["tree_update", "list_op", "slab_free"]) {
     assertEquals(wk(root(cleanup), k), wk(root(classic), k), k);
   }
-  // Shorter critical sections make forks (2 root-lock writes per faulted VMA) faster at p99.
-  assertEquals(cleanup.latency.fork.p99 < classic.latency.fork.p99, true);
 });
 
 Deno.test("android contention: the per-anon_vma lock takes exclusive walks off the root", () => {
   const own = perAv.locks["anon_vma.own"];
   assertEquals(own.readAcquisitions > 0, true, "exclusive folios walked under their own lock");
   assertEquals(root(perAv).readAcquisitions < root(classic).readAcquisitions, true);
-  assertEquals(root(perAv).trylockFailures < root(classic).trylockFailures, true);
   assertEquals(own.trylockFailures, 0);
+  // Writers now also take the own lock of each non-root anon_vma they change, under the root:
+  // root write holds get longer.
+  assertEquals(root(perAv).writeHold!.mean > root(classic).writeHold!.mean, true);
 });
 
 Deno.test("android contention: cow_context walks take no anon_vma lock and never fail", () => {

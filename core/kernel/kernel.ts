@@ -246,6 +246,16 @@ export class Kernel {
     }
   }
 
+  /** Runs `fn` with `mm->mmap_lock` held for write (every syscall that changes VMAs). */
+  #mmapLocked<T>(mm: Mm, fn: () => T): T {
+    this.exec.acquire(mm.mmapLock, "write");
+    try {
+      return fn();
+    } finally {
+      this.exec.release(mm.mmapLock, "write");
+    }
+  }
+
   #updateMaple(mm: Mm, oldCount: number): void {
     const per = this.params.mapleEntriesPerNode;
     const nodes = (n: number): number => {
@@ -801,7 +811,11 @@ export class Kernel {
     file: SimFile | null = null,
     offset = 0,
   ): number {
-    return this.#op("mmap", mm, () => this.#mmap(mm, addr, len, prot, flags, file, offset));
+    return this.#op(
+      "mmap",
+      mm,
+      () => this.#mmapLocked(mm, () => this.#mmap(mm, addr, len, prot, flags, file, offset)),
+    );
   }
 
   #mmap(
@@ -900,13 +914,14 @@ export class Kernel {
 
   /** `munmap(addr, len)`. */
   munmap(mm: Mm, addr: number, len: number): void {
-    this.#op("munmap", mm, () => {
-      if (!isAligned(addr)) throw new SyscallError("EINVAL", "munmap", "addr not page aligned");
-      if (!Number.isInteger(len) || len <= 0) {
-        throw new SyscallError("EINVAL", "munmap", "bad length");
-      }
-      this.#munmapRange(mm, addr, addr + pageAlignUp(len), "munmap");
-    });
+    this.#op("munmap", mm, () =>
+      this.#mmapLocked(mm, () => {
+        if (!isAligned(addr)) throw new SyscallError("EINVAL", "munmap", "addr not page aligned");
+        if (!Number.isInteger(len) || len <= 0) {
+          throw new SyscallError("EINVAL", "munmap", "bad length");
+        }
+        this.#munmapRange(mm, addr, addr + pageAlignUp(len), "munmap");
+      }));
   }
 
   /** `do_vmi_align_munmap`: split the edge VMAs, zap, unlink and free what lies inside. */
@@ -938,43 +953,45 @@ export class Kernel {
 
   /** `mprotect(addr, len, prot)`. */
   mprotect(mm: Mm, addr: number, len: number, prot: number): void {
-    this.#op("mprotect", mm, () => {
-      const sys = "mprotect";
-      if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
-      if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
-      if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) {
-        throw new SyscallError("EINVAL", sys, `unknown prot bits ${prot}`);
-      }
-      const end = addr + pageAlignUp(len);
-      if (end === addr) return;
-      // Linux applies mprotect VMA by VMA and can leave a partial change when it meets a hole;
-      // the simulator checks first so that a failed call changes nothing.
-      if (!this.#fullyMapped(mm, addr, end)) {
-        throw new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
-      }
-      this.#checkSplitBudget(mm, addr, end, sys);
-      const newAccess = protToVm(prot);
-      let cur = addr;
-      while (cur < end) {
-        const vma = mm.vmas.find(cur)!;
-        const tmpEnd = Math.min(vma.end, end);
-        const old = vma.flags;
-        let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;
-        if (
-          (old & VM_SHARED) === 0 && (nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_WRITE)
-        ) {
-          nf |= VM_ACCOUNT; // mprotect_fixup charges a private mapping made writable
-        } else if (
-          !(nf & VM_WRITE) && (old & VM_ACCOUNT) && vmaIsAnonymous(vma) && !this.scheme.hasAnon(vma)
-        ) {
-          nf &= ~VM_ACCOUNT; // unfaulted anonymous read-only memory is not charged (6.4+)
+    this.#op("mprotect", mm, () =>
+      this.#mmapLocked(mm, () => {
+        const sys = "mprotect";
+        if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
+        if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
+        if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) {
+          throw new SyscallError("EINVAL", sys, `unknown prot bits ${prot}`);
         }
-        let target = vma;
-        if (nf !== old) target = this.#modifyFlags(vma, cur, tmpEnd, nf, sys);
-        this.#changeProtection(target, cur, tmpEnd);
-        cur = tmpEnd;
-      }
-    });
+        const end = addr + pageAlignUp(len);
+        if (end === addr) return;
+        // Linux applies mprotect VMA by VMA and can leave a partial change when it meets a hole;
+        // the simulator checks first so that a failed call changes nothing.
+        if (!this.#fullyMapped(mm, addr, end)) {
+          throw new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
+        }
+        this.#checkSplitBudget(mm, addr, end, sys);
+        const newAccess = protToVm(prot);
+        let cur = addr;
+        while (cur < end) {
+          const vma = mm.vmas.find(cur)!;
+          const tmpEnd = Math.min(vma.end, end);
+          const old = vma.flags;
+          let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;
+          if (
+            (old & VM_SHARED) === 0 && (nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_WRITE)
+          ) {
+            nf |= VM_ACCOUNT; // mprotect_fixup charges a private mapping made writable
+          } else if (
+            !(nf & VM_WRITE) && (old & VM_ACCOUNT) && vmaIsAnonymous(vma) &&
+            !this.scheme.hasAnon(vma)
+          ) {
+            nf &= ~VM_ACCOUNT; // unfaulted anonymous read-only memory is not charged (6.4+)
+          }
+          let target = vma;
+          if (nf !== old) target = this.#modifyFlags(vma, cur, tmpEnd, nf, sys);
+          this.#changeProtection(target, cur, tmpEnd);
+          cur = tmpEnd;
+        }
+      }));
   }
 
   /** Refuses (ENOMEM) a flags change that would need more splits than max_map_count allows. */
@@ -1009,84 +1026,90 @@ export class Kernel {
 
   /** `madvise(addr, len, advice)` for DONTNEED, DONTFORK/DOFORK and WIPEONFORK/KEEPONFORK. */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
-    this.#op("madvise", mm, () => {
-      const sys = "madvise";
-      if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
-      if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
-      const end = addr + pageAlignUp(len);
-      const known = [MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK];
-      if (!known.includes(advice)) {
-        throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
-      }
-      if (end === addr) return;
-      if (!this.#fullyMapped(mm, addr, end)) {
-        throw new SyscallError("ENOMEM", sys, "range has a hole");
-      }
-      if (advice === MADV_DONTNEED) {
-        this.#zapRange(mm, addr, end);
-        return;
-      }
-      if (advice === MADV_WIPEONFORK) {
-        for (const v of mm.vmas.intersecting(addr, end)) {
-          if (v.file || (v.flags & VM_SHARED)) {
-            throw new SyscallError("EINVAL", sys, "MADV_WIPEONFORK needs private anonymous memory");
+    this.#op("madvise", mm, () =>
+      this.#mmapLocked(mm, () => {
+        const sys = "madvise";
+        if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
+        if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
+        const end = addr + pageAlignUp(len);
+        const known = [MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK];
+        if (!known.includes(advice)) {
+          throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
+        }
+        if (end === addr) return;
+        if (!this.#fullyMapped(mm, addr, end)) {
+          throw new SyscallError("ENOMEM", sys, "range has a hole");
+        }
+        if (advice === MADV_DONTNEED) {
+          this.#zapRange(mm, addr, end);
+          return;
+        }
+        if (advice === MADV_WIPEONFORK) {
+          for (const v of mm.vmas.intersecting(addr, end)) {
+            if (v.file || (v.flags & VM_SHARED)) {
+              throw new SyscallError(
+                "EINVAL",
+                sys,
+                "MADV_WIPEONFORK needs private anonymous memory",
+              );
+            }
           }
         }
-      }
-      this.#checkSplitBudget(mm, addr, end, sys);
-      let cur = addr;
-      while (cur < end) {
-        const vma = mm.vmas.find(cur)!;
-        const tmpEnd = Math.min(vma.end, end);
-        let nf = vma.flags;
-        if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
-        else if (advice === MADV_DOFORK) nf &= ~VM_DONTCOPY;
-        else if (advice === MADV_WIPEONFORK) nf |= VM_WIPEONFORK;
-        else nf &= ~VM_WIPEONFORK;
-        if (nf !== vma.flags) this.#modifyFlags(vma, cur, tmpEnd, nf, sys);
-        cur = tmpEnd;
-      }
-    });
+        this.#checkSplitBudget(mm, addr, end, sys);
+        let cur = addr;
+        while (cur < end) {
+          const vma = mm.vmas.find(cur)!;
+          const tmpEnd = Math.min(vma.end, end);
+          let nf = vma.flags;
+          if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
+          else if (advice === MADV_DOFORK) nf &= ~VM_DONTCOPY;
+          else if (advice === MADV_WIPEONFORK) nf |= VM_WIPEONFORK;
+          else nf &= ~VM_WIPEONFORK;
+          if (nf !== vma.flags) this.#modifyFlags(vma, cur, tmpEnd, nf, sys);
+          cur = tmpEnd;
+        }
+      }));
   }
 
   /** `brk(newBrk)`: returns the resulting break (unchanged on failure, as Linux does). */
   brk(mm: Mm, newBrk: number): number {
-    return this.#op("brk", mm, () => {
-      if (newBrk < mm.startBrk) return mm.brk;
-      const oldEnd = pageAlignUp(mm.brk);
-      const newEnd = pageAlignUp(newBrk);
-      if (newEnd === oldEnd) {
+    return this.#op("brk", mm, () =>
+      this.#mmapLocked(mm, () => {
+        if (newBrk < mm.startBrk) return mm.brk;
+        const oldEnd = pageAlignUp(mm.brk);
+        const newEnd = pageAlignUp(newBrk);
+        if (newEnd === oldEnd) {
+          mm.brk = newBrk;
+          return mm.brk;
+        }
+        if (newEnd < oldEnd) {
+          this.#munmapRange(mm, newEnd, oldEnd, "brk");
+          mm.brk = newBrk;
+          return mm.brk;
+        }
+        if (!mm.vmas.isFree(oldEnd, newEnd) || newEnd > this.params.taskSize) return mm.brk;
+        // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT, pgoff = addr >> PAGE_SHIFT.
+        const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+        const s: MergeState = {
+          mm,
+          start: oldEnd,
+          end: newEnd,
+          pgoff: oldEnd / PAGE_SIZE,
+          flags,
+          file: null,
+          anon: null,
+          middle: null,
+          copiedFrom: null,
+        };
+        if (!this.#mergeNewRange(s)) {
+          if (mm.mapCount > this.params.maxMapCount) return mm.brk;
+          const v = this.#newVma(mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
+          this.scheme.vmaInit(v);
+          this.#link(v);
+        }
         mm.brk = newBrk;
         return mm.brk;
-      }
-      if (newEnd < oldEnd) {
-        this.#munmapRange(mm, newEnd, oldEnd, "brk");
-        mm.brk = newBrk;
-        return mm.brk;
-      }
-      if (!mm.vmas.isFree(oldEnd, newEnd) || newEnd > this.params.taskSize) return mm.brk;
-      // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT, pgoff = addr >> PAGE_SHIFT.
-      const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
-      const s: MergeState = {
-        mm,
-        start: oldEnd,
-        end: newEnd,
-        pgoff: oldEnd / PAGE_SIZE,
-        flags,
-        file: null,
-        anon: null,
-        middle: null,
-        copiedFrom: null,
-      };
-      if (!this.#mergeNewRange(s)) {
-        if (mm.mapCount > this.params.maxMapCount) return mm.brk;
-        const v = this.#newVma(mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
-        this.scheme.vmaInit(v);
-        this.#link(v);
-      }
-      mm.brk = newBrk;
-      return mm.brk;
-    });
+      }));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -158,6 +158,8 @@ interface ClassAccumulator {
   contended: number;
   lateTrylocks: number;
   hold: Distribution;
+  readHold: Distribution;
+  writeHold: Distribution;
   wait: Distribution;
   readWait: Distribution;
   writeWait: Distribution;
@@ -426,6 +428,8 @@ export class Machine {
         contended: a.contended,
         lateTrylocks: a.lateTrylocks,
         holdNs: a.hold.summary(),
+        readHoldNs: a.readHold.summary(),
+        writeHoldNs: a.writeHold.summary(),
         waitNs: a.wait.summary(),
         readWaitNs: a.readWait.summary(),
         writeWaitNs: a.writeWait.summary(),
@@ -762,6 +766,8 @@ export class Machine {
         contended: 0,
         lateTrylocks: 0,
         hold: new Distribution(),
+        readHold: new Distribution(),
+        writeHold: new Distribution(),
         wait: new Distribution(),
         readWait: new Distribution(),
         writeWait: new Distribution(),
@@ -860,6 +866,9 @@ export class Machine {
           const h = task.held[i];
           task.held.splice(i, 1);
           info.metrics.hold.add(this.#now - h.since);
+          (h.mode === "read" ? info.metrics.readHold : info.metrics.writeHold).add(
+            this.#now - h.since,
+          );
           if (h.units > info.metrics.maxWorkPerHold) info.metrics.maxWorkPerHold = h.units;
           const granted = info.state.release(task, s.mode);
           this.#log(task, `release ${info.name} ${s.mode}`);

@@ -51,6 +51,10 @@ export interface LockClassMetrics {
    * held while that waiter wakes up and waits for a CPU, so those holds include `wakeupNs`.
    */
   holdNs: SampleSummary;
+  /** `holdNs` of read-mode holds only (rmap walks). */
+  readHoldNs: SampleSummary;
+  /** `holdNs` of write-mode holds only (tree changes: prepare, clone, fork, unlink). */
+  writeHoldNs: SampleSummary;
   /** Nanoseconds from request to grant, one sample per acquisition (zero when uncontended). */
   waitNs: SampleSummary;
   /** `waitNs` of read-mode acquisitions only (e.g. rmap walks waiting behind a writer). */
