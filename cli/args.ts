@@ -59,6 +59,8 @@ export interface RunArgs {
   shard: Shard | null;
   /** `--self-contained`. */
   selfContained: boolean;
+  /** `--trace FILE[,PERF_FILE]` arguments, in order (strace -f logs for trace-replay). */
+  traces: string[];
 }
 
 /** Options of `compare`. */
@@ -135,6 +137,7 @@ const RUN_OPTIONS = {
   "jobs": { type: "string" },
   "shard": { type: "string" },
   "self-contained": { type: "boolean" },
+  "trace": { type: "string", multiple: true },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -179,6 +182,9 @@ const COMMON_RUN_HELP =
                          byte-identical whatever N is.
   --shard I/N            Run only runs I, I+N, I+2N, ... (0 <= I < N) and write a partial
                          results.json; join the shards with merge.
+  --trace F[,P]          Replay the strace -f log F (optionally with perf page faults P) in the
+                         trace-replay workload, which then uses it unless --param trace=NAME
+                         picks another (repeatable; the trace is named after F's base name).
   --out DIR              Output directory (default out/).
   --self-contained       Inline chart.js into report.html so it works offline.
   -h, --help             Show this help.`;
@@ -443,6 +449,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         jobs: v.jobs === undefined ? null : integerOption(v.jobs as string, "jobs", 1, 256),
         shard: shardOption(v.shard as string | undefined),
         selfContained: v["self-contained"] === true,
+        traces: (v.trace as string[] | undefined) ?? [],
       };
     }
     case "compare": {

@@ -9,6 +9,7 @@
 import { runOne } from "../reports/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import type { RunSpec } from "./plan.ts";
+import { registerTrace, traceNames } from "../workloads/trace_replay.ts";
 
 /** A message from a worker: the result of one run, or why it failed. */
 export type WorkerReply =
@@ -35,6 +36,10 @@ export class RunFailedError extends Error {
  * ```
  */
 export function executeSpec(spec: RunSpec): RunResult {
+  // Traces from --trace live in this thread's registry; a worker registers them itself.
+  for (const t of spec.traces ?? []) {
+    if (!traceNames().includes(t.name)) registerTrace(t.name, t.strace, t.perf);
+  }
   const result = runOne(spec.options);
   return result.id === spec.id ? result : { ...result, id: spec.id };
 }

@@ -26,6 +26,7 @@ import {
 } from "../core/machine/cost_model.ts";
 import { DEFAULT_KERNEL_PARAMS, KERNEL_PARAM_RANGES } from "../core/kernel/params.ts";
 import { runId, type SuiteInfo } from "../reports/results.ts";
+import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -38,6 +39,54 @@ export interface RunSpec {
   id: string;
   /** Options for `runOne`. */
   options: RunOptions;
+  /** Traces given with `--trace`, registered before the run (also inside workers). */
+  traces?: TraceText[];
+}
+
+/** A trace read from `--trace FILE[,PERF_FILE]`. */
+export interface TraceText {
+  /** Name the trace-replay workload knows it by. */
+  name: string;
+  /** The strace -f log. */
+  strace: string;
+  /** perf script page-fault events, or "". */
+  perf: string;
+}
+
+/**
+ * Reads and registers the `--trace` files (a malformed line is a one-line error naming the file
+ * and the line); returns them in order.
+ */
+export function loadTraces(args: readonly string[], readText: ReadText): TraceText[] {
+  const out: TraceText[] = [];
+  for (const arg of args) {
+    const [file, perfFile, extra] = arg.split(",");
+    if (!file || extra !== undefined) {
+      throw new CliError(`Bad --trace "${arg}": expected FILE or FILE,PERF_FILE`);
+    }
+    const read = (path: string, what: string): string => {
+      try {
+        return readText(path);
+      } catch (e) {
+        const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+        throw new CliError(`Cannot read ${what} "${path}": ${why}`);
+      }
+    };
+    const strace = read(file, "trace file");
+    const perf = perfFile ? read(perfFile, "perf file") : "";
+    const base = file.split("/").pop()!.replace(/\..*$/, "");
+    const name = base.replace(/[^A-Za-z0-9_.-]/g, "_") || "trace";
+    if (out.some((t) => t.name === name)) {
+      throw new CliError(`Two --trace files are both named "${name}"; rename one`);
+    }
+    try {
+      registerTrace(name, strace, perf);
+    } catch (e) {
+      throw new CliError(`Trace file "${file}": ${(e as Error).message.split("\n")[0]}`);
+    }
+    out.push({ name, strace, perf });
+  }
+  return out;
 }
 
 /** A validated plan. */
@@ -338,6 +387,7 @@ function commandText(args: RunArgs): string {
   for (const p of args.params) parts.push("--param", `${p.key}=${p.value}`);
   if (args.costProfile !== "default") parts.push("--cost-profile", args.costProfile);
   for (const c of args.costOverrides) parts.push("--cost", `${c.key}=${c.value}`);
+  for (const t of args.traces) parts.push("--trace", t);
   return parts.join(" ");
 }
 
@@ -358,6 +408,7 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const schemes = selectIds(args.schemes, SCHEMES.map((s) => s.info.id), "scheme");
   const workloadIds = selectIds(args.workloads, WORKLOADS.map((w) => w.id), "workload");
   const workloads = workloadIds.map((id) => WORKLOADS.find((w) => w.id === id)!);
+  const traces = loadTraces(args.traces, readText);
   const axes = buildAxes(args, workloads);
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);
 
@@ -393,7 +444,13 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
         };
         if (Object.keys(machine).length) options.machine = { ...machine };
         if (Object.keys(kernel).length) options.kernelParams = { ...kernel };
-        all.push({ index: all.length, id: runId(s, w.id) + suffix, options });
+        const spec: RunSpec = { index: all.length, id: runId(s, w.id) + suffix, options };
+        if (traces.length && w.id === TRACE_REPLAY.id) {
+          spec.traces = traces;
+          // The first --trace is replayed unless --param trace=NAME chose one.
+          if (!("trace" in params)) options.params = { ...params, trace: traces[0].name };
+        }
+        all.push(spec);
       }
     }
   }
