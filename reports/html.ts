@@ -7,6 +7,12 @@
  * hold and wait per class, operation latencies, and tables of every figure, the workload
  * parameters, notes and workload-specific tables. The environment comes last.
  *
+ * A section whose runs form a parameter sweep (some scheme ran more than once, see
+ * {@link detectSweep}) also gets scaling line charts when exactly one numeric parameter varies:
+ * x is the swept value, one line per scheme, for peak slab bytes, rmap bytes at the end, walk
+ * visits p99, useless visits % and the worst rmap-lock wait and hold p99. When several
+ * parameters (or a non-numeric one) vary, the section says so instead and draws no scaling chart.
+ *
  * Two ways to get chart.js:
  *
  * - default: `import("https://esm.sh/chart.js@4.6.1/auto")` from a `<script type="module">`;
@@ -163,8 +169,61 @@ interface RunView {
   latency: Record<string, StatView>;
 }
 
+/** The figures a scaling chart plots, per run. */
+type ScalingMetric = "slabPeak" | "rmapFinal" | "walkP99" | "useless" | "lockWait" | "lockHold";
+
+/** Scaling metrics in display order, with chart captions. */
+const SCALING_METRICS: readonly { metric: ScalingMetric; caption: string }[] = [
+  { metric: "slabPeak", caption: "Peak slab KiB (all caches)" },
+  {
+    metric: "rmapFinal",
+    caption: "Rmap KiB at the end (anon_vma, AVC, cow_context, remap arrays)",
+  },
+  { metric: "walkP99", caption: "Rmap walk visits p99 (worst walk kind)" },
+  { metric: "useless", caption: "Useless visits %" },
+  { metric: "lockWait", caption: "Rmap lock wait p99 ns (worst anon_vma*/cow_context* class)" },
+  { metric: "lockHold", caption: "Rmap lock hold p99 ns (worst anon_vma*/cow_context* class)" },
+];
+
+/** Slab caches that hold rmap metadata (the "rmap bytes" of a scaling chart). */
+const RMAP_CACHES: readonly string[] = [
+  "anon_vma",
+  "anon_vma_chain",
+  "cow_context",
+  "cow_remap_array",
+];
+
+/** Lock classes that count as rmap locks start with one of these. */
+const RMAP_LOCK_PREFIXES: readonly string[] = ["anon_vma", "cow_context"];
+
+/** One run's point on the scaling charts; null where the run has no such figure. */
+interface SweepPoint {
+  x: number;
+  slabPeak: number;
+  rmapFinal: number;
+  walkP99: number | null;
+  useless: number | null;
+  lockWait: number | null;
+  lockWaitClass: string | null;
+  lockHold: number | null;
+  lockHoldClass: string | null;
+}
+
+/** The scaling data of a one-parameter sweep: one line per scheme, points sorted by x. */
+interface SweepView {
+  /** The swept parameter (`machine.` or `kernel.` prefixed for those). */
+  param: string;
+  /** Distinct swept values, ascending. */
+  xs: number[];
+  /** Draw x on a logarithmic axis (geometric sweeps). */
+  log: boolean;
+  lines: { scheme: string; points: SweepPoint[] }[];
+}
+
 interface WorkloadView {
   id: string;
+  /** Scaling data when the section is a sweep of one numeric parameter, else null. */
+  sweep: SweepView | null;
   caches: string[];
   walkKinds: string[];
   lockClasses: string[];
@@ -184,8 +243,11 @@ interface ChartSpec {
     | "histogram"
     | "hold"
     | "wait"
-    | "latency";
+    | "latency"
+    | "scaling";
   workload: number;
+  /** The plotted figure of a `"scaling"` chart. */
+  metric?: ScalingMetric;
 }
 
 interface PageData {
@@ -226,6 +288,122 @@ function unionKeys(runs: readonly RunResult[], pick: (r: RunResult) => object): 
   return [...set];
 }
 
+type ParamScalar = number | string | boolean;
+
+/**
+ * The `[k=v,...]` suffix of a sweep run id as pairs (numbers parsed), or none. Only used for
+ * `kernel.` parameters, which the document records nowhere else.
+ */
+function idSuffixParams(r: RunResult): [string, ParamScalar][] {
+  const base = `${r.scheme.id}/${r.workload.id}[`;
+  if (!r.id.startsWith(base) || !r.id.endsWith("]")) return [];
+  const out: [string, ParamScalar][] = [];
+  for (const part of r.id.slice(base.length, -1).split(",")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) continue;
+    const text = part.slice(eq + 1);
+    const n = Number(text);
+    out.push([part.slice(0, eq), text.trim() !== "" && Number.isFinite(n) ? n : text]);
+  }
+  return out;
+}
+
+/** Every parameter of a run: workload params, `machine.*` (when asked) and `kernel.*`. */
+function runParams(r: RunResult, withMachine: boolean): Map<string, ParamScalar> {
+  const m = new Map<string, ParamScalar>(Object.entries(r.workload.params));
+  if (withMachine && r.machine) {
+    for (const [k, v] of Object.entries(r.machine)) m.set(`machine.${k}`, v);
+  }
+  for (const [k, v] of idSuffixParams(r)) {
+    if (k.startsWith("kernel.") && !m.has(k)) m.set(k, v);
+  }
+  return m;
+}
+
+/** What a section's runs sweep. */
+type SweepKind =
+  | { kind: "none" }
+  | { kind: "one"; param: string; values: number[] }
+  | { kind: "non-numeric"; param: string }
+  | { kind: "several"; params: string[] };
+
+/**
+ * Classifies a workload section: a sweep when some scheme ran more than once; then the parameters
+ * (workload, `machine.*` when every run records machine parameters, `kernel.*` from the run id)
+ * whose values differ between runs decide the kind. `values` are per run, in `runs` order.
+ */
+function detectSweep(runs: readonly RunResult[]): SweepKind {
+  const perScheme = new Map<string, number>();
+  for (const r of runs) perScheme.set(r.scheme.id, (perScheme.get(r.scheme.id) ?? 0) + 1);
+  if (![...perScheme.values()].some((n) => n > 1)) return { kind: "none" };
+  const withMachine = runs.every((r) => r.machine !== undefined);
+  const params = runs.map((r) => runParams(r, withMachine));
+  const keys = orderedKeys(new Set(params.flatMap((m) => [...m.keys()])));
+  const varying = keys.filter((k) => {
+    const seen = new Set(params.map((m) => (m.has(k) ? `${typeof m.get(k)}:${m.get(k)}` : "-")));
+    return seen.size > 1;
+  });
+  if (varying.length === 0) return { kind: "none" };
+  if (varying.length > 1) return { kind: "several", params: varying };
+  const param = varying[0];
+  const values = params.map((m) => m.get(param));
+  if (!values.every((v): v is number => typeof v === "number" && Number.isFinite(v))) {
+    return { kind: "non-numeric", param };
+  }
+  return { kind: "one", param, values };
+}
+
+/** The worst p99 of a lock statistic over the rmap lock classes, with its class. */
+function worstRmapLock(
+  r: RunResult,
+  which: "wait" | "hold",
+): { p99: number | null; lockClass: string | null } {
+  let best: { p99: number | null; lockClass: string | null } = { p99: null, lockClass: null };
+  for (const l of orderedKeys(Object.keys(r.locks))) {
+    if (!RMAP_LOCK_PREFIXES.some((p) => l.startsWith(p))) continue;
+    const v = r.locks[l][which].p99;
+    if (best.p99 === null || v > best.p99) best = { p99: v, lockClass: l };
+  }
+  return best;
+}
+
+function sweepPoint(r: RunResult, x: number): SweepPoint {
+  const kinds = Object.values(r.walks);
+  const wait = worstRmapLock(r, "wait");
+  const hold = worstRmapLock(r, "hold");
+  const visits = kinds.reduce((n, w) => n + w.visits.sum, 0);
+  return {
+    x,
+    slabPeak: r.slab.peak.totalBytes,
+    rmapFinal: RMAP_CACHES.reduce((n, c) => n + (r.slab.final.bytes[c] ?? 0), 0),
+    walkP99: kinds.length === 0 ? null : Math.max(...kinds.map((w) => w.visits.p99)),
+    useless: visits === 0 ? null : uselessPercent(r),
+    lockWait: wait.p99,
+    lockWaitClass: wait.lockClass,
+    lockHold: hold.p99,
+    lockHoldClass: hold.lockClass,
+  };
+}
+
+/** Whether sorted values are evenly spaced. */
+function arithmetic(xs: readonly number[]): boolean {
+  const d = xs[1] - xs[0];
+  return xs.every((x, i) => i === 0 || Math.abs(x - xs[i - 1] - d) <= 1e-9 * Math.abs(d));
+}
+
+function sweepView(runs: readonly RunResult[], param: string, values: number[]): SweepView {
+  const xs = [...new Set(values)].sort((a, b) => a - b);
+  const lines: SweepView["lines"] = [];
+  runs.forEach((r, i) => {
+    let line = lines.find((l) => l.scheme === r.scheme.id);
+    if (!line) lines.push(line = { scheme: r.scheme.id, points: [] });
+    line.points.push(sweepPoint(r, values[i]));
+  });
+  for (const l of lines) l.points.sort((a, b) => a.x - b.x);
+  const log = xs.length >= 3 && xs[0] > 0 && xs[xs.length - 1] / xs[0] >= 8 && !arithmetic(xs);
+  return { param, xs, log, lines };
+}
+
 function workloadView(id: string, runs: RunResult[]): WorkloadView {
   const caches = orderedKeys(
     unionKeys(runs, (r) => r.slab.peak.bytes).filter((c) =>
@@ -251,8 +429,10 @@ function workloadView(id: string, runs: RunResult[]): WorkloadView {
       ),
     };
   }
+  const sweep = detectSweep(runs);
   return {
     id,
+    sweep: sweep.kind === "one" ? sweepView(runs, sweep.param, sweep.values) : null,
     caches,
     walkKinds,
     lockClasses: orderedKeys(unionKeys(runs, (r) => r.locks)),
@@ -318,6 +498,31 @@ function rmapbenchDraw(Chart) {
         data: labels.map(function (l) { var v = pick(r, l); return v === undefined ? null : v; }) };
     });
   }
+  var scalingAxes = {
+    slabPeak: ["peak slab KiB", 1024], rmapFinal: ["rmap KiB at the end", 1024],
+    walkP99: ["visits per walk (p99)", 1], useless: ["useless visits %", 1],
+    lockWait: ["wait ns (p99)", 1], lockHold: ["hold ns (p99)", 1]
+  };
+  function scaling(w, metric) {
+    var sw = w.sweep;
+    if (!sw) throw new Error("Workload " + w.id + " has no sweep data");
+    var axis = scalingAxes[metric];
+    if (!axis) throw new Error("Unknown scaling metric " + metric);
+    var opts = options(axis[0], false, sw.param + (sw.log ? " (log scale)" : ""), true);
+    opts.scales.x.type = sw.log ? "logarithmic" : "linear";
+    opts.scales.x.bounds = "data";
+    opts.scales.x.ticks = { callback: function (v) { return String(Number(v)); } };
+    if (sw.xs.length <= 24) {
+      opts.scales.x.afterBuildTicks = function (scale) {
+        scale.ticks = sw.xs.map(function (v) { return { value: v }; });
+      };
+    }
+    return { type: "line", options: opts, data: { datasets: sw.lines.map(function (l, i) {
+      return { label: l.scheme, borderColor: color(i), backgroundColor: color(i), pointRadius: 3,
+        borderWidth: 2, clip: 8, data: l.points.filter(function (p) { return p[metric] !== null; })
+          .map(function (p) { return { x: p.x, y: p[metric] / axis[1] }; }) };
+    }) } };
+  }
   function statOf(rec, key) {
     var s = rec[key];
     return s === undefined ? undefined : s[statSelect.value];
@@ -366,6 +571,8 @@ function rmapbenchDraw(Chart) {
         return { type: "bar", options: options("ns (" + statSelect.value + ")", false),
           data: { labels: w.ops, datasets: perRun(w, w.ops, function (r, o) {
             return statOf(r.latency, o); }) } };
+      case "scaling":
+        return scaling(w, spec.metric);
     }
     throw new Error("Unknown figure " + spec.figure);
   }
@@ -443,6 +650,7 @@ th { background: #f1f4f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fafbfd; }
 pre.notes { background: #f6f8fb; padding: 8px; overflow-x: auto; }
+p.sweep-note { background: #fff8e1; border: 1px solid #f0d78c; padding: 6px 10px; }
 `;
 
 function figure(id: string, caption: string): string {
@@ -450,6 +658,79 @@ function figure(id: string, caption: string): string {
     `<div class="chart"><canvas id="${id}" role="img" aria-label="${
       esc(caption)
     }"></canvas></div></figure>`;
+}
+
+/**
+ * The scaling part of a section: for a one-parameter sweep, a grid of line charts (registered in
+ * `charts`) and a collapsed table of the plotted figures; for a sweep of several or non-numeric
+ * parameters, a note; otherwise nothing.
+ */
+function scalingBlock(
+  wi: number,
+  runs: readonly RunResult[],
+  view: WorkloadView,
+  charts: ChartSpec[],
+): string {
+  const kind = detectSweep(runs);
+  if (kind.kind === "several") {
+    return `<p class="note sweep-note">This sweep varies several parameters (${
+      kind.params.map((p) => `<code>${esc(p)}</code>`).join(", ")
+    }), so no scaling charts are drawn; sweep one parameter at a time to get them.</p>\n`;
+  }
+  if (kind.kind === "non-numeric") {
+    return `<p class="note sweep-note">This sweep varies the non-numeric parameter <code>${
+      esc(kind.param)
+    }</code>, so no scaling charts are drawn.</p>\n`;
+  }
+  const sw = view.sweep;
+  if (sw === null) return "";
+  const parts: string[] = [];
+  for (const { metric, caption } of SCALING_METRICS) {
+    const points = sw.lines.flatMap((l) => l.points);
+    if (points.every((p) => p[metric] === null)) continue;
+    const id = `chart-${wi}-scaling-${metric}`;
+    charts.push({ id, figure: "scaling", workload: wi, metric });
+    parts.push(figure(id, `${caption} vs ${sw.param}`));
+  }
+  const rows = sw.lines.flatMap((l) =>
+    l.points.map((p) => [
+      l.scheme,
+      p.x,
+      p.slabPeak / 1024,
+      p.rmapFinal / 1024,
+      p.walkP99 ?? undefined,
+      p.useless ?? undefined,
+      p.lockWait ?? undefined,
+      p.lockWaitClass ?? undefined,
+      p.lockHold ?? undefined,
+      p.lockHoldClass ?? undefined,
+    ])
+  );
+  return `<h3>Scaling with <code>${esc(sw.param)}</code></h3>
+<div class="grid scaling">
+${parts.join("\n")}
+</div>
+<details><summary>Scaling figures</summary>
+${
+    htmlTable(
+      [
+        "scheme",
+        sw.param,
+        "peak slab KiB",
+        "rmap KiB at end",
+        "walk visits p99",
+        "useless visits %",
+        "rmap lock wait p99",
+        "wait class",
+        "rmap lock hold p99",
+        "hold class",
+      ],
+      rows,
+    )
+  }
+</details>
+<h3>Per run</h3>
+`;
 }
 
 function workloadSection(
@@ -477,6 +758,7 @@ function workloadSection(
     add("wait", "Lock wait time per class");
   }
   if (view.ops.length > 0) add("latency", "Operation latency");
+  const scaling = scalingBlock(wi, runs, view, charts);
 
   const schemes = runs.map((r) => runLabel(r));
   const paramNames = orderedKeys(unionKeys(runs, (r) => r.workload.params));
@@ -582,11 +864,11 @@ function workloadSection(
   }
 
   return `<section class="workload" id="workload-${wi}">
-<h2>Workload <code>${esc(id)}</code> <span class="muted">(${runs.length} schemes: ${
-    esc(schemes.join(", "))
-  })</span></h2>
+<h2>Workload <code>${esc(id)}</code> <span class="muted">(${runs.length} ${
+    new Set(runs.map((r) => r.scheme.id)).size === runs.length ? "schemes" : "runs"
+  }: ${esc(schemes.join(", "))})</span></h2>
 ${paramRows.length > 0 ? htmlTable(["parameter", ...schemes], paramRows, "Parameters") : ""}
-<div class="grid">
+${scaling}<div class="grid">
 ${parts.join("\n")}
 </div>
 <h3>Figures</h3>

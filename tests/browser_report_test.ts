@@ -62,12 +62,36 @@ function smallResults(): Results {
   );
 }
 
+/** A sweep: anon_vma and cow_context × children = 2, 4, 8 (one section with scaling charts). */
+function sweepResults(): Results {
+  const schemes = ["anon_vma", "cow_context"];
+  const runs = [2, 4, 8].flatMap((children) =>
+    schemes.map((scheme) => {
+      const params = { mode: "breadth", children, depth: 2, rounds: 1, regions: 2, pages: 8 };
+      const r = runOne({ scheme, workload: "fork-storm", params, seed: 3 });
+      return { ...r, id: `${r.id}[children=${children}]` };
+    })
+  );
+  return buildResults(
+    {
+      command: "browser_report_test sweep",
+      seed: 3,
+      schemes,
+      workloads: ["fork-storm"],
+      costProfile: "default",
+    },
+    runs,
+    hostEnvironment(0),
+  );
+}
+
 interface PageState {
   ready: string | undefined;
   error: string | undefined;
   charts: string | undefined;
   expected: string | undefined;
   canvases: number;
+  scalingCanvases: number;
   blankCanvases: string[];
 }
 
@@ -94,6 +118,7 @@ async function pageState(page: Page): Promise<PageState> {
       charts: d.charts,
       expected: d.chartsExpected,
       canvases: canvases.length,
+      scalingCanvases: canvases.filter((c) => c.id.includes("-scaling-")).length,
       blankCanvases: blank,
     };
   });
@@ -181,6 +206,46 @@ Deno.test({
       const tmp = new URL(`report-screenshot.${crypto.randomUUID().slice(0, 8)}.tmp`, SCREENSHOT);
       await Deno.writeFile(tmp, png);
       await Deno.rename(tmp, SCREENSHOT);
+    } finally {
+      await browser?.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: CHROMIUM_EXISTS
+    ? "report.html of a sweep draws its scaling charts in headless Chromium, offline"
+    : "report.html scaling charts in headless Chromium (ignored: /usr/bin/chromium is missing)",
+  ignore: !CHROMIUM_EXISTS,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(): Promise<void> {
+    const umd = await loadChartUmd();
+    const dir = await Deno.makeTempDir({ prefix: "rmapbench-browser-sweep-" });
+    let browser: Browser | null = null;
+    try {
+      const path = `${dir}/report.html`;
+      await Deno.writeTextFile(
+        path,
+        renderHtml(sweepResults(), { selfContained: true, chartUmd: umd }),
+      );
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.route("**/*", (r) => {
+        const url = r.request().url();
+        return url.startsWith("file:") ? r.continue() : r.abort();
+      });
+      await context.setOffline(true);
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(new URL(`file://${path}`).href);
+      const state = await pageState(page);
+      checkState("sweep", state, errors);
+      // Peak slab, rmap bytes, walk p99, useless %, rmap lock wait and hold p99.
+      assert.equal(state.scalingCanvases, 6, "scaling charts");
+      await context.close();
     } finally {
       await browser?.close();
       await Deno.remove(dir, { recursive: true });

@@ -7,7 +7,7 @@ import {
   renderHtml,
 } from "../reports/html.ts";
 import { loadChartUmd } from "../reports/chart_umd.ts";
-import { makeFixture } from "./fixtures/results_fixture.ts";
+import { makeFixture, makeSweepFixture } from "./fixtures/results_fixture.ts";
 
 const XSS = "<script>alert(1)</script>";
 
@@ -254,4 +254,177 @@ Deno.test("the page script reports a missing chart.js visibly", () => {
   assert.equal(body.dataset.charts, "0");
   assert.equal(body.dataset.error, "Report failed: chart.js did not load");
   assert.equal(errorBox.hidden, false);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Scaling charts of parameter sweeps
+
+interface SweepData {
+  charts: { id: string; figure: string; workload: number; metric?: string }[];
+  workloads: {
+    id: string;
+    sweep: {
+      param: string;
+      xs: number[];
+      log: boolean;
+      lines: { scheme: string; points: Record<string, number | string | null>[] }[];
+    } | null;
+  }[];
+}
+
+const SCALING_METRICS = ["slabPeak", "rmapFinal", "walkP99", "useless", "lockWait", "lockHold"];
+
+Deno.test("a one-parameter sweep gets scaling charts with sorted x values and one line per scheme", () => {
+  // Out of order on purpose: the charts sort by the swept value.
+  const page = renderHtml(
+    makeSweepFixture([{ children: 4 }, { children: 1 }, { children: 16 }]),
+    { selfContained: false },
+  );
+  const data = embeddedData(page) as unknown as SweepData;
+  const sweep = data.workloads[0].sweep!;
+  assert.equal(sweep.param, "children");
+  assert.deepEqual(sweep.xs, [1, 4, 16]);
+  assert.equal(sweep.log, true, "geometric sweep on a log axis");
+  assert.deepEqual(sweep.lines.map((l) => l.scheme), ["anon_vma", "cow_context"]);
+  const anon = sweep.lines[0].points;
+  const cow = sweep.lines[1].points;
+  assert.deepEqual(anon.map((p) => p.x), [1, 4, 16]);
+  assert.deepEqual(cow.map((p) => p.x), [1, 4, 16]);
+  // The fixture scales every figure by k = children (see tests/fixtures/results_fixture.ts).
+  assert.deepEqual(anon.map((p) => p.slabPeak), [9328, 9328 * 4, 9328 * 16]);
+  assert.deepEqual(cow.map((p) => p.slabPeak), [8576, 8576 * 4, 8576 * 16]);
+  assert.deepEqual(anon.map((p) => p.rmapFinal), [632, 632 * 4, 632 * 16], "anon_vma + AVC");
+  assert.deepEqual(cow.map((p) => p.rmapFinal), [256, 256 * 4, 256 * 16], "cow_context");
+  assert.deepEqual(anon.map((p) => p.walkP99), [5, 20, 80], "referenced p99 beats unmap p99");
+  for (const p of [...anon, ...cow]) assert.ok(Math.abs((p.useless as number) - 1200 / 43) < 1e-9);
+  assert.deepEqual(anon.map((p) => p.lockWait), [1000, 4000, 16000]);
+  assert.deepEqual(anon.map((p) => p.lockWaitClass), Array(3).fill("anon_vma.root"));
+  assert.deepEqual(cow.map((p) => p.lockWaitClass), Array(3).fill("cow_context.lock"));
+  assert.deepEqual(anon.map((p) => p.lockHold), [400, 400, 400], "mmap_lock is not an rmap lock");
+
+  const scaling = data.charts.filter((c) => c.figure === "scaling");
+  assert.deepEqual(scaling.map((c) => c.metric), SCALING_METRICS);
+  assert.ok(scaling.every((c) => c.workload === 0 && c.id.startsWith("chart-0-scaling-")));
+  assert.equal(data.charts.length, 8 + 6);
+  assert.ok(page.includes('data-charts-expected="14"'));
+  for (const c of data.charts) assert.ok(page.includes(`<canvas id="${c.id}"`), c.id);
+  assert.ok(page.includes("<h3>Scaling with <code>children</code></h3>"));
+  assert.ok(page.includes("(6 runs: anon_vma [children=4], anon_vma [children=1]"));
+  assert.ok(!page.includes('class="note sweep-note"'));
+
+  // The page's script draws them: x = swept value, y in the chart's unit, one dataset per scheme.
+  const { body, charts, errorBox } = runPageScript(page);
+  assert.equal(body.dataset.error, undefined, errorBox.textContent);
+  assert.equal(body.dataset.charts, "14");
+  const peak = charts.find((c) => c.canvas.id === "chart-0-scaling-slabPeak")!.config;
+  assert.equal(peak.type, "line");
+  assert.deepEqual(peak.data.datasets.map((d) => d.label), ["anon_vma", "cow_context"]);
+  assert.deepEqual(peak.data.datasets[0].data, [
+    { x: 1, y: 9328 / 1024 },
+    { x: 4, y: (9328 * 4) / 1024 },
+    { x: 16, y: (9328 * 16) / 1024 },
+  ]);
+  const x = (peak.options.scales as Record<string, Record<string, unknown>>).x;
+  assert.equal(x.type, "logarithmic");
+  assert.equal((x.title as { text: string }).text, "children (log scale)");
+  const wait = charts.find((c) => c.canvas.id === "chart-0-scaling-lockWait")!.config;
+  assert.deepEqual(wait.data.datasets[1].data, [{ x: 1, y: 1000 }, { x: 4, y: 4000 }, {
+    x: 16,
+    y: 16000,
+  }]);
+});
+
+Deno.test("a machine-parameter sweep is charted against machine.X on a linear axis", () => {
+  const page = renderHtml(
+    makeSweepFixture([{ "machine.cpus": 2 }, { "machine.cpus": 4 }, { "machine.cpus": 6 }]),
+    { selfContained: false },
+  );
+  const sweep = (embeddedData(page) as unknown as SweepData).workloads[0].sweep!;
+  assert.equal(sweep.param, "machine.cpus");
+  assert.deepEqual(sweep.xs, [2, 4, 6]);
+  assert.equal(sweep.log, false, "evenly spaced values stay linear");
+  const { charts } = runPageScript(page);
+  const x = (charts.find((c) => c.canvas.id === "chart-0-scaling-useless")!.config.options
+    .scales as Record<string, Record<string, unknown>>).x;
+  assert.equal(x.type, "linear");
+});
+
+Deno.test("a kernel-parameter sweep is read from the run ids", () => {
+  const page = renderHtml(
+    makeSweepFixture([{ "kernel.avcLimit": 1 }, { "kernel.avcLimit": 3 }]),
+    { selfContained: false },
+  );
+  const sweep = (embeddedData(page) as unknown as SweepData).workloads[0].sweep!;
+  assert.equal(sweep.param, "kernel.avcLimit");
+  assert.deepEqual(sweep.lines[0].points.map((p) => p.x), [1, 3]);
+});
+
+Deno.test("a document without a sweep renders no scaling charts", () => {
+  const page = renderHtml(makeFixture(), { selfContained: false });
+  const data = embeddedData(page) as unknown as SweepData;
+  assert.ok(data.workloads.every((w) => w.sweep === null));
+  assert.ok(data.charts.every((c) => c.figure !== "scaling"));
+  assert.ok(!page.includes("Scaling with"));
+  assert.ok(!page.includes('class="note sweep-note"'));
+  assert.ok(page.includes("(2 schemes: anon_vma, cow_context)"));
+  // Different parameters across schemes, each run once, are not a sweep either.
+  const r = makeFixture();
+  r.runs[1].workload.params = { ...r.runs[1].workload.params, depth: 9 };
+  assert.ok(!renderHtml(r, { selfContained: false }).includes('class="note sweep-note"'));
+});
+
+Deno.test("a sweep of several parameters gets a note instead of scaling charts", () => {
+  const page = renderHtml(
+    makeSweepFixture([
+      { children: 1, depth: 2 },
+      { children: 1, depth: 4 },
+      { children: 2, depth: 2 },
+      { children: 2, depth: 4 },
+    ]),
+    { selfContained: false },
+  );
+  const data = embeddedData(page) as unknown as SweepData;
+  assert.equal(data.workloads[0].sweep, null);
+  assert.ok(data.charts.every((c) => c.figure !== "scaling"));
+  assert.equal(data.charts.length, 8);
+  assert.ok(page.includes('data-charts-expected="8"'));
+  assert.ok(page.includes(
+    '<p class="note sweep-note">This sweep varies several parameters (<code>children</code>, ' +
+      "<code>depth</code>), so no scaling charts are drawn",
+  ));
+  assert.ok(!page.includes("Scaling with"));
+  const { body } = runPageScript(page);
+  assert.equal(body.dataset.charts, "8");
+
+  const modes = renderHtml(makeSweepFixture([{ mode: "tree" }, { mode: "breadth" }]), {
+    selfContained: false,
+  });
+  assert.ok(modes.includes("varies the non-numeric parameter <code>mode</code>"));
+  assert.ok(!modes.includes("Scaling with"));
+});
+
+Deno.test("scaling charts skip figures no run has and escape the parameter name", () => {
+  const r = makeSweepFixture([{ [XSS]: 1 }, { [XSS]: 2 }, { [XSS]: 3 }]);
+  for (const run of r.runs) {
+    run.walks = {};
+    delete run.locks["anon_vma.root"];
+    delete run.locks["cow_context.lock"];
+  }
+  const page = renderHtml(r, { selfContained: false });
+  assert.ok(!page.includes(XSS));
+  assert.ok(page.includes("<h3>Scaling with <code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
+  const data = embeddedData(page) as unknown as SweepData;
+  assert.equal(data.workloads[0].sweep!.param, XSS);
+  assert.deepEqual(
+    data.charts.filter((c) => c.figure === "scaling").map((c) => c.metric),
+    ["slabPeak", "rmapFinal"],
+  );
+  const { body, errorBox } = runPageScript(page);
+  assert.equal(body.dataset.error, undefined, errorBox.textContent);
+  assert.equal(body.dataset.charts, String(data.charts.length));
+
+  const several = makeSweepFixture([{ [XSS]: 1, depth: 1 }, { [XSS]: 2, depth: 2 }]);
+  const notePage = renderHtml(several, { selfContained: false });
+  assert.ok(!notePage.includes(XSS));
+  assert.ok(notePage.includes("<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
 });
