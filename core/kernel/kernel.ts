@@ -586,17 +586,20 @@ export class Kernel {
     next: Vma | null,
     record: boolean,
   ): { left: boolean; right: boolean } {
+    const fail = (r: MergeFailReason): void => {
+      if (record) this.#mergeFailed(r);
+    };
     let left = false;
     if (prev) {
       const r = this.#canMergeAfter(prev, s);
-      if (r) record && this.#mergeFailed(r);
+      if (r) fail(r);
       else left = true;
     }
     let right = false;
     if (next) {
       const r = this.#canMergeBefore(next, s);
-      if (r) record && this.#mergeFailed(r);
-      else if (left && !this.#anon3way(prev!, next)) record && this.#mergeFailed("anon_vma");
+      if (r) fail(r);
+      else if (left && !this.#anon3way(prev!, next)) fail("anon_vma");
       else right = true;
     }
     return { left, right };
