@@ -18,6 +18,7 @@
 
 import { SLAB_CACHES } from "../core/slab.ts";
 import { OP_KINDS } from "../core/machine/exec.ts";
+import { Distribution, type DistributionSummary } from "../core/lib/stats.ts";
 
 /** Version of the Results format this module reads and writes. */
 export const SCHEMA_VERSION = 1 as const;
@@ -40,24 +41,7 @@ export const LATENCY_OPS: readonly string[] = OP_KINDS;
  * Distribution of a sample: count, mean and nearest-rank percentiles. An empty sample has every
  * field 0.
  */
-export interface Summary {
-  /** Number of samples. */
-  count: number;
-  /** Arithmetic mean. */
-  mean: number;
-  /** Median (nearest rank). */
-  p50: number;
-  /** 90th percentile (nearest rank). */
-  p90: number;
-  /** 99th percentile (nearest rank). */
-  p99: number;
-  /** Largest sample. */
-  max: number;
-  /** Smallest sample. */
-  min: number;
-  /** Sum of the samples. */
-  sum: number;
-}
+export type Summary = DistributionSummary;
 
 /** One histogram bucket: samples `v` with `lo <= v <= hi` (integers, both ends inclusive). */
 export interface HistogramBucket {
@@ -324,21 +308,9 @@ export function runLabel(
  * ```
  */
 export function summarize(values: readonly number[]): Summary {
-  if (values.length === 0) return emptySummary();
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  return {
-    count: sorted.length,
-    mean: sum / sorted.length,
-    p50: rank(0.5),
-    p90: rank(0.9),
-    p99: rank(0.99),
-    max: sorted[sorted.length - 1],
-    min: sorted[0],
-    sum,
-  };
+  const d = new Distribution(Math.max(1, values.length));
+  for (const v of values) d.add(v);
+  return d.summary();
 }
 
 /**

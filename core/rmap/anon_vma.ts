@@ -621,6 +621,17 @@ export class AnonVmaScheme implements RmapScheme {
         }
       }
     }
+    out.push(...this.checkAnonVmaCounts(active));
+    return out;
+  }
+
+  /**
+   * I2 and I6 over every live anon_vma: `num_active_vmas` equals the VMAs counted in `active`,
+   * `num_children` the live non-empty children (+1 for an attached root), no anon_vma outlives
+   * its root, no non-root anon_vma lives with an empty tree.
+   */
+  protected checkAnonVmaCounts(active: ReadonlyMap<AnonVma, number>): string[] {
+    const out: string[] = [];
     const childCount = new Map<AnonVma, number>();
     for (const av of this.live) {
       if (!av.isRoot && !av.tree.isEmpty()) {

@@ -741,25 +741,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
         if (this.lstate(v).treeParent !== t) out.push(`link ${t.id} lists vma ${v.id} wrongly`);
       }
     }
-    const childCount = new Map<AnonVma, number>();
-    for (const av of this.live) {
-      if (!av.isRoot && !av.tree.isEmpty()) {
-        childCount.set(av.parent, (childCount.get(av.parent) ?? 0) + 1);
-      }
-    }
-    for (const av of this.live) {
-      if ((active.get(av) ?? 0) !== av.numActiveVmas) {
-        out.push(
-          `I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`,
-        );
-      }
-      const want = (childCount.get(av) ?? 0) + (av.isRoot && !av.tree.isEmpty() ? 1 : 0);
-      if (want !== av.numChildren) {
-        out.push(`I2: anon_vma ${av.id} num_children ${av.numChildren} != ${want}`);
-      }
-      if (!av.isRoot && av.root.freed) out.push(`I6: anon_vma ${av.id} outlives its root`);
-      if (!av.isRoot && av.tree.isEmpty()) out.push(`I6: anon_vma ${av.id} empty but not freed`);
-    }
+    out.push(...this.checkAnonVmaCounts(active));
     return out;
   }
 }
