@@ -111,9 +111,9 @@ export const KERNEL_PARAM_SPECS: readonly ParamSpec[] = Object.entries(KERNEL_PA
     kind: r.kind,
     default: DEFAULT_KERNEL_PARAMS[name as keyof typeof DEFAULT_KERNEL_PARAMS],
     ...(r.kind === "int" ? { min: r.min, max: r.max } : {}),
-    unit: "",
-    description: "Kernel parameter; see KernelParams in core/kernel/params.ts.",
-    source: "core/kernel/params.ts",
+    unit: r.unit,
+    description: r.meaning,
+    source: r.source,
   }),
 );
 
