@@ -483,6 +483,18 @@ export const COW_CONTEXT_INFO: SchemeInfo = {
   ],
 };
 
+/** Breakdown of one CoW-context walk (see {@link CowContextScheme.lastWalk}). */
+export interface CowWalkDetail {
+  /** Contexts traversed (live mm or not). */
+  contexts: number;
+  /** Remap entries read. */
+  remapEntries: number;
+  /** Distinct remap offsets looked up. */
+  offsets: number;
+  /** The exclusive short-cut stopped the walk. */
+  shortcut: boolean;
+}
+
 /** Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC). */
 interface CowVmaState {
   /** The VMA had anon state (first fault, fork, clone). */
@@ -596,6 +608,11 @@ export class CowContextScheme implements RmapScheme {
   #counters: Record<string, number> = {};
   #entriesTotal = 0;
   #arraysTotal = 0;
+  /**
+   * The last walk's breakdown: contexts traversed (live mm or not), remap entries read, distinct
+   * remap offsets looked up, and whether the exclusive short-cut stopped it.
+   */
+  lastWalk: CowWalkDetail = { contexts: 0, remapEntries: 0, offsets: 0, shortcut: false };
   #nodesTotal = 0;
 
   /** Creates the scheme; rejects `keepAnonVma: true` (not implemented). */
@@ -980,7 +997,7 @@ export class CowContextScheme implements RmapScheme {
     const first = folio.index;
     const last = first + folio.nrPages - 1;
     const per = this.options.remapEntriesPerNode;
-    let contexts = 0, entriesSeen = 0, treeNodes = 0;
+    let contexts = 0, entriesSeen = 0, offsetsSeen = 0, treeNodes = 0;
     let shortcut = false;
 
     // walk_context: returns false to stop the whole walk.
@@ -1032,6 +1049,7 @@ export class CowContextScheme implements RmapScheme {
       const freeSpill = (): void => {
         if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));
       };
+      offsetsSeen += offsets.size;
       for (const off of [...offsets].sort((a, b) => a - b)) {
         const r = this.#walkOffset(mm, folio, off, visit);
         treeNodes += r.nodes;
@@ -1066,6 +1084,7 @@ export class CowContextScheme implements RmapScheme {
     exec.rcuReadUnlock();
     this.#count("walks");
     if (shortcut) this.#count("walks_exclusive_stop");
+    this.lastWalk = { contexts, remapEntries: entriesSeen, offsets: offsetsSeen, shortcut };
     return { contended: false, structures: contexts + entriesSeen, treeNodes };
   }
 
