@@ -50,6 +50,12 @@ export const DEFAULT_SLAB_SIZES: Readonly<Record<SlabCache, number>> = {
   cow_remap_array: 64,
 };
 
+function checkSize(cache: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(`Slab size of ${cache} must be a non-negative integer, got ${v}`);
+  }
+}
+
 /** Counters of one cache. */
 export interface SlabCacheStats {
   /** Live objects now. */
@@ -62,6 +68,11 @@ export interface SlabCacheStats {
   frees: number;
   /** Objects freed by RCU callback that are waiting for their grace period. */
   pendingRcu: number;
+  /**
+   * Objects their owner freed that stay allocated because a reference still pins them (see
+   * {@link Slab.retain}); counted in `live`, not in `allocs` or `frees` again.
+   */
+  retained: number;
 }
 
 /** Point-in-time live counts and bytes, per cache. */
@@ -87,8 +98,7 @@ export interface SlabSnapshot {
  * ```
  */
 export class Slab {
-  /** Slot sizes in use. */
-  readonly sizes: Readonly<Record<SlabCache, number>>;
+  readonly #sizes: Record<SlabCache, number>;
   readonly #stats: Record<SlabCache, SlabCacheStats>;
   #exec: Exec | null;
   #totalBytes = 0;
@@ -96,16 +106,32 @@ export class Slab {
 
   /** Creates accounting with the given sizes (defaults: {@link DEFAULT_SLAB_SIZES}). */
   constructor(sizes: Partial<Record<SlabCache, number>> = {}, exec: Exec | null = null) {
-    this.sizes = { ...DEFAULT_SLAB_SIZES, ...sizes };
-    for (const [k, v] of Object.entries(this.sizes)) {
-      if (!Number.isInteger(v) || v < 0) {
-        throw new RangeError(`Slab size of ${k} must be a non-negative integer, got ${v}`);
-      }
-    }
+    this.#sizes = { ...DEFAULT_SLAB_SIZES, ...sizes };
+    for (const [k, v] of Object.entries(this.#sizes)) checkSize(k, v);
     this.#stats = Object.fromEntries(
-      SLAB_CACHES.map((c) => [c, { live: 0, peak: 0, allocs: 0, frees: 0, pendingRcu: 0 }]),
+      SLAB_CACHES.map((
+        c,
+      ) => [c, { live: 0, peak: 0, allocs: 0, frees: 0, pendingRcu: 0, retained: 0 }]),
     ) as Record<SlabCache, SlabCacheStats>;
     this.#exec = exec;
+  }
+
+  /** Slot sizes in use. */
+  get sizes(): Readonly<Record<SlabCache, number>> {
+    return this.#sizes;
+  }
+
+  /**
+   * Changes the slot size of a cache before its first allocation: a scheme whose design grows a
+   * struct (for example `CONFIG_VMA_REF` adding a refcount to `vm_area_struct`) sets the size it
+   * implies when it is attached. Throws once the cache has allocated anything.
+   */
+  setSize(cache: SlabCache, bytes: number): void {
+    checkSize(cache, bytes);
+    if (this.#stats[cache].allocs !== 0) {
+      throw new Error(`Slab size of ${cache} cannot change after its first allocation`);
+    }
+    this.#sizes[cache] = bytes;
   }
 
   /** Sets the {@link Exec} charged for allocation and free work. */
@@ -119,7 +145,7 @@ export class Slab {
     s.live += n;
     s.allocs += n;
     if (s.live > s.peak) s.peak = s.live;
-    this.#totalBytes += n * this.sizes[cache];
+    this.#totalBytes += n * this.#sizes[cache];
     if (this.#totalBytes > this.#peakTotalBytes) this.#peakTotalBytes = this.#totalBytes;
     this.#exec?.work("slab_alloc", n);
   }
@@ -130,7 +156,7 @@ export class Slab {
     if (s.live < n) throw new Error(`Slab underflow in ${cache}: freeing ${n} of ${s.live}`);
     s.live -= n;
     s.frees += n;
-    this.#totalBytes -= n * this.sizes[cache];
+    this.#totalBytes -= n * this.#sizes[cache];
     this.#exec?.work("slab_free", n);
   }
 
@@ -148,6 +174,30 @@ export class Slab {
     };
     if (exec) exec.callRcu(done);
     else done();
+  }
+
+  /**
+   * An object its owner freed (or is freeing in the same operation) stays allocated because a
+   * reference pins it — for example a `vm_area_struct` detached by munmap but still referenced
+   * through `vma_get` (ANON_VMA_LAZY's `CONFIG_VMA_REF`). `live` and the bytes count it again;
+   * `allocs`, `frees` and the peaks do not change (the object was already counted live when the
+   * owner's free ran). {@link Slab.releaseRetained} drops it on the last reference.
+   */
+  retain(cache: SlabCache, n = 1): void {
+    const s = this.#stats[cache];
+    s.retained += n;
+    s.live += n;
+    this.#totalBytes += n * this.#sizes[cache];
+  }
+
+  /** The last reference to `n` retained objects was dropped: they are freed now. */
+  releaseRetained(cache: SlabCache, n = 1): void {
+    const s = this.#stats[cache];
+    if (s.retained < n) throw new Error(`Slab underflow in ${cache}: releasing ${n} retained`);
+    s.retained -= n;
+    s.live -= n;
+    this.#totalBytes -= n * this.#sizes[cache];
+    this.#exec?.work("slab_free", n);
   }
 
   /** Adjusts a cache to an exact live count (used for estimated caches such as maple_node). */
@@ -178,7 +228,7 @@ export class Slab {
     const bytes = {} as Record<SlabCache, number>;
     for (const c of SLAB_CACHES) {
       objects[c] = this.#stats[c].live;
-      bytes[c] = this.#stats[c].live * this.sizes[c];
+      bytes[c] = this.#stats[c].live * this.#sizes[c];
     }
     return { objects, bytes, totalBytes: this.#totalBytes };
   }
