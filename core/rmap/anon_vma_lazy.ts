@@ -185,14 +185,18 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
   sources: [
     "https://lkml.rescloud.iu.edu/hypermail/linux/kernel/2605.3/05380.html",
     "https://lkml.iu.edu/2605.3/05338.html",
+    "https://lkml.iu.edu/2605.3/05377.html",
+    "https://lkml.iu.edu/2606.0/07329.html",
+    "https://lkml.iu.edu/hypermail/linux/kernel/2606.0/07662.html",
+    "https://lkml.iu.edu/2606.0/04013.html",
     "kernel-rmap.md §10.3",
   ],
   summary:
-    "No anon_vma until the process forks: a faulted VMA's folios point at the VMA itself (a " +
-    "lazy group of the VMAs it was split into), walked without any anon_vma lock. At fork the " +
-    "parent's lazy VMAs are upgraded to a classic anon_vma and their folios re-pointed; child " +
-    "VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) and get their own " +
-    "anon_vma only when they first write a new page.",
+    "No anon_vma until the process forks: a faulted VMA's folios point at its lazy root VMA " +
+    "(reached with the VMAs it was split into or moved to, which pin it), walked without any " +
+    "anon_vma lock. At fork the parent's lazy VMAs are upgraded to a classic anon_vma and their " +
+    "folios re-pointed; child VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) " +
+    "and file their new folios there, allocating nothing until they fork themselves.",
   locking: [
     {
       lockClass: "anon_vma.root",
