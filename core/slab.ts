@@ -10,7 +10,26 @@
  * @module
  */
 
-import type { Exec } from "./machine/exec.ts";
+import { type Exec, type Lock, newLock, type WorkKind } from "./machine/exec.ts";
+import {
+  SLAB_LIST_LOCK_CLASS,
+  type SlabSlowPathCounters,
+  type SlabSlowPathParams,
+  type SlabWork,
+} from "./slab_slow_path.ts";
+
+/**
+ * Whether an allocation may sleep: `"kernel"` (`GFP_KERNEL`, may enter direct reclaim) or
+ * `"nowait"` (`GFP_NOWAIT`, fails where it would need reclaim).
+ */
+export type SlabGfp = "kernel" | "nowait";
+
+interface SlowState {
+  cpuFree: number;
+  nodeFree: number;
+  lock: Lock | null;
+  counters: SlabSlowPathCounters;
+}
 
 /** Slab caches the simulator accounts. */
 export const SLAB_CACHES = [
@@ -101,11 +120,25 @@ export class Slab {
   readonly #sizes: Record<SlabCache, number>;
   readonly #stats: Record<SlabCache, SlabCacheStats>;
   #exec: Exec | null;
+  readonly #slow: SlabSlowPathParams | null;
+  readonly #slowState = new Map<SlabCache, SlowState>();
+  /** The memcg per-CPU object stock (one objcg for every accounted cache): bytes pre-charged. */
+  #stockBytes = 0;
+  #stockRefills = 0;
   #totalBytes = 0;
   #peakTotalBytes = 0;
 
-  /** Creates accounting with the given sizes (defaults: {@link DEFAULT_SLAB_SIZES}). */
-  constructor(sizes: Partial<Record<SlabCache, number>> = {}, exec: Exec | null = null) {
+  /**
+   * Creates accounting with the given sizes (defaults: {@link DEFAULT_SLAB_SIZES}). With
+   * `slowPath` (see `resolveSlabSlowPath` in `slab_slow_path.ts`) allocations and frees also
+   * charge SLUB's slow paths; without it (the default) every allocation is a fast path.
+   */
+  constructor(
+    sizes: Partial<Record<SlabCache, number>> = {},
+    exec: Exec | null = null,
+    slowPath: SlabSlowPathParams | null = null,
+  ) {
+    this.#slow = slowPath;
     this.#sizes = { ...DEFAULT_SLAB_SIZES, ...sizes };
     for (const [k, v] of Object.entries(this.#sizes)) checkSize(k, v);
     this.#stats = Object.fromEntries(
@@ -139,8 +172,24 @@ export class Slab {
     this.#exec = exec;
   }
 
-  /** Allocates one object. */
-  alloc(cache: SlabCache, n = 1): void {
+  /**
+   * Allocates `n` objects. Returns false, allocating nothing, only for a `"nowait"` allocation
+   * whose slow path would have needed direct reclaim (slow-path model only).
+   */
+  alloc(cache: SlabCache, n = 1, gfp: SlabGfp = "kernel"): boolean {
+    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+      for (let i = 0; i < n; i++) {
+        if (!this.#slowAlloc(cache, gfp)) {
+          if (i > 0) this.#commitAlloc(cache, i);
+          return false;
+        }
+      }
+    }
+    this.#commitAlloc(cache, n);
+    return true;
+  }
+
+  #commitAlloc(cache: SlabCache, n: number): void {
     const s = this.#stats[cache];
     s.live += n;
     s.allocs += n;
@@ -148,6 +197,121 @@ export class Slab {
     this.#totalBytes += n * this.#sizes[cache];
     if (this.#totalBytes > this.#peakTotalBytes) this.#peakTotalBytes = this.#totalBytes;
     this.#exec?.work("slab_alloc", n);
+  }
+
+  /** Slow-path event counts of one cache, or null without the slow-path model. */
+  slowPathCounters(cache: SlabCache): Readonly<SlabSlowPathCounters> | null {
+    if (!this.#slow) return null;
+    return this.#state(cache).counters;
+  }
+
+  #state(cache: SlabCache): SlowState {
+    let st = this.#slowState.get(cache);
+    if (!st) {
+      st = {
+        cpuFree: 0,
+        nodeFree: 0,
+        lock: null,
+        counters: {
+          refills: 0,
+          newSlabs: 0,
+          discards: 0,
+          memcgStockRefills: 0,
+          memcgPageCounterCharges: 0,
+          reclaims: 0,
+          nowaitFailures: 0,
+          slabs: 0,
+          peakSlabs: 0,
+        },
+      };
+      this.#slowState.set(cache, st);
+    }
+    return st;
+  }
+
+  #charge(w: SlabWork, times = 1): void {
+    for (const [k, u] of Object.entries(w)) this.#exec!.work(k as WorkKind, u * times);
+  }
+
+  #listLock(st: SlowState): Lock {
+    if (!st.lock) st.lock = newLock(SLAB_LIST_LOCK_CLASS, "spinlock");
+    return st.lock;
+  }
+
+  /** One object through the slow-path model: refill, new slab, memcg charge. */
+  #slowAlloc(cache: SlabCache, gfp: SlabGfp): boolean {
+    const p = this.#slow!;
+    const exec = this.#exec!;
+    const st = this.#state(cache);
+    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false };
+    const c = st.counters;
+    if (st.cpuFree === 0) {
+      if (st.nodeFree > 0) {
+        const lock = this.#listLock(st);
+        exec.acquire(lock, "write");
+        this.#charge(p.refillWork);
+        exec.release(lock, "write");
+        const take = Math.min(g.objsPerSlab, st.nodeFree);
+        st.nodeFree -= take;
+        st.cpuFree = take;
+        c.refills++;
+      } else {
+        const reclaim = p.reclaimEveryNewSlabs > 0 &&
+          (c.newSlabs + 1) % p.reclaimEveryNewSlabs === 0;
+        if (reclaim && gfp === "nowait") {
+          c.nowaitFailures++;
+          return false;
+        }
+        if (reclaim) {
+          this.#charge(p.reclaimWork);
+          c.reclaims++;
+        }
+        this.#charge(p.newSlabWork);
+        exec.work("list_op", g.objsPerSlab);
+        st.cpuFree = g.objsPerSlab;
+        c.newSlabs++;
+        c.slabs++;
+        if (c.slabs > c.peakSlabs) c.peakSlabs = c.slabs;
+      }
+    }
+    st.cpuFree--;
+    if (g.accounted) {
+      const size = this.#sizes[cache];
+      if (this.#stockBytes < size) {
+        this.#stockBytes += p.memcgStockBytes;
+        this.#charge(p.memcgStockRefillWork);
+        c.memcgStockRefills++;
+        if (this.#stockRefills++ % p.memcgChargeBatchPages === 0) {
+          this.#charge(p.memcgPageCounterWork, p.memcgHierarchyDepth);
+          c.memcgPageCounterCharges++;
+        }
+      }
+      this.#stockBytes -= size;
+    }
+    return true;
+  }
+
+  /** One freed object through the slow-path model: back to its slab; discard empty slabs. */
+  #slowFree(cache: SlabCache): void {
+    const p = this.#slow!;
+    const st = this.#state(cache);
+    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false };
+    st.nodeFree++;
+    // refill_obj_stock: the bytes go back to the stock; whole pages beyond one are uncharged.
+    if (g.accounted) {
+      this.#stockBytes += this.#sizes[cache];
+      if (this.#stockBytes > p.memcgStockBytes) this.#stockBytes %= p.memcgStockBytes;
+    }
+    if (st.nodeFree > (p.minPartial + 1) * g.objsPerSlab) {
+      const exec = this.#exec!;
+      const lock = this.#listLock(st);
+      exec.acquire(lock, "write");
+      this.#charge(p.discardWork);
+      exec.release(lock, "write");
+      st.nodeFree -= g.objsPerSlab;
+      st.counters.discards++;
+      st.counters.slabs--;
+    }
   }
 
   /** Frees objects at once. */
@@ -158,6 +322,9 @@ export class Slab {
     s.frees += n;
     this.#totalBytes -= n * this.#sizes[cache];
     this.#exec?.work("slab_free", n);
+    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+      for (let i = 0; i < n; i++) this.#slowFree(cache);
+    }
   }
 
   /**
@@ -198,6 +365,9 @@ export class Slab {
     s.live -= n;
     this.#totalBytes -= n * this.#sizes[cache];
     this.#exec?.work("slab_free", n);
+    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+      for (let i = 0; i < n; i++) this.#slowFree(cache);
+    }
   }
 
   /** Adjusts a cache to an exact live count (used for estimated caches such as maple_node). */
