@@ -10,7 +10,26 @@
  * @module
  */
 
-import type { Exec } from "./machine/exec.ts";
+import { type Exec, type Lock, newLock, type WorkKind } from "./machine/exec.ts";
+import {
+  SLAB_LIST_LOCK_CLASS,
+  type SlabSlowPathCounters,
+  type SlabSlowPathParams,
+  type SlabWork,
+} from "./slab_slow_path.ts";
+
+/**
+ * Whether an allocation may sleep: `"kernel"` (`GFP_KERNEL`, may enter direct reclaim) or
+ * `"nowait"` (`GFP_NOWAIT`, fails where it would need reclaim).
+ */
+export type SlabGfp = "kernel" | "nowait";
+
+interface SlowState {
+  cpuFree: number;
+  nodeFree: number;
+  lock: Lock | null;
+  counters: SlabSlowPathCounters;
+}
 
 /** Slab caches the simulator accounts. */
 export const SLAB_CACHES = [
@@ -73,6 +92,12 @@ export const DEFAULT_SLAB_SIZES: Readonly<Record<SlabCache, number>> = {
   cow_remap_array_1k: 1024,
 };
 
+function checkSize(cache: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(`Slab size of ${cache} must be a non-negative integer, got ${v}`);
+  }
+}
+
 /** Counters of one cache. */
 export interface SlabCacheStats {
   /** Live objects now. */
@@ -85,6 +110,11 @@ export interface SlabCacheStats {
   frees: number;
   /** Objects freed by RCU callback that are waiting for their grace period. */
   pendingRcu: number;
+  /**
+   * Objects their owner freed that stay allocated because a reference still pins them (see
+   * {@link Slab.retain}); counted in `live`, not in `allocs` or `frees` again.
+   */
+  retained: number;
 }
 
 /** Point-in-time live counts and bytes, per cache. */
@@ -110,25 +140,54 @@ export interface SlabSnapshot {
  * ```
  */
 export class Slab {
-  /** Slot sizes in use. */
-  readonly sizes: Readonly<Record<SlabCache, number>>;
+  readonly #sizes: Record<SlabCache, number>;
   readonly #stats: Record<SlabCache, SlabCacheStats>;
   #exec: Exec | null;
+  readonly #slow: SlabSlowPathParams | null;
+  readonly #slowState = new Map<SlabCache, SlowState>();
+  /** The memcg per-CPU object stock (one objcg for every accounted cache): bytes pre-charged. */
+  #stockBytes = 0;
+  #stockRefills = 0;
   #totalBytes = 0;
   #peakTotalBytes = 0;
 
-  /** Creates accounting with the given sizes (defaults: {@link DEFAULT_SLAB_SIZES}). */
-  constructor(sizes: Partial<Record<SlabCache, number>> = {}, exec: Exec | null = null) {
-    this.sizes = { ...DEFAULT_SLAB_SIZES, ...sizes };
-    for (const [k, v] of Object.entries(this.sizes)) {
-      if (!Number.isInteger(v) || v < 0) {
-        throw new RangeError(`Slab size of ${k} must be a non-negative integer, got ${v}`);
-      }
-    }
+  /**
+   * Creates accounting with the given sizes (defaults: {@link DEFAULT_SLAB_SIZES}). With
+   * `slowPath` (see `resolveSlabSlowPath` in `slab_slow_path.ts`) allocations and frees also
+   * charge SLUB's slow paths; without it (the default) every allocation is a fast path.
+   */
+  constructor(
+    sizes: Partial<Record<SlabCache, number>> = {},
+    exec: Exec | null = null,
+    slowPath: SlabSlowPathParams | null = null,
+  ) {
+    this.#slow = slowPath;
+    this.#sizes = { ...DEFAULT_SLAB_SIZES, ...sizes };
+    for (const [k, v] of Object.entries(this.#sizes)) checkSize(k, v);
     this.#stats = Object.fromEntries(
-      SLAB_CACHES.map((c) => [c, { live: 0, peak: 0, allocs: 0, frees: 0, pendingRcu: 0 }]),
+      SLAB_CACHES.map((
+        c,
+      ) => [c, { live: 0, peak: 0, allocs: 0, frees: 0, pendingRcu: 0, retained: 0 }]),
     ) as Record<SlabCache, SlabCacheStats>;
     this.#exec = exec;
+  }
+
+  /** Slot sizes in use. */
+  get sizes(): Readonly<Record<SlabCache, number>> {
+    return this.#sizes;
+  }
+
+  /**
+   * Changes the slot size of a cache before its first allocation: a scheme whose design grows a
+   * struct (for example `CONFIG_VMA_REF` adding a refcount to `vm_area_struct`) sets the size it
+   * implies when it is attached. Throws once the cache has allocated anything.
+   */
+  setSize(cache: SlabCache, bytes: number): void {
+    checkSize(cache, bytes);
+    if (this.#stats[cache].allocs !== 0) {
+      throw new Error(`Slab size of ${cache} cannot change after its first allocation`);
+    }
+    this.#sizes[cache] = bytes;
   }
 
   /** Sets the {@link Exec} charged for allocation and free work. */
@@ -136,15 +195,146 @@ export class Slab {
     this.#exec = exec;
   }
 
-  /** Allocates one object. */
-  alloc(cache: SlabCache, n = 1): void {
+  /**
+   * Allocates `n` objects. Returns false, allocating nothing, only for a `"nowait"` allocation
+   * whose slow path would have needed direct reclaim (slow-path model only).
+   */
+  alloc(cache: SlabCache, n = 1, gfp: SlabGfp = "kernel"): boolean {
+    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+      for (let i = 0; i < n; i++) {
+        if (!this.#slowAlloc(cache, gfp)) {
+          if (i > 0) this.#commitAlloc(cache, i);
+          return false;
+        }
+      }
+    }
+    this.#commitAlloc(cache, n);
+    return true;
+  }
+
+  #commitAlloc(cache: SlabCache, n: number): void {
     const s = this.#stats[cache];
     s.live += n;
     s.allocs += n;
     if (s.live > s.peak) s.peak = s.live;
-    this.#totalBytes += n * this.sizes[cache];
+    this.#totalBytes += n * this.#sizes[cache];
     if (this.#totalBytes > this.#peakTotalBytes) this.#peakTotalBytes = this.#totalBytes;
     this.#exec?.work("slab_alloc", n);
+  }
+
+  /** Slow-path event counts of one cache, or null without the slow-path model. */
+  slowPathCounters(cache: SlabCache): Readonly<SlabSlowPathCounters> | null {
+    if (!this.#slow) return null;
+    return this.#state(cache).counters;
+  }
+
+  #state(cache: SlabCache): SlowState {
+    let st = this.#slowState.get(cache);
+    if (!st) {
+      st = {
+        cpuFree: 0,
+        nodeFree: 0,
+        lock: null,
+        counters: {
+          refills: 0,
+          newSlabs: 0,
+          discards: 0,
+          memcgStockRefills: 0,
+          memcgPageCounterCharges: 0,
+          reclaims: 0,
+          nowaitFailures: 0,
+          slabs: 0,
+          peakSlabs: 0,
+        },
+      };
+      this.#slowState.set(cache, st);
+    }
+    return st;
+  }
+
+  #charge(w: SlabWork, times = 1): void {
+    for (const [k, u] of Object.entries(w)) this.#exec!.work(k as WorkKind, u * times);
+  }
+
+  #listLock(st: SlowState): Lock {
+    if (!st.lock) st.lock = newLock(SLAB_LIST_LOCK_CLASS, "spinlock");
+    return st.lock;
+  }
+
+  /** One object through the slow-path model: refill, new slab, memcg charge. */
+  #slowAlloc(cache: SlabCache, gfp: SlabGfp): boolean {
+    const p = this.#slow!;
+    const exec = this.#exec!;
+    const st = this.#state(cache);
+    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false };
+    const c = st.counters;
+    if (st.cpuFree === 0) {
+      if (st.nodeFree > 0) {
+        const lock = this.#listLock(st);
+        exec.acquire(lock, "write");
+        this.#charge(p.refillWork);
+        exec.release(lock, "write");
+        const take = Math.min(g.objsPerSlab, st.nodeFree);
+        st.nodeFree -= take;
+        st.cpuFree = take;
+        c.refills++;
+      } else {
+        const reclaim = p.reclaimEveryNewSlabs > 0 &&
+          (c.newSlabs + 1) % p.reclaimEveryNewSlabs === 0;
+        if (reclaim && gfp === "nowait") {
+          c.nowaitFailures++;
+          return false;
+        }
+        if (reclaim) {
+          this.#charge(p.reclaimWork);
+          c.reclaims++;
+        }
+        this.#charge(p.newSlabWork);
+        exec.work("list_op", g.objsPerSlab);
+        st.cpuFree = g.objsPerSlab;
+        c.newSlabs++;
+        c.slabs++;
+        if (c.slabs > c.peakSlabs) c.peakSlabs = c.slabs;
+      }
+    }
+    st.cpuFree--;
+    if (g.accounted) {
+      const size = this.#sizes[cache];
+      if (this.#stockBytes < size) {
+        this.#stockBytes += p.memcgStockBytes;
+        this.#charge(p.memcgStockRefillWork);
+        c.memcgStockRefills++;
+        if (this.#stockRefills++ % p.memcgChargeBatchPages === 0) {
+          this.#charge(p.memcgPageCounterWork, p.memcgHierarchyDepth);
+          c.memcgPageCounterCharges++;
+        }
+      }
+      this.#stockBytes -= size;
+    }
+    return true;
+  }
+
+  /** One freed object through the slow-path model: back to its slab; discard empty slabs. */
+  #slowFree(cache: SlabCache): void {
+    const p = this.#slow!;
+    const st = this.#state(cache);
+    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false };
+    st.nodeFree++;
+    // refill_obj_stock: the bytes go back to the stock; whole pages beyond one are uncharged.
+    if (g.accounted) {
+      this.#stockBytes += this.#sizes[cache];
+      if (this.#stockBytes > p.memcgStockBytes) this.#stockBytes %= p.memcgStockBytes;
+    }
+    if (st.nodeFree > (p.minPartial + 1) * g.objsPerSlab) {
+      const exec = this.#exec!;
+      const lock = this.#listLock(st);
+      exec.acquire(lock, "write");
+      this.#charge(p.discardWork);
+      exec.release(lock, "write");
+      st.nodeFree -= g.objsPerSlab;
+      st.counters.discards++;
+      st.counters.slabs--;
+    }
   }
 
   /** Frees objects at once. */
@@ -153,8 +343,11 @@ export class Slab {
     if (s.live < n) throw new Error(`Slab underflow in ${cache}: freeing ${n} of ${s.live}`);
     s.live -= n;
     s.frees += n;
-    this.#totalBytes -= n * this.sizes[cache];
+    this.#totalBytes -= n * this.#sizes[cache];
     this.#exec?.work("slab_free", n);
+    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+      for (let i = 0; i < n; i++) this.#slowFree(cache);
+    }
   }
 
   /**
@@ -171,6 +364,33 @@ export class Slab {
     };
     if (exec) exec.callRcu(done);
     else done();
+  }
+
+  /**
+   * An object its owner freed (or is freeing in the same operation) stays allocated because a
+   * reference pins it — for example a `vm_area_struct` detached by munmap but still referenced
+   * through `vma_get` (ANON_VMA_LAZY's `CONFIG_VMA_REF`). `live` and the bytes count it again;
+   * `allocs`, `frees` and the peaks do not change (the object was already counted live when the
+   * owner's free ran). {@link Slab.releaseRetained} drops it on the last reference.
+   */
+  retain(cache: SlabCache, n = 1): void {
+    const s = this.#stats[cache];
+    s.retained += n;
+    s.live += n;
+    this.#totalBytes += n * this.#sizes[cache];
+  }
+
+  /** The last reference to `n` retained objects was dropped: they are freed now. */
+  releaseRetained(cache: SlabCache, n = 1): void {
+    const s = this.#stats[cache];
+    if (s.retained < n) throw new Error(`Slab underflow in ${cache}: releasing ${n} retained`);
+    s.retained -= n;
+    s.live -= n;
+    this.#totalBytes -= n * this.#sizes[cache];
+    this.#exec?.work("slab_free", n);
+    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+      for (let i = 0; i < n; i++) this.#slowFree(cache);
+    }
   }
 
   /** Adjusts a cache to an exact live count (used for estimated caches such as maple_node). */
@@ -201,7 +421,7 @@ export class Slab {
     const bytes = {} as Record<SlabCache, number>;
     for (const c of SLAB_CACHES) {
       objects[c] = this.#stats[c].live;
-      bytes[c] = this.#stats[c].live * this.sizes[c];
+      bytes[c] = this.#stats[c].live * this.#sizes[c];
     }
     return { objects, bytes, totalBytes: this.#totalBytes };
   }

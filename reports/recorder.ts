@@ -22,7 +22,8 @@ import {
 } from "../core/machine/cost_model.ts";
 import { Random } from "../core/lib/random.ts";
 import { Distribution } from "../core/lib/stats.ts";
-import { SLAB_CACHES } from "../core/slab.ts";
+import { Slab, SLAB_CACHES } from "../core/slab.ts";
+import { resolveSlabSlowPath, type SlabSlowPathParams } from "../core/slab_slow_path.ts";
 import { createScheme } from "../core/rmap/registry.ts";
 import type { Folio, Mm } from "../core/kernel/types.ts";
 import {
@@ -151,6 +152,11 @@ export interface RunOptions {
   costOverrides?: CostProfileOverrides;
   /** Kernel parameters. */
   kernelParams?: Partial<KernelParams>;
+  /**
+   * SLUB slow-path model (`core/slab_slow_path.ts`): overrides of its defaults; absent = every
+   * allocation is a fast path (the default, figures unchanged).
+   */
+  slabSlowPath?: Partial<SlabSlowPathParams>;
   /** Largest number of timeseries points (default 200). */
   timeseriesPoints?: number;
 }
@@ -230,7 +236,10 @@ export function runOne(opts: RunOptions): RunResult {
     : costProfile(opts.costProfile ?? "default");
   if (opts.costOverrides) costs = mergeCostProfile(costs, opts.costOverrides);
   const machine = new Machine({ cpus: mp.cpus, costs });
-  const kernel = new Kernel({ scheme, exec: machine.exec, params: opts.kernelParams });
+  const slab = opts.slabSlowPath
+    ? new Slab({}, null, resolveSlabSlowPath(opts.slabSlowPath))
+    : undefined;
+  const kernel = new Kernel({ scheme, exec: machine.exec, params: opts.kernelParams, slab });
   const rng = new Random(seed);
   const wrng = rng.fork(`workload:${workload.id}`);
   const drng = rng.fork("daemons");

@@ -183,29 +183,53 @@ Deno.test("first fork: the parent is upgraded, children are ANON_VMA_TREE_PARENT
   // Merge predicates: upgraded parent VMAs are classic roots; children are fork children.
   for (const v of vmas(pl)) assert.equal(lz.s.isForkChild(v), false);
   for (const v of vmas(cL)) assert.equal(lz.s.isForkChild(v), true);
-  // The child writes (CoW) one page of regions A and B: two deferred anon_vmas appear, each
-  // with its AVC (parent = the parent's A_i).
+  // The child writes (CoW) one page of regions A and B. Patch 10 (2605.3/05338): a
+  // TREE_PARENT VMA does not allocate, not on its first write either: the new folios are filed
+  // under the tree parent, the parent's A_i.
   //   child:  A'AAAAAAA ... B'BBBBBBB ... CCCCCCCC ... DDDDDDDD ... EEEEEEEE
   lz.k.touch(cL, pg(0), "write");
   lz.k.touch(cL, pg(32), "write");
-  assert.deepEqual(objects(lz.k), { vma: 10, av: 7, avc: 12 });
-  const a0 = lz.s.anonVmaOf(vmas(cL)[0])!;
-  assert.equal(a0.parent, lz.s.anonVmaOf(vmas(pl)[0]));
-  assert.equal(a0.root, a0.parent);
-  // A second write in region A allocates nothing more.
-  lz.k.touch(cL, pg(1), "write");
-  assert.deepEqual(objects(lz.k), { vma: 10, av: 7, avc: 12 });
-  // Once the child wrote in every region the counts equal classic's.
-  for (let i = 2; i < 5; i++) lz.k.touch(cL, pg(32 * i), "write");
-  assert.deepEqual(objects(lz.k), { vma: 10, av: 10, avc: 15 });
-  for (let i = 0; i < 5; i++) cl.k.touch(cC, pg(32 * i), "write");
+  cl.k.touch(cC, pg(0), "write");
+  cl.k.touch(cC, pg(32), "write");
+  assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 10 });
   assert.deepEqual(objects(cl.k), { vma: 10, av: 10, avc: 15 });
+  const a0 = lz.s.anonVmaOf(vmas(pl)[0])!;
+  assert.equal(folioAt(lz.k, cL, pg(0)).rmap, a0);
+  assert.equal(lz.s.counters().tree_parent_new_folio_to_parent, 2);
+  assert.equal(lz.s.counters().tree_parent_materialized, undefined);
+  // The price: a walk of the child's copy visits the parent's VMA too (A_0's tree holds both);
+  // classic finds it in the child's own B_0. [visits, hits, structures, treeNodes]
+  assert.deepEqual(migrateWalks(lz, folioAt(lz.k, cL, pg(0))).map(walkFig)[0], [2, 1, 1, 2]);
+  assert.deepEqual(migrateWalks(cl, folioAt(cl.k, cC, pg(0))).map(walkFig)[0], [1, 1, 1, 1]);
+  // Writes in every region still allocate nothing.
+  for (let i = 2; i < 5; i++) lz.k.touch(cL, pg(32 * i), "write");
+  assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 10 });
+  // The child becomes a parent (2606.0/07329, 2606.0/07662): its five inherited VMAs are
+  // upgraded first — A_i has an active VMA (the parent's), so no reuse: five new B_i (parent
+  // A_i), one AVC each; then the grandchild links to A_i and B_i (2 AVCs per VMA) as
+  // TREE_PARENT of B_i.
+  //   parent  A0 A1 A2 A3 A4         (A_i: root, 1 AVC each)
+  //   child   B0 B1 B2 B3 B4         (B_i: parent A_i; AVCs to A_i, B_i)
+  //   grand   -- -- -- -- --         (TREE_PARENT of B_i; AVCs to A_i, B_i)
+  const gL = lz.k.fork(cL);
+  assert.deepEqual(objects(lz.k), { vma: 15, av: 10, avc: 25 });
+  assert.deepEqual(vmas(cL).map((v) => lz.s.kindOf(v)), Array(5).fill("anon_vma"));
+  assert.deepEqual(vmas(gL).map((v) => lz.s.kindOf(v)), Array(5).fill("tree_parent"));
+  assert.equal(lz.s.anonVmaOf(vmas(cL)[0])!.parent, a0);
+  assert.equal(lz.s.counters().tree_parent_upgraded_at_fork, 5);
   assert.equal(lz.s.counters().tree_parent_materialized, 5);
-  exitAllAndAssertEmpty(lz, [pl, cL]);
-  exitAllAndAssertEmpty(cl, [pc, cC]);
+  // The child's earlier copy stays filed under A_0 and is now shared with the grandchild: the
+  // walk visits parent, child and grandchild (A_0's tree), 2 hits; the oracle checks it.
+  assert.equal(folioAt(lz.k, cL, pg(0)).rmap, a0);
+  assert.deepEqual(migrateWalks(lz, folioAt(lz.k, cL, pg(0))).map(walkFig)[0], [3, 2, 1, 3]);
+  // Classic, same steps: the grandchild adds C_i and 3 AVCs per VMA.
+  const gC = cl.k.fork(cC);
+  assert.deepEqual(objects(cl.k), { vma: 15, av: 15, avc: 30 });
+  exitAllAndAssertEmpty(lz, [pl, cL, gL]);
+  exitAllAndAssertEmpty(cl, [pc, cC, gC]);
 });
 
-Deno.test("parent exits before the child writes: the child reuses the parent's anon_vma", () => {
+Deno.test("parent exits, the child writes, then forks: the upgrade reuses the parent's anon_vma", () => {
   const lz = lazyWorld();
   const cl = classicWorld();
   const pl = fiveRegions(lz.k);
@@ -221,26 +245,32 @@ Deno.test("parent exits before the child writes: the child reuses the parent's a
     lz.k.touch(cL, pg(32 * i), "write");
     cl.k.touch(cC, pg(32 * i), "write");
   }
-  // Each write reuses the page (mapcount 1: folio_move_anon_rmap); into an ANON_VMA_TREE_PARENT
-  // VMA the folio stays in A_i and nothing is allocated (A9).
+  // Each write reuses the page (mapcount 1: folio_move_anon_rmap). The folio is already in the
+  // tree parent A_i, so the lazy move changes nothing (A9); classic moves it to B_i.
   assert.equal(lz.k.counters.faults_wp_reuse_move, 5);
-  assert.equal(lz.s.counters().folio_move_skipped_tree_parent, 5);
-  assert.deepEqual(objects(lz.k), { vma: 5, av: 5, avc: 5 });
-  // A write to an empty PTE needs an anon_vma: the deferred one reuses A_i (num_active_vmas 0,
-  // num_children 1 = self link), so each child VMA becomes a singular-chain root VMA (A8).
+  assert.equal(lz.s.counters().folio_move_to_tree_parent, undefined);
+  assert.equal(cl.s.counters().folio_move_anon_rmap, 5);
+  // A write to an empty PTE files the new folio under A_i, allocating nothing (patch 10).
   for (let i = 0; i < 5; i++) {
     lz.k.madvise(cL, pg(32 * i + 9), P, MADV_DONTNEED);
     lz.k.touch(cL, pg(32 * i + 9), "write");
   }
   assert.deepEqual(objects(lz.k), { vma: 5, av: 5, avc: 5 });
+  assert.equal(lz.s.counters().tree_parent_new_folio_to_parent, 5);
+  // The child forks: its upgrade reuses A_i (num_active_vmas 0, num_children 1 = self link), so
+  // each child VMA becomes a singular-chain root VMA (A8) and the grandchild adds one AVC each.
+  const gL = lz.k.fork(cL);
+  assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 10 });
   assert.equal(lz.s.counters().anon_vma_reuse_deferred, 5);
   for (const v of vmas(cL)) {
     assert.equal(lz.s.kindOf(v), "anon_vma");
     assert.equal(lz.s.isForkChild(v), false);
   }
-  assert.deepEqual(objects(cl.k), { vma: 5, av: 10, avc: 10 });
-  exitAllAndAssertEmpty(lz, [cL]);
-  exitAllAndAssertEmpty(cl, [cC]);
+  // Classic, same fork: the grandchild clones A_i and B_i and gets C_i.
+  const gC = cl.k.fork(cC);
+  assert.deepEqual(objects(cl.k), { vma: 10, av: 15, avc: 25 });
+  exitAllAndAssertEmpty(lz, [cL, gL]);
+  exitAllAndAssertEmpty(cl, [cC, gC]);
 });
 
 Deno.test("fork chain with exits: one anon_vma and one AVC per generation (classic: 3 and 3)", () => {
@@ -304,13 +334,28 @@ Deno.test("lazy VMA split by mprotect and re-merged", () => {
   assert.equal(rootLockReads(lz.k), 0);
   const fc_ = migrateWalks(cl, folioAt(cl.k, mc, pg(50)));
   assert.deepEqual(fc_.map((r) => [r.visits, r.hits, r.structures]), [[1, 1, 1], [1, 1, 1]]);
-  // Back to RW: flags equal, same group, pgoffs contiguous → one VMA again.
+  // Patch 05: every folio's mapping encodes the lazy root VMA. mprotect splits as
+  // __split_vma(vma, 40, new_below=1) then (vma, 60, 0), so the original struct — the root —
+  // is the middle piece; the two new pieces each pin it (vma_get, patch 06).
+  const root = vmas(ml)[1];
+  assert.equal(g.root, root);
+  assert.equal(lz.s.folioLazyRoot(folioAt(lz.k, ml, pg(0))), root);
+  assert.equal(lz.s.counters().vma_get, 2);
+  // Back to RW: flags equal, same group, pgoffs contiguous → one VMA again. The merge extends
+  // the lower piece and removes the middle (the root) and the upper one: the root struct is
+  // detached but stays allocated (folios still point at it) — one vm_area_struct more than
+  // classic.
   lz.k.mprotect(ml, pg(40), 20 * P, RW);
   cl.k.mprotect(mc, pg(40), 20 * P, RW);
   assert.deepEqual(vmas(ml).map((v) => [v.start, v.end, v.pgoff]), [[pg(0), pg(100), xpg]]);
-  assert.deepEqual(objects(lz.k), { vma: 1, av: 0, avc: 0 });
+  assert.deepEqual(objects(lz.k), { vma: 2, av: 0, avc: 0 });
   assert.deepEqual(objects(cl.k), { vma: 1, av: 1, avc: 1 });
   assert.equal(g.vmas.size, 1);
+  assert.equal(root.detached, true);
+  assert.equal(g.rootPinnedDetached, true);
+  assert.equal(lz.s.folioLazyRoot(folioAt(lz.k, ml, pg(99))), root);
+  assert.deepEqual(lz.s.counters().vma_pinned_detached_live, 1);
+  assert.equal(lz.s.counters().vma_put, 1);
   // Every folio's walk is still complete (the oracle checks each one).
   for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
   assert.equal(lz.k.oracle.walksChecked, 2 + 200);
@@ -362,10 +407,17 @@ Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () 
   lz.k.mmap(mm, pg(0), 10 * P, RW, ANON);
   writeAll(lz.k, mm, pg(0), 10);
   const g = lz.s.lstate(vmas(mm)[0]).lazy!;
+  const r1 = vmas(mm)[0];
   lz.k.mremap(mm, pg(0), 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED, pg(100));
   assert.deepEqual(vmas(mm).map((v) => [v.start, v.end, v.pgoff]), [[pg(100), pg(110), xpg]]);
   assert.equal(lz.s.lstate(vmas(mm)[0]).lazy, g);
   assert.equal(g.vmas.size, 1);
+  // The move's copy_vma destination joins the group and pins the root; the source (the root)
+  // is unmapped but its struct stays: the folios at 100.. still encode it (patch 05).
+  assert.equal(g.root, r1);
+  assert.equal(r1.detached, true);
+  assert.equal(lz.s.folioLazyRoot(folioAt(lz.k, mm, pg(100))), r1);
+  assert.deepEqual(objects(lz.k), { vma: 2, av: 0, avc: 0 });
   for (let i = 0; i < 10; i++) {
     assert.deepEqual(migrateWalks(lz, folioAt(lz.k, mm, pg(100 + i))).map(walkFig), [
       [1, 1, 1, 1],
@@ -377,7 +429,8 @@ Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () 
   assert.equal(lz.k.counters.merge_failed_pgoff, 1);
   lz.k.touch(mm, pg(110), "write"); // pgoff incompatible: a second group
   assert.equal(lz.s.lazyGroups.size, 2);
-  assert.deepEqual(objects(lz.k), { vma: 2, av: 0, avc: 0 });
+  // Two mapped VMAs and R1's pinned struct.
+  assert.deepEqual(objects(lz.k), { vma: 3, av: 0, avc: 0 });
   // E6 (DONTUNMAP): H at 200 (8 pages, written) → 300; H stays, unfaulted.
   lz.k.mmap(mm, pg(200), 8 * P, RW, ANON);
   writeAll(lz.k, mm, pg(200), 8);
@@ -391,6 +444,11 @@ Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () 
   lz.k.touch(mm, pg(200), "write"); // a new group for the source
   assert.notEqual(lz.s.lstate(src).lazy, h);
   assert.equal(lz.s.lazyGroups.size, 4);
+  // The DONTUNMAP source is still H's root (H's folios at 300.. encode it) and the root of its
+  // new group; it stays mapped, so nothing is pinned detached for it.
+  assert.equal(h.root, src);
+  assert.equal(lz.s.lstate(src).lazy!.root, src);
+  assert.equal(h.rootPinnedDetached, false);
   // Partial move of pages 302..305 to 400: the destination piece splits off and joins H.
   //   300  302      306  308        400      404
   //   HHHH|........|HHHH      +     HHHHHHHH
@@ -400,12 +458,15 @@ Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () 
     [...h.vmas].map((v) => [v.start, v.end, v.pgoff]).sort((a, b) => a[0] - b[0]),
     [[pg(300), pg(302), xpg + 200], [pg(306), pg(308), xpg + 206], [pg(400), pg(404), xpg + 202]],
   );
-  assert.deepEqual(objects(lz.k), { vma: 6, av: 0, avc: 0 });
+  // Six mapped VMAs and R1's pinned struct.
+  assert.deepEqual(objects(lz.k), { vma: 7, av: 0, avc: 0 });
   for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
   // A fork upgrades the three-VMA group to one anon_vma with three AVCs.
   const c = lz.k.fork(mm);
-  // Parent: 6 VMAs in 4 groups → 4 anon_vmas, 6 AVCs; child: 6 TREE_PARENT VMAs, 6 AVCs.
+  // Parent: 6 VMAs in 4 groups → 4 anon_vmas, 6 AVCs; child: 6 TREE_PARENT VMAs, 6 AVCs. The
+  // upgrade re-pointed R1's folios to an anon_vma: the last pin dropped and R1's struct is freed.
   assert.deepEqual(objects(lz.k), { vma: 12, av: 4, avc: 12 });
+  assert.equal(lz.s.counters().vma_pinned_detached_live, 0);
   const av = lz.s.anonVmaOf(mm.vmas.find(pg(400))!)!;
   assert.equal(av.numActiveVmas, 3);
   assert.equal(av, lz.s.anonVmaOf(mm.vmas.find(pg(300))!));
@@ -457,8 +518,11 @@ Deno.test("walk figures: lazy folio, upgraded shared folio, after CoW, child fol
     exitAllAndAssertEmpty(w, [p, c]);
     return out;
   };
-  // [visits, hits, structures, treeNodes]
-  assert.deepEqual(figs(lz), [[1, 1, 1, 1], [2, 2, 1, 2], [2, 1, 1, 2], [1, 1, 1, 1]]);
+  // [visits, hits, structures, treeNodes]. The child's CoW copy: classic files it under the
+  // child's own anon_vma (1 visit); lazy under the tree parent, the parent's anon_vma, whose
+  // tree also holds the parent's VMA (2 visits, 1 useless) — the price of patch 10's "do not
+  // allocate anon_vma".
+  assert.deepEqual(figs(lz), [[1, 1, 1, 1], [2, 2, 1, 2], [2, 1, 1, 2], [2, 1, 1, 2]]);
   assert.deepEqual(figs(cl), [[1, 1, 1, 1], [2, 2, 1, 2], [2, 1, 1, 2], [1, 1, 1, 1]]);
   // The lazy walk takes no rwsem: of the 4 migrations × 2 walks + 1 folio_referenced, the first
   // migration (2 walks) ran without the anon_vma lock.
@@ -482,41 +546,45 @@ Deno.test("fork of a process with lazy and upgraded VMAs; grandchild of a TREE_P
   const c2 = lz.k.fork(p); // R2 upgraded: A2; C2 gets two TREE_PARENT VMAs
   assert.deepEqual(vmas(c2).map((v) => lz.s.kindOf(v)), ["tree_parent", "tree_parent"]);
   assert.deepEqual(objects(lz.k), { vma: 5, av: 2, avc: 5 });
-  // C1 forks without writing: the grandchild clones C1's chain {A1}; nothing is allocated (A6).
+  // C1 forks without writing: C1 "becomes a parent" (2606.0/07662), so its TREE_PARENT R1 is
+  // upgraded first: A1 still has an active VMA (P's), no reuse, so B1 (parent A1) and one AVC;
+  // the grandchild clones C1's chain {A1, B1} (2 AVCs) and is TREE_PARENT of B1.
   const g = lz.k.fork(c1);
-  assert.deepEqual(objects(lz.k), { vma: 6, av: 2, avc: 6 });
-  assert.equal(lz.s.lstate(vmas(g)[0]).treeParent!.parent, lz.s.anonVmaOf(vmas(p)[0]));
-  // The grandchild writes: its deferred anon_vma is a child of A1 (the chain's anon_vma).
+  assert.deepEqual(objects(lz.k), { vma: 6, av: 3, avc: 8 });
+  const b1 = lz.s.anonVmaOf(vmas(c1)[0])!;
+  assert.equal(b1.parent, lz.s.anonVmaOf(vmas(p)[0]));
+  assert.equal(lz.s.lstate(vmas(g)[0]).treeParent!.parent, b1);
+  // The grandchild writes: nothing is allocated, the new folio is filed under B1.
   lz.k.touch(g, pg(3), "write");
-  assert.deepEqual(objects(lz.k), { vma: 6, av: 3, avc: 7 });
-  assert.equal(lz.s.anonVmaOf(vmas(g)[0])!.parent, lz.s.anonVmaOf(vmas(p)[0]));
+  assert.deepEqual(objects(lz.k), { vma: 6, av: 3, avc: 8 });
+  assert.equal(folioAt(lz.k, g, pg(3)).rmap, b1);
   // C2 splits its TREE_PARENT R2 by mprotect: the pieces share R2's link and clone its chain.
   //   C2:  R1R1R1R1 ... R2R2|RO|R2R2R2R2      (32, 34, 36, 40)
   lz.k.mprotect(c2, pg(34), 2 * P, PROT_READ);
   assert.equal(vmas(c2).length, 4);
-  assert.deepEqual(objects(lz.k), { vma: 8, av: 3, avc: 9 });
+  assert.deepEqual(objects(lz.k), { vma: 8, av: 3, avc: 10 });
   const link = lz.s.lstate(vmas(c2)[1]).treeParent!;
   assert.equal(link.vmas.size, 3);
-  // A write to an empty PTE of one piece materializes the link: one anon_vma B2 (parent A2, the
-  // parent is alive so nothing is reusable) and one AVC for each of the three pieces (A7).
   lz.k.madvise(c2, pg(39), P, MADV_DONTNEED);
-  lz.k.touch(c2, pg(39), "write");
-  assert.deepEqual(objects(lz.k), { vma: 8, av: 4, avc: 12 });
+  lz.k.touch(c2, pg(39), "write"); // filed under A2, nothing allocated
+  assert.deepEqual(objects(lz.k), { vma: 8, av: 3, avc: 10 });
+  // C2 forks: R1 is upgraded (B1', one AVC) and R2's link once for its three pieces (B2 with
+  // one AVC per piece, A7); the grandchild G2 copies 4 VMAs with 2 AVCs each.
+  const g2 = lz.k.fork(c2);
+  assert.deepEqual(objects(lz.k), { vma: 12, av: 5, avc: 22 });
   const b2 = lz.s.anonVmaOf(vmas(c2)[1])!;
   assert.deepEqual(vmas(c2).slice(1).map((v) => lz.s.anonVmaOf(v)), [b2, b2, b2]);
   assert.equal(b2.parent, lz.s.anonVmaOf(vmas(p)[1]));
   // Same anon_vma, identical chains: mprotect back re-merges (two VMAs × 2 AVCs go).
   lz.k.mprotect(c2, pg(34), 2 * P, RW);
   assert.equal(vmas(c2).length, 2);
-  assert.deepEqual(objects(lz.k), { vma: 6, av: 4, avc: 8 });
+  assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 18 });
   // Exits of parents before children: P, then C1; every walk stays complete.
   lz.k.exit(p);
-  assert.deepEqual(objects(lz.k), { vma: 4, av: 4, avc: 6 });
   for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
   lz.k.exit(c1);
-  assert.deepEqual(objects(lz.k), { vma: 3, av: 4, avc: 5 });
   for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
-  exitAllAndAssertEmpty(lz, [g, c2]);
+  exitAllAndAssertEmpty(lz, [g, c2, g2]);
 });
 
 Deno.test("swap-in of a shared page goes to the root without allocating", () => {
@@ -712,9 +780,55 @@ Deno.test("randomized: every walk complete, invariants hold, nothing leaks", () 
       "tree_parent_forked",
       "tree_parent_materialized",
       "anon_vma_reuse_deferred",
-      "folio_move_skipped_tree_parent",
+      "tree_parent_new_folio_to_parent",
+      "tree_parent_upgraded_at_fork",
+      "vma_pinned_detached",
+      "migration_vma_get",
       "folios_relocated",
       "lazy_walks",
     ]
   ) assert.ok((seen[name] ?? 0) > 0, `no ${name} in the randomized runs`);
+});
+
+Deno.test("migration of a lazy folio pins its root VMA across the two walks (vma_get/vma_put)", () => {
+  // One lazy VMA of 4 pages, each written; migrate page 2's folio.
+  //   0    4
+  //   LLLL
+  const run = (opts: ConstructorParameters<typeof AnonVmaLazyScheme>[0]): {
+    counters: Record<string, number>;
+    cacheMisses: number;
+  } => {
+    const s = new AnonVmaLazyScheme(opts);
+    const k = new Kernel({ scheme: s, params: { debugChecks: true } });
+    const mm = k.spawn();
+    k.mmap(mm, pg(0), 4 * P, RW, ANON);
+    writeAll(k, mm, pg(0), 4);
+    const before = (k.exec as CountingExec).counters.work.cache_miss ?? 0;
+    k.migrateFolio(folioAt(k, mm, pg(2)));
+    const cacheMisses = ((k.exec as CountingExec).counters.work.cache_miss ?? 0) - before;
+    const counters = s.counters();
+    k.exit(mm);
+    assert.equal(k.slab.live("vm_area_struct"), 0);
+    return { counters, cacheMisses };
+  };
+  // Default vmaRefWork = one cache_miss per get and per put: exactly 2 for one migration,
+  // against 0 when the pin is free.
+  const d = run({});
+  assert.equal(d.counters.migration_vma_get, 1);
+  assert.equal(d.counters.migration_vma_put, 1);
+  assert.equal(d.counters.lazy_walks, 2);
+  assert.equal(d.cacheMisses - run({ vmaRefWork: {} }).cacheMisses, 2);
+});
+
+Deno.test("CONFIG_VMA_REF slot size: default 192 bytes, a larger slot is charged per VMA", () => {
+  const k = new Kernel({ scheme: new AnonVmaLazyScheme() });
+  assert.equal(k.slab.sizes.vm_area_struct, 192);
+  const k2 = new Kernel({ scheme: new AnonVmaLazyScheme({ vmaSlotBytes: 256 }) });
+  const mm = k2.spawn();
+  k2.mmap(mm, pg(0), 4 * P, RW, ANON);
+  k2.mmap(mm, pg(8), 4 * P, RW, ANON);
+  // Two VMAs (the fresh mm has no others): 2 × 256 bytes.
+  assert.equal(k2.slab.snapshot().bytes.vm_area_struct, 2 * 256);
+  assert.throws(() => new AnonVmaLazyScheme({ vmaSlotBytes: 100 }), /vmaSlotBytes must be/);
+  assert.throws(() => k2.slab.setSize("vm_area_struct", 192), /after its first allocation/);
 });

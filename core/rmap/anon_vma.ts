@@ -392,9 +392,19 @@ export class AnonVmaScheme implements RmapScheme {
     const srcOldestFirst = [...srcState.chain].reverse();
     let lock: Lock | null = null;
     if (this.options.allocUnderLock) {
-      // 6.x: the first allocation happens before the root is locked, the rest under it.
+      // 6.x: the first allocation happens before the root is locked, the rest under it, each
+      // with GFP_NOWAIT; one that fails (slab slow-path model: it would need reclaim) drops
+      // the root lock, allocates with GFP_KERNEL and locks again.
       for (const pavc of srcOldestFirst) {
-        const avc = this.allocAvc(dst, pavc.anonVma);
+        let avc: Avc;
+        if (this.host.slab.alloc("anon_vma_chain", 1, "nowait")) {
+          avc = { vma: dst, anonVma: pavc.anonVma, handle: null };
+        } else {
+          if (lock) this.unlockWrite(lock);
+          lock = null;
+          avc = this.allocAvc(dst, pavc.anonVma);
+          this.count("avc_alloc_nowait_fallback");
+        }
         if (!lock) lock = this.lockWrite(pavc.anonVma);
         this.link(dst, avc);
       }

@@ -4,95 +4,120 @@
  *
  * The classic 6.18 model ({@link AnonVmaScheme}) extended with two deferred states, so that a
  * VMA of a process that never forks owns no anon_vma and no anon_vma_chain, and a VMA inherited
- * at fork gets its own anon_vma only when the child writes a new page there. Once a VMA holds an
- * anon_vma everything is classic (the inherited hooks run unchanged).
+ * at fork owns none either until its process forks in turn. Once a VMA holds an anon_vma
+ * everything is classic (the inherited hooks run unchanged).
+ *
+ * Sources (lkml.iu.edu archive; each decision below names the message it follows):
+ * - [P05] patch 05/15 "mm: add CONFIG_ANON_VMA_LAZY and folio helpers", 2605.3/05377: anon_vma
+ *   allocation is delayed "until fork"; `FOLIO_MAPPING_ANON_VMA_LAZY` reuses the
+ *   `FOLIO_MAPPING_ANON_KSM` bit and then `folio->mapping` points to "the ANON_VMA_LAZY root VMA
+ *   instead of anon_vma".
+ * - [P10] patch 10/15 "mm: defer anon_vma creation with ANON_VMA_LAZY", 2605.3/05338: at fork the
+ *   parent's lazy VMAs are "first upgraded to a regular anon_vma"; "Child VMAs are created as
+ *   ANON_VMA_TREE_PARENT and do not allocate anon_vma".
+ * - [BS] Barry Song, 2606.0/07329, and the author's reply, 2606.0/07662: B's inherited VMA is
+ *   ANON_VMA_TREE_PARENT, a VMA B creates and faults after the fork is ANON_VMA_TREE_VMA, and "in
+ *   both cases, we need to upgrade B to a regular anon_vma when B becomes a parent and performs a
+ *   fork()"; the optimisation applies where B never forks.
+ * - [HY] Harry Yoo, 2606.0/04013: "VMAs are subject to change (even before being shared with
+ *   other processes), and rmap needs something that doesn't go away across VMA merging, split".
+ * - [P06] patch 06/15 (2605.3/05379, `CONFIG_VMA_REF`: a refcount in `vm_area_struct`,
+ *   `vma_get`/`vma_put`, the VMA freed on the last put) and [P12] patch 12/15 (migration of
+ *   lazy folios): neither page could be found in the searchable archive; what the model takes
+ *   from them comes from the issue's summary of P06 and the reviewers' replies, and every
+ *   choice that would need their text is a named option marked [U].
  *
  * Per-VMA states (the patch's `anon_vma_tree_t` container):
  * - **unfaulted**: no anon state (as classic).
- * - **LAZY** (the patch's lazy layout): the first write fault (`anon_vma_prepare` →
- *   `vma_prepare_anon_vma_lazy`) allocates no anon_vma and no AVC and takes no anon_vma lock; the
- *   VMA joins a {@link LazyGroup}, and new folios' `mapping` points at that group.
- * - **ANON_VMA_TREE_PARENT**: a child VMA made by fork. It is linked by AVCs to every anon_vma of
- *   its parent VMA's chain (the `anon_vma_clone` half of `anon_vma_fork`), so inherited folios stay
- *   findable, but the anon_vma `anon_vma_fork` would allocate for it is deferred
- *   ({@link TreeParentLink}).
- * - **classic**: `vma->anon_vma` set (the upgraded parent, or a child after its first write; the
- *   patch's `ANON_VMA_TREE_VMA` for VMAs created in the child after fork is LAZY here until the
- *   child forks).
+ * - **LAZY** (ANON_VMA_TREE_VMA after a fork; [P05], [BS]): the first write fault
+ *   (`anon_vma_prepare` → `vma_prepare_anon_vma_lazy`) allocates no anon_vma and no AVC and takes
+ *   no anon_vma lock; the VMA joins a {@link LazyGroup} whose {@link LazyGroup.root} is the VMA
+ *   that faulted first, and new folios' `mapping` points at that root VMA ([P05]).
+ * - **ANON_VMA_TREE_PARENT** ([P10], [BS]): a child VMA made by fork. It is linked by AVCs to every
+ *   anon_vma of its parent VMA's chain (the `anon_vma_clone` half of `anon_vma_fork`), so
+ *   inherited folios stay findable, and it never allocates an anon_vma of its own — not on its
+ *   first write either: a new exclusive folio (write fault, CoW copy) is filed under the tree
+ *   parent, the parent VMA's anon_vma, whose interval tree holds this VMA ({@link TreeParentLink}).
+ * - **classic**: `vma->anon_vma` set (an upgraded parent, or an inherited VMA upgraded when its
+ *   own process forked).
+ *
+ * What happens to the lazy root VMA in `folio->mapping` ([P05], [HY]; the series' handling of
+ * split, merge, move and unmap is in the patches not retrieved, so the model takes the one
+ * reading that keeps every walk complete without rewriting any folio [U]):
+ * - **split** (`__split_vma`): the original struct keeps its identity, so it stays the root; the
+ *   new piece joins the group and takes a reference on the root (`vma_get`, [P06]).
+ * - **merge**: only VMAs of one group merge (identity = the group); if the VMA a merge removes is
+ *   the root, its struct stays allocated (below).
+ * - **move** (mremap `copy_vma`): the destination joins the group (`vma_get` on the root); the
+ *   folios keep pointing at the root VMA.
+ * - **unmap** of the root while another VMA of its group or a folio still refers to it: the
+ *   struct is detached but not freed — it is pinned until the last `vma_put` — and stays counted
+ *   in the `vm_area_struct` cache (`Slab.retain`); counter `vma_pinned_detached`.
+ * - **fork** (the upgrade) re-points every folio to the new anon_vma and drops every pin.
  *
  * Operations:
  * - **Walk of a lazy folio** visits the VMAs of its group whose `[vm_pgoff, vm_pgoff + pages − 1]`
- *   overlaps the folio (in group order, i.e. the order VMAs joined), with no anon_vma rwsem.
- *   What protects it in the model: the group's VMA set only changes under the owning mm's
- *   `mmap_lock` (write) — split, merge, mremap, munmap, exit, fork — and the kernel core runs
- *   every operation atomically, so a walk sees a stable set; the walk is an RCU read-side section
- *   (the patch's RCU-protected VMA access that Lorenzo Stoakes called dubious), and each PTE check
- *   takes the page-table lock as in every scheme (`page_vma_mapped_walk`, done by the kernel
- *   core). Figures: `structures` 1 (the group), `treeNodes` = group members examined (a list
- *   walk, charged as `list_op`), no lock acquisition.
- * - **Fork** (`anon_vma_fork`): a LAZY parent VMA is first upgraded: its whole group gets one new
- *   root anon_vma (as `__anon_vma_prepare` would allocate, `num_children` 1 for the self link,
- *   under its rwsem and the mm's `page_table_lock`), one AVC per member VMA, and every folio of
- *   the group is re-pointed (`folio->mapping` = the anon_vma; charged one `pte_check` and one
- *   `pte_update` per folio, for finding it in the page tables and the `WRITE_ONCE`). Then the
- *   child VMA gets one AVC per AVC of the parent VMA (as the clone of `anon_vma_fork`) and enters
- *   ANON_VMA_TREE_PARENT: no anon_vma, no AVC to an own anon_vma.
- * - **First exclusive new folio in a TREE_PARENT VMA** (`addNewAnon` with exclusive true: a write
- *   fault on an empty PTE, a CoW copy, an exclusive swap-in, fork's early copy of a pinned page)
- *   runs the deferred tail of `anon_vma_fork`: the reuse check of 6.18 over the VMA's chain
- *   (`num_active_vmas == 0 && num_children < 2`, order per `reuseOrder`), else a new anon_vma with
- *   `parent` = the parent VMA's anon_vma, `root` its root (root refcount + 1, parent
- *   `num_children` + 1), linked to the VMA by one AVC.
+ *   overlaps the folio (in group order, i.e. the order VMAs joined), with no anon_vma rwsem, in an
+ *   RCU read-side section (the patch's RCU-protected VMA access that Lorenzo Stoakes called
+ *   dubious); each PTE check takes the page-table lock as in every scheme. Figures: `structures`
+ *   1 (the root VMA), `treeNodes` = group members examined (a list walk, charged as `list_op`).
+ * - **Migration of a lazy folio** ([HY], [P06], [P12] [U]): a lazy folio has no anon_vma for
+ *   `folio_get_anon_vma` to pin, so `try_to_migrate` pins the root VMA instead (`vma_get` under
+ *   RCU) and `remove_migration_ptes` drops it (`vma_put`) after the second walk; each is charged
+ *   {@link AnonVmaLazyOptions.vmaRefWork}. Counters `migration_vma_get`/`migration_vma_put`.
+ * - **Fork** (`anon_vma_fork`): a LAZY parent VMA is first upgraded [P10]: its whole group gets
+ *   one new root anon_vma (as `__anon_vma_prepare` would allocate, `num_children` 1 for the self
+ *   link, under its rwsem and the mm's `page_table_lock`), one AVC per member VMA, and every folio
+ *   of the group is re-pointed (`folio->mapping` = the anon_vma; one `pte_check` and one
+ *   `pte_update` per folio). A TREE_PARENT parent VMA is upgraded too [BS]: the deferred tail of
+ *   `anon_vma_fork` runs — the reuse check of 6.18 over the VMA's chain (`num_active_vmas == 0
+ *   && num_children < 2`, order per `reuseOrder`), else a new anon_vma with `parent` = the tree
+ *   parent, `root` its root, linked by one AVC. Folios already filed under the tree parent stay
+ *   there (complete: the VMA stays in its tree). Then the child VMA gets one AVC per AVC of the
+ *   parent VMA and enters ANON_VMA_TREE_PARENT.
  *
  * Object counts (slab): a process that never forks has 0 anon_vma and 0 anon_vma_chain objects
  * (classic: one of each per faulted VMA). A fork of a process with V faulted lazy VMAs (one group
- * each) leaves V anon_vmas and 2V AVCs (classic: 2V and 3V); each child VMA's first write adds the
- * deferred anon_vma and AVC (or nothing when it reuses one).
+ * each) leaves V anon_vmas and 2V AVCs (classic: 2V and 3V), and stays so whatever the child
+ * writes; when the child forks, each inherited VMA adds one anon_vma and one AVC (or nothing when
+ * it reuses one).
  *
  * Assumptions (the public description leaves these open; each is the simplest behaviour that
  * keeps every walk complete):
- * - A1 **Lazy group.** The lazy container is a per-region group object shared by the VMAs a lazy
- *   VMA was split into or moved to (split, mremap `copy_vma`, unfaulted merge join it; unlink
- *   leaves it). It is modelled as zero-size (not slab-accounted): in the patch the lazy state
- *   lives in the VMA's `anon_vma_tree_t` in place of the anon_vma pointer. The model keeps the
- *   group's folio set so that the upgrade can re-point them (the kernel would walk the VMAs' page
- *   tables; the charge is per folio).
+ * - A1 **Lazy group.** The VMAs a lazy root VMA was split into or moved to (split, mremap
+ *   `copy_vma`, unfaulted merge join it; unlink leaves it) are reachable from the root; the walk
+ *   lists them. The list is modelled as zero-size (not slab-accounted): in the patch the lazy
+ *   state lives in the VMA's `anon_vma_tree_t` in place of the anon_vma pointer. The model keeps
+ *   the group's folio set so that the upgrade can re-point them (the kernel would walk the VMAs'
+ *   page tables; the charge is per folio).
  * - A2 **Neighbour reuse.** The first fault of an unfaulted VMA joins the group of an adjacent lazy
  *   VMA when `anon_vma_compatible` holds (next first, then prev — `find_mergeable_anon_vma`), so
  *   that an mprotect-split region faulted piecewise can re-merge. It never adopts a neighbour's
- *   anon_vma: a fault in the lazy scheme never allocates an AVC, so a new VMA faulted next to an
- *   upgraded one stays LAZY and cannot merge with it (identities differ) until both are gone.
+ *   anon_vma: a fault in the lazy scheme never allocates an AVC.
  * - A3 **Split/merge before sharing.** Lazy VMAs merge when they are in the same group (merge
- *   case 3 identity = the group); pgoff contiguity is checked by the kernel as usual; the walk
- *   recomputes each member's interval, so no re-keying is needed on `vma_prepare`/`complete`.
- * - A4 **mremap.** A moved lazy VMA keeps its pgoff (it is "faulted") and the destination joins
- *   the source's group (`clone(dst, src, "remap")`); with MREMAP_DONTUNMAP the whole-VMA source
- *   leaves the group and becomes unfaulted. MREMAP_RELOCATE_ANON gives the destination its own
- *   (lazy) state and re-points the moved folios to it.
- * - A5 **Fork upgrades only what is copied.** The groups of the parent's copied VMAs are upgraded;
- *   a lazy VMA with VM_DONTCOPY or VM_WIPEONFORK stays LAZY unless it shares a group with a copied
- *   one. VMAs created after a fork (in parent or child) are LAZY again until the next fork of their
- *   process.
- * - A6 **Forking a TREE_PARENT VMA** does not force it to allocate: the grandchild VMA clones the
- *   same chain and gets its own TREE_PARENT link to the same parent anon_vma (the forking VMA has
- *   only inherited folios, all in that chain). "A process must be upgraded when it forks" is read
- *   as: no LAZY VMA is ever shared.
+ *   case 3 identity = the group); the walk recomputes each member's interval.
+ * - A4 **mremap.** A moved lazy VMA keeps its pgoff and the destination joins the source's group;
+ *   with MREMAP_DONTUNMAP the whole-VMA source leaves the group and becomes unfaulted (if it was
+ *   the root, the folios still point at its struct, which stays attached).
+ *   MREMAP_RELOCATE_ANON gives the destination its own (lazy) state and re-points the moved
+ *   folios to it.
+ * - A5 **Fork upgrades only what is copied.** A VMA with VM_DONTCOPY or VM_WIPEONFORK stays LAZY
+ *   or TREE_PARENT unless it shares a group or link with a copied one.
  * - A7 **TREE_PARENT identity and sharing.** Each child VMA made by fork gets its own
- *   {@link TreeParentLink}; the VMAs it is split into share it (merge identity = the link, so
- *   they re-merge; it is a fork child, so unfaulted neighbours do not absorb it). When one of them
- *   needs an anon_vma, every VMA of the link gets it at once (one AVC each), as the pieces of a
- *   classic child VMA share the anon_vma `anon_vma_fork` gave it.
- * - A8 **Deferred reuse.** The 6.18 reuse heuristic is evaluated when the anon_vma is finally
- *   needed, not at fork; it can therefore adopt an ancestor (even the root) whose owner has exited
- *   since, e.g. "fork, parent exits, child writes" keeps one anon_vma and one AVC per generation.
- * - A9 **Swap-in and reuse in TREE_PARENT.** A non-exclusive new folio (swap-in of a shared slot)
- *   goes to the root of the chain without allocating; `folio_move_anon_rmap` (write reuse of an
- *   exclusive page) into a TREE_PARENT VMA leaves the folio in its ancestor anon_vma, which the
- *   VMA is linked to (no allocation; later walks of it may visit VMAs uselessly). Into a LAZY VMA
- *   the folio moves to the VMA's group (it is then mapped only there).
- * - A10 **Migration.** A lazy folio has no anon_vma to pin (`folio_get_anon_vma`); the model's
- *   migration is one synchronous operation, so no upgrade can run between `try_to_migrate` and
- *   `remove_migration_ptes` — the gap Lorenzo Stoakes pointed at is not modelled.
+ *   {@link TreeParentLink}; the VMAs it is split into share it (merge identity = the link).
+ *   When its process forks, every VMA of the link is upgraded at once (one AVC each), as the
+ *   pieces of a classic child VMA share the anon_vma `anon_vma_fork` gave it.
+ * - A8 **Deferred reuse.** The 6.18 reuse heuristic is evaluated at the upgrade, not at the fork
+ *   that made the VMA; it can therefore adopt an ancestor (even the root) whose owner has exited
+ *   since.
+ * - A9 **TREE_PARENT folios.** A new exclusive folio is filed under the tree parent; a
+ *   non-exclusive one (swap-in of a shared slot) under its root; `folio_move_anon_rmap` (write
+ *   reuse of an exclusive page) moves the folio to the tree parent. Into a LAZY VMA the folio
+ *   moves to the VMA's group.
+ * - A10 **Pins.** Each member of a group other than its root holds one `vma_get` on the root
+ *   [P06]; the root's struct is freed on the last `vma_put` (group emptied or upgraded). The
+ *   refcount adds {@link AnonVmaLazyOptions.vmaRefBytes} to `vm_area_struct`; the slot size is
+ *   {@link AnonVmaLazyOptions.vmaSlotBytes}.
  * - A11 **execve** is exit + a fresh mm: the old mm's groups empty and vanish.
  *
  * This module is browser compatible and has no dependencies.
@@ -115,7 +140,41 @@ import {
   type Vma,
   vmaPages,
 } from "../kernel/types.ts";
-import type { CloneOp, RmapVisit, SchemeInfo, WalkKind, WalkReport } from "./scheme.ts";
+import type { CloneOp, RmapVisit, SchemeHost, SchemeInfo, WalkKind, WalkReport } from "./scheme.ts";
+import type { WorkKind } from "../machine/exec.ts";
+
+/** Options of the lazy scheme: the classic ones plus the parameters of `CONFIG_VMA_REF`. */
+export interface AnonVmaLazyOptions extends AnonVmaOptions {
+  /**
+   * Bytes `CONFIG_VMA_REF` adds to `vm_area_struct` (patch 06, 2605.3/05379): one `refcount_t`,
+   * 4 bytes [U — patch text not retrieved; the issue describes "a refcount in vm_area_struct"].
+   * Informational: the slab charges {@link AnonVmaLazyOptions.vmaSlotBytes}.
+   */
+  vmaRefBytes: number;
+  /**
+   * Slot size of `vm_area_struct` with the refcount, bytes. Default 192, the 6.18 slot
+   * (`/sys/kernel/slab/vm_area_struct/slab_size` on the calibration host; 64-byte aligned): the
+   * cover letter (2605.3/05380) reports `vm_area_struct` active KB +1.0 % after boot and +0.2 %
+   * after 24 launches with the series, which rules out the next slot (256 bytes, +33 %) [D].
+   * Range 192–512.
+   */
+  vmaSlotBytes: number;
+  /**
+   * Work charged for one `vma_get` or `vma_put` by a walker (an atomic read-modify-write of the
+   * refcount on a `vm_area_struct` line the walker does not otherwise hold): default one
+   * `cache_miss` [U].
+   */
+  vmaRefWork: Readonly<Partial<Record<WorkKind, number>>>;
+}
+
+/** Default lazy options: the 6.18 structural options plus the `CONFIG_VMA_REF` defaults. */
+export const ANON_VMA_LAZY_DEFAULT_OPTIONS: Readonly<
+  Pick<AnonVmaLazyOptions, "vmaRefBytes" | "vmaSlotBytes" | "vmaRefWork">
+> = Object.freeze({
+  vmaRefBytes: 4,
+  vmaSlotBytes: 192,
+  vmaRefWork: Object.freeze({ cache_miss: 1 }),
+});
 
 /** Metadata of the ANON_VMA_LAZY scheme. */
 export const ANON_VMA_LAZY_INFO: SchemeInfo = {
@@ -126,14 +185,18 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
   sources: [
     "https://lkml.rescloud.iu.edu/hypermail/linux/kernel/2605.3/05380.html",
     "https://lkml.iu.edu/2605.3/05338.html",
+    "https://lkml.iu.edu/2605.3/05377.html",
+    "https://lkml.iu.edu/2606.0/07329.html",
+    "https://lkml.iu.edu/hypermail/linux/kernel/2606.0/07662.html",
+    "https://lkml.iu.edu/2606.0/04013.html",
     "kernel-rmap.md §10.3",
   ],
   summary:
-    "No anon_vma until the process forks: a faulted VMA's folios point at the VMA itself (a " +
-    "lazy group of the VMAs it was split into), walked without any anon_vma lock. At fork the " +
-    "parent's lazy VMAs are upgraded to a classic anon_vma and their folios re-pointed; child " +
-    "VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) and get their own " +
-    "anon_vma only when they first write a new page.",
+    "No anon_vma until the process forks: a faulted VMA's folios point at its lazy root VMA " +
+    "(reached with the VMAs it was split into or moved to, which pin it), walked without any " +
+    "anon_vma lock. At fork the parent's lazy VMAs are upgraded to a classic anon_vma and their " +
+    "folios re-pointed; child VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) " +
+    "and file their new folios there, allocating nothing until they fork themselves.",
   locking: [
     {
       lockClass: "anon_vma.root",
@@ -151,12 +214,16 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
 };
 
 /**
- * The lazy container shared by the VMAs a lazy VMA was split into or moved to (assumption A1):
- * the target of `folio->mapping` for lazy folios.
+ * The lazy state shared by the VMAs a lazy root VMA was split into or moved to (assumption A1).
+ * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05).
  */
 export class LazyGroup {
   /** Allocation id, for tests and messages. */
   readonly id: number;
+  /** The lazy root VMA: the VMA whose first fault created the group; folios point at it. */
+  readonly root: Vma;
+  /** The root's struct was unmapped but stays allocated, pinned by the group (A10). */
+  rootPinnedDetached = false;
   /** Member VMAs, in the order they joined (the walk order). */
   readonly vmas: Set<Vma> = new Set();
   /** Live folios whose `mapping` is this group. */
@@ -164,9 +231,10 @@ export class LazyGroup {
   /** True once upgraded to an anon_vma or emptied. */
   dead = false;
 
-  /** Creates an empty group. */
-  constructor(id: number) {
+  /** Creates an empty group whose root VMA is `root`. */
+  constructor(id: number, root: Vma) {
     this.id = id;
+    this.root = root;
   }
 }
 
@@ -221,16 +289,47 @@ export type LazyVmaKind = "unfaulted" | "lazy" | "tree_parent" | "anon_vma";
  * ```
  */
 export class AnonVmaLazyScheme extends AnonVmaScheme {
+  /** The lazy options (structural options plus `CONFIG_VMA_REF`). */
+  readonly lazyOptions: Readonly<AnonVmaLazyOptions>;
   /** Live lazy groups. */
   readonly lazyGroups: Set<LazyGroup> = new Set();
+  /** Live groups by root VMA (a VMA can be the root of several: A4, DONTUNMAP then fault). */
+  readonly #byRoot: Map<Vma, LazyGroup[]> = new Map();
   /** Live TREE_PARENT links. */
   readonly treeParentLinks: Set<TreeParentLink> = new Set();
   #nextGroupId = 1;
   #nextLinkId = 1;
 
-  /** Creates the scheme; the structural options (e.g. `reuseOrder`) default to Linux 6.18. */
-  constructor(options: Partial<AnonVmaOptions> = {}) {
+  /**
+   * Creates the scheme; the structural options (e.g. `reuseOrder`) default to Linux 6.18, the
+   * `CONFIG_VMA_REF` ones to {@link ANON_VMA_LAZY_DEFAULT_OPTIONS}.
+   */
+  constructor(options: Partial<AnonVmaLazyOptions> = {}) {
     super(options, ANON_VMA_LAZY_INFO);
+    this.lazyOptions = { ...this.options, ...ANON_VMA_LAZY_DEFAULT_OPTIONS, ...options };
+    const slot = this.lazyOptions.vmaSlotBytes;
+    if (!Number.isInteger(slot) || slot < 192 || slot > 512) {
+      throw new RangeError(`vmaSlotBytes must be an integer in [192, 512], got ${slot}`);
+    }
+  }
+
+  /** Sets the `vm_area_struct` slot size the refcount implies (A10) before any VMA exists. */
+  override attach(host: SchemeHost): void {
+    super.attach(host);
+    if (host.slab.sizes.vm_area_struct !== this.lazyOptions.vmaSlotBytes) {
+      host.slab.setSize("vm_area_struct", this.lazyOptions.vmaSlotBytes);
+    }
+  }
+
+  /** The lazy root VMA a lazy folio's `mapping` encodes, or null (patch 05). */
+  folioLazyRoot(folio: Folio): Vma | null {
+    return this.folioLazyGroup(folio)?.root ?? null;
+  }
+
+  #chargeVmaRef(): void {
+    for (const [k, n] of Object.entries(this.lazyOptions.vmaRefWork)) {
+      this.host.exec.work(k as WorkKind, n);
+    }
   }
 
   /** The scheme state of a VMA. */
@@ -258,14 +357,18 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       ...super.counters(),
       lazy_groups_live: this.lazyGroups.size,
       tree_parent_links_live: this.treeParentLinks.size,
+      vma_pinned_detached_live: this.host ? this.host.slab.stats("vm_area_struct").retained : 0,
     };
   }
 
   // -- groups ------------------------------------------------------------------------------------
 
-  #newGroup(): LazyGroup {
-    const g = new LazyGroup(this.#nextGroupId++);
+  #newGroup(root: Vma): LazyGroup {
+    const g = new LazyGroup(this.#nextGroupId++, root);
     this.lazyGroups.add(g);
+    const list = this.#byRoot.get(root);
+    if (list) list.push(g);
+    else this.#byRoot.set(root, [g]);
     this.count("lazy_groups_created");
     return g;
   }
@@ -275,6 +378,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     s.lazy = g;
     g.vmas.add(vma);
     this.host.exec.work("list_op");
+    if (vma !== g.root) this.count("vma_get"); // A10: the member pins the root
   }
 
   #leaveGroup(vma: Vma): void {
@@ -283,12 +387,48 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     g.vmas.delete(vma);
     s.lazy = null;
     this.host.exec.work("list_op");
+    if (vma !== g.root) this.count("vma_put");
     if (g.vmas.size === 0) {
       if (g.folios.size !== 0) {
         throw new Error(`lazy group ${g.id} emptied with ${g.folios.size} live folios`);
       }
-      g.dead = true;
-      this.lazyGroups.delete(g);
+      this.#killGroup(g);
+    }
+  }
+
+  /** The group is gone (emptied or upgraded): the last pin on a detached root drops (A10). */
+  #killGroup(g: LazyGroup): void {
+    g.dead = true;
+    this.lazyGroups.delete(g);
+    const list = this.#byRoot.get(g.root)!;
+    list.splice(list.indexOf(g), 1);
+    if (list.length === 0) this.#byRoot.delete(g.root);
+    if (g.rootPinnedDetached) {
+      g.rootPinnedDetached = false;
+      if (!this.#rootStillPinned(g.root)) this.host.slab.releaseRetained("vm_area_struct");
+    }
+  }
+
+  #rootStillPinned(root: Vma): boolean {
+    return (this.#byRoot.get(root) ?? []).some((o) => o.rootPinnedDetached);
+  }
+
+  /**
+   * Called from `unlink` for a VMA about to be freed by the core: if it is the root of a live
+   * group that other VMAs still use, its struct stays allocated (unmapped but pinned, A10).
+   */
+  #pinIfRoot(vma: Vma): void {
+    const groups = this.#byRoot.get(vma);
+    if (!groups) return;
+    let pinned = false;
+    for (const g of groups) {
+      if (g.vmas.size === 0) continue;
+      g.rootPinnedDetached = true;
+      pinned = true;
+    }
+    if (pinned) {
+      this.host.slab.retain("vm_area_struct");
+      this.count("vma_pinned_detached");
     }
   }
 
@@ -360,16 +500,17 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.count("lazy_upgrades");
     this.count("lazy_vmas_upgraded", members.length);
     this.count("lazy_folios_repointed", g.folios.size);
+    this.count("vma_put", members.filter((v) => v !== g.root).length);
     g.vmas.clear();
     g.folios.clear();
-    g.dead = true;
-    this.lazyGroups.delete(g);
+    this.#killGroup(g);
     return av;
   }
 
   /**
-   * The deferred tail of `anon_vma_fork` for every VMA of a TREE_PARENT link: reuse an ancestor
-   * (6.18 rule) or allocate a child anon_vma of `link.parent`. Returns the anon_vma.
+   * Upgrade of an inherited VMA when its process forks (2606.0/07329, 2606.0/07662): the
+   * deferred tail of `anon_vma_fork` for every VMA of a TREE_PARENT link — reuse an ancestor
+   * (6.18 rule, A8) or allocate a child anon_vma of `link.parent`. Returns the anon_vma.
    */
   materialize(t: TreeParentLink): AnonVma {
     if (t.dead) throw new Error(`materialize of dead tree-parent link ${t.id}`);
@@ -470,20 +611,27 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     if (this.hasAnon(vma)) return;
     let g = this.#findMergeableGroup(vma);
     if (g) this.count("lazy_group_reuse_neighbour");
-    else g = this.#newGroup();
+    else g = this.#newGroup(vma);
     this.host.exec.acquire(vma.mm.pageTableLock, "write");
     this.#joinGroup(vma, g);
     this.host.exec.release(vma.mm.pageTableLock, "write");
   }
 
-  /** `anon_vma_fork`: upgrade a LAZY parent, then link the child as ANON_VMA_TREE_PARENT. */
+  /**
+   * `anon_vma_fork`: upgrade a LAZY parent (patch 10) or a TREE_PARENT one (the forking child
+   * "becomes a parent", 2606.0/07662), then link the child as ANON_VMA_TREE_PARENT.
+   */
   override fork(child: Vma, parent: Vma): void {
     const ps = this.lstate(parent);
     const cs = this.lstate(child);
     if (ps.lazy) this.upgrade(ps.lazy);
+    if (ps.treeParent) {
+      this.materialize(ps.treeParent);
+      this.count("tree_parent_upgraded_at_fork");
+    }
     if (ps.chain.length === 0) return; // unfaulted parent: child unfaulted
     cs.anonVma = null;
-    const parentAv = ps.anonVma ?? ps.treeParent!.parent;
+    const parentAv = ps.anonVma!;
     this.cloneChain(child, parent, false);
     this.#joinLink(child, this.#newLink(parentAv));
     this.count("tree_parent_forked");
@@ -510,11 +658,19 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     super.clone(dst, src, op);
   }
 
-  /** `unlink_anon_vmas`: leave the group or link, then the classic unlink of the chain. */
+  /**
+   * `unlink_anon_vmas`: leave the group or link, then the classic unlink of the chain. A lazy root
+   * VMA the core is about to free (it is no longer in its mm's tree; a DONTUNMAP source still
+   * is) stays allocated while its group lives (A10).
+   */
   override unlink(vma: Vma): void {
     const s = this.lstate(vma);
     if (s.lazy) this.#leaveGroup(vma);
     if (s.treeParent) this.#leaveLink(vma);
+    if (this.#byRoot.has(vma)) {
+      const inTree = this.host.vmasInRange(vma.mm, vma.start, vma.end).includes(vma);
+      if (!inTree) this.#pinIfRoot(vma);
+    }
     super.unlink(vma);
   }
 
@@ -541,12 +697,15 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       return;
     }
     if (s.treeParent) {
+      // Patch 10: a TREE_PARENT VMA never allocates; its new folios go to the tree parent (A9).
       if (!exclusive) {
         folio.rmap = s.treeParent.parent.root;
         this.count("tree_parent_shared_to_root");
         return;
       }
-      this.materialize(s.treeParent);
+      folio.rmap = s.treeParent.parent;
+      this.count("tree_parent_new_folio_to_parent");
+      return;
     }
     super.addNewAnon(folio, vma, addr, exclusive);
   }
@@ -564,7 +723,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       return;
     }
     if (s.treeParent) {
-      this.count("folio_move_skipped_tree_parent");
+      if (old) old.folios.delete(folio);
+      if (folio.rmap !== s.treeParent.parent) {
+        folio.rmap = s.treeParent.parent;
+        this.count("folio_move_to_tree_parent");
+      }
       return;
     }
     if (old) old.folios.delete(folio);
@@ -583,6 +746,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     if (g.dead) throw new Error(`folio ${folio.id} points at dead lazy group ${g.id}`);
     const exec = this.host.exec;
     exec.rcuReadLock();
+    if (kind === "migrate") {
+      // try_to_migrate: pin the lazy root VMA in place of folio_get_anon_vma (P06/P12 [U]).
+      this.#chargeVmaRef();
+      this.count("migration_vma_get");
+    }
     const first = folio.index;
     const last = first + folio.nrPages - 1;
     let examined = 0;
@@ -594,6 +762,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     }
     exec.work("list_op", examined);
     exec.rcuReadUnlock();
+    if (kind === "remove_migration") {
+      // remove_migration_ptes done: drop the pin (vma_put).
+      this.#chargeVmaRef();
+      this.count("migration_vma_put");
+    }
     this.count("lazy_walks");
     return { contended: false, structures: 1, treeNodes: examined };
   }
@@ -724,6 +897,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     for (const g of this.lazyGroups) {
       if (!seenGroups.has(g)) out.push(`lazy group ${g.id} live but no VMA uses it`);
       if (g.vmas.size === 0) out.push(`lazy group ${g.id} empty but live`);
+      if (g.root.detached !== g.rootPinnedDetached) {
+        out.push(`A10: lazy group ${g.id} root vma ${g.root.id} detached/pinned disagree`);
+      }
       const mms = new Set([...g.vmas].map((v) => v.mm));
       if (mms.size > 1) out.push(`L2: lazy group ${g.id} spans ${mms.size} mms`);
       for (const v of g.vmas) {
