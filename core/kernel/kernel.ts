@@ -19,6 +19,18 @@ import type { RmapScheme, SchemeHost, WalkKind } from "../rmap/scheme.ts";
 import { type KernelParams, resolveKernelParams } from "./params.ts";
 import { mapperKey, Oracle, OracleMismatchError } from "../oracle.ts";
 import {
+  validateBrk,
+  validateFolio,
+  validateKernelOptions,
+  validateMm,
+  validateMmap,
+  validateMremap,
+  validateMunmap,
+  validatePin,
+  validateRangeOp,
+  validateTouch,
+} from "./validate.ts";
+import {
   type Folio,
   hex,
   isCowMapping,
@@ -204,6 +216,7 @@ export class Kernel {
 
   /** Creates a kernel running `scheme`. */
   constructor(opts: KernelOptions) {
+    validateKernelOptions(opts);
     this.params = resolveKernelParams(opts.params);
     this.scheme = opts.scheme;
     this.exec = opts.exec ?? new CountingExec();
@@ -814,6 +827,7 @@ export class Kernel {
     file: SimFile | null = null,
     offset = 0,
   ): number {
+    validateMmap(this.mms, mm, addr, len, prot, flags, offset);
     return this.#op(
       "mmap",
       mm,
@@ -917,6 +931,7 @@ export class Kernel {
 
   /** `munmap(addr, len)`. */
   munmap(mm: Mm, addr: number, len: number): void {
+    validateMunmap(this.mms, this.params.taskSize, mm, addr, len);
     this.#op("munmap", mm, () =>
       this.#mmapLocked(mm, () => {
         if (!isAligned(addr)) throw new SyscallError("EINVAL", "munmap", "addr not page aligned");
@@ -956,6 +971,7 @@ export class Kernel {
 
   /** `mprotect(addr, len, prot)`. */
   mprotect(mm: Mm, addr: number, len: number, prot: number): void {
+    validateRangeOp(this.mms, "mprotect", mm, addr, len, prot);
     this.#op("mprotect", mm, () =>
       this.#mmapLocked(mm, () => {
         const sys = "mprotect";
@@ -1029,6 +1045,7 @@ export class Kernel {
 
   /** `madvise(addr, len, advice)` for DONTNEED, DONTFORK/DOFORK and WIPEONFORK/KEEPONFORK. */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
+    validateRangeOp(this.mms, "madvise", mm, addr, len, advice);
     this.#op("madvise", mm, () =>
       this.#mmapLocked(mm, () => {
         const sys = "madvise";
@@ -1076,6 +1093,7 @@ export class Kernel {
 
   /** `brk(newBrk)`: returns the resulting break (unchanged on failure, as Linux does). */
   brk(mm: Mm, newBrk: number): number {
+    validateBrk(this.mms, mm, newBrk);
     return this.#op("brk", mm, () =>
       this.#mmapLocked(mm, () => {
         if (newBrk < mm.startBrk) return mm.brk;
@@ -1125,6 +1143,7 @@ export class Kernel {
    * permission.
    */
   touch(mm: Mm, addr: number, access: Access): void {
+    validateTouch(this.mms, mm, addr, access);
     if (!mm.alive) throw new SyscallError("EFAULT", "touch", "process has exited");
     const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     const pte = mm.pages.get(page / PAGE_SIZE) as SwapPte | undefined;
@@ -1357,6 +1376,7 @@ export class Kernel {
 
   /** `fork()`: returns the child's mm (`dup_mmap`, reference §4). */
   fork(parent: Mm): Mm {
+    validateMm(this.mms, parent, "fork");
     return this.#op("fork", parent, () => {
       if (!parent.alive) throw new SyscallError("EINVAL", "fork", "process has exited");
       const child = this.#newMm(parent);
@@ -1442,6 +1462,7 @@ export class Kernel {
 
   /** `exit_mmap` + process exit. */
   exit(mm: Mm): void {
+    validateMm(this.mms, mm, "exit");
     this.#op("exit", mm, () => {
       if (!mm.alive) throw new SyscallError("EINVAL", "exit", "process has already exited");
       this.#exitMmap(mm);
@@ -1465,6 +1486,7 @@ export class Kernel {
    * stack VMA of `params.stackPages` pages; the fork hierarchy is left.
    */
   execve(mm: Mm): Mm {
+    validateMm(this.mms, mm, "execve");
     return this.#op("execve", mm, () => {
       if (!mm.alive) throw new SyscallError("EINVAL", "execve", "process has exited");
       this.#exitMmap(mm);
@@ -1503,6 +1525,7 @@ export class Kernel {
     flags: number,
     newAddr = 0,
   ): number {
+    validateMremap(this.mms, mm, oldAddr, oldLen, newLen, flags, newAddr);
     return this.#op("mremap", mm, () => this.#mremap(mm, oldAddr, oldLen, newLen, flags, newAddr));
   }
 
@@ -1798,6 +1821,7 @@ export class Kernel {
 
   /** Pins (or unpins) a folio as `pin_user_pages` would (DMA). */
   setPinned(folio: Folio, pinned: boolean): void {
+    validatePin(folio, pinned);
     folio.pinned = pinned;
   }
 
@@ -1806,6 +1830,7 @@ export class Kernel {
    * found; clears young bits. Returns the number of referenced mappings, or -1 when contended.
    */
   folioReferenced(folio: Folio): number {
+    validateFolio("folioReferenced", folio);
     return this.#op("walk_referenced", null, () => {
       let referenced = 0;
       let remaining = folio.mapcount.reduce((a, b) => a + b, 0);
@@ -1824,6 +1849,7 @@ export class Kernel {
    * the folio is freed. Returns true if the folio is no longer mapped.
    */
   tryToUnmap(folio: Folio): boolean {
+    validateFolio("tryToUnmap", folio);
     return this.#op("walk_unmap", null, () => {
       // One swap slot per page of the folio (swap-in brings pages back as small folios).
       const slots: SwapSlot[] = folio.mapcount.map(() => ({
@@ -1856,6 +1882,7 @@ export class Kernel {
    * `mapping` and `index`, so the rmap state is the same).
    */
   migrateFolio(folio: Folio): void {
+    validateFolio("migrateFolio", folio);
     this.#op("walk_migrate", null, () => {
       this.#walk(folio, "migrate", false, () => true);
       this.#walk(folio, "remove_migration", false, () => true);
