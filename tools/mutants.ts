@@ -119,9 +119,29 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mremap-map-count-margin",
     file: KERNEL,
-    search: "if (mm.mapCount + 3 >= this.params.maxMapCount) {\n          throw",
-    replace: "if (mm.mapCount + 2 >= this.params.maxMapCount) {\n          throw",
-    story: "mremap's pure move keeps a margin of 2 instead of 3 below max_map_count",
+    search: "if (mm.mapCount + 3 >= this.params.maxMapCount) {\n" +
+      '        throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n' +
+      "      }\n      return this.#moveVma(vma, addr, oldLen, newLen, dest, flags);",
+    replace: "if (mm.mapCount + 2 >= this.params.maxMapCount) {\n" +
+      '        throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n' +
+      "      }\n      return this.#moveVma(vma, addr, oldLen, newLen, dest, flags);",
+    story: "mremap's move (prep_move_vma) keeps a margin of 2 instead of 3 below max_map_count",
+    tests: [SEM],
+  },
+  {
+    id: "mremap-fixed-map-count",
+    file: KERNEL,
+    search: "mm.mapCount + 2 >= this.params.maxMapCount - 3",
+    replace: "mm.mapCount >= this.params.maxMapCount - 3",
+    story: "mremap to a fixed address forgets that both ranges may split (check_mremap_params)",
+    tests: [SEM],
+  },
+  {
+    id: "brk-map-count-after-merge",
+    file: KERNEL,
+    search: "        if (mm.mapCount > this.params.maxMapCount) return mm.brk;\n",
+    replace: "",
+    story: "brk expands its VMA beyond max_map_count (do_brk_flags checks before expanding)",
     tests: [SEM],
   },
   // -- VMA splits, merges, mremap --------------------------------------------------------------

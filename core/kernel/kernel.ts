@@ -1109,6 +1109,9 @@ export class Kernel {
           return mm.brk;
         }
         if (!mm.vmas.isFree(oldEnd, newEnd) || newEnd > this.params.taskSize) return mm.brk;
+        // do_brk_flags (mm/vma.c) checks "map_count > sysctl_max_map_count" before it tries to
+        // expand the brk VMA, so at the limit even an expansion fails.
+        if (mm.mapCount > this.params.maxMapCount) return mm.brk;
         // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT, pgoff = addr >> PAGE_SHIFT.
         const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
         const s: MergeState = {
@@ -1123,7 +1126,6 @@ export class Kernel {
           copiedFrom: null,
         };
         if (!this.#mergeNewRange(s)) {
-          if (mm.mapCount > this.params.maxMapCount) return mm.brk;
           const v = this.#newVma(mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
           this.scheme.vmaInit(v);
           this.#link(v);
@@ -1566,6 +1568,19 @@ export class Kernel {
       if (newAddr < this.params.mmapMinAddr || newAddr + newLen > this.params.taskSize) {
         throw new SyscallError("EINVAL", sys, "destination out of range");
       }
+    }
+    // check_mremap_params (mm/mremap.c): a move to a given address (FIXED or DONTUNMAP) must
+    // stay 4 maps below the limit even if both the old and the new range split a VMA in three:
+    // "(map_count + 2) >= sysctl_max_map_count - 3" is ENOMEM, before anything is unmapped.
+    if (
+      (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
+      mm.mapCount + 2 >= this.params.maxMapCount - 3
+    ) {
+      throw new SyscallError(
+        "ENOMEM",
+        sys,
+        "a move to new_addr would come too close to max_map_count",
+      );
     }
     const vma = mm.vmas.find(addr);
     if (!vma) throw new SyscallError("EFAULT", sys, `no VMA at ${hex(addr)}`);
