@@ -26,7 +26,6 @@ export interface Mutant {
   tests?: string[];
 }
 
-const KERNEL = "core/kernel/kernel.ts";
 const SEM = "tests/semantics_pinned_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
 const MISUSE = "tests/kernel_misuse_test.ts";
@@ -85,61 +84,59 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "walk-oracle-vacuous",
-    file: KERNEL,
-    search: "if (!report.contended && this.params.oracleChecks) {",
-    replace: "if (!report.contended && this.params.oracleChecks && found.size < 0) {",
+    file: "core/kernel/rmap_walk.ts",
+    search: "if (!report.contended && k.params.oracleChecks) {",
+    replace: "if (!report.contended && k.params.oracleChecks && found.size < 0) {",
     story: "a walk's result is never compared with the oracle",
     tests: [SEM],
   },
   // -- max_map_count ---------------------------------------------------------------------------
   {
     id: "mmap-map-count-ge",
-    file: KERNEL,
-    search: "if (mm.mapCount > this.params.maxMapCount) {",
-    replace: "if (mm.mapCount >= this.params.maxMapCount) {",
+    file: "core/kernel/mmap.ts",
+    search: "if (mm.mapCount > params.maxMapCount) {",
+    replace: "if (mm.mapCount >= params.maxMapCount) {",
     story: "mmap refuses at max_map_count although do_mmap lets the count reach max + 1",
     tests: [SEM],
   },
   {
     id: "split-map-count-gt",
-    file: KERNEL,
-    search: "if (vma.mm.mapCount >= this.params.maxMapCount) {",
-    replace: "if (vma.mm.mapCount > this.params.maxMapCount) {",
+    file: "core/kernel/vma.ts",
+    search: "if (vma.mm.mapCount >= k.params.maxMapCount) {",
+    replace: "if (vma.mm.mapCount > k.params.maxMapCount) {",
     story: "split_vma lets the map count exceed max_map_count",
     tests: [SEM],
   },
   {
     id: "munmap-middle-map-count",
-    file: KERNEL,
-    search: "if (end < first.end && mm.mapCount >= this.params.maxMapCount) {",
-    replace: "if (end < first.end && mm.mapCount > this.params.maxMapCount) {",
+    file: "core/kernel/mmap.ts",
+    search: "if (end < first.end && mm.mapCount >= k.params.maxMapCount) {",
+    replace: "if (end < first.end && mm.mapCount > k.params.maxMapCount) {",
     story: "unmapping the middle of a VMA at max_map_count is allowed",
     tests: [SEM],
   },
   {
     id: "mremap-map-count-margin",
-    file: KERNEL,
-    search: "if (mm.mapCount + 3 >= this.params.maxMapCount) {\n" +
-      '        throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n' +
-      "      }\n      return this.#moveVma(vma, addr, oldLen, newLen, dest, flags);",
-    replace: "if (mm.mapCount + 2 >= this.params.maxMapCount) {\n" +
-      '        throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n' +
-      "      }\n      return this.#moveVma(vma, addr, oldLen, newLen, dest, flags);",
+    file: "core/kernel/mremap.ts",
+    search:
+      'if (mm.mapCount + 3 >= k.params.maxMapCount) {\n      throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n    }\n    vrm.newAddr = dest;',
+    replace:
+      'if (mm.mapCount + 2 >= k.params.maxMapCount) {\n      throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n    }\n    vrm.newAddr = dest;',
     story: "mremap's move (prep_move_vma) keeps a margin of 2 instead of 3 below max_map_count",
     tests: [SEM],
   },
   {
     id: "mremap-fixed-map-count",
-    file: KERNEL,
-    search: "mm.mapCount + 2 >= this.params.maxMapCount - 3",
-    replace: "mm.mapCount >= this.params.maxMapCount - 3",
+    file: "core/kernel/mremap.ts",
+    search: "mm.mapCount + 2 >= k.params.maxMapCount - 3",
+    replace: "mm.mapCount >= k.params.maxMapCount - 3",
     story: "mremap to a fixed address forgets that both ranges may split (check_mremap_params)",
     tests: [SEM],
   },
   {
     id: "brk-map-count-after-merge",
-    file: KERNEL,
-    search: "        if (mm.mapCount > this.params.maxMapCount) return mm.brk;\n",
+    file: "core/kernel/mmap.ts",
+    search: "  if (mm.mapCount > k.params.maxMapCount) return mm.brk;\n",
     replace: "",
     story: "brk expands its VMA beyond max_map_count (do_brk_flags checks before expanding)",
     tests: [SEM],
@@ -147,9 +144,9 @@ export const MUTANTS: readonly Mutant[] = [
   // -- VMA splits, merges, mremap --------------------------------------------------------------
   {
     id: "split-pgoff-off-by-one",
-    file: KERNEL,
-    search: "nv.start = addr;\n      nv.pgoff += (addr - vma.start) / PAGE_SIZE;",
-    replace: "nv.start = addr;\n      nv.pgoff += (addr - vma.start) / PAGE_SIZE + 1;",
+    file: "core/kernel/vma.ts",
+    search: "nv.start = addr;\n    nv.pgoff += (addr - vma.start) / PAGE_SIZE;",
+    replace: "nv.start = addr;\n    nv.pgoff += (addr - vma.start) / PAGE_SIZE + 1;",
     story: "the upper part of a split gets a pgoff off by one",
     tests: [CLASSIC],
   },
@@ -166,7 +163,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "merge-different-anon-vma",
-    file: KERNEL,
+    file: "core/kernel/vma.ts",
     search: 'return srcAnon === tgtAnon ? null : "anon_vma";',
     replace: "return null;",
     story: "VMAs with different anon_vmas are merged",
@@ -174,7 +171,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "mremap-drop-last-pte",
-    file: KERNEL,
+    file: "core/kernel/mremap.ts",
     search: "const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);",
     replace:
       "const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE - 1);",
@@ -183,7 +180,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "dontfork-ignored",
-    file: KERNEL,
+    file: "core/kernel/fork.ts",
     search: "if (mpnt.flags & VM_DONTCOPY) continue;",
     replace: "",
     story: "fork copies VMAs marked MADV_DONTFORK",
@@ -192,7 +189,7 @@ export const MUTANTS: readonly Mutant[] = [
   // -- faults, CoW, exclusivity, pins ----------------------------------------------------------
   {
     id: "reuse-shared-page",
-    file: KERNEL,
+    file: "core/kernel/memory.ts",
     search: "if (f.nrPages === 1) return total === 1;",
     replace: "if (f.nrPages === 1) return total >= 1;",
     story: "a write fault reuses a page still mapped by another process instead of copying it",
@@ -200,23 +197,23 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "mapcount-no-decrement",
-    file: KERNEL,
-    search: "f.mapcount[pte.page]--;\n      if (f.anon) this.oracle.unmap(f, mm, addr);",
-    replace: "if (f.anon) this.oracle.unmap(f, mm, addr);",
+    file: "core/kernel/pgtable.ts",
+    search: "f.mapcount[pte.page]--;\n    if (f.anon) k.oracle.unmap(f, mm, addr);",
+    replace: "if (f.anon) k.oracle.unmap(f, mm, addr);",
     story: "zapping a PTE forgets the folio's mapcount decrement",
     tests: [CLASSIC],
   },
   {
     id: "pin-reused-on-write",
-    file: KERNEL,
-    search: "if (f.pinned) return false;\n    const slot",
+    file: "core/kernel/memory.ts",
+    search: "if (f.pinned) return false;\n  const slot",
     replace: "const slot",
     story: "a DMA-pinned page is reused on a write fault",
     tests: [SEM],
   },
   {
     id: "pin-not-copied-at-fork",
-    file: KERNEL,
+    file: "core/kernel/memory.ts",
     search: "if (f.anon && f.anonExclusive[pte.page] && f.pinned) {",
     replace: "if (f.anon && f.anonExclusive[pte.page] && f.pinned && f.nrPages < 0) {",
     story: "a pinned exclusive page is shared at fork instead of copied early",
@@ -224,23 +221,23 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "fork-keeps-exclusive",
-    file: KERNEL,
-    search: "if (f.anon) f.anonExclusive[pte.page] = false;\n      let writable",
+    file: "core/kernel/memory.ts",
+    search: "if (f.anon) f.anonExclusive[pte.page] = false;\n    let writable",
     replace: "let writable",
     story: "fork leaves PageAnonExclusive set on a page the child now maps too",
     tests: [CLASSIC, SEM],
   },
   {
     id: "fork-no-write-protect",
-    file: KERNEL,
-    search: "if (cow && writable) {\n        pte.writable = false;",
-    replace: "if (cow && writable && f.nrPages < 0) {\n        pte.writable = false;",
+    file: "core/kernel/memory.ts",
+    search: "if (cow && writable) {\n      pte.writable = false;",
+    replace: "if (cow && writable && f.nrPages < 0) {\n      pte.writable = false;",
     story: "fork does not write-protect the parent's PTEs of a CoW mapping",
     tests: [CLASSIC, SEM],
   },
   {
     id: "mprotect-shared-writable",
-    file: KERNEL,
+    file: "core/kernel/mprotect.ts",
     search: "(pte.folio && pte.folio.anon && pte.folio.anonExclusive[pte.page])",
     replace: "(pte.folio && pte.folio.anon)",
     story: "mprotect(PROT_WRITE) makes a shared CoW anon page writable",
@@ -248,10 +245,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "read-fault-allocates",
-    file: KERNEL,
-    search: 'if (access === "read") {\n      this.#setPte(vma.mm, addr, { folio: null,',
+    file: "core/kernel/memory.ts",
+    search: 'if (access === "read") {\n    setPte(k, vma.mm, addr, { folio: null,',
     replace:
-      'if (access === "read" && vma.start < 0) {\n      this.#setPte(vma.mm, addr, { folio: null,',
+      'if (access === "read" && vma.start < 0) {\n    setPte(k, vma.mm, addr, { folio: null,',
     story: "a read fault of untouched anonymous memory allocates a folio instead of the zero page",
     tests: [CLASSIC],
   },
@@ -366,7 +363,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "walk-useless-is-visits",
-    file: KERNEL,
+    file: "core/kernel/rmap_walk.ts",
     search: "useless: visits - hits,",
     replace: "useless: visits,",
     story: "useless visits counted as every visit",
