@@ -325,6 +325,15 @@ Deno.test("max_map_count: split_vma refuses at the limit", () => {
   assertEquals(errnoOf(() => b.k.mprotect(b.mm, vmaAt(0), P, PROT_READ)), "ENOMEM");
   assertEquals(b.mm.mapCount, MAX);
   assertEquals(b.mm.vmas.find(vmaAt(0))!.end, vmaAt(0) + 3 * P);
+  // The middle of a VMA needs two splits: at max - 1 the second would fail. Linux would leave
+  // the first split behind; the simulator checks the budget first so that a failed call
+  // changes nothing (mprotect.ts, checkSplitBudget).
+  const c = withVmas(MAX - 1);
+  assertEquals(errnoOf(() => c.k.mprotect(c.mm, vmaAt(0) + P, P, PROT_READ)), "ENOMEM");
+  assertEquals(c.mm.mapCount, MAX - 1);
+  const d = withVmas(MAX - 2);
+  d.k.mprotect(d.mm, vmaAt(0) + P, P, PROT_READ);
+  assertEquals(d.mm.mapCount, MAX);
 });
 
 Deno.test("max_map_count: munmap of a VMA's middle refuses at the limit, an edge never", () => {

@@ -100,11 +100,11 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [SEM],
   },
   {
-    id: "split-map-count-gt",
-    file: "core/kernel/vma.ts",
-    search: "if (vma.mm.mapCount >= k.params.maxMapCount) {",
-    replace: "if (vma.mm.mapCount > k.params.maxMapCount) {",
-    story: "split_vma lets the map count exceed max_map_count",
+    id: "split-budget-gt",
+    file: "core/kernel/mprotect.ts",
+    search: "if (splits > 0 && mm.mapCount + splits - 1 >= k.params.maxMapCount) {",
+    replace: "if (splits > 0 && mm.mapCount + splits - 1 > k.params.maxMapCount) {",
+    story: "mprotect's split budget lets a two-split change fail half-way at max_map_count",
     tests: [SEM],
   },
   {

@@ -242,6 +242,16 @@ export async function main(args: string[]): Promise<number> {
   }
   const dir = await Deno.makeTempDir({ prefix: "rmapbench-mutate-" });
   const results: MutantResult[] = [];
+  // An interrupted run leaves no scratch copy behind.
+  const onSignal = (): void => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } finally {
+      Deno.exit(130);
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     await cloneTree(dir);
     console.log(`mutate: ${chosen.length} mutants, scratch copy ${dir}`);
@@ -260,6 +270,8 @@ export async function main(args: string[]): Promise<number> {
       console.log(`${r.status.toUpperCase().padEnd(8)} ${m.id}${how}: ${r.detail || m.story}`);
     }
   } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
     await Deno.remove(dir, { recursive: true });
   }
   const killed = results.filter((r) => r.status === "killed").length;
