@@ -73,6 +73,9 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
       }
     };
     const strace = read(file, "trace file");
+    if (strace.trim() === "") {
+      throw new CliError(`Trace file "${file}" is empty; expected an strace -f log`);
+    }
     const perf = perfFile ? read(perfFile, "perf file") : "";
     const base = file.split("/").pop()!.replace(/\..*$/, "");
     const name = base.replace(/[^A-Za-z0-9_.-]/g, "_") || "trace";
@@ -80,9 +83,16 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
       throw new CliError(`Two --trace files are both named "${name}"; rename one`);
     }
     try {
-      registerTrace(name, strace, perf);
+      registerTrace(name, strace);
     } catch (e) {
       throw new CliError(`Trace file "${file}": ${(e as Error).message.split("\n")[0]}`);
+    }
+    if (perf !== "") {
+      try {
+        registerTrace(name, strace, perf);
+      } catch (e) {
+        throw new CliError(`Perf file "${perfFile}": ${(e as Error).message.split("\n")[0]}`);
+      }
     }
     out.push({ name, strace, perf });
   }
@@ -408,6 +418,12 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const schemes = selectIds(args.schemes, SCHEMES.map((s) => s.info.id), "scheme");
   const workloadIds = selectIds(args.workloads, WORKLOADS.map((w) => w.id), "workload");
   const workloads = workloadIds.map((id) => WORKLOADS.find((w) => w.id === id)!);
+  if (args.traces.length > 0 && !workloadIds.includes(TRACE_REPLAY.id)) {
+    throw new CliError(
+      `--trace is replayed by the ${TRACE_REPLAY.id} workload, which is not selected ` +
+        `(--workload ${workloadIds.join(",")}); add --workload ${TRACE_REPLAY.id}`,
+    );
+  }
   const traces = loadTraces(args.traces, readText);
   const axes = buildAxes(args, workloads);
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);

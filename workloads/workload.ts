@@ -125,7 +125,9 @@ function describeRange(p: ParamSpec): string {
 export function parseParam(spec: ParamSpec, raw: ParamValue, workload = ""): ParamValue {
   const where = workload ? `${workload} parameter ${spec.name}` : `Parameter ${spec.name}`;
   const bad = (): never => {
-    throw new ParamError(`${where} must be ${describeRange(spec)}, got ${JSON.stringify(raw)}`);
+    // JSON.stringify would print NaN and Infinity as null.
+    const got = typeof raw === "number" ? String(raw) : JSON.stringify(raw);
+    throw new ParamError(`${where} must be ${describeRange(spec)}, got ${got}`);
   };
   switch (spec.kind) {
     case "bool": {

@@ -47,6 +47,18 @@ import { dupMm, execMm, exitMm, newMm } from "./fork.ts";
 import { doMremap, vrmNew } from "./mremap.ts";
 import { folioReferenced, migrateFolio, tryToUnmap } from "./rmap_walk.ts";
 import {
+  validateBrk,
+  validateFolio,
+  validateKernelOptions,
+  validateMm,
+  validateMmap,
+  validateMremap,
+  validateMunmap,
+  validatePin,
+  validateRangeOp,
+  validateTouch,
+} from "./validate.ts";
+import {
   type Folio,
   type Mm,
   PAGE_SHIFT,
@@ -96,6 +108,7 @@ export class Kernel {
 
   /** Creates a kernel running `scheme`. */
   constructor(opts: KernelOptions) {
+    validateKernelOptions(opts);
     const k = newKernelState(opts);
     this.#k = k;
     this.params = k.params;
@@ -161,6 +174,7 @@ export class Kernel {
 
   /** Pins (or unpins) a folio as `pin_user_pages` would (DMA). */
   setPinned(folio: Folio, pinned: boolean): void {
+    validatePin(folio, pinned);
     folio.pinned = pinned;
   }
 
@@ -179,11 +193,13 @@ export class Kernel {
 
   /** `fork()`: returns the child's mm (`dup_mmap`, reference §4). */
   fork(parent: Mm): Mm {
+    validateMm(this.mms, parent, "fork");
     return this.#op("fork", parent, () => dupMm(this.#k, parent));
   }
 
   /** `exit_mmap` + process exit. */
   exit(mm: Mm): void {
+    validateMm(this.mms, mm, "exit");
     this.#op("exit", mm, () => exitMm(this.#k, mm));
   }
 
@@ -192,6 +208,7 @@ export class Kernel {
    * stack VMA of `params.stackPages` pages; the fork hierarchy is left.
    */
   execve(mm: Mm): Mm {
+    validateMm(this.mms, mm, "execve");
     return this.#op("execve", mm, () => execMm(this.#k, mm));
   }
 
@@ -212,6 +229,7 @@ export class Kernel {
     file: SimFile | null = null,
     offset = 0,
   ): number {
+    validateMmap(this.mms, mm, addr, len, prot, flags, offset);
     return this.#op(
       "mmap",
       mm,
@@ -221,6 +239,7 @@ export class Kernel {
 
   /** `munmap(addr, len)`. */
   munmap(mm: Mm, addr: number, len: number): void {
+    validateMunmap(this.mms, this.params.taskSize, mm, addr, len);
     this.#op("munmap", mm, () =>
       this.#mmapLocked(mm, () => {
         if (!isAligned(addr)) throw new SyscallError("EINVAL", "munmap", "addr not page aligned");
@@ -233,6 +252,7 @@ export class Kernel {
 
   /** `mprotect(addr, len, prot)`. */
   mprotect(mm: Mm, addr: number, len: number, prot: number): void {
+    validateRangeOp(this.mms, "mprotect", mm, addr, len, prot);
     this.#op(
       "mprotect",
       mm,
@@ -242,6 +262,7 @@ export class Kernel {
 
   /** `madvise(addr, len, advice)` for DONTNEED, DONTFORK/DOFORK and WIPEONFORK/KEEPONFORK. */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
+    validateRangeOp(this.mms, "madvise", mm, addr, len, advice);
     this.#op(
       "madvise",
       mm,
@@ -251,6 +272,7 @@ export class Kernel {
 
   /** `brk(newBrk)`: returns the resulting break (unchanged on failure, as Linux does). */
   brk(mm: Mm, newBrk: number): number {
+    validateBrk(this.mms, mm, newBrk);
     return this.#op("brk", mm, () => this.#mmapLocked(mm, () => doBrk(this.#k, mm, newBrk)));
   }
 
@@ -267,6 +289,7 @@ export class Kernel {
     flags: number,
     newAddr = 0,
   ): number {
+    validateMremap(this.mms, mm, oldAddr, oldLen, newLen, flags, newAddr);
     return this.#op(
       "mremap",
       mm,
@@ -284,6 +307,7 @@ export class Kernel {
    * permission.
    */
   touch(mm: Mm, addr: number, access: Access): void {
+    validateTouch(this.mms, mm, addr, access);
     if (!mm.alive) throw new SyscallError("EFAULT", "touch", "process has exited");
     const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     const pte = mm.pages.get(page / PAGE_SIZE);
@@ -306,6 +330,7 @@ export class Kernel {
    * found; clears young bits. Returns the number of referenced mappings, or -1 when contended.
    */
   folioReferenced(folio: Folio): number {
+    validateFolio("folioReferenced", folio);
     return this.#op("walk_referenced", null, () => folioReferenced(this.#k, folio));
   }
 
@@ -314,6 +339,7 @@ export class Kernel {
    * the folio is freed. Returns true if the folio is no longer mapped.
    */
   tryToUnmap(folio: Folio): boolean {
+    validateFolio("tryToUnmap", folio);
     return this.#op("walk_unmap", null, () => tryToUnmap(this.#k, folio));
   }
 
@@ -323,6 +349,7 @@ export class Kernel {
    * `mapping` and `index`, so the rmap state is the same).
    */
   migrateFolio(folio: Folio): void {
+    validateFolio("migrateFolio", folio);
     this.#op("walk_migrate", null, () => migrateFolio(this.#k, folio));
   }
 

@@ -298,11 +298,13 @@ export function doBrk(k: KernelState, mm: Mm, newBrk: number): number {
     return mm.brk;
   }
   if (!mm.vmas.isFree(oldEnd, newEnd) || newEnd > k.params.taskSize) return mm.brk;
+  // do_brk_flags (mm/vma.c) checks "map_count > sysctl_max_map_count" before it tries to expand
+  // the brk VMA, so above the limit even an expansion fails.
+  if (mm.mapCount > k.params.maxMapCount) return mm.brk;
   // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT, pgoff = addr >> PAGE_SHIFT.
   const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
   const vmg = vmgNew(mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
   if (!vmaMergeNewRange(k, vmg)) {
-    if (mm.mapCount > k.params.maxMapCount) return mm.brk;
     const v = vmaAlloc(k, mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
     k.scheme.vmaInit(v);
     vmaLink(k, v);

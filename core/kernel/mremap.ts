@@ -149,6 +149,15 @@ function checkMremapParams(k: KernelState, vrm: VmaRemapStruct): void {
 export function doMremap(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   const sys = "mremap";
   checkMremapParams(k, vrm);
+  // check_mremap_params, last check: a move to a given address (FIXED or DONTUNMAP) must stay 4
+  // maps below the limit even if both the old and the new range split a VMA in three:
+  // "(map_count + 2) >= sysctl_max_map_count - 3" is ENOMEM, before anything is unmapped.
+  if (
+    (vrm.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
+    mm.mapCount + 2 >= k.params.maxMapCount - 3
+  ) {
+    throw new SyscallError("ENOMEM", sys, "a move to new_addr would come too close to max_map_count");
+  }
   const flags = vrm.flags;
   const fixed = (flags & MREMAP_FIXED) !== 0;
   const addr = vrm.addr;

@@ -94,7 +94,7 @@ export const VM_WIPEONFORK = 0x2000000;
 export const VM_ACCESS_FLAGS: number = VM_READ | VM_WRITE | VM_EXEC;
 
 /** Errno names the simulator returns (Linux semantics). */
-export type Errno = "EINVAL" | "ENOMEM" | "EFAULT" | "EEXIST" | "EACCES" | "EPERM";
+export type Errno = "EINVAL" | "ENOMEM" | "EFAULT" | "EEXIST" | "EACCES" | "EPERM" | "ESRCH";
 
 /** A failed system call: the state is unchanged, as on Linux. */
 export class SyscallError extends Error {
