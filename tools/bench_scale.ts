@@ -152,18 +152,25 @@ function childAndroid(scheme: string, scale: number): unknown {
   };
 }
 
-/** (c) heap per faulted VMA and per AVC. */
+/**
+ * (c) heap per object, anon_vma scheme: per faulted one-page VMA (with its anon_vma, AVC, folio,
+ * PTE and oracle entry); per faulted page of one large VMA (folio, PTE, oracle entry); per PTE a
+ * fork copies (shared folio); per AVC (forks down a live chain of `vmas`-VMA processes: the fork
+ * of generation d gives each VMA d + 2 AVCs, one more than the fork before it, everything else
+ * being the same).
+ */
 function childHeap(vmas: number, depth: number): unknown {
-  const k = new Kernel({
-    scheme: createScheme("anon_vma"),
-    exec: new CountingExec(),
-    params: { maxMapCount: BIG_MAP_COUNT },
-  });
+  const newKernel = (): Kernel =>
+    new Kernel({
+      scheme: createScheme("anon_vma"),
+      exec: new CountingExec(),
+      params: { maxMapCount: BIG_MAP_COUNT },
+    });
+  // Faulted one-page VMAs, then a live chain of forks.
+  let k = newKernel();
   const h0 = heapUsed();
   let mm = faultedProcess(k, vmas);
   const perVma = (heapUsed() - h0) / vmas;
-  // A live chain: the fork of generation d gives each of its VMAs d + 2 AVCs, one more than the
-  // fork before it; everything else a fork adds (VMA, anon_vma, PTE) is the same each time.
   const heapDeltas: number[] = [];
   const avcDeltas: number[] = [];
   const chain: Mm[] = [mm];
@@ -177,7 +184,19 @@ function childHeap(vmas: number, depth: number): unknown {
   }
   const perAvc = (heapDeltas[depth - 1] - heapDeltas[0]) / (avcDeltas[depth - 1] - avcDeltas[0]);
   for (const m of chain.reverse()) k.exit(m);
-  return { perVma, perAvc, heapDeltas, avcDeltas };
+  // One VMA of `vmas` faulted pages, then one fork.
+  k = newKernel();
+  const p0 = heapUsed();
+  const big = k.spawn();
+  k.mmap(big, BASE, vmas * PAGE_SIZE, 3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+  for (let i = 0; i < vmas; i++) k.touch(big, BASE + i * PAGE_SIZE, "write");
+  const p1 = heapUsed();
+  const perPage = (p1 - p0) / vmas;
+  const child = k.fork(big);
+  const perPte = (heapUsed() - p1) / vmas;
+  k.exit(child);
+  k.exit(big);
+  return { perVma, perAvc, perPage, perPte, heapDeltas, avcDeltas };
 }
 
 /** Growth: time and heap per VMA for faults, a fork and its exit, at `vmas` VMAs. */
@@ -330,14 +349,18 @@ async function partB(schemes: string[]): Promise<void> {
 }
 
 async function partC(): Promise<void> {
-  const r = await child(["heap", "100000", "6"]) as { perVma: number; perAvc: number };
-  console.log("(c) JS heap (anon_vma, --expose-gc heap deltas)");
+  const r = await child(["heap", "100000", "6"]) as Record<string, number>;
+  console.log("(c) JS heap, anon_vma scheme, --expose-gc heap deltas over 10^5 objects");
   console.log(
-    `    per faulted VMA (VMA, anon_vma, AVC, folio, PTE, oracle entry; 10^5 VMAs): ${
+    `    per faulted one-page VMA (VMA, anon_vma, AVC, folio, PTE, oracle entry): ${
       fmt(r.perVma)
     } B`,
   );
-  console.log(`    per AVC (forks down a live chain of 10^5-VMA processes): ${fmt(r.perAvc)} B`);
+  console.log(`    per AVC (forks down a live chain):                ${fmt(r.perAvc)} B`);
+  console.log(
+    `    per faulted page of a large VMA (folio, PTE, oracle entry): ${fmt(r.perPage)} B`,
+  );
+  console.log(`    per PTE copied by fork (shared folio):             ${fmt(r.perPte)} B`);
 }
 
 async function partGrowth(maxVmas: number): Promise<void> {
