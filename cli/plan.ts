@@ -27,6 +27,9 @@ import {
 import { DEFAULT_KERNEL_PARAMS, KERNEL_PARAM_RANGES } from "../core/kernel/params.ts";
 import { runId, type SuiteInfo } from "../reports/results.ts";
 import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
+import { fitProblem } from "../workloads/estimate.ts";
+import { resolveParams } from "../workloads/workload.ts";
+import { getHeapStatistics } from "node:v8";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -473,6 +476,14 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const specs = args.shard
     ? all.filter((r) => r.index % args.shard!.count === args.shard!.index)
     : all;
+  // Refuse runs whose estimated heap exceeds V8's limit (workers have the same limit).
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  for (const r of specs) {
+    const w = workloads.find((x) => x.id === r.options.workload)!;
+    const problem = w.estimate &&
+      fitProblem(`Run ${r.id}`, resolveParams(w, r.options.params ?? {}), w.estimate, heapLimit);
+    if (problem) throw new CliError(problem);
+  }
   return {
     suite: {
       command: commandText(args),
