@@ -27,6 +27,7 @@ import {
 import { DEFAULT_KERNEL_PARAMS, KERNEL_PARAM_RANGES } from "../core/kernel/params.ts";
 import { runId, type SuiteInfo } from "../reports/results.ts";
 import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
+import { decodeTraceBytes } from "../workloads/trace_file.ts";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -64,15 +65,16 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
     if (!file || extra !== undefined) {
       throw new CliError(`Bad --trace "${arg}": expected FILE or FILE,PERF_FILE`);
     }
-    const read = (path: string, what: string): string => {
+    const read = (path: string, what: string, reader: ReadText = readText): string => {
       try {
-        return readText(path);
+        return reader(path);
       } catch (e) {
         const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
         throw new CliError(`Cannot read ${what} "${path}": ${why}`);
       }
     };
-    const strace = read(file, "trace file");
+    // A trace file of `deno task record` is gzip: the workload's loader sniffs and inflates it.
+    const strace = read(file, "trace file", (f) => decodeTraceBytes(Deno.readFileSync(f)));
     const perf = perfFile ? read(perfFile, "perf file") : "";
     const base = file.split("/").pop()!.replace(/\..*$/, "");
     const name = base.replace(/[^A-Za-z0-9_.-]/g, "_") || "trace";
