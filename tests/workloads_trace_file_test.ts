@@ -273,3 +273,53 @@ Deno.test("library: four real traces, registered by name, small, with layouts fo
     );
   }
 });
+
+Deno.test("python_fork_pool under anon_vma: exact figures, process tree, no divergence", () => {
+  // Pool(4) with the fork start method: the root python3 starts 3 threads (the pool's handler
+  // threads) and forks 4 workers with clone(SIGCHLD); 5 mm exits. The recorded layout of the one
+  // exec (python3, ld.so, stack) is mapped, so no call fails for want of it.
+  const r = replay({ trace: "python_fork_pool" });
+  assert.equal(r.counters.forks, 4);
+  assert.equal(r.counters.exits, 5);
+  assert.equal(r.counters.faults_anon_new, 1763);
+  assert.equal(r.counters.faults_cow_copy, 1957);
+  assert.equal(r.counters.merges, 39);
+  assert.equal(r.slab.allocs.anon_vma, 159);
+  assert.equal(r.slab.allocs.anon_vma_chain, 326);
+  assert.equal(r.oracle.mismatches, 0);
+  assert.ok(r.oracle.leakFree);
+  assert.deepEqual(tableRows(r, "Trace replay: process tree"), [
+    [28142, "-", "root", 3, "python3", "1/1"],
+    [28147, 28142, "clone", 0, "-", "-"],
+    [28150, 28142, "clone", 0, "-", "-"],
+    [28154, 28142, "clone", 0, "-", "-"],
+    [28157, 28142, "clone", 0, "-", "-"],
+  ]);
+  assert.deepEqual(tableRows(r, "Trace replay: fidelity").map((x) => x[1]), [0, 0, 0, 0, 0]);
+  const notes = r.notes!.join("\n");
+  assert.match(notes, /Replays: 1 \(copies x repeat\)/);
+  assert.match(notes, /without a memory effect \(recognised, skipped\): kill 1, wait4 31/);
+  assert.match(notes, /Unknown syscalls \(counted and skipped\): none/);
+  assert.match(notes, /execs_with_layout 1, /);
+});
+
+Deno.test("every shipped real trace replays with no genuine model difference and no unknown syscall", () => {
+  for (const t of TRACE_LIBRARY) {
+    const r = replay({ trace: t.name });
+    assert.equal(r.oracle.mismatches, 0, t.name);
+    const fidelity = tableRows(r, "Trace replay: fidelity");
+    assert.equal(fidelity[4][0], "genuine model difference");
+    assert.equal(fidelity[4][1], 0, `${t.name}: ${fidelity[4][2]}`);
+    assert.equal(fidelity[0][1], 0, `${t.name} misses an exec layout: ${fidelity[0][2]}`);
+    assert.deepEqual(tableRows(r, "Trace replay: unknown syscalls"), [], t.name);
+  }
+});
+
+Deno.test("python_fork_pool under every scheme: oracle clean, no divergence", () => {
+  for (const s of ["anon_vma-2026", "anon_vma-per-av-lock", "anon_vma_lazy", "cow_context"]) {
+    const r = replay({ trace: "python_fork_pool" }, s);
+    assert.equal(r.oracle.mismatches, 0, s);
+    assert.ok(r.oracle.leakFree, s);
+    assert.deepEqual(tableRows(r, "Trace replay: fidelity").map((x) => x[1]), [0, 0, 0, 0, 0], s);
+  }
+});

@@ -739,8 +739,15 @@ function* replayScript(
       if (ev.type === "exit") {
         const p = procs.get(ev.pid);
         if (p) {
-          const s = leave(p);
-          if (s) yield s;
+          // strace reports a thread-group leader's end only after its last thread's
+          // (release_task of a delayed group leader): every thread left of the group goes too.
+          const group = p.pid === p.tgid
+            ? [...procs.values()].filter((q) => q.tgid === p.tgid && q.ref === p.ref)
+            : [p];
+          for (const q of group) {
+            const s = leave(q);
+            if (s) yield s;
+          }
         }
         continue;
       }
@@ -777,6 +784,12 @@ function* replayScript(
       if (ev.errno !== null) {
         bump(stats.failedInTrace, ev.name);
         if (ACTS.has(ev.name)) classify(stats, "failed_on_host", ev, ev.errno);
+        continue;
+      }
+      if (ev.ret === null && ACTS.has(ev.name)) {
+        // Never returned (the trace ended, or the task was killed, inside the call): its
+        // outcome is unknown.
+        classify(stats, "unfinished", ev, "");
         continue;
       }
       if (NOT_IMPLEMENTED.has(ev.name)) {
@@ -1016,12 +1029,11 @@ function* replayScript(
           break;
         }
         case "exit_group": {
-          for (const q of [...procs.values()]) {
-            if (q.tgid === proc.tgid && q.ref === ref) {
-              const s = leave(q);
-              if (s) yield s;
-            }
-          }
+          // The caller is gone; the other threads leave at their own "+++ exited" line (a call
+          // they were in may still complete: the mm lives until the last one, as in exit_mm) or
+          // with their leader's.
+          const s = leave(proc);
+          if (s) yield s;
           bump(stats.replayed, ev.name);
           break;
         }
@@ -1093,8 +1105,8 @@ function opKind(name: string): "mmap" | "munmap" | "mprotect" | "mremap" | "brk"
   }
 }
 
-/** Traces with fewer events than this replay {@link AUTO_SMALL} times by default. */
-const AUTO_SMALL_EVENTS = 1000;
+/** Traces with fewer events plus page faults than this replay {@link AUTO_SMALL} times by default. */
+const AUTO_SMALL_EVENTS = 2000;
 /** Default copies and repeats of a small trace (the values before 0 = auto existed). */
 const AUTO_SMALL = { copies: 4, repeat: 10 };
 
@@ -1135,7 +1147,7 @@ function paramSpecs(): ParamSpec[] {
       max: 256,
       unit: "replays",
       description:
-        `Concurrent replays of the trace, each with processes of its own; 0 = auto: ${AUTO_SMALL.copies} for a trace of under ${AUTO_SMALL_EVENTS} events (fork_demo), else 1.`,
+        `Concurrent replays of the trace, each with processes of its own; 0 = auto: ${AUTO_SMALL.copies} for a trace of under ${AUTO_SMALL_EVENTS} events and page faults (fork_demo), else 1.`,
       source: "assumption: sized for a 1-3 s run of fork_demo and one replay of a real program",
     },
     {
@@ -1146,7 +1158,7 @@ function paramSpecs(): ParamSpec[] {
       max: 100000,
       unit: "replays",
       description:
-        `Sequential replays of the trace within each copy; 0 = auto: ${AUTO_SMALL.repeat} for a trace of under ${AUTO_SMALL_EVENTS} events (fork_demo), else 1.`,
+        `Sequential replays of the trace within each copy; 0 = auto: ${AUTO_SMALL.repeat} for a trace of under ${AUTO_SMALL_EVENTS} events and page faults (fork_demo), else 1.`,
       source: "assumption: sized for a 1-3 s run of fork_demo and one replay of a real program",
     },
     {
@@ -1237,7 +1249,7 @@ export const TRACE_REPLAY: Workload = {
     const stats = newStats();
     STATS.set(env, stats);
     INFO.set(env, { name: String(p.trace), description, trace, opts });
-    const small = trace.events.length < AUTO_SMALL_EVENTS;
+    const small = trace.events.length + trace.faults.length < AUTO_SMALL_EVENTS;
     const copies = Number(p.copies) || (small ? AUTO_SMALL.copies : 1);
     const repeat = Number(p.repeat) || (small ? AUTO_SMALL.repeat : 1);
     for (let c = 0; c < copies; c++) {
