@@ -12,7 +12,7 @@ import {
   parseTraceFile,
   sanitizePaths,
 } from "../workloads/trace_file.ts";
-import { TraceParseError } from "../workloads/strace_parser.ts";
+import { parseStrace, TraceParseError } from "../workloads/strace_parser.ts";
 import { registerTrace, shippedTraces, traceNames } from "../workloads/trace_replay.ts";
 import { TRACE_LIBRARY } from "../workloads/traces/library.ts";
 
@@ -322,4 +322,33 @@ Deno.test("python_fork_pool under every scheme: oracle clean, no divergence", ()
     assert.ok(r.oracle.leakFree, s);
     assert.deepEqual(tableRows(r, "Trace replay: fidelity").map((x) => x[1]), [0, 0, 0, 0, 0], s);
   }
+});
+
+Deno.test("strace parser and replay: a thread's execve superseding its leader", () => {
+  const text = [
+    "10 1.0 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD}, 88) = 11",
+    "10 1.1 futex(0x1, FUTEX_WAIT, 0, NULL <unfinished ...>",
+    '11 1.2 execve("/bin/true", ["true"], 0x7ffe /* 1 var */ <unfinished ...>',
+    "10 1.3 +++ superseded by execve in pid 11 +++",
+    "10 1.4 <... execve resumed>) = 0",
+    "10 1.5 exit_group(0) = ?",
+    "10 1.6 +++ exited with 0 +++",
+  ].join("\n");
+  const p = parseStrace(text);
+  assert.deepEqual(
+    p.events.map((e) => e.type === "call" ? `${e.pid}:${e.name}=${e.ret}` : `${e.pid}:exit`),
+    ["10:clone3=11", "10:futex=null", "10:execve=0", "11:exit", "10:exit_group=null", "10:exit"],
+  );
+  registerTrace("superseded", text);
+  const r = replay({ trace: "superseded", copies: 1, repeat: 1 });
+  // The thread's exec gives the process a new mm; the old one goes with the thread (2 mm exits).
+  assert.equal(r.counters.exits, 2);
+  assert.deepEqual(tableRows(r, "Trace replay: process tree"), [[
+    10,
+    "-",
+    "root",
+    1,
+    "true",
+    "0/1",
+  ]]);
 });
