@@ -181,7 +181,8 @@ async function perfPermitted(dir: string): Promise<string | null> {
 
 /** Drops the lines of the /usr/bin/env wrapper (before the root's second successful execve). */
 function dropWrapper(strace: string): { text: string; start: number | null; root: number } {
-  const lines = strace.split("\n");
+  // strace pads the pid column (to the width of pid_max): one space is enough.
+  const lines = strace.split("\n").map((l) => l.replace(/^(\d+)\s+/, "$1 "));
   const root = Number(/^(\d+)/.exec(lines[0] ?? "")?.[1] ?? NaN);
   let execs = 0;
   let cut = 0;
