@@ -4,10 +4,12 @@
  *
  * What is recorded, and how:
  *
- * - **System calls of every task**: `strace -f -ttt -s 256 -e trace=%memory,%process,openat,open,
- *   close,memfd_create -e signal=none` (CLOCK_REALTIME timestamps in µs; openat/close name the
- *   file behind an fd; `%process` brings clone, clone3, fork, vfork, execve, execveat, exit,
- *   exit_group, wait4, kill, ...).
+ * - **System calls of every task**: `strace -f --seccomp-bpf -ttt -s 256 -e trace=%memory,
+ *   %process,openat,open,close,memfd_create -e signal=none` (CLOCK_REALTIME timestamps in µs;
+ *   openat/close name the file behind an fd; `%process` brings clone, clone3, fork, vfork, execve,
+ *   execveat, exit, exit_group, wait4, kill, ...; `--seccomp-bpf` stops the tracee only on those
+ *   calls, so a server's network I/O runs at full speed). Failed `openat`s are dropped (the replay
+ *   skips them) and so are the `(DELAYED)` marks.
  * - **Page faults**, when perf is permitted: `perf record -e page-faults -c 1 -d -k
  *   CLOCK_REALTIME` around strace (every fault with its address, inherited by every child, on
  *   the strace clock). When perf is missing or not permitted the header says why.
@@ -22,7 +24,8 @@
  *   machine) leaves that exec without a layout; the replay then says so.
  *
  * The command runs under `/usr/bin/env` (the first execve of a traced command is not delayed by
- * strace), whose own lines are dropped, with PATH set to the system directories. Paths outside
+ * strace), whose own lines are dropped, with PATH set to the system directories (perf would
+ * otherwise prepend its own exec path, and every PATH search of the program would try it). Paths outside
  * system directories are replaced by `/sanitized/<n>/<basename>` (same path, same name).
  *
  * Usage: `deno task record [--out FILE] [--no-perf] [--delay-ms N] -- CMD ARGS...`

@@ -42,7 +42,7 @@
  * - **Failed calls** (`= -1 ENOMEM (...)`) are skipped. `pkey_mprotect` is replayed as
  *   `mprotect` (the model has no protection keys).
  * - **Page touches**: strace shows no faults. With `faults=perf` the perf samples are merged by
- *   timestamp (both recorded on CLOCK_REALTIME, see tools/record_trace.sh) and each becomes a
+ *   timestamp (both recorded on CLOCK_REALTIME, see tools/record.ts) and each becomes a
  *   write if its VMA is writable, else a read (perf does not say which — assumption). The
  *   `touch` parameter adds synthetic touches after each mapping. A replay with neither says so in
  *   one note (it faults no memory, so every anon_vma figure is zero) instead of printing zeros.
@@ -222,6 +222,12 @@ export function traceNames(): string[] {
   return [...TRACES.keys()];
 }
 
+/** Bytes behind a base64 text (without decoding it). */
+function gzipSize(b64: string): number {
+  const pad = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+  return (b64.length / 4) * 3 - pad;
+}
+
 /**
  * The shipped traces with what they record and their compressed size in bytes.
  *
@@ -241,7 +247,7 @@ export function shippedTraces(): { name: string; description: string; bytes: num
     ...TRACE_LIBRARY.map((t) => ({
       name: t.name,
       description: t.description,
-      bytes: base64Bytes(t.gzipBase64).length,
+      bytes: gzipSize(t.gzipBase64),
     })),
   ];
 }
@@ -1135,8 +1141,10 @@ function paramSpecs(): ParamSpec[] {
       default: "fork_demo",
       choices: traceNames(),
       unit: "name",
-      description:
-        "Registered trace to replay: fork_demo (tools/record_trace.sh), the library of real programs (workloads/traces/library.ts) or one given with --trace.",
+      description: `Registered trace to replay: ${
+        TRACE_LIBRARY.map((t) => `${t.name} (${Math.round(gzipSize(t.gzipBase64) / 1000)} KB gzip)`)
+          .join(", ")
+      } (real programs, workloads/traces/library.ts), fork_demo (tools/record_trace.sh), or one given with --trace.`,
       source: "assumption: the shipped trace of a real program that forks",
     },
     {
