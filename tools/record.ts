@@ -204,6 +204,9 @@ function dropWrapper(strace: string): { text: string; start: number | null; root
 }
 
 async function main(): Promise<void> {
+  // `deno task` runs in the directory of deno.json; the command and --out are the caller's.
+  const callerDir = Deno.env.get("INIT_CWD");
+  if (callerDir) Deno.chdir(callerDir);
   const o = parseArgs(Deno.args);
   const program = which(o.command[0]) ?? fail(`command not found: ${o.command[0]}`);
   if ((await run(["strace", "-V"])).code !== 0) {
