@@ -30,6 +30,7 @@ import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
 import { fitProblem } from "../workloads/estimate.ts";
 import { resolveParams } from "../workloads/workload.ts";
 import { getHeapStatistics } from "node:v8";
+import { decodeTraceBytes } from "../workloads/trace_file.ts";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -67,17 +68,20 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
     if (!file || extra !== undefined) {
       throw new CliError(`Bad --trace "${arg}": expected FILE or FILE,PERF_FILE`);
     }
-    const read = (path: string, what: string): string => {
+    const read = (path: string, what: string, reader: ReadText = readText): string => {
       try {
-        return readText(path);
+        return reader(path);
       } catch (e) {
         const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
         throw new CliError(`Cannot read ${what} "${path}": ${why}`);
       }
     };
-    const strace = read(file, "trace file");
+    // A trace file of `deno task record` is gzip: the workload's loader sniffs and inflates it.
+    const strace = read(file, "trace file", (f) => decodeTraceBytes(Deno.readFileSync(f)));
     if (strace.trim() === "") {
-      throw new CliError(`Trace file "${file}" is empty; expected an strace -f log`);
+      throw new CliError(
+        `Trace file "${file}" is empty; expected an strace -f log or a file of deno task record`,
+      );
     }
     const perf = perfFile ? read(perfFile, "perf file") : "";
     const base = file.split("/").pop()!.replace(/\..*$/, "");
