@@ -155,7 +155,11 @@ export function doMremap(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
     (vrm.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
     mm.mapCount + 2 >= k.params.maxMapCount - 3
   ) {
-    throw new SyscallError("ENOMEM", sys, "a move to new_addr would come too close to max_map_count");
+    throw new SyscallError(
+      "ENOMEM",
+      sys,
+      "a move to new_addr would come too close to max_map_count",
+    );
   }
   const flags = vrm.flags;
   const fixed = (flags & MREMAP_FIXED) !== 0;
