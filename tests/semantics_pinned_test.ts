@@ -23,6 +23,7 @@ import { runOne } from "../reports/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { Random } from "../core/lib/random.ts";
 import { Slab } from "../core/slab.ts";
+import { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
   MAP_ANONYMOUS,
@@ -84,6 +85,19 @@ Deno.test("slab: free(n) frees n objects' bytes; peaks are high-water marks", ()
   assertEquals(s.snapshot().totalBytes, 0);
   assertEquals(s.peakTotalBytes, 3 * av + 5 * avc);
   assertEquals([s.stats("anon_vma").allocs, s.stats("anon_vma").frees], [4, 4]);
+});
+
+Deno.test("slab: an RCU-deferred free stays live and counted until the grace period ends", () => {
+  const exec = new CountingExec();
+  const s = new Slab({}, exec);
+  exec.beginOp("munmap", 0);
+  s.alloc("anon_vma", 2);
+  s.freeRcu("anon_vma");
+  assertEquals([s.live("anon_vma"), s.stats("anon_vma").pendingRcu], [2, 1]);
+  assertEquals(s.snapshot().totalBytes, 2 * s.sizes.anon_vma);
+  exec.endOp(); // the grace period of this untimed executor ends with the operation
+  assertEquals([s.live("anon_vma"), s.stats("anon_vma").pendingRcu], [1, 0]);
+  assertEquals(s.snapshot().totalBytes, s.sizes.anon_vma);
 });
 
 Deno.test("slab: the total equals the sum of the caches after every syscall and returns to 0", () => {

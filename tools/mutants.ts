@@ -63,7 +63,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (exec) exec.callRcu(done);\n    else done();",
     replace: "done();",
     story: "an RCU-deferred free is counted as freed at once (no grace period)",
-    tests: ["tests/machine_rcu_test.ts", SEM],
+    tests: [SEM, "tests/machine_rcu_test.ts"],
   },
   // -- the oracle ------------------------------------------------------------------------------
   {
@@ -343,7 +343,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "Math.abs(delta) <= threshold * Math.abs(m.value)",
     replace: "Math.abs(delta) <= 2 * threshold * Math.abs(m.value)",
     story: "compare tolerates twice the threshold it prints",
-    tests: ["tests/reports_compare_test.ts"],
+    tests: ["tests/reports_thresholds_test.ts", "tests/reports_compare_test.ts"],
   },
   {
     id: "html-no-escape-lt",
