@@ -384,3 +384,29 @@ Deno.test("max_map_count: mremap moves refuse at max - 3, moves to new_addr at m
   );
   assertEquals(d.mm.vmas.find(far), undefined);
 });
+
+// -- merges -------------------------------------------------------------------------------------
+
+Deno.test("merge: VMAs with different anon_vmas stay apart (is_mergeable_anon_vma)", () => {
+  //   0   2 3   5
+  //   AA  B CC      A and C faulted separately (C is not adjacent to A: its own anon_vma);
+  //                 B (unfaulted) merges with A only; mprotect of C there and back cannot merge.
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const s = k.scheme as AnonVmaScheme;
+  const mm = k.spawn();
+  k.mmap(mm, X, 2 * P, RW, ANON | MAP_FIXED);
+  k.touch(mm, X, "write");
+  k.mmap(mm, X + 3 * P, 2 * P, RW, ANON | MAP_FIXED);
+  k.touch(mm, X + 3 * P, "write");
+  k.mmap(mm, X + 2 * P, P, RW, ANON | MAP_FIXED);
+  const a = mm.vmas.find(X)!, c = mm.vmas.find(X + 3 * P)!;
+  assertEquals([a.start, a.end, c.start, c.end], [X, X + 3 * P, X + 3 * P, X + 5 * P]);
+  k.mprotect(mm, X + 3 * P, 2 * P, PROT_READ);
+  k.mprotect(mm, X + 3 * P, 2 * P, RW);
+  assertEquals(mm.mapCount, 2);
+  assertEquals(s.anonVmaOf(mm.vmas.find(X)!) === s.anonVmaOf(mm.vmas.find(X + 3 * P)!), false);
+  assertEquals((k.counters.merge_failed_anon_vma ?? 0) > 0, true);
+  assertEquals(k.slab.live("anon_vma"), 2);
+  k.migrateFolio(folioAt(k, mm, X + 3 * P));
+  k.assertInvariants();
+});

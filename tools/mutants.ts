@@ -167,7 +167,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'return srcAnon === tgtAnon ? null : "anon_vma";',
     replace: "return null;",
     story: "VMAs with different anon_vmas are merged",
-    tests: [CLASSIC],
+    tests: [SEM, CLASSIC],
   },
   {
     id: "mremap-drop-last-pte",
