@@ -171,6 +171,7 @@ async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   const started = performance.now();
   const plan = buildPlan(args, readText);
   checkWritableDir(args.out);
+  for (const w of plan.warnings) io.err(`warning: ${w}\n`);
   const chartUmd = await chartUmdIfWanted(args.selfContained);
   const jobs = Math.max(
     1,

@@ -116,6 +116,8 @@ export interface Plan {
   specs: RunSpec[];
   /** The shard, or null. */
   shard: Shard | null;
+  /** Parameters given that the chosen mode ignores (one line each, printed as warnings). */
+  warnings: string[];
 }
 
 /** Reads a text file (injected so planning stays testable). */
@@ -436,6 +438,7 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);
 
   const all: RunSpec[] = [];
+  const warnings = new Set<string>();
   for (const w of workloads) {
     const mine = axes.filter((a) =>
       a.target.kind !== "workload" || a.target.workload === null || a.target.workload === w.id
@@ -467,6 +470,19 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
         };
         if (Object.keys(machine).length) options.machine = { ...machine };
         if (Object.keys(kernel).length) options.kernelParams = { ...kernel };
+        for (const a of mine) {
+          const cond = a.target.kind === "workload"
+            ? w.params.find((p) => p.name === a.name)?.appliesWhen
+            : undefined;
+          if (!cond) continue;
+          const ctl = params[cond.param] ?? w.params.find((p) => p.name === cond.param)?.default;
+          if (!cond.values.includes(String(ctl))) {
+            warnings.add(
+              `${w.id} parameter ${a.name} has no effect with ${cond.param}=${ctl} ` +
+                `(it applies when ${cond.param} is ${cond.values.join(" or ")})`,
+            );
+          }
+        }
         const spec: RunSpec = { index: all.length, id: runId(s, w.id) + suffix, options };
         if (traces.length && w.id === TRACE_REPLAY.id) {
           spec.traces = traces;
@@ -499,5 +515,6 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
     all,
     specs,
     shard: args.shard,
+    warnings: [...warnings],
   };
 }
