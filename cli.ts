@@ -48,7 +48,7 @@ import { buildPlan } from "./cli/plan.ts";
 import { executeAll, RunFailedError } from "./cli/execute.ts";
 import { Progress } from "./cli/progress.ts";
 import { checkWritableDir, writeFilesAtomically } from "./cli/atomic.ts";
-import { buildResults, hostEnvironment, renderOutputs } from "./cli/outputs.ts";
+import { buildResults, hostEnvironment, renderOutputs, TOOL } from "./cli/outputs.ts";
 import { listJson, listText } from "./cli/list.ts";
 import { parseResults, type Results, stableStringify } from "./reports/results.ts";
 import { compareMarkdown, compareResults } from "./reports/compare.ts";
@@ -206,9 +206,33 @@ async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
+/** A document with no runs has nothing to report or compare. */
+function requireRuns(results: Results, path: string, role: string): void {
+  if (results.runs.length === 0) {
+    throw new CliError(
+      `${role[0].toUpperCase()}${role.slice(1)} "${path}" has no runs; ` +
+        `write one with bench, run or sweep`,
+    );
+  }
+}
+
+function sampleIds(ids: readonly string[]): string {
+  return ids.length <= 3 ? ids.join(", ") : `${ids.slice(0, 3).join(", ")}, ...`;
+}
+
 async function compareCommand(args: CompareArgs, io: CliIo): Promise<number> {
   const baseline = readResults(args.baseline, "baseline");
   const current = readResults(args.current, "current results");
+  requireRuns(baseline, args.baseline, "baseline");
+  requireRuns(current, args.current, "current results");
+  const currentIds = new Set(current.runs.map((r) => r.id));
+  if (!baseline.runs.some((r) => currentIds.has(r.id))) {
+    throw new CliError(
+      `"${args.baseline}" and "${args.current}" share no run (baseline: ${
+        sampleIds(baseline.runs.map((r) => r.id))
+      }; current: ${sampleIds([...currentIds])}); compare results of the same suite`,
+    );
+  }
   checkWritableDir(args.out);
   let cmp;
   try {
@@ -229,6 +253,7 @@ async function compareCommand(args: CompareArgs, io: CliIo): Promise<number> {
 async function reportCommand(args: ReportArgs, io: CliIo): Promise<number> {
   const started = performance.now();
   const results = readResults(args.input, "input");
+  requireRuns(results, args.input, "input");
   checkWritableDir(args.out);
   const chartUmd = await chartUmdIfWanted(args.selfContained);
   await writeOutputs(io, args.out, results, chartUmd, started);
@@ -335,6 +360,10 @@ function listCommand(args: ListArgs, io: CliIo): number {
  */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
   try {
+    if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+      io.out(`${TOOL.name} ${TOOL.version}\n`);
+      return EXIT_OK;
+    }
     const args = parseCommandLine(argv);
     switch (args.command) {
       case "help":

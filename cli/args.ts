@@ -10,6 +10,8 @@
 
 import { parseArgs } from "node:util";
 import { CliError } from "./errors.ts";
+import { schemeIds } from "../core/rmap/registry.ts";
+import { workloadIds } from "../workloads/registry.ts";
 
 /** The commands, in help order. */
 export const COMMANDS = ["bench", "run", "sweep", "compare", "report", "merge", "list"] as const;
@@ -208,7 +210,7 @@ Commands:
   merge     Merge shard results (--shard I/N) into one results.json
   list      List schemes, workloads, parameters, machine parameters and cost profiles
 
-Run "cli.ts <command> --help" for a command's options.
+Run "cli.ts <command> --help" for a command's options; "cli.ts --version" prints the version.
 
 Exit codes: 0 success, 1 regression (compare), 2 bad input, 3 a simulation run failed.`,
   bench: `Usage: cli.ts bench [options]
@@ -312,6 +314,37 @@ function rewriteParseError(command: Command, e: ParseArgsError): CliError {
   }
 }
 
+/**
+ * `parseArgs` reads `--seed -1` as an option followed by another option; a value that looks like
+ * a negative number is a value: `--seed=-1`, so that its range check names the problem.
+ */
+function negativeValuesInline(command: Command, args: readonly string[]): string[] {
+  const opts = OPTIONS[command] as Record<string, { type: string }>;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const next = args[i + 1];
+    if (
+      a.startsWith("--") && !a.includes("=") && opts[a.slice(2)]?.type === "string" &&
+      next !== undefined && /^-[\d.]/.test(next)
+    ) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** A list option given only empty values (`--scheme ""`) is an error, not "all". */
+function nonEmptyList(values: readonly string[] | undefined, option: string): string[] {
+  const list = splitList(values);
+  if (values !== undefined && list.length === 0) {
+    const ids = option === "scheme" ? schemeIds() : workloadIds();
+    throw new CliError(`Option --${option} needs at least one id; valid: ${valid(ids)}`);
+  }
+  return list;
+}
+
 function splitList(values: readonly string[] | undefined): string[] {
   const out: string[] = [];
   for (const v of values ?? []) {
@@ -405,7 +438,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...rest],
+      args: negativeValuesInline(command, rest),
       options: OPTIONS[command],
       strict: true,
       allowPositionals: command === "compare" || command === "report" || command === "merge",
@@ -421,7 +454,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     case "bench":
     case "run":
     case "sweep": {
-      const workloads = splitList(v.workload as string[] | undefined);
+      const workloads = nonEmptyList(v.workload as string[] | undefined, "workload");
       if (command !== "bench" && workloads.length !== 1) {
         throw new CliError(
           `Command ${command} needs exactly one --workload, got ${workloads.length}; ` +
@@ -435,7 +468,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
           ? 1
           : integerOption(seedText, "seed", 0, Number.MAX_SAFE_INTEGER),
         out: outOption(v.out as string | undefined),
-        schemes: splitList(v.scheme as string[] | undefined),
+        schemes: nonEmptyList(v.scheme as string[] | undefined, "scheme"),
         workloads,
         params: [
           ...keyValues(v.param as string[] | undefined, "--param"),

@@ -27,6 +27,9 @@ import {
 import { DEFAULT_KERNEL_PARAMS, KERNEL_PARAM_RANGES } from "../core/kernel/params.ts";
 import { runId, type SuiteInfo } from "../reports/results.ts";
 import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
+import { fitProblem } from "../workloads/estimate.ts";
+import { resolveParams } from "../workloads/workload.ts";
+import { getHeapStatistics } from "node:v8";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -73,6 +76,9 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
       }
     };
     const strace = read(file, "trace file");
+    if (strace.trim() === "") {
+      throw new CliError(`Trace file "${file}" is empty; expected an strace -f log`);
+    }
     const perf = perfFile ? read(perfFile, "perf file") : "";
     const base = file.split("/").pop()!.replace(/\..*$/, "");
     const name = base.replace(/[^A-Za-z0-9_.-]/g, "_") || "trace";
@@ -80,9 +86,16 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
       throw new CliError(`Two --trace files are both named "${name}"; rename one`);
     }
     try {
-      registerTrace(name, strace, perf);
+      registerTrace(name, strace);
     } catch (e) {
       throw new CliError(`Trace file "${file}": ${(e as Error).message.split("\n")[0]}`);
+    }
+    if (perf !== "") {
+      try {
+        registerTrace(name, strace, perf);
+      } catch (e) {
+        throw new CliError(`Perf file "${perfFile}": ${(e as Error).message.split("\n")[0]}`);
+      }
     }
     out.push({ name, strace, perf });
   }
@@ -111,9 +124,9 @@ export const KERNEL_PARAM_SPECS: readonly ParamSpec[] = Object.entries(KERNEL_PA
     kind: r.kind,
     default: DEFAULT_KERNEL_PARAMS[name as keyof typeof DEFAULT_KERNEL_PARAMS],
     ...(r.kind === "int" ? { min: r.min, max: r.max } : {}),
-    unit: "",
-    description: "Kernel parameter; see KernelParams in core/kernel/params.ts.",
-    source: "core/kernel/params.ts",
+    unit: r.unit,
+    description: r.meaning,
+    source: r.source,
   }),
 );
 
@@ -408,6 +421,12 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const schemes = selectIds(args.schemes, SCHEMES.map((s) => s.info.id), "scheme");
   const workloadIds = selectIds(args.workloads, WORKLOADS.map((w) => w.id), "workload");
   const workloads = workloadIds.map((id) => WORKLOADS.find((w) => w.id === id)!);
+  if (args.traces.length > 0 && !workloadIds.includes(TRACE_REPLAY.id)) {
+    throw new CliError(
+      `--trace is replayed by the ${TRACE_REPLAY.id} workload, which is not selected ` +
+        `(--workload ${workloadIds.join(",")}); add --workload ${TRACE_REPLAY.id}`,
+    );
+  }
   const traces = loadTraces(args.traces, readText);
   const axes = buildAxes(args, workloads);
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);
@@ -457,6 +476,14 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const specs = args.shard
     ? all.filter((r) => r.index % args.shard!.count === args.shard!.index)
     : all;
+  // Refuse runs whose estimated heap exceeds V8's limit (workers have the same limit).
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  for (const r of specs) {
+    const w = workloads.find((x) => x.id === r.options.workload)!;
+    const problem = w.estimate &&
+      fitProblem(`Run ${r.id}`, resolveParams(w, r.options.params ?? {}), w.estimate, heapLimit);
+    if (problem) throw new CliError(problem);
+  }
   return {
     suite: {
       command: commandText(args),

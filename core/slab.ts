@@ -2,8 +2,8 @@
  * Slab accounting with the object sizes of Linux on x86_64.
  *
  * Slot sizes are the `objsize` column of `/proc/slabinfo` measured on Linux 6.18.44 x86_64
- * (reference §1.6 [C]). `cow_context` and `cow_remap_array` are not in any released kernel; their
- * sizes are assumptions of the CoW-context model (reference §10.4 [U]) and are parameters.
+ * (reference §1.6 [C]). The `cow_*` caches are not in any released kernel: their sizes are derived
+ * from the proof of concept's struct definitions (reference §10.4 [D]) and are parameters.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -40,7 +40,13 @@ export const SLAB_CACHES = [
   "mm_struct",
   "cow_context",
   "cow_remap_entry",
+  "cow_remap_node",
   "cow_remap_array",
+  "cow_remap_array_64",
+  "cow_remap_array_96",
+  "cow_remap_array_192",
+  "cow_remap_array_512",
+  "cow_remap_array_1k",
 ] as const;
 
 /** One slab cache name (see {@link SLAB_CACHES}). */
@@ -51,12 +57,23 @@ export type SlabCache = typeof SLAB_CACHES[number];
  *
  * - `vm_area_struct` 192, `anon_vma` 104, `anon_vma_chain` 64, `maple_node` 256, `mm_struct` 1600:
  *   `/proc/slabinfo` on Linux 6.18.44 x86_64 (reference §1.6 [C]).
- * - `cow_context` 128: estimate of the PoC's struct (mm, parent, refcount, list heads, maple tree
- *   root, lock, rcu head) rounded to kmalloc-128 (reference §10.4 [U]).
- * - `cow_remap_entry` 0: remap entries live inside maple-tree nodes; the nodes are counted as
- *   `maple_node` by the CoW-context model, so an entry adds no slab object of its own [U].
- * - `cow_remap_array` 64: a sorted offset array when one pgoff range has several offsets,
- *   kmalloc-64 for up to 6 offsets [U].
+ * - `cow_context` 96: `struct cow_context` of the proof of concept (ljs/linux project/cow-context,
+ *   include/linux/mm_types.h; `concurrent_unmap_lock` added at a4ac1966, see `mm_init_cow_context`
+ *   in mm/cow_context.c), x86_64 without lock debugging: `refcnt` 4 (+4 padding), `mm` 8,
+ *   `remap_mt` 16 (`struct maple_tree`: spinlock/lockdep_map_p union 4, `ma_flags` 4, `ma_root`
+ *   8), `parent` 8, `children` 16, `siblings` 16, `rcu` 16, `list_write_lock` 4,
+ *   `concurrent_unmap_lock` 4 = 96 bytes, allocated by `kzalloc_obj` (`mm_init_cow_context`) from
+ *   kmalloc-96 [D].
+ * - `cow_remap_entry` 0: a remap entry is a tagged word stored in a maple-tree slot; it adds no
+ *   object of its own [D].
+ * - `cow_remap_node` 256: the remap tables' maple-tree nodes, `sizeof(struct maple_node)` (the
+ *   `maple_node` kmem_cache of lib/maple_tree.c). In the kernel they share that cache with VMA
+ *   trees; the model counts them apart so a scheme's own bytes can be told from the VMA trees' [D].
+ * - `cow_remap_array*`: the PoC's `struct dynarray` (`int nr, cap; void *contents[cap]`, 8 + 8·cap
+ *   bytes, `kmalloc_flex` in `__dynarray_dup`, `krealloc` in `__dynarray_expand`), one cache per
+ *   kmalloc size class its doubling growth reaches: capacity 2 → `cow_remap_array` (24 B,
+ *   kmalloc-32), 4 → `_64` (40 B), 8 → `_96` (72 B), 16 → `_192` (136 B), 32 → `_512` (264 B),
+ *   64 → `_1k` (520 B) [D].
  */
 export const DEFAULT_SLAB_SIZES: Readonly<Record<SlabCache, number>> = {
   vm_area_struct: 192,
@@ -64,9 +81,15 @@ export const DEFAULT_SLAB_SIZES: Readonly<Record<SlabCache, number>> = {
   anon_vma_chain: 64,
   maple_node: 256,
   mm_struct: 1600,
-  cow_context: 128,
+  cow_context: 96,
   cow_remap_entry: 0,
-  cow_remap_array: 64,
+  cow_remap_node: 256,
+  cow_remap_array: 32,
+  cow_remap_array_64: 64,
+  cow_remap_array_96: 96,
+  cow_remap_array_192: 192,
+  cow_remap_array_512: 512,
+  cow_remap_array_1k: 1024,
 };
 
 function checkSize(cache: string, v: number): void {

@@ -9,6 +9,7 @@ import {
   walksCsv,
 } from "../reports/csv.ts";
 import { makeFixture } from "./fixtures/results_fixture.ts";
+import { RESULT_SLAB_CACHES } from "../reports/results.ts";
 
 /** Parses CSV text into objects keyed by the header row. */
 function table(text: string): Record<string, string>[] {
@@ -86,7 +87,7 @@ Deno.test("summaryCsv column order follows the simulator's cache, walk and op or
 
 Deno.test("timeseriesCsv is long format with one row per run, point and cache", () => {
   const rows = table(timeseriesCsv(makeFixture()));
-  assert.equal(rows.length, 4 * 3 * 8);
+  assert.equal(rows.length, 4 * 3 * RESULT_SLAB_CACHES.length); // runs x points x caches
   assert.deepEqual(rows[0], {
     run: "anon_vma/fork_tree",
     scheme: "anon_vma",

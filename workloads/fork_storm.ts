@@ -35,7 +35,8 @@ import {
   PROT_WRITE,
 } from "../core/kernel/types.ts";
 import type { Random } from "../core/lib/random.ts";
-import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import type { ParamSpec, ParamValue, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import type { MemoryEstimate } from "./estimate.ts";
 
 /** Base address of the root's first region (regions follow upwards, one-page gaps between). */
 const REGION_BASE = 0x10000000;
@@ -375,6 +376,57 @@ function setup(env: WorkloadEnv): void {
 }
 
 /**
+ * Peak live objects of a storm (see `estimate.ts`): the root's regions × pages faulted pages,
+ * plus, per live forked process, a copy of every VMA and PTE, its CoW folios and its AVCs (two
+ * per region in breadth mode, d + 1 at depth d in a tree or live chain, at most three in an
+ * exiting chain). Random tree fan-outs count at their mean. Without `exitChildren`, every
+ * round's processes stay alive.
+ */
+function estimate(p: Readonly<Record<string, ParamValue>>): MemoryEstimate {
+  const mode = p.mode as string;
+  const regions = p.regions as number;
+  const pages = regions * (p.pages as number);
+  const cow = Math.round((p.cowFraction as number) * pages);
+  // Forked processes alive at once in one round, and their summed depths.
+  let procs = 0, depthSum = 0;
+  const drivers = ["regions", "pages"];
+  if (mode === "breadth") {
+    procs = p.children as number;
+    depthSum = procs;
+    drivers.push("children");
+  } else if (mode === "tree") {
+    const f = p.fanoutRandom ? ((p.fanout as number) + 1) / 2 : p.fanout as number;
+    for (let d = 1, n = 1; d <= (p.depth as number); d++) {
+      n *= f;
+      procs += n;
+      depthSum += n * d;
+    }
+    drivers.push("depth", "fanout");
+  } else if (mode === "chain") {
+    procs = p.generations as number;
+    depthSum = procs * (procs + 1) / 2;
+    drivers.push("generations");
+  } else {
+    procs = Math.min(2, p.generations as number);
+    depthSum = procs * 2;
+  }
+  const live = p.exitChildren ? procs : procs * (p.rounds as number);
+  const liveDepths = p.exitChildren ? depthSum : depthSum * (p.rounds as number);
+  if (!p.exitChildren) drivers.push("rounds");
+  return {
+    objects: {
+      vmas: regions * (1 + live),
+      ptes: pages * (1 + live),
+      folios: pages + cow * live,
+      avcs: regions * (1 + live + liveDepths),
+      // The address list, one shuffled copy per process building, and each CoW page list.
+      workloadBytes: 8 * (2 * pages + cow * live),
+    },
+    drivers,
+  };
+}
+
+/**
  * The `fork-storm` workload: breadth, tree, live-chain and exiting-chain fork hierarchies over
  * faulted anonymous regions, with CoW writes.
  *
@@ -397,4 +449,5 @@ export const FORK_STORM: Workload = {
     "the hierarchy is built.",
   params: PARAMS,
   setup,
+  estimate,
 };

@@ -13,6 +13,7 @@ import { REFLINK_SHARE } from "./reflink_share.ts";
 import { TRACE_REPLAY } from "./trace_replay.ts";
 import { MREMAP_CHURN } from "./mremap_churn.ts";
 import { SERVER_PREFORK } from "./server_prefork.ts";
+import { COW_ADVERSARIAL } from "./cow_adversarial.ts";
 
 /** Every workload family, in presentation order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -22,6 +23,7 @@ export const WORKLOADS: readonly Workload[] = [
   TRACE_REPLAY,
   MREMAP_CHURN,
   SERVER_PREFORK,
+  COW_ADVERSARIAL,
 ];
 
 /** Workload ids. */

@@ -14,6 +14,7 @@
 import type { Kernel } from "../core/kernel/kernel.ts";
 import type { OpKind } from "../core/machine/exec.ts";
 import type { Random } from "../core/lib/random.ts";
+import type { MemoryEstimate } from "./estimate.ts";
 
 /** A parameter value. */
 export type ParamValue = number | boolean | string;
@@ -93,6 +94,11 @@ export interface Workload {
    * add tables (e.g. the Android calibration comparison).
    */
   finish?(env: WorkloadEnv, marks: ReadonlyMap<string, Record<string, number>>): void;
+  /**
+   * Optional: the peak live objects a run with these (resolved) parameters will hold, so that a
+   * run that cannot fit in the heap is refused before it starts (see `estimate.ts`).
+   */
+  estimate?(params: Readonly<Record<string, ParamValue>>): MemoryEstimate;
 }
 
 /** Error for bad workload parameters: one line naming the parameter and its valid range. */
@@ -125,7 +131,9 @@ function describeRange(p: ParamSpec): string {
 export function parseParam(spec: ParamSpec, raw: ParamValue, workload = ""): ParamValue {
   const where = workload ? `${workload} parameter ${spec.name}` : `Parameter ${spec.name}`;
   const bad = (): never => {
-    throw new ParamError(`${where} must be ${describeRange(spec)}, got ${JSON.stringify(raw)}`);
+    // JSON.stringify would print NaN and Infinity as null.
+    const got = typeof raw === "number" ? String(raw) : JSON.stringify(raw);
+    throw new ParamError(`${where} must be ${describeRange(spec)}, got ${got}`);
   };
   switch (spec.kind) {
     case "bool": {

@@ -60,20 +60,102 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   oracleChecks: true,
 };
 
-/** Documentation of each parameter: meaning and valid range, for `list` and error messages. */
-export const KERNEL_PARAM_RANGES: Readonly<
-  Record<keyof KernelParams, { min?: number; max?: number; kind: "int" | "bool" }>
-> = {
-  maxMapCount: { min: 1, max: 2 ** 31 - 1, kind: "int" },
-  taskSize: { min: 2 ** 32, max: 2 ** 47, kind: "int" },
-  mmapBase: { min: 2 ** 32, max: 2 ** 47, kind: "int" },
-  mmapMinAddr: { min: 0, max: 2 ** 32, kind: "int" },
-  startBrk: { min: 2 ** 20, max: 2 ** 47, kind: "int" },
-  stackPages: { min: 1, max: 1 << 20, kind: "int" },
-  mapleEntriesPerNode: { min: 2, max: 16, kind: "int" },
-  anonFolioOrder: { min: 0, max: 9, kind: "int" },
-  debugChecks: { kind: "bool" },
-  oracleChecks: { kind: "bool" },
+/** Documentation of one kernel parameter: its range, unit, meaning and source, for `list`. */
+export interface KernelParamDoc {
+  /** Smallest valid value (integers). */
+  min?: number;
+  /** Largest valid value (integers). */
+  max?: number;
+  /** Integer or boolean. */
+  kind: "int" | "bool";
+  /** Unit of the value ("" for a boolean or a count without unit). */
+  unit: string;
+  /** What the parameter means. */
+  meaning: string;
+  /** Where the default comes from. */
+  source: string;
+}
+
+/** Documentation of each parameter: meaning, unit and valid range, for `list` and error messages. */
+export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelParamDoc>> = {
+  maxMapCount: {
+    min: 1,
+    max: 2 ** 31 - 1,
+    kind: "int",
+    unit: "VMAs",
+    meaning:
+      "vm.max_map_count: most VMAs one mm may hold; mmap, mprotect and split fail with ENOMEM beyond",
+    source: "DEFAULT_MAX_MAP_COUNT, include/linux/mm.h (docs/model.md §1.5)",
+  },
+  taskSize: {
+    min: 2 ** 32,
+    max: 2 ** 47,
+    kind: "int",
+    unit: "bytes",
+    meaning: "TASK_SIZE: top of the user address space",
+    source: "x86_64 4-level paging: (1 << 47) - PAGE_SIZE",
+  },
+  mmapBase: {
+    min: 2 ** 32,
+    max: 2 ** 47,
+    kind: "int",
+    unit: "bytes",
+    meaning: "mm->mmap_base: top-down mmap placement starts below it",
+    source: "assumption: the ASLR-off layout (setarch -R); only relative placement matters",
+  },
+  mmapMinAddr: {
+    min: 0,
+    max: 2 ** 32,
+    kind: "int",
+    unit: "bytes",
+    meaning: "vm.mmap_min_addr: lowest address a mapping may use",
+    source: "Debian/x86_64 default 65536",
+  },
+  startBrk: {
+    min: 2 ** 20,
+    max: 2 ** 47,
+    kind: "int",
+    unit: "bytes",
+    meaning: "mm->start_brk: start of the heap of a fresh process",
+    source: "assumption: the ASLR-off layout",
+  },
+  stackPages: {
+    min: 1,
+    max: 1 << 20,
+    kind: "int",
+    unit: "pages",
+    meaning: "pages of the stack VMA execve sets up",
+    source: "assumption: 128 KiB plus a guard page",
+  },
+  mapleEntriesPerNode: {
+    min: 2,
+    max: 16,
+    kind: "int",
+    unit: "ranges per node",
+    meaning: "maple-tree ranges (VMAs and gaps) per 256-byte node, for the maple_node estimate",
+    source: "assumption within the 10-15 of docs/model.md §1.6",
+  },
+  anonFolioOrder: {
+    min: 0,
+    max: 9,
+    kind: "int",
+    unit: "log2 pages",
+    meaning:
+      "mTHP order of anonymous write faults (0: 4 KiB folios; n: aligned PTE-mapped 2^n-page folios)",
+    source: "alloc_anon_folio, mm/memory.c; default THP/mTHP off",
+  },
+  debugChecks: {
+    kind: "bool",
+    unit: "",
+    meaning: "check invariants I1-I6 after every operation (slow)",
+    source: "docs/model.md §1.7",
+  },
+  oracleChecks: {
+    kind: "bool",
+    unit: "",
+    meaning: "check every rmap walk against the oracle; a missed mapping stops the run",
+    source: "ARCHITECTURE.md, the oracle",
+  },
 };
 
 /**

@@ -2,6 +2,10 @@
  * A deterministic discrete-event queue: events run in order of time, and events at the same time
  * in the order they were scheduled.
  *
+ * The heap is kept as parallel arrays (time, sequence number, tag, argument), so scheduling a
+ * tagged event ({@link EventQueue.scheduleTagged}) allocates nothing: the machine schedules one
+ * event per timed step and runs millions of them.
+ *
  * This module is browser compatible and has no dependencies.
  *
  * @module
@@ -17,12 +21,14 @@ export interface ScheduledEvent {
   readonly fire: () => void;
 }
 
-function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-}
+/** Runs a tagged event (see {@link EventQueue.scheduleTagged}). */
+export type EventDispatch = (tag: number, arg: unknown) => void;
+
+/** Tag of an event scheduled with a closure. */
+const CLOSURE = -1;
 
 /**
- * A binary min-heap of {@link ScheduledEvent}s ordered by time, then by sequence number.
+ * A binary min-heap of events ordered by time, then by sequence number.
  *
  * @example Usage
  * ```ts
@@ -37,55 +43,119 @@ function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
  * ```
  */
 export class EventQueue {
-  #heap: ScheduledEvent[] = [];
+  #time: number[] = [];
+  #seqs: number[] = [];
+  #tags: number[] = [];
+  #args: unknown[] = [];
   #seq = 0;
+  readonly #dispatch: EventDispatch | null;
+
+  /** Creates an empty queue; `dispatch` runs the events scheduled with a tag. */
+  constructor(dispatch: EventDispatch | null = null) {
+    this.#dispatch = dispatch;
+  }
 
   /** Number of pending events. */
   get size(): number {
-    return this.#heap.length;
+    return this.#time.length;
+  }
+
+  /** Time of the earliest pending event, or `Infinity` when empty. */
+  get nextTime(): number {
+    return this.#time.length > 0 ? this.#time[0] : Infinity;
   }
 
   /** Schedules `fire` at `time`; returns the event. */
   schedule(time: number, fire: () => void): ScheduledEvent {
+    const seq = this.#seq;
+    this.#push(time, CLOSURE, fire);
+    return { time, seq, fire };
+  }
+
+  /**
+   * Schedules the dispatch function given to the constructor to be called with `tag` (an integer
+   * >= 0) and `arg` at `time`. Allocates nothing.
+   */
+  scheduleTagged(time: number, tag: number, arg: unknown): void {
+    this.#push(time, tag, arg);
+  }
+
+  #push(time: number, tag: number, arg: unknown): void {
     if (!Number.isFinite(time)) throw new RangeError(`Event time must be finite, got ${time}`);
-    const e: ScheduledEvent = { time, seq: this.#seq++, fire };
-    const h = this.#heap;
-    h.push(e);
-    let i = h.length - 1;
+    const seq = this.#seq++;
+    const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
+    let i = t.length;
+    t.push(time);
+    s.push(seq);
+    g.push(tag);
+    a.push(arg);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!before(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const pt = t[p];
+      if (pt < time || (pt === time && s[p] < seq)) break;
+      t[i] = pt;
+      s[i] = s[p];
+      g[i] = g[p];
+      a[i] = a[p];
       i = p;
     }
-    return e;
+    t[i] = time;
+    s[i] = seq;
+    g[i] = tag;
+    a[i] = arg;
+  }
+
+  #event(tag: number, arg: unknown, time: number, seq: number): ScheduledEvent {
+    if (tag === CLOSURE) return { time, seq, fire: arg as () => void };
+    const dispatch = this.#dispatch!;
+    return { time, seq, fire: () => dispatch(tag, arg) };
   }
 
   /** The earliest event without removing it, or undefined when empty. */
   peek(): ScheduledEvent | undefined {
-    return this.#heap[0];
+    if (this.#time.length === 0) return undefined;
+    return this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
   }
 
   /** Removes and returns the earliest event, or undefined when empty. */
   pop(): ScheduledEvent | undefined {
-    const h = this.#heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l], h[m])) m = l;
-        if (r < h.length && before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
+    if (this.#time.length === 0) return undefined;
+    const e = this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
+    this.#removeTop();
+    return e;
+  }
+
+  /** Removes the earliest event and runs it (the queue must not be empty). */
+  fireNext(): void {
+    const tag = this.#tags[0];
+    const arg = this.#args[0];
+    this.#removeTop();
+    if (tag === CLOSURE) (arg as () => void)();
+    else this.#dispatch!(tag, arg);
+  }
+
+  #removeTop(): void {
+    const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
+    const lt = t.pop()!, ls = s.pop()!, lg = g.pop()!, la = a.pop();
+    const n = t.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      let m = l;
+      const r = l + 1;
+      if (r < n && (t[r] < t[l] || (t[r] === t[l] && s[r] < s[l]))) m = r;
+      if (lt < t[m] || (lt === t[m] && ls < s[m])) break;
+      t[i] = t[m];
+      s[i] = s[m];
+      g[i] = g[m];
+      a[i] = a[m];
+      i = m;
     }
-    return top;
+    t[i] = lt;
+    s[i] = ls;
+    g[i] = lg;
+    a[i] = la;
   }
 }

@@ -121,20 +121,44 @@ export interface MachineOptions {
   readerWakeup?: ReaderWakeup;
 }
 
-type Step =
-  | { type: "op_begin"; kind: OpKind }
-  | { type: "op_end" }
-  | { type: "work"; kind: WorkKind; units: number }
-  | { type: "delay"; ns: number }
-  | { type: "acquire"; lock: Lock; mode: LockMode; tryLock: boolean }
-  | { type: "trylock_fail"; lock: Lock; mode: LockMode }
-  | { type: "release"; lock: Lock; mode: LockMode }
-  | { type: "rcu_lock" }
-  | { type: "rcu_unlock" }
-  | { type: "call_rcu"; fn: () => void };
+/**
+ * Recorded steps are encoded in a flat number array (opcode, then operands) with the locks and
+ * callbacks they refer to in a side array, both owned by the task and reused by each of its
+ * operations: recording and replaying an operation allocates nothing per step.
+ *
+ * - `S_OP_BEGIN kind` / `S_OP_END`: an operation's bounds (kind: index into OP_KINDS).
+ * - `S_WORK kind units`: work (kind: index into the machine's work-kind table).
+ * - `S_DELAY ns`: a fixed delay (lock acquisition and release costs).
+ * - `S_ACQUIRE ref mode try` / `S_TRYLOCK_FAIL ref mode` / `S_RELEASE ref mode`: lock steps (ref:
+ *   index of the LockInfo in the side array; mode: 0 read, 1 write; try: 0 or 1).
+ * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
+ */
+const S_OP_BEGIN = 0;
+const S_OP_END = 1;
+const S_WORK = 2;
+const S_DELAY = 3;
+const S_ACQUIRE = 4;
+const S_TRYLOCK_FAIL = 5;
+const S_RELEASE = 6;
+const S_RCU_LOCK = 7;
+const S_RCU_UNLOCK = 8;
+const S_CALL_RCU = 9;
+
+const MODES: readonly LockMode[] = ["read", "write"];
+
+/** Index of each operation kind in OP_KINDS. */
+const OP_INDEX = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<OpKind, number>;
+
+/** Tags of the machine's events (see {@link EventQueue.scheduleTagged}); the argument is a task. */
+const EV_ADVANCE = 0;
+const EV_RUNNABLE = 1;
+const EV_BEGIN = 2;
 
 interface Recording {
-  steps: Step[];
+  code: number[];
+  n: number;
+  refs: unknown[];
+  nrefs: number;
   defaultKind: OpKind;
   open: boolean;
   explicit: boolean;
@@ -175,7 +199,12 @@ interface Held {
 }
 
 interface Replay {
-  steps: Step[];
+  code: number[];
+  refs: unknown[];
+  /** End of the recorded code. */
+  n: number;
+  /** Number of refs used (cleared when the replay ends, so nothing stays reachable). */
+  nrefs: number;
   pc: number;
   opKind: OpKind | null;
   opStart: number;
@@ -195,7 +224,10 @@ interface Task {
   state: TaskState;
   cpu: Cpu | null;
   lastCpu: number | null;
+  /** The operation being replayed, or null. */
   replay: Replay | null;
+  /** The task's reusable replay record and step buffers. */
+  rp: Replay;
   runnableSince: number;
   cpuSince: number;
   rcuDepth: number;
@@ -268,13 +300,33 @@ export class Machine {
   readonly readerWakeup: ReaderWakeup;
 
   #now = 0;
-  #events = new EventQueue();
+  #events = new EventQueue((tag, arg) => this.#fire(tag, arg as Task));
+  /** Latest time the current {@link Machine.run} may reach (Infinity without a limit). */
+  #limit = Infinity;
   #cpus: Cpu[];
   #runQueue: Task[] = [];
   #tasks: Task[] = [];
   #taskById = new Map<number, Task>();
   #counting = new CountingExec();
   #rec: Recording | null = null;
+  /** The one recording in progress, reused by every dispatch (only one records at a time). */
+  #recording: Recording = {
+    code: [],
+    n: 0,
+    refs: [],
+    nrefs: 0,
+    defaultKind: "mmap",
+    open: false,
+    explicit: false,
+    kind: "mmap",
+    segments: 0,
+    rcuDepth: 0,
+    held: new Map(),
+  };
+  #workIdx = new Map<string, number>();
+  #workNames: WorkKind[] = [];
+  /** Price of each work kind, ns per unit, by index. */
+  #workPrice: number[] = [];
   #locks = new WeakMap<Lock, LockInfo>();
   #classes = new Map<string, ClassAccumulator>();
   #classIndex = new Map<string, number>();
@@ -365,6 +417,7 @@ export class Machine {
       cpu: null,
       lastCpu: null,
       replay: null,
+      rp: { code: [], refs: [], n: 0, nrefs: 0, pc: 0, opKind: null, opStart: 0, opLockWait: 0 },
       runnableSince: this.#now,
       cpuSince: 0,
       rcuDepth: 0,
@@ -378,7 +431,7 @@ export class Machine {
     };
     this.#tasks.push(t);
     this.#taskById.set(spec.id, t);
-    this.#events.schedule(this.#now, () => this.#makeRunnable(t));
+    this.#events.scheduleTagged(this.#now, EV_RUNNABLE, t);
   }
 
   /**
@@ -392,13 +445,15 @@ export class Machine {
       throw new RangeError(`Run limit must be >= the current time ${this.#now}, got ${untilNs}`);
     }
     this.#running = true;
+    const limit = untilNs ?? Infinity;
+    this.#limit = limit;
+    const events = this.#events;
     try {
-      for (;;) {
-        const e = this.#events.peek();
-        if (!e || (untilNs !== undefined && e.time > untilNs)) break;
-        this.#events.pop();
-        this.#now = e.time;
-        e.fire();
+      while (events.size > 0) {
+        const t = events.nextTime;
+        if (t > limit) break;
+        this.#now = t;
+        events.fireNext();
       }
       if (untilNs !== undefined && untilNs > this.#now) this.#now = untilNs;
       if (this.#events.size === 0) {
@@ -412,6 +467,7 @@ export class Machine {
       }
     } finally {
       this.#running = false;
+      this.#limit = Infinity;
     }
   }
 
@@ -484,7 +540,8 @@ export class Machine {
   }
 
   #openOp(rec: Recording, kind: OpKind, explicit: boolean): void {
-    rec.steps.push({ type: "op_begin", kind });
+    rec.code[rec.n++] = S_OP_BEGIN;
+    rec.code[rec.n++] = OP_INDEX[kind];
     rec.open = true;
     rec.explicit = explicit;
     rec.kind = kind;
@@ -504,7 +561,7 @@ export class Machine {
     if (rec.rcuDepth > 0) {
       throw new Error(`Operation ${rec.kind} ended inside an RCU read-side section`);
     }
-    rec.steps.push({ type: "op_end" });
+    rec.code[rec.n++] = S_OP_END;
     rec.open = false;
     rec.explicit = false;
   }
@@ -542,7 +599,10 @@ export class Machine {
     const rec = this.#rec;
     if (!rec) return;
     this.#ensureOpen(rec);
-    rec.steps.push({ type: "work", kind, units });
+    const code = rec.code;
+    code[rec.n++] = S_WORK;
+    code[rec.n++] = this.#workIndex(kind);
+    code[rec.n++] = units;
   }
 
   #acquire(lock: Lock, mode: LockMode, tryLock: boolean): boolean {
@@ -559,9 +619,14 @@ export class Machine {
       return this.#counting.acquire(lock, mode, tryLock);
     }
     this.#ensureOpen(rec);
+    const m = mode === "read" ? 0 : 1;
     const fail = (): false => {
-      rec.steps.push({ type: "trylock_fail", lock, mode });
-      rec.steps.push({ type: "delay", ns: this.costs.lockAcquireNs });
+      const code = rec.code;
+      code[rec.n++] = S_TRYLOCK_FAIL;
+      code[rec.n++] = this.#ref(rec, info);
+      code[rec.n++] = m;
+      code[rec.n++] = S_DELAY;
+      code[rec.n++] = this.costs.lockAcquireNs;
       return false;
     };
     if (rec.held.has(lock)) {
@@ -575,8 +640,13 @@ export class Machine {
     }
     this.#counting.acquire(lock, mode, tryLock);
     rec.held.set(lock, mode);
-    rec.steps.push({ type: "acquire", lock, mode, tryLock });
-    rec.steps.push({ type: "delay", ns: this.costs.lockAcquireNs });
+    const code = rec.code;
+    code[rec.n++] = S_ACQUIRE;
+    code[rec.n++] = this.#ref(rec, info);
+    code[rec.n++] = m;
+    code[rec.n++] = tryLock ? 1 : 0;
+    code[rec.n++] = S_DELAY;
+    code[rec.n++] = this.costs.lockAcquireNs;
     return true;
   }
 
@@ -590,8 +660,30 @@ export class Machine {
       );
     }
     rec.held.delete(lock);
-    rec.steps.push({ type: "delay", ns: this.costs.lockReleaseNs });
-    rec.steps.push({ type: "release", lock, mode });
+    const code = rec.code;
+    code[rec.n++] = S_DELAY;
+    code[rec.n++] = this.costs.lockReleaseNs;
+    code[rec.n++] = S_RELEASE;
+    code[rec.n++] = this.#ref(rec, this.#lockInfo(lock));
+    code[rec.n++] = mode === "read" ? 0 : 1;
+  }
+
+  /** Stores `x` in the recording's side array; returns its index. */
+  #ref(rec: Recording, x: unknown): number {
+    rec.refs[rec.nrefs] = x;
+    return rec.nrefs++;
+  }
+
+  /** Index of a work kind in the machine's tables (unknown kinds are added; they cost 0). */
+  #workIndex(kind: WorkKind): number {
+    let i = this.#workIdx.get(kind);
+    if (i === undefined) {
+      i = this.#workNames.length;
+      this.#workIdx.set(kind, i);
+      this.#workNames.push(kind);
+      this.#workPrice.push(this.costs.workNs[kind]);
+    }
+    return i;
   }
 
   #rcuReadLock(): void {
@@ -600,7 +692,7 @@ export class Machine {
     if (!rec) return;
     this.#ensureOpen(rec);
     rec.rcuDepth++;
-    rec.steps.push({ type: "rcu_lock" });
+    rec.code[rec.n++] = S_RCU_LOCK;
   }
 
   #rcuReadUnlock(): void {
@@ -609,7 +701,7 @@ export class Machine {
     this.#counting.rcuReadUnlock();
     if (!rec) return;
     rec.rcuDepth--;
-    rec.steps.push({ type: "rcu_unlock" });
+    rec.code[rec.n++] = S_RCU_UNLOCK;
   }
 
   #callRcu(fn: () => void): void {
@@ -619,7 +711,8 @@ export class Machine {
       this.#queueRcu(fn);
       return;
     }
-    rec.steps.push({ type: "call_rcu", fn });
+    rec.code[rec.n++] = S_CALL_RCU;
+    rec.code[rec.n++] = this.#ref(rec, fn);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -666,7 +759,7 @@ export class Machine {
     const switchNs = cpu.lastTask !== task.spec.id ? this.costs.contextSwitchNs : 0;
     cpu.lastTask = task.spec.id;
     task.lastCpu = cpu.id;
-    this.#events.schedule(now + switchNs, () => this.#begin(task));
+    this.#events.scheduleTagged(now + switchNs, EV_BEGIN, task);
   }
 
   #leaveCpu(task: Task): void {
@@ -704,7 +797,7 @@ export class Machine {
       this.#log(task, `sleep ${ns}`);
       this.#leaveCpu(task);
       task.state = "sleeping";
-      this.#events.schedule(this.#now + ns, () => this.#makeRunnable(task));
+      this.#events.scheduleTagged(this.#now + ns, EV_RUNNABLE, task);
       return;
     }
     if (!("op" in action) || typeof action.run !== "function") {
@@ -713,16 +806,19 @@ export class Machine {
     if (!(OP_KINDS as readonly string[]).includes(action.op)) {
       throw new RangeError(`Task ${id} returned an unknown operation kind ${action.op}`);
     }
-    const rec: Recording = {
-      steps: [],
-      defaultKind: action.op,
-      open: false,
-      explicit: false,
-      kind: action.op,
-      segments: 0,
-      rcuDepth: 0,
-      held: new Map(),
-    };
+    const rp = task.rp;
+    const rec = this.#recording;
+    rec.code = rp.code;
+    rec.n = 0;
+    rec.refs = rp.refs;
+    rec.nrefs = 0;
+    rec.defaultKind = action.op;
+    rec.open = false;
+    rec.explicit = false;
+    rec.kind = action.op;
+    rec.segments = 0;
+    rec.rcuDepth = 0;
+    rec.held.clear();
     this.#rec = rec;
     try {
       action.run();
@@ -733,7 +829,13 @@ export class Machine {
     } finally {
       this.#rec = null;
     }
-    task.replay = { steps: rec.steps, pc: 0, opKind: null, opStart: 0, opLockWait: 0 };
+    rp.n = rec.n;
+    rp.nrefs = rec.nrefs;
+    rp.pc = 0;
+    rp.opKind = null;
+    rp.opStart = 0;
+    rp.opLockWait = 0;
+    task.replay = rp;
     this.#advance(task);
   }
 
@@ -790,18 +892,20 @@ export class Machine {
 
   #advance(task: Task): void {
     const r = task.replay!;
-    const steps = r.steps;
-    while (r.pc < steps.length) {
-      const s = steps[r.pc];
-      switch (s.type) {
-        case "op_begin":
-          r.pc++;
-          r.opKind = s.kind;
+    const code = r.code;
+    const refs = r.refs;
+    while (r.pc < r.n) {
+      switch (code[r.pc]) {
+        case S_OP_BEGIN: {
+          const kind = OP_KINDS[code[r.pc + 1]];
+          r.pc += 2;
+          r.opKind = kind;
           r.opStart = this.#now;
           r.opLockWait = 0;
-          this.#log(task, `begin ${s.kind}`);
+          this.#log(task, `begin ${kind}`);
           break;
-        case "op_end": {
+        }
+        case S_OP_END: {
           r.pc++;
           const kind = r.opKind!;
           const a = this.#opAccumulator(kind);
@@ -813,55 +917,65 @@ export class Machine {
           this.#log(task, `end ${kind}`);
           break;
         }
-        case "work": {
-          r.pc++;
-          this.#work[s.kind] = (this.#work[s.kind] ?? 0) + s.units;
-          for (const h of task.held) {
-            h.units += s.units;
+        case S_WORK: {
+          const k = code[r.pc + 1];
+          const units = code[r.pc + 2];
+          r.pc += 3;
+          const kind = this.#workNames[k];
+          this.#work[kind] = (this.#work[kind] ?? 0) + units;
+          const held = task.held;
+          for (let i = 0; i < held.length; i++) {
+            const h = held[i];
+            h.units += units;
             const w = h.info.metrics.workUnderLock;
-            w[s.kind] = (w[s.kind] ?? 0) + s.units;
+            w[kind] = (w[kind] ?? 0) + units;
           }
-          const ns = this.costs.workNs[s.kind] * s.units;
-          if (ns > 0) {
-            this.#events.schedule(this.#now + ns, () => this.#advance(task));
+          const ns = this.#workPrice[k] * units;
+          if (ns > 0 && !this.#skipTo(this.#now + ns)) {
+            this.#events.scheduleTagged(this.#now + ns, EV_ADVANCE, task);
             return;
           }
           break;
         }
-        case "delay":
-          r.pc++;
-          if (s.ns > 0) {
-            this.#events.schedule(this.#now + s.ns, () => this.#advance(task));
+        case S_DELAY: {
+          const ns = code[r.pc + 1];
+          r.pc += 2;
+          if (ns > 0 && !this.#skipTo(this.#now + ns)) {
+            this.#events.scheduleTagged(this.#now + ns, EV_ADVANCE, task);
             return;
           }
           break;
-        case "acquire": {
-          const info = this.#lockInfo(s.lock);
-          if (info.state.acquire(task, s.mode)) {
-            r.pc++;
-            this.#granted(task, info, s.mode, this.#now);
+        }
+        case S_ACQUIRE: {
+          const info = refs[code[r.pc + 1]] as LockInfo;
+          const mode = MODES[code[r.pc + 2]];
+          if (info.state.acquire(task, mode)) {
+            r.pc += 4;
+            this.#granted(task, info, mode, this.#now);
             break;
           }
-          if (s.tryLock) info.metrics.lateTrylocks++;
-          info.state.enqueue({ owner: task, mode: s.mode, since: this.#now });
-          this.#log(task, `wait ${info.name} ${s.mode}`);
-          if (s.lock.kind === "spinlock") task.state = "spinning";
+          if (code[r.pc + 3] === 1) info.metrics.lateTrylocks++;
+          info.state.enqueue({ owner: task, mode, since: this.#now });
+          this.#log(task, `wait ${info.name} ${mode}`);
+          if (info.state.lock.kind === "spinlock") task.state = "spinning";
           else {
             task.state = "blocked";
             this.#leaveCpu(task);
           }
           return;
         }
-        case "trylock_fail": {
-          r.pc++;
-          const info = this.#lockInfo(s.lock);
+        case S_TRYLOCK_FAIL: {
+          const info = refs[code[r.pc + 1]] as LockInfo;
+          const mode = MODES[code[r.pc + 2]];
+          r.pc += 3;
           info.metrics.trylockFailures++;
-          this.#log(task, `trylock-fail ${info.name} ${s.mode}`);
+          this.#log(task, `trylock-fail ${info.name} ${mode}`);
           break;
         }
-        case "release": {
-          r.pc++;
-          const info = this.#lockInfo(s.lock);
+        case S_RELEASE: {
+          const info = refs[code[r.pc + 1]] as LockInfo;
+          const mode = MODES[code[r.pc + 2]];
+          r.pc += 3;
           const i = task.held.findIndex((h) => h.info === info);
           const h = task.held[i];
           task.held.splice(i, 1);
@@ -870,12 +984,12 @@ export class Machine {
             this.#now - h.since,
           );
           if (h.units > info.metrics.maxWorkPerHold) info.metrics.maxWorkPerHold = h.units;
-          const granted = info.state.release(task, s.mode);
-          this.#log(task, `release ${info.name} ${s.mode}`);
+          const granted = info.state.release(task, mode);
+          this.#log(task, `release ${info.name} ${mode}`);
           for (const w of granted) this.#wake(w, info);
           break;
         }
-        case "rcu_lock":
+        case S_RCU_LOCK:
           r.pc++;
           if (task.rcuDepth++ === 0) {
             task.rcuSection = ++this.#sectionSeq;
@@ -883,23 +997,49 @@ export class Machine {
             this.#log(task, "rcu-read-lock");
           }
           break;
-        case "rcu_unlock":
+        case S_RCU_UNLOCK:
           r.pc++;
           if (--task.rcuDepth === 0) {
             this.#log(task, "rcu-read-unlock");
             this.#endSection(task.rcuSection);
           }
           break;
-        case "call_rcu":
-          r.pc++;
+        case S_CALL_RCU: {
+          const fn = refs[code[r.pc + 1]] as () => void;
+          r.pc += 2;
           this.#log(task, "call-rcu");
-          this.#queueRcu(s.fn);
+          this.#queueRcu(fn);
           break;
+        }
+        default:
+          throw new Error(`Corrupt step code ${code[r.pc]} at ${r.pc}`);
       }
     }
+    // Drop the references so that freed objects are not kept reachable by the step buffer.
+    for (let i = 0; i < r.nrefs; i++) refs[i] = undefined;
     task.replay = null;
     this.#leaveCpu(task);
     this.#makeRunnable(task);
+  }
+
+  /**
+   * Moves the clock straight to `t` when the event the step would schedule at `t` is certain to
+   * be the next one to run: every pending event is strictly later and `t` is within the run's
+   * limit. Events at the same time run in scheduling order, and the step's event would be the
+   * newest, so an equal time must go through the queue. Returns whether the clock moved.
+   */
+  #skipTo(t: number): boolean {
+    if (t < this.#events.nextTime && t <= this.#limit) {
+      this.#now = t;
+      return true;
+    }
+    return false;
+  }
+
+  #fire(tag: number, task: Task): void {
+    if (tag === EV_ADVANCE) this.#advance(task);
+    else if (tag === EV_RUNNABLE) this.#makeRunnable(task);
+    else this.#begin(task);
   }
 
   #granted(task: Task, info: LockInfo, mode: LockMode, since: number): void {
@@ -921,13 +1061,13 @@ export class Machine {
 
   #wake(w: LockWaiter<Task>, info: LockInfo): void {
     const task = w.owner;
-    task.replay!.pc++;
+    task.replay!.pc += 4; // past the S_ACQUIRE step it waited on
     this.#granted(task, info, w.mode, w.since);
     if (task.state === "spinning") {
       task.state = "running";
-      this.#events.schedule(this.#now, () => this.#advance(task));
+      this.#events.scheduleTagged(this.#now, EV_ADVANCE, task);
     } else {
-      this.#events.schedule(this.#now + this.costs.wakeupNs, () => this.#makeRunnable(task));
+      this.#events.scheduleTagged(this.#now + this.costs.wakeupNs, EV_RUNNABLE, task);
     }
   }
 

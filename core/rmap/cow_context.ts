@@ -64,13 +64,20 @@
  * - Remap table entries are canonical: entry boundaries are exactly the endpoints of the live
  *   remapped ranges, adjacent entries are not coalesced. The PoC splits entries at range
  *   boundaries the same way but may keep a stale boundary after a removal (it never coalesces),
- *   so the model may count slightly fewer entries.
- * - Remap entries are counted in the `cow_remap_entry` cache (0 bytes: they live in maple nodes);
- *   their maple-tree storage is charged to `maple_node` as the kernel core does for VMA trees: a
- *   table of n entries stores about 2n + 1 ranges (entries and gaps), `remapEntriesPerNode` per
- *   leaf, plus the internal levels. Maple nodes are freed at once (as the kernel core's VMA-tree
- *   estimate is). A `cow_remap_array` is live for each entry holding ≥ 2 offsets; the PoC's
- *   re-allocation churn (dup on split, krealloc on growth) is not modelled, only live counts.
+ *   so the model may count slightly fewer entries. The table ({@link RemapTable}) is updated
+ *   incrementally, one range at a time, in O(log n + k) for k entries overlapping the range.
+ * - Every structure the design adds is counted (slab sizes derived field by field from the PoC's
+ *   struct definitions, core/slab.ts): contexts (`cow_context`, 96 B, kmalloc-96); remap entries
+ *   (`cow_remap_entry`, 0 B: a tagged word in a maple slot); the remap tables' maple nodes in a
+ *   cache of their own (`cow_remap_node`, 256 B; the kernel allocates them from the `maple_node`
+ *   cache every VMA tree shares): a table of n entries stores about 2n + 1 ranges (entries and
+ *   gaps), `remapEntriesPerNode` per node, plus the internal levels (the same estimate as the
+ *   kernel core's VMA trees; freed at once as that estimate is); and the offset arrays
+ *   (`struct dynarray`, 8 + 8·capacity bytes) in the kmalloc class their capacity reaches: 2
+ *   when an entry gains its second offset, doubled by `krealloc` when full, never shrunk, freed
+ *   (RCU) when one offset is left, duplicated at the same capacity when a split copies it
+ *   (`cow_remap_array` … `cow_remap_array_1k`, capacities 2–64). A walk that gathers more than
+ *   16 distinct offsets allocates a transient array (GFP_ATOMIC, capacity 32) and RCU-frees it.
  * - Walk costs: `structures` = contexts traversed (live mm or not) + remap entries examined;
  *   `treeNodes` = maple nodes touched by range lookups, one node per tree level: a VMA-tree
  *   lookup of an mm with map_count n touches `depth(2n + 1)` nodes, a remap-table lookup of a table
@@ -91,7 +98,9 @@
  * @module
  */
 
+import { SortedMap } from "../lib/sorted_map.ts";
 import { type Lock, newLock } from "../machine/exec.ts";
+import type { SlabCache } from "../slab.ts";
 import {
   type Folio,
   hex,
@@ -149,12 +158,12 @@ export class CowContext {
   folioRefs = 0;
   /** Remapped VMAs of the mm and their ranges (the source of the remap table). */
   readonly ranges: Map<Vma, RemapRange> = new Map();
-  /** The remap table's entries, by ascending pgoff. */
-  entries: RemapEntry[] = [];
-  /** Maple nodes charged for the remap table. */
+  /** The remap table (`remap_mt`): its entries by ascending pgoff, kept incrementally. */
+  readonly table: RemapTable;
+  /** Entries charged to the `cow_remap_entry` cache. */
+  entriesCharged = 0;
+  /** Maple nodes charged to the `cow_remap_node` cache for the remap table. */
   mapleNodes = 0;
-  /** `cow_remap_array` objects live for this table. */
-  arrays = 0;
   /** `list_write_lock`: protects `children`. */
   readonly listLock: Lock;
   /** Lock of the remap table. */
@@ -162,12 +171,237 @@ export class CowContext {
   /** Freed (the slab object waits for its RCU grace period). */
   freed = false;
 
-  /** Creates a root context for `mm` (`mm_init_cow_context`). */
-  constructor(id: number, mm: Mm) {
+  /** Creates a root context for `mm` (`mm_init_cow_context`); `arrays` accounts remap arrays. */
+  constructor(id: number, mm: Mm, arrays: RemapArraySink = NO_ARRAY_SINK) {
     this.id = id;
     this.mm = mm;
+    this.table = new RemapTable(arrays);
     this.listLock = newLock("cow_context.list", "spinlock");
     this.remapLock = newLock("cow_context.remap", "spinlock");
+  }
+
+  /** The remap table's entries, by ascending pgoff (a snapshot, for tests and messages). */
+  get entries(): RemapEntry[] {
+    return this.table.all().map((e) => ({ first: e.first, last: e.last, offsets: [...e.offsets] }));
+  }
+
+  /** Remap arrays live for this table. */
+  get arrays(): number {
+    return this.table.arrays;
+  }
+}
+
+/**
+ * Where a remap table reports its `struct dynarray` allocations: capacity `cap` (a power of two,
+ * 2–{@link REMAP_ARRAY_MAX_CAP}), freed at once or after an RCU grace period, or grown by
+ * `krealloc` (the old object is freed at once).
+ */
+export interface RemapArraySink {
+  /** A new array (`__dynarray_dup` from the on-stack single entry, or a split's `dynarray_dup`). */
+  alloc(cap: number): void;
+  /** `krealloc` to the doubled capacity (`__dynarray_expand`). */
+  grow(oldCap: number, newCap: number): void;
+  /** The array is freed: `kfree_rcu` when readers may still see it (`free_remaps`). */
+  free(cap: number, rcu: boolean): void;
+}
+
+const NO_ARRAY_SINK: RemapArraySink = {
+  alloc(): void {},
+  grow(): void {},
+  free(): void {},
+};
+
+/**
+ * Largest remap-array capacity modelled: 64 offsets (8 + 8·64 = 520 B, kmalloc-1k). More distinct
+ * offsets over one pgoff range in one mm is refused with a RangeError.
+ */
+export const REMAP_ARRAY_MAX_CAP = 64;
+
+/** One entry of a {@link RemapTable}: the live offsets over `[first, last]`, with multiplicity. */
+export interface RemapTableEntry {
+  /** First pgoff. */
+  first: number;
+  /** Last pgoff. */
+  last: number;
+  /** Remapped ranges covering this entry, per offset. */
+  readonly counts: Map<number, number>;
+  /** The distinct offsets, ascending (what the PoC's sorted dynarray holds). */
+  readonly offsets: number[];
+  /** Capacity of the entry's `struct dynarray` (0 while it holds one offset: a tagged word). */
+  cap: number;
+}
+
+/**
+ * A context's remap table, kept canonical (entry boundaries at exactly the endpoints of the live
+ * remapped ranges) and updated incrementally: adding or removing one range touches only the
+ * entries it overlaps, in O(log n + k), instead of rebuilding and re-sorting the whole table.
+ *
+ * Array capacities follow the PoC's dynarray (mm/cow_context.c): an entry that gains a second
+ * offset gets an array of capacity 2 (`append_remap_offset` → `__dynarray_append_stack` →
+ * `__dynarray_dup` of the on-stack single entry at twice its capacity); when full, the capacity
+ * doubles (`__dynarray_expand`, `krealloc`); removing an offset only decrements `nr`
+ * (`dynarray_shrink`), and at one offset left the entry becomes a tagged word again and the array
+ * is RCU-freed (`shrink_remaps`, `free_remaps`). Splitting an entry duplicates its array at the
+ * same capacity (`split_remap` → `dup_remaps` → `dynarray_dup`).
+ */
+export class RemapTable {
+  readonly #entries = new SortedMap<RemapTableEntry>();
+  /** Range endpoints (`first` and `last + 1` of every live range), with multiplicity. */
+  readonly #bounds = new Map<number, number>();
+  readonly #sink: RemapArraySink;
+  #arrays = 0;
+
+  /** An empty table reporting array allocations to `sink`. */
+  constructor(sink: RemapArraySink) {
+    this.#sink = sink;
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Entries holding a `struct dynarray` (two or more offsets). */
+  get arrays(): number {
+    return this.#arrays;
+  }
+
+  /** Every entry, ascending. */
+  all(): RemapTableEntry[] {
+    return [...this.#entries.entries()].map(([, e]) => e);
+  }
+
+  #containing(pgoff: number): RemapTableEntry | undefined {
+    const f = this.#entries.floor(pgoff);
+    return f && f[1].last >= pgoff ? f[1] : undefined;
+  }
+
+  /** Entries overlapping `[first, last]`, ascending. */
+  overlapping(first: number, last: number): RemapTableEntry[] {
+    const out: RemapTableEntry[] = [];
+    const c = this.#containing(first);
+    if (c) out.push(c);
+    for (const [, e] of this.#entries.range(c ? c.last + 1 : first, last + 1)) out.push(e);
+    return out;
+  }
+
+  #newArray(cap: number): void {
+    if (cap > REMAP_ARRAY_MAX_CAP) {
+      throw new RangeError(
+        `Remap array of capacity ${cap} is not modelled (at most ${REMAP_ARRAY_MAX_CAP} offsets ` +
+          `over one pgoff range)`,
+      );
+    }
+    this.#sink.alloc(cap);
+    this.#arrays++;
+  }
+
+  #freeArray(e: RemapTableEntry): void {
+    if (e.cap === 0) return;
+    this.#sink.free(e.cap, true);
+    this.#arrays--;
+    e.cap = 0;
+  }
+
+  /** Splits the entry containing `pgoff` so that an entry starts there. */
+  #splitAt(pgoff: number): void {
+    const e = this.#containing(pgoff);
+    if (!e || e.first === pgoff) return;
+    const right: RemapTableEntry = {
+      first: pgoff,
+      last: e.last,
+      counts: new Map(e.counts),
+      offsets: [...e.offsets],
+      cap: e.cap,
+    };
+    e.last = pgoff - 1;
+    if (right.cap > 0) this.#newArray(right.cap);
+    this.#entries.set(pgoff, right);
+  }
+
+  #insert(first: number, last: number, offset: number): void {
+    this.#entries.set(first, {
+      first,
+      last,
+      counts: new Map([[offset, 1]]),
+      offsets: [offset],
+      cap: 0,
+    });
+  }
+
+  #addOffset(e: RemapTableEntry, offset: number): void {
+    const c = e.counts.get(offset);
+    if (c !== undefined) {
+      e.counts.set(offset, c + 1);
+      return;
+    }
+    const n = e.offsets.length + 1;
+    if (e.cap === 0 && n >= 2) {
+      this.#newArray(2);
+      e.cap = 2;
+    } else if (n > e.cap) {
+      const cap = 2 * e.cap;
+      if (cap > REMAP_ARRAY_MAX_CAP) this.#newArray(cap); // throws before any change
+      this.#sink.grow(e.cap, cap);
+      e.cap = cap;
+    }
+    e.counts.set(offset, 1);
+    let i = e.offsets.length;
+    while (i > 0 && e.offsets[i - 1] > offset) i--;
+    e.offsets.splice(i, 0, offset);
+  }
+
+  #bound(pgoff: number, d: 1 | -1): boolean {
+    const c = (this.#bounds.get(pgoff) ?? 0) + d;
+    if (c === 0) this.#bounds.delete(pgoff);
+    else this.#bounds.set(pgoff, c);
+    return c === 0;
+  }
+
+  /** Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append). */
+  add(r: RemapRange): void {
+    this.#bound(r.first, 1);
+    this.#bound(r.last + 1, 1);
+    this.#splitAt(r.first);
+    this.#splitAt(r.last + 1);
+    let pos = r.first;
+    for (const e of this.overlapping(r.first, r.last)) {
+      if (e.first > pos) this.#insert(pos, e.first - 1, r.offset);
+      this.#addOffset(e, r.offset);
+      pos = e.last + 1;
+    }
+    if (pos <= r.last) this.#insert(pos, r.last, r.offset);
+  }
+
+  /**
+   * Removes one remapped range (`find_and_unmap_existing`), then drops the boundaries no live
+   * range has any more (the model's canonical form; the PoC keeps such stale boundaries).
+   */
+  remove(r: RemapRange): void {
+    for (const e of this.overlapping(r.first, r.last)) {
+      const c = e.counts.get(r.offset);
+      if (c === undefined) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
+      if (c > 1) {
+        e.counts.set(r.offset, c - 1);
+        continue;
+      }
+      e.counts.delete(r.offset);
+      e.offsets.splice(e.offsets.indexOf(r.offset), 1);
+      if (e.offsets.length === 1) this.#freeArray(e);
+      else if (e.offsets.length === 0) this.#entries.delete(e.first);
+    }
+    for (const at of [r.first, r.last + 1]) {
+      if (!this.#bound(at, -1)) continue;
+      // No range starts or ends at `at` any more: the entries on both sides (if any) now hold
+      // the same ranges and become one.
+      const right = this.#entries.get(at);
+      const left = this.#containing(at - 1);
+      if (right && left && left.last === at - 1) {
+        left.last = right.last;
+        this.#freeArray(right);
+        this.#entries.delete(at);
+      }
+    }
   }
 }
 
@@ -236,7 +470,30 @@ export const COW_CONTEXT_INFO: SchemeInfo = {
       takenFor: "remap-table changes on mremap, fork, split/merge and unmap of moved VMAs",
     },
   ],
+  ownedCaches: [
+    "cow_context",
+    "cow_remap_entry",
+    "cow_remap_node",
+    "cow_remap_array",
+    "cow_remap_array_64",
+    "cow_remap_array_96",
+    "cow_remap_array_192",
+    "cow_remap_array_512",
+    "cow_remap_array_1k",
+  ],
 };
+
+/** Breakdown of one CoW-context walk (see {@link CowContextScheme.lastWalk}). */
+export interface CowWalkDetail {
+  /** Contexts traversed (live mm or not). */
+  contexts: number;
+  /** Remap entries read. */
+  remapEntries: number;
+  /** Distinct remap offsets looked up. */
+  offsets: number;
+  /** The exclusive short-cut stopped the walk. */
+  shortcut: boolean;
+}
 
 /** Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC). */
 interface CowVmaState {
@@ -299,15 +556,29 @@ function buildEntries(ranges: Iterable<RemapRange>): RemapEntry[] {
   return out;
 }
 
-/** Index of the first entry whose `last` is ≥ `pgoff` (binary search). */
-function firstEntryEndingAtOrAfter(entries: readonly RemapEntry[], pgoff: number): number {
-  let lo = 0, hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (entries[mid].last < pgoff) lo = mid + 1;
-    else hi = mid;
+/** The PoC's on-stack array of unique offsets in a walk (`WALK_DEFAULT_STACK_SIZE`). */
+const WALK_DEFAULT_STACK_SIZE = 16;
+
+/** The slab caches of remap arrays, by capacity 2, 4, …, {@link REMAP_ARRAY_MAX_CAP}. */
+export const REMAP_ARRAY_CACHES: readonly SlabCache[] = [
+  "cow_remap_array",
+  "cow_remap_array_64",
+  "cow_remap_array_96",
+  "cow_remap_array_192",
+  "cow_remap_array_512",
+  "cow_remap_array_1k",
+];
+
+/** The kmalloc class of a `struct dynarray` of capacity `cap` (8 + 8·cap bytes). */
+export function remapArrayCache(cap: number): SlabCache {
+  const i = Math.log2(cap) - 1;
+  const c = REMAP_ARRAY_CACHES[i];
+  if (!Number.isInteger(i) || !c) {
+    throw new RangeError(
+      `Remap array of capacity ${cap} is not modelled (capacities 2-${REMAP_ARRAY_MAX_CAP})`,
+    );
   }
-  return lo;
+  return c;
 }
 
 /** `(vm_start >> PAGE_SHIFT) − vm_pgoff`. */
@@ -337,6 +608,11 @@ export class CowContextScheme implements RmapScheme {
   #counters: Record<string, number> = {};
   #entriesTotal = 0;
   #arraysTotal = 0;
+  /**
+   * The last walk's breakdown: contexts traversed (live mm or not), remap entries read, distinct
+   * remap offsets looked up, and whether the exclusive short-cut stopped it.
+   */
+  lastWalk: CowWalkDetail = { contexts: 0, remapEntries: 0, offsets: 0, shortcut: false };
   #nodesTotal = 0;
 
   /** Creates the scheme; rejects `keepAnonVma: true` (not implemented). */
@@ -431,8 +707,9 @@ export class CowContextScheme implements RmapScheme {
     if (ctx.children.length > 0) throw new Error(`CoW context ${ctx.id} freed with children`);
     // delete_remaps: nothing should be left, but release whatever is.
     if (ctx.ranges.size > 0) {
+      for (const r of ctx.ranges.values()) ctx.table.remove(r);
       ctx.ranges.clear();
-      this.#rebuild(ctx);
+      this.#account(ctx);
     }
     ctx.freed = true;
     this.live.delete(ctx);
@@ -442,7 +719,7 @@ export class CowContextScheme implements RmapScheme {
 
   mmInit(mm: Mm, parent: Mm | null): void {
     this.#host.slab.alloc("cow_context");
-    const ctx = new CowContext(this.#nextId++, mm);
+    const ctx = new CowContext(this.#nextId++, mm, this.#arraySink);
     this.live.add(ctx);
     mm.rmap = ctx;
     this.#count("contexts_allocated");
@@ -497,41 +774,45 @@ export class CowContextScheme implements RmapScheme {
 
   // -- the remap table ---------------------------------------------------------------------------
 
-  /** Re-derives the table's entries from its ranges and updates the slab accounting. */
-  #rebuild(ctx: CowContext): void {
+  /** Brings the `cow_remap_entry` and `cow_remap_node` counts of `ctx` up to date: O(1). */
+  #account(ctx: CowContext): void {
     const slab = this.#host.slab;
-    const entries = buildEntries(ctx.ranges.values());
-    const arrays = entries.reduce((n, e) => n + (e.offsets.length >= 2 ? 1 : 0), 0);
-    const nodes = mapleNodes(
-      entries.length === 0 ? 0 : 2 * entries.length + 1,
-      this.options.remapEntriesPerNode,
-    );
-    const dE = entries.length - ctx.entries.length;
+    const n = ctx.table.size;
+    const nodes = mapleNodes(n === 0 ? 0 : 2 * n + 1, this.options.remapEntriesPerNode);
+    const dE = n - ctx.entriesCharged;
     if (dE > 0) slab.alloc("cow_remap_entry", dE);
     else if (dE < 0) slab.free("cow_remap_entry", -dE);
-    const dA = arrays - ctx.arrays;
-    if (dA > 0) slab.alloc("cow_remap_array", dA);
-    else if (dA < 0) slab.freeRcu("cow_remap_array", -dA);
     const dN = nodes - ctx.mapleNodes;
-    if (dN > 0) slab.alloc("maple_node", dN);
-    else if (dN < 0) slab.free("maple_node", -dN);
+    if (dN > 0) slab.alloc("cow_remap_node", dN);
+    else if (dN < 0) slab.free("cow_remap_node", -dN);
     this.#entriesTotal += dE;
-    this.#arraysTotal += dA;
     this.#nodesTotal += dN;
-    ctx.entries = entries;
-    ctx.arrays = arrays;
+    ctx.entriesCharged = n;
     ctx.mapleNodes = nodes;
   }
 
+  /** The remap arrays' slab accounting, shared by every context's table. */
+  readonly #arraySink: RemapArraySink = {
+    alloc: (cap) => {
+      this.#host.slab.alloc(remapArrayCache(cap));
+      this.#arraysTotal++;
+    },
+    grow: (oldCap, newCap) => {
+      // krealloc: a new object in the larger class, the old one kfree()d at once.
+      this.#host.slab.alloc(remapArrayCache(newCap));
+      this.#host.slab.free(remapArrayCache(oldCap));
+      this.#count("remap_array_grows");
+    },
+    free: (cap, rcu) => {
+      if (rcu) this.#host.slab.freeRcu(remapArrayCache(cap));
+      else this.#host.slab.free(remapArrayCache(cap));
+      this.#arraysTotal--;
+    },
+  };
+
   /** Entries of `ctx` overlapping `[first, last]`. */
-  #entriesOver(ctx: CowContext, first: number, last: number): RemapEntry[] {
-    const out: RemapEntry[] = [];
-    for (let i = firstEntryEndingAtOrAfter(ctx.entries, first); i < ctx.entries.length; i++) {
-      const e = ctx.entries[i];
-      if (e.first > last) break;
-      out.push(e);
-    }
-    return out;
+  #entriesOver(ctx: CowContext, first: number, last: number): RemapTableEntry[] {
+    return ctx.table.overlapping(first, last);
   }
 
   /**
@@ -542,7 +823,7 @@ export class CowContextScheme implements RmapScheme {
     const exec = this.#host.exec;
     exec.acquire(ctx.remapLock, "write");
     edit();
-    this.#rebuild(ctx);
+    this.#account(ctx);
     let units = 0;
     for (const r of changed) units += Math.max(1, this.#entriesOver(ctx, r.first, r.last).length);
     exec.work("tree_update", units);
@@ -560,7 +841,10 @@ export class CowContextScheme implements RmapScheme {
     const ctx = this.contextOf(todo[0].mm);
     const ranges = todo.map((v) => this.#rangeOf(v));
     this.#editTable(ctx, ranges, () => {
-      todo.forEach((v, i) => ctx.ranges.set(v, ranges[i]));
+      todo.forEach((v, i) => {
+        ctx.ranges.set(v, ranges[i]);
+        ctx.table.add(ranges[i]);
+      });
     });
     this.#count("remap_adds", todo.length);
   }
@@ -573,7 +857,10 @@ export class CowContextScheme implements RmapScheme {
     if (todo.length === 0) return;
     const ranges = todo.map((v) => ctx.ranges.get(v)!);
     this.#editTable(ctx, ranges, () => {
-      for (const v of todo) ctx.ranges.delete(v);
+      todo.forEach((v, i) => {
+        ctx.ranges.delete(v);
+        ctx.table.remove(ranges[i]);
+      });
     });
     this.#count("remap_removes", todo.length);
   }
@@ -710,7 +997,7 @@ export class CowContextScheme implements RmapScheme {
     const first = folio.index;
     const last = first + folio.nrPages - 1;
     const per = this.options.remapEntriesPerNode;
-    let contexts = 0, entriesSeen = 0, treeNodes = 0;
+    let contexts = 0, entriesSeen = 0, offsetsSeen = 0, treeNodes = 0;
     let shortcut = false;
 
     // walk_context: returns false to stop the whole walk.
@@ -733,11 +1020,11 @@ export class CowContextScheme implements RmapScheme {
         shortcut = true;
         return false;
       }
-      if (ctx.entries.length === 0) {
+      if (ctx.table.size === 0) {
         if (stop) shortcut = true;
         return !stop;
       }
-      const n = mapleDepth(2 * ctx.entries.length + 1, per);
+      const n = mapleDepth(2 * ctx.table.size + 1, per);
       treeNodes += n;
       exec.work("tree_visit", n);
       const offsets = new Set<number>();
@@ -745,11 +1032,33 @@ export class CowContextScheme implements RmapScheme {
         entriesSeen++;
         for (const o of e.offsets) offsets.add(o);
       }
+      // The unique offsets are gathered in an on-stack dynarray of WALK_DEFAULT_STACK_SIZE (16);
+      // past that the PoC allocates one (GFP_ATOMIC, capacity 32, doubling) and RCU-frees it
+      // after the walk (`walk_context`, `free_remaps`).
+      let spill = 0;
+      if (offsets.size > WALK_DEFAULT_STACK_SIZE) {
+        spill = 2 * WALK_DEFAULT_STACK_SIZE;
+        this.#host.slab.alloc(remapArrayCache(spill));
+        while (offsets.size > spill) {
+          this.#host.slab.alloc(remapArrayCache(2 * spill));
+          this.#host.slab.free(remapArrayCache(spill));
+          spill *= 2;
+        }
+        this.#count("walk_offset_spills");
+      }
+      const freeSpill = (): void => {
+        if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));
+      };
+      offsetsSeen += offsets.size;
       for (const off of [...offsets].sort((a, b) => a - b)) {
         const r = this.#walkOffset(mm, folio, off, visit);
         treeNodes += r.nodes;
-        if (!r.go) return false;
+        if (!r.go) {
+          freeSpill();
+          return false;
+        }
       }
+      freeSpill();
       if (stop) shortcut = true;
       return !stop;
     };
@@ -775,6 +1084,7 @@ export class CowContextScheme implements RmapScheme {
     exec.rcuReadUnlock();
     this.#count("walks");
     if (shortcut) this.#count("walks_exclusive_stop");
+    this.lastWalk = { contexts, remapEntries: entriesSeen, offsets: offsetsSeen, shortcut };
     return { contended: false, structures: contexts + entriesSeen, treeNodes };
   }
 
@@ -863,7 +1173,13 @@ export class CowContextScheme implements RmapScheme {
       if (JSON.stringify(e) !== JSON.stringify(c.entries)) {
         out.push(`context ${c.id} remap entries stale`);
       }
-      entries += c.entries.length;
+      for (const te of c.table.all()) {
+        const want = te.offsets.length < 2 ? 0 : 2 ** Math.ceil(Math.log2(te.offsets.length));
+        if (te.offsets.length >= 2 ? te.cap < want : te.cap !== 0) {
+          out.push(`context ${c.id} remap array capacity ${te.cap} for ${te.offsets.length}`);
+        }
+      }
+      entries += c.table.size;
       arrays += c.arrays;
     }
     const ctxStats = slab.stats("cow_context");
@@ -873,9 +1189,15 @@ export class CowContextScheme implements RmapScheme {
     if (slab.live("cow_remap_entry") !== entries) {
       out.push(`slab cow_remap_entry ${slab.live("cow_remap_entry")} != ${entries}`);
     }
-    const arrStats = slab.stats("cow_remap_array");
-    if (arrStats.live - arrStats.pendingRcu !== arrays) {
-      out.push(`slab cow_remap_array ${arrStats.live - arrStats.pendingRcu} != ${arrays}`);
+    let arraysLive = 0;
+    for (const c of REMAP_ARRAY_CACHES) {
+      const st = slab.stats(c);
+      arraysLive += st.live - st.pendingRcu;
+    }
+    if (arraysLive !== arrays) out.push(`slab cow_remap_array* ${arraysLive} != ${arrays}`);
+    const nodes = [...this.live].reduce((n, c) => n + c.mapleNodes, 0);
+    if (slab.live("cow_remap_node") !== nodes) {
+      out.push(`slab cow_remap_node ${slab.live("cow_remap_node")} != ${nodes}`);
     }
     return out;
   }

@@ -11,7 +11,7 @@
  */
 
 import type { Exec } from "../machine/exec.ts";
-import type { Slab } from "../slab.ts";
+import type { Slab, SlabCache } from "../slab.ts";
 import type { Folio, Mm, Vma } from "../kernel/types.ts";
 
 /** Why a VMA's anon state is cloned (2026 `enum vma_operation`, reference §3.2). */
@@ -70,6 +70,11 @@ export interface SchemeInfo {
   readonly summary: string;
   /** What the scheme locks and for which work (lock classes as reported to the machine). */
   readonly locking: readonly LockDeclaration[];
+  /**
+   * Slab caches holding the structures the scheme adds (its "rmap bytes"). Optional until every
+   * scheme declares it.
+   */
+  readonly ownedCaches?: readonly SlabCache[];
 }
 
 /** One lock a scheme takes: its class, kind and mode, and the work done under it. */

@@ -1,0 +1,180 @@
+/**
+ * Folios: allocation and freeing, the live anon folio list, the anon LRU, the swap cache's hold
+ * on a folio, and simulated files with their page cache.
+ *
+ * Stands for the folio parts of `mm/page_alloc.c`/`mm/swap.c` (allocation, `folio_put`, the LRU),
+ * `mm/swap_state.c`/`mm/swapfile.c` (swap cache, `swap_free`) and `mm/filemap.c` (page cache).
+ *
+ * Scheme hooks called here: `folioFreed` (when an anon folio's last reference goes).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { countEvent, type KernelState } from "./state.ts";
+import type { Folio, SimFile, SwapSlot } from "./types.ts";
+
+/**
+ * Allocates a folio of `nrPages` pages (`folio_alloc`); anon folios join the live list and the
+ * young end of the LRU.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const f = allocFolio(k, true, linearPageIndex(vma, addr), null);
+ * ```
+ */
+export function allocFolio(
+  k: KernelState,
+  anon: boolean,
+  index: number,
+  file: SimFile | null,
+  nrPages = 1,
+): Folio {
+  const f: Folio = {
+    id: k.nextFolioId++,
+    nrPages,
+    anon,
+    index,
+    file,
+    mapcount: new Array(nrPages).fill(0),
+    anonExclusive: new Array(nrPages).fill(false),
+    pinned: false,
+    ksm: false,
+    freed: false,
+    rmap: null,
+    mappers: new Map(),
+  };
+  if (anon) {
+    k.liveAnonSlot.set(f, k.liveAnon.length);
+    k.liveAnon.push(f);
+    k.lru.add(f);
+    countEvent(k, "folios_allocated");
+  }
+  return f;
+}
+
+/**
+ * Frees a folio whose last reference went: leaves the swap cache, the live list and the LRU, and
+ * tells the scheme.
+ *
+ * @example Usage
+ * ```ts ignore
+ * freeFolio(k, f);
+ * ```
+ */
+export function freeFolio(k: KernelState, f: Folio): void {
+  if (f.freed) throw new Error(`folio ${f.id} freed twice`);
+  f.freed = true;
+  const slot = k.swapCacheOf.get(f);
+  if (slot) {
+    slot.cached = null;
+    k.swapCacheOf.delete(f);
+  }
+  if (f.anon) {
+    const i = k.liveAnonSlot.get(f)!;
+    const last = k.liveAnon.pop()!;
+    if (last !== f) {
+      k.liveAnon[i] = last;
+      k.liveAnonSlot.set(last, i);
+    }
+    k.liveAnonSlot.delete(f);
+    k.lru.delete(f);
+    k.scheme.folioFreed(f);
+    countEvent(k, "folios_freed");
+  }
+}
+
+/**
+ * `folio_put` after an unmap: frees an anon folio that no PTE maps, unless the swap cache still
+ * holds it for other PTEs referring to its slot.
+ *
+ * @example Usage
+ * ```ts ignore
+ * maybeFreeFolio(k, f);
+ * ```
+ */
+export function maybeFreeFolio(k: KernelState, f: Folio): void {
+  if (!f.anon || f.freed || !f.mapcount.every((m) => m === 0)) return;
+  // The swap cache keeps a folio while other PTEs still refer to its swap slot.
+  const slot = k.swapCacheOf.get(f);
+  if (slot && slot.count > 0) return;
+  freeFolio(k, f);
+}
+
+/**
+ * `swap_free`: drops one PTE's reference to a slot; the last one releases the cached folio.
+ *
+ * @example Usage
+ * ```ts ignore
+ * putSwap(k, slot);
+ * ```
+ */
+export function putSwap(k: KernelState, s: SwapSlot): void {
+  s.count--;
+  if (s.count === 0 && s.cached) {
+    const f = s.cached;
+    s.cached = null;
+    k.swapCacheOf.delete(f);
+    maybeFreeFolio(k, f);
+  }
+}
+
+/**
+ * Takes up to `n` of the oldest folios off the anon LRU and puts them back at the young end,
+ * returning them oldest first (see {@link Kernel.lruScan}).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const batch = lruScan(k, 32);
+ * ```
+ */
+export function lruScan(k: KernelState, n: number): Folio[] {
+  const out: Folio[] = [];
+  for (const f of k.lru) {
+    if (out.length >= n) break;
+    out.push(f);
+  }
+  for (const f of out) {
+    k.lru.delete(f);
+    k.lru.add(f);
+  }
+  return out;
+}
+
+/**
+ * Creates a simulated file (or shmem object) of `sizePages` pages.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const file = createFile(k, "libc.so", 512);
+ * ```
+ */
+export function createFile(
+  k: KernelState,
+  name: string,
+  sizePages: number,
+  shmem = false,
+): SimFile {
+  if (!Number.isInteger(sizePages) || sizePages < 0) {
+    throw new RangeError(`File size must be a non-negative integer of pages, got ${sizePages}`);
+  }
+  return { id: k.nextFileId++, name, sizePages, pageCache: new Map(), shmem };
+}
+
+/**
+ * `filemap_get_folio` with allocation: the page-cache folio at `index` of `file`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const f = pageCacheFolio(k, file, 3);
+ * ```
+ */
+export function pageCacheFolio(k: KernelState, file: SimFile, index: number): Folio {
+  let f = file.pageCache.get(index);
+  if (!f) {
+    f = allocFolio(k, false, index, file);
+    file.pageCache.set(index, f);
+  }
+  return f;
+}

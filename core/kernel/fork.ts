@@ -1,0 +1,152 @@
+/**
+ * Address spaces and their life: a new mm, `fork` (`dup_mm` → `dup_mmap`), exit (`mmput` →
+ * `exit_mmap`) and `execve` (a fresh mm with a stack VMA).
+ *
+ * Stands for `kernel/fork.c` (`mm_init`, `dup_mm`, `dup_mmap`), `kernel/exit.c` (`exit_mm`) and
+ * `fs/exec.c` (`exec_mmap`, `setup_arg_pages`), reference §4.
+ *
+ * Scheme hooks called here: `mmInit` (a new mm), `vmaInit` and `fork` (`anon_vma_fork`, per
+ * copied VMA that is not VM_WIPEONFORK), `hasAnon` (`vma_needs_copy`); through memory.ts
+ * (`copy_page_range`) `addNewAnon`; through mmap.ts (`exit_mmap`) `unlink` and `mmTeardown`.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { newLock } from "../machine/exec.ts";
+import { GapTree } from "../lib/gap_tree.ts";
+import { SortedMap } from "../lib/sorted_map.ts";
+import { countEvent, type KernelState } from "./state.ts";
+import { copyPageRange } from "./memory.ts";
+import { doMmap, exitMmap } from "./mmap.ts";
+import { vmaDup, vmaLink } from "./vma_tree.ts";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  type Mm,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  type Pte,
+  SyscallError,
+  VM_DONTCOPY,
+  VM_WIPEONFORK,
+  type Vma,
+} from "./types.ts";
+
+/**
+ * `mm_alloc` + `mm_init`: a new, empty address space, registered as live; `parent` is the mm it
+ * is forked from (null for a fresh process).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const mm = newMm(k, null);
+ * ```
+ */
+export function newMm(k: KernelState, parent: Mm | null): Mm {
+  k.slab.alloc("mm_struct");
+  const id = k.nextMmId++;
+  const mm: Mm = {
+    id,
+    parent,
+    vmas: new GapTree<Vma>(),
+    pages: new SortedMap<Pte>(),
+    ptePages: new Map(),
+    mmapLock: newLock("mmap_lock", "rwsem"),
+    pageTableLock: newLock("page_table_lock", "spinlock"),
+    mapCount: 0,
+    startBrk: k.params.startBrk,
+    brk: k.params.startBrk,
+    mmapBase: k.params.mmapBase,
+    alive: true,
+    rmap: null,
+  };
+  k.mms.set(id, mm);
+  k.scheme.mmInit(mm, parent);
+  return mm;
+}
+
+/**
+ * `dup_mm` + `dup_mmap` (reference §4): the child's mm with a copy of every VMA of `parent`
+ * except VM_DONTCOPY ones, both mmap_locks held for write. VM_WIPEONFORK VMAs are copied empty.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const child = dupMm(k, parent);
+ * ```
+ */
+export function dupMm(k: KernelState, parent: Mm): Mm {
+  if (!parent.alive) throw new SyscallError("EINVAL", "fork", "process has exited");
+  const child = newMm(k, parent);
+  child.startBrk = parent.startBrk;
+  child.brk = parent.brk;
+  child.mmapBase = parent.mmapBase;
+  k.exec.acquire(parent.mmapLock, "write");
+  k.exec.acquire(child.mmapLock, "write");
+  for (const mpnt of [...parent.vmas]) {
+    if (mpnt.flags & VM_DONTCOPY) continue;
+    const tmp = vmaDup(k, mpnt, child);
+    k.scheme.vmaInit(tmp);
+    const wipe = (mpnt.flags & VM_WIPEONFORK) !== 0;
+    if (!wipe) k.scheme.fork(tmp, mpnt);
+    vmaLink(k, tmp);
+    if (!wipe && k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);
+  }
+  k.exec.release(child.mmapLock, "write");
+  k.exec.release(parent.mmapLock, "write");
+  countEvent(k, "forks");
+  return child;
+}
+
+/** Tears the mm down and forgets it (the part of exit and execve that drops the old mm). */
+function dropMm(k: KernelState, mm: Mm): void {
+  exitMmap(k, mm);
+  mm.alive = false;
+  k.mms.delete(mm.id);
+  k.slab.free("mm_struct");
+}
+
+/**
+ * Process exit: `exit_mm` → `mmput` → `exit_mmap`; the mm is no longer live.
+ *
+ * @example Usage
+ * ```ts ignore
+ * exitMm(k, mm);
+ * ```
+ */
+export function exitMm(k: KernelState, mm: Mm): void {
+  if (!mm.alive) throw new SyscallError("EINVAL", "exit", "process has already exited");
+  dropMm(k, mm);
+  countEvent(k, "exits");
+}
+
+/**
+ * `execve`: the old mm is torn down as at exit and the process gets a new mm (outside the fork
+ * hierarchy) with a stack VMA of `params.stackPages` pages below `TASK_SIZE`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const nm = execMm(k, mm);
+ * ```
+ */
+export function execMm(k: KernelState, mm: Mm): Mm {
+  if (!mm.alive) throw new SyscallError("EINVAL", "execve", "process has exited");
+  dropMm(k, mm);
+  const nm = newMm(k, null);
+  const len = k.params.stackPages * PAGE_SIZE;
+  const top = k.params.taskSize;
+  doMmap(
+    k,
+    nm,
+    top - len,
+    len,
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
+    null,
+    0,
+  );
+  return nm;
+}

@@ -1,0 +1,87 @@
+/**
+ * `madvise` for MADV_DONTNEED, MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK.
+ *
+ * Stands for `mm/madvise.c` (`madvise_dontneed_single_vma`, `madvise_update_vma`).
+ *
+ * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
+ * through pgtable.ts (zap) `folioFreed`.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { KernelState } from "./state.ts";
+import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
+import { checkSplitBudget } from "./mprotect.ts";
+import { zapRange } from "./pgtable.ts";
+import { vmaModifyFlags } from "./vma.ts";
+import {
+  MADV_DOFORK,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_KEEPONFORK,
+  MADV_WIPEONFORK,
+  type Mm,
+  SyscallError,
+  VM_DONTCOPY,
+  VM_SHARED,
+  VM_WIPEONFORK,
+} from "./types.ts";
+
+/**
+ * `do_madvise` with `mmap_lock` held.
+ *
+ * @example Usage
+ * ```ts ignore
+ * doMadvise(k, mm, addr, len, MADV_DONTFORK);
+ * ```
+ */
+export function doMadvise(
+  k: KernelState,
+  mm: Mm,
+  addr: number,
+  len: number,
+  advice: number,
+): void {
+  const sys = "madvise";
+  if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
+  if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
+  const end = addr + pageAlignUp(len);
+  const known = [MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK];
+  if (!known.includes(advice)) {
+    throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
+  }
+  if (end === addr) return;
+  if (!fullyMapped(mm, addr, end)) {
+    throw new SyscallError("ENOMEM", sys, "range has a hole");
+  }
+  if (advice === MADV_DONTNEED) {
+    zapRange(k, mm, addr, end);
+    return;
+  }
+  if (advice === MADV_WIPEONFORK) {
+    for (const v of mm.vmas.intersecting(addr, end)) {
+      if (v.file || (v.flags & VM_SHARED)) {
+        throw new SyscallError(
+          "EINVAL",
+          sys,
+          "MADV_WIPEONFORK needs private anonymous memory",
+        );
+      }
+    }
+  }
+  checkSplitBudget(k, mm, addr, end, sys);
+  let cur = addr;
+  while (cur < end) {
+    const vma = mm.vmas.find(cur)!;
+    const tmpEnd = Math.min(vma.end, end);
+    let nf = vma.flags;
+    if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
+    else if (advice === MADV_DOFORK) nf &= ~VM_DONTCOPY;
+    else if (advice === MADV_WIPEONFORK) nf |= VM_WIPEONFORK;
+    else nf &= ~VM_WIPEONFORK;
+    if (nf !== vma.flags) vmaModifyFlags(k, vma, cur, tmpEnd, nf, sys);
+    cur = tmpEnd;
+  }
+}

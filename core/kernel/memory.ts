@@ -1,0 +1,316 @@
+/**
+ * Page faults and the page-table copy of fork: the zero page on a read of untouched anonymous
+ * memory, a new exclusive folio on a write, CoW copy or reuse on a write to a write-protected
+ * page, swap-in, file and shmem faults, and `copy_page_range`.
+ *
+ * Stands for `mm/memory.c` (`handle_mm_fault`, `do_anonymous_page`, `alloc_anon_folio`,
+ * `do_wp_page`, `wp_can_reuse_anon_folio`, `wp_page_copy`, `do_swap_page`, `do_fault`,
+ * `copy_page_range`/`copy_present_pte`/`copy_nonpresent_pte`), reference §4–§5.
+ *
+ * Scheme hooks called here: `prepare` (`anon_vma_prepare` before a new anon folio),
+ * `addNewAnon` (`__folio_set_anon`), `moveAnon` (`folio_move_anon_rmap` on reuse).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { countEvent, type KernelState } from "./state.ts";
+import { allocFolio, pageCacheFolio } from "./folio.ts";
+import { detachPte, presentPte, ptepGet, setPte, swapPte, zeroPagePte } from "./pgtable.ts";
+import {
+  type Folio,
+  hex,
+  isCowMapping,
+  linearPageIndex,
+  type Mm,
+  PAGE_SIZE,
+  type PresentPte,
+  type PteValue,
+  type SwapSlot,
+  SyscallError,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
+  type ZeroPagePte,
+} from "./types.ts";
+
+/** Access type of a memory touch. */
+export type Access = "read" | "write";
+
+/**
+ * `handle_mm_fault` for the page at `addr` (page aligned), under `mmap_lock` for read. Throws
+ * EFAULT (SIGSEGV/SIGBUS) for an access outside any VMA, without permission or past the end of
+ * a file.
+ *
+ * @example Usage
+ * ```ts ignore
+ * handleMmFault(k, mm, addr, "write");
+ * ```
+ */
+export function handleMmFault(k: KernelState, mm: Mm, addr: number, access: Access): void {
+  const sys = "touch";
+  k.exec.acquire(mm.mmapLock, "read");
+  try {
+    k.exec.work("vma_lookup");
+    const vma = mm.vmas.find(addr);
+    if (!vma) throw new SyscallError("EFAULT", sys, `no VMA at ${hex(addr)}`);
+    const need = access === "write" ? VM_WRITE : VM_READ;
+    if (!(vma.flags & need)) {
+      throw new SyscallError("EFAULT", sys, `${access} to ${hex(addr)} without permission`);
+    }
+    k.exec.work("pt_level", 4);
+    const pte = ptepGet(mm, addr / PAGE_SIZE);
+    if (vma.flags & VM_SHARED) {
+      faultShared(k, vma, addr, access, pte);
+      return;
+    }
+    switch (pte.kind) {
+      case "none": // do_pte_missing
+        if (vma.file) faultPrivateFileNone(k, vma, addr, access);
+        else doAnonymousPage(k, vma, addr, access);
+        return;
+      case "swap":
+        doSwapPage(k, vma, addr, pte.swap, access);
+        return;
+      default:
+        // Present PTE, write to a write-protected page (or zero page): do_wp_page.
+        doWpPage(k, vma, addr, pte);
+    }
+  } finally {
+    k.exec.release(mm.mmapLock, "read");
+  }
+}
+
+/** Fault in a shared mapping (file or shmem): map the page-cache folio. */
+function faultShared(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  access: Access,
+  pte: PteValue,
+): void {
+  const file = vma.file!;
+  const index = linearPageIndex(vma, addr);
+  if (index >= file.sizePages) {
+    throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+  }
+  if (pte.kind === "present") {
+    pte.writable = access === "write" || pte.writable;
+    pte.young = true;
+    return;
+  }
+  const f = pageCacheFolio(k, file, index);
+  setPte(k, vma.mm, addr, presentPte(f, 0, access === "write", true));
+  countEvent(k, "faults_file");
+}
+
+/** `do_anonymous_page`. */
+function doAnonymousPage(k: KernelState, vma: Vma, addr: number, access: Access): void {
+  if (access === "read") {
+    setPte(k, vma.mm, addr, zeroPagePte(true));
+    countEvent(k, "faults_zero_page");
+    return;
+  }
+  newAnonFolio(k, vma, addr);
+  countEvent(k, "faults_anon_new");
+}
+
+/**
+ * Allocates a new exclusive anon folio mapped writable at `addr` (`folio_add_new_anon_rmap`).
+ * With `params.anonFolioOrder` > 0 (mTHP), `alloc_anon_folio` maps a naturally aligned large
+ * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
+ * populated; otherwise it falls back to order 0 (mm/memory.c).
+ */
+function newAnonFolio(k: KernelState, vma: Vma, addr: number): Folio {
+  k.scheme.prepare(vma);
+  const mm = vma.mm;
+  let nr = 1, start = addr;
+  const order = k.params.anonFolioOrder;
+  if (order > 0) {
+    const size = PAGE_SIZE * 2 ** order;
+    const a = Math.floor(addr / size) * size;
+    if (
+      a >= vma.start && a + size <= vma.end &&
+      mm.pages.rangeKeys(a / PAGE_SIZE, (a + size) / PAGE_SIZE).length === 0
+    ) {
+      nr = 2 ** order;
+      start = a;
+    } else countEvent(k, "mthp_fallback");
+  }
+  const f = allocFolio(k, true, linearPageIndex(vma, start), null, nr);
+  k.exec.work("page_zero", nr);
+  f.anonExclusive.fill(true);
+  k.scheme.addNewAnon(f, vma, start, true);
+  for (let i = 0; i < nr; i++) {
+    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, true, true));
+  }
+  if (nr > 1) countEvent(k, "mthp_folios");
+  return f;
+}
+
+/** Private file mapping, no PTE: read maps the page cache; write copies it (CoW). */
+function faultPrivateFileNone(k: KernelState, vma: Vma, addr: number, access: Access): void {
+  const file = vma.file!;
+  const index = linearPageIndex(vma, addr);
+  if (index >= file.sizePages) {
+    throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+  }
+  if (access === "read") {
+    const f = pageCacheFolio(k, file, index);
+    setPte(k, vma.mm, addr, presentPte(f, 0, false, true));
+    countEvent(k, "faults_file");
+    return;
+  }
+  pageCacheFolio(k, file, index);
+  wpPageCopy(k, vma, addr);
+  countEvent(k, "faults_cow_file");
+}
+
+/** `wp_page_copy`: a new exclusive anon folio with a copy of the page, mapped writable. */
+function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
+  k.scheme.prepare(vma);
+  const f = allocFolio(k, true, linearPageIndex(vma, addr), null);
+  k.exec.work("page_copy");
+  f.anonExclusive[0] = true;
+  k.scheme.addNewAnon(f, vma, addr, true);
+  setPte(k, vma.mm, addr, presentPte(f, 0, true, true));
+  return f;
+}
+
+/** `do_wp_page` (reference §5.2). */
+function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | ZeroPagePte): void {
+  if (pte.kind === "zero" || !pte.folio.anon) {
+    // Zero page or a page-cache page in a private mapping: wp_page_copy.
+    wpPageCopy(k, vma, addr);
+    countEvent(k, pte.kind === "zero" ? "faults_cow_zero_page" : "faults_cow_file");
+    return;
+  }
+  const f = pte.folio;
+  if (f.anonExclusive[pte.page]) {
+    pte.writable = true;
+    pte.young = true;
+    countEvent(k, "faults_wp_reuse_exclusive");
+    return;
+  }
+  if (!f.ksm && wpCanReuseAnonFolio(k, f, vma.mm)) {
+    // A small folio moves to the faulting VMA's anon rmap (folio_move_anon_rmap); a large
+    // one is reused in place: it may be mapped by several VMAs of this mm with different
+    // anon_vmas (e.g. split by mprotect after a fork), so __wp_can_reuse_large_anon_folio
+    // does not move it.
+    if (f.nrPages === 1) k.scheme.moveAnon(f, vma);
+    f.anonExclusive[pte.page] = true;
+    pte.writable = true;
+    pte.young = true;
+    countEvent(k, f.nrPages === 1 ? "faults_wp_reuse_move" : "faults_wp_reuse_large");
+    return;
+  }
+  wpPageCopy(k, vma, addr);
+  countEvent(k, "faults_cow_copy");
+}
+
+/**
+ * `wp_can_reuse_anon_folio` (reference §5.2). Small folio: the only reference is this mapping
+ * (a swap-cache copy counts while other PTEs still refer to its slot, as folio_free_swap fails
+ * then). Large folio: every reference is a mapping, all by this mm, and more than one page is
+ * still mapped (a large folio with one page left is copied so that it can be freed).
+ */
+function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
+  if (f.pinned) return false;
+  const slot = k.swapCacheOf.get(f);
+  if (slot && slot.count > 0) return false;
+  let total = 0;
+  for (const m of f.mapcount) total += m;
+  if (f.nrPages === 1) return total === 1;
+  if (total <= 1) return false;
+  for (const m of f.mappers.values()) if (m.mm !== mm) return false;
+  return true;
+}
+
+/** `do_swap_page`: bring a reclaimed page back. */
+function doSwapPage(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  slot: SwapSlot,
+  access: Access,
+): void {
+  const mm = vma.mm;
+  const cached = slot.cached && !slot.cached.freed ? slot.cached : null;
+  // Drop this PTE's reference to the slot (without freeing the cached folio we are about to map).
+  const vpn = addr / PAGE_SIZE;
+  detachPte(mm, vpn);
+  slot.count--;
+  let f: Folio;
+  let exclusive: boolean;
+  if (cached) {
+    f = cached;
+    exclusive = false;
+    f.anonExclusive[0] = false;
+    countEvent(k, "faults_swapin_cached");
+  } else {
+    // A new folio: exclusive when this PTE was the only reference to the slot; otherwise it
+    // may be shared and goes to the oldest anon_vma (`__folio_set_anon`, exclusive false).
+    exclusive = slot.count === 0;
+    k.scheme.prepare(vma);
+    f = allocFolio(k, true, linearPageIndex(vma, addr), null);
+    f.anonExclusive[0] = exclusive;
+    k.scheme.addNewAnon(f, vma, addr, exclusive);
+    countEvent(k, "faults_swapin");
+  }
+  slot.cached = slot.count > 0 ? f : null;
+  if (slot.cached) k.swapCacheOf.set(f, slot);
+  else k.swapCacheOf.delete(f);
+  const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
+  const pte = presentPte(f, 0, writable, true);
+  setPte(k, mm, addr, pte);
+  if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
+}
+
+/**
+ * `copy_page_range` for a VMA whose parent has anon state (`vma_needs_copy`): swap and zero-page
+ * PTEs are copied, anon pages become shared and write-protected in both (CoW), and exclusive
+ * pinned pages are copied at once (`copy_present_page`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);
+ * ```
+ */
+export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
+  const pm = src.mm, cm = dst.mm;
+  const cow = isCowMapping(src.flags);
+  for (const vpn of pm.pages.rangeKeys(src.start / PAGE_SIZE, src.end / PAGE_SIZE)) {
+    const pte = pm.pages.get(vpn)!;
+    const addr = vpn * PAGE_SIZE;
+    k.exec.work("pte_check");
+    if (pte.kind === "swap") {
+      pte.swap.count++; // copy_nonpresent_pte: swap_duplicate
+      setPte(k, cm, addr, swapPte(pte.swap));
+      continue;
+    }
+    if (pte.kind === "zero") {
+      setPte(k, cm, addr, zeroPagePte(false, pte.protNone));
+      continue;
+    }
+    const f = pte.folio;
+    if (f.anon && f.anonExclusive[pte.page] && f.pinned) {
+      // Early CoW of a possibly DMA-pinned exclusive page (copy_present_page).
+      const nf = allocFolio(k, true, linearPageIndex(dst, addr), null);
+      k.exec.work("page_copy");
+      nf.anonExclusive[0] = true;
+      k.scheme.addNewAnon(nf, dst, addr, true);
+      setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true));
+      countEvent(k, "fork_early_cow");
+      continue;
+    }
+    if (f.anon) f.anonExclusive[pte.page] = false;
+    let writable = pte.writable;
+    if (cow && writable) {
+      pte.writable = false;
+      writable = false;
+    }
+    setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone));
+  }
+}

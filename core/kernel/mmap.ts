@@ -1,0 +1,314 @@
+/**
+ * Mapping and unmapping: `mmap`, `munmap`, `brk`, the unmapped-area search and `exit_mmap`.
+ *
+ * Stands for `mm/mmap.c` (`do_mmap`, `do_brk_flags`, `exit_mmap`, `get_unmapped_area`) and the
+ * unmap half of `mm/vma.c` (`do_vmi_align_munmap`, `remove_vma`).
+ *
+ * Scheme hooks called here: `vmaInit` (a new VMA), `unlink` (teardown), `mmTeardown` (exit); and,
+ * through vma.ts, the merge and split hooks.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { KernelState } from "./state.ts";
+import { createFile } from "./folio.ts";
+import { zapRange } from "./pgtable.ts";
+import { splitVma, vmaMergeNewRange, vmgNew } from "./vma.ts";
+import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
+import {
+  hex,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  type Mm,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  type SimFile,
+  SyscallError,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
+} from "./types.ts";
+
+/**
+ * `calc_vm_prot_bits`: PROT_* to VM_READ/VM_WRITE/VM_EXEC.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (protToVm(PROT_READ) !== VM_READ) throw new Error();
+ * ```
+ */
+export function protToVm(prot: number): number {
+  let f = 0;
+  if (prot & PROT_READ) f |= VM_READ;
+  if (prot & PROT_WRITE) f |= VM_WRITE;
+  if (prot & PROT_EXEC) f |= VM_EXEC;
+  return f;
+}
+
+/**
+ * `PAGE_ALIGNED(x)` for a JavaScript number (an integer multiple of the page size).
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (!isAligned(addr)) throw new SyscallError("EINVAL", "munmap", "addr not page aligned");
+ * ```
+ */
+export function isAligned(x: number): boolean {
+  return Number.isInteger(x) && x % PAGE_SIZE === 0;
+}
+
+/**
+ * `PAGE_ALIGN(x)`: rounds up to a page boundary.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const len = pageAlignUp(5000); // 8192
+ * ```
+ */
+export function pageAlignUp(x: number): number {
+  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/**
+ * `get_unmapped_area` (top-down, then bottom-up above `mmap_base`): a free range of `len` bytes,
+ * or null.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const dest = getUnmappedArea(k, mm, len);
+ * ```
+ */
+export function getUnmappedArea(k: KernelState, mm: Mm, len: number): number | null {
+  const r = mm.vmas.gapTopDown(len, k.params.mmapMinAddr, mm.mmapBase);
+  if (r !== undefined) return r;
+  const r2 = mm.vmas.gapBottomUp(len, mm.mmapBase, k.params.taskSize);
+  return r2 ?? null;
+}
+
+/**
+ * Checks that `[start, end)` is entirely covered by VMAs (no hole).
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (!fullyMapped(mm, addr, end)) throw new SyscallError("ENOMEM", "madvise", "hole");
+ * ```
+ */
+export function fullyMapped(mm: Mm, start: number, end: number): boolean {
+  let cur = start;
+  for (const v of mm.vmas.intersecting(start, end)) {
+    if (v.start > cur) return false;
+    cur = v.end;
+  }
+  return cur >= end;
+}
+
+/**
+ * `do_mmap` (with `mmap_lock` held by the caller): private and shared anonymous memory (shared
+ * anonymous memory is a shmem file) and private/shared file mappings. Returns the address.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const a = doMmap(k, mm, 0, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+ * ```
+ */
+export function doMmap(
+  k: KernelState,
+  mm: Mm,
+  addr: number,
+  len: number,
+  prot: number,
+  flags: number,
+  file: SimFile | null,
+  offset: number,
+): number {
+  const sys = "mmap";
+  const params = k.params;
+  if (!mm.alive) throw new SyscallError("EINVAL", sys, "process has exited");
+  if (!Number.isInteger(len) || len <= 0) {
+    throw new SyscallError("EINVAL", sys, `bad length ${len}`);
+  }
+  len = pageAlignUp(len);
+  const type = flags & (MAP_SHARED | MAP_PRIVATE);
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE) {
+    throw new SyscallError(
+      "EINVAL",
+      sys,
+      "exactly one of MAP_SHARED and MAP_PRIVATE is required",
+    );
+  }
+  const anonymous = (flags & MAP_ANONYMOUS) !== 0;
+  if (!anonymous && !file) throw new SyscallError("EINVAL", sys, "file mapping without a file");
+  if (!isAligned(offset)) throw new SyscallError("EINVAL", sys, "offset not page aligned");
+  const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+  if (fixed && !isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
+  if (len > params.taskSize) throw new SyscallError("ENOMEM", sys, "length too large");
+  let start: number;
+  if (fixed) {
+    if (addr < params.mmapMinAddr || addr + len > params.taskSize) {
+      throw new SyscallError(addr < params.mmapMinAddr ? "EPERM" : "ENOMEM", sys, "range");
+    }
+    if ((flags & MAP_FIXED_NOREPLACE) && !mm.vmas.isFree(addr, addr + len)) {
+      throw new SyscallError("EEXIST", sys, `range ${hex(addr)} is in use`);
+    }
+    start = addr;
+  } else if (
+    addr && isAligned(addr) && addr >= params.mmapMinAddr &&
+    addr + len <= params.taskSize && mm.vmas.isFree(addr, addr + len)
+  ) {
+    start = addr; // the hint is honoured when free
+  } else {
+    const a = getUnmappedArea(k, mm, len);
+    if (a === null) throw new SyscallError("ENOMEM", sys, "no free range of that size");
+    start = a;
+  }
+  const end = start + len;
+  // do_mmap: "Too many mappings?" (note: >, so the count may reach max + 1 as on Linux).
+  if (mm.mapCount > params.maxMapCount) {
+    throw new SyscallError(
+      "ENOMEM",
+      sys,
+      `map_count at max_map_count ${params.maxMapCount}`,
+    );
+  }
+  let vmFlags = protToVm(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  let mapFile = file;
+  let pgoff: number;
+  if (type === MAP_SHARED) {
+    vmFlags |= VM_SHARED | VM_MAYSHARE;
+    if (anonymous) {
+      mapFile = createFile(k, `shmem-${k.nextFileId}`, len / PAGE_SIZE, true);
+      pgoff = 0;
+    } else pgoff = offset / PAGE_SIZE;
+  } else {
+    // Private anonymous memory: pgoff = addr >> PAGE_SHIFT (reference §6).
+    pgoff = anonymous ? start / PAGE_SIZE : offset / PAGE_SIZE;
+    if (anonymous) mapFile = null;
+    // accountable_mapping(): private writable mappings are charged (VM_ACCOUNT).
+    if (vmFlags & VM_WRITE) vmFlags |= VM_ACCOUNT;
+  }
+  if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  if (fixed) munmapRange(k, mm, start, end, sys);
+  const vmg = vmgNew(mm, start, end, pgoff, vmFlags, mapFile);
+  // A shmem object is new and unique: it can never merge.
+  if (!(mapFile && mapFile.shmem) && vmaMergeNewRange(k, vmg)) return start;
+  const v = vmaAlloc(k, mm, start, end, pgoff, vmFlags, mapFile);
+  k.scheme.vmaInit(v);
+  vmaLink(k, v);
+  return start;
+}
+
+/**
+ * `do_vmi_align_munmap`: splits the edge VMAs, zaps, unlinks and frees what lies inside
+ * `[start, end)`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * munmapRange(k, mm, addr, addr + len, "munmap");
+ * ```
+ */
+export function munmapRange(
+  k: KernelState,
+  mm: Mm,
+  start: number,
+  end: number,
+  sys: string,
+): void {
+  const first = mm.vmas.findFirstEndAfter(start);
+  if (!first || first.start >= end) return;
+  if (first.start < start) {
+    if (end < first.end && mm.mapCount >= k.params.maxMapCount) {
+      throw new SyscallError("ENOMEM", sys, "unmapping the middle would exceed max_map_count");
+    }
+    splitVma(k, first, start, true);
+  }
+  const lastV = mm.vmas.below(end)!;
+  if (lastV.end > end) splitVma(k, lastV, end, false);
+  const doomed = mm.vmas.intersecting(start, end);
+  teardownVmas(k, doomed);
+}
+
+/**
+ * `unmap_vmas` + `free_pgtables` + `remove_vma` for VMAs in address order: out of the tree,
+ * page tables zapped, anon state unlinked, freed.
+ *
+ * @example Usage
+ * ```ts ignore
+ * teardownVmas(k, [...mm.vmas]);
+ * ```
+ */
+export function teardownVmas(k: KernelState, vmas: Vma[]): void {
+  for (const v of vmas) vmaUnlinkFromTree(k, v);
+  for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+  for (const v of vmas) k.scheme.unlink(v);
+  for (const v of vmas) vmaFree(k, v);
+}
+
+/**
+ * `exit_mmap`: tears down every VMA of `mm` under `mmap_lock`, then the scheme's per-mm state.
+ *
+ * @example Usage
+ * ```ts ignore
+ * exitMmap(k, mm);
+ * ```
+ */
+export function exitMmap(k: KernelState, mm: Mm): void {
+  k.exec.acquire(mm.mmapLock, "write");
+  const all = [...mm.vmas];
+  teardownVmas(k, all);
+  k.exec.release(mm.mmapLock, "write");
+  k.scheme.mmTeardown(mm);
+}
+
+/**
+ * `brk(newBrk)` with `mmap_lock` held: returns the resulting break (unchanged on failure, as
+ * Linux does).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const brk = doBrk(k, mm, mm.brk + 4 * PAGE_SIZE);
+ * ```
+ */
+export function doBrk(k: KernelState, mm: Mm, newBrk: number): number {
+  if (newBrk < mm.startBrk) return mm.brk;
+  const oldEnd = pageAlignUp(mm.brk);
+  const newEnd = pageAlignUp(newBrk);
+  if (newEnd === oldEnd) {
+    mm.brk = newBrk;
+    return mm.brk;
+  }
+  if (newEnd < oldEnd) {
+    munmapRange(k, mm, newEnd, oldEnd, "brk");
+    mm.brk = newBrk;
+    return mm.brk;
+  }
+  if (!mm.vmas.isFree(oldEnd, newEnd) || newEnd > k.params.taskSize) return mm.brk;
+  // do_brk_flags (mm/vma.c) checks "map_count > sysctl_max_map_count" before it tries to expand
+  // the brk VMA, so above the limit even an expansion fails.
+  if (mm.mapCount > k.params.maxMapCount) return mm.brk;
+  // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT, pgoff = addr >> PAGE_SHIFT.
+  const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+  const vmg = vmgNew(mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
+  if (!vmaMergeNewRange(k, vmg)) {
+    const v = vmaAlloc(k, mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
+    k.scheme.vmaInit(v);
+    vmaLink(k, v);
+  }
+  mm.brk = newBrk;
+  return mm.brk;
+}

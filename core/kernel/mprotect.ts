@@ -1,0 +1,142 @@
+/**
+ * `mprotect`: new access flags per VMA (merging or splitting through `vma_modify_flags`) and
+ * the page-table side, `change_protection`.
+ *
+ * Stands for `mm/mprotect.c` (`do_mprotect_pkey`, `mprotect_fixup`, `change_protection`,
+ * `can_change_pte_writable`).
+ *
+ * Scheme hooks called here: `hasAnon` (VM_ACCOUNT of unfaulted memory); through vma.ts, the
+ * merge and split hooks.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { KernelState } from "./state.ts";
+import { fullyMapped, isAligned, pageAlignUp, protToVm } from "./mmap.ts";
+import { vmaModifyFlags } from "./vma.ts";
+import {
+  hex,
+  type Mm,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  SyscallError,
+  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
+  vmaIsAnonymous,
+} from "./types.ts";
+
+/**
+ * Refuses (ENOMEM) a flags change of `[start, end)` that would need more splits than
+ * max_map_count allows (checked up front so that a failed call changes nothing).
+ *
+ * @example Usage
+ * ```ts ignore
+ * checkSplitBudget(k, mm, addr, end, "madvise");
+ * ```
+ */
+export function checkSplitBudget(
+  k: KernelState,
+  mm: Mm,
+  start: number,
+  end: number,
+  sys: string,
+): void {
+  let splits = 0;
+  const a = mm.vmas.find(start);
+  if (a && a.start < start) splits++;
+  const b = mm.vmas.find(end - 1);
+  if (b && b.end > end) splits++;
+  if (splits > 0 && mm.mapCount + splits - 1 >= k.params.maxMapCount) {
+    throw new SyscallError("ENOMEM", sys, "splitting would exceed max_map_count");
+  }
+}
+
+/**
+ * `change_protection`: write-protects, or (for exclusive anon pages and shared mappings) makes
+ * writable, the PTEs of `[start, end)` in `vma`; PROT_NONE marks them `protNone`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * changeProtection(k, vma, vma.start, vma.end);
+ * ```
+ */
+export function changeProtection(k: KernelState, vma: Vma, start: number, end: number): void {
+  const mm = vma.mm;
+  const writable = (vma.flags & VM_WRITE) !== 0;
+  const none = (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+  for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
+    const pte = mm.pages.get(vpn)!;
+    k.exec.work("pte_update");
+    // A swap entry carries no protection (the VMA's applies at swap-in); the zero page stays
+    // read-only whatever the new protection.
+    if (pte.kind === "swap") continue;
+    pte.protNone = none;
+    if (pte.kind === "zero") continue;
+    if (!writable) pte.writable = false;
+    else if ((vma.flags & VM_SHARED) || (pte.folio.anon && pte.folio.anonExclusive[pte.page])) {
+      pte.writable = true; // can_change_pte_writable
+    }
+  }
+}
+
+/**
+ * `do_mprotect_pkey` with `mmap_lock` held.
+ *
+ * @example Usage
+ * ```ts ignore
+ * doMprotect(k, mm, addr, len, PROT_READ);
+ * ```
+ */
+export function doMprotect(
+  k: KernelState,
+  mm: Mm,
+  addr: number,
+  len: number,
+  prot: number,
+): void {
+  const sys = "mprotect";
+  if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
+  if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) {
+    throw new SyscallError("EINVAL", sys, `unknown prot bits ${prot}`);
+  }
+  const end = addr + pageAlignUp(len);
+  if (end === addr) return;
+  // Linux applies mprotect VMA by VMA and can leave a partial change when it meets a hole;
+  // the simulator checks first so that a failed call changes nothing.
+  if (!fullyMapped(mm, addr, end)) {
+    throw new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
+  }
+  checkSplitBudget(k, mm, addr, end, sys);
+  const newAccess = protToVm(prot);
+  let cur = addr;
+  while (cur < end) {
+    const vma = mm.vmas.find(cur)!;
+    const tmpEnd = Math.min(vma.end, end);
+    const old = vma.flags;
+    let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;
+    if (
+      (old & VM_SHARED) === 0 && (nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_WRITE)
+    ) {
+      nf |= VM_ACCOUNT; // mprotect_fixup charges a private mapping made writable
+    } else if (
+      !(nf & VM_WRITE) && (old & VM_ACCOUNT) && vmaIsAnonymous(vma) &&
+      !k.scheme.hasAnon(vma)
+    ) {
+      nf &= ~VM_ACCOUNT; // unfaulted anonymous read-only memory is not charged (6.4+)
+    }
+    let target = vma;
+    if (nf !== old) target = vmaModifyFlags(k, vma, cur, tmpEnd, nf, sys);
+    changeProtection(k, target, cur, tmpEnd);
+    cur = tmpEnd;
+  }
+}

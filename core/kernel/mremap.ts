@@ -1,0 +1,413 @@
+/**
+ * `mremap`: shrink, grow in place, move (one VMA or, for a pure move, several), DONTUNMAP, and
+ * the proposed MREMAP_RELOCATE_ANON path. One {@link VmaRemapStruct} (the kernel's
+ * `struct vma_remap_struct`) is threaded through the operation instead of positional arguments.
+ *
+ * Stands for `mm/mremap.c` (Linux 6.18 with the 6.17 multi-VMA move: `do_mremap`,
+ * `mremap_to`, `remap_move`, `move_vma`, `copy_vma_and_data`, `move_page_tables`,
+ * `dontunmap_complete`) and `copy_vma` of `mm/vma.c`; reference §9–§10.
+ *
+ * Scheme hooks called here: `hasAnon`, `anonIdentity`, `maybeHasSharedAnon` (relocation
+ * eligibility), `vmaInit`, `clone` (`remap`), `relocate` (§10.2), `unlink` (DONTUNMAP source, an
+ * abandoned relocation); through vma.ts and mmap.ts the merge, split and unmap hooks.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { countEvent, type KernelState } from "./state.ts";
+import { attachPte, detachPte } from "./pgtable.ts";
+import { getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
+import {
+  vmaMergeExistingRange,
+  vmaMergeNewRange,
+  vmaWouldMergeNewRange,
+  vmgExisting,
+  vmgNew,
+} from "./vma.ts";
+import { vmaAdjust, vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
+import {
+  type Folio,
+  hex,
+  linearPageIndex,
+  type Mm,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_MUST_RELOCATE_ANON,
+  MREMAP_RELOCATE_ANON,
+  PAGE_SIZE,
+  type Pte,
+  SyscallError,
+  VM_ACCOUNT,
+  type Vma,
+  vmaIsAnonymous,
+} from "./types.ts";
+
+/** What a remap does to the length (`enum mremap_type`, mm/mremap.c). */
+export type MremapType = "MREMAP_INVALID" | "MREMAP_NO_RESIZE" | "MREMAP_SHRINK" | "MREMAP_EXPAND";
+
+/**
+ * One mremap operation, threaded through it (`struct vma_remap_struct`). The user-provided
+ * fields are page aligned once checked; a multi-VMA move rewrites `addr`, the lengths, `newAddr`
+ * and `vma` for each piece, as `remap_move` does.
+ */
+export interface VmaRemapStruct {
+  /** Start of the source range (`vrm->addr`). */
+  addr: number;
+  /** Length of the source range. */
+  oldLen: number;
+  /** Desired length. */
+  newLen: number;
+  /** MREMAP_* flags. */
+  readonly flags: number;
+  /** Destination (given with MREMAP_FIXED, otherwise chosen by `get_unmapped_area`). */
+  newAddr: number;
+  /** The source VMA. */
+  vma: Vma | null;
+  /** `|oldLen − newLen|`. */
+  delta: number;
+  /** Shrink, expand or neither. */
+  remapType: MremapType;
+}
+
+/**
+ * A remap descriptor for the user's arguments (`vrm` as `do_mremap` builds it).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const vrm = vrmNew(addr, 4 * PAGE_SIZE, 8 * PAGE_SIZE, MREMAP_MAYMOVE, 0);
+ * ```
+ */
+export function vrmNew(
+  addr: number,
+  oldLen: number,
+  newLen: number,
+  flags: number,
+  newAddr: number,
+): VmaRemapStruct {
+  return { addr, oldLen, newLen, flags, newAddr, vma: null, delta: 0, remapType: "MREMAP_INVALID" };
+}
+
+function vrmSetRemapType(vrm: VmaRemapStruct): void {
+  vrm.delta = Math.abs(vrm.oldLen - vrm.newLen);
+  vrm.remapType = vrm.oldLen === vrm.newLen
+    ? "MREMAP_NO_RESIZE"
+    : vrm.oldLen > vrm.newLen
+    ? "MREMAP_SHRINK"
+    : "MREMAP_EXPAND";
+}
+
+/** `check_mremap_params`: flag combinations, alignment, lengths (aligned here), destination. */
+function checkMremapParams(k: KernelState, vrm: VmaRemapStruct): void {
+  const sys = "mremap";
+  const flags = vrm.flags;
+  const all = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP | MREMAP_RELOCATE_ANON |
+    MREMAP_MUST_RELOCATE_ANON;
+  if (flags & ~all) throw new SyscallError("EINVAL", sys, `unknown flags ${flags}`);
+  const mayMove = (flags & MREMAP_MAYMOVE) !== 0;
+  if ((flags & MREMAP_FIXED) && !mayMove) {
+    throw new SyscallError("EINVAL", sys, "FIXED needs MAYMOVE");
+  }
+  if ((flags & MREMAP_DONTUNMAP) && (!mayMove || vrm.oldLen !== vrm.newLen)) {
+    throw new SyscallError("EINVAL", sys, "DONTUNMAP needs MAYMOVE and old_len == new_len");
+  }
+  if ((flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON)) && !mayMove) {
+    throw new SyscallError("EINVAL", sys, "RELOCATE_ANON needs MAYMOVE");
+  }
+  if (!isAligned(vrm.addr)) throw new SyscallError("EINVAL", sys, "old_addr not page aligned");
+  if (
+    !Number.isInteger(vrm.oldLen) || !Number.isInteger(vrm.newLen) || vrm.newLen <= 0 ||
+    vrm.oldLen <= 0
+  ) {
+    throw new SyscallError("EINVAL", sys, "bad length");
+  }
+  vrm.oldLen = pageAlignUp(vrm.oldLen);
+  vrm.newLen = pageAlignUp(vrm.newLen);
+  vrmSetRemapType(vrm);
+  if (flags & MREMAP_FIXED) {
+    const { addr, oldLen, newAddr, newLen } = vrm;
+    if (!isAligned(newAddr)) throw new SyscallError("EINVAL", sys, "new_addr not page aligned");
+    if (newAddr < addr + oldLen && addr < newAddr + newLen) {
+      throw new SyscallError("EINVAL", sys, "source and destination overlap");
+    }
+    if (newAddr < k.params.mmapMinAddr || newAddr + newLen > k.params.taskSize) {
+      throw new SyscallError("EINVAL", sys, "destination out of range");
+    }
+  }
+}
+
+/**
+ * `do_mremap`: returns the new address. The caller holds no lock; this takes `mmap_lock`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const a = doMremap(k, mm, vrmNew(addr, len, 2 * len, MREMAP_MAYMOVE, 0));
+ * ```
+ */
+export function doMremap(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
+  const sys = "mremap";
+  checkMremapParams(k, vrm);
+  // check_mremap_params, last check: a move to a given address (FIXED or DONTUNMAP) must stay 4
+  // maps below the limit even if both the old and the new range split a VMA in three:
+  // "(map_count + 2) >= sysctl_max_map_count - 3" is ENOMEM, before anything is unmapped.
+  if (
+    (vrm.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
+    mm.mapCount + 2 >= k.params.maxMapCount - 3
+  ) {
+    throw new SyscallError(
+      "ENOMEM",
+      sys,
+      "a move to new_addr would come too close to max_map_count",
+    );
+  }
+  const flags = vrm.flags;
+  const fixed = (flags & MREMAP_FIXED) !== 0;
+  const addr = vrm.addr;
+  const vma = mm.vmas.find(addr);
+  if (!vma) throw new SyscallError("EFAULT", sys, `no VMA at ${hex(addr)}`);
+  const pureMove = fixed && vrm.remapType === "MREMAP_NO_RESIZE" && !(flags & MREMAP_DONTUNMAP);
+  if (addr + vrm.oldLen > vma.end) {
+    if (!pureMove) throw new SyscallError("EFAULT", sys, "range crosses a VMA boundary");
+    return remapMove(k, mm, vrm);
+  }
+  vrm.vma = vma;
+  k.exec.acquire(mm.mmapLock, "write");
+  try {
+    if (fixed) return mremapTo(k, mm, vrm);
+    if (vrm.remapType !== "MREMAP_EXPAND") {
+      if (vrm.remapType === "MREMAP_SHRINK") {
+        munmapRange(k, mm, addr + vrm.newLen, addr + vrm.oldLen, sys);
+      }
+      if (!(flags & MREMAP_DONTUNMAP)) return addr;
+      // DONTUNMAP with equal lengths and no FIXED: move to a new area.
+    }
+    // Grow in place when the VMA ends at the old range and the space after it is free.
+    if (
+      !(flags & MREMAP_DONTUNMAP) && vrm.remapType === "MREMAP_EXPAND" &&
+      vma.end === addr + vrm.oldLen
+    ) {
+      const extra = vrm.delta;
+      if (
+        vma.end + extra <= k.params.taskSize && mm.vmas.isFree(vma.end, vma.end + extra)
+      ) {
+        vmaAdjust(k, [vma], () => {
+          vma.end += extra;
+        });
+        countEvent(k, "mremap_expand_in_place");
+        return addr;
+      }
+    }
+    if (!(flags & MREMAP_MAYMOVE)) {
+      throw new SyscallError("ENOMEM", sys, "cannot grow in place without MAYMOVE");
+    }
+    const dest = getUnmappedArea(k, mm, vrm.newLen);
+    if (dest === null) throw new SyscallError("ENOMEM", sys, "no free range for the move");
+    if (mm.mapCount + 3 >= k.params.maxMapCount) {
+      throw new SyscallError("ENOMEM", sys, "too close to max_map_count");
+    }
+    vrm.newAddr = dest;
+    return moveVma(k, vrm);
+  } finally {
+    k.exec.release(mm.mmapLock, "write");
+  }
+}
+
+/** `mremap_to` (MREMAP_FIXED, one source VMA): clear the destination, shrink, then move. */
+function mremapTo(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
+  const sys = "mremap";
+  if (mm.mapCount + 3 >= k.params.maxMapCount) {
+    throw new SyscallError("ENOMEM", sys, "too close to max_map_count");
+  }
+  munmapRange(k, mm, vrm.newAddr, vrm.newAddr + vrm.newLen, sys);
+  if (vrm.remapType === "MREMAP_SHRINK") {
+    munmapRange(k, mm, vrm.addr + vrm.newLen, vrm.addr + vrm.oldLen, sys);
+    vrm.oldLen = vrm.newLen;
+  }
+  vrm.vma = mm.vmas.find(vrm.addr)!;
+  return moveVma(k, vrm);
+}
+
+/** `remap_move`: the 6.17 multi-VMA pure move (MREMAP_FIXED|MAYMOVE, no resize), piece by piece. */
+function remapMove(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
+  const { addr, newAddr } = vrm;
+  const len = vrm.oldLen;
+  const end = addr + len;
+  const pieces = mm.vmas.intersecting(addr, end).map((v) => ({
+    start: Math.max(v.start, addr),
+    end: Math.min(v.end, end),
+  }));
+  k.exec.acquire(mm.mmapLock, "write");
+  try {
+    munmapRange(k, mm, newAddr, newAddr + len, "mremap");
+    for (const p of pieces) {
+      vrm.vma = mm.vmas.find(p.start)!;
+      vrm.addr = p.start;
+      vrm.oldLen = vrm.newLen = p.end - p.start;
+      vrm.newAddr = newAddr + (p.start - addr);
+      moveVma(k, vrm);
+    }
+  } finally {
+    k.exec.release(mm.mmapLock, "write");
+  }
+  countEvent(k, "mremap_multi_vma");
+  return newAddr;
+}
+
+/** `move_vma` (reference §9.2), with the RELOCATE_ANON path (§10.2). Returns the new address. */
+function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
+  const vma = vrm.vma!;
+  const { addr: oldAddr, oldLen, newLen, newAddr, flags } = vrm;
+  const mm = vma.mm;
+  const newPgoff = vma.pgoff + (oldAddr - vma.start) / PAGE_SIZE;
+  const relocate = (flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON)) !== 0;
+  let newVma: Vma | null = null;
+  let relocated = false;
+  if (relocate) {
+    const r = tryRelocateAnon(k, vrm, newPgoff);
+    if (r) {
+      newVma = r;
+      relocated = true;
+    }
+  }
+  if (!newVma) {
+    newVma = copyVma(k, vma, newAddr, newLen, newPgoff);
+    movePageTables(k, mm, oldAddr, newAddr, Math.min(oldLen, newLen));
+  }
+  countEvent(k, relocated ? "mremap_relocated" : "mremap_moves");
+  if (flags & MREMAP_DONTUNMAP) {
+    // dontunmap_complete: the source stays, without VM_ACCOUNT; its anon links go when the
+    // whole VMA moved.
+    const src = mm.vmas.find(oldAddr);
+    if (src) {
+      src.flags &= ~VM_ACCOUNT;
+      if (src !== newVma && src.start === oldAddr && src.end === oldAddr + oldLen) {
+        k.scheme.unlink(src);
+      }
+    }
+  } else {
+    munmapRange(k, mm, oldAddr, oldAddr + oldLen, "mremap");
+  }
+  return newAddr;
+}
+
+/** `copy_vma`: merge the destination range with its neighbours, or create a new VMA. */
+function copyVma(k: KernelState, vma: Vma, addr: number, len: number, pgoff: number): Vma {
+  const faulted = k.scheme.hasAnon(vma);
+  if (vmaIsAnonymous(vma) && !faulted) pgoff = addr / PAGE_SIZE;
+  const vmg = vmgNew(
+    vma.mm,
+    addr,
+    addr + len,
+    pgoff,
+    vma.flags,
+    vma.file,
+    k.scheme.anonIdentity(vma),
+    vma,
+  );
+  const merged = vmaMergeNewRange(k, vmg);
+  if (merged) return merged;
+  const nv = vmaAlloc(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
+  k.scheme.vmaInit(nv);
+  k.scheme.clone(nv, vma, "remap");
+  vmaLink(k, nv);
+  return nv;
+}
+
+/** `move_page_tables`: PTEs move; folios and their `mapping`/`index` are untouched. */
+function movePageTables(
+  k: KernelState,
+  mm: Mm,
+  oldAddr: number,
+  newAddr: number,
+  len: number,
+): void {
+  const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
+  const moved: { addr: number; pte: Pte }[] = [];
+  for (const vpn of keys) {
+    // Detach without dropping references.
+    const pte = detachPte(mm, vpn)!;
+    const a = vpn * PAGE_SIZE;
+    moved.push({ addr: newAddr + (a - oldAddr), pte });
+    if (pte.kind === "present" && pte.folio.anon) k.oracle.unmap(pte.folio, mm, a);
+  }
+  for (const { addr, pte } of moved) {
+    attachPte(mm, addr / PAGE_SIZE, pte);
+    if (pte.kind === "present" && pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
+    k.exec.work("pte_update");
+  }
+}
+
+/**
+ * MREMAP_RELOCATE_ANON: returns the destination VMA when the move was done by relocation,
+ * null to fall back to an ordinary move (reference §10.2).
+ */
+function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number): Vma | null {
+  const vma = vrm.vma!;
+  const { addr: oldAddr, oldLen, newLen, newAddr, flags } = vrm;
+  const must = (flags & MREMAP_MUST_RELOCATE_ANON) !== 0;
+  const fail = (why: string): null => {
+    countEvent(k, "relocate_fallback");
+    if (must) throw new SyscallError("EFAULT", "mremap", `cannot relocate anon folios: ${why}`);
+    return null;
+  };
+  // Unpopulated ranges and moves that merge anyway need no relocation (not failures).
+  if (!k.scheme.hasAnon(vma)) return null;
+  if (!k.scheme.relocate) return fail("the scheme does not support relocation");
+  if (!vmaIsAnonymous(vma)) return fail("not anonymous");
+  if (k.scheme.maybeHasSharedAnon(vma)) return fail("VMA may have shared anon folios");
+  // Would an ordinary merge succeed? Then relocation is unnecessary.
+  const probe = vmgNew(
+    vma.mm,
+    newAddr,
+    newAddr + newLen,
+    newPgoff,
+    vma.flags,
+    vma.file,
+    k.scheme.anonIdentity(vma),
+    vma,
+  );
+  if (vmaWouldMergeNewRange(k, probe)) return null;
+  const mm = vma.mm;
+  const len = Math.min(oldLen, newLen);
+  // One entry per folio, with the destination address of its first page. A large folio is
+  // relocated as a unit only when the moved range spans every page it maps; the series then
+  // tries split_folio(), which the simulator does not model: it falls back instead, as the
+  // first version of the series did for every large folio (reference §10.2).
+  const folios: { folio: Folio; addr: number }[] = [];
+  const seen = new Set<Folio>();
+  const end = oldAddr + len;
+  for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, end / PAGE_SIZE)) {
+    const pte = mm.pages.get(vpn)!;
+    const f = pte.folio;
+    if (!f || !f.anon || f.ksm || seen.has(f)) continue;
+    seen.add(f);
+    if (f.pinned) return fail(`folio ${f.id} is pinned`);
+    if (f.mapcount.some((m) => m > 1)) return fail(`folio ${f.id} is mapped shared`);
+    if (f.nrPages > 1) {
+      for (const m of f.mappers.values()) {
+        if (m.mm !== mm || m.addr < oldAddr || m.addr >= end) {
+          return fail(`large folio ${f.id} is not fully inside the moved range`);
+        }
+      }
+    }
+    const first = vpn * PAGE_SIZE - pte.page * PAGE_SIZE;
+    folios.push({ folio: f, addr: newAddr + (first - oldAddr) });
+  }
+  const dst = vmaAlloc(k, mm, newAddr, newAddr + newLen, newAddr / PAGE_SIZE, vma.flags, null);
+  k.scheme.vmaInit(dst);
+  vmaLink(k, dst);
+  movePageTables(k, mm, oldAddr, newAddr, len);
+  if (!k.scheme.relocate(vma, dst, folios)) {
+    // Undo: page tables back, destination removed; fall back to an ordinary move.
+    movePageTables(k, mm, newAddr, oldAddr, len);
+    vmaUnlinkFromTree(k, dst);
+    k.scheme.unlink(dst);
+    vmaFree(k, dst);
+    return fail("a folio could not be relocated");
+  }
+  for (const { folio, addr } of folios) folio.index = linearPageIndex(dst, addr);
+  // Retry the merge of the relocated VMA with its neighbours.
+  return vmaMergeExistingRange(k, vmgExisting(k, dst, dst.start, dst.end, dst.flags)) ?? dst;
+}

@@ -1,0 +1,192 @@
+/**
+ * Page tables: one PTE per virtual page number, PTE-page (page-table page) accounting, the
+ * constructors of the PTE kinds (present, zero page, swap; none is the absence of an entry, see
+ * `Pte` in types.ts), and the primitives that install and remove PTEs while keeping folio
+ * mapcounts, swap counts and the oracle exact.
+ *
+ * Stands for `include/linux/pgtable.h` and the PTE-level parts of `mm/memory.c`
+ * (`set_pte_at`, `ptep_get_and_clear`, `zap_pte_range`) and `mm/pgtable-generic.c`.
+ *
+ * Scheme hooks called here: none directly; freeing the last mapping of an anon folio reaches
+ * `folioFreed` through {@link maybeFreeFolio} (folio.ts).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { KernelState } from "./state.ts";
+import type {
+  Folio,
+  Mm,
+  NonePte,
+  PresentPte,
+  Pte,
+  PteValue,
+  SwapPte,
+  SwapSlot,
+  ZeroPagePte,
+} from "./types.ts";
+import { PAGE_SIZE } from "./types.ts";
+import { maybeFreeFolio, putSwap } from "./folio.ts";
+
+/** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
+export const PTES_PER_TABLE_SHIFT = 9;
+
+/** The empty entry: a lookup of an unpopulated address (`pte_none`). */
+export const PTE_NONE: NonePte = Object.freeze({ kind: "none" });
+
+/**
+ * `mk_pte` for page `page` of `folio`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * setPte(k, mm, addr, presentPte(folio, 0, true, true));
+ * ```
+ */
+export function presentPte(
+  folio: Folio,
+  page: number,
+  writable: boolean,
+  young: boolean,
+  protNone = false,
+): PresentPte {
+  return { kind: "present", folio, page, writable, young, protNone, swap: null };
+}
+
+/**
+ * The zero-page PTE (`pte_mkspecial(pfn_pte(my_zero_pfn(addr)))`), read-only.
+ *
+ * @example Usage
+ * ```ts ignore
+ * setPte(k, mm, addr, zeroPagePte(true));
+ * ```
+ */
+export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
+  return { kind: "zero", folio: null, page: 0, writable: false, young, protNone, swap: null };
+}
+
+/**
+ * A swap PTE referring to `slot` (`swp_entry_to_pte`); the caller counts the reference.
+ *
+ * @example Usage
+ * ```ts ignore
+ * slot.count++;
+ * attachPte(mm, vpn, swapPte(slot));
+ * ```
+ */
+export function swapPte(slot: SwapSlot): SwapPte {
+  return {
+    kind: "swap",
+    folio: null,
+    page: 0,
+    writable: false,
+    young: false,
+    protNone: false,
+    swap: slot,
+  };
+}
+
+/**
+ * `ptep_get`: the entry at virtual page `vpn`, {@link PTE_NONE} when there is none.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const pte = ptepGet(mm, addr / PAGE_SIZE);
+ * if (pte.kind === "none") doAnonymousPage(k, vma, addr, access);
+ * ```
+ */
+export function ptepGet(mm: Mm, vpn: number): PteValue {
+  return mm.pages.get(vpn) ?? PTE_NONE;
+}
+
+/**
+ * Puts `pte` in the page table at `vpn` (no reference counting).
+ *
+ * @example Usage
+ * ```ts ignore
+ * attachPte(mm, vpn, pte);
+ * ```
+ */
+export function attachPte(mm: Mm, vpn: number, pte: Pte): void {
+  mm.pages.set(vpn, pte);
+  const t = vpn >> PTES_PER_TABLE_SHIFT;
+  mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+}
+
+/**
+ * Takes the PTE at `vpn` out of the page table (no reference counting); returns it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const old = detachPte(mm, vpn);
+ * ```
+ */
+export function detachPte(mm: Mm, vpn: number): Pte | undefined {
+  const pte = mm.pages.get(vpn);
+  if (!pte) return undefined;
+  mm.pages.delete(vpn);
+  const t = vpn >> PTES_PER_TABLE_SHIFT;
+  const c = mm.ptePages.get(t)! - 1;
+  if (c === 0) mm.ptePages.delete(t);
+  else mm.ptePages.set(t, c);
+  return pte;
+}
+
+/**
+ * `set_pte_at` with the rmap bookkeeping of its callers: replaces any PTE at `addr`, raises the
+ * mapcount of the page it maps and tells the oracle.
+ *
+ * @example Usage
+ * ```ts ignore
+ * setPte(k, mm, addr, { folio, page: 0, writable: true, young: true });
+ * ```
+ */
+export function setPte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
+  const vpn = addr / PAGE_SIZE;
+  const old = mm.pages.get(vpn);
+  if (old) clearPte(k, mm, addr);
+  attachPte(mm, vpn, pte);
+  if (pte.kind === "present") {
+    pte.folio.mapcount[pte.page]++;
+    if (pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
+  }
+  k.exec.work("pte_update");
+}
+
+/**
+ * Removes a PTE (`ptep_get_and_clear` + `folio_remove_rmap_pte`); drops the folio's mapping and
+ * frees it when nothing maps it, or drops a swap PTE's reference to its slot.
+ *
+ * @example Usage
+ * ```ts ignore
+ * clearPte(k, mm, addr);
+ * ```
+ */
+export function clearPte(k: KernelState, mm: Mm, addr: number): void {
+  const pte = detachPte(mm, addr / PAGE_SIZE);
+  if (!pte) return;
+  k.exec.work("pte_update");
+  if (pte.kind === "present") {
+    const f = pte.folio;
+    f.mapcount[pte.page]--;
+    if (f.anon) k.oracle.unmap(f, mm, addr);
+    maybeFreeFolio(k, f);
+  } else if (pte.kind === "swap") {
+    putSwap(k, pte.swap);
+  }
+}
+
+/**
+ * `zap_page_range`: clears every PTE of `[start, end)`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * zapRange(k, mm, start, end);
+ * ```
+ */
+export function zapRange(k: KernelState, mm: Mm, start: number, end: number): void {
+  for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
+    clearPte(k, mm, vpn * PAGE_SIZE);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Rmap walks as the kernel core runs them: the scheme offers candidate (vma, address) pairs,
+ * the core checks each candidate's page tables (`page_vma_mapped_walk`), acts on the hits, and
+ * verifies the result against the oracle. The three callers are reclaim aging, reclaim eviction
+ * and migration.
+ *
+ * Stands for the walk side of `mm/rmap.c` (`rmap_walk_anon`'s caller view, `folio_referenced`,
+ * `try_to_unmap`, `try_to_migrate` + `remove_migration_ptes`) and `mm/page_vma_mapped.c`;
+ * reference §8.
+ *
+ * Scheme hooks called here: `walk` (`rmap_walk_anon`).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { WalkKind } from "../rmap/scheme.ts";
+import { mapperKey, OracleMismatchError } from "../oracle.ts";
+import { countEvent, type KernelState, type WalkResult } from "./state.ts";
+import { attachPte, clearPte, PTES_PER_TABLE_SHIFT, swapPte } from "./pgtable.ts";
+import { type Folio, type Mm, PAGE_SIZE, type PresentPte, type SwapSlot } from "./types.ts";
+
+/**
+ * Runs one walk through the scheme, checks each candidate's page tables, and verifies the
+ * result against the oracle (when `params.oracleChecks`). `act` is called for each hit and
+ * returns false to stop. Listeners get the figures.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const r = rmapWalk(k, folio, "migrate", false, () => true);
+ * ```
+ */
+export function rmapWalk(
+  k: KernelState,
+  folio: Folio,
+  kind: WalkKind,
+  tryLock: boolean,
+  act: (pte: PresentPte, mm: Mm, addr: number) => boolean,
+): WalkResult {
+  if (!folio.anon || folio.freed) {
+    throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
+  }
+  if (folio.mapcount.every((m) => m === 0)) {
+    // folio_lock_anon_vma_read() gives up on a folio that is not mapped (e.g. one only in
+    // the swap cache): no walk happens.
+    return {
+      kind,
+      visits: 0,
+      hits: 0,
+      useless: 0,
+      structures: 0,
+      treeNodes: 0,
+      contended: false,
+    };
+  }
+  const expected = new Map(folio.mappers);
+  const found = new Set<number>();
+  let visits = 0, hits = 0;
+  const report = k.scheme.walk(folio, kind, tryLock, (vma, addr) => {
+    // page_vma_mapped_walk: from the address the scheme computed, check the PTE of every
+    // page of the folio that falls inside this VMA (one page for a small folio).
+    visits++;
+    const mm = vma.mm;
+    const vpn = addr / PAGE_SIZE;
+    const tableExists = mm.ptePages.has(vpn >> PTES_PER_TABLE_SHIFT);
+    k.exec.work("pt_level", tableExists ? 4 : 3);
+    if (!tableExists || addr < vma.start || addr >= vma.end) return true;
+    let hit = false;
+    for (let i = 0; i < folio.nrPages; i++) {
+      const va = vma.start + (folio.index + i - vma.pgoff) * PAGE_SIZE;
+      if (va < vma.start || va >= vma.end) continue;
+      k.exec.work("pte_check");
+      const pte = mm.pages.get(va / PAGE_SIZE);
+      if (pte?.kind !== "present" || pte.folio !== folio || pte.page !== i) continue;
+      const key = mapperKey(mm, va);
+      if (found.has(key)) continue;
+      found.add(key);
+      hit = true;
+      if (!act(pte, mm, va)) {
+        hits++;
+        return false;
+      }
+    }
+    if (hit) hits++;
+    return true;
+  });
+  // Early stops happen only once every mapping was found (mapcount reached, or unmapped), so
+  // a walk that was not contended must have found every mapping the oracle knows.
+  if (!report.contended && k.params.oracleChecks) {
+    for (const [key, m] of expected) {
+      if (!found.has(key)) {
+        throw new OracleMismatchError(folio, k.scheme.info.id, kind, m.mm, m.addr);
+      }
+    }
+    k.oracle.walksChecked++;
+  }
+  const r: WalkResult = {
+    kind,
+    visits,
+    hits,
+    useless: visits - hits,
+    structures: report.structures,
+    treeNodes: report.treeNodes,
+    contended: report.contended,
+  };
+  for (const l of k.walkListeners) l(r);
+  return r;
+}
+
+/**
+ * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were
+ * found; clears young bits. Returns the number of referenced mappings, or -1 when contended.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const refs = folioReferenced(k, folio);
+ * ```
+ */
+export function folioReferenced(k: KernelState, folio: Folio): number {
+  let referenced = 0;
+  let remaining = folio.mapcount.reduce((a, b) => a + b, 0);
+  const r = rmapWalk(k, folio, "referenced", true, (pte) => {
+    if (pte.young) referenced++;
+    pte.young = false;
+    remaining--;
+    return remaining > 0;
+  });
+  return r.contended ? -1 : referenced;
+}
+
+/**
+ * `try_to_unmap`: reclaim eviction. Blocking read lock; every mapping becomes a swap entry (one
+ * slot per page of the folio; swap-in brings pages back as small folios) and the folio is freed.
+ * Returns true if the folio is no longer mapped.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (tryToUnmap(k, folio)) reclaimed++;
+ * ```
+ */
+export function tryToUnmap(k: KernelState, folio: Folio): boolean {
+  const slots: SwapSlot[] = folio.mapcount.map(() => ({
+    id: k.nextSwapId++,
+    count: 0,
+    cached: null,
+  }));
+  rmapWalk(k, folio, "unmap", false, (pte, mm, addr) => {
+    const slot = slots[pte.page];
+    slot.count++;
+    clearPte(k, mm, addr);
+    attachPte(mm, addr / PAGE_SIZE, swapPte(slot));
+    return !folio.freed;
+  });
+  countEvent(k, "folios_reclaimed");
+  return folio.freed;
+}
+
+/**
+ * Migration of one folio: `try_to_migrate` then `remove_migration_ptes`, two walks under the
+ * blocking read lock. The simulated folio keeps its identity (the new folio inherits `mapping`
+ * and `index`, so the rmap state is the same).
+ *
+ * @example Usage
+ * ```ts ignore
+ * migrateFolio(k, folio);
+ * ```
+ */
+export function migrateFolio(k: KernelState, folio: Folio): void {
+  rmapWalk(k, folio, "migrate", false, () => true);
+  rmapWalk(k, folio, "remove_migration", false, () => true);
+  countEvent(k, "folios_migrated");
+}

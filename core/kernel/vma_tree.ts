@@ -1,0 +1,141 @@
+/**
+ * VMA allocation and the mm's VMA tree: `vm_area_alloc`/`vm_area_dup`/`vm_area_free`, linking
+ * and unlinking with `map_count` and `maple_node` accounting, and range changes of linked VMAs
+ * under the scheme's locks (`vma_prepare` … `vma_complete`).
+ *
+ * Stands for `kernel/fork.c` (`vm_area_alloc`, `vm_area_dup`, `vm_area_free`), the tree half of
+ * `mm/vma.c` (`vma_link`, `vma_iter_store`/`vma_iter_clear`, `vma_prepare`, `vma_complete`) and
+ * `lib/maple_tree.c` (node counts only: `params.mapleEntriesPerNode`).
+ *
+ * Scheme hooks called here: `adjust` (every change of start, end or pgoff of a linked VMA).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { KernelState } from "./state.ts";
+import type { Mm, SimFile, Vma } from "./types.ts";
+
+function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
+  const per = k.params.mapleEntriesPerNode;
+  const nodes = (n: number): number => {
+    if (n === 0) return 0;
+    let level = Math.ceil((2 * n + 1) / per);
+    let total = level;
+    while (level > 1) {
+      level = Math.ceil(level / per);
+      total += level;
+    }
+    return total;
+  };
+  const d = nodes(mm.mapCount) - nodes(oldCount);
+  if (d > 0) k.slab.alloc("maple_node", d);
+  else if (d < 0) k.slab.free("maple_node", -d);
+}
+
+/**
+ * `vm_area_alloc` with its range set: a VMA not yet linked, whose scheme state the caller fills
+ * (`vmaInit`, `clone` or `fork`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const v = vmaAlloc(k, mm, start, end, start / PAGE_SIZE, flags, null);
+ * k.scheme.vmaInit(v);
+ * vmaLink(k, v);
+ * ```
+ */
+export function vmaAlloc(
+  k: KernelState,
+  mm: Mm,
+  start: number,
+  end: number,
+  pgoff: number,
+  flags: number,
+  file: SimFile | null,
+): Vma {
+  k.slab.alloc("vm_area_struct");
+  return {
+    id: k.nextVmaId++,
+    mm,
+    start,
+    end,
+    pgoff,
+    flags,
+    file,
+    rmap: null,
+    detached: false,
+  };
+}
+
+/**
+ * `vm_area_dup`: a copy of `src` (in `mm`) with the scheme state left for the caller's hook.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const tmp = vmaDup(k, mpnt, child);
+ * ```
+ */
+export function vmaDup(k: KernelState, src: Vma, mm: Mm = src.mm): Vma {
+  return vmaAlloc(k, mm, src.start, src.end, src.pgoff, src.flags, src.file);
+}
+
+/**
+ * `vma_link`: inserts `v` into its mm's tree and raises `map_count`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * vmaLink(k, v);
+ * ```
+ */
+export function vmaLink(k: KernelState, v: Vma): void {
+  v.mm.vmas.insert(v);
+  const old = v.mm.mapCount++;
+  updateMaple(k, v.mm, old);
+  k.exec.work("tree_update");
+}
+
+/**
+ * `vma_iter_clear`: takes `v` out of its mm's tree and lowers `map_count` (the VMA stays
+ * allocated).
+ *
+ * @example Usage
+ * ```ts ignore
+ * vmaUnlinkFromTree(k, v);
+ * ```
+ */
+export function vmaUnlinkFromTree(k: KernelState, v: Vma): void {
+  v.mm.vmas.remove(v);
+  const old = v.mm.mapCount--;
+  updateMaple(k, v.mm, old);
+  k.exec.work("tree_update");
+}
+
+/**
+ * `vm_area_free`: the VMA is gone.
+ *
+ * @example Usage
+ * ```ts ignore
+ * vmaFree(k, v);
+ * ```
+ */
+export function vmaFree(k: KernelState, v: Vma): void {
+  v.detached = true;
+  k.slab.free("vm_area_struct");
+}
+
+/**
+ * `vma_prepare` … `vma_complete`: changes range/pgoff of linked VMAs under the scheme's
+ * `adjust` (which locks and re-keys its index) and re-keys the mm's tree.
+ *
+ * @example Usage
+ * ```ts ignore
+ * vmaAdjust(k, [vma], () => { vma.end += PAGE_SIZE; });
+ * ```
+ */
+export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void {
+  for (const v of vmas) v.mm.vmas.remove(v);
+  k.scheme.adjust(vmas, mutate);
+  for (const v of vmas) v.mm.vmas.insert(v);
+  k.exec.work("tree_update", vmas.length);
+}

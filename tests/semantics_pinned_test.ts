@@ -1,0 +1,372 @@
+// Semantics that keep every walk complete but that a bug can still get wrong (issue 13: the
+// mutants that survived an outside review). Each test names the bug it catches:
+// - slab byte totals equal the sum of the caches at every moment and return to zero; per-cache
+//   peaks and the peak total are high-water marks (a free(n) that subtracts one object's bytes,
+//   a peak never updated, a recorder deriving peak bytes from the final count);
+// - the oracle rejects deliberately broken states (a vacuous cross-check, a one-sided mapcount
+//   check, a walk never compared with the oracle);
+// - a DMA-pinned exclusive page is copied at fork and a pinned page is never reused on a write
+//   fault (kernel/fork.c copy_present_page, mm/memory.c wp_can_reuse_anon_folio);
+// - fork write-protects CoW PTEs and clears PageAnonExclusive; mprotect makes only exclusive anon
+//   pages writable (can_change_pte_writable);
+// - the max_map_count boundaries exactly as Linux: do_mmap and do_brk_flags refuse only when
+//   map_count > max (a process may reach max + 1), split_vma when map_count >= max, munmap of the
+//   middle of a VMA when map_count >= max, mremap's move when map_count >= max - 3 and a move to a
+//   given address when map_count + 2 >= max - 3 (mm/mmap.c, mm/vma.c, mm/mremap.c).
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import { SLAB_CACHES, type SlabCache, type SlabSnapshot } from "../core/slab.ts";
+import { OracleMismatchError } from "../core/oracle.ts";
+import { runOne } from "../reports/recorder.ts";
+import { SCHEMES } from "../core/rmap/registry.ts";
+import { Random } from "../core/lib/random.ts";
+import { Slab } from "../core/slab.ts";
+import {
+  type Folio,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  SyscallError,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+const X = 0x7f0000000000;
+
+function sumBytes(s: SlabSnapshot): number {
+  let t = 0;
+  for (const c of SLAB_CACHES) t += s.bytes[c];
+  return t;
+}
+
+function folioAt(k: Kernel, mm: Mm, addr: number): Folio {
+  const f = k.pte(mm, addr)?.folio;
+  if (!f) throw new Error(`no folio at ${addr}`);
+  return f;
+}
+
+function errnoOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof SyscallError) return e.errno;
+    throw e;
+  }
+  return "ok";
+}
+
+// -- slab accounting ------------------------------------------------------------------------------
+
+Deno.test("slab: free(n) frees n objects' bytes; peaks are high-water marks", () => {
+  const s = new Slab();
+  const av = s.sizes.anon_vma, avc = s.sizes.anon_vma_chain;
+  s.alloc("anon_vma", 3);
+  s.alloc("anon_vma_chain", 5);
+  s.free("anon_vma", 2);
+  s.free("anon_vma_chain", 4);
+  assertEquals(s.snapshot().totalBytes, av + avc);
+  assertEquals(s.snapshot().totalBytes, sumBytes(s.snapshot()));
+  assertEquals([s.stats("anon_vma").peak, s.stats("anon_vma_chain").peak], [3, 5]);
+  assertEquals(s.peakTotalBytes, 3 * av + 5 * avc);
+  s.alloc("anon_vma", 1); // 2 live: below the peak of 3
+  assertEquals(s.stats("anon_vma").peak, 3);
+  s.free("anon_vma", 2);
+  s.free("anon_vma_chain", 1);
+  assertEquals(s.snapshot().totalBytes, 0);
+  assertEquals(s.peakTotalBytes, 3 * av + 5 * avc);
+  assertEquals([s.stats("anon_vma").allocs, s.stats("anon_vma").frees], [4, 4]);
+});
+
+Deno.test("slab: the total equals the sum of the caches after every syscall and returns to 0", () => {
+  for (const entry of SCHEMES) {
+    const k = new Kernel({ scheme: entry.create() });
+    const rng = new Random(7);
+    const live: Mm[] = [k.spawn()];
+    let peak = 0;
+    const peaks = new Map<SlabCache, number>();
+    const check = (): void => {
+      const snap = k.slab.snapshot();
+      assertEquals(snap.totalBytes, sumBytes(snap), `${entry.info.id}: total vs caches`);
+      peak = Math.max(peak, snap.totalBytes);
+      for (const c of SLAB_CACHES) peaks.set(c, Math.max(peaks.get(c) ?? 0, snap.objects[c]));
+    };
+    for (let step = 0; step < 300; step++) {
+      const mm = live[rng.int(0, live.length - 1)];
+      const a = X + rng.int(0, 63) * P;
+      const op = rng.int(0, 5);
+      try {
+        if (op === 0) k.mmap(mm, a, rng.int(1, 8) * P, RW, ANON | MAP_FIXED);
+        else if (op === 1) k.touch(mm, a, rng.int(0, 1) ? "write" : "read");
+        else if (op === 2) k.munmap(mm, a, rng.int(1, 4) * P);
+        else if (op === 3 && live.length < 6) live.push(k.fork(mm));
+        else if (op === 4 && live.length > 1) {
+          k.exit(mm);
+          live.splice(live.indexOf(mm), 1);
+        } else k.mprotect(mm, a, rng.int(1, 4) * P, rng.int(0, 1) ? RW : PROT_READ);
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+      }
+      check();
+    }
+    for (const mm of live) k.exit(mm);
+    check();
+    assertEquals(k.slab.snapshot().totalBytes, 0, `${entry.info.id}: bytes left after every exit`);
+    // The slab's own high-water marks are at least what was observed between syscalls.
+    if (k.slab.peakTotalBytes < peak) {
+      throw new Error(`${entry.info.id}: peak total below observed`);
+    }
+    for (const c of SLAB_CACHES) {
+      if (k.slab.stats(c).peak < peaks.get(c)!) {
+        throw new Error(`${entry.info.id}: ${c} peak too low`);
+      }
+    }
+  }
+});
+
+Deno.test("recorder: peak bytes are peak objects × object size, final total the sum", () => {
+  const run = runOne({ scheme: "anon_vma", workload: "fork-storm", seed: 3 });
+  const s = new Slab();
+  let anyPeak = false;
+  for (const c of SLAB_CACHES) {
+    assertEquals(run.slab.peak.bytes[c], run.slab.peak.objects[c] * s.sizes[c], c);
+    if (run.slab.peak.objects[c] < run.slab.final.objects[c]) throw new Error(`${c} peak < final`);
+    if (run.slab.peak.objects[c] > 0) anyPeak = true;
+  }
+  assertEquals(anyPeak, true);
+  let final = 0;
+  for (const c of SLAB_CACHES) final += run.slab.final.bytes[c];
+  assertEquals(run.slab.final.totalBytes, final);
+  if (run.slab.peak.totalBytes < final) throw new Error("peak total below final total");
+});
+
+// -- the oracle -----------------------------------------------------------------------------------
+
+/** A parent with two written pages, forked: page 0 shared (mapcount 2), page 1 copied by the child. */
+function forkedWorld(): { k: Kernel; parent: Mm; child: Mm; shared: Folio } {
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const parent = k.spawn();
+  k.mmap(parent, X, 4 * P, RW, ANON | MAP_FIXED);
+  k.touch(parent, X, "write");
+  k.touch(parent, X + P, "write");
+  const child = k.fork(parent);
+  k.touch(child, X + P, "write");
+  return { k, parent, child, shared: folioAt(k, parent, X) };
+}
+
+Deno.test("oracle: a consistent state passes; each broken state is named", () => {
+  const { k, child, shared } = forkedWorld();
+  assertEquals(k.oracle.check(k), []);
+  assertEquals(shared.mapcount, [2]);
+
+  shared.mapcount[0]++;
+  assertEquals(k.oracle.check(k), [`folio ${shared.id} mapcount 3 != 2`]);
+  shared.mapcount[0] -= 2;
+  assertEquals(k.oracle.check(k), [`folio ${shared.id} mapcount 1 != 2`]);
+  shared.mapcount[0]++;
+
+  const key = [...shared.mappers.keys()][1];
+  const m = shared.mappers.get(key)!;
+  shared.mappers.delete(key);
+  const problems = k.oracle.check(k);
+  assertEquals(problems.length, 3);
+  assertEquals(problems[0].startsWith(`oracle lacks folio ${shared.id} at ${m.mm.id}:`), true);
+  assertEquals(problems[1], `folio ${shared.id} mapcount 2 != 1`);
+  assertEquals(problems[2], "oracle records 3 mappings, page tables 4");
+  shared.mappers.set(key, m);
+  assertEquals(k.oracle.check(k), []);
+  k.assertInvariants();
+  void child;
+});
+
+Deno.test("oracle: a walk that misses a mapping the oracle knows stops with a mismatch", () => {
+  const { k, child, shared } = forkedWorld();
+  k.migrateFolio(shared); // consistent: both mappings found
+  const walked = k.oracle.walksChecked;
+  if (walked === 0) throw new Error("walks are not checked against the oracle");
+  // A mapping the page tables do not have: the scheme cannot find it, so the walk must fail.
+  const bogus = X + 3 * P;
+  shared.mappers.set(child.id * 2 ** 36 + bogus / P, { mm: child, addr: bogus });
+  assertThrows(() => k.migrateFolio(shared), OracleMismatchError, "missed its mapping");
+});
+
+// -- pins, fork and write faults -----------------------------------------------------------------
+
+Deno.test("pin: an exclusive pinned page is copied at fork; the parent keeps it writable", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const parent = k.spawn();
+  k.mmap(parent, X, P, RW, ANON | MAP_FIXED);
+  k.touch(parent, X, "write");
+  const f = folioAt(k, parent, X);
+  k.setPinned(f, true);
+  const child = k.fork(parent);
+  const cf = folioAt(k, child, X);
+  assertEquals(cf === f, false);
+  assertEquals([cf.anonExclusive[0], cf.mapcount[0], k.pte(child, X)!.writable], [true, 1, true]);
+  assertEquals([f.anonExclusive[0], f.mapcount[0], k.pte(parent, X)!.writable], [true, 1, true]);
+  assertEquals(k.counters.fork_early_cow, 1);
+  k.touch(parent, X, "write"); // no fault: still writable, same folio
+  assertEquals(folioAt(k, parent, X), f);
+  assertEquals(k.counters.faults_cow_copy ?? 0, 0);
+  k.assertInvariants();
+});
+
+Deno.test("fork: an unpinned page is shared, write-protected and no longer exclusive", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const parent = k.spawn();
+  k.mmap(parent, X, P, RW, ANON | MAP_FIXED);
+  k.touch(parent, X, "write");
+  const f = folioAt(k, parent, X);
+  const child = k.fork(parent);
+  assertEquals(folioAt(k, child, X), f);
+  assertEquals([f.anonExclusive[0], f.mapcount[0]], [false, 2]);
+  assertEquals([k.pte(parent, X)!.writable, k.pte(child, X)!.writable], [false, false]);
+  assertEquals(k.counters.fork_early_cow ?? 0, 0);
+  // The parent's write copies (the page is mapped twice).
+  k.touch(parent, X, "write");
+  const pf = folioAt(k, parent, X);
+  assertEquals([pf === f, k.counters.faults_cow_copy, f.mapcount[0]], [false, 1, 1]);
+  // mprotect(PROT_WRITE) of the child's range must not make the shared... now exclusive-by-count
+  // but not PageAnonExclusive folio writable: only a write fault may reuse it.
+  k.mprotect(child, X, P, PROT_READ);
+  k.mprotect(child, X, P, RW);
+  assertEquals(k.pte(child, X)!.writable, false);
+  k.assertInvariants();
+});
+
+Deno.test("mprotect: PROT_WRITE makes exclusive anon pages writable, shared ones not", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const parent = k.spawn();
+  k.mmap(parent, X, 2 * P, RW, ANON | MAP_FIXED);
+  k.touch(parent, X, "write");
+  const child = k.fork(parent);
+  k.touch(parent, X + P, "write"); // after the fork: exclusive to the parent
+  k.mprotect(parent, X, 2 * P, PROT_READ);
+  k.mprotect(parent, X, 2 * P, RW);
+  assertEquals([k.pte(parent, X)!.writable, k.pte(parent, X + P)!.writable], [false, true]);
+  void child;
+});
+
+Deno.test("pin: a pinned page is never reused on a write fault; an unpinned one is", () => {
+  for (const pinned of [false, true]) {
+    const k = new Kernel({ scheme: new AnonVmaScheme() });
+    const parent = k.spawn();
+    k.mmap(parent, X, P, RW, ANON | MAP_FIXED);
+    k.touch(parent, X, "write");
+    const f = folioAt(k, parent, X);
+    k.exit(k.fork(parent)); // f: mapcount 1 again, but no longer exclusive
+    assertEquals([f.mapcount[0], f.anonExclusive[0]], [1, false]);
+    k.setPinned(f, pinned);
+    k.touch(parent, X, "write");
+    const now = folioAt(k, parent, X);
+    if (pinned) {
+      // wp_can_reuse_anon_folio: the pin holds an extra reference, so the page is copied.
+      assertEquals([now === f, k.counters.faults_cow_copy, f.freed], [false, 1, true]);
+    } else {
+      assertEquals([now === f, k.counters.faults_wp_reuse_move, now.anonExclusive[0]], [
+        true,
+        1,
+        true,
+      ]);
+    }
+    assertEquals(k.pte(parent, X)!.writable, true);
+    k.assertInvariants();
+  }
+});
+
+// -- max_map_count ------------------------------------------------------------------------------
+
+const MAX = 20;
+/** VMAs of 3 pages every 5 pages (2-page gaps: no merges). */
+const vmaAt = (i: number): number => X + i * 5 * P;
+
+function withVmas(n: number): { k: Kernel; mm: Mm } {
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { maxMapCount: MAX } });
+  const mm = k.spawn();
+  for (let i = 0; i < n; i++) k.mmap(mm, vmaAt(i), 3 * P, RW, ANON | MAP_FIXED);
+  assertEquals(mm.mapCount, n);
+  return { k, mm };
+}
+
+Deno.test("max_map_count: mmap refuses only above the limit (a process may reach max + 1)", () => {
+  const { k, mm } = withVmas(MAX);
+  k.mmap(mm, vmaAt(MAX), 3 * P, RW, ANON | MAP_FIXED); // map_count == max: allowed
+  assertEquals(mm.mapCount, MAX + 1);
+  assertEquals(errnoOf(() => k.mmap(mm, vmaAt(MAX + 1), 3 * P, RW, ANON | MAP_FIXED)), "ENOMEM");
+  assertEquals(mm.mapCount, MAX + 1);
+  // A mapping that would merge is refused as well: do_mmap checks before trying to merge.
+  assertEquals(errnoOf(() => k.mmap(mm, vmaAt(0) + 3 * P, P, RW, ANON | MAP_FIXED)), "ENOMEM");
+});
+
+Deno.test("max_map_count: brk refuses above the limit, even an expansion of its VMA", () => {
+  const { k, mm } = withVmas(MAX);
+  const b = mm.startBrk;
+  assertEquals(k.brk(mm, b + P), b + P); // map_count == max: a new brk VMA is allowed
+  assertEquals(mm.mapCount, MAX + 1);
+  assertEquals(k.brk(mm, b + 2 * P), b + P); // map_count > max: unchanged
+  assertEquals(mm.vmas.find(b)!.end, b + P);
+  assertEquals(k.brk(mm, b), b); // shrinking is always allowed
+  assertEquals(mm.mapCount, MAX);
+});
+
+Deno.test("max_map_count: split_vma refuses at the limit", () => {
+  const a = withVmas(MAX - 1);
+  a.k.mprotect(a.mm, vmaAt(0), P, PROT_READ); // one split at max - 1: allowed
+  assertEquals(a.mm.mapCount, MAX);
+  const b = withVmas(MAX);
+  assertEquals(errnoOf(() => b.k.mprotect(b.mm, vmaAt(0), P, PROT_READ)), "ENOMEM");
+  assertEquals(b.mm.mapCount, MAX);
+  assertEquals(b.mm.vmas.find(vmaAt(0))!.end, vmaAt(0) + 3 * P);
+  // The middle of a VMA needs two splits: at max - 1 the second would fail. Linux would leave
+  // the first split behind; the simulator checks the budget first so that a failed call
+  // changes nothing (mprotect.ts, checkSplitBudget).
+  const c = withVmas(MAX - 1);
+  assertEquals(errnoOf(() => c.k.mprotect(c.mm, vmaAt(0) + P, P, PROT_READ)), "ENOMEM");
+  assertEquals(c.mm.mapCount, MAX - 1);
+  const d = withVmas(MAX - 2);
+  d.k.mprotect(d.mm, vmaAt(0) + P, P, PROT_READ);
+  assertEquals(d.mm.mapCount, MAX);
+});
+
+Deno.test("max_map_count: munmap of a VMA's middle refuses at the limit, an edge never", () => {
+  const a = withVmas(MAX - 1);
+  a.k.munmap(a.mm, vmaAt(0) + P, P); // middle at max - 1: allowed, map_count becomes max
+  assertEquals(a.mm.mapCount, MAX);
+  const b = withVmas(MAX);
+  assertEquals(errnoOf(() => b.k.munmap(b.mm, vmaAt(0) + P, P)), "ENOMEM");
+  assertEquals(b.mm.mapCount, MAX);
+  // Above the limit, unmapping an edge (one split, one removal) still works.
+  b.k.mmap(b.mm, vmaAt(MAX), 3 * P, RW, ANON | MAP_FIXED);
+  assertEquals(b.mm.mapCount, MAX + 1);
+  b.k.munmap(b.mm, vmaAt(0), P);
+  assertEquals(b.mm.mapCount, MAX + 1);
+});
+
+Deno.test("max_map_count: mremap moves refuse at max - 3, moves to new_addr at max - 5", () => {
+  const far = X + 1000 * P;
+  // Growing VMA 0 from 3 to 6 pages does not fit before VMA 1: it moves.
+  const a = withVmas(MAX - 4);
+  a.k.mremap(a.mm, vmaAt(0), 3 * P, 6 * P, MREMAP_MAYMOVE);
+  assertEquals(a.mm.mapCount, MAX - 4);
+  const b = withVmas(MAX - 3);
+  assertEquals(errnoOf(() => b.k.mremap(b.mm, vmaAt(0), 3 * P, 6 * P, MREMAP_MAYMOVE)), "ENOMEM");
+  assertEquals(b.mm.vmas.find(vmaAt(0))!.end, vmaAt(0) + 3 * P);
+  // MREMAP_FIXED: check_mremap_params wants map_count + 2 below max - 3.
+  const c = withVmas(MAX - 6);
+  c.k.mremap(c.mm, vmaAt(0), 3 * P, 3 * P, MREMAP_MAYMOVE | MREMAP_FIXED, far);
+  assertEquals(c.mm.vmas.find(far)!.end, far + 3 * P);
+  const d = withVmas(MAX - 5);
+  assertEquals(
+    errnoOf(() => d.k.mremap(d.mm, vmaAt(0), 3 * P, 3 * P, MREMAP_MAYMOVE | MREMAP_FIXED, far)),
+    "ENOMEM",
+  );
+  assertEquals(d.mm.vmas.find(far), undefined);
+});

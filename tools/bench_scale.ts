@@ -1,0 +1,437 @@
+/**
+ * `deno task bench:scale`: how fast and how large the simulator is, as printed figures (never a
+ * timed test). Every measurement runs in its own Deno subprocess, so heaps and peak RSS do not mix.
+ *
+ * - (a) Fork storm: a process with 1,000 faulted one-page VMAs (an unmapped page between each two
+ *   so they cannot merge) forks 100 times in series; each child exits at once. The classic
+ *   `anon_vma` scheme with the oracle on, bare (untimed {@link CountingExec}) and on the timed
+ *   machine, against the real kernel running the same storm (`tools/bench_scale_fork.c`, compiled
+ *   with the host gcc), measured side by side in this run; medians of several rounds, printed as
+ *   ratios. The real kernel's round is timed from the first fork to the last child reaped.
+ * - (b) `android-launch --param scale=1`: CPU time of the run and peak RSS of the process (VmHWM),
+ *   per scheme.
+ * - (c) JS heap bytes per faulted VMA (with its anon_vma, AVC, folio, PTE and oracle entry) and per
+ *   AVC (the heap growth of forks down a live chain, divided by the AVCs they add), measured with
+ *   `--expose-gc` heap deltas.
+ * - A growth table from 10^3 to 10^6 faulted VMAs in one process: time and heap per VMA for the
+ *   faults, one fork and its exit.
+ *
+ * Usage: `deno task bench:scale [--part a,b,c,growth] [--scheme ID[,ID]] [--max-vmas N]
+ * [--rounds R]`
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { CountingExec } from "../core/machine/exec.ts";
+import { Machine } from "../core/machine/machine.ts";
+import { costProfile } from "../core/machine/cost_model.ts";
+import { createScheme, schemeIds } from "../core/rmap/registry.ts";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED_NOREPLACE,
+  MAP_PRIVATE,
+  type Mm,
+  PAGE_SIZE,
+} from "../core/kernel/types.ts";
+import { runOne } from "../reports/recorder.ts";
+import type { TaskScript } from "../workloads/workload.ts";
+
+const BASE = 0x100000000000;
+/** V8 old-space limit of each child, MiB: room for 10^6 VMAs and a fork on a 24 GiB machine. */
+const CHILD_HEAP_MIB = 16384;
+const PARTS = ["a", "b", "c", "growth"] as const;
+
+type Gc = () => void;
+
+function gc(): void {
+  const f = (globalThis as { gc?: Gc }).gc;
+  if (!f) throw new Error("run the child with --v8-flags=--expose-gc");
+  f();
+  f();
+}
+
+function heapUsed(): number {
+  gc();
+  return Deno.memoryUsage().heapUsed;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A kernel with `vmas` faulted one-page VMAs kept apart by holes, in one process. */
+function faultedProcess(k: Kernel, vmas: number): Mm {
+  const mm = k.spawn();
+  for (let i = 0; i < vmas; i++) {
+    const a = BASE + i * 2 * PAGE_SIZE;
+    k.mmap(mm, a, PAGE_SIZE, 3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+    k.touch(mm, a, "write");
+  }
+  return mm;
+}
+
+const BIG_MAP_COUNT = 2 ** 31 - 1;
+
+// ---------------------------------------------------------------------------------------------
+// Child measurements (each prints one JSON line)
+
+/** (a) simulated storm: ms per round of `forks` fork+exit, bare and timed. */
+function childStorm(vmas: number, forks: number, rounds: number): unknown {
+  const bare: number[] = [];
+  const bareFork: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const k = new Kernel({ scheme: createScheme("anon_vma"), exec: new CountingExec() });
+    const parent = faultedProcess(k, vmas);
+    let forkMs = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < forks; i++) {
+      const f0 = performance.now();
+      const child = k.fork(parent);
+      forkMs += performance.now() - f0;
+      k.exit(child);
+    }
+    bare.push(performance.now() - t0);
+    bareFork.push(forkMs);
+    k.exit(parent);
+  }
+  const timed: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const machine = new Machine({ cpus: 2, costs: costProfile("default") });
+    const k = new Kernel({ scheme: createScheme("anon_vma"), exec: machine.exec });
+    let parent!: Mm;
+    let wall = 0;
+    const script = (function* (): TaskScript {
+      yield { op: "mmap", run: () => parent = faultedProcess(k, vmas) };
+      const t0 = performance.now();
+      for (let i = 0; i < forks; i++) {
+        let child!: Mm;
+        yield { op: "fork", run: () => child = k.fork(parent) };
+        yield { op: "exit", run: () => k.exit(child) };
+      }
+      wall = performance.now() - t0;
+      yield { op: "exit", run: () => k.exit(parent) };
+    })();
+    machine.addTask({
+      id: 1,
+      name: "storm",
+      kind: "user",
+      next: () => {
+        const s = script.next();
+        return s.done ? null : s.value;
+      },
+    });
+    machine.run();
+    timed.push(wall);
+  }
+  return { bare, bareFork, timed };
+}
+
+function vmHwmKiB(): number {
+  const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** (b) one android-launch run: CPU ms of the run, peak RSS of the process. */
+function childAndroid(scheme: string, scale: number): unknown {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = runOne({ scheme, workload: "android-launch", params: { scale }, seed: 1 });
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return {
+    cpuMs: (c.user + c.system) / 1000,
+    wallMs,
+    hwmKiB: vmHwmKiB(),
+    ops: r.ops,
+    vmas: r.slab.peak.objects.vm_area_struct,
+    avcs: r.slab.peak.objects.anon_vma_chain,
+  };
+}
+
+/**
+ * (c) heap per object, anon_vma scheme: per faulted one-page VMA (with its anon_vma, AVC, folio,
+ * PTE and oracle entry); per faulted page of one large VMA (folio, PTE, oracle entry); per PTE a
+ * fork copies (shared folio); per AVC (forks down a live chain of `vmas`-VMA processes: the fork
+ * of generation d gives each VMA d + 2 AVCs, one more than the fork before it, everything else
+ * being the same).
+ */
+function childHeap(vmas: number, depth: number): unknown {
+  const newKernel = (): Kernel =>
+    new Kernel({
+      scheme: createScheme("anon_vma"),
+      exec: new CountingExec(),
+      params: { maxMapCount: BIG_MAP_COUNT },
+    });
+  // Faulted one-page VMAs, then a live chain of forks.
+  let k = newKernel();
+  const h0 = heapUsed();
+  let mm = faultedProcess(k, vmas);
+  const perVma = (heapUsed() - h0) / vmas;
+  const heapDeltas: number[] = [];
+  const avcDeltas: number[] = [];
+  const chain: Mm[] = [mm];
+  for (let d = 0; d < depth; d++) {
+    const a0 = k.slab.live("anon_vma_chain");
+    const b0 = heapUsed();
+    mm = k.fork(mm);
+    heapDeltas.push(heapUsed() - b0);
+    avcDeltas.push(k.slab.live("anon_vma_chain") - a0);
+    chain.push(mm);
+  }
+  const perAvc = (heapDeltas[depth - 1] - heapDeltas[0]) / (avcDeltas[depth - 1] - avcDeltas[0]);
+  for (const m of chain.reverse()) k.exit(m);
+  // One VMA of `vmas` faulted pages, then one fork.
+  k = newKernel();
+  const p0 = heapUsed();
+  const big = k.spawn();
+  k.mmap(big, BASE, vmas * PAGE_SIZE, 3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+  for (let i = 0; i < vmas; i++) k.touch(big, BASE + i * PAGE_SIZE, "write");
+  const p1 = heapUsed();
+  const perPage = (p1 - p0) / vmas;
+  const child = k.fork(big);
+  const perPte = (heapUsed() - p1) / vmas;
+  k.exit(child);
+  k.exit(big);
+  return { perVma, perAvc, perPage, perPte, heapDeltas, avcDeltas };
+}
+
+/** Growth: time and heap per VMA for faults, a fork and its exit, at `vmas` VMAs. */
+function childGrowth(vmas: number): unknown {
+  const k = new Kernel({
+    scheme: createScheme("anon_vma"),
+    exec: new CountingExec(),
+    params: { maxMapCount: BIG_MAP_COUNT },
+  });
+  const h0 = heapUsed();
+  let t = performance.now();
+  const mm = faultedProcess(k, vmas);
+  const faultNs = (performance.now() - t) * 1e6 / vmas;
+  const h1 = heapUsed();
+  t = performance.now();
+  const child = k.fork(mm);
+  const forkNs = (performance.now() - t) * 1e6 / vmas;
+  const h2 = heapUsed();
+  t = performance.now();
+  k.exit(child);
+  const exitNs = (performance.now() - t) * 1e6 / vmas;
+  k.exit(mm);
+  return {
+    faultNs,
+    faultHeap: (h1 - h0) / vmas,
+    forkNs,
+    forkHeap: (h2 - h1) / vmas,
+    exitNs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+async function child(args: string[]): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      `--v8-flags=--expose-gc,--max-old-space-size=${CHILD_HEAP_MIB}`,
+      import.meta.filename!,
+      "--child",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`child ${args.join(" ")} failed: ${err}`);
+  }
+  return JSON.parse(text);
+}
+
+/** Compiles and runs the C storm; null (with a reason printed) when it cannot. */
+async function realStorm(
+  vmas: number,
+  forks: number,
+  rounds: number,
+): Promise<{ storm: number[]; fork: number[] } | string> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_scale_" });
+  try {
+    const bin = `${dir}/bench_scale_fork`;
+    const src = new URL("./bench_scale_fork.c", import.meta.url).pathname;
+    let cc: Deno.CommandOutput;
+    try {
+      cc = await new Deno.Command("gcc", { args: ["-O2", "-o", bin, src], stderr: "piped" })
+        .output();
+    } catch (e) {
+      return `gcc not available (${(e as Error).message})`;
+    }
+    if (!cc.success) return `gcc failed: ${new TextDecoder().decode(cc.stderr).split("\n")[0]}`;
+    const out = await new Deno.Command(bin, {
+      args: [String(vmas), String(forks), String(rounds)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) return new TextDecoder().decode(out.stderr).trim();
+    const storm: number[] = [];
+    const fork: number[] = [];
+    for (
+      const m of new TextDecoder().decode(out.stdout).matchAll(/storm_ns=(\d+) fork_ns=(\d+)/g)
+    ) {
+      storm.push(Number(m[1]) / 1e6);
+      fork.push(Number(m[2]) / 1e6);
+    }
+    return { storm, fork };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const fmt = (x: number, d = 0): string => x.toFixed(d);
+
+async function partA(rounds: number): Promise<void> {
+  const V = 1000, N = 100;
+  console.log(
+    `(a) fork storm: ${V} faulted one-page VMAs, ${N} serial fork + exit, anon_vma, oracle on; ` +
+      `median of ${rounds} rounds`,
+  );
+  const sim = await child(["storm", String(V), String(N), String(rounds)]) as {
+    bare: number[];
+    bareFork: number[];
+    timed: number[];
+  };
+  const real = await realStorm(V, N, rounds);
+  const bare = median(sim.bare), bareFork = median(sim.bareFork), timed = median(sim.timed);
+  if (typeof real === "string") {
+    console.log(`    real kernel: not measured (${real})`);
+    console.log(`    simulator bare ${fmt(bare, 1)} ms, timed machine ${fmt(timed, 1)} ms`);
+    return;
+  }
+  const rs = median(real.storm), rf = median(real.fork);
+  console.log(
+    `    real kernel (${Deno.osRelease()}): ${fmt(rs, 1)} ms per storm (fork() calls ${
+      fmt(rf, 1)
+    } ms)`,
+  );
+  console.log(
+    `    simulator, bare kernel:    ${fmt(bare, 1).padStart(7)} ms  = ${
+      fmt(bare / rs, 2)
+    }x real  (fork() alone ${fmt(bareFork, 1)} ms = ${fmt(bareFork / rf, 2)}x)`,
+  );
+  console.log(
+    `    simulator, timed machine:  ${fmt(timed, 1).padStart(7)} ms  = ${fmt(timed / rs, 2)}x real`,
+  );
+}
+
+async function partB(schemes: string[]): Promise<void> {
+  console.log("(b) android-launch --param scale=1, seed 1, one subprocess per scheme");
+  console.log(
+    `    ${"scheme".padEnd(22)} ${"CPU s".padStart(7)} ${"wall s".padStart(7)} ` +
+      `${"peak RSS MiB".padStart(12)} ${"ops".padStart(9)}`,
+  );
+  for (const s of schemes) {
+    const r = await child(["android", s, "1"]) as {
+      cpuMs: number;
+      wallMs: number;
+      hwmKiB: number;
+      ops: number;
+    };
+    console.log(
+      `    ${s.padEnd(22)} ${fmt(r.cpuMs / 1000, 1).padStart(7)} ${
+        fmt(r.wallMs / 1000, 1).padStart(7)
+      } ${fmt(r.hwmKiB / 1024).padStart(12)} ${String(r.ops).padStart(9)}`,
+    );
+  }
+}
+
+async function partC(): Promise<void> {
+  const r = await child(["heap", "100000", "6"]) as Record<string, number>;
+  console.log("(c) JS heap, anon_vma scheme, --expose-gc heap deltas over 10^5 objects");
+  console.log(
+    `    per faulted one-page VMA (VMA, anon_vma, AVC, folio, PTE, oracle entry): ${
+      fmt(r.perVma)
+    } B`,
+  );
+  console.log(`    per AVC (forks down a live chain):                ${fmt(r.perAvc)} B`);
+  console.log(
+    `    per faulted page of a large VMA (folio, PTE, oracle entry): ${fmt(r.perPage)} B`,
+  );
+  console.log(`    per PTE copied by fork (shared folio):             ${fmt(r.perPte)} B`);
+}
+
+async function partGrowth(maxVmas: number): Promise<void> {
+  console.log("growth: one process with N faulted one-page VMAs, one fork, its exit (anon_vma)");
+  console.log(
+    `    ${"N".padStart(8)} ${"fault ns/VMA".padStart(13)} ${"heap B/VMA".padStart(11)} ` +
+      `${"fork ns/VMA".padStart(12)} ${"fork B/VMA".padStart(11)} ${"exit ns/VMA".padStart(12)}`,
+  );
+  for (let n = 1000; n <= maxVmas; n *= 10) {
+    const r = await child(["growth", String(n)]) as Record<string, number>;
+    console.log(
+      `    ${String(n).padStart(8)} ${fmt(r.faultNs).padStart(13)} ${
+        fmt(r.faultHeap).padStart(11)
+      } ${fmt(r.forkNs).padStart(12)} ${fmt(r.forkHeap).padStart(11)} ${
+        fmt(r.exitNs).padStart(12)
+      }`,
+    );
+  }
+}
+
+function usage(msg: string): number {
+  console.error(
+    `error: ${msg}; usage: bench_scale.ts [--part ${PARTS.join(",")}] [--scheme ID[,ID]] ` +
+      "[--max-vmas N (1000..1000000)] [--rounds R (1..50)]",
+  );
+  return 2;
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args[0] === "--child") {
+    const [kind, ...rest] = args.slice(1);
+    const n = rest.map(Number);
+    const r = kind === "storm"
+      ? childStorm(n[0], n[1], n[2])
+      : kind === "android"
+      ? childAndroid(rest[0], n[1])
+      : kind === "heap"
+      ? childHeap(n[0], n[1])
+      : childGrowth(n[0]);
+    console.log(JSON.stringify(r));
+    return 0;
+  }
+  let parts: string[] = [...PARTS];
+  let schemes = schemeIds();
+  let maxVmas = 1_000_000;
+  let rounds = 5;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--part") parts = (args[++i] ?? "").split(",");
+    else if (a === "--scheme") schemes = (args[++i] ?? "").split(",");
+    else if (a === "--max-vmas") maxVmas = Number(args[++i]);
+    else if (a === "--rounds") rounds = Number(args[++i]);
+    else return usage(`unknown option "${a}"`);
+  }
+  for (const p of parts) {
+    if (!(PARTS as readonly string[]).includes(p)) return usage(`unknown part "${p}"`);
+  }
+  for (const s of schemes) {
+    if (!schemeIds().includes(s)) return usage(`unknown scheme "${s}" (${schemeIds().join(", ")})`);
+  }
+  if (!Number.isInteger(maxVmas) || maxVmas < 1000 || maxVmas > 1e6) {
+    return usage("--max-vmas must be an integer in [1000, 1000000]");
+  }
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
+    return usage("--rounds must be an integer in [1, 50]");
+  }
+  if (parts.includes("a")) await partA(rounds);
+  if (parts.includes("b")) await partB(schemes);
+  if (parts.includes("c")) await partC();
+  if (parts.includes("growth")) await partGrowth(maxVmas);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

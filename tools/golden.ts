@@ -1,0 +1,219 @@
+/**
+ * `deno task golden`: the guard of refactors that must not move a figure. Runs the default suite
+ * (`cli.ts bench`, in a subprocess, into a temporary folder) and compares its `results.json` with
+ * a stored golden copy, ignoring the `environment` block (timestamps and host data). Everything
+ * else must be identical, key order included; the first differing JSON paths are printed.
+ *
+ * Usage:
+ * - `deno task golden [PATH]`: compare with the golden copy at PATH (default
+ *   `golden/results.json`, a git-ignored folder). Exit 0 when identical, 1 when not.
+ * - `deno task golden -- --write [PATH]`: make the golden copy from the code checked out now (run
+ *   it on a known-good commit, e.g. `git stash; deno task golden -- --write; git stash pop`).
+ * - `--limit N`: print at most N differing paths (default 20).
+ *
+ * Bad arguments or a missing golden copy: one line on stderr and exit 2.
+ *
+ * @module
+ */
+
+/** One difference between two JSON documents. */
+export interface JsonDifference {
+  /** Where, as a JSONPath-like string (`$.runs[3].metrics.walks`). */
+  path: string;
+  /** What differs, in a few words. */
+  detail: string;
+}
+
+function kind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v;
+}
+
+function brief(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? s.slice(0, 57) + "..." : s;
+}
+
+function childPath(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Compares two parsed JSON values and returns up to `limit` differences in document order.
+ * Object key order counts (results.json must stay byte-identical); `ignore` names top-level keys
+ * to skip.
+ *
+ * @example Usage
+ * ```ts
+ * import { jsonDifferences } from "./golden.ts";
+ * const d = jsonDifferences({ a: [1, 2] }, { a: [1, 3] });
+ * if (d[0].path !== "$.a[1]") throw new Error();
+ * ```
+ */
+export function jsonDifferences(
+  actual: unknown,
+  expected: unknown,
+  limit = 20,
+  ignore: readonly string[] = [],
+): JsonDifference[] {
+  const out: JsonDifference[] = [];
+  const walk = (a: unknown, e: unknown, path: string, top: boolean): void => {
+    if (out.length >= limit) return;
+    const ka = kind(a), ke = kind(e);
+    if (ka !== ke) {
+      out.push({ path, detail: `${ka} ${brief(a)} instead of ${ke} ${brief(e)}` });
+      return;
+    }
+    if (ka === "array") {
+      const aa = a as unknown[], ea = e as unknown[];
+      const n = Math.min(aa.length, ea.length);
+      for (let i = 0; i < n && out.length < limit; i++) walk(aa[i], ea[i], `${path}[${i}]`, false);
+      if (aa.length !== ea.length && out.length < limit) {
+        out.push({ path, detail: `length ${aa.length} instead of ${ea.length}` });
+      }
+      return;
+    }
+    if (ka === "object") {
+      const ao = a as Record<string, unknown>, eo = e as Record<string, unknown>;
+      const skip = top ? ignore : [];
+      const ak = Object.keys(ao).filter((k) => !skip.includes(k));
+      const ek = Object.keys(eo).filter((k) => !skip.includes(k));
+      for (const k of ek) {
+        if (out.length >= limit) return;
+        if (!(k in ao)) out.push({ path: childPath(path, k), detail: "missing" });
+        else walk(ao[k], eo[k], childPath(path, k), false);
+      }
+      for (const k of ak) {
+        if (out.length >= limit) return;
+        if (!(k in eo)) {
+          out.push({ path: childPath(path, k), detail: `unexpected ${brief(ao[k])}` });
+        }
+      }
+      if (out.length === 0 && ak.join("\u0000") !== ek.join("\u0000")) {
+        out.push({ path, detail: `key order ${ak.join(",")} instead of ${ek.join(",")}` });
+      }
+      return;
+    }
+    if (!Object.is(a, e)) out.push({ path, detail: `${brief(a)} instead of ${brief(e)}` });
+  };
+  walk(actual, expected, "$", true);
+  return out;
+}
+
+/** Parsed command line of the tool. */
+interface GoldenArgs {
+  path: string;
+  write: boolean;
+  limit: number;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(args: readonly string[]): GoldenArgs {
+  const out: GoldenArgs = { path: "golden/results.json", write: false, limit: 20 };
+  let paths = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") continue;
+    if (a === "--write") out.write = true;
+    else if (a === "--limit") {
+      const v = Number(args[++i]);
+      if (!Number.isInteger(v) || v < 1) {
+        throw new UsageError(`--limit needs a positive integer, got "${args[i] ?? ""}"`);
+      }
+      out.limit = v;
+    } else if (a.startsWith("-")) {
+      throw new UsageError(`Unknown option "${a}"; valid: --write, --limit N, a golden path`);
+    } else {
+      if (++paths > 1) throw new UsageError(`One golden path only, got a second: "${a}"`);
+      out.path = a;
+    }
+  }
+  return out;
+}
+
+/** Runs `cli.ts bench --out DIR` in a subprocess and returns the text of its results.json. */
+async function runSuite(dir: string): Promise<string> {
+  const cli = new URL("../cli.ts", import.meta.url);
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      cli.pathname,
+      "bench",
+      "--out",
+      dir,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  });
+  const r = await cmd.output();
+  if (!r.success) {
+    const err = new TextDecoder().decode(r.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`The suite failed (exit ${r.code}): ${err}`);
+  }
+  return await Deno.readTextFile(`${dir}/results.json`);
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let opts: GoldenArgs;
+  try {
+    opts = parseArgs(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  let golden: string | null = null;
+  if (!opts.write) {
+    try {
+      golden = await Deno.readTextFile(opts.path);
+    } catch {
+      console.error(
+        `No golden copy at "${opts.path}"; make one on a known-good commit with ` +
+          "`deno task golden -- --write [PATH]`",
+      );
+      return 2;
+    }
+  }
+  const tmp = await Deno.makeTempDir({ prefix: "rmapbench_golden_" });
+  try {
+    const t0 = performance.now();
+    const text = await runSuite(tmp);
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    if (opts.write) {
+      const dir = opts.path.includes("/") ? opts.path.slice(0, opts.path.lastIndexOf("/")) : ".";
+      await Deno.mkdir(dir, { recursive: true });
+      const part = `${opts.path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+      await Deno.writeTextFile(part, text);
+      await Deno.rename(part, opts.path);
+      console.log(`Wrote the golden copy ${opts.path} (suite ran in ${secs} s)`);
+      return 0;
+    }
+    const diffs = jsonDifferences(
+      JSON.parse(text),
+      JSON.parse(golden!),
+      opts.limit,
+      ["environment"],
+    );
+    if (diffs.length === 0) {
+      console.log(`Identical to ${opts.path} apart from environment (suite ran in ${secs} s)`);
+      return 0;
+    }
+    console.log(`Differs from ${opts.path} (first ${diffs.length} differences):`);
+    for (const d of diffs) console.log(`  ${d.path}: ${d.detail}`);
+    return 1;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,389 @@
+/**
+ * The mutation catalogue of `tools/mutate.ts`: realistic bugs of `core/` and `reports/`, each an
+ * exact search/replace edit of one file with a one-line story. A mutant whose search string no
+ * longer occurs exactly once in its file is reported as stale (an error), never skipped silently:
+ * when code moves, the catalogue is updated with it.
+ *
+ * `tests` is an optional fast subset tried first; a mutant that survives it is run against the
+ * whole suite, so every verdict comes from a run that would catch it.
+ *
+ * @module
+ */
+
+/** One mutant: an exact edit and the bug it stands for. */
+export interface Mutant {
+  /** Short unique id. */
+  id: string;
+  /** File to edit, relative to the repository root. */
+  file: string;
+  /** Text that must occur exactly once in the file. */
+  search: string;
+  /** Its replacement. */
+  replace: string;
+  /** The bug, in one line. */
+  story: string;
+  /** Test files tried first (relative to the root); the full suite runs when they pass. */
+  tests?: string[];
+}
+
+const SEM = "tests/semantics_pinned_test.ts";
+const CLASSIC = "tests/scenario_classic_test.ts";
+const MISUSE = "tests/kernel_misuse_test.ts";
+
+/** The catalogue. */
+export const MUTANTS: readonly Mutant[] = [
+  // -- slab accounting -------------------------------------------------------------------------
+  {
+    id: "slab-free-bytes",
+    file: "core/slab.ts",
+    search: "this.#totalBytes -= n * this.sizes[cache];",
+    replace: "this.#totalBytes -= this.sizes[cache];",
+    story: "slab free(n) subtracts the bytes of one object: headline byte totals drift",
+    tests: [SEM],
+  },
+  {
+    id: "slab-peak-objects",
+    file: "core/slab.ts",
+    search: "if (s.live > s.peak) s.peak = s.live;",
+    replace: "",
+    story: "per-cache peak objects never updated",
+    tests: [SEM],
+  },
+  {
+    id: "slab-peak-total",
+    file: "core/slab.ts",
+    search: "if (this.#totalBytes > this.#peakTotalBytes) this.#peakTotalBytes = this.#totalBytes;",
+    replace: "",
+    story: "peak total bytes never updated",
+    tests: [SEM],
+  },
+  {
+    id: "slab-rcu-immediate",
+    file: "core/slab.ts",
+    search: "if (exec) exec.callRcu(done);\n    else done();",
+    replace: "done();",
+    story: "an RCU-deferred free is counted as freed at once (no grace period)",
+    tests: ["tests/machine_rcu_test.ts", SEM],
+  },
+  // -- the oracle ------------------------------------------------------------------------------
+  {
+    id: "oracle-check-vacuous",
+    file: "core/oracle.ts",
+    search: "const out: string[] = [];\n    let ptes = 0;",
+    replace: "const out: string[] = [];\n    if (out.length === 0) return out;\n    let ptes = 0;",
+    story: "the oracle's cross-check with the page tables is made vacuous",
+    tests: [SEM],
+  },
+  {
+    id: "oracle-mapcount-one-way",
+    file: "core/oracle.ts",
+    search: "if (mc !== f.mappers.size) out.push(",
+    replace: "if (mc < f.mappers.size) out.push(",
+    story: "the oracle only notices a mapcount lower than the mappings, not a higher one",
+    tests: [SEM],
+  },
+  {
+    id: "walk-oracle-vacuous",
+    file: "core/kernel/rmap_walk.ts",
+    search: "if (!report.contended && k.params.oracleChecks) {",
+    replace: "if (!report.contended && k.params.oracleChecks && found.size < 0) {",
+    story: "a walk's result is never compared with the oracle",
+    tests: [SEM],
+  },
+  // -- max_map_count ---------------------------------------------------------------------------
+  {
+    id: "mmap-map-count-ge",
+    file: "core/kernel/mmap.ts",
+    search: "if (mm.mapCount > params.maxMapCount) {",
+    replace: "if (mm.mapCount >= params.maxMapCount) {",
+    story: "mmap refuses at max_map_count although do_mmap lets the count reach max + 1",
+    tests: [SEM],
+  },
+  {
+    id: "split-budget-gt",
+    file: "core/kernel/mprotect.ts",
+    search: "if (splits > 0 && mm.mapCount + splits - 1 >= k.params.maxMapCount) {",
+    replace: "if (splits > 0 && mm.mapCount + splits - 1 > k.params.maxMapCount) {",
+    story: "mprotect's split budget lets a two-split change fail half-way at max_map_count",
+    tests: [SEM],
+  },
+  {
+    id: "munmap-middle-map-count",
+    file: "core/kernel/mmap.ts",
+    search: "if (end < first.end && mm.mapCount >= k.params.maxMapCount) {",
+    replace: "if (end < first.end && mm.mapCount > k.params.maxMapCount) {",
+    story: "unmapping the middle of a VMA at max_map_count is allowed",
+    tests: [SEM],
+  },
+  {
+    id: "mremap-map-count-margin",
+    file: "core/kernel/mremap.ts",
+    search:
+      'if (mm.mapCount + 3 >= k.params.maxMapCount) {\n      throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n    }\n    vrm.newAddr = dest;',
+    replace:
+      'if (mm.mapCount + 2 >= k.params.maxMapCount) {\n      throw new SyscallError("ENOMEM", sys, "too close to max_map_count");\n    }\n    vrm.newAddr = dest;',
+    story: "mremap's move (prep_move_vma) keeps a margin of 2 instead of 3 below max_map_count",
+    tests: [SEM],
+  },
+  {
+    id: "mremap-fixed-map-count",
+    file: "core/kernel/mremap.ts",
+    search: "mm.mapCount + 2 >= k.params.maxMapCount - 3",
+    replace: "mm.mapCount >= k.params.maxMapCount - 3",
+    story: "mremap to a fixed address forgets that both ranges may split (check_mremap_params)",
+    tests: [SEM],
+  },
+  {
+    id: "brk-map-count-after-merge",
+    file: "core/kernel/mmap.ts",
+    search: "  if (mm.mapCount > k.params.maxMapCount) return mm.brk;\n",
+    replace: "",
+    story: "brk expands its VMA beyond max_map_count (do_brk_flags checks before expanding)",
+    tests: [SEM],
+  },
+  // -- VMA splits, merges, mremap --------------------------------------------------------------
+  {
+    id: "split-pgoff-off-by-one",
+    file: "core/kernel/vma.ts",
+    search: "nv.start = addr;\n    nv.pgoff += (addr - vma.start) / PAGE_SIZE;",
+    replace: "nv.start = addr;\n    nv.pgoff += (addr - vma.start) / PAGE_SIZE + 1;",
+    story: "the upper part of a split gets a pgoff off by one",
+    tests: [CLASSIC],
+  },
+  {
+    id: "split-no-rekey",
+    file: "core/rmap/anon_vma.ts",
+    search: "const l = this.lockWrite(this.state(withAnon[0]).anonVma!);\n" +
+      "    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeRemove(avc);\n" +
+      "    mutate();\n" +
+      "    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeInsert(avc);",
+    replace: "const l = this.lockWrite(this.state(withAnon[0]).anonVma!);\n    mutate();",
+    story: "the interval tree is not re-keyed when a split or merge changes a VMA's range",
+    tests: [CLASSIC],
+  },
+  {
+    id: "merge-different-anon-vma",
+    file: "core/kernel/vma.ts",
+    search: 'return srcAnon === tgtAnon ? null : "anon_vma";',
+    replace: "return null;",
+    story: "VMAs with different anon_vmas are merged",
+    tests: [CLASSIC],
+  },
+  {
+    id: "mremap-drop-last-pte",
+    file: "core/kernel/mremap.ts",
+    search: "const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);",
+    replace:
+      "const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE - 1);",
+    story: "mremap's move_page_tables leaves the last PTE behind",
+    tests: ["tests/workloads_mremap_test.ts", CLASSIC],
+  },
+  {
+    id: "dontfork-ignored",
+    file: "core/kernel/fork.ts",
+    search: "if (mpnt.flags & VM_DONTCOPY) continue;",
+    replace: "",
+    story: "fork copies VMAs marked MADV_DONTFORK",
+    tests: [CLASSIC],
+  },
+  // -- faults, CoW, exclusivity, pins ----------------------------------------------------------
+  {
+    id: "reuse-shared-page",
+    file: "core/kernel/memory.ts",
+    search: "if (f.nrPages === 1) return total === 1;",
+    replace: "if (f.nrPages === 1) return total >= 1;",
+    story: "a write fault reuses a page still mapped by another process instead of copying it",
+    tests: [CLASSIC],
+  },
+  {
+    id: "mapcount-no-decrement",
+    file: "core/kernel/pgtable.ts",
+    search: "f.mapcount[pte.page]--;\n    if (f.anon) k.oracle.unmap(f, mm, addr);",
+    replace: "if (f.anon) k.oracle.unmap(f, mm, addr);",
+    story: "zapping a PTE forgets the folio's mapcount decrement",
+    tests: [CLASSIC],
+  },
+  {
+    id: "pin-reused-on-write",
+    file: "core/kernel/memory.ts",
+    search: "if (f.pinned) return false;\n  const slot",
+    replace: "const slot",
+    story: "a DMA-pinned page is reused on a write fault",
+    tests: [SEM],
+  },
+  {
+    id: "pin-not-copied-at-fork",
+    file: "core/kernel/memory.ts",
+    search: "if (f.anon && f.anonExclusive[pte.page] && f.pinned) {",
+    replace: "if (f.anon && f.anonExclusive[pte.page] && f.pinned && f.nrPages < 0) {",
+    story: "a pinned exclusive page is shared at fork instead of copied early",
+    tests: [SEM],
+  },
+  {
+    id: "fork-keeps-exclusive",
+    file: "core/kernel/memory.ts",
+    search: "if (f.anon) f.anonExclusive[pte.page] = false;\n    let writable",
+    replace: "let writable",
+    story: "fork leaves PageAnonExclusive set on a page the child now maps too",
+    tests: [CLASSIC, SEM],
+  },
+  {
+    id: "fork-no-write-protect",
+    file: "core/kernel/memory.ts",
+    search: "if (cow && writable) {\n      pte.writable = false;",
+    replace: "if (cow && writable && f.nrPages < 0) {\n      pte.writable = false;",
+    story: "fork does not write-protect the parent's PTEs of a CoW mapping",
+    tests: [CLASSIC, SEM],
+  },
+  {
+    id: "mprotect-shared-writable",
+    file: "core/kernel/mprotect.ts",
+    search: "(pte.folio && pte.folio.anon && pte.folio.anonExclusive[pte.page])",
+    replace: "(pte.folio && pte.folio.anon)",
+    story: "mprotect(PROT_WRITE) makes a shared CoW anon page writable",
+    tests: [SEM],
+  },
+  {
+    id: "read-fault-allocates",
+    file: "core/kernel/memory.ts",
+    search: 'if (access === "read") {\n    setPte(k, vma.mm, addr, { folio: null,',
+    replace:
+      'if (access === "read" && vma.start < 0) {\n    setPte(k, vma.mm, addr, { folio: null,',
+    story: "a read fault of untouched anonymous memory allocates a folio instead of the zero page",
+    tests: [CLASSIC],
+  },
+  // -- the classic anon_vma scheme -------------------------------------------------------------
+  {
+    id: "fork-skip-avc-link",
+    file: "core/rmap/anon_vma.ts",
+    search: "this.link(child, avc);\n    av.parent.numChildren++;",
+    replace: "av.parent.numChildren++;",
+    story: "anon_vma_fork never links the child's own AVC into its new anon_vma",
+    tests: [CLASSIC],
+  },
+  {
+    id: "fork-reuse-active",
+    file: "core/rmap/anon_vma.ts",
+    search: "if (av.numChildren < 2 && av.numActiveVmas === 0) {",
+    replace: "if (av.numChildren < 2) {",
+    story: "anon_vma_clone reuses an ancestor anon_vma that still has active VMAs",
+    tests: [CLASSIC],
+  },
+  {
+    id: "unlink-keeps-num-children",
+    file: "core/rmap/anon_vma.ts",
+    search: "av.parent.numChildren--;\n        empties.push(avc);",
+    replace: "empties.push(avc);",
+    story: "unlink_anon_vmas forgets to drop the parent's num_children",
+    tests: [CLASSIC],
+  },
+  {
+    id: "new-anon-not-root",
+    file: "core/rmap/anon_vma.ts",
+    search: "folio.rmap = exclusive ? av : av.root;",
+    replace: "folio.rmap = av;",
+    story: "a possibly shared new anon folio points at the VMA's anon_vma instead of the root",
+    tests: [CLASSIC],
+  },
+  // -- the other schemes -----------------------------------------------------------------------
+  {
+    id: "cow-fork-drops-remap",
+    file: "core/rmap/cow_context.ts",
+    search: "this.#state(child).anon = true;\n    this.#addRanges([child]);",
+    replace: "this.#state(child).anon = true;",
+    story: "fork drops the child's remap-table entry of a moved VMA",
+    tests: ["tests/scheme_cow_context_test.ts"],
+  },
+  {
+    id: "cow-walk-first-context",
+    file: "core/rmap/cow_context.ts",
+    search: "if (walkContext(root)) {",
+    replace: "if (walkContext(root) && contexts < 0) {",
+    story: "a CoW-context walk stops at the first context",
+    tests: ["tests/scheme_cow_context_test.ts"],
+  },
+  {
+    id: "lazy-skip-upgrade",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "if (ps.lazy) this.upgrade(ps.lazy);\n",
+    replace: "",
+    story: "ANON_VMA_LAZY skips the upgrade of a lazy parent at fork",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts"],
+  },
+  // -- machine ---------------------------------------------------------------------------------
+  {
+    id: "lock-never-blocks",
+    file: "core/machine/lock_state.ts",
+    search: "if (this.queue.length > 0 || this.writer !== null) return false;\n" +
+      "    return this.#shared(mode) || this.readers.size === 0;",
+    replace: "return mode === mode;",
+    story: "a lock never blocks",
+    tests: ["tests/machine_lock_state_test.ts"],
+  },
+  // -- reports ---------------------------------------------------------------------------------
+  {
+    id: "csv-swap-columns",
+    file: "reports/csv.ts",
+    search: "w?.visits.p50,\n        w?.visits.p99,",
+    replace: "w?.visits.p99,\n        w?.visits.p50,",
+    story: "the runs CSV swaps the walk visits p50 and p99 columns",
+    tests: ["tests/reports_csv_test.ts"],
+  },
+  {
+    id: "compare-ignores-regression",
+    file: "reports/compare.ts",
+    search: "else if (delta > 0) cmp.regressions.push(entry);",
+    replace: "else if (delta > 0) cmp.unchanged++;",
+    story: "compare counts a regression as unchanged",
+    tests: ["tests/reports_compare_test.ts"],
+  },
+  {
+    id: "compare-threshold-doubled",
+    file: "reports/compare.ts",
+    search: "Math.abs(delta) <= threshold * Math.abs(m.value)",
+    replace: "Math.abs(delta) <= 2 * threshold * Math.abs(m.value)",
+    story: "compare tolerates twice the threshold it prints",
+    tests: ["tests/reports_compare_test.ts"],
+  },
+  {
+    id: "html-no-escape-lt",
+    file: "reports/html.ts",
+    search: 'case "<":\n        return "&lt;";',
+    replace: 'case "<":\n        return "<";',
+    story: "the HTML report does not escape < in strings from input",
+    tests: ["tests/reports_html_test.ts"],
+  },
+  {
+    id: "recorder-peak-bytes-live",
+    file: "reports/recorder.ts",
+    search: "peakBytes[c] = s.peak * kernel.slab.sizes[c];",
+    replace: "peakBytes[c] = s.live * kernel.slab.sizes[c];",
+    story: "the recorder reports peak bytes from the final live count",
+    tests: [SEM, "tests/reports_results_test.ts"],
+  },
+  {
+    id: "walk-useless-is-visits",
+    file: "core/kernel/rmap_walk.ts",
+    search: "useless: visits - hits,",
+    replace: "useless: visits,",
+    story: "useless visits counted as every visit",
+    tests: [CLASSIC],
+  },
+  // -- input validation ------------------------------------------------------------------------
+  {
+    id: "munmap-no-task-size-check",
+    file: "core/kernel/validate.ts",
+    search: "if (len < 0 || len > taskSize - addr) {",
+    replace: "if (len < 0) {",
+    story: "munmap of a length beyond TASK_SIZE unmaps everything above addr instead of EINVAL",
+    tests: [MISUSE],
+  },
+  {
+    id: "exited-process-accepted",
+    file: "core/kernel/validate.ts",
+    search: 'if (!m.alive) throw new SyscallError("ESRCH", sys, `process ${m.id} has exited`);',
+    replace: "",
+    story: "syscalls on an exited process are accepted (brk creates a VMA that leaks)",
+    tests: [MISUSE],
+  },
+];
