@@ -266,7 +266,7 @@ export class Slab {
     const p = this.#slow!;
     const exec = this.#exec!;
     const st = this.#state(cache);
-    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false };
+    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false, cpuPartial: 0 };
     const c = st.counters;
     if (st.cpuFree === 0) {
       if (st.nodeFree > 0) {
@@ -318,14 +318,14 @@ export class Slab {
   #slowFree(cache: SlabCache): void {
     const p = this.#slow!;
     const st = this.#state(cache);
-    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false };
+    const g = p.geometry[cache] ?? { objsPerSlab: 1, accounted: false, cpuPartial: 0 };
     st.nodeFree++;
     // refill_obj_stock: the bytes go back to the stock; whole pages beyond one are uncharged.
     if (g.accounted) {
       this.#stockBytes += this.#sizes[cache];
       if (this.#stockBytes > p.memcgStockBytes) this.#stockBytes %= p.memcgStockBytes;
     }
-    if (st.nodeFree > (p.minPartial + 1) * g.objsPerSlab) {
+    if (st.nodeFree > (p.minPartial + 1) * g.objsPerSlab + g.cpuPartial * p.cpus) {
       const exec = this.#exec!;
       const lock = this.#listLock(st);
       exec.acquire(lock, "write");

@@ -23,10 +23,12 @@
  *   object): a page from the page allocator and a freelist through its `objsPerSlab` objects
  *   (`set_freepointer` per object, `shuffle_freelist` off): work
  *   {@link SlabSlowPathParams.newSlabWork} plus `list_op` per object; no `list_lock`.
- * - **discard** (`__slab_free` → `discard_slab`): when the node holds more than `minPartial`
- *   slabs' worth of free objects, one slab page goes back to the page allocator, under
- *   `list_lock`: work {@link SlabSlowPathParams.discardWork}. The model assumes frees refill
- *   slabs in order (no fragmentation), so it discards as early as SLUB could [U].
+ * - **discard** (`__slab_free` → `discard_slab`): when the free objects exceed what the per-CPU
+ *   partial lists keep (`cpu_partial` objects per CPU × `cpus`) plus `minPartial + 1` slabs on the
+ *   node, one slab page goes back to the page allocator, under `list_lock`: work
+ *   {@link SlabSlowPathParams.discardWork}. The model assumes frees refill slabs in order (no
+ *   fragmentation), so it discards as early as SLUB could [U]; on the host SLUB needs several
+ *   times fewer new pages in a fork storm (README, "Allocator slow paths").
  * - **memcg charge** (`memcg_slab_post_alloc_hook` → `obj_cgroup_charge`, caches created with
  *   `SLAB_ACCOUNT`: `anon_vma`, `anon_vma_chain`, `vm_area_struct`, `mm_struct` — checked on the
  *   calibration host with the `accounted` field of `kmem:kmem_cache_alloc`): the per-CPU object
@@ -63,6 +65,8 @@ export interface SlabGeometry {
   readonly objsPerSlab: number;
   /** The cache is `SLAB_ACCOUNT` (allocations are charged to the memory cgroup). */
   readonly accounted: boolean;
+  /** Free objects each CPU keeps on its partial slabs (`cpu_partial`). */
+  readonly cpuPartial: number;
 }
 
 /** Parameters of the slow-path model. Every work figure is an assumption [U] named here. */
@@ -71,9 +75,16 @@ export interface SlabSlowPathParams {
    * Geometry per cache. Defaults: `objs_per_slab` read on the calibration host (Linux 6.18.44
    * x86_64, order-0 slabs): vm_area_struct 21, anon_vma 39, anon_vma_chain 64, maple_node 16,
    * mm_struct 20 (order 3); the CoW-context caches are not in any kernel: kmalloc-128/-64
-   * geometry (32 and 64) [U]. Caches of size 0 never enter a slow path.
+   * geometry (32 and 64) [U]. `cpu_partial` as read there: 120 for vm_area_struct, anon_vma and
+   * anon_vma_chain, 52 for maple_node, 24 for mm_struct (120 assumed for the CoW caches).
+   * Caches of size 0 never enter a slow path.
    */
   readonly geometry: Readonly<Record<string, SlabGeometry>>;
+  /**
+   * CPUs whose per-CPU partial lists hold free objects (0 ignores them). Default 8, the
+   * simulated machine's default CPU count [U: the slab does not follow `--machine cpus`].
+   */
+  readonly cpus: number;
   /**
    * Free-object slabs the node keeps before it discards an empty one (`min_partial`, 5 on the
    * host for every cache here: `set_min_partial(s, ilog2(s->size) / 2)` clamped to
@@ -119,15 +130,16 @@ export interface SlabSlowPathParams {
  */
 export const DEFAULT_SLAB_SLOW_PATH: SlabSlowPathParams = Object.freeze({
   geometry: Object.freeze({
-    vm_area_struct: { objsPerSlab: 21, accounted: true },
-    anon_vma: { objsPerSlab: 39, accounted: true },
-    anon_vma_chain: { objsPerSlab: 64, accounted: true },
-    maple_node: { objsPerSlab: 16, accounted: false },
-    mm_struct: { objsPerSlab: 20, accounted: true },
-    cow_context: { objsPerSlab: 32, accounted: true },
-    cow_remap_entry: { objsPerSlab: 64, accounted: true },
-    cow_remap_array: { objsPerSlab: 64, accounted: true },
+    vm_area_struct: { objsPerSlab: 21, accounted: true, cpuPartial: 120 },
+    anon_vma: { objsPerSlab: 39, accounted: true, cpuPartial: 120 },
+    anon_vma_chain: { objsPerSlab: 64, accounted: true, cpuPartial: 120 },
+    maple_node: { objsPerSlab: 16, accounted: false, cpuPartial: 52 },
+    mm_struct: { objsPerSlab: 20, accounted: true, cpuPartial: 24 },
+    cow_context: { objsPerSlab: 32, accounted: true, cpuPartial: 120 },
+    cow_remap_entry: { objsPerSlab: 64, accounted: true, cpuPartial: 120 },
+    cow_remap_array: { objsPerSlab: 64, accounted: true, cpuPartial: 120 },
   }),
+  cpus: 8,
   minPartial: 5,
   refillWork: Object.freeze({ list_op: 1, cache_miss: 1 }),
   newSlabWork: Object.freeze({ list_op: 2, cache_miss: 2 }),
@@ -180,6 +192,7 @@ export function resolveSlabSlowPath(
   const p = { ...DEFAULT_SLAB_SLOW_PATH, ...overrides };
   const ints: [keyof SlabSlowPathParams, number, number][] = [
     ["minPartial", 0, 1000],
+    ["cpus", 0, 4096],
     ["memcgStockBytes", 1, 1 << 30],
     ["memcgChargeBatchPages", 1, 1 << 20],
     ["memcgHierarchyDepth", 0, 64],

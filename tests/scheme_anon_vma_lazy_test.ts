@@ -171,7 +171,9 @@ Deno.test("first fork: the parent is upgraded, children are ANON_VMA_TREE_PARENT
   assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 10 });
   assert.deepEqual(vmas(pl).map((v) => lz.s.kindOf(v)), Array(5).fill("anon_vma"));
   assert.deepEqual(vmas(cL).map((v) => lz.s.kindOf(v)), Array(5).fill("tree_parent"));
-  assert.equal(lz.s.lazyGroups.size, 0);
+  // Each child VMA also roots an empty lazy group for the folios it will write itself.
+  assert.equal(lz.s.lazyGroups.size, 5);
+  assert.deepEqual(vmas(cL).map((v) => lz.s.lstate(v).lazy!.root), vmas(cL));
   assert.equal(lz.s.treeParentLinks.size, 5);
   const c = lz.s.counters();
   assert.equal(c.lazy_upgrades, 5);
@@ -184,8 +186,8 @@ Deno.test("first fork: the parent is upgraded, children are ANON_VMA_TREE_PARENT
   for (const v of vmas(pl)) assert.equal(lz.s.isForkChild(v), false);
   for (const v of vmas(cL)) assert.equal(lz.s.isForkChild(v), true);
   // The child writes (CoW) one page of regions A and B. Patch 10 (2605.3/05338): a
-  // TREE_PARENT VMA does not allocate, not on its first write either: the new folios are filed
-  // under the tree parent, the parent's A_i.
+  // TREE_PARENT VMA does not allocate, not on its first write either: the new folios are lazy,
+  // their mapping encodes the child VMA itself (patch 05).
   //   child:  A'AAAAAAA ... B'BBBBBBB ... CCCCCCCC ... DDDDDDDD ... EEEEEEEE
   lz.k.touch(cL, pg(0), "write");
   lz.k.touch(cL, pg(32), "write");
@@ -194,20 +196,20 @@ Deno.test("first fork: the parent is upgraded, children are ANON_VMA_TREE_PARENT
   assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 10 });
   assert.deepEqual(objects(cl.k), { vma: 10, av: 10, avc: 15 });
   const a0 = lz.s.anonVmaOf(vmas(pl)[0])!;
-  assert.equal(folioAt(lz.k, cL, pg(0)).rmap, a0);
-  assert.equal(lz.s.counters().tree_parent_new_folio_to_parent, 2);
+  assert.equal(lz.s.folioLazyRoot(folioAt(lz.k, cL, pg(0))), vmas(cL)[0]);
+  assert.equal(lz.s.counters().tree_parent_new_folio_lazy, 2);
   assert.equal(lz.s.counters().tree_parent_materialized, undefined);
-  // The price: a walk of the child's copy visits the parent's VMA too (A_0's tree holds both);
-  // classic finds it in the child's own B_0. [visits, hits, structures, treeNodes]
-  assert.deepEqual(migrateWalks(lz, folioAt(lz.k, cL, pg(0))).map(walkFig)[0], [2, 1, 1, 2]);
+  // A walk of the child's copy examines the child VMA only, without a lock; classic finds it in
+  // the child's own B_0. [visits, hits, structures, treeNodes]
+  assert.deepEqual(migrateWalks(lz, folioAt(lz.k, cL, pg(0))).map(walkFig)[0], [1, 1, 1, 1]);
   assert.deepEqual(migrateWalks(cl, folioAt(cl.k, cC, pg(0))).map(walkFig)[0], [1, 1, 1, 1]);
   // Writes in every region still allocate nothing.
   for (let i = 2; i < 5; i++) lz.k.touch(cL, pg(32 * i), "write");
   assert.deepEqual(objects(lz.k), { vma: 10, av: 5, avc: 10 });
   // The child becomes a parent (2606.0/07329, 2606.0/07662): its five inherited VMAs are
   // upgraded first — A_i has an active VMA (the parent's), so no reuse: five new B_i (parent
-  // A_i), one AVC each; then the grandchild links to A_i and B_i (2 AVCs per VMA) as
-  // TREE_PARENT of B_i.
+  // A_i), one AVC each, and the child's five own folios are re-pointed to them; then the
+  // grandchild links to A_i and B_i (2 AVCs per VMA) as TREE_PARENT of B_i.
   //   parent  A0 A1 A2 A3 A4         (A_i: root, 1 AVC each)
   //   child   B0 B1 B2 B3 B4         (B_i: parent A_i; AVCs to A_i, B_i)
   //   grand   -- -- -- -- --         (TREE_PARENT of B_i; AVCs to A_i, B_i)
@@ -218,10 +220,12 @@ Deno.test("first fork: the parent is upgraded, children are ANON_VMA_TREE_PARENT
   assert.equal(lz.s.anonVmaOf(vmas(cL)[0])!.parent, a0);
   assert.equal(lz.s.counters().tree_parent_upgraded_at_fork, 5);
   assert.equal(lz.s.counters().tree_parent_materialized, 5);
-  // The child's earlier copy stays filed under A_0 and is now shared with the grandchild: the
-  // walk visits parent, child and grandchild (A_0's tree), 2 hits; the oracle checks it.
-  assert.equal(folioAt(lz.k, cL, pg(0)).rmap, a0);
-  assert.deepEqual(migrateWalks(lz, folioAt(lz.k, cL, pg(0))).map(walkFig)[0], [3, 2, 1, 3]);
+  assert.equal(lz.s.counters().lazy_folios_repointed, 80 + 5);
+  // The child's copy is now in B_0 and shared with the grandchild: B_0's tree holds the child
+  // and the grandchild VMA (2 visits, 2 hits); the oracle checks it.
+  const b0 = lz.s.anonVmaOf(vmas(cL)[0])!;
+  assert.equal(folioAt(lz.k, cL, pg(0)).rmap, b0);
+  assert.deepEqual(migrateWalks(lz, folioAt(lz.k, cL, pg(0))).map(walkFig)[0], [2, 2, 1, 2]);
   // Classic, same steps: the grandchild adds C_i and 3 AVCs per VMA.
   const gC = cl.k.fork(cC);
   assert.deepEqual(objects(cl.k), { vma: 15, av: 15, avc: 30 });
@@ -245,18 +249,18 @@ Deno.test("parent exits, the child writes, then forks: the upgrade reuses the pa
     lz.k.touch(cL, pg(32 * i), "write");
     cl.k.touch(cC, pg(32 * i), "write");
   }
-  // Each write reuses the page (mapcount 1: folio_move_anon_rmap). The folio is already in the
-  // tree parent A_i, so the lazy move changes nothing (A9); classic moves it to B_i.
+  // Each write reuses the page (mapcount 1: folio_move_anon_rmap): the folio moves from A_i to
+  // the child VMA's own lazy encoding (A9); classic moves it to B_i.
   assert.equal(lz.k.counters.faults_wp_reuse_move, 5);
-  assert.equal(lz.s.counters().folio_move_to_tree_parent, undefined);
+  assert.equal(lz.s.counters().folio_move_anon_rmap, 5);
   assert.equal(cl.s.counters().folio_move_anon_rmap, 5);
-  // A write to an empty PTE files the new folio under A_i, allocating nothing (patch 10).
+  // A write to an empty PTE makes a lazy folio, allocating nothing (patch 10).
   for (let i = 0; i < 5; i++) {
     lz.k.madvise(cL, pg(32 * i + 9), P, MADV_DONTNEED);
     lz.k.touch(cL, pg(32 * i + 9), "write");
   }
   assert.deepEqual(objects(lz.k), { vma: 5, av: 5, avc: 5 });
-  assert.equal(lz.s.counters().tree_parent_new_folio_to_parent, 5);
+  assert.equal(lz.s.counters().tree_parent_new_folio_lazy, 5);
   // The child forks: its upgrade reuses A_i (num_active_vmas 0, num_children 1 = self link), so
   // each child VMA becomes a singular-chain root VMA (A8) and the grandchild adds one AVC each.
   const gL = lz.k.fork(cL);
@@ -519,16 +523,14 @@ Deno.test("walk figures: lazy folio, upgraded shared folio, after CoW, child fol
     return out;
   };
   // [visits, hits, structures, treeNodes]. The child's CoW copy: classic files it under the
-  // child's own anon_vma (1 visit); lazy under the tree parent, the parent's anon_vma, whose
-  // tree also holds the parent's VMA (2 visits, 1 useless) — the price of patch 10's "do not
-  // allocate anon_vma".
-  assert.deepEqual(figs(lz), [[1, 1, 1, 1], [2, 2, 1, 2], [2, 1, 1, 2], [2, 1, 1, 2]]);
+  // child's own anon_vma, lazy encodes the child VMA; either way 1 visit.
+  assert.deepEqual(figs(lz), [[1, 1, 1, 1], [2, 2, 1, 2], [2, 1, 1, 2], [1, 1, 1, 1]]);
   assert.deepEqual(figs(cl), [[1, 1, 1, 1], [2, 2, 1, 2], [2, 1, 1, 2], [1, 1, 1, 1]]);
   // The lazy walk takes no rwsem: of the 4 migrations × 2 walks + 1 folio_referenced, the first
-  // migration (2 walks) ran without the anon_vma lock.
-  assert.equal(rootLockReads(lz.k), 7);
+  // migration and the one of the child's copy (2 walks each) ran without the anon_vma lock.
+  assert.equal(rootLockReads(lz.k), 5);
   assert.equal(rootLockReads(cl.k), 9);
-  assert.equal(lz.s.counters().lazy_walks, 2);
+  assert.equal(lz.s.counters().lazy_walks, 4);
 });
 
 Deno.test("fork of a process with lazy and upgraded VMAs; grandchild of a TREE_PARENT VMA", () => {
@@ -554,10 +556,10 @@ Deno.test("fork of a process with lazy and upgraded VMAs; grandchild of a TREE_P
   const b1 = lz.s.anonVmaOf(vmas(c1)[0])!;
   assert.equal(b1.parent, lz.s.anonVmaOf(vmas(p)[0]));
   assert.equal(lz.s.lstate(vmas(g)[0]).treeParent!.parent, b1);
-  // The grandchild writes: nothing is allocated, the new folio is filed under B1.
+  // The grandchild writes: nothing is allocated, the new folio encodes the grandchild's VMA.
   lz.k.touch(g, pg(3), "write");
   assert.deepEqual(objects(lz.k), { vma: 6, av: 3, avc: 8 });
-  assert.equal(folioAt(lz.k, g, pg(3)).rmap, b1);
+  assert.equal(lz.s.folioLazyRoot(folioAt(lz.k, g, pg(3))), vmas(g)[0]);
   // C2 splits its TREE_PARENT R2 by mprotect: the pieces share R2's link and clone its chain.
   //   C2:  R1R1R1R1 ... R2R2|RO|R2R2R2R2      (32, 34, 36, 40)
   lz.k.mprotect(c2, pg(34), 2 * P, PROT_READ);
@@ -566,7 +568,7 @@ Deno.test("fork of a process with lazy and upgraded VMAs; grandchild of a TREE_P
   const link = lz.s.lstate(vmas(c2)[1]).treeParent!;
   assert.equal(link.vmas.size, 3);
   lz.k.madvise(c2, pg(39), P, MADV_DONTNEED);
-  lz.k.touch(c2, pg(39), "write"); // filed under A2, nothing allocated
+  lz.k.touch(c2, pg(39), "write"); // lazy (root: C2's original R2 struct), nothing allocated
   assert.deepEqual(objects(lz.k), { vma: 8, av: 3, avc: 10 });
   // C2 forks: R1 is upgraded (B1', one AVC) and R2's link once for its three pieces (B2 with
   // one AVC per piece, A7); the grandchild G2 copies 4 VMAs with 2 AVCs each.
@@ -780,7 +782,7 @@ Deno.test("randomized: every walk complete, invariants hold, nothing leaks", () 
       "tree_parent_forked",
       "tree_parent_materialized",
       "anon_vma_reuse_deferred",
-      "tree_parent_new_folio_to_parent",
+      "tree_parent_new_folio_lazy",
       "tree_parent_upgraded_at_fork",
       "vma_pinned_detached",
       "migration_vma_get",

@@ -70,11 +70,17 @@ Deno.test("churn: frees go back to the node; a refill takes one slab's worth und
   });
 });
 
-Deno.test("discard: the node keeps min_partial + 1 slabs' worth of free objects", () => {
-  // maple_node: 16 per slab, not accounted; threshold (5 + 1) × 16 = 96 free objects.
+Deno.test("discard: the node keeps min_partial + 1 slabs and the per-CPU partial objects", () => {
+  // maple_node: 16 per slab, not accounted, cpu_partial 52; with 8 CPUs the threshold is
+  // (5 + 1) × 16 + 52 × 8 = 512 free objects: 200 frees discard nothing.
+  const eight = slowSlab();
+  eight.slab.alloc("maple_node", 200);
+  eight.slab.free("maple_node", 200);
+  assert.equal(eight.slab.slowPathCounters("maple_node")!.discards, 0);
+  // Without per-CPU partial lists (cpus 0) the threshold is (5 + 1) × 16 = 96 free objects.
   //   200 allocs: 13 new slabs (208 objects, 8 left on the CPU); 200 frees: the node passes 96
   //   at free 97 and after each 16 more: discards at frees 97, 113, ..., 193 = 7; 6 slabs left.
-  const { slab, ex } = slowSlab();
+  const { slab, ex } = slowSlab({ cpus: 0 });
   slab.alloc("maple_node", 200);
   slab.free("maple_node", 200);
   const c = slab.slowPathCounters("maple_node")!;

@@ -234,6 +234,48 @@ Deno.test("android-launch parameters are validated with their ranges", () => {
   );
   for (const p of ANDROID_LAUNCH.params) {
     assert.ok(p.description.length > 0 && p.source.length > 0, p.name);
-    assert.ok(/§|assumption|calibrated/.test(p.source), p.name);
+    assert.ok(/§|assumption|calibrated|AOSP /.test(p.source), p.name);
   }
+});
+
+Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny phone (anon_vma)", () => {
+  const run = (extra: Record<string, number | boolean>): RunResult =>
+    runOne({
+      scheme: "anon_vma",
+      workload: "android-launch",
+      params: { ...TINY, ...extra },
+      seed: 1,
+      machine: QUIET,
+    });
+  const objs = (v: number, avc: number, av: number): Record<string, number> => ({
+    vm_area_struct: v,
+    anon_vma_chain: avc,
+    anon_vma: av,
+  });
+  // webview_zygote (WebViewZygote.startChildZygote): forked from zygote64 after system_server,
+  // it inherits zygote's 10 VMAs (5 faulted: 5 anon_vmas, 10 AVCs) and maps 4 regions of its
+  // own, round(4 × 0.3) = 1 written (1 anon_vma, 1 AVC): 14 / 6 / 11. The launch starts one
+  // renderer (share 1) forked from webview_zygote: 14 inherited VMAs, 6 faulted (5 with chains
+  // of 2 → 3 AVCs each, 1 with a chain of 1 → 2) = 6 anon_vmas, 17 AVCs; then the app process's
+  // own 8 VMAs, 4 anon_vmas, 4 AVCs: 22 / 10 / 21.
+  const w = run({ webviewZygote: true, webviewVmas: 4, webviewRendererShare: 1 });
+  assert.deepEqual(markOf(w, "after boot"), objs(32 + 14, 21 + 11, 16 + 6));
+  assert.deepEqual(markOf(w, "after 1 launches"), objs(46 + 18 + 22, 32 + 14 + 21, 22 + 9 + 10));
+  assert.equal(w.slab.final.objects.mm_struct, 4 + 2);
+  // USAP pool (max 3, refill below 1): after system_server zygote64 forks 3 idle USAPs
+  // (10 VMAs, 5 anon_vmas, 10 AVCs each, no specialisation). The launch takes one (2 left, no
+  // refill) and specialises it: + 8 / 4 / 4.
+  const u = run({ usapPool: true });
+  assert.deepEqual(markOf(u, "after boot"), objs(32 + 30, 21 + 30, 16 + 15));
+  assert.deepEqual(markOf(u, "after 1 launches"), objs(62 + 8, 51 + 4, 31 + 4));
+  assert.equal(u.slab.final.objects.mm_struct, 4 + 2);
+  assert.equal(u.counters.forks, 1 + 3);
+  // zygote32 (init.zygote64_32.rc, --enable-lazy-preload): at boot only its stack is written
+  // (1 / 1 / 1). The launched app is 32-bit (share 1): zygote32 preloads 6 regions first — the
+  // stack and 2 more written (2 / 2 new), 3 clean — then forks it: 6 inherited VMAs, 3 faulted
+  // (3 anon_vmas, 6 AVCs) + its own 8 / 4 / 4.
+  const z = run({ zygote32: true, zygote32Vmas: 6, app32Share: 1 });
+  assert.deepEqual(markOf(z, "after boot"), objs(33, 22, 17));
+  assert.deepEqual(markOf(z, "after 1 launches"), objs(33 + 5 + 14, 22 + 2 + 10, 17 + 2 + 7));
+  assert.equal(z.slab.final.objects.mm_struct, 5);
 });

@@ -18,6 +18,10 @@
  *   concurrent mark-compact cycles, each one `mremap(MAYMOVE|FIXED|DONTUNMAP)` of the moving space
  *   onto the from-space followed by re-faulting the live part and releasing the from-space (§9.3).
  * - 41 % of apps fork at runtime (§11.1); the forked child writes a few pages and exits.
+ * - The other zygotes (each off by default, AOSP sources on the parameters): zygote32
+ *   (`zygote_secondary`, lazy preload at its first request; a share of apps is 32-bit),
+ *   webview_zygote (a child zygote of zygote64 preloading WebView; renderers fork from it) and
+ *   the USAP pool (idle zygote64 children a launch's main process takes instead of forking).
  * - A low-memory killer keeps at most `maxCachedApps` launched apps (the oldest is killed).
  * - The recorder's reclaim and migration daemons walk random folios throughout.
  *
@@ -132,6 +136,8 @@ const POLL_NS = 10_000;
 const QUIESCE_POLL_NS = 2_000;
 /** Pages of a thread stack (bionic's default 1 MiB stack is 256 pages; scaled down). */
 const STACK_PAGES = 8;
+/** Where webview_zygote maps the WebView APK and its libraries (above zygote's image). */
+const WEBVIEW_BASE = 0x680000000000;
 /** Regions of an app's ART heap: the moving space and the from-space. */
 const HEAP_REGIONS = 2;
 
@@ -398,6 +404,115 @@ const PARAMS = [
     source: "§11.1: DEFAULT_MAX_CACHED_PROCESSES = 32 in many Android versions [C]",
   },
   {
+    name: "zygote32",
+    kind: "bool",
+    default: false,
+    unit: "",
+    description: "Start zygote_secondary (app_process32, --enable-lazy-preload) beside zygote64; " +
+      "a share of the apps (app32Share) is forked from it.",
+    source: "AOSP system/core/rootdir/init.zygote64_32.rc (ro.zygote=zygote64_32) starts it; " +
+      "64-bit-only devices use init.zygote64.rc (ro.zygote=zygote64). Default false: which one " +
+      "the cover letter's phone uses is not published [U]",
+  },
+  {
+    name: "zygote32Vmas",
+    kind: "int",
+    default: 1500,
+    min: 1,
+    max: 100_000,
+    unit: "VMAs",
+    description:
+      "Regions of zygote32's image at full scale (preloaded at its first fork request, " +
+      "--enable-lazy-preload); written share as zygoteFaultedFraction.",
+    source: "assumption [U]: half of zygoteVmas (32-bit preload of the same classes, lazily)",
+  },
+  {
+    name: "app32Share",
+    kind: "float",
+    default: 0.1,
+    min: 0,
+    max: 1,
+    unit: "fraction",
+    description: "Share of app processes forked from zygote32 when zygote32 is on (32-bit ABI).",
+    source: "assumption [U]",
+  },
+  {
+    name: "webviewZygote",
+    kind: "bool",
+    default: false,
+    unit: "",
+    description: "Start webview_zygote, a child zygote forked from zygote64 that preloads the " +
+      "WebView APK; WebView renderer processes are forked from it.",
+    source: "AOSP frameworks/base/core/java/android/webkit/WebViewZygote.java: " +
+      'ZYGOTE_PROCESS.startChildZygote(WebViewZygoteInit, "webview_zygote", uid 1053) when ' +
+      "multiprocess WebView is on (the AOSP default since Android 8). Default false here: the " +
+      "calibrated defaults (bootAppProcesses etc.) predate it [U]",
+  },
+  {
+    name: "webviewVmas",
+    kind: "int",
+    default: 600,
+    min: 1,
+    max: 100_000,
+    unit: "VMAs",
+    description: "Regions webview_zygote maps for the WebView APK and its libraries, full scale.",
+    source: "assumption [U]",
+  },
+  {
+    name: "webviewFaultedFraction",
+    kind: "float",
+    default: 0.3,
+    min: 0,
+    max: 1,
+    unit: "fraction",
+    description: "Share of webview_zygote's own regions that get written.",
+    source: "assumption [U]",
+  },
+  {
+    name: "webviewRendererShare",
+    kind: "float",
+    default: 0.3,
+    min: 0,
+    max: 1,
+    unit: "fraction",
+    description: "Share of launched apps that start one WebView renderer (forked from " +
+      "webview_zygote, killed with the app).",
+    source: "assumption [U]",
+  },
+  {
+    name: "usapPool",
+    kind: "bool",
+    default: false,
+    unit: "",
+    description: "Unspecialized app process (USAP) pool: zygote64 forks idle processes ahead of " +
+      "time; a launch's main process takes one instead of forking.",
+    source: "AOSP ZygoteConfig.USAP_POOL_ENABLED_DEFAULT = false (frameworks/base/core/java/" +
+      "com/android/internal/os/ZygoteConfig.java; persist.device_config.runtime_native." +
+      "usap_pool_enabled overrides)",
+  },
+  {
+    name: "usapPoolSizeMax",
+    kind: "int",
+    default: 3,
+    min: 1,
+    max: 100,
+    unit: "processes",
+    description: "USAPs the pool is filled to.",
+    source: "AOSP ZygoteConfig.USAP_POOL_SIZE_MAX_DEFAULT = 3 (limit 100)",
+  },
+  {
+    name: "usapPoolRefillThreshold",
+    kind: "int",
+    default: 1,
+    min: 0,
+    max: 100,
+    unit: "processes",
+    description: "The pool is refilled to usapPoolSizeMax once it holds fewer USAPs than this.",
+    source: "AOSP ZygoteConfig.USAP_POOL_REFILL_THRESHOLD_DEFAULT = 1 (capped at the max by " +
+      "ZygoteServer); the 3000 ms refill delay (USAP_POOL_REFILL_DELAY_MS_DEFAULT) is not " +
+      "modelled: launches are compressed in time",
+  },
+  {
     name: "bootForkIntervalNs",
     kind: "int",
     default: 50_000,
@@ -589,6 +704,27 @@ function setup(env: WorkloadEnv): void {
   const zygoteRegions: Region[] = [];
   const zygoteHeaps: Region[] = [];
   const zygote: Proc = { mm: null as unknown as Mm, app: null, dead: false };
+  /** What a zygote's children inherit: its regions and, among them, its ART heap spaces. */
+  interface ZygoteImage {
+    readonly proc: Proc;
+    readonly regions: Region[];
+    readonly heaps: Region[];
+  }
+  const z64: ZygoteImage = { proc: zygote, regions: zygoteRegions, heaps: zygoteHeaps };
+  // The other zygotes and the USAP pool (all off by default).
+  const z32: ZygoteImage = {
+    proc: { mm: null as unknown as Mm, app: null, dead: false },
+    regions: [],
+    heaps: [],
+  };
+  let z32Preloaded = false;
+  const webview: ZygoteImage = {
+    proc: { mm: null as unknown as Mm, app: null, dead: false },
+    regions: [],
+    heaps: zygoteHeaps,
+  };
+  const usapPool: Proc[] = [];
+  let appsStarted = 0;
   const appVmas = (p.appVmas as number) * scale;
   const appHot = appVmas * (p.appFaultedFraction as number);
   const threads = (p.appThreads as number) * scale;
@@ -645,13 +781,18 @@ function setup(env: WorkloadEnv): void {
   }
 
   /** An app process right after fork from zygote: specialise, start up, run. */
-  function* appProcess(pr: Proc, index: number, main: boolean): Generator<Step, void, void> {
+  function* appProcess(
+    pr: Proc,
+    index: number,
+    main: boolean,
+    img: ZygoteImage = z64,
+  ): Generator<Step, void, void> {
     const mm = (): Mm => pr.mm;
     // Choices seeded by the process's index (zygote forks in a fixed order), not by scheduling,
     // so every scheme runs the same workload.
     const rng = env.rng.fork(`app${index}`);
     // Specialise: unmap a share of the inherited regions (proportionally clean and written).
-    const ordinary = zygoteRegions.filter((r) => !zygoteHeaps.includes(r));
+    const ordinary = img.regions.filter((r) => !img.heaps.includes(r));
     const hotInh = rng.shuffle(ordinary.filter((r) => r.faulted));
     const coldInh = rng.shuffle(ordinary.filter((r) => !r.faulted));
     const unmapHot = dither(hotInh.length * unmapFraction, index);
@@ -726,7 +867,7 @@ function setup(env: WorkloadEnv): void {
     }
     // CoW: writes to a share of the inherited written pages (heaps included).
     const inheritedPages: number[] = [];
-    for (const r of [...kept, ...zygoteHeaps]) {
+    for (const r of [...kept, ...img.heaps]) {
       // The first page of a write-protected region is read-only now.
       const from = kept.indexOf(r) >= 0 && kept.indexOf(r) < nSplits ? 1 : 0;
       for (let i = from; i < r.written; i++) inheritedPages.push(r.addr + i * PAGE_SIZE);
@@ -774,17 +915,72 @@ function setup(env: WorkloadEnv): void {
     }
   }
 
+  /** Starts the task of an app process `pr` inheriting `img`. */
+  function startTask(pr: Proc, main: boolean, img: ZygoteImage): void {
+    pr.app!.procs.push(pr);
+    starting.add(pr);
+    const index = appIndex++;
+    env.addTask(
+      `app${index}`,
+      "user",
+      whileAlive(() => !pr.dead, appProcess(pr, index, main, img)),
+    );
+  }
+
   /** Forks one zygote child and starts its task. */
-  const forkApp = (app: App, main: boolean): Step => ({
+  const forkApp = (app: App, main: boolean, img: ZygoteImage = z64): Step => ({
     op: "fork",
-    run: () => {
-      const pr: Proc = { mm: k.fork(zygote.mm), app, dead: false };
-      app.procs.push(pr);
-      starting.add(pr);
-      const index = appIndex++;
-      env.addTask(`app${index}`, "user", whileAlive(() => !pr.dead, appProcess(pr, index, main)));
-    },
+    run: () => startTask({ mm: k.fork(img.proc.mm), app, dead: false }, main, img),
   });
+
+  /** zygote64 forks idle USAPs until the pool holds `usapPoolSizeMax` (ZygoteServer). */
+  function* fillUsapPool(): Generator<Step, void, void> {
+    while (usapPool.length < (p.usapPoolSizeMax as number)) {
+      yield {
+        op: "fork",
+        run: () => void usapPool.push({ mm: k.fork(zygote.mm), app: null, dead: false }),
+      };
+    }
+  }
+
+  /**
+   * Starts the processes of one app: the ABI picks zygote64 or zygote32 (its lazy preload runs
+   * at the first request); a USAP, when the pool has one, becomes the main process; a share of
+   * launched apps also starts a WebView renderer forked from webview_zygote.
+   */
+  function* startApp(
+    app: App,
+    procs: number,
+    launch: boolean,
+  ): Generator<Step, void, void> {
+    const n = appsStarted++;
+    // system_server (the first app) is 64-bit.
+    const is32 = (p.zygote32 as boolean) && n > 0 && dither(p.app32Share as number, n) === 1;
+    const img = is32 ? z32 : z64;
+    if (is32 && !z32Preloaded) {
+      z32Preloaded = true;
+      // As zygote64's image: the stack (mapped at execve) is one of the written regions.
+      const total = Math.round((p.zygote32Vmas as number) * scale);
+      const hot = Math.max(0, Math.round(total * (p.zygoteFaultedFraction as number)) - 1);
+      yield* mapImage(z32.proc.mm, ZYGOTE_BASE, Math.max(0, total - 1 - hot), hot, z32.regions);
+    }
+    for (let j = 0; j < procs; j++) {
+      const main = j === 0;
+      if (main && !is32 && n > 0 && usapPool.length > 0) {
+        const usap = usapPool.shift()!;
+        startTask({ mm: usap.mm, app, dead: false }, main, z64);
+        if (usapPool.length < (p.usapPoolRefillThreshold as number)) yield* fillUsapPool();
+        continue;
+      }
+      yield forkApp(app, main, img);
+    }
+    if (
+      launch && (p.webviewZygote as boolean) &&
+      dither(p.webviewRendererShare as number, launched.length - 1) === 1
+    ) {
+      yield forkApp(app, false, webview);
+    }
+  }
 
   /** Kills an app: every process of it exits (lmkd kills the process group). */
   function* kill(app: App): Generator<Step, void, void> {
@@ -834,12 +1030,29 @@ function setup(env: WorkloadEnv): void {
       const hot = Math.max(0, hotTotal - heaps - 1);
       const cold = Math.max(0, total - 1 - heaps - hot);
       yield* mapImage(zygote.mm, addr, cold, hot, zygoteRegions);
+      // init starts zygote_secondary beside zygote (init.zygote64_32.rc); its preload waits for
+      // the first request (--enable-lazy-preload).
+      if (p.zygote32 as boolean) {
+        yield { op: "execve", run: () => z32.proc.mm = k.spawn() };
+        yield { op: "execve", run: () => z32.proc.mm = k.execve(z32.proc.mm) };
+        yield { op: "fault", run: () => k.touch(z32.proc.mm, top, "write") };
+      }
       // Boot: system_server, then the apps running after boot.
       const bootApps = 1 + (p.bootAppProcesses as number);
       for (let i = 0; i < bootApps; i++) {
         const app: App = { procs: [], killed: false };
-        yield forkApp(app, true);
+        yield* startApp(app, 1, false);
         yield { sleep: p.bootForkIntervalNs as number };
+        if (i === 0 && (p.webviewZygote as boolean)) {
+          // system_server starts webview_zygote: a child zygote of zygote64 that preloads the
+          // WebView APK (WebViewZygote.startChildZygote).
+          yield { op: "fork", run: () => webview.proc.mm = k.fork(zygote.mm) };
+          webview.regions.push(...zygoteRegions);
+          const total = Math.round((p.webviewVmas as number) * scale);
+          const wHot = Math.round(total * (p.webviewFaultedFraction as number));
+          yield* mapImage(webview.proc.mm, WEBVIEW_BASE, total - wHot, wHot, webview.regions);
+        }
+        if (i === 0 && (p.usapPool as boolean)) yield* fillUsapPool();
       }
       yield* settleAndMark("after-boot");
       // Launches, with the low-memory killer.
@@ -849,7 +1062,7 @@ function setup(env: WorkloadEnv): void {
         if (alive.length >= (p.maxCachedApps as number)) yield* kill(alive[0]);
         const app: App = { procs: [], killed: false };
         launched.push(app);
-        for (let j = 0; j < perLaunch; j++) yield forkApp(app, j === 0);
+        yield* startApp(app, perLaunch, true);
       }
       yield* settleAndMark(`after-${launches}-launches`);
     })(),

@@ -71,7 +71,9 @@ function freezeProfile(p: CostProfile): CostProfile {
  * All figures are assumptions [U] to be calibrated:
  *
  * - `slab_alloc` 30, `slab_free` 25: SLUB per-CPU fast path (`kmem_cache_alloc`/`kmem_cache_free`)
- *   is 20-50 ns in slab micro-benchmarks.
+ *   is 20-50 ns in slab micro-benchmarks. The slow paths (refill, new slab page, memcg charge,
+ *   direct reclaim) are not in these prices: `core/slab_slow_path.ts` charges them as other work
+ *   kinds when a run enables it.
  * - `tree_visit` 10: one interval-tree (rb-tree) node visit with the node in cache, a pointer
  *   chase plus compares, 5-20 ns; misses are charged separately as `cache_miss`.
  * - `tree_update` 40: rb-tree insert or erase including rebalancing and the augmented

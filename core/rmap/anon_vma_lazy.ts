@@ -36,8 +36,12 @@
  * - **ANON_VMA_TREE_PARENT** ([P10], [BS]): a child VMA made by fork. It is linked by AVCs to every
  *   anon_vma of its parent VMA's chain (the `anon_vma_clone` half of `anon_vma_fork`), so
  *   inherited folios stay findable, and it never allocates an anon_vma of its own — not on its
- *   first write either: a new exclusive folio (write fault, CoW copy) is filed under the tree
- *   parent, the parent VMA's anon_vma, whose interval tree holds this VMA ({@link TreeParentLink}).
+ *   first write either ({@link TreeParentLink}). Its own new exclusive folios (write fault, CoW
+ *   copy) are lazy: their mapping encodes the child VMA, the root of the VMA's own
+ *   {@link LazyGroup}. Reading [U]: [BS] says B must be upgraded "in both cases" when it forks,
+ *   which is needed only if B's own folios are not in any anon_vma; filing them under the tree
+ *   parent instead would also be complete, but every walk of them would visit the parent and
+ *   all its other children (on android-launch, 80 % useless visits).
  * - **classic**: `vma->anon_vma` set (an upgraded parent, or an inherited VMA upgraded when its
  *   own process forked).
  *
@@ -72,9 +76,9 @@
  *   `pte_update` per folio). A TREE_PARENT parent VMA is upgraded too [BS]: the deferred tail of
  *   `anon_vma_fork` runs — the reuse check of 6.18 over the VMA's chain (`num_active_vmas == 0
  *   && num_children < 2`, order per `reuseOrder`), else a new anon_vma with `parent` = the tree
- *   parent, `root` its root, linked by one AVC. Folios already filed under the tree parent stay
- *   there (complete: the VMA stays in its tree). Then the child VMA gets one AVC per AVC of the
- *   parent VMA and enters ANON_VMA_TREE_PARENT.
+ *   parent, `root` its root, linked by one AVC — and its own lazy folios are re-pointed to that
+ *   anon_vma (one `pte_check` + one `pte_update` each). Then the child VMA gets one AVC per AVC
+ *   of the parent VMA, enters ANON_VMA_TREE_PARENT and roots an empty lazy group.
  *
  * Object counts (slab): a process that never forks has 0 anon_vma and 0 anon_vma_chain objects
  * (classic: one of each per faulted VMA). A fork of a process with V faulted lazy VMAs (one group
@@ -101,6 +105,8 @@
  *   the root, the folios still point at its struct, which stays attached).
  *   MREMAP_RELOCATE_ANON gives the destination its own (lazy) state and re-points the moved
  *   folios to it.
+ * - A6 **Neighbours of TREE_PARENT VMAs.** A first fault next to a TREE_PARENT VMA never joins
+ *   its own group (its folios would be re-pointed to an anon_vma the new VMA is not linked to).
  * - A5 **Fork upgrades only what is copied.** A VMA with VM_DONTCOPY or VM_WIPEONFORK stays LAZY
  *   or TREE_PARENT unless it shares a group or link with a copied one.
  * - A7 **TREE_PARENT identity and sharing.** Each child VMA made by fork gets its own
@@ -110,10 +116,10 @@
  * - A8 **Deferred reuse.** The 6.18 reuse heuristic is evaluated at the upgrade, not at the fork
  *   that made the VMA; it can therefore adopt an ancestor (even the root) whose owner has exited
  *   since.
- * - A9 **TREE_PARENT folios.** A new exclusive folio is filed under the tree parent; a
- *   non-exclusive one (swap-in of a shared slot) under its root; `folio_move_anon_rmap` (write
- *   reuse of an exclusive page) moves the folio to the tree parent. Into a LAZY VMA the folio
- *   moves to the VMA's group.
+ * - A9 **TREE_PARENT folios.** A new exclusive folio is lazy (the VMA's own group); a
+ *   non-exclusive one (swap-in of a shared slot) goes to the root of the chain;
+ *   `folio_move_anon_rmap` (write reuse of an exclusive page) moves the folio into the VMA's own
+ *   group, as into a LAZY VMA's.
  * - A10 **Pins.** Each member of a group other than its root holds one `vma_get` on the root
  *   [P06]; the root's struct is freed on the last `vma_put` (group emptied or upgraded). The
  *   refcount adds {@link AnonVmaLazyOptions.vmaRefBytes} to `vm_area_struct`; the slot size is
@@ -340,8 +346,8 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** Which state a VMA is in. */
   kindOf(vma: Vma): LazyVmaKind {
     const s = this.lstate(vma);
-    if (s.lazy) return "lazy";
     if (s.treeParent) return "tree_parent";
+    if (s.lazy) return "lazy";
     if (s.anonVma) return "anon_vma";
     return "unfaulted";
   }
@@ -458,12 +464,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #findMergeableGroup(vma: Vma): LazyGroup | null {
     const next = this.host.nextVma(vma);
     if (next && next.start === vma.end && this.anonVmaCompatible(vma, next)) {
-      const g = this.lstate(next).lazy;
+      const g = this.lstate(next).treeParent ? null : this.lstate(next).lazy;
       if (g) return g;
     }
     const prev = this.host.prevVma(vma);
     if (prev && this.anonVmaCompatible(prev, vma)) {
-      const g = this.lstate(prev).lazy;
+      const g = this.lstate(prev).treeParent ? null : this.lstate(prev).lazy;
       if (g) return g;
     }
     return null;
@@ -505,6 +511,21 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     g.folios.clear();
     this.#killGroup(g);
     return av;
+  }
+
+  /** Re-points every folio of `g` to `av` and ends the group (its VMAs hold `av` already). */
+  #absorb(g: LazyGroup, av: AnonVma): void {
+    for (const f of g.folios) {
+      f.rmap = av;
+      this.host.exec.work("pte_check");
+      this.host.exec.work("pte_update");
+    }
+    this.count("lazy_folios_repointed", g.folios.size);
+    this.count("vma_put", [...g.vmas].filter((v) => v !== g.root).length);
+    for (const v of g.vmas) this.lstate(v).lazy = null;
+    g.vmas.clear();
+    g.folios.clear();
+    this.#killGroup(g);
   }
 
   /**
@@ -557,6 +578,10 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       this.unlockWrite(l);
       av = fresh;
     }
+    // The VMAs' own folios (their lazy group, rooted at the VMA fork made) move to the
+    // anon_vma, as a LAZY group's do at its upgrade.
+    const g = this.lstate(members[0]).lazy;
+    if (g) this.#absorb(g, av);
     this.count("tree_parent_materialized");
     t.vmas.clear();
     t.dead = true;
@@ -585,22 +610,22 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** LAZY: never (nothing is shared); TREE_PARENT: always; classic: 6.18 rule. */
   override isForkChild(vma: Vma): boolean {
     const s = this.lstate(vma);
-    if (s.lazy) return false;
     if (s.treeParent) return true;
+    if (s.lazy) return false;
     return super.isForkChild(vma);
   }
 
   /** Merge identity: the lazy group, the TREE_PARENT link, or `vma->anon_vma`. */
   override anonIdentity(vma: Vma): unknown {
     const s = this.lstate(vma);
-    return s.lazy ?? s.treeParent ?? s.anonVma;
+    return s.treeParent ?? s.lazy ?? s.anonVma;
   }
 
   /** LAZY folios are never shared; TREE_PARENT VMAs map inherited folios. */
   override maybeHasSharedAnon(vma: Vma): boolean {
     const s = this.lstate(vma);
-    if (s.lazy) return false;
     if (s.treeParent) return true;
+    if (s.lazy) return false;
     return super.maybeHasSharedAnon(vma);
   }
 
@@ -624,16 +649,17 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   override fork(child: Vma, parent: Vma): void {
     const ps = this.lstate(parent);
     const cs = this.lstate(child);
-    if (ps.lazy) this.upgrade(ps.lazy);
     if (ps.treeParent) {
       this.materialize(ps.treeParent);
       this.count("tree_parent_upgraded_at_fork");
-    }
+    } else if (ps.lazy) this.upgrade(ps.lazy);
     if (ps.chain.length === 0) return; // unfaulted parent: child unfaulted
     cs.anonVma = null;
     const parentAv = ps.anonVma!;
     this.cloneChain(child, parent, false);
     this.#joinLink(child, this.#newLink(parentAv));
+    // Its own new folios will be lazy: folio->mapping = this VMA (the group's root).
+    this.#joinGroup(child, this.#newGroup(child));
     this.count("tree_parent_forked");
   }
 
@@ -644,15 +670,16 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     if (ds.chain.length !== 0 || ds.lazy || ds.treeParent) {
       throw new Error(`clone into vma ${dst.id} with anon state`);
     }
-    if (ss.lazy) {
-      ds.anonVma = null;
-      this.#joinGroup(dst, ss.lazy);
-      return;
-    }
     if (ss.treeParent) {
       ds.anonVma = null;
       this.cloneChain(dst, src, false);
       this.#joinLink(dst, ss.treeParent);
+      this.#joinGroup(dst, ss.lazy!);
+      return;
+    }
+    if (ss.lazy) {
+      ds.anonVma = null;
+      this.#joinGroup(dst, ss.lazy);
       return;
     }
     super.clone(dst, src, op);
@@ -691,20 +718,17 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** `__folio_set_anon` in each state (A9 for TREE_PARENT). */
   override addNewAnon(folio: Folio, vma: Vma, addr: number, exclusive: boolean): void {
     const s = this.lstate(vma);
-    if (s.lazy) {
-      folio.rmap = s.lazy;
-      s.lazy.folios.add(folio);
+    if (s.treeParent && !exclusive) {
+      // A shared swap-in: its other mappers are in the tree of the chain's root (A9).
+      folio.rmap = s.treeParent.parent.root;
+      this.count("tree_parent_shared_to_root");
       return;
     }
-    if (s.treeParent) {
-      // Patch 10: a TREE_PARENT VMA never allocates; its new folios go to the tree parent (A9).
-      if (!exclusive) {
-        folio.rmap = s.treeParent.parent.root;
-        this.count("tree_parent_shared_to_root");
-        return;
-      }
-      folio.rmap = s.treeParent.parent;
-      this.count("tree_parent_new_folio_to_parent");
+    if (s.lazy) {
+      // LAZY, or a TREE_PARENT VMA's own new folio (patch 10: no anon_vma is allocated).
+      folio.rmap = s.lazy;
+      s.lazy.folios.add(folio);
+      if (s.treeParent) this.count("tree_parent_new_folio_lazy");
       return;
     }
     super.addNewAnon(folio, vma, addr, exclusive);
@@ -720,14 +744,6 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       folio.rmap = s.lazy;
       s.lazy.folios.add(folio);
       this.count("folio_move_anon_rmap");
-      return;
-    }
-    if (s.treeParent) {
-      if (old) old.folios.delete(folio);
-      if (folio.rmap !== s.treeParent.parent) {
-        folio.rmap = s.treeParent.parent;
-        this.count("folio_move_to_tree_parent");
-      }
       return;
     }
     if (old) old.folios.delete(folio);
@@ -819,11 +835,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       for (const vma of mm.vmas) {
         const st = this.lstate(vma);
         const tag = `vma ${vma.id}`;
-        if (st.lazy && (st.treeParent || st.anonVma || st.chain.length)) {
+        if (st.lazy && (st.anonVma || (!st.treeParent && st.chain.length))) {
           out.push(`${tag} lazy with other anon state`);
         }
-        if (st.treeParent && (st.anonVma || st.chain.length === 0)) {
-          out.push(`${tag} tree-parent with anon_vma or without chain`);
+        if (st.treeParent && (st.anonVma || st.chain.length === 0 || !st.lazy)) {
+          out.push(`${tag} tree-parent with anon_vma, without chain or without own group`);
         }
         if (!st.lazy && !st.treeParent && (st.anonVma === null) !== (st.chain.length === 0)) {
           out.push(`I4: ${tag} anon_vma/chain disagree`);
