@@ -172,3 +172,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("verify: bad command lines are one-line errors with exit 2", async () => {
+  const { verifyCli } = await import("../tools/verify/cli.ts");
+  const cases: [string[], RegExp][] = [
+    [["verify", "--copies", "0"], /--copies must be an integer in \[1, 64\]/],
+    [["verify", "--scheme", "nope"], /unknown scheme "nope"; valid: anon_vma/],
+    [["verify", "--only", "nope"], /no scenario named nope; valid: /],
+    [["verify", "--frob"], /unknown option "--frob" for verify; valid: --scheme/],
+    [["export"], /export needs --workload; valid: fork-storm/],
+    [["export", "--workload", "fork-storm", "--param", "pages=0"], /pages must be/],
+  ];
+  for (const [argv, re] of cases) {
+    let out = "", err = "";
+    const code = await verifyCli(argv, { out: (t) => out += t, err: (t) => err += t });
+    assertEquals(code, 2, argv.join(" "));
+    assertEquals(out, "");
+    assert(re.test(err) && err.split("\n").length === 2, `${argv.join(" ")}: ${err}`);
+  }
+});
+
+Deno.test("verify: the summary line and exit codes", async () => {
+  const { summaryLine, exitCode } = await import("../tools/verify/verify.ts");
+  const v = (status: "exact" | "differ" | "host-unstable") => ({
+    name: status,
+    status,
+    summary: "",
+    details: [],
+  });
+  const all = [v("exact"), v("differ"), v("host-unstable"), v("exact")];
+  assertEquals(summaryLine(all), "verify: 4 scenarios, 2 exact, 1 differ, 1 host-unstable");
+  assertEquals(exitCode(all), 1);
+  assertEquals(exitCode([v("exact"), v("host-unstable")]), 3);
+  assertEquals(exitCode([v("exact")]), 0);
+});

@@ -46,7 +46,7 @@ every system call, the per-copy anon_vma / anon_vma_chain objects after every st
   --only NAMES       comma-separated scenario names
   --file PATH        scenario file instead of the built-in suite (repeatable)
   --copies K         arena copies of the smallest size (K, 2K, 3K are run; default 4, 1..64)
-  --rounds R         rounds of three runs before a scenario is host-unstable (default 12, 1..100)
+  --rounds R         rounds of three runs before a scenario is host-unstable (default 16, 1..100)
 Exit: 0 all exact, 1 a difference, 3 only host-unstable (or the host cannot be measured), 2 bad input.
 
 Usage: cli.ts export --workload W [--param name=value]... [--seed N] [--out FILE]

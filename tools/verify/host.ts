@@ -234,7 +234,7 @@ export async function runHost(s: Scenario, copies: number): Promise<Execution> {
 export interface MeasureOptions {
   /** Copies of the smallest size K (sizes K, 2K, 3K). Default 4. */
   copies?: number;
-  /** Rounds (of three runs) before giving up. Default 12. */
+  /** Rounds (of three runs) before giving up. Default 16. */
   maxRounds?: number;
 }
 
@@ -329,7 +329,7 @@ export function stepFigure(k: number, bySize: readonly (readonly number[])[]): n
 /** Measures a scenario on the host: runs rounds of K, 2K, 3K copies until every step is clean. */
 export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promise<HostFigures> {
   const K = opts.copies ?? 4;
-  const maxRounds = opts.maxRounds ?? 12;
+  const maxRounds = opts.maxRounds ?? 16;
   const n = s.steps.length;
   const keys = ["anonVma", "anonVmaChain"] as const;
   // deltas[cache][step][size] = the step's count change in every run of that size.
