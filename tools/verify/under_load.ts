@@ -12,7 +12,8 @@
  * global slab noise verify must detect (and skip), never report as a model difference.
  *
  * Usage: `deno run --allow-all tools/verify/under_load.ts [--workers W] [--regions R]
- * [--pause-us U] [-- extra deno test args]`
+ * [--pause-us U] [--all] [-- extra deno test args]`; `--all` runs the whole test suite
+ * (`deno test --allow-all`, what `deno task test` runs) instead of the two host tests.
  *
  * @module
  */
@@ -83,6 +84,8 @@ async function main(): Promise<number> {
   const workers = flag(own, "--workers", 2);
   const regions = flag(own, "--regions", 16);
   const pause = flag(own, "--pause-us", 500);
+  const all = own.includes("--all");
+  const files = all ? [] : ["tests/verify_test.ts", "tests/calibrate_test.ts"];
   const dir = await Deno.makeTempDir({ prefix: "rmapbench-storm-" });
   let storm: Deno.ChildProcess | null = null;
   try {
@@ -101,10 +104,10 @@ async function main(): Promise<number> {
     }).spawn();
     console.error(
       `under_load: fork storm running (pid ${storm.pid}: ${workers} workers, ${regions} regions, ` +
-        `${pause} us pause); running the verify tests`,
+        `${pause} us pause); running ${all ? "the whole test suite" : "the verify tests"}`,
     );
     const test = await new Deno.Command(Deno.execPath(), {
-      args: ["test", "--allow-all", "tests/verify_test.ts", "tests/calibrate_test.ts", ...extra],
+      args: ["test", "--allow-all", ...files, ...extra],
       cwd: new URL("../../", import.meta.url),
       stdout: "inherit",
       stderr: "inherit",
