@@ -142,7 +142,8 @@ Deno.test({
   sanitizeOps: false,
   fn: async (t) => {
     try {
-      const verdicts = await verifySuite(suite, {});
+      // 8 rounds bound the time on a busy machine (a scenario needing more is skipped).
+      const verdicts = await verifySuite(suite, { maxRounds: 8 });
       for (const v of verdicts) {
         const s = suite.find((x) => x.name === v.name)!;
         if (v.status === "host-unstable") {

@@ -146,12 +146,12 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
   }
   opts.label ??= await kernelRelease();
   const t0 = performance.now();
+  const k = opts.copies ?? 4;
   io.out(
-    `verify: ${suite.length} scenarios, model ${
-      opts.scheme ?? "anon_vma"
-    } against kernel ${opts.label}, ` +
-      `${opts.copies ?? 4}/${2 * (opts.copies ?? 4)}/${3 * (opts.copies ?? 4)} copies\n`,
+    `model ${opts.scheme ?? "anon_vma"} against kernel ${opts.label}: ${suite.length} scenarios, ` +
+      `${k}/${2 * k}/${3 * k} arena copies\n`,
   );
+
   const width = Math.max(...suite.map((s) => s.name.length), 8);
   try {
     const vs = await verifySuite(suite, opts, (v) => io.out(formatVerdict(v, width) + "\n"));

@@ -19,6 +19,9 @@
  */
 
 import {
+  type Access,
+  createScheme,
+  getWorkload,
   Kernel,
   MADV_DOFORK,
   MADV_DONTFORK,
@@ -31,21 +34,16 @@ import {
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
   PAGE_SIZE,
-  type SimFile,
-  SyscallError,
-} from "../../mod.ts";
-import { createScheme } from "../../core/rmap/registry.ts";
-import { Random } from "../../core/lib/random.ts";
-import type { Access } from "../../core/kernel/kernel.ts";
-import { getWorkload } from "../../workloads/registry.ts";
-import {
   type ParamValue,
+  Random,
   resolveParams,
+  type SimFile,
   type Step,
+  SyscallError,
   type TaskScript,
   type WorkloadEnv,
-} from "../../workloads/workload.ts";
-import { ARENA, MAX_FILES, MAX_OFFSET, MAX_PROCS, protText } from "./scenario.ts";
+} from "../../mod.ts";
+import { MAX_FILES, MAX_OFFSET, MAX_PROCS, protText } from "./scenario.ts";
 
 /** Pages between two clusters of mappings in an exported scenario (and the arena margin). */
 export const CLUSTER_GAP_PAGES = 64;
@@ -514,6 +512,5 @@ export function exportWorkload(opts: ExportOptions): string {
     `source workload ${opts.workload} (${paramText})`,
     ...[...fileNames].map(([f, n]) => `file ${n} ${fileSize.get(f)}`),
   ];
-  void ARENA;
   return [...head, ...lines, "measure end", ""].join("\n");
 }

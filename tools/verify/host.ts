@@ -141,6 +141,9 @@ const ERRNO_NAME: Record<number, string> = {
   22: "EINVAL",
 };
 
+/** Longest run of one scenario before the runner is killed (ms). */
+const RUN_TIMEOUT_MS = 120_000;
+
 /** Runs the scenario once on the host with `copies` arena copies. */
 export async function runHost(s: Scenario, copies: number): Promise<Execution> {
   const bin = await runnerBinary();
@@ -149,7 +152,21 @@ export async function runHost(s: Scenario, copies: number): Promise<Execution> {
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(lower(s, copies)));
   await w.close();
-  const out = await child.output();
+  // A runner that hangs (it never should) is killed; its scenario processes then see the end of
+  // their command pipes and exit.
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }, RUN_TIMEOUT_MS);
+  let out: Deno.CommandOutput;
+  try {
+    out = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
   const text = new TextDecoder().decode(out.stdout);
   const exec: Execution = {
     copies,

@@ -409,6 +409,10 @@ __attribute__((noreturn)) static void child_loop(void) {
 static void setup_child(int idx) {
   is_controller = 0;
   self_idx = idx;
+  /* Only the controller writes commands and reads acknowledgements: with these ends closed here,
+   * every scenario process sees end-of-file and exits if the controller dies. */
+  for (int i = 0; i < MAX_PROCS; i++) close(6 + 2 * i);
+  close(3);
   start_brk = self_start_brk();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
