@@ -360,6 +360,10 @@ function listCommand(args: ListArgs, io: CliIo): number {
  * ```
  */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  // `verify` and `export` (host verification, tools/verify/cli.ts) parse their own options.
+  if (argv[0] === "verify" || argv[0] === "export") {
+    return await (await import("./tools/verify/cli.ts")).verifyCli(argv, io);
+  }
   try {
     if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
       io.out(`${TOOL.name} ${TOOL.version}\n`);
