@@ -14,6 +14,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import type { Folio, SimFile, SwapSlot } from "./types.ts";
+import { MapperSet } from "../oracle.ts";
 
 /**
  * Allocates a folio of `nrPages` pages (`folio_alloc`); anon folios join the live list and the
@@ -43,7 +44,7 @@ export function allocFolio(
     ksm: false,
     freed: false,
     rmap: null,
-    mappers: new Map(),
+    mappers: new MapperSet(),
   };
   if (anon) {
     k.liveAnonSlot.set(f, k.liveAnon.length);
