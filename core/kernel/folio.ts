@@ -38,8 +38,9 @@ export function allocFolio(
     anon,
     index,
     file,
-    mapcount: new Array(nrPages).fill(0),
-    anonExclusive: new Array(nrPages).fill(false),
+    // Literals for the common small folio: packed, exact-size arrays (no holey backing store).
+    mapcount: nrPages === 1 ? [0] : new Array(nrPages).fill(0),
+    anonExclusive: nrPages === 1 ? [false] : new Array(nrPages).fill(false),
     pinned: false,
     ksm: false,
     freed: false,
