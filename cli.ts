@@ -187,6 +187,7 @@ async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
     runs = await executeAll(plan.specs, jobs, {
       started: (s) => progress.started(s.id),
       finished: (s) => progress.finished(s.id),
+      progress: (s, p) => progress.within(s.id, p.simulatedNs, p.steps),
     });
   } finally {
     progress.end();
