@@ -51,6 +51,19 @@
  *   root anon_vma); every process sharing the slot descends from it. `"faulting"` is the PoC's
  *   rule.
  *
+ * PoC behaviours read in mm/cow_context.c (a4ac1966) and deliberately not modelled (the model
+ * keeps each entry a sorted set of distinct offsets, which is what the walk needs):
+ * - `find_and_remap_existing` rewrites an offset inside an array in place (`set_multi_remap`)
+ *   without re-sorting, so an array can lose its order or hold a duplicate after an mremap.
+ * - Growth uses `krealloc`, which frees the old array at once although RCU walkers may still
+ *   read it; only the shrink to one offset uses `kfree_rcu`. The model frees grown arrays at
+ *   once, as the PoC does.
+ * - Re-adding an offset an entry already holds as a tagged word expands it first
+ *   (`__dynarray_append_stack` before the duplicate check): the entry becomes a one-offset
+ *   array of capacity 2. `cow_context_do_fork` re-adds the parent's tracked MAP_PRIVATE file
+ *   ranges on every fork (`cow_context_do_map_private_cow(pvma)`), so after the first fork each
+ *   such entry would cost a kmalloc-32 it does not need; the model does not charge it.
+ *
  * Assumptions where the PoC is silent or the model simplifies [U]:
  * - The PoC keeps anon_vmas in parallel (validation mode). The model is the proposal's end state
  *   without them (`keepAnonVma: false`, the only value implemented); a VMA's "anon state" is a
@@ -417,7 +430,13 @@ export interface CowContextOptions {
    * end state without anon_vma) is implemented; `true` is rejected.
    */
   keepAnonVma: boolean;
-  /** Ranges per maple node for the remap-table and lookup-depth estimates (default 10 [U]). */
+  /**
+   * Ranges per maple node for the remap-table and lookup-depth estimates (default 10 [U]). The
+   * remap tree uses `MM_MT_FLAGS` (`mm_init_cow_context`), which includes
+   * `MT_FLAGS_ALLOC_RANGE`: internal nodes are `maple_arange_64` with 10 slots, leaves
+   * `maple_range_64` with 16 (include/linux/maple_tree.h); 10 everywhere is the conservative end
+   * and matches the kernel core's VMA-tree estimate.
+   */
   remapEntriesPerNode: number;
   /**
    * When the exclusive short-cut stops a walk: `"found"` (default, sound: the folio is exclusive
