@@ -46,7 +46,12 @@ Deno.test("cow-adversarial: exact objects and walks of a small instance, every s
   //    VMAs = 1 + 6 x (copy + 2 fresh) = 19; mm = 7.
   //    anon_vma family: anon_vma = 1 + 6 x 3 = 19; AVCs = 1 + 2 x (2 + 2) + 4 x (3 + 2) = 29
   //      (a moved copy keeps its chain; each fresh VMA has its own anon_vma and 1 AVC).
-  //    anon_vma_lazy: children that never fork keep the parent's state (TREE_PARENT): 11, 21.
+  //    anon_vma_lazy (docs/model.md §10.3): anon_vmas only at fork: R, and C1 and C2 upgraded
+  //      when they fork (copy + 2 moved fresh VMAs each): 1 + 2 x 3 = 7; AVCs: R 1, C1 and C2
+  //      2 + 2 each, each grandchild's copy inherits its parent copy's 2-AVC chain (TREE_PARENT,
+  //      no anon_vma of its own): 1 + 2 x 4 + 4 x 2 = 17. VMAs: 19 + 12 detached lazy roots
+  //      still pinned (vma_get) by the VMAs derived from them: per grandchild its moved copy's
+  //      old VMA and its 2 moved fresh VMAs (children drop theirs when upgraded at fork) = 31.
   //    cow_context: 7 contexts; per child 1 remap entry over the region's 2 pgoffs holding
   //      3 offsets (o_copy, o_1, o_2): a capacity-4 array (kmalloc-64) and 1 maple node.
   //  Walks (migrate; remove_migration the same):
@@ -72,7 +77,7 @@ Deno.test("cow-adversarial: exact objects and walks of a small instance, every s
       st: 1,
     },
     "anon_vma_lazy": {
-      objects: { ...common, anon_vma: 11, anon_vma_chain: 21 },
+      objects: { ...common, vm_area_struct: 31, anon_vma: 7, anon_vma_chain: 17 },
       visits: 7,
       st: 1,
     },
