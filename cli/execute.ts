@@ -6,7 +6,7 @@
  * @module
  */
 
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import type { RunSpec } from "./plan.ts";
 import { registerTrace, traceNames } from "../workloads/trace_replay.ts";

@@ -8,7 +8,7 @@
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { WORKLOADS } from "../workloads/registry.ts";
 import type { ParamSpec } from "../workloads/workload.ts";
-import { MACHINE_PARAM_SPECS } from "../reports/recorder.ts";
+import { MACHINE_PARAM_SPECS } from "../runner/recorder.ts";
 import { COST_PROFILES } from "../core/machine/cost_model.ts";
 import { KERNEL_PARAM_SPECS } from "./plan.ts";
 

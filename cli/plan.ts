@@ -16,7 +16,7 @@ import {
   parseParam,
   type Workload,
 } from "../workloads/workload.ts";
-import { MACHINE_PARAM_SPECS, type RunOptions } from "../reports/recorder.ts";
+import { MACHINE_PARAM_SPECS, type RunOptions } from "../runner/recorder.ts";
 import {
   COST_PROFILES,
   type CostProfile,

@@ -18,7 +18,7 @@
 
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { renderHtml } from "../reports/html.ts";
 import { loadChartUmd } from "../reports/chart_umd.ts";

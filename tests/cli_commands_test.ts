@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { WORKLOADS } from "../workloads/registry.ts";
-import { MACHINE_PARAM_SPECS } from "../reports/recorder.ts";
+import { MACHINE_PARAM_SPECS } from "../runner/recorder.ts";
 import { COST_PROFILES } from "../core/machine/cost_model.ts";
 import { parseResults, stableStringify, withoutEnvironment } from "../reports/results.ts";
 import { OUTPUT_FILES } from "../cli/outputs.ts";

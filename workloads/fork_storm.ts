@@ -380,7 +380,7 @@ function setup(env: WorkloadEnv): void {
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "fork-storm",
  *   params: { mode: "breadth", children: 3, regions: 2, pages: 4 } });
  * console.log(r.slab.final.objects.anon_vma);

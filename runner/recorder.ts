@@ -35,7 +35,7 @@ import {
   type WorkloadTable,
 } from "../workloads/workload.ts";
 import { getWorkload } from "../workloads/registry.ts";
-import { runId, type RunResult, type Summary, type WalkStats } from "./results.ts";
+import { runId, type RunResult, type Summary, type WalkStats } from "../reports/results.ts";
 
 /** Machine-level parameters of a run: CPUs and the reclaim and migration daemons. */
 export interface MachineParams {
