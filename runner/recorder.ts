@@ -231,6 +231,7 @@ export function runOne(opts: RunOptions): RunResult {
   if (opts.costOverrides) costs = mergeCostProfile(costs, opts.costOverrides);
   const machine = new Machine({ cpus: mp.cpus, costs });
   const kernel = new Kernel({ scheme, exec: machine.exec, params: opts.kernelParams });
+  kernel.slab.trackGroup(scheme.info.ownedCaches);
   const rng = new Random(seed);
   const wrng = rng.fork(`workload:${workload.id}`);
   const drng = rng.fork("daemons");
@@ -363,6 +364,7 @@ export function runOne(opts: RunOptions): RunResult {
   sample(true);
   const metrics = machine.metrics();
   const snap = kernel.slab.snapshot();
+  const rmapBytes = { final: kernel.slab.groupBytes, peak: kernel.slab.groupPeakBytes };
   workload.finish?.(env, marks);
 
   // Figures.
@@ -445,9 +447,15 @@ export function runOne(opts: RunOptions): RunResult {
 
   return {
     id: runId(scheme.info.id, workload.id),
-    scheme: { id: scheme.info.id, title: scheme.info.title },
+    scheme: {
+      id: scheme.info.id,
+      title: scheme.info.title,
+      ownedCaches: [...scheme.info.ownedCaches],
+      ownedLockClasses: [...scheme.info.ownedLockClasses],
+    },
     workload: { id: workload.id, params: { ...params } },
     machine: { ...mp },
+    kernel: { ...kernel.params },
     seed,
     simulatedNs: metrics.elapsedNs,
     ops,
@@ -457,6 +465,7 @@ export function runOne(opts: RunOptions): RunResult {
       allocs,
       frees,
     },
+    rmapBytes,
     timeseries: { t: sampler.t, bytes: sampler.bytes },
     walks,
     locks,

@@ -134,6 +134,8 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
     "parent's lazy VMAs are upgraded to a classic anon_vma and their folios re-pointed; child " +
     "VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) and get their own " +
     "anon_vma only when they first write a new page.",
+  ownedCaches: ["anon_vma", "anon_vma_chain"],
+  ownedLockClasses: ["anon_vma.root"],
   locking: [
     {
       lockClass: "anon_vma.root",

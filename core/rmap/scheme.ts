@@ -11,7 +11,7 @@
  */
 
 import type { Exec } from "../machine/exec.ts";
-import type { Slab } from "../slab.ts";
+import type { Slab, SlabCache } from "../slab.ts";
 import type { Folio, Mm, Vma } from "../kernel/types.ts";
 
 /** Why a VMA's anon state is cloned (2026 `enum vma_operation`, reference §3.2). */
@@ -68,6 +68,18 @@ export interface SchemeInfo {
   readonly sources: readonly string[];
   /** One paragraph on what it changes. */
   readonly summary: string;
+  /**
+   * The slab caches whose objects exist only because of this scheme (its rmap structures). Their
+   * bytes are the run's `rmapBytes`; caches every scheme shares (VMAs, maple nodes, mm_structs)
+   * are not listed.
+   */
+  readonly ownedCaches: readonly SlabCache[];
+  /**
+   * The lock classes this scheme owns (e.g. `anon_vma.root`), as reported to the machine. Shared
+   * locks that every scheme takes (`mmap_lock`, page-table locks, RCU) are not listed, so reports
+   * can show the scheme's own lock costs apart from them.
+   */
+  readonly ownedLockClasses: readonly string[];
   /** What the scheme locks and for which work (lock classes as reported to the machine). */
   readonly locking: readonly LockDeclaration[];
 }
