@@ -27,6 +27,8 @@ import {
 import { DEFAULT_KERNEL_PARAMS, KERNEL_PARAM_RANGES } from "../core/kernel/params.ts";
 import { runId, type SuiteInfo } from "../reports/results.ts";
 import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
+import { repeatSeeds } from "../runner/seeds.ts";
+import { DEFAULT_BASELINE_SCHEME } from "./args.ts";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -37,8 +39,10 @@ export interface RunSpec {
   index: number;
   /** Run id written into the results (`<scheme>/<workload>`, plus `[k=v,...]` in sweeps). */
   id: string;
-  /** Options for `runOne`. */
+  /** Options for `runOne` (of repeat 0; repeat k uses `seeds[k]` instead of `options.seed`). */
   options: RunOptions;
+  /** Seed of each repeat, the same list for every spec of a plan (paired repeats). */
+  seeds: number[];
   /** Traces given with `--trace`, registered before the run (also inside workers). */
   traces?: TraceText[];
 }
@@ -388,6 +392,8 @@ function commandText(args: RunArgs): string {
   if (args.costProfile !== "default") parts.push("--cost-profile", args.costProfile);
   for (const c of args.costOverrides) parts.push("--cost", `${c.key}=${c.value}`);
   for (const t of args.traces) parts.push("--trace", t);
+  parts.push("--repeat", String(args.repeat));
+  if (args.baselineScheme !== null) parts.push("--baseline-scheme", args.baselineScheme);
   return parts.join(" ");
 }
 
@@ -411,6 +417,16 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const traces = loadTraces(args.traces, readText);
   const axes = buildAxes(args, workloads);
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);
+  if (args.baselineScheme !== null && !schemes.includes(args.baselineScheme)) {
+    throw new CliError(
+      `Baseline scheme "${args.baselineScheme}" is not among the selected schemes; valid: ${
+        schemes.join(", ")
+      }`,
+    );
+  }
+  const baselineScheme = args.baselineScheme ??
+    (schemes.includes(DEFAULT_BASELINE_SCHEME) ? DEFAULT_BASELINE_SCHEME : undefined);
+  const seeds = repeatSeeds(args.seed, args.repeat);
 
   const all: RunSpec[] = [];
   for (const w of workloads) {
@@ -432,8 +448,10 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
         ? ""
         : `[${varying.map((a) => `${a.label}=${combo[mine.indexOf(a)]}`).join(",")}]`;
       for (const s of schemes) {
-        if (all.length >= MAX_RUNS) {
-          throw new CliError(`Too many runs (more than ${MAX_RUNS}); narrow the sweep`);
+        if ((all.length + 1) * args.repeat > MAX_RUNS) {
+          throw new CliError(
+            `Too many runs (more than ${MAX_RUNS} counting repeats); narrow the sweep or lower --repeat`,
+          );
         }
         const options: RunOptions = {
           scheme: s,
@@ -444,7 +462,12 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
         };
         if (Object.keys(machine).length) options.machine = { ...machine };
         if (Object.keys(kernel).length) options.kernelParams = { ...kernel };
-        const spec: RunSpec = { index: all.length, id: runId(s, w.id) + suffix, options };
+        const spec: RunSpec = {
+          index: all.length,
+          id: runId(s, w.id) + suffix,
+          options,
+          seeds: [...seeds],
+        };
         if (traces.length && w.id === TRACE_REPLAY.id) {
           spec.traces = traces;
           // The first --trace is replayed unless --param trace=NAME chose one.
@@ -464,6 +487,9 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
       schemes,
       workloads: workloadIds,
       costProfile: cost.label,
+      repeat: args.repeat,
+      repeatSeeds: seeds,
+      ...(baselineScheme !== undefined ? { baselineScheme } : {}),
     },
     all,
     specs,

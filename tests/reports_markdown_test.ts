@@ -3,26 +3,45 @@ import { escapeMarkdown, inlineCode, summaryMarkdown } from "../reports/markdown
 import { bencherMetricFormat, bmfJson, customSmallerIsBetter } from "../reports/bmf.ts";
 import { makeFixture } from "./fixtures/results_fixture.ts";
 
-Deno.test("summaryMarkdown prints one GFM table per workload with exact rows", () => {
+Deno.test("summaryMarkdown starts with the verdicts, then every figure of the console table", () => {
   const md = summaryMarkdown(makeFixture());
   const lines = md.split("\n");
   assert.equal(lines[0], "## rmapbench summary");
   assert.equal(lines[2], "rmapbench 0.1.0 · seed 42 · cost profile `default` · 4 runs");
-  const header =
-    "| scheme | slab KiB | peak slab KiB | anon_vma | AVC | walk visits p99 | useless % | lock wait p99 (ns) | trylock failures |";
-  assert.equal(lines.filter((l) => l === header).length, 2);
-  const at = lines.indexOf("### `fork_tree`");
+  assert.equal(lines[4], "### Verdicts: each scheme against `anon_vma`");
+  const verdictHeader = "| scheme | rmap bytes | rmap bytes peak | walk visits mean | " +
+    "walk visits p99 | useless % | own lock hold p99 | own lock wait p99 | trylock failures | " +
+    "fork p99 | exit p99 | fault p99 |";
+  const at = lines.indexOf("#### `fork_tree`");
+  assert.ok(at > 0 && at < lines.indexOf("### Figures"));
   assert.deepEqual(lines.slice(at, at + 6), [
-    "### `fork_tree`",
+    "#### `fork_tree`",
     "",
-    header,
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    "| `anon_vma` | 4.6 | 9.1 | 3 | 5 | 5 | 27.9 | 1000 (`anon_vma.root`) | 1 |",
-    "| `cow_context` | 8.4 | 16.8 | 0 | 0 | 10 | 27.9 | 2000 (`cow_context.lock`) | 2 |",
+    verdictHeader,
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    // The baseline's means; 632 B = 3 anon_vmas × 104 + 5 AVCs × 64; no exit or fault ops.
+    "| `anon_vma` | 0.6 KiB | 1.2 KiB | 3.1 | 5 | 27.9 % | 400 ns | 1000 ns | 1 | 9000 ns | – | – |",
+    // One repeat: ratios without intervals, said so in each cell.
+    "| `cow_context` | 0.81 (1 repeat) | 0.81 (1 repeat) | 2.00 (1 repeat) | 2.00 (1 repeat) | " +
+    "1.00 (1 repeat) | 1.00 (1 repeat) | 2.00 (1 repeat) | 2.00 (1 repeat) | 2.00 (1 repeat) | " +
+    "– | – |",
   ]);
-  assert.ok(
-    md.includes("| `anon_vma` | 13.7 | 27.3 | 9 | 15 | 15 | 27.9 | 3000 (`anon_vma.root`) | 3 |"),
-  );
+  assert.ok(md.includes("### Across workloads"));
+  assert.ok(md.includes(
+    "- `cow_context`: no significant difference in any of 0 figures with an interval.",
+  ));
+  const header =
+    "| scheme | VMAs | anon_vma | AVC | cow_ctx | rmap KiB | rmap peak KiB | slab KiB " +
+    "| peak slab KiB | visits mean | p99 | max | useless % | own lock acq | work under lock " +
+    "| hold p99 ns | wait p99 ns | trylock fail |";
+  assert.equal(lines.filter((l) => l === header).length, 2);
+  const figures = lines.indexOf("#### `fork_tree`", at + 1);
+  assert.deepEqual(lines.slice(figures + 4, figures + 6), [
+    "| `anon_vma` | 10 | 3 | 5 | 0 | 0.6 | 1.2 | 4.6 | 9.1 | 3.1 | 5 | 6 | 27.9 | 30 | 40 | 400 " +
+    "| 1000 | 1 |",
+    "| `cow_context` | 20 | 0 | 0 | 4 | 0.5 | 1.0 | 8.4 | 16.8 | 6.1 | 10 | 12 | 27.9 | 60 | 80 " +
+    "| 400 | 2000 | 2 |",
+  ]);
   assert.ok(!md.includes("Correctness"));
   assert.ok(md.endsWith("|\n"));
 });
