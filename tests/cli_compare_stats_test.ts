@@ -4,7 +4,8 @@
  * - the same code under two disjoint seed sets (`--repeat 5`, seeds 1 and 2) compares clean:
  *   exit 0, nothing flagged (a comparison that calls seed noise a regression would fail here);
  * - a real change (`fork-storm` with `regions=16` against the default 8) is flagged and exits 1
- *   (a comparison that hides real changes behind its statistics would fail here).
+ *   (a comparison that hides real changes behind its statistics would fail here);
+ * - `report` of a written results.json gives the same files as the run that wrote it.
  *
  * The fork storm is scaled down (`depth=3`, `rounds=1`, two schemes) so the file stays fast; the
  * default suite's must-shows are the same commands without those parameters.
@@ -15,6 +16,7 @@
 import assert from "node:assert/strict";
 import { type CliIo, main } from "../cli.ts";
 import { parseResults } from "../reports/results.ts";
+import { OUTPUT_FILES } from "../cli/outputs.ts";
 
 const BASE = [
   "--workload",
@@ -65,6 +67,17 @@ Deno.test("compare: disjoint seed sets with --repeat 5 compare clean; regions=16
       `${dir}/r16`,
     ]);
     assert.equal(r16.code, 0, r16.text);
+
+    // Re-rendering the document gives the same files as the run that wrote it.
+    const again = await run(["report", `${dir}/s1/results.json`, "--out", `${dir}/s1-again`]);
+    assert.equal(again.code, 0, again.text);
+    for (const f of OUTPUT_FILES) {
+      assert.equal(
+        await Deno.readTextFile(`${dir}/s1-again/${f}`),
+        await Deno.readTextFile(`${dir}/s1/${f}`),
+        f,
+      );
+    }
 
     // The seed sets are disjoint and paired across schemes.
     const d1 = parseResults(await Deno.readTextFile(`${dir}/s1/results.json`));
