@@ -94,6 +94,7 @@ export function runMetrics(run: RunResult): Metric[] {
   push(out, "walks.all.visits.p99", w.visitsP99, "visits", "count");
   push(out, "walks.all.visits.max", w.visitsMax, "visits", "count");
   push(out, "walks.all.uselessPercent", w.uselessPercent, "%", "count");
+  push(out, "walks.all.uselessVisits", w.uselessVisits, "visits", "count");
   const owned = lockGroupFigures(run, ownedLockClasses(run));
   push(out, "locks.owned.hold.p99", owned.holdP99, "ns", "time");
   push(out, "locks.owned.wait.p99", owned.waitP99, "ns", "time");
@@ -102,6 +103,9 @@ export function runMetrics(run: RunResult): Metric[] {
   const shared = lockGroupFigures(run, sharedLockClasses(run));
   push(out, "locks.shared.hold.p99", shared.holdP99, "ns", "time");
   push(out, "locks.shared.wait.p99", shared.waitP99, "ns", "time");
+  const all = lockGroupFigures(run, Object.keys(run.locks));
+  push(out, "locks.all.hold.p99", all.holdP99, "ns", "time");
+  push(out, "locks.all.wait.p99", all.waitP99, "ns", "time");
   push(out, "locks.all.trylockFailures", totalTrylockFailures(run), "count", "count");
   push(out, "simulatedNs", run.simulatedNs, "ns", "time");
   push(out, "ops", run.ops, "count", "count", "none");
@@ -346,6 +350,8 @@ export interface WalkTotals {
   visitsMax: number;
   /** Useless visits as a percentage of all visits. */
   uselessPercent: number;
+  /** Useless visits summed over every walk. */
+  uselessVisits: number;
 }
 
 /**
@@ -374,6 +380,7 @@ export function walkTotals(run: RunResult): WalkTotals {
     visitsP99: p99,
     visitsMax: max,
     uselessPercent: sum ? (100 * useless) / sum : 0,
+    uselessVisits: useless,
   };
 }
 

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { escapeMarkdown, inlineCode, summaryMarkdown } from "../reports/markdown.ts";
 import { bencherMetricFormat, bmfJson, customSmallerIsBetter } from "../reports/bmf.ts";
 import { makeFixture } from "./fixtures/results_fixture.ts";
+import { metricValues } from "../reports/metrics.ts";
+import { aggregateRepeats } from "../reports/repeats.ts";
 
 Deno.test("summaryMarkdown starts with the verdicts, then every figure of the console table", () => {
   const md = summaryMarkdown(makeFixture());
@@ -70,16 +72,24 @@ Deno.test("bencherMetricFormat has one benchmark per run and smaller-is-better m
     "anon_vma/mremap",
     "cow_context/mremap",
   ]);
+  // One repeat: values only, no interval.
   assert.deepEqual(bmf["anon_vma/fork_tree"], {
     "slab-bytes": { value: 4664 },
     "slab-bytes-peak": { value: 9328 },
+    "rmap-bytes": { value: 632 },
+    "rmap-bytes-peak": { value: 1264 },
     "anon-vma-objects": { value: 3 },
     "anon-vma-chain-objects": { value: 5 },
     "rmap-walk-visits-p99": { value: 5 },
     "rmap-walk-useless-visits": { value: 12 },
     "lock-wait-p99-ns": { value: 1000 },
     "lock-hold-p99-ns": { value: 400 },
+    "own-lock-wait-p99-ns": { value: 1000 },
+    "own-lock-hold-p99-ns": { value: 400 },
     "trylock-failures": { value: 1 },
+    "fork-p99-ns": { value: 9000 },
+    "exit-p99-ns": { value: 0 },
+    "fault-p99-ns": { value: 0 },
     "simulated-ns": { value: 1000000 },
     "oracle-mismatches": { value: 0 },
   });
@@ -87,17 +97,44 @@ Deno.test("bencherMetricFormat has one benchmark per run and smaller-is-better m
   assert.deepEqual(JSON.parse(bmfJson(makeFixture())), bmf);
 });
 
-Deno.test("customSmallerIsBetter entries have exactly name, unit and value", () => {
+/** The fixture with three repeats: rmap bytes exact, fork p99 varying ±10 %. */
+function repeated(): ReturnType<typeof makeFixture> {
+  const doc = makeFixture();
+  for (const r of doc.runs) {
+    const base = metricValues(r);
+    r.repeats = [0.9, 1, 1.1].map((f, k) => ({
+      repeat: k,
+      seed: [1, 7, 9][k],
+      metrics: { ...base, "latency.fork.p99": base["latency.fork.p99"] * f },
+    }));
+    r.aggregates = aggregateRepeats(r.repeats);
+  }
+  return doc;
+}
+
+Deno.test("with repeats, bmf.json has the 95 % interval as lower_value and upper_value", () => {
+  const m = bencherMetricFormat(repeated())["anon_vma/fork_tree"];
+  assert.deepEqual(m["rmap-bytes"], { value: 632, lower_value: 632, upper_value: 632 });
+  const fork = m["fork-p99-ns"];
+  assert.equal(fork.value, 9000);
+  // mean 9000, sd 900, t(0.975, 2) = 4.3027: half-width 900 · 4.3027 / √3 = 2235.7.
+  assert.ok(Math.abs(fork.upper_value! - 9000 - 2235.7) < 0.1, JSON.stringify(fork));
+  assert.ok(Math.abs(9000 - fork.lower_value! - 2235.7) < 0.1);
+});
+
+Deno.test("customSmallerIsBetter entries carry the mean, its range and the seeds in extra", () => {
   const entries = customSmallerIsBetter(makeFixture());
-  assert.equal(entries.length, 4 * 11);
+  assert.equal(entries.length, 4 * 18);
   assert.deepEqual(entries[0], {
     name: "anon_vma/fork_tree slab-bytes",
     unit: "bytes",
     value: 4664,
+    extra: 'n=1 seeds=42 params: branching=2,depth=3,note=a,"quoted" value',
   });
-  assert.deepEqual(
-    entries.find((e) => e.name === "cow_context/fork_tree rmap-walk-visits-p99"),
-    { name: "cow_context/fork_tree rmap-walk-visits-p99", unit: "visits", value: 10 },
-  );
-  for (const e of entries) assert.deepEqual(Object.keys(e), ["name", "unit", "value"]);
+  const e = customSmallerIsBetter(repeated()).find((x) =>
+    x.name === "cow_context/fork_tree fork-p99-ns"
+  )!;
+  assert.equal(e.value, 18000);
+  assert.match(e.range!, /^± 4471\.\d+$/);
+  assert.match(e.extra!, /^n=3 seeds=1,7,9 95% CI \[13528\.\d+, 22471\.\d+\] params: /);
 });
