@@ -70,6 +70,11 @@ export function listText(): string {
   for (const s of SCHEMES) {
     out.push("", `  ${s.info.id} (${s.info.kernel}): ${s.info.summary}`);
     out.push(`    sources: ${s.info.sources.join("; ")}`);
+    out.push(
+      `    owns caches ${s.info.ownedCaches.join(", ")}; lock classes ${
+        s.info.ownedLockClasses.join(", ")
+      }`,
+    );
     for (const l of s.info.locking) out.push(`    locks ${l.lockClass} (${l.kind}): ${l.takenFor}`);
   }
   out.push("");
