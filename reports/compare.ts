@@ -17,8 +17,9 @@
  * - **Count metrics with the same seeds on both sides** (objects, bytes, walk visits,
  *   acquisitions: deterministic for a seed and version) are compared exactly, repeat by repeat:
  *   a change counts when any repeat moved beyond `counterThreshold` (default 0: exact).
- * - **Single runs** (a document without repeats on either side) are compared value by value as
- *   before: counts with `counterThreshold`, times with `timeThreshold` (default 0.10).
+ * - **Single runs** (a side without repeats) are compared value by value: counts with
+ *   `counterThreshold`, times with `timeThreshold` (default 0.10); against a repeated run only its
+ *   repeats with the same seed count (repeat 0 of `--seed S` against a single run of seed S).
  *
  * A change is measured as `|current - baseline| > threshold × |baseline|` on the means, so from
  * a baseline of 0 any increase counts.
@@ -226,8 +227,11 @@ export function compareResults(
   if (cmp.repeats.baseline < 2 || cmp.repeats.current < 2) {
     cmp.warnings.push(
       `Without repeats on both sides (baseline ${cmp.repeats.baseline}, current ` +
-        `${cmp.repeats.current}) figures are compared value by value, without statistics; ` +
-        `use --repeat 5 on both`,
+        `${cmp.repeats.current}) figures are compared value by value, without statistics` +
+        (cmp.repeats.baseline !== cmp.repeats.current
+          ? " (only the repeats with the same seed when there are some)"
+          : "") +
+        `; use --repeat 5 on both`,
     );
   }
 
@@ -274,6 +278,17 @@ export function compareResults(
         decided: false,
       };
       if (!statistical) {
+        // One side has a single repeat: compare the repeats that share a seed (a single-run
+        // baseline against repeat 0 of a repeated run), else the values as they are.
+        const common = bSeeds.filter((seed) => cSeeds.includes(seed));
+        if (common.length > 0 && (common.length < bSeeds.length || common.length < cSeeds.length)) {
+          const xb = common.map((seed) => xs[bSeeds.indexOf(seed)]);
+          const yc = common.map((seed) => ys[cSeeds.indexOf(seed)]);
+          entry.baseline = xb.reduce((a, v) => a + v, 0) / xb.length;
+          entry.current = yc.reduce((a, v) => a + v, 0) / yc.length;
+          entry.change = relativeChange(entry.baseline, entry.current);
+          p.beyond = beyond(entry.baseline, entry.current, threshold);
+        }
         p.decided = p.beyond;
       } else if (m.kind === "count" && sameSeeds) {
         entry.method = "exact";

@@ -241,3 +241,15 @@ Deno.test("differing workload, machine and kernel parameters are one warning lin
   assert.ok(w.includes("Run anon_vma/fork_tree: machine parameters differ: cpus 8 → 2"));
   assert.ok(w.includes("Run anon_vma/fork_tree: kernel parameters differ: anonFolioOrder 0 → 4"));
 });
+
+Deno.test("a single-run baseline is compared with the repeat of the same seed only", () => {
+  const single = makeFixture(); // every run has seed 42
+  // Repeat 0 (seed 42) equals the single run; repeats 1 and 2 are 50 % higher.
+  const repeated = withRepeats(makeFixture(), [42, 7, 9], (_, v, k) => (k === 0 ? v : v * 1.5));
+  const cmp = compareResults(single, repeated);
+  assert.deepEqual([cmp.regressions, cmp.improvements, cmp.changed], [[], [], []]);
+  assert.ok(cmp.warnings.some((w) => w.includes("only the repeats with the same seed")));
+  // Without a common seed the means are compared: +33 % is a regression.
+  const other = withRepeats(makeFixture(), [5, 7, 9], (_, v, k) => (k === 0 ? v : v * 1.5));
+  assert.equal(compareResults(single, other).ok, false);
+});
