@@ -122,3 +122,36 @@ Deno.test("compare: disjoint seed sets with --repeat 5 compare clean; regions=16
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an old (version 1) document is refused naming its version; a document without runs cannot be compared", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rmapbench-v1-" });
+  try {
+    const v1 = {
+      schemaVersion: 1,
+      tool: { name: "rmapbench", version: "0.1.0" },
+      suite: { command: "bench", seed: 1, schemes: [], workloads: [], costProfile: "default" },
+      environment: { generatedAt: "", deno: "", v8: "", os: "", arch: "", cpus: 1 },
+      runs: [],
+    };
+    await Deno.writeTextFile(`${dir}/v1.json`, JSON.stringify(v1));
+    const r = await run(["report", `${dir}/v1.json`, "--out", `${dir}/out`]);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.text,
+      `error: input "${dir}/v1.json" is not a valid results document: Invalid results at ` +
+        "schemaVersion: this is a version 1 document (single runs, no rmapBytes, no repeats); " +
+        "this rmapbench reads version 2 only: re-run the command in its suite.command\n",
+    );
+    await Deno.writeTextFile(`${dir}/empty.json`, JSON.stringify({ ...v1, schemaVersion: 2 }));
+    const c = await run(["compare", `${dir}/empty.json`, `${dir}/empty.json`, "--out", `${dir}/c`]);
+    assert.equal(c.code, 2);
+    assert.equal(c.text, "error: the baseline has no runs\n");
+    // Nothing was written.
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "empty.json",
+      "v1.json",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
