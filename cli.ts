@@ -45,7 +45,7 @@ import {
   EXIT_USAGE,
 } from "./cli/errors.ts";
 import { buildPlan } from "./cli/plan.ts";
-import { executeAll, RunFailedError } from "./cli/execute.ts";
+import { executeRepeated, RunFailedError } from "./cli/execute.ts";
 import { Progress } from "./cli/progress.ts";
 import { checkWritableDir, writeFilesAtomically } from "./cli/atomic.ts";
 import { buildResults, hostEnvironment, renderOutputs, TOOL } from "./cli/outputs.ts";
@@ -54,6 +54,7 @@ import { parseResults, type Results, stableStringify } from "./reports/results.t
 import { compareMarkdown, compareResults } from "./reports/compare.ts";
 import { loadChartUmd } from "./reports/chart_umd.ts";
 import { comparisonTable } from "./reports/table.ts";
+import process from "node:process";
 
 /** Where the CLI writes text (injectable for tests). */
 export interface CliIo {
@@ -146,6 +147,16 @@ async function chartUmdIfWanted(selfContained: boolean): Promise<string | undefi
   }
 }
 
+/** CPU seconds (user + system) of this process so far, all threads (workers) included. */
+function cpuSeconds(): number {
+  try {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
 function formatSeconds(s: number): string {
   return s >= 100 ? `${s.toFixed(0)} s` : `${s.toFixed(2)} s`;
 }
@@ -155,36 +166,46 @@ async function writeOutputs(
   out: string,
   results: Results,
   chartUmd: string | undefined,
-  started: number,
+  started: { wall: number; cpu: number },
 ): Promise<void> {
   const files = renderOutputs(results, chartUmd);
   await writeFilesAtomically(out, files);
-  const wall = (performance.now() - started) / 1000;
+  const wall = (performance.now() - started.wall) / 1000;
+  const cpu = cpuSeconds() - started.cpu;
+  const repeat = results.suite.repeat ?? 1;
   io.out(
     comparisonTable(results) + "\n" +
       `Wrote ${[...files.keys()].join(", ")} to ${out}\n` +
-      `${results.runs.length} runs; total wall time ${formatSeconds(wall)}\n`,
+      `${results.runs.length} runs${repeat > 1 ? ` x ${repeat} repeats` : ""}; total wall time ` +
+      `${formatSeconds(wall)}, CPU time ${
+        Number.isFinite(cpu) ? formatSeconds(cpu) : "unknown"
+      } (user + system, all workers)\n`,
   );
 }
 
+function startClock(): { wall: number; cpu: number } {
+  return { wall: performance.now(), cpu: cpuSeconds() };
+}
+
 async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
-  const started = performance.now();
+  const started = startClock();
   const plan = buildPlan(args, readText);
   checkWritableDir(args.out);
   for (const w of plan.warnings) io.err(`warning: ${w}\n`);
   const chartUmd = await chartUmdIfWanted(args.selfContained);
+  const total = plan.specs.length * args.repeat;
   const jobs = Math.max(
     1,
-    Math.min(args.jobs ?? (navigator.hardwareConcurrency || 1), plan.specs.length),
+    Math.min(args.jobs ?? (navigator.hardwareConcurrency || 1), total),
   );
-  const progress = new Progress(plan.specs.length, {
+  const progress = new Progress(total, {
     interactive: io.interactive,
     write: io.err,
     columns: terminalColumns(),
   });
   let runs;
   try {
-    runs = await executeAll(plan.specs, jobs, {
+    runs = await executeRepeated(plan.specs, jobs, {
       started: (s) => progress.started(s.id),
       finished: (s) => progress.finished(s.id),
       progress: (s, p) => progress.within(s.id, p.simulatedNs, p.steps),
@@ -200,7 +221,10 @@ async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   const results = buildResults(
     plan.suite,
     runs,
-    hostEnvironment((performance.now() - started) / 1000, extra),
+    hostEnvironment((performance.now() - started.wall) / 1000, {
+      ...extra,
+      cpuSeconds: Math.round((cpuSeconds() - started.cpu) * 1000) / 1000,
+    }),
   );
   // Round-trip check: what is written must read back as a valid document.
   parseResults(stableStringify(results));
@@ -253,7 +277,7 @@ async function compareCommand(args: CompareArgs, io: CliIo): Promise<number> {
 }
 
 async function reportCommand(args: ReportArgs, io: CliIo): Promise<number> {
-  const started = performance.now();
+  const started = startClock();
   const results = readResults(args.input, "input");
   requireRuns(results, args.input, "input");
   checkWritableDir(args.out);
@@ -331,7 +355,7 @@ export function mergeShards(docs: readonly { path: string; results: Results }[])
 }
 
 async function mergeCommand(args: MergeArgs, io: CliIo): Promise<number> {
-  const started = performance.now();
+  const started = startClock();
   const docs = args.inputs.map((path) => ({ path, results: readResults(path, "shard") }));
   const merged = mergeShards(docs);
   try {

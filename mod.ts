@@ -99,5 +99,5 @@ export * from "./workloads/workload.ts";
 export * from "./workloads/registry.ts";
 
 // Recorder and reports: runOne, the Results document and its renderers.
-export * from "./reports/recorder.ts";
+export * from "./runner/recorder.ts";
 export * from "./reports/mod.ts";

@@ -63,6 +63,10 @@ export interface RunArgs {
   selfContained: boolean;
   /** `--trace FILE[,PERF_FILE]` arguments, in order (strace -f logs for trace-replay). */
   traces: string[];
+  /** `--repeat N`: runs of every scheme × workload × parameter point, with paired seeds. */
+  repeat: number;
+  /** `--baseline-scheme`: the scheme verdicts compare with (null: `anon_vma` when selected). */
+  baselineScheme: string | null;
 }
 
 /** Options of `compare`. */
@@ -127,6 +131,18 @@ export type ParsedArgs = RunArgs | CompareArgs | ReportArgs | MergeArgs | ListAr
 /** Default output directory. */
 export const DEFAULT_OUT = "out";
 
+/**
+ * Default `--repeat`: 5 repeats give 95 % intervals whose t factor (2.78) is within 1.5× of the
+ * large-sample one, and keep the default suite under 60 s on 2 cores (the bench prints its time).
+ */
+export const DEFAULT_REPEAT = 5;
+
+/** Largest `--repeat`. */
+export const MAX_REPEAT = 1000;
+
+/** Default `--baseline-scheme`. */
+export const DEFAULT_BASELINE_SCHEME = "anon_vma";
+
 const RUN_OPTIONS = {
   "seed": { type: "string" },
   "out": { type: "string" },
@@ -140,6 +156,8 @@ const RUN_OPTIONS = {
   "shard": { type: "string" },
   "self-contained": { type: "boolean" },
   "trace": { type: "string", multiple: true },
+  "repeat": { type: "string" },
+  "baseline-scheme": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -170,7 +188,13 @@ const OPTIONS = {
 } as const;
 
 const COMMON_RUN_HELP =
-  `  --seed N               Seed of every run (default 1); same seed, same results.
+  `  --seed N               Base seed (default 1); same seed, same results. Repeat 0 uses N,
+                         repeat k the k-th SplitMix64 output from N (runner/seeds.ts); every
+                         scheme uses the same seeds (paired repeats).
+  --repeat N             Runs of every scheme x workload x parameter point (default ${DEFAULT_REPEAT});
+                         results keep each repeat and mean, sd, min, max and a 95 % interval.
+  --baseline-scheme ID   Scheme the verdicts compare every other scheme with (default
+                         ${DEFAULT_BASELINE_SCHEME}, when selected).
   --scheme ID[,ID...]    Schemes to run (repeatable or a comma list; default: all).
   --param K=V            A parameter (repeatable). K is a workload parameter (it must exist in
                          every selected workload), WORKLOAD.K for one workload, machine.K for a
@@ -483,6 +507,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         shard: shardOption(v.shard as string | undefined),
         selfContained: v["self-contained"] === true,
         traces: (v.trace as string[] | undefined) ?? [],
+        repeat: v.repeat === undefined
+          ? DEFAULT_REPEAT
+          : integerOption(v.repeat as string, "repeat", 1, MAX_REPEAT),
+        baselineScheme: (v["baseline-scheme"] as string | undefined) ?? null,
       };
     }
     case "compare": {

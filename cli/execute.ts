@@ -6,10 +6,11 @@
  * @module
  */
 
-import { runOne, type RunProgress } from "../reports/recorder.ts";
+import { runOne, type RunProgress } from "../runner/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import type { RunSpec } from "./plan.ts";
 import { registerTrace, traceNames } from "../workloads/trace_replay.ts";
+import { combineRepeats } from "../reports/repeats.ts";
 
 /** A message from a worker: the result of one run, or why it failed. */
 export type WorkerReply =
@@ -154,4 +155,42 @@ function executeInWorkers(
     }
     for (const w of workers) feed(w);
   });
+}
+
+/**
+ * Runs every repeat of every spec (`spec.seeds`), `jobs` at a time over all repeats, and returns
+ * one run per spec in the order of `specs`, its repeats combined ({@link combineRepeats}). The
+ * hooks see one spec per repeat, named `<id> #<k>` when there is more than one repeat.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { executeRepeated } from "./execute.ts";
+ * declare const specs: import("./plan.ts").RunSpec[];
+ * const runs = await executeRepeated(specs, 2);
+ * ```
+ */
+export async function executeRepeated(
+  specs: readonly RunSpec[],
+  jobs: number,
+  hooks: ExecuteHooks = {},
+): Promise<RunResult[]> {
+  const flat: RunSpec[] = [];
+  for (const spec of specs) {
+    spec.seeds.forEach((seed, k) => {
+      flat.push({
+        ...spec,
+        id: spec.seeds.length > 1 ? `${spec.id} #${k}` : spec.id,
+        options: { ...spec.options, seed },
+        seeds: [seed],
+      });
+    });
+  }
+  const results = await executeAll(flat, jobs, hooks);
+  const out: RunResult[] = [];
+  let at = 0;
+  for (const spec of specs) {
+    out.push(combineRepeats(results.slice(at, at + spec.seeds.length), spec.id));
+    at += spec.seeds.length;
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { WORKLOADS } from "../workloads/registry.ts";
 import type { ParamSpec } from "../workloads/workload.ts";
-import { MACHINE_PARAM_SPECS } from "../reports/recorder.ts";
+import { MACHINE_PARAM_SPECS } from "../runner/recorder.ts";
 import { COST_PROFILES } from "../core/machine/cost_model.ts";
 import { KERNEL_PARAM_SPECS } from "./plan.ts";
 
@@ -70,6 +70,11 @@ export function listText(): string {
   for (const s of SCHEMES) {
     out.push("", `  ${s.info.id} (${s.info.kernel}): ${s.info.summary}`);
     out.push(`    sources: ${s.info.sources.join("; ")}`);
+    out.push(
+      `    owns caches ${s.info.ownedCaches.join(", ")}; lock classes ${
+        s.info.ownedLockClasses.join(", ")
+      }`,
+    );
     for (const l of s.info.locking) out.push(`    locks ${l.lockClass} (${l.kind}): ${l.takenFor}`);
   }
   out.push("");

@@ -16,7 +16,7 @@ import {
   parseParam,
   type Workload,
 } from "../workloads/workload.ts";
-import { MACHINE_PARAM_SPECS, type RunOptions } from "../reports/recorder.ts";
+import { MACHINE_PARAM_SPECS, type RunOptions } from "../runner/recorder.ts";
 import {
   COST_PROFILES,
   type CostProfile,
@@ -31,6 +31,8 @@ import { fitProblem } from "../workloads/estimate.ts";
 import { resolveParams } from "../workloads/workload.ts";
 import { getHeapStatistics } from "node:v8";
 import { decodeTraceBytes } from "../workloads/trace_file.ts";
+import { repeatSeeds } from "../runner/seeds.ts";
+import { DEFAULT_BASELINE_SCHEME } from "./args.ts";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -41,8 +43,10 @@ export interface RunSpec {
   index: number;
   /** Run id written into the results (`<scheme>/<workload>`, plus `[k=v,...]` in sweeps). */
   id: string;
-  /** Options for `runOne`. */
+  /** Options for `runOne` (of repeat 0; repeat k uses `seeds[k]` instead of `options.seed`). */
   options: RunOptions;
+  /** Seed of each repeat, the same list for every spec of a plan (paired repeats). */
+  seeds: number[];
   /** Traces given with `--trace`, registered before the run (also inside workers). */
   traces?: TraceText[];
 }
@@ -407,6 +411,8 @@ function commandText(args: RunArgs): string {
   if (args.costProfile !== "default") parts.push("--cost-profile", args.costProfile);
   for (const c of args.costOverrides) parts.push("--cost", `${c.key}=${c.value}`);
   for (const t of args.traces) parts.push("--trace", t);
+  parts.push("--repeat", String(args.repeat));
+  if (args.baselineScheme !== null) parts.push("--baseline-scheme", args.baselineScheme);
   return parts.join(" ");
 }
 
@@ -436,6 +442,16 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const traces = loadTraces(args.traces, readText);
   const axes = buildAxes(args, workloads);
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);
+  if (args.baselineScheme !== null && !schemes.includes(args.baselineScheme)) {
+    throw new CliError(
+      `Baseline scheme "${args.baselineScheme}" is not among the selected schemes; valid: ${
+        schemes.join(", ")
+      }`,
+    );
+  }
+  const baselineScheme = args.baselineScheme ??
+    (schemes.includes(DEFAULT_BASELINE_SCHEME) ? DEFAULT_BASELINE_SCHEME : undefined);
+  const seeds = repeatSeeds(args.seed, args.repeat);
 
   const all: RunSpec[] = [];
   const warnings = new Set<string>();
@@ -458,8 +474,10 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
         ? ""
         : `[${varying.map((a) => `${a.label}=${combo[mine.indexOf(a)]}`).join(",")}]`;
       for (const s of schemes) {
-        if (all.length >= MAX_RUNS) {
-          throw new CliError(`Too many runs (more than ${MAX_RUNS}); narrow the sweep`);
+        if ((all.length + 1) * args.repeat > MAX_RUNS) {
+          throw new CliError(
+            `Too many runs (more than ${MAX_RUNS} counting repeats); narrow the sweep or lower --repeat`,
+          );
         }
         const options: RunOptions = {
           scheme: s,
@@ -483,7 +501,12 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
             );
           }
         }
-        const spec: RunSpec = { index: all.length, id: runId(s, w.id) + suffix, options };
+        const spec: RunSpec = {
+          index: all.length,
+          id: runId(s, w.id) + suffix,
+          options,
+          seeds: [...seeds],
+        };
         if (traces.length && w.id === TRACE_REPLAY.id) {
           spec.traces = traces;
           // The first --trace is replayed unless --param trace=NAME chose one.
@@ -511,6 +534,9 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
       schemes,
       workloads: workloadIds,
       costProfile: cost.label,
+      repeat: args.repeat,
+      repeatSeeds: seeds,
+      ...(baselineScheme !== undefined ? { baselineScheme } : {}),
     },
     all,
     specs,

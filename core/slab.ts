@@ -150,6 +150,9 @@ export class Slab {
   #stockRefills = 0;
   #totalBytes = 0;
   #peakTotalBytes = 0;
+  #group: ReadonlySet<SlabCache> | null = null;
+  #groupBytes = 0;
+  #groupPeakBytes = 0;
 
   /**
    * Creates accounting with the given sizes (defaults: {@link DEFAULT_SLAB_SIZES}). With
@@ -219,6 +222,10 @@ export class Slab {
     if (s.live > s.peak) s.peak = s.live;
     this.#totalBytes += n * this.#sizes[cache];
     if (this.#totalBytes > this.#peakTotalBytes) this.#peakTotalBytes = this.#totalBytes;
+    if (this.#group?.has(cache)) {
+      this.#groupBytes += n * this.#sizes[cache];
+      if (this.#groupBytes > this.#groupPeakBytes) this.#groupPeakBytes = this.#groupBytes;
+    }
     this.#exec?.work("slab_alloc", n);
   }
 
@@ -344,6 +351,7 @@ export class Slab {
     s.live -= n;
     s.frees += n;
     this.#totalBytes -= n * this.#sizes[cache];
+    if (this.#group?.has(cache)) this.#groupBytes -= n * this.#sizes[cache];
     this.#exec?.work("slab_free", n);
     if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
       for (let i = 0; i < n; i++) this.#slowFree(cache);
@@ -413,6 +421,28 @@ export class Slab {
   /** Largest total of live bytes seen. */
   get peakTotalBytes(): number {
     return this.#peakTotalBytes;
+  }
+
+  /**
+   * From now on, tracks the live bytes of a group of caches (e.g. the caches a scheme owns) and
+   * their high-water mark: the largest sum at one moment, not the sum of each cache's own peak.
+   * One group per slab; calling again replaces it and restarts the peak at the current bytes.
+   */
+  trackGroup(caches: readonly SlabCache[]): void {
+    this.#group = new Set(caches);
+    this.#groupBytes = 0;
+    for (const c of this.#group) this.#groupBytes += this.#stats[c].live * this.sizes[c];
+    this.#groupPeakBytes = this.#groupBytes;
+  }
+
+  /** Live bytes of the {@link trackGroup} caches now (0 without a group). */
+  get groupBytes(): number {
+    return this.#groupBytes;
+  }
+
+  /** Largest live bytes of the {@link trackGroup} caches at one moment (0 without a group). */
+  get groupPeakBytes(): number {
+    return this.#groupPeakBytes;
   }
 
   /** Live objects and bytes per cache now. */

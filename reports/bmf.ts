@@ -8,12 +8,7 @@
  * @module
  */
 
-import {
-  totalTrylockFailures,
-  worstLockHoldP99,
-  worstLockWaitP99,
-  worstWalkVisitsP99,
-} from "./metrics.ts";
+import { metricAggregate, runSeeds } from "./repeats.ts";
 import type { Results, RunResult } from "./results.ts";
 
 /** One exported measure: a Bencher slug, a unit for github-action-benchmark, and how to read it. */
@@ -22,35 +17,50 @@ export interface ExportedMeasure {
   slug: string;
   /** Unit shown by github-action-benchmark. */
   unit: string;
-  /** Reads the value from a run. */
+  /** The metric of `runMetrics` it exports (mean over the repeats, with its interval). */
+  metric: string;
+  /** Reads the value from a run: the metric's mean over the repeats (0 when absent). */
   value: (run: RunResult) => number;
+}
+
+function measure(slug: string, unit: string, metric: string): ExportedMeasure {
+  return { slug, unit, metric, value: (r) => metricAggregate(r, metric)?.mean ?? 0 };
 }
 
 /** The measures exported per run, in order. */
 export const EXPORTED_MEASURES: readonly ExportedMeasure[] = [
-  { slug: "slab-bytes", unit: "bytes", value: (r) => r.slab.final.totalBytes },
-  { slug: "slab-bytes-peak", unit: "bytes", value: (r) => r.slab.peak.totalBytes },
-  { slug: "anon-vma-objects", unit: "objects", value: (r) => r.slab.final.objects.anon_vma ?? 0 },
-  {
-    slug: "anon-vma-chain-objects",
-    unit: "objects",
-    value: (r) => r.slab.final.objects.anon_vma_chain ?? 0,
-  },
-  { slug: "rmap-walk-visits-p99", unit: "visits", value: worstWalkVisitsP99 },
-  {
-    slug: "rmap-walk-useless-visits",
-    unit: "visits",
-    value: (r) => Object.values(r.walks).reduce((n, w) => n + w.useless.sum, 0),
-  },
-  { slug: "lock-wait-p99-ns", unit: "ns", value: (r) => worstLockWaitP99(r).p99 },
-  { slug: "lock-hold-p99-ns", unit: "ns", value: worstLockHoldP99 },
-  { slug: "trylock-failures", unit: "count", value: totalTrylockFailures },
-  { slug: "simulated-ns", unit: "ns", value: (r) => r.simulatedNs },
-  { slug: "oracle-mismatches", unit: "count", value: (r) => r.oracle.mismatches },
+  measure("slab-bytes", "bytes", "slab.final.totalBytes"),
+  measure("slab-bytes-peak", "bytes", "slab.peak.totalBytes"),
+  measure("rmap-bytes", "bytes", "rmapBytes.final"),
+  measure("rmap-bytes-peak", "bytes", "rmapBytes.peak"),
+  measure("anon-vma-objects", "objects", "slab.final.objects.anon_vma"),
+  measure("anon-vma-chain-objects", "objects", "slab.final.objects.anon_vma_chain"),
+  measure("rmap-walk-visits-p99", "visits", "walks.all.visits.p99"),
+  measure("rmap-walk-useless-visits", "visits", "walks.all.uselessVisits"),
+  measure("lock-wait-p99-ns", "ns", "locks.all.wait.p99"),
+  measure("lock-hold-p99-ns", "ns", "locks.all.hold.p99"),
+  measure("own-lock-wait-p99-ns", "ns", "locks.owned.wait.p99"),
+  measure("own-lock-hold-p99-ns", "ns", "locks.owned.hold.p99"),
+  measure("trylock-failures", "count", "locks.all.trylockFailures"),
+  measure("fork-p99-ns", "ns", "latency.fork.p99"),
+  measure("exit-p99-ns", "ns", "latency.exit.p99"),
+  measure("fault-p99-ns", "ns", "latency.fault.p99"),
+  measure("simulated-ns", "ns", "simulatedNs"),
+  measure("oracle-mismatches", "count", "oracle.mismatches"),
 ];
 
-/** A Bencher Metric Format document: benchmark name → measure slug → `{ value }`. */
-export type BencherMetricFormat = Record<string, Record<string, { value: number }>>;
+/** One Bencher metric: the mean and, with repeats, its 95 % interval. */
+export interface BencherMetric {
+  /** Mean over the repeats. */
+  value: number;
+  /** Lower end of the 95 % interval of the mean (with two or more repeats). */
+  lower_value?: number;
+  /** Upper end of the 95 % interval of the mean (with two or more repeats). */
+  upper_value?: number;
+}
+
+/** A Bencher Metric Format document: benchmark name → measure slug → metric. */
+export type BencherMetricFormat = Record<string, Record<string, BencherMetric>>;
 
 /** One entry of github-action-benchmark's custom JSON. */
 export interface CustomBenchmarkEntry {
@@ -58,15 +68,24 @@ export interface CustomBenchmarkEntry {
   name: string;
   /** Unit. */
   unit: string;
-  /** Value (smaller is better). */
+  /** Value (smaller is better): the mean over the repeats. */
   value: number;
+  /** `± half-width` of the 95 % interval, with repeats. */
+  range?: string;
+  /** Seeds, parameters and the interval, e.g. `n=5 seeds=1,… 95% CI [1, 2] params: a=1`. */
+  extra?: string;
 }
 
 /**
- * The Bencher Metric Format object of a document. Measures: `slab-bytes` (final),
- * `slab-bytes-peak`, `anon-vma-objects`, `anon-vma-chain-objects`, `rmap-walk-visits-p99`
- * (worst walk kind), `rmap-walk-useless-visits` (total), `lock-wait-p99-ns` and
- * `lock-hold-p99-ns` (worst lock class), `trylock-failures`, `simulated-ns`, `oracle-mismatches`.
+ * The Bencher Metric Format object of a document: per run and measure of
+ * {@link EXPORTED_MEASURES}, the mean over the repeats as `value` and its 95 % interval as
+ * `lower_value`/`upper_value` (with two or more repeats). Measures: `slab-bytes` (final),
+ * `slab-bytes-peak`, `rmap-bytes`, `rmap-bytes-peak` (the scheme's own caches),
+ * `anon-vma-objects`, `anon-vma-chain-objects`, `rmap-walk-visits-p99` (worst walk kind),
+ * `rmap-walk-useless-visits` (total), `lock-wait-p99-ns` and `lock-hold-p99-ns` (worst lock
+ * class), `own-lock-wait-p99-ns` and `own-lock-hold-p99-ns` (the scheme's own locks),
+ * `trylock-failures`, `fork-p99-ns`, `exit-p99-ns`, `fault-p99-ns`, `simulated-ns`,
+ * `oracle-mismatches`.
  *
  * @example Usage
  * ```ts
@@ -80,8 +99,16 @@ export interface CustomBenchmarkEntry {
 export function bencherMetricFormat(results: Results): BencherMetricFormat {
   const out: BencherMetricFormat = {};
   for (const r of results.runs) {
-    const measures: Record<string, { value: number }> = {};
-    for (const m of EXPORTED_MEASURES) measures[m.slug] = { value: m.value(r) };
+    const measures: Record<string, BencherMetric> = {};
+    for (const m of EXPORTED_MEASURES) {
+      const a = metricAggregate(r, m.metric);
+      const metric: BencherMetric = { value: a?.mean ?? 0 };
+      if (a?.ci) {
+        metric.lower_value = a.ci[0];
+        metric.upper_value = a.ci[1];
+      }
+      measures[m.slug] = metric;
+    }
     out[r.id] = measures;
   }
   return out;
@@ -105,7 +132,9 @@ export function bmfJson(results: Results): string {
 
 /**
  * github-action-benchmark entries for `tool: customSmallerIsBetter`: one entry per run and
- * measure of {@link EXPORTED_MEASURES}, named `"<run id> <slug>"`.
+ * measure of {@link EXPORTED_MEASURES}, named `"<run id> <slug>"`, with the mean over the
+ * repeats as `value`, the interval's half-width as `range` and the seeds, interval and workload
+ * parameters in `extra`.
  *
  * @example Usage
  * ```ts
@@ -118,8 +147,20 @@ export function bmfJson(results: Results): string {
 export function customSmallerIsBetter(results: Results): CustomBenchmarkEntry[] {
   const out: CustomBenchmarkEntry[] = [];
   for (const r of results.runs) {
+    const seeds = runSeeds(r);
+    const params = Object.keys(r.workload.params).sort()
+      .map((k) => `${k}=${String(r.workload.params[k])}`).join(",");
     for (const m of EXPORTED_MEASURES) {
-      out.push({ name: `${r.id} ${m.slug}`, unit: m.unit, value: m.value(r) });
+      const a = metricAggregate(r, m.metric);
+      const entry: CustomBenchmarkEntry = {
+        name: `${r.id} ${m.slug}`,
+        unit: m.unit,
+        value: a?.mean ?? 0,
+      };
+      const ci = a?.ci ? ` 95% CI [${a.ci[0]}, ${a.ci[1]}]` : "";
+      if (a?.ci) entry.range = `± ${Number(((a.ci[1] - a.ci[0]) / 2).toPrecision(6))}`;
+      entry.extra = `n=${seeds.length} seeds=${seeds.join(",")}${ci} params: ${params || "-"}`;
+      out.push(entry);
     }
   }
   return out;

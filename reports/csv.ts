@@ -46,7 +46,9 @@ function paramsText(params: Record<string, number | string | boolean>): string {
 }
 
 /**
- * One row per run: identity, live and peak objects and bytes per cache, walk visits
+ * One row per run (the figures of its repeat 0, whose seed is `seed`; `results.json` holds every
+ * repeat and the aggregates): identity, live and peak objects and bytes per cache, the bytes of
+ * the scheme's own caches (`rmap_bytes.final`, `rmap_bytes.peak`), walk visits
  * (mean/p50/p99/max) and useless visits per walk kind, lock hold and wait p50/p99/max plus
  * acquisitions and trylock failures per lock class, op latency p50/p99 per op, oracle figures.
  *
@@ -89,7 +91,7 @@ export function summaryCsv(results: Results): string {
   header.push("live_bytes.total");
   for (const c of caches) header.push(`peak_objects.${c}`);
   for (const c of caches) header.push(`peak_bytes.${c}`);
-  header.push("peak_bytes.total");
+  header.push("peak_bytes.total", "rmap_bytes.final", "rmap_bytes.peak");
   for (const k of kinds) {
     for (const f of ["count", "visits_mean", "visits_p50", "visits_p99", "visits_max"]) {
       header.push(`walk.${k}.${f}`);
@@ -124,7 +126,7 @@ export function summaryCsv(results: Results): string {
     row.push(s.final.totalBytes);
     for (const c of caches) row.push(s.peak.objects[c]);
     for (const c of caches) row.push(s.peak.bytes[c]);
-    row.push(s.peak.totalBytes);
+    row.push(s.peak.totalBytes, r.rmapBytes.final, r.rmapBytes.peak);
     for (const k of kinds) {
       const w = r.walks[k];
       row.push(

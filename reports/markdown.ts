@@ -5,13 +5,10 @@
  * @module
  */
 
-import {
-  totalTrylockFailures,
-  uselessPercent,
-  worstLockWaitP99,
-  worstWalkVisitsP99,
-} from "./metrics.ts";
+import { HEADLINE_FIGURES } from "./metrics.ts";
 import { type Results, runLabel, type RunResult } from "./results.ts";
+import { columnValue, formatColumnValue, TABLE_COLUMNS } from "./table.ts";
+import { baselineSchemeOf, DEFAULT_VERDICT_BASELINE, schemeOutcomes, verdicts } from "./verdict.ts";
 
 /**
  * Escapes text for a GFM table cell: backslash-escapes markdown punctuation, `|` included, and
@@ -69,41 +66,86 @@ function table(header: string[], rows: string[][]): string[] {
   return lines;
 }
 
-/** The header of {@link summaryMarkdown}'s per-workload tables. */
+/** The header of {@link summaryMarkdown}'s per-workload figure tables (the console table's). */
 export const SUMMARY_MARKDOWN_COLUMNS: readonly string[] = [
   "scheme",
-  "slab KiB",
-  "peak slab KiB",
-  "anon_vma",
-  "AVC",
-  "walk visits p99",
-  "useless %",
-  "lock wait p99 (ns)",
-  "trylock failures",
+  ...TABLE_COLUMNS.map((c) => c.label),
 ];
 
-/** One summary row of a run (cells already escaped). */
-function summaryRow(r: RunResult): string[] {
-  const wait = worstLockWaitP99(r);
+/** One figure row of a run (cells already escaped): the console table's columns, means. */
+function figureRow(r: RunResult): string[] {
   return [
     inlineCode(runLabel(r)),
-    (r.slab.final.totalBytes / 1024).toFixed(1),
-    (r.slab.peak.totalBytes / 1024).toFixed(1),
-    String(r.slab.final.objects.anon_vma ?? 0),
-    String(r.slab.final.objects.anon_vma_chain ?? 0),
-    formatNumber(worstWalkVisitsP99(r)),
-    uselessPercent(r).toFixed(1),
-    wait.lockClass === null ? "–" : `${formatNumber(wait.p99, 0)} (${inlineCode(wait.lockClass)})`,
-    String(totalTrylockFailures(r)),
+    ...TABLE_COLUMNS.map((c) => formatColumnValue(columnValue(r, c), c)),
   ];
 }
 
+/** The verdict tables and the cross-workload summary. */
+function verdictLines(results: Results): string[] {
+  const all = verdicts(results);
+  const base = baselineSchemeOf(results);
+  if (base === null) {
+    return [
+      "",
+      `No verdicts: the baseline scheme ${
+        inlineCode(results.suite.baselineScheme ?? DEFAULT_VERDICT_BASELINE)
+      } did not run.`,
+    ];
+  }
+  const repeats = all[0]?.repeats ?? 1;
+  const lines: string[] = [
+    "",
+    `### Verdicts: each scheme against ${inlineCode(base)}`,
+    "",
+    `Each cell is the ratio of the scheme's mean to ${inlineCode(base)}'s over ${repeats} ` +
+    `paired repeat${repeats === 1 ? "" : "s"} (same seeds), with its 95 % confidence interval ` +
+    `(Fieller): below 1 the scheme is smaller (better); \`=\` both exact and equal; ` +
+    `n.s. no significant difference (the interval contains 1); (exact) no spread on either ` +
+    `side; (no interval) the baseline varies too much between repeats to bound the ratio. ` +
+    `The ${inlineCode(base)} row shows its means. Lock figures are of the locks each scheme ` +
+    `owns.`,
+  ];
+  for (const v of all) {
+    lines.push("", `#### ${inlineCode(v.workload + v.point)}`, "");
+    lines.push(
+      ...table(
+        ["scheme", ...HEADLINE_FIGURES.map((f) => escapeMarkdown(f.label))],
+        v.rows.map((row) => [
+          inlineCode(row.run.scheme.id),
+          // Cell texts are numbers, brackets and fixed words (formatRatio), nothing from input.
+          ...row.cells.map((c) => c.text.replace(/\|/g, "\\|")),
+        ]),
+      ),
+    );
+  }
+  const outcomes = schemeOutcomes(all);
+  if (outcomes.length > 0) {
+    lines.push("", "### Across workloads", "");
+    const list = (m: Map<string, string[]>): string =>
+      [...m.entries()].map(([label, where]) =>
+        `${escapeMarkdown(label)} (${where.map(inlineCode).join(", ")})`
+      ).join("; ");
+    for (const o of outcomes) {
+      const parts: string[] = [];
+      if (o.better.size) parts.push(`**smaller** on ${list(o.better)}`);
+      if (o.worse.size) parts.push(`**larger** on ${list(o.worse)}`);
+      parts.push(
+        o.better.size + o.worse.size === 0
+          ? `no significant difference in any of ${o.total} figures with an interval`
+          : `no significant difference in the other ${o.same} of ${o.total}`,
+      );
+      lines.push(`- ${inlineCode(o.scheme)}: ${parts.join("; ")}.`);
+    }
+  }
+  return lines;
+}
+
 /**
- * A short summary: one GFM table per workload with a row per scheme. Columns: final slab KiB,
- * peak slab KiB, live anon_vma and anon_vma_chain (AVC) objects at the end, the worst walk-visits
- * p99 over the walk kinds, useless visits as a percentage of all visits, the worst lock-wait p99
- * over the lock classes (class in parentheses, so each scheme's root lock shows), and failed
- * trylocks. Oracle mismatches or leaks are called out at the top.
+ * A short summary. It starts with the verdict tables: per workload (and parameter point), one
+ * row per scheme, one column per headline figure, each the ratio to the baseline scheme with its
+ * 95 % interval; then a cross-workload summary (where each scheme is significantly smaller or
+ * larger, and where nothing is significant); then, per workload, every figure of the console
+ * table (means over the repeats). Oracle mismatches or leaks are called out at the top.
  *
  * @example Usage
  * ```ts
@@ -116,12 +158,14 @@ function summaryRow(r: RunResult): string[] {
 export function summaryMarkdown(results: Results): string {
   const lines: string[] = [];
   const s = results.suite;
+  const repeat = s.repeat ?? 1;
   lines.push(`## rmapbench summary`);
   lines.push("");
   lines.push(
     `${escapeMarkdown(results.tool.name)} ${
       escapeMarkdown(results.tool.version)
     } · seed ${s.seed}` +
+      (repeat > 1 ? ` · ${repeat} repeats (seeds ${(s.repeatSeeds ?? []).join(", ")})` : "") +
       ` · cost profile ${inlineCode(s.costProfile)} · ${results.runs.length} runs`,
   );
   const bad = results.runs.filter((r) => r.oracle.mismatches > 0 || !r.oracle.leakFree);
@@ -134,6 +178,14 @@ export function summaryMarkdown(results: Results): string {
       );
     }
   }
+  lines.push(...verdictLines(results));
+  lines.push(
+    "",
+    `### Figures${repeat > 1 ? ` (means over ${repeat} repeats)` : ""}`,
+    "",
+    "Live objects at the end of the workload; rmap KiB are the caches the scheme owns; walks " +
+      "over every kind; lock figures of the locks the scheme owns.",
+  );
   const workloads: string[] = [...s.workloads];
   for (const r of results.runs) {
     if (!workloads.includes(r.workload.id)) workloads.push(r.workload.id);
@@ -145,11 +197,11 @@ export function summaryMarkdown(results: Results): string {
       const i = s.schemes.indexOf(r.scheme.id);
       return i < 0 ? s.schemes.length : i;
     };
-    runs.sort((a, b) => order(a) - order(b) || (a.scheme.id < b.scheme.id ? -1 : 1));
+    runs.sort((a, b) => order(a) - order(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     lines.push("");
-    lines.push(`### ${inlineCode(w)}`);
+    lines.push(`#### ${inlineCode(w)}`);
     lines.push("");
-    lines.push(...table([...SUMMARY_MARKDOWN_COLUMNS], runs.map(summaryRow)));
+    lines.push(...table([...SUMMARY_MARKDOWN_COLUMNS], runs.map(figureRow)));
   }
   return lines.join("\n") + "\n";
 }

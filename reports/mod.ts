@@ -23,3 +23,6 @@ export * from "./markdown.ts";
 export * from "./bmf.ts";
 export * from "./compare.ts";
 export * from "./table.ts";
+export * from "./inference.ts";
+export * from "./repeats.ts";
+export * from "./verdict.ts";

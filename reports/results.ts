@@ -21,7 +21,17 @@ import { OP_KINDS } from "../core/machine/exec.ts";
 import { Distribution, type DistributionSummary } from "../core/lib/stats.ts";
 
 /** Version of the Results format this module reads and writes. */
-export const SCHEMA_VERSION = 1 as const;
+export const SCHEMA_VERSION = 2 as const;
+
+/**
+ * Changes by version: 2 added `rmapBytes`, the scheme's owned caches and lock classes, repeats
+ * (`suite.repeat`, `suite.repeatSeeds`, `runs[].repeats`, `runs[].aggregates`) and
+ * `suite.baselineScheme`. Version 1 documents are refused with an error naming the version.
+ */
+export const SCHEMA_HISTORY: Readonly<Record<number, string>> = {
+  1: "single runs, no rmapBytes, no repeats",
+  2: "rmapBytes, owned caches and lock classes, repeats with aggregates",
+};
 
 /** Slab caches in display order (the simulator's {@link SLAB_CACHES}). */
 export const RESULT_SLAB_CACHES: readonly string[] = SLAB_CACHES;
@@ -73,6 +83,15 @@ export interface SuiteInfo {
   workloads: string[];
   /** Name of the cost profile (nanosecond prices of primitives). */
   costProfile: string;
+  /** Repeats of every run (`--repeat`); 1 when absent. */
+  repeat?: number;
+  /**
+   * Seed of each repeat, the same for every scheme and parameter point (repeats are paired):
+   * repeat 0 uses `seed`, repeat k >= 1 uses `repeatSeed(seed, k)` (`runner/seeds.ts`).
+   */
+  repeatSeeds?: number[];
+  /** Scheme every other scheme is compared with in verdicts (`--baseline-scheme`). */
+  baselineScheme?: string;
 }
 
 /**
@@ -208,6 +227,51 @@ export interface ExtraTable {
   rows: (string | number)[][];
 }
 
+/**
+ * Bytes of the slab caches the run's scheme owns (`scheme.ownedCaches`): the memory the rmap
+ * design itself adds.
+ */
+export interface RmapBytes {
+  /** Live bytes of the owned caches when the workload finished. */
+  final: number;
+  /**
+   * Largest live bytes of the owned caches at one moment: the peak over time of their sum, not the
+   * sum of each cache's own peak.
+   */
+  peak: number;
+}
+
+/**
+ * Statistics of one metric over the repeats of a run. The interval is a Student t-interval of
+ * the mean, `mean ± t(0.975, n-1) · sd / √n` (see `reports/inference.ts` for why).
+ */
+export interface Aggregate {
+  /** Repeats. */
+  n: number;
+  /** Mean over the repeats. */
+  mean: number;
+  /** Sample standard deviation (n - 1 in the denominator; 0 when n = 1). */
+  sd: number;
+  /** Smallest value. */
+  min: number;
+  /** Largest value. */
+  max: number;
+  /** 95 % confidence interval of the mean `[low, high]`; absent when n = 1. */
+  ci?: number[];
+  /** Every repeat gave the same value (the figure does not depend on the seed here). */
+  exact: boolean;
+}
+
+/** The flat metrics of one repeat of a run (names as in `runMetrics`). */
+export interface RepeatFigures {
+  /** Repeat index, 0-based. */
+  repeat: number;
+  /** Seed of the repeat. */
+  seed: number;
+  /** Metric name → value. */
+  metrics: Record<string, number>;
+}
+
 /** Figures of one scheme running one workload. */
 export interface RunResult {
   /** `"<scheme id>/<workload id>"`, unique within the document; comparisons match runs by it. */
@@ -218,6 +282,10 @@ export interface RunResult {
     id: string;
     /** Human title. */
     title: string;
+    /** Slab caches the scheme owns (`SchemeInfo.ownedCaches`). */
+    ownedCaches: string[];
+    /** Lock classes the scheme owns (`SchemeInfo.ownedLockClasses`). */
+    ownedLockClasses: string[];
   };
   /** The workload. */
   workload: {
@@ -228,6 +296,8 @@ export interface RunResult {
   };
   /** Machine parameters of the run (CPUs, reclaim and migration daemons); absent in old files. */
   machine?: Record<string, number>;
+  /** Kernel parameters of the run (`core/kernel/params.ts`); absent in old files. */
+  kernel?: Record<string, number | boolean>;
   /** Seed of this run. */
   seed: number;
   /** Simulated time from the first to the last operation, ns. */
@@ -236,6 +306,8 @@ export interface RunResult {
   ops: number;
   /** Slab objects and bytes. */
   slab: SlabFigures;
+  /** Bytes of the caches the scheme owns. */
+  rmapBytes: RmapBytes;
   /** Slab bytes over simulated time. */
   timeseries: Timeseries;
   /** Rmap walks by kind (`referenced`, `unmap`, `migrate`, `remove_migration`). */
@@ -254,6 +326,13 @@ export interface RunResult {
   notes?: string[];
   /** Workload-specific tables. */
   extraTables?: ExtraTable[];
+  /**
+   * Every repeat's flat metrics, repeat 0 first, when the run was repeated (written by the CLI).
+   * The other fields of the run are the full figures of repeat 0 (its seed is `seed`).
+   */
+  repeats?: RepeatFigures[];
+  /** Per metric of `repeats`, its statistics over the repeats. */
+  aggregates?: Record<string, Aggregate>;
 }
 
 /** The whole document. */
@@ -266,7 +345,7 @@ export interface Results {
   suite: SuiteInfo;
   /** Host and timing data; ignored by comparisons. */
   environment: Environment;
-  /** One entry per scheme × workload. */
+  /** One entry per scheme × workload × parameter point (its repeats inside). */
   runs: RunResult[];
 }
 
@@ -530,12 +609,19 @@ function validateRun(x: unknown, path: string): void {
   const scheme = obj(r.scheme, `${path}.scheme`);
   str(scheme.id, `${path}.scheme.id`);
   str(scheme.title, `${path}.scheme.title`);
+  for (const f of ["ownedCaches", "ownedLockClasses"]) {
+    arr(scheme[f], `${path}.scheme.${f}`).forEach((c, i) => str(c, `${path}.scheme.${f}[${i}]`));
+  }
   const workload = obj(r.workload, `${path}.workload`);
   str(workload.id, `${path}.workload.id`);
   record(workload.params, `${path}.workload.params`, (v, p) => {
     if (typeof v === "string" || typeof v === "boolean") return v;
     return num(v, p);
   });
+  if (r.machine !== undefined) record(r.machine, `${path}.machine`, num);
+  if (r.kernel !== undefined) {
+    record(r.kernel, `${path}.kernel`, (v, p) => typeof v === "boolean" ? v : num(v, p));
+  }
   num(r.seed, `${path}.seed`);
   num(r.simulatedNs, `${path}.simulatedNs`, 0);
   int(r.ops, `${path}.ops`);
@@ -551,6 +637,12 @@ function validateRun(x: unknown, path: string): void {
   int(peak.totalBytes, `${path}.slab.peak.totalBytes`);
   counts(slab.allocs, `${path}.slab.allocs`);
   counts(slab.frees, `${path}.slab.frees`);
+  const rb = obj(r.rmapBytes, `${path}.rmapBytes`);
+  int(rb.final, `${path}.rmapBytes.final`);
+  const rbPeak = int(rb.peak, `${path}.rmapBytes.peak`);
+  if (rbPeak < (rb.final as number)) {
+    fail(`${path}.rmapBytes.peak`, `expected a number >= final (${rb.final}), got ${rbPeak}`);
+  }
 
   const ts = obj(r.timeseries, `${path}.timeseries`);
   const t = arr(ts.t, `${path}.timeseries.t`);
@@ -603,6 +695,30 @@ function validateRun(x: unknown, path: string): void {
   if (r.notes !== undefined) {
     arr(r.notes, `${path}.notes`).forEach((n, i) => str(n, `${path}.notes[${i}]`));
   }
+  if (r.repeats !== undefined) {
+    arr(r.repeats, `${path}.repeats`).forEach((x, i) => {
+      const p = `${path}.repeats[${i}]`;
+      const o = obj(x, p);
+      if (int(o.repeat, `${p}.repeat`) !== i) fail(`${p}.repeat`, `expected ${i}, got ${o.repeat}`);
+      num(o.seed, `${p}.seed`);
+      record(o.metrics, `${p}.metrics`, num);
+    });
+  }
+  if (r.aggregates !== undefined) {
+    record(r.aggregates, `${path}.aggregates`, (x, p) => {
+      const o = obj(x, p);
+      int(o.n, `${p}.n`);
+      for (const f of ["mean", "sd", "min", "max"]) num(o[f], `${p}.${f}`);
+      if (o.ci !== undefined) {
+        const ci = arr(o.ci, `${p}.ci`);
+        if (ci.length !== 2) fail(`${p}.ci`, `expected [low, high], got ${ci.length} numbers`);
+        const lo = num(ci[0], `${p}.ci[0]`);
+        if (num(ci[1], `${p}.ci[1]`) < lo) fail(`${p}.ci[1]`, `expected a number >= ci[0]`);
+      }
+      bool(o.exact, `${p}.exact`);
+      return o;
+    });
+  }
   if (r.extraTables !== undefined) {
     arr(r.extraTables, `${path}.extraTables`).forEach((tb, i) => {
       const tp = `${path}.extraTables[${i}]`;
@@ -643,7 +759,15 @@ function validateRun(x: unknown, path: string): void {
 export function validateResults(x: unknown): Results {
   const o = obj(x, "$");
   if (o.schemaVersion !== SCHEMA_VERSION) {
-    fail("schemaVersion", `expected ${SCHEMA_VERSION}, got ${describe(o.schemaVersion)}`);
+    const v = o.schemaVersion;
+    const known = typeof v === "number" && Object.hasOwn(SCHEMA_HISTORY, v);
+    fail(
+      "schemaVersion",
+      known
+        ? `this is a version ${v} document (${SCHEMA_HISTORY[v as number]}); this rmapbench ` +
+          `reads version ${SCHEMA_VERSION} only: re-run the command in its suite.command`
+        : `expected ${SCHEMA_VERSION}, got ${describe(v)}`,
+    );
   }
   const tool = obj(o.tool, "tool");
   str(tool.name, "tool.name");
@@ -654,6 +778,15 @@ export function validateResults(x: unknown): Results {
   arr(suite.schemes, "suite.schemes").forEach((s, i) => str(s, `suite.schemes[${i}]`));
   arr(suite.workloads, "suite.workloads").forEach((s, i) => str(s, `suite.workloads[${i}]`));
   str(suite.costProfile, "suite.costProfile");
+  if (suite.repeat !== undefined && int(suite.repeat, "suite.repeat") < 1) {
+    fail("suite.repeat", "expected an integer >= 1, got 0");
+  }
+  if (suite.repeatSeeds !== undefined) {
+    arr(suite.repeatSeeds, "suite.repeatSeeds").forEach((x, i) =>
+      num(x, `suite.repeatSeeds[${i}]`)
+    );
+  }
+  if (suite.baselineScheme !== undefined) str(suite.baselineScheme, "suite.baselineScheme");
   const env = obj(o.environment, "environment");
   str(env.generatedAt, "environment.generatedAt");
   str(env.deno, "environment.deno");

@@ -1,90 +1,101 @@
 /**
- * The scheme comparison table printed by the CLI: for each workload, one row per scheme with live
- * objects and bytes per cache, walk visits (mean, p99, max), useless visits, and the work done
- * under the rmap locks. Plain fixed-width text for a terminal; a pure function of the Results.
+ * The scheme comparison table printed by the CLI: for each workload, one row per run with live
+ * objects per cache, rmap and slab bytes, walk visits, useless visits, and the work and times of
+ * the lock classes the scheme owns. Plain fixed-width text for a terminal; a pure function of the
+ * Results. Figures are means over the repeats of each run ({@link TABLE_COLUMNS} names them; the
+ * HTML report and `summary.md` show the same columns).
  *
  * This module is browser compatible and has no dependencies outside the repository.
  *
  * @module
  */
 
+import { metricAggregate } from "./repeats.ts";
 import { type Results, runLabel, type RunResult } from "./results.ts";
 
-/** Lock classes that belong to an rmap scheme (not mmap_lock or page-table locks). */
-const RMAP_LOCK_PREFIXES = ["anon_vma", "cow_context"];
-
-function isRmapLock(cls: string): boolean {
-  return RMAP_LOCK_PREFIXES.some((p) => cls === p || cls.startsWith(`${p}.`));
+/** One column of the comparison table: a metric of `runMetrics` and how to show it. */
+export interface TableColumn {
+  /** Header. */
+  label: string;
+  /** Metric name. */
+  metric: string;
+  /** Divide the value by this before printing (1024 for KiB). */
+  scale: number;
+  /** Decimals for non-integers. */
+  digits: number;
+  /** What it shows. */
+  description: string;
 }
 
-function kib(bytes: number): string {
-  return (bytes / 1024).toFixed(1);
-}
-
-function num(n: number, digits = 1): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
-}
-
-/** Walk visits over every walk kind, weighted by walk count. */
-function walkFigures(r: RunResult): { mean: number; p99: number; max: number; useless: number } {
-  let count = 0, sum = 0, p99 = 0, max = 0, useless = 0;
-  for (const w of Object.values(r.walks)) {
-    count += w.visits.count;
-    sum += w.visits.sum;
-    useless += w.useless.sum;
-    if (w.visits.p99 > p99) p99 = w.visits.p99;
-    if (w.visits.max > max) max = w.visits.max;
-  }
-  return { mean: count ? sum / count : 0, p99, max, useless: sum ? (100 * useless) / sum : 0 };
-}
-
-/** Acquisitions, work units under the lock, and worst hold/wait p99 over the rmap lock classes. */
-function lockFigures(
-  r: RunResult,
-): {
-  acquisitions: number;
-  work: number;
-  holdP99: number;
-  waitP99: number;
-  trylockFailures: number;
-} {
-  let acquisitions = 0, work = 0, holdP99 = 0, waitP99 = 0, trylockFailures = 0;
-  for (const [cls, l] of Object.entries(r.locks)) {
-    if (!isRmapLock(cls)) continue;
-    acquisitions += l.readAcquisitions + l.writeAcquisitions;
-    for (const v of Object.values(l.workUnderLock)) work += v;
-    holdP99 = Math.max(holdP99, l.hold.p99);
-    waitP99 = Math.max(waitP99, l.wait.p99);
-    trylockFailures += l.trylockFailures;
-  }
-  return { acquisitions, work, holdP99, waitP99, trylockFailures };
-}
-
-const COLUMNS = [
-  "scheme",
-  "VMAs",
-  "anon_vma",
-  "AVC",
-  "cow_ctx",
-  "rmap KiB",
-  "slab KiB",
-  "peak slab KiB",
-  "visits mean",
-  "p99",
-  "max",
-  "useless %",
-  "rmap lock acq",
-  "work under lock",
-  "hold p99 ns",
-  "wait p99 ns",
-  "trylock fail",
+/** The columns of the comparison table after the run label, in order. */
+export const TABLE_COLUMNS: readonly TableColumn[] = [
+  col("VMAs", "slab.final.objects.vm_area_struct", 1, 1, "Live VMAs at the end."),
+  col("anon_vma", "slab.final.objects.anon_vma", 1, 1, "Live anon_vma objects at the end."),
+  col("AVC", "slab.final.objects.anon_vma_chain", 1, 1, "Live anon_vma_chain objects."),
+  col("cow_ctx", "slab.final.objects.cow_context", 1, 1, "Live CoW contexts at the end."),
+  col("rmap KiB", "rmapBytes.final", 1024, 1, "Bytes of the caches the scheme owns, at the end."),
+  col("rmap peak KiB", "rmapBytes.peak", 1024, 1, "Peak over time of the scheme's own caches."),
+  col("slab KiB", "slab.final.totalBytes", 1024, 1, "Every slab cache at the end."),
+  col("peak slab KiB", "slab.peak.totalBytes", 1024, 1, "Peak over time of every slab cache."),
+  col("visits mean", "walks.all.visits.mean", 1, 1, "Mean candidate VMAs per rmap walk."),
+  col("p99", "walks.all.visits.p99", 1, 1, "Largest per-kind p99 of visits per walk."),
+  col("max", "walks.all.visits.max", 1, 1, "Largest visits of one walk."),
+  col("useless %", "walks.all.uselessPercent", 1, 1, "Visits that found nothing, % of all."),
+  col("own lock acq", "locks.owned.acquisitions", 1, 1, "Acquisitions of the scheme's locks."),
+  col("work under lock", "locks.owned.workUnderLock", 1, 1, "Work units under its locks."),
+  col("hold p99 ns", "locks.owned.hold.p99", 1, 1, "Largest hold p99 of its locks."),
+  col("wait p99 ns", "locks.owned.wait.p99", 1, 1, "Largest wait p99 of its locks."),
+  col("trylock fail", "locks.all.trylockFailures", 1, 1, "Failed trylocks, every lock class."),
 ];
 
+function col(
+  label: string,
+  metric: string,
+  scale: number,
+  digits: number,
+  description: string,
+): TableColumn {
+  return { label, metric, scale, digits, description };
+}
+
 /**
- * Renders the comparison: one block per workload, one row per scheme. "rmap KiB" counts the
- * objects that exist only for the reverse mapping (anon_vma, anon_vma_chain, CoW contexts and
- * remap arrays); "slab KiB" adds VMAs, maple nodes and mm_structs; "peak slab KiB" is the largest
- * total seen during the run (workloads that end by exiting their processes show their cost here).
+ * The value of a table column for a run: the mean over its repeats, scaled; 0 when the run has no
+ * such figure.
+ *
+ * @example Usage
+ * ```ts
+ * import { columnValue, TABLE_COLUMNS } from "./table.ts";
+ * import type { RunResult } from "./results.ts";
+ * declare const run: RunResult;
+ * console.log(columnValue(run, TABLE_COLUMNS[4]));
+ * ```
+ */
+export function columnValue(run: RunResult, column: TableColumn): number {
+  return (metricAggregate(run, column.metric)?.mean ?? 0) / column.scale;
+}
+
+/**
+ * Formats a column value: integers as they are, others with the column's decimals.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatColumnValue, TABLE_COLUMNS } from "./table.ts";
+ * if (formatColumnValue(2048 / 1024, TABLE_COLUMNS[4]) !== "2.0") throw new Error("unexpected");
+ * ```
+ */
+export function formatColumnValue(value: number, column: TableColumn): string {
+  if (column.scale !== 1) return value.toFixed(column.digits);
+  return Number.isInteger(value) ? String(value) : value.toFixed(column.digits);
+}
+
+const HEADER = ["scheme", ...TABLE_COLUMNS.map((c) => c.label)];
+
+/**
+ * Renders the comparison: one block per workload, one row per run. "rmap KiB" counts the
+ * objects of the caches the scheme owns (`scheme.ownedCaches`: anon_vma and anon_vma_chain, or
+ * CoW contexts and remap arrays); "slab KiB" adds VMAs, maple nodes and mm_structs; the peaks
+ * are the largest totals seen during the run (workloads that end by exiting their processes show
+ * their cost there). With repeats every figure is the mean over them.
  *
  * @example Usage
  * ```ts ignore
@@ -99,42 +110,21 @@ export function comparisonTable(results: Results): string {
     list.push(r);
     byWorkload.set(r.workload.id, list);
   }
+  const repeat = results.suite.repeat ?? 1;
   const blocks: string[] = [];
   for (const [workload, runs] of byWorkload) {
-    const rows = runs.map((r) => {
-      const o = r.slab.final.objects;
-      const b = r.slab.final.bytes;
-      const rmapBytes = (b.anon_vma ?? 0) + (b.anon_vma_chain ?? 0) + (b.cow_context ?? 0) +
-        (b.cow_remap_array ?? 0) + (b.cow_remap_entry ?? 0);
-      const w = walkFigures(r);
-      const l = lockFigures(r);
-      return [
-        runLabel(r),
-        String(o.vm_area_struct ?? 0),
-        String(o.anon_vma ?? 0),
-        String(o.anon_vma_chain ?? 0),
-        String(o.cow_context ?? 0),
-        kib(rmapBytes),
-        kib(r.slab.final.totalBytes),
-        kib(r.slab.peak.totalBytes),
-        num(w.mean),
-        num(w.p99),
-        num(w.max),
-        num(w.useless),
-        String(l.acquisitions),
-        String(l.work),
-        num(l.holdP99),
-        num(l.waitP99),
-        String(l.trylockFailures),
-      ];
-    });
-    const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const rows = runs.map((r) => [
+      runLabel(r),
+      ...TABLE_COLUMNS.map((c) => formatColumnValue(columnValue(r, c), c)),
+    ]);
+    const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const fmt = (cells: string[]): string =>
       cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     blocks.push(
       [
-        `${workload} (live objects at the end of the workload; walks over every kind)`,
-        fmt(COLUMNS),
+        `${workload} (live objects at the end of the workload; walks over every kind; ` +
+        `locks the scheme owns${repeat > 1 ? `; means over ${repeat} repeats` : ""})`,
+        fmt(HEADER),
         fmt(widths.map((n) => "-".repeat(n))),
         ...rows.map(fmt),
       ].join("\n"),
@@ -144,6 +134,10 @@ export function comparisonTable(results: Results): string {
     }
   }
   return blocks.join("\n\n") + "\n";
+}
+
+function num(n: number, digits = 1): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
 }
 
 /** A workload's own table (e.g. the Android calibration) as fixed-width text. */

@@ -9,7 +9,10 @@
  *
  * Each page must finish (`data-ready="true"`), report no error, draw every chart (`data-charts`
  * equals `data-charts-expected`, every canvas has non-transparent pixels) and throw no page
- * error. When both pass, a screenshot is saved to `docs/report-screenshot.png` for the README.
+ * error; the verdict charts must have drawn their 95 % error bars (`data-error-bars` on each
+ * verdict canvas, counted by the page's error-bar plugin as it strokes them). The runs have three
+ * paired repeats so the verdicts have intervals. A screenshot is written to the test's temporary
+ * folder only; `deno task docs:screenshot` regenerates `docs/report-screenshot.png`.
  *
  * Skipped when `/usr/bin/chromium` is missing (`apt-get install -y chromium`).
  *
@@ -18,11 +21,13 @@
 
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { renderHtml } from "../reports/html.ts";
 import { loadChartUmd } from "../reports/chart_umd.ts";
 import { buildResults, hostEnvironment } from "../cli/outputs.ts";
+import { combineRepeats } from "../reports/repeats.ts";
+import { repeatSeeds } from "../runner/seeds.ts";
 import type { Results } from "../reports/results.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -33,7 +38,6 @@ const CHROMIUM_EXISTS = ((): boolean => {
     return false;
   }
 })();
-const SCREENSHOT = new URL("../docs/report-screenshot.png", import.meta.url);
 
 const LAUNCH_ARGS = [
   "--no-sandbox",
@@ -48,7 +52,10 @@ const LAUNCH_ARGS = [
 function smallResults(): Results {
   const schemes = SCHEMES.map((s) => s.info.id);
   const params = { mode: "tree", depth: 3, rounds: 1, regions: 2, pages: 8 };
-  const runs = schemes.map((scheme) => runOne({ scheme, workload: "fork-storm", params, seed: 3 }));
+  const seeds = repeatSeeds(3, 3);
+  const runs = schemes.map((scheme) =>
+    combineRepeats(seeds.map((seed) => runOne({ scheme, workload: "fork-storm", params, seed })))
+  );
   return buildResults(
     {
       command: "browser_report_test",
@@ -56,6 +63,9 @@ function smallResults(): Results {
       schemes,
       workloads: ["fork-storm"],
       costProfile: "default",
+      repeat: 3,
+      repeatSeeds: seeds,
+      baselineScheme: "anon_vma",
     },
     runs,
     hostEnvironment(0),
@@ -92,7 +102,11 @@ interface PageState {
   expected: string | undefined;
   canvases: number;
   scalingCanvases: number;
+  /** Scaling figures drawn as a sentence because every value is 0. */
+  scalingZeroNotes: number;
   blankCanvases: string[];
+  /** Per verdict canvas, the error bars its plugin drew (absent: none drawn). */
+  verdictErrorBars: Record<string, string | undefined>;
 }
 
 async function pageState(page: Page): Promise<PageState> {
@@ -119,9 +133,22 @@ async function pageState(page: Page): Promise<PageState> {
       expected: d.chartsExpected,
       canvases: canvases.length,
       scalingCanvases: canvases.filter((c) => c.id.includes("-scaling-")).length,
+      scalingZeroNotes: document.querySelectorAll(".scaling .zero-note").length,
       blankCanvases: blank,
+      verdictErrorBars: Object.fromEntries(
+        canvases.filter((c) => c.id.includes("-verdict-")).map((c) => [c.id, c.dataset.errorBars]),
+      ),
     };
   });
+}
+
+/** The verdict chart drew, with at least one 95 % error bar per non-baseline scheme. */
+function checkErrorBars(mode: string, s: PageState): void {
+  const bars = Object.entries(s.verdictErrorBars);
+  assert.equal(bars.length, 1, `${mode}: one verdict chart`);
+  for (const [id, n] of bars) {
+    assert.ok(Number(n) >= 4, `${mode}: ${id} drew ${n} error bars`);
+  }
 }
 
 function checkState(mode: string, s: PageState, pageErrors: string[]): void {
@@ -177,7 +204,9 @@ Deno.test({
               "\nexport default globalThis.Chart;\nexport const Chart = globalThis.Chart;",
           }));
         await page.goto(new URL(`file://${defaultPath}`).href);
-        checkState("default", await pageState(page), errors);
+        const state = await pageState(page);
+        checkState("default", state, errors);
+        checkErrorBars("default", state);
         assert.deepEqual(aborted, [], "default: the page asked for something besides esm.sh");
         await context.close();
       }
@@ -193,19 +222,14 @@ Deno.test({
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
       await page.goto(new URL(`file://${offlinePath}`).href);
-      checkState("self-contained", await pageState(page), errors);
-
-      // Show the charts rather than the parameter table at the top of the page.
-      await page.evaluate(() => {
-        const first = document.querySelector("canvas");
-        first?.parentElement?.parentElement?.scrollIntoView({ block: "start" });
-      });
-      const png = await page.screenshot({ fullPage: false });
+      const state = await pageState(page);
+      checkState("self-contained", state, errors);
+      checkErrorBars("self-contained", state);
+      // A screenshot of the verdict, in the temporary folder (never a tracked file).
+      const png = await page.locator("#workload-0 .verdict-grid").screenshot();
+      assert.ok(png.length > 1000, "verdict screenshot");
+      await Deno.writeFile(`${dir}/verdict.png`, png);
       await context.close();
-      await Deno.mkdir(new URL(".", SCREENSHOT), { recursive: true });
-      const tmp = new URL(`report-screenshot.${crypto.randomUUID().slice(0, 8)}.tmp`, SCREENSHOT);
-      await Deno.writeFile(tmp, png);
-      await Deno.rename(tmp, SCREENSHOT);
     } finally {
       await browser?.close();
       await Deno.remove(dir, { recursive: true });
@@ -243,8 +267,10 @@ Deno.test({
       await page.goto(new URL(`file://${path}`).href);
       const state = await pageState(page);
       checkState("sweep", state, errors);
-      // Peak slab, rmap bytes, walk p99, useless %, rmap lock wait and hold p99.
-      assert.equal(state.scalingCanvases, 6, "scaling charts");
+      // Peak slab, rmap bytes final and peak, walk p99, useless %, own lock wait and hold p99.
+      // (A figure whose values are all 0 is a sentence instead of a chart.)
+      assert.equal(state.scalingCanvases + state.scalingZeroNotes, 7, "scaling charts");
+      assert.ok(state.scalingCanvases >= 5, "scaling charts drawn");
       await context.close();
     } finally {
       await browser?.close();

@@ -7,7 +7,7 @@
 // cow_context (no anon_vma lock at all).
 
 import { assertEquals } from "./assert.ts";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import type { LockStats, RunResult } from "../reports/results.ts";
 import { stableStringify } from "../reports/results.ts";
 

@@ -38,6 +38,8 @@ Deno.test("summaryCsv has one row per scheme × workload with exact cells", () =
   assert.equal(r["live_objects.anon_vma_chain"], "5");
   assert.equal(r["live_bytes.anon_vma"], "312");
   assert.equal(r["live_bytes.total"], "4664");
+  assert.equal(r["rmap_bytes.final"], "632");
+  assert.equal(r["rmap_bytes.peak"], "1264");
   assert.equal(r["peak_objects.anon_vma"], "6");
   assert.equal(r["peak_bytes.anon_vma_chain"], "640");
   assert.equal(r["peak_bytes.total"], "9328");

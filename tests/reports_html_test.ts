@@ -7,6 +7,8 @@ import {
   renderHtml,
 } from "../reports/html.ts";
 import { loadChartUmd } from "../reports/chart_umd.ts";
+import { markup, trustedHtml } from "../reports/html_template.ts";
+import { CLIENT_SCRIPT } from "../reports/html_client.ts";
 import { makeFixture, makeSweepFixture } from "./fixtures/results_fixture.ts";
 
 const XSS = "<script>alert(1)</script>";
@@ -48,25 +50,49 @@ Deno.test("the page embeds the figures as JSON and names a canvas for every char
   const page = renderHtml(makeFixture(), { selfContained: false });
   const data = embeddedData(page) as {
     charts: { id: string; figure: string; workload: number }[];
-    workloads: { id: string; runs: { scheme: string; final: Record<string, number> }[] }[];
+    workloads: { id: string; runs: { label: string; final: Record<string, number> }[] }[];
   };
   assert.deepEqual(data.workloads.map((w) => w.id), ["fork_tree", "mremap"]);
-  assert.deepEqual(data.workloads[0].runs.map((r) => r.scheme), ["anon_vma", "cow_context"]);
+  assert.deepEqual(data.workloads[0].runs.map((r) => r.label), ["anon_vma", "cow_context"]);
   assert.equal(data.workloads[0].runs[0].final.anon_vma, 312);
-  // 8 figures per workload.
-  assert.equal(data.charts.length, 16);
+  // 12 figures per workload: the verdict, rmap memory (final, peak), shared caches, slab over
+  // time, walks, histogram, own-lock hold and wait, shared-lock hold and wait, latency.
+  assert.deepEqual(data.charts.filter((c) => c.workload === 0).map((c) => c.id), [
+    "chart-0-verdict-0",
+    "chart-0-rmap-final",
+    "chart-0-rmap-peak",
+    "chart-0-shared-final",
+    "chart-0-slab-time",
+    "chart-0-walks",
+    "chart-0-histogram",
+    "chart-0-hold-owned",
+    "chart-0-wait-owned",
+    "chart-0-hold-shared",
+    "chart-0-wait-shared",
+    "chart-0-latency",
+  ]);
+  assert.equal(data.charts.length, 24);
   for (const c of data.charts) assert.ok(page.includes(`<canvas id="${c.id}"`), c.id);
-  assert.ok(page.includes('data-charts-expected="16"'));
+  assert.ok(page.includes('data-charts-expected="24"'));
   assert.ok(page.includes("animation: false"));
   assert.ok(page.includes("maintainAspectRatio: false"));
   assert.ok(page.includes('body.dataset.ready = "true"'));
   assert.ok(page.includes("body.dataset.charts = String(drawn)"));
   assert.ok(page.includes("body.dataset.error"));
+  // The verdict comes first in each section, with the ratio of cow_context to anon_vma.
+  const section = page.slice(page.indexOf('id="workload-0"'));
+  assert.ok(section.indexOf("<h3>Verdict</h3>") < section.indexOf("<h3>Figures"));
+  // cow_context/fork_tree vs anon_vma/fork_tree: rmap bytes 2·2·128 = 512 vs 632, one repeat.
+  assert.ok(section.includes('<td><span class="no-interval">0.81 (1 repeat)</span></td>'));
   assert.ok(page.includes('<div id="report-error" role="alert" hidden>'));
   // Tables of figures, parameters and environment.
   assert.ok(page.includes("<caption>Parameters</caption>"));
   assert.ok(page.includes("<td>a,&quot;quoted&quot; value</td>"));
-  assert.ok(page.includes('<td class="num">4.55</td>'), "final slab KiB of anon_vma/fork_tree");
+  assert.ok(page.includes('<td class="num">4.6</td>'), "final slab KiB of anon_vma/fork_tree");
+  // Every column of the console table, rmap KiB included, is in the figures table.
+  for (const h of ["rmap KiB", "rmap peak KiB", "own lock acq", "wait p99 ns"]) {
+    assert.ok(page.includes(`<th scope="col">${h}</th>`), h);
+  }
   assert.ok(page.includes("<td>ci-host</td>"));
   assert.ok(page.includes('<pre class="notes">calibration: 1 &lt;= 2</pre>'));
 });
@@ -159,7 +185,6 @@ function runPageScript(page: string): {
       return canvasIds.has(id) ? { id } : null;
     },
   };
-  const window = { addEventListener(): void {} };
   const charts: FakeChart[] = [];
   function Chart(this: FakeChart, canvas: { id: string }, config: FakeChart["config"]): void {
     this.canvas = canvas;
@@ -171,10 +196,11 @@ function runPageScript(page: string): {
   Chart.prototype.update = function (this: FakeChart): void {
     this.updates++;
   };
-  const start = new Function("window", "document", `${client}\nreturn rmapbenchStart;`)(
-    window,
+  // The client reaches the browser through globalThis; give it a fake one.
+  const start = new Function("globalThis", `${client}\nreturn rmapbenchStart;`)({
     document,
-  );
+    addEventListener(): void {},
+  });
   start(Chart);
   return {
     body,
@@ -192,12 +218,24 @@ Deno.test("the page script draws every chart and marks the page ready", () => {
   const { body, charts, select, errorBox } = runPageScript(page);
   assert.equal(body.dataset.error, undefined, errorBox.textContent);
   assert.equal(body.dataset.ready, "true");
-  assert.equal(body.dataset.charts, "16");
-  assert.equal(charts.length, 16);
+  assert.equal(body.dataset.charts, "24");
+  assert.equal(charts.length, 24);
   const byId = (id: string): FakeChart => charts.find((c) => c.canvas.id === id)!;
 
-  const final = byId("chart-0-slab-final").config;
+  const final = byId("chart-0-rmap-final").config;
   assert.equal(final.type, "bar");
+  // Only the caches the schemes add; the shared ones are in their own chart.
+  assert.deepEqual(final.data.datasets.map((d) => d.label), [
+    "anon_vma",
+    "anon_vma_chain",
+    "cow_context",
+    "cow_remap_entry",
+    "cow_remap_array",
+  ]);
+  assert.deepEqual(
+    byId("chart-0-shared-final").config.data.datasets.map((d) => d.label),
+    ["vm_area_struct", "maple_node", "mm_struct"],
+  );
   assert.deepEqual(final.data.labels, ["anon_vma", "cow_context"]);
   const anonVma = final.data.datasets.find((d) => d.label === "anon_vma")!;
   assert.deepEqual(anonVma.data, [312 / 1024, 0]);
@@ -216,9 +254,27 @@ Deno.test("the page script draws every chart and marks the page ready", () => {
   assert.equal(walks.updates, 1);
   assert.deepEqual(walks.data.datasets[0].data, [6, 4]);
 
-  const wait = byId("chart-0-wait");
-  assert.deepEqual(wait.data.labels, ["anon_vma.root", "cow_context.lock", "mmap_lock"]);
-  assert.deepEqual(wait.data.datasets[0].data, [2000, null, 100]);
+  const wait = byId("chart-0-wait-owned");
+  assert.deepEqual(wait.data.labels, ["anon_vma.root", "cow_context.lock"]);
+  assert.deepEqual(wait.data.datasets[0].data, [2000, null]);
+  const shared = byId("chart-0-wait-shared");
+  assert.deepEqual(shared.data.labels, ["mmap_lock"]);
+  assert.deepEqual(shared.data.datasets[0].data, [100]);
+
+  // The verdict chart: floating bars from 1 to the ratio, log axis, intervals for error bars.
+  const verdict = byId("chart-0-verdict-0").config as unknown as {
+    type: string;
+    data: { labels: string[]; datasets: { label: string; data: unknown[]; ci: unknown[] }[] };
+    options: { scales: { y: { type: string } } };
+    plugins: { id: string }[];
+  };
+  assert.equal(verdict.type, "bar");
+  assert.equal(verdict.options.scales.y.type, "logarithmic");
+  assert.equal(verdict.plugins[0].id, "rmapbenchErrorBars");
+  assert.deepEqual(verdict.data.datasets.map((d) => d.label), ["cow_context"]);
+  assert.equal(verdict.data.labels[0], "rmap bytes");
+  // 512 / 632 to 12 significant digits (ratios are rounded so documents serialise identically).
+  assert.deepEqual(verdict.data.datasets[0].data[0], [1, 0.810126582278]);
 
   const hist = byId("chart-0-histogram");
   assert.deepEqual(hist.config.data.labels, ["1", "2–3", "4–7"]);
@@ -245,10 +301,10 @@ Deno.test("the page script reports a missing chart.js visibly", () => {
   };
   const client = [...page.matchAll(/<script>([^]*?)<\/script>/g)].map((m) => m[1])
     .find((s) => s.includes("function rmapbenchDraw"))!;
-  const start = new Function("window", "document", `${client}\nreturn rmapbenchStart;`)(
-    { addEventListener(): void {} },
+  const start = new Function("globalThis", `${client}\nreturn rmapbenchStart;`)({
     document,
-  );
+    addEventListener(): void {},
+  });
   start(undefined);
   assert.equal(body.dataset.ready, "true");
   assert.equal(body.dataset.charts, "0");
@@ -272,7 +328,15 @@ interface SweepData {
   }[];
 }
 
-const SCALING_METRICS = ["slabPeak", "rmapFinal", "walkP99", "useless", "lockWait", "lockHold"];
+const SCALING_METRICS = [
+  "slabPeak",
+  "rmapFinal",
+  "rmapPeak",
+  "walkP99",
+  "useless",
+  "lockWait",
+  "lockHold",
+];
 
 Deno.test("a one-parameter sweep gets scaling charts with sorted x values and one line per scheme", () => {
   // Out of order on purpose: the charts sort by the swept value.
@@ -298,15 +362,14 @@ Deno.test("a one-parameter sweep gets scaling charts with sorted x values and on
   assert.deepEqual(anon.map((p) => p.walkP99), [5, 20, 80], "referenced p99 beats unmap p99");
   for (const p of [...anon, ...cow]) assert.ok(Math.abs((p.useless as number) - 1200 / 43) < 1e-9);
   assert.deepEqual(anon.map((p) => p.lockWait), [1000, 4000, 16000]);
-  assert.deepEqual(anon.map((p) => p.lockWaitClass), Array(3).fill("anon_vma.root"));
-  assert.deepEqual(cow.map((p) => p.lockWaitClass), Array(3).fill("cow_context.lock"));
-  assert.deepEqual(anon.map((p) => p.lockHold), [400, 400, 400], "mmap_lock is not an rmap lock");
+  assert.deepEqual(anon.map((p) => p.lockHold), [400, 400, 400], "the scheme's own lock only");
 
   const scaling = data.charts.filter((c) => c.figure === "scaling");
   assert.deepEqual(scaling.map((c) => c.metric), SCALING_METRICS);
   assert.ok(scaling.every((c) => c.workload === 0 && c.id.startsWith("chart-0-scaling-")));
-  assert.equal(data.charts.length, 8 + 6);
-  assert.ok(page.includes('data-charts-expected="14"'));
+  // 3 verdicts (one per point), 7 scaling charts, 11 per-run charts.
+  assert.equal(data.charts.length, 3 + 7 + 11);
+  assert.ok(page.includes('data-charts-expected="21"'));
   for (const c of data.charts) assert.ok(page.includes(`<canvas id="${c.id}"`), c.id);
   assert.ok(page.includes("<h3>Scaling with <code>children</code></h3>"));
   assert.ok(page.includes("(6 runs: anon_vma [children=4], anon_vma [children=1]"));
@@ -315,7 +378,7 @@ Deno.test("a one-parameter sweep gets scaling charts with sorted x values and on
   // The page's script draws them: x = swept value, y in the chart's unit, one dataset per scheme.
   const { body, charts, errorBox } = runPageScript(page);
   assert.equal(body.dataset.error, undefined, errorBox.textContent);
-  assert.equal(body.dataset.charts, "14");
+  assert.equal(body.dataset.charts, "21");
   const peak = charts.find((c) => c.canvas.id === "chart-0-scaling-slabPeak")!.config;
   assert.equal(peak.type, "line");
   assert.deepEqual(peak.data.datasets.map((d) => d.label), ["anon_vma", "cow_context"]);
@@ -386,15 +449,15 @@ Deno.test("a sweep of several parameters gets a note instead of scaling charts",
   const data = embeddedData(page) as unknown as SweepData;
   assert.equal(data.workloads[0].sweep, null);
   assert.ok(data.charts.every((c) => c.figure !== "scaling"));
-  assert.equal(data.charts.length, 8);
-  assert.ok(page.includes('data-charts-expected="8"'));
+  assert.equal(data.charts.length, 4 + 11);
+  assert.ok(page.includes('data-charts-expected="15"'));
   assert.ok(page.includes(
     '<p class="note sweep-note">This sweep varies several parameters (<code>children</code>, ' +
       "<code>depth</code>), so no scaling charts are drawn",
   ));
   assert.ok(!page.includes("Scaling with"));
   const { body } = runPageScript(page);
-  assert.equal(body.dataset.charts, "8");
+  assert.equal(body.dataset.charts, "15");
 
   const modes = renderHtml(makeSweepFixture([{ mode: "tree" }, { mode: "breadth" }]), {
     selfContained: false,
@@ -417,7 +480,7 @@ Deno.test("scaling charts skip figures no run has and escape the parameter name"
   assert.equal(data.workloads[0].sweep!.param, XSS);
   assert.deepEqual(
     data.charts.filter((c) => c.figure === "scaling").map((c) => c.metric),
-    ["slabPeak", "rmapFinal"],
+    ["slabPeak", "rmapFinal", "rmapPeak"],
   );
   const { body, errorBox } = runPageScript(page);
   assert.equal(body.dataset.error, undefined, errorBox.textContent);
@@ -427,4 +490,29 @@ Deno.test("scaling charts skip figures no run has and escape the parameter name"
   const notePage = renderHtml(several, { selfContained: false });
   assert.ok(!notePage.includes(XSS));
   assert.ok(notePage.includes("<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
+});
+
+Deno.test("the markup template escapes every interpolation unless it is markup", () => {
+  const evil = `"><img src=x onerror=alert(1)>`;
+  assert.equal(
+    markup`<td title="${evil}">${evil}</td>`.text,
+    '<td title="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;">' +
+      "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td>",
+  );
+  // Nested markup and arrays are inserted as they are; null, undefined and false give nothing.
+  const inner = markup`<b>${"<i>"}</b>`;
+  assert.equal(
+    markup`${[inner, inner]}${null}${undefined}${false}${0}`.text,
+    "<b>&lt;i&gt;</b>".repeat(2) + "0",
+  );
+  assert.equal(markup`${trustedHtml("<br>")}`.text, "<br>");
+});
+
+Deno.test("the client script is the type-checked functions as JavaScript", () => {
+  assert.ok(CLIENT_SCRIPT.includes("function rmapbenchDraw("));
+  assert.ok(CLIENT_SCRIPT.includes("function rmapbenchStart("));
+  assert.ok(CLIENT_SCRIPT.endsWith("rmapbenchInstall();\n"));
+  // It parses as a classic script (no TypeScript syntax, no imports left in it).
+  new Function(CLIENT_SCRIPT);
+  assert.ok(!/\bimport\b/.test(CLIENT_SCRIPT));
 });

@@ -39,7 +39,17 @@ Deno.test("validateResults names the first bad path in a one-line message", () =
 
 Deno.test("validateResults rejects wrong versions, missing fields, ragged series and duplicates", () => {
   const cases: [(r: Loose) => void, string][] = [
-    [(r) => (r.schemaVersion = 2), "Invalid results at schemaVersion: expected 1, got 2"],
+    [(r) => (r.schemaVersion = 3), "Invalid results at schemaVersion: expected 2, got 3"],
+    [
+      (r) => (r.schemaVersion = 1),
+      "Invalid results at schemaVersion: this is a version 1 document (single runs, no " +
+      "rmapBytes, no repeats); this rmapbench reads version 2 only: re-run the command in its " +
+      "suite.command",
+    ],
+    [
+      (r) => (r.runs[0].rmapBytes.peak = 1),
+      "Invalid results at runs[0].rmapBytes.peak: expected a number >= final (632), got 1",
+    ],
     [
       (r) => delete r.suite.costProfile,
       "Invalid results at suite.costProfile: expected a string, got undefined",
@@ -94,11 +104,11 @@ Deno.test("stableStringify is deterministic, ordered, indented and ends with a n
     runs: b.runs,
     suite: b.suite,
     tool: b.tool,
-    schemaVersion: 1,
+    schemaVersion: 2,
   };
   const text = stableStringify(a);
   assert.equal(stableStringify(envFirst), text);
-  assert.ok(text.startsWith('{\n  "schemaVersion": 1,\n  "tool": {\n    "name": "rmapbench",\n'));
+  assert.ok(text.startsWith('{\n  "schemaVersion": 2,\n  "tool": {\n    "name": "rmapbench",\n'));
   assert.ok(text.endsWith("}\n"));
   assert.equal(
     stableStringify({ z: -0, a: undefined, m: [2, 1] }),

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runOne, type RunProgress } from "../reports/recorder.ts";
+import { runOne, type RunProgress } from "../runner/recorder.ts";
 import { Progress } from "../cli/progress.ts";
 
 Deno.test("progress: runOne reports growing simulated time and steps, same figures", () => {

@@ -86,7 +86,7 @@ Deno.test("mod.ts imported from a URL runs a simulation with no permissions", as
     assert.ok(figures.schemes >= 3);
     assert.ok(requested.includes("/mod.ts"));
     assert.ok(requested.includes("/core/kernel/kernel.ts"));
-    assert.ok(requested.includes("/reports/recorder.ts"));
+    assert.ok(requested.includes("/runner/recorder.ts"));
     // Importing mod.ts must not pull in the CLI or the file-reading chart.js loader.
     assert.ok(!requested.some((p) => p.startsWith("/cli")), requested.join(", "));
     assert.ok(!requested.includes("/reports/chart_umd.ts"));

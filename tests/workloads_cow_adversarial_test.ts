@@ -3,7 +3,7 @@
 // against depth, width and remaps that a sweep shows.
 
 import assert from "node:assert/strict";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { adversarialProcesses, COW_ADVERSARIAL } from "../workloads/cow_adversarial.ts";
 import { ParamError } from "../workloads/workload.ts";

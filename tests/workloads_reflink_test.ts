@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { resolveParams } from "../workloads/workload.ts";
 import { REFLINK_SHARE } from "../workloads/reflink_share.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { ParamError } from "../workloads/workload.ts";

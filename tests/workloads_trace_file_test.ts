@@ -2,7 +2,7 @@
 // exec layouts and fidelity classes of the replay, and the library of real traces.
 
 import assert from "node:assert/strict";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import { crc32, gunzip, GzipError } from "../workloads/gzip.ts";
 import {

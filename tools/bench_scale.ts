@@ -35,7 +35,7 @@ import {
   type Mm,
   PAGE_SIZE,
 } from "../core/kernel/types.ts";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import type { TaskScript } from "../workloads/workload.ts";
 
 const BASE = 0x100000000000;

@@ -355,7 +355,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "recorder-peak-bytes-live",
-    file: "reports/recorder.ts",
+    file: "runner/recorder.ts",
     search: "peakBytes[c] = s.peak * kernel.slab.sizes[c];",
     replace: "peakBytes[c] = s.live * kernel.slab.sizes[c];",
     story: "the recorder reports peak bytes from the final live count",

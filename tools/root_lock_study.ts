@@ -14,7 +14,7 @@
  * @module
  */
 
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../runner/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import type { SlabSlowPathParams } from "../core/slab_slow_path.ts";
 

@@ -1255,7 +1255,7 @@ function finish(env: WorkloadEnv, marks: ReadonlyMap<string, Record<string, numb
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "android-launch", seed: 1 });
  * console.log(r.extraTables?.[0].rows);
  * ```

@@ -445,7 +445,7 @@ function estimate(p: Readonly<Record<string, ParamValue>>): MemoryEstimate {
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "fork-storm",
  *   params: { mode: "breadth", children: 3, regions: 2, pages: 4 } });
  * console.log(r.slab.final.objects.anon_vma);

@@ -487,7 +487,7 @@ function tableRows(env: WorkloadEnv, stats: ChurnStats): (string | number)[][] {
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "mremap-churn", params: { relocate: "relocate" } });
  * console.log(r.counters.vmas_final, r.counters.merge_failed_pgoff);
  * ```

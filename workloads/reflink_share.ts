@@ -410,7 +410,7 @@ function setup(env: WorkloadEnv): void {
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "reflink-share", seed: 1 });
  * console.log(r.walks.migrate.visits.mean);
  * ```

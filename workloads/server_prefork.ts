@@ -454,7 +454,7 @@ function* redisServer(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskSc
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "server-prefork", params: { mode: "redis" } });
  * console.log(r.counters.faults_cow_copy);
  * ```

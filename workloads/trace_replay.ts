@@ -1225,7 +1225,7 @@ function paramSpecs(): ParamSpec[] {
  *
  * @example Usage
  * ```ts ignore
- * import { runOne } from "../reports/recorder.ts";
+ * import { runOne } from "../runner/recorder.ts";
  * const r = runOne({ scheme: "anon_vma", workload: "trace-replay", params: { repeat: 1 } });
  * console.log(r.counters.forks);
  * ```

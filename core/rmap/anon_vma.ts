@@ -132,6 +132,8 @@ export const ANON_VMA_INFO: SchemeInfo = {
     "by anon_vma_chains to every ancestor's, so a folio is found by querying the interval tree " +
     "of the anon_vma in folio->mapping. Every tree change and every walk takes the rwsem of " +
     "the hierarchy's root anon_vma.",
+  ownedCaches: ["anon_vma", "anon_vma_chain"],
+  ownedLockClasses: ["anon_vma.root"],
   locking: [
     {
       lockClass: "anon_vma.root",

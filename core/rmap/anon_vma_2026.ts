@@ -38,6 +38,8 @@ export const ANON_VMA_2026_INFO: SchemeInfo = {
     "Same objects as 6.18, but anon_vma_chains are allocated before the root rwsem is taken, " +
     "the root is locked once per clone/unlink, and anon_vma_fork allocates up front. Root-lock " +
     "hold time per clone drops from L x (alloc + insert) to L x insert.",
+  ownedCaches: ["anon_vma", "anon_vma_chain"],
+  ownedLockClasses: ["anon_vma.root"],
   locking: [
     {
       lockClass: "anon_vma.root",

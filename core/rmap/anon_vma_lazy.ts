@@ -203,6 +203,8 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
     "anon_vma lock. At fork the parent's lazy VMAs are upgraded to a classic anon_vma and their " +
     "folios re-pointed; child VMAs are linked to the parent's anon_vmas (ANON_VMA_TREE_PARENT) " +
     "and file their new folios there, allocating nothing until they fork themselves.",
+  ownedCaches: ["anon_vma", "anon_vma_chain"],
+  ownedLockClasses: ["anon_vma.root"],
   locking: [
     {
       lockClass: "anon_vma.root",

@@ -42,6 +42,8 @@ export const ANON_VMA_PER_AV_LOCK_INFO: SchemeInfo = {
     "own anon_vma's rwsem, so reclaim of an app's private memory no longer contends with fork, " +
     "exit and mprotect of unrelated apps on the zygote root lock. Tree writers also take the " +
     "own lock of each non-root anon_vma they modify.",
+  ownedCaches: ["anon_vma", "anon_vma_chain"],
+  ownedLockClasses: ["anon_vma.root", "anon_vma.own"],
   locking: [
     {
       lockClass: "anon_vma.root",

@@ -477,6 +477,7 @@ export const COW_CONTEXT_INFO: SchemeInfo = {
     "looking each mm's VMAs up at the folio's address (index << PAGE_SHIFT) and, for moved VMAs, " +
     "at the offsets recorded in a per-context remap table. No anon_vma, no AVCs and no rwsem: " +
     "walks run under RCU; an exclusive folio's walk stops at the context that maps it.",
+  ownedLockClasses: ["cow_context.list", "cow_context.remap"],
   locking: [
     {
       lockClass: "rcu",

@@ -68,13 +68,20 @@ export interface SchemeInfo {
   readonly sources: readonly string[];
   /** One paragraph on what it changes. */
   readonly summary: string;
+  /**
+   * The slab caches whose objects exist only because of this scheme (its rmap structures). Their
+   * bytes are the run's `rmapBytes`; caches every scheme shares (VMAs, maple nodes, mm_structs)
+   * are not listed.
+   */
+  readonly ownedCaches: readonly SlabCache[];
+  /**
+   * The lock classes this scheme owns (e.g. `anon_vma.root`), as reported to the machine. Shared
+   * locks that every scheme takes (`mmap_lock`, page-table locks, RCU) are not listed, so reports
+   * can show the scheme's own lock costs apart from them.
+   */
+  readonly ownedLockClasses: readonly string[];
   /** What the scheme locks and for which work (lock classes as reported to the machine). */
   readonly locking: readonly LockDeclaration[];
-  /**
-   * Slab caches holding the structures the scheme adds (its "rmap bytes"). Optional until every
-   * scheme declares it.
-   */
-  readonly ownedCaches?: readonly SlabCache[];
 }
 
 /** One lock a scheme takes: its class, kind and mode, and the work done under it. */

@@ -36,7 +36,7 @@ import {
   type WorkloadTable,
 } from "../workloads/workload.ts";
 import { getWorkload } from "../workloads/registry.ts";
-import { runId, type RunResult, type Summary, type WalkStats } from "./results.ts";
+import { runId, type RunResult, type Summary, type WalkStats } from "../reports/results.ts";
 
 /** Machine-level parameters of a run: CPUs and the reclaim and migration daemons. */
 export interface MachineParams {
@@ -260,6 +260,7 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
     ? new Slab({}, null, resolveSlabSlowPath(opts.slabSlowPath))
     : undefined;
   const kernel = new Kernel({ scheme, exec: machine.exec, params: opts.kernelParams, slab });
+  kernel.slab.trackGroup(scheme.info.ownedCaches);
   const rng = new Random(seed);
   const wrng = rng.fork(`workload:${workload.id}`);
   const drng = rng.fork("daemons");
@@ -406,6 +407,7 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
   sample(true);
   const metrics = machine.metrics();
   const snap = kernel.slab.snapshot();
+  const rmapBytes = { final: kernel.slab.groupBytes, peak: kernel.slab.groupPeakBytes };
   workload.finish?.(env, marks);
 
   // Figures.
@@ -488,9 +490,15 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
 
   return {
     id: runId(scheme.info.id, workload.id),
-    scheme: { id: scheme.info.id, title: scheme.info.title },
+    scheme: {
+      id: scheme.info.id,
+      title: scheme.info.title,
+      ownedCaches: [...scheme.info.ownedCaches],
+      ownedLockClasses: [...scheme.info.ownedLockClasses],
+    },
     workload: { id: workload.id, params: { ...params } },
     machine: { ...mp },
+    kernel: { ...kernel.params },
     seed,
     simulatedNs: metrics.elapsedNs,
     ops,
@@ -500,6 +508,7 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
       allocs,
       frees,
     },
+    rmapBytes,
     timeseries: { t: sampler.t, bytes: sampler.bytes },
     walks,
     locks,
