@@ -107,17 +107,19 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
 
 Deno.test("verify: the noise filter keeps only changes that grow linearly with the copies", () => {
   // Clean: 3 per copy, intercept 11 (the runner's own VMAs copied by fork); K = 4.
-  assertEquals(stepFigure(4, [[23, 23], [35], [47]]), 3);
+  assertEquals(stepFigure(4, [[23, 23], [35, 35], [47]]), 3);
+  // Four runs on the line are not enough.
+  assertEquals(stepFigure(4, [[23, 23], [35], [47]]), null);
   // One clean run per size is not enough (three points always fit some line with noise).
   assertEquals(stepFigure(4, [[23], [35], [47]]), null);
   // Noise in some runs: the clean line still wins.
-  assertEquals(stepFigure(4, [[23, 30, 23], [35, 36], [47, 52]]), 3);
+  assertEquals(stepFigure(4, [[23, 30, 23], [35, 36, 35], [47, 52]]), 3);
   // Not divisible by K: rejected.
   assertEquals(stepFigure(4, [[23, 23], [34, 34], [45, 45]]), null);
   // Two different lines with equal support: ambiguous, rejected.
-  assertEquals(stepFigure(4, [[0, 0, 1, 1], [4, 5], [8, 9]]), null);
+  assertEquals(stepFigure(4, [[0, 0, 1, 1], [4, 5, 4, 5], [8, 9]]), null);
   // Negative figures (exit, munmap) are measured too.
-  assertEquals(stepFigure(2, [[-12, -12], [-14], [-16]]), -1);
+  assertEquals(stepFigure(2, [[-12, -12], [-14, -14], [-16]]), -1);
 });
 
 Deno.test("verify: exported workloads parse and replay on the model", () => {

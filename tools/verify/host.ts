@@ -315,11 +315,18 @@ function sameLayout(a: Map<number, string[]>, b: Map<number, string[]>): boolean
 }
 
 /**
+ * Runs that must lie on a step's line before it is accepted: 5 of the 6 runs of two rounds. With 4,
+ * a fork storm in the background produced a wrong line in two or three scenarios of a hundred
+ * (caught by the return-to-zero check, see tools/verify/README.md).
+ */
+export const MIN_SUPPORT = 5;
+
+/**
  * Per-copy figure of one step from its count changes at K, 2K and 3K copies (`bySize[i]` holds
  * the change seen in every run of size (i + 1)·K). A candidate figure v with intercept c explains
  * a run of size (i + 1)·K when its change is c + (i + 1)·K·v. The step is measured when exactly one
- * candidate explains at least one run of every size and at least four runs in all (so at least
- * one size saw the same change twice); that candidate's v is returned. Otherwise null: the step
+ * candidate explains at least one run of every size and at least {@link MIN_SUPPORT} runs in all
+ * (so two sizes saw the same change twice); that candidate's v is returned. Otherwise null: the step
  * has not been measured cleanly yet (a stray allocation by another process breaks the line).
  */
 export function stepFigure(k: number, bySize: readonly (readonly number[])[]): number | null {
@@ -336,7 +343,7 @@ export function stepFigure(k: number, bySize: readonly (readonly number[])[]): n
       found.set(`${c},${v}`, { v, support });
     }
   }
-  const good = [...found.values()].filter((f) => f.support >= 4);
+  const good = [...found.values()].filter((f) => f.support >= MIN_SUPPORT);
   if (good.length !== 1) return null;
   // The winner must also be the best supported line (a noisy line may not outvote it).
   const best = Math.max(...[...found.values()].map((f) => f.support));

@@ -24,13 +24,20 @@
  *   F <file index> <pages>                      a memfd named rmapbench-F<i>, that many pages
  *   N <process slots>
  *   O <op> <proc> <a0> <a1> <a2> <a3> <a4> <a5> <a6>
+ *     Addresses are (a0 = kind: 0 arena page, 1 heap page from start_brk, a1 = page). Ops:
+ *     1 spawn; 2 fork (a0 = child slot); 3 exit; 4 execve; 5 map (a2 pages, a3 prot, a4 shared,
+ *     a5 = file index + 256 * file page offset or -1 for anonymous, a6 MAP_FIXED); 6 munmap
+ *     (a2 pages); 7 mprotect (a2 pages, a3 prot); 8 madvise (a2 pages, a3 advice); 9 mremap
+ *     (a2 old pages, a3 new pages, a4 flags, a5 destination page); 10 brk (a1 pages above
+ *     start_brk); 11 touch (a2 pages, a3 write); 12 measure.
  * Output (stdout), after the whole program ran:
  *   M <step> <anon_vma> <anon_vma_chain> 1          counts after step (step -1: before step 0)
  *   R <step> <errno>                                outcome of the step (0 = success)
  *   P <step>                                        a measure step: V lines follow
  *   V <proc> <copy> <start> <end> <perms> <pgoff> <kind>   one VMA of the arena (copy >= 0,
- *        start/end/pgoff in pages from the copy's base) or the heap (copy -1, pages from the
- *        process's start_brk); kind is anon, shmem, F<i> or other
+ *        start/end in pages from the copy's base) or the heap (copy -1, pages from the process's
+ *        start_brk); pgoff is the file page offset /proc/<pid>/maps shows (0 for anonymous
+ *        memory); kind is anon, shmem, F<i> or other
  *   E                                               end
  *   X <message>                                     failure (exit status 1)
  */
