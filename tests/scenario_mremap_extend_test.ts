@@ -93,3 +93,29 @@ Deno.test("mremap grow in place next to a VMA with another anon_vma: extended, m
   assertEquals(layout(mm), [[0, 2, 0], [2, 3, 2]]);
   assertEquals(k.counters["merge_failed_anon_vma"] ?? 0, 1);
 });
+
+Deno.test("kernel.zeroPage=false: a read fault allocates a folio and an anon_vma (mm_forbids_zeropage)", () => {
+  //  0   1   2            read 0, 1 of a rw VMA and 0 of a read-only one:
+  //  |rw     |  |ro  |    folios mapped writable only where the VMA is writable
+  //  +-------+  +----+
+  for (const zeroPage of [true, false]) {
+    const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true, zeroPage } });
+    const mm = k.spawn();
+    k.mmap(mm, pg(0), 2 * P, RW, ANON);
+    k.mmap(mm, pg(4), P, PROT_READ, ANON);
+    k.touch(mm, pg(0), "read");
+    k.touch(mm, pg(1), "read");
+    k.touch(mm, pg(4), "read");
+    const kinds = [0, 1, 4].map((i) => k.pte(mm, pg(i))!.kind);
+    if (zeroPage) {
+      assertEquals(kinds, ["zero", "zero", "zero"]);
+      assertEquals(k.slab.live("anon_vma"), 0);
+    } else {
+      assertEquals(kinds, ["present", "present", "present"]);
+      assertEquals([0, 1, 4].map((i) => k.pte(mm, pg(i))!.writable), [true, true, false]);
+      // One anon_vma per VMA (the read-only VMA is not mergeable with the other).
+      assertEquals(k.slab.live("anon_vma"), 2);
+      assertEquals(k.counters["faults_anon_new_read"], 3);
+    }
+  }
+});

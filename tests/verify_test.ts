@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { assertEquals, assertThrows } from "./assert.ts";
 import { lower, parseScenarios, ScenarioError } from "../tools/verify/scenario.ts";
 import { runModel } from "../tools/verify/model.ts";
-import { cleanupRunner, hostRequirements, stepFigure } from "../tools/verify/host.ts";
+import {
+  cleanupRunner,
+  hostKernelParams,
+  hostRequirements,
+  stepFigure,
+} from "../tools/verify/host.ts";
 import { loadSuite, modelFigures, verifySuite } from "../tools/verify/verify.ts";
 import { exportWorkload } from "../tools/verify/export.ts";
 
@@ -133,6 +138,18 @@ Deno.test("verify: exported workloads parse and replay on the model", () => {
   }
 });
 
+Deno.test("verify: the model follows the host's zero-page configuration", async () => {
+  const none = await hostKernelParams("console=ttyS0 quiet");
+  assertEquals(none, { params: {}, notes: [] });
+  const pvm = await hostKernelParams("quiet pvm_no_zero_page=1 tsc=unstable");
+  assertEquals(pvm.params, { zeroPage: false });
+  assertEquals(pvm.notes.length, 1);
+  // A read of untouched memory: the zero page (no anon_vma), or a folio and an anon_vma.
+  const [s] = parseScenarios("scenario z\nspawn P0\nmap P0 0 2 rw private\nread P0 0 2\n");
+  assertEquals(runModel(s, 1).anonVma.at(-1), 0);
+  assertEquals(runModel(s, 1, "anon_vma", { zeroPage: false }).anonVma.at(-1), 1);
+});
+
 const req = await hostRequirements();
 
 Deno.test({
@@ -145,7 +162,8 @@ Deno.test({
   fn: async (t) => {
     try {
       // 8 rounds bound the time on a busy machine (a scenario needing more is skipped).
-      const verdicts = await verifySuite(suite, { maxRounds: 8 });
+      const { params } = await hostKernelParams();
+      const verdicts = await verifySuite(suite, { maxRounds: 8, kernelParams: params });
       for (const v of verdicts) {
         const s = suite.find((x) => x.name === v.name)!;
         if (v.status === "host-unstable") {

@@ -106,11 +106,21 @@ function faultShared(
   countEvent(k, "faults_file");
 }
 
-/** `do_anonymous_page`. */
+/**
+ * `do_anonymous_page`. A read maps the shared zero page unless the kernel forbids it
+ * (`params.zeroPage` false, `mm_forbids_zeropage()`): then a read allocates a folio like a write,
+ * mapped writable only when the VMA is (the PTE is made writable for `VM_WRITE` whatever the
+ * fault's kind).
+ */
 function doAnonymousPage(k: KernelState, vma: Vma, addr: number, access: Access): void {
   if (access === "read") {
-    setPte(k, vma.mm, addr, zeroPagePte(true));
-    countEvent(k, "faults_zero_page");
+    if (k.params.zeroPage) {
+      setPte(k, vma.mm, addr, zeroPagePte(true));
+      countEvent(k, "faults_zero_page");
+      return;
+    }
+    newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0);
+    countEvent(k, "faults_anon_new_read");
     return;
   }
   newAnonFolio(k, vma, addr);
@@ -123,7 +133,7 @@ function doAnonymousPage(k: KernelState, vma: Vma, addr: number, access: Access)
  * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
  * populated; otherwise it falls back to order 0 (mm/memory.c).
  */
-function newAnonFolio(k: KernelState, vma: Vma, addr: number): Folio {
+function newAnonFolio(k: KernelState, vma: Vma, addr: number, writable = true): Folio {
   k.scheme.prepare(vma);
   const mm = vma.mm;
   let nr = 1, start = addr;
@@ -144,7 +154,7 @@ function newAnonFolio(k: KernelState, vma: Vma, addr: number): Folio {
   f.anonExclusive.fill(true);
   k.scheme.addNewAnon(f, vma, start, true);
   for (let i = 0; i < nr; i++) {
-    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, true, true));
+    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, writable, true));
   }
   if (nr > 1) countEvent(k, "mthp_folios");
   return f;

@@ -40,6 +40,13 @@ export interface KernelParams {
    * mappings are not modelled.
    */
   anonFolioOrder: number;
+  /**
+   * Read faults on untouched private anonymous memory map the shared zero page (default true, the
+   * upstream x86_64 behaviour). False models a kernel where `mm_forbids_zeropage()` is true (e.g.
+   * a PVM guest booted with `pvm_no_zero_page=1`): the read allocates an anonymous folio and so
+   * prepares an anon_vma (mm/memory.c `do_anonymous_page`).
+   */
+  zeroPage: boolean;
   /** Check invariants (reference §1.7) after every operation (slow; tests use it). */
   debugChecks: boolean;
   /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
@@ -56,6 +63,7 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   stackPages: 33,
   mapleEntriesPerNode: 10,
   anonFolioOrder: 0,
+  zeroPage: true,
   debugChecks: false,
   oracleChecks: true,
 };
@@ -143,6 +151,14 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
     meaning:
       "mTHP order of anonymous write faults (0: 4 KiB folios; n: aligned PTE-mapped 2^n-page folios)",
     source: "alloc_anon_folio, mm/memory.c; default THP/mTHP off",
+  },
+  zeroPage: {
+    kind: "bool",
+    unit: "",
+    meaning:
+      "read faults on untouched anonymous memory map the zero page (false: they allocate a folio)",
+    source:
+      "do_anonymous_page, mm/memory.c; false where mm_forbids_zeropage() (docs/model.md §5.1)",
   },
   debugChecks: {
     kind: "bool",

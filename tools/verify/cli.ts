@@ -14,7 +14,7 @@
  */
 
 import { parseScenarios, type Scenario } from "./scenario.ts";
-import { cleanupRunner, hostRequirements } from "./host.ts";
+import { cleanupRunner, hostKernelParams, hostRequirements } from "./host.ts";
 import {
   exitCode,
   formatVerdict,
@@ -145,6 +145,9 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
     return 3;
   }
   opts.label ??= await kernelRelease();
+  const host = await hostKernelParams();
+  opts.kernelParams = { ...host.params, ...opts.kernelParams };
+  for (const note of host.notes) io.out(`${note}\n`);
   const t0 = performance.now();
   const k = opts.copies ?? 4;
   io.out(

@@ -24,6 +24,7 @@
  * @module
  */
 
+import type { KernelParams } from "../../core/kernel/params.ts";
 import { lower, type Scenario } from "./scenario.ts";
 import type { Execution, LayoutLine } from "./model.ts";
 
@@ -430,4 +431,37 @@ export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promi
     );
   }
   return result(null, av, avc);
+}
+
+/**
+ * Kernel parameters under which the model matches this host's kernel configuration, each with the
+ * line that says why. Today: a kernel booted with `pvm_no_zero_page=1` (a PVM guest, where
+ * `mm_forbids_zeropage()` is true) maps no zero page, so the model runs with `zeroPage: false`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const { params, notes } = await hostKernelParams();
+ * ```
+ */
+export async function hostKernelParams(
+  cmdline?: string,
+): Promise<{ params: Partial<KernelParams>; notes: string[] }> {
+  let line = cmdline;
+  if (line === undefined) {
+    try {
+      line = await Deno.readTextFile("/proc/cmdline");
+    } catch {
+      line = "";
+    }
+  }
+  const params: Partial<KernelParams> = {};
+  const notes: string[] = [];
+  if (/(^|\s)pvm_no_zero_page=(1|y|on)(\s|$)/.test(line)) {
+    params.zeroPage = false;
+    notes.push(
+      "host kernel maps no zero page (pvm_no_zero_page=1 on its command line): " +
+        "the model runs with kernel.zeroPage=false",
+    );
+  }
+  return { params, notes };
 }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { KernelParams } from "../../core/kernel/params.ts";
 import {
   createScheme,
   Kernel,
@@ -74,6 +75,7 @@ function perms(flags: number): string {
  * Runs a scenario on the model with `copies` arena copies.
  *
  * @param scheme rmap scheme id (`anon_vma` is the classic kernel)
+ * @param kernelParams kernel parameters matching the host (e.g. `zeroPage: false`)
  * @example Usage
  * ```ts
  * import { parseScenarios } from "./scenario.ts";
@@ -83,8 +85,16 @@ function perms(flags: number): string {
  * if (e.anonVma[3] !== 2) throw new Error("one anon_vma per copy");
  * ```
  */
-export function runModel(s: Scenario, copies: number, scheme = "anon_vma"): Execution {
-  const k = new Kernel({ scheme: createScheme(scheme), params: { debugChecks: true } });
+export function runModel(
+  s: Scenario,
+  copies: number,
+  scheme = "anon_vma",
+  kernelParams: Partial<KernelParams> = {},
+): Execution {
+  const k = new Kernel({
+    scheme: createScheme(scheme),
+    params: { ...kernelParams, debugChecks: true },
+  });
   const files = new Map<string, SimFile>();
   for (const [name, pages] of s.files) files.set(name, k.createFile(`rmapbench-${name}`, pages));
   const mms = new Map<string, Mm>();

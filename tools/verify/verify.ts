@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { KernelParams } from "../../core/kernel/params.ts";
 import { type Execution, runModel } from "./model.ts";
 import { copy0Layout, type HostFigures, measureHost, type MeasureOptions } from "./host.ts";
 import { parseScenarios, type Scenario } from "./scenario.ts";
@@ -40,9 +41,13 @@ export interface ModelFigures {
 }
 
 /** Runs the model with 1 and 2 copies and returns per-copy figures. */
-export function modelFigures(s: Scenario, scheme = "anon_vma"): ModelFigures {
-  const one = runModel(s, 1, scheme);
-  const two = runModel(s, 2, scheme);
+export function modelFigures(
+  s: Scenario,
+  scheme = "anon_vma",
+  kernelParams: Partial<KernelParams> = {},
+): ModelFigures {
+  const one = runModel(s, 1, scheme, kernelParams);
+  const two = runModel(s, 2, scheme, kernelParams);
   const per = (a: number[], b: number[]): number[] => b.map((x, i) => x - b[0] - (a[i] - a[0]));
   return {
     one,
@@ -155,6 +160,11 @@ export interface VerifyOptions extends MeasureOptions {
   scheme?: string;
   /** Name of the host kernel in the output (default `kernel`). */
   label?: string;
+  /**
+   * Kernel parameters that make the model match the host's configuration (default: none; the
+   * CLI passes {@link hostKernelParams}, e.g. `zeroPage: false` on a kernel without a zero page).
+   */
+  kernelParams?: Partial<KernelParams>;
 }
 
 /** Runs and compares every scenario, calling `line` with each result as it comes. */
@@ -165,7 +175,7 @@ export async function verifySuite(
 ): Promise<Verdict[]> {
   const out: Verdict[] = [];
   for (const s of suite) {
-    const model = modelFigures(s, opts.scheme ?? "anon_vma");
+    const model = modelFigures(s, opts.scheme ?? "anon_vma", opts.kernelParams);
     let v: Verdict;
     try {
       const host = await measureHost(s, opts);
