@@ -46,7 +46,14 @@ Deno.test("cow-adversarial: exact objects and walks of a small instance, every s
   //    VMAs = 1 + 6 x (copy + 2 fresh) = 19; mm = 7.
   //    anon_vma family: anon_vma = 1 + 6 x 3 = 19; AVCs = 1 + 2 x (2 + 2) + 4 x (3 + 2) = 29
   //      (a moved copy keeps its chain; each fresh VMA has its own anon_vma and 1 AVC).
-  //    anon_vma_lazy: children that never fork keep the parent's state (TREE_PARENT): 11, 21.
+  //    anon_vma_lazy (ANON_VMA_LAZY series: TREE_PARENT children allocate nothing until they
+  //      fork; lazy folios encode a root VMA that stays allocated, pinned, once unmapped):
+  //      R's group becomes A (1 AVC). C1 and C2 each: a TREE_PARENT copy (1 AVC to A) moved away
+  //      and 2 fresh lazy VMAs moved away — 3 roots pinned; at their first fork the copy is
+  //      upgraded (B, 1 AVC) and each fresh VMA too (1 anon_vma, 1 AVC), releasing the pins.
+  //      Each grandchild: its copy's chain {A, B} (2 AVCs), the parent's fresh copies unmapped,
+  //      3 roots pinned. anon_vma 1 + 2 x 3 = 7; AVCs 1 + 2 x 4 + 4 x 2 = 17;
+  //      vm_area_struct 19 mapped + 4 x 3 pinned = 31.
   //    cow_context: 7 contexts; per child 1 remap entry over the region's 2 pgoffs holding
   //      3 offsets (o_copy, o_1, o_2): a capacity-4 array (kmalloc-64) and 1 maple node.
   //  Walks (migrate; remove_migration the same):
@@ -72,7 +79,7 @@ Deno.test("cow-adversarial: exact objects and walks of a small instance, every s
       st: 1,
     },
     "anon_vma_lazy": {
-      objects: { ...common, anon_vma: 11, anon_vma_chain: 21 },
+      objects: { ...common, vm_area_struct: 31, anon_vma: 7, anon_vma_chain: 17 },
       visits: 7,
       st: 1,
     },
