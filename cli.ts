@@ -171,6 +171,7 @@ async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   const started = performance.now();
   const plan = buildPlan(args, readText);
   checkWritableDir(args.out);
+  for (const w of plan.warnings) io.err(`warning: ${w}\n`);
   const chartUmd = await chartUmdIfWanted(args.selfContained);
   const jobs = Math.max(
     1,
@@ -186,6 +187,7 @@ async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
     runs = await executeAll(plan.specs, jobs, {
       started: (s) => progress.started(s.id),
       finished: (s) => progress.finished(s.id),
+      progress: (s, p) => progress.within(s.id, p.simulatedNs, p.steps),
     });
   } finally {
     progress.end();
@@ -359,6 +361,10 @@ function listCommand(args: ListArgs, io: CliIo): number {
  * ```
  */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  // `verify` and `export` (host verification, tools/verify/cli.ts) parse their own options.
+  if (argv[0] === "verify" || argv[0] === "export") {
+    return await (await import("./tools/verify/cli.ts")).verifyCli(argv, io);
+  }
   try {
     if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
       io.out(`${TOOL.name} ${TOOL.version}\n`);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { runOne } from "../reports/recorder.ts";
+import { runOne, type RunProgress } from "../reports/recorder.ts";
 import type { RunResult } from "../reports/results.ts";
 import type { RunSpec } from "./plan.ts";
 import { registerTrace, traceNames } from "../workloads/trace_replay.ts";
@@ -14,6 +14,7 @@ import { registerTrace, traceNames } from "../workloads/trace_replay.ts";
 /** A message from a worker: the result of one run, or why it failed. */
 export type WorkerReply =
   | { ok: true; index: number; result: RunResult }
+  | { ok: "progress"; index: number; progress: RunProgress }
   | { ok: false; index: number; message: string };
 
 /** A run that failed: names the run and the reason. */
@@ -35,12 +36,15 @@ export class RunFailedError extends Error {
  *   scheme: "anon_vma", workload: "fork-storm" } });
  * ```
  */
-export function executeSpec(spec: RunSpec): RunResult {
+export function executeSpec(
+  spec: RunSpec,
+  onProgress?: (p: RunProgress) => void,
+): RunResult {
   // Traces from --trace live in this thread's registry; a worker registers them itself.
   for (const t of spec.traces ?? []) {
     if (!traceNames().includes(t.name)) registerTrace(t.name, t.strace, t.perf);
   }
-  const result = runOne(spec.options);
+  const result = runOne(spec.options, { onProgress });
   return result.id === spec.id ? result : { ...result, id: spec.id };
 }
 
@@ -50,6 +54,8 @@ export interface ExecuteHooks {
   started?(spec: RunSpec): void;
   /** A run finished. */
   finished?(spec: RunSpec): void;
+  /** A run's simulated time and steps so far (about twice a second during long runs). */
+  progress?(spec: RunSpec, p: RunProgress): void;
 }
 
 /**
@@ -76,7 +82,7 @@ export async function executeAll(
       // Let the progress line reach the terminal before a long synchronous run.
       await new Promise((resolve) => setTimeout(resolve, 0));
       try {
-        out.push(executeSpec(spec));
+        out.push(executeSpec(spec, hooks.progress && ((p) => hooks.progress!(spec, p))));
       } catch (e) {
         throw new RunFailedError(spec.id, e instanceof Error ? e.message : String(e));
       }
@@ -122,6 +128,10 @@ function executeInWorkers(
         if (settled) return;
         const reply = e.data;
         const spec = specs[reply.position];
+        if (reply.ok === "progress") {
+          hooks.progress?.(spec, reply.progress);
+          return;
+        }
         if (!reply.ok) {
           fail(new RunFailedError(spec.id, reply.message));
           return;

@@ -30,6 +30,7 @@ import { registerTrace, TRACE_REPLAY } from "../workloads/trace_replay.ts";
 import { fitProblem } from "../workloads/estimate.ts";
 import { resolveParams } from "../workloads/workload.ts";
 import { getHeapStatistics } from "node:v8";
+import { decodeTraceBytes } from "../workloads/trace_file.ts";
 
 /** Largest number of runs one command may ask for (catches typos in sweep ranges). */
 export const MAX_RUNS = 10_000;
@@ -67,17 +68,20 @@ export function loadTraces(args: readonly string[], readText: ReadText): TraceTe
     if (!file || extra !== undefined) {
       throw new CliError(`Bad --trace "${arg}": expected FILE or FILE,PERF_FILE`);
     }
-    const read = (path: string, what: string): string => {
+    const read = (path: string, what: string, reader: ReadText = readText): string => {
       try {
-        return readText(path);
+        return reader(path);
       } catch (e) {
         const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
         throw new CliError(`Cannot read ${what} "${path}": ${why}`);
       }
     };
-    const strace = read(file, "trace file");
+    // A trace file of `deno task record` is gzip: the workload's loader sniffs and inflates it.
+    const strace = read(file, "trace file", (f) => decodeTraceBytes(Deno.readFileSync(f)));
     if (strace.trim() === "") {
-      throw new CliError(`Trace file "${file}" is empty; expected an strace -f log`);
+      throw new CliError(
+        `Trace file "${file}" is empty; expected an strace -f log or a file of deno task record`,
+      );
     }
     const perf = perfFile ? read(perfFile, "perf file") : "";
     const base = file.split("/").pop()!.replace(/\..*$/, "");
@@ -112,6 +116,8 @@ export interface Plan {
   specs: RunSpec[];
   /** The shard, or null. */
   shard: Shard | null;
+  /** Parameters given that the chosen mode ignores (one line each, printed as warnings). */
+  warnings: string[];
 }
 
 /** Reads a text file (injected so planning stays testable). */
@@ -432,6 +438,7 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
   const cost = resolveCostProfile(args.costProfile, args.costOverrides, readText);
 
   const all: RunSpec[] = [];
+  const warnings = new Set<string>();
   for (const w of workloads) {
     const mine = axes.filter((a) =>
       a.target.kind !== "workload" || a.target.workload === null || a.target.workload === w.id
@@ -463,6 +470,19 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
         };
         if (Object.keys(machine).length) options.machine = { ...machine };
         if (Object.keys(kernel).length) options.kernelParams = { ...kernel };
+        for (const a of mine) {
+          const cond = a.target.kind === "workload"
+            ? w.params.find((p) => p.name === a.name)?.appliesWhen
+            : undefined;
+          if (!cond) continue;
+          const ctl = params[cond.param] ?? w.params.find((p) => p.name === cond.param)?.default;
+          if (!cond.values.includes(String(ctl))) {
+            warnings.add(
+              `${w.id} parameter ${a.name} has no effect with ${cond.param}=${ctl} ` +
+                `(it applies when ${cond.param} is ${cond.values.join(" or ")})`,
+            );
+          }
+        }
         const spec: RunSpec = { index: all.length, id: runId(s, w.id) + suffix, options };
         if (traces.length && w.id === TRACE_REPLAY.id) {
           spec.traces = traces;
@@ -495,5 +515,6 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
     all,
     specs,
     shard: args.shard,
+    warnings: [...warnings],
   };
 }

@@ -58,6 +58,8 @@ export class Progress {
   #done = 0;
   #current = "";
   #drawn = false;
+  /** Simulated progress of running runs, shown after the current run's id. */
+  readonly #within = new Map<string, string>();
 
   /** Creates the progress display for `total` runs. */
   constructor(total: number, opts: ProgressOptions) {
@@ -79,9 +81,20 @@ export class Progress {
     if (this.#opts.interactive) this.#draw();
   }
 
+  /**
+   * Progress within a run: simulated time (ns) and task steps so far. Shown on the rewritten
+   * line; plain output prints nothing (it stays one line per finished run).
+   */
+  within(id: string, simulatedNs: number, steps: number): void {
+    this.#within.set(id, `sim ${(simulatedNs / 1e6).toFixed(1)} ms, ${steps} steps`);
+    this.#current = id;
+    if (this.#opts.interactive) this.#draw();
+  }
+
   /** A run finished. */
   finished(id: string): void {
     this.#done++;
+    this.#within.delete(id);
     const t0 = this.#startedAt.get(id) ?? this.#now();
     this.#startedAt.delete(id);
     if (this.#opts.interactive) {
@@ -100,7 +113,9 @@ export class Progress {
     const bar = "#".repeat(filled) + "-".repeat(width - filled);
     let line = `[${bar}] ${this.#done}/${this.#total} ${formatDuration(elapsed)} elapsed, ETA ${
       Number.isFinite(eta) ? formatDuration(eta) : "?"
-    }  ${this.#current}`;
+    }  ${this.#current}${
+      this.#within.has(this.#current) ? ` (${this.#within.get(this.#current)})` : ""
+    }`;
     const columns = this.#opts.columns ?? 100;
     if (line.length > columns - 1) line = line.slice(0, columns - 2) + "…";
     this.#opts.write(`\r\x1b[2K${line}`);

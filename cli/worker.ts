@@ -16,7 +16,10 @@ import type { RunSpec } from "./plan.ts";
 self.onmessage = (e: MessageEvent<{ position: number; spec: RunSpec }>): void => {
   const { position, spec } = e.data;
   try {
-    const result = executeSpec(spec);
+    const result = executeSpec(
+      spec,
+      (progress) => self.postMessage({ position, ok: "progress", index: spec.index, progress }),
+    );
     self.postMessage({ position, ok: true, index: spec.index, result });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -161,6 +161,22 @@ export interface RunOptions {
   timeseriesPoints?: number;
 }
 
+/** Progress within one run: simulated time and operations so far. */
+export interface RunProgress {
+  /** Simulated time reached, ns. */
+  simulatedNs: number;
+  /** Task steps (operations and sleeps) dispatched so far. */
+  steps: number;
+}
+
+/** Optional callbacks of {@link runOne} (kept out of {@link RunOptions}, which is cloned). */
+export interface RunHooks {
+  /** Called about every `progressIntervalMs` of wall time while the run simulates. */
+  onProgress?: (p: RunProgress) => void;
+  /** Wall-time interval between progress calls (default 500 ms). */
+  progressIntervalMs?: number;
+}
+
 /** Validates machine parameters, naming the bad one and its range. */
 export function resolveMachineParams(p: Partial<MachineParams> = {}): MachineParams {
   const out: MachineParams = { ...DEFAULT_MACHINE_PARAMS };
@@ -229,7 +245,7 @@ class Sampler {
  * console.log(r.slab.final.objects.anon_vma);
  * ```
  */
-export function runOne(opts: RunOptions): RunResult {
+export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
   const seed = opts.seed ?? 1;
   const mp = resolveMachineParams(opts.machine);
   const workload = getWorkload(opts.workload);
@@ -292,6 +308,17 @@ export function runOne(opts: RunOptions): RunResult {
   const marks = new Map<string, Record<string, number>>();
   let nextTaskId = 1;
   let userTasksAlive = 0;
+  // Progress: the wall clock is read every 4,096 steps, the hook called every interval.
+  let steps = 0;
+  const onProgress = hooks.onProgress;
+  const interval = hooks.progressIntervalMs ?? 500;
+  let nextReport = onProgress ? performance.now() + interval : Infinity;
+  const progress = (): void => {
+    const now = performance.now();
+    if (now < nextReport) return;
+    nextReport = now + interval;
+    onProgress!({ simulatedNs: machine.now, steps });
+  };
 
   const addTask = (name: string, kind: "user" | "kthread", script: TaskScript): void => {
     if (kind === "user") userTasksAlive++;
@@ -301,6 +328,7 @@ export function runOne(opts: RunOptions): RunResult {
       kind,
       next: () => {
         sample();
+        if ((++steps & 4095) === 0 && onProgress) progress();
         const r = script.next();
         if (r.done) {
           if (kind === "user") userTasksAlive--;

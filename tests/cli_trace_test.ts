@@ -75,3 +75,77 @@ Deno.test("cli --trace with a malformed line: one line naming file and line, not
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli --trace accepts a recorded trace file (gzip); truncated or malformed ones are one-line errors", async () => {
+  const { TRACE_LIBRARY } = await import("../workloads/traces/library.ts");
+  const { base64Bytes } = await import("../workloads/trace_file.ts");
+  const bytes = base64Bytes(TRACE_LIBRARY.find((t) => t.name === "python_fork_pool")!.gzipBase64);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/pool.trace.gz`, bytes);
+    const r = await cli(
+      "run",
+      "--workload",
+      "trace-replay",
+      "--scheme",
+      "anon_vma",
+      "--trace",
+      `${dir}/pool.trace.gz`,
+      "--out",
+      `${dir}/out`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const results = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
+    const run = results.runs[0];
+    assert.equal(run.workload.params.trace, "pool");
+    assert.equal(run.counters.forks, 4);
+    const tree = run.extraTables.find((t: { title: string }) =>
+      t.title === "Trace replay: process tree"
+    );
+    assert.equal(tree.rows.length, 5);
+    // Truncated gzip: one line naming the file and the problem; nothing written.
+    await Deno.writeFile(`${dir}/cut.trace.gz`, bytes.subarray(0, bytes.length - 100));
+    const cut = await cli(
+      "run",
+      "--workload",
+      "trace-replay",
+      "--trace",
+      `${dir}/cut.trace.gz`,
+      "--out",
+      `${dir}/o2`,
+    );
+    assert.equal(cut.code, 2);
+    const err = cut.stderr.trim().split("\n");
+    assert.equal(err.length, 1, cut.stderr);
+    assert.match(err[0], /cut\.trace\.gz.*Gzip data is truncated/);
+    // A malformed header inside valid gzip.
+    const text = "rmapbench-trace 1\nkernel 6.18\n=== strace\n";
+    const gz = new Uint8Array(
+      await new Response(
+        new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    await Deno.writeFile(`${dir}/hdr.trace.gz`, gz);
+    const hdr = await cli(
+      "run",
+      "--workload",
+      "trace-replay",
+      "--trace",
+      `${dir}/hdr.trace.gz`,
+      "--out",
+      `${dir}/o3`,
+    );
+    assert.equal(hdr.code, 2);
+    assert.equal(hdr.stderr.trim().split("\n").length, 1, hdr.stderr);
+    assert.match(
+      hdr.stderr,
+      /hdr\.trace\.gz.*Trace file line 2: malformed header line "kernel 6\.18"/,
+    );
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["cut.trace.gz", "hdr.trace.gz", "out", "pool.trace.gz"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -23,6 +23,7 @@ import { runOne } from "../reports/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { Random } from "../core/lib/random.ts";
 import { Slab } from "../core/slab.ts";
+import { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
   MAP_ANONYMOUS,
@@ -84,6 +85,19 @@ Deno.test("slab: free(n) frees n objects' bytes; peaks are high-water marks", ()
   assertEquals(s.snapshot().totalBytes, 0);
   assertEquals(s.peakTotalBytes, 3 * av + 5 * avc);
   assertEquals([s.stats("anon_vma").allocs, s.stats("anon_vma").frees], [4, 4]);
+});
+
+Deno.test("slab: an RCU-deferred free stays live and counted until the grace period ends", () => {
+  const exec = new CountingExec();
+  const s = new Slab({}, exec);
+  exec.beginOp("munmap", 0);
+  s.alloc("anon_vma", 2);
+  s.freeRcu("anon_vma");
+  assertEquals([s.live("anon_vma"), s.stats("anon_vma").pendingRcu], [2, 1]);
+  assertEquals(s.snapshot().totalBytes, 2 * s.sizes.anon_vma);
+  exec.endOp(); // the grace period of this untimed executor ends with the operation
+  assertEquals([s.live("anon_vma"), s.stats("anon_vma").pendingRcu], [1, 0]);
+  assertEquals(s.snapshot().totalBytes, s.sizes.anon_vma);
 });
 
 Deno.test("slab: the total equals the sum of the caches after every syscall and returns to 0", () => {
@@ -369,4 +383,30 @@ Deno.test("max_map_count: mremap moves refuse at max - 3, moves to new_addr at m
     "ENOMEM",
   );
   assertEquals(d.mm.vmas.find(far), undefined);
+});
+
+// -- merges -------------------------------------------------------------------------------------
+
+Deno.test("merge: VMAs with different anon_vmas stay apart (is_mergeable_anon_vma)", () => {
+  //   0   2 3   5
+  //   AA  B CC      A and C faulted separately (C is not adjacent to A: its own anon_vma);
+  //                 B (unfaulted) merges with A only; mprotect of C there and back cannot merge.
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const s = k.scheme as AnonVmaScheme;
+  const mm = k.spawn();
+  k.mmap(mm, X, 2 * P, RW, ANON | MAP_FIXED);
+  k.touch(mm, X, "write");
+  k.mmap(mm, X + 3 * P, 2 * P, RW, ANON | MAP_FIXED);
+  k.touch(mm, X + 3 * P, "write");
+  k.mmap(mm, X + 2 * P, P, RW, ANON | MAP_FIXED);
+  const a = mm.vmas.find(X)!, c = mm.vmas.find(X + 3 * P)!;
+  assertEquals([a.start, a.end, c.start, c.end], [X, X + 3 * P, X + 3 * P, X + 5 * P]);
+  k.mprotect(mm, X + 3 * P, 2 * P, PROT_READ);
+  k.mprotect(mm, X + 3 * P, 2 * P, RW);
+  assertEquals(mm.mapCount, 2);
+  assertEquals(s.anonVmaOf(mm.vmas.find(X)!) === s.anonVmaOf(mm.vmas.find(X + 3 * P)!), false);
+  assertEquals((k.counters.merge_failed_anon_vma ?? 0) > 0, true);
+  assertEquals(k.slab.live("anon_vma"), 2);
+  k.migrateFolio(folioAt(k, mm, X + 3 * P));
+  k.assertInvariants();
 });

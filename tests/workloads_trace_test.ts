@@ -165,12 +165,20 @@ Deno.test("trace-replay: fork_demo under anon_vma, exact figures", () => {
   assert.equal(r.counters.mremap_moves, 1); // the traced realloc-style grow that moved
   assert.equal(r.counters.merges, 13);
   const notes = r.notes!.join("\n");
-  // wait4 is not modelled: counted and skipped.
-  assert.match(notes, /Unknown syscalls \(counted and skipped\): wait4 4/);
+  // wait4 has no memory effect: recognised, not an unknown syscall.
+  assert.match(notes, /without a memory effect \(recognised, skipped\): wait4 4/);
+  assert.match(notes, /Unknown syscalls \(counted and skipped\): none/);
   // The failing mmap (ENOMEM in the trace) is skipped.
   assert.match(notes, /failed in the trace \(skipped\): mmap 1/);
-  // RELRO mprotects of the kernel-mapped program image and ld.so (2 per exec'd image × 3).
+  // RELRO mprotects of the kernel-mapped program image and ld.so (2 per exec'd image × 3): this
+  // plain strace log has no exec layouts, so they are classed "exec-time layout missing".
   assert.match(notes, /diverged .*: mprotect 6/);
+  assert.match(
+    notes,
+    /Fidelity, exec-time layout missing: 6 \(e\.g\. line 16, pid 14398: mprotect/,
+  );
+  assert.match(notes, /Fidelity, failed on the host too \(skipped\): 1 \(e\.g\. line 30/);
+  assert.match(notes, /Fidelity, genuine model difference: 0$/m);
   // With the perf samples: real faults, copy-on-write in the fork children.
   const f = replay({ copies: 1, repeat: 1 });
   assert.equal(f.counters.faults_anon_new, 120);

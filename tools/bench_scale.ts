@@ -182,7 +182,15 @@ function childHeap(vmas: number, depth: number): unknown {
     avcDeltas.push(k.slab.live("anon_vma_chain") - a0);
     chain.push(mm);
   }
-  const perAvc = (heapDeltas[depth - 1] - heapDeltas[0]) / (avcDeltas[depth - 1] - avcDeltas[0]);
+  // Least-squares slope of a fork's heap growth on the AVCs it adds.
+  const mx = avcDeltas.reduce((a, b) => a + b, 0) / depth;
+  const my = heapDeltas.reduce((a, b) => a + b, 0) / depth;
+  let sxy = 0, sxx = 0;
+  for (let i = 0; i < depth; i++) {
+    sxy += (avcDeltas[i] - mx) * (heapDeltas[i] - my);
+    sxx += (avcDeltas[i] - mx) ** 2;
+  }
+  const perAvc = sxy / sxx;
   for (const m of chain.reverse()) k.exit(m);
   // One VMA of `vmas` faulted pages, then one fork.
   k = newKernel();

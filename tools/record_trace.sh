@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Records the shipped trace of the trace-replay workload from a real program on this machine:
+# (To record any program, with its exec layouts, into one gzip trace file, use
+# `deno task record -- CMD ARGS...` (tools/record.ts); this script keeps fork_demo's plain
+# strace + perf text form, which tests/cli_trace_test.ts also uses.)
+#
+# Records the fork_demo trace of the trace-replay workload from a real program on this machine:
 # tools/trace_demo/fork_demo.c (anonymous/shared mmaps, mprotect, mremap, brk, madvise, a thread,
 # fork children with copy-on-write writes, an exec, a posix_spawn vfork and a failing mmap).
 #

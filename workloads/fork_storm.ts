@@ -81,6 +81,7 @@ const PARAMS = [
     unit: "processes",
     description: "Children the root forks per round in breadth mode.",
     source: "assumption: a zygote-like fan-out of a few dozen live children (§12.5 E3)",
+    appliesWhen: { param: "mode", values: ["breadth"] },
   },
   {
     name: "depth",
@@ -91,6 +92,7 @@ const PARAMS = [
     unit: "levels",
     description: "Levels below the root in tree mode.",
     source: "selftests/mm/rmap.c TOTAL_LEVEL = 5",
+    appliesWhen: { param: "mode", values: ["tree"] },
   },
   {
     name: "fanout",
@@ -101,6 +103,7 @@ const PARAMS = [
     unit: "processes",
     description: "Largest number of children per process in tree mode.",
     source: "selftests/mm/rmap.c MAX_CHILDREN = 3",
+    appliesWhen: { param: "mode", values: ["tree"] },
   },
   {
     name: "fanoutRandom",
@@ -109,6 +112,7 @@ const PARAMS = [
     unit: "",
     description: "Tree mode: each process forks a random 1..fanout children (else exactly fanout).",
     source: "selftests/mm/rmap.c forks rand() % MAX_CHILDREN + 1 children per node",
+    appliesWhen: { param: "mode", values: ["tree"] },
   },
   {
     name: "generations",
@@ -119,6 +123,7 @@ const PARAMS = [
     unit: "processes",
     description: "Forked generations after the root in chain and chain-exit modes.",
     source: "assumption: well past the third generation where the reuse rule settles (§12.5 E4)",
+    appliesWhen: { param: "mode", values: ["chain", "chain-exit"] },
   },
   {
     name: "regions",

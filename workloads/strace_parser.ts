@@ -5,7 +5,9 @@
  * A call split by another task's output (`NAME(args <unfinished ...>` … `<... NAME resumed>rest`)
  * is joined into one call placed where it started: the kernel acts between entry and exit, and a
  * `clone` must be known before the child's first line. Signal lines (`--- SIG… ---`) are skipped;
- * `+++ exited with N +++` / `+++ killed by … +++` become exit events. A line that fits none of the
+ * `+++ exited with N +++` / `+++ killed by … +++` become exit events. `L +++ superseded by execve
+ * in pid T +++` (thread T of leader L exec'd and took L's pid) moves T's unfinished execve to L
+ * and ends T. A line that fits none of the
  * forms is an error naming its line number (`Trace line 17: …`).
  *
  * This module is browser compatible and has no dependencies.
@@ -92,6 +94,7 @@ const UNFINISHED = /^([a-z_][a-z0-9_]*)\((.*?)\s*<unfinished \.\.\.>$/;
 const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>(.*)$/;
 const EXITED =
   /^\+\+\+ (?:exited with (-?\d+)|killed by SIG[A-Z0-9]+(?: \(core dumped\))?) \+\+\+$/;
+const SUPERSEDED = /^\+\+\+ superseded by execve in pid (\d+) \+\+\+$/;
 const RESULT = /^(\?|-?\d+|0x[0-9a-fA-F]+)(?:\s+(E[A-Z0-9]+)(?:\s+\(.*\))?)?(?:\s+.*)?$/;
 
 function parseTime(s: string | undefined): number | null {
@@ -283,6 +286,24 @@ export function parseStrace(text: string): ParsedTrace {
         time,
         status: ex[1] === undefined ? null : Number(ex[1]),
       });
+      continue;
+    }
+    const sup = SUPERSEDED.exec(rest);
+    if (sup) {
+      // A non-leader thread (old tid) exec'd: de_thread gave it the leader's pid, so its
+      // pending execve resumes under `pid`. The leader's own unfinished call never returns.
+      const old = Number(sup[1]);
+      const mine = pending.get(pid);
+      if (mine) {
+        pending.delete(pid);
+        events[mine.index] = makeCall(mine.line, pid, mine.time, mine.name, mine.argsText, "?");
+      }
+      const moved = pending.get(old);
+      if (moved) {
+        pending.delete(old);
+        pending.set(pid, { ...moved, pid });
+      }
+      events.push({ type: "exit", line: lineNo, pid: old, time, status: null });
       continue;
     }
     const rs = RESUMED.exec(rest);

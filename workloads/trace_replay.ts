@@ -19,17 +19,35 @@
  *   drops its alias. `execve` of a sole user replaces its mm (`execve`); `exit_group` ends the
  *   whole thread group, `exit` one thread; the mm is torn down when its last user leaves.
  *   Processes still alive at the end of the trace exit then.
- * - **Mappings the kernel made** (the ELF image, ld.so, the stack, the vDSO) are not in a trace;
- *   calls on them (e.g. RELRO `mprotect`) fail in the replay and are counted as divergent.
+ * - **Mappings the kernel made** (the ELF image, ld.so, the stack) are not in an strace log. A
+ *   trace file of `deno task record` carries the real `/proc/<pid>/maps` of every exec'd process,
+ *   copied in its execve syscall-exit stop (tools/record.ts); each successful execve is matched to
+ *   the snapshot that pid took between the execve's entry and its next traced event, and the
+ *   replay maps it (file mappings of the same path share a file; `[stack]` is `MAP_GROWSDOWN`
+ *   anonymous memory; `[vdso]`/`[vvar]`/`[vsyscall]` are special mappings the model has no
+ *   counterpart for and are left out) in place of the model's own exec stack. Without a snapshot,
+ *   calls on those mappings (e.g. RELRO `mprotect`) fail and are classed "exec-time layout
+ *   missing".
+ * - **Fidelity classes.** Every call the replay could not reproduce is put in one class: exec-time
+ *   layout missing (failed, in a process without a snapshot, on a range the replay never mapped),
+ *   failed on the host too (skipped), not implemented by the model (mlock, mbind, unmodelled
+ *   madvise advice, MAP_HUGETLB, ...; skipped), never returned in the trace (skipped), or a genuine
+ *   model difference (any other call that succeeded on the host and failed in the model). The
+ *   workload's fidelity table prints each class with its count and one example.
+ * - **Syscalls without a memory effect** (wait4, kill, signals, rseq, ...) are recognised and
+ *   counted apart; only names the replay does not know at all are listed as unknown.
  * - **Files**: `openat`/`close` lines (record with `-e trace=memory,process,openat,close`) name
  *   the file behind an fd; mappings of the same path share one simulated file. Without them, an fd
  *   stands for a file of its own.
- * - **Failed calls** (`= -1 ENOMEM (...)`) are skipped. Calls the replay does not model (wait4,
- *   signals, …) are counted by name and skipped.
+ * - **Failed calls** (`= -1 ENOMEM (...)`) are skipped. `pkey_mprotect` is replayed as
+ *   `mprotect` (the model has no protection keys).
  * - **Page touches**: strace shows no faults. With `faults=perf` the perf samples are merged by
- *   timestamp (both recorded on CLOCK_REALTIME, see tools/record_trace.sh) and each becomes a
+ *   timestamp (both recorded on CLOCK_REALTIME, see tools/record.ts) and each becomes a
  *   write if its VMA is writable, else a read (perf does not say which — assumption). The
- *   `touch` parameter adds synthetic touches after each mapping.
+ *   `touch` parameter adds synthetic touches after each mapping. A replay with neither says so in
+ *   one note (it faults no memory, so every anon_vma figure is zero) instead of printing zeros.
+ * - **Process tree.** The first replay records who forked whom, how (fork, clone, clone3, vfork,
+ *   CLONE_VM), the threads and the programs each process exec'd: the "process tree" table.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -51,6 +69,16 @@ import {
 } from "./strace_parser.ts";
 import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
 import { FORK_DEMO_PERF, FORK_DEMO_STRACE } from "./traces/fork_demo.ts";
+import { TRACE_LIBRARY } from "./traces/library.ts";
+import {
+  base64Bytes,
+  decodeTraceBytes,
+  type ExecLayout,
+  isTraceFileText,
+  parseTraceFile,
+  type TraceHeader,
+} from "./trace_file.ts";
+import { TraceParseError } from "./strace_parser.ts";
 
 const PAGE = 4096;
 const MAP_SHARED = 0x01;
@@ -81,20 +109,89 @@ const FILE_PAGES = 1 << 28;
 
 /** A named trace: strace text and optional perf page-fault text. */
 export interface NamedTrace {
-  /** The `strace -f` log. */
+  /** The `strace -f` log, or the text of a recorded trace file (tools/record.ts). */
   readonly strace: string;
-  /** `perf script` page-fault samples of the same run ("" when none). */
+  /** `perf script` page-fault samples of the same run ("" when none, always "" for a trace file). */
   readonly perf: string;
 }
 
-const TRACES = new Map<string, NamedTrace>([
-  ["fork_demo", { strace: FORK_DEMO_STRACE, perf: FORK_DEMO_PERF }],
+/** A trace ready to replay. */
+interface LoadedTrace {
+  events: TraceEvent[];
+  faults: PerfFault[];
+  layouts: ExecLayout[];
+  header: TraceHeader | null;
+}
+
+interface TraceEntry {
+  load: () => LoadedTrace;
+  loaded: LoadedTrace | null;
+  description: string | null;
+}
+
+/** Parses strace text that starts after line `offset` of a trace file (errors name file lines). */
+function parseStraceAt(text: string, offset: number): TraceEvent[] {
+  try {
+    return parseStrace(text).events;
+  } catch (e) {
+    if (!(e instanceof TraceParseError)) throw e;
+    throw new TraceParseError(
+      e.line + offset,
+      e.message.replace(/^Trace line \d+: /, ""),
+      "Trace file",
+    );
+  }
+}
+
+function loadTexts(strace: string, perf: string): LoadedTrace {
+  if (isTraceFileText(strace)) {
+    if (perf !== "") {
+      throw new RangeError(
+        "A recorded trace file carries its own page faults: give it without a perf file",
+      );
+    }
+    const f = parseTraceFile(strace);
+    return {
+      events: parseStraceAt(f.strace, f.straceOffset),
+      faults: f.faults,
+      layouts: f.layouts,
+      header: f.header,
+    };
+  }
+  return {
+    events: parseStrace(strace).events,
+    faults: parsePerfFaults(perf),
+    layouts: [],
+    header: null,
+  };
+}
+
+const TRACES = new Map<string, TraceEntry>([
+  ["fork_demo", {
+    load: () => loadTexts(FORK_DEMO_STRACE, FORK_DEMO_PERF),
+    loaded: null,
+    description: "tools/trace_demo/fork_demo.c: a thread, 3 forks, an exec and a posix_spawn",
+  }],
+  ...TRACE_LIBRARY.map((t): [string, TraceEntry] => [t.name, {
+    load: () => loadTexts(decodeTraceBytes(base64Bytes(t.gzipBase64)), ""),
+    loaded: null,
+    description: t.description,
+  }]),
 ]);
+
+function loadTrace(name: string): { trace: LoadedTrace; description: string | null } {
+  const e = TRACES.get(name);
+  if (!e) throw new RangeError(`Unknown trace "${name}"; valid: ${traceNames().join(", ")}`);
+  if (!e.loaded) e.loaded = e.load();
+  return { trace: e.loaded, description: e.description };
+}
 
 /**
  * Registers (or replaces) a trace under `name` so that `--param trace=<name>` can replay it; the
- * CLI calls it with a file's text. The texts are parsed at once, so a malformed trace fails here
- * with its line number.
+ * CLI calls it with a file's text. `strace` is a plain `strace -f` log (then `perf` may hold
+ * `perf script` page faults) or the decompressed text of a trace file recorded by
+ * `deno task record` (sniffed by its first line; `perf` must then be ""). The texts are parsed at
+ * once, so a malformed trace fails here with its line number.
  *
  * @example Usage
  * ```ts
@@ -107,13 +204,13 @@ export function registerTrace(name: string, strace: string, perf = ""): void {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
     throw new RangeError(`Trace name must be letters, digits, "_", "." or "-", got "${name}"`);
   }
-  parseStrace(strace);
-  parsePerfFaults(perf);
-  TRACES.set(name, { strace, perf });
+  const loaded = loadTexts(strace, perf);
+  TRACES.set(name, { load: () => loaded, loaded, description: null });
 }
 
 /**
- * Names of the registered traces (the shipped `fork_demo` first).
+ * Names of the registered traces (the shipped `fork_demo` first, then the library of real
+ * programs, then traces registered at run time).
  *
  * @example Usage
  * ```ts
@@ -125,22 +222,231 @@ export function traceNames(): string[] {
   return [...TRACES.keys()];
 }
 
+/** Bytes behind a base64 text (without decoding it). */
+function gzipSize(b64: string): number {
+  const pad = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+  return (b64.length / 4) * 3 - pad;
+}
+
+/**
+ * The shipped traces with what they record and their compressed size in bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { shippedTraces } from "./trace_replay.ts";
+ * if (!shippedTraces().some((t) => t.name === "fork_demo")) throw new Error();
+ * ```
+ */
+export function shippedTraces(): { name: string; description: string; bytes: number }[] {
+  return [
+    {
+      name: "fork_demo",
+      description: TRACES.get("fork_demo")!.description!,
+      bytes: FORK_DEMO_STRACE.length + FORK_DEMO_PERF.length,
+    },
+    ...TRACE_LIBRARY.map((t) => ({
+      name: t.name,
+      description: t.description,
+      bytes: gzipSize(t.gzipBase64),
+    })),
+  ];
+}
+
+/** How a call the replay could not reproduce is explained (see the module doc). */
+export type DivergenceClass =
+  | "layout_missing"
+  | "failed_on_host"
+  | "not_implemented"
+  | "unfinished"
+  | "genuine";
+
+/** Each divergence class with the sentence the fidelity table prints. */
+export const DIVERGENCE_CLASSES: Readonly<Record<DivergenceClass, string>> = {
+  layout_missing: "exec-time layout missing",
+  failed_on_host: "failed on the host too (skipped)",
+  not_implemented: "not implemented by the model (skipped)",
+  unfinished: "never returned in the trace (skipped)",
+  genuine: "genuine model difference",
+};
+
+/**
+ * Syscalls with no effect on VMAs, page tables or folios, recognised and counted apart (process
+ * control, signals, thread bookkeeping, NUMA policy of the whole task, queries).
+ */
+export const NO_MEMORY_EFFECT: ReadonlySet<string> = new Set([
+  "wait4",
+  "waitid",
+  "waitpid",
+  "kill",
+  "tkill",
+  "tgkill",
+  "rt_sigqueueinfo",
+  "rt_tgsigqueueinfo",
+  "pidfd_open",
+  "pidfd_send_signal",
+  "pidfd_getfd",
+  "set_tid_address",
+  "set_robust_list",
+  "get_robust_list",
+  "rseq",
+  "arch_prctl",
+  "prctl",
+  "unshare",
+  "setns",
+  "pkey_alloc",
+  "pkey_free",
+  "mincore",
+  "msync",
+  "membarrier",
+  "get_mempolicy",
+  "set_mempolicy",
+  "set_mempolicy_home_node",
+  "memfd_secret",
+  "process_vm_readv",
+  "process_vm_writev",
+  "rt_sigaction",
+  "rt_sigprocmask",
+  "rt_sigreturn",
+  "rt_sigsuspend",
+  "rt_sigtimedwait",
+  "sigaltstack",
+  "pause",
+  "futex",
+  "sched_yield",
+  "getpid",
+  "gettid",
+  "getppid",
+  "memfd_create",
+  "dup",
+  "dup2",
+  "dup3",
+  "shmget",
+  "shmctl",
+]);
+
+/** Memory syscalls the model does not implement (they can change VMAs or pages on Linux). */
+const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
+  "mlock",
+  "mlock2",
+  "munlock",
+  "mlockall",
+  "munlockall",
+  "mbind",
+  "remap_file_pages",
+  "process_madvise",
+  "process_mrelease",
+  "mseal",
+  "shmat",
+  "shmdt",
+  "migrate_pages",
+  "move_pages",
+  "map_shadow_stack",
+  "userfaultfd",
+]);
+
+/** mmap flags the model does not implement; replayed without them and counted. */
+const IGNORED_MMAP_FLAGS = new Set([
+  "MAP_NORESERVE",
+  "MAP_POPULATE",
+  "MAP_LOCKED",
+  "MAP_STACK",
+  "MAP_32BIT",
+  "MAP_SYNC",
+  "MAP_UNINITIALIZED",
+  "MAP_DROPPABLE",
+  "MAP_NONBLOCK",
+]);
+
+/** madvise advice with no effect on VMAs or mappings (readahead hints). */
+const NO_EFFECT_ADVICE = new Set(["MADV_WILLNEED"]);
+
+/** Special mappings of a maps snapshot the model has no counterpart for. */
+const SPECIAL_MAPPINGS = new Set(["[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]", "[uprobes]"]);
+
+/** Count and first example of one divergence class. */
+export interface DivergenceCount {
+  /** Calls in the class, over every replay of the run. */
+  count: number;
+  /** The first one: trace line, pid, call and what happened ("" when none). */
+  example: string;
+}
+
+/** One process of the first replay's process tree. */
+export interface TreeNode {
+  /** Trace pid. */
+  pid: number;
+  /** Trace pid of the parent, or null for the first process. */
+  parent: number | null;
+  /** How it was created: root, fork, clone, clone3, vfork, clone3(CLONE_VM|CLONE_VFORK), ... */
+  via: string;
+  /** Threads it started (clone with CLONE_THREAD). */
+  threads: number;
+  /** Programs it exec'd, in order (base names). */
+  programs: string[];
+  /** Execs replayed with the recorded layout. */
+  layouts: number;
+  /** Execs replayed without one. */
+  noLayout: number;
+}
+
 /** Replay statistics, by category and name. */
 export interface ReplayStats {
   /** Calls replayed, by syscall name. */
   replayed: Record<string, number>;
-  /** Calls not modelled (counted and skipped), by syscall name. */
+  /** Calls of syscalls the replay does not know at all, by name. */
   unknown: Record<string, number>;
+  /** Calls of syscalls with no memory effect (wait4, kill, ...), by name. */
+  noMemoryEffect: Record<string, number>;
   /** Calls that failed in the trace (skipped), by syscall name. */
   failedInTrace: Record<string, number>;
   /** Calls that succeeded in the trace but failed in the simulator, by syscall name. */
   divergent: Record<string, number>;
+  /** Calls the replay could not reproduce, by class. */
+  classes: Record<DivergenceClass, DivergenceCount>;
+  /** mmap flags replayed without their effect, by flag name. */
+  ignoredFlags: Record<string, number>;
   /** Other counts (touches, faults applied, forks, threads, ...). */
   other: Record<string, number>;
+  /** Process tree of the first replay, in creation order. */
+  tree: TreeNode[];
+  /** Replays run (copies × repeat). */
+  replays: number;
 }
 
 function bump(r: Record<string, number>, k: string, n = 1): void {
   r[k] = (r[k] ?? 0) + n;
+}
+
+function newStats(): ReplayStats {
+  const classes = {} as Record<DivergenceClass, DivergenceCount>;
+  for (const c of Object.keys(DIVERGENCE_CLASSES) as DivergenceClass[]) {
+    classes[c] = { count: 0, example: "" };
+  }
+  return {
+    replayed: {},
+    unknown: {},
+    noMemoryEffect: {},
+    failedInTrace: {},
+    divergent: {},
+    classes,
+    ignoredFlags: {},
+    other: {},
+    tree: [],
+    replays: 0,
+  };
+}
+
+function describeCall(ev: TraceCall): string {
+  const args = ev.args.join(", ");
+  return `line ${ev.line}, pid ${ev.pid}: ${ev.name}(${
+    args.length > 90 ? args.slice(0, 87) + "..." : args
+  })`;
+}
+
+function classify(stats: ReplayStats, c: DivergenceClass, ev: TraceCall, what: string): void {
+  const d = stats.classes[c];
+  d.count++;
+  if (d.example === "") d.example = `${describeCall(ev)}${what ? " -> " + what : ""}`;
 }
 
 /** Shared address space of one or more trace pids. */
@@ -158,6 +464,8 @@ interface Proc {
   brk: number | null;
   /** fd → file path (shared by threads). */
   fds: Map<number, string>;
+  /** Whether its address space started from a recorded exec layout. */
+  hasLayout: boolean;
 }
 
 type TouchMode = "none" | "first-page" | "all-writable";
@@ -189,18 +497,55 @@ function mergeByTime(events: TraceEvent[], faults: PerfFault[]): Item[] {
 }
 
 /**
- * Builds the items of one replay: parses the texts and merges faults when asked. Throws when
- * perf faults are to be used but the strace events carry no timestamps.
+ * Builds the items of one replay: merges faults when asked. Throws when perf faults are to be
+ * used but the strace events carry no timestamps.
  */
-function buildItems(trace: NamedTrace, usePerf: boolean): Item[] {
-  const parsed = parseStrace(trace.strace);
-  const faults = usePerf ? parsePerfFaults(trace.perf) : [];
-  if (faults.length > 0 && parsed.events.some((e) => e.time === null)) {
+function buildItems(trace: LoadedTrace, usePerf: boolean): Item[] {
+  const faults = usePerf ? trace.faults : [];
+  if (faults.length > 0 && trace.events.some((e) => e.time === null)) {
     throw new RangeError(
       "Perf page faults need strace timestamps on the same clock (strace -ttt, perf record -k CLOCK_REALTIME)",
     );
   }
-  return mergeByTime(parsed.events, faults);
+  return mergeByTime(trace.events, faults);
+}
+
+/** Slack for the snapshot clock (the recorder's) against strace's, in seconds. */
+const LAYOUT_CLOCK_SLACK_S = 0.002;
+
+/**
+ * Matches every successful execve/execveat to its layout snapshot: the last one that pid took
+ * between the call's entry time and the pid's next traced event (the recorder delays the
+ * execve's return, so a post-exec snapshot lands in that window; one taken while a failed exec
+ * was delayed lies before the entry of the exec that succeeded).
+ */
+function matchLayouts(events: TraceEvent[], layouts: ExecLayout[]): Map<TraceEvent, ExecLayout> {
+  const out = new Map<TraceEvent, ExecLayout>();
+  if (layouts.length === 0) return out;
+  const byPid = new Map<number, ExecLayout[]>();
+  for (const l of layouts) {
+    const a = byPid.get(l.pid) ?? [];
+    a.push(l);
+    byPid.set(l.pid, a);
+  }
+  const nextTime = new Map<TraceEvent, number>();
+  const lastOf = new Map<number, TraceEvent>();
+  for (const ev of events) {
+    const prev = lastOf.get(ev.pid);
+    if (prev && ev.time !== null) nextTime.set(prev, ev.time);
+    lastOf.set(ev.pid, ev);
+  }
+  for (const ev of events) {
+    if (ev.type !== "call" || ev.ret !== 0 || ev.time === null) continue;
+    if (ev.name !== "execve" && ev.name !== "execveat") continue;
+    const until = nextTime.get(ev) ?? Infinity;
+    let best: ExecLayout | undefined;
+    for (const l of byPid.get(ev.pid) ?? []) {
+      if (l.time >= ev.time - LAYOUT_CLOCK_SLACK_S && l.time < until) best = l;
+    }
+    if (best) out.set(ev, best);
+  }
+  return out;
 }
 
 function num(call: TraceCall, i: number): number {
@@ -234,10 +579,29 @@ function cloneFlags(call: TraceCall): number {
   return 0;
 }
 
+/** The program an execve/execveat names (base name of its path argument). */
+function programOf(ev: TraceCall): string {
+  const a = ev.args[ev.name === "execveat" ? 1 : 0] ?? "";
+  const m = /^"((?:[^"\\]|\\.)*)"/.exec(a);
+  const path = m ? m[1] : a;
+  return path.slice(path.lastIndexOf("/") + 1) || path;
+}
+
+/** Whether [start, end) is covered by VMAs without a hole (read-only use of the VMA tree). */
+function fullyMapped(mm: Mm, start: number, end: number): boolean {
+  let cur = start;
+  for (const v of mm.vmas.intersecting(start, end)) {
+    if (v.start > cur) return false;
+    cur = Math.max(cur, v.end);
+  }
+  return cur >= end;
+}
+
 /** Replays one copy of a trace, as one task script (trace order is kept exactly). */
 function* replayScript(
   env: WorkloadEnv,
   items: Item[],
+  layoutOf: Map<TraceEvent, ExecLayout>,
   repeat: number,
   opts: ReplayOptions,
   stats: ReplayStats,
@@ -246,10 +610,17 @@ function* replayScript(
   const k: Kernel = env.kernel;
   const rng = env.rng.fork(`trace-replay:${copy}`);
   for (let iter = 0; iter < repeat; iter++) {
+    stats.replays++;
+    const tree = copy === 0 && iter === 0 ? new Map<number, TreeNode>() : null;
+    const addNode = (n: TreeNode): void => {
+      if (tree && !tree.has(n.pid)) {
+        tree.set(n.pid, n);
+        stats.tree.push(n);
+      }
+    };
     const procs = new Map<number, Proc>();
     const files = new Map<string, SimFile>();
-    const fileOf = (p: Proc, fd: number): SimFile => {
-      const path = p.fds.get(fd) ?? `fd${fd}@${p.tgid}`;
+    const fileNamed = (path: string): SimFile => {
       let f = files.get(path);
       if (!f) {
         f = k.createFile(path, FILE_PAGES);
@@ -257,16 +628,31 @@ function* replayScript(
       }
       return f;
     };
-    /** A simulated call; a SyscallError where the trace succeeded counts as divergent. */
-    const call = (name: string, fn: () => void): Step => ({
-      op: opKind(name),
+    const fileOf = (p: Proc, fd: number): SimFile =>
+      fileNamed(p.fds.get(fd) ?? `fd${fd}@${p.tgid}`);
+    /**
+     * A simulated call; a SyscallError where the trace succeeded is divergent, classed "exec-time
+     * layout missing" when the process has no recorded layout and `range` was not fully mapped
+     * in the model, else "genuine".
+     */
+    const call = (
+      ev: TraceCall,
+      proc: Proc,
+      range: [number, number] | null,
+      fn: () => void,
+    ): Step => ({
+      op: opKind(ev.name),
       run: () => {
+        const mapped = range === null ||
+          fullyMapped(proc.ref.mm, range[0], range[0] + pageUp(range[1]));
         try {
           fn();
-          bump(stats.replayed, name);
+          bump(stats.replayed, ev.name);
         } catch (e) {
           if (!(e instanceof SyscallError)) throw e;
-          bump(stats.divergent, name);
+          bump(stats.divergent, ev.name);
+          const cls = !proc.hasLayout && !mapped ? "layout_missing" : "genuine";
+          classify(stats, cls, ev, e.message);
         }
       },
     });
@@ -276,6 +662,22 @@ function* replayScript(
       if (p.ref.users.size > 0 || !p.ref.mm.alive) return null;
       const mm = p.ref.mm;
       return { op: "exit", run: () => k.exit(mm) };
+    };
+    /** Maps a recorded post-exec layout in place of the model's own exec stack. */
+    const applyLayout = (mm: Mm, layout: ExecLayout): void => {
+      const stack = k.params.stackPages * PAGE;
+      k.munmap(mm, k.params.taskSize - stack, stack);
+      for (const m of layout.entries) {
+        if (SPECIAL_MAPPINGS.has(m.path) || m.end > k.params.taskSize) {
+          bump(stats.other, "layout_special_mappings_left_out");
+          continue;
+        }
+        const file = m.path === "" || m.path.startsWith("[") ? null : fileNamed(m.path);
+        const fl = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
+          (file ? 0 : MAP_ANONYMOUS) | (m.path === "[stack]" ? MAP_GROWSDOWN : 0);
+        k.mmap(mm, m.start, m.end - m.start, m.prot, fl, file, file ? m.offset : 0);
+        bump(stats.other, "layout_mappings");
+      }
     };
     /** Touches after a new mapping (the `touch` parameter). */
     const touches = (mm: Mm, addr: number, len: number, prot: number): Step[] => {
@@ -307,7 +709,7 @@ function* replayScript(
       let p = procs.get(pid);
       if (!p) {
         const ref: MmRef = { mm: null as unknown as Mm, users: new Set([pid]) };
-        p = { pid, tgid: pid, ref, brk: null, fds: new Map() };
+        p = { pid, tgid: pid, ref, brk: null, fds: new Map(), hasLayout: false };
         procs.set(pid, p);
       }
       return p;
@@ -343,8 +745,15 @@ function* replayScript(
       if (ev.type === "exit") {
         const p = procs.get(ev.pid);
         if (p) {
-          const s = leave(p);
-          if (s) yield s;
+          // strace reports a thread-group leader's end only after its last thread's
+          // (release_task of a delayed group leader): every thread left of the group goes too.
+          const group = p.pid === p.tgid
+            ? [...procs.values()].filter((q) => q.tgid === p.tgid && q.ref === p.ref)
+            : [p];
+          for (const q of group) {
+            const s = leave(q);
+            if (s) yield s;
+          }
         }
         continue;
       }
@@ -354,24 +763,62 @@ function* replayScript(
         p = procOf(ev.pid);
         const ref = p.ref;
         yield { op: "execve", run: () => ref.mm = k.spawn() };
-        if (ev.name !== "execve") bump(stats.other, "processes_started_mid_trace");
+        if (ev.name !== "execve" && ev.name !== "execveat") {
+          bump(stats.other, "processes_started_mid_trace");
+        }
+        addNode({
+          pid: ev.pid,
+          parent: null,
+          via: tree && tree.size === 0 ? "root" : "seen mid-trace",
+          threads: 0,
+          programs: [],
+          layouts: 0,
+          noLayout: 0,
+        });
       }
       const proc = p;
       const ref = proc.ref;
       const mm = ref.mm;
+      if (NO_MEMORY_EFFECT.has(ev.name)) {
+        bump(stats.noMemoryEffect, ev.name);
+        if (ev.name === "memfd_create" && ev.ret !== null && ev.errno === null) {
+          const m = /^"((?:[^"\\]|\\.)*)"/.exec(ev.args[0] ?? "");
+          proc.fds.set(ev.ret, `memfd:${m ? m[1] : "?"}#${ev.line}`);
+        }
+        continue;
+      }
       if (ev.errno !== null) {
         bump(stats.failedInTrace, ev.name);
+        if (ACTS.has(ev.name)) classify(stats, "failed_on_host", ev, ev.errno);
+        continue;
+      }
+      if (ev.ret === null && ACTS.has(ev.name)) {
+        // Never returned (the trace ended, or the task was killed, inside the call): its
+        // outcome is unknown.
+        classify(stats, "unfinished", ev, "");
+        continue;
+      }
+      if (NOT_IMPLEMENTED.has(ev.name)) {
+        classify(stats, "not_implemented", ev, "");
         continue;
       }
       switch (ev.name) {
         case "mmap": {
           if (ev.ret === null) {
-            bump(stats.divergent, "mmap");
+            classify(stats, "unfinished", ev, "");
             break;
           }
           const len = num(ev, 1);
           const prot = flags(ev, 2) & (PROT_READ | PROT_WRITE | PROT_EXEC);
-          const fl = flags(ev, 3);
+          const parsed = parseFlags(ev.args[3] ?? "");
+          const fl = parsed.value;
+          if (parsed.unknown.includes("MAP_HUGETLB")) {
+            classify(stats, "not_implemented", ev, "MAP_HUGETLB");
+            break;
+          }
+          for (const u of parsed.unknown) {
+            if (IGNORED_MMAP_FLAGS.has(u)) bump(stats.ignoredFlags, u);
+          }
           const fd = num(ev, 4);
           const off = num(ev, 5);
           const shared = (fl & 0x3) !== MAP_PRIVATE;
@@ -381,7 +828,7 @@ function* replayScript(
           const file = anon ? null : fileOf(proc, fd);
           const addr = ev.ret;
           let ok = false;
-          yield call("mmap", () => {
+          yield call(ev, proc, null, () => {
             k.mmap(mm, addr, len, prot, mflags, file, anon ? 0 : off);
             ok = true;
           });
@@ -389,26 +836,43 @@ function* replayScript(
           break;
         }
         case "munmap":
-          yield call("munmap", () => k.munmap(mm, num(ev, 0), num(ev, 1)));
+          yield call(ev, proc, null, () => k.munmap(mm, num(ev, 0), num(ev, 1)));
           break;
+        case "pkey_mprotect":
         case "mprotect": {
           const prot = flags(ev, 2) & (PROT_READ | PROT_WRITE | PROT_EXEC);
-          yield call("mprotect", () => k.mprotect(mm, num(ev, 0), num(ev, 1), prot));
+          if (ev.name === "pkey_mprotect") bump(stats.ignoredFlags, "pkey (pkey_mprotect)");
+          yield call(
+            ev,
+            proc,
+            [num(ev, 0), num(ev, 1)],
+            () => k.mprotect(mm, num(ev, 0), num(ev, 1), prot),
+          );
           break;
         }
         case "madvise": {
           const name = ev.args[2] ?? "";
           const advice = MADVICE[name];
-          if (advice === undefined) {
-            bump(stats.other, `madvise_ignored_${name}`);
+          if (NO_EFFECT_ADVICE.has(name)) {
+            bump(stats.noMemoryEffect, `madvise(${name})`);
             break;
           }
-          yield call("madvise", () => k.madvise(mm, num(ev, 0), num(ev, 1), advice));
+          if (advice === undefined) {
+            bump(stats.other, `madvise_ignored_${name}`);
+            classify(stats, "not_implemented", ev, name);
+            break;
+          }
+          yield call(
+            ev,
+            proc,
+            [num(ev, 0), num(ev, 1)],
+            () => k.madvise(mm, num(ev, 0), num(ev, 1), advice),
+          );
           break;
         }
         case "mremap": {
           if (ev.ret === null) {
-            bump(stats.divergent, "mremap");
+            classify(stats, "unfinished", ev, "");
             break;
           }
           const old = num(ev, 0);
@@ -422,7 +886,7 @@ function* replayScript(
               (opts.relocate ? MREMAP_RELOCATE_ANON : 0)
             : 0;
           let ok = false;
-          yield call("mremap", () => {
+          yield call(ev, proc, [old, Math.max(oldLen, 1)], () => {
             k.mremap(mm, old, oldLen, newLen, rflags, moved ? to : 0);
             ok = true;
           });
@@ -448,13 +912,13 @@ function* replayScript(
           const a = pageUp(cur), b = pageUp(next);
           if (b > a) {
             let ok = false;
-            yield call("brk", () => {
+            yield call(ev, proc, null, () => {
               k.mmap(mm, a, b - a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
               ok = true;
             });
             if (ok) yield* touches(mm, a, b - a, PROT_READ | PROT_WRITE);
           } else if (b < a) {
-            yield call("brk", () => k.munmap(mm, b, a - b));
+            yield call(ev, proc, null, () => k.munmap(mm, b, a - b));
           } else bump(stats.replayed, "brk");
           break;
         }
@@ -463,7 +927,7 @@ function* replayScript(
         case "clone":
         case "clone3": {
           if (ev.ret === null || ev.ret <= 0) {
-            bump(stats.divergent, ev.name);
+            classify(stats, "unfinished", ev, "");
             break;
           }
           const cf = cloneFlags(ev);
@@ -478,9 +942,24 @@ function* replayScript(
               ref,
               brk: proc.brk,
               fds: thread ? proc.fds : new Map(proc.fds),
+              hasLayout: proc.hasLayout,
             });
             bump(stats.replayed, ev.name);
             bump(stats.other, thread ? "threads" : "vfork_children");
+            if (thread) {
+              const n = tree?.get(proc.tgid);
+              if (n) n.threads++;
+            } else {
+              addNode({
+                pid: childPid,
+                parent: proc.tgid,
+                via: ev.name === "vfork" ? "vfork" : `${ev.name}(CLONE_VM|CLONE_VFORK)`,
+                threads: 0,
+                programs: [],
+                layouts: 0,
+                noLayout: 0,
+              });
+            }
             break;
           }
           const child: Proc = {
@@ -489,8 +968,18 @@ function* replayScript(
             ref: { mm: null as unknown as Mm, users: new Set([childPid]) },
             brk: proc.brk,
             fds: new Map(proc.fds),
+            hasLayout: proc.hasLayout,
           };
           procs.set(childPid, child);
+          addNode({
+            pid: childPid,
+            parent: proc.tgid,
+            via: ev.name,
+            threads: 0,
+            programs: [],
+            layouts: 0,
+            noLayout: 0,
+          });
           yield {
             op: "fork",
             run: () => {
@@ -505,13 +994,28 @@ function* replayScript(
         case "execveat": {
           if (ev.ret === null) {
             // Never resumed: the exec was still running when the trace ended.
-            bump(stats.divergent, ev.name);
+            classify(stats, "unfinished", ev, "");
             break;
           }
+          const layout = layoutOf.get(ev) ?? null;
           proc.brk = null;
           proc.fds = new Map();
+          proc.hasLayout = layout !== null;
+          bump(stats.other, layout ? "execs_with_layout" : "execs_without_layout");
+          const node = tree?.get(proc.pid);
+          if (node) {
+            node.programs.push(programOf(ev));
+            if (layout) node.layouts++;
+            else node.noLayout++;
+          }
           if (ref.users.size === 1) {
-            yield { op: "execve", run: () => ref.mm = k.execve(mm) };
+            yield {
+              op: "execve",
+              run: () => {
+                ref.mm = k.execve(mm);
+                if (layout) applyLayout(ref.mm, layout);
+              },
+            };
           } else {
             // A vfork child or one thread of many: it leaves the shared mm for a new one.
             ref.users.delete(proc.pid);
@@ -519,18 +1023,23 @@ function* replayScript(
             proc.ref = nref;
             proc.tgid = proc.pid;
             yield { op: "execve", run: () => nref.mm = k.spawn() };
-            yield { op: "execve", run: () => nref.mm = k.execve(nref.mm) };
+            yield {
+              op: "execve",
+              run: () => {
+                nref.mm = k.execve(nref.mm);
+                if (layout) applyLayout(nref.mm, layout);
+              },
+            };
           }
           bump(stats.replayed, ev.name);
           break;
         }
         case "exit_group": {
-          for (const q of [...procs.values()]) {
-            if (q.tgid === proc.tgid && q.ref === ref) {
-              const s = leave(q);
-              if (s) yield s;
-            }
-          }
+          // The caller is gone; the other threads leave at their own "+++ exited" line (a call
+          // they were in may still complete: the mm lives until the last one, as in exit_mm) or
+          // with their leader's.
+          const s = leave(proc);
+          if (s) yield s;
           bump(stats.replayed, ev.name);
           break;
         }
@@ -568,6 +1077,23 @@ function* replayScript(
   }
 }
 
+/** Syscalls the replay acts on (a failure of one on the host is a divergence class). */
+const ACTS = new Set([
+  "mmap",
+  "munmap",
+  "mprotect",
+  "pkey_mprotect",
+  "mremap",
+  "brk",
+  "madvise",
+  "fork",
+  "vfork",
+  "clone",
+  "clone3",
+  "execve",
+  "execveat",
+]);
+
 function pageUp(x: number): number {
   return Math.ceil(x / PAGE) * PAGE;
 }
@@ -585,7 +1111,16 @@ function opKind(name: string): "mmap" | "munmap" | "mprotect" | "mremap" | "brk"
   }
 }
 
+/** Traces with fewer events plus page faults than this replay {@link AUTO_SMALL} times by default. */
+const AUTO_SMALL_EVENTS = 2000;
+/** Default copies and repeats of a small trace (the values before 0 = auto existed). */
+const AUTO_SMALL = { copies: 4, repeat: 10 };
+
 const STATS = new WeakMap<WorkloadEnv, ReplayStats>();
+const INFO = new WeakMap<
+  WorkloadEnv,
+  { name: string; description: string | null; trace: LoadedTrace; opts: ReplayOptions }
+>();
 
 function table(
   title: string,
@@ -606,28 +1141,33 @@ function paramSpecs(): ParamSpec[] {
       default: "fork_demo",
       choices: traceNames(),
       unit: "name",
-      description: "Registered trace to replay (fork_demo is recorded by tools/record_trace.sh).",
+      description: `Registered trace to replay: ${
+        TRACE_LIBRARY.map((t) => `${t.name} (${Math.round(gzipSize(t.gzipBase64) / 1000)} KB gzip)`)
+          .join(", ")
+      } (real programs, workloads/traces/library.ts), fork_demo (tools/record_trace.sh), or one given with --trace.`,
       source: "assumption: the shipped trace of a real program that forks",
     },
     {
       name: "copies",
       kind: "int",
-      default: 4,
-      min: 1,
+      default: 0,
+      min: 0,
       max: 256,
       unit: "replays",
-      description: "Concurrent replays of the trace, each with processes of its own.",
-      source: "assumption: sized for a 1-3 s default run",
+      description:
+        `Concurrent replays of the trace, each with processes of its own; 0 = auto: ${AUTO_SMALL.copies} for a trace of under ${AUTO_SMALL_EVENTS} events and page faults (fork_demo), else 1.`,
+      source: "assumption: sized for a 1-3 s run of fork_demo and one replay of a real program",
     },
     {
       name: "repeat",
       kind: "int",
-      default: 10,
-      min: 1,
+      default: 0,
+      min: 0,
       max: 100000,
       unit: "replays",
-      description: "Sequential replays of the trace within each copy.",
-      source: "assumption: sized for a 1-3 s default run",
+      description:
+        `Sequential replays of the trace within each copy; 0 = auto: ${AUTO_SMALL.repeat} for a trace of under ${AUTO_SMALL_EVENTS} events and page faults (fork_demo), else 1.`,
+      source: "assumption: sized for a 1-3 s run of fork_demo and one replay of a real program",
     },
     {
       name: "faults",
@@ -696,17 +1236,15 @@ export const TRACE_REPLAY: Workload = {
   description:
     "Replays an strace -f log (mmap, munmap, mprotect, mremap, brk, madvise, clone/clone3/fork/vfork, " +
     "execve, exit_group) at the addresses the trace reports, with threads and vfork children " +
-    "sharing their parent's mm, and optionally the perf page-fault samples of the same run. The " +
-    "shipped trace is a real program recorded on a Linux 6.18 machine (tools/record_trace.sh).",
+    "sharing their parent's mm, the recorded post-exec layout of every exec'd process and the " +
+    "perf page-fault samples of the same run. Ships fork_demo and real programs recorded on " +
+    "Linux 6.18 with deno task record (Chromium, a Python fork pool, Redis BGSAVE, make -j2).",
   get params(): readonly ParamSpec[] {
     return paramSpecs();
   },
   setup(env: WorkloadEnv): void {
     const p = env.params;
-    const trace = TRACES.get(String(p.trace));
-    if (!trace) {
-      throw new RangeError(`Unknown trace "${p.trace}"; valid: ${traceNames().join(", ")}`);
-    }
+    const { trace, description } = loadTrace(String(p.trace));
     const opts: ReplayOptions = {
       touch: String(p.touch) as TouchMode,
       touchFraction: Number(p.touchFraction),
@@ -715,37 +1253,81 @@ export const TRACE_REPLAY: Workload = {
       gapNs: Number(p.gapNs),
     };
     const items = buildItems(trace, opts.usePerf);
-    const stats: ReplayStats = {
-      replayed: {},
-      unknown: {},
-      failedInTrace: {},
-      divergent: {},
-      other: {},
-    };
+    const layoutOf = matchLayouts(trace.events, trace.layouts);
+    const stats = newStats();
     STATS.set(env, stats);
-    for (let c = 0; c < Number(p.copies); c++) {
+    INFO.set(env, { name: String(p.trace), description, trace, opts });
+    const small = trace.events.length + trace.faults.length < AUTO_SMALL_EVENTS;
+    const copies = Number(p.copies) || (small ? AUTO_SMALL.copies : 1);
+    const repeat = Number(p.repeat) || (small ? AUTO_SMALL.repeat : 1);
+    for (let c = 0; c < copies; c++) {
       env.addTask(
         `replay-${c}`,
         "user",
-        replayScript(env, items, Number(p.repeat), opts, stats, c),
+        replayScript(env, items, layoutOf, repeat, opts, stats, c),
       );
     }
   },
   finish(env: WorkloadEnv): void {
     const s = STATS.get(env);
-    if (!s) return;
+    const info = INFO.get(env);
+    if (!s || !info) return;
     const fmt = (r: Record<string, number>): string =>
       Object.entries(r).sort((a, b) => a[0] < b[0] ? -1 : 1).map(([n, c]) => `${n} ${c}`).join(
         ", ",
       ) ||
       "none";
+    const h = info.trace.header;
+    env.note(`Trace ${info.name}${info.description ? `: ${info.description}` : ""}`);
+    if (h) {
+      env.note(
+        `Recorded on Linux ${h.kernel} ${h.machine}, ${h.date}, by ${h.recorder}: ${h.command}`,
+      );
+    }
+    const { touch, usePerf } = info.opts;
+    if (touch === "none" && (!usePerf || info.trace.faults.length === 0)) {
+      env.note(
+        usePerf
+          ? "No page-fault data: this trace has no perf samples, so the replay faults no memory and " +
+            "every anon_vma figure is zero; record with perf (deno task record) or pass " +
+            "--param touch=first-page or touch=all-writable"
+          : "Page faults are off (faults=none, touch=none): the replay faults no memory and every " +
+            "anon_vma figure is zero; pass --param faults=perf or touch=all-writable",
+      );
+    }
+    env.note(`Replays: ${s.replays} (copies x repeat); counts below are over all of them`);
     env.note(`Replayed calls: ${fmt(s.replayed)}`);
+    env.note(`Calls without a memory effect (recognised, skipped): ${fmt(s.noMemoryEffect)}`);
     env.note(`Unknown syscalls (counted and skipped): ${fmt(s.unknown)}`);
     env.note(`Calls that failed in the trace (skipped): ${fmt(s.failedInTrace)}`);
     env.note(
       `Calls that diverged (succeeded in the trace, failed in the replay): ${fmt(s.divergent)}`,
     );
+    for (const [c, label] of Object.entries(DIVERGENCE_CLASSES) as [DivergenceClass, string][]) {
+      const d = s.classes[c];
+      env.note(`Fidelity, ${label}: ${d.count}${d.example ? ` (e.g. ${d.example})` : ""}`);
+    }
+    env.note(`mmap flags and keys replayed without their effect: ${fmt(s.ignoredFlags)}`);
     env.note(`Other: ${fmt(s.other)}`);
+    env.table({
+      title: "Trace replay: fidelity",
+      columns: ["class", "calls", "example"],
+      rows: (Object.entries(DIVERGENCE_CLASSES) as [DivergenceClass, string][]).map((
+        [c, label],
+      ) => [label, s.classes[c].count, s.classes[c].example || "-"]),
+    });
+    env.table({
+      title: "Trace replay: process tree",
+      columns: ["pid", "parent", "created by", "threads", "programs exec'd", "exec layouts"],
+      rows: s.tree.map((n) => [
+        n.pid,
+        n.parent === null ? "-" : n.parent,
+        n.via,
+        n.threads,
+        n.programs.join(" -> ") || "-",
+        n.layouts + n.noLayout === 0 ? "-" : `${n.layouts}/${n.layouts + n.noLayout}`,
+      ]),
+    });
     env.table(table("Trace replay: unknown syscalls", s.unknown));
     env.table(table("Trace replay: divergent calls", s.divergent));
   },

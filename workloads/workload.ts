@@ -39,6 +39,11 @@ export interface ParamSpec {
   readonly description: string;
   /** Where the default comes from: a reference section, or `"assumption"` with why. */
   readonly source: string;
+  /**
+   * The parameter only has an effect when the enum parameter `param` has one of `values` (e.g.
+   * fork-storm's `children` only in `mode=breadth`); the CLI warns when it is set otherwise.
+   */
+  readonly appliesWhen?: { readonly param: string; readonly values: readonly string[] };
 }
 
 /**

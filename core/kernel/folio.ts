@@ -14,6 +14,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import type { Folio, SimFile, SwapSlot } from "./types.ts";
+import { MapperSet } from "../oracle.ts";
 
 /**
  * Allocates a folio of `nrPages` pages (`folio_alloc`); anon folios join the live list and the
@@ -37,13 +38,14 @@ export function allocFolio(
     anon,
     index,
     file,
-    mapcount: new Array(nrPages).fill(0),
-    anonExclusive: new Array(nrPages).fill(false),
+    // Literals for the common small folio: packed, exact-size arrays (no holey backing store).
+    mapcount: nrPages === 1 ? [0] : new Array(nrPages).fill(0),
+    anonExclusive: nrPages === 1 ? [false] : new Array(nrPages).fill(false),
     pinned: false,
     ksm: false,
     freed: false,
     rmap: null,
-    mappers: new Map(),
+    mappers: new MapperSet(),
   };
   if (anon) {
     k.liveAnonSlot.set(f, k.liveAnon.length);

@@ -21,12 +21,13 @@ import { attachPte, detachPte } from "./pgtable.ts";
 import { getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import {
   vmaMergeExistingRange,
+  vmaMergeExtend,
   vmaMergeNewRange,
   vmaWouldMergeNewRange,
   vmgExisting,
   vmgNew,
 } from "./vma.ts";
-import { vmaAdjust, vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
+import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
   type Folio,
   hex,
@@ -192,9 +193,7 @@ export function doMremap(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
       if (
         vma.end + extra <= k.params.taskSize && mm.vmas.isFree(vma.end, vma.end + extra)
       ) {
-        vmaAdjust(k, [vma], () => {
-          vma.end += extra;
-        });
+        vmaMergeExtend(k, vma, extra);
         countEvent(k, "mremap_expand_in_place");
         return addr;
       }

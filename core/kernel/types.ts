@@ -14,6 +14,7 @@
 import type { Lock } from "../machine/exec.ts";
 import type { GapTree } from "../lib/gap_tree.ts";
 import type { SortedMap } from "../lib/sorted_map.ts";
+import type { MapperSet } from "../oracle.ts";
 
 /** log2 of the page size (4 KiB pages, x86_64). */
 export const PAGE_SHIFT = 12;
@@ -236,7 +237,7 @@ export interface Folio {
    */
   rmap: unknown;
   /** Ground truth kept by the oracle: keys of (mm id, address) mapping this folio. */
-  readonly mappers: Map<number, { mm: Mm; addr: number }>;
+  readonly mappers: MapperSet;
 }
 
 /** A virtual memory area (`struct vm_area_struct`). */

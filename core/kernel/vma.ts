@@ -280,6 +280,47 @@ function vmgDone(vmg: VmaMergeStruct, target: Vma | null): Vma | null {
 export function vmaMergeNewRange(k: KernelState, vmg: VmaMergeStruct): Vma | null {
   vmgFindNewRangeNeighbours(vmg);
   const { left, right } = vmgMergeSides(k, vmg, true);
+  return vmgCommitNewRange(k, vmg, left, right);
+}
+
+/**
+ * `vma_merge_extend` (mremap's `expand_vma_in_place`): grows `vma` by `delta` bytes and, when the
+ * growth reaches the next VMA and the merge rules allow, merges the two. Linux does this as
+ * `vma_merge_new_range` of the added range with `vma` as prev and no middle (mm/vma.c), so the
+ * fork-child rule of an unfaulted next is not applied to `vma` (reference §7 rule 3, case 1 with no
+ * source VMA). A plain extension is not counted as a merge; a join with the next VMA is.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const grown = vmaMergeExtend(k, vma, 4 * PAGE_SIZE); // may be vma itself, grown
+ * ```
+ */
+export function vmaMergeExtend(k: KernelState, vma: Vma, delta: number): Vma {
+  const vmg = vmgNew(
+    vma.mm,
+    vma.end,
+    vma.end + delta,
+    vma.pgoff + vmaPages(vma),
+    vma.flags,
+    vma.file,
+    k.scheme.anonIdentity(vma),
+  );
+  vmgFindNewRangeNeighbours(vmg);
+  const { left, right } = vmgMergeSides(k, vmg, true);
+  if (left && right) return vmgCommitNewRange(k, vmg, left, right)!;
+  vmaAdjust(k, [vma], () => {
+    vma.end += delta;
+  });
+  return vmgDone(vmg, vma)!;
+}
+
+/** Second half of {@link vmaMergeNewRange}: performs the merge the sides allow. */
+function vmgCommitNewRange(
+  k: KernelState,
+  vmg: VmaMergeStruct,
+  left: boolean,
+  right: boolean,
+): Vma | null {
   if (!left && !right) return vmgDone(vmg, null);
   countEvent(k, "merges");
   if (left && right) {

@@ -51,6 +51,19 @@
  *   root anon_vma); every process sharing the slot descends from it. `"faulting"` is the PoC's
  *   rule.
  *
+ * PoC behaviours read in mm/cow_context.c (a4ac1966) and deliberately not modelled (the model
+ * keeps each entry a sorted set of distinct offsets, which is what the walk needs):
+ * - `find_and_remap_existing` rewrites an offset inside an array in place (`set_multi_remap`)
+ *   without re-sorting, so an array can lose its order or hold a duplicate after an mremap.
+ * - Growth uses `krealloc`, which frees the old array at once although RCU walkers may still
+ *   read it; only the shrink to one offset uses `kfree_rcu`. The model frees grown arrays at
+ *   once, as the PoC does.
+ * - Re-adding an offset an entry already holds as a tagged word expands it first
+ *   (`__dynarray_append_stack` before the duplicate check): the entry becomes a one-offset
+ *   array of capacity 2. `cow_context_do_fork` re-adds the parent's tracked MAP_PRIVATE file
+ *   ranges on every fork (`cow_context_do_map_private_cow(pvma)`), so after the first fork each
+ *   such entry would cost a kmalloc-32 it does not need; the model does not charge it.
+ *
  * Assumptions where the PoC is silent or the model simplifies [U]:
  * - The PoC keeps anon_vmas in parallel (validation mode). The model is the proposal's end state
  *   without them (`keepAnonVma: false`, the only value implemented); a VMA's "anon state" is a
@@ -150,8 +163,8 @@ export class CowContext {
   mm: Mm | null;
   /** The parent process's context (fork), or null for a root. */
   parent: CowContext | null = null;
-  /** Child contexts, newest first (`list_add_rcu` adds at the head). */
-  readonly children: CowContext[] = [];
+  /** Child contexts in fork order (O(1) link and unlink; see {@link CowContext.children}). */
+  readonly kids: Set<CowContext> = new Set();
   /** 1 for the mm + 1 per child + 1 per folio. */
   refcount = 1;
   /** Folios pointing at this context. */
@@ -183,6 +196,11 @@ export class CowContext {
   /** The remap table's entries, by ascending pgoff (a snapshot, for tests and messages). */
   get entries(): RemapEntry[] {
     return this.table.all().map((e) => ({ first: e.first, last: e.last, offsets: [...e.offsets] }));
+  }
+
+  /** Child contexts, newest first: the list order (`list_add_rcu` adds at the head). */
+  get children(): CowContext[] {
+    return [...this.kids].reverse();
   }
 
   /** Remap arrays live for this table. */
@@ -412,7 +430,13 @@ export interface CowContextOptions {
    * end state without anon_vma) is implemented; `true` is rejected.
    */
   keepAnonVma: boolean;
-  /** Ranges per maple node for the remap-table and lookup-depth estimates (default 10 [U]). */
+  /**
+   * Ranges per maple node for the remap-table and lookup-depth estimates (default 10 [U]). The
+   * remap tree uses `MM_MT_FLAGS` (`mm_init_cow_context`), which includes
+   * `MT_FLAGS_ALLOC_RANGE`: internal nodes are `maple_arange_64` with 10 slots, leaves
+   * `maple_range_64` with 16 (include/linux/maple_tree.h); 10 everywhere is the conservative end
+   * and matches the kernel core's VMA-tree estimate.
+   */
   remapEntriesPerNode: number;
   /**
    * When the exclusive short-cut stops a walk: `"found"` (default, sound: the folio is exclusive
@@ -691,9 +715,9 @@ export class CowContextScheme implements RmapScheme {
       if (parent) {
         const exec = this.#host.exec;
         exec.acquire(parent.listLock, "write");
-        const i = parent.children.indexOf(cur);
-        if (i < 0) throw new Error(`CoW context ${cur.id} not in its parent's children`);
-        parent.children.splice(i, 1);
+        if (!parent.kids.delete(cur)) {
+          throw new Error(`CoW context ${cur.id} not in its parent's children`);
+        }
         exec.work("list_op");
         exec.release(parent.listLock, "write");
       }
@@ -704,7 +728,7 @@ export class CowContextScheme implements RmapScheme {
 
   #free(ctx: CowContext): void {
     if (ctx.freed) throw new Error(`CoW context ${ctx.id} freed twice`);
-    if (ctx.children.length > 0) throw new Error(`CoW context ${ctx.id} freed with children`);
+    if (ctx.kids.size > 0) throw new Error(`CoW context ${ctx.id} freed with children`);
     // delete_remaps: nothing should be left, but release whatever is.
     if (ctx.ranges.size > 0) {
       for (const r of ctx.ranges.values()) ctx.table.remove(r);
@@ -729,7 +753,7 @@ export class CowContextScheme implements RmapScheme {
     ctx.parent = pctx;
     const exec = this.#host.exec;
     exec.acquire(pctx.listLock, "write");
-    pctx.children.unshift(ctx);
+    pctx.kids.add(ctx);
     exec.work("list_op");
     exec.release(pctx.listLock, "write");
     this.#get(pctx);
@@ -1159,14 +1183,14 @@ export class CowContextScheme implements RmapScheme {
       if (c.freed) out.push(`freed context ${c.id} still live`);
       const refs = folioRefs.get(c) ?? 0;
       if (c.folioRefs !== refs) out.push(`context ${c.id} folio refs ${c.folioRefs} != ${refs}`);
-      const want = (c.mm ? 1 : 0) + c.children.length + refs;
+      const want = (c.mm ? 1 : 0) + c.kids.size + refs;
       if (c.refcount !== want) out.push(`context ${c.id} refcount ${c.refcount} != ${want}`);
       if (c.mm && !liveMms.has(c.mm)) out.push(`context ${c.id} points at a dead mm`);
       if (!c.mm && c.ranges.size > 0) out.push(`context ${c.id} of a dead mm has remap ranges`);
-      if (c.parent && (c.parent.freed || !c.parent.children.includes(c))) {
+      if (c.parent && (c.parent.freed || !c.parent.kids.has(c))) {
         out.push(`context ${c.id} not linked into parent ${c.parent.id}`);
       }
-      for (const ch of c.children) {
+      for (const ch of c.kids) {
         if (ch.parent !== c || !this.live.has(ch)) out.push(`context ${c.id} has a stray child`);
       }
       const e = buildEntries(c.ranges.values());

@@ -1,0 +1,39 @@
+// The mutation tool's own logic (tools/mutate.ts): stale search strings are detected, the failing
+// test is read from `deno test` output, and the catalogue is well formed.
+
+import assert from "node:assert/strict";
+import { killerOf, occurrences, staleReason } from "../tools/mutate.ts";
+import { MUTANTS } from "../tools/mutants.ts";
+
+Deno.test("mutate: a search string must occur exactly once", () => {
+  const m = { id: "x", file: "f.ts", search: "a + b", replace: "a - b", story: "s" };
+  assert.equal(occurrences("a + b; a + b", "a + b"), 2);
+  assert.equal(staleReason(m, "return a + b;"), null);
+  assert.equal(staleReason(m, "return a - b;"), "search string not found in f.ts");
+  assert.equal(staleReason(m, "a + b; a + b"), "search string occurs 2 times in f.ts");
+  assert.equal(staleReason(m, null), "file f.ts does not exist");
+});
+
+Deno.test("mutate: the killing test is read from deno test output", () => {
+  const out = [
+    "slab peaks ... FAILED (4ms)",
+    "",
+    " ERRORS ",
+    "",
+    "slab peaks => ./tests/semantics_pinned_test.ts:69:6",
+    "error: AssertionError: Expected values to be strictly deep-equal:",
+  ].join("\n");
+  assert.equal(killerOf(out), "slab peaks (tests/semantics_pinned_test.ts:69:6)");
+  assert.equal(killerOf("walk ... FAILED (2ms)\n"), "walk");
+  assert.equal(killerOf("error: Uncaught Error: boom\n"), "error: Uncaught Error: boom");
+});
+
+Deno.test("mutate: the catalogue has at least 30 mutants with unique ids and one-line stories", () => {
+  assert.ok(MUTANTS.length >= 30, `${MUTANTS.length} mutants`);
+  assert.equal(new Set(MUTANTS.map((m) => m.id)).size, MUTANTS.length);
+  for (const m of MUTANTS) {
+    assert.ok(m.story.length > 0 && !m.story.includes("\n"), m.id);
+    assert.notEqual(m.search, m.replace, m.id);
+    assert.ok(m.file.startsWith("core/") || m.file.startsWith("reports/"), m.id);
+  }
+});

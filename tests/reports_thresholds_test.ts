@@ -1,0 +1,28 @@
+// compare's thresholds are exactly the ones it prints: a change just above the threshold is a
+// regression, one just below is not (a compare that silently tolerates more than its threshold
+// would hide regressions that CI is told to catch).
+
+import assert from "node:assert/strict";
+import { compareResults } from "../reports/compare.ts";
+import { makeFixture } from "./fixtures/results_fixture.ts";
+
+Deno.test("compare: a time change just above the threshold regresses, just below does not", () => {
+  const a = makeFixture();
+  const base = a.runs[0].locks["anon_vma.root"].wait.p99;
+  assert.equal(base, 1000);
+  for (const [value, ok] of [[1099, true], [1101, false]] as const) {
+    const b = makeFixture();
+    b.runs[0].locks["anon_vma.root"].wait.p99 = value;
+    const cmp = compareResults(a, b, { timeThreshold: 0.1 });
+    assert.equal(cmp.ok, ok, `${value}`);
+    assert.equal(cmp.regressions.length, ok ? 0 : 1);
+  }
+});
+
+Deno.test("compare: a count change above the counter threshold regresses", () => {
+  const a = makeFixture();
+  const b = makeFixture();
+  b.runs[0].slab.final.objects.anon_vma += 1; // 3 -> 4: +33 %
+  assert.equal(compareResults(a, b, { counterThreshold: 0.3 }).ok, false);
+  assert.equal(compareResults(a, b, { counterThreshold: 0.34 }).ok, true);
+});
