@@ -449,3 +449,21 @@ Deno.test("maple_node estimate: 2N + 1 ranges (VMAs and gaps), 10 per node, plus
   for (let i = 0; i < 50; i++) k.munmap(mm, at(i), P);
   assertEquals(k.slab.live("maple_node"), 0);
 });
+
+Deno.test("swap: each swap-in drops its slot reference; the swap-cache folio goes with the last", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const parent = k.spawn();
+  k.mmap(parent, X, P, RW, ANON | MAP_FIXED);
+  k.touch(parent, X, "write");
+  const child = k.fork(parent);
+  assertEquals(k.tryToUnmap(folioAt(k, parent, X)), true); // both PTEs now refer to one slot
+  assertEquals(k.liveAnonFolios.length, 0);
+  k.touch(child, X, "read"); // swap-in: a folio in the swap cache, still referred to by the parent
+  const f = folioAt(k, child, X);
+  k.touch(parent, X, "read"); // the second swap-in maps the cached folio: the slot is free now
+  assertEquals(folioAt(k, parent, X), f);
+  assertEquals(f.mapcount, [2]);
+  k.exit(child);
+  k.exit(parent);
+  assertEquals([f.freed, k.liveAnonFolios.length], [true, 0]);
+});

@@ -409,7 +409,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "detachPte(mm, vpn);\n  slot.count--;",
     replace: "detachPte(mm, vpn);",
     story: "a swap-in forgets to drop its reference on the swap slot",
-    tests: [CLASSIC],
+    tests: [SEM, CLASSIC],
   },
   {
     id: "execve-stack-short",
