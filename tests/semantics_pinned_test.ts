@@ -19,7 +19,7 @@ import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { SLAB_CACHES, type SlabCache, type SlabSnapshot } from "../core/slab.ts";
 import { OracleMismatchError } from "../core/oracle.ts";
-import { runOne } from "../reports/recorder.ts";
+import { runOne } from "../mod.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { Random } from "../core/lib/random.ts";
 import { Slab } from "../core/slab.ts";
