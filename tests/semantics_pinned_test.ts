@@ -19,7 +19,7 @@ import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { SLAB_CACHES, type SlabCache, type SlabSnapshot } from "../core/slab.ts";
 import { OracleMismatchError } from "../core/oracle.ts";
-import { runOne } from "../runner/recorder.ts";
+import { runOne } from "../mod.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { Random } from "../core/lib/random.ts";
 import { Slab } from "../core/slab.ts";
@@ -409,4 +409,61 @@ Deno.test("merge: VMAs with different anon_vmas stay apart (is_mergeable_anon_vm
   assertEquals(k.slab.live("anon_vma"), 2);
   k.migrateFolio(folioAt(k, mm, X + 3 * P));
   k.assertInvariants();
+});
+
+Deno.test("mprotect: a private mapping made writable is charged (VM_ACCOUNT) and merges", () => {
+  //   0   2   4
+  //   RR  WW     mprotect(0-2, RW): mprotect_fixup sets VM_ACCOUNT, so the flags equal the
+  //              writable neighbour's and the two merge (mm/mprotect.c).
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const mm = k.spawn();
+  k.mmap(mm, X, 2 * P, PROT_READ, ANON | MAP_FIXED);
+  k.mmap(mm, X + 2 * P, 2 * P, RW, ANON | MAP_FIXED);
+  assertEquals(mm.mapCount, 2);
+  k.mprotect(mm, X, 2 * P, RW);
+  assertEquals(mm.mapCount, 1);
+  const v = mm.vmas.find(X)!;
+  assertEquals([v.start, v.end, v.pgoff], [X, X + 4 * P, X / P]);
+});
+
+Deno.test("execve: the new stack is params.stackPages pages below TASK_SIZE", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { stackPages: 8 } });
+  const mm = k.execve(k.spawn());
+  const top = k.params.taskSize;
+  const v = mm.vmas.find(top - P)!;
+  assertEquals([v.start, v.end, mm.mapCount], [top - 8 * P, top, 1]);
+});
+
+Deno.test("maple_node estimate: 2N + 1 ranges (VMAs and gaps), 10 per node, plus parents", () => {
+  // N = 4: 9 ranges -> 1 leaf. N = 5: 11 ranges -> 2 leaves + 1 root = 3.
+  // N = 50: 101 ranges -> 11 leaves, 2 internal nodes, 1 root = 14.
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const mm = k.spawn();
+  const at = (i: number): number => X + 2 * i * P; // gaps: no merges
+  const counts: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    k.mmap(mm, at(i), P, RW, ANON | MAP_FIXED);
+    if (i === 3 || i === 4 || i === 49) counts.push(k.slab.live("maple_node"));
+  }
+  assertEquals(counts, [1, 3, 14]);
+  for (let i = 0; i < 50; i++) k.munmap(mm, at(i), P);
+  assertEquals(k.slab.live("maple_node"), 0);
+});
+
+Deno.test("swap: each swap-in drops its slot reference; the swap-cache folio goes with the last", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const parent = k.spawn();
+  k.mmap(parent, X, P, RW, ANON | MAP_FIXED);
+  k.touch(parent, X, "write");
+  const child = k.fork(parent);
+  assertEquals(k.tryToUnmap(folioAt(k, parent, X)), true); // both PTEs now refer to one slot
+  assertEquals(k.liveAnonFolios.length, 0);
+  k.touch(child, X, "read"); // swap-in: a folio in the swap cache, still referred to by the parent
+  const f = folioAt(k, child, X);
+  k.touch(parent, X, "read"); // the second swap-in maps the cached folio: the slot is free now
+  assertEquals(folioAt(k, parent, X), f);
+  assertEquals(f.mapcount, [2]);
+  k.exit(child);
+  k.exit(parent);
+  assertEquals([f.freed, k.liveAnonFolios.length], [true, 0]);
 });

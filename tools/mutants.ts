@@ -401,7 +401,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "let level = Math.ceil((2 * n + 1) / per);",
     replace: "let level = Math.ceil(n / per);",
     story: "the maple_node estimate forgets the gap entries between VMAs",
-    tests: [CLASSIC, "tests/calibrate_test.ts"],
+    tests: [SEM],
   },
   {
     id: "swap-slot-count-kept",
@@ -409,7 +409,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "detachPte(mm, vpn);\n  slot.count--;",
     replace: "detachPte(mm, vpn);",
     story: "a swap-in forgets to drop its reference on the swap slot",
-    tests: [CLASSIC],
+    tests: [SEM, CLASSIC],
   },
   {
     id: "execve-stack-short",
@@ -417,7 +417,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "const len = k.params.stackPages * PAGE_SIZE;",
     replace: "const len = (k.params.stackPages - 1) * PAGE_SIZE;",
     story: "execve maps a stack one page short of params.stackPages",
-    tests: [CLASSIC, "tests/workloads_android_test.ts"],
+    tests: [SEM, CLASSIC],
   },
   {
     id: "wipeonfork-keeps-anon",
