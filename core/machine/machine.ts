@@ -56,7 +56,6 @@
  */
 
 import {
-  CountingExec,
   type Exec,
   type ExecCounters,
   type Lock,
@@ -66,191 +65,37 @@ import {
   type WorkKind,
 } from "./exec.ts";
 import { type CostProfile, DEFAULT_COST_PROFILE, validateCostProfile } from "./cost_model.ts";
-import { Distribution } from "../lib/stats.ts";
 import { EventQueue } from "./event_queue.ts";
-import { LockState, type LockWaiter, type ReaderWakeup } from "./lock_state.ts";
+import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
+import type { MachineMetrics, TraceEntry } from "./metrics.ts";
+import { Accounting, cpuMetrics, taskMetrics } from "./accounting.ts";
+import { StepRecorder } from "./recording.ts";
+import { Rcu } from "./rcu.ts";
 import {
-  type CpuMetrics,
-  type LockClassMetrics,
-  type MachineMetrics,
-  type OpMetrics,
-  type TaskMetrics,
-  type TraceEntry,
-} from "./metrics.ts";
+  type Cpu,
+  EV_ADVANCE,
+  EV_BEGIN,
+  EV_RUNNABLE,
+  type LockInfo,
+  type MachineOptions,
+  MODES,
+  newTask,
+  S_ACQUIRE,
+  S_CALL_RCU,
+  S_DELAY,
+  S_OP_BEGIN,
+  S_OP_END,
+  S_RCU_LOCK,
+  S_RCU_UNLOCK,
+  S_RELEASE,
+  S_TRYLOCK_FAIL,
+  S_WORK,
+  type Task,
+  type TaskSpec,
+  type TaskState,
+} from "./machine_types.ts";
 
-/** Whether a task stands for a user process or a kernel thread. */
-export type TaskKind = "user" | "kthread";
-
-/**
- * What a task does next: an operation (whose `run` the machine calls at dispatch), a sleep of a
- * number of nanoseconds, or `null` when the task has finished.
- */
-export type TaskAction = { op: OpKind; run: () => void } | { sleep: number } | null;
-
-/** Description of a task given to {@link Machine.addTask}. */
-export interface TaskSpec {
-  /** Unique id; used in the trace and the metrics. */
-  id: number;
-  /** Name shown in the metrics. */
-  name: string;
-  /** User process or kernel thread. */
-  kind: TaskKind;
-  /** Called each time the task gets a CPU with no operation in progress. */
-  next: (now: number) => TaskAction;
-}
-
-/** Where a task is. */
-export type TaskState =
-  | "new"
-  | "runnable"
-  | "running"
-  | "spinning"
-  | "blocked"
-  | "sleeping"
-  | "done";
-
-/** Options of a {@link Machine}. */
-export interface MachineOptions {
-  /** Number of CPUs (default 8, like a phone SoC). */
-  cpus?: number;
-  /** Cost profile (default {@link DEFAULT_COST_PROFILE}); validated. */
-  costs?: CostProfile;
-  /** Record a timeline trace (default false). */
-  trace?: boolean;
-  /** Which queued rwsem readers a release wakes (default `"head"`). */
-  readerWakeup?: ReaderWakeup;
-}
-
-/**
- * Recorded steps are encoded in a flat number array (opcode, then operands) with the locks and
- * callbacks they refer to in a side array, both owned by the task and reused by each of its
- * operations: recording and replaying an operation allocates nothing per step.
- *
- * - `S_OP_BEGIN kind` / `S_OP_END`: an operation's bounds (kind: index into OP_KINDS).
- * - `S_WORK kind units`: work (kind: index into the machine's work-kind table).
- * - `S_DELAY ns`: a fixed delay (lock acquisition and release costs).
- * - `S_ACQUIRE ref mode try` / `S_TRYLOCK_FAIL ref mode` / `S_RELEASE ref mode`: lock steps (ref:
- *   index of the LockInfo in the side array; mode: 0 read, 1 write; try: 0 or 1).
- * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
- */
-const S_OP_BEGIN = 0;
-const S_OP_END = 1;
-const S_WORK = 2;
-const S_DELAY = 3;
-const S_ACQUIRE = 4;
-const S_TRYLOCK_FAIL = 5;
-const S_RELEASE = 6;
-const S_RCU_LOCK = 7;
-const S_RCU_UNLOCK = 8;
-const S_CALL_RCU = 9;
-
-const MODES: readonly LockMode[] = ["read", "write"];
-
-/** Index of each operation kind in OP_KINDS. */
-const OP_INDEX = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<OpKind, number>;
-
-/** Tags of the machine's events (see {@link EventQueue.scheduleTagged}); the argument is a task. */
-const EV_ADVANCE = 0;
-const EV_RUNNABLE = 1;
-const EV_BEGIN = 2;
-
-interface Recording {
-  code: number[];
-  n: number;
-  refs: unknown[];
-  nrefs: number;
-  defaultKind: OpKind;
-  open: boolean;
-  explicit: boolean;
-  kind: OpKind;
-  segments: number;
-  rcuDepth: number;
-  held: Map<Lock, LockMode>;
-}
-
-interface LockInfo {
-  state: LockState<Task>;
-  name: string;
-  metrics: ClassAccumulator;
-}
-
-interface ClassAccumulator {
-  kind: Lock["kind"];
-  readAcquisitions: number;
-  writeAcquisitions: number;
-  trylockFailures: number;
-  contended: number;
-  lateTrylocks: number;
-  hold: Distribution;
-  readHold: Distribution;
-  writeHold: Distribution;
-  wait: Distribution;
-  readWait: Distribution;
-  writeWait: Distribution;
-  workUnderLock: Partial<Record<WorkKind, number>>;
-  maxWorkPerHold: number;
-}
-
-interface Held {
-  info: LockInfo;
-  mode: LockMode;
-  since: number;
-  units: number;
-}
-
-interface Replay {
-  code: number[];
-  refs: unknown[];
-  /** End of the recorded code. */
-  n: number;
-  /** Number of refs used (cleared when the replay ends, so nothing stays reachable). */
-  nrefs: number;
-  pc: number;
-  opKind: OpKind | null;
-  opStart: number;
-  opLockWait: number;
-}
-
-interface Cpu {
-  id: number;
-  task: Task | null;
-  lastTask: number | null;
-  busyNs: number;
-  busySince: number;
-}
-
-interface Task {
-  spec: TaskSpec;
-  state: TaskState;
-  cpu: Cpu | null;
-  lastCpu: number | null;
-  /** The operation being replayed, or null. */
-  replay: Replay | null;
-  /** The task's reusable replay record and step buffers. */
-  rp: Replay;
-  runnableSince: number;
-  cpuSince: number;
-  rcuDepth: number;
-  rcuSection: number;
-  held: Held[];
-  ops: number;
-  cpuNs: number;
-  lockWaitNs: number;
-  runnableWaitNs: number;
-  finishedAt: number | null;
-}
-
-interface RcuCallback {
-  fn: () => void;
-  waiting: number;
-  timerDone: boolean;
-}
-
-interface OpAccumulator {
-  count: number;
-  latency: Distribution;
-  lockWait: Distribution;
-}
+export type { MachineOptions, TaskAction, TaskKind, TaskSpec, TaskState } from "./machine_types.ts";
 
 /**
  * The timed machine. Give the kernel {@link Machine.exec}, add tasks, and call
@@ -307,41 +152,12 @@ export class Machine {
   #runQueue: Task[] = [];
   #tasks: Task[] = [];
   #taskById = new Map<number, Task>();
-  #counting = new CountingExec();
-  #rec: Recording | null = null;
-  /** The one recording in progress, reused by every dispatch (only one records at a time). */
-  #recording: Recording = {
-    code: [],
-    n: 0,
-    refs: [],
-    nrefs: 0,
-    defaultKind: "mmap",
-    open: false,
-    explicit: false,
-    kind: "mmap",
-    segments: 0,
-    rcuDepth: 0,
-    held: new Map(),
-  };
-  #workIdx = new Map<string, number>();
-  #workNames: WorkKind[] = [];
-  /** Price of each work kind, ns per unit, by index. */
-  #workPrice: number[] = [];
-  #locks = new WeakMap<Lock, LockInfo>();
-  #classes = new Map<string, ClassAccumulator>();
-  #classIndex = new Map<string, number>();
-  #ops = new Map<OpKind, OpAccumulator>();
-  #work: Partial<Record<WorkKind, number>> = {};
+  #acct: Accounting;
+  #recorder: StepRecorder;
   #traceOn: boolean;
   #trace: TraceEntry[] = [];
   #running = false;
-  #sectionSeq = 0;
-  #sectionWaiters = new Map<number, RcuCallback[]>();
-  #activeSections = new Set<number>();
-  #rcuPending = 0;
-  #rcuRun = 0;
-  #gracePeriods = 0;
-  #lastGpAt = -1;
+  #rcu: Rcu;
 
   /** Creates an idle machine at time 0. */
   constructor(options: MachineOptions = {}) {
@@ -353,6 +169,18 @@ export class Machine {
     this.costs = validateCostProfile(options.costs ?? DEFAULT_COST_PROFILE);
     this.readerWakeup = options.readerWakeup ?? "head";
     this.#traceOn = options.trace ?? false;
+    this.#acct = new Accounting(this.readerWakeup);
+    this.#recorder = new StepRecorder(this.costs, {
+      lockInfo: (lock) => this.#acct.lockInfo(lock),
+      queueRcu: (fn) => this.#rcu.queue(fn),
+    });
+    const r = this.#recorder;
+    this.#rcu = new Rcu({
+      now: () => this.#now,
+      schedule: (time, fn) => void this.#events.schedule(time, fn),
+      gracePeriodNs: () => this.costs.rcuGracePeriodNs,
+      onCallback: () => this.#log(null, "rcu-callback"),
+    });
     this.#cpus = Array.from({ length: cpus }, (_, id) => ({
       id,
       task: null,
@@ -361,15 +189,15 @@ export class Machine {
       busySince: 0,
     }));
     this.exec = {
-      beginOp: (kind: OpKind, taskId: number): void => this.#beginOp(kind, taskId),
-      endOp: (): void => this.#endOp(),
+      beginOp: (kind: OpKind, taskId: number): void => r.beginOp(kind, taskId),
+      endOp: (): void => r.endOp(),
       acquire: (lock: Lock, mode: LockMode, tryLock?: boolean): boolean =>
-        this.#acquire(lock, mode, tryLock ?? false),
-      release: (lock: Lock, mode: LockMode): void => this.#release(lock, mode),
-      work: (kind: WorkKind, units?: number): void => this.#recordWork(kind, units ?? 1),
-      rcuReadLock: (): void => this.#rcuReadLock(),
-      rcuReadUnlock: (): void => this.#rcuReadUnlock(),
-      callRcu: (fn: () => void): void => this.#callRcu(fn),
+        r.acquire(lock, mode, tryLock ?? false),
+      release: (lock: Lock, mode: LockMode): void => r.release(lock, mode),
+      work: (kind: WorkKind, units?: number): void => r.recordWork(kind, units ?? 1),
+      rcuReadLock: (): void => r.rcuReadLock(),
+      rcuReadUnlock: (): void => r.rcuReadUnlock(),
+      callRcu: (fn: () => void): void => r.callRcu(fn),
     };
   }
 
@@ -384,8 +212,9 @@ export class Machine {
    * the grace periods completed so far.
    */
   get counters(): ExecCounters {
-    this.#counting.counters.gracePeriods = this.#gracePeriods;
-    return this.#counting.counters;
+    const c = this.#recorder.counting.counters;
+    c.gracePeriods = this.#rcu.gracePeriods;
+    return c;
   }
 
   /** The timeline recorded so far (empty unless the `trace` option is set). */
@@ -411,24 +240,7 @@ export class Machine {
    */
   addTask(spec: TaskSpec): void {
     if (this.#taskById.has(spec.id)) throw new RangeError(`Duplicate task id ${spec.id}`);
-    const t: Task = {
-      spec,
-      state: "new",
-      cpu: null,
-      lastCpu: null,
-      replay: null,
-      rp: { code: [], refs: [], n: 0, nrefs: 0, pc: 0, opKind: null, opStart: 0, opLockWait: 0 },
-      runnableSince: this.#now,
-      cpuSince: 0,
-      rcuDepth: 0,
-      rcuSection: 0,
-      held: [],
-      ops: 0,
-      cpuNs: 0,
-      lockWaitNs: 0,
-      runnableWaitNs: 0,
-      finishedAt: null,
-    };
+    const t = newTask(spec, this.#now);
     this.#tasks.push(t);
     this.#taskById.set(spec.id, t);
     this.#events.scheduleTagged(this.#now, EV_RUNNABLE, t);
@@ -474,245 +286,17 @@ export class Machine {
   /** Everything measured so far, as plain data. */
   metrics(): MachineMetrics {
     const now = this.#now;
-    const locks: Record<string, LockClassMetrics> = {};
-    for (const [cls, a] of this.#classes) {
-      locks[cls] = {
-        kind: a.kind,
-        readAcquisitions: a.readAcquisitions,
-        writeAcquisitions: a.writeAcquisitions,
-        trylockFailures: a.trylockFailures,
-        contended: a.contended,
-        lateTrylocks: a.lateTrylocks,
-        holdNs: a.hold.summary(),
-        readHoldNs: a.readHold.summary(),
-        writeHoldNs: a.writeHold.summary(),
-        waitNs: a.wait.summary(),
-        readWaitNs: a.readWait.summary(),
-        writeWaitNs: a.writeWait.summary(),
-        workUnderLock: { ...a.workUnderLock },
-        maxWorkPerHold: a.maxWorkPerHold,
-      };
-    }
-    const ops: Record<string, OpMetrics> = {};
-    for (const kind of OP_KINDS) {
-      const a = this.#ops.get(kind);
-      if (a) {
-        ops[kind] = {
-          count: a.count,
-          latencyNs: a.latency.summary(),
-          lockWaitNs: a.lockWait.summary(),
-        };
-      }
-    }
-    const cpus: CpuMetrics[] = this.#cpus.map((c) => {
-      const busyNs = c.busyNs + (c.task ? now - c.busySince : 0);
-      return { cpu: c.id, busyNs, utilisation: now > 0 ? busyNs / now : 0 };
-    });
-    const tasks: TaskMetrics[] = this.#tasks.map((t) => ({
-      id: t.spec.id,
-      name: t.spec.name,
-      kind: t.spec.kind,
-      ops: t.ops,
-      cpuNs: t.cpuNs + (t.cpu ? now - t.cpuSince : 0),
-      lockWaitNs: t.lockWaitNs,
-      runnableWaitNs: t.runnableWaitNs + (t.state === "runnable" ? now - t.runnableSince : 0),
-      finishedAt: t.finishedAt,
-    }));
     return {
       elapsedNs: now,
-      locks,
-      ops,
-      cpus,
-      tasks,
-      work: { ...this.#work },
-      gracePeriods: this.#gracePeriods,
-      rcuCallbacks: this.#rcuRun,
-      rcuCallbacksPending: this.#rcuPending,
+      locks: this.#acct.lockMetrics(),
+      ops: this.#acct.opMetrics(),
+      cpus: cpuMetrics(this.#cpus, now),
+      tasks: taskMetrics(this.#tasks, now),
+      work: { ...this.#acct.work },
+      gracePeriods: this.#rcu.gracePeriods,
+      rcuCallbacks: this.#rcu.callbacksRun,
+      rcuCallbacksPending: this.#rcu.pending,
     };
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Recording (the Exec the kernel calls)
-
-  #ensureOpen(rec: Recording): void {
-    if (rec.open) return;
-    this.#openOp(rec, rec.defaultKind, false);
-  }
-
-  #openOp(rec: Recording, kind: OpKind, explicit: boolean): void {
-    rec.code[rec.n++] = S_OP_BEGIN;
-    rec.code[rec.n++] = OP_INDEX[kind];
-    rec.open = true;
-    rec.explicit = explicit;
-    rec.kind = kind;
-    rec.segments++;
-    const ops = this.#counting.counters.ops;
-    ops[kind] = (ops[kind] ?? 0) + 1;
-  }
-
-  #closeOp(rec: Recording): void {
-    if (rec.held.size > 0) {
-      throw new Error(
-        `Operation ${rec.kind} ended with locks held: ${
-          [...rec.held.keys()].map((l) => l.lockClass).join(", ")
-        }`,
-      );
-    }
-    if (rec.rcuDepth > 0) {
-      throw new Error(`Operation ${rec.kind} ended inside an RCU read-side section`);
-    }
-    rec.code[rec.n++] = S_OP_END;
-    rec.open = false;
-    rec.explicit = false;
-  }
-
-  #beginOp(kind: OpKind, _taskId: number): void {
-    const rec = this.#rec;
-    if (!rec) {
-      this.#counting.beginOp(kind, _taskId);
-      return;
-    }
-    if (rec.open && rec.explicit) {
-      throw new Error(`Operation ${kind} started inside operation ${rec.kind}`);
-    }
-    // An implicit operation (work reported before this beginOp) ends here.
-    if (rec.open) this.#closeOp(rec);
-    this.#openOp(rec, kind, true);
-  }
-
-  #endOp(): void {
-    const rec = this.#rec;
-    if (!rec) {
-      this.#counting.endOp();
-      return;
-    }
-    if (!rec.open || !rec.explicit) throw new Error("Operation ended without a matching beginOp");
-    this.#closeOp(rec);
-  }
-
-  #recordWork(kind: WorkKind, units: number): void {
-    if (!Number.isFinite(units) || units < 0) {
-      throw new RangeError(`Work units of ${kind} must be a finite number >= 0, got ${units}`);
-    }
-    if (units === 0) return;
-    this.#counting.work(kind, units);
-    const rec = this.#rec;
-    if (!rec) return;
-    this.#ensureOpen(rec);
-    const code = rec.code;
-    code[rec.n++] = S_WORK;
-    code[rec.n++] = this.#workIndex(kind);
-    code[rec.n++] = units;
-  }
-
-  #acquire(lock: Lock, mode: LockMode, tryLock: boolean): boolean {
-    if (lock.kind !== "rwsem" && mode !== "write") {
-      throw new Error(`A ${lock.kind} (${lock.lockClass}) must be taken in write mode`);
-    }
-    const info = this.#lockInfo(lock);
-    const rec = this.#rec;
-    if (!rec) {
-      if (tryLock && !info.state.canAcquire(mode)) {
-        this.#counting.lockCounters(lock.lockClass).trylockFailures++;
-        return false;
-      }
-      return this.#counting.acquire(lock, mode, tryLock);
-    }
-    this.#ensureOpen(rec);
-    const m = mode === "read" ? 0 : 1;
-    const fail = (): false => {
-      const code = rec.code;
-      code[rec.n++] = S_TRYLOCK_FAIL;
-      code[rec.n++] = this.#ref(rec, info);
-      code[rec.n++] = m;
-      code[rec.n++] = S_DELAY;
-      code[rec.n++] = this.costs.lockAcquireNs;
-      return false;
-    };
-    if (rec.held.has(lock)) {
-      // CountingExec counts the failure of a trylock of a lock this operation holds, or throws.
-      this.#counting.acquire(lock, mode, tryLock);
-      return fail();
-    }
-    if (tryLock && !info.state.canAcquire(mode)) {
-      this.#counting.lockCounters(lock.lockClass).trylockFailures++;
-      return fail();
-    }
-    this.#counting.acquire(lock, mode, tryLock);
-    rec.held.set(lock, mode);
-    const code = rec.code;
-    code[rec.n++] = S_ACQUIRE;
-    code[rec.n++] = this.#ref(rec, info);
-    code[rec.n++] = m;
-    code[rec.n++] = tryLock ? 1 : 0;
-    code[rec.n++] = S_DELAY;
-    code[rec.n++] = this.costs.lockAcquireNs;
-    return true;
-  }
-
-  #release(lock: Lock, mode: LockMode): void {
-    this.#counting.release(lock, mode);
-    const rec = this.#rec;
-    if (!rec) return;
-    if (!rec.held.has(lock)) {
-      throw new Error(
-        `Release of ${lock.lockClass} #${lock.id} which this operation does not hold`,
-      );
-    }
-    rec.held.delete(lock);
-    const code = rec.code;
-    code[rec.n++] = S_DELAY;
-    code[rec.n++] = this.costs.lockReleaseNs;
-    code[rec.n++] = S_RELEASE;
-    code[rec.n++] = this.#ref(rec, this.#lockInfo(lock));
-    code[rec.n++] = mode === "read" ? 0 : 1;
-  }
-
-  /** Stores `x` in the recording's side array; returns its index. */
-  #ref(rec: Recording, x: unknown): number {
-    rec.refs[rec.nrefs] = x;
-    return rec.nrefs++;
-  }
-
-  /** Index of a work kind in the machine's tables (unknown kinds are added; they cost 0). */
-  #workIndex(kind: WorkKind): number {
-    let i = this.#workIdx.get(kind);
-    if (i === undefined) {
-      i = this.#workNames.length;
-      this.#workIdx.set(kind, i);
-      this.#workNames.push(kind);
-      this.#workPrice.push(this.costs.workNs[kind]);
-    }
-    return i;
-  }
-
-  #rcuReadLock(): void {
-    this.#counting.rcuReadLock();
-    const rec = this.#rec;
-    if (!rec) return;
-    this.#ensureOpen(rec);
-    rec.rcuDepth++;
-    rec.code[rec.n++] = S_RCU_LOCK;
-  }
-
-  #rcuReadUnlock(): void {
-    const rec = this.#rec;
-    if (rec && rec.rcuDepth === 0) throw new Error("rcu_read_unlock without rcu_read_lock");
-    this.#counting.rcuReadUnlock();
-    if (!rec) return;
-    rec.rcuDepth--;
-    rec.code[rec.n++] = S_RCU_UNLOCK;
-  }
-
-  #callRcu(fn: () => void): void {
-    this.#recordWork("rcu_op", 1);
-    const rec = this.#rec;
-    if (!rec) {
-      this.#queueRcu(fn);
-      return;
-    }
-    rec.code[rec.n++] = S_CALL_RCU;
-    rec.code[rec.n++] = this.#ref(rec, fn);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -807,88 +391,24 @@ export class Machine {
       throw new RangeError(`Task ${id} returned an unknown operation kind ${action.op}`);
     }
     const rp = task.rp;
-    const rec = this.#recording;
-    rec.code = rp.code;
-    rec.n = 0;
-    rec.refs = rp.refs;
-    rec.nrefs = 0;
-    rec.defaultKind = action.op;
-    rec.open = false;
-    rec.explicit = false;
-    rec.kind = action.op;
-    rec.segments = 0;
-    rec.rcuDepth = 0;
-    rec.held.clear();
-    this.#rec = rec;
+    const rec = this.#recorder;
+    rec.start(rp, action.op);
+    let ok = false;
     try {
       action.run();
-      if (rec.open && rec.explicit) throw new Error(`Operation ${rec.kind} was not ended`);
-      if (rec.open) this.#closeOp(rec);
+      rec.close();
       // An action that reported nothing (e.g. a touch of a page that is already mapped, which
       // takes no fault) is not an operation: it is not counted and takes no time.
+      ok = true;
     } finally {
-      this.#rec = null;
+      rec.finish(ok ? rp : null);
     }
-    rp.n = rec.n;
-    rp.nrefs = rec.nrefs;
-    rp.pc = 0;
-    rp.opKind = null;
-    rp.opStart = 0;
-    rp.opLockWait = 0;
     task.replay = rp;
     this.#advance(task);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Replay
-
-  #lockInfo(lock: Lock): LockInfo {
-    let info = this.#locks.get(lock);
-    if (!info) {
-      const idx = this.#classIndex.get(lock.lockClass) ?? 0;
-      this.#classIndex.set(lock.lockClass, idx + 1);
-      info = {
-        state: new LockState<Task>(lock, this.readerWakeup),
-        name: `${lock.lockClass}[${idx}]`,
-        metrics: this.#classMetrics(lock),
-      };
-      this.#locks.set(lock, info);
-    }
-    return info;
-  }
-
-  #classMetrics(lock: Lock): ClassAccumulator {
-    let a = this.#classes.get(lock.lockClass);
-    if (!a) {
-      a = {
-        kind: lock.kind,
-        readAcquisitions: 0,
-        writeAcquisitions: 0,
-        trylockFailures: 0,
-        contended: 0,
-        lateTrylocks: 0,
-        hold: new Distribution(),
-        readHold: new Distribution(),
-        writeHold: new Distribution(),
-        wait: new Distribution(),
-        readWait: new Distribution(),
-        writeWait: new Distribution(),
-        workUnderLock: {},
-        maxWorkPerHold: 0,
-      };
-      this.#classes.set(lock.lockClass, a);
-    }
-    return a;
-  }
-
-  #opAccumulator(kind: OpKind): OpAccumulator {
-    let a = this.#ops.get(kind);
-    if (!a) {
-      a = { count: 0, latency: new Distribution(), lockWait: new Distribution() };
-      this.#ops.set(kind, a);
-    }
-    return a;
-  }
 
   #advance(task: Task): void {
     const r = task.replay!;
@@ -908,7 +428,7 @@ export class Machine {
         case S_OP_END: {
           r.pc++;
           const kind = r.opKind!;
-          const a = this.#opAccumulator(kind);
+          const a = this.#acct.op(kind);
           a.count++;
           a.latency.add(this.#now - r.opStart);
           a.lockWait.add(r.opLockWait);
@@ -921,8 +441,9 @@ export class Machine {
           const k = code[r.pc + 1];
           const units = code[r.pc + 2];
           r.pc += 3;
-          const kind = this.#workNames[k];
-          this.#work[kind] = (this.#work[kind] ?? 0) + units;
+          const kind = this.#recorder.workNames[k];
+          const work = this.#acct.work;
+          work[kind] = (work[kind] ?? 0) + units;
           const held = task.held;
           for (let i = 0; i < held.length; i++) {
             const h = held[i];
@@ -930,7 +451,7 @@ export class Machine {
             const w = h.info.metrics.workUnderLock;
             w[kind] = (w[kind] ?? 0) + units;
           }
-          const ns = this.#workPrice[k] * units;
+          const ns = this.#recorder.workPrice[k] * units;
           if (ns > 0 && !this.#skipTo(this.#now + ns)) {
             this.#events.scheduleTagged(this.#now + ns, EV_ADVANCE, task);
             return;
@@ -992,8 +513,7 @@ export class Machine {
         case S_RCU_LOCK:
           r.pc++;
           if (task.rcuDepth++ === 0) {
-            task.rcuSection = ++this.#sectionSeq;
-            this.#activeSections.add(task.rcuSection);
+            task.rcuSection = this.#rcu.beginSection();
             this.#log(task, "rcu-read-lock");
           }
           break;
@@ -1001,14 +521,14 @@ export class Machine {
           r.pc++;
           if (--task.rcuDepth === 0) {
             this.#log(task, "rcu-read-unlock");
-            this.#endSection(task.rcuSection);
+            this.#rcu.endSection(task.rcuSection);
           }
           break;
         case S_CALL_RCU: {
           const fn = refs[code[r.pc + 1]] as () => void;
           r.pc += 2;
           this.#log(task, "call-rcu");
-          this.#queueRcu(fn);
+          this.#rcu.queue(fn);
           break;
         }
         default:
@@ -1069,45 +589,5 @@ export class Machine {
     } else {
       this.#events.scheduleTagged(this.#now + this.costs.wakeupNs, EV_RUNNABLE, task);
     }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // RCU
-
-  #queueRcu(fn: () => void): void {
-    const cb: RcuCallback = { fn, waiting: this.#activeSections.size, timerDone: false };
-    for (const id of this.#activeSections) {
-      let list = this.#sectionWaiters.get(id);
-      if (!list) this.#sectionWaiters.set(id, list = []);
-      list.push(cb);
-    }
-    this.#rcuPending++;
-    this.#events.schedule(this.#now + this.costs.rcuGracePeriodNs, () => {
-      cb.timerDone = true;
-      if (cb.waiting === 0) this.#fireRcu(cb);
-    });
-  }
-
-  #endSection(id: number): void {
-    this.#activeSections.delete(id);
-    const list = this.#sectionWaiters.get(id);
-    if (!list) return;
-    this.#sectionWaiters.delete(id);
-    for (const cb of list) {
-      if (--cb.waiting === 0 && cb.timerDone) {
-        this.#events.schedule(this.#now, () => this.#fireRcu(cb));
-      }
-    }
-  }
-
-  #fireRcu(cb: RcuCallback): void {
-    this.#rcuPending--;
-    this.#rcuRun++;
-    if (this.#now !== this.#lastGpAt) {
-      this.#gracePeriods++;
-      this.#lastGpAt = this.#now;
-    }
-    this.#log(null, "rcu-callback");
-    cb.fn();
   }
 }

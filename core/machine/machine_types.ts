@@ -1,0 +1,223 @@
+/**
+ * Types of the timed machine ({@link Machine} in `machine.ts`): the public task and option types,
+ * and the internal records shared by the machine's modules (the step encoding of recorded
+ * operations, tasks, CPUs, lock and operation accumulators). Only the types re-exported by
+ * `machine.ts` are public API.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { type Lock, type LockMode, OP_KINDS, type OpKind, type WorkKind } from "./exec.ts";
+import type { CostProfile } from "./cost_model.ts";
+import type { Distribution } from "../lib/stats.ts";
+import type { LockState, ReaderWakeup } from "./lock_state.ts";
+
+/** Whether a task stands for a user process or a kernel thread. */
+export type TaskKind = "user" | "kthread";
+
+/**
+ * What a task does next: an operation (whose `run` the machine calls at dispatch), a sleep of a
+ * number of nanoseconds, or `null` when the task has finished.
+ */
+export type TaskAction = { op: OpKind; run: () => void } | { sleep: number } | null;
+
+/** Description of a task given to `Machine.addTask`. */
+export interface TaskSpec {
+  /** Unique id; used in the trace and the metrics. */
+  id: number;
+  /** Name shown in the metrics. */
+  name: string;
+  /** User process or kernel thread. */
+  kind: TaskKind;
+  /** Called each time the task gets a CPU with no operation in progress. */
+  next: (now: number) => TaskAction;
+}
+
+/** Where a task is. */
+export type TaskState =
+  | "new"
+  | "runnable"
+  | "running"
+  | "spinning"
+  | "blocked"
+  | "sleeping"
+  | "done";
+
+/** Options of a `Machine`. */
+export interface MachineOptions {
+  /** Number of CPUs (default 8, like a phone SoC). */
+  cpus?: number;
+  /** Cost profile (default `DEFAULT_COST_PROFILE`); validated. */
+  costs?: CostProfile;
+  /** Record a timeline trace (default false). */
+  trace?: boolean;
+  /** Which queued rwsem readers a release wakes (default `"head"`). */
+  readerWakeup?: ReaderWakeup;
+}
+
+/**
+ * Recorded steps are encoded in a flat number array (opcode, then operands) with the locks and
+ * callbacks they refer to in a side array, both owned by the task and reused by each of its
+ * operations: recording and replaying an operation allocates nothing per step.
+ *
+ * - `S_OP_BEGIN kind` / `S_OP_END`: an operation's bounds (kind: index into OP_KINDS).
+ * - `S_WORK kind units`: work (kind: index into the machine's work-kind table).
+ * - `S_DELAY ns`: a fixed delay (lock acquisition and release costs).
+ * - `S_ACQUIRE ref mode try` / `S_TRYLOCK_FAIL ref mode` / `S_RELEASE ref mode`: lock steps (ref:
+ *   index of the LockInfo in the side array; mode: 0 read, 1 write; try: 0 or 1).
+ * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
+ */
+export const S_OP_BEGIN = 0;
+export const S_OP_END = 1;
+export const S_WORK = 2;
+export const S_DELAY = 3;
+export const S_ACQUIRE = 4;
+export const S_TRYLOCK_FAIL = 5;
+export const S_RELEASE = 6;
+export const S_RCU_LOCK = 7;
+export const S_RCU_UNLOCK = 8;
+export const S_CALL_RCU = 9;
+
+export const MODES: readonly LockMode[] = ["read", "write"];
+
+/** Index of each operation kind in OP_KINDS. */
+export const OP_INDEX = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<
+  OpKind,
+  number
+>;
+
+/** Tags of the machine's events (see `EventQueue.scheduleTagged`); the argument is a task. */
+export const EV_ADVANCE = 0;
+export const EV_RUNNABLE = 1;
+export const EV_BEGIN = 2;
+
+export interface Recording {
+  code: number[];
+  n: number;
+  refs: unknown[];
+  nrefs: number;
+  defaultKind: OpKind;
+  open: boolean;
+  explicit: boolean;
+  kind: OpKind;
+  segments: number;
+  rcuDepth: number;
+  held: Map<Lock, LockMode>;
+}
+
+export interface LockInfo {
+  state: LockState<Task>;
+  name: string;
+  metrics: ClassAccumulator;
+}
+
+export interface ClassAccumulator {
+  kind: Lock["kind"];
+  readAcquisitions: number;
+  writeAcquisitions: number;
+  trylockFailures: number;
+  contended: number;
+  lateTrylocks: number;
+  hold: Distribution;
+  readHold: Distribution;
+  writeHold: Distribution;
+  wait: Distribution;
+  readWait: Distribution;
+  writeWait: Distribution;
+  workUnderLock: Partial<Record<WorkKind, number>>;
+  maxWorkPerHold: number;
+}
+
+export interface Held {
+  info: LockInfo;
+  mode: LockMode;
+  since: number;
+  units: number;
+}
+
+export interface Replay {
+  code: number[];
+  refs: unknown[];
+  /** End of the recorded code. */
+  n: number;
+  /** Number of refs used (cleared when the replay ends, so nothing stays reachable). */
+  nrefs: number;
+  pc: number;
+  opKind: OpKind | null;
+  opStart: number;
+  opLockWait: number;
+}
+
+export interface Cpu {
+  id: number;
+  task: Task | null;
+  lastTask: number | null;
+  busyNs: number;
+  busySince: number;
+}
+
+export interface Task {
+  spec: TaskSpec;
+  state: TaskState;
+  cpu: Cpu | null;
+  lastCpu: number | null;
+  /** The operation being replayed, or null. */
+  replay: Replay | null;
+  /** The task's reusable replay record and step buffers. */
+  rp: Replay;
+  runnableSince: number;
+  cpuSince: number;
+  rcuDepth: number;
+  rcuSection: number;
+  held: Held[];
+  ops: number;
+  cpuNs: number;
+  lockWaitNs: number;
+  runnableWaitNs: number;
+  finishedAt: number | null;
+}
+
+export interface RcuCallback {
+  fn: () => void;
+  waiting: number;
+  timerDone: boolean;
+}
+
+export interface OpAccumulator {
+  count: number;
+  latency: Distribution;
+  lockWait: Distribution;
+}
+
+/**
+ * A new task record for `spec`, runnable from `now`.
+ *
+ * @example Usage
+ * ```ts
+ * import { newTask } from "./machine_types.ts";
+ * const t = newTask({ id: 1, name: "a", kind: "user", next: () => null }, 0);
+ * if (t.state !== "new") throw new Error();
+ * ```
+ */
+export function newTask(spec: TaskSpec, now: number): Task {
+  return {
+    spec,
+    state: "new",
+    cpu: null,
+    lastCpu: null,
+    replay: null,
+    rp: { code: [], refs: [], n: 0, nrefs: 0, pc: 0, opKind: null, opStart: 0, opLockWait: 0 },
+    runnableSince: now,
+    cpuSince: 0,
+    rcuDepth: 0,
+    rcuSection: 0,
+    held: [],
+    ops: 0,
+    cpuNs: 0,
+    lockWaitNs: 0,
+    runnableWaitNs: 0,
+    finishedAt: null,
+  };
+}
