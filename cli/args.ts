@@ -233,6 +233,9 @@ Commands:
   report    Re-render every output from a results.json
   merge     Merge shard results (--shard I/N) into one results.json
   list      List schemes, workloads, parameters, machine parameters and cost profiles
+  verify    Run the verify scenarios on this machine's kernel and on the model, and compare
+            (needs root, /sys/kernel/slab and a C compiler; also: deno task verify)
+  export    Write a small instance of a workload as a verify scenario file
 
 Run "cli.ts <command> --help" for a command's options; "cli.ts --version" prints the version.
 
