@@ -249,9 +249,10 @@ export function compareResults(
     const cSeeds = runSeeds(cr);
     const statistical = bSeeds.length >= 2 && cSeeds.length >= 2;
     const sameSeeds = sameList(bSeeds, cSeeds);
-    const cm = new Map(runMetrics(cr).map((m) => [m.name, m]));
+    // The metrics each side recorded (a document from another version may have other names).
+    const cm = recordedMetrics(cr);
     const seen = new Set<string>();
-    for (const m of runMetrics(br)) {
+    for (const m of recordedMetrics(br).values()) {
       seen.add(m.name);
       if (!cm.has(m.name)) {
         cmp.missing.push({ run: br.id, metric: m.name });
@@ -322,6 +323,21 @@ export function compareResults(
   }
   cmp.ok = cmp.regressions.length === 0 && !cmp.missing.some((m) => m.metric === null);
   return cmp;
+}
+
+/**
+ * The metrics a run recorded, by name: those of its repeats (or of the run itself without
+ * repeats), described by {@link runMetrics} where it knows them (else a count, smaller-is-better).
+ */
+function recordedMetrics(run: RunResult): Map<string, Metric> {
+  const known = new Map(runMetrics(run).map((m) => [m.name, m]));
+  const names = run.repeats ? Object.keys(run.repeats[0]?.metrics ?? {}) : [...known.keys()];
+  const out = new Map<string, Metric>();
+  for (const name of names) {
+    const m = known.get(name);
+    out.set(name, m ?? { name, value: 0, unit: "", kind: "count", direction: "smaller" });
+  }
+  return out;
 }
 
 /** One-line warnings for differences in how two matched runs were produced. */

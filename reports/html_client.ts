@@ -134,7 +134,8 @@ export function rmapbenchDraw(Chart: ChartConstructor): void {
     };
   };
   type Pick = (r: WorkloadView["runs"][number], label: string) => number | undefined;
-  const perRun = (w: WorkloadView, labels: string[], pick: Pick): unknown[] =>
+  type Dataset = { label: string; data: (number | null)[] } & Record<string, unknown>;
+  const perRun = (w: WorkloadView, labels: string[], pick: Pick): Dataset[] =>
     w.runs.map((r, i) => ({
       label: r.label,
       backgroundColor: w.colors[i],
@@ -144,6 +145,17 @@ export function rmapbenchDraw(Chart: ChartConstructor): void {
         return v === undefined ? null : v;
       }),
     }));
+  // A bar chart of one statistic; when every value is 0 at that statistic, its title says so.
+  const statChart = (yTitle: string, labels: string[], datasets: Dataset[]): ChartConfig => {
+    const opts = options(yTitle, false);
+    if (datasets.every((d) => d.data.every((v) => !v))) {
+      (opts.plugins as Record<string, unknown>).title = {
+        display: true,
+        text: "All values are 0 at " + statSelect.value,
+      };
+    }
+    return { type: "bar", options: opts, data: { labels, datasets } };
+  };
   const scalingAxes: Record<string, [string, number]> = {
     slabPeak: ["peak slab KiB", 1024],
     rmapFinal: ["rmap KiB at the end", 1024],
@@ -307,14 +319,11 @@ export function rmapbenchDraw(Chart: ChartConstructor): void {
         };
       }
       case "walks":
-        return {
-          type: "bar",
-          options: options("visits per walk (" + statSelect.value + ")", false),
-          data: {
-            labels: w.walkKinds,
-            datasets: perRun(w, w.walkKinds, (r, k) => statOf(r.walks, k)),
-          },
-        };
+        return statChart(
+          "visits per walk (" + statSelect.value + ")",
+          w.walkKinds,
+          perRun(w, w.walkKinds, (r, k) => statOf(r.walks, k)),
+        );
       case "histogram": {
         const h = w.histograms[kindSelect.value] || { labels: [], counts: [] };
         const opts = options(
@@ -342,18 +351,18 @@ export function rmapbenchDraw(Chart: ChartConstructor): void {
       case "wait": {
         const fig = spec.figure;
         const classes = spec.labels ?? [];
-        return {
-          type: "bar",
-          options: options(fig + " ns (" + statSelect.value + ")", false),
-          data: { labels: classes, datasets: perRun(w, classes, (r, l) => statOf(r[fig], l)) },
-        };
+        return statChart(
+          fig + " ns (" + statSelect.value + ")",
+          classes,
+          perRun(w, classes, (r, l) => statOf(r[fig], l)),
+        );
       }
       case "latency":
-        return {
-          type: "bar",
-          options: options("ns (" + statSelect.value + ")", false),
-          data: { labels: w.ops, datasets: perRun(w, w.ops, (r, o) => statOf(r.latency, o)) },
-        };
+        return statChart(
+          "ns (" + statSelect.value + ")",
+          w.ops,
+          perRun(w, w.ops, (r, o) => statOf(r.latency, o)),
+        );
       case "scaling":
         return scaling(w, spec.metric ?? "");
     }

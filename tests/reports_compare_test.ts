@@ -253,3 +253,19 @@ Deno.test("a single-run baseline is compared with the repeat of the same seed on
   const other = withRepeats(makeFixture(), [5, 7, 9], (_, v, k) => (k === 0 ? v : v * 1.5));
   assert.equal(compareResults(single, other).ok, false);
 });
+
+Deno.test("documents whose repeats recorded other metric names (another version) still compare", () => {
+  const a = withRepeats(makeFixture(), [1, 2, 3], (_, v, k) => v * (1 + NOISE_A[k]));
+  const b = withRepeats(makeFixture(), [1, 2, 3], (_, v, k) => v * (1 + NOISE_A[k]));
+  for (const doc of [a, b]) {
+    for (const r of doc.runs) {
+      for (const rep of r.repeats!) delete rep.metrics["locks.all.wait.p99"];
+      delete r.aggregates;
+    }
+  }
+  for (const r of b.runs) for (const rep of r.repeats!) rep.metrics["old.figure"] = 1;
+  const cmp = compareResults(a, b);
+  assert.equal(cmp.ok, true);
+  assert.ok(!cmp.missing.some((m) => m.metric === "locks.all.wait.p99"));
+  assert.ok(cmp.added.some((m) => m.metric === "old.figure"));
+});
