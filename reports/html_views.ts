@@ -550,12 +550,13 @@ export function workloadSection(
   charts: ChartSpec[],
 ): SafeHtml {
   const schemes = runs.map(runLabelOf);
-  const owned = orderedKeys(
-    new Set(runs.flatMap((r) => r.scheme.ownedCaches)),
-    RESULT_SLAB_CACHES,
-  );
+  // The caches the schemes add, leaving out those that hold no bytes in any run of this workload
+  // (e.g. cow_context's larger remap-array classes, or its zero-size remap entries).
+  const ownedAll = new Set(runs.flatMap((r) => r.scheme.ownedCaches));
+  const owned = orderedKeys(ownedAll, RESULT_SLAB_CACHES)
+    .filter((c) => runs.some((r) => (r.slab.peak.bytes[c] ?? 0) > 0));
   const allCaches = orderedKeys(unionKeys(runs, (r) => r.slab.peak.bytes), RESULT_SLAB_CACHES);
-  const shared = allCaches.filter((c) => !owned.includes(c));
+  const shared = allCaches.filter((c) => !ownedAll.has(c));
   const peakZero = (caches: string[]): boolean =>
     runs.every((r) => caches.every((c) => !(r.slab.peak.bytes[c] ?? 0)));
   const finalZero = (caches: string[]): boolean =>

@@ -145,7 +145,10 @@ Deno.test("an old (version 1) document is refused naming its version; a document
     await Deno.writeTextFile(`${dir}/empty.json`, JSON.stringify({ ...v1, schemaVersion: 2 }));
     const c = await run(["compare", `${dir}/empty.json`, `${dir}/empty.json`, "--out", `${dir}/c`]);
     assert.equal(c.code, 2);
-    assert.equal(c.text, "error: the baseline has no runs\n");
+    assert.equal(
+      c.text,
+      `error: baseline "${dir}/empty.json" has no runs; write one with bench, run or sweep\n`,
+    );
     // Nothing was written.
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
       "empty.json",

@@ -229,8 +229,6 @@ Deno.test("the page script draws every chart and marks the page ready", () => {
     "anon_vma",
     "anon_vma_chain",
     "cow_context",
-    "cow_remap_entry",
-    "cow_remap_array",
   ]);
   assert.deepEqual(
     byId("chart-0-shared-final").config.data.datasets.map((d) => d.label),

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SLAB_CACHES } from "../core/slab.ts";
 import assert from "node:assert/strict";
 import { Slab } from "../core/slab.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
@@ -35,8 +36,21 @@ Deno.test("every scheme declares the caches and lock classes it owns", () => {
     "anon_vma-2026": ["anon_vma", "anon_vma_chain"],
     "anon_vma-per-av-lock": ["anon_vma", "anon_vma_chain"],
     "anon_vma_lazy": ["anon_vma", "anon_vma_chain"],
-    "cow_context": ["cow_context", "cow_remap_entry", "cow_remap_array"],
+    "cow_context": [
+      "cow_context",
+      "cow_remap_entry",
+      "cow_remap_node",
+      "cow_remap_array",
+      "cow_remap_array_64",
+      "cow_remap_array_96",
+      "cow_remap_array_192",
+      "cow_remap_array_512",
+      "cow_remap_array_1k",
+    ],
   });
+  // Every cache is either owned by some scheme or one that every scheme shares.
+  const shared = SLAB_CACHES.filter((c) => !SCHEMES.some((s) => s.info.ownedCaches.includes(c)));
+  assert.deepEqual(shared, ["vm_area_struct", "maple_node", "mm_struct"]);
   for (const s of SCHEMES) {
     assert.ok(s.info.ownedLockClasses.length > 0, s.info.id);
     for (const l of s.info.ownedLockClasses) {
