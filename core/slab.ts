@@ -386,6 +386,11 @@ export class Slab {
     s.retained += n;
     s.live += n;
     this.#totalBytes += n * this.#sizes[cache];
+    // Retained objects exist only because of the scheme's references: rmap bytes, whatever cache.
+    if (this.#group) {
+      this.#groupBytes += n * this.#sizes[cache];
+      if (this.#groupBytes > this.#groupPeakBytes) this.#groupPeakBytes = this.#groupBytes;
+    }
   }
 
   /** The last reference to `n` retained objects was dropped: they are freed now. */
@@ -395,6 +400,7 @@ export class Slab {
     s.retained -= n;
     s.live -= n;
     this.#totalBytes -= n * this.#sizes[cache];
+    if (this.#group) this.#groupBytes -= n * this.#sizes[cache];
     this.#exec?.work("slab_free", n);
     if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
       for (let i = 0; i < n; i++) this.#slowFree(cache);
@@ -426,12 +432,17 @@ export class Slab {
   /**
    * From now on, tracks the live bytes of a group of caches (e.g. the caches a scheme owns) and
    * their high-water mark: the largest sum at one moment, not the sum of each cache's own peak.
+   * Objects of any cache that only a scheme's reference keeps alive ({@link Slab.retain}, e.g.
+   * ANON_VMA_LAZY's pinned detached VMAs) count in the group too: they are memory the scheme adds.
    * One group per slab; calling again replaces it and restarts the peak at the current bytes.
    */
   trackGroup(caches: readonly SlabCache[]): void {
     this.#group = new Set(caches);
     this.#groupBytes = 0;
     for (const c of this.#group) this.#groupBytes += this.#stats[c].live * this.sizes[c];
+    for (const c of SLAB_CACHES) {
+      if (!this.#group.has(c)) this.#groupBytes += this.#stats[c].retained * this.sizes[c];
+    }
     this.#groupPeakBytes = this.#groupBytes;
   }
 

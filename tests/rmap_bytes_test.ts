@@ -5,9 +5,8 @@
  * @module
  */
 
-import { SLAB_CACHES } from "../core/slab.ts";
 import assert from "node:assert/strict";
-import { Slab } from "../core/slab.ts";
+import { Slab, SLAB_CACHES } from "../core/slab.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import { runOne } from "../runner/recorder.ts";
 
@@ -70,4 +69,18 @@ Deno.test("a run's rmapBytes are its owned caches' bytes, peak at least final", 
     assert.ok(r.rmapBytes.peak >= final && r.rmapBytes.peak > 0, scheme);
     assert.ok(r.rmapBytes.peak <= peakSum, `${scheme}: the peak of the sum <= the sum of peaks`);
   }
+});
+
+Deno.test("rmap bytes include objects of a shared cache that only a scheme's reference keeps", () => {
+  const slab = new Slab();
+  slab.trackGroup(["anon_vma", "anon_vma_chain"]);
+  slab.alloc("vm_area_struct", 2); // shared: not rmap bytes
+  assert.equal(slab.groupBytes, 0);
+  slab.free("vm_area_struct", 1); // unmapped, but pinned (vma_get) by the lazy scheme
+  slab.retain("vm_area_struct", 1);
+  assert.equal(slab.groupBytes, 192);
+  assert.equal(slab.groupPeakBytes, 192);
+  slab.releaseRetained("vm_area_struct", 1);
+  assert.equal(slab.groupBytes, 0);
+  assert.equal(slab.groupPeakBytes, 192);
 });
