@@ -761,6 +761,18 @@ export function workloadSection(
     }
   }
 
+  // A replayed trace: the program (from the run's notes) and its process tree, shown once next to
+  // the verdict (the tree is the trace's, the same under every scheme).
+  const TREE_TITLE = "Trace replay: process tree";
+  const treeRun = runs.find((r) => (r.extraTables ?? []).some((t) => t.title === TREE_TITLE));
+  let traceBlock: SafeHtml | string = "";
+  if (treeRun) {
+    const tree = treeRun.extraTables!.find((t) => t.title === TREE_TITLE)!;
+    const about = (treeRun.notes ?? []).filter((n) => /^(Trace |Recorded on )/.test(n)).join("\n");
+    traceBlock = markup`<h3>Program and process tree</h3>
+${about ? markup`<pre class="notes">${about}</pre>\n` : ""}${htmlTable(tree.columns, tree.rows)}
+`;
+  }
   const extras: SafeHtml[] = [];
   for (const r of runs) {
     if (r.notes && r.notes.length > 0) {
@@ -770,6 +782,7 @@ export function workloadSection(
       );
     }
     for (const t of r.extraTables ?? []) {
+      if (t.title === TREE_TITLE) continue;
       extras.push(htmlTable(t.columns, t.rows, `${t.title} (${runLabelOf(r)})`));
     }
   }
@@ -869,7 +882,7 @@ ${htmlTable(["counter", ...schemes], counterRows)}\n`
     schemes.join(", ")
   })</span></h2>
 ${verdict}
-${paramsBlock(runs, schemes)}
+${traceBlock}${paramsBlock(runs, schemes)}
 ${scaling}<h3>Figures${repeats > 1 ? ` (means over ${repeats} repeats)` : ""}</h3>
 ${figuresTable}
 ${detailNote}<div class="grid">
