@@ -12,6 +12,7 @@
  * @module
  */
 
+import { ksmFolioFreed } from "./ksm.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import type { Folio, SimFile, SwapSlot } from "./types.ts";
 
@@ -80,7 +81,9 @@ export function freeFolio(k: KernelState, f: Folio): void {
     }
     k.liveAnonSlot.delete(f);
     k.lru.delete(f);
-    k.scheme.folioFreed(f);
+    // A KSM folio left the scheme's rmap when it was merged (folio_set_stable_node).
+    if (f.ksm) ksmFolioFreed(k, f);
+    else k.scheme.folioFreed(f);
     countEvent(k, "folios_freed");
   }
 }

@@ -27,6 +27,7 @@ import {
   vmgNew,
 } from "./vma.ts";
 import { vmaAdjust, vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
+import { unmergeKsmPages } from "./ksm.ts";
 import {
   type Folio,
   hex,
@@ -41,6 +42,7 @@ import {
   type Pte,
   SyscallError,
   VM_ACCOUNT,
+  VM_MERGEABLE,
   type Vma,
   vmaIsAnonymous,
 } from "./types.ts";
@@ -262,6 +264,11 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
   const mm = vma.mm;
   const newPgoff = vma.pgoff + (oldAddr - vma.start) / PAGE_SIZE;
   const relocate = (flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON)) !== 0;
+  // prep_move_vma: "Advise KSM to break any KSM pages in the area to be moved"
+  // (ksm_madvise(vma, old_addr, old_addr + old_len, MADV_UNMERGEABLE, &dummy): VM_MERGEABLE stays).
+  if (k.params.ksmBreakOnMove && (vma.flags & VM_MERGEABLE)) {
+    unmergeKsmPages(k, vma, oldAddr, oldAddr + oldLen);
+  }
   let newVma: Vma | null = null;
   let relocated = false;
   if (relocate) {
@@ -399,15 +406,33 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
   k.scheme.vmaInit(dst);
   vmaLink(k, dst);
   movePageTables(k, mm, oldAddr, newAddr, len);
-  if (!k.scheme.relocate(vma, dst, folios)) {
-    // Undo: page tables back, destination removed; fall back to an ordinary move.
+  // params.relocateFailAfter (debug): the relocation fails after that many folios.
+  const failAfter = k.params.relocateFailAfter;
+  const injected = failAfter >= 0 && failAfter < folios.length;
+  const batch = injected ? folios.slice(0, failAfter) : folios;
+  const saved = batch.map(({ folio }) => ({ folio, rmap: folio.rmap, index: folio.index }));
+  const ok = k.scheme.relocate(vma, dst, batch);
+  if (ok) { for (const { folio, addr } of batch) folio.index = linearPageIndex(dst, addr); }
+  if (!ok || injected) {
+    // The series' undo: every relocated folio gets its old mapping and index back (newest
+    // first), the destination is removed and the page tables go back; then the ordinary move.
+    if (ok) {
+      for (const s of saved.reverse()) {
+        if (!k.scheme.relocateUndo) throw new Error("scheme relocates without an undo");
+        k.scheme.relocateUndo(s.folio, s.rmap);
+        s.folio.index = s.index;
+        k.exec.work("pte_update");
+      }
+      countEvent(k, "relocate_undo");
+    }
     movePageTables(k, mm, newAddr, oldAddr, len);
     vmaUnlinkFromTree(k, dst);
     k.scheme.unlink(dst);
     vmaFree(k, dst);
-    return fail("a folio could not be relocated");
+    return fail(
+      injected ? "injected failure (relocateFailAfter)" : "a folio could not be relocated",
+    );
   }
-  for (const { folio, addr } of folios) folio.index = linearPageIndex(dst, addr);
   // Retry the merge of the relocated VMA with its neighbours.
   return vmaMergeExistingRange(k, vmgExisting(k, dst, dst.start, dst.end, dst.flags)) ?? dst;
 }
