@@ -79,7 +79,8 @@ Deno.test("relocate: MUST_RELOCATE_ANON with the injected failure is EFAULT, not
   const avA = s.anonVmaOf(p.vmas.find(X)!)!;
   const before = folios.map((f) => [f.id, f.index, f.rmap]);
   const e = assertThrows(
-    () => k.mremap(p, X, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Z),
+    () =>
+      k.mremap(p, X, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Z),
     SyscallError,
   );
   assertEquals((e as SyscallError).errno, "EFAULT");
