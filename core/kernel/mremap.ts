@@ -28,6 +28,7 @@ import {
 } from "./vma.ts";
 import { vmaAdjust, vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
 import { unmergeKsmPages } from "./ksm.ts";
+import { splitFolio } from "./folio.ts";
 import {
   type Folio,
   hex,
@@ -378,13 +379,27 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
   if (vmaWouldMergeNewRange(k, probe)) return null;
   const mm = vma.mm;
   const len = Math.min(oldLen, newLen);
-  // One entry per folio, with the destination address of its first page. A large folio is
-  // relocated as a unit only when the moved range spans every page it maps; the series then
-  // tries split_folio(), which the simulator does not model: it falls back instead, as the
-  // first version of the series did for every large folio (reference §10.2).
+  // One entry per folio, with the destination address of its first page. A PTE-mapped large
+  // folio is relocated as a unit when the moved range spans every page it maps; otherwise the
+  // series' large-folio patch (2025-06-09 series, kernel-rmap.md §10.2) tries split_folio() and
+  // retries the PTEs, giving up when the split fails. The simulator splits in a pass before the
+  // destination exists; the series' give-up when the folio's anon_vma shares the root lock it
+  // already holds (deadlock avoidance) is not modelled.
   const folios: { folio: Folio; addr: number }[] = [];
   const seen = new Set<Folio>();
   const end = oldAddr + len;
+  for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, end / PAGE_SIZE)) {
+    const f = mm.pages.get(vpn)!.folio;
+    if (!f || !f.anon || f.ksm || f.nrPages === 1 || seen.has(f)) continue;
+    seen.add(f);
+    const partly = [...f.mappers.values()].some((m) =>
+      m.mm !== mm || m.addr < oldAddr || m.addr >= end
+    );
+    if (partly && !f.pinned && f.mapcount.every((c) => c <= 1)) {
+      if (splitFolio(k, f)) countEvent(k, "relocate_split_folio");
+    }
+  }
+  seen.clear();
   for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, end / PAGE_SIZE)) {
     const pte = mm.pages.get(vpn)!;
     const f = pte.folio;

@@ -560,6 +560,11 @@ export class AnonVmaScheme implements RmapScheme {
     folio.rmap = oldRmap;
   }
 
+  /** `split_folio`: the new folios take the head's `folio->mapping`. */
+  splitFolio(head: Folio, tails: readonly Folio[]): void {
+    for (const t of tails) t.rmap = head.rmap;
+  }
+
   /** KSM `stable_tree_append`: `get_anon_vma(vma->anon_vma)`. */
   ksmGetAnonVma(vma: Vma): unknown {
     const av = this.state(vma).anonVma;

@@ -796,6 +796,15 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     return true;
   }
 
+  /** `split_folio`: the new folios take the head's mapping (and lazy group). */
+  override splitFolio(head: Folio, tails: readonly Folio[]): void {
+    const g = this.folioLazyGroup(head);
+    for (const t of tails) {
+      t.rmap = head.rmap;
+      g?.folios.add(t);
+    }
+  }
+
   /** RELOCATE_ANON undo: the folio leaves the destination's lazy group for its old mapping. */
   override relocateUndo(folio: Folio, oldRmap: unknown): void {
     this.folioLazyGroup(folio)?.folios.delete(folio);

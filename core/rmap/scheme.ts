@@ -155,6 +155,11 @@ export interface RmapScheme {
    * to `oldRmap` (the value the folio's `rmap` had before). Required with `relocate`.
    */
   relocateUndo?(folio: Folio, oldRmap: unknown): void;
+  /**
+   * `split_folio` of an anon large folio: `head` is now order 0 and `tails` are new small folios
+   * that take `head`'s `folio->mapping`. Without this hook the kernel does not split.
+   */
+  splitFolio?(head: Folio, tails: readonly Folio[]): void;
 
   /**
    * KSM `stable_tree_append`: `get_anon_vma(vma->anon_vma)` for an rmap item; returns the pinned
