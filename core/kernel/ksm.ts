@@ -40,7 +40,8 @@
  * - `break_ksm` maps the copy writable (Linux's FAULT_FLAG_UNSHARE maps it read-only but
  *   exclusive, so the next write reuses it without a copy: same folios, one fewer fault).
  * - Not modelled: smart scan (`ksm_smart_scan`), `max_page_sharing` chains, the zero-page
- *   option, large folios (ksmd skips them here; Linux splits them first), content surviving swap.
+ *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
+ *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
  *
  * This module is browser compatible and has no dependencies.
  *
