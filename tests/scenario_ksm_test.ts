@@ -168,7 +168,35 @@ Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items 
   assertEquals(walkFigures(w.walks.at(-1)!), [2, 1, 1, 4]);
   k.ksmdScan(6); // X+1 is no longer in a mergeable VMA: its item goes
   assertEquals(av.ksmPins, 1);
+  // ksm_exit: the items stay (pinning the anon_vma) until ksmd's next visit of the slot.
   k.exit(p);
+  assertEquals(ksmObjects(k), { slot: 1, item: 2, node: 1 }); // X+0 (on K) and X+2
+  assertEquals([k.slab.live("anon_vma"), av.refcount], [1, 1]);
+  k.ksmdScan(1);
+  assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+  assertEquals(k.slab.live("anon_vma"), 0);
+});
+
+Deno.test("ksm: after the parent exits, its items still find the fork child until ksmd", () => {
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  k.ksmdScan(6);
+  const kf = folioAt(k, p, pg(0));
+  const c = k.fork(p);
+  k.exit(p);
+  assertEquals(kf.mapcount, [2]); // C's two mappings
+  k.migrateFolio(kf);
+  // P's items (P is gone): pass 1 finds nothing of P's, pass 2 finds C's VMA, still in av(A)'s
+  // tree through C's anon_vma_chain.
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
+  // ksmd: P's slot is dropped with its 3 items, then C's pages get items on K's stable node.
+  k.ksmdScan(3);
+  assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 1 });
+  k.migrateFolio(kf);
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
+  k.exit(c);
+  k.ksmdScan(1);
   assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
   assertEquals(k.slab.live("anon_vma"), 0);
 });
@@ -238,6 +266,7 @@ for (const relocate of [false, true]) {
     assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
     k.exit(p);
     k.exit(q);
+    k.ksmdScan(1);
     assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
     assertEquals(k.slab.live("anon_vma"), 0);
   });
@@ -268,6 +297,7 @@ Deno.test("ksm: schemes without an anon_vma per VMA walk by mm and address ([U])
     assertEquals(walkFigures(w.walks.at(-1)!).slice(0, 3), [4, 4, 0]);
     k.exit(c);
     k.exit(p);
+    k.ksmdScan(1);
     assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
   }
 });

@@ -13,7 +13,8 @@
  * What is modelled, with its source (mm/ksm.c, Linux 6.18):
  * - an rmap item per scanned (mm, address) of a mergeable VMA (`get_next_rmap_item`, slab
  *   `ksm_rmap_item`), kept until the address is rescanned with other content, the range is
- *   unmerged or the mm exits (`remove_rmap_item_from_tree`, `remove_trailing_rmap_items`);
+ *   unmerged, or ksmd finds the mm exited (`remove_rmap_item_from_tree`,
+ *   `remove_trailing_rmap_items`, `ksm_exit`);
  * - a page enters the unstable tree only on a scan where its checksum equals the previous scan's
  *   (`calc_checksum` / `oldchecksum`), so two pages merge on the second full scan after they were
  *   written; a page matching a stable node merges at once (`stable_tree_search` first);
@@ -33,8 +34,6 @@
  *   rmap item records the mm and address only and the walk looks the VMA up in that mm's tree
  *   (pass 1) and in every live mm forked from it (pass 2), one structure per item. How the
  *   cow_context proof of concept treats KSM folios was not read: an assumption.
- * - `ksm_exit` removes the mm's rmap items at once (Linux leaves them to ksmd's next visit of the
- *   mm_slot unless the list is empty).
  * - A freed KSM folio's stable node is dropped with it (Linux finds it stale later, in
  *   `ksm_get_folio`), after its remaining rmap items were removed.
  * - `break_ksm` maps the copy writable (Linux's FAULT_FLAG_UNSHARE maps it read-only but
@@ -87,6 +86,8 @@ export interface KsmStableNode {
 interface KsmMmSlot {
   readonly mm: Mm;
   readonly items: Map<number, KsmRmapItem>;
+  /** The mm exited with rmap items left: ksmd frees them on its next visit (`ksm_test_exit`). */
+  exiting: boolean;
 }
 
 /** KSM's global state (`ksm_mm_head`, `root_stable_tree`, `root_unstable_tree`, `ksm_scan`). */
@@ -169,7 +170,7 @@ export function ksmEnter(k: KernelState, mm: Mm): void {
   const s = ksmState(k);
   if (s.slots.some((x) => x.mm === mm)) return;
   k.slab.alloc("ksm_mm_slot");
-  s.slots.push({ mm, items: new Map() });
+  s.slots.push({ mm, items: new Map(), exiting: false });
 }
 
 /**
@@ -197,12 +198,27 @@ export function ksmFork(k: KernelState, child: Mm, parent: Mm): void {
   if (k.ksm?.slots.some((x) => x.mm === parent)) ksmEnter(k, child);
 }
 
-/** `ksm_exit`: removes the mm's rmap items and its slot (at once; see the module deviations). */
+/**
+ * `ksm_exit` (`__ksm_exit`): a slot without rmap items is freed at once ("easy to free");
+ * otherwise the items stay, still pinning their anon_vmas and still walked, until ksmd's next
+ * visit of the slot removes them (`scan_get_next_rmap_item` with `ksm_test_exit`). Until then a
+ * fork child that maps a KSM page without an item of its own is found through the exited
+ * parent's items (pass 2 of `rmap_walk_ksm`).
+ */
 export function ksmExit(k: KernelState, mm: Mm): void {
   const s = k.ksm;
   if (!s) return;
   const i = s.slots.findIndex((x) => x.mm === mm);
   if (i < 0) return;
+  if (s.slots[i].items.size > 0) {
+    s.slots[i].exiting = true;
+    return;
+  }
+  dropSlot(k, s, i);
+}
+
+/** Frees slot `i` and its remaining rmap items, keeping the scan cursor on the next slot. */
+function dropSlot(k: KernelState, s: KsmState, i: number): void {
   for (const item of s.slots[i].items.values()) freeRmapItem(k, item);
   s.slots.splice(i, 1);
   k.slab.free("ksm_mm_slot");
@@ -308,6 +324,10 @@ export function ksmDoScan(k: KernelState, pages: number): number {
       continue;
     }
     const slot = s.slots[s.cursor.slot];
+    if (slot.exiting) {
+      dropSlot(k, s, s.cursor.slot);
+      continue;
+    }
     const next = nextPage(slot.mm, s.cursor.addr);
     if (next === null) {
       removeTrailingRmapItems(k, slot, Infinity, s.cursor.addr);
