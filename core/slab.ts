@@ -49,8 +49,15 @@ export const SLAB_CACHES = [
   "cow_remap_array_1k",
 ] as const;
 
-/** One slab cache name (see {@link SLAB_CACHES}). */
-export type SlabCache = typeof SLAB_CACHES[number];
+/**
+ * KSM's caches (mm/ksm.c). Accounted like the others but kept out of {@link SLAB_CACHES}, which
+ * the results document lists, so that runs without KSM stay byte-identical; read them with
+ * {@link Slab.live} / {@link Slab.stats}.
+ */
+export const KSM_SLAB_CACHES = ["ksm_mm_slot", "ksm_rmap_item", "ksm_stable_node"] as const;
+
+/** One slab cache name (see {@link SLAB_CACHES} and {@link KSM_SLAB_CACHES}). */
+export type SlabCache = typeof SLAB_CACHES[number] | typeof KSM_SLAB_CACHES[number];
 
 /**
  * Default slot sizes in bytes.
@@ -74,6 +81,8 @@ export type SlabCache = typeof SLAB_CACHES[number];
  *   kmalloc size class its doubling growth reaches: capacity 2 → `cow_remap_array` (24 B,
  *   kmalloc-32), 4 → `_64` (40 B), 8 → `_96` (72 B), 16 → `_192` (136 B), 32 → `_512` (264 B),
  *   64 → `_1k` (520 B) [D].
+ * - `ksm_mm_slot` 48, `ksm_rmap_item` 64, `ksm_stable_node` 64: `object_size` of
+ *   /sys/kernel/slab/<cache>/ on the 6.18.44 x86_64 host (2026-11-30) [C].
  */
 export const DEFAULT_SLAB_SIZES: Readonly<Record<SlabCache, number>> = {
   vm_area_struct: 192,
@@ -90,6 +99,9 @@ export const DEFAULT_SLAB_SIZES: Readonly<Record<SlabCache, number>> = {
   cow_remap_array_192: 192,
   cow_remap_array_512: 512,
   cow_remap_array_1k: 1024,
+  ksm_mm_slot: 48,
+  ksm_rmap_item: 64,
+  ksm_stable_node: 64,
 };
 
 function checkSize(cache: string, v: number): void {
@@ -119,7 +131,7 @@ export interface SlabCacheStats {
 
 /** Point-in-time live counts and bytes, per cache. */
 export interface SlabSnapshot {
-  /** Live objects per cache. */
+  /** Live objects per cache of {@link SLAB_CACHES} (KSM's caches count in `totalBytes` only). */
   objects: Record<SlabCache, number>;
   /** Live bytes per cache (objects × slot size). */
   bytes: Record<SlabCache, number>;
@@ -168,7 +180,7 @@ export class Slab {
     this.#sizes = { ...DEFAULT_SLAB_SIZES, ...sizes };
     for (const [k, v] of Object.entries(this.#sizes)) checkSize(k, v);
     this.#stats = Object.fromEntries(
-      SLAB_CACHES.map((
+      [...SLAB_CACHES, ...KSM_SLAB_CACHES].map((
         c,
       ) => [c, { live: 0, peak: 0, allocs: 0, frees: 0, pendingRcu: 0, retained: 0 }]),
     ) as Record<SlabCache, SlabCacheStats>;

@@ -37,6 +37,7 @@ import {
 } from "../workloads/workload.ts";
 import { getWorkload } from "../workloads/registry.ts";
 import { runId, type RunResult, type Summary, type WalkStats } from "../reports/results.ts";
+import { ksmdScript } from "./ksmd.ts";
 
 /** Machine-level parameters of a run: CPUs and the reclaim and migration daemons. */
 export interface MachineParams {
@@ -159,6 +160,8 @@ export interface RunOptions {
   slabSlowPath?: Partial<SlabSlowPathParams>;
   /** Largest number of timeseries points (default 200). */
   timeseriesPoints?: number;
+  /** Run the ksmd kernel thread (runner/ksmd.ts); default false, figures unchanged. */
+  ksmd?: boolean;
 }
 
 /** Progress within one run: simulated time and operations so far. */
@@ -402,6 +405,8 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
       })(),
     );
   }
+
+  if (opts.ksmd) addTask("ksmd", "kthread", ksmdScript(kernel, () => userTasksAlive > 0));
 
   machine.run();
   sample(true);

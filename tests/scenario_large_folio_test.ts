@@ -1,8 +1,8 @@
 // Large (mTHP) anonymous folios in the classic model: kernel.anonFolioOrder = 4 gives naturally
 // aligned, PTE-mapped 16-page (64 KiB) folios on write faults (alloc_anon_folio). Walks query
 // [index, index + 15]; a folio split across VMAs by mremap is found through both; CoW copies one
-// page; reuse needs every mapping in the faulting mm; RELOCATE_ANON moves a large folio only
-// when the moved range spans it (reference §5.2, §8.1, §10.2, §12.6).
+// page; reuse needs every mapping in the faulting mm; RELOCATE_ANON moves a large folio as a unit
+// when the moved range spans it and splits it first otherwise (reference §5.2, §8.1, §10.2, §12.6).
 
 import { assertEquals, assertThrows } from "./assert.ts";
 import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
@@ -117,25 +117,69 @@ Deno.test("mTHP: mremap of half a folio leaves it mapped by two VMAs; walks find
   assertEquals(k.slab.live("anon_vma_chain"), 2);
 });
 
-Deno.test("mTHP: RELOCATE_ANON moves a spanned large folio as a unit, else falls back", () => {
+Deno.test("mTHP: RELOCATE_ANON moves a spanned large folio as a unit", () => {
   const { k, s } = world();
   const mm = k.spawn();
   k.mmap(mm, X, 16 * P, RW, ANON);
   k.touch(mm, X, "write");
   const f = folioAt(k, mm, X);
-  // Half the folio: cannot relocate (the series would split_folio(); not modelled).
-  assertThrows(
-    () =>
-      k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y),
-    SyscallError,
-    "EFAULT",
-  );
-  assertEquals([...mm.vmas].length, 1);
   // The whole folio: relocated, re-indexed at the destination, in a fresh anon_vma.
   k.mremap(mm, X, 16 * P, 16 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_RELOCATE_ANON, Y);
   const [v] = [...mm.vmas];
   assertEquals([v.start, v.pgoff, f.index, k.pte(mm, Y + 15 * P)!.page], [Y, Y / P, Y / P, 15]);
   assertEquals(s.folioAnonVma(f), s.anonVmaOf(v));
   assertEquals(k.counters.mremap_relocated, 1);
+  assertEquals(k.counters.folios_split ?? 0, 0);
   k.migrateFolio(f);
+});
+
+Deno.test("mTHP: RELOCATE_ANON splits a partly covered large folio, then relocates per page", () => {
+  //  X               X+8             X+16
+  //  [F0 F1 ... F7   |F8 ... F15     ]    one 16-page folio F; move [X, X+8) to Y
+  //  after: split_folio → 16 small folios; F0..F7 relocated to Y (index Y/P + i, Y's anon_vma),
+  //         F8..F15 stay (index X/P + i, the old anon_vma).
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 16 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  const f = folioAt(k, mm, X);
+  const oldAv = s.folioAnonVma(f);
+  k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y);
+  assertEquals([k.counters.relocate_split_folio, k.counters.folios_split], [1, 1]);
+  assertEquals([k.counters.mremap_relocated, k.liveAnonFolios.length, f.nrPages], [1, 16, 1]);
+  const [left, right] = [...mm.vmas].sort((a, b) => a.start - b.start);
+  assertEquals([left.start, left.end, right.start, right.end], [
+    X + 8 * P,
+    X + 16 * P,
+    Y,
+    Y + 8 * P,
+  ]);
+  assertEquals([right.pgoff, left.pgoff], [Y / P, X / P + 8]);
+  for (let i = 0; i < 8; i++) {
+    const moved = folioAt(k, mm, Y + i * P);
+    const stayed = folioAt(k, mm, X + (8 + i) * P);
+    assertEquals([moved.nrPages, moved.index, moved.mapcount], [1, Y / P + i, [1]]);
+    assertEquals([stayed.nrPages, stayed.index, stayed.mapcount], [1, X / P + 8 + i, [1]]);
+    assertEquals(s.folioAnonVma(moved), s.anonVmaOf(right));
+    assertEquals(s.folioAnonVma(stayed), oldAv);
+    k.migrateFolio(moved);
+    k.migrateFolio(stayed);
+  }
+  assertEquals(folioAt(k, mm, Y), f);
+});
+
+Deno.test("mTHP: a pinned large folio cannot be split: RELOCATE_ANON gives up", () => {
+  const { k } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 16 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  const f = folioAt(k, mm, X);
+  k.setPinned(f, true); // extra references: split_folio fails
+  assertThrows(
+    () =>
+      k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y),
+    SyscallError,
+    "EFAULT",
+  );
+  assertEquals([[...mm.vmas].length, f.nrPages, k.counters.folios_split ?? 0], [1, 16, 0]);
 });

@@ -12,8 +12,10 @@
  * @module
  */
 
+import { ksmFolioFreed } from "./ksm.ts";
+import { presentPte } from "./pgtable.ts";
 import { countEvent, type KernelState } from "./state.ts";
-import type { Folio, SimFile, SwapSlot } from "./types.ts";
+import { type Folio, PAGE_SIZE, type SimFile, type SwapSlot } from "./types.ts";
 import { MapperSet } from "../oracle.ts";
 
 /**
@@ -82,7 +84,9 @@ export function freeFolio(k: KernelState, f: Folio): void {
     }
     k.liveAnonSlot.delete(f);
     k.lru.delete(f);
-    k.scheme.folioFreed(f);
+    // A KSM folio left the scheme's rmap when it was merged (folio_set_stable_node).
+    if (f.ksm) ksmFolioFreed(k, f);
+    else k.scheme.folioFreed(f);
     countEvent(k, "folios_freed");
   }
 }
@@ -179,4 +183,51 @@ export function pageCacheFolio(k: KernelState, file: SimFile, index: number): Fo
     file.pageCache.set(index, f);
   }
   return f;
+}
+
+/**
+ * `split_folio` of a PTE-mapped anonymous large folio into small folios: the first page stays in
+ * `f` (now order 0), every other page becomes a new folio with the same `mapping` (the scheme's
+ * {@link RmapScheme.splitFolio}), `index + i`, its mapcount and PageAnonExclusive; each PTE of
+ * the folio is repointed and pages left unmapped are freed (`__split_huge_page`,
+ * mm/huge_memory.c). Returns false, changing
+ * nothing, where Linux's split fails: a DMA-pinned folio (extra references), a folio in the swap
+ * cache (not modelled), or a scheme without the hook.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (!splitFolio(k, f)) return fail("cannot split");
+ * ```
+ */
+export function splitFolio(k: KernelState, f: Folio): boolean {
+  if (!f.anon || f.nrPages === 1 || f.pinned || f.ksm || k.swapCacheOf.has(f)) return false;
+  if (!k.scheme.splitFolio) return false;
+  const n = f.nrPages;
+  const tails: Folio[] = [f];
+  for (let i = 1; i < n; i++) {
+    const t = allocFolio(k, true, f.index + i, null);
+    t.mapcount[0] = f.mapcount[i];
+    t.anonExclusive[0] = f.anonExclusive[i];
+    tails.push(t);
+  }
+  // Repoint every PTE of pages 1..n-1 to its new folio.
+  for (const m of [...f.mappers.values()]) {
+    const vpn = m.addr / PAGE_SIZE;
+    const pte = m.mm.pages.get(vpn);
+    if (pte?.kind !== "present" || pte.folio !== f || pte.page === 0) continue;
+    const t = tails[pte.page];
+    k.oracle.unmap(f, m.mm, m.addr);
+    m.mm.pages.set(vpn, presentPte(t, 0, pte.writable, pte.young, pte.protNone));
+    k.oracle.map(t, m.mm, m.addr);
+    k.exec.work("pte_update");
+  }
+  const head = f as { nrPages: number };
+  head.nrPages = 1;
+  f.mapcount.length = 1;
+  f.anonExclusive.length = 1;
+  k.scheme.splitFolio(f, tails.slice(1));
+  countEvent(k, "folios_split");
+  // Pages no PTE maps any more are freed with the split.
+  for (const t of tails) maybeFreeFolio(k, t);
+  return true;
 }

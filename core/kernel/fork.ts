@@ -14,6 +14,7 @@
  * @module
  */
 
+import { ksmExit, ksmFork } from "./ksm.ts";
 import { newLock } from "../machine/exec.ts";
 import { GapTree } from "../lib/gap_tree.ts";
 import { SortedMap } from "../lib/sorted_map.ts";
@@ -81,6 +82,7 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
 export function dupMm(k: KernelState, parent: Mm): Mm {
   if (!parent.alive) throw new SyscallError("EINVAL", "fork", "process has exited");
   const child = newMm(k, parent);
+  ksmFork(k, child, parent);
   child.startBrk = parent.startBrk;
   child.brk = parent.brk;
   child.mmapBase = parent.mmapBase;
@@ -103,6 +105,7 @@ export function dupMm(k: KernelState, parent: Mm): Mm {
 
 /** Tears the mm down and forgets it (the part of exit and execve that drops the old mm). */
 function dropMm(k: KernelState, mm: Mm): void {
+  ksmExit(k, mm);
   exitMmap(k, mm);
   mm.alive = false;
   k.mms.delete(mm.id);

@@ -45,6 +45,7 @@ import { doMprotect } from "./mprotect.ts";
 import { doMadvise } from "./madvise.ts";
 import { dupMm, execMm, exitMm, newMm } from "./fork.ts";
 import { doMremap, vrmNew } from "./mremap.ts";
+import { ksmDoScan, ksmSetContent } from "./ksm.ts";
 import { folioReferenced, migrateFolio, tryToUnmap } from "./rmap_walk.ts";
 import {
   validateBrk,
@@ -260,7 +261,10 @@ export class Kernel {
     );
   }
 
-  /** `madvise(addr, len, advice)` for DONTNEED, DONTFORK/DOFORK and WIPEONFORK/KEEPONFORK. */
+  /**
+   * `madvise(addr, len, advice)` for DONTNEED, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK and
+   * MERGEABLE/UNMERGEABLE (KSM).
+   */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
     validateRangeOp(this.mms, "madvise", mm, addr, len, advice);
     this.#op(
@@ -304,10 +308,21 @@ export class Kernel {
    * A user access to `addr` with Linux fault semantics (reference §5): zero page on a read of
    * untouched anonymous memory, a new exclusive folio on a write, CoW copy or reuse on a write
    * to a write-protected page. Throws EFAULT (SIGSEGV) for an access outside any VMA or without
-   * permission.
+   * permission. `value` is the content id a write leaves in the page (default: unique content);
+   * KSM merges only pages with equal content ids.
    */
-  touch(mm: Mm, addr: number, access: Access): void {
-    validateTouch(this.mms, mm, addr, access);
+  touch(mm: Mm, addr: number, access: Access, value?: number): void {
+    validateTouch(this.mms, mm, addr, access, value);
+    if (access === "write" && (value !== undefined || this.#k.ksm)) {
+      // The page's content after the write (ksm.ts): `value`, or unique content.
+      this.#touch(mm, addr, access);
+      ksmSetContent(this.#k, mm, addr, value);
+      return;
+    }
+    this.#touch(mm, addr, access);
+  }
+
+  #touch(mm: Mm, addr: number, access: Access): void {
     if (!mm.alive) throw new SyscallError("EFAULT", "touch", "process has exited");
     const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     const pte = mm.pages.get(page / PAGE_SIZE);
@@ -320,6 +335,17 @@ export class Kernel {
       return;
     }
     this.#op("fault", mm, () => handleMmFault(this.#k, mm, page, access));
+  }
+
+  /**
+   * One ksmd wake (`ksm_do_scan`): scans up to `pages` (default `params.ksmPagesToScan`) pages of
+   * the VM_MERGEABLE VMAs and merges identical content. Returns the pages scanned.
+   */
+  ksmdScan(pages: number = this.params.ksmPagesToScan): number {
+    if (!Number.isInteger(pages) || pages < 1) {
+      throw new RangeError(`ksmdScan: pages must be a positive integer, got ${pages}`);
+    }
+    return this.#op("madvise", null, () => ksmDoScan(this.#k, pages));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { ksmMadvise } from "./ksm.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
 import { checkSplitBudget } from "./mprotect.ts";
@@ -21,6 +22,8 @@ import {
   MADV_DONTFORK,
   MADV_DONTNEED,
   MADV_KEEPONFORK,
+  MADV_MERGEABLE,
+  MADV_UNMERGEABLE,
   MADV_WIPEONFORK,
   type Mm,
   SyscallError,
@@ -48,7 +51,15 @@ export function doMadvise(
   if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
   if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
   const end = addr + pageAlignUp(len);
-  const known = [MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK];
+  const known = [
+    MADV_DONTNEED,
+    MADV_DONTFORK,
+    MADV_DOFORK,
+    MADV_WIPEONFORK,
+    MADV_KEEPONFORK,
+    MADV_MERGEABLE,
+    MADV_UNMERGEABLE,
+  ];
   if (!known.includes(advice)) {
     throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
   }
@@ -77,7 +88,9 @@ export function doMadvise(
     const vma = mm.vmas.find(cur)!;
     const tmpEnd = Math.min(vma.end, end);
     let nf = vma.flags;
-    if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
+    if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
+      nf = ksmMadvise(k, vma, cur, tmpEnd, advice === MADV_MERGEABLE);
+    } else if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
     else if (advice === MADV_DOFORK) nf &= ~VM_DONTCOPY;
     else if (advice === MADV_WIPEONFORK) nf |= VM_WIPEONFORK;
     else nf &= ~VM_WIPEONFORK;

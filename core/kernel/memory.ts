@@ -178,8 +178,16 @@ function faultPrivateFileNone(k: KernelState, vma: Vma, addr: number, access: Ac
   countEvent(k, "faults_cow_file");
 }
 
-/** `wp_page_copy`: a new exclusive anon folio with a copy of the page, mapped writable. */
-function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
+/**
+ * `wp_page_copy`: a new exclusive anon folio with a copy of the page, mapped writable (also
+ * KSM's `break_ksm`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const copy = wpPageCopy(k, vma, addr);
+ * ```
+ */
+export function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
   k.scheme.prepare(vma);
   const f = allocFolio(k, true, linearPageIndex(vma, addr), null);
   k.exec.work("page_copy");

@@ -28,6 +28,8 @@ import {
   vmgNew,
 } from "./vma.ts";
 import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
+import { unmergeKsmPages } from "./ksm.ts";
+import { splitFolio } from "./folio.ts";
 import {
   type Folio,
   hex,
@@ -42,6 +44,7 @@ import {
   type Pte,
   SyscallError,
   VM_ACCOUNT,
+  VM_MERGEABLE,
   type Vma,
   vmaIsAnonymous,
 } from "./types.ts";
@@ -261,6 +264,11 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
   const mm = vma.mm;
   const newPgoff = vma.pgoff + (oldAddr - vma.start) / PAGE_SIZE;
   const relocate = (flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON)) !== 0;
+  // prep_move_vma: "Advise KSM to break any KSM pages in the area to be moved"
+  // (ksm_madvise(vma, old_addr, old_addr + old_len, MADV_UNMERGEABLE, &dummy): VM_MERGEABLE stays).
+  if (k.params.ksmBreakOnMove && (vma.flags & VM_MERGEABLE)) {
+    unmergeKsmPages(k, vma, oldAddr, oldAddr + oldLen);
+  }
   let newVma: Vma | null = null;
   let relocated = false;
   if (relocate) {
@@ -370,13 +378,27 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
   if (vmaWouldMergeNewRange(k, probe)) return null;
   const mm = vma.mm;
   const len = Math.min(oldLen, newLen);
-  // One entry per folio, with the destination address of its first page. A large folio is
-  // relocated as a unit only when the moved range spans every page it maps; the series then
-  // tries split_folio(), which the simulator does not model: it falls back instead, as the
-  // first version of the series did for every large folio (reference §10.2).
+  // One entry per folio, with the destination address of its first page. A PTE-mapped large
+  // folio is relocated as a unit when the moved range spans every page it maps; otherwise the
+  // series' large-folio patch (2025-06-09 series, kernel-rmap.md §10.2) tries split_folio() and
+  // retries the PTEs, giving up when the split fails. The simulator splits in a pass before the
+  // destination exists; the series' give-up when the folio's anon_vma shares the root lock it
+  // already holds (deadlock avoidance) is not modelled.
   const folios: { folio: Folio; addr: number }[] = [];
   const seen = new Set<Folio>();
   const end = oldAddr + len;
+  for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, end / PAGE_SIZE)) {
+    const f = mm.pages.get(vpn)!.folio;
+    if (!f || !f.anon || f.ksm || f.nrPages === 1 || seen.has(f)) continue;
+    seen.add(f);
+    const partly = [...f.mappers.values()].some((m) =>
+      m.mm !== mm || m.addr < oldAddr || m.addr >= end
+    );
+    if (partly && !f.pinned && f.mapcount.every((c) => c <= 1)) {
+      if (splitFolio(k, f)) countEvent(k, "relocate_split_folio");
+    }
+  }
+  seen.clear();
   for (const vpn of mm.pages.rangeKeys(oldAddr / PAGE_SIZE, end / PAGE_SIZE)) {
     const pte = mm.pages.get(vpn)!;
     const f = pte.folio;
@@ -398,15 +420,33 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
   k.scheme.vmaInit(dst);
   vmaLink(k, dst);
   movePageTables(k, mm, oldAddr, newAddr, len);
-  if (!k.scheme.relocate(vma, dst, folios)) {
-    // Undo: page tables back, destination removed; fall back to an ordinary move.
+  // params.relocateFailAfter (debug): the relocation fails after that many folios.
+  const failAfter = k.params.relocateFailAfter;
+  const injected = failAfter >= 0 && failAfter < folios.length;
+  const batch = injected ? folios.slice(0, failAfter) : folios;
+  const saved = batch.map(({ folio }) => ({ folio, rmap: folio.rmap, index: folio.index }));
+  const ok = k.scheme.relocate(vma, dst, batch);
+  if (ok) { for (const { folio, addr } of batch) folio.index = linearPageIndex(dst, addr); }
+  if (!ok || injected) {
+    // The series' undo: every relocated folio gets its old mapping and index back (newest
+    // first), the destination is removed and the page tables go back; then the ordinary move.
+    if (ok) {
+      for (const s of saved.reverse()) {
+        if (!k.scheme.relocateUndo) throw new Error("scheme relocates without an undo");
+        k.scheme.relocateUndo(s.folio, s.rmap);
+        s.folio.index = s.index;
+        k.exec.work("pte_update");
+      }
+      countEvent(k, "relocate_undo");
+    }
     movePageTables(k, mm, newAddr, oldAddr, len);
     vmaUnlinkFromTree(k, dst);
     k.scheme.unlink(dst);
     vmaFree(k, dst);
-    return fail("a folio could not be relocated");
+    return fail(
+      injected ? "injected failure (relocateFailAfter)" : "a folio could not be relocated",
+    );
   }
-  for (const { folio, addr } of folios) folio.index = linearPageIndex(dst, addr);
   // Retry the merge of the relocated VMA with its neighbours.
   return vmaMergeExistingRange(k, vmgExisting(k, dst, dst.start, dst.end, dst.flags)) ?? dst;
 }

@@ -51,6 +51,27 @@ export interface KernelParams {
   debugChecks: boolean;
   /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
   oracleChecks: boolean;
+  /**
+   * ksmd `pages_to_scan`: pages (rmap items) one ksmd wake scans. Default 100 =
+   * `ksm_thread_pages_to_scan` (mm/ksm.c, Linux 6.18).
+   */
+  ksmPagesToScan: number;
+  /**
+   * ksmd `sleep_millisecs`: sleep between wakes, in ms. Default 20 = `ksm_thread_sleep_millisecs`
+   * (mm/ksm.c, Linux 6.18). Read by a driver that schedules ksmd; the kernel core only scans.
+   */
+  ksmSleepMillisecs: number;
+  /**
+   * mremap breaks KSM pages of the moved range before the move, as 6.18's `prep_move_vma` does
+   * (`ksm_madvise(..., MADV_UNMERGEABLE, &dummy)`, mm/mremap.c). Default true (6.18). false is a
+   * debug setting that shows what a move of unbroken KSM pages does to `rmap_walk_ksm`.
+   */
+  ksmBreakOnMove: boolean;
+  /**
+   * Test/debug fault injection: MREMAP_RELOCATE_ANON fails after relocating this many folios
+   * (then takes its undo path and falls back to a plain move). -1 (default) = never.
+   */
+  relocateFailAfter: number;
 }
 
 /** Default {@link KernelParams}. */
@@ -66,6 +87,10 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   zeroPage: true,
   debugChecks: false,
   oracleChecks: true,
+  ksmPagesToScan: 100,
+  ksmSleepMillisecs: 20,
+  ksmBreakOnMove: true,
+  relocateFailAfter: -1,
 };
 
 /** Documentation of one kernel parameter: its range, unit, meaning and source, for `list`. */
@@ -171,6 +196,37 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
     unit: "",
     meaning: "check every rmap walk against the oracle; a missed mapping stops the run",
     source: "ARCHITECTURE.md, the oracle",
+  },
+  ksmPagesToScan: {
+    min: 1,
+    max: 2 ** 31 - 1,
+    kind: "int",
+    unit: "pages",
+    meaning: "ksmd pages_to_scan: rmap items one ksmd wake scans",
+    source: "ksm_thread_pages_to_scan = 100, mm/ksm.c (Linux 6.18)",
+  },
+  ksmSleepMillisecs: {
+    min: 0,
+    max: 2 ** 31 - 1,
+    kind: "int",
+    unit: "ms",
+    meaning: "ksmd sleep_millisecs: sleep between ksmd wakes",
+    source: "ksm_thread_sleep_millisecs = 20, mm/ksm.c (Linux 6.18)",
+  },
+  ksmBreakOnMove: {
+    kind: "bool",
+    unit: "",
+    meaning: "mremap breaks the moved range's KSM pages first (false: debug, shows the stale walk)",
+    source: "prep_move_vma: ksm_madvise(MADV_UNMERGEABLE, &dummy), mm/mremap.c (Linux 6.18)",
+  },
+  relocateFailAfter: {
+    min: -1,
+    max: 2 ** 31 - 1,
+    kind: "int",
+    unit: "folios",
+    meaning:
+      "debug: MREMAP_RELOCATE_ANON fails after this many folios (-1 never), to reach its undo",
+    source: "test parameter; the undo path is the series' (kernel-rmap.md §10.2)",
   },
 };
 

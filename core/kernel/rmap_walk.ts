@@ -18,6 +18,7 @@
 import type { WalkKind } from "../rmap/scheme.ts";
 import { mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
+import { rmapWalkKsm } from "./ksm.ts";
 import { attachPte, clearPte, PTES_PER_TABLE_SHIFT, swapPte } from "./pgtable.ts";
 import { type Folio, type Mm, PAGE_SIZE, type PresentPte, type SwapSlot } from "./types.ts";
 
@@ -57,7 +58,9 @@ export function rmapWalk(
   const expected = new Map(folio.mappers);
   const found = new Set<number>();
   let visits = 0, hits = 0;
-  const report = k.scheme.walk(folio, kind, tryLock, (vma, addr) => {
+  // rmap_walk: a KSM folio is walked through its stable node (rmap_walk_ksm), others by the scheme.
+  const walker = folio.ksm ? rmapWalkKsm.bind(null, k) : k.scheme.walk.bind(k.scheme);
+  const report = walker(folio, kind, tryLock, (vma, addr) => {
     // page_vma_mapped_walk: from the address the scheme computed, check the PTE of every
     // page of the folio that falls inside this VMA (one page for a small folio).
     visits++;
@@ -68,7 +71,8 @@ export function rmapWalk(
     if (!tableExists || addr < vma.start || addr >= vma.end) return true;
     let hit = false;
     for (let i = 0; i < folio.nrPages; i++) {
-      const va = vma.start + (folio.index + i - vma.pgoff) * PAGE_SIZE;
+      // A KSM folio is small and mapped at different pgoffs: the rmap item's address is used.
+      const va = folio.ksm ? addr : vma.start + (folio.index + i - vma.pgoff) * PAGE_SIZE;
       if (va < vma.start || va >= vma.end) continue;
       k.exec.work("pte_check");
       const pte = mm.pages.get(va / PAGE_SIZE);

@@ -19,6 +19,7 @@ import { Oracle } from "../oracle.ts";
 import type { RmapScheme, SchemeHost, WalkKind } from "../rmap/scheme.ts";
 import { type KernelParams, resolveKernelParams } from "./params.ts";
 import type { Folio, Mm, SwapSlot } from "./types.ts";
+import type { KsmState } from "./ksm.ts";
 
 /** Figures of one rmap walk, as seen by the kernel core. */
 export interface WalkResult {
@@ -92,6 +93,8 @@ export interface KernelState {
   readonly swapCacheOf: Map<Folio, SwapSlot>;
   /** Subscribers to every walk's figures. */
   readonly walkListeners: WalkListener[];
+  /** KSM's state, created by the first MADV_MERGEABLE or valued write (ksm.ts). */
+  ksm?: KsmState;
 }
 
 /**

@@ -64,6 +64,10 @@ export const MADV_DOFORK = 11;
 export const MADV_WIPEONFORK = 18;
 /** Undo MADV_WIPEONFORK. */
 export const MADV_KEEPONFORK = 19;
+/** KSM may merge identical pages of the range (VM_MERGEABLE). */
+export const MADV_MERGEABLE = 12;
+/** Undo MADV_MERGEABLE: break the range's KSM pages, clear VM_MERGEABLE. */
+export const MADV_UNMERGEABLE = 13;
 
 /** `vm_flags` bits (include/linux/mm.h values). */
 export const VM_READ = 0x1;
@@ -91,6 +95,8 @@ export const VM_ACCOUNT = 0x100000;
 export const VM_SOFTDIRTY = 0x8000000;
 /** Wipe on fork (MADV_WIPEONFORK). */
 export const VM_WIPEONFORK = 0x2000000;
+/** KSM may merge identical pages (MADV_MERGEABLE; `VM_MERGEABLE`, include/linux/mm.h, bit 31). */
+export const VM_MERGEABLE = 0x80000000;
 /** Access bits, ignored by `anon_vma_compatible` (reference §3.1). */
 export const VM_ACCESS_FLAGS: number = VM_READ | VM_WRITE | VM_EXEC;
 

@@ -142,9 +142,11 @@ export function validateTouch(
   mm: unknown,
   addr: unknown,
   access: unknown,
+  value?: unknown,
 ): void {
   validateMm(mms, mm, "touch");
   requireInteger("touch", "addr", addr);
+  if (value !== undefined) requireInteger("touch", "value", value);
   if (typeof access !== "string" || !ACCESS_KINDS.includes(access)) {
     throw new TypeError(
       `touch: access must be one of ${ACCESS_KINDS.join(", ")}, got ${describe(access)}`,

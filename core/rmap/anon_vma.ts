@@ -56,6 +56,8 @@ export class AnonVma {
   readonly lock: Lock;
   /** Freed to the slab. */
   freed = false;
+  /** References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). */
+  ksmPins = 0;
 
   /** Creates a root anon_vma (`anon_vma_alloc`). */
   constructor(id: number) {
@@ -555,6 +557,54 @@ export class AnonVmaScheme implements RmapScheme {
     return { contended: false, structures: 1, treeNodes: q.nodes };
   }
 
+  /** RELOCATE_ANON undo: `folio->mapping` back to the old anon_vma. */
+  relocateUndo(folio: Folio, oldRmap: unknown): void {
+    folio.rmap = oldRmap;
+  }
+
+  /** `split_folio`: the new folios take the head's `folio->mapping`. */
+  splitFolio(head: Folio, tails: readonly Folio[]): void {
+    for (const t of tails) t.rmap = head.rmap;
+  }
+
+  /** KSM `stable_tree_append`: `get_anon_vma(vma->anon_vma)`. */
+  ksmGetAnonVma(vma: Vma): unknown {
+    const av = this.state(vma).anonVma;
+    if (!av) return null;
+    av.refcount++;
+    av.ksmPins++;
+    return av;
+  }
+
+  /** KSM `remove_rmap_item_from_tree`: `put_anon_vma(rmap_item->anon_vma)`. */
+  ksmPutAnonVma(anonVma: unknown): void {
+    const av = anonVma as AnonVma;
+    av.ksmPins--;
+    this.putAnonVma(av);
+  }
+
+  /** `rmap_walk_ksm` per rmap item: the root lock, then the whole tree (0..ULONG_MAX). */
+  ksmWalkAnonVma(
+    anonVma: unknown,
+    tryLock: boolean,
+    visit: (vma: Vma) => boolean,
+  ): WalkReport & { stopped: boolean } {
+    const av = anonVma as AnonVma;
+    if (av.freed) throw new Error(`KSM rmap item pins freed anon_vma ${av.id}`);
+    const lock = av.root.lock;
+    if (!this.host.exec.acquire(lock, "read", tryLock)) {
+      return { contended: true, structures: 0, treeNodes: 0, stopped: false };
+    }
+    let stopped = false;
+    const q = av.tree.query(0, Number.MAX_SAFE_INTEGER, (avc) => {
+      if (!visit(avc.vma)) stopped = true;
+      return !stopped;
+    });
+    this.host.exec.work("tree_visit", q.nodes);
+    this.host.exec.release(lock, "read");
+    return { contended: false, structures: 1, treeNodes: q.nodes, stopped };
+  }
+
   /** MREMAP_RELOCATE_ANON for anon_vma schemes (reference §10.2). */
   relocate(src: Vma, dst: Vma, folios: readonly { folio: Folio; addr: number }[]): boolean {
     for (const { folio } of folios) {
@@ -617,7 +667,7 @@ export class AnonVmaScheme implements RmapScheme {
       // I1: every anon PTE is reachable through its folio's anon_vma tree.
       for (const [vpn, pte] of mm.pages.entries()) {
         const f = pte.folio;
-        if (!f || !f.anon) continue;
+        if (!f || !f.anon || f.ksm) continue; // KSM folios: the stable tree's rmap (ksm.ts)
         const av = f.rmap as AnonVma;
         const addr = vpn * PAGE_SIZE;
         const vma = mm.vmas.find(addr);
@@ -661,7 +711,9 @@ export class AnonVmaScheme implements RmapScheme {
         out.push(`I2: anon_vma ${av.id} num_children ${av.numChildren} != ${want}`);
       }
       if (!av.isRoot && av.root.freed) out.push(`I6: anon_vma ${av.id} outlives its root`);
-      if (!av.isRoot && av.tree.isEmpty()) out.push(`I6: anon_vma ${av.id} empty but not freed`);
+      if (!av.isRoot && av.tree.isEmpty() && av.ksmPins === 0) {
+        out.push(`I6: anon_vma ${av.id} empty but not freed`);
+      }
     }
     return out;
   }

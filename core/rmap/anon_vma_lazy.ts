@@ -814,6 +814,22 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     return true;
   }
 
+  /** `split_folio`: the new folios take the head's mapping (and lazy group). */
+  override splitFolio(head: Folio, tails: readonly Folio[]): void {
+    const g = this.folioLazyGroup(head);
+    for (const t of tails) {
+      t.rmap = head.rmap;
+      g?.folios.add(t);
+    }
+  }
+
+  /** RELOCATE_ANON undo: the folio leaves the destination's lazy group for its old mapping. */
+  override relocateUndo(folio: Folio, oldRmap: unknown): void {
+    this.folioLazyGroup(folio)?.folios.delete(folio);
+    folio.rmap = oldRmap;
+    if (oldRmap instanceof LazyGroup) oldRmap.folios.add(folio);
+  }
+
   // -- invariants --------------------------------------------------------------------------------
 
   /**
@@ -887,7 +903,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       // I1 / L1: every anon PTE is reachable through its folio's mapping.
       for (const [vpn, pte] of mm.pages.entries()) {
         const f = pte.folio;
-        if (!f || !f.anon) continue;
+        if (!f || !f.anon || f.ksm) continue;
         const addr = vpn * PAGE_SIZE;
         const vma = mm.vmas.find(addr);
         if (!vma) {

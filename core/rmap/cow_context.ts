@@ -1144,7 +1144,7 @@ export class CowContextScheme implements RmapScheme {
       }
       for (const [vpn, pte] of mm.pages.entries()) {
         const f = pte.folio;
-        if (!f || !f.anon) continue;
+        if (!f || !f.anon || f.ksm) continue;
         const fctx = this.folioContext(f);
         if (!seen.has(f)) {
           seen.add(f);
@@ -1176,7 +1176,7 @@ export class CowContextScheme implements RmapScheme {
     let entries = 0, arrays = 0;
     // Folios no page table maps any more but the swap cache still holds keep their reference.
     for (const f of this.#host.liveAnonFolios()) {
-      if (seen.has(f)) continue;
+      if (seen.has(f) || f.ksm) continue;
       const fctx = this.folioContext(f);
       if (fctx) folioRefs.set(fctx, (folioRefs.get(fctx) ?? 0) + 1);
     }

@@ -157,6 +157,33 @@ export interface RmapScheme {
    * index they now map at). Returns false (and changes nothing) when a folio cannot be relocated.
    */
   relocate?(src: Vma, dst: Vma, folios: readonly { folio: Folio; addr: number }[]): boolean;
+  /**
+   * The RELOCATE_ANON undo for one folio that {@link relocate} moved: `folio->mapping` goes back
+   * to `oldRmap` (the value the folio's `rmap` had before). Required with `relocate`.
+   */
+  relocateUndo?(folio: Folio, oldRmap: unknown): void;
+  /**
+   * `split_folio` of an anon large folio: `head` is now order 0 and `tails` are new small folios
+   * that take `head`'s `folio->mapping`. Without this hook the kernel does not split.
+   */
+  splitFolio?(head: Folio, tails: readonly Folio[]): void;
+
+  /**
+   * KSM `stable_tree_append`: `get_anon_vma(vma->anon_vma)` for an rmap item; returns the pinned
+   * anon_vma, or null when the VMA has none (then KSM walks by mm and address, ksm.ts [U]).
+   */
+  ksmGetAnonVma?(vma: Vma): unknown;
+  /** KSM `remove_rmap_item_from_tree`: `put_anon_vma(rmap_item->anon_vma)`. */
+  ksmPutAnonVma?(anonVma: unknown): void;
+  /**
+   * The per-item body of `rmap_walk_ksm`: read-lock `anonVma` (trylock when `tryLock`) and offer
+   * every VMA of its interval tree (0..ULONG_MAX) to `visit`; `stopped` when `visit` said stop.
+   */
+  ksmWalkAnonVma?(
+    anonVma: unknown,
+    tryLock: boolean,
+    visit: (vma: Vma) => boolean,
+  ): WalkReport & { stopped: boolean };
 
   /** Checks the scheme's invariants (reference §1.7); returns one message per violation. */
   check(): string[];

@@ -1,0 +1,503 @@
+/**
+ * Kernel samepage merging, minimal but after Linux 6.18's `mm/ksm.c`: MADV_MERGEABLE /
+ * MADV_UNMERGEABLE (`ksm_madvise`, `__ksm_enter`), one ksmd scan step (`ksm_do_scan`:
+ * `scan_get_next_rmap_item` + `cmp_and_merge_page`), the stable tree of stable nodes with their
+ * rmap items, the per-round unstable tree, `break_ksm` (`unmerge_ksm_pages`), `ksm_exit`, and
+ * `rmap_walk_ksm` (mm/ksm.c) for the walks of mm/rmap.c.
+ *
+ * Page contents: the simulator has no page data. A page written with a `value` (see
+ * `Kernel.touch`) holds that content id; any other write gives it unique content (no entry here),
+ * so nothing merges unless a workload asks. The checksum of `cmp_and_merge_page` is the content
+ * id.
+ *
+ * What is modelled, with its source (mm/ksm.c, Linux 6.18):
+ * - an rmap item per scanned (mm, address) of a mergeable VMA (`get_next_rmap_item`, slab
+ *   `ksm_rmap_item`), kept until the address is rescanned with other content, the range is
+ *   unmerged, or ksmd finds the mm exited (`remove_rmap_item_from_tree`,
+ *   `remove_trailing_rmap_items`, `ksm_exit`);
+ * - a page enters the unstable tree only on a scan where its checksum equals the previous scan's
+ *   (`calc_checksum` / `oldchecksum`), so two pages merge on the second full scan after they were
+ *   written; a page matching a stable node merges at once (`stable_tree_search` first);
+ * - merging write-protects every mapping and clears PageAnonExclusive (`write_protect_page`),
+ *   the duplicate's PTE is repointed to the KSM folio (`replace_page`) and the KSM folio's
+ *   `mapping` points at its stable node (`folio_set_stable_node`; the anon rmap of the scheme
+ *   no longer sees it);
+ * - each rmap item in a stable node records mm, address and `vma->anon_vma`, taking a reference
+ *   on it (`stable_tree_append`: `get_anon_vma`); removing the item drops it (`put_anon_vma`);
+ * - `rmap_walk_ksm`: two passes over the stable node's rmap items (first the VMA of the item's
+ *   own mm, then `search_new_forks` for VMAs of other mms); per item the anon_vma is read-locked
+ *   (trylock for `folio_referenced`) and its whole interval tree iterated (0..ULONG_MAX),
+ *   skipping VMAs that do not cover the item's address.
+ *
+ * Deviations, each named:
+ * - [U] schemes without an anon_vma for the VMA (cow_context, a lazy VMA of anon_vma_lazy): the
+ *   rmap item records the mm and address only and the walk looks the VMA up in that mm's tree
+ *   (pass 1) and in every live mm forked from it (pass 2), one structure per item. How the
+ *   cow_context proof of concept treats KSM folios was not read: an assumption.
+ * - A freed KSM folio's stable node is dropped with it (Linux finds it stale later, in
+ *   `ksm_get_folio`), after its remaining rmap items were removed.
+ * - `break_ksm` maps the copy writable (Linux's FAULT_FLAG_UNSHARE maps it read-only but
+ *   exclusive, so the next write reuses it without a copy: same folios, one fewer fault).
+ * - Not modelled: smart scan (`ksm_smart_scan`), `max_page_sharing` chains, the zero-page
+ *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
+ *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { RmapVisit, WalkKind, WalkReport } from "../rmap/scheme.ts";
+import { countEvent, type KernelState } from "./state.ts";
+import { presentPte, setPte } from "./pgtable.ts";
+import { wpPageCopy } from "./memory.ts";
+import { type Folio, type Mm, PAGE_SIZE, VM_MERGEABLE, VM_SHARED, type Vma } from "./types.ts";
+
+/** `struct ksm_rmap_item`: one scanned (mm, address). */
+export interface KsmRmapItem {
+  /** `rmap_item->mm`. */
+  readonly mm: Mm;
+  /** `rmap_item->address` (page aligned). */
+  readonly address: number;
+  /**
+   * `rmap_item->anon_vma` (pinned, the scheme's object) while in the stable tree; null otherwise
+   * or when the scheme has none for the VMA.
+   */
+  anonVma: unknown;
+  /** The stable node it hangs on (`rmap_item->head`), or null. */
+  node: KsmStableNode | null;
+  /** `oldchecksum`: content id seen on the previous scan, null if unique or never seen. */
+  oldChecksum: number | null;
+}
+
+/** `struct ksm_stable_node`: one KSM folio and the rmap items mapping it. */
+export interface KsmStableNode {
+  /** Allocation id. */
+  readonly id: number;
+  /** The KSM folio (`kpfn`). */
+  readonly folio: Folio;
+  /** Its content id (the stable tree's key). */
+  readonly content: number;
+  /** `stable_node->hlist`, oldest first. */
+  readonly items: KsmRmapItem[];
+}
+
+/** `struct ksm_mm_slot`: an mm registered with KSM and its rmap items by address. */
+interface KsmMmSlot {
+  readonly mm: Mm;
+  readonly items: Map<number, KsmRmapItem>;
+  /** The mm exited with rmap items left: ksmd frees them on its next visit (`ksm_test_exit`). */
+  exiting: boolean;
+}
+
+/** KSM's global state (`ksm_mm_head`, `root_stable_tree`, `root_unstable_tree`, `ksm_scan`). */
+export interface KsmState {
+  /** Registered mms, in `__ksm_enter` order. */
+  readonly slots: KsmMmSlot[];
+  /** The stable tree, by content. */
+  readonly stable: Map<number, KsmStableNode>;
+  /** The unstable tree of the current full scan, by content. */
+  unstable: Map<number, { item: KsmRmapItem; folio: Folio }>;
+  /** Content ids of pages written with a value (absent = unique content). */
+  readonly content: WeakMap<Folio, number>;
+  /** Stable node of each KSM folio (`folio->mapping`). */
+  readonly nodeOf: WeakMap<Folio, KsmStableNode>;
+  /** `ksm_scan`: slot index and the next address to scan in it. */
+  cursor: { slot: number; addr: number };
+  /** Completed full scans (`ksm_scan.seqnr`). */
+  fullScans: number;
+  /** Next stable node id. */
+  nextNodeId: number;
+}
+
+/** The KSM state of `k`, created on first use. */
+export function ksmState(k: KernelState): KsmState {
+  return k.ksm ??= {
+    slots: [],
+    stable: new Map(),
+    unstable: new Map(),
+    content: new WeakMap(),
+    nodeOf: new WeakMap(),
+    cursor: { slot: 0, addr: 0 },
+    fullScans: 0,
+    nextNodeId: 1,
+  };
+}
+
+/**
+ * Records the content of the page at `addr` after a write: `value` (a content id, from the
+ * workload) or unique content when `value` is undefined.
+ */
+export function ksmSetContent(k: KernelState, mm: Mm, addr: number, value?: number): void {
+  if (value === undefined && !k.ksm) return;
+  const pte = mm.pages.get(Math.floor(addr / PAGE_SIZE));
+  const f = pte?.folio;
+  if (!f || !f.anon || f.nrPages !== 1) return;
+  const s = ksmState(k);
+  if (value === undefined) s.content.delete(f);
+  else s.content.set(f, value);
+}
+
+/** `vma_ksm_compatible`: private, not hugetlb/IO/PFNMAP (the simulator has neither). */
+function vmaKsmCompatible(vma: Vma): boolean {
+  return !(vma.flags & VM_SHARED);
+}
+
+/**
+ * `ksm_madvise` for one VMA: returns the new `vm_flags`. MADV_MERGEABLE registers the mm
+ * (`__ksm_enter`, slab `ksm_mm_slot`) and sets VM_MERGEABLE on compatible VMAs;
+ * MADV_UNMERGEABLE breaks the range's KSM pages (`unmerge_ksm_pages`) and clears it.
+ */
+export function ksmMadvise(
+  k: KernelState,
+  vma: Vma,
+  start: number,
+  end: number,
+  mergeable: boolean,
+): number {
+  if (mergeable) {
+    if ((vma.flags & VM_MERGEABLE) || !vmaKsmCompatible(vma)) return vma.flags;
+    ksmEnter(k, vma.mm);
+    return vma.flags | VM_MERGEABLE;
+  }
+  if (!(vma.flags & VM_MERGEABLE)) return vma.flags;
+  unmergeKsmPages(k, vma, start, end);
+  return vma.flags & ~VM_MERGEABLE;
+}
+
+/** `__ksm_enter`: registers `mm` once. */
+export function ksmEnter(k: KernelState, mm: Mm): void {
+  const s = ksmState(k);
+  if (s.slots.some((x) => x.mm === mm)) return;
+  k.slab.alloc("ksm_mm_slot");
+  s.slots.push({ mm, items: new Map(), exiting: false });
+}
+
+/**
+ * `unmerge_ksm_pages` → `break_ksm` for every KSM page mapped in `[start, end)` of `vma`: the
+ * mapping gets a private copy with the same content. The rmap items stay in the stable tree
+ * until ksmd rescans their address, as in Linux.
+ */
+export function unmergeKsmPages(k: KernelState, vma: Vma, start: number, end: number): void {
+  const s = k.ksm;
+  if (!s) return;
+  const mm = vma.mm;
+  for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
+    const pte = mm.pages.get(vpn)!;
+    const f = pte.folio;
+    if (!f || !f.ksm) continue;
+    const content = s.nodeOf.get(f)!.content;
+    const copy = wpPageCopy(k, vma, vpn * PAGE_SIZE);
+    s.content.set(copy, content);
+    countEvent(k, "ksm_break_cow");
+  }
+}
+
+/** `ksm_fork`: a child of a registered mm is registered too. */
+export function ksmFork(k: KernelState, child: Mm, parent: Mm): void {
+  if (k.ksm?.slots.some((x) => x.mm === parent)) ksmEnter(k, child);
+}
+
+/**
+ * `ksm_exit` (`__ksm_exit`): a slot without rmap items is freed at once ("easy to free");
+ * otherwise the items stay, still pinning their anon_vmas and still walked, until ksmd's next
+ * visit of the slot removes them (`scan_get_next_rmap_item` with `ksm_test_exit`). Until then a
+ * fork child that maps a KSM page without an item of its own is found through the exited
+ * parent's items (pass 2 of `rmap_walk_ksm`).
+ */
+export function ksmExit(k: KernelState, mm: Mm): void {
+  const s = k.ksm;
+  if (!s) return;
+  const i = s.slots.findIndex((x) => x.mm === mm);
+  if (i < 0) return;
+  if (s.slots[i].items.size > 0) {
+    s.slots[i].exiting = true;
+    return;
+  }
+  dropSlot(k, s, i);
+}
+
+/** Frees slot `i` and its remaining rmap items, keeping the scan cursor on the next slot. */
+function dropSlot(k: KernelState, s: KsmState, i: number): void {
+  for (const item of s.slots[i].items.values()) freeRmapItem(k, item);
+  s.slots.splice(i, 1);
+  k.slab.free("ksm_mm_slot");
+  if (s.cursor.slot > i) s.cursor.slot--;
+  else if (s.cursor.slot === i) s.cursor.addr = 0;
+}
+
+function freeRmapItem(k: KernelState, item: KsmRmapItem): void {
+  removeRmapItemFromTree(k, item);
+  k.slab.free("ksm_rmap_item");
+}
+
+/** `remove_rmap_item_from_tree`: off its stable node, dropping the anon_vma reference. */
+function removeRmapItemFromTree(k: KernelState, item: KsmRmapItem): void {
+  const node = item.node;
+  if (!node) return;
+  node.items.splice(node.items.indexOf(item), 1);
+  k.exec.work("list_op");
+  item.node = null;
+  if (item.anonVma) {
+    k.scheme.ksmPutAnonVma!(item.anonVma);
+    item.anonVma = null;
+  }
+  if (node.items.length === 0 && node.folio.freed) freeStableNode(k, node);
+}
+
+function freeStableNode(k: KernelState, node: KsmStableNode): void {
+  const s = ksmState(k);
+  if (s.stable.get(node.content) === node) s.stable.delete(node.content);
+  k.slab.free("ksm_stable_node");
+}
+
+/** A KSM folio's last reference went (called by `freeFolio` instead of the scheme hook). */
+export function ksmFolioFreed(k: KernelState, f: Folio): void {
+  const s = ksmState(k);
+  const node = s.nodeOf.get(f)!;
+  if (s.stable.get(node.content) === node) s.stable.delete(node.content);
+  if (node.items.length === 0) freeStableNode(k, node);
+}
+
+/** `stable_tree_append`: hang `item` (mapping `vma`) on `node`, pinning `vma->anon_vma`. */
+function stableTreeAppend(k: KernelState, item: KsmRmapItem, node: KsmStableNode, vma: Vma): void {
+  item.node = node;
+  item.anonVma = k.scheme.ksmGetAnonVma?.(vma) ?? null;
+  node.items.push(item);
+  k.exec.work("list_op");
+}
+
+/** `write_protect_page`: the mapping becomes read-only and not exclusive. */
+function writeProtect(k: KernelState, mm: Mm, addr: number): void {
+  const pte = mm.pages.get(addr / PAGE_SIZE);
+  if (pte?.kind !== "present") return;
+  pte.writable = false;
+  pte.folio.anonExclusive[pte.page] = false;
+  k.exec.work("pte_update");
+}
+
+/** Turns `f` into a KSM folio with a new stable node (`stable_tree_insert`). */
+function stableTreeInsert(k: KernelState, f: Folio, content: number): KsmStableNode {
+  const s = ksmState(k);
+  k.slab.alloc("ksm_stable_node");
+  const node: KsmStableNode = { id: s.nextNodeId++, folio: f, content, items: [] };
+  // folio_set_stable_node: folio->mapping now points at the stable node; the scheme's anon rmap
+  // lets go of the folio.
+  k.scheme.folioFreed(f);
+  f.ksm = true;
+  f.rmap = node;
+  s.nodeOf.set(f, node);
+  s.stable.set(content, node);
+  k.exec.work("tree_update", treeDepth(s.stable.size));
+  countEvent(k, "ksm_pages_shared");
+  return node;
+}
+
+/** `replace_page`: the PTE at `addr` maps the KSM folio instead of its duplicate. */
+function replacePage(k: KernelState, mm: Mm, addr: number, kfolio: Folio): void {
+  const old = mm.pages.get(addr / PAGE_SIZE)!;
+  setPte(k, mm, addr, presentPte(kfolio, 0, false, old.young));
+  countEvent(k, "ksm_pages_merged");
+}
+
+function treeDepth(n: number): number {
+  return n <= 1 ? 1 : Math.ceil(Math.log2(n + 1));
+}
+
+/**
+ * One ksmd wake (`ksm_do_scan(pages_to_scan)`): scans up to `pages` present anon pages of the
+ * registered mms' VM_MERGEABLE VMAs in order, merging identical content. Returns the pages
+ * scanned (0 when nothing is registered).
+ */
+export function ksmDoScan(k: KernelState, pages: number): number {
+  const s = k.ksm;
+  if (!s || s.slots.length === 0) return 0;
+  let scanned = 0;
+  let emptyRounds = 0;
+  while (scanned < pages && emptyRounds < 2) {
+    if (s.cursor.slot >= s.slots.length) {
+      // End of a full scan: the unstable tree is rebuilt from scratch (ksm_scan.seqnr++).
+      s.cursor = { slot: 0, addr: 0 };
+      s.unstable = new Map();
+      s.fullScans++;
+      emptyRounds++;
+      continue;
+    }
+    const slot = s.slots[s.cursor.slot];
+    if (slot.exiting) {
+      dropSlot(k, s, s.cursor.slot);
+      continue;
+    }
+    const next = nextPage(slot.mm, s.cursor.addr);
+    if (next === null) {
+      removeTrailingRmapItems(k, slot, Infinity, s.cursor.addr);
+      s.cursor = { slot: s.cursor.slot + 1, addr: 0 };
+      continue;
+    }
+    removeTrailingRmapItems(k, slot, next.addr, s.cursor.addr);
+    s.cursor.addr = next.addr + PAGE_SIZE;
+    emptyRounds = 0;
+    scanned++;
+    let item = slot.items.get(next.addr);
+    if (!item) {
+      k.slab.alloc("ksm_rmap_item");
+      item = { mm: slot.mm, address: next.addr, anonVma: null, node: null, oldChecksum: null };
+      slot.items.set(next.addr, item);
+    }
+    cmpAndMergePage(k, item, next.vma, next.folio);
+  }
+  countEvent(k, "ksm_pages_scanned", scanned);
+  return scanned;
+}
+
+/** `remove_trailing_rmap_items`: items of addresses in `[from, to)` that are no longer scanned. */
+function removeTrailingRmapItems(
+  k: KernelState,
+  slot: KsmMmSlot,
+  to: number,
+  from: number,
+): void {
+  for (const [addr, item] of slot.items) {
+    if (addr >= from && addr < to) {
+      freeRmapItem(k, item);
+      slot.items.delete(addr);
+    }
+  }
+}
+
+/** `scan_get_next_rmap_item`'s page search: the next present small anon page of a mergeable VMA. */
+function nextPage(mm: Mm, from: number): { vma: Vma; addr: number; folio: Folio } | null {
+  for (const vma of mm.vmas.intersecting(from, Number.MAX_SAFE_INTEGER)) {
+    if (!(vma.flags & VM_MERGEABLE)) continue;
+    const lo = Math.max(vma.start, from) / PAGE_SIZE;
+    for (const vpn of mm.pages.rangeKeys(lo, vma.end / PAGE_SIZE)) {
+      const f = mm.pages.get(vpn)!.folio;
+      if (f && f.anon && f.nrPages === 1) return { vma, addr: vpn * PAGE_SIZE, folio: f };
+    }
+  }
+  return null;
+}
+
+/** `cmp_and_merge_page`. */
+function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio): void {
+  const s = ksmState(k);
+  k.exec.work("tree_visit", treeDepth(s.stable.size));
+  if (f.ksm) {
+    const node = s.nodeOf.get(f)!;
+    if (item.node === node) return;
+    // A KSM page reached by fork, or an item that was removed: append it.
+    removeRmapItemFromTree(k, item);
+    stableTreeAppend(k, item, node, vma);
+    return;
+  }
+  removeRmapItemFromTree(k, item);
+  const content = s.content.get(f);
+  k.exec.work("page_copy"); // calc_checksum / memcmp: one pass over the page [U]
+  if (content === undefined) {
+    item.oldChecksum = null;
+    return;
+  }
+  const stable = s.stable.get(content);
+  if (stable && !stable.folio.freed) {
+    writeProtect(k, item.mm, item.address);
+    replacePage(k, item.mm, item.address, stable.folio);
+    stableTreeAppend(k, item, stable, vma);
+    return;
+  }
+  if (item.oldChecksum !== content) {
+    item.oldChecksum = content;
+    return;
+  }
+  k.exec.work("tree_visit", treeDepth(s.unstable.size));
+  const other = s.unstable.get(content);
+  if (!other || other.folio.freed || other.folio === f || s.content.get(other.folio) !== content) {
+    s.unstable.set(content, { item, folio: f });
+    return;
+  }
+  // try_to_merge_two_pages: the tree page becomes the KSM page, this one is replaced.
+  s.unstable.delete(content);
+  const kf = other.folio;
+  const otherVma = other.item.mm.vmas.find(other.item.address);
+  if (!otherVma || other.item.mm.pages.get(other.item.address / PAGE_SIZE)?.folio !== kf) return;
+  for (const m of kf.mappers.values()) writeProtect(k, m.mm, m.addr);
+  writeProtect(k, item.mm, item.address);
+  const node = stableTreeInsert(k, kf, content);
+  replacePage(k, item.mm, item.address, kf);
+  stableTreeAppend(k, other.item, node, otherVma);
+  stableTreeAppend(k, item, node, vma);
+}
+
+/**
+ * `rmap_walk_ksm` (mm/ksm.c): two passes over the stable node's rmap items; per item, read-lock
+ * its anon_vma (trylock when `tryLock`) and iterate its whole interval tree, offering each VMA of
+ * the item's mm (pass 1) or of another mm (pass 2, `search_new_forks`) that covers the item's
+ * address.
+ */
+export function rmapWalkKsm(
+  k: KernelState,
+  folio: Folio,
+  _kind: WalkKind,
+  tryLock: boolean,
+  visit: RmapVisit,
+): WalkReport {
+  const node = ksmState(k).nodeOf.get(folio)!;
+  let structures = 0, treeNodes = 0;
+  for (let searchNewForks = 0; searchNewForks < 2; searchNewForks++) {
+    for (const item of node.items) {
+      const addr = item.address;
+      const offer = (vma: Vma): boolean => {
+        if (addr < vma.start || addr >= vma.end) return true;
+        if ((item.mm === vma.mm) === (searchNewForks === 1)) return true;
+        return visit(vma, addr);
+      };
+      structures++;
+      if (item.anonVma && k.scheme.ksmWalkAnonVma) {
+        const r = k.scheme.ksmWalkAnonVma(item.anonVma, tryLock, offer);
+        treeNodes += r.treeNodes;
+        if (r.contended) return { contended: true, structures, treeNodes };
+        if (r.stopped) return { contended: false, structures, treeNodes };
+        continue;
+      }
+      // No anon_vma ([U], module header): the item's mm, then the mms forked from it.
+      for (const mm of k.mms.values()) {
+        if (searchNewForks === 0 ? mm !== item.mm : !descendsFrom(mm, item.mm)) continue;
+        k.exec.work("vma_lookup");
+        const vma = mm.vmas.find(addr);
+        if (vma && !offer(vma)) return { contended: false, structures, treeNodes };
+      }
+    }
+  }
+  return { contended: false, structures, treeNodes };
+}
+
+function descendsFrom(mm: Mm, ancestor: Mm): boolean {
+  for (let p = mm.parent; p; p = p.parent) if (p === ancestor) return true;
+  return false;
+}
+
+/** Figures for tests and reports: live stable nodes, rmap items and their pins. */
+export function ksmStats(k: KernelState): {
+  stableNodes: number;
+  rmapItems: number;
+  itemsInStableTree: number;
+  fullScans: number;
+} {
+  const s = k.ksm;
+  if (!s) return { stableNodes: 0, rmapItems: 0, itemsInStableTree: 0, fullScans: 0 };
+  let rmapItems = 0, inTree = 0;
+  for (const slot of s.slots) {
+    rmapItems += slot.items.size;
+    for (const i of slot.items.values()) if (i.node) inTree++;
+  }
+  return {
+    stableNodes: k.slab.live("ksm_stable_node"),
+    rmapItems,
+    itemsInStableTree: inTree,
+    fullScans: s.fullScans,
+  };
+}
+
+/** The stable node of a KSM folio (`folio_stable_node`), for tests. */
+export function folioStableNode(k: KernelState, folio: Folio): KsmStableNode | undefined {
+  return k.ksm?.nodeOf.get(folio);
+}

@@ -1,0 +1,33 @@
+/**
+ * ksmd as a kernel thread of the simulated machine (`ksm_scan_thread`, mm/ksm.c): sleeps
+ * `sleep_millisecs` (kernel parameter `ksmSleepMillisecs`, default 20), then scans
+ * `pages_to_scan` pages (`ksmPagesToScan`, default 100) with {@link Kernel.ksmdScan}, while user
+ * tasks are alive. The recorder starts it only when a run asks (`RunOptions.ksmd`), so runs
+ * without KSM are unchanged. Its wakes are recorded as operations of kind `madvise` (the machine
+ * has no ksmd kind; adding one would change the results schema).
+ *
+ * @module
+ */
+
+import type { Kernel } from "../core/kernel/kernel.ts";
+import type { TaskScript } from "../workloads/workload.ts";
+
+/**
+ * The ksmd task script: sleep, scan, until `alive()` is false. A sleep of 0 ms is taken as 1 µs
+ * so that simulated time passes between wakes.
+ *
+ * @example Usage
+ * ```ts ignore
+ * addTask("ksmd", "kthread", ksmdScript(kernel, () => userTasksAlive > 0));
+ * ```
+ */
+export function ksmdScript(kernel: Kernel, alive: () => boolean): TaskScript {
+  const sleepNs = Math.max(1_000, kernel.params.ksmSleepMillisecs * 1_000_000);
+  return (function* (): TaskScript {
+    while (alive()) {
+      yield { sleep: sleepNs };
+      if (!alive()) break;
+      yield { op: "madvise", run: () => void kernel.ksmdScan() };
+    }
+  })();
+}

@@ -1,0 +1,303 @@
+// Scenario tests of KSM (core/kernel/ksm.ts, after mm/ksm.c of Linux 6.18) over the classic
+// anon_vma scheme: merging by ksmd, the stable node's rmap items and the anon_vma references they
+// hold, rmap_walk_ksm's two passes, CoW break, MADV_UNMERGEABLE, exit, and the June 2025 review
+// question on MREMAP_RELOCATE_ANON: does RELOCATE_ANON treating KSM folios as success leave their
+// rmap items stale, and does mremap already break KSM rmap walks? Every walk is oracle-checked.
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
+import { AnonVma, AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import { CowContextScheme } from "../core/rmap/cow_context.ts";
+import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
+import type { RmapScheme } from "../core/rmap/scheme.ts";
+import { OracleMismatchError } from "../core/oracle.ts";
+import {
+  type Folio,
+  MADV_MERGEABLE,
+  MADV_UNMERGEABLE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_RELOCATE_ANON,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  VM_MERGEABLE,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const X = 0x7f0000000000;
+const pg = (n: number): number => X + n * P;
+
+interface World {
+  k: Kernel;
+  walks: WalkResult[];
+}
+
+function world(scheme: RmapScheme = new AnonVmaScheme(), params = {}): World {
+  const k = new Kernel({ scheme, params: { debugChecks: true, ...params } });
+  const walks: WalkResult[] = [];
+  k.onWalk((r) => walks.push(r));
+  return { k, walks };
+}
+
+function folioAt(k: Kernel, mm: Mm, addr: number): Folio {
+  return k.pte(mm, addr)!.folio!;
+}
+
+function ksmObjects(k: Kernel): { slot: number; item: number; node: number } {
+  return {
+    slot: k.slab.live("ksm_mm_slot"),
+    item: k.slab.live("ksm_rmap_item"),
+    node: k.slab.live("ksm_stable_node"),
+  };
+}
+
+function walkFigures(r: WalkResult): number[] {
+  return [r.visits, r.hits, r.useless, r.structures];
+}
+
+/** The anon_vma of the VMA at `addr` (classic scheme). */
+function avAt(k: Kernel, mm: Mm, addr: number): AnonVma {
+  return (k.scheme as AnonVmaScheme).anonVmaOf(mm.vmas.find(addr)!)!;
+}
+
+// P: one mergeable VMA, pages 0 and 1 written with content 7, page 2 with unique content.
+//
+//   X+0        X+1        X+2        X+3
+//   |  7       |  7       |  unique  |
+//   `-------- vma A (VM_MERGEABLE) --'
+function mergedPair(w: World): Mm {
+  const { k } = w;
+  const p = k.spawn();
+  k.mmap(p, X, 3 * P, RW, ANON);
+  k.madvise(p, X, 3 * P, MADV_MERGEABLE);
+  k.touch(p, pg(0), "write", 7);
+  k.touch(p, pg(1), "write", 7);
+  k.touch(p, pg(2), "write");
+  return p;
+}
+
+Deno.test("ksm: MADV_MERGEABLE sets VM_MERGEABLE and registers the mm once", () => {
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 4 * P, RW, ANON);
+  k.madvise(p, pg(1), 2 * P, MADV_MERGEABLE);
+  // The flag splits A in three: a VMA with VM_MERGEABLE cannot merge with one without.
+  const v = [...p.vmas].map((x) => [x.start - X, x.end - X, (x.flags & VM_MERGEABLE) !== 0]);
+  assertEquals(v, [[0, P, false], [P, 3 * P, true], [3 * P, 4 * P, false]]);
+  k.madvise(p, X, 4 * P, MADV_MERGEABLE);
+  assertEquals(p.mapCount, 1); // all mergeable again: merged back into one
+  assertEquals(ksmObjects(k), { slot: 1, item: 0, node: 0 });
+  k.madvise(p, X, 4 * P, MADV_UNMERGEABLE);
+  assertEquals((p.vmas.find(X)!.flags & VM_MERGEABLE) !== 0, false);
+});
+
+Deno.test("ksm: two equal pages merge on the second full scan; rmap items pin the anon_vma", () => {
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  const av = avAt(k, p, X);
+  assertEquals(av.refcount, 1);
+  // Scan 1 (3 pages): every page gets an rmap item and its checksum; nothing merges.
+  assertEquals(k.ksmdScan(3), 3);
+  assertEquals(folioAt(k, p, pg(0)) === folioAt(k, p, pg(1)), false);
+  assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 0 });
+  // Scan 2: page 0 enters the unstable tree, page 1 finds it: both become one KSM folio.
+  const before = k.counters.folios_freed ?? 0;
+  k.ksmdScan(3);
+  const kf = folioAt(k, p, pg(0));
+  assertEquals(kf.ksm, true);
+  assertEquals(folioAt(k, p, pg(1)), kf);
+  assertEquals(kf.mapcount, [2]);
+  assertEquals(k.pte(p, pg(0))!.writable, false);
+  assertEquals((k.counters.folios_freed ?? 0) - before, 1); // page 1's duplicate
+  assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 1 });
+  // Two rmap items on the stable node, each holding a reference on vma->anon_vma.
+  assertEquals(av.refcount, 3);
+  assertEquals(av.ksmPins, 2);
+  // rmap_walk_ksm: pass 1 visits the VMA of each item's own mm; pass 2 (search_new_forks)
+  // finds no other mm. 2 items × 2 passes = 4 anon_vma lock/tree rounds.
+  k.migrateFolio(kf);
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
+});
+
+Deno.test("ksm: a fork child is found by search_new_forks; its write copies (never reuses)", () => {
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  k.ksmdScan(6);
+  const kf = folioAt(k, p, pg(0));
+  //   P:  X+0 -> K, X+1 -> K      C (fork): X+0 -> K, X+1 -> K   (mapcount 4)
+  const c = k.fork(p);
+  assertEquals(kf.mapcount, [4]);
+  assertEquals(ksmObjects(k), { slot: 2, item: 3, node: 1 }); // ksm_fork registers C
+  k.migrateFolio(kf);
+  // Pass 1: P's VMA for each item (2 hits); pass 2: C's VMA, linked into P's anon_vma tree by
+  // anon_vma_fork, covers both addresses (2 hits).
+  assertEquals(walkFigures(w.walks.at(-1)!), [4, 4, 0, 4]);
+  // C writes page 0: a KSM folio is never reused, always copied.
+  k.touch(c, pg(0), "write", 9);
+  assertEquals(folioAt(k, c, pg(0)) === kf, false);
+  assertEquals(kf.mapcount, [3]);
+  k.migrateFolio(kf);
+  // The item for X+0 still offers C's VMA in pass 2: one useless visit.
+  assertEquals(walkFigures(w.walks.at(-1)!), [4, 3, 1, 4]);
+});
+
+Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items and pins", () => {
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  k.ksmdScan(6);
+  const kf = folioAt(k, p, pg(0));
+  const av = avAt(k, p, X);
+  k.madvise(p, pg(1), P, MADV_UNMERGEABLE);
+  assertEquals(folioAt(k, p, pg(1)) === kf, false);
+  assertEquals(kf.mapcount, [1]);
+  assertEquals(k.counters.ksm_break_cow, 1);
+  // The item for X+1 stays in the stable tree until ksmd rescans (mm/ksm.c): still pinned.
+  assertEquals(av.ksmPins, 2);
+  k.migrateFolio(kf);
+  // X+1 is now a VMA without VM_MERGEABLE mapping the copy: the stale item's visit is useless.
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 1, 1, 4]);
+  k.ksmdScan(6); // X+1 is no longer in a mergeable VMA: its item goes
+  assertEquals(av.ksmPins, 1);
+  // ksm_exit: the items stay (pinning the anon_vma) until ksmd's next visit of the slot.
+  k.exit(p);
+  assertEquals(ksmObjects(k), { slot: 1, item: 2, node: 1 }); // X+0 (on K) and X+2
+  assertEquals([k.slab.live("anon_vma"), av.refcount], [1, 1]);
+  k.ksmdScan(1);
+  assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+  assertEquals(k.slab.live("anon_vma"), 0);
+});
+
+Deno.test("ksm: after the parent exits, its items still find the fork child until ksmd", () => {
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  k.ksmdScan(6);
+  const kf = folioAt(k, p, pg(0));
+  const c = k.fork(p);
+  k.exit(p);
+  assertEquals(kf.mapcount, [2]); // C's two mappings
+  k.migrateFolio(kf);
+  // P's items (P is gone): pass 1 finds nothing of P's, pass 2 finds C's VMA, still in av(A)'s
+  // tree through C's anon_vma_chain.
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
+  // ksmd: P's slot is dropped with its 3 items, then C's pages get items on K's stable node.
+  k.ksmdScan(3);
+  assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 1 });
+  k.migrateFolio(kf);
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
+  k.exit(c);
+  k.ksmdScan(1);
+  assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+  assertEquals(k.slab.live("anon_vma"), 0);
+});
+
+// The review question (June 2025, RELOCATE_ANON v1): P's page X+0 is merged with Q's page
+// Y+0 (content 7) into KSM folio K; P then moves its VMA A to Z with mremap.
+//
+//   before:  P  X+0 -> K   (item P@X+0, pins av(A))        Q  Y+0 -> K  (item Q@Y+0, pins av(Q))
+//   mremap:  prep_move_vma breaks K in [X, X+2) first: P's X+0 gets a private copy
+//   after:   P  Z+0 -> copy (content 7)                   Q  Y+0 -> K
+//            item P@X+0 stale on K's stable node until ksmd rescans P.
+const Y = 0x7e0000000000;
+const Z = 0x7d0000000000;
+
+function sharedWithQ(w: World): { p: Mm; q: Mm; kf: Folio } {
+  const { k } = w;
+  const p = k.spawn();
+  const q = k.spawn();
+  k.mmap(p, X, 2 * P, RW, ANON);
+  k.mmap(q, Y, P, RW, ANON);
+  k.madvise(p, X, 2 * P, MADV_MERGEABLE);
+  k.madvise(q, Y, P, MADV_MERGEABLE);
+  k.touch(p, pg(0), "write", 7);
+  k.touch(p, pg(1), "write");
+  k.touch(q, Y, "write", 7);
+  k.ksmdScan(6);
+  const kf = folioAt(k, p, pg(0));
+  assertEquals(kf.ksm && folioAt(k, q, Y) === kf, true);
+  return { p, q, kf };
+}
+
+for (const relocate of [false, true]) {
+  const name = relocate ? "MREMAP_RELOCATE_ANON" : "plain MREMAP_MAYMOVE|FIXED";
+  Deno.test(`ksm + mremap (${name}): KSM pages are broken before the move; walks stay exact`, () => {
+    const w = world();
+    const { k } = w;
+    const { p, q, kf } = sharedWithQ(w);
+    const avA = avAt(k, p, X);
+    assertEquals(avA.refcount, 2); // 1 + the rmap item P@X+0
+    const flags = MREMAP_MAYMOVE | MREMAP_FIXED | (relocate ? MREMAP_RELOCATE_ANON : 0);
+    k.mremap(p, X, 2 * P, 2 * P, flags, Z);
+    assertEquals(k.counters.ksm_break_cow, 1);
+    assertEquals(kf.mapcount, [1]); // Q only
+    const moved = folioAt(k, p, Z);
+    assertEquals(moved.ksm, false);
+    assertEquals(k.counters.mremap_relocated ?? 0, relocate ? 1 : 0);
+    // The stale item still pins av(A). Plain move: the moved VMA keeps av(A) (copy_vma clones
+    // the chain), so av(A) is live with one VMA. RELOCATE_ANON: the destination got a fresh
+    // anon_vma and the source was unmapped, so av(A) lives on only by the item's reference,
+    // with an empty tree.
+    assertEquals(avA.freed, false);
+    assertEquals(avA.refcount, relocate ? 1 : 2);
+    assertEquals(avA.ksmPins, 1);
+    assertEquals(avA.tree.isEmpty(), relocate);
+    assertEquals(k.slab.live("anon_vma"), relocate ? 3 : 2);
+    // Walk of K: pass 1 locks av(A) (stale item: nothing covers X+0, no visit) and av(Q)
+    // (hit); pass 2 finds no other mm. No mapping missed, no useless visit.
+    k.migrateFolio(kf);
+    assertEquals(walkFigures(w.walks.at(-1)!), [1, 1, 0, 4]);
+    // ksmd comes round: P's stale item goes (X+0 is no longer scanned), Z+0 (content 7, in
+    // the moved VMA, still VM_MERGEABLE as prep_move_vma keeps the flag) merges again with K.
+    k.ksmdScan(6);
+    assertEquals(avA.freed, relocate); // relocate: the last reference was the stale item
+    assertEquals(folioAt(k, p, Z), kf);
+    assertEquals(kf.mapcount, [2]);
+    k.migrateFolio(kf);
+    assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
+    k.exit(p);
+    k.exit(q);
+    k.ksmdScan(1);
+    assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+    assertEquals(k.slab.live("anon_vma"), 0);
+  });
+
+  Deno.test(`ksm + mremap (${name}) without the break (debug): rmap_walk_ksm misses the move`, () => {
+    const w = world(new AnonVmaScheme(), { ksmBreakOnMove: false, debugChecks: false });
+    const { k } = w;
+    const { p, kf } = sharedWithQ(w);
+    const flags = MREMAP_MAYMOVE | MREMAP_FIXED | (relocate ? MREMAP_RELOCATE_ANON : 0);
+    k.mremap(p, X, 2 * P, 2 * P, flags, Z);
+    // RELOCATE_ANON leaves KSM folios as they are; K is still mapped by P, now at Z+0.
+    assertEquals(folioAt(k, p, Z), kf);
+    assertEquals(k.counters.mremap_relocated ?? 0, relocate ? 1 : 0);
+    // The item still says X+0: no VMA of av(A)'s tree covers it, so P's mapping is missed.
+    assertThrows(() => k.migrateFolio(kf), OracleMismatchError);
+  });
+}
+
+Deno.test("ksm: schemes without an anon_vma per VMA walk by mm and address ([U])", () => {
+  for (const scheme of [new CowContextScheme(), new AnonVmaLazyScheme()]) {
+    const w = world(scheme);
+    const { k } = w;
+    const p = mergedPair(w);
+    k.ksmdScan(6);
+    const kf = folioAt(k, p, pg(0));
+    const c = k.fork(p);
+    k.migrateFolio(kf);
+    assertEquals(walkFigures(w.walks.at(-1)!).slice(0, 3), [4, 4, 0]);
+    k.exit(c);
+    k.exit(p);
+    k.ksmdScan(1);
+    assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+  }
+});
