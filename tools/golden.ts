@@ -79,6 +79,7 @@ export function jsonDifferences(
       const skip = top ? ignore : [];
       const ak = Object.keys(ao).filter((k) => !skip.includes(k));
       const ek = Object.keys(eo).filter((k) => !skip.includes(k));
+      const before = out.length;
       for (const k of ek) {
         if (out.length >= limit) return;
         if (!(k in ao)) out.push({ path: childPath(path, k), detail: "missing" });
@@ -90,7 +91,8 @@ export function jsonDifferences(
           out.push({ path: childPath(path, k), detail: `unexpected ${brief(ao[k])}` });
         }
       }
-      if (out.length === 0 && ak.join("\u0000") !== ek.join("\u0000")) {
+      // Same keys in another order: reported only when nothing else differs in this object.
+      if (out.length === before && out.length < limit && ak.join("\u0000") !== ek.join("\u0000")) {
         out.push({ path, detail: `key order ${ak.join(",")} instead of ${ek.join(",")}` });
       }
       return;

@@ -49,6 +49,7 @@ import {
   PROT_WRITE,
 } from "../core/kernel/types.ts";
 import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import { paramsOf } from "./workload.ts";
 
 // -----------------------------------------------------------------------------------------------
 // Published figures (reference §10.3 / §11.1 [C]) and x86_64 slot sizes (§1.6 [C]).
@@ -134,7 +135,7 @@ const STACK_PAGES = 8;
 /** Regions of an app's ART heap: the moving space and the from-space. */
 const HEAP_REGIONS = 2;
 
-const PARAMS: readonly ParamSpec[] = [
+const PARAMS = [
   {
     name: "scale",
     kind: "float",
@@ -417,7 +418,7 @@ const PARAMS: readonly ParamSpec[] = [
     source: "assumption: compressed (§11.1 suggests 10–100 launches per hour [U]) so the " +
       "daemons' walks stay proportionate",
   },
-];
+] as const satisfies readonly ParamSpec[];
 
 /** A region of a process image. */
 interface Region {
@@ -471,7 +472,7 @@ function* whileAlive(alive: () => boolean, g: Generator<Step, void, void>): Task
 
 function setup(env: WorkloadEnv): void {
   const k: Kernel = env.kernel;
-  const p = env.params;
+  const p = paramsOf(PARAMS, env.params);
   const scale = p.scale as number;
   const regionPages = p.regionPages as number;
   const writePages = Math.min(p.writePages as number, regionPages);

@@ -35,7 +35,14 @@ import {
   PROT_WRITE,
 } from "../core/kernel/types.ts";
 import type { Random } from "../core/lib/random.ts";
-import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import {
+  paramsOf,
+  type ParamSpec,
+  type Step,
+  type TaskScript,
+  type Workload,
+  type WorkloadEnv,
+} from "./workload.ts";
 
 /** Base address of the root's first region (regions follow upwards, one-page gaps between). */
 const REGION_BASE = 0x10000000;
@@ -53,7 +60,7 @@ const POLL_NS = 5_000;
  */
 export const FORK_STORM_MODES: readonly string[] = ["breadth", "tree", "chain", "chain-exit"];
 
-const PARAMS: readonly ParamSpec[] = [
+const PARAMS = [
   {
     name: "mode",
     kind: "enum",
@@ -195,7 +202,7 @@ const PARAMS: readonly ParamSpec[] = [
     description: "Root folios migrated (two rmap walks each) by a probe once a round is built.",
     source: "assumption: a compaction pass over the most shared folios (§8.3)",
   },
-];
+] as const satisfies readonly ParamSpec[];
 
 /** A process of the storm. */
 interface Proc {
@@ -238,15 +245,15 @@ function* exitProc(k: Kernel, proc: Proc, round: Round): Generator<Step, void, v
 
 function setup(env: WorkloadEnv): void {
   const k = env.kernel;
-  const p = env.params;
-  const mode = p.mode as string;
-  const regions = p.regions as number;
-  const pages = p.pages as number;
-  const cowPages = Math.round((p.cowFraction as number) * regions * pages);
-  const lifetime = p.childLifetimeNs as number;
-  const exitChildren = p.exitChildren as boolean;
-  const forkInterval = p.forkIntervalNs as number;
-  const probeWalks = p.probeWalks as number;
+  const p = paramsOf(PARAMS, env.params);
+  const mode = p.mode;
+  const regions = p.regions;
+  const pages = p.pages;
+  const cowPages = Math.round(p.cowFraction * regions * pages);
+  const lifetime = p.childLifetimeNs;
+  const exitChildren = p.exitChildren;
+  const forkInterval = p.forkIntervalNs;
+  const probeWalks = p.probeWalks;
   const addrs: number[] = [];
   for (let r = 0; r < regions; r++) {
     const base = REGION_BASE + r * (pages + 1) * PAGE_SIZE;
@@ -257,14 +264,14 @@ function setup(env: WorkloadEnv): void {
   const childrenAt = (level: number, rng: Random): number => {
     switch (mode) {
       case "breadth":
-        return level === 0 ? p.children as number : 0;
+        return level === 0 ? p.children : 0;
       case "tree": {
-        if (level >= (p.depth as number)) return 0;
-        const f = p.fanout as number;
+        if (level >= p.depth) return 0;
+        const f = p.fanout;
         return p.fanoutRandom ? rng.int(1, f) : f;
       }
       default:
-        return level < (p.generations as number) ? 1 : 0;
+        return level < p.generations ? 1 : 0;
     }
   };
 
@@ -366,7 +373,7 @@ function setup(env: WorkloadEnv): void {
         };
       }
       for (const a of addrs) yield { op: "fault", run: () => k.touch(root.mm, a, "write") };
-      const rounds = p.rounds as number;
+      const rounds = p.rounds;
       for (let i = 0; i < rounds; i++) {
         const round: Round = { pendingBuild: 1, probed: false, alive: 0 };
         root.label = `r${i}`;

@@ -49,7 +49,14 @@ import {
 } from "../core/kernel/types.ts";
 import type { Kernel } from "../core/kernel/kernel.ts";
 import type { Random } from "../core/lib/random.ts";
-import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import {
+  paramsOf,
+  type ParamSpec,
+  type Step,
+  type TaskScript,
+  type Workload,
+  type WorkloadEnv,
+} from "./workload.ts";
 
 /** Where each process's realloc arena starts (far from the top-down mmap area; any free range). */
 const ARENA_BASE = 0x100000000000;
@@ -66,7 +73,7 @@ export const MERGE_FAIL_REASONS: readonly string[] = [
 ];
 
 /** Parameters of mremap-churn. */
-export const MREMAP_CHURN_PARAMS: readonly ParamSpec[] = [
+export const MREMAP_CHURN_PARAMS = [
   {
     name: "processes",
     kind: "int",
@@ -230,7 +237,7 @@ export const MREMAP_CHURN_PARAMS: readonly ParamSpec[] = [
     description: "Simulated time between two rounds of a process.",
     source: "assumption",
   },
-];
+] as const satisfies readonly ParamSpec[];
 
 /** Per-run workload counters. */
 interface ChurnStats {
@@ -496,26 +503,26 @@ export const MREMAP_CHURN: Workload = {
     "re-indexes the folios so that it can. Reports VMA counts and failed merges by reason.",
   params: MREMAP_CHURN_PARAMS,
   setup(env: WorkloadEnv): void {
-    const p = env.params;
-    const mode = String(p.relocate);
+    const p = paramsOf(MREMAP_CHURN_PARAMS, env.params);
+    const mode = p.relocate;
     const cfg: Config = {
-      rounds: Number(p.rounds),
+      rounds: p.rounds,
       relocFlags: mode === "relocate"
         ? MREMAP_RELOCATE_ANON
         : mode === "must"
         ? MREMAP_MUST_RELOCATE_ANON
         : 0,
-      weights: [Number(p.reallocWeight), Number(p.defragWeight), Number(p.holeBackWeight)],
-      bufferPages: Number(p.bufferPages),
-      maxBufferPages: Number(p.maxBufferPages),
-      buffers: Number(p.buffers),
-      blockerProbability: Number(p.blockerProbability),
-      heapSlots: Number(p.heapSlots),
-      slotPages: Number(p.slotPages),
-      garbageFraction: Number(p.garbageFraction),
-      forkEvery: Number(p.forkEvery),
-      childLifeNs: Number(p.childLifeNs),
-      thinkNs: Number(p.thinkNs),
+      weights: [p.reallocWeight, p.defragWeight, p.holeBackWeight],
+      bufferPages: p.bufferPages,
+      maxBufferPages: p.maxBufferPages,
+      buffers: p.buffers,
+      blockerProbability: p.blockerProbability,
+      heapSlots: p.heapSlots,
+      slotPages: p.slotPages,
+      garbageFraction: p.garbageFraction,
+      forkEvery: p.forkEvery,
+      childLifeNs: p.childLifeNs,
+      thinkNs: p.thinkNs,
     };
     if (cfg.bufferPages > cfg.maxBufferPages) {
       throw new RangeError(
@@ -524,7 +531,7 @@ export const MREMAP_CHURN: Workload = {
     }
     const stats: ChurnStats = { counts: {} };
     STATS.set(env, stats);
-    for (let i = 0; i < Number(p.processes); i++) {
+    for (let i = 0; i < p.processes; i++) {
       const rng = env.rng.fork(`mremap-churn:${i}`);
       env.addTask(`churn-${i}`, "user", processScript(env, cfg, rng, stats, i));
     }

@@ -30,7 +30,14 @@ import {
   PROT_WRITE,
 } from "../core/kernel/types.ts";
 import type { Random } from "../core/lib/random.ts";
-import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import {
+  paramsOf,
+  type ParamSpec,
+  type Step,
+  type TaskScript,
+  type Workload,
+  type WorkloadEnv,
+} from "./workload.ts";
 
 /** Where the template maps its image files (one-page gaps between files). */
 const FILE_BASE = 0x7e0000000000;
@@ -41,7 +48,7 @@ const PRIVATE_BASE = 0x7c0000000000;
 /** Poll period of a waiting task. */
 const POLL_NS = 10_000;
 
-const PARAMS: readonly ParamSpec[] = [
+const PARAMS = [
   {
     name: "files",
     kind: "int",
@@ -190,7 +197,7 @@ const PARAMS: readonly ParamSpec[] = [
     description: "Whether workers exit at the end (false keeps the tree alive to the end).",
     source: "assumption",
   },
-];
+] as const satisfies readonly ParamSpec[];
 
 /** A worker (or the template). */
 interface Proc {
@@ -212,16 +219,16 @@ function mapcountOf(f: Folio): number {
 
 function setup(env: WorkloadEnv): void {
   const k: Kernel = env.kernel;
-  const p = env.params;
-  const files = p.files as number;
-  const filePages = p.filePages as number;
-  const heapPages = p.heapPages as number;
-  const width = p.width as number;
-  const depth = p.depth as number;
-  const privatePages = p.privatePages as number;
-  const walkRounds = p.walkRounds as number;
-  const walksPerRound = p.walksPerRound as number;
-  const exitWorkers = p.exitWorkers as boolean;
+  const p = paramsOf(PARAMS, env.params);
+  const files = p.files;
+  const filePages = p.filePages;
+  const heapPages = p.heapPages;
+  const width = p.width;
+  const depth = p.depth;
+  const privatePages = p.privatePages;
+  const walkRounds = p.walkRounds;
+  const walksPerRound = p.walksPerRound;
+  const exitWorkers = p.exitWorkers;
   const fileStride = (filePages + 1) * PAGE_SIZE;
   /** Template pages holding anon folios (written file pages and heap), in address order. */
   const anonPages: number[] = [];
@@ -236,11 +243,11 @@ function setup(env: WorkloadEnv): void {
     const rng = env.rng.fork("walker");
     let migrate = true;
     for (let r = 0; r < walkRounds; r++) {
-      if (r > 0) yield { sleep: p.walkIntervalNs as number };
+      if (r > 0) yield { sleep: p.walkIntervalNs };
       // The most shared of a sample of the template's anon folios.
       const seen = new Set<Folio>();
       const sample: Folio[] = [];
-      const n = Math.min(p.walkSample as number, anonPages.length);
+      const n = Math.min(p.walkSample, anonPages.length);
       for (let i = 0; i < n; i++) {
         const f = k.pte(template.mm, anonPages[rng.int(0, anonPages.length - 1)])?.folio;
         if (f && f.anon && !f.freed && !seen.has(f)) {
@@ -285,7 +292,7 @@ function setup(env: WorkloadEnv): void {
   function* worker(pr: Proc, template: Proc): TaskScript {
     const cow = pr.rng.shuffle(anonPages.slice()).slice(
       0,
-      Math.round(anonPages.length * (p.cowFraction as number)),
+      Math.round(anonPages.length * p.cowFraction),
     );
     for (const a of cow.sort((x, y) => x - y)) {
       yield { op: "fault", run: () => k.touch(pr.mm, a, "write") };
@@ -314,7 +321,7 @@ function setup(env: WorkloadEnv): void {
     built(template);
     yield* waitUntil(() => walked);
     if (!exitWorkers) return;
-    yield { sleep: p.lifetimeNs as number };
+    yield { sleep: p.lifetimeNs };
     yield* waitUntil(() => pr.liveChildren === 0);
     yield {
       op: "exit",
@@ -338,8 +345,8 @@ function setup(env: WorkloadEnv): void {
         liveChildren: 0,
       };
       yield { op: "execve", run: () => t.mm = k.spawn() };
-      const read = Math.round(filePages * (p.fileReadFraction as number));
-      const write = Math.round(filePages * (p.fileWriteFraction as number));
+      const read = Math.round(filePages * p.fileReadFraction);
+      const write = Math.round(filePages * p.fileWriteFraction);
       for (let f = 0; f < files; f++) {
         const file = k.createFile(`image${f}.img`, filePages);
         const base = FILE_BASE + f * fileStride;

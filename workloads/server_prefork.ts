@@ -35,26 +35,33 @@ import {
 } from "../core/kernel/types.ts";
 import type { Kernel } from "../core/kernel/kernel.ts";
 import type { Random } from "../core/lib/random.ts";
-import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
+import {
+  paramsOf,
+  type ParamSpec,
+  type Step,
+  type TaskScript,
+  type Workload,
+  type WorkloadEnv,
+} from "./workload.ts";
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 const SHARED_ANON = MAP_SHARED | MAP_ANONYMOUS;
 
-function spec(
-  name: string,
+function spec<N extends string>(
+  name: N,
   def: number,
   min: number,
   max: number,
   unit: string,
   description: string,
   source: string,
-): ParamSpec {
+): ParamSpec & { readonly name: N; readonly kind: "int" } {
   return { name, kind: "int", default: def, min, max, unit, description, source };
 }
 
 /** Parameters of server-prefork (those of other modes are ignored). */
-export const SERVER_PREFORK_PARAMS: readonly ParamSpec[] = [
+export const SERVER_PREFORK_PARAMS = [
   {
     name: "mode",
     kind: "enum",
@@ -199,7 +206,7 @@ export const SERVER_PREFORK_PARAMS: readonly ParamSpec[] = [
     "(redis) Page writes by the parent between two BGSAVEs (part of them during the save).",
     "assumption",
   ),
-];
+] as const satisfies readonly ParamSpec[];
 
 interface ServerStats {
   counts: Record<string, number>;
@@ -232,10 +239,10 @@ function randomPages(rng: Random, base: number, pages: number, n: number): numbe
 
 function* postmaster(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskScript {
   const k = env.kernel;
-  const p = env.params;
-  const heapPages = Number(p.heapPages);
-  const sbPages = Number(p.sharedBuffersPages);
-  const workMem = Number(p.workMemPages);
+  const p = paramsOf(SERVER_PREFORK_PARAMS, env.params);
+  const heapPages = p.heapPages;
+  const sbPages = p.sharedBuffersPages;
+  const workMem = p.workMemPages;
   let pm!: Mm;
   let heap = 0, shm = 0;
   yield { op: "execve", run: () => pm = k.spawn() };
@@ -245,8 +252,8 @@ function* postmaster(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskScr
   yield writePages(k, pm, range(shm, sbPages));
   env.mark("postmaster-ready");
   let live = 0, started = 0, peakMarked = false;
-  const total = Number(p.connections);
-  const max = Number(p.backends);
+  const total = p.connections;
+  const max = p.backends;
   while (started < total) {
     if (live >= max) {
       yield { sleep: 20_000 };
@@ -263,7 +270,7 @@ function* postmaster(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskScr
     }
     const c = child;
     const brng = rng.fork(`backend:${started}`);
-    const queries = Math.max(1, Math.round(brng.exponential(Number(p.queries))));
+    const queries = Math.max(1, Math.round(brng.exponential(p.queries)));
     env.addTask(
       `backend-${started}`,
       "user",
@@ -303,13 +310,13 @@ interface ApacheChild {
 
 function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskScript {
   const k = env.kernel;
-  const p = env.params;
-  const heapPages = Number(p.heapPages);
-  const minSpare = Number(p.minSpareServers);
-  const maxSpare = Number(p.maxSpareServers);
-  const maxWorkers = Number(p.maxRequestWorkers);
-  const perChild = Number(p.maxConnectionsPerChild);
-  const requests = Number(p.requests);
+  const p = paramsOf(SERVER_PREFORK_PARAMS, env.params);
+  const heapPages = p.heapPages;
+  const minSpare = p.minSpareServers;
+  const maxSpare = p.maxSpareServers;
+  const maxWorkers = p.maxRequestWorkers;
+  const perChild = p.maxConnectionsPerChild;
+  const requests = p.requests;
   let parent!: Mm;
   let heap = 0, board = 0;
   yield { op: "execve", run: () => parent = k.spawn() };
@@ -363,7 +370,7 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
     );
   }
 
-  for (let i = 0; i < Number(p.startServers); i++) yield* spawnChild();
+  for (let i = 0; i < p.startServers; i++) yield* spawnChild();
   env.mark("start-servers");
   let spawnRate = 1;
   while (served < requests) {
@@ -392,8 +399,8 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
 
 function* redisServer(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskScript {
   const k = env.kernel;
-  const p = env.params;
-  const pages = Number(p.datasetPages);
+  const p = paramsOf(SERVER_PREFORK_PARAMS, env.params);
+  const pages = p.datasetPages;
   const extent = 256;
   let srv!: Mm;
   yield { op: "execve", run: () => srv = k.spawn() };
@@ -412,8 +419,8 @@ function* redisServer(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskSc
       return e.addr + rng.int(0, e.pages - 1) * PAGE_SIZE;
     });
   let saving = false;
-  const perSave = Number(p.writesPerSave);
-  for (let save = 0; save < Number(p.bgsaves); save++) {
+  const perSave = p.writesPerSave;
+  for (let save = 0; save < p.bgsaves; save++) {
     // BGSAVE: fork a child that serialises the dataset (reads every page) and exits.
     let child!: Mm;
     yield { op: "fork", run: () => child = k.fork(srv) };
@@ -462,8 +469,8 @@ export const SERVER_PREFORK: Workload = {
     "BGSAVE child that reads the whole dataset while the parent's writes copy-on-write.",
   params: SERVER_PREFORK_PARAMS,
   setup(env: WorkloadEnv): void {
-    const p = env.params;
-    if (Number(p.minSpareServers) > Number(p.maxSpareServers)) {
+    const p = paramsOf(SERVER_PREFORK_PARAMS, env.params);
+    if (p.minSpareServers > p.maxSpareServers) {
       throw new RangeError(
         `server-prefork parameter minSpareServers (${p.minSpareServers}) must not exceed maxSpareServers (${p.maxSpareServers})`,
       );
@@ -476,7 +483,7 @@ export const SERVER_PREFORK: Workload = {
       : p.mode === "redis"
       ? redisServer(env, rng, stats)
       : postmaster(env, rng, stats);
-    env.addTask(String(p.mode), "user", script);
+    env.addTask(p.mode, "user", script);
   },
   finish(env: WorkloadEnv): void {
     const stats = STATS.get(env);

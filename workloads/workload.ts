@@ -45,6 +45,58 @@ export interface ParamSpec {
   readonly appliesWhen?: { readonly param: string; readonly values: readonly string[] };
 }
 
+/**
+ * The value type of the parameter a spec declares: `number` for int and float, `boolean` for
+ * bool, the union of its choices for an enum whose choices are literal (`string` otherwise).
+ */
+export type ParamValueOf<S extends ParamSpec> = S["kind"] extends "bool" ? boolean
+  : S["kind"] extends "enum"
+    ? S extends { readonly choices: readonly (infer C extends string)[] } ? C : string
+  : number;
+
+/**
+ * Resolved parameters typed from a list of specs declared with literal names and kinds
+ * (`[...] as const satisfies readonly ParamSpec[]`): one property per spec.
+ */
+export type ParamsOf<Specs extends readonly ParamSpec[]> = {
+  readonly [S in Specs[number] as S["name"]]: ParamValueOf<S>;
+};
+
+/**
+ * Typed view of `params` (a workload's {@link WorkloadEnv.params}) against `specs`: checks that
+ * every declared parameter is present with the type its spec declares (resolveParams
+ * guarantees it; a mismatch throws a {@link ParamError}) and returns the same object, typed.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ParamSpec, paramsOf } from "./workload.ts";
+ * const SPECS = [{ name: "mode", kind: "enum", default: "a", choices: ["a", "b"], unit: "",
+ *   description: "", source: "" }] as const satisfies readonly ParamSpec[];
+ * const p = paramsOf(SPECS, { mode: "b" });
+ * const mode: "a" | "b" = p.mode;
+ * if (mode !== "b") throw new Error();
+ * ```
+ */
+export function paramsOf<const Specs extends readonly ParamSpec[]>(
+  specs: Specs,
+  params: Readonly<Record<string, ParamValue>>,
+): ParamsOf<Specs> {
+  for (const spec of specs) {
+    const v = params[spec.name];
+    const ok = spec.kind === "bool"
+      ? typeof v === "boolean"
+      : spec.kind === "enum"
+      ? typeof v === "string" && (spec.choices === undefined || spec.choices.includes(v))
+      : typeof v === "number";
+    if (!ok) {
+      throw new ParamError(
+        `Parameter ${spec.name} must be ${describeRange(spec)}, got ${JSON.stringify(v)}`,
+      );
+    }
+  }
+  return params as unknown as ParamsOf<Specs>;
+}
+
 /** One step of a task script. */
 export type Step = { op: OpKind; run: () => void } | { sleep: number };
 

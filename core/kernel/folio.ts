@@ -13,8 +13,7 @@
  */
 
 import { countEvent, type KernelState } from "./state.ts";
-import type { Folio, SimFile } from "./types.ts";
-import type { SwapSlot } from "./pgtable.ts";
+import type { Folio, SimFile, SwapSlot } from "./types.ts";
 
 /**
  * Allocates a folio of `nrPages` pages (`folio_alloc`); anon folios join the live list and the

@@ -46,7 +46,6 @@ import { doMadvise } from "./madvise.ts";
 import { dupMm, execMm, exitMm, newMm } from "./fork.ts";
 import { doMremap, vrmNew } from "./mremap.ts";
 import { folioReferenced, migrateFolio, tryToUnmap } from "./rmap_walk.ts";
-import type { SwapPte } from "./pgtable.ts";
 import {
   validateBrk,
   validateFolio,
@@ -311,9 +310,9 @@ export class Kernel {
     validateTouch(this.mms, mm, addr, access);
     if (!mm.alive) throw new SyscallError("EFAULT", "touch", "process has exited");
     const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-    const pte = mm.pages.get(page / PAGE_SIZE) as SwapPte | undefined;
+    const pte = mm.pages.get(page / PAGE_SIZE);
     if (
-      pte && !pte.protNone && (pte.folio !== null || !pte.swap) &&
+      pte !== undefined && pte.kind !== "swap" && !pte.protNone &&
       (access === "read" || pte.writable)
     ) {
       // Present and permitted: no fault; the hardware sets the accessed bit.

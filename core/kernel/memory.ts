@@ -17,7 +17,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { allocFolio, pageCacheFolio } from "./folio.ts";
-import { detachPte, setPte, type SwapPte, type SwapSlot } from "./pgtable.ts";
+import { detachPte, presentPte, ptepGet, setPte, swapPte, zeroPagePte } from "./pgtable.ts";
 import {
   type Folio,
   hex,
@@ -25,12 +25,15 @@ import {
   linearPageIndex,
   type Mm,
   PAGE_SIZE,
-  type Pte,
+  type PresentPte,
+  type PteValue,
+  type SwapSlot,
   SyscallError,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
   type Vma,
+  type ZeroPagePte,
 } from "./types.ts";
 
 /** Access type of a memory touch. */
@@ -58,22 +61,23 @@ export function handleMmFault(k: KernelState, mm: Mm, addr: number, access: Acce
       throw new SyscallError("EFAULT", sys, `${access} to ${hex(addr)} without permission`);
     }
     k.exec.work("pt_level", 4);
-    const pte = mm.pages.get(addr / PAGE_SIZE) as SwapPte | undefined;
+    const pte = ptepGet(mm, addr / PAGE_SIZE);
     if (vma.flags & VM_SHARED) {
       faultShared(k, vma, addr, access, pte);
       return;
     }
-    if (!pte) {
-      if (vma.file) faultPrivateFileNone(k, vma, addr, access);
-      else doAnonymousPage(k, vma, addr, access);
-      return;
+    switch (pte.kind) {
+      case "none": // do_pte_missing
+        if (vma.file) faultPrivateFileNone(k, vma, addr, access);
+        else doAnonymousPage(k, vma, addr, access);
+        return;
+      case "swap":
+        doSwapPage(k, vma, addr, pte.swap, access);
+        return;
+      default:
+        // Present PTE, write to a write-protected page (or zero page): do_wp_page.
+        doWpPage(k, vma, addr, pte);
     }
-    if (pte.folio === null && pte.swap) {
-      doSwapPage(k, vma, addr, pte.swap, access);
-      return;
-    }
-    // Present PTE, write to a write-protected page (or zero page): do_wp_page.
-    doWpPage(k, vma, addr, pte);
   } finally {
     k.exec.release(mm.mmapLock, "read");
   }
@@ -85,27 +89,27 @@ function faultShared(
   vma: Vma,
   addr: number,
   access: Access,
-  pte: Pte | undefined,
+  pte: PteValue,
 ): void {
   const file = vma.file!;
   const index = linearPageIndex(vma, addr);
   if (index >= file.sizePages) {
     throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
   }
-  if (pte && pte.folio) {
+  if (pte.kind === "present") {
     pte.writable = access === "write" || pte.writable;
     pte.young = true;
     return;
   }
   const f = pageCacheFolio(k, file, index);
-  setPte(k, vma.mm, addr, { folio: f, page: 0, writable: access === "write", young: true });
+  setPte(k, vma.mm, addr, presentPte(f, 0, access === "write", true));
   countEvent(k, "faults_file");
 }
 
 /** `do_anonymous_page`. */
 function doAnonymousPage(k: KernelState, vma: Vma, addr: number, access: Access): void {
   if (access === "read") {
-    setPte(k, vma.mm, addr, { folio: null, page: 0, writable: false, young: true });
+    setPte(k, vma.mm, addr, zeroPagePte(true));
     countEvent(k, "faults_zero_page");
     return;
   }
@@ -140,7 +144,7 @@ function newAnonFolio(k: KernelState, vma: Vma, addr: number): Folio {
   f.anonExclusive.fill(true);
   k.scheme.addNewAnon(f, vma, start, true);
   for (let i = 0; i < nr; i++) {
-    setPte(k, mm, start + i * PAGE_SIZE, { folio: f, page: i, writable: true, young: true });
+    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, true, true));
   }
   if (nr > 1) countEvent(k, "mthp_folios");
   return f;
@@ -155,7 +159,7 @@ function faultPrivateFileNone(k: KernelState, vma: Vma, addr: number, access: Ac
   }
   if (access === "read") {
     const f = pageCacheFolio(k, file, index);
-    setPte(k, vma.mm, addr, { folio: f, page: 0, writable: false, young: true });
+    setPte(k, vma.mm, addr, presentPte(f, 0, false, true));
     countEvent(k, "faults_file");
     return;
   }
@@ -171,19 +175,19 @@ function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
   k.exec.work("page_copy");
   f.anonExclusive[0] = true;
   k.scheme.addNewAnon(f, vma, addr, true);
-  setPte(k, vma.mm, addr, { folio: f, page: 0, writable: true, young: true });
+  setPte(k, vma.mm, addr, presentPte(f, 0, true, true));
   return f;
 }
 
 /** `do_wp_page` (reference §5.2). */
-function doWpPage(k: KernelState, vma: Vma, addr: number, pte: Pte): void {
-  const f = pte.folio;
-  if (f === null || !f.anon) {
+function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | ZeroPagePte): void {
+  if (pte.kind === "zero" || !pte.folio.anon) {
     // Zero page or a page-cache page in a private mapping: wp_page_copy.
     wpPageCopy(k, vma, addr);
-    countEvent(k, f === null ? "faults_cow_zero_page" : "faults_cow_file");
+    countEvent(k, pte.kind === "zero" ? "faults_cow_zero_page" : "faults_cow_file");
     return;
   }
+  const f = pte.folio;
   if (f.anonExclusive[pte.page]) {
     pte.writable = true;
     pte.young = true;
@@ -225,7 +229,13 @@ function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
 }
 
 /** `do_swap_page`: bring a reclaimed page back. */
-function doSwapPage(k: KernelState, vma: Vma, addr: number, slot: SwapSlot, access: Access): void {
+function doSwapPage(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  slot: SwapSlot,
+  access: Access,
+): void {
   const mm = vma.mm;
   const cached = slot.cached && !slot.cached.freed ? slot.cached : null;
   // Drop this PTE's reference to the slot (without freeing the cached folio we are about to map).
@@ -253,8 +263,9 @@ function doSwapPage(k: KernelState, vma: Vma, addr: number, slot: SwapSlot, acce
   if (slot.cached) k.swapCacheOf.set(f, slot);
   else k.swapCacheOf.delete(f);
   const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
-  setPte(k, mm, addr, { folio: f, page: 0, writable, young: true });
-  if (access === "write" && !writable) doWpPage(k, vma, addr, mm.pages.get(vpn)!);
+  const pte = presentPte(f, 0, writable, true);
+  setPte(k, mm, addr, pte);
+  if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
 }
 
 /**
@@ -271,27 +282,16 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   const pm = src.mm, cm = dst.mm;
   const cow = isCowMapping(src.flags);
   for (const vpn of pm.pages.rangeKeys(src.start / PAGE_SIZE, src.end / PAGE_SIZE)) {
-    const pte = pm.pages.get(vpn)! as SwapPte;
+    const pte = pm.pages.get(vpn)!;
     const addr = vpn * PAGE_SIZE;
     k.exec.work("pte_check");
-    if (pte.folio === null) {
-      if (pte.swap) {
-        pte.swap.count++;
-        setPte(
-          k,
-          cm,
-          addr,
-          { folio: null, page: 0, writable: false, young: false, swap: pte.swap } as SwapPte,
-        );
-      } else {
-        setPte(k, cm, addr, {
-          folio: null,
-          page: 0,
-          writable: false,
-          young: false,
-          ...(pte.protNone ? { protNone: true } : {}),
-        });
-      }
+    if (pte.kind === "swap") {
+      pte.swap.count++; // copy_nonpresent_pte: swap_duplicate
+      setPte(k, cm, addr, swapPte(pte.swap));
+      continue;
+    }
+    if (pte.kind === "zero") {
+      setPte(k, cm, addr, zeroPagePte(false, pte.protNone));
       continue;
     }
     const f = pte.folio;
@@ -301,12 +301,7 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
       k.exec.work("page_copy");
       nf.anonExclusive[0] = true;
       k.scheme.addNewAnon(nf, dst, addr, true);
-      setPte(k, cm, addr, {
-        folio: nf,
-        page: 0,
-        writable: (dst.flags & VM_WRITE) !== 0,
-        young: true,
-      });
+      setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true));
       countEvent(k, "fork_early_cow");
       continue;
     }
@@ -316,12 +311,6 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
       pte.writable = false;
       writable = false;
     }
-    setPte(k, cm, addr, {
-      folio: f,
-      page: pte.page,
-      writable,
-      young: false,
-      ...(pte.protNone ? { protNone: true } : {}),
-    });
+    setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone));
   }
 }

@@ -75,14 +75,16 @@ export function changeProtection(k: KernelState, vma: Vma, start: number, end: n
   const none = (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
   for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
     const pte = mm.pages.get(vpn)!;
-    if (none) pte.protNone = true;
-    else if (pte.protNone) pte.protNone = false;
-    if (!writable) pte.writable = false;
-    else if (
-      (vma.flags & VM_SHARED) ||
-      (pte.folio && pte.folio.anon && pte.folio.anonExclusive[pte.page])
-    ) pte.writable = pte.folio !== null; // can_change_pte_writable
     k.exec.work("pte_update");
+    // A swap entry carries no protection (the VMA's applies at swap-in); the zero page stays
+    // read-only whatever the new protection.
+    if (pte.kind === "swap") continue;
+    pte.protNone = none;
+    if (pte.kind === "zero") continue;
+    if (!writable) pte.writable = false;
+    else if ((vma.flags & VM_SHARED) || (pte.folio.anon && pte.folio.anonExclusive[pte.page])) {
+      pte.writable = true; // can_change_pte_writable
+    }
   }
 }
 

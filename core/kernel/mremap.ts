@@ -17,7 +17,7 @@
  */
 
 import { countEvent, type KernelState } from "./state.ts";
-import { attachPte, detachPte, type SwapPte } from "./pgtable.ts";
+import { attachPte, detachPte } from "./pgtable.ts";
 import { getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import {
   vmaMergeExistingRange,
@@ -38,6 +38,7 @@ import {
   MREMAP_MUST_RELOCATE_ANON,
   MREMAP_RELOCATE_ANON,
   PAGE_SIZE,
+  type Pte,
   SyscallError,
   VM_ACCOUNT,
   type Vma,
@@ -323,17 +324,17 @@ function movePageTables(
   len: number,
 ): void {
   const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
-  const moved: { addr: number; pte: SwapPte }[] = [];
+  const moved: { addr: number; pte: Pte }[] = [];
   for (const vpn of keys) {
     // Detach without dropping references.
     const pte = detachPte(mm, vpn)!;
     const a = vpn * PAGE_SIZE;
     moved.push({ addr: newAddr + (a - oldAddr), pte });
-    if (pte.folio && pte.folio.anon) k.oracle.unmap(pte.folio, mm, a);
+    if (pte.kind === "present" && pte.folio.anon) k.oracle.unmap(pte.folio, mm, a);
   }
   for (const { addr, pte } of moved) {
     attachPte(mm, addr / PAGE_SIZE, pte);
-    if (pte.folio && pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
+    if (pte.kind === "present" && pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
     k.exec.work("pte_update");
   }
 }

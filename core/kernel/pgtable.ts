@@ -1,6 +1,8 @@
 /**
- * Page tables: one PTE per virtual page number, PTE-page (page-table page) accounting, and the
- * primitives that install and remove PTEs while keeping folio mapcounts and the oracle exact.
+ * Page tables: one PTE per virtual page number, PTE-page (page-table page) accounting, the
+ * constructors of the PTE kinds (present, zero page, swap; none is the absence of an entry, see
+ * `Pte` in types.ts), and the primitives that install and remove PTEs while keeping folio
+ * mapcounts, swap counts and the oracle exact.
  *
  * Stands for `include/linux/pgtable.h` and the PTE-level parts of `mm/memory.c`
  * (`set_pte_at`, `ptep_get_and_clear`, `zap_pte_range`) and `mm/pgtable-generic.c`.
@@ -14,26 +16,88 @@
  */
 
 import type { KernelState } from "./state.ts";
-import { type Folio, type Mm, PAGE_SIZE, type Pte } from "./types.ts";
+import type {
+  Folio,
+  Mm,
+  NonePte,
+  PresentPte,
+  Pte,
+  PteValue,
+  SwapPte,
+  SwapSlot,
+  ZeroPagePte,
+} from "./types.ts";
+import { PAGE_SIZE } from "./types.ts";
 import { maybeFreeFolio, putSwap } from "./folio.ts";
 
 /** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
 export const PTES_PER_TABLE_SHIFT = 9;
 
-/** A swap slot: a reclaimed anon page that PTEs still refer to. */
-export interface SwapSlot {
-  /** Unique id (allocation order). */
-  id: number;
-  /** Number of swap PTEs referring to the slot (`swap_count`). */
-  count: number;
-  /** Folio brought back by the first swap-in, shared by later ones (swap cache). */
-  cached: Folio | null;
+/** The empty entry: a lookup of an unpopulated address (`pte_none`). */
+export const PTE_NONE: NonePte = Object.freeze({ kind: "none" });
+
+/**
+ * `mk_pte` for page `page` of `folio`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * setPte(k, mm, addr, presentPte(folio, 0, true, true));
+ * ```
+ */
+export function presentPte(
+  folio: Folio,
+  page: number,
+  writable: boolean,
+  young: boolean,
+  protNone = false,
+): PresentPte {
+  return { kind: "present", folio, page, writable, young, protNone, swap: null };
 }
 
-/** A PTE that refers to a swap slot (`pte.folio === null`, `swap !== null`). */
-export interface SwapPte extends Pte {
-  /** The slot, or absent/null for a zero-page PTE. */
-  swap: SwapSlot | null;
+/**
+ * The zero-page PTE (`pte_mkspecial(pfn_pte(my_zero_pfn(addr)))`), read-only.
+ *
+ * @example Usage
+ * ```ts ignore
+ * setPte(k, mm, addr, zeroPagePte(true));
+ * ```
+ */
+export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
+  return { kind: "zero", folio: null, page: 0, writable: false, young, protNone, swap: null };
+}
+
+/**
+ * A swap PTE referring to `slot` (`swp_entry_to_pte`); the caller counts the reference.
+ *
+ * @example Usage
+ * ```ts ignore
+ * slot.count++;
+ * attachPte(mm, vpn, swapPte(slot));
+ * ```
+ */
+export function swapPte(slot: SwapSlot): SwapPte {
+  return {
+    kind: "swap",
+    folio: null,
+    page: 0,
+    writable: false,
+    young: false,
+    protNone: false,
+    swap: slot,
+  };
+}
+
+/**
+ * `ptep_get`: the entry at virtual page `vpn`, {@link PTE_NONE} when there is none.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const pte = ptepGet(mm, addr / PAGE_SIZE);
+ * if (pte.kind === "none") doAnonymousPage(k, vma, addr, access);
+ * ```
+ */
+export function ptepGet(mm: Mm, vpn: number): PteValue {
+  return mm.pages.get(vpn) ?? PTE_NONE;
 }
 
 /**
@@ -58,8 +122,8 @@ export function attachPte(mm: Mm, vpn: number, pte: Pte): void {
  * const old = detachPte(mm, vpn);
  * ```
  */
-export function detachPte(mm: Mm, vpn: number): SwapPte | undefined {
-  const pte = mm.pages.get(vpn) as SwapPte | undefined;
+export function detachPte(mm: Mm, vpn: number): Pte | undefined {
+  const pte = mm.pages.get(vpn);
   if (!pte) return undefined;
   mm.pages.delete(vpn);
   const t = vpn >> PTES_PER_TABLE_SHIFT;
@@ -83,7 +147,7 @@ export function setPte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
   const old = mm.pages.get(vpn);
   if (old) clearPte(k, mm, addr);
   attachPte(mm, vpn, pte);
-  if (pte.folio) {
+  if (pte.kind === "present") {
     pte.folio.mapcount[pte.page]++;
     if (pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
   }
@@ -103,12 +167,12 @@ export function clearPte(k: KernelState, mm: Mm, addr: number): void {
   const pte = detachPte(mm, addr / PAGE_SIZE);
   if (!pte) return;
   k.exec.work("pte_update");
-  const f = pte.folio;
-  if (f) {
+  if (pte.kind === "present") {
+    const f = pte.folio;
     f.mapcount[pte.page]--;
     if (f.anon) k.oracle.unmap(f, mm, addr);
     maybeFreeFolio(k, f);
-  } else if (pte.swap) {
+  } else if (pte.kind === "swap") {
     putSwap(k, pte.swap);
   }
 }

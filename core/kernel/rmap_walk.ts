@@ -18,14 +18,8 @@
 import type { WalkKind } from "../rmap/scheme.ts";
 import { mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
-import {
-  attachPte,
-  clearPte,
-  PTES_PER_TABLE_SHIFT,
-  type SwapPte,
-  type SwapSlot,
-} from "./pgtable.ts";
-import { type Folio, type Mm, PAGE_SIZE, type Pte } from "./types.ts";
+import { attachPte, clearPte, PTES_PER_TABLE_SHIFT, swapPte } from "./pgtable.ts";
+import { type Folio, type Mm, PAGE_SIZE, type PresentPte, type SwapSlot } from "./types.ts";
 
 /**
  * Runs one walk through the scheme, checks each candidate's page tables, and verifies the
@@ -42,7 +36,7 @@ export function rmapWalk(
   folio: Folio,
   kind: WalkKind,
   tryLock: boolean,
-  act: (pte: Pte, mm: Mm, addr: number) => boolean,
+  act: (pte: PresentPte, mm: Mm, addr: number) => boolean,
 ): WalkResult {
   if (!folio.anon || folio.freed) {
     throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
@@ -78,7 +72,7 @@ export function rmapWalk(
       if (va < vma.start || va >= vma.end) continue;
       k.exec.work("pte_check");
       const pte = mm.pages.get(va / PAGE_SIZE);
-      if (!pte || pte.folio !== folio || pte.page !== i) continue;
+      if (pte?.kind !== "present" || pte.folio !== folio || pte.page !== i) continue;
       const key = mapperKey(mm, va);
       if (found.has(key)) continue;
       found.add(key);
@@ -153,16 +147,9 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
   }));
   rmapWalk(k, folio, "unmap", false, (pte, mm, addr) => {
     const slot = slots[pte.page];
-    const cleared: SwapPte = {
-      folio: null,
-      page: 0,
-      writable: false,
-      young: false,
-      swap: slot,
-    };
     slot.count++;
     clearPte(k, mm, addr);
-    attachPte(mm, addr / PAGE_SIZE, cleared);
+    attachPte(mm, addr / PAGE_SIZE, swapPte(slot));
     return !folio.freed;
   });
   countEvent(k, "folios_reclaimed");

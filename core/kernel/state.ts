@@ -18,8 +18,7 @@ import { Slab } from "../slab.ts";
 import { Oracle } from "../oracle.ts";
 import type { RmapScheme, SchemeHost, WalkKind } from "../rmap/scheme.ts";
 import { type KernelParams, resolveKernelParams } from "./params.ts";
-import type { Folio, Mm } from "./types.ts";
-import type { SwapSlot } from "./pgtable.ts";
+import type { Folio, Mm, SwapSlot } from "./types.ts";
 
 /** Figures of one rmap walk, as seen by the kernel core. */
 export interface WalkResult {

@@ -122,19 +122,88 @@ export interface SimFile {
   readonly shmem: boolean;
 }
 
-/** A page-table entry. `folio === null` is the shared zero page (read-only). */
-export interface Pte {
-  /** The mapped folio, or null for the zero page. */
-  folio: Folio | null;
+/** A swap slot: a reclaimed anon page that swap PTEs still refer to (`swp_entry_t`). */
+export interface SwapSlot {
+  /** Unique id (allocation order). */
+  readonly id: number;
+  /** Number of swap PTEs referring to the slot (`swap_count`). */
+  count: number;
+  /** Folio brought back by the first swap-in, shared by later ones (swap cache). */
+  cached: Folio | null;
+}
+
+/**
+ * A present PTE mapping page `page` of `folio` (`pte_present`). `protNone` is a PROT_NONE
+ * mapping (`pte_protnone`): present but inaccessible, any access faults.
+ */
+export interface PresentPte {
+  /** Discriminant. */
+  readonly kind: "present";
+  /** The mapped folio. */
+  readonly folio: Folio;
   /** Which page of the folio. */
-  page: number;
+  readonly page: number;
   /** Hardware write permission. */
   writable: boolean;
   /** Accessed ("young") bit. */
   young: boolean;
-  /** PROT_NONE: present but inaccessible (`pte_protnone`); any access faults. */
-  protNone?: boolean;
+  /** PROT_NONE: present but inaccessible. */
+  protNone: boolean;
+  /** Not a swap entry. */
+  readonly swap: null;
 }
+
+/** The shared zero page, mapped read-only by a read fault of untouched anonymous memory. */
+export interface ZeroPagePte {
+  /** Discriminant. */
+  readonly kind: "zero";
+  /** No folio (`is_zero_pfn`). */
+  readonly folio: null;
+  /** Always 0. */
+  readonly page: 0;
+  /** Never writable: a write fault copies (`wp_page_copy`). */
+  readonly writable: false;
+  /** Accessed ("young") bit. */
+  young: boolean;
+  /** PROT_NONE: present but inaccessible. */
+  protNone: boolean;
+  /** Not a swap entry. */
+  readonly swap: null;
+}
+
+/** A swap PTE (`is_swap_pte`): not present; the page lives in `swap`. */
+export interface SwapPte {
+  /** Discriminant. */
+  readonly kind: "swap";
+  /** Not present: no folio. */
+  readonly folio: null;
+  /** Always 0. */
+  readonly page: 0;
+  /** Not present: never writable. */
+  readonly writable: false;
+  /** Not present: never young. */
+  readonly young: false;
+  /** Protection lives in the VMA; a swap entry carries none. */
+  readonly protNone: false;
+  /** The slot the entry refers to. */
+  readonly swap: SwapSlot;
+}
+
+/**
+ * A page-table entry held in a page table: present, the zero page, or swap. Every variant has
+ * the same fields (`folio` is null unless present), so readers such as `pte.folio` need no
+ * narrowing; writers switch on `kind`.
+ */
+export type Pte = PresentPte | ZeroPagePte | SwapPte;
+
+/** An empty entry (`pte_none`): what a lookup of an unpopulated address gives. */
+export interface NonePte {
+  /** Discriminant. */
+  readonly kind: "none";
+}
+
+/** A page-table lookup result (`ptep_get`): any {@link Pte}, or none. */
+export type PteValue = Pte | NonePte;
 
 /** A folio: one or more contiguous pages with one `mapping` and `index` (reference §1.4). */
 export interface Folio {

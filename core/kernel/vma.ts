@@ -1,7 +1,7 @@
 /**
- * VMAs: allocation, linking into the mm's tree, range changes under the scheme's locks, and the
- * two operations tools/testing/vma tests on their own: merge (with a {@link VmaMergeStruct}
- * descriptor, the kernel's `struct vma_merge_struct`) and split.
+ * The two VMA operations tools/testing/vma tests on their own: merge (with a
+ * {@link VmaMergeStruct} descriptor, the kernel's `struct vma_merge_struct`) and split, plus
+ * `vma_modify_flags`, which uses both.
  *
  * Stands for `mm/vma.c` and `mm/vma.h` (Linux 6.18): `vma_merge_new_range`,
  * `vma_merge_existing_range`, `can_vma_merge_before/after`, `is_mergeable_anon_vma`,

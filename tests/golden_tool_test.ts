@@ -1,0 +1,33 @@
+// The comparison behind `deno task golden`: what it must report so that a refactor that moves
+// a figure, drops a key, reorders keys or changes an array's length cannot pass as identical.
+
+import { assertEquals } from "./assert.ts";
+import { jsonDifferences } from "../tools/golden.ts";
+
+Deno.test("golden comparison: identical documents apart from the ignored block", () => {
+  const a = { schemaVersion: 1, environment: { generatedAt: "t1" }, runs: [{ id: "x", v: 1 }] };
+  const b = { schemaVersion: 1, environment: { generatedAt: "t2" }, runs: [{ id: "x", v: 1 }] };
+  assertEquals(jsonDifferences(a, b, 20, ["environment"]), []);
+  assertEquals(jsonDifferences(a, b).map((d) => d.path), ["$.environment.generatedAt"]);
+});
+
+Deno.test("golden comparison: paths of moved figures, missing and extra keys, lengths", () => {
+  const actual = { runs: [{ m: { walks: 3, "p-99": 2 } }, { extra: true }], tail: [1, 2, 3] };
+  const expected = { runs: [{ m: { walks: 4, "p-99": 2 } }, { gone: 0 }], tail: [1, 2] };
+  assertEquals(jsonDifferences(actual, expected), [
+    { path: "$.runs[0].m.walks", detail: "3 instead of 4" },
+    { path: "$.runs[1].gone", detail: "missing" },
+    { path: "$.runs[1].extra", detail: "unexpected true" },
+    { path: "$.tail", detail: "length 3 instead of 2" },
+  ]);
+  assertEquals(jsonDifferences(actual, expected, 2).length, 2);
+  assertEquals(jsonDifferences({ "a b": null }, { "a b": 0 }), [
+    { path: '$["a b"]', detail: "null null instead of number 0" },
+  ]);
+});
+
+Deno.test("golden comparison: key order counts (results.json must stay byte-identical)", () => {
+  assertEquals(jsonDifferences({ a: 1, b: 2 }, { b: 2, a: 1 }), [
+    { path: "$", detail: "key order a,b instead of b,a" },
+  ]);
+});

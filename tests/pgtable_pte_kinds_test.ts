@@ -1,0 +1,82 @@
+// The page-table entry kinds (none, zero page, present, swap) through a read fault, a write
+// fault, fork (copy_present_pte / copy_nonpresent_pte), reclaim, PROT_NONE and swap-in. The bugs
+// these catch: a fork that does not duplicate a swap entry's count (the slot is freed while a
+// child still refers to it), a zero page made writable by mprotect, a swap entry taken for a
+// present page by the fault fast path.
+
+import { assertEquals } from "./assert.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  type Pte,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const X = 0x7f0000000000;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+/** kind, writable, protNone and (for swap) the slot's count; "none" when there is no entry. */
+function entry(k: Kernel, mm: Mm, addr: number): [string, boolean, boolean, number] {
+  const pte: Pte | undefined = k.pte(mm, addr);
+  if (pte === undefined) return ["none", false, false, 0];
+  return [pte.kind, pte.writable, pte.protNone, pte.kind === "swap" ? pte.swap.count : 0];
+}
+
+Deno.test("PTE kinds: zero page, present, CoW, swap with counts, PROT_NONE, swap-in", () => {
+  //  page 0: read (zero page), page 1: written (present, exclusive)
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true } });
+  const p = k.spawn();
+  k.mmap(p, X, 2 * P, RW, ANON);
+  assertEquals(entry(k, p, X), ["none", false, false, 0]);
+  k.touch(p, X, "read");
+  k.touch(p, X + P, "write");
+  assertEquals([entry(k, p, X), entry(k, p, X + P)], [
+    ["zero", false, false, 0],
+    ["present", true, false, 0],
+  ]);
+  // mprotect RW again must not make the zero page writable.
+  k.mprotect(p, X, 2 * P, RW);
+  assertEquals(entry(k, p, X), ["zero", false, false, 0]);
+  // fork: the zero page is copied as is; the anon page becomes read-only in both (CoW).
+  const c1 = k.fork(p);
+  assertEquals([entry(k, c1, X), entry(k, p, X + P), entry(k, c1, X + P)], [
+    ["zero", false, false, 0],
+    ["present", false, false, 0],
+    ["present", false, false, 0],
+  ]);
+  // reclaim: both mappings become swap entries of one slot (count 2); a fork duplicates it.
+  const f = k.pte(p, X + P)!.folio!;
+  assertEquals(k.tryToUnmap(f), true);
+  assertEquals([entry(k, p, X + P), entry(k, c1, X + P)], [
+    ["swap", false, false, 2],
+    ["swap", false, false, 2],
+  ]);
+  const c2 = k.fork(p);
+  assertEquals(entry(k, c2, X + P), ["swap", false, false, 3]);
+  // PROT_NONE marks present entries and leaves the swap entry alone.
+  k.mprotect(c2, X, 2 * P, 0);
+  assertEquals([entry(k, c2, X), entry(k, c2, X + P)], [
+    ["zero", false, true, 0],
+    ["swap", false, false, 3],
+  ]);
+  k.exit(c2);
+  assertEquals(entry(k, p, X + P), ["swap", false, false, 2]);
+  // swap-in by a read: present, not writable (the slot has another user: not exclusive).
+  k.touch(p, X + P, "read");
+  assertEquals([entry(k, p, X + P), entry(k, c1, X + P)], [
+    ["present", false, false, 0],
+    ["swap", false, false, 1],
+  ]);
+  assertEquals([k.counters.faults_swapin, k.counters.faults_zero_page], [1, 1]);
+  k.exit(c1);
+  k.exit(p);
+  assertEquals([k.liveAnonFolios.length, k.slab.live("anon_vma")], [0, 0]);
+});
