@@ -2,7 +2,7 @@
 // test is read from `deno test` output, and the catalogue is well formed.
 
 import assert from "node:assert/strict";
-import { killerOf, occurrences, staleReason } from "../tools/mutate.ts";
+import { exceptPrefix, killerOf, occurrences, staleReason } from "../tools/mutate.ts";
 import { MUTANTS } from "../tools/mutants.ts";
 
 Deno.test("mutate: a search string must occur exactly once", () => {
@@ -35,5 +35,13 @@ Deno.test("mutate: the catalogue has at least 30 mutants with unique ids and one
     assert.ok(m.story.length > 0 && !m.story.includes("\n"), m.id);
     assert.notEqual(m.search, m.replace, m.id);
     assert.ok(/^(core|reports|runner)\//.test(m.file), m.id);
+  }
+});
+
+Deno.test("mutate: the host-calibration filter keeps every other test name", () => {
+  const re = new RegExp(exceptPrefix("calibration: live").slice(1, -1));
+  assert.equal(re.test("calibration: live host kernel agrees with the model"), false);
+  for (const name of ["calibration: the model reproduces", "cli report", "other", "calibrate x"]) {
+    assert.equal(re.test(name), true, name);
   }
 });

@@ -238,17 +238,17 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mprotect-shared-writable",
     file: "core/kernel/mprotect.ts",
-    search: "(pte.folio && pte.folio.anon && pte.folio.anonExclusive[pte.page])",
-    replace: "(pte.folio && pte.folio.anon)",
+    search: "(pte.folio.anon && pte.folio.anonExclusive[pte.page])",
+    replace: "pte.folio.anon",
     story: "mprotect(PROT_WRITE) makes a shared CoW anon page writable",
     tests: [SEM],
   },
   {
     id: "read-fault-allocates",
     file: "core/kernel/memory.ts",
-    search: 'if (access === "read") {\n    setPte(k, vma.mm, addr, { folio: null,',
+    search: 'if (access === "read") {\n    setPte(k, vma.mm, addr, zeroPagePte(true));',
     replace:
-      'if (access === "read" && vma.start < 0) {\n    setPte(k, vma.mm, addr, { folio: null,',
+      'if (access === "read" && vma.start < 0) {\n    setPte(k, vma.mm, addr, zeroPagePte(true));',
     story: "a read fault of untouched anonymous memory allocates a folio instead of the zero page",
     tests: [CLASSIC],
   },
