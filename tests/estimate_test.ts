@@ -10,6 +10,7 @@ import { estimatedHeapBytes, fitProblem } from "../workloads/estimate.ts";
 import { FORK_STORM } from "../workloads/fork_storm.ts";
 import { resolveParams } from "../workloads/workload.ts";
 import { WORKLOADS } from "../workloads/registry.ts";
+import { runOne } from "../runner/recorder.ts";
 
 const GIB = 2 ** 30;
 
@@ -98,5 +99,22 @@ Deno.test("estimate: the CLI refuses the run with exit 2 before simulating", asy
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("estimate: VMAs and AVCs of default runs are within a factor of 2 of the peaks", () => {
+  for (const w of WORKLOADS) {
+    if (!w.estimate) continue;
+    const e = w.estimate(resolveParams(w, {})).objects;
+    const r = runOne({ scheme: "anon_vma", workload: w.id });
+    const peak = r.slab.peak.objects;
+    for (
+      const [est, got, what] of [
+        [e.vmas, peak.vm_area_struct, "VMAs"],
+        [e.avcs, peak.anon_vma_chain, "AVCs"],
+      ] as const
+    ) {
+      assert.ok(est >= got / 2 && est <= got * 2, `${w.id}: ${what} estimated ${est}, peak ${got}`);
+    }
   }
 });

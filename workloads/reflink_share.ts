@@ -33,11 +33,13 @@ import type { Random } from "../core/lib/random.ts";
 import {
   paramsOf,
   type ParamSpec,
+  type ParamValue,
   type Step,
   type TaskScript,
   type Workload,
   type WorkloadEnv,
 } from "./workload.ts";
+import type { MemoryEstimate } from "./estimate.ts";
 
 /** Where the template maps its image files (one-page gaps between files). */
 const FILE_BASE = 0x7e0000000000;
@@ -404,6 +406,40 @@ function setup(env: WorkloadEnv): void {
 }
 
 /**
+ * Peak live objects (see `estimate.ts`): the template's file pages read or written and its heap,
+ * mapped again by every worker of the width^1 + ... + width^depth tree (read and written file
+ * pages and heap PTEs are copied at fork), each worker's CoW copies and private region, and d + 1
+ * AVCs per VMA at depth d.
+ */
+function estimate(p: Readonly<Record<string, ParamValue>>): MemoryEstimate {
+  const files = p.files as number, filePages = p.filePages as number;
+  const read = Math.round(filePages * (p.fileReadFraction as number));
+  const write = Math.round(filePages * (p.fileWriteFraction as number));
+  const anon = files * write + (p.heapPages as number);
+  const mapped = files * Math.max(read, write) + (p.heapPages as number);
+  let procs = 0, depthSum = 0;
+  for (let d = 1, n = 1; d <= (p.depth as number); d++) {
+    n *= p.width as number;
+    procs += n;
+    depthSum += n * d;
+  }
+  const privatePages = p.privatePages as number;
+  const cow = Math.round(anon * (p.cowFraction as number));
+  const vmasPerProc = files + 2;
+  return {
+    objects: {
+      vmas: vmasPerProc * (1 + procs),
+      ptes: mapped * (1 + procs) + privatePages * procs,
+      folios: anon + files * read + (cow + privatePages) * procs,
+      avcs: vmasPerProc * (1 + procs + depthSum),
+      // The template's anon page list, one shuffled copy per worker, and file page lists.
+      workloadBytes: 8 * (anon * 2 + filePages + cow * procs),
+    },
+    drivers: ["width", "depth", "files", "filePages", "heapPages"],
+  };
+}
+
+/**
  * The `reflink-share` workload: private file mappings and an anon heap of a template process
  * shared across a wide and deep fork tree with few CoW writes, and walks over the most-shared
  * folios.
@@ -424,4 +460,5 @@ export const REFLINK_SHARE: Workload = {
     "process. A walker migrates and ages the most-shared folios (§8.2, §8.3).",
   params: PARAMS,
   setup,
+  estimate,
 };

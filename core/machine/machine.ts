@@ -97,6 +97,9 @@ import {
 
 export type { MachineOptions, TaskAction, TaskKind, TaskSpec, TaskState } from "./machine_types.ts";
 
+/** Step buffer length (numbers) above which a task's buffers are not kept for its next op. */
+const MAX_KEPT_STEP_WORDS = 1024;
+
 /**
  * The timed machine. Give the kernel {@link Machine.exec}, add tasks, and call
  * {@link Machine.run}.
@@ -535,8 +538,12 @@ export class Machine {
           throw new Error(`Corrupt step code ${code[r.pc]} at ${r.pc}`);
       }
     }
-    // Drop the references so that freed objects are not kept reachable by the step buffer.
-    for (let i = 0; i < r.nrefs; i++) refs[i] = undefined;
+    // Keep nothing reachable from the buffers; give back those of a long operation (a big fork or
+    // exit), so thousands of live tasks do not each keep room for their largest operation.
+    if (r.n > MAX_KEPT_STEP_WORDS) {
+      r.code = [];
+      r.refs = [];
+    } else for (let i = 0; i < r.nrefs; i++) refs[i] = undefined;
     task.replay = null;
     this.#leaveCpu(task);
     this.#makeRunnable(task);
