@@ -1,10 +1,13 @@
 /**
  * A tree of non-overlapping half-open ranges ordered by start, augmented with
  * the largest free gap in every subtree so that unmapped-area searches are
- * O(log n). This models the mm's VMA tree (the kernel's maple tree).
+ * O(log n). This models the mm's VMA tree (the kernel's maple tree). An
+ * instance of the shared {@linkcode AugmentedTree} with a max-gap augmentation.
  *
  * @module
  */
+
+import { type AugmentCallbacks, AugmentedTree, AvlNode } from "./augmented_tree.ts";
 
 /**
  * A half-open integer range `[start, end)` with `start < end`.
@@ -22,11 +25,8 @@ export interface Range {
   end: number;
 }
 
-class GapNode<T extends Range> {
+class GapNode<T extends Range> extends AvlNode<GapNode<T>> {
   item: T;
-  left: GapNode<T> | null = null;
-  right: GapNode<T> | null = null;
-  height = 1;
   /** Start of the leftmost item in this subtree. */
   minStart: number;
   /** End of the rightmost item in this subtree. */
@@ -34,74 +34,64 @@ class GapNode<T extends Range> {
   /** Largest gap between consecutive items inside this subtree (0 if none). */
   maxGap = 0;
   constructor(item: T) {
+    super();
     this.item = item;
     this.minStart = item.start;
     this.maxEnd = item.end;
   }
 }
 
-function height<T extends Range>(n: GapNode<T> | null): number {
-  return n === null ? 0 : n.height;
+/** The max-gap augmentation (compare the kernel's maple tree gap tracking). */
+const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
+  propagate(n: GapNode<Range>): void {
+    const l = n.left;
+    const r = n.right;
+    let gap = 0;
+    if (l !== null) {
+      n.minStart = l.minStart;
+      gap = l.maxGap;
+      const g = n.item.start - l.maxEnd;
+      if (g > gap) gap = g;
+    } else {
+      n.minStart = n.item.start;
+    }
+    if (r !== null) {
+      n.maxEnd = r.maxEnd;
+      if (r.maxGap > gap) gap = r.maxGap;
+      const g = r.minStart - n.item.end;
+      if (g > gap) gap = g;
+    } else {
+      n.maxEnd = n.item.end;
+    }
+    n.maxGap = gap;
+  },
+  rotate(old: GapNode<Range>, top: GapNode<Range>): void {
+    // top now spans exactly old's former items.
+    top.minStart = old.minStart;
+    top.maxEnd = old.maxEnd;
+    top.maxGap = old.maxGap;
+    this.propagate(old);
+  },
+};
+
+function before<T extends Range>(a: GapNode<T>, b: GapNode<T>): boolean {
+  return a.item.start < b.item.start;
 }
 
-function fix<T extends Range>(n: GapNode<T>): void {
-  const l = n.left;
-  const r = n.right;
-  const hl = l === null ? 0 : l.height;
-  const hr = r === null ? 0 : r.height;
-  n.height = (hl > hr ? hl : hr) + 1;
-  let gap = 0;
-  if (l !== null) {
-    n.minStart = l.minStart;
-    gap = l.maxGap;
-    const g = n.item.start - l.maxEnd;
-    if (g > gap) gap = g;
-  } else {
-    n.minStart = n.item.start;
-  }
-  if (r !== null) {
-    n.maxEnd = r.maxEnd;
-    if (r.maxGap > gap) gap = r.maxGap;
-    const g = r.minStart - n.item.end;
-    if (g > gap) gap = g;
-  } else {
-    n.maxEnd = n.item.end;
-  }
-  n.maxGap = gap;
+/** Orders an address against a node's start. */
+function byStart<T extends Range>(addr: number, n: GapNode<T>): number {
+  return addr < n.item.start ? -1 : addr > n.item.start ? 1 : 0;
 }
 
-function rotateRight<T extends Range>(n: GapNode<T>): GapNode<T> {
-  const l = n.left!;
-  n.left = l.right;
-  l.right = n;
-  fix(n);
-  fix(l);
-  return l;
+/** Orders an address against a node's end (ends are ordered like starts). */
+function byEnd<T extends Range>(addr: number, n: GapNode<T>): number {
+  return addr < n.item.end ? -1 : addr > n.item.end ? 1 : 0;
 }
 
-function rotateLeft<T extends Range>(n: GapNode<T>): GapNode<T> {
-  const r = n.right!;
-  n.right = r.left;
-  r.left = n;
-  fix(n);
-  fix(r);
-  return r;
-}
-
-function balance<T extends Range>(n: GapNode<T>): GapNode<T> {
-  fix(n);
-  const bf = height(n.left) - height(n.right);
-  if (bf > 1) {
-    const l = n.left!;
-    if (height(l.left) < height(l.right)) n.left = rotateLeft(l);
-    return rotateRight(n);
-  }
-  if (bf < -1) {
-    const r = n.right!;
-    if (height(r.right) < height(r.left)) n.right = rotateRight(r);
-    return rotateLeft(n);
-  }
-  return n;
+/** Locates an item by start and identity (another item at its start does not match). */
+function byIdentity<T extends Range>(item: T, n: GapNode<T>): number {
+  const key = item.start;
+  return key < n.item.start ? -1 : key > n.item.start ? 1 : item === n.item ? 0 : -1;
 }
 
 /**
@@ -123,9 +113,10 @@ function balance<T extends Range>(n: GapNode<T>): GapNode<T> {
  * ```
  */
 export class GapTree<T extends Range> implements Iterable<T> {
-  #root: GapNode<T> | null = null;
-  #size = 0;
-  #removed: GapNode<T> | null = null;
+  readonly #tree: AugmentedTree<GapNode<T>> = new AugmentedTree<GapNode<T>>(
+    before,
+    GAP_AUGMENT as AugmentCallbacks<GapNode<T>>,
+  );
 
   /**
    * Number of items.
@@ -137,7 +128,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   get size(): number {
-    return this.#size;
+    return this.#tree.size;
   }
 
   /**
@@ -163,15 +154,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
         `Range [${start}, ${end}) overlaps existing range [${hit.start}, ${hit.end})`,
       );
     }
-    this.#root = this.#insert(this.#root, item);
-    this.#size++;
-  }
-
-  #insert(n: GapNode<T> | null, item: T): GapNode<T> {
-    if (n === null) return new GapNode(item);
-    if (item.start < n.item.start) n.left = this.#insert(n.left, item);
-    else n.right = this.#insert(n.right, item);
-    return balance(n);
+    this.#tree.insert(new GapNode(item));
   }
 
   /**
@@ -189,38 +172,9 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   remove(item: T): void {
-    this.#removed = null;
-    this.#root = this.#remove(this.#root, item);
-    if (this.#removed === null) {
+    if (this.#tree.removeKey(item, byIdentity) === null) {
       throw new Error(`Range [${item.start}, ${item.end}) is not in the tree`);
     }
-    this.#removed = null;
-    this.#size--;
-  }
-
-  #remove(n: GapNode<T> | null, item: T): GapNode<T> | null {
-    if (n === null) return null;
-    const key = item.start;
-    if (key < n.item.start) n.left = this.#remove(n.left, item);
-    else if (key > n.item.start) n.right = this.#remove(n.right, item);
-    else {
-      if (n.item !== item) return n;
-      this.#removed = n;
-      if (n.left === null) return n.right;
-      if (n.right === null) return n.left;
-      let m = n.right;
-      while (m.left !== null) m = m.left;
-      const succ = m.item;
-      n.right = this.#removeMin(n.right);
-      n.item = succ;
-    }
-    return balance(n);
-  }
-
-  #removeMin(n: GapNode<T>): GapNode<T> | null {
-    if (n.left === null) return n.right;
-    n.left = this.#removeMin(n.left);
-    return balance(n);
   }
 
   /**
@@ -253,17 +207,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   findFirstEndAfter(addr: number): T | undefined {
-    let n = this.#root;
-    let best: T | undefined;
-    while (n !== null) {
-      if (n.item.end > addr) {
-        best = n.item;
-        n = n.left;
-      } else {
-        n = n.right;
-      }
-    }
-    return best;
+    return this.#tree.ceiling(addr, byEnd, true)?.item;
   }
 
   /**
@@ -279,17 +223,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   below(addr: number): T | undefined {
-    let n = this.#root;
-    let best: T | undefined;
-    while (n !== null) {
-      if (n.item.start < addr) {
-        best = n.item;
-        n = n.right;
-      } else {
-        n = n.left;
-      }
-    }
-    return best;
+    return this.#tree.floor(addr, byStart, true)?.item;
   }
 
   /**
@@ -325,18 +259,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   nextOf(item: T): T | undefined {
-    let n = this.#root;
-    let best: T | undefined;
-    const key = item.start;
-    while (n !== null) {
-      if (n.item.start > key) {
-        best = n.item;
-        n = n.left;
-      } else {
-        n = n.right;
-      }
-    }
-    return best;
+    return this.#tree.ceiling(item.start, byStart, true)?.item;
   }
 
   /**
@@ -356,24 +279,12 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const out: T[] = [];
     if (!(start < end)) return out;
     const stack: GapNode<T>[] = [];
-    let n = this.#root;
-    while (n !== null) {
-      if (n.item.end > start) {
-        stack.push(n);
-        n = n.left;
-      } else {
-        n = n.right;
-      }
-    }
+    this.#tree.seek(stack, start, byEnd, true);
     while (stack.length > 0) {
       const m = stack.pop()!;
       if (!(m.item.start < end)) break;
       out.push(m.item);
-      let c = m.right;
-      while (c !== null) {
-        stack.push(c);
-        c = c.left;
-      }
+      AugmentedTree.pushLeft(stack, m.right);
     }
     return out;
   }
@@ -391,21 +302,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   *[Symbol.iterator](): IterableIterator<T> {
-    const stack: GapNode<T>[] = [];
-    let n = this.#root;
-    while (n !== null) {
-      stack.push(n);
-      n = n.left;
-    }
-    while (stack.length > 0) {
-      const m = stack.pop()!;
-      yield m.item;
-      let c = m.right;
-      while (c !== null) {
-        stack.push(c);
-        c = c.left;
-      }
-    }
+    for (const n of this.#tree.nodes()) yield n.item;
   }
 
   /**
@@ -420,10 +317,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   first(): T | undefined {
-    let n = this.#root;
-    if (n === null) return undefined;
-    while (n.left !== null) n = n.left;
-    return n.item;
+    return this.#tree.extreme(-1)?.item;
   }
 
   /**
@@ -438,10 +332,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   last(): T | undefined {
-    let n = this.#root;
-    if (n === null) return undefined;
-    while (n.right !== null) n = n.right;
-    return n.item;
+    return this.#tree.extreme(1)?.item;
   }
 
   /**
@@ -481,7 +372,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
   gapTopDown(len: number, low: number, high: number): number | undefined {
     checkLen(len);
     if (len > high - low) return undefined;
-    const root = this.#root;
+    const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
     if (s >= root.maxEnd && s >= low) return s;
@@ -534,7 +425,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
   gapBottomUp(len: number, low: number, high: number): number | undefined {
     checkLen(len);
     if (len > high - low) return undefined;
-    const root = this.#root;
+    const root = this.#tree.root;
     if (root === null) return low;
     if (low + len <= root.minStart) return low;
     const r = this.#searchBottomUp(root, len, low, high);

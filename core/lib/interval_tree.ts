@@ -5,11 +5,19 @@
  *
  * Nodes are ordered by `(start, insertion sequence)`: a node inserted later
  * with an equal start sorts after earlier ones, mirroring the kernel's rule
- * that equal keys descend into the right subtree. Implemented as an AVL tree;
- * rotations preserve in-order order, so the visit order matches the kernel's.
+ * that equal keys descend into the right subtree. An instance of the shared
+ * AVL tree ({@linkcode AugmentedTree}) with a max-last augmentation; rotations
+ * preserve in-order order, so the visit order matches the kernel's.
  *
  * @module
  */
+
+import {
+  type AugmentCallbacks,
+  AugmentedTree,
+  AvlNode,
+  type TreeWalker,
+} from "./augmented_tree.ts";
 
 /**
  * A stored interval, returned by {@linkcode IntervalTree.insert}.
@@ -47,17 +55,15 @@ export interface QueryStats {
   nodes: number;
 }
 
-class IntervalNode<T> implements IntervalHandle<T> {
+class IntervalNode<T> extends AvlNode<IntervalNode<T>> implements IntervalHandle<T> {
   value: T;
   start: number;
   last: number;
   seq: number;
   maxLast: number;
-  left: IntervalNode<T> | null = null;
-  right: IntervalNode<T> | null = null;
-  height = 1;
   tree: IntervalTree<T> | null = null;
   constructor(value: T, start: number, last: number, seq: number) {
+    super();
     this.value = value;
     this.start = start;
     this.last = last;
@@ -66,60 +72,22 @@ class IntervalNode<T> implements IntervalHandle<T> {
   }
 }
 
-function height<T>(n: IntervalNode<T> | null): number {
-  return n === null ? 0 : n.height;
-}
-
-function fix<T>(n: IntervalNode<T>): void {
-  const l = n.left;
-  const r = n.right;
-  let h = 0;
-  let m = n.last;
-  if (l !== null) {
-    h = l.height;
-    if (l.maxLast > m) m = l.maxLast;
-  }
-  if (r !== null) {
-    if (r.height > h) h = r.height;
-    if (r.maxLast > m) m = r.maxLast;
-  }
-  n.height = h + 1;
-  n.maxLast = m;
-}
-
-function rotateRight<T>(n: IntervalNode<T>): IntervalNode<T> {
-  const l = n.left!;
-  n.left = l.right;
-  l.right = n;
-  fix(n);
-  fix(l);
-  return l;
-}
-
-function rotateLeft<T>(n: IntervalNode<T>): IntervalNode<T> {
-  const r = n.right!;
-  n.right = r.left;
-  r.left = n;
-  fix(n);
-  fix(r);
-  return r;
-}
-
-function balance<T>(n: IntervalNode<T>): IntervalNode<T> {
-  fix(n);
-  const bf = height(n.left) - height(n.right);
-  if (bf > 1) {
-    const l = n.left!;
-    if (height(l.left) < height(l.right)) n.left = rotateLeft(l);
-    return rotateRight(n);
-  }
-  if (bf < -1) {
-    const r = n.right!;
-    if (height(r.right) < height(r.left)) n.right = rotateRight(r);
-    return rotateLeft(n);
-  }
-  return n;
-}
+/** The max-last augmentation (the kernel's `__anon_vma_interval_tree_subtree_last`). */
+const MAX_LAST: AugmentCallbacks<IntervalNode<unknown>> = {
+  propagate(n: IntervalNode<unknown>): void {
+    const l = n.left;
+    const r = n.right;
+    let m = n.last;
+    if (l !== null && l.maxLast > m) m = l.maxLast;
+    if (r !== null && r.maxLast > m) m = r.maxLast;
+    n.maxLast = m;
+  },
+  rotate(old: IntervalNode<unknown>, top: IntervalNode<unknown>): void {
+    // top now holds exactly old's former intervals.
+    top.maxLast = old.maxLast;
+    this.propagate(old);
+  },
+};
 
 /** `a` sorts before `b` in (start, seq) order. */
 function before<T>(a: IntervalNode<T>, b: IntervalNode<T>): boolean {
@@ -144,16 +112,13 @@ function before<T>(a: IntervalNode<T>, b: IntervalNode<T>): boolean {
  * ```
  */
 export class IntervalTree<T> {
-  #root: IntervalNode<T> | null = null;
-  #size = 0;
+  readonly #tree: AugmentedTree<IntervalNode<T>> = new AugmentedTree<IntervalNode<T>>(
+    before,
+    MAX_LAST as AugmentCallbacks<IntervalNode<T>>,
+  );
   #seq = 0;
-  // Query state, kept in fields so the recursive walk allocates nothing.
-  #qStart = 0;
-  #qLast = 0;
-  #qVisit: ((value: T, handle: IntervalHandle<T>) => boolean | void) | null = null;
-  #qStop = false;
-  #qVisited = 0;
-  #qNodes = 0;
+  // Query state, kept in one reused walker so that a query allocates nothing but its result.
+  readonly #walker: OverlapWalker<T> = new OverlapWalker<T>();
 
   /**
    * Number of stored intervals.
@@ -165,7 +130,7 @@ export class IntervalTree<T> {
    * ```
    */
   get size(): number {
-    return this.#size;
+    return this.#tree.size;
   }
 
   /**
@@ -178,7 +143,7 @@ export class IntervalTree<T> {
    * ```
    */
   isEmpty(): boolean {
-    return this.#size === 0;
+    return this.#tree.size === 0;
   }
 
   /**
@@ -202,16 +167,8 @@ export class IntervalTree<T> {
 
   #link(node: IntervalNode<T>): void {
     node.tree = this;
-    this.#root = this.#insert(this.#root, node);
-    this.#size++;
-  }
-
-  #insert(n: IntervalNode<T> | null, node: IntervalNode<T>): IntervalNode<T> {
-    if (n === null) return node;
-    // Equal starts go right (the new node has the largest sequence number).
-    if (node.start < n.start) n.left = this.#insert(n.left, node);
-    else n.right = this.#insert(n.right, node);
-    return balance(n);
+    // Equal starts go right: the new node has the largest sequence number.
+    this.#tree.insert(node);
   }
 
   /**
@@ -232,36 +189,9 @@ export class IntervalTree<T> {
     if (!(node instanceof IntervalNode) || node.tree !== this) {
       throw new Error("Handle is not stored in this interval tree");
     }
-    this.#root = this.#remove(this.#root, node);
+    if (!this.#tree.remove(node)) throw new Error("Interval tree is corrupt: handle not found");
     node.tree = null;
-    node.left = null;
-    node.right = null;
-    node.height = 1;
     node.maxLast = node.last;
-    this.#size--;
-  }
-
-  #remove(n: IntervalNode<T> | null, node: IntervalNode<T>): IntervalNode<T> | null {
-    if (n === null) throw new Error("Interval tree is corrupt: handle not found");
-    if (n === node) {
-      if (n.left === null) return n.right;
-      if (n.right === null) return n.left;
-      // Splice the in-order successor into n's place (keeps handle identity).
-      let m = n.right;
-      while (m.left !== null) m = m.left;
-      m.right = this.#removeMin(n.right);
-      m.left = n.left;
-      return balance(m);
-    }
-    if (before(node, n)) n.left = this.#remove(n.left, node);
-    else n.right = this.#remove(n.right, node);
-    return balance(n);
-  }
-
-  #removeMin(n: IntervalNode<T>): IntervalNode<T> | null {
-    if (n.left === null) return n.right;
-    n.left = this.#removeMin(n.left);
-    return balance(n);
   }
 
   /**
@@ -312,46 +242,19 @@ export class IntervalTree<T> {
     visit: (value: T, handle: IntervalHandle<T>) => boolean | void,
   ): QueryStats {
     // Save state so that a visitor may query this tree re-entrantly.
-    const s0 = this.#qStart, l0 = this.#qLast, v0 = this.#qVisit;
-    const st0 = this.#qStop, vi0 = this.#qVisited, n0 = this.#qNodes;
-    this.#qStart = start;
-    this.#qLast = last;
-    this.#qVisit = visit;
-    this.#qStop = false;
-    this.#qVisited = 0;
-    this.#qNodes = 0;
-    if (start <= last) this.#walk(this.#root);
-    const out: QueryStats = { visited: this.#qVisited, nodes: this.#qNodes };
-    this.#qStart = s0;
-    this.#qLast = l0;
-    this.#qVisit = v0;
-    this.#qStop = st0;
-    this.#qVisited = vi0;
-    this.#qNodes = n0;
+    const w = this.#walker;
+    const s0 = w.start, l0 = w.last, v0 = w.callback, vi0 = w.visited;
+    w.start = start;
+    w.last = last;
+    w.callback = visit;
+    w.visited = 0;
+    const nodes = start <= last ? this.#tree.walk(w) : 0;
+    const out: QueryStats = { visited: w.visited, nodes };
+    w.start = s0;
+    w.last = l0;
+    w.callback = v0;
+    w.visited = vi0;
     return out;
-  }
-
-  #walk(n: IntervalNode<T> | null): void {
-    if (n === null) return;
-    this.#qNodes++;
-    if (n.maxLast < this.#qStart) return;
-    if (n.left !== null) {
-      this.#walk(n.left);
-      if (this.#qStop) return;
-    }
-    if (n.start > this.#qLast) {
-      // Everything after n in order starts even later.
-      this.#qStop = true;
-      return;
-    }
-    if (n.last >= this.#qStart) {
-      this.#qVisited++;
-      if (this.#qVisit!(n.value, n) === false) {
-        this.#qStop = true;
-        return;
-      }
-    }
-    this.#walk(n.right);
   }
 
   /**
@@ -368,21 +271,30 @@ export class IntervalTree<T> {
    * ```
    */
   *values(): IterableIterator<T> {
-    const stack: IntervalNode<T>[] = [];
-    let n = this.#root;
-    while (n !== null) {
-      stack.push(n);
-      n = n.left;
+    for (const n of this.#tree.nodes()) yield n.value;
+  }
+}
+
+/** The overlap search of {@linkcode IntervalTree.query} as a pruned in-order walk. */
+class OverlapWalker<T> implements TreeWalker<IntervalNode<T>> {
+  start = 0;
+  last = 0;
+  callback: ((value: T, handle: IntervalHandle<T>) => boolean | void) | null = null;
+  visited = 0;
+
+  enter(n: IntervalNode<T>): boolean {
+    // No interval below n reaches the query.
+    return n.maxLast >= this.start;
+  }
+
+  visit(n: IntervalNode<T>): boolean {
+    // Everything after n in order starts even later.
+    if (n.start > this.last) return false;
+    if (n.last >= this.start) {
+      this.visited++;
+      if (this.callback!(n.value, n) === false) return false;
     }
-    while (stack.length > 0) {
-      const m = stack.pop()!;
-      yield m.value;
-      let c = m.right;
-      while (c !== null) {
-        stack.push(c);
-        c = c.left;
-      }
-    }
+    return true;
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * An ordered map keyed by finite numbers, implemented as an AVL tree.
+ * An ordered map keyed by finite numbers: an instance of the shared AVL tree
+ * ({@linkcode AugmentedTree}) without augmentation.
  *
  * All point operations are O(log n); range iteration is O(log n + k) while the
  * map is not modified, and falls back to one O(log n) re-seek per yielded entry
@@ -8,60 +9,24 @@
  * @module
  */
 
-class MapNode<V> {
+import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+
+class MapNode<V> extends AvlNode<MapNode<V>> {
   key: number;
   value: V;
-  left: MapNode<V> | null = null;
-  right: MapNode<V> | null = null;
-  height = 1;
   constructor(key: number, value: V) {
+    super();
     this.key = key;
     this.value = value;
   }
 }
 
-function height<V>(n: MapNode<V> | null): number {
-  return n === null ? 0 : n.height;
+function before<V>(a: MapNode<V>, b: MapNode<V>): boolean {
+  return a.key < b.key;
 }
 
-function fix<V>(n: MapNode<V>): void {
-  const hl = height(n.left);
-  const hr = height(n.right);
-  n.height = (hl > hr ? hl : hr) + 1;
-}
-
-function rotateRight<V>(n: MapNode<V>): MapNode<V> {
-  const l = n.left!;
-  n.left = l.right;
-  l.right = n;
-  fix(n);
-  fix(l);
-  return l;
-}
-
-function rotateLeft<V>(n: MapNode<V>): MapNode<V> {
-  const r = n.right!;
-  n.right = r.left;
-  r.left = n;
-  fix(n);
-  fix(r);
-  return r;
-}
-
-function balance<V>(n: MapNode<V>): MapNode<V> {
-  fix(n);
-  const bf = height(n.left) - height(n.right);
-  if (bf > 1) {
-    const l = n.left!;
-    if (height(l.left) < height(l.right)) n.left = rotateLeft(l);
-    return rotateRight(n);
-  }
-  if (bf < -1) {
-    const r = n.right!;
-    if (height(r.right) < height(r.left)) n.right = rotateRight(r);
-    return rotateLeft(n);
-  }
-  return n;
+function byKey<V>(key: number, n: MapNode<V>): number {
+  return key < n.key ? -1 : key > n.key ? 1 : 0;
 }
 
 /**
@@ -81,12 +46,9 @@ function balance<V>(n: MapNode<V>): MapNode<V> {
  * ```
  */
 export class SortedMap<V> {
-  #root: MapNode<V> | null = null;
-  #size = 0;
+  readonly #tree: AugmentedTree<MapNode<V>> = new AugmentedTree<MapNode<V>>(before);
   /** Incremented on every structural change; lets iterators detect mutation. */
   #mods = 0;
-  /** Scratch result of the recursive insert/delete. */
-  #changed = false;
 
   /**
    * Number of entries.
@@ -98,7 +60,7 @@ export class SortedMap<V> {
    * ```
    */
   get size(): number {
-    return this.#size;
+    return this.#tree.size;
   }
 
   /**
@@ -113,7 +75,7 @@ export class SortedMap<V> {
    * ```
    */
   get(key: number): V | undefined {
-    let n = this.#root;
+    let n = this.#tree.root;
     while (n !== null) {
       if (key < n.key) n = n.left;
       else if (key > n.key) n = n.right;
@@ -134,7 +96,7 @@ export class SortedMap<V> {
    * ```
    */
   has(key: number): boolean {
-    let n = this.#root;
+    let n = this.#tree.root;
     while (n !== null) {
       if (key < n.key) n = n.left;
       else if (key > n.key) n = n.right;
@@ -159,7 +121,7 @@ export class SortedMap<V> {
   set(key: number, value: V): void {
     if (!Number.isFinite(key)) throw new RangeError(`Key must be a finite number: ${key}`);
     // Fast path: replace an existing value without restructuring.
-    let n = this.#root;
+    let n = this.#tree.root;
     while (n !== null) {
       if (key < n.key) n = n.left;
       else if (key > n.key) n = n.right;
@@ -168,16 +130,8 @@ export class SortedMap<V> {
         return;
       }
     }
-    this.#root = this.#insert(this.#root, key, value);
-    this.#size++;
+    this.#tree.insert(new MapNode(key, value));
     this.#mods++;
-  }
-
-  #insert(n: MapNode<V> | null, key: number, value: V): MapNode<V> {
-    if (n === null) return new MapNode(key, value);
-    if (key < n.key) n.left = this.#insert(n.left, key, value);
-    else n.right = this.#insert(n.right, key, value);
-    return balance(n);
   }
 
   /**
@@ -194,57 +148,9 @@ export class SortedMap<V> {
    */
   delete(key: number): boolean {
     if (!this.has(key)) return false;
-    this.#changed = false;
-    this.#root = this.#delete(this.#root, key);
-    if (!this.#changed) return false;
-    this.#size--;
+    this.#tree.removeKey(key, byKey);
     this.#mods++;
     return true;
-  }
-
-  #delete(n: MapNode<V> | null, key: number): MapNode<V> | null {
-    if (n === null) return null;
-    if (key < n.key) n.left = this.#delete(n.left, key);
-    else if (key > n.key) n.right = this.#delete(n.right, key);
-    else {
-      this.#changed = true;
-      if (n.left === null) return n.right;
-      if (n.right === null) return n.left;
-      let m = n.right;
-      while (m.left !== null) m = m.left;
-      n.key = m.key;
-      n.value = m.value;
-      n.right = this.#delete(n.right, m.key);
-    }
-    return balance(n);
-  }
-
-  #floorNode(key: number, strict: boolean): MapNode<V> | null {
-    let n = this.#root;
-    let best: MapNode<V> | null = null;
-    while (n !== null) {
-      if (n.key < key || (!strict && n.key === key)) {
-        best = n;
-        n = n.right;
-      } else {
-        n = n.left;
-      }
-    }
-    return best;
-  }
-
-  #ceilingNode(key: number, strict: boolean): MapNode<V> | null {
-    let n = this.#root;
-    let best: MapNode<V> | null = null;
-    while (n !== null) {
-      if (n.key > key || (!strict && n.key === key)) {
-        best = n;
-        n = n.left;
-      } else {
-        n = n.right;
-      }
-    }
-    return best;
   }
 
   /**
@@ -260,7 +166,7 @@ export class SortedMap<V> {
    * ```
    */
   floor(key: number): [number, V] | undefined {
-    const n = this.#floorNode(key, false);
+    const n = this.#tree.floor(key, byKey, false);
     return n === null ? undefined : [n.key, n.value];
   }
 
@@ -277,7 +183,7 @@ export class SortedMap<V> {
    * ```
    */
   ceiling(key: number): [number, V] | undefined {
-    const n = this.#ceilingNode(key, false);
+    const n = this.#tree.ceiling(key, byKey, false);
     return n === null ? undefined : [n.key, n.value];
   }
 
@@ -294,7 +200,7 @@ export class SortedMap<V> {
    * ```
    */
   lower(key: number): [number, V] | undefined {
-    const n = this.#floorNode(key, true);
+    const n = this.#tree.floor(key, byKey, true);
     return n === null ? undefined : [n.key, n.value];
   }
 
@@ -311,7 +217,7 @@ export class SortedMap<V> {
    * ```
    */
   higher(key: number): [number, V] | undefined {
-    const n = this.#ceilingNode(key, true);
+    const n = this.#tree.ceiling(key, byKey, true);
     return n === null ? undefined : [n.key, n.value];
   }
 
@@ -328,10 +234,8 @@ export class SortedMap<V> {
    * ```
    */
   first(): [number, V] | undefined {
-    let n = this.#root;
-    if (n === null) return undefined;
-    while (n.left !== null) n = n.left;
-    return [n.key, n.value];
+    const n = this.#tree.extreme(-1);
+    return n === null ? undefined : [n.key, n.value];
   }
 
   /**
@@ -347,10 +251,8 @@ export class SortedMap<V> {
    * ```
    */
   last(): [number, V] | undefined {
-    let n = this.#root;
-    if (n === null) return undefined;
-    while (n.right !== null) n = n.right;
-    return [n.key, n.value];
+    const n = this.#tree.extreme(1);
+    return n === null ? undefined : [n.key, n.value];
   }
 
   /**
@@ -375,7 +277,7 @@ export class SortedMap<V> {
   *range(lo: number, hi: number): IterableIterator<[number, V]> {
     const stack: MapNode<V>[] = [];
     let mods = this.#mods;
-    this.#seek(stack, lo, false);
+    this.#tree.seek(stack, lo, byKey, false);
     while (stack.length > 0) {
       const n = stack.pop()!;
       const key = n.key;
@@ -384,26 +286,9 @@ export class SortedMap<V> {
       if (this.#mods !== mods) {
         mods = this.#mods;
         stack.length = 0;
-        this.#seek(stack, key, true);
+        this.#tree.seek(stack, key, byKey, true);
       } else {
-        let c = n.right;
-        while (c !== null) {
-          stack.push(c);
-          c = c.left;
-        }
-      }
-    }
-  }
-
-  /** Fill `stack` so that its top is the ceiling (or strict successor) of `key`. */
-  #seek(stack: MapNode<V>[], key: number, strict: boolean): void {
-    let n = this.#root;
-    while (n !== null) {
-      if (n.key > key || (!strict && n.key === key)) {
-        stack.push(n);
-        n = n.left;
-      } else {
-        n = n.right;
+        AugmentedTree.pushLeft(stack, n.right);
       }
     }
   }
@@ -424,16 +309,12 @@ export class SortedMap<V> {
   rangeKeys(lo: number, hi: number): number[] {
     const out: number[] = [];
     const stack: MapNode<V>[] = [];
-    this.#seek(stack, lo, false);
+    this.#tree.seek(stack, lo, byKey, false);
     while (stack.length > 0) {
       const n = stack.pop()!;
       if (!(n.key < hi)) break;
       out.push(n.key);
-      let c = n.right;
-      while (c !== null) {
-        stack.push(c);
-        c = c.left;
-      }
+      AugmentedTree.pushLeft(stack, n.right);
     }
     return out;
   }
@@ -468,8 +349,7 @@ export class SortedMap<V> {
    * ```
    */
   clear(): void {
-    this.#root = null;
-    this.#size = 0;
+    this.#tree.clear();
     this.#mods++;
   }
 }

@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type AugmentCallbacks, AugmentedTree, AvlNode } from "../core/lib/augmented_tree.ts";
+
+/** A node with two augmentations: subtree size and largest `weight`. */
+class N extends AvlNode<N> {
+  count = 1;
+  maxWeight: number;
+  constructor(readonly key: number, readonly weight: number, readonly id: number) {
+    super();
+    this.maxWeight = weight;
+  }
+}
+
+const PROPAGATE: AugmentCallbacks<N> = {
+  propagate(n: N): void {
+    let c = 1, m = n.weight;
+    if (n.left !== null) {
+      c += n.left.count;
+      if (n.left.maxWeight > m) m = n.left.maxWeight;
+    }
+    if (n.right !== null) {
+      c += n.right.count;
+      if (n.right.maxWeight > m) m = n.right.maxWeight;
+    }
+    n.count = c;
+    n.maxWeight = m;
+  },
+};
+
+/** The same augmentation with the kernel-style rotate fast path. */
+const WITH_ROTATE: AugmentCallbacks<N> = {
+  propagate: PROPAGATE.propagate,
+  rotate(old: N, top: N): void {
+    top.count = old.count;
+    top.maxWeight = old.maxWeight;
+    this.propagate(old);
+  },
+};
+
+// A total order, like the interval tree's (start, seq): ids grow with insertion, so equal keys
+// still go right on insert, and remove/neighbour can tell equal keys apart.
+const before = (a: N, b: N): boolean => a.key < b.key || (a.key === b.key && a.id < b.id);
+const byKey = (k: number, n: N): number => k - n.key;
+
+/** Checks AVL heights and balance, and both augmentations, bottom-up; returns the height. */
+function check(n: N | null): number {
+  if (n === null) return 0;
+  const hl = check(n.left), hr = check(n.right);
+  assert.equal(n.height, Math.max(hl, hr) + 1, "height");
+  assert.ok(Math.abs(hl - hr) <= 1, "AVL balance");
+  const c = 1 + (n.left?.count ?? 0) + (n.right?.count ?? 0);
+  const m = Math.max(n.weight, n.left?.maxWeight ?? -Infinity, n.right?.maxWeight ?? -Infinity);
+  assert.equal(n.count, c, "count augmentation");
+  assert.equal(n.maxWeight, m, "max augmentation");
+  return n.height;
+}
+
+function shape(n: N | null): string {
+  return n === null ? "." : `(${shape(n.left)} ${n.id} ${shape(n.right)})`;
+}
+
+/**
+ * The AVL insert/delete of the three trees before they shared one implementation, kept here as
+ * the reference: the shared tree must build exactly the same shapes (so that node-visit counts,
+ * the rmap walks' `treeNodes`, do not move).
+ */
+class RefNode {
+  left: RefNode | null = null;
+  right: RefNode | null = null;
+  height = 1;
+  constructor(readonly key: number, readonly id: number) {}
+}
+const h = (n: RefNode | null): number => n === null ? 0 : n.height;
+function fix(n: RefNode): void {
+  n.height = Math.max(h(n.left), h(n.right)) + 1;
+}
+function rotR(n: RefNode): RefNode {
+  const l = n.left!;
+  n.left = l.right;
+  l.right = n;
+  fix(n);
+  fix(l);
+  return l;
+}
+function rotL(n: RefNode): RefNode {
+  const r = n.right!;
+  n.right = r.left;
+  r.left = n;
+  fix(n);
+  fix(r);
+  return r;
+}
+function bal(n: RefNode): RefNode {
+  fix(n);
+  const bf = h(n.left) - h(n.right);
+  if (bf > 1) {
+    if (h(n.left!.left) < h(n.left!.right)) n.left = rotL(n.left!);
+    return rotR(n);
+  }
+  if (bf < -1) {
+    if (h(n.right!.right) < h(n.right!.left)) n.right = rotR(n.right!);
+    return rotL(n);
+  }
+  return n;
+}
+function refInsert(n: RefNode | null, x: RefNode): RefNode {
+  if (n === null) return x;
+  if (x.key < n.key) n.left = refInsert(n.left, x);
+  else n.right = refInsert(n.right, x);
+  return bal(n);
+}
+function refRemoveMin(n: RefNode): RefNode | null {
+  if (n.left === null) return n.right;
+  n.left = refRemoveMin(n.left);
+  return bal(n);
+}
+/** Removes the node with identity `id` (whose key is `key`), splicing in the successor. */
+function refRemove(
+  n: RefNode | null,
+  key: number,
+  id: number,
+  order: Map<number, number>,
+): RefNode | null {
+  if (n === null) return null;
+  if (n.id === id) {
+    if (n.left === null) return n.right;
+    if (n.right === null) return n.left;
+    let m = n.right;
+    while (m.left !== null) m = m.left;
+    m.right = refRemoveMin(n.right);
+    m.left = n.left;
+    return bal(m);
+  }
+  const goLeft = key < n.key || (key === n.key && order.get(id)! < order.get(n.id)!);
+  if (goLeft) n.left = refRemove(n.left, key, id, order);
+  else n.right = refRemove(n.right, key, id, order);
+  return bal(n);
+}
+function refShape(n: RefNode | null): string {
+  return n === null ? "." : `(${refShape(n.left)} ${n.id} ${refShape(n.right)})`;
+}
+
+/** An operation: insert (key, weight), or remove the i-th stored node (modulo the size). */
+type Op = { insert: true; key: number; weight: number } | { insert: false; pick: number };
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    insert: fc.constant(true as const),
+    key: fc.integer({ min: 0, max: 30 }),
+    weight: fc.integer({ min: -50, max: 50 }),
+  }),
+  fc.record({ insert: fc.constant(false as const), pick: fc.nat() }),
+);
+
+Deno.test("AugmentedTree matches a naive model and the reference AVL (property)", () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 120 }), fc.boolean(), (ops, rotate) => {
+      const t = new AugmentedTree<N>(before, rotate ? WITH_ROTATE : PROPAGATE);
+      // Model: nodes in order; equal keys in insertion order.
+      let model: N[] = [];
+      let ref: RefNode | null = null;
+      const order = new Map<number, number>();
+      let id = 0;
+      for (const op of ops) {
+        if (op.insert) {
+          const n = new N(op.key, op.weight, id);
+          order.set(id, id);
+          t.insert(n);
+          ref = refInsert(ref, new RefNode(op.key, id));
+          id++;
+          let i = 0;
+          while (i < model.length && model[i].key <= op.key) i++;
+          model.splice(i, 0, n);
+        } else if (model.length > 0) {
+          const victim = model[op.pick % model.length];
+          if (op.pick % 2 === 0) assert.ok(t.remove(victim));
+          else {
+            // By key: removes SOME node with that key; keep the model in step with which one.
+            const got = t.removeKey(victim.key, byKey)!;
+            assert.equal(got.key, victim.key);
+            model = model.filter((m) => m !== got);
+            ref = refRemove(ref, got.key, got.id, order);
+            assert.equal(got.left, null);
+            continue;
+          }
+          assert.ok(!t.remove(victim), "second remove finds nothing");
+          model = model.filter((m) => m !== victim);
+          ref = refRemove(ref, victim.key, victim.id, order);
+        }
+        assert.equal(t.size, model.length);
+        check(t.root);
+        assert.deepEqual([...t.nodes()], model);
+        assert.equal(shape(t.root), refShape(ref), "same shape as the reference AVL");
+        assert.equal(
+          t.root?.maxWeight,
+          model.length ? Math.max(...model.map((m) => m.weight)) : undefined,
+        );
+      }
+      // Searches against the model.
+      for (let k = -1; k <= 31; k++) {
+        const ge = model.find((m) => m.key >= k) ?? null;
+        const gt = model.find((m) => m.key > k) ?? null;
+        const le = model.findLast((m) => m.key <= k) ?? null;
+        const lt = model.findLast((m) => m.key < k) ?? null;
+        assert.equal(t.ceiling(k, byKey, false)?.key, ge?.key);
+        assert.equal(t.ceiling(k, byKey, true)?.key, gt?.key);
+        assert.equal(t.floor(k, byKey, false)?.key, le?.key);
+        assert.equal(t.floor(k, byKey, true)?.key, lt?.key);
+      }
+      model.forEach((m, i) => {
+        assert.equal(t.neighbour(m, 1), model[i + 1] ?? null);
+        assert.equal(t.neighbour(m, -1), model[i - 1] ?? null);
+      });
+      assert.equal(t.extreme(-1), model[0] ?? null);
+      assert.equal(t.extreme(1), model.at(-1) ?? null);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("AugmentedTree walk: pruning by augmentation, early stop, exact node count", () => {
+  const t = new AugmentedTree<N>(before, PROPAGATE);
+  // Keys 0..6 inserted in order build a perfect tree: 3 at the root, then 1 and 5.
+  [0, 1, 2, 3, 4, 5, 6].forEach((k) => t.insert(new N(k, k === 2 ? 100 : 0, k)));
+  assert.equal(shape(t.root), "(((. 0 .) 1 (. 2 .)) 3 ((. 4 .) 5 (. 6 .)))");
+  const seen: number[] = [];
+  // Find weights >= 100: only the subtree of 1 may hold one (3's right side has max 0).
+  const nodes = t.walk({
+    enter: (n) => n.maxWeight >= 100,
+    visit: (n) => {
+      if (n.weight >= 100) seen.push(n.key);
+      return true;
+    },
+  });
+  assert.deepEqual(seen, [2]);
+  // Examined: 3, 1, 0 (pruned), 2, 5 (pruned).
+  assert.equal(nodes, 5);
+  // Stop at the first visited node: 3, 1, 0 examined.
+  assert.equal(t.walk({ enter: () => true, visit: () => false }), 3);
+  // Nested walks keep their own counts.
+  let inner = 0;
+  const outer = t.walk({
+    enter: () => true,
+    visit: () => {
+      inner += t.walk({ enter: () => false, visit: () => true });
+      return true;
+    },
+  });
+  assert.equal(outer, 7);
+  assert.equal(inner, 7);
+});
