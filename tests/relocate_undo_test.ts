@@ -1,4 +1,4 @@
-// MREMAP_RELOCATE_ANON's undo path (kernel-rmap.md §10.2: "if relocation fails part-way, an undo
+// MREMAP_RELOCATE_ANON's undo path (docs/model.md §10.2: "if relocation fails part-way, an undo
 // pass restores old mapping/index, the new VMA is unmapped and the operation is retried as an
 // ordinary mremap"), reached by the debug parameter relocateFailAfter. Exact VMAs, anon_vma
 // identities, folio indices and counters, with and without MREMAP_MUST_RELOCATE_ANON.

@@ -17,7 +17,7 @@
  * | mremap.ts | mm/mremap.c (`vma_remap_struct`), RELOCATE_ANON |
  * | rmap_walk.ts | mm/rmap.c walks: `folio_referenced`, `try_to_unmap`, migration |
  *
- * Semantics follow Linux 6.18 as described in the reference (`kernel-rmap.md` §3–§9, §12). Each
+ * Semantics follow Linux 6.18 as described in the reference (`docs/model.md` §3–§9, §12). Each
  * deviation is named where it is made.
  *
  * Scheme hooks called here: `attach` (through {@link newKernelState}), `check` (invariants).

@@ -380,7 +380,7 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
   const len = Math.min(oldLen, newLen);
   // One entry per folio, with the destination address of its first page. A PTE-mapped large
   // folio is relocated as a unit when the moved range spans every page it maps; otherwise the
-  // series' large-folio patch (2025-06-09 series, kernel-rmap.md §10.2) tries split_folio() and
+  // series' large-folio patch (2025-06-09 series, docs/model.md §10.2) tries split_folio() and
   // retries the PTEs, giving up when the split fails. The simulator splits in a pass before the
   // destination exists; the series' give-up when the folio's anon_vma shares the root lock it
   // already holds (deadlock avoidance) is not modelled.

@@ -226,7 +226,7 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
     unit: "folios",
     meaning:
       "debug: MREMAP_RELOCATE_ANON fails after this many folios (-1 never), to reach its undo",
-    source: "test parameter; the undo path is the series' (kernel-rmap.md §10.2)",
+    source: "test parameter; the undo path is the series' (docs/model.md §10.2)",
   },
 };
 

@@ -2,7 +2,7 @@
  * The classic anon_vma reverse mapping of Linux 6.18 (`mm/rmap.c`, `mm/vma.c`), object for
  * object: anon_vmas with root/parent/refcount/num_children/num_active_vmas, one
  * anon_vma_chain per (VMA, anon_vma) edge, one interval tree per anon_vma, and every lock on the
- * root's rwsem. Reference: kernel-rmap.md §1–§3, §8.
+ * root's rwsem. Reference: docs/model.md §1–§3, §8.
  *
  * The class is built so that variants (the 2026 clean-up, a per-anon_vma lock) change only the
  * documented points: where allocations happen relative to the lock, the order in which fork reuse
@@ -127,7 +127,7 @@ export const ANON_VMA_INFO: SchemeInfo = {
   status: "mainline",
   sources: [
     "mm/rmap.c, mm/vma.c (Linux 6.18)",
-    "kernel-rmap.md §1-§3, §7, §8",
+    "docs/model.md §1-§3, §7, §8",
   ],
   summary:
     "Each faulted VMA points at an anon_vma; fork gives each child VMA a new anon_vma linked " +

@@ -32,7 +32,7 @@ export const ANON_VMA_2026_INFO: SchemeInfo = {
   sources: [
     "https://lore.kerneltesting.org/linux-mm/20260118120658.8da21fc257774feb4e753969@linux-foundation.org/T",
     "mm/rmap.c @ kernelorg-mirror/linux_kernel_git_ljs_linux a4ac19665445",
-    "kernel-rmap.md §3.2, §3.3, §10.1",
+    "docs/model.md §3.2, §3.3, §10.1",
   ],
   summary:
     "Same objects as 6.18, but anon_vma_chains are allocated before the root rwsem is taken, " +

@@ -195,7 +195,7 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
     "https://lkml.iu.edu/2606.0/07329.html",
     "https://lkml.iu.edu/hypermail/linux/kernel/2606.0/07662.html",
     "https://lkml.iu.edu/2606.0/04013.html",
-    "kernel-rmap.md §10.3",
+    "docs/model.md §10.3",
   ],
   summary:
     "No anon_vma until the process forks: a faulted VMA's folios point at its lazy root VMA " +

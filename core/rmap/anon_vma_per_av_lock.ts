@@ -35,7 +35,7 @@ export const ANON_VMA_PER_AV_LOCK_INFO: SchemeInfo = {
   status: "discussion",
   sources: [
     "https://lore.kerneltesting.org/linux-mm/63627c5d-cf2d-45e8-990d-9727052b681e@lucifer.local/T",
-    "kernel-rmap.md §2, §10.5",
+    "docs/model.md §2, §10.5",
   ],
   summary:
     "Classic anon_vma structures; exclusive folios (most of Android's) are walked under their " +

@@ -470,7 +470,7 @@ export const COW_CONTEXT_INFO: SchemeInfo = {
     "mm/cow_context.c, mm/rmap.c @ kernelorg-mirror/linux_kernel_git_ljs_linux (a4ac1966…)",
     "https://lwn.net/Articles/1072378/",
     'LSF/MM/BPF 2026 "The Future of the Anonymous Reverse Mapping"',
-    "kernel-rmap.md §10.4, §12.5 E7",
+    "docs/model.md §10.4, §12.5 E7",
   ],
   summary: "One CoW context per mm, linked into a tree by fork; a folio points at the context " +
     "where it was created (or last reused). A walk visits that context and its descendants, " +
