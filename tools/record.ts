@@ -160,8 +160,9 @@ async function pollExecs(tracer: () => number | null, done: () => boolean): Prom
   return out;
 }
 
-async function perfPermitted(dir: string): Promise<string | null> {
-  const r = await run([
+/** `perf record` of every page fault with its address, on strace's clock, into `out`. */
+function perfRecordArgs(out: string): string[] {
+  return [
     "perf",
     "record",
     "-q",
@@ -173,7 +174,13 @@ async function perfPermitted(dir: string): Promise<string | null> {
     "-k",
     "CLOCK_REALTIME",
     "-o",
-    `${dir}/probe.data`,
+    out,
+  ];
+}
+
+async function perfPermitted(dir: string): Promise<string | null> {
+  const r = await run([
+    ...perfRecordArgs(`${dir}/probe.data`),
     "--",
     "/bin/true",
   ]);
@@ -239,18 +246,7 @@ async function main(): Promise<void> {
     ];
     const argv = perfNote === null
       ? [
-        "perf",
-        "record",
-        "-q",
-        "-e",
-        "page-faults",
-        "-c",
-        "1",
-        "-d",
-        "-k",
-        "CLOCK_REALTIME",
-        "-o",
-        perfData,
+        ...perfRecordArgs(perfData),
         "--",
         "strace",
         ...straceArgs,
