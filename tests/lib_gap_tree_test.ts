@@ -114,7 +114,7 @@ Deno.test("GapTree gap searches (exact values)", () => {
   assert.equal(t.gapBottomUp(41, 21, 141), 100);
 });
 
-Deno.test("GapTree large tree: gaps found in O(log n)-ish time", () => {
+Deno.test("GapTree large tree: exact gaps among 50,000 items", () => {
   const t = new GapTree<Vma>();
   const n = 50_000;
   // Items of 10 pages separated by 1-page holes; one 100-page hole in the middle.
@@ -128,13 +128,10 @@ Deno.test("GapTree large tree: gaps found in O(log n)-ish time", () => {
     t.insert(vma(addr, addr + 10, i));
     addr += 11;
   }
-  const t0 = performance.now();
-  for (let i = 0; i < 10_000; i++) {
-    assert.equal(t.gapTopDown(50, 0, addr - 1), big + 50);
-    assert.equal(t.gapBottomUp(50, 0, addr - 1), big - 1);
-    assert.equal(t.gapTopDown(1, 0, addr - 1), addr - 12);
-  }
-  assert.ok(performance.now() - t0 < 1000);
+  // No wall-clock assertion (tests must not fail on a busy machine); speed lives in bench:scale.
+  assert.equal(t.gapTopDown(50, 0, addr - 1), big + 50);
+  assert.equal(t.gapBottomUp(50, 0, addr - 1), big - 1);
+  assert.equal(t.gapTopDown(1, 0, addr - 1), addr - 12);
 });
 
 function bruteGap(
