@@ -113,7 +113,7 @@
 
 import { SortedMap } from "../lib/sorted_map.ts";
 import { type Lock, newLock } from "../machine/exec.ts";
-import type { SlabCache } from "../slab.ts";
+import { SLAB_CACHES, type SlabCache } from "../slab.ts";
 import {
   type Folio,
   hex,
@@ -495,17 +495,8 @@ export const COW_CONTEXT_INFO: SchemeInfo = {
       takenFor: "remap-table changes on mremap, fork, split/merge and unmap of moved VMAs",
     },
   ],
-  ownedCaches: [
-    "cow_context",
-    "cow_remap_entry",
-    "cow_remap_node",
-    "cow_remap_array",
-    "cow_remap_array_64",
-    "cow_remap_array_96",
-    "cow_remap_array_192",
-    "cow_remap_array_512",
-    "cow_remap_array_1k",
-  ],
+  // Every cache of the design (contexts, remap entries, tree nodes, each array size class).
+  ownedCaches: SLAB_CACHES.filter((c) => c.startsWith("cow_")),
 };
 
 /** Breakdown of one CoW-context walk (see {@link CowContextScheme.lastWalk}). */
