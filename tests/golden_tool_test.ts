@@ -31,3 +31,18 @@ Deno.test("golden comparison: key order counts (results.json must stay byte-iden
     { path: "$", detail: "key order a,b instead of b,a" },
   ]);
 });
+
+Deno.test("golden tool: a malformed --command is refused with one line and exit 2", async () => {
+  const tool = new URL("../tools/golden.ts", import.meta.url).pathname;
+  for (const bad of ["--out x", "", "run --out /tmp/x"]) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", tool, "--command", bad, "/nonexistent/golden.json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr).trim();
+    if (r.code !== 2 || err.split("\n").length !== 1 || !err.includes("--command")) {
+      throw new Error(`--command "${bad}": exit ${r.code}, stderr ${err}`);
+    }
+  }
+});

@@ -10,6 +10,9 @@
  * - `deno task golden -- --write [PATH]`: make the golden copy from the code checked out now (run
  *   it on a known-good commit, e.g. `git stash; deno task golden -- --write; git stash pop`).
  * - `--limit N`: print at most N differing paths (default 20).
+ * - `--command "ARGS"`: the `cli.ts` command to run instead of `bench` (space-separated; the tool
+ *   adds `--out`), e.g. `--command "run --workload android-launch --param scale=0.2 --repeat 1"`
+ *   for a golden copy of a larger run than the default suite.
  *
  * Bad arguments or a missing golden copy: one line on stderr and exit 2.
  *
@@ -108,12 +111,19 @@ interface GoldenArgs {
   path: string;
   write: boolean;
   limit: number;
+  /** The cli.ts command and its options (default `bench`). */
+  command: string[];
 }
 
 class UsageError extends Error {}
 
 function parseArgs(args: readonly string[]): GoldenArgs {
-  const out: GoldenArgs = { path: "golden/results.json", write: false, limit: 20 };
+  const out: GoldenArgs = {
+    path: "golden/results.json",
+    write: false,
+    limit: 20,
+    command: ["bench"],
+  };
   let paths = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -125,8 +135,20 @@ function parseArgs(args: readonly string[]): GoldenArgs {
         throw new UsageError(`--limit needs a positive integer, got "${args[i] ?? ""}"`);
       }
       out.limit = v;
+    } else if (a === "--command") {
+      const v = (args[++i] ?? "").trim().split(/\s+/).filter((x) => x !== "");
+      if (v.length === 0 || v[0].startsWith("-") || v.includes("--out")) {
+        throw new UsageError(
+          `--command needs a cli.ts command without --out, e.g. "run --workload fork-storm", got "${
+            args[i] ?? ""
+          }"`,
+        );
+      }
+      out.command = v;
     } else if (a.startsWith("-")) {
-      throw new UsageError(`Unknown option "${a}"; valid: --write, --limit N, a golden path`);
+      throw new UsageError(
+        `Unknown option "${a}"; valid: --write, --limit N, --command "ARGS", a golden path`,
+      );
     } else {
       if (++paths > 1) throw new UsageError(`One golden path only, got a second: "${a}"`);
       out.path = a;
@@ -135,8 +157,8 @@ function parseArgs(args: readonly string[]): GoldenArgs {
   return out;
 }
 
-/** Runs `cli.ts bench --out DIR` in a subprocess and returns the text of its results.json. */
-async function runSuite(dir: string): Promise<string> {
+/** Runs `cli.ts COMMAND --out DIR` in a subprocess and returns the text of its results.json. */
+async function runSuite(dir: string, command: readonly string[]): Promise<string> {
   const cli = new URL("../cli.ts", import.meta.url);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
@@ -145,8 +167,9 @@ async function runSuite(dir: string): Promise<string> {
       "--allow-write",
       "--allow-env",
       "--allow-sys",
+      "--v8-flags=--max-old-space-size=8192",
       cli.pathname,
-      "bench",
+      ...command,
       "--out",
       dir,
     ],
@@ -187,7 +210,7 @@ async function main(args: readonly string[]): Promise<number> {
   const tmp = await Deno.makeTempDir({ prefix: "rmapbench_golden_" });
   try {
     const t0 = performance.now();
-    const text = await runSuite(tmp);
+    const text = await runSuite(tmp, opts.command);
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     if (opts.write) {
       const dir = opts.path.includes("/") ? opts.path.slice(0, opts.path.lastIndexOf("/")) : ".";
