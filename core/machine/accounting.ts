@@ -8,11 +8,30 @@
  * @module
  */
 
-import { type Lock, OP_KINDS, type OpKind, type WorkKind } from "./exec.ts";
+import { type Lock, OP_KINDS, type OpKind, WorkTally } from "./exec.ts";
 import { Distribution } from "../lib/stats.ts";
 import { LockState, type ReaderWakeup } from "./lock_state.ts";
+import { LOCK_SLOT } from "./lock_slot.ts";
 import type { CpuMetrics, LockClassMetrics, OpMetrics, TaskMetrics } from "./metrics.ts";
 import type { ClassAccumulator, Cpu, LockInfo, OpAccumulator, Task } from "./machine_types.ts";
+
+/** A lock object with the machine state slot `newLock` gives it. */
+type Slotted = Lock & { [LOCK_SLOT]?: MachineLock };
+
+/** The timed machine's state of one lock, owned by one {@link Accounting}. */
+class MachineLock implements LockInfo {
+  constructor(
+    readonly acct: Accounting,
+    readonly state: LockState<Task>,
+    readonly metrics: ClassAccumulator,
+    readonly index: number,
+  ) {}
+
+  /** `class[i]`: the lock's class and its index among the class's locks (for the trace). */
+  get name(): string {
+    return `${this.state.lock.lockClass}[${this.index}]`;
+  }
+}
 
 /**
  * Lock states and per-class and per-operation statistics of one machine.
@@ -28,7 +47,7 @@ import type { ClassAccumulator, Cpu, LockInfo, OpAccumulator, Task } from "./mac
  */
 export class Accounting {
   /** Work replayed so far, by kind (in the order kinds were first replayed). */
-  readonly work: Partial<Record<WorkKind, number>> = {};
+  readonly work: WorkTally = new WorkTally();
   readonly #readerWakeup: ReaderWakeup;
   #locks = new WeakMap<Lock, LockInfo>();
   #classes = new Map<string, ClassAccumulator>();
@@ -42,17 +61,30 @@ export class Accounting {
 
   /** The state of `lock`, created (and named `class[i]`) on first use. */
   lockInfo(lock: Lock): LockInfo {
+    const slot = (lock as Slotted)[LOCK_SLOT];
+    if (slot !== undefined && slot.acct === this) return slot;
+    return this.#otherInfo(lock, slot);
+  }
+
+  /**
+   * The state of a lock whose slot does not hold this machine's: kept in the slot when it is free,
+   * else (the lock is used by another machine too, or cannot take the slot) in a weak map.
+   */
+  #otherInfo(lock: Lock, slot: MachineLock | undefined): LockInfo {
     let info = this.#locks.get(lock);
-    if (!info) {
-      const idx = this.#classIndex.get(lock.lockClass) ?? 0;
-      this.#classIndex.set(lock.lockClass, idx + 1);
-      info = {
-        state: new LockState<Task>(lock, this.#readerWakeup),
-        name: `${lock.lockClass}[${idx}]`,
-        metrics: this.#classMetrics(lock),
-      };
-      this.#locks.set(lock, info);
-    }
+    if (info) return info;
+    const idx = this.#classIndex.get(lock.lockClass) ?? 0;
+    this.#classIndex.set(lock.lockClass, idx + 1);
+    const made = new MachineLock(
+      this,
+      new LockState<Task>(lock, this.#readerWakeup),
+      this.#classMetrics(lock),
+      idx,
+    );
+    info = made;
+    if (slot === undefined && (LOCK_SLOT in lock || Object.isExtensible(lock))) {
+      (lock as Slotted)[LOCK_SLOT] = made;
+    } else this.#locks.set(lock, info);
     return info;
   }
 
@@ -72,7 +104,7 @@ export class Accounting {
         wait: new Distribution(),
         readWait: new Distribution(),
         writeWait: new Distribution(),
-        workUnderLock: {},
+        workUnderLock: new WorkTally(),
         maxWorkPerHold: 0,
       };
       this.#classes.set(lock.lockClass, a);
@@ -107,7 +139,7 @@ export class Accounting {
         waitNs: a.wait.summary(),
         readWaitNs: a.readWait.summary(),
         writeWaitNs: a.writeWait.summary(),
-        workUnderLock: { ...a.workUnderLock },
+        workUnderLock: a.workUnderLock.record(),
         maxWorkPerHold: a.maxWorkPerHold,
       };
     }

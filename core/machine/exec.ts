@@ -12,6 +12,8 @@
  * @module
  */
 
+import { LOCK_SLOT } from "./lock_slot.ts";
+
 /** Lock modes. A spinlock or mutex is always taken in `"write"` mode. */
 export type LockMode = "read" | "write";
 
@@ -87,7 +89,8 @@ let nextLockId = 1;
  * ```
  */
 export function newLock(lockClass: string, kind: LockKind): Lock {
-  return { id: nextLockId++, lockClass, kind };
+  // The slot holds a timed machine's state of the lock (see `lock_slot.ts`).
+  return { id: nextLockId++, lockClass, kind, [LOCK_SLOT]: undefined } as Lock;
 }
 
 /** Counters per lock class, independent of any cost model. */
@@ -141,22 +144,115 @@ export interface ExecCounters {
   gracePeriods: number;
 }
 
-function emptyLockCounters(): LockClassCounters {
-  return {
-    readAcquisitions: 0,
-    writeAcquisitions: 0,
-    trylockFailures: 0,
-    workUnderLock: {},
-    maxWorkPerHold: 0,
-  };
+/** Index of each known work kind in {@link WORK_KINDS}; other kinds are appended on first use. */
+const workIndex = new Map<string, number>(WORK_KINDS.map((k, i) => [k, i]));
+const workNames: string[] = [...WORK_KINDS];
+
+/**
+ * The index of work kind `kind` in the work-kind table shared by every {@link CountingExec} and
+ * machine: the position in {@link WORK_KINDS} for a known kind; a kind outside it gets the next
+ * free index on first use.
+ *
+ * @example Usage
+ * ```ts
+ * import { workKindIndex, workKindName } from "./exec.ts";
+ * if (workKindName(workKindIndex("tree_visit")) !== "tree_visit") throw new Error();
+ * ```
+ */
+export function workKindIndex(kind: string): number {
+  let i = workIndex.get(kind);
+  if (i === undefined) {
+    i = workNames.length;
+    workIndex.set(kind, i);
+    workNames.push(kind);
+  }
+  return i;
 }
 
-interface Hold {
-  lock: Lock;
-  mode: LockMode;
-  units: number;
-  counters: LockClassCounters;
+/**
+ * The work kind at index `index` of the shared work-kind table (see {@link workKindIndex}).
+ *
+ * @example Usage
+ * ```ts
+ * import { workKindName } from "./exec.ts";
+ * if (workKindName(0) !== "slab_alloc") throw new Error();
+ * ```
+ */
+export function workKindName(index: number): WorkKind {
+  return workNames[index] as WorkKind;
 }
+
+/**
+ * Totals by work kind, in typed-array counters indexed by {@link workKindIndex}, that remember
+ * the order in which kinds were first counted (the key order of {@link WorkTally.record}).
+ *
+ * @example Usage
+ * ```ts
+ * import { WorkTally, workKindIndex } from "./exec.ts";
+ * const t = new WorkTally();
+ * t.add(workKindIndex("list_op"), 2);
+ * t.add(workKindIndex("slab_alloc"), 1);
+ * if (Object.keys(t.record()).join() !== "list_op,slab_alloc") throw new Error();
+ * ```
+ */
+export class WorkTally {
+  /** Units by work-kind index. */
+  units: Float64Array = new Float64Array(WORK_KINDS.length);
+  /** Work-kind indices in the order they were first counted. */
+  readonly order: number[] = [];
+
+  /** Adds `units` of the work kind at index `k`. */
+  add(k: number, units: number): void {
+    let u = this.units;
+    if (k >= u.length) u = this.#grow(k);
+    const v = u[k];
+    if (v === 0 && !this.order.includes(k)) this.order.push(k);
+    u[k] = v + units;
+  }
+
+  #grow(k: number): Float64Array {
+    const u = new Float64Array(Math.max(k + 1, this.units.length * 2));
+    u.set(this.units);
+    return this.units = u;
+  }
+
+  /** The totals as a record keyed by work kind, kinds in the order first counted. */
+  record(): Partial<Record<WorkKind, number>> {
+    const out: Partial<Record<WorkKind, number>> = {};
+    for (const k of this.order) out[workNames[k] as WorkKind] = this.units[k];
+    return out;
+  }
+}
+
+/**
+ * The live counters of one lock class kept by {@link CountingExec}: plain fields, and the work
+ * done under the class's locks as a {@link WorkTally} read through `workUnderLock`.
+ */
+class ClassCounters implements LockClassCounters {
+  readAcquisitions = 0;
+  writeAcquisitions = 0;
+  trylockFailures = 0;
+  maxWorkPerHold = 0;
+  readonly tally: WorkTally = new WorkTally();
+
+  get workUnderLock(): Partial<Record<WorkKind, number>> {
+    return this.tally.record();
+  }
+
+  /** A plain copy, fields in the order of {@link LockClassCounters}. */
+  plain(): LockClassCounters {
+    return {
+      readAcquisitions: this.readAcquisitions,
+      writeAcquisitions: this.writeAcquisitions,
+      trylockFailures: this.trylockFailures,
+      workUnderLock: this.tally.record(),
+      maxWorkPerHold: this.maxWorkPerHold,
+    };
+  }
+}
+
+/** Index of each operation kind in {@link OP_KINDS}. */
+const opIndex = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
 
 /**
  * An untimed {@link Exec}: operations never overlap, so every lock is free when asked for,
@@ -178,34 +274,85 @@ interface Hold {
  * ```
  */
 export class CountingExec implements Exec {
-  /** Everything counted so far. */
-  readonly counters: ExecCounters = { locks: {}, work: {}, ops: {}, gracePeriods: 0 };
-  #held: Hold[] = [];
+  #classes = new Map<string, ClassCounters>();
+  #work = new WorkTally();
+  /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
+  #ops = new Float64Array(OP_KINDS.length);
+  #opOrder: string[] = [];
+  #extraOps = new Map<string, number>();
+  #gracePeriods = 0;
+  // The locks held, innermost last, as parallel arrays (no record per acquisition).
+  #heldLocks: Lock[] = [];
+  #heldWrite: boolean[] = [];
+  #heldUnits: number[] = [];
+  #heldClass: ClassCounters[] = [];
+  #nheld = 0;
   #rcuQueue: (() => void)[] = [];
   #rcuDepth = 0;
   #inOp = false;
 
-  /** Lock classes currently held, innermost last (for assertions in tests). */
-  get heldClasses(): string[] {
-    return this.#held.map((h) => h.lock.lockClass);
+  /**
+   * Everything counted so far, as plain data built on each read (locks in the order their classes
+   * were first used, work and operation kinds in the order first counted).
+   */
+  get counters(): ExecCounters {
+    const locks: Record<string, LockClassCounters> = {};
+    for (const [cls, c] of this.#classes) locks[cls] = c.plain();
+    const ops: Partial<Record<OpKind, number>> = {};
+    for (const kind of this.#opOrder) {
+      const i = opIndex.get(kind);
+      ops[kind as OpKind] = i === undefined ? this.#extraOps.get(kind)! : this.#ops[i];
+    }
+    return { locks, work: this.#work.record(), ops, gracePeriods: this.#gracePeriods };
   }
 
-  /** Counters of one lock class, created on first use. */
+  /** Lock classes currently held, innermost last (for assertions in tests). */
+  get heldClasses(): string[] {
+    return this.#heldLocks.slice(0, this.#nheld).map((l) => l.lockClass);
+  }
+
+  /** Live counters of one lock class, created on first use. */
   lockCounters(lockClass: string): LockClassCounters {
-    return (this.counters.locks[lockClass] ??= emptyLockCounters());
+    return this.#classOf(lockClass);
+  }
+
+  #classOf(lockClass: string): ClassCounters {
+    let c = this.#classes.get(lockClass);
+    if (c === undefined) {
+      c = new ClassCounters();
+      this.#classes.set(lockClass, c);
+    }
+    return c;
+  }
+
+  /** Counts one operation of `kind` (what {@link CountingExec.beginOp} counts). */
+  countOp(kind: OpKind): void {
+    const i = opIndex.get(kind);
+    if (i !== undefined) {
+      const v = this.#ops[i];
+      if (v === 0) this.#opOrder.push(kind);
+      this.#ops[i] = v + 1;
+    } else {
+      const v = this.#extraOps.get(kind);
+      if (v === undefined) this.#opOrder.push(kind);
+      this.#extraOps.set(kind, (v ?? 0) + 1);
+    }
+  }
+
+  /** Counts a failed trylock of a lock of class `lockClass`. */
+  countTrylockFailure(lockClass: string): void {
+    this.#classOf(lockClass).trylockFailures++;
   }
 
   beginOp(kind: OpKind, _taskId: number): void {
     if (this.#inOp) throw new Error(`operation ${kind} started inside another operation`);
     this.#inOp = true;
-    this.counters.ops[kind] = (this.counters.ops[kind] ?? 0) + 1;
+    this.countOp(kind);
   }
 
   endOp(): void {
-    if (this.#held.length > 0) {
-      throw new Error(
-        `operation ended with locks held: ${this.#held.map((h) => h.lock.lockClass).join(", ")}`,
-      );
+    if (this.#nheld > 0) {
+      throw new Error(`operation ended with locks held: ${this.heldClasses.join(", ")}`);
     }
     this.#inOp = false;
     this.flushRcu();
@@ -217,42 +364,69 @@ export class CountingExec implements Exec {
     const q = this.#rcuQueue;
     this.#rcuQueue = [];
     for (const fn of q) fn();
-    this.counters.gracePeriods++;
+    this.#gracePeriods++;
   }
 
   acquire(lock: Lock, mode: LockMode, tryLock = false): boolean {
-    const c = this.lockCounters(lock.lockClass);
-    const existing = this.#held.find((h) => h.lock === lock);
-    if (existing) {
-      if (tryLock && (existing.mode === "write" || mode === "write")) {
+    const c = this.#classOf(lock.lockClass);
+    const locks = this.#heldLocks;
+    const n = this.#nheld;
+    for (let i = 0; i < n; i++) {
+      if (locks[i] !== lock) continue;
+      if (tryLock && (this.#heldWrite[i] || mode === "write")) {
         c.trylockFailures++;
         return false;
       }
       throw new Error(`recursive acquisition of ${lock.lockClass} #${lock.id}`);
     }
-    if (mode === "read") c.readAcquisitions++;
-    else c.writeAcquisitions++;
-    this.#held.push({ lock, mode, units: 0, counters: c });
+    const write = mode !== "read";
+    if (write) c.writeAcquisitions++;
+    else c.readAcquisitions++;
+    locks[n] = lock;
+    this.#heldWrite[n] = write;
+    this.#heldUnits[n] = 0;
+    this.#heldClass[n] = c;
+    this.#nheld = n + 1;
     return true;
   }
 
   release(lock: Lock, mode: LockMode): void {
-    const i = this.#held.findIndex((h) => h.lock === lock);
+    const locks = this.#heldLocks;
+    const n = this.#nheld;
+    let i = n - 1;
+    while (i >= 0 && locks[i] !== lock) i--;
     if (i < 0) throw new Error(`release of ${lock.lockClass} #${lock.id} which is not held`);
-    const h = this.#held[i];
-    if (h.mode !== mode) throw new Error(`release of ${lock.lockClass} in the wrong mode`);
-    if (h.units > h.counters.maxWorkPerHold) h.counters.maxWorkPerHold = h.units;
-    this.#held.splice(i, 1);
+    if (this.#heldWrite[i] !== (mode !== "read")) {
+      throw new Error(`release of ${lock.lockClass} in the wrong mode`);
+    }
+    const c = this.#heldClass[i];
+    const units = this.#heldUnits[i];
+    if (units > c.maxWorkPerHold) c.maxWorkPerHold = units;
+    for (let j = i + 1; j < n; j++) {
+      locks[j - 1] = locks[j];
+      this.#heldWrite[j - 1] = this.#heldWrite[j];
+      this.#heldUnits[j - 1] = this.#heldUnits[j];
+      this.#heldClass[j - 1] = this.#heldClass[j];
+    }
+    locks[n - 1] = undefined as unknown as Lock;
+    this.#heldClass[n - 1] = undefined as unknown as ClassCounters;
+    this.#nheld = n - 1;
   }
 
   work(kind: WorkKind, units = 1): void {
     if (units === 0) return;
-    this.counters.work[kind] = (this.counters.work[kind] ?? 0) + units;
-    for (let i = 0; i < this.#held.length; i++) {
-      const h = this.#held[i];
-      h.units += units;
-      const w = h.counters.workUnderLock;
-      w[kind] = (w[kind] ?? 0) + units;
+    this.countWork(workKindIndex(kind), units);
+  }
+
+  /** {@link CountingExec.work} by work-kind index (see {@link workKindIndex}); `units` != 0. */
+  countWork(k: number, units: number): void {
+    this.#work.add(k, units);
+    const n = this.#nheld;
+    if (n === 0) return;
+    const hu = this.#heldUnits, hc = this.#heldClass;
+    for (let i = 0; i < n; i++) {
+      hu[i] += units;
+      hc[i].tally.add(k, units);
     }
   }
 

@@ -55,33 +55,47 @@ export class LockState<T> {
   readonly lock: Lock;
   /** How a release wakes queued readers. */
   readonly readerWakeup: ReaderWakeup;
-  /** Current shared holders. */
-  readonly readers: Set<T> = new Set();
   /** Current exclusive holder, or null. */
   writer: T | null = null;
-  /** Waiters in arrival order. */
-  readonly queue: LockWaiter<T>[] = [];
+  /** Whether the lock is an rwsem (only rwsem readers share). */
+  readonly #rwsem: boolean;
+  /** Shared holders, made on first use (most locks never see a reader). */
+  #readers: Set<T> | null = null;
+  /** Waiters in arrival order, made on first use. */
+  #queue: LockWaiter<T>[] | null = null;
 
   /** Creates the state of a free lock. */
   constructor(lock: Lock, readerWakeup: ReaderWakeup = "head") {
     this.lock = lock;
     this.readerWakeup = readerWakeup;
+    this.#rwsem = lock.kind === "rwsem";
+  }
+
+  /** Current shared holders. */
+  get readers(): Set<T> {
+    return this.#readers ??= new Set();
+  }
+
+  /** Waiters in arrival order. */
+  get queue(): LockWaiter<T>[] {
+    return this.#queue ??= [];
   }
 
   /** Whether the effective mode is shared (only rwsem readers share). */
   #shared(mode: LockMode): boolean {
-    return this.lock.kind === "rwsem" && mode === "read";
+    return this.#rwsem && mode === "read";
   }
 
   /** Whether nobody holds the lock. */
   get free(): boolean {
-    return this.writer === null && this.readers.size === 0;
+    return this.writer === null && (this.#readers === null || this.#readers.size === 0);
   }
 
   /** Whether a request in `mode` would be granted now, without queueing or jumping the queue. */
   canAcquire(mode: LockMode): boolean {
-    if (this.queue.length > 0 || this.writer !== null) return false;
-    return this.#shared(mode) || this.readers.size === 0;
+    const q = this.#queue;
+    if ((q !== null && q.length > 0) || this.writer !== null) return false;
+    return this.#shared(mode) || this.#readers === null || this.#readers.size === 0;
   }
 
   /** Takes the lock for `owner` if {@link canAcquire}; returns whether it did. */
@@ -103,8 +117,23 @@ export class LockState<T> {
 
   /** Releases `owner`'s hold and returns the waiters granted the lock, in queue order. */
   release(owner: T, mode: LockMode): LockWaiter<T>[] {
+    this.#drop(owner, mode);
+    return this.#grant();
+  }
+
+  /**
+   * {@link LockState.release}, but returns one shared empty array (which must not be changed)
+   * when no waiter is granted the lock, so an uncontended release allocates nothing.
+   */
+  releaseGranting(owner: T, mode: LockMode): readonly LockWaiter<T>[] {
+    this.#drop(owner, mode);
+    const q = this.#queue;
+    return q === null || q.length === 0 ? NONE : this.#grant();
+  }
+
+  #drop(owner: T, mode: LockMode): void {
     if (this.#shared(mode)) {
-      if (!this.readers.delete(owner)) {
+      if (this.#readers === null || !this.#readers.delete(owner)) {
         throw new Error(`Release of ${this.lock.lockClass} in read mode by a non-holder`);
       }
     } else {
@@ -113,15 +142,14 @@ export class LockState<T> {
       }
       this.writer = null;
     }
-    return this.#grant();
   }
 
   #grant(): LockWaiter<T>[] {
     const granted: LockWaiter<T>[] = [];
-    const q = this.queue;
-    if (q.length === 0 || this.writer !== null) return granted;
+    const q = this.#queue;
+    if (q === null || q.length === 0 || this.writer !== null) return granted;
     if (!this.#shared(q[0].mode)) {
-      if (this.readers.size === 0) {
+      if (this.#readers === null || this.#readers.size === 0) {
         const w = q.shift()!;
         this.#take(w.owner, w.mode);
         granted.push(w);
@@ -146,3 +174,6 @@ export class LockState<T> {
     return granted;
   }
 }
+
+/** The empty result of {@link LockState.releaseGranting}. */
+const NONE: readonly LockWaiter<never>[] = Object.freeze([]);

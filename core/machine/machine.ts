@@ -295,7 +295,7 @@ export class Machine {
       ops: this.#acct.opMetrics(),
       cpus: cpuMetrics(this.#cpus, now),
       tasks: taskMetrics(this.#tasks, now),
-      work: { ...this.#acct.work },
+      work: this.#acct.work.record(),
       gracePeriods: this.#rcu.gracePeriods,
       rcuCallbacks: this.#rcu.callbacksRun,
       rcuCallbacksPending: this.#rcu.pending,
@@ -381,7 +381,7 @@ export class Machine {
       if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
         throw new RangeError(`Task ${id} asked to sleep ${ns} ns; must be a finite number >= 0`);
       }
-      this.#log(task, `sleep ${ns}`);
+      if (this.#traceOn) this.#log(task, `sleep ${ns}`);
       this.#leaveCpu(task);
       task.state = "sleeping";
       this.#events.scheduleTagged(this.#now + ns, EV_RUNNABLE, task);
@@ -425,7 +425,7 @@ export class Machine {
           r.opKind = kind;
           r.opStart = this.#now;
           r.opLockWait = 0;
-          this.#log(task, `begin ${kind}`);
+          if (this.#traceOn) this.#log(task, `begin ${kind}`);
           break;
         }
         case S_OP_END: {
@@ -437,22 +437,19 @@ export class Machine {
           a.lockWait.add(r.opLockWait);
           task.ops++;
           r.opKind = null;
-          this.#log(task, `end ${kind}`);
+          if (this.#traceOn) this.#log(task, `end ${kind}`);
           break;
         }
         case S_WORK: {
           const k = code[r.pc + 1];
           const units = code[r.pc + 2];
           r.pc += 3;
-          const kind = this.#recorder.workNames[k];
-          const work = this.#acct.work;
-          work[kind] = (work[kind] ?? 0) + units;
+          this.#acct.work.add(k, units);
           const held = task.held;
-          for (let i = 0; i < held.length; i++) {
+          for (let i = 0, nh = task.nheld; i < nh; i++) {
             const h = held[i];
             h.units += units;
-            const w = h.info.metrics.workUnderLock;
-            w[kind] = (w[kind] ?? 0) + units;
+            h.info!.metrics.workUnderLock.add(k, units);
           }
           const ns = this.#recorder.workPrice[k] * units;
           if (ns > 0 && !this.#skipTo(this.#now + ns)) {
@@ -480,7 +477,7 @@ export class Machine {
           }
           if (code[r.pc + 3] === 1) info.metrics.lateTrylocks++;
           info.state.enqueue({ owner: task, mode, since: this.#now });
-          this.#log(task, `wait ${info.name} ${mode}`);
+          if (this.#traceOn) this.#log(task, `wait ${info.name} ${mode}`);
           if (info.state.lock.kind === "spinlock") task.state = "spinning";
           else {
             task.state = "blocked";
@@ -493,24 +490,33 @@ export class Machine {
           const mode = MODES[code[r.pc + 2]];
           r.pc += 3;
           info.metrics.trylockFailures++;
-          this.#log(task, `trylock-fail ${info.name} ${mode}`);
+          if (this.#traceOn) this.#log(task, `trylock-fail ${info.name} ${mode}`);
           break;
         }
         case S_RELEASE: {
           const info = refs[code[r.pc + 1]] as LockInfo;
           const mode = MODES[code[r.pc + 2]];
           r.pc += 3;
-          const i = task.held.findIndex((h) => h.info === info);
-          const h = task.held[i];
-          task.held.splice(i, 1);
-          info.metrics.hold.add(this.#now - h.since);
-          (h.mode === "read" ? info.metrics.readHold : info.metrics.writeHold).add(
-            this.#now - h.since,
-          );
-          if (h.units > info.metrics.maxWorkPerHold) info.metrics.maxWorkPerHold = h.units;
-          const granted = info.state.release(task, mode);
-          this.#log(task, `release ${info.name} ${mode}`);
-          for (const w of granted) this.#wake(w, info);
+          const held = task.held;
+          const nh = task.nheld - 1;
+          let i = nh;
+          while (held[i].info !== info) i--;
+          const h = held[i];
+          if (i < nh) {
+            // Keep the record for reuse: move it to the free end.
+            for (let j = i; j < nh; j++) held[j] = held[j + 1];
+            held[nh] = h;
+          }
+          task.nheld = nh;
+          h.info = null;
+          const m = info.metrics;
+          const holdNs = this.#now - h.since;
+          m.hold.add(holdNs);
+          (h.write ? m.writeHold : m.readHold).add(holdNs);
+          if (h.units > m.maxWorkPerHold) m.maxWorkPerHold = h.units;
+          const granted = info.state.releaseGranting(task, mode);
+          if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
+          for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
           break;
         }
         case S_RCU_LOCK:
@@ -582,8 +588,16 @@ export class Machine {
       task.lockWaitNs += waited;
       task.replay!.opLockWait += waited;
     }
-    task.held.push({ info, mode, since: now, units: 0 });
-    this.#log(task, `acquire ${info.name} ${mode}`);
+    const n = task.nheld++;
+    let h = task.held[n];
+    if (h === undefined) task.held[n] = h = { info, write: mode !== "read", since: now, units: 0 };
+    else {
+      h.info = info;
+      h.write = mode !== "read";
+      h.since = now;
+      h.units = 0;
+    }
+    if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }
 
   #wake(w: LockWaiter<Task>, info: LockInfo): void {

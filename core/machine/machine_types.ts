@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Lock, type LockMode, OP_KINDS, type OpKind, type WorkKind } from "./exec.ts";
+import { type Lock, type LockMode, OP_KINDS, type OpKind, type WorkTally } from "./exec.ts";
 import type { CostProfile } from "./cost_model.ts";
 import type { Distribution } from "../lib/stats.ts";
 import type { LockState, ReaderWakeup } from "./lock_state.ts";
@@ -104,13 +104,16 @@ export interface Recording {
   kind: OpKind;
   segments: number;
   rcuDepth: number;
-  held: Map<Lock, LockMode>;
+  /** Locks taken by this operation and not yet released, in acquisition order. */
+  held: Lock[];
 }
 
+/** The machine's state of one lock and the accumulator of its class. */
 export interface LockInfo {
-  state: LockState<Task>;
-  name: string;
-  metrics: ClassAccumulator;
+  readonly state: LockState<Task>;
+  /** `class[i]`, for the trace. */
+  readonly name: string;
+  readonly metrics: ClassAccumulator;
 }
 
 export interface ClassAccumulator {
@@ -126,13 +129,16 @@ export interface ClassAccumulator {
   wait: Distribution;
   readWait: Distribution;
   writeWait: Distribution;
-  workUnderLock: Partial<Record<WorkKind, number>>;
+  workUnderLock: WorkTally;
   maxWorkPerHold: number;
 }
 
+/** A lock a task holds while its operation is replayed (records are reused by the task). */
 export interface Held {
-  info: LockInfo;
-  mode: LockMode;
+  /** The lock, or null in a spare record. */
+  info: LockInfo | null;
+  /** Held in write mode (a spinlock or mutex always is). */
+  write: boolean;
   since: number;
   units: number;
 }
@@ -171,7 +177,9 @@ export interface Task {
   cpuSince: number;
   rcuDepth: number;
   rcuSection: number;
+  /** Locks held, innermost last: `held[0..nheld)`; later entries are spare records. */
   held: Held[];
+  nheld: number;
   ops: number;
   cpuNs: number;
   lockWaitNs: number;
@@ -214,6 +222,7 @@ export function newTask(spec: TaskSpec, now: number): Task {
     rcuDepth: 0,
     rcuSection: 0,
     held: [],
+    nheld: 0,
     ops: 0,
     cpuNs: 0,
     lockWaitNs: 0,

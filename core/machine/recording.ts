@@ -9,7 +9,16 @@
  * @module
  */
 
-import { CountingExec, type Lock, type LockMode, type OpKind, type WorkKind } from "./exec.ts";
+import {
+  CountingExec,
+  type Lock,
+  type LockMode,
+  type OpKind,
+  WORK_KINDS,
+  type WorkKind,
+  workKindIndex,
+  workKindName,
+} from "./exec.ts";
 import type { CostProfile } from "./cost_model.ts";
 import {
   type LockInfo,
@@ -52,13 +61,13 @@ export class StepRecorder {
   readonly counting: CountingExec = new CountingExec();
   /** The recording in progress, or null outside a dispatched operation. */
   rec: Recording | null = null;
-  /** Work kinds by index (the step encoding's kind operand). */
-  readonly workNames: WorkKind[] = [];
-  /** Price of each work kind, ns per unit, by index. */
+  /**
+   * Price of each work kind, ns per unit, by work-kind index (see `workKindIndex`; the step
+   * encoding's kind operand). A kind without a price is NaN: it takes no time.
+   */
   readonly workPrice: number[] = [];
   readonly #costs: CostProfile;
   readonly #host: RecorderHost;
-  #workIdx = new Map<string, number>();
   /** The one recording, reused by every dispatch (only one operation records at a time). */
   #recording: Recording = {
     code: [],
@@ -71,13 +80,21 @@ export class StepRecorder {
     kind: "mmap",
     segments: 0,
     rcuDepth: 0,
-    held: new Map(),
+    held: [],
   };
 
   /** Creates a recorder pricing work with `costs`. */
   constructor(costs: CostProfile, host: RecorderHost) {
     this.#costs = costs;
     this.#host = host;
+    this.#priceUpTo(WORK_KINDS.length - 1);
+  }
+
+  /** Extends `workPrice` to index `k` (indices of the work-kind table are dense). */
+  #priceUpTo(k: number): void {
+    const p = this.workPrice;
+    const prices = this.#costs.workNs as Readonly<Record<string, number | undefined>>;
+    for (let n = p.length; n <= k; n++) p.push(prices[workKindName(n)] ?? NaN);
   }
 
   /** Starts recording an operation of kind `kind` into the buffers of `rp`. */
@@ -93,7 +110,7 @@ export class StepRecorder {
     rec.kind = kind;
     rec.segments = 0;
     rec.rcuDepth = 0;
-    rec.held.clear();
+    rec.held.length = 0;
     this.rec = rec;
     return rec;
   }
@@ -130,15 +147,14 @@ export class StepRecorder {
     rec.explicit = explicit;
     rec.kind = kind;
     rec.segments++;
-    const ops = this.counting.counters.ops;
-    ops[kind] = (ops[kind] ?? 0) + 1;
+    this.counting.countOp(kind);
   }
 
   #closeOp(rec: Recording): void {
-    if (rec.held.size > 0) {
+    if (rec.held.length > 0) {
       throw new Error(
         `Operation ${rec.kind} ended with locks held: ${
-          [...rec.held.keys()].map((l) => l.lockClass).join(", ")
+          rec.held.map((l) => l.lockClass).join(", ")
         }`,
       );
     }
@@ -182,13 +198,15 @@ export class StepRecorder {
       throw new RangeError(`Work units of ${kind} must be a finite number >= 0, got ${units}`);
     }
     if (units === 0) return;
-    this.counting.work(kind, units);
+    const k = workKindIndex(kind);
+    this.counting.countWork(k, units);
     const rec = this.rec;
     if (!rec) return;
-    this.#ensureOpen(rec);
+    if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
+    if (k >= this.workPrice.length) this.#priceUpTo(k);
     const code = rec.code;
     code[rec.n++] = S_WORK;
-    code[rec.n++] = this.#workIndex(kind);
+    code[rec.n++] = k;
     code[rec.n++] = units;
   }
 
@@ -201,41 +219,45 @@ export class StepRecorder {
     const rec = this.rec;
     if (!rec) {
       if (tryLock && !info.state.canAcquire(mode)) {
-        this.counting.lockCounters(lock.lockClass).trylockFailures++;
+        this.counting.countTrylockFailure(lock.lockClass);
         return false;
       }
       return this.counting.acquire(lock, mode, tryLock);
     }
-    this.#ensureOpen(rec);
+    if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     const m = mode === "read" ? 0 : 1;
-    const fail = (): false => {
-      const code = rec.code;
-      code[rec.n++] = S_TRYLOCK_FAIL;
-      code[rec.n++] = this.#ref(rec, info);
-      code[rec.n++] = m;
-      code[rec.n++] = S_DELAY;
-      code[rec.n++] = this.#costs.lockAcquireNs;
-      return false;
-    };
-    if (rec.held.has(lock)) {
+    if (rec.held.includes(lock)) {
       // CountingExec counts the failure of a trylock of a lock this operation holds, or throws.
       this.counting.acquire(lock, mode, tryLock);
-      return fail();
+      return this.#fail(rec, info, m);
     }
     if (tryLock && !info.state.canAcquire(mode)) {
-      this.counting.lockCounters(lock.lockClass).trylockFailures++;
-      return fail();
+      this.counting.countTrylockFailure(lock.lockClass);
+      return this.#fail(rec, info, m);
     }
     this.counting.acquire(lock, mode, tryLock);
-    rec.held.set(lock, mode);
+    rec.held.push(lock);
     const code = rec.code;
-    code[rec.n++] = S_ACQUIRE;
+    let n = rec.n;
+    code[n++] = S_ACQUIRE;
+    code[n++] = this.#ref(rec, info);
+    code[n++] = m;
+    code[n++] = tryLock ? 1 : 0;
+    code[n++] = S_DELAY;
+    code[n++] = this.#costs.lockAcquireNs;
+    rec.n = n;
+    return true;
+  }
+
+  /** Records a failed trylock (mode index `m`) and its cost. */
+  #fail(rec: Recording, info: LockInfo, m: number): false {
+    const code = rec.code;
+    code[rec.n++] = S_TRYLOCK_FAIL;
     code[rec.n++] = this.#ref(rec, info);
     code[rec.n++] = m;
-    code[rec.n++] = tryLock ? 1 : 0;
     code[rec.n++] = S_DELAY;
     code[rec.n++] = this.#costs.lockAcquireNs;
-    return true;
+    return false;
   }
 
   /** `Exec.release`. */
@@ -243,12 +265,16 @@ export class StepRecorder {
     this.counting.release(lock, mode);
     const rec = this.rec;
     if (!rec) return;
-    if (!rec.held.has(lock)) {
+    const held = rec.held;
+    let i = held.length - 1;
+    while (i >= 0 && held[i] !== lock) i--;
+    if (i < 0) {
       throw new Error(
         `Release of ${lock.lockClass} #${lock.id} which this operation does not hold`,
       );
     }
-    rec.held.delete(lock);
+    if (i === held.length - 1) held.pop();
+    else held.splice(i, 1);
     const code = rec.code;
     code[rec.n++] = S_DELAY;
     code[rec.n++] = this.#costs.lockReleaseNs;
@@ -261,18 +287,6 @@ export class StepRecorder {
   #ref(rec: Recording, x: unknown): number {
     rec.refs[rec.nrefs] = x;
     return rec.nrefs++;
-  }
-
-  /** Index of a work kind in the machine's tables (unknown kinds are added; they cost 0). */
-  #workIndex(kind: WorkKind): number {
-    let i = this.#workIdx.get(kind);
-    if (i === undefined) {
-      i = this.workNames.length;
-      this.#workIdx.set(kind, i);
-      this.workNames.push(kind);
-      this.workPrice.push(this.#costs.workNs[kind]);
-    }
-    return i;
   }
 
   /** `Exec.rcuReadLock`. */
