@@ -172,3 +172,35 @@ Deno.test("Distribution.histogram() integer scale: whole buckets, both ends incl
   one.add(3);
   assertEquals(one.histogram(12, { scale: "integer" }), [{ lo: 3, hi: 3, count: 1 }]);
 });
+
+Deno.test("Distribution: zeros, whole numbers, large and fractional samples mix exactly", () => {
+  // Zeros are counted apart, whole numbers below 2^32 kept narrow until a sample needs a double;
+  // none of this may show: every figure equals the plain sorted-array model.
+  const xs = [0, 5, 0, 4_294_967_295, 0, 7, -3, 0, 2.5, 4_294_967_296, 0, -0, 1, 0];
+  for (let cut = 0; cut <= xs.length; cut++) {
+    const d = new Distribution(1);
+    xs.slice(0, cut).forEach((x) => d.add(x));
+    const before = cut > 0 ? d.p50 : 0; // a cached sort, invalidated by the next samples
+    xs.slice(cut).forEach((x) => d.add(x));
+    const sorted = Float64Array.from(xs).sort();
+    assert.equal(d.count, xs.length);
+    assert.equal(d.sum, xs.reduce((s, x) => s + x, 0));
+    for (let r = 1; r <= xs.length; r++) {
+      // Rank r of n (nearest rank): sorted[r - 1], -0 before +0 as a typed array sorts.
+      const q = r / xs.length;
+      assert.ok(Object.is(d.quantile(q), sorted[r - 1]), `cut ${cut} rank ${r}`);
+    }
+    assert.ok(Object.is(d.quantile(0), sorted[0]));
+    assert.equal(d.min, -3);
+    assert.equal(d.max, 4_294_967_296);
+    assert.equal(d.histogram(3).reduce((s, b) => s + b.count, 0), xs.length);
+    assert.ok(typeof before === "number");
+  }
+  const z = new Distribution();
+  for (let i = 0; i < 10; i++) z.add(i < 9 ? 0 : 8);
+  assert.deepEqual([z.p50, z.p90, z.p99, z.mean], [0, 0, 8, 0.8]);
+  assert.deepEqual(z.histogram(2, { scale: "integer" }), [
+    { lo: 0, hi: 4, count: 9 },
+    { lo: 5, hi: 9, count: 1 },
+  ]);
+});

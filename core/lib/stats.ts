@@ -86,12 +86,21 @@ export interface HistogramOptions {
  * ```
  */
 export class Distribution {
-  #samples: Float64Array;
-  #count = 0;
+  /**
+   * The samples other than +0, in arrival order until sorted: 32-bit unsigned integers while
+   * every such sample is one (most samples are whole nanoseconds or counts), else doubles.
+   */
+  #samples: Uint32Array | Float64Array;
+  /** Whether `#samples` holds doubles. */
+  #wide = false;
+  /** Samples stored in `#samples`. */
+  #n = 0;
+  /** Samples equal to +0, counted but not stored (most lock waits are 0). */
+  #zeros = 0;
   #sum = 0;
   #min = Infinity;
   #max = -Infinity;
-  /** Whether `#samples[0..count)` is currently sorted. */
+  /** Whether `#samples[0..n)` is currently sorted. */
   #sorted = true;
 
   /**
@@ -105,7 +114,7 @@ export class Distribution {
    * ```
    */
   constructor(capacity = 64) {
-    this.#samples = new Float64Array(Math.max(1, capacity | 0));
+    this.#samples = new Uint32Array(Math.max(1, capacity | 0));
   }
 
   /**
@@ -121,18 +130,33 @@ export class Distribution {
    */
   add(value: number): void {
     if (!Number.isFinite(value)) throw new RangeError(`Sample must be a finite number: ${value}`);
-    if (this.#count === this.#samples.length) {
-      const next = new Float64Array(this.#samples.length * 2);
-      next.set(this.#samples);
-      this.#samples = next;
-    }
-    if (this.#sorted && this.#count > 0 && value < this.#samples[this.#count - 1]) {
-      this.#sorted = false;
-    }
-    this.#samples[this.#count++] = value;
     this.#sum += value;
     if (value < this.#min) this.#min = value;
     if (value > this.#max) this.#max = value;
+    if (value === 0 && 1 / value > 0) {
+      this.#zeros++;
+      return;
+    }
+    let a = this.#samples;
+    const n = this.#n;
+    // -0 reaches here (it is not +0) and needs a double too.
+    if (n === a.length || (!this.#wide && (value >>> 0 !== value || value === 0))) {
+      a = this.#grow(value);
+    }
+    if (this.#sorted && n > 0 && value < a[n - 1]) this.#sorted = false;
+    a[n] = value;
+    this.#n = n + 1;
+  }
+
+  /** A buffer with room for one more sample and able to hold `value` exactly. */
+  #grow(value: number): Uint32Array | Float64Array {
+    const a = this.#samples;
+    const wide = this.#wide || value >>> 0 !== value || value === 0;
+    const len = this.#n === a.length ? a.length * 2 : a.length;
+    const next = wide ? new Float64Array(len) : new Uint32Array(len);
+    next.set(a.subarray(0, this.#n));
+    this.#wide = wide;
+    return this.#samples = next;
   }
 
   /**
@@ -145,7 +169,7 @@ export class Distribution {
    * ```
    */
   get count(): number {
-    return this.#count;
+    return this.#n + this.#zeros;
   }
 
   /**
@@ -177,7 +201,8 @@ export class Distribution {
    * ```
    */
   get mean(): number {
-    return this.#count === 0 ? 0 : this.#sum / this.#count;
+    const n = this.#n + this.#zeros;
+    return n === 0 ? 0 : this.#sum / n;
   }
 
   /**
@@ -192,7 +217,7 @@ export class Distribution {
    * ```
    */
   get min(): number {
-    return this.#count === 0 ? 0 : this.#min;
+    return this.#n + this.#zeros === 0 ? 0 : this.#min;
   }
 
   /**
@@ -207,7 +232,7 @@ export class Distribution {
    * ```
    */
   get max(): number {
-    return this.#count === 0 ? 0 : this.#max;
+    return this.#n + this.#zeros === 0 ? 0 : this.#max;
   }
 
   /**
@@ -226,7 +251,7 @@ export class Distribution {
    */
   quantile(q: number): number {
     if (!(q >= 0 && q <= 1)) throw new RangeError(`Quantile must be in [0, 1]: ${q}`);
-    const n = this.#count;
+    const n = this.#n + this.#zeros;
     if (n === 0) return 0;
     this.#sort();
     let k = q * n;
@@ -234,13 +259,46 @@ export class Distribution {
     const r = Math.round(k);
     if (Math.abs(k - r) <= 1e-9 * Math.max(1, k)) k = r;
     const rank = Math.max(1, Math.ceil(k));
-    return this.#samples[Math.min(rank, n) - 1];
+    return this.#at(Math.min(rank, n) - 1);
+  }
+
+  /**
+   * The sample at index `i` of all samples in ascending order (the stored ones must be sorted):
+   * the stored samples below +0 (negatives and -0, which sorts first), the zeros, the rest.
+   */
+  #at(i: number): number {
+    const a = this.#samples;
+    const below = this.#zeros === 0 || !this.#wide ? 0 : this.#below();
+    if (i < below) return a[i];
+    if (i < below + this.#zeros) return 0;
+    return a[i - this.#zeros];
+  }
+
+  /** Number of stored samples below +0 (the stored samples must be sorted). */
+  #below(): number {
+    const a = this.#samples;
+    let lo = 0, hi = this.#n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid] > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   #sort(): void {
     if (this.#sorted) return;
-    this.#samples.subarray(0, this.#count).sort();
+    this.#samples.subarray(0, this.#n).sort();
     this.#sorted = true;
+  }
+
+  /** All samples in ascending order, zeros included, as doubles. */
+  #all(): Float64Array {
+    this.#sort();
+    const n = this.#n + this.#zeros;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#at(i);
+    return out;
   }
 
   /**
@@ -328,7 +386,7 @@ export class Distribution {
     if (!Number.isInteger(buckets) || buckets < 1) {
       throw new RangeError(`Bucket count must be a positive integer: ${buckets}`);
     }
-    const n = this.#count;
+    const n = this.#n + this.#zeros;
     if (n === 0) return [];
     const min = this.#min;
     const max = this.#max;
@@ -348,11 +406,11 @@ export class Distribution {
       out[0].count = n;
       return out;
     }
-    this.#sort();
-    // Samples are sorted: sweep buckets once.
+    // Samples in ascending order: sweep buckets once.
+    const all = this.#all();
     let b = 0;
     for (let i = 0; i < n; i++) {
-      const v = this.#samples[i];
+      const v = all[i];
       while (b < buckets - 1 && v >= out[b].hi) b++;
       out[b].count++;
     }
@@ -366,9 +424,11 @@ export class Distribution {
     const nb = Math.ceil((max - min + 1) / w);
     const out: HistogramBucket[] = [];
     for (let i = 0; i < nb; i++) out.push({ lo: min + i * w, hi: min + (i + 1) * w - 1, count: 0 });
-    for (let i = 0; i < this.#count; i++) {
-      out[Math.floor((Math.floor(this.#samples[i]) - min) / w)].count++;
+    const a = this.#samples;
+    for (let i = 0; i < this.#n; i++) {
+      out[Math.floor((Math.floor(a[i]) - min) / w)].count++;
     }
+    if (this.#zeros > 0) out[Math.floor((0 - min) / w)].count += this.#zeros;
     return out;
   }
 
@@ -386,9 +446,10 @@ export class Distribution {
    * ```
    */
   merge(other: Distribution): this {
-    const n = other.#count;
+    const n = other.#n;
     const src = other.#samples;
     for (let i = 0; i < n; i++) this.add(src[i]);
+    for (let i = other.#zeros; i > 0; i--) this.add(0);
     return this;
   }
 }
