@@ -32,8 +32,10 @@ const SMALL_MAPPERS = 8;
 /**
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
- * mapping and many a few, so the first one is stored inline, up to {@link SMALL_MAPPERS} in two
- * small arrays, and only more in a `Map`: a few hundred bytes less per folio than a `Map` each.
+ * mapping and many a few, so the first one is stored inline as two fields (no {@link Mapper}
+ * object: one is made when a caller asks for it), up to {@link SMALL_MAPPERS} in a small array,
+ * and only more in a `Map`. The kernel's folios extend this class, so a folio's mappings cost
+ * no object of their own.
  *
  * @example Usage
  * ```ts
@@ -48,26 +50,25 @@ const SMALL_MAPPERS = 8;
  * ```
  */
 export class MapperSet implements Iterable<[number, Mapper]> {
-  /** Inline mode: the one mapping. */
-  #one: Mapper | null = null;
+  /** Inline mode: the mm of the one mapping (null: none). */
+  #oneMm: Mm | null = null;
+  /** Inline mode: the address of the one mapping. */
+  #oneAddr = 0;
   /**
    * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes), replaced by an exact-size
-   * copy on every change (V8 would give a pushed-to array room for 16 more). Keys are derived
-   * from the mappings ({@link mapperKey}), so only the mappings are stored.
+   * copy on every change (V8 would give a pushed-to array room for 16 more), or Map mode.
+   * Keys are derived from the mappings ({@link mapperKey}), so only the mappings are stored.
    */
-  #vals: Mapper[] | null = null;
-  /** Map mode. */
-  #map: Map<number, Mapper> | null = null;
+  #many: Mapper[] | Map<number, Mapper> | null = null;
 
   /** Number of mappings. */
   get size(): number {
-    if (this.#map !== null) return this.#map.size;
-    if (this.#vals !== null) return this.#vals.length;
-    return this.#one !== null ? 1 : 0;
+    const many = this.#many;
+    if (many !== null) return many instanceof Map ? many.size : many.length;
+    return this.#oneMm !== null ? 1 : 0;
   }
 
-  #index(key: number): number {
-    const vals = this.#vals!;
+  #index(vals: Mapper[], key: number): number {
     for (let i = 0; i < vals.length; i++) {
       if (mapperKey(vals[i].mm, vals[i].addr) === key) return i;
     }
@@ -76,18 +77,24 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /** Whether `key` is mapped. */
   has(key: number): boolean {
-    return this.get(key) !== undefined;
+    const many = this.#many;
+    if (many !== null) return many instanceof Map ? many.has(key) : this.#index(many, key) >= 0;
+    const mm = this.#oneMm;
+    return mm !== null && mapperKey(mm, this.#oneAddr) === key;
   }
 
   /** The mapping under `key`, or undefined. */
   get(key: number): Mapper | undefined {
-    if (this.#map !== null) return this.#map.get(key);
-    if (this.#vals !== null) {
-      const i = this.#index(key);
-      return i >= 0 ? this.#vals[i] : undefined;
+    const many = this.#many;
+    if (many !== null) {
+      if (many instanceof Map) return many.get(key);
+      const i = this.#index(many, key);
+      return i >= 0 ? many[i] : undefined;
     }
-    const one = this.#one;
-    return one !== null && mapperKey(one.mm, one.addr) === key ? one : undefined;
+    const mm = this.#oneMm;
+    return mm !== null && mapperKey(mm, this.#oneAddr) === key
+      ? { mm, addr: this.#oneAddr }
+      : undefined;
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -95,50 +102,70 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (mapperKey(m.mm, m.addr) !== key) {
       throw new RangeError(`MapperSet key ${key} is not the key of (mm ${m.mm.id}, ${m.addr})`);
     }
-    if (this.#map !== null) {
-      this.#map.set(key, m);
-    } else if (this.#vals !== null) {
-      const vals = this.#vals;
-      const i = this.#index(key);
+    this.#put(key, m.mm, m.addr, m);
+    return this;
+  }
+
+  /**
+   * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. The
+   * oracle's path: no {@link Mapper} object is made while the set holds one mapping.
+   */
+  add(mm: Mm, addr: number): boolean {
+    const key = mapperKey(mm, addr);
+    if (this.has(key)) return false;
+    this.#put(key, mm, addr, null);
+    return true;
+  }
+
+  #put(key: number, mm: Mm, addr: number, m: Mapper | null): void {
+    const many = this.#many;
+    if (many !== null) {
+      if (many instanceof Map) {
+        many.set(key, m ?? { mm, addr });
+        return;
+      }
+      const i = this.#index(many, key);
       if (i >= 0) {
-        const copy = vals.slice();
-        copy[i] = m;
-        this.#vals = copy;
-      } else if (vals.length < SMALL_MAPPERS) {
-        this.#vals = [...vals, m];
+        const copy = many.slice();
+        copy[i] = m ?? { mm, addr };
+        this.#many = copy;
+      } else if (many.length < SMALL_MAPPERS) {
+        this.#many = [...many, m ?? { mm, addr }];
       } else {
         const map = new Map<number, Mapper>();
-        for (const v of vals) map.set(mapperKey(v.mm, v.addr), v);
-        map.set(key, m);
-        this.#map = map;
-        this.#vals = null;
+        for (const v of many) map.set(mapperKey(v.mm, v.addr), v);
+        map.set(key, m ?? { mm, addr });
+        this.#many = map;
       }
-    } else if (this.#one === null || mapperKey(this.#one.mm, this.#one.addr) === key) {
-      this.#one = m;
+    } else if (this.#oneMm === null || mapperKey(this.#oneMm, this.#oneAddr) === key) {
+      this.#oneMm = mm;
+      this.#oneAddr = addr;
     } else {
-      this.#vals = [this.#one, m];
-      this.#one = null;
+      this.#many = [{ mm: this.#oneMm, addr: this.#oneAddr }, m ?? { mm, addr }];
+      this.#oneMm = null;
+      this.#oneAddr = 0;
     }
-    return this;
   }
 
   /** Removes the mapping under `key`; returns whether there was one. */
   delete(key: number): boolean {
-    if (this.#map !== null) {
-      const had = this.#map.delete(key);
-      if (this.#map.size === 0) this.#map = null;
-      return had;
-    }
-    if (this.#vals !== null) {
-      const i = this.#index(key);
+    const many = this.#many;
+    if (many !== null) {
+      if (many instanceof Map) {
+        const had = many.delete(key);
+        if (many.size === 0) this.#many = null;
+        return had;
+      }
+      const i = this.#index(many, key);
       if (i < 0) return false;
-      const rest = this.#vals.filter((_, j) => j !== i);
-      this.#vals = rest.length > 0 ? rest : null;
+      const rest = many.filter((_, j) => j !== i);
+      this.#many = rest.length > 0 ? rest : null;
       return true;
     }
-    const one = this.#one;
-    if (one === null || mapperKey(one.mm, one.addr) !== key) return false;
-    this.#one = null;
+    const mm = this.#oneMm;
+    if (mm === null || mapperKey(mm, this.#oneAddr) !== key) return false;
+    this.#oneMm = null;
+    this.#oneAddr = 0;
     return true;
   }
 
@@ -149,9 +176,9 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /** Mappings in insertion order. */
   *values(): IterableIterator<Mapper> {
-    if (this.#map !== null) yield* this.#map.values();
-    else if (this.#vals !== null) yield* this.#vals;
-    else if (this.#one !== null) yield this.#one;
+    const many = this.#many;
+    if (many !== null) yield* many instanceof Map ? many.values() : many;
+    else if (this.#oneMm !== null) yield { mm: this.#oneMm, addr: this.#oneAddr };
   }
 
   /** `[key, mapping]` pairs in insertion order. */
@@ -209,9 +236,9 @@ export class Oracle {
 
   /** Records that `mm` maps `folio` at `addr`. */
   map(folio: Folio, mm: Mm, addr: number): void {
-    const key = mapperKey(mm, addr);
-    if (folio.mappers.has(key)) throw new Error(`oracle: folio ${folio.id} mapped twice at ${key}`);
-    folio.mappers.set(key, { mm, addr });
+    if (!folio.mappers.add(mm, addr)) {
+      throw new Error(`oracle: folio ${folio.id} mapped twice at ${mapperKey(mm, addr)}`);
+    }
   }
 
   /** Records that `mm` no longer maps `folio` at `addr`. */

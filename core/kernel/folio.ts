@@ -16,7 +16,7 @@ import { ksmFolioFreed } from "./ksm.ts";
 import { presentPte } from "./pgtable.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import { type Folio, PAGE_SIZE, type SimFile, type SwapSlot } from "./types.ts";
-import { MapperSet } from "../oracle.ts";
+import { KernelFolio } from "./folio_object.ts";
 
 /**
  * Allocates a folio of `nrPages` pages (`folio_alloc`); anon folios join the live list and the
@@ -34,23 +34,9 @@ export function allocFolio(
   file: SimFile | null,
   nrPages = 1,
 ): Folio {
-  const f: Folio = {
-    id: k.nextFolioId++,
-    nrPages,
-    anon,
-    index,
-    file,
-    // Literals for the common small folio: packed, exact-size arrays (no holey backing store).
-    mapcount: nrPages === 1 ? [0] : new Array(nrPages).fill(0),
-    anonExclusive: nrPages === 1 ? [false] : new Array(nrPages).fill(false),
-    pinned: false,
-    ksm: false,
-    freed: false,
-    rmap: null,
-    mappers: new MapperSet(),
-  };
+  const f = new KernelFolio(k.nextFolioId++, nrPages, anon, index, file);
   if (anon) {
-    k.liveAnonSlot.set(f, k.liveAnon.length);
+    f.liveSlot = k.liveAnon.length;
     k.liveAnon.push(f);
     k.lru.add(f);
     countEvent(k, "folios_allocated");
@@ -76,14 +62,15 @@ export function freeFolio(k: KernelState, f: Folio): void {
     k.swapCacheOf.delete(f);
   }
   if (f.anon) {
-    const i = k.liveAnonSlot.get(f)!;
+    const kf = f as KernelFolio;
+    const i = kf.liveSlot;
     const last = k.liveAnon.pop()!;
-    if (last !== f) {
+    if (last !== kf) {
       k.liveAnon[i] = last;
-      k.liveAnonSlot.set(last, i);
+      last.liveSlot = i;
     }
-    k.liveAnonSlot.delete(f);
-    k.lru.delete(f);
+    kf.liveSlot = -1;
+    k.lru.delete(kf);
     // A KSM folio left the scheme's rmap when it was merged (folio_set_stable_node).
     if (f.ksm) ksmFolioFreed(k, f);
     else k.scheme.folioFreed(f);
@@ -136,7 +123,7 @@ export function putSwap(k: KernelState, s: SwapSlot): void {
  * ```
  */
 export function lruScan(k: KernelState, n: number): Folio[] {
-  const out: Folio[] = [];
+  const out: KernelFolio[] = [];
   for (const f of k.lru) {
     if (out.length >= n) break;
     out.push(f);

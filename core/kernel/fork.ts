@@ -17,7 +17,7 @@
 import { ksmExit, ksmFork } from "./ksm.ts";
 import { newLock } from "../machine/exec.ts";
 import { GapTree } from "../lib/gap_tree.ts";
-import { SortedMap } from "../lib/sorted_map.ts";
+import { PageTable } from "./page_table.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import { copyPageRange } from "./memory.ts";
 import { doMmap, exitMmap } from "./mmap.ts";
@@ -31,7 +31,6 @@ import {
   PAGE_SIZE,
   PROT_READ,
   PROT_WRITE,
-  type Pte,
   SyscallError,
   VM_DONTCOPY,
   VM_WIPEONFORK,
@@ -54,7 +53,7 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
     id,
     parent,
     vmas: new GapTree<Vma>(),
-    pages: new SortedMap<Pte>(),
+    pages: new PageTable(),
     ptePages: new Map(),
     mmapLock: newLock("mmap_lock", "rwsem"),
     pageTableLock: newLock("page_table_lock", "spinlock"),

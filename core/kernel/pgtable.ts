@@ -29,6 +29,7 @@ import type {
 } from "./types.ts";
 import { PAGE_SIZE } from "./types.ts";
 import { maybeFreeFolio, putSwap } from "./folio.ts";
+import { PteNode } from "./page_table.ts";
 
 /** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
 export const PTES_PER_TABLE_SHIFT = 9;
@@ -51,7 +52,7 @@ export function presentPte(
   young: boolean,
   protNone = false,
 ): PresentPte {
-  return { kind: "present", folio, page, writable, young, protNone, swap: null };
+  return PteNode.present(folio, page, writable, young, protNone) as unknown as PresentPte;
 }
 
 /**
@@ -63,7 +64,7 @@ export function presentPte(
  * ```
  */
 export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
-  return { kind: "zero", folio: null, page: 0, writable: false, young, protNone, swap: null };
+  return PteNode.zero(young, protNone) as unknown as ZeroPagePte;
 }
 
 /**
@@ -76,15 +77,7 @@ export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
  * ```
  */
 export function swapPte(slot: SwapSlot): SwapPte {
-  return {
-    kind: "swap",
-    folio: null,
-    page: 0,
-    writable: false,
-    young: false,
-    protNone: false,
-    swap: slot,
-  };
+  return PteNode.swap(slot) as unknown as SwapPte;
 }
 
 /**

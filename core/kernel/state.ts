@@ -20,6 +20,7 @@ import type { RmapScheme, SchemeHost, WalkKind } from "../rmap/scheme.ts";
 import { type KernelParams, resolveKernelParams } from "./params.ts";
 import type { Folio, Mm, SwapSlot } from "./types.ts";
 import type { KsmState } from "./ksm.ts";
+import { FolioLru, type KernelFolio } from "./folio_object.ts";
 
 /** Figures of one rmap walk, as seen by the kernel core. */
 export interface WalkResult {
@@ -80,15 +81,17 @@ export interface KernelState {
   nextFileId: number;
   /** Next swap slot id. */
   nextSwapId: number;
-  /** Live anonymous folios (swap-remove order: freeing moves the last one into the hole). */
-  readonly liveAnon: Folio[];
-  /** Index of each live anon folio in {@link liveAnon}. */
-  readonly liveAnonSlot: Map<Folio, number>;
   /**
-   * The anon LRU: live anon folios, least recently added or rotated first (a Set keeps insertion
-   * order). Reclaim scans it from the oldest end, as shrink_inactive_list scans the tail.
+   * Live anonymous folios (swap-remove order: freeing moves the last one into the hole); each
+   * knows its index (`liveSlot`).
    */
-  readonly lru: Set<Folio>;
+  readonly liveAnon: KernelFolio[];
+  /**
+   * The anon LRU: live anon folios, least recently added or rotated first (a list threaded
+   * through the folios). Reclaim scans it from the oldest end, as shrink_inactive_list scans the
+   * tail.
+   */
+  readonly lru: FolioLru;
   /** Folios kept in the swap cache for the other PTEs that still refer to their slot. */
   readonly swapCacheOf: Map<Folio, SwapSlot>;
   /** Subscribers to every walk's figures. */
@@ -127,8 +130,7 @@ export function newKernelState(opts: KernelOptions): KernelState {
     nextFileId: 1,
     nextSwapId: 1,
     liveAnon: [],
-    liveAnonSlot: new Map(),
-    lru: new Set(),
+    lru: new FolioLru(),
     swapCacheOf: new Map(),
     walkListeners: [],
   };

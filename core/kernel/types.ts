@@ -13,7 +13,7 @@
 
 import type { Lock } from "../machine/exec.ts";
 import type { GapTree } from "../lib/gap_tree.ts";
-import type { SortedMap } from "../lib/sorted_map.ts";
+import type { PageTable } from "./page_table.ts";
 import type { MapperSet } from "../oracle.ts";
 
 /** log2 of the page size (4 KiB pages, x86_64). */
@@ -276,8 +276,11 @@ export interface Mm {
   readonly parent: Mm | null;
   /** The VMA tree (maple tree in Linux): ordered by start, with gap search. */
   readonly vmas: GapTree<Vma>;
-  /** Page tables: virtual page number → PTE. */
-  readonly pages: SortedMap<Pte>;
+  /**
+   * Page tables: virtual page number → PTE (the interface of `SortedMap<Pte>`; the entries are
+   * the tree's nodes, see page_table.ts).
+   */
+  readonly pages: PageTable;
   /** PTEs per page-table page (index = vpn >> 9): a PTE page exists while its count is > 0. */
   readonly ptePages: Map<number, number>;
   /** `mmap_lock`. */
