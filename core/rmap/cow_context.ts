@@ -294,6 +294,12 @@ export class RemapTable {
     return f && f[1].last >= pgoff ? f[1] : undefined;
   }
 
+  /** Number of entries overlapping `[first, last]` (what {@link overlapping} would return). */
+  countOverlapping(first: number, last: number): number {
+    const c = this.#containing(first);
+    return (c ? 1 : 0) + this.#entries.rangeKeys(c ? c.last + 1 : first, last + 1).length;
+  }
+
   /** Entries overlapping `[first, last]`, ascending. */
   overlapping(first: number, last: number): RemapTableEntry[] {
     const out: RemapTableEntry[] = [];
@@ -408,17 +414,22 @@ export class RemapTable {
       if (e.offsets.length === 1) this.#freeArray(e);
       else if (e.offsets.length === 0) this.#entries.delete(e.first);
     }
-    for (const at of [r.first, r.last + 1]) {
-      if (!this.#bound(at, -1)) continue;
-      // No range starts or ends at `at` any more: the entries on both sides (if any) now hold
-      // the same ranges and become one.
-      const right = this.#entries.get(at);
-      const left = this.#containing(at - 1);
-      if (right && left && left.last === at - 1) {
-        left.last = right.last;
-        this.#freeArray(right);
-        this.#entries.delete(at);
-      }
+    this.#dropBound(r.first);
+    this.#dropBound(r.last + 1);
+  }
+
+  /**
+   * Drops one use of the boundary `at`; when no range starts or ends there any more, the entries
+   * on both sides (if any) now hold the same ranges and become one.
+   */
+  #dropBound(at: number): void {
+    if (!this.#bound(at, -1)) return;
+    const right = this.#entries.get(at);
+    const left = this.#containing(at - 1);
+    if (right && left && left.last === at - 1) {
+      left.last = right.last;
+      this.#freeArray(right);
+      this.#entries.delete(at);
     }
   }
 }
@@ -511,11 +522,12 @@ export interface CowWalkDetail {
   shortcut: boolean;
 }
 
-/** Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC). */
-interface CowVmaState {
-  /** The VMA had anon state (first fault, fork, clone). */
-  anon: boolean;
-}
+/**
+ * Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC), stored as
+ * the boolean `vma.rmap` itself (true after the first fault, fork or clone) so that a VMA costs
+ * no scheme object.
+ */
+type CowVmaState = boolean;
 
 /** Levels of a maple tree holding `ranges` ranges with `per` slots per node. */
 function mapleDepth(ranges: number, per: number): number {
@@ -571,6 +583,9 @@ function buildEntries(ranges: Iterable<RemapRange>): RemapEntry[] {
   }
   return out;
 }
+
+/** Placeholder in the scratch list of removed ranges. */
+const NO_RANGE: RemapRange = { first: 0, last: -1, offset: 0 };
 
 /** The PoC's on-stack array of unique offsets in a walk (`WALK_DEFAULT_STACK_SIZE`). */
 const WALK_DEFAULT_STACK_SIZE = 16;
@@ -673,13 +688,14 @@ export class CowContextScheme implements RmapScheme {
     return folio.rmap as CowContext | null;
   }
 
-  #state(vma: Vma): CowVmaState {
-    return vma.rmap as CowVmaState;
+  /** Whether `vma` has anon state. */
+  #anon(vma: Vma): boolean {
+    return vma.rmap === true;
   }
 
   /** `should_track_remap`: anon state, private, and offset ≠ 0. */
   isRemapped(vma: Vma): boolean {
-    if (!this.#state(vma).anon) return false;
+    if (!this.#anon(vma)) return false;
     if (!vmaIsAnonymous(vma) && (vma.flags & (VM_SHARED | VM_MAYSHARE)) !== 0) return false;
     return vmaRemapOffset(vma) !== 0;
   }
@@ -763,11 +779,11 @@ export class CowContextScheme implements RmapScheme {
   // -- VMA state ---------------------------------------------------------------------------------
 
   vmaInit(vma: Vma): void {
-    vma.rmap = { anon: false } satisfies CowVmaState;
+    vma.rmap = false satisfies CowVmaState;
   }
 
   hasAnon(vma: Vma): boolean {
-    return this.#state(vma).anon;
+    return this.#anon(vma);
   }
 
   /**
@@ -780,7 +796,7 @@ export class CowContextScheme implements RmapScheme {
 
   /** The mm's context for a VMA with anon state: merges then need only pgoff contiguity. */
   anonIdentity(vma: Vma): unknown {
-    return this.#state(vma).anon ? this.contextOf(vma.mm) : null;
+    return this.#anon(vma) ? this.contextOf(vma.mm) : null;
   }
 
   /** No MREMAP_RELOCATE_ANON support: always true. */
@@ -832,18 +848,21 @@ export class CowContextScheme implements RmapScheme {
   }
 
   /**
-   * One change of a context's remap table under its lock: `edit` changes `ctx.ranges`; the
-   * changed ranges are charged one `tree_update` per overlapping entry (at least one each).
+   * Ends one change of a context's remap table, made under its lock (taken by the caller before
+   * the first range changed): brings the slab counts up to date and charges `units` of
+   * `tree_update` (one per entry overlapping each changed range, at least one per range, counted
+   * on the table after the whole change), then releases the lock.
    */
-  #editTable(ctx: CowContext, changed: RemapRange[], edit: () => void): void {
+  #endEdit(ctx: CowContext, units: number): void {
     const exec = this.#host.exec;
-    exec.acquire(ctx.remapLock, "write");
-    edit();
     this.#account(ctx);
-    let units = 0;
-    for (const r of changed) units += Math.max(1, this.#entriesOver(ctx, r.first, r.last).length);
     exec.work("tree_update", units);
     exec.release(ctx.remapLock, "write");
+  }
+
+  /** `tree_update` units of one changed range: the entries overlapping it, at least one. */
+  #units(ctx: CowContext, r: RemapRange): number {
+    return Math.max(1, ctx.table.countOverlapping(r.first, r.last));
   }
 
   #rangeOf(vma: Vma): RemapRange {
@@ -852,64 +871,110 @@ export class CowContextScheme implements RmapScheme {
 
   /** Records `vmas` (those remapped) in their mm's table. All must belong to one mm. */
   #addRanges(vmas: readonly Vma[]): void {
-    const todo = vmas.filter((v) => this.isRemapped(v));
-    if (todo.length === 0) return;
-    const ctx = this.contextOf(todo[0].mm);
-    const ranges = todo.map((v) => this.#rangeOf(v));
-    this.#editTable(ctx, ranges, () => {
-      todo.forEach((v, i) => {
-        ctx.ranges.set(v, ranges[i]);
-        ctx.table.add(ranges[i]);
-      });
-    });
-    this.#count("remap_adds", todo.length);
+    let ctx: CowContext | null = null;
+    let n = 0;
+    for (let i = 0; i < vmas.length; i++) {
+      const v = vmas[i];
+      if (!this.isRemapped(v)) continue;
+      if (ctx === null) {
+        ctx = this.contextOf(v.mm);
+        this.#host.exec.acquire(ctx.remapLock, "write");
+      }
+      const r = this.#rangeOf(v);
+      ctx.ranges.set(v, r);
+      ctx.table.add(r);
+      n++;
+    }
+    if (ctx === null) return;
+    let units = 0;
+    for (let i = 0; i < vmas.length; i++) {
+      if (this.isRemapped(vmas[i])) units += this.#units(ctx, ctx.ranges.get(vmas[i])!);
+    }
+    this.#endEdit(ctx, units);
+    this.#count("remap_adds", n);
+  }
+
+  /** Records one VMA (if remapped) in its mm's table: {@link #addRanges} of `[vma]`. */
+  #addRange(vma: Vma): void {
+    if (!this.isRemapped(vma)) return;
+    const ctx = this.contextOf(vma.mm);
+    this.#host.exec.acquire(ctx.remapLock, "write");
+    const r = this.#rangeOf(vma);
+    ctx.ranges.set(vma, r);
+    ctx.table.add(r);
+    this.#endEdit(ctx, this.#units(ctx, r));
+    this.#count("remap_adds", 1);
   }
 
   /** Removes the table ranges of `vmas` (those that have one). All must belong to one mm. */
   #removeRanges(vmas: readonly Vma[]): void {
     if (vmas.length === 0) return;
     const ctx = this.contextOf(vmas[0].mm);
-    const todo = vmas.filter((v) => ctx.ranges.has(v));
-    if (todo.length === 0) return;
-    const ranges = todo.map((v) => ctx.ranges.get(v)!);
-    this.#editTable(ctx, ranges, () => {
-      todo.forEach((v, i) => {
-        ctx.ranges.delete(v);
-        ctx.table.remove(ranges[i]);
-      });
-    });
-    this.#count("remap_removes", todo.length);
+    if (ctx.ranges.size === 0) return;
+    let units = 0;
+    let n = 0;
+    for (let i = 0; i < vmas.length; i++) {
+      const v = vmas[i];
+      const r = ctx.ranges.get(v);
+      if (r === undefined) continue;
+      if (n++ === 0) this.#host.exec.acquire(ctx.remapLock, "write");
+      ctx.ranges.delete(v);
+      ctx.table.remove(r);
+      this.#removed[n - 1] = r; // charged once every range is out (see #endEdit)
+    }
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) {
+      units += this.#units(ctx, this.#removed[i]);
+      this.#removed[i] = NO_RANGE;
+    }
+    this.#endEdit(ctx, units);
+    this.#count("remap_removes", n);
+  }
+
+  /** Scratch list of the ranges one {@link #removeRanges} removed (reused; no per-call array). */
+  readonly #removed: RemapRange[] = [];
+
+  /** Removes one VMA's table range, if it has one: {@link #removeRanges} of `[vma]`. */
+  #removeRange(vma: Vma): void {
+    const ctx = this.contextOf(vma.mm);
+    if (ctx.ranges.size === 0) return;
+    const r = ctx.ranges.get(vma);
+    if (r === undefined) return;
+    this.#host.exec.acquire(ctx.remapLock, "write");
+    ctx.ranges.delete(vma);
+    ctx.table.remove(r);
+    this.#endEdit(ctx, this.#units(ctx, r));
+    this.#count("remap_removes", 1);
   }
 
   // -- hooks -------------------------------------------------------------------------------------
 
   /** First fault: the VMA gets anon state; a remapped VMA enters the table. */
   prepare(vma: Vma): void {
-    const st = this.#state(vma);
-    if (st.anon) return;
-    st.anon = true;
-    this.#addRanges([vma]);
+    if (this.#anon(vma)) return;
+    vma.rmap = true satisfies CowVmaState;
+    this.#addRange(vma);
   }
 
   /** `cow_context_do_fork`: the child VMA inherits anon state and its offset entry. */
   fork(child: Vma, parent: Vma): void {
-    if (!this.#state(parent).anon) return;
-    this.#state(child).anon = true;
-    this.#addRanges([child]);
+    if (!this.#anon(parent)) return;
+    child.rmap = true satisfies CowVmaState;
+    this.#addRange(child);
   }
 
   /** Split, remap (`cow_context_do_remap`) and unfaulted merge: `dst` takes `src`'s anon state. */
   clone(dst: Vma, src: Vma, _op: Exclude<CloneOp, "fork">): void {
-    if (!this.#state(src).anon) return;
-    this.#removeRanges([dst]);
-    this.#state(dst).anon = true;
-    this.#addRanges([dst]);
+    if (!this.#anon(src)) return;
+    this.#removeRange(dst);
+    dst.rmap = true satisfies CowVmaState;
+    this.#addRange(dst);
   }
 
   /** `cow_context_vma_unmap`: the VMA leaves the table and loses its anon state. */
   unlink(vma: Vma): void {
-    this.#removeRanges([vma]);
-    this.#state(vma).anon = false;
+    this.#removeRange(vma);
+    vma.rmap = false satisfies CowVmaState;
   }
 
   /** `cow_context_vma_adjust`: remove the old ranges, mutate, re-add the adjusted ones. */
@@ -921,7 +986,7 @@ export class CowContextScheme implements RmapScheme {
 
   /** `__folio_set_anon`: the faulting mm's context (its root when the folio may be shared). */
   addNewAnon(folio: Folio, vma: Vma, _addr: number, exclusive: boolean): void {
-    if (!this.#state(vma).anon) {
+    if (!this.#anon(vma)) {
       throw new Error(`New anon folio in vma ${vma.id} without anon state`);
     }
     let ctx = this.contextOf(vma.mm);
@@ -1151,7 +1216,7 @@ export class CowContextScheme implements RmapScheme {
         if (!c) out.push(`folio ${f.id} context ${fctx.id} is not an ancestor of mm ${mm.id}'s`);
         const vma = mm.vmas.find(addr);
         if (!vma) continue; // the kernel core reports PTEs outside VMAs
-        if (!this.#state(vma).anon) {
+        if (!this.#anon(vma)) {
           out.push(`vma ${vma.id} maps anon folio ${f.id} without anon state`);
         }
         const off = vmaRemapOffset(vma);
