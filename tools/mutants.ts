@@ -315,7 +315,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "lock-never-blocks",
     file: "core/machine/lock_state.ts",
     search: "if ((q !== null && q.length > 0) || this.writer !== null) return false;\n" +
-      "    return this.#shared(mode) || this.#readers === null || this.#readers.size === 0;",
+      "    return this.#shared(mode) || this.#nreaders === 0;",
     replace: "return mode === mode;",
     story: "a lock never blocks",
     tests: ["tests/machine_lock_state_test.ts"],

@@ -59,8 +59,9 @@ export class LockState<T> {
   writer: T | null = null;
   /** Whether the lock is an rwsem (only rwsem readers share). */
   readonly #rwsem: boolean;
-  /** Shared holders, made on first use (most locks never see a reader). */
-  #readers: Set<T> | null = null;
+  /** Shared holders `#readers[0..nreaders)` in arrival order, made on first use. */
+  #readers: T[] | null = null;
+  #nreaders = 0;
   /** Waiters in arrival order, made on first use. */
   #queue: LockWaiter<T>[] | null = null;
 
@@ -71,9 +72,9 @@ export class LockState<T> {
     this.#rwsem = lock.kind === "rwsem";
   }
 
-  /** Current shared holders. */
+  /** Current shared holders, in the order they took the lock (a copy). */
   get readers(): Set<T> {
-    return this.#readers ??= new Set();
+    return new Set(this.#readers === null ? [] : this.#readers.slice(0, this.#nreaders));
   }
 
   /** Waiters in arrival order. */
@@ -88,14 +89,14 @@ export class LockState<T> {
 
   /** Whether nobody holds the lock. */
   get free(): boolean {
-    return this.writer === null && (this.#readers === null || this.#readers.size === 0);
+    return this.writer === null && this.#nreaders === 0;
   }
 
   /** Whether a request in `mode` would be granted now, without queueing or jumping the queue. */
   canAcquire(mode: LockMode): boolean {
     const q = this.#queue;
     if ((q !== null && q.length > 0) || this.writer !== null) return false;
-    return this.#shared(mode) || this.#readers === null || this.#readers.size === 0;
+    return this.#shared(mode) || this.#nreaders === 0;
   }
 
   /** Takes the lock for `owner` if {@link canAcquire}; returns whether it did. */
@@ -111,8 +112,29 @@ export class LockState<T> {
   }
 
   #take(owner: T, mode: LockMode): void {
-    if (this.#shared(mode)) this.readers.add(owner);
-    else this.writer = owner;
+    if (!this.#shared(mode)) {
+      this.writer = owner;
+      return;
+    }
+    const r = this.#readers ??= [];
+    const n = this.#nreaders;
+    for (let i = 0; i < n; i++) if (r[i] === owner) return; // already a reader (as a Set)
+    r[n] = owner;
+    this.#nreaders = n + 1;
+  }
+
+  /** Removes reader `owner`; returns whether it was one. */
+  #dropReader(owner: T): boolean {
+    const r = this.#readers;
+    const n = this.#nreaders;
+    if (r === null) return false;
+    let i = 0;
+    while (i < n && r[i] !== owner) i++;
+    if (i === n) return false;
+    for (; i < n - 1; i++) r[i] = r[i + 1];
+    r[n - 1] = undefined as T;
+    this.#nreaders = n - 1;
+    return true;
   }
 
   /** Releases `owner`'s hold and returns the waiters granted the lock, in queue order. */
@@ -133,7 +155,7 @@ export class LockState<T> {
 
   #drop(owner: T, mode: LockMode): void {
     if (this.#shared(mode)) {
-      if (this.#readers === null || !this.#readers.delete(owner)) {
+      if (!this.#dropReader(owner)) {
         throw new Error(`Release of ${this.lock.lockClass} in read mode by a non-holder`);
       }
     } else {
@@ -149,7 +171,7 @@ export class LockState<T> {
     const q = this.#queue;
     if (q === null || q.length === 0 || this.writer !== null) return granted;
     if (!this.#shared(q[0].mode)) {
-      if (this.#readers === null || this.#readers.size === 0) {
+      if (this.#nreaders === 0) {
         const w = q.shift()!;
         this.#take(w.owner, w.mode);
         granted.push(w);

@@ -55,15 +55,7 @@
  * @module
  */
 
-import {
-  type Exec,
-  type ExecCounters,
-  type Lock,
-  type LockMode,
-  OP_KINDS,
-  type OpKind,
-  type WorkKind,
-} from "./exec.ts";
+import { type Exec, type ExecCounters, type LockMode, OP_KINDS } from "./exec.ts";
 import { type CostProfile, DEFAULT_COST_PROFILE, validateCostProfile } from "./cost_model.ts";
 import { EventQueue } from "./event_queue.ts";
 import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
@@ -76,6 +68,7 @@ import {
   EV_ADVANCE,
   EV_BEGIN,
   EV_RUNNABLE,
+  Fifo,
   type LockInfo,
   type MachineOptions,
   MODES,
@@ -96,9 +89,6 @@ import {
 } from "./machine_types.ts";
 
 export type { MachineOptions, TaskAction, TaskKind, TaskSpec, TaskState } from "./machine_types.ts";
-
-/** Step buffer length (numbers) above which a task's buffers are not kept for its next op. */
-const MAX_KEPT_STEP_WORDS = 1024;
 
 /**
  * The timed machine. Give the kernel {@link Machine.exec}, add tasks, and call
@@ -152,7 +142,7 @@ export class Machine {
   /** Latest time the current {@link Machine.run} may reach (Infinity without a limit). */
   #limit = Infinity;
   #cpus: Cpu[];
-  #runQueue: Task[] = [];
+  #runQueue = new Fifo<Task>();
   #tasks: Task[] = [];
   #taskById = new Map<number, Task>();
   #acct: Accounting;
@@ -191,17 +181,8 @@ export class Machine {
       busyNs: 0,
       busySince: 0,
     }));
-    this.exec = {
-      beginOp: (kind: OpKind, taskId: number): void => r.beginOp(kind, taskId),
-      endOp: (): void => r.endOp(),
-      acquire: (lock: Lock, mode: LockMode, tryLock?: boolean): boolean =>
-        r.acquire(lock, mode, tryLock ?? false),
-      release: (lock: Lock, mode: LockMode): void => r.release(lock, mode),
-      work: (kind: WorkKind, units?: number): void => r.recordWork(kind, units ?? 1),
-      rcuReadLock: (): void => r.rcuReadLock(),
-      rcuReadUnlock: (): void => r.rcuReadUnlock(),
-      callRcu: (fn: () => void): void => r.callRcu(fn),
-    };
+    // The recorder is the Exec: the kernel's calls go straight to it.
+    this.exec = r;
   }
 
   /** Current simulated time in nanoseconds. */
@@ -323,14 +304,14 @@ export class Machine {
   }
 
   #kick(): void {
-    while (this.#runQueue.length > 0) {
+    const rq = this.#runQueue, cpus = this.#cpus;
+    while (rq.length > 0) {
+      const task = rq.peek();
       let cpu: Cpu | undefined;
-      const task = this.#runQueue[0];
-      if (task.lastCpu !== null && this.#cpus[task.lastCpu].task === null) {
-        cpu = this.#cpus[task.lastCpu];
-      } else cpu = this.#cpus.find((c) => c.task === null);
+      if (task.lastCpu !== null && cpus[task.lastCpu].task === null) cpu = cpus[task.lastCpu];
+      else for (let i = 0; i < cpus.length && !cpu; i++) if (cpus[i].task === null) cpu = cpus[i];
       if (!cpu) return;
-      this.#runQueue.shift();
+      rq.shift();
       this.#assign(cpu, task);
     }
   }
@@ -395,7 +376,7 @@ export class Machine {
     }
     const rp = task.rp;
     const rec = this.#recorder;
-    rec.start(rp, action.op);
+    rec.start(action.op);
     let ok = false;
     try {
       action.run();
@@ -544,12 +525,8 @@ export class Machine {
           throw new Error(`Corrupt step code ${code[r.pc]} at ${r.pc}`);
       }
     }
-    // Keep nothing reachable from the buffers; give back those of a long operation (a big fork or
-    // exit), so thousands of live tasks do not each keep room for their largest operation.
-    if (r.n > MAX_KEPT_STEP_WORDS) {
-      r.code = [];
-      r.refs = [];
-    } else for (let i = 0; i < r.nrefs; i++) refs[i] = undefined;
+    // The buffers go back to the recorder's pool: only operations in flight hold step buffers.
+    this.#recorder.recycle(r);
     task.replay = null;
     this.#leaveCpu(task);
     this.#makeRunnable(task);

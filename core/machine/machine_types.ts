@@ -58,9 +58,11 @@ export interface MachineOptions {
 }
 
 /**
- * Recorded steps are encoded in a flat number array (opcode, then operands) with the locks and
- * callbacks they refer to in a side array, both owned by the task and reused by each of its
- * operations: recording and replaying an operation allocates nothing per step.
+ * Recorded steps are encoded in a flat Float64Array (opcode, then operands) with the locks and
+ * callbacks they refer to in a side array. A recording takes a pair of buffers from the
+ * recorder's pool, hands them to the task for its replay, and the replay gives them back, so
+ * recording and replaying an operation allocates nothing per step and only the operations in
+ * flight hold buffers.
  *
  * - `S_OP_BEGIN kind` / `S_OP_END`: an operation's bounds (kind: index into OP_KINDS).
  * - `S_WORK kind units`: work (kind: index into the machine's work-kind table).
@@ -93,8 +95,13 @@ export const EV_ADVANCE = 0;
 export const EV_RUNNABLE = 1;
 export const EV_BEGIN = 2;
 
+/** The step buffer of a recording or replay that has none (buffers come from a pool). */
+export const NO_CODE: Float64Array = new Float64Array(0);
+/** The side array of a recording or replay that has none; never written. */
+export const NO_REFS: readonly unknown[] = Object.freeze([]);
+
 export interface Recording {
-  code: number[];
+  code: Float64Array;
   n: number;
   refs: unknown[];
   nrefs: number;
@@ -104,8 +111,9 @@ export interface Recording {
   kind: OpKind;
   segments: number;
   rcuDepth: number;
-  /** Locks taken by this operation and not yet released, in acquisition order. */
-  held: Lock[];
+  /** Locks taken by this operation and not yet released: `held[0..nheld)`, in acquisition order. */
+  held: (Lock | null)[];
+  nheld: number;
 }
 
 /** The machine's state of one lock and the accumulator of its class. */
@@ -144,7 +152,7 @@ export interface Held {
 }
 
 export interface Replay {
-  code: number[];
+  code: Float64Array;
   refs: unknown[];
   /** End of the recorded code. */
   n: number;
@@ -216,7 +224,16 @@ export function newTask(spec: TaskSpec, now: number): Task {
     cpu: null,
     lastCpu: null,
     replay: null,
-    rp: { code: [], refs: [], n: 0, nrefs: 0, pc: 0, opKind: null, opStart: 0, opLockWait: 0 },
+    rp: {
+      code: NO_CODE,
+      refs: NO_REFS as unknown[],
+      n: 0,
+      nrefs: 0,
+      pc: 0,
+      opKind: null,
+      opStart: 0,
+      opLockWait: 0,
+    },
     runnableSince: now,
     cpuSince: 0,
     rcuDepth: 0,
@@ -229,4 +246,52 @@ export function newTask(spec: TaskSpec, now: number): Task {
     runnableWaitNs: 0,
     finishedAt: null,
   };
+}
+
+/**
+ * A first-in first-out queue in a ring buffer: taking from the head allocates nothing (an array's
+ * `shift` down to empty drops its storage, and the next `push` allocates it again).
+ *
+ * @example Usage
+ * ```ts
+ * import { Fifo } from "./machine_types.ts";
+ * const q = new Fifo<string>();
+ * q.push("a");
+ * q.push("b");
+ * if (q.shift() !== "a" || q.peek() !== "b" || q.length !== 1) throw new Error();
+ * ```
+ */
+export class Fifo<T> {
+  #buf: (T | undefined)[] = new Array(16);
+  #head = 0;
+  /** Number of queued items. */
+  length = 0;
+
+  /** Appends `x` at the tail. */
+  push(x: T): void {
+    if (this.length === this.#buf.length) this.#grow();
+    this.#buf[(this.#head + this.length++) & (this.#buf.length - 1)] = x;
+  }
+
+  /** The head item (the queue must not be empty). */
+  peek(): T {
+    return this.#buf[this.#head] as T;
+  }
+
+  /** Removes and returns the head item (the queue must not be empty). */
+  shift(): T {
+    const x = this.#buf[this.#head] as T;
+    this.#buf[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (this.#buf.length - 1);
+    this.length--;
+    return x;
+  }
+
+  #grow(): void {
+    const old = this.#buf;
+    const buf: (T | undefined)[] = new Array(old.length * 2);
+    for (let i = 0; i < this.length; i++) buf[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#buf = buf;
+    this.#head = 0;
+  }
 }

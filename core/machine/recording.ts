@@ -11,6 +11,7 @@
 
 import {
   CountingExec,
+  type Exec,
   type Lock,
   type LockMode,
   type OpKind,
@@ -22,6 +23,8 @@ import {
 import type { CostProfile } from "./cost_model.ts";
 import {
   type LockInfo,
+  NO_CODE,
+  NO_REFS,
   OP_INDEX,
   type Recording,
   type Replay,
@@ -37,6 +40,15 @@ import {
   S_WORK,
 } from "./machine_types.ts";
 
+/** Length of a new step buffer, in words. */
+const INITIAL_STEP_WORDS = 256;
+/** Step buffers longer than this are not kept for reuse. */
+const MAX_POOLED_STEP_WORDS = 8192;
+/** At most this many step buffers are kept for reuse. */
+const MAX_POOLED_BUFFERS = 64;
+/** Most words one Exec call records (an acquisition after an implicit operation begin). */
+const MAX_CALL_WORDS = 8;
+
 /** What the recorder needs from the machine. */
 export interface RecorderHost {
   /** The machine's state of `lock` (created on first use). */
@@ -51,12 +63,12 @@ export interface RecorderHost {
  * @example Usage
  * ```ts ignore
  * const r = new StepRecorder(costs, host);
- * r.start(task.rp, "fork");
+ * r.start("fork");
  * r.acquire(lock, "write", false);
  * r.finish(task.rp);
  * ```
  */
-export class StepRecorder {
+export class StepRecorder implements Exec {
   /** Cost-independent counters of every call (timed or not). */
   readonly counting: CountingExec = new CountingExec();
   /** The recording in progress, or null outside a dispatched operation. */
@@ -70,9 +82,9 @@ export class StepRecorder {
   readonly #host: RecorderHost;
   /** The one recording, reused by every dispatch (only one operation records at a time). */
   #recording: Recording = {
-    code: [],
+    code: NO_CODE,
     n: 0,
-    refs: [],
+    refs: NO_REFS as unknown[],
     nrefs: 0,
     defaultKind: "mmap",
     open: false,
@@ -81,6 +93,7 @@ export class StepRecorder {
     segments: 0,
     rcuDepth: 0,
     held: [],
+    nheld: 0,
   };
 
   /** Creates a recorder pricing work with `costs`. */
@@ -97,12 +110,24 @@ export class StepRecorder {
     for (let n = p.length; n <= k; n++) p.push(prices[workKindName(n)] ?? NaN);
   }
 
-  /** Starts recording an operation of kind `kind` into the buffers of `rp`. */
-  start(rp: Replay, kind: OpKind): Recording {
+  /** Step buffers given back by finished replays, for reuse. */
+  #poolCode: Float64Array[] = [];
+  #poolRefs: unknown[][] = [];
+
+  /** Starts recording an operation of kind `kind` (for `finish` to hand to a replay). */
+  start(kind: OpKind): Recording {
     const rec = this.#recording;
-    rec.code = rp.code;
+    if (rec.code === NO_CODE) {
+      const code = this.#poolCode.pop();
+      if (code !== undefined) {
+        rec.code = code;
+        rec.refs = this.#poolRefs.pop()!;
+      } else {
+        rec.code = new Float64Array(INITIAL_STEP_WORDS);
+        rec.refs = [];
+      }
+    }
     rec.n = 0;
-    rec.refs = rp.refs;
     rec.nrefs = 0;
     rec.defaultKind = kind;
     rec.open = false;
@@ -110,7 +135,8 @@ export class StepRecorder {
     rec.kind = kind;
     rec.segments = 0;
     rec.rcuDepth = 0;
-    rec.held.length = 0;
+    rec.held.fill(null, 0, rec.nheld);
+    rec.nheld = 0;
     this.rec = rec;
     return rec;
   }
@@ -122,11 +148,21 @@ export class StepRecorder {
     if (rec.open) this.#closeOp(rec);
   }
 
-  /** Leaves the recording context; `rp` gets the recorded length, ready to replay. */
+  /**
+   * Leaves the recording context; `rp` gets the recorded steps, ready to replay (and must give
+   * them back with {@link StepRecorder.recycle}). Without `rp` the steps are dropped.
+   */
   finish(rp: Replay | null): void {
     const rec = this.#recording;
     this.rec = null;
-    if (!rp) return;
+    if (!rp) {
+      rec.refs.fill(undefined, 0, rec.nrefs);
+      return;
+    }
+    rp.code = rec.code;
+    rp.refs = rec.refs;
+    rec.code = NO_CODE;
+    rec.refs = NO_REFS as unknown[];
     rp.n = rec.n;
     rp.nrefs = rec.nrefs;
     rp.pc = 0;
@@ -135,12 +171,38 @@ export class StepRecorder {
     rp.opLockWait = 0;
   }
 
+  /**
+   * Gives the buffers of a finished replay back to the pool (nothing they refer to stays
+   * reachable); those of a long operation (a big fork or exit) are dropped instead, so the pool
+   * does not keep room for the largest operation ever recorded.
+   */
+  recycle(rp: Replay): void {
+    const code = rp.code;
+    if (code === NO_CODE) return;
+    const refs = rp.refs;
+    rp.code = NO_CODE;
+    rp.refs = NO_REFS as unknown[];
+    if (code.length > MAX_POOLED_STEP_WORDS || this.#poolCode.length >= MAX_POOLED_BUFFERS) return;
+    refs.fill(undefined, 0, rp.nrefs);
+    this.#poolCode.push(code);
+    this.#poolRefs.push(refs);
+  }
+
+  /** Makes room for `words` more words in the recording's step buffer. */
+  #grow(rec: Recording, words: number): void {
+    const old = rec.code;
+    const code = new Float64Array(Math.max(old.length * 2, rec.n + words));
+    code.set(old.subarray(0, rec.n));
+    rec.code = code;
+  }
+
   #ensureOpen(rec: Recording): void {
     if (rec.open) return;
     this.#openOp(rec, rec.defaultKind, false);
   }
 
   #openOp(rec: Recording, kind: OpKind, explicit: boolean): void {
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     rec.code[rec.n++] = S_OP_BEGIN;
     rec.code[rec.n++] = OP_INDEX[kind];
     rec.open = true;
@@ -151,16 +213,17 @@ export class StepRecorder {
   }
 
   #closeOp(rec: Recording): void {
-    if (rec.held.length > 0) {
+    if (rec.nheld > 0) {
       throw new Error(
         `Operation ${rec.kind} ended with locks held: ${
-          rec.held.map((l) => l.lockClass).join(", ")
+          rec.held.slice(0, rec.nheld).map((l) => l!.lockClass).join(", ")
         }`,
       );
     }
     if (rec.rcuDepth > 0) {
       throw new Error(`Operation ${rec.kind} ended inside an RCU read-side section`);
     }
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     rec.code[rec.n++] = S_OP_END;
     rec.open = false;
     rec.explicit = false;
@@ -193,7 +256,7 @@ export class StepRecorder {
   }
 
   /** `Exec.work`: counts and records `units` of `kind`. */
-  recordWork(kind: WorkKind, units: number): void {
+  work(kind: WorkKind, units = 1): void {
     if (!Number.isFinite(units) || units < 0) {
       throw new RangeError(`Work units of ${kind} must be a finite number >= 0, got ${units}`);
     }
@@ -204,6 +267,7 @@ export class StepRecorder {
     if (!rec) return;
     if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     if (k >= this.workPrice.length) this.#priceUpTo(k);
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
     code[rec.n++] = S_WORK;
     code[rec.n++] = k;
@@ -211,7 +275,7 @@ export class StepRecorder {
   }
 
   /** `Exec.acquire`: a trylock is decided against the lock state now. */
-  acquire(lock: Lock, mode: LockMode, tryLock: boolean): boolean {
+  acquire(lock: Lock, mode: LockMode, tryLock = false): boolean {
     if (lock.kind !== "rwsem" && mode !== "write") {
       throw new Error(`A ${lock.kind} (${lock.lockClass}) must be taken in write mode`);
     }
@@ -226,7 +290,7 @@ export class StepRecorder {
     }
     if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     const m = mode === "read" ? 0 : 1;
-    if (rec.held.includes(lock)) {
+    if (this.#holds(rec, lock)) {
       // CountingExec counts the failure of a trylock of a lock this operation holds, or throws.
       this.counting.acquire(lock, mode, tryLock);
       return this.#fail(rec, info, m);
@@ -236,7 +300,8 @@ export class StepRecorder {
       return this.#fail(rec, info, m);
     }
     this.counting.acquire(lock, mode, tryLock);
-    rec.held.push(lock);
+    rec.held[rec.nheld++] = lock;
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
     let n = rec.n;
     code[n++] = S_ACQUIRE;
@@ -249,8 +314,16 @@ export class StepRecorder {
     return true;
   }
 
+  /** Whether the operation being recorded holds `lock`. */
+  #holds(rec: Recording, lock: Lock): boolean {
+    const held = rec.held;
+    for (let i = 0; i < rec.nheld; i++) if (held[i] === lock) return true;
+    return false;
+  }
+
   /** Records a failed trylock (mode index `m`) and its cost. */
   #fail(rec: Recording, info: LockInfo, m: number): false {
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
     code[rec.n++] = S_TRYLOCK_FAIL;
     code[rec.n++] = this.#ref(rec, info);
@@ -266,15 +339,18 @@ export class StepRecorder {
     const rec = this.rec;
     if (!rec) return;
     const held = rec.held;
-    let i = held.length - 1;
+    const last = rec.nheld - 1;
+    let i = last;
     while (i >= 0 && held[i] !== lock) i--;
     if (i < 0) {
       throw new Error(
         `Release of ${lock.lockClass} #${lock.id} which this operation does not hold`,
       );
     }
-    if (i === held.length - 1) held.pop();
-    else held.splice(i, 1);
+    for (; i < last; i++) held[i] = held[i + 1];
+    held[last] = null;
+    rec.nheld = last;
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
     code[rec.n++] = S_DELAY;
     code[rec.n++] = this.#costs.lockReleaseNs;
@@ -296,6 +372,7 @@ export class StepRecorder {
     if (!rec) return;
     this.#ensureOpen(rec);
     rec.rcuDepth++;
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     rec.code[rec.n++] = S_RCU_LOCK;
   }
 
@@ -306,17 +383,19 @@ export class StepRecorder {
     this.counting.rcuReadUnlock();
     if (!rec) return;
     rec.rcuDepth--;
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     rec.code[rec.n++] = S_RCU_UNLOCK;
   }
 
   /** `Exec.callRcu`: recorded in an operation, queued at once outside one. */
   callRcu(fn: () => void): void {
-    this.recordWork("rcu_op", 1);
+    this.work("rcu_op", 1);
     const rec = this.rec;
     if (!rec) {
       this.#host.queueRcu(fn);
       return;
     }
+    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     rec.code[rec.n++] = S_CALL_RCU;
     rec.code[rec.n++] = this.#ref(rec, fn);
   }
