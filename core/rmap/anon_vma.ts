@@ -54,10 +54,12 @@ export class AnonVma {
   readonly tree: IntervalNodeTree<Avc> = new IntervalNodeTree<Avc>();
   /** The rwsem, created on first use (most non-root anon_vmas never take theirs). */
   #lock: Lock | null = null;
-  /** Freed to the slab. */
-  freed = false;
-  /** References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). */
-  ksmPins = 0;
+  /** KSM pins (see {@link AnonVma.ksmPins}), or -1 once freed to the slab. */
+  #ksmPinsOrFreed = 0;
+  /** Neighbours in the scheme's list of live anon_vmas (allocation order); scheme bookkeeping. */
+  livePrev: AnonVma | null = null;
+  /** See {@link AnonVma.livePrev}. */
+  liveNext: AnonVma | null = null;
 
   /** Creates a root anon_vma (`anon_vma_alloc`). */
   constructor(id: number) {
@@ -77,6 +79,25 @@ export class AnonVma {
    */
   rwsem(lockClass: string): Lock {
     return this.#lock ??= newLock(lockClass, "rwsem");
+  }
+
+  /** Freed to the slab. */
+  get freed(): boolean {
+    return this.#ksmPinsOrFreed < 0;
+  }
+  set freed(v: boolean) {
+    if (v) this.#ksmPinsOrFreed = -1;
+    else if (this.#ksmPinsOrFreed < 0) this.#ksmPinsOrFreed = 0;
+  }
+
+  /** References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). */
+  get ksmPins(): number {
+    const n = this.#ksmPinsOrFreed;
+    return n < 0 ? 0 : n;
+  }
+  set ksmPins(n: number) {
+    if (this.#ksmPinsOrFreed < 0) throw new Error(`KSM pin of freed anon_vma ${this.id}`);
+    this.#ksmPinsOrFreed = n;
   }
 
   /** True for the root of a hierarchy. */
@@ -207,8 +228,9 @@ export class AnonVmaScheme implements RmapScheme {
   readonly info: SchemeInfo;
   /** Variant options. */
   readonly options: AnonVmaOptions;
-  /** Live anon_vmas, in allocation order. */
-  readonly live: Set<AnonVma> = new Set();
+  /** The live anon_vmas: a list through `livePrev`/`liveNext`, oldest first. */
+  #liveHead: AnonVma | null = null;
+  #liveTail: AnonVma | null = null;
   /** What the kernel core offers (set by {@link AnonVmaScheme.attach}). */
   protected host!: SchemeHost;
   #nextId = 1;
@@ -218,6 +240,13 @@ export class AnonVmaScheme implements RmapScheme {
   constructor(options: Partial<AnonVmaOptions> = {}, info: SchemeInfo = ANON_VMA_INFO) {
     this.options = { ...ANON_VMA_618_OPTIONS, ...options };
     this.info = info;
+  }
+
+  /** Live anon_vmas, in allocation order (a new set on every call). */
+  get live(): Set<AnonVma> {
+    const out = new Set<AnonVma>();
+    for (let av = this.#liveHead; av !== null; av = av.liveNext) out.add(av);
+    return out;
   }
 
   attach(host: SchemeHost): void {
@@ -285,7 +314,11 @@ export class AnonVmaScheme implements RmapScheme {
   protected allocAnonVma(): AnonVma {
     this.host.slab.alloc("anon_vma");
     const av = new AnonVma(this.#nextId++);
-    this.live.add(av);
+    const tail = this.#liveTail;
+    av.livePrev = tail;
+    if (tail === null) this.#liveHead = av;
+    else tail.liveNext = av;
+    this.#liveTail = av;
     this.count("anon_vma_allocated");
     return av;
   }
@@ -294,7 +327,12 @@ export class AnonVmaScheme implements RmapScheme {
   protected freeAnonVma(av: AnonVma): void {
     if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
     av.freed = true;
-    this.live.delete(av);
+    const prev = av.livePrev, next = av.liveNext;
+    if (prev === null) this.#liveHead = next;
+    else prev.liveNext = next;
+    if (next === null) this.#liveTail = prev;
+    else next.livePrev = prev;
+    av.livePrev = av.liveNext = null;
     this.host.slab.free("anon_vma");
   }
 
@@ -772,12 +810,13 @@ export class AnonVmaScheme implements RmapScheme {
   protected checkAnonVmaCounts(active: ReadonlyMap<AnonVma, number>): string[] {
     const out: string[] = [];
     const childCount = new Map<AnonVma, number>();
-    for (const av of this.live) {
+    const live = this.live;
+    for (const av of live) {
       if (!av.isRoot && !av.tree.isEmpty()) {
         childCount.set(av.parent, (childCount.get(av.parent) ?? 0) + 1);
       }
     }
-    for (const av of this.live) {
+    for (const av of live) {
       if ((active.get(av) ?? 0) !== av.numActiveVmas) {
         out.push(
           `I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`,
