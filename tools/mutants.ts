@@ -153,11 +153,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "split-no-rekey",
     file: "core/rmap/anon_vma.ts",
-    search: "const l = this.lockWrite(this.state(withAnon[0]).anonVma!);\n" +
-      "    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeRemove(avc);\n" +
+    search: "if (st.anonVma !== null) { for (const avc of st.chain) this.treeRemove(avc); }\n" +
+      "    }\n" +
       "    mutate();\n" +
-      "    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeInsert(avc);",
-    replace: "const l = this.lockWrite(this.state(withAnon[0]).anonVma!);\n    mutate();",
+      "    for (const v of vmas) {\n" +
+      "      const st = this.state(v);\n" +
+      "      if (st.anonVma !== null) { for (const avc of st.chain) this.treeInsert(avc); }",
+    replace: "}\n    mutate();\n    for (const v of vmas) {\n      const st = this.state(v);",
     story: "the interval tree is not re-keyed when a split or merge changes a VMA's range",
     tests: [CLASSIC],
   },
@@ -256,8 +258,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "fork-skip-avc-link",
     file: "core/rmap/anon_vma.ts",
-    search: "this.link(child, avc);\n    av.parent.numChildren++;",
-    replace: "av.parent.numChildren++;",
+    search: 'cs.chain[0] = avc;\n    this.host.exec.work("list_op");\n    this.treeInsert(avc);\n',
+    replace: "cs.chain.shift();\n",
     story: "anon_vma_fork never links the child's own AVC into its new anon_vma",
     tests: [CLASSIC],
   },
@@ -272,8 +274,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "unlink-keeps-num-children",
     file: "core/rmap/anon_vma.ts",
-    search: "av.parent.numChildren--;\n        empties.push(avc);",
-    replace: "empties.push(avc);",
+    search: "av.parent.numChildren--;\n        chain[empties++] = avc;",
+    replace: "chain[empties++] = avc;",
     story: "unlink_anon_vmas forgets to drop the parent's num_children",
     tests: [CLASSIC],
   },

@@ -9,6 +9,17 @@
  * AVL tree ({@linkcode AugmentedTree}) with a max-last augmentation; rotations
  * preserve in-order order, so the visit order matches the kernel's.
  *
+ * Two layers:
+ * - {@linkcode IntervalNode} and {@linkcode IntervalNodeTree}: intrusive. The
+ *   stored object IS the node (as the kernel's `anon_vma_chain` embeds its
+ *   `rb_node`), and the node derives its bounds (`start`, `last`) itself, as
+ *   the kernel's `avc_start_pgoff`/`avc_last_pgoff` read them from the VMA.
+ *   The only stored augmentation is the subtree's largest `last`, kept
+ *   relative to the node's own `start` so that it stays a small integer.
+ *   The anon_vma schemes use this layer.
+ * - {@linkcode IntervalTree}: a handle-based tree of arbitrary values with
+ *   stored bounds, built on the intrusive layer.
+ *
  * @module
  */
 
@@ -55,43 +66,256 @@ export interface QueryStats {
   nodes: number;
 }
 
-class IntervalNode<T> extends AvlNode<IntervalNode<T>> implements IntervalHandle<T> {
-  value: T;
-  start: number;
-  last: number;
-  seq: number;
-  maxLast: number;
-  tree: IntervalTree<T> | null = null;
-  constructor(value: T, start: number, last: number, seq: number) {
-    super();
-    this.value = value;
-    this.start = start;
-    this.last = last;
-    this.seq = seq;
-    this.maxLast = last;
+/**
+ * Base class of the nodes of an {@linkcode IntervalNodeTree}: the AVL links,
+ * the insertion sequence number and the augmentation. A subclass supplies the
+ * inclusive bounds `start` and `last` (fields or getters), which must not
+ * change while the node is stored.
+ *
+ * @example
+ * ```ts
+ * import { IntervalNode, IntervalNodeTree } from "./interval_tree.ts";
+ * class Span extends IntervalNode<Span> {
+ *   constructor(readonly start: number, readonly last: number) {
+ *     super();
+ *   }
+ * }
+ * const t = new IntervalNodeTree<Span>();
+ * const s = new Span(2, 4);
+ * t.insert(s);
+ * [s.linked, t.size]; // [true, 1]
+ * ```
+ */
+export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N> {
+  /** Insertion sequence number in its tree (orders equal starts), or -1 while not stored. */
+  seq = -1;
+  /** The subtree's largest `last` minus this node's `start` (the augmented field). */
+  maxDelta = 0;
+  /** Inclusive first point of the interval. */
+  abstract readonly start: number;
+  /** Inclusive last point of the interval. */
+  abstract readonly last: number;
+
+  /** Whether the node is stored in a tree. */
+  get linked(): boolean {
+    return this.seq >= 0;
   }
 }
 
+type AnyNode = IntervalNode<AnyNodeSelf>;
+interface AnyNodeSelf extends IntervalNode<AnyNodeSelf> {}
+
 /** The max-last augmentation (the kernel's `__anon_vma_interval_tree_subtree_last`). */
-const MAX_LAST: AugmentCallbacks<IntervalNode<unknown>> = {
-  propagate(n: IntervalNode<unknown>): void {
-    const l = n.left;
-    const r = n.right;
+const MAX_LAST: AugmentCallbacks<AnyNode> = {
+  propagate(n: AnyNode): void {
+    const s = n.start;
     let m = n.last;
-    if (l !== null && l.maxLast > m) m = l.maxLast;
-    if (r !== null && r.maxLast > m) m = r.maxLast;
-    n.maxLast = m;
+    const l = n.left;
+    if (l !== null) {
+      const lm = l.start + l.maxDelta;
+      if (lm > m) m = lm;
+    }
+    const r = n.right;
+    if (r !== null) {
+      const rm = r.start + r.maxDelta;
+      if (rm > m) m = rm;
+    }
+    n.maxDelta = m - s;
   },
-  rotate(old: IntervalNode<unknown>, top: IntervalNode<unknown>): void {
+  rotate(old: AnyNode, top: AnyNode): void {
     // top now holds exactly old's former intervals.
-    top.maxLast = old.maxLast;
+    top.maxDelta = old.start + old.maxDelta - top.start;
     this.propagate(old);
   },
 };
 
 /** `a` sorts before `b` in (start, seq) order. */
-function before<T>(a: IntervalNode<T>, b: IntervalNode<T>): boolean {
-  return a.start < b.start || (a.start === b.start && a.seq < b.seq);
+function before(a: AnyNode, b: AnyNode): boolean {
+  const as = a.start, bs = b.start;
+  return as < bs || (as === bs && a.seq < b.seq);
+}
+
+/** The overlap search as a pruned in-order walk; one shared instance (state saved per query). */
+class OverlapWalker implements TreeWalker<AnyNode> {
+  start = 0;
+  last = 0;
+  callback: ((node: AnyNode) => boolean | void) | null = null;
+  visited = 0;
+
+  enter(n: AnyNode): boolean {
+    // No interval below n reaches the query.
+    return n.start + n.maxDelta >= this.start;
+  }
+
+  visit(n: AnyNode): boolean {
+    // Everything after n in order starts even later.
+    const s = n.start;
+    if (s > this.last) return false;
+    if (n.last >= this.start) {
+      this.visited++;
+      if (this.callback!(n) === false) return false;
+    }
+    return true;
+  }
+}
+
+const WALKER = new OverlapWalker();
+/** Result of the last {@linkcode IntervalNodeTree.query}: intervals reported. */
+let lastVisited = 0;
+
+/**
+ * Intrusive augmented interval tree of {@linkcode IntervalNode}s, one object
+ * per tree (the kernel's `rb_root_cached` of an anon_vma).
+ *
+ * @example Overlap query in kernel order
+ * ```ts
+ * import { IntervalNode, IntervalNodeTree } from "./interval_tree.ts";
+ * class Span extends IntervalNode<Span> {
+ *   constructor(readonly name: string, readonly start: number, readonly last: number) {
+ *     super();
+ *   }
+ * }
+ * const t = new IntervalNodeTree<Span>();
+ * t.insert(new Span("a", 0, 9));
+ * t.insert(new Span("b", 5, 5));
+ * t.insert(new Span("c", 0, 3));
+ * const seen: string[] = [];
+ * t.query(3, 5, (s) => {
+ *   seen.push(s.name);
+ * }); // 3 nodes examined
+ * seen; // ["a", "c", "b"]
+ * ```
+ */
+export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N> {
+  #seq = 0;
+
+  /** Creates an empty tree. */
+  constructor() {
+    super(
+      before as unknown as (a: N, b: N) => boolean,
+      MAX_LAST as unknown as AugmentCallbacks<N>,
+    );
+  }
+
+  /**
+   * Whether the tree is empty.
+   *
+   * @example
+   * ```ts
+   * import { IntervalNodeTree } from "./interval_tree.ts";
+   * new IntervalNodeTree().isEmpty(); // true
+   * ```
+   */
+  isEmpty(): boolean {
+    return this.root === null;
+  }
+
+  /**
+   * Store `node` (not stored anywhere) with a new sequence number: it sorts
+   * after every stored node with an equal start. Its bounds must be finite
+   * with `start <= last` (not checked here: a VMA's always are).
+   *
+   * @example
+   * ```ts
+   * import { IntervalNode, IntervalNodeTree } from "./interval_tree.ts";
+   * class Span extends IntervalNode<Span> {
+   *   constructor(readonly start: number, readonly last: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new IntervalNodeTree<Span>();
+   * t.insert(new Span(0, 0));
+   * t.size; // 1
+   * ```
+   */
+  override insert(node: N): void {
+    if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
+    node.seq = this.#seq++;
+    super.insert(node);
+  }
+
+  /**
+   * Unlink a stored `node`; returns false (and changes nothing) when it is
+   * not stored in this tree.
+   *
+   * @example
+   * ```ts
+   * import { IntervalNode, IntervalNodeTree } from "./interval_tree.ts";
+   * class Span extends IntervalNode<Span> {
+   *   constructor(readonly start: number, readonly last: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new IntervalNodeTree<Span>();
+   * const s = new Span(0, 0);
+   * t.insert(s);
+   * [t.remove(s), t.remove(s), s.linked]; // [true, false, false]
+   * ```
+   */
+  override remove(node: N): boolean {
+    if (node.seq < 0 || !super.remove(node)) return false;
+    node.seq = -1;
+    node.maxDelta = 0;
+    return true;
+  }
+
+  /**
+   * Visit every node overlapping `[start, last]` (inclusive) in (start,
+   * insertion order) order, stopping early when `visit` returns `false`.
+   * Returns the number of tree nodes examined (the cost figure); the number
+   * of nodes reported is {@linkcode IntervalNodeTree.lastVisited}. `visit`
+   * must not modify this tree; it may query trees re-entrantly.
+   *
+   * @example
+   * ```ts
+   * import { IntervalNode, IntervalNodeTree } from "./interval_tree.ts";
+   * class Span extends IntervalNode<Span> {
+   *   constructor(readonly start: number, readonly last: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new IntervalNodeTree<Span>();
+   * t.insert(new Span(0, 4));
+   * t.insert(new Span(5, 9));
+   * t.query(4, 4, () => {});
+   * IntervalNodeTree.lastVisited; // 1
+   * ```
+   */
+  query(start: number, last: number, visit: (node: N) => boolean | void): number {
+    // Save state so that a visitor may query re-entrantly.
+    const w = WALKER;
+    const s0 = w.start, l0 = w.last, v0 = w.callback, vi0 = w.visited;
+    w.start = start;
+    w.last = last;
+    w.callback = visit as unknown as (node: AnyNode) => boolean | void;
+    w.visited = 0;
+    const nodes = start <= last ? this.walk(w as unknown as TreeWalker<N>) : 0;
+    lastVisited = w.visited;
+    w.start = s0;
+    w.last = l0;
+    w.callback = v0;
+    w.visited = vi0;
+    return nodes;
+  }
+
+  /** Intervals reported to the visitor by the most recent completed {@linkcode query}. */
+  static get lastVisited(): number {
+    return lastVisited;
+  }
+}
+
+/** Node of the handle-based {@linkcode IntervalTree}: a value with stored bounds. */
+class ValueNode<T> extends IntervalNode<ValueNode<T>> implements IntervalHandle<T> {
+  value: T;
+  start: number;
+  last: number;
+  tree: IntervalTree<T> | null = null;
+  constructor(value: T, start: number, last: number) {
+    super();
+    this.value = value;
+    this.start = start;
+    this.last = last;
+  }
 }
 
 /**
@@ -112,13 +336,7 @@ function before<T>(a: IntervalNode<T>, b: IntervalNode<T>): boolean {
  * ```
  */
 export class IntervalTree<T> {
-  readonly #tree: AugmentedTree<IntervalNode<T>> = new AugmentedTree<IntervalNode<T>>(
-    before,
-    MAX_LAST as AugmentCallbacks<IntervalNode<T>>,
-  );
-  #seq = 0;
-  // Query state, kept in one reused walker so that a query allocates nothing but its result.
-  readonly #walker: OverlapWalker<T> = new OverlapWalker<T>();
+  readonly #tree: IntervalNodeTree<ValueNode<T>> = new IntervalNodeTree<ValueNode<T>>();
 
   /**
    * Number of stored intervals.
@@ -143,7 +361,7 @@ export class IntervalTree<T> {
    * ```
    */
   isEmpty(): boolean {
-    return this.#tree.size === 0;
+    return this.#tree.isEmpty();
   }
 
   /**
@@ -160,15 +378,10 @@ export class IntervalTree<T> {
    */
   insert(value: T, start: number, last: number): IntervalHandle<T> {
     checkBounds(start, last);
-    const node = new IntervalNode(value, start, last, this.#seq++);
-    this.#link(node);
-    return node;
-  }
-
-  #link(node: IntervalNode<T>): void {
-    node.tree = this;
-    // Equal starts go right: the new node has the largest sequence number.
+    const node = new ValueNode(value, start, last);
     this.#tree.insert(node);
+    node.tree = this;
+    return node;
   }
 
   /**
@@ -185,13 +398,12 @@ export class IntervalTree<T> {
    * ```
    */
   remove(handle: IntervalHandle<T>): void {
-    const node = handle as IntervalNode<T>;
-    if (!(node instanceof IntervalNode) || node.tree !== this) {
+    const node = handle as ValueNode<T>;
+    if (!(node instanceof ValueNode) || node.tree !== this) {
       throw new Error("Handle is not stored in this interval tree");
     }
     if (!this.#tree.remove(node)) throw new Error("Interval tree is corrupt: handle not found");
     node.tree = null;
-    node.maxLast = node.last;
   }
 
   /**
@@ -213,12 +425,11 @@ export class IntervalTree<T> {
   reinsert(handle: IntervalHandle<T>, start: number, last: number): IntervalHandle<T> {
     checkBounds(start, last);
     this.remove(handle);
-    const node = handle as IntervalNode<T>;
+    const node = handle as ValueNode<T>;
     node.start = start;
     node.last = last;
-    node.maxLast = last;
-    node.seq = this.#seq++;
-    this.#link(node);
+    this.#tree.insert(node);
+    node.tree = this;
     return node;
   }
 
@@ -241,20 +452,8 @@ export class IntervalTree<T> {
     last: number,
     visit: (value: T, handle: IntervalHandle<T>) => boolean | void,
   ): QueryStats {
-    // Save state so that a visitor may query this tree re-entrantly.
-    const w = this.#walker;
-    const s0 = w.start, l0 = w.last, v0 = w.callback, vi0 = w.visited;
-    w.start = start;
-    w.last = last;
-    w.callback = visit;
-    w.visited = 0;
-    const nodes = start <= last ? this.#tree.walk(w) : 0;
-    const out: QueryStats = { visited: w.visited, nodes };
-    w.start = s0;
-    w.last = l0;
-    w.callback = v0;
-    w.visited = vi0;
-    return out;
+    const nodes = this.#tree.query(start, last, (n) => visit(n.value, n));
+    return { visited: IntervalNodeTree.lastVisited, nodes };
   }
 
   /**
@@ -272,29 +471,6 @@ export class IntervalTree<T> {
    */
   *values(): IterableIterator<T> {
     for (const n of this.#tree.nodes()) yield n.value;
-  }
-}
-
-/** The overlap search of {@linkcode IntervalTree.query} as a pruned in-order walk. */
-class OverlapWalker<T> implements TreeWalker<IntervalNode<T>> {
-  start = 0;
-  last = 0;
-  callback: ((value: T, handle: IntervalHandle<T>) => boolean | void) | null = null;
-  visited = 0;
-
-  enter(n: IntervalNode<T>): boolean {
-    // No interval below n reaches the query.
-    return n.maxLast >= this.start;
-  }
-
-  visit(n: IntervalNode<T>): boolean {
-    // Everything after n in order starts even later.
-    if (n.start > this.last) return false;
-    if (n.last >= this.start) {
-      this.visited++;
-      if (this.callback!(n.value, n) === false) return false;
-    }
-    return true;
   }
 }
 

@@ -14,7 +14,7 @@
  */
 
 import { type Lock, newLock } from "../machine/exec.ts";
-import { type IntervalHandle, IntervalTree } from "../lib/interval_tree.ts";
+import { IntervalNode, IntervalNodeTree } from "../lib/interval_tree.ts";
 import {
   type Folio,
   hex,
@@ -50,21 +50,54 @@ export class AnonVma {
   numChildren = 0;
   /** VMAs whose `anon_vma` is this one. */
   numActiveVmas = 0;
-  /** Interval tree of AVCs keyed by the VMA's pgoff range. */
-  readonly tree: IntervalTree<Avc> = new IntervalTree<Avc>();
-  /** The rwsem (only the root's is ever taken, except by the per-anon_vma-lock variant). */
-  readonly lock: Lock;
-  /** Freed to the slab. */
-  freed = false;
-  /** References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). */
-  ksmPins = 0;
+  /** Interval tree of AVCs keyed by the VMA's pgoff range (the AVCs are its nodes). */
+  readonly tree: IntervalNodeTree<Avc> = new IntervalNodeTree<Avc>();
+  /** The rwsem, created on first use (most non-root anon_vmas never take theirs). */
+  #lock: Lock | null = null;
+  /** KSM pins (see {@link AnonVma.ksmPins}), or -1 once freed to the slab. */
+  #ksmPinsOrFreed = 0;
+  /** Neighbours in the scheme's list of live anon_vmas (allocation order); scheme bookkeeping. */
+  livePrev: AnonVma | null = null;
+  /** See {@link AnonVma.livePrev}. */
+  liveNext: AnonVma | null = null;
 
   /** Creates a root anon_vma (`anon_vma_alloc`). */
   constructor(id: number) {
     this.id = id;
     this.root = this;
     this.parent = this;
-    this.lock = newLock("anon_vma.root", "rwsem");
+  }
+
+  /** The rwsem (only the root's is ever taken, except by the per-anon_vma-lock variant). */
+  get lock(): Lock {
+    return this.#lock ??= newLock("anon_vma.root", "rwsem");
+  }
+
+  /**
+   * This anon_vma's rwsem, created on first use in lock class `lockClass` (the per-anon_vma-lock
+   * variant names a non-root's own rwsem `"anon_vma.own"`); later calls return the same lock.
+   */
+  rwsem(lockClass: string): Lock {
+    return this.#lock ??= newLock(lockClass, "rwsem");
+  }
+
+  /** Freed to the slab. */
+  get freed(): boolean {
+    return this.#ksmPinsOrFreed < 0;
+  }
+  set freed(v: boolean) {
+    if (v) this.#ksmPinsOrFreed = -1;
+    else if (this.#ksmPinsOrFreed < 0) this.#ksmPinsOrFreed = 0;
+  }
+
+  /** References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). */
+  get ksmPins(): number {
+    const n = this.#ksmPinsOrFreed;
+    return n < 0 ? 0 : n;
+  }
+  set ksmPins(n: number) {
+    if (this.#ksmPinsOrFreed < 0) throw new Error(`KSM pin of freed anon_vma ${this.id}`);
+    this.#ksmPinsOrFreed = n;
   }
 
   /** True for the root of a hierarchy. */
@@ -73,23 +106,55 @@ export class AnonVma {
   }
 }
 
-/** `struct anon_vma_chain`: one (VMA, anon_vma) edge. */
-export interface Avc {
+/**
+ * `struct anon_vma_chain`: one (VMA, anon_vma) edge, which is also its node in `anonVma.tree`
+ * (the kernel's AVC embeds its `rb` node). Like the kernel's `avc_start_pgoff` and
+ * `avc_last_pgoff`, the node's interval is read from the VMA (`[vm_pgoff, vm_pgoff + pages − 1]`),
+ * which only changes while the AVC is out of the tree (`adjust`).
+ */
+export class Avc extends IntervalNode<Avc> {
   /** The VMA. */
   readonly vma: Vma;
-  /** The anon_vma. */
-  readonly anonVma: AnonVma;
-  /** Node in `anonVma.tree`, or null while not inserted. */
-  handle: IntervalHandle<Avc> | null;
+  /** The anon_vma (set once, when the AVC is linked). */
+  anonVma: AnonVma;
+
+  /** An unlinked AVC of `vma` and `anonVma` (`anon_vma_chain_alloc` and its fields). */
+  constructor(vma: Vma, anonVma: AnonVma) {
+    super();
+    this.vma = vma;
+    this.anonVma = anonVma;
+  }
+
+  /** `avc_start_pgoff`: the VMA's `vm_pgoff`. */
+  get start(): number {
+    return this.vma.pgoff;
+  }
+
+  /** `avc_last_pgoff`: the VMA's last page offset. */
+  get last(): number {
+    const v = this.vma;
+    return v.pgoff + vmaPages(v) - 1;
+  }
+
+  /** The AVC as a stored interval (its tree node) while in `anonVma.tree`, else null. */
+  get handle(): { readonly start: number; readonly last: number } | null {
+    return this.seq >= 0 ? this : null;
+  }
 }
 
 /** Per-VMA state: `vma->anon_vma` and the `anon_vma_chain` list (head = newest). */
 export interface AnonVmaVmaState {
   /** `vma->anon_vma`. */
   anonVma: AnonVma | null;
-  /** `vma->anon_vma_chain`, head first (newest first, root last). */
+  /**
+   * `vma->anon_vma_chain`, head first (newest first, root last). The scheme replaces the array
+   * on every change (exact size, no growth slack); do not modify it in place.
+   */
   chain: Avc[];
 }
+
+/** The chain of a VMA without AVCs (shared; frozen). */
+const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
 
 /** Options that distinguish the classic model's variants. */
 export interface AnonVmaOptions {
@@ -163,8 +228,9 @@ export class AnonVmaScheme implements RmapScheme {
   readonly info: SchemeInfo;
   /** Variant options. */
   readonly options: AnonVmaOptions;
-  /** Live anon_vmas, in allocation order. */
-  readonly live: Set<AnonVma> = new Set();
+  /** The live anon_vmas: a list through `livePrev`/`liveNext`, oldest first. */
+  #liveHead: AnonVma | null = null;
+  #liveTail: AnonVma | null = null;
   /** What the kernel core offers (set by {@link AnonVmaScheme.attach}). */
   protected host!: SchemeHost;
   #nextId = 1;
@@ -174,6 +240,13 @@ export class AnonVmaScheme implements RmapScheme {
   constructor(options: Partial<AnonVmaOptions> = {}, info: SchemeInfo = ANON_VMA_INFO) {
     this.options = { ...ANON_VMA_618_OPTIONS, ...options };
     this.info = info;
+  }
+
+  /** Live anon_vmas, in allocation order (a new set on every call). */
+  get live(): Set<AnonVma> {
+    const out = new Set<AnonVma>();
+    for (let av = this.#liveHead; av !== null; av = av.liveNext) out.add(av);
+    return out;
   }
 
   attach(host: SchemeHost): void {
@@ -210,7 +283,7 @@ export class AnonVmaScheme implements RmapScheme {
   mmTeardown(_mm: Mm): void {}
 
   vmaInit(vma: Vma): void {
-    vma.rmap = { anonVma: null, chain: [] } satisfies AnonVmaVmaState;
+    vma.rmap = { anonVma: null, chain: NO_AVCS } satisfies AnonVmaVmaState;
   }
 
   hasAnon(vma: Vma): boolean {
@@ -241,7 +314,11 @@ export class AnonVmaScheme implements RmapScheme {
   protected allocAnonVma(): AnonVma {
     this.host.slab.alloc("anon_vma");
     const av = new AnonVma(this.#nextId++);
-    this.live.add(av);
+    const tail = this.#liveTail;
+    av.livePrev = tail;
+    if (tail === null) this.#liveHead = av;
+    else tail.liveNext = av;
+    this.#liveTail = av;
     this.count("anon_vma_allocated");
     return av;
   }
@@ -250,7 +327,12 @@ export class AnonVmaScheme implements RmapScheme {
   protected freeAnonVma(av: AnonVma): void {
     if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
     av.freed = true;
-    this.live.delete(av);
+    const prev = av.livePrev, next = av.liveNext;
+    if (prev === null) this.#liveHead = next;
+    else prev.liveNext = next;
+    if (next === null) this.#liveTail = prev;
+    else next.livePrev = prev;
+    av.livePrev = av.liveNext = null;
     this.host.slab.free("anon_vma");
   }
 
@@ -265,7 +347,7 @@ export class AnonVmaScheme implements RmapScheme {
   /** `anon_vma_chain_alloc`. */
   protected allocAvc(vma: Vma, av: AnonVma): Avc {
     this.host.slab.alloc("anon_vma_chain");
-    return { vma, anonVma: av, handle: null };
+    return new Avc(vma, av);
   }
 
   /** `anon_vma_chain_free`. */
@@ -280,22 +362,25 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `anon_vma_interval_tree_insert`. */
   protected treeInsert(avc: Avc): void {
-    const [s, l] = this.interval(avc.vma);
-    avc.handle = avc.anonVma.tree.insert(avc, s, l);
+    avc.anonVma.tree.insert(avc);
     this.host.exec.work("tree_update");
   }
 
   /** `anon_vma_interval_tree_remove`. */
   protected treeRemove(avc: Avc): void {
-    if (!avc.handle) throw new Error(`AVC of vma ${avc.vma.id} not in a tree`);
-    avc.anonVma.tree.remove(avc.handle);
-    avc.handle = null;
+    if (!avc.anonVma.tree.remove(avc)) throw new Error(`AVC of vma ${avc.vma.id} not in a tree`);
     this.host.exec.work("tree_update");
   }
 
   /** `anon_vma_chain_link`: list_add (head) + interval-tree insert. */
   protected link(vma: Vma, avc: Avc): void {
-    this.state(vma).chain.unshift(avc);
+    const st = this.state(vma);
+    const old = st.chain;
+    const n = old.length;
+    const chain = new Array<Avc>(n + 1);
+    chain[0] = avc;
+    for (let i = 0; i < n; i++) chain[i + 1] = old[i];
+    st.chain = chain;
     this.host.exec.work("list_op");
     this.treeInsert(avc);
   }
@@ -350,14 +435,14 @@ export class AnonVmaScheme implements RmapScheme {
   prepare(vma: Vma): void {
     const st = this.state(vma);
     if (st.anonVma) return;
-    const avc0 = this.allocAvc(vma, null as unknown as AnonVma);
+    const avc = this.allocAvc(vma, null as unknown as AnonVma);
     let av = this.findMergeableAnonVma(vma);
     if (av) this.count("anon_vma_reuse_neighbour");
     else {
       av = this.allocAnonVma();
       av.numChildren++; // self-parent link for a new root
     }
-    const avc: Avc = { ...avc0, anonVma: av };
+    avc.anonVma = av;
     const l = this.lockWrite(av);
     this.host.exec.acquire(vma.mm.pageTableLock, "write");
     st.anonVma = av;
@@ -384,46 +469,58 @@ export class AnonVmaScheme implements RmapScheme {
 
   /**
    * The body of `anon_vma_clone`: one new AVC per AVC of `src`, oldest (root) first, with the
-   * fork reuse check when `forking`.
+   * fork reuse check when `forking`. `dst`'s new chain has `reserve` leading slots left for the
+   * caller to fill (fork's own AVC), then the clones in `src`'s order (newest first).
    */
-  protected cloneChain(dst: Vma, src: Vma, forking: boolean): void {
+  protected cloneChain(dst: Vma, src: Vma, forking: boolean, reserve = 0): void {
     const srcState = this.state(src);
     const dstState = this.state(dst);
-    if (srcState.chain.length === 0) {
+    const srcChain = srcState.chain;
+    const n = srcChain.length;
+    if (n === 0) {
       if (dstState.anonVma) dstState.anonVma.numActiveVmas++;
       return;
     }
-    const srcOldestFirst = [...srcState.chain].reverse();
+    // The clone of srcChain[i] goes to chain[reserve + i]; filled oldest (i = n - 1) first, as
+    // the kernel links them (each at the list head).
+    const chain = new Array<Avc>(reserve + n);
+    dstState.chain = chain;
+    const exec = this.host.exec;
     let lock: Lock | null = null;
     if (this.options.allocUnderLock) {
       // 6.x: the first allocation happens before the root is locked, the rest under it, each
       // with GFP_NOWAIT; one that fails (slab slow-path model: it would need reclaim) drops
       // the root lock, allocates with GFP_KERNEL and locks again.
-      for (const pavc of srcOldestFirst) {
+      const slab = this.host.slab;
+      for (let i = n - 1; i >= 0; i--) {
+        const pav = srcChain[i].anonVma;
         let avc: Avc;
-        if (this.host.slab.alloc("anon_vma_chain", 1, "nowait")) {
-          avc = { vma: dst, anonVma: pavc.anonVma, handle: null };
+        if (slab.alloc("anon_vma_chain", 1, "nowait")) {
+          avc = new Avc(dst, pav);
         } else {
           if (lock) this.unlockWrite(lock);
           lock = null;
-          avc = this.allocAvc(dst, pavc.anonVma);
+          avc = this.allocAvc(dst, pav);
           this.count("avc_alloc_nowait_fallback");
         }
-        if (!lock) lock = this.lockWrite(pavc.anonVma);
-        this.link(dst, avc);
+        if (!lock) lock = this.lockWrite(pav);
+        chain[reserve + i] = avc;
+        exec.work("list_op");
+        this.treeInsert(avc);
       }
     } else {
       // 2026: every AVC allocated unlocked, then one lock for all the tree inserts.
-      const avcs = srcOldestFirst.map((pavc) => this.allocAvc(dst, pavc.anonVma));
-      lock = this.lockWrite(srcOldestFirst[0].anonVma);
-      for (const avc of avcs) this.link(dst, avc);
+      for (let i = n - 1; i >= 0; i--) chain[reserve + i] = this.allocAvc(dst, srcChain[i].anonVma);
+      lock = this.lockWrite(srcChain[n - 1].anonVma);
+      for (let i = n - 1; i >= 0; i--) {
+        exec.work("list_op");
+        this.treeInsert(chain[reserve + i]);
+      }
     }
     if (forking && !dstState.anonVma && srcState.anonVma) {
-      const order = this.options.reuseOrder === "oldest-first"
-        ? srcOldestFirst
-        : [...srcOldestFirst].reverse();
-      for (const pavc of order) {
-        const av = pavc.anonVma;
+      const oldestFirst = this.options.reuseOrder === "oldest-first";
+      for (let k = 0; k < n; k++) {
+        const av = srcChain[oldestFirst ? n - 1 - k : k].anonVma;
         if (av.numChildren < 2 && av.numActiveVmas === 0) {
           dstState.anonVma = av;
           this.count("anon_vma_reuse_fork");
@@ -441,28 +538,34 @@ export class AnonVmaScheme implements RmapScheme {
     const cs = this.state(child);
     if (!ps.anonVma) return;
     cs.anonVma = null;
-    let pre: { av: AnonVma; avc: Avc } | null = null;
+    let preAv: AnonVma | null = null;
+    let preAvc: Avc | null = null;
     if (this.options.forkPreallocates) {
-      const av = this.allocAnonVma();
-      pre = { av, avc: this.allocAvc(child, av) };
+      preAv = this.allocAnonVma();
+      preAvc = this.allocAvc(child, preAv);
     }
-    this.cloneChain(child, parent, true);
+    // One leading slot in the child's chain for its own AVC (dropped if an anon_vma is reused).
+    this.cloneChain(child, parent, true, 1);
     if (cs.anonVma) {
-      if (pre) {
-        this.freeAvc(pre.avc);
-        this.freeAnonVma(pre.av);
+      cs.chain.shift();
+      if (preAv) {
+        this.freeAvc(preAvc!);
+        this.freeAnonVma(preAv);
       }
       return;
     }
-    const av = pre ? pre.av : this.allocAnonVma();
+    const av = preAv ?? this.allocAnonVma();
     av.numActiveVmas++;
-    const avc = pre ? pre.avc : this.allocAvc(child, av);
+    const avc = preAvc ?? this.allocAvc(child, av);
     av.root = ps.anonVma.root;
     av.parent = ps.anonVma;
     av.root.refcount++;
     cs.anonVma = av;
     const l = this.lockWrite(av);
-    this.link(child, avc);
+    // anon_vma_chain_link into the reserved head slot.
+    cs.chain[0] = avc;
+    this.host.exec.work("list_op");
+    this.treeInsert(avc);
     av.parent.numChildren++;
     this.unlockWrite(l);
   }
@@ -474,14 +577,18 @@ export class AnonVmaScheme implements RmapScheme {
       if (st.anonVma) throw new Error(`vma ${vma.id} has an anon_vma but no chain`);
       return;
     }
-    const l = this.lockWrite(st.chain[0].anonVma);
-    const empties: Avc[] = [];
-    for (const avc of st.chain) {
+    const chain = st.chain;
+    const n = chain.length;
+    const l = this.lockWrite(chain[0].anonVma);
+    // The AVCs whose anon_vma emptied are kept at the front of the (discarded) chain array.
+    let empties = 0;
+    for (let i = 0; i < n; i++) {
+      const avc = chain[i];
       const av = avc.anonVma;
       this.treeRemove(avc);
       if (av.tree.isEmpty()) {
         av.parent.numChildren--;
-        empties.push(avc);
+        chain[empties++] = avc;
         continue;
       }
       this.host.exec.work("list_op");
@@ -492,8 +599,9 @@ export class AnonVmaScheme implements RmapScheme {
       st.anonVma = null;
     }
     this.unlockWrite(l);
-    st.chain = [];
-    for (const avc of empties) {
+    st.chain = NO_AVCS;
+    for (let i = 0; i < empties; i++) {
+      const avc = chain[i];
       this.putAnonVma(avc.anonVma);
       this.freeAvc(avc);
     }
@@ -501,15 +609,22 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `vma_prepare`/`vma_complete`: re-key the VMAs' AVCs under the root lock. */
   adjust(vmas: readonly Vma[], mutate: () => void): void {
-    const withAnon = vmas.filter((v) => this.state(v).anonVma !== null);
-    if (withAnon.length === 0) {
+    let first: AnonVma | null = null;
+    for (let i = 0; i < vmas.length && first === null; i++) first = this.state(vmas[i]).anonVma;
+    if (first === null) {
       mutate();
       return;
     }
-    const l = this.lockWrite(this.state(withAnon[0]).anonVma!);
-    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeRemove(avc);
+    const l = this.lockWrite(first);
+    for (const v of vmas) {
+      const st = this.state(v);
+      if (st.anonVma !== null) { for (const avc of st.chain) this.treeRemove(avc); }
+    }
     mutate();
-    for (const v of withAnon) for (const avc of this.state(v).chain) this.treeInsert(avc);
+    for (const v of vmas) {
+      const st = this.state(v);
+      if (st.anonVma !== null) { for (const avc of st.chain) this.treeInsert(avc); }
+    }
     this.unlockWrite(l);
   }
 
@@ -545,16 +660,16 @@ export class AnonVmaScheme implements RmapScheme {
     }
     const first = folio.index;
     const last = first + folio.nrPages - 1;
-    const q = av.tree.query(first, last, (avc) => {
+    const nodes = av.tree.query(first, last, (avc) => {
       const vma = avc.vma;
       let addr: number;
       if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
       else addr = vma.start; // large folio straddling the VMA start
       return visit(vma, addr);
     });
-    this.host.exec.work("tree_visit", q.nodes);
+    this.host.exec.work("tree_visit", nodes);
     this.host.exec.release(lock, "read");
-    return { contended: false, structures: 1, treeNodes: q.nodes };
+    return { contended: false, structures: 1, treeNodes: nodes };
   }
 
   /** RELOCATE_ANON undo: `folio->mapping` back to the old anon_vma. */
@@ -596,13 +711,13 @@ export class AnonVmaScheme implements RmapScheme {
       return { contended: true, structures: 0, treeNodes: 0, stopped: false };
     }
     let stopped = false;
-    const q = av.tree.query(0, Number.MAX_SAFE_INTEGER, (avc) => {
+    const nodes = av.tree.query(0, Number.MAX_SAFE_INTEGER, (avc) => {
       if (!visit(avc.vma)) stopped = true;
       return !stopped;
     });
-    this.host.exec.work("tree_visit", q.nodes);
+    this.host.exec.work("tree_visit", nodes);
     this.host.exec.release(lock, "read");
-    return { contended: false, structures: 1, treeNodes: q.nodes, stopped };
+    return { contended: false, structures: 1, treeNodes: nodes, stopped };
   }
 
   /** MREMAP_RELOCATE_ANON for anon_vma schemes (reference §10.2). */
@@ -695,12 +810,13 @@ export class AnonVmaScheme implements RmapScheme {
   protected checkAnonVmaCounts(active: ReadonlyMap<AnonVma, number>): string[] {
     const out: string[] = [];
     const childCount = new Map<AnonVma, number>();
-    for (const av of this.live) {
+    const live = this.live;
+    for (const av of live) {
       if (!av.isRoot && !av.tree.isEmpty()) {
         childCount.set(av.parent, (childCount.get(av.parent) ?? 0) + 1);
       }
     }
-    for (const av of this.live) {
+    for (const av of live) {
       if ((active.get(av) ?? 0) !== av.numActiveVmas) {
         out.push(
           `I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`,
@@ -714,6 +830,29 @@ export class AnonVmaScheme implements RmapScheme {
       if (!av.isRoot && av.tree.isEmpty() && av.ksmPins === 0) {
         out.push(`I6: anon_vma ${av.id} empty but not freed`);
       }
+      out.push(...this.checkTree(av));
+    }
+    return out;
+  }
+
+  /**
+   * The interval tree of `av`: its AVCs in (pgoff, insertion) order, each of `av`, and every
+   * node's subtree-last correct (a VMA re-keyed without `adjust` breaks one of these).
+   */
+  protected checkTree(av: AnonVma): string[] {
+    const out: string[] = [];
+    let prev: Avc | null = null;
+    for (const n of av.tree.nodes()) {
+      if (n.anonVma !== av) out.push(`AVC of vma ${n.vma.id} in the tree of anon_vma ${av.id}`);
+      if (prev && (prev.start > n.start || (prev.start === n.start && prev.seq > n.seq))) {
+        out.push(`anon_vma ${av.id} tree out of order at vma ${n.vma.id}`);
+      }
+      let m = n.last;
+      for (const c of [n.left, n.right]) {
+        if (c && c.start + c.maxDelta > m) m = c.start + c.maxDelta;
+      }
+      if (n.start + n.maxDelta !== m) out.push(`anon_vma ${av.id} tree: stale subtree last`);
+      prev = n;
     }
     return out;
   }

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type Lock, newLock } from "../machine/exec.ts";
+import type { Lock } from "../machine/exec.ts";
 import { type AnonVma, type AnonVmaOptions, AnonVmaScheme, type Avc } from "./anon_vma.ts";
 import type { Folio } from "../kernel/types.ts";
 import type { SchemeInfo } from "./scheme.ts";
@@ -71,21 +71,14 @@ export const ANON_VMA_PER_AV_LOCK_INFO: SchemeInfo = {
  * ```
  */
 export class AnonVmaPerAvLockScheme extends AnonVmaScheme {
-  #own = new WeakMap<AnonVma, Lock>();
-
   /** Creates the scheme; the structural options default to Linux 6.18. */
   constructor(options: Partial<AnonVmaOptions> = {}) {
     super(options, ANON_VMA_PER_AV_LOCK_INFO);
   }
 
-  /** The own rwsem of a non-root anon_vma. */
+  /** The own rwsem of a non-root anon_vma (its `rwsem`, in lock class `anon_vma.own`). */
   ownLock(av: AnonVma): Lock {
-    let l = this.#own.get(av);
-    if (!l) {
-      l = newLock("anon_vma.own", "rwsem");
-      this.#own.set(av, l);
-    }
-    return l;
+    return av.rwsem("anon_vma.own");
   }
 
   /** Tree insert under the anon_vma's own lock as well (non-root anon_vmas). */
