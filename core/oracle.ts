@@ -33,8 +33,8 @@ const SMALL_MAPPERS = 8;
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
  * mapping and many a few, so the first one is stored inline as two fields (no {@link Mapper}
- * object: one is made when a caller asks for it), up to {@link SMALL_MAPPERS} in a small array,
- * and only more in a `Map`. The kernel's folios extend this class, so a folio's mappings cost
+ * object: one is made when a caller asks for it), up to {@link SMALL_MAPPERS} as flat
+ * (mm, address) pairs in a small array, and only more in a `Map`. The kernel's folios extend this class, so a folio's mappings cost
  * no object of their own.
  *
  * @example Usage
@@ -55,22 +55,24 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Inline mode: the address of the one mapping. */
   #oneAddr = 0;
   /**
-   * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes), replaced by an exact-size
-   * copy on every change (V8 would give a pushed-to array room for 16 more), or Map mode.
-   * Keys are derived from the mappings ({@link mapperKey}), so only the mappings are stored.
+   * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes): flat (mm, address) pairs,
+   * replaced by an exact-size copy on every change (V8 would give a pushed-to array room for 16
+   * more); or Map mode. Keys are derived from the mappings ({@link mapperKey}), so only the
+   * mappings are stored.
    */
-  #many: Mapper[] | Map<number, Mapper> | null = null;
+  #many: (Mm | number)[] | Map<number, Mapper> | null = null;
 
   /** Number of mappings. */
   get size(): number {
     const many = this.#many;
-    if (many !== null) return many instanceof Map ? many.size : many.length;
+    if (many !== null) return many instanceof Map ? many.size : many.length >> 1;
     return this.#oneMm !== null ? 1 : 0;
   }
 
-  #index(vals: Mapper[], key: number): number {
-    for (let i = 0; i < vals.length; i++) {
-      if (mapperKey(vals[i].mm, vals[i].addr) === key) return i;
+  /** Index of the pair of `key` in a flat pair array, or -1. */
+  #index(pairs: (Mm | number)[], key: number): number {
+    for (let i = 0; i < pairs.length; i += 2) {
+      if (mapperKey(pairs[i] as Mm, pairs[i + 1] as number) === key) return i;
     }
     return -1;
   }
@@ -83,13 +85,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     return mm !== null && mapperKey(mm, this.#oneAddr) === key;
   }
 
-  /** The mapping under `key`, or undefined. */
+  /** The mapping under `key`, or undefined (a new {@link Mapper} object unless in Map mode). */
   get(key: number): Mapper | undefined {
     const many = this.#many;
     if (many !== null) {
       if (many instanceof Map) return many.get(key);
       const i = this.#index(many, key);
-      return i >= 0 ? many[i] : undefined;
+      return i >= 0 ? { mm: many[i] as Mm, addr: many[i + 1] as number } : undefined;
     }
     const mm = this.#oneMm;
     return mm !== null && mapperKey(mm, this.#oneAddr) === key
@@ -102,46 +104,50 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (mapperKey(m.mm, m.addr) !== key) {
       throw new RangeError(`MapperSet key ${key} is not the key of (mm ${m.mm.id}, ${m.addr})`);
     }
-    this.#put(key, m.mm, m.addr, m);
+    this.#put(key, m.mm, m.addr);
     return this;
   }
 
   /**
    * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. The
-   * oracle's path: no {@link Mapper} object is made while the set holds one mapping.
+   * oracle's path: no {@link Mapper} object is made below Map mode.
    */
   add(mm: Mm, addr: number): boolean {
     const key = mapperKey(mm, addr);
     if (this.has(key)) return false;
-    this.#put(key, mm, addr, null);
+    this.#put(key, mm, addr);
     return true;
   }
 
-  #put(key: number, mm: Mm, addr: number, m: Mapper | null): void {
+  #put(key: number, mm: Mm, addr: number): void {
     const many = this.#many;
     if (many !== null) {
       if (many instanceof Map) {
-        many.set(key, m ?? { mm, addr });
+        many.set(key, { mm, addr });
         return;
       }
       const i = this.#index(many, key);
       if (i >= 0) {
         const copy = many.slice();
-        copy[i] = m ?? { mm, addr };
+        copy[i] = mm;
+        copy[i + 1] = addr;
         this.#many = copy;
-      } else if (many.length < SMALL_MAPPERS) {
-        this.#many = [...many, m ?? { mm, addr }];
+      } else if (many.length < 2 * SMALL_MAPPERS) {
+        this.#many = [...many, mm, addr];
       } else {
         const map = new Map<number, Mapper>();
-        for (const v of many) map.set(mapperKey(v.mm, v.addr), v);
-        map.set(key, m ?? { mm, addr });
+        for (let j = 0; j < many.length; j += 2) {
+          const vm = many[j] as Mm, va = many[j + 1] as number;
+          map.set(mapperKey(vm, va), { mm: vm, addr: va });
+        }
+        map.set(key, { mm, addr });
         this.#many = map;
       }
     } else if (this.#oneMm === null || mapperKey(this.#oneMm, this.#oneAddr) === key) {
       this.#oneMm = mm;
       this.#oneAddr = addr;
     } else {
-      this.#many = [{ mm: this.#oneMm, addr: this.#oneAddr }, m ?? { mm, addr }];
+      this.#many = [this.#oneMm, this.#oneAddr, mm, addr];
       this.#oneMm = null;
       this.#oneAddr = 0;
     }
@@ -158,7 +164,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       }
       const i = this.#index(many, key);
       if (i < 0) return false;
-      const rest = many.filter((_, j) => j !== i);
+      const rest = many.filter((_, j) => j !== i && j !== i + 1);
       this.#many = rest.length > 0 ? rest : null;
       return true;
     }
@@ -174,11 +180,18 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     for (const m of this.values()) yield mapperKey(m.mm, m.addr);
   }
 
-  /** Mappings in insertion order. */
+  /** Mappings in insertion order (new {@link Mapper} objects unless in Map mode). */
   *values(): IterableIterator<Mapper> {
     const many = this.#many;
-    if (many !== null) yield* many instanceof Map ? many.values() : many;
-    else if (this.#oneMm !== null) yield { mm: this.#oneMm, addr: this.#oneAddr };
+    if (many === null) {
+      if (this.#oneMm !== null) yield { mm: this.#oneMm, addr: this.#oneAddr };
+    } else if (many instanceof Map) {
+      yield* many.values();
+    } else {
+      for (let i = 0; i < many.length; i += 2) {
+        yield { mm: many[i] as Mm, addr: many[i + 1] as number };
+      }
+    }
   }
 
   /** `[key, mapping]` pairs in insertion order. */

@@ -14,6 +14,11 @@
 import { MapperSet } from "../oracle.ts";
 import type { Folio, SimFile } from "./types.ts";
 
+const ANON = 1;
+const PINNED = 2;
+const KSM = 4;
+const FREED = 8;
+
 /**
  * A folio as the kernel core allocates it: the {@link Folio} fields, its oracle mappings, its
  * slot in the live anon list and its LRU links.
@@ -30,8 +35,6 @@ export class KernelFolio extends MapperSet implements Folio {
   readonly id: number;
   /** Number of pages (1 for order 0). */
   nrPages: number;
-  /** True for anonymous folios. */
-  readonly anon: boolean;
   /** `folio->index`. */
   index: number;
   /** The file of a page-cache folio. */
@@ -40,12 +43,8 @@ export class KernelFolio extends MapperSet implements Folio {
   readonly mapcount: number[];
   /** Per-page PageAnonExclusive. */
   readonly anonExclusive: boolean[];
-  /** DMA-pinned. */
-  pinned = false;
-  /** KSM folio. */
-  ksm = false;
-  /** Freed. */
-  freed = false;
+  /** `anon`, `pinned`, `ksm` and `freed`, one bit each (read through the getters). */
+  #bits: number;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
   /** Index in the kernel's live anon list, -1 when not in it. */
@@ -60,12 +59,41 @@ export class KernelFolio extends MapperSet implements Folio {
     super();
     this.id = id;
     this.nrPages = nrPages;
-    this.anon = anon;
+    this.#bits = anon ? ANON : 0;
     this.index = index;
     this.file = file;
     // Literals for the common small folio: packed, exact-size arrays (no holey backing store).
     this.mapcount = nrPages === 1 ? [0] : new Array(nrPages).fill(0);
     this.anonExclusive = nrPages === 1 ? [false] : new Array(nrPages).fill(false);
+  }
+
+  /** True for anonymous folios; false for page-cache (file/shmem) folios. */
+  get anon(): boolean {
+    return (this.#bits & ANON) !== 0;
+  }
+
+  /** DMA-pinned. */
+  get pinned(): boolean {
+    return (this.#bits & PINNED) !== 0;
+  }
+  set pinned(v: boolean) {
+    this.#bits = v ? this.#bits | PINNED : this.#bits & ~PINNED;
+  }
+
+  /** KSM folio (opaque to anon rmap schemes). */
+  get ksm(): boolean {
+    return (this.#bits & KSM) !== 0;
+  }
+  set ksm(v: boolean) {
+    this.#bits = v ? this.#bits | KSM : this.#bits & ~KSM;
+  }
+
+  /** Freed (no longer usable). */
+  get freed(): boolean {
+    return (this.#bits & FREED) !== 0;
+  }
+  set freed(v: boolean) {
+    this.#bits = v ? this.#bits | FREED : this.#bits & ~FREED;
   }
 
   /** Ground truth kept by the oracle: the folio is its own mapping set. */

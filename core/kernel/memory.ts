@@ -26,6 +26,7 @@ import {
   type Mm,
   PAGE_SIZE,
   type PresentPte,
+  type Pte,
   type PteValue,
   type SwapSlot,
   SyscallError,
@@ -299,9 +300,10 @@ function doSwapPage(
 export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   const pm = src.mm, cm = dst.mm;
   const cow = isCowMapping(src.flags);
-  for (const vpn of pm.pages.rangeKeys(src.start / PAGE_SIZE, src.end / PAGE_SIZE)) {
-    const pte = pm.pages.get(vpn)!;
-    const addr = vpn * PAGE_SIZE;
+  // The parent's table does not change shape in the loop: walk its nodes, not keys + lookups.
+  for (const node of pm.pages.rangeNodes(src.start / PAGE_SIZE, src.end / PAGE_SIZE)) {
+    const pte = node as unknown as Pte;
+    const addr = node.key * PAGE_SIZE;
     k.exec.work("pte_check");
     if (pte.kind === "swap") {
       pte.swap.count++; // copy_nonpresent_pte: swap_duplicate

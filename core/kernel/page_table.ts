@@ -219,6 +219,35 @@ export class PageTable {
     return true;
   }
 
+  /**
+   * Removes the entry at `key` and returns it (in no page table), or undefined when there is
+   * none: {@link PageTable.delete} with one descent.
+   */
+  take(key: number): Pte | undefined {
+    const n = this.#tree.removeKey(key, byKey);
+    if (n === null) return undefined;
+    n.key = DETACHED;
+    this.#mods++;
+    return n as unknown as Pte;
+  }
+
+  /**
+   * Snapshot of the entries with keys in `[lo, hi)`, ascending, as nodes (`key` is each one's
+   * page number while it stays in the table).
+   */
+  rangeNodes(lo: number, hi: number): PteNode[] {
+    const out: PteNode[] = [];
+    const stack: PteNode[] = [];
+    this.#tree.seek(stack, lo, byKey, false);
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (!(n.key < hi)) break;
+      out.push(n);
+      AugmentedTree.pushLeft(stack, n.right);
+    }
+    return out;
+  }
+
   #pair(n: PteNode | null): [number, Pte] | undefined {
     return n === null ? undefined : [n.key, n as unknown as Pte];
   }

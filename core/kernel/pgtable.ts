@@ -116,9 +116,8 @@ export function attachPte(mm: Mm, vpn: number, pte: Pte): void {
  * ```
  */
 export function detachPte(mm: Mm, vpn: number): Pte | undefined {
-  const pte = mm.pages.get(vpn);
+  const pte = mm.pages.take(vpn);
   if (!pte) return undefined;
-  mm.pages.delete(vpn);
   const t = vpn >> PTES_PER_TABLE_SHIFT;
   const c = mm.ptePages.get(t)! - 1;
   if (c === 0) mm.ptePages.delete(t);

@@ -16,6 +16,73 @@
 
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
+import type { GapTreeLinks } from "../lib/gap_tree.ts";
+
+/**
+ * A VMA as the kernel core allocates it: the {@link Vma} fields and, embedded, its node of the
+ * mm's VMA tree ({@link GapTreeLinks}; the kernel's VMAs sit in maple-tree slots, the simulator's
+ * carry their tree links, as `struct vm_area_struct` once embedded its `vm_rb`). One object per
+ * VMA with a fixed shape.
+ *
+ * @example Usage
+ * ```ts
+ * import { KernelVma } from "./vma_tree.ts";
+ * import type { Mm } from "./types.ts";
+ * const v = new KernelVma(1, {} as Mm, 0x1000, 0x3000, 1, 0, null);
+ * if (v.minItem !== v || v.rmap !== null) throw new Error();
+ * ```
+ */
+export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
+  /** Unique id (allocation order). */
+  readonly id: number;
+  /** Owning mm. */
+  readonly mm: Mm;
+  /** `vm_start`. */
+  start: number;
+  /** `vm_end`. */
+  end: number;
+  /** `vm_pgoff`. */
+  pgoff: number;
+  /** `vm_flags`. */
+  flags: number;
+  /** `vm_file`. */
+  file: SimFile | null;
+  /** Scheme-owned rmap state. */
+  rmap: unknown = null;
+  /** True once freed. */
+  detached = false;
+  /** VMA tree: left child. */
+  left: KernelVma | null = null;
+  /** VMA tree: right child. */
+  right: KernelVma | null = null;
+  /** VMA tree: subtree height. */
+  height = 1;
+  /** VMA tree: lowest VMA of the subtree. */
+  minItem: KernelVma = this;
+  /** VMA tree: highest VMA of the subtree. */
+  maxItem: KernelVma = this;
+  /** VMA tree: largest gap inside the subtree. */
+  maxGap = 0;
+
+  /** A VMA not in any tree, with no scheme state. */
+  constructor(
+    id: number,
+    mm: Mm,
+    start: number,
+    end: number,
+    pgoff: number,
+    flags: number,
+    file: SimFile | null,
+  ) {
+    this.id = id;
+    this.mm = mm;
+    this.start = start;
+    this.end = end;
+    this.pgoff = pgoff;
+    this.flags = flags;
+    this.file = file;
+  }
+}
 
 function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
@@ -55,17 +122,7 @@ export function vmaAlloc(
   file: SimFile | null,
 ): Vma {
   k.slab.alloc("vm_area_struct");
-  return {
-    id: k.nextVmaId++,
-    mm,
-    start,
-    end,
-    pgoff,
-    flags,
-    file,
-    rmap: null,
-    detached: false,
-  };
+  return new KernelVma(k.nextVmaId++, mm, start, end, pgoff, flags, file);
 }
 
 /**

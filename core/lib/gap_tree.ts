@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type AugmentCallbacks, AugmentedTree, AvlNode } from "./augmented_tree.ts";
+import { type AugmentCallbacks, AugmentedTree } from "./augmented_tree.ts";
 
 /**
  * A half-open integer range `[start, end)` with `start < end`.
@@ -25,21 +25,47 @@ export interface Range {
   end: number;
 }
 
-class GapNode<T extends Range> extends AvlNode<GapNode<T>> {
-  item: T;
-  /** Start of the leftmost item in this subtree. */
-  minStart: number;
-  /** End of the rightmost item in this subtree. */
-  maxEnd: number;
+/**
+ * The fields a {@linkcode GapTree} keeps ON each item it stores (the tree is intrusive, as the
+ * kernel embeds tree nodes in the structures they index): the AVL links and height, the leftmost
+ * and rightmost items of the item's subtree (whose `start` and `end` bound it) and the largest
+ * gap inside the subtree. An item class that declares them (e.g. the kernel's VMAs) keeps one
+ * object shape; plain objects get them on their first insert. An item may be in one tree at a
+ * time.
+ *
+ * @example
+ * ```ts
+ * import { GapTree, type GapTreeLinks } from "./gap_tree.ts";
+ * class Area implements GapTreeLinks<Area> {
+ *   left: Area | null = null;
+ *   right: Area | null = null;
+ *   height = 1;
+ *   minItem: Area = this;
+ *   maxItem: Area = this;
+ *   maxGap = 0;
+ *   constructor(public start: number, public end: number) {}
+ * }
+ * const t = new GapTree<Area>();
+ * t.insert(new Area(0, 10));
+ * ```
+ */
+export interface GapTreeLinks<T> {
+  /** Left child (lower items), or null. */
+  left: T | null;
+  /** Right child (higher items), or null. */
+  right: T | null;
+  /** Height of the subtree rooted here (a leaf is 1). */
+  height: number;
+  /** The leftmost item of this subtree (its start is the subtree's lowest address). */
+  minItem: T;
+  /** The rightmost item of this subtree (its end is the subtree's highest address). */
+  maxItem: T;
   /** Largest gap between consecutive items inside this subtree (0 if none). */
-  maxGap = 0;
-  constructor(item: T) {
-    super();
-    this.item = item;
-    this.minStart = item.start;
-    this.maxEnd = item.end;
-  }
+  maxGap: number;
 }
+
+/** An item as the tree sees it: the range and the links. */
+type GapNode<T extends Range> = T & GapTreeLinks<GapNode<T>>;
 
 /** The max-gap augmentation (compare the kernel's maple tree gap tracking). */
 const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
@@ -48,57 +74,58 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
     const r = n.right;
     let gap = 0;
     if (l !== null) {
-      n.minStart = l.minStart;
+      n.minItem = l.minItem;
       gap = l.maxGap;
-      const g = n.item.start - l.maxEnd;
+      const g = n.start - l.maxItem.end;
       if (g > gap) gap = g;
     } else {
-      n.minStart = n.item.start;
+      n.minItem = n;
     }
     if (r !== null) {
-      n.maxEnd = r.maxEnd;
+      n.maxItem = r.maxItem;
       if (r.maxGap > gap) gap = r.maxGap;
-      const g = r.minStart - n.item.end;
+      const g = r.minItem.start - n.end;
       if (g > gap) gap = g;
     } else {
-      n.maxEnd = n.item.end;
+      n.maxItem = n;
     }
     n.maxGap = gap;
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
     // top now spans exactly old's former items.
-    top.minStart = old.minStart;
-    top.maxEnd = old.maxEnd;
+    top.minItem = old.minItem;
+    top.maxItem = old.maxItem;
     top.maxGap = old.maxGap;
     this.propagate(old);
   },
 };
 
 function before<T extends Range>(a: GapNode<T>, b: GapNode<T>): boolean {
-  return a.item.start < b.item.start;
+  return a.start < b.start;
 }
 
 /** Orders an address against a node's start. */
 function byStart<T extends Range>(addr: number, n: GapNode<T>): number {
-  return addr < n.item.start ? -1 : addr > n.item.start ? 1 : 0;
+  return addr < n.start ? -1 : addr > n.start ? 1 : 0;
 }
 
 /** Orders an address against a node's end (ends are ordered like starts). */
 function byEnd<T extends Range>(addr: number, n: GapNode<T>): number {
-  return addr < n.item.end ? -1 : addr > n.item.end ? 1 : 0;
+  return addr < n.end ? -1 : addr > n.end ? 1 : 0;
 }
 
 /** Locates an item by start and identity (another item at its start does not match). */
 function byIdentity<T extends Range>(item: T, n: GapNode<T>): number {
   const key = item.start;
-  return key < n.item.start ? -1 : key > n.item.start ? 1 : item === n.item ? 0 : -1;
+  return key < n.start ? -1 : key > n.start ? 1 : item === n ? 0 : -1;
 }
 
 /**
  * Non-overlapping ranges ordered by start (an AVL tree), with O(log n)
  * neighbour lookups and top-down / bottom-up free-gap searches.
  *
- * Items are stored by identity. Callers may change an item's `start`/`end`
+ * Items are stored by identity, and the tree's links live on them
+ * ({@linkcode GapTreeLinks}). Callers may change an item's `start`/`end`
  * only while it is removed from the tree.
  *
  * @example Finding an unmapped area
@@ -154,7 +181,12 @@ export class GapTree<T extends Range> implements Iterable<T> {
         `Range [${start}, ${end}) overlaps existing range [${hit.start}, ${hit.end})`,
       );
     }
-    this.#tree.insert(new GapNode(item));
+    const n = item as GapNode<T>;
+    // insert() resets the links; the extremes must be set before the first propagate reads them.
+    n.minItem = n;
+    n.maxItem = n;
+    n.maxGap = 0;
+    this.#tree.insert(n);
   }
 
   /**
@@ -207,7 +239,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   findFirstEndAfter(addr: number): T | undefined {
-    return this.#tree.ceiling(addr, byEnd, true)?.item;
+    return this.#tree.ceiling(addr, byEnd, true) ?? undefined;
   }
 
   /**
@@ -223,7 +255,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   below(addr: number): T | undefined {
-    return this.#tree.floor(addr, byStart, true)?.item;
+    return this.#tree.floor(addr, byStart, true) ?? undefined;
   }
 
   /**
@@ -259,7 +291,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   nextOf(item: T): T | undefined {
-    return this.#tree.ceiling(item.start, byStart, true)?.item;
+    return this.#tree.ceiling(item.start, byStart, true) ?? undefined;
   }
 
   /**
@@ -282,8 +314,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
     this.#tree.seek(stack, start, byEnd, true);
     while (stack.length > 0) {
       const m = stack.pop()!;
-      if (!(m.item.start < end)) break;
-      out.push(m.item);
+      if (!(m.start < end)) break;
+      out.push(m);
       AugmentedTree.pushLeft(stack, m.right);
     }
     return out;
@@ -302,7 +334,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (const n of this.#tree.nodes()) yield n.item;
+    yield* this.#tree.nodes();
   }
 
   /**
@@ -317,7 +349,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   first(): T | undefined {
-    return this.#tree.extreme(-1)?.item;
+    return this.#tree.extreme(-1) ?? undefined;
   }
 
   /**
@@ -332,7 +364,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   last(): T | undefined {
-    return this.#tree.extreme(1)?.item;
+    return this.#tree.extreme(1) ?? undefined;
   }
 
   /**
@@ -375,10 +407,11 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
-    if (s >= root.maxEnd && s >= low) return s;
+    if (s >= root.maxItem.end && s >= low) return s;
     const r = this.#searchTopDown(root, len, low, high);
     if (r !== undefined) return r;
-    s = (root.minStart < high ? root.minStart : high) - len;
+    const minStart = root.minItem.start;
+    s = (minStart < high ? minStart : high) - len;
     return s >= low ? s : undefined;
   }
 
@@ -388,20 +421,22 @@ export class GapTree<T extends Range> implements Iterable<T> {
     low: number,
     high: number,
   ): number | undefined {
-    if (n === null || n.maxGap < len || n.minStart + len > high || n.maxEnd - len < low) {
+    if (
+      n === null || n.maxGap < len || n.minItem.start + len > high || n.maxItem.end - len < low
+    ) {
       return undefined;
     }
     const r = this.#searchTopDown(n.right, len, low, high);
     if (r !== undefined) return r;
     if (n.right !== null) {
-      const gs = n.item.end;
-      const ge = n.right.minStart;
+      const gs = n.end;
+      const ge = n.right.minItem.start;
       const s = (ge < high ? ge : high) - len;
       if (s >= gs && s >= low) return s;
     }
     if (n.left !== null) {
-      const gs = n.left.maxEnd;
-      const ge = n.item.start;
+      const gs = n.left.maxItem.end;
+      const ge = n.start;
       const s = (ge < high ? ge : high) - len;
       if (s >= gs && s >= low) return s;
     }
@@ -427,10 +462,11 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (len > high - low) return undefined;
     const root = this.#tree.root;
     if (root === null) return low;
-    if (low + len <= root.minStart) return low;
+    if (low + len <= root.minItem.start) return low;
     const r = this.#searchBottomUp(root, len, low, high);
     if (r !== undefined) return r;
-    const s = root.maxEnd > low ? root.maxEnd : low;
+    const maxEnd = root.maxItem.end;
+    const s = maxEnd > low ? maxEnd : low;
     return s + len <= high ? s : undefined;
   }
 
@@ -440,20 +476,22 @@ export class GapTree<T extends Range> implements Iterable<T> {
     low: number,
     high: number,
   ): number | undefined {
-    if (n === null || n.maxGap < len || n.minStart + len > high || n.maxEnd - len < low) {
+    if (
+      n === null || n.maxGap < len || n.minItem.start + len > high || n.maxItem.end - len < low
+    ) {
       return undefined;
     }
     const r = this.#searchBottomUp(n.left, len, low, high);
     if (r !== undefined) return r;
     if (n.left !== null) {
-      const gs = n.left.maxEnd;
+      const gs = n.left.maxItem.end;
       const s = gs > low ? gs : low;
-      if (s + len <= n.item.start && s + len <= high) return s;
+      if (s + len <= n.start && s + len <= high) return s;
     }
     if (n.right !== null) {
-      const gs = n.item.end;
+      const gs = n.end;
       const s = gs > low ? gs : low;
-      if (s + len <= n.right.minStart && s + len <= high) return s;
+      if (s + len <= n.right.minItem.start && s + len <= high) return s;
     }
     return this.#searchBottomUp(n.right, len, low, high);
   }
