@@ -558,17 +558,38 @@ interface Proc {
   dead: boolean;
 }
 
+/**
+ * A write fault of `mm` at `addr`: the step `{ op: "fault", run: () => kernel.touch(mm, addr,
+ * "write") }` as one object (no closure per page; the machine calls `run` as a method).
+ */
+class TouchStep {
+  /** Operation kind. */
+  readonly op = "fault";
+  readonly #k: Kernel;
+  readonly #mm: Mm;
+  readonly #addr: number;
+
+  constructor(k: Kernel, mm: Mm, addr: number) {
+    this.#k = k;
+    this.#mm = mm;
+    this.#addr = addr;
+  }
+
+  /** Touches the page for writing. */
+  run(): void {
+    this.#k.touch(this.#mm, this.#addr, "write");
+  }
+}
+
 /** Linear-sequence helper: the share of `total` assigned to item `i` so sums stay exact. */
 function dither(total: number, i: number): number {
   return Math.floor((i + 1) * total + 0.5) - Math.floor(i * total + 0.5);
 }
 
-/** Interleaves `cold` and `hot` items evenly: true means hot. */
-function interleave(cold: number, hot: number): boolean[] {
+/** Interleaves `cold` and `hot` items evenly: whether item `i` of the `cold + hot` is hot. */
+function interleaved(cold: number, hot: number, i: number): boolean {
   const n = cold + hot;
-  const out: boolean[] = [];
-  for (let i = 0; i < n; i++) out.push(dither(n === 0 ? 0 : hot / n, i) === 1);
-  return out;
+  return dither(n === 0 ? 0 : hot / n, i) === 1;
 }
 
 function* waitUntil(pred: () => boolean, poll = POLL_NS): Generator<Step, void, void> {
@@ -639,10 +660,7 @@ function setup(env: WorkloadEnv): void {
       };
     }
     const n = hot ? written : 0;
-    for (let i = 0; i < n; i++) {
-      const a = addr + i * PAGE_SIZE;
-      yield { op: "fault", run: () => k.touch(mm, a, "write") };
-    }
+    for (let i = 0; i < n; i++) yield new TouchStep(k, mm, addr + i * PAGE_SIZE);
     out.push({ addr, pages, faulted: hot, written: n });
   }
 
@@ -660,7 +678,8 @@ function setup(env: WorkloadEnv): void {
   ): Generator<Step, number, void> {
     let addr = base;
     let h = 0;
-    for (const isHot of interleave(cold, hot)) {
+    for (let i = 0, n = cold + hot; i < n; i++) {
+      const isHot = interleaved(cold, hot, i);
       const fileBacked = !isHot || h++ % 3 === 0;
       yield* mapRegion(mm, addr, regionPages, isHot, fileBacked, writePages, out);
       addr += (regionPages + 1) * PAGE_SIZE;
@@ -751,10 +770,7 @@ function setup(env: WorkloadEnv): void {
         ),
     };
     const live = Math.round(heapPages * liveFraction);
-    for (let i = 0; i < live; i++) {
-      const a = moving + i * PAGE_SIZE;
-      yield { op: "fault", run: () => k.touch(pr.mm, a, "write") };
-    }
+    for (let i = 0; i < live; i++) yield new TouchStep(k, pr.mm, moving + i * PAGE_SIZE);
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
   }
 
@@ -768,7 +784,7 @@ function setup(env: WorkloadEnv): void {
 
   /** A child forked by an app at runtime: writes a few pages and exits. */
   function* runtimeChild(pr: Proc, pages: number[]): TaskScript {
-    for (const a of pages) yield { op: "fault", run: () => k.touch(pr.mm, a, "write") };
+    for (const a of pages) yield new TouchStep(k, pr.mm, a);
     yield { sleep: p.forkChildLifetimeNs as number };
     yield {
       op: "exit",
@@ -861,24 +877,21 @@ function setup(env: WorkloadEnv): void {
           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
         ),
     };
-    for (let i = 0; i < heapPages; i++) {
-      const a = moving + i * PAGE_SIZE;
-      yield { op: "fault", run: () => k.touch(mm(), a, "write") };
-    }
+    for (let i = 0; i < heapPages; i++) yield new TouchStep(k, mm(), moving + i * PAGE_SIZE);
     // CoW: writes to a share of the inherited written pages (heaps included).
     const inheritedPages: number[] = [];
-    for (const r of [...kept, ...img.heaps]) {
-      // The first page of a write-protected region is read-only now.
-      const from = kept.indexOf(r) >= 0 && kept.indexOf(r) < nSplits ? 1 : 0;
+    for (let j = 0; j < kept.length + img.heaps.length; j++) {
+      const r = j < kept.length ? kept[j] : img.heaps[j - kept.length];
+      // The first page of a write-protected region (the first nSplits kept ones, each kept
+      // region listed once and no heap among them) is read-only now.
+      const from = j < nSplits ? 1 : 0;
       for (let i = from; i < r.written; i++) inheritedPages.push(r.addr + i * PAGE_SIZE);
     }
     const cow = rng.shuffle(inheritedPages).slice(
       0,
       Math.round(inheritedPages.length * cowFraction),
     );
-    for (const a of cow.sort((x, y) => x - y)) {
-      yield { op: "fault", run: () => k.touch(mm(), a, "write") };
-    }
+    for (const a of cow.sort((x, y) => x - y)) yield new TouchStep(k, mm(), a);
     // First compaction during start-up.
     if (gcCycles > 0) yield* gcCycle(pr, moving, from);
     starting.delete(pr);
@@ -886,8 +899,12 @@ function setup(env: WorkloadEnv): void {
     const forkAt = main && pr.app && rng.chance(p.appForkShare as number)
       ? rng.int(1, Math.max(1, gcCycles))
       : -1;
-    const ownPages: number[] = [];
-    for (const r of own) for (let i = 0; i < r.written; i++) ownPages.push(r.addr + i * PAGE_SIZE);
+    /** The pages this process wrote in its own regions (listed only when it forks). */
+    const ownPages = (): number[] => {
+      const out: number[] = [];
+      for (const r of own) for (let i = 0; i < r.written; i++) out.push(r.addr + i * PAGE_SIZE);
+      return out;
+    };
     for (let c = 1; c <= Math.max(gcCycles - 1, forkAt); c++) {
       yield { sleep: p.gcIntervalNs as number };
       if (c === forkAt) {
@@ -900,7 +917,7 @@ function setup(env: WorkloadEnv): void {
                 const child: Proc = { mm: k.fork(pr.mm), app: pr.app, dead: false };
                 pr.app!.procs.push(child);
                 busy.add(child);
-                const writes = rng.shuffle(ownPages.slice()).slice(0, 4);
+                const writes = rng.shuffle(ownPages()).slice(0, 4);
                 env.addTask(
                   `app-child${names++}`,
                   "user",

@@ -222,6 +222,71 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
 };
 
 /**
+ * A set that holds up to two members in fields and allocates a `Set` when a third one joins (most
+ * lazy groups and TREE_PARENT links have one member VMA, and a group's folios are often one or
+ * two). Iterates in insertion order, as a `Set`; modelling state only, never slab-accounted.
+ */
+export class SmallSet<T> implements Iterable<T> {
+  /** First member (undefined: none). */
+  #a: T | undefined = undefined;
+  /** Second member (undefined: fewer than two). */
+  #b: T | undefined = undefined;
+  /** All members once a third joined (then `#a` and `#b` are unused). */
+  #many: Set<T> | null = null;
+
+  /** Number of members. */
+  get size(): number {
+    if (this.#many !== null) return this.#many.size;
+    return this.#a === undefined ? 0 : this.#b === undefined ? 1 : 2;
+  }
+
+  /** Whether `x` is a member. */
+  has(x: T): boolean {
+    if (this.#many !== null) return this.#many.has(x);
+    return x !== undefined && (this.#a === x || this.#b === x);
+  }
+
+  /** Adds `x` (at the end of the order) unless it is a member. */
+  add(x: T): void {
+    if (this.#many !== null) this.#many.add(x);
+    else if (this.#a === undefined) this.#a = x;
+    else if (this.#a === x) return;
+    else if (this.#b === undefined) this.#b = x;
+    else if (this.#b !== x) {
+      this.#many = new Set([this.#a, this.#b, x]);
+      this.#a = this.#b = undefined;
+    }
+  }
+
+  /** Removes `x`; returns whether it was a member. */
+  delete(x: T): boolean {
+    if (this.#many !== null) return this.#many.delete(x);
+    if (x === undefined) return false;
+    if (this.#a === x) {
+      this.#a = this.#b;
+      this.#b = undefined;
+      return true;
+    }
+    if (this.#b !== x) return false;
+    this.#b = undefined;
+    return true;
+  }
+
+  /** Removes every member. */
+  clear(): void {
+    this.#a = this.#b = undefined;
+    this.#many = null;
+  }
+
+  /** The members in insertion order. */
+  [Symbol.iterator](): Iterator<T> {
+    if (this.#many !== null) return this.#many.values();
+    if (this.#a === undefined) return [].values();
+    return (this.#b === undefined ? [this.#a] : [this.#a, this.#b]).values();
+  }
+}
+
+/**
  * The lazy state shared by the VMAs a lazy root VMA was split into or moved to (assumption A1).
  * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05).
  */
@@ -232,12 +297,12 @@ export class LazyGroup {
   readonly root: Vma;
   /** The root's struct was unmapped but stays allocated, pinned by the group (A10). */
   rootPinnedDetached = false;
-  /** Member VMAs, in the order they joined (the walk order). */
-  readonly vmas: Set<Vma> = new Set();
-  /** Live folios whose `mapping` is this group. */
-  readonly folios: Set<Folio> = new Set();
   /** True once upgraded to an anon_vma or emptied. */
   dead = false;
+  /** Member VMAs, in the order they joined (the walk order). */
+  readonly vmas: SmallSet<Vma> = new SmallSet();
+  /** Live folios whose `mapping` is this group. */
+  readonly folios: SmallSet<Folio> = new SmallSet();
 
   /** Creates an empty group whose root VMA is `root`. */
   constructor(id: number, root: Vma) {
@@ -255,10 +320,10 @@ export class TreeParentLink {
   readonly id: number;
   /** The parent VMA's anon_vma at fork: `parent` of the deferred anon_vma. */
   readonly parent: AnonVma;
-  /** Member VMAs. */
-  readonly vmas: Set<Vma> = new Set();
   /** True once the anon_vma was allocated (or reused) or the link emptied. */
   dead = false;
+  /** Member VMAs. */
+  readonly vmas: SmallSet<Vma> = new SmallSet();
 
   /** Creates a link whose deferred anon_vma will be a child of `parent`. */
   constructor(id: number, parent: AnonVma) {
@@ -299,10 +364,23 @@ export type LazyVmaKind = "unfaulted" | "lazy" | "tree_parent" | "anon_vma";
 export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** The lazy options (structural options plus `CONFIG_VMA_REF`). */
   readonly lazyOptions: Readonly<AnonVmaLazyOptions>;
-  /** Live lazy groups. */
-  readonly lazyGroups: Set<LazyGroup> = new Set();
-  /** Live groups by root VMA (a VMA can be the root of several: A4, DONTUNMAP then fault). */
-  readonly #byRoot: Map<Vma, LazyGroup[]> = new Map();
+  /** Number of live lazy groups (each is listed under its root in `#byRoot`). */
+  #groupsLive = 0;
+  /**
+   * Live groups by root VMA: the group, or a list when the VMA is the root of several (A4,
+   * DONTUNMAP then fault).
+   */
+  readonly #byRoot: Map<Vma, LazyGroup | LazyGroup[]> = new Map();
+
+  /** Live lazy groups, in order of their roots' first group (a snapshot). */
+  get lazyGroups(): ReadonlySet<LazyGroup> {
+    const out = new Set<LazyGroup>();
+    for (const had of this.#byRoot.values()) {
+      if (had instanceof LazyGroup) out.add(had);
+      else for (const g of had) out.add(g);
+    }
+    return out;
+  }
   /** Live TREE_PARENT links. */
   readonly treeParentLinks: Set<TreeParentLink> = new Set();
   #nextGroupId = 1;
@@ -363,7 +441,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   override counters(): Record<string, number> {
     return {
       ...super.counters(),
-      lazy_groups_live: this.lazyGroups.size,
+      lazy_groups_live: this.#groupsLive,
       tree_parent_links_live: this.treeParentLinks.size,
       vma_pinned_detached_live: this.host ? this.host.slab.stats("vm_area_struct").retained : 0,
     };
@@ -373,10 +451,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   #newGroup(root: Vma): LazyGroup {
     const g = new LazyGroup(this.#nextGroupId++, root);
-    this.lazyGroups.add(g);
-    const list = this.#byRoot.get(root);
-    if (list) list.push(g);
-    else this.#byRoot.set(root, [g]);
+    this.#groupsLive++;
+    const had = this.#byRoot.get(root);
+    if (had === undefined) this.#byRoot.set(root, g);
+    else if (had instanceof LazyGroup) this.#byRoot.set(root, [had, g]);
+    else had.push(g);
     this.count("lazy_groups_created");
     return g;
   }
@@ -407,18 +486,27 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** The group is gone (emptied or upgraded): the last pin on a detached root drops (A10). */
   #killGroup(g: LazyGroup): void {
     g.dead = true;
-    this.lazyGroups.delete(g);
-    const list = this.#byRoot.get(g.root)!;
-    list.splice(list.indexOf(g), 1);
-    if (list.length === 0) this.#byRoot.delete(g.root);
+    this.#groupsLive--;
+    const had = this.#byRoot.get(g.root)!;
+    if (had === g) this.#byRoot.delete(g.root);
+    else if (!(had instanceof LazyGroup)) {
+      had.splice(had.indexOf(g), 1);
+      if (had.length === 0) this.#byRoot.delete(g.root);
+    }
     if (g.rootPinnedDetached) {
       g.rootPinnedDetached = false;
       if (!this.#rootStillPinned(g.root)) this.host.slab.releaseRetained("vm_area_struct");
     }
   }
 
+  /** The live groups rooted at `root`. */
+  #groupsOf(root: Vma): readonly LazyGroup[] {
+    const had = this.#byRoot.get(root);
+    return had === undefined ? [] : had instanceof LazyGroup ? [had] : had;
+  }
+
   #rootStillPinned(root: Vma): boolean {
-    return (this.#byRoot.get(root) ?? []).some((o) => o.rootPinnedDetached);
+    return this.#groupsOf(root).some((o) => o.rootPinnedDetached);
   }
 
   /**
@@ -426,10 +514,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * group that other VMAs still use, its struct stays allocated (unmapped but pinned, A10).
    */
   #pinIfRoot(vma: Vma): void {
-    const groups = this.#byRoot.get(vma);
-    if (!groups) return;
+    if (!this.#byRoot.has(vma)) return;
     let pinned = false;
-    for (const g of groups) {
+    for (const g of this.#groupsOf(vma)) {
       if (g.vmas.size === 0) continue;
       g.rootPinnedDetached = true;
       pinned = true;
@@ -593,11 +680,23 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   // -- predicates --------------------------------------------------------------------------------
 
+  /**
+   * The chain of a VMA without AVCs: the classic scheme's, when it shares one frozen array among
+   * all such VMAs (null: it gives each VMA an array of its own). Learnt at the first `vmaInit`.
+   */
+  #noAvcs: Avc[] | null | undefined = undefined;
+
   /** Fresh (unfaulted) state. */
   override vmaInit(vma: Vma): void {
+    let none = this.#noAvcs;
+    if (none === undefined) {
+      super.vmaInit(vma);
+      const chain = this.lstate(vma).chain;
+      none = this.#noAvcs = Object.isFrozen(chain) ? chain : null;
+    }
     vma.rmap = {
       anonVma: null,
-      chain: [],
+      chain: none ?? [],
       lazy: null,
       treeParent: null,
     } satisfies AnonVmaLazyVmaState;
@@ -705,15 +804,19 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   /** `vma_prepare`/`vma_complete`: re-key the AVCs of classic and TREE_PARENT VMAs. */
   override adjust(vmas: readonly Vma[], mutate: () => void): void {
-    const withChain = vmas.filter((v) => this.lstate(v).chain.length > 0);
-    if (withChain.length === 0) {
+    let first: Vma | null = null;
+    for (let i = 0; i < vmas.length && first === null; i++) {
+      if (this.lstate(vmas[i]).chain.length > 0) first = vmas[i];
+    }
+    if (first === null) {
       mutate();
       return;
     }
-    const l = this.lockWrite(this.lstate(withChain[0]).chain[0].anonVma);
-    for (const v of withChain) for (const avc of this.lstate(v).chain) this.treeRemove(avc);
+    // VMAs without a chain have no AVC to re-key: looping over every VMA is the same.
+    const l = this.lockWrite(this.lstate(first).chain[0].anonVma);
+    for (const v of vmas) for (const avc of this.lstate(v).chain) this.treeRemove(avc);
     mutate();
-    for (const v of withChain) for (const avc of this.lstate(v).chain) this.treeInsert(avc);
+    for (const v of vmas) for (const avc of this.lstate(v).chain) this.treeInsert(avc);
     this.unlockWrite(l);
   }
 
@@ -864,7 +967,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
         }
         if (st.lazy) {
           seenGroups.add(st.lazy);
-          if (st.lazy.dead || !this.lazyGroups.has(st.lazy)) out.push(`${tag} in dead lazy group`);
+          if (st.lazy.dead || !this.#groupsOf(st.lazy.root).includes(st.lazy)) {
+            out.push(`${tag} in dead lazy group`);
+          }
           if (!st.lazy.vmas.has(vma)) out.push(`${tag} missing from lazy group ${st.lazy.id}`);
         }
         if (st.treeParent) {
@@ -928,7 +1033,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
         }
       }
     }
-    for (const g of this.lazyGroups) {
+    const groups = this.lazyGroups;
+    if (groups.size !== this.#groupsLive) {
+      out.push(`${groups.size} lazy groups listed by root, ${this.#groupsLive} counted live`);
+    }
+    for (const g of groups) {
       if (!seenGroups.has(g)) out.push(`lazy group ${g.id} live but no VMA uses it`);
       if (g.vmas.size === 0) out.push(`lazy group ${g.id} empty but live`);
       if (g.root.detached !== g.rootPinnedDetached) {
