@@ -18,18 +18,30 @@ import type { ClassAccumulator, Cpu, LockInfo, OpAccumulator, Task } from "./mac
 /** A lock object with the machine state slot `newLock` gives it. */
 type Slotted = Lock & { [LOCK_SLOT]?: MachineLock };
 
-/** The timed machine's state of one lock, owned by one {@link Accounting}. */
-class MachineLock implements LockInfo {
+/**
+ * The timed machine's state of one lock, owned by one {@link Accounting}: the lock state itself
+ * (one object, so the replay reaches the state without another pointer) and its class's
+ * accumulator.
+ */
+class MachineLock extends LockState<Task> implements LockInfo {
   constructor(
     readonly acct: Accounting,
-    readonly state: LockState<Task>,
+    lock: Lock,
+    readerWakeup: ReaderWakeup,
     readonly metrics: ClassAccumulator,
     readonly index: number,
-  ) {}
+  ) {
+    super(lock, readerWakeup);
+  }
+
+  /** This object: the state of the lock. */
+  get state(): LockState<Task> {
+    return this;
+  }
 
   /** `class[i]`: the lock's class and its index among the class's locks (for the trace). */
   get name(): string {
-    return `${this.state.lock.lockClass}[${this.index}]`;
+    return `${this.lock.lockClass}[${this.index}]`;
   }
 }
 
@@ -75,12 +87,7 @@ export class Accounting {
     if (info) return info;
     const idx = this.#classIndex.get(lock.lockClass) ?? 0;
     this.#classIndex.set(lock.lockClass, idx + 1);
-    const made = new MachineLock(
-      this,
-      new LockState<Task>(lock, this.#readerWakeup),
-      this.#classMetrics(lock),
-      idx,
-    );
+    const made = new MachineLock(this, lock, this.#readerWakeup, this.#classMetrics(lock), idx);
     info = made;
     if (slot === undefined && (LOCK_SLOT in lock || Object.isExtensible(lock))) {
       (lock as Slotted)[LOCK_SLOT] = made;

@@ -275,6 +275,8 @@ const opIndex = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
  */
 export class CountingExec implements Exec {
   #classes = new Map<string, ClassCounters>();
+  #lastClassName: string | null = null;
+  #lastClass: ClassCounters | null = null;
   #work = new WorkTally();
   /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
   #ops = new Float64Array(OP_KINDS.length);
@@ -317,11 +319,15 @@ export class CountingExec implements Exec {
   }
 
   #classOf(lockClass: string): ClassCounters {
+    // One-entry cache: runs of acquisitions of one class (anon_vma roots in a fork) are common.
+    if (lockClass === this.#lastClassName) return this.#lastClass!;
     let c = this.#classes.get(lockClass);
     if (c === undefined) {
       c = new ClassCounters();
       this.#classes.set(lockClass, c);
     }
+    this.#lastClassName = lockClass;
+    this.#lastClass = c;
     return c;
   }
 

@@ -46,6 +46,9 @@ const INITIAL_STEP_WORDS = 256;
 const MAX_POOLED_STEP_WORDS = 8192;
 /** At most this many step buffers are kept for reuse. */
 const MAX_POOLED_BUFFERS = 64;
+/** Besides, at most this many longer step buffers, up to `MAX_BIG_STEP_WORDS` (8 MiB) each. */
+const MAX_BIG_BUFFERS = 2;
+const MAX_BIG_STEP_WORDS = 1 << 20;
 /** Most words one Exec call records (an acquisition after an implicit operation begin). */
 const MAX_CALL_WORDS = 8;
 
@@ -113,15 +116,21 @@ export class StepRecorder implements Exec {
   /** Step buffers given back by finished replays, for reuse. */
   #poolCode: Float64Array[] = [];
   #poolRefs: unknown[][] = [];
+  /** Pooled buffers longer than `MAX_POOLED_STEP_WORDS` (a few, so room stays bounded). */
+  #bigCode: Float64Array[] = [];
+  #bigRefs: unknown[][] = [];
 
   /** Starts recording an operation of kind `kind` (for `finish` to hand to a replay). */
   start(kind: OpKind): Recording {
     const rec = this.#recording;
     if (rec.code === NO_CODE) {
-      const code = this.#poolCode.pop();
+      // A big buffer first: an operation that needed one (a fork of a big process) tends to be
+      // followed by another (its exit, the next fork).
+      const big = this.#bigCode.length > 0;
+      const code = big ? this.#bigCode.pop() : this.#poolCode.pop();
       if (code !== undefined) {
         rec.code = code;
-        rec.refs = this.#poolRefs.pop()!;
+        rec.refs = (big ? this.#bigRefs : this.#poolRefs).pop()!;
       } else {
         rec.code = new Float64Array(INITIAL_STEP_WORDS);
         rec.refs = [];
@@ -173,8 +182,8 @@ export class StepRecorder implements Exec {
 
   /**
    * Gives the buffers of a finished replay back to the pool (nothing they refer to stays
-   * reachable); those of a long operation (a big fork or exit) are dropped instead, so the pool
-   * does not keep room for the largest operation ever recorded.
+   * reachable). The pool is bounded: up to `MAX_POOLED_BUFFERS` buffers of at most
+   * `MAX_POOLED_STEP_WORDS` and `MAX_BIG_BUFFERS` longer ones; others are dropped.
    */
   recycle(rp: Replay): void {
     const code = rp.code;
@@ -182,10 +191,15 @@ export class StepRecorder implements Exec {
     const refs = rp.refs;
     rp.code = NO_CODE;
     rp.refs = NO_REFS as unknown[];
-    if (code.length > MAX_POOLED_STEP_WORDS || this.#poolCode.length >= MAX_POOLED_BUFFERS) return;
     refs.fill(undefined, 0, rp.nrefs);
-    this.#poolCode.push(code);
-    this.#poolRefs.push(refs);
+    if (code.length <= MAX_POOLED_STEP_WORDS) {
+      if (this.#poolCode.length >= MAX_POOLED_BUFFERS) return;
+      this.#poolCode.push(code);
+      this.#poolRefs.push(refs);
+    } else if (code.length <= MAX_BIG_STEP_WORDS && this.#bigCode.length < MAX_BIG_BUFFERS) {
+      this.#bigCode.push(code);
+      this.#bigRefs.push(refs);
+    }
   }
 
   /** Makes room for `words` more words in the recording's step buffer. */
