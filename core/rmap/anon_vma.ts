@@ -666,6 +666,17 @@ export class AnonVmaScheme implements RmapScheme {
     return this.folioAnonVma(folio).root.lock;
   }
 
+  #walkFirst = 0;
+  #walkVisit: RmapVisit | null = null;
+  readonly #walkVisitor = (avc: Avc): boolean => {
+    const vma = avc.vma;
+    const first = this.#walkFirst;
+    let addr: number;
+    if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
+    else addr = vma.start; // large folio straddling the VMA start
+    return this.#walkVisit!(vma, addr);
+  };
+
   /** `rmap_walk_anon` (reference §8.1). */
   walk(folio: Folio, _kind: WalkKind, tryLock: boolean, visit: RmapVisit): WalkReport {
     const av = this.folioAnonVma(folio);
@@ -676,13 +687,13 @@ export class AnonVmaScheme implements RmapScheme {
     }
     const first = folio.index;
     const last = first + folio.nrPages - 1;
-    const nodes = av.tree.query(first, last, (avc) => {
-      const vma = avc.vma;
-      let addr: number;
-      if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
-      else addr = vma.start; // large folio straddling the VMA start
-      return visit(vma, addr);
-    });
+    // One visitor per scheme (no closure per walk); its state is saved for a nested walk.
+    const f0 = this.#walkFirst, v0 = this.#walkVisit;
+    this.#walkFirst = first;
+    this.#walkVisit = visit;
+    const nodes = av.tree.query(first, last, this.#walkVisitor);
+    this.#walkFirst = f0;
+    this.#walkVisit = v0;
     this.host.exec.work("tree_visit", nodes);
     this.host.exec.release(lock, "read");
     return { contended: false, structures: 1, treeNodes: nodes };
