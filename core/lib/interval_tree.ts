@@ -160,6 +160,11 @@ class OverlapWalker implements TreeWalker<AnyNode> {
 }
 
 const WALKER = new OverlapWalker();
+/**
+ * Insertion sequence numbers, shared by every tree: only their order within one tree matters
+ * (equal starts in insertion order), and one counter saves a field per tree.
+ */
+let nextSeq = 0;
 /** Result of the last {@linkcode IntervalNodeTree.query}: intervals reported. */
 let lastVisited = 0;
 
@@ -187,8 +192,6 @@ let lastVisited = 0;
  * ```
  */
 export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N> {
-  #seq = 0;
-
   /** Creates an empty tree. */
   constructor() {
     super(
@@ -230,7 +233,7 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    */
   override insert(node: N): void {
     if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
-    node.seq = this.#seq++;
+    node.seq = nextSeq++;
     super.insert(node);
   }
 

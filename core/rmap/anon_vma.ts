@@ -156,6 +156,9 @@ export interface AnonVmaVmaState {
 /** The chain of a VMA without AVCs (shared; frozen). */
 const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
 
+/** The state of every unfaulted VMA until it changes (shared; frozen). */
+const UNFAULTED: AnonVmaVmaState = Object.freeze({ anonVma: null, chain: NO_AVCS });
+
 /** Options that distinguish the classic model's variants. */
 export interface AnonVmaOptions {
   /**
@@ -269,6 +272,18 @@ export class AnonVmaScheme implements RmapScheme {
     return vma.rmap as AnonVmaVmaState;
   }
 
+  /**
+   * The state of a VMA, to be changed: an unfaulted VMA's shared state is replaced by its own
+   * first.
+   */
+  protected ownState(vma: Vma): AnonVmaVmaState {
+    const st = vma.rmap as AnonVmaVmaState;
+    if (st !== UNFAULTED) return st;
+    const own: AnonVmaVmaState = { anonVma: null, chain: NO_AVCS };
+    vma.rmap = own;
+    return own;
+  }
+
   /** `vma->anon_vma`. */
   anonVmaOf(vma: Vma): AnonVma | null {
     return this.state(vma).anonVma;
@@ -283,7 +298,7 @@ export class AnonVmaScheme implements RmapScheme {
   mmTeardown(_mm: Mm): void {}
 
   vmaInit(vma: Vma): void {
-    vma.rmap = { anonVma: null, chain: NO_AVCS } satisfies AnonVmaVmaState;
+    vma.rmap = UNFAULTED;
   }
 
   hasAnon(vma: Vma): boolean {
@@ -374,7 +389,7 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `anon_vma_chain_link`: list_add (head) + interval-tree insert. */
   protected link(vma: Vma, avc: Avc): void {
-    const st = this.state(vma);
+    const st = this.ownState(vma);
     const old = st.chain;
     const n = old.length;
     const chain = new Array<Avc>(n + 1);
@@ -433,8 +448,8 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `__anon_vma_prepare` (reference §3.1). */
   prepare(vma: Vma): void {
-    const st = this.state(vma);
-    if (st.anonVma) return;
+    if (this.state(vma).anonVma) return;
+    const st = this.ownState(vma);
     const avc = this.allocAvc(vma, null as unknown as AnonVma);
     let av = this.findMergeableAnonVma(vma);
     if (av) this.count("anon_vma_reuse_neighbour");
@@ -463,7 +478,7 @@ export class AnonVmaScheme implements RmapScheme {
     if (op === "merge_unfaulted" && srcState.chain.length !== 1) {
       throw new Error(`unfaulted merge from fork child vma ${src.id}`);
     }
-    dstState.anonVma = srcState.anonVma;
+    if (dstState.anonVma !== srcState.anonVma) this.ownState(dst).anonVma = srcState.anonVma;
     this.cloneChain(dst, src, false);
   }
 
@@ -474,13 +489,14 @@ export class AnonVmaScheme implements RmapScheme {
    */
   protected cloneChain(dst: Vma, src: Vma, forking: boolean, reserve = 0): void {
     const srcState = this.state(src);
-    const dstState = this.state(dst);
     const srcChain = srcState.chain;
     const n = srcChain.length;
     if (n === 0) {
-      if (dstState.anonVma) dstState.anonVma.numActiveVmas++;
+      const av = this.state(dst).anonVma;
+      if (av) av.numActiveVmas++;
       return;
     }
+    const dstState = this.ownState(dst);
     // The clone of srcChain[i] goes to chain[reserve + i]; filled oldest (i = n - 1) first, as
     // the kernel links them (each at the list head).
     const chain = new Array<Avc>(reserve + n);
@@ -535,8 +551,8 @@ export class AnonVmaScheme implements RmapScheme {
   /** `anon_vma_fork` (reference §3.3). */
   fork(child: Vma, parent: Vma): void {
     const ps = this.state(parent);
-    const cs = this.state(child);
     if (!ps.anonVma) return;
+    const cs = this.ownState(child);
     cs.anonVma = null;
     let preAv: AnonVma | null = null;
     let preAvc: Avc | null = null;
@@ -650,6 +666,17 @@ export class AnonVmaScheme implements RmapScheme {
     return this.folioAnonVma(folio).root.lock;
   }
 
+  #walkFirst = 0;
+  #walkVisit: RmapVisit | null = null;
+  readonly #walkVisitor = (avc: Avc): boolean => {
+    const vma = avc.vma;
+    const first = this.#walkFirst;
+    let addr: number;
+    if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
+    else addr = vma.start; // large folio straddling the VMA start
+    return this.#walkVisit!(vma, addr);
+  };
+
   /** `rmap_walk_anon` (reference §8.1). */
   walk(folio: Folio, _kind: WalkKind, tryLock: boolean, visit: RmapVisit): WalkReport {
     const av = this.folioAnonVma(folio);
@@ -660,13 +687,13 @@ export class AnonVmaScheme implements RmapScheme {
     }
     const first = folio.index;
     const last = first + folio.nrPages - 1;
-    const nodes = av.tree.query(first, last, (avc) => {
-      const vma = avc.vma;
-      let addr: number;
-      if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
-      else addr = vma.start; // large folio straddling the VMA start
-      return visit(vma, addr);
-    });
+    // One visitor per scheme (no closure per walk); its state is saved for a nested walk.
+    const f0 = this.#walkFirst, v0 = this.#walkVisit;
+    this.#walkFirst = first;
+    this.#walkVisit = visit;
+    const nodes = av.tree.query(first, last, this.#walkVisitor);
+    this.#walkFirst = f0;
+    this.#walkVisit = v0;
     this.host.exec.work("tree_visit", nodes);
     this.host.exec.release(lock, "read");
     return { contended: false, structures: 1, treeNodes: nodes };
