@@ -14,7 +14,7 @@
 
 import type { KernelState } from "./state.ts";
 import { createFile } from "./folio.ts";
-import { zapRange } from "./pgtable.ts";
+import { zapRange, zapWholeMm } from "./pgtable.ts";
 import { splitVma, vmaMergeNewRange, vmgNew } from "./vma.ts";
 import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
@@ -254,9 +254,13 @@ export function munmapRange(
  * ```
  */
 export function teardownVmas(k: KernelState, vmas: Vma[], wholeMm = false): void {
-  if (wholeMm && vmas.length > 0) vmaUnlinkAllFromTree(k, vmas[0].mm, vmas);
-  else for (const v of vmas) vmaUnlinkFromTree(k, v);
-  for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+  if (wholeMm && vmas.length > 0) {
+    vmaUnlinkAllFromTree(k, vmas[0].mm, vmas);
+    zapWholeMm(k, vmas[0].mm, vmas);
+  } else {
+    for (const v of vmas) vmaUnlinkFromTree(k, v);
+    for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+  }
   for (const v of vmas) k.scheme.unlink(v);
   for (const v of vmas) vmaFree(k, v);
 }
