@@ -41,17 +41,19 @@ export interface MemoryEstimate {
 /**
  * JS heap bytes per simulated object, anon_vma scheme, oracle on: measured with `deno task
  * bench:scale --part c` (heap deltas after `gc()` over 10^5 objects) and split as follows:
- * - `folios` + `ptes`: a faulted page of a large VMA (713 B at commit 3764551), of which `ptes`
- *   is what a fork adds per copied PTE of a shared folio (216 B: PTE, page-table map node,
+ * - `folios` + `ptes`: a faulted page of a large VMA (387 B at the kmem branch's commit d04e847,
+ *   down from 713 B: the folio is its own oracle mapping set and the PTE is its page-table node),
+ *   of which `ptes` is what a fork adds per copied PTE of a shared folio (200 B: PTE node,
  *   oracle entry);
- * - `avcs`: the growth of forks down a live chain per AVC added (171 B);
- * - `vmas`: a faulted one-page VMA (1,647 B) less its page and its AVC (VMA, anon_vma, trees).
+ * - `avcs`: the growth of forks down a live chain per AVC added (155 B);
+ * - `vmas`: a faulted one-page VMA (1,386 B) less its page and its AVC (VMA with its tree links,
+ *   anon_vma, interval tree).
  */
 export const HEAP_BYTES_PER_OBJECT: Readonly<Omit<ObjectCounts, "workloadBytes">> = {
-  vmas: 1647 - 713 - 171,
-  ptes: 216,
-  folios: 713 - 216,
-  avcs: 171,
+  vmas: 1386 - 387 - 155,
+  ptes: 200,
+  folios: 387 - 200,
+  avcs: 155,
 };
 
 /**

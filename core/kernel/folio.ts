@@ -88,7 +88,9 @@ export function freeFolio(k: KernelState, f: Folio): void {
  * ```
  */
 export function maybeFreeFolio(k: KernelState, f: Folio): void {
-  if (!f.anon || f.freed || !f.mapcount.every((m) => m === 0)) return;
+  if (!f.anon || f.freed) return;
+  const mc = f.mapcount;
+  if (mc.length === 1 ? mc[0] !== 0 : !mc.every((m) => m === 0)) return;
   // The swap cache keeps a folio while other PTEs still refer to its swap slot.
   const slot = k.swapCacheOf.get(f);
   if (slot && slot.count > 0) return;

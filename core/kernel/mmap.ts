@@ -14,9 +14,9 @@
 
 import type { KernelState } from "./state.ts";
 import { createFile } from "./folio.ts";
-import { zapRange } from "./pgtable.ts";
+import { zapRange, zapWholeMm } from "./pgtable.ts";
 import { splitVma, vmaMergeNewRange, vmgNew } from "./vma.ts";
-import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkFromTree } from "./vma_tree.ts";
+import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
   hex,
   MAP_ANONYMOUS,
@@ -245,16 +245,22 @@ export function munmapRange(
 
 /**
  * `unmap_vmas` + `free_pgtables` + `remove_vma` for VMAs in address order: out of the tree,
- * page tables zapped, anon state unlinked, freed.
+ * page tables zapped, anon state unlinked, freed. `wholeMm`: `vmas` are all of their mm's VMAs
+ * (exit), so the tree is emptied at once.
  *
  * @example Usage
  * ```ts ignore
  * teardownVmas(k, [...mm.vmas]);
  * ```
  */
-export function teardownVmas(k: KernelState, vmas: Vma[]): void {
-  for (const v of vmas) vmaUnlinkFromTree(k, v);
-  for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+export function teardownVmas(k: KernelState, vmas: Vma[], wholeMm = false): void {
+  if (wholeMm && vmas.length > 0) {
+    vmaUnlinkAllFromTree(k, vmas[0].mm, vmas);
+    zapWholeMm(k, vmas[0].mm, vmas);
+  } else {
+    for (const v of vmas) vmaUnlinkFromTree(k, v);
+    for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+  }
   for (const v of vmas) k.scheme.unlink(v);
   for (const v of vmas) vmaFree(k, v);
 }
@@ -269,8 +275,7 @@ export function teardownVmas(k: KernelState, vmas: Vma[]): void {
  */
 export function exitMmap(k: KernelState, mm: Mm): void {
   k.exec.acquire(mm.mmapLock, "write");
-  const all = [...mm.vmas];
-  teardownVmas(k, all);
+  teardownVmas(k, mm.vmas.toArray(), true);
   k.exec.release(mm.mmapLock, "write");
   k.scheme.mmTeardown(mm);
 }

@@ -30,6 +30,7 @@ import type {
 import { PAGE_SIZE } from "./types.ts";
 import { maybeFreeFolio, putSwap } from "./folio.ts";
 import { PteNode } from "./page_table.ts";
+import type { Vma } from "./types.ts";
 
 /** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
 export const PTES_PER_TABLE_SHIFT = 9;
@@ -158,6 +159,11 @@ export function setPte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
 export function clearPte(k: KernelState, mm: Mm, addr: number): void {
   const pte = detachPte(mm, addr / PAGE_SIZE);
   if (!pte) return;
+  releasePte(k, mm, addr, pte);
+}
+
+/** What {@link clearPte} does once the entry at `addr` is out of (or leaving) the page table. */
+function releasePte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
   k.exec.work("pte_update");
   if (pte.kind === "present") {
     const f = pte.folio;
@@ -181,4 +187,35 @@ export function zapRange(k: KernelState, mm: Mm, start: number, end: number): vo
   for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
     clearPte(k, mm, vpn * PAGE_SIZE);
   }
+}
+
+/**
+ * `zap_page_range` of every VMA of an exiting mm (`vmas`: all of them, in address order): the
+ * same clears in the same order as {@link zapRange} per VMA, but when every PTE of the mm lies
+ * in one of the VMAs (always, unless the caller left a stray entry) the page tables are emptied
+ * at once at the end instead of one tree removal per PTE.
+ *
+ * @example Usage
+ * ```ts ignore
+ * zapWholeMm(k, mm, vmas);
+ * ```
+ */
+export function zapWholeMm(k: KernelState, mm: Mm, vmas: readonly Vma[]): void {
+  const ranges: PteNode[][] = [];
+  let n = 0;
+  for (const v of vmas) {
+    const nodes = mm.pages.rangeNodes(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
+    ranges.push(nodes);
+    n += nodes.length;
+  }
+  if (n !== mm.pages.size) {
+    for (const v of vmas) zapRange(k, mm, v.start, v.end);
+    return;
+  }
+  // Nothing below reads this mm's page tables (folio freeing and the oracle do not).
+  for (const nodes of ranges) {
+    for (const node of nodes) releasePte(k, mm, node.key * PAGE_SIZE, node as unknown as Pte);
+  }
+  mm.pages.clear();
+  mm.ptePages.clear();
 }

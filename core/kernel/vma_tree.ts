@@ -169,6 +169,26 @@ export function vmaUnlinkFromTree(k: KernelState, v: Vma): void {
 }
 
 /**
+ * {@link vmaUnlinkFromTree} of every VMA of `mm` (`vmas`: all of them, in address order), as
+ * `exit_mmap` does: the tree is emptied at once, `map_count` and the maple-node accounting step
+ * down VMA by VMA exactly as single unlinks would.
+ *
+ * @example Usage
+ * ```ts ignore
+ * vmaUnlinkAllFromTree(k, mm, mm.vmas.toArray());
+ * ```
+ */
+export function vmaUnlinkAllFromTree(k: KernelState, mm: Mm, vmas: Vma[]): void {
+  if (vmas.length !== mm.vmas.size) throw new Error("vmaUnlinkAllFromTree: not every VMA");
+  mm.vmas.clear();
+  for (let i = 0; i < vmas.length; i++) {
+    const old = mm.mapCount--;
+    updateMaple(k, mm, old);
+    k.exec.work("tree_update");
+  }
+}
+
+/**
  * `vm_area_free`: the VMA is gone.
  *
  * @example Usage

@@ -338,6 +338,59 @@ export class GapTree<T extends Range> implements Iterable<T> {
   }
 
   /**
+   * Every item in address order, as a new array (what `[...tree]` gives, without the
+   * iterator).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.insert({ start: 0, end: 10 });
+   * t.toArray().map((r) => r.start); // [0, 10]
+   * ```
+   */
+  toArray(): T[] {
+    const out: T[] = [];
+    const stack: GapNode<T>[] = [];
+    AugmentedTree.pushLeft(stack, this.#tree.root);
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      out.push(m);
+      AugmentedTree.pushLeft(stack, m.right);
+    }
+    return out;
+  }
+
+  /**
+   * Remove every item at once (their links are cleared).
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 0, end: 10 });
+   * t.clear();
+   * t.size; // 0
+   * ```
+   */
+  clear(): void {
+    const stack: GapNode<T>[] = [];
+    AugmentedTree.pushLeft(stack, this.#tree.root);
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      AugmentedTree.pushLeft(stack, m.right);
+      m.left = null;
+      m.right = null;
+      m.height = 1;
+      m.minItem = m;
+      m.maxItem = m;
+      m.maxGap = 0;
+    }
+    this.#tree.clear();
+  }
+
+  /**
    * The lowest item, or `undefined` when empty.
    *
    * @example
