@@ -51,6 +51,7 @@ import {
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
+  type SimFile,
 } from "../core/kernel/types.ts";
 import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
 import { paramsOf } from "./workload.ts";
@@ -581,6 +582,56 @@ class TouchStep {
   }
 }
 
+/**
+ * `kernel.mmap(mm, addr, len, prot, flags, file, offset · PAGE_SIZE)` as one step object (no
+ * closure per region).
+ */
+class MmapStep {
+  /** Operation kind. */
+  readonly op = "mmap";
+  readonly #k: Kernel;
+  readonly #mm: Mm;
+  readonly #addr: number;
+  readonly #len: number;
+  readonly #prot: number;
+  readonly #flags: number;
+  readonly #file: SimFile | null;
+  readonly #offset: number;
+
+  constructor(
+    k: Kernel,
+    mm: Mm,
+    addr: number,
+    len: number,
+    prot: number,
+    flags: number,
+    file: SimFile | null = null,
+    offsetPages = 0,
+  ) {
+    this.#k = k;
+    this.#mm = mm;
+    this.#addr = addr;
+    this.#len = len;
+    this.#prot = prot;
+    this.#flags = flags;
+    this.#file = file;
+    this.#offset = offsetPages * PAGE_SIZE;
+  }
+
+  /** Maps the region. */
+  run(): void {
+    this.#k.mmap(
+      this.#mm,
+      this.#addr,
+      this.#len,
+      this.#prot,
+      this.#flags,
+      this.#file,
+      this.#offset,
+    );
+  }
+}
+
 /** Linear-sequence helper: the share of `total` assigned to item `i` so sums stay exact. */
 function dither(total: number, i: number): number {
   return Math.floor((i + 1) * total + 0.5) - Math.floor(i * total + 0.5);
@@ -596,14 +647,57 @@ function* waitUntil(pred: () => boolean, poll = POLL_NS): Generator<Step, void, 
   while (!pred()) yield { sleep: poll };
 }
 
-/** Runs `g` while `alive()` holds; stops (without running the step) once it does not. */
-function* whileAlive(alive: () => boolean, g: Generator<Step, void, void>): TaskScript {
-  for (;;) {
-    if (!alive()) return;
-    const r = g.next();
-    if (r.done || !alive()) return;
-    yield r.value;
+/** The result of a finished {@link WhileAlive}. */
+const ENDED: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The script of {@link whileAlive}: an iterator object rather than a generator, so that each step
+ * passes `g`'s own result on (no generator frame to resume, no result object of its own).
+ */
+class WhileAlive implements Iterator<Step, void, void> {
+  readonly #alive: () => boolean;
+  readonly #g: Generator<Step, void, void>;
+  #ended = false;
+
+  constructor(alive: () => boolean, g: Generator<Step, void, void>) {
+    this.#alive = alive;
+    this.#g = g;
   }
+
+  /** The next step of `g`, or the end once `g` ended or `alive()` fails (before or after it). */
+  next(): IteratorResult<Step, void> {
+    if (this.#ended) return ENDED;
+    if (this.#alive()) {
+      const r = this.#g.next();
+      if (!r.done && this.#alive()) return r;
+    }
+    this.#ended = true;
+    return ENDED;
+  }
+
+  /** Ends the script. */
+  return(): IteratorResult<Step, void> {
+    this.#ended = true;
+    return ENDED;
+  }
+
+  /** Ends the script and throws `e`. */
+  throw(e: unknown): IteratorResult<Step, void> {
+    this.#ended = true;
+    throw e;
+  }
+
+  /** The script itself. */
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+/** Runs `g` while `alive()` holds; stops (without running the step) once it does not. */
+function whileAlive(alive: () => boolean, g: Generator<Step, void, void>): TaskScript {
+  // The runner only calls next(); the object has every other method a generator has but is not
+  // one, hence the cast.
+  return new WhileAlive(alive, g) as unknown as TaskScript;
 }
 
 function setup(env: WorkloadEnv): void {
@@ -624,7 +718,35 @@ function setup(env: WorkloadEnv): void {
   let appIndex = 0;
   let names = 0;
 
-  /** Maps one region at `addr`; cold regions are clean file mappings, hot ones get written. */
+  /**
+   * The mmap step of one region at `addr` (cold regions are clean file mappings, hot ones get
+   * written); a file-backed region takes the next `pages` of the image file when this is called.
+   */
+  function regionMmap(
+    mm: Mm,
+    addr: number,
+    pages: number,
+    hot: boolean,
+    fileBacked: boolean,
+  ): MmapStep {
+    const len = pages * PAGE_SIZE;
+    const prot = hot ? PROT_READ | PROT_WRITE : PROT_READ | (fileBacked ? PROT_EXEC : 0);
+    if (!fileBacked) {
+      return new MmapStep(
+        k,
+        mm,
+        addr,
+        len,
+        prot,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+      );
+    }
+    const off = fileCursor;
+    fileCursor += pages;
+    return new MmapStep(k, mm, addr, len, prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, image, off);
+  }
+
+  /** Maps one region at `addr` and writes its first `written` pages if it is hot. */
   function* mapRegion(
     mm: Mm,
     addr: number,
@@ -634,31 +756,7 @@ function setup(env: WorkloadEnv): void {
     written: number,
     out: Region[],
   ): Generator<Step, void, void> {
-    const len = pages * PAGE_SIZE;
-    const prot = hot ? PROT_READ | PROT_WRITE : PROT_READ | (fileBacked ? PROT_EXEC : 0);
-    if (fileBacked) {
-      const off = fileCursor;
-      fileCursor += pages;
-      yield {
-        op: "mmap",
-        run: () =>
-          void k.mmap(
-            mm,
-            addr,
-            len,
-            prot,
-            MAP_PRIVATE | MAP_FIXED_NOREPLACE,
-            image,
-            off * PAGE_SIZE,
-          ),
-      };
-    } else {
-      yield {
-        op: "mmap",
-        run: () =>
-          void k.mmap(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE),
-      };
-    }
+    yield regionMmap(mm, addr, pages, hot, fileBacked);
     const n = hot ? written : 0;
     for (let i = 0; i < n; i++) yield new TouchStep(k, mm, addr + i * PAGE_SIZE);
     out.push({ addr, pages, faulted: hot, written: n });
@@ -681,7 +779,11 @@ function setup(env: WorkloadEnv): void {
     for (let i = 0, n = cold + hot; i < n; i++) {
       const isHot = interleaved(cold, hot, i);
       const fileBacked = !isHot || h++ % 3 === 0;
-      yield* mapRegion(mm, addr, regionPages, isHot, fileBacked, writePages, out);
+      // mapRegion, inline (one generator level less per step).
+      yield regionMmap(mm, addr, regionPages, isHot, fileBacked);
+      const n = isHot ? writePages : 0;
+      for (let j = 0; j < n; j++) yield new TouchStep(k, mm, addr + j * PAGE_SIZE);
+      out.push({ addr, pages: regionPages, faulted: isHot, written: n });
       addr += (regionPages + 1) * PAGE_SIZE;
     }
     return addr;

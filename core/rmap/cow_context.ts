@@ -344,13 +344,9 @@ export class RemapTable {
   }
 
   #insert(first: number, last: number, offset: number): void {
-    this.#entries.set(first, {
-      first,
-      last,
-      counts: new Map([[offset, 1]]),
-      offsets: [offset],
-      cap: 0,
-    });
+    const counts = new Map<number, number>();
+    counts.set(offset, 1);
+    this.#entries.set(first, { first, last, counts, offsets: [offset], cap: 0 });
   }
 
   #addOffset(e: RemapTableEntry, offset: number): void {
@@ -583,6 +579,11 @@ function buildEntries(ranges: Iterable<RemapRange>): RemapEntry[] {
   }
   return out;
 }
+
+/** {@link CowContextScheme} walk step result: the walk goes on. */
+const WALK_GO = 1;
+/** {@link CowContextScheme} walk step result: a visited VMA maps the folio. */
+const WALK_FOUND = 2;
 
 /** Placeholder in the scratch list of removed ranges. */
 const NO_RANGE: RemapRange = { first: 0, last: -1, offset: 0 };
@@ -1044,30 +1045,26 @@ export class CowContextScheme implements RmapScheme {
 
   /**
    * `walk_context_remap`: visits VMAs of `mm` at `(index + offset) << PAGE_SHIFT` whose offset is
-   * `offset`. Returns whether to go on, whether a visited VMA maps the folio, and nodes touched.
+   * `offset`, charging the lookup's `nodes` ({@link #vmaLookupNodes}). Returns {@link WALK_GO}
+   * when the walk goes on, plus {@link WALK_FOUND} when a visited VMA maps the folio.
    */
-  #walkOffset(
-    mm: Mm,
-    folio: Folio,
-    offset: number,
-    visit: RmapVisit,
-  ): { go: boolean; found: boolean; nodes: number } {
-    const exec = this.#host.exec;
-    const nodes = this.#vmaLookupNodes(mm);
-    exec.work("tree_visit", nodes);
+  #walkOffset(mm: Mm, folio: Folio, offset: number, visit: RmapVisit, nodes: number): number {
+    this.#host.exec.work("tree_visit", nodes);
     const startPage = folio.index + offset;
-    if (startPage < 0) return { go: true, found: false, nodes };
+    if (startPage < 0) return WALK_GO;
     const rangeStart = startPage * PAGE_SIZE;
     const rangeEnd = rangeStart + folio.nrPages * PAGE_SIZE;
-    let found = false;
-    for (const vma of this.#host.vmasInRange(mm, rangeStart, rangeEnd)) {
+    let found = 0;
+    const vmas = this.#host.vmasInRange(mm, rangeStart, rangeEnd);
+    for (let i = 0; i < vmas.length; i++) {
+      const vma = vmas[i];
       if (vmaRemapOffset(vma) !== offset) continue;
       const addr = Math.max(vma.start, rangeStart);
       // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
-      if (!found && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) found = true;
-      if (!visit(vma, addr)) return { go: false, found, nodes };
+      if (found === 0 && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) found = WALK_FOUND;
+      if (!visit(vma, addr)) return found;
     }
-    return { go: true, found, nodes };
+    return WALK_GO | found;
   }
 
   /** `cow_context_walk` (reference §10.4). */
@@ -1088,12 +1085,13 @@ export class CowContextScheme implements RmapScheme {
       const mm = ctx.mm;
       if (!mm || !mm.alive) return true; // context->mm NULL or !mmget_not_zero
       const wasExclusive = !this.#maybeMappedShared(folio);
-      const r0 = this.#walkOffset(mm, folio, 0, visit);
-      treeNodes += r0.nodes;
-      if (!r0.go) return false;
+      const nodes = this.#vmaLookupNodes(mm);
+      const r0 = this.#walkOffset(mm, folio, 0, visit, nodes);
+      treeNodes += nodes;
+      if ((r0 & WALK_GO) === 0) return false;
       const mode = this.options.exclusiveShortcut;
       const stop = mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
-        (mode === "poc" || r0.found);
+        (mode === "poc" || (r0 & WALK_FOUND) !== 0);
       // An exclusive small folio found here has no other mapping. An exclusive large folio may
       // also be mapped by this mm through a moved VMA (part of it was mremap()ed), so in
       // "found" mode this context's remap offsets are still walked before stopping.
@@ -1132,9 +1130,10 @@ export class CowContextScheme implements RmapScheme {
       };
       offsetsSeen += offsets.size;
       for (const off of [...offsets].sort((a, b) => a - b)) {
-        const r = this.#walkOffset(mm, folio, off, visit);
-        treeNodes += r.nodes;
-        if (!r.go) {
+        const lookup = this.#vmaLookupNodes(mm);
+        const r = this.#walkOffset(mm, folio, off, visit, lookup);
+        treeNodes += lookup;
+        if ((r & WALK_GO) === 0) {
           freeSpill();
           return false;
         }
