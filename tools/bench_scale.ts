@@ -7,7 +7,10 @@
  *   `anon_vma` scheme with the oracle on, bare (untimed {@link CountingExec}) and on the timed
  *   machine, against the real kernel running the same storm (`tools/bench_scale_fork.c`, compiled
  *   with the host gcc), measured side by side in this run; medians of several rounds, printed as
- *   ratios. The real kernel's round is timed from the first fork to the last child reaped.
+ *   ratios. The real kernel's round is timed from the first fork to the last child reaped. The
+ *   simulator first runs {@link WARMUP_ROUNDS} rounds of each kind that are not in the medians
+ *   (V8 compiles the hot paths during them; the real kernel has no such phase); their times are
+ *   printed beside the medians so the warm-up cost is not hidden.
  * - (b) `android-launch --param scale=1`: CPU time of the run and peak RSS of the process (VmHWM),
  *   per scheme.
  * - (c) JS heap bytes per faulted VMA (with its anon_vma, AVC, folio, PTE and oracle entry) and per
@@ -79,8 +82,15 @@ const BIG_MAP_COUNT = 2 ** 31 - 1;
 // ---------------------------------------------------------------------------------------------
 // Child measurements (each prints one JSON line)
 
-/** (a) simulated storm: ms per round of `forks` fork+exit, bare and timed. */
-function childStorm(vmas: number, forks: number, rounds: number): unknown {
+/** Rounds of the simulated storm run before the measured ones (JIT warm-up), per kind. */
+export const WARMUP_ROUNDS = 2;
+
+/**
+ * (a) simulated storm: ms per round of `forks` fork+exit, bare and timed; the first
+ * {@link WARMUP_ROUNDS} rounds of each kind are returned apart (`*Warmup`).
+ */
+function childStorm(vmas: number, forks: number, measured: number): unknown {
+  const rounds = measured + WARMUP_ROUNDS;
   const bare: number[] = [];
   const bareFork: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -127,7 +137,14 @@ function childStorm(vmas: number, forks: number, rounds: number): unknown {
     machine.run();
     timed.push(wall);
   }
-  return { bare, bareFork, timed };
+  const w = WARMUP_ROUNDS;
+  return {
+    bare: bare.slice(w),
+    bareFork: bareFork.slice(w),
+    timed: timed.slice(w),
+    bareWarmup: bare.slice(0, w),
+    timedWarmup: timed.slice(0, w),
+  };
 }
 
 function vmHwmKiB(): number {
@@ -305,14 +322,17 @@ async function partA(rounds: number): Promise<void> {
   const V = 1000, N = 100;
   console.log(
     `(a) fork storm: ${V} faulted one-page VMAs, ${N} serial fork + exit, anon_vma, oracle on; ` +
-      `median of ${rounds} rounds`,
+      `median of ${rounds} rounds (the simulator's after ${WARMUP_ROUNDS} warm-up rounds)`,
   );
   const sim = await child(["storm", String(V), String(N), String(rounds)]) as {
     bare: number[];
     bareFork: number[];
     timed: number[];
+    bareWarmup: number[];
+    timedWarmup: number[];
   };
   const real = await realStorm(V, N, rounds);
+  const warm = (xs: number[]): string => xs.map((x) => fmt(x, 0)).join(", ");
   const bare = median(sim.bare), bareFork = median(sim.bareFork), timed = median(sim.timed);
   if (typeof real === "string") {
     console.log(`    real kernel: not measured (${real})`);
@@ -328,10 +348,13 @@ async function partA(rounds: number): Promise<void> {
   console.log(
     `    simulator, bare kernel:    ${fmt(bare, 1).padStart(7)} ms  = ${
       fmt(bare / rs, 2)
-    }x real  (fork() alone ${fmt(bareFork, 1)} ms = ${fmt(bareFork / rf, 2)}x)`,
+    }x real  (fork() alone ${fmt(bareFork, 1)} ms = ${fmt(bareFork / rf, 2)}x); ` +
+      `warm-up rounds ${warm(sim.bareWarmup)} ms`,
   );
   console.log(
-    `    simulator, timed machine:  ${fmt(timed, 1).padStart(7)} ms  = ${fmt(timed / rs, 2)}x real`,
+    `    simulator, timed machine:  ${fmt(timed, 1).padStart(7)} ms  = ${
+      fmt(timed / rs, 2)
+    }x real; warm-up rounds ${warm(sim.timedWarmup)} ms`,
   );
 }
 
