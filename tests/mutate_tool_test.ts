@@ -45,3 +45,14 @@ Deno.test("mutate: the host-calibration filter keeps every other test name", () 
     assert.equal(re.test(name), true, name);
   }
 });
+
+Deno.test("mutate: every mutant's search string occurs exactly once in today's source", async () => {
+  const { MUTANTS } = await import("../tools/mutants.ts");
+  const stale: string[] = [];
+  for (const m of MUTANTS) {
+    const text = await Deno.readTextFile(new URL(`../${m.file}`, import.meta.url));
+    const n = text.split(m.search).length - 1;
+    if (n !== 1) stale.push(`${m.id}: ${n} occurrences in ${m.file}`);
+  }
+  if (stale.length > 0) throw new Error(`stale mutants:\n${stale.join("\n")}`);
+});

@@ -291,8 +291,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "cow-fork-drops-remap",
     file: "core/rmap/cow_context.ts",
-    search: "this.#state(child).anon = true;\n    this.#addRanges([child]);",
-    replace: "this.#state(child).anon = true;",
+    search: "child.rmap = true satisfies CowVmaState;\n    this.#addRange(child);",
+    replace: "child.rmap = true satisfies CowVmaState;",
     story: "fork drops the child's remap-table entry of a moved VMA",
     tests: ["tests/scheme_cow_context_test.ts"],
   },
