@@ -17,6 +17,7 @@
  */
 
 import { AugmentedTree, AvlNode } from "../lib/augmented_tree.ts";
+import { byNumericKey, collectKeyedRange, keyedBefore } from "../lib/sorted_map.ts";
 import type { Folio, Pte, SwapSlot } from "./types.ts";
 
 const KIND_PRESENT = 0;
@@ -140,13 +141,8 @@ export class PteNode extends AvlNode<PteNode> {
   }
 }
 
-function before(a: PteNode, b: PteNode): boolean {
-  return a.key < b.key;
-}
-
-function byKey(key: number, n: PteNode): number {
-  return key < n.key ? -1 : key > n.key ? 1 : 0;
-}
+const before = keyedBefore;
+const byKey = byNumericKey;
 
 /**
  * One mm's page tables: virtual page number → {@link Pte}, ordered, with the interface of
@@ -237,14 +233,7 @@ export class PageTable {
    */
   rangeNodes(lo: number, hi: number): PteNode[] {
     const out: PteNode[] = [];
-    const stack: PteNode[] = [];
-    this.#tree.seek(stack, lo, byKey, false);
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (!(n.key < hi)) break;
-      out.push(n);
-      AugmentedTree.pushLeft(stack, n.right);
-    }
+    collectKeyedRange(this.#tree, lo, hi, false, out);
     return out;
   }
 
@@ -308,14 +297,7 @@ export class PageTable {
   /** Snapshot of the keys in `[lo, hi)`, ascending. */
   rangeKeys(lo: number, hi: number): number[] {
     const out: number[] = [];
-    const stack: PteNode[] = [];
-    this.#tree.seek(stack, lo, byKey, false);
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (!(n.key < hi)) break;
-      out.push(n.key);
-      AugmentedTree.pushLeft(stack, n.right);
-    }
+    collectKeyedRange(this.#tree, lo, hi, true, out);
     return out;
   }
 

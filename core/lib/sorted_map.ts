@@ -21,13 +21,54 @@ class MapNode<V> extends AvlNode<MapNode<V>> {
   }
 }
 
-function before<V>(a: MapNode<V>, b: MapNode<V>): boolean {
+/** A tree node ordered by a number `key` (a {@linkcode SortedMap} node or a page-table entry). */
+export interface KeyedNode<N> extends AvlNode<N & KeyedNode<N>> {
+  /** The node's key. */
+  key: number;
+}
+
+/** Strict order of {@link KeyedNode}s by key (equal keys: the later insert goes right). */
+export function keyedBefore<N extends KeyedNode<N>>(a: N, b: N): boolean {
   return a.key < b.key;
 }
 
-function byKey<V>(key: number, n: MapNode<V>): number {
+/** Compares a search key with a {@link KeyedNode}'s key (a {@linkcode KeyCompare}). */
+export function byNumericKey<N extends KeyedNode<N>>(key: number, n: N): number {
   return key < n.key ? -1 : key > n.key ? 1 : 0;
 }
+
+/**
+ * Pushes the nodes of `tree` with keys in `[lo, hi)` onto `out` in ascending order (a snapshot:
+ * the caller may change the tree while walking `out`); `keys` pushes their keys instead.
+ *
+ * @example
+ * ```ts
+ * import { SortedMap } from "./sorted_map.ts";
+ * const m = new SortedMap<string>();
+ * m.set(3, "c");
+ * m.set(1, "a");
+ * m.rangeKeys(0, 3); // [1] (SortedMap.rangeKeys uses collectKeyedRange)
+ * ```
+ */
+export function collectKeyedRange<N extends KeyedNode<N>>(
+  tree: AugmentedTree<N>,
+  lo: number,
+  hi: number,
+  keys: boolean,
+  out: (N | number)[],
+): void {
+  const stack: N[] = [];
+  tree.seek(stack, lo, byNumericKey, false);
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (!(n.key < hi)) break;
+    out.push(keys ? n.key : n);
+    AugmentedTree.pushLeft(stack, n.right);
+  }
+}
+
+const before = keyedBefore;
+const byKey = byNumericKey;
 
 /**
  * A balanced ordered map from finite numbers (integers up to 2^53, or any
@@ -308,14 +349,7 @@ export class SortedMap<V> {
    */
   rangeKeys(lo: number, hi: number): number[] {
     const out: number[] = [];
-    const stack: MapNode<V>[] = [];
-    this.#tree.seek(stack, lo, byKey, false);
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (!(n.key < hi)) break;
-      out.push(n.key);
-      AugmentedTree.pushLeft(stack, n.right);
-    }
+    collectKeyedRange(this.#tree, lo, hi, true, out);
     return out;
   }
 
