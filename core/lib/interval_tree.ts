@@ -105,6 +105,16 @@ export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N>
 type AnyNode = IntervalNode<AnyNodeSelf>;
 interface AnyNodeSelf extends IntervalNode<AnyNodeSelf> {}
 
+/**
+ * `d` (a non-negative integer) as a Smi when it fits in 31 bits. A difference of two large
+ * numbers (page offsets of anonymous VMAs are above 2^31) is computed as a heap number even
+ * when it is small, and one heap number stored in `maxDelta` turns the field into a boxed
+ * double in every node of that class (16 B more each).
+ */
+function smallInt(d: number): number {
+  return d <= 0x7fffffff ? d | 0 : d;
+}
+
 /** The max-last augmentation (the kernel's `__anon_vma_interval_tree_subtree_last`). */
 const MAX_LAST: AugmentCallbacks<AnyNode> = {
   propagate(n: AnyNode): void {
@@ -120,11 +130,11 @@ const MAX_LAST: AugmentCallbacks<AnyNode> = {
       const rm = r.start + r.maxDelta;
       if (rm > m) m = rm;
     }
-    n.maxDelta = m - s;
+    n.maxDelta = smallInt(m - s);
   },
   rotate(old: AnyNode, top: AnyNode): void {
     // top now holds exactly old's former intervals.
-    top.maxDelta = old.start + old.maxDelta - top.start;
+    top.maxDelta = smallInt(old.start + old.maxDelta - top.start);
     this.propagate(old);
   },
 };

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { type Lock, newLock } from "../machine/exec.ts";
+import type { Lock, LockKind } from "../machine/exec.ts";
+import { LOCK_SLOT } from "../machine/lock_slot.ts";
 import { IntervalNode, IntervalNodeTree } from "../lib/interval_tree.ts";
 import {
   type Folio,
@@ -36,9 +37,14 @@ import type {
   WalkReport,
 } from "./scheme.ts";
 
-/** `struct anon_vma` (reference §1.1). */
-export class AnonVma {
-  /** Allocation id (stable across runs with the same seed), for tests and messages. */
+/**
+ * `struct anon_vma` (reference §1.1). The object is also its own rwsem (a {@link Lock}, as the
+ * kernel's anon_vma embeds its `rw_semaphore`): a root's is in lock class `"anon_vma.root"`, a
+ * non-root's (taken only by the per-anon_vma-lock variant) in `"anon_vma.own"`. Its lock `id` is
+ * the anon_vma's `id`.
+ */
+export class AnonVma implements Lock {
+  /** Allocation id (stable across runs with the same seed), for tests and messages; also the id of its rwsem. */
   readonly id: number;
   /** Root of the fork hierarchy (self for a root). */
   root: AnonVma;
@@ -52,8 +58,8 @@ export class AnonVma {
   numActiveVmas = 0;
   /** Interval tree of AVCs keyed by the VMA's pgoff range (the AVCs are its nodes). */
   readonly tree: IntervalNodeTree<Avc> = new IntervalNodeTree<Avc>();
-  /** The rwsem, created on first use (most non-root anon_vmas never take theirs). */
-  #lock: Lock | null = null;
+  /** A timed machine's state of the rwsem (see `core/machine/lock_slot.ts`). */
+  [LOCK_SLOT]: unknown = undefined;
   /** KSM pins (see {@link AnonVma.ksmPins}), or -1 once freed to the slab. */
   #ksmPinsOrFreed = 0;
   /** Neighbours in the scheme's list of live anon_vmas (allocation order); scheme bookkeeping. */
@@ -68,17 +74,33 @@ export class AnonVma {
     this.parent = this;
   }
 
-  /** The rwsem (only the root's is ever taken, except by the per-anon_vma-lock variant). */
-  get lock(): Lock {
-    return this.#lock ??= newLock("anon_vma.root", "rwsem");
+  /** Lock class of the rwsem: `"anon_vma.root"` for a root, `"anon_vma.own"` otherwise. */
+  get lockClass(): string {
+    return this.root === this ? "anon_vma.root" : "anon_vma.own";
+  }
+
+  /** The rwsem is a reader-writer semaphore. */
+  get kind(): LockKind {
+    return "rwsem";
   }
 
   /**
-   * This anon_vma's rwsem, created on first use in lock class `lockClass` (the per-anon_vma-lock
-   * variant names a non-root's own rwsem `"anon_vma.own"`); later calls return the same lock.
+   * The rwsem: the anon_vma itself (only a root's is ever taken, except by the
+   * per-anon_vma-lock variant).
+   */
+  get lock(): Lock {
+    return this;
+  }
+
+  /**
+   * This anon_vma's rwsem (the anon_vma itself), which must be in lock class `lockClass`: the
+   * per-anon_vma-lock variant takes a non-root's own rwsem as `"anon_vma.own"`.
    */
   rwsem(lockClass: string): Lock {
-    return this.#lock ??= newLock(lockClass, "rwsem");
+    if (lockClass !== this.lockClass) {
+      throw new Error(`anon_vma ${this.id} rwsem is ${this.lockClass}, not ${lockClass}`);
+    }
+    return this;
   }
 
   /** Freed to the slab. */
