@@ -99,38 +99,30 @@ export type KeyCompare<K, N> = (key: K, node: N) => number;
 const NO_AUGMENT: AugmentCallbacks<unknown> = { propagate(): void {} };
 
 /**
- * An AVL tree of intrusive nodes, ordered by a strict `before` predicate and
- * augmented through {@linkcode AugmentCallbacks}. Deterministic: its shape
- * depends only on the sequence of operations.
+ * The balancing and augmentation algorithms of {@linkcode AugmentedTree}, on subtrees given by
+ * their root node: one engine per kind of tree (order and augmentation), shared by every tree of
+ * that kind. A structure that embeds a tree's root node itself (as the kernel's `anon_vma`
+ * embeds its `rb_root_cached`) uses an engine directly instead of an {@linkcode AugmentedTree}
+ * object.
  *
- * @example A tree of numbers with the largest key per subtree
+ * @example A tree held as a bare root
  * ```ts
- * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+ * import { AvlEngine, AvlNode } from "./augmented_tree.ts";
  * class N extends AvlNode<N> {
- *   max: number;
  *   constructor(readonly key: number) {
  *     super();
- *     this.max = key;
  *   }
  * }
- * const t = new AugmentedTree<N>((a, b) => a.key < b.key, {
- *   propagate(n) {
- *     n.max = n.right !== null ? n.right.max : n.key;
- *   },
- * });
- * for (const k of [5, 1, 9, 5]) t.insert(new N(k));
- * const byKey = (k: number, n: N): number => k - n.key;
- * t.root?.max; // 9
- * t.ceiling(6, byKey, false)?.key; // 9
- * t.floor(5, byKey, true)?.key; // 1
- * t.removeKey(9, byKey)?.key; // 9
- * t.root?.max; // 5
- * [...t.nodes()].map((n) => n.key); // [1, 5, 5]
+ * const e = new AvlEngine<N>((a, b) => a.key < b.key);
+ * let root: N | null = null;
+ * const a = new N(1);
+ * root = e.insert(root, a);
+ * root = e.insert(root, new N(2));
+ * root = e.remove(root, a);
+ * [e.takeRemoved() === a, root?.key]; // [true, 2]
  * ```
  */
-export class AugmentedTree<N extends AvlNode<N>> {
-  #root: N | null = null;
-  #size = 0;
+export class AvlEngine<N extends AvlNode<N>> {
   readonly #before: (a: N, b: N) => boolean;
   readonly #rotate: boolean;
   readonly #augment: AugmentCallbacks<N>;
@@ -141,10 +133,7 @@ export class AugmentedTree<N extends AvlNode<N>> {
   #walkStop = false;
 
   /**
-   * @param before strict order: whether `a` sorts before `b`. `insert` sends a node to the right
-   *   of every node it does not sort before; `remove` and `neighbour` need `before` to order any
-   *   two stored nodes (e.g. break key ties by an insertion sequence number, as the interval tree
-   *   does).
+   * @param before strict order: whether `a` sorts before `b` (see {@linkcode AugmentedTree})
    * @param augment augmentation callbacks (none by default)
    */
   constructor(
@@ -156,33 +145,9 @@ export class AugmentedTree<N extends AvlNode<N>> {
     this.#rotate = augment.rotate !== undefined;
   }
 
-  /**
-   * The root node, or `null` when empty. For descents that use the
-   * augmented fields; do not relink nodes.
-   *
-   * @example
-   * ```ts
-   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
-   * class N extends AvlNode<N> {}
-   * new AugmentedTree<N>(() => false).root; // null
-   * ```
-   */
-  get root(): N | null {
-    return this.#root;
-  }
-
-  /**
-   * Number of nodes.
-   *
-   * @example
-   * ```ts
-   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
-   * class N extends AvlNode<N> {}
-   * new AugmentedTree<N>(() => false).size; // 0
-   * ```
-   */
-  get size(): number {
-    return this.#size;
+  /** The order the engine was made with. */
+  get before(): (a: N, b: N) => boolean {
+    return this.#before;
   }
 
   #fix(n: N): void {
@@ -249,29 +214,15 @@ export class AugmentedTree<N extends AvlNode<N>> {
   }
 
   /**
-   * Link `node` (not in any tree) into the tree. A node whose key equals an
-   * existing node's goes after it (to the right).
-   *
-   * @example
-   * ```ts
-   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
-   * class N extends AvlNode<N> {
-   *   constructor(readonly key: number) {
-   *     super();
-   *   }
-   * }
-   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
-   * t.insert(new N(1));
-   * t.size; // 1
-   * ```
+   * Link `node` (not in any tree) into the tree rooted at `root`; returns the new root. A node
+   * whose key equals an existing node's goes after it (to the right).
    */
-  insert(node: N): void {
+  insert(root: N | null, node: N): N {
     node.left = null;
     node.right = null;
     node.height = 1;
     this.#augment.propagate(node);
-    this.#root = this.#insert(this.#root, node);
-    this.#size++;
+    return this.#insert(root, node);
   }
 
   #insert(n: N | null, node: N): N {
@@ -282,28 +233,12 @@ export class AugmentedTree<N extends AvlNode<N>> {
   }
 
   /**
-   * Unlink `node`, located by identity along its `before` path. Returns
-   * whether it was in the tree. The removed node's links are cleared.
-   *
-   * @example
-   * ```ts
-   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
-   * class N extends AvlNode<N> {
-   *   constructor(readonly key: number) {
-   *     super();
-   *   }
-   * }
-   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
-   * const a = new N(1);
-   * t.insert(a);
-   * t.remove(a); // true
-   * t.remove(a); // false
-   * ```
+   * Unlink `node`, located by identity along its `before` path, from the tree rooted at `root`;
+   * returns the new root. Then {@linkcode AvlEngine.takeRemoved} tells whether it was found.
    */
-  remove(node: N): boolean {
+  remove(root: N | null, node: N): N | null {
     this.#removed = null;
-    this.#root = this.#removeNode(this.#root, node);
-    return this.#finishRemove() !== null;
+    return this.#removeNode(root, node);
   }
 
   #removeNode(n: N | null, node: N): N | null {
@@ -315,28 +250,12 @@ export class AugmentedTree<N extends AvlNode<N>> {
   }
 
   /**
-   * Unlink the node for which `cmp(key, node)` is 0 (descending left on a
-   * negative and right on a positive result) and return it, or `null` when
-   * there is none (the tree is then unchanged).
-   *
-   * @example
-   * ```ts
-   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
-   * class N extends AvlNode<N> {
-   *   constructor(readonly key: number) {
-   *     super();
-   *   }
-   * }
-   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
-   * t.insert(new N(4));
-   * t.removeKey(4, (k, n) => k - n.key)?.key; // 4
-   * t.size; // 0
-   * ```
+   * Unlink the node for which `cmp(key, node)` is 0 from the tree rooted at `root`; returns the
+   * new root. Then {@linkcode AvlEngine.takeRemoved} returns that node (or null: none matched).
    */
-  removeKey<K>(key: K, cmp: KeyCompare<K, N>): N | null {
+  removeKey<K>(root: N | null, key: K, cmp: KeyCompare<K, N>): N | null {
     this.#removed = null;
-    this.#root = this.#removeKey(this.#root, key, cmp);
-    return this.#finishRemove();
+    return this.#removeKey(root, key, cmp);
   }
 
   #removeKey<K>(n: N | null, key: K, cmp: KeyCompare<K, N>): N | null {
@@ -366,14 +285,218 @@ export class AugmentedTree<N extends AvlNode<N>> {
     return this.#balance(n);
   }
 
-  #finishRemove(): N | null {
+  /**
+   * The node the last {@linkcode AvlEngine.remove} or {@linkcode AvlEngine.removeKey} unlinked
+   * (its links cleared), or null when it found none; call it once, right after the removal.
+   */
+  takeRemoved(): N | null {
     const n = this.#removed;
     if (n === null) return null;
     this.#removed = null;
     n.left = null;
     n.right = null;
     n.height = 1;
+    return n;
+  }
+
+  /** In-order neighbour of a stored `node` in the tree rooted at `root` (see {@linkcode AugmentedTree.neighbour}). */
+  neighbour(root: N | null, node: N, dir: 1 | -1): N | null {
+    const before = this.#before;
+    let n = root;
+    let best: N | null = null;
+    while (n !== null) {
+      if (n === node) {
+        n = dir > 0 ? n.right : n.left;
+      } else if (dir > 0 ? before(node, n) : before(n, node)) {
+        best = n;
+        n = dir > 0 ? n.left : n.right;
+      } else {
+        n = dir > 0 ? n.right : n.left;
+      }
+    }
+    return best;
+  }
+
+  /** Pruned in-order walk of the tree rooted at `root` (see {@linkcode AugmentedTree.walk}). */
+  walk(root: N | null, walker: TreeWalker<N>): number {
+    const v0 = this.#walkVisits, s0 = this.#walkStop;
+    this.#walkVisits = 0;
+    this.#walkStop = false;
+    this.#walk(root, walker);
+    const visits = this.#walkVisits;
+    this.#walkVisits = v0;
+    this.#walkStop = s0;
+    return visits;
+  }
+
+  #walk(n: N | null, w: TreeWalker<N>): void {
+    if (n === null) return;
+    this.#walkVisits++;
+    if (!w.enter(n)) return;
+    if (n.left !== null) {
+      this.#walk(n.left, w);
+      if (this.#walkStop) return;
+    }
+    if (!w.visit(n)) {
+      this.#walkStop = true;
+      return;
+    }
+    this.#walk(n.right, w);
+  }
+}
+
+/**
+ * An AVL tree of intrusive nodes, ordered by a strict `before` predicate and
+ * augmented through {@linkcode AugmentCallbacks}. Deterministic: its shape
+ * depends only on the sequence of operations.
+ *
+ * @example A tree of numbers with the largest key per subtree
+ * ```ts
+ * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+ * class N extends AvlNode<N> {
+ *   max: number;
+ *   constructor(readonly key: number) {
+ *     super();
+ *     this.max = key;
+ *   }
+ * }
+ * const t = new AugmentedTree<N>((a, b) => a.key < b.key, {
+ *   propagate(n) {
+ *     n.max = n.right !== null ? n.right.max : n.key;
+ *   },
+ * });
+ * for (const k of [5, 1, 9, 5]) t.insert(new N(k));
+ * const byKey = (k: number, n: N): number => k - n.key;
+ * t.root?.max; // 9
+ * t.ceiling(6, byKey, false)?.key; // 9
+ * t.floor(5, byKey, true)?.key; // 1
+ * t.removeKey(9, byKey)?.key; // 9
+ * t.root?.max; // 5
+ * [...t.nodes()].map((n) => n.key); // [1, 5, 5]
+ * ```
+ */
+export class AugmentedTree<N extends AvlNode<N>> {
+  #root: N | null = null;
+  #size = 0;
+  readonly #engine: AvlEngine<N>;
+
+  /**
+   * @param before strict order: whether `a` sorts before `b`. `insert` sends a node to the right
+   *   of every node it does not sort before; `remove` and `neighbour` need `before` to order any
+   *   two stored nodes (e.g. break key ties by an insertion sequence number, as the interval tree
+   *   does).
+   *   Or an {@linkcode AvlEngine} (then `augment` is ignored): trees of one kind may share one.
+   * @param augment augmentation callbacks (none by default)
+   */
+  constructor(
+    before: ((a: N, b: N) => boolean) | AvlEngine<N>,
+    augment: AugmentCallbacks<N> = NO_AUGMENT as AugmentCallbacks<N>,
+  ) {
+    this.#engine = before instanceof AvlEngine ? before : new AvlEngine(before, augment);
+  }
+
+  /**
+   * The root node, or `null` when empty. For descents that use the
+   * augmented fields; do not relink nodes.
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {}
+   * new AugmentedTree<N>(() => false).root; // null
+   * ```
+   */
+  get root(): N | null {
+    return this.#root;
+  }
+
+  /**
+   * Number of nodes.
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {}
+   * new AugmentedTree<N>(() => false).size; // 0
+   * ```
+   */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Link `node` (not in any tree) into the tree. A node whose key equals an
+   * existing node's goes after it (to the right).
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {
+   *   constructor(readonly key: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
+   * t.insert(new N(1));
+   * t.size; // 1
+   * ```
+   */
+  insert(node: N): void {
+    this.#root = this.#engine.insert(this.#root, node);
+    this.#size++;
+  }
+
+  /**
+   * Unlink `node`, located by identity along its `before` path. Returns
+   * whether it was in the tree. The removed node's links are cleared.
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {
+   *   constructor(readonly key: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
+   * const a = new N(1);
+   * t.insert(a);
+   * t.remove(a); // true
+   * t.remove(a); // false
+   * ```
+   */
+  remove(node: N): boolean {
+    const e = this.#engine;
+    this.#root = e.remove(this.#root, node);
+    if (e.takeRemoved() === null) return false;
     this.#size--;
+    return true;
+  }
+
+  /**
+   * Unlink the node for which `cmp(key, node)` is 0 (descending left on a
+   * negative and right on a positive result) and return it, or `null` when
+   * there is none (the tree is then unchanged).
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {
+   *   constructor(readonly key: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
+   * t.insert(new N(4));
+   * t.removeKey(4, (k, n) => k - n.key)?.key; // 4
+   * t.size; // 0
+   * ```
+   */
+  removeKey<K>(key: K, cmp: KeyCompare<K, N>): N | null {
+    const e = this.#engine;
+    this.#root = e.removeKey(this.#root, key, cmp);
+    const n = e.takeRemoved();
+    if (n !== null) this.#size--;
     return n;
   }
 
@@ -465,20 +588,7 @@ export class AugmentedTree<N extends AvlNode<N>> {
    * ```
    */
   neighbour(node: N, dir: 1 | -1): N | null {
-    const before = this.#before;
-    let n = this.#root;
-    let best: N | null = null;
-    while (n !== null) {
-      if (n === node) {
-        n = dir > 0 ? n.right : n.left;
-      } else if (dir > 0 ? before(node, n) : before(n, node)) {
-        best = n;
-        n = dir > 0 ? n.left : n.right;
-      } else {
-        n = dir > 0 ? n.right : n.left;
-      }
-    }
-    return best;
+    return this.#engine.neighbour(this.#root, node, dir);
   }
 
   /**
@@ -612,29 +722,7 @@ export class AugmentedTree<N extends AvlNode<N>> {
    * ```
    */
   walk(walker: TreeWalker<N>): number {
-    const v0 = this.#walkVisits, s0 = this.#walkStop;
-    this.#walkVisits = 0;
-    this.#walkStop = false;
-    this.#walk(this.#root, walker);
-    const visits = this.#walkVisits;
-    this.#walkVisits = v0;
-    this.#walkStop = s0;
-    return visits;
-  }
-
-  #walk(n: N | null, w: TreeWalker<N>): void {
-    if (n === null) return;
-    this.#walkVisits++;
-    if (!w.enter(n)) return;
-    if (n.left !== null) {
-      this.#walk(n.left, w);
-      if (this.#walkStop) return;
-    }
-    if (!w.visit(n)) {
-      this.#walkStop = true;
-      return;
-    }
-    this.#walk(n.right, w);
+    return this.#engine.walk(this.#root, walker);
   }
 
   /**

@@ -17,6 +17,9 @@
  *   The only stored augmentation is the subtree's largest `last`, kept
  *   relative to the node's own `start` so that it stays a small integer.
  *   The anon_vma schemes use this layer.
+ * - {@linkcode intervalInsert}, {@linkcode intervalRemove}, {@linkcode intervalQuery} and
+ *   {@linkcode IntervalRootView}: the same tree held as a bare root node by a structure that
+ *   embeds it (the kernel's anon_vma embeds its `rb_root_cached`), with no tree object.
  * - {@linkcode IntervalTree}: a handle-based tree of arbitrary values with
  *   stored bounds, built on the intrusive layer.
  *
@@ -26,6 +29,7 @@
 import {
   type AugmentCallbacks,
   AugmentedTree,
+  AvlEngine,
   AvlNode,
   type TreeWalker,
 } from "./augmented_tree.ts";
@@ -170,6 +174,8 @@ class OverlapWalker implements TreeWalker<AnyNode> {
 }
 
 const WALKER = new OverlapWalker();
+/** The balancing engine shared by every interval tree (bare roots and {@linkcode IntervalNodeTree}s). */
+const ENGINE = new AvlEngine<AnyNode>(before, MAX_LAST);
 /**
  * Insertion sequence numbers, shared by every tree: only their order within one tree matters
  * (equal starts in insertion order), and one counter saves a field per tree.
@@ -204,10 +210,7 @@ let lastVisited = 0;
 export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N> {
   /** Creates an empty tree. */
   constructor() {
-    super(
-      before as unknown as (a: N, b: N) => boolean,
-      MAX_LAST as unknown as AugmentCallbacks<N>,
-    );
+    super(ENGINE as unknown as AvlEngine<N>);
   }
 
   /**
@@ -295,25 +298,189 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    * ```
    */
   query(start: number, last: number, visit: (node: N) => boolean | void): number {
-    // Save state so that a visitor may query re-entrantly.
-    const w = WALKER;
-    const s0 = w.start, l0 = w.last, v0 = w.callback, vi0 = w.visited;
-    w.start = start;
-    w.last = last;
-    w.callback = visit as unknown as (node: AnyNode) => boolean | void;
-    w.visited = 0;
-    const nodes = start <= last ? this.walk(w as unknown as TreeWalker<N>) : 0;
-    lastVisited = w.visited;
-    w.start = s0;
-    w.last = l0;
-    w.callback = v0;
-    w.visited = vi0;
-    return nodes;
+    return intervalQuery(this.root, start, last, visit);
   }
 
   /** Intervals reported to the visitor by the most recent completed {@linkcode query}. */
   static get lastVisited(): number {
     return lastVisited;
+  }
+}
+
+/**
+ * Store `node` (not stored anywhere) in the interval tree rooted at `root` with a new sequence
+ * number (see {@linkcode IntervalNodeTree.insert}); returns the new root.
+ *
+ * @example
+ * ```ts
+ * import { IntervalNode, intervalInsert } from "./interval_tree.ts";
+ * class Span extends IntervalNode<Span> {
+ *   constructor(readonly start: number, readonly last: number) {
+ *     super();
+ *   }
+ * }
+ * let root: Span | null = null;
+ * root = intervalInsert(root, new Span(0, 3));
+ * root.linked; // true
+ * ```
+ */
+export function intervalInsert<N extends IntervalNode<N>>(root: N | null, node: N): N {
+  if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
+  node.seq = nextSeq++;
+  return (ENGINE as unknown as AvlEngine<N>).insert(root, node);
+}
+
+/**
+ * Unlink a stored `node` from the interval tree rooted at `root`; returns the new root, or
+ * `undefined` (and changes nothing) when `node` is not stored in that tree.
+ *
+ * @example
+ * ```ts
+ * import { IntervalNode, intervalInsert, intervalRemove } from "./interval_tree.ts";
+ * class Span extends IntervalNode<Span> {
+ *   constructor(readonly start: number, readonly last: number) {
+ *     super();
+ *   }
+ * }
+ * const s = new Span(0, 3);
+ * const root = intervalInsert(null, s);
+ * [intervalRemove(root, s), intervalRemove(null, s)]; // [null, undefined]
+ * ```
+ */
+export function intervalRemove<N extends IntervalNode<N>>(
+  root: N | null,
+  node: N,
+): N | null | undefined {
+  if (node.seq < 0) return undefined;
+  const e = ENGINE as unknown as AvlEngine<N>;
+  const r = e.remove(root, node);
+  if (e.takeRemoved() === null) return undefined;
+  node.seq = -1;
+  node.maxDelta = 0;
+  return r;
+}
+
+/**
+ * Visit every node overlapping `[start, last]` in the interval tree rooted at `root` (see
+ * {@linkcode IntervalNodeTree.query}); returns the number of nodes examined.
+ *
+ * @example
+ * ```ts
+ * import { IntervalNode, intervalInsert, intervalQuery } from "./interval_tree.ts";
+ * class Span extends IntervalNode<Span> {
+ *   constructor(readonly start: number, readonly last: number) {
+ *     super();
+ *   }
+ * }
+ * const root = intervalInsert(null, new Span(0, 3));
+ * intervalQuery(root, 2, 2, () => {}); // 1
+ * ```
+ */
+export function intervalQuery<N extends IntervalNode<N>>(
+  root: N | null,
+  start: number,
+  last: number,
+  visit: (node: N) => boolean | void,
+): number {
+  // Save state so that a visitor may query re-entrantly.
+  const w = WALKER;
+  const s0 = w.start, l0 = w.last, v0 = w.callback, vi0 = w.visited;
+  w.start = start;
+  w.last = last;
+  w.callback = visit as unknown as (node: AnyNode) => boolean | void;
+  w.visited = 0;
+  const nodes = start <= last
+    ? (ENGINE as unknown as AvlEngine<N>).walk(root, w as unknown as TreeWalker<N>)
+    : 0;
+  lastVisited = w.visited;
+  w.start = s0;
+  w.last = l0;
+  w.callback = v0;
+  w.visited = vi0;
+  return nodes;
+}
+
+/**
+ * The read side of an interval tree: what {@linkcode IntervalNodeTree} and
+ * {@linkcode IntervalRootView} both offer.
+ *
+ * @example
+ * ```ts
+ * import { type IntervalTreeView, IntervalNodeTree } from "./interval_tree.ts";
+ * const t: IntervalTreeView<never> = new IntervalNodeTree<never>();
+ * t.isEmpty(); // true
+ * ```
+ */
+export interface IntervalTreeView<N> {
+  /** The root node, or `null` when empty. */
+  readonly root: N | null;
+  /** Number of nodes. */
+  readonly size: number;
+  /** Whether the tree is empty. */
+  isEmpty(): boolean;
+  /** All nodes in (start, insertion order) order. */
+  nodes(): IterableIterator<N>;
+  /** Overlap query (see {@linkcode IntervalNodeTree.query}). */
+  query(start: number, last: number, visit: (node: N) => boolean | void): number;
+}
+
+/**
+ * A live read-only view of an interval tree held as a bare root by `holder` (which changes it
+ * with {@linkcode intervalInsert} and {@linkcode intervalRemove}). `size` counts the nodes.
+ *
+ * @example
+ * ```ts
+ * import { IntervalNode, intervalInsert, IntervalRootView } from "./interval_tree.ts";
+ * class Span extends IntervalNode<Span> {
+ *   constructor(readonly start: number, readonly last: number) {
+ *     super();
+ *   }
+ * }
+ * const holder = { treeRoot: null as Span | null };
+ * const view = new IntervalRootView(holder);
+ * holder.treeRoot = intervalInsert(holder.treeRoot, new Span(1, 2));
+ * [view.size, view.isEmpty()]; // [1, false]
+ * ```
+ */
+export class IntervalRootView<N extends IntervalNode<N>> implements IntervalTreeView<N> {
+  readonly #holder: { readonly treeRoot: N | null };
+
+  /** A view of `holder.treeRoot`. */
+  constructor(holder: { readonly treeRoot: N | null }) {
+    this.#holder = holder;
+  }
+
+  /** The root node, or `null` when empty. */
+  get root(): N | null {
+    return this.#holder.treeRoot;
+  }
+
+  /** Number of nodes (counted). */
+  get size(): number {
+    let n = 0;
+    for (const _ of this.nodes()) n++;
+    return n;
+  }
+
+  /** Whether the tree is empty. */
+  isEmpty(): boolean {
+    return this.#holder.treeRoot === null;
+  }
+
+  /** All nodes in (start, insertion order) order. Do not modify the tree while iterating. */
+  *nodes(): IterableIterator<N> {
+    const stack: N[] = [];
+    AugmentedTree.pushLeft(stack, this.#holder.treeRoot);
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      yield m;
+      AugmentedTree.pushLeft(stack, m.right);
+    }
+  }
+
+  /** Overlap query (see {@linkcode IntervalNodeTree.query}). */
+  query(start: number, last: number, visit: (node: N) => boolean | void): number {
+    return intervalQuery(this.#holder.treeRoot, start, last, visit);
   }
 }
 

@@ -15,7 +15,14 @@
 
 import type { Lock, LockKind } from "../machine/exec.ts";
 import { LOCK_SLOT } from "../machine/lock_slot.ts";
-import { IntervalNode, IntervalNodeTree } from "../lib/interval_tree.ts";
+import {
+  intervalInsert,
+  IntervalNode,
+  intervalQuery,
+  intervalRemove,
+  IntervalRootView,
+  type IntervalTreeView,
+} from "../lib/interval_tree.ts";
 import {
   type Folio,
   hex,
@@ -56,8 +63,11 @@ export class AnonVma implements Lock {
   numChildren = 0;
   /** VMAs whose `anon_vma` is this one. */
   numActiveVmas = 0;
-  /** Interval tree of AVCs keyed by the VMA's pgoff range (the AVCs are its nodes). */
-  readonly tree: IntervalNodeTree<Avc> = new IntervalNodeTree<Avc>();
+  /**
+   * Root node of the interval tree of AVCs keyed by the VMA's pgoff range (the AVCs are its
+   * nodes), null when empty: the kernel's `rb_root`, embedded rather than a tree object.
+   */
+  #treeRoot: Avc | null = null;
   /** A timed machine's state of the rwsem (see `core/machine/lock_slot.ts`). */
   [LOCK_SLOT]: unknown = undefined;
   /** KSM pins (see {@link AnonVma.ksmPins}), or -1 once freed to the slab. */
@@ -72,6 +82,45 @@ export class AnonVma implements Lock {
     this.id = id;
     this.root = this;
     this.parent = this;
+  }
+
+  /** Root node of the interval tree of AVCs, or null when it is empty. */
+  get treeRoot(): Avc | null {
+    return this.#treeRoot;
+  }
+
+  /**
+   * The interval tree of AVCs (a new live read-only view on each access; the scheme changes the
+   * tree through {@link AnonVma.insertAvc} and {@link AnonVma.removeAvc}).
+   */
+  get tree(): IntervalTreeView<Avc> {
+    return new IntervalRootView<Avc>(this);
+  }
+
+  /** Whether no AVC is in the tree (`RB_EMPTY_ROOT(&anon_vma->rb_root.rb_root)`). */
+  get treeEmpty(): boolean {
+    return this.#treeRoot === null;
+  }
+
+  /** `anon_vma_interval_tree_insert`: links `avc` (not in any tree) into the tree. */
+  insertAvc(avc: Avc): void {
+    this.#treeRoot = intervalInsert(this.#treeRoot, avc);
+  }
+
+  /** `anon_vma_interval_tree_remove`: unlinks `avc`; false (nothing changed) if not in the tree. */
+  removeAvc(avc: Avc): boolean {
+    const r = intervalRemove(this.#treeRoot, avc);
+    if (r === undefined) return false;
+    this.#treeRoot = r;
+    return true;
+  }
+
+  /**
+   * `anon_vma_interval_tree_foreach`: visits the AVCs overlapping `[first, last]` in tree order
+   * until `visit` returns false; returns the tree nodes examined.
+   */
+  queryAvcs(first: number, last: number, visit: (avc: Avc) => boolean | void): number {
+    return intervalQuery(this.#treeRoot, first, last, visit);
   }
 
   /** Lock class of the rwsem: `"anon_vma.root"` for a root, `"anon_vma.own"` otherwise. */
@@ -399,13 +448,13 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `anon_vma_interval_tree_insert`. */
   protected treeInsert(avc: Avc): void {
-    avc.anonVma.tree.insert(avc);
+    avc.anonVma.insertAvc(avc);
     this.host.exec.work("tree_update");
   }
 
   /** `anon_vma_interval_tree_remove`. */
   protected treeRemove(avc: Avc): void {
-    if (!avc.anonVma.tree.remove(avc)) throw new Error(`AVC of vma ${avc.vma.id} not in a tree`);
+    if (!avc.anonVma.removeAvc(avc)) throw new Error(`AVC of vma ${avc.vma.id} not in a tree`);
     this.host.exec.work("tree_update");
   }
 
@@ -624,7 +673,7 @@ export class AnonVmaScheme implements RmapScheme {
       const avc = chain[i];
       const av = avc.anonVma;
       this.treeRemove(avc);
-      if (av.tree.isEmpty()) {
+      if (av.treeEmpty) {
         av.parent.numChildren--;
         chain[empties++] = avc;
         continue;
@@ -713,7 +762,7 @@ export class AnonVmaScheme implements RmapScheme {
     const f0 = this.#walkFirst, v0 = this.#walkVisit;
     this.#walkFirst = first;
     this.#walkVisit = visit;
-    const nodes = av.tree.query(first, last, this.#walkVisitor);
+    const nodes = av.queryAvcs(first, last, this.#walkVisitor);
     this.#walkFirst = f0;
     this.#walkVisit = v0;
     this.host.exec.work("tree_visit", nodes);
@@ -760,7 +809,7 @@ export class AnonVmaScheme implements RmapScheme {
       return { contended: true, structures: 0, treeNodes: 0, stopped: false };
     }
     let stopped = false;
-    const nodes = av.tree.query(0, Number.MAX_SAFE_INTEGER, (avc) => {
+    const nodes = av.queryAvcs(0, Number.MAX_SAFE_INTEGER, (avc) => {
       if (!visit(avc.vma)) stopped = true;
       return !stopped;
     });
@@ -861,7 +910,7 @@ export class AnonVmaScheme implements RmapScheme {
     const childCount = new Map<AnonVma, number>();
     const live = this.live;
     for (const av of live) {
-      if (!av.isRoot && !av.tree.isEmpty()) {
+      if (!av.isRoot && !av.treeEmpty) {
         childCount.set(av.parent, (childCount.get(av.parent) ?? 0) + 1);
       }
     }
@@ -871,12 +920,12 @@ export class AnonVmaScheme implements RmapScheme {
           `I2: anon_vma ${av.id} num_active_vmas ${av.numActiveVmas} != ${active.get(av) ?? 0}`,
         );
       }
-      const want = (childCount.get(av) ?? 0) + (av.isRoot && !av.tree.isEmpty() ? 1 : 0);
+      const want = (childCount.get(av) ?? 0) + (av.isRoot && !av.treeEmpty ? 1 : 0);
       if (want !== av.numChildren) {
         out.push(`I2: anon_vma ${av.id} num_children ${av.numChildren} != ${want}`);
       }
       if (!av.isRoot && av.root.freed) out.push(`I6: anon_vma ${av.id} outlives its root`);
-      if (!av.isRoot && av.tree.isEmpty() && av.ksmPins === 0) {
+      if (!av.isRoot && av.treeEmpty && av.ksmPins === 0) {
         out.push(`I6: anon_vma ${av.id} empty but not freed`);
       }
       out.push(...this.checkTree(av));
