@@ -153,13 +153,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "split-no-rekey",
     file: "core/rmap/anon_vma.ts",
-    search: "if (st.anonVma !== null) { for (const avc of st.chain) this.treeRemove(avc); }\n" +
+    search: "if (r.anonVma !== null) this.treeRemoveChain(r);\n" +
       "    }\n" +
       "    mutate();\n" +
       "    for (const v of vmas) {\n" +
-      "      const st = this.state(v);\n" +
-      "      if (st.anonVma !== null) { for (const avc of st.chain) this.treeInsert(avc); }",
-    replace: "}\n    mutate();\n    for (const v of vmas) {\n      const st = this.state(v);",
+      "      const r = this.rmapOf(v);\n" +
+      "      if (r.anonVma !== null) this.treeInsertChain(r);",
+    replace: "}\n    mutate();\n    for (const v of vmas) {\n      const r = this.rmapOf(v);",
     story: "the interval tree is not re-keyed when a split or merge changes a VMA's range",
     tests: [CLASSIC],
   },

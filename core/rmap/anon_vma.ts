@@ -213,7 +213,11 @@ export class Avc extends IntervalNode<Avc> {
   }
 }
 
-/** Per-VMA state: `vma->anon_vma` and the `anon_vma_chain` list (head = newest). */
+/**
+ * Per-VMA state: `vma->anon_vma` and the `anon_vma_chain` list (head = newest). What
+ * {@link AnonVmaScheme.state} returns; the scheme keeps it in `vma.rmap` in one of three forms
+ * (see {@link AnonVmaScheme.state}).
+ */
 export interface AnonVmaVmaState {
   /** `vma->anon_vma`. */
   anonVma: AnonVma | null;
@@ -229,6 +233,44 @@ const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
 
 /** The state of every unfaulted VMA until it changes (shared; frozen). */
 const UNFAULTED: AnonVmaVmaState = Object.freeze({ anonVma: null, chain: NO_AVCS });
+
+/**
+ * The general (mutable) form of a VMA's state in `vma.rmap`: a fork child's chain of two or more
+ * AVCs, and every state while a change is under way.
+ */
+class ChainState implements AnonVmaVmaState {
+  anonVma: AnonVma | null;
+  chain: Avc[];
+  constructor(anonVma: AnonVma | null, chain: Avc[]) {
+    this.anonVma = anonVma;
+    this.chain = chain;
+  }
+}
+
+/**
+ * What `vma.rmap` holds: {@link UNFAULTED}, a {@link ChainState}, a subclass scheme's own state
+ * object, or (a chain of one AVC of the VMA's own anon_vma, the state of most faulted VMAs) that
+ * {@link Avc} itself. All of them have `anonVma`.
+ */
+type VmaRmap = AnonVmaVmaState | Avc;
+
+/** Length of the chain of a VMA whose `vma.rmap` is `r`. */
+function chainLength(r: VmaRmap): number {
+  return r instanceof Avc ? 1 : r.chain.length;
+}
+
+/** Element `i` of the chain of a VMA whose `vma.rmap` is `r` (0 = head, the newest). */
+function chainAt(r: VmaRmap, i: number): Avc {
+  return r instanceof Avc ? r : r.chain[i];
+}
+
+/** Whether the chain of a VMA whose `vma.rmap` is `r` links `av`. */
+function chainLinks(r: VmaRmap, av: AnonVma): boolean {
+  if (r instanceof Avc) return r.anonVma === av;
+  const c = r.chain;
+  for (let i = 0; i < c.length; i++) if (c[i].anonVma === av) return true;
+  return false;
+}
 
 /** Options that distinguish the classic model's variants. */
 export interface AnonVmaOptions {
@@ -338,26 +380,57 @@ export class AnonVmaScheme implements RmapScheme {
 
   // -- state accessors ---------------------------------------------------------------------------
 
-  /** The scheme state of a VMA. */
+  /**
+   * The scheme state of a VMA, read-only. `vma.rmap` holds it in one of three forms: one shared
+   * frozen state for every unfaulted VMA; for a chain of exactly one AVC of the VMA's own
+   * anon_vma (most faulted VMAs), that AVC itself (then this returns a new object on each call);
+   * else a state object of the VMA's own.
+   */
   state(vma: Vma): AnonVmaVmaState {
-    return vma.rmap as AnonVmaVmaState;
+    const r = vma.rmap as VmaRmap;
+    return r instanceof Avc ? { anonVma: r.anonVma, chain: [r] } : r;
+  }
+
+  /** `vma.rmap` of a VMA (see {@link AnonVmaScheme.state}). */
+  protected rmapOf(vma: Vma): VmaRmap {
+    return vma.rmap as VmaRmap;
   }
 
   /**
-   * The state of a VMA, to be changed: an unfaulted VMA's shared state is replaced by its own
-   * first.
+   * The state of a VMA, to be changed: an unfaulted VMA's shared state or a one-AVC VMA's AVC is
+   * replaced by a state object of its own first ({@link AnonVmaScheme.settle} undoes this).
    */
   protected ownState(vma: Vma): AnonVmaVmaState {
-    const st = vma.rmap as AnonVmaVmaState;
-    if (st !== UNFAULTED) return st;
-    const own: AnonVmaVmaState = { anonVma: null, chain: NO_AVCS };
-    vma.rmap = own;
-    return own;
+    const r = vma.rmap as VmaRmap;
+    if (r === UNFAULTED) {
+      const own = new ChainState(null, NO_AVCS);
+      vma.rmap = own;
+      return own;
+    }
+    if (r instanceof Avc) {
+      const own = new ChainState(r.anonVma, [r]);
+      vma.rmap = own;
+      return own;
+    }
+    return r;
+  }
+
+  /**
+   * After a change: a state object of this class holding one AVC of the VMA's own anon_vma is
+   * replaced by that AVC, one holding nothing by the shared unfaulted state.
+   */
+  protected settle(vma: Vma): void {
+    const r = vma.rmap;
+    if (!(r instanceof ChainState)) return;
+    const c = r.chain;
+    if (c.length === 1) {
+      if (r.anonVma === c[0].anonVma) vma.rmap = c[0];
+    } else if (c.length === 0 && r.anonVma === null) vma.rmap = UNFAULTED;
   }
 
   /** `vma->anon_vma`. */
   anonVmaOf(vma: Vma): AnonVma | null {
-    return this.state(vma).anonVma;
+    return (vma.rmap as VmaRmap).anonVma;
   }
 
   /** The anon_vma in `folio->mapping`. */
@@ -373,23 +446,23 @@ export class AnonVmaScheme implements RmapScheme {
   }
 
   hasAnon(vma: Vma): boolean {
-    return this.state(vma).anonVma !== null;
+    return (vma.rmap as VmaRmap).anonVma !== null;
   }
 
   isForkChild(vma: Vma): boolean {
-    const s = this.state(vma);
-    return s.anonVma !== null && s.chain.length !== 1;
+    const s = vma.rmap as VmaRmap;
+    return s.anonVma !== null && chainLength(s) !== 1;
   }
 
   anonIdentity(vma: Vma): unknown {
-    return this.state(vma).anonVma;
+    return (vma.rmap as VmaRmap).anonVma;
   }
 
   /** `vma_maybe_has_shared_anon_folios` (reference §10.2). */
   maybeHasSharedAnon(vma: Vma): boolean {
-    const s = this.state(vma);
+    const s = vma.rmap as VmaRmap;
     if (!s.anonVma) return false;
-    if (s.chain.length !== 1) return true;
+    if (chainLength(s) !== 1) return true;
     const av = s.anonVma;
     return av.numChildren > (av === av.root ? 1 : 0);
   }
@@ -500,8 +573,8 @@ export class AnonVmaScheme implements RmapScheme {
   /** `reusable_anon_vma(old, a, b)`. */
   protected reusableAnonVma(old: Vma, a: Vma, b: Vma): AnonVma | null {
     if (!this.anonVmaCompatible(a, b)) return null;
-    const s = this.state(old);
-    if (s.anonVma && s.chain.length === 1) return s.anonVma;
+    const s = old.rmap as VmaRmap;
+    if (s.anonVma && chainLength(s) === 1) return s.anonVma;
     return null;
   }
 
@@ -519,8 +592,8 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `__anon_vma_prepare` (reference §3.1). */
   prepare(vma: Vma): void {
-    if (this.state(vma).anonVma) return;
-    const st = this.ownState(vma);
+    const r = vma.rmap as VmaRmap;
+    if (r.anonVma) return;
     const avc = this.allocAvc(vma, null as unknown as AnonVma);
     let av = this.findMergeableAnonVma(vma);
     if (av) this.count("anon_vma_reuse_neighbour");
@@ -531,8 +604,17 @@ export class AnonVmaScheme implements RmapScheme {
     avc.anonVma = av;
     const l = this.lockWrite(av);
     this.host.exec.acquire(vma.mm.pageTableLock, "write");
-    st.anonVma = av;
-    this.link(vma, avc);
+    if (r === UNFAULTED) {
+      // The usual case: the VMA's state becomes its one AVC (what link() does, without a state
+      // object).
+      vma.rmap = avc;
+      this.host.exec.work("list_op");
+      this.treeInsert(avc);
+    } else {
+      this.ownState(vma).anonVma = av;
+      this.link(vma, avc);
+      this.settle(vma);
+    }
     av.numActiveVmas++;
     this.host.exec.release(vma.mm.pageTableLock, "write");
     this.unlockWrite(l);
@@ -543,14 +625,15 @@ export class AnonVmaScheme implements RmapScheme {
    * by `vm_area_dup`, or set by `dup_anon_vma`).
    */
   clone(dst: Vma, src: Vma, op: Exclude<CloneOp, "fork">): void {
-    const srcState = this.state(src);
-    const dstState = this.state(dst);
-    if (dstState.chain.length !== 0) throw new Error(`clone into vma ${dst.id} with a chain`);
-    if (op === "merge_unfaulted" && srcState.chain.length !== 1) {
+    const srcState = src.rmap as VmaRmap;
+    const dstState = dst.rmap as VmaRmap;
+    if (chainLength(dstState) !== 0) throw new Error(`clone into vma ${dst.id} with a chain`);
+    if (op === "merge_unfaulted" && chainLength(srcState) !== 1) {
       throw new Error(`unfaulted merge from fork child vma ${src.id}`);
     }
     if (dstState.anonVma !== srcState.anonVma) this.ownState(dst).anonVma = srcState.anonVma;
     this.cloneChain(dst, src, false);
+    this.settle(dst);
   }
 
   /**
@@ -559,11 +642,10 @@ export class AnonVmaScheme implements RmapScheme {
    * caller to fill (fork's own AVC), then the clones in `src`'s order (newest first).
    */
   protected cloneChain(dst: Vma, src: Vma, forking: boolean, reserve = 0): void {
-    const srcState = this.state(src);
-    const srcChain = srcState.chain;
-    const n = srcChain.length;
+    const srcState = src.rmap as VmaRmap;
+    const n = chainLength(srcState);
     if (n === 0) {
-      const av = this.state(dst).anonVma;
+      const av = (dst.rmap as VmaRmap).anonVma;
       if (av) av.numActiveVmas++;
       return;
     }
@@ -580,7 +662,7 @@ export class AnonVmaScheme implements RmapScheme {
       // the root lock, allocates with GFP_KERNEL and locks again.
       const slab = this.host.slab;
       for (let i = n - 1; i >= 0; i--) {
-        const pav = srcChain[i].anonVma;
+        const pav = chainAt(srcState, i).anonVma;
         let avc: Avc;
         if (slab.alloc("anon_vma_chain", 1, "nowait")) {
           avc = new Avc(dst, pav);
@@ -597,8 +679,10 @@ export class AnonVmaScheme implements RmapScheme {
       }
     } else {
       // 2026: every AVC allocated unlocked, then one lock for all the tree inserts.
-      for (let i = n - 1; i >= 0; i--) chain[reserve + i] = this.allocAvc(dst, srcChain[i].anonVma);
-      lock = this.lockWrite(srcChain[n - 1].anonVma);
+      for (let i = n - 1; i >= 0; i--) {
+        chain[reserve + i] = this.allocAvc(dst, chainAt(srcState, i).anonVma);
+      }
+      lock = this.lockWrite(chainAt(srcState, n - 1).anonVma);
       for (let i = n - 1; i >= 0; i--) {
         exec.work("list_op");
         this.treeInsert(chain[reserve + i]);
@@ -607,7 +691,7 @@ export class AnonVmaScheme implements RmapScheme {
     if (forking && !dstState.anonVma && srcState.anonVma) {
       const oldestFirst = this.options.reuseOrder === "oldest-first";
       for (let k = 0; k < n; k++) {
-        const av = srcChain[oldestFirst ? n - 1 - k : k].anonVma;
+        const av = chainAt(srcState, oldestFirst ? n - 1 - k : k).anonVma;
         if (av.numChildren < 2 && av.numActiveVmas === 0) {
           dstState.anonVma = av;
           this.count("anon_vma_reuse_fork");
@@ -621,7 +705,7 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** `anon_vma_fork` (reference §3.3). */
   fork(child: Vma, parent: Vma): void {
-    const ps = this.state(parent);
+    const ps = parent.rmap as VmaRmap;
     if (!ps.anonVma) return;
     const cs = this.ownState(child);
     cs.anonVma = null;
@@ -635,6 +719,7 @@ export class AnonVmaScheme implements RmapScheme {
     this.cloneChain(child, parent, true, 1);
     if (cs.anonVma) {
       cs.chain.shift();
+      this.settle(child);
       if (preAv) {
         this.freeAvc(preAvc!);
         this.freeAnonVma(preAv);
@@ -655,17 +740,19 @@ export class AnonVmaScheme implements RmapScheme {
     this.treeInsert(avc);
     av.parent.numChildren++;
     this.unlockWrite(l);
+    this.settle(child);
   }
 
   /** `unlink_anon_vmas` (reference §3.4). */
   unlink(vma: Vma): void {
-    const st = this.state(vma);
-    if (st.chain.length === 0) {
+    const st = vma.rmap as VmaRmap;
+    const n = chainLength(st);
+    if (n === 0) {
       if (st.anonVma) throw new Error(`vma ${vma.id} has an anon_vma but no chain`);
       return;
     }
-    const chain = st.chain;
-    const n = chain.length;
+    // A one-AVC state is the AVC: a scratch array of it (its own is discarded below).
+    const chain = st instanceof Avc ? [st] : st.chain;
     const l = this.lockWrite(chain[0].anonVma);
     // The AVCs whose anon_vma emptied are kept at the front of the (discarded) chain array.
     let empties = 0;
@@ -681,12 +768,14 @@ export class AnonVmaScheme implements RmapScheme {
       this.host.exec.work("list_op");
       this.freeAvc(avc);
     }
-    if (st.anonVma) {
-      st.anonVma.numActiveVmas--;
+    const own = st.anonVma;
+    if (own) own.numActiveVmas--;
+    if (st instanceof Avc || st instanceof ChainState) vma.rmap = UNFAULTED;
+    else {
       st.anonVma = null;
+      st.chain = NO_AVCS;
     }
     this.unlockWrite(l);
-    st.chain = NO_AVCS;
     for (let i = 0; i < empties; i++) {
       const avc = chain[i];
       this.putAnonVma(avc.anonVma);
@@ -697,34 +786,46 @@ export class AnonVmaScheme implements RmapScheme {
   /** `vma_prepare`/`vma_complete`: re-key the VMAs' AVCs under the root lock. */
   adjust(vmas: readonly Vma[], mutate: () => void): void {
     let first: AnonVma | null = null;
-    for (let i = 0; i < vmas.length && first === null; i++) first = this.state(vmas[i]).anonVma;
+    for (let i = 0; i < vmas.length && first === null; i++) first = this.rmapOf(vmas[i]).anonVma;
     if (first === null) {
       mutate();
       return;
     }
     const l = this.lockWrite(first);
     for (const v of vmas) {
-      const st = this.state(v);
-      if (st.anonVma !== null) { for (const avc of st.chain) this.treeRemove(avc); }
+      const r = this.rmapOf(v);
+      if (r.anonVma !== null) this.treeRemoveChain(r);
     }
     mutate();
     for (const v of vmas) {
-      const st = this.state(v);
-      if (st.anonVma !== null) { for (const avc of st.chain) this.treeInsert(avc); }
+      const r = this.rmapOf(v);
+      if (r.anonVma !== null) this.treeInsertChain(r);
     }
     this.unlockWrite(l);
   }
 
+  /** Every AVC of a chain out of its tree, head first. */
+  protected treeRemoveChain(r: VmaRmap): void {
+    if (r instanceof Avc) this.treeRemove(r);
+    else for (const avc of r.chain) this.treeRemove(avc);
+  }
+
+  /** Every AVC of a chain into its tree, head first. */
+  protected treeInsertChain(r: VmaRmap): void {
+    if (r instanceof Avc) this.treeInsert(r);
+    else for (const avc of r.chain) this.treeInsert(avc);
+  }
+
   /** `__folio_set_anon`: exclusive folios go to the VMA's anon_vma, others to its root. */
   addNewAnon(folio: Folio, vma: Vma, _addr: number, exclusive: boolean): void {
-    const av = this.state(vma).anonVma;
+    const av = (vma.rmap as VmaRmap).anonVma;
     if (!av) throw new Error(`new anon folio in vma ${vma.id} without anon_vma`);
     folio.rmap = exclusive ? av : av.root;
   }
 
   /** `folio_move_anon_rmap`. */
   moveAnon(folio: Folio, vma: Vma): void {
-    const av = this.state(vma).anonVma;
+    const av = (vma.rmap as VmaRmap).anonVma;
     if (!av) throw new Error(`folio move into vma ${vma.id} without anon_vma`);
     if (folio.rmap !== av) this.count("folio_move_anon_rmap");
     folio.rmap = av;
@@ -782,7 +883,7 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** KSM `stable_tree_append`: `get_anon_vma(vma->anon_vma)`. */
   ksmGetAnonVma(vma: Vma): unknown {
-    const av = this.state(vma).anonVma;
+    const av = (vma.rmap as VmaRmap).anonVma;
     if (!av) return null;
     av.refcount++;
     av.ksmPins++;
@@ -823,9 +924,9 @@ export class AnonVmaScheme implements RmapScheme {
     for (const { folio } of folios) {
       if (folio.pinned || folio.mapcount.some((m) => m > 1)) return false;
     }
-    const srcAv = this.state(src).anonVma;
+    const srcAv = (src.rmap as VmaRmap).anonVma;
     this.prepare(dst);
-    const dstAv = this.state(dst).anonVma!;
+    const dstAv = (dst.rmap as VmaRmap).anonVma!;
     // The destination anon_vma is write-locked across the relocation; the source's lock is
     // skipped when it shares the root.
     const l = this.lockWrite(dstAv);
@@ -891,7 +992,7 @@ export class AnonVmaScheme implements RmapScheme {
         if (linearPageIndex(vma, addr) !== f.index + pte.page) {
           out.push(`I1b: folio ${f.id} index ${f.index} vs vma ${vma.id} at ${hex(addr)}`);
         }
-        if (!this.state(vma).chain.some((a) => a.anonVma === av)) {
+        if (!chainLinks(this.rmapOf(vma), av)) {
           out.push(`I1a: vma ${vma.id} not in tree of anon_vma ${av.id} of folio ${f.id}`);
         }
       }
