@@ -1,0 +1,258 @@
+// The compact representations of the classic anon_vma scheme (issue #12, memory): a VMA whose
+// chain is one AVC of its own anon_vma keeps that AVC as its state; an anon_vma embeds its
+// interval tree's root and is its own rwsem. These tests pin that the representation changes
+// nothing that is observable: chains (one AVC and many), tree contents, walk order and figures,
+// lock classes and counted acquisitions.
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
+import { CountingExec } from "../core/machine/exec.ts";
+import { AnonVma, AnonVmaScheme, Avc } from "../core/rmap/anon_vma.ts";
+import { AnonVmaPerAvLockScheme } from "../core/rmap/anon_vma_per_av_lock.ts";
+import { AnonVma2026Scheme } from "../core/rmap/anon_vma_2026.ts";
+import {
+  type Folio,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  type Vma,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const X = 0x7f0000000000;
+const pg = (n: number): number => X + n * P;
+
+function world(scheme: AnonVmaScheme = new AnonVmaScheme()): {
+  k: Kernel;
+  s: AnonVmaScheme;
+  exec: CountingExec;
+  walks: WalkResult[];
+} {
+  const exec = new CountingExec();
+  const k = new Kernel({ scheme, exec, params: { debugChecks: true } });
+  const walks: WalkResult[] = [];
+  k.onWalk((r) => walks.push(r));
+  return { k, s: scheme, exec, walks };
+}
+
+function vmas(mm: Mm): Vma[] {
+  return [...mm.vmas];
+}
+
+function folioAt(k: Kernel, mm: Mm, addr: number): Folio {
+  const f = k.pte(mm, addr)?.folio;
+  if (!f) throw new Error(`no folio at ${addr}`);
+  return f;
+}
+
+/** Every AVC of every VMA of `mms` is in its anon_vma's tree, and the trees hold nothing else. */
+function assertTreesMatchChains(s: AnonVmaScheme, mms: Mm[]): void {
+  const inChains = new Map<AnonVma, Set<Avc>>();
+  for (const mm of mms) {
+    for (const v of mm.vmas) {
+      for (const avc of s.state(v).chain) {
+        let set = inChains.get(avc.anonVma);
+        if (!set) inChains.set(avc.anonVma, set = new Set());
+        set.add(avc);
+      }
+    }
+  }
+  for (const av of s.live) {
+    const nodes = [...av.tree.nodes()];
+    assertEquals(nodes.length, av.tree.size);
+    assertEquals(av.tree.isEmpty(), nodes.length === 0);
+    assertEquals(av.treeEmpty, nodes.length === 0);
+    assertEquals(av.tree.root === null, nodes.length === 0);
+    assertEquals(new Set(nodes), inChains.get(av) ?? new Set());
+  }
+}
+
+Deno.test("a chain of one AVC of the VMA's own anon_vma is kept as that AVC", () => {
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  const v = vmas(mm)[0];
+  // Unfaulted: no anon_vma, empty chain.
+  assertEquals([s.anonVmaOf(v), s.state(v).chain.length, s.hasAnon(v)], [null, 0, false]);
+  k.touch(mm, pg(0), "write");
+  const av = s.anonVmaOf(v)!;
+  const avc = v.rmap as Avc;
+  assertEquals(avc instanceof Avc, true);
+  assertEquals([avc.vma, avc.anonVma], [v, av]);
+  assertEquals(s.state(v).anonVma, av);
+  assertEquals(s.state(v).chain, [avc]);
+  assertEquals([s.hasAnon(v), s.isForkChild(v), s.maybeHasSharedAnon(v)], [true, false, false]);
+  assertEquals(s.anonIdentity(v), av);
+  assertEquals([...av.tree.nodes()], [avc]);
+  assertEquals([avc.handle?.start, avc.handle?.last], [X / P, X / P + 3]);
+  // A split gives both parts one AVC of the shared anon_vma: both kept as AVCs.
+  k.mprotect(mm, pg(1), P, PROT_READ);
+  const parts = vmas(mm);
+  assertEquals(parts.length, 3);
+  for (const p of parts) {
+    assertEquals(p.rmap instanceof Avc, true);
+    assertEquals(s.anonVmaOf(p), av);
+    assertEquals(s.state(p).chain.map((a) => a.vma), [p]);
+  }
+  assertEquals(av.numActiveVmas, 3);
+  assertEquals(av.tree.size, 3);
+  assertTreesMatchChains(s, [mm]);
+  // Merged back: one AVC again.
+  k.mprotect(mm, pg(1), P, RW);
+  const [whole] = vmas(mm);
+  assertEquals(vmas(mm).length, 1);
+  assertEquals([whole.rmap instanceof Avc, s.anonVmaOf(whole), av.tree.size], [true, av, 1]);
+  k.assertInvariants();
+  // Unmapped: the state is the unfaulted one and the anon_vma is freed.
+  k.munmap(mm, X, 4 * P);
+  assertEquals([av.freed, av.treeEmpty], [true, true]);
+  assertEquals(k.slab.live("anon_vma_chain"), 0);
+});
+
+/**
+ * Walk figures `[kind, visits, hits, useless, structures, treeNodes]` of the fork-chain scenario
+ * below, as the code before the compact representations gave them (identical in the three
+ * classic variants).
+ */
+const CHAIN_WALKS = [
+  ["migrate", 5, 5, 0, 1, 6],
+  ["remove_migration", 5, 5, 0, 1, 6],
+  ["migrate", 3, 3, 0, 1, 5],
+  ["remove_migration", 3, 3, 0, 1, 5],
+  ["referenced", 5, 5, 0, 1, 7],
+  ["migrate", 2, 1, 1, 1, 4],
+  ["remove_migration", 2, 1, 1, 1, 4],
+  ["migrate", 2, 2, 0, 1, 4],
+  ["remove_migration", 2, 2, 0, 1, 4],
+  ["migrate", 4, 4, 0, 1, 5],
+  ["remove_migration", 4, 4, 0, 1, 5],
+  ["referenced", 1, 1, 0, 1, 1],
+  ["migrate", 2, 2, 0, 1, 2],
+  ["remove_migration", 2, 2, 0, 1, 2],
+  ["migrate", 4, 4, 0, 1, 4],
+  ["remove_migration", 4, 4, 0, 1, 4],
+];
+
+for (
+  const [name, make, allocated, locks] of [
+    ["anon_vma", () => new AnonVmaScheme(), 5, { root: [16, 20], own: null }],
+    ["anon_vma-2026", () => new AnonVma2026Scheme(), 7, { root: [16, 20], own: null }],
+    ["anon_vma-per-av-lock", () => new AnonVmaPerAvLockScheme(), 5, {
+      root: [13, 20],
+      own: [3, 54],
+    }],
+  ] as const
+) {
+  Deno.test(`${name}: chains of one and many AVCs in a fork chain; walks as before`, () => {
+    const { k, s, exec, walks } = world(make());
+    const gens: Mm[] = [k.spawn()];
+    k.mmap(gens[0], X, 8 * P, RW, ANON);
+    for (let i = 0; i < 8; i++) k.touch(gens[0], pg(i), "write");
+    for (let g = 1; g <= 4; g++) {
+      gens.push(k.fork(gens[g - 1]));
+      k.touch(gens[g], pg(g), "write"); // a private page per generation
+    }
+    const avs = gens.map((mm) => s.anonVmaOf(vmas(mm)[0])!);
+    // The root VMA's state is its AVC; generation g has g + 1 AVCs, newest (its own) first.
+    assertEquals(vmas(gens[0])[0].rmap instanceof Avc, true);
+    for (let g = 1; g <= 4; g++) {
+      const v = vmas(gens[g])[0];
+      assertEquals(v.rmap instanceof Avc, false);
+      assertEquals(s.state(v).chain.map((a) => a.anonVma), avs.slice(0, g + 1).reverse());
+      assertEquals([s.isForkChild(v), s.maybeHasSharedAnon(v)], [true, true]);
+    }
+    assertTreesMatchChains(s, gens);
+    k.mprotect(gens[3], pg(2), 2 * P, PROT_READ); // splits a chain of 4 into three
+    assertEquals(vmas(gens[3]).map((v) => s.state(v).chain.length), [4, 4, 4]);
+    assertTreesMatchChains(s, gens);
+    k.touch(gens[3], pg(5), "write");
+    const f = (mm: Mm, a: number): Folio => folioAt(k, mm, a);
+    k.migrateFolio(f(gens[0], pg(0)));
+    k.migrateFolio(f(gens[2], pg(2)));
+    k.folioReferenced(f(gens[0], pg(7)));
+    k.migrateFolio(f(gens[3], pg(5)));
+    k.migrateFolio(f(gens[4], pg(3)));
+    k.exit(gens[2]); // from the middle of the chain
+    assertTreesMatchChains(s, [gens[0], gens[1], gens[3], gens[4]]);
+    k.migrateFolio(f(gens[0], pg(0)));
+    k.folioReferenced(f(gens[4], pg(4)));
+    k.mprotect(gens[3], pg(2), 2 * P, RW); // merges back
+    k.migrateFolio(f(gens[3], pg(2)));
+    // Forks that reuse an idle anon_vma (the 6.18 reuse rule), twice.
+    const p5 = k.fork(gens[4]);
+    k.exit(gens[4]);
+    const p6 = k.fork(p5);
+    k.migrateFolio(f(p6, pg(1)));
+    assertEquals(
+      walks.map((r) => [r.kind, r.visits, r.hits, r.useless, r.structures, r.treeNodes]),
+      CHAIN_WALKS,
+    );
+    assertEquals(s.counters().anon_vma_allocated, allocated);
+    assertEquals(s.counters().anon_vma_reuse_fork, 2);
+    const ids = (mm: Mm): number[][] =>
+      vmas(mm).map((v) => s.state(v).chain.map((a) => a.anonVma.id));
+    assertEquals([gens[0], gens[1], gens[3], p5, p6].map(ids), [
+      [[1]],
+      [[2, 1]],
+      [[4, 3, 2, 1]],
+      [[5, 4, 3, 2, 1]],
+      [[5, 4, 3, 2, 1]],
+    ]);
+    const c = exec.counters.locks;
+    assertEquals([c["anon_vma.root"].readAcquisitions, c["anon_vma.root"].writeAcquisitions], [
+      ...locks.root,
+    ]);
+    const own = c["anon_vma.own"];
+    assertEquals(
+      own ? [own.readAcquisitions, own.writeAcquisitions] : null,
+      locks.own && [...locks.own],
+    );
+    assertTreesMatchChains(s, [gens[0], gens[1], gens[3], p5, p6]);
+    k.assertInvariants();
+    for (const mm of [p6, p5, gens[3], gens[1]]) k.exit(mm);
+    assertEquals(vmas(gens[0])[0].rmap instanceof Avc, true);
+    assertEquals(k.slab.live("anon_vma_chain"), 1);
+    assertTreesMatchChains(s, [gens[0]]);
+    k.exit(gens[0]);
+    assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [0, 0]);
+  });
+}
+
+Deno.test("an anon_vma is its own rwsem: one lock per anon_vma, class by root-ness", () => {
+  const { k, s, exec } = world();
+  const z = k.spawn();
+  k.mmap(z, X, P, RW, ANON);
+  k.touch(z, X, "write");
+  const c = k.fork(z);
+  const root = s.anonVmaOf(vmas(z)[0])!;
+  const leaf = s.anonVmaOf(vmas(c)[0])!;
+  assertEquals([root.lock === root, leaf.lock === leaf], [true, true]);
+  assertEquals([root.lockClass, root.kind, root.lock.id], ["anon_vma.root", "rwsem", root.id]);
+  assertEquals(leaf.lockClass, "anon_vma.own");
+  assertEquals(leaf.rwsem("anon_vma.own"), leaf);
+  assertThrows(() => leaf.rwsem("anon_vma.root"), Error, "anon_vma.own");
+  // Counted acquisitions: the fork took the root's rwsem (write) for the clone and the link.
+  const locks = exec.counters.locks["anon_vma.root"];
+  assertEquals([locks.readAcquisitions, locks.writeAcquisitions], [0, 3]);
+  assertEquals(exec.counters.locks["anon_vma.own"], undefined);
+});
+
+Deno.test("per-anon_vma lock: exclusive folios of a leaf are walked under the leaf's own rwsem", () => {
+  const { k, s, exec } = world(new AnonVmaPerAvLockScheme());
+  const z = k.spawn();
+  k.mmap(z, X, 2 * P, RW, ANON);
+  k.touch(z, pg(0), "write");
+  const c = k.fork(z);
+  k.touch(c, pg(1), "write"); // the child's own exclusive folio, in its leaf anon_vma
+  const f = folioAt(k, c, pg(1));
+  const before = exec.counters.locks["anon_vma.own"]?.readAcquisitions ?? 0;
+  k.folioReferenced(f);
+  assertEquals(exec.counters.locks["anon_vma.own"].readAcquisitions, before + 1);
+  assertEquals(s.counters().walks_own_lock, 1);
+});
