@@ -110,8 +110,15 @@ Deno.test("a chain of one AVC of the VMA's own anon_vma is kept as that AVC", ()
   assertEquals([whole.rmap instanceof Avc, s.anonVmaOf(whole), av.tree.size], [true, av, 1]);
   k.assertInvariants();
   // Unmapped: the state is the unfaulted one and the anon_vma is freed.
+  // KSM pins are counted beside the anon_vma and keep it referenced.
+  const rc = av.refcount;
+  assertEquals(s.ksmGetAnonVma(whole), av);
+  assertEquals([av.ksmPins, av.refcount], [1, rc + 1]);
+  s.ksmPutAnonVma(av);
+  assertEquals([av.ksmPins, av.refcount, av.freed], [0, rc, false]);
   k.munmap(mm, X, 4 * P);
-  assertEquals([av.freed, av.treeEmpty], [true, true]);
+  assertEquals([av.freed, av.treeEmpty, s.live.has(av), s.live.size], [true, true, false, 0]);
+  assertThrows(() => (av.ksmPins = 1), Error, "freed");
   assertEquals(k.slab.live("anon_vma_chain"), 0);
 });
 

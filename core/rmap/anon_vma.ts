@@ -44,6 +44,9 @@ import type {
   WalkReport,
 } from "./scheme.ts";
 
+/** {@link AnonVma.ksmPins} of the anon_vmas that have any. */
+const KSM_PINS = new WeakMap<AnonVma, number>();
+
 /**
  * `struct anon_vma` (reference §1.1). The object is also its own rwsem (a {@link Lock}, as the
  * kernel's anon_vma embeds its `rw_semaphore`): a root's is in lock class `"anon_vma.root"`, a
@@ -70,11 +73,9 @@ export class AnonVma implements Lock {
   #treeRoot: Avc | null = null;
   /** A timed machine's state of the rwsem (see `core/machine/lock_slot.ts`). */
   [LOCK_SLOT]: unknown = undefined;
-  /** KSM pins (see {@link AnonVma.ksmPins}), or -1 once freed to the slab. */
-  #ksmPinsOrFreed = 0;
   /** Neighbours in the scheme's list of live anon_vmas (allocation order); scheme bookkeeping. */
   livePrev: AnonVma | null = null;
-  /** See {@link AnonVma.livePrev}. */
+  /** See {@link AnonVma.livePrev}; the anon_vma itself once it is freed (see {@link AnonVma.freed}). */
   liveNext: AnonVma | null = null;
 
   /** Creates a root anon_vma (`anon_vma_alloc`). */
@@ -152,23 +153,32 @@ export class AnonVma implements Lock {
     return this;
   }
 
-  /** Freed to the slab. */
+  /**
+   * Freed to the slab. Kept as `liveNext` pointing at the anon_vma itself (a live one is never
+   * its own neighbour), so freeing costs no field; the scheme sets it once the anon_vma is off
+   * its live list, and setting it drops the list links.
+   */
   get freed(): boolean {
-    return this.#ksmPinsOrFreed < 0;
+    return this.liveNext === this;
   }
   set freed(v: boolean) {
-    if (v) this.#ksmPinsOrFreed = -1;
-    else if (this.#ksmPinsOrFreed < 0) this.#ksmPinsOrFreed = 0;
+    if (v) {
+      this.livePrev = null;
+      this.liveNext = this;
+    } else if (this.liveNext === this) this.liveNext = null;
   }
 
-  /** References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). */
+  /**
+   * References held by KSM rmap items (part of `refcount`; `get_anon_vma` in mm/ksm.c). Few
+   * anon_vmas ever have one: the counts are kept aside, not in a field of every anon_vma.
+   */
   get ksmPins(): number {
-    const n = this.#ksmPinsOrFreed;
-    return n < 0 ? 0 : n;
+    return KSM_PINS.get(this) ?? 0;
   }
   set ksmPins(n: number) {
-    if (this.#ksmPinsOrFreed < 0) throw new Error(`KSM pin of freed anon_vma ${this.id}`);
-    this.#ksmPinsOrFreed = n;
+    if (this.freed) throw new Error(`KSM pin of freed anon_vma ${this.id}`);
+    if (n === 0) KSM_PINS.delete(this);
+    else KSM_PINS.set(this, n);
   }
 
   /** True for the root of a hierarchy. */
@@ -485,13 +495,12 @@ export class AnonVmaScheme implements RmapScheme {
   /** `anon_vma_free`. */
   protected freeAnonVma(av: AnonVma): void {
     if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
-    av.freed = true;
     const prev = av.livePrev, next = av.liveNext;
     if (prev === null) this.#liveHead = next;
     else prev.liveNext = next;
     if (next === null) this.#liveTail = prev;
     else next.livePrev = prev;
-    av.livePrev = av.liveNext = null;
+    av.freed = true;
     this.host.slab.free("anon_vma");
   }
 
