@@ -80,6 +80,8 @@ Deno.test("bare-root interval tree = IntervalNodeTree: shapes, order, queries", 
           });
           assert.deepEqual([nb, got], [na, want]);
           assert.equal(view.query(s, s + l, () => {}), na);
+          const all = { enter: () => true, visit: (n: Span) => n.start <= s };
+          assert.equal(view.walk(all), tree.walk(all));
         }
       },
     ),

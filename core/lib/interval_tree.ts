@@ -422,6 +422,8 @@ export interface IntervalTreeView<N> {
   nodes(): IterableIterator<N>;
   /** Overlap query (see {@linkcode IntervalNodeTree.query}). */
   query(start: number, last: number, visit: (node: N) => boolean | void): number;
+  /** Pruned in-order walk counting the nodes it examines (see {@linkcode AugmentedTree.walk}). */
+  walk(walker: TreeWalker<N>): number;
 }
 
 /**
@@ -481,6 +483,11 @@ export class IntervalRootView<N extends IntervalNode<N>> implements IntervalTree
   /** Overlap query (see {@linkcode IntervalNodeTree.query}). */
   query(start: number, last: number, visit: (node: N) => boolean | void): number {
     return intervalQuery(this.#holder.treeRoot, start, last, visit);
+  }
+
+  /** Pruned in-order walk counting the nodes it examines (see {@linkcode AugmentedTree.walk}). */
+  walk(walker: TreeWalker<N>): number {
+    return (ENGINE as unknown as AvlEngine<N>).walk(this.#holder.treeRoot, walker);
   }
 }
 
