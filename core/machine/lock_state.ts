@@ -59,8 +59,12 @@ export class LockState<T> {
   writer: T | null = null;
   /** Whether the lock is an rwsem (only rwsem readers share). */
   readonly #rwsem: boolean;
-  /** Shared holders `#readers[0..nreaders)` in arrival order, made on first use. */
-  #readers: T[] | null = null;
+  /**
+   * Shared holders in arrival order: `#reader` (the first), then `#more[0..nreaders - 1)`, made
+   * when a second reader shares the lock (most locks never have two readers at once).
+   */
+  #reader: T | null = null;
+  #more: T[] | null = null;
   #nreaders = 0;
   /** Waiters in arrival order, made on first use. */
   #queue: LockWaiter<T>[] | null = null;
@@ -74,7 +78,9 @@ export class LockState<T> {
 
   /** Current shared holders, in the order they took the lock (a copy). */
   get readers(): Set<T> {
-    return new Set(this.#readers === null ? [] : this.#readers.slice(0, this.#nreaders));
+    const n = this.#nreaders;
+    if (n === 0) return new Set();
+    return new Set([this.#reader as T, ...(n > 1 ? this.#more!.slice(0, n - 1) : [])]);
   }
 
   /** Waiters in arrival order. */
@@ -116,23 +122,42 @@ export class LockState<T> {
       this.writer = owner;
       return;
     }
-    const r = this.#readers ??= [];
     const n = this.#nreaders;
-    for (let i = 0; i < n; i++) if (r[i] === owner) return; // already a reader (as a Set)
-    r[n] = owner;
+    if (n === 0) {
+      this.#reader = owner;
+      this.#nreaders = 1;
+      return;
+    }
+    if (this.#reader === owner) return; // already a reader (as a Set)
+    const m = this.#more ??= [];
+    for (let i = 0; i < n - 1; i++) if (m[i] === owner) return;
+    m[n - 1] = owner;
     this.#nreaders = n + 1;
   }
 
   /** Removes reader `owner`; returns whether it was one. */
   #dropReader(owner: T): boolean {
-    const r = this.#readers;
     const n = this.#nreaders;
-    if (r === null) return false;
-    let i = 0;
-    while (i < n && r[i] !== owner) i++;
-    if (i === n) return false;
-    for (; i < n - 1; i++) r[i] = r[i + 1];
-    r[n - 1] = undefined as T;
+    if (n === 0) return false;
+    const m = this.#more;
+    let i: number;
+    if (this.#reader === owner) {
+      if (n === 1) {
+        this.#reader = null;
+        this.#nreaders = 0;
+        return true;
+      }
+      // The second reader becomes the first.
+      this.#reader = m![0];
+      i = 0;
+    } else {
+      if (m === null) return false;
+      i = 0;
+      while (i < n - 1 && m[i] !== owner) i++;
+      if (i === n - 1) return false;
+    }
+    for (; i < n - 2; i++) m![i] = m![i + 1];
+    m![n - 2] = undefined as T;
     this.#nreaders = n - 1;
     return true;
   }

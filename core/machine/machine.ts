@@ -430,7 +430,7 @@ export class Machine {
           for (let i = 0, nh = task.nheld; i < nh; i++) {
             const h = held[i];
             h.units += units;
-            h.info!.metrics.workUnderLock.add(k, units);
+            h.tally!.add(k, units);
           }
           const ns = this.#recorder.workPrice[k] * units;
           if (ns > 0 && !this.#skipTo(this.#now + ns)) {
@@ -490,6 +490,7 @@ export class Machine {
           }
           task.nheld = nh;
           h.info = null;
+          h.tally = null;
           const m = info.metrics;
           const holdNs = this.#now - h.since;
           m.hold.add(holdNs);
@@ -567,12 +568,15 @@ export class Machine {
     }
     const n = task.nheld++;
     let h = task.held[n];
-    if (h === undefined) task.held[n] = h = { info, write: mode !== "read", since: now, units: 0 };
-    else {
+    const tally = m.workUnderLock;
+    if (h === undefined) {
+      task.held[n] = h = { info, write: mode !== "read", since: now, units: 0, tally };
+    } else {
       h.info = info;
       h.write = mode !== "read";
       h.since = now;
       h.units = 0;
+      h.tally = tally;
     }
     if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }

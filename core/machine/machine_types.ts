@@ -149,6 +149,8 @@ export interface Held {
   write: boolean;
   since: number;
   units: number;
+  /** The work done under the lock's class (`info.metrics.workUnderLock`), or null if spare. */
+  tally: WorkTally | null;
 }
 
 export interface Replay {

@@ -42,12 +42,17 @@ import {
 
 /** Length of a new step buffer, in words. */
 const INITIAL_STEP_WORDS = 256;
-/** Step buffers longer than this are not kept for reuse. */
+/** Step buffers longer than this are "big": pooled apart, for operations outgrowing a small one. */
 const MAX_POOLED_STEP_WORDS = 8192;
-/** At most this many step buffers are kept for reuse. */
+/** At most this many small step buffers (and side arrays) are kept for reuse. */
 const MAX_POOLED_BUFFERS = 64;
-/** Besides, at most this many longer step buffers, up to `MAX_BIG_STEP_WORDS` (8 MiB) each. */
-const MAX_BIG_BUFFERS = 2;
+/**
+ * Besides, at most this many big step buffers, up to `MAX_BIG_STEP_WORDS` (8 MiB) each: a big
+ * operation (a fork or exit of a big process) that outgrows its small buffer takes one instead
+ * of growing a new buffer by doubling. Several big operations are often in flight at once (forks
+ * and exits of apps on different CPUs).
+ */
+const MAX_BIG_BUFFERS = 4;
 const MAX_BIG_STEP_WORDS = 1 << 20;
 /** Most words one Exec call records (an acquisition after an implicit operation begin). */
 const MAX_CALL_WORDS = 8;
@@ -113,28 +118,19 @@ export class StepRecorder implements Exec {
     for (let n = p.length; n <= k; n++) p.push(prices[workKindName(n)] ?? NaN);
   }
 
-  /** Step buffers given back by finished replays, for reuse. */
+  /** Small step buffers given back by finished replays (or outgrown), for reuse. */
   #poolCode: Float64Array[] = [];
+  /** Side arrays given back by finished replays, for reuse. */
   #poolRefs: unknown[][] = [];
-  /** Pooled buffers longer than `MAX_POOLED_STEP_WORDS` (a few, so room stays bounded). */
+  /** Pooled big step buffers (a few, so room stays bounded). */
   #bigCode: Float64Array[] = [];
-  #bigRefs: unknown[][] = [];
 
   /** Starts recording an operation of kind `kind` (for `finish` to hand to a replay). */
   start(kind: OpKind): Recording {
     const rec = this.#recording;
     if (rec.code === NO_CODE) {
-      // A big buffer first: an operation that needed one (a fork of a big process) tends to be
-      // followed by another (its exit, the next fork).
-      const big = this.#bigCode.length > 0;
-      const code = big ? this.#bigCode.pop() : this.#poolCode.pop();
-      if (code !== undefined) {
-        rec.code = code;
-        rec.refs = (big ? this.#bigRefs : this.#poolRefs).pop()!;
-      } else {
-        rec.code = new Float64Array(INITIAL_STEP_WORDS);
-        rec.refs = [];
-      }
+      rec.code = this.#poolCode.pop() ?? new Float64Array(INITIAL_STEP_WORDS);
+      rec.refs = this.#poolRefs.pop() ?? [];
     }
     rec.n = 0;
     rec.nrefs = 0;
@@ -192,22 +188,51 @@ export class StepRecorder implements Exec {
     rp.code = NO_CODE;
     rp.refs = NO_REFS as unknown[];
     refs.fill(undefined, 0, rp.nrefs);
-    if (code.length <= MAX_POOLED_STEP_WORDS) {
-      if (this.#poolCode.length >= MAX_POOLED_BUFFERS) return;
-      this.#poolCode.push(code);
+    if (refs.length <= MAX_POOLED_STEP_WORDS && this.#poolRefs.length < MAX_POOLED_BUFFERS) {
       this.#poolRefs.push(refs);
-    } else if (code.length <= MAX_BIG_STEP_WORDS && this.#bigCode.length < MAX_BIG_BUFFERS) {
-      this.#bigCode.push(code);
-      this.#bigRefs.push(refs);
     }
+    this.#pool(code);
+  }
+
+  /** Keeps a step buffer for reuse if the pool has room for it (see `recycle`). */
+  #pool(code: Float64Array): void {
+    if (code.length <= MAX_POOLED_STEP_WORDS) {
+      if (this.#poolCode.length < MAX_POOLED_BUFFERS) this.#poolCode.push(code);
+      return;
+    }
+    if (code.length > MAX_BIG_STEP_WORDS) return;
+    const big = this.#bigCode;
+    if (big.length < MAX_BIG_BUFFERS) {
+      big.push(code);
+      return;
+    }
+    // Full: keep the longer of the new one and the shortest pooled one.
+    let s = 0;
+    for (let i = 1; i < big.length; i++) if (big[i].length < big[s].length) s = i;
+    if (big[s].length < code.length) big[s] = code;
   }
 
   /** Makes room for `words` more words in the recording's step buffer. */
   #grow(rec: Recording, words: number): void {
     const old = rec.code;
-    const code = new Float64Array(Math.max(old.length * 2, rec.n + words));
+    const need = rec.n + words;
+    const len = Math.max(old.length * 2, need);
+    let code: Float64Array | undefined;
+    if (len > MAX_POOLED_STEP_WORDS) {
+      // Outgrowing the small buffers: the longest pooled big buffer, if it has room.
+      const big = this.#bigCode;
+      let b = -1;
+      for (let i = 0; i < big.length; i++) if (b < 0 || big[i].length > big[b].length) b = i;
+      if (b >= 0 && big[b].length >= len) {
+        code = big[b];
+        big[b] = big[big.length - 1];
+        big.pop();
+      }
+    }
+    code ??= new Float64Array(len);
     code.set(old.subarray(0, rec.n));
     rec.code = code;
+    this.#pool(old);
   }
 
   #ensureOpen(rec: Recording): void {
