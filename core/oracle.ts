@@ -70,7 +70,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   }
 
   /** Index of the pair of `key` in a flat pair array, or -1. */
-  #index(pairs: (Mm | number)[], key: number): number {
+  private pairIndex(pairs: (Mm | number)[], key: number): number {
     for (let i = 0; i < pairs.length; i += 2) {
       if (mapperKey(pairs[i] as Mm, pairs[i + 1] as number) === key) return i;
     }
@@ -80,7 +80,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Whether `key` is mapped. */
   has(key: number): boolean {
     const many = this.#many;
-    if (many !== null) return many instanceof Map ? many.has(key) : this.#index(many, key) >= 0;
+    if (many !== null) return many instanceof Map ? many.has(key) : this.pairIndex(many, key) >= 0;
     const mm = this.#oneMm;
     return mm !== null && mapperKey(mm, this.#oneAddr) === key;
   }
@@ -90,7 +90,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     const many = this.#many;
     if (many !== null) {
       if (many instanceof Map) return many.get(key);
-      const i = this.#index(many, key);
+      const i = this.pairIndex(many, key);
       return i >= 0 ? { mm: many[i] as Mm, addr: many[i + 1] as number } : undefined;
     }
     const mm = this.#oneMm;
@@ -104,7 +104,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (mapperKey(m.mm, m.addr) !== key) {
       throw new RangeError(`MapperSet key ${key} is not the key of (mm ${m.mm.id}, ${m.addr})`);
     }
-    this.#put(key, m.mm, m.addr);
+    this.putMapper(key, m.mm, m.addr);
     return this;
   }
 
@@ -115,18 +115,18 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   add(mm: Mm, addr: number): boolean {
     const key = mapperKey(mm, addr);
     if (this.has(key)) return false;
-    this.#put(key, mm, addr);
+    this.putMapper(key, mm, addr);
     return true;
   }
 
-  #put(key: number, mm: Mm, addr: number): void {
+  private putMapper(key: number, mm: Mm, addr: number): void {
     const many = this.#many;
     if (many !== null) {
       if (many instanceof Map) {
         many.set(key, { mm, addr });
         return;
       }
-      const i = this.#index(many, key);
+      const i = this.pairIndex(many, key);
       if (i >= 0) {
         const copy = many.slice();
         copy[i] = mm;
@@ -162,7 +162,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
         if (many.size === 0) this.#many = null;
         return had;
       }
-      const i = this.#index(many, key);
+      const i = this.pairIndex(many, key);
       if (i < 0) return false;
       const rest = many.filter((_, j) => j !== i && j !== i + 1);
       this.#many = rest.length > 0 ? rest : null;
@@ -283,7 +283,7 @@ export class Oracle {
     let recorded = 0;
     for (const f of k.liveAnonFolios) {
       recorded += f.mappers.size;
-      const mc = f.mapcount.reduce((a, b) => a + b, 0);
+      const mc = f.totalMapcount();
       if (mc !== f.mappers.size) out.push(`folio ${f.id} mapcount ${mc} != ${f.mappers.size}`);
     }
     if (recorded !== ptes) out.push(`oracle records ${recorded} mappings, page tables ${ptes}`);

@@ -1,0 +1,229 @@
+// The folio object's compact layout: a one-page folio keeps its mapcount and PageAnonExclusive
+// inline, a large folio keeps per-page arrays, and both answer every mapcount / PageAnonExclusive
+// / mapping question identically, through the methods the kernel core uses and through the
+// `mapcount` / `anonExclusive` arrays outside scripts read (a small folio makes them on demand and
+// keeps them live). The oracle's MapperSet keeps one mapping inline, a few in an array, more in a
+// Map, with the same answers and insertion order in every mode.
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { KernelFolio } from "../core/kernel/folio_object.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import { mapperKey, MapperSet } from "../core/oracle.ts";
+import {
+  type Folio,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_MUST_RELOCATE_ANON,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  type SimFile,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const X = 0x7f0000000000;
+const Y = X + 0x1000000;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const RW = PROT_READ | PROT_WRITE;
+
+/** Every question the kernel core asks of page `page` and of the folio as a whole. */
+function answers(f: Folio, page: number): unknown[] {
+  return [
+    f.pageMapcount(page),
+    f.pageAnonExclusive(page),
+    f.totalMapcount(),
+    f.maxPageMapcount(),
+    f.mapped(),
+  ];
+}
+
+Deno.test("folio: a one-page and a 512-page folio answer the same on a mapped page", () => {
+  const small = new KernelFolio(1, 1, true, 7, null);
+  const large = new KernelFolio(2, 512, true, 7, null);
+  assertEquals([small.nrPages, large.nrPages, small.file, large.file], [1, 512, null, null]);
+  const steps: [number, boolean][] = [[1, true], [1, false], [-1, false], [2, true], [-3, true]];
+  const page = 300;
+  assertEquals(answers(small, 0), answers(large, page));
+  for (const [delta, excl] of steps) {
+    small.addPageMapcount(0, delta);
+    small.setPageAnonExclusive(0, excl);
+    large.addPageMapcount(page, delta);
+    large.setPageAnonExclusive(page, excl);
+    assertEquals(answers(small, 0), answers(large, page));
+  }
+  // Only page 300 of the large folio moved; the arrays agree with the methods.
+  assertEquals(large.mapcount.filter((m, i) => i !== page && m !== 0), []);
+  assertEquals(large.anonExclusive.filter((e, i) => i !== page && e), []);
+  assertEquals([large.mapcount[page], large.anonExclusive[page]], [0, true]);
+  assertEquals([small.mapcount, small.anonExclusive], [[0], [true]]);
+});
+
+Deno.test("folio: a small folio's arrays, once read, stay live both ways", () => {
+  const f = new KernelFolio(1, 1, true, 0, null);
+  f.addPageMapcount(0, 2);
+  f.setPageAnonExclusive(0, true);
+  const mc = f.mapcount, ex = f.anonExclusive;
+  assertEquals([mc, ex, f.mapcount === mc, f.anonExclusive === ex], [[2], [true], true, true]);
+  mc[0]++;
+  ex[0] = false;
+  assertEquals(answers(f, 0), [3, false, 3, 3, true]);
+  f.addPageMapcount(0, -3);
+  f.setPageAnonExclusive(0, true);
+  assertEquals([mc, ex, f.nrPages, f.mapped()], [[0], [true], 1, false]);
+});
+
+Deno.test("folio: pages beyond a small folio are refused; flags are independent bits", () => {
+  const f = new KernelFolio(1, 1, true, 0, null);
+  assertThrows(() => f.pageMapcount(1), RangeError);
+  assertThrows(() => f.addPageMapcount(1, 1), RangeError);
+  assertThrows(() => f.pageAnonExclusive(1), RangeError);
+  assertThrows(() => f.setPageAnonExclusive(1, true), RangeError);
+  f.setPageAnonExclusive(0, true);
+  f.pinned = true;
+  f.ksm = true;
+  f.freed = true;
+  assertEquals([f.anon, f.pinned, f.ksm, f.freed, f.pageAnonExclusive(0)], [
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
+  f.pinned = false;
+  f.setPageAnonExclusive(0, false);
+  assertEquals([f.anon, f.pinned, f.ksm, f.freed, f.pageAnonExclusive(0)], [
+    true,
+    false,
+    true,
+    true,
+    false,
+  ]);
+});
+
+Deno.test("folio: a page-cache folio keeps its file and an inline mapcount", () => {
+  const file = { id: 1, name: "libc.so", sizePages: 4 } as SimFile;
+  const f = new KernelFolio(1, 1, false, 3, file);
+  f.addPageMapcount(0, 1);
+  assertEquals([f.file, f.anon, f.nrPages, f.index, answers(f, 0)], [file, false, 1, 3, [
+    1,
+    false,
+    1,
+    1,
+    true,
+  ]]);
+  assertEquals([f.mapcount, f.file], [[1], file]);
+});
+
+const folioAt = (k: Kernel, mm: Mm, addr: number): Folio => k.pte(mm, addr)!.folio!;
+
+function forkedPair(order: number): { k: Kernel; p: Mm; c: Mm; f: Folio } {
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, anonFolioOrder: order },
+  });
+  const p = k.spawn();
+  k.mmap(p, X, 16 * P, RW, ANON);
+  k.touch(p, X, "write");
+  const f = folioAt(k, p, X);
+  assertEquals([f.nrPages, f.totalMapcount(), f.pageAnonExclusive(0)], [
+    order ? 16 : 1,
+    f.nrPages,
+    true,
+  ]);
+  const c = k.fork(p);
+  return { k, p, c, f };
+}
+
+Deno.test("folio: fork, CoW and unmap give the same page-0 answers for small and large folios", () => {
+  const small = forkedPair(0), large = forkedPair(4);
+  const page0 = (w: { f: Folio }): unknown[] => [
+    w.f.pageMapcount(0),
+    w.f.pageAnonExclusive(0),
+    w.f.maxPageMapcount(),
+    w.f.mapped(),
+    w.f.mappers.size / w.f.nrPages,
+  ];
+  assertEquals(page0(small), [2, false, 2, true, 2]);
+  assertEquals(page0(large), page0(small));
+  for (const w of [small, large]) {
+    w.k.touch(w.c, X, "write"); // the child copies page 0
+    assertEquals([folioAt(w.k, w.c, X) === w.f, w.f.pageMapcount(0)], [false, 1]);
+    w.k.munmap(w.c, X, 16 * P);
+    assertEquals(w.k.oracle.check(w.k), []);
+  }
+  assertEquals(page0(large), [1, false, 1, true, 1]);
+  assertEquals(page0(small), page0(large));
+  // The parent is alone again: the next write reuses in place and sets PageAnonExclusive.
+  for (const w of [small, large]) {
+    w.k.touch(w.p, X, "write");
+    assertEquals([folioAt(w.k, w.p, X) === w.f, w.f.pageAnonExclusive(0)], [true, true]);
+    assertEquals([w.f.mapcount[0], w.f.anonExclusive[0]], [1, true]);
+  }
+});
+
+Deno.test("folio: a split large folio's pages answer like folios faulted one page at a time", () => {
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, anonFolioOrder: 4 },
+  });
+  const mm = k.spawn();
+  k.mmap(mm, X, 16 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  const f = folioAt(k, mm, X);
+  const arrays = f.mapcount; // an outside script holding the head's array sees it cut to one page
+  k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y);
+  assertEquals([k.counters.folios_split, f.nrPages, arrays, f.mapcount === arrays], [
+    1,
+    1,
+    [1],
+    true,
+  ]);
+  for (let i = 0; i < 16; i++) {
+    const addr = i < 8 ? Y + i * P : X + i * P;
+    const t = folioAt(k, mm, addr);
+    assertEquals([t.nrPages, answers(t, 0), t.mapcount, t.anonExclusive], [
+      1,
+      [1, true, 1, 1, true],
+      [1],
+      [
+        true,
+      ],
+    ]);
+    assertEquals([...t.mappers.values()].map((m) => m.addr), [addr]);
+  }
+  assertEquals(k.oracle.check(k), []);
+});
+
+Deno.test("MapperSet: inline, array and Map modes answer alike, in insertion order", () => {
+  const mms = [1, 2, 3].map((id) => ({ id }) as Mm);
+  const s = new MapperSet();
+  const added: [Mm, number][] = [];
+  for (let i = 0; i < 12; i++) {
+    const mm = mms[i % 3], addr = X + (i >> 1) * P + (i % 2) * 2 ** 40;
+    assertEquals(s.add(mm, addr), true);
+    assertEquals(s.add(mm, addr), false);
+    added.push([mm, addr]);
+    assertEquals([...s.values()].map((m) => [m.mm, m.addr]), added);
+    assertEquals([...s.keys()], added.map(([m, a]) => mapperKey(m, a)));
+    assertEquals(s.size, added.length);
+  }
+  while (added.length > 0) {
+    const [mm, addr] = added.splice(added.length >> 1, 1)[0];
+    const key = mapperKey(mm, addr);
+    assertEquals([s.has(key), s.get(key)], [true, { mm, addr }]);
+    assertEquals([s.delete(key), s.delete(key), s.has(key), s.get(key)], [
+      true,
+      false,
+      false,
+      undefined,
+    ]);
+    assertEquals([...s.values()].map((m) => [m.mm, m.addr]), added);
+    assertEquals(s.size, added.length);
+  }
+  assertThrows(() => s.set(1, { mm: mms[0], addr: X }), RangeError);
+});
