@@ -29,13 +29,30 @@ export interface Mapper {
 /** Largest number of mappings a {@link MapperSet} keeps in arrays before it makes a `Map`. */
 const SMALL_MAPPERS = 8;
 
+/** The address `rel` pages from page `base` (the one formula every decode uses). */
+function addrAt(base: number, rel: number): number {
+  return (base + rel) * PAGE_SIZE;
+}
+
+/**
+ * `addr` as a page offset from page `base` that fits a 32-bit integer (a V8 Smi, stored in a
+ * field or array without a boxed number) and decodes to exactly `addr` again; NaN when none does.
+ */
+function relPage(addr: number, base: number): number {
+  const rel = (addr / PAGE_SIZE - base) | 0;
+  return Object.is(addrAt(base, rel), addr) ? rel : NaN;
+}
+
 /**
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
  * mapping and many a few, so the first one is stored inline as two fields (no {@link Mapper}
  * object: one is made when a caller asks for it), up to {@link SMALL_MAPPERS} as flat
- * (mm, address) pairs in a small array, and only more in a `Map`. The kernel's folios extend this class, so a folio's mappings cost
- * no object of their own.
+ * (mm, page) pairs in a small array, and only more in a `Map`. Inline and in the array an
+ * address is kept as a 32-bit page offset from a base page ({@link mapperBase}: a folio's
+ * `index`, where its mappings cluster), so no address becomes a boxed number; a mapping whose
+ * offset does not fit goes to the `Map`. The kernel's folios extend this class, so a folio's
+ * mappings cost no object of their own.
  *
  * @example Usage
  * ```ts
@@ -52,15 +69,40 @@ const SMALL_MAPPERS = 8;
 export class MapperSet implements Iterable<[number, Mapper]> {
   /** Inline mode: the mm of the one mapping (null: none). */
   #oneMm: Mm | null = null;
-  /** Inline mode: the address of the one mapping. */
-  #oneAddr = 0;
+  /** Inline mode: the page offset of the one mapping from {@link mapperBase}. */
+  #oneRel = 0;
   /**
-   * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes): flat (mm, address) pairs,
-   * replaced by an exact-size copy on every change (V8 would give a pushed-to array room for 16
-   * more); or Map mode. Keys are derived from the mappings ({@link mapperKey}), so only the
-   * mappings are stored.
+   * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes): flat (mm, page offset)
+   * pairs, replaced by an exact-size copy on every change (V8 would give a pushed-to array room
+   * for 16 more); or Map mode. Keys are derived from the mappings ({@link mapperKey}), so only
+   * the mappings are stored.
    */
   #many: (Mm | number)[] | Map<number, Mapper> | null = null;
+
+  /**
+   * The page the stored offsets count from: 0 here; a subclass returns a page near its
+   * mappings and changes it only through {@link rebaseMappers}.
+   */
+  protected mapperBase(): number {
+    return 0;
+  }
+
+  /**
+   * Runs `changeBase` (which changes what {@link mapperBase} returns) with the mappings
+   * re-stored against the new base, in the same order.
+   */
+  protected rebaseMappers(changeBase: () => void): void {
+    if (this.#oneMm === null && this.#many === null) {
+      changeBase();
+      return;
+    }
+    const all = [...this.values()];
+    this.#oneMm = null;
+    this.#oneRel = 0;
+    this.#many = null;
+    changeBase();
+    for (const m of all) this.putMapper(mapperKey(m.mm, m.addr), m.mm, m.addr);
+  }
 
   /** Number of mappings. */
   get size(): number {
@@ -71,8 +113,9 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /** Index of the pair of `key` in a flat pair array, or -1. */
   private pairIndex(pairs: (Mm | number)[], key: number): number {
+    const base = this.mapperBase();
     for (let i = 0; i < pairs.length; i += 2) {
-      if (mapperKey(pairs[i] as Mm, pairs[i + 1] as number) === key) return i;
+      if (mapperKey(pairs[i] as Mm, addrAt(base, pairs[i + 1] as number)) === key) return i;
     }
     return -1;
   }
@@ -82,7 +125,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     const many = this.#many;
     if (many !== null) return many instanceof Map ? many.has(key) : this.pairIndex(many, key) >= 0;
     const mm = this.#oneMm;
-    return mm !== null && mapperKey(mm, this.#oneAddr) === key;
+    return mm !== null && mapperKey(mm, addrAt(this.mapperBase(), this.#oneRel)) === key;
   }
 
   /** The mapping under `key`, or undefined (a new {@link Mapper} object unless in Map mode). */
@@ -91,12 +134,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (many !== null) {
       if (many instanceof Map) return many.get(key);
       const i = this.pairIndex(many, key);
-      return i >= 0 ? { mm: many[i] as Mm, addr: many[i + 1] as number } : undefined;
+      if (i < 0) return undefined;
+      return { mm: many[i] as Mm, addr: addrAt(this.mapperBase(), many[i + 1] as number) };
     }
     const mm = this.#oneMm;
-    return mm !== null && mapperKey(mm, this.#oneAddr) === key
-      ? { mm, addr: this.#oneAddr }
-      : undefined;
+    if (mm === null) return undefined;
+    const addr = addrAt(this.mapperBase(), this.#oneRel);
+    return mapperKey(mm, addr) === key ? { mm, addr } : undefined;
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -121,36 +165,46 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   private putMapper(key: number, mm: Mm, addr: number): void {
     const many = this.#many;
+    if (many instanceof Map) {
+      many.set(key, { mm, addr });
+      return;
+    }
+    const rel = relPage(addr, this.mapperBase());
     if (many !== null) {
-      if (many instanceof Map) {
-        many.set(key, { mm, addr });
-        return;
-      }
       const i = this.pairIndex(many, key);
-      if (i >= 0) {
+      if (rel !== rel || (i < 0 && many.length >= 2 * SMALL_MAPPERS)) {
+        this.toMap(key, mm, addr);
+      } else if (i >= 0) {
         const copy = many.slice();
         copy[i] = mm;
-        copy[i + 1] = addr;
+        copy[i + 1] = rel;
         this.#many = copy;
-      } else if (many.length < 2 * SMALL_MAPPERS) {
-        this.#many = [...many, mm, addr];
       } else {
-        const map = new Map<number, Mapper>();
-        for (let j = 0; j < many.length; j += 2) {
-          const vm = many[j] as Mm, va = many[j + 1] as number;
-          map.set(mapperKey(vm, va), { mm: vm, addr: va });
-        }
-        map.set(key, { mm, addr });
-        this.#many = map;
+        this.#many = [...many, mm, rel];
       }
-    } else if (this.#oneMm === null || mapperKey(this.#oneMm, this.#oneAddr) === key) {
-      this.#oneMm = mm;
-      this.#oneAddr = addr;
-    } else {
-      this.#many = [this.#oneMm, this.#oneAddr, mm, addr];
-      this.#oneMm = null;
-      this.#oneAddr = 0;
+      return;
     }
+    const one = this.#oneMm;
+    if (rel !== rel) {
+      this.toMap(key, mm, addr);
+    } else if (one === null || mapperKey(one, addrAt(this.mapperBase(), this.#oneRel)) === key) {
+      this.#oneMm = mm;
+      this.#oneRel = rel;
+    } else {
+      this.#many = [one, this.#oneRel, mm, rel];
+      this.#oneMm = null;
+      this.#oneRel = 0;
+    }
+  }
+
+  /** Moves every mapping to Map mode, then sets `key` (in place if it is there). */
+  private toMap(key: number, mm: Mm, addr: number): void {
+    const map = new Map<number, Mapper>();
+    for (const m of this.values()) map.set(mapperKey(m.mm, m.addr), m);
+    map.set(key, { mm, addr });
+    this.#oneMm = null;
+    this.#oneRel = 0;
+    this.#many = map;
   }
 
   /** Removes the mapping under `key`; returns whether there was one. */
@@ -169,9 +223,11 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       return true;
     }
     const mm = this.#oneMm;
-    if (mm === null || mapperKey(mm, this.#oneAddr) !== key) return false;
+    if (mm === null || mapperKey(mm, addrAt(this.mapperBase(), this.#oneRel)) !== key) {
+      return false;
+    }
     this.#oneMm = null;
-    this.#oneAddr = 0;
+    this.#oneRel = 0;
     return true;
   }
 
@@ -184,12 +240,15 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   *values(): IterableIterator<Mapper> {
     const many = this.#many;
     if (many === null) {
-      if (this.#oneMm !== null) yield { mm: this.#oneMm, addr: this.#oneAddr };
+      if (this.#oneMm !== null) {
+        yield { mm: this.#oneMm, addr: addrAt(this.mapperBase(), this.#oneRel) };
+      }
     } else if (many instanceof Map) {
       yield* many.values();
     } else {
+      const base = this.mapperBase();
       for (let i = 0; i < many.length; i += 2) {
-        yield { mm: many[i] as Mm, addr: many[i + 1] as number };
+        yield { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
       }
     }
   }

@@ -227,3 +227,41 @@ Deno.test("MapperSet: inline, array and Map modes answer alike, in insertion ord
   }
   assertThrows(() => s.set(1, { mm: mms[0], addr: X }), RangeError);
 });
+
+Deno.test("folio: index reads back exactly for any number; mappings survive index changes", () => {
+  const mm = { id: 3 } as Mm, other = { id: 4 } as Mm;
+  const values = [
+    0,
+    1,
+    2 ** 30 - 1,
+    2 ** 30,
+    X / P,
+    2 ** 44 + 12345,
+    2 ** 54 - 1,
+    2 ** 54,
+    2 ** 60,
+    -1,
+    -0,
+    1.5,
+    2 ** 53 + 2,
+    Number.MAX_VALUE,
+  ];
+  for (const first of values) {
+    const f = new KernelFolio(1, 1, true, first, null);
+    assertEquals(Object.is(f.index, first), true, `index ${first}`);
+    f.pinned = true;
+    f.setPageAnonExclusive(0, true);
+    // One mapping near the index, one far away, one in another mm (inline, then array, Map).
+    const maps: [Mm, number][] = [[mm, X], [other, X + 2 ** 45], [other, 5 * P]];
+    for (const [n, [m, a]] of maps.entries()) {
+      assertEquals(f.add(m, a), true);
+      for (const v of values) {
+        f.index = v;
+        assertEquals(Object.is(f.index, v), true, `index ${v} after ${first}`);
+        assertEquals([f.pinned, f.anon, f.ksm, f.pageAnonExclusive(0)], [true, true, false, true]);
+        assertEquals([...f.values()].map((x) => [x.mm, x.addr]), maps.slice(0, n + 1));
+        assertEquals(maps.map(([mm, a]) => f.has(mapperKey(mm, a))), maps.map((_, i) => i <= n));
+      }
+    }
+  }
+});

@@ -20,6 +20,17 @@ const KSM = 4;
 const FREED = 8;
 /** PageAnonExclusive of the one page of a folio without per-page arrays. */
 const EXCL0 = 16;
+/** `index` is kept in the side object (it is not an integer in [0, 2^54)). */
+const WIDE_INDEX = 32;
+/** The flag bits; above them, `index / 2^30` (24 bits). */
+const FLAG_BITS = 6;
+const FLAGS = (1 << FLAG_BITS) - 1;
+/**
+ * `index % 2^30` lives in its own field, the quotient above the flag bits: both stay Smis (also
+ * with pointer compression's 31-bit Smis).
+ */
+const LO = 2 ** 30;
+const HI_LIMIT = 2 ** 24;
 
 /**
  * What most folios do not need, in one object made on demand: the file of a page-cache folio and
@@ -27,6 +38,8 @@ const EXCL0 = 16;
  * for through {@link KernelFolio.mapcount}).
  */
 interface FolioExtra {
+  /** `index` when it does not fit the packed form (see {@link WIDE_INDEX}). */
+  index: number;
   /** The file of a page-cache folio. */
   file: SimFile | null;
   /** Per-page mapcount, or null while the folio keeps its one page's figures inline. */
@@ -39,7 +52,10 @@ interface FolioExtra {
  * A folio as the kernel core allocates it: the {@link Folio} fields, its oracle mappings, its
  * slot in the live anon list and its LRU links. A one-page folio keeps its mapcount in a field
  * and PageAnonExclusive in its flag bits; a large folio keeps per-page arrays in a side object
- * (as does a page-cache folio its file), so the commonest folio holds no array at all.
+ * (as does a page-cache folio its file), so the commonest folio holds no array at all. `index`
+ * (a page number, above 2^31 for most user addresses) is kept as two Smis, its low 30 bits in a
+ * field and the rest above the flag bits, so it needs no boxed number; its oracle mappings are
+ * kept as page offsets from `index` ({@link MapperSet}).
  *
  * @example Usage
  * ```ts
@@ -52,8 +68,6 @@ interface FolioExtra {
 export class KernelFolio extends MapperSet implements Folio {
   /** Unique id (allocation order). */
   readonly id: number;
-  /** `folio->index`. */
-  index: number;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
   /** Index in the kernel's live anon list, -1 when not in it. */
@@ -62,8 +76,13 @@ export class KernelFolio extends MapperSet implements Folio {
   lruPrev: KernelFolio | null = null;
   /** Younger neighbour on the LRU (null: youngest, or not on it). */
   lruNext: KernelFolio | null = null;
-  /** `anon`, `pinned`, `ksm`, `freed` and the inline PageAnonExclusive, one bit each. */
+  /**
+   * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive and {@link WIDE_INDEX}, one
+   * bit each; above them the high part of `index`.
+   */
   #bits: number;
+  /** The low 30 bits of `index`. */
+  #indexLo = 0;
   /** The mapcount of the one page while there are no per-page arrays. */
   #mc = 0;
   /** File and per-page arrays, when the folio has either. */
@@ -74,14 +93,51 @@ export class KernelFolio extends MapperSet implements Folio {
     super();
     this.id = id;
     this.#bits = anon ? ANON : 0;
-    this.index = index;
     if (file !== null || nrPages !== 1) {
       this.#x = {
+        index: 0,
         file,
         mapcount: nrPages === 1 ? null : new Array(nrPages).fill(0),
         anonExclusive: nrPages === 1 ? null : new Array(nrPages).fill(false),
       };
     }
+    this.storeIndex(index);
+  }
+
+  /** `folio->index`. */
+  get index(): number {
+    const b = this.#bits;
+    if ((b & WIDE_INDEX) !== 0) return this.#x!.index;
+    return (b >>> FLAG_BITS) * LO + this.#indexLo;
+  }
+  set index(index: number) {
+    this.rebaseMappers(() => this.storeIndex(index));
+  }
+
+  /** The oracle's mappings are kept relative to the folio's first page. */
+  protected override mapperBase(): number {
+    return this.index;
+  }
+
+  /** Stores `index` packed, or in the side object when it does not fit. */
+  private storeIndex(index: number): void {
+    const hi = Math.floor(index / LO);
+    const flags = this.#bits & FLAGS & ~WIDE_INDEX;
+    if (Number.isInteger(index) && hi >= 0 && hi < HI_LIMIT && !Object.is(index, -0)) {
+      this.#bits = flags | (hi << FLAG_BITS);
+      this.#indexLo = (index - hi * LO) | 0; // `| 0`: stored as a Smi, not a boxed number
+    } else {
+      this.extra().index = index;
+      this.#bits = flags | WIDE_INDEX;
+      this.#indexLo = 0;
+    }
+  }
+
+  /** The side object, made empty if need be. */
+  private extra(): FolioExtra {
+    let x = this.#x;
+    if (x === null) this.#x = x = { index: 0, file: null, mapcount: null, anonExclusive: null };
+    return x;
   }
 
   /** Number of pages (1 for order 0). */
@@ -110,8 +166,7 @@ export class KernelFolio extends MapperSet implements Folio {
 
   /** The side object with per-page arrays, made from the inline figures if need be. */
   private arrays(): FolioExtra {
-    let x = this.#x;
-    if (x === null) this.#x = x = { file: null, mapcount: null, anonExclusive: null };
+    const x = this.extra();
     if (x.mapcount === null) {
       x.mapcount = [this.#mc];
       x.anonExclusive = [(this.#bits & EXCL0) !== 0];
