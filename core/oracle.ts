@@ -43,16 +43,25 @@ function relPage(addr: number, base: number): number {
   return Object.is(addrAt(base, rel), addr) ? rel : NaN;
 }
 
+/** The second mapping of a {@link MapperSet} (its first is inline): the mm and a page offset. */
+class MapperPair {
+  /** Creates the pair. */
+  constructor(public mm: Mm, public rel: number) {}
+}
+
+/** A {@link MapperSet}'s mappings after the inline one, or all of them in a `Map`. */
+type Extras = MapperPair | (Mm | number)[] | Map<number, Mapper>;
+
 /**
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
- * mapping and many a few, so the first one is stored inline as two fields (no {@link Mapper}
- * object: one is made when a caller asks for it), up to {@link SMALL_MAPPERS} as flat
- * (mm, page) pairs in a small array, and only more in a `Map`. Inline and in the array an
- * address is kept as a 32-bit page offset from a base page ({@link mapperBase}: a folio's
- * `index`, where its mappings cluster), so no address becomes a boxed number; a mapping whose
- * offset does not fit goes to the `Map`. The kernel's folios extend this class, so a folio's
- * mappings cost no object of their own.
+ * mapping and many a few, so the first (oldest) one is stored inline as two fields (no
+ * {@link Mapper} object: one is made when a caller asks for it), a second in a two-field pair
+ * object, up to {@link SMALL_MAPPERS} in all as flat (mm, page) pairs in a small array, and only
+ * more in a `Map`. Except in the `Map`, an address is kept as a 32-bit page offset from a base
+ * page ({@link mapperBase}: a folio's `index`, where its mappings cluster), so no address
+ * becomes a boxed number; a mapping whose offset does not fit sends the set to the `Map`. The
+ * kernel's folios extend this class, so a folio's mappings cost no object of their own.
  *
  * @example Usage
  * ```ts
@@ -67,17 +76,18 @@ function relPage(addr: number, base: number): number {
  * ```
  */
 export class MapperSet implements Iterable<[number, Mapper]> {
-  /** Inline mode: the mm of the one mapping (null: none). */
+  /** The mm of the first mapping (null: none, or Map mode). */
   #oneMm: Mm | null = null;
-  /** Inline mode: the page offset of the one mapping from {@link mapperBase}. */
+  /** The page offset of the first mapping from {@link mapperBase}. */
   #oneRel = 0;
   /**
-   * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes): flat (mm, page offset)
-   * pairs, replaced by an exact-size copy on every change (V8 would give a pushed-to array room
-   * for 16 more); or Map mode. Keys are derived from the mappings ({@link mapperKey}), so only
-   * the mappings are stored.
+   * The mappings after the first: one in a {@link MapperPair}; 2..SMALL_MAPPERS-1 as flat
+   * (mm, page offset) pairs in an array, replaced by an exact-size copy on every change (V8
+   * would give a pushed-to or spread array room for 16 more); or every mapping in a `Map` (then no first
+   * one inline). Keys are derived from the mappings ({@link mapperKey}), so only the mappings
+   * are stored.
    */
-  #many: (Mm | number)[] | Map<number, Mapper> | null = null;
+  #many: Extras | null = null;
 
   /**
    * The page the stored offsets count from: 0 here; a subclass returns a page near its
@@ -107,15 +117,20 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Number of mappings. */
   get size(): number {
     const many = this.#many;
-    if (many !== null) return many instanceof Map ? many.size : many.length >> 1;
-    return this.#oneMm !== null ? 1 : 0;
+    if (many === null) return this.#oneMm !== null ? 1 : 0;
+    if (many instanceof MapperPair) return 2;
+    return many instanceof Map ? many.size : 1 + (many.length >> 1);
+  }
+
+  /** Whether the pair (`mm`, `rel`) has key `key`. */
+  private isKey(mm: Mm, rel: number, key: number): boolean {
+    return mapperKey(mm, addrAt(this.mapperBase(), rel)) === key;
   }
 
   /** Index of the pair of `key` in a flat pair array, or -1. */
   private pairIndex(pairs: (Mm | number)[], key: number): number {
-    const base = this.mapperBase();
     for (let i = 0; i < pairs.length; i += 2) {
-      if (mapperKey(pairs[i] as Mm, addrAt(base, pairs[i + 1] as number)) === key) return i;
+      if (this.isKey(pairs[i] as Mm, pairs[i + 1] as number, key)) return i;
     }
     return -1;
   }
@@ -123,24 +138,32 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Whether `key` is mapped. */
   has(key: number): boolean {
     const many = this.#many;
-    if (many !== null) return many instanceof Map ? many.has(key) : this.pairIndex(many, key) >= 0;
+    if (many instanceof Map) return many.has(key);
     const mm = this.#oneMm;
-    return mm !== null && mapperKey(mm, addrAt(this.mapperBase(), this.#oneRel)) === key;
+    if (mm === null) return false;
+    if (this.isKey(mm, this.#oneRel, key)) return true;
+    if (many === null) return false;
+    if (many instanceof MapperPair) return this.isKey(many.mm, many.rel, key);
+    return this.pairIndex(many, key) >= 0;
   }
 
   /** The mapping under `key`, or undefined (a new {@link Mapper} object unless in Map mode). */
   get(key: number): Mapper | undefined {
     const many = this.#many;
-    if (many !== null) {
-      if (many instanceof Map) return many.get(key);
-      const i = this.pairIndex(many, key);
-      if (i < 0) return undefined;
-      return { mm: many[i] as Mm, addr: addrAt(this.mapperBase(), many[i + 1] as number) };
-    }
+    if (many instanceof Map) return many.get(key);
     const mm = this.#oneMm;
     if (mm === null) return undefined;
-    const addr = addrAt(this.mapperBase(), this.#oneRel);
-    return mapperKey(mm, addr) === key ? { mm, addr } : undefined;
+    const base = this.mapperBase();
+    if (this.isKey(mm, this.#oneRel, key)) return { mm, addr: addrAt(base, this.#oneRel) };
+    if (many === null) return undefined;
+    if (many instanceof MapperPair) {
+      return this.isKey(many.mm, many.rel, key)
+        ? { mm: many.mm, addr: addrAt(base, many.rel) }
+        : undefined;
+    }
+    const i = this.pairIndex(many, key);
+    if (i < 0) return undefined;
+    return { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -163,6 +186,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     return true;
   }
 
+  /** Adds the mapping, or replaces the one under `key` in its place. */
   private putMapper(key: number, mm: Mm, addr: number): void {
     const many = this.#many;
     if (many instanceof Map) {
@@ -170,30 +194,31 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       return;
     }
     const rel = relPage(addr, this.mapperBase());
-    if (many !== null) {
+    if (rel !== rel) {
+      this.toMap(key, mm, addr);
+      return;
+    }
+    const one = this.#oneMm;
+    if (one === null || this.isKey(one, this.#oneRel, key)) {
+      this.#oneMm = mm;
+      this.#oneRel = rel;
+    } else if (many === null) {
+      this.#many = new MapperPair(mm, rel);
+    } else if (many instanceof MapperPair) {
+      if (this.isKey(many.mm, many.rel, key)) this.#many = new MapperPair(mm, rel);
+      else this.#many = [many.mm, many.rel, mm, rel];
+    } else {
       const i = this.pairIndex(many, key);
-      if (rel !== rel || (i < 0 && many.length >= 2 * SMALL_MAPPERS)) {
-        this.toMap(key, mm, addr);
-      } else if (i >= 0) {
+      if (i >= 0) {
         const copy = many.slice();
         copy[i] = mm;
         copy[i + 1] = rel;
         this.#many = copy;
+      } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
+        this.#many = many.concat([mm, rel]); // exact size (a spread would leave slack)
       } else {
-        this.#many = [...many, mm, rel];
+        this.toMap(key, mm, addr);
       }
-      return;
-    }
-    const one = this.#oneMm;
-    if (rel !== rel) {
-      this.toMap(key, mm, addr);
-    } else if (one === null || mapperKey(one, addrAt(this.mapperBase(), this.#oneRel)) === key) {
-      this.#oneMm = mm;
-      this.#oneRel = rel;
-    } else {
-      this.#many = [one, this.#oneRel, mm, rel];
-      this.#oneMm = null;
-      this.#oneRel = 0;
     }
   }
 
@@ -207,27 +232,54 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     this.#many = map;
   }
 
+  /** The extras after removing flat pair `i` of `pairs` (a pair object when one is left). */
+  private static without(pairs: (Mm | number)[], i: number): Extras | null {
+    if (pairs.length === 2) return null;
+    if (pairs.length === 4) {
+      const j = i === 0 ? 2 : 0;
+      return new MapperPair(pairs[j] as Mm, pairs[j + 1] as number);
+    }
+    // Exact size: `filter` and spreads leave slack in the backing store.
+    const rest = new Array<Mm | number>(pairs.length - 2);
+    for (let j = 0, k = 0; j < pairs.length; j++) if (j !== i && j !== i + 1) rest[k++] = pairs[j];
+    return rest;
+  }
+
   /** Removes the mapping under `key`; returns whether there was one. */
   delete(key: number): boolean {
     const many = this.#many;
-    if (many !== null) {
-      if (many instanceof Map) {
-        const had = many.delete(key);
-        if (many.size === 0) this.#many = null;
-        return had;
-      }
-      const i = this.pairIndex(many, key);
-      if (i < 0) return false;
-      const rest = many.filter((_, j) => j !== i && j !== i + 1);
-      this.#many = rest.length > 0 ? rest : null;
-      return true;
+    if (many instanceof Map) {
+      const had = many.delete(key);
+      if (many.size === 0) this.#many = null;
+      return had;
     }
     const mm = this.#oneMm;
-    if (mm === null || mapperKey(mm, addrAt(this.mapperBase(), this.#oneRel)) !== key) {
-      return false;
+    if (mm === null) return false;
+    if (this.isKey(mm, this.#oneRel, key)) {
+      // The oldest extra becomes the inline first mapping.
+      if (many === null) {
+        this.#oneMm = null;
+        this.#oneRel = 0;
+      } else if (many instanceof MapperPair) {
+        this.#oneMm = many.mm;
+        this.#oneRel = many.rel;
+        this.#many = null;
+      } else {
+        this.#oneMm = many[0] as Mm;
+        this.#oneRel = many[1] as number;
+        this.#many = MapperSet.without(many, 0);
+      }
+      return true;
     }
-    this.#oneMm = null;
-    this.#oneRel = 0;
+    if (many === null) return false;
+    if (many instanceof MapperPair) {
+      if (!this.isKey(many.mm, many.rel, key)) return false;
+      this.#many = null;
+      return true;
+    }
+    const i = this.pairIndex(many, key);
+    if (i < 0) return false;
+    this.#many = MapperSet.without(many, i);
     return true;
   }
 
@@ -239,17 +291,22 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Mappings in insertion order (new {@link Mapper} objects unless in Map mode). */
   *values(): IterableIterator<Mapper> {
     const many = this.#many;
-    if (many === null) {
-      if (this.#oneMm !== null) {
-        yield { mm: this.#oneMm, addr: addrAt(this.mapperBase(), this.#oneRel) };
-      }
-    } else if (many instanceof Map) {
+    if (many instanceof Map) {
       yield* many.values();
-    } else {
-      const base = this.mapperBase();
-      for (let i = 0; i < many.length; i += 2) {
-        yield { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
-      }
+      return;
+    }
+    const mm = this.#oneMm;
+    if (mm === null) return;
+    const base = this.mapperBase();
+    const rel = this.#oneRel;
+    yield { mm, addr: addrAt(base, rel) };
+    if (many === null) return;
+    if (many instanceof MapperPair) {
+      yield { mm: many.mm, addr: addrAt(base, many.rel) };
+      return;
+    }
+    for (let i = 0; i < many.length; i += 2) {
+      yield { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
     }
   }
 

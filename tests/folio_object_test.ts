@@ -265,3 +265,34 @@ Deno.test("folio: index reads back exactly for any number; mappings survive inde
     }
   }
 });
+
+Deno.test("MapperSet: up to 8 mappings (inline, pair, array) delete in any order, order kept", () => {
+  const mms = [1, 2, 3].map((id) => ({ id }) as Mm);
+  for (let n = 1; n <= 9; n++) {
+    for (const pick of ["first", "last", "middle"]) {
+      for (const base of [0, X / P]) {
+        // A folio's set (offsets from its index) and a plain one (base 0: every address far).
+        const s = base === 0 ? new MapperSet() : new KernelFolio(1, 1, true, base, null);
+        const added: [Mm, number][] = [];
+        for (let i = 0; i < n; i++) {
+          const m: [Mm, number] = [mms[i % 3], X + i * P];
+          s.add(...m);
+          added.push(m);
+        }
+        // Re-setting a present mapping keeps its place.
+        s.set(mapperKey(...added[n >> 1]), { mm: added[n >> 1][0], addr: added[n >> 1][1] });
+        while (added.length > 0) {
+          const i = pick === "first" ? 0 : pick === "last" ? added.length - 1 : added.length >> 1;
+          const [mm, addr] = added.splice(i, 1)[0];
+          assertEquals(s.delete(mapperKey(mm, addr)), true);
+          assertEquals([...s.values()].map((m) => [m.mm, m.addr]), added);
+          assertEquals([s.size, added.every(([m, a]) => s.has(mapperKey(m, a)))], [
+            added.length,
+            true,
+          ]);
+          assertEquals(s.get(mapperKey(mm, addr)), undefined);
+        }
+      }
+    }
+  }
+});
