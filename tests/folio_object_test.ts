@@ -296,3 +296,25 @@ Deno.test("MapperSet: up to 8 mappings (inline, pair, array) delete in any order
     }
   }
 });
+
+Deno.test("folio: a one-page mapcount beyond the inline range moves to the arrays exactly", () => {
+  const f = new KernelFolio(1, 1, true, X / P, null);
+  f.setPageAnonExclusive(0, true);
+  f.ksm = true;
+  for (let i = 0; i < 300; i++) {
+    f.addPageMapcount(0, 1);
+    assertEquals([f.pageMapcount(0), f.totalMapcount(), f.maxPageMapcount()], [
+      i + 1,
+      i + 1,
+      i + 1,
+    ]);
+  }
+  assertEquals([f.pageAnonExclusive(0), f.ksm, f.index, f.nrPages], [true, true, X / P, 1]);
+  f.addPageMapcount(0, -300);
+  assertEquals([f.mapped(), f.mapcount, f.anonExclusive], [false, [0], [true]]);
+  const g = new KernelFolio(2, 1, true, 0, null);
+  g.addPageMapcount(0, -1); // a broken state stays visible as it is
+  assertEquals([g.pageMapcount(0), g.mapped(), g.mapcount], [-1, true, [-1]]);
+  g.addPageMapcount(0, 1.5);
+  assertEquals(g.pageMapcount(0), 0.5);
+});

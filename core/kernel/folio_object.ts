@@ -20,17 +20,20 @@ const KSM = 4;
 const FREED = 8;
 /** PageAnonExclusive of the one page of a folio without per-page arrays. */
 const EXCL0 = 16;
-/** `index` is kept in the side object (it is not an integer in [0, 2^54)). */
+/** `index` is kept in the side object (it is not an integer in [0, 2^46)). */
 const WIDE_INDEX = 32;
-/** The flag bits; above them, `index / 2^30` (24 bits). */
-const FLAG_BITS = 6;
-const FLAGS = (1 << FLAG_BITS) - 1;
 /**
- * `index % 2^30` lives in its own field, the quotient above the flag bits: both stay Smis (also
- * with pointer compression's 31-bit Smis).
+ * Above the six flag bits, the mapcount of a folio without per-page arrays (8 bits: one that
+ * leaves [0, 256) moves to the arrays), and above it `index / 2^30` (16 bits). The word stays
+ * below 2^30, a Smi also with pointer compression's 31-bit Smis.
  */
+const MC_SHIFT = 6;
+const MC_MAX = 255;
+const MC_MASK = MC_MAX << MC_SHIFT;
+const HI_SHIFT = 14;
+const HI_LIMIT = 2 ** 16;
+/** `index % 2^30` lives in its own field, the quotient in the top bits of the flag word. */
 const LO = 2 ** 30;
-const HI_LIMIT = 2 ** 24;
 
 /**
  * What most folios do not need, in one object made on demand: the file of a page-cache folio and
@@ -50,12 +53,12 @@ interface FolioExtra {
 
 /**
  * A folio as the kernel core allocates it: the {@link Folio} fields, its oracle mappings, its
- * slot in the live anon list and its LRU links. A one-page folio keeps its mapcount in a field
- * and PageAnonExclusive in its flag bits; a large folio keeps per-page arrays in a side object
+ * slot in the live anon list and its LRU links. A one-page folio keeps its mapcount (below 256)
+ * and PageAnonExclusive in its flag word; a large folio keeps per-page arrays in a side object
  * (as does a page-cache folio its file), so the commonest folio holds no array at all. `index`
  * (a page number, above 2^31 for most user addresses) is kept as two Smis, its low 30 bits in a
- * field and the rest above the flag bits, so it needs no boxed number; its oracle mappings are
- * kept as page offsets from `index` ({@link MapperSet}).
+ * field and the rest in the top bits of the flag word, so it needs no boxed number; its oracle
+ * mappings are kept as page offsets from `index` ({@link MapperSet}).
  *
  * @example Usage
  * ```ts
@@ -78,13 +81,11 @@ export class KernelFolio extends MapperSet implements Folio {
   lruNext: KernelFolio | null = null;
   /**
    * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive and {@link WIDE_INDEX}, one
-   * bit each; above them the high part of `index`.
+   * bit each; above them the inline mapcount and the high part of `index` ({@link MC_SHIFT}).
    */
   #bits: number;
   /** The low 30 bits of `index`. */
   #indexLo = 0;
-  /** The mapcount of the one page while there are no per-page arrays. */
-  #mc = 0;
   /** File and per-page arrays, when the folio has either. */
   #x: FolioExtra | null = null;
 
@@ -108,7 +109,7 @@ export class KernelFolio extends MapperSet implements Folio {
   get index(): number {
     const b = this.#bits;
     if ((b & WIDE_INDEX) !== 0) return this.#x!.index;
-    return (b >>> FLAG_BITS) * LO + this.#indexLo;
+    return (b >>> HI_SHIFT) * LO + this.#indexLo;
   }
   set index(index: number) {
     this.rebaseMappers(() => this.storeIndex(index));
@@ -122,9 +123,9 @@ export class KernelFolio extends MapperSet implements Folio {
   /** Stores `index` packed, or in the side object when it does not fit. */
   private storeIndex(index: number): void {
     const hi = Math.floor(index / LO);
-    const flags = this.#bits & FLAGS & ~WIDE_INDEX;
+    const flags = this.#bits & ((1 << HI_SHIFT) - 1) & ~WIDE_INDEX;
     if (Number.isInteger(index) && hi >= 0 && hi < HI_LIMIT && !Object.is(index, -0)) {
-      this.#bits = flags | (hi << FLAG_BITS);
+      this.#bits = flags | (hi << HI_SHIFT);
       this.#indexLo = (index - hi * LO) | 0; // `| 0`: stored as a Smi, not a boxed number
     } else {
       this.extra().index = index;
@@ -168,10 +169,9 @@ export class KernelFolio extends MapperSet implements Folio {
   private arrays(): FolioExtra {
     const x = this.extra();
     if (x.mapcount === null) {
-      x.mapcount = [this.#mc];
+      x.mapcount = [this.inlineMapcount()];
       x.anonExclusive = [(this.#bits & EXCL0) !== 0];
-      this.#mc = 0;
-      this.#bits &= ~EXCL0;
+      this.#bits &= ~(EXCL0 | MC_MASK);
     }
     return x;
   }
@@ -180,7 +180,7 @@ export class KernelFolio extends MapperSet implements Folio {
   pageMapcount(page: number): number {
     const x = this.#x;
     if (x !== null && x.mapcount !== null) return x.mapcount[page];
-    if (page === 0) return this.#mc;
+    if (page === 0) return this.inlineMapcount();
     throw new RangeError(`folio ${this.id} has no page ${page}`);
   }
 
@@ -188,14 +188,24 @@ export class KernelFolio extends MapperSet implements Folio {
   addPageMapcount(page: number, delta: number): void {
     const x = this.#x;
     if (x !== null && x.mapcount !== null) x.mapcount[page] += delta;
-    else if (page === 0) this.#mc += delta;
-    else throw new RangeError(`folio ${this.id} has no page ${page}`);
+    else if (page !== 0) throw new RangeError(`folio ${this.id} has no page ${page}`);
+    else {
+      const v = this.inlineMapcount() + delta;
+      if (v >= 0 && v <= MC_MAX && (v | 0) === v) {
+        this.#bits = (this.#bits & ~MC_MASK) | (v << MC_SHIFT);
+      } else this.arrays().mapcount![0] = v;
+    }
+  }
+
+  /** The mapcount kept in the flag word (while there are no per-page arrays). */
+  private inlineMapcount(): number {
+    return (this.#bits & MC_MASK) >> MC_SHIFT;
   }
 
   /** Sum of the pages' mapcounts. */
   totalMapcount(): number {
     const x = this.#x;
-    if (x === null || x.mapcount === null) return this.#mc;
+    if (x === null || x.mapcount === null) return this.inlineMapcount();
     let n = 0;
     for (const m of x.mapcount) n += m;
     return n;
@@ -204,7 +214,7 @@ export class KernelFolio extends MapperSet implements Folio {
   /** Largest mapcount of any page. */
   maxPageMapcount(): number {
     const x = this.#x;
-    if (x === null || x.mapcount === null) return this.#mc;
+    if (x === null || x.mapcount === null) return this.inlineMapcount();
     let n = x.mapcount[0];
     for (const m of x.mapcount) if (m > n) n = m;
     return n;
@@ -213,7 +223,7 @@ export class KernelFolio extends MapperSet implements Folio {
   /** Whether any page's mapcount is not 0. */
   mapped(): boolean {
     const x = this.#x;
-    if (x === null || x.mapcount === null) return this.#mc !== 0;
+    if (x === null || x.mapcount === null) return (this.#bits & MC_MASK) !== 0;
     for (const m of x.mapcount) if (m !== 0) return true;
     return false;
   }
