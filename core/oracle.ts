@@ -49,8 +49,35 @@ class MapperPair {
   constructor(public mm: Mm, public rel: number) {}
 }
 
+/** A mapping in a {@link MapperSet}'s `Map` whose address its key does not give back. */
+class MapperEntry implements Mapper {
+  /** Creates the entry. */
+  constructor(public mm: Mm, public addr: number) {}
+}
+
+/**
+ * A {@link MapperSet}'s `Map` of every mapping: under its key the mm alone, as the key gives
+ * the address back ({@link keyAddr}), else a {@link MapperEntry}.
+ */
+type MapperMap = Map<number, Mm | MapperEntry>;
+
+/** The address whose {@link mapperKey} with `mm` is `key` (exact where the key is). */
+function keyAddr(key: number, mm: Mm): number {
+  return (key - mm.id * 2 ** 36) * PAGE_SIZE;
+}
+
+/** Stores the mapping (`mm`, `addr`) under `key` in a {@link MapperMap}. */
+function mapSet(map: MapperMap, key: number, mm: Mm, addr: number): void {
+  map.set(key, Object.is(keyAddr(key, mm), addr) ? mm : new MapperEntry(mm, addr));
+}
+
+/** The mapping stored under `key` as `v` in a {@link MapperMap}. */
+function mapMapper(key: number, v: Mm | MapperEntry): Mapper {
+  return v instanceof MapperEntry ? { mm: v.mm, addr: v.addr } : { mm: v, addr: keyAddr(key, v) };
+}
+
 /** A {@link MapperSet}'s mappings after the inline one, or all of them in a `Map`. */
-type Extras = MapperPair | (Mm | number)[] | Map<number, Mapper>;
+type Extras = MapperPair | (Mm | number)[] | MapperMap;
 
 /**
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
@@ -60,7 +87,8 @@ type Extras = MapperPair | (Mm | number)[] | Map<number, Mapper>;
  * object, up to {@link SMALL_MAPPERS} in all as flat (mm, page) pairs in a small array, and only
  * more in a `Map`. Except in the `Map`, an address is kept as a 32-bit page offset from a base
  * page ({@link mapperBase}: a folio's `index`, where its mappings cluster), so no address
- * becomes a boxed number; a mapping whose offset does not fit sends the set to the `Map`. The
+ * becomes a boxed number; a mapping whose offset does not fit sends the set to the `Map`, which
+ * keeps under each key the mm alone (the key gives the address back; see {@link MapperMap}). The
  * kernel's folios extend this class, so a folio's mappings cost no object of their own.
  *
  * @example Usage
@@ -147,10 +175,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     return this.pairIndex(many, key) >= 0;
   }
 
-  /** The mapping under `key`, or undefined (a new {@link Mapper} object unless in Map mode). */
+  /** The mapping under `key`, or undefined (a new {@link Mapper} object). */
   get(key: number): Mapper | undefined {
     const many = this.#many;
-    if (many instanceof Map) return many.get(key);
+    if (many instanceof Map) {
+      const v = many.get(key);
+      return v === undefined ? undefined : mapMapper(key, v);
+    }
     const mm = this.#oneMm;
     if (mm === null) return undefined;
     const base = this.mapperBase();
@@ -177,7 +208,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /**
    * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. The
-   * oracle's path: no {@link Mapper} object is made below Map mode.
+   * oracle's path: no {@link Mapper} object is made.
    */
   add(mm: Mm, addr: number): boolean {
     const key = mapperKey(mm, addr);
@@ -190,7 +221,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   private putMapper(key: number, mm: Mm, addr: number): void {
     const many = this.#many;
     if (many instanceof Map) {
-      many.set(key, { mm, addr });
+      mapSet(many, key, mm, addr);
       return;
     }
     const rel = relPage(addr, this.mapperBase());
@@ -224,9 +255,9 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /** Moves every mapping to Map mode, then sets `key` (in place if it is there). */
   private toMap(key: number, mm: Mm, addr: number): void {
-    const map = new Map<number, Mapper>();
-    for (const m of this.values()) map.set(mapperKey(m.mm, m.addr), m);
-    map.set(key, { mm, addr });
+    const map: MapperMap = new Map();
+    for (const m of this.values()) mapSet(map, mapperKey(m.mm, m.addr), m.mm, m.addr);
+    mapSet(map, key, mm, addr);
     this.#oneMm = null;
     this.#oneRel = 0;
     this.#many = map;
@@ -288,11 +319,11 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     for (const m of this.values()) yield mapperKey(m.mm, m.addr);
   }
 
-  /** Mappings in insertion order (new {@link Mapper} objects unless in Map mode). */
+  /** Mappings in insertion order (new {@link Mapper} objects). */
   *values(): IterableIterator<Mapper> {
     const many = this.#many;
     if (many instanceof Map) {
-      yield* many.values();
+      for (const [key, v] of many) yield mapMapper(key, v);
       return;
     }
     const mm = this.#oneMm;

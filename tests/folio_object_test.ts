@@ -318,3 +318,26 @@ Deno.test("folio: a one-page mapcount beyond the inline range moves to the array
   g.addPageMapcount(0, 1.5);
   assertEquals(g.pageMapcount(0), 0.5);
 });
+
+Deno.test("MapperSet: addresses no offset or key gives back are kept exactly", () => {
+  const mm = { id: 5 } as Mm;
+  const odd = [X + 123, 2 ** 70 + P, -0, 0.5, 2 ** 60, -P];
+  for (const n of [1, 2, 9]) {
+    const s = new KernelFolio(1, 1, true, X / P, null);
+    const added: number[] = [];
+    for (let i = 0; i < n - 1; i++) {
+      s.add(mm, X + i * P);
+      added.push(X + i * P);
+    }
+    for (const a of odd) {
+      if (!s.has(mapperKey(mm, a))) {
+        s.add(mm, a);
+        added.push(a);
+      }
+    }
+    const got = [...s.values()].map((m) => m.addr);
+    assertEquals(got.length, added.length);
+    got.forEach((a, i) => assertEquals(Object.is(a, added[i]), true, `${a} != ${added[i]}`));
+    for (const a of added) assertEquals(Object.is(s.get(mapperKey(mm, a))!.addr, a), true);
+  }
+});
