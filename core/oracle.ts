@@ -29,13 +29,67 @@ export interface Mapper {
 /** Largest number of mappings a {@link MapperSet} keeps in arrays before it makes a `Map`. */
 const SMALL_MAPPERS = 8;
 
+/** The address `rel` pages from page `base` (the one formula every decode uses). */
+function addrAt(base: number, rel: number): number {
+  return (base + rel) * PAGE_SIZE;
+}
+
+/**
+ * `addr` as a page offset from page `base` that fits a 32-bit integer (a V8 Smi, stored in a
+ * field or array without a boxed number) and decodes to exactly `addr` again; NaN when none does.
+ */
+function relPage(addr: number, base: number): number {
+  const rel = (addr / PAGE_SIZE - base) | 0;
+  return Object.is(addrAt(base, rel), addr) ? rel : NaN;
+}
+
+/** The second mapping of a {@link MapperSet} (its first is inline): the mm and a page offset. */
+class MapperPair {
+  /** Creates the pair. */
+  constructor(public mm: Mm, public rel: number) {}
+}
+
+/** A mapping in a {@link MapperSet}'s `Map` whose address its key does not give back. */
+class MapperEntry implements Mapper {
+  /** Creates the entry. */
+  constructor(public mm: Mm, public addr: number) {}
+}
+
+/**
+ * A {@link MapperSet}'s `Map` of every mapping: under its key the mm alone, as the key gives
+ * the address back ({@link keyAddr}), else a {@link MapperEntry}.
+ */
+type MapperMap = Map<number, Mm | MapperEntry>;
+
+/** The address whose {@link mapperKey} with `mm` is `key` (exact where the key is). */
+function keyAddr(key: number, mm: Mm): number {
+  return (key - mm.id * 2 ** 36) * PAGE_SIZE;
+}
+
+/** Stores the mapping (`mm`, `addr`) under `key` in a {@link MapperMap}. */
+function mapSet(map: MapperMap, key: number, mm: Mm, addr: number): void {
+  map.set(key, Object.is(keyAddr(key, mm), addr) ? mm : new MapperEntry(mm, addr));
+}
+
+/** The mapping stored under `key` as `v` in a {@link MapperMap}. */
+function mapMapper(key: number, v: Mm | MapperEntry): Mapper {
+  return v instanceof MapperEntry ? { mm: v.mm, addr: v.addr } : { mm: v, addr: keyAddr(key, v) };
+}
+
+/** A {@link MapperSet}'s mappings after the inline one, or all of them in a `Map`. */
+type Extras = MapperPair | (Mm | number)[] | MapperMap;
+
 /**
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
- * mapping and many a few, so the first one is stored inline as two fields (no {@link Mapper}
- * object: one is made when a caller asks for it), up to {@link SMALL_MAPPERS} as flat
- * (mm, address) pairs in a small array, and only more in a `Map`. The kernel's folios extend this class, so a folio's mappings cost
- * no object of their own.
+ * mapping and many a few, so the first (oldest) one is stored inline as two fields (no
+ * {@link Mapper} object: one is made when a caller asks for it), a second in a two-field pair
+ * object, up to {@link SMALL_MAPPERS} in all as flat (mm, page) pairs in a small array, and only
+ * more in a `Map`. Except in the `Map`, an address is kept as a 32-bit page offset from a base
+ * page ({@link mapperBase}: a folio's `index`, where its mappings cluster), so no address
+ * becomes a boxed number; a mapping whose offset does not fit sends the set to the `Map`, which
+ * keeps under each key the mm alone (the key gives the address back; see {@link MapperMap}). The
+ * kernel's folios extend this class, so a folio's mappings cost no object of their own.
  *
  * @example Usage
  * ```ts
@@ -50,29 +104,61 @@ const SMALL_MAPPERS = 8;
  * ```
  */
 export class MapperSet implements Iterable<[number, Mapper]> {
-  /** Inline mode: the mm of the one mapping (null: none). */
+  /** The mm of the first mapping (null: none, or Map mode). */
   #oneMm: Mm | null = null;
-  /** Inline mode: the address of the one mapping. */
-  #oneAddr = 0;
+  /** The page offset of the first mapping from {@link mapperBase}. */
+  #oneRel = 0;
   /**
-   * Array mode (2..SMALL_MAPPERS mappings, or fewer after deletes): flat (mm, address) pairs,
-   * replaced by an exact-size copy on every change (V8 would give a pushed-to array room for 16
-   * more); or Map mode. Keys are derived from the mappings ({@link mapperKey}), so only the
-   * mappings are stored.
+   * The mappings after the first: one in a {@link MapperPair}; 2..SMALL_MAPPERS-1 as flat
+   * (mm, page offset) pairs in an array, replaced by an exact-size copy on every change (V8
+   * would give a pushed-to or spread array room for 16 more); or every mapping in a `Map` (then no first
+   * one inline). Keys are derived from the mappings ({@link mapperKey}), so only the mappings
+   * are stored.
    */
-  #many: (Mm | number)[] | Map<number, Mapper> | null = null;
+  #many: Extras | null = null;
+
+  /**
+   * The page the stored offsets count from: 0 here; a subclass returns a page near its
+   * mappings and changes it only through {@link rebaseMappers}.
+   */
+  protected mapperBase(): number {
+    return 0;
+  }
+
+  /**
+   * Runs `changeBase` (which changes what {@link mapperBase} returns) with the mappings
+   * re-stored against the new base, in the same order.
+   */
+  protected rebaseMappers(changeBase: () => void): void {
+    if (this.#oneMm === null && this.#many === null) {
+      changeBase();
+      return;
+    }
+    const all = [...this.values()];
+    this.#oneMm = null;
+    this.#oneRel = 0;
+    this.#many = null;
+    changeBase();
+    for (const m of all) this.putMapper(mapperKey(m.mm, m.addr), m.mm, m.addr);
+  }
 
   /** Number of mappings. */
   get size(): number {
     const many = this.#many;
-    if (many !== null) return many instanceof Map ? many.size : many.length >> 1;
-    return this.#oneMm !== null ? 1 : 0;
+    if (many === null) return this.#oneMm !== null ? 1 : 0;
+    if (many instanceof MapperPair) return 2;
+    return many instanceof Map ? many.size : 1 + (many.length >> 1);
+  }
+
+  /** Whether the pair (`mm`, `rel`) has key `key`. */
+  private isKey(mm: Mm, rel: number, key: number): boolean {
+    return mapperKey(mm, addrAt(this.mapperBase(), rel)) === key;
   }
 
   /** Index of the pair of `key` in a flat pair array, or -1. */
-  #index(pairs: (Mm | number)[], key: number): number {
+  private pairIndex(pairs: (Mm | number)[], key: number): number {
     for (let i = 0; i < pairs.length; i += 2) {
-      if (mapperKey(pairs[i] as Mm, pairs[i + 1] as number) === key) return i;
+      if (this.isKey(pairs[i] as Mm, pairs[i + 1] as number, key)) return i;
     }
     return -1;
   }
@@ -80,23 +166,35 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Whether `key` is mapped. */
   has(key: number): boolean {
     const many = this.#many;
-    if (many !== null) return many instanceof Map ? many.has(key) : this.#index(many, key) >= 0;
+    if (many instanceof Map) return many.has(key);
     const mm = this.#oneMm;
-    return mm !== null && mapperKey(mm, this.#oneAddr) === key;
+    if (mm === null) return false;
+    if (this.isKey(mm, this.#oneRel, key)) return true;
+    if (many === null) return false;
+    if (many instanceof MapperPair) return this.isKey(many.mm, many.rel, key);
+    return this.pairIndex(many, key) >= 0;
   }
 
-  /** The mapping under `key`, or undefined (a new {@link Mapper} object unless in Map mode). */
+  /** The mapping under `key`, or undefined (a new {@link Mapper} object). */
   get(key: number): Mapper | undefined {
     const many = this.#many;
-    if (many !== null) {
-      if (many instanceof Map) return many.get(key);
-      const i = this.#index(many, key);
-      return i >= 0 ? { mm: many[i] as Mm, addr: many[i + 1] as number } : undefined;
+    if (many instanceof Map) {
+      const v = many.get(key);
+      return v === undefined ? undefined : mapMapper(key, v);
     }
     const mm = this.#oneMm;
-    return mm !== null && mapperKey(mm, this.#oneAddr) === key
-      ? { mm, addr: this.#oneAddr }
-      : undefined;
+    if (mm === null) return undefined;
+    const base = this.mapperBase();
+    if (this.isKey(mm, this.#oneRel, key)) return { mm, addr: addrAt(base, this.#oneRel) };
+    if (many === null) return undefined;
+    if (many instanceof MapperPair) {
+      return this.isKey(many.mm, many.rel, key)
+        ? { mm: many.mm, addr: addrAt(base, many.rel) }
+        : undefined;
+    }
+    const i = this.pairIndex(many, key);
+    if (i < 0) return undefined;
+    return { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -104,74 +202,115 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (mapperKey(m.mm, m.addr) !== key) {
       throw new RangeError(`MapperSet key ${key} is not the key of (mm ${m.mm.id}, ${m.addr})`);
     }
-    this.#put(key, m.mm, m.addr);
+    this.putMapper(key, m.mm, m.addr);
     return this;
   }
 
   /**
    * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. The
-   * oracle's path: no {@link Mapper} object is made below Map mode.
+   * oracle's path: no {@link Mapper} object is made.
    */
   add(mm: Mm, addr: number): boolean {
     const key = mapperKey(mm, addr);
     if (this.has(key)) return false;
-    this.#put(key, mm, addr);
+    this.putMapper(key, mm, addr);
     return true;
   }
 
-  #put(key: number, mm: Mm, addr: number): void {
+  /** Adds the mapping, or replaces the one under `key` in its place. */
+  private putMapper(key: number, mm: Mm, addr: number): void {
     const many = this.#many;
-    if (many !== null) {
-      if (many instanceof Map) {
-        many.set(key, { mm, addr });
-        return;
-      }
-      const i = this.#index(many, key);
+    if (many instanceof Map) {
+      mapSet(many, key, mm, addr);
+      return;
+    }
+    const rel = relPage(addr, this.mapperBase());
+    if (rel !== rel) {
+      this.toMap(key, mm, addr);
+      return;
+    }
+    const one = this.#oneMm;
+    if (one === null || this.isKey(one, this.#oneRel, key)) {
+      this.#oneMm = mm;
+      this.#oneRel = rel;
+    } else if (many === null) {
+      this.#many = new MapperPair(mm, rel);
+    } else if (many instanceof MapperPair) {
+      if (this.isKey(many.mm, many.rel, key)) this.#many = new MapperPair(mm, rel);
+      else this.#many = [many.mm, many.rel, mm, rel];
+    } else {
+      const i = this.pairIndex(many, key);
       if (i >= 0) {
         const copy = many.slice();
         copy[i] = mm;
-        copy[i + 1] = addr;
+        copy[i + 1] = rel;
         this.#many = copy;
-      } else if (many.length < 2 * SMALL_MAPPERS) {
-        this.#many = [...many, mm, addr];
+      } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
+        this.#many = many.concat([mm, rel]); // exact size (a spread would leave slack)
       } else {
-        const map = new Map<number, Mapper>();
-        for (let j = 0; j < many.length; j += 2) {
-          const vm = many[j] as Mm, va = many[j + 1] as number;
-          map.set(mapperKey(vm, va), { mm: vm, addr: va });
-        }
-        map.set(key, { mm, addr });
-        this.#many = map;
+        this.toMap(key, mm, addr);
       }
-    } else if (this.#oneMm === null || mapperKey(this.#oneMm, this.#oneAddr) === key) {
-      this.#oneMm = mm;
-      this.#oneAddr = addr;
-    } else {
-      this.#many = [this.#oneMm, this.#oneAddr, mm, addr];
-      this.#oneMm = null;
-      this.#oneAddr = 0;
     }
+  }
+
+  /** Moves every mapping to Map mode, then sets `key` (in place if it is there). */
+  private toMap(key: number, mm: Mm, addr: number): void {
+    const map: MapperMap = new Map();
+    for (const m of this.values()) mapSet(map, mapperKey(m.mm, m.addr), m.mm, m.addr);
+    mapSet(map, key, mm, addr);
+    this.#oneMm = null;
+    this.#oneRel = 0;
+    this.#many = map;
+  }
+
+  /** The extras after removing flat pair `i` of `pairs` (a pair object when one is left). */
+  private static without(pairs: (Mm | number)[], i: number): Extras | null {
+    if (pairs.length === 2) return null;
+    if (pairs.length === 4) {
+      const j = i === 0 ? 2 : 0;
+      return new MapperPair(pairs[j] as Mm, pairs[j + 1] as number);
+    }
+    // Exact size: `filter` and spreads leave slack in the backing store.
+    const rest = new Array<Mm | number>(pairs.length - 2);
+    for (let j = 0, k = 0; j < pairs.length; j++) if (j !== i && j !== i + 1) rest[k++] = pairs[j];
+    return rest;
   }
 
   /** Removes the mapping under `key`; returns whether there was one. */
   delete(key: number): boolean {
     const many = this.#many;
-    if (many !== null) {
-      if (many instanceof Map) {
-        const had = many.delete(key);
-        if (many.size === 0) this.#many = null;
-        return had;
-      }
-      const i = this.#index(many, key);
-      if (i < 0) return false;
-      const rest = many.filter((_, j) => j !== i && j !== i + 1);
-      this.#many = rest.length > 0 ? rest : null;
-      return true;
+    if (many instanceof Map) {
+      const had = many.delete(key);
+      if (many.size === 0) this.#many = null;
+      return had;
     }
     const mm = this.#oneMm;
-    if (mm === null || mapperKey(mm, this.#oneAddr) !== key) return false;
-    this.#oneMm = null;
-    this.#oneAddr = 0;
+    if (mm === null) return false;
+    if (this.isKey(mm, this.#oneRel, key)) {
+      // The oldest extra becomes the inline first mapping.
+      if (many === null) {
+        this.#oneMm = null;
+        this.#oneRel = 0;
+      } else if (many instanceof MapperPair) {
+        this.#oneMm = many.mm;
+        this.#oneRel = many.rel;
+        this.#many = null;
+      } else {
+        this.#oneMm = many[0] as Mm;
+        this.#oneRel = many[1] as number;
+        this.#many = MapperSet.without(many, 0);
+      }
+      return true;
+    }
+    if (many === null) return false;
+    if (many instanceof MapperPair) {
+      if (!this.isKey(many.mm, many.rel, key)) return false;
+      this.#many = null;
+      return true;
+    }
+    const i = this.pairIndex(many, key);
+    if (i < 0) return false;
+    this.#many = MapperSet.without(many, i);
     return true;
   }
 
@@ -180,17 +319,25 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     for (const m of this.values()) yield mapperKey(m.mm, m.addr);
   }
 
-  /** Mappings in insertion order (new {@link Mapper} objects unless in Map mode). */
+  /** Mappings in insertion order (new {@link Mapper} objects). */
   *values(): IterableIterator<Mapper> {
     const many = this.#many;
-    if (many === null) {
-      if (this.#oneMm !== null) yield { mm: this.#oneMm, addr: this.#oneAddr };
-    } else if (many instanceof Map) {
-      yield* many.values();
-    } else {
-      for (let i = 0; i < many.length; i += 2) {
-        yield { mm: many[i] as Mm, addr: many[i + 1] as number };
-      }
+    if (many instanceof Map) {
+      for (const [key, v] of many) yield mapMapper(key, v);
+      return;
+    }
+    const mm = this.#oneMm;
+    if (mm === null) return;
+    const base = this.mapperBase();
+    const rel = this.#oneRel;
+    yield { mm, addr: addrAt(base, rel) };
+    if (many === null) return;
+    if (many instanceof MapperPair) {
+      yield { mm: many.mm, addr: addrAt(base, many.rel) };
+      return;
+    }
+    for (let i = 0; i < many.length; i += 2) {
+      yield { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
     }
   }
 
@@ -283,7 +430,7 @@ export class Oracle {
     let recorded = 0;
     for (const f of k.liveAnonFolios) {
       recorded += f.mappers.size;
-      const mc = f.mapcount.reduce((a, b) => a + b, 0);
+      const mc = f.totalMapcount();
       if (mc !== f.mappers.size) out.push(`folio ${f.id} mapcount ${mc} != ${f.mappers.size}`);
     }
     if (recorded !== ptes) out.push(`oracle records ${recorded} mappings, page tables ${ptes}`);

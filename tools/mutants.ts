@@ -200,7 +200,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mapcount-no-decrement",
     file: "core/kernel/pgtable.ts",
-    search: "f.mapcount[pte.page]--;\n    if (f.anon) k.oracle.unmap(f, mm, addr);",
+    search: "f.addPageMapcount(pte.page, -1);\n    if (f.anon) k.oracle.unmap(f, mm, addr);",
     replace: "if (f.anon) k.oracle.unmap(f, mm, addr);",
     story: "zapping a PTE forgets the folio's mapcount decrement",
     tests: [CLASSIC],
@@ -216,15 +216,15 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "pin-not-copied-at-fork",
     file: "core/kernel/memory.ts",
-    search: "if (f.anon && f.anonExclusive[pte.page] && f.pinned) {",
-    replace: "if (f.anon && f.anonExclusive[pte.page] && f.pinned && f.nrPages < 0) {",
+    search: "if (f.anon && f.pageAnonExclusive(pte.page) && f.pinned) {",
+    replace: "if (f.anon && f.pageAnonExclusive(pte.page) && f.pinned && f.nrPages < 0) {",
     story: "a pinned exclusive page is shared at fork instead of copied early",
     tests: [SEM],
   },
   {
     id: "fork-keeps-exclusive",
     file: "core/kernel/memory.ts",
-    search: "if (f.anon) f.anonExclusive[pte.page] = false;\n    let writable",
+    search: "if (f.anon) f.setPageAnonExclusive(pte.page, false);\n    let writable",
     replace: "let writable",
     story: "fork leaves PageAnonExclusive set on a page the child now maps too",
     tests: [CLASSIC, SEM],
@@ -240,7 +240,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mprotect-shared-writable",
     file: "core/kernel/mprotect.ts",
-    search: "(pte.folio.anon && pte.folio.anonExclusive[pte.page])",
+    search: "(pte.folio.anon && pte.folio.pageAnonExclusive(pte.page))",
     replace: "pte.folio.anon",
     story: "mprotect(PROT_WRITE) makes a shared CoW anon page writable",
     tests: [SEM],

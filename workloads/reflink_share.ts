@@ -214,9 +214,7 @@ interface Proc {
 }
 
 function mapcountOf(f: Folio): number {
-  let n = 0;
-  for (const c of f.mapcount) n += c;
-  return n;
+  return f.totalMapcount();
 }
 
 function setup(env: WorkloadEnv): void {

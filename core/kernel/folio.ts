@@ -89,8 +89,7 @@ export function freeFolio(k: KernelState, f: Folio): void {
  */
 export function maybeFreeFolio(k: KernelState, f: Folio): void {
   if (!f.anon || f.freed) return;
-  const mc = f.mapcount;
-  if (mc.length === 1 ? mc[0] !== 0 : !mc.every((m) => m === 0)) return;
+  if (f.mapped()) return;
   // The swap cache keeps a folio while other PTEs still refer to its swap slot.
   const slot = k.swapCacheOf.get(f);
   if (slot && slot.count > 0) return;
@@ -195,8 +194,8 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
   const tails: Folio[] = [f];
   for (let i = 1; i < n; i++) {
     const t = allocFolio(k, true, f.index + i, null);
-    t.mapcount[0] = f.mapcount[i];
-    t.anonExclusive[0] = f.anonExclusive[i];
+    t.addPageMapcount(0, f.pageMapcount(i));
+    t.setPageAnonExclusive(0, f.pageAnonExclusive(i));
     tails.push(t);
   }
   // Repoint every PTE of pages 1..n-1 to its new folio.
@@ -210,10 +209,7 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
     k.oracle.map(t, m.mm, m.addr);
     k.exec.work("pte_update");
   }
-  const head = f as { nrPages: number };
-  head.nrPages = 1;
-  f.mapcount.length = 1;
-  f.anonExclusive.length = 1;
+  (f as KernelFolio).truncateToFirstPage();
   k.scheme.splitFolio(f, tails.slice(1));
   countEvent(k, "folios_split");
   // Pages no PTE maps any more are freed with the split.

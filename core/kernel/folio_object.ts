@@ -18,33 +18,59 @@ const ANON = 1;
 const PINNED = 2;
 const KSM = 4;
 const FREED = 8;
+/** PageAnonExclusive of the one page of a folio without per-page arrays. */
+const EXCL0 = 16;
+/** `index` is kept in the side object (it is not an integer in [0, 2^46)). */
+const WIDE_INDEX = 32;
+/**
+ * Above the six flag bits, the mapcount of a folio without per-page arrays (8 bits: one that
+ * leaves [0, 256) moves to the arrays), and above it `index / 2^30` (16 bits). The word stays
+ * below 2^30, a Smi also with pointer compression's 31-bit Smis.
+ */
+const MC_SHIFT = 6;
+const MC_MAX = 255;
+const MC_MASK = MC_MAX << MC_SHIFT;
+const HI_SHIFT = 14;
+const HI_LIMIT = 2 ** 16;
+/** `index % 2^30` lives in its own field, the quotient in the top bits of the flag word. */
+const LO = 2 ** 30;
+
+/**
+ * What most folios do not need, in one object made on demand: the file of a page-cache folio and
+ * the per-page arrays of a large folio (or of a small one whose arrays an outside script asked
+ * for through {@link KernelFolio.mapcount}).
+ */
+interface FolioExtra {
+  /** `index` when it does not fit the packed form (see {@link WIDE_INDEX}). */
+  index: number;
+  /** The file of a page-cache folio. */
+  file: SimFile | null;
+  /** Per-page mapcount, or null while the folio keeps its one page's figures inline. */
+  mapcount: number[] | null;
+  /** Per-page PageAnonExclusive (null exactly when `mapcount` is). */
+  anonExclusive: boolean[] | null;
+}
 
 /**
  * A folio as the kernel core allocates it: the {@link Folio} fields, its oracle mappings, its
- * slot in the live anon list and its LRU links.
+ * slot in the live anon list and its LRU links. A one-page folio keeps its mapcount (below 256)
+ * and PageAnonExclusive in its flag word; a large folio keeps per-page arrays in a side object
+ * (as does a page-cache folio its file), so the commonest folio holds no array at all. `index`
+ * (a page number, above 2^31 for most user addresses) is kept as two Smis, its low 30 bits in a
+ * field and the rest in the top bits of the flag word, so it needs no boxed number; its oracle
+ * mappings are kept as page offsets from `index` ({@link MapperSet}).
  *
  * @example Usage
  * ```ts
  * import { KernelFolio } from "./folio_object.ts";
  * const f = new KernelFolio(1, 1, true, 0, null);
- * if (f.mappers !== f || f.mapcount[0] !== 0) throw new Error();
+ * f.addPageMapcount(0, 1);
+ * if (f.mappers !== f || f.pageMapcount(0) !== 1 || f.mapcount[0] !== 1) throw new Error();
  * ```
  */
 export class KernelFolio extends MapperSet implements Folio {
   /** Unique id (allocation order). */
   readonly id: number;
-  /** Number of pages (1 for order 0). */
-  nrPages: number;
-  /** `folio->index`. */
-  index: number;
-  /** The file of a page-cache folio. */
-  readonly file: SimFile | null;
-  /** Per-page mapcount. */
-  readonly mapcount: number[];
-  /** Per-page PageAnonExclusive. */
-  readonly anonExclusive: boolean[];
-  /** `anon`, `pinned`, `ksm` and `freed`, one bit each (read through the getters). */
-  #bits: number;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
   /** Index in the kernel's live anon list, -1 when not in it. */
@@ -53,18 +79,180 @@ export class KernelFolio extends MapperSet implements Folio {
   lruPrev: KernelFolio | null = null;
   /** Younger neighbour on the LRU (null: youngest, or not on it). */
   lruNext: KernelFolio | null = null;
+  /**
+   * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive and {@link WIDE_INDEX}, one
+   * bit each; above them the inline mapcount and the high part of `index` ({@link MC_SHIFT}).
+   */
+  #bits: number;
+  /** The low 30 bits of `index`. */
+  #indexLo = 0;
+  /** File and per-page arrays, when the folio has either. */
+  #x: FolioExtra | null = null;
 
   /** A folio of `nrPages` pages with zero mapcounts, not exclusive, not on any list. */
   constructor(id: number, nrPages: number, anon: boolean, index: number, file: SimFile | null) {
     super();
     this.id = id;
-    this.nrPages = nrPages;
     this.#bits = anon ? ANON : 0;
-    this.index = index;
-    this.file = file;
-    // Literals for the common small folio: packed, exact-size arrays (no holey backing store).
-    this.mapcount = nrPages === 1 ? [0] : new Array(nrPages).fill(0);
-    this.anonExclusive = nrPages === 1 ? [false] : new Array(nrPages).fill(false);
+    if (file !== null || nrPages !== 1) {
+      this.#x = {
+        index: 0,
+        file,
+        mapcount: nrPages === 1 ? null : new Array(nrPages).fill(0),
+        anonExclusive: nrPages === 1 ? null : new Array(nrPages).fill(false),
+      };
+    }
+    this.storeIndex(index);
+  }
+
+  /** `folio->index`. */
+  get index(): number {
+    const b = this.#bits;
+    if ((b & WIDE_INDEX) !== 0) return this.#x!.index;
+    return (b >>> HI_SHIFT) * LO + this.#indexLo;
+  }
+  set index(index: number) {
+    this.rebaseMappers(() => this.storeIndex(index));
+  }
+
+  /** The oracle's mappings are kept relative to the folio's first page. */
+  protected override mapperBase(): number {
+    return this.index;
+  }
+
+  /** Stores `index` packed, or in the side object when it does not fit. */
+  private storeIndex(index: number): void {
+    const hi = Math.floor(index / LO);
+    const flags = this.#bits & ((1 << HI_SHIFT) - 1) & ~WIDE_INDEX;
+    if (Number.isInteger(index) && hi >= 0 && hi < HI_LIMIT && !Object.is(index, -0)) {
+      this.#bits = flags | (hi << HI_SHIFT);
+      this.#indexLo = (index - hi * LO) | 0; // `| 0`: stored as a Smi, not a boxed number
+    } else {
+      this.extra().index = index;
+      this.#bits = flags | WIDE_INDEX;
+      this.#indexLo = 0;
+    }
+  }
+
+  /** The side object, made empty if need be. */
+  private extra(): FolioExtra {
+    let x = this.#x;
+    if (x === null) this.#x = x = { index: 0, file: null, mapcount: null, anonExclusive: null };
+    return x;
+  }
+
+  /** Number of pages (1 for order 0). */
+  get nrPages(): number {
+    const x = this.#x;
+    return x === null || x.mapcount === null ? 1 : x.mapcount.length;
+  }
+
+  /** The file of a page-cache folio. */
+  get file(): SimFile | null {
+    return this.#x === null ? null : this.#x.file;
+  }
+
+  /**
+   * Per-page mapcount. A small folio makes its arrays on first use and keeps them (both
+   * arrays stay the live state from then on); the kernel core uses {@link pageMapcount}.
+   */
+  get mapcount(): number[] {
+    return this.arrays().mapcount!;
+  }
+
+  /** Per-page PageAnonExclusive (see {@link mapcount}). */
+  get anonExclusive(): boolean[] {
+    return this.arrays().anonExclusive!;
+  }
+
+  /** The side object with per-page arrays, made from the inline figures if need be. */
+  private arrays(): FolioExtra {
+    const x = this.extra();
+    if (x.mapcount === null) {
+      x.mapcount = [this.inlineMapcount()];
+      x.anonExclusive = [(this.#bits & EXCL0) !== 0];
+      this.#bits &= ~(EXCL0 | MC_MASK);
+    }
+    return x;
+  }
+
+  /** Mapcount of page `page`. */
+  pageMapcount(page: number): number {
+    const x = this.#x;
+    if (x !== null && x.mapcount !== null) return x.mapcount[page];
+    if (page === 0) return this.inlineMapcount();
+    throw new RangeError(`folio ${this.id} has no page ${page}`);
+  }
+
+  /** Adds `delta` to the mapcount of page `page`. */
+  addPageMapcount(page: number, delta: number): void {
+    const x = this.#x;
+    if (x !== null && x.mapcount !== null) x.mapcount[page] += delta;
+    else if (page !== 0) throw new RangeError(`folio ${this.id} has no page ${page}`);
+    else {
+      const v = this.inlineMapcount() + delta;
+      if (v >= 0 && v <= MC_MAX && (v | 0) === v) {
+        this.#bits = (this.#bits & ~MC_MASK) | (v << MC_SHIFT);
+      } else this.arrays().mapcount![0] = v;
+    }
+  }
+
+  /** The mapcount kept in the flag word (while there are no per-page arrays). */
+  private inlineMapcount(): number {
+    return (this.#bits & MC_MASK) >> MC_SHIFT;
+  }
+
+  /** Sum of the pages' mapcounts. */
+  totalMapcount(): number {
+    const x = this.#x;
+    if (x === null || x.mapcount === null) return this.inlineMapcount();
+    let n = 0;
+    for (const m of x.mapcount) n += m;
+    return n;
+  }
+
+  /** Largest mapcount of any page. */
+  maxPageMapcount(): number {
+    const x = this.#x;
+    if (x === null || x.mapcount === null) return this.inlineMapcount();
+    let n = x.mapcount[0];
+    for (const m of x.mapcount) if (m > n) n = m;
+    return n;
+  }
+
+  /** Whether any page's mapcount is not 0. */
+  mapped(): boolean {
+    const x = this.#x;
+    if (x === null || x.mapcount === null) return (this.#bits & MC_MASK) !== 0;
+    for (const m of x.mapcount) if (m !== 0) return true;
+    return false;
+  }
+
+  /** PageAnonExclusive of page `page`. */
+  pageAnonExclusive(page: number): boolean {
+    const x = this.#x;
+    if (x !== null && x.anonExclusive !== null) return x.anonExclusive[page];
+    if (page === 0) return (this.#bits & EXCL0) !== 0;
+    throw new RangeError(`folio ${this.id} has no page ${page}`);
+  }
+
+  /** Sets PageAnonExclusive of page `page`. */
+  setPageAnonExclusive(page: number, exclusive: boolean): void {
+    const x = this.#x;
+    if (x !== null && x.anonExclusive !== null) x.anonExclusive[page] = exclusive;
+    else if (page !== 0) throw new RangeError(`folio ${this.id} has no page ${page}`);
+    else this.#bits = exclusive ? this.#bits | EXCL0 : this.#bits & ~EXCL0;
+  }
+
+  /**
+   * `split_folio`'s head: the folio keeps its first page only (mapcount and PageAnonExclusive of
+   * page 0 stay; the arrays, where an outside script may hold them, are cut to one entry).
+   */
+  truncateToFirstPage(): void {
+    const x = this.#x;
+    if (x === null || x.mapcount === null) return;
+    x.mapcount.length = 1;
+    x.anonExclusive!.length = 1;
   }
 
   /** True for anonymous folios; false for page-cache (file/shmem) folios. */

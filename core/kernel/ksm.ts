@@ -272,7 +272,7 @@ function writeProtect(k: KernelState, mm: Mm, addr: number): void {
   const pte = mm.pages.get(addr / PAGE_SIZE);
   if (pte?.kind !== "present") return;
   pte.writable = false;
-  pte.folio.anonExclusive[pte.page] = false;
+  pte.folio.setPageAnonExclusive(pte.page, false);
   k.exec.work("pte_update");
 }
 

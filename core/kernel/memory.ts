@@ -152,7 +152,7 @@ function newAnonFolio(k: KernelState, vma: Vma, addr: number, writable = true): 
   }
   const f = allocFolio(k, true, linearPageIndex(vma, start), null, nr);
   k.exec.work("page_zero", nr);
-  f.anonExclusive.fill(true);
+  for (let i = 0; i < nr; i++) f.setPageAnonExclusive(i, true);
   k.scheme.addNewAnon(f, vma, start, true);
   for (let i = 0; i < nr; i++) {
     setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, writable, true));
@@ -192,7 +192,7 @@ export function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
   k.scheme.prepare(vma);
   const f = allocFolio(k, true, linearPageIndex(vma, addr), null);
   k.exec.work("page_copy");
-  f.anonExclusive[0] = true;
+  f.setPageAnonExclusive(0, true);
   k.scheme.addNewAnon(f, vma, addr, true);
   setPte(k, vma.mm, addr, presentPte(f, 0, true, true));
   return f;
@@ -207,7 +207,7 @@ function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | Zero
     return;
   }
   const f = pte.folio;
-  if (f.anonExclusive[pte.page]) {
+  if (f.pageAnonExclusive(pte.page)) {
     pte.writable = true;
     pte.young = true;
     countEvent(k, "faults_wp_reuse_exclusive");
@@ -219,7 +219,7 @@ function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | Zero
     // anon_vmas (e.g. split by mprotect after a fork), so __wp_can_reuse_large_anon_folio
     // does not move it.
     if (f.nrPages === 1) k.scheme.moveAnon(f, vma);
-    f.anonExclusive[pte.page] = true;
+    f.setPageAnonExclusive(pte.page, true);
     pte.writable = true;
     pte.young = true;
     countEvent(k, f.nrPages === 1 ? "faults_wp_reuse_move" : "faults_wp_reuse_large");
@@ -239,8 +239,7 @@ function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
   if (f.pinned) return false;
   const slot = k.swapCacheOf.get(f);
   if (slot && slot.count > 0) return false;
-  let total = 0;
-  for (const m of f.mapcount) total += m;
+  const total = f.totalMapcount();
   if (f.nrPages === 1) return total === 1;
   if (total <= 1) return false;
   for (const m of f.mappers.values()) if (m.mm !== mm) return false;
@@ -266,7 +265,7 @@ function doSwapPage(
   if (cached) {
     f = cached;
     exclusive = false;
-    f.anonExclusive[0] = false;
+    f.setPageAnonExclusive(0, false);
     countEvent(k, "faults_swapin_cached");
   } else {
     // A new folio: exclusive when this PTE was the only reference to the slot; otherwise it
@@ -274,7 +273,7 @@ function doSwapPage(
     exclusive = slot.count === 0;
     k.scheme.prepare(vma);
     f = allocFolio(k, true, linearPageIndex(vma, addr), null);
-    f.anonExclusive[0] = exclusive;
+    f.setPageAnonExclusive(0, exclusive);
     k.scheme.addNewAnon(f, vma, addr, exclusive);
     countEvent(k, "faults_swapin");
   }
@@ -315,17 +314,17 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
       continue;
     }
     const f = pte.folio;
-    if (f.anon && f.anonExclusive[pte.page] && f.pinned) {
+    if (f.anon && f.pageAnonExclusive(pte.page) && f.pinned) {
       // Early CoW of a possibly DMA-pinned exclusive page (copy_present_page).
       const nf = allocFolio(k, true, linearPageIndex(dst, addr), null);
       k.exec.work("page_copy");
-      nf.anonExclusive[0] = true;
+      nf.setPageAnonExclusive(0, true);
       k.scheme.addNewAnon(nf, dst, addr, true);
       setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true));
       countEvent(k, "fork_early_cow");
       continue;
     }
-    if (f.anon) f.anonExclusive[pte.page] = false;
+    if (f.anon) f.setPageAnonExclusive(pte.page, false);
     let writable = pte.writable;
     if (cow && writable) {
       pte.writable = false;

@@ -82,7 +82,7 @@ export function changeProtection(k: KernelState, vma: Vma, start: number, end: n
     pte.protNone = none;
     if (pte.kind === "zero") continue;
     if (!writable) pte.writable = false;
-    else if ((vma.flags & VM_SHARED) || (pte.folio.anon && pte.folio.anonExclusive[pte.page])) {
+    else if ((vma.flags & VM_SHARED) || (pte.folio.anon && pte.folio.pageAnonExclusive(pte.page))) {
       pte.writable = true; // can_change_pte_writable
     }
   }

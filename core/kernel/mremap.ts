@@ -394,7 +394,7 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
     const partly = [...f.mappers.values()].some((m) =>
       m.mm !== mm || m.addr < oldAddr || m.addr >= end
     );
-    if (partly && !f.pinned && f.mapcount.every((c) => c <= 1)) {
+    if (partly && !f.pinned && f.maxPageMapcount() <= 1) {
       if (splitFolio(k, f)) countEvent(k, "relocate_split_folio");
     }
   }
@@ -405,7 +405,7 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
     if (!f || !f.anon || f.ksm || seen.has(f)) continue;
     seen.add(f);
     if (f.pinned) return fail(`folio ${f.id} is pinned`);
-    if (f.mapcount.some((m) => m > 1)) return fail(`folio ${f.id} is mapped shared`);
+    if (f.maxPageMapcount() > 1) return fail(`folio ${f.id} is mapped shared`);
     if (f.nrPages > 1) {
       for (const m of f.mappers.values()) {
         if (m.mm !== mm || m.addr < oldAddr || m.addr >= end) {

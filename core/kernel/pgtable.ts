@@ -141,7 +141,7 @@ export function setPte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
   if (old) clearPte(k, mm, addr);
   attachPte(mm, vpn, pte);
   if (pte.kind === "present") {
-    pte.folio.mapcount[pte.page]++;
+    pte.folio.addPageMapcount(pte.page, 1);
     if (pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
   }
   k.exec.work("pte_update");
@@ -167,7 +167,7 @@ function releasePte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
   k.exec.work("pte_update");
   if (pte.kind === "present") {
     const f = pte.folio;
-    f.mapcount[pte.page]--;
+    f.addPageMapcount(pte.page, -1);
     if (f.anon) k.oracle.unmap(f, mm, addr);
     maybeFreeFolio(k, f);
   } else if (pte.kind === "swap") {

@@ -42,7 +42,7 @@ export function rmapWalk(
   if (!folio.anon || folio.freed) {
     throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
   }
-  if (folio.mapcount.every((m) => m === 0)) {
+  if (!folio.mapped()) {
     // folio_lock_anon_vma_read() gives up on a folio that is not mapped (e.g. one only in
     // the swap cache): no walk happens.
     return {
@@ -123,7 +123,7 @@ export function rmapWalk(
  */
 export function folioReferenced(k: KernelState, folio: Folio): number {
   let referenced = 0;
-  let remaining = folio.mapcount.reduce((a, b) => a + b, 0);
+  let remaining = folio.totalMapcount();
   const r = rmapWalk(k, folio, "referenced", true, (pte) => {
     if (pte.young) referenced++;
     pte.young = false;
@@ -144,11 +144,10 @@ export function folioReferenced(k: KernelState, folio: Folio): number {
  * ```
  */
 export function tryToUnmap(k: KernelState, folio: Folio): boolean {
-  const slots: SwapSlot[] = folio.mapcount.map(() => ({
-    id: k.nextSwapId++,
-    count: 0,
-    cached: null,
-  }));
+  const slots: SwapSlot[] = [];
+  for (let i = 0; i < folio.nrPages; i++) {
+    slots.push({ id: k.nextSwapId++, count: 0, cached: null });
+  }
   rmapWalk(k, folio, "unmap", false, (pte, mm, addr) => {
     const slot = slots[pte.page];
     slot.count++;

@@ -231,6 +231,24 @@ export interface Folio {
   readonly mapcount: number[];
   /** Per-page PageAnonExclusive. */
   readonly anonExclusive: boolean[];
+  /**
+   * Mapcount of page `page` (0-based in the folio). The kernel core reads and writes mapcounts
+   * and PageAnonExclusive through these methods; the `mapcount`/`anonExclusive` arrays remain
+   * for outside scripts (a small folio keeps both inline until they are asked for).
+   */
+  pageMapcount(page: number): number;
+  /** Adds `delta` to the mapcount of page `page`. */
+  addPageMapcount(page: number, delta: number): void;
+  /** Sum of the pages' mapcounts (`folio_mapcount`). */
+  totalMapcount(): number;
+  /** Largest mapcount of any page (> 1: some page is mapped shared). */
+  maxPageMapcount(): number;
+  /** Whether any page's mapcount is not 0 (`folio_mapped`). */
+  mapped(): boolean;
+  /** PageAnonExclusive of page `page`. */
+  pageAnonExclusive(page: number): boolean;
+  /** Sets PageAnonExclusive of page `page`. */
+  setPageAnonExclusive(page: number, exclusive: boolean): void;
   /** DMA-pinned (fork copies such exclusive pages at once; reference §4). */
   pinned: boolean;
   /** KSM folio (opaque to anon rmap schemes). */

@@ -931,7 +931,7 @@ export class AnonVmaScheme implements RmapScheme {
   /** MREMAP_RELOCATE_ANON for anon_vma schemes (reference §10.2). */
   relocate(src: Vma, dst: Vma, folios: readonly { folio: Folio; addr: number }[]): boolean {
     for (const { folio } of folios) {
-      if (folio.pinned || folio.mapcount.some((m) => m > 1)) return false;
+      if (folio.pinned || folio.maxPageMapcount() > 1) return false;
     }
     const srcAv = (src.rmap as VmaRmap).anonVma;
     this.prepare(dst);

@@ -899,7 +899,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     folios: readonly { folio: Folio; addr: number }[],
   ): boolean {
     for (const { folio } of folios) {
-      if (folio.pinned || folio.mapcount.some((m) => m > 1)) return false;
+      if (folio.pinned || folio.maxPageMapcount() > 1) return false;
     }
     this.prepare(dst);
     const g = this.lstate(dst).lazy;

@@ -104,7 +104,8 @@ export class AnonVmaPerAvLockScheme extends AnonVmaScheme {
   /** Exclusive folios of non-root anon_vmas are walked under the own lock. */
   protected override walkLock(folio: Folio): Lock {
     const av = this.folioAnonVma(folio);
-    const exclusive = folio.nrPages === 1 && folio.anonExclusive[0] && folio.mapcount[0] === 1;
+    const exclusive = folio.nrPages === 1 && folio.pageAnonExclusive(0) &&
+      folio.pageMapcount(0) === 1;
     if (exclusive && !av.isRoot) {
       this.count("walks_own_lock");
       return this.ownLock(av);

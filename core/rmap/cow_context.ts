@@ -1029,7 +1029,7 @@ export class CowContextScheme implements RmapScheme {
    * false positives.
    */
   #maybeMappedShared(folio: Folio): boolean {
-    if (folio.nrPages === 1) return folio.mapcount[0] > 1;
+    if (folio.nrPages === 1) return folio.pageMapcount(0) > 1;
     let mm: Mm | null = null;
     for (const m of folio.mappers.values()) {
       if (mm && m.mm !== mm) return true;

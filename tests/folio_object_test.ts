@@ -1,0 +1,343 @@
+// The folio object's compact layout: a one-page folio keeps its mapcount and PageAnonExclusive
+// inline, a large folio keeps per-page arrays, and both answer every mapcount / PageAnonExclusive
+// / mapping question identically, through the methods the kernel core uses and through the
+// `mapcount` / `anonExclusive` arrays outside scripts read (a small folio makes them on demand and
+// keeps them live). The oracle's MapperSet keeps one mapping inline, a few in an array, more in a
+// Map, with the same answers and insertion order in every mode.
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { KernelFolio } from "../core/kernel/folio_object.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import { mapperKey, MapperSet } from "../core/oracle.ts";
+import {
+  type Folio,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_MUST_RELOCATE_ANON,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  type SimFile,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const X = 0x7f0000000000;
+const Y = X + 0x1000000;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const RW = PROT_READ | PROT_WRITE;
+
+/** Every question the kernel core asks of page `page` and of the folio as a whole. */
+function answers(f: Folio, page: number): unknown[] {
+  return [
+    f.pageMapcount(page),
+    f.pageAnonExclusive(page),
+    f.totalMapcount(),
+    f.maxPageMapcount(),
+    f.mapped(),
+  ];
+}
+
+Deno.test("folio: a one-page and a 512-page folio answer the same on a mapped page", () => {
+  const small = new KernelFolio(1, 1, true, 7, null);
+  const large = new KernelFolio(2, 512, true, 7, null);
+  assertEquals([small.nrPages, large.nrPages, small.file, large.file], [1, 512, null, null]);
+  const steps: [number, boolean][] = [[1, true], [1, false], [-1, false], [2, true], [-3, true]];
+  const page = 300;
+  assertEquals(answers(small, 0), answers(large, page));
+  for (const [delta, excl] of steps) {
+    small.addPageMapcount(0, delta);
+    small.setPageAnonExclusive(0, excl);
+    large.addPageMapcount(page, delta);
+    large.setPageAnonExclusive(page, excl);
+    assertEquals(answers(small, 0), answers(large, page));
+  }
+  // Only page 300 of the large folio moved; the arrays agree with the methods.
+  assertEquals(large.mapcount.filter((m, i) => i !== page && m !== 0), []);
+  assertEquals(large.anonExclusive.filter((e, i) => i !== page && e), []);
+  assertEquals([large.mapcount[page], large.anonExclusive[page]], [0, true]);
+  assertEquals([small.mapcount, small.anonExclusive], [[0], [true]]);
+});
+
+Deno.test("folio: a small folio's arrays, once read, stay live both ways", () => {
+  const f = new KernelFolio(1, 1, true, 0, null);
+  f.addPageMapcount(0, 2);
+  f.setPageAnonExclusive(0, true);
+  const mc = f.mapcount, ex = f.anonExclusive;
+  assertEquals([mc, ex, f.mapcount === mc, f.anonExclusive === ex], [[2], [true], true, true]);
+  mc[0]++;
+  ex[0] = false;
+  assertEquals(answers(f, 0), [3, false, 3, 3, true]);
+  f.addPageMapcount(0, -3);
+  f.setPageAnonExclusive(0, true);
+  assertEquals([mc, ex, f.nrPages, f.mapped()], [[0], [true], 1, false]);
+});
+
+Deno.test("folio: pages beyond a small folio are refused; flags are independent bits", () => {
+  const f = new KernelFolio(1, 1, true, 0, null);
+  assertThrows(() => f.pageMapcount(1), RangeError);
+  assertThrows(() => f.addPageMapcount(1, 1), RangeError);
+  assertThrows(() => f.pageAnonExclusive(1), RangeError);
+  assertThrows(() => f.setPageAnonExclusive(1, true), RangeError);
+  f.setPageAnonExclusive(0, true);
+  f.pinned = true;
+  f.ksm = true;
+  f.freed = true;
+  assertEquals([f.anon, f.pinned, f.ksm, f.freed, f.pageAnonExclusive(0)], [
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
+  f.pinned = false;
+  f.setPageAnonExclusive(0, false);
+  assertEquals([f.anon, f.pinned, f.ksm, f.freed, f.pageAnonExclusive(0)], [
+    true,
+    false,
+    true,
+    true,
+    false,
+  ]);
+});
+
+Deno.test("folio: a page-cache folio keeps its file and an inline mapcount", () => {
+  const file = { id: 1, name: "libc.so", sizePages: 4 } as SimFile;
+  const f = new KernelFolio(1, 1, false, 3, file);
+  f.addPageMapcount(0, 1);
+  assertEquals([f.file, f.anon, f.nrPages, f.index, answers(f, 0)], [file, false, 1, 3, [
+    1,
+    false,
+    1,
+    1,
+    true,
+  ]]);
+  assertEquals([f.mapcount, f.file], [[1], file]);
+});
+
+const folioAt = (k: Kernel, mm: Mm, addr: number): Folio => k.pte(mm, addr)!.folio!;
+
+function forkedPair(order: number): { k: Kernel; p: Mm; c: Mm; f: Folio } {
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, anonFolioOrder: order },
+  });
+  const p = k.spawn();
+  k.mmap(p, X, 16 * P, RW, ANON);
+  k.touch(p, X, "write");
+  const f = folioAt(k, p, X);
+  assertEquals([f.nrPages, f.totalMapcount(), f.pageAnonExclusive(0)], [
+    order ? 16 : 1,
+    f.nrPages,
+    true,
+  ]);
+  const c = k.fork(p);
+  return { k, p, c, f };
+}
+
+Deno.test("folio: fork, CoW and unmap give the same page-0 answers for small and large folios", () => {
+  const small = forkedPair(0), large = forkedPair(4);
+  const page0 = (w: { f: Folio }): unknown[] => [
+    w.f.pageMapcount(0),
+    w.f.pageAnonExclusive(0),
+    w.f.maxPageMapcount(),
+    w.f.mapped(),
+    w.f.mappers.size / w.f.nrPages,
+  ];
+  assertEquals(page0(small), [2, false, 2, true, 2]);
+  assertEquals(page0(large), page0(small));
+  for (const w of [small, large]) {
+    w.k.touch(w.c, X, "write"); // the child copies page 0
+    assertEquals([folioAt(w.k, w.c, X) === w.f, w.f.pageMapcount(0)], [false, 1]);
+    w.k.munmap(w.c, X, 16 * P);
+    assertEquals(w.k.oracle.check(w.k), []);
+  }
+  assertEquals(page0(large), [1, false, 1, true, 1]);
+  assertEquals(page0(small), page0(large));
+  // The parent is alone again: the next write reuses in place and sets PageAnonExclusive.
+  for (const w of [small, large]) {
+    w.k.touch(w.p, X, "write");
+    assertEquals([folioAt(w.k, w.p, X) === w.f, w.f.pageAnonExclusive(0)], [true, true]);
+    assertEquals([w.f.mapcount[0], w.f.anonExclusive[0]], [1, true]);
+  }
+});
+
+Deno.test("folio: a split large folio's pages answer like folios faulted one page at a time", () => {
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, anonFolioOrder: 4 },
+  });
+  const mm = k.spawn();
+  k.mmap(mm, X, 16 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  const f = folioAt(k, mm, X);
+  const arrays = f.mapcount; // an outside script holding the head's array sees it cut to one page
+  k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y);
+  assertEquals([k.counters.folios_split, f.nrPages, arrays, f.mapcount === arrays], [
+    1,
+    1,
+    [1],
+    true,
+  ]);
+  for (let i = 0; i < 16; i++) {
+    const addr = i < 8 ? Y + i * P : X + i * P;
+    const t = folioAt(k, mm, addr);
+    assertEquals([t.nrPages, answers(t, 0), t.mapcount, t.anonExclusive], [
+      1,
+      [1, true, 1, 1, true],
+      [1],
+      [
+        true,
+      ],
+    ]);
+    assertEquals([...t.mappers.values()].map((m) => m.addr), [addr]);
+  }
+  assertEquals(k.oracle.check(k), []);
+});
+
+Deno.test("MapperSet: inline, array and Map modes answer alike, in insertion order", () => {
+  const mms = [1, 2, 3].map((id) => ({ id }) as Mm);
+  const s = new MapperSet();
+  const added: [Mm, number][] = [];
+  for (let i = 0; i < 12; i++) {
+    const mm = mms[i % 3], addr = X + (i >> 1) * P + (i % 2) * 2 ** 40;
+    assertEquals(s.add(mm, addr), true);
+    assertEquals(s.add(mm, addr), false);
+    added.push([mm, addr]);
+    assertEquals([...s.values()].map((m) => [m.mm, m.addr]), added);
+    assertEquals([...s.keys()], added.map(([m, a]) => mapperKey(m, a)));
+    assertEquals(s.size, added.length);
+  }
+  while (added.length > 0) {
+    const [mm, addr] = added.splice(added.length >> 1, 1)[0];
+    const key = mapperKey(mm, addr);
+    assertEquals([s.has(key), s.get(key)], [true, { mm, addr }]);
+    assertEquals([s.delete(key), s.delete(key), s.has(key), s.get(key)], [
+      true,
+      false,
+      false,
+      undefined,
+    ]);
+    assertEquals([...s.values()].map((m) => [m.mm, m.addr]), added);
+    assertEquals(s.size, added.length);
+  }
+  assertThrows(() => s.set(1, { mm: mms[0], addr: X }), RangeError);
+});
+
+Deno.test("folio: index reads back exactly for any number; mappings survive index changes", () => {
+  const mm = { id: 3 } as Mm, other = { id: 4 } as Mm;
+  const values = [
+    0,
+    1,
+    2 ** 30 - 1,
+    2 ** 30,
+    X / P,
+    2 ** 44 + 12345,
+    2 ** 54 - 1,
+    2 ** 54,
+    2 ** 60,
+    -1,
+    -0,
+    1.5,
+    2 ** 53 + 2,
+    Number.MAX_VALUE,
+  ];
+  for (const first of values) {
+    const f = new KernelFolio(1, 1, true, first, null);
+    assertEquals(Object.is(f.index, first), true, `index ${first}`);
+    f.pinned = true;
+    f.setPageAnonExclusive(0, true);
+    // One mapping near the index, one far away, one in another mm (inline, then array, Map).
+    const maps: [Mm, number][] = [[mm, X], [other, X + 2 ** 45], [other, 5 * P]];
+    for (const [n, [m, a]] of maps.entries()) {
+      assertEquals(f.add(m, a), true);
+      for (const v of values) {
+        f.index = v;
+        assertEquals(Object.is(f.index, v), true, `index ${v} after ${first}`);
+        assertEquals([f.pinned, f.anon, f.ksm, f.pageAnonExclusive(0)], [true, true, false, true]);
+        assertEquals([...f.values()].map((x) => [x.mm, x.addr]), maps.slice(0, n + 1));
+        assertEquals(maps.map(([mm, a]) => f.has(mapperKey(mm, a))), maps.map((_, i) => i <= n));
+      }
+    }
+  }
+});
+
+Deno.test("MapperSet: up to 8 mappings (inline, pair, array) delete in any order, order kept", () => {
+  const mms = [1, 2, 3].map((id) => ({ id }) as Mm);
+  for (let n = 1; n <= 9; n++) {
+    for (const pick of ["first", "last", "middle"]) {
+      for (const base of [0, X / P]) {
+        // A folio's set (offsets from its index) and a plain one (base 0: every address far).
+        const s = base === 0 ? new MapperSet() : new KernelFolio(1, 1, true, base, null);
+        const added: [Mm, number][] = [];
+        for (let i = 0; i < n; i++) {
+          const m: [Mm, number] = [mms[i % 3], X + i * P];
+          s.add(...m);
+          added.push(m);
+        }
+        // Re-setting a present mapping keeps its place.
+        s.set(mapperKey(...added[n >> 1]), { mm: added[n >> 1][0], addr: added[n >> 1][1] });
+        while (added.length > 0) {
+          const i = pick === "first" ? 0 : pick === "last" ? added.length - 1 : added.length >> 1;
+          const [mm, addr] = added.splice(i, 1)[0];
+          assertEquals(s.delete(mapperKey(mm, addr)), true);
+          assertEquals([...s.values()].map((m) => [m.mm, m.addr]), added);
+          assertEquals([s.size, added.every(([m, a]) => s.has(mapperKey(m, a)))], [
+            added.length,
+            true,
+          ]);
+          assertEquals(s.get(mapperKey(mm, addr)), undefined);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("folio: a one-page mapcount beyond the inline range moves to the arrays exactly", () => {
+  const f = new KernelFolio(1, 1, true, X / P, null);
+  f.setPageAnonExclusive(0, true);
+  f.ksm = true;
+  for (let i = 0; i < 300; i++) {
+    f.addPageMapcount(0, 1);
+    assertEquals([f.pageMapcount(0), f.totalMapcount(), f.maxPageMapcount()], [
+      i + 1,
+      i + 1,
+      i + 1,
+    ]);
+  }
+  assertEquals([f.pageAnonExclusive(0), f.ksm, f.index, f.nrPages], [true, true, X / P, 1]);
+  f.addPageMapcount(0, -300);
+  assertEquals([f.mapped(), f.mapcount, f.anonExclusive], [false, [0], [true]]);
+  const g = new KernelFolio(2, 1, true, 0, null);
+  g.addPageMapcount(0, -1); // a broken state stays visible as it is
+  assertEquals([g.pageMapcount(0), g.mapped(), g.mapcount], [-1, true, [-1]]);
+  g.addPageMapcount(0, 1.5);
+  assertEquals(g.pageMapcount(0), 0.5);
+});
+
+Deno.test("MapperSet: addresses no offset or key gives back are kept exactly", () => {
+  const mm = { id: 5 } as Mm;
+  const odd = [X + 123, 2 ** 70 + P, -0, 0.5, 2 ** 60, -P];
+  for (const n of [1, 2, 9]) {
+    const s = new KernelFolio(1, 1, true, X / P, null);
+    const added: number[] = [];
+    for (let i = 0; i < n - 1; i++) {
+      s.add(mm, X + i * P);
+      added.push(X + i * P);
+    }
+    for (const a of odd) {
+      if (!s.has(mapperKey(mm, a))) {
+        s.add(mm, a);
+        added.push(a);
+      }
+    }
+    const got = [...s.values()].map((m) => m.addr);
+    assertEquals(got.length, added.length);
+    got.forEach((a, i) => assertEquals(Object.is(a, added[i]), true, `${a} != ${added[i]}`));
+    for (const a of added) assertEquals(Object.is(s.get(mapperKey(mm, a))!.addr, a), true);
+  }
+});
