@@ -31,6 +31,7 @@ import {
   AugmentedTree,
   AvlEngine,
   AvlNode,
+  HEIGHT_UNIT,
   type TreeWalker,
 } from "./augmented_tree.ts";
 
@@ -91,8 +92,9 @@ export interface QueryStats {
  * ```
  */
 export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N> {
-  /** Insertion sequence number in its tree (orders equal starts), or -1 while not stored. */
-  seq = -1;
+  // The insertion sequence number lives above the AVL height in `height` (one field fewer per
+  // node): `height` is `(seq + 1) * HEIGHT_UNIT + h` while stored, and `h` (1) while not, so a
+  // stored node's `height` orders it among equal starts exactly as `seq` does.
   /** The subtree's largest `last` minus this node's `start` (the augmented field). */
   maxDelta = 0;
   /** Inclusive first point of the interval. */
@@ -100,9 +102,14 @@ export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N>
   /** Inclusive last point of the interval. */
   abstract readonly last: number;
 
+  /** Insertion sequence number in its tree (orders equal starts), or -1 while not stored. */
+  get seq(): number {
+    return Math.floor(this.height / HEIGHT_UNIT) - 1;
+  }
+
   /** Whether the node is stored in a tree. */
   get linked(): boolean {
-    return this.seq >= 0;
+    return this.height >= HEIGHT_UNIT;
   }
 }
 
@@ -143,10 +150,13 @@ const MAX_LAST: AugmentCallbacks<AnyNode> = {
   },
 };
 
-/** `a` sorts before `b` in (start, seq) order. */
+/**
+ * `a` sorts before `b` in (start, seq) order. Both are stored (or being inserted), so their
+ * sequence numbers differ and the packed `height`s compare as the sequence numbers do.
+ */
 function before(a: AnyNode, b: AnyNode): boolean {
   const as = a.start, bs = b.start;
-  return as < bs || (as === bs && a.seq < b.seq);
+  return as < bs || (as === bs && a.height < b.height);
 }
 
 /** The overlap search as a pruned in-order walk; one shared instance (state saved per query). */
@@ -178,9 +188,44 @@ const WALKER = new OverlapWalker();
 const ENGINE = new AvlEngine<AnyNode>(before, MAX_LAST);
 /**
  * Insertion sequence numbers, shared by every tree: only their order within one tree matters
- * (equal starts in insertion order), and one counter saves a field per tree.
+ * (equal starts in insertion order), and one counter saves a field per tree. Packed into
+ * `height` it stays a Smi for the first 2^25 - 1 insertions of a process (and exact to 2^47).
  */
 let nextSeq = 0;
+
+/** Give an unstored `node` the next sequence number (packed above its height, see {@linkcode IntervalNode}). */
+function stamp(node: AnyNode): void {
+  if (node.height >= HEIGHT_UNIT) throw new Error("Interval node is already stored in a tree");
+  node.height = (nextSeq++ + 1) * HEIGHT_UNIT + 1;
+}
+
+/**
+ * Set the next insertion sequence number of the interval trees (shared by all) and return the
+ * previous one. For tests of the packing: sequence numbers past 2^31 (or 2^25, where the packed
+ * field stops being a Smi) must order and balance exactly as small ones. Numbers already given
+ * out must all be below `next`, or equal starts lose their insertion order.
+ *
+ * @example
+ * ```ts
+ * import { setIntervalSeq } from "./interval_tree.ts";
+ * const old = setIntervalSeq(2 ** 32);
+ * setIntervalSeq(old) === 2 ** 32; // true
+ * ```
+ */
+export function setIntervalSeq(next: number): number {
+  if (!Number.isInteger(next) || next < 0 || next >= 2 ** 47) {
+    throw new RangeError(`Invalid interval sequence number ${next}`);
+  }
+  const old = nextSeq;
+  nextSeq = next;
+  return old;
+}
+
+/** Mark a removed `node` unstored. */
+function unstamp(node: AnyNode): void {
+  node.height = 1;
+  node.maxDelta = 0;
+}
 /** Result of the last {@linkcode IntervalNodeTree.query}: intervals reported. */
 let lastVisited = 0;
 
@@ -245,8 +290,7 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    * ```
    */
   override insert(node: N): void {
-    if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
-    node.seq = nextSeq++;
+    stamp(node);
     super.insert(node);
   }
 
@@ -269,9 +313,8 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    * ```
    */
   override remove(node: N): boolean {
-    if (node.seq < 0 || !super.remove(node)) return false;
-    node.seq = -1;
-    node.maxDelta = 0;
+    if (node.height < HEIGHT_UNIT || !super.remove(node)) return false;
+    unstamp(node);
     return true;
   }
 
@@ -325,8 +368,7 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
  * ```
  */
 export function intervalInsert<N extends IntervalNode<N>>(root: N | null, node: N): N {
-  if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
-  node.seq = nextSeq++;
+  stamp(node);
   return (ENGINE as unknown as AvlEngine<N>).insert(root, node);
 }
 
@@ -351,12 +393,11 @@ export function intervalRemove<N extends IntervalNode<N>>(
   root: N | null,
   node: N,
 ): N | null | undefined {
-  if (node.seq < 0) return undefined;
+  if (node.height < HEIGHT_UNIT) return undefined;
   const e = ENGINE as unknown as AvlEngine<N>;
   const r = e.remove(root, node);
   if (e.takeRemoved() === null) return undefined;
-  node.seq = -1;
-  node.maxDelta = 0;
+  unstamp(node);
   return r;
 }
 
