@@ -93,7 +93,7 @@ export interface QueryStats {
  */
 export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N> {
   // The insertion sequence number lives above the AVL height in `height` (one field fewer per
-  // node): `height` is `(seq + 1) * HEIGHT_UNIT + h` while stored, and `h` (1) while not, so a
+  // node): `height` is `(seq + 1) * HEIGHT_UNIT + h` while stored, and `h` while not, so a
   // stored node's `height` orders it among equal starts exactly as `seq` does.
   /** The subtree's largest `last` minus this node's `start` (the augmented field). */
   maxDelta = 0;
@@ -102,7 +102,10 @@ export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N>
   /** Inclusive last point of the interval. */
   abstract readonly last: number;
 
-  /** Insertion sequence number in its tree (orders equal starts), or -1 while not stored. */
+  /**
+   * Insertion sequence number among the nodes of its start in its tree (orders equal starts:
+   * one more than the largest stored when it was inserted, or 0), or -1 while not stored.
+   */
   get seq(): number {
     return Math.floor(this.height / HEIGHT_UNIT) - 1;
   }
@@ -151,12 +154,20 @@ const MAX_LAST: AugmentCallbacks<AnyNode> = {
 };
 
 /**
- * `a` sorts before `b` in (start, seq) order. Both are stored (or being inserted), so their
- * sequence numbers differ and the packed `height`s compare as the sequence numbers do.
+ * `a` sorts before `b` in (start, seq) order. Stored nodes have distinct sequence numbers among
+ * equal starts, so their packed `height`s compare as the sequence numbers do. A node being
+ * inserted (`height` below {@linkcode HEIGHT_UNIT}: no sequence number yet; always `a`) goes
+ * after every equal start, and the largest packed `height` among the equal starts on its path
+ * is noted in `eqMax`: the last of them, its in-order predecessor when that has an equal start,
+ * holds the largest sequence number of that start in the tree.
  */
 function before(a: AnyNode, b: AnyNode): boolean {
   const as = a.start, bs = b.start;
-  return as < bs || (as === bs && a.height < b.height);
+  if (as !== bs) return as < bs;
+  const ha = a.height, hb = b.height;
+  if (ha >= HEIGHT_UNIT) return ha < hb;
+  if (hb > eqMax) eqMax = hb;
+  return false;
 }
 
 /** The overlap search as a pruned in-order walk; one shared instance (state saved per query). */
@@ -187,38 +198,27 @@ const WALKER = new OverlapWalker();
 /** The balancing engine shared by every interval tree (bare roots and {@linkcode IntervalNodeTree}s). */
 const ENGINE = new AvlEngine<AnyNode>(before, MAX_LAST);
 /**
- * Insertion sequence numbers, shared by every tree: only their order within one tree matters
- * (equal starts in insertion order), and one counter saves a field per tree. Packed into
- * `height` it stays a Smi for the first 2^25 - 1 insertions of a process (and exact to 2^47).
+ * The largest packed `height` among the stored nodes with the inserted node's start on its
+ * insertion path (0: none), noted by {@linkcode before}.
  */
-let nextSeq = 0;
-
-/** Give an unstored `node` the next sequence number (packed above its height, see {@linkcode IntervalNode}). */
-function stamp(node: AnyNode): void {
-  if (node.height >= HEIGHT_UNIT) throw new Error("Interval node is already stored in a tree");
-  node.height = (nextSeq++ + 1) * HEIGHT_UNIT + 1;
-}
+let eqMax = 0;
 
 /**
- * Set the next insertion sequence number of the interval trees (shared by all) and return the
- * previous one. For tests of the packing: sequence numbers past 2^31 (or 2^25, where the packed
- * field stops being a Smi) must order and balance exactly as small ones. Numbers already given
- * out must all be below `next`, or equal starts lose their insertion order.
- *
- * @example
- * ```ts
- * import { setIntervalSeq } from "./interval_tree.ts";
- * const old = setIntervalSeq(2 ** 32);
- * setIntervalSeq(old) === 2 ** 32; // true
- * ```
+ * Before inserting `node` (not stored anywhere): mark it as being inserted. After the insert,
+ * {@linkcode stamp} gives it its sequence number: one more than the largest of its start in
+ * that tree, or 0. Sequence numbers are per tree and per start, so they stay small (a Smi
+ * packed above the height) however many insertions a process makes; the packing is exact all
+ * the same for any sequence number below 2^47.
  */
-export function setIntervalSeq(next: number): number {
-  if (!Number.isInteger(next) || next < 0 || next >= 2 ** 47) {
-    throw new RangeError(`Invalid interval sequence number ${next}`);
-  }
-  const old = nextSeq;
-  nextSeq = next;
-  return old;
+function unstored(node: AnyNode): void {
+  if (node.height >= HEIGHT_UNIT) throw new Error("Interval node is already stored in a tree");
+  node.height = 1;
+  eqMax = 0;
+}
+
+/** After inserting `node` (see {@linkcode unstored}): pack its sequence number above its height. */
+function stamp(node: AnyNode): void {
+  node.height = (Math.floor(eqMax / HEIGHT_UNIT) + 1) * HEIGHT_UNIT + node.height;
 }
 
 /** Mark a removed `node` unstored. */
@@ -290,8 +290,9 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    * ```
    */
   override insert(node: N): void {
-    stamp(node);
+    unstored(node);
     super.insert(node);
+    stamp(node);
   }
 
   /**
@@ -368,8 +369,10 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
  * ```
  */
 export function intervalInsert<N extends IntervalNode<N>>(root: N | null, node: N): N {
+  unstored(node);
+  const r = (ENGINE as unknown as AvlEngine<N>).insert(root, node);
   stamp(node);
-  return (ENGINE as unknown as AvlEngine<N>).insert(root, node);
+  return r;
 }
 
 /**
