@@ -12,7 +12,7 @@ import {
   intervalRemove,
   IntervalRootView,
 } from "../core/lib/interval_tree.ts";
-import { AvlEngine, AvlNode } from "../core/lib/augmented_tree.ts";
+import { AvlEngine, avlHeight, AvlNode } from "../core/lib/augmented_tree.ts";
 
 class Span extends IntervalNode<Span> {
   constructor(readonly name: number, readonly start: number, readonly last: number) {
@@ -23,7 +23,7 @@ class Span extends IntervalNode<Span> {
 /** Preorder of (name, height, start + maxDelta): the whole shape and augmentation. */
 function shape(n: Span | null, out: number[][] = []): number[][] {
   if (n === null) return out;
-  out.push([n.name, n.height, n.start + n.maxDelta]);
+  out.push([n.name, avlHeight(n), n.start + n.maxDelta]);
   shape(n.left, out);
   shape(n.right, out);
   return out;

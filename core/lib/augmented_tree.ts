@@ -51,8 +51,38 @@ export class AvlNode<N extends AvlNode<N>> {
   left: N | null = null;
   /** Right child (larger or equal keys), or `null`. */
   right: N | null = null;
-  /** Height of the subtree rooted here (a leaf is 1). */
+  /**
+   * Height of the subtree rooted here (a leaf is 1) in the low {@linkcode HEIGHT_BITS} bits
+   * (read it with {@linkcode avlHeight}). The value above them, a multiple of
+   * {@linkcode HEIGHT_UNIT}, belongs to the kind of tree and is kept by the balancing: 0 for
+   * most kinds (then this is just the height); the interval tree keeps its insertion sequence
+   * number there, saving a field per node.
+   */
   height = 1;
+}
+
+/** Bits of {@linkcode AvlNode.height} that hold the AVL height (an AVL tree of height 63 would hold over 10^13 nodes). */
+export const HEIGHT_BITS = 6;
+/** 2 ** {@linkcode HEIGHT_BITS}: the unit of the tree kind's own value packed above the height. */
+export const HEIGHT_UNIT = 64;
+const HEIGHT_MASK = 63;
+
+/**
+ * The AVL height of the subtree rooted at `n` (0 for `null`), unpacked from
+ * {@linkcode AvlNode.height}. Exact for every packed value up to 2^53: `& 63` keeps the low six
+ * bits of the 32-bit image, which are those of the number.
+ *
+ * @example
+ * ```ts
+ * import { avlHeight, AvlNode } from "./augmented_tree.ts";
+ * class N extends AvlNode<N> {}
+ * const n = new N();
+ * n.height = 5 * 2 ** 40 + 3;
+ * [avlHeight(n), avlHeight(null)]; // [3, 0]
+ * ```
+ */
+export function avlHeight(n: { readonly height: number } | null): number {
+  return n === null ? 0 : n.height & HEIGHT_MASK;
 }
 
 /**
@@ -150,25 +180,31 @@ export class AvlEngine<N extends AvlNode<N>> {
     return this.#before;
   }
 
+  // Heights are the low HEIGHT_BITS of `height` (see AvlNode.height); a write keeps the bits
+  // above: `p - (p & 63) + h` is exact for any packed integer `p` below 2^53.
+
   #fix(n: N): void {
     const l = n.left, r = n.right;
-    const hl = l === null ? 0 : l.height;
-    const hr = r === null ? 0 : r.height;
-    n.height = (hl > hr ? hl : hr) + 1;
+    const hl = l === null ? 0 : l.height & HEIGHT_MASK;
+    const hr = r === null ? 0 : r.height & HEIGHT_MASK;
+    const p = n.height;
+    n.height = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
     this.#augment.propagate(n);
   }
 
   #rotated(old: N, top: N): void {
     // Heights first (old is now top's child), then the augmentation.
     const l = old.left, r = old.right;
-    const hl = l === null ? 0 : l.height;
-    const hr = r === null ? 0 : r.height;
-    old.height = (hl > hr ? hl : hr) + 1;
+    const hl = l === null ? 0 : l.height & HEIGHT_MASK;
+    const hr = r === null ? 0 : r.height & HEIGHT_MASK;
+    const p = old.height;
+    old.height = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
     if (this.#rotate) {
       const tl = top.left, tr = top.right;
-      const htl = tl === null ? 0 : tl.height;
-      const htr = tr === null ? 0 : tr.height;
-      top.height = (htl > htr ? htl : htr) + 1;
+      const htl = tl === null ? 0 : tl.height & HEIGHT_MASK;
+      const htr = tr === null ? 0 : tr.height & HEIGHT_MASK;
+      const q = top.height;
+      top.height = q - (q & HEIGHT_MASK) + (htl > htr ? htl : htr) + 1;
       this.#augment.rotate!(old, top);
     } else {
       this.#augment.propagate(old);
@@ -195,17 +231,22 @@ export class AvlEngine<N extends AvlNode<N>> {
   #balance(n: N): N {
     this.#fix(n);
     const l = n.left, r = n.right;
-    const bf = (l === null ? 0 : l.height) - (r === null ? 0 : r.height);
+    const bf = (l === null ? 0 : l.height & HEIGHT_MASK) -
+      (r === null ? 0 : r.height & HEIGHT_MASK);
     if (bf > 1) {
       const ll = l!.left, lr = l!.right;
-      if ((ll === null ? 0 : ll.height) < (lr === null ? 0 : lr.height)) {
+      if (
+        (ll === null ? 0 : ll.height & HEIGHT_MASK) < (lr === null ? 0 : lr.height & HEIGHT_MASK)
+      ) {
         n.left = this.#rotateLeft(l!);
       }
       return this.#rotateRight(n);
     }
     if (bf < -1) {
       const rl = r!.left, rr = r!.right;
-      if ((rr === null ? 0 : rr.height) < (rl === null ? 0 : rl.height)) {
+      if (
+        (rr === null ? 0 : rr.height & HEIGHT_MASK) < (rl === null ? 0 : rl.height & HEIGHT_MASK)
+      ) {
         n.right = this.#rotateRight(r!);
       }
       return this.#rotateLeft(n);
@@ -220,7 +261,9 @@ export class AvlEngine<N extends AvlNode<N>> {
   insert(root: N | null, node: N): N {
     node.left = null;
     node.right = null;
-    node.height = 1;
+    // A plain object may come without a height yet (undefined >= 64 is false).
+    const p = node.height;
+    node.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
     this.#augment.propagate(node);
     return this.#insert(root, node);
   }
@@ -287,7 +330,7 @@ export class AvlEngine<N extends AvlNode<N>> {
 
   /**
    * The node the last {@linkcode AvlEngine.remove} or {@linkcode AvlEngine.removeKey} unlinked
-   * (its links cleared), or null when it found none; call it once, right after the removal.
+   * (its links cleared, its height 1, the bits above the height kept), or null when it found none; call it once, right after the removal.
    */
   takeRemoved(): N | null {
     const n = this.#removed;
@@ -295,7 +338,8 @@ export class AvlEngine<N extends AvlNode<N>> {
     this.#removed = null;
     n.left = null;
     n.right = null;
-    n.height = 1;
+    const p = n.height;
+    n.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
     return n;
   }
 

@@ -31,6 +31,7 @@ import {
   AugmentedTree,
   AvlEngine,
   AvlNode,
+  HEIGHT_UNIT,
   type TreeWalker,
 } from "./augmented_tree.ts";
 
@@ -91,8 +92,9 @@ export interface QueryStats {
  * ```
  */
 export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N> {
-  /** Insertion sequence number in its tree (orders equal starts), or -1 while not stored. */
-  seq = -1;
+  // The insertion sequence number lives above the AVL height in `height` (one field fewer per
+  // node): `height` is `(seq + 1) * HEIGHT_UNIT + h` while stored, and `h` while not, so a
+  // stored node's `height` orders it among equal starts exactly as `seq` does.
   /** The subtree's largest `last` minus this node's `start` (the augmented field). */
   maxDelta = 0;
   /** Inclusive first point of the interval. */
@@ -100,9 +102,17 @@ export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N>
   /** Inclusive last point of the interval. */
   abstract readonly last: number;
 
+  /**
+   * Insertion sequence number among the nodes of its start in its tree (orders equal starts:
+   * one more than the largest stored when it was inserted, or 0), or -1 while not stored.
+   */
+  get seq(): number {
+    return Math.floor(this.height / HEIGHT_UNIT) - 1;
+  }
+
   /** Whether the node is stored in a tree. */
   get linked(): boolean {
-    return this.seq >= 0;
+    return this.height >= HEIGHT_UNIT;
   }
 }
 
@@ -143,10 +153,21 @@ const MAX_LAST: AugmentCallbacks<AnyNode> = {
   },
 };
 
-/** `a` sorts before `b` in (start, seq) order. */
+/**
+ * `a` sorts before `b` in (start, seq) order. Stored nodes have distinct sequence numbers among
+ * equal starts, so their packed `height`s compare as the sequence numbers do. A node being
+ * inserted (`height` below {@linkcode HEIGHT_UNIT}: no sequence number yet; always `a`) goes
+ * after every equal start, and the largest packed `height` among the equal starts on its path
+ * is noted in `eqMax`: the last of them, its in-order predecessor when that has an equal start,
+ * holds the largest sequence number of that start in the tree.
+ */
 function before(a: AnyNode, b: AnyNode): boolean {
   const as = a.start, bs = b.start;
-  return as < bs || (as === bs && a.seq < b.seq);
+  if (as !== bs) return as < bs;
+  const ha = a.height, hb = b.height;
+  if (ha >= HEIGHT_UNIT) return ha < hb;
+  if (hb > eqMax) eqMax = hb;
+  return false;
 }
 
 /** The overlap search as a pruned in-order walk; one shared instance (state saved per query). */
@@ -177,10 +198,34 @@ const WALKER = new OverlapWalker();
 /** The balancing engine shared by every interval tree (bare roots and {@linkcode IntervalNodeTree}s). */
 const ENGINE = new AvlEngine<AnyNode>(before, MAX_LAST);
 /**
- * Insertion sequence numbers, shared by every tree: only their order within one tree matters
- * (equal starts in insertion order), and one counter saves a field per tree.
+ * The largest packed `height` among the stored nodes with the inserted node's start on its
+ * insertion path (0: none), noted by {@linkcode before}.
  */
-let nextSeq = 0;
+let eqMax = 0;
+
+/**
+ * Before inserting `node` (not stored anywhere): mark it as being inserted. After the insert,
+ * {@linkcode stamp} gives it its sequence number: one more than the largest of its start in
+ * that tree, or 0. Sequence numbers are per tree and per start, so they stay small (a Smi
+ * packed above the height) however many insertions a process makes; the packing is exact all
+ * the same for any sequence number below 2^47.
+ */
+function unstored(node: AnyNode): void {
+  if (node.height >= HEIGHT_UNIT) throw new Error("Interval node is already stored in a tree");
+  node.height = 1;
+  eqMax = 0;
+}
+
+/** After inserting `node` (see {@linkcode unstored}): pack its sequence number above its height. */
+function stamp(node: AnyNode): void {
+  node.height = (Math.floor(eqMax / HEIGHT_UNIT) + 1) * HEIGHT_UNIT + node.height;
+}
+
+/** Mark a removed `node` unstored. */
+function unstamp(node: AnyNode): void {
+  node.height = 1;
+  node.maxDelta = 0;
+}
 /** Result of the last {@linkcode IntervalNodeTree.query}: intervals reported. */
 let lastVisited = 0;
 
@@ -245,9 +290,9 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    * ```
    */
   override insert(node: N): void {
-    if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
-    node.seq = nextSeq++;
+    unstored(node);
     super.insert(node);
+    stamp(node);
   }
 
   /**
@@ -269,9 +314,8 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
    * ```
    */
   override remove(node: N): boolean {
-    if (node.seq < 0 || !super.remove(node)) return false;
-    node.seq = -1;
-    node.maxDelta = 0;
+    if (node.height < HEIGHT_UNIT || !super.remove(node)) return false;
+    unstamp(node);
     return true;
   }
 
@@ -325,9 +369,10 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
  * ```
  */
 export function intervalInsert<N extends IntervalNode<N>>(root: N | null, node: N): N {
-  if (node.seq >= 0) throw new Error("Interval node is already stored in a tree");
-  node.seq = nextSeq++;
-  return (ENGINE as unknown as AvlEngine<N>).insert(root, node);
+  unstored(node);
+  const r = (ENGINE as unknown as AvlEngine<N>).insert(root, node);
+  stamp(node);
+  return r;
 }
 
 /**
@@ -351,12 +396,11 @@ export function intervalRemove<N extends IntervalNode<N>>(
   root: N | null,
   node: N,
 ): N | null | undefined {
-  if (node.seq < 0) return undefined;
+  if (node.height < HEIGHT_UNIT) return undefined;
   const e = ENGINE as unknown as AvlEngine<N>;
   const r = e.remove(root, node);
   if (e.takeRemoved() === null) return undefined;
-  node.seq = -1;
-  node.maxDelta = 0;
+  unstamp(node);
   return r;
 }
 

@@ -219,7 +219,7 @@ export class Avc extends IntervalNode<Avc> {
 
   /** The AVC as a stored interval (its tree node) while in `anonVma.tree`, else null. */
   get handle(): { readonly start: number; readonly last: number } | null {
-    return this.seq >= 0 ? this : null;
+    return this.linked ? this : null;
   }
 }
 

@@ -1,0 +1,265 @@
+// The interval tree keeps a node's insertion sequence number packed above its AVL height in one
+// field (`height` = (seq + 1) * 64 + h), numbered per tree and start. Against a reference AVL
+// with the two as separate fields and one global insertion counter (the tree before the
+// packing), every shape, height, equal-start order and query visit count is the same. The
+// shared engine keeps any packed value above the height exactly, also past 2^25 (where the
+// field stops being a Smi), past 2^31 (where 32-bit bitwise operations would wrap) and to 2^47.
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { AvlEngine, avlHeight, AvlNode, HEIGHT_UNIT } from "../core/lib/augmented_tree.ts";
+import {
+  intervalInsert,
+  IntervalNode,
+  IntervalNodeTree,
+  intervalQuery,
+  intervalRemove,
+} from "../core/lib/interval_tree.ts";
+
+class Span extends IntervalNode<Span> {
+  constructor(readonly name: number, readonly start: number, readonly last: number) {
+    super();
+  }
+}
+
+/** Reference node: (start, seq) key, height and max-last as separate plain fields. */
+class Ref {
+  left: Ref | null = null;
+  right: Ref | null = null;
+  height = 1;
+  max: number;
+  constructor(
+    readonly name: number,
+    readonly start: number,
+    readonly last: number,
+    readonly seq: number,
+  ) {
+    this.max = last;
+  }
+}
+const h = (n: Ref | null): number => n === null ? 0 : n.height;
+function fix(n: Ref): void {
+  n.height = Math.max(h(n.left), h(n.right)) + 1;
+  n.max = Math.max(n.last, n.left?.max ?? -Infinity, n.right?.max ?? -Infinity);
+}
+function rotR(n: Ref): Ref {
+  const l = n.left!;
+  n.left = l.right;
+  l.right = n;
+  fix(n);
+  fix(l);
+  return l;
+}
+function rotL(n: Ref): Ref {
+  const r = n.right!;
+  n.right = r.left;
+  r.left = n;
+  fix(n);
+  fix(r);
+  return r;
+}
+function bal(n: Ref): Ref {
+  fix(n);
+  const bf = h(n.left) - h(n.right);
+  if (bf > 1) {
+    if (h(n.left!.left) < h(n.left!.right)) n.left = rotL(n.left!);
+    return rotR(n);
+  }
+  if (bf < -1) {
+    if (h(n.right!.right) < h(n.right!.left)) n.right = rotR(n.right!);
+    return rotL(n);
+  }
+  return n;
+}
+const refBefore = (a: Ref, b: Ref): boolean =>
+  a.start < b.start || (a.start === b.start && a.seq < b.seq);
+function refInsert(n: Ref | null, x: Ref): Ref {
+  if (n === null) return x;
+  if (refBefore(x, n)) n.left = refInsert(n.left, x);
+  else n.right = refInsert(n.right, x);
+  return bal(n);
+}
+function refRemoveMin(n: Ref): Ref | null {
+  if (n.left === null) return n.right;
+  n.left = refRemoveMin(n.left);
+  return bal(n);
+}
+function refRemove(n: Ref | null, x: Ref): Ref | null {
+  if (n === null) return null;
+  if (n === x) {
+    if (n.left === null) return n.right;
+    if (n.right === null) return n.left;
+    let m = n.right;
+    while (m.left !== null) m = m.left;
+    m.right = refRemoveMin(n.right);
+    m.left = n.left;
+    return bal(m);
+  }
+  if (refBefore(x, n)) n.left = refRemove(n.left, x);
+  else n.right = refRemove(n.right, x);
+  return bal(n);
+}
+/** Reference overlap walk with the tree's pruning; returns [nodes examined, names reported]. */
+function refQuery(n: Ref | null, s: number, l: number, out: number[]): number {
+  if (n === null || n.max < s) return n === null ? 0 : 1;
+  let count = 1 + refQuery(n.left, s, l, out);
+  if (n.start > l) return count;
+  if (n.last >= s) out.push(n.name);
+  count += refQuery(n.right, s, l, out);
+  return count;
+}
+
+type Shape = [number, number, number][];
+function spanShape(n: Span | null, out: Shape = []): Shape {
+  if (n === null) return out;
+  out.push([n.name, avlHeight(n), n.start + n.maxDelta]);
+  spanShape(n.left, out);
+  spanShape(n.right, out);
+  return out;
+}
+function refShape(n: Ref | null, out: Shape = []): Shape {
+  if (n === null) return out;
+  out.push([n.name, n.height, n.max]);
+  refShape(n.left, out);
+  refShape(n.right, out);
+  return out;
+}
+
+Deno.test("interval tree packing (seq per tree and start) = separate fields, global seq", () => {
+  let seq = 0;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.boolean(), fc.nat(12), fc.integer({ min: 0, max: 6 }), fc.nat(300)),
+        { maxLength: 150 },
+      ),
+      fc.array(fc.tuple(fc.nat(20), fc.nat(6)), { minLength: 1, maxLength: 6 }),
+      (ops, queries) => {
+        const tree = new IntervalNodeTree<Span>();
+        let bare: Span | null = null;
+        let ref: Ref | null = null;
+        const live: [Span, Span, Ref][] = [];
+        let name = 0;
+        for (const [ins, start, len, pick] of ops) {
+          if (ins || live.length === 0) {
+            // Odd starts: past 2^32, so the starts are heap numbers.
+            const s = start % 2 === 0 ? start : 2 ** 32 + start;
+            const a = new Span(name, s, s + len), b = new Span(name, s, s + len);
+            const r = new Ref(name, s, s + len, seq++);
+            tree.insert(a);
+            bare = intervalInsert(bare, b);
+            ref = refInsert(ref, r);
+            name++;
+            // Per tree and start: one more than the largest live one of that start.
+            const same = live.filter(([x]) => x.start === s).map(([x]) => x.seq);
+            const want = same.length === 0 ? 0 : Math.max(...same) + 1;
+            assert.deepEqual([a.seq, b.seq, a.linked], [want, want, true]);
+            assert.equal(a.height - avlHeight(a), (want + 1) * HEIGHT_UNIT);
+            live.push([a, b, r]);
+          } else {
+            const [a, b, r] = live.splice(pick % live.length, 1)[0];
+            assert.equal(tree.remove(a), true);
+            bare = intervalRemove(bare, b)!;
+            ref = refRemove(ref, r);
+            assert.deepEqual([a.linked, a.seq, a.height, b.seq, b.height], [false, -1, 1, -1, 1]);
+            assert.equal(tree.remove(a), false);
+          }
+          const want = refShape(ref);
+          assert.deepEqual(spanShape(tree.root), want);
+          assert.deepEqual(spanShape(bare), want);
+          assert.deepEqual([...tree.nodes()].map((n) => n.name), refOrder(ref));
+        }
+        for (const [q, len] of queries) {
+          const s = q % 2 === 0 ? q : 2 ** 32 + q;
+          const got: number[] = [], want: number[] = [];
+          const nodes = tree.query(s, s + len, (n) => {
+            got.push(n.name);
+          });
+          assert.equal(intervalQuery(bare, s, s + len, () => {}), nodes);
+          assert.equal(nodes, refQuery(ref, s, s + len, want));
+          assert.deepEqual(got, want);
+        }
+      },
+    ),
+  );
+});
+
+function refOrder(n: Ref | null, out: number[] = []): number[] {
+  if (n === null) return out;
+  refOrder(n.left, out);
+  out.push(n.name);
+  refOrder(n.right, out);
+  return out;
+}
+
+/** A plain-keyed node whose `height` carries a packed value above the height. */
+class Packed extends AvlNode<Packed> {
+  constructor(readonly name: number, readonly key: number, readonly high: number) {
+    super();
+    this.height = high * HEIGHT_UNIT + 1;
+  }
+}
+function packedShape(n: Packed | null, out: Shape = []): Shape {
+  if (n === null) return out;
+  assert.equal(n.height - avlHeight(n), n.high * HEIGHT_UNIT, "bits above the height kept");
+  out.push([n.name, avlHeight(n), n.key]);
+  packedShape(n.left, out);
+  packedShape(n.right, out);
+  return out;
+}
+function refKeyShape(n: Ref | null, out: Shape = []): Shape {
+  if (n === null) return out;
+  out.push([n.name, n.height, n.start]);
+  refKeyShape(n.left, out);
+  refKeyShape(n.right, out);
+  return out;
+}
+
+Deno.test("AvlEngine keeps packed values above the height exactly (past 2^25, 2^31, to 2^47)", () => {
+  const highs = [0, 1, 2 ** 25 - 1, 2 ** 25, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 47 - 1];
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.nat(40), fc.nat(highs.length - 1), fc.nat(300)), {
+        maxLength: 150,
+      }),
+      (ops) => {
+        let seq = 0;
+        // Distinct keys break ties by insertion (the reference's (start, seq) order).
+        const e = new AvlEngine<Packed>((a, b) => a.key < b.key);
+        let root: Packed | null = null;
+        let ref: Ref | null = null;
+        const live: [Packed, Ref][] = [];
+        let name = 0;
+        for (const [ins, k, hi, pick] of ops) {
+          if (ins || live.length === 0) {
+            const key = k * 1000 + name;
+            const p = new Packed(name, key, highs[hi]), r = new Ref(name, key, key, seq++);
+            root = e.insert(root, p);
+            ref = refInsert(ref, r);
+            name++;
+            live.push([p, r]);
+          } else {
+            const [p, r] = live.splice(pick % live.length, 1)[0];
+            root = e.remove(root, p);
+            assert.equal(e.takeRemoved(), p);
+            assert.equal(p.height, p.high * HEIGHT_UNIT + 1);
+            ref = refRemove(ref, r);
+          }
+          assert.deepEqual(packedShape(root), refKeyShape(ref));
+        }
+      },
+    ),
+  );
+});
+
+Deno.test("avlHeight: the low six bits, exact for packed values up to 2^53", () => {
+  class N extends AvlNode<N> {}
+  const n = new N();
+  for (const seq of [0, 2 ** 25, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 2 ** 46 + 3]) {
+    for (const ht of [1, 2, 31, 63]) {
+      n.height = (seq + 1) * HEIGHT_UNIT + ht;
+      assert.equal(avlHeight(n), ht);
+    }
+  }
+  assert.equal(avlHeight(null), 0);
+});
