@@ -37,11 +37,6 @@ function offsetFrom(target: number, base: number): number | Exact {
   return i === d && Object.is(base + i, target) ? i : d;
 }
 
-/** `target` from what {@link offsetFrom} stored. */
-function fromOffset(stored: number | Exact, base: number): number {
-  return typeof stored === "number" ? base + stored : stored.v;
-}
-
 /** What few VMAs carry: a file, or the freed mark. Absent (null) on a live anonymous VMA. */
 class VmaRare {
   constructor(public file: SimFile | null, public detached: boolean) {}
@@ -79,9 +74,9 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   readonly mm: Mm;
   /** `vm_start`. */
   #start: number;
-  /** `vm_end`, as {@link offsetFrom} `#start`. */
+  /** `vm_end`, as {@link offsetFrom} `#start` (read back as `#start + #size`). */
   #size: number | Exact;
-  /** `vm_pgoff`, as {@link offsetFrom} `#start / PAGE_SIZE`. */
+  /** `vm_pgoff`, as {@link offsetFrom} `#start / PAGE_SIZE` (read back likewise). */
   #pgoffDelta: number | Exact;
   /** `vm_flags`. */
   flags: number;
@@ -140,7 +135,8 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_end`. */
   get end(): number {
-    return fromOffset(this.#size, this.#start);
+    const s = this.#size;
+    return typeof s === "number" ? this.#start + s : s.v;
   }
   set end(v: number) {
     this.#size = offsetFrom(v, this.#start);
@@ -148,7 +144,8 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_pgoff`. */
   get pgoff(): number {
-    return fromOffset(this.#pgoffDelta, this.#start / PAGE_SIZE);
+    const d = this.#pgoffDelta;
+    return typeof d === "number" ? this.#start / PAGE_SIZE + d : d.v;
   }
   set pgoff(v: number) {
     this.#pgoffDelta = offsetFrom(v, this.#start / PAGE_SIZE);

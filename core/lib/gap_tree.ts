@@ -89,7 +89,9 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
     } else {
       n.maxItem = n;
     }
-    n.maxGap = gap;
+    // Stored only when it changed: a large gap is a boxed number, and a field that may hold
+    // objects (see KernelVma) gets a new box on every store.
+    if (n.maxGap !== gap) n.maxGap = gap;
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
     // top now spans exactly old's former items.
