@@ -38,6 +38,28 @@ Deno.test("KernelVma: start, end, pgoff read back as constructed, for any number
   }
 });
 
+Deno.test("KernelVma: starts in many address regions, at region edges and unaligned", () => {
+  // The start is kept as a page offset in one of 64 shared 64 GiB regions, or as itself.
+  const R = 2 ** 36;
+  const vmas: [KernelVma, number][] = [];
+  for (let i = 0; i < 100; i++) {
+    for (const s of [i * 3 * R, i * 3 * R + R - P, (i * 3 + 1) * R + 7 * P, i * R + 0x800]) {
+      vmas.push([new KernelVma(i, {} as Mm, s, s + 2 * P, s / P + i, 0, null), s]);
+    }
+  }
+  for (const s of [-P, -R, 2 ** 52, 2 ** 53 - P, 0.25, -0, 2 ** 47 - P]) {
+    vmas.push([new KernelVma(0, {} as Mm, s, s + 2 * P, 3, 0, null), s]);
+  }
+  vmas.forEach(([v, s], i) => {
+    assertEquals(Object.is(v.start, s), true, `start ${s} (${i})`);
+    assertEquals(v.end, s + 2 * P, `end of ${s}`);
+  });
+  for (const [v, s] of vmas) {
+    v.start = s + P; // moves within or across regions
+    assertEquals([v.start, v.end], [s + P, s + 2 * P]);
+  }
+});
+
 Deno.test("KernelVma: setting one of start, end, pgoff leaves the other two", () => {
   const v = new KernelVma(1, {} as Mm, X, X + 4 * P, X / P, 0, null);
   v.start = X + P; // vma_adjust of a front trim: the caller sets pgoff itself

@@ -16,7 +16,7 @@
 
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
-import { PAGE_SIZE } from "./types.ts";
+import { PAGE_SHIFT, PAGE_SIZE } from "./types.ts";
 import type { GapTreeLinks } from "../lib/gap_tree.ts";
 
 /** A value kept as itself because its offset from the base did not round-trip exactly. */
@@ -37,6 +37,41 @@ function offsetFrom(target: number, base: number): number | Exact {
   return i === d && Object.is(base + i, target) ? i : d;
 }
 
+/** log2 of the bytes of an address region: starts are kept as a page offset in their region. */
+const REGION_SHIFT = 36;
+const REGION_BYTES = 2 ** REGION_SHIFT;
+/** log2 of the number of regions a process can name (`#startRef`'s low bits). */
+const REGION_INDEX_BITS = 6;
+const REGION_INDEX_MASK = (1 << REGION_INDEX_BITS) - 1;
+/** Base address of each region VMA starts were seen in, by index (shared by every VMA). */
+const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
+/** Index in {@link regionBase} by region number. */
+const regionIndex = new Map<number, number>();
+
+/**
+ * A VMA start as one small integer, `(page offset in its 64 GiB region) << 6 | region index`,
+ * when the start is a page multiple in one of the first 64 regions seen (every address of a
+ * process lies in a few), else as itself.
+ */
+function startRef(start: number): number | Exact {
+  const region = Math.floor(start / REGION_BYTES);
+  let idx = regionIndex.get(region);
+  if (idx === undefined) {
+    if (regionIndex.size > REGION_INDEX_MASK || !Number.isSafeInteger(region)) {
+      return new Exact(start);
+    }
+    idx = regionIndex.size;
+    regionIndex.set(region, idx);
+    regionBase[idx] = region * REGION_BYTES;
+  }
+  const page = (start - regionBase[idx]) / PAGE_SIZE;
+  const ref = (page << REGION_INDEX_BITS) | idx;
+  return page >= 0 && page < 2 ** (REGION_SHIFT - PAGE_SHIFT) && page === Math.floor(page) &&
+      Object.is(regionBase[ref & REGION_INDEX_MASK] + (ref >> REGION_INDEX_BITS) * PAGE_SIZE, start)
+    ? ref
+    : new Exact(start);
+}
+
 /** What few VMAs carry: a file, or the freed mark. Absent (null) on a live anonymous VMA. */
 class VmaRare {
   constructor(public file: SimFile | null, public detached: boolean) {}
@@ -49,10 +84,12 @@ class VmaRare {
  * VMA with a fixed shape.
  *
  * Kept small (V8 without pointer compression boxes every number that is not a 32-bit integer
- * in a 16-byte HeapNumber): `end` is held as the size and `pgoff` as its distance from
- * `start / PAGE_SIZE` (both small integers for almost every VMA, where the address and an
+ * in a 16-byte HeapNumber): `start` is held as a page offset in its 64 GiB region and the
+ * region's index in a table shared by all VMAs, `end` as the size and `pgoff` as its distance
+ * from `start / PAGE_SIZE` (all small integers for almost every VMA, where the address and an
  * anonymous VMA's pgoff are not), in fields that never held a double first so that V8 keeps
  * small integers in them unboxed; `maxGap` likewise (0 on a leaf, small between close VMAs).
+ * A value that does not fit is kept as itself.
  * `file` and `detached` live in a side object made only for file VMAs and freed ones. Each of
  * `start`, `end` and `pgoff` reads and writes like a plain field: setting one leaves the other
  * two as they were.
@@ -72,11 +109,11 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   readonly id: number;
   /** Owning mm. */
   readonly mm: Mm;
-  /** `vm_start`. */
-  #start: number;
-  /** `vm_end`, as {@link offsetFrom} `#start` (read back as `#start + #size`). */
+  /** `vm_start`, as {@link startRef} gives it. */
+  #startRef: number | Exact;
+  /** `vm_end`, as {@link offsetFrom} `start` (read back as `start + #size`). */
   #size: number | Exact;
-  /** `vm_pgoff`, as {@link offsetFrom} `#start / PAGE_SIZE` (read back likewise). */
+  /** `vm_pgoff`, as {@link offsetFrom} `start / PAGE_SIZE` (read back likewise). */
   #pgoffDelta: number | Exact;
   /** `vm_flags`. */
   flags: number;
@@ -109,7 +146,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   ) {
     this.id = id;
     this.mm = mm;
-    this.#start = start;
+    this.#startRef = startRef(start);
     this.#size = offsetFrom(end, start);
     this.#pgoffDelta = offsetFrom(pgoff, start / PAGE_SIZE);
     this.flags = flags;
@@ -123,12 +160,15 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_start`. */
   get start(): number {
-    return this.#start;
+    const r = this.#startRef;
+    return typeof r === "number"
+      ? regionBase[r & REGION_INDEX_MASK] + (r >> REGION_INDEX_BITS) * PAGE_SIZE
+      : r.v;
   }
   set start(v: number) {
     const end = this.end;
     const pgoff = this.pgoff;
-    this.#start = v;
+    this.#startRef = startRef(v);
     this.#size = offsetFrom(end, v);
     this.#pgoffDelta = offsetFrom(pgoff, v / PAGE_SIZE);
   }
@@ -136,19 +176,19 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** `vm_end`. */
   get end(): number {
     const s = this.#size;
-    return typeof s === "number" ? this.#start + s : s.v;
+    return typeof s === "number" ? this.start + s : s.v;
   }
   set end(v: number) {
-    this.#size = offsetFrom(v, this.#start);
+    this.#size = offsetFrom(v, this.start);
   }
 
   /** `vm_pgoff`. */
   get pgoff(): number {
     const d = this.#pgoffDelta;
-    return typeof d === "number" ? this.#start / PAGE_SIZE + d : d.v;
+    return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
   }
   set pgoff(v: number) {
-    this.#pgoffDelta = offsetFrom(v, this.#start / PAGE_SIZE);
+    this.#pgoffDelta = offsetFrom(v, this.start / PAGE_SIZE);
   }
 
   /** `vm_file`. */
