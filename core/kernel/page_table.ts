@@ -224,6 +224,9 @@ function startIndex(pg: PtePage, from: number, strict: boolean): number {
   return lo;
 }
 
+/** The walk stack of {@link PageTable}'s range collection (which calls out to nothing). */
+const collectStack: PtePage[] = [];
+
 /** The entries of `pg` as an array (a snapshot for one entry). */
 function entriesOf(pg: PtePage): PteNode[] {
   const p = pg.ptes;
@@ -384,8 +387,24 @@ export class PageTable {
     keys: number[] | null,
     limit: number,
   ): void {
-    const stack: PtePage[] = [];
+    const stack = collectStack;
     this.#tree.seek(stack, Math.floor(lo / SLOTS), byKey, false);
+    try {
+      this.#collectFrom(stack, lo, hi, strict, nodes, keys, limit);
+    } finally {
+      stack.length = 0;
+    }
+  }
+
+  #collectFrom(
+    stack: PtePage[],
+    lo: number,
+    hi: number,
+    strict: boolean,
+    nodes: PteNode[] | null,
+    keys: number[] | null,
+    limit: number,
+  ): void {
     let found = 0;
     let first = true;
     while (stack.length > 0) {
