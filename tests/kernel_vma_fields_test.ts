@@ -39,10 +39,10 @@ Deno.test("KernelVma: start, end, pgoff read back as constructed, for any number
 });
 
 Deno.test("KernelVma: starts in many address regions, at region edges and unaligned", () => {
-  // The start is kept as a page offset in one of 64 shared 64 GiB regions, or as itself.
+  // The start is kept as a page offset in one of 128 shared 64 GiB regions, or as itself.
   const R = 2 ** 36;
   const vmas: [KernelVma, number][] = [];
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     for (const s of [i * 3 * R, i * 3 * R + R - P, (i * 3 + 1) * R + 7 * P, i * R + 0x800]) {
       vmas.push([new KernelVma(i, {} as Mm, s, s + 2 * P, s / P + i, 0, null), s]);
     }

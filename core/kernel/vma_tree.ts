@@ -41,7 +41,7 @@ function offsetFrom(target: number, base: number): number | Exact {
 const REGION_SHIFT = 36;
 const REGION_BYTES = 2 ** REGION_SHIFT;
 /** log2 of the number of regions a process can name (`#startRef`'s low bits). */
-const REGION_INDEX_BITS = 6;
+const REGION_INDEX_BITS = 7;
 const REGION_INDEX_MASK = (1 << REGION_INDEX_BITS) - 1;
 /** Base address of each region VMA starts were seen in, by index (shared by every VMA). */
 const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
@@ -49,8 +49,8 @@ const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
 const regionIndex = new Map<number, number>();
 
 /**
- * A VMA start as one small integer, `(page offset in its 64 GiB region) << 6 | region index`,
- * when the start is a page multiple in one of the first 64 regions seen (every address of a
+ * A VMA start as one small integer, `(page offset in its 64 GiB region) << 7 | region index`,
+ * when the start is a page multiple in one of the first 128 regions seen (every address of a
  * process lies in a few), else as itself.
  */
 function startRef(start: number): number | Exact {
