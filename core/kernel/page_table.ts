@@ -387,8 +387,27 @@ export class PageTable {
     keys: number[] | null,
     limit: number,
   ): void {
+    const pmd = Math.floor(lo / SLOTS);
+    if (hi <= (pmd + 1) * SLOTS) {
+      // Within one PTE page (a small VMA): no walk of the PMD tree.
+      const pg = this.#page(pmd);
+      if (pg === null) return;
+      const base = pmd * SLOTS;
+      const p = pg.ptes;
+      const len = Array.isArray(p) ? p.length : 1;
+      let found = 0;
+      for (let i = startIndex(pg, lo, strict); i < len; i++) {
+        const n = Array.isArray(p) ? p[i] : p;
+        const key = base + n.slot;
+        if (!(key < hi)) return;
+        if (nodes !== null) nodes.push(n);
+        if (keys !== null) keys.push(key);
+        if (++found === limit) return;
+      }
+      return;
+    }
     const stack = collectStack;
-    this.#tree.seek(stack, Math.floor(lo / SLOTS), byKey, false);
+    this.#tree.seek(stack, pmd, byKey, false);
     try {
       this.#collectFrom(stack, lo, hi, strict, nodes, keys, limit);
     } finally {
