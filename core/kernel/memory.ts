@@ -300,9 +300,11 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   const pm = src.mm, cm = dst.mm;
   const cow = isCowMapping(src.flags);
   // The parent's table does not change shape in the loop: walk its nodes, not keys + lookups.
-  for (const node of pm.pages.rangeNodes(src.start / PAGE_SIZE, src.end / PAGE_SIZE)) {
-    const pte = node as unknown as Pte;
-    const addr = node.key * PAGE_SIZE;
+  const vpns: number[] = [];
+  const nodes = pm.pages.rangeNodes(src.start / PAGE_SIZE, src.end / PAGE_SIZE, vpns);
+  for (let i = 0; i < nodes.length; i++) {
+    const pte = nodes[i] as unknown as Pte;
+    const addr = vpns[i] * PAGE_SIZE;
     k.exec.work("pte_check");
     if (pte.kind === "swap") {
       pte.swap.count++; // copy_nonpresent_pte: swap_duplicate

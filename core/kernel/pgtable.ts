@@ -201,20 +201,20 @@ export function zapRange(k: KernelState, mm: Mm, start: number, end: number): vo
  * ```
  */
 export function zapWholeMm(k: KernelState, mm: Mm, vmas: readonly Vma[]): void {
-  const ranges: PteNode[][] = [];
-  let n = 0;
+  const nodes: PteNode[] = [];
+  const vpns: number[] = [];
   for (const v of vmas) {
-    const nodes = mm.pages.rangeNodes(v.start / PAGE_SIZE, v.end / PAGE_SIZE);
-    ranges.push(nodes);
-    n += nodes.length;
+    for (const node of mm.pages.rangeNodes(v.start / PAGE_SIZE, v.end / PAGE_SIZE, vpns)) {
+      nodes.push(node);
+    }
   }
-  if (n !== mm.pages.size) {
+  if (nodes.length !== mm.pages.size) {
     for (const v of vmas) zapRange(k, mm, v.start, v.end);
     return;
   }
   // Nothing below reads this mm's page tables (folio freeing and the oracle do not).
-  for (const nodes of ranges) {
-    for (const node of nodes) releasePte(k, mm, node.key * PAGE_SIZE, node as unknown as Pte);
+  for (let i = 0; i < nodes.length; i++) {
+    releasePte(k, mm, vpns[i] * PAGE_SIZE, nodes[i] as unknown as Pte);
   }
   mm.pages.clear();
   mm.ptePages.clear();

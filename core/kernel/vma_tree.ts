@@ -16,7 +16,66 @@
 
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
+import { PAGE_SHIFT, PAGE_SIZE } from "./types.ts";
 import type { GapTreeLinks } from "../lib/gap_tree.ts";
+
+/** A value kept as itself because its offset from the base did not round-trip exactly. */
+class Exact {
+  constructor(readonly v: number) {}
+}
+
+/**
+ * `target` stored as an offset from `base` (a small integer, held unboxed, in the common case),
+ * or as itself when `base + (target - base)` would not give `target` back bit for bit.
+ */
+function offsetFrom(target: number, base: number): number | Exact {
+  const d = target - base;
+  if (!Object.is(base + d, target)) return new Exact(target);
+  // `| 0` gives a small integer even before V8 optimizes this code (a subtraction of doubles
+  // gives a boxed double there).
+  const i = d | 0;
+  return i === d && Object.is(base + i, target) ? i : d;
+}
+
+/** log2 of the bytes of an address region: starts are kept as a page offset in their region. */
+const REGION_SHIFT = 36;
+const REGION_BYTES = 2 ** REGION_SHIFT;
+/** log2 of the number of regions a process can name (`#startRef`'s low bits). */
+const REGION_INDEX_BITS = 7;
+const REGION_INDEX_MASK = (1 << REGION_INDEX_BITS) - 1;
+/** Base address of each region VMA starts were seen in, by index (shared by every VMA). */
+const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
+/** Index in {@link regionBase} by region number. */
+const regionIndex = new Map<number, number>();
+
+/**
+ * A VMA start as one small integer, `(page offset in its 64 GiB region) << 7 | region index`,
+ * when the start is a page multiple in one of the first 128 regions seen (every address of a
+ * process lies in a few), else as itself.
+ */
+function startRef(start: number): number | Exact {
+  const region = Math.floor(start / REGION_BYTES);
+  let idx = regionIndex.get(region);
+  if (idx === undefined) {
+    if (regionIndex.size > REGION_INDEX_MASK || !Number.isSafeInteger(region)) {
+      return new Exact(start);
+    }
+    idx = regionIndex.size;
+    regionIndex.set(region, idx);
+    regionBase[idx] = region * REGION_BYTES;
+  }
+  const page = (start - regionBase[idx]) / PAGE_SIZE;
+  const ref = (page << REGION_INDEX_BITS) | idx;
+  return page >= 0 && page < 2 ** (REGION_SHIFT - PAGE_SHIFT) && page === Math.floor(page) &&
+      Object.is(regionBase[ref & REGION_INDEX_MASK] + (ref >> REGION_INDEX_BITS) * PAGE_SIZE, start)
+    ? ref
+    : new Exact(start);
+}
+
+/** What few VMAs carry: a file, or the freed mark. Absent (null) on a live anonymous VMA. */
+class VmaRare {
+  constructor(public file: SimFile | null, public detached: boolean) {}
+}
 
 /**
  * A VMA as the kernel core allocates it: the {@link Vma} fields and, embedded, its node of the
@@ -24,12 +83,25 @@ import type { GapTreeLinks } from "../lib/gap_tree.ts";
  * carry their tree links, as `struct vm_area_struct` once embedded its `vm_rb`). One object per
  * VMA with a fixed shape.
  *
+ * Kept small (V8 without pointer compression boxes every number that is not a 32-bit integer
+ * in a 16-byte HeapNumber): `start` is held as a page offset in its 64 GiB region and the
+ * region's index in a table shared by all VMAs, `end` as the size and `pgoff` as its distance
+ * from `start / PAGE_SIZE` (all small integers for almost every VMA, where the address and an
+ * anonymous VMA's pgoff are not), in fields that never held a double first so that V8 keeps
+ * small integers in them unboxed; `maxGap` likewise (0 on a leaf, small between close VMAs).
+ * A value that does not fit is kept as itself.
+ * `file` and `detached` live in a side object made only for file VMAs and freed ones. Each of
+ * `start`, `end` and `pgoff` reads and writes like a plain field: setting one leaves the other
+ * two as they were.
+ *
  * @example Usage
  * ```ts
  * import { KernelVma } from "./vma_tree.ts";
  * import type { Mm } from "./types.ts";
  * const v = new KernelVma(1, {} as Mm, 0x1000, 0x3000, 1, 0, null);
  * if (v.minItem !== v || v.rmap !== null) throw new Error();
+ * v.start = 0x2000;
+ * if (v.end !== 0x3000 || v.pgoff !== 1) throw new Error();
  * ```
  */
 export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
@@ -37,20 +109,18 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   readonly id: number;
   /** Owning mm. */
   readonly mm: Mm;
-  /** `vm_start`. */
-  start: number;
-  /** `vm_end`. */
-  end: number;
-  /** `vm_pgoff`. */
-  pgoff: number;
+  /** `vm_start`, as {@link startRef} gives it. */
+  #startRef: number | Exact;
+  /** `vm_end`, as {@link offsetFrom} `start` (read back as `start + #size`). */
+  #size: number | Exact;
+  /** `vm_pgoff`, as {@link offsetFrom} `start / PAGE_SIZE` (read back likewise). */
+  #pgoffDelta: number | Exact;
   /** `vm_flags`. */
   flags: number;
-  /** `vm_file`. */
-  file: SimFile | null;
+  /** File and freed mark, when either is set. */
+  #rare: VmaRare | null;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
-  /** True once freed. */
-  detached = false;
   /** VMA tree: left child. */
   left: KernelVma | null = null;
   /** VMA tree: right child. */
@@ -61,8 +131,8 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   minItem: KernelVma = this;
   /** VMA tree: highest VMA of the subtree. */
   maxItem: KernelVma = this;
-  /** VMA tree: largest gap inside the subtree. */
-  maxGap = 0;
+  /** VMA tree: largest gap inside the subtree (first set in the constructor, see above). */
+  maxGap: number;
 
   /** A VMA not in any tree, with no scheme state. */
   constructor(
@@ -76,11 +146,69 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   ) {
     this.id = id;
     this.mm = mm;
-    this.start = start;
-    this.end = end;
-    this.pgoff = pgoff;
+    this.#startRef = startRef(start);
+    this.#size = offsetFrom(end, start);
+    this.#pgoffDelta = offsetFrom(pgoff, start / PAGE_SIZE);
     this.flags = flags;
-    this.file = file;
+    this.#rare = file === null ? null : new VmaRare(file, false);
+    // A field's first value decides its V8 representation: a non-number first keeps later
+    // small integers unboxed (a number first would make the field "double" once any gap is
+    // large, and box it in every VMA).
+    this.maxGap = null as unknown as number;
+    this.maxGap = 0;
+  }
+
+  /** `vm_start`. */
+  get start(): number {
+    const r = this.#startRef;
+    return typeof r === "number"
+      ? regionBase[r & REGION_INDEX_MASK] + (r >> REGION_INDEX_BITS) * PAGE_SIZE
+      : r.v;
+  }
+  set start(v: number) {
+    const end = this.end;
+    const pgoff = this.pgoff;
+    this.#startRef = startRef(v);
+    this.#size = offsetFrom(end, v);
+    this.#pgoffDelta = offsetFrom(pgoff, v / PAGE_SIZE);
+  }
+
+  /** `vm_end`. */
+  get end(): number {
+    const s = this.#size;
+    return typeof s === "number" ? this.start + s : s.v;
+  }
+  set end(v: number) {
+    this.#size = offsetFrom(v, this.start);
+  }
+
+  /** `vm_pgoff`. */
+  get pgoff(): number {
+    const d = this.#pgoffDelta;
+    return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
+  }
+  set pgoff(v: number) {
+    this.#pgoffDelta = offsetFrom(v, this.start / PAGE_SIZE);
+  }
+
+  /** `vm_file`. */
+  get file(): SimFile | null {
+    const r = this.#rare;
+    return r === null ? null : r.file;
+  }
+  set file(f: SimFile | null) {
+    if (this.#rare !== null) this.#rare.file = f;
+    else if (f !== null) this.#rare = new VmaRare(f, false);
+  }
+
+  /** True once freed. */
+  get detached(): boolean {
+    const r = this.#rare;
+    return r !== null && r.detached;
+  }
+  set detached(d: boolean) {
+    if (this.#rare !== null) this.#rare.detached = d;
+    else if (d) this.#rare = new VmaRare(null, true);
   }
 }
 

@@ -67,6 +67,9 @@ export interface GapTreeLinks<T> {
 /** An item as the tree sees it: the range and the links. */
 type GapNode<T extends Range> = T & GapTreeLinks<GapNode<T>>;
 
+/** The walk stack of {@link GapTree.intersecting}, emptied after each use. */
+const scratchStack: unknown[] = [];
+
 /** The max-gap augmentation (compare the kernel's maple tree gap tracking). */
 const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
   propagate(n: GapNode<Range>): void {
@@ -89,7 +92,9 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
     } else {
       n.maxItem = n;
     }
-    n.maxGap = gap;
+    // Stored only when it changed: a large gap is a boxed number, and a field that may hold
+    // objects (see KernelVma) gets a new box on every store.
+    if (n.maxGap !== gap) n.maxGap = gap;
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
     // top now spans exactly old's former items.
@@ -310,7 +315,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
   intersecting(start: number, end: number): T[] {
     const out: T[] = [];
     if (!(start < end)) return out;
-    const stack: GapNode<T>[] = [];
+    // The walk calls out to nothing: one stack serves every tree.
+    const stack = scratchStack as GapNode<T>[];
     this.#tree.seek(stack, start, byEnd, true);
     while (stack.length > 0) {
       const m = stack.pop()!;
@@ -318,6 +324,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
       out.push(m);
       AugmentedTree.pushLeft(stack, m.right);
     }
+    stack.length = 0;
     return out;
   }
 

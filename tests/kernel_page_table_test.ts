@@ -1,0 +1,151 @@
+// The page table (page_table.ts) keeps PTEs in PTE pages of 512 slots keyed by PMD index, with
+// no tree node per PTE. These tests pin that it behaves as the ordered map it replaced (a
+// SortedMap<Pte> whose nodes were the PTEs): same answers for every lookup, the same entry
+// objects (set links a fresh entry itself, replacing copies into the present one), the same
+// ascending order, and the same tolerance of changes during a range walk, for sparse layouts
+// (one page per PMD, keys far above 2^31) and dense ones (whole PTE pages).
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { PageTable, PteNode } from "../core/kernel/page_table.ts";
+import { SortedMap } from "../core/lib/sorted_map.ts";
+import { Random } from "../core/lib/random.ts";
+import type { Folio, Pte, SwapSlot } from "../core/kernel/types.ts";
+
+const HIGH = 0x7f0000000000 / 4096; // a user page number: above 2^31
+
+function folio(id: number): Folio {
+  return { id } as unknown as Folio;
+}
+
+function show(p: Pte | undefined): string {
+  if (p === undefined) return "-";
+  const f = p.folio ? `f${p.folio.id}/${p.page}` : p.kind === "swap" ? `s${p.swap.count}` : "z";
+  return `${p.kind}:${f}:${+p.writable}${+p.young}${+p.protNone}`;
+}
+
+function showPair(e: [number, Pte] | undefined): string {
+  return e === undefined ? "-" : `${e[0]}=${show(e[1])}`;
+}
+
+/** Applies the same random operations to a PageTable and a SortedMap and compares every answer. */
+function compare(seed: number, keyOf: (r: Random) => number, ops: number): void {
+  const r = new Random(seed);
+  const t = new PageTable();
+  const m = new SortedMap<Pte>();
+  const probe = (k: number): void => {
+    assertEquals(show(t.get(k)), show(m.get(k)), `get ${k}`);
+    assertEquals(t.has(k), m.has(k), `has ${k}`);
+    assertEquals(showPair(t.floor(k)), showPair(m.floor(k)), `floor ${k}`);
+    assertEquals(showPair(t.ceiling(k)), showPair(m.ceiling(k)), `ceiling ${k}`);
+    assertEquals(showPair(t.lower(k)), showPair(m.lower(k)), `lower ${k}`);
+    assertEquals(showPair(t.higher(k)), showPair(m.higher(k)), `higher ${k}`);
+  };
+  for (let i = 0; i < ops; i++) {
+    const k = keyOf(r);
+    const op = r.int(0, 9);
+    if (op < 5) {
+      const p = r.chance(0.5)
+        ? PteNode.present(folio(i), r.int(0, 511), r.chance(0.5), r.chance(0.5), r.chance(0.1))
+        : r.chance(0.5)
+        ? PteNode.zero(r.chance(0.5), r.chance(0.5))
+        : PteNode.swap({ count: i } as unknown as SwapSlot);
+      const had = m.get(k);
+      t.set(k, p as unknown as Pte);
+      m.set(k, (had === undefined ? p : t.get(k)) as Pte);
+      // A new key links the entry itself; a present key keeps its entry object.
+      assertEquals(t.get(k) === (had === undefined ? p as unknown as Pte : had), true);
+    } else if (op < 8) {
+      const got = t.take(k);
+      const want = m.get(k);
+      m.delete(k);
+      assertEquals(got === want, true, `take ${k}`);
+    } else {
+      probe(k);
+      const lo = Math.min(k, keyOf(r)), hi = Math.max(k, keyOf(r)) + 1;
+      assertEquals(t.rangeKeys(lo, hi), m.rangeKeys(lo, hi), `rangeKeys ${lo} ${hi}`);
+      const keys: number[] = [];
+      const nodes = t.rangeNodes(lo, hi, keys);
+      assertEquals(keys, m.rangeKeys(lo, hi));
+      assertEquals(nodes.map((n) => show(n as unknown as Pte)), keys.map((x) => show(m.get(x))));
+    }
+    assertEquals(t.size, m.size);
+  }
+  assertEquals([...t.entries()].map(showPair), [...m.entries()].map(showPair));
+  assertEquals(showPair(t.first()), showPair(m.first()));
+  assertEquals(showPair(t.last()), showPair(m.last()));
+  t.clear();
+  assertEquals([t.size, t.ptePageCount, [...t.entries()].length, t.first()], [0, 0, 0, undefined]);
+}
+
+Deno.test("page table: sparse keys above 2^31 answer as the ordered map did", () => {
+  compare(1, (r) => HIGH + r.int(0, 200) * 4096 + r.int(0, 2), 4000);
+});
+
+Deno.test("page table: dense keys (whole PTE pages) answer as the ordered map did", () => {
+  compare(2, (r) => HIGH + r.int(0, 1500), 20000);
+});
+
+Deno.test("page table: small and negative keys, PTE page edges", () => {
+  compare(3, (r) => r.int(-1030, 1030), 8000);
+  compare(4, (r) => [0, 511, 512, 1023, -1, -512, -513, 2 ** 40 - 1, 2 ** 40][r.int(0, 8)], 500);
+});
+
+Deno.test("page table: a range walk continues above the last key after changes", () => {
+  const t = new PageTable();
+  const p = (): Pte => PteNode.zero(false, false) as unknown as Pte;
+  for (const k of [HIGH + 1, HIGH + 3, HIGH + 600, HIGH + 5000]) t.set(k, p());
+  const seen: number[] = [];
+  for (const [k] of t.range(HIGH, HIGH + 6000)) {
+    seen.push(k);
+    if (k === HIGH + 1) {
+      t.delete(HIGH + 3); // the next one goes
+      t.set(HIGH + 2, p()); // a new one right after the current one is seen
+      t.set(HIGH + 513, p()); // and one in a later PTE page
+      t.set(HIGH, p()); // one below is not
+    }
+    if (k === HIGH + 600) t.delete(HIGH + 600); // removing the current one
+  }
+  assertEquals(seen.map((k) => k - HIGH), [1, 2, 513, 600, 5000]);
+  assertEquals(t.rangeKeys(-Infinity, Infinity).map((k) => k - HIGH), [0, 1, 2, 513, 5000]);
+  assertEquals(t.ptePageCount, 3);
+});
+
+Deno.test("page table: entries are linked once; taken ones relink; other values are copied", () => {
+  const t = new PageTable();
+  const a = PteNode.present(folio(1), 3, true, false, false) as unknown as Pte;
+  t.set(HIGH, a);
+  assertEquals(t.get(HIGH) === a, true);
+  t.set(HIGH + 1, a); // already in a table: copied into a new entry
+  const b = t.get(HIGH + 1)!;
+  assertEquals([b === a, show(b)], [false, show(a)]);
+  (b as { writable: boolean }).writable = false;
+  assertEquals([show(a), show(b)], ["present:f1/3:100", "present:f1/3:000"]);
+  const c = t.take(HIGH)!;
+  assertEquals([c === a, t.has(HIGH), t.size], [true, false, 1]);
+  t.set(HIGH + 700, c); // relinked as itself
+  assertEquals(t.get(HIGH + 700) === c, true);
+  const plain = {
+    kind: "zero",
+    folio: null,
+    page: 0,
+    writable: false,
+    young: true,
+    protNone: false,
+  };
+  t.set(HIGH + 700, plain as unknown as Pte); // replacing keeps the entry object
+  assertEquals([t.get(HIGH + 700) === c, show(c)], [true, "zero:z:010"]);
+  assertEquals(t.delete(HIGH + 2), false);
+  assertEquals(t.delete(HIGH + 1), true);
+  assertEquals([t.size, t.ptePageCount, t.rangeKeys(0, Infinity)], [1, 1, [HIGH + 700]]);
+  assertEquals([t.get(HIGH + 700.5), t.has(0.5), t.take(HIGH + 699.5)], [
+    undefined,
+    false,
+    undefined,
+  ]);
+  assertThrows(() => t.set(1.5, c), RangeError, "integer");
+  assertThrows(() => t.set(NaN, c), RangeError, "integer");
+  assertThrows(() => PteNode.present(folio(2), 65536, true, true, false), RangeError, "Page");
+  const top = PteNode.present(folio(2), 65535, true, true, true) as unknown as Pte;
+  t.set(HIGH + 511, top);
+  assertEquals(show(t.get(HIGH + 511)), "present:f2/65535:111");
+});

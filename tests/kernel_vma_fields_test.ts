@@ -1,0 +1,124 @@
+// KernelVma keeps `end` as a size and `pgoff` as a distance from `start / PAGE_SIZE`, and `file`
+// and `detached` in a side object (vma_tree.ts). These tests pin that each of start, end, pgoff,
+// file and detached still reads and writes like a plain field, for every kind of value, and that
+// the gap tree sees the same ranges as with plain objects.
+
+import { assertEquals } from "./assert.ts";
+import { KernelVma } from "../core/kernel/vma_tree.ts";
+import { GapTree } from "../core/lib/gap_tree.ts";
+import { type Mm, PAGE_SIZE, type SimFile } from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const X = 0x7f0000000000;
+
+function fields(v: KernelVma): unknown[] {
+  return [v.start, v.end, v.pgoff, v.file, v.detached];
+}
+
+Deno.test("KernelVma: start, end, pgoff read back as constructed, for any numbers", () => {
+  const cases: [number, number, number][] = [
+    [X, X + P, X / P],
+    [X, X + 3 * P, 5],
+    [0x1000, 0x3000, 1],
+    [0, 2 ** 40, 2 ** 45],
+    [X, X + 2 ** 33, X / P - 2 ** 40],
+    [0.5, 1.25, -0],
+    [-0, 0, 0],
+    [1e300, 1e300 + 1e290, 3],
+    [Infinity, Infinity, NaN],
+    [-Infinity, Infinity, Infinity],
+    [NaN, 4, 0.1],
+    [2 ** 53, 2 ** 53 + 2, 2 ** 53 / P + 0.5],
+  ];
+  for (const [s, e, pg] of cases) {
+    const v = new KernelVma(1, {} as Mm, s, e, pg, 0, null);
+    assertEquals(Object.is(v.start, s), true, `start ${s}`);
+    assertEquals(Object.is(v.end, e), true, `end ${e} (start ${s})`);
+    assertEquals(Object.is(v.pgoff, pg), true, `pgoff ${pg} (start ${s})`);
+  }
+});
+
+Deno.test("KernelVma: starts in many address regions, at region edges and unaligned", () => {
+  // The start is kept as a page offset in one of 128 shared 64 GiB regions, or as itself.
+  const R = 2 ** 36;
+  const vmas: [KernelVma, number][] = [];
+  for (let i = 0; i < 200; i++) {
+    for (const s of [i * 3 * R, i * 3 * R + R - P, (i * 3 + 1) * R + 7 * P, i * R + 0x800]) {
+      vmas.push([new KernelVma(i, {} as Mm, s, s + 2 * P, s / P + i, 0, null), s]);
+    }
+  }
+  for (const s of [-P, -R, 2 ** 52, 2 ** 53 - P, 0.25, -0, 2 ** 47 - P]) {
+    vmas.push([new KernelVma(0, {} as Mm, s, s + 2 * P, 3, 0, null), s]);
+  }
+  vmas.forEach(([v, s], i) => {
+    assertEquals(Object.is(v.start, s), true, `start ${s} (${i})`);
+    assertEquals(v.end, s + 2 * P, `end of ${s}`);
+  });
+  for (const [v, s] of vmas) {
+    v.start = s + P; // moves within or across regions
+    assertEquals([v.start, v.end], [s + P, s + 2 * P]);
+  }
+});
+
+Deno.test("KernelVma: setting one of start, end, pgoff leaves the other two", () => {
+  const v = new KernelVma(1, {} as Mm, X, X + 4 * P, X / P, 0, null);
+  v.start = X + P; // vma_adjust of a front trim: the caller sets pgoff itself
+  assertEquals([v.start, v.end, v.pgoff], [X + P, X + 4 * P, X / P]);
+  v.pgoff = X / P + 1;
+  assertEquals([v.start, v.end, v.pgoff], [X + P, X + 4 * P, X / P + 1]);
+  v.end = X + 2 * P;
+  assertEquals([v.start, v.end, v.pgoff], [X + P, X + 2 * P, X / P + 1]);
+  v.start = 0x1000; // far away: the stored distances are no longer small
+  assertEquals([v.start, v.end, v.pgoff], [0x1000, X + 2 * P, X / P + 1]);
+  v.end = 0x2000;
+  v.start = Infinity;
+  assertEquals([v.start, v.end, v.pgoff], [Infinity, 0x2000, X / P + 1]);
+  v.start = X;
+  assertEquals([v.start, v.end, v.pgoff], [X, 0x2000, X / P + 1]);
+});
+
+Deno.test("KernelVma: file and detached read and write like fields", () => {
+  const f = { id: 7 } as unknown as SimFile;
+  const a = new KernelVma(1, {} as Mm, X, X + P, 0, 0, null);
+  assertEquals(fields(a), [X, X + P, 0, null, false]);
+  a.detached = false;
+  assertEquals(fields(a), [X, X + P, 0, null, false]);
+  a.detached = true;
+  assertEquals(fields(a), [X, X + P, 0, null, true]);
+  a.file = f;
+  assertEquals(fields(a), [X, X + P, 0, f, true]);
+  a.detached = false;
+  a.file = null;
+  assertEquals(fields(a), [X, X + P, 0, null, false]);
+  const b = new KernelVma(2, {} as Mm, X, X + P, 0, 0, f);
+  assertEquals(fields(b), [X, X + P, 0, f, false]);
+  b.file = null;
+  b.detached = true;
+  assertEquals(fields(b), [X, X + P, 0, null, true]);
+});
+
+Deno.test("KernelVma: the gap tree finds the same gaps as with plain ranges", () => {
+  const layout: [number, number][] = [
+    [X, X + P],
+    [X + 3 * P, X + 4 * P],
+    [X + 2 ** 33, X + 2 ** 33 + 5 * P],
+    [0x10000, 0x20000],
+    [X + 6 * P, X + 100 * P],
+  ];
+  const kt = new GapTree<KernelVma>();
+  const pt = new GapTree<{ start: number; end: number }>();
+  layout.forEach(([s, e], i) => {
+    kt.insert(new KernelVma(i, {} as Mm, s, e, s / P, 0, null));
+    pt.insert({ start: s, end: e });
+  });
+  for (const len of [P, 2 * P, 3 * P, 2 ** 20, 2 ** 32, 2 ** 40]) {
+    for (const [lo, hi] of [[0, 2 ** 47], [X, X + 2 ** 34], [0x20000, X + 5 * P]]) {
+      assertEquals(kt.gapTopDown(len, lo, hi), pt.gapTopDown(len, lo, hi), `top ${len}`);
+      assertEquals(kt.gapBottomUp(len, lo, hi), pt.gapBottomUp(len, lo, hi), `bottom ${len}`);
+    }
+  }
+  assertEquals(
+    kt.toArray().map((v) => [v.start, v.end]),
+    pt.toArray().map((v) => [v.start, v.end]),
+  );
+});
