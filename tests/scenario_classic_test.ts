@@ -7,6 +7,7 @@
 import { assertEquals, assertThrows } from "./assert.ts";
 import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import type { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
   MAP_ANONYMOUS,
@@ -463,4 +464,37 @@ Deno.test("PROT_NONE makes present pages inaccessible; restoring access needs no
   const faults = k.counters.faults_anon_new;
   k.touch(mm, X, "read");
   assertEquals([k.counters.faults_anon_new, k.pte(mm, X)?.protNone], [faults, false]);
+});
+
+Deno.test("rmap walk: a PTE page 2^32 pages (16 TiB) away is another page table", () => {
+  //  A = 0x6f0000200000, B = A + 16 TiB (same low 32 bits of the page number)
+  //  P:  A written         B mapped, not written
+  //  C = fork(P), then in C: MADV_DONTNEED on A (its PTE page empties), write B
+  //  A walk of A's folio visits P's VMA (PTE page present: pt_level 4, one pte_check) and C's
+  //  VMA (no PTE page at A: pt_level 3, no pte_check). Keying PTE pages with `vpn >> 9` cut the
+  //  page number to 32 bits and found B's page for A in C (4 + 4 levels, two pte_checks).
+  const w = world();
+  const { k } = w;
+  const A = 0x6f0000200000, B = A + 2 ** 44;
+  const p = k.spawn();
+  k.mmap(p, A, P, RW, ANON);
+  k.mmap(p, B, P, RW, ANON);
+  k.touch(p, A, "write");
+  const c = k.fork(p);
+  k.madvise(c, A, P, 4 /* MADV_DONTNEED */);
+  k.touch(c, B, "write");
+  assertEquals([k.pte(c, A), k.pte(c, B)?.kind], [undefined, "present"]);
+  const f = folioAt(k, p, A);
+  const work = (): [number, number] => {
+    const wk = (k.exec as CountingExec).counters.work;
+    return [wk.pt_level ?? 0, wk.pte_check ?? 0];
+  };
+  const [l0, c0] = work();
+  k.migrateFolio(f);
+  const [l1, c1] = work();
+  // Migration walks twice (try_to_migrate, then remove_migration_ptes), each visiting both VMAs.
+  assertEquals(w.walks.slice(-2).map((r) => r.visits), [2, 2]);
+  assertEquals([l1 - l0, c1 - c0], [2 * (4 + 3), 2 * 1]);
+  k.exit(c);
+  k.exit(p);
 });

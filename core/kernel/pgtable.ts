@@ -35,6 +35,15 @@ import type { Vma } from "./types.ts";
 /** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
 export const PTES_PER_TABLE_SHIFT = 9;
 
+/**
+ * The page-table page (PMD index) that holds the PTE of page `vpn`: `vpn >> 9` in the kernel's
+ * `pmd_index` sense. Computed by division, not with `>>`, which would first cut `vpn` to 32 bits
+ * and so give pages 16 TiB apart (2^32 pages) the same table.
+ */
+export function pteTableIndex(vpn: number): number {
+  return Math.floor(vpn / (1 << PTES_PER_TABLE_SHIFT));
+}
+
 /** The empty entry: a lookup of an unpopulated address (`pte_none`). */
 export const PTE_NONE: NonePte = Object.freeze({ kind: "none" });
 
@@ -104,7 +113,7 @@ export function ptepGet(mm: Mm, vpn: number): PteValue {
  */
 export function attachPte(mm: Mm, vpn: number, pte: Pte): void {
   mm.pages.set(vpn, pte);
-  const t = vpn >> PTES_PER_TABLE_SHIFT;
+  const t = pteTableIndex(vpn);
   mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
 }
 
@@ -119,7 +128,7 @@ export function attachPte(mm: Mm, vpn: number, pte: Pte): void {
 export function detachPte(mm: Mm, vpn: number): Pte | undefined {
   const pte = mm.pages.take(vpn);
   if (!pte) return undefined;
-  const t = vpn >> PTES_PER_TABLE_SHIFT;
+  const t = pteTableIndex(vpn);
   const c = mm.ptePages.get(t)! - 1;
   if (c === 0) mm.ptePages.delete(t);
   else mm.ptePages.set(t, c);

@@ -19,7 +19,7 @@ import type { WalkKind } from "../rmap/scheme.ts";
 import { mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
 import { rmapWalkKsm } from "./ksm.ts";
-import { attachPte, clearPte, PTES_PER_TABLE_SHIFT, swapPte } from "./pgtable.ts";
+import { attachPte, clearPte, pteTableIndex, swapPte } from "./pgtable.ts";
 import { type Folio, type Mm, PAGE_SIZE, type PresentPte, type SwapSlot } from "./types.ts";
 
 /**
@@ -66,7 +66,7 @@ export function rmapWalk(
     visits++;
     const mm = vma.mm;
     const vpn = addr / PAGE_SIZE;
-    const tableExists = mm.ptePages.has(vpn >> PTES_PER_TABLE_SHIFT);
+    const tableExists = mm.ptePages.has(pteTableIndex(vpn));
     k.exec.work("pt_level", tableExists ? 4 : 3);
     if (!tableExists || addr < vma.start || addr >= vma.end) return true;
     let hit = false;

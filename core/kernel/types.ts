@@ -299,7 +299,7 @@ export interface Mm {
    * the tree's nodes, see page_table.ts).
    */
   readonly pages: PageTable;
-  /** PTEs per page-table page (index = vpn >> 9): a PTE page exists while its count is > 0. */
+  /** PTEs per page-table page (index = `pteTableIndex(vpn)`, i.e. vpn / 512): a PTE page exists while its count is > 0. */
   readonly ptePages: Map<number, number>;
   /** `mmap_lock`. */
   readonly mmapLock: Lock;
