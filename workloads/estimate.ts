@@ -40,20 +40,21 @@ export interface MemoryEstimate {
 
 /**
  * JS heap bytes per simulated object, anon_vma scheme, oracle on: measured with `deno task
- * bench:scale --part c` (heap deltas after `gc()` over 10^5 objects) and split as follows:
- * - `folios` + `ptes`: a faulted page of a large VMA (387 B at the kmem branch's commit d04e847,
- *   down from 713 B: the folio is its own oracle mapping set and the PTE is its page-table node),
- *   of which `ptes` is what a fork adds per copied PTE of a shared folio (200 B: PTE node,
- *   oracle entry);
- * - `avcs`: the growth of forks down a live chain per AVC added (155 B);
- * - `vmas`: a faulted one-page VMA (1,386 B) less its page and its AVC (VMA with its tree links,
- *   anon_vma, interval tree).
+ * bench:scale --part c` (heap deltas after `gc()` over 10^5 objects; main at 2026-12-01, after
+ * the second round of object compaction) and split as follows:
+ * - `folios` + `ptes`: a faulted page of a large VMA (163 B: folio, PTE in its PTE page, oracle
+ *   mapping), of which `ptes` is what a fork adds per copied PTE of a shared folio (90 B: PTE,
+ *   oracle mapping);
+ * - `avcs`: a grandchild's fork less a sibling's fork, per AVC it adds (80 B: the AVC and its
+ *   slot in the VMA's chain);
+ * - `vmas`: a faulted one-page VMA (485 B) less its page and its AVC (the VMA with its gap-tree
+ *   links and the anon_vma with its embedded interval-tree root).
  */
 export const HEAP_BYTES_PER_OBJECT: Readonly<Omit<ObjectCounts, "workloadBytes">> = {
-  vmas: 1386 - 387 - 155,
-  ptes: 200,
-  folios: 387 - 200,
-  avcs: 155,
+  vmas: 485 - 163 - 80,
+  ptes: 90,
+  folios: 163 - 90,
+  avcs: 80,
 };
 
 /**
