@@ -263,3 +263,49 @@ Deno.test("per-anon_vma lock: exclusive folios of a leaf are walked under the le
   assertEquals(exec.counters.locks["anon_vma.own"].readAcquisitions, before + 1);
   assertEquals(s.counters().walks_own_lock, 1);
 });
+
+Deno.test("anon_vma counters: packed while small, exact past the packed range", () => {
+  const av = new AnonVma(7);
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.countsPacked], [1, 0, 0, true]);
+  av.numChildren = 1023;
+  av.numActiveVmas = 1023;
+  av.refcount = 1023;
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.countsPacked], [
+    1023,
+    1023,
+    1023,
+    true,
+  ]);
+  av.numChildren--;
+  av.refcount -= 1000;
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas], [23, 1022, 1023]);
+  // Past the range (large, negative, non-integer): kept exactly, the others unchanged.
+  av.numActiveVmas++;
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.countsPacked], [
+    23,
+    1022,
+    1024,
+    false,
+  ]);
+  av.refcount = -1;
+  av.numChildren = 2 ** 40;
+  av.numActiveVmas = 0.5;
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas], [-1, 2 ** 40, 0.5]);
+  for (
+    const [field, v] of [["refcount", -3], ["numChildren", 1024], ["numActiveVmas", 2.5]] as const
+  ) {
+    const b = new AnonVma(8);
+    b.refcount = 5;
+    b.numChildren = 6;
+    b.numActiveVmas = 7;
+    b[field] = v;
+    assertEquals(b.countsPacked, false);
+    assertEquals(b[field], v);
+    const others = { refcount: 5, numChildren: 6, numActiveVmas: 7, [field]: v };
+    assertEquals([b.refcount, b.numChildren, b.numActiveVmas], [
+      others.refcount,
+      others.numChildren,
+      others.numActiveVmas,
+    ]);
+  }
+});

@@ -47,6 +47,16 @@ import type {
 /** {@link AnonVma.ksmPins} of the anon_vmas that have any. */
 const KSM_PINS = new WeakMap<AnonVma, number>();
 
+/** Bits per counter in an {@link AnonVma}'s packed counters. */
+const COUNT_BITS = 10;
+/** Largest counter value kept packed (3 x 10 bits fit a Smi). */
+const COUNT_MAX = (1 << COUNT_BITS) - 1;
+
+/** An anon_vma's counters once one left the packed range (see {@link AnonVma.refcount}). */
+class AnonVmaCounts {
+  constructor(public refcount: number, public numChildren: number, public numActiveVmas: number) {}
+}
+
 /**
  * `struct anon_vma` (reference §1.1). The object is also its own rwsem (a {@link Lock}, as the
  * kernel's anon_vma embeds its `rw_semaphore`): a root's is in lock class `"anon_vma.root"`, a
@@ -60,12 +70,12 @@ export class AnonVma implements Lock {
   root: AnonVma;
   /** Fork parent (self for a root). */
   parent: AnonVma;
-  /** Lifetime references (1 for "in use" + 1 per non-root descendant for a root). */
-  refcount = 1;
-  /** Children anon_vmas (+1 self link for an attached root). */
-  numChildren = 0;
-  /** VMAs whose `anon_vma` is this one. */
-  numActiveVmas = 0;
+  /**
+   * `refcount`, `numChildren` and `numActiveVmas` in one field: packed {@link COUNT_BITS} bits
+   * each into a small integer while all three are in `[0, COUNT_MAX]` (nearly every anon_vma),
+   * else an {@link AnonVmaCounts} holding them exactly (kept from then on).
+   */
+  #counts: number | AnonVmaCounts = 1;
   /**
    * Root node of the interval tree of AVCs keyed by the VMA's pgoff range (the AVCs are its
    * nodes), null when empty: the kernel's `rb_root`, embedded rather than a tree object.
@@ -77,6 +87,59 @@ export class AnonVma implements Lock {
   livePrev: AnonVma | null = null;
   /** See {@link AnonVma.livePrev}; the anon_vma itself once it is freed (see {@link AnonVma.freed}). */
   liveNext: AnonVma | null = null;
+
+  /** Lifetime references (1 for "in use" + 1 per non-root descendant for a root). */
+  get refcount(): number {
+    const c = this.#counts;
+    return typeof c === "number" ? c & COUNT_MAX : c.refcount;
+  }
+  set refcount(v: number) {
+    const c = this.#counts;
+    if (typeof c === "number" && v === (v & COUNT_MAX)) this.#counts = (c & ~COUNT_MAX) | v;
+    else this.unpacked().refcount = v;
+  }
+
+  /** Children anon_vmas (+1 self link for an attached root). */
+  get numChildren(): number {
+    const c = this.#counts;
+    return typeof c === "number" ? (c >> COUNT_BITS) & COUNT_MAX : c.numChildren;
+  }
+  set numChildren(v: number) {
+    const c = this.#counts;
+    if (typeof c === "number" && v === (v & COUNT_MAX)) {
+      this.#counts = (c & ~(COUNT_MAX << COUNT_BITS)) | (v << COUNT_BITS);
+    } else this.unpacked().numChildren = v;
+  }
+
+  /** VMAs whose `anon_vma` is this one. */
+  get numActiveVmas(): number {
+    const c = this.#counts;
+    return typeof c === "number" ? c >> (2 * COUNT_BITS) : c.numActiveVmas;
+  }
+  set numActiveVmas(v: number) {
+    const c = this.#counts;
+    if (typeof c === "number" && v === (v & COUNT_MAX)) {
+      this.#counts = (c & ~(COUNT_MAX << (2 * COUNT_BITS))) | (v << (2 * COUNT_BITS));
+    } else this.unpacked().numActiveVmas = v;
+  }
+
+  /** The counters as an exact object (made on the first value out of the packed range). */
+  private unpacked(): AnonVmaCounts {
+    const c = this.#counts;
+    if (typeof c !== "number") return c;
+    const u = new AnonVmaCounts(
+      c & COUNT_MAX,
+      (c >> COUNT_BITS) & COUNT_MAX,
+      c >> (2 * COUNT_BITS),
+    );
+    this.#counts = u;
+    return u;
+  }
+
+  /** Whether the three counters are packed into one small integer (for tests). */
+  get countsPacked(): boolean {
+    return typeof this.#counts === "number";
+  }
 
   /** Creates a root anon_vma (`anon_vma_alloc`). */
   constructor(id: number) {
