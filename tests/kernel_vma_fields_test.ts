@@ -122,3 +122,30 @@ Deno.test("KernelVma: the gap tree finds the same gaps as with plain ranges", ()
     pt.toArray().map((v) => [v.start, v.end]),
   );
 });
+
+Deno.test("KernelVma: pgoff other than start / PAGE_SIZE is kept in the side object, exactly", () => {
+  const mm = {} as Mm;
+  const f = { name: "f" } as unknown as SimFile;
+  // An anonymous VMA at its own pgoff has no side object; moving it (pgoff kept) makes one.
+  const v = new KernelVma(1, mm, X, X + P, X / P, 0, null);
+  assertEquals([v.hasRare, v.pgoff], [false, X / P]);
+  v.start = X + 4 * P;
+  assertEquals([v.hasRare, fields(v)], [true, [X + 4 * P, X + P, X / P, null, false]]);
+  v.pgoff = (X + 4 * P) / P;
+  assertEquals([v.pgoff, v.file, v.detached], [(X + 4 * P) / P, null, false]);
+  for (const pgoff of [-0, 0.5, 2 ** 60, NaN, X / P + 1, -1]) {
+    const w = new KernelVma(2, mm, X, X + P, pgoff, 0, null);
+    assertEquals([w.hasRare, w.pgoff], [true, pgoff]);
+    w.file = f;
+    w.detached = true;
+    assertEquals(fields(w), [X, X + P, pgoff, f, true]);
+  }
+  // A file VMA keeps its pgoff and file side by side; a freed one its pgoff and mark.
+  const g = new KernelVma(3, mm, 0x1000, 0x3000, 7, 0, f);
+  g.detached = true;
+  assertEquals(fields(g), [0x1000, 0x3000, 7, f, true]);
+  const h = new KernelVma(4, mm, X, X + P, X / P, 0, null);
+  h.detached = true;
+  h.pgoff = 3;
+  assertEquals(fields(h), [X, X + P, 3, null, true]);
+});

@@ -72,8 +72,13 @@ function startRef(start: number): number | Exact {
     : new Exact(start);
 }
 
-/** What few VMAs carry: a file, or the freed mark. Absent (null) on a live anonymous VMA. */
+/**
+ * What few VMAs carry: a file, the freed mark, or a `pgoff` other than `start / PAGE_SIZE`.
+ * Absent (null) on a live anonymous VMA that was not moved.
+ */
 class VmaRare {
+  /** `vm_pgoff` as {@link offsetFrom} `start / PAGE_SIZE` (0 when it is `start / PAGE_SIZE`). */
+  pgoffDelta: number | Exact = 0;
   constructor(public file: SimFile | null, public detached: boolean) {}
 }
 
@@ -113,11 +118,9 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   #startRef: number | Exact;
   /** `vm_end`, as {@link offsetFrom} `start` (read back as `start + #size`). */
   #size: number | Exact;
-  /** `vm_pgoff`, as {@link offsetFrom} `start / PAGE_SIZE` (read back likewise). */
-  #pgoffDelta: number | Exact;
   /** `vm_flags`. */
   flags: number;
-  /** File and freed mark, when either is set. */
+  /** File, freed mark and `pgoff`'s distance from `start / PAGE_SIZE`, when any is set. */
   #rare: VmaRare | null;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
@@ -148,9 +151,9 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     this.mm = mm;
     this.#startRef = startRef(start);
     this.#size = offsetFrom(end, start);
-    this.#pgoffDelta = offsetFrom(pgoff, start / PAGE_SIZE);
     this.flags = flags;
     this.#rare = file === null ? null : new VmaRare(file, false);
+    this.storePgoff(pgoff, start);
     // A field's first value decides its V8 representation: a non-number first keeps later
     // small integers unboxed (a number first would make the field "double" once any gap is
     // large, and box it in every VMA).
@@ -170,7 +173,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     const pgoff = this.pgoff;
     this.#startRef = startRef(v);
     this.#size = offsetFrom(end, v);
-    this.#pgoffDelta = offsetFrom(pgoff, v / PAGE_SIZE);
+    this.storePgoff(pgoff, v);
   }
 
   /** `vm_end`. */
@@ -184,11 +187,28 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_pgoff`. */
   get pgoff(): number {
-    const d = this.#pgoffDelta;
+    const r = this.#rare;
+    if (r === null) return this.start / PAGE_SIZE;
+    const d = r.pgoffDelta;
     return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
   }
   set pgoff(v: number) {
-    this.#pgoffDelta = offsetFrom(v, this.start / PAGE_SIZE);
+    this.storePgoff(v, this.start);
+  }
+
+  /** Keeps `pgoff` for a VMA starting at `start`: in {@link VmaRare} unless it is `start / PAGE_SIZE`. */
+  private storePgoff(pgoff: number, start: number): void {
+    const base = start / PAGE_SIZE;
+    const r = this.#rare;
+    if (r !== null) r.pgoffDelta = offsetFrom(pgoff, base);
+    else if (!Object.is(pgoff, base)) {
+      (this.#rare = new VmaRare(null, false)).pgoffDelta = offsetFrom(pgoff, base);
+    }
+  }
+
+  /** Whether this VMA has its side object ({@link VmaRare}); for tests of the representation. */
+  get hasRare(): boolean {
+    return this.#rare !== null;
   }
 
   /** `vm_file`. */
