@@ -149,3 +149,63 @@ Deno.test("KernelVma: pgoff other than start / PAGE_SIZE is kept in the side obj
   h.pgoff = 3;
   assertEquals(fields(h), [X, X + P, 3, null, true]);
 });
+
+Deno.test("KernelVma: maxGap packed above the AVL height reads back exactly, height kept", () => {
+  const v = new KernelVma(1, {} as Mm, X, X + P, X / P, 0, null);
+  assertEquals([v.height, v.maxGap], [1, 0]);
+  for (const h of [1, 7, 63]) {
+    for (
+      const g of [
+        0,
+        P,
+        5 * P,
+        2 ** 36 - P,
+        2 ** 36,
+        2 ** 47,
+        2 ** 57 - P,
+        2 ** 57,
+        2 ** 60,
+        1,
+        0.5,
+        -0,
+        -P,
+        NaN,
+        Infinity,
+      ]
+    ) {
+      v.height = h; // as the tree writes it: keeps the bits above the height
+      v.maxGap = g;
+      assertEquals(v.height & 63, h, `height with gap ${g}`);
+      assertEquals(Object.is(v.maxGap, g), true, `gap ${g} read back as ${v.maxGap}`);
+      // The tree rewrites the height keeping the bits above it.
+      const p = v.height;
+      v.height = p - (p & 63) + ((h % 63) + 1);
+      assertEquals([v.height & 63, Object.is(v.maxGap, g)], [(h % 63) + 1, true]);
+    }
+  }
+});
+
+Deno.test("KernelVma: tree shapes and gaps equal plain ranges', with huge and unaligned gaps", () => {
+  const kt = new GapTree<KernelVma>();
+  const pt = new GapTree<{ start: number; end: number; height?: number }>();
+  let a = 0x1000;
+  for (let i = 0; i < 300; i++) {
+    const s = a, e = s + ((i % 5) + 1) * P;
+    kt.insert(new KernelVma(i, {} as Mm, s, e, s / P, 0, null));
+    pt.insert({ start: s, end: e });
+    a = e + (i % 7 === 0 ? 2 ** 24 : i % 3) * P + (i % 50 === 0 ? 2 ** 44 : 0) +
+      (i === 100 ? 17 : 0);
+  }
+  for (const it of [...kt.toArray()].filter((_, i) => i % 4 === 1)) kt.remove(it);
+  for (const it of [...pt.toArray()].filter((_, i) => i % 4 === 1)) pt.remove(it);
+  assertEquals(
+    kt.toArray().map((v) => [v.start, v.end, v.height & 63, v.maxGap]),
+    pt.toArray().map((
+      v,
+    ) => [v.start, v.end, (v as { height: number }).height, (v as unknown as KernelVma).maxGap]),
+  );
+  for (const len of [P, 3 * P, 2 ** 40, 2 ** 52]) {
+    assertEquals(kt.gapTopDown(len, 0, 2 ** 64), pt.gapTopDown(len, 0, 2 ** 64), `top ${len}`);
+    assertEquals(kt.gapBottomUp(len, 0, 2 ** 64), pt.gapBottomUp(len, 0, 2 ** 64), `bottom ${len}`);
+  }
+});

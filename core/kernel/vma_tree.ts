@@ -18,6 +18,7 @@ import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
 import { PAGE_SHIFT, PAGE_SIZE } from "./types.ts";
 import type { GapTreeLinks } from "../lib/gap_tree.ts";
+import { HEIGHT_BITS, HEIGHT_UNIT } from "../lib/augmented_tree.ts";
 
 /** A value kept as itself because its offset from the base did not round-trip exactly. */
 class Exact {
@@ -71,6 +72,9 @@ function startRef(start: number): number | Exact {
     ? ref
     : new Exact(start);
 }
+
+/** {@link KernelVma.maxGap} of the VMAs whose gap does not pack into `height`. */
+const EXACT_GAPS = new WeakMap<KernelVma, number>();
 
 /**
  * What few VMAs carry: a file, the freed mark, or a `pgoff` other than `start / PAGE_SIZE`.
@@ -128,14 +132,16 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   left: KernelVma | null = null;
   /** VMA tree: right child. */
   right: KernelVma | null = null;
-  /** VMA tree: subtree height. */
-  height = 1;
+  /**
+   * VMA tree: subtree height in the low six bits (see `AvlNode.height`); above them
+   * {@link KernelVma.maxGap}: twice the gap in pages, or 1 when the gap is kept in
+   * {@link EXACT_GAPS} (not a page multiple, or past 2^45 pages).
+   */
+  height: number;
   /** VMA tree: lowest VMA of the subtree. */
   minItem: KernelVma = this;
   /** VMA tree: highest VMA of the subtree. */
   maxItem: KernelVma = this;
-  /** VMA tree: largest gap inside the subtree (first set in the constructor, see above). */
-  maxGap: number;
 
   /** A VMA not in any tree, with no scheme state. */
   constructor(
@@ -157,8 +163,27 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     // A field's first value decides its V8 representation: a non-number first keeps later
     // small integers unboxed (a number first would make the field "double" once any gap is
     // large, and box it in every VMA).
-    this.maxGap = null as unknown as number;
-    this.maxGap = 0;
+    this.height = null as unknown as number;
+    this.height = 1;
+  }
+
+  /** VMA tree: largest gap inside the subtree (kept in {@link KernelVma.height}). */
+  get maxGap(): number {
+    const p = this.height;
+    const code = p <= 0x7fffffff ? p >> HEIGHT_BITS : Math.floor(p / HEIGHT_UNIT);
+    if (code === 1) return EXACT_GAPS.get(this)!;
+    return code <= 0x7fffffff ? (code >> 1) * PAGE_SIZE : (code / 2) * PAGE_SIZE;
+  }
+  set maxGap(g: number) {
+    const h = this.height & (HEIGHT_UNIT - 1);
+    const pages = g / PAGE_SIZE;
+    if (pages >= 0 && pages < 2 ** 45 && Number.isInteger(pages) && !Object.is(g, -0)) {
+      // 2 * pages * 64 + h: a small integer for gaps below 64 GiB, exact below 2^53.
+      this.height = pages * (2 * HEIGHT_UNIT) + h;
+    } else {
+      EXACT_GAPS.set(this, g);
+      this.height = HEIGHT_UNIT + h;
+    }
   }
 
   /** `vm_start`. */
