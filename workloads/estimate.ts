@@ -47,11 +47,11 @@ export interface MemoryEstimate {
  *   oracle mapping);
  * - `avcs`: a grandchild's fork less a sibling's fork, per AVC it adds (80 B: the AVC and its
  *   slot in the VMA's chain);
- * - `vmas`: a faulted one-page VMA (485 B) less its page and its AVC (the VMA with its gap-tree
+ * - `vmas`: a faulted one-page VMA (460 B) less its page and its AVC (the VMA with its gap-tree
  *   links and the anon_vma with its embedded interval-tree root).
  */
 export const HEAP_BYTES_PER_OBJECT: Readonly<Omit<ObjectCounts, "workloadBytes">> = {
-  vmas: 485 - 163 - 80,
+  vmas: 460 - 163 - 80,
   ptes: 90,
   folios: 163 - 90,
   avcs: 80,
