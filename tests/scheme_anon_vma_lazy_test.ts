@@ -834,3 +834,48 @@ Deno.test("CONFIG_VMA_REF slot size: default 192 bytes, a larger slot is charged
   assert.throws(() => new AnonVmaLazyScheme({ vmaSlotBytes: 100 }), /vmaSlotBytes must be/);
   assert.throws(() => k2.slab.setSize("vm_area_struct", 192), /after its first allocation/);
 });
+
+Deno.test("unfaulted VMAs share one frozen state; a VMA gets its own at its first fault or fork", () => {
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  for (let i = 0; i < 3; i++) lz.k.mmap(mm, pg(32 * i), 16 * P, RW, ANON);
+  // A read fault maps the zero page: no anon state.
+  lz.k.touch(mm, pg(32), "read");
+  const [a, b, c] = vmas(mm);
+  const shared = a.rmap;
+  assert.ok(Object.isFrozen(shared));
+  assert.equal(b.rmap, shared);
+  assert.equal(c.rmap, shared);
+  assert.deepEqual(vmas(mm).map((v) => lz.s.kindOf(v)), Array(3).fill("unfaulted"));
+  // Splitting an unfaulted VMA: both pieces keep the shared state.
+  lz.k.mprotect(mm, pg(4), 4 * P, PROT_READ);
+  assert.equal(vmas(mm).length, 5);
+  for (const v of vmas(mm)) assert.equal(v.rmap, shared);
+  // The first write fault of C: C alone gets a state object of its own; the others are unchanged.
+  writeAll(lz.k, mm, pg(64), 2);
+  const cv = vmas(mm)[4];
+  assert.notEqual(cv.rmap, shared);
+  assert.ok(!Object.isFrozen(cv.rmap));
+  assert.equal(lz.s.kindOf(cv), "lazy");
+  for (const v of vmas(mm).slice(0, 4)) {
+    assert.equal(v.rmap, shared);
+    assert.equal(lz.s.kindOf(v), "unfaulted");
+    assert.equal(lz.s.hasAnon(v), false);
+    assert.equal(lz.s.anonIdentity(v), null);
+  }
+  // Fork: the children of unfaulted VMAs share the frozen state; C's child is TREE_PARENT.
+  const ch = lz.k.fork(mm);
+  const cvs = vmas(ch);
+  for (const v of cvs.slice(0, 4)) assert.equal(v.rmap, shared);
+  assert.notEqual(cvs[4].rmap, shared);
+  assert.equal(lz.s.kindOf(cvs[4]), "tree_parent");
+  assert.deepEqual(objects(lz.k), { vma: 10, av: 1, avc: 2 });
+  // The shared state was never written.
+  assert.deepEqual({ ...shared as object }, {
+    anonVma: null,
+    chain: [],
+    lazy: null,
+    treeParent: null,
+  });
+  exitAllAndAssertEmpty(lz, [ch, mm]);
+});

@@ -221,6 +221,20 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
   ],
 };
 
+/** The chain of a VMA without AVCs (shared; frozen: chains are replaced, never changed in place). */
+const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
+
+/**
+ * The state of every unfaulted VMA until it changes (shared; frozen): most VMAs (file-backed,
+ * never written) never fault an anonymous page, so they own no state object.
+ */
+const LAZY_UNFAULTED: AnonVmaLazyVmaState = Object.freeze({
+  anonVma: null,
+  chain: NO_AVCS,
+  lazy: null,
+  treeParent: null,
+});
+
 /**
  * A set that holds up to two members in fields and allocates a `Set` when a third one joins (most
  * lazy groups and TREE_PARENT links have one member VMA, and a group's folios are often one or
@@ -461,7 +475,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   }
 
   #joinGroup(vma: Vma, g: LazyGroup): void {
-    const s = this.lstate(vma);
+    const s = this.#own(vma);
     s.lazy = g;
     g.vmas.add(vma);
     this.host.exec.work("list_op");
@@ -534,7 +548,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   }
 
   #joinLink(vma: Vma, t: TreeParentLink): void {
-    this.lstate(vma).treeParent = t;
+    this.#own(vma).treeParent = t;
     t.vmas.add(vma);
   }
 
@@ -680,26 +694,31 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   // -- predicates --------------------------------------------------------------------------------
 
-  /**
-   * The chain of a VMA without AVCs: the classic scheme's, when it shares one frozen array among
-   * all such VMAs (null: it gives each VMA an array of its own). Learnt at the first `vmaInit`.
-   */
-  #noAvcs: Avc[] | null | undefined = undefined;
-
-  /** Fresh (unfaulted) state. */
+  /** Fresh (unfaulted) state: the shared frozen {@link LAZY_UNFAULTED} until it changes. */
   override vmaInit(vma: Vma): void {
-    let none = this.#noAvcs;
-    if (none === undefined) {
-      super.vmaInit(vma);
-      const chain = this.lstate(vma).chain;
-      none = this.#noAvcs = Object.isFrozen(chain) ? chain : null;
-    }
-    vma.rmap = {
+    vma.rmap = LAZY_UNFAULTED;
+  }
+
+  /**
+   * The state of a VMA, to be changed: a VMA still holding the shared unfaulted state gets a state
+   * object of its own first (the classic hooks reach this through `ownState` too).
+   */
+  #own(vma: Vma): AnonVmaLazyVmaState {
+    const r = vma.rmap as AnonVmaLazyVmaState;
+    if (r !== LAZY_UNFAULTED) return r;
+    const own: AnonVmaLazyVmaState = {
       anonVma: null,
-      chain: none ?? [],
+      chain: NO_AVCS,
       lazy: null,
       treeParent: null,
-    } satisfies AnonVmaLazyVmaState;
+    };
+    vma.rmap = own;
+    return own;
+  }
+
+  /** `ownState` of the classic hooks: the VMA's own state object ({@link AnonVmaLazyScheme.#own}). */
+  protected override ownState(vma: Vma): AnonVmaVmaState {
+    return this.#own(vma);
   }
 
   /** True for LAZY, TREE_PARENT and classic VMAs: they may map anon folios. */
@@ -749,13 +768,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    */
   override fork(child: Vma, parent: Vma): void {
     const ps = this.lstate(parent);
-    const cs = this.lstate(child);
     if (ps.treeParent) {
       this.materialize(ps.treeParent);
       this.count("tree_parent_upgraded_at_fork");
     } else if (ps.lazy) this.upgrade(ps.lazy);
     if (ps.chain.length === 0) return; // unfaulted parent: child unfaulted
-    cs.anonVma = null;
+    this.#own(child).anonVma = null;
     const parentAv = ps.anonVma!;
     this.cloneChain(child, parent, false);
     this.#joinLink(child, this.#newLink(parentAv));
@@ -772,14 +790,14 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       throw new Error(`clone into vma ${dst.id} with anon state`);
     }
     if (ss.treeParent) {
-      ds.anonVma = null;
+      this.#own(dst).anonVma = null;
       this.cloneChain(dst, src, false);
       this.#joinLink(dst, ss.treeParent);
       this.#joinGroup(dst, ss.lazy!);
       return;
     }
     if (ss.lazy) {
-      ds.anonVma = null;
+      this.#own(dst).anonVma = null;
       this.#joinGroup(dst, ss.lazy);
       return;
     }
