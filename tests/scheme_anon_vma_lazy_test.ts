@@ -879,3 +879,44 @@ Deno.test("unfaulted VMAs share one frozen state; a VMA gets its own at its firs
   });
   exitAllAndAssertEmpty(lz, [ch, mm]);
 });
+
+Deno.test("a lazy group and a TREE_PARENT link are their own VMA sets; folio sets are made at the first folio", () => {
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 16 * P, RW, ANON);
+  lz.k.mmap(mm, pg(32), 16 * P, RW, ANON);
+  writeAll(lz.k, mm, pg(0), 3);
+  writeAll(lz.k, mm, pg(32), 1);
+  const ch = lz.k.fork(mm);
+  const [c0, c1] = vmas(ch);
+  const g = lz.s.lstate(c0).lazy!;
+  const t = lz.s.lstate(c0).treeParent!;
+  assert.equal(g.vmas, g);
+  assert.equal(t.vmas, t);
+  assert.deepEqual([...g.vmas], [c0]);
+  assert.deepEqual([...t.vmas], [c0]);
+  assert.equal(g.root, c0);
+  // The child's own group has no folio yet.
+  assert.equal(g.folioCount, 0);
+  // A write (CoW copy) of the child files its new folio in its own group.
+  lz.k.touch(ch, pg(0), "write");
+  assert.equal(g.folioCount, 1);
+  assert.deepEqual([...g.folios], [folioAt(lz.k, ch, pg(0))]);
+  assert.equal(lz.s.lstate(c1).lazy!.folioCount, 0);
+  // Split of the child VMA: the new piece joins both the group and the link.
+  lz.k.mprotect(ch, pg(8), 8 * P, PROT_READ);
+  const [d0, d1] = vmas(ch);
+  assert.equal(lz.s.lstate(d1).lazy, g);
+  assert.equal(lz.s.lstate(d1).treeParent, t);
+  assert.deepEqual(new Set(g.vmas), new Set([d0, d1]));
+  assert.equal(t.vmas.size, 2);
+  assert.equal(lz.s.counters().vma_get, 1);
+  // The child forks: its link is materialized and its group absorbed (one folio re-pointed).
+  const before = lz.s.counters().lazy_folios_repointed ?? 0;
+  const gc = lz.k.fork(ch);
+  assert.ok(g.dead && t.dead);
+  assert.equal(g.folioCount, 0);
+  assert.equal(g.vmas.size, 0);
+  assert.equal(lz.s.counters().lazy_folios_repointed - before, 1);
+  exitAllAndAssertEmpty(lz, [gc, ch, mm]);
+});

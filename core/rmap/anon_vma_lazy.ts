@@ -302,9 +302,11 @@ export class SmallSet<T> implements Iterable<T> {
 
 /**
  * The lazy state shared by the VMAs a lazy root VMA was split into or moved to (assumption A1).
- * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05).
+ * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05). The group is itself
+ * the set of its member VMAs ({@link LazyGroup.vmas} returns it), and its folio set is allocated
+ * at its first folio (most groups of fork children never get one), so a group is one object.
  */
-export class LazyGroup {
+export class LazyGroup extends SmallSet<Vma> {
   /** Allocation id, for tests and messages. */
   readonly id: number;
   /** The lazy root VMA: the VMA whose first fault created the group; folios point at it. */
@@ -313,36 +315,60 @@ export class LazyGroup {
   rootPinnedDetached = false;
   /** True once upgraded to an anon_vma or emptied. */
   dead = false;
-  /** Member VMAs, in the order they joined (the walk order). */
-  readonly vmas: SmallSet<Vma> = new SmallSet();
-  /** Live folios whose `mapping` is this group. */
-  readonly folios: SmallSet<Folio> = new SmallSet();
+  /** The folio set once a folio joined (null: none yet). */
+  #folios: SmallSet<Folio> | null = null;
 
   /** Creates an empty group whose root VMA is `root`. */
   constructor(id: number, root: Vma) {
+    super();
     this.id = id;
     this.root = root;
+  }
+
+  /** Member VMAs, in the order they joined (the walk order): the group itself. */
+  get vmas(): SmallSet<Vma> {
+    return this;
+  }
+
+  /** Live folios whose `mapping` is this group. */
+  get folios(): SmallSet<Folio> {
+    return this.#folios ??= new SmallSet();
+  }
+
+  /** Number of live folios whose `mapping` is this group (allocates nothing). */
+  get folioCount(): number {
+    return this.#folios === null ? 0 : this.#folios.size;
+  }
+
+  /** Drops every folio (the group was upgraded or absorbed). */
+  clearFolios(): void {
+    this.#folios = null;
   }
 }
 
 /**
  * The deferred anon_vma of a child VMA made by fork (ANON_VMA_TREE_PARENT), shared by the VMAs
- * that child VMA was split into (assumption A7).
+ * that child VMA was split into (assumption A7). The link is itself the set of its member VMAs
+ * ({@link TreeParentLink.vmas} returns it).
  */
-export class TreeParentLink {
+export class TreeParentLink extends SmallSet<Vma> {
   /** Allocation id, for tests and messages. */
   readonly id: number;
   /** The parent VMA's anon_vma at fork: `parent` of the deferred anon_vma. */
   readonly parent: AnonVma;
   /** True once the anon_vma was allocated (or reused) or the link emptied. */
   dead = false;
-  /** Member VMAs. */
-  readonly vmas: SmallSet<Vma> = new SmallSet();
 
   /** Creates a link whose deferred anon_vma will be a child of `parent`. */
   constructor(id: number, parent: AnonVma) {
+    super();
     this.id = id;
     this.parent = parent;
+  }
+
+  /** Member VMAs: the link itself. */
+  get vmas(): SmallSet<Vma> {
+    return this;
   }
 }
 
@@ -490,8 +516,8 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.host.exec.work("list_op");
     if (vma !== g.root) this.count("vma_put");
     if (g.vmas.size === 0) {
-      if (g.folios.size !== 0) {
-        throw new Error(`lazy group ${g.id} emptied with ${g.folios.size} live folios`);
+      if (g.folioCount !== 0) {
+        throw new Error(`lazy group ${g.id} emptied with ${g.folioCount} live folios`);
       }
       this.#killGroup(g);
     }
@@ -599,35 +625,41 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       this.link(v, avcs[i]);
       av.numActiveVmas++;
     });
-    for (const f of g.folios) {
-      f.rmap = av;
-      this.host.exec.work("pte_check");
-      this.host.exec.work("pte_update");
+    const nFolios = g.folioCount;
+    if (nFolios !== 0) {
+      for (const f of g.folios) {
+        f.rmap = av;
+        this.host.exec.work("pte_check");
+        this.host.exec.work("pte_update");
+      }
     }
     this.host.exec.release(mm.pageTableLock, "write");
     this.unlockWrite(l);
     this.count("lazy_upgrades");
     this.count("lazy_vmas_upgraded", members.length);
-    this.count("lazy_folios_repointed", g.folios.size);
+    this.count("lazy_folios_repointed", nFolios);
     this.count("vma_put", members.filter((v) => v !== g.root).length);
     g.vmas.clear();
-    g.folios.clear();
+    g.clearFolios();
     this.#killGroup(g);
     return av;
   }
 
   /** Re-points every folio of `g` to `av` and ends the group (its VMAs hold `av` already). */
   #absorb(g: LazyGroup, av: AnonVma): void {
-    for (const f of g.folios) {
-      f.rmap = av;
-      this.host.exec.work("pte_check");
-      this.host.exec.work("pte_update");
+    const nFolios = g.folioCount;
+    if (nFolios !== 0) {
+      for (const f of g.folios) {
+        f.rmap = av;
+        this.host.exec.work("pte_check");
+        this.host.exec.work("pte_update");
+      }
     }
-    this.count("lazy_folios_repointed", g.folios.size);
+    this.count("lazy_folios_repointed", nFolios);
     this.count("vma_put", [...g.vmas].filter((v) => v !== g.root).length);
     for (const v of g.vmas) this.lstate(v).lazy = null;
     g.vmas.clear();
-    g.folios.clear();
+    g.clearFolios();
     this.#killGroup(g);
   }
 
