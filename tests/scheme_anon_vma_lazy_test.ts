@@ -453,6 +453,11 @@ Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () 
   assert.equal(h.root, src);
   assert.equal(lz.s.lstate(src).lazy!.root, src);
   assert.equal(h.rootPinnedDetached, false);
+  // The groups rooted at a VMA are listed in its state (`rooted`): one, or a list of several.
+  const rootedOf = (v: Vma): unknown => (v.rmap as { rooted: unknown }).rooted;
+  assert.deepEqual(rootedOf(src), [h, lz.s.lstate(src).lazy]);
+  assert.equal(rootedOf(r1), g);
+  assert.equal(rootedOf(dst), null);
   // Partial move of pages 302..305 to 400: the destination piece splits off and joins H.
   //   300  302      306  308        400      404
   //   HHHH|........|HHHH      +     HHHHHHHH
@@ -876,6 +881,7 @@ Deno.test("unfaulted VMAs share one frozen state; a VMA gets its own at its firs
     chain: [],
     lazy: null,
     treeParent: null,
+    rooted: null,
   });
   exitAllAndAssertEmpty(lz, [ch, mm]);
 });

@@ -228,11 +228,12 @@ const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
  * The state of every unfaulted VMA until it changes (shared; frozen): most VMAs (file-backed,
  * never written) never fault an anonymous page, so they own no state object.
  */
-const LAZY_UNFAULTED: AnonVmaLazyVmaState = Object.freeze({
+const LAZY_UNFAULTED: OwnLazyState = Object.freeze({
   anonVma: null,
   chain: NO_AVCS,
   lazy: null,
   treeParent: null,
+  rooted: null,
 });
 
 /**
@@ -380,6 +381,15 @@ export interface AnonVmaLazyVmaState extends AnonVmaVmaState {
   treeParent: TreeParentLink | null;
 }
 
+/**
+ * What `vma.rmap` holds in this scheme: the public state plus the live lazy groups whose root is
+ * this VMA (one, or a list when it is the root of several: A4, DONTUNMAP then fault).
+ */
+interface OwnLazyState extends AnonVmaLazyVmaState {
+  /** Live groups rooted at this VMA (null: none). */
+  rooted: LazyGroup | LazyGroup[] | null;
+}
+
 /** The rmap state kinds of a VMA in this scheme. */
 export type LazyVmaKind = "unfaulted" | "lazy" | "tree_parent" | "anon_vma";
 
@@ -404,20 +414,20 @@ export type LazyVmaKind = "unfaulted" | "lazy" | "tree_parent" | "anon_vma";
 export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** The lazy options (structural options plus `CONFIG_VMA_REF`). */
   readonly lazyOptions: Readonly<AnonVmaLazyOptions>;
-  /** Number of live lazy groups (each is listed under its root in `#byRoot`). */
+  /** Number of live lazy groups (each is listed in its root VMA's state, `rooted`). */
   #groupsLive = 0;
   /**
-   * Live groups by root VMA: the group, or a list when the VMA is the root of several (A4,
-   * DONTUNMAP then fault).
+   * Live lazy groups (a snapshot), found through their member VMAs (every live group has one, in
+   * a live mm): in the order of the live mms, their VMAs by address.
    */
-  readonly #byRoot: Map<Vma, LazyGroup | LazyGroup[]> = new Map();
-
-  /** Live lazy groups, in order of their roots' first group (a snapshot). */
   get lazyGroups(): ReadonlySet<LazyGroup> {
     const out = new Set<LazyGroup>();
-    for (const had of this.#byRoot.values()) {
-      if (had instanceof LazyGroup) out.add(had);
-      else for (const g of had) out.add(g);
+    if (!this.host) return out;
+    for (const mm of this.host.liveMms()) {
+      for (const vma of mm.vmas) {
+        const g = this.lstate(vma).lazy;
+        if (g) out.add(g);
+      }
     }
     return out;
   }
@@ -492,9 +502,10 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #newGroup(root: Vma): LazyGroup {
     const g = new LazyGroup(this.#nextGroupId++, root);
     this.#groupsLive++;
-    const had = this.#byRoot.get(root);
-    if (had === undefined) this.#byRoot.set(root, g);
-    else if (had instanceof LazyGroup) this.#byRoot.set(root, [had, g]);
+    const rs = this.#own(root);
+    const had = rs.rooted;
+    if (had === null) rs.rooted = g;
+    else if (had instanceof LazyGroup) rs.rooted = [had, g];
     else had.push(g);
     this.count("lazy_groups_created");
     return g;
@@ -527,11 +538,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #killGroup(g: LazyGroup): void {
     g.dead = true;
     this.#groupsLive--;
-    const had = this.#byRoot.get(g.root)!;
-    if (had === g) this.#byRoot.delete(g.root);
+    const rs = this.#own(g.root);
+    const had = rs.rooted!;
+    if (had === g) rs.rooted = null;
     else if (!(had instanceof LazyGroup)) {
       had.splice(had.indexOf(g), 1);
-      if (had.length === 0) this.#byRoot.delete(g.root);
+      if (had.length === 1) rs.rooted = had[0];
     }
     if (g.rootPinnedDetached) {
       g.rootPinnedDetached = false;
@@ -541,8 +553,8 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   /** The live groups rooted at `root`. */
   #groupsOf(root: Vma): readonly LazyGroup[] {
-    const had = this.#byRoot.get(root);
-    return had === undefined ? [] : had instanceof LazyGroup ? [had] : had;
+    const had = (root.rmap as OwnLazyState).rooted;
+    return had === null ? [] : had instanceof LazyGroup ? [had] : had;
   }
 
   #rootStillPinned(root: Vma): boolean {
@@ -554,7 +566,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * group that other VMAs still use, its struct stays allocated (unmapped but pinned, A10).
    */
   #pinIfRoot(vma: Vma): void {
-    if (!this.#byRoot.has(vma)) return;
+    if ((vma.rmap as OwnLazyState).rooted === null) return;
     let pinned = false;
     for (const g of this.#groupsOf(vma)) {
       if (g.vmas.size === 0) continue;
@@ -735,14 +747,15 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * The state of a VMA, to be changed: a VMA still holding the shared unfaulted state gets a state
    * object of its own first (the classic hooks reach this through `ownState` too).
    */
-  #own(vma: Vma): AnonVmaLazyVmaState {
-    const r = vma.rmap as AnonVmaLazyVmaState;
+  #own(vma: Vma): OwnLazyState {
+    const r = vma.rmap as OwnLazyState;
     if (r !== LAZY_UNFAULTED) return r;
-    const own: AnonVmaLazyVmaState = {
+    const own: OwnLazyState = {
       anonVma: null,
       chain: NO_AVCS,
       lazy: null,
       treeParent: null,
+      rooted: null,
     };
     vma.rmap = own;
     return own;
@@ -845,7 +858,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const s = this.lstate(vma);
     if (s.lazy) this.#leaveGroup(vma);
     if (s.treeParent) this.#leaveLink(vma);
-    if (this.#byRoot.has(vma)) {
+    if ((vma.rmap as OwnLazyState).rooted !== null) {
       const inTree = this.host.vmasInRange(vma.mm, vma.start, vma.end).includes(vma);
       if (!inTree) this.#pinIfRoot(vma);
     }
