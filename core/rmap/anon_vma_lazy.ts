@@ -650,7 +650,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.count("lazy_upgrades");
     this.count("lazy_vmas_upgraded", members.length);
     this.count("lazy_folios_repointed", nFolios);
-    this.count("vma_put", members.filter((v) => v !== g.root).length);
+    this.count("vma_put", members.length - (g.vmas.has(g.root) ? 1 : 0));
     g.vmas.clear();
     g.clearFolios();
     this.#killGroup(g);
@@ -668,7 +668,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       }
     }
     this.count("lazy_folios_repointed", nFolios);
-    this.count("vma_put", [...g.vmas].filter((v) => v !== g.root).length);
+    this.count("vma_put", g.vmas.size - (g.vmas.has(g.root) ? 1 : 0));
     for (const v of g.vmas) this.lstate(v).lazy = null;
     g.vmas.clear();
     g.clearFolios();
@@ -683,14 +683,13 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   materialize(t: TreeParentLink): AnonVma {
     if (t.dead) throw new Error(`materialize of dead tree-parent link ${t.id}`);
     const members = [...t.vmas].sort((a, b) => a.start - b.start);
+    // The chain is newest first: oldest-first examines it from its end (the root).
     const chain = this.lstate(members[0]).chain;
-    const oldestFirst = [...chain].reverse();
-    const order = this.options.reuseOrder === "oldest-first"
-      ? oldestFirst
-      : [...oldestFirst].reverse();
+    const n = chain.length;
+    const oldestFirst = this.options.reuseOrder === "oldest-first";
     let av: AnonVma | null = null;
-    for (const avc of order) {
-      const cand = avc.anonVma;
+    for (let k = 0; k < n; k++) {
+      const cand = chain[oldestFirst ? n - 1 - k : k].anonVma;
       if (cand.numChildren < 2 && cand.numActiveVmas === 0) {
         av = cand;
         break;
