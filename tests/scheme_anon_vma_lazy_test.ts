@@ -453,6 +453,11 @@ Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () 
   assert.equal(h.root, src);
   assert.equal(lz.s.lstate(src).lazy!.root, src);
   assert.equal(h.rootPinnedDetached, false);
+  // The groups rooted at a VMA are listed in its state (`rooted`): one, or a list of several.
+  const rootedOf = (v: Vma): unknown => (v.rmap as { rooted: unknown }).rooted;
+  assert.deepEqual(rootedOf(src), [h, lz.s.lstate(src).lazy]);
+  assert.equal(rootedOf(r1), g);
+  assert.equal(rootedOf(dst), null);
   // Partial move of pages 302..305 to 400: the destination piece splits off and joins H.
   //   300  302      306  308        400      404
   //   HHHH|........|HHHH      +     HHHHHHHH
@@ -833,4 +838,91 @@ Deno.test("CONFIG_VMA_REF slot size: default 192 bytes, a larger slot is charged
   assert.equal(k2.slab.snapshot().bytes.vm_area_struct, 2 * 256);
   assert.throws(() => new AnonVmaLazyScheme({ vmaSlotBytes: 100 }), /vmaSlotBytes must be/);
   assert.throws(() => k2.slab.setSize("vm_area_struct", 192), /after its first allocation/);
+});
+
+Deno.test("unfaulted VMAs share one frozen state; a VMA gets its own at its first fault or fork", () => {
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  for (let i = 0; i < 3; i++) lz.k.mmap(mm, pg(32 * i), 16 * P, RW, ANON);
+  // A read fault maps the zero page: no anon state.
+  lz.k.touch(mm, pg(32), "read");
+  const [a, b, c] = vmas(mm);
+  const shared = a.rmap;
+  assert.ok(Object.isFrozen(shared));
+  assert.equal(b.rmap, shared);
+  assert.equal(c.rmap, shared);
+  assert.deepEqual(vmas(mm).map((v) => lz.s.kindOf(v)), Array(3).fill("unfaulted"));
+  // Splitting an unfaulted VMA: both pieces keep the shared state.
+  lz.k.mprotect(mm, pg(4), 4 * P, PROT_READ);
+  assert.equal(vmas(mm).length, 5);
+  for (const v of vmas(mm)) assert.equal(v.rmap, shared);
+  // The first write fault of C: C alone gets a state object of its own; the others are unchanged.
+  writeAll(lz.k, mm, pg(64), 2);
+  const cv = vmas(mm)[4];
+  assert.notEqual(cv.rmap, shared);
+  assert.ok(!Object.isFrozen(cv.rmap));
+  assert.equal(lz.s.kindOf(cv), "lazy");
+  for (const v of vmas(mm).slice(0, 4)) {
+    assert.equal(v.rmap, shared);
+    assert.equal(lz.s.kindOf(v), "unfaulted");
+    assert.equal(lz.s.hasAnon(v), false);
+    assert.equal(lz.s.anonIdentity(v), null);
+  }
+  // Fork: the children of unfaulted VMAs share the frozen state; C's child is TREE_PARENT.
+  const ch = lz.k.fork(mm);
+  const cvs = vmas(ch);
+  for (const v of cvs.slice(0, 4)) assert.equal(v.rmap, shared);
+  assert.notEqual(cvs[4].rmap, shared);
+  assert.equal(lz.s.kindOf(cvs[4]), "tree_parent");
+  assert.deepEqual(objects(lz.k), { vma: 10, av: 1, avc: 2 });
+  // The shared state was never written.
+  assert.deepEqual({ ...shared as object }, {
+    anonVma: null,
+    chain: [],
+    lazy: null,
+    treeParent: null,
+    rooted: null,
+  });
+  exitAllAndAssertEmpty(lz, [ch, mm]);
+});
+
+Deno.test("a lazy group and a TREE_PARENT link are their own VMA sets; folio sets are made at the first folio", () => {
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 16 * P, RW, ANON);
+  lz.k.mmap(mm, pg(32), 16 * P, RW, ANON);
+  writeAll(lz.k, mm, pg(0), 3);
+  writeAll(lz.k, mm, pg(32), 1);
+  const ch = lz.k.fork(mm);
+  const [c0, c1] = vmas(ch);
+  const g = lz.s.lstate(c0).lazy!;
+  const t = lz.s.lstate(c0).treeParent!;
+  assert.equal(g.vmas, g);
+  assert.equal(t.vmas, t);
+  assert.deepEqual([...g.vmas], [c0]);
+  assert.deepEqual([...t.vmas], [c0]);
+  assert.equal(g.root, c0);
+  // The child's own group has no folio yet.
+  assert.equal(g.folioCount, 0);
+  // A write (CoW copy) of the child files its new folio in its own group.
+  lz.k.touch(ch, pg(0), "write");
+  assert.equal(g.folioCount, 1);
+  assert.deepEqual([...g.folios], [folioAt(lz.k, ch, pg(0))]);
+  assert.equal(lz.s.lstate(c1).lazy!.folioCount, 0);
+  // Split of the child VMA: the new piece joins both the group and the link.
+  lz.k.mprotect(ch, pg(8), 8 * P, PROT_READ);
+  const [d0, d1] = vmas(ch);
+  assert.equal(lz.s.lstate(d1).lazy, g);
+  assert.equal(lz.s.lstate(d1).treeParent, t);
+  assert.deepEqual(new Set(g.vmas), new Set([d0, d1]));
+  assert.equal(t.vmas.size, 2);
+  assert.equal(lz.s.counters().vma_get, 1);
+  // The child forks: its link is materialized and its group absorbed (one folio re-pointed).
+  const before = lz.s.counters().lazy_folios_repointed ?? 0;
+  const gc = lz.k.fork(ch);
+  assert.ok(g.dead && t.dead);
+  assert.equal(g.folioCount, 0);
+  assert.equal(g.vmas.size, 0);
+  assert.equal(lz.s.counters().lazy_folios_repointed - before, 1);
+  exitAllAndAssertEmpty(lz, [gc, ch, mm]);
 });

@@ -221,6 +221,21 @@ export const ANON_VMA_LAZY_INFO: SchemeInfo = {
   ],
 };
 
+/** The chain of a VMA without AVCs (shared; frozen: chains are replaced, never changed in place). */
+const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
+
+/**
+ * The state of every unfaulted VMA until it changes (shared; frozen): most VMAs (file-backed,
+ * never written) never fault an anonymous page, so they own no state object.
+ */
+const LAZY_UNFAULTED: OwnLazyState = Object.freeze({
+  anonVma: null,
+  chain: NO_AVCS,
+  lazy: null,
+  treeParent: null,
+  rooted: null,
+});
+
 /**
  * A set that holds up to two members in fields and allocates a `Set` when a third one joins (most
  * lazy groups and TREE_PARENT links have one member VMA, and a group's folios are often one or
@@ -288,9 +303,11 @@ export class SmallSet<T> implements Iterable<T> {
 
 /**
  * The lazy state shared by the VMAs a lazy root VMA was split into or moved to (assumption A1).
- * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05).
+ * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05). The group is itself
+ * the set of its member VMAs ({@link LazyGroup.vmas} returns it), and its folio set is allocated
+ * at its first folio (most groups of fork children never get one), so a group is one object.
  */
-export class LazyGroup {
+export class LazyGroup extends SmallSet<Vma> {
   /** Allocation id, for tests and messages. */
   readonly id: number;
   /** The lazy root VMA: the VMA whose first fault created the group; folios point at it. */
@@ -299,36 +316,60 @@ export class LazyGroup {
   rootPinnedDetached = false;
   /** True once upgraded to an anon_vma or emptied. */
   dead = false;
-  /** Member VMAs, in the order they joined (the walk order). */
-  readonly vmas: SmallSet<Vma> = new SmallSet();
-  /** Live folios whose `mapping` is this group. */
-  readonly folios: SmallSet<Folio> = new SmallSet();
+  /** The folio set once a folio joined (null: none yet). */
+  #folios: SmallSet<Folio> | null = null;
 
   /** Creates an empty group whose root VMA is `root`. */
   constructor(id: number, root: Vma) {
+    super();
     this.id = id;
     this.root = root;
+  }
+
+  /** Member VMAs, in the order they joined (the walk order): the group itself. */
+  get vmas(): SmallSet<Vma> {
+    return this;
+  }
+
+  /** Live folios whose `mapping` is this group. */
+  get folios(): SmallSet<Folio> {
+    return this.#folios ??= new SmallSet();
+  }
+
+  /** Number of live folios whose `mapping` is this group (allocates nothing). */
+  get folioCount(): number {
+    return this.#folios === null ? 0 : this.#folios.size;
+  }
+
+  /** Drops every folio (the group was upgraded or absorbed). */
+  clearFolios(): void {
+    this.#folios = null;
   }
 }
 
 /**
  * The deferred anon_vma of a child VMA made by fork (ANON_VMA_TREE_PARENT), shared by the VMAs
- * that child VMA was split into (assumption A7).
+ * that child VMA was split into (assumption A7). The link is itself the set of its member VMAs
+ * ({@link TreeParentLink.vmas} returns it).
  */
-export class TreeParentLink {
+export class TreeParentLink extends SmallSet<Vma> {
   /** Allocation id, for tests and messages. */
   readonly id: number;
   /** The parent VMA's anon_vma at fork: `parent` of the deferred anon_vma. */
   readonly parent: AnonVma;
   /** True once the anon_vma was allocated (or reused) or the link emptied. */
   dead = false;
-  /** Member VMAs. */
-  readonly vmas: SmallSet<Vma> = new SmallSet();
 
   /** Creates a link whose deferred anon_vma will be a child of `parent`. */
   constructor(id: number, parent: AnonVma) {
+    super();
     this.id = id;
     this.parent = parent;
+  }
+
+  /** Member VMAs: the link itself. */
+  get vmas(): SmallSet<Vma> {
+    return this;
   }
 }
 
@@ -338,6 +379,15 @@ export interface AnonVmaLazyVmaState extends AnonVmaVmaState {
   lazy: LazyGroup | null;
   /** ANON_VMA_TREE_PARENT: the deferred anon_vma (then `anonVma` is null, `chain` non-empty). */
   treeParent: TreeParentLink | null;
+}
+
+/**
+ * What `vma.rmap` holds in this scheme: the public state plus the live lazy groups whose root is
+ * this VMA (one, or a list when it is the root of several: A4, DONTUNMAP then fault).
+ */
+interface OwnLazyState extends AnonVmaLazyVmaState {
+  /** Live groups rooted at this VMA (null: none). */
+  rooted: LazyGroup | LazyGroup[] | null;
 }
 
 /** The rmap state kinds of a VMA in this scheme. */
@@ -364,20 +414,20 @@ export type LazyVmaKind = "unfaulted" | "lazy" | "tree_parent" | "anon_vma";
 export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** The lazy options (structural options plus `CONFIG_VMA_REF`). */
   readonly lazyOptions: Readonly<AnonVmaLazyOptions>;
-  /** Number of live lazy groups (each is listed under its root in `#byRoot`). */
+  /** Number of live lazy groups (each is listed in its root VMA's state, `rooted`). */
   #groupsLive = 0;
   /**
-   * Live groups by root VMA: the group, or a list when the VMA is the root of several (A4,
-   * DONTUNMAP then fault).
+   * Live lazy groups (a snapshot), found through their member VMAs (every live group has one, in
+   * a live mm): in the order of the live mms, their VMAs by address.
    */
-  readonly #byRoot: Map<Vma, LazyGroup | LazyGroup[]> = new Map();
-
-  /** Live lazy groups, in order of their roots' first group (a snapshot). */
   get lazyGroups(): ReadonlySet<LazyGroup> {
     const out = new Set<LazyGroup>();
-    for (const had of this.#byRoot.values()) {
-      if (had instanceof LazyGroup) out.add(had);
-      else for (const g of had) out.add(g);
+    if (!this.host) return out;
+    for (const mm of this.host.liveMms()) {
+      for (const vma of mm.vmas) {
+        const g = this.lstate(vma).lazy;
+        if (g) out.add(g);
+      }
     }
     return out;
   }
@@ -452,16 +502,17 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #newGroup(root: Vma): LazyGroup {
     const g = new LazyGroup(this.#nextGroupId++, root);
     this.#groupsLive++;
-    const had = this.#byRoot.get(root);
-    if (had === undefined) this.#byRoot.set(root, g);
-    else if (had instanceof LazyGroup) this.#byRoot.set(root, [had, g]);
+    const rs = this.#own(root);
+    const had = rs.rooted;
+    if (had === null) rs.rooted = g;
+    else if (had instanceof LazyGroup) rs.rooted = [had, g];
     else had.push(g);
     this.count("lazy_groups_created");
     return g;
   }
 
   #joinGroup(vma: Vma, g: LazyGroup): void {
-    const s = this.lstate(vma);
+    const s = this.#own(vma);
     s.lazy = g;
     g.vmas.add(vma);
     this.host.exec.work("list_op");
@@ -476,8 +527,8 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.host.exec.work("list_op");
     if (vma !== g.root) this.count("vma_put");
     if (g.vmas.size === 0) {
-      if (g.folios.size !== 0) {
-        throw new Error(`lazy group ${g.id} emptied with ${g.folios.size} live folios`);
+      if (g.folioCount !== 0) {
+        throw new Error(`lazy group ${g.id} emptied with ${g.folioCount} live folios`);
       }
       this.#killGroup(g);
     }
@@ -487,11 +538,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #killGroup(g: LazyGroup): void {
     g.dead = true;
     this.#groupsLive--;
-    const had = this.#byRoot.get(g.root)!;
-    if (had === g) this.#byRoot.delete(g.root);
+    const rs = this.#own(g.root);
+    const had = rs.rooted!;
+    if (had === g) rs.rooted = null;
     else if (!(had instanceof LazyGroup)) {
       had.splice(had.indexOf(g), 1);
-      if (had.length === 0) this.#byRoot.delete(g.root);
+      if (had.length === 1) rs.rooted = had[0];
     }
     if (g.rootPinnedDetached) {
       g.rootPinnedDetached = false;
@@ -501,8 +553,8 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   /** The live groups rooted at `root`. */
   #groupsOf(root: Vma): readonly LazyGroup[] {
-    const had = this.#byRoot.get(root);
-    return had === undefined ? [] : had instanceof LazyGroup ? [had] : had;
+    const had = (root.rmap as OwnLazyState).rooted;
+    return had === null ? [] : had instanceof LazyGroup ? [had] : had;
   }
 
   #rootStillPinned(root: Vma): boolean {
@@ -514,7 +566,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * group that other VMAs still use, its struct stays allocated (unmapped but pinned, A10).
    */
   #pinIfRoot(vma: Vma): void {
-    if (!this.#byRoot.has(vma)) return;
+    if ((vma.rmap as OwnLazyState).rooted === null) return;
     let pinned = false;
     for (const g of this.#groupsOf(vma)) {
       if (g.vmas.size === 0) continue;
@@ -534,7 +586,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   }
 
   #joinLink(vma: Vma, t: TreeParentLink): void {
-    this.lstate(vma).treeParent = t;
+    this.#own(vma).treeParent = t;
     t.vmas.add(vma);
   }
 
@@ -585,35 +637,41 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       this.link(v, avcs[i]);
       av.numActiveVmas++;
     });
-    for (const f of g.folios) {
-      f.rmap = av;
-      this.host.exec.work("pte_check");
-      this.host.exec.work("pte_update");
+    const nFolios = g.folioCount;
+    if (nFolios !== 0) {
+      for (const f of g.folios) {
+        f.rmap = av;
+        this.host.exec.work("pte_check");
+        this.host.exec.work("pte_update");
+      }
     }
     this.host.exec.release(mm.pageTableLock, "write");
     this.unlockWrite(l);
     this.count("lazy_upgrades");
     this.count("lazy_vmas_upgraded", members.length);
-    this.count("lazy_folios_repointed", g.folios.size);
-    this.count("vma_put", members.filter((v) => v !== g.root).length);
+    this.count("lazy_folios_repointed", nFolios);
+    this.count("vma_put", members.length - (g.vmas.has(g.root) ? 1 : 0));
     g.vmas.clear();
-    g.folios.clear();
+    g.clearFolios();
     this.#killGroup(g);
     return av;
   }
 
   /** Re-points every folio of `g` to `av` and ends the group (its VMAs hold `av` already). */
   #absorb(g: LazyGroup, av: AnonVma): void {
-    for (const f of g.folios) {
-      f.rmap = av;
-      this.host.exec.work("pte_check");
-      this.host.exec.work("pte_update");
+    const nFolios = g.folioCount;
+    if (nFolios !== 0) {
+      for (const f of g.folios) {
+        f.rmap = av;
+        this.host.exec.work("pte_check");
+        this.host.exec.work("pte_update");
+      }
     }
-    this.count("lazy_folios_repointed", g.folios.size);
-    this.count("vma_put", [...g.vmas].filter((v) => v !== g.root).length);
+    this.count("lazy_folios_repointed", nFolios);
+    this.count("vma_put", g.vmas.size - (g.vmas.has(g.root) ? 1 : 0));
     for (const v of g.vmas) this.lstate(v).lazy = null;
     g.vmas.clear();
-    g.folios.clear();
+    g.clearFolios();
     this.#killGroup(g);
   }
 
@@ -625,14 +683,13 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   materialize(t: TreeParentLink): AnonVma {
     if (t.dead) throw new Error(`materialize of dead tree-parent link ${t.id}`);
     const members = [...t.vmas].sort((a, b) => a.start - b.start);
+    // The chain is newest first: oldest-first examines it from its end (the root).
     const chain = this.lstate(members[0]).chain;
-    const oldestFirst = [...chain].reverse();
-    const order = this.options.reuseOrder === "oldest-first"
-      ? oldestFirst
-      : [...oldestFirst].reverse();
+    const n = chain.length;
+    const oldestFirst = this.options.reuseOrder === "oldest-first";
     let av: AnonVma | null = null;
-    for (const avc of order) {
-      const cand = avc.anonVma;
+    for (let k = 0; k < n; k++) {
+      const cand = chain[oldestFirst ? n - 1 - k : k].anonVma;
       if (cand.numChildren < 2 && cand.numActiveVmas === 0) {
         av = cand;
         break;
@@ -680,26 +737,32 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   // -- predicates --------------------------------------------------------------------------------
 
-  /**
-   * The chain of a VMA without AVCs: the classic scheme's, when it shares one frozen array among
-   * all such VMAs (null: it gives each VMA an array of its own). Learnt at the first `vmaInit`.
-   */
-  #noAvcs: Avc[] | null | undefined = undefined;
-
-  /** Fresh (unfaulted) state. */
+  /** Fresh (unfaulted) state: the shared frozen {@link LAZY_UNFAULTED} until it changes. */
   override vmaInit(vma: Vma): void {
-    let none = this.#noAvcs;
-    if (none === undefined) {
-      super.vmaInit(vma);
-      const chain = this.lstate(vma).chain;
-      none = this.#noAvcs = Object.isFrozen(chain) ? chain : null;
-    }
-    vma.rmap = {
+    vma.rmap = LAZY_UNFAULTED;
+  }
+
+  /**
+   * The state of a VMA, to be changed: a VMA still holding the shared unfaulted state gets a state
+   * object of its own first (the classic hooks reach this through `ownState` too).
+   */
+  #own(vma: Vma): OwnLazyState {
+    const r = vma.rmap as OwnLazyState;
+    if (r !== LAZY_UNFAULTED) return r;
+    const own: OwnLazyState = {
       anonVma: null,
-      chain: none ?? [],
+      chain: NO_AVCS,
       lazy: null,
       treeParent: null,
-    } satisfies AnonVmaLazyVmaState;
+      rooted: null,
+    };
+    vma.rmap = own;
+    return own;
+  }
+
+  /** `ownState` of the classic hooks: the VMA's own state object ({@link AnonVmaLazyScheme.#own}). */
+  protected override ownState(vma: Vma): AnonVmaVmaState {
+    return this.#own(vma);
   }
 
   /** True for LAZY, TREE_PARENT and classic VMAs: they may map anon folios. */
@@ -749,13 +812,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    */
   override fork(child: Vma, parent: Vma): void {
     const ps = this.lstate(parent);
-    const cs = this.lstate(child);
     if (ps.treeParent) {
       this.materialize(ps.treeParent);
       this.count("tree_parent_upgraded_at_fork");
     } else if (ps.lazy) this.upgrade(ps.lazy);
     if (ps.chain.length === 0) return; // unfaulted parent: child unfaulted
-    cs.anonVma = null;
+    this.#own(child).anonVma = null;
     const parentAv = ps.anonVma!;
     this.cloneChain(child, parent, false);
     this.#joinLink(child, this.#newLink(parentAv));
@@ -772,14 +834,14 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       throw new Error(`clone into vma ${dst.id} with anon state`);
     }
     if (ss.treeParent) {
-      ds.anonVma = null;
+      this.#own(dst).anonVma = null;
       this.cloneChain(dst, src, false);
       this.#joinLink(dst, ss.treeParent);
       this.#joinGroup(dst, ss.lazy!);
       return;
     }
     if (ss.lazy) {
-      ds.anonVma = null;
+      this.#own(dst).anonVma = null;
       this.#joinGroup(dst, ss.lazy);
       return;
     }
@@ -795,7 +857,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const s = this.lstate(vma);
     if (s.lazy) this.#leaveGroup(vma);
     if (s.treeParent) this.#leaveLink(vma);
-    if (this.#byRoot.has(vma)) {
+    if ((vma.rmap as OwnLazyState).rooted !== null) {
       const inTree = this.host.vmasInRange(vma.mm, vma.start, vma.end).includes(vma);
       if (!inTree) this.#pinIfRoot(vma);
     }
