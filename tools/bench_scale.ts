@@ -12,7 +12,8 @@
  *   (V8 compiles the hot paths during them; the real kernel has no such phase); their times are
  *   printed beside the medians so the warm-up cost is not hidden.
  * - (b) `android-launch --param scale=1`: CPU time of the run and peak RSS of the process (VmHWM),
- *   per scheme.
+ *   per scheme; with `--runs N`, N runs per scheme (interleaved), CPU as median [min, max] and
+ *   the largest peak RSS — one run's CPU time moves by several seconds with the machine.
  * - (c) JS heap bytes per faulted VMA (with its anon_vma, AVC, folio, PTE and oracle entry) and per
  *   AVC (a grandchild's fork less a sibling's fork: the same objects but one more AVC per VMA),
  *   measured with `--expose-gc` heap deltas.
@@ -20,7 +21,7 @@
  *   faults, one fork and its exit.
  *
  * Usage: `deno task bench:scale [--part a,b,c,growth] [--scheme ID[,ID]] [--max-vmas N]
- * [--rounds R]`
+ * [--rounds R] [--runs N]`
  *
  * @module
  */
@@ -357,23 +358,45 @@ async function partA(rounds: number): Promise<void> {
   );
 }
 
-async function partB(schemes: string[]): Promise<void> {
-  console.log("(b) android-launch --param scale=1, seed 1, one subprocess per scheme");
+/** One android-launch subprocess's figures. */
+interface AndroidRun {
+  cpuMs: number;
+  wallMs: number;
+  hwmKiB: number;
+  ops: number;
+}
+
+async function partB(schemes: string[], runs: number): Promise<void> {
   console.log(
-    `    ${"scheme".padEnd(22)} ${"CPU s".padStart(7)} ${"wall s".padStart(7)} ` +
-      `${"peak RSS MiB".padStart(12)} ${"ops".padStart(9)}`,
+    `(b) android-launch --param scale=1, seed 1, one subprocess per scheme and run; ${runs} run${
+      runs > 1 ? "s" : ""
+    } per scheme, interleaved${runs > 1 ? " (CPU: median [min, max])" : ""}`,
   );
+  console.log(
+    `    ${"scheme".padEnd(22)} ${(runs > 1 ? "CPU s [min, max]" : "CPU s").padStart(19)} ` +
+      `${"wall s".padStart(7)} ${"peak RSS MiB".padStart(12)} ${"ops".padStart(9)}`,
+  );
+  // Runs interleave the schemes (round r of every scheme, then round r + 1), so that a change in
+  // the machine's load during the measurement spreads over every scheme alike.
+  const all = new Map<string, AndroidRun[]>(schemes.map((s) => [s, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const s of schemes) {
+      all.get(s)!.push(await child(["android", s, "1"]) as unknown as AndroidRun);
+    }
+  }
   for (const s of schemes) {
-    const r = await child(["android", s, "1"]) as {
-      cpuMs: number;
-      wallMs: number;
-      hwmKiB: number;
-      ops: number;
-    };
+    const rs = all.get(s)!;
+    const cpu = rs.map((x) => x.cpuMs / 1000);
+    const ops = new Set(rs.map((x) => x.ops));
+    const cpuText = runs > 1
+      ? `${fmt(median(cpu), 1)} [${fmt(Math.min(...cpu), 1)}, ${fmt(Math.max(...cpu), 1)}]`
+      : fmt(cpu[0], 1);
     console.log(
-      `    ${s.padEnd(22)} ${fmt(r.cpuMs / 1000, 1).padStart(7)} ${
-        fmt(r.wallMs / 1000, 1).padStart(7)
-      } ${fmt(r.hwmKiB / 1024).padStart(12)} ${String(r.ops).padStart(9)}`,
+      `    ${s.padEnd(22)} ${cpuText.padStart(19)} ${
+        fmt(median(rs.map((x) => x.wallMs / 1000)), 1).padStart(7)
+      } ${fmt(Math.max(...rs.map((x) => x.hwmKiB)) / 1024).padStart(12)} ${
+        // The same seed gives the same operations in every run; say so if it did not.
+        (ops.size === 1 ? String(rs[0].ops) : [...ops].join("/") + " (differ!)").padStart(9)}`,
     );
   }
 }
@@ -416,7 +439,7 @@ async function partGrowth(maxVmas: number): Promise<void> {
 function usage(msg: string): number {
   console.error(
     `error: ${msg}; usage: bench_scale.ts [--part ${PARTS.join(",")}] [--scheme ID[,ID]] ` +
-      "[--max-vmas N (1000..1000000)] [--rounds R (1..50)]",
+      "[--max-vmas N (1000..1000000)] [--rounds R (1..50)] [--runs N (1..20)]",
   );
   return 2;
 }
@@ -439,12 +462,14 @@ async function main(args: string[]): Promise<number> {
   let schemes = schemeIds();
   let maxVmas = 1_000_000;
   let rounds = 5;
+  let runs = 1;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--part") parts = (args[++i] ?? "").split(",");
     else if (a === "--scheme") schemes = (args[++i] ?? "").split(",");
     else if (a === "--max-vmas") maxVmas = Number(args[++i]);
     else if (a === "--rounds") rounds = Number(args[++i]);
+    else if (a === "--runs") runs = Number(args[++i]);
     else return usage(`unknown option "${a}"`);
   }
   for (const p of parts) {
@@ -459,8 +484,11 @@ async function main(args: string[]): Promise<number> {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
     return usage("--rounds must be an integer in [1, 50]");
   }
+  if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
+    return usage("--runs must be an integer in [1, 20]");
+  }
   if (parts.includes("a")) await partA(rounds);
-  if (parts.includes("b")) await partB(schemes);
+  if (parts.includes("b")) await partB(schemes, runs);
   if (parts.includes("c")) await partC();
   if (parts.includes("growth")) await partGrowth(maxVmas);
   return 0;
