@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type AugmentCallbacks, AugmentedTree, AvlNode } from "../core/lib/augmented_tree.ts";
+import { refAvl } from "./ref_avl.ts";
 
 /** A node with two augmentations: subtree size and largest `weight`. */
 class N extends AvlNode<N> {
@@ -71,72 +72,8 @@ class RefNode {
   height = 1;
   constructor(readonly key: number, readonly id: number) {}
 }
-const h = (n: RefNode | null): number => n === null ? 0 : n.height;
-function fix(n: RefNode): void {
-  n.height = Math.max(h(n.left), h(n.right)) + 1;
-}
-function rotR(n: RefNode): RefNode {
-  const l = n.left!;
-  n.left = l.right;
-  l.right = n;
-  fix(n);
-  fix(l);
-  return l;
-}
-function rotL(n: RefNode): RefNode {
-  const r = n.right!;
-  n.right = r.left;
-  r.left = n;
-  fix(n);
-  fix(r);
-  return r;
-}
-function bal(n: RefNode): RefNode {
-  fix(n);
-  const bf = h(n.left) - h(n.right);
-  if (bf > 1) {
-    if (h(n.left!.left) < h(n.left!.right)) n.left = rotL(n.left!);
-    return rotR(n);
-  }
-  if (bf < -1) {
-    if (h(n.right!.right) < h(n.right!.left)) n.right = rotR(n.right!);
-    return rotL(n);
-  }
-  return n;
-}
-function refInsert(n: RefNode | null, x: RefNode): RefNode {
-  if (n === null) return x;
-  if (x.key < n.key) n.left = refInsert(n.left, x);
-  else n.right = refInsert(n.right, x);
-  return bal(n);
-}
-function refRemoveMin(n: RefNode): RefNode | null {
-  if (n.left === null) return n.right;
-  n.left = refRemoveMin(n.left);
-  return bal(n);
-}
-/** Removes the node with identity `id` (whose key is `key`), splicing in the successor. */
-function refRemove(
-  n: RefNode | null,
-  key: number,
-  id: number,
-  order: Map<number, number>,
-): RefNode | null {
-  if (n === null) return null;
-  if (n.id === id) {
-    if (n.left === null) return n.right;
-    if (n.right === null) return n.left;
-    let m = n.right;
-    while (m.left !== null) m = m.left;
-    m.right = refRemoveMin(n.right);
-    m.left = n.left;
-    return bal(m);
-  }
-  const goLeft = key < n.key || (key === n.key && order.get(id)! < order.get(n.id)!);
-  if (goLeft) n.left = refRemove(n.left, key, id, order);
-  else n.right = refRemove(n.right, key, id, order);
-  return bal(n);
-}
+/** Ordered by key, equal keys by id (ids grow with insertion), as the shared tree orders them. */
+const REF = refAvl<RefNode>((a, b) => a.key < b.key || (a.key === b.key && a.id < b.id));
 function refShape(n: RefNode | null): string {
   return n === null ? "." : `(${refShape(n.left)} ${n.id} ${refShape(n.right)})`;
 }
@@ -159,14 +96,15 @@ Deno.test("AugmentedTree matches a naive model and the reference AVL (property)"
       // Model: nodes in order; equal keys in insertion order.
       let model: N[] = [];
       let ref: RefNode | null = null;
-      const order = new Map<number, number>();
+      const refs = new Map<number, RefNode>();
       let id = 0;
       for (const op of ops) {
         if (op.insert) {
           const n = new N(op.key, op.weight, id);
-          order.set(id, id);
+          const r = new RefNode(op.key, id);
+          refs.set(id, r);
           t.insert(n);
-          ref = refInsert(ref, new RefNode(op.key, id));
+          ref = REF.insert(ref, r);
           id++;
           let i = 0;
           while (i < model.length && model[i].key <= op.key) i++;
@@ -179,13 +117,13 @@ Deno.test("AugmentedTree matches a naive model and the reference AVL (property)"
             const got = t.removeKey(victim.key, byKey)!;
             assert.equal(got.key, victim.key);
             model = model.filter((m) => m !== got);
-            ref = refRemove(ref, got.key, got.id, order);
+            ref = REF.remove(ref, refs.get(got.id)!);
             assert.equal(got.left, null);
             continue;
           }
           assert.ok(!t.remove(victim), "second remove finds nothing");
           model = model.filter((m) => m !== victim);
-          ref = refRemove(ref, victim.key, victim.id, order);
+          ref = REF.remove(ref, refs.get(victim.id)!);
         }
         assert.equal(t.size, model.length);
         check(t.root);

@@ -15,6 +15,7 @@ import {
   intervalQuery,
   intervalRemove,
 } from "../core/lib/interval_tree.ts";
+import { refAvl } from "./ref_avl.ts";
 
 class Span extends IntervalNode<Span> {
   constructor(readonly name: number, readonly start: number, readonly last: number) {
@@ -37,68 +38,13 @@ class Ref {
     this.max = last;
   }
 }
-const h = (n: Ref | null): number => n === null ? 0 : n.height;
-function fix(n: Ref): void {
-  n.height = Math.max(h(n.left), h(n.right)) + 1;
-  n.max = Math.max(n.last, n.left?.max ?? -Infinity, n.right?.max ?? -Infinity);
-}
-function rotR(n: Ref): Ref {
-  const l = n.left!;
-  n.left = l.right;
-  l.right = n;
-  fix(n);
-  fix(l);
-  return l;
-}
-function rotL(n: Ref): Ref {
-  const r = n.right!;
-  n.right = r.left;
-  r.left = n;
-  fix(n);
-  fix(r);
-  return r;
-}
-function bal(n: Ref): Ref {
-  fix(n);
-  const bf = h(n.left) - h(n.right);
-  if (bf > 1) {
-    if (h(n.left!.left) < h(n.left!.right)) n.left = rotL(n.left!);
-    return rotR(n);
-  }
-  if (bf < -1) {
-    if (h(n.right!.right) < h(n.right!.left)) n.right = rotR(n.right!);
-    return rotL(n);
-  }
-  return n;
-}
-const refBefore = (a: Ref, b: Ref): boolean =>
-  a.start < b.start || (a.start === b.start && a.seq < b.seq);
-function refInsert(n: Ref | null, x: Ref): Ref {
-  if (n === null) return x;
-  if (refBefore(x, n)) n.left = refInsert(n.left, x);
-  else n.right = refInsert(n.right, x);
-  return bal(n);
-}
-function refRemoveMin(n: Ref): Ref | null {
-  if (n.left === null) return n.right;
-  n.left = refRemoveMin(n.left);
-  return bal(n);
-}
-function refRemove(n: Ref | null, x: Ref): Ref | null {
-  if (n === null) return null;
-  if (n === x) {
-    if (n.left === null) return n.right;
-    if (n.right === null) return n.left;
-    let m = n.right;
-    while (m.left !== null) m = m.left;
-    m.right = refRemoveMin(n.right);
-    m.left = n.left;
-    return bal(m);
-  }
-  if (refBefore(x, n)) n.left = refRemove(n.left, x);
-  else n.right = refRemove(n.right, x);
-  return bal(n);
-}
+/** Ordered by (start, seq), max-last as the augmentation. */
+const REF = refAvl<Ref>(
+  (a, b) => a.start < b.start || (a.start === b.start && a.seq < b.seq),
+  (n) => {
+    n.max = Math.max(n.last, n.left?.max ?? -Infinity, n.right?.max ?? -Infinity);
+  },
+);
 /** Reference overlap walk with the tree's pruning; returns [nodes examined, names reported]. */
 function refQuery(n: Ref | null, s: number, l: number, out: number[]): number {
   if (n === null || n.max < s) return n === null ? 0 : 1;
@@ -148,7 +94,7 @@ Deno.test("interval tree packing (seq per tree and start) = separate fields, glo
             const r = new Ref(name, s, s + len, seq++);
             tree.insert(a);
             bare = intervalInsert(bare, b);
-            ref = refInsert(ref, r);
+            ref = REF.insert(ref, r);
             name++;
             // Per tree and start: one more than the largest live one of that start.
             const same = live.filter(([x]) => x.start === s).map(([x]) => x.seq);
@@ -160,7 +106,7 @@ Deno.test("interval tree packing (seq per tree and start) = separate fields, glo
             const [a, b, r] = live.splice(pick % live.length, 1)[0];
             assert.equal(tree.remove(a), true);
             bare = intervalRemove(bare, b)!;
-            ref = refRemove(ref, r);
+            ref = REF.remove(ref, r);
             assert.deepEqual([a.linked, a.seq, a.height, b.seq, b.height], [false, -1, 1, -1, 1]);
             assert.equal(tree.remove(a), false);
           }
@@ -235,7 +181,7 @@ Deno.test("AvlEngine keeps packed values above the height exactly (past 2^25, 2^
             const key = k * 1000 + name;
             const p = new Packed(name, key, highs[hi]), r = new Ref(name, key, key, seq++);
             root = e.insert(root, p);
-            ref = refInsert(ref, r);
+            ref = REF.insert(ref, r);
             name++;
             live.push([p, r]);
           } else {
@@ -243,7 +189,7 @@ Deno.test("AvlEngine keeps packed values above the height exactly (past 2^25, 2^
             root = e.remove(root, p);
             assert.equal(e.takeRemoved(), p);
             assert.equal(p.height, p.high * HEIGHT_UNIT + 1);
-            ref = refRemove(ref, r);
+            ref = REF.remove(ref, r);
           }
           assert.deepEqual(packedShape(root), refKeyShape(ref));
         }
