@@ -170,33 +170,217 @@ function before(a: AnyNode, b: AnyNode): boolean {
   return false;
 }
 
-/** The overlap search as a pruned in-order walk; one shared instance (state saved per query). */
-class OverlapWalker implements TreeWalker<AnyNode> {
-  start = 0;
-  last = 0;
-  callback: ((node: AnyNode) => boolean | void) | null = null;
-  visited = 0;
+// -- The interval tree's own insert, remove and overlap query ----------------------------------
+//
+// The same AVL balancing as {@linkcode AvlEngine} (same rotations at the same nodes, so the same
+// shapes), written for interval nodes alone: every call here sees one kind of node, so V8 inlines
+// the nodes' `start`/`last` getters (an anon_vma chain's read its VMA's pgoff, a large double that
+// a getter that is not inlined returns boxed), and each node's `start` is read once per visit.
+// The max-last augmentation is a function of each subtree's intervals only, so it is kept
+// incrementally (exactly, for integer bounds below 2^53): an insert raises it along its path, a
+// remove recomputes it only at nodes whose largest `last` was the removed node's, and a rotation
+// recomputes its two nodes as {@linkcode MAX_LAST} does.
 
-  enter(n: AnyNode): boolean {
-    // No interval below n reaches the query.
-    return n.start + n.maxDelta >= this.start;
+const HEIGHT_MASK = HEIGHT_UNIT - 1;
+/** `start` and `last` of the node being inserted or removed (read once per operation). */
+let opStart = 0;
+let opLast = 0;
+/** Packed `height` (sequence number) of the node being removed. */
+let opHeight = 0;
+/** `last` of the in-order successor being spliced into a removed node's place. */
+let minLast = 0;
+/** The node the last {@linkcode ivRemove} unlinked, or null. */
+let removedNode: AnyNode | null = null;
+
+/** The AVL height of `n` from its children's (the bits above the height kept). */
+function setHeight(n: AnyNode): void {
+  const l = n.left, r = n.right;
+  const hl = l === null ? 0 : l.height & HEIGHT_MASK;
+  const hr = r === null ? 0 : r.height & HEIGHT_MASK;
+  const p = n.height;
+  n.height = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
+}
+
+/** {@linkcode MAX_LAST}'s `propagate`, with `n`'s start given. */
+function recompute(n: AnyNode, s: number): void {
+  let m = n.last;
+  const l = n.left;
+  if (l !== null) {
+    const lm = l.start + l.maxDelta;
+    if (lm > m) m = lm;
+  }
+  const r = n.right;
+  if (r !== null) {
+    const rm = r.start + r.maxDelta;
+    if (rm > m) m = rm;
+  }
+  n.maxDelta = smallInt(m - s);
+}
+
+/** After a rotation in which `top` replaced `old`: heights, then {@linkcode MAX_LAST}'s `rotate`. */
+function rotated(old: AnyNode, top: AnyNode): void {
+  setHeight(old);
+  setHeight(top);
+  const os = old.start;
+  top.maxDelta = smallInt(os + old.maxDelta - top.start);
+  recompute(old, os);
+}
+
+/** {@linkcode AvlEngine}'s balance step at `n`, whose augmentation is already correct. */
+function balance(n: AnyNode): AnyNode {
+  setHeight(n);
+  const l = n.left, r = n.right;
+  const bf = (l === null ? 0 : l.height & HEIGHT_MASK) - (r === null ? 0 : r.height & HEIGHT_MASK);
+  if (bf > 1) {
+    const ll = l!.left, lr = l!.right;
+    if ((ll === null ? 0 : ll.height & HEIGHT_MASK) < (lr === null ? 0 : lr.height & HEIGHT_MASK)) {
+      // rotate left at l
+      const t = lr!;
+      l!.right = t.left;
+      t.left = l;
+      rotated(l!, t);
+      n.left = t;
+    }
+    const t = n.left!;
+    n.left = t.right;
+    t.right = n;
+    rotated(n, t);
+    return t;
+  }
+  if (bf < -1) {
+    const rl = r!.left, rr = r!.right;
+    if ((rr === null ? 0 : rr.height & HEIGHT_MASK) < (rl === null ? 0 : rl.height & HEIGHT_MASK)) {
+      // rotate right at r
+      const t = rl!;
+      r!.left = t.right;
+      t.right = r;
+      rotated(r!, t);
+      n.right = t;
+    }
+    const t = n.right!;
+    n.right = t.left;
+    t.left = n;
+    rotated(n, t);
+    return t;
+  }
+  return n;
+}
+
+/** Recursive insert of `node` (key in {@linkcode opStart}) below `n`, raising the max-last. */
+function ivInsertAt(n: AnyNode | null, node: AnyNode): AnyNode {
+  if (n === null) return node;
+  const s = n.start;
+  const d = opLast - s;
+  if (d > n.maxDelta) n.maxDelta = smallInt(d);
+  if (opStart < s) n.left = ivInsertAt(n.left, node);
+  else {
+    // An equal start: the node goes after it (see before()).
+    if (opStart === s) {
+      const hb = n.height;
+      if (hb > eqMax) eqMax = hb;
+    }
+    n.right = ivInsertAt(n.right, node);
+  }
+  return balance(n);
+}
+
+/** {@linkcode AvlEngine.insert} for interval nodes (after {@linkcode unstored}). */
+function ivInsert(root: AnyNode | null, node: AnyNode): AnyNode {
+  node.left = null;
+  node.right = null;
+  const p = node.height;
+  node.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
+  const s = node.start, l = node.last;
+  opStart = s;
+  opLast = l;
+  node.maxDelta = smallInt(l - s);
+  return ivInsertAt(root, node);
+}
+
+/** Recursive removal of `node` (located as before() orders it) below `n`. */
+function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
+  if (n === null) return null;
+  if (n === node) return ivUnlink(n);
+  const s = n.start;
+  if (opStart < s || (opStart === s && opHeight < n.height)) n.left = ivRemoveAt(n.left, node);
+  else n.right = ivRemoveAt(n.right, node);
+  if (removedNode !== null && opLast === s + n.maxDelta) recompute(n, s);
+  return balance(n);
+}
+
+/** Replace `n` by its subtree without it; its in-order successor node takes its place. */
+function ivUnlink(n: AnyNode): AnyNode | null {
+  removedNode = n;
+  if (n.left === null) return n.right;
+  if (n.right === null) return n.left;
+  let m = n.right;
+  while (m.left !== null) m = m.left;
+  minLast = m.last;
+  m.right = ivRemoveMin(n.right);
+  m.left = n.left;
+  recompute(m, m.start);
+  return balance(m);
+}
+
+/** The subtree `n` without its leftmost node (whose `last` is {@linkcode minLast}). */
+function ivRemoveMin(n: AnyNode): AnyNode | null {
+  if (n.left === null) return n.right;
+  n.left = ivRemoveMin(n.left);
+  const s = n.start;
+  if (minLast === s + n.maxDelta) recompute(n, s);
+  return balance(n);
+}
+
+/** {@linkcode AvlEngine.remove} for interval nodes; the removed node is in {@linkcode removedNode}. */
+function ivRemove(root: AnyNode | null, node: AnyNode): AnyNode | null {
+  removedNode = null;
+  const h = node.height;
+  if (h < HEIGHT_UNIT) return root; // not stored: never found
+  opStart = node.start;
+  opLast = node.last;
+  opHeight = h;
+  return ivRemoveAt(root, node);
+}
+
+/** Take {@linkcode removedNode}: links cleared, height 1 (bits above kept). */
+function takeRemovedNode(): AnyNode | null {
+  const n = removedNode;
+  if (n === null) return null;
+  removedNode = null;
+  n.left = null;
+  n.right = null;
+  const p = n.height;
+  n.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
+  return n;
+}
+
+/** The {@linkcode AvlEngine} of interval trees, with the insert and remove above. */
+class IntervalEngine extends AvlEngine<AnyNode> {
+  override insert(root: AnyNode | null, node: AnyNode): AnyNode {
+    return ivInsert(root, node);
   }
 
-  visit(n: AnyNode): boolean {
-    // Everything after n in order starts even later.
-    const s = n.start;
-    if (s > this.last) return false;
-    if (n.last >= this.start) {
-      this.visited++;
-      if (this.callback!(n) === false) return false;
-    }
-    return true;
+  override remove(root: AnyNode | null, node: AnyNode): AnyNode | null {
+    return ivRemove(root, node);
+  }
+
+  override removeKey<K>(
+    root: AnyNode | null,
+    key: K,
+    cmp: (key: K, node: AnyNode) => number,
+  ): AnyNode | null {
+    const r = super.removeKey(root, key, cmp);
+    removedNode = super.takeRemoved();
+    return r;
+  }
+
+  override takeRemoved(): AnyNode | null {
+    return takeRemovedNode();
   }
 }
 
-const WALKER = new OverlapWalker();
 /** The balancing engine shared by every interval tree (bare roots and {@linkcode IntervalNodeTree}s). */
-const ENGINE = new AvlEngine<AnyNode>(before, MAX_LAST);
+const ENGINE = new IntervalEngine(before, MAX_LAST);
 /**
  * The largest packed `height` among the stored nodes with the inserted node's start on its
  * insertion path (0: none), noted by {@linkcode before}.
@@ -370,7 +554,7 @@ export class IntervalNodeTree<N extends IntervalNode<N>> extends AugmentedTree<N
  */
 export function intervalInsert<N extends IntervalNode<N>>(root: N | null, node: N): N {
   unstored(node);
-  const r = (ENGINE as unknown as AvlEngine<N>).insert(root, node);
+  const r = ivInsert(root, node) as unknown as N;
   stamp(node);
   return r;
 }
@@ -397,9 +581,8 @@ export function intervalRemove<N extends IntervalNode<N>>(
   node: N,
 ): N | null | undefined {
   if (node.height < HEIGHT_UNIT) return undefined;
-  const e = ENGINE as unknown as AvlEngine<N>;
-  const r = e.remove(root, node);
-  if (e.takeRemoved() === null) return undefined;
+  const r = ivRemove(root, node) as unknown as N | null;
+  if (takeRemovedNode() === null) return undefined;
   unstamp(node);
   return r;
 }
@@ -427,21 +610,62 @@ export function intervalQuery<N extends IntervalNode<N>>(
   visit: (node: N) => boolean | void,
 ): number {
   // Save state so that a visitor may query re-entrantly.
-  const w = WALKER;
-  const s0 = w.start, l0 = w.last, v0 = w.callback, vi0 = w.visited;
-  w.start = start;
-  w.last = last;
-  w.callback = visit as unknown as (node: AnyNode) => boolean | void;
-  w.visited = 0;
-  const nodes = start <= last
-    ? (ENGINE as unknown as AvlEngine<N>).walk(root, w as unknown as TreeWalker<N>)
-    : 0;
-  lastVisited = w.visited;
-  w.start = s0;
-  w.last = l0;
-  w.callback = v0;
-  w.visited = vi0;
+  const s0 = qStart, l0 = qLast, v0 = qVisit, vi0 = qVisited, n0 = qNodes, st0 = qStop;
+  qStart = start;
+  qLast = last;
+  qVisit = visit as unknown as (node: AnyNode) => boolean | void;
+  qVisited = 0;
+  qNodes = 0;
+  qStop = false;
+  if (start <= last && root !== null) overlap(root);
+  const nodes = qNodes;
+  lastVisited = qVisited;
+  qStart = s0;
+  qLast = l0;
+  qVisit = v0;
+  qVisited = vi0;
+  qNodes = n0;
+  qStop = st0;
   return nodes;
+}
+
+// State of the running overlap query (saved and restored around a nested one).
+let qStart = 0;
+let qLast = 0;
+let qVisit: ((node: AnyNode) => boolean | void) | null = null;
+let qVisited = 0;
+let qNodes = 0;
+let qStop = false;
+
+/**
+ * The overlap query below `n` as a pruned in-order walk ({@linkcode AvlEngine.walk}'s order and
+ * count of nodes examined): a subtree whose largest `last` is before the query is skipped, and
+ * the walk stops at the first node that starts after it. Reads each node's `start` once.
+ */
+function overlap(n: AnyNode): void {
+  qNodes++;
+  const s = n.start;
+  // No interval below n reaches the query.
+  if (s + n.maxDelta < qStart) return;
+  const l = n.left;
+  if (l !== null) {
+    overlap(l);
+    if (qStop) return;
+  }
+  // Everything after n in order starts even later.
+  if (s > qLast) {
+    qStop = true;
+    return;
+  }
+  if (n.last >= qStart) {
+    qVisited++;
+    if (qVisit!(n) === false) {
+      qStop = true;
+      return;
+    }
+  }
+  const r = n.right;
+  if (r !== null) overlap(r);
 }
 
 /**
