@@ -178,8 +178,8 @@ function before(a: AnyNode, b: AnyNode): boolean {
 // a getter that is not inlined returns boxed), and each node's `start` is read once per visit.
 // The max-last augmentation is a function of each subtree's intervals only, so it is kept
 // incrementally (exactly, for integer bounds below 2^53): an insert raises it along its path, a
-// remove recomputes it only at nodes whose largest `last` was the removed node's, and a rotation
-// recomputes its two nodes as {@linkcode MAX_LAST} does.
+// remove recomputes it only at nodes whose largest `last` was the removed node's and not their
+// own, and a rotation recomputes its two nodes as {@linkcode MAX_LAST} does.
 
 const HEIGHT_MASK = HEIGHT_UNIT - 1;
 /** `start` and `last` of the node being inserted or removed (read once per operation). */
@@ -304,7 +304,8 @@ function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
   const s = n.start;
   if (opStart < s || (opStart === s && opHeight < n.height)) n.left = ivRemoveAt(n.left, node);
   else n.right = ivRemoveAt(n.right, node);
-  if (removedNode !== null && opLast === s + n.maxDelta) recompute(n, s);
+  // The subtree's largest last can only drop if it was the removed node's, and not n's own.
+  if (removedNode !== null && opLast === s + n.maxDelta && n.last !== opLast) recompute(n, s);
   return balance(n);
 }
 
@@ -327,7 +328,7 @@ function ivRemoveMin(n: AnyNode): AnyNode | null {
   if (n.left === null) return n.right;
   n.left = ivRemoveMin(n.left);
   const s = n.start;
-  if (minLast === s + n.maxDelta) recompute(n, s);
+  if (minLast === s + n.maxDelta && n.last !== minLast) recompute(n, s);
   return balance(n);
 }
 
