@@ -915,9 +915,9 @@ export class AnonVmaScheme implements RmapScheme {
   readonly #walkVisitor = (avc: Avc): boolean => {
     const vma = avc.vma;
     const first = this.#walkFirst;
-    let addr: number;
-    if (first >= vma.pgoff) addr = vma.start + (first - vma.pgoff) * PAGE_SIZE;
-    else addr = vma.start; // large folio straddling the VMA start
+    const pgoff = vma.pgoff, start = vma.start;
+    // A large folio may straddle the VMA start.
+    const addr = first >= pgoff ? start + (first - pgoff) * PAGE_SIZE : start;
     return this.#walkVisit!(vma, addr);
   };
 
