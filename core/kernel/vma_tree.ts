@@ -77,13 +77,13 @@ function startRef(start: number): number | Exact {
 const EXACT_GAPS = new WeakMap<KernelVma, number>();
 
 /**
- * What few VMAs carry: a file, the freed mark, or a `pgoff` other than `start / PAGE_SIZE`.
- * Absent (null) on a live anonymous VMA that was not moved.
+ * What few VMAs carry: a file, or a `pgoff` other than `start / PAGE_SIZE`. Absent (null) on an
+ * anonymous VMA that was not moved.
  */
 class VmaRare {
   /** `vm_pgoff` as {@link offsetFrom} `start / PAGE_SIZE` (0 when it is `start / PAGE_SIZE`). */
   pgoffDelta: number | Exact = 0;
-  constructor(public file: SimFile | null, public detached: boolean) {}
+  constructor(public file: SimFile | null) {}
 }
 
 /**
@@ -99,7 +99,8 @@ class VmaRare {
  * anonymous VMA's pgoff are not), in fields that never held a double first so that V8 keeps
  * small integers in them unboxed; `maxGap` likewise (0 on a leaf, small between close VMAs).
  * A value that does not fit is kept as itself.
- * `file` and `detached` live in a side object made only for file VMAs and freed ones. Each of
+ * `file` lives in a side object made only for file VMAs (and moved ones); `detached` is a
+ * negative `height` (no VMA in a tree has one). Each of
  * `start`, `end` and `pgoff` reads and writes like a plain field: setting one leaves the other
  * two as they were.
  *
@@ -124,7 +125,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   #size: number | Exact;
   /** `vm_flags`. */
   flags: number;
-  /** File, freed mark and `pgoff`'s distance from `start / PAGE_SIZE`, when any is set. */
+  /** File and `pgoff`'s distance from `start / PAGE_SIZE`, when either is set. */
   #rare: VmaRare | null;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
@@ -152,14 +153,24 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     pgoff: number,
     flags: number,
     file: SimFile | null,
+    copyOf: KernelVma | null = null,
   ) {
     this.id = id;
     this.mm = mm;
-    this.#startRef = startRef(start);
-    this.#size = offsetFrom(end, start);
-    this.flags = flags;
-    this.#rare = file === null ? null : new VmaRare(file, false);
-    this.storePgoff(pgoff, start);
+    if (copyOf === null) {
+      this.#startRef = startRef(start);
+      this.#size = offsetFrom(end, start);
+      this.flags = flags;
+      this.#rare = file === null ? null : new VmaRare(file);
+      this.storePgoff(pgoff, start);
+    } else {
+      this.#startRef = copyOf.#startRef;
+      this.#size = copyOf.#size;
+      this.flags = flags;
+      const r = copyOf.#rare;
+      if (r === null) this.#rare = null;
+      else (this.#rare = new VmaRare(r.file)).pgoffDelta = r.pgoffDelta;
+    }
     // A field's first value decides its V8 representation: a non-number first keeps later
     // small integers unboxed (a number first would make the field "double" once any gap is
     // large, and box it in every VMA).
@@ -227,7 +238,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     const r = this.#rare;
     if (r !== null) r.pgoffDelta = offsetFrom(pgoff, base);
     else if (!Object.is(pgoff, base)) {
-      (this.#rare = new VmaRare(null, false)).pgoffDelta = offsetFrom(pgoff, base);
+      (this.#rare = new VmaRare(null)).pgoffDelta = offsetFrom(pgoff, base);
     }
   }
 
@@ -243,19 +254,33 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
   set file(f: SimFile | null) {
     if (this.#rare !== null) this.#rare.file = f;
-    else if (f !== null) this.#rare = new VmaRare(f, false);
+    else if (f !== null) this.#rare = new VmaRare(f);
   }
 
-  /** True once freed. */
+  /**
+   * True once freed. Kept as a negative {@link KernelVma.height} (a VMA in a tree has a height
+   * of at least 1, and a freed one is in none), so that freeing allocates nothing.
+   */
   get detached(): boolean {
-    const r = this.#rare;
-    return r !== null && r.detached;
+    return this.height < 0;
   }
   set detached(d: boolean) {
-    if (this.#rare !== null) this.#rare.detached = d;
-    else if (d) this.#rare = new VmaRare(null, true);
+    if (d) this.height = DETACHED;
+    else if (this.height < 0) this.height = 1;
+  }
+
+  /**
+   * `vm_area_dup`'s copy of `src`'s range, pgoff, flags and file, as a VMA `id` of `mm` not in
+   * any tree, with no scheme state (the representation is copied, not recomputed).
+   */
+  static dup(id: number, mm: Mm, src: KernelVma): KernelVma {
+    const v = new KernelVma(id, mm, 0, 0, 0, src.flags, null, src);
+    return v;
   }
 }
+
+/** {@link KernelVma.height} of a freed VMA. */
+const DETACHED = -1;
 
 function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
@@ -307,7 +332,11 @@ export function vmaAlloc(
  * ```
  */
 export function vmaDup(k: KernelState, src: Vma, mm: Mm = src.mm): Vma {
-  return vmaAlloc(k, mm, src.start, src.end, src.pgoff, src.flags, src.file);
+  if (!(src instanceof KernelVma)) {
+    return vmaAlloc(k, mm, src.start, src.end, src.pgoff, src.flags, src.file);
+  }
+  k.slab.alloc("vm_area_struct");
+  return KernelVma.dup(k.nextVmaId++, mm, src);
 }
 
 /**

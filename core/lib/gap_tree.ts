@@ -180,11 +180,15 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
       throw new RangeError(`Invalid range [${start}, ${end})`);
     }
-    const hit = this.findFirstEndAfter(start);
-    if (hit !== undefined && hit.start < end) {
-      throw new Error(
-        `Range [${start}, ${end}) overlaps existing range [${hit.start}, ${hit.end})`,
-      );
+    const root = this.#tree.root;
+    // Above the last item or below the first (fork's copies, most mmaps) nothing can overlap.
+    if (root !== null && start < root.maxItem.end && end > root.minItem.start) {
+      const hit = this.findFirstEndAfter(start);
+      if (hit !== undefined && hit.start < end) {
+        throw new Error(
+          `Range [${start}, ${end}) overlaps existing range [${hit.start}, ${hit.end})`,
+        );
+      }
     }
     const n = item as GapNode<T>;
     // insert() resets the links; the extremes must be set before the first propagate reads them.
