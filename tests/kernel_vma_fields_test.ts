@@ -242,3 +242,33 @@ Deno.test("KernelVma: tree shapes and gaps equal plain ranges', with huge and un
     assertEquals(kt.gapBottomUp(len, 0, 2 ** 64), pt.gapBottomUp(len, 0, 2 ** 64), `bottom ${len}`);
   }
 });
+
+Deno.test("KernelVma: flags read and write like a field, for any number and any count of values", () => {
+  const mm = {} as Mm;
+  const vals = [0, 3, 0x80000000, 0x80000073, -0, NaN, 0.5, -1, 2 ** 53, Infinity];
+  for (let i = 0; i < 300; i++) vals.push(0x100000 + i); // past the 127 packed values
+  const vmas = vals.map((f, i) =>
+    new KernelVma(i, mm, X + i * P, X + (i + 2) * P, X / P + i, f, null)
+  );
+  vmas.forEach((v, i) => {
+    assertEquals(Object.is(v.flags, vals[i]), true, `flags ${vals[i]}`);
+    assertEquals([v.start, v.end, v.pgoff], [X + i * P, X + (i + 2) * P, X / P + i]);
+  });
+  for (const v of vmas) {
+    for (const f of [7, 0x80000000, -0, 0x100000 + 299, 1]) {
+      v.flags = f;
+      v.end = v.end + P;
+      assertEquals(Object.is(v.flags, f), true, `set flags ${f}`);
+    }
+    v.flags |= 0x10;
+    assertEquals(v.flags, 0x11);
+  }
+  vmas.forEach((v, i) =>
+    assertEquals([v.start, v.end, v.pgoff], [X + i * P, X + (i + 7) * P, X / P + i])
+  );
+  // Sizes past 2^24 pages and not whole pages keep their flags too.
+  const big = new KernelVma(1, mm, X, X + 2 ** 40, X / P, 0x73, null);
+  big.end = X + 0.5;
+  big.flags = 3;
+  assertEquals([big.end, big.flags, big.hasRare], [X + 0.5, 3, true]);
+});
