@@ -164,7 +164,7 @@ class VmaRare {
  * import { KernelVma } from "./vma_tree.ts";
  * import type { Mm } from "./types.ts";
  * const v = new KernelVma(1, {} as Mm, 0x1000, 0x3000, 1, 0, null);
- * if (v.minItem !== v || v.rmap !== null) throw new Error();
+ * if (v.left !== null || v.rmap !== null) throw new Error();
  * v.start = 0x2000;
  * if (v.end !== 0x3000 || v.pgoff !== 1) throw new Error();
  * ```
@@ -190,10 +190,6 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
    * {@link EXACT_GAPS} (not a page multiple, or past 2^45 pages). Negative once freed.
    */
   height: number;
-  /** VMA tree: lowest VMA of the subtree. */
-  minItem: KernelVma = this;
-  /** VMA tree: highest VMA of the subtree. */
-  maxItem: KernelVma = this;
 
   /** A VMA not in any tree, with no scheme state. */
   constructor(

@@ -27,9 +27,8 @@ export interface Range {
 
 /**
  * The fields a {@linkcode GapTree} keeps ON each item it stores (the tree is intrusive, as the
- * kernel embeds tree nodes in the structures they index): the AVL links and height, the leftmost
- * and rightmost items of the item's subtree (whose `start` and `end` bound it) and the largest
- * gap inside the subtree. An item class that declares them (e.g. the kernel's VMAs) keeps one
+ * kernel embeds tree nodes in the structures they index): the AVL links and height and the
+ * largest gap inside the item's subtree. An item class that declares them (e.g. the kernel's VMAs) keeps one
  * object shape; plain objects get them on their first insert. An item may be in one tree at a
  * time.
  *
@@ -40,8 +39,6 @@ export interface Range {
  *   left: Area | null = null;
  *   right: Area | null = null;
  *   height = 1;
- *   minItem: Area = this;
- *   maxItem: Area = this;
  *   maxGap = 0;
  *   constructor(public start: number, public end: number) {}
  * }
@@ -56,10 +53,6 @@ export interface GapTreeLinks<T> {
   right: T | null;
   /** Height of the subtree rooted here (a leaf is 1). */
   height: number;
-  /** The leftmost item of this subtree (its start is the subtree's lowest address). */
-  minItem: T;
-  /** The rightmost item of this subtree (its end is the subtree's highest address). */
-  maxItem: T;
   /** Largest gap between consecutive items inside this subtree (0 if none). */
   maxGap: number;
 }
@@ -70,27 +63,38 @@ type GapNode<T extends Range> = T & GapTreeLinks<GapNode<T>>;
 /** The walk stack of {@link GapTree.intersecting}, emptied after each use. */
 const scratchStack: unknown[] = [];
 
-/** The max-gap augmentation (compare the kernel's maple tree gap tracking). */
+/** The leftmost item of the subtree rooted at `n` (its start is the subtree's lowest address). */
+function leftmost<N extends GapNode<Range>>(n: N): N {
+  for (let c = n.left; c !== null; c = c.left) n = c as N;
+  return n;
+}
+
+/** The rightmost item of the subtree rooted at `n` (its end is the subtree's highest address). */
+function rightmost<N extends GapNode<Range>>(n: N): N {
+  for (let c = n.right; c !== null; c = c.right) n = c as N;
+  return n;
+}
+
+/**
+ * The max-gap augmentation (compare the kernel's maple tree gap tracking). The neighbours of a
+ * node inside its subtree (the extremes of its children's subtrees) are found by walking down,
+ * not kept on every node: two fields less per item, for a few more steps per update.
+ */
 const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
   propagate(n: GapNode<Range>): void {
     const l = n.left;
     const r = n.right;
     let gap = 0;
     if (l !== null) {
-      n.minItem = l.minItem;
       gap = l.maxGap;
-      const g = n.start - l.maxItem.end;
+      const g = n.start - rightmost(l).end;
       if (g > gap) gap = g;
-    } else {
-      n.minItem = n;
     }
     if (r !== null) {
-      n.maxItem = r.maxItem;
-      if (r.maxGap > gap) gap = r.maxGap;
-      const g = r.minItem.start - n.end;
+      const rg = r.maxGap;
+      if (rg > gap) gap = rg;
+      const g = leftmost(r).start - n.end;
       if (g > gap) gap = g;
-    } else {
-      n.maxItem = n;
     }
     // Stored only when it changed: a large gap is a boxed number, and a field that may hold
     // objects (see KernelVma) gets a new box on every store.
@@ -98,8 +102,6 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
     // top now spans exactly old's former items.
-    top.minItem = old.minItem;
-    top.maxItem = old.maxItem;
     top.maxGap = old.maxGap;
     this.propagate(old);
   },
@@ -182,7 +184,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     }
     const root = this.#tree.root;
     // Above the last item or below the first (fork's copies, most mmaps) nothing can overlap.
-    if (root !== null && start < root.maxItem.end && end > root.minItem.start) {
+    if (root !== null && start < rightmost(root).end && end > leftmost(root).start) {
       const hit = this.findFirstEndAfter(start);
       if (hit !== undefined && hit.start < end) {
         throw new Error(
@@ -191,9 +193,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
       }
     }
     const n = item as GapNode<T>;
-    // insert() resets the links; the extremes must be set before the first propagate reads them.
-    n.minItem = n;
-    n.maxItem = n;
+    // insert() resets the links; the gap must be set before the first propagate reads it.
     n.maxGap = 0;
     this.#tree.insert(n);
   }
@@ -394,8 +394,6 @@ export class GapTree<T extends Range> implements Iterable<T> {
       m.left = null;
       m.right = null;
       m.height = 1;
-      m.minItem = m;
-      m.maxItem = m;
       m.maxGap = 0;
     }
     this.#tree.clear();
@@ -471,40 +469,42 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
-    if (s >= root.maxItem.end && s >= low) return s;
-    const r = this.#searchTopDown(root, len, low, high);
+    if (s >= rightmost(root).end && s >= low) return s;
+    const r = this.#searchTopDown(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const minStart = root.minItem.start;
+    const minStart = leftmost(root).start;
     s = (minStart < high ? minStart : high) - len;
     return s >= low ? s : undefined;
   }
 
+  /**
+   * The top-down search in the subtree rooted at `n`, whose items lie in `[lo, hi]` (bounds
+   * from its ancestors: every gap inside it does too).
+   */
   #searchTopDown(
     n: GapNode<T> | null,
     len: number,
     low: number,
     high: number,
+    lo: number,
+    hi: number,
   ): number | undefined {
-    if (
-      n === null || n.maxGap < len || n.minItem.start + len > high || n.maxItem.end - len < low
-    ) {
-      return undefined;
-    }
-    const r = this.#searchTopDown(n.right, len, low, high);
+    if (n === null || n.maxGap < len || lo + len > high || hi - len < low) return undefined;
+    const r = this.#searchTopDown(n.right, len, low, high, n.end, hi);
     if (r !== undefined) return r;
     if (n.right !== null) {
       const gs = n.end;
-      const ge = n.right.minItem.start;
+      const ge = leftmost(n.right).start;
       const s = (ge < high ? ge : high) - len;
       if (s >= gs && s >= low) return s;
     }
     if (n.left !== null) {
-      const gs = n.left.maxItem.end;
+      const gs = rightmost(n.left).end;
       const ge = n.start;
       const s = (ge < high ? ge : high) - len;
       if (s >= gs && s >= low) return s;
     }
-    return this.#searchTopDown(n.left, len, low, high);
+    return this.#searchTopDown(n.left, len, low, high, lo, n.start);
   }
 
   /**
@@ -526,38 +526,37 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (len > high - low) return undefined;
     const root = this.#tree.root;
     if (root === null) return low;
-    if (low + len <= root.minItem.start) return low;
-    const r = this.#searchBottomUp(root, len, low, high);
+    if (low + len <= leftmost(root).start) return low;
+    const r = this.#searchBottomUp(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const maxEnd = root.maxItem.end;
+    const maxEnd = rightmost(root).end;
     const s = maxEnd > low ? maxEnd : low;
     return s + len <= high ? s : undefined;
   }
 
+  /** The bottom-up search in the subtree rooted at `n` (items in `[lo, hi]`, as top-down). */
   #searchBottomUp(
     n: GapNode<T> | null,
     len: number,
     low: number,
     high: number,
+    lo: number,
+    hi: number,
   ): number | undefined {
-    if (
-      n === null || n.maxGap < len || n.minItem.start + len > high || n.maxItem.end - len < low
-    ) {
-      return undefined;
-    }
-    const r = this.#searchBottomUp(n.left, len, low, high);
+    if (n === null || n.maxGap < len || lo + len > high || hi - len < low) return undefined;
+    const r = this.#searchBottomUp(n.left, len, low, high, lo, n.start);
     if (r !== undefined) return r;
     if (n.left !== null) {
-      const gs = n.left.maxItem.end;
+      const gs = rightmost(n.left).end;
       const s = gs > low ? gs : low;
       if (s + len <= n.start && s + len <= high) return s;
     }
     if (n.right !== null) {
       const gs = n.end;
       const s = gs > low ? gs : low;
-      if (s + len <= n.right.minItem.start && s + len <= high) return s;
+      if (s + len <= leftmost(n.right).start && s + len <= high) return s;
     }
-    return this.#searchBottomUp(n.right, len, low, high);
+    return this.#searchBottomUp(n.right, len, low, high, n.end, hi);
   }
 }
 
