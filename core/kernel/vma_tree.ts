@@ -190,6 +190,8 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
    * {@link EXACT_GAPS} (not a page multiple, or past 2^45 pages). Negative once freed.
    */
   height: number;
+  /** VMA tree: the VMA before this one (the kernel's old `vm_prev`), or null. */
+  prev: KernelVma | null = null;
 
   /** A VMA not in any tree, with no scheme state. */
   constructor(
