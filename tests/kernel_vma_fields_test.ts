@@ -1,5 +1,5 @@
-// KernelVma keeps `end` as a size and `pgoff` as a distance from `start / PAGE_SIZE`, and `file`
-// and `detached` in a side object (vma_tree.ts). These tests pin that each of start, end, pgoff,
+// KernelVma keeps `end` as a size and `pgoff` as a distance from `start / PAGE_SIZE`, `file` in
+// a side object and `detached` in `height` (vma_tree.ts). These tests pin that each of start, end, pgoff,
 // file and detached still reads and writes like a plain field, for every kind of value, and that
 // the gap tree sees the same ranges as with plain objects.
 
@@ -35,6 +35,39 @@ Deno.test("KernelVma: start, end, pgoff read back as constructed, for any number
     assertEquals(Object.is(v.start, s), true, `start ${s}`);
     assertEquals(Object.is(v.end, e), true, `end ${e} (start ${s})`);
     assertEquals(Object.is(v.pgoff, pg), true, `pgoff ${pg} (start ${s})`);
+  }
+});
+
+Deno.test("KernelVma.dup copies start, end, pgoff, flags and file exactly, not the rest", () => {
+  const mm = {} as Mm, mm2 = {} as Mm;
+  const f = { id: 7 } as unknown as SimFile;
+  const cases: [number, number, number, SimFile | null][] = [
+    [X, X + P, X / P, null],
+    [X, X + 3 * P, 5, f],
+    [0.5, 1.25, -0, null],
+    [2 ** 53, 2 ** 53 + 2, 2 ** 53 / P + 0.5, f],
+    [Infinity, Infinity, NaN, null],
+  ];
+  for (const [s, e, pg, file] of cases) {
+    const src = new KernelVma(1, mm, s, e, pg, 0x73, file);
+    src.detached = true;
+    const d = KernelVma.dup(9, mm2, src);
+    assertEquals([d.id, d.mm === mm2, d.flags, d.file, d.detached, d.rmap], [
+      9,
+      true,
+      0x73,
+      file,
+      false,
+      null,
+    ]);
+    assertEquals([Object.is(d.start, s), Object.is(d.end, e), Object.is(d.pgoff, pg)], [
+      true,
+      true,
+      true,
+    ]);
+    d.pgoff = 3; // the copy's side object is its own
+    d.file = null;
+    assertEquals([Object.is(src.pgoff, pg), src.file], [true, file]);
   }
 });
 
@@ -208,4 +241,34 @@ Deno.test("KernelVma: tree shapes and gaps equal plain ranges', with huge and un
     assertEquals(kt.gapTopDown(len, 0, 2 ** 64), pt.gapTopDown(len, 0, 2 ** 64), `top ${len}`);
     assertEquals(kt.gapBottomUp(len, 0, 2 ** 64), pt.gapBottomUp(len, 0, 2 ** 64), `bottom ${len}`);
   }
+});
+
+Deno.test("KernelVma: flags read and write like a field, for any number and any count of values", () => {
+  const mm = {} as Mm;
+  const vals = [0, 3, 0x80000000, 0x80000073, -0, NaN, 0.5, -1, 2 ** 53, Infinity];
+  for (let i = 0; i < 300; i++) vals.push(0x100000 + i); // past the 127 packed values
+  const vmas = vals.map((f, i) =>
+    new KernelVma(i, mm, X + i * P, X + (i + 2) * P, X / P + i, f, null)
+  );
+  vmas.forEach((v, i) => {
+    assertEquals(Object.is(v.flags, vals[i]), true, `flags ${vals[i]}`);
+    assertEquals([v.start, v.end, v.pgoff], [X + i * P, X + (i + 2) * P, X / P + i]);
+  });
+  for (const v of vmas) {
+    for (const f of [7, 0x80000000, -0, 0x100000 + 299, 1]) {
+      v.flags = f;
+      v.end = v.end + P;
+      assertEquals(Object.is(v.flags, f), true, `set flags ${f}`);
+    }
+    v.flags |= 0x10;
+    assertEquals(v.flags, 0x11);
+  }
+  vmas.forEach((v, i) =>
+    assertEquals([v.start, v.end, v.pgoff], [X + i * P, X + (i + 7) * P, X / P + i])
+  );
+  // Sizes past 2^24 pages and not whole pages keep their flags too.
+  const big = new KernelVma(1, mm, X, X + 2 ** 40, X / P, 0x73, null);
+  big.end = X + 0.5;
+  big.flags = 3;
+  assertEquals([big.end, big.flags, big.hasRare], [X + 0.5, 3, true]);
 });

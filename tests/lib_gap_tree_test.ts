@@ -225,6 +225,8 @@ Deno.test("GapTree matches a naive model (property)", () => {
           });
         }
         assert.equal(t.size, ref.length);
+        // Each item links its predecessor (the gap augmentation reads it).
+        ref.forEach((r, i) => assert.equal((r as { prev?: Vma | null }).prev, ref[i - 1] ?? null));
         assert.equal(t.first(), ref[0]);
         assert.equal(t.last(), ref[ref.length - 1]);
       }

@@ -87,7 +87,9 @@ export function dupMm(k: KernelState, parent: Mm): Mm {
   child.mmapBase = parent.mmapBase;
   k.exec.acquire(parent.mmapLock, "write");
   k.exec.acquire(child.mmapLock, "write");
-  for (const mpnt of [...parent.vmas]) {
+  const vmas = parent.vmas.toArray();
+  for (let i = 0; i < vmas.length; i++) {
+    const mpnt = vmas[i];
     if (mpnt.flags & VM_DONTCOPY) continue;
     const tmp = vmaDup(k, mpnt, child);
     k.scheme.vmaInit(tmp);

@@ -73,17 +73,72 @@ function startRef(start: number): number | Exact {
     : new Exact(start);
 }
 
+/** Bits of a packed {@link KernelVma} extent that index {@link flagValues}. */
+const FLAG_BITS = 7;
+const FLAG_MASK = (1 << FLAG_BITS) - 1;
+/** Pages a packed extent can give a VMA (the page count sits above the flags index). */
+const MAX_PACKED_PAGES = 2 ** (31 - FLAG_BITS);
+/**
+ * Every `vm_flags` value VMAs were seen with (shared by all VMAs; a process uses a few dozen), by
+ * index; index 0 is unused (its `null` keeps the array's elements tagged, so that reading a flags
+ * value past 2^31 allocates nothing).
+ */
+const flagValues: number[] = [null as unknown as number];
+/** Index in {@link flagValues} by flags value. */
+const flagIndex = new Map<number, number>();
+let lastFlags = NaN;
+let lastFlagsIndex = -1;
+
+/** The index of `flags` in {@link flagValues} (added when new), or -1 when the table is full. */
+function flagRef(flags: number): number {
+  // -0 would read back as 0 (it equals 0, and is 0 as a Map key); NaN never equals lastFlags,
+  // but finds its entry.
+  if (Object.is(flags, -0)) return -1;
+  if (flags === lastFlags) return lastFlagsIndex;
+  let i = flagIndex.get(flags);
+  if (i === undefined) {
+    if (flagValues.length > FLAG_MASK) return -1;
+    i = flagValues.length;
+    flagValues.push(flags);
+    flagIndex.set(flags, i);
+  }
+  lastFlags = flags;
+  lastFlagsIndex = i;
+  return i;
+}
+
+/**
+ * A VMA's size and flags as one small integer, `pages << 7 | flags index`, or -1 when the size
+ * (as {@link offsetFrom} gives it) is not a whole number of pages below 2^24, or the flags have no
+ * index.
+ */
+function packExtent(size: number | Exact, flagsIndex: number): number {
+  if (flagsIndex < 0 || typeof size !== "number") return -1;
+  const pages = size / PAGE_SIZE;
+  return pages >= 0 && pages < MAX_PACKED_PAGES && (pages | 0) === pages &&
+      !Object.is(size, -0)
+    ? (pages << FLAG_BITS) | flagsIndex
+    : -1;
+}
+
 /** {@link KernelVma.maxGap} of the VMAs whose gap does not pack into `height`. */
 const EXACT_GAPS = new WeakMap<KernelVma, number>();
 
 /**
- * What few VMAs carry: a file, the freed mark, or a `pgoff` other than `start / PAGE_SIZE`.
- * Absent (null) on a live anonymous VMA that was not moved.
+ * The extent of a VMA that does not pack into one small integer: a file VMA, a moved one (its
+ * `pgoff` is not `start / PAGE_SIZE`), or an unusual size or flags value.
  */
 class VmaRare {
   /** `vm_pgoff` as {@link offsetFrom} `start / PAGE_SIZE` (0 when it is `start / PAGE_SIZE`). */
   pgoffDelta: number | Exact = 0;
-  constructor(public file: SimFile | null, public detached: boolean) {}
+  constructor(
+    /** `vm_end` as {@link offsetFrom} `start`. */
+    public size: number | Exact,
+    /** `vm_flags`. */
+    public flags: number,
+    /** `vm_file`. */
+    public file: SimFile | null,
+  ) {}
 }
 
 /**
@@ -94,21 +149,22 @@ class VmaRare {
  *
  * Kept small (V8 without pointer compression boxes every number that is not a 32-bit integer
  * in a 16-byte HeapNumber): `start` is held as a page offset in its 64 GiB region and the
- * region's index in a table shared by all VMAs, `end` as the size and `pgoff` as its distance
- * from `start / PAGE_SIZE` (all small integers for almost every VMA, where the address and an
- * anonymous VMA's pgoff are not), in fields that never held a double first so that V8 keeps
- * small integers in them unboxed; `maxGap` likewise (0 on a leaf, small between close VMAs).
- * A value that does not fit is kept as itself.
- * `file` and `detached` live in a side object made only for file VMAs and freed ones. Each of
- * `start`, `end` and `pgoff` reads and writes like a plain field: setting one leaves the other
- * two as they were.
+ * region's index in a table shared by all VMAs; the size in pages and the index of `flags` in a
+ * table of the flags values seen share one small integer; `pgoff` is `start / PAGE_SIZE`.
+ * A VMA whose size or flags do not pack, a file VMA and one whose `pgoff` differs (a moved
+ * one, kept as a distance from `start / PAGE_SIZE`) hold size, flags, file and pgoff in a side
+ * object instead. `maxGap` is packed above the AVL height (0 on a leaf, small between close
+ * VMAs), and `detached` is a negative height (no VMA in a tree has one). Fields that hold
+ * numbers never held a double first, so that V8 keeps small integers in them unboxed; a value
+ * that does not fit is kept as itself. Each of `start`, `end`, `pgoff` and `flags` reads and
+ * writes like a plain field: setting one leaves the others as they were.
  *
  * @example Usage
  * ```ts
  * import { KernelVma } from "./vma_tree.ts";
  * import type { Mm } from "./types.ts";
  * const v = new KernelVma(1, {} as Mm, 0x1000, 0x3000, 1, 0, null);
- * if (v.minItem !== v || v.rmap !== null) throw new Error();
+ * if (v.left !== null || v.rmap !== null) throw new Error();
  * v.start = 0x2000;
  * if (v.end !== 0x3000 || v.pgoff !== 1) throw new Error();
  * ```
@@ -120,12 +176,8 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   readonly mm: Mm;
   /** `vm_start`, as {@link startRef} gives it. */
   #startRef: number | Exact;
-  /** `vm_end`, as {@link offsetFrom} `start` (read back as `start + #size`). */
-  #size: number | Exact;
-  /** `vm_flags`. */
-  flags: number;
-  /** File, freed mark and `pgoff`'s distance from `start / PAGE_SIZE`, when any is set. */
-  #rare: VmaRare | null;
+  /** Size and flags as {@link packExtent} gives them, or the side object. */
+  #ext: number | VmaRare;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
   /** VMA tree: left child. */
@@ -135,13 +187,11 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /**
    * VMA tree: subtree height in the low six bits (see `AvlNode.height`); above them
    * {@link KernelVma.maxGap}: twice the gap in pages, or 1 when the gap is kept in
-   * {@link EXACT_GAPS} (not a page multiple, or past 2^45 pages).
+   * {@link EXACT_GAPS} (not a page multiple, or past 2^45 pages). Negative once freed.
    */
   height: number;
-  /** VMA tree: lowest VMA of the subtree. */
-  minItem: KernelVma = this;
-  /** VMA tree: highest VMA of the subtree. */
-  maxItem: KernelVma = this;
+  /** VMA tree: the VMA before this one (the kernel's old `vm_prev`), or null. */
+  prev: KernelVma | null = null;
 
   /** A VMA not in any tree, with no scheme state. */
   constructor(
@@ -152,17 +202,26 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     pgoff: number,
     flags: number,
     file: SimFile | null,
+    copyOf: KernelVma | null = null,
   ) {
     this.id = id;
     this.mm = mm;
-    this.#startRef = startRef(start);
-    this.#size = offsetFrom(end, start);
-    this.flags = flags;
-    this.#rare = file === null ? null : new VmaRare(file, false);
-    this.storePgoff(pgoff, start);
     // A field's first value decides its V8 representation: a non-number first keeps later
-    // small integers unboxed (a number first would make the field "double" once any gap is
-    // large, and box it in every VMA).
+    // small integers unboxed (a number first would make the field "double" once any value is
+    // not one, and box it in every VMA).
+    this.#ext = null as unknown as number;
+    if (copyOf === null) {
+      this.#startRef = startRef(start);
+      const size = offsetFrom(end, start);
+      const p = file === null ? packExtent(size, flagRef(flags)) : -1;
+      this.#ext = p >= 0 ? p : new VmaRare(size, flags, file);
+      this.storePgoff(pgoff, start);
+    } else {
+      this.#startRef = copyOf.#startRef;
+      const x = copyOf.#ext;
+      if (typeof x === "number") this.#ext = x;
+      else (this.#ext = new VmaRare(x.size, x.flags, x.file)).pgoffDelta = x.pgoffDelta;
+    }
     this.height = null as unknown as number;
     this.height = 1;
   }
@@ -197,24 +256,66 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     const end = this.end;
     const pgoff = this.pgoff;
     this.#startRef = startRef(v);
-    this.#size = offsetFrom(end, v);
+    this.setSize(offsetFrom(end, v));
     this.storePgoff(pgoff, v);
   }
 
   /** `vm_end`. */
   get end(): number {
-    const s = this.#size;
+    const x = this.#ext;
+    if (typeof x === "number") return this.start + (x >> FLAG_BITS) * PAGE_SIZE;
+    const s = x.size;
     return typeof s === "number" ? this.start + s : s.v;
   }
   set end(v: number) {
-    this.#size = offsetFrom(v, this.start);
+    this.setSize(offsetFrom(v, this.start));
+  }
+
+  // Helpers are TypeScript-private, not `#` methods: a class with `#` methods gives every
+  // instance a brand slot (8 bytes per VMA).
+
+  /** Keeps `size` ({@link offsetFrom} `start`), packed when it and the flags allow. */
+  private setSize(size: number | Exact): void {
+    const x = this.#ext;
+    if (typeof x !== "number") {
+      x.size = size;
+      return;
+    }
+    const p = packExtent(size, x & FLAG_MASK);
+    if (p >= 0) this.#ext = p;
+    else this.#ext = new VmaRare(size, flagValues[x & FLAG_MASK], null);
+  }
+
+  /** The side object, made from the packed extent when there is none. */
+  private rareExt(): VmaRare {
+    const x = this.#ext;
+    if (typeof x !== "number") return x;
+    const r = new VmaRare((x >> FLAG_BITS) * PAGE_SIZE, flagValues[x & FLAG_MASK], null);
+    this.#ext = r;
+    return r;
+  }
+
+  /** `vm_flags`. */
+  get flags(): number {
+    const x = this.#ext;
+    return typeof x === "number" ? flagValues[x & FLAG_MASK] : x.flags;
+  }
+  set flags(f: number) {
+    const x = this.#ext;
+    if (typeof x !== "number") {
+      x.flags = f;
+      return;
+    }
+    const i = flagRef(f);
+    if (i >= 0) this.#ext = x - (x & FLAG_MASK) + i;
+    else this.rareExt().flags = f;
   }
 
   /** `vm_pgoff`. */
   get pgoff(): number {
-    const r = this.#rare;
-    if (r === null) return this.start / PAGE_SIZE;
-    const d = r.pgoffDelta;
+    const x = this.#ext;
+    if (typeof x === "number") return this.start / PAGE_SIZE;
+    const d = x.pgoffDelta;
     return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
   }
   set pgoff(v: number) {
@@ -224,38 +325,50 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** Keeps `pgoff` for a VMA starting at `start`: in {@link VmaRare} unless it is `start / PAGE_SIZE`. */
   private storePgoff(pgoff: number, start: number): void {
     const base = start / PAGE_SIZE;
-    const r = this.#rare;
-    if (r !== null) r.pgoffDelta = offsetFrom(pgoff, base);
-    else if (!Object.is(pgoff, base)) {
-      (this.#rare = new VmaRare(null, false)).pgoffDelta = offsetFrom(pgoff, base);
-    }
+    const x = this.#ext;
+    if (typeof x !== "number") x.pgoffDelta = offsetFrom(pgoff, base);
+    else if (!Object.is(pgoff, base)) this.rareExt().pgoffDelta = offsetFrom(pgoff, base);
   }
 
   /** Whether this VMA has its side object ({@link VmaRare}); for tests of the representation. */
   get hasRare(): boolean {
-    return this.#rare !== null;
+    return typeof this.#ext !== "number";
   }
 
   /** `vm_file`. */
   get file(): SimFile | null {
-    const r = this.#rare;
-    return r === null ? null : r.file;
+    const x = this.#ext;
+    return typeof x === "number" ? null : x.file;
   }
   set file(f: SimFile | null) {
-    if (this.#rare !== null) this.#rare.file = f;
-    else if (f !== null) this.#rare = new VmaRare(f, false);
+    const x = this.#ext;
+    if (typeof x !== "number") x.file = f;
+    else if (f !== null) this.rareExt().file = f;
   }
 
-  /** True once freed. */
+  /**
+   * True once freed. Kept as a negative {@link KernelVma.height} (a VMA in a tree has a height
+   * of at least 1, and a freed one is in none), so that freeing allocates nothing.
+   */
   get detached(): boolean {
-    const r = this.#rare;
-    return r !== null && r.detached;
+    return this.height < 0;
   }
   set detached(d: boolean) {
-    if (this.#rare !== null) this.#rare.detached = d;
-    else if (d) this.#rare = new VmaRare(null, true);
+    if (d) this.height = DETACHED;
+    else if (this.height < 0) this.height = 1;
+  }
+
+  /**
+   * `vm_area_dup`'s copy of `src`'s range, pgoff, flags and file, as a VMA `id` of `mm` not in
+   * any tree, with no scheme state (the representation is copied, not recomputed).
+   */
+  static dup(id: number, mm: Mm, src: KernelVma): KernelVma {
+    return new KernelVma(id, mm, 0, 0, 0, 0, null, src);
   }
 }
+
+/** {@link KernelVma.height} of a freed VMA. */
+const DETACHED = -1;
 
 function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
@@ -307,7 +420,11 @@ export function vmaAlloc(
  * ```
  */
 export function vmaDup(k: KernelState, src: Vma, mm: Mm = src.mm): Vma {
-  return vmaAlloc(k, mm, src.start, src.end, src.pgoff, src.flags, src.file);
+  if (!(src instanceof KernelVma)) {
+    return vmaAlloc(k, mm, src.start, src.end, src.pgoff, src.flags, src.file);
+  }
+  k.slab.alloc("vm_area_struct");
+  return KernelVma.dup(k.nextVmaId++, mm, src);
 }
 
 /**

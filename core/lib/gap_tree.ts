@@ -27,9 +27,9 @@ export interface Range {
 
 /**
  * The fields a {@linkcode GapTree} keeps ON each item it stores (the tree is intrusive, as the
- * kernel embeds tree nodes in the structures they index): the AVL links and height, the leftmost
- * and rightmost items of the item's subtree (whose `start` and `end` bound it) and the largest
- * gap inside the subtree. An item class that declares them (e.g. the kernel's VMAs) keeps one
+ * kernel embeds tree nodes in the structures they index): the AVL links and height, the item's
+ * predecessor in address order (the kernel's old `vm_prev`) and the largest gap before an item
+ * of the subtree (`vm_rb_subtree_gap`). An item class that declares them (e.g. the kernel's VMAs) keeps one
  * object shape; plain objects get them on their first insert. An item may be in one tree at a
  * time.
  *
@@ -40,8 +40,7 @@ export interface Range {
  *   left: Area | null = null;
  *   right: Area | null = null;
  *   height = 1;
- *   minItem: Area = this;
- *   maxItem: Area = this;
+ *   prev: Area | null = null;
  *   maxGap = 0;
  *   constructor(public start: number, public end: number) {}
  * }
@@ -56,11 +55,12 @@ export interface GapTreeLinks<T> {
   right: T | null;
   /** Height of the subtree rooted here (a leaf is 1). */
   height: number;
-  /** The leftmost item of this subtree (its start is the subtree's lowest address). */
-  minItem: T;
-  /** The rightmost item of this subtree (its end is the subtree's highest address). */
-  maxItem: T;
-  /** Largest gap between consecutive items inside this subtree (0 if none). */
+  /** The item before this one in the tree (address order), or null for the first. */
+  prev: T | null;
+  /**
+   * Largest gap before an item of this subtree: `item.start - item.prev.end`, 0 for the first
+   * item (the kernel's `vm_rb_subtree_gap`).
+   */
   maxGap: number;
 }
 
@@ -70,27 +70,41 @@ type GapNode<T extends Range> = T & GapTreeLinks<GapNode<T>>;
 /** The walk stack of {@link GapTree.intersecting}, emptied after each use. */
 const scratchStack: unknown[] = [];
 
-/** The max-gap augmentation (compare the kernel's maple tree gap tracking). */
+/** The leftmost item of the subtree rooted at `n` (its start is the subtree's lowest address). */
+function leftmost<N extends GapNode<Range>>(n: N): N {
+  for (let c = n.left; c !== null; c = c.left) n = c as N;
+  return n;
+}
+
+/** The rightmost item of the subtree rooted at `n` (its end is the subtree's highest address). */
+function rightmost<N extends GapNode<Range>>(n: N): N {
+  for (let c = n.right; c !== null; c = c.right) n = c as N;
+  return n;
+}
+
+/** The gap before `n` (after its predecessor; 0 for the first item). */
+function gapBefore(n: GapNode<Range>): number {
+  const p = n.prev;
+  return p === null ? 0 : n.start - p.end;
+}
+
+/**
+ * The max-gap augmentation, as the kernel's VMA rb-tree had it before the maple tree: each item
+ * links its predecessor, and a subtree keeps the largest gap before one of its items, so a node
+ * is recomputed from itself and its children alone.
+ */
 const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
   propagate(n: GapNode<Range>): void {
+    let gap = gapBefore(n);
     const l = n.left;
-    const r = n.right;
-    let gap = 0;
     if (l !== null) {
-      n.minItem = l.minItem;
-      gap = l.maxGap;
-      const g = n.start - l.maxItem.end;
+      const g = l.maxGap;
       if (g > gap) gap = g;
-    } else {
-      n.minItem = n;
     }
+    const r = n.right;
     if (r !== null) {
-      n.maxItem = r.maxItem;
-      if (r.maxGap > gap) gap = r.maxGap;
-      const g = r.minItem.start - n.end;
+      const g = r.maxGap;
       if (g > gap) gap = g;
-    } else {
-      n.maxItem = n;
     }
     // Stored only when it changed: a large gap is a boxed number, and a field that may hold
     // objects (see KernelVma) gets a new box on every store.
@@ -98,8 +112,6 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
     // top now spans exactly old's former items.
-    top.minItem = old.minItem;
-    top.maxItem = old.maxItem;
     top.maxGap = old.maxGap;
     this.propagate(old);
   },
@@ -180,16 +192,30 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
       throw new RangeError(`Invalid range [${start}, ${end})`);
     }
-    const hit = this.findFirstEndAfter(start);
-    if (hit !== undefined && hit.start < end) {
-      throw new Error(
-        `Range [${start}, ${end}) overlaps existing range [${hit.start}, ${hit.end})`,
-      );
+    const root = this.#tree.root as GapNode<T> | null;
+    // The neighbours: the successor is the first item ending after `start` (none above the last
+    // item, the first one below the first item: fork's copies and most mmaps need no search).
+    let succ: GapNode<T> | null = null;
+    let pred: GapNode<T> | null = null;
+    if (root !== null) {
+      const last = rightmost(root);
+      if (start >= last.end) pred = last;
+      else {
+        const first = leftmost(root);
+        succ = end <= first.start ? first : this.#tree.ceiling(start, byEnd, true);
+        if (succ !== null && succ.start < end) {
+          throw new Error(
+            `Range [${start}, ${end}) overlaps existing range [${succ.start}, ${succ.end})`,
+          );
+        }
+        pred = succ!.prev;
+      }
     }
     const n = item as GapNode<T>;
-    // insert() resets the links; the extremes must be set before the first propagate reads them.
-    n.minItem = n;
-    n.maxItem = n;
+    // The successor is an ancestor of the new leaf: the insert recomputes its gap.
+    n.prev = pred;
+    if (succ !== null) succ.prev = n;
+    // insert() resets the links; the gap must be set before the first propagate reads it.
     n.maxGap = 0;
     this.#tree.insert(n);
   }
@@ -209,9 +235,26 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   remove(item: T): void {
-    if (this.#tree.removeKey(item, byIdentity) === null) {
+    const n = item as GapNode<T>;
+    // The successor takes the item's predecessor. It is on the removal path (recomputed there)
+    // unless it is the item's right child and a leaf: then its gap is set here.
+    const r = n.right; // undefined on a plain object never inserted
+    const succ = r !== null && r !== undefined
+      ? leftmost(r)
+      : this.#tree.ceiling(n.end, byEnd, true);
+    const old = succ === null ? null : succ.prev;
+    if (succ !== null) {
+      succ.prev = n.prev ?? null;
+      if (succ.left === null && succ.right === null) succ.maxGap = gapBefore(succ);
+    }
+    if (this.#tree.removeKey(n, byIdentity) === null) {
+      if (succ !== null) {
+        succ.prev = old;
+        if (succ.left === null && succ.right === null) succ.maxGap = gapBefore(succ);
+      }
       throw new Error(`Range [${item.start}, ${item.end}) is not in the tree`);
     }
+    n.prev = null;
   }
 
   /**
@@ -390,8 +433,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
       m.left = null;
       m.right = null;
       m.height = 1;
-      m.minItem = m;
-      m.maxItem = m;
+      m.prev = null;
       m.maxGap = 0;
     }
     this.#tree.clear();
@@ -467,40 +509,37 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
-    if (s >= root.maxItem.end && s >= low) return s;
-    const r = this.#searchTopDown(root, len, low, high);
+    if (s >= rightmost(root).end && s >= low) return s;
+    const r = this.#searchTopDown(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const minStart = root.minItem.start;
+    const minStart = leftmost(root).start;
     s = (minStart < high ? minStart : high) - len;
     return s >= low ? s : undefined;
   }
 
+  /**
+   * The top-down search among the gaps before the items of the subtree rooted at `n`, which lie
+   * in `[lo, hi]` (bounds from its ancestors).
+   */
   #searchTopDown(
     n: GapNode<T> | null,
     len: number,
     low: number,
     high: number,
+    lo: number,
+    hi: number,
   ): number | undefined {
-    if (
-      n === null || n.maxGap < len || n.minItem.start + len > high || n.maxItem.end - len < low
-    ) {
-      return undefined;
-    }
-    const r = this.#searchTopDown(n.right, len, low, high);
+    if (n === null || n.maxGap < len || lo + len > high || hi - len < low) return undefined;
+    const r = this.#searchTopDown(n.right, len, low, high, n.end, hi);
     if (r !== undefined) return r;
-    if (n.right !== null) {
-      const gs = n.end;
-      const ge = n.right.minItem.start;
-      const s = (ge < high ? ge : high) - len;
-      if (s >= gs && s >= low) return s;
-    }
-    if (n.left !== null) {
-      const gs = n.left.maxItem.end;
+    const p = n.prev;
+    if (p !== null) {
+      const gs = p.end;
       const ge = n.start;
       const s = (ge < high ? ge : high) - len;
       if (s >= gs && s >= low) return s;
     }
-    return this.#searchTopDown(n.left, len, low, high);
+    return this.#searchTopDown(n.left, len, low, high, lo, n.start);
   }
 
   /**
@@ -522,38 +561,33 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (len > high - low) return undefined;
     const root = this.#tree.root;
     if (root === null) return low;
-    if (low + len <= root.minItem.start) return low;
-    const r = this.#searchBottomUp(root, len, low, high);
+    if (low + len <= leftmost(root).start) return low;
+    const r = this.#searchBottomUp(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const maxEnd = root.maxItem.end;
+    const maxEnd = rightmost(root).end;
     const s = maxEnd > low ? maxEnd : low;
     return s + len <= high ? s : undefined;
   }
 
+  /** The bottom-up search in the subtree rooted at `n` (items in `[lo, hi]`, as top-down). */
   #searchBottomUp(
     n: GapNode<T> | null,
     len: number,
     low: number,
     high: number,
+    lo: number,
+    hi: number,
   ): number | undefined {
-    if (
-      n === null || n.maxGap < len || n.minItem.start + len > high || n.maxItem.end - len < low
-    ) {
-      return undefined;
-    }
-    const r = this.#searchBottomUp(n.left, len, low, high);
+    if (n === null || n.maxGap < len || lo + len > high || hi - len < low) return undefined;
+    const r = this.#searchBottomUp(n.left, len, low, high, lo, n.start);
     if (r !== undefined) return r;
-    if (n.left !== null) {
-      const gs = n.left.maxItem.end;
+    const p = n.prev;
+    if (p !== null) {
+      const gs = p.end;
       const s = gs > low ? gs : low;
       if (s + len <= n.start && s + len <= high) return s;
     }
-    if (n.right !== null) {
-      const gs = n.end;
-      const s = gs > low ? gs : low;
-      if (s + len <= n.right.minItem.start && s + len <= high) return s;
-    }
-    return this.#searchBottomUp(n.right, len, low, high);
+    return this.#searchBottomUp(n.right, len, low, high, n.end, hi);
   }
 }
 
