@@ -348,6 +348,15 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   }
 
   /**
+   * Stores the mapping (`mm`, `addr`), replacing the one with its key in its place; returns
+   * whether it was new. The same as `set` without making the key or a {@link Mapper}.
+   */
+  put(mm: Mm, addr: number): boolean {
+    this.msResolve(mm, addr);
+    return this.msPut(mm, addr);
+  }
+
+  /**
    * Removes the mapping (`mm`, `addr`); returns whether it was there. The same as
    * `delete(mapperKey(mm, addr))`, without making the key.
    */
@@ -367,23 +376,26 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     } else map.set(farKey(qKey), new MapperEntry(mm, addr));
   }
 
-  /** Adds the queried mapping (`mm`, `addr`), or replaces the one with its key in its place. */
-  private msPut(mm: Mm, addr: number): void {
+  /**
+   * Adds the queried mapping (`mm`, `addr`), or replaces the one with its key in its place;
+   * returns whether it was added.
+   */
+  private msPut(mm: Mm, addr: number): boolean {
     const many = this.msExtras();
     if (many instanceof Map) {
+      const n = many.size;
       this.msMapPut(many, mm, addr);
-      return;
+      return many.size !== n;
     }
-    if (!qStorable) {
-      this.msToMap(mm, addr);
-      return;
-    }
+    if (!qStorable) return this.msToMap(mm, addr);
     const rel = qRel;
     const one = this.#one;
     const i = one === null ? -1 : this.msLocate(one, many);
     if (i === -1) {
       this.#one = rel === 0 ? mm : new MapperPair(mm, rel);
-    } else if (many === null) {
+      return one === null;
+    }
+    if (many === null) {
       this.msSetExtras(new MapperPair(mm, rel));
     } else if (many instanceof MapperPair) {
       this.msSetExtras(i === 0 ? new MapperPair(mm, rel) : [many.mm, many.rel, mm, rel]);
@@ -395,12 +407,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
       this.msSetExtras(many.concat([mm, rel])); // exact size (a spread would leave slack)
     } else {
-      this.msToMap(mm, addr);
+      return this.msToMap(mm, addr);
     }
+    return i === -2;
   }
 
   /** Moves every mapping to Map mode, then sets the queried one (in place if it is there). */
-  private msToMap(mm: Mm, addr: number): void {
+  private msToMap(mm: Mm, addr: number): boolean {
     const id = qId, rel = qRel, key = qKey, storable = qStorable;
     const map: MapperMap = new Map();
     for (const m of this.values()) {
@@ -411,9 +424,11 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     qRel = rel;
     qKey = key;
     qStorable = storable;
+    const n = map.size;
     this.msMapPut(map, mm, addr);
     this.#one = null;
     this.msSetExtras(map);
+    return map.size !== n;
   }
 
   /** Removes the mapping under `key`; returns whether there was one. */
@@ -536,7 +551,7 @@ export class Oracle {
 
   /** Records that `mm` maps `folio` at `addr`. */
   map(folio: Folio, mm: Mm, addr: number): void {
-    if (!folio.mappers.add(mm, addr)) {
+    if (!folio.mappers.put(mm, addr)) {
       throw new Error(`oracle: folio ${folio.id} mapped twice at ${mapperKey(mm, addr)}`);
     }
   }

@@ -375,7 +375,9 @@ Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any 
           if (!had) ref.set(key, { mm, addr: a });
           assertEquals(s.add(mm, a), !had);
         } else if (kind === 2) {
-          s.set(key, { mm, addr: a });
+          const had = ref.has(key);
+          if (rnd(2) === 0) s.set(key, { mm, addr: a });
+          else assertEquals(s.put(mm, a), !had);
           ref.set(key, { mm, addr: a });
         } else if (kind === 3 && ref.size > 0) {
           const k = [...ref.keys()][rnd(ref.size)];
