@@ -29,21 +29,45 @@ export interface Mapper {
 /** Largest number of mappings a {@link MapperSet} keeps in arrays before it makes a `Map`. */
 const SMALL_MAPPERS = 8;
 
+/** A {@link mapperKey} is `mm.id * KEY_MM + page`. */
+const KEY_MM = 2 ** 36;
+/** Keys below this are exact integers (ids below 2^16, pages below 2^36). */
+const KEY_LIMIT = 2 ** 52;
+/** Mm ids a set compares directly (`(id & ID_MASK) === id`): below 2^16, as in any run. */
+const ID_MASK = 0xffff;
+/**
+ * A `Map` key of a mapping whose page offset `rel` is in [-SMALL_REL, SMALL_REL) is the Smi
+ * `rel * SMALL_MM + id` (in [-2^30, 2^30), a Smi also with pointer compression's 31-bit Smis);
+ * any other mapping's is {@link farKey} of its {@link mapperKey}, never such a Smi.
+ */
+const SMALL_REL = 2 ** 14;
+const SMALL_MM = 2 ** 16;
+const SMALL_KEY_LIMIT = 2 ** 30;
+
 /** The address `rel` pages from page `base` (the one formula every decode uses). */
 function addrAt(base: number, rel: number): number {
   return (base + rel) * PAGE_SIZE;
 }
 
 /**
- * `addr` as a page offset from page `base` that fits a 32-bit integer (a V8 Smi, stored in a
- * field or array without a boxed number) and decodes to exactly `addr` again; NaN when none does.
+ * The `Map` key of a mapping with {@link mapperKey} `key` that has no Smi key: the key itself
+ * where no Smi key can equal it, else its string (equal keys give equal strings, -0 and 0 alike).
  */
-function relPage(addr: number, base: number): number {
-  const rel = (addr / PAGE_SIZE - base) | 0;
-  return Object.is(addrAt(base, rel), addr) ? rel : NaN;
+function farKey(key: number): number | string {
+  return key >= SMALL_KEY_LIMIT || key < -SMALL_KEY_LIMIT || key !== key ? key : String(key);
 }
 
-/** The second mapping of a {@link MapperSet} (its first is inline): the mm and a page offset. */
+/**
+ * What {@link resolve} found for one mapping: `qId` its mm id and `qRel` its page offset from the
+ * set's base (NaN when its key does not decode to an id below 2^16 and a 32-bit offset that give
+ * it back), `qKey` its {@link mapperKey} (computed only where `qRel` is NaN or out of the Smi-key
+ * range), `qStorable` whether the mapping itself is (`qId`, `qRel`) exactly (its mm has that id,
+ * its address is the decoded one), so that it may be stored as (mm, offset). Module variables, so
+ * that the hot paths return three numbers without an object.
+ */
+let qId = 0, qRel = 0, qKey = 0, qStorable = false;
+
+/** The second mapping of a {@link MapperSet}, or a first one not at offset 0: mm and page offset. */
 class MapperPair {
   /** Creates the pair. */
   constructor(public mm: Mm, public rel: number) {}
@@ -56,40 +80,63 @@ class MapperEntry implements Mapper {
 }
 
 /**
- * A {@link MapperSet}'s `Map` of every mapping: under its key the mm alone, as the key gives
- * the address back ({@link keyAddr}), else a {@link MapperEntry}.
+ * A {@link MapperSet}'s `Map` of every mapping: under a Smi key (see {@link SMALL_REL}) the mm
+ * alone, as the key gives the address back, else a {@link MapperEntry}.
  */
-type MapperMap = Map<number, Mm | MapperEntry>;
+type MapperMap = Map<number | string, Mm | MapperEntry>;
 
-/** The address whose {@link mapperKey} with `mm` is `key` (exact where the key is). */
-function keyAddr(key: number, mm: Mm): number {
-  return (key - mm.id * 2 ** 36) * PAGE_SIZE;
-}
+/** A {@link MapperSet}'s mappings after the first one, or all of them in a `Map`. */
+type Extras = MapperPair | (Mm | number)[] | MapperMap;
 
-/** Stores the mapping (`mm`, `addr`) under `key` in a {@link MapperMap}. */
-function mapSet(map: MapperMap, key: number, mm: Mm, addr: number): void {
-  map.set(key, Object.is(keyAddr(key, mm), addr) ? mm : new MapperEntry(mm, addr));
+/** The `Map` key of the queried mapping. */
+function mapKey(): number | string {
+  const rel = qRel;
+  return rel >= -SMALL_REL && rel < SMALL_REL ? rel * SMALL_MM + qId : farKey(qKey);
 }
 
 /** The mapping stored under `key` as `v` in a {@link MapperMap}. */
-function mapMapper(key: number, v: Mm | MapperEntry): Mapper {
-  return v instanceof MapperEntry ? { mm: v.mm, addr: v.addr } : { mm: v, addr: keyAddr(key, v) };
+function mapMapper(base: number, key: number | string, v: Mm | MapperEntry): Mapper {
+  return v instanceof MapperEntry
+    ? { mm: v.mm, addr: v.addr }
+    : { mm: v, addr: addrAt(base, (key as number) >> 16) };
 }
 
-/** A {@link MapperSet}'s mappings after the inline one, or all of them in a `Map`. */
-type Extras = MapperPair | (Mm | number)[] | MapperMap;
+/** The extras after removing flat pair `i` of `pairs` (a pair object when one is left). */
+function without(pairs: (Mm | number)[], i: number): Extras | null {
+  if (pairs.length === 2) return null;
+  if (pairs.length === 4) {
+    const j = i === 0 ? 2 : 0;
+    return new MapperPair(pairs[j] as Mm, pairs[j + 1] as number);
+  }
+  // Exact size: `filter` and spreads leave slack in the backing store.
+  const rest = new Array<Mm | number>(pairs.length - 2);
+  for (let j = 0, k = 0; j < pairs.length; j++) if (j !== i && j !== i + 1) rest[k++] = pairs[j];
+  return rest;
+}
+
+/**
+ * Data a subclass of {@link MapperSet} keeps only for some objects: a subclass of this held in the
+ * set's slot for its extra mappings ({@link MapperSet.attachSideData}), so that neither needs a
+ * field of its own while it is unused.
+ */
+export class MapperSideData {
+  /** The set's mappings after its first (kept by {@link MapperSet}; opaque to others). */
+  mapperExtras: unknown = null;
+}
 
 /**
  * The set of mappings of one folio, keyed by {@link mapperKey}, with the subset of the `Map`
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
- * mapping and many a few, so the first (oldest) one is stored inline as two fields (no
- * {@link Mapper} object: one is made when a caller asks for it), a second in a two-field pair
- * object, up to {@link SMALL_MAPPERS} in all as flat (mm, page) pairs in a small array, and only
- * more in a `Map`. Except in the `Map`, an address is kept as a 32-bit page offset from a base
- * page ({@link mapperBase}: a folio's `index`, where its mappings cluster), so no address
- * becomes a boxed number; a mapping whose offset does not fit sends the set to the `Map`, which
- * keeps under each key the mm alone (the key gives the address back; see {@link MapperMap}). The
- * kernel's folios extend this class, so a folio's mappings cost no object of their own.
+ * mapping and many a few, so the first (oldest) one is stored inline in one field (its mm, or a
+ * pair object when its page offset is not 0; no {@link Mapper} object: one is made when a
+ * caller asks for it), a second in a two-field pair object, up to {@link SMALL_MAPPERS} in all
+ * as flat (mm, page) pairs in a small array, and only more in a `Map`. Except in the `Map`, an
+ * address is kept as a 32-bit page offset from a base page ({@link mapperBase}: a folio's
+ * `index`, where its mappings cluster), so no address becomes a boxed number, and mappings are
+ * compared by (mm id, offset), Smis, not by key; a mapping whose key does not decode that way
+ * sends the set to the `Map`, whose keys are Smis made of the id and a small offset where they
+ * fit (see {@link SMALL_REL}). The kernel's folios extend this class, so a folio's mappings cost
+ * no object of their own.
  *
  * @example Usage
  * ```ts
@@ -104,18 +151,19 @@ type Extras = MapperPair | (Mm | number)[] | MapperMap;
  * ```
  */
 export class MapperSet implements Iterable<[number, Mapper]> {
-  /** The mm of the first mapping (null: none, or Map mode). */
-  #oneMm: Mm | null = null;
-  /** The page offset of the first mapping from {@link mapperBase}. */
-  #oneRel = 0;
+  /**
+   * The first mapping (null: none, or Map mode): its mm when its page offset from
+   * {@link mapperBase} is 0, else a {@link MapperPair}.
+   */
+  #one: Mm | MapperPair | null = null;
   /**
    * The mappings after the first: one in a {@link MapperPair}; 2..SMALL_MAPPERS-1 as flat
    * (mm, page offset) pairs in an array, replaced by an exact-size copy on every change (V8
-   * would give a pushed-to or spread array room for 16 more); or every mapping in a `Map` (then no first
-   * one inline). Keys are derived from the mappings ({@link mapperKey}), so only the mappings
-   * are stored.
+   * would give a pushed-to or spread array room for 16 more); or every mapping in a `Map` (then
+   * no first one inline). Keys are derived from the mappings ({@link mapperKey}), so only the
+   * mappings are stored. A subclass's {@link MapperSideData}, when it has one, holds them instead.
    */
-  #many: Extras | null = null;
+  #more: Extras | MapperSideData | null = null;
 
   /**
    * The page the stored offsets count from: 0 here; a subclass returns a page near its
@@ -125,76 +173,157 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     return 0;
   }
 
+  /** The side data attached with {@link attachSideData}, or null. */
+  protected sideData(): MapperSideData | null {
+    const m = this.#more;
+    return m instanceof MapperSideData ? m : null;
+  }
+
+  /** Keeps `d` (not yet attached anywhere) in the slot of the extra mappings, which it takes. */
+  protected attachSideData(d: MapperSideData): void {
+    d.mapperExtras = this.msExtras();
+    this.#more = d;
+  }
+
+  /** The mappings after the first, wherever they are kept. */
+  private msExtras(): Extras | null {
+    const m = this.#more;
+    return m instanceof MapperSideData ? m.mapperExtras as Extras | null : m;
+  }
+
+  /** Replaces the mappings after the first. */
+  private msSetExtras(e: Extras | null): void {
+    const m = this.#more;
+    if (m instanceof MapperSideData) m.mapperExtras = e;
+    else this.#more = e;
+  }
+
   /**
    * Runs `changeBase` (which changes what {@link mapperBase} returns) with the mappings
    * re-stored against the new base, in the same order.
    */
   protected rebaseMappers(changeBase: () => void): void {
-    if (this.#oneMm === null && this.#many === null) {
+    if (this.#one === null && this.msExtras() === null) {
       changeBase();
       return;
     }
     const all = [...this.values()];
-    this.#oneMm = null;
-    this.#oneRel = 0;
-    this.#many = null;
+    this.#one = null;
+    this.msSetExtras(null);
     changeBase();
-    for (const m of all) this.putMapper(mapperKey(m.mm, m.addr), m.mm, m.addr);
+    for (const m of all) {
+      this.msResolve(m.mm, m.addr);
+      this.msPut(m.mm, m.addr);
+    }
   }
 
   /** Number of mappings. */
   get size(): number {
-    const many = this.#many;
-    if (many === null) return this.#oneMm !== null ? 1 : 0;
+    const many = this.msExtras();
+    if (many === null) return this.#one !== null ? 1 : 0;
     if (many instanceof MapperPair) return 2;
     return many instanceof Map ? many.size : 1 + (many.length >> 1);
   }
 
-  /** Whether the pair (`mm`, `rel`) has key `key`. */
-  private isKey(mm: Mm, rel: number, key: number): boolean {
-    return mapperKey(mm, addrAt(this.mapperBase(), rel)) === key;
+  /** Sets the query variables for the mapping of key `key`. */
+  private msResolveKey(key: number): void {
+    qKey = key;
+    qStorable = false;
+    if (key >= 0 && key < KEY_LIMIT && Math.floor(key) === key) {
+      const id = Math.floor(key / KEY_MM);
+      qId = id;
+      this.msSetRel(key - id * KEY_MM);
+    } else {
+      qId = -1;
+      qRel = NaN;
+    }
   }
 
-  /** Index of the pair of `key` in a flat pair array, or -1. */
-  private pairIndex(pairs: (Mm | number)[], key: number): number {
-    for (let i = 0; i < pairs.length; i += 2) {
-      if (this.isKey(pairs[i] as Mm, pairs[i + 1] as number, key)) return i;
+  /** Sets the query variables for the mapping (`mm`, `addr`). */
+  private msResolve(mm: Mm, addr: number): void {
+    const id = mm.id;
+    const vpn = addr / PAGE_SIZE;
+    if ((id & ID_MASK) === id && vpn >= 0 && vpn < KEY_MM && Math.floor(vpn) === vpn) {
+      qId = id;
+      this.msSetRel(vpn);
+      // addr/PAGE_SIZE is exact, so the decode gives back `addr` unless it was -0.
+      if (qRel === qRel && (addr !== 0 || 1 / addr > 0)) {
+        qStorable = true;
+        if (qRel < -SMALL_REL || qRel >= SMALL_REL) qKey = mapperKey(mm, addr);
+        return;
+      }
     }
-    return -1;
+    this.msResolveKey(mapperKey(mm, addr));
+    qStorable = qRel === qRel && mm.id === qId &&
+      Object.is(addrAt(this.mapperBase(), qRel), addr);
+  }
+
+  /** Sets `qRel` to page `vpn`'s offset from the base, or NaN when it is no exact Smi. */
+  private msSetRel(vpn: number): void {
+    const base = this.mapperBase();
+    const rel = vpn - base;
+    qRel = (rel | 0) === rel && base + rel === vpn ? rel | 0 : NaN;
+  }
+
+  /** Whether the stored pair (`mm`, `rel`) is the queried mapping. */
+  private msMatches(mm: Mm, rel: number): boolean {
+    if (qRel === qRel) return rel === qRel && mm.id === qId;
+    return mapperKey(mm, addrAt(this.mapperBase(), rel)) === qKey;
+  }
+
+  /**
+   * Where the queried mapping is outside Map mode: -2 nowhere, -1 the first mapping, else its
+   * flat index in the extras (0 for a pair).
+   */
+  private msLocate(one: Mm | MapperPair, many: Extras | null): number {
+    if (one instanceof MapperPair ? this.msMatches(one.mm, one.rel) : this.msMatches(one, 0)) {
+      return -1;
+    }
+    if (many === null) return -2;
+    if (many instanceof MapperPair) return this.msMatches(many.mm, many.rel) ? 0 : -2;
+    const pairs = many as (Mm | number)[];
+    for (let i = 0; i < pairs.length; i += 2) {
+      if (this.msMatches(pairs[i] as Mm, pairs[i + 1] as number)) return i;
+    }
+    return -2;
+  }
+
+  /** Whether the queried mapping is there. */
+  private msHas(): boolean {
+    const many = this.msExtras();
+    if (many instanceof Map) return many.has(mapKey());
+    const one = this.#one;
+    return one !== null && this.msLocate(one, many) !== -2;
   }
 
   /** Whether `key` is mapped. */
   has(key: number): boolean {
-    const many = this.#many;
-    if (many instanceof Map) return many.has(key);
-    const mm = this.#oneMm;
-    if (mm === null) return false;
-    if (this.isKey(mm, this.#oneRel, key)) return true;
-    if (many === null) return false;
-    if (many instanceof MapperPair) return this.isKey(many.mm, many.rel, key);
-    return this.pairIndex(many, key) >= 0;
+    this.msResolveKey(key);
+    return this.msHas();
   }
 
   /** The mapping under `key`, or undefined (a new {@link Mapper} object). */
   get(key: number): Mapper | undefined {
-    const many = this.#many;
-    if (many instanceof Map) {
-      const v = many.get(key);
-      return v === undefined ? undefined : mapMapper(key, v);
-    }
-    const mm = this.#oneMm;
-    if (mm === null) return undefined;
+    this.msResolveKey(key);
+    const many = this.msExtras();
     const base = this.mapperBase();
-    if (this.isKey(mm, this.#oneRel, key)) return { mm, addr: addrAt(base, this.#oneRel) };
-    if (many === null) return undefined;
-    if (many instanceof MapperPair) {
-      return this.isKey(many.mm, many.rel, key)
-        ? { mm: many.mm, addr: addrAt(base, many.rel) }
-        : undefined;
+    if (many instanceof Map) {
+      const k = mapKey();
+      const v = many.get(k);
+      return v === undefined ? undefined : mapMapper(base, k, v);
     }
-    const i = this.pairIndex(many, key);
-    if (i < 0) return undefined;
-    return { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
+    const one = this.#one;
+    if (one === null) return undefined;
+    const i = this.msLocate(one, many);
+    if (i === -2) return undefined;
+    if (i === -1) {
+      return one instanceof MapperPair
+        ? { mm: one.mm, addr: addrAt(base, one.rel) }
+        : { mm: one, addr: addrAt(base, 0) };
+    }
+    if (many instanceof MapperPair) return { mm: many.mm, addr: addrAt(base, many.rel) };
+    const pairs = many as (Mm | number)[];
+    return { mm: pairs[i] as Mm, addr: addrAt(base, pairs[i + 1] as number) };
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -202,7 +331,8 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (mapperKey(m.mm, m.addr) !== key) {
       throw new RangeError(`MapperSet key ${key} is not the key of (mm ${m.mm.id}, ${m.addr})`);
     }
-    this.putMapper(key, m.mm, m.addr);
+    this.msResolve(m.mm, m.addr);
+    this.msPut(m.mm, m.addr);
     return this;
   }
 
@@ -211,106 +341,130 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    * oracle's path: no {@link Mapper} object is made.
    */
   add(mm: Mm, addr: number): boolean {
-    const key = mapperKey(mm, addr);
-    if (this.has(key)) return false;
-    this.putMapper(key, mm, addr);
+    this.msResolve(mm, addr);
+    if (this.msHas()) return false;
+    this.msPut(mm, addr);
     return true;
   }
 
-  /** Adds the mapping, or replaces the one under `key` in its place. */
-  private putMapper(key: number, mm: Mm, addr: number): void {
-    const many = this.#many;
+  /**
+   * Stores the mapping (`mm`, `addr`), replacing the one with its key in its place; returns
+   * whether it was new. The same as `set` without making the key or a {@link Mapper}.
+   */
+  put(mm: Mm, addr: number): boolean {
+    this.msResolve(mm, addr);
+    return this.msPut(mm, addr);
+  }
+
+  /**
+   * Removes the mapping (`mm`, `addr`); returns whether it was there. The same as
+   * `delete(mapperKey(mm, addr))`, without making the key.
+   */
+  remove(mm: Mm, addr: number): boolean {
+    this.msResolve(mm, addr);
+    return this.msDelete();
+  }
+
+  /** Stores the queried mapping (`mm`, `addr`) in `map`. */
+  private msMapPut(map: MapperMap, mm: Mm, addr: number): void {
+    const rel = qRel;
+    if (rel >= -SMALL_REL && rel < SMALL_REL) {
+      const v = qStorable || Object.is(addrAt(this.mapperBase(), rel), addr)
+        ? mm
+        : new MapperEntry(mm, addr);
+      map.set(rel * SMALL_MM + qId, v);
+    } else map.set(farKey(qKey), new MapperEntry(mm, addr));
+  }
+
+  /**
+   * Adds the queried mapping (`mm`, `addr`), or replaces the one with its key in its place;
+   * returns whether it was added.
+   */
+  private msPut(mm: Mm, addr: number): boolean {
+    const many = this.msExtras();
     if (many instanceof Map) {
-      mapSet(many, key, mm, addr);
-      return;
+      const n = many.size;
+      this.msMapPut(many, mm, addr);
+      return many.size !== n;
     }
-    const rel = relPage(addr, this.mapperBase());
-    if (rel !== rel) {
-      this.toMap(key, mm, addr);
-      return;
+    if (!qStorable) return this.msToMap(mm, addr);
+    const rel = qRel;
+    const one = this.#one;
+    const i = one === null ? -1 : this.msLocate(one, many);
+    if (i === -1) {
+      this.#one = rel === 0 ? mm : new MapperPair(mm, rel);
+      return one === null;
     }
-    const one = this.#oneMm;
-    if (one === null || this.isKey(one, this.#oneRel, key)) {
-      this.#oneMm = mm;
-      this.#oneRel = rel;
-    } else if (many === null) {
-      this.#many = new MapperPair(mm, rel);
+    if (many === null) {
+      this.msSetExtras(new MapperPair(mm, rel));
     } else if (many instanceof MapperPair) {
-      if (this.isKey(many.mm, many.rel, key)) this.#many = new MapperPair(mm, rel);
-      else this.#many = [many.mm, many.rel, mm, rel];
+      this.msSetExtras(i === 0 ? new MapperPair(mm, rel) : [many.mm, many.rel, mm, rel]);
+    } else if (i >= 0) {
+      const copy = many.slice();
+      copy[i] = mm;
+      copy[i + 1] = rel;
+      this.msSetExtras(copy);
+    } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
+      this.msSetExtras(many.concat([mm, rel])); // exact size (a spread would leave slack)
     } else {
-      const i = this.pairIndex(many, key);
-      if (i >= 0) {
-        const copy = many.slice();
-        copy[i] = mm;
-        copy[i + 1] = rel;
-        this.#many = copy;
-      } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
-        this.#many = many.concat([mm, rel]); // exact size (a spread would leave slack)
-      } else {
-        this.toMap(key, mm, addr);
-      }
+      return this.msToMap(mm, addr);
     }
+    return i === -2;
   }
 
-  /** Moves every mapping to Map mode, then sets `key` (in place if it is there). */
-  private toMap(key: number, mm: Mm, addr: number): void {
+  /** Moves every mapping to Map mode, then sets the queried one (in place if it is there). */
+  private msToMap(mm: Mm, addr: number): boolean {
+    const id = qId, rel = qRel, key = qKey, storable = qStorable;
     const map: MapperMap = new Map();
-    for (const m of this.values()) mapSet(map, mapperKey(m.mm, m.addr), m.mm, m.addr);
-    mapSet(map, key, mm, addr);
-    this.#oneMm = null;
-    this.#oneRel = 0;
-    this.#many = map;
-  }
-
-  /** The extras after removing flat pair `i` of `pairs` (a pair object when one is left). */
-  private static without(pairs: (Mm | number)[], i: number): Extras | null {
-    if (pairs.length === 2) return null;
-    if (pairs.length === 4) {
-      const j = i === 0 ? 2 : 0;
-      return new MapperPair(pairs[j] as Mm, pairs[j + 1] as number);
+    for (const m of this.values()) {
+      this.msResolve(m.mm, m.addr);
+      this.msMapPut(map, m.mm, m.addr);
     }
-    // Exact size: `filter` and spreads leave slack in the backing store.
-    const rest = new Array<Mm | number>(pairs.length - 2);
-    for (let j = 0, k = 0; j < pairs.length; j++) if (j !== i && j !== i + 1) rest[k++] = pairs[j];
-    return rest;
+    qId = id;
+    qRel = rel;
+    qKey = key;
+    qStorable = storable;
+    const n = map.size;
+    this.msMapPut(map, mm, addr);
+    this.#one = null;
+    this.msSetExtras(map);
+    return map.size !== n;
   }
 
   /** Removes the mapping under `key`; returns whether there was one. */
   delete(key: number): boolean {
-    const many = this.#many;
+    this.msResolveKey(key);
+    return this.msDelete();
+  }
+
+  /** Removes the queried mapping; returns whether there was one. */
+  private msDelete(): boolean {
+    const many = this.msExtras();
     if (many instanceof Map) {
-      const had = many.delete(key);
-      if (many.size === 0) this.#many = null;
+      const had = many.delete(mapKey());
+      if (many.size === 0) this.msSetExtras(null);
       return had;
     }
-    const mm = this.#oneMm;
-    if (mm === null) return false;
-    if (this.isKey(mm, this.#oneRel, key)) {
-      // The oldest extra becomes the inline first mapping.
+    const one = this.#one;
+    if (one === null) return false;
+    const i = this.msLocate(one, many);
+    if (i === -2) return false;
+    if (i === -1) {
+      // The oldest extra becomes the first mapping.
       if (many === null) {
-        this.#oneMm = null;
-        this.#oneRel = 0;
+        this.#one = null;
       } else if (many instanceof MapperPair) {
-        this.#oneMm = many.mm;
-        this.#oneRel = many.rel;
-        this.#many = null;
+        this.#one = many.rel === 0 ? many.mm : many;
+        this.msSetExtras(null);
       } else {
-        this.#oneMm = many[0] as Mm;
-        this.#oneRel = many[1] as number;
-        this.#many = MapperSet.without(many, 0);
+        const pairs = many as (Mm | number)[];
+        const rel = pairs[1] as number;
+        this.#one = rel === 0 ? pairs[0] as Mm : new MapperPair(pairs[0] as Mm, rel);
+        this.msSetExtras(without(pairs, 0));
       }
       return true;
     }
-    if (many === null) return false;
-    if (many instanceof MapperPair) {
-      if (!this.isKey(many.mm, many.rel, key)) return false;
-      this.#many = null;
-      return true;
-    }
-    const i = this.pairIndex(many, key);
-    if (i < 0) return false;
-    this.#many = MapperSet.without(many, i);
+    this.msSetExtras(many instanceof MapperPair ? null : without(many!, i));
     return true;
   }
 
@@ -321,16 +475,17 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /** Mappings in insertion order (new {@link Mapper} objects). */
   *values(): IterableIterator<Mapper> {
-    const many = this.#many;
+    const many = this.msExtras();
+    const base = this.mapperBase();
     if (many instanceof Map) {
-      for (const [key, v] of many) yield mapMapper(key, v);
+      for (const [key, v] of many) yield mapMapper(base, key, v);
       return;
     }
-    const mm = this.#oneMm;
-    if (mm === null) return;
-    const base = this.mapperBase();
-    const rel = this.#oneRel;
-    yield { mm, addr: addrAt(base, rel) };
+    const one = this.#one;
+    if (one === null) return;
+    yield one instanceof MapperPair
+      ? { mm: one.mm, addr: addrAt(base, one.rel) }
+      : { mm: one, addr: addrAt(base, 0) };
     if (many === null) return;
     if (many instanceof MapperPair) {
       yield { mm: many.mm, addr: addrAt(base, many.rel) };
@@ -396,16 +551,15 @@ export class Oracle {
 
   /** Records that `mm` maps `folio` at `addr`. */
   map(folio: Folio, mm: Mm, addr: number): void {
-    if (!folio.mappers.add(mm, addr)) {
+    if (!folio.mappers.put(mm, addr)) {
       throw new Error(`oracle: folio ${folio.id} mapped twice at ${mapperKey(mm, addr)}`);
     }
   }
 
   /** Records that `mm` no longer maps `folio` at `addr`. */
   unmap(folio: Folio, mm: Mm, addr: number): void {
-    const key = mapperKey(mm, addr);
-    if (!folio.mappers.delete(key)) {
-      throw new Error(`oracle: folio ${folio.id} was not mapped at ${key}`);
+    if (!folio.mappers.remove(mm, addr)) {
+      throw new Error(`oracle: folio ${folio.id} was not mapped at ${mapperKey(mm, addr)}`);
     }
   }
 

@@ -24,6 +24,16 @@ import {
  */
 export type SlabGfp = "kernel" | "nowait";
 
+/** One cache's accounting, reached with one look-up by name on the hot paths. */
+interface CacheState {
+  /** Its counters (what {@link Slab.stats} returns). */
+  readonly stats: SlabCacheStats;
+  /** Its slot size (kept equal to the `sizes` record). */
+  size: number;
+  /** Whether it is in the {@link Slab.trackGroup} group. */
+  grouped: boolean;
+}
+
 interface SlowState {
   cpuFree: number;
   nodeFree: number;
@@ -154,6 +164,7 @@ export interface SlabSnapshot {
 export class Slab {
   readonly #sizes: Record<SlabCache, number>;
   readonly #stats: Record<SlabCache, SlabCacheStats>;
+  readonly #caches: Record<SlabCache, CacheState>;
   #exec: Exec | null;
   readonly #slow: SlabSlowPathParams | null;
   readonly #slowState = new Map<SlabCache, SlowState>();
@@ -184,6 +195,12 @@ export class Slab {
         c,
       ) => [c, { live: 0, peak: 0, allocs: 0, frees: 0, pendingRcu: 0, retained: 0 }]),
     ) as Record<SlabCache, SlabCacheStats>;
+    this.#caches = Object.fromEntries(
+      Object.entries(this.#stats).map(([c, stats]) => [
+        c,
+        { stats, size: this.#sizes[c as SlabCache], grouped: false },
+      ]),
+    ) as Record<SlabCache, CacheState>;
     this.#exec = exec;
   }
 
@@ -203,6 +220,7 @@ export class Slab {
       throw new Error(`Slab size of ${cache} cannot change after its first allocation`);
     }
     this.#sizes[cache] = bytes;
+    this.#caches[cache].size = bytes;
   }
 
   /** Sets the {@link Exec} charged for allocation and free work. */
@@ -215,27 +233,29 @@ export class Slab {
    * whose slow path would have needed direct reclaim (slow-path model only).
    */
   alloc(cache: SlabCache, n = 1, gfp: SlabGfp = "kernel"): boolean {
-    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+    const c = this.#caches[cache];
+    if (this.#slow && this.#exec && c.size > 0) {
       for (let i = 0; i < n; i++) {
         if (!this.#slowAlloc(cache, gfp)) {
-          if (i > 0) this.#commitAlloc(cache, i);
+          if (i > 0) this.#commitAlloc(c, i);
           return false;
         }
       }
     }
-    this.#commitAlloc(cache, n);
+    this.#commitAlloc(c, n);
     return true;
   }
 
-  #commitAlloc(cache: SlabCache, n: number): void {
-    const s = this.#stats[cache];
+  #commitAlloc(c: CacheState, n: number): void {
+    const s = c.stats;
     s.live += n;
     s.allocs += n;
     if (s.live > s.peak) s.peak = s.live;
-    this.#totalBytes += n * this.#sizes[cache];
+    const bytes = n * c.size;
+    this.#totalBytes += bytes;
     if (this.#totalBytes > this.#peakTotalBytes) this.#peakTotalBytes = this.#totalBytes;
-    if (this.#group?.has(cache)) {
-      this.#groupBytes += n * this.#sizes[cache];
+    if (c.grouped) {
+      this.#groupBytes += bytes;
       if (this.#groupBytes > this.#groupPeakBytes) this.#groupPeakBytes = this.#groupBytes;
     }
     this.#exec?.work("slab_alloc", n);
@@ -358,14 +378,15 @@ export class Slab {
 
   /** Frees objects at once. */
   free(cache: SlabCache, n = 1): void {
-    const s = this.#stats[cache];
+    const c = this.#caches[cache];
+    const s = c.stats;
     if (s.live < n) throw new Error(`Slab underflow in ${cache}: freeing ${n} of ${s.live}`);
     s.live -= n;
     s.frees += n;
-    this.#totalBytes -= n * this.#sizes[cache];
-    if (this.#group?.has(cache)) this.#groupBytes -= n * this.#sizes[cache];
+    this.#totalBytes -= n * c.size;
+    if (c.grouped) this.#groupBytes -= n * c.size;
     this.#exec?.work("slab_free", n);
-    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {
+    if (this.#slow && this.#exec && c.size > 0) {
       for (let i = 0; i < n; i++) this.#slowFree(cache);
     }
   }
@@ -450,6 +471,9 @@ export class Slab {
    */
   trackGroup(caches: readonly SlabCache[]): void {
     this.#group = new Set(caches);
+    for (const [c, st] of Object.entries(this.#caches)) {
+      st.grouped = this.#group.has(c as SlabCache);
+    }
     this.#groupBytes = 0;
     for (const c of this.#group) this.#groupBytes += this.#stats[c].live * this.sizes[c];
     for (const c of SLAB_CACHES) {

@@ -341,3 +341,66 @@ Deno.test("MapperSet: addresses no offset or key gives back are kept exactly", (
     for (const a of added) assertEquals(Object.is(s.get(mapperKey(mm, a))!.addr, a), true);
   }
 });
+
+Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any base, odd values)", () => {
+  const mms = [0, 1, 2, 3, 65535, 65536, 1.5, 2 ** 20, -1].map((id) => ({ id }) as Mm);
+  const twins = [1, 2].map((id) => ({ id }) as Mm); // same ids as mms[1], mms[2]: same keys
+  const near = (base: number, rel: number): number => (base + rel) * P;
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (const base of [0, X / P, 7, 2 ** 35 - 3, 1.5, 2 ** 60]) {
+    for (let round = 0; round < 30; round++) {
+      const s = base === 0 && round % 2 === 0
+        ? new MapperSet()
+        : new KernelFolio(1, 1, true, base, null);
+      const ref = new Map<number, { mm: Mm; addr: number }>();
+      const addr = (): number => {
+        const b = Number.isInteger(base) && base < 2 ** 36 ? base : X / P;
+        const pick = rnd(12);
+        if (pick < 6) return near(b, rnd(5) - 2);
+        if (pick === 6) return near(b, 2 ** 14 + rnd(3) - 1);
+        if (pick === 7) return near(b, -(2 ** 14) - rnd(2));
+        if (pick === 8) return near(b, 2 ** 31 + rnd(2));
+        return [-0, 0, 0.5, 2 ** 60, -P, X + 123, 2 ** 70 + P][rnd(7)];
+      };
+      const mmOf = (): Mm => rnd(10) === 0 ? twins[rnd(2)] : mms[rnd(mms.length)];
+      for (let op = 0; op < 200; op++) {
+        const mm = mmOf(), a = addr(), key = mapperKey(mm, a);
+        const kind = rnd(7);
+        if (kind <= 1) {
+          const had = ref.has(key);
+          if (!had) ref.set(key, { mm, addr: a });
+          assertEquals(s.add(mm, a), !had);
+        } else if (kind === 2) {
+          const had = ref.has(key);
+          if (rnd(2) === 0) s.set(key, { mm, addr: a });
+          else assertEquals(s.put(mm, a), !had);
+          ref.set(key, { mm, addr: a });
+        } else if (kind === 3 && ref.size > 0) {
+          const k = [...ref.keys()][rnd(ref.size)];
+          const m = ref.get(k)!;
+          assertEquals(rnd(2) === 0 ? s.delete(k) : s.remove(m.mm, m.addr), true);
+          ref.delete(k);
+        } else if (kind === 4) {
+          assertEquals(s.remove(mm, a), ref.delete(key));
+        } else if (kind === 5 && s instanceof KernelFolio && rnd(4) === 0) {
+          s.index = [base, base + 1, X / P + 3, 0][rnd(4)];
+        } else {
+          assertEquals(s.has(key), ref.has(key));
+          const g = s.get(key), r = ref.get(key);
+          assertEquals(g === undefined ? g : [g.mm, Object.is(g.addr, r?.addr)], r && [r.mm, true]);
+        }
+        assertEquals(s.size, ref.size);
+        const got = [...s.entries()];
+        assertEquals(got.map(([k]) => k), [...ref.keys()]);
+        got.forEach(([, m], i) => {
+          const r = [...ref.values()][i];
+          assertEquals([m.mm === r.mm, Object.is(m.addr, r.addr)], [true, true]);
+        });
+      }
+    }
+  }
+});

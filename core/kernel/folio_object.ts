@@ -11,7 +11,7 @@
  * @module
  */
 
-import { MapperSet } from "../oracle.ts";
+import { MapperSet, MapperSideData } from "../oracle.ts";
 import type { Folio, SimFile } from "./types.ts";
 
 const ANON = 1;
@@ -20,35 +20,39 @@ const KSM = 4;
 const FREED = 8;
 /** PageAnonExclusive of the one page of a folio without per-page arrays. */
 const EXCL0 = 16;
-/** `index` is kept in the side object (it is not an integer in [0, 2^46)). */
+/** `index` is kept in the side object (it is not an integer in [0, 2^45)). */
 const WIDE_INDEX = 32;
+/** The side object holds per-page arrays (the inline mapcount and EXCL0 are unused). */
+const ARRAYS = 64;
 /**
- * Above the six flag bits, the mapcount of a folio without per-page arrays (8 bits: one that
- * leaves [0, 256) moves to the arrays), and above it `index / 2^30` (16 bits). The word stays
+ * Above the seven flag bits, the mapcount of a folio without per-page arrays (8 bits: one that
+ * leaves [0, 256) moves to the arrays), and above it `index / 2^30` (15 bits). The word stays
  * below 2^30, a Smi also with pointer compression's 31-bit Smis.
  */
-const MC_SHIFT = 6;
+const MC_SHIFT = 7;
 const MC_MAX = 255;
 const MC_MASK = MC_MAX << MC_SHIFT;
-const HI_SHIFT = 14;
-const HI_LIMIT = 2 ** 16;
+const HI_SHIFT = 15;
+const HI_LIMIT = 2 ** 15;
 /** `index % 2^30` lives in its own field, the quotient in the top bits of the flag word. */
 const LO = 2 ** 30;
 
 /**
- * What most folios do not need, in one object made on demand: the file of a page-cache folio and
- * the per-page arrays of a large folio (or of a small one whose arrays an outside script asked
- * for through {@link KernelFolio.mapcount}).
+ * What most folios do not need, in one object made on demand and kept in the folio's slot for
+ * its extra oracle mappings ({@link MapperSideData}): the file of a page-cache folio and the
+ * per-page arrays of a large folio (or of a small one whose arrays an outside script asked for
+ * through {@link KernelFolio.mapcount}).
  */
-interface FolioExtra {
+class FolioExtra extends MapperSideData {
   /** `index` when it does not fit the packed form (see {@link WIDE_INDEX}). */
-  index: number;
-  /** The file of a page-cache folio. */
-  file: SimFile | null;
-  /** Per-page mapcount, or null while the folio keeps its one page's figures inline. */
-  mapcount: number[] | null;
+  index = 0;
   /** Per-page PageAnonExclusive (null exactly when `mapcount` is). */
-  anonExclusive: boolean[] | null;
+  anonExclusive: boolean[] | null = null;
+  /** Creates the side data of a folio of `file` with per-page `mapcount` (or null). */
+  constructor(public file: SimFile | null, public mapcount: number[] | null) {
+    super();
+    if (mapcount !== null) this.anonExclusive = new Array(mapcount.length).fill(false);
+  }
 }
 
 /**
@@ -86,21 +90,14 @@ export class KernelFolio extends MapperSet implements Folio {
   #bits: number;
   /** The low 30 bits of `index`. */
   #indexLo = 0;
-  /** File and per-page arrays, when the folio has either. */
-  #x: FolioExtra | null = null;
 
   /** A folio of `nrPages` pages with zero mapcounts, not exclusive, not on any list. */
   constructor(id: number, nrPages: number, anon: boolean, index: number, file: SimFile | null) {
     super();
     this.id = id;
-    this.#bits = anon ? ANON : 0;
+    this.#bits = (anon ? ANON : 0) | (nrPages !== 1 ? ARRAYS : 0);
     if (file !== null || nrPages !== 1) {
-      this.#x = {
-        index: 0,
-        file,
-        mapcount: nrPages === 1 ? null : new Array(nrPages).fill(0),
-        anonExclusive: nrPages === 1 ? null : new Array(nrPages).fill(false),
-      };
+      this.attachSideData(new FolioExtra(file, nrPages === 1 ? null : new Array(nrPages).fill(0)));
     }
     this.storeIndex(index);
   }
@@ -108,7 +105,7 @@ export class KernelFolio extends MapperSet implements Folio {
   /** `folio->index`. */
   get index(): number {
     const b = this.#bits;
-    if ((b & WIDE_INDEX) !== 0) return this.#x!.index;
+    if ((b & WIDE_INDEX) !== 0) return (this.sideData() as FolioExtra).index;
     return (b >>> HI_SHIFT) * LO + this.#indexLo;
   }
   set index(index: number) {
@@ -136,20 +133,26 @@ export class KernelFolio extends MapperSet implements Folio {
 
   /** The side object, made empty if need be. */
   private extra(): FolioExtra {
-    let x = this.#x;
-    if (x === null) this.#x = x = { index: 0, file: null, mapcount: null, anonExclusive: null };
+    let x = this.sideData() as FolioExtra | null;
+    if (x === null) this.attachSideData(x = new FolioExtra(null, null));
     return x;
+  }
+
+  /** The side object when it holds per-page arrays, else null. */
+  private pages(): FolioExtra | null {
+    return (this.#bits & ARRAYS) !== 0 ? this.sideData() as FolioExtra : null;
   }
 
   /** Number of pages (1 for order 0). */
   get nrPages(): number {
-    const x = this.#x;
-    return x === null || x.mapcount === null ? 1 : x.mapcount.length;
+    const x = this.pages();
+    return x === null ? 1 : x.mapcount!.length;
   }
 
   /** The file of a page-cache folio. */
   get file(): SimFile | null {
-    return this.#x === null ? null : this.#x.file;
+    const x = this.sideData() as FolioExtra | null;
+    return x === null ? null : x.file;
   }
 
   /**
@@ -171,23 +174,23 @@ export class KernelFolio extends MapperSet implements Folio {
     if (x.mapcount === null) {
       x.mapcount = [this.inlineMapcount()];
       x.anonExclusive = [(this.#bits & EXCL0) !== 0];
-      this.#bits &= ~(EXCL0 | MC_MASK);
+      this.#bits = (this.#bits & ~(EXCL0 | MC_MASK)) | ARRAYS;
     }
     return x;
   }
 
   /** Mapcount of page `page`. */
   pageMapcount(page: number): number {
-    const x = this.#x;
-    if (x !== null && x.mapcount !== null) return x.mapcount[page];
+    const x = this.pages();
+    if (x !== null) return x.mapcount![page];
     if (page === 0) return this.inlineMapcount();
     throw new RangeError(`folio ${this.id} has no page ${page}`);
   }
 
   /** Adds `delta` to the mapcount of page `page`. */
   addPageMapcount(page: number, delta: number): void {
-    const x = this.#x;
-    if (x !== null && x.mapcount !== null) x.mapcount[page] += delta;
+    const x = this.pages();
+    if (x !== null) x.mapcount![page] += delta;
     else if (page !== 0) throw new RangeError(`folio ${this.id} has no page ${page}`);
     else {
       const v = this.inlineMapcount() + delta;
@@ -204,42 +207,42 @@ export class KernelFolio extends MapperSet implements Folio {
 
   /** Sum of the pages' mapcounts. */
   totalMapcount(): number {
-    const x = this.#x;
-    if (x === null || x.mapcount === null) return this.inlineMapcount();
+    const x = this.pages();
+    if (x === null) return this.inlineMapcount();
     let n = 0;
-    for (const m of x.mapcount) n += m;
+    for (const m of x.mapcount!) n += m;
     return n;
   }
 
   /** Largest mapcount of any page. */
   maxPageMapcount(): number {
-    const x = this.#x;
-    if (x === null || x.mapcount === null) return this.inlineMapcount();
-    let n = x.mapcount[0];
-    for (const m of x.mapcount) if (m > n) n = m;
+    const x = this.pages();
+    if (x === null) return this.inlineMapcount();
+    let n = x.mapcount![0];
+    for (const m of x.mapcount!) if (m > n) n = m;
     return n;
   }
 
   /** Whether any page's mapcount is not 0. */
   mapped(): boolean {
-    const x = this.#x;
-    if (x === null || x.mapcount === null) return (this.#bits & MC_MASK) !== 0;
-    for (const m of x.mapcount) if (m !== 0) return true;
+    const x = this.pages();
+    if (x === null) return (this.#bits & MC_MASK) !== 0;
+    for (const m of x.mapcount!) if (m !== 0) return true;
     return false;
   }
 
   /** PageAnonExclusive of page `page`. */
   pageAnonExclusive(page: number): boolean {
-    const x = this.#x;
-    if (x !== null && x.anonExclusive !== null) return x.anonExclusive[page];
+    const x = this.pages();
+    if (x !== null) return x.anonExclusive![page];
     if (page === 0) return (this.#bits & EXCL0) !== 0;
     throw new RangeError(`folio ${this.id} has no page ${page}`);
   }
 
   /** Sets PageAnonExclusive of page `page`. */
   setPageAnonExclusive(page: number, exclusive: boolean): void {
-    const x = this.#x;
-    if (x !== null && x.anonExclusive !== null) x.anonExclusive[page] = exclusive;
+    const x = this.pages();
+    if (x !== null) x.anonExclusive![page] = exclusive;
     else if (page !== 0) throw new RangeError(`folio ${this.id} has no page ${page}`);
     else this.#bits = exclusive ? this.#bits | EXCL0 : this.#bits & ~EXCL0;
   }
@@ -249,9 +252,9 @@ export class KernelFolio extends MapperSet implements Folio {
    * page 0 stay; the arrays, where an outside script may hold them, are cut to one entry).
    */
   truncateToFirstPage(): void {
-    const x = this.#x;
-    if (x === null || x.mapcount === null) return;
-    x.mapcount.length = 1;
+    const x = this.pages();
+    if (x === null) return;
+    x.mapcount!.length = 1;
     x.anonExclusive!.length = 1;
   }
 
