@@ -204,3 +204,40 @@ Deno.test("Distribution: zeros, whole numbers, large and fractional samples mix 
     { lo: 5, hi: 9, count: 1 },
   ]);
 });
+
+Deno.test("Distribution over many chunks: quantiles, histogram and merge as one sorted array", () => {
+  // 300,000 samples span several 65,536-sample chunks; a double arrives after three chunks
+  // (every stored sample becomes a double), then -0 and zeros; quantiles are read in between
+  // (the chunks are joined and sorted) and samples keep arriving afterwards.
+  const d = new Distribution(4);
+  const ref: number[] = [];
+  const add = (v: number): void => {
+    d.add(v);
+    ref.push(v);
+  };
+  let x = 12345;
+  const next = (): number => (x = (x * 1103515245 + 12345) % 2147483648) % 100_000;
+  for (let i = 0; i < 200_000; i++) add(next());
+  // -0 sorts before +0, as in a typed array's sort.
+  const sorted = (): number[] =>
+    [...ref].sort((a, b) => a - b || (Object.is(a, -0) ? -1 : 0) - (Object.is(b, -0) ? -1 : 0));
+  const nearest = (q: number): number => {
+    const s = sorted();
+    return s[Math.min(s.length, Math.max(1, Math.ceil(q * s.length))) - 1];
+  };
+  assert.equal(d.p50, nearest(0.5));
+  assert.equal(d.p99, nearest(0.99));
+  add(0.5);
+  add(-0);
+  add(0);
+  for (let i = 0; i < 100_000; i++) add(i % 7 === 0 ? 0 : next());
+  for (const q of [0, 0.1, 0.5, 0.9, 0.99, 1]) assert.equal(d.quantile(q), nearest(q));
+  assert.ok(Object.is(d.quantile(0), -0));
+  assert.equal(d.count, ref.length);
+  const h = d.histogram(7);
+  assert.equal(h.reduce((a, b) => a + b.count, 0), ref.length);
+  const m = new Distribution().merge(d);
+  // (min may be -0 or 0 depending on arrival order; the rest does not depend on it.)
+  assert.deepEqual({ ...m.summary(), min: 0 }, { ...d.summary(), min: 0 });
+  assert.deepEqual(m.histogram(5, { scale: "integer" }), d.histogram(5, { scale: "integer" }));
+});

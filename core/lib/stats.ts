@@ -71,6 +71,9 @@ export interface HistogramOptions {
   scale?: "linear" | "log" | "integer";
 }
 
+/** Longest chunk of stored samples (256 KiB of 32-bit samples). */
+const CHUNK_MAX = 1 << 16;
+
 /**
  * Records numeric samples and reports count, sum, mean, extremes,
  * nearest-rank quantiles and histograms.
@@ -87,20 +90,29 @@ export interface HistogramOptions {
  */
 export class Distribution {
   /**
-   * The samples other than +0, in arrival order until sorted: 32-bit unsigned integers while
-   * every such sample is one (most samples are whole nanoseconds or counts), else doubles.
+   * The samples other than +0, in arrival order until sorted, are stored in chunks: the full
+   * ones in `#chunks`, then `#samples[0..fill)`. A new chunk doubles the length of the last one
+   * up to {@link CHUNK_MAX}, so no sample is copied while samples arrive; the chunks are joined
+   * into one array when the samples are needed in order. 32-bit unsigned integers while every
+   * stored sample is one (most samples are whole nanoseconds or counts), else doubles.
    */
   #samples: Uint32Array | Float64Array;
-  /** Whether `#samples` holds doubles. */
+  /** Samples in `#samples`. */
+  #fill = 0;
+  /** The full chunks before `#samples`, in arrival order. */
+  #chunks: (Uint32Array | Float64Array)[] = [];
+  /** Whether the stored samples are doubles. */
   #wide = false;
-  /** Samples stored in `#samples`. */
+  /** Samples stored (in `#chunks` and `#samples`). */
   #n = 0;
+  /** The last stored sample (-Infinity when none): whether the next keeps them sorted. */
+  #last = -Infinity;
   /** Samples equal to +0, counted but not stored (most lock waits are 0). */
   #zeros = 0;
   #sum = 0;
   #min = Infinity;
   #max = -Infinity;
-  /** Whether `#samples[0..n)` is currently sorted. */
+  /** Whether the stored samples are currently sorted. */
   #sorted = true;
 
   /**
@@ -137,26 +149,50 @@ export class Distribution {
       this.#zeros++;
       return;
     }
-    let a = this.#samples;
-    const n = this.#n;
     // -0 reaches here (it is not +0) and needs a double too.
-    if (n === a.length || (!this.#wide && (value >>> 0 !== value || value === 0))) {
-      a = this.#grow(value);
+    if (
+      this.#fill === this.#samples.length ||
+      (!this.#wide && (value >>> 0 !== value || value === 0))
+    ) {
+      this.#grow(value);
     }
-    if (this.#sorted && n > 0 && value < a[n - 1]) this.#sorted = false;
-    a[n] = value;
-    this.#n = n + 1;
+    if (value < this.#last) this.#sorted = false;
+    this.#samples[this.#fill++] = value;
+    this.#last = value;
+    this.#n++;
   }
 
-  /** A buffer with room for one more sample and able to hold `value` exactly. */
-  #grow(value: number): Uint32Array | Float64Array {
+  /** Makes room for one more sample, able to hold `value` exactly. */
+  #grow(value: number): void {
+    if (!this.#wide && (value >>> 0 !== value || value === 0)) {
+      // Every stored sample becomes a double (once).
+      this.#wide = true;
+      this.#chunks = this.#chunks.map((c) => Float64Array.from(c));
+      this.#samples = Float64Array.from(this.#samples);
+    }
     const a = this.#samples;
-    const wide = this.#wide || value >>> 0 !== value || value === 0;
-    const len = this.#n === a.length ? a.length * 2 : a.length;
-    const next = wide ? new Float64Array(len) : new Uint32Array(len);
-    next.set(a.subarray(0, this.#n));
-    this.#wide = wide;
-    return this.#samples = next;
+    if (this.#fill < a.length) return;
+    this.#chunks.push(a);
+    const len = Math.min(Math.max(a.length * 2, 1), CHUNK_MAX);
+    this.#samples = this.#wide ? new Float64Array(len) : new Uint32Array(len);
+    this.#fill = 0;
+  }
+
+  /** Joins the chunks: afterwards every stored sample is in `#samples[0..n)`. */
+  #join(): void {
+    const chunks = this.#chunks;
+    if (chunks.length === 0) return;
+    const n = this.#n;
+    const all = this.#wide ? new Float64Array(n) : new Uint32Array(n);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    all.set(this.#samples.subarray(0, this.#fill), at);
+    this.#chunks = [];
+    this.#samples = all;
+    this.#fill = n;
   }
 
   /**
@@ -287,9 +323,11 @@ export class Distribution {
   }
 
   #sort(): void {
+    this.#join();
     if (this.#sorted) return;
     this.#samples.subarray(0, this.#n).sort();
     this.#sorted = true;
+    this.#last = this.#samples[this.#n - 1];
   }
 
   /** All samples in ascending order, zeros included, as doubles. */
@@ -424,6 +462,7 @@ export class Distribution {
     const nb = Math.ceil((max - min + 1) / w);
     const out: HistogramBucket[] = [];
     for (let i = 0; i < nb; i++) out.push({ lo: min + i * w, hi: min + (i + 1) * w - 1, count: 0 });
+    this.#join();
     const a = this.#samples;
     for (let i = 0; i < this.#n; i++) {
       out[Math.floor((Math.floor(a[i]) - min) / w)].count++;
@@ -446,6 +485,7 @@ export class Distribution {
    * ```
    */
   merge(other: Distribution): this {
+    other.#join();
     const n = other.#n;
     const src = other.#samples;
     for (let i = 0; i < n; i++) this.add(src[i]);

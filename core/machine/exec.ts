@@ -203,6 +203,15 @@ export class WorkTally {
 
   /** Adds `units` of the work kind at index `k`. */
   add(k: number, units: number): void {
+    // Small enough to be inlined at every call site: a kind already counted (a positive total)
+    // takes the first branch; anything else (first count, a kind past the end) the second.
+    const u = this.units;
+    const v = u[k];
+    if (v > 0) u[k] = v + units;
+    else this.#addSlow(k, units);
+  }
+
+  #addSlow(k: number, units: number): void {
     let u = this.units;
     if (k >= u.length) u = this.#grow(k);
     const v = u[k];

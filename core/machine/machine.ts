@@ -398,11 +398,51 @@ export class Machine {
     const r = task.replay!;
     const code = r.code;
     const refs = r.refs;
-    while (r.pc < r.n) {
-      switch (code[r.pc]) {
+    const n = r.n;
+    const acct = this.#acct;
+    const price = this.#recorder.workPrice;
+    // The program counter lives in a local; `r.pc` is written back before every return.
+    let pc = r.pc;
+    while (pc < n) {
+      switch (code[pc] | 0) {
+        case S_WORK: {
+          const k = code[pc + 1];
+          const units = code[pc + 2];
+          pc += 3;
+          acct.work.add(k, units);
+          const held = task.held;
+          for (let i = 0, nh = task.nheld; i < nh; i++) {
+            const h = held[i];
+            h.units += units;
+            h.tally!.add(k, units);
+          }
+          const ns = price[k] * units;
+          if (ns > 0) {
+            const t = this.#now + ns;
+            if (!this.#skipTo(t)) {
+              r.pc = pc;
+              this.#events.scheduleTagged(t, EV_ADVANCE, task);
+              return;
+            }
+          }
+          break;
+        }
+        case S_DELAY: {
+          const ns = code[pc + 1];
+          pc += 2;
+          if (ns > 0) {
+            const t = this.#now + ns;
+            if (!this.#skipTo(t)) {
+              r.pc = pc;
+              this.#events.scheduleTagged(t, EV_ADVANCE, task);
+              return;
+            }
+          }
+          break;
+        }
         case S_OP_BEGIN: {
-          const kind = OP_KINDS[code[r.pc + 1]];
-          r.pc += 2;
+          const kind = OP_KINDS[code[pc + 1]];
+          pc += 2;
           r.opKind = kind;
           r.opStart = this.#now;
           r.opLockWait = 0;
@@ -410,9 +450,9 @@ export class Machine {
           break;
         }
         case S_OP_END: {
-          r.pc++;
+          pc++;
           const kind = r.opKind!;
-          const a = this.#acct.op(kind);
+          const a = acct.op(kind);
           a.count++;
           a.latency.add(this.#now - r.opStart);
           a.lockWait.add(r.opLockWait);
@@ -421,42 +461,17 @@ export class Machine {
           if (this.#traceOn) this.#log(task, `end ${kind}`);
           break;
         }
-        case S_WORK: {
-          const k = code[r.pc + 1];
-          const units = code[r.pc + 2];
-          r.pc += 3;
-          this.#acct.work.add(k, units);
-          const held = task.held;
-          for (let i = 0, nh = task.nheld; i < nh; i++) {
-            const h = held[i];
-            h.units += units;
-            h.tally!.add(k, units);
-          }
-          const ns = this.#recorder.workPrice[k] * units;
-          if (ns > 0 && !this.#skipTo(this.#now + ns)) {
-            this.#events.scheduleTagged(this.#now + ns, EV_ADVANCE, task);
-            return;
-          }
-          break;
-        }
-        case S_DELAY: {
-          const ns = code[r.pc + 1];
-          r.pc += 2;
-          if (ns > 0 && !this.#skipTo(this.#now + ns)) {
-            this.#events.scheduleTagged(this.#now + ns, EV_ADVANCE, task);
-            return;
-          }
-          break;
-        }
         case S_ACQUIRE: {
-          const info = refs[code[r.pc + 1]] as LockInfo;
-          const mode = MODES[code[r.pc + 2]];
+          const info = refs[code[pc + 1]] as LockInfo;
+          const mode = MODES[code[pc + 2]];
           if (info.state.acquire(task, mode)) {
-            r.pc += 4;
+            pc += 4;
+            r.pc = pc;
             this.#granted(task, info, mode, this.#now);
             break;
           }
-          if (code[r.pc + 3] === 1) info.metrics.lateTrylocks++;
+          r.pc = pc;
+          if (code[pc + 3] === 1) info.metrics.lateTrylocks++;
           info.state.enqueue({ owner: task, mode, since: this.#now });
           if (this.#traceOn) this.#log(task, `wait ${info.name} ${mode}`);
           if (info.state.lock.kind === "spinlock") task.state = "spinning";
@@ -467,17 +482,18 @@ export class Machine {
           return;
         }
         case S_TRYLOCK_FAIL: {
-          const info = refs[code[r.pc + 1]] as LockInfo;
-          const mode = MODES[code[r.pc + 2]];
-          r.pc += 3;
+          const info = refs[code[pc + 1]] as LockInfo;
+          const mode = MODES[code[pc + 2]];
+          pc += 3;
           info.metrics.trylockFailures++;
           if (this.#traceOn) this.#log(task, `trylock-fail ${info.name} ${mode}`);
           break;
         }
         case S_RELEASE: {
-          const info = refs[code[r.pc + 1]] as LockInfo;
-          const mode = MODES[code[r.pc + 2]];
-          r.pc += 3;
+          const info = refs[code[pc + 1]] as LockInfo;
+          const mode = MODES[code[pc + 2]];
+          pc += 3;
+          r.pc = pc;
           const held = task.held;
           const nh = task.nheld - 1;
           let i = nh;
@@ -502,30 +518,31 @@ export class Machine {
           break;
         }
         case S_RCU_LOCK:
-          r.pc++;
+          pc++;
           if (task.rcuDepth++ === 0) {
             task.rcuSection = this.#rcu.beginSection();
             this.#log(task, "rcu-read-lock");
           }
           break;
         case S_RCU_UNLOCK:
-          r.pc++;
+          pc++;
           if (--task.rcuDepth === 0) {
             this.#log(task, "rcu-read-unlock");
             this.#rcu.endSection(task.rcuSection);
           }
           break;
         case S_CALL_RCU: {
-          const fn = refs[code[r.pc + 1]] as () => void;
-          r.pc += 2;
+          const fn = refs[code[pc + 1]] as () => void;
+          pc += 2;
           this.#log(task, "call-rcu");
           this.#rcu.queue(fn);
           break;
         }
         default:
-          throw new Error(`Corrupt step code ${code[r.pc]} at ${r.pc}`);
+          throw new Error(`Corrupt step code ${code[pc]} at ${pc}`);
       }
     }
+    r.pc = pc;
     // The buffers go back to the recorder's pool: only operations in flight hold step buffers.
     this.#recorder.recycle(r);
     task.replay = null;
