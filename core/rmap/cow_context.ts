@@ -111,7 +111,7 @@
  * @module
  */
 
-import { SortedMap } from "../lib/sorted_map.ts";
+import { AugmentedTree, AvlEngine, AvlNode } from "../lib/augmented_tree.ts";
 import { type Lock, newLock } from "../machine/exec.ts";
 import { SLAB_CACHES, type SlabCache } from "../slab.ts";
 import {
@@ -241,13 +241,57 @@ export interface RemapTableEntry {
   first: number;
   /** Last pgoff. */
   last: number;
-  /** Remapped ranges covering this entry, per offset. */
+  /** Remapped ranges covering this entry, per offset (a snapshot). */
   readonly counts: Map<number, number>;
-  /** The distinct offsets, ascending (what the PoC's sorted dynarray holds). */
+  /** The distinct offsets, ascending (what the PoC's sorted dynarray holds; a snapshot). */
   readonly offsets: number[];
   /** Capacity of the entry's `struct dynarray` (0 while it holds one offset: a tagged word). */
   cap: number;
 }
+
+/**
+ * One entry of a {@link RemapTable}, which is also its node in the table's AVL tree (ordered by
+ * `first`; entries never overlap). One offset is kept inline (most entries hold one); two or more
+ * are kept in `offs` (ascending) with their multiplicities in `cnts`.
+ */
+class RemapNode extends AvlNode<RemapNode> implements RemapTableEntry {
+  first: number;
+  last: number;
+  /** The offset while there is one (`offs === null`). */
+  off: number;
+  /** Remapped ranges covering this entry with offset {@link RemapNode.off}. */
+  cnt: number;
+  /** The distinct offsets, ascending, once there are two or more (else null). */
+  offs: number[] | null = null;
+  /** Remapped ranges covering this entry, per offset of `offs`. */
+  cnts: number[] | null = null;
+  cap = 0;
+
+  constructor(first: number, last: number, off: number, cnt: number) {
+    super();
+    this.first = first;
+    this.last = last;
+    this.off = off;
+    this.cnt = cnt;
+  }
+
+  get offsets(): number[] {
+    return this.offs === null ? [this.off] : this.offs.slice();
+  }
+
+  get counts(): Map<number, number> {
+    const m = new Map<number, number>();
+    if (this.offs === null) m.set(this.off, this.cnt);
+    else for (let i = 0; i < this.offs.length; i++) m.set(this.offs[i], this.cnts![i]);
+    return m;
+  }
+}
+
+/** The order of remap-table entries (one engine serves every table). */
+const REMAP_ENGINE = new AvlEngine<RemapNode>((a, b) => a.first < b.first);
+
+/** Scratch stack of the in-order walks of {@link RemapTable} (empty between calls). */
+const REMAP_STACK: RemapNode[] = [];
 
 /**
  * A context's remap table, kept canonical (entry boundaries at exactly the endpoints of the live
@@ -263,11 +307,13 @@ export interface RemapTableEntry {
  * same capacity (`split_remap` → `dup_remaps` → `dynarray_dup`).
  */
 export class RemapTable {
-  readonly #entries = new SortedMap<RemapTableEntry>();
+  readonly #tree = new AugmentedTree<RemapNode>(REMAP_ENGINE);
   /** Range endpoints (`first` and `last + 1` of every live range), with multiplicity. */
   readonly #bounds = new Map<number, number>();
   readonly #sink: RemapArraySink;
   #arrays = 0;
+  /** Scratch: the entries one edit or lookup overlaps (empty between calls). */
+  readonly #hit: RemapNode[] = [];
 
   /** An empty table reporting array allocations to `sink`. */
   constructor(sink: RemapArraySink) {
@@ -276,7 +322,7 @@ export class RemapTable {
 
   /** Number of entries. */
   get size(): number {
-    return this.#entries.size;
+    return this.#tree.size;
   }
 
   /** Entries holding a `struct dynarray` (two or more offsets). */
@@ -286,27 +332,87 @@ export class RemapTable {
 
   /** Every entry, ascending. */
   all(): RemapTableEntry[] {
-    return [...this.#entries.entries()].map(([, e]) => e);
+    return [...this.#tree.nodes()];
   }
 
-  #containing(pgoff: number): RemapTableEntry | undefined {
-    const f = this.#entries.floor(pgoff);
-    return f && f[1].last >= pgoff ? f[1] : undefined;
+  /** The entry containing `pgoff`, or null. */
+  #containing(pgoff: number): RemapNode | null {
+    let n = this.#tree.root;
+    let best: RemapNode | null = null;
+    while (n !== null) {
+      if (n.first <= pgoff) {
+        best = n;
+        n = n.right;
+      } else n = n.left;
+    }
+    return best !== null && best.last >= pgoff ? best : null;
+  }
+
+  /** The entry starting at `pgoff`, or null. */
+  #startingAt(pgoff: number): RemapNode | null {
+    let n = this.#tree.root;
+    while (n !== null) {
+      if (pgoff < n.first) n = n.left;
+      else if (pgoff > n.first) n = n.right;
+      else return n;
+    }
+    return null;
+  }
+
+  /**
+   * Counts the entries overlapping `[first, last]` and pushes them onto `out` (unless null),
+   * ascending. Entries are disjoint, so their `last` ascends with `first`.
+   */
+  #over(first: number, last: number, out: RemapNode[] | null): number {
+    const stack = REMAP_STACK;
+    let n = this.#tree.root;
+    while (n !== null) {
+      if (n.last >= first) {
+        stack.push(n);
+        n = n.left;
+      } else n = n.right;
+    }
+    let k = 0;
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      if (m.first > last) break;
+      k++;
+      if (out !== null) out.push(m);
+      for (let r = m.right; r !== null; r = r.left) stack.push(r);
+    }
+    stack.length = 0;
+    return k;
   }
 
   /** Number of entries overlapping `[first, last]` (what {@link overlapping} would return). */
   countOverlapping(first: number, last: number): number {
-    const c = this.#containing(first);
-    return (c ? 1 : 0) + this.#entries.rangeKeys(c ? c.last + 1 : first, last + 1).length;
+    return this.#over(first, last, null);
   }
 
   /** Entries overlapping `[first, last]`, ascending. */
   overlapping(first: number, last: number): RemapTableEntry[] {
-    const out: RemapTableEntry[] = [];
-    const c = this.#containing(first);
-    if (c) out.push(c);
-    for (const [, e] of this.#entries.range(c ? c.last + 1 : first, last + 1)) out.push(e);
+    const out: RemapNode[] = [];
+    this.#over(first, last, out);
     return out;
+  }
+
+  /**
+   * Pushes onto `out` the offsets of the entries overlapping `[first, last]` (each entry's
+   * ascending; an offset held by several entries is pushed once per entry) and returns the number
+   * of those entries. Allocates nothing (the walk's lookup).
+   */
+  gatherOffsets(first: number, last: number, out: number[]): number {
+    if (first === last) {
+      const e = this.#containing(first);
+      if (e === null) return 0;
+      pushOffsets(e, out);
+      return 1;
+    }
+    const hit = this.#hit;
+    const k = this.#over(first, last, hit);
+    for (let i = 0; i < k; i++) pushOffsets(hit[i], out);
+    hit.length = 0;
+    return k;
   }
 
   #newArray(cap: number): void {
@@ -320,7 +426,7 @@ export class RemapTable {
     this.#arrays++;
   }
 
-  #freeArray(e: RemapTableEntry): void {
+  #freeArray(e: RemapNode): void {
     if (e.cap === 0) return;
     this.#sink.free(e.cap, true);
     this.#arrays--;
@@ -330,45 +436,57 @@ export class RemapTable {
   /** Splits the entry containing `pgoff` so that an entry starts there. */
   #splitAt(pgoff: number): void {
     const e = this.#containing(pgoff);
-    if (!e || e.first === pgoff) return;
-    const right: RemapTableEntry = {
-      first: pgoff,
-      last: e.last,
-      counts: new Map(e.counts),
-      offsets: [...e.offsets],
-      cap: e.cap,
-    };
+    if (e === null || e.first === pgoff) return;
+    const right = new RemapNode(pgoff, e.last, e.off, e.cnt);
+    if (e.offs !== null) {
+      right.offs = e.offs.slice();
+      right.cnts = e.cnts!.slice();
+    }
+    right.cap = e.cap;
     e.last = pgoff - 1;
     if (right.cap > 0) this.#newArray(right.cap);
-    this.#entries.set(pgoff, right);
+    this.#tree.insert(right);
   }
 
   #insert(first: number, last: number, offset: number): void {
-    const counts = new Map<number, number>();
-    counts.set(offset, 1);
-    this.#entries.set(first, { first, last, counts, offsets: [offset], cap: 0 });
+    this.#tree.insert(new RemapNode(first, last, offset, 1));
   }
 
-  #addOffset(e: RemapTableEntry, offset: number): void {
-    const c = e.counts.get(offset);
-    if (c !== undefined) {
-      e.counts.set(offset, c + 1);
-      return;
-    }
-    const n = e.offsets.length + 1;
-    if (e.cap === 0 && n >= 2) {
+  #addOffset(e: RemapNode, offset: number): void {
+    const offs = e.offs;
+    if (offs === null) {
+      if (e.off === offset) {
+        e.cnt++;
+        return;
+      }
+      // The second offset: the tagged word becomes an array of capacity 2.
       this.#newArray(2);
       e.cap = 2;
-    } else if (n > e.cap) {
+      if (e.off < offset) {
+        e.offs = [e.off, offset];
+        e.cnts = [e.cnt, 1];
+      } else {
+        e.offs = [offset, e.off];
+        e.cnts = [1, e.cnt];
+      }
+      return;
+    }
+    const cnts = e.cnts!;
+    const j = offs.indexOf(offset);
+    if (j >= 0) {
+      cnts[j]++;
+      return;
+    }
+    if (offs.length + 1 > e.cap) {
       const cap = 2 * e.cap;
       if (cap > REMAP_ARRAY_MAX_CAP) this.#newArray(cap); // throws before any change
       this.#sink.grow(e.cap, cap);
       e.cap = cap;
     }
-    e.counts.set(offset, 1);
-    let i = e.offsets.length;
-    while (i > 0 && e.offsets[i - 1] > offset) i--;
-    e.offsets.splice(i, 0, offset);
+    let i = offs.length;
+    while (i > 0 && offs[i - 1] > offset) i--;
+    offs.splice(i, 0, offset);
+    cnts.splice(i, 0, 1);
   }
 
   #bound(pgoff: number, d: 1 | -1): boolean {
@@ -384,12 +502,17 @@ export class RemapTable {
     this.#bound(r.last + 1, 1);
     this.#splitAt(r.first);
     this.#splitAt(r.last + 1);
+    const hit = this.#hit;
+    hit.length = 0;
+    const k = this.#over(r.first, r.last, hit);
     let pos = r.first;
-    for (const e of this.overlapping(r.first, r.last)) {
+    for (let i = 0; i < k; i++) {
+      const e = hit[i];
       if (e.first > pos) this.#insert(pos, e.first - 1, r.offset);
       this.#addOffset(e, r.offset);
       pos = e.last + 1;
     }
+    hit.length = 0;
     if (pos <= r.last) this.#insert(pos, r.last, r.offset);
   }
 
@@ -398,18 +521,35 @@ export class RemapTable {
    * range has any more (the model's canonical form; the PoC keeps such stale boundaries).
    */
   remove(r: RemapRange): void {
-    for (const e of this.overlapping(r.first, r.last)) {
-      const c = e.counts.get(r.offset);
-      if (c === undefined) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
-      if (c > 1) {
-        e.counts.set(r.offset, c - 1);
+    const hit = this.#hit;
+    hit.length = 0;
+    const k = this.#over(r.first, r.last, hit);
+    for (let i = 0; i < k; i++) {
+      const e = hit[i];
+      const offs = e.offs;
+      if (offs === null) {
+        if (e.off !== r.offset) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
+        if (e.cnt > 1) e.cnt--;
+        else this.#tree.remove(e);
         continue;
       }
-      e.counts.delete(r.offset);
-      e.offsets.splice(e.offsets.indexOf(r.offset), 1);
-      if (e.offsets.length === 1) this.#freeArray(e);
-      else if (e.offsets.length === 0) this.#entries.delete(e.first);
+      const cnts = e.cnts!;
+      const j = offs.indexOf(r.offset);
+      if (j < 0) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
+      if (cnts[j] > 1) {
+        cnts[j]--;
+        continue;
+      }
+      offs.splice(j, 1);
+      cnts.splice(j, 1);
+      if (offs.length === 1) {
+        e.off = offs[0];
+        e.cnt = cnts[0];
+        e.offs = e.cnts = null;
+        this.#freeArray(e);
+      }
     }
+    hit.length = 0;
     this.#dropBound(r.first);
     this.#dropBound(r.last + 1);
   }
@@ -420,14 +560,22 @@ export class RemapTable {
    */
   #dropBound(at: number): void {
     if (!this.#bound(at, -1)) return;
-    const right = this.#entries.get(at);
+    const right = this.#startingAt(at);
+    if (right === null) return;
     const left = this.#containing(at - 1);
-    if (right && left && left.last === at - 1) {
+    if (left !== null && left.last === at - 1) {
       left.last = right.last;
       this.#freeArray(right);
-      this.#entries.delete(at);
+      this.#tree.remove(right);
     }
   }
+}
+
+/** Pushes the offsets of `e` onto `out`, ascending. */
+function pushOffsets(e: RemapNode, out: number[]): void {
+  const offs = e.offs;
+  if (offs === null) out.push(e.off);
+  else for (let i = 0; i < offs.length; i++) out.push(offs[i]);
 }
 
 /** Options of the CoW-context model. */
@@ -616,6 +764,20 @@ export function remapArrayCache(cap: number): SlabCache {
 /** `(vm_start >> PAGE_SHIFT) − vm_pgoff`. */
 export function vmaRemapOffset(vma: Vma): number {
   return vma.start / PAGE_SIZE - vma.pgoff;
+}
+
+/** Appends the children of `ctx` to `out` in fork order and returns the new length of `out`. */
+function pushChildren(ctx: CowContext, out: CowContext[]): number {
+  for (const c of ctx.kids) out.push(c);
+  return out.length;
+}
+
+/** Sorts `a` ascending and drops repeated values, in place. */
+function sortUnique(a: number[]): void {
+  a.sort((x, y) => x - y);
+  let k = 1;
+  for (let i = 1; i < a.length; i++) if (a[i] !== a[k - 1]) a[k++] = a[i];
+  a.length = k;
 }
 
 /**
@@ -1046,25 +1208,118 @@ export class CowContextScheme implements RmapScheme {
   /**
    * `walk_context_remap`: visits VMAs of `mm` at `(index + offset) << PAGE_SHIFT` whose offset is
    * `offset`, charging the lookup's `nodes` ({@link #vmaLookupNodes}). Returns {@link WALK_GO}
-   * when the walk goes on, plus {@link WALK_FOUND} when a visited VMA maps the folio.
+   * when the walk goes on, plus {@link WALK_FOUND} when `found` is asked for and a visited VMA
+   * maps the folio.
    */
-  #walkOffset(mm: Mm, folio: Folio, offset: number, visit: RmapVisit, nodes: number): number {
+  #walkOffset(
+    mm: Mm,
+    folio: Folio,
+    offset: number,
+    visit: RmapVisit,
+    nodes: number,
+    found: boolean,
+  ): number {
     this.#host.exec.work("tree_visit", nodes);
     const startPage = folio.index + offset;
     if (startPage < 0) return WALK_GO;
     const rangeStart = startPage * PAGE_SIZE;
     const rangeEnd = rangeStart + folio.nrPages * PAGE_SIZE;
-    let found = 0;
-    const vmas = this.#host.vmasInRange(mm, rangeStart, rangeEnd);
-    for (let i = 0; i < vmas.length; i++) {
-      const vma = vmas[i];
-      if (vmaRemapOffset(vma) !== offset) continue;
-      const addr = Math.max(vma.start, rangeStart);
-      // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
-      if (found === 0 && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) found = WALK_FOUND;
-      if (!visit(vma, addr)) return found;
+    let hit = 0;
+    // The VMAs intersecting [rangeStart, rangeEnd), in address order (they do not overlap, so
+    // none follows one that reaches rangeEnd).
+    const tree = mm.vmas;
+    for (let vma = tree.findFirstEndAfter(rangeStart); vma !== undefined && vma.start < rangeEnd;) {
+      if (vmaRemapOffset(vma) === offset) {
+        const addr = Math.max(vma.start, rangeStart);
+        // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
+        if (found && hit === 0 && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) {
+          hit = WALK_FOUND;
+        }
+        if (!visit(vma, addr)) return hit;
+      }
+      vma = vma.end >= rangeEnd ? undefined : tree.nextOf(vma);
     }
-    return WALK_GO | found;
+    return WALK_GO | hit;
+  }
+
+  // Per-walk state of {@link walk} (a walk never starts another).
+  #wFolio: Folio | null = null;
+  #wVisit: RmapVisit | null = null;
+  #wContexts = 0;
+  #wEntries = 0;
+  #wOffsets = 0;
+  #wTreeNodes = 0;
+  #wShortcut = false;
+  /** Scratch: the remap offsets one context's walk gathers. */
+  readonly #wOffs: number[] = [];
+
+  /** `walk_context`: returns false to stop the whole walk. */
+  #walkContext(ctx: CowContext): boolean {
+    const folio = this.#wFolio!;
+    const visit = this.#wVisit!;
+    const exec = this.#host.exec;
+    this.#wContexts++;
+    exec.work("list_op");
+    const mm = ctx.mm;
+    if (!mm || !mm.alive) return true; // context->mm NULL or !mmget_not_zero
+    const mode = this.options.exclusiveShortcut;
+    const wasExclusive = !this.#maybeMappedShared(folio);
+    const nodes = this.#vmaLookupNodes(mm);
+    const r0 = this.#walkOffset(mm, folio, 0, visit, nodes, wasExclusive && mode === "found");
+    this.#wTreeNodes += nodes;
+    if ((r0 & WALK_GO) === 0) return false;
+    const stop = mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
+      (mode === "poc" || (r0 & WALK_FOUND) !== 0);
+    // An exclusive small folio found here has no other mapping. An exclusive large folio may
+    // also be mapped by this mm through a moved VMA (part of it was mremap()ed), so in
+    // "found" mode this context's remap offsets are still walked before stopping.
+    if (stop && (mode === "poc" || folio.nrPages === 1)) {
+      this.#wShortcut = true;
+      return false;
+    }
+    const table = ctx.table;
+    if (table.size === 0) {
+      if (stop) this.#wShortcut = true;
+      return !stop;
+    }
+    const n = mapleDepth(2 * table.size + 1, this.options.remapEntriesPerNode);
+    this.#wTreeNodes += n;
+    exec.work("tree_visit", n);
+    const offs = this.#wOffs;
+    offs.length = 0;
+    this.#wEntries += table.gatherOffsets(folio.index, folio.index + folio.nrPages - 1, offs);
+    if (offs.length > 1) sortUnique(offs);
+    const unique = offs.length;
+    // The unique offsets are gathered in an on-stack dynarray of WALK_DEFAULT_STACK_SIZE (16);
+    // past that the PoC allocates one (GFP_ATOMIC, capacity 32, doubling) and RCU-frees it
+    // after the walk (`walk_context`, `free_remaps`).
+    let spill = 0;
+    if (unique > WALK_DEFAULT_STACK_SIZE) {
+      spill = 2 * WALK_DEFAULT_STACK_SIZE;
+      this.#host.slab.alloc(remapArrayCache(spill));
+      while (unique > spill) {
+        this.#host.slab.alloc(remapArrayCache(2 * spill));
+        this.#host.slab.free(remapArrayCache(spill));
+        spill *= 2;
+      }
+      this.#count("walk_offset_spills");
+    }
+    this.#wOffsets += unique;
+    let go = true;
+    for (let i = 0; i < unique; i++) {
+      const lookup = this.#vmaLookupNodes(mm);
+      const r = this.#walkOffset(mm, folio, offs[i], visit, lookup, false);
+      this.#wTreeNodes += lookup;
+      if ((r & WALK_GO) === 0) {
+        go = false;
+        break;
+      }
+    }
+    offs.length = 0;
+    if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));
+    if (!go) return false;
+    if (stop) this.#wShortcut = true;
+    return !stop;
   }
 
   /** `cow_context_walk` (reference §10.4). */
@@ -1072,100 +1327,53 @@ export class CowContextScheme implements RmapScheme {
     const root = this.folioContext(folio);
     if (!root || root.freed) throw new Error(`Folio ${folio.id} has no live CoW context`);
     const exec = this.#host.exec;
-    const first = folio.index;
-    const last = first + folio.nrPages - 1;
-    const per = this.options.remapEntriesPerNode;
-    let contexts = 0, entriesSeen = 0, offsetsSeen = 0, treeNodes = 0;
-    let shortcut = false;
-
-    // walk_context: returns false to stop the whole walk.
-    const walkContext = (ctx: CowContext): boolean => {
-      contexts++;
-      exec.work("list_op");
-      const mm = ctx.mm;
-      if (!mm || !mm.alive) return true; // context->mm NULL or !mmget_not_zero
-      const wasExclusive = !this.#maybeMappedShared(folio);
-      const nodes = this.#vmaLookupNodes(mm);
-      const r0 = this.#walkOffset(mm, folio, 0, visit, nodes);
-      treeNodes += nodes;
-      if ((r0 & WALK_GO) === 0) return false;
-      const mode = this.options.exclusiveShortcut;
-      const stop = mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
-        (mode === "poc" || (r0 & WALK_FOUND) !== 0);
-      // An exclusive small folio found here has no other mapping. An exclusive large folio may
-      // also be mapped by this mm through a moved VMA (part of it was mremap()ed), so in
-      // "found" mode this context's remap offsets are still walked before stopping.
-      if (stop && (mode === "poc" || folio.nrPages === 1)) {
-        shortcut = true;
-        return false;
-      }
-      if (ctx.table.size === 0) {
-        if (stop) shortcut = true;
-        return !stop;
-      }
-      const n = mapleDepth(2 * ctx.table.size + 1, per);
-      treeNodes += n;
-      exec.work("tree_visit", n);
-      const offsets = new Set<number>();
-      for (const e of this.#entriesOver(ctx, first, last)) {
-        entriesSeen++;
-        for (const o of e.offsets) offsets.add(o);
-      }
-      // The unique offsets are gathered in an on-stack dynarray of WALK_DEFAULT_STACK_SIZE (16);
-      // past that the PoC allocates one (GFP_ATOMIC, capacity 32, doubling) and RCU-frees it
-      // after the walk (`walk_context`, `free_remaps`).
-      let spill = 0;
-      if (offsets.size > WALK_DEFAULT_STACK_SIZE) {
-        spill = 2 * WALK_DEFAULT_STACK_SIZE;
-        this.#host.slab.alloc(remapArrayCache(spill));
-        while (offsets.size > spill) {
-          this.#host.slab.alloc(remapArrayCache(2 * spill));
-          this.#host.slab.free(remapArrayCache(spill));
-          spill *= 2;
-        }
-        this.#count("walk_offset_spills");
-      }
-      const freeSpill = (): void => {
-        if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));
-      };
-      offsetsSeen += offsets.size;
-      for (const off of [...offsets].sort((a, b) => a - b)) {
-        const lookup = this.#vmaLookupNodes(mm);
-        const r = this.#walkOffset(mm, folio, off, visit, lookup);
-        treeNodes += lookup;
-        if ((r & WALK_GO) === 0) {
-          freeSpill();
-          return false;
-        }
-      }
-      freeSpill();
-      if (stop) shortcut = true;
-      return !stop;
-    };
+    this.#wFolio = folio;
+    this.#wVisit = visit;
+    this.#wContexts =
+      this.#wEntries =
+      this.#wOffsets =
+      this.#wTreeNodes =
+        0;
+    this.#wShortcut = false;
 
     exec.rcuReadLock();
     // traverse_contexts: the root first, then its descendants depth-first in post-order. Children
-    // lists are copied as they are entered (RCU readers keep going past concurrent deletions).
-    if (walkContext(root)) {
-      const stack: { ctx: CowContext; kids: CowContext[]; i: number }[] = [
-        { ctx: root, kids: [...root.children], i: 0 },
-      ];
-      outer: while (stack.length > 0) {
-        const top = stack[stack.length - 1];
-        if (top.i < top.kids.length) {
-          const c = top.kids[top.i++];
-          stack.push({ ctx: c, kids: [...c.children], i: 0 });
+    // lists are copied as they are entered (RCU readers keep going past concurrent deletions):
+    // a frame's snapshot is `kids[start, end)` in list order (`kids` holds the snapshots of every
+    // open frame, innermost last), taken from the newest end.
+    if (this.#walkContext(root) && root.kids.size > 0) {
+      const kids: CowContext[] = [];
+      const frames: CowContext[] = [root];
+      const starts: number[] = [0];
+      const next: number[] = [pushChildren(root, kids)];
+      while (frames.length > 0) {
+        const top = frames.length - 1;
+        const start = starts[top];
+        const i = next[top];
+        if (i > start) {
+          const c = kids[i - 1];
+          next[top] = i - 1;
+          frames.push(c);
+          starts.push(kids.length);
+          next.push(pushChildren(c, kids));
           continue;
         }
-        stack.pop();
-        if (top.ctx !== root && !walkContext(top.ctx)) break outer;
+        const ctx = frames.pop()!;
+        starts.pop();
+        next.pop();
+        kids.length = start;
+        if (ctx !== root && !this.#walkContext(ctx)) break;
       }
     }
     exec.rcuReadUnlock();
+    this.#wFolio = null;
+    this.#wVisit = null;
     this.#count("walks");
+    const shortcut = this.#wShortcut;
     if (shortcut) this.#count("walks_exclusive_stop");
-    this.lastWalk = { contexts, remapEntries: entriesSeen, offsets: offsetsSeen, shortcut };
-    return { contended: false, structures: contexts + entriesSeen, treeNodes };
+    const contexts = this.#wContexts, entriesSeen = this.#wEntries;
+    this.lastWalk = { contexts, remapEntries: entriesSeen, offsets: this.#wOffsets, shortcut };
+    return { contended: false, structures: contexts + entriesSeen, treeNodes: this.#wTreeNodes };
   }
 
   // -- invariants --------------------------------------------------------------------------------
