@@ -169,8 +169,8 @@ export class CowContext {
   refcount = 1;
   /** Folios pointing at this context. */
   folioRefs = 0;
-  /** Remapped VMAs of the mm and their ranges (the source of the remap table). */
-  readonly ranges: Map<Vma, RemapRange> = new Map();
+  /** Remapped VMAs of the mm holding a range in the table (each keeps it in `vma.rmap`). */
+  rangeCount = 0;
   /** The remap table (`remap_mt`): its entries by ascending pgoff, kept incrementally. */
   readonly table: RemapTable;
   /** Entries charged to the `cow_remap_entry` cache. */
@@ -201,6 +201,20 @@ export class CowContext {
   /** Child contexts, newest first: the list order (`list_add_rcu` adds at the head). */
   get children(): CowContext[] {
     return [...this.kids].reverse();
+  }
+
+  /**
+   * Remapped VMAs of the mm and their ranges (the source of the remap table): a snapshot built
+   * from the VMAs of the mm, each of which keeps its range in its scheme state.
+   */
+  get ranges(): Map<Vma, RemapRange> {
+    const out = new Map<Vma, RemapRange>();
+    if (this.mm === null) return out;
+    for (const v of this.mm.vmas) {
+      const r = vmaRange(v);
+      if (r !== null) out.set(v, r);
+    }
+    return out;
   }
 
   /** Remap arrays live for this table. */
@@ -667,11 +681,18 @@ export interface CowWalkDetail {
 }
 
 /**
- * Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC), stored as
- * the boolean `vma.rmap` itself (true after the first fault, fork or clone) so that a VMA costs
- * no scheme object.
+ * Per-VMA state, `vma.rmap` itself: false without anon state (`vma->anon_vma == NULL` in the
+ * PoC), true with anon state (after the first fault, fork or clone), or, for a remapped VMA, the
+ * {@link RemapRange} it holds in its context's table (it has anon state). A VMA that is not
+ * remapped costs no scheme object.
  */
-type CowVmaState = boolean;
+type CowVmaState = boolean | RemapRange;
+
+/** The range `vma` holds in its context's remap table, or null. */
+function vmaRange(vma: Vma): RemapRange | null {
+  const r = vma.rmap;
+  return typeof r === "object" && r !== null ? r as RemapRange : null;
+}
 
 /** Levels of a maple tree holding `ranges` ranges with `per` slots per node. */
 function mapleDepth(ranges: number, per: number): number {
@@ -853,7 +874,8 @@ export class CowContextScheme implements RmapScheme {
 
   /** Whether `vma` has anon state. */
   #anon(vma: Vma): boolean {
-    return vma.rmap === true;
+    const r = vma.rmap;
+    return r === true || (typeof r === "object" && r !== null);
   }
 
   /** `should_track_remap`: anon state, private, and offset ≠ 0. */
@@ -900,11 +922,9 @@ export class CowContextScheme implements RmapScheme {
   #free(ctx: CowContext): void {
     if (ctx.freed) throw new Error(`CoW context ${ctx.id} freed twice`);
     if (ctx.kids.size > 0) throw new Error(`CoW context ${ctx.id} freed with children`);
-    // delete_remaps: nothing should be left, but release whatever is.
-    if (ctx.ranges.size > 0) {
-      for (const r of ctx.ranges.values()) ctx.table.remove(r);
-      ctx.ranges.clear();
-      this.#account(ctx);
+    // delete_remaps: nothing is left (the mm's teardown checked its VMAs were unlinked).
+    if (ctx.rangeCount > 0) {
+      throw new Error(`CoW context ${ctx.id} freed with ${ctx.rangeCount} remapped VMAs`);
     }
     ctx.freed = true;
     this.live.delete(ctx);
@@ -932,8 +952,8 @@ export class CowContextScheme implements RmapScheme {
 
   mmTeardown(mm: Mm): void {
     const ctx = this.contextOf(mm);
-    if (ctx.ranges.size > 0) {
-      throw new Error(`CoW context ${ctx.id} torn down with ${ctx.ranges.size} remapped VMAs`);
+    if (ctx.rangeCount > 0) {
+      throw new Error(`CoW context ${ctx.id} torn down with ${ctx.rangeCount} remapped VMAs`);
     }
     ctx.mm = null;
     this.#put(ctx);
@@ -1044,14 +1064,15 @@ export class CowContextScheme implements RmapScheme {
         this.#host.exec.acquire(ctx.remapLock, "write");
       }
       const r = this.#rangeOf(v);
-      ctx.ranges.set(v, r);
+      if (vmaRange(v) === null) ctx.rangeCount++;
+      v.rmap = r satisfies CowVmaState;
       ctx.table.add(r);
       n++;
     }
     if (ctx === null) return;
     let units = 0;
     for (let i = 0; i < vmas.length; i++) {
-      if (this.isRemapped(vmas[i])) units += this.#units(ctx, ctx.ranges.get(vmas[i])!);
+      if (this.isRemapped(vmas[i])) units += this.#units(ctx, vmaRange(vmas[i])!);
     }
     this.#endEdit(ctx, units);
     this.#count("remap_adds", n);
@@ -1063,7 +1084,8 @@ export class CowContextScheme implements RmapScheme {
     const ctx = this.contextOf(vma.mm);
     this.#host.exec.acquire(ctx.remapLock, "write");
     const r = this.#rangeOf(vma);
-    ctx.ranges.set(vma, r);
+    if (vmaRange(vma) === null) ctx.rangeCount++;
+    vma.rmap = r satisfies CowVmaState;
     ctx.table.add(r);
     this.#endEdit(ctx, this.#units(ctx, r));
     this.#count("remap_adds", 1);
@@ -1073,15 +1095,16 @@ export class CowContextScheme implements RmapScheme {
   #removeRanges(vmas: readonly Vma[]): void {
     if (vmas.length === 0) return;
     const ctx = this.contextOf(vmas[0].mm);
-    if (ctx.ranges.size === 0) return;
+    if (ctx.rangeCount === 0) return;
     let units = 0;
     let n = 0;
     for (let i = 0; i < vmas.length; i++) {
       const v = vmas[i];
-      const r = ctx.ranges.get(v);
-      if (r === undefined) continue;
+      const r = vmaRange(v);
+      if (r === null) continue;
       if (n++ === 0) this.#host.exec.acquire(ctx.remapLock, "write");
-      ctx.ranges.delete(v);
+      v.rmap = true satisfies CowVmaState;
+      ctx.rangeCount--;
       ctx.table.remove(r);
       this.#removed[n - 1] = r; // charged once every range is out (see #endEdit)
     }
@@ -1100,11 +1123,12 @@ export class CowContextScheme implements RmapScheme {
   /** Removes one VMA's table range, if it has one: {@link #removeRanges} of `[vma]`. */
   #removeRange(vma: Vma): void {
     const ctx = this.contextOf(vma.mm);
-    if (ctx.ranges.size === 0) return;
-    const r = ctx.ranges.get(vma);
-    if (r === undefined) return;
+    if (ctx.rangeCount === 0) return;
+    const r = vmaRange(vma);
+    if (r === null) return;
     this.#host.exec.acquire(ctx.remapLock, "write");
-    ctx.ranges.delete(vma);
+    vma.rmap = true satisfies CowVmaState;
+    ctx.rangeCount--;
     ctx.table.remove(r);
     this.#endEdit(ctx, this.#units(ctx, r));
     this.#count("remap_removes", 1);
@@ -1226,9 +1250,13 @@ export class CowContextScheme implements RmapScheme {
     const rangeEnd = rangeStart + folio.nrPages * PAGE_SIZE;
     let hit = 0;
     // The VMAs intersecting [rangeStart, rangeEnd), in address order (they do not overlap, so
-    // none follows one that reaches rangeEnd).
+    // none follows one that reaches rangeEnd): the last VMA starting below rangeEnd is the only
+    // one when it starts at or below rangeStart (always, for a VMA mapping a small folio).
     const tree = mm.vmas;
-    for (let vma = tree.findFirstEndAfter(rangeStart); vma !== undefined && vma.start < rangeEnd;) {
+    let vma = tree.below(rangeEnd);
+    if (vma === undefined || vma.end <= rangeStart) return WALK_GO;
+    if (vma.start > rangeStart) vma = tree.findFirstEndAfter(rangeStart);
+    for (; vma !== undefined && vma.start < rangeEnd;) {
       if (vmaRemapOffset(vma) === offset) {
         const addr = Math.max(vma.start, rangeStart);
         // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
@@ -1393,7 +1421,7 @@ export class CowContextScheme implements RmapScheme {
       }
       let remapped = 0;
       for (const vma of mm.vmas) {
-        const r = ctx.ranges.get(vma);
+        const r = vmaRange(vma);
         if (this.isRemapped(vma)) {
           remapped++;
           const want = this.#rangeOf(vma);
@@ -1402,8 +1430,8 @@ export class CowContextScheme implements RmapScheme {
           }
         } else if (r) out.push(`vma ${vma.id} of mm ${mm.id} in the remap table but not remapped`);
       }
-      if (remapped !== ctx.ranges.size) {
-        out.push(`context ${ctx.id} has ${ctx.ranges.size} ranges for ${remapped} remapped VMAs`);
+      if (remapped !== ctx.rangeCount) {
+        out.push(`context ${ctx.id} has ${ctx.rangeCount} ranges for ${remapped} remapped VMAs`);
       }
       for (const [vpn, pte] of mm.pages.entries()) {
         const f = pte.folio;
@@ -1450,7 +1478,7 @@ export class CowContextScheme implements RmapScheme {
       const want = (c.mm ? 1 : 0) + c.kids.size + refs;
       if (c.refcount !== want) out.push(`context ${c.id} refcount ${c.refcount} != ${want}`);
       if (c.mm && !liveMms.has(c.mm)) out.push(`context ${c.id} points at a dead mm`);
-      if (!c.mm && c.ranges.size > 0) out.push(`context ${c.id} of a dead mm has remap ranges`);
+      if (!c.mm && c.rangeCount > 0) out.push(`context ${c.id} of a dead mm has remap ranges`);
       if (c.parent && (c.parent.freed || !c.parent.kids.has(c))) {
         out.push(`context ${c.id} not linked into parent ${c.parent.id}`);
       }
