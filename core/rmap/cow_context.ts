@@ -280,6 +280,10 @@ class RemapNode extends AvlNode<RemapNode> implements RemapTableEntry {
   /** Remapped ranges covering this entry, per offset of `offs`. */
   cnts: number[] | null = null;
   cap = 0;
+  /** Live ranges whose `first` is this entry's `first` (a range endpoint, with multiplicity). */
+  sb = 0;
+  /** Live ranges whose `last` is this entry's `last` (`last + 1` is a range endpoint). */
+  eb = 0;
 
   constructor(first: number, last: number, off: number, cnt: number) {
     super();
@@ -322,8 +326,6 @@ const REMAP_STACK: RemapNode[] = [];
  */
 export class RemapTable {
   readonly #tree = new AugmentedTree<RemapNode>(REMAP_ENGINE);
-  /** Range endpoints (`first` and `last + 1` of every live range), with multiplicity. */
-  readonly #bounds = new Map<number, number>();
   readonly #sink: RemapArraySink;
   #arrays = 0;
   /** Scratch: the entries one edit or lookup overlaps (empty between calls). */
@@ -457,13 +459,18 @@ export class RemapTable {
       right.cnts = e.cnts!.slice();
     }
     right.cap = e.cap;
+    // No range ends at pgoff - 1 or starts at pgoff (it was no endpoint): the ends move right.
+    right.eb = e.eb;
+    e.eb = 0;
     e.last = pgoff - 1;
     if (right.cap > 0) this.#newArray(right.cap);
     this.#tree.insert(right);
   }
 
-  #insert(first: number, last: number, offset: number): void {
-    this.#tree.insert(new RemapNode(first, last, offset, 1));
+  #insert(first: number, last: number, offset: number): RemapNode {
+    const n = new RemapNode(first, last, offset, 1);
+    this.#tree.insert(n);
+    return n;
   }
 
   #addOffset(e: RemapNode, offset: number): void {
@@ -503,31 +510,35 @@ export class RemapTable {
     cnts.splice(i, 0, 1);
   }
 
-  #bound(pgoff: number, d: 1 | -1): boolean {
-    const c = (this.#bounds.get(pgoff) ?? 0) + d;
-    if (c === 0) this.#bounds.delete(pgoff);
-    else this.#bounds.set(pgoff, c);
-    return c === 0;
-  }
-
   /** Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append). */
   add(r: RemapRange): void {
-    this.#bound(r.first, 1);
-    this.#bound(r.last + 1, 1);
     this.#splitAt(r.first);
     this.#splitAt(r.last + 1);
     const hit = this.#hit;
     hit.length = 0;
     const k = this.#over(r.first, r.last, hit);
     let pos = r.first;
+    let head: RemapNode | null = null;
+    let tail: RemapNode | null = null;
     for (let i = 0; i < k; i++) {
       const e = hit[i];
-      if (e.first > pos) this.#insert(pos, e.first - 1, r.offset);
+      if (e.first > pos) {
+        tail = this.#insert(pos, e.first - 1, r.offset);
+        head ??= tail;
+      }
       this.#addOffset(e, r.offset);
+      tail = e;
+      head ??= e;
       pos = e.last + 1;
     }
     hit.length = 0;
-    if (pos <= r.last) this.#insert(pos, r.last, r.offset);
+    if (pos <= r.last) {
+      tail = this.#insert(pos, r.last, r.offset);
+      head ??= tail;
+    }
+    // The range's endpoints: the entry it starts in starts with it, the one it ends in ends with it.
+    head!.sb++;
+    tail!.eb++;
   }
 
   /**
@@ -564,21 +575,26 @@ export class RemapTable {
       }
     }
     hit.length = 0;
+    // The entry the range started (ended) in, unless it went with it, loses one start (end).
+    const head = this.#startingAt(r.first);
+    if (head !== null) head.sb--;
     this.#dropBound(r.first);
+    const tail = this.#containing(r.last);
+    if (tail !== null) tail.eb--;
     this.#dropBound(r.last + 1);
   }
 
   /**
-   * Drops one use of the boundary `at`; when no range starts or ends there any more, the entries
-   * on both sides (if any) now hold the same ranges and become one.
+   * After a range ending at `at - 1` or starting at `at` went: when no live range starts or ends
+   * there any more, the entries on both sides (if any) now hold the same ranges and become one.
    */
   #dropBound(at: number): void {
-    if (!this.#bound(at, -1)) return;
     const right = this.#startingAt(at);
-    if (right === null) return;
+    if (right === null || right.sb > 0) return;
     const left = this.#containing(at - 1);
-    if (left !== null && left.last === at - 1) {
+    if (left !== null && left.last === at - 1 && left.eb === 0) {
       left.last = right.last;
+      left.eb = right.eb;
       this.#freeArray(right);
       this.#tree.remove(right);
     }
