@@ -299,8 +299,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "cow-walk-first-context",
     file: "core/rmap/cow_context.ts",
-    search: "if (walkContext(root)) {",
-    replace: "if (walkContext(root) && contexts < 0) {",
+    search: "if (this.#walkContext(root) && root.kids.size > 0) {",
+    replace: "if (this.#walkContext(root) && root.kids.size < 0) {",
     story: "a CoW-context walk stops at the first context",
     tests: ["tests/scheme_cow_context_test.ts"],
   },

@@ -431,8 +431,23 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     }
     return out;
   }
-  /** Live TREE_PARENT links. */
-  readonly treeParentLinks: Set<TreeParentLink> = new Set();
+  /** Number of live TREE_PARENT links (each is listed in its member VMAs' state). */
+  #linksLive = 0;
+  /**
+   * Live TREE_PARENT links (a snapshot), found through their member VMAs (every live link has
+   * one, in a live mm): in the order of the live mms, their VMAs by address.
+   */
+  get treeParentLinks(): ReadonlySet<TreeParentLink> {
+    const out = new Set<TreeParentLink>();
+    if (!this.host) return out;
+    for (const mm of this.host.liveMms()) {
+      for (const vma of mm.vmas) {
+        const t = this.lstate(vma).treeParent;
+        if (t) out.add(t);
+      }
+    }
+    return out;
+  }
   #nextGroupId = 1;
   #nextLinkId = 1;
 
@@ -492,7 +507,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     return {
       ...super.counters(),
       lazy_groups_live: this.#groupsLive,
-      tree_parent_links_live: this.treeParentLinks.size,
+      tree_parent_links_live: this.#linksLive,
       vma_pinned_detached_live: this.host ? this.host.slab.stats("vm_area_struct").retained : 0,
     };
   }
@@ -581,7 +596,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   #newLink(parent: AnonVma): TreeParentLink {
     const t = new TreeParentLink(this.#nextLinkId++, parent);
-    this.treeParentLinks.add(t);
+    this.#linksLive++;
     return t;
   }
 
@@ -597,7 +612,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     s.treeParent = null;
     if (t.vmas.size === 0) {
       t.dead = true;
-      this.treeParentLinks.delete(t);
+      this.#linksLive--;
     }
   }
 
@@ -731,7 +746,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.count("tree_parent_materialized");
     t.vmas.clear();
     t.dead = true;
-    this.treeParentLinks.delete(t);
+    this.#linksLive--;
     return av;
   }
 
@@ -1037,7 +1052,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
         if (st.treeParent) {
           const t = st.treeParent;
           seenLinks.add(t);
-          if (t.dead || !this.treeParentLinks.has(t)) out.push(`${tag} in dead tree-parent link`);
+          if (t.dead) out.push(`${tag} in dead tree-parent link`);
           if (!t.vmas.has(vma)) out.push(`${tag} missing from tree-parent link ${t.id}`);
           if (t.parent.freed) out.push(`${tag} tree-parent link ${t.id} parent freed`);
           if (!st.chain.some((a) => a.anonVma === t.parent)) {
@@ -1115,8 +1130,10 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
         if (f.freed || f.rmap !== g) out.push(`lazy group ${g.id} holds stale folio ${f.id}`);
       }
     }
-    for (const t of this.treeParentLinks) {
-      if (!seenLinks.has(t)) out.push(`tree-parent link ${t.id} live but no VMA uses it`);
+    if (seenLinks.size !== this.#linksLive) {
+      out.push(`${seenLinks.size} tree-parent links in use, ${this.#linksLive} counted live`);
+    }
+    for (const t of seenLinks) {
       for (const v of t.vmas) {
         if (v.detached) out.push(`tree-parent link ${t.id} holds dead vma ${v.id}`);
         if (this.lstate(v).treeParent !== t) out.push(`link ${t.id} lists vma ${v.id} wrongly`);

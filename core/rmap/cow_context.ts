@@ -111,7 +111,7 @@
  * @module
  */
 
-import { SortedMap } from "../lib/sorted_map.ts";
+import { AugmentedTree, AvlEngine, AvlNode } from "../lib/augmented_tree.ts";
 import { type Lock, newLock } from "../machine/exec.ts";
 import { SLAB_CACHES, type SlabCache } from "../slab.ts";
 import {
@@ -169,8 +169,8 @@ export class CowContext {
   refcount = 1;
   /** Folios pointing at this context. */
   folioRefs = 0;
-  /** Remapped VMAs of the mm and their ranges (the source of the remap table). */
-  readonly ranges: Map<Vma, RemapRange> = new Map();
+  /** Remapped VMAs of the mm holding a range in the table (each keeps it in `vma.rmap`). */
+  rangeCount = 0;
   /** The remap table (`remap_mt`): its entries by ascending pgoff, kept incrementally. */
   readonly table: RemapTable;
   /** Entries charged to the `cow_remap_entry` cache. */
@@ -201,6 +201,20 @@ export class CowContext {
   /** Child contexts, newest first: the list order (`list_add_rcu` adds at the head). */
   get children(): CowContext[] {
     return [...this.kids].reverse();
+  }
+
+  /**
+   * Remapped VMAs of the mm and their ranges (the source of the remap table): a snapshot built
+   * from the VMAs of the mm, each of which keeps its range in its scheme state.
+   */
+  get ranges(): Map<Vma, RemapRange> {
+    const out = new Map<Vma, RemapRange>();
+    if (this.mm === null) return out;
+    for (const v of this.mm.vmas) {
+      const r = vmaRange(v);
+      if (r !== null) out.set(v, r);
+    }
+    return out;
   }
 
   /** Remap arrays live for this table. */
@@ -241,13 +255,61 @@ export interface RemapTableEntry {
   first: number;
   /** Last pgoff. */
   last: number;
-  /** Remapped ranges covering this entry, per offset. */
+  /** Remapped ranges covering this entry, per offset (a snapshot). */
   readonly counts: Map<number, number>;
-  /** The distinct offsets, ascending (what the PoC's sorted dynarray holds). */
+  /** The distinct offsets, ascending (what the PoC's sorted dynarray holds; a snapshot). */
   readonly offsets: number[];
   /** Capacity of the entry's `struct dynarray` (0 while it holds one offset: a tagged word). */
   cap: number;
 }
+
+/**
+ * One entry of a {@link RemapTable}, which is also its node in the table's AVL tree (ordered by
+ * `first`; entries never overlap). One offset is kept inline (most entries hold one); two or more
+ * are kept in `offs` (ascending) with their multiplicities in `cnts`.
+ */
+class RemapNode extends AvlNode<RemapNode> implements RemapTableEntry {
+  first: number;
+  last: number;
+  /** The offset while there is one (`offs === null`). */
+  off: number;
+  /** Remapped ranges covering this entry with offset {@link RemapNode.off}. */
+  cnt: number;
+  /** The distinct offsets, ascending, once there are two or more (else null). */
+  offs: number[] | null = null;
+  /** Remapped ranges covering this entry, per offset of `offs`. */
+  cnts: number[] | null = null;
+  cap = 0;
+  /** Live ranges whose `first` is this entry's `first` (a range endpoint, with multiplicity). */
+  sb = 0;
+  /** Live ranges whose `last` is this entry's `last` (`last + 1` is a range endpoint). */
+  eb = 0;
+
+  constructor(first: number, last: number, off: number, cnt: number) {
+    super();
+    this.first = first;
+    this.last = last;
+    this.off = off;
+    this.cnt = cnt;
+  }
+
+  get offsets(): number[] {
+    return this.offs === null ? [this.off] : this.offs.slice();
+  }
+
+  get counts(): Map<number, number> {
+    const m = new Map<number, number>();
+    if (this.offs === null) m.set(this.off, this.cnt);
+    else for (let i = 0; i < this.offs.length; i++) m.set(this.offs[i], this.cnts![i]);
+    return m;
+  }
+}
+
+/** The order of remap-table entries (one engine serves every table). */
+const REMAP_ENGINE = new AvlEngine<RemapNode>((a, b) => a.first < b.first);
+
+/** Scratch stack of the in-order walks of {@link RemapTable} (empty between calls). */
+const REMAP_STACK: RemapNode[] = [];
 
 /**
  * A context's remap table, kept canonical (entry boundaries at exactly the endpoints of the live
@@ -263,11 +325,11 @@ export interface RemapTableEntry {
  * same capacity (`split_remap` → `dup_remaps` → `dynarray_dup`).
  */
 export class RemapTable {
-  readonly #entries = new SortedMap<RemapTableEntry>();
-  /** Range endpoints (`first` and `last + 1` of every live range), with multiplicity. */
-  readonly #bounds = new Map<number, number>();
+  readonly #tree = new AugmentedTree<RemapNode>(REMAP_ENGINE);
   readonly #sink: RemapArraySink;
   #arrays = 0;
+  /** Scratch: the entries one edit or lookup overlaps (empty between calls). */
+  readonly #hit: RemapNode[] = [];
 
   /** An empty table reporting array allocations to `sink`. */
   constructor(sink: RemapArraySink) {
@@ -276,7 +338,7 @@ export class RemapTable {
 
   /** Number of entries. */
   get size(): number {
-    return this.#entries.size;
+    return this.#tree.size;
   }
 
   /** Entries holding a `struct dynarray` (two or more offsets). */
@@ -286,27 +348,87 @@ export class RemapTable {
 
   /** Every entry, ascending. */
   all(): RemapTableEntry[] {
-    return [...this.#entries.entries()].map(([, e]) => e);
+    return [...this.#tree.nodes()];
   }
 
-  #containing(pgoff: number): RemapTableEntry | undefined {
-    const f = this.#entries.floor(pgoff);
-    return f && f[1].last >= pgoff ? f[1] : undefined;
+  /** The entry containing `pgoff`, or null. */
+  #containing(pgoff: number): RemapNode | null {
+    let n = this.#tree.root;
+    let best: RemapNode | null = null;
+    while (n !== null) {
+      if (n.first <= pgoff) {
+        best = n;
+        n = n.right;
+      } else n = n.left;
+    }
+    return best !== null && best.last >= pgoff ? best : null;
+  }
+
+  /** The entry starting at `pgoff`, or null. */
+  #startingAt(pgoff: number): RemapNode | null {
+    let n = this.#tree.root;
+    while (n !== null) {
+      if (pgoff < n.first) n = n.left;
+      else if (pgoff > n.first) n = n.right;
+      else return n;
+    }
+    return null;
+  }
+
+  /**
+   * Counts the entries overlapping `[first, last]` and pushes them onto `out` (unless null),
+   * ascending. Entries are disjoint, so their `last` ascends with `first`.
+   */
+  #over(first: number, last: number, out: RemapNode[] | null): number {
+    const stack = REMAP_STACK;
+    let n = this.#tree.root;
+    while (n !== null) {
+      if (n.last >= first) {
+        stack.push(n);
+        n = n.left;
+      } else n = n.right;
+    }
+    let k = 0;
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      if (m.first > last) break;
+      k++;
+      if (out !== null) out.push(m);
+      for (let r = m.right; r !== null; r = r.left) stack.push(r);
+    }
+    stack.length = 0;
+    return k;
   }
 
   /** Number of entries overlapping `[first, last]` (what {@link overlapping} would return). */
   countOverlapping(first: number, last: number): number {
-    const c = this.#containing(first);
-    return (c ? 1 : 0) + this.#entries.rangeKeys(c ? c.last + 1 : first, last + 1).length;
+    return this.#over(first, last, null);
   }
 
   /** Entries overlapping `[first, last]`, ascending. */
   overlapping(first: number, last: number): RemapTableEntry[] {
-    const out: RemapTableEntry[] = [];
-    const c = this.#containing(first);
-    if (c) out.push(c);
-    for (const [, e] of this.#entries.range(c ? c.last + 1 : first, last + 1)) out.push(e);
+    const out: RemapNode[] = [];
+    this.#over(first, last, out);
     return out;
+  }
+
+  /**
+   * Pushes onto `out` the offsets of the entries overlapping `[first, last]` (each entry's
+   * ascending; an offset held by several entries is pushed once per entry) and returns the number
+   * of those entries. Allocates nothing (the walk's lookup).
+   */
+  gatherOffsets(first: number, last: number, out: number[]): number {
+    if (first === last) {
+      const e = this.#containing(first);
+      if (e === null) return 0;
+      pushOffsets(e, out);
+      return 1;
+    }
+    const hit = this.#hit;
+    const k = this.#over(first, last, hit);
+    for (let i = 0; i < k; i++) pushOffsets(hit[i], out);
+    hit.length = 0;
+    return k;
   }
 
   #newArray(cap: number): void {
@@ -320,7 +442,7 @@ export class RemapTable {
     this.#arrays++;
   }
 
-  #freeArray(e: RemapTableEntry): void {
+  #freeArray(e: RemapNode): void {
     if (e.cap === 0) return;
     this.#sink.free(e.cap, true);
     this.#arrays--;
@@ -330,67 +452,93 @@ export class RemapTable {
   /** Splits the entry containing `pgoff` so that an entry starts there. */
   #splitAt(pgoff: number): void {
     const e = this.#containing(pgoff);
-    if (!e || e.first === pgoff) return;
-    const right: RemapTableEntry = {
-      first: pgoff,
-      last: e.last,
-      counts: new Map(e.counts),
-      offsets: [...e.offsets],
-      cap: e.cap,
-    };
+    if (e === null || e.first === pgoff) return;
+    const right = new RemapNode(pgoff, e.last, e.off, e.cnt);
+    if (e.offs !== null) {
+      right.offs = e.offs.slice();
+      right.cnts = e.cnts!.slice();
+    }
+    right.cap = e.cap;
+    // No range ends at pgoff - 1 or starts at pgoff (it was no endpoint): the ends move right.
+    right.eb = e.eb;
+    e.eb = 0;
     e.last = pgoff - 1;
     if (right.cap > 0) this.#newArray(right.cap);
-    this.#entries.set(pgoff, right);
+    this.#tree.insert(right);
   }
 
-  #insert(first: number, last: number, offset: number): void {
-    const counts = new Map<number, number>();
-    counts.set(offset, 1);
-    this.#entries.set(first, { first, last, counts, offsets: [offset], cap: 0 });
+  #insert(first: number, last: number, offset: number): RemapNode {
+    const n = new RemapNode(first, last, offset, 1);
+    this.#tree.insert(n);
+    return n;
   }
 
-  #addOffset(e: RemapTableEntry, offset: number): void {
-    const c = e.counts.get(offset);
-    if (c !== undefined) {
-      e.counts.set(offset, c + 1);
-      return;
-    }
-    const n = e.offsets.length + 1;
-    if (e.cap === 0 && n >= 2) {
+  #addOffset(e: RemapNode, offset: number): void {
+    const offs = e.offs;
+    if (offs === null) {
+      if (e.off === offset) {
+        e.cnt++;
+        return;
+      }
+      // The second offset: the tagged word becomes an array of capacity 2.
       this.#newArray(2);
       e.cap = 2;
-    } else if (n > e.cap) {
+      if (e.off < offset) {
+        e.offs = [e.off, offset];
+        e.cnts = [e.cnt, 1];
+      } else {
+        e.offs = [offset, e.off];
+        e.cnts = [1, e.cnt];
+      }
+      return;
+    }
+    const cnts = e.cnts!;
+    const j = offs.indexOf(offset);
+    if (j >= 0) {
+      cnts[j]++;
+      return;
+    }
+    if (offs.length + 1 > e.cap) {
       const cap = 2 * e.cap;
       if (cap > REMAP_ARRAY_MAX_CAP) this.#newArray(cap); // throws before any change
       this.#sink.grow(e.cap, cap);
       e.cap = cap;
     }
-    e.counts.set(offset, 1);
-    let i = e.offsets.length;
-    while (i > 0 && e.offsets[i - 1] > offset) i--;
-    e.offsets.splice(i, 0, offset);
-  }
-
-  #bound(pgoff: number, d: 1 | -1): boolean {
-    const c = (this.#bounds.get(pgoff) ?? 0) + d;
-    if (c === 0) this.#bounds.delete(pgoff);
-    else this.#bounds.set(pgoff, c);
-    return c === 0;
+    let i = offs.length;
+    while (i > 0 && offs[i - 1] > offset) i--;
+    offs.splice(i, 0, offset);
+    cnts.splice(i, 0, 1);
   }
 
   /** Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append). */
   add(r: RemapRange): void {
-    this.#bound(r.first, 1);
-    this.#bound(r.last + 1, 1);
     this.#splitAt(r.first);
     this.#splitAt(r.last + 1);
+    const hit = this.#hit;
+    hit.length = 0;
+    const k = this.#over(r.first, r.last, hit);
     let pos = r.first;
-    for (const e of this.overlapping(r.first, r.last)) {
-      if (e.first > pos) this.#insert(pos, e.first - 1, r.offset);
+    let head: RemapNode | null = null;
+    let tail: RemapNode | null = null;
+    for (let i = 0; i < k; i++) {
+      const e = hit[i];
+      if (e.first > pos) {
+        tail = this.#insert(pos, e.first - 1, r.offset);
+        head ??= tail;
+      }
       this.#addOffset(e, r.offset);
+      tail = e;
+      head ??= e;
       pos = e.last + 1;
     }
-    if (pos <= r.last) this.#insert(pos, r.last, r.offset);
+    hit.length = 0;
+    if (pos <= r.last) {
+      tail = this.#insert(pos, r.last, r.offset);
+      head ??= tail;
+    }
+    // The range's endpoints: the entry it starts in starts with it, the one it ends in ends with it.
+    head!.sb++;
+    tail!.eb++;
   }
 
   /**
@@ -398,36 +546,66 @@ export class RemapTable {
    * range has any more (the model's canonical form; the PoC keeps such stale boundaries).
    */
   remove(r: RemapRange): void {
-    for (const e of this.overlapping(r.first, r.last)) {
-      const c = e.counts.get(r.offset);
-      if (c === undefined) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
-      if (c > 1) {
-        e.counts.set(r.offset, c - 1);
+    const hit = this.#hit;
+    hit.length = 0;
+    const k = this.#over(r.first, r.last, hit);
+    for (let i = 0; i < k; i++) {
+      const e = hit[i];
+      const offs = e.offs;
+      if (offs === null) {
+        if (e.off !== r.offset) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
+        if (e.cnt > 1) e.cnt--;
+        else this.#tree.remove(e);
         continue;
       }
-      e.counts.delete(r.offset);
-      e.offsets.splice(e.offsets.indexOf(r.offset), 1);
-      if (e.offsets.length === 1) this.#freeArray(e);
-      else if (e.offsets.length === 0) this.#entries.delete(e.first);
+      const cnts = e.cnts!;
+      const j = offs.indexOf(r.offset);
+      if (j < 0) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
+      if (cnts[j] > 1) {
+        cnts[j]--;
+        continue;
+      }
+      offs.splice(j, 1);
+      cnts.splice(j, 1);
+      if (offs.length === 1) {
+        e.off = offs[0];
+        e.cnt = cnts[0];
+        e.offs = e.cnts = null;
+        this.#freeArray(e);
+      }
     }
+    hit.length = 0;
+    // The entry the range started (ended) in, unless it went with it, loses one start (end).
+    const head = this.#startingAt(r.first);
+    if (head !== null) head.sb--;
     this.#dropBound(r.first);
+    const tail = this.#containing(r.last);
+    if (tail !== null) tail.eb--;
     this.#dropBound(r.last + 1);
   }
 
   /**
-   * Drops one use of the boundary `at`; when no range starts or ends there any more, the entries
-   * on both sides (if any) now hold the same ranges and become one.
+   * After a range ending at `at - 1` or starting at `at` went: when no live range starts or ends
+   * there any more, the entries on both sides (if any) now hold the same ranges and become one.
    */
   #dropBound(at: number): void {
-    if (!this.#bound(at, -1)) return;
-    const right = this.#entries.get(at);
+    const right = this.#startingAt(at);
+    if (right === null || right.sb > 0) return;
     const left = this.#containing(at - 1);
-    if (right && left && left.last === at - 1) {
+    if (left !== null && left.last === at - 1 && left.eb === 0) {
       left.last = right.last;
+      left.eb = right.eb;
       this.#freeArray(right);
-      this.#entries.delete(at);
+      this.#tree.remove(right);
     }
   }
+}
+
+/** Pushes the offsets of `e` onto `out`, ascending. */
+function pushOffsets(e: RemapNode, out: number[]): void {
+  const offs = e.offs;
+  if (offs === null) out.push(e.off);
+  else for (let i = 0; i < offs.length; i++) out.push(offs[i]);
 }
 
 /** Options of the CoW-context model. */
@@ -519,11 +697,18 @@ export interface CowWalkDetail {
 }
 
 /**
- * Per-VMA state: whether the VMA has anon state (`vma->anon_vma != NULL` in the PoC), stored as
- * the boolean `vma.rmap` itself (true after the first fault, fork or clone) so that a VMA costs
- * no scheme object.
+ * Per-VMA state, `vma.rmap` itself: false without anon state (`vma->anon_vma == NULL` in the
+ * PoC), true with anon state (after the first fault, fork or clone), or, for a remapped VMA, the
+ * {@link RemapRange} it holds in its context's table (it has anon state). A VMA that is not
+ * remapped costs no scheme object.
  */
-type CowVmaState = boolean;
+type CowVmaState = boolean | RemapRange;
+
+/** The range `vma` holds in its context's remap table, or null. */
+function vmaRange(vma: Vma): RemapRange | null {
+  const r = vma.rmap;
+  return typeof r === "object" && r !== null ? r as RemapRange : null;
+}
 
 /** Levels of a maple tree holding `ranges` ranges with `per` slots per node. */
 function mapleDepth(ranges: number, per: number): number {
@@ -618,6 +803,20 @@ export function vmaRemapOffset(vma: Vma): number {
   return vma.start / PAGE_SIZE - vma.pgoff;
 }
 
+/** Appends the children of `ctx` to `out` in fork order and returns the new length of `out`. */
+function pushChildren(ctx: CowContext, out: CowContext[]): number {
+  for (const c of ctx.kids) out.push(c);
+  return out.length;
+}
+
+/** Sorts `a` ascending and drops repeated values, in place. */
+function sortUnique(a: number[]): void {
+  a.sort((x, y) => x - y);
+  let k = 1;
+  for (let i = 1; i < a.length; i++) if (a[i] !== a[k - 1]) a[k++] = a[i];
+  a.length = k;
+}
+
 /**
  * The CoW-context scheme (reference §10.4).
  *
@@ -691,7 +890,8 @@ export class CowContextScheme implements RmapScheme {
 
   /** Whether `vma` has anon state. */
   #anon(vma: Vma): boolean {
-    return vma.rmap === true;
+    const r = vma.rmap;
+    return r === true || (typeof r === "object" && r !== null);
   }
 
   /** `should_track_remap`: anon state, private, and offset ≠ 0. */
@@ -738,11 +938,9 @@ export class CowContextScheme implements RmapScheme {
   #free(ctx: CowContext): void {
     if (ctx.freed) throw new Error(`CoW context ${ctx.id} freed twice`);
     if (ctx.kids.size > 0) throw new Error(`CoW context ${ctx.id} freed with children`);
-    // delete_remaps: nothing should be left, but release whatever is.
-    if (ctx.ranges.size > 0) {
-      for (const r of ctx.ranges.values()) ctx.table.remove(r);
-      ctx.ranges.clear();
-      this.#account(ctx);
+    // delete_remaps: nothing is left (the mm's teardown checked its VMAs were unlinked).
+    if (ctx.rangeCount > 0) {
+      throw new Error(`CoW context ${ctx.id} freed with ${ctx.rangeCount} remapped VMAs`);
     }
     ctx.freed = true;
     this.live.delete(ctx);
@@ -770,8 +968,8 @@ export class CowContextScheme implements RmapScheme {
 
   mmTeardown(mm: Mm): void {
     const ctx = this.contextOf(mm);
-    if (ctx.ranges.size > 0) {
-      throw new Error(`CoW context ${ctx.id} torn down with ${ctx.ranges.size} remapped VMAs`);
+    if (ctx.rangeCount > 0) {
+      throw new Error(`CoW context ${ctx.id} torn down with ${ctx.rangeCount} remapped VMAs`);
     }
     ctx.mm = null;
     this.#put(ctx);
@@ -882,14 +1080,15 @@ export class CowContextScheme implements RmapScheme {
         this.#host.exec.acquire(ctx.remapLock, "write");
       }
       const r = this.#rangeOf(v);
-      ctx.ranges.set(v, r);
+      if (vmaRange(v) === null) ctx.rangeCount++;
+      v.rmap = r satisfies CowVmaState;
       ctx.table.add(r);
       n++;
     }
     if (ctx === null) return;
     let units = 0;
     for (let i = 0; i < vmas.length; i++) {
-      if (this.isRemapped(vmas[i])) units += this.#units(ctx, ctx.ranges.get(vmas[i])!);
+      if (this.isRemapped(vmas[i])) units += this.#units(ctx, vmaRange(vmas[i])!);
     }
     this.#endEdit(ctx, units);
     this.#count("remap_adds", n);
@@ -901,7 +1100,8 @@ export class CowContextScheme implements RmapScheme {
     const ctx = this.contextOf(vma.mm);
     this.#host.exec.acquire(ctx.remapLock, "write");
     const r = this.#rangeOf(vma);
-    ctx.ranges.set(vma, r);
+    if (vmaRange(vma) === null) ctx.rangeCount++;
+    vma.rmap = r satisfies CowVmaState;
     ctx.table.add(r);
     this.#endEdit(ctx, this.#units(ctx, r));
     this.#count("remap_adds", 1);
@@ -911,15 +1111,16 @@ export class CowContextScheme implements RmapScheme {
   #removeRanges(vmas: readonly Vma[]): void {
     if (vmas.length === 0) return;
     const ctx = this.contextOf(vmas[0].mm);
-    if (ctx.ranges.size === 0) return;
+    if (ctx.rangeCount === 0) return;
     let units = 0;
     let n = 0;
     for (let i = 0; i < vmas.length; i++) {
       const v = vmas[i];
-      const r = ctx.ranges.get(v);
-      if (r === undefined) continue;
+      const r = vmaRange(v);
+      if (r === null) continue;
       if (n++ === 0) this.#host.exec.acquire(ctx.remapLock, "write");
-      ctx.ranges.delete(v);
+      v.rmap = true satisfies CowVmaState;
+      ctx.rangeCount--;
       ctx.table.remove(r);
       this.#removed[n - 1] = r; // charged once every range is out (see #endEdit)
     }
@@ -938,11 +1139,12 @@ export class CowContextScheme implements RmapScheme {
   /** Removes one VMA's table range, if it has one: {@link #removeRanges} of `[vma]`. */
   #removeRange(vma: Vma): void {
     const ctx = this.contextOf(vma.mm);
-    if (ctx.ranges.size === 0) return;
-    const r = ctx.ranges.get(vma);
-    if (r === undefined) return;
+    if (ctx.rangeCount === 0) return;
+    const r = vmaRange(vma);
+    if (r === null) return;
     this.#host.exec.acquire(ctx.remapLock, "write");
-    ctx.ranges.delete(vma);
+    vma.rmap = true satisfies CowVmaState;
+    ctx.rangeCount--;
     ctx.table.remove(r);
     this.#endEdit(ctx, this.#units(ctx, r));
     this.#count("remap_removes", 1);
@@ -1046,25 +1248,122 @@ export class CowContextScheme implements RmapScheme {
   /**
    * `walk_context_remap`: visits VMAs of `mm` at `(index + offset) << PAGE_SHIFT` whose offset is
    * `offset`, charging the lookup's `nodes` ({@link #vmaLookupNodes}). Returns {@link WALK_GO}
-   * when the walk goes on, plus {@link WALK_FOUND} when a visited VMA maps the folio.
+   * when the walk goes on, plus {@link WALK_FOUND} when `found` is asked for and a visited VMA
+   * maps the folio.
    */
-  #walkOffset(mm: Mm, folio: Folio, offset: number, visit: RmapVisit, nodes: number): number {
+  #walkOffset(
+    mm: Mm,
+    folio: Folio,
+    offset: number,
+    visit: RmapVisit,
+    nodes: number,
+    found: boolean,
+  ): number {
     this.#host.exec.work("tree_visit", nodes);
     const startPage = folio.index + offset;
     if (startPage < 0) return WALK_GO;
     const rangeStart = startPage * PAGE_SIZE;
     const rangeEnd = rangeStart + folio.nrPages * PAGE_SIZE;
-    let found = 0;
-    const vmas = this.#host.vmasInRange(mm, rangeStart, rangeEnd);
-    for (let i = 0; i < vmas.length; i++) {
-      const vma = vmas[i];
-      if (vmaRemapOffset(vma) !== offset) continue;
-      const addr = Math.max(vma.start, rangeStart);
-      // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
-      if (found === 0 && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) found = WALK_FOUND;
-      if (!visit(vma, addr)) return found;
+    let hit = 0;
+    // The VMAs intersecting [rangeStart, rangeEnd), in address order (they do not overlap, so
+    // none follows one that reaches rangeEnd): the last VMA starting below rangeEnd is the only
+    // one when it starts at or below rangeStart (always, for a VMA mapping a small folio).
+    const tree = mm.vmas;
+    let vma = tree.below(rangeEnd);
+    if (vma === undefined || vma.end <= rangeStart) return WALK_GO;
+    if (vma.start > rangeStart) vma = tree.findFirstEndAfter(rangeStart);
+    for (; vma !== undefined && vma.start < rangeEnd;) {
+      if (vmaRemapOffset(vma) === offset) {
+        const addr = Math.max(vma.start, rangeStart);
+        // What rmap_one's page_vma_mapped_walk will see (read before the callback changes it).
+        if (found && hit === 0 && mm.pages.get(addr / PAGE_SIZE)?.folio === folio) {
+          hit = WALK_FOUND;
+        }
+        if (!visit(vma, addr)) return hit;
+      }
+      vma = vma.end >= rangeEnd ? undefined : tree.nextOf(vma);
     }
-    return WALK_GO | found;
+    return WALK_GO | hit;
+  }
+
+  // Per-walk state of {@link walk} (a walk never starts another).
+  #wFolio: Folio | null = null;
+  #wVisit: RmapVisit | null = null;
+  #wContexts = 0;
+  #wEntries = 0;
+  #wOffsets = 0;
+  #wTreeNodes = 0;
+  #wShortcut = false;
+  /** Scratch: the remap offsets one context's walk gathers. */
+  readonly #wOffs: number[] = [];
+
+  /** `walk_context`: returns false to stop the whole walk. */
+  #walkContext(ctx: CowContext): boolean {
+    const folio = this.#wFolio!;
+    const visit = this.#wVisit!;
+    const exec = this.#host.exec;
+    this.#wContexts++;
+    exec.work("list_op");
+    const mm = ctx.mm;
+    if (!mm || !mm.alive) return true; // context->mm NULL or !mmget_not_zero
+    const mode = this.options.exclusiveShortcut;
+    const wasExclusive = !this.#maybeMappedShared(folio);
+    const nodes = this.#vmaLookupNodes(mm);
+    const r0 = this.#walkOffset(mm, folio, 0, visit, nodes, wasExclusive && mode === "found");
+    this.#wTreeNodes += nodes;
+    if ((r0 & WALK_GO) === 0) return false;
+    const stop = mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
+      (mode === "poc" || (r0 & WALK_FOUND) !== 0);
+    // An exclusive small folio found here has no other mapping. An exclusive large folio may
+    // also be mapped by this mm through a moved VMA (part of it was mremap()ed), so in
+    // "found" mode this context's remap offsets are still walked before stopping.
+    if (stop && (mode === "poc" || folio.nrPages === 1)) {
+      this.#wShortcut = true;
+      return false;
+    }
+    const table = ctx.table;
+    if (table.size === 0) {
+      if (stop) this.#wShortcut = true;
+      return !stop;
+    }
+    const n = mapleDepth(2 * table.size + 1, this.options.remapEntriesPerNode);
+    this.#wTreeNodes += n;
+    exec.work("tree_visit", n);
+    const offs = this.#wOffs;
+    offs.length = 0;
+    this.#wEntries += table.gatherOffsets(folio.index, folio.index + folio.nrPages - 1, offs);
+    if (offs.length > 1) sortUnique(offs);
+    const unique = offs.length;
+    // The unique offsets are gathered in an on-stack dynarray of WALK_DEFAULT_STACK_SIZE (16);
+    // past that the PoC allocates one (GFP_ATOMIC, capacity 32, doubling) and RCU-frees it
+    // after the walk (`walk_context`, `free_remaps`).
+    let spill = 0;
+    if (unique > WALK_DEFAULT_STACK_SIZE) {
+      spill = 2 * WALK_DEFAULT_STACK_SIZE;
+      this.#host.slab.alloc(remapArrayCache(spill));
+      while (unique > spill) {
+        this.#host.slab.alloc(remapArrayCache(2 * spill));
+        this.#host.slab.free(remapArrayCache(spill));
+        spill *= 2;
+      }
+      this.#count("walk_offset_spills");
+    }
+    this.#wOffsets += unique;
+    let go = true;
+    for (let i = 0; i < unique; i++) {
+      const lookup = this.#vmaLookupNodes(mm);
+      const r = this.#walkOffset(mm, folio, offs[i], visit, lookup, false);
+      this.#wTreeNodes += lookup;
+      if ((r & WALK_GO) === 0) {
+        go = false;
+        break;
+      }
+    }
+    offs.length = 0;
+    if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));
+    if (!go) return false;
+    if (stop) this.#wShortcut = true;
+    return !stop;
   }
 
   /** `cow_context_walk` (reference §10.4). */
@@ -1072,100 +1371,53 @@ export class CowContextScheme implements RmapScheme {
     const root = this.folioContext(folio);
     if (!root || root.freed) throw new Error(`Folio ${folio.id} has no live CoW context`);
     const exec = this.#host.exec;
-    const first = folio.index;
-    const last = first + folio.nrPages - 1;
-    const per = this.options.remapEntriesPerNode;
-    let contexts = 0, entriesSeen = 0, offsetsSeen = 0, treeNodes = 0;
-    let shortcut = false;
-
-    // walk_context: returns false to stop the whole walk.
-    const walkContext = (ctx: CowContext): boolean => {
-      contexts++;
-      exec.work("list_op");
-      const mm = ctx.mm;
-      if (!mm || !mm.alive) return true; // context->mm NULL or !mmget_not_zero
-      const wasExclusive = !this.#maybeMappedShared(folio);
-      const nodes = this.#vmaLookupNodes(mm);
-      const r0 = this.#walkOffset(mm, folio, 0, visit, nodes);
-      treeNodes += nodes;
-      if ((r0 & WALK_GO) === 0) return false;
-      const mode = this.options.exclusiveShortcut;
-      const stop = mode !== "off" && wasExclusive && !this.#maybeMappedShared(folio) &&
-        (mode === "poc" || (r0 & WALK_FOUND) !== 0);
-      // An exclusive small folio found here has no other mapping. An exclusive large folio may
-      // also be mapped by this mm through a moved VMA (part of it was mremap()ed), so in
-      // "found" mode this context's remap offsets are still walked before stopping.
-      if (stop && (mode === "poc" || folio.nrPages === 1)) {
-        shortcut = true;
-        return false;
-      }
-      if (ctx.table.size === 0) {
-        if (stop) shortcut = true;
-        return !stop;
-      }
-      const n = mapleDepth(2 * ctx.table.size + 1, per);
-      treeNodes += n;
-      exec.work("tree_visit", n);
-      const offsets = new Set<number>();
-      for (const e of this.#entriesOver(ctx, first, last)) {
-        entriesSeen++;
-        for (const o of e.offsets) offsets.add(o);
-      }
-      // The unique offsets are gathered in an on-stack dynarray of WALK_DEFAULT_STACK_SIZE (16);
-      // past that the PoC allocates one (GFP_ATOMIC, capacity 32, doubling) and RCU-frees it
-      // after the walk (`walk_context`, `free_remaps`).
-      let spill = 0;
-      if (offsets.size > WALK_DEFAULT_STACK_SIZE) {
-        spill = 2 * WALK_DEFAULT_STACK_SIZE;
-        this.#host.slab.alloc(remapArrayCache(spill));
-        while (offsets.size > spill) {
-          this.#host.slab.alloc(remapArrayCache(2 * spill));
-          this.#host.slab.free(remapArrayCache(spill));
-          spill *= 2;
-        }
-        this.#count("walk_offset_spills");
-      }
-      const freeSpill = (): void => {
-        if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));
-      };
-      offsetsSeen += offsets.size;
-      for (const off of [...offsets].sort((a, b) => a - b)) {
-        const lookup = this.#vmaLookupNodes(mm);
-        const r = this.#walkOffset(mm, folio, off, visit, lookup);
-        treeNodes += lookup;
-        if ((r & WALK_GO) === 0) {
-          freeSpill();
-          return false;
-        }
-      }
-      freeSpill();
-      if (stop) shortcut = true;
-      return !stop;
-    };
+    this.#wFolio = folio;
+    this.#wVisit = visit;
+    this.#wContexts =
+      this.#wEntries =
+      this.#wOffsets =
+      this.#wTreeNodes =
+        0;
+    this.#wShortcut = false;
 
     exec.rcuReadLock();
     // traverse_contexts: the root first, then its descendants depth-first in post-order. Children
-    // lists are copied as they are entered (RCU readers keep going past concurrent deletions).
-    if (walkContext(root)) {
-      const stack: { ctx: CowContext; kids: CowContext[]; i: number }[] = [
-        { ctx: root, kids: [...root.children], i: 0 },
-      ];
-      outer: while (stack.length > 0) {
-        const top = stack[stack.length - 1];
-        if (top.i < top.kids.length) {
-          const c = top.kids[top.i++];
-          stack.push({ ctx: c, kids: [...c.children], i: 0 });
+    // lists are copied as they are entered (RCU readers keep going past concurrent deletions):
+    // a frame's snapshot is `kids[start, end)` in list order (`kids` holds the snapshots of every
+    // open frame, innermost last), taken from the newest end.
+    if (this.#walkContext(root) && root.kids.size > 0) {
+      const kids: CowContext[] = [];
+      const frames: CowContext[] = [root];
+      const starts: number[] = [0];
+      const next: number[] = [pushChildren(root, kids)];
+      while (frames.length > 0) {
+        const top = frames.length - 1;
+        const start = starts[top];
+        const i = next[top];
+        if (i > start) {
+          const c = kids[i - 1];
+          next[top] = i - 1;
+          frames.push(c);
+          starts.push(kids.length);
+          next.push(pushChildren(c, kids));
           continue;
         }
-        stack.pop();
-        if (top.ctx !== root && !walkContext(top.ctx)) break outer;
+        const ctx = frames.pop()!;
+        starts.pop();
+        next.pop();
+        kids.length = start;
+        if (ctx !== root && !this.#walkContext(ctx)) break;
       }
     }
     exec.rcuReadUnlock();
+    this.#wFolio = null;
+    this.#wVisit = null;
     this.#count("walks");
+    const shortcut = this.#wShortcut;
     if (shortcut) this.#count("walks_exclusive_stop");
-    this.lastWalk = { contexts, remapEntries: entriesSeen, offsets: offsetsSeen, shortcut };
-    return { contended: false, structures: contexts + entriesSeen, treeNodes };
+    const contexts = this.#wContexts, entriesSeen = this.#wEntries;
+    this.lastWalk = { contexts, remapEntries: entriesSeen, offsets: this.#wOffsets, shortcut };
+    return { contended: false, structures: contexts + entriesSeen, treeNodes: this.#wTreeNodes };
   }
 
   // -- invariants --------------------------------------------------------------------------------
@@ -1185,7 +1437,7 @@ export class CowContextScheme implements RmapScheme {
       }
       let remapped = 0;
       for (const vma of mm.vmas) {
-        const r = ctx.ranges.get(vma);
+        const r = vmaRange(vma);
         if (this.isRemapped(vma)) {
           remapped++;
           const want = this.#rangeOf(vma);
@@ -1194,8 +1446,8 @@ export class CowContextScheme implements RmapScheme {
           }
         } else if (r) out.push(`vma ${vma.id} of mm ${mm.id} in the remap table but not remapped`);
       }
-      if (remapped !== ctx.ranges.size) {
-        out.push(`context ${ctx.id} has ${ctx.ranges.size} ranges for ${remapped} remapped VMAs`);
+      if (remapped !== ctx.rangeCount) {
+        out.push(`context ${ctx.id} has ${ctx.rangeCount} ranges for ${remapped} remapped VMAs`);
       }
       for (const [vpn, pte] of mm.pages.entries()) {
         const f = pte.folio;
@@ -1242,7 +1494,7 @@ export class CowContextScheme implements RmapScheme {
       const want = (c.mm ? 1 : 0) + c.kids.size + refs;
       if (c.refcount !== want) out.push(`context ${c.id} refcount ${c.refcount} != ${want}`);
       if (c.mm && !liveMms.has(c.mm)) out.push(`context ${c.id} points at a dead mm`);
-      if (!c.mm && c.ranges.size > 0) out.push(`context ${c.id} of a dead mm has remap ranges`);
+      if (!c.mm && c.rangeCount > 0) out.push(`context ${c.id} of a dead mm has remap ranges`);
       if (c.parent && (c.parent.freed || !c.parent.kids.has(c))) {
         out.push(`context ${c.id} not linked into parent ${c.parent.id}`);
       }
