@@ -274,8 +274,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "unlink-keeps-num-children",
     file: "core/rmap/anon_vma.ts",
-    search: "av.parent.numChildren--;\n        chain[empties++] = avc;",
-    replace: "chain[empties++] = avc;",
+    search: "av.parent.numChildren--;\n        if (one === null) chain[empties] = avc;",
+    replace: "if (one === null) chain[empties] = avc;",
     story: "unlink_anon_vmas forgets to drop the parent's num_children",
     tests: [CLASSIC],
   },

@@ -266,22 +266,45 @@ function balance(n: AnyNode): AnyNode {
   return n;
 }
 
+/**
+ * Whether the subtree the last recursive step returned changed height. When it did not, every
+ * node above it keeps its height and balance (the tree was balanced before), so their balance
+ * steps (which would change nothing) are skipped: the shapes are those of
+ * {@linkcode AvlEngine}, which runs them all.
+ */
+let grown = false;
+
+/** `n`'s balance step if its subtree below changed height; notes whether `n`'s subtree did. */
+function rebalance(n: AnyNode): AnyNode {
+  if (!grown) return n;
+  const h = n.height & HEIGHT_MASK;
+  const t = balance(n);
+  grown = (t.height & HEIGHT_MASK) !== h;
+  return t;
+}
+
 /** Recursive insert of `node` (key in {@linkcode opStart}) below `n`, raising the max-last. */
 function ivInsertAt(n: AnyNode | null, node: AnyNode): AnyNode {
-  if (n === null) return node;
+  if (n === null) {
+    grown = true;
+    return node;
+  }
   const s = n.start;
   const d = opLast - s;
   if (d > n.maxDelta) n.maxDelta = smallInt(d);
-  if (opStart < s) n.left = ivInsertAt(n.left, node);
-  else {
+  if (opStart < s) {
+    const c = n.left, t = ivInsertAt(c, node);
+    if (t !== c) n.left = t;
+  } else {
     // An equal start: the node goes after it (see before()).
     if (opStart === s) {
       const hb = n.height;
       if (hb > eqMax) eqMax = hb;
     }
-    n.right = ivInsertAt(n.right, node);
+    const c = n.right, t = ivInsertAt(c, node);
+    if (t !== c) n.right = t;
   }
-  return balance(n);
+  return rebalance(n);
 }
 
 /** {@linkcode AvlEngine.insert} for interval nodes (after {@linkcode unstored}). */
@@ -299,19 +322,28 @@ function ivInsert(root: AnyNode | null, node: AnyNode): AnyNode {
 
 /** Recursive removal of `node` (located as before() orders it) below `n`. */
 function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
-  if (n === null) return null;
+  if (n === null) {
+    grown = false;
+    return null;
+  }
   if (n === node) return ivUnlink(n);
   const s = n.start;
-  if (opStart < s || (opStart === s && opHeight < n.height)) n.left = ivRemoveAt(n.left, node);
-  else n.right = ivRemoveAt(n.right, node);
+  if (opStart < s || (opStart === s && opHeight < n.height)) {
+    const c = n.left, t = ivRemoveAt(c, node);
+    if (t !== c) n.left = t;
+  } else {
+    const c = n.right, t = ivRemoveAt(c, node);
+    if (t !== c) n.right = t;
+  }
   // The subtree's largest last can only drop if it was the removed node's, and not n's own.
   if (removedNode !== null && opLast === s + n.maxDelta && n.last !== opLast) recompute(n, s);
-  return balance(n);
+  return rebalance(n);
 }
 
 /** Replace `n` by its subtree without it; its in-order successor node takes its place. */
 function ivUnlink(n: AnyNode): AnyNode | null {
   removedNode = n;
+  grown = true;
   if (n.left === null) return n.right;
   if (n.right === null) return n.left;
   let m = n.right;
@@ -320,16 +352,22 @@ function ivUnlink(n: AnyNode): AnyNode | null {
   m.right = ivRemoveMin(n.right);
   m.left = n.left;
   recompute(m, m.start);
+  grown = true;
   return balance(m);
 }
 
 /** The subtree `n` without its leftmost node (whose `last` is {@linkcode minLast}). */
 function ivRemoveMin(n: AnyNode): AnyNode | null {
-  if (n.left === null) return n.right;
-  n.left = ivRemoveMin(n.left);
+  const l = n.left;
+  if (l === null) {
+    grown = true;
+    return n.right;
+  }
+  const t = ivRemoveMin(l);
+  if (t !== l) n.left = t;
   const s = n.start;
   if (minLast === s + n.maxDelta && n.last !== minLast) recompute(n, s);
-  return balance(n);
+  return rebalance(n);
 }
 
 /** {@linkcode AvlEngine.remove} for interval nodes; the removed node is in {@linkcode removedNode}. */

@@ -823,18 +823,21 @@ export class AnonVmaScheme implements RmapScheme {
       if (st.anonVma) throw new Error(`vma ${vma.id} has an anon_vma but no chain`);
       return;
     }
-    // A one-AVC state is the AVC: a scratch array of it (its own is discarded below).
-    const chain = st instanceof Avc ? [st] : st.chain;
-    const l = this.lockWrite(chain[0].anonVma);
-    // The AVCs whose anon_vma emptied are kept at the front of the (discarded) chain array.
+    // A one-AVC state is the AVC itself (`one`); else the chain array, discarded below.
+    const one = st instanceof Avc ? st : null;
+    const chain = one === null ? (st as AnonVmaVmaState).chain : NO_AVCS;
+    const l = this.lockWrite((one ?? chain[0]).anonVma);
+    // The AVCs whose anon_vma emptied are kept at the front of the (discarded) chain array (a
+    // one-AVC state's is the AVC itself).
     let empties = 0;
     for (let i = 0; i < n; i++) {
-      const avc = chain[i];
+      const avc = one ?? chain[i];
       const av = avc.anonVma;
       this.treeRemove(avc);
       if (av.treeEmpty) {
         av.parent.numChildren--;
-        chain[empties++] = avc;
+        if (one === null) chain[empties] = avc;
+        empties++;
         continue;
       }
       this.host.exec.work("list_op");
@@ -842,14 +845,15 @@ export class AnonVmaScheme implements RmapScheme {
     }
     const own = st.anonVma;
     if (own) own.numActiveVmas--;
-    if (st instanceof Avc || st instanceof ChainState) vma.rmap = UNFAULTED;
+    if (one !== null || st instanceof ChainState) vma.rmap = UNFAULTED;
     else {
-      st.anonVma = null;
-      st.chain = NO_AVCS;
+      const state = st as AnonVmaVmaState;
+      state.anonVma = null;
+      state.chain = NO_AVCS;
     }
     this.unlockWrite(l);
     for (let i = 0; i < empties; i++) {
-      const avc = chain[i];
+      const avc = one ?? chain[i];
       this.putAnonVma(avc.anonVma);
       this.freeAvc(avc);
     }
