@@ -76,12 +76,6 @@ function leftmost<N extends GapNode<Range>>(n: N): N {
   return n;
 }
 
-/** The rightmost item of the subtree rooted at `n` (its end is the subtree's highest address). */
-function rightmost<N extends GapNode<Range>>(n: N): N {
-  for (let c = n.right; c !== null; c = c.right) n = c as N;
-  return n;
-}
-
 /** The gap before `n` (after its predecessor; 0 for the first item). */
 function gapBefore(n: GapNode<Range>): number {
   const p = n.prev;
@@ -161,6 +155,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     before,
     GAP_AUGMENT as AugmentCallbacks<GapNode<T>>,
   );
+  /** The lowest item, or null when empty. */
+  #first: GapNode<T> | null = null;
+  /** The highest item, or null when empty. */
+  #last: GapNode<T> | null = null;
 
   /**
    * Number of items.
@@ -198,10 +196,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let succ: GapNode<T> | null = null;
     let pred: GapNode<T> | null = null;
     if (root !== null) {
-      const last = rightmost(root);
+      const last = this.#last!;
       if (start >= last.end) pred = last;
       else {
-        const first = leftmost(root);
+        const first = this.#first!;
         succ = end <= first.start ? first : this.#tree.ceiling(start, byEnd, true);
         if (succ !== null && succ.start < end) {
           throw new Error(
@@ -218,6 +216,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
     // insert() resets the links; the gap must be set before the first propagate reads it.
     n.maxGap = 0;
     this.#tree.insert(n);
+    if (succ === null) this.#last = n;
+    if (pred === null) this.#first = n;
   }
 
   /**
@@ -254,6 +254,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
       }
       throw new Error(`Range [${item.start}, ${item.end}) is not in the tree`);
     }
+    if (n === this.#first) this.#first = succ;
+    if (n === this.#last) this.#last = n.prev;
     n.prev = null;
   }
 
@@ -270,8 +272,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   find(addr: number): T | undefined {
-    const hit = this.findFirstEndAfter(addr);
-    return hit !== undefined && hit.start <= addr ? hit : undefined;
+    // The last item starting at or below `addr` holds it if any does (a descent by start reads
+    // no ends).
+    const hit = this.#tree.floor(addr, byStart, false);
+    return hit !== null && addr < hit.end ? hit : undefined;
   }
 
   /**
@@ -437,6 +441,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
       m.maxGap = 0;
     }
     this.#tree.clear();
+    this.#first = null;
+    this.#last = null;
   }
 
   /**
@@ -451,7 +457,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   first(): T | undefined {
-    return this.#tree.extreme(-1) ?? undefined;
+    return this.#first ?? undefined;
   }
 
   /**
@@ -466,7 +472,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   last(): T | undefined {
-    return this.#tree.extreme(1) ?? undefined;
+    return this.#last ?? undefined;
   }
 
   /**
@@ -483,8 +489,9 @@ export class GapTree<T extends Range> implements Iterable<T> {
    */
   isFree(start: number, end: number): boolean {
     if (!(start < end)) return true;
-    const hit = this.findFirstEndAfter(start);
-    return hit === undefined || hit.start >= end;
+    // The last item starting below `end` ends highest of those that could intersect.
+    const hit = this.#tree.floor(end, byStart, true);
+    return hit === null || hit.end <= start;
   }
 
   /**
@@ -509,10 +516,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
-    if (s >= rightmost(root).end && s >= low) return s;
+    if (s >= this.#last!.end && s >= low) return s;
     const r = this.#searchTopDown(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const minStart = leftmost(root).start;
+    const minStart = this.#first!.start;
     s = (minStart < high ? minStart : high) - len;
     return s >= low ? s : undefined;
   }
@@ -561,10 +568,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (len > high - low) return undefined;
     const root = this.#tree.root;
     if (root === null) return low;
-    if (low + len <= leftmost(root).start) return low;
+    if (low + len <= this.#first!.start) return low;
     const r = this.#searchBottomUp(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const maxEnd = rightmost(root).end;
+    const maxEnd = this.#last!.end;
     const s = maxEnd > low ? maxEnd : low;
     return s + len <= high ? s : undefined;
   }
