@@ -224,6 +224,28 @@ function startIndex(pg: PtePage, from: number, strict: boolean): number {
   return lo;
 }
 
+/**
+ * {@link startIndex} resumed at index `from` (where the previous range stopped): a short scan
+ * forward when every entry before `from` sorts before `lo`, else the binary search.
+ */
+function resumeIndex(pg: PtePage, from: number, lo: number, strict: boolean): number {
+  const p = pg.ptes;
+  if (!Array.isArray(p) || from > p.length) return startIndex(pg, lo, strict);
+  const base = pg.key * SLOTS;
+  // Every entry before `from` must sort before `lo`.
+  if (from > 0) {
+    const k = base + p[from - 1].slot;
+    if (!(strict ? k <= lo : k < lo)) return startIndex(pg, lo, strict);
+  }
+  let i = from;
+  for (let steps = 0; i < p.length; i++, steps++) {
+    const k = base + p[i].slot;
+    if (strict ? k > lo : k >= lo) return i;
+    if (steps === 8) return startIndex(pg, lo, strict);
+  }
+  return i;
+}
+
 /** The walk stack of {@link PageTable}'s range collection (which calls out to nothing). */
 const collectStack: PtePage[] = [];
 
@@ -255,6 +277,11 @@ export class PageTable {
   #size = 0;
   /** Incremented on every structural change; lets iterators detect mutation. */
   #mods = 0;
+  /** The PTE page the last one-page range collection read, while {@link #mods} is `#hintMods`. */
+  #hintPage: PtePage | null = null;
+  /** The index in `#hintPage` where that collection stopped. */
+  #hintIndex = 0;
+  #hintMods = -1;
 
   /** Number of entries. */
   get size(): number {
@@ -389,21 +416,31 @@ export class PageTable {
   ): void {
     const pmd = Math.floor(lo / SLOTS);
     if (hi <= (pmd + 1) * SLOTS) {
-      // Within one PTE page (a small VMA): no walk of the PMD tree.
-      const pg = this.#page(pmd);
+      // Within one PTE page (a small VMA): no walk of the PMD tree. Consecutive ranges of an
+      // unchanged table (fork's copy, VMA by VMA) resume where the last one stopped.
+      const hint = this.#hintPage;
+      const resume = hint !== null && this.#hintMods === this.#mods && hint.key === pmd;
+      const pg = resume ? hint : this.#page(pmd);
       if (pg === null) return;
       const base = pmd * SLOTS;
       const p = pg.ptes;
       const len = Array.isArray(p) ? p.length : 1;
+      let i = resume ? resumeIndex(pg, this.#hintIndex, lo, strict) : startIndex(pg, lo, strict);
       let found = 0;
-      for (let i = startIndex(pg, lo, strict); i < len; i++) {
+      for (; i < len; i++) {
         const n = Array.isArray(p) ? p[i] : p;
         const key = base + n.slot;
-        if (!(key < hi)) return;
+        if (!(key < hi)) break;
         if (nodes !== null) nodes.push(n);
         if (keys !== null) keys.push(key);
-        if (++found === limit) return;
+        if (++found === limit) {
+          i++;
+          break;
+        }
       }
+      this.#hintPage = pg;
+      this.#hintIndex = i;
+      this.#hintMods = this.#mods;
       return;
     }
     const stack = collectStack;

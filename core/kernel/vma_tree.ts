@@ -370,19 +370,21 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 /** {@link KernelVma.height} of a freed VMA. */
 const DETACHED = -1;
 
+/** Maple nodes holding `n` entries at `per` entries per node. */
+function mapleNodes(n: number, per: number): number {
+  if (n === 0) return 0;
+  let level = Math.ceil((2 * n + 1) / per);
+  let total = level;
+  while (level > 1) {
+    level = Math.ceil(level / per);
+    total += level;
+  }
+  return total;
+}
+
 function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
-  const nodes = (n: number): number => {
-    if (n === 0) return 0;
-    let level = Math.ceil((2 * n + 1) / per);
-    let total = level;
-    while (level > 1) {
-      level = Math.ceil(level / per);
-      total += level;
-    }
-    return total;
-  };
-  const d = nodes(mm.mapCount) - nodes(oldCount);
+  const d = mapleNodes(mm.mapCount, per) - mapleNodes(oldCount, per);
   if (d > 0) k.slab.alloc("maple_node", d);
   else if (d < 0) k.slab.free("maple_node", -d);
 }
