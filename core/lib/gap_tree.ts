@@ -215,7 +215,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (succ !== null) succ.prev = n;
     // insert() resets the links; the gap must be set before the first propagate reads it.
     n.maxGap = 0;
-    this.#tree.insert(n);
+    if (succ === null) this.#tree.insertLast(n);
+    else this.#tree.insert(n);
     if (succ === null) this.#last = n;
     if (pred === null) this.#first = n;
   }
