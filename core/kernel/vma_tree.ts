@@ -46,6 +46,8 @@ const REGION_INDEX_BITS = 7;
 const REGION_INDEX_MASK = (1 << REGION_INDEX_BITS) - 1;
 /** Base address of each region VMA starts were seen in, by index (shared by every VMA). */
 const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
+/** `regionBase / PAGE_SIZE` (exact: the bases are multiples of the region size). */
+const regionBasePage = new Float64Array(1 << REGION_INDEX_BITS);
 /** Index in {@link regionBase} by region number. */
 const regionIndex = new Map<number, number>();
 
@@ -64,6 +66,7 @@ function startRef(start: number): number | Exact {
     idx = regionIndex.size;
     regionIndex.set(region, idx);
     regionBase[idx] = region * REGION_BYTES;
+    regionBasePage[idx] = regionBase[idx] / PAGE_SIZE;
   }
   const page = (start - regionBase[idx]) / PAGE_SIZE;
   const ref = (page << REGION_INDEX_BITS) | idx;
@@ -314,7 +317,13 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** `vm_pgoff`. */
   get pgoff(): number {
     const x = this.#ext;
-    if (typeof x === "number") return this.start / PAGE_SIZE;
+    if (typeof x === "number") {
+      // start / PAGE_SIZE, exactly (a whole page count plus the region's, both below 2^53).
+      const r = this.#startRef;
+      return typeof r === "number"
+        ? regionBasePage[r & REGION_INDEX_MASK] + (r >> REGION_INDEX_BITS)
+        : r.v / PAGE_SIZE;
+    }
     const d = x.pgoffDelta;
     return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
   }
