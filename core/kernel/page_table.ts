@@ -492,6 +492,14 @@ export class PageTable {
     return out;
   }
 
+  /**
+   * {@link PageTable.rangeNodes} into the caller's arrays: pushes the entries with keys in
+   * `[lo, hi)`, ascending, onto `nodes` and their keys onto `keys`.
+   */
+  rangeNodesInto(lo: number, hi: number, nodes: PteNode[], keys: number[]): void {
+    this.#collect(lo, hi, false, nodes, keys, Infinity);
+  }
+
   /** Snapshot of the keys in `[lo, hi)`, ascending. */
   rangeKeys(lo: number, hi: number): number[] {
     const out: number[] = [];
