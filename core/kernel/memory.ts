@@ -343,5 +343,7 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
     }
     setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone));
   }
-  nodes.length = 0; // holds no entry past the copy
+  // Neither holds anything past the copy (nor keeps a large VMA's worth of slots).
+  nodes.length = 0;
+  vpns.length = 0;
 }
