@@ -204,9 +204,9 @@ function search(a: PteNode[], slot: number): number {
 
 /**
  * The index in `pg`'s entries of the first one with key `>= from` (`> from` when `strict`), or
- * their number when there is none.
+ * their number when there is none; `hint` (if not -1) is an index to try scanning from.
  */
-function startIndex(pg: PtePage, from: number, strict: boolean): number {
+function startIndex(pg: PtePage, from: number, strict: boolean, hint = -1): number {
   const base = pg.key * SLOTS;
   const p = pg.ptes;
   if (!Array.isArray(p)) {
@@ -214,6 +214,16 @@ function startIndex(pg: PtePage, from: number, strict: boolean): number {
     return (strict ? key > from : key >= from) ? 0 : 1;
   }
   if (!(from >= base)) return 0; // -Infinity, or a page above `from`
+  // Resumed at `hint` (where the last range stopped) when every entry before it sorts before
+  // `from`: a short scan forward.
+  const before = hint > 0 && hint <= p.length ? base + p[hint - 1].slot : Infinity;
+  if (hint === 0 || (strict ? before <= from : before < from)) {
+    for (let i = hint; i < p.length && i < hint + 8; i++) {
+      const key = base + p[i].slot;
+      if (strict ? key > from : key >= from) return i;
+    }
+    if (hint + 8 >= p.length) return p.length;
+  }
   let lo = 0, hi = p.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -222,28 +232,6 @@ function startIndex(pg: PtePage, from: number, strict: boolean): number {
     else lo = mid + 1;
   }
   return lo;
-}
-
-/**
- * {@link startIndex} resumed at index `from` (where the previous range stopped): a short scan
- * forward when every entry before `from` sorts before `lo`, else the binary search.
- */
-function resumeIndex(pg: PtePage, from: number, lo: number, strict: boolean): number {
-  const p = pg.ptes;
-  if (!Array.isArray(p) || from > p.length) return startIndex(pg, lo, strict);
-  const base = pg.key * SLOTS;
-  // Every entry before `from` must sort before `lo`.
-  if (from > 0) {
-    const k = base + p[from - 1].slot;
-    if (!(strict ? k <= lo : k < lo)) return startIndex(pg, lo, strict);
-  }
-  let i = from;
-  for (let steps = 0; i < p.length; i++, steps++) {
-    const k = base + p[i].slot;
-    if (strict ? k > lo : k >= lo) return i;
-    if (steps === 8) return startIndex(pg, lo, strict);
-  }
-  return i;
 }
 
 /** The walk stack of {@link PageTable}'s range collection (which calls out to nothing). */
@@ -277,9 +265,8 @@ export class PageTable {
   #size = 0;
   /** Incremented on every structural change; lets iterators detect mutation. */
   #mods = 0;
-  /** The PTE page the last one-page range collection read, while {@link #mods} is `#hintMods`. */
+  /** The PTE page and index where the last one-page range stopped, while `#mods` is `#hintMods`. */
   #hintPage: PtePage | null = null;
-  /** The index in `#hintPage` where that collection stopped. */
   #hintIndex = 0;
   #hintMods = -1;
 
@@ -425,7 +412,7 @@ export class PageTable {
       const base = pmd * SLOTS;
       const p = pg.ptes;
       const len = Array.isArray(p) ? p.length : 1;
-      let i = resume ? resumeIndex(pg, this.#hintIndex, lo, strict) : startIndex(pg, lo, strict);
+      let i = startIndex(pg, lo, strict, resume ? this.#hintIndex : -1);
       let found = 0;
       for (; i < len; i++) {
         const n = Array.isArray(p) ? p[i] : p;

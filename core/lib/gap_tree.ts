@@ -2,7 +2,9 @@
  * A tree of non-overlapping half-open ranges ordered by start, augmented with
  * the largest free gap in every subtree so that unmapped-area searches are
  * O(log n). This models the mm's VMA tree (the kernel's maple tree). An
- * instance of the shared {@linkcode AugmentedTree} with a max-gap augmentation.
+ * instance of the shared {@linkcode AugmentedTree} with a max-gap augmentation
+ * as the kernel's rb-tree of VMAs had it: each item links its predecessor, and
+ * a subtree keeps the largest gap before one of its items.
  *
  * @module
  */
