@@ -205,8 +205,8 @@ Deno.test("AugmentedTree insertLast builds the tree insert builds, for keys at o
           let key = start.length > 0 ? Math.max(...start) : 0;
           for (const d of steps) {
             key += d; // equal keys too
-            a.insert(new N(key, -key, id));
-            b.insertLast(new N(key, -key, id++));
+            a.insert(new N(key, 100 - key, id));
+            b.insertLast(new N(key, 100 - key, id++));
             assert.equal(shape(b.root), shape(a.root));
             check(b.root);
           }
