@@ -393,7 +393,15 @@ function mapleNodes(n: number, per: number): number {
 
 function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
-  const d = mapleNodes(mm.mapCount, per) - mapleNodes(oldCount, per);
+  const n = mm.mapCount;
+  // The node count depends on a non-zero count only through its leaf count: mostly unchanged.
+  if (
+    n !== 0 && oldCount !== 0 &&
+    Math.ceil((2 * n + 1) / per) === Math.ceil((2 * oldCount + 1) / per)
+  ) {
+    return;
+  }
+  const d = mapleNodes(n, per) - mapleNodes(oldCount, per);
   if (d > 0) k.slab.alloc("maple_node", d);
   else if (d < 0) k.slab.free("maple_node", -d);
 }
