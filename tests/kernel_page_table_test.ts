@@ -149,3 +149,41 @@ Deno.test("page table: entries are linked once; taken ones relink; other values 
   t.set(HIGH + 511, top);
   assertEquals(show(t.get(HIGH + 511)), "present:f2/65535:111");
 });
+
+Deno.test("page table: consecutive ranges (resumed where the last stopped) answer as the map", () => {
+  const r = new Random(7);
+  const t = new PageTable();
+  const m = new SortedMap<Pte>();
+  for (let i = 0; i < 3000; i++) {
+    const k = HIGH + r.int(0, 2047);
+    if (m.has(k)) continue;
+    const p = PteNode.zero(r.chance(0.5), false);
+    t.set(k, p as unknown as Pte);
+    m.set(k, p as unknown as Pte);
+  }
+  for (let round = 0; round < 40; round++) {
+    let lo = HIGH + r.int(-5, 600);
+    while (lo < HIGH + 2100) {
+      const hi = lo + r.int(0, 9);
+      const keys: number[] = [];
+      const nodes = t.rangeNodes(lo, hi, keys);
+      assertEquals(keys, m.rangeKeys(lo, hi), `range ${lo} ${hi}`);
+      assertEquals(nodes.length, keys.length);
+      if (r.chance(0.2)) assertEquals(showPair(t.higher(lo)), showPair(m.higher(lo)));
+      if (r.chance(0.2)) assertEquals(showPair(t.ceiling(hi)), showPair(m.ceiling(hi)));
+      if (r.chance(0.05)) {
+        // A change between ranges: the next one starts afresh.
+        const k = keys.length > 0 ? keys[0] : lo;
+        if (m.has(k)) {
+          t.take(k);
+          m.delete(k);
+        } else {
+          const p = PteNode.zero(true, false);
+          t.set(k, p as unknown as Pte);
+          m.set(k, p as unknown as Pte);
+        }
+      }
+      lo = r.chance(0.1) ? lo - r.int(0, 20) : hi + r.int(0, 3);
+    }
+  }
+});

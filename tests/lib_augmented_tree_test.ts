@@ -187,3 +187,32 @@ Deno.test("AugmentedTree walk: pruning by augmentation, early stop, exact node c
   assert.equal(outer, 7);
   assert.equal(inner, 7);
 });
+
+Deno.test("AugmentedTree insertLast builds the tree insert builds, for keys at or above the last", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: -30, max: 30 }), { maxLength: 60 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 80 }),
+      (start, steps) => {
+        for (const aug of [PROPAGATE, WITH_ROTATE]) {
+          const a = new AugmentedTree<N>(before, aug);
+          const b = new AugmentedTree<N>(before, aug);
+          let id = 0;
+          for (const k of start) {
+            a.insert(new N(k, k, id));
+            b.insert(new N(k, k, id++));
+          }
+          let key = start.length > 0 ? Math.max(...start) : 0;
+          for (const d of steps) {
+            key += d; // equal keys too
+            a.insert(new N(key, 100 - key, id));
+            b.insertLast(new N(key, 100 - key, id++));
+            assert.equal(shape(b.root), shape(a.root));
+            check(b.root);
+          }
+          assert.equal(b.size, a.size);
+        }
+      },
+    ),
+  );
+});

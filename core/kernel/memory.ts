@@ -18,6 +18,7 @@
 import { countEvent, type KernelState } from "./state.ts";
 import { allocFolio, pageCacheFolio } from "./folio.ts";
 import { detachPte, presentPte, ptepGet, setPte, swapPte, zeroPagePte } from "./pgtable.ts";
+import type { PteNode } from "./page_table.ts";
 import {
   type Folio,
   hex,
@@ -286,6 +287,10 @@ function doSwapPage(
   if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
 }
 
+/** Scratch arrays of {@link copyPageRange}: the parent's entries of one VMA and their pages. */
+const copyNodes: PteNode[] = [];
+const copyVpns: number[] = [];
+
 /**
  * `copy_page_range` for a VMA whose parent has anon state (`vma_needs_copy`): swap and zero-page
  * PTEs are copied, anon pages become shared and write-protected in both (CoW), and exclusive
@@ -300,8 +305,12 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   const pm = src.mm, cm = dst.mm;
   const cow = isCowMapping(src.flags);
   // The parent's table does not change shape in the loop: walk its nodes, not keys + lookups.
-  const vpns: number[] = [];
-  const nodes = pm.pages.rangeNodes(src.start / PAGE_SIZE, src.end / PAGE_SIZE, vpns);
+  // Nothing the loop calls copies page ranges, so one pair of arrays serves every call.
+  const nodes = copyNodes;
+  const vpns = copyVpns;
+  nodes.length = 0;
+  vpns.length = 0;
+  pm.pages.rangeNodesInto(src.start / PAGE_SIZE, src.end / PAGE_SIZE, nodes, vpns);
   for (let i = 0; i < nodes.length; i++) {
     const pte = nodes[i] as unknown as Pte;
     const addr = vpns[i] * PAGE_SIZE;
@@ -334,4 +343,7 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
     }
     setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone));
   }
+  // Neither holds anything past the copy (nor keeps a large VMA's worth of slots).
+  nodes.length = 0;
+  vpns.length = 0;
 }

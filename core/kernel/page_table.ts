@@ -204,9 +204,9 @@ function search(a: PteNode[], slot: number): number {
 
 /**
  * The index in `pg`'s entries of the first one with key `>= from` (`> from` when `strict`), or
- * their number when there is none.
+ * their number when there is none; `hint` (if not -1) is an index to try scanning from.
  */
-function startIndex(pg: PtePage, from: number, strict: boolean): number {
+function startIndex(pg: PtePage, from: number, strict: boolean, hint = -1): number {
   const base = pg.key * SLOTS;
   const p = pg.ptes;
   if (!Array.isArray(p)) {
@@ -214,6 +214,16 @@ function startIndex(pg: PtePage, from: number, strict: boolean): number {
     return (strict ? key > from : key >= from) ? 0 : 1;
   }
   if (!(from >= base)) return 0; // -Infinity, or a page above `from`
+  // Resumed at `hint` (where the last range stopped) when every entry before it sorts before
+  // `from`: a short scan forward.
+  const before = hint > 0 && hint <= p.length ? base + p[hint - 1].slot : Infinity;
+  if (hint === 0 || (strict ? before <= from : before < from)) {
+    for (let i = hint; i < p.length && i < hint + 8; i++) {
+      const key = base + p[i].slot;
+      if (strict ? key > from : key >= from) return i;
+    }
+    if (hint + 8 >= p.length) return p.length;
+  }
   let lo = 0, hi = p.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -255,6 +265,10 @@ export class PageTable {
   #size = 0;
   /** Incremented on every structural change; lets iterators detect mutation. */
   #mods = 0;
+  /** The PTE page and index where the last one-page range stopped, while `#mods` is `#hintMods`. */
+  #hintPage: PtePage | null = null;
+  #hintIndex = 0;
+  #hintMods = -1;
 
   /** Number of entries. */
   get size(): number {
@@ -389,21 +403,31 @@ export class PageTable {
   ): void {
     const pmd = Math.floor(lo / SLOTS);
     if (hi <= (pmd + 1) * SLOTS) {
-      // Within one PTE page (a small VMA): no walk of the PMD tree.
-      const pg = this.#page(pmd);
+      // Within one PTE page (a small VMA): no walk of the PMD tree. Consecutive ranges of an
+      // unchanged table (fork's copy, VMA by VMA) resume where the last one stopped.
+      const hint = this.#hintPage;
+      const resume = hint !== null && this.#hintMods === this.#mods && hint.key === pmd;
+      const pg = resume ? hint : this.#page(pmd);
       if (pg === null) return;
       const base = pmd * SLOTS;
       const p = pg.ptes;
       const len = Array.isArray(p) ? p.length : 1;
+      let i = startIndex(pg, lo, strict, resume ? this.#hintIndex : -1);
       let found = 0;
-      for (let i = startIndex(pg, lo, strict); i < len; i++) {
+      for (; i < len; i++) {
         const n = Array.isArray(p) ? p[i] : p;
         const key = base + n.slot;
-        if (!(key < hi)) return;
+        if (!(key < hi)) break;
         if (nodes !== null) nodes.push(n);
         if (keys !== null) keys.push(key);
-        if (++found === limit) return;
+        if (++found === limit) {
+          i++;
+          break;
+        }
       }
+      this.#hintPage = pg;
+      this.#hintIndex = i;
+      this.#hintMods = this.#mods;
       return;
     }
     const stack = collectStack;
@@ -453,6 +477,14 @@ export class PageTable {
     const out: PteNode[] = [];
     this.#collect(lo, hi, false, out, keys ?? null, Infinity);
     return out;
+  }
+
+  /**
+   * {@link PageTable.rangeNodes} into the caller's arrays: pushes the entries with keys in
+   * `[lo, hi)`, ascending, onto `nodes` and their keys onto `keys`.
+   */
+  rangeNodesInto(lo: number, hi: number, nodes: PteNode[], keys: number[]): void {
+    this.#collect(lo, hi, false, nodes, keys, Infinity);
   }
 
   /** Snapshot of the keys in `[lo, hi)`, ascending. */

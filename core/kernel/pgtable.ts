@@ -210,16 +210,27 @@ export function zapRange(k: KernelState, mm: Mm, start: number, end: number): vo
  * ```
  */
 export function zapWholeMm(k: KernelState, mm: Mm, vmas: readonly Vma[]): void {
-  const nodes: PteNode[] = [];
+  // Every PTE in address order, checked against the VMAs (also in address order) in one pass.
   const vpns: number[] = [];
-  for (const v of vmas) {
-    for (const node of mm.pages.rangeNodes(v.start / PAGE_SIZE, v.end / PAGE_SIZE, vpns)) {
-      nodes.push(node);
+  const nodes = mm.pages.rangeNodes(-Infinity, Infinity, vpns);
+  let j = 0;
+  let vEnd = -Infinity;
+  let vStart = Infinity;
+  for (let i = 0; i < vpns.length; i++) {
+    const vpn = vpns[i];
+    while (vpn >= vEnd) {
+      if (j === vmas.length) {
+        vStart = Infinity;
+        break;
+      }
+      const v = vmas[j++];
+      vStart = v.start / PAGE_SIZE;
+      vEnd = v.end / PAGE_SIZE;
     }
-  }
-  if (nodes.length !== mm.pages.size) {
-    for (const v of vmas) zapRange(k, mm, v.start, v.end);
-    return;
+    if (!(vpn >= vStart && vpn < vEnd)) {
+      for (const v of vmas) zapRange(k, mm, v.start, v.end);
+      return;
+    }
   }
   // Nothing below reads this mm's page tables (folio freeing and the oracle do not).
   for (let i = 0; i < nodes.length; i++) {

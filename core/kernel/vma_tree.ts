@@ -46,6 +46,8 @@ const REGION_INDEX_BITS = 7;
 const REGION_INDEX_MASK = (1 << REGION_INDEX_BITS) - 1;
 /** Base address of each region VMA starts were seen in, by index (shared by every VMA). */
 const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
+/** `regionBase / PAGE_SIZE` (exact: the bases are multiples of the region size). */
+const regionBasePage = new Float64Array(1 << REGION_INDEX_BITS);
 /** Index in {@link regionBase} by region number. */
 const regionIndex = new Map<number, number>();
 
@@ -64,6 +66,7 @@ function startRef(start: number): number | Exact {
     idx = regionIndex.size;
     regionIndex.set(region, idx);
     regionBase[idx] = region * REGION_BYTES;
+    regionBasePage[idx] = regionBase[idx] / PAGE_SIZE;
   }
   const page = (start - regionBase[idx]) / PAGE_SIZE;
   const ref = (page << REGION_INDEX_BITS) | idx;
@@ -314,7 +317,13 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** `vm_pgoff`. */
   get pgoff(): number {
     const x = this.#ext;
-    if (typeof x === "number") return this.start / PAGE_SIZE;
+    if (typeof x === "number") {
+      // start / PAGE_SIZE, exactly (a whole page count plus the region's, both below 2^53).
+      const r = this.#startRef;
+      return typeof r === "number"
+        ? regionBasePage[r & REGION_INDEX_MASK] + (r >> REGION_INDEX_BITS)
+        : r.v / PAGE_SIZE;
+    }
     const d = x.pgoffDelta;
     return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
   }
@@ -370,19 +379,29 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 /** {@link KernelVma.height} of a freed VMA. */
 const DETACHED = -1;
 
+/** Maple nodes holding `n` entries at `per` entries per node. */
+function mapleNodes(n: number, per: number): number {
+  if (n === 0) return 0;
+  let level = Math.ceil((2 * n + 1) / per);
+  let total = level;
+  while (level > 1) {
+    level = Math.ceil(level / per);
+    total += level;
+  }
+  return total;
+}
+
 function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
-  const nodes = (n: number): number => {
-    if (n === 0) return 0;
-    let level = Math.ceil((2 * n + 1) / per);
-    let total = level;
-    while (level > 1) {
-      level = Math.ceil(level / per);
-      total += level;
-    }
-    return total;
-  };
-  const d = nodes(mm.mapCount) - nodes(oldCount);
+  const n = mm.mapCount;
+  // The node count depends on a non-zero count only through its leaf count: mostly unchanged.
+  if (
+    n !== 0 && oldCount !== 0 &&
+    Math.ceil((2 * n + 1) / per) === Math.ceil((2 * oldCount + 1) / per)
+  ) {
+    return;
+  }
+  const d = mapleNodes(n, per) - mapleNodes(oldCount, per);
   if (d > 0) k.slab.alloc("maple_node", d);
   else if (d < 0) k.slab.free("maple_node", -d);
 }

@@ -268,6 +268,25 @@ export class AvlEngine<N extends AvlNode<N>> {
     return this.#insert(root, node);
   }
 
+  /**
+   * {@linkcode AvlEngine.insert} of a `node` the caller knows sorts after (or equal to) every
+   * node of the tree: the same tree, without a comparison per level.
+   */
+  insertLast(root: N | null, node: N): N {
+    node.left = null;
+    node.right = null;
+    const p = node.height;
+    node.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
+    this.#augment.propagate(node);
+    return this.#insertLast(root, node);
+  }
+
+  #insertLast(n: N | null, node: N): N {
+    if (n === null) return node;
+    n.right = this.#insertLast(n.right, node);
+    return this.#balance(n);
+  }
+
   #insert(n: N | null, node: N): N {
     if (n === null) return node;
     if (this.#before(node, n)) n.left = this.#insert(n.left, node);
@@ -487,6 +506,29 @@ export class AugmentedTree<N extends AvlNode<N>> {
    */
   insert(node: N): void {
     this.#root = this.#engine.insert(this.#root, node);
+    this.#size++;
+  }
+
+  /**
+   * {@linkcode AugmentedTree.insert} of a `node` that sorts after (or equal to) every node of
+   * the tree (e.g. a copy made in order): the same tree, without comparisons. The caller
+   * vouches for the order.
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {
+   *   constructor(readonly key: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
+   * for (const k of [1, 2, 3]) t.insertLast(new N(k));
+   * [...t.nodes()].map((n) => n.key); // [1, 2, 3]
+   * ```
+   */
+  insertLast(node: N): void {
+    this.#root = this.#engine.insertLast(this.#root, node);
     this.#size++;
   }
 

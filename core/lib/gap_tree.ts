@@ -2,7 +2,9 @@
  * A tree of non-overlapping half-open ranges ordered by start, augmented with
  * the largest free gap in every subtree so that unmapped-area searches are
  * O(log n). This models the mm's VMA tree (the kernel's maple tree). An
- * instance of the shared {@linkcode AugmentedTree} with a max-gap augmentation.
+ * instance of the shared {@linkcode AugmentedTree} with a max-gap augmentation
+ * as the kernel's rb-tree of VMAs had it: each item links its predecessor, and
+ * a subtree keeps the largest gap before one of its items.
  *
  * @module
  */
@@ -73,12 +75,6 @@ const scratchStack: unknown[] = [];
 /** The leftmost item of the subtree rooted at `n` (its start is the subtree's lowest address). */
 function leftmost<N extends GapNode<Range>>(n: N): N {
   for (let c = n.left; c !== null; c = c.left) n = c as N;
-  return n;
-}
-
-/** The rightmost item of the subtree rooted at `n` (its end is the subtree's highest address). */
-function rightmost<N extends GapNode<Range>>(n: N): N {
-  for (let c = n.right; c !== null; c = c.right) n = c as N;
   return n;
 }
 
@@ -161,6 +157,53 @@ export class GapTree<T extends Range> implements Iterable<T> {
     before,
     GAP_AUGMENT as AugmentCallbacks<GapNode<T>>,
   );
+  /** The lowest item, or null when empty. */
+  #first: GapNode<T> | null = null;
+  /** The highest item, or null when empty. */
+  #last: GapNode<T> | null = null;
+
+  // The descents below are the tree's ceiling/floor with byEnd/byStart written out: one call
+  // site per comparison, where V8 inlines the items' getters.
+
+  /** The first item with `end > addr`, or null. */
+  #endAfter(addr: number): GapNode<T> | null {
+    let n = this.#tree.root;
+    let best: GapNode<T> | null = null;
+    while (n !== null) {
+      if (addr < n.end) {
+        best = n;
+        n = n.left;
+      } else n = n.right;
+    }
+    return best;
+  }
+
+  /** The last item with `start <= addr` (NaN: as `byStart`, equal to every start), or null. */
+  #startAtOrBelow(addr: number): GapNode<T> | null {
+    let n = this.#tree.root;
+    let best: GapNode<T> | null = null;
+    while (n !== null) {
+      if (addr < n.start) n = n.left;
+      else {
+        best = n;
+        n = n.right;
+      }
+    }
+    return best;
+  }
+
+  /** The last item with `start < addr`, or null. */
+  #startBelow(addr: number): GapNode<T> | null {
+    let n = this.#tree.root;
+    let best: GapNode<T> | null = null;
+    while (n !== null) {
+      if (addr > n.start) {
+        best = n;
+        n = n.right;
+      } else n = n.left;
+    }
+    return best;
+  }
 
   /**
    * Number of items.
@@ -198,11 +241,11 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let succ: GapNode<T> | null = null;
     let pred: GapNode<T> | null = null;
     if (root !== null) {
-      const last = rightmost(root);
+      const last = this.#last!;
       if (start >= last.end) pred = last;
       else {
-        const first = leftmost(root);
-        succ = end <= first.start ? first : this.#tree.ceiling(start, byEnd, true);
+        const first = this.#first!;
+        succ = end <= first.start ? first : this.#endAfter(start);
         if (succ !== null && succ.start < end) {
           throw new Error(
             `Range [${start}, ${end}) overlaps existing range [${succ.start}, ${succ.end})`,
@@ -217,7 +260,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (succ !== null) succ.prev = n;
     // insert() resets the links; the gap must be set before the first propagate reads it.
     n.maxGap = 0;
-    this.#tree.insert(n);
+    if (succ === null) this.#tree.insertLast(n);
+    else this.#tree.insert(n);
+    if (succ === null) this.#last = n;
+    if (pred === null) this.#first = n;
   }
 
   /**
@@ -239,9 +285,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     // The successor takes the item's predecessor. It is on the removal path (recomputed there)
     // unless it is the item's right child and a leaf: then its gap is set here.
     const r = n.right; // undefined on a plain object never inserted
-    const succ = r !== null && r !== undefined
-      ? leftmost(r)
-      : this.#tree.ceiling(n.end, byEnd, true);
+    const succ = r !== null && r !== undefined ? leftmost(r) : this.#endAfter(n.end);
     const old = succ === null ? null : succ.prev;
     if (succ !== null) {
       succ.prev = n.prev ?? null;
@@ -254,6 +298,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
       }
       throw new Error(`Range [${item.start}, ${item.end}) is not in the tree`);
     }
+    if (n === this.#first) this.#first = succ;
+    if (n === this.#last) this.#last = n.prev;
     n.prev = null;
   }
 
@@ -270,8 +316,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   find(addr: number): T | undefined {
-    const hit = this.findFirstEndAfter(addr);
-    return hit !== undefined && hit.start <= addr ? hit : undefined;
+    // The last item starting at or below `addr` holds it if any does (a descent by start reads
+    // no ends).
+    const hit = this.#startAtOrBelow(addr);
+    return hit !== null && addr < hit.end ? hit : undefined;
   }
 
   /**
@@ -287,7 +335,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   findFirstEndAfter(addr: number): T | undefined {
-    return this.#tree.ceiling(addr, byEnd, true) ?? undefined;
+    return this.#endAfter(addr) ?? undefined;
   }
 
   /**
@@ -303,7 +351,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   below(addr: number): T | undefined {
-    return this.#tree.floor(addr, byStart, true) ?? undefined;
+    return this.#startBelow(addr) ?? undefined;
   }
 
   /**
@@ -437,6 +485,8 @@ export class GapTree<T extends Range> implements Iterable<T> {
       m.maxGap = 0;
     }
     this.#tree.clear();
+    this.#first = null;
+    this.#last = null;
   }
 
   /**
@@ -451,7 +501,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   first(): T | undefined {
-    return this.#tree.extreme(-1) ?? undefined;
+    return this.#first ?? undefined;
   }
 
   /**
@@ -466,7 +516,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   last(): T | undefined {
-    return this.#tree.extreme(1) ?? undefined;
+    return this.#last ?? undefined;
   }
 
   /**
@@ -483,8 +533,9 @@ export class GapTree<T extends Range> implements Iterable<T> {
    */
   isFree(start: number, end: number): boolean {
     if (!(start < end)) return true;
-    const hit = this.findFirstEndAfter(start);
-    return hit === undefined || hit.start >= end;
+    // The last item starting below `end` ends highest of those that could intersect.
+    const hit = this.#startBelow(end);
+    return hit === null || hit.end <= start;
   }
 
   /**
@@ -509,10 +560,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
-    if (s >= rightmost(root).end && s >= low) return s;
+    if (s >= this.#last!.end && s >= low) return s;
     const r = this.#searchTopDown(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const minStart = leftmost(root).start;
+    const minStart = this.#first!.start;
     s = (minStart < high ? minStart : high) - len;
     return s >= low ? s : undefined;
   }
@@ -561,10 +612,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (len > high - low) return undefined;
     const root = this.#tree.root;
     if (root === null) return low;
-    if (low + len <= leftmost(root).start) return low;
+    if (low + len <= this.#first!.start) return low;
     const r = this.#searchBottomUp(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const maxEnd = rightmost(root).end;
+    const maxEnd = this.#last!.end;
     const s = maxEnd > low ? maxEnd : low;
     return s + len <= high ? s : undefined;
   }
