@@ -26,8 +26,14 @@ export interface Mapper {
   addr: number;
 }
 
-/** Largest number of mappings a {@link MapperSet} keeps in arrays before it makes a `Map`. */
+/** Largest number of mappings a {@link MapperSet} keeps inline and in exact-size arrays. */
 const SMALL_MAPPERS = 8;
+/**
+ * Largest number of mappings a {@link MapperSet} keeps in a {@link MapperList} before it makes a
+ * `Map`: a scan of up to this many Smi keys in one array costs less than a `Map` look-up, whose
+ * table entries are scattered (and whose delete shrinks and rehashes the table).
+ */
+const LIST_MAX = 512;
 
 /** A {@link mapperKey} is `mm.id * KEY_MM + page`. */
 const KEY_MM = 2 ** 36;
@@ -36,9 +42,10 @@ const KEY_LIMIT = 2 ** 52;
 /** Mm ids a set compares directly (`(id & ID_MASK) === id`): below 2^16, as in any run. */
 const ID_MASK = 0xffff;
 /**
- * A `Map` key of a mapping whose page offset `rel` is in [-SMALL_REL, SMALL_REL) is the Smi
- * `rel * SMALL_MM + id` (in [-2^30, 2^30), a Smi also with pointer compression's 31-bit Smis);
- * any other mapping's is {@link farKey} of its {@link mapperKey}, never such a Smi.
+ * A mapping `rel` pages from a base, with `rel` in [-SMALL_REL, SMALL_REL), has the Smi key
+ * `rel * SMALL_MM + id` (in [-2^30, 2^30), a Smi also with pointer compression's 31-bit Smis)
+ * in a {@link MapperList} (from the list's base) and in a `Map` (from the set's base); any other
+ * mapping's `Map` key is {@link farKey} of its {@link mapperKey}, never such a Smi.
  */
 const SMALL_REL = 2 ** 14;
 const SMALL_MM = 2 ** 16;
@@ -58,19 +65,34 @@ function farKey(key: number): number | string {
 }
 
 /**
- * What {@link resolve} found for one mapping: `qId` its mm id and `qRel` its page offset from the
- * set's base (NaN when its key does not decode to an id below 2^16 and a 32-bit offset that give
- * it back), `qKey` its {@link mapperKey} (computed only where `qRel` is NaN or out of the Smi-key
- * range), `qStorable` whether the mapping itself is (`qId`, `qRel`) exactly (its mm has that id,
- * its address is the decoded one), so that it may be stored as (mm, offset). Module variables, so
- * that the hot paths return three numbers without an object.
+ * What a {@link MapperSet} found out about the mapping a call asks about (module variables, so
+ * that the hot paths pass them on without an object): `qId` its mm id and `qd[VPN]` its page
+ * when its {@link mapperKey} (`qd[KEY]`) decodes to an id below 2^16 and a page below 2^36
+ * (else -1 and NaN); `qRel` the page's offset from the set's base when that is a 32-bit integer
+ * (else NaN); `qNice` whether the mapping itself is that id and page exactly (its mm has the
+ * id, its address is the page's, not -0), so that it may be stored as (mm, page), and
+ * `qStorable` whether it may be stored as (mm, `qRel`). Doubles go in a `Float64Array`, where
+ * storing one makes no heap number.
  */
-let qId = 0, qRel = 0, qKey = 0, qStorable = false;
+let qId = 0, qRel = 0, qNice = false, qStorable = false;
+const qd = new Float64Array(2);
+const VPN = 0, KEY = 1;
 
 /** The second mapping of a {@link MapperSet}, or a first one not at offset 0: mm and page offset. */
 class MapperPair {
   /** Creates the pair. */
   constructor(public mm: Mm, public rel: number) {}
+}
+
+/**
+ * More than {@link SMALL_MAPPERS} mappings, or mappings far from the set's base (a private file
+ * mapping's anonymous folio: its index is a file offset), in insertion order as flat
+ * (Smi key, mm) pairs in one array changed in place; keys count pages from the list's own
+ * `base`, the page of its first mapping (see {@link SMALL_REL}).
+ */
+class MapperList {
+  /** Creates the list. */
+  constructor(public base: number, public items: (number | Mm)[]) {}
 }
 
 /** A mapping in a {@link MapperSet}'s `Map` whose address its key does not give back. */
@@ -85,16 +107,34 @@ class MapperEntry implements Mapper {
  */
 type MapperMap = Map<number | string, Mm | MapperEntry>;
 
-/** A {@link MapperSet}'s mappings after the first one, or all of them in a `Map`. */
-type Extras = MapperPair | (Mm | number)[] | MapperMap;
+/** A {@link MapperSet}'s mappings after the first one, or all of them in a list or a `Map`. */
+type Extras = MapperPair | (Mm | number)[] | MapperList | MapperMap;
+
+/** The small-mode extras: a pair or flat (mm, offset) pairs. */
+type SmallExtras = MapperPair | (Mm | number)[];
 
 /** The `Map` key of the queried mapping. */
 function mapKey(): number | string {
   const rel = qRel;
-  return rel >= -SMALL_REL && rel < SMALL_REL ? rel * SMALL_MM + qId : farKey(qKey);
+  return rel >= -SMALL_REL && rel < SMALL_REL ? rel * SMALL_MM + qId : farKey(qd[KEY]);
 }
 
-/** The mapping stored under `key` as `v` in a {@link MapperMap}. */
+/** The queried mapping's key in a {@link MapperList} from page `base`, or NaN when it has none. */
+function listKey(base: number): number {
+  const d = qd[VPN] - base;
+  return d >= -SMALL_REL && d < SMALL_REL ? d * SMALL_MM + qId : NaN;
+}
+
+/** Flat index of the queried mapping's key in `list`, or -1. */
+function listIndex(list: MapperList): number {
+  const k = listKey(list.base);
+  if (k !== k) return -1;
+  const items = list.items;
+  for (let i = 0; i < items.length; i += 2) if (items[i] === k) return i;
+  return -1;
+}
+
+/** The mapping stored under `key` as `v` in a {@link MapperMap} of a set with base `base`. */
 function mapMapper(base: number, key: number | string, v: Mm | MapperEntry): Mapper {
   return v instanceof MapperEntry
     ? { mm: v.mm, addr: v.addr }
@@ -102,7 +142,7 @@ function mapMapper(base: number, key: number | string, v: Mm | MapperEntry): Map
 }
 
 /** The extras after removing flat pair `i` of `pairs` (a pair object when one is left). */
-function without(pairs: (Mm | number)[], i: number): Extras | null {
+function without(pairs: (Mm | number)[], i: number): SmallExtras | null {
   if (pairs.length === 2) return null;
   if (pairs.length === 4) {
     const j = i === 0 ? 2 : 0;
@@ -130,13 +170,14 @@ export class MapperSideData {
  * mapping and many a few, so the first (oldest) one is stored inline in one field (its mm, or a
  * pair object when its page offset is not 0; no {@link Mapper} object: one is made when a
  * caller asks for it), a second in a two-field pair object, up to {@link SMALL_MAPPERS} in all
- * as flat (mm, page) pairs in a small array, and only more in a `Map`. Except in the `Map`, an
- * address is kept as a 32-bit page offset from a base page ({@link mapperBase}: a folio's
- * `index`, where its mappings cluster), so no address becomes a boxed number, and mappings are
- * compared by (mm id, offset), Smis, not by key; a mapping whose key does not decode that way
- * sends the set to the `Map`, whose keys are Smis made of the id and a small offset where they
- * fit (see {@link SMALL_REL}). The kernel's folios extend this class, so a folio's mappings cost
- * no object of their own.
+ * as flat (mm, page offset) pairs in a small exact-size array. There an address is kept as a
+ * 32-bit page offset from a base page ({@link mapperBase}: a folio's `index`, where its
+ * mappings usually cluster), so no address becomes a boxed number, and mappings are compared by
+ * (mm id, offset), Smis, not by key. More mappings, or mappings far from the base, go to a
+ * {@link MapperList} of Smi keys (mm id and a small page offset from the list's first page),
+ * scanned, and only what fits neither (over {@link LIST_MAX} mappings, pages far apart, odd
+ * ids or addresses) to a `Map`. The kernel's folios extend this class, so a folio's mappings
+ * cost no object of their own.
  *
  * @example Usage
  * ```ts
@@ -152,16 +193,17 @@ export class MapperSideData {
  */
 export class MapperSet implements Iterable<[number, Mapper]> {
   /**
-   * The first mapping (null: none, or Map mode): its mm when its page offset from
+   * The first mapping (null: none, or list or Map mode): its mm when its page offset from
    * {@link mapperBase} is 0, else a {@link MapperPair}.
    */
   #one: Mm | MapperPair | null = null;
   /**
    * The mappings after the first: one in a {@link MapperPair}; 2..SMALL_MAPPERS-1 as flat
    * (mm, page offset) pairs in an array, replaced by an exact-size copy on every change (V8
-   * would give a pushed-to or spread array room for 16 more); or every mapping in a `Map` (then
-   * no first one inline). Keys are derived from the mappings ({@link mapperKey}), so only the
-   * mappings are stored. A subclass's {@link MapperSideData}, when it has one, holds them instead.
+   * would give a pushed-to or spread array room for 16 more); or every mapping in a
+   * {@link MapperList} or a `Map` (then no first one inline), each kept until it is empty. Keys
+   * are derived from the mappings ({@link mapperKey}), so only the mappings are stored. A
+   * subclass's {@link MapperSideData}, when it has one, holds them instead.
    */
   #more: Extras | MapperSideData | null = null;
 
@@ -222,19 +264,24 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     const many = this.msExtras();
     if (many === null) return this.#one !== null ? 1 : 0;
     if (many instanceof MapperPair) return 2;
+    if (many instanceof MapperList) return many.items.length >> 1;
     return many instanceof Map ? many.size : 1 + (many.length >> 1);
   }
 
   /** Sets the query variables for the mapping of key `key`. */
   private msResolveKey(key: number): void {
-    qKey = key;
+    qd[KEY] = key;
+    qNice = false;
     qStorable = false;
     if (key >= 0 && key < KEY_LIMIT && Math.floor(key) === key) {
       const id = Math.floor(key / KEY_MM);
       qId = id;
-      this.msSetRel(key - id * KEY_MM);
+      const vpn = key - id * KEY_MM;
+      qd[VPN] = vpn;
+      this.msSetRel(vpn);
     } else {
       qId = -1;
+      qd[VPN] = NaN;
       qRel = NaN;
     }
   }
@@ -243,19 +290,21 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   private msResolve(mm: Mm, addr: number): void {
     const id = mm.id;
     const vpn = addr / PAGE_SIZE;
-    if ((id & ID_MASK) === id && vpn >= 0 && vpn < KEY_MM && Math.floor(vpn) === vpn) {
+    // addr/PAGE_SIZE is exact, so the page gives back `addr` unless it was -0.
+    if (
+      (id & ID_MASK) === id && vpn >= 0 && vpn < KEY_MM && Math.floor(vpn) === vpn &&
+      (addr !== 0 || 1 / addr > 0)
+    ) {
       qId = id;
+      qd[VPN] = vpn;
+      qd[KEY] = id * KEY_MM + vpn;
+      qNice = true;
       this.msSetRel(vpn);
-      // addr/PAGE_SIZE is exact, so the decode gives back `addr` unless it was -0.
-      if (qRel === qRel && (addr !== 0 || 1 / addr > 0)) {
-        qStorable = true;
-        if (qRel < -SMALL_REL || qRel >= SMALL_REL) qKey = mapperKey(mm, addr);
-        return;
-      }
+      qStorable = qRel === qRel;
+      return;
     }
+    // The key of an odd mapping decodes to another id or address: never stored as pages.
     this.msResolveKey(mapperKey(mm, addr));
-    qStorable = qRel === qRel && mm.id === qId &&
-      Object.is(addrAt(this.mapperBase(), qRel), addr);
   }
 
   /** Sets `qRel` to page `vpn`'s offset from the base, or NaN when it is no exact Smi. */
@@ -265,25 +314,22 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     qRel = (rel | 0) === rel && base + rel === vpn ? rel | 0 : NaN;
   }
 
-  /** Whether the stored pair (`mm`, `rel`) is the queried mapping. */
-  private msMatches(mm: Mm, rel: number): boolean {
-    if (qRel === qRel) return rel === qRel && mm.id === qId;
-    return mapperKey(mm, addrAt(this.mapperBase(), rel)) === qKey;
-  }
-
   /**
-   * Where the queried mapping is outside Map mode: -2 nowhere, -1 the first mapping, else its
-   * flat index in the extras (0 for a pair).
+   * Where the queried mapping is in small mode: -2 nowhere, -1 the first mapping, else its flat
+   * index in the extras (0 for a pair). A stored mapping decodes to its id and offset, so it is
+   * the queried one exactly when both are equal (never when `qRel` is NaN).
    */
-  private msLocate(one: Mm | MapperPair, many: Extras | null): number {
-    if (one instanceof MapperPair ? this.msMatches(one.mm, one.rel) : this.msMatches(one, 0)) {
+  private msLocate(one: Mm | MapperPair, many: SmallExtras | null): number {
+    const id = qId, rel = qRel;
+    if (
+      one instanceof MapperPair ? one.rel === rel && one.mm.id === id : rel === 0 && one.id === id
+    ) {
       return -1;
     }
     if (many === null) return -2;
-    if (many instanceof MapperPair) return this.msMatches(many.mm, many.rel) ? 0 : -2;
-    const pairs = many as (Mm | number)[];
-    for (let i = 0; i < pairs.length; i += 2) {
-      if (this.msMatches(pairs[i] as Mm, pairs[i + 1] as number)) return i;
+    if (many instanceof MapperPair) return many.rel === rel && many.mm.id === id ? 0 : -2;
+    for (let i = 0; i < many.length; i += 2) {
+      if (many[i + 1] === rel && (many[i] as Mm).id === id) return i;
     }
     return -2;
   }
@@ -291,6 +337,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Whether the queried mapping is there. */
   private msHas(): boolean {
     const many = this.msExtras();
+    if (many instanceof MapperList) return listIndex(many) >= 0;
     if (many instanceof Map) return many.has(mapKey());
     const one = this.#one;
     return one !== null && this.msLocate(one, many) !== -2;
@@ -307,6 +354,12 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     this.msResolveKey(key);
     const many = this.msExtras();
     const base = this.mapperBase();
+    if (many instanceof MapperList) {
+      const i = listIndex(many);
+      if (i < 0) return undefined;
+      const items = many.items;
+      return { mm: items[i + 1] as Mm, addr: addrAt(many.base, (items[i] as number) >> 16) };
+    }
     if (many instanceof Map) {
       const k = mapKey();
       const v = many.get(k);
@@ -337,8 +390,8 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   }
 
   /**
-   * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. The
-   * oracle's path: no {@link Mapper} object is made.
+   * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. No
+   * {@link Mapper} object is made.
    */
   add(mm: Mm, addr: number): boolean {
     this.msResolve(mm, addr);
@@ -349,7 +402,8 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /**
    * Stores the mapping (`mm`, `addr`), replacing the one with its key in its place; returns
-   * whether it was new. The same as `set` without making the key or a {@link Mapper}.
+   * whether it was new. The same as `set` without making the key or a {@link Mapper}: the
+   * oracle's path.
    */
   put(mm: Mm, addr: number): boolean {
     this.msResolve(mm, addr);
@@ -373,7 +427,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
         ? mm
         : new MapperEntry(mm, addr);
       map.set(rel * SMALL_MM + qId, v);
-    } else map.set(farKey(qKey), new MapperEntry(mm, addr));
+    } else map.set(farKey(qd[KEY]), new MapperEntry(mm, addr));
   }
 
   /**
@@ -382,14 +436,26 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    */
   private msPut(mm: Mm, addr: number): boolean {
     const many = this.msExtras();
+    if (many instanceof MapperList) {
+      const items = many.items;
+      const i = listIndex(many);
+      if (qNice && i >= 0) {
+        items[i + 1] = mm;
+        return false;
+      }
+      const k = listKey(many.base);
+      if (!qNice || k !== k || items.length >= 2 * LIST_MAX) return this.msToMap(mm, addr);
+      items.push(k, mm);
+      return true;
+    }
     if (many instanceof Map) {
       const n = many.size;
       this.msMapPut(many, mm, addr);
       return many.size !== n;
     }
-    if (!qStorable) return this.msToMap(mm, addr);
-    const rel = qRel;
     const one = this.#one;
+    if (!qStorable) return qNice ? this.msToList(mm, addr) : this.msToMap(mm, addr);
+    const rel = qRel;
     const i = one === null ? -1 : this.msLocate(one, many);
     if (i === -1) {
       this.#one = rel === 0 ? mm : new MapperPair(mm, rel);
@@ -407,14 +473,42 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
       this.msSetExtras(many.concat([mm, rel])); // exact size (a spread would leave slack)
     } else {
-      return this.msToMap(mm, addr);
+      return this.msToList(mm, addr);
     }
     return i === -2;
   }
 
+  /**
+   * Moves the small-mode mappings to a {@link MapperList} from the first one's page (or the
+   * queried one's, when there is none) and then puts the queried mapping, which is nice; or
+   * to Map mode when some page is too far from that one. Returns whether it was added.
+   */
+  private msToList(mm: Mm, addr: number): boolean {
+    const all = [...this.values()];
+    const listBase = all.length > 0 ? all[0].addr / PAGE_SIZE : qd[VPN];
+    const k = listKey(listBase);
+    if (k !== k) return this.msToMap(mm, addr);
+    // Exact size (a list made by pushes would have room for 16 more).
+    const items = new Array<number | Mm>(2 * all.length + 2);
+    for (let i = 0; i < all.length; i++) {
+      const m = all[i];
+      const d = m.addr / PAGE_SIZE - listBase;
+      if (d < -SMALL_REL || d >= SMALL_REL) return this.msToMap(mm, addr);
+      items[2 * i] = d * SMALL_MM + m.mm.id;
+      items[2 * i + 1] = m.mm;
+    }
+    // The queried mapping is not among them (none of them has its offset from the base).
+    items[2 * all.length] = k;
+    items[2 * all.length + 1] = mm;
+    this.#one = null;
+    this.msSetExtras(new MapperList(listBase, items));
+    return true;
+  }
+
   /** Moves every mapping to Map mode, then sets the queried one (in place if it is there). */
   private msToMap(mm: Mm, addr: number): boolean {
-    const id = qId, rel = qRel, key = qKey, storable = qStorable;
+    const id = qId, rel = qRel, nice = qNice, storable = qStorable;
+    const vpn = qd[VPN], key = qd[KEY];
     const map: MapperMap = new Map();
     for (const m of this.values()) {
       this.msResolve(m.mm, m.addr);
@@ -422,8 +516,10 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     }
     qId = id;
     qRel = rel;
-    qKey = key;
+    qNice = nice;
     qStorable = storable;
+    qd[VPN] = vpn;
+    qd[KEY] = key;
     const n = map.size;
     this.msMapPut(map, mm, addr);
     this.#one = null;
@@ -440,6 +536,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Removes the queried mapping; returns whether there was one. */
   private msDelete(): boolean {
     const many = this.msExtras();
+    if (many instanceof MapperList) {
+      const i = listIndex(many);
+      if (i < 0) return false;
+      if (many.items.length === 2) this.msSetExtras(null);
+      else many.items.splice(i, 2);
+      return true;
+    }
     if (many instanceof Map) {
       const had = many.delete(mapKey());
       if (many.size === 0) this.msSetExtras(null);
@@ -457,10 +560,9 @@ export class MapperSet implements Iterable<[number, Mapper]> {
         this.#one = many.rel === 0 ? many.mm : many;
         this.msSetExtras(null);
       } else {
-        const pairs = many as (Mm | number)[];
-        const rel = pairs[1] as number;
-        this.#one = rel === 0 ? pairs[0] as Mm : new MapperPair(pairs[0] as Mm, rel);
-        this.msSetExtras(without(pairs, 0));
+        const rel = many[1] as number;
+        this.#one = rel === 0 ? many[0] as Mm : new MapperPair(many[0] as Mm, rel);
+        this.msSetExtras(without(many, 0));
       }
       return true;
     }
@@ -477,6 +579,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   *values(): IterableIterator<Mapper> {
     const many = this.msExtras();
     const base = this.mapperBase();
+    if (many instanceof MapperList) {
+      const items = many.items, b = many.base;
+      for (let i = 0; i < items.length; i += 2) {
+        yield { mm: items[i + 1] as Mm, addr: addrAt(b, (items[i] as number) >> 16) };
+      }
+      return;
+    }
     if (many instanceof Map) {
       for (const [key, v] of many) yield mapMapper(base, key, v);
       return;

@@ -358,7 +358,9 @@ Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any 
         : new KernelFolio(1, 1, true, base, null);
       const ref = new Map<number, { mm: Mm; addr: number }>();
       const addr = (): number => {
-        const b = Number.isInteger(base) && base < 2 ** 36 ? base : X / P;
+        // Near the base, or (like a private file mapping's folio, whose index is a file
+        // offset) far from it.
+        const b = Number.isInteger(base) && base < 2 ** 36 && round % 3 !== 0 ? base : X / P;
         const pick = rnd(12);
         if (pick < 6) return near(b, rnd(5) - 2);
         if (pick === 6) return near(b, 2 ** 14 + rnd(3) - 1);
@@ -402,5 +404,42 @@ Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any 
         });
       }
     }
+  }
+});
+
+Deno.test("MapperSet: hundreds of mappings (list, then Map beyond 512) keep Map answers and order", () => {
+  const mms = Array.from({ length: 700 }, (_, i) => ({ id: i + 1 }) as Mm);
+  let seed = 777;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (const odd of [false, true]) {
+    const f = new KernelFolio(1, 1, true, X / P, null);
+    const ref = new Map<number, { mm: Mm; addr: number }>();
+    for (let op = 0; op < 4000; op++) {
+      const mm = mms[rnd(mms.length)];
+      const a = odd && rnd(50) === 0 ? X + 2 ** 20 * P : X + (rnd(3) - 1) * P;
+      const key = mapperKey(mm, a);
+      if (rnd(3) !== 0 || ref.size < 20) {
+        assertEquals(f.add(mm, a), !ref.has(key));
+        if (!ref.has(key)) ref.set(key, { mm, addr: a });
+      } else {
+        const k = [...ref.keys()][rnd(ref.size)];
+        assertEquals(f.delete(k), true);
+        ref.delete(k);
+      }
+      if (op % 97 === 0 || ref.size === 9 || ref.size === 8 || ref.size === 513) {
+        assertEquals(f.size, ref.size);
+        assertEquals([...f.entries()], [...ref.entries()]);
+      }
+    }
+    // Drain to empty.
+    for (const k of [...ref.keys()]) {
+      assertEquals(f.delete(k), true);
+      ref.delete(k);
+      if (ref.size <= 10) assertEquals([...f.entries()], [...ref.entries()]);
+    }
+    assertEquals(f.size, 0);
   }
 });
