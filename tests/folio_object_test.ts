@@ -6,7 +6,7 @@
 // Map, with the same answers and insertion order in every mode.
 
 import { assertEquals, assertThrows } from "./assert.ts";
-import { KernelFolio } from "../core/kernel/folio_object.ts";
+import { FolioLru, KernelFolio } from "../core/kernel/folio_object.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { mapperKey, MapperSet } from "../core/oracle.ts";
@@ -441,5 +441,48 @@ Deno.test("MapperSet: hundreds of mappings (list, then Map beyond 512) keep Map 
       if (ref.size <= 10) assertEquals([...f.entries()], [...ref.entries()]);
     }
     assertEquals(f.size, 0);
+  }
+});
+
+Deno.test("FolioLru: answers as the Set it replaces (deleted folios unlinked lazily)", () => {
+  const folios = Array.from({ length: 300 }, (_, i) => new KernelFolio(i + 1, 1, true, i, null));
+  let seed = 4242;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const lru = new FolioLru();
+  const ref = new Set<KernelFolio>();
+  for (let op = 0; op < 20000; op++) {
+    const f = folios[rnd(folios.length)];
+    const kind = rnd(10);
+    if (kind < 4) {
+      lru.add(f);
+      ref.add(f);
+    } else if (kind < 8) {
+      assertEquals(lru.delete(f), ref.delete(f));
+    } else if (kind === 8) {
+      const n = rnd(40);
+      const want = [...ref].slice(0, n);
+      for (const g of want) {
+        ref.delete(g);
+        ref.add(g);
+      }
+      assertEquals(lru.rotateOldest(n), want);
+    } else {
+      // An iteration that deletes the folio it is at, and stops early.
+      const seen: KernelFolio[] = [], before = [...ref];
+      for (const g of lru) {
+        seen.push(g);
+        if (rnd(3) === 0) {
+          lru.delete(g);
+          ref.delete(g);
+        }
+        if (seen.length > 50) break;
+      }
+      assertEquals(seen, before.slice(0, seen.length));
+    }
+    assertEquals([lru.size, folios.every((g) => lru.has(g) === ref.has(g))], [ref.size, true]);
+    if (op % 50 === 0) assertEquals([...lru], [...ref]);
   }
 });
