@@ -91,8 +91,17 @@ class MapperPair {
  * `base`, the page of its first mapping (see {@link SMALL_REL}).
  */
 class MapperList {
+  /**
+   * Whether the keys increase along the list, so that a look-up is a binary search: true for a
+   * forked folio's list (children's mm ids grow with fork order) until a key comes out of order.
+   */
+  sorted: boolean;
   /** Creates the list. */
-  constructor(public base: number, public items: (number | Mm)[]) {}
+  constructor(public base: number, public items: (number | Mm)[]) {
+    let sorted = true;
+    for (let i = 2; i < items.length; i += 2) if (items[i - 2] >= items[i]) sorted = false;
+    this.sorted = sorted;
+  }
 }
 
 /** A mapping in a {@link MapperSet}'s `Map` whose address its key does not give back. */
@@ -130,6 +139,17 @@ function listIndex(list: MapperList): number {
   const k = listKey(list.base);
   if (k !== k) return -1;
   const items = list.items;
+  if (list.sorted) {
+    let lo = 0, hi = (items.length >> 1) - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = items[2 * mid] as number;
+      if (v === k) return 2 * mid;
+      if (v < k) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
   for (let i = 0; i < items.length; i += 2) if (items[i] === k) return i;
   return -1;
 }
@@ -445,6 +465,9 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       }
       const k = listKey(many.base);
       if (!qNice || k !== k || items.length >= 2 * LIST_MAX) return this.msToMap(mm, addr);
+      if (many.sorted && items.length > 0 && (items[items.length - 2] as number) >= k) {
+        many.sorted = false;
+      }
       items.push(k, mm);
       return true;
     }

@@ -414,12 +414,18 @@ Deno.test("MapperSet: hundreds of mappings (list, then Map beyond 512) keep Map 
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed % n;
   };
-  for (const odd of [false, true]) {
+  for (const [odd, forks] of [[false, false], [true, false], [false, true], [true, true]]) {
     const f = new KernelFolio(1, 1, true, X / P, null);
     const ref = new Map<number, { mm: Mm; addr: number }>();
+    let next = 0;
     for (let op = 0; op < 4000; op++) {
-      const mm = mms[rnd(mms.length)];
-      const a = odd && rnd(50) === 0 ? X + 2 ** 20 * P : X + (rnd(3) - 1) * P;
+      // Forks: mm ids mostly in increasing order (sorted keys, binary search), now and then not.
+      const mm = forks && rnd(200) !== 0 ? mms[next++ % mms.length] : mms[rnd(mms.length)];
+      const a = odd && rnd(50) === 0
+        ? X + 2 ** 20 * P
+        : forks && rnd(100) !== 0
+        ? X
+        : X + (rnd(3) - 1) * P;
       const key = mapperKey(mm, a);
       if (rnd(3) !== 0 || ref.size < 20) {
         assertEquals(f.add(mm, a), !ref.has(key));
@@ -484,5 +490,34 @@ Deno.test("FolioLru: answers as the Set it replaces (deleted folios unlinked laz
     }
     assertEquals([lru.size, folios.every((g) => lru.has(g) === ref.has(g))], [ref.size, true]);
     if (op % 50 === 0) assertEquals([...lru], [...ref]);
+  }
+});
+
+Deno.test("MapperSet: a forked folio's list (ids in order) finds every mapping, in order or not", () => {
+  const mms = Array.from({ length: 120 }, (_, i) => ({ id: 2 * i + 3 }) as Mm);
+  const f = new KernelFolio(1, 1, true, 7, null); // index far from the addresses, as a file's
+  const ref = new Map<number, { mm: Mm; addr: number }>();
+  const check = (): void => {
+    assertEquals([...f.entries()], [...ref.entries()]);
+    for (let id = 0; id < 250; id++) {
+      const key = mapperKey({ id } as Mm, X);
+      assertEquals([f.has(key), f.get(key)], [ref.has(key), ref.get(key)]);
+    }
+  };
+  for (const mm of mms.slice(0, 100)) {
+    assertEquals(f.put(mm, X), true);
+    ref.set(mapperKey(mm, X), { mm, addr: X });
+  }
+  check();
+  for (const i of [0, 99, 50, 51, 3, 98]) {
+    assertEquals(f.remove(mms[i], X), true);
+    assertEquals(f.remove(mms[i], X), false);
+    ref.delete(mapperKey(mms[i], X));
+    check();
+  }
+  for (const i of [100, 101, 50, 102]) { // in order, then out of order (50), then after it
+    assertEquals(f.put(mms[i], X), true);
+    ref.set(mapperKey(mms[i], X), { mm: mms[i], addr: X });
+    check();
   }
 });
