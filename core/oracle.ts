@@ -96,11 +96,22 @@ class MapperList {
    * forked folio's list (children's mm ids grow with fork order) until a key comes out of order.
    */
   sorted: boolean;
-  /** Creates the list. */
-  constructor(public base: number, public items: (number | Mm)[]) {
+  /** The base page (below 2^36) divided by 2^30: two Smis, not a boxed number to load. */
+  readonly baseHi: number;
+  /** The base page modulo 2^30. */
+  readonly baseLo: number;
+  /** Creates the list of `items` counting pages from page `base`. */
+  constructor(base: number, public items: (number | Mm)[]) {
+    this.baseHi = Math.floor(base / 2 ** 30);
+    this.baseLo = (base - this.baseHi * 2 ** 30) | 0;
     let sorted = true;
     for (let i = 2; i < items.length; i += 2) if (items[i - 2] >= items[i]) sorted = false;
     this.sorted = sorted;
+  }
+
+  /** The page the keys count from. */
+  get base(): number {
+    return this.baseHi * 2 ** 30 + this.baseLo;
   }
 }
 
