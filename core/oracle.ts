@@ -128,10 +128,28 @@ class MapperEntry implements Mapper {
 type MapperMap = Map<number | string, Mm | MapperEntry>;
 
 /** A {@link MapperSet}'s mappings after the first one, or all of them in a list or a `Map`. */
-type Extras = MapperPair | (Mm | number)[] | MapperList | MapperMap;
+type Extras = One | (Mm | number)[] | MapperList | MapperMap;
 
-/** The small-mode extras: a pair or flat (mm, offset) pairs. */
-type SmallExtras = MapperPair | (Mm | number)[];
+/** One mapping of a small-mode set: its mm when its offset is 0, else a {@link MapperPair}. */
+type One = Mm | MapperPair;
+
+/** The small-mode extras: one mapping or flat (mm, offset) pairs. */
+type SmallExtras = One | (Mm | number)[];
+
+/** The mapping (`mm`, `rel`) as a {@link One}. */
+function one(mm: Mm, rel: number): One {
+  return rel === 0 ? mm : new MapperPair(mm, rel);
+}
+
+/** The mm of `o`. */
+function oneMm(o: One): Mm {
+  return o instanceof MapperPair ? o.mm : o;
+}
+
+/** The page offset of `o`. */
+function oneRel(o: One): number {
+  return o instanceof MapperPair ? o.rel : 0;
+}
 
 /** The `Map` key of the queried mapping. */
 function mapKey(): number | string {
@@ -177,7 +195,7 @@ function without(pairs: (Mm | number)[], i: number): SmallExtras | null {
   if (pairs.length === 2) return null;
   if (pairs.length === 4) {
     const j = i === 0 ? 2 : 0;
-    return new MapperPair(pairs[j] as Mm, pairs[j + 1] as number);
+    return one(pairs[j] as Mm, pairs[j + 1] as number);
   }
   // Exact size: `filter` and spreads leave slack in the backing store.
   const rest = new Array<Mm | number>(pairs.length - 2);
@@ -200,7 +218,7 @@ export class MapperSideData {
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
  * mapping and many a few, so the first (oldest) one is stored inline in one field (its mm, or a
  * pair object when its page offset is not 0; no {@link Mapper} object: one is made when a
- * caller asks for it), a second in a two-field pair object, up to {@link SMALL_MAPPERS} in all
+ * caller asks for it), a second likewise in the next field, up to {@link SMALL_MAPPERS} in all
  * as flat (mm, page offset) pairs in a small exact-size array. There an address is kept as a
  * 32-bit page offset from a base page ({@link mapperBase}: a folio's `index`, where its
  * mappings usually cluster), so no address becomes a boxed number, and mappings are compared by
@@ -227,9 +245,10 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    * The first mapping (null: none, or list or Map mode): its mm when its page offset from
    * {@link mapperBase} is 0, else a {@link MapperPair}.
    */
-  #one: Mm | MapperPair | null = null;
+  #one: One | null = null;
   /**
-   * The mappings after the first: one in a {@link MapperPair}; 2..SMALL_MAPPERS-1 as flat
+   * The mappings after the first: one as the first is (its mm, or a {@link MapperPair}: a
+   * forked folio's second mapping costs no object); 2..SMALL_MAPPERS-1 as flat
    * (mm, page offset) pairs in an array, replaced by an exact-size copy on every change (V8
    * would give a pushed-to or spread array room for 16 more); or every mapping in a
    * {@link MapperList} or a `Map` (then no first one inline), each kept until it is empty. Keys
@@ -294,9 +313,9 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   get size(): number {
     const many = this.msExtras();
     if (many === null) return this.#one !== null ? 1 : 0;
-    if (many instanceof MapperPair) return 2;
     if (many instanceof MapperList) return many.items.length >> 1;
-    return many instanceof Map ? many.size : 1 + (many.length >> 1);
+    if (many instanceof Map) return many.size;
+    return Array.isArray(many) ? 1 + (many.length >> 1) : 2;
   }
 
   /** Sets the query variables for the mapping of key `key`. */
@@ -350,19 +369,27 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    * index in the extras (0 for a pair). A stored mapping decodes to its id and offset, so it is
    * the queried one exactly when both are equal (never when `qRel` is NaN).
    */
-  private msLocate(one: Mm | MapperPair, many: SmallExtras | null): number {
+  private msLocate(first: One, many: SmallExtras | null): number {
     const id = qId, rel = qRel;
     if (
-      one instanceof MapperPair ? one.rel === rel && one.mm.id === id : rel === 0 && one.id === id
+      first instanceof MapperPair
+        ? first.rel === rel && first.mm.id === id
+        : rel === 0 && first.id === id
     ) {
       return -1;
     }
     if (many === null) return -2;
-    if (many instanceof MapperPair) return many.rel === rel && many.mm.id === id ? 0 : -2;
-    for (let i = 0; i < many.length; i += 2) {
-      if (many[i + 1] === rel && (many[i] as Mm).id === id) return i;
+    if (Array.isArray(many)) {
+      for (let i = 0; i < many.length; i += 2) {
+        if (many[i + 1] === rel && (many[i] as Mm).id === id) return i;
+      }
+      return -2;
     }
-    return -2;
+    return (many instanceof MapperPair
+        ? many.rel === rel && many.mm.id === id
+        : rel === 0 && many.id === id)
+      ? 0
+      : -2;
   }
 
   /** Whether the queried mapping is there. */
@@ -370,8 +397,8 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     const many = this.msExtras();
     if (many instanceof MapperList) return listIndex(many) >= 0;
     if (many instanceof Map) return many.has(mapKey());
-    const one = this.#one;
-    return one !== null && this.msLocate(one, many) !== -2;
+    const first = this.#one;
+    return first !== null && this.msLocate(first, many) !== -2;
   }
 
   /** Whether `key` is mapped. */
@@ -396,18 +423,15 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       const v = many.get(k);
       return v === undefined ? undefined : mapMapper(base, k, v);
     }
-    const one = this.#one;
-    if (one === null) return undefined;
-    const i = this.msLocate(one, many);
+    const first = this.#one;
+    if (first === null) return undefined;
+    const i = this.msLocate(first, many);
     if (i === -2) return undefined;
     if (i === -1) {
-      return one instanceof MapperPair
-        ? { mm: one.mm, addr: addrAt(base, one.rel) }
-        : { mm: one, addr: addrAt(base, 0) };
+      return { mm: oneMm(first), addr: addrAt(base, oneRel(first)) };
     }
-    if (many instanceof MapperPair) return { mm: many.mm, addr: addrAt(base, many.rel) };
-    const pairs = many as (Mm | number)[];
-    return { mm: pairs[i] as Mm, addr: addrAt(base, pairs[i + 1] as number) };
+    if (!Array.isArray(many)) return { mm: oneMm(many!), addr: addrAt(base, oneRel(many!)) };
+    return { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -487,18 +511,18 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       this.msMapPut(many, mm, addr);
       return many.size !== n;
     }
-    const one = this.#one;
+    const first = this.#one;
     if (!qStorable) return qNice ? this.msToList(mm, addr) : this.msToMap(mm, addr);
     const rel = qRel;
-    const i = one === null ? -1 : this.msLocate(one, many);
+    const i = first === null ? -1 : this.msLocate(first, many);
     if (i === -1) {
-      this.#one = rel === 0 ? mm : new MapperPair(mm, rel);
-      return one === null;
+      this.#one = one(mm, rel);
+      return first === null;
     }
     if (many === null) {
-      this.msSetExtras(new MapperPair(mm, rel));
-    } else if (many instanceof MapperPair) {
-      this.msSetExtras(i === 0 ? new MapperPair(mm, rel) : [many.mm, many.rel, mm, rel]);
+      this.msSetExtras(one(mm, rel));
+    } else if (!Array.isArray(many)) {
+      this.msSetExtras(i === 0 ? one(mm, rel) : [oneMm(many), oneRel(many), mm, rel]);
     } else if (i >= 0) {
       const copy = many.slice();
       copy[i] = mm;
@@ -582,25 +606,24 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       if (many.size === 0) this.msSetExtras(null);
       return had;
     }
-    const one = this.#one;
-    if (one === null) return false;
-    const i = this.msLocate(one, many);
+    const first = this.#one;
+    if (first === null) return false;
+    const i = this.msLocate(first, many);
     if (i === -2) return false;
     if (i === -1) {
       // The oldest extra becomes the first mapping.
       if (many === null) {
         this.#one = null;
-      } else if (many instanceof MapperPair) {
-        this.#one = many.rel === 0 ? many.mm : many;
+      } else if (!Array.isArray(many)) {
+        this.#one = many;
         this.msSetExtras(null);
       } else {
-        const rel = many[1] as number;
-        this.#one = rel === 0 ? many[0] as Mm : new MapperPair(many[0] as Mm, rel);
+        this.#one = one(many[0] as Mm, many[1] as number);
         this.msSetExtras(without(many, 0));
       }
       return true;
     }
-    this.msSetExtras(many instanceof MapperPair ? null : without(many!, i));
+    this.msSetExtras(Array.isArray(many) ? without(many, i) : null);
     return true;
   }
 
@@ -624,14 +647,12 @@ export class MapperSet implements Iterable<[number, Mapper]> {
       for (const [key, v] of many) yield mapMapper(base, key, v);
       return;
     }
-    const one = this.#one;
-    if (one === null) return;
-    yield one instanceof MapperPair
-      ? { mm: one.mm, addr: addrAt(base, one.rel) }
-      : { mm: one, addr: addrAt(base, 0) };
+    const first = this.#one;
+    if (first === null) return;
+    yield { mm: oneMm(first), addr: addrAt(base, oneRel(first)) };
     if (many === null) return;
-    if (many instanceof MapperPair) {
-      yield { mm: many.mm, addr: addrAt(base, many.rel) };
+    if (!Array.isArray(many)) {
+      yield { mm: oneMm(many), addr: addrAt(base, oneRel(many)) };
       return;
     }
     for (let i = 0; i < many.length; i += 2) {
