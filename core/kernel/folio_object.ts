@@ -1,8 +1,10 @@
 /**
- * The kernel's folio object and the anon LRU list, laid out for a small heap: a folio is its own
- * oracle {@link MapperSet} (the one mapping of most folios is two fields of the folio), carries
- * its index in the live anon list and its LRU links (`folio->lru`, a list_head embedded in the
- * folio, as in the kernel) instead of entries in a `Map` and a `Set`.
+ * The kernel's folio object and the anon LRU list, laid out for a small heap (88 bytes for the
+ * commonest folio: eight fields): a folio is its own oracle {@link MapperSet} (the one or two
+ * mappings of most folios are one field each), carries its index in the live anon list and its
+ * LRU link (`folio->lru`, a list_head embedded in the folio in the kernel; one link here) instead
+ * of entries in a `Map` and a `Set`, and keeps what few folios need (file, per-page arrays) in a
+ * side object that shares the slot of the extra mappings.
  *
  * Scheme hooks called here: none.
  *
@@ -62,7 +64,7 @@ class FolioExtra extends MapperSideData {
 
 /**
  * A folio as the kernel core allocates it: the {@link Folio} fields, its oracle mappings, its
- * slot in the live anon list and its LRU links. A one-page folio keeps its mapcount (below 256)
+ * slot in the live anon list and its LRU link. A one-page folio keeps its mapcount (below 256)
  * and PageAnonExclusive in its flag word; a large folio keeps per-page arrays in a side object
  * (as does a page-cache folio its file), so the commonest folio holds no array at all. `index`
  * (a page number, above 2^31 for most user addresses) is kept as two Smis, its low 30 bits in a
@@ -87,8 +89,9 @@ export class KernelFolio extends MapperSet implements Folio {
   /** Next younger folio in the LRU's chain (null: youngest, or not in it; see {@link FolioLru}). */
   lruNext: KernelFolio | null = null;
   /**
-   * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive and {@link WIDE_INDEX}, one
-   * bit each; above them the inline mapcount and the high part of `index` ({@link MC_SHIFT}).
+   * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive, {@link WIDE_INDEX},
+   * {@link ARRAYS}, {@link ON_LRU} and {@link IN_CHAIN}, one bit each; above them the inline
+   * mapcount and the high part of `index` ({@link MC_SHIFT}).
    */
   #bits: number;
   /** The low 30 bits of `index`. */
