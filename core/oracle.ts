@@ -26,8 +26,14 @@ export interface Mapper {
   addr: number;
 }
 
-/** Largest number of mappings a {@link MapperSet} keeps in arrays before it makes a `Map`. */
+/** Largest number of mappings a {@link MapperSet} keeps inline and in exact-size arrays. */
 const SMALL_MAPPERS = 8;
+/**
+ * Largest number of mappings a {@link MapperSet} keeps in a {@link MapperList} before it makes a
+ * `Map`: a scan of up to this many Smi keys in one array costs less than a `Map` look-up, whose
+ * table entries are scattered (and whose delete shrinks and rehashes the table).
+ */
+const LIST_MAX = 512;
 
 /** A {@link mapperKey} is `mm.id * KEY_MM + page`. */
 const KEY_MM = 2 ** 36;
@@ -36,9 +42,10 @@ const KEY_LIMIT = 2 ** 52;
 /** Mm ids a set compares directly (`(id & ID_MASK) === id`): below 2^16, as in any run. */
 const ID_MASK = 0xffff;
 /**
- * A `Map` key of a mapping whose page offset `rel` is in [-SMALL_REL, SMALL_REL) is the Smi
- * `rel * SMALL_MM + id` (in [-2^30, 2^30), a Smi also with pointer compression's 31-bit Smis);
- * any other mapping's is {@link farKey} of its {@link mapperKey}, never such a Smi.
+ * A mapping `rel` pages from a base, with `rel` in [-SMALL_REL, SMALL_REL), has the Smi key
+ * `rel * SMALL_MM + id` (in [-2^30, 2^30), a Smi also with pointer compression's 31-bit Smis)
+ * in a {@link MapperList} (from the list's base) and in a `Map` (from the set's base); any other
+ * mapping's `Map` key is {@link farKey} of its {@link mapperKey}, never such a Smi.
  */
 const SMALL_REL = 2 ** 14;
 const SMALL_MM = 2 ** 16;
@@ -58,19 +65,54 @@ function farKey(key: number): number | string {
 }
 
 /**
- * What {@link resolve} found for one mapping: `qId` its mm id and `qRel` its page offset from the
- * set's base (NaN when its key does not decode to an id below 2^16 and a 32-bit offset that give
- * it back), `qKey` its {@link mapperKey} (computed only where `qRel` is NaN or out of the Smi-key
- * range), `qStorable` whether the mapping itself is (`qId`, `qRel`) exactly (its mm has that id,
- * its address is the decoded one), so that it may be stored as (mm, offset). Module variables, so
- * that the hot paths return three numbers without an object.
+ * What a {@link MapperSet} found out about the mapping a call asks about (module variables, so
+ * that the hot paths pass them on without an object): `qId` its mm id and `qd[VPN]` its page
+ * when its {@link mapperKey} (`qd[KEY]`) decodes to an id below 2^16 and a page below 2^36
+ * (else -1 and NaN); `qRel` the page's offset from the set's base when that is a 32-bit integer
+ * (else NaN); `qNice` whether the mapping itself is that id and page exactly (its mm has the
+ * id, its address is the page's, not -0), so that it may be stored as (mm, page), and
+ * `qStorable` whether it may be stored as (mm, `qRel`). Doubles go in a `Float64Array`, where
+ * storing one makes no heap number.
  */
-let qId = 0, qRel = 0, qKey = 0, qStorable = false;
+let qId = 0, qRel = 0, qNice = false, qStorable = false;
+const qd = new Float64Array(2);
+const VPN = 0, KEY = 1;
 
 /** The second mapping of a {@link MapperSet}, or a first one not at offset 0: mm and page offset. */
 class MapperPair {
   /** Creates the pair. */
   constructor(public mm: Mm, public rel: number) {}
+}
+
+/**
+ * More than {@link SMALL_MAPPERS} mappings, or mappings far from the set's base (a private file
+ * mapping's anonymous folio: its index is a file offset), in insertion order as flat
+ * (Smi key, mm) pairs in one array changed in place; keys count pages from the list's own
+ * `base`, the page of its first mapping (see {@link SMALL_REL}).
+ */
+class MapperList {
+  /**
+   * Whether the keys increase along the list, so that a look-up is a binary search: true for a
+   * forked folio's list (children's mm ids grow with fork order) until a key comes out of order.
+   */
+  sorted: boolean;
+  /** The base page (below 2^36) divided by 2^30: two Smis, not a boxed number to load. */
+  readonly baseHi: number;
+  /** The base page modulo 2^30. */
+  readonly baseLo: number;
+  /** Creates the list of `items` counting pages from page `base`. */
+  constructor(base: number, public items: (number | Mm)[]) {
+    this.baseHi = Math.floor(base / 2 ** 30);
+    this.baseLo = (base - this.baseHi * 2 ** 30) | 0;
+    let sorted = true;
+    for (let i = 2; i < items.length; i += 2) if (items[i - 2] >= items[i]) sorted = false;
+    this.sorted = sorted;
+  }
+
+  /** The page the keys count from. */
+  get base(): number {
+    return this.baseHi * 2 ** 30 + this.baseLo;
+  }
 }
 
 /** A mapping in a {@link MapperSet}'s `Map` whose address its key does not give back. */
@@ -85,16 +127,63 @@ class MapperEntry implements Mapper {
  */
 type MapperMap = Map<number | string, Mm | MapperEntry>;
 
-/** A {@link MapperSet}'s mappings after the first one, or all of them in a `Map`. */
-type Extras = MapperPair | (Mm | number)[] | MapperMap;
+/** A {@link MapperSet}'s mappings after the first one, or all of them in a list or a `Map`. */
+type Extras = One | (Mm | number)[] | MapperList | MapperMap;
+
+/** One mapping of a small-mode set: its mm when its offset is 0, else a {@link MapperPair}. */
+type One = Mm | MapperPair;
+
+/** The small-mode extras: one mapping or flat (mm, offset) pairs. */
+type SmallExtras = One | (Mm | number)[];
+
+/** The mapping (`mm`, `rel`) as a {@link One}. */
+function one(mm: Mm, rel: number): One {
+  return rel === 0 ? mm : new MapperPair(mm, rel);
+}
+
+/** The mm of `o`. */
+function oneMm(o: One): Mm {
+  return o instanceof MapperPair ? o.mm : o;
+}
+
+/** The page offset of `o`. */
+function oneRel(o: One): number {
+  return o instanceof MapperPair ? o.rel : 0;
+}
 
 /** The `Map` key of the queried mapping. */
 function mapKey(): number | string {
   const rel = qRel;
-  return rel >= -SMALL_REL && rel < SMALL_REL ? rel * SMALL_MM + qId : farKey(qKey);
+  return rel >= -SMALL_REL && rel < SMALL_REL ? rel * SMALL_MM + qId : farKey(qd[KEY]);
 }
 
-/** The mapping stored under `key` as `v` in a {@link MapperMap}. */
+/** The queried mapping's key in a {@link MapperList} from page `base`, or NaN when it has none. */
+function listKey(base: number): number {
+  const d = qd[VPN] - base;
+  return d >= -SMALL_REL && d < SMALL_REL ? d * SMALL_MM + qId : NaN;
+}
+
+/** Flat index of the queried mapping's key in `list`, or -1. */
+function listIndex(list: MapperList): number {
+  const k = listKey(list.base);
+  if (k !== k) return -1;
+  const items = list.items;
+  if (list.sorted) {
+    let lo = 0, hi = (items.length >> 1) - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = items[2 * mid] as number;
+      if (v === k) return 2 * mid;
+      if (v < k) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+  for (let i = 0; i < items.length; i += 2) if (items[i] === k) return i;
+  return -1;
+}
+
+/** The mapping stored under `key` as `v` in a {@link MapperMap} of a set with base `base`. */
 function mapMapper(base: number, key: number | string, v: Mm | MapperEntry): Mapper {
   return v instanceof MapperEntry
     ? { mm: v.mm, addr: v.addr }
@@ -102,11 +191,11 @@ function mapMapper(base: number, key: number | string, v: Mm | MapperEntry): Map
 }
 
 /** The extras after removing flat pair `i` of `pairs` (a pair object when one is left). */
-function without(pairs: (Mm | number)[], i: number): Extras | null {
+function without(pairs: (Mm | number)[], i: number): SmallExtras | null {
   if (pairs.length === 2) return null;
   if (pairs.length === 4) {
     const j = i === 0 ? 2 : 0;
-    return new MapperPair(pairs[j] as Mm, pairs[j + 1] as number);
+    return one(pairs[j] as Mm, pairs[j + 1] as number);
   }
   // Exact size: `filter` and spreads leave slack in the backing store.
   const rest = new Array<Mm | number>(pairs.length - 2);
@@ -129,14 +218,15 @@ export class MapperSideData {
  * interface the kernel uses (same iteration order: insertion order). Most folios have one
  * mapping and many a few, so the first (oldest) one is stored inline in one field (its mm, or a
  * pair object when its page offset is not 0; no {@link Mapper} object: one is made when a
- * caller asks for it), a second in a two-field pair object, up to {@link SMALL_MAPPERS} in all
- * as flat (mm, page) pairs in a small array, and only more in a `Map`. Except in the `Map`, an
- * address is kept as a 32-bit page offset from a base page ({@link mapperBase}: a folio's
- * `index`, where its mappings cluster), so no address becomes a boxed number, and mappings are
- * compared by (mm id, offset), Smis, not by key; a mapping whose key does not decode that way
- * sends the set to the `Map`, whose keys are Smis made of the id and a small offset where they
- * fit (see {@link SMALL_REL}). The kernel's folios extend this class, so a folio's mappings cost
- * no object of their own.
+ * caller asks for it), a second likewise in the next field, up to {@link SMALL_MAPPERS} in all
+ * as flat (mm, page offset) pairs in a small exact-size array. There an address is kept as a
+ * 32-bit page offset from a base page ({@link mapperBase}: a folio's `index`, where its
+ * mappings usually cluster), so no address becomes a boxed number, and mappings are compared by
+ * (mm id, offset), Smis, not by key. More mappings, or mappings far from the base, go to a
+ * {@link MapperList} of Smi keys (mm id and a small page offset from the list's first page),
+ * scanned, and only what fits neither (over {@link LIST_MAX} mappings, pages far apart, odd
+ * ids or addresses) to a `Map`. The kernel's folios extend this class, so a folio's mappings
+ * cost no object of their own.
  *
  * @example Usage
  * ```ts
@@ -152,16 +242,18 @@ export class MapperSideData {
  */
 export class MapperSet implements Iterable<[number, Mapper]> {
   /**
-   * The first mapping (null: none, or Map mode): its mm when its page offset from
+   * The first mapping (null: none, or list or Map mode): its mm when its page offset from
    * {@link mapperBase} is 0, else a {@link MapperPair}.
    */
-  #one: Mm | MapperPair | null = null;
+  #one: One | null = null;
   /**
-   * The mappings after the first: one in a {@link MapperPair}; 2..SMALL_MAPPERS-1 as flat
+   * The mappings after the first: one as the first is (its mm, or a {@link MapperPair}: a
+   * forked folio's second mapping costs no object); 2..SMALL_MAPPERS-1 as flat
    * (mm, page offset) pairs in an array, replaced by an exact-size copy on every change (V8
-   * would give a pushed-to or spread array room for 16 more); or every mapping in a `Map` (then
-   * no first one inline). Keys are derived from the mappings ({@link mapperKey}), so only the
-   * mappings are stored. A subclass's {@link MapperSideData}, when it has one, holds them instead.
+   * would give a pushed-to or spread array room for 16 more); or every mapping in a
+   * {@link MapperList} or a `Map` (then no first one inline), each kept until it is empty. Keys
+   * are derived from the mappings ({@link mapperKey}), so only the mappings are stored. A
+   * subclass's {@link MapperSideData}, when it has one, holds them instead.
    */
   #more: Extras | MapperSideData | null = null;
 
@@ -221,20 +313,25 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   get size(): number {
     const many = this.msExtras();
     if (many === null) return this.#one !== null ? 1 : 0;
-    if (many instanceof MapperPair) return 2;
-    return many instanceof Map ? many.size : 1 + (many.length >> 1);
+    if (many instanceof MapperList) return many.items.length >> 1;
+    if (many instanceof Map) return many.size;
+    return Array.isArray(many) ? 1 + (many.length >> 1) : 2;
   }
 
   /** Sets the query variables for the mapping of key `key`. */
   private msResolveKey(key: number): void {
-    qKey = key;
+    qd[KEY] = key;
+    qNice = false;
     qStorable = false;
     if (key >= 0 && key < KEY_LIMIT && Math.floor(key) === key) {
       const id = Math.floor(key / KEY_MM);
       qId = id;
-      this.msSetRel(key - id * KEY_MM);
+      const vpn = key - id * KEY_MM;
+      qd[VPN] = vpn;
+      this.msSetRel(vpn);
     } else {
       qId = -1;
+      qd[VPN] = NaN;
       qRel = NaN;
     }
   }
@@ -243,19 +340,21 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   private msResolve(mm: Mm, addr: number): void {
     const id = mm.id;
     const vpn = addr / PAGE_SIZE;
-    if ((id & ID_MASK) === id && vpn >= 0 && vpn < KEY_MM && Math.floor(vpn) === vpn) {
+    // addr/PAGE_SIZE is exact, so the page gives back `addr` unless it was -0.
+    if (
+      (id & ID_MASK) === id && vpn >= 0 && vpn < KEY_MM && Math.floor(vpn) === vpn &&
+      (addr !== 0 || 1 / addr > 0)
+    ) {
       qId = id;
+      qd[VPN] = vpn;
+      qd[KEY] = id * KEY_MM + vpn;
+      qNice = true;
       this.msSetRel(vpn);
-      // addr/PAGE_SIZE is exact, so the decode gives back `addr` unless it was -0.
-      if (qRel === qRel && (addr !== 0 || 1 / addr > 0)) {
-        qStorable = true;
-        if (qRel < -SMALL_REL || qRel >= SMALL_REL) qKey = mapperKey(mm, addr);
-        return;
-      }
+      qStorable = qRel === qRel;
+      return;
     }
+    // The key of an odd mapping decodes to another id or address: never stored as pages.
     this.msResolveKey(mapperKey(mm, addr));
-    qStorable = qRel === qRel && mm.id === qId &&
-      Object.is(addrAt(this.mapperBase(), qRel), addr);
   }
 
   /** Sets `qRel` to page `vpn`'s offset from the base, or NaN when it is no exact Smi. */
@@ -265,35 +364,41 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     qRel = (rel | 0) === rel && base + rel === vpn ? rel | 0 : NaN;
   }
 
-  /** Whether the stored pair (`mm`, `rel`) is the queried mapping. */
-  private msMatches(mm: Mm, rel: number): boolean {
-    if (qRel === qRel) return rel === qRel && mm.id === qId;
-    return mapperKey(mm, addrAt(this.mapperBase(), rel)) === qKey;
-  }
-
   /**
-   * Where the queried mapping is outside Map mode: -2 nowhere, -1 the first mapping, else its
-   * flat index in the extras (0 for a pair).
+   * Where the queried mapping is in small mode: -2 nowhere, -1 the first mapping, else its flat
+   * index in the extras (0 for a pair). A stored mapping decodes to its id and offset, so it is
+   * the queried one exactly when both are equal (never when `qRel` is NaN).
    */
-  private msLocate(one: Mm | MapperPair, many: Extras | null): number {
-    if (one instanceof MapperPair ? this.msMatches(one.mm, one.rel) : this.msMatches(one, 0)) {
+  private msLocate(first: One, many: SmallExtras | null): number {
+    const id = qId, rel = qRel;
+    if (
+      first instanceof MapperPair
+        ? first.rel === rel && first.mm.id === id
+        : rel === 0 && first.id === id
+    ) {
       return -1;
     }
     if (many === null) return -2;
-    if (many instanceof MapperPair) return this.msMatches(many.mm, many.rel) ? 0 : -2;
-    const pairs = many as (Mm | number)[];
-    for (let i = 0; i < pairs.length; i += 2) {
-      if (this.msMatches(pairs[i] as Mm, pairs[i + 1] as number)) return i;
+    if (Array.isArray(many)) {
+      for (let i = 0; i < many.length; i += 2) {
+        if (many[i + 1] === rel && (many[i] as Mm).id === id) return i;
+      }
+      return -2;
     }
-    return -2;
+    return (many instanceof MapperPair
+        ? many.rel === rel && many.mm.id === id
+        : rel === 0 && many.id === id)
+      ? 0
+      : -2;
   }
 
   /** Whether the queried mapping is there. */
   private msHas(): boolean {
     const many = this.msExtras();
+    if (many instanceof MapperList) return listIndex(many) >= 0;
     if (many instanceof Map) return many.has(mapKey());
-    const one = this.#one;
-    return one !== null && this.msLocate(one, many) !== -2;
+    const first = this.#one;
+    return first !== null && this.msLocate(first, many) !== -2;
   }
 
   /** Whether `key` is mapped. */
@@ -307,23 +412,26 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     this.msResolveKey(key);
     const many = this.msExtras();
     const base = this.mapperBase();
+    if (many instanceof MapperList) {
+      const i = listIndex(many);
+      if (i < 0) return undefined;
+      const items = many.items;
+      return { mm: items[i + 1] as Mm, addr: addrAt(many.base, (items[i] as number) >> 16) };
+    }
     if (many instanceof Map) {
       const k = mapKey();
       const v = many.get(k);
       return v === undefined ? undefined : mapMapper(base, k, v);
     }
-    const one = this.#one;
-    if (one === null) return undefined;
-    const i = this.msLocate(one, many);
+    const first = this.#one;
+    if (first === null) return undefined;
+    const i = this.msLocate(first, many);
     if (i === -2) return undefined;
     if (i === -1) {
-      return one instanceof MapperPair
-        ? { mm: one.mm, addr: addrAt(base, one.rel) }
-        : { mm: one, addr: addrAt(base, 0) };
+      return { mm: oneMm(first), addr: addrAt(base, oneRel(first)) };
     }
-    if (many instanceof MapperPair) return { mm: many.mm, addr: addrAt(base, many.rel) };
-    const pairs = many as (Mm | number)[];
-    return { mm: pairs[i] as Mm, addr: addrAt(base, pairs[i + 1] as number) };
+    if (!Array.isArray(many)) return { mm: oneMm(many!), addr: addrAt(base, oneRel(many!)) };
+    return { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
   }
 
   /** Adds (or replaces) the mapping under `key`, which must be `mapperKey(m.mm, m.addr)`. */
@@ -337,8 +445,8 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   }
 
   /**
-   * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. The
-   * oracle's path: no {@link Mapper} object is made.
+   * Adds the mapping (`mm`, `addr`) unless it is there; returns whether it was added. No
+   * {@link Mapper} object is made.
    */
   add(mm: Mm, addr: number): boolean {
     this.msResolve(mm, addr);
@@ -349,7 +457,8 @@ export class MapperSet implements Iterable<[number, Mapper]> {
 
   /**
    * Stores the mapping (`mm`, `addr`), replacing the one with its key in its place; returns
-   * whether it was new. The same as `set` without making the key or a {@link Mapper}.
+   * whether it was new. The same as `set` without making the key or a {@link Mapper}: the
+   * oracle's path.
    */
   put(mm: Mm, addr: number): boolean {
     this.msResolve(mm, addr);
@@ -373,7 +482,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
         ? mm
         : new MapperEntry(mm, addr);
       map.set(rel * SMALL_MM + qId, v);
-    } else map.set(farKey(qKey), new MapperEntry(mm, addr));
+    } else map.set(farKey(qd[KEY]), new MapperEntry(mm, addr));
   }
 
   /**
@@ -382,23 +491,38 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    */
   private msPut(mm: Mm, addr: number): boolean {
     const many = this.msExtras();
+    if (many instanceof MapperList) {
+      const items = many.items;
+      const i = listIndex(many);
+      if (qNice && i >= 0) {
+        items[i + 1] = mm;
+        return false;
+      }
+      const k = listKey(many.base);
+      if (!qNice || k !== k || items.length >= 2 * LIST_MAX) return this.msToMap(mm, addr);
+      if (many.sorted && items.length > 0 && (items[items.length - 2] as number) >= k) {
+        many.sorted = false;
+      }
+      items.push(k, mm);
+      return true;
+    }
     if (many instanceof Map) {
       const n = many.size;
       this.msMapPut(many, mm, addr);
       return many.size !== n;
     }
-    if (!qStorable) return this.msToMap(mm, addr);
+    const first = this.#one;
+    if (!qStorable) return qNice ? this.msToList(mm, addr) : this.msToMap(mm, addr);
     const rel = qRel;
-    const one = this.#one;
-    const i = one === null ? -1 : this.msLocate(one, many);
+    const i = first === null ? -1 : this.msLocate(first, many);
     if (i === -1) {
-      this.#one = rel === 0 ? mm : new MapperPair(mm, rel);
-      return one === null;
+      this.#one = one(mm, rel);
+      return first === null;
     }
     if (many === null) {
-      this.msSetExtras(new MapperPair(mm, rel));
-    } else if (many instanceof MapperPair) {
-      this.msSetExtras(i === 0 ? new MapperPair(mm, rel) : [many.mm, many.rel, mm, rel]);
+      this.msSetExtras(one(mm, rel));
+    } else if (!Array.isArray(many)) {
+      this.msSetExtras(i === 0 ? one(mm, rel) : [oneMm(many), oneRel(many), mm, rel]);
     } else if (i >= 0) {
       const copy = many.slice();
       copy[i] = mm;
@@ -407,14 +531,42 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     } else if (many.length < 2 * (SMALL_MAPPERS - 1)) {
       this.msSetExtras(many.concat([mm, rel])); // exact size (a spread would leave slack)
     } else {
-      return this.msToMap(mm, addr);
+      return this.msToList(mm, addr);
     }
     return i === -2;
   }
 
+  /**
+   * Moves the small-mode mappings to a {@link MapperList} from the first one's page (or the
+   * queried one's, when there is none) and then puts the queried mapping, which is nice; or
+   * to Map mode when some page is too far from that one. Returns whether it was added.
+   */
+  private msToList(mm: Mm, addr: number): boolean {
+    const all = [...this.values()];
+    const listBase = all.length > 0 ? all[0].addr / PAGE_SIZE : qd[VPN];
+    const k = listKey(listBase);
+    if (k !== k) return this.msToMap(mm, addr);
+    // Exact size (a list made by pushes would have room for 16 more).
+    const items = new Array<number | Mm>(2 * all.length + 2);
+    for (let i = 0; i < all.length; i++) {
+      const m = all[i];
+      const d = m.addr / PAGE_SIZE - listBase;
+      if (d < -SMALL_REL || d >= SMALL_REL) return this.msToMap(mm, addr);
+      items[2 * i] = d * SMALL_MM + m.mm.id;
+      items[2 * i + 1] = m.mm;
+    }
+    // The queried mapping is not among them (none of them has its offset from the base).
+    items[2 * all.length] = k;
+    items[2 * all.length + 1] = mm;
+    this.#one = null;
+    this.msSetExtras(new MapperList(listBase, items));
+    return true;
+  }
+
   /** Moves every mapping to Map mode, then sets the queried one (in place if it is there). */
   private msToMap(mm: Mm, addr: number): boolean {
-    const id = qId, rel = qRel, key = qKey, storable = qStorable;
+    const id = qId, rel = qRel, nice = qNice, storable = qStorable;
+    const vpn = qd[VPN], key = qd[KEY];
     const map: MapperMap = new Map();
     for (const m of this.values()) {
       this.msResolve(m.mm, m.addr);
@@ -422,8 +574,10 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     }
     qId = id;
     qRel = rel;
-    qKey = key;
+    qNice = nice;
     qStorable = storable;
+    qd[VPN] = vpn;
+    qd[KEY] = key;
     const n = map.size;
     this.msMapPut(map, mm, addr);
     this.#one = null;
@@ -440,31 +594,36 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Removes the queried mapping; returns whether there was one. */
   private msDelete(): boolean {
     const many = this.msExtras();
+    if (many instanceof MapperList) {
+      const i = listIndex(many);
+      if (i < 0) return false;
+      if (many.items.length === 2) this.msSetExtras(null);
+      else many.items.splice(i, 2);
+      return true;
+    }
     if (many instanceof Map) {
       const had = many.delete(mapKey());
       if (many.size === 0) this.msSetExtras(null);
       return had;
     }
-    const one = this.#one;
-    if (one === null) return false;
-    const i = this.msLocate(one, many);
+    const first = this.#one;
+    if (first === null) return false;
+    const i = this.msLocate(first, many);
     if (i === -2) return false;
     if (i === -1) {
       // The oldest extra becomes the first mapping.
       if (many === null) {
         this.#one = null;
-      } else if (many instanceof MapperPair) {
-        this.#one = many.rel === 0 ? many.mm : many;
+      } else if (!Array.isArray(many)) {
+        this.#one = many;
         this.msSetExtras(null);
       } else {
-        const pairs = many as (Mm | number)[];
-        const rel = pairs[1] as number;
-        this.#one = rel === 0 ? pairs[0] as Mm : new MapperPair(pairs[0] as Mm, rel);
-        this.msSetExtras(without(pairs, 0));
+        this.#one = one(many[0] as Mm, many[1] as number);
+        this.msSetExtras(without(many, 0));
       }
       return true;
     }
-    this.msSetExtras(many instanceof MapperPair ? null : without(many!, i));
+    this.msSetExtras(Array.isArray(many) ? without(many, i) : null);
     return true;
   }
 
@@ -477,18 +636,23 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   *values(): IterableIterator<Mapper> {
     const many = this.msExtras();
     const base = this.mapperBase();
+    if (many instanceof MapperList) {
+      const items = many.items, b = many.base;
+      for (let i = 0; i < items.length; i += 2) {
+        yield { mm: items[i + 1] as Mm, addr: addrAt(b, (items[i] as number) >> 16) };
+      }
+      return;
+    }
     if (many instanceof Map) {
       for (const [key, v] of many) yield mapMapper(base, key, v);
       return;
     }
-    const one = this.#one;
-    if (one === null) return;
-    yield one instanceof MapperPair
-      ? { mm: one.mm, addr: addrAt(base, one.rel) }
-      : { mm: one, addr: addrAt(base, 0) };
+    const first = this.#one;
+    if (first === null) return;
+    yield { mm: oneMm(first), addr: addrAt(base, oneRel(first)) };
     if (many === null) return;
-    if (many instanceof MapperPair) {
-      yield { mm: many.mm, addr: addrAt(base, many.rel) };
+    if (!Array.isArray(many)) {
+      yield { mm: oneMm(many), addr: addrAt(base, oneRel(many)) };
       return;
     }
     for (let i = 0; i < many.length; i += 2) {

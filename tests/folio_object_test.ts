@@ -6,7 +6,7 @@
 // Map, with the same answers and insertion order in every mode.
 
 import { assertEquals, assertThrows } from "./assert.ts";
-import { KernelFolio } from "../core/kernel/folio_object.ts";
+import { FolioLru, KernelFolio } from "../core/kernel/folio_object.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { mapperKey, MapperSet } from "../core/oracle.ts";
@@ -358,7 +358,9 @@ Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any 
         : new KernelFolio(1, 1, true, base, null);
       const ref = new Map<number, { mm: Mm; addr: number }>();
       const addr = (): number => {
-        const b = Number.isInteger(base) && base < 2 ** 36 ? base : X / P;
+        // Near the base, or (like a private file mapping's folio, whose index is a file
+        // offset) far from it.
+        const b = Number.isInteger(base) && base < 2 ** 36 && round % 3 !== 0 ? base : X / P;
         const pick = rnd(12);
         if (pick < 6) return near(b, rnd(5) - 2);
         if (pick === 6) return near(b, 2 ** 14 + rnd(3) - 1);
@@ -402,5 +404,120 @@ Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any 
         });
       }
     }
+  }
+});
+
+Deno.test("MapperSet: hundreds of mappings (list, then Map beyond 512) keep Map answers and order", () => {
+  const mms = Array.from({ length: 700 }, (_, i) => ({ id: i + 1 }) as Mm);
+  let seed = 777;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (const [odd, forks] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const f = new KernelFolio(1, 1, true, X / P, null);
+    const ref = new Map<number, { mm: Mm; addr: number }>();
+    let next = 0;
+    for (let op = 0; op < 4000; op++) {
+      // Forks: mm ids mostly in increasing order (sorted keys, binary search), now and then not.
+      const mm = forks && rnd(200) !== 0 ? mms[next++ % mms.length] : mms[rnd(mms.length)];
+      const a = odd && rnd(50) === 0
+        ? X + 2 ** 20 * P
+        : forks && rnd(100) !== 0
+        ? X
+        : X + (rnd(3) - 1) * P;
+      const key = mapperKey(mm, a);
+      if (rnd(3) !== 0 || ref.size < 20) {
+        assertEquals(f.add(mm, a), !ref.has(key));
+        if (!ref.has(key)) ref.set(key, { mm, addr: a });
+      } else {
+        const k = [...ref.keys()][rnd(ref.size)];
+        assertEquals(f.delete(k), true);
+        ref.delete(k);
+      }
+      if (op % 97 === 0 || ref.size === 9 || ref.size === 8 || ref.size === 513) {
+        assertEquals(f.size, ref.size);
+        assertEquals([...f.entries()], [...ref.entries()]);
+      }
+    }
+    // Drain to empty.
+    for (const k of [...ref.keys()]) {
+      assertEquals(f.delete(k), true);
+      ref.delete(k);
+      if (ref.size <= 10) assertEquals([...f.entries()], [...ref.entries()]);
+    }
+    assertEquals(f.size, 0);
+  }
+});
+
+Deno.test("FolioLru: answers as the Set it replaces (deleted folios unlinked lazily)", () => {
+  const folios = Array.from({ length: 300 }, (_, i) => new KernelFolio(i + 1, 1, true, i, null));
+  let seed = 4242;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const lru = new FolioLru();
+  const ref = new Set<KernelFolio>();
+  for (let op = 0; op < 20000; op++) {
+    const f = folios[rnd(folios.length)];
+    const kind = rnd(10);
+    if (kind < 4) {
+      lru.add(f);
+      ref.add(f);
+    } else if (kind < 8) {
+      assertEquals(lru.delete(f), ref.delete(f));
+    } else if (kind === 8) {
+      const n = rnd(40);
+      const want = [...ref].slice(0, n);
+      for (const g of want) {
+        ref.delete(g);
+        ref.add(g);
+      }
+      assertEquals(lru.rotateOldest(n), want);
+    } else {
+      // An iteration that deletes the folio it is at, and stops early.
+      const seen: KernelFolio[] = [], before = [...ref];
+      for (const g of lru) {
+        seen.push(g);
+        if (rnd(3) === 0) {
+          lru.delete(g);
+          ref.delete(g);
+        }
+        if (seen.length > 50) break;
+      }
+      assertEquals(seen, before.slice(0, seen.length));
+    }
+    assertEquals([lru.size, folios.every((g) => lru.has(g) === ref.has(g))], [ref.size, true]);
+    if (op % 50 === 0) assertEquals([...lru], [...ref]);
+  }
+});
+
+Deno.test("MapperSet: a forked folio's list (ids in order) finds every mapping, in order or not", () => {
+  const mms = Array.from({ length: 120 }, (_, i) => ({ id: 2 * i + 3 }) as Mm);
+  const f = new KernelFolio(1, 1, true, 7, null); // index far from the addresses, as a file's
+  const ref = new Map<number, { mm: Mm; addr: number }>();
+  const check = (): void => {
+    assertEquals([...f.entries()], [...ref.entries()]);
+    for (let id = 0; id < 250; id++) {
+      const key = mapperKey({ id } as Mm, X);
+      assertEquals([f.has(key), f.get(key)], [ref.has(key), ref.get(key)]);
+    }
+  };
+  for (const mm of mms.slice(0, 100)) {
+    assertEquals(f.put(mm, X), true);
+    ref.set(mapperKey(mm, X), { mm, addr: X });
+  }
+  check();
+  for (const i of [0, 99, 50, 51, 3, 98]) {
+    assertEquals(f.remove(mms[i], X), true);
+    assertEquals(f.remove(mms[i], X), false);
+    ref.delete(mapperKey(mms[i], X));
+    check();
+  }
+  for (const i of [100, 101, 50, 102]) { // in order, then out of order (50), then after it
+    assertEquals(f.put(mms[i], X), true);
+    ref.set(mapperKey(mms[i], X), { mm: mms[i], addr: X });
+    check();
   }
 });

@@ -36,8 +36,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "slab-free-bytes",
     file: "core/slab.ts",
-    search: "s.frees += n;\n    this.#totalBytes -= n * this.#sizes[cache];",
-    replace: "s.frees += n;\n    this.#totalBytes -= this.#sizes[cache];",
+    search: "s.frees += n;\n    this.#totalBytes -= n * c.size;",
+    replace: "s.frees += n;\n    this.#totalBytes -= c.size;",
     story: "slab free(n) subtracts the bytes of one object: headline byte totals drift",
     tests: [SEM],
   },

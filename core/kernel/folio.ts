@@ -124,16 +124,7 @@ export function putSwap(k: KernelState, s: SwapSlot): void {
  * ```
  */
 export function lruScan(k: KernelState, n: number): Folio[] {
-  const out: KernelFolio[] = [];
-  for (const f of k.lru) {
-    if (out.length >= n) break;
-    out.push(f);
-  }
-  for (const f of out) {
-    k.lru.delete(f);
-    k.lru.add(f);
-  }
-  return out;
+  return k.lru.rotateOldest(n);
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * The kernel's folio object and the anon LRU list, laid out for a small heap: a folio is its own
- * oracle {@link MapperSet} (the one mapping of most folios is two fields of the folio), carries
- * its index in the live anon list and its LRU links (`folio->lru`, a list_head embedded in the
- * folio, as in the kernel) instead of entries in a `Map` and a `Set`.
+ * The kernel's folio object and the anon LRU list, laid out for a small heap (88 bytes for the
+ * commonest folio: eight fields): a folio is its own oracle {@link MapperSet} (the one or two
+ * mappings of most folios are one field each), carries its index in the live anon list and its
+ * LRU link (`folio->lru`, a list_head embedded in the folio in the kernel; one link here) instead
+ * of entries in a `Map` and a `Set`, and keeps what few folios need (file, per-page arrays) in a
+ * side object that shares the slot of the extra mappings.
  *
  * Scheme hooks called here: none.
  *
@@ -20,20 +22,25 @@ const KSM = 4;
 const FREED = 8;
 /** PageAnonExclusive of the one page of a folio without per-page arrays. */
 const EXCL0 = 16;
-/** `index` is kept in the side object (it is not an integer in [0, 2^45)). */
+/** `index` is kept in the side object (it is not an integer in [0, 2^43)). */
 const WIDE_INDEX = 32;
 /** The side object holds per-page arrays (the inline mapcount and EXCL0 are unused). */
 const ARRAYS = 64;
+/** On the anon LRU ({@link FolioLru}). */
+const ON_LRU = 128;
+/** Linked into the LRU's chain (on the LRU, or deleted from it and not yet unlinked). */
+const IN_CHAIN = 256;
 /**
- * Above the seven flag bits, the mapcount of a folio without per-page arrays (8 bits: one that
- * leaves [0, 256) moves to the arrays), and above it `index / 2^30` (15 bits). The word stays
- * below 2^30, a Smi also with pointer compression's 31-bit Smis.
+ * Above the nine flag bits, the mapcount of a folio without per-page arrays (8 bits: one that
+ * leaves [0, 256) moves to the arrays), and above it `index / 2^30` (13 bits: any page of a
+ * 47-bit address space). The word stays below 2^30, a Smi also with pointer compression's
+ * 31-bit Smis.
  */
-const MC_SHIFT = 7;
+const MC_SHIFT = 9;
 const MC_MAX = 255;
 const MC_MASK = MC_MAX << MC_SHIFT;
-const HI_SHIFT = 15;
-const HI_LIMIT = 2 ** 15;
+const HI_SHIFT = 17;
+const HI_LIMIT = 2 ** 13;
 /** `index % 2^30` lives in its own field, the quotient in the top bits of the flag word. */
 const LO = 2 ** 30;
 
@@ -57,7 +64,7 @@ class FolioExtra extends MapperSideData {
 
 /**
  * A folio as the kernel core allocates it: the {@link Folio} fields, its oracle mappings, its
- * slot in the live anon list and its LRU links. A one-page folio keeps its mapcount (below 256)
+ * slot in the live anon list and its LRU link. A one-page folio keeps its mapcount (below 256)
  * and PageAnonExclusive in its flag word; a large folio keeps per-page arrays in a side object
  * (as does a page-cache folio its file), so the commonest folio holds no array at all. `index`
  * (a page number, above 2^31 for most user addresses) is kept as two Smis, its low 30 bits in a
@@ -79,13 +86,12 @@ export class KernelFolio extends MapperSet implements Folio {
   rmap: unknown = null;
   /** Index in the kernel's live anon list, -1 when not in it. */
   liveSlot = -1;
-  /** Older neighbour on the LRU (null: oldest, or not on it). */
-  lruPrev: KernelFolio | null = null;
-  /** Younger neighbour on the LRU (null: youngest, or not on it). */
+  /** Next younger folio in the LRU's chain (null: youngest, or not in it; see {@link FolioLru}). */
   lruNext: KernelFolio | null = null;
   /**
-   * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive and {@link WIDE_INDEX}, one
-   * bit each; above them the inline mapcount and the high part of `index` ({@link MC_SHIFT}).
+   * `anon`, `pinned`, `ksm`, `freed`, the inline PageAnonExclusive, {@link WIDE_INDEX},
+   * {@link ARRAYS}, {@link ON_LRU} and {@link IN_CHAIN}, one bit each; above them the inline
+   * mapcount and the high part of `index` ({@link MC_SHIFT}).
    */
   #bits: number;
   /** The low 30 bits of `index`. */
@@ -287,6 +293,22 @@ export class KernelFolio extends MapperSet implements Folio {
     this.#bits = v ? this.#bits | FREED : this.#bits & ~FREED;
   }
 
+  /** On the anon LRU (see {@link FolioLru}). */
+  get onLru(): boolean {
+    return (this.#bits & ON_LRU) !== 0;
+  }
+  set onLru(v: boolean) {
+    this.#bits = v ? this.#bits | ON_LRU : this.#bits & ~ON_LRU;
+  }
+
+  /** Linked into the LRU's chain (see {@link FolioLru}). */
+  get inLruChain(): boolean {
+    return (this.#bits & IN_CHAIN) !== 0;
+  }
+  set inLruChain(v: boolean) {
+    this.#bits = v ? this.#bits | IN_CHAIN : this.#bits & ~IN_CHAIN;
+  }
+
   /** Ground truth kept by the oracle: the folio is its own mapping set. */
   get mappers(): MapperSet {
     return this;
@@ -294,10 +316,14 @@ export class KernelFolio extends MapperSet implements Folio {
 }
 
 /**
- * The anon LRU: a doubly linked list threaded through the folios (oldest first), with the
- * iteration and membership semantics of the `Set` it replaces: `add` appends a folio not on the
- * list (and ignores one that is), `delete` unlinks, iteration runs oldest to youngest and sees
- * folios appended during it.
+ * The anon LRU: a list threaded through the folios (oldest first) by one link each
+ * (`folio->lru`, a list_head embedded in the folio in the kernel; singly linked here, to save a
+ * field), with the iteration and membership semantics of the `Set` it replaces: `add` appends a
+ * folio not on the list (and ignores one that is), `delete` takes it off, iteration runs oldest
+ * to youngest and sees folios appended during it. A folio deleted from the middle stays linked,
+ * marked off the list ({@link KernelFolio.onLru}), until a sweep unlinks the deleted ones, which
+ * runs when they outnumber the folios on the list (so it costs O(1) per delete); one deleted at
+ * the head is unlinked at once.
  *
  * @example Usage
  * ```ts
@@ -312,9 +338,16 @@ export class KernelFolio extends MapperSet implements Folio {
  * ```
  */
 export class FolioLru implements Iterable<KernelFolio> {
+  /** First folio of the chain (on the list, unless iterations kept a deleted one there). */
   #head: KernelFolio | null = null;
+  /** Last folio of the chain. */
   #tail: KernelFolio | null = null;
+  /** Folios on the list. */
   #size = 0;
+  /** Folios in the chain that are off the list. */
+  #dead = 0;
+  /** Iterations in progress (the chain is not unlinked meanwhile). */
+  #iterating = 0;
 
   /** Number of folios on the list. */
   get size(): number {
@@ -323,42 +356,127 @@ export class FolioLru implements Iterable<KernelFolio> {
 
   /** Whether `f` is on the list. */
   has(f: KernelFolio): boolean {
-    return f.lruPrev !== null || this.#head === f;
+    return f.onLru;
   }
 
   /** Appends `f` at the young end, unless it is on the list already. */
   add(f: KernelFolio): this {
-    if (this.has(f)) return this;
-    f.lruPrev = this.#tail;
-    f.lruNext = null;
-    if (this.#tail !== null) this.#tail.lruNext = f;
-    else this.#head = f;
-    this.#tail = f;
+    if (f.onLru) return this;
+    if (f.inLruChain) this.#unlinkDeleted(f);
+    f.onLru = true;
+    this.#append(f);
     this.#size++;
     return this;
   }
 
-  /** Unlinks `f`; returns whether it was on the list. */
-  delete(f: KernelFolio): boolean {
-    if (!this.has(f)) return false;
-    const p = f.lruPrev, n = f.lruNext;
-    if (p !== null) p.lruNext = n;
-    else this.#head = n;
-    if (n !== null) n.lruPrev = p;
-    else this.#tail = p;
-    f.lruPrev = null;
+  /** Links `f` (in no chain) at the tail. */
+  #append(f: KernelFolio): void {
     f.lruNext = null;
+    f.inLruChain = true;
+    if (this.#tail !== null) this.#tail.lruNext = f;
+    else this.#head = f;
+    this.#tail = f;
+  }
+
+  /** Takes `f` off the list; returns whether it was on it. */
+  delete(f: KernelFolio): boolean {
+    if (!f.onLru) return false;
+    f.onLru = false;
     this.#size--;
+    this.#dead++;
+    if (this.#iterating === 0) {
+      if (f === this.#head) this.#popDeadHead();
+      if (this.#dead > this.#size + 64) this.#sweep();
+    }
     return true;
+  }
+
+  /** Unlinks the deleted folios at the head of the chain. */
+  #popDeadHead(): void {
+    let h = this.#head;
+    while (h !== null && !h.onLru) {
+      const next = h.lruNext;
+      h.lruNext = null;
+      h.inLruChain = false;
+      this.#dead--;
+      h = next;
+    }
+    this.#head = h;
+    if (h === null) this.#tail = null;
+  }
+
+  /** Unlinks every deleted folio. */
+  #sweep(): void {
+    this.#popDeadHead();
+    let prev = this.#head;
+    if (prev === null) return;
+    let f = prev.lruNext;
+    while (f !== null) {
+      const next = f.lruNext;
+      if (f.onLru) prev = f;
+      else {
+        prev.lruNext = next;
+        f.lruNext = null;
+        f.inLruChain = false;
+        this.#dead--;
+      }
+      f = next;
+    }
+    this.#tail = prev;
+  }
+
+  /** Unlinks deleted folio `f` (a walk from the head: only for a re-add outside the kernel). */
+  #unlinkDeleted(f: KernelFolio): void {
+    let prev: KernelFolio | null = null;
+    for (let g = this.#head; g !== f; g = g!.lruNext) prev = g;
+    const next = f.lruNext;
+    if (prev === null) this.#head = next;
+    else prev.lruNext = next;
+    if (this.#tail === f) this.#tail = prev;
+    f.lruNext = null;
+    f.inLruChain = false;
+    this.#dead--;
+  }
+
+  /**
+   * Moves the `n` oldest folios (fewer when the list is shorter) to the young end, in order,
+   * and returns them: the same as deleting and re-adding each.
+   */
+  rotateOldest(n: number): KernelFolio[] {
+    const out: KernelFolio[] = [];
+    if (this.#iterating !== 0) {
+      for (const f of this) {
+        if (out.length >= n) break;
+        out.push(f);
+      }
+      for (const f of out) {
+        this.delete(f);
+        this.add(f);
+      }
+      return out;
+    }
+    let f = this.#head;
+    while (f !== null && out.length < n) {
+      const next = f.lruNext;
+      f.lruNext = null;
+      f.inLruChain = false;
+      if (f.onLru) out.push(f);
+      else this.#dead--;
+      f = next;
+    }
+    this.#head = f;
+    if (f === null) this.#tail = null;
+    for (const g of out) this.#append(g);
+    return out;
   }
 
   /** Folios oldest first (like a `Set`: the current folio may be deleted during the walk). */
   *[Symbol.iterator](): IterableIterator<KernelFolio> {
-    let f = this.#head;
-    while (f !== null) {
-      const next = f.lruNext;
-      yield f;
-      f = this.has(f) ? f.lruNext : next;
+    this.#iterating++;
+    try {
+      for (let f = this.#head; f !== null; f = f.lruNext) if (f.onLru) yield f;
+    } finally {
+      this.#iterating--;
     }
   }
 }
