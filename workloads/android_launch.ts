@@ -561,19 +561,28 @@ interface Proc {
 
 /**
  * A write fault of `mm` at `addr`: the step `{ op: "fault", run: () => kernel.touch(mm, addr,
- * "write") }` as one object (no closure per page; the machine calls `run` as a method).
+ * "write") }` as one object (no closure per page; the machine calls `run` as a method). A loop
+ * of touches yields one object again and again, moved with {@link TouchStep.at}: the machine runs
+ * a step before the script is resumed and keeps no step.
  */
 class TouchStep {
   /** Operation kind. */
   readonly op = "fault";
   readonly #k: Kernel;
-  readonly #mm: Mm;
-  readonly #addr: number;
+  #mm: Mm;
+  #addr: number;
 
   constructor(k: Kernel, mm: Mm, addr: number) {
     this.#k = k;
     this.#mm = mm;
     this.#addr = addr;
+  }
+
+  /** This step, now a write fault of `mm` at `addr`. */
+  at(mm: Mm, addr: number): this {
+    this.#mm = mm;
+    this.#addr = addr;
+    return this;
   }
 
   /** Touches the page for writing. */
@@ -758,7 +767,8 @@ function setup(env: WorkloadEnv): void {
   ): Generator<Step, void, void> {
     yield regionMmap(mm, addr, pages, hot, fileBacked);
     const n = hot ? written : 0;
-    for (let i = 0; i < n; i++) yield new TouchStep(k, mm, addr + i * PAGE_SIZE);
+    const touch = new TouchStep(k, mm, addr);
+    for (let i = 0; i < n; i++) yield touch.at(mm, addr + i * PAGE_SIZE);
     out.push({ addr, pages, faulted: hot, written: n });
   }
 
@@ -776,13 +786,14 @@ function setup(env: WorkloadEnv): void {
   ): Generator<Step, number, void> {
     let addr = base;
     let h = 0;
+    const touch = new TouchStep(k, mm, base);
     for (let i = 0, n = cold + hot; i < n; i++) {
       const isHot = interleaved(cold, hot, i);
       const fileBacked = !isHot || h++ % 3 === 0;
       // mapRegion, inline (one generator level less per step).
       yield regionMmap(mm, addr, regionPages, isHot, fileBacked);
       const n = isHot ? writePages : 0;
-      for (let j = 0; j < n; j++) yield new TouchStep(k, mm, addr + j * PAGE_SIZE);
+      for (let j = 0; j < n; j++) yield touch.at(mm, addr + j * PAGE_SIZE);
       out.push({ addr, pages: regionPages, faulted: isHot, written: n });
       addr += (regionPages + 1) * PAGE_SIZE;
     }
@@ -872,7 +883,8 @@ function setup(env: WorkloadEnv): void {
         ),
     };
     const live = Math.round(heapPages * liveFraction);
-    for (let i = 0; i < live; i++) yield new TouchStep(k, pr.mm, moving + i * PAGE_SIZE);
+    const touch = new TouchStep(k, pr.mm, moving);
+    for (let i = 0; i < live; i++) yield touch.at(pr.mm, moving + i * PAGE_SIZE);
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
   }
 
@@ -886,7 +898,8 @@ function setup(env: WorkloadEnv): void {
 
   /** A child forked by an app at runtime: writes a few pages and exits. */
   function* runtimeChild(pr: Proc, pages: number[]): TaskScript {
-    for (const a of pages) yield new TouchStep(k, pr.mm, a);
+    const touch = new TouchStep(k, pr.mm, 0);
+    for (const a of pages) yield touch.at(pr.mm, a);
     yield { sleep: p.forkChildLifetimeNs as number };
     yield {
       op: "exit",
@@ -979,7 +992,8 @@ function setup(env: WorkloadEnv): void {
           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
         ),
     };
-    for (let i = 0; i < heapPages; i++) yield new TouchStep(k, mm(), moving + i * PAGE_SIZE);
+    const touch = new TouchStep(k, mm(), moving);
+    for (let i = 0; i < heapPages; i++) yield touch.at(mm(), moving + i * PAGE_SIZE);
     // CoW: writes to a share of the inherited written pages (heaps included).
     const inheritedPages: number[] = [];
     for (let j = 0; j < kept.length + img.heaps.length; j++) {
@@ -993,7 +1007,7 @@ function setup(env: WorkloadEnv): void {
       0,
       Math.round(inheritedPages.length * cowFraction),
     );
-    for (const a of cow.sort((x, y) => x - y)) yield new TouchStep(k, mm(), a);
+    for (const a of cow.sort((x, y) => x - y)) yield touch.at(mm(), a);
     // First compaction during start-up.
     if (gcCycles > 0) yield* gcCycle(pr, moving, from);
     starting.delete(pr);
