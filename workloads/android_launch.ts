@@ -546,19 +546,6 @@ interface Region {
   readonly written: number;
 }
 
-/**
- * A {@link Region} as a class instance: made by a constructor rather than an object literal, a
- * region costs less to make and to keep (mapImage makes one per mapped region).
- */
-class MappedRegion implements Region {
-  constructor(
-    readonly addr: number,
-    readonly pages: number,
-    readonly faulted: boolean,
-    readonly written: number,
-  ) {}
-}
-
 /** A zygote-forked app (one launch, or one boot process). */
 interface App {
   readonly procs: Proc[];
@@ -782,20 +769,23 @@ function setup(env: WorkloadEnv): void {
     const n = hot ? written : 0;
     const touch = new TouchStep(k, mm, addr);
     for (let i = 0; i < n; i++) yield touch.at(mm, addr + i * PAGE_SIZE);
-    out.push(new MappedRegion(addr, pages, hot, n));
+    out.push({ addr, pages, faulted: hot, written: n });
   }
 
   /**
    * Maps an image of `cold` clean and `hot` written regions from `base` upwards (one-page gaps,
    * so neighbours neither merge nor share anon_vmas). A third of the written regions are
    * private file mappings (library data), the rest anonymous; clean regions are file mappings.
+   * The regions are listed in `out` (`"all"`), only those with pages written (`"written"`:
+   * enough for listing the pages a process wrote), or not at all (`null`).
    */
   function* mapImage(
     mm: Mm,
     base: number,
     cold: number,
     hot: number,
-    out: Region[],
+    out: Region[] | null,
+    list: "all" | "written" = "all",
   ): Generator<Step, number, void> {
     let addr = base;
     let h = 0;
@@ -807,7 +797,9 @@ function setup(env: WorkloadEnv): void {
       yield regionMmap(mm, addr, regionPages, isHot, fileBacked);
       const n = isHot ? writePages : 0;
       for (let j = 0; j < n; j++) yield touch.at(mm, addr + j * PAGE_SIZE);
-      out.push(new MappedRegion(addr, regionPages, isHot, n));
+      if (out !== null && (n > 0 || list === "all")) {
+        out.push({ addr, pages: regionPages, faulted: isHot, written: n });
+      }
       addr += (regionPages + 1) * PAGE_SIZE;
     }
     return addr;
@@ -829,7 +821,7 @@ function setup(env: WorkloadEnv): void {
     // The stack is one of the daemon's regions, and one of its written ones.
     const written = Math.max(1, dither(nativeHot, i));
     const cold = Math.max(0, dither(nativeVmas, i) - written);
-    yield* mapImage(pr.mm, NATIVE_BASE, cold, written - 1, []);
+    yield* mapImage(pr.mm, NATIVE_BASE, cold, written - 1, null);
     nativesPending--;
   }
 
@@ -952,7 +944,8 @@ function setup(env: WorkloadEnv): void {
     const own: Region[] = [];
     const ownHot = Math.max(0, dither(appHot, index) - HEAP_REGIONS);
     const ownCold = Math.max(0, dither(appVmas, index) - HEAP_REGIONS - ownHot);
-    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, own);
+    // Only the regions with pages written are listed: `own` serves to list those pages.
+    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, own, "written");
     // RELRO-like protection changes of inherited written regions: one split each.
     const nSplits = Math.min(dither(splits, index), kept.length);
     for (const r of kept.slice(0, nSplits)) {
