@@ -519,8 +519,8 @@ export class Machine {
           h.tally = null;
           const m = info.metrics;
           const holdNs = this.#now - h.since;
-          m.hold.add(holdNs);
           (h.write ? m.writeHold : m.readHold).add(holdNs);
+          m.holdSum += holdNs;
           if (h.units > m.maxWorkPerHold) m.maxWorkPerHold = h.units;
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
@@ -586,8 +586,8 @@ export class Machine {
     if (mode === "read") m.readAcquisitions++;
     else m.writeAcquisitions++;
     const waited = now - since;
-    m.wait.add(waited);
     (mode === "read" ? m.readWait : m.writeWait).add(waited);
+    m.waitSum += waited;
     if (waited > 0) {
       m.contended++;
       task.lockWaitNs += waited;
