@@ -599,13 +599,13 @@ class MmapStep {
   /** Operation kind. */
   readonly op = "mmap";
   readonly #k: Kernel;
-  readonly #mm: Mm;
-  readonly #addr: number;
-  readonly #len: number;
-  readonly #prot: number;
-  readonly #flags: number;
-  readonly #file: SimFile | null;
-  readonly #offset: number;
+  #mm: Mm;
+  #addr: number;
+  #len: number;
+  #prot: number;
+  #flags: number;
+  #file: SimFile | null;
+  #offset: number;
 
   constructor(
     k: Kernel,
@@ -625,6 +625,29 @@ class MmapStep {
     this.#flags = flags;
     this.#file = file;
     this.#offset = offsetPages * PAGE_SIZE;
+  }
+
+  /**
+   * This step, now the mmap of the arguments (as the constructor's): a loop of mmaps yields one
+   * object again and again, like {@link TouchStep.at}.
+   */
+  set(
+    mm: Mm,
+    addr: number,
+    len: number,
+    prot: number,
+    flags: number,
+    file: SimFile | null = null,
+    offsetPages = 0,
+  ): this {
+    this.#mm = mm;
+    this.#addr = addr;
+    this.#len = len;
+    this.#prot = prot;
+    this.#flags = flags;
+    this.#file = file;
+    this.#offset = offsetPages * PAGE_SIZE;
+    return this;
   }
 
   /** Maps the region. */
@@ -737,22 +760,17 @@ function setup(env: WorkloadEnv): void {
     pages: number,
     hot: boolean,
     fileBacked: boolean,
+    step: MmapStep | null = null,
   ): MmapStep {
     const len = pages * PAGE_SIZE;
     const prot = hot ? PROT_READ | PROT_WRITE : PROT_READ | (fileBacked ? PROT_EXEC : 0);
+    const s = step ?? new MmapStep(k, mm, addr, len, prot, 0);
     if (!fileBacked) {
-      return new MmapStep(
-        k,
-        mm,
-        addr,
-        len,
-        prot,
-        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-      );
+      return s.set(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
     }
     const off = fileCursor;
     fileCursor += pages;
-    return new MmapStep(k, mm, addr, len, prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, image, off);
+    return s.set(mm, addr, len, prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, image, off);
   }
 
   /** Maps one region at `addr` and writes its first `written` pages if it is hot. */
@@ -790,11 +808,12 @@ function setup(env: WorkloadEnv): void {
     let addr = base;
     let h = 0;
     const touch = new TouchStep(k, mm, base);
+    const map = new MmapStep(k, mm, base, 0, 0, 0);
     for (let i = 0, n = cold + hot; i < n; i++) {
       const isHot = interleaved(cold, hot, i);
       const fileBacked = !isHot || h++ % 3 === 0;
       // mapRegion, inline (one generator level less per step).
-      yield regionMmap(mm, addr, regionPages, isHot, fileBacked);
+      yield regionMmap(mm, addr, regionPages, isHot, fileBacked, map);
       const n = isHot ? writePages : 0;
       for (let j = 0; j < n; j++) yield touch.at(mm, addr + j * PAGE_SIZE);
       if (out !== null && (n > 0 || list === "all")) {
