@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Distribution } from "../core/lib/stats.ts";
 import {
   CountingExec,
   type Exec,
@@ -614,4 +615,40 @@ Deno.test("run(until) stops at the limit and can be resumed", () => {
   assert.equal(m.now, 100);
   assert.equal(m.taskState(1), "done");
   assert.equal(m.busy, false);
+});
+
+Deno.test("a class's hold figures are those of one distribution of every hold, in arrival order", () => {
+  // Fractional prices: the sum of the holds depends on the order they are added in.
+  const costs = mergeCostProfile(UNIT_COST_PROFILE, {
+    workNs: { tree_visit: 0.1, tree_update: 0.7 },
+    lockAcquireNs: 0.3,
+  });
+  const m = new Machine({ cpus: 3, costs, trace: true });
+  const ex = m.exec;
+  const root = newLock("anon_vma.root", "rwsem");
+  for (let id = 1; id <= 3; id++) {
+    const actions: TaskAction[] = [];
+    for (let i = 0; i < 5; i++) {
+      const mode = id === 2 ? "write" : "read";
+      actions.push(op("fork", () => {
+        ex.acquire(root, mode);
+        ex.work(id === 2 ? "tree_update" : "tree_visit", 3 + i + id);
+        ex.release(root, mode);
+      }));
+    }
+    m.addTask({ id, name: `t${id}`, kind: "user", next: script(actions) });
+  }
+  m.run();
+  // Every hold, in the order the holds ended, from the trace.
+  const all = new Distribution();
+  const since = new Map<number | null, number>();
+  for (const e of m.trace) {
+    if (e.event.startsWith("acquire ")) since.set(e.task, e.t);
+    if (e.event.startsWith("release ")) all.add(e.t - since.get(e.task)!);
+  }
+  const l = m.metrics().locks["anon_vma.root"];
+  assert.equal(l.holdNs.count, 15);
+  assert.ok(l.waitNs.count === 15 && l.contended > 0);
+  assert.deepEqual(l.holdNs, all.summary());
+  assert.equal(l.holdNs.count, l.readHoldNs.count + l.writeHoldNs.count);
 });

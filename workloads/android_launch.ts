@@ -561,19 +561,28 @@ interface Proc {
 
 /**
  * A write fault of `mm` at `addr`: the step `{ op: "fault", run: () => kernel.touch(mm, addr,
- * "write") }` as one object (no closure per page; the machine calls `run` as a method).
+ * "write") }` as one object (no closure per page; the machine calls `run` as a method). A loop
+ * of touches yields one object again and again, moved with {@link TouchStep.at}: the machine runs
+ * a step before the script is resumed and keeps no step.
  */
 class TouchStep {
   /** Operation kind. */
   readonly op = "fault";
   readonly #k: Kernel;
-  readonly #mm: Mm;
-  readonly #addr: number;
+  #mm: Mm;
+  #addr: number;
 
   constructor(k: Kernel, mm: Mm, addr: number) {
     this.#k = k;
     this.#mm = mm;
     this.#addr = addr;
+  }
+
+  /** This step, now a write fault of `mm` at `addr`. */
+  at(mm: Mm, addr: number): this {
+    this.#mm = mm;
+    this.#addr = addr;
+    return this;
   }
 
   /** Touches the page for writing. */
@@ -590,13 +599,13 @@ class MmapStep {
   /** Operation kind. */
   readonly op = "mmap";
   readonly #k: Kernel;
-  readonly #mm: Mm;
-  readonly #addr: number;
-  readonly #len: number;
-  readonly #prot: number;
-  readonly #flags: number;
-  readonly #file: SimFile | null;
-  readonly #offset: number;
+  #mm: Mm;
+  #addr: number;
+  #len: number;
+  #prot: number;
+  #flags: number;
+  #file: SimFile | null;
+  #offset: number;
 
   constructor(
     k: Kernel,
@@ -616,6 +625,29 @@ class MmapStep {
     this.#flags = flags;
     this.#file = file;
     this.#offset = offsetPages * PAGE_SIZE;
+  }
+
+  /**
+   * This step, now the mmap of the arguments (as the constructor's): a loop of mmaps yields one
+   * object again and again, like {@link TouchStep.at}.
+   */
+  set(
+    mm: Mm,
+    addr: number,
+    len: number,
+    prot: number,
+    flags: number,
+    file: SimFile | null = null,
+    offsetPages = 0,
+  ): this {
+    this.#mm = mm;
+    this.#addr = addr;
+    this.#len = len;
+    this.#prot = prot;
+    this.#flags = flags;
+    this.#file = file;
+    this.#offset = offsetPages * PAGE_SIZE;
+    return this;
   }
 
   /** Maps the region. */
@@ -728,22 +760,17 @@ function setup(env: WorkloadEnv): void {
     pages: number,
     hot: boolean,
     fileBacked: boolean,
+    step: MmapStep | null = null,
   ): MmapStep {
     const len = pages * PAGE_SIZE;
     const prot = hot ? PROT_READ | PROT_WRITE : PROT_READ | (fileBacked ? PROT_EXEC : 0);
+    const s = step ?? new MmapStep(k, mm, addr, len, prot, 0);
     if (!fileBacked) {
-      return new MmapStep(
-        k,
-        mm,
-        addr,
-        len,
-        prot,
-        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-      );
+      return s.set(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
     }
     const off = fileCursor;
     fileCursor += pages;
-    return new MmapStep(k, mm, addr, len, prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, image, off);
+    return s.set(mm, addr, len, prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, image, off);
   }
 
   /** Maps one region at `addr` and writes its first `written` pages if it is hot. */
@@ -758,7 +785,8 @@ function setup(env: WorkloadEnv): void {
   ): Generator<Step, void, void> {
     yield regionMmap(mm, addr, pages, hot, fileBacked);
     const n = hot ? written : 0;
-    for (let i = 0; i < n; i++) yield new TouchStep(k, mm, addr + i * PAGE_SIZE);
+    const touch = new TouchStep(k, mm, addr);
+    for (let i = 0; i < n; i++) yield touch.at(mm, addr + i * PAGE_SIZE);
     out.push({ addr, pages, faulted: hot, written: n });
   }
 
@@ -766,24 +794,31 @@ function setup(env: WorkloadEnv): void {
    * Maps an image of `cold` clean and `hot` written regions from `base` upwards (one-page gaps,
    * so neighbours neither merge nor share anon_vmas). A third of the written regions are
    * private file mappings (library data), the rest anonymous; clean regions are file mappings.
+   * The regions are listed in `out` (`"all"`), only those with pages written (`"written"`:
+   * enough for listing the pages a process wrote), or not at all (`null`).
    */
   function* mapImage(
     mm: Mm,
     base: number,
     cold: number,
     hot: number,
-    out: Region[],
+    out: Region[] | null,
+    list: "all" | "written" = "all",
   ): Generator<Step, number, void> {
     let addr = base;
     let h = 0;
+    const touch = new TouchStep(k, mm, base);
+    const map = new MmapStep(k, mm, base, 0, 0, 0);
     for (let i = 0, n = cold + hot; i < n; i++) {
       const isHot = interleaved(cold, hot, i);
       const fileBacked = !isHot || h++ % 3 === 0;
       // mapRegion, inline (one generator level less per step).
-      yield regionMmap(mm, addr, regionPages, isHot, fileBacked);
+      yield regionMmap(mm, addr, regionPages, isHot, fileBacked, map);
       const n = isHot ? writePages : 0;
-      for (let j = 0; j < n; j++) yield new TouchStep(k, mm, addr + j * PAGE_SIZE);
-      out.push({ addr, pages: regionPages, faulted: isHot, written: n });
+      for (let j = 0; j < n; j++) yield touch.at(mm, addr + j * PAGE_SIZE);
+      if (out !== null && (n > 0 || list === "all")) {
+        out.push({ addr, pages: regionPages, faulted: isHot, written: n });
+      }
       addr += (regionPages + 1) * PAGE_SIZE;
     }
     return addr;
@@ -805,7 +840,7 @@ function setup(env: WorkloadEnv): void {
     // The stack is one of the daemon's regions, and one of its written ones.
     const written = Math.max(1, dither(nativeHot, i));
     const cold = Math.max(0, dither(nativeVmas, i) - written);
-    yield* mapImage(pr.mm, NATIVE_BASE, cold, written - 1, []);
+    yield* mapImage(pr.mm, NATIVE_BASE, cold, written - 1, null);
     nativesPending--;
   }
 
@@ -872,7 +907,8 @@ function setup(env: WorkloadEnv): void {
         ),
     };
     const live = Math.round(heapPages * liveFraction);
-    for (let i = 0; i < live; i++) yield new TouchStep(k, pr.mm, moving + i * PAGE_SIZE);
+    const touch = new TouchStep(k, pr.mm, moving);
+    for (let i = 0; i < live; i++) yield touch.at(pr.mm, moving + i * PAGE_SIZE);
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
   }
 
@@ -886,7 +922,8 @@ function setup(env: WorkloadEnv): void {
 
   /** A child forked by an app at runtime: writes a few pages and exits. */
   function* runtimeChild(pr: Proc, pages: number[]): TaskScript {
-    for (const a of pages) yield new TouchStep(k, pr.mm, a);
+    const touch = new TouchStep(k, pr.mm, 0);
+    for (const a of pages) yield touch.at(pr.mm, a);
     yield { sleep: p.forkChildLifetimeNs as number };
     yield {
       op: "exit",
@@ -926,7 +963,8 @@ function setup(env: WorkloadEnv): void {
     const own: Region[] = [];
     const ownHot = Math.max(0, dither(appHot, index) - HEAP_REGIONS);
     const ownCold = Math.max(0, dither(appVmas, index) - HEAP_REGIONS - ownHot);
-    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, own);
+    // Only the regions with pages written are listed: `own` serves to list those pages.
+    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, own, "written");
     // RELRO-like protection changes of inherited written regions: one split each.
     const nSplits = Math.min(dither(splits, index), kept.length);
     for (const r of kept.slice(0, nSplits)) {
@@ -979,7 +1017,8 @@ function setup(env: WorkloadEnv): void {
           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
         ),
     };
-    for (let i = 0; i < heapPages; i++) yield new TouchStep(k, mm(), moving + i * PAGE_SIZE);
+    const touch = new TouchStep(k, mm(), moving);
+    for (let i = 0; i < heapPages; i++) yield touch.at(mm(), moving + i * PAGE_SIZE);
     // CoW: writes to a share of the inherited written pages (heaps included).
     const inheritedPages: number[] = [];
     for (let j = 0; j < kept.length + img.heaps.length; j++) {
@@ -993,7 +1032,7 @@ function setup(env: WorkloadEnv): void {
       0,
       Math.round(inheritedPages.length * cowFraction),
     );
-    for (const a of cow.sort((x, y) => x - y)) yield new TouchStep(k, mm(), a);
+    for (const a of cow.sort((x, y) => x - y)) yield touch.at(mm(), a);
     // First compaction during start-up.
     if (gcCycles > 0) yield* gcCycle(pr, moving, from);
     starting.delete(pr);

@@ -101,7 +101,11 @@ export function paramsOf<const Specs extends readonly ParamSpec[]>(
 /** One step of a task script. */
 export type Step = { op: OpKind; run: () => void } | { sleep: number };
 
-/** A task script: yields steps until the task is done. */
+/**
+ * A task script: yields steps until the task is done. Whoever drives a script runs (or drops)
+ * each step before asking for the next one and keeps no step, so a script may yield one step
+ * object again and again with different arguments (android-launch's page touches do).
+ */
 export type TaskScript = Generator<Step, void, void>;
 
 /** A table a workload adds to its own report (e.g. a calibration comparison). */

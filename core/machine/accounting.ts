@@ -9,7 +9,7 @@
  */
 
 import { type Lock, OP_KINDS, type OpKind, WorkTally } from "./exec.ts";
-import { Distribution } from "../lib/stats.ts";
+import { Distribution, type DistributionSummary } from "../lib/stats.ts";
 import { LockState, type ReaderWakeup } from "./lock_state.ts";
 import { LOCK_SLOT } from "./lock_slot.ts";
 import type { CpuMetrics, LockClassMetrics, OpMetrics, TaskMetrics } from "./metrics.ts";
@@ -105,10 +105,10 @@ export class Accounting {
         trylockFailures: 0,
         contended: 0,
         lateTrylocks: 0,
-        hold: new Distribution(),
+        holdSum: 0,
         readHold: new Distribution(),
         writeHold: new Distribution(),
-        wait: new Distribution(),
+        waitSum: 0,
         readWait: new Distribution(),
         writeWait: new Distribution(),
         workUnderLock: new WorkTally(),
@@ -140,10 +140,10 @@ export class Accounting {
         trylockFailures: a.trylockFailures,
         contended: a.contended,
         lateTrylocks: a.lateTrylocks,
-        holdNs: a.hold.summary(),
+        holdNs: unionSummary(a.readHold, a.writeHold, a.holdSum),
         readHoldNs: a.readHold.summary(),
         writeHoldNs: a.writeHold.summary(),
-        waitNs: a.wait.summary(),
+        waitNs: unionSummary(a.readWait, a.writeWait, a.waitSum),
         readWaitNs: a.readWait.summary(),
         writeWaitNs: a.writeWait.summary(),
         workUnderLock: a.workUnderLock.record(),
@@ -168,6 +168,19 @@ export class Accounting {
     }
     return ops;
   }
+}
+
+/**
+ * The summary of the samples of `a` and `b` together, with `sum` (the sum of the samples in
+ * their arrival order, which a sum taken in another order could miss in the last bit) as the
+ * sum and the mean from it: the same figures as one distribution that got every sample.
+ */
+function unionSummary(a: Distribution, b: Distribution, sum: number): DistributionSummary {
+  const all = new Distribution(Math.max(1, a.count + b.count)).merge(a).merge(b);
+  const s = all.summary();
+  s.sum = sum;
+  s.mean = s.count === 0 ? 0 : sum / s.count;
+  return s;
 }
 
 /**

@@ -48,13 +48,6 @@ export class EventQueue {
   #tags: number[] = [];
   #args: unknown[] = [];
   #seq = 0;
-  /**
-   * Whether the event at the root is being fired by {@link EventQueue.fireNext} and is logically
-   * gone: the first event its handler schedules takes the root's place (one sift instead of a
-   * removal and an insertion); if it schedules none, the root is removed when it returns. The
-   * order in which events run does not depend on the heap's layout, only on (time, seq).
-   */
-  #firing = false;
   readonly #dispatch: EventDispatch | null;
 
   /** Creates an empty queue; `dispatch` runs the events scheduled with a tag. */
@@ -64,25 +57,12 @@ export class EventQueue {
 
   /** Number of pending events. */
   get size(): number {
-    return this.#firing ? this.#time.length - 1 : this.#time.length;
+    return this.#time.length;
   }
 
   /** Time of the earliest pending event, or `Infinity` when empty. */
   get nextTime(): number {
-    const t = this.#time;
-    if (!this.#firing) return t.length > 0 ? t[0] : Infinity;
-    // The root is the event being fired: the earliest pending one is a child of it.
-    const n = t.length;
-    if (n > 2) return t[1] <= t[2] ? t[1] : t[2];
-    return n === 2 ? t[1] : Infinity;
-  }
-
-  /** Completes the removal of the fired root, if pending. */
-  #settle(): void {
-    if (this.#firing) {
-      this.#firing = false;
-      this.#removeTop();
-    }
+    return this.#time.length > 0 ? this.#time[0] : Infinity;
   }
 
   /** Schedules `fire` at `time`; returns the event. */
@@ -103,11 +83,6 @@ export class EventQueue {
   #push(time: number, tag: number, arg: unknown): void {
     if (!Number.isFinite(time)) throw new RangeError(`Event time must be finite, got ${time}`);
     const seq = this.#seq++;
-    if (this.#firing) {
-      this.#firing = false;
-      this.#siftDown(time, seq, tag, arg);
-      return;
-    }
     const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
     let i = t.length;
     t.push(time);
@@ -138,14 +113,12 @@ export class EventQueue {
 
   /** The earliest event without removing it, or undefined when empty. */
   peek(): ScheduledEvent | undefined {
-    this.#settle();
     if (this.#time.length === 0) return undefined;
     return this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
   }
 
   /** Removes and returns the earliest event, or undefined when empty. */
   pop(): ScheduledEvent | undefined {
-    this.#settle();
     if (this.#time.length === 0) return undefined;
     const e = this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
     this.#removeTop();
@@ -154,27 +127,18 @@ export class EventQueue {
 
   /** Removes the earliest event and runs it (the queue must not be empty). */
   fireNext(): void {
-    this.#settle();
     const tag = this.#tags[0];
     const arg = this.#args[0];
-    this.#firing = true;
+    this.#removeTop();
     if (tag === CLOSURE) (arg as () => void)();
     else this.#dispatch!(tag, arg);
-    // (Should the handler throw, the next call settles the removal first.)
-    this.#settle();
   }
 
   #removeTop(): void {
     const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
     const lt = t.pop()!, ls = s.pop()!, lg = g.pop()!, la = a.pop();
-    if (t.length === 0) return;
-    this.#siftDown(lt, ls, lg, la);
-  }
-
-  /** Puts the event (`lt`, `ls`, `lg`, `la`) in the root's place and restores the heap order. */
-  #siftDown(lt: number, ls: number, lg: number, la: unknown): void {
-    const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
     const n = t.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;

@@ -90,6 +90,16 @@ import {
 
 export type { MachineOptions, TaskAction, TaskKind, TaskSpec, TaskState } from "./machine_types.ts";
 
+// The replay switches on literal step codes (a jump table) and `#fire` tests literal event tags;
+// they must match the encoding.
+if (
+  S_OP_BEGIN !== 0 || S_OP_END !== 1 || S_WORK !== 2 || S_DELAY !== 3 || S_ACQUIRE !== 4 ||
+  S_TRYLOCK_FAIL !== 5 || S_RELEASE !== 6 || S_RCU_LOCK !== 7 || S_RCU_UNLOCK !== 8 ||
+  S_CALL_RCU !== 9 || EV_ADVANCE !== 0 || EV_RUNNABLE !== 1 || EV_BEGIN !== 2
+) {
+  throw new Error("Step codes out of sync with machine.ts");
+}
+
 /**
  * The timed machine. Give the kernel {@link Machine.exec}, add tasks, and call
  * {@link Machine.run}.
@@ -405,8 +415,8 @@ export class Machine {
     let pc = r.pc;
     while (pc < n) {
       switch (code[pc] | 0) {
-        case S_WORK: {
-          const k = code[pc + 1];
+        case 2: { // S_WORK
+          const k = code[pc + 1] | 0;
           const units = code[pc + 2];
           pc += 3;
           acct.work.add(k, units);
@@ -427,7 +437,7 @@ export class Machine {
           }
           break;
         }
-        case S_DELAY: {
+        case 3: { // S_DELAY
           const ns = code[pc + 1];
           pc += 2;
           if (ns > 0) {
@@ -440,7 +450,7 @@ export class Machine {
           }
           break;
         }
-        case S_OP_BEGIN: {
+        case 0: { // S_OP_BEGIN
           const kind = OP_KINDS[code[pc + 1]];
           pc += 2;
           r.opKind = kind;
@@ -449,7 +459,7 @@ export class Machine {
           if (this.#traceOn) this.#log(task, `begin ${kind}`);
           break;
         }
-        case S_OP_END: {
+        case 1: { // S_OP_END
           pc++;
           const kind = r.opKind!;
           const a = acct.op(kind);
@@ -461,7 +471,7 @@ export class Machine {
           if (this.#traceOn) this.#log(task, `end ${kind}`);
           break;
         }
-        case S_ACQUIRE: {
+        case 4: { // S_ACQUIRE
           const info = refs[code[pc + 1]] as LockInfo;
           const mode = MODES[code[pc + 2]];
           if (info.state.acquire(task, mode)) {
@@ -481,7 +491,7 @@ export class Machine {
           }
           return;
         }
-        case S_TRYLOCK_FAIL: {
+        case 5: { // S_TRYLOCK_FAIL
           const info = refs[code[pc + 1]] as LockInfo;
           const mode = MODES[code[pc + 2]];
           pc += 3;
@@ -489,7 +499,7 @@ export class Machine {
           if (this.#traceOn) this.#log(task, `trylock-fail ${info.name} ${mode}`);
           break;
         }
-        case S_RELEASE: {
+        case 6: { // S_RELEASE
           const info = refs[code[pc + 1]] as LockInfo;
           const mode = MODES[code[pc + 2]];
           pc += 3;
@@ -509,29 +519,29 @@ export class Machine {
           h.tally = null;
           const m = info.metrics;
           const holdNs = this.#now - h.since;
-          m.hold.add(holdNs);
           (h.write ? m.writeHold : m.readHold).add(holdNs);
+          m.holdSum += holdNs;
           if (h.units > m.maxWorkPerHold) m.maxWorkPerHold = h.units;
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
           for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
           break;
         }
-        case S_RCU_LOCK:
+        case 7: // S_RCU_LOCK
           pc++;
           if (task.rcuDepth++ === 0) {
             task.rcuSection = this.#rcu.beginSection();
             this.#log(task, "rcu-read-lock");
           }
           break;
-        case S_RCU_UNLOCK:
+        case 8: // S_RCU_UNLOCK
           pc++;
           if (--task.rcuDepth === 0) {
             this.#log(task, "rcu-read-unlock");
             this.#rcu.endSection(task.rcuSection);
           }
           break;
-        case S_CALL_RCU: {
+        case 9: { // S_CALL_RCU
           const fn = refs[code[pc + 1]] as () => void;
           pc += 2;
           this.#log(task, "call-rcu");
@@ -565,8 +575,8 @@ export class Machine {
   }
 
   #fire(tag: number, task: Task): void {
-    if (tag === EV_ADVANCE) this.#advance(task);
-    else if (tag === EV_RUNNABLE) this.#makeRunnable(task);
+    if (tag === 0 /* EV_ADVANCE */) this.#advance(task);
+    else if (tag === 1 /* EV_RUNNABLE */) this.#makeRunnable(task);
     else this.#begin(task);
   }
 
@@ -576,8 +586,8 @@ export class Machine {
     if (mode === "read") m.readAcquisitions++;
     else m.writeAcquisitions++;
     const waited = now - since;
-    m.wait.add(waited);
     (mode === "read" ? m.readWait : m.writeWait).add(waited);
+    m.waitSum += waited;
     if (waited > 0) {
       m.contended++;
       task.lockWaitNs += waited;

@@ -131,10 +131,16 @@ export interface ClassAccumulator {
   trylockFailures: number;
   contended: number;
   lateTrylocks: number;
-  hold: Distribution;
+  /**
+   * Sum of every hold time, in arrival order. The hold times themselves are those of
+   * `readHold` and `writeHold` (every hold is one or the other): the distribution of all holds
+   * is their union, made when the figures are read.
+   */
+  holdSum: number;
   readHold: Distribution;
   writeHold: Distribution;
-  wait: Distribution;
+  /** Sum of every wait, in arrival order; the waits are those of `readWait` and `writeWait`. */
+  waitSum: number;
   readWait: Distribution;
   writeWait: Distribution;
   workUnderLock: WorkTally;

@@ -54,6 +54,12 @@ const MAX_POOLED_BUFFERS = 64;
  */
 const MAX_BIG_BUFFERS = 4;
 const MAX_BIG_STEP_WORDS = 1 << 20;
+/**
+ * The pooled big step buffers, shared by every recorder of the process (a buffer is held by one
+ * recording or replay at a time): a new machine's first big operation finds one instead of
+ * growing its own by doubling from a small one.
+ */
+const BIG_POOL: Float64Array[] = [];
 /** Most words one Exec call records (an acquisition after an implicit operation begin). */
 const MAX_CALL_WORDS = 8;
 
@@ -88,6 +94,8 @@ export class StepRecorder implements Exec {
   readonly workPrice: number[] = [];
   readonly #costs: CostProfile;
   readonly #host: RecorderHost;
+  #lastKind: string | null = null;
+  #lastKindIndex = -1;
   /** The one recording, reused by every dispatch (only one operation records at a time). */
   #recording: Recording = {
     code: NO_CODE,
@@ -122,8 +130,8 @@ export class StepRecorder implements Exec {
   #poolCode: Float64Array[] = [];
   /** Side arrays given back by finished replays, for reuse. */
   #poolRefs: unknown[][] = [];
-  /** Pooled big step buffers (a few, so room stays bounded). */
-  #bigCode: Float64Array[] = [];
+  /** Pooled big step buffers (a few, so room stays bounded; shared by every recorder). */
+  #bigCode: Float64Array[] = BIG_POOL;
 
   /** Starts recording an operation of kind `kind` (for `finish` to hand to a replay). */
   start(kind: OpKind): Recording {
@@ -300,7 +308,13 @@ export class StepRecorder implements Exec {
       throw new RangeError(`Work units of ${kind} must be a finite number >= 0, got ${units}`);
     }
     if (units === 0) return;
-    const k = workKindIndex(kind);
+    // One-entry cache of the work-kind index (runs of one kind are common).
+    let k = this.#lastKindIndex;
+    if (kind !== this.#lastKind) {
+      k = workKindIndex(kind);
+      this.#lastKind = kind;
+      this.#lastKindIndex = k;
+    }
     this.counting.countWork(k, units);
     const rec = this.rec;
     if (!rec) return;
