@@ -269,8 +269,9 @@ export interface RemapTableEntry {
  * are kept in `offs` (ascending) with their multiplicities in `cnts`.
  */
 class RemapNode extends AvlNode<RemapNode> implements RemapTableEntry {
-  first: number;
-  last: number;
+  // A non-number first keeps small (file) pgoffs unboxed (see VmaRemapRange).
+  first: number = null as unknown as number;
+  last: number = null as unknown as number;
   /** The offset while there is one (`offs === null`). */
   off: number;
   /** Remapped ranges covering this entry with offset {@link RemapNode.off}. */
@@ -770,6 +771,23 @@ const WALK_GO = 1;
 /** {@link CowContextScheme} walk step result: a visited VMA maps the folio. */
 const WALK_FOUND = 2;
 
+/**
+ * The {@link RemapRange} a remapped VMA holds (in `vma.rmap`). Its fields first hold a non-number,
+ * so that V8 keeps the small pgoffs of file VMAs unboxed (an object literal whose first `first`
+ * was a large anonymous pgoff would box every range's fields).
+ */
+class VmaRemapRange implements RemapRange {
+  first: number = null as unknown as number;
+  last: number = null as unknown as number;
+  offset: number = null as unknown as number;
+
+  constructor(first: number, last: number, offset: number) {
+    this.first = first;
+    this.last = last;
+    this.offset = offset;
+  }
+}
+
 /** Placeholder in the scratch list of removed ranges. */
 const NO_RANGE: RemapRange = { first: 0, last: -1, offset: 0 };
 
@@ -1065,7 +1083,8 @@ export class CowContextScheme implements RmapScheme {
   }
 
   #rangeOf(vma: Vma): RemapRange {
-    return { first: vma.pgoff, last: vma.pgoff + vmaPages(vma) - 1, offset: vmaRemapOffset(vma) };
+    const first = vma.pgoff;
+    return new VmaRemapRange(first, first + vmaPages(vma) - 1, vmaRemapOffset(vma));
   }
 
   /** Records `vmas` (those remapped) in their mm's table. All must belong to one mm. */
