@@ -67,7 +67,8 @@ Deno.test("remap table: incremental edits equal the canonical rebuild, arrays ba
       const live: RemapRange[] = [];
       for (const s of steps) {
         if ("add" in s) {
-          t.add(s.add);
+          const spans = t.add(s.add);
+          assert.equal(spans, t.countOverlapping(s.add.first, s.add.last));
           live.push(s.add);
         } else if (live.length > 0) {
           const [r] = live.splice(s.remove % live.length, 1);

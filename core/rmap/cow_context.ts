@@ -451,9 +451,8 @@ export class RemapTable {
   }
 
   /** Splits the entry containing `pgoff` so that an entry starts there. */
-  #splitAt(pgoff: number): void {
-    const e = this.#containing(pgoff);
-    if (e === null || e.first === pgoff) return;
+  /** Splits `e`, which holds `pgoff` past its first pgoff, so that an entry starts there (returned). */
+  #split(e: RemapNode, pgoff: number): RemapNode {
     const right = new RemapNode(pgoff, e.last, e.off, e.cnt);
     if (e.offs !== null) {
       right.offs = e.offs.slice();
@@ -466,6 +465,7 @@ export class RemapTable {
     e.last = pgoff - 1;
     if (right.cap > 0) this.#newArray(right.cap);
     this.#tree.insert(right);
+    return right;
   }
 
   #insert(first: number, last: number, offset: number): RemapNode {
@@ -511,13 +511,20 @@ export class RemapTable {
     cnts.splice(i, 0, 1);
   }
 
-  /** Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append). */
-  add(r: RemapRange): void {
-    this.#splitAt(r.first);
-    this.#splitAt(r.last + 1);
+  /**
+   * Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append); returns the
+   * number of entries the range now spans.
+   */
+  add(r: RemapRange): number {
     const hit = this.#hit;
     hit.length = 0;
     const k = this.#over(r.first, r.last, hit);
+    if (k > 0) {
+      // Split left (the first entry reaches below the range), then right (the last reaches past).
+      if (hit[0].first < r.first) hit[0] = this.#split(hit[0], r.first);
+      if (hit[k - 1].last > r.last) this.#split(hit[k - 1], r.last + 1);
+    }
+    let spans = k;
     let pos = r.first;
     let head: RemapNode | null = null;
     let tail: RemapNode | null = null;
@@ -526,6 +533,7 @@ export class RemapTable {
       if (e.first > pos) {
         tail = this.#insert(pos, e.first - 1, r.offset);
         head ??= tail;
+        spans++;
       }
       this.#addOffset(e, r.offset);
       tail = e;
@@ -536,10 +544,12 @@ export class RemapTable {
     if (pos <= r.last) {
       tail = this.#insert(pos, r.last, r.offset);
       head ??= tail;
+      spans++;
     }
     // The range's endpoints: the entry it starts in starts with it, the one it ends in ends with it.
     head!.sb++;
     tail!.eb++;
+    return spans;
   }
 
   /**
@@ -1121,8 +1131,8 @@ export class CowContextScheme implements RmapScheme {
     const r = this.#rangeOf(vma);
     if (vmaRange(vma) === null) ctx.rangeCount++;
     vma.rmap = r satisfies CowVmaState;
-    ctx.table.add(r);
-    this.#endEdit(ctx, this.#units(ctx, r));
+    // tree_update units: the entries the range spans once added (#units), at least one.
+    this.#endEdit(ctx, Math.max(1, ctx.table.add(r)));
     this.#count("remap_adds", 1);
   }
 
