@@ -554,19 +554,30 @@ export class RemapTable {
 
   /**
    * Removes one remapped range (`find_and_unmap_existing`), then drops the boundaries no live
-   * range has any more (the model's canonical form; the PoC keeps such stale boundaries).
+   * range has any more (the model's canonical form; the PoC keeps such stale boundaries): where
+   * no live range starts or ends any more, the entries on both sides (if any) now hold the same
+   * ranges and become one. Returns the number of entries over the range afterwards.
    */
-  remove(r: RemapRange): void {
+  remove(r: RemapRange): number {
     const hit = this.#hit;
     hit.length = 0;
     const k = this.#over(r.first, r.last, hit);
+    // The entries the range starts and ends in (its endpoints are entry boundaries), while live.
+    let head: RemapNode | null = k > 0 ? hit[0] : null;
+    let tail: RemapNode | null = k > 0 ? hit[k - 1] : null;
+    let gone = 0;
     for (let i = 0; i < k; i++) {
       const e = hit[i];
       const offs = e.offs;
       if (offs === null) {
         if (e.off !== r.offset) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
         if (e.cnt > 1) e.cnt--;
-        else this.#tree.remove(e);
+        else {
+          this.#tree.remove(e);
+          gone++;
+          if (e === head) head = null;
+          if (e === tail) tail = null;
+        }
         continue;
       }
       const cnts = e.cnts!;
@@ -586,29 +597,28 @@ export class RemapTable {
       }
     }
     hit.length = 0;
-    // The entry the range started (ended) in, unless it went with it, loses one start (end).
-    const head = this.#startingAt(r.first);
-    if (head !== null) head.sb--;
-    this.#dropBound(r.first);
-    const tail = this.#containing(r.last);
-    if (tail !== null) tail.eb--;
-    this.#dropBound(r.last + 1);
+    // The entry the range started in loses one start; none left: it joins its left neighbour.
+    if (head !== null && --head.sb === 0) {
+      const left = this.#containing(r.first - 1);
+      if (left !== null && left.last === r.first - 1 && left.eb === 0) {
+        this.#merge(left, head);
+        if (tail === head) tail = left;
+      }
+    }
+    // The entry the range ended in loses one end; none left: its right neighbour joins it.
+    if (tail !== null && --tail.eb === 0) {
+      const right = this.#startingAt(r.last + 1);
+      if (right !== null && right.sb === 0) this.#merge(tail, right);
+    }
+    return k - gone;
   }
 
-  /**
-   * After a range ending at `at - 1` or starting at `at` went: when no live range starts or ends
-   * there any more, the entries on both sides (if any) now hold the same ranges and become one.
-   */
-  #dropBound(at: number): void {
-    const right = this.#startingAt(at);
-    if (right === null || right.sb > 0) return;
-    const left = this.#containing(at - 1);
-    if (left !== null && left.last === at - 1 && left.eb === 0) {
-      left.last = right.last;
-      left.eb = right.eb;
-      this.#freeArray(right);
-      this.#tree.remove(right);
-    }
+  /** `right` (starting where `left` ends) joins `left`: they hold the same ranges. */
+  #merge(left: RemapNode, right: RemapNode): void {
+    left.last = right.last;
+    left.eb = right.eb;
+    this.#freeArray(right);
+    this.#tree.remove(right);
   }
 }
 
@@ -1174,8 +1184,8 @@ export class CowContextScheme implements RmapScheme {
     this.#host.exec.acquire(ctx.remapLock, "write");
     vma.rmap = true satisfies CowVmaState;
     ctx.rangeCount--;
-    ctx.table.remove(r);
-    this.#endEdit(ctx, this.#units(ctx, r));
+    // tree_update units: the entries over the range once removed (#units), at least one.
+    this.#endEdit(ctx, Math.max(1, ctx.table.remove(r)));
     this.#count("remap_removes", 1);
   }
 
