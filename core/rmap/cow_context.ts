@@ -1177,10 +1177,9 @@ export class CowContextScheme implements RmapScheme {
 
   /** Removes one VMA's table range, if it has one: {@link #removeRanges} of `[vma]`. */
   #removeRange(vma: Vma): void {
-    const ctx = this.contextOf(vma.mm);
-    if (ctx.rangeCount === 0) return;
     const r = vmaRange(vma);
     if (r === null) return;
+    const ctx = this.contextOf(vma.mm);
     this.#host.exec.acquire(ctx.remapLock, "write");
     vma.rmap = true satisfies CowVmaState;
     ctx.rangeCount--;
