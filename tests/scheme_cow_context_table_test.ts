@@ -67,11 +67,13 @@ Deno.test("remap table: incremental edits equal the canonical rebuild, arrays ba
       const live: RemapRange[] = [];
       for (const s of steps) {
         if ("add" in s) {
-          t.add(s.add);
+          const spans = t.add(s.add);
+          assert.equal(spans, t.countOverlapping(s.add.first, s.add.last));
           live.push(s.add);
         } else if (live.length > 0) {
           const [r] = live.splice(s.remove % live.length, 1);
-          t.remove(r);
+          const left = t.remove(r);
+          assert.equal(left, t.countOverlapping(r.first, r.last));
         }
         assert.deepEqual(shape(t), reference(live));
         assert.equal(sink.total(), t.arrays);

@@ -873,7 +873,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     if (s.lazy) this.#leaveGroup(vma);
     if (s.treeParent) this.#leaveLink(vma);
     if ((vma.rmap as OwnLazyState).rooted !== null) {
-      const inTree = this.host.vmasInRange(vma.mm, vma.start, vma.end).includes(vma);
+      const inTree = vma.mm.vmas.find(vma.start) === vma; // the VMA covering its start is it
       if (!inTree) this.#pinIfRoot(vma);
     }
     super.unlink(vma);

@@ -269,8 +269,9 @@ export interface RemapTableEntry {
  * are kept in `offs` (ascending) with their multiplicities in `cnts`.
  */
 class RemapNode extends AvlNode<RemapNode> implements RemapTableEntry {
-  first: number;
-  last: number;
+  // A non-number first keeps small (file) pgoffs unboxed (see VmaRemapRange).
+  first: number = null as unknown as number;
+  last: number = null as unknown as number;
   /** The offset while there is one (`offs === null`). */
   off: number;
   /** Remapped ranges covering this entry with offset {@link RemapNode.off}. */
@@ -450,9 +451,8 @@ export class RemapTable {
   }
 
   /** Splits the entry containing `pgoff` so that an entry starts there. */
-  #splitAt(pgoff: number): void {
-    const e = this.#containing(pgoff);
-    if (e === null || e.first === pgoff) return;
+  /** Splits `e`, which holds `pgoff` past its first pgoff, so that an entry starts there (returned). */
+  #split(e: RemapNode, pgoff: number): RemapNode {
     const right = new RemapNode(pgoff, e.last, e.off, e.cnt);
     if (e.offs !== null) {
       right.offs = e.offs.slice();
@@ -465,6 +465,7 @@ export class RemapTable {
     e.last = pgoff - 1;
     if (right.cap > 0) this.#newArray(right.cap);
     this.#tree.insert(right);
+    return right;
   }
 
   #insert(first: number, last: number, offset: number): RemapNode {
@@ -510,13 +511,20 @@ export class RemapTable {
     cnts.splice(i, 0, 1);
   }
 
-  /** Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append). */
-  add(r: RemapRange): void {
-    this.#splitAt(r.first);
-    this.#splitAt(r.last + 1);
+  /**
+   * Adds one remapped range (`add_new_remap`: split left and right, fill gaps, append); returns the
+   * number of entries the range now spans.
+   */
+  add(r: RemapRange): number {
     const hit = this.#hit;
     hit.length = 0;
     const k = this.#over(r.first, r.last, hit);
+    if (k > 0) {
+      // Split left (the first entry reaches below the range), then right (the last reaches past).
+      if (hit[0].first < r.first) hit[0] = this.#split(hit[0], r.first);
+      if (hit[k - 1].last > r.last) this.#split(hit[k - 1], r.last + 1);
+    }
+    let spans = k;
     let pos = r.first;
     let head: RemapNode | null = null;
     let tail: RemapNode | null = null;
@@ -525,6 +533,7 @@ export class RemapTable {
       if (e.first > pos) {
         tail = this.#insert(pos, e.first - 1, r.offset);
         head ??= tail;
+        spans++;
       }
       this.#addOffset(e, r.offset);
       tail = e;
@@ -535,27 +544,40 @@ export class RemapTable {
     if (pos <= r.last) {
       tail = this.#insert(pos, r.last, r.offset);
       head ??= tail;
+      spans++;
     }
     // The range's endpoints: the entry it starts in starts with it, the one it ends in ends with it.
     head!.sb++;
     tail!.eb++;
+    return spans;
   }
 
   /**
    * Removes one remapped range (`find_and_unmap_existing`), then drops the boundaries no live
-   * range has any more (the model's canonical form; the PoC keeps such stale boundaries).
+   * range has any more (the model's canonical form; the PoC keeps such stale boundaries): where
+   * no live range starts or ends any more, the entries on both sides (if any) now hold the same
+   * ranges and become one. Returns the number of entries over the range afterwards.
    */
-  remove(r: RemapRange): void {
+  remove(r: RemapRange): number {
     const hit = this.#hit;
     hit.length = 0;
     const k = this.#over(r.first, r.last, hit);
+    // The entries the range starts and ends in (its endpoints are entry boundaries), while live.
+    let head: RemapNode | null = k > 0 ? hit[0] : null;
+    let tail: RemapNode | null = k > 0 ? hit[k - 1] : null;
+    let gone = 0;
     for (let i = 0; i < k; i++) {
       const e = hit[i];
       const offs = e.offs;
       if (offs === null) {
         if (e.off !== r.offset) throw new Error(`Remap offset ${r.offset} missing at ${e.first}`);
         if (e.cnt > 1) e.cnt--;
-        else this.#tree.remove(e);
+        else {
+          this.#tree.remove(e);
+          gone++;
+          if (e === head) head = null;
+          if (e === tail) tail = null;
+        }
         continue;
       }
       const cnts = e.cnts!;
@@ -575,29 +597,28 @@ export class RemapTable {
       }
     }
     hit.length = 0;
-    // The entry the range started (ended) in, unless it went with it, loses one start (end).
-    const head = this.#startingAt(r.first);
-    if (head !== null) head.sb--;
-    this.#dropBound(r.first);
-    const tail = this.#containing(r.last);
-    if (tail !== null) tail.eb--;
-    this.#dropBound(r.last + 1);
+    // The entry the range started in loses one start; none left: it joins its left neighbour.
+    if (head !== null && --head.sb === 0) {
+      const left = this.#containing(r.first - 1);
+      if (left !== null && left.last === r.first - 1 && left.eb === 0) {
+        this.#merge(left, head);
+        if (tail === head) tail = left;
+      }
+    }
+    // The entry the range ended in loses one end; none left: its right neighbour joins it.
+    if (tail !== null && --tail.eb === 0) {
+      const right = this.#startingAt(r.last + 1);
+      if (right !== null && right.sb === 0) this.#merge(tail, right);
+    }
+    return k - gone;
   }
 
-  /**
-   * After a range ending at `at - 1` or starting at `at` went: when no live range starts or ends
-   * there any more, the entries on both sides (if any) now hold the same ranges and become one.
-   */
-  #dropBound(at: number): void {
-    const right = this.#startingAt(at);
-    if (right === null || right.sb > 0) return;
-    const left = this.#containing(at - 1);
-    if (left !== null && left.last === at - 1 && left.eb === 0) {
-      left.last = right.last;
-      left.eb = right.eb;
-      this.#freeArray(right);
-      this.#tree.remove(right);
-    }
+  /** `right` (starting where `left` ends) joins `left`: they hold the same ranges. */
+  #merge(left: RemapNode, right: RemapNode): void {
+    left.last = right.last;
+    left.eb = right.eb;
+    this.#freeArray(right);
+    this.#tree.remove(right);
   }
 }
 
@@ -769,6 +790,23 @@ function buildEntries(ranges: Iterable<RemapRange>): RemapEntry[] {
 const WALK_GO = 1;
 /** {@link CowContextScheme} walk step result: a visited VMA maps the folio. */
 const WALK_FOUND = 2;
+
+/**
+ * The {@link RemapRange} a remapped VMA holds (in `vma.rmap`). Its fields first hold a non-number,
+ * so that V8 keeps the small pgoffs of file VMAs unboxed (an object literal whose first `first`
+ * was a large anonymous pgoff would box every range's fields).
+ */
+class VmaRemapRange implements RemapRange {
+  first: number = null as unknown as number;
+  last: number = null as unknown as number;
+  offset: number = null as unknown as number;
+
+  constructor(first: number, last: number, offset: number) {
+    this.first = first;
+    this.last = last;
+    this.offset = offset;
+  }
+}
 
 /** Placeholder in the scratch list of removed ranges. */
 const NO_RANGE: RemapRange = { first: 0, last: -1, offset: 0 };
@@ -1065,7 +1103,8 @@ export class CowContextScheme implements RmapScheme {
   }
 
   #rangeOf(vma: Vma): RemapRange {
-    return { first: vma.pgoff, last: vma.pgoff + vmaPages(vma) - 1, offset: vmaRemapOffset(vma) };
+    const first = vma.pgoff;
+    return new VmaRemapRange(first, first + vmaPages(vma) - 1, vmaRemapOffset(vma));
   }
 
   /** Records `vmas` (those remapped) in their mm's table. All must belong to one mm. */
@@ -1102,8 +1141,8 @@ export class CowContextScheme implements RmapScheme {
     const r = this.#rangeOf(vma);
     if (vmaRange(vma) === null) ctx.rangeCount++;
     vma.rmap = r satisfies CowVmaState;
-    ctx.table.add(r);
-    this.#endEdit(ctx, this.#units(ctx, r));
+    // tree_update units: the entries the range spans once added (#units), at least one.
+    this.#endEdit(ctx, Math.max(1, ctx.table.add(r)));
     this.#count("remap_adds", 1);
   }
 
@@ -1138,15 +1177,14 @@ export class CowContextScheme implements RmapScheme {
 
   /** Removes one VMA's table range, if it has one: {@link #removeRanges} of `[vma]`. */
   #removeRange(vma: Vma): void {
-    const ctx = this.contextOf(vma.mm);
-    if (ctx.rangeCount === 0) return;
     const r = vmaRange(vma);
     if (r === null) return;
+    const ctx = this.contextOf(vma.mm);
     this.#host.exec.acquire(ctx.remapLock, "write");
     vma.rmap = true satisfies CowVmaState;
     ctx.rangeCount--;
-    ctx.table.remove(r);
-    this.#endEdit(ctx, this.#units(ctx, r));
+    // tree_update units: the entries over the range once removed (#units), at least one.
+    this.#endEdit(ctx, Math.max(1, ctx.table.remove(r)));
     this.#count("remap_removes", 1);
   }
 
