@@ -652,3 +652,21 @@ Deno.test("a class's hold figures are those of one distribution of every hold, i
   assert.deepEqual(l.holdNs, all.summary());
   assert.equal(l.holdNs.count, l.readHoldNs.count + l.writeHoldNs.count);
 });
+
+Deno.test("step codes and event tags keep the literal values Machine's replay switches on", async () => {
+  const t = await import("../core/machine/machine_types.ts");
+  const codes = [
+    t.S_OP_BEGIN,
+    t.S_OP_END,
+    t.S_WORK,
+    t.S_DELAY,
+    t.S_ACQUIRE,
+    t.S_TRYLOCK_FAIL,
+    t.S_RELEASE,
+    t.S_RCU_LOCK,
+    t.S_RCU_UNLOCK,
+    t.S_CALL_RCU,
+  ];
+  assert.deepEqual(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual([t.EV_ADVANCE, t.EV_RUNNABLE, t.EV_BEGIN], [0, 1, 2]);
+});

@@ -73,32 +73,12 @@ import {
   type MachineOptions,
   MODES,
   newTask,
-  S_ACQUIRE,
-  S_CALL_RCU,
-  S_DELAY,
-  S_OP_BEGIN,
-  S_OP_END,
-  S_RCU_LOCK,
-  S_RCU_UNLOCK,
-  S_RELEASE,
-  S_TRYLOCK_FAIL,
-  S_WORK,
   type Task,
   type TaskSpec,
   type TaskState,
 } from "./machine_types.ts";
 
 export type { MachineOptions, TaskAction, TaskKind, TaskSpec, TaskState } from "./machine_types.ts";
-
-// The replay switches on literal step codes (a jump table) and `#fire` tests literal event tags;
-// they must match the encoding.
-if (
-  S_OP_BEGIN !== 0 || S_OP_END !== 1 || S_WORK !== 2 || S_DELAY !== 3 || S_ACQUIRE !== 4 ||
-  S_TRYLOCK_FAIL !== 5 || S_RELEASE !== 6 || S_RCU_LOCK !== 7 || S_RCU_UNLOCK !== 8 ||
-  S_CALL_RCU !== 9 || EV_ADVANCE !== 0 || EV_RUNNABLE !== 1 || EV_BEGIN !== 2
-) {
-  throw new Error("Step codes out of sync with machine.ts");
-}
 
 /**
  * The timed machine. Give the kernel {@link Machine.exec}, add tasks, and call
@@ -405,6 +385,7 @@ export class Machine {
   // Replay
 
   #advance(task: Task): void {
+    // The switch uses the literal step codes of machine_types.ts (a jump table; pinned by a test).
     const r = task.replay!;
     const code = r.code;
     const refs = r.refs;
@@ -426,30 +407,19 @@ export class Machine {
             h.units += units;
             h.tally!.add(k, units);
           }
-          const ns = price[k] * units;
-          if (ns > 0) {
-            const t = this.#now + ns;
-            if (!this.#skipTo(t)) {
-              r.pc = pc;
-              this.#events.scheduleTagged(t, EV_ADVANCE, task);
-              return;
-            }
+          if (this.#parked(task, price[k] * units)) {
+            r.pc = pc;
+            return;
           }
           break;
         }
-        case 3: { // S_DELAY
-          const ns = code[pc + 1];
+        case 3: // S_DELAY
           pc += 2;
-          if (ns > 0) {
-            const t = this.#now + ns;
-            if (!this.#skipTo(t)) {
-              r.pc = pc;
-              this.#events.scheduleTagged(t, EV_ADVANCE, task);
-              return;
-            }
+          if (this.#parked(task, code[pc - 1])) {
+            r.pc = pc;
+            return;
           }
           break;
-        }
         case 0: { // S_OP_BEGIN
           const kind = OP_KINDS[code[pc + 1]];
           pc += 2;
@@ -574,6 +544,15 @@ export class Machine {
     return false;
   }
 
+  /** Lets `ns` pass for `task`: false if the clock just moves on, true once its next step is queued. */
+  #parked(task: Task, ns: number): boolean {
+    if (!(ns > 0)) return false;
+    const t = this.#now + ns;
+    if (this.#skipTo(t)) return false;
+    this.#events.scheduleTagged(t, EV_ADVANCE, task);
+    return true;
+  }
+
   #fire(tag: number, task: Task): void {
     if (tag === 0 /* EV_ADVANCE */) this.#advance(task);
     else if (tag === 1 /* EV_RUNNABLE */) this.#makeRunnable(task);
@@ -596,15 +575,12 @@ export class Machine {
     const n = task.nheld++;
     let h = task.held[n];
     const tally = m.workUnderLock;
-    if (h === undefined) {
-      task.held[n] = h = { info, write: mode !== "read", since: now, units: 0, tally };
-    } else {
-      h.info = info;
-      h.write = mode !== "read";
-      h.since = now;
-      h.units = 0;
-      h.tally = tally;
-    }
+    if (h === undefined) task.held[n] = h = { info, write: false, since: 0, units: 0, tally };
+    h.info = info;
+    h.write = mode !== "read";
+    h.since = now;
+    h.units = 0;
+    h.tally = tally;
     if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }
 

@@ -70,6 +70,9 @@ export interface MachineOptions {
  * - `S_ACQUIRE ref mode try` / `S_TRYLOCK_FAIL ref mode` / `S_RELEASE ref mode`: lock steps (ref:
  *   index of the LockInfo in the side array; mode: 0 read, 1 write; try: 0 or 1).
  * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
+ *
+ * `Machine`'s replay switches on these values as literals (a jump table), and its `#fire` on the
+ * event tags below: change both together (tests/machine_timeline_test.ts pins them).
  */
 export const S_OP_BEGIN = 0;
 export const S_OP_END = 1;
