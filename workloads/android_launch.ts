@@ -600,12 +600,12 @@ class MmapStep {
   readonly op = "mmap";
   readonly #k: Kernel;
   #mm: Mm;
-  #addr: number;
-  #len: number;
-  #prot: number;
-  #flags: number;
-  #file: SimFile | null;
-  #offset: number;
+  #addr = 0;
+  #len = 0;
+  #prot = 0;
+  #flags = 0;
+  #file: SimFile | null = null;
+  #offset = 0;
 
   constructor(
     k: Kernel,
@@ -619,12 +619,7 @@ class MmapStep {
   ) {
     this.#k = k;
     this.#mm = mm;
-    this.#addr = addr;
-    this.#len = len;
-    this.#prot = prot;
-    this.#flags = flags;
-    this.#file = file;
-    this.#offset = offsetPages * PAGE_SIZE;
+    this.set(mm, addr, len, prot, flags, file, offsetPages);
   }
 
   /**

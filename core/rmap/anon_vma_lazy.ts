@@ -421,15 +421,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * a live mm): in the order of the live mms, their VMAs by address.
    */
   get lazyGroups(): ReadonlySet<LazyGroup> {
-    const out = new Set<LazyGroup>();
-    if (!this.host) return out;
-    for (const mm of this.host.liveMms()) {
-      for (const vma of mm.vmas) {
-        const g = this.lstate(vma).lazy;
-        if (g) out.add(g);
-      }
-    }
-    return out;
+    return this.#fromLiveVmas((st) => st.lazy);
   }
   /** Number of live TREE_PARENT links (each is listed in its member VMAs' state). */
   #linksLive = 0;
@@ -438,12 +430,17 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * one, in a live mm): in the order of the live mms, their VMAs by address.
    */
   get treeParentLinks(): ReadonlySet<TreeParentLink> {
-    const out = new Set<TreeParentLink>();
+    return this.#fromLiveVmas((st) => st.treeParent);
+  }
+
+  /** What `pick` finds in the state of each VMA of each live mm, in that order, once each. */
+  #fromLiveVmas<T>(pick: (st: AnonVmaLazyVmaState) => T | null | undefined): Set<T> {
+    const out = new Set<T>();
     if (!this.host) return out;
     for (const mm of this.host.liveMms()) {
       for (const vma of mm.vmas) {
-        const t = this.lstate(vma).treeParent;
-        if (t) out.add(t);
+        const x = pick(this.lstate(vma));
+        if (x) out.add(x);
       }
     }
     return out;
