@@ -9,67 +9,8 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { avlHeight } from "../core/lib/augmented_tree.ts";
-import {
-  intervalInsert,
-  IntervalNode,
-  intervalQuery,
-  intervalRemove,
-} from "../core/lib/interval_tree.ts";
-import { refAvl } from "./ref_avl.ts";
-
-class Span extends IntervalNode<Span> {
-  constructor(readonly name: number, readonly start: number, readonly last: number) {
-    super();
-  }
-}
-
-class Ref {
-  left: Ref | null = null;
-  right: Ref | null = null;
-  height = 1;
-  max: number;
-  constructor(
-    readonly name: number,
-    readonly start: number,
-    readonly last: number,
-    readonly seq: number,
-  ) {
-    this.max = last;
-  }
-}
-
-const REF = refAvl<Ref>(
-  (a, b) => a.start < b.start || (a.start === b.start && a.seq < b.seq),
-  (n) => {
-    n.max = Math.max(n.last, n.left?.max ?? -Infinity, n.right?.max ?? -Infinity);
-  },
-);
-
-function refQuery(n: Ref | null, s: number, l: number): number {
-  if (n === null) return 0;
-  if (n.max < s) return 1;
-  let count = 1 + refQuery(n.left, s, l);
-  if (n.start > l) return count;
-  count += refQuery(n.right, s, l);
-  return count;
-}
-
-type Shape = [number, number, number][];
-function spanShape(n: Span | null, out: Shape = []): Shape {
-  if (n === null) return out;
-  out.push([n.name, avlHeight(n), n.start + n.maxDelta]);
-  spanShape(n.left, out);
-  spanShape(n.right, out);
-  return out;
-}
-function refShape(n: Ref | null, out: Shape = []): Shape {
-  if (n === null) return out;
-  out.push([n.name, n.height, n.max]);
-  refShape(n.left, out);
-  refShape(n.right, out);
-  return out;
-}
+import { intervalInsert, intervalQuery, intervalRemove } from "../core/lib/interval_tree.ts";
+import { REF, Ref, refQuery, refShape, Span, spanShape } from "./ref_interval.ts";
 
 /** Starts (anonymous pgoffs, above 2^32) and lengths of a few VMAs; their copies share both. */
 const BASE = 0x7f0000000;

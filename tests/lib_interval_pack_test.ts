@@ -10,66 +10,12 @@ import fc from "fast-check";
 import { AvlEngine, avlHeight, AvlNode, HEIGHT_UNIT } from "../core/lib/augmented_tree.ts";
 import {
   intervalInsert,
-  IntervalNode,
   IntervalNodeTree,
   intervalQuery,
   intervalRemove,
 } from "../core/lib/interval_tree.ts";
-import { refAvl } from "./ref_avl.ts";
 
-class Span extends IntervalNode<Span> {
-  constructor(readonly name: number, readonly start: number, readonly last: number) {
-    super();
-  }
-}
-
-/** Reference node: (start, seq) key, height and max-last as separate plain fields. */
-class Ref {
-  left: Ref | null = null;
-  right: Ref | null = null;
-  height = 1;
-  max: number;
-  constructor(
-    readonly name: number,
-    readonly start: number,
-    readonly last: number,
-    readonly seq: number,
-  ) {
-    this.max = last;
-  }
-}
-/** Ordered by (start, seq), max-last as the augmentation. */
-const REF = refAvl<Ref>(
-  (a, b) => a.start < b.start || (a.start === b.start && a.seq < b.seq),
-  (n) => {
-    n.max = Math.max(n.last, n.left?.max ?? -Infinity, n.right?.max ?? -Infinity);
-  },
-);
-/** Reference overlap walk with the tree's pruning; returns [nodes examined, names reported]. */
-function refQuery(n: Ref | null, s: number, l: number, out: number[]): number {
-  if (n === null || n.max < s) return n === null ? 0 : 1;
-  let count = 1 + refQuery(n.left, s, l, out);
-  if (n.start > l) return count;
-  if (n.last >= s) out.push(n.name);
-  count += refQuery(n.right, s, l, out);
-  return count;
-}
-
-type Shape = [number, number, number][];
-function spanShape(n: Span | null, out: Shape = []): Shape {
-  if (n === null) return out;
-  out.push([n.name, avlHeight(n), n.start + n.maxDelta]);
-  spanShape(n.left, out);
-  spanShape(n.right, out);
-  return out;
-}
-function refShape(n: Ref | null, out: Shape = []): Shape {
-  if (n === null) return out;
-  out.push([n.name, n.height, n.max]);
-  refShape(n.left, out);
-  refShape(n.right, out);
-  return out;
-}
+import { REF, Ref, refQuery, refShape, type Shape, Span, spanShape } from "./ref_interval.ts";
 
 Deno.test("interval tree packing (seq per tree and start) = separate fields, global seq", () => {
   let seq = 0;
