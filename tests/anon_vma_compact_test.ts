@@ -7,6 +7,7 @@
 import { assertEquals, assertThrows } from "./assert.ts";
 import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
 import { CountingExec } from "../core/machine/exec.ts";
+import { LOCK_SLOT } from "../core/machine/lock_slot.ts";
 import { AnonVma, AnonVmaScheme, Avc } from "../core/rmap/anon_vma.ts";
 import { AnonVmaPerAvLockScheme } from "../core/rmap/anon_vma_per_av_lock.ts";
 import { AnonVma2026Scheme } from "../core/rmap/anon_vma_2026.ts";
@@ -267,32 +268,45 @@ Deno.test("per-anon_vma lock: exclusive folios of a leaf are walked under the le
 Deno.test("anon_vma counters: packed while small, exact past the packed range", () => {
   const av = new AnonVma(7);
   assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.countsPacked], [1, 0, 0, true]);
+  // The packed word: refcount and num_children 10 bits each, num_active_vmas 9, the freed bit.
   av.numChildren = 1023;
-  av.numActiveVmas = 1023;
+  av.numActiveVmas = 511;
   av.refcount = 1023;
-  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.countsPacked], [
+  av.freed = true;
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.freed, av.countsPacked], [
     1023,
     1023,
-    1023,
+    511,
+    true,
     true,
   ]);
+  av.freed = false;
   av.numChildren--;
   av.refcount -= 1000;
-  assertEquals([av.refcount, av.numChildren, av.numActiveVmas], [23, 1022, 1023]);
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.freed], [23, 1022, 511, false]);
   // Past the range (large, negative, non-integer): kept exactly, the others unchanged.
   av.numActiveVmas++;
-  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.countsPacked], [
+  assertEquals([av.refcount, av.numChildren, av.numActiveVmas, av.freed, av.countsPacked], [
     23,
     1022,
-    1024,
+    512,
+    false,
     false,
   ]);
+  av.freed = true;
+  assertEquals([av.freed, av.numActiveVmas], [true, 512]);
+  av.freed = false;
   av.refcount = -1;
   av.numChildren = 2 ** 40;
   av.numActiveVmas = 0.5;
   assertEquals([av.refcount, av.numChildren, av.numActiveVmas], [-1, 2 ** 40, 0.5]);
   for (
-    const [field, v] of [["refcount", -3], ["numChildren", 1024], ["numActiveVmas", 2.5]] as const
+    const [field, v] of [
+      ["refcount", -3],
+      ["numChildren", 1024],
+      ["numActiveVmas", 512],
+      ["numActiveVmas", 2.5],
+    ] as const
   ) {
     const b = new AnonVma(8);
     b.refcount = 5;
@@ -308,4 +322,56 @@ Deno.test("anon_vma counters: packed while small, exact past the packed range", 
       others.numActiveVmas,
     ]);
   }
+});
+
+Deno.test("anon_vma: a timed machine's lock state moves the counters to the side object, unchanged", () => {
+  const av = new AnonVma(9);
+  av.refcount = 3;
+  av.numChildren = 2;
+  av.numActiveVmas = 1;
+  assertEquals([av[LOCK_SLOT], av.countsPacked], [undefined, true]);
+  const state = { lock: "state" };
+  av[LOCK_SLOT] = state;
+  assertEquals(
+    [av[LOCK_SLOT], av.countsPacked, av.refcount, av.numChildren, av.numActiveVmas, av.freed],
+    [state, false, 3, 2, 1, false],
+  );
+  av.refcount--;
+  av.freed = true;
+  assertEquals([av[LOCK_SLOT], av.refcount, av.freed], [state, 2, true]);
+});
+
+/*
+ * The live list keeps freed anon_vmas linked until they outnumber half the live ones; `live` must
+ * give exactly the live ones, oldest first, at every point of an unmap sequence that frees from
+ * the front, the back and the middle (a sweep that dropped a live anon_vma, or kept the tail
+ * wrong so that a later allocation is lost, shows here).
+ *
+ *   pages:  0 . 2 . 4 . 6 . ... 38        twenty one-page VMAs, each faulted: anon_vmas 1..20
+ *   unmap order: 20, 1, 2, 10, 11, 12, 3, 19 ... (below), then map and fault two more (21, 22)
+ */
+Deno.test("anon_vma: the live list sweeps freed anon_vmas and keeps allocation order", () => {
+  const { k, s } = world();
+  const mm = k.spawn();
+  for (let i = 0; i < 20; i++) {
+    k.mmap(mm, pg(2 * i), P, RW, ANON);
+    k.touch(mm, pg(2 * i), "write");
+  }
+  const ids = (): number[] => [...s.live].map((a) => a.id);
+  const alive = new Set(Array.from({ length: 20 }, (_, i) => i + 1));
+  assertEquals(ids(), [...alive]);
+  for (const id of [20, 1, 2, 10, 11, 12, 3, 19, 4, 5, 6, 7, 8]) {
+    k.munmap(mm, pg(2 * (id - 1)), P);
+    alive.delete(id);
+    assertEquals(ids(), [...alive], `after freeing anon_vma ${id}`);
+  }
+  for (const i of [40, 42]) {
+    k.mmap(mm, pg(i), P, RW, ANON);
+    k.touch(mm, pg(i), "write");
+  }
+  assertEquals(ids(), [9, 13, 14, 15, 16, 17, 18, 21, 22]);
+  assertEquals(k.slab.live("anon_vma"), 9);
+  k.assertInvariants();
+  k.exit(mm);
+  assertEquals([ids(), k.slab.live("anon_vma")], [[], 0]);
 });

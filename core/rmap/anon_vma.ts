@@ -47,14 +47,33 @@ import type {
 /** {@link AnonVma.ksmPins} of the anon_vmas that have any. */
 const KSM_PINS = new WeakMap<AnonVma, number>();
 
-/** Bits per counter in an {@link AnonVma}'s packed counters. */
+/** Bits of `refcount` and of `numChildren` in an {@link AnonVma}'s packed word. */
 const COUNT_BITS = 10;
-/** Largest counter value kept packed (3 x 10 bits fit a Smi). */
+/** Largest `refcount` or `numChildren` kept packed. */
 const COUNT_MAX = (1 << COUNT_BITS) - 1;
+/** Bits of `numActiveVmas` in the packed word (above the other two counters). */
+const ACTIVE_BITS = 9;
+/** Largest `numActiveVmas` kept packed. */
+const ACTIVE_MAX = (1 << ACTIVE_BITS) - 1;
+/** Where `numActiveVmas` starts in the packed word. */
+const ACTIVE_SHIFT = 2 * COUNT_BITS;
+/** The freed bit of the packed word, above the counters (the word stays below 2^30: a Smi). */
+const FREED_BIT = 1 << (ACTIVE_SHIFT + ACTIVE_BITS);
 
-/** An anon_vma's counters once one left the packed range (see {@link AnonVma.refcount}). */
-class AnonVmaCounts {
-  constructor(public refcount: number, public numChildren: number, public numActiveVmas: number) {}
+/**
+ * What few anon_vmas need, made on demand: the counters once one left the packed range (kept
+ * exactly from then on), whether it is freed, and a timed machine's state of its rwsem (only the
+ * anon_vmas whose rwsem a timed machine takes, roots nearly always, carry one).
+ */
+class AnonVmaRare {
+  /** A timed machine's state of the rwsem (see `core/machine/lock_slot.ts`). */
+  lockSlot: unknown = undefined;
+  constructor(
+    public refcount: number,
+    public numChildren: number,
+    public numActiveVmas: number,
+    public freed: boolean,
+  ) {}
 }
 
 /**
@@ -62,6 +81,10 @@ class AnonVmaCounts {
  * kernel's anon_vma embeds its `rw_semaphore`): a root's is in lock class `"anon_vma.root"`, a
  * non-root's (taken only by the per-anon_vma-lock variant) in `"anon_vma.own"`. Its lock `id` is
  * the anon_vma's `id`.
+ *
+ * Kept small (seven fields): the three counters and the freed flag share one small integer, and
+ * what few anon_vmas need (a counter past the packed range, a timed machine's lock state) is in a
+ * side object that takes the packed word's place.
  */
 export class AnonVma implements Lock {
   /** Allocation id (stable across runs with the same seed), for tests and messages; also the id of its rwsem. */
@@ -71,22 +94,30 @@ export class AnonVma implements Lock {
   /** Fork parent (self for a root). */
   parent: AnonVma;
   /**
-   * `refcount`, `numChildren` and `numActiveVmas` in one field: packed {@link COUNT_BITS} bits
-   * each into a small integer while all three are in `[0, COUNT_MAX]` (nearly every anon_vma),
-   * else an {@link AnonVmaCounts} holding them exactly (kept from then on).
+   * `refcount` and `numChildren` ({@link COUNT_BITS} bits each), `numActiveVmas`
+   * ({@link ACTIVE_BITS} bits) and {@link FREED_BIT} in one small integer while the counters are
+   * in range (nearly every anon_vma), else an {@link AnonVmaRare} (kept from then on).
    */
-  #counts: number | AnonVmaCounts = 1;
+  #counts: number | AnonVmaRare = 1;
   /**
    * Root node of the interval tree of AVCs keyed by the VMA's pgoff range (the AVCs are its
    * nodes), null when empty: the kernel's `rb_root`, embedded rather than a tree object.
    */
   #treeRoot: Avc | null = null;
-  /** A timed machine's state of the rwsem (see `core/machine/lock_slot.ts`). */
-  [LOCK_SLOT]: unknown = undefined;
-  /** Neighbours in the scheme's list of live anon_vmas (allocation order); scheme bookkeeping. */
-  livePrev: AnonVma | null = null;
-  /** See {@link AnonVma.livePrev}; the anon_vma itself once it is freed (see {@link AnonVma.freed}). */
+  /**
+   * Next younger anon_vma in the scheme's list of live anon_vmas (allocation order); scheme
+   * bookkeeping. A freed one stays linked, and skipped, until the scheme sweeps the list.
+   */
   liveNext: AnonVma | null = null;
+
+  /** A timed machine's state of the rwsem (see `core/machine/lock_slot.ts`), in the side object. */
+  get [LOCK_SLOT](): unknown {
+    const c = this.#counts;
+    return typeof c === "number" ? undefined : c.lockSlot;
+  }
+  set [LOCK_SLOT](v: unknown) {
+    this.unpacked().lockSlot = v;
+  }
 
   /** Lifetime references (1 for "in use" + 1 per non-root descendant for a root). */
   get refcount(): number {
@@ -114,23 +145,24 @@ export class AnonVma implements Lock {
   /** VMAs whose `anon_vma` is this one. */
   get numActiveVmas(): number {
     const c = this.#counts;
-    return typeof c === "number" ? c >> (2 * COUNT_BITS) : c.numActiveVmas;
+    return typeof c === "number" ? (c >> ACTIVE_SHIFT) & ACTIVE_MAX : c.numActiveVmas;
   }
   set numActiveVmas(v: number) {
     const c = this.#counts;
-    if (typeof c === "number" && v === (v & COUNT_MAX)) {
-      this.#counts = (c & ~(COUNT_MAX << (2 * COUNT_BITS))) | (v << (2 * COUNT_BITS));
+    if (typeof c === "number" && v === (v & ACTIVE_MAX)) {
+      this.#counts = (c & ~(ACTIVE_MAX << ACTIVE_SHIFT)) | (v << ACTIVE_SHIFT);
     } else this.unpacked().numActiveVmas = v;
   }
 
-  /** The counters as an exact object (made on the first value out of the packed range). */
-  private unpacked(): AnonVmaCounts {
+  /** The side object, made from the packed word on first need. */
+  private unpacked(): AnonVmaRare {
     const c = this.#counts;
     if (typeof c !== "number") return c;
-    const u = new AnonVmaCounts(
+    const u = new AnonVmaRare(
       c & COUNT_MAX,
       (c >> COUNT_BITS) & COUNT_MAX,
-      c >> (2 * COUNT_BITS),
+      (c >> ACTIVE_SHIFT) & ACTIVE_MAX,
+      (c & FREED_BIT) !== 0,
     );
     this.#counts = u;
     return u;
@@ -216,19 +248,15 @@ export class AnonVma implements Lock {
     return this;
   }
 
-  /**
-   * Freed to the slab. Kept as `liveNext` pointing at the anon_vma itself (a live one is never
-   * its own neighbour), so freeing costs no field; the scheme sets it once the anon_vma is off
-   * its live list, and setting it drops the list links.
-   */
+  /** Freed to the slab (a bit of the packed word, or in the side object). */
   get freed(): boolean {
-    return this.liveNext === this;
+    const c = this.#counts;
+    return typeof c === "number" ? (c & FREED_BIT) !== 0 : c.freed;
   }
   set freed(v: boolean) {
-    if (v) {
-      this.livePrev = null;
-      this.liveNext = this;
-    } else if (this.liveNext === this) this.liveNext = null;
+    const c = this.#counts;
+    if (typeof c === "number") this.#counts = v ? c | FREED_BIT : c & ~FREED_BIT;
+    else c.freed = v;
   }
 
   /**
@@ -417,9 +445,17 @@ export class AnonVmaScheme implements RmapScheme {
   readonly info: SchemeInfo;
   /** Variant options. */
   readonly options: AnonVmaOptions;
-  /** The live anon_vmas: a list through `livePrev`/`liveNext`, oldest first. */
+  /**
+   * The live anon_vmas: a list through `liveNext`, oldest first. A freed one stays in it until
+   * {@link AnonVmaScheme.sweepLive} drops the freed ones, once they outnumber half the live ones
+   * (so the list never holds more than 1.5 times the live anon_vmas, at O(1) amortised per free).
+   */
   #liveHead: AnonVma | null = null;
   #liveTail: AnonVma | null = null;
+  /** Live anon_vmas in the list. */
+  #liveCount = 0;
+  /** Freed anon_vmas still in the list. */
+  #liveFreed = 0;
   /** What the kernel core offers (set by {@link AnonVmaScheme.attach}). */
   protected host!: SchemeHost;
   #nextId = 1;
@@ -434,8 +470,24 @@ export class AnonVmaScheme implements RmapScheme {
   /** Live anon_vmas, in allocation order (a new set on every call). */
   get live(): Set<AnonVma> {
     const out = new Set<AnonVma>();
-    for (let av = this.#liveHead; av !== null; av = av.liveNext) out.add(av);
+    for (let av = this.#liveHead; av !== null; av = av.liveNext) if (!av.freed) out.add(av);
     return out;
+  }
+
+  /** Unlinks the freed anon_vmas from the live list. */
+  private sweepLive(): void {
+    let prev: AnonVma | null = null;
+    for (let av = this.#liveHead; av !== null;) {
+      const next: AnonVma | null = av.liveNext;
+      if (av.freed) {
+        av.liveNext = null;
+        if (prev === null) this.#liveHead = next;
+        else prev.liveNext = next;
+      } else prev = av;
+      av = next;
+    }
+    this.#liveTail = prev;
+    this.#liveFreed = 0;
   }
 
   attach(host: SchemeHost): void {
@@ -547,10 +599,10 @@ export class AnonVmaScheme implements RmapScheme {
     this.host.slab.alloc("anon_vma");
     const av = new AnonVma(this.#nextId++);
     const tail = this.#liveTail;
-    av.livePrev = tail;
     if (tail === null) this.#liveHead = av;
     else tail.liveNext = av;
     this.#liveTail = av;
+    this.#liveCount++;
     this.count("anon_vma_allocated");
     return av;
   }
@@ -558,12 +610,9 @@ export class AnonVmaScheme implements RmapScheme {
   /** `anon_vma_free`. */
   protected freeAnonVma(av: AnonVma): void {
     if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
-    const prev = av.livePrev, next = av.liveNext;
-    if (prev === null) this.#liveHead = next;
-    else prev.liveNext = next;
-    if (next === null) this.#liveTail = prev;
-    else next.livePrev = prev;
     av.freed = true;
+    this.#liveCount--;
+    if (++this.#liveFreed > this.#liveCount >> 1) this.sweepLive();
     this.host.slab.free("anon_vma");
   }
 
