@@ -342,7 +342,7 @@ Deno.test("anon_vma: a timed machine's lock state moves the counters to the side
 });
 
 /*
- * The live list keeps freed anon_vmas linked until they outnumber half the live ones; `live` must
+ * The live list keeps freed anon_vmas linked until they outnumber the live ones; `live` must
  * give exactly the live ones, oldest first, at every point of an unmap sequence that frees from
  * the front, the back and the middle (a sweep that dropped a live anon_vma, or kept the tail
  * wrong so that a later allocation is lost, shows here).

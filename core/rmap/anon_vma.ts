@@ -447,8 +447,8 @@ export class AnonVmaScheme implements RmapScheme {
   readonly options: AnonVmaOptions;
   /**
    * The live anon_vmas: a list through `liveNext`, oldest first. A freed one stays in it until
-   * {@link AnonVmaScheme.sweepLive} drops the freed ones, once they outnumber half the live ones
-   * (so the list never holds more than 1.5 times the live anon_vmas, at O(1) amortised per free).
+   * {@link AnonVmaScheme.sweepLive} drops the freed ones, once they outnumber the live ones (so
+   * the list never holds more than twice the live anon_vmas, at O(1) amortised per free).
    */
   #liveHead: AnonVma | null = null;
   #liveTail: AnonVma | null = null;
@@ -612,7 +612,7 @@ export class AnonVmaScheme implements RmapScheme {
     if (av.freed) throw new Error(`anon_vma ${av.id} freed twice`);
     av.freed = true;
     this.#liveCount--;
-    if (++this.#liveFreed > this.#liveCount >> 1) this.sweepLive();
+    if (++this.#liveFreed > this.#liveCount) this.sweepLive();
     this.host.slab.free("anon_vma");
   }
 
