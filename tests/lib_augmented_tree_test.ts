@@ -216,3 +216,63 @@ Deno.test("AugmentedTree insertLast builds the tree insert builds, for keys at o
     ),
   );
 });
+
+/**
+ * An augmentation that says when nothing changed (max weight only), so that an append stops
+ * recomputing ancestors early. Appended weights that fall, rise and repeat exercise both the
+ * stop (a smaller weight changes no ancestor's max) and the full climb (a new maximum changes
+ * every ancestor on the right spine). A stop placed one level too low, or taken after a
+ * rotation, leaves a wrong max or height that `checkMax` reports.
+ */
+class M extends AvlNode<M> {
+  maxWeight: number;
+  constructor(readonly key: number, readonly weight: number, readonly id: number) {
+    super();
+    this.maxWeight = weight;
+  }
+}
+const MAX_ONLY: AugmentCallbacks<M> = {
+  propagate(n: M): boolean {
+    let m = n.weight;
+    if (n.left !== null && n.left.maxWeight > m) m = n.left.maxWeight;
+    if (n.right !== null && n.right.maxWeight > m) m = n.right.maxWeight;
+    if (n.maxWeight === m) return false;
+    n.maxWeight = m;
+    return true;
+  },
+};
+function checkMax(n: M | null): number {
+  if (n === null) return 0;
+  const hl = checkMax(n.left), hr = checkMax(n.right);
+  assert.equal(n.height, Math.max(hl, hr) + 1, "height");
+  assert.ok(Math.abs(hl - hr) <= 1, "AVL balance");
+  const m = Math.max(n.weight, n.left?.maxWeight ?? -Infinity, n.right?.maxWeight ?? -Infinity);
+  assert.equal(n.maxWeight, m, "max augmentation");
+  return n.height;
+}
+function shapeM(n: M | null): string {
+  return n === null ? "." : `(${shapeM(n.left)} ${n.id}:${n.maxWeight} ${shapeM(n.right)})`;
+}
+
+Deno.test("AugmentedTree insertLast stops early when the augmentation is unchanged: same tree", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -20, max: 20 })), {
+        minLength: 1,
+        maxLength: 120,
+      }),
+      (steps) => {
+        const a = new AugmentedTree<M>(before as unknown as (x: M, y: M) => boolean, MAX_ONLY);
+        const b = new AugmentedTree<M>(before as unknown as (x: M, y: M) => boolean, MAX_ONLY);
+        let key = 0, id = 0;
+        for (const [d, w] of steps) {
+          key += d;
+          a.insert(new M(key, w, id));
+          b.insertLast(new M(key, w, id++));
+          assert.equal(shapeM(b.root), shapeM(a.root));
+          checkMax(b.root);
+        }
+      },
+    ),
+  );
+});

@@ -103,8 +103,14 @@ export function avlHeight(n: { readonly height: number } | null): number {
  * ```
  */
 export interface AugmentCallbacks<N> {
-  /** Recompute `n`'s augmented fields from its payload and its children's fields. */
-  propagate(n: N): void;
+  /**
+   * Recompute `n`'s augmented fields from its payload and its children's fields. May return
+   * `false` to say they did not change, which lets an append stop recomputing the ancestors once
+   * a subtree's height did not change either (the `exit` test of the kernel's
+   * `RB_DECLARE_CALLBACKS` propagate, include/linux/rbtree_augmented.h); any other return means
+   * they may have.
+   */
+  propagate(n: N): boolean | void;
   /**
    * Optional: after a rotation, `top` roots the subtree `old` rooted before
    * (same items), and `old` is now a child of `top`. Set `top`'s fields
@@ -126,7 +132,11 @@ export interface AugmentCallbacks<N> {
 export type KeyCompare<K, N> = (key: K, node: N) => number;
 
 /** No augmentation: an ordinary balanced tree. */
-const NO_AUGMENT: AugmentCallbacks<unknown> = { propagate(): void {} };
+const NO_AUGMENT: AugmentCallbacks<unknown> = {
+  propagate(): boolean {
+    return false;
+  },
+};
 
 /**
  * The balancing and augmentation algorithms of {@linkcode AugmentedTree}, on subtrees given by
@@ -158,6 +168,8 @@ export class AvlEngine<N extends AvlNode<N>> {
   readonly #augment: AugmentCallbacks<N>;
   /** Scratch result of the recursive delete. */
   #removed: N | null = null;
+  /** Scratch path of an append (emptied after each use). */
+  #path: N[] = [];
   // Walk state (saved and restored, so a walk may nest in another).
   #walkVisits = 0;
   #walkStop = false;
@@ -183,13 +195,14 @@ export class AvlEngine<N extends AvlNode<N>> {
   // Heights are the low HEIGHT_BITS of `height` (see AvlNode.height); a write keeps the bits
   // above: `p - (p & 63) + h` is exact for any packed integer `p` below 2^53.
 
-  #fix(n: N): void {
+  /** Recomputes `n`'s height and augmentation; false when the augmentation says it did not change. */
+  #fix(n: N): boolean {
     const l = n.left, r = n.right;
     const hl = l === null ? 0 : l.height & HEIGHT_MASK;
     const hr = r === null ? 0 : r.height & HEIGHT_MASK;
     const p = n.height;
     n.height = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
-    this.#augment.propagate(n);
+    return this.#augment.propagate(n) !== false;
   }
 
   #rotated(old: N, top: N): void {
@@ -230,6 +243,11 @@ export class AvlEngine<N extends AvlNode<N>> {
 
   #balance(n: N): N {
     this.#fix(n);
+    return this.#rebalanced(n);
+  }
+
+  /** The rotations of {@link AvlEngine.#balance} at `n`, whose height is already fixed. */
+  #rebalanced(n: N): N {
     const l = n.left, r = n.right;
     const bf = (l === null ? 0 : l.height & HEIGHT_MASK) -
       (r === null ? 0 : r.height & HEIGHT_MASK);
@@ -281,10 +299,29 @@ export class AvlEngine<N extends AvlNode<N>> {
     return this.#insertLast(root, node);
   }
 
-  #insertLast(n: N | null, node: N): N {
-    if (n === null) return node;
-    n.right = this.#insertLast(n.right, node);
-    return this.#balance(n);
+  #insertLast(root: N | null, node: N): N {
+    if (root === null) return node;
+    // Down the right spine, then back up rebalancing as the recursive insert would, but stopping
+    // at the first node whose height and augmentation are unchanged and that did not rotate:
+    // nothing above it can change (an AVL insert rotates at most once, below that point).
+    const path = this.#path;
+    let d = 0;
+    for (let n: N | null = root; n !== null; n = n.right) path[d++] = n;
+    let child = node;
+    while (d > 0) {
+      const n = path[--d];
+      path[d] = null as unknown as N;
+      n.right = child;
+      const h = n.height & HEIGHT_MASK;
+      const changed = this.#fix(n);
+      const top = this.#rebalanced(n);
+      if (top === n && !changed && (n.height & HEIGHT_MASK) === h) {
+        while (d > 0) path[--d] = null as unknown as N;
+        return root;
+      }
+      child = top;
+    }
+    return child;
   }
 
   #insert(n: N | null, node: N): N {

@@ -90,7 +90,7 @@ function gapBefore(n: GapNode<Range>): number {
  * is recomputed from itself and its children alone.
  */
 const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
-  propagate(n: GapNode<Range>): void {
+  propagate(n: GapNode<Range>): boolean {
     let gap = gapBefore(n);
     const l = n.left;
     if (l !== null) {
@@ -104,7 +104,9 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
     }
     // Stored only when it changed: a large gap is a boxed number, and a field that may hold
     // objects (see KernelVma) gets a new box on every store.
-    if (n.maxGap !== gap) n.maxGap = gap;
+    if (n.maxGap === gap) return false;
+    n.maxGap = gap;
+    return true;
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
     // top now spans exactly old's former items.
