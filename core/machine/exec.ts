@@ -160,6 +160,42 @@ const workNames: string[] = [...WORK_KINDS];
  * ```
  */
 export function workKindIndex(kind: string): number {
+  // The known kinds by a switch on the (internalised) literal: pointer compares once optimised,
+  // folded away where the call is inlined with a literal kind; cheaper than a map lookup per
+  // call. The indices are those of WORK_KINDS (pinned by a test).
+  switch (kind) {
+    case "slab_alloc":
+      return 0;
+    case "slab_free":
+      return 1;
+    case "tree_visit":
+      return 2;
+    case "tree_update":
+      return 3;
+    case "list_op":
+      return 4;
+    case "pt_level":
+      return 5;
+    case "pte_check":
+      return 6;
+    case "pte_update":
+      return 7;
+    case "vma_lookup":
+      return 8;
+    case "page_copy":
+      return 9;
+    case "page_zero":
+      return 10;
+    case "rcu_op":
+      return 11;
+    case "cache_miss":
+      return 12;
+  }
+  return otherKindIndex(kind);
+}
+
+/** {@link workKindIndex} of a kind outside {@link WORK_KINDS}: appended on first use. */
+function otherKindIndex(kind: string): number {
   let i = workIndex.get(kind);
   if (i === undefined) {
     i = workNames.length;
@@ -234,18 +270,40 @@ export class WorkTally {
 }
 
 /**
+ * The work of one {@link CountingExec} in one typed array: slot 0 is the total, slot `c` the work
+ * done under lock class `c` (numbered from 1); a slot's units of the work kind at index `k` are
+ * `data[slot * stride + k]`. One array instead of a {@link WorkTally} per class, so counting a
+ * call costs one element update for the total and one per lock held, not a walk from the class
+ * to its tally to its array. The sums are the same: each element gets the same additions in the
+ * same order as a per-class tally would.
+ */
+interface ClassTallies {
+  data: Float64Array;
+  /** Slots per class: a power of two above every work-kind index counted so far. */
+  stride: number;
+}
+
+/**
  * The live counters of one lock class kept by {@link CountingExec}: plain fields, and the work
- * done under the class's locks as a {@link WorkTally} read through `workUnderLock`.
+ * done under the class's locks (slot `slot` of the exec's {@link ClassTallies}, kinds in the
+ * order first counted in `order`) read through `workUnderLock`.
  */
 class ClassCounters implements LockClassCounters {
   readAcquisitions = 0;
   writeAcquisitions = 0;
   trylockFailures = 0;
   maxWorkPerHold = 0;
-  readonly tally: WorkTally = new WorkTally();
+  /** Work-kind indices in the order first counted under this class. */
+  readonly order: number[] = [];
+
+  constructor(readonly tallies: ClassTallies, readonly slot: number) {}
 
   get workUnderLock(): Partial<Record<WorkKind, number>> {
-    return this.tally.record();
+    const out: Partial<Record<WorkKind, number>> = {};
+    const { data, stride } = this.tallies;
+    const base = this.slot * stride;
+    for (const k of this.order) out[workNames[k] as WorkKind] = data[base + k];
+    return out;
   }
 
   /** A plain copy, fields in the order of {@link LockClassCounters}. */
@@ -254,11 +312,14 @@ class ClassCounters implements LockClassCounters {
       readAcquisitions: this.readAcquisitions,
       writeAcquisitions: this.writeAcquisitions,
       trylockFailures: this.trylockFailures,
-      workUnderLock: this.tally.record(),
+      workUnderLock: this.workUnderLock,
       maxWorkPerHold: this.maxWorkPerHold,
     };
   }
 }
+
+/** Slots per class of a new {@link ClassTallies}: a power of two >= WORK_KINDS.length. */
+const FIRST_STRIDE = 1 << Math.ceil(Math.log2(WORK_KINDS.length));
 
 /** Index of each operation kind in {@link OP_KINDS}. */
 const opIndex = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
@@ -286,7 +347,8 @@ export class CountingExec implements Exec {
   #classes = new Map<string, ClassCounters>();
   #lastClassName: string | null = null;
   #lastClass: ClassCounters | null = null;
-  #work = new WorkTally();
+  /** Work-kind indices in the order first counted (slot 0 of `#tallies` holds the units). */
+  #workOrder: number[] = [];
   /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
   #ops = new Float64Array(OP_KINDS.length);
   #opOrder: string[] = [];
@@ -297,6 +359,9 @@ export class CountingExec implements Exec {
   #heldWrite: boolean[] = [];
   #heldUnits: number[] = [];
   #heldClass: ClassCounters[] = [];
+  /** Start of the held lock's class in `#tallies.data` (`slot * stride`). */
+  #heldBase: number[] = [];
+  #tallies: ClassTallies = { data: new Float64Array(4 * FIRST_STRIDE), stride: FIRST_STRIDE };
   #nheld = 0;
   #rcuQueue: (() => void)[] = [];
   #rcuDepth = 0;
@@ -314,7 +379,10 @@ export class CountingExec implements Exec {
       const i = opIndex.get(kind);
       ops[kind as OpKind] = i === undefined ? this.#extraOps.get(kind)! : this.#ops[i];
     }
-    return { locks, work: this.#work.record(), ops, gracePeriods: this.#gracePeriods };
+    const work: Partial<Record<WorkKind, number>> = {};
+    const d = this.#tallies.data;
+    for (const k of this.#workOrder) work[workNames[k] as WorkKind] = d[k];
+    return { locks, work, ops, gracePeriods: this.#gracePeriods };
   }
 
   /** Lock classes currently held, innermost last (for assertions in tests). */
@@ -332,7 +400,14 @@ export class CountingExec implements Exec {
     if (lockClass === this.#lastClassName) return this.#lastClass!;
     let c = this.#classes.get(lockClass);
     if (c === undefined) {
-      c = new ClassCounters();
+      const t = this.#tallies;
+      c = new ClassCounters(t, this.#classes.size + 1);
+      const need = (c.slot + 1) * t.stride;
+      if (need > t.data.length) {
+        const data = new Float64Array(Math.max(need, 2 * t.data.length));
+        data.set(t.data);
+        t.data = data;
+      }
       this.#classes.set(lockClass, c);
     }
     this.#lastClassName = lockClass;
@@ -401,6 +476,7 @@ export class CountingExec implements Exec {
     this.#heldWrite[n] = write;
     this.#heldUnits[n] = 0;
     this.#heldClass[n] = c;
+    this.#heldBase[n] = c.slot * this.#tallies.stride;
     this.#nheld = n + 1;
     return true;
   }
@@ -422,6 +498,7 @@ export class CountingExec implements Exec {
       this.#heldWrite[j - 1] = this.#heldWrite[j];
       this.#heldUnits[j - 1] = this.#heldUnits[j];
       this.#heldClass[j - 1] = this.#heldClass[j];
+      this.#heldBase[j - 1] = this.#heldBase[j];
     }
     locks[n - 1] = undefined as unknown as Lock;
     this.#heldClass[n - 1] = undefined as unknown as ClassCounters;
@@ -435,14 +512,54 @@ export class CountingExec implements Exec {
 
   /** {@link CountingExec.work} by work-kind index (see {@link workKindIndex}); `units` != 0. */
   countWork(k: number, units: number): void {
-    this.#work.add(k, units);
+    const t = this.#tallies;
+    if (k >= t.stride) this.#widen(k);
+    const d = t.data;
+    // As WorkTally.add: a positive total takes the first branch, a first count the second.
+    const w = d[k];
+    if (w > 0) d[k] = w + units;
+    else this.#firstWork(k, units);
     const n = this.#nheld;
     if (n === 0) return;
-    const hu = this.#heldUnits, hc = this.#heldClass;
+    const hu = this.#heldUnits, hb = this.#heldBase;
     for (let i = 0; i < n; i++) {
       hu[i] += units;
-      hc[i].tally.add(k, units);
+      const j = hb[i] + k;
+      const v = d[j];
+      if (v > 0) d[j] = v + units;
+      else this.#firstUnder(this.#heldClass[i], j, k, units);
     }
+  }
+
+  /** Adds `units` of kind `k` to the total, noting a kind first counted. */
+  #firstWork(k: number, units: number): void {
+    const d = this.#tallies.data;
+    const v = d[k];
+    if (v === 0 && !this.#workOrder.includes(k)) this.#workOrder.push(k);
+    d[k] = v + units;
+  }
+
+  /** Adds `units` of kind `k` at `data[j]` of class `c`, noting a kind first counted there. */
+  #firstUnder(c: ClassCounters, j: number, k: number, units: number): void {
+    const d = this.#tallies.data;
+    const v = d[j];
+    if (v === 0 && !c.order.includes(k)) c.order.push(k);
+    d[j] = v + units;
+  }
+
+  /** Re-lays the class tallies out with a stride above work-kind index `k`. */
+  #widen(k: number): void {
+    const t = this.#tallies;
+    let stride = t.stride;
+    while (stride <= k) stride *= 2;
+    const slots = this.#classes.size + 1;
+    const data = new Float64Array(Math.max(4, slots) * stride);
+    for (let c = 0; c < slots; c++) {
+      data.set(t.data.subarray(c * t.stride, (c + 1) * t.stride), c * stride);
+    }
+    t.data = data;
+    t.stride = stride;
+    for (let i = 0; i < this.#nheld; i++) this.#heldBase[i] = this.#heldClass[i].slot * stride;
   }
 
   rcuReadLock(): void {
