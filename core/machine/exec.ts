@@ -13,6 +13,7 @@
  */
 
 import { LOCK_SLOT } from "./lock_slot.ts";
+import { SlotTallies } from "./tally.ts";
 
 /** Lock modes. A spinlock or mutex is always taken in `"write"` mode. */
 export type LockMode = "read" | "write";
@@ -270,40 +271,20 @@ export class WorkTally {
 }
 
 /**
- * The work of one {@link CountingExec} in one typed array: slot 0 is the total, slot `c` the work
- * done under lock class `c` (numbered from 1); a slot's units of the work kind at index `k` are
- * `data[slot * stride + k]`. One array instead of a {@link WorkTally} per class, so counting a
- * call costs one element update for the total and one per lock held, not a walk from the class
- * to its tally to its array. The sums are the same: each element gets the same additions in the
- * same order as a per-class tally would.
- */
-interface ClassTallies {
-  data: Float64Array;
-  /** Slots per class: a power of two above every work-kind index counted so far. */
-  stride: number;
-}
-
-/**
  * The live counters of one lock class kept by {@link CountingExec}: plain fields, and the work
- * done under the class's locks (slot `slot` of the exec's {@link ClassTallies}, kinds in the
- * order first counted in `order`) read through `workUnderLock`.
+ * done under the class's locks (slot `slot` of the exec's {@link SlotTallies}) read through
+ * `workUnderLock`.
  */
 class ClassCounters implements LockClassCounters {
   readAcquisitions = 0;
   writeAcquisitions = 0;
   trylockFailures = 0;
   maxWorkPerHold = 0;
-  /** Work-kind indices in the order first counted under this class. */
-  readonly order: number[] = [];
 
-  constructor(readonly tallies: ClassTallies, readonly slot: number) {}
+  constructor(readonly tallies: SlotTallies, readonly slot: number) {}
 
   get workUnderLock(): Partial<Record<WorkKind, number>> {
-    const out: Partial<Record<WorkKind, number>> = {};
-    const { data, stride } = this.tallies;
-    const base = this.slot * stride;
-    for (const k of this.order) out[workNames[k] as WorkKind] = data[base + k];
-    return out;
+    return this.tallies.record(this.slot);
   }
 
   /** A plain copy, fields in the order of {@link LockClassCounters}. */
@@ -317,9 +298,6 @@ class ClassCounters implements LockClassCounters {
     };
   }
 }
-
-/** Slots per class of a new {@link ClassTallies}: a power of two >= WORK_KINDS.length. */
-const FIRST_STRIDE = 1 << Math.ceil(Math.log2(WORK_KINDS.length));
 
 /** Index of each operation kind in {@link OP_KINDS}. */
 const opIndex = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
@@ -347,8 +325,10 @@ export class CountingExec implements Exec {
   #classes = new Map<string, ClassCounters>();
   #lastClassName: string | null = null;
   #lastClass: ClassCounters | null = null;
-  /** Work-kind indices in the order first counted (slot 0 of `#tallies` holds the units). */
-  #workOrder: number[] = [];
+  /** Total work (slot 0) and work under each lock class (a slot per class). */
+  #tallies = new SlotTallies();
+  /** Slot 0 of `#tallies`: the total work, under a lock or not. */
+  readonly #total = this.#tallies.newSlot();
   /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
   #ops = new Float64Array(OP_KINDS.length);
   #opOrder: string[] = [];
@@ -359,9 +339,8 @@ export class CountingExec implements Exec {
   #heldWrite: boolean[] = [];
   #heldUnits: number[] = [];
   #heldClass: ClassCounters[] = [];
-  /** Start of the held lock's class in `#tallies.data` (`slot * stride`). */
-  #heldBase: number[] = [];
-  #tallies: ClassTallies = { data: new Float64Array(4 * FIRST_STRIDE), stride: FIRST_STRIDE };
+  /** The held lock's class's slot in `#tallies`. */
+  #heldSlot: number[] = [];
   #nheld = 0;
   #rcuQueue: (() => void)[] = [];
   #rcuDepth = 0;
@@ -379,9 +358,7 @@ export class CountingExec implements Exec {
       const i = opIndex.get(kind);
       ops[kind as OpKind] = i === undefined ? this.#extraOps.get(kind)! : this.#ops[i];
     }
-    const work: Partial<Record<WorkKind, number>> = {};
-    const d = this.#tallies.data;
-    for (const k of this.#workOrder) work[workNames[k] as WorkKind] = d[k];
+    const work = this.#tallies.record(this.#total);
     return { locks, work, ops, gracePeriods: this.#gracePeriods };
   }
 
@@ -400,14 +377,7 @@ export class CountingExec implements Exec {
     if (lockClass === this.#lastClassName) return this.#lastClass!;
     let c = this.#classes.get(lockClass);
     if (c === undefined) {
-      const t = this.#tallies;
-      c = new ClassCounters(t, this.#classes.size + 1);
-      const need = (c.slot + 1) * t.stride;
-      if (need > t.data.length) {
-        const data = new Float64Array(Math.max(need, 2 * t.data.length));
-        data.set(t.data);
-        t.data = data;
-      }
+      c = new ClassCounters(this.#tallies, this.#tallies.newSlot());
       this.#classes.set(lockClass, c);
     }
     this.#lastClassName = lockClass;
@@ -476,7 +446,7 @@ export class CountingExec implements Exec {
     this.#heldWrite[n] = write;
     this.#heldUnits[n] = 0;
     this.#heldClass[n] = c;
-    this.#heldBase[n] = c.slot * this.#tallies.stride;
+    this.#heldSlot[n] = c.slot;
     this.#nheld = n + 1;
     return true;
   }
@@ -498,7 +468,7 @@ export class CountingExec implements Exec {
       this.#heldWrite[j - 1] = this.#heldWrite[j];
       this.#heldUnits[j - 1] = this.#heldUnits[j];
       this.#heldClass[j - 1] = this.#heldClass[j];
-      this.#heldBase[j - 1] = this.#heldBase[j];
+      this.#heldSlot[j - 1] = this.#heldSlot[j];
     }
     locks[n - 1] = undefined as unknown as Lock;
     this.#heldClass[n - 1] = undefined as unknown as ClassCounters;
@@ -512,54 +482,24 @@ export class CountingExec implements Exec {
 
   /** {@link CountingExec.work} by work-kind index (see {@link workKindIndex}); `units` != 0. */
   countWork(k: number, units: number): void {
+    // SlotTallies.add inlined by hand: the total (slot 0), then the class of each lock held.
     const t = this.#tallies;
-    if (k >= t.stride) this.#widen(k);
-    const d = t.data;
-    // As WorkTally.add: a positive total takes the first branch, a first count the second.
+    if (k >> t.shift !== 0) t.widen(k);
+    const d = t.data, sh = t.shift;
     const w = d[k];
     if (w > 0) d[k] = w + units;
-    else this.#firstWork(k, units);
+    else t.first(0, k, units);
     const n = this.#nheld;
     if (n === 0) return;
-    const hu = this.#heldUnits, hb = this.#heldBase;
+    const hu = this.#heldUnits, hs = this.#heldSlot;
     for (let i = 0; i < n; i++) {
       hu[i] += units;
-      const j = hb[i] + k;
+      const s = hs[i];
+      const j = (s << sh) + k;
       const v = d[j];
       if (v > 0) d[j] = v + units;
-      else this.#firstUnder(this.#heldClass[i], j, k, units);
+      else t.first(s, k, units);
     }
-  }
-
-  /** Adds `units` of kind `k` to the total, noting a kind first counted. */
-  #firstWork(k: number, units: number): void {
-    const d = this.#tallies.data;
-    const v = d[k];
-    if (v === 0 && !this.#workOrder.includes(k)) this.#workOrder.push(k);
-    d[k] = v + units;
-  }
-
-  /** Adds `units` of kind `k` at `data[j]` of class `c`, noting a kind first counted there. */
-  #firstUnder(c: ClassCounters, j: number, k: number, units: number): void {
-    const d = this.#tallies.data;
-    const v = d[j];
-    if (v === 0 && !c.order.includes(k)) c.order.push(k);
-    d[j] = v + units;
-  }
-
-  /** Re-lays the class tallies out with a stride above work-kind index `k`. */
-  #widen(k: number): void {
-    const t = this.#tallies;
-    let stride = t.stride;
-    while (stride <= k) stride *= 2;
-    const slots = this.#classes.size + 1;
-    const data = new Float64Array(Math.max(4, slots) * stride);
-    for (let c = 0; c < slots; c++) {
-      data.set(t.data.subarray(c * t.stride, (c + 1) * t.stride), c * stride);
-    }
-    t.data = data;
-    t.stride = stride;
-    for (let i = 0; i < this.#nheld; i++) this.#heldBase[i] = this.#heldClass[i].slot * stride;
   }
 
   rcuReadLock(): void {

@@ -266,7 +266,7 @@ export class Machine {
       ops: this.#acct.opMetrics(),
       cpus: cpuMetrics(this.#cpus, now),
       tasks: taskMetrics(this.#tasks, now),
-      work: this.#acct.work.record(),
+      work: this.#acct.tallies.record(this.#acct.workSlot),
       gracePeriods: this.#rcu.gracePeriods,
       rcuCallbacks: this.#rcu.callbacksRun,
       rcuCallbacksPending: this.#rcu.pending,
@@ -392,6 +392,16 @@ export class Machine {
     const n = r.n;
     const acct = this.#acct;
     const price = this.#recorder.workPrice;
+    const workSlot = acct.workSlot;
+    // A step that takes `ns` > 0 moves the clock straight to `t = now + ns` when the event it
+    // would schedule at `t` is certain to be the next one to run: every pending event is
+    // strictly later and `t` is within the run's limit. Events at the same time run in
+    // scheduling order, and the step's event would be the newest, so an equal time must go
+    // through the queue. `next`, the next event's time, is kept in a local while steps run
+    // without changing the queue (only a release, which may wake waiters, and the RCU steps do).
+    const events = this.#events;
+    const limit = this.#limit;
+    let next = events.nextTime;
     // The program counter lives in a local; `r.pc` is written back before every return.
     let pc = r.pc;
     while (pc < n) {
@@ -400,26 +410,50 @@ export class Machine {
           const k = code[pc + 1] | 0;
           const units = code[pc + 2];
           pc += 3;
-          acct.work.add(k, units);
+          // SlotTallies.add inlined by hand: the total, then the class of each lock held.
+          const tl = acct.tallies;
+          if (k >> tl.shift !== 0) tl.widen(k);
+          const d = tl.data, sh = tl.shift;
+          const j0 = (workSlot << sh) + k;
+          const v0 = d[j0];
+          if (v0 > 0) d[j0] = v0 + units;
+          else tl.first(workSlot, k, units);
           const held = task.held;
           for (let i = 0, nh = task.nheld; i < nh; i++) {
             const h = held[i];
             h.units += units;
-            h.tally!.add(k, units);
+            const j = (h.slot << sh) + k;
+            const v = d[j];
+            if (v > 0) d[j] = v + units;
+            else tl.first(h.slot, k, units);
           }
-          if (this.#parked(task, price[k] * units)) {
-            r.pc = pc;
-            return;
+          // The clock moves on, or the task's next step is queued (see `next`).
+          const ns = price[k] * units;
+          if (ns > 0) {
+            const t = this.#now + ns;
+            if (t < next && t <= limit) this.#now = t;
+            else {
+              events.scheduleTagged(t, EV_ADVANCE, task);
+              r.pc = pc;
+              return;
+            }
           }
           break;
         }
-        case 3: // S_DELAY
+        case 3: { // S_DELAY
+          const ns = code[pc + 1];
           pc += 2;
-          if (this.#parked(task, code[pc - 1])) {
-            r.pc = pc;
-            return;
+          if (ns > 0) {
+            const t = this.#now + ns;
+            if (t < next && t <= limit) this.#now = t;
+            else {
+              events.scheduleTagged(t, EV_ADVANCE, task);
+              r.pc = pc;
+              return;
+            }
           }
           break;
+        }
         case 0: { // S_OP_BEGIN
           const kind = OP_KINDS[code[pc + 1]];
           pc += 2;
@@ -486,7 +520,6 @@ export class Machine {
           }
           task.nheld = nh;
           h.info = null;
-          h.tally = null;
           const m = info.metrics;
           const holdNs = this.#now - h.since;
           (h.write ? m.writeHold : m.readHold).add(holdNs);
@@ -495,6 +528,7 @@ export class Machine {
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
           for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
+          next = events.nextTime;
           break;
         }
         case 7: // S_RCU_LOCK
@@ -503,6 +537,7 @@ export class Machine {
             task.rcuSection = this.#rcu.beginSection();
             this.#log(task, "rcu-read-lock");
           }
+          next = events.nextTime;
           break;
         case 8: // S_RCU_UNLOCK
           pc++;
@@ -510,12 +545,14 @@ export class Machine {
             this.#log(task, "rcu-read-unlock");
             this.#rcu.endSection(task.rcuSection);
           }
+          next = events.nextTime;
           break;
         case 9: { // S_CALL_RCU
           const fn = refs[code[pc + 1]] as () => void;
           pc += 2;
           this.#log(task, "call-rcu");
           this.#rcu.queue(fn);
+          next = events.nextTime;
           break;
         }
         default:
@@ -528,29 +565,6 @@ export class Machine {
     task.replay = null;
     this.#leaveCpu(task);
     this.#makeRunnable(task);
-  }
-
-  /**
-   * Moves the clock straight to `t` when the event the step would schedule at `t` is certain to
-   * be the next one to run: every pending event is strictly later and `t` is within the run's
-   * limit. Events at the same time run in scheduling order, and the step's event would be the
-   * newest, so an equal time must go through the queue. Returns whether the clock moved.
-   */
-  #skipTo(t: number): boolean {
-    if (t < this.#events.nextTime && t <= this.#limit) {
-      this.#now = t;
-      return true;
-    }
-    return false;
-  }
-
-  /** Lets `ns` pass for `task`: false if the clock just moves on, true once its next step is queued. */
-  #parked(task: Task, ns: number): boolean {
-    if (!(ns > 0)) return false;
-    const t = this.#now + ns;
-    if (this.#skipTo(t)) return false;
-    this.#events.scheduleTagged(t, EV_ADVANCE, task);
-    return true;
   }
 
   #fire(tag: number, task: Task): void {
@@ -574,13 +588,13 @@ export class Machine {
     }
     const n = task.nheld++;
     let h = task.held[n];
-    const tally = m.workUnderLock;
-    if (h === undefined) task.held[n] = h = { info, write: false, since: 0, units: 0, tally };
+    const slot = m.workSlot;
+    if (h === undefined) task.held[n] = h = { info, write: false, since: 0, units: 0, slot };
     h.info = info;
     h.write = mode !== "read";
     h.since = now;
     h.units = 0;
-    h.tally = tally;
+    h.slot = slot;
     if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }
 

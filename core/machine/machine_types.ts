@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Lock, type LockMode, OP_KINDS, type OpKind, type WorkTally } from "./exec.ts";
+import { type Lock, type LockMode, OP_KINDS, type OpKind } from "./exec.ts";
 import type { CostProfile } from "./cost_model.ts";
 import type { Distribution } from "../lib/stats.ts";
 import type { LockState, ReaderWakeup } from "./lock_state.ts";
@@ -146,7 +146,8 @@ export interface ClassAccumulator {
   waitSum: number;
   readWait: Distribution;
   writeWait: Distribution;
-  workUnderLock: WorkTally;
+  /** The class's slot in the accounting's tallies: the work done under its locks. */
+  workSlot: number;
   maxWorkPerHold: number;
 }
 
@@ -158,8 +159,8 @@ export interface Held {
   write: boolean;
   since: number;
   units: number;
-  /** The work done under the lock's class (`info.metrics.workUnderLock`), or null if spare. */
-  tally: WorkTally | null;
+  /** The slot of the work done under the lock's class (`info.metrics.workSlot`). */
+  slot: number;
 }
 
 export interface Replay {

@@ -94,8 +94,6 @@ export class StepRecorder implements Exec {
   readonly workPrice: number[] = [];
   readonly #costs: CostProfile;
   readonly #host: RecorderHost;
-  #lastKind: string | null = null;
-  #lastKindIndex = -1;
   /** The one recording, reused by every dispatch (only one operation records at a time). */
   #recording: Recording = {
     code: NO_CODE,
@@ -308,23 +306,19 @@ export class StepRecorder implements Exec {
       throw new RangeError(`Work units of ${kind} must be a finite number >= 0, got ${units}`);
     }
     if (units === 0) return;
-    // One-entry cache of the work-kind index (runs of one kind are common).
-    let k = this.#lastKindIndex;
-    if (kind !== this.#lastKind) {
-      k = workKindIndex(kind);
-      this.#lastKind = kind;
-      this.#lastKindIndex = k;
-    }
+    const k = workKindIndex(kind);
     this.counting.countWork(k, units);
     const rec = this.rec;
     if (!rec) return;
     if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     if (k >= this.workPrice.length) this.#priceUpTo(k);
-    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
+    let n = rec.n;
+    if (n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
-    code[rec.n++] = S_WORK;
-    code[rec.n++] = k;
-    code[rec.n++] = units;
+    code[n++] = S_WORK;
+    code[n++] = k;
+    code[n++] = units;
+    rec.n = n;
   }
 
   /** `Exec.acquire`: a trylock is decided against the lock state now. */
