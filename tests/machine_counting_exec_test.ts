@@ -186,7 +186,7 @@ Deno.test("CountingExec: random holds and work give a naive model's counters, ke
     }),
   );
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+    fc.property(fc.array(step, { minLength: 10, maxLength: 120, size: "max" }), (steps) => {
       const ex = new CountingExec();
       const naive = new NaiveCounting();
       ex.beginOp("fork", 1);

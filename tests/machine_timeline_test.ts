@@ -10,6 +10,8 @@ import {
   type TaskAction,
   type TraceEntry,
   UNIT_COST_PROFILE,
+  WORK_KINDS,
+  type WorkKind,
 } from "../core/machine/mod.ts";
 
 /** A `next` function returning `actions` in order, then null. */
@@ -666,7 +668,55 @@ Deno.test("step codes and event tags keep the literal values Machine's replay sw
     t.S_RCU_LOCK,
     t.S_RCU_UNLOCK,
     t.S_CALL_RCU,
+    t.S_WORK1,
   ];
-  assert.deepEqual(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // The replay takes the opcode as the low 4 bits and the kind of a work step above them.
+  assert.equal(t.OP_BITS, 4);
   assert.deepEqual([t.EV_ADVANCE, t.EV_RUNNABLE, t.EV_BEGIN], [0, 1, 2]);
+});
+
+Deno.test("replayed work: one-unit and many-unit steps, kinds past the opcode bits and unpriced", () => {
+  // Kinds outside WORK_KINDS take indices past 15 (above the 4 opcode bits of a step word) and,
+  // unpriced, no time; fractional units keep any out-of-order addition visible.
+  const extra = Array.from({ length: 20 }, (_, i) => `replay_kind_${i}` as WorkKind);
+  const m = new Machine({ cpus: 1, costs: mergeCostProfile(UNIT_COST_PROFILE, {}) });
+  const mm = newLock("mmap_lock", "rwsem");
+  const root = newLock("anon_vma.root", "rwsem");
+  const calls: [WorkKind, number][] = [];
+  for (let i = 0; i < 60; i++) {
+    const kind = i % 3 === 0 ? extra[i % extra.length] : WORK_KINDS[i % WORK_KINDS.length];
+    calls.push([kind, i % 4 === 0 ? 1 : (i % 5) + 0.25]);
+  }
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([{
+      op: "fork",
+      run: () => {
+        m.exec.acquire(mm, "write");
+        calls.slice(0, 20).forEach(([k, u]) => m.exec.work(k, u));
+        m.exec.acquire(root, "read");
+        calls.slice(20, 45).forEach(([k, u]) => m.exec.work(k, u));
+        m.exec.release(mm, "write");
+        calls.slice(45).forEach(([k, u]) => m.exec.work(k, u));
+        m.exec.release(root, "read");
+      },
+    }]),
+  });
+  m.run();
+  const met = m.metrics(), c = m.counters;
+  // One task: the replay adds what the counting exec added, in the same order.
+  assert.deepEqual(Object.entries(met.work), Object.entries(c.work));
+  for (const cls of ["mmap_lock", "anon_vma.root"]) {
+    assert.deepEqual(
+      Object.entries(met.locks[cls].workUnderLock),
+      Object.entries(c.locks[cls].workUnderLock),
+    );
+  }
+  let now = 0;
+  for (const [k, u] of calls) if ((WORK_KINDS as readonly string[]).includes(k)) now += u;
+  assert.equal(m.now, now);
+  assert.equal(met.locks["mmap_lock"].maxWorkPerHold, c.locks["mmap_lock"].maxWorkPerHold);
 });

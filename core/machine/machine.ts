@@ -405,11 +405,17 @@ export class Machine {
     // The program counter lives in a local; `r.pc` is written back before every return.
     let pc = r.pc;
     while (pc < n) {
-      switch (code[pc] | 0) {
-        case 2: { // S_WORK
-          const k = code[pc + 1] | 0;
-          const units = code[pc + 2];
-          pc += 3;
+      const w = code[pc] | 0;
+      switch (w & 15) {
+        case 2: // S_WORK
+        case 10: { // S_WORK1
+          // The kind above the opcode bits (OP_BITS); the units follow, or are 1 for S_WORK1.
+          const k = w >> 4;
+          let units = 1;
+          if ((w & 15) === 2) {
+            units = code[pc + 1];
+            pc += 2;
+          } else pc++;
           // SlotTallies.add inlined by hand: the total, then the class of each lock held.
           const tl = acct.tallies;
           if (k >> tl.shift !== 0) tl.widen(k);

@@ -65,13 +65,16 @@ export interface MachineOptions {
  * flight hold buffers.
  *
  * - `S_OP_BEGIN kind` / `S_OP_END`: an operation's bounds (kind: index into OP_KINDS).
- * - `S_WORK kind units`: work (kind: index into the machine's work-kind table).
+ * - `S_WORK+kind*16 units`: work (kind: index into the machine's work-kind table, in the
+ *   opcode word above the low 4 bits); `S_WORK1+kind*16`: one unit of work, in one word (most
+ *   work is one unit: a fork records several per VMA).
  * - `S_DELAY ns`: a fixed delay (lock acquisition and release costs).
  * - `S_ACQUIRE ref mode try` / `S_TRYLOCK_FAIL ref mode` / `S_RELEASE ref mode`: lock steps (ref:
  *   index of the LockInfo in the side array; mode: 0 read, 1 write; try: 0 or 1).
  * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
  *
- * `Machine`'s replay switches on these values as literals (a jump table), and its `#fire` on the
+ * `Machine`'s replay switches on these values (the opcode word's low 4 bits) as literals (a jump
+ * table), and its `#fire` on the
  * event tags below: change both together (tests/machine_timeline_test.ts pins them).
  */
 export const S_OP_BEGIN = 0;
@@ -84,6 +87,9 @@ export const S_RELEASE = 6;
 export const S_RCU_LOCK = 7;
 export const S_RCU_UNLOCK = 8;
 export const S_CALL_RCU = 9;
+export const S_WORK1 = 10;
+/** The opcode is the low 4 bits of a step's first word (`S_WORK` and `S_WORK1` carry a kind). */
+export const OP_BITS = 4;
 
 export const MODES: readonly LockMode[] = ["read", "write"];
 

@@ -25,6 +25,7 @@ import {
   type LockInfo,
   NO_CODE,
   NO_REFS,
+  OP_BITS,
   OP_INDEX,
   type Recording,
   type Replay,
@@ -38,6 +39,7 @@ import {
   S_RELEASE,
   S_TRYLOCK_FAIL,
   S_WORK,
+  S_WORK1,
 } from "./machine_types.ts";
 
 /** Length of a new step buffer, in words. */
@@ -315,9 +317,11 @@ export class StepRecorder implements Exec {
     let n = rec.n;
     if (n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
-    code[n++] = S_WORK;
-    code[n++] = k;
-    code[n++] = units;
+    if (units === 1) code[n++] = S_WORK1 + (k << OP_BITS);
+    else {
+      code[n++] = S_WORK + (k << OP_BITS);
+      code[n++] = units;
+    }
     rec.n = n;
   }
 
