@@ -122,6 +122,8 @@ export interface Recording {
   rcuDepth: number;
   /** Locks taken by this operation and not yet released: `held[0..nheld)`, in acquisition order. */
   held: (Lock | null)[];
+  /** The state of each held lock (`heldInfo[i]` that of `held[i]`). */
+  heldInfo: (LockInfo | null)[];
   nheld: number;
 }
 

@@ -109,6 +109,7 @@ export class StepRecorder implements Exec {
     segments: 0,
     rcuDepth: 0,
     held: [],
+    heldInfo: [],
     nheld: 0,
   };
 
@@ -149,6 +150,7 @@ export class StepRecorder implements Exec {
     rec.segments = 0;
     rec.rcuDepth = 0;
     rec.held.fill(null, 0, rec.nheld);
+    rec.heldInfo.fill(null, 0, rec.nheld);
     rec.nheld = 0;
     this.rec = rec;
     return rec;
@@ -351,6 +353,7 @@ export class StepRecorder implements Exec {
       return this.#fail(rec, info, m);
     }
     this.counting.acquire(lock, mode, tryLock);
+    rec.heldInfo[rec.nheld] = info;
     rec.held[rec.nheld++] = lock;
     if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
@@ -398,15 +401,22 @@ export class StepRecorder implements Exec {
         `Release of ${lock.lockClass} #${lock.id} which this operation does not hold`,
       );
     }
-    for (; i < last; i++) held[i] = held[i + 1];
+    // The state found when the lock was taken (`lockInfo` gives the same one for a lock).
+    const heldInfo = rec.heldInfo;
+    const info = heldInfo[i]!;
+    for (; i < last; i++) {
+      held[i] = held[i + 1];
+      heldInfo[i] = heldInfo[i + 1];
+    }
     held[last] = null;
+    heldInfo[last] = null;
     rec.nheld = last;
     if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
     code[rec.n++] = S_DELAY;
     code[rec.n++] = this.#costs.lockReleaseNs;
     code[rec.n++] = S_RELEASE;
-    code[rec.n++] = this.#ref(rec, this.#host.lockInfo(lock));
+    code[rec.n++] = this.#ref(rec, info);
     code[rec.n++] = mode === "read" ? 0 : 1;
   }
 
