@@ -206,7 +206,7 @@ Deno.test("Distribution: zeros, whole numbers, large and fractional samples mix 
 });
 
 Deno.test("Distribution over many chunks: quantiles, histogram and merge as one sorted array", () => {
-  // 300,000 samples span many chunks; a double arrives after 200,000 of them
+  // 300,000 samples span several 65,536-sample chunks; a double arrives after three chunks
   // (every stored sample becomes a double), then -0 and zeros; quantiles are read in between
   // (the chunks are joined and sorted) and samples keep arriving afterwards.
   const d = new Distribution(4);

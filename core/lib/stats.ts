@@ -71,11 +71,8 @@ export interface HistogramOptions {
   scale?: "linear" | "log" | "integer";
 }
 
-/**
- * Longest chunk of stored samples (32 KiB of 32-bit samples, 64 KiB of doubles): small enough
- * that a new chunk comes from the allocator's free memory rather than fresh pages mapped for it.
- */
-const CHUNK_MAX = 1 << 13;
+/** Longest chunk of stored samples (256 KiB of 32-bit samples). */
+const CHUNK_MAX = 1 << 16;
 
 /**
  * Records numeric samples and reports count, sum, mean, extremes,
