@@ -720,3 +720,42 @@ Deno.test("replayed work: one-unit and many-unit steps, kinds past the opcode bi
   assert.equal(m.now, now);
   assert.equal(met.locks["mmap_lock"].maxWorkPerHold, c.locks["mmap_lock"].maxWorkPerHold);
 });
+
+Deno.test("replayed holds: more locks than the first room, released out of order", () => {
+  // Seven locks of five classes (two pairs share a class), work between the acquisitions and
+  // between releases in a mixed order: each class's work and largest hold match the counting
+  // exec's, which counts the same calls with its own held list.
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  const locks = ["a", "b", "a", "c", "d", "e", "d"].map((c) => newLock(c, "rwsem"));
+  const order = [2, 5, 0, 6, 1, 4, 3];
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([{
+      op: "fork",
+      run: () => {
+        locks.forEach((l, i) => {
+          m.exec.acquire(l, i % 2 === 0 ? "write" : "read");
+          m.exec.work(WORK_KINDS[i % WORK_KINDS.length], i + 0.5);
+        });
+        for (const i of order) {
+          m.exec.release(locks[i], i % 2 === 0 ? "write" : "read");
+          m.exec.work("list_op", i + 1);
+        }
+      },
+    }]),
+  });
+  m.run();
+  const met = m.metrics(), c = m.counters;
+  for (const cls of ["a", "b", "c", "d", "e"]) {
+    assert.deepEqual(
+      Object.entries(met.locks[cls].workUnderLock),
+      Object.entries(c.locks[cls].workUnderLock),
+    );
+    assert.equal(met.locks[cls].maxWorkPerHold, c.locks[cls].maxWorkPerHold);
+  }
+  // locks[0] ("a") sees 0.5 + 1.5 + ... + 6.5 while the others are taken, then 3 and 6 after
+  // the releases of locks[2] and locks[5] before its own.
+  assert.equal(met.locks["a"].maxWorkPerHold, 24.5 + 3 + 6);
+});

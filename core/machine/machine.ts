@@ -424,14 +424,14 @@ export class Machine {
           const v0 = d[j0];
           if (v0 > 0) d[j0] = v0 + units;
           else tl.first(workSlot, k, units);
-          const held = task.held;
+          const hs = task.heldSlot, hu = task.heldUnits;
           for (let i = 0, nh = task.nheld; i < nh; i++) {
-            const h = held[i];
-            h.units += units;
-            const j = (h.slot << sh) + k;
+            hu[i] += units;
+            const s = hs[i];
+            const j = (s << sh) + k;
             const v = d[j];
             if (v > 0) d[j] = v + units;
-            else tl.first(h.slot, k, units);
+            else tl.first(s, k, units);
           }
           // The clock moves on, or the task's next step is queued (see `next`).
           const ns = price[k] * units;
@@ -519,9 +519,15 @@ export class Machine {
           let i = nh;
           while (held[i].info !== info) i--;
           const h = held[i];
+          const units = task.heldUnits[i];
           if (i < nh) {
             // Keep the record for reuse: move it to the free end.
-            for (let j = i; j < nh; j++) held[j] = held[j + 1];
+            const hs = task.heldSlot, hu = task.heldUnits;
+            for (let j = i; j < nh; j++) {
+              held[j] = held[j + 1];
+              hs[j] = hs[j + 1];
+              hu[j] = hu[j + 1];
+            }
             held[nh] = h;
           }
           task.nheld = nh;
@@ -530,7 +536,7 @@ export class Machine {
           const holdNs = this.#now - h.since;
           (h.write ? m.writeHold : m.readHold).add(holdNs);
           m.holdSum += holdNs;
-          if (h.units > m.maxWorkPerHold) m.maxWorkPerHold = h.units;
+          if (units > m.maxWorkPerHold) m.maxWorkPerHold = units;
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
           for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
@@ -594,13 +600,19 @@ export class Machine {
     }
     const n = task.nheld++;
     let h = task.held[n];
-    const slot = m.workSlot;
-    if (h === undefined) task.held[n] = h = { info, write: false, since: 0, units: 0, slot };
+    if (h === undefined) task.held[n] = h = { info, write: false, since: 0 };
     h.info = info;
     h.write = mode !== "read";
     h.since = now;
-    h.units = 0;
-    h.slot = slot;
+    if (n === task.heldSlot.length) {
+      const hs = new Int32Array(2 * n), hu = new Float64Array(2 * n);
+      hs.set(task.heldSlot);
+      hu.set(task.heldUnits);
+      task.heldSlot = hs;
+      task.heldUnits = hu;
+    }
+    task.heldSlot[n] = m.workSlot;
+    task.heldUnits[n] = 0;
     if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }
 

@@ -166,9 +166,6 @@ export interface Held {
   /** Held in write mode (a spinlock or mutex always is). */
   write: boolean;
   since: number;
-  units: number;
-  /** The slot of the work done under the lock's class (`info.metrics.workSlot`). */
-  slot: number;
 }
 
 export interface Replay {
@@ -208,6 +205,13 @@ export interface Task {
   /** Locks held, innermost last: `held[0..nheld)`; later entries are spare records. */
   held: Held[];
   nheld: number;
+  /**
+   * Beside `held[i]`: the slot of the work done under its lock's class
+   * (`info.metrics.workSlot`) and the units of work done during the hold. Typed arrays, so the
+   * replay of a work step updates them without loading the records.
+   */
+  heldSlot: Int32Array;
+  heldUnits: Float64Array;
   ops: number;
   cpuNs: number;
   lockWaitNs: number;
@@ -260,6 +264,8 @@ export function newTask(spec: TaskSpec, now: number): Task {
     rcuSection: 0,
     held: [],
     nheld: 0,
+    heldSlot: new Int32Array(4),
+    heldUnits: new Float64Array(4),
     ops: 0,
     cpuNs: 0,
     lockWaitNs: 0,
