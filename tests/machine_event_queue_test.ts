@@ -70,3 +70,56 @@ Deno.test("EventQueue: pop and peek give the earliest event, ties in scheduling 
   assert.equal(order.length, 201);
   assert.throws(() => q.schedule(Infinity, () => {}), RangeError);
 });
+
+Deno.test("EventQueue: events scheduled while one runs (the one run replaced at the top)", () => {
+  // Each event, when run, checks size and nextTime against the model, then schedules 0-2 more
+  // at or after its own time (the machine's pattern: a task's next step); some also pop or peek.
+  const plan = fc.array(
+    fc.record({ adds: fc.array(fc.nat(6), { maxLength: 2 }), peek: fc.boolean() }),
+    { minLength: 50, maxLength: 300, size: "max" },
+  );
+  fc.assert(
+    fc.property(fc.array(fc.nat(5), { minLength: 1, maxLength: 20 }), plan, (first, steps) => {
+      const model: { time: number; id: number }[] = [];
+      const fired: number[] = [];
+      const expected: number[] = [];
+      let id = 0;
+      let step = 0;
+      const earliest = (): number => {
+        let m = 0;
+        for (let i = 1; i < model.length; i++) if (model[i].time < model[m].time) m = i;
+        return m;
+      };
+      const q: EventQueue = new EventQueue((_tag, arg) => {
+        const e = arg as { time: number; id: number };
+        fired.push(e.id);
+        assert.equal(q.size, model.length);
+        assert.equal(q.nextTime, model.length ? model[earliest()].time : Infinity);
+        const s = steps[step++ % steps.length];
+        for (const d of s.adds) add(e.time + d);
+        if (s.peek && model.length > 0) {
+          // A peek (or pop) while running: the earliest pending event, not the one running.
+          const m = earliest();
+          assert.equal(q.peek()!.time, model[m].time);
+          if (s.adds.length === 0) {
+            expected.push(model.splice(m, 1)[0].id);
+            q.pop()!.fire();
+          }
+        }
+      });
+      const add = (time: number): void => {
+        const e = { time, id: id++ };
+        model.push(e);
+        q.scheduleTagged(time, 0, e);
+      };
+      for (const t of first) add(t);
+      while (model.length > 0 && expected.length < 2000) {
+        assert.equal(q.size, model.length);
+        expected.push(model.splice(earliest(), 1)[0].id);
+        q.fireNext();
+      }
+      assert.deepEqual(fired.slice(0, expected.length), expected);
+    }),
+    { numRuns: 200 },
+  );
+});

@@ -6,7 +6,9 @@
  * can be and grown by doubling, so scheduling a tagged event ({@link EventQueue.scheduleTagged})
  * allocates nothing: the machine schedules one event per timed step and runs millions of them.
  * Sequence numbers are unique, so the order of events is fully given by (time, sequence) and
- * does not depend on how the heap arranges them.
+ * does not depend on how the heap arranges them. That lets {@link EventQueue.fireNext} leave the
+ * event it runs at the top until the event schedules another (most do: a task's next step) and
+ * put the new one there in its place: one sift down instead of a removal and an insertion.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -54,6 +56,11 @@ export class EventQueue {
   #tags = new Int32Array(INITIAL_CAPACITY);
   #args: unknown[] = new Array(INITIAL_CAPACITY).fill(undefined);
   #seq = 0;
+  /**
+   * Whether the top entry is the event being run, already out of the queue: the next event
+   * scheduled replaces it, anything else removes it first (see {@link EventQueue.fireNext}).
+   */
+  #firing = false;
   readonly #dispatch: EventDispatch | null;
 
   /** Creates an empty queue; `dispatch` runs the events scheduled with a tag. */
@@ -63,12 +70,17 @@ export class EventQueue {
 
   /** Number of pending events. */
   get size(): number {
-    return this.#n;
+    return this.#firing ? this.#n - 1 : this.#n;
   }
 
   /** Time of the earliest pending event, or `Infinity` when empty. */
   get nextTime(): number {
-    return this.#n > 0 ? this.#time[0] : Infinity;
+    const n = this.#n;
+    if (!this.#firing) return n > 0 ? this.#time[0] : Infinity;
+    // The top is out: the earlier of its children.
+    const t = this.#time;
+    if (n > 2) return t[1] < t[2] ? t[1] : t[2];
+    return n === 2 ? t[1] : Infinity;
   }
 
   /** Schedules `fire` at `time`; returns the event. */
@@ -89,6 +101,12 @@ export class EventQueue {
   #push(time: number, tag: number, arg: unknown): void {
     if (!Number.isFinite(time)) throw new RangeError(`Event time must be finite, got ${time}`);
     const seq = this.#seq++;
+    if (this.#firing) {
+      // Replaces the event being run (see `fireNext`).
+      this.#firing = false;
+      this.#siftDown(time, seq, tag, arg, this.#n);
+      return;
+    }
     let i = this.#n;
     if (i === this.#time.length) this.#grow();
     this.#n = i + 1;
@@ -131,12 +149,14 @@ export class EventQueue {
 
   /** The earliest event without removing it, or undefined when empty. */
   peek(): ScheduledEvent | undefined {
+    this.#settle();
     if (this.#n === 0) return undefined;
     return this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
   }
 
   /** Removes and returns the earliest event, or undefined when empty. */
   pop(): ScheduledEvent | undefined {
+    this.#settle();
     if (this.#n === 0) return undefined;
     const e = this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
     this.#removeTop();
@@ -145,11 +165,21 @@ export class EventQueue {
 
   /** Removes the earliest event and runs it (the queue must not be empty). */
   fireNext(): void {
+    this.#settle();
     const tag = this.#tags[0];
     const arg = this.#args[0];
-    this.#removeTop();
+    // The event stays at the top, out of the queue, until it schedules one or returns.
+    this.#firing = true;
     if (tag === CLOSURE) (arg as () => void)();
     else this.#dispatch!(tag, arg);
+    this.#settle();
+  }
+
+  /** Removes the event being run if it is still at the top (see `#firing`). */
+  #settle(): void {
+    if (!this.#firing) return;
+    this.#firing = false;
+    this.#removeTop();
   }
 
   #removeTop(): void {
@@ -158,7 +188,12 @@ export class EventQueue {
     this.#n = n;
     const lt = t[n], ls = s[n], lg = g[n], la = a[n];
     a[n] = undefined; // nothing stays reachable from a free entry
-    if (n === 0) return;
+    if (n > 0) this.#siftDown(lt, ls, lg, la, n);
+  }
+
+  /** Puts the entry (`lt`, `ls`, `lg`, `la`) at the top of the heap `[0, n)` and sifts it down. */
+  #siftDown(lt: number, ls: number, lg: number, la: unknown, n: number): void {
+    const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
