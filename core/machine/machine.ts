@@ -392,74 +392,33 @@ export class Machine {
     const n = r.n;
     const acct = this.#acct;
     const price = this.#recorder.workPrice;
-    const workSlot = acct.workSlot;
-    // A step that takes `ns` > 0 moves the clock straight to `t = now + ns` when the event it
-    // would schedule at `t` is certain to be the next one to run: every pending event is
-    // strictly later and `t` is within the run's limit. Events at the same time run in
-    // scheduling order, and the step's event would be the newest, so an equal time must go
-    // through the queue. `next`, the next event's time, is kept in a local while steps run
-    // without changing the queue (only a release, which may wake waiters, and the RCU steps do).
+    // A step taking `ns` > 0 moves the clock to `t = now + ns` when its event at `t` would be the
+    // next to run: every pending event strictly later (an equal one was scheduled first) and `t`
+    // within the limit. `next` is kept while no step changes the queue (a release and RCU do).
     const events = this.#events;
     const limit = this.#limit;
     let next = events.nextTime;
-    // The program counter lives in a local; `r.pc` is written back before every return.
-    let pc = r.pc;
+    let pc = r.pc; // the program counter, written back to `r.pc` before every return
     while (pc < n) {
       const w = code[pc] | 0;
+      let ns = 0; // the time the step takes (work and delays)
       switch (w & 15) {
         case 2: // S_WORK
         case 10: { // S_WORK1
-          // The kind above the opcode bits (OP_BITS); the units follow, or are 1 for S_WORK1.
-          const k = w >> 4;
+          const k = w >> 4; // above the opcode bits (OP_BITS); units follow, or 1 (S_WORK1)
           let units = 1;
           if ((w & 15) === 2) {
             units = code[pc + 1];
             pc += 2;
           } else pc++;
-          // SlotTallies.add inlined by hand: the total, then the class of each lock held.
-          const tl = acct.tallies;
-          if (k >> tl.shift !== 0) tl.widen(k);
-          const d = tl.data, sh = tl.shift;
-          const j0 = (workSlot << sh) + k;
-          const v0 = d[j0];
-          if (v0 > 0) d[j0] = v0 + units;
-          else tl.first(workSlot, k, units);
-          const hs = task.heldSlot, hu = task.heldUnits;
-          for (let i = 0, nh = task.nheld; i < nh; i++) {
-            hu[i] += units;
-            const s = hs[i];
-            const j = (s << sh) + k;
-            const v = d[j];
-            if (v > 0) d[j] = v + units;
-            else tl.first(s, k, units);
-          }
-          // The clock moves on, or the task's next step is queued (see `next`).
-          const ns = price[k] * units;
-          if (ns > 0) {
-            const t = this.#now + ns;
-            if (t < next && t <= limit) this.#now = t;
-            else {
-              events.scheduleTagged(t, EV_ADVANCE, task);
-              r.pc = pc;
-              return;
-            }
-          }
+          acct.tallies.addHeld(acct.workSlot, k, units, task.heldSlot, task.heldUnits, task.nheld);
+          ns = price[k] * units;
           break;
         }
-        case 3: { // S_DELAY
-          const ns = code[pc + 1];
+        case 3: // S_DELAY
+          ns = code[pc + 1];
           pc += 2;
-          if (ns > 0) {
-            const t = this.#now + ns;
-            if (t < next && t <= limit) this.#now = t;
-            else {
-              events.scheduleTagged(t, EV_ADVANCE, task);
-              r.pc = pc;
-              return;
-            }
-          }
           break;
-        }
         case 0: { // S_OP_BEGIN
           const kind = OP_KINDS[code[pc + 1]];
           pc += 2;
@@ -569,6 +528,16 @@ export class Machine {
         }
         default:
           throw new Error(`Corrupt step code ${code[pc]} at ${pc}`);
+      }
+      // The clock moves on, or the task's next step is queued (see `next`).
+      if (ns > 0) {
+        const t = this.#now + ns;
+        if (t < next && t <= limit) this.#now = t;
+        else {
+          events.scheduleTagged(t, EV_ADVANCE, task);
+          r.pc = pc;
+          return;
+        }
       }
     }
     r.pc = pc;

@@ -65,6 +65,35 @@ export class SlotTallies {
     else this.first(s, k, units);
   }
 
+  /**
+   * Adds `units` of the work kind at index `k` to slot `total`, then to each slot
+   * `slots[0..n)` (the classes of the locks held), and `units` to each `holdUnits[0..n)`: a work
+   * step of the timed machine's replay, {@link SlotTallies.add} inlined by hand.
+   */
+  addHeld(
+    total: number,
+    k: number,
+    units: number,
+    slots: Int32Array,
+    holdUnits: Float64Array,
+    n: number,
+  ): void {
+    if (k >> this.shift !== 0) this.widen(k);
+    const d = this.data, sh = this.shift;
+    const j0 = (total << sh) + k;
+    const v0 = d[j0];
+    if (v0 > 0) d[j0] = v0 + units;
+    else this.first(total, k, units);
+    for (let i = 0; i < n; i++) {
+      holdUnits[i] += units;
+      const s = slots[i];
+      const j = (s << sh) + k;
+      const v = d[j];
+      if (v > 0) d[j] = v + units;
+      else this.first(s, k, units);
+    }
+  }
+
   /** The slow path of an addition: notes kind `k` in slot `s`'s order if it is a first count. */
   first(s: number, k: number, units: number): void {
     const d = this.data;
