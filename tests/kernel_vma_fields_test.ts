@@ -38,6 +38,31 @@ Deno.test("KernelVma: start, end, pgoff read back as constructed, for any number
   }
 });
 
+Deno.test("KernelVma: page-aligned starts of any magnitude and sizes up to 2^24 pages read back exactly", () => {
+  // The getters add page counts (region base, page in region, size) and scale once: exact only
+  // while the sums are small enough, which startRef checks (2^52) before packing a start.
+  const starts = [2 ** 52 - P, 2 ** 52, -(2 ** 52) + P, -(2 ** 52), 2 ** 53 - P, 2 ** 47 - P];
+  for (let b = 60; b <= 80; b += 4) {
+    starts.push(2 ** b + 2 ** (b - 40) * P, -(2 ** b) - 2 ** (b - 45) * P);
+  }
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 200; i++) {
+    const pages = Math.floor(rnd() * 2 ** 53 / P);
+    starts.push((rnd() < 0.5 ? -pages : pages) * P);
+  }
+  for (const s of starts) {
+    for (const pages of [1, 2 ** 24 - 1, 2 ** 24, Math.floor(rnd() * 2 ** 24) + 1]) {
+      const e = s + pages * P;
+      if (e === s) continue;
+      const v = new KernelVma(1, {} as Mm, s, e, s / P, 0, null);
+      assertEquals([v.start, v.end, v.pgoff], [s, e, s / P], `start ${s}, ${pages} pages`);
+      const d = KernelVma.dup(2, {} as Mm, v);
+      assertEquals([d.start, d.end, d.pgoff], [s, e, s / P], `dup of start ${s}, ${pages} pages`);
+    }
+  }
+});
+
 Deno.test("KernelVma.dup copies start, end, pgoff, flags and file exactly, not the rest", () => {
   const mm = {} as Mm, mm2 = {} as Mm;
   const f = { id: 7 } as unknown as SimFile;
