@@ -451,15 +451,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   toArray(): T[] {
+    // Down the predecessor links from the last item (no walk stack), then reversed in place.
     const out: T[] = [];
-    const stack: GapNode<T>[] = [];
-    AugmentedTree.pushLeft(stack, this.#tree.root);
-    while (stack.length > 0) {
-      const m = stack.pop()!;
-      out.push(m);
-      AugmentedTree.pushLeft(stack, m.right);
-    }
-    return out;
+    for (let n = this.#last; n !== null; n = n.prev) out.push(n);
+    return out.reverse();
   }
 
   /**
@@ -475,11 +470,9 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   clear(): void {
-    const stack: GapNode<T>[] = [];
-    AugmentedTree.pushLeft(stack, this.#tree.root);
-    while (stack.length > 0) {
-      const m = stack.pop()!;
-      AugmentedTree.pushLeft(stack, m.right);
+    // Every item, down the predecessor links from the last one (no walk stack).
+    for (let m = this.#last, p: GapNode<T> | null; m !== null; m = p) {
+      p = m.prev;
       m.left = null;
       m.right = null;
       m.height = 1;
