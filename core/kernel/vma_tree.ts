@@ -291,9 +291,19 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** {@link KernelVma.end} of a VMA with a side object or an unpacked start. */
   private endSlow(): number {
     const x = this.#ext;
-    if (typeof x === "number") return this.start + (x >> FLAG_BITS) * PAGE_SIZE;
+    if (typeof x === "number") return this.startOf() + (x >> FLAG_BITS) * PAGE_SIZE;
     const s = x.size;
-    return typeof s === "number" ? this.start + s : s.v;
+    return typeof s === "number" ? this.startOf() + s : s.v;
+  }
+
+  /**
+   * {@link KernelVma.start} for the helpers of the rare forms (a file VMA's end and pgoff are
+   * read through them): a method call, which V8 inlines by its call count, where a getter call
+   * competes for what is left of the inlining budget.
+   */
+  private startOf(): number {
+    const r = this.#startRef;
+    return typeof r === "number" ? (regionBasePage[r & 127] + (r >> 7)) * 4096 : r.v;
   }
 
   // Helpers are TypeScript-private, not `#` methods: a class with `#` methods gives every
@@ -346,12 +356,34 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   set pgoff(v: number) {
     this.storePgoff(v, this.start);
   }
+  /**
+   * {@link KernelVma.pgoff} as a method (the anon_vma interval tree's key: a method call is
+   * inlined by its call count, see `IntervalNode.startKey`).
+   */
+  pgoffOf(): number {
+    const x = this.#ext, r = this.#startRef;
+    if (typeof x === "number" && typeof r === "number") return regionBasePage[r & 127] + (r >> 7);
+    return this.pgoffSlow();
+  }
+
+  /**
+   * `vm_pgoff + vma_pages(vma) - 1` (the interval tree's `avc_last_pgoff`), exactly as computed
+   * from the getters: for a packed VMA the page counts are exact integers, summed directly.
+   */
+  lastPgoff(): number {
+    const x = this.#ext, r = this.#startRef;
+    if (typeof x === "number" && typeof r === "number") {
+      return regionBasePage[r & 127] + (r >> 7) + (x >> 7) - 1;
+    }
+    return this.pgoffSlow() + (this.endSlow() - this.startOf()) / PAGE_SIZE - 1;
+  }
+
   /** {@link KernelVma.pgoff} of a VMA with a side object or an unpacked start. */
   private pgoffSlow(): number {
     const x = this.#ext;
-    if (typeof x === "number") return this.start / PAGE_SIZE;
+    if (typeof x === "number") return this.startOf() / PAGE_SIZE;
     const d = x.pgoffDelta;
-    return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
+    return typeof d === "number" ? this.startOf() / PAGE_SIZE + d : d.v;
   }
 
   /** Keeps `pgoff` for a VMA starting at `start`: in {@link VmaRare} unless it is `start / PAGE_SIZE`. */

@@ -103,6 +103,21 @@ export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N>
   abstract readonly last: number;
 
   /**
+   * `start`, as the tree's own insert, remove and query read it: a method call, which V8 inlines
+   * by its call count (a getter call competes only for what is left of the inlining budget, and
+   * a getter that is not inlined returns a large bound as a new heap number). A subclass whose
+   * `start` is a getter may override it to compute the same value more directly.
+   */
+  startKey(): number {
+    return this.start;
+  }
+
+  /** `last`, as the tree's own code reads it (see {@linkcode IntervalNode.startKey}). */
+  lastKey(): number {
+    return this.last;
+  }
+
+  /**
    * Insertion sequence number among the nodes of its start in its tree (orders equal starts:
    * one more than the largest stored when it was inserted, or 0), or -1 while not stored.
    */
@@ -173,9 +188,10 @@ function before(a: AnyNode, b: AnyNode): boolean {
 // -- The interval tree's own insert, remove and overlap query ----------------------------------
 //
 // The same AVL balancing as {@linkcode AvlEngine} (same rotations at the same nodes, so the same
-// shapes), written for interval nodes alone: every call here sees one kind of node, so V8 inlines
-// the nodes' `start`/`last` getters (an anon_vma chain's read its VMA's pgoff, a large double that
-// a getter that is not inlined returns boxed), and each node's `start` is read once per visit.
+// shapes), written for interval nodes alone: every call here sees one kind of node, and reads its
+// bounds through `startKey`/`lastKey` (method calls, which V8 inlines by call count: an anon_vma
+// chain's read its VMA's pgoff, a large double that a call that is not inlined returns boxed);
+// each node's `start` is read once per visit.
 // The max-last augmentation is a function of each subtree's intervals only, so it is kept
 // incrementally (exactly, for integer bounds below 2^53): an insert raises it along its path, a
 // remove recomputes it only at nodes whose largest `last` was the removed node's and not their
@@ -203,15 +219,15 @@ function setHeight(n: AnyNode): void {
 
 /** {@linkcode MAX_LAST}'s `propagate`, with `n`'s start given. */
 function recompute(n: AnyNode, s: number): void {
-  let m = n.last;
+  let m = n.lastKey();
   const l = n.left;
   if (l !== null) {
-    const lm = l.start + l.maxDelta;
+    const lm = l.startKey() + l.maxDelta;
     if (lm > m) m = lm;
   }
   const r = n.right;
   if (r !== null) {
-    const rm = r.start + r.maxDelta;
+    const rm = r.startKey() + r.maxDelta;
     if (rm > m) m = rm;
   }
   n.maxDelta = smallInt(m - s);
@@ -221,8 +237,8 @@ function recompute(n: AnyNode, s: number): void {
 function rotated(old: AnyNode, top: AnyNode): void {
   setHeight(old);
   setHeight(top);
-  const os = old.start;
-  top.maxDelta = smallInt(os + old.maxDelta - top.start);
+  const os = old.startKey();
+  top.maxDelta = smallInt(os + old.maxDelta - top.startKey());
   recompute(old, os);
 }
 
@@ -289,7 +305,7 @@ function ivInsertAt(n: AnyNode | null, node: AnyNode): AnyNode {
     grown = true;
     return node;
   }
-  const s = n.start;
+  const s = n.startKey();
   const d = opLast - s;
   if (d > n.maxDelta) n.maxDelta = smallInt(d);
   if (opStart < s) {
@@ -313,7 +329,7 @@ function ivInsert(root: AnyNode | null, node: AnyNode): AnyNode {
   node.right = null;
   const p = node.height;
   node.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
-  const s = node.start, l = node.last;
+  const s = node.startKey(), l = node.lastKey();
   opStart = s;
   opLast = l;
   node.maxDelta = smallInt(l - s);
@@ -327,7 +343,7 @@ function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
     return null;
   }
   if (n === node) return ivUnlink(n);
-  const s = n.start;
+  const s = n.startKey();
   if (opStart < s || (opStart === s && opHeight < n.height)) {
     const c = n.left, t = ivRemoveAt(c, node);
     if (t !== c) n.left = t;
@@ -336,7 +352,7 @@ function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
     if (t !== c) n.right = t;
   }
   // The subtree's largest last can only drop if it was the removed node's, and not n's own.
-  if (removedNode !== null && opLast === s + n.maxDelta && n.last !== opLast) recompute(n, s);
+  if (removedNode !== null && opLast === s + n.maxDelta && n.lastKey() !== opLast) recompute(n, s);
   return rebalance(n);
 }
 
@@ -348,10 +364,10 @@ function ivUnlink(n: AnyNode): AnyNode | null {
   if (n.right === null) return n.left;
   let m = n.right;
   while (m.left !== null) m = m.left;
-  minLast = m.last;
+  minLast = m.lastKey();
   m.right = ivRemoveMin(n.right);
   m.left = n.left;
-  recompute(m, m.start);
+  recompute(m, m.startKey());
   grown = true;
   return balance(m);
 }
@@ -365,8 +381,8 @@ function ivRemoveMin(n: AnyNode): AnyNode | null {
   }
   const t = ivRemoveMin(l);
   if (t !== l) n.left = t;
-  const s = n.start;
-  if (minLast === s + n.maxDelta && n.last !== minLast) recompute(n, s);
+  const s = n.startKey();
+  if (minLast === s + n.maxDelta && n.lastKey() !== minLast) recompute(n, s);
   return rebalance(n);
 }
 
@@ -375,8 +391,8 @@ function ivRemove(root: AnyNode | null, node: AnyNode): AnyNode | null {
   removedNode = null;
   const h = node.height;
   if (h < HEIGHT_UNIT) return root; // not stored: never found
-  opStart = node.start;
-  opLast = node.last;
+  opStart = node.startKey();
+  opLast = node.lastKey();
   opHeight = h;
   return ivRemoveAt(root, node);
 }
@@ -683,7 +699,7 @@ let qStop = false;
  */
 function overlap(n: AnyNode): void {
   qNodes++;
-  const s = n.start;
+  const s = n.startKey();
   // No interval below n reaches the query.
   if (s + n.maxDelta < qStart) return;
   const l = n.left;
@@ -696,7 +712,7 @@ function overlap(n: AnyNode): void {
     qStop = true;
     return;
   }
-  if (n.last >= qStart) {
+  if (n.lastKey() >= qStart) {
     qVisited++;
     if (qVisit!(n) === false) {
       qStop = true;
