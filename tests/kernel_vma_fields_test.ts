@@ -299,7 +299,7 @@ Deno.test("KernelVma: flags read and write like a field, for any number and any 
   assertEquals([big.end, big.flags, big.hasRare], [X + 0.5, 3, true]);
 });
 
-Deno.test("KernelVma: pgoffOf and lastPgoff (the anon_vma tree's keys) equal the getters' values", () => {
+Deno.test("KernelVma: startOf, endOf, pgoffOf and lastPgoff (the trees' keys) equal the getters' values", () => {
   const f = { id: 7 } as unknown as SimFile;
   const cases: [number, number, number, SimFile | null][] = [
     [X, X + P, X / P, null],
@@ -317,6 +317,7 @@ Deno.test("KernelVma: pgoffOf and lastPgoff (the anon_vma tree's keys) equal the
       const w = v ?? KernelVma.dup(2, {} as Mm, new KernelVma(1, {} as Mm, s, e, pg, 0x73, file));
       const last = w.pgoff + (w.end - w.start) / P - 1;
       assertEquals(Object.is(w.pgoffOf(), w.pgoff), true, `pgoffOf of [${s}, ${e})`);
+      assertEquals([Object.is(w.startOf(), w.start), Object.is(w.endOf(), w.end)], [true, true]);
       assertEquals(Object.is(w.lastPgoff(), last), true, `lastPgoff of [${s}, ${e})`);
       const a = new Avc(w, new AnonVma(1));
       assertEquals([Object.is(a.startKey(), a.start), Object.is(a.lastKey(), a.last)], [

@@ -82,15 +82,13 @@ function startRef(start: number): number | Exact {
     : new Exact(start);
 }
 
-// KernelVma's getters spell these as literals.
-if (REGION_INDEX_BITS !== 7 || REGION_INDEX_MASK !== 127 || PAGE_SIZE !== 4096) {
-  throw new Error("vma_tree: packing constants and their literals disagree");
-}
-
 /** Bits of a packed {@link KernelVma} extent that index {@link flagValues}. */
 const FLAG_BITS = 7;
 const FLAG_MASK = (1 << FLAG_BITS) - 1;
-if (FLAG_BITS !== 7) throw new Error("vma_tree: FLAG_BITS and its literal disagree");
+// KernelVma's getters spell these as literals.
+if (REGION_INDEX_BITS !== 7 || REGION_INDEX_MASK !== 127 || PAGE_SIZE !== 4096 || FLAG_BITS !== 7) {
+  throw new Error("vma_tree: packing constants and their literals disagree");
+}
 /** Pages a packed extent can give a VMA (the page count sits above the flags index). */
 const MAX_PACKED_PAGES = 2 ** (31 - FLAG_BITS);
 /**
@@ -288,6 +286,19 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   set end(v: number) {
     this.setSize(offsetFrom(v, this.start));
   }
+  /** {@link KernelVma.end} as a method (the gap tree's `Range.endOf`; see {@link KernelVma.startOf}). */
+  endOf(): number {
+    const x = this.#ext, r = this.#startRef;
+    if (typeof r === "number") {
+      const page = regionBasePage[r & 127] + (r >> 7);
+      if (typeof x === "number") return (page + (x >> 7)) * 4096;
+      // A file VMA: its start plus the size in its side object.
+      const s = x.size;
+      if (typeof s === "number") return page * 4096 + s;
+    }
+    return this.endSlow();
+  }
+
   /** {@link KernelVma.end} of a VMA with a side object or an unpacked start. */
   private endSlow(): number {
     const x = this.#ext;
@@ -297,11 +308,11 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
 
   /**
-   * {@link KernelVma.start} for the helpers of the rare forms (a file VMA's end and pgoff are
-   * read through them): a method call, which V8 inlines by its call count, where a getter call
-   * competes for what is left of the inlining budget.
+   * {@link KernelVma.start} as a method (the gap tree's `Range.startOf`; also what the helpers of
+   * the rare forms read): V8 inlines a method call by its call count, where a getter call gets
+   * only what is left of the inlining budget.
    */
-  private startOf(): number {
+  startOf(): number {
     const r = this.#startRef;
     return typeof r === "number" ? (regionBasePage[r & 127] + (r >> 7)) * 4096 : r.v;
   }
@@ -362,7 +373,13 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
    */
   pgoffOf(): number {
     const x = this.#ext, r = this.#startRef;
-    if (typeof x === "number" && typeof r === "number") return regionBasePage[r & 127] + (r >> 7);
+    if (typeof r === "number") {
+      const page = regionBasePage[r & 127] + (r >> 7);
+      if (typeof x === "number") return page;
+      // A file or moved VMA: start / PAGE_SIZE plus the distance in its side object.
+      const d = x.pgoffDelta;
+      if (typeof d === "number") return page + d;
+    }
     return this.pgoffSlow();
   }
 
@@ -375,7 +392,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     if (typeof x === "number" && typeof r === "number") {
       return regionBasePage[r & 127] + (r >> 7) + (x >> 7) - 1;
     }
-    return this.pgoffSlow() + (this.endSlow() - this.startOf()) / PAGE_SIZE - 1;
+    return this.pgoffOf() + (this.endOf() - this.startOf()) / PAGE_SIZE - 1;
   }
 
   /** {@link KernelVma.pgoff} of a VMA with a side object or an unpacked start. */
