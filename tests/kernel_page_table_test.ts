@@ -50,8 +50,16 @@ function compare(seed: number, keyOf: (r: Random) => number, ops: number): void 
         ? PteNode.zero(r.chance(0.5), r.chance(0.5))
         : PteNode.swap({ count: i } as unknown as SwapSlot);
       const had = m.get(k);
-      t.set(k, p as unknown as Pte);
-      m.set(k, (had === undefined ? p : t.get(k)) as Pte);
+      if (op === 0) {
+        // insertAbsent: links a new key's entry as set would, leaves a present key alone.
+        const before = show(t.get(k));
+        assertEquals(t.insertAbsent(k, p as unknown as Pte), had === undefined, `insert ${k}`);
+        if (had === undefined) m.set(k, p as unknown as Pte);
+        else assertEquals([t.get(k) === had, show(t.get(k))], [true, before]);
+      } else {
+        t.set(k, p as unknown as Pte);
+        m.set(k, (had === undefined ? p : t.get(k)) as Pte);
+      }
       // A new key links the entry itself; a present key keeps its entry object.
       assertEquals(t.get(k) === (had === undefined ? p as unknown as Pte : had), true);
     } else if (op < 8) {
@@ -144,6 +152,7 @@ Deno.test("page table: entries are linked once; taken ones relink; other values 
   ]);
   assertThrows(() => t.set(1.5, c), RangeError, "integer");
   assertThrows(() => t.set(NaN, c), RangeError, "integer");
+  assertThrows(() => t.insertAbsent(0.5, c), RangeError, "integer");
   assertThrows(() => PteNode.present(folio(2), 65536, true, true, false), RangeError, "Page");
   const top = PteNode.present(folio(2), 65535, true, true, true) as unknown as Pte;
   t.set(HIGH + 511, top);

@@ -5,6 +5,7 @@
 
 import { assertEquals } from "./assert.ts";
 import { KernelVma } from "../core/kernel/vma_tree.ts";
+import { AnonVma, Avc } from "../core/rmap/anon_vma.ts";
 import { GapTree } from "../core/lib/gap_tree.ts";
 import { type Mm, PAGE_SIZE, type SimFile } from "../core/kernel/types.ts";
 
@@ -35,6 +36,31 @@ Deno.test("KernelVma: start, end, pgoff read back as constructed, for any number
     assertEquals(Object.is(v.start, s), true, `start ${s}`);
     assertEquals(Object.is(v.end, e), true, `end ${e} (start ${s})`);
     assertEquals(Object.is(v.pgoff, pg), true, `pgoff ${pg} (start ${s})`);
+  }
+});
+
+Deno.test("KernelVma: page-aligned starts of any magnitude and sizes up to 2^24 pages read back exactly", () => {
+  // The getters add page counts (region base, page in region, size) and scale once: exact only
+  // while the sums are small enough, which startRef checks (2^52) before packing a start.
+  const starts = [2 ** 52 - P, 2 ** 52, -(2 ** 52) + P, -(2 ** 52), 2 ** 53 - P, 2 ** 47 - P];
+  for (let b = 60; b <= 80; b += 4) {
+    starts.push(2 ** b + 2 ** (b - 40) * P, -(2 ** b) - 2 ** (b - 45) * P);
+  }
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 200; i++) {
+    const pages = Math.floor(rnd() * 2 ** 53 / P);
+    starts.push((rnd() < 0.5 ? -pages : pages) * P);
+  }
+  for (const s of starts) {
+    for (const pages of [1, 2 ** 24 - 1, 2 ** 24, Math.floor(rnd() * 2 ** 24) + 1]) {
+      const e = s + pages * P;
+      if (e === s) continue;
+      const v = new KernelVma(1, {} as Mm, s, e, s / P, 0, null);
+      assertEquals([v.start, v.end, v.pgoff], [s, e, s / P], `start ${s}, ${pages} pages`);
+      const d = KernelVma.dup(2, {} as Mm, v);
+      assertEquals([d.start, d.end, d.pgoff], [s, e, s / P], `dup of start ${s}, ${pages} pages`);
+    }
   }
 });
 
@@ -271,4 +297,37 @@ Deno.test("KernelVma: flags read and write like a field, for any number and any 
   big.end = X + 0.5;
   big.flags = 3;
   assertEquals([big.end, big.flags, big.hasRare], [X + 0.5, 3, true]);
+});
+
+Deno.test("KernelVma: startOf, endOf, pgoffOf and lastPgoff (the trees' keys) equal the getters' values", () => {
+  const f = { id: 7 } as unknown as SimFile;
+  const cases: [number, number, number, SimFile | null][] = [
+    [X, X + P, X / P, null],
+    [X, X + 5 * P, X / P + 9, null],
+    [X, X + 3 * P, 5, f],
+    [0x1000, 0x3000, 1, null],
+    [X, X + 2 ** 33, X / P - 2 ** 40, null],
+    [0.5, 1.25, -0, null],
+    [2 ** 53, 2 ** 53 + 2, 2 ** 53 / P + 0.5, f],
+    [2 ** 52 - P, 2 ** 52 - P + (2 ** 24 - 1) * P, (2 ** 52 - P) / P, null],
+    [Infinity, Infinity, NaN, null],
+  ];
+  for (const [s, e, pg, file] of cases) {
+    for (const v of [new KernelVma(1, {} as Mm, s, e, pg, 0x73, file), undefined]) {
+      const w = v ?? KernelVma.dup(2, {} as Mm, new KernelVma(1, {} as Mm, s, e, pg, 0x73, file));
+      const last = w.pgoff + (w.end - w.start) / P - 1;
+      assertEquals(Object.is(w.pgoffOf(), w.pgoff), true, `pgoffOf of [${s}, ${e})`);
+      assertEquals([Object.is(w.startOf(), w.start), Object.is(w.endOf(), w.end)], [true, true]);
+      assertEquals(Object.is(w.lastPgoff(), last), true, `lastPgoff of [${s}, ${e})`);
+      const a = new Avc(w, new AnonVma(1));
+      assertEquals([Object.is(a.startKey(), a.start), Object.is(a.lastKey(), a.last)], [
+        true,
+        true,
+      ]);
+    }
+  }
+  // An AVC of a VMA that is not a KernelVma reads the getters.
+  const plain = { pgoff: 3, start: P, end: 4 * P } as unknown as KernelVma;
+  const a = new Avc(plain, new AnonVma(2));
+  assertEquals([a.startKey(), a.lastKey()], [3, 5]);
 });

@@ -225,12 +225,23 @@ Deno.test("GapTree matches a naive model (property)", () => {
           });
         }
         assert.equal(t.size, ref.length);
+        // toArray walks the predecessor links from the last item.
+        assert.deepEqual(t.toArray(), ref);
         // Each item links its predecessor (the gap augmentation reads it).
         ref.forEach((r, i) => assert.equal((r as { prev?: Vma | null }).prev, ref[i - 1] ?? null));
         assert.equal(t.first(), ref[0]);
         assert.equal(t.last(), ref[ref.length - 1]);
       }
       assert.deepEqual([...t], ref);
+      // clear() unlinks every item (walking the predecessor links), leaving them reusable.
+      t.clear();
+      assert.deepEqual([t.size, t.toArray(), t.first(), t.last()], [0, [], undefined, undefined]);
+      for (const r of ref) {
+        const n = r as Vma & { left: unknown; right: unknown; prev: unknown; maxGap: number };
+        assert.deepEqual([n.left, n.right, n.prev, n.maxGap], [null, null, null, 0]);
+      }
+      for (const r of ref) t.insert(r);
+      assert.deepEqual(t.toArray(), ref);
     }),
     { seed: 0x9a9, numRuns: 200 },
   );

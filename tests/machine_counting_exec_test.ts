@@ -1,7 +1,17 @@
 // CountingExec's counters: exact figures and the key order of the records it builds (the order
 // in which kinds and classes were first counted), nested and out-of-order holds, and its errors.
 import assert from "node:assert/strict";
-import { CountingExec, newLock, type WorkKind } from "../core/machine/mod.ts";
+import fc from "fast-check";
+import {
+  CountingExec,
+  type Lock,
+  type LockClassCounters,
+  newLock,
+  WORK_KINDS,
+  type WorkKind,
+  workKindIndex,
+  workKindName,
+} from "../core/machine/mod.ts";
 
 Deno.test("CountingExec: records keep first-counted order; holds nest and release out of order", () => {
   const ex = new CountingExec();
@@ -104,4 +114,117 @@ Deno.test("CountingExec: errors and trylocks", () => {
   assert.deepEqual([c.readAcquisitions, c.writeAcquisitions, c.trylockFailures], [1, 1, 1]);
   assert.equal(ex.counters.gracePeriods, 1);
   assert.deepEqual(ex.counters.work, { rcu_op: 1 });
+});
+
+Deno.test("workKindIndex: the known kinds at their WORK_KINDS positions, others appended", () => {
+  WORK_KINDS.forEach((k, i) => {
+    assert.equal(workKindIndex(k), i);
+    // A string equal to the literal but built at run time (not the same interned object).
+    assert.equal(workKindIndex([...k].join("")), i);
+    assert.equal(workKindName(i), k);
+  });
+  const a = workKindIndex("kind_index_test_a");
+  assert.ok(a >= WORK_KINDS.length);
+  assert.equal(workKindIndex("kind_index_test_a"), a);
+  assert.equal(workKindName(a), "kind_index_test_a");
+  assert.equal(workKindIndex("kind_index_test_b"), a + 1);
+});
+
+/** A naive CountingExec: one record per class and per hold, updated call by call. */
+class NaiveCounting {
+  locks = new Map<string, LockClassCounters>();
+  work: Record<string, number> = {};
+  held: { lock: Lock; write: boolean; units: number }[] = [];
+  cls(name: string): LockClassCounters {
+    let c = this.locks.get(name);
+    if (!c) {
+      c = {
+        readAcquisitions: 0,
+        writeAcquisitions: 0,
+        trylockFailures: 0,
+        workUnderLock: {},
+        maxWorkPerHold: 0,
+      };
+      this.locks.set(name, c);
+    }
+    return c;
+  }
+  acquire(lock: Lock, write: boolean): void {
+    const c = this.cls(lock.lockClass);
+    if (write) c.writeAcquisitions++;
+    else c.readAcquisitions++;
+    this.held.push({ lock, write, units: 0 });
+  }
+  release(i: number): void {
+    const [h] = this.held.splice(i, 1);
+    const c = this.cls(h.lock.lockClass);
+    if (h.units > c.maxWorkPerHold) c.maxWorkPerHold = h.units;
+  }
+  doWork(kind: string, units: number): void {
+    if (units === 0) return;
+    this.work[kind] = (this.work[kind] ?? 0) + units;
+    for (const h of this.held) {
+      h.units += units;
+      const w = this.cls(h.lock.lockClass).workUnderLock as Record<string, number>;
+      w[kind] = (w[kind] ?? 0) + units;
+    }
+  }
+}
+
+Deno.test("CountingExec: random holds and work give a naive model's counters, key order included", () => {
+  // Many classes (the class tallies grow) and kinds past WORK_KINDS (their stride widens while
+  // locks are held); fractional units, so an addition out of order would show in the last bit.
+  const classes = Array.from({ length: 9 }, (_, i) => `class${i}`);
+  const kinds = [...WORK_KINDS, ...Array.from({ length: 24 }, (_, i) => `prop_kind_${i}`)];
+  const step = fc.oneof(
+    fc.record({ t: fc.constant("acq"), cls: fc.nat(classes.length - 1), write: fc.boolean() }),
+    fc.record({ t: fc.constant("rel"), at: fc.nat(8) }),
+    fc.record({
+      t: fc.constant("work"),
+      kind: fc.nat(kinds.length - 1),
+      units: fc.oneof(fc.constant(0), fc.nat(5), fc.double({ min: 0, max: 9, noNaN: true })),
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { minLength: 10, maxLength: 120, size: "max" }), (steps) => {
+      const ex = new CountingExec();
+      const naive = new NaiveCounting();
+      ex.beginOp("fork", 1);
+      for (const s of steps) {
+        if (s.t === "acq") {
+          const lock = newLock(classes[s.cls], "rwsem");
+          ex.acquire(lock, s.write ? "write" : "read");
+          naive.acquire(lock, s.write);
+        } else if (s.t === "rel") {
+          if (naive.held.length === 0) continue;
+          const i = s.at % naive.held.length;
+          const h = naive.held[i];
+          ex.release(h.lock, h.write ? "write" : "read");
+          naive.release(i);
+        } else {
+          ex.work(kinds[s.kind] as WorkKind, s.units);
+          naive.doWork(kinds[s.kind], s.units);
+        }
+      }
+      while (naive.held.length > 0) {
+        const h = naive.held[naive.held.length - 1];
+        ex.release(h.lock, h.write ? "write" : "read");
+        naive.release(naive.held.length - 1);
+      }
+      ex.endOp();
+      const c = ex.counters;
+      assert.deepEqual(Object.entries(c.work), Object.entries(naive.work));
+      assert.deepEqual(Object.keys(c.locks), [...naive.locks.keys()]);
+      for (const [name, n] of naive.locks) {
+        const got = c.locks[name];
+        assert.deepEqual(Object.entries(got.workUnderLock), Object.entries(n.workUnderLock));
+        assert.deepEqual({ ...got, workUnderLock: {} }, { ...n, workUnderLock: {} });
+        assert.deepEqual(
+          Object.entries(ex.lockCounters(name).workUnderLock),
+          Object.entries(n.workUnderLock),
+        );
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -10,6 +10,8 @@ import {
   type TaskAction,
   type TraceEntry,
   UNIT_COST_PROFILE,
+  WORK_KINDS,
+  type WorkKind,
 } from "../core/machine/mod.ts";
 
 /** A `next` function returning `actions` in order, then null. */
@@ -666,7 +668,94 @@ Deno.test("step codes and event tags keep the literal values Machine's replay sw
     t.S_RCU_LOCK,
     t.S_RCU_UNLOCK,
     t.S_CALL_RCU,
+    t.S_WORK1,
   ];
-  assert.deepEqual(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // The replay takes the opcode as the low 4 bits and the kind of a work step above them.
+  assert.equal(t.OP_BITS, 4);
   assert.deepEqual([t.EV_ADVANCE, t.EV_RUNNABLE, t.EV_BEGIN], [0, 1, 2]);
+});
+
+Deno.test("replayed work: one-unit and many-unit steps, kinds past the opcode bits and unpriced", () => {
+  // Kinds outside WORK_KINDS take indices past 15 (above the 4 opcode bits of a step word) and,
+  // unpriced, no time; fractional units keep any out-of-order addition visible.
+  const extra = Array.from({ length: 20 }, (_, i) => `replay_kind_${i}` as WorkKind);
+  const m = new Machine({ cpus: 1, costs: mergeCostProfile(UNIT_COST_PROFILE, {}) });
+  const mm = newLock("mmap_lock", "rwsem");
+  const root = newLock("anon_vma.root", "rwsem");
+  const calls: [WorkKind, number][] = [];
+  for (let i = 0; i < 60; i++) {
+    const kind = i % 3 === 0 ? extra[i % extra.length] : WORK_KINDS[i % WORK_KINDS.length];
+    calls.push([kind, i % 4 === 0 ? 1 : (i % 5) + 0.25]);
+  }
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([{
+      op: "fork",
+      run: () => {
+        m.exec.acquire(mm, "write");
+        calls.slice(0, 20).forEach(([k, u]) => m.exec.work(k, u));
+        m.exec.acquire(root, "read");
+        calls.slice(20, 45).forEach(([k, u]) => m.exec.work(k, u));
+        m.exec.release(mm, "write");
+        calls.slice(45).forEach(([k, u]) => m.exec.work(k, u));
+        m.exec.release(root, "read");
+      },
+    }]),
+  });
+  m.run();
+  const met = m.metrics(), c = m.counters;
+  // One task: the replay adds what the counting exec added, in the same order.
+  assert.deepEqual(Object.entries(met.work), Object.entries(c.work));
+  for (const cls of ["mmap_lock", "anon_vma.root"]) {
+    assert.deepEqual(
+      Object.entries(met.locks[cls].workUnderLock),
+      Object.entries(c.locks[cls].workUnderLock),
+    );
+  }
+  let now = 0;
+  for (const [k, u] of calls) if ((WORK_KINDS as readonly string[]).includes(k)) now += u;
+  assert.equal(m.now, now);
+  assert.equal(met.locks["mmap_lock"].maxWorkPerHold, c.locks["mmap_lock"].maxWorkPerHold);
+});
+
+Deno.test("replayed holds: more locks than the first room, released out of order", () => {
+  // Seven locks of five classes (two pairs share a class), work between the acquisitions and
+  // between releases in a mixed order: each class's work and largest hold match the counting
+  // exec's, which counts the same calls with its own held list.
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  const locks = ["a", "b", "a", "c", "d", "e", "d"].map((c) => newLock(c, "rwsem"));
+  const order = [2, 5, 0, 6, 1, 4, 3];
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([{
+      op: "fork",
+      run: () => {
+        locks.forEach((l, i) => {
+          m.exec.acquire(l, i % 2 === 0 ? "write" : "read");
+          m.exec.work(WORK_KINDS[i % WORK_KINDS.length], i + 0.5);
+        });
+        for (const i of order) {
+          m.exec.release(locks[i], i % 2 === 0 ? "write" : "read");
+          m.exec.work("list_op", i + 1);
+        }
+      },
+    }]),
+  });
+  m.run();
+  const met = m.metrics(), c = m.counters;
+  for (const cls of ["a", "b", "c", "d", "e"]) {
+    assert.deepEqual(
+      Object.entries(met.locks[cls].workUnderLock),
+      Object.entries(c.locks[cls].workUnderLock),
+    );
+    assert.equal(met.locks[cls].maxWorkPerHold, c.locks[cls].maxWorkPerHold);
+  }
+  // locks[0] ("a") sees 0.5 + 1.5 + ... + 6.5 while the others are taken, then 3 and 6 after
+  // the releases of locks[2] and locks[5] before its own.
+  assert.equal(met.locks["a"].maxWorkPerHold, 24.5 + 3 + 6);
 });

@@ -312,31 +312,28 @@ export class PageTable {
     return this.#node(key) !== null;
   }
 
-  /**
-   * Sets the entry at `key` (see the class comment for when `pte` itself is linked). Throws a
-   * `RangeError` unless `key` is an integer.
-   */
+  /** Sets the entry at `key` (see the class comment); a `RangeError` unless `key` is an integer. */
   set(key: number, pte: Pte): void {
+    if (this.insertAbsent(key, pte)) return; // else the entry is copied into the key's node
+    const old = this.#node(key)!, given = pte as unknown as PteNode | Pte;
+    if (old !== given) old.copyEntry(given instanceof PteNode ? given : PteNode.from(pte));
+  }
+
+  /** {@link PageTable.set} of a `key` with no entry, in one lookup; false (no change) if it has one. */
+  insertAbsent(key: number, pte: Pte): boolean {
     if (!Number.isInteger(key)) throw new RangeError(`Key must be an integer: ${key}`);
     const given = pte as unknown as PteNode | Pte;
-    const pmd = Math.floor(key / SLOTS);
-    const slot = key - pmd * SLOTS;
-    const pg = this.#page(pmd);
+    const pmd = Math.floor(key / SLOTS), slot = key - pmd * SLOTS, pg = this.#page(pmd);
     let at = 0;
     if (pg !== null) {
       const p = pg.ptes;
-      let old: PteNode | null = null;
       if (!Array.isArray(p)) {
-        if (p.slot === slot) old = p;
-        else at = p.slot < slot ? 1 : 0;
+        if (p.slot === slot) return false;
+        at = p.slot < slot ? 1 : 0;
       } else {
         const i = search(p, slot);
-        if (i >= 0) old = p[i];
-        else at = ~i;
-      }
-      if (old !== null) {
-        if (old !== given) old.copyEntry(given instanceof PteNode ? given : PteNode.from(pte));
-        return;
+        if (i >= 0) return false;
+        at = ~i;
       }
     }
     const node = given instanceof PteNode && !given.linked ? given : PteNode.from(pte);
@@ -355,6 +352,7 @@ export class PageTable {
     }
     this.#size++;
     this.#mods++;
+    return true;
   }
 
   /** Removes the entry at `key` (it stays usable, in no page table); returns whether there was one. */

@@ -146,9 +146,15 @@ export function detachPte(mm: Mm, vpn: number): Pte | undefined {
  */
 export function setPte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
   const vpn = addr / PAGE_SIZE;
-  const old = mm.pages.get(vpn);
-  if (old) clearPte(k, mm, addr);
-  attachPte(mm, vpn, pte);
+  // Linked at once when the slot is empty (one page-table lookup); otherwise the old entry is
+  // cleared first, as before.
+  if (mm.pages.insertAbsent(vpn, pte)) {
+    const t = pteTableIndex(vpn);
+    mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+  } else {
+    clearPte(k, mm, addr);
+    attachPte(mm, vpn, pte);
+  }
   if (pte.kind === "present") {
     pte.folio.addPageMapcount(pte.page, 1);
     if (pte.folio.anon) k.oracle.map(pte.folio, mm, addr);

@@ -70,8 +70,14 @@ function startRef(start: number): number | Exact {
   }
   const page = (start - regionBase[idx]) / PAGE_SIZE;
   const ref = (page << REGION_INDEX_BITS) | idx;
+  // Below 2^52 in magnitude, the getters' sums of page counts (the start's, and a size below
+  // 2^24 pages) are exact integers, so `start`, `end` and `pgoff` read back exactly.
   return page >= 0 && page < 2 ** (REGION_SHIFT - PAGE_SHIFT) && page === Math.floor(page) &&
-      Object.is(regionBase[ref & REGION_INDEX_MASK] + (ref >> REGION_INDEX_BITS) * PAGE_SIZE, start)
+      Math.abs(start) < 2 ** 52 &&
+      Object.is(
+        (regionBasePage[ref & REGION_INDEX_MASK] + (ref >> REGION_INDEX_BITS)) * PAGE_SIZE,
+        start,
+      )
     ? ref
     : new Exact(start);
 }
@@ -79,6 +85,10 @@ function startRef(start: number): number | Exact {
 /** Bits of a packed {@link KernelVma} extent that index {@link flagValues}. */
 const FLAG_BITS = 7;
 const FLAG_MASK = (1 << FLAG_BITS) - 1;
+// KernelVma's getters spell these as literals.
+if (REGION_INDEX_BITS !== 7 || REGION_INDEX_MASK !== 127 || PAGE_SIZE !== 4096 || FLAG_BITS !== 7) {
+  throw new Error("vma_tree: packing constants and their literals disagree");
+}
 /** Pages a packed extent can give a VMA (the page count sits above the flags index). */
 const MAX_PACKED_PAGES = 2 ** (31 - FLAG_BITS);
 /**
@@ -250,10 +260,11 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_start`. */
   get start(): number {
+    // The getters' fast paths spell the packing constants as literals (checked against the
+    // named ones at load) and leave the rare forms to helpers: short bytecode, so that V8 inlines
+    // them into the hot tree code, where the result stays an unboxed double.
     const r = this.#startRef;
-    return typeof r === "number"
-      ? regionBase[r & REGION_INDEX_MASK] + (r >> REGION_INDEX_BITS) * PAGE_SIZE
-      : r.v;
+    return typeof r === "number" ? (regionBasePage[r & 127] + (r >> 7)) * 4096 : r.v;
   }
   set start(v: number) {
     const end = this.end;
@@ -265,13 +276,45 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_end`. */
   get end(): number {
-    const x = this.#ext;
-    if (typeof x === "number") return this.start + (x >> FLAG_BITS) * PAGE_SIZE;
-    const s = x.size;
-    return typeof s === "number" ? this.start + s : s.v;
+    const x = this.#ext, r = this.#startRef;
+    // `start + pages * PAGE_SIZE`: every term an integer and the sum below 2^53 (see startRef).
+    if (typeof x === "number" && typeof r === "number") {
+      return (regionBasePage[r & 127] + (r >> 7) + (x >> 7)) * 4096;
+    }
+    return this.endSlow();
   }
   set end(v: number) {
     this.setSize(offsetFrom(v, this.start));
+  }
+  /** {@link KernelVma.end} as a method (the gap tree's `Range.endOf`; see {@link KernelVma.startOf}). */
+  endOf(): number {
+    const x = this.#ext, r = this.#startRef;
+    if (typeof r === "number") {
+      const page = regionBasePage[r & 127] + (r >> 7);
+      if (typeof x === "number") return (page + (x >> 7)) * 4096;
+      // A file VMA: its start plus the size in its side object.
+      const s = x.size;
+      if (typeof s === "number") return page * 4096 + s;
+    }
+    return this.endSlow();
+  }
+
+  /** {@link KernelVma.end} of a VMA with a side object or an unpacked start. */
+  private endSlow(): number {
+    const x = this.#ext;
+    if (typeof x === "number") return this.startOf() + (x >> FLAG_BITS) * PAGE_SIZE;
+    const s = x.size;
+    return typeof s === "number" ? this.startOf() + s : s.v;
+  }
+
+  /**
+   * {@link KernelVma.start} as a method (the gap tree's `Range.startOf`; also what the helpers of
+   * the rare forms read): V8 inlines a method call by its call count, where a getter call gets
+   * only what is left of the inlining budget.
+   */
+  startOf(): number {
+    const r = this.#startRef;
+    return typeof r === "number" ? (regionBasePage[r & 127] + (r >> 7)) * 4096 : r.v;
   }
 
   // Helpers are TypeScript-private, not `#` methods: a class with `#` methods gives every
@@ -316,19 +359,48 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
   /** `vm_pgoff`. */
   get pgoff(): number {
-    const x = this.#ext;
-    if (typeof x === "number") {
-      // start / PAGE_SIZE, exactly (a whole page count plus the region's, both below 2^53).
-      const r = this.#startRef;
-      return typeof r === "number"
-        ? regionBasePage[r & REGION_INDEX_MASK] + (r >> REGION_INDEX_BITS)
-        : r.v / PAGE_SIZE;
-    }
-    const d = x.pgoffDelta;
-    return typeof d === "number" ? this.start / PAGE_SIZE + d : d.v;
+    const x = this.#ext, r = this.#startRef;
+    // start / PAGE_SIZE, exactly (a whole page count plus the region's, both below 2^53).
+    if (typeof x === "number" && typeof r === "number") return regionBasePage[r & 127] + (r >> 7);
+    return this.pgoffSlow();
   }
   set pgoff(v: number) {
     this.storePgoff(v, this.start);
+  }
+  /**
+   * {@link KernelVma.pgoff} as a method (the anon_vma interval tree's key: a method call is
+   * inlined by its call count, see `IntervalNode.startKey`).
+   */
+  pgoffOf(): number {
+    const x = this.#ext, r = this.#startRef;
+    if (typeof r === "number") {
+      const page = regionBasePage[r & 127] + (r >> 7);
+      if (typeof x === "number") return page;
+      // A file or moved VMA: start / PAGE_SIZE plus the distance in its side object.
+      const d = x.pgoffDelta;
+      if (typeof d === "number") return page + d;
+    }
+    return this.pgoffSlow();
+  }
+
+  /**
+   * `vm_pgoff + vma_pages(vma) - 1` (the interval tree's `avc_last_pgoff`), exactly as computed
+   * from the getters: for a packed VMA the page counts are exact integers, summed directly.
+   */
+  lastPgoff(): number {
+    const x = this.#ext, r = this.#startRef;
+    if (typeof x === "number" && typeof r === "number") {
+      return regionBasePage[r & 127] + (r >> 7) + (x >> 7) - 1;
+    }
+    return this.pgoffOf() + (this.endOf() - this.startOf()) / PAGE_SIZE - 1;
+  }
+
+  /** {@link KernelVma.pgoff} of a VMA with a side object or an unpacked start. */
+  private pgoffSlow(): number {
+    const x = this.#ext;
+    if (typeof x === "number") return this.startOf() / PAGE_SIZE;
+    const d = x.pgoffDelta;
+    return typeof d === "number" ? this.startOf() / PAGE_SIZE + d : d.v;
   }
 
   /** Keeps `pgoff` for a VMA starting at `start`: in {@link VmaRare} unless it is `start / PAGE_SIZE`. */

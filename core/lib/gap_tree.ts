@@ -25,6 +25,24 @@ export interface Range {
   start: number;
   /** One past the last address in the range. */
   end: number;
+  /**
+   * `start` as a method, optional: the tree reads it through this when the item has it (V8
+   * inlines a method call by its call count, a getter call only from what is left of the
+   * inlining budget, and a getter that is not inlined returns a large address boxed).
+   */
+  startOf?(): number;
+  /** `end` as a method, optional (see {@linkcode Range.startOf}). */
+  endOf?(): number;
+}
+
+/** `n.start`, through {@linkcode Range.startOf} when the item has it. */
+function startOf(n: Range): number {
+  return n.startOf === undefined ? n.start : n.startOf();
+}
+
+/** `n.end`, through {@linkcode Range.endOf} when the item has it. */
+function endOf(n: Range): number {
+  return n.endOf === undefined ? n.end : n.endOf();
 }
 
 /**
@@ -81,7 +99,7 @@ function leftmost<N extends GapNode<Range>>(n: N): N {
 /** The gap before `n` (after its predecessor; 0 for the first item). */
 function gapBefore(n: GapNode<Range>): number {
   const p = n.prev;
-  return p === null ? 0 : n.start - p.end;
+  return p === null ? 0 : startOf(n) - endOf(p);
 }
 
 /**
@@ -116,23 +134,23 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
 };
 
 function before<T extends Range>(a: GapNode<T>, b: GapNode<T>): boolean {
-  return a.start < b.start;
+  return startOf(a) < startOf(b);
 }
 
 /** Orders an address against a node's start. */
 function byStart<T extends Range>(addr: number, n: GapNode<T>): number {
-  return addr < n.start ? -1 : addr > n.start ? 1 : 0;
+  return addr < startOf(n) ? -1 : addr > startOf(n) ? 1 : 0;
 }
 
 /** Orders an address against a node's end (ends are ordered like starts). */
 function byEnd<T extends Range>(addr: number, n: GapNode<T>): number {
-  return addr < n.end ? -1 : addr > n.end ? 1 : 0;
+  return addr < endOf(n) ? -1 : addr > endOf(n) ? 1 : 0;
 }
 
 /** Locates an item by start and identity (another item at its start does not match). */
 function byIdentity<T extends Range>(item: T, n: GapNode<T>): number {
-  const key = item.start;
-  return key < n.start ? -1 : key > n.start ? 1 : item === n ? 0 : -1;
+  const key = startOf(item);
+  return key < startOf(n) ? -1 : key > startOf(n) ? 1 : item === n ? 0 : -1;
 }
 
 /**
@@ -172,7 +190,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let n = this.#tree.root;
     let best: GapNode<T> | null = null;
     while (n !== null) {
-      if (addr < n.end) {
+      if (addr < endOf(n)) {
         best = n;
         n = n.left;
       } else n = n.right;
@@ -185,7 +203,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let n = this.#tree.root;
     let best: GapNode<T> | null = null;
     while (n !== null) {
-      if (addr < n.start) n = n.left;
+      if (addr < startOf(n)) n = n.left;
       else {
         best = n;
         n = n.right;
@@ -199,7 +217,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let n = this.#tree.root;
     let best: GapNode<T> | null = null;
     while (n !== null) {
-      if (addr > n.start) {
+      if (addr > startOf(n)) {
         best = n;
         n = n.right;
       } else n = n.left;
@@ -233,7 +251,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   insert(item: T): void {
-    const { start, end } = item;
+    const start = startOf(item), end = endOf(item);
     if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
       throw new RangeError(`Invalid range [${start}, ${end})`);
     }
@@ -244,11 +262,11 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let pred: GapNode<T> | null = null;
     if (root !== null) {
       const last = this.#last!;
-      if (start >= last.end) pred = last;
+      if (start >= endOf(last)) pred = last;
       else {
         const first = this.#first!;
-        succ = end <= first.start ? first : this.#endAfter(start);
-        if (succ !== null && succ.start < end) {
+        succ = end <= startOf(first) ? first : this.#endAfter(start);
+        if (succ !== null && startOf(succ) < end) {
           throw new Error(
             `Range [${start}, ${end}) overlaps existing range [${succ.start}, ${succ.end})`,
           );
@@ -287,7 +305,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     // The successor takes the item's predecessor. It is on the removal path (recomputed there)
     // unless it is the item's right child and a leaf: then its gap is set here.
     const r = n.right; // undefined on a plain object never inserted
-    const succ = r !== null && r !== undefined ? leftmost(r) : this.#endAfter(n.end);
+    const succ = r !== null && r !== undefined ? leftmost(r) : this.#endAfter(endOf(n));
     const old = succ === null ? null : succ.prev;
     if (succ !== null) {
       succ.prev = n.prev ?? null;
@@ -321,7 +339,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     // The last item starting at or below `addr` holds it if any does (a descent by start reads
     // no ends).
     const hit = this.#startAtOrBelow(addr);
-    return hit !== null && addr < hit.end ? hit : undefined;
+    return hit !== null && addr < endOf(hit) ? hit : undefined;
   }
 
   /**
@@ -413,7 +431,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     this.#tree.seek(stack, start, byEnd, true);
     while (stack.length > 0) {
       const m = stack.pop()!;
-      if (!(m.start < end)) break;
+      if (!(startOf(m) < end)) break;
       out.push(m);
       AugmentedTree.pushLeft(stack, m.right);
     }
@@ -451,15 +469,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   toArray(): T[] {
+    // Down the predecessor links from the last item (no walk stack), then reversed in place.
     const out: T[] = [];
-    const stack: GapNode<T>[] = [];
-    AugmentedTree.pushLeft(stack, this.#tree.root);
-    while (stack.length > 0) {
-      const m = stack.pop()!;
-      out.push(m);
-      AugmentedTree.pushLeft(stack, m.right);
-    }
-    return out;
+    for (let n = this.#last; n !== null; n = n.prev) out.push(n);
+    return out.reverse();
   }
 
   /**
@@ -475,11 +488,9 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   clear(): void {
-    const stack: GapNode<T>[] = [];
-    AugmentedTree.pushLeft(stack, this.#tree.root);
-    while (stack.length > 0) {
-      const m = stack.pop()!;
-      AugmentedTree.pushLeft(stack, m.right);
+    // Every item, down the predecessor links from the last one (no walk stack).
+    for (let m = this.#last, p: GapNode<T> | null; m !== null; m = p) {
+      p = m.prev;
       m.left = null;
       m.right = null;
       m.height = 1;
@@ -537,7 +548,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (!(start < end)) return true;
     // The last item starting below `end` ends highest of those that could intersect.
     const hit = this.#startBelow(end);
-    return hit === null || hit.end <= start;
+    return hit === null || endOf(hit) <= start;
   }
 
   /**
@@ -562,10 +573,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     const root = this.#tree.root;
     if (root === null) return high - len;
     let s = high - len;
-    if (s >= this.#last!.end && s >= low) return s;
+    if (s >= endOf(this.#last!) && s >= low) return s;
     const r = this.#searchTopDown(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const minStart = this.#first!.start;
+    const minStart = startOf(this.#first!);
     s = (minStart < high ? minStart : high) - len;
     return s >= low ? s : undefined;
   }
@@ -583,16 +594,16 @@ export class GapTree<T extends Range> implements Iterable<T> {
     hi: number,
   ): number | undefined {
     if (n === null || n.maxGap < len || lo + len > high || hi - len < low) return undefined;
-    const r = this.#searchTopDown(n.right, len, low, high, n.end, hi);
+    const r = this.#searchTopDown(n.right, len, low, high, endOf(n), hi);
     if (r !== undefined) return r;
     const p = n.prev;
     if (p !== null) {
-      const gs = p.end;
-      const ge = n.start;
+      const gs = endOf(p);
+      const ge = startOf(n);
       const s = (ge < high ? ge : high) - len;
       if (s >= gs && s >= low) return s;
     }
-    return this.#searchTopDown(n.left, len, low, high, lo, n.start);
+    return this.#searchTopDown(n.left, len, low, high, lo, startOf(n));
   }
 
   /**
@@ -614,10 +625,10 @@ export class GapTree<T extends Range> implements Iterable<T> {
     if (len > high - low) return undefined;
     const root = this.#tree.root;
     if (root === null) return low;
-    if (low + len <= this.#first!.start) return low;
+    if (low + len <= startOf(this.#first!)) return low;
     const r = this.#searchBottomUp(root, len, low, high, -Infinity, Infinity);
     if (r !== undefined) return r;
-    const maxEnd = this.#last!.end;
+    const maxEnd = endOf(this.#last!);
     const s = maxEnd > low ? maxEnd : low;
     return s + len <= high ? s : undefined;
   }
@@ -632,15 +643,15 @@ export class GapTree<T extends Range> implements Iterable<T> {
     hi: number,
   ): number | undefined {
     if (n === null || n.maxGap < len || lo + len > high || hi - len < low) return undefined;
-    const r = this.#searchBottomUp(n.left, len, low, high, lo, n.start);
+    const r = this.#searchBottomUp(n.left, len, low, high, lo, startOf(n));
     if (r !== undefined) return r;
     const p = n.prev;
     if (p !== null) {
-      const gs = p.end;
+      const gs = endOf(p);
       const s = gs > low ? gs : low;
-      if (s + len <= n.start && s + len <= high) return s;
+      if (s + len <= startOf(n) && s + len <= high) return s;
     }
-    return this.#searchBottomUp(n.right, len, low, high, n.end, hi);
+    return this.#searchBottomUp(n.right, len, low, high, endOf(n), hi);
   }
 }
 

@@ -103,6 +103,21 @@ export abstract class IntervalNode<N extends IntervalNode<N>> extends AvlNode<N>
   abstract readonly last: number;
 
   /**
+   * `start`, as the tree's own insert, remove and query read it: a method call, which V8 inlines
+   * by its call count (a getter call competes only for what is left of the inlining budget, and
+   * a getter that is not inlined returns a large bound as a new heap number). A subclass whose
+   * `start` is a getter may override it to compute the same value more directly.
+   */
+  startKey(): number {
+    return this.start;
+  }
+
+  /** `last`, as the tree's own code reads it (see {@linkcode IntervalNode.startKey}). */
+  lastKey(): number {
+    return this.last;
+  }
+
+  /**
    * Insertion sequence number among the nodes of its start in its tree (orders equal starts:
    * one more than the largest stored when it was inserted, or 0), or -1 while not stored.
    */
@@ -173,22 +188,26 @@ function before(a: AnyNode, b: AnyNode): boolean {
 // -- The interval tree's own insert, remove and overlap query ----------------------------------
 //
 // The same AVL balancing as {@linkcode AvlEngine} (same rotations at the same nodes, so the same
-// shapes), written for interval nodes alone: every call here sees one kind of node, so V8 inlines
-// the nodes' `start`/`last` getters (an anon_vma chain's read its VMA's pgoff, a large double that
-// a getter that is not inlined returns boxed), and each node's `start` is read once per visit.
+// shapes), written for interval nodes alone: every call here sees one kind of node, and reads its
+// bounds through `startKey`/`lastKey` (method calls, which V8 inlines by call count: an anon_vma
+// chain's read its VMA's pgoff, a large double that a call that is not inlined returns boxed);
+// each node's `start` is read once per visit.
 // The max-last augmentation is a function of each subtree's intervals only, so it is kept
 // incrementally (exactly, for integer bounds below 2^53): an insert raises it along its path, a
 // remove recomputes it only at nodes whose largest `last` was the removed node's and not their
 // own, and a rotation recomputes its two nodes as {@linkcode MAX_LAST} does.
 
 const HEIGHT_MASK = HEIGHT_UNIT - 1;
-/** `start` and `last` of the node being inserted or removed (read once per operation). */
-let opStart = 0;
-let opLast = 0;
+/**
+ * The bounds an operation keeps while it runs, unboxed (a large bound stored in a module
+ * variable is a new heap number per operation, which outlives it until the next one):
+ * `[0]`, `[1]`: `start` and `last` of the node being inserted or removed (read once per
+ * operation); `[2]`: `last` of the in-order successor being spliced into a removed node's place;
+ * `[3]`, `[4]`: the running overlap query's bounds (saved and restored around a nested one).
+ */
+const bounds = new Float64Array(5);
 /** Packed `height` (sequence number) of the node being removed. */
 let opHeight = 0;
-/** `last` of the in-order successor being spliced into a removed node's place. */
-let minLast = 0;
 /** The node the last {@linkcode ivRemove} unlinked, or null. */
 let removedNode: AnyNode | null = null;
 
@@ -203,15 +222,15 @@ function setHeight(n: AnyNode): void {
 
 /** {@linkcode MAX_LAST}'s `propagate`, with `n`'s start given. */
 function recompute(n: AnyNode, s: number): void {
-  let m = n.last;
+  let m = n.lastKey();
   const l = n.left;
   if (l !== null) {
-    const lm = l.start + l.maxDelta;
+    const lm = l.startKey() + l.maxDelta;
     if (lm > m) m = lm;
   }
   const r = n.right;
   if (r !== null) {
-    const rm = r.start + r.maxDelta;
+    const rm = r.startKey() + r.maxDelta;
     if (rm > m) m = rm;
   }
   n.maxDelta = smallInt(m - s);
@@ -221,8 +240,8 @@ function recompute(n: AnyNode, s: number): void {
 function rotated(old: AnyNode, top: AnyNode): void {
   setHeight(old);
   setHeight(top);
-  const os = old.start;
-  top.maxDelta = smallInt(os + old.maxDelta - top.start);
+  const os = old.startKey();
+  top.maxDelta = smallInt(os + old.maxDelta - top.startKey());
   recompute(old, os);
 }
 
@@ -283,21 +302,21 @@ function rebalance(n: AnyNode): AnyNode {
   return t;
 }
 
-/** Recursive insert of `node` (key in {@linkcode opStart}) below `n`, raising the max-last. */
+/** Recursive insert of `node` (key in `bounds[0]`) below `n`, raising the max-last. */
 function ivInsertAt(n: AnyNode | null, node: AnyNode): AnyNode {
   if (n === null) {
     grown = true;
     return node;
   }
-  const s = n.start;
-  const d = opLast - s;
+  const s = n.startKey();
+  const d = bounds[1] - s;
   if (d > n.maxDelta) n.maxDelta = smallInt(d);
-  if (opStart < s) {
+  if (bounds[0] < s) {
     const c = n.left, t = ivInsertAt(c, node);
     if (t !== c) n.left = t;
   } else {
     // An equal start: the node goes after it (see before()).
-    if (opStart === s) {
+    if (bounds[0] === s) {
       const hb = n.height;
       if (hb > eqMax) eqMax = hb;
     }
@@ -313,9 +332,9 @@ function ivInsert(root: AnyNode | null, node: AnyNode): AnyNode {
   node.right = null;
   const p = node.height;
   node.height = p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) + 1 : 1;
-  const s = node.start, l = node.last;
-  opStart = s;
-  opLast = l;
+  const s = node.startKey(), l = node.lastKey();
+  bounds[0] = s;
+  bounds[1] = l;
   node.maxDelta = smallInt(l - s);
   return ivInsertAt(root, node);
 }
@@ -327,8 +346,8 @@ function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
     return null;
   }
   if (n === node) return ivUnlink(n);
-  const s = n.start;
-  if (opStart < s || (opStart === s && opHeight < n.height)) {
+  const s = n.startKey();
+  if (bounds[0] < s || (bounds[0] === s && opHeight < n.height)) {
     const c = n.left, t = ivRemoveAt(c, node);
     if (t !== c) n.left = t;
   } else {
@@ -336,7 +355,9 @@ function ivRemoveAt(n: AnyNode | null, node: AnyNode): AnyNode | null {
     if (t !== c) n.right = t;
   }
   // The subtree's largest last can only drop if it was the removed node's, and not n's own.
-  if (removedNode !== null && opLast === s + n.maxDelta && n.last !== opLast) recompute(n, s);
+  if (removedNode !== null && bounds[1] === s + n.maxDelta && n.lastKey() !== bounds[1]) {
+    recompute(n, s);
+  }
   return rebalance(n);
 }
 
@@ -348,15 +369,15 @@ function ivUnlink(n: AnyNode): AnyNode | null {
   if (n.right === null) return n.left;
   let m = n.right;
   while (m.left !== null) m = m.left;
-  minLast = m.last;
+  bounds[2] = m.lastKey();
   m.right = ivRemoveMin(n.right);
   m.left = n.left;
-  recompute(m, m.start);
+  recompute(m, m.startKey());
   grown = true;
   return balance(m);
 }
 
-/** The subtree `n` without its leftmost node (whose `last` is {@linkcode minLast}). */
+/** The subtree `n` without its leftmost node (whose `last` is `bounds[2]`). */
 function ivRemoveMin(n: AnyNode): AnyNode | null {
   const l = n.left;
   if (l === null) {
@@ -365,8 +386,8 @@ function ivRemoveMin(n: AnyNode): AnyNode | null {
   }
   const t = ivRemoveMin(l);
   if (t !== l) n.left = t;
-  const s = n.start;
-  if (minLast === s + n.maxDelta && n.last !== minLast) recompute(n, s);
+  const s = n.startKey();
+  if (bounds[2] === s + n.maxDelta && n.lastKey() !== bounds[2]) recompute(n, s);
   return rebalance(n);
 }
 
@@ -375,8 +396,8 @@ function ivRemove(root: AnyNode | null, node: AnyNode): AnyNode | null {
   removedNode = null;
   const h = node.height;
   if (h < HEIGHT_UNIT) return root; // not stored: never found
-  opStart = node.start;
-  opLast = node.last;
+  bounds[0] = node.startKey();
+  bounds[1] = node.lastKey();
   opHeight = h;
   return ivRemoveAt(root, node);
 }
@@ -649,9 +670,9 @@ export function intervalQuery<N extends IntervalNode<N>>(
   visit: (node: N) => boolean | void,
 ): number {
   // Save state so that a visitor may query re-entrantly.
-  const s0 = qStart, l0 = qLast, v0 = qVisit, vi0 = qVisited, n0 = qNodes, st0 = qStop;
-  qStart = start;
-  qLast = last;
+  const s0 = bounds[3], l0 = bounds[4], v0 = qVisit, vi0 = qVisited, n0 = qNodes, st0 = qStop;
+  bounds[3] = start;
+  bounds[4] = last;
   qVisit = visit as unknown as (node: AnyNode) => boolean | void;
   qVisited = 0;
   qNodes = 0;
@@ -659,8 +680,8 @@ export function intervalQuery<N extends IntervalNode<N>>(
   if (start <= last && root !== null) overlap(root);
   const nodes = qNodes;
   lastVisited = qVisited;
-  qStart = s0;
-  qLast = l0;
+  bounds[3] = s0;
+  bounds[4] = l0;
   qVisit = v0;
   qVisited = vi0;
   qNodes = n0;
@@ -668,9 +689,8 @@ export function intervalQuery<N extends IntervalNode<N>>(
   return nodes;
 }
 
-// State of the running overlap query (saved and restored around a nested one).
-let qStart = 0;
-let qLast = 0;
+// State of the running overlap query (saved and restored around a nested one; its bounds are
+// in `bounds`).
 let qVisit: ((node: AnyNode) => boolean | void) | null = null;
 let qVisited = 0;
 let qNodes = 0;
@@ -683,20 +703,20 @@ let qStop = false;
  */
 function overlap(n: AnyNode): void {
   qNodes++;
-  const s = n.start;
+  const s = n.startKey();
   // No interval below n reaches the query.
-  if (s + n.maxDelta < qStart) return;
+  if (s + n.maxDelta < bounds[3]) return;
   const l = n.left;
   if (l !== null) {
     overlap(l);
     if (qStop) return;
   }
   // Everything after n in order starts even later.
-  if (s > qLast) {
+  if (s > bounds[4]) {
     qStop = true;
     return;
   }
-  if (n.last >= qStart) {
+  if (n.lastKey() >= bounds[3]) {
     qVisited++;
     if (qVisit!(n) === false) {
       qStop = true;

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type Lock, OP_KINDS, type OpKind, WorkTally } from "./exec.ts";
+import { type Lock, OP_KINDS, type OpKind } from "./exec.ts";
+import { SlotTallies } from "./tally.ts";
 import { Distribution, type DistributionSummary } from "../lib/stats.ts";
 import { LockState, type ReaderWakeup } from "./lock_state.ts";
 import { LOCK_SLOT } from "./lock_slot.ts";
@@ -58,8 +59,13 @@ class MachineLock extends LockState<Task> implements LockInfo {
  * ```
  */
 export class Accounting {
-  /** Work replayed so far, by kind (in the order kinds were first replayed). */
-  readonly work: WorkTally = new WorkTally();
+  /**
+   * Work replayed so far: slot {@link Accounting.workSlot} the total, by kind (in the order kinds
+   * were first replayed), and a slot per lock class, the work done under its locks.
+   */
+  readonly tallies: SlotTallies = new SlotTallies();
+  /** The slot of the total work in `tallies`. */
+  readonly workSlot: number = this.tallies.newSlot();
   readonly #readerWakeup: ReaderWakeup;
   #locks = new WeakMap<Lock, LockInfo>();
   #classes = new Map<string, ClassAccumulator>();
@@ -111,7 +117,7 @@ export class Accounting {
         waitSum: 0,
         readWait: new Distribution(),
         writeWait: new Distribution(),
-        workUnderLock: new WorkTally(),
+        workSlot: this.tallies.newSlot(),
         maxWorkPerHold: 0,
       };
       this.#classes.set(lock.lockClass, a);
@@ -146,7 +152,7 @@ export class Accounting {
         waitNs: unionSummary(a.readWait, a.writeWait, a.waitSum),
         readWaitNs: a.readWait.summary(),
         writeWaitNs: a.writeWait.summary(),
-        workUnderLock: a.workUnderLock.record(),
+        workUnderLock: this.tallies.record(a.workSlot),
         maxWorkPerHold: a.maxWorkPerHold,
       };
     }

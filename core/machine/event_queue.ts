@@ -2,9 +2,13 @@
  * A deterministic discrete-event queue: events run in order of time, and events at the same time
  * in the order they were scheduled.
  *
- * The heap is kept as parallel arrays (time, sequence number, tag, argument), so scheduling a
- * tagged event ({@link EventQueue.scheduleTagged}) allocates nothing: the machine schedules one
- * event per timed step and runs millions of them.
+ * The heap is kept as parallel arrays (time, sequence number, tag, argument), typed where they
+ * can be and grown by doubling, so scheduling a tagged event ({@link EventQueue.scheduleTagged})
+ * allocates nothing: the machine schedules one event per timed step and runs millions of them.
+ * Sequence numbers are unique, so the order of events is fully given by (time, sequence) and
+ * does not depend on how the heap arranges them. That lets {@link EventQueue.fireNext} leave the
+ * event it runs at the top until the event schedules another (most do: a task's next step) and
+ * put the new one there in its place: one sift down instead of a removal and an insertion.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -26,6 +30,8 @@ export type EventDispatch = (tag: number, arg: unknown) => void;
 
 /** Tag of an event scheduled with a closure. */
 const CLOSURE = -1;
+/** Room for this many pending events before the arrays first grow. */
+const INITIAL_CAPACITY = 64;
 
 /**
  * A binary min-heap of events ordered by time, then by sequence number.
@@ -43,11 +49,18 @@ const CLOSURE = -1;
  * ```
  */
 export class EventQueue {
-  #time: number[] = [];
-  #seqs: number[] = [];
-  #tags: number[] = [];
-  #args: unknown[] = [];
+  /** Pending events: `[0, #n)` of the arrays, a binary heap. */
+  #n = 0;
+  #time = new Float64Array(INITIAL_CAPACITY);
+  #seqs = new Float64Array(INITIAL_CAPACITY);
+  #tags = new Int32Array(INITIAL_CAPACITY);
+  #args: unknown[] = new Array(INITIAL_CAPACITY).fill(undefined);
   #seq = 0;
+  /**
+   * Whether the top entry is the event being run, already out of the queue: the next event
+   * scheduled replaces it, anything else removes it first (see {@link EventQueue.fireNext}).
+   */
+  #firing = false;
   readonly #dispatch: EventDispatch | null;
 
   /** Creates an empty queue; `dispatch` runs the events scheduled with a tag. */
@@ -57,12 +70,17 @@ export class EventQueue {
 
   /** Number of pending events. */
   get size(): number {
-    return this.#time.length;
+    return this.#firing ? this.#n - 1 : this.#n;
   }
 
   /** Time of the earliest pending event, or `Infinity` when empty. */
   get nextTime(): number {
-    return this.#time.length > 0 ? this.#time[0] : Infinity;
+    const n = this.#n;
+    if (!this.#firing) return n > 0 ? this.#time[0] : Infinity;
+    // The top is out: the earlier of its children.
+    const t = this.#time;
+    if (n > 2) return t[1] < t[2] ? t[1] : t[2];
+    return n === 2 ? t[1] : Infinity;
   }
 
   /** Schedules `fire` at `time`; returns the event. */
@@ -83,12 +101,16 @@ export class EventQueue {
   #push(time: number, tag: number, arg: unknown): void {
     if (!Number.isFinite(time)) throw new RangeError(`Event time must be finite, got ${time}`);
     const seq = this.#seq++;
+    if (this.#firing) {
+      // Replaces the event being run (see `fireNext`).
+      this.#firing = false;
+      this.#siftDown(time, seq, tag, arg, this.#n);
+      return;
+    }
+    let i = this.#n;
+    if (i === this.#time.length) this.#grow();
+    this.#n = i + 1;
     const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
-    let i = t.length;
-    t.push(time);
-    s.push(seq);
-    g.push(tag);
-    a.push(arg);
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pt = t[p];
@@ -105,6 +127,20 @@ export class EventQueue {
     a[i] = arg;
   }
 
+  /** Doubles the room of the arrays. */
+  #grow(): void {
+    const n = this.#n, cap = 2 * n;
+    const t = new Float64Array(cap), s = new Float64Array(cap), g = new Int32Array(cap);
+    t.set(this.#time);
+    s.set(this.#seqs);
+    g.set(this.#tags);
+    this.#time = t;
+    this.#seqs = s;
+    this.#tags = g;
+    const a = this.#args;
+    for (let i = n; i < cap; i++) a.push(undefined);
+  }
+
   #event(tag: number, arg: unknown, time: number, seq: number): ScheduledEvent {
     if (tag === CLOSURE) return { time, seq, fire: arg as () => void };
     const dispatch = this.#dispatch!;
@@ -113,13 +149,15 @@ export class EventQueue {
 
   /** The earliest event without removing it, or undefined when empty. */
   peek(): ScheduledEvent | undefined {
-    if (this.#time.length === 0) return undefined;
+    this.#settle();
+    if (this.#n === 0) return undefined;
     return this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
   }
 
   /** Removes and returns the earliest event, or undefined when empty. */
   pop(): ScheduledEvent | undefined {
-    if (this.#time.length === 0) return undefined;
+    this.#settle();
+    if (this.#n === 0) return undefined;
     const e = this.#event(this.#tags[0], this.#args[0], this.#time[0], this.#seqs[0]);
     this.#removeTop();
     return e;
@@ -127,18 +165,35 @@ export class EventQueue {
 
   /** Removes the earliest event and runs it (the queue must not be empty). */
   fireNext(): void {
+    this.#settle();
     const tag = this.#tags[0];
     const arg = this.#args[0];
-    this.#removeTop();
+    // The event stays at the top, out of the queue, until it schedules one or returns.
+    this.#firing = true;
     if (tag === CLOSURE) (arg as () => void)();
     else this.#dispatch!(tag, arg);
+    this.#settle();
+  }
+
+  /** Removes the event being run if it is still at the top (see `#firing`). */
+  #settle(): void {
+    if (!this.#firing) return;
+    this.#firing = false;
+    this.#removeTop();
   }
 
   #removeTop(): void {
     const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
-    const lt = t.pop()!, ls = s.pop()!, lg = g.pop()!, la = a.pop();
-    const n = t.length;
-    if (n === 0) return;
+    const n = this.#n - 1;
+    this.#n = n;
+    const lt = t[n], ls = s[n], lg = g[n], la = a[n];
+    a[n] = undefined; // nothing stays reachable from a free entry
+    if (n > 0) this.#siftDown(lt, ls, lg, la, n);
+  }
+
+  /** Puts the entry (`lt`, `ls`, `lg`, `la`) at the top of the heap `[0, n)` and sifts it down. */
+  #siftDown(lt: number, ls: number, lg: number, la: unknown, n: number): void {
+    const t = this.#time, s = this.#seqs, g = this.#tags, a = this.#args;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;

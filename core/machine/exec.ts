@@ -13,6 +13,7 @@
  */
 
 import { LOCK_SLOT } from "./lock_slot.ts";
+import { SlotTallies } from "./tally.ts";
 
 /** Lock modes. A spinlock or mutex is always taken in `"write"` mode. */
 export type LockMode = "read" | "write";
@@ -160,6 +161,42 @@ const workNames: string[] = [...WORK_KINDS];
  * ```
  */
 export function workKindIndex(kind: string): number {
+  // The known kinds by a switch on the (internalised) literal: pointer compares once optimised,
+  // folded away where the call is inlined with a literal kind; cheaper than a map lookup per
+  // call. The indices are those of WORK_KINDS (pinned by a test).
+  switch (kind) {
+    case "slab_alloc":
+      return 0;
+    case "slab_free":
+      return 1;
+    case "tree_visit":
+      return 2;
+    case "tree_update":
+      return 3;
+    case "list_op":
+      return 4;
+    case "pt_level":
+      return 5;
+    case "pte_check":
+      return 6;
+    case "pte_update":
+      return 7;
+    case "vma_lookup":
+      return 8;
+    case "page_copy":
+      return 9;
+    case "page_zero":
+      return 10;
+    case "rcu_op":
+      return 11;
+    case "cache_miss":
+      return 12;
+  }
+  return otherKindIndex(kind);
+}
+
+/** {@link workKindIndex} of a kind outside {@link WORK_KINDS}: appended on first use. */
+function otherKindIndex(kind: string): number {
   let i = workIndex.get(kind);
   if (i === undefined) {
     i = workNames.length;
@@ -235,17 +272,19 @@ export class WorkTally {
 
 /**
  * The live counters of one lock class kept by {@link CountingExec}: plain fields, and the work
- * done under the class's locks as a {@link WorkTally} read through `workUnderLock`.
+ * done under the class's locks (slot `slot` of the exec's {@link SlotTallies}) read through
+ * `workUnderLock`.
  */
 class ClassCounters implements LockClassCounters {
   readAcquisitions = 0;
   writeAcquisitions = 0;
   trylockFailures = 0;
   maxWorkPerHold = 0;
-  readonly tally: WorkTally = new WorkTally();
+
+  constructor(readonly tallies: SlotTallies, readonly slot: number) {}
 
   get workUnderLock(): Partial<Record<WorkKind, number>> {
-    return this.tally.record();
+    return this.tallies.record(this.slot);
   }
 
   /** A plain copy, fields in the order of {@link LockClassCounters}. */
@@ -254,7 +293,7 @@ class ClassCounters implements LockClassCounters {
       readAcquisitions: this.readAcquisitions,
       writeAcquisitions: this.writeAcquisitions,
       trylockFailures: this.trylockFailures,
-      workUnderLock: this.tally.record(),
+      workUnderLock: this.workUnderLock,
       maxWorkPerHold: this.maxWorkPerHold,
     };
   }
@@ -286,7 +325,10 @@ export class CountingExec implements Exec {
   #classes = new Map<string, ClassCounters>();
   #lastClassName: string | null = null;
   #lastClass: ClassCounters | null = null;
-  #work = new WorkTally();
+  /** Total work (slot 0) and work under each lock class (a slot per class). */
+  #tallies = new SlotTallies();
+  /** Slot 0 of `#tallies`: the total work, under a lock or not. */
+  readonly #total = this.#tallies.newSlot();
   /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
   #ops = new Float64Array(OP_KINDS.length);
   #opOrder: string[] = [];
@@ -297,6 +339,8 @@ export class CountingExec implements Exec {
   #heldWrite: boolean[] = [];
   #heldUnits: number[] = [];
   #heldClass: ClassCounters[] = [];
+  /** The held lock's class's slot in `#tallies`. */
+  #heldSlot: number[] = [];
   #nheld = 0;
   #rcuQueue: (() => void)[] = [];
   #rcuDepth = 0;
@@ -314,7 +358,8 @@ export class CountingExec implements Exec {
       const i = opIndex.get(kind);
       ops[kind as OpKind] = i === undefined ? this.#extraOps.get(kind)! : this.#ops[i];
     }
-    return { locks, work: this.#work.record(), ops, gracePeriods: this.#gracePeriods };
+    const work = this.#tallies.record(this.#total);
+    return { locks, work, ops, gracePeriods: this.#gracePeriods };
   }
 
   /** Lock classes currently held, innermost last (for assertions in tests). */
@@ -332,7 +377,7 @@ export class CountingExec implements Exec {
     if (lockClass === this.#lastClassName) return this.#lastClass!;
     let c = this.#classes.get(lockClass);
     if (c === undefined) {
-      c = new ClassCounters();
+      c = new ClassCounters(this.#tallies, this.#tallies.newSlot());
       this.#classes.set(lockClass, c);
     }
     this.#lastClassName = lockClass;
@@ -401,6 +446,7 @@ export class CountingExec implements Exec {
     this.#heldWrite[n] = write;
     this.#heldUnits[n] = 0;
     this.#heldClass[n] = c;
+    this.#heldSlot[n] = c.slot;
     this.#nheld = n + 1;
     return true;
   }
@@ -422,6 +468,7 @@ export class CountingExec implements Exec {
       this.#heldWrite[j - 1] = this.#heldWrite[j];
       this.#heldUnits[j - 1] = this.#heldUnits[j];
       this.#heldClass[j - 1] = this.#heldClass[j];
+      this.#heldSlot[j - 1] = this.#heldSlot[j];
     }
     locks[n - 1] = undefined as unknown as Lock;
     this.#heldClass[n - 1] = undefined as unknown as ClassCounters;
@@ -435,13 +482,23 @@ export class CountingExec implements Exec {
 
   /** {@link CountingExec.work} by work-kind index (see {@link workKindIndex}); `units` != 0. */
   countWork(k: number, units: number): void {
-    this.#work.add(k, units);
+    // SlotTallies.add inlined by hand: the total (slot 0), then the class of each lock held.
+    const t = this.#tallies;
+    if (k >> t.shift !== 0) t.widen(k);
+    const d = t.data, sh = t.shift;
+    const w = d[k];
+    if (w > 0) d[k] = w + units;
+    else t.first(0, k, units);
     const n = this.#nheld;
     if (n === 0) return;
-    const hu = this.#heldUnits, hc = this.#heldClass;
+    const hu = this.#heldUnits, hs = this.#heldSlot;
     for (let i = 0; i < n; i++) {
       hu[i] += units;
-      hc[i].tally.add(k, units);
+      const s = hs[i];
+      const j = (s << sh) + k;
+      const v = d[j];
+      if (v > 0) d[j] = v + units;
+      else t.first(s, k, units);
     }
   }
 

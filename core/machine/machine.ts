@@ -266,7 +266,7 @@ export class Machine {
       ops: this.#acct.opMetrics(),
       cpus: cpuMetrics(this.#cpus, now),
       tasks: taskMetrics(this.#tasks, now),
-      work: this.#acct.work.record(),
+      work: this.#acct.tallies.record(this.#acct.workSlot),
       gracePeriods: this.#rcu.gracePeriods,
       rcuCallbacks: this.#rcu.callbacksRun,
       rcuCallbacksPending: this.#rcu.pending,
@@ -392,33 +392,32 @@ export class Machine {
     const n = r.n;
     const acct = this.#acct;
     const price = this.#recorder.workPrice;
-    // The program counter lives in a local; `r.pc` is written back before every return.
-    let pc = r.pc;
+    // A step taking `ns` > 0 moves the clock to `t = now + ns` when its event at `t` would be the
+    // next to run: every pending event strictly later (an equal one was scheduled first) and `t`
+    // within the limit. `next` is kept while no step changes the queue (a release and RCU do).
+    const events = this.#events;
+    const limit = this.#limit;
+    let next = events.nextTime;
+    let pc = r.pc; // the program counter, written back to `r.pc` before every return
     while (pc < n) {
-      switch (code[pc] | 0) {
-        case 2: { // S_WORK
-          const k = code[pc + 1] | 0;
-          const units = code[pc + 2];
-          pc += 3;
-          acct.work.add(k, units);
-          const held = task.held;
-          for (let i = 0, nh = task.nheld; i < nh; i++) {
-            const h = held[i];
-            h.units += units;
-            h.tally!.add(k, units);
-          }
-          if (this.#parked(task, price[k] * units)) {
-            r.pc = pc;
-            return;
-          }
+      const w = code[pc] | 0;
+      let ns = 0; // the time the step takes (work and delays)
+      switch (w & 15) {
+        case 2: // S_WORK
+        case 10: { // S_WORK1
+          const k = w >> 4; // above the opcode bits (OP_BITS); units follow, or 1 (S_WORK1)
+          let units = 1;
+          if ((w & 15) === 2) {
+            units = code[pc + 1];
+            pc += 2;
+          } else pc++;
+          acct.tallies.addHeld(acct.workSlot, k, units, task.heldSlot, task.heldUnits, task.nheld);
+          ns = price[k] * units;
           break;
         }
         case 3: // S_DELAY
+          ns = code[pc + 1];
           pc += 2;
-          if (this.#parked(task, code[pc - 1])) {
-            r.pc = pc;
-            return;
-          }
           break;
         case 0: { // S_OP_BEGIN
           const kind = OP_KINDS[code[pc + 1]];
@@ -479,22 +478,28 @@ export class Machine {
           let i = nh;
           while (held[i].info !== info) i--;
           const h = held[i];
+          const units = task.heldUnits[i];
           if (i < nh) {
             // Keep the record for reuse: move it to the free end.
-            for (let j = i; j < nh; j++) held[j] = held[j + 1];
+            const hs = task.heldSlot, hu = task.heldUnits;
+            for (let j = i; j < nh; j++) {
+              held[j] = held[j + 1];
+              hs[j] = hs[j + 1];
+              hu[j] = hu[j + 1];
+            }
             held[nh] = h;
           }
           task.nheld = nh;
           h.info = null;
-          h.tally = null;
           const m = info.metrics;
           const holdNs = this.#now - h.since;
           (h.write ? m.writeHold : m.readHold).add(holdNs);
           m.holdSum += holdNs;
-          if (h.units > m.maxWorkPerHold) m.maxWorkPerHold = h.units;
+          if (units > m.maxWorkPerHold) m.maxWorkPerHold = units;
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
           for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
+          next = events.nextTime;
           break;
         }
         case 7: // S_RCU_LOCK
@@ -503,6 +508,7 @@ export class Machine {
             task.rcuSection = this.#rcu.beginSection();
             this.#log(task, "rcu-read-lock");
           }
+          next = events.nextTime;
           break;
         case 8: // S_RCU_UNLOCK
           pc++;
@@ -510,16 +516,28 @@ export class Machine {
             this.#log(task, "rcu-read-unlock");
             this.#rcu.endSection(task.rcuSection);
           }
+          next = events.nextTime;
           break;
         case 9: { // S_CALL_RCU
           const fn = refs[code[pc + 1]] as () => void;
           pc += 2;
           this.#log(task, "call-rcu");
           this.#rcu.queue(fn);
+          next = events.nextTime;
           break;
         }
         default:
           throw new Error(`Corrupt step code ${code[pc]} at ${pc}`);
+      }
+      // The clock moves on, or the task's next step is queued (see `next`).
+      if (ns > 0) {
+        const t = this.#now + ns;
+        if (t < next && t <= limit) this.#now = t;
+        else {
+          events.scheduleTagged(t, EV_ADVANCE, task);
+          r.pc = pc;
+          return;
+        }
       }
     }
     r.pc = pc;
@@ -528,29 +546,6 @@ export class Machine {
     task.replay = null;
     this.#leaveCpu(task);
     this.#makeRunnable(task);
-  }
-
-  /**
-   * Moves the clock straight to `t` when the event the step would schedule at `t` is certain to
-   * be the next one to run: every pending event is strictly later and `t` is within the run's
-   * limit. Events at the same time run in scheduling order, and the step's event would be the
-   * newest, so an equal time must go through the queue. Returns whether the clock moved.
-   */
-  #skipTo(t: number): boolean {
-    if (t < this.#events.nextTime && t <= this.#limit) {
-      this.#now = t;
-      return true;
-    }
-    return false;
-  }
-
-  /** Lets `ns` pass for `task`: false if the clock just moves on, true once its next step is queued. */
-  #parked(task: Task, ns: number): boolean {
-    if (!(ns > 0)) return false;
-    const t = this.#now + ns;
-    if (this.#skipTo(t)) return false;
-    this.#events.scheduleTagged(t, EV_ADVANCE, task);
-    return true;
   }
 
   #fire(tag: number, task: Task): void {
@@ -574,13 +569,19 @@ export class Machine {
     }
     const n = task.nheld++;
     let h = task.held[n];
-    const tally = m.workUnderLock;
-    if (h === undefined) task.held[n] = h = { info, write: false, since: 0, units: 0, tally };
+    if (h === undefined) task.held[n] = h = { info, write: false, since: 0 };
     h.info = info;
     h.write = mode !== "read";
     h.since = now;
-    h.units = 0;
-    h.tally = tally;
+    if (n === task.heldSlot.length) {
+      const hs = new Int32Array(2 * n), hu = new Float64Array(2 * n);
+      hs.set(task.heldSlot);
+      hu.set(task.heldUnits);
+      task.heldSlot = hs;
+      task.heldUnits = hu;
+    }
+    task.heldSlot[n] = m.workSlot;
+    task.heldUnits[n] = 0;
     if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }
 

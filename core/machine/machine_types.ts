@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Lock, type LockMode, OP_KINDS, type OpKind, type WorkTally } from "./exec.ts";
+import { type Lock, type LockMode, OP_KINDS, type OpKind } from "./exec.ts";
 import type { CostProfile } from "./cost_model.ts";
 import type { Distribution } from "../lib/stats.ts";
 import type { LockState, ReaderWakeup } from "./lock_state.ts";
@@ -65,13 +65,16 @@ export interface MachineOptions {
  * flight hold buffers.
  *
  * - `S_OP_BEGIN kind` / `S_OP_END`: an operation's bounds (kind: index into OP_KINDS).
- * - `S_WORK kind units`: work (kind: index into the machine's work-kind table).
+ * - `S_WORK+kind*16 units`: work (kind: index into the machine's work-kind table, in the
+ *   opcode word above the low 4 bits); `S_WORK1+kind*16`: one unit of work, in one word (most
+ *   work is one unit: a fork records several per VMA).
  * - `S_DELAY ns`: a fixed delay (lock acquisition and release costs).
  * - `S_ACQUIRE ref mode try` / `S_TRYLOCK_FAIL ref mode` / `S_RELEASE ref mode`: lock steps (ref:
  *   index of the LockInfo in the side array; mode: 0 read, 1 write; try: 0 or 1).
  * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
  *
- * `Machine`'s replay switches on these values as literals (a jump table), and its `#fire` on the
+ * `Machine`'s replay switches on these values (the opcode word's low 4 bits) as literals (a jump
+ * table), and its `#fire` on the
  * event tags below: change both together (tests/machine_timeline_test.ts pins them).
  */
 export const S_OP_BEGIN = 0;
@@ -84,6 +87,9 @@ export const S_RELEASE = 6;
 export const S_RCU_LOCK = 7;
 export const S_RCU_UNLOCK = 8;
 export const S_CALL_RCU = 9;
+export const S_WORK1 = 10;
+/** The opcode is the low 4 bits of a step's first word (`S_WORK` and `S_WORK1` carry a kind). */
+export const OP_BITS = 4;
 
 export const MODES: readonly LockMode[] = ["read", "write"];
 
@@ -116,6 +122,8 @@ export interface Recording {
   rcuDepth: number;
   /** Locks taken by this operation and not yet released: `held[0..nheld)`, in acquisition order. */
   held: (Lock | null)[];
+  /** The state of each held lock (`heldInfo[i]` that of `held[i]`). */
+  heldInfo: (LockInfo | null)[];
   nheld: number;
 }
 
@@ -146,7 +154,8 @@ export interface ClassAccumulator {
   waitSum: number;
   readWait: Distribution;
   writeWait: Distribution;
-  workUnderLock: WorkTally;
+  /** The class's slot in the accounting's tallies: the work done under its locks. */
+  workSlot: number;
   maxWorkPerHold: number;
 }
 
@@ -157,9 +166,6 @@ export interface Held {
   /** Held in write mode (a spinlock or mutex always is). */
   write: boolean;
   since: number;
-  units: number;
-  /** The work done under the lock's class (`info.metrics.workUnderLock`), or null if spare. */
-  tally: WorkTally | null;
 }
 
 export interface Replay {
@@ -199,6 +205,13 @@ export interface Task {
   /** Locks held, innermost last: `held[0..nheld)`; later entries are spare records. */
   held: Held[];
   nheld: number;
+  /**
+   * Beside `held[i]`: the slot of the work done under its lock's class
+   * (`info.metrics.workSlot`) and the units of work done during the hold. Typed arrays, so the
+   * replay of a work step updates them without loading the records.
+   */
+  heldSlot: Int32Array;
+  heldUnits: Float64Array;
   ops: number;
   cpuNs: number;
   lockWaitNs: number;
@@ -251,6 +264,8 @@ export function newTask(spec: TaskSpec, now: number): Task {
     rcuSection: 0,
     held: [],
     nheld: 0,
+    heldSlot: new Int32Array(4),
+    heldUnits: new Float64Array(4),
     ops: 0,
     cpuNs: 0,
     lockWaitNs: 0,

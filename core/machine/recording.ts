@@ -25,6 +25,7 @@ import {
   type LockInfo,
   NO_CODE,
   NO_REFS,
+  OP_BITS,
   OP_INDEX,
   type Recording,
   type Replay,
@@ -38,6 +39,7 @@ import {
   S_RELEASE,
   S_TRYLOCK_FAIL,
   S_WORK,
+  S_WORK1,
 } from "./machine_types.ts";
 
 /** Length of a new step buffer, in words. */
@@ -94,8 +96,6 @@ export class StepRecorder implements Exec {
   readonly workPrice: number[] = [];
   readonly #costs: CostProfile;
   readonly #host: RecorderHost;
-  #lastKind: string | null = null;
-  #lastKindIndex = -1;
   /** The one recording, reused by every dispatch (only one operation records at a time). */
   #recording: Recording = {
     code: NO_CODE,
@@ -109,6 +109,7 @@ export class StepRecorder implements Exec {
     segments: 0,
     rcuDepth: 0,
     held: [],
+    heldInfo: [],
     nheld: 0,
   };
 
@@ -148,7 +149,10 @@ export class StepRecorder implements Exec {
     rec.kind = kind;
     rec.segments = 0;
     rec.rcuDepth = 0;
-    rec.held.fill(null, 0, rec.nheld);
+    for (let i = 0; i < rec.nheld; i++) {
+      rec.held[i] = null;
+      rec.heldInfo[i] = null;
+    }
     rec.nheld = 0;
     this.rec = rec;
     return rec;
@@ -169,7 +173,7 @@ export class StepRecorder implements Exec {
     const rec = this.#recording;
     this.rec = null;
     if (!rp) {
-      rec.refs.fill(undefined, 0, rec.nrefs);
+      for (let i = 0; i < rec.nrefs; i++) rec.refs[i] = undefined;
       return;
     }
     rp.code = rec.code;
@@ -195,7 +199,8 @@ export class StepRecorder implements Exec {
     const refs = rp.refs;
     rp.code = NO_CODE;
     rp.refs = NO_REFS as unknown[];
-    refs.fill(undefined, 0, rp.nrefs);
+    // A loop, not fill(): most operations refer to a few locks, and the builtin's call cost more.
+    for (let i = 0, n = rp.nrefs; i < n; i++) refs[i] = undefined;
     if (refs.length <= MAX_POOLED_STEP_WORDS && this.#poolRefs.length < MAX_POOLED_BUFFERS) {
       this.#poolRefs.push(refs);
     }
@@ -308,23 +313,21 @@ export class StepRecorder implements Exec {
       throw new RangeError(`Work units of ${kind} must be a finite number >= 0, got ${units}`);
     }
     if (units === 0) return;
-    // One-entry cache of the work-kind index (runs of one kind are common).
-    let k = this.#lastKindIndex;
-    if (kind !== this.#lastKind) {
-      k = workKindIndex(kind);
-      this.#lastKind = kind;
-      this.#lastKindIndex = k;
-    }
+    const k = workKindIndex(kind);
     this.counting.countWork(k, units);
     const rec = this.rec;
     if (!rec) return;
     if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     if (k >= this.workPrice.length) this.#priceUpTo(k);
-    if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
+    let n = rec.n;
+    if (n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
-    code[rec.n++] = S_WORK;
-    code[rec.n++] = k;
-    code[rec.n++] = units;
+    if (units === 1) code[n++] = S_WORK1 + (k << OP_BITS);
+    else {
+      code[n++] = S_WORK + (k << OP_BITS);
+      code[n++] = units;
+    }
+    rec.n = n;
   }
 
   /** `Exec.acquire`: a trylock is decided against the lock state now. */
@@ -353,6 +356,7 @@ export class StepRecorder implements Exec {
       return this.#fail(rec, info, m);
     }
     this.counting.acquire(lock, mode, tryLock);
+    rec.heldInfo[rec.nheld] = info;
     rec.held[rec.nheld++] = lock;
     if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
@@ -400,15 +404,22 @@ export class StepRecorder implements Exec {
         `Release of ${lock.lockClass} #${lock.id} which this operation does not hold`,
       );
     }
-    for (; i < last; i++) held[i] = held[i + 1];
+    // The state found when the lock was taken (`lockInfo` gives the same one for a lock).
+    const heldInfo = rec.heldInfo;
+    const info = heldInfo[i]!;
+    for (; i < last; i++) {
+      held[i] = held[i + 1];
+      heldInfo[i] = heldInfo[i + 1];
+    }
     held[last] = null;
+    heldInfo[last] = null;
     rec.nheld = last;
     if (rec.n + MAX_CALL_WORDS > rec.code.length) this.#grow(rec, MAX_CALL_WORDS);
     const code = rec.code;
     code[rec.n++] = S_DELAY;
     code[rec.n++] = this.#costs.lockReleaseNs;
     code[rec.n++] = S_RELEASE;
-    code[rec.n++] = this.#ref(rec, this.#host.lockInfo(lock));
+    code[rec.n++] = this.#ref(rec, info);
     code[rec.n++] = mode === "read" ? 0 : 1;
   }
 

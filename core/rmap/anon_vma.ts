@@ -34,6 +34,7 @@ import {
   type Vma,
   vmaPages,
 } from "../kernel/types.ts";
+import { KernelVma } from "../kernel/vma_tree.ts";
 import type {
   CloneOp,
   RmapScheme,
@@ -306,6 +307,18 @@ export class Avc extends IntervalNode<Avc> {
   get last(): number {
     const v = this.vma;
     return v.pgoff + vmaPages(v) - 1;
+  }
+
+  /** {@link Avc.start} for the interval tree, through a kernel VMA's methods. */
+  override startKey(): number {
+    const v = this.vma;
+    return v instanceof KernelVma ? v.pgoffOf() : v.pgoff;
+  }
+
+  /** {@link Avc.last} for the interval tree, through a kernel VMA's methods. */
+  override lastKey(): number {
+    const v = this.vma;
+    return v instanceof KernelVma ? v.lastPgoff() : v.pgoff + vmaPages(v) - 1;
   }
 
   /** The AVC as a stored interval (its tree node) while in `anonVma.tree`, else null. */
