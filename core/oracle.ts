@@ -493,6 +493,16 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     const many = this.msExtras();
     if (many instanceof MapperList) {
       const items = many.items;
+      const n = items.length;
+      if (qNice && many.sorted && n < 2 * LIST_MAX) {
+        // A key above the last of a sorted list is new and keeps it sorted (a fork appends the
+        // child's mapping so): what the general path below does, without its binary search.
+        const k = listKey(many.base);
+        if (k === k && (n === 0 || (items[n - 2] as number) < k)) {
+          items.push(k, mm);
+          return true;
+        }
+      }
       const i = listIndex(many);
       if (qNice && i >= 0) {
         items[i + 1] = mm;
@@ -542,22 +552,44 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    * to Map mode when some page is too far from that one. Returns whether it was added.
    */
   private msToList(mm: Mm, addr: number): boolean {
-    const all = [...this.values()];
-    const listBase = all.length > 0 ? all[0].addr / PAGE_SIZE : qd[VPN];
+    // Small mode holds page offsets from the set's base, so a mapping's page is base + rel and
+    // its offset from the first one's page is rel - rel0 (exact: integers below 2^53); read in
+    // place, as `values()` would give them, without a Mapper each.
+    const first = this.#one;
+    const many = first === null ? null : this.msExtras() as SmallExtras | null;
+    const count = first === null
+      ? 0
+      : many === null
+      ? 1
+      : Array.isArray(many)
+      ? 1 + (many.length >> 1)
+      : 2;
+    const rel0 = first === null ? 0 : oneRel(first);
+    const listBase = first === null ? qd[VPN] : this.mapperBase() + rel0;
     const k = listKey(listBase);
     if (k !== k) return this.msToMap(mm, addr);
     // Exact size (a list made by pushes would have room for 16 more).
-    const items = new Array<number | Mm>(2 * all.length + 2);
-    for (let i = 0; i < all.length; i++) {
-      const m = all[i];
-      const d = m.addr / PAGE_SIZE - listBase;
+    const items = new Array<number | Mm>(2 * count + 2);
+    for (let i = 0; i < count; i++) {
+      let m: Mm, rel: number;
+      if (i === 0) {
+        m = oneMm(first!);
+        rel = rel0;
+      } else if (Array.isArray(many)) {
+        m = many[2 * i - 2] as Mm;
+        rel = many[2 * i - 1] as number;
+      } else {
+        m = oneMm(many!);
+        rel = oneRel(many!);
+      }
+      const d = rel - rel0;
       if (d < -SMALL_REL || d >= SMALL_REL) return this.msToMap(mm, addr);
-      items[2 * i] = d * SMALL_MM + m.mm.id;
-      items[2 * i + 1] = m.mm;
+      items[2 * i] = d * SMALL_MM + m.id;
+      items[2 * i + 1] = m;
     }
     // The queried mapping is not among them (none of them has its offset from the base).
-    items[2 * all.length] = k;
-    items[2 * all.length + 1] = mm;
+    items[2 * count] = k;
+    items[2 * count + 1] = mm;
     this.#one = null;
     this.msSetExtras(new MapperList(listBase, items));
     return true;
@@ -597,8 +629,13 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     if (many instanceof MapperList) {
       const i = listIndex(many);
       if (i < 0) return false;
-      if (many.items.length === 2) this.msSetExtras(null);
-      else many.items.splice(i, 2);
+      const items = many.items, n = items.length;
+      if (n === 2) this.msSetExtras(null);
+      else {
+        // splice(i, 2), without the array of the removed pair it returns.
+        for (let j = i + 2; j < n; j++) items[j - 2] = items[j];
+        items.length = n - 2;
+      }
       return true;
     }
     if (many instanceof Map) {
@@ -657,6 +694,48 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     }
     for (let i = 0; i < many.length; i += 2) {
       yield { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
+    }
+  }
+
+  /**
+   * Appends the key ({@link mapperKey}) and the mm of every mapping, in insertion order, to
+   * `keys` and `mms`: what `entries()` gives, without a {@link Mapper} and a pair per mapping
+   * (an rmap walk's snapshot of what it must find).
+   */
+  snapshot(keys: number[], mms: Mm[]): void {
+    const many = this.msExtras();
+    const base = this.mapperBase();
+    if (many instanceof MapperList) {
+      const items = many.items, b = many.base;
+      for (let i = 0; i < items.length; i += 2) {
+        const mm = items[i + 1] as Mm;
+        keys.push(mapperKey(mm, addrAt(b, (items[i] as number) >> 16)));
+        mms.push(mm);
+      }
+      return;
+    }
+    if (many instanceof Map) {
+      many.forEach((v, key) => {
+        const m = mapMapper(base, key, v);
+        keys.push(mapperKey(m.mm, m.addr));
+        mms.push(m.mm);
+      });
+      return;
+    }
+    const first = this.#one;
+    if (first === null) return;
+    keys.push(mapperKey(oneMm(first), addrAt(base, oneRel(first))));
+    mms.push(oneMm(first));
+    if (many === null) return;
+    if (!Array.isArray(many)) {
+      keys.push(mapperKey(oneMm(many), addrAt(base, oneRel(many))));
+      mms.push(oneMm(many));
+      return;
+    }
+    for (let i = 0; i < many.length; i += 2) {
+      const mm = many[i] as Mm;
+      keys.push(mapperKey(mm, addrAt(base, many[i + 1] as number)));
+      mms.push(mm);
     }
   }
 

@@ -55,8 +55,14 @@ export function rmapWalk(
       contended: false,
     };
   }
-  const expected = new Map(folio.mappers);
-  const found = new Set<number>();
+  // What the walk must find: the oracle's mappings before it (an `act` may unmap them), as keys
+  // in insertion order. The keys found, distinct, in an array scanned while few (most folios
+  // have one mapping), in a Set once more.
+  const expected: number[] = [];
+  const expectedMms: Mm[] = [];
+  if (k.params.oracleChecks) folio.mappers.snapshot(expected, expectedMms);
+  const found: number[] = [];
+  let foundSet: Set<number> | null = null;
   let visits = 0, hits = 0;
   // rmap_walk: a KSM folio is walked through its stable node (rmap_walk_ksm), others by the scheme.
   const walker = folio.ksm ? rmapWalkKsm.bind(null, k) : k.scheme.walk.bind(k.scheme);
@@ -78,8 +84,14 @@ export function rmapWalk(
       const pte = mm.pages.get(va / PAGE_SIZE);
       if (pte?.kind !== "present" || pte.folio !== folio || pte.page !== i) continue;
       const key = mapperKey(mm, va);
-      if (found.has(key)) continue;
-      found.add(key);
+      if (foundSet !== null) {
+        if (foundSet.has(key)) continue;
+        foundSet.add(key);
+      } else {
+        if (found.includes(key)) continue;
+        if (found.length < FOUND_SCAN_MAX) found.push(key);
+        else foundSet = new Set(found).add(key);
+      }
       hit = true;
       if (!act(pte, mm, va)) {
         hits++;
@@ -92,9 +104,11 @@ export function rmapWalk(
   // Early stops happen only once every mapping was found (mapcount reached, or unmapped), so
   // a walk that was not contended must have found every mapping the oracle knows.
   if (!report.contended && k.params.oracleChecks) {
-    for (const [key, m] of expected) {
-      if (!found.has(key)) {
-        throw new OracleMismatchError(folio, k.scheme.info.id, kind, m.mm, m.addr);
+    const set = foundSet as Set<number> | null; // assigned in the visitor
+    for (let i = 0; i < expected.length; i++) {
+      const key = expected[i];
+      if (set !== null ? !set.has(key) : !found.includes(key)) {
+        throw missed(folio, k.scheme.info.id, kind, expectedMms[i], key);
       }
     }
     k.oracle.walksChecked++;
@@ -110,6 +124,22 @@ export function rmapWalk(
   };
   for (const l of k.walkListeners) l(r);
   return r;
+}
+
+/** Keys found that a walk scans (`includes`) before it keeps them in a Set as well. */
+const FOUND_SCAN_MAX = 16;
+
+/**
+ * The error for a walk of `folio` that missed the mapping of `mm` with key `key` (still among
+ * the folio's mappings: only mappings a walk found are unmapped by it).
+ */
+function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: number): Error {
+  for (const m of folio.mappers.values()) {
+    if (m.mm === mm && mapperKey(m.mm, m.addr) === key) {
+      return new OracleMismatchError(folio, scheme, kind, m.mm, m.addr);
+    }
+  }
+  return new OracleMismatchError(folio, scheme, kind, mm, (key - mm.id * 2 ** 36) * PAGE_SIZE);
 }
 
 /**
