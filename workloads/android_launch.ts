@@ -839,8 +839,8 @@ function setup(env: WorkloadEnv): void {
    * Maps an image of `cold` clean and `hot` written regions from `base` upwards (one-page gaps,
    * so neighbours neither merge nor share anon_vmas). A third of the written regions are
    * private file mappings (library data), the rest anonymous; clean regions are file mappings.
-   * The regions are listed in `out` (`"all"`), only those with pages written (`"written"`:
-   * enough for listing the pages a process wrote), or not at all (`null`).
+   * The regions are listed in `out`, or not at all (`null`; {@link imageWrittenPages} lists the
+   * pages written).
    */
   function mapImage(
     mm: Mm,
@@ -848,9 +848,23 @@ function setup(env: WorkloadEnv): void {
     cold: number,
     hot: number,
     out: Region[] | null,
-    list: "all" | "written" = "all",
   ): Iterator<Step, number, void> & Iterable<Step> {
-    return new ImageMap(mm, base, cold, hot, out, list);
+    return new ImageMap(mm, base, cold, hot, out);
+  }
+
+  /**
+   * The pages {@link mapImage}`(mm, base, cold, hot, …)` writes, in the order it writes them:
+   * the first `writePages` of each hot region (region `i` is at `base + i · (regionPages + 1)`
+   * pages). Computed, so that an image need not be listed for this.
+   */
+  function imageWrittenPages(base: number, cold: number, hot: number): number[] {
+    const out: number[] = [];
+    for (let i = 0, n = cold + hot; i < n; i++) {
+      if (!interleaved(cold, hot, i)) continue;
+      const addr = base + i * (regionPages + 1) * PAGE_SIZE;
+      for (let j = 0; j < writePages; j++) out.push(addr + j * PAGE_SIZE);
+    }
+    return out;
   }
 
   /**
@@ -878,7 +892,6 @@ function setup(env: WorkloadEnv): void {
       readonly cold: number,
       readonly hot: number,
       readonly out: Region[] | null,
-      readonly list: "all" | "written",
     ) {
       this.#addr = base;
       this.#touch = new TouchStep(k, mm, base);
@@ -898,7 +911,7 @@ function setup(env: WorkloadEnv): void {
           return r;
         }
         const out = this.out;
-        if (out !== null && (n > 0 || this.list === "all")) {
+        if (out !== null) {
           out.push({ addr: this.#addr, pages: regionPages, faulted: this.#isHot, written: n });
         }
         this.#addr += (regionPages + 1) * PAGE_SIZE;
@@ -1058,11 +1071,10 @@ function setup(env: WorkloadEnv): void {
     // Own regions: apk/oat/so mappings, arenas, heaps.
     // appVmas and its written share include the moving space and the from-space (2 regions,
     // 2 anon_vmas once the first compaction ran), mapped below.
-    const own: Region[] = [];
     const ownHot = Math.max(0, dither(appHot, index) - HEAP_REGIONS);
     const ownCold = Math.max(0, dither(appVmas, index) - HEAP_REGIONS - ownHot);
-    // Only the regions with pages written are listed: `own` serves to list those pages.
-    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, own, "written");
+    // Not listed: the pages written in them are computed when needed (ownPages).
+    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, null);
     // RELRO-like protection changes of inherited written regions: one split each.
     const nSplits = Math.min(dither(splits, index), kept.length);
     for (const r of kept.slice(0, nSplits)) {
@@ -1140,11 +1152,7 @@ function setup(env: WorkloadEnv): void {
       ? rng.int(1, Math.max(1, gcCycles))
       : -1;
     /** The pages this process wrote in its own regions (listed only when it forks). */
-    const ownPages = (): number[] => {
-      const out: number[] = [];
-      for (const r of own) for (let i = 0; i < r.written; i++) out.push(r.addr + i * PAGE_SIZE);
-      return out;
-    };
+    const ownPages = (): number[] => imageWrittenPages(APP_BASE, ownCold, ownHot);
     for (let c = 1; c <= Math.max(gcCycles - 1, forkAt); c++) {
       yield { sleep: p.gcIntervalNs as number };
       if (c === forkAt) {
