@@ -56,13 +56,11 @@ export function rmapWalk(
     };
   }
   // What the walk must find: the oracle's mappings before it (an `act` may unmap them), as keys
-  // in insertion order. The keys found, distinct, in an array scanned while few (most folios
-  // have one mapping), in a Set once more.
+  // in insertion order.
   const expected: number[] = [];
   const expectedMms: Mm[] = [];
   if (k.params.oracleChecks) folio.mappers.snapshot(expected, expectedMms);
-  const found: number[] = [];
-  let foundSet: Set<number> | null = null;
+  const found = new FoundKeys();
   let visits = 0, hits = 0;
   // rmap_walk: a KSM folio is walked through its stable node (rmap_walk_ksm), others by the scheme.
   const walker = folio.ksm ? rmapWalkKsm.bind(null, k) : k.scheme.walk.bind(k.scheme);
@@ -84,14 +82,7 @@ export function rmapWalk(
       const pte = mm.pages.get(va / PAGE_SIZE);
       if (pte?.kind !== "present" || pte.folio !== folio || pte.page !== i) continue;
       const key = mapperKey(mm, va);
-      if (foundSet !== null) {
-        if (foundSet.has(key)) continue;
-        foundSet.add(key);
-      } else {
-        if (found.includes(key)) continue;
-        if (found.length < FOUND_SCAN_MAX) found.push(key);
-        else foundSet = new Set(found).add(key);
-      }
+      if (!found.add(key)) continue;
       hit = true;
       if (!act(pte, mm, va)) {
         hits++;
@@ -104,10 +95,9 @@ export function rmapWalk(
   // Early stops happen only once every mapping was found (mapcount reached, or unmapped), so
   // a walk that was not contended must have found every mapping the oracle knows.
   if (!report.contended && k.params.oracleChecks) {
-    const set = foundSet as Set<number> | null; // assigned in the visitor
     for (let i = 0; i < expected.length; i++) {
       const key = expected[i];
-      if (set !== null ? !set.has(key) : !found.includes(key)) {
+      if (!found.has(key)) {
         throw missed(folio, k.scheme.info.id, kind, expectedMms[i], key);
       }
     }
@@ -126,8 +116,45 @@ export function rmapWalk(
   return r;
 }
 
-/** Keys found that a walk scans (`includes`) before it keeps them in a Set as well. */
+/** Keys found that a walk scans (`includes`) before it keeps them in a Set instead. */
 const FOUND_SCAN_MAX = 16;
+
+/**
+ * The distinct mapping keys a walk found, as a `Set<number>` would keep them (SameValueZero):
+ * in an array scanned while there are few (most folios have one mapping), in a Set beyond.
+ */
+export class FoundKeys {
+  #keys: number[] | null = [];
+  #set: Set<number> | null = null;
+
+  /** Number of keys. */
+  get size(): number {
+    return this.#keys !== null ? this.#keys.length : this.#set!.size;
+  }
+
+  /** Whether `key` was found. */
+  has(key: number): boolean {
+    return this.#keys !== null ? this.#keys.includes(key) : this.#set!.has(key);
+  }
+
+  /** Adds `key`; returns false when it was there already. */
+  add(key: number): boolean {
+    const keys = this.#keys;
+    if (keys === null) {
+      const set = this.#set!;
+      if (set.has(key)) return false;
+      set.add(key);
+      return true;
+    }
+    if (keys.includes(key)) return false;
+    if (keys.length < FOUND_SCAN_MAX) keys.push(key);
+    else {
+      this.#set = new Set(keys).add(key);
+      this.#keys = null;
+    }
+    return true;
+  }
+}
 
 /**
  * The error for a walk of `folio` that missed the mapping of `mm` with key `key` (still among
