@@ -85,34 +85,48 @@ class MapperPair {
 }
 
 /**
- * More than {@link SMALL_MAPPERS} mappings, or mappings far from the set's base (a private file
- * mapping's anonymous folio: its index is a file offset), in insertion order as flat
- * (Smi key, mm) pairs in one array changed in place; keys count pages from the list's own
- * `base`, the page of its first mapping (see {@link SMALL_REL}).
+ * A mapper list: more than {@link SMALL_MAPPERS} mappings, or mappings far from the set's base
+ * (a private file mapping's anonymous folio: its index is a file offset), in insertion order as
+ * flat (Smi key, mm) pairs from index {@link LIST_HEAD} of one array changed in place; keys
+ * count pages from the list's own base, the page of its first mapping (see {@link SMALL_REL}).
+ * The array's head holds that base page (below 2^36) as two Smis, `[0]` its quotient by 2^30
+ * times 2 plus 1 while the list is sorted, `[1]` its remainder: no object around the array, and
+ * a Smi `[0]` tells a list from a small-mode pair array (whose `[0]` is an mm). Sorted: the keys
+ * increase along the list, so that a look-up is a binary search; true for a forked folio's list
+ * (children's mm ids grow with fork order) until a key comes out of order.
  */
-class MapperList {
-  /**
-   * Whether the keys increase along the list, so that a look-up is a binary search: true for a
-   * forked folio's list (children's mm ids grow with fork order) until a key comes out of order.
-   */
-  sorted: boolean;
-  /** The base page (below 2^36) divided by 2^30: two Smis, not a boxed number to load. */
-  readonly baseHi: number;
-  /** The base page modulo 2^30. */
-  readonly baseLo: number;
-  /** Creates the list of `items` counting pages from page `base`. */
-  constructor(base: number, public items: (number | Mm)[]) {
-    this.baseHi = Math.floor(base / 2 ** 30);
-    this.baseLo = (base - this.baseHi * 2 ** 30) | 0;
-    let sorted = true;
-    for (let i = 2; i < items.length; i += 2) if (items[i - 2] >= items[i]) sorted = false;
-    this.sorted = sorted;
-  }
+type MapperList = (number | Mm)[];
 
-  /** The page the keys count from. */
-  get base(): number {
-    return this.baseHi * 2 ** 30 + this.baseLo;
-  }
+/** Index of a {@link MapperList}'s first key. */
+const LIST_HEAD = 2;
+
+/** Whether `e` is a {@link MapperList} (not a small-mode pair array, an mm, a pair or a Map). */
+function isList(e: Extras | null): e is MapperList {
+  return Array.isArray(e) && typeof e[0] === "number";
+}
+
+/** Writes the head of `list`, whose keys (in place) count pages from page `base`. */
+function setListHead(list: MapperList, base: number): void {
+  const hi = Math.floor(base / 2 ** 30);
+  let sorted = 1;
+  for (let i = LIST_HEAD + 2; i < list.length; i += 2) if (list[i - 2] >= list[i]) sorted = 0;
+  list[0] = hi * 2 + sorted;
+  list[1] = (base - hi * 2 ** 30) | 0;
+}
+
+/** The page the keys of `list` count from. */
+function listBase(list: MapperList): number {
+  return ((list[0] as number) >> 1) * 2 ** 30 + (list[1] as number);
+}
+
+/** Whether the keys of `list` increase along it. */
+function listSorted(list: MapperList): boolean {
+  return ((list[0] as number) & 1) !== 0;
+}
+
+/** Number of mappings in `list`. */
+function listSize(list: MapperList): number {
+  return (list.length - LIST_HEAD) >> 1;
 }
 
 /** A mapping in a {@link MapperSet}'s `Map` whose address its key does not give back. */
@@ -127,8 +141,11 @@ class MapperEntry implements Mapper {
  */
 type MapperMap = Map<number | string, Mm | MapperEntry>;
 
-/** A {@link MapperSet}'s mappings after the first one, or all of them in a list or a `Map`. */
-type Extras = One | (Mm | number)[] | MapperList | MapperMap;
+/**
+ * A {@link MapperSet}'s mappings after the first one (one, or a small-mode pair array), or all of
+ * them in a {@link MapperList} or a `Map`.
+ */
+type Extras = One | (Mm | number)[] | MapperMap;
 
 /** One mapping of a small-mode set: its mm when its offset is 0, else a {@link MapperPair}. */
 type One = Mm | MapperPair;
@@ -163,23 +180,23 @@ function listKey(base: number): number {
   return d >= -SMALL_REL && d < SMALL_REL ? d * SMALL_MM + qId : NaN;
 }
 
-/** Flat index of the queried mapping's key in `list`, or -1. */
+/** Index of the queried mapping's key in `list`, or -1. */
 function listIndex(list: MapperList): number {
-  const k = listKey(list.base);
+  const k = listKey(listBase(list));
   if (k !== k) return -1;
-  const items = list.items;
-  if (list.sorted) {
-    let lo = 0, hi = (items.length >> 1) - 1;
+  if (listSorted(list)) {
+    let lo = 0, hi = listSize(list) - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const v = items[2 * mid] as number;
-      if (v === k) return 2 * mid;
+      const i = LIST_HEAD + 2 * mid;
+      const v = list[i] as number;
+      if (v === k) return i;
       if (v < k) lo = mid + 1;
       else hi = mid - 1;
     }
     return -1;
   }
-  for (let i = 0; i < items.length; i += 2) if (items[i] === k) return i;
+  for (let i = LIST_HEAD; i < list.length; i += 2) if (list[i] === k) return i;
   return -1;
 }
 
@@ -313,7 +330,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   get size(): number {
     const many = this.msExtras();
     if (many === null) return this.#one !== null ? 1 : 0;
-    if (many instanceof MapperList) return many.items.length >> 1;
+    if (isList(many)) return listSize(many);
     if (many instanceof Map) return many.size;
     return Array.isArray(many) ? 1 + (many.length >> 1) : 2;
   }
@@ -395,7 +412,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Whether the queried mapping is there. */
   private msHas(): boolean {
     const many = this.msExtras();
-    if (many instanceof MapperList) return listIndex(many) >= 0;
+    if (isList(many)) return listIndex(many) >= 0;
     if (many instanceof Map) return many.has(mapKey());
     const first = this.#one;
     return first !== null && this.msLocate(first, many) !== -2;
@@ -412,11 +429,10 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     this.msResolveKey(key);
     const many = this.msExtras();
     const base = this.mapperBase();
-    if (many instanceof MapperList) {
+    if (isList(many)) {
       const i = listIndex(many);
       if (i < 0) return undefined;
-      const items = many.items;
-      return { mm: items[i + 1] as Mm, addr: addrAt(many.base, (items[i] as number) >> 16) };
+      return { mm: many[i + 1] as Mm, addr: addrAt(listBase(many), (many[i] as number) >> 16) };
     }
     if (many instanceof Map) {
       const k = mapKey();
@@ -491,19 +507,28 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    */
   private msPut(mm: Mm, addr: number): boolean {
     const many = this.msExtras();
-    if (many instanceof MapperList) {
-      const items = many.items;
+    if (isList(many)) {
+      const n = many.length;
+      if (qNice && listSorted(many) && listSize(many) < LIST_MAX) {
+        // A key above the last of a sorted list is new and keeps it sorted (a fork appends the
+        // child's mapping so): what the general path below does, without its binary search.
+        const k = listKey(listBase(many));
+        if (k === k && (n === LIST_HEAD || (many[n - 2] as number) < k)) {
+          many.push(k, mm);
+          return true;
+        }
+      }
       const i = listIndex(many);
       if (qNice && i >= 0) {
-        items[i + 1] = mm;
+        many[i + 1] = mm;
         return false;
       }
-      const k = listKey(many.base);
-      if (!qNice || k !== k || items.length >= 2 * LIST_MAX) return this.msToMap(mm, addr);
-      if (many.sorted && items.length > 0 && (items[items.length - 2] as number) >= k) {
-        many.sorted = false;
+      const k = listKey(listBase(many));
+      if (!qNice || k !== k || listSize(many) >= LIST_MAX) return this.msToMap(mm, addr);
+      if (listSorted(many) && n > LIST_HEAD && (many[n - 2] as number) >= k) {
+        many[0] = (many[0] as number) - 1; // no longer sorted
       }
-      items.push(k, mm);
+      many.push(k, mm);
       return true;
     }
     if (many instanceof Map) {
@@ -542,24 +567,48 @@ export class MapperSet implements Iterable<[number, Mapper]> {
    * to Map mode when some page is too far from that one. Returns whether it was added.
    */
   private msToList(mm: Mm, addr: number): boolean {
-    const all = [...this.values()];
-    const listBase = all.length > 0 ? all[0].addr / PAGE_SIZE : qd[VPN];
-    const k = listKey(listBase);
+    // Small mode holds page offsets from the set's base, so a mapping's page is base + rel and
+    // its offset from the first one's page is rel - rel0 (exact: integers below 2^53); read in
+    // place, as `values()` would give them, without a Mapper each.
+    const first = this.#one;
+    const many = first === null ? null : this.msExtras() as SmallExtras | null;
+    const count = first === null
+      ? 0
+      : many === null
+      ? 1
+      : Array.isArray(many)
+      ? 1 + (many.length >> 1)
+      : 2;
+    const rel0 = first === null ? 0 : oneRel(first);
+    const base = first === null ? qd[VPN] : this.mapperBase() + rel0;
+    const k = listKey(base);
     if (k !== k) return this.msToMap(mm, addr);
-    // Exact size (a list made by pushes would have room for 16 more).
-    const items = new Array<number | Mm>(2 * all.length + 2);
-    for (let i = 0; i < all.length; i++) {
-      const m = all[i];
-      const d = m.addr / PAGE_SIZE - listBase;
+    // Exact size (a list made by pushes would have room for 16 more); pairs from LIST_HEAD.
+    const list: MapperList = new Array<number | Mm>(LIST_HEAD + 2 * count + 2);
+    const items = LIST_HEAD;
+    for (let i = 0; i < count; i++) {
+      let m: Mm, rel: number;
+      if (i === 0) {
+        m = oneMm(first!);
+        rel = rel0;
+      } else if (Array.isArray(many)) {
+        m = many[2 * i - 2] as Mm;
+        rel = many[2 * i - 1] as number;
+      } else {
+        m = oneMm(many!);
+        rel = oneRel(many!);
+      }
+      const d = rel - rel0;
       if (d < -SMALL_REL || d >= SMALL_REL) return this.msToMap(mm, addr);
-      items[2 * i] = d * SMALL_MM + m.mm.id;
-      items[2 * i + 1] = m.mm;
+      list[items + 2 * i] = d * SMALL_MM + m.id;
+      list[items + 2 * i + 1] = m;
     }
     // The queried mapping is not among them (none of them has its offset from the base).
-    items[2 * all.length] = k;
-    items[2 * all.length + 1] = mm;
+    list[items + 2 * count] = k;
+    list[items + 2 * count + 1] = mm;
+    setListHead(list, base);
     this.#one = null;
-    this.msSetExtras(new MapperList(listBase, items));
+    this.msSetExtras(list);
     return true;
   }
 
@@ -594,11 +643,16 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   /** Removes the queried mapping; returns whether there was one. */
   private msDelete(): boolean {
     const many = this.msExtras();
-    if (many instanceof MapperList) {
+    if (isList(many)) {
       const i = listIndex(many);
       if (i < 0) return false;
-      if (many.items.length === 2) this.msSetExtras(null);
-      else many.items.splice(i, 2);
+      const n = many.length;
+      if (n === LIST_HEAD + 2) this.msSetExtras(null);
+      else {
+        // splice(i, 2), without the array of the removed pair it returns.
+        for (let j = i + 2; j < n; j++) many[j - 2] = many[j];
+        many.length = n - 2;
+      }
       return true;
     }
     if (many instanceof Map) {
@@ -636,10 +690,10 @@ export class MapperSet implements Iterable<[number, Mapper]> {
   *values(): IterableIterator<Mapper> {
     const many = this.msExtras();
     const base = this.mapperBase();
-    if (many instanceof MapperList) {
-      const items = many.items, b = many.base;
-      for (let i = 0; i < items.length; i += 2) {
-        yield { mm: items[i + 1] as Mm, addr: addrAt(b, (items[i] as number) >> 16) };
+    if (isList(many)) {
+      const b = listBase(many);
+      for (let i = LIST_HEAD; i < many.length; i += 2) {
+        yield { mm: many[i + 1] as Mm, addr: addrAt(b, (many[i] as number) >> 16) };
       }
       return;
     }
@@ -657,6 +711,48 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     }
     for (let i = 0; i < many.length; i += 2) {
       yield { mm: many[i] as Mm, addr: addrAt(base, many[i + 1] as number) };
+    }
+  }
+
+  /**
+   * Appends the key ({@link mapperKey}) and the mm of every mapping, in insertion order, to
+   * `keys` and `mms`: what `entries()` gives, without a {@link Mapper} and a pair per mapping
+   * (an rmap walk's snapshot of what it must find).
+   */
+  snapshot(keys: number[], mms: Mm[]): void {
+    const many = this.msExtras();
+    const base = this.mapperBase();
+    if (isList(many)) {
+      const b = listBase(many);
+      for (let i = LIST_HEAD; i < many.length; i += 2) {
+        const mm = many[i + 1] as Mm;
+        keys.push(mapperKey(mm, addrAt(b, (many[i] as number) >> 16)));
+        mms.push(mm);
+      }
+      return;
+    }
+    if (many instanceof Map) {
+      many.forEach((v, key) => {
+        const m = mapMapper(base, key, v);
+        keys.push(mapperKey(m.mm, m.addr));
+        mms.push(m.mm);
+      });
+      return;
+    }
+    const first = this.#one;
+    if (first === null) return;
+    keys.push(mapperKey(oneMm(first), addrAt(base, oneRel(first))));
+    mms.push(oneMm(first));
+    if (many === null) return;
+    if (!Array.isArray(many)) {
+      keys.push(mapperKey(oneMm(many), addrAt(base, oneRel(many))));
+      mms.push(oneMm(many));
+      return;
+    }
+    for (let i = 0; i < many.length; i += 2) {
+      const mm = many[i] as Mm;
+      keys.push(mapperKey(mm, addrAt(base, many[i + 1] as number)));
+      mms.push(mm);
     }
   }
 

@@ -42,6 +42,16 @@ function answers(f: Folio, page: number): unknown[] {
   ];
 }
 
+/** `s.snapshot` gives the keys and mms `entries()` gives, in the same order. */
+function assertSnapshot(s: MapperSet): void {
+  const keys: number[] = [], mms: Mm[] = [];
+  s.snapshot(keys, mms);
+  const got = [...s.entries()];
+  assertEquals(keys, got.map(([k]) => k));
+  assertEquals(mms.length, got.length);
+  mms.forEach((mm, i) => assertEquals(mm === got[i][1].mm, true));
+}
+
 Deno.test("folio: a one-page and a 512-page folio answer the same on a mapped page", () => {
   const small = new KernelFolio(1, 1, true, 7, null);
   const large = new KernelFolio(2, 512, true, 7, null);
@@ -396,6 +406,7 @@ Deno.test("MapperSet: random operations answer as a Map keyed by mapperKey (any 
           assertEquals(g === undefined ? g : [g.mm, Object.is(g.addr, r?.addr)], r && [r.mm, true]);
         }
         assertEquals(s.size, ref.size);
+        assertSnapshot(s);
         const got = [...s.entries()];
         assertEquals(got.map(([k]) => k), [...ref.keys()]);
         got.forEach(([, m], i) => {
@@ -438,6 +449,7 @@ Deno.test("MapperSet: hundreds of mappings (list, then Map beyond 512) keep Map 
       if (op % 97 === 0 || ref.size === 9 || ref.size === 8 || ref.size === 513) {
         assertEquals(f.size, ref.size);
         assertEquals([...f.entries()], [...ref.entries()]);
+        assertSnapshot(f);
       }
     }
     // Drain to empty.
@@ -499,6 +511,7 @@ Deno.test("MapperSet: a forked folio's list (ids in order) finds every mapping, 
   const ref = new Map<number, { mm: Mm; addr: number }>();
   const check = (): void => {
     assertEquals([...f.entries()], [...ref.entries()]);
+    assertSnapshot(f);
     for (let id = 0; id < 250; id++) {
       const key = mapperKey({ id } as Mm, X);
       assertEquals([f.has(key), f.get(key)], [ref.has(key), ref.get(key)]);
@@ -520,4 +533,10 @@ Deno.test("MapperSet: a forked folio's list (ids in order) finds every mapping, 
     ref.set(mapperKey(mms[i], X), { mm: mms[i], addr: X });
     check();
   }
+  // A sorted list: the last key again is no new mapping; one past it is, appended in order.
+  const g = new KernelFolio(2, 1, true, 7, null);
+  for (const mm of mms.slice(0, 20)) assertEquals(g.put(mm, X), true);
+  assertEquals([g.put(mms[19], X), g.add(mms[19], X), g.put(mms[20], X)], [false, false, true]);
+  assertEquals([...g.values()].map((m) => m.mm), mms.slice(0, 21));
+  assertSnapshot(g);
 });

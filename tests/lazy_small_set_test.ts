@@ -4,7 +4,9 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SmallSet } from "../core/rmap/anon_vma_lazy.ts";
+import { LazyGroup, SmallSet, TreeParentLink } from "../core/rmap/anon_vma_lazy.ts";
+import type { AnonVma } from "../core/rmap/anon_vma.ts";
+import type { Folio, Vma } from "../core/kernel/types.ts";
 
 Deno.test("SmallSet: order and size across the field and Set representations", () => {
   const s = new SmallSet<string>();
@@ -57,4 +59,46 @@ Deno.test("SmallSet: any sequence of add/delete/clear matches a Set", () => {
       },
     ),
   );
+});
+
+Deno.test("LazyGroup and TreeParentLink: id and flags share one field, each read back alone", () => {
+  const vma = {} as Vma;
+  const av = {} as AnonVma;
+  for (const id of [0, 1, 2 ** 29 - 1, 2 ** 29, 2 ** 31 + 3, 2 ** 50 + 1]) {
+    const g = new LazyGroup(id, vma);
+    const t = new TreeParentLink(id, av);
+    assert.deepEqual([g.id, g.rootPinnedDetached, g.dead, t.id, t.dead], [
+      id,
+      false,
+      false,
+      id,
+      false,
+    ]);
+    for (const [pinned, dead] of [[true, false], [true, true], [false, true], [false, false]]) {
+      g.rootPinnedDetached = pinned;
+      g.dead = dead;
+      g.dead = dead; // setting a flag twice changes nothing
+      t.dead = dead;
+      t.dead = dead;
+      assert.deepEqual([g.id, g.rootPinnedDetached, g.dead, t.id, t.dead], [
+        id,
+        pinned,
+        dead,
+        id,
+        dead,
+      ]);
+    }
+  }
+});
+
+Deno.test("LazyGroup: the member set and the folio set are independent", () => {
+  const vmas = [1, 2, 3].map((id) => ({ id }) as Vma);
+  const g = new LazyGroup(7, vmas[0]);
+  for (const v of vmas) g.vmas.add(v);
+  const f = { id: 9 } as Folio;
+  g.folios.add(f);
+  assert.deepEqual([[...g.vmas], [...g.folios], g.folioCount, g.size], [vmas, [f], 1, 3]);
+  g.vmas.delete(vmas[1]);
+  g.clearFolios();
+  assert.deepEqual([[...g], g.folioCount], [[vmas[0], vmas[2]], 0]);
 });

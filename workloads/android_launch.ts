@@ -591,6 +591,56 @@ class TouchStep {
   }
 }
 
+/** A step result an iterator below hands out again and again (see {@link TouchRun}). */
+type StepResult = { done: false; value: Step };
+
+/**
+ * The loop `for (i < count) yield touch.at(proc.mm, addr(i))`, with `addr(i)` = `base + i ·
+ * PAGE_SIZE` or, given `addrs`, `addrs[i]`, as an iterator a script delegates to (`yield*`): no
+ * generator to resume and no result object per step. Each call of `next` reads `proc.mm` and
+ * makes the address when the loop would, and hands out the one result object again (the runner
+ * reads a step before it resumes the script, and keeps neither).
+ */
+class TouchRun implements Iterator<Step, void, void> {
+  readonly #touch: TouchStep;
+  readonly #proc: { readonly mm: Mm };
+  readonly #base: number;
+  readonly #addrs: readonly number[] | null;
+  readonly #count: number;
+  #i = 0;
+  readonly #r: StepResult;
+
+  constructor(
+    touch: TouchStep,
+    proc: { readonly mm: Mm },
+    base: number,
+    count: number,
+    addrs: readonly number[] | null = null,
+  ) {
+    this.#touch = touch;
+    this.#proc = proc;
+    this.#base = base;
+    this.#count = count;
+    this.#addrs = addrs;
+    this.#r = { done: false, value: touch };
+  }
+
+  /** The next write fault, or the end. */
+  next(): IteratorResult<Step, void> {
+    const i = this.#i;
+    if (i >= this.#count) return ENDED;
+    this.#i = i + 1;
+    const a = this.#addrs;
+    this.#r.value = this.#touch.at(this.#proc.mm, a === null ? this.#base + i * PAGE_SIZE : a[i]);
+    return this.#r;
+  }
+
+  /** The loop itself (what `yield*` asks for). */
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
 /**
  * `kernel.mmap(mm, addr, len, prot, flags, file, offset · PAGE_SIZE)` as one step object (no
  * closure per region).
@@ -789,34 +839,101 @@ function setup(env: WorkloadEnv): void {
    * Maps an image of `cold` clean and `hot` written regions from `base` upwards (one-page gaps,
    * so neighbours neither merge nor share anon_vmas). A third of the written regions are
    * private file mappings (library data), the rest anonymous; clean regions are file mappings.
-   * The regions are listed in `out` (`"all"`), only those with pages written (`"written"`:
-   * enough for listing the pages a process wrote), or not at all (`null`).
+   * The regions are listed in `out`, or not at all (`null`; {@link imageWrittenPages} lists the
+   * pages written).
    */
-  function* mapImage(
+  function mapImage(
     mm: Mm,
     base: number,
     cold: number,
     hot: number,
     out: Region[] | null,
-    list: "all" | "written" = "all",
-  ): Generator<Step, number, void> {
-    let addr = base;
-    let h = 0;
-    const touch = new TouchStep(k, mm, base);
-    const map = new MmapStep(k, mm, base, 0, 0, 0);
+  ): Iterator<Step, number, void> & Iterable<Step> {
+    return new ImageMap(mm, base, cold, hot, out);
+  }
+
+  /**
+   * The pages {@link mapImage}`(mm, base, cold, hot, …)` writes, in the order it writes them:
+   * the first `writePages` of each hot region (region `i` is at `base + i · (regionPages + 1)`
+   * pages). Computed, so that an image need not be listed for this.
+   */
+  function imageWrittenPages(base: number, cold: number, hot: number): number[] {
+    const out: number[] = [];
     for (let i = 0, n = cold + hot; i < n; i++) {
-      const isHot = interleaved(cold, hot, i);
-      const fileBacked = !isHot || h++ % 3 === 0;
-      // mapRegion, inline (one generator level less per step).
-      yield regionMmap(mm, addr, regionPages, isHot, fileBacked, map);
-      const n = isHot ? writePages : 0;
-      for (let j = 0; j < n; j++) yield touch.at(mm, addr + j * PAGE_SIZE);
-      if (out !== null && (n > 0 || list === "all")) {
-        out.push({ addr, pages: regionPages, faulted: isHot, written: n });
-      }
-      addr += (regionPages + 1) * PAGE_SIZE;
+      if (!interleaved(cold, hot, i)) continue;
+      const addr = base + i * (regionPages + 1) * PAGE_SIZE;
+      for (let j = 0; j < writePages; j++) out.push(addr + j * PAGE_SIZE);
     }
-    return addr;
+    return out;
+  }
+
+  /**
+   * {@link mapImage}'s loop as an iterator (see {@link TouchRun}): per region, the mmap step,
+   * then the write faults of its first `writePages` pages if it is hot; the region is listed
+   * and the address moves on when the step after them is asked for, as the generator did.
+   */
+  class ImageMap implements Iterator<Step, number, void> {
+    #addr: number;
+    #h = 0;
+    #i = 0;
+    /** Write faults of the current region: `#j` of `#n` done; -1 before the first region. */
+    #j = -1;
+    #n = 0;
+    /** Whether the current region is hot. */
+    #isHot = false;
+    readonly #touch: TouchStep;
+    readonly #map: MmapStep;
+    readonly #r: StepResult;
+    #ended = false;
+
+    constructor(
+      readonly mm: Mm,
+      base: number,
+      readonly cold: number,
+      readonly hot: number,
+      readonly out: Region[] | null,
+    ) {
+      this.#addr = base;
+      this.#touch = new TouchStep(k, mm, base);
+      this.#map = new MmapStep(k, mm, base, 0, 0, 0);
+      this.#r = { done: false, value: this.#map };
+    }
+
+    next(): IteratorResult<Step, number> {
+      // Once ended, as a finished generator: done, no value.
+      if (this.#ended) return ENDED as unknown as IteratorReturnResult<number>;
+      const r = this.#r;
+      if (this.#j >= 0) {
+        const j = this.#j, n = this.#n;
+        if (j < n) {
+          this.#j = j + 1;
+          r.value = this.#touch.at(this.mm, this.#addr + j * PAGE_SIZE);
+          return r;
+        }
+        const out = this.out;
+        if (out !== null) {
+          out.push({ addr: this.#addr, pages: regionPages, faulted: this.#isHot, written: n });
+        }
+        this.#addr += (regionPages + 1) * PAGE_SIZE;
+        this.#i++;
+      }
+      const i = this.#i;
+      if (i >= this.cold + this.hot) {
+        this.#ended = true;
+        return { done: true, value: this.#addr };
+      }
+      const isHot = interleaved(this.cold, this.hot, i);
+      const fileBacked = !isHot || this.#h++ % 3 === 0;
+      r.value = regionMmap(this.mm, this.#addr, regionPages, isHot, fileBacked, this.#map);
+      this.#isHot = isHot;
+      this.#n = isHot ? writePages : 0;
+      this.#j = 0;
+      return r;
+    }
+
+    [Symbol.iterator](): this {
+      return this;
+    }
   }
 
   // --- Native daemons -------------------------------------------------------------------------
@@ -902,8 +1019,7 @@ function setup(env: WorkloadEnv): void {
         ),
     };
     const live = Math.round(heapPages * liveFraction);
-    const touch = new TouchStep(k, pr.mm, moving);
-    for (let i = 0; i < live; i++) yield touch.at(pr.mm, moving + i * PAGE_SIZE);
+    yield* new TouchRun(new TouchStep(k, pr.mm, moving), pr, moving, live);
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
   }
 
@@ -955,11 +1071,10 @@ function setup(env: WorkloadEnv): void {
     // Own regions: apk/oat/so mappings, arenas, heaps.
     // appVmas and its written share include the moving space and the from-space (2 regions,
     // 2 anon_vmas once the first compaction ran), mapped below.
-    const own: Region[] = [];
     const ownHot = Math.max(0, dither(appHot, index) - HEAP_REGIONS);
     const ownCold = Math.max(0, dither(appVmas, index) - HEAP_REGIONS - ownHot);
-    // Only the regions with pages written are listed: `own` serves to list those pages.
-    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, own, "written");
+    // Not listed: the pages written in them are computed when needed (ownPages).
+    let addr = yield* mapImage(mm(), APP_BASE, ownCold, ownHot, null);
     // RELRO-like protection changes of inherited written regions: one split each.
     const nSplits = Math.min(dither(splits, index), kept.length);
     for (const r of kept.slice(0, nSplits)) {
@@ -1013,7 +1128,7 @@ function setup(env: WorkloadEnv): void {
         ),
     };
     const touch = new TouchStep(k, mm(), moving);
-    for (let i = 0; i < heapPages; i++) yield touch.at(mm(), moving + i * PAGE_SIZE);
+    yield* new TouchRun(touch, pr, moving, heapPages);
     // CoW: writes to a share of the inherited written pages (heaps included).
     const inheritedPages: number[] = [];
     for (let j = 0; j < kept.length + img.heaps.length; j++) {
@@ -1027,7 +1142,8 @@ function setup(env: WorkloadEnv): void {
       0,
       Math.round(inheritedPages.length * cowFraction),
     );
-    for (const a of cow.sort((x, y) => x - y)) yield touch.at(mm(), a);
+    cow.sort((x, y) => x - y);
+    yield* new TouchRun(touch, pr, 0, cow.length, cow);
     // First compaction during start-up.
     if (gcCycles > 0) yield* gcCycle(pr, moving, from);
     starting.delete(pr);
@@ -1036,11 +1152,7 @@ function setup(env: WorkloadEnv): void {
       ? rng.int(1, Math.max(1, gcCycles))
       : -1;
     /** The pages this process wrote in its own regions (listed only when it forks). */
-    const ownPages = (): number[] => {
-      const out: number[] = [];
-      for (const r of own) for (let i = 0; i < r.written; i++) out.push(r.addr + i * PAGE_SIZE);
-      return out;
-    };
+    const ownPages = (): number[] => imageWrittenPages(APP_BASE, ownCold, ownHot);
     for (let c = 1; c <= Math.max(gcCycles - 1, forkAt); c++) {
       yield { sleep: p.gcIntervalNs as number };
       if (c === forkAt) {

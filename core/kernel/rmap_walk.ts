@@ -55,8 +55,12 @@ export function rmapWalk(
       contended: false,
     };
   }
-  const expected = new Map(folio.mappers);
-  const found = new Set<number>();
+  // What the walk must find: the oracle's mappings before it (an `act` may unmap them), as keys
+  // in insertion order.
+  const expected: number[] = [];
+  const expectedMms: Mm[] = [];
+  if (k.params.oracleChecks) folio.mappers.snapshot(expected, expectedMms);
+  const found = new FoundKeys();
   let visits = 0, hits = 0;
   // rmap_walk: a KSM folio is walked through its stable node (rmap_walk_ksm), others by the scheme.
   const walker = folio.ksm ? rmapWalkKsm.bind(null, k) : k.scheme.walk.bind(k.scheme);
@@ -78,8 +82,7 @@ export function rmapWalk(
       const pte = mm.pages.get(va / PAGE_SIZE);
       if (pte?.kind !== "present" || pte.folio !== folio || pte.page !== i) continue;
       const key = mapperKey(mm, va);
-      if (found.has(key)) continue;
-      found.add(key);
+      if (!found.add(key)) continue;
       hit = true;
       if (!act(pte, mm, va)) {
         hits++;
@@ -92,9 +95,10 @@ export function rmapWalk(
   // Early stops happen only once every mapping was found (mapcount reached, or unmapped), so
   // a walk that was not contended must have found every mapping the oracle knows.
   if (!report.contended && k.params.oracleChecks) {
-    for (const [key, m] of expected) {
+    for (let i = 0; i < expected.length; i++) {
+      const key = expected[i];
       if (!found.has(key)) {
-        throw new OracleMismatchError(folio, k.scheme.info.id, kind, m.mm, m.addr);
+        throw missed(folio, k.scheme.info.id, kind, expectedMms[i], key);
       }
     }
     k.oracle.walksChecked++;
@@ -110,6 +114,59 @@ export function rmapWalk(
   };
   for (const l of k.walkListeners) l(r);
   return r;
+}
+
+/** Keys found that a walk scans (`includes`) before it keeps them in a Set instead. */
+const FOUND_SCAN_MAX = 16;
+
+/**
+ * The distinct mapping keys a walk found, as a `Set<number>` would keep them (SameValueZero):
+ * in an array scanned while there are few (most folios have one mapping), in a Set beyond.
+ */
+export class FoundKeys {
+  #keys: number[] | null = [];
+  #set: Set<number> | null = null;
+
+  /** Number of keys. */
+  get size(): number {
+    return this.#keys !== null ? this.#keys.length : this.#set!.size;
+  }
+
+  /** Whether `key` was found. */
+  has(key: number): boolean {
+    return this.#keys !== null ? this.#keys.includes(key) : this.#set!.has(key);
+  }
+
+  /** Adds `key`; returns false when it was there already. */
+  add(key: number): boolean {
+    const keys = this.#keys;
+    if (keys === null) {
+      const set = this.#set!;
+      if (set.has(key)) return false;
+      set.add(key);
+      return true;
+    }
+    if (keys.includes(key)) return false;
+    if (keys.length < FOUND_SCAN_MAX) keys.push(key);
+    else {
+      this.#set = new Set(keys).add(key);
+      this.#keys = null;
+    }
+    return true;
+  }
+}
+
+/**
+ * The error for a walk of `folio` that missed the mapping of `mm` with key `key` (still among
+ * the folio's mappings: only mappings a walk found are unmapped by it).
+ */
+function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: number): Error {
+  for (const m of folio.mappers.values()) {
+    if (m.mm === mm && mapperKey(m.mm, m.addr) === key) {
+      return new OracleMismatchError(folio, scheme, kind, m.mm, m.addr);
+    }
+  }
+  return new OracleMismatchError(folio, scheme, kind, mm, (key - mm.id * 2 ** 36) * PAGE_SIZE);
 }
 
 /**

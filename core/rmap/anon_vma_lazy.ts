@@ -236,49 +236,53 @@ const LAZY_UNFAULTED: OwnLazyState = Object.freeze({
   rooted: null,
 });
 
+/** What a {@link SmallSet}'s first field holds once its members are in a `Set` (never a member). */
+const MANY: unique symbol = Symbol("SmallSet.many");
+
 /**
  * A set that holds up to two members in fields and allocates a `Set` when a third one joins (most
  * lazy groups and TREE_PARENT links have one member VMA, and a group's folios are often one or
  * two). Iterates in insertion order, as a `Set`; modelling state only, never slab-accounted.
+ * Two fields in all: the `Set`, once there, is kept in the second, the first then holding the
+ * private mark {@link MANY}.
  */
 export class SmallSet<T> implements Iterable<T> {
-  /** First member (undefined: none). */
-  #a: T | undefined = undefined;
-  /** Second member (undefined: fewer than two). */
-  #b: T | undefined = undefined;
-  /** All members once a third joined (then `#a` and `#b` are unused). */
-  #many: Set<T> | null = null;
+  /** First member (undefined: none), or {@link MANY} once a third joined. */
+  #a: T | typeof MANY | undefined = undefined;
+  /** Second member (undefined: fewer than two), or every member once `#a` is {@link MANY}. */
+  #b: T | Set<T> | undefined = undefined;
 
   /** Number of members. */
   get size(): number {
-    if (this.#many !== null) return this.#many.size;
+    if (this.#a === MANY) return (this.#b as Set<T>).size;
     return this.#a === undefined ? 0 : this.#b === undefined ? 1 : 2;
   }
 
   /** Whether `x` is a member. */
   has(x: T): boolean {
-    if (this.#many !== null) return this.#many.has(x);
+    if (this.#a === MANY) return (this.#b as Set<T>).has(x);
     return x !== undefined && (this.#a === x || this.#b === x);
   }
 
   /** Adds `x` (at the end of the order) unless it is a member. */
   add(x: T): void {
-    if (this.#many !== null) this.#many.add(x);
-    else if (this.#a === undefined) this.#a = x;
-    else if (this.#a === x) return;
+    const a = this.#a;
+    if (a === MANY) (this.#b as Set<T>).add(x);
+    else if (a === undefined) this.#a = x;
+    else if (a === x) return;
     else if (this.#b === undefined) this.#b = x;
     else if (this.#b !== x) {
-      this.#many = new Set([this.#a, this.#b, x]);
-      this.#a = this.#b = undefined;
+      this.#b = new Set([a, this.#b as T, x]);
+      this.#a = MANY;
     }
   }
 
   /** Removes `x`; returns whether it was a member. */
   delete(x: T): boolean {
-    if (this.#many !== null) return this.#many.delete(x);
+    if (this.#a === MANY) return (this.#b as Set<T>).delete(x);
     if (x === undefined) return false;
     if (this.#a === x) {
-      this.#a = this.#b;
+      this.#a = this.#b as T | undefined;
       this.#b = undefined;
       return true;
     }
@@ -290,40 +294,61 @@ export class SmallSet<T> implements Iterable<T> {
   /** Removes every member. */
   clear(): void {
     this.#a = this.#b = undefined;
-    this.#many = null;
   }
 
   /** The members in insertion order. */
   [Symbol.iterator](): Iterator<T> {
-    if (this.#many !== null) return this.#many.values();
-    if (this.#a === undefined) return [].values();
-    return (this.#b === undefined ? [this.#a] : [this.#a, this.#b]).values();
+    const a = this.#a;
+    if (a === MANY) return (this.#b as Set<T>).values();
+    if (a === undefined) return [].values();
+    return (this.#b === undefined ? [a] : [a, this.#b as T]).values();
   }
 }
+
+/** {@link LazyGroup}'s packed word: `id · 4` plus these flag bits. */
+const GROUP_PINNED = 1, GROUP_DEAD = 2;
 
 /**
  * The lazy state shared by the VMAs a lazy root VMA was split into or moved to (assumption A1).
  * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05). The group is itself
  * the set of its member VMAs ({@link LazyGroup.vmas} returns it), and its folio set is allocated
- * at its first folio (most groups of fork children never get one), so a group is one object.
+ * at its first folio (most groups of fork children never get one), so a group is one object;
+ * its id and two flags share one field (one group per VMA a fork copies).
  */
 export class LazyGroup extends SmallSet<Vma> {
-  /** Allocation id, for tests and messages. */
-  readonly id: number;
+  /** `id · 4` + {@link GROUP_PINNED} + {@link GROUP_DEAD} (bits exact below 2^53). */
+  #word: number;
   /** The lazy root VMA: the VMA whose first fault created the group; folios point at it. */
   readonly root: Vma;
-  /** The root's struct was unmapped but stays allocated, pinned by the group (A10). */
-  rootPinnedDetached = false;
-  /** True once upgraded to an anon_vma or emptied. */
-  dead = false;
   /** The folio set once a folio joined (null: none yet). */
   #folios: SmallSet<Folio> | null = null;
 
   /** Creates an empty group whose root VMA is `root`. */
   constructor(id: number, root: Vma) {
     super();
-    this.id = id;
+    this.#word = id * 4;
     this.root = root;
+  }
+
+  /** Allocation id, for tests and messages. */
+  get id(): number {
+    return (this.#word - (this.#word & 3)) / 4;
+  }
+
+  /** The root's struct was unmapped but stays allocated, pinned by the group (A10). */
+  get rootPinnedDetached(): boolean {
+    return (this.#word & GROUP_PINNED) !== 0;
+  }
+  set rootPinnedDetached(v: boolean) {
+    if (v !== this.rootPinnedDetached) this.#word += v ? GROUP_PINNED : -GROUP_PINNED;
+  }
+
+  /** True once upgraded to an anon_vma or emptied. */
+  get dead(): boolean {
+    return (this.#word & GROUP_DEAD) !== 0;
+  }
+  set dead(v: boolean) {
+    if (v !== this.dead) this.#word += v ? GROUP_DEAD : -GROUP_DEAD;
   }
 
   /** Member VMAs, in the order they joined (the walk order): the group itself. */
@@ -350,21 +375,32 @@ export class LazyGroup extends SmallSet<Vma> {
 /**
  * The deferred anon_vma of a child VMA made by fork (ANON_VMA_TREE_PARENT), shared by the VMAs
  * that child VMA was split into (assumption A7). The link is itself the set of its member VMAs
- * ({@link TreeParentLink.vmas} returns it).
+ * ({@link TreeParentLink.vmas} returns it); its id and dead flag share one field.
  */
 export class TreeParentLink extends SmallSet<Vma> {
-  /** Allocation id, for tests and messages. */
-  readonly id: number;
+  /** `id · 2`, plus 1 once dead (exact below 2^53). */
+  #word: number;
   /** The parent VMA's anon_vma at fork: `parent` of the deferred anon_vma. */
   readonly parent: AnonVma;
-  /** True once the anon_vma was allocated (or reused) or the link emptied. */
-  dead = false;
 
   /** Creates a link whose deferred anon_vma will be a child of `parent`. */
   constructor(id: number, parent: AnonVma) {
     super();
-    this.id = id;
+    this.#word = id * 2;
     this.parent = parent;
+  }
+
+  /** Allocation id, for tests and messages. */
+  get id(): number {
+    return (this.#word - (this.#word & 1)) / 2;
+  }
+
+  /** True once the anon_vma was allocated (or reused) or the link emptied. */
+  get dead(): boolean {
+    return (this.#word & 1) !== 0;
+  }
+  set dead(v: boolean) {
+    if (v !== this.dead) this.#word += v ? 1 : -1;
   }
 
   /** Member VMAs: the link itself. */
