@@ -41,17 +41,17 @@ export interface MemoryEstimate {
 /**
  * JS heap bytes per simulated object, anon_vma scheme, oracle on: measured with `deno task
  * bench:scale --part c` (heap deltas after `gc()` over 10^5 objects; main at 2026-12-01, after
- * the third round of object compaction) and split as follows:
+ * the third round of object compaction and the seven-field anon_vma) and split as follows:
  * - `folios` + `ptes`: a faulted page of a large VMA (138 B: folio, PTE in its PTE page, oracle
  *   mapping), of which `ptes` is what a fork adds per copied PTE of a shared folio (50 B: PTE,
  *   oracle mapping);
  * - `avcs`: a grandchild's fork less a sibling's fork, per AVC it adds (80 B: the AVC and its
  *   slot in the VMA's chain);
- * - `vmas`: a faulted one-page VMA (413 B) less its page and its AVC (the VMA with its gap-tree
+ * - `vmas`: a faulted one-page VMA (397 B) less its page and its AVC (the VMA with its gap-tree
  *   links and the anon_vma with its embedded interval-tree root).
  */
 export const HEAP_BYTES_PER_OBJECT: Readonly<Omit<ObjectCounts, "workloadBytes">> = {
-  vmas: 413 - 138 - 80,
+  vmas: 397 - 138 - 80,
   ptes: 50,
   folios: 138 - 50,
   avcs: 80,
