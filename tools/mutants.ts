@@ -454,6 +454,23 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scheme_anon_vma_variants_test.ts"],
   },
   {
+    id: "anon-vma-sweep-keeps-tail",
+    file: "core/rmap/anon_vma.ts",
+    search: "    this.#liveTail = prev;\n    this.#liveFreed = 0;",
+    replace: "    this.#liveFreed = 0;",
+    story:
+      "the live anon_vma list's sweep leaves the tail on a dropped anon_vma: later ones are lost",
+    tests: ["tests/anon_vma_compact_test.ts"],
+  },
+  {
+    id: "append-stops-on-height-alone",
+    file: "core/lib/augmented_tree.ts",
+    search: "if (top === n && !changed && (n.height & HEIGHT_MASK) === h) {",
+    replace: "if (top === n && (n.height & HEIGHT_MASK) === h) {",
+    story: "an append stops climbing once a height is unchanged, leaving ancestors' max-gap stale",
+    tests: ["tests/lib_augmented_tree_test.ts", "tests/lib_gap_tree_test.ts"],
+  },
+  {
     id: "markdown-pipe-unescaped",
     file: "reports/markdown.ts",
     search: ".replace(/[\\\\`*_{}[\\]()#+!|~]/g, (c) => `\\\\${c}`)",
