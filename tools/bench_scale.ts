@@ -322,7 +322,7 @@ async function partA(rounds: number): Promise<void> {
   const V = 1000, N = 100;
   console.log(
     `(a) fork storm: ${V} faulted one-page VMAs, ${N} serial fork + exit, anon_vma, oracle on; ` +
-      `median of ${rounds} rounds (the simulator's after ${WARMUP_ROUNDS} warm-up rounds)`,
+      `median [min, max] of ${rounds} rounds (the simulator's after ${WARMUP_ROUNDS} warm-up rounds)`,
   );
   const sim = await child(["storm", String(V), String(N), String(rounds)]) as {
     bare: number[];
@@ -340,19 +340,20 @@ async function partA(rounds: number): Promise<void> {
     return;
   }
   const rs = median(real.storm), rf = median(real.fork);
+  // The spread of the rounds beside each median: a ratio is only as firm as both sides' rounds.
+  const span = (xs: number[]): string => `[${fmt(Math.min(...xs), 1)}, ${fmt(Math.max(...xs), 1)}]`;
   console.log(
-    `    real kernel (${Deno.osRelease()}): ${fmt(rs, 1)} ms per storm (fork() calls ${
-      fmt(rf, 1)
-    } ms)`,
+    `    real kernel (${Deno.osRelease()}): ${fmt(rs, 1)} ${span(real.storm)} ms per storm ` +
+      `(fork() calls ${fmt(rf, 1)} ms)`,
   );
   console.log(
-    `    simulator, bare kernel:    ${fmt(bare, 1).padStart(7)} ms  = ${
+    `    simulator, bare kernel:    ${fmt(bare, 1).padStart(7)} ${span(sim.bare)} ms  = ${
       fmt(bare / rs, 2)
     }x real  (fork() alone ${fmt(bareFork, 1)} ms = ${fmt(bareFork / rf, 2)}x); ` +
       `warm-up rounds ${warm(sim.bareWarmup)} ms`,
   );
   console.log(
-    `    simulator, timed machine:  ${fmt(timed, 1).padStart(7)} ms  = ${
+    `    simulator, timed machine:  ${fmt(timed, 1).padStart(7)} ${span(sim.timed)} ms  = ${
       fmt(timed / rs, 2)
     }x real; warm-up rounds ${warm(sim.timedWarmup)} ms`,
   );
