@@ -337,10 +337,11 @@ export class CountingExec implements Exec {
   // The locks held, innermost last, as parallel arrays (no record per acquisition).
   #heldLocks: Lock[] = [];
   #heldWrite: boolean[] = [];
-  #heldUnits: number[] = [];
+  /** Work done so far under each held lock (grown by doubling, as the timed machine's). */
+  #heldUnits = new Float64Array(8);
   #heldClass: ClassCounters[] = [];
   /** The held lock's class's slot in `#tallies`. */
-  #heldSlot: number[] = [];
+  #heldSlot = new Int32Array(8);
   #nheld = 0;
   #rcuQueue: (() => void)[] = [];
   #rcuDepth = 0;
@@ -442,6 +443,13 @@ export class CountingExec implements Exec {
     const write = mode !== "read";
     if (write) c.writeAcquisitions++;
     else c.readAcquisitions++;
+    if (n === this.#heldSlot.length) {
+      const hs = new Int32Array(2 * n), hu = new Float64Array(2 * n);
+      hs.set(this.#heldSlot);
+      hu.set(this.#heldUnits);
+      this.#heldSlot = hs;
+      this.#heldUnits = hu;
+    }
     locks[n] = lock;
     this.#heldWrite[n] = write;
     this.#heldUnits[n] = 0;
@@ -482,24 +490,8 @@ export class CountingExec implements Exec {
 
   /** {@link CountingExec.work} by work-kind index (see {@link workKindIndex}); `units` != 0. */
   countWork(k: number, units: number): void {
-    // SlotTallies.add inlined by hand: the total (slot 0), then the class of each lock held.
-    const t = this.#tallies;
-    if (k >> t.shift !== 0) t.widen(k);
-    const d = t.data, sh = t.shift;
-    const w = d[k];
-    if (w > 0) d[k] = w + units;
-    else t.first(0, k, units);
-    const n = this.#nheld;
-    if (n === 0) return;
-    const hu = this.#heldUnits, hs = this.#heldSlot;
-    for (let i = 0; i < n; i++) {
-      hu[i] += units;
-      const s = hs[i];
-      const j = (s << sh) + k;
-      const v = d[j];
-      if (v > 0) d[j] = v + units;
-      else t.first(s, k, units);
-    }
+    // The total, then the class of each lock held (the same step as the timed machine's replay).
+    this.#tallies.addHeld(this.#total, k, units, this.#heldSlot, this.#heldUnits, this.#nheld);
   }
 
   rcuReadLock(): void {

@@ -68,7 +68,8 @@ export class SlotTallies {
   /**
    * Adds `units` of the work kind at index `k` to slot `total`, then to each slot
    * `slots[0..n)` (the classes of the locks held), and `units` to each `holdUnits[0..n)`: a work
-   * step of the timed machine's replay, {@link SlotTallies.add} inlined by hand.
+   * call of {@link CountingExec} or a work step of the timed machine's replay, {@link SlotTallies.add}
+   * inlined by hand.
    */
   addHeld(
     total: number,
