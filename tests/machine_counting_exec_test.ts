@@ -228,3 +228,22 @@ Deno.test("CountingExec: random holds and work give a naive model's counters, ke
     { numRuns: 300 },
   );
 });
+
+Deno.test("CountingExec: more locks held than its first room (8), each class's work exact", () => {
+  // Twenty nested locks of twenty classes: lock i sees the work done after its acquisition, so
+  // class i's tally is the sum of units i..19, and its largest hold the same.
+  const ex = new CountingExec();
+  const locks = Array.from({ length: 20 }, (_, i) => newLock(`nest${i}`, "mutex"));
+  locks.forEach((l, i) => {
+    ex.acquire(l, "write");
+    ex.work("list_op", i + 1);
+  });
+  for (const l of [...locks].reverse()) ex.release(l, "write");
+  const c = ex.counters;
+  const sum = (from: number): number => ((20 - from) * (from + 1 + 20)) / 2;
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(c.locks[`nest${i}`].workUnderLock, { list_op: sum(i) });
+    assert.equal(c.locks[`nest${i}`].maxWorkPerHold, sum(i));
+  }
+  assert.deepEqual(c.work, { list_op: 210 });
+});

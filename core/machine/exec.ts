@@ -13,7 +13,7 @@
  */
 
 import { LOCK_SLOT } from "./lock_slot.ts";
-import { SlotTallies } from "./tally.ts";
+import { grownHeld, SlotTallies } from "./tally.ts";
 
 /** Lock modes. A spinlock or mutex is always taken in `"write"` mode. */
 export type LockMode = "read" | "write";
@@ -444,11 +444,9 @@ export class CountingExec implements Exec {
     if (write) c.writeAcquisitions++;
     else c.readAcquisitions++;
     if (n === this.#heldSlot.length) {
-      const hs = new Int32Array(2 * n), hu = new Float64Array(2 * n);
-      hs.set(this.#heldSlot);
-      hu.set(this.#heldUnits);
-      this.#heldSlot = hs;
-      this.#heldUnits = hu;
+      const g = grownHeld(this.#heldSlot, this.#heldUnits);
+      this.#heldSlot = g.slots;
+      this.#heldUnits = g.units;
     }
     locks[n] = lock;
     this.#heldWrite[n] = write;

@@ -62,6 +62,7 @@ import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
 import type { MachineMetrics, TraceEntry } from "./metrics.ts";
 import { Accounting, cpuMetrics, taskMetrics } from "./accounting.ts";
 import { StepRecorder } from "./recording.ts";
+import { grownHeld } from "./tally.ts";
 import { Rcu } from "./rcu.ts";
 import {
   type Cpu,
@@ -574,11 +575,9 @@ export class Machine {
     h.write = mode !== "read";
     h.since = now;
     if (n === task.heldSlot.length) {
-      const hs = new Int32Array(2 * n), hu = new Float64Array(2 * n);
-      hs.set(task.heldSlot);
-      hu.set(task.heldUnits);
-      task.heldSlot = hs;
-      task.heldUnits = hu;
+      const g = grownHeld(task.heldSlot, task.heldUnits);
+      task.heldSlot = g.slots;
+      task.heldUnits = g.units;
     }
     task.heldSlot[n] = m.workSlot;
     task.heldUnits[n] = 0;

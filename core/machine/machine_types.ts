@@ -74,8 +74,8 @@ export interface MachineOptions {
  * - `S_RCU_LOCK` / `S_RCU_UNLOCK` / `S_CALL_RCU ref` (ref: index of the callback).
  *
  * `Machine`'s replay switches on these values (the opcode word's low 4 bits) as literals (a jump
- * table), and its `#fire` on the
- * event tags below: change both together (tests/machine_timeline_test.ts pins them).
+ * table), and its `#fire` on the event tags below: change both together
+ * (tests/machine_timeline_test.ts pins them).
  */
 export const S_OP_BEGIN = 0;
 export const S_OP_END = 1;

@@ -126,3 +126,19 @@ export class SlotTallies {
     return out;
   }
 }
+
+/**
+ * Held-lock slots and units with twice the room of `slots`/`units`, entries copied: the growth
+ * step of the held arrays that {@link SlotTallies.addHeld} reads (the counting exec's and a timed
+ * task's).
+ */
+export function grownHeld(
+  slots: Int32Array,
+  units: Float64Array,
+): { slots: Int32Array<ArrayBuffer>; units: Float64Array<ArrayBuffer> } {
+  const n = slots.length;
+  const s = new Int32Array(2 * n), u = new Float64Array(2 * n);
+  s.set(slots);
+  u.set(units);
+  return { slots: s, units: u };
+}
