@@ -18,6 +18,11 @@ export function mapperKey(mm: Mm, addr: number): number {
   return mm.id * 2 ** 36 + addr / PAGE_SIZE;
 }
 
+/** The address of a mapping of `mm` from its {@link mapperKey} (the inverse, for exact keys). */
+export function mapperAddr(mm: Mm, key: number): number {
+  return (key - mm.id * 2 ** 36) * PAGE_SIZE;
+}
+
 /** One mapping of a folio: the mm and the address. */
 export interface Mapper {
   /** The mapping process. */
@@ -572,13 +577,7 @@ export class MapperSet implements Iterable<[number, Mapper]> {
     // place, as `values()` would give them, without a Mapper each.
     const first = this.#one;
     const many = first === null ? null : this.msExtras() as SmallExtras | null;
-    const count = first === null
-      ? 0
-      : many === null
-      ? 1
-      : Array.isArray(many)
-      ? 1 + (many.length >> 1)
-      : 2;
+    const count = this.size; // small mode: the first mapping and the extras
     const rel0 = first === null ? 0 : oneRel(first);
     const base = first === null ? qd[VPN] : this.mapperBase() + rel0;
     const k = listKey(base);

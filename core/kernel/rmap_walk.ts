@@ -16,7 +16,7 @@
  */
 
 import type { WalkKind } from "../rmap/scheme.ts";
-import { mapperKey, OracleMismatchError } from "../oracle.ts";
+import { mapperAddr, mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
 import { rmapWalkKsm } from "./ksm.ts";
 import { attachPte, clearPte, pteTableIndex, swapPte } from "./pgtable.ts";
@@ -166,7 +166,7 @@ function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: numbe
       return new OracleMismatchError(folio, scheme, kind, m.mm, m.addr);
     }
   }
-  return new OracleMismatchError(folio, scheme, kind, mm, (key - mm.id * 2 ** 36) * PAGE_SIZE);
+  return new OracleMismatchError(folio, scheme, kind, mm, mapperAddr(mm, key));
 }
 
 /**
