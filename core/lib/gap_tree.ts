@@ -139,18 +139,20 @@ function before<T extends Range>(a: GapNode<T>, b: GapNode<T>): boolean {
 
 /** Orders an address against a node's start. */
 function byStart<T extends Range>(addr: number, n: GapNode<T>): number {
-  return addr < startOf(n) ? -1 : addr > startOf(n) ? 1 : 0;
+  const s = startOf(n);
+  return addr < s ? -1 : addr > s ? 1 : 0;
 }
 
 /** Orders an address against a node's end (ends are ordered like starts). */
 function byEnd<T extends Range>(addr: number, n: GapNode<T>): number {
-  return addr < endOf(n) ? -1 : addr > endOf(n) ? 1 : 0;
+  const e = endOf(n);
+  return addr < e ? -1 : addr > e ? 1 : 0;
 }
 
 /** Locates an item by start and identity (another item at its start does not match). */
 function byIdentity<T extends Range>(item: T, n: GapNode<T>): number {
-  const key = startOf(item);
-  return key < startOf(n) ? -1 : key > startOf(n) ? 1 : item === n ? 0 : -1;
+  const key = startOf(item), s = startOf(n);
+  return key < s ? -1 : key > s ? 1 : item === n ? 0 : -1;
 }
 
 /**
