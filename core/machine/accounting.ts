@@ -69,7 +69,8 @@ export class Accounting {
   readonly #readerWakeup: ReaderWakeup;
   #locks = new WeakMap<Lock, LockInfo>();
   #classes = new Map<string, ClassAccumulator>();
-  #classIndex = new Map<string, number>();
+  #lastClassName: string | null = null;
+  #lastClass: ClassAccumulator | null = null;
   #ops = new Map<OpKind, OpAccumulator>();
 
   /** Creates empty accounting; lock states wake queued readers as `readerWakeup` says. */
@@ -86,26 +87,32 @@ export class Accounting {
 
   /**
    * The state of a lock whose slot does not hold this machine's: kept in the slot when it is free,
-   * else (the lock is used by another machine too, or cannot take the slot) in a weak map.
+   * else (the lock is used by another machine too, or cannot take the slot) in a weak map. A lock
+   * found with a free slot that can take one is in no map (it would have taken the slot when its
+   * state was made: slots are never cleared), so only the others are looked up there.
    */
   #otherInfo(lock: Lock, slot: MachineLock | undefined): LockInfo {
-    let info = this.#locks.get(lock);
-    if (info) return info;
-    const idx = this.#classIndex.get(lock.lockClass) ?? 0;
-    this.#classIndex.set(lock.lockClass, idx + 1);
-    const made = new MachineLock(this, lock, this.#readerWakeup, this.#classMetrics(lock), idx);
-    info = made;
-    if (slot === undefined && (LOCK_SLOT in lock || Object.isExtensible(lock))) {
-      (lock as Slotted)[LOCK_SLOT] = made;
-    } else this.#locks.set(lock, info);
-    return info;
+    const free = slot === undefined && (LOCK_SLOT in lock || Object.isExtensible(lock));
+    if (!free) {
+      const info = this.#locks.get(lock);
+      if (info) return info;
+    }
+    const a = this.#classMetrics(lock);
+    const made = new MachineLock(this, lock, this.#readerWakeup, a, a.locks++);
+    if (free) (lock as Slotted)[LOCK_SLOT] = made;
+    else this.#locks.set(lock, made);
+    return made;
   }
 
   #classMetrics(lock: Lock): ClassAccumulator {
-    let a = this.#classes.get(lock.lockClass);
+    const cls = lock.lockClass;
+    // One-entry cache: new locks come in runs of one class (anon_vma roots).
+    if (cls === this.#lastClassName) return this.#lastClass!;
+    let a = this.#classes.get(cls);
     if (!a) {
       a = {
         kind: lock.kind,
+        locks: 0,
         readAcquisitions: 0,
         writeAcquisitions: 0,
         trylockFailures: 0,
@@ -120,8 +127,10 @@ export class Accounting {
         workSlot: this.tallies.newSlot(),
         maxWorkPerHold: 0,
       };
-      this.#classes.set(lock.lockClass, a);
+      this.#classes.set(cls, a);
     }
+    this.#lastClassName = cls;
+    this.#lastClass = a;
     return a;
   }
 

@@ -137,6 +137,8 @@ export interface LockInfo {
 
 export interface ClassAccumulator {
   kind: Lock["kind"];
+  /** Locks of the class seen so far (the next one's index in its name, `class[i]`). */
+  locks: number;
   readAcquisitions: number;
   writeAcquisitions: number;
   trylockFailures: number;
