@@ -241,3 +241,26 @@ Deno.test("Distribution over many chunks: quantiles, histogram and merge as one 
   assert.deepEqual({ ...m.summary(), min: 0 }, { ...d.summary(), min: 0 });
   assert.deepEqual(m.histogram(5, { scale: "integer" }), d.histogram(5, { scale: "integer" }));
 });
+
+Deno.test("Distribution: +0 samples keep the sum's bits and set min and max like any sample", () => {
+  // Small values, many zeros of both signs: sum (with -0 kept apart), min and max against a naive
+  // fold in arrival order.
+  const sample = fc.oneof(fc.constant(0), fc.constant(-0), fc.integer({ min: -3, max: 3 }));
+  fc.assert(
+    fc.property(fc.array(sample, { minLength: 1, maxLength: 60 }), (xs) => {
+      const d = new Distribution(1);
+      let sum = 0, min = Infinity, max = -Infinity;
+      for (const x of xs) {
+        d.add(x);
+        sum += x;
+        if (x < min) min = x;
+        if (x > max) max = x;
+        assert.ok(Object.is(d.sum, sum), `sum ${d.sum} vs ${sum}`);
+        assert.ok(Object.is(d.min, min), `min ${d.min} vs ${min}`);
+        assert.ok(Object.is(d.max, max), `max ${d.max} vs ${max}`);
+      }
+      assert.equal(d.count, xs.length);
+    }),
+    { seed: 11, numRuns: 300 },
+  );
+});

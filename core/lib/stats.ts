@@ -141,14 +141,18 @@ export class Distribution {
    * ```
    */
   add(value: number): void {
+    if (value === 0 && 1 / value > 0) {
+      // +0 first (most lock waits): counted, not stored, and the sum is left alone (it is never
+      // -0, the one sum that adding +0 would change).
+      this.#zeros++;
+      if (0 < this.#min) this.#min = 0;
+      if (0 > this.#max) this.#max = 0;
+      return;
+    }
     if (!Number.isFinite(value)) throw new RangeError(`Sample must be a finite number: ${value}`);
     this.#sum += value;
     if (value < this.#min) this.#min = value;
     if (value > this.#max) this.#max = value;
-    if (value === 0 && 1 / value > 0) {
-      this.#zeros++;
-      return;
-    }
     // -0 reaches here (it is not +0) and needs a double too.
     if (
       this.#fill === this.#samples.length ||
