@@ -123,3 +123,55 @@ Deno.test("EventQueue: events scheduled while one runs (the one run replaced at 
     { numRuns: 200 },
   );
 });
+
+Deno.test("EventQueue.take: the caller runs the events (the machine's loop), as fireNext would", () => {
+  // Each event taken schedules 0-2 more at or after its own time, tagged or closures; the loop
+  // reads nextTime and takes the next without settling in between, as Machine.run does.
+  const plan = fc.array(
+    fc.record({ adds: fc.array(fc.nat(4), { maxLength: 2 }), closure: fc.boolean() }),
+    { minLength: 20, maxLength: 200, size: "max" },
+  );
+  fc.assert(
+    fc.property(fc.array(fc.nat(3), { minLength: 1, maxLength: 12 }), plan, (first, steps) => {
+      const model: { time: number; id: number }[] = [];
+      const ran: number[] = [];
+      const expected: number[] = [];
+      let id = 0, step = 0;
+      const q = new EventQueue();
+      const earliest = (): number => {
+        let m = 0;
+        for (let i = 1; i < model.length; i++) if (model[i].time < model[m].time) m = i;
+        return m;
+      };
+      const run = (e: { time: number; id: number }): void => {
+        ran.push(e.id);
+        assert.equal(q.size, model.length);
+        const s = steps[step++ % steps.length];
+        for (const d of s.adds) add(e.time + d, s.closure);
+      };
+      const add = (time: number, closure: boolean): void => {
+        const e = { time, id: id++ };
+        model.push(e);
+        if (closure) q.schedule(time, () => run(e));
+        else q.scheduleTagged(time, 3, e);
+      };
+      for (const t of first) add(t, false);
+      for (;;) {
+        const t = q.nextTime;
+        if (t === Infinity || expected.length === 1000) break;
+        assert.ok(model.length > 0);
+        const m = earliest();
+        assert.equal(t, model[m].time);
+        expected.push(model.splice(m, 1)[0].id);
+        const tag = q.take();
+        if (tag === 3) run(q.taken as { time: number; id: number });
+        else (q.taken as () => void)();
+      }
+      q.settle();
+      assert.equal(q.size, model.length);
+      assert.equal(q.taken, undefined);
+      assert.deepEqual(ran, expected);
+    }),
+    { numRuns: 200 },
+  );
+});

@@ -236,12 +236,21 @@ export class Machine {
     this.#limit = limit;
     const events = this.#events;
     try {
-      while (events.size > 0) {
+      for (;;) {
+        // Infinity when the queue is empty (event times are finite).
         const t = events.nextTime;
-        if (t > limit) break;
+        if (t > limit || t === Infinity) break;
         this.#now = t;
-        events.fireNext();
+        // The event is run here, not through the queue's dispatch function (`#fire`); the next
+        // `take` (or `settle`) ends it.
+        const tag = events.take();
+        const arg = events.taken;
+        if (tag === EV_ADVANCE) this.#advance(arg as Task);
+        else if (tag === EV_RUNNABLE) this.#makeRunnable(arg as Task);
+        else if (tag === EV_BEGIN) this.#begin(arg as Task);
+        else (arg as () => void)();
       }
+      events.settle();
       if (untilNs !== undefined && untilNs > this.#now) this.#now = untilNs;
       if (this.#events.size === 0) {
         const stuck = this.#tasks.filter((t) => t.state === "blocked" || t.state === "spinning");
@@ -392,6 +401,7 @@ export class Machine {
     const refs = r.refs;
     const n = r.n;
     const acct = this.#acct;
+    const tallies = acct.tallies, workSlot = acct.workSlot;
     const price = this.#recorder.workPrice;
     // A step taking `ns` > 0 moves the clock to `t = now + ns` when its event at `t` would be the
     // next to run: every pending event strictly later (an equal one was scheduled first) and `t`
@@ -412,7 +422,7 @@ export class Machine {
             units = code[pc + 1];
             pc += 2;
           } else pc++;
-          acct.tallies.addHeld(acct.workSlot, k, units, task.heldSlot, task.heldUnits, task.nheld);
+          tallies.addHeld(workSlot, k, units, task.heldSlot, task.heldUnits, task.nheld);
           ns = price[k] * units;
           break;
         }
@@ -499,8 +509,10 @@ export class Machine {
           if (units > m.maxWorkPerHold) m.maxWorkPerHold = units;
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
-          for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
-          next = events.nextTime;
+          if (granted.length > 0) {
+            for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
+            next = events.nextTime; // only a wake-up schedules
+          }
           break;
         }
         case 7: // S_RCU_LOCK
