@@ -9,8 +9,6 @@
  * does not depend on how the heap arranges them. That lets {@link EventQueue.fireNext} leave the
  * event it runs at the top until the event schedules another (most do: a task's next step) and
  * put the new one there in its place: one sift down instead of a removal and an insertion.
- * {@link EventQueue.take} does the same for a caller that runs the event itself (the machine's
- * loop, saving a call through the dispatch function per event).
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -167,36 +165,13 @@ export class EventQueue {
 
   /** Removes the earliest event and runs it (the queue must not be empty). */
   fireNext(): void {
-    const tag = this.take();
-    const arg = this.taken;
+    this.#settle();
+    const tag = this.#tags[0];
+    const arg = this.#args[0];
+    // The event stays at the top, out of the queue, until it schedules one or returns.
+    this.#firing = true;
     if (tag === CLOSURE) (arg as () => void)();
     else this.#dispatch!(tag, arg);
-    this.settle();
-  }
-
-  /**
-   * The argument of the event last {@link EventQueue.take}n (its closure for one scheduled with
-   * {@link EventQueue.schedule}).
-   */
-  taken: unknown = undefined;
-
-  /**
-   * Takes the earliest event out of the queue for the caller to run (the queue must not be
-   * empty), as {@link EventQueue.fireNext} does without the call through the dispatch function:
-   * returns its tag (-1 for an event scheduled with a closure) and puts its argument (or closure)
-   * in {@link EventQueue.taken}. As in `fireNext`, the first event scheduled while it runs takes
-   * its place at the top; {@link EventQueue.settle} ends its run.
-   */
-  take(): number {
-    this.#settle();
-    this.#firing = true;
-    this.taken = this.#args[0];
-    return this.#tags[0];
-  }
-
-  /** Ends the run of the event taken last (see {@link EventQueue.take}). */
-  settle(): void {
-    this.taken = undefined;
     this.#settle();
   }
 

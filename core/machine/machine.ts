@@ -241,16 +241,8 @@ export class Machine {
         const t = events.nextTime;
         if (t > limit || t === Infinity) break;
         this.#now = t;
-        // The event is run here, not through the queue's dispatch function (`#fire`); the next
-        // `take` (or `settle`) ends it.
-        const tag = events.take();
-        const arg = events.taken;
-        if (tag === EV_ADVANCE) this.#advance(arg as Task);
-        else if (tag === EV_RUNNABLE) this.#makeRunnable(arg as Task);
-        else if (tag === EV_BEGIN) this.#begin(arg as Task);
-        else (arg as () => void)();
+        events.fireNext();
       }
-      events.settle();
       if (untilNs !== undefined && untilNs > this.#now) this.#now = untilNs;
       if (this.#events.size === 0) {
         const stuck = this.#tasks.filter((t) => t.state === "blocked" || t.state === "spinning");
