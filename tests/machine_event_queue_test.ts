@@ -123,3 +123,23 @@ Deno.test("EventQueue: events scheduled while one runs (the one run replaced at 
     { numRuns: 200 },
   );
 });
+
+Deno.test("EventQueue: a non-finite time is refused, also from a running event, queue unchanged", () => {
+  const order: number[] = [];
+  const q: EventQueue = new EventQueue((tag, arg) => {
+    order.push(arg as number);
+    if (tag !== 1) return;
+    // The running event's place at the top is not taken by a refused event.
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      assert.throws(() => q.scheduleTagged(bad, 0, 99), RangeError);
+    }
+    assert.equal(q.size, 1);
+    assert.equal(q.nextTime, 5);
+    q.scheduleTagged(3, 0, 3);
+  });
+  q.scheduleTagged(1, 1, 1);
+  q.scheduleTagged(5, 0, 5);
+  assert.throws(() => q.scheduleTagged(NaN, 0, 99), RangeError);
+  while (q.size > 0) q.fireNext();
+  assert.deepEqual(order, [1, 3, 5]);
+});

@@ -95,6 +95,12 @@ export class EventQueue {
    * >= 0) and `arg` at `time`. Allocates nothing.
    */
   scheduleTagged(time: number, tag: number, arg: unknown): void {
+    // The machine's common case first, kept small to inline: an event replacing the one run.
+    if (this.#firing && Number.isFinite(time)) {
+      this.#firing = false;
+      this.#siftDown(time, this.#seq++, tag, arg, this.#n);
+      return;
+    }
     this.#push(time, tag, arg);
   }
 
