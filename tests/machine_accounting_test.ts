@@ -3,7 +3,7 @@
 // order each class's locks were first seen.
 import assert from "node:assert/strict";
 import { Accounting } from "../core/machine/accounting.ts";
-import { type Lock, newLock } from "../core/machine/mod.ts";
+import { type Lock, newLock, OP_KINDS } from "../core/machine/mod.ts";
 
 Deno.test("Accounting.lockInfo: one state per lock and machine, named by class in first-use order", () => {
   const a = new Accounting("head");
@@ -40,4 +40,21 @@ Deno.test("Accounting.lockInfo: one state per lock and machine, named by class i
   assert.notEqual(first[0].metrics, first[1].metrics);
   assert.deepEqual(Object.keys(a.lockMetrics()), ["mmap_lock", "page_table_lock"]);
   assert.deepEqual(Object.keys(b.lockMetrics()), ["mmap_lock"]);
+});
+
+Deno.test("Accounting.opAt: the accumulator op gives for the kind at that OP_KINDS index", () => {
+  const a = new Accounting("head");
+  const fork = OP_KINDS.indexOf("fork"), mmap = OP_KINDS.indexOf("mmap");
+  const viaIndex = a.opAt(fork);
+  assert.equal(a.op("fork"), viaIndex);
+  const viaKind = a.op("mmap");
+  assert.equal(a.opAt(mmap), viaKind);
+  assert.notEqual(viaIndex, viaKind);
+  viaIndex.count += 2;
+  viaKind.count++;
+  // Metrics in OP_KINDS order, whichever way the kinds were first reached.
+  assert.deepEqual(
+    Object.entries(a.opMetrics()).map(([k, m]) => [k, m.count]),
+    [["mmap", 1], ["fork", 2]],
+  );
 });

@@ -72,6 +72,8 @@ export class Accounting {
   #lastClassName: string | null = null;
   #lastClass: ClassAccumulator | null = null;
   #ops = new Map<OpKind, OpAccumulator>();
+  /** The accumulators of `#ops` by OP_KINDS index (holes for kinds not seen yet). */
+  #opAt: (OpAccumulator | undefined)[] = OP_KINDS.map(() => undefined);
 
   /** Creates empty accounting; lock states wake queued readers as `readerWakeup` says. */
   constructor(readerWakeup: ReaderWakeup) {
@@ -140,8 +142,14 @@ export class Accounting {
     if (!a) {
       a = { count: 0, latency: new Distribution(), lockWait: new Distribution() };
       this.#ops.set(kind, a);
+      this.#opAt[OP_KINDS.indexOf(kind)] = a;
     }
     return a;
+  }
+
+  /** {@link Accounting.op} of the kind at index `i` of OP_KINDS, without the map lookup. */
+  opAt(i: number): OpAccumulator {
+    return this.#opAt[i] ?? this.op(OP_KINDS[i]);
   }
 
   /** Per lock class figures, classes in the order they were first seen. */

@@ -237,9 +237,8 @@ export class Machine {
     const events = this.#events;
     try {
       for (;;) {
-        // Infinity when the queue is empty (event times are finite).
         const t = events.nextTime;
-        if (t > limit || t === Infinity) break;
+        if (t > limit || t === Infinity) break; // Infinity: empty (event times are finite)
         this.#now = t;
         events.fireNext();
       }
@@ -423,7 +422,8 @@ export class Machine {
           pc += 2;
           break;
         case 0: { // S_OP_BEGIN
-          const kind = OP_KINDS[code[pc + 1]];
+          r.opIndex = code[pc + 1];
+          const kind = OP_KINDS[r.opIndex];
           pc += 2;
           r.opKind = kind;
           r.opStart = this.#now;
@@ -434,7 +434,7 @@ export class Machine {
         case 1: { // S_OP_END
           pc++;
           const kind = r.opKind!;
-          const a = acct.op(kind);
+          const a = acct.opAt(r.opIndex);
           a.count++;
           a.latency.add(this.#now - r.opStart);
           a.lockWait.add(r.opLockWait);
@@ -501,10 +501,8 @@ export class Machine {
           if (units > m.maxWorkPerHold) m.maxWorkPerHold = units;
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
-          if (granted.length > 0) {
-            for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
-            next = events.nextTime; // only a wake-up schedules
-          }
+          for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
+          if (granted.length > 0) next = events.nextTime; // only a wake-up schedules
           break;
         }
         case 7: // S_RCU_LOCK

@@ -179,6 +179,8 @@ export interface Replay {
   nrefs: number;
   pc: number;
   opKind: OpKind | null;
+  /** Index of `opKind` in OP_KINDS (meaningful while `opKind` is set). */
+  opIndex: number;
   opStart: number;
   opLockWait: number;
 }
@@ -257,6 +259,7 @@ export function newTask(spec: TaskSpec, now: number): Task {
       nrefs: 0,
       pc: 0,
       opKind: null,
+      opIndex: -1,
       opStart: 0,
       opLockWait: 0,
     },

@@ -184,6 +184,7 @@ export class StepRecorder implements Exec {
     rp.nrefs = rec.nrefs;
     rp.pc = 0;
     rp.opKind = null;
+    rp.opIndex = -1;
     rp.opStart = 0;
     rp.opLockWait = 0;
   }
