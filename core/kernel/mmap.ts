@@ -253,17 +253,31 @@ export function munmapRange(
  * teardownVmas(k, [...mm.vmas]);
  * ```
  */
-export function teardownVmas(k: KernelState, vmas: Vma[], wholeMm = false): void {
-  if (wholeMm && vmas.length > 0) {
-    vmaUnlinkAllFromTree(k, vmas[0].mm, vmas);
-    zapWholeMm(k, vmas[0].mm, vmas);
+export function teardownVmas(
+  k: KernelState,
+  vmas: Vma[],
+  wholeMm = false,
+  count: number = vmas.length,
+): void {
+  // Indexed loops: `for … of` made an array iterator per loop here.
+  if (wholeMm && count > 0) {
+    vmaUnlinkAllFromTree(k, vmas[0].mm, count);
+    zapWholeMm(k, vmas[0].mm, vmas, count);
   } else {
-    for (const v of vmas) vmaUnlinkFromTree(k, v);
-    for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+    for (let i = 0; i < count; i++) vmaUnlinkFromTree(k, vmas[i]);
+    for (let i = 0; i < count; i++) zapRange(k, vmas[i].mm, vmas[i].start, vmas[i].end);
   }
-  for (const v of vmas) k.scheme.unlink(v);
-  for (const v of vmas) vmaFree(k, v);
+  for (let i = 0; i < count; i++) k.scheme.unlink(vmas[i]);
+  for (let i = 0; i < count; i++) vmaFree(k, vmas[i]);
 }
+
+/**
+ * The VMAs of the mm {@link exitMmap} tears down, filled by index (the array keeps its room from
+ * exit to exit; its slots are set to null after each).
+ */
+const exitVmas: (Vma | null)[] = [];
+/** VMAs {@link exitVmas} keeps room for. */
+const EXIT_VMAS_KEEP = 16384;
 
 /**
  * `exit_mmap`: tears down every VMA of `mm` under `mmap_lock`, then the scheme's per-mm state.
@@ -275,7 +289,11 @@ export function teardownVmas(k: KernelState, vmas: Vma[], wholeMm = false): void
  */
 export function exitMmap(k: KernelState, mm: Mm): void {
   k.exec.acquire(mm.mmapLock, "write");
-  teardownVmas(k, mm.vmas.toArray(), true);
+  const vmas = exitVmas as Vma[];
+  const n = mm.vmas.fillArray(vmas);
+  teardownVmas(k, vmas, true, n);
+  if (n > EXIT_VMAS_KEEP) exitVmas.length = 0;
+  else for (let i = 0; i < n; i++) exitVmas[i] = null;
   k.exec.release(mm.mmapLock, "write");
   k.scheme.mmTeardown(mm);
 }

@@ -550,19 +550,19 @@ export function vmaUnlinkFromTree(k: KernelState, v: Vma): void {
 }
 
 /**
- * {@link vmaUnlinkFromTree} of every VMA of `mm` (`vmas`: all of them, in address order), as
- * `exit_mmap` does: the tree is emptied at once, `map_count` and the maple-node accounting step
- * down VMA by VMA exactly as single unlinks would.
+ * {@link vmaUnlinkFromTree} of every VMA of `mm` (`count`: how many it has), as `exit_mmap`
+ * does: the tree is emptied at once, `map_count` and the maple-node accounting step down VMA by
+ * VMA exactly as single unlinks would.
  *
  * @example Usage
  * ```ts ignore
- * vmaUnlinkAllFromTree(k, mm, mm.vmas.toArray());
+ * vmaUnlinkAllFromTree(k, mm, mm.vmas.size);
  * ```
  */
-export function vmaUnlinkAllFromTree(k: KernelState, mm: Mm, vmas: Vma[]): void {
-  if (vmas.length !== mm.vmas.size) throw new Error("vmaUnlinkAllFromTree: not every VMA");
+export function vmaUnlinkAllFromTree(k: KernelState, mm: Mm, count: number): void {
+  if (count !== mm.vmas.size) throw new Error("vmaUnlinkAllFromTree: not every VMA");
   mm.vmas.clear();
-  for (let i = 0; i < vmas.length; i++) {
+  for (let i = 0; i < count; i++) {
     const old = mm.mapCount--;
     updateMaple(k, mm, old);
     k.exec.work("tree_update");
