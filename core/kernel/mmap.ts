@@ -15,7 +15,7 @@
 import type { KernelState } from "./state.ts";
 import { createFile } from "./folio.ts";
 import { zapRange, zapWholeMm } from "./pgtable.ts";
-import { splitVma, vmaMergeNewRange, vmgNew } from "./vma.ts";
+import { splitVma, vmaMergeNewRange, type VmaMergeStruct, vmgNew, vmgReset } from "./vma.ts";
 import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
   hex,
@@ -119,6 +119,13 @@ export function fullyMapped(mm: Mm, start: number, end: number): boolean {
 }
 
 /**
+ * The merge descriptor of {@link doMmap}, reused (nothing keeps one past its merge, and nothing a
+ * merge calls maps): one object per mmap was most of a mapping's garbage. Its `mm` is dropped
+ * after use.
+ */
+const mmapVmg: VmaMergeStruct = vmgNew(null as unknown as Mm, 0, 0, 0, 0, null);
+
+/**
  * `do_mmap` (with `mmap_lock` held by the caller): private and shared anonymous memory (shared
  * anonymous memory is a shmem file) and private/shared file mappings. Returns the address.
  *
@@ -204,9 +211,11 @@ export function doMmap(
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (fixed) munmapRange(k, mm, start, end, sys);
-  const vmg = vmgNew(mm, start, end, pgoff, vmFlags, mapFile);
+  const vmg = vmgReset(mmapVmg, mm, start, end, pgoff, vmFlags, mapFile);
   // A shmem object is new and unique: it can never merge.
-  if (!(mapFile && mapFile.shmem) && vmaMergeNewRange(k, vmg)) return start;
+  const merged = !(mapFile && mapFile.shmem) && vmaMergeNewRange(k, vmg) !== null;
+  vmgReset(vmg, null as unknown as Mm, 0, 0, 0, 0, null);
+  if (merged) return start;
   const v = vmaAlloc(k, mm, start, end, pgoff, vmFlags, mapFile);
   k.scheme.vmaInit(v);
   vmaLink(k, v);
