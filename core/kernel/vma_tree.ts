@@ -392,6 +392,11 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     if (typeof x === "number" && typeof r === "number") {
       return regionBasePage[r & 127] + (r >> 7) + (x >> 7) - 1;
     }
+    return this.lastPgoffSlow();
+  }
+
+  /** {@link KernelVma.lastPgoff} of the rare forms (apart: short bytecode inlines, see `start`). */
+  private lastPgoffSlow(): number {
     return this.pgoffOf() + (this.endOf() - this.startOf()) / PAGE_SIZE - 1;
   }
 
@@ -467,12 +472,8 @@ function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
   const n = mm.mapCount;
   // The node count depends on a non-zero count only through its leaf count: mostly unchanged.
-  if (
-    n !== 0 && oldCount !== 0 &&
-    Math.ceil((2 * n + 1) / per) === Math.ceil((2 * oldCount + 1) / per)
-  ) {
-    return;
-  }
+  const leaves = Math.ceil((2 * n + 1) / per), oldLeaves = Math.ceil((2 * oldCount + 1) / per);
+  if (n !== 0 && oldCount !== 0 && leaves === oldLeaves) return;
   const d = mapleNodes(n, per) - mapleNodes(oldCount, per);
   if (d > 0) k.slab.alloc("maple_node", d);
   else if (d < 0) k.slab.free("maple_node", -d);
