@@ -127,8 +127,9 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
     return true;
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
-    // top now spans exactly old's former items.
-    top.maxGap = old.maxGap;
+    // top now spans exactly old's former items (stored only when it differs, as in propagate).
+    const g = old.maxGap;
+    if (top.maxGap !== g) top.maxGap = g;
     this.propagate(old);
   },
 };
