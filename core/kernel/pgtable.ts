@@ -31,6 +31,7 @@ import { PAGE_SIZE } from "./types.ts";
 import { maybeFreeFolio, putSwap } from "./folio.ts";
 import { PteNode } from "./page_table.ts";
 import type { Vma } from "./types.ts";
+import type { Range } from "../lib/gap_tree.ts";
 
 /** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
 export const PTES_PER_TABLE_SHIFT = 9;
@@ -234,9 +235,11 @@ export function zapWholeMm(
         vStart = Infinity;
         break;
       }
-      const v = vmas[j++];
-      vStart = v.start / PAGE_SIZE;
-      vEnd = v.end / PAGE_SIZE;
+      // Through the methods when the VMA has them (as the gap tree reads it): a getter that is
+      // not inlined returns a file VMA's end as a new heap number.
+      const v: Range = vmas[j++];
+      vStart = (v.startOf === undefined ? v.start : v.startOf()) / PAGE_SIZE;
+      vEnd = (v.endOf === undefined ? v.end : v.endOf()) / PAGE_SIZE;
     }
     if (!(vpn >= vStart && vpn < vEnd)) {
       dropZapScratch(n);
