@@ -369,27 +369,49 @@ function vmgCommitNewRange(
     dupAnonVma(k, p, vmg.copiedFrom);
     dupAnonVma(k, p, n);
     vmaUnlinkFromTree(k, n);
-    vmaAdjust(k, [p], () => {
-      p.end = n.end;
-    });
+    adjustOne(k, p, ADJ_END, n.end, 0);
     removeMerged(k, n);
     return vmgDone(vmg, p);
   }
   if (left) {
     const p = vmg.prev!;
     dupAnonVma(k, p, vmg.copiedFrom);
-    vmaAdjust(k, [p], () => {
-      p.end = vmg.end;
-    });
+    adjustOne(k, p, ADJ_END, vmg.end, 0);
     return vmgDone(vmg, p);
   }
   const n = vmg.next!;
   dupAnonVma(k, n, vmg.copiedFrom);
-  vmaAdjust(k, [n], () => {
-    n.start = vmg.start;
-    n.pgoff = vmg.pgoff;
-  });
+  adjustOne(k, n, ADJ_START_PGOFF, vmg.start, vmg.pgoff);
   return vmgDone(vmg, n);
+}
+
+/**
+ * The scratch of {@link adjustOne}, reused (a scheme's `adjust` keeps neither the array nor the
+ * callback, and nothing it calls adjusts): the VMA, and its new end, or new start and pgoff.
+ */
+const adjOne: Vma[] = [null as unknown as Vma];
+const adjBounds = new Float64Array(2);
+/** {@link adjustOne}'s mutation setting the end. */
+const ADJ_END = (): void => {
+  adjOne[0].end = adjBounds[0];
+};
+/** {@link adjustOne}'s mutation setting the start, then the pgoff. */
+const ADJ_START_PGOFF = (): void => {
+  const v = adjOne[0];
+  v.start = adjBounds[0];
+  v.pgoff = adjBounds[1];
+};
+
+/**
+ * `vmaAdjust(k, [v], mutate)` with `mutate` one of {@link ADJ_END} (`v.end = a`) and
+ * {@link ADJ_START_PGOFF} (`v.start = a; v.pgoff = b`): no array, closure and context per merge.
+ */
+function adjustOne(k: KernelState, v: Vma, mutate: () => void, a: number, b: number): void {
+  adjOne[0] = v;
+  adjBounds[0] = a;
+  adjBounds[1] = b;
+  vmaAdjust(k, adjOne, mutate);
+  adjOne[0] = null as unknown as Vma;
 }
 
 /**

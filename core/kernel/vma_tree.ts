@@ -593,8 +593,8 @@ export function vmaFree(k: KernelState, v: Vma): void {
  * ```
  */
 export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void {
-  for (const v of vmas) v.mm.vmas.remove(v);
+  for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.remove(vmas[i]);
   k.scheme.adjust(vmas, mutate);
-  for (const v of vmas) v.mm.vmas.insert(v);
+  for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.insert(vmas[i]);
   k.exec.work("tree_update", vmas.length);
 }
