@@ -341,6 +341,40 @@ Deno.test("anon_vma: a timed machine's lock state moves the counters to the side
   assertEquals([av[LOCK_SLOT], av.refcount, av.freed], [state, 2, true]);
 });
 
+Deno.test("anon_vma-per-av-lock: its anon_vmas keep the lock state in a field; the counters stay packed", () => {
+  class Probe extends AnonVmaPerAvLockScheme {
+    make(id: number): AnonVma {
+      return this.newAnonVma(id);
+    }
+  }
+  const s = new Probe();
+  const a = s.make(4), b = s.make(5);
+  a.refcount = 3;
+  a.numChildren = 2;
+  a.numActiveVmas = 1;
+  const state = { lock: "state" };
+  a[LOCK_SLOT] = state;
+  assertEquals(
+    [a[LOCK_SLOT], a.countsPacked, a.refcount, a.numChildren, a.numActiveVmas, a.freed],
+    [state, true, 3, 2, 1, false],
+  );
+  // Each anon_vma has its own slot; the root's lock is the same object (the anon_vma).
+  assertEquals([b[LOCK_SLOT], b.lock === b, a.lock === a], [undefined, true, true]);
+  // Counters leaving the packed range keep the slot (and the slot keeps them).
+  a.refcount = 5000;
+  a.freed = true;
+  assertEquals([a[LOCK_SLOT], a.countsPacked, a.refcount, a.numChildren, a.freed], [
+    state,
+    false,
+    5000,
+    2,
+    true,
+  ]);
+  const later = { lock: "later" };
+  a[LOCK_SLOT] = later;
+  assertEquals([a[LOCK_SLOT], a.refcount, b[LOCK_SLOT]], [later, 5000, undefined]);
+});
+
 /*
  * The live list keeps freed anon_vmas linked until they outnumber the live ones; `live` must
  * give exactly the live ones, oldest first, at every point of an unmap sequence that frees from

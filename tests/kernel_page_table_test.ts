@@ -27,11 +27,16 @@ function showPair(e: [number, Pte] | undefined): string {
   return e === undefined ? "-" : `${e[0]}=${show(e[1])}`;
 }
 
+/** What a reused scratch array holds past the entries a range fill wrote. */
+const STALE = PteNode.zero(false, false);
+
 /** Applies the same random operations to a PageTable and a SortedMap and compares every answer. */
 function compare(seed: number, keyOf: (r: Random) => number, ops: number): void {
   const r = new Random(seed);
   const t = new PageTable();
   const m = new SortedMap<Pte>();
+  const scratchNodes: PteNode[] = new Array(700).fill(STALE);
+  const scratchKeys: number[] = new Array(700).fill(-1);
   const probe = (k: number): void => {
     assertEquals(show(t.get(k)), show(m.get(k)), `get ${k}`);
     assertEquals(t.has(k), m.has(k), `has ${k}`);
@@ -75,15 +80,46 @@ function compare(seed: number, keyOf: (r: Random) => number, ops: number): void 
       const nodes = t.rangeNodes(lo, hi, keys);
       assertEquals(keys, m.rangeKeys(lo, hi));
       assertEquals(nodes.map((n) => show(n as unknown as Pte)), keys.map((x) => show(m.get(x))));
+      // Into reused arrays (copyPageRange's and zapWholeMm's scratch): written from index 0,
+      // the count returned, what lies past it left as it was.
+      const end = t.rangeNodesInto(lo, hi, scratchNodes, scratchKeys, 0);
+      assertEquals(end, keys.length);
+      assertEquals(scratchKeys.slice(0, end), keys);
+      assertEquals(scratchNodes.slice(0, end), nodes);
+      for (let j = end; j < scratchNodes.length; j++) assertEquals(scratchNodes[j], STALE);
+      scratchNodes.fill(STALE);
     }
     assertEquals(t.size, m.size);
   }
   assertEquals([...t.entries()].map(showPair), [...m.entries()].map(showPair));
   assertEquals(showPair(t.first()), showPair(m.first()));
   assertEquals(showPair(t.last()), showPair(m.last()));
+  const held = [...t.entries()].map(([, p]) => p as unknown as PteNode);
   t.clear();
   assertEquals([t.size, t.ptePageCount, [...t.entries()].length, t.first()], [0, 0, 0, undefined]);
+  // Every entry left the table: each may be linked into another one (set links it, not a copy).
+  assertEquals(held.filter((n) => n.linked).length, 0);
+  const other = new PageTable();
+  held.forEach((n, i) => other.set(i, n as unknown as Pte));
+  assertEquals(held.every((n, i) => other.get(i) === (n as unknown as Pte)), true);
 }
+
+Deno.test("page table: rangeNodesInto appends by default and fills from a given index", () => {
+  const t = new PageTable();
+  const ks = [HIGH + 1, HIGH + 2, HIGH + 700, HIGH + 9000];
+  for (const k of ks) t.set(k, PteNode.zero(true, false) as unknown as Pte);
+  const nodes: PteNode[] = [STALE];
+  const keys: number[] = [-1];
+  assertEquals(t.rangeNodesInto(HIGH, HIGH + 10000, nodes, keys), 5);
+  assertEquals(keys, [-1, ...ks]);
+  assertEquals(t.rangeNodesInto(HIGH + 2, HIGH + 701, nodes, keys, 0), 2);
+  assertEquals(keys, [HIGH + 2, HIGH + 700, HIGH + 2, HIGH + 700, HIGH + 9000]);
+  assertEquals(nodes[0] === t.get(HIGH + 2) as unknown as PteNode, true);
+  // rangeNodes pushes the keys after what the given array holds.
+  const more = [7];
+  assertEquals(t.rangeNodes(HIGH + 700, HIGH + 10000, more).length, 2);
+  assertEquals(more, [7, HIGH + 700, HIGH + 9000]);
+});
 
 Deno.test("page table: sparse keys above 2^31 answer as the ordered map did", () => {
   compare(1, (r) => HIGH + r.int(0, 200) * 4096 + r.int(0, 2), 4000);

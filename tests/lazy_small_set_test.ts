@@ -54,6 +54,9 @@ Deno.test("SmallSet: any sequence of add/delete/clear matches a Set", () => {
           }
           assert.equal(small.size, ref.size);
           assert.deepEqual([...small], [...ref]);
+          assert.equal(small.first, [...ref][0]);
+          assert.equal(small.second, [...ref][1]);
+          assert.deepEqual(small.toArray(), [...ref]);
           for (let y = 0; y <= 4; y++) assert.equal(small.has(y), ref.has(y));
         }
       },

@@ -156,6 +156,9 @@ type Op =
   | { t: "gap"; len: number; low: number; span: number }
   | { t: "q"; a: number; b: number };
 
+/** What a reused array holds past the items {@link GapTree.fillArray} wrote. */
+const STALE = vma(-1, -1, -1);
+
 Deno.test("GapTree matches a naive model (property)", () => {
   const op: fc.Arbitrary<Op> = fc.oneof(
     {
@@ -185,6 +188,7 @@ Deno.test("GapTree matches a naive model (property)", () => {
   fc.assert(
     fc.property(fc.array(op, { minLength: 10, maxLength: 120 }), (ops) => {
       const t = new GapTree<Vma>();
+      const scratch: Vma[] = new Array(130).fill(STALE);
       let ref: Vma[] = [];
       let id = 0;
       for (const o of ops) {
@@ -227,6 +231,12 @@ Deno.test("GapTree matches a naive model (property)", () => {
         assert.equal(t.size, ref.length);
         // toArray walks the predecessor links from the last item.
         assert.deepEqual(t.toArray(), ref);
+        // fillArray into a reused array: from index 0, what lies past the items left alone.
+        const n = t.fillArray(scratch);
+        assert.equal(n, ref.length);
+        assert.deepEqual(scratch.slice(0, n), ref);
+        assert.ok(scratch.slice(n).every((x) => x === STALE));
+        scratch.fill(STALE);
         // Each item links its predecessor (the gap augmentation reads it).
         ref.forEach((r, i) => assert.equal((r as { prev?: Vma | null }).prev, ref[i - 1] ?? null));
         assert.equal(t.first(), ref[0]);

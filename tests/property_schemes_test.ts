@@ -8,6 +8,8 @@ import fc from "fast-check";
 import { assertEquals } from "./assert.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
+import type { RmapScheme } from "../core/rmap/scheme.ts";
+import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
 import {
   MADV_DOFORK,
   MADV_DONTFORK,
@@ -27,6 +29,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   SyscallError,
+  type Vma,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -147,11 +150,17 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
 const addr = (p: number): number => BASE + p * P;
 
 /** Runs a sequence through a scheme; throws on any invariant or oracle failure or leak. */
-export function runSequence(schemeId: string, ops: readonly Op[], folioOrder = 0): void {
+export function runSequence(
+  schemeId: string,
+  ops: readonly Op[],
+  folioOrder = 0,
+  scheme?: RmapScheme,
+): { counters: Record<string, number>; slab: unknown } {
   const entry = SCHEMES.find((s) => s.info.id === schemeId)!;
+  scheme ??= entry.create();
   // The heap (brk) starts inside the window, so brk growth meets the other mappings.
   const k = new Kernel({
-    scheme: entry.create(),
+    scheme,
     params: { debugChecks: true, startBrk: addr(WINDOW - 12), anonFolioOrder: folioOrder },
   });
   const file = k.createFile("data", 32);
@@ -286,6 +295,7 @@ export function runSequence(schemeId: string, ops: readonly Op[], folioOrder = 0
   for (const mm of procs) k.exit(mm);
   const left = Object.entries(k.slab.snapshot().objects).filter(([, n]) => n !== 0);
   assertEquals(left, [], `leak in ${schemeId}`);
+  return { counters: scheme.counters(), slab: k.slab.snapshot() };
 }
 
 for (const s of SCHEMES) {
@@ -309,6 +319,33 @@ for (const s of SCHEMES) {
     );
   });
 }
+
+/**
+ * The lazy group fork gives a TREE_PARENT VMA is made when a folio joins it (or its root leaves
+ * it while other VMAs stay); the naive model makes it at fork (`lstate` of the child makes it).
+ * Every counter and slab figure must be equal, under any sequence of operations.
+ */
+class EagerForkGroups extends AnonVmaLazyScheme {
+  override fork(child: Vma, parent: Vma): void {
+    super.fork(child, parent);
+    const s = this.lstate(child);
+    if (s.treeParent && !s.lazy) throw new Error("lstate left a TREE_PARENT VMA without group");
+  }
+}
+
+Deno.test("fork-time lazy groups made on first use: the same figures as made at fork", () => {
+  let deferred = 0;
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 5, maxLength: 60, size: "max" }), (ops) => {
+      const lazy = runSequence("anon_vma_lazy", ops);
+      const eager = runSequence("anon_vma_lazy", ops, 0, new EagerForkGroups());
+      assertEquals(lazy, eager);
+      if ((lazy.counters.tree_parent_forked ?? 0) > 0) deferred++;
+    }),
+    { seed: 20261201, numRuns: 300 },
+  );
+  if (deferred < 50) throw new Error(`only ${deferred} sequences forked a faulted VMA`);
+});
 
 // Minimal sequences fast-check found (kept as regression tests, run through every scheme).
 const REGRESSIONS: { name: string; ops: Op[]; order?: number }[] = [
@@ -360,7 +397,7 @@ for (const s of SCHEMES) {
   for (const r of REGRESSIONS) {
     Deno.test(
       `regression (${s.info.id}): ${r.name}`,
-      () => runSequence(s.info.id, r.ops, r.order ?? 0),
+      () => void runSequence(s.info.id, r.ops, r.order ?? 0),
     );
   }
 }

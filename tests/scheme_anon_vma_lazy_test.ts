@@ -926,3 +926,48 @@ Deno.test("a lazy group and a TREE_PARENT link are their own VMA sets; folio set
   assert.equal(lz.s.counters().lazy_folios_repointed - before, 1);
   exitAllAndAssertEmpty(lz, [gc, ch, mm]);
 });
+
+Deno.test("a fork-time lazy group: not made until a folio joins, same id; made when its root leaves first", () => {
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 16 * P, RW, ANON);
+  writeAll(lz.k, mm, pg(0), 2);
+  const ch = lz.k.fork(mm);
+  const [c0] = vmas(ch);
+  const raw = (v: Vma) =>
+    v.rmap as { lazy: LazyGroup | null; treeParent: { pendingGroupId: number } };
+  assert.equal(raw(c0).lazy, null);
+  const id = raw(c0).treeParent.pendingGroupId;
+  assert.ok(id > 0);
+  assert.equal(lz.s.counters().lazy_groups_live, 1);
+  // A split piece joins the link (and the group, still not made).
+  lz.k.mprotect(ch, pg(8), 8 * P, PROT_READ);
+  const piece = vmas(ch).find((v) => v !== c0)!;
+  assert.equal(raw(piece).lazy, null);
+  assert.equal(lz.s.counters().vma_get, 1);
+  // A CoW write in the lower piece makes the group: its root the VMA fork made, both members
+  // in the order they joined.
+  lz.k.touch(ch, pg(0), "write");
+  const g = raw(c0).lazy!;
+  assert.deepEqual([g.id, g.root, [...g.vmas], raw(piece).lazy, g.folioCount], [
+    id,
+    c0,
+    [c0, piece],
+    g,
+    1,
+  ]);
+  assert.equal(raw(c0).treeParent.pendingGroupId, 0);
+  // Another child: the VMA fork made leaves first (unmapped), its split piece stays; the group
+  // is made then and its root pinned.
+  const ch2 = lz.k.fork(mm);
+  const [c2] = vmas(ch2);
+  lz.k.mprotect(ch2, pg(8), 8 * P, PROT_READ);
+  const other = vmas(ch2).find((v) => v !== c2)!;
+  assert.equal(raw(other).lazy, null);
+  lz.k.munmap(ch2, c2.start, c2.end - c2.start);
+  const h = raw(other).lazy!;
+  assert.deepEqual([h.root, [...h.vmas], h.rootPinnedDetached], [c2, [other], true]);
+  assert.equal(lz.s.counters().vma_pinned_detached, 1);
+  assert.equal(lz.s.counters().lazy_groups_live, 2);
+  exitAllAndAssertEmpty(lz, [ch2, ch, mm]);
+});

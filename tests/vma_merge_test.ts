@@ -21,6 +21,7 @@ import {
   vmaWouldMergeNewRange,
   vmgExisting,
   vmgNew,
+  vmgReset,
 } from "../core/kernel/vma.ts";
 import { vmaAlloc, vmaLink } from "../core/kernel/vma_tree.ts";
 import type { KernelState } from "../core/kernel/state.ts";
@@ -388,4 +389,28 @@ Deno.test("split: both parts share the anon_vma, each with its own AVC", () => {
   assertEquals(w.mm.mapCount, 3);
   assertThrows(() => splitVma(w.k, a, pg(1), true), Error, "bad split");
   assertEquals(w.s.check(), []);
+});
+
+Deno.test("a reused merge descriptor (vmgReset) starts over as a new one would", () => {
+  const w = world();
+  const a = vma(w, 0, 2);
+  fault(w, a);
+  vma(w, 3, 4, RO);
+  // One merge that succeeds (with prev) and one refused on the next side leave their marks.
+  const used = newRange(w, 2, 3);
+  assertEquals(vmaMergeNewRange(w.k, used) === a, true);
+  const refused = newRange(w, 5, 6);
+  vma(w, 6, 7, RO);
+  vmaMergeNewRange(w.k, refused);
+  assertEquals(outcome(refused), ["VMA_MERGE_NOMERGE", null, "flags"]);
+  const other = world();
+  for (const vmg of [used, refused]) {
+    vmgReset(vmg, other.mm, pg(9), pg(10), xpg + 9, RO, null);
+    assertEquals(vmg, vmgNew(other.mm, pg(9), pg(10), xpg + 9, RO, null));
+  }
+  // And merges as a new one: with nothing mapped around it, no merge.
+  assertEquals([vmaMergeNewRange(other.k, refused), outcome(refused)], [
+    null,
+    ["VMA_MERGE_NOMERGE", null, null],
+  ]);
 });

@@ -70,6 +70,14 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
 }
 
 /**
+ * The parent's VMAs {@link dupMm} copies, filled by index (the array keeps its room from fork to
+ * fork; each slot is set to null as its VMA is taken). Nothing a copy calls forks.
+ */
+const forkVmas: (Vma | null)[] = [];
+/** VMAs {@link forkVmas} keeps room for. */
+const FORK_VMAS_KEEP = 16384;
+
+/**
  * `dup_mm` + `dup_mmap` (reference §4): the child's mm with a copy of every VMA of `parent`
  * except VM_DONTCOPY ones, both mmap_locks held for write. VM_WIPEONFORK VMAs are copied empty.
  *
@@ -87,9 +95,11 @@ export function dupMm(k: KernelState, parent: Mm): Mm {
   child.mmapBase = parent.mmapBase;
   k.exec.acquire(parent.mmapLock, "write");
   k.exec.acquire(child.mmapLock, "write");
-  const vmas = parent.vmas.toArray();
-  for (let i = 0; i < vmas.length; i++) {
+  const vmas = forkVmas as Vma[];
+  const n = parent.vmas.fillArray(vmas);
+  for (let i = 0; i < n; i++) {
     const mpnt = vmas[i];
+    forkVmas[i] = null;
     if (mpnt.flags & VM_DONTCOPY) continue;
     const tmp = vmaDup(k, mpnt, child);
     k.scheme.vmaInit(tmp);
@@ -98,6 +108,7 @@ export function dupMm(k: KernelState, parent: Mm): Mm {
     vmaLink(k, tmp);
     if (!wipe && k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);
   }
+  if (n > FORK_VMAS_KEEP) forkVmas.length = 0;
   k.exec.release(child.mmapLock, "write");
   k.exec.release(parent.mmapLock, "write");
   countEvent(k, "forks");

@@ -287,8 +287,15 @@ function doSwapPage(
   if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
 }
 
-/** Scratch arrays of {@link copyPageRange}: the parent's entries of one VMA and their pages. */
-const copyNodes: PteNode[] = [];
+/**
+ * Scratch arrays of {@link copyPageRange}: the parent's entries of one VMA and their pages, filled
+ * by index from 0 (they keep their room between calls: emptying an array drops its backing store,
+ * and refilling it by `push` allocated two new ones per VMA copied). Node slots are set to null
+ * after each copy, so that nothing stays reachable from here.
+ */
+const copyNodes: (PteNode | null)[] = [];
+/** Entries the scratch arrays keep room for (a PTE page's worth several times over). */
+const SCRATCH_KEEP = 4096;
 const copyVpns: number[] = [];
 
 /**
@@ -306,13 +313,12 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   const cow = isCowMapping(src.flags);
   // The parent's table does not change shape in the loop: walk its nodes, not keys + lookups.
   // Nothing the loop calls copies page ranges, so one pair of arrays serves every call.
-  const nodes = copyNodes;
+  const nodes = copyNodes as PteNode[];
   const vpns = copyVpns;
-  nodes.length = 0;
-  vpns.length = 0;
-  pm.pages.rangeNodesInto(src.start / PAGE_SIZE, src.end / PAGE_SIZE, nodes, vpns);
-  for (let i = 0; i < nodes.length; i++) {
+  const count = pm.pages.rangeNodesInto(src.start / PAGE_SIZE, src.end / PAGE_SIZE, nodes, vpns, 0);
+  for (let i = 0; i < count; i++) {
     const pte = nodes[i] as unknown as Pte;
+    copyNodes[i] = null;
     const addr = vpns[i] * PAGE_SIZE;
     k.exec.work("pte_check");
     if (pte.kind === "swap") {
@@ -343,7 +349,6 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
     }
     setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone));
   }
-  // Neither holds anything past the copy (nor keeps a large VMA's worth of slots).
-  nodes.length = 0;
-  vpns.length = 0;
+  // A large VMA's worth of room is not kept.
+  if (count > SCRATCH_KEEP) copyNodes.length = copyVpns.length = 0;
 }

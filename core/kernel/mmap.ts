@@ -15,8 +15,8 @@
 import type { KernelState } from "./state.ts";
 import { createFile } from "./folio.ts";
 import { zapRange, zapWholeMm } from "./pgtable.ts";
-import { splitVma, vmaMergeNewRange, vmgNew } from "./vma.ts";
-import { vmaAlloc, vmaFree, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
+import { splitVma, vmaMergeNewRange, type VmaMergeStruct, vmgNew, vmgReset } from "./vma.ts";
+import { vmaAlloc, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
   hex,
   MAP_ANONYMOUS,
@@ -119,6 +119,13 @@ export function fullyMapped(mm: Mm, start: number, end: number): boolean {
 }
 
 /**
+ * The merge descriptor of {@link doMmap}, reused (nothing keeps one past its merge, and nothing a
+ * merge calls maps): one object per mmap was most of a mapping's garbage. Its `mm` is dropped
+ * after use.
+ */
+const mmapVmg: VmaMergeStruct = vmgNew(null as unknown as Mm, 0, 0, 0, 0, null);
+
+/**
  * `do_mmap` (with `mmap_lock` held by the caller): private and shared anonymous memory (shared
  * anonymous memory is a shmem file) and private/shared file mappings. Returns the address.
  *
@@ -204,9 +211,11 @@ export function doMmap(
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (fixed) munmapRange(k, mm, start, end, sys);
-  const vmg = vmgNew(mm, start, end, pgoff, vmFlags, mapFile);
+  const vmg = vmgReset(mmapVmg, mm, start, end, pgoff, vmFlags, mapFile);
   // A shmem object is new and unique: it can never merge.
-  if (!(mapFile && mapFile.shmem) && vmaMergeNewRange(k, vmg)) return start;
+  const merged = !(mapFile && mapFile.shmem) && vmaMergeNewRange(k, vmg) !== null;
+  vmgReset(vmg, null as unknown as Mm, 0, 0, 0, 0, null);
+  if (merged) return start;
   const v = vmaAlloc(k, mm, start, end, pgoff, vmFlags, mapFile);
   k.scheme.vmaInit(v);
   vmaLink(k, v);
@@ -253,17 +262,38 @@ export function munmapRange(
  * teardownVmas(k, [...mm.vmas]);
  * ```
  */
-export function teardownVmas(k: KernelState, vmas: Vma[], wholeMm = false): void {
-  if (wholeMm && vmas.length > 0) {
-    vmaUnlinkAllFromTree(k, vmas[0].mm, vmas);
-    zapWholeMm(k, vmas[0].mm, vmas);
+export function teardownVmas(
+  k: KernelState,
+  vmas: Vma[],
+  wholeMm = false,
+  count: number = vmas.length,
+): void {
+  // Indexed loops: `for … of` made an array iterator per loop here.
+  if (wholeMm && count > 0) {
+    vmaUnlinkAllFromTree(k, vmas[0].mm, count);
+    zapWholeMm(k, vmas[0].mm, vmas, count);
   } else {
-    for (const v of vmas) vmaUnlinkFromTree(k, v);
-    for (const v of vmas) zapRange(k, v.mm, v.start, v.end);
+    for (let i = 0; i < count; i++) vmaUnlinkFromTree(k, vmas[i]);
+    for (let i = 0; i < count; i++) zapRange(k, vmas[i].mm, vmas[i].start, vmas[i].end);
   }
-  for (const v of vmas) k.scheme.unlink(v);
-  for (const v of vmas) vmaFree(k, v);
+  // vm_area_free (vma_tree.ts's vmaFree) in two halves: each VMA is marked freed right after its
+  // anon state is unlinked, while it is at hand (one pass over the VMAs fewer; nothing in a
+  // teardown reads another VMA's mark), and the slab frees follow, one per VMA as before.
+  for (let i = 0; i < count; i++) {
+    const v = vmas[i];
+    k.scheme.unlink(v);
+    v.detached = true;
+  }
+  for (let i = 0; i < count; i++) k.slab.free("vm_area_struct");
 }
+
+/**
+ * The VMAs of the mm {@link exitMmap} tears down, filled by index (the array keeps its room from
+ * exit to exit; its slots are set to null after each).
+ */
+const exitVmas: (Vma | null)[] = [];
+/** VMAs {@link exitVmas} keeps room for. */
+const EXIT_VMAS_KEEP = 16384;
 
 /**
  * `exit_mmap`: tears down every VMA of `mm` under `mmap_lock`, then the scheme's per-mm state.
@@ -275,7 +305,11 @@ export function teardownVmas(k: KernelState, vmas: Vma[], wholeMm = false): void
  */
 export function exitMmap(k: KernelState, mm: Mm): void {
   k.exec.acquire(mm.mmapLock, "write");
-  teardownVmas(k, mm.vmas.toArray(), true);
+  const vmas = exitVmas as Vma[];
+  const n = mm.vmas.fillArray(vmas);
+  teardownVmas(k, vmas, true, n);
+  if (n > EXIT_VMAS_KEEP) exitVmas.length = 0;
+  else for (let i = 0; i < n; i++) exitVmas[i] = null;
   k.exec.release(mm.mmapLock, "write");
   k.scheme.mmTeardown(mm);
 }

@@ -2,9 +2,9 @@
  * The page tables of one mm: an ordered map from virtual page number to PTE, laid out as the
  * kernel's are: a tree of PTE pages keyed by PMD index (`vpn >> 9`, a small integer even where
  * the page number is not), each holding the entries of its 512 pages in page order. A PTE is a
- * {@link PteNode} of two fields (the folio or swap slot it refers to, and one small integer with
- * the kind, the writable/young/PROT_NONE bits, its slot in the PTE page and the page of the
- * folio), read through getters that give the {@link Pte} union's fields; the page number is not
+ * {@link PteNode} (pte_node.ts, re-exported here) of two fields (the folio or swap slot it refers
+ * to, and one small integer with the kind, the writable/young/PROT_NONE bits, its slot in the PTE
+ * page and the page of the folio), read through getters that give the {@link Pte} union's fields; the page number is not
  * stored in it (the PTE page's index and the slot give it). A PTE page with one entry holds it
  * directly, one with more holds an array sorted by slot.
  *
@@ -20,155 +20,10 @@
 
 import { AugmentedTree, AvlNode } from "../lib/augmented_tree.ts";
 import { byNumericKey, keyedBefore } from "../lib/sorted_map.ts";
-import type { Folio, Pte, SwapSlot } from "./types.ts";
+import type { Pte } from "./types.ts";
+import { PteNode, SLOTS } from "./pte_node.ts";
 
-const KIND_PRESENT = 0;
-const KIND_ZERO = 1;
-const KIND_SWAP = 2;
-const KINDS = ["present", "zero", "swap"] as const;
-const WRITABLE = 4;
-const YOUNG = 8;
-const PROT_NONE = 16;
-/** Set while the entry is in a page table. */
-const LINKED = 32;
-/** log2 of the entries per PTE page (`PTRS_PER_PTE` = 512). */
-const SLOT_BITS = 9;
-const SLOTS = 1 << SLOT_BITS;
-const SLOT_SHIFT = 6;
-const SLOT_MASK = (SLOTS - 1) << SLOT_SHIFT;
-const PAGE_SHIFT = SLOT_SHIFT + SLOT_BITS;
-/** Pages of a folio an entry can name (the page sits above the slot in a 31-bit integer). */
-const MAX_PAGES = 1 << (31 - PAGE_SHIFT);
-
-/**
- * A page-table entry. Read it as a {@link Pte} (the constructors in pgtable.ts return it typed
- * so); `writable`, `young` and `protNone` are settable.
- *
- * @example Usage
- * ```ts
- * import { PteNode } from "./page_table.ts";
- * const p = PteNode.zero(true, false);
- * if (p.kind !== "zero" || p.folio !== null || !p.young) throw new Error();
- * ```
- */
-export class PteNode {
-  /** The folio (present), the swap slot (swap), or null (zero page). */
-  #target: Folio | SwapSlot | null;
-  /** Kind (2 bits), writable, young, PROT_NONE and linked bits, slot, and the page of the folio. */
-  #info: number;
-
-  private constructor(target: Folio | SwapSlot | null, info: number) {
-    this.#target = target;
-    this.#info = info;
-  }
-
-  /** A present entry for page `page` of `folio` (`page` below 65,536). */
-  static present(
-    folio: Folio,
-    page: number,
-    writable: boolean,
-    young: boolean,
-    protNone: boolean,
-  ): PteNode {
-    if (!(page >= 0 && page < MAX_PAGES && page === Math.floor(page))) {
-      throw new RangeError(`Page of a folio out of range: ${page}`);
-    }
-    return new PteNode(
-      folio,
-      KIND_PRESENT | (writable ? WRITABLE : 0) | (young ? YOUNG : 0) |
-        (protNone ? PROT_NONE : 0) | (page << PAGE_SHIFT),
-    );
-  }
-
-  /** A zero-page entry. */
-  static zero(young: boolean, protNone: boolean): PteNode {
-    return new PteNode(null, KIND_ZERO | (young ? YOUNG : 0) | (protNone ? PROT_NONE : 0));
-  }
-
-  /** A swap entry referring to `slot`. */
-  static swap(slot: SwapSlot): PteNode {
-    return new PteNode(slot, KIND_SWAP);
-  }
-
-  /** A detached copy of any {@link Pte}-shaped value (for entries made outside this module). */
-  static from(p: Pte): PteNode {
-    if (p.kind === "present") {
-      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone);
-    }
-    if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);
-    return PteNode.swap(p.swap);
-  }
-
-  /** Discriminant of the {@link Pte} union. */
-  get kind(): "present" | "zero" | "swap" {
-    return KINDS[this.#info & 3];
-  }
-
-  /** The mapped folio of a present entry, else null. */
-  get folio(): Folio | null {
-    return (this.#info & 3) === KIND_PRESENT ? this.#target as Folio : null;
-  }
-
-  /** The page of the folio (0 unless present). */
-  get page(): number {
-    return this.#info >> PAGE_SHIFT;
-  }
-
-  /** The swap slot of a swap entry, else null. */
-  get swap(): SwapSlot | null {
-    return (this.#info & 3) === KIND_SWAP ? this.#target as SwapSlot : null;
-  }
-
-  /** Hardware write permission. */
-  get writable(): boolean {
-    return (this.#info & WRITABLE) !== 0;
-  }
-  set writable(v: boolean) {
-    this.#info = v ? this.#info | WRITABLE : this.#info & ~WRITABLE;
-  }
-
-  /** Accessed ("young") bit. */
-  get young(): boolean {
-    return (this.#info & YOUNG) !== 0;
-  }
-  set young(v: boolean) {
-    this.#info = v ? this.#info | YOUNG : this.#info & ~YOUNG;
-  }
-
-  /** PROT_NONE: present but inaccessible. */
-  get protNone(): boolean {
-    return (this.#info & PROT_NONE) !== 0;
-  }
-  set protNone(v: boolean) {
-    this.#info = v ? this.#info | PROT_NONE : this.#info & ~PROT_NONE;
-  }
-
-  /** Whether the entry is in a page table. */
-  get linked(): boolean {
-    return (this.#info & LINKED) !== 0;
-  }
-
-  /** The entry's slot in its PTE page (`vpn % 512`; meaningful while linked). */
-  get slot(): number {
-    return (this.#info & SLOT_MASK) >> SLOT_SHIFT;
-  }
-
-  /** Marks the entry as in a page table at `slot` of a PTE page. */
-  link(slot: number): void {
-    this.#info = (this.#info & ~SLOT_MASK) | LINKED | (slot << SLOT_SHIFT);
-  }
-
-  /** Marks the entry as in no page table. */
-  unlink(): void {
-    this.#info = this.#info & ~(LINKED | SLOT_MASK);
-  }
-
-  /** Takes `other`'s entry (target and bits), keeping this entry's place. */
-  copyEntry(other: PteNode): void {
-    this.#target = other.#target;
-    this.#info = (other.#info & ~(LINKED | SLOT_MASK)) | (this.#info & (LINKED | SLOT_MASK));
-  }
-}
+export { PteNode } from "./pte_node.ts";
 
 /** A PTE page (`pmd_page`): the entries of the 512 pages of one PMD index, in slot order. */
 class PtePage extends AvlNode<PtePage> {
@@ -388,8 +243,10 @@ export class PageTable {
   }
 
   /**
-   * Pushes the entries with keys in `[lo, hi)`, ascending, onto `nodes` and (when given) their
-   * keys onto `keys`; from the first with key `> lo` when `strict`. Stops after `limit` entries.
+   * Stores the entries with keys in `[lo, hi)`, ascending, in `nodes` and (when given) their keys
+   * in `keys`, from index `at` on (written by index: a reused array keeps its room); from the
+   * first with key `> lo` when `strict`. Stops after `limit` entries. Returns the index past the
+   * last one stored.
    */
   #collect(
     lo: number,
@@ -398,7 +255,8 @@ export class PageTable {
     nodes: PteNode[] | null,
     keys: number[] | null,
     limit: number,
-  ): void {
+    at: number,
+  ): number {
     const pmd = Math.floor(lo / SLOTS);
     if (hi <= (pmd + 1) * SLOTS) {
       // Within one PTE page (a small VMA): no walk of the PMD tree. Consecutive ranges of an
@@ -406,7 +264,7 @@ export class PageTable {
       const hint = this.#hintPage;
       const resume = hint !== null && this.#hintMods === this.#mods && hint.key === pmd;
       const pg = resume ? hint : this.#page(pmd);
-      if (pg === null) return;
+      if (pg === null) return at;
       const base = pmd * SLOTS;
       const p = pg.ptes;
       const len = Array.isArray(p) ? p.length : 1;
@@ -416,8 +274,8 @@ export class PageTable {
         const n = Array.isArray(p) ? p[i] : p;
         const key = base + n.slot;
         if (!(key < hi)) break;
-        if (nodes !== null) nodes.push(n);
-        if (keys !== null) keys.push(key);
+        if (nodes !== null) nodes[at + found] = n;
+        if (keys !== null) keys[at + found] = key;
         if (++found === limit) {
           i++;
           break;
@@ -426,12 +284,12 @@ export class PageTable {
       this.#hintPage = pg;
       this.#hintIndex = i;
       this.#hintMods = this.#mods;
-      return;
+      return at + found;
     }
     const stack = collectStack;
     this.#tree.seek(stack, pmd, byKey, false);
     try {
-      this.#collectFrom(stack, lo, hi, strict, nodes, keys, limit);
+      return this.#collectFrom(stack, lo, hi, strict, nodes, keys, limit, at);
     } finally {
       stack.length = 0;
     }
@@ -445,26 +303,30 @@ export class PageTable {
     nodes: PteNode[] | null,
     keys: number[] | null,
     limit: number,
-  ): void {
+    at: number,
+  ): number {
     let found = 0;
     let first = true;
     while (stack.length > 0) {
       const pg = stack.pop()!;
       const base = pg.key * SLOTS;
-      if (!(base < hi)) return;
+      if (!(base < hi)) break;
       const p = pg.ptes;
       const len = Array.isArray(p) ? p.length : 1;
-      for (let i = first ? startIndex(pg, lo, strict) : 0; i < len; i++) {
+      let i = first ? startIndex(pg, lo, strict) : 0;
+      for (; i < len; i++) {
         const n = Array.isArray(p) ? p[i] : p;
         const key = base + n.slot;
-        if (!(key < hi)) return;
-        if (nodes !== null) nodes.push(n);
-        if (keys !== null) keys.push(key);
-        if (++found === limit) return;
+        if (!(key < hi)) break;
+        if (nodes !== null) nodes[at + found] = n;
+        if (keys !== null) keys[at + found] = key;
+        if (++found === limit) break;
       }
+      if (i < len) break;
       first = false;
       AugmentedTree.pushLeft(stack, pg.right);
     }
+    return at + found;
   }
 
   /**
@@ -473,22 +335,33 @@ export class PageTable {
    */
   rangeNodes(lo: number, hi: number, keys?: number[]): PteNode[] {
     const out: PteNode[] = [];
-    this.#collect(lo, hi, false, out, keys ?? null, Infinity);
+    const at = keys === undefined ? 0 : keys.length;
+    const ks = at === 0 ? keys ?? null : [];
+    this.#collect(lo, hi, false, out, ks, Infinity, 0);
+    if (ks !== null && ks !== keys) { for (const key of ks) keys!.push(key); }
     return out;
   }
 
   /**
-   * {@link PageTable.rangeNodes} into the caller's arrays: pushes the entries with keys in
-   * `[lo, hi)`, ascending, onto `nodes` and their keys onto `keys`.
+   * {@link PageTable.rangeNodes} into the caller's arrays: stores the entries with keys in
+   * `[lo, hi)`, ascending, in `nodes` and their keys in `keys` from index `at` on (by default
+   * appended to `nodes`); returns the index past the last one. A caller that reuses its arrays
+   * passes 0 and reads up to the returned count (what lies past it is left as it was).
    */
-  rangeNodesInto(lo: number, hi: number, nodes: PteNode[], keys: number[]): void {
-    this.#collect(lo, hi, false, nodes, keys, Infinity);
+  rangeNodesInto(
+    lo: number,
+    hi: number,
+    nodes: PteNode[],
+    keys: number[],
+    at: number = nodes.length,
+  ): number {
+    return this.#collect(lo, hi, false, nodes, keys, Infinity, at);
   }
 
   /** Snapshot of the keys in `[lo, hi)`, ascending. */
   rangeKeys(lo: number, hi: number): number[] {
     const out: number[] = [];
-    this.#collect(lo, hi, false, null, out, Infinity);
+    this.#collect(lo, hi, false, null, out, Infinity, 0);
     return out;
   }
 
@@ -496,7 +369,7 @@ export class PageTable {
   #ceiling(key: number, strict: boolean): [number, Pte] | undefined {
     const nodes: PteNode[] = [];
     const keys: number[] = [];
-    this.#collect(key, Infinity, strict, nodes, keys, 1);
+    this.#collect(key, Infinity, strict, nodes, keys, 1, 0);
     return nodes.length === 0 ? undefined : [keys[0], nodes[0] as unknown as Pte];
   }
 
@@ -589,7 +462,15 @@ export class PageTable {
 
   /** Removes every entry. */
   clear(): void {
-    for (const pg of this.#tree.nodes()) for (const n of entriesOf(pg)) n.unlink();
+    // Every PTE page through the walk stack (no iterator, no array per page).
+    const stack = collectStack;
+    AugmentedTree.pushLeft(stack, this.#tree.root);
+    while (stack.length > 0) {
+      const pg = stack.pop()!, p = pg.ptes;
+      if (!Array.isArray(p)) p.unlink();
+      else for (let i = 0; i < p.length; i++) p[i].unlink();
+      AugmentedTree.pushLeft(stack, pg.right);
+    }
     this.#tree.clear();
     this.#size = 0;
     this.#mods++;

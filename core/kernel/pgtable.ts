@@ -31,6 +31,7 @@ import { PAGE_SIZE } from "./types.ts";
 import { maybeFreeFolio, putSwap } from "./folio.ts";
 import { PteNode } from "./page_table.ts";
 import type { Vma } from "./types.ts";
+import type { Range } from "../lib/gap_tree.ts";
 
 /** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
 export const PTES_PER_TABLE_SHIFT = 9;
@@ -215,33 +216,57 @@ export function zapRange(k: KernelState, mm: Mm, start: number, end: number): vo
  * zapWholeMm(k, mm, vmas);
  * ```
  */
-export function zapWholeMm(k: KernelState, mm: Mm, vmas: readonly Vma[]): void {
+export function zapWholeMm(
+  k: KernelState,
+  mm: Mm,
+  vmas: readonly Vma[],
+  count: number = vmas.length,
+): void {
   // Every PTE in address order, checked against the VMAs (also in address order) in one pass.
-  const vpns: number[] = [];
-  const nodes = mm.pages.rangeNodes(-Infinity, Infinity, vpns);
+  const nodes = zapNodes as PteNode[], vpns = zapVpns;
+  const n = mm.pages.rangeNodesInto(-Infinity, Infinity, nodes, vpns, 0);
   let j = 0;
   let vEnd = -Infinity;
   let vStart = Infinity;
-  for (let i = 0; i < vpns.length; i++) {
+  for (let i = 0; i < n; i++) {
     const vpn = vpns[i];
     while (vpn >= vEnd) {
-      if (j === vmas.length) {
+      if (j === count) {
         vStart = Infinity;
         break;
       }
-      const v = vmas[j++];
-      vStart = v.start / PAGE_SIZE;
-      vEnd = v.end / PAGE_SIZE;
+      // Through the methods when the VMA has them (as the gap tree reads it): a getter that is
+      // not inlined returns a file VMA's end as a new heap number.
+      const v: Range = vmas[j++];
+      vStart = (v.startOf === undefined ? v.start : v.startOf()) / PAGE_SIZE;
+      vEnd = (v.endOf === undefined ? v.end : v.endOf()) / PAGE_SIZE;
     }
     if (!(vpn >= vStart && vpn < vEnd)) {
-      for (const v of vmas) zapRange(k, mm, v.start, v.end);
+      dropZapScratch(n);
+      for (let m = 0; m < count; m++) zapRange(k, mm, vmas[m].start, vmas[m].end);
       return;
     }
   }
-  // Nothing below reads this mm's page tables (folio freeing and the oracle do not).
-  for (let i = 0; i < nodes.length; i++) {
+  // Nothing below reads this mm's page tables (folio freeing and the oracle do not), nor zaps.
+  for (let i = 0; i < n; i++) {
     releasePte(k, mm, vpns[i] * PAGE_SIZE, nodes[i] as unknown as Pte);
   }
+  dropZapScratch(n);
   mm.pages.clear();
   mm.ptePages.clear();
+}
+
+/**
+ * Scratch arrays of {@link zapWholeMm}: every entry of the mm and its page, filled by index (they
+ * keep their room from exit to exit; node slots are set to null after each).
+ */
+const zapNodes: (PteNode | null)[] = [];
+const zapVpns: number[] = [];
+/** Entries the scratch arrays keep room for. */
+const ZAP_SCRATCH_KEEP = 16384;
+
+/** Lets go of the first `n` slots of {@link zapNodes} (all its room, past a large mm's worth). */
+function dropZapScratch(n: number): void {
+  if (n > ZAP_SCRATCH_KEEP) zapNodes.length = zapVpns.length = 0;
+  else for (let i = 0; i < n; i++) zapNodes[i] = null;
 }

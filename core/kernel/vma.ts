@@ -125,6 +125,41 @@ export function vmgNew(
 }
 
 /**
+ * {@link vmgNew}'s descriptor written into `vmg` (one a caller reuses), every field set afresh.
+ *
+ * @example Usage
+ * ```ts ignore
+ * vmgReset(scratch, mm, start, end, start / PAGE_SIZE, flags, null);
+ * ```
+ */
+export function vmgReset(
+  vmg: VmaMergeStruct,
+  mm: Mm,
+  start: number,
+  end: number,
+  pgoff: number,
+  flags: number,
+  file: SimFile | null,
+): VmaMergeStruct {
+  (vmg as { mm: Mm }).mm = mm;
+  vmg.prev =
+    vmg.middle =
+    vmg.next =
+    vmg.target =
+      null;
+  vmg.start = start;
+  vmg.end = end;
+  vmg.pgoff = pgoff;
+  vmg.flags = flags;
+  vmg.file = file;
+  vmg.anonVma = null;
+  vmg.copiedFrom = null;
+  vmg.state = "VMA_MERGE_START";
+  vmg.failPrev = vmg.failNext = null;
+  return vmg;
+}
+
+/**
  * A merge descriptor for giving `[start, end)` of the existing `middle` new `flags` (the
  * kernel's `VMG_VMA_STATE` macro).
  *
@@ -207,34 +242,38 @@ function anonVmaCompatible3(k: KernelState, prev: Vma, next: Vma): boolean {
   return a === null || b === null || a === b;
 }
 
+/** A merge refused for `r`: counted by reason when `record`. */
+function mergeFailed(k: KernelState, record: boolean, r: MergeFailReason): MergeFailReason {
+  if (record) countEvent(k, `merge_failed_${r}`);
+  return r;
+}
+
+/** {@link vmgMergeSides}'s bit for a merge with prev. */
+const MERGE_LEFT = 1;
+/** {@link vmgMergeSides}'s bit for a merge with next. */
+const MERGE_RIGHT = 2;
+
 /**
  * Which sides `vmg` can merge with (`can_vma_merge_left/right`, with the three-way anon_vma
- * check). Sets `failPrev`/`failNext`; failures are counted by reason when `record`.
+ * check), as {@link MERGE_LEFT} | {@link MERGE_RIGHT} (a number: no result object per merge
+ * attempt). Sets `failPrev`/`failNext`; failures are counted by reason when `record`.
  */
-function vmgMergeSides(
-  k: KernelState,
-  vmg: VmaMergeStruct,
-  record: boolean,
-): { left: boolean; right: boolean } {
-  const fail = (r: MergeFailReason): MergeFailReason => {
-    if (record) countEvent(k, `merge_failed_${r}`);
-    return r;
-  };
-  const { prev, next } = vmg;
-  let left = false;
+function vmgMergeSides(k: KernelState, vmg: VmaMergeStruct, record: boolean): number {
+  const prev = vmg.prev, next = vmg.next;
+  let sides = 0;
   if (prev) {
     const r = canVmaMergeAfter(k, prev, vmg);
-    if (r) vmg.failPrev = fail(r);
-    else left = true;
+    if (r) vmg.failPrev = mergeFailed(k, record, r);
+    else sides = MERGE_LEFT;
   }
-  let right = false;
   if (next) {
     const r = canVmaMergeBefore(k, next, vmg);
-    if (r) vmg.failNext = fail(r);
-    else if (left && !anonVmaCompatible3(k, prev!, next)) vmg.failNext = fail("anon_vma");
-    else right = true;
+    if (r) vmg.failNext = mergeFailed(k, record, r);
+    else if (sides !== 0 && !anonVmaCompatible3(k, prev!, next)) {
+      vmg.failNext = mergeFailed(k, record, "anon_vma");
+    } else sides |= MERGE_RIGHT;
   }
-  return { left, right };
+  return sides;
 }
 
 /** `dup_anon_vma(dst, src)`: an unfaulted target takes the anon state of a faulted source. */
@@ -279,7 +318,8 @@ function vmgDone(vmg: VmaMergeStruct, target: Vma | null): Vma | null {
  */
 export function vmaMergeNewRange(k: KernelState, vmg: VmaMergeStruct): Vma | null {
   vmgFindNewRangeNeighbours(vmg);
-  const { left, right } = vmgMergeSides(k, vmg, true);
+  const sides = vmgMergeSides(k, vmg, true);
+  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
   return vmgCommitNewRange(k, vmg, left, right);
 }
 
@@ -306,7 +346,8 @@ export function vmaMergeExtend(k: KernelState, vma: Vma, delta: number): Vma {
     k.scheme.anonIdentity(vma),
   );
   vmgFindNewRangeNeighbours(vmg);
-  const { left, right } = vmgMergeSides(k, vmg, true);
+  const sides = vmgMergeSides(k, vmg, true);
+  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
   if (left && right) return vmgCommitNewRange(k, vmg, left, right)!;
   vmaAdjust(k, [vma], () => {
     vma.end += delta;
@@ -328,27 +369,49 @@ function vmgCommitNewRange(
     dupAnonVma(k, p, vmg.copiedFrom);
     dupAnonVma(k, p, n);
     vmaUnlinkFromTree(k, n);
-    vmaAdjust(k, [p], () => {
-      p.end = n.end;
-    });
+    adjustOne(k, p, ADJ_END, n.end, 0);
     removeMerged(k, n);
     return vmgDone(vmg, p);
   }
   if (left) {
     const p = vmg.prev!;
     dupAnonVma(k, p, vmg.copiedFrom);
-    vmaAdjust(k, [p], () => {
-      p.end = vmg.end;
-    });
+    adjustOne(k, p, ADJ_END, vmg.end, 0);
     return vmgDone(vmg, p);
   }
   const n = vmg.next!;
   dupAnonVma(k, n, vmg.copiedFrom);
-  vmaAdjust(k, [n], () => {
-    n.start = vmg.start;
-    n.pgoff = vmg.pgoff;
-  });
+  adjustOne(k, n, ADJ_START_PGOFF, vmg.start, vmg.pgoff);
   return vmgDone(vmg, n);
+}
+
+/**
+ * The scratch of {@link adjustOne}, reused (a scheme's `adjust` keeps neither the array nor the
+ * callback, and nothing it calls adjusts): the VMA, and its new end, or new start and pgoff.
+ */
+const adjOne: Vma[] = [null as unknown as Vma];
+const adjBounds = new Float64Array(2);
+/** {@link adjustOne}'s mutation setting the end. */
+const ADJ_END = (): void => {
+  adjOne[0].end = adjBounds[0];
+};
+/** {@link adjustOne}'s mutation setting the start, then the pgoff. */
+const ADJ_START_PGOFF = (): void => {
+  const v = adjOne[0];
+  v.start = adjBounds[0];
+  v.pgoff = adjBounds[1];
+};
+
+/**
+ * `vmaAdjust(k, [v], mutate)` with `mutate` one of {@link ADJ_END} (`v.end = a`) and
+ * {@link ADJ_START_PGOFF} (`v.start = a; v.pgoff = b`): no array, closure and context per merge.
+ */
+function adjustOne(k: KernelState, v: Vma, mutate: () => void, a: number, b: number): void {
+  adjOne[0] = v;
+  adjBounds[0] = a;
+  adjBounds[1] = b;
+  vmaAdjust(k, adjOne, mutate);
+  adjOne[0] = null as unknown as Vma;
 }
 
 /**
@@ -362,7 +425,8 @@ function vmgCommitNewRange(
  */
 export function vmaWouldMergeNewRange(k: KernelState, vmg: VmaMergeStruct): boolean {
   vmgFindNewRangeNeighbours(vmg);
-  const { left, right } = vmgMergeSides(k, vmg, false);
+  const sides = vmgMergeSides(k, vmg, false);
+  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
   return left || right;
 }
 
@@ -385,7 +449,8 @@ export function vmaMergeExistingRange(k: KernelState, vmg: VmaMergeStruct): Vma 
   vmg.prev = pv && pv.end === start ? pv : null;
   const nx = rightSide ? mm.vmas.nextOf(middle) : undefined;
   vmg.next = nx && nx.start === end ? nx : null;
-  const { left, right } = vmgMergeSides(k, vmg, true);
+  const sides = vmgMergeSides(k, vmg, true);
+  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
   if (!left && !right) return vmgDone(vmg, null);
   countEvent(k, "merges");
   if (left && right) {

@@ -392,6 +392,11 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     if (typeof x === "number" && typeof r === "number") {
       return regionBasePage[r & 127] + (r >> 7) + (x >> 7) - 1;
     }
+    return this.lastPgoffSlow();
+  }
+
+  /** {@link KernelVma.lastPgoff} of the rare forms (apart: short bytecode inlines, see `start`). */
+  private lastPgoffSlow(): number {
     return this.pgoffOf() + (this.endOf() - this.startOf()) / PAGE_SIZE - 1;
   }
 
@@ -467,12 +472,8 @@ function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
   const per = k.params.mapleEntriesPerNode;
   const n = mm.mapCount;
   // The node count depends on a non-zero count only through its leaf count: mostly unchanged.
-  if (
-    n !== 0 && oldCount !== 0 &&
-    Math.ceil((2 * n + 1) / per) === Math.ceil((2 * oldCount + 1) / per)
-  ) {
-    return;
-  }
+  const leaves = Math.ceil((2 * n + 1) / per), oldLeaves = Math.ceil((2 * oldCount + 1) / per);
+  if (n !== 0 && oldCount !== 0 && leaves === oldLeaves) return;
   const d = mapleNodes(n, per) - mapleNodes(oldCount, per);
   if (d > 0) k.slab.alloc("maple_node", d);
   else if (d < 0) k.slab.free("maple_node", -d);
@@ -550,19 +551,19 @@ export function vmaUnlinkFromTree(k: KernelState, v: Vma): void {
 }
 
 /**
- * {@link vmaUnlinkFromTree} of every VMA of `mm` (`vmas`: all of them, in address order), as
- * `exit_mmap` does: the tree is emptied at once, `map_count` and the maple-node accounting step
- * down VMA by VMA exactly as single unlinks would.
+ * {@link vmaUnlinkFromTree} of every VMA of `mm` (`count`: how many it has), as `exit_mmap`
+ * does: the tree is emptied at once, `map_count` and the maple-node accounting step down VMA by
+ * VMA exactly as single unlinks would.
  *
  * @example Usage
  * ```ts ignore
- * vmaUnlinkAllFromTree(k, mm, mm.vmas.toArray());
+ * vmaUnlinkAllFromTree(k, mm, mm.vmas.size);
  * ```
  */
-export function vmaUnlinkAllFromTree(k: KernelState, mm: Mm, vmas: Vma[]): void {
-  if (vmas.length !== mm.vmas.size) throw new Error("vmaUnlinkAllFromTree: not every VMA");
+export function vmaUnlinkAllFromTree(k: KernelState, mm: Mm, count: number): void {
+  if (count !== mm.vmas.size) throw new Error("vmaUnlinkAllFromTree: not every VMA");
   mm.vmas.clear();
-  for (let i = 0; i < vmas.length; i++) {
+  for (let i = 0; i < count; i++) {
     const old = mm.mapCount--;
     updateMaple(k, mm, old);
     k.exec.work("tree_update");
@@ -592,8 +593,8 @@ export function vmaFree(k: KernelState, v: Vma): void {
  * ```
  */
 export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void {
-  for (const v of vmas) v.mm.vmas.remove(v);
+  for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.remove(vmas[i]);
   k.scheme.adjust(vmas, mutate);
-  for (const v of vmas) v.mm.vmas.insert(v);
+  for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.insert(vmas[i]);
   k.exec.work("tree_update", vmas.length);
 }

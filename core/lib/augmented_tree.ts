@@ -193,7 +193,9 @@ export class AvlEngine<N extends AvlNode<N>> {
   }
 
   // Heights are the low HEIGHT_BITS of `height` (see AvlNode.height); a write keeps the bits
-  // above: `p - (p & 63) + h` is exact for any packed integer `p` below 2^53.
+  // above: `p - (p & 63) + h` is exact for any packed integer `p` below 2^53. A height is
+  // written only when it changed: a packed value past 2^31 is a heap number, and a field that
+  // may hold one (see KernelVma) gets a new one on every store.
 
   /** Recomputes `n`'s height and augmentation; false when the augmentation says it did not change. */
   #fix(n: N): boolean {
@@ -201,7 +203,8 @@ export class AvlEngine<N extends AvlNode<N>> {
     const hl = l === null ? 0 : l.height & HEIGHT_MASK;
     const hr = r === null ? 0 : r.height & HEIGHT_MASK;
     const p = n.height;
-    n.height = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
+    const v = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
+    if (v !== p) n.height = v;
     return this.#augment.propagate(n) !== false;
   }
 
@@ -211,13 +214,15 @@ export class AvlEngine<N extends AvlNode<N>> {
     const hl = l === null ? 0 : l.height & HEIGHT_MASK;
     const hr = r === null ? 0 : r.height & HEIGHT_MASK;
     const p = old.height;
-    old.height = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
+    const v = p - (p & HEIGHT_MASK) + (hl > hr ? hl : hr) + 1;
+    if (v !== p) old.height = v;
     if (this.#rotate) {
       const tl = top.left, tr = top.right;
       const htl = tl === null ? 0 : tl.height & HEIGHT_MASK;
       const htr = tr === null ? 0 : tr.height & HEIGHT_MASK;
       const q = top.height;
-      top.height = q - (q & HEIGHT_MASK) + (htl > htr ? htl : htr) + 1;
+      const w = q - (q & HEIGHT_MASK) + (htl > htr ? htl : htr) + 1;
+      if (w !== q) top.height = w;
       this.#augment.rotate!(old, top);
     } else {
       this.#augment.propagate(old);

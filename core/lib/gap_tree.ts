@@ -127,8 +127,9 @@ const GAP_AUGMENT: AugmentCallbacks<GapNode<Range>> = {
     return true;
   },
   rotate(old: GapNode<Range>, top: GapNode<Range>): void {
-    // top now spans exactly old's former items.
-    top.maxGap = old.maxGap;
+    // top now spans exactly old's former items (stored only when it differs, as in propagate).
+    const g = old.maxGap;
+    if (top.maxGap !== g) top.maxGap = g;
     this.propagate(old);
   },
 };
@@ -471,10 +472,37 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   toArray(): T[] {
-    // Down the predecessor links from the last item (no walk stack), then reversed in place.
     const out: T[] = [];
-    for (let n = this.#last; n !== null; n = n.prev) out.push(n);
-    return out.reverse();
+    this.fillArray(out);
+    return out;
+  }
+
+  /**
+   * Stores every item in address order in `out` from index 0 and returns how many there are;
+   * what lies past them in `out` is left as it was. Written by index, so that a caller reusing
+   * one array for many walks allocates nothing once it has the room.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.insert({ start: 10, end: 20 });
+   * t.insert({ start: 0, end: 10 });
+   * const out = [{ start: 99, end: 100 }, { start: 99, end: 100 }, { start: 99, end: 100 }];
+   * t.fillArray(out); // 2
+   * out.map((r) => r.start); // [0, 10, 99]
+   * ```
+   */
+  fillArray(out: T[]): number {
+    // Down the predecessor links from the last item (no walk stack), then reversed in place.
+    let n = 0;
+    for (let m = this.#last; m !== null; m = m.prev) out[n++] = m;
+    for (let a = 0, b = n - 1; a < b; a++, b--) {
+      const t = out[a];
+      out[a] = out[b];
+      out[b] = t;
+    }
+    return n;
   }
 
   /**

@@ -610,7 +610,7 @@ export class AnonVmaScheme implements RmapScheme {
   /** `anon_vma_alloc`: a new root anon_vma from the slab. */
   protected allocAnonVma(): AnonVma {
     this.host.slab.alloc("anon_vma");
-    const av = new AnonVma(this.#nextId++);
+    const av = this.newAnonVma(this.#nextId++);
     const tail = this.#liveTail;
     if (tail === null) this.#liveHead = av;
     else tail.liveNext = av;
@@ -618,6 +618,11 @@ export class AnonVmaScheme implements RmapScheme {
     this.#liveCount++;
     this.count("anon_vma_allocated");
     return av;
+  }
+
+  /** The object of a new root anon_vma with id `id` (a variant may use a subclass). */
+  protected newAnonVma(id: number): AnonVma {
+    return new AnonVma(id);
   }
 
   /** `anon_vma_free`. */

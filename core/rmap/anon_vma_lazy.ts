@@ -291,6 +291,31 @@ export class SmallSet<T> implements Iterable<T> {
     return true;
   }
 
+  /** The first member in insertion order (undefined: none), without an iterator. */
+  get first(): T | undefined {
+    const a = this.#a;
+    if (a !== MANY) return a;
+    for (const x of this.#b as Set<T>) return x;
+    return undefined;
+  }
+
+  /** The second member in insertion order (undefined: fewer), without an iterator. */
+  get second(): T | undefined {
+    const a = this.#a;
+    if (a !== MANY) return this.#b as T | undefined;
+    let i = 0;
+    for (const x of this.#b as Set<T>) if (i++ === 1) return x;
+    return undefined;
+  }
+
+  /** The members in insertion order, as a new array (no iterator for up to two members). */
+  toArray(): T[] {
+    const a = this.#a;
+    if (a === MANY) return [...(this.#b as Set<T>)];
+    if (a === undefined) return [];
+    return this.#b === undefined ? [a] : [a, this.#b as T];
+  }
+
   /** Removes every member. */
   clear(): void {
     this.#a = this.#b = undefined;
@@ -312,8 +337,9 @@ const GROUP_PINNED = 1, GROUP_DEAD = 2;
  * The lazy state shared by the VMAs a lazy root VMA was split into or moved to (assumption A1).
  * `folio->mapping` of a lazy folio encodes {@link LazyGroup.root} (patch 05). The group is itself
  * the set of its member VMAs ({@link LazyGroup.vmas} returns it), and its folio set is allocated
- * at its first folio (most groups of fork children never get one), so a group is one object;
- * its id and two flags share one field (one group per VMA a fork copies).
+ * at its first folio, so a group is one object; its id and two flags share one field. The group
+ * fork gives a child VMA (most never get a folio) is made only when a folio joins it or its root
+ * leaves it first: until then its link holds its id ({@link TreeParentLink.pendingGroupId}).
  */
 export class LazyGroup extends SmallSet<Vma> {
   /** `id · 4` + {@link GROUP_PINNED} + {@link GROUP_DEAD} (bits exact below 2^53). */
@@ -382,6 +408,13 @@ export class TreeParentLink extends SmallSet<Vma> {
   #word: number;
   /** The parent VMA's anon_vma at fork: `parent` of the deferred anon_vma. */
   readonly parent: AnonVma;
+  /**
+   * The id of the lazy group fork gave this link's VMA (its own folios' group, rooted at it) while
+   * the scheme has not made that group's object, else 0: most such groups never get a folio, and
+   * until one does the group is exactly this link's member set (see
+   * `AnonVmaLazyScheme.fork`).
+   */
+  pendingGroupId = 0;
 
   /** Creates a link whose deferred anon_vma will be a child of `parent`. */
   constructor(id: number, parent: AnonVma) {
@@ -424,6 +457,23 @@ export interface AnonVmaLazyVmaState extends AnonVmaVmaState {
 interface OwnLazyState extends AnonVmaLazyVmaState {
   /** Live groups rooted at this VMA (null: none). */
   rooted: LazyGroup | LazyGroup[] | null;
+}
+
+/**
+ * One member VMA of a lazy walk of the folio pages `[first, last]`: `visit` at the folio's address
+ * in it if it overlaps them. False when `visit` stops the walk.
+ */
+function lazyVisit(vma: Vma, first: number, last: number, visit: RmapVisit): boolean {
+  if (vma.pgoff > last || vma.pgoff + vmaPages(vma) - 1 < first) return true;
+  const addr = first >= vma.pgoff ? vma.start + (first - vma.pgoff) * PAGE_SIZE : vma.start;
+  return visit(vma, addr);
+}
+
+/** The first member of a non-empty link (the VMA fork made, while it is a member). */
+function firstMember(t: TreeParentLink): Vma {
+  const v = t.first;
+  if (v === undefined) throw new Error(`tree-parent link ${t.id} is empty`);
+  return v;
 }
 
 /** The rmap state kinds of a VMA in this scheme. */
@@ -510,20 +560,35 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     return this.folioLazyGroup(folio)?.root ?? null;
   }
 
+  /** {@link AnonVmaLazyOptions.vmaRefWork} as (kind, units) pairs, in its order (made once). */
+  #vmaRefWork: [WorkKind, number][] | null = null;
+
   #chargeVmaRef(): void {
-    for (const [k, n] of Object.entries(this.lazyOptions.vmaRefWork)) {
-      this.host.exec.work(k as WorkKind, n);
-    }
+    this.#vmaRefWork ??= Object.entries(this.lazyOptions.vmaRefWork) as [WorkKind, number][];
+    for (const [k, n] of this.#vmaRefWork) this.host.exec.work(k, n);
   }
 
-  /** The scheme state of a VMA. */
+  /**
+   * The scheme state of a VMA. A TREE_PARENT VMA's lazy group is made here if it was not yet
+   * (see {@link AnonVmaLazyScheme.fork}), so that `lazy` is set as in every TREE_PARENT state.
+   */
   lstate(vma: Vma): AnonVmaLazyVmaState {
-    return vma.rmap as AnonVmaLazyVmaState;
+    const s = vma.rmap as AnonVmaLazyVmaState;
+    if (s.treeParent !== null && s.lazy === null) this.#makeForkGroup(s.treeParent);
+    return s;
+  }
+
+  /**
+   * The scheme state of a VMA as held: a TREE_PARENT VMA whose fork-time lazy group was not made
+   * yet has `lazy` null (its link's {@link TreeParentLink.pendingGroupId} is set instead).
+   */
+  #st(vma: Vma): OwnLazyState {
+    return vma.rmap as OwnLazyState;
   }
 
   /** Which state a VMA is in. */
   kindOf(vma: Vma): LazyVmaKind {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     if (s.treeParent) return "tree_parent";
     if (s.lazy) return "lazy";
     if (s.anonVma) return "anon_vma";
@@ -559,6 +624,58 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     return g;
   }
 
+  /**
+   * Makes the object of a TREE_PARENT link's fork-time lazy group, not made at fork (nothing
+   * about it is counted or charged here; fork did that): its reserved id, its root the VMA fork
+   * made (the link's first member while the group is not made: see `#leavePendingGroup`), its
+   * members the link's in the same order (they joined and left both together), listed in the
+   * root's state. Returns the group.
+   */
+  #makeForkGroup(t: TreeParentLink): LazyGroup {
+    const id = t.pendingGroupId;
+    if (id === 0 || t.dead) throw new Error(`tree-parent link ${t.id} has no pending lazy group`);
+    t.pendingGroupId = 0;
+    const root = firstMember(t);
+    const g = new LazyGroup(id, root);
+    const rs = this.#st(root);
+    const had = rs.rooted;
+    if (had === null) rs.rooted = g;
+    else if (had instanceof LazyGroup) rs.rooted = [had, g];
+    else had.push(g);
+    for (const v of t.vmas.toArray()) {
+      g.add(v);
+      this.#st(v).lazy = g;
+    }
+    return g;
+  }
+
+  /** `vma`'s lazy group, its TREE_PARENT link's fork-time group made first if need be. */
+  #groupToFill(s: OwnLazyState): LazyGroup | null {
+    return s.lazy ?? (s.treeParent !== null ? this.#makeForkGroup(s.treeParent) : null);
+  }
+
+  /**
+   * {@link AnonVmaScheme.unlink}'s `#leaveGroup` for a VMA of link `t` whose fork-time group is
+   * not made: the same work and counts, the group ending when its last VMA leaves (it has no
+   * folio, no pin, no place in a root's list). The root VMA (the link's first member) leaving
+   * while others stay would pin it: the group is made first and left as any.
+   */
+  #leavePendingGroup(vma: Vma, t: TreeParentLink): void {
+    const first = firstMember(t);
+    const n = t.vmas.size;
+    if (first === vma && n > 1) {
+      this.#makeForkGroup(t);
+      this.#leaveGroup(vma);
+      return;
+    }
+    this.host.exec.work("list_op");
+    if (vma !== first) this.count("vma_put");
+    if (n === 1) {
+      t.pendingGroupId = 0;
+      this.#groupsLive--;
+    }
+  }
+
   #joinGroup(vma: Vma, g: LazyGroup): void {
     const s = this.#own(vma);
     s.lazy = g;
@@ -568,7 +685,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   }
 
   #leaveGroup(vma: Vma): void {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     const g = s.lazy!;
     g.vmas.delete(vma);
     s.lazy = null;
@@ -639,7 +756,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   }
 
   #leaveLink(vma: Vma): void {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     const t = s.treeParent!;
     t.vmas.delete(vma);
     s.treeParent = null;
@@ -653,12 +770,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #findMergeableGroup(vma: Vma): LazyGroup | null {
     const next = this.host.nextVma(vma);
     if (next && next.start === vma.end && this.anonVmaCompatible(vma, next)) {
-      const g = this.lstate(next).treeParent ? null : this.lstate(next).lazy;
+      const g = this.#st(next).treeParent ? null : this.#st(next).lazy;
       if (g) return g;
     }
     const prev = this.host.prevVma(vma);
     if (prev && this.anonVmaCompatible(prev, vma)) {
-      const g = this.lstate(prev).treeParent ? null : this.lstate(prev).lazy;
+      const g = this.#st(prev).treeParent ? null : this.#st(prev).lazy;
       if (g) return g;
     }
     return null;
@@ -670,7 +787,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    */
   upgrade(g: LazyGroup): AnonVma {
     if (g.dead) throw new Error(`upgrade of dead lazy group ${g.id}`);
-    const members = [...g.vmas].sort((a, b) => a.start - b.start);
+    const members = g.vmas.toArray().sort((a, b) => a.start - b.start);
     const mm = members[0].mm;
     // __anon_vma_prepare allocates outside the locks.
     const av = this.allocAnonVma();
@@ -679,7 +796,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const l = this.lockWrite(av);
     this.host.exec.acquire(mm.pageTableLock, "write");
     members.forEach((v, i) => {
-      const s = this.lstate(v);
+      const s = this.#st(v);
       s.lazy = null;
       s.anonVma = av;
       this.link(v, avcs[i]);
@@ -687,7 +804,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     });
     const nFolios = g.folioCount;
     if (nFolios !== 0) {
-      for (const f of g.folios) {
+      for (const f of g.folios.toArray()) {
         f.rmap = av;
         this.host.exec.work("pte_check");
         this.host.exec.work("pte_update");
@@ -709,7 +826,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   #absorb(g: LazyGroup, av: AnonVma): void {
     const nFolios = g.folioCount;
     if (nFolios !== 0) {
-      for (const f of g.folios) {
+      for (const f of g.folios.toArray()) {
         f.rmap = av;
         this.host.exec.work("pte_check");
         this.host.exec.work("pte_update");
@@ -717,7 +834,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     }
     this.count("lazy_folios_repointed", nFolios);
     this.count("vma_put", g.vmas.size - (g.vmas.has(g.root) ? 1 : 0));
-    for (const v of g.vmas) this.lstate(v).lazy = null;
+    for (const v of g.vmas.toArray()) this.#st(v).lazy = null;
     g.vmas.clear();
     g.clearFolios();
     this.#killGroup(g);
@@ -730,9 +847,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    */
   materialize(t: TreeParentLink): AnonVma {
     if (t.dead) throw new Error(`materialize of dead tree-parent link ${t.id}`);
-    const members = [...t.vmas].sort((a, b) => a.start - b.start);
+    const members = t.vmas.toArray().sort((a, b) => a.start - b.start);
     // The chain is newest first: oldest-first examines it from its end (the root).
-    const chain = this.lstate(members[0]).chain;
+    const chain = this.#st(members[0]).chain;
     const n = chain.length;
     const oldestFirst = this.options.reuseOrder === "oldest-first";
     let av: AnonVma | null = null;
@@ -747,7 +864,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       const reused = av;
       const l = this.lockWrite(reused);
       for (const v of members) {
-        const s = this.lstate(v);
+        const s = this.#st(v);
         s.treeParent = null;
         s.anonVma = reused;
         reused.numActiveVmas++;
@@ -762,7 +879,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       fresh.root.refcount++;
       const l = this.lockWrite(fresh);
       members.forEach((v, i) => {
-        const s = this.lstate(v);
+        const s = this.#st(v);
         s.treeParent = null;
         s.anonVma = fresh;
         this.link(v, avcs[i]);
@@ -774,8 +891,16 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     }
     // The VMAs' own folios (their lazy group, rooted at the VMA fork made) move to the
     // anon_vma, as a LAZY group's do at its upgrade.
-    const g = this.lstate(members[0]).lazy;
+    const g = this.#st(members[0]).lazy;
     if (g) this.#absorb(g, av);
+    else {
+      // The fork-time group not made: #absorb of a group without folios, whose root (the link's
+      // first member) is a member.
+      this.count("lazy_folios_repointed", 0);
+      this.count("vma_put", t.vmas.size - 1);
+      t.pendingGroupId = 0;
+      this.#groupsLive--;
+    }
     this.count("tree_parent_materialized");
     t.vmas.clear();
     t.dead = true;
@@ -815,13 +940,13 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   /** True for LAZY, TREE_PARENT and classic VMAs: they may map anon folios. */
   override hasAnon(vma: Vma): boolean {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     return s.anonVma !== null || s.lazy !== null || s.chain.length > 0;
   }
 
   /** LAZY: never (nothing is shared); TREE_PARENT: always; classic: 6.18 rule. */
   override isForkChild(vma: Vma): boolean {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     if (s.treeParent) return true;
     if (s.lazy) return false;
     return super.isForkChild(vma);
@@ -829,13 +954,13 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   /** Merge identity: the lazy group, the TREE_PARENT link, or `vma->anon_vma`. */
   override anonIdentity(vma: Vma): unknown {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     return s.treeParent ?? s.lazy ?? s.anonVma;
   }
 
   /** LAZY folios are never shared; TREE_PARENT VMAs map inherited folios. */
   override maybeHasSharedAnon(vma: Vma): boolean {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     if (s.treeParent) return true;
     if (s.lazy) return false;
     return super.maybeHasSharedAnon(vma);
@@ -859,7 +984,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * "becomes a parent", 2606.0/07662), then link the child as ANON_VMA_TREE_PARENT.
    */
   override fork(child: Vma, parent: Vma): void {
-    const ps = this.lstate(parent);
+    const ps = this.#st(parent);
     if (ps.treeParent) {
       this.materialize(ps.treeParent);
       this.count("tree_parent_upgraded_at_fork");
@@ -868,16 +993,23 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.#own(child).anonVma = null;
     const parentAv = ps.anonVma!;
     this.cloneChain(child, parent, false);
-    this.#joinLink(child, this.#newLink(parentAv));
-    // Its own new folios will be lazy: folio->mapping = this VMA (the group's root).
-    this.#joinGroup(child, this.#newGroup(child));
+    const t = this.#newLink(parentAv);
+    this.#joinLink(child, t);
+    // Its own new folios will be lazy: folio->mapping = this VMA (the group's root). The group
+    // is counted and its joining charged now, but its object is made when a folio joins it
+    // (`#groupToFill`) or its root leaves it first (`#leavePendingGroup`): until then it is the
+    // link's member set, which every later join and leave changes together.
+    t.pendingGroupId = this.#nextGroupId++;
+    this.#groupsLive++;
+    this.count("lazy_groups_created");
+    this.host.exec.work("list_op");
     this.count("tree_parent_forked");
   }
 
   /** `anon_vma_clone` for split, remap and unfaulted merge. */
   override clone(dst: Vma, src: Vma, op: Exclude<CloneOp, "fork">): void {
-    const ss = this.lstate(src);
-    const ds = this.lstate(dst);
+    const ss = this.#st(src);
+    const ds = this.#st(dst);
     if (ds.chain.length !== 0 || ds.lazy || ds.treeParent) {
       throw new Error(`clone into vma ${dst.id} with anon state`);
     }
@@ -885,7 +1017,12 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       this.#own(dst).anonVma = null;
       this.cloneChain(dst, src, false);
       this.#joinLink(dst, ss.treeParent);
-      this.#joinGroup(dst, ss.lazy!);
+      if (ss.lazy !== null) this.#joinGroup(dst, ss.lazy);
+      else {
+        // The fork-time group not made yet: joining the link joined it (`#joinGroup`'s charge).
+        this.host.exec.work("list_op");
+        this.count("vma_get");
+      }
       return;
     }
     if (ss.lazy) {
@@ -902,8 +1039,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
    * is) stays allocated while its group lives (A10).
    */
   override unlink(vma: Vma): void {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     if (s.lazy) this.#leaveGroup(vma);
+    else if (s.treeParent) this.#leavePendingGroup(vma, s.treeParent);
     if (s.treeParent) this.#leaveLink(vma);
     if ((vma.rmap as OwnLazyState).rooted !== null) {
       const inTree = vma.mm.vmas.find(vma.start) === vma; // the VMA covering its start is it
@@ -916,33 +1054,34 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   override adjust(vmas: readonly Vma[], mutate: () => void): void {
     let first: Vma | null = null;
     for (let i = 0; i < vmas.length && first === null; i++) {
-      if (this.lstate(vmas[i]).chain.length > 0) first = vmas[i];
+      if (this.#st(vmas[i]).chain.length > 0) first = vmas[i];
     }
     if (first === null) {
       mutate();
       return;
     }
     // VMAs without a chain have no AVC to re-key: looping over every VMA is the same.
-    const l = this.lockWrite(this.lstate(first).chain[0].anonVma);
-    for (const v of vmas) for (const avc of this.lstate(v).chain) this.treeRemove(avc);
+    const l = this.lockWrite(this.#st(first).chain[0].anonVma);
+    for (const v of vmas) for (const avc of this.#st(v).chain) this.treeRemove(avc);
     mutate();
-    for (const v of vmas) for (const avc of this.lstate(v).chain) this.treeInsert(avc);
+    for (const v of vmas) for (const avc of this.#st(v).chain) this.treeInsert(avc);
     this.unlockWrite(l);
   }
 
   /** `__folio_set_anon` in each state (A9 for TREE_PARENT). */
   override addNewAnon(folio: Folio, vma: Vma, addr: number, exclusive: boolean): void {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     if (s.treeParent && !exclusive) {
       // A shared swap-in: its other mappers are in the tree of the chain's root (A9).
       folio.rmap = s.treeParent.parent.root;
       this.count("tree_parent_shared_to_root");
       return;
     }
-    if (s.lazy) {
+    const g = this.#groupToFill(s);
+    if (g) {
       // LAZY, or a TREE_PARENT VMA's own new folio (patch 10: no anon_vma is allocated).
-      folio.rmap = s.lazy;
-      s.lazy.folios.add(folio);
+      folio.rmap = g;
+      g.folios.add(folio);
       if (s.treeParent) this.count("tree_parent_new_folio_lazy");
       return;
     }
@@ -951,13 +1090,14 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
 
   /** `folio_move_anon_rmap` (A9). */
   override moveAnon(folio: Folio, vma: Vma): void {
-    const s = this.lstate(vma);
+    const s = this.#st(vma);
     const old = this.folioLazyGroup(folio);
-    if (s.lazy) {
-      if (old === s.lazy) return;
+    const g = this.#groupToFill(s);
+    if (g) {
+      if (old === g) return;
       if (old) old.folios.delete(folio);
-      folio.rmap = s.lazy;
-      s.lazy.folios.add(folio);
+      folio.rmap = g;
+      g.folios.add(folio);
       this.count("folio_move_anon_rmap");
       return;
     }
@@ -985,11 +1125,22 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const first = folio.index;
     const last = first + folio.nrPages - 1;
     let examined = 0;
-    for (const vma of g.vmas) {
-      examined++;
-      if (vma.pgoff > last || vma.pgoff + vmaPages(vma) - 1 < first) continue;
-      const addr = first >= vma.pgoff ? vma.start + (first - vma.pgoff) * PAGE_SIZE : vma.start;
-      if (!visit(vma, addr)) break;
+    const vs = g.vmas;
+    if (vs.size <= 2) {
+      // The one or two members in order, without an iterator (most groups).
+      const a = vs.first, b = vs.second;
+      if (a !== undefined) {
+        examined++;
+        if (lazyVisit(a, first, last, visit) && b !== undefined) {
+          examined++;
+          lazyVisit(b, first, last, visit);
+        }
+      }
+    } else {
+      for (const vma of vs) {
+        examined++;
+        if (!lazyVisit(vma, first, last, visit)) break;
+      }
     }
     exec.work("list_op", examined);
     exec.rcuReadUnlock();
@@ -1014,7 +1165,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     this.prepare(dst);
     const g = this.lstate(dst).lazy;
     if (!g) return super.relocate(src, dst, folios);
-    const srcAv = this.lstate(src).anonVma;
+    const srcAv = this.#st(src).anonVma;
     const l = srcAv ? this.lockWrite(srcAv) : null;
     for (const { folio } of folios) {
       this.folioLazyGroup(folio)?.folios.delete(folio);
@@ -1064,13 +1215,19 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       c.map((a) => a.anonVma.id).sort((a, b) => a - b).join(",");
     for (const mm of this.host.liveMms()) {
       for (const vma of mm.vmas) {
-        const st = this.lstate(vma);
+        const st = this.#st(vma);
         const tag = `vma ${vma.id}`;
         if (st.lazy && (st.anonVma || (!st.treeParent && st.chain.length))) {
           out.push(`${tag} lazy with other anon state`);
         }
         if (st.treeParent && (st.anonVma || st.chain.length === 0 || !st.lazy)) {
-          out.push(`${tag} tree-parent with anon_vma, without chain or without own group`);
+          // Without its group's object only while the link holds the group's id (not made yet).
+          if (st.anonVma || st.chain.length === 0 || st.treeParent.pendingGroupId === 0) {
+            out.push(`${tag} tree-parent with anon_vma, without chain or without own group`);
+          }
+        }
+        if (st.lazy && st.treeParent && st.treeParent.pendingGroupId !== 0) {
+          out.push(`${tag} tree-parent with a group and a pending one`);
         }
         if (!st.lazy && !st.treeParent && (st.anonVma === null) !== (st.chain.length === 0)) {
           out.push(`I4: ${tag} anon_vma/chain disagree`);
@@ -1130,22 +1287,29 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
         }
         const g = this.folioLazyGroup(f);
         if (g) {
-          if (this.lstate(vma).lazy !== g) {
+          if (this.#st(vma).lazy !== g) {
             out.push(`L1: vma ${vma.id} maps folio ${f.id} of lazy group ${g.id} outside it`);
           }
           if (!g.folios.has(f)) out.push(`L1: lazy group ${g.id} lacks folio ${f.id}`);
         } else {
           const av = f.rmap as AnonVma;
           if (av.freed) out.push(`folio ${f.id} points at freed anon_vma ${av.id}`);
-          if (!this.lstate(vma).chain.some((a) => a.anonVma === av)) {
+          if (!this.#st(vma).chain.some((a) => a.anonVma === av)) {
             out.push(`I1a: vma ${vma.id} not in tree of anon_vma ${av.id} of folio ${f.id}`);
           }
         }
       }
     }
-    const groups = this.lazyGroups;
-    if (groups.size !== this.#groupsLive) {
-      out.push(`${groups.size} lazy groups listed by root, ${this.#groupsLive} counted live`);
+    // The live groups found through their VMAs (as `lazyGroups`, without making pending ones),
+    // and the fork-time groups not made yet (one per live link holding an id).
+    const groups = seenGroups;
+    let pending = 0;
+    for (const t of seenLinks) if (t.pendingGroupId !== 0) pending++;
+    if (groups.size + pending !== this.#groupsLive) {
+      out.push(
+        `${groups.size} lazy groups listed by root and ${pending} not made, ` +
+          `${this.#groupsLive} counted live`,
+      );
     }
     for (const g of groups) {
       if (!seenGroups.has(g)) out.push(`lazy group ${g.id} live but no VMA uses it`);
@@ -1157,9 +1321,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       if (mms.size > 1) out.push(`L2: lazy group ${g.id} spans ${mms.size} mms`);
       for (const v of g.vmas) {
         if (v.detached || !v.mm.alive) out.push(`lazy group ${g.id} holds dead vma ${v.id}`);
-        if (this.lstate(v).lazy !== g) out.push(`lazy group ${g.id} lists vma ${v.id} wrongly`);
+        if (this.#st(v).lazy !== g) out.push(`lazy group ${g.id} lists vma ${v.id} wrongly`);
       }
-      for (const f of g.folios) {
+      for (const f of g.folios.toArray()) {
         if (f.freed || f.rmap !== g) out.push(`lazy group ${g.id} holds stale folio ${f.id}`);
       }
     }
@@ -1169,7 +1333,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     for (const t of seenLinks) {
       for (const v of t.vmas) {
         if (v.detached) out.push(`tree-parent link ${t.id} holds dead vma ${v.id}`);
-        if (this.lstate(v).treeParent !== t) out.push(`link ${t.id} lists vma ${v.id} wrongly`);
+        if (this.#st(v).treeParent !== t) out.push(`link ${t.id} lists vma ${v.id} wrongly`);
       }
     }
     out.push(...this.checkAnonVmaCounts(active));

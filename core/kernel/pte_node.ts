@@ -1,0 +1,162 @@
+/**
+ * A page-table entry as the simulator stores it: a {@link PteNode} of two fields (the folio or
+ * swap slot it refers to, and one small integer with the kind, the writable/young/PROT_NONE bits,
+ * its slot in its PTE page and the page of the folio), read through getters that give the
+ * {@link Pte} union's fields. The kernel's `pte_t` (`include/linux/pgtable.h`); page_table.ts
+ * holds these in PTE pages.
+ *
+ * Scheme hooks called here: none.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { Folio, Pte, SwapSlot } from "./types.ts";
+const KIND_PRESENT = 0;
+const KIND_ZERO = 1;
+const KIND_SWAP = 2;
+const KINDS = ["present", "zero", "swap"] as const;
+const WRITABLE = 4;
+const YOUNG = 8;
+const PROT_NONE = 16;
+/** Set while the entry is in a page table. */
+const LINKED = 32;
+/** log2 of the entries per PTE page (`PTRS_PER_PTE` = 512). */
+export const SLOT_BITS = 9;
+export const SLOTS = 1 << SLOT_BITS;
+const SLOT_SHIFT = 6;
+const SLOT_MASK = (SLOTS - 1) << SLOT_SHIFT;
+const PAGE_SHIFT = SLOT_SHIFT + SLOT_BITS;
+/** Pages of a folio an entry can name (the page sits above the slot in a 31-bit integer). */
+const MAX_PAGES = 1 << (31 - PAGE_SHIFT);
+
+/**
+ * A page-table entry. Read it as a {@link Pte} (the constructors in pgtable.ts return it typed
+ * so); `writable`, `young` and `protNone` are settable.
+ *
+ * @example Usage
+ * ```ts
+ * import { PteNode } from "./pte_node.ts";
+ * const p = PteNode.zero(true, false);
+ * if (p.kind !== "zero" || p.folio !== null || !p.young) throw new Error();
+ * ```
+ */
+export class PteNode {
+  /** The folio (present), the swap slot (swap), or null (zero page). */
+  #target: Folio | SwapSlot | null;
+  /** Kind (2 bits), writable, young, PROT_NONE and linked bits, slot, and the page of the folio. */
+  #info: number;
+
+  private constructor(target: Folio | SwapSlot | null, info: number) {
+    this.#target = target;
+    this.#info = info;
+  }
+
+  /** A present entry for page `page` of `folio` (`page` below 65,536). */
+  static present(
+    folio: Folio,
+    page: number,
+    writable: boolean,
+    young: boolean,
+    protNone: boolean,
+  ): PteNode {
+    if (!(page >= 0 && page < MAX_PAGES && page === Math.floor(page))) {
+      throw new RangeError(`Page of a folio out of range: ${page}`);
+    }
+    return new PteNode(
+      folio,
+      KIND_PRESENT | (writable ? WRITABLE : 0) | (young ? YOUNG : 0) |
+        (protNone ? PROT_NONE : 0) | (page << PAGE_SHIFT),
+    );
+  }
+
+  /** A zero-page entry. */
+  static zero(young: boolean, protNone: boolean): PteNode {
+    return new PteNode(null, KIND_ZERO | (young ? YOUNG : 0) | (protNone ? PROT_NONE : 0));
+  }
+
+  /** A swap entry referring to `slot`. */
+  static swap(slot: SwapSlot): PteNode {
+    return new PteNode(slot, KIND_SWAP);
+  }
+
+  /** A detached copy of any {@link Pte}-shaped value (for entries made outside this module). */
+  static from(p: Pte): PteNode {
+    if (p.kind === "present") {
+      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone);
+    }
+    if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);
+    return PteNode.swap(p.swap);
+  }
+
+  /** Discriminant of the {@link Pte} union. */
+  get kind(): "present" | "zero" | "swap" {
+    return KINDS[this.#info & 3];
+  }
+
+  /** The mapped folio of a present entry, else null. */
+  get folio(): Folio | null {
+    return (this.#info & 3) === KIND_PRESENT ? this.#target as Folio : null;
+  }
+
+  /** The page of the folio (0 unless present). */
+  get page(): number {
+    return this.#info >> PAGE_SHIFT;
+  }
+
+  /** The swap slot of a swap entry, else null. */
+  get swap(): SwapSlot | null {
+    return (this.#info & 3) === KIND_SWAP ? this.#target as SwapSlot : null;
+  }
+
+  /** Hardware write permission. */
+  get writable(): boolean {
+    return (this.#info & WRITABLE) !== 0;
+  }
+  set writable(v: boolean) {
+    this.#info = v ? this.#info | WRITABLE : this.#info & ~WRITABLE;
+  }
+
+  /** Accessed ("young") bit. */
+  get young(): boolean {
+    return (this.#info & YOUNG) !== 0;
+  }
+  set young(v: boolean) {
+    this.#info = v ? this.#info | YOUNG : this.#info & ~YOUNG;
+  }
+
+  /** PROT_NONE: present but inaccessible. */
+  get protNone(): boolean {
+    return (this.#info & PROT_NONE) !== 0;
+  }
+  set protNone(v: boolean) {
+    this.#info = v ? this.#info | PROT_NONE : this.#info & ~PROT_NONE;
+  }
+
+  /** Whether the entry is in a page table. */
+  get linked(): boolean {
+    return (this.#info & LINKED) !== 0;
+  }
+
+  /** The entry's slot in its PTE page (`vpn % 512`; meaningful while linked). */
+  get slot(): number {
+    return (this.#info & SLOT_MASK) >> SLOT_SHIFT;
+  }
+
+  /** Marks the entry as in a page table at `slot` of a PTE page. */
+  link(slot: number): void {
+    this.#info = (this.#info & ~SLOT_MASK) | LINKED | (slot << SLOT_SHIFT);
+  }
+
+  /** Marks the entry as in no page table. */
+  unlink(): void {
+    this.#info = this.#info & ~(LINKED | SLOT_MASK);
+  }
+
+  /** Takes `other`'s entry (target and bits), keeping this entry's place. */
+  copyEntry(other: PteNode): void {
+    this.#target = other.#target;
+    this.#info = (other.#info & ~(LINKED | SLOT_MASK)) | (this.#info & (LINKED | SLOT_MASK));
+  }
+}
