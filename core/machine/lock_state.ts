@@ -60,6 +60,12 @@ export class LockState<T> {
   /** Whether the lock is an rwsem (only rwsem readers share). */
   readonly #rwsem: boolean;
   /**
+   * Whether the lock is a spinlock (a waiter spins instead of sleeping): read here rather than
+   * from `lock.kind`, whose lock objects come in many shapes, so the machine's replay loop reads
+   * one class's field.
+   */
+  readonly spin: boolean;
+  /**
    * Shared holders in arrival order: `#reader` (the first), then `#more[0..nreaders - 1)`, made
    * when a second reader shares the lock (most locks never have two readers at once).
    */
@@ -74,6 +80,7 @@ export class LockState<T> {
     this.lock = lock;
     this.readerWakeup = readerWakeup;
     this.#rwsem = lock.kind === "rwsem";
+    this.spin = lock.kind === "spinlock";
   }
 
   /** Current shared holders, in the order they took the lock (a copy). */
