@@ -74,7 +74,14 @@ function compare(seed: number, keyOf: (r: Random) => number, ops: number): void 
       assertEquals(got === want, true, `take ${k}`);
     } else {
       probe(k);
-      const lo = Math.min(k, keyOf(r)), hi = Math.max(k, keyOf(r)) + 1;
+      // Now and then from -Infinity (a walk of the whole table, as zapWholeMm's) or to Infinity,
+      // and an empty range below everything.
+      const lo0 = Math.min(k, keyOf(r)), hi0 = Math.max(k, keyOf(r)) + 1;
+      const lo = i % 7 === 3 ? -Infinity : lo0, hi = i % 5 === 2 ? Infinity : hi0;
+      if (i % 13 === 4) {
+        assertEquals(t.rangeKeys(-Infinity, -Infinity), []);
+        assertEquals(t.rangeNodesInto(-Infinity, -Infinity, scratchNodes, scratchKeys, 0), 0);
+      }
       assertEquals(t.rangeKeys(lo, hi), m.rangeKeys(lo, hi), `rangeKeys ${lo} ${hi}`);
       const keys: number[] = [];
       const nodes = t.rangeNodes(lo, hi, keys);

@@ -456,8 +456,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "anon-vma-sweep-keeps-tail",
     file: "core/rmap/anon_vma.ts",
-    search: "    this.#liveTail = prev;\n    this.#liveFreed = 0;",
-    replace: "    this.#liveFreed = 0;",
+    search: "    this.#liveTail = this.#unlinkFreed();\n    this.#liveFreed = 0;",
+    replace: "    this.#unlinkFreed();\n    this.#liveFreed = 0;",
     story:
       "the live anon_vma list's sweep leaves the tail on a dropped anon_vma: later ones are lost",
     tests: ["tests/anon_vma_compact_test.ts"],

@@ -724,8 +724,11 @@ function* waitUntil(pred: () => boolean, poll = POLL_NS): Generator<Step, void, 
   while (!pred()) yield { sleep: poll };
 }
 
-/** The result of a finished {@link WhileAlive}. */
-const ENDED: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+/**
+ * The result of a finished {@link WhileAlive} (shared; never changed). Not frozen, so that it has
+ * the shape of {@link TouchRun}'s result objects: the runner reading `done` sees fewer shapes.
+ */
+const ENDED: IteratorReturnResult<void> = { done: true, value: undefined };
 
 /**
  * The script of {@link whileAlive}: an iterator object rather than a generator, so that each step

@@ -408,8 +408,16 @@ export class FolioLru implements Iterable<KernelFolio> {
   /** Unlinks every deleted folio. */
   #sweep(): void {
     this.#popDeadHead();
-    let prev = this.#head;
-    if (prev === null) return;
+    const head = this.#head;
+    if (head !== null) this.#tail = this.#unlinkAfter(head);
+  }
+
+  /**
+   * Unlinks the deleted folios after `prev` (on the list); returns the last folio left. Apart from
+   * {@link FolioLru.#sweep} (a speed measure only): compiled during its first long walk, its code
+   * ends in a return.
+   */
+  #unlinkAfter(prev: KernelFolio): KernelFolio {
     let f = prev.lruNext;
     while (f !== null) {
       const next = f.lruNext;
@@ -422,7 +430,7 @@ export class FolioLru implements Iterable<KernelFolio> {
       }
       f = next;
     }
-    this.#tail = prev;
+    return prev;
   }
 
   /** Unlinks deleted folio `f` (a walk from the head: only for a re-add outside the kernel). */

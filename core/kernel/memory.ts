@@ -63,16 +63,19 @@ export function handleMmFault(k: KernelState, mm: Mm, addr: number, access: Acce
       throw new SyscallError("EFAULT", sys, `${access} to ${hex(addr)} without permission`);
     }
     k.exec.work("pt_level", 4);
-    const pte = ptepGet(mm, addr / PAGE_SIZE);
     if (vma.flags & VM_SHARED) {
-      faultShared(k, vma, addr, access, pte);
+      faultShared(k, vma, addr, access, ptepGet(mm, addr / PAGE_SIZE));
+      return;
+    }
+    // `ptep_get`, with the empty entry tested as `undefined` before `kind` is read (what
+    // `ptepGet` would give as PTE_NONE): the switch reads page-table nodes only (one shape).
+    const pte = mm.pages.get(addr / PAGE_SIZE);
+    if (pte === undefined) { // do_pte_missing
+      if (vma.file) faultPrivateFileNone(k, vma, addr, access);
+      else doAnonymousPage(k, vma, addr, access);
       return;
     }
     switch (pte.kind) {
-      case "none": // do_pte_missing
-        if (vma.file) faultPrivateFileNone(k, vma, addr, access);
-        else doAnonymousPage(k, vma, addr, access);
-        return;
       case "swap":
         doSwapPage(k, vma, addr, pte.swap, access);
         return;

@@ -257,6 +257,10 @@ export class PageTable {
     limit: number,
     at: number,
   ): number {
+    // A walk from -Infinity (the whole table) goes to the tree walk at once: the one-page test
+    // below cannot pass for it (it would only for an empty range, which the walk finds empty
+    // too), and `pmd` stays an integer (a speed measure: compiled code assumes it is one).
+    if (lo === -Infinity) return this.#walk(-Infinity, lo, hi, strict, nodes, keys, limit, at);
     const pmd = Math.floor(lo / SLOTS);
     if (hi <= (pmd + 1) * SLOTS) {
       // Within one PTE page (a small VMA): no walk of the PMD tree. Consecutive ranges of an
@@ -286,6 +290,20 @@ export class PageTable {
       this.#hintMods = this.#mods;
       return at + found;
     }
+    return this.#walk(pmd, lo, hi, strict, nodes, keys, limit, at);
+  }
+
+  /** {@link PageTable.#collect} by a walk of the PMD tree from PMD index `pmd` on. */
+  #walk(
+    pmd: number,
+    lo: number,
+    hi: number,
+    strict: boolean,
+    nodes: PteNode[] | null,
+    keys: number[] | null,
+    limit: number,
+    at: number,
+  ): number {
     const stack = collectStack;
     this.#tree.seek(stack, pmd, byKey, false);
     try {

@@ -518,8 +518,13 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   clear(): void {
-    // Every item, down the predecessor links from the last one (no walk stack).
-    for (let m = this.#last, p: GapNode<T> | null; m !== null; m = p) {
+    const last = this.#last;
+    this.#tree.clear();
+    this.#first = null;
+    this.#last = null;
+    // Every item, down the predecessor links from the last one (no walk stack). Last, so that
+    // the loop, compiled during a first long clear, ends in a return (a speed measure).
+    for (let m = last, p: GapNode<T> | null; m !== null; m = p) {
       p = m.prev;
       m.left = null;
       m.right = null;
@@ -527,9 +532,6 @@ export class GapTree<T extends Range> implements Iterable<T> {
       m.prev = null;
       m.maxGap = 0;
     }
-    this.#tree.clear();
-    this.#first = null;
-    this.#last = null;
   }
 
   /**

@@ -60,6 +60,12 @@ export class LockState<T> {
   /** Whether the lock is an rwsem (only rwsem readers share). */
   readonly #rwsem: boolean;
   /**
+   * Whether the lock is a spinlock (a waiter spins instead of sleeping): read here rather than
+   * from `lock.kind`, whose lock objects come in many shapes, so the machine's replay loop reads
+   * one class's field.
+   */
+  readonly spin: boolean;
+  /**
    * Shared holders in arrival order: `#reader` (the first), then `#more[0..nreaders - 1)`, made
    * when a second reader shares the lock (most locks never have two readers at once).
    */
@@ -74,6 +80,7 @@ export class LockState<T> {
     this.lock = lock;
     this.readerWakeup = readerWakeup;
     this.#rwsem = lock.kind === "rwsem";
+    this.spin = lock.kind === "spinlock";
   }
 
   /** Current shared holders, in the order they took the lock (a copy). */
@@ -175,7 +182,9 @@ export class LockState<T> {
   releaseGranting(owner: T, mode: LockMode): readonly LockWaiter<T>[] {
     this.#drop(owner, mode);
     const q = this.#queue;
-    return q === null || q.length === 0 ? NONE : this.#grant();
+    if (q === null || q.length === 0) return NONE;
+    const granted = this.#grant();
+    return granted.length === 0 ? NONE : granted;
   }
 
   #drop(owner: T, mode: LockMode): void {
@@ -222,5 +231,16 @@ export class LockState<T> {
   }
 }
 
-/** The empty result of {@link LockState.releaseGranting}. */
-const NONE: readonly LockWaiter<never>[] = Object.freeze([]);
+/**
+ * The empty result of {@link LockState.releaseGranting}. Not frozen, and of the elements kind of a
+ * non-empty list of waiters (an array that held an object), so that every result the machine's
+ * replay loop reads has one shape (a speed measure: a frozen or never-filled array is another).
+ */
+const NONE: readonly LockWaiter<never>[] = emptyObjectArray();
+
+/** An empty array that held an object (its elements kind stays that of an array of objects). */
+function emptyObjectArray(): LockWaiter<never>[] {
+  const a: (LockWaiter<never> | null)[] = [null];
+  a.length = 0;
+  return a as LockWaiter<never>[];
+}

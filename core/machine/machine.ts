@@ -456,7 +456,7 @@ export class Machine {
           if (code[pc + 3] === 1) info.metrics.lateTrylocks++;
           info.state.enqueue({ owner: task, mode, since: this.#now });
           if (this.#traceOn) this.#log(task, `wait ${info.name} ${mode}`);
-          if (info.state.lock.kind === "spinlock") task.state = "spinning";
+          if (info.state.spin) task.state = "spinning";
           else {
             task.state = "blocked";
             this.#leaveCpu(task);

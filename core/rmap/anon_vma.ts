@@ -345,9 +345,6 @@ export interface AnonVmaVmaState {
 /** The chain of a VMA without AVCs (shared; frozen). */
 const NO_AVCS: Avc[] = Object.freeze([] as Avc[]) as Avc[];
 
-/** The state of every unfaulted VMA until it changes (shared; frozen). */
-const UNFAULTED: AnonVmaVmaState = Object.freeze({ anonVma: null, chain: NO_AVCS });
-
 /**
  * The general (mutable) form of a VMA's state in `vma.rmap`: a fork child's chain of two or more
  * AVCs, and every state while a change is under way.
@@ -360,6 +357,13 @@ class ChainState implements AnonVmaVmaState {
     this.chain = chain;
   }
 }
+
+/**
+ * The state of every unfaulted VMA until it changes (shared, never changed: a change replaces it
+ * with a state of the VMA's own first). A {@link ChainState}, not frozen, so that `vma.rmap` comes
+ * in two shapes (an AVC or a ChainState) where the scheme reads it, not three.
+ */
+const UNFAULTED: AnonVmaVmaState = new ChainState(null, NO_AVCS);
 
 /**
  * What `vma.rmap` holds: {@link UNFAULTED}, a {@link ChainState}, a subclass scheme's own state
@@ -489,6 +493,15 @@ export class AnonVmaScheme implements RmapScheme {
 
   /** Unlinks the freed anon_vmas from the live list. */
   private sweepLive(): void {
+    this.#liveTail = this.#unlinkFreed();
+    this.#liveFreed = 0;
+  }
+
+  /**
+   * The walk of {@link AnonVmaScheme.sweepLive}; returns the last live anon_vma. A method of its
+   * own (a speed measure only): compiled during its first long walk, its code ends in a return.
+   */
+  #unlinkFreed(): AnonVma | null {
     let prev: AnonVma | null = null;
     for (let av = this.#liveHead; av !== null;) {
       const next: AnonVma | null = av.liveNext;
@@ -499,8 +512,7 @@ export class AnonVmaScheme implements RmapScheme {
       } else prev = av;
       av = next;
     }
-    this.#liveTail = prev;
-    this.#liveFreed = 0;
+    return prev;
   }
 
   attach(host: SchemeHost): void {
