@@ -252,6 +252,8 @@ function mergeFailed(k: KernelState, record: boolean, r: MergeFailReason): Merge
 const MERGE_LEFT = 1;
 /** {@link vmgMergeSides}'s bit for a merge with next. */
 const MERGE_RIGHT = 2;
+/** Both of {@link vmgMergeSides}'s bits: a merge with prev and next. */
+const MERGE_BOTH = MERGE_LEFT | MERGE_RIGHT;
 
 /**
  * Which sides `vmg` can merge with (`can_vma_merge_left/right`, with the three-way anon_vma
@@ -318,9 +320,7 @@ function vmgDone(vmg: VmaMergeStruct, target: Vma | null): Vma | null {
  */
 export function vmaMergeNewRange(k: KernelState, vmg: VmaMergeStruct): Vma | null {
   vmgFindNewRangeNeighbours(vmg);
-  const sides = vmgMergeSides(k, vmg, true);
-  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
-  return vmgCommitNewRange(k, vmg, left, right);
+  return vmgCommitNewRange(k, vmg, vmgMergeSides(k, vmg, true));
 }
 
 /**
@@ -347,24 +347,21 @@ export function vmaMergeExtend(k: KernelState, vma: Vma, delta: number): Vma {
   );
   vmgFindNewRangeNeighbours(vmg);
   const sides = vmgMergeSides(k, vmg, true);
-  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
-  if (left && right) return vmgCommitNewRange(k, vmg, left, right)!;
+  if (sides === MERGE_BOTH) return vmgCommitNewRange(k, vmg, sides)!;
   vmaAdjust(k, [vma], () => {
     vma.end += delta;
   });
   return vmgDone(vmg, vma)!;
 }
 
-/** Second half of {@link vmaMergeNewRange}: performs the merge the sides allow. */
-function vmgCommitNewRange(
-  k: KernelState,
-  vmg: VmaMergeStruct,
-  left: boolean,
-  right: boolean,
-): Vma | null {
-  if (!left && !right) return vmgDone(vmg, null);
+/**
+ * Second half of {@link vmaMergeNewRange}: performs the merge the sides allow (`sides` as
+ * {@link vmgMergeSides} gives them).
+ */
+function vmgCommitNewRange(k: KernelState, vmg: VmaMergeStruct, sides: number): Vma | null {
+  if (sides === 0) return vmgDone(vmg, null);
   countEvent(k, "merges");
-  if (left && right) {
+  if (sides === MERGE_BOTH) {
     const p = vmg.prev!, n = vmg.next!;
     dupAnonVma(k, p, vmg.copiedFrom);
     dupAnonVma(k, p, n);
@@ -373,7 +370,7 @@ function vmgCommitNewRange(
     removeMerged(k, n);
     return vmgDone(vmg, p);
   }
-  if (left) {
+  if (sides === MERGE_LEFT) {
     const p = vmg.prev!;
     dupAnonVma(k, p, vmg.copiedFrom);
     adjustOne(k, p, ADJ_END, vmg.end, 0);
@@ -425,9 +422,7 @@ function adjustOne(k: KernelState, v: Vma, mutate: () => void, a: number, b: num
  */
 export function vmaWouldMergeNewRange(k: KernelState, vmg: VmaMergeStruct): boolean {
   vmgFindNewRangeNeighbours(vmg);
-  const sides = vmgMergeSides(k, vmg, false);
-  const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
-  return left || right;
+  return vmgMergeSides(k, vmg, false) !== 0;
 }
 
 /**

@@ -613,15 +613,38 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   // -- groups ------------------------------------------------------------------------------------
 
   #newGroup(root: Vma): LazyGroup {
-    const g = new LazyGroup(this.#nextGroupId++, root);
-    this.#groupsLive++;
+    const g = new LazyGroup(this.#reserveGroupId(), root);
     const rs = this.#own(root);
     const had = rs.rooted;
     if (had === null) rs.rooted = g;
     else if (had instanceof LazyGroup) rs.rooted = [had, g];
     else had.push(g);
-    this.count("lazy_groups_created");
     return g;
+  }
+
+  /** A new lazy group's id: the group counted as created and live (made now or later). */
+  #reserveGroupId(): number {
+    this.#groupsLive++;
+    this.count("lazy_groups_created");
+    return this.#nextGroupId++;
+  }
+
+  /** The end of link `t`'s fork-time group whose object was never made (it had no folio). */
+  #endPendingGroup(t: TreeParentLink): void {
+    t.pendingGroupId = 0;
+    this.#groupsLive--;
+  }
+
+  /** A VMA joins a lazy group: a list operation, and a pin on the root unless it is it (A10). */
+  #chargeJoin(isRoot: boolean): void {
+    this.host.exec.work("list_op");
+    if (!isRoot) this.count("vma_get");
+  }
+
+  /** A VMA leaves a lazy group: a list operation, and its pin on the root dropped (A10). */
+  #chargeLeave(isRoot: boolean): void {
+    this.host.exec.work("list_op");
+    if (!isRoot) this.count("vma_put");
   }
 
   /**
@@ -668,20 +691,15 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       this.#leaveGroup(vma);
       return;
     }
-    this.host.exec.work("list_op");
-    if (vma !== first) this.count("vma_put");
-    if (n === 1) {
-      t.pendingGroupId = 0;
-      this.#groupsLive--;
-    }
+    this.#chargeLeave(vma === first);
+    if (n === 1) this.#endPendingGroup(t);
   }
 
   #joinGroup(vma: Vma, g: LazyGroup): void {
     const s = this.#own(vma);
     s.lazy = g;
     g.vmas.add(vma);
-    this.host.exec.work("list_op");
-    if (vma !== g.root) this.count("vma_get"); // A10: the member pins the root
+    this.#chargeJoin(vma === g.root);
   }
 
   #leaveGroup(vma: Vma): void {
@@ -689,8 +707,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const g = s.lazy!;
     g.vmas.delete(vma);
     s.lazy = null;
-    this.host.exec.work("list_op");
-    if (vma !== g.root) this.count("vma_put");
+    this.#chargeLeave(vma === g.root);
     if (g.vmas.size === 0) {
       if (g.folioCount !== 0) {
         throw new Error(`lazy group ${g.id} emptied with ${g.folioCount} live folios`);
@@ -898,8 +915,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       // first member) is a member.
       this.count("lazy_folios_repointed", 0);
       this.count("vma_put", t.vmas.size - 1);
-      t.pendingGroupId = 0;
-      this.#groupsLive--;
+      this.#endPendingGroup(t);
     }
     this.count("tree_parent_materialized");
     t.vmas.clear();
@@ -999,10 +1015,8 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     // is counted and its joining charged now, but its object is made when a folio joins it
     // (`#groupToFill`) or its root leaves it first (`#leavePendingGroup`): until then it is the
     // link's member set, which every later join and leave changes together.
-    t.pendingGroupId = this.#nextGroupId++;
-    this.#groupsLive++;
-    this.count("lazy_groups_created");
-    this.host.exec.work("list_op");
+    t.pendingGroupId = this.#reserveGroupId();
+    this.#chargeJoin(true);
     this.count("tree_parent_forked");
   }
 
@@ -1019,9 +1033,9 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
       this.#joinLink(dst, ss.treeParent);
       if (ss.lazy !== null) this.#joinGroup(dst, ss.lazy);
       else {
-        // The fork-time group not made yet: joining the link joined it (`#joinGroup`'s charge).
-        this.host.exec.work("list_op");
-        this.count("vma_get");
+        // The fork-time group not made yet: joining the link joined it (`#joinGroup`'s charge;
+        // `dst` is new, never the group's root).
+        this.#chargeJoin(false);
       }
       return;
     }
