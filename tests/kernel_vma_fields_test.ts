@@ -97,6 +97,37 @@ Deno.test("KernelVma.dup copies start, end, pgoff, flags and file exactly, not t
   }
 });
 
+Deno.test("KernelVma.dup: the copy and its source share no field, whichever of them changes", () => {
+  // Fork's copy shares its source's side object until one of them changes (VmaRare is never
+  // changed in place): a setter that changed it in place would change the other VMA too.
+  const f = { id: 7 } as unknown as SimFile, g = { id: 8 } as unknown as SimFile;
+  const sets: [string, (v: KernelVma) => void][] = [
+    ["start", (v) => v.start = X + P],
+    ["end", (v) => v.end = X + 5 * P],
+    ["pgoff", (v) => v.pgoff = 11],
+    ["flags", (v) => v.flags = 2 ** 40],
+    ["file", (v) => v.file = g],
+    ["file null", (v) => v.file = null],
+  ];
+  const sources: [number, number, number, SimFile | null][] = [
+    [X, X + 3 * P, 5, f], // a file VMA: a side object
+    [X, X + 3 * P, X / P + 2, null], // a moved anonymous VMA: a side object
+    [X, X + 3 * P, X / P, null], // packed
+  ];
+  for (const [s, e, pg, file] of sources) {
+    for (const [name, set] of sets) {
+      for (const changed of ["copy", "source"]) {
+        const src = new KernelVma(1, {} as Mm, s, e, pg, 0x73, file);
+        const d = KernelVma.dup(2, {} as Mm, src);
+        const before = [...fields(src), src.flags];
+        set(changed === "copy" ? d : src);
+        const other = changed === "copy" ? src : d;
+        assertEquals([...fields(other), other.flags], before, `${name} on the ${changed}`);
+      }
+    }
+  }
+});
+
 Deno.test("KernelVma: starts in many address regions, at region edges and unaligned", () => {
   // The start is kept as a page offset in one of 128 shared 64 GiB regions, or as itself.
   const R = 2 ** 36;

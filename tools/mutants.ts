@@ -399,11 +399,22 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "maple-nodes-no-gaps",
-    file: "core/kernel/vma_tree.ts",
+    file: "core/kernel/maple.ts",
     search: "let level = Math.ceil((2 * n + 1) / per);",
     replace: "let level = Math.ceil(n / per);",
     story: "the maple_node estimate forgets the gap entries between VMAs",
     tests: [SEM],
+  },
+  {
+    id: "vma-rare-changed-in-place",
+    file: "core/kernel/vma_tree.ts",
+    search: "    this.#ext = new VmaRare(size, flags, file, d);",
+    replace:
+      '    if (typeof x !== "number") Object.assign(x, { size, flags, file, pgoffDelta: d });\n' +
+      "    else this.#ext = new VmaRare(size, flags, file, d);",
+    story: "a VMA's side object, shared with its fork copy, is changed in place: mprotect or a " +
+      "split of one VMA moves the other",
+    tests: ["tests/kernel_vma_fields_test.ts"],
   },
   {
     id: "swap-slot-count-kept",

@@ -1,11 +1,10 @@
 /**
  * VMA allocation and the mm's VMA tree: `vm_area_alloc`/`vm_area_dup`/`vm_area_free`, linking
- * and unlinking with `map_count` and `maple_node` accounting, and range changes of linked VMAs
+ * and unlinking with `map_count` and `maple_node` accounting (`maple.ts`), and range changes of linked VMAs
  * under the scheme's locks (`vma_prepare` … `vma_complete`).
  *
  * Stands for `kernel/fork.c` (`vm_area_alloc`, `vm_area_dup`, `vm_area_free`), the tree half of
- * `mm/vma.c` (`vma_link`, `vma_iter_store`/`vma_iter_clear`, `vma_prepare`, `vma_complete`) and
- * `lib/maple_tree.c` (node counts only: `params.mapleEntriesPerNode`).
+ * `mm/vma.c` (`vma_link`, `vma_iter_store`/`vma_iter_clear`, `vma_prepare`, `vma_complete`).
  *
  * Scheme hooks called here: `adjust` (every change of start, end or pgoff of a linked VMA).
  *
@@ -14,6 +13,7 @@
  * @module
  */
 
+import { updateMaple } from "./maple.ts";
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
 import { PAGE_SHIFT, PAGE_SIZE } from "./types.ts";
@@ -139,19 +139,28 @@ const EXACT_GAPS = new WeakMap<KernelVma, number>();
 
 /**
  * The extent of a VMA that does not pack into one small integer: a file VMA, a moved one (its
- * `pgoff` is not `start / PAGE_SIZE`), or an unusual size or flags value.
+ * `pgoff` is not `start / PAGE_SIZE`), or an unusual size or flags value. Never changed once
+ * made (a change to the VMA makes a new one), so that fork's copy of a VMA shares its parent's:
+ * a forked file VMA allocates no side object.
  */
 class VmaRare {
-  /** `vm_pgoff` as {@link offsetFrom} `start / PAGE_SIZE` (0 when it is `start / PAGE_SIZE`). */
-  pgoffDelta: number | Exact = 0;
   constructor(
     /** `vm_end` as {@link offsetFrom} `start`. */
-    public size: number | Exact,
+    readonly size: number | Exact,
     /** `vm_flags`. */
-    public flags: number,
+    readonly flags: number,
     /** `vm_file`. */
-    public file: SimFile | null,
+    readonly file: SimFile | null,
+    /** `vm_pgoff` as {@link offsetFrom} `start / PAGE_SIZE` (0 when it is `start / PAGE_SIZE`). */
+    readonly pgoffDelta: number | Exact,
   ) {}
+}
+
+/** Whether two offsets (as {@link offsetFrom} gives them) stand for the same value. */
+function sameOffset(a: number | Exact, b: number | Exact): boolean {
+  return typeof a === "number"
+    ? typeof b === "number" && Object.is(a, b)
+    : typeof b !== "number" && Object.is(a.v, b.v);
 }
 
 /**
@@ -227,13 +236,12 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
       this.#startRef = startRef(start);
       const size = offsetFrom(end, start);
       const p = file === null ? packExtent(size, flagRef(flags)) : -1;
-      this.#ext = p >= 0 ? p : new VmaRare(size, flags, file);
-      this.storePgoff(pgoff, start);
+      const base = start / PAGE_SIZE;
+      if (p >= 0 && Object.is(pgoff, base)) this.#ext = p;
+      else this.#ext = new VmaRare(size, flags, file, offsetFrom(pgoff, base));
     } else {
       this.#startRef = copyOf.#startRef;
-      const x = copyOf.#ext;
-      if (typeof x === "number") this.#ext = x;
-      else (this.#ext = new VmaRare(x.size, x.flags, x.file)).pgoffDelta = x.pgoffDelta;
+      this.#ext = copyOf.#ext; // a side object is shared (see VmaRare)
     }
     this.height = null as unknown as number;
     this.height = 1;
@@ -323,22 +331,20 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** Keeps `size` ({@link offsetFrom} `start`), packed when it and the flags allow. */
   private setSize(size: number | Exact): void {
     const x = this.#ext;
-    if (typeof x !== "number") {
-      x.size = size;
-      return;
-    }
+    if (typeof x !== "number") return this.rare(size, x.flags, x.file, x.pgoffDelta);
     const p = packExtent(size, x & FLAG_MASK);
     if (p >= 0) this.#ext = p;
-    else this.#ext = new VmaRare(size, flagValues[x & FLAG_MASK], null);
+    else this.rare(size, flagValues[x & FLAG_MASK], null, 0);
   }
 
-  /** The side object, made from the packed extent when there is none. */
-  private rareExt(): VmaRare {
+  /** Keeps the extent in a side object with these fields: a new one, unless it has them. */
+  private rare(size: number | Exact, flags: number, file: SimFile | null, d: number | Exact): void {
     const x = this.#ext;
-    if (typeof x !== "number") return x;
-    const r = new VmaRare((x >> FLAG_BITS) * PAGE_SIZE, flagValues[x & FLAG_MASK], null);
-    this.#ext = r;
-    return r;
+    if (
+      typeof x !== "number" && sameOffset(x.size, size) && Object.is(x.flags, flags) &&
+      x.file === file && sameOffset(x.pgoffDelta, d)
+    ) return;
+    this.#ext = new VmaRare(size, flags, file, d);
   }
 
   /** `vm_flags`. */
@@ -348,13 +354,12 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
   set flags(f: number) {
     const x = this.#ext;
-    if (typeof x !== "number") {
-      x.flags = f;
-      return;
+    if (typeof x !== "number") this.rare(x.size, f, x.file, x.pgoffDelta);
+    else {
+      const i = flagRef(f);
+      if (i >= 0) this.#ext = x - (x & FLAG_MASK) + i;
+      else this.rare((x >> FLAG_BITS) * PAGE_SIZE, f, null, 0);
     }
-    const i = flagRef(f);
-    if (i >= 0) this.#ext = x - (x & FLAG_MASK) + i;
-    else this.rareExt().flags = f;
   }
 
   /** `vm_pgoff`. */
@@ -412,8 +417,15 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   private storePgoff(pgoff: number, start: number): void {
     const base = start / PAGE_SIZE;
     const x = this.#ext;
-    if (typeof x !== "number") x.pgoffDelta = offsetFrom(pgoff, base);
-    else if (!Object.is(pgoff, base)) this.rareExt().pgoffDelta = offsetFrom(pgoff, base);
+    if (typeof x !== "number") this.rare(x.size, x.flags, x.file, offsetFrom(pgoff, base));
+    else if (!Object.is(pgoff, base)) {
+      this.rare(
+        (x >> FLAG_BITS) * PAGE_SIZE,
+        flagValues[x & FLAG_MASK],
+        null,
+        offsetFrom(pgoff, base),
+      );
+    }
   }
 
   /** Whether this VMA has its side object ({@link VmaRare}); for tests of the representation. */
@@ -428,8 +440,8 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
   set file(f: SimFile | null) {
     const x = this.#ext;
-    if (typeof x !== "number") x.file = f;
-    else if (f !== null) this.rareExt().file = f;
+    if (typeof x !== "number") this.rare(x.size, x.flags, f, x.pgoffDelta);
+    else if (f !== null) this.rare((x >> FLAG_BITS) * PAGE_SIZE, flagValues[x & FLAG_MASK], f, 0);
   }
 
   /**
@@ -455,29 +467,6 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
 
 /** {@link KernelVma.height} of a freed VMA. */
 const DETACHED = -1;
-
-/** Maple nodes holding `n` entries at `per` entries per node. */
-function mapleNodes(n: number, per: number): number {
-  if (n === 0) return 0;
-  let level = Math.ceil((2 * n + 1) / per);
-  let total = level;
-  while (level > 1) {
-    level = Math.ceil(level / per);
-    total += level;
-  }
-  return total;
-}
-
-function updateMaple(k: KernelState, mm: Mm, oldCount: number): void {
-  const per = k.params.mapleEntriesPerNode;
-  const n = mm.mapCount;
-  // The node count depends on a non-zero count only through its leaf count: mostly unchanged.
-  const leaves = Math.ceil((2 * n + 1) / per), oldLeaves = Math.ceil((2 * oldCount + 1) / per);
-  if (n !== 0 && oldCount !== 0 && leaves === oldLeaves) return;
-  const d = mapleNodes(n, per) - mapleNodes(oldCount, per);
-  if (d > 0) k.slab.alloc("maple_node", d);
-  else if (d < 0) k.slab.free("maple_node", -d);
-}
 
 /**
  * `vm_area_alloc` with its range set: a VMA not yet linked, whose scheme state the caller fills
