@@ -316,8 +316,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "lock-never-blocks",
     file: "core/machine/lock_state.ts",
-    search: "if ((q !== null && q.length > 0) || this.writer !== null) return false;\n" +
-      "    return this.#shared(mode) || this.#nreaders === 0;",
+    search: "if ((x !== null && x.queue.length > 0) || this.writer !== null) return false;\n" +
+      "    return this.shared(mode) || this.#bits < READER;",
     replace: "return mode === mode;",
     story: "a lock never blocks",
     tests: ["tests/machine_lock_state_test.ts"],
@@ -451,8 +451,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "lock-wakes-one-reader",
     file: "core/machine/lock_state.ts",
-    search: "while (q.length > 0 && this.#shared(q[0].mode)) {",
-    replace: "if (q.length > 0 && this.#shared(q[0].mode)) {",
+    search: "while (q.length > 0 && this.shared(q[0].mode)) {",
+    replace: "if (q.length > 0 && this.shared(q[0].mode)) {",
     story: "releasing an rwsem wakes only the first of the queued readers",
     tests: ["tests/machine_lock_state_test.ts"],
   },

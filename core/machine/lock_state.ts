@@ -24,6 +24,25 @@ import type { Lock, LockMode } from "./exec.ts";
 /** How many queued readers a release grants. */
 export type ReaderWakeup = "head" | "all";
 
+/** {@link LockState}'s kind bits: an rwsem (only rwsem readers share). */
+const RWSEM = 1;
+/** A spinlock. */
+const SPIN = 2;
+/** Releases wake every queued reader (`readerWakeup` "all"). */
+const WAKE_ALL = 4;
+const KIND_BITS = 3;
+const KIND_MASK = (1 << KIND_BITS) - 1;
+/** One shared holder, counted above the kind bits. */
+const READER = 1 << KIND_BITS;
+
+/** The rarely needed part of a {@link LockState}: further readers and the wait queue. */
+class LockExtra<T> {
+  /** Shared holders after the first, in arrival order. */
+  more: T[] = [];
+  /** Waiters in arrival order. */
+  queue: LockWaiter<T>[] = [];
+}
+
 /** A queued request for a lock. */
 export interface LockWaiter<T> {
   /** Who waits (the machine uses its task record). */
@@ -53,69 +72,90 @@ export interface LockWaiter<T> {
 export class LockState<T> {
   /** The lock. */
   readonly lock: Lock;
-  /** How a release wakes queued readers. */
-  readonly readerWakeup: ReaderWakeup;
   /** Current exclusive holder, or null. */
   writer: T | null = null;
-  /** Whether the lock is an rwsem (only rwsem readers share). */
-  readonly #rwsem: boolean;
   /**
-   * Whether the lock is a spinlock (a waiter spins instead of sleeping): read here rather than
-   * from `lock.kind`, whose lock objects come in many shapes, so the machine's replay loop reads
-   * one class's field.
-   */
-  readonly spin: boolean;
-  /**
-   * Shared holders in arrival order: `#reader` (the first), then `#more[0..nreaders - 1)`, made
-   * when a second reader shares the lock (most locks never have two readers at once).
+   * Shared holders in arrival order: `#reader` (the first), then `#extra.more[0..nreaders - 1)`
+   * (most locks never have two readers at once).
    */
   #reader: T | null = null;
-  #more: T[] | null = null;
-  #nreaders = 0;
-  /** Waiters in arrival order, made on first use. */
-  #queue: LockWaiter<T>[] | null = null;
+  /**
+   * The lock's kind bits ({@link RWSEM}, {@link SPIN}, {@link WAKE_ALL}) and, above them, the
+   * number of shared holders: one small integer (a machine keeps a state per lock it has seen,
+   * hundreds of thousands in a whole-phone run).
+   */
+  #bits: number;
+  /** The second and later readers and the waiters, made when a lock first needs either. */
+  #extra: LockExtra<T> | null = null;
 
   /** Creates the state of a free lock. */
   constructor(lock: Lock, readerWakeup: ReaderWakeup = "head") {
     this.lock = lock;
-    this.readerWakeup = readerWakeup;
-    this.#rwsem = lock.kind === "rwsem";
-    this.spin = lock.kind === "spinlock";
+    this.#bits = (lock.kind === "rwsem" ? RWSEM : 0) | (lock.kind === "spinlock" ? SPIN : 0) |
+      (readerWakeup === "all" ? WAKE_ALL : 0);
+  }
+
+  /** How a release wakes queued readers. */
+  get readerWakeup(): ReaderWakeup {
+    return (this.#bits & WAKE_ALL) !== 0 ? "all" : "head";
+  }
+
+  /**
+   * Whether the lock is a spinlock (a waiter spins instead of sleeping): kept in this class's
+   * bits rather than read from `lock.kind`, whose lock objects come in many shapes, so the
+   * machine's replay loop reads one class's field.
+   */
+  get spin(): boolean {
+    return (this.#bits & SPIN) !== 0;
+  }
+
+  /** Number of shared holders. */
+  private nreaders(): number {
+    return this.#bits >> KIND_BITS;
+  }
+  /** Sets the number of shared holders. */
+  private setNreaders(n: number): void {
+    this.#bits = (this.#bits & KIND_MASK) | (n << KIND_BITS);
+  }
+
+  /** The rarely needed part, made if need be. */
+  private extra(): LockExtra<T> {
+    return this.#extra ??= new LockExtra<T>();
   }
 
   /** Current shared holders, in the order they took the lock (a copy). */
   get readers(): Set<T> {
-    const n = this.#nreaders;
+    const n = this.nreaders();
     if (n === 0) return new Set();
-    return new Set([this.#reader as T, ...(n > 1 ? this.#more!.slice(0, n - 1) : [])]);
+    return new Set([this.#reader as T, ...(n > 1 ? this.#extra!.more.slice(0, n - 1) : [])]);
   }
 
   /** Waiters in arrival order. */
   get queue(): LockWaiter<T>[] {
-    return this.#queue ??= [];
+    return this.extra().queue;
   }
 
   /** Whether the effective mode is shared (only rwsem readers share). */
-  #shared(mode: LockMode): boolean {
-    return this.#rwsem && mode === "read";
+  private shared(mode: LockMode): boolean {
+    return (this.#bits & RWSEM) !== 0 && mode === "read";
   }
 
   /** Whether nobody holds the lock. */
   get free(): boolean {
-    return this.writer === null && this.#nreaders === 0;
+    return this.writer === null && this.#bits < READER;
   }
 
   /** Whether a request in `mode` would be granted now, without queueing or jumping the queue. */
   canAcquire(mode: LockMode): boolean {
-    const q = this.#queue;
-    if ((q !== null && q.length > 0) || this.writer !== null) return false;
-    return this.#shared(mode) || this.#nreaders === 0;
+    const x = this.#extra;
+    if ((x !== null && x.queue.length > 0) || this.writer !== null) return false;
+    return this.shared(mode) || this.#bits < READER;
   }
 
   /** Takes the lock for `owner` if {@link canAcquire}; returns whether it did. */
   acquire(owner: T, mode: LockMode): boolean {
     if (!this.canAcquire(mode)) return false;
-    this.#take(owner, mode);
+    this.take(owner, mode);
     return true;
   }
 
@@ -124,34 +164,34 @@ export class LockState<T> {
     this.queue.push(waiter);
   }
 
-  #take(owner: T, mode: LockMode): void {
-    if (!this.#shared(mode)) {
+  private take(owner: T, mode: LockMode): void {
+    if (!this.shared(mode)) {
       this.writer = owner;
       return;
     }
-    const n = this.#nreaders;
+    const n = this.nreaders();
     if (n === 0) {
       this.#reader = owner;
-      this.#nreaders = 1;
+      this.setNreaders(1);
       return;
     }
     if (this.#reader === owner) return; // already a reader (as a Set)
-    const m = this.#more ??= [];
+    const m = this.extra().more;
     for (let i = 0; i < n - 1; i++) if (m[i] === owner) return;
     m[n - 1] = owner;
-    this.#nreaders = n + 1;
+    this.setNreaders(n + 1);
   }
 
   /** Removes reader `owner`; returns whether it was one. */
-  #dropReader(owner: T): boolean {
-    const n = this.#nreaders;
+  private dropReader(owner: T): boolean {
+    const n = this.nreaders();
     if (n === 0) return false;
-    const m = this.#more;
+    const m = this.#extra === null ? null : this.#extra.more;
     let i: number;
     if (this.#reader === owner) {
       if (n === 1) {
         this.#reader = null;
-        this.#nreaders = 0;
+        this.setNreaders(0);
         return true;
       }
       // The second reader becomes the first.
@@ -165,14 +205,14 @@ export class LockState<T> {
     }
     for (; i < n - 2; i++) m![i] = m![i + 1];
     m![n - 2] = undefined as T;
-    this.#nreaders = n - 1;
+    this.setNreaders(n - 1);
     return true;
   }
 
   /** Releases `owner`'s hold and returns the waiters granted the lock, in queue order. */
   release(owner: T, mode: LockMode): LockWaiter<T>[] {
-    this.#drop(owner, mode);
-    return this.#grant();
+    this.drop(owner, mode);
+    return this.grant();
   }
 
   /**
@@ -180,16 +220,16 @@ export class LockState<T> {
    * when no waiter is granted the lock, so an uncontended release allocates nothing.
    */
   releaseGranting(owner: T, mode: LockMode): readonly LockWaiter<T>[] {
-    this.#drop(owner, mode);
-    const q = this.#queue;
-    if (q === null || q.length === 0) return NONE;
-    const granted = this.#grant();
+    this.drop(owner, mode);
+    const x = this.#extra;
+    if (x === null || x.queue.length === 0) return NONE;
+    const granted = this.grant();
     return granted.length === 0 ? NONE : granted;
   }
 
-  #drop(owner: T, mode: LockMode): void {
-    if (this.#shared(mode)) {
-      if (!this.#dropReader(owner)) {
+  private drop(owner: T, mode: LockMode): void {
+    if (this.shared(mode)) {
+      if (!this.dropReader(owner)) {
         throw new Error(`Release of ${this.lock.lockClass} in read mode by a non-holder`);
       }
     } else {
@@ -200,29 +240,30 @@ export class LockState<T> {
     }
   }
 
-  #grant(): LockWaiter<T>[] {
+  private grant(): LockWaiter<T>[] {
     const granted: LockWaiter<T>[] = [];
-    const q = this.#queue;
-    if (q === null || q.length === 0 || this.writer !== null) return granted;
-    if (!this.#shared(q[0].mode)) {
-      if (this.#nreaders === 0) {
+    const x = this.#extra;
+    if (x === null || x.queue.length === 0 || this.writer !== null) return granted;
+    const q = x.queue;
+    if (!this.shared(q[0].mode)) {
+      if (this.nreaders() === 0) {
         const w = q.shift()!;
-        this.#take(w.owner, w.mode);
+        this.take(w.owner, w.mode);
         granted.push(w);
       }
       return granted;
     }
-    if (this.readerWakeup === "head") {
-      while (q.length > 0 && this.#shared(q[0].mode)) {
+    if ((this.#bits & WAKE_ALL) === 0) {
+      while (q.length > 0 && this.shared(q[0].mode)) {
         const w = q.shift()!;
-        this.#take(w.owner, w.mode);
+        this.take(w.owner, w.mode);
         granted.push(w);
       }
     } else {
       for (let i = 0; i < q.length;) {
-        if (this.#shared(q[i].mode)) {
+        if (this.shared(q[i].mode)) {
           const [w] = q.splice(i, 1);
-          this.#take(w.owner, w.mode);
+          this.take(w.owner, w.mode);
           granted.push(w);
         } else i++;
       }
