@@ -980,6 +980,28 @@ function setup(env: WorkloadEnv): void {
     readonly proc: Proc;
     readonly regions: Region[];
     readonly heaps: Region[];
+    /**
+     * The regions other than heaps, written and not, in `regions` order, as of the counts of
+     * `regions` and `heaps` they were listed at (every app forked from the image reads them).
+     */
+    inherited?: { regions: number; heaps: number; hot: Region[]; cold: Region[] };
+  }
+
+  /** `img`'s inherited regions other than heaps, written and not, listed once per image state. */
+  function inheritedRegions(img: ZygoteImage): { hot: Region[]; cold: Region[] } {
+    const c = img.inherited;
+    if (c !== undefined && c.regions === img.regions.length && c.heaps === img.heaps.length) {
+      return c;
+    }
+    const ordinary = img.regions.filter((r) => !img.heaps.includes(r));
+    const made = {
+      regions: img.regions.length,
+      heaps: img.heaps.length,
+      hot: ordinary.filter((r) => r.faulted),
+      cold: ordinary.filter((r) => !r.faulted),
+    };
+    img.inherited = made;
+    return made;
   }
   const z64: ZygoteImage = { proc: zygote, regions: zygoteRegions, heaps: zygoteHeaps };
   // The other zygotes and the USAP pool (all off by default).
@@ -1061,9 +1083,9 @@ function setup(env: WorkloadEnv): void {
     // so every scheme runs the same workload.
     const rng = env.rng.fork(`app${index}`);
     // Specialise: unmap a share of the inherited regions (proportionally clean and written).
-    const ordinary = img.regions.filter((r) => !img.heaps.includes(r));
-    const hotInh = rng.shuffle(ordinary.filter((r) => r.faulted));
-    const coldInh = rng.shuffle(ordinary.filter((r) => !r.faulted));
+    const inherited = inheritedRegions(img);
+    const hotInh = rng.shuffle(inherited.hot.slice());
+    const coldInh = rng.shuffle(inherited.cold.slice());
     const unmapHot = dither(hotInh.length * unmapFraction, index);
     const unmapCold = dither(coldInh.length * unmapFraction, index);
     const gone = [...hotInh.slice(0, unmapHot), ...coldInh.slice(0, unmapCold)];
