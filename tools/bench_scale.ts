@@ -13,7 +13,10 @@
  *   printed beside the medians so the warm-up cost is not hidden.
  * - (b) `android-launch --param scale=1`: CPU time of the run and peak RSS of the process (VmHWM),
  *   per scheme; with `--runs N`, N runs per scheme (interleaved), CPU as median [min, max] and
- *   the largest peak RSS — one run's CPU time moves by several seconds with the machine.
+ *   the largest peak RSS — one run's CPU time moves by several seconds with the machine. Then
+ *   the same schemes in one `rmapbench run` with two jobs, as a user runs them (the point of the
+ *   12 s target: every scheme of a whole phone within a minute on two cores): its wall time, its
+ *   CPU time (all workers) and the process's peak RSS.
  * - (c) JS heap bytes per faulted VMA (with its anon_vma, AVC, folio, PTE and oracle entry) and per
  *   AVC (a grandchild's fork less a sibling's fork: the same objects but one more AVC per VMA),
  *   measured with `--expose-gc` heap deltas.
@@ -402,6 +405,67 @@ async function partB(schemes: string[], runs: number): Promise<void> {
   }
 }
 
+/**
+ * (b)'s last line: the schemes in one `cli.ts run` with `--jobs 2`, its wall and CPU time as its
+ * results.json gives them and the process's peak RSS (VmHWM, read while it runs).
+ */
+async function partBTogether(schemes: string[]): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_scale_b_" });
+  try {
+    const cli = new URL("../cli.ts", import.meta.url).pathname;
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        `--v8-flags=--max-old-space-size=${CHILD_HEAP_MIB}`,
+        cli,
+        "run",
+        "--workload",
+        "android-launch",
+        "--param",
+        "scale=1",
+        ...schemes.flatMap((s) => ["--scheme", s]),
+        "--repeat",
+        "1",
+        "--jobs",
+        "2",
+        "--out",
+        dir,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let hwmKiB = 0;
+    const poll = setInterval(() => {
+      try {
+        const m = Deno.readTextFileSync(`/proc/${proc.pid}/status`).match(/VmHWM:\s+(\d+) kB/);
+        if (m) hwmKiB = Math.max(hwmKiB, Number(m[1]));
+      } catch { /* the process has ended */ }
+    }, 100);
+    const out = await proc.output();
+    clearInterval(poll);
+    if (!out.success) {
+      const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+      throw new Error(`rmapbench run of ${schemes.join(", ")} failed: ${err}`);
+    }
+    const env = JSON.parse(await Deno.readTextFile(`${dir}/results.json`)).environment as {
+      wallSeconds: number;
+      cpuSeconds: number;
+    };
+    console.log(
+      `    together: the ${schemes.length} scheme${schemes.length > 1 ? "s" : ""} in one ` +
+        `\`rmapbench run --jobs 2\`: wall ${fmt(env.wallSeconds, 1)} s, CPU ${
+          fmt(env.cpuSeconds, 1)
+        } s (all workers), peak RSS ${
+          fmt(hwmKiB / 1024)
+        } MiB (the process: up to two runs at a time)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function partC(): Promise<void> {
   const r = await child(["heap", "100000", "5"]) as Record<string, number>;
   console.log("(c) JS heap, anon_vma scheme, --expose-gc heap deltas over 10^5 objects");
@@ -489,7 +553,10 @@ async function main(args: string[]): Promise<number> {
     return usage("--runs must be an integer in [1, 20]");
   }
   if (parts.includes("a")) await partA(rounds);
-  if (parts.includes("b")) await partB(schemes, runs);
+  if (parts.includes("b")) {
+    await partB(schemes, runs);
+    await partBTogether(schemes);
+  }
   if (parts.includes("c")) await partC();
   if (parts.includes("growth")) await partGrowth(maxVmas);
   return 0;
