@@ -1,0 +1,96 @@
+// `deno task bench:ab` (tools/bench_ab.ts): its options are checked before anything runs, a bad
+// revision is refused with one line and leaves no worktree behind, and a real comparison of this
+// tree with its own HEAD pairs the runs and finds both sides doing the same work.
+
+import { assertEquals } from "./assert.ts";
+import { parseAbArgs } from "../tools/bench_ab.ts";
+import { schemeIds } from "../core/rmap/registry.ts";
+
+const tool = new URL("../tools/bench_ab.ts", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+
+Deno.test("bench:ab options: defaults, and one line naming the problem for each bad one", () => {
+  const o = parseAbArgs(["--base", "HEAD~1"]);
+  assertEquals(o, { base: "HEAD~1", head: null, schemes: schemeIds(), scale: 1, pairs: 3 });
+  assertEquals(
+    parseAbArgs([
+      "--base",
+      "v1",
+      "--head",
+      "v2",
+      "--scheme",
+      "anon_vma,cow_context",
+      "--scale",
+      "0.5",
+    ]),
+    { base: "v1", head: "v2", schemes: ["anon_vma", "cow_context"], scale: 0.5, pairs: 3 },
+  );
+  const bad: [string[], string][] = [
+    [[], "--base REV is required"],
+    [["--base"], "--base needs a value"],
+    [["--base", "x", "--scheme", "bogus"], `unknown scheme "bogus" (${schemeIds().join(", ")})`],
+    [["--base", "x", "--scale", "0"], "--scale must be a number in (0, 1]"],
+    [["--base", "x", "--scale", "abc"], "--scale must be a number in (0, 1]"],
+    [["--base", "x", "--pairs", "0"], "--pairs must be an integer in [1, 20]"],
+    [["--base", "x", "--pairs", "2.5"], "--pairs must be an integer in [1, 20]"],
+    [["--base", "x", "--runs", "2"], 'unknown option "--runs"'],
+  ];
+  for (const [args, want] of bad) {
+    const r = parseAbArgs(args);
+    if (typeof r !== "string" || !r.startsWith(want)) {
+      throw new Error(`${args.join(" ")}: ${JSON.stringify(r)}, wanted "${want}..."`);
+    }
+  }
+});
+
+async function worktrees(): Promise<string> {
+  const r = await new Deno.Command("git", { args: ["-C", root, "worktree", "list"] }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", tool, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr).trim() };
+}
+
+Deno.test("bench:ab: an unknown revision is refused with one line, exit 2, no worktree left", async () => {
+  const before = await worktrees();
+  const r = await run(["--base", "no-such-revision-xyz", "--scheme", "anon_vma"]);
+  assertEquals([r.code, r.err.split("\n").length, r.out], [2, 1, ""]);
+  if (!r.err.includes('"no-such-revision-xyz" is not a commit')) throw new Error(r.err);
+  assertEquals(await worktrees(), before);
+});
+
+Deno.test("bench:ab: HEAD against this tree, two pairs, the same work on both sides", async () => {
+  const before = await worktrees();
+  const r = await run([
+    "--base",
+    "HEAD",
+    "--scheme",
+    "anon_vma",
+    "--scale",
+    "0.01",
+    "--pairs",
+    "2",
+  ]);
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`);
+  const row = r.out.split("\n").find((l) => l.trim().startsWith("anon_vma "));
+  if (row === undefined) throw new Error(`no anon_vma row in:\n${r.out}`);
+  // Two CPU figures per side, then head/base with its interval and a verdict.
+  const m = row.match(
+    /^\s+anon_vma\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+) \[([\d.]+), ([\d.]+)\] (no significant difference|head faster|head slower)\s+\d+\/\d+$/,
+  );
+  if (m === null) throw new Error(`unexpected row: ${row}`);
+  const [b1, b2, h1, h2, ratio, lo, hi] = m.slice(1, 8).map(Number);
+  for (const x of [b1, b2, h1, h2]) if (!(x > 0)) throw new Error(`CPU ${x} in ${row}`);
+  if (!(lo <= ratio && ratio <= hi)) throw new Error(`interval does not hold the ratio: ${row}`);
+  // The same code on both sides: same operations (the tool flags a difference).
+  if (row.includes("operations differ")) throw new Error(row);
+  assertEquals(await worktrees(), before);
+});
