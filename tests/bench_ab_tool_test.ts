@@ -2,12 +2,13 @@
 // revision is refused with one line and leaves no worktree behind, and a real comparison of this
 // tree with its own HEAD pairs the runs and finds both sides doing the same work.
 
+import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
 import { parseAbArgs } from "../tools/bench_ab.ts";
 import { schemeIds } from "../core/rmap/registry.ts";
 
-const tool = new URL("../tools/bench_ab.ts", import.meta.url).pathname;
-const root = new URL("..", import.meta.url).pathname;
+const tool = fileURLToPath(new URL("../tools/bench_ab.ts", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 Deno.test("bench:ab options: defaults, and one line naming the problem for each bad one", () => {
   const o = parseAbArgs(["--base", "HEAD~1"]);

@@ -24,6 +24,7 @@
  */
 
 import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { schemeIds } from "../core/rmap/registry.ts";
 import { CONFIDENCE, pairedRatio } from "../reports/inference.ts";
 
@@ -86,7 +87,7 @@ export function parseAbArgs(args: readonly string[]): AbOptions | string {
 
 /** The child: one `android-launch` run of the tree at `root`, printed as JSON. */
 async function child(root: string, scheme: string, scale: number): Promise<void> {
-  const { runOne } = await import(`file://${root}/runner/recorder.ts`);
+  const { runOne } = await import(pathToFileURL(`${root}/runner/recorder.ts`).href);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = runOne({ scheme, workload: "android-launch", params: { scale }, seed: 1 });
@@ -161,7 +162,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`error: ${o}`);
     return 2;
   }
-  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const root = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
   const made: string[] = [];
   try {
     const base = await worktree(root, o.base);
