@@ -43,12 +43,15 @@ import {
   PAGE_SIZE,
 } from "../core/kernel/types.ts";
 import { runOne } from "../runner/recorder.ts";
+import { aggregate, CONFIDENCE } from "../reports/inference.ts";
 import type { TaskScript } from "../workloads/workload.ts";
 
 const BASE = 0x100000000000;
 /** V8 old-space limit of each child, MiB: room for 10^6 VMAs and a fork on a 24 GiB machine. */
 const CHILD_HEAP_MIB = 16384;
 const PARTS = ["a", "b", "c", "growth"] as const;
+/** (b)'s target: CPU seconds of one android-launch scale=1 run per scheme (issue #12). */
+const B_TARGET_S = 12;
 
 type Gc = () => void;
 
@@ -374,11 +377,19 @@ async function partB(schemes: string[], runs: number): Promise<void> {
   console.log(
     `(b) android-launch --param scale=1, seed 1, one subprocess per scheme and run; ${runs} run${
       runs > 1 ? "s" : ""
-    } per scheme, interleaved${runs > 1 ? " (CPU: median [min, max])" : ""}`,
+    } per scheme, interleaved${
+      runs > 1
+        ? ` (CPU: median [min, max], and the mean's ${
+          Math.round(CONFIDENCE * 100)
+        } % t-interval against the ${B_TARGET_S} s target)`
+        : ""
+    }`,
   );
   console.log(
     `    ${"scheme".padEnd(22)} ${(runs > 1 ? "CPU s [min, max]" : "CPU s").padStart(19)} ` +
-      `${"wall s".padStart(7)} ${"peak RSS MiB".padStart(12)} ${"ops".padStart(9)}`,
+      `${"wall s".padStart(7)} ${"peak RSS MiB".padStart(12)} ${"ops".padStart(9)}${
+        runs > 1 ? "  mean CPU s [95 % CI]" : ""
+      }`,
   );
   // Runs interleave the schemes (round r of every scheme, then round r + 1), so that a change in
   // the machine's load during the measurement spreads over every scheme alike.
@@ -400,9 +411,27 @@ async function partB(schemes: string[], runs: number): Promise<void> {
         fmt(median(rs.map((x) => x.wallMs / 1000)), 1).padStart(7)
       } ${fmt(Math.max(...rs.map((x) => x.hwmKiB)) / 1024).padStart(12)} ${
         // The same seed gives the same operations in every run; say so if it did not.
-        (ops.size === 1 ? String(rs[0].ops) : [...ops].join("/") + " (differ!)").padStart(9)}`,
+        (ops.size === 1 ? String(rs[0].ops) : [...ops].join("/") + " (differ!)").padStart(9)}${
+        runs > 1 ? `  ${againstTarget(cpu)}` : ""
+      }`,
     );
   }
+}
+
+/**
+ * The mean of `cpu` (seconds) with its t-interval, and what it says of the target: over or under
+ * it only when the whole interval is, else that the runs cannot tell.
+ */
+function againstTarget(cpu: number[]): string {
+  const a = aggregate(cpu);
+  if (a.ci === undefined) return fmt(a.mean, 1);
+  const [lo, hi] = a.ci;
+  const verdict = lo > B_TARGET_S
+    ? `over ${B_TARGET_S} s`
+    : hi <= B_TARGET_S
+    ? `within ${B_TARGET_S} s`
+    : `cannot tell against ${B_TARGET_S} s`;
+  return `${fmt(a.mean, 1)} [${fmt(lo, 1)}, ${fmt(hi, 1)}] ${verdict}`;
 }
 
 /**
