@@ -27,6 +27,7 @@ import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { schemeIds } from "../core/rmap/registry.ts";
 import { CONFIDENCE, pairedRatio } from "../reports/inference.ts";
+import { jsonChild } from "./json_child.ts";
 
 /** Old-space limit of each run's subprocess, MiB (as `bench:scale`'s children). */
 const CHILD_HEAP_MIB = 16384;
@@ -103,27 +104,13 @@ async function child(root: string, scheme: string, scale: number): Promise<void>
   console.log(JSON.stringify(out));
 }
 
-async function runChild(root: string, scheme: string, scale: number): Promise<AbRun> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      `--v8-flags=--max-old-space-size=${CHILD_HEAP_MIB}`,
-      import.meta.filename!,
-      "--child",
-      root,
-      scheme,
-      String(scale),
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`run of ${scheme} in ${root} failed: ${err}`);
-  }
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+function runChild(root: string, scheme: string, scale: number): Promise<AbRun> {
+  return jsonChild(
+    import.meta.filename!,
+    ["--child", root, scheme, String(scale)],
+    [`--max-old-space-size=${CHILD_HEAP_MIB}`],
+    `run of ${scheme} in ${root}`,
+  );
 }
 
 async function git(root: string, args: string[]): Promise<{ ok: boolean; out: string }> {
@@ -137,8 +124,14 @@ async function git(root: string, args: string[]): Promise<{ ok: boolean; out: st
   }
 }
 
-/** A detached worktree of `rev` in a new temporary directory, or the one-line error. */
-async function worktree(root: string, rev: string): Promise<string | { error: string }> {
+/**
+ * A detached worktree of `rev` in a new temporary directory and the commit's short name, or the
+ * one-line error.
+ */
+async function worktree(
+  root: string,
+  rev: string,
+): Promise<{ dir: string; name: string } | { error: string }> {
   const sha = await git(root, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
   if (!sha.ok) return { error: `"${rev}" is not a commit of ${root}` };
   const dir = await Deno.makeTempDir({ prefix: "bench_ab_" });
@@ -147,7 +140,7 @@ async function worktree(root: string, rev: string): Promise<string | { error: st
     await Deno.remove(dir, { recursive: true });
     return { error: `git worktree add of ${rev} failed: ${r.out.split("\n")[0]}` };
   }
-  return dir;
+  return { dir, name: sha.out.slice(0, 12) };
 }
 
 const fmt = (x: number, d = 1): string => x.toFixed(d);
@@ -165,26 +158,24 @@ async function main(args: string[]): Promise<number> {
   const root = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
   const made: string[] = [];
   try {
-    const base = await worktree(root, o.base);
-    if (typeof base !== "string") {
-      console.error(`error: ${base.error}`);
+    const bw = await worktree(root, o.base);
+    if ("error" in bw) {
+      console.error(`error: ${bw.error}`);
       return 2;
     }
-    made.push(base);
-    let head = root;
+    made.push(bw.dir);
+    const base = bw.dir, baseName = bw.name;
+    let head = root, headName = "working tree";
     if (o.head !== null) {
       const h = await worktree(root, o.head);
-      if (typeof h !== "string") {
+      if ("error" in h) {
         console.error(`error: ${h.error}`);
         return 2;
       }
-      made.push(h);
-      head = h;
+      made.push(h.dir);
+      head = h.dir;
+      headName = h.name;
     }
-    const baseName = (await git(root, ["rev-parse", "--short", `${o.base}^{commit}`])).out;
-    const headName = o.head === null
-      ? "working tree"
-      : (await git(root, ["rev-parse", "--short", `${o.head}^{commit}`])).out;
     console.log(
       `android-launch --param scale=${o.scale}, seed 1: CPU s per run (user + system, all ` +
         `threads), ${o.pairs} pair${o.pairs > 1 ? "s" : ""} per scheme, each a run of base ` +

@@ -15,8 +15,8 @@
  *   per scheme; with `--runs N`, N runs per scheme (interleaved), CPU as median [min, max] and
  *   the largest peak RSS — one run's CPU time moves by several seconds with the machine. Then
  *   the same schemes in one `rmapbench run` with two jobs, as a user runs them (the point of the
- *   12 s target: every scheme of a whole phone within a minute on two cores): its wall time, its
- *   CPU time (all workers) and the process's peak RSS.
+ *   12 s target: every scheme of a whole phone within a minute on two cores), `--runs` times: its
+ *   wall time, its CPU time (all workers) and the process's peak RSS.
  * - (c) JS heap bytes per faulted VMA (with its anon_vma, AVC, folio, PTE and oracle entry) and per
  *   AVC (a grandchild's fork less a sibling's fork: the same objects but one more AVC per VMA),
  *   measured with `--expose-gc` heap deltas.
@@ -44,6 +44,7 @@ import {
 } from "../core/kernel/types.ts";
 import { runOne } from "../runner/recorder.ts";
 import { aggregate, CONFIDENCE } from "../reports/inference.ts";
+import { jsonChild } from "./json_child.ts";
 import type { TaskScript } from "../workloads/workload.ts";
 
 const BASE = 0x100000000000;
@@ -262,26 +263,13 @@ function childGrowth(vmas: number): unknown {
 // ---------------------------------------------------------------------------------------------
 // Parent
 
-async function child(args: string[]): Promise<Record<string, unknown>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      `--v8-flags=--expose-gc,--max-old-space-size=${CHILD_HEAP_MIB}`,
-      import.meta.filename!,
-      "--child",
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`child ${args.join(" ")} failed: ${err}`);
-  }
-  return JSON.parse(text);
+function child(args: string[]): Promise<Record<string, unknown>> {
+  return jsonChild(
+    import.meta.filename!,
+    ["--child", ...args],
+    ["--expose-gc", `--max-old-space-size=${CHILD_HEAP_MIB}`],
+    `child ${args.join(" ")}`,
+  );
 }
 
 /** Compiles and runs the C storm; null (with a reason printed) when it cannot. */
@@ -403,9 +391,7 @@ async function partB(schemes: string[], runs: number): Promise<void> {
     const rs = all.get(s)!;
     const cpu = rs.map((x) => x.cpuMs / 1000);
     const ops = new Set(rs.map((x) => x.ops));
-    const cpuText = runs > 1
-      ? `${fmt(median(cpu), 1)} [${fmt(Math.min(...cpu), 1)}, ${fmt(Math.max(...cpu), 1)}]`
-      : fmt(cpu[0], 1);
+    const cpuText = runs > 1 ? spread(cpu) : fmt(cpu[0], 1);
     console.log(
       `    ${s.padEnd(22)} ${cpuText.padStart(19)} ${
         fmt(median(rs.map((x) => x.wallMs / 1000)), 1).padStart(7)
@@ -419,26 +405,60 @@ async function partB(schemes: string[], runs: number): Promise<void> {
 }
 
 /**
- * The mean of `cpu` (seconds) with its t-interval, and what it says of the target: over or under
- * it only when the whole interval is, else that the runs cannot tell.
+ * The mean of `secs` with its t-interval, and what it says of `target` seconds: over or within it
+ * only when the whole interval is, else that the runs cannot tell.
  */
-function againstTarget(cpu: number[]): string {
-  const a = aggregate(cpu);
+function againstTarget(secs: number[], target = B_TARGET_S): string {
+  const a = aggregate(secs);
   if (a.ci === undefined) return fmt(a.mean, 1);
   const [lo, hi] = a.ci;
-  const verdict = lo > B_TARGET_S
-    ? `over ${B_TARGET_S} s`
-    : hi <= B_TARGET_S
-    ? `within ${B_TARGET_S} s`
-    : `cannot tell against ${B_TARGET_S} s`;
+  const verdict = lo > target
+    ? `over ${target} s`
+    : hi <= target
+    ? `within ${target} s`
+    : `cannot tell against ${target} s`;
   return `${fmt(a.mean, 1)} [${fmt(lo, 1)}, ${fmt(hi, 1)}] ${verdict}`;
 }
 
+/** `median [min, max]` of `xs`, one decimal. */
+function spread(xs: number[]): string {
+  return `${fmt(median(xs), 1)} [${fmt(Math.min(...xs), 1)}, ${fmt(Math.max(...xs), 1)}]`;
+}
+
+/** The wall time the five schemes of (b) are for: all of them within a minute on two cores. */
+const B_TOGETHER_TARGET_S = 60;
+
 /**
- * (b)'s last line: the schemes in one `cli.ts run` with `--jobs 2`, its wall and CPU time as its
- * results.json gives them and the process's peak RSS (VmHWM, read while it runs).
+ * (b)'s last line: the schemes in one `cli.ts run` with `--jobs 2`, `runs` times: wall and CPU
+ * time as results.json gives them, and the process's peak RSS (VmHWM, read while it runs); with
+ * two runs or more, the mean wall time's t-interval against a minute.
  */
-async function partBTogether(schemes: string[]): Promise<void> {
+async function partBTogether(schemes: string[], runs: number): Promise<void> {
+  const wall: number[] = [], cpu: number[] = [];
+  let hwmKiB = 0;
+  for (let r = 0; r < runs; r++) {
+    const t = await togetherRun(schemes);
+    wall.push(t.wallSeconds);
+    cpu.push(t.cpuSeconds);
+    hwmKiB = Math.max(hwmKiB, t.hwmKiB);
+  }
+  const many = runs > 1;
+  console.log(
+    `    together: the ${schemes.length} scheme${schemes.length > 1 ? "s" : ""} in one ` +
+      `\`rmapbench run --jobs 2\`${many ? `, ${runs} runs (median [min, max])` : ""}: wall ${
+        many ? spread(wall) : fmt(wall[0], 1)
+      } s, CPU ${many ? spread(cpu) : fmt(cpu[0], 1)} s (all workers), peak RSS ${
+        fmt(hwmKiB / 1024)
+      } MiB (the process: up to two runs at a time)${
+        many ? `; mean wall s ${againstTarget(wall, B_TOGETHER_TARGET_S)}` : ""
+      }`,
+  );
+}
+
+/** One `cli.ts run` of `schemes` for {@link partBTogether}. */
+async function togetherRun(
+  schemes: string[],
+): Promise<{ wallSeconds: number; cpuSeconds: number; hwmKiB: number }> {
   const dir = await Deno.makeTempDir({ prefix: "bench_scale_b_" });
   try {
     const cli = new URL("../cli.ts", import.meta.url).pathname;
@@ -482,14 +502,7 @@ async function partBTogether(schemes: string[]): Promise<void> {
       wallSeconds: number;
       cpuSeconds: number;
     };
-    console.log(
-      `    together: the ${schemes.length} scheme${schemes.length > 1 ? "s" : ""} in one ` +
-        `\`rmapbench run --jobs 2\`: wall ${fmt(env.wallSeconds, 1)} s, CPU ${
-          fmt(env.cpuSeconds, 1)
-        } s (all workers), peak RSS ${
-          fmt(hwmKiB / 1024)
-        } MiB (the process: up to two runs at a time)`,
-    );
+    return { wallSeconds: env.wallSeconds, cpuSeconds: env.cpuSeconds, hwmKiB };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -584,7 +597,7 @@ async function main(args: string[]): Promise<number> {
   if (parts.includes("a")) await partA(rounds);
   if (parts.includes("b")) {
     await partB(schemes, runs);
-    await partBTogether(schemes);
+    await partBTogether(schemes, runs);
   }
   if (parts.includes("c")) await partC();
   if (parts.includes("growth")) await partGrowth(maxVmas);

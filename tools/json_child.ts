@@ -1,0 +1,35 @@
+/**
+ * The benchmark tools' subprocess: `deno run --allow-all` of a script with V8 flags, whose last
+ * line of standard output is one JSON value. Each measurement runs in its own process, so heaps,
+ * peak RSS and JIT state do not mix.
+ *
+ * @module
+ */
+
+/**
+ * Runs `script` with `args` under `--v8-flags=<v8Flags>` and returns the JSON value of the last
+ * line it printed; throws, naming `what` and the last lines of standard error, when it fails.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const r = await jsonChild<{ cpuMs: number }>(import.meta.filename!, ["--child"], ["--expose-gc"], "child");
+ * ```
+ */
+export async function jsonChild<T>(
+  script: string,
+  args: string[],
+  v8Flags: string[],
+  what: string,
+): Promise<T> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `--v8-flags=${v8Flags.join(",")}`, script, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`${what} failed: ${err}`);
+  }
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "");
+}
