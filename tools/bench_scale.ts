@@ -6,11 +6,15 @@
  *   so they cannot merge) forks 100 times in series; each child exits at once. The classic
  *   `anon_vma` scheme with the oracle on, bare (untimed {@link CountingExec}) and on the timed
  *   machine, against the real kernel running the same storm (`tools/bench_scale_fork.c`, compiled
- *   with the host gcc), measured side by side in this run; medians of several rounds, printed as
- *   ratios. The real kernel's round is timed from the first fork to the last child reaped. The
- *   simulator first runs {@link WARMUP_ROUNDS} rounds of each kind that are not in the medians
- *   (V8 compiles the hot paths during them; the real kernel has no such phase); their times are
- *   printed beside the medians so the warm-up cost is not hidden.
+ *   with the host gcc). Measured in pairs (`--pairs`, default two per CPU): the simulator's child
+ *   and the real kernel's storm back to back, both pinned to the same CPU with `taskset` (the CPU
+ *   and the order alternating), each side a median of `--rounds` rounds; the ratio over the pairs
+ *   is the ratio of the means with Fieller's interval and a verdict against 1.0x. Each pair also
+ *   runs the real storm unpinned, as a user starts it, and the ratios against that are printed
+ *   beside (see `partA` for why the pin). The real kernel's round is timed from the first fork to
+ *   the last child reaped. The simulator first runs {@link WARMUP_ROUNDS} rounds of each kind
+ *   that are not in the medians (V8 compiles the hot paths during them; the real kernel has no
+ *   such phase); their times are printed beside the medians so the warm-up cost is not hidden.
  * - (b) `android-launch --param scale=1`: CPU time of the run and peak RSS of the process (VmHWM),
  *   per scheme; with `--runs N`, N runs per scheme (interleaved), CPU as median [min, max] and
  *   the largest peak RSS — one run's CPU time moves by several seconds with the machine. Then
@@ -24,7 +28,7 @@
  *   faults, one fork and its exit.
  *
  * Usage: `deno task bench:scale [--part a,b,c,growth] [--scheme ID[,ID]] [--max-vmas N]
- * [--rounds R] [--runs N]`
+ * [--rounds R] [--pairs P] [--runs N]`
  *
  * @module
  */
@@ -43,7 +47,7 @@ import {
   PAGE_SIZE,
 } from "../core/kernel/types.ts";
 import { runOne } from "../runner/recorder.ts";
-import { aggregate, CONFIDENCE } from "../reports/inference.ts";
+import { aggregate, CONFIDENCE, pairedRatio } from "../reports/inference.ts";
 import { jsonChild } from "./json_child.ts";
 import type { TaskScript } from "../workloads/workload.ts";
 
@@ -263,94 +267,262 @@ function childGrowth(vmas: number): unknown {
 // ---------------------------------------------------------------------------------------------
 // Parent
 
-function child(args: string[]): Promise<Record<string, unknown>> {
-  return jsonChild(
+/** One measurement in its own Deno subprocess, run under the command `prefix` (a pin) if given. */
+function child<T = Record<string, unknown>>(
+  args: string[],
+  prefix: readonly string[] = [],
+): Promise<T> {
+  return jsonChild<T>(
     import.meta.filename!,
     ["--child", ...args],
     ["--expose-gc", `--max-old-space-size=${CHILD_HEAP_MIB}`],
     `child ${args.join(" ")}`,
+    prefix,
   );
 }
 
-/** Compiles and runs the C storm; null (with a reason printed) when it cannot. */
-async function realStorm(
+/** What {@link childStorm} returns: ms per round, the warm-up rounds apart. */
+interface StormChild {
+  bare: number[];
+  bareFork: number[];
+  timed: number[];
+  bareWarmup: number[];
+  timedWarmup: number[];
+}
+
+/** The C storm built from `tools/bench_scale_fork.c` into `dir` with the host gcc, or why not. */
+async function buildRealStorm(dir: string): Promise<{ bin: string } | { error: string }> {
+  const bin = `${dir}/bench_scale_fork`;
+  const src = new URL("./bench_scale_fork.c", import.meta.url).pathname;
+  let cc: Deno.CommandOutput;
+  try {
+    cc = await new Deno.Command("gcc", { args: ["-O2", "-o", bin, src], stderr: "piped" })
+      .output();
+  } catch (e) {
+    return { error: `gcc not available (${(e as Error).message})` };
+  }
+  if (!cc.success) {
+    return { error: `gcc failed: ${new TextDecoder().decode(cc.stderr).split("\n")[0]}` };
+  }
+  return { bin };
+}
+
+/** Per-round figures of one real-kernel storm run, ms. */
+interface RealStorm {
+  storm: number[];
+  fork: number[];
+}
+
+/** Runs the C storm `bin` (`rounds` storms) under the command `prefix` (a pin, or none). */
+async function runRealStorm(
+  bin: string,
+  prefix: readonly string[],
   vmas: number,
   forks: number,
   rounds: number,
-): Promise<{ storm: number[]; fork: number[] } | string> {
-  const dir = await Deno.makeTempDir({ prefix: "bench_scale_" });
+): Promise<RealStorm | { error: string }> {
+  const argv = [...prefix, bin, String(vmas), String(forks), String(rounds)];
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) return { error: new TextDecoder().decode(out.stderr).trim() };
+  const storm: number[] = [];
+  const fork: number[] = [];
+  for (
+    const m of new TextDecoder().decode(out.stdout).matchAll(/storm_ns=(\d+) fork_ns=(\d+)/g)
+  ) {
+    storm.push(Number(m[1]) / 1e6);
+    fork.push(Number(m[2]) / 1e6);
+  }
+  return { storm, fork };
+}
+
+/**
+ * The CPU numbers of a Linux CPU list (`0-3,8`, as `Cpus_allowed_list` prints it), in order; []
+ * when `text` is not one.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseCpuList } from "./bench_scale.ts";
+ * if (parseCpuList("0-2,5").join() !== "0,1,2,5") throw new Error();
+ * ```
+ */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(",")) {
+    const m = part.match(/^(\d+)(?:-(\d+))?$/);
+    if (!m) return [];
+    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a || b - a > 4096) return [];
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out;
+}
+
+/** The CPUs this process may run on ([] when `/proc/self/status` does not say). */
+function allowedCpus(): number[] {
   try {
-    const bin = `${dir}/bench_scale_fork`;
-    const src = new URL("./bench_scale_fork.c", import.meta.url).pathname;
-    let cc: Deno.CommandOutput;
-    try {
-      cc = await new Deno.Command("gcc", { args: ["-O2", "-o", bin, src], stderr: "piped" })
-        .output();
-    } catch (e) {
-      return `gcc not available (${(e as Error).message})`;
-    }
-    if (!cc.success) return `gcc failed: ${new TextDecoder().decode(cc.stderr).split("\n")[0]}`;
-    const out = await new Deno.Command(bin, {
-      args: [String(vmas), String(forks), String(rounds)],
-      stdout: "piped",
-      stderr: "piped",
+    const m = Deno.readTextFileSync("/proc/self/status").match(/^Cpus_allowed_list:\s*(\S+)$/m);
+    return m ? parseCpuList(m[1]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Whether util-linux's `taskset` can pin a command to `cpu` here. */
+async function canPin(cpu: number): Promise<boolean> {
+  try {
+    const r = await new Deno.Command("taskset", {
+      args: ["-c", String(cpu), "true"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
     }).output();
-    if (!out.success) return new TextDecoder().decode(out.stderr).trim();
-    const storm: number[] = [];
-    const fork: number[] = [];
-    for (
-      const m of new TextDecoder().decode(out.stdout).matchAll(/storm_ns=(\d+) fork_ns=(\d+)/g)
-    ) {
-      storm.push(Number(m[1]) / 1e6);
-      fork.push(Number(m[2]) / 1e6);
-    }
-    return { storm, fork };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    return r.success;
+  } catch {
+    return false;
   }
 }
 
 const fmt = (x: number, d = 0): string => x.toFixed(d);
 
-async function partA(rounds: number): Promise<void> {
+/**
+ * Simulator / real kernel over the pairs: the ratio of the means with Fieller's interval, and
+ * what it says of the 1.0x target: at most or over it only when the whole interval is.
+ */
+function ratioVerdict(sim: number[], real: number[]): string {
+  const r = pairedRatio(sim, real);
+  if (r.ci === null) {
+    return `${fmt(r.ratio, 2)}x (no interval from ${r.n} pair${r.n > 1 ? "s" : ""})`;
+  }
+  const [lo, hi] = r.ci;
+  const verdict = hi <= 1 ? "at most 1.0x" : lo > 1 ? "over 1.0x" : "cannot tell against 1.0x";
+  return `${fmt(r.ratio, 2)}x [${fmt(lo, 2)}, ${fmt(hi, 2)}] ${verdict}`;
+}
+
+/**
+ * (a): `pairs` pairs, each the simulator's child and the real kernel's storm back to back, both
+ * pinned to one CPU when `taskset` works. A vCPU's speed is not a constant here: on this project's
+ * 2-vCPU VMs one vCPU ran both sides' storms about 1.4x slower than the other for minutes at a
+ * time, and unpinned, the real kernel's storm was slower than on either (each child's exit runs
+ * on the other CPU beside the next fork). Two sides measured at different times or on different
+ * CPUs give ratios from 0.5x to 1.3x; a pair on one CPU at one time gives the ratio.
+ */
+async function partA(rounds: number, pairs: number): Promise<void> {
   const V = 1000, N = 100;
+  const cpus = allowedCpus();
+  const pin = cpus.length > 0 && await canPin(cpus[0]);
+  const step = pin ? cpus.length : 1;
   console.log(
     `(a) fork storm: ${V} faulted one-page VMAs, ${N} serial fork + exit, anon_vma, oracle on; ` +
-      `median [min, max] of ${rounds} rounds (the simulator's after ${WARMUP_ROUNDS} warm-up rounds)`,
+      `${pairs} pair${pairs > 1 ? "s" : ""} of the simulator (median [min, max] of ${rounds} ` +
+      `rounds after ${WARMUP_ROUNDS} warm-up rounds of each kind) and the real kernel (of ${rounds} ` +
+      `rounds) back to back, ${
+        pin
+          ? `both pinned to one CPU (taskset), the CPU (${
+            cpus.join(", ")
+          }) and the order alternating`
+          : "unpinned (taskset cannot pin here), the order alternating"
+      }`,
   );
-  const sim = await child(["storm", String(V), String(N), String(rounds)]) as {
-    bare: number[];
-    bareFork: number[];
-    timed: number[];
-    bareWarmup: number[];
-    timedWarmup: number[];
-  };
-  const real = await realStorm(V, N, rounds);
-  const warm = (xs: number[]): string => xs.map((x) => fmt(x, 0)).join(", ");
-  const bare = median(sim.bare), bareFork = median(sim.bareFork), timed = median(sim.timed);
-  if (typeof real === "string") {
-    console.log(`    real kernel: not measured (${real})`);
-    console.log(`    simulator bare ${fmt(bare, 1)} ms, timed machine ${fmt(timed, 1)} ms`);
-    return;
+  const dir = await Deno.makeTempDir({ prefix: "bench_scale_" });
+  try {
+    const built = await buildRealStorm(dir);
+    const simBare: number[] = [], simTimed: number[] = [], realStorm: number[] = [];
+    const freeStorm: number[] = [];
+    let realError: string | null = "error" in built ? built.error : null;
+    for (let p = 0; p < pairs; p++) {
+      const cpu = pin ? cpus[p % cpus.length] : null;
+      const prefix = cpu === null ? [] : ["taskset", "-c", String(cpu)];
+      // The order flips after each sweep over the CPUs, so that every CPU sees both orders.
+      const simFirst = Math.floor(p / step) % 2 === 0;
+      const runSim = (): Promise<StormChild> =>
+        child<StormChild>(["storm", String(V), String(N), String(rounds)], prefix);
+      const runReal = async (pre: readonly string[]): Promise<RealStorm | null> => {
+        if (!("bin" in built) || realError !== null) return null;
+        const r = await runRealStorm(built.bin, pre, V, N, rounds);
+        if ("error" in r) {
+          realError = r.error;
+          return null;
+        }
+        return r;
+      };
+      let sim: StormChild, real: RealStorm | null, free: RealStorm | null = null;
+      if (simFirst) {
+        sim = await runSim();
+        real = await runReal(prefix);
+        if (pin) free = await runReal([]);
+      } else {
+        if (pin) free = await runReal([]);
+        real = await runReal(prefix);
+        sim = await runSim();
+      }
+      const bare = median(sim.bare), timed = median(sim.timed);
+      console.log(
+        `    pair ${p + 1}${cpu === null ? "" : `, CPU ${cpu}`}, ${
+          simFirst ? "simulator" : "real kernel"
+        } first`,
+      );
+      const warm = (xs: number[]): string => xs.map((x) => fmt(x, 0)).join(", ");
+      if (real === null) {
+        console.log(
+          `      simulator: bare ${spread(sim.bare)} ms, timed ${spread(sim.timed)} ms`,
+        );
+        continue;
+      }
+      const rs = median(real.storm), rf = median(real.fork);
+      simBare.push(bare);
+      simTimed.push(timed);
+      realStorm.push(rs);
+      console.log(
+        `      real kernel:     ${spread(real.storm)} ms per storm (fork() calls ${fmt(rf, 1)} ms)`,
+      );
+      if (free !== null) {
+        freeStorm.push(median(free.storm));
+        console.log(
+          `      unpinned kernel: ${spread(free.storm)} ms per storm (fork() calls ${
+            fmt(median(free.fork), 1)
+          } ms)`,
+        );
+      }
+      console.log(
+        `      simulator bare:  ${spread(sim.bare)} ms = ${fmt(bare / rs, 2)}x real (fork() ` +
+          `alone ${fmt(median(sim.bareFork), 1)} ms = ${fmt(median(sim.bareFork) / rf, 2)}x); ` +
+          `warm-up rounds ${warm(sim.bareWarmup)} ms`,
+      );
+      console.log(
+        `      simulator timed: ${spread(sim.timed)} ms = ${fmt(timed / rs, 2)}x real; ` +
+          `warm-up rounds ${warm(sim.timedWarmup)} ms`,
+      );
+    }
+    if (realError !== null) {
+      console.log(`    real kernel: not measured (${realError})`);
+      return;
+    }
+    console.log(
+      `    over the ${pairs} pair${pairs > 1 ? "s" : ""}, simulator / real kernel${
+        pin ? " on the same CPU" : ""
+      } (ratio of the means, Fieller's ${Math.round(CONFIDENCE * 100)} % interval; the verdict ` +
+        "holds only when the whole interval is on one side of 1.0x):",
+    );
+    console.log(`      bare:  ${ratioVerdict(simBare, realStorm)}`);
+    console.log(`      timed: ${ratioVerdict(simTimed, realStorm)}`);
+    if (freeStorm.length === simBare.length && freeStorm.length > 0) {
+      // As a user starts the storm: each child's exit then runs on another CPU, and the parent
+      // waits for it there (cross-CPU wake-ups, which the simulator does not model).
+      console.log(
+        "    against the unpinned real kernel (each fork's child runs and exits on another CPU " +
+          "while the parent waits; the simulator models no such wake-ups):",
+      );
+      console.log(`      bare:  ${ratioVerdict(simBare, freeStorm)}`);
+      console.log(`      timed: ${ratioVerdict(simTimed, freeStorm)}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  const rs = median(real.storm), rf = median(real.fork);
-  // The spread of the rounds beside each median: a ratio is only as firm as both sides' rounds.
-  const span = (xs: number[]): string => `[${fmt(Math.min(...xs), 1)}, ${fmt(Math.max(...xs), 1)}]`;
-  console.log(
-    `    real kernel (${Deno.osRelease()}): ${fmt(rs, 1)} ${span(real.storm)} ms per storm ` +
-      `(fork() calls ${fmt(rf, 1)} ms)`,
-  );
-  console.log(
-    `    simulator, bare kernel:    ${fmt(bare, 1).padStart(7)} ${span(sim.bare)} ms  = ${
-      fmt(bare / rs, 2)
-    }x real  (fork() alone ${fmt(bareFork, 1)} ms = ${fmt(bareFork / rf, 2)}x); ` +
-      `warm-up rounds ${warm(sim.bareWarmup)} ms`,
-  );
-  console.log(
-    `    simulator, timed machine:  ${fmt(timed, 1).padStart(7)} ${span(sim.timed)} ms  = ${
-      fmt(timed / rs, 2)
-    }x real; warm-up rounds ${warm(sim.timedWarmup)} ms`,
-  );
 }
 
 /** One android-launch subprocess's figures. */
@@ -546,7 +718,7 @@ async function partGrowth(maxVmas: number): Promise<void> {
 function usage(msg: string): number {
   console.error(
     `error: ${msg}; usage: bench_scale.ts [--part ${PARTS.join(",")}] [--scheme ID[,ID]] ` +
-      "[--max-vmas N (1000..1000000)] [--rounds R (1..50)] [--runs N (1..20)]",
+      "[--max-vmas N (1000..1000000)] [--rounds R (1..50)] [--pairs P (1..20)] [--runs N (1..20)]",
   );
   return 2;
 }
@@ -570,6 +742,7 @@ async function main(args: string[]): Promise<number> {
   let maxVmas = 1_000_000;
   let rounds = 5;
   let runs = 1;
+  let pairs: number | null = null; // default: two per CPU, at most 8
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--part") parts = (args[++i] ?? "").split(",");
@@ -577,6 +750,7 @@ async function main(args: string[]): Promise<number> {
     else if (a === "--max-vmas") maxVmas = Number(args[++i]);
     else if (a === "--rounds") rounds = Number(args[++i]);
     else if (a === "--runs") runs = Number(args[++i]);
+    else if (a === "--pairs") pairs = Number(args[++i]);
     else return usage(`unknown option "${a}"`);
   }
   for (const p of parts) {
@@ -594,7 +768,12 @@ async function main(args: string[]): Promise<number> {
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
     return usage("--runs must be an integer in [1, 20]");
   }
-  if (parts.includes("a")) await partA(rounds);
+  if (pairs !== null && (!Number.isInteger(pairs) || pairs < 1 || pairs > 20)) {
+    return usage("--pairs must be an integer in [1, 20]");
+  }
+  if (parts.includes("a")) {
+    await partA(rounds, pairs ?? Math.min(8, 2 * Math.max(1, allowedCpus().length)));
+  }
   if (parts.includes("b")) {
     await partB(schemes, runs);
     await partBTogether(schemes, runs);

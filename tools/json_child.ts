@@ -9,6 +9,7 @@
 /**
  * Runs `script` with `args` under `--v8-flags=<v8Flags>` and returns the JSON value of the last
  * line it printed; throws, naming `what` and the last lines of standard error, when it fails.
+ * A non-empty `prefix` is a command that runs Deno (e.g. `["taskset", "-c", "1"]`: pinned).
  *
  * @example Usage
  * ```ts ignore
@@ -20,9 +21,12 @@ export async function jsonChild<T>(
   args: string[],
   v8Flags: string[],
   what: string,
+  prefix: readonly string[] = [],
 ): Promise<T> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `--v8-flags=${v8Flags.join(",")}`, script, ...args],
+  const deno = [Deno.execPath(), "run", "--allow-all", `--v8-flags=${v8Flags.join(",")}`];
+  const argv = [...prefix, ...deno, script, ...args];
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
