@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
+import { runTool, type ToolRun } from "./run_tool.ts";
 import { parseAbArgs } from "../tools/bench_ab.ts";
 import { schemeIds } from "../core/rmap/registry.ts";
 
@@ -49,15 +50,8 @@ async function worktrees(): Promise<string> {
   return new TextDecoder().decode(r.stdout);
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", tool, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr).trim() };
+function run(args: string[]): Promise<ToolRun> {
+  return runTool(tool, args);
 }
 
 Deno.test("bench:ab: an unknown revision is refused with one line, exit 2, no worktree left", async () => {

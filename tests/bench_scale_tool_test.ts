@@ -5,19 +5,13 @@
 
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
+import { runTool, type ToolRun } from "./run_tool.ts";
 import { parseCpuList } from "../tools/bench_scale.ts";
 
 const tool = fileURLToPath(new URL("../tools/bench_scale.ts", import.meta.url));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", tool, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr).trim() };
+function run(args: string[]): Promise<ToolRun> {
+  return runTool(tool, args);
 }
 
 Deno.test("bench:scale parseCpuList: ranges and single CPUs in order, [] for anything else", () => {

@@ -48,7 +48,7 @@ import {
 } from "../core/kernel/types.ts";
 import { runOne } from "../runner/recorder.ts";
 import { aggregate, CONFIDENCE, pairedRatio } from "../reports/inference.ts";
-import { jsonChild } from "./json_child.ts";
+import { jsonChild, runArgv } from "./json_child.ts";
 import type { TaskScript } from "../workloads/workload.ts";
 
 const BASE = 0x100000000000;
@@ -321,13 +321,7 @@ async function runRealStorm(
   forks: number,
   rounds: number,
 ): Promise<RealStorm | { error: string }> {
-  const argv = [...prefix, bin, String(vmas), String(forks), String(rounds)];
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await runArgv([...prefix, bin, String(vmas), String(forks), String(rounds)]);
   if (!out.success) return { error: new TextDecoder().decode(out.stderr).trim() };
   const storm: number[] = [];
   const fork: number[] = [];

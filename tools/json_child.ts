@@ -24,16 +24,20 @@ export async function jsonChild<T>(
   prefix: readonly string[] = [],
 ): Promise<T> {
   const deno = [Deno.execPath(), "run", "--allow-all", `--v8-flags=${v8Flags.join(",")}`];
-  const argv = [...prefix, ...deno, script, ...args];
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await runArgv([...prefix, ...deno, script, ...args]);
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
     throw new Error(`${what} failed: ${err}`);
   }
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "");
+}
+
+/** Runs the command `argv` (program, then its arguments) without stdin; output and error piped. */
+export function runArgv(argv: readonly string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
 }
