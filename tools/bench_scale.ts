@@ -406,15 +406,15 @@ function ratioVerdict(sim: number[], real: number[]): string {
  * on the other CPU beside the next fork). Two sides measured at different times or on different
  * CPUs give ratios from 0.5x to 1.3x; a pair on one CPU at one time gives the ratio.
  */
-async function partA(rounds: number, pairs: number): Promise<void> {
+async function partA(rounds: number, pairs: number, cpus: number[]): Promise<void> {
   const V = 1000, N = 100;
-  const cpus = allowedCpus();
   const pin = cpus.length > 0 && await canPin(cpus[0]);
   const step = pin ? cpus.length : 1;
   console.log(
     `(a) fork storm: ${V} faulted one-page VMAs, ${N} serial fork + exit, anon_vma, oracle on; ` +
       `${pairs} pair${pairs > 1 ? "s" : ""} of the simulator (median [min, max] of ${rounds} ` +
-      `rounds after ${WARMUP_ROUNDS} warm-up rounds of each kind) and the real kernel (of ${rounds} ` +
+      `rounds after ${WARMUP_ROUNDS} warm-up rounds of each kind) and the real kernel ` +
+      `(${Deno.osRelease()}; of ${rounds} ` +
       `rounds) back to back, ${
         pin
           ? `both pinned to one CPU (taskset), the CPU (${
@@ -429,31 +429,33 @@ async function partA(rounds: number, pairs: number): Promise<void> {
     const simBare: number[] = [], simTimed: number[] = [], realStorm: number[] = [];
     const freeStorm: number[] = [];
     let realError: string | null = "error" in built ? built.error : null;
+    const runSim = (prefix: readonly string[]): Promise<StormChild> =>
+      child<StormChild>(["storm", String(V), String(N), String(rounds)], prefix);
+    /** The real storm under `prefix`; null once it has failed (or could not be built). */
+    const runReal = async (prefix: readonly string[]): Promise<RealStorm | null> => {
+      if (!("bin" in built) || realError !== null) return null;
+      const r = await runRealStorm(built.bin, prefix, V, N, rounds);
+      if ("error" in r) {
+        realError = r.error;
+        return null;
+      }
+      return r;
+    };
+    const warm = (xs: number[]): string => xs.map((x) => fmt(x, 0)).join(", ");
     for (let p = 0; p < pairs; p++) {
       const cpu = pin ? cpus[p % cpus.length] : null;
       const prefix = cpu === null ? [] : ["taskset", "-c", String(cpu)];
       // The order flips after each sweep over the CPUs, so that every CPU sees both orders.
       const simFirst = Math.floor(p / step) % 2 === 0;
-      const runSim = (): Promise<StormChild> =>
-        child<StormChild>(["storm", String(V), String(N), String(rounds)], prefix);
-      const runReal = async (pre: readonly string[]): Promise<RealStorm | null> => {
-        if (!("bin" in built) || realError !== null) return null;
-        const r = await runRealStorm(built.bin, pre, V, N, rounds);
-        if ("error" in r) {
-          realError = r.error;
-          return null;
-        }
-        return r;
-      };
       let sim: StormChild, real: RealStorm | null, free: RealStorm | null = null;
       if (simFirst) {
-        sim = await runSim();
+        sim = await runSim(prefix);
         real = await runReal(prefix);
         if (pin) free = await runReal([]);
       } else {
         if (pin) free = await runReal([]);
         real = await runReal(prefix);
-        sim = await runSim();
+        sim = await runSim(prefix);
       }
       const bare = median(sim.bare), timed = median(sim.timed);
       console.log(
@@ -461,14 +463,13 @@ async function partA(rounds: number, pairs: number): Promise<void> {
           simFirst ? "simulator" : "real kernel"
         } first`,
       );
-      const warm = (xs: number[]): string => xs.map((x) => fmt(x, 0)).join(", ");
       if (real === null) {
         console.log(
           `      simulator: bare ${spread(sim.bare)} ms, timed ${spread(sim.timed)} ms`,
         );
         continue;
       }
-      const rs = median(real.storm), rf = median(real.fork);
+      const rs = median(real.storm), rf = median(real.fork), bareFork = median(sim.bareFork);
       simBare.push(bare);
       simTimed.push(timed);
       realStorm.push(rs);
@@ -485,7 +486,7 @@ async function partA(rounds: number, pairs: number): Promise<void> {
       }
       console.log(
         `      simulator bare:  ${spread(sim.bare)} ms = ${fmt(bare / rs, 2)}x real (fork() ` +
-          `alone ${fmt(median(sim.bareFork), 1)} ms = ${fmt(median(sim.bareFork) / rf, 2)}x); ` +
+          `alone ${fmt(bareFork, 1)} ms = ${fmt(bareFork / rf, 2)}x); ` +
           `warm-up rounds ${warm(sim.bareWarmup)} ms`,
       );
       console.log(
@@ -773,7 +774,8 @@ async function main(args: string[]): Promise<number> {
     return usage("--pairs must be an integer in [1, 20]");
   }
   if (parts.includes("a")) {
-    await partA(rounds, pairs ?? Math.min(8, 2 * Math.max(1, allowedCpus().length)));
+    const cpus = allowedCpus();
+    await partA(rounds, pairs ?? Math.min(8, 2 * Math.max(1, cpus.length)), cpus);
   }
   if (parts.includes("b")) {
     await partB(schemes, runs);
