@@ -619,6 +619,28 @@ Deno.test("run(until) stops at the limit and can be resumed", () => {
   assert.equal(m.busy, false);
 });
 
+Deno.test("run(until) replays the work steps that start by the limit, a stretch's later ones after", () => {
+  // One stretch of four one-unit steps (0-1, 1-2, 2-3, 3-4 ns): with the limit at 2.5 ns the
+  // third step, started at 2, is replayed (counted) and the fourth, starting at 3, is not yet.
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([op("fault", () => {
+      for (const kind of ["page_copy", "pte_check", "list_op", "tree_visit"] as const) {
+        m.exec.work(kind, 1);
+      }
+    })]),
+  });
+  m.run(2.5);
+  assert.equal(m.now, 2.5);
+  assert.deepEqual(m.metrics().work, { page_copy: 1, pte_check: 1, list_op: 1 });
+  m.run();
+  assert.equal(m.now, 4);
+  assert.deepEqual(m.metrics().work, { page_copy: 1, pte_check: 1, list_op: 1, tree_visit: 1 });
+});
+
 Deno.test("a class's hold figures are those of one distribution of every hold, in arrival order", () => {
   // Fractional prices: the sum of the holds depends on the order they are added in.
   const costs = mergeCostProfile(UNIT_COST_PROFILE, {
@@ -758,4 +780,64 @@ Deno.test("replayed holds: more locks than the first room, released out of order
   // locks[0] ("a") sees 0.5 + 1.5 + ... + 6.5 while the others are taken, then 3 and 6 after
   // the releases of locks[2] and locks[5] before its own.
   assert.equal(met.locks["a"].maxWorkPerHold, 24.5 + 3 + 6);
+});
+
+Deno.test("a task reaches a lock at the same time and in the same order however its work is divided into steps", () => {
+  // Task 1 does 10 ns of work, then takes L. Task 2 takes M at 3 ns, works 7 ns and reaches L at
+  // 10 ns too. Task 1 began its stretch of work first (at 0), so it takes L first, whether its
+  // 10 ns come as one step or as several (per-step events used to let task 2 go first when task
+  // 1's work came in two steps: its last step was queued at 5 ns, after task 2's at 10 ns).
+  const L = newLock("anon_vma.root", "rwsem");
+  const M = newLock("mmap_lock", "rwsem");
+  const timeline = (steps: number[]) => {
+    const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE, trace: true });
+    const ex = m.exec;
+    m.addTask({
+      id: 1,
+      name: "a",
+      kind: "user",
+      next: script([op("fork", () => {
+        for (const units of steps) ex.work("tree_update", units);
+        ex.acquire(L, "write");
+        ex.work("tree_update", 1);
+        ex.release(L, "write");
+      })]),
+    });
+    m.addTask({
+      id: 2,
+      name: "b",
+      kind: "user",
+      next: script([op("exit", () => {
+        ex.work("tree_update", 3);
+        ex.acquire(M, "write");
+        ex.work("tree_update", 7);
+        ex.acquire(L, "write");
+        ex.release(L, "write");
+        ex.release(M, "write");
+      })]),
+    });
+    m.run();
+    return { trace: rows(m.trace), metrics: m.metrics() };
+  };
+  const one = timeline([10]);
+  assert.deepEqual(one.trace, [
+    [0, 0, 1, "begin fork"],
+    [0, 1, 2, "begin exit"],
+    [3, 1, 2, "acquire mmap_lock[0] write"],
+    [10, 0, 1, "acquire anon_vma.root[0] write"],
+    [10, 1, 2, "wait anon_vma.root[0] write"],
+    // Task 2 sleeps on the rwsem and is handed it at the release.
+    [11, 0, 1, "release anon_vma.root[0] write"],
+    [11, null, 2, "acquire anon_vma.root[0] write"],
+    [11, 0, 1, "end fork"],
+    [11, 0, 1, "exit"],
+    [11, 1, 2, "resume"],
+    [11, 1, 2, "release anon_vma.root[0] write"],
+    [11, 1, 2, "release mmap_lock[0] write"],
+    [11, 1, 2, "end exit"],
+    [11, 1, 2, "exit"],
+  ]);
+  for (const steps of [[5, 5], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [2.5, 7.5]]) {
+    assert.deepEqual(timeline(steps), one, `work in steps ${steps}`);
+  }
 });

@@ -46,6 +46,27 @@ class MachineLock extends LockState<Task> implements LockInfo {
   }
 }
 
+/** A grant of a lock of class `m` (a read one when `read`) after a wait of `waited` ns. */
+export function noteGrant(m: ClassAccumulator, read: boolean, waited: number): void {
+  if (read) m.readAcquisitions++;
+  else m.writeAcquisitions++;
+  (read ? m.readWait : m.writeWait).add(waited);
+  m.waitSum += waited;
+  if (waited > 0) m.contended++;
+}
+
+/** A release of a lock of class `m` held `holdNs` (a write hold when `write`) for `units` of work. */
+export function noteRelease(
+  m: ClassAccumulator,
+  write: boolean,
+  holdNs: number,
+  units: number,
+): void {
+  (write ? m.writeHold : m.readHold).add(holdNs);
+  m.holdSum += holdNs;
+  if (units > m.maxWorkPerHold) m.maxWorkPerHold = units;
+}
+
 /**
  * Lock states and per-class and per-operation statistics of one machine.
  *

@@ -13,6 +13,16 @@
  * queues the task, a release hands the lock to the waiters. Operations on different CPUs thus
  * overlap and contend, while the kernel's data structures only ever see one operation at a time.
  *
+ * ## Stretches
+ *
+ * The work and delay steps between two steps another task can observe (a lock, RCU or operation
+ * step) are one stretch. A task takes it step by step while its clock stays before the next
+ * pending event; at the first step that would reach that event (or pass the run's limit) it runs
+ * ahead over the rest of the stretch, and one event at the stretch's end resumes it. Events at
+ * the same time run in the order they were scheduled, so of two tasks reaching a lock at the same
+ * nanosecond, the one that began its stretch first goes first, however the work in the stretches
+ * is divided into steps (the work reported by one `work(kind, n)` or by n calls of one unit).
+ *
  * ## Trylocks
  *
  * The kernel needs a trylock's answer synchronously, while `run()` is recording, so a trylock is
@@ -60,12 +70,14 @@ import { type CostProfile, DEFAULT_COST_PROFILE, validateCostProfile } from "./c
 import { EventQueue } from "./event_queue.ts";
 import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
 import type { MachineMetrics, TraceEntry } from "./metrics.ts";
-import { Accounting, cpuMetrics, taskMetrics } from "./accounting.ts";
+import { Accounting, cpuMetrics, noteGrant, noteRelease, taskMetrics } from "./accounting.ts";
 import { StepRecorder } from "./recording.ts";
 import { grownHeld } from "./tally.ts";
 import { Rcu } from "./rcu.ts";
 import {
+  checkAction,
   type Cpu,
+  dropHeld,
   EV_ADVANCE,
   EV_BEGIN,
   EV_RUNNABLE,
@@ -348,22 +360,14 @@ export class Machine {
       task.finishedAt = this.#now;
       return;
     }
+    checkAction(id, action);
     if ("sleep" in action) {
       const ns = action.sleep;
-      if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
-        throw new RangeError(`Task ${id} asked to sleep ${ns} ns; must be a finite number >= 0`);
-      }
       if (this.#traceOn) this.#log(task, `sleep ${ns}`);
       this.#leaveCpu(task);
       task.state = "sleeping";
       this.#events.scheduleTagged(this.#now + ns, EV_RUNNABLE, task);
       return;
-    }
-    if (!("op" in action) || typeof action.run !== "function") {
-      throw new TypeError(`Task ${id} returned an invalid action`);
-    }
-    if (!(OP_KINDS as readonly string[]).includes(action.op)) {
-      throw new RangeError(`Task ${id} returned an unknown operation kind ${action.op}`);
     }
     const rp = task.rp;
     const rec = this.#recorder;
@@ -397,12 +401,20 @@ export class Machine {
     // A step taking `ns` > 0 moves the clock to `t = now + ns` when its event at `t` would be the
     // next to run: every pending event strictly later (an equal one was scheduled first) and `t`
     // within the limit. `next` is kept while no step changes the queue (a release and RCU do).
+    // Otherwise the task runs ahead (see "Stretches" in the module comment): `ahead` is then the
+    // time its next step starts, and the work and delay steps that follow add to it, up to a step
+    // of another kind or one that would start past the limit, where one event resumes the task.
     const events = this.#events;
     const limit = this.#limit;
     let next = events.nextTime;
+    let ahead = -1; // < 0: not running ahead (times are >= 0)
     let pc = r.pc; // the program counter, written back to `r.pc` before every return
     while (pc < n) {
       const w = code[pc] | 0;
+      if (ahead >= 0) {
+        const s = w & 15; // S_WORK, S_WORK1 and S_DELAY only, each starting within the limit
+        if ((s !== 2 && s !== 10 && s !== 3) || ahead > limit) break;
+      }
       let ns = 0; // the time the step takes (work and delays)
       switch (w & 15) {
         case 2: // S_WORK
@@ -476,29 +488,8 @@ export class Machine {
           const mode = MODES[code[pc + 2]];
           pc += 3;
           r.pc = pc;
-          const held = task.held;
-          const nh = task.nheld - 1;
-          let i = nh;
-          while (held[i].info !== info) i--;
-          const h = held[i];
-          const units = task.heldUnits[i];
-          if (i < nh) {
-            // Keep the record for reuse: move it to the free end.
-            const hs = task.heldSlot, hu = task.heldUnits;
-            for (let j = i; j < nh; j++) {
-              held[j] = held[j + 1];
-              hs[j] = hs[j + 1];
-              hu[j] = hu[j + 1];
-            }
-            held[nh] = h;
-          }
-          task.nheld = nh;
-          h.info = null;
-          const m = info.metrics;
-          const holdNs = this.#now - h.since;
-          (h.write ? m.writeHold : m.readHold).add(holdNs);
-          m.holdSum += holdNs;
-          if (units > m.maxWorkPerHold) m.maxWorkPerHold = units;
+          const h = dropHeld(task, info);
+          noteRelease(info.metrics, h.write, this.#now - h.since, task.heldUnits[task.nheld]);
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
           for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
@@ -532,18 +523,21 @@ export class Machine {
         default:
           throw new Error(`Corrupt step code ${code[pc]} at ${pc}`);
       }
-      // The clock moves on, or the task's next step is queued (see `next`).
+      // The clock moves on, or the task runs ahead (see `next`).
       if (ns > 0) {
-        const t = this.#now + ns;
-        if (t < next && t <= limit) this.#now = t;
+        if (ahead >= 0) ahead += ns;
         else {
-          events.scheduleTagged(t, EV_ADVANCE, task);
-          r.pc = pc;
-          return;
+          const t = this.#now + ns;
+          if (t < next && t <= limit) this.#now = t;
+          else ahead = t;
         }
       }
     }
     r.pc = pc;
+    if (ahead >= 0) {
+      events.scheduleTagged(ahead, EV_ADVANCE, task);
+      return;
+    }
     // The buffers go back to the recorder's pool: only operations in flight hold step buffers.
     this.#recorder.recycle(r);
     task.replay = null;
@@ -560,13 +554,9 @@ export class Machine {
   #granted(task: Task, info: LockInfo, mode: LockMode, since: number): void {
     const now = this.#now;
     const m = info.metrics;
-    if (mode === "read") m.readAcquisitions++;
-    else m.writeAcquisitions++;
     const waited = now - since;
-    (mode === "read" ? m.readWait : m.writeWait).add(waited);
-    m.waitSum += waited;
+    noteGrant(m, mode === "read", waited);
     if (waited > 0) {
-      m.contended++;
       task.lockWaitNs += waited;
       task.replay!.opLockWait += waited;
     }

@@ -23,6 +23,26 @@ export type TaskKind = "user" | "kthread";
  */
 export type TaskAction = { op: OpKind; run: () => void } | { sleep: number } | null;
 
+/**
+ * Throws when `action`, returned by task `id`'s `next`, is neither a sleep of a finite number of
+ * nanoseconds >= 0 nor an operation of a known kind with a `run` function.
+ */
+export function checkAction(id: number, action: object): void {
+  if ("sleep" in action) {
+    const ns = action.sleep;
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
+      throw new RangeError(`Task ${id} asked to sleep ${ns} ns; must be a finite number >= 0`);
+    }
+    return;
+  }
+  if (!("op" in action) || !("run" in action) || typeof action.run !== "function") {
+    throw new TypeError(`Task ${id} returned an invalid action`);
+  }
+  if (!(OP_KINDS as readonly unknown[]).includes(action.op)) {
+    throw new RangeError(`Task ${id} returned an unknown operation kind ${action.op}`);
+  }
+}
+
 /** Description of a task given to `Machine.addTask`. */
 export interface TaskSpec {
   /** Unique id; used in the trace and the metrics. */
@@ -325,4 +345,29 @@ export class Fifo<T> {
     this.#buf = buf;
     this.#head = 0;
   }
+}
+
+/**
+ * Takes the hold of `info` out of `task`'s held locks (`held[0..nheld)`, one fewer after) and
+ * returns its record, kept for reuse at the free end: `held[nheld]`, its units of work at
+ * `heldUnits[nheld]`. The holds after it move down one place.
+ */
+export function dropHeld(task: Task, info: LockInfo): Held {
+  const held = task.held;
+  const nh = task.nheld - 1;
+  let i = nh;
+  while (held[i].info !== info) i--;
+  const h = held[i];
+  const hs = task.heldSlot, hu = task.heldUnits;
+  const units = hu[i];
+  for (let j = i; j < nh; j++) {
+    held[j] = held[j + 1];
+    hs[j] = hs[j + 1];
+    hu[j] = hu[j + 1];
+  }
+  held[nh] = h;
+  hu[nh] = units;
+  task.nheld = nh;
+  h.info = null;
+  return h;
 }
