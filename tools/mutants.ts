@@ -322,6 +322,43 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a lock never blocks",
     tests: ["tests/machine_lock_state_test.ts"],
   },
+  // -- timed machine ---------------------------------------------------------------------------
+  {
+    id: "machine-event-per-step",
+    file: "core/machine/machine.ts",
+    search: "else ahead = t;",
+    replace:
+      "else {\n            events.scheduleTagged(t, EV_ADVANCE, task);\n            r.pc = pc;\n" +
+      "            return;\n          }",
+    story: "one event per work step again: who takes a lock first at a tie depends on how finely " +
+      "the other task reported its work",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "machine-stretch-past-limit",
+    file: "core/machine/machine.ts",
+    search: "|| ahead > limit) break;",
+    replace: ") break;",
+    story:
+      "a stretch runs ahead past run(until)'s limit: work starting after it is already counted",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "machine-stretch-over-lock",
+    file: "core/machine/machine.ts",
+    search: "if ((s !== 2 && s !== 10 && s !== 3) || ahead > limit) break;",
+    replace: "if ((s !== 2 && s !== 10 && s !== 3 && s !== 4) || ahead > limit) break;",
+    story: "running ahead takes a lock step too, at the stretch's start time instead of its end",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "machine-contended-not-counted",
+    file: "core/machine/accounting.ts",
+    search: "if (waited > 0) m.contended++;",
+    replace: "",
+    story: "a grant after a wait is not counted as contended",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
   // -- reports ---------------------------------------------------------------------------------
   {
     id: "csv-swap-columns",

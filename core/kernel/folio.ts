@@ -5,7 +5,8 @@
  * Stands for the folio parts of `mm/page_alloc.c`/`mm/swap.c` (allocation, `folio_put`, the LRU),
  * `mm/swap_state.c`/`mm/swapfile.c` (swap cache, `swap_free`) and `mm/filemap.c` (page cache).
  *
- * Scheme hooks called here: `folioFreed` (when an anon folio's last reference goes).
+ * Scheme hooks called here: `folioFreed` (when an anon folio's last reference goes), `splitFolio`
+ * (`split_folio` of an anon large folio, for schemes that implement it).
  *
  * This module is browser compatible and has no dependencies.
  *

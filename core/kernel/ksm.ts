@@ -42,6 +42,10 @@
  *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
  *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
  *
+ * Scheme hooks called here: `ksmGetAnonVma` and `ksmPutAnonVma` (an rmap item's reference on
+ * `vma->anon_vma`), `ksmWalkAnonVma` (`rmap_walk_ksm`'s walk of an item's anon_vma), `folioFreed`
+ * (`folio_set_stable_node`: the scheme's anon rmap lets go of a folio that becomes a KSM folio).
+ *
  * This module is browser compatible and has no dependencies.
  *
  * @module

@@ -2,6 +2,8 @@
  * Named kernel parameters with documented defaults. Every assumption of the kernel core that is
  * not a confirmed Linux constant lives here.
  *
+ * Scheme hooks called here: none.
+ *
  * This module is browser compatible and has no dependencies.
  *
  * @module

@@ -6,6 +6,8 @@
  * can map them at a glance. Addresses are byte addresses held in JavaScript numbers (exact up to
  * 2^53, far above the 47-bit x86_64 user address space).
  *
+ * Scheme hooks called here: none.
+ *
  * This module is browser compatible and has no dependencies.
  *
  * @module

@@ -14,6 +14,8 @@
  * of a syscall naming a pid that no longer exists (`process_madvise`, `process_mrelease`,
  * `pidfd_open`): ESRCH. Every syscall on an exited process fails that same way here.
  *
+ * Scheme hooks called here: none.
+ *
  * Pure functions, no dependencies beyond the kernel types; browser compatible.
  *
  * @module
