@@ -276,3 +276,65 @@ Deno.test("AugmentedTree insertLast stops early when the augmentation is unchang
     ),
   );
 });
+
+Deno.test("AugmentedTree load: the middle node roots each range; heights, augmentation, then inserts and removals", () => {
+  // Keys 0..6 (ids the same): 3 roots the whole, 1 and 5 the halves.
+  //            3
+  //        1       5
+  //      0   2   4   6
+  const nodes = [0, 1, 2, 3, 4, 5, 6].map((k) => new N(k, 10 * k, k));
+  const t = new AugmentedTree<N>(before, PROPAGATE);
+  t.load(nodes, 7);
+  assert.equal(shape(t.root), "(((. 0 .) 1 (. 2 .)) 3 ((. 4 .) 5 (. 6 .)))");
+  assert.deepEqual([t.size, t.root?.count, t.root?.maxWeight], [7, 7, 60]);
+  check(t.root);
+  // Six: the upper middle (index 3) roots it; the left half has three, the right two.
+  const six = new AugmentedTree<N>(before, PROPAGATE);
+  six.load([0, 1, 2, 3, 4, 5].map((k) => new N(k, k, k)), 6);
+  assert.equal(shape(six.root), "(((. 0 .) 1 (. 2 .)) 3 ((. 4 .) 5 .))");
+  // Refused: a tree that is not empty, a count out of range; nothing changes.
+  assert.throws(() => t.load([new N(9, 0, 9)], 1), { name: "RangeError", message: /not empty/ });
+  const u = new AugmentedTree<N>(before, PROPAGATE);
+  assert.throws(() => u.load(nodes, 8), { name: "RangeError", message: /count 8/ });
+  assert.deepEqual([u.size, u.root], [0, null]);
+});
+
+Deno.test("AugmentedTree load keeps a tree kind's value above the height, and a loaded tree stays an AVL tree (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 70 }),
+      fc.array(opArb, { maxLength: 60 }),
+      (keys, ops) => {
+        for (const aug of [PROPAGATE, WITH_ROTATE]) {
+          keys.sort((x, y) => x - y);
+          let id = 0;
+          const nodes = keys.map((k) => new N(k, k % 7, id++));
+          // A value packed above the height (as the VMA tree's max gap) survives the load.
+          nodes.forEach((n, i) => n.height = (i + 1) * 64 + 1);
+          const t = new AugmentedTree<N>(before, aug);
+          t.load(nodes, nodes.length);
+          nodes.forEach((n, i) => assert.equal(Math.floor(n.height / 64), i + 1));
+          nodes.forEach((n) => n.height &= 63); // back to plain heights for `check`
+          check(t.root);
+          assert.deepEqual([...t.nodes()], nodes);
+          const live = [...nodes];
+          for (const o of ops) {
+            if (o.insert) {
+              const n = new N(o.key, o.weight, id++);
+              t.insert(n);
+              live.push(n);
+              live.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+            } else if (live.length > 0) {
+              const n = live.splice(o.pick % live.length, 1)[0];
+              assert.ok(t.remove(n));
+            }
+            check(t.root);
+          }
+          assert.deepEqual([...t.nodes()], live);
+          assert.equal(t.size, live.length);
+        }
+      },
+    ),
+    { seed: 0x10ad, numRuns: 150 },
+  );
+});

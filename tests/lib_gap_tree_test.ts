@@ -10,6 +10,99 @@ function vma(start: number, end: number, id = 0): Vma {
   return { start, end, id };
 }
 
+/** An item with the links the tree keeps on it. */
+type Linked = Vma & { left: Linked | null; right: Linked | null; height: number; maxGap: number };
+
+/**
+ * Checks the tree the links of `items` (every item of one tree) make: one root, in-order the
+ * items' order, heights exact and AVL-balanced, and each max gap the largest gap before an item
+ * of its subtree.
+ */
+function checkLinks(items: Vma[]): void {
+  const all = items as Linked[];
+  const children = new Set<Linked>();
+  for (const n of all) for (const c of [n.left, n.right]) if (c !== null) children.add(c);
+  const roots = all.filter((n) => !children.has(n));
+  assert.equal(roots.length, all.length === 0 ? 0 : 1, "one root");
+  const order: Linked[] = [];
+  const walk = (n: Linked | null): [number, number] => {
+    if (n === null) return [0, -Infinity];
+    const [hl, gl] = walk(n.left);
+    order.push(n);
+    const [hr, gr] = walk(n.right);
+    assert.equal(n.height, Math.max(hl, hr) + 1, "height");
+    assert.ok(Math.abs(hl - hr) <= 1, "AVL balance");
+    const i = all.indexOf(n);
+    const gap = Math.max(i === 0 ? 0 : n.start - all[i - 1].end, gl, gr);
+    assert.equal(n.maxGap, gap, "max gap");
+    return [n.height, gap];
+  };
+  if (roots.length === 1) walk(roots[0]);
+  assert.deepEqual(order, all, "in-order");
+}
+
+Deno.test("GapTree load: a balanced tree of the items, by halving", () => {
+  // Five items, one page apart but for a hole of 30 before the fourth:
+  //   0    10 12   22 24   34        64   74 76   86
+  //   [ a  )  [ b  )  [ c  )  ........ [ d  )  [ e  )
+  // The middle item of each range roots it: c, then b (of a, b) and e (of d, e).
+  const items = [vma(0, 10, 1), vma(12, 22, 2), vma(24, 34, 3), vma(64, 74, 4), vma(76, 86, 5)];
+  const t = new GapTree<Vma>();
+  t.load(items, 5);
+  const [a, b, c, d, e] = items as Linked[];
+  assert.deepEqual(
+    [c.left, c.right, b.left, b.right, e.left, e.right, a.left, d.right],
+    [b, e, a, null, d, null, null, null],
+  );
+  assert.deepEqual(items.map((n) => (n as Linked).height), [1, 2, 3, 1, 2]);
+  assert.deepEqual(items.map((n) => (n as Linked).maxGap), [0, 2, 30, 30, 30]);
+  checkLinks(items);
+  assert.deepEqual([t.size, t.first(), t.last(), t.prevOf(d), t.nextOf(c)], [5, a, e, c, d]);
+  // The answers of a tree filled by inserts.
+  assert.equal(t.gapBottomUp(30, 0, 100), 34);
+  assert.equal(t.gapBottomUp(31, 0, 200), 86);
+  assert.equal(t.gapBottomUp(31, 0, 100), undefined);
+  assert.equal(t.gapTopDown(30, 0, 64), 34);
+  assert.deepEqual(t.intersecting(20, 70), [b, c, d]);
+  // Inserts and removals go on from the loaded shape.
+  t.insert(vma(40, 50, 6));
+  t.remove(a);
+  const now = t.toArray();
+  assert.deepEqual(now.map((n) => n.id), [2, 3, 6, 4, 5]);
+  checkLinks(now);
+});
+
+Deno.test("GapTree load refuses what inserts would refuse, and changes nothing", () => {
+  const t = new GapTree<Vma>();
+  const a = vma(0, 10, 1);
+  for (
+    const [items, count, msg] of [
+      [[a, vma(5, 15)], 2, /out of order or overlaps/],
+      [[vma(20, 30), a], 2, /out of order or overlaps/],
+      [[a, vma(12, 12)], 2, /Invalid range/],
+      [[a], 2, /count 2 is not in \[0, 1\]/],
+      [[a], -1, /count -1/],
+      [[a], 0.5, /count 0.5/],
+    ] as [Vma[], number, RegExp][]
+  ) {
+    assert.throws(() => t.load(items, count), { name: "RangeError", message: msg });
+    assert.equal(t.size, 0);
+    assert.equal((a as Partial<Linked>).left, undefined, "no link written");
+  }
+  // Only the first `count` items are read; an empty load leaves an empty tree.
+  t.load([a, vma(5, 15)], 1);
+  assert.deepEqual([t.size, t.first(), t.last()], [1, a, a]);
+  assert.throws(() => t.load([vma(20, 30)], 1), { name: "RangeError", message: /not empty/ });
+  const u = new GapTree<Vma>();
+  u.load([], 0);
+  assert.deepEqual([u.size, u.first(), u.last(), u.gapBottomUp(5, 0, 100)], [
+    0,
+    undefined,
+    undefined,
+    0,
+  ]);
+});
+
 Deno.test("GapTree lookups", () => {
   const t = new GapTree<Vma>();
   assert.equal(t.size, 0);
@@ -153,6 +246,7 @@ function bruteGap(
 type Op =
   | { t: "ins"; s: number; l: number }
   | { t: "rm"; i: number }
+  | { t: "load" }
   | { t: "gap"; len: number; low: number; span: number }
   | { t: "q"; a: number; b: number };
 
@@ -170,6 +264,9 @@ Deno.test("GapTree matches a naive model (property)", () => {
       weight: 3,
     },
     fc.record({ t: fc.constant("rm" as const), i: fc.nat() }),
+    // Empties the tree and loads the same items at once (fork's copy): every later insert,
+    // removal and search runs on the loaded shape.
+    fc.record({ t: fc.constant("load" as const) }),
     {
       arbitrary: fc.record({
         t: fc.constant("gap" as const),
@@ -202,6 +299,10 @@ Deno.test("GapTree matches a naive model (property)", () => {
             ref.push(v);
             ref.sort((a, b) => a.start - b.start);
           }
+        } else if (o.t === "load") {
+          t.clear();
+          t.load(ref, ref.length);
+          checkLinks(ref);
         } else if (o.t === "rm") {
           if (ref.length === 0) continue;
           const v = ref[o.i % ref.length];

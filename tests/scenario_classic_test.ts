@@ -351,6 +351,38 @@ Deno.test("fork copies PTEs only for VMAs with an anon_vma; DONTFORK and WIPEONF
   assertEquals([s.anonVmaOf(vmas(c2)[0]), k.pte(c2, pg(3))], [null, undefined]);
 });
 
+Deno.test("fork's child tree, filled at once, answers as one built by inserts", () => {
+  //  0   10  20  30  40
+  //  AAA bbb CCC ddd EEE     b MADV_DONTFORK: the child has A C E, a hole where b was
+  //  the child then maps F into that hole (bottom-up search from A's end) and unmaps C
+  const { k } = world();
+  const mm = k.spawn();
+  for (const p of [0, 11, 22, 33, 44]) k.mmap(mm, pg(p), 10 * P, RW, ANON);
+  k.madvise(mm, pg(11), 10 * P, 10 /* MADV_DONTFORK */);
+  k.madvise(mm, pg(33), 10 * P, 10 /* MADV_DONTFORK */);
+  const c = k.fork(mm);
+  const [a, cc, e] = vmas(c);
+  assertEquals(vmas(c).map((v) => [v.start, v.end]), [[pg(0), pg(10)], [pg(22), pg(32)], [
+    pg(44),
+    pg(54),
+  ]]);
+  assertEquals([c.vmas.prevOf(cc), c.vmas.nextOf(cc), c.vmas.prevOf(a)], [a, e, undefined]);
+  assertEquals([c.vmas.find(pg(25)), c.vmas.find(pg(15)), c.vmas.find(pg(43))], [
+    cc,
+    undefined,
+    undefined,
+  ]);
+  // The largest hole below E is [32, 44): 12 pages; b's [10, 22) is 12 too, and lower.
+  assertEquals(c.vmas.gapBottomUp(12 * P, pg(0), pg(60)), pg(10));
+  assertEquals(c.vmas.gapBottomUp(13 * P, pg(0), pg(60)), undefined);
+  assertEquals(c.vmas.gapBottomUp(13 * P, pg(0), pg(70)), pg(54));
+  k.mmap(c, pg(12), 8 * P, RW, ANON);
+  k.munmap(c, pg(22), 10 * P);
+  assertEquals(vmas(c).map((v) => (v.start - X) / P), [0, 12, 44]);
+  assertEquals(c.vmas.gapBottomUp(24 * P, pg(0), pg(60)), pg(20));
+  assertEquals(objects(k).vma, 5 + 3);
+});
+
 Deno.test("errors leave the state unchanged and follow Linux errnos", () => {
   const { k } = world();
   const mm = k.spawn();

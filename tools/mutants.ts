@@ -359,6 +359,31 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a grant after a wait is not counted as contended",
     tests: ["tests/machine_timeline_test.ts"],
   },
+  {
+    id: "tree-build-height",
+    file: "core/lib/augmented_tree.ts",
+    search: "n.height = (p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) : 0) + (hl > hr ? hl : hr) + 1;",
+    replace: "n.height = (p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) : 0) + hr + 1;",
+    story:
+      "a loaded tree's node takes its right subtree's height only (the lower one when they differ)",
+    tests: ["tests/lib_augmented_tree_test.ts"],
+  },
+  {
+    id: "gap-load-no-prev",
+    file: "core/lib/gap_tree.ts",
+    search: "      n.prev = pred;\n      n.maxGap = 0;",
+    replace: "      n.prev = null;\n      n.maxGap = 0;",
+    story: "a loaded VMA tree's items lose their predecessor links, so every max gap is wrong",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "fork-load-drops-last",
+    file: "core/kernel/fork.ts",
+    search: "child.vmas.load(vmas, m);",
+    replace: "child.vmas.load(vmas, m > 1 ? m - 1 : m);",
+    story: "fork accounts every copy but leaves the last one out of the child's tree",
+    tests: ["tests/scenario_classic_test.ts"],
+  },
   // -- reports ---------------------------------------------------------------------------------
   {
     id: "csv-swap-columns",

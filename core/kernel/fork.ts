@@ -21,7 +21,7 @@ import { PageTable } from "./page_table.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import { copyPageRange } from "./memory.ts";
 import { doMmap, exitMmap } from "./mmap.ts";
-import { vmaDup, vmaLink } from "./vma_tree.ts";
+import { vmaDup, vmaLinkAccount } from "./vma_tree.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -112,6 +112,10 @@ export function dupMm(k: KernelState, parent: Mm): Mm {
  */
 function dupVmas(k: KernelState, child: Mm, n: number): void {
   const vmas = forkVmas as Vma[];
+  // The copies fill forkVmas from the front (m <= i: a slot is read before it is reused), and
+  // enter the child's tree at once at the end, as `__mt_dup` copies the parent's maple tree
+  // whole before the loop stores each copy; each is accounted as it is made (vmaLinkAccount).
+  let m = 0;
   for (let i = 0; i < n; i++) {
     const mpnt = vmas[i];
     forkVmas[i] = null;
@@ -120,9 +124,12 @@ function dupVmas(k: KernelState, child: Mm, n: number): void {
     k.scheme.vmaInit(tmp);
     const wipe = (mpnt.flags & VM_WIPEONFORK) !== 0;
     if (!wipe) k.scheme.fork(tmp, mpnt);
-    vmaLink(k, tmp);
+    vmaLinkAccount(k, tmp);
+    forkVmas[m++] = tmp;
     if (!wipe && k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);
   }
+  child.vmas.load(vmas, m);
+  for (let i = 0; i < m; i++) forkVmas[i] = null;
 }
 
 /** Tears the mm down and forgets it (the part of exit and execve that drops the old mm). */

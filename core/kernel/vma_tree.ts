@@ -518,6 +518,15 @@ export function vmaDup(k: KernelState, src: Vma, mm: Mm = src.mm): Vma {
  */
 export function vmaLink(k: KernelState, v: Vma): void {
   v.mm.vmas.insert(v);
+  vmaLinkAccount(k, v);
+}
+
+/**
+ * {@link vmaLink} but the tree insert: `map_count`, its maple nodes and one `tree_update`. Fork
+ * accounts each copy with it (`dup_mmap`'s `vma_iter_bulk_store` into the tree `__mt_dup` copied
+ * whole) and loads the copies into the child's tree at once (`dupVmas`, fork.ts).
+ */
+export function vmaLinkAccount(k: KernelState, v: Vma): void {
   const old = v.mm.mapCount++;
   updateMaple(k, v.mm, old);
   k.exec.work("tree_update");

@@ -304,6 +304,31 @@ export class AvlEngine<N extends AvlNode<N>> {
     return this.#insertLast(root, node);
   }
 
+  /**
+   * A balanced tree of `nodes[from..to)` (not in any tree, sorted by the caller: equal keys in
+   * their array order) returned by its root: the links, heights and augmentation are set bottom
+   * up, each node once, with no comparison and no rotation. The middle node of each range is its
+   * subtree's root, so the two subtrees of a node differ in size by at most one and the AVL
+   * balance holds. For an order the caller vouches for (as {@linkcode AvlEngine.insertLast}); not
+   * for a kind of tree that keeps its own value above the height at insertion (the interval tree).
+   */
+  build(nodes: readonly N[], from: number, to: number): N | null {
+    if (from >= to) return null;
+    const mid = (from + to) >>> 1;
+    const n = nodes[mid];
+    const l = this.build(nodes, from, mid);
+    const r = this.build(nodes, mid + 1, to);
+    n.left = l;
+    n.right = r;
+    const hl = l === null ? 0 : l.height & HEIGHT_MASK;
+    const hr = r === null ? 0 : r.height & HEIGHT_MASK;
+    // As `insert`: a plain object may come without a height yet (undefined >= 64 is false).
+    const p = n.height;
+    n.height = (p >= HEIGHT_UNIT ? p - (p & HEIGHT_MASK) : 0) + (hl > hr ? hl : hr) + 1;
+    this.#augment.propagate(n);
+    return n;
+  }
+
   #insertLast(root: N | null, node: N): N {
     if (root === null) return node;
     // Down the right spine, then back up rebalancing as the recursive insert would, but stopping
@@ -572,6 +597,35 @@ export class AugmentedTree<N extends AvlNode<N>> {
   insertLast(node: N): void {
     this.#root = this.#engine.insertLast(this.#root, node);
     this.#size++;
+  }
+
+  /**
+   * Fills an empty tree with `nodes[0..count)` at once (see {@linkcode AvlEngine.build}): for a
+   * copy of a whole tree, made in order, where `count` calls of
+   * {@linkcode AugmentedTree.insertLast} would rebalance along the right spine each time. The
+   * same nodes in the same order, a shape of its own (balanced by halving). Throws a `RangeError`
+   * when the tree is not empty or `count` is out of range; the caller vouches for the order.
+   *
+   * @example
+   * ```ts
+   * import { AugmentedTree, AvlNode } from "./augmented_tree.ts";
+   * class N extends AvlNode<N> {
+   *   constructor(readonly key: number) {
+   *     super();
+   *   }
+   * }
+   * const t = new AugmentedTree<N>((a, b) => a.key < b.key);
+   * t.load([1, 2, 3].map((k) => new N(k)), 3);
+   * [t.root?.key, t.size]; // [2, 3]
+   * ```
+   */
+  load(nodes: readonly N[], count: number): void {
+    if (this.#size !== 0) throw new RangeError("load: the tree is not empty");
+    if (!(Number.isInteger(count) && count >= 0 && count <= nodes.length)) {
+      throw new RangeError(`load: count ${count} is not in [0, ${nodes.length}]`);
+    }
+    this.#root = this.#engine.build(nodes, 0, count);
+    this.#size = count;
   }
 
   /**

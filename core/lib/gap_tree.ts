@@ -290,6 +290,53 @@ export class GapTree<T extends Range> implements Iterable<T> {
   }
 
   /**
+   * Fills an empty tree with `items[0..count)` at once, as the kernel's `dup_mmap` copies the
+   * parent's maple tree whole (`__mt_dup`) before storing the child's VMAs in it: the items must
+   * be valid ranges in address order, none overlapping the next. The same contents as `count`
+   * inserts in order; only the tree's shape differs, which no search, walk or gap answer
+   * depends on. Throws a `RangeError` (and changes nothing) when the tree is not empty, `count`
+   * is out of range, or the items are not valid sorted disjoint ranges.
+   *
+   * @example
+   * ```ts
+   * import { GapTree } from "./gap_tree.ts";
+   * const t = new GapTree();
+   * t.load([{ start: 0, end: 10 }, { start: 20, end: 30 }], 2);
+   * [t.size, t.gapBottomUp(5, 0, 100)]; // [2, 10]
+   * ```
+   */
+  load(items: readonly T[], count: number): void {
+    if (this.#tree.size !== 0) throw new RangeError("load: the tree is not empty");
+    if (!(Number.isInteger(count) && count >= 0 && count <= items.length)) {
+      throw new RangeError(`load: count ${count} is not in [0, ${items.length}]`);
+    }
+    let prevEnd = -Infinity;
+    for (let i = 0; i < count; i++) {
+      const start = startOf(items[i]), end = endOf(items[i]);
+      if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
+        throw new RangeError(`Invalid range [${start}, ${end})`);
+      }
+      if (start < prevEnd) {
+        throw new RangeError(
+          `load: range [${start}, ${end}) is out of order or overlaps the one before`,
+        );
+      }
+      prevEnd = end;
+    }
+    const nodes = items as readonly GapNode<T>[];
+    let pred: GapNode<T> | null = null;
+    for (let i = 0; i < count; i++) {
+      const n = nodes[i];
+      n.prev = pred;
+      n.maxGap = 0; // read by the build's propagate before it is set
+      pred = n;
+    }
+    this.#tree.load(nodes, count);
+    this.#first = count === 0 ? null : nodes[0];
+    this.#last = pred;
+  }
+
+  /**
    * Remove `item` (by identity, located by `item.start`). Throws an `Error`
    * if it is not in the tree.
    *
