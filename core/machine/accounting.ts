@@ -8,8 +8,7 @@
  * @module
  */
 
-import { type Lock, OP_KINDS, type OpKind } from "./exec.ts";
-import { SlotTallies } from "./tally.ts";
+import { type Lock, OP_KINDS, type OpKind, type WorkKind } from "./exec.ts";
 import { Distribution, type DistributionSummary } from "../lib/stats.ts";
 import { LockState, type ReaderWakeup } from "./lock_state.ts";
 import { LOCK_SLOT } from "./lock_slot.ts";
@@ -80,13 +79,6 @@ export function noteRelease(
  * ```
  */
 export class Accounting {
-  /**
-   * Work replayed so far: slot {@link Accounting.workSlot} the total, by kind (in the order kinds
-   * were first replayed), and a slot per lock class, the work done under its locks.
-   */
-  readonly tallies: SlotTallies = new SlotTallies();
-  /** The slot of the total work in `tallies`. */
-  readonly workSlot: number = this.tallies.newSlot();
   readonly #readerWakeup: ReaderWakeup;
   #locks = new WeakMap<Lock, LockInfo>();
   #classes = new Map<string, ClassAccumulator>();
@@ -147,7 +139,7 @@ export class Accounting {
         waitSum: 0,
         readWait: new Distribution(),
         writeWait: new Distribution(),
-        workSlot: this.tallies.newSlot(),
+        lockClass: cls,
         maxWorkPerHold: 0,
       };
       this.#classes.set(cls, a);
@@ -173,8 +165,13 @@ export class Accounting {
     return this.#opAt[i] ?? this.op(OP_KINDS[i]);
   }
 
-  /** Per lock class figures, classes in the order they were first seen. */
-  lockMetrics(): Record<string, LockClassMetrics> {
+  /**
+   * Per lock class figures, classes in the order they were first seen; `workUnderLock(cls)` gives
+   * the work replayed under the locks of class `cls` (the machine keeps it; see `Machine.metrics`).
+   */
+  lockMetrics(
+    workUnderLock: (cls: string) => Partial<Record<WorkKind, number>> = () => ({}),
+  ): Record<string, LockClassMetrics> {
     const locks: Record<string, LockClassMetrics> = {};
     for (const [cls, a] of this.#classes) {
       locks[cls] = {
@@ -190,7 +187,7 @@ export class Accounting {
         waitNs: unionSummary(a.readWait, a.writeWait, a.waitSum),
         readWaitNs: a.readWait.summary(),
         writeWaitNs: a.writeWait.summary(),
-        workUnderLock: this.tallies.record(a.workSlot),
+        workUnderLock: workUnderLock(cls),
         maxWorkPerHold: a.maxWorkPerHold,
       };
     }

@@ -329,6 +329,14 @@ export class CountingExec implements Exec {
   #tallies = new SlotTallies();
   /** Slot 0 of `#tallies`: the total work, under a lock or not. */
   readonly #total = this.#tallies.newSlot();
+  /**
+   * The part of `#tallies` a timed machine does not replay (see
+   * {@link CountingExec.countWorkUntimed}), slot for slot: every slot is made in both.
+   */
+  #untimed = new SlotTallies();
+  readonly #untimedTotal = this.#untimed.newSlot(); // the same slot number as #total (0)
+  /** Where `#untimed`'s additions put the hold units (read by nothing). */
+  #untimedUnits = new Float64Array(8);
   /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
   #ops = new Float64Array(OP_KINDS.length);
   #opOrder: string[] = [];
@@ -337,7 +345,7 @@ export class CountingExec implements Exec {
   // The locks held, innermost last, as parallel arrays (no record per acquisition).
   #heldLocks: Lock[] = [];
   #heldWrite: boolean[] = [];
-  /** Work done so far under each held lock (grown by doubling, as the timed machine's). */
+  /** Work done so far under each held lock (grown by doubling). */
   #heldUnits = new Float64Array(8);
   #heldClass: ClassCounters[] = [];
   /** The held lock's class's slot in `#tallies`. */
@@ -379,6 +387,7 @@ export class CountingExec implements Exec {
     let c = this.#classes.get(lockClass);
     if (c === undefined) {
       c = new ClassCounters(this.#tallies, this.#tallies.newSlot());
+      this.#untimed.newSlot();
       this.#classes.set(lockClass, c);
     }
     this.#lastClassName = lockClass;
@@ -458,6 +467,11 @@ export class CountingExec implements Exec {
   }
 
   release(lock: Lock, mode: LockMode): void {
+    this.releaseUnits(lock, mode);
+  }
+
+  /** {@link CountingExec.release}, returning the units of work done while `lock` was held. */
+  releaseUnits(lock: Lock, mode: LockMode): number {
     const locks = this.#heldLocks;
     const n = this.#nheld;
     let i = n - 1;
@@ -479,6 +493,7 @@ export class CountingExec implements Exec {
     locks[n - 1] = undefined as unknown as Lock;
     this.#heldClass[n - 1] = undefined as unknown as ClassCounters;
     this.#nheld = n - 1;
+    return units;
   }
 
   work(kind: WorkKind, units = 1): void {
@@ -488,8 +503,52 @@ export class CountingExec implements Exec {
 
   /** {@link CountingExec.work} by work-kind index (see {@link workKindIndex}); `units` != 0. */
   countWork(k: number, units: number): void {
-    // The total, then the class of each lock held (the same step as the timed machine's replay).
+    // The total, then the class of each lock held.
     this.#tallies.addHeld(this.#total, k, units, this.#heldSlot, this.#heldUnits, this.#nheld);
+  }
+
+  /**
+   * {@link CountingExec.countWork} of work a timed machine does not replay (work outside an
+   * operation), also kept apart so that {@link CountingExec.timedWork} can leave it out.
+   */
+  countWorkUntimed(k: number, units: number): void {
+    this.countWork(k, units);
+    const n = this.#nheld;
+    if (this.#untimedUnits.length < n) this.#untimedUnits = new Float64Array(2 * n);
+    this.#untimed.addHeld(this.#untimedTotal, k, units, this.#heldSlot, this.#untimedUnits, n);
+  }
+
+  /**
+   * Moves `units` of the kind at index `k`, already counted as done under the locks of
+   * `classes`, to the untimed part (work of an operation the timed machine dropped).
+   */
+  markUntimed(k: number, units: number, classes: readonly string[]): void {
+    this.#untimed.add(this.#untimedTotal, k, units);
+    for (const cls of classes) this.#untimed.add(this.#classOf(cls).slot, k, units);
+  }
+
+  /**
+   * The work counted so far less its untimed part and less `less` (units by work-kind index),
+   * kinds in the order first counted, none left at 0: the total when `lockClass` is null, else
+   * the work under the locks of that class ({} for a class never used). Exact for whole units.
+   */
+  timedWork(
+    lockClass: string | null,
+    less: ArrayLike<number> | undefined,
+  ): Partial<Record<WorkKind, number>> {
+    const out: Partial<Record<WorkKind, number>> = {};
+    let s = this.#total;
+    if (lockClass !== null) {
+      const c = this.#classes.get(lockClass);
+      if (c === undefined) return out;
+      s = c.slot;
+    }
+    const all = this.#tallies.record(s), untimed = this.#untimed.record(s);
+    for (const [name, v] of Object.entries(all) as [WorkKind, number][]) {
+      const u = v - (untimed[name] ?? 0) - ((less && less[workKindIndex(name)]) || 0);
+      if (u !== 0) out[name] = u;
+    }
+    return out;
   }
 
   rcuReadLock(): void {

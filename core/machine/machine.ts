@@ -72,7 +72,6 @@ import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
 import type { MachineMetrics, TraceEntry } from "./metrics.ts";
 import { Accounting, cpuMetrics, noteGrant, noteRelease, taskMetrics } from "./accounting.ts";
 import { StepRecorder } from "./recording.ts";
-import { grownHeld } from "./tally.ts";
 import { Rcu } from "./rcu.ts";
 import {
   checkAction,
@@ -89,6 +88,7 @@ import {
   type Task,
   type TaskSpec,
   type TaskState,
+  unreplayedWork,
 } from "./machine_types.ts";
 
 export type { MachineOptions, TaskAction, TaskKind, TaskSpec, TaskState } from "./machine_types.ts";
@@ -270,16 +270,23 @@ export class Machine {
     }
   }
 
-  /** Everything measured so far, as plain data. */
+  /**
+   * Everything measured so far, as plain data. Work figures count the work replayed so far (see
+   * docs/model.md §12.3): the recording's counts less what is not yet, or never, replayed, kinds
+   * in the order first counted.
+   */
   metrics(): MachineMetrics {
     const now = this.#now;
+    // Work figures: what the recording counted in operations (a replay takes exactly the
+    // recorded steps) less the rest of the operations in flight.
+    const less = unreplayedWork(this.#tasks), counting = this.#recorder.counting;
     return {
       elapsedNs: now,
-      locks: this.#acct.lockMetrics(),
+      locks: this.#acct.lockMetrics((cls) => counting.timedWork(cls, less.get(cls))),
       ops: this.#acct.opMetrics(),
       cpus: cpuMetrics(this.#cpus, now),
       tasks: taskMetrics(this.#tasks, now),
-      work: this.#acct.tallies.record(this.#acct.workSlot),
+      work: counting.timedWork(null, less.get(null)),
       gracePeriods: this.#rcu.gracePeriods,
       rcuCallbacks: this.#rcu.callbacksRun,
       rcuCallbacksPending: this.#rcu.pending,
@@ -396,7 +403,6 @@ export class Machine {
     const refs = r.refs;
     const n = r.n;
     const acct = this.#acct;
-    const tallies = acct.tallies, workSlot = acct.workSlot;
     const price = this.#recorder.workPrice;
     // A step taking `ns` > 0 moves the clock to `t = now + ns` when its event at `t` would be the
     // next to run: every pending event strictly later (an equal one was scheduled first) and `t`
@@ -420,13 +426,14 @@ export class Machine {
         case 2: // S_WORK
         case 10: { // S_WORK1
           const k = w >> 4; // above the opcode bits (OP_BITS); units follow, or 1 (S_WORK1)
-          let units = 1;
+          // Its units were counted when recorded (see `metrics`).
           if ((w & 15) === 2) {
-            units = code[pc + 1];
+            ns = price[k] * code[pc + 1];
             pc += 2;
-          } else pc++;
-          tallies.addHeld(workSlot, k, units, task.heldSlot, task.heldUnits, task.nheld);
-          ns = price[k] * units;
+          } else {
+            ns = price[k];
+            pc++;
+          }
           break;
         }
         case 3: // S_DELAY
@@ -486,10 +493,11 @@ export class Machine {
         case 6: { // S_RELEASE
           const info = refs[code[pc + 1]] as LockInfo;
           const mode = MODES[code[pc + 2]];
-          pc += 3;
+          const units = code[pc + 3]; // the work done under the hold
+          pc += 4;
           r.pc = pc;
           const h = dropHeld(task, info);
-          noteRelease(info.metrics, h.write, this.#now - h.since, task.heldUnits[task.nheld]);
+          noteRelease(info.metrics, h.write, this.#now - h.since, units);
           const granted = info.state.releaseGranting(task, mode);
           if (this.#traceOn) this.#log(task, `release ${info.name} ${mode}`);
           for (let g = 0; g < granted.length; g++) this.#wake(granted[g], info);
@@ -566,13 +574,6 @@ export class Machine {
     h.info = info;
     h.write = mode !== "read";
     h.since = now;
-    if (n === task.heldSlot.length) {
-      const g = grownHeld(task.heldSlot, task.heldUnits);
-      task.heldSlot = g.slots;
-      task.heldUnits = g.units;
-    }
-    task.heldSlot[n] = m.workSlot;
-    task.heldUnits[n] = 0;
     if (this.#traceOn) this.#log(task, `acquire ${info.name} ${mode}`);
   }
 

@@ -113,6 +113,85 @@ export const OP_BITS = 4;
 
 export const MODES: readonly LockMode[] = ["read", "write"];
 
+/**
+ * Calls `fn(k, units, held)` for each work step of `code[from..to)` (a recording's steps, `refs`
+ * its side array): `k` the work kind's index, `held` the classes of the locks held at that step,
+ * starting from `held` as given (those held at `from`, innermost last) and following the steps'
+ * acquisitions and releases (the array is changed in place). For work recorded but not replayed.
+ *
+ * @example Usage
+ * ```ts ignore
+ * forEachWork(r.code, r.refs, r.pc, r.n, [], (k, units, held) => less[k] += units);
+ * ```
+ */
+export function forEachWork(
+  code: Float64Array,
+  refs: readonly unknown[],
+  from: number,
+  to: number,
+  held: string[],
+  fn: (k: number, units: number, held: readonly string[]) => void,
+): void {
+  const cls = (i: number): string => (refs[i] as LockInfo).state.lock.lockClass;
+  for (let pc = from; pc < to;) {
+    const w = code[pc] | 0;
+    const s = w & 15;
+    if (s === S_WORK) fn(w >> OP_BITS, code[pc + 1], held);
+    else if (s === S_WORK1) fn(w >> OP_BITS, 1, held);
+    else if (s === S_ACQUIRE) held.push(cls(code[pc + 1]));
+    else if (s === S_RELEASE) {
+      // Any lock of the class: the sums per class are the same.
+      const i = held.lastIndexOf(cls(code[pc + 1]));
+      if (i >= 0) held.splice(i, 1);
+    } else if (!(s in STEP_WORDS)) throw new Error(`Corrupt step code ${code[pc]} at ${pc}`);
+    pc += STEP_WORDS[s];
+  }
+}
+
+/**
+ * The work recorded but not yet replayed, by lock class (`null`: the total) and work-kind index:
+ * the rest of each operation in flight, from the step its task has reached.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const less = unreplayedWork(tasks).get(null); // units by kind index, or undefined
+ * ```
+ */
+export function unreplayedWork(tasks: readonly Task[]): Map<string | null, number[]> {
+  const less = new Map<string | null, number[]>();
+  const add = (key: string | null, k: number, units: number): void => {
+    let a = less.get(key);
+    if (a === undefined) less.set(key, a = []);
+    a[k] = (a[k] ?? 0) + units;
+  };
+  for (const task of tasks) {
+    const r = task.replay;
+    if (r === null || r.pc >= r.n) continue;
+    const held: string[] = [];
+    for (let i = 0; i < task.nheld; i++) held.push(task.held[i].info!.state.lock.lockClass);
+    forEachWork(r.code, r.refs, r.pc, r.n, held, (k, units, cls) => {
+      add(null, k, units);
+      for (const c of cls) add(c, k, units);
+    });
+  }
+  return less;
+}
+
+/** Words of each step kind (`S_WORK`: opcode and units; `S_RELEASE`: lock, mode, units). */
+const STEP_WORDS: Record<number, number> = {
+  [S_OP_BEGIN]: 2,
+  [S_OP_END]: 1,
+  [S_WORK]: 2,
+  [S_DELAY]: 2,
+  [S_ACQUIRE]: 4,
+  [S_TRYLOCK_FAIL]: 3,
+  [S_RELEASE]: 4,
+  [S_RCU_LOCK]: 1,
+  [S_RCU_UNLOCK]: 1,
+  [S_CALL_RCU]: 2,
+  [S_WORK1]: 1,
+};
+
 /** Index of each operation kind in OP_KINDS. */
 export const OP_INDEX = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<
   OpKind,
@@ -176,8 +255,8 @@ export interface ClassAccumulator {
   waitSum: number;
   readWait: Distribution;
   writeWait: Distribution;
-  /** The class's slot in the accounting's tallies: the work done under its locks. */
-  workSlot: number;
+  /** The class's name. */
+  lockClass: string;
   maxWorkPerHold: number;
 }
 
@@ -229,13 +308,6 @@ export interface Task {
   /** Locks held, innermost last: `held[0..nheld)`; later entries are spare records. */
   held: Held[];
   nheld: number;
-  /**
-   * Beside `held[i]`: the slot of the work done under its lock's class
-   * (`info.metrics.workSlot`) and the units of work done during the hold. Typed arrays, so the
-   * replay of a work step updates them without loading the records.
-   */
-  heldSlot: Int32Array;
-  heldUnits: Float64Array;
   ops: number;
   cpuNs: number;
   lockWaitNs: number;
@@ -289,8 +361,6 @@ export function newTask(spec: TaskSpec, now: number): Task {
     rcuSection: 0,
     held: [],
     nheld: 0,
-    heldSlot: new Int32Array(4),
-    heldUnits: new Float64Array(4),
     ops: 0,
     cpuNs: 0,
     lockWaitNs: 0,
@@ -349,8 +419,8 @@ export class Fifo<T> {
 
 /**
  * Takes the hold of `info` out of `task`'s held locks (`held[0..nheld)`, one fewer after) and
- * returns its record, kept for reuse at the free end: `held[nheld]`, its units of work at
- * `heldUnits[nheld]`. The holds after it move down one place.
+ * returns its record, kept for reuse at the free end (`held[nheld]`). The holds after it move
+ * down one place.
  */
 export function dropHeld(task: Task, info: LockInfo): Held {
   const held = task.held;
@@ -358,15 +428,8 @@ export function dropHeld(task: Task, info: LockInfo): Held {
   let i = nh;
   while (held[i].info !== info) i--;
   const h = held[i];
-  const hs = task.heldSlot, hu = task.heldUnits;
-  const units = hu[i];
-  for (let j = i; j < nh; j++) {
-    held[j] = held[j + 1];
-    hs[j] = hs[j + 1];
-    hu[j] = hu[j + 1];
-  }
+  for (let j = i; j < nh; j++) held[j] = held[j + 1];
   held[nh] = h;
-  hu[nh] = units;
   task.nheld = nh;
   h.info = null;
   return h;

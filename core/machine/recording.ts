@@ -22,6 +22,7 @@ import {
 } from "./exec.ts";
 import type { CostProfile } from "./cost_model.ts";
 import {
+  forEachWork,
   type LockInfo,
   NO_CODE,
   NO_REFS,
@@ -173,6 +174,10 @@ export class StepRecorder implements Exec {
     const rec = this.#recording;
     this.rec = null;
     if (!rp) {
+      // Counted, never to be replayed: its work becomes untimed.
+      forEachWork(rec.code, rec.refs, 0, rec.n, [], (k, units, held) => {
+        this.counting.markUntimed(k, units, held);
+      });
       for (let i = 0; i < rec.nrefs; i++) rec.refs[i] = undefined;
       return;
     }
@@ -315,9 +320,12 @@ export class StepRecorder implements Exec {
     }
     if (units === 0) return;
     const k = workKindIndex(kind);
-    this.counting.countWork(k, units);
     const rec = this.rec;
-    if (!rec) return;
+    if (!rec) {
+      this.counting.countWorkUntimed(k, units);
+      return;
+    }
+    this.counting.countWork(k, units);
     if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     if (k >= this.workPrice.length) this.#priceUpTo(k);
     let n = rec.n;
@@ -393,7 +401,7 @@ export class StepRecorder implements Exec {
 
   /** `Exec.release`. */
   release(lock: Lock, mode: LockMode): void {
-    this.counting.release(lock, mode);
+    const units = this.counting.releaseUnits(lock, mode);
     const rec = this.rec;
     if (!rec) return;
     const held = rec.held;
@@ -422,6 +430,7 @@ export class StepRecorder implements Exec {
     code[rec.n++] = S_RELEASE;
     code[rec.n++] = this.#ref(rec, info);
     code[rec.n++] = mode === "read" ? 0 : 1;
+    code[rec.n++] = units; // the work done under this hold (its class's maxWorkPerHold)
   }
 
   /** Stores `x` in the recording's side array; returns its index. */

@@ -1,6 +1,6 @@
 /**
- * Work totals by slot and work kind in one typed array, shared by the counters of
- * {@link CountingExec} and the timed machine's accounting: a slot is one tally (the total work,
+ * Work totals by slot and work kind in one typed array, the counters of {@link CountingExec}
+ * (which the timed machine's work figures are taken from): a slot is one tally (the total work,
  * or the work done under one lock class), and counting a call costs one element update per slot
  * it goes to, not a walk from a lock class to its tally object to its array.
  *
@@ -68,7 +68,7 @@ export class SlotTallies {
   /**
    * Adds `units` of the work kind at index `k` to slot `total`, then to each slot
    * `slots[0..n)` (the classes of the locks held), and `units` to each `holdUnits[0..n)`: a work
-   * call of {@link CountingExec} or a work step of the timed machine's replay, {@link SlotTallies.add}
+   * call of {@link CountingExec} (the timed machine's recording counts through one), {@link SlotTallies.add}
    * inlined by hand.
    */
   addHeld(
@@ -129,8 +129,7 @@ export class SlotTallies {
 
 /**
  * Held-lock slots and units with twice the room of `slots`/`units`, entries copied: the growth
- * step of the held arrays that {@link SlotTallies.addHeld} reads (the counting exec's and a timed
- * task's).
+ * step of the held arrays that {@link SlotTallies.addHeld} reads (the counting exec's).
  */
 export function grownHeld(
   slots: Int32Array,
