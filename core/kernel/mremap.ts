@@ -8,8 +8,9 @@
  * `dontunmap_complete`) and `copy_vma` of `mm/vma.c`; reference §9–§10.
  *
  * Scheme hooks called here: `hasAnon`, `anonIdentity`, `maybeHasSharedAnon` (relocation
- * eligibility), `vmaInit`, `clone` (`remap`), `relocate` (§10.2), `relocateUndo` (the series' undo of a
- * relocation that failed part-way), `unlink` (DONTUNMAP source, an abandoned relocation); through vma.ts and mmap.ts the merge, split and unmap hooks.
+ * eligibility), `vmaInit`, `clone` (`remap`), `relocate` (§10.2), `relocateUndo` (the series'
+ * undo of a relocation that failed part-way), `unlink` (DONTUNMAP source, an abandoned
+ * relocation); through vma.ts and mmap.ts the merge, split and unmap hooks.
  *
  * This module is browser compatible and has no dependencies.
  *

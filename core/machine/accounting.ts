@@ -139,7 +139,6 @@ export class Accounting {
         waitSum: 0,
         readWait: new Distribution(),
         writeWait: new Distribution(),
-        lockClass: cls,
         maxWorkPerHold: 0,
       };
       this.#classes.set(cls, a);

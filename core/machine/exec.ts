@@ -335,8 +335,6 @@ export class CountingExec implements Exec {
    */
   #untimed = new SlotTallies();
   readonly #untimedTotal = this.#untimed.newSlot(); // the same slot number as #total (0)
-  /** Where `#untimed`'s additions put the hold units (read by nothing). */
-  #untimedUnits = new Float64Array(8);
   /** Operation counts by kind; kinds outside OP_KINDS in `#extraOps`. */
   #ops = new Float64Array(OP_KINDS.length);
   #opOrder: string[] = [];
@@ -513,9 +511,8 @@ export class CountingExec implements Exec {
    */
   countWorkUntimed(k: number, units: number): void {
     this.countWork(k, units);
-    const n = this.#nheld;
-    if (this.#untimedUnits.length < n) this.#untimedUnits = new Float64Array(2 * n);
-    this.#untimed.addHeld(this.#untimedTotal, k, units, this.#heldSlot, this.#untimedUnits, n);
+    this.#untimed.add(this.#untimedTotal, k, units);
+    for (let i = 0; i < this.#nheld; i++) this.#untimed.add(this.#heldSlot[i], k, units);
   }
 
   /**

@@ -255,8 +255,6 @@ export interface ClassAccumulator {
   waitSum: number;
   readWait: Distribution;
   writeWait: Distribution;
-  /** The class's name. */
-  lockClass: string;
   maxWorkPerHold: number;
 }
 
