@@ -7,7 +7,13 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Machine, newLock, type TaskAction, UNIT_COST_PROFILE } from "../core/machine/mod.ts";
+import {
+  type Lock,
+  Machine,
+  newLock,
+  type TaskAction,
+  UNIT_COST_PROFILE,
+} from "../core/machine/mod.ts";
 
 /** A task doing `run` as one fault. */
 function faultTask(id: number, run: () => void): {
@@ -190,4 +196,83 @@ Deno.test("work figures grow with the limit up to the counters, class by class (
     ),
     { seed: 0x5eed, numRuns: 150 },
   );
+});
+
+/** The operation of the next two tests: one step of every kind, work between them. */
+function everyStepKind(m: Machine, b: Lock, end: () => void): void {
+  // On one CPU at unit prices (lock steps take no time):
+  //   tree_visit 1 (0-1) | take B | trylock B fails | pte_check 2 (1-3) | rcu_read_lock |
+  //   list_op 3 (3-6) | call_rcu: rcu_op 1 (6-7) | rcu_read_unlock | release B | slab_alloc 1 (7-8)
+  // Work follows the failed trylock, rcu_read_lock and call_rcu steps, and the callback's
+  // reference is the third (not 0), so that a decoder reading any of them one word long or
+  // short misreads work instead of falling back into step.
+  const ex = m.exec;
+  m.addTask(faultTask(1, () => {
+    ex.work("tree_visit", 1);
+    ex.acquire(b, "write");
+    assert.equal(ex.acquire(b, "write", true), false);
+    ex.work("pte_check", 2);
+    ex.rcuReadLock();
+    ex.work("list_op", 3);
+    ex.callRcu(() => {});
+    ex.rcuReadUnlock();
+    ex.release(b, "write");
+    ex.work("slab_alloc", 1);
+    end();
+  }));
+}
+
+Deno.test("work figures at a limit after RCU, call_rcu and failed-trylock steps", () => {
+  // What is left of the operation is decoded step by step past each kind of step: a wrong
+  // length for one would misread the work after it.
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  const b = newLock("B", "mutex");
+  everyStepKind(m, b, () => {});
+  const expected: [number, Record<string, number>, Record<string, number>, number][] = [
+    // limit, work, B's work under lock, B's max per hold
+    [0.5, { tree_visit: 1 }, {}, 0],
+    [1.5, { tree_visit: 1, pte_check: 2 }, { pte_check: 2 }, 0],
+    [3.5, { tree_visit: 1, pte_check: 2, list_op: 3 }, { pte_check: 2, list_op: 3 }, 0],
+    [6.5, { tree_visit: 1, pte_check: 2, list_op: 3, rcu_op: 1 }, {
+      pte_check: 2,
+      list_op: 3,
+      rcu_op: 1,
+    }, 0],
+    [7.5, { tree_visit: 1, pte_check: 2, list_op: 3, rcu_op: 1, slab_alloc: 1 }, {
+      pte_check: 2,
+      list_op: 3,
+      rcu_op: 1,
+    }, 6],
+  ];
+  for (const [limit, work, underB, maxB] of expected) {
+    m.run(limit);
+    const met = m.metrics();
+    assert.deepEqual(met.work, work, `work at ${limit}`);
+    assert.deepEqual(met.locks.B?.workUnderLock ?? {}, underB, `B at ${limit}`);
+    assert.equal(met.locks.B?.maxWorkPerHold ?? 0, maxB, `B's max at ${limit}`);
+  }
+  m.run();
+  const met = m.metrics();
+  assert.equal(met.locks.B.trylockFailures, 1);
+  assert.deepEqual(met.work, m.counters.work);
+  assert.deepEqual(met.locks.B.workUnderLock, { pte_check: 2, list_op: 3, rcu_op: 1 });
+});
+
+Deno.test("a failed operation with a step of every kind leaves no work in the figures", () => {
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  const b = newLock("B", "mutex");
+  everyStepKind(m, b, () => {
+    throw new Error("late failure");
+  });
+  assert.throws(() => m.run(), /^Error: late failure$/);
+  const met = m.metrics();
+  assert.deepEqual(met.work, {});
+  assert.deepEqual(met.locks.B?.workUnderLock ?? {}, {});
+  assert.deepEqual(m.counters.work, {
+    tree_visit: 1,
+    pte_check: 2,
+    rcu_op: 1,
+    list_op: 3,
+    slab_alloc: 1,
+  });
 });

@@ -424,6 +424,31 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a replayed release no longer carries the work done under the hold (maxWorkPerHold 0)",
     tests: ["tests/machine_replayed_work_test.ts", "tests/machine_timeline_test.ts"],
   },
+  {
+    id: "step-words-rcu-lock",
+    file: "core/machine/machine_types.ts",
+    search: "[S_RCU_LOCK]: 1,",
+    replace: "[S_RCU_LOCK]: 2,",
+    story: "the decoder of unreplayed steps reads an rcu_read_lock step as two words",
+    tests: ["tests/machine_replayed_work_test.ts"],
+  },
+  {
+    id: "step-words-call-rcu",
+    file: "core/machine/machine_types.ts",
+    search: "[S_CALL_RCU]: 2,",
+    replace: "[S_CALL_RCU]: 1,",
+    story:
+      "the decoder of unreplayed steps reads a call_rcu step as one word (its callback ref as a step)",
+    tests: ["tests/machine_replayed_work_test.ts"],
+  },
+  {
+    id: "step-words-trylock-fail",
+    file: "core/machine/machine_types.ts",
+    search: "[S_TRYLOCK_FAIL]: 3,",
+    replace: "[S_TRYLOCK_FAIL]: 4,",
+    story: "the decoder of unreplayed steps reads a failed trylock as four words",
+    tests: ["tests/machine_replayed_work_test.ts"],
+  },
   // -- reports ---------------------------------------------------------------------------------
   {
     id: "csv-swap-columns",
