@@ -30,7 +30,7 @@ Deno.test("Distribution exact values", () => {
   assert.equal(d.quantile(0.1), 1);
   assert.equal(d.quantile(0.11), 2);
   assert.equal(d.p50, 5);
-  assert.equal(d.p90, 9); // 0.9 * 10 is 9.000000000000002 in floating point
+  assert.equal(d.p90, 9);
   assert.equal(d.p99, 10);
   assert.equal(d.quantile(1), 10);
   assert.equal(d.quantile(0.3), 3);
@@ -58,6 +58,9 @@ Deno.test("Distribution exact values", () => {
   assert.equal(p.p50, 50);
   assert.equal(p.p90, 90);
   assert.equal(p.p99, 99);
+  // q * n just above an integer in floating point: 0.07 * 100 = 7.000000000000001 and
+  // 0.28 * 100 = 28.000000000000004 are ranks 7 and 28, not 8 and 29.
+  assert.deepEqual([p.quantile(0.07), p.quantile(0.14), p.quantile(0.28)], [7, 14, 28]);
   assert.equal(p.quantile(0.999), 100);
 });
 

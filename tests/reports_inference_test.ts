@@ -102,6 +102,10 @@ Deno.test("Welch and paired t-tests, Benjamini–Hochberg", () => {
   assert.deepEqual(benjaminiHochberg([0.001, 0.04, 0.5], 0.05), [true, false, false]);
   assert.deepEqual(benjaminiHochberg([0.01, 0.02, 0.03], 0.05), [true, true, true]);
   assert.deepEqual(benjaminiHochberg([NaN, 0.01], 0.05), [false, true]);
+  // Step-up: 0.04 misses its own threshold (2/3 x 0.05), but 0.045 meets 3/3 x 0.05, so every
+  // smaller p-value is a discovery too (in any input order).
+  assert.deepEqual(benjaminiHochberg([0.045, 0.01, 0.04], 0.05), [true, true, true]);
+  assert.deepEqual(benjaminiHochberg([0.045, 0.01, 0.04, 0.9], 0.05), [false, true, false, false]);
 });
 
 Deno.test("repeat seeds: repeat 0 keeps the seed, the rest are SplitMix64 outputs", () => {

@@ -10,9 +10,14 @@ import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import type { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
+  MADV_DOFORK,
+  MADV_DONTFORK,
+  MADV_KEEPONFORK,
+  MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
+  MAP_SHARED,
   type Mm,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
@@ -23,6 +28,8 @@ import {
   PROT_READ,
   PROT_WRITE,
   SyscallError,
+  VM_DONTCOPY,
+  VM_WIPEONFORK,
   type Vma,
 } from "../core/kernel/types.ts";
 
@@ -349,6 +356,58 @@ Deno.test("fork copies PTEs only for VMAs with an anon_vma; DONTFORK and WIPEONF
   k.madvise(mm, pg(0), 10 * P, 18 /* MADV_WIPEONFORK */);
   const c2 = k.fork(mm);
   assertEquals([s.anonVmaOf(vmas(c2)[0]), k.pte(c2, pg(3))], [null, undefined]);
+});
+
+Deno.test("MADV_DOFORK and MADV_KEEPONFORK undo their flags; WIPEONFORK needs private anon", () => {
+  //  0    5    10 11   16   21
+  //  AAAA aaaa    BBBB bbbb       all written; hole at 10 keeps A and B apart
+  //  A: DONTFORK on [0,10), then DOFORK on [0,5)  -> A [0,5) forks, a [5,10) DONTCOPY
+  //  B: WIPEONFORK on [11,21), KEEPONFORK [16,21) -> B [11,16) WIPEONFORK, b [16,21) plain
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, pg(0), 10 * P, RW, ANON);
+  k.mmap(mm, pg(11), 10 * P, RW, ANON);
+  writeAll(k, mm, pg(0), 10);
+  writeAll(k, mm, pg(11), 10);
+  k.madvise(mm, pg(0), 10 * P, MADV_DONTFORK);
+  k.madvise(mm, pg(0), 5 * P, MADV_DOFORK);
+  k.madvise(mm, pg(11), 10 * P, MADV_WIPEONFORK);
+  k.madvise(mm, pg(16), 5 * P, MADV_KEEPONFORK);
+  const onFork = (v: Vma): number => v.flags & (VM_DONTCOPY | VM_WIPEONFORK);
+  assertEquals(
+    vmas(mm).map((v) => [(v.start - X) / P, (v.end - X) / P, v.pgoff - xpg, onFork(v)]),
+    [
+      [0, 5, 0, 0],
+      [5, 10, 5, VM_DONTCOPY],
+      [11, 16, 11, VM_WIPEONFORK],
+      [16, 21, 16, 0],
+    ],
+  );
+  const c = k.fork(mm);
+  // a is not copied; B is copied empty (no anon_vma, no PTEs); A and b share the parent's pages.
+  assertEquals(vmas(c).map((v) => [(v.start - X) / P, (v.end - X) / P, onFork(v)]), [
+    [0, 5, 0],
+    [11, 16, VM_WIPEONFORK],
+    [16, 21, 0],
+  ]);
+  const [ca, cb, cbb] = vmas(c);
+  assertEquals([s.anonVmaOf(ca) !== null, s.anonVmaOf(cb), s.anonVmaOf(cbb) !== null], [
+    true,
+    null,
+    true,
+  ]);
+  assertEquals(k.pte(c, pg(4))?.folio, k.pte(mm, pg(4))?.folio);
+  assertEquals([k.pte(c, pg(12)), k.pte(c, pg(15))], [undefined, undefined]);
+  assertEquals(k.pte(c, pg(20))?.folio, k.pte(mm, pg(20))?.folio);
+  // WIPEONFORK on a private file mapping or on shared anonymous memory: EINVAL, nothing changed.
+  const f = k.createFile("lib", 10);
+  k.mmap(mm, pg(30), 10 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, f);
+  k.mmap(mm, pg(41), 10 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED);
+  for (const at of [pg(30), pg(41)]) {
+    assertThrows(() => k.madvise(mm, at, 10 * P, MADV_WIPEONFORK), SyscallError, "EINVAL");
+    assertEquals(onFork(mm.vmas.find(at)!), 0);
+  }
+  assertEquals(mm.mapCount, 6);
 });
 
 Deno.test("fork's child tree, filled at once, answers as one built by inserts", () => {

@@ -18,6 +18,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
+  MAP_SHARED,
   type Mm,
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
@@ -96,6 +97,22 @@ Deno.test("ksm: MADV_MERGEABLE sets VM_MERGEABLE and registers the mm once", () 
   assertEquals(ksmObjects(k), { slot: 1, item: 0, node: 0 });
   k.madvise(p, X, 4 * P, MADV_UNMERGEABLE);
   assertEquals((p.vmas.find(X)!.flags & VM_MERGEABLE) !== 0, false);
+});
+
+Deno.test("ksm: MADV_MERGEABLE leaves shared memory alone and registers nothing for it", () => {
+  // vma_ksm_compatible refuses VM_SHARED: ksm_madvise returns 0 without the flag or __ksm_enter.
+  //   X+0 .. X+4: one shared anonymous VMA
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED);
+  k.madvise(p, pg(1), 2 * P, MADV_MERGEABLE);
+  assertEquals([...p.vmas].map((x) => [x.start - X, x.end - X, x.flags & VM_MERGEABLE]), [
+    [0, 4 * P, 0],
+  ]);
+  assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+  k.touch(p, pg(1), "write", 7);
+  k.touch(p, pg(2), "write", 7);
+  assertEquals(k.ksmdScan(4), 0); // no mm registered: nothing to scan
 });
 
 Deno.test("ksm: two equal pages merge on the second full scan; rmap items pin the anon_vma", () => {

@@ -295,7 +295,7 @@ export class Distribution {
     if (n === 0) return 0;
     this.#sort();
     let k = q * n;
-    // Absorb floating-point error such as 0.9 * 10 = 9.000000000000002.
+    // Absorb floating-point error such as 0.07 * 100 = 7.000000000000001 (rank 7, not 8).
     const r = Math.round(k);
     if (Math.abs(k - r) <= 1e-9 * Math.max(1, k)) k = r;
     const rank = Math.max(1, Math.ceil(k));
