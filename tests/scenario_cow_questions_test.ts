@@ -425,6 +425,46 @@ Deno.test("Q5: N remaps in one mm: a walk reads only the entries over the folio'
   }
 });
 
+Deno.test("Q5b: a walk spills its offsets past 16, not at 16 (WALK_DEFAULT_STACK_SIZE)", () => {
+  //  n moves of one written page from A0 to B0, B2, ... B(2n-2): one remap entry with n
+  //  offsets. Each of the migration's two walks gathers n unique offsets: up to 16 fit the
+  //  on-stack array; a 17th allocates a transient one (capacity 32), RCU-freed after the walk.
+  for (const [n, spills] of [[15, 0], [16, 0], [17, 2]]) {
+    const k = kernel("cow_context");
+    const s = k.scheme as CowContextScheme;
+    const p = k.spawn();
+    for (let i = 0; i < n; i++) {
+      k.mmap(p, A(0), P, RW, ANON_FIXED);
+      k.touch(p, A(0), "write");
+      k.mremap(p, A(0), P, P, MOVE, B(2 * i));
+    }
+    const r = walk(k, folioAt(k, p, B(0)));
+    assert.deepEqual([r.visits, r.hits, r.useless, r.remapEntries], [n, 1, n - 1, 1], `n = ${n}`);
+    assert.equal(s.counters().walk_offset_spills ?? 0, spills, `n = ${n}`);
+  }
+});
+
+Deno.test("Q5c: a large folio mapped twice by one mm is still exclusive to it: no child walked", () => {
+  //  P writes a 4-page folio f at A0..A3 (mTHP order 2), forks C, and C unmaps its copy: only
+  //  P maps f. P moves A2..A3 to B0..B1: f is mapped by two VMAs of one mm.
+  //    P: [f0 f1] A0   [f2 f3] B0 (remap offset B0 - A2)      C (child context): nothing
+  //  folio_maybe_mapped_shared counts mms (CONFIG_MM_ID), so f is not shared: the walk takes
+  //  P's context (offset 0, then its remap offset) and stops before C's.
+  const scheme = new CowContextScheme();
+  const k = new Kernel({ scheme, params: { debugChecks: true, anonFolioOrder: 2 } });
+  const p = k.spawn();
+  k.mmap(p, A(0), 4 * P, RW, ANON_FIXED);
+  k.touch(p, A(0), "write");
+  const f = folioAt(k, p, A(0));
+  assert.equal(f.nrPages, 4);
+  const c = k.fork(p);
+  k.munmap(c, A(0), 4 * P);
+  k.mremap(p, A(2), 2 * P, 2 * P, MOVE, B(0));
+  assert.deepEqual([folioAt(k, p, A(1)), folioAt(k, p, B(1))], [f, f]);
+  const r = walk(k, f);
+  assert.deepEqual([r.visits, r.hits, r.useless, r.contexts], [2, 2, 0, 1]);
+});
+
 Deno.test("Q6: contexts dying in different orders: the cascade stops at the first referenced ancestor", () => {
   //  A writes f (1 page) and forks B and D; B forks C.     ctx ids: A=1 B=2 D=3 C=4
   //
