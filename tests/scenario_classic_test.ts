@@ -28,6 +28,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   SyscallError,
+  VM_ACCOUNT,
   VM_DONTCOPY,
   VM_WIPEONFORK,
   type Vma,
@@ -334,6 +335,17 @@ Deno.test("E6: MREMAP_DONTUNMAP leaves the source unfaulted; a refault allocates
   k.touch(mm, T, "write");
   assertEquals(objects(k), { vma: 2, av: 2, avc: 2 });
   assertEquals(s.anonVmaOf(h) === a, false);
+  // dontunmap_complete clears VM_ACCOUNT on the source (the moved VMA keeps it), so a new
+  // mapping right after H, with VM_ACCOUNT, does not merge into it.
+  assertEquals([h.flags & VM_ACCOUNT, moved.flags & VM_ACCOUNT], [0, VM_ACCOUNT]);
+  k.mmap(mm, T + 10 * P, P, RW, ANON);
+  assertEquals(vmas(mm).map((v) => (v.start - T) / P), [0, 10, (F - T) / P]);
+  // DONTUNMAP keeps the length: a resize is EINVAL even with MAYMOVE.
+  assertThrows(
+    () => k.mremap(mm, F, 10 * P, 20 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP),
+    SyscallError,
+    "EINVAL",
+  );
 });
 
 Deno.test("fork copies PTEs only for VMAs with an anon_vma; DONTFORK and WIPEONFORK", () => {
@@ -461,6 +473,10 @@ Deno.test("errors leave the state unchanged and follow Linux errnos", () => {
   assertEquals(errno(() => k.touch(mm, X + 50 * P, "read")), "EFAULT");
   assertEquals(errno(() => k.mremap(mm, X, 20 * P, 20 * P, MREMAP_MAYMOVE)), "EFAULT");
   assertEquals(errno(() => k.mremap(mm, X, P, 2 * P, MREMAP_DONTUNMAP)), "EINVAL");
+  // A FIXED destination overlapping the source, from above or from below: EINVAL.
+  const fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+  assertEquals(errno(() => k.mremap(mm, X, 10 * P, 10 * P, fixed, X + 5 * P)), "EINVAL");
+  assertEquals(errno(() => k.mremap(mm, X, 10 * P, 10 * P, fixed, X - 5 * P)), "EINVAL");
   assertEquals(errno(() => k.munmap(mm, X, 0)), "EINVAL");
   assertEquals(JSON.stringify(vmas(mm).map((v) => [v.start, v.end, v.flags])), before);
   k.mprotect(mm, X, 10 * P, PROT_READ);

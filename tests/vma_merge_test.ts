@@ -35,6 +35,7 @@ import {
   VM_MAYREAD,
   VM_MAYWRITE,
   VM_READ,
+  VM_SOFTDIRTY,
   VM_WRITE,
   type Vma,
 } from "../core/kernel/types.ts";
@@ -185,6 +186,31 @@ Deno.test("new range refused: pgoff not contiguous, or flags differ", () => {
   );
 });
 
+Deno.test("new range merges across a VM_SOFTDIRTY difference (is_mergeable_vma masks it)", () => {
+  //  0123
+  //  AA*      * = [2, 3) with VM_SOFTDIRTY, A without: flags equal but for soft-dirty, so merge
+  //  AAA
+  const w = world();
+  const a = vma(w, 0, 2);
+  fault(w, a);
+  const vmg = newRange(w, 2, 3, RW | VM_SOFTDIRTY);
+  assertEquals(vmaMergeNewRange(w.k, vmg), a);
+  assertEquals(outcome(vmg), ["VMA_MERGE_SUCCESS", null, null]);
+  assertEquals([range(a), w.mm.mapCount], [[0, 3, 0], 1]);
+});
+
+Deno.test("new range: a VMA past a hole is no neighbour, whatever its pgoff", () => {
+  //  0123456
+  //  *  ccc   * = [0, 1); c at [3, 6) with the pgoff right after *'s (as a moved VMA could
+  //           have): not adjacent in addresses, so not next, and nothing merges
+  const w = world();
+  const c = vma(w, 3, 6, RW, xpg + 1);
+  const vmg = newRange(w, 0, 1);
+  assertEquals(vmaMergeNewRange(w.k, vmg), null);
+  assertEquals([outcome(vmg), vmg.prev, vmg.next], [["VMA_MERGE_NOMERGE", null, null], null, null]);
+  assertEquals([layout(w.mm), range(c)], [[[3, 6, 1]], [3, 6, 1]]);
+});
+
 Deno.test("new range between two different anon_vmas: three-way refused, prev merges", () => {
   //  012345
   //  AA*CC    A and C faulted apart: two anon_vmas, so prev and next cannot both merge
@@ -327,6 +353,32 @@ Deno.test("fork child with several AVCs: unfaulted neighbours may not merge into
   assertEquals(layout(w.mm), [[0, 4, 0]]);
   assertEquals([w.k.counters.merge_failed_fork_child, w.k.counters.merges], [1, 2]);
   assertEquals(objects(w), { vma: 3, av: 2, avc: 3 });
+  assertEquals(w.s.check(), []);
+});
+
+Deno.test("copy_vma of a fork child's VMA: no unfaulted neighbour takes it (copied_from)", () => {
+  //  parent:  AA  bb          A faulted (one AVC), b unfaulted, a hole between
+  //  child:   A'A'  b'b'      A' chains its own anon_vma and A's (2 AVCs): vma_is_fork_child
+  //  child:   A'A'  b'b'**    ** = mremap's copy of A' at [6, 8) (pgoff following b''s): b'
+  //                           would take A''s anon_vma; copied_from is a fork child: refused
+  //  parent:  AA  bbbb        the same copy of A merges: b takes A's anon_vma
+  const w = world();
+  const a = vma(w, 0, 2);
+  fault(w, a);
+  const b = vma(w, 4, 6);
+  const child = dupMm(w.k, w.mm);
+  const [a2, b2] = [...child.vmas];
+  assertEquals([w.s.state(a2).chain.length, w.s.anonVmaOf(b2)], [2, null]);
+  const copy = (mm: Mm, from: Vma): VmaMergeStruct =>
+    vmgNew(mm, pg(6), pg(8), xpg + 6, RW, null, w.k.scheme.anonIdentity(from), from);
+  const inChild = copy(child, a2);
+  assertEquals(vmaMergeNewRange(w.k, inChild), null);
+  assertEquals(outcome(inChild), ["VMA_MERGE_NOMERGE", "fork_child", null]);
+  assertEquals([layout(child), w.s.anonVmaOf(b2)], [[[0, 2, 0], [4, 6, 4]], null]);
+  const inParent = copy(w.mm, a);
+  assertEquals(vmaMergeNewRange(w.k, inParent), b);
+  assertEquals([outcome(inParent), range(b)], [["VMA_MERGE_SUCCESS", null, null], [4, 8, 4]]);
+  assertEquals(w.s.anonVmaOf(b), w.s.anonVmaOf(a));
   assertEquals(w.s.check(), []);
 });
 
