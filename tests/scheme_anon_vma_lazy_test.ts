@@ -367,6 +367,25 @@ Deno.test("lazy VMA split by mprotect and re-merged", () => {
   exitAllAndAssertEmpty(cl, [mc]);
 });
 
+Deno.test("an upgrade drops the pins its members held on the root: vma_put balances vma_get", () => {
+  //   0          40         60          100
+  //   LLLLLLLLLL|RRRRRRRRRR|LLLLLLLLLL     one group, written; mprotect of [40, 60) splits it:
+  //   the root R is the middle piece and the two new pieces pin it (vma_get 2). fork upgrades
+  //   the group to one anon_vma: the two pins go (vma_put 2); the root held none.
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 100 * P, RW, ANON);
+  writeAll(lz.k, mm, pg(0), 100);
+  lz.k.mprotect(mm, pg(40), 20 * P, PROT_READ);
+  const c = (): number[] => {
+    const x = lz.s.counters();
+    return [x.vma_get ?? 0, x.vma_put ?? 0, x.lazy_upgrades ?? 0, x.lazy_vmas_upgraded ?? 0];
+  };
+  assert.deepEqual(c(), [2, 0, 0, 0]);
+  lz.k.fork(mm);
+  assert.deepEqual(c(), [2, 2, 1, 3]);
+});
+
 Deno.test("pieces faulted one by one join one group (A2) and re-merge", () => {
   const lz = lazyWorld();
   const cl = classicWorld();
@@ -400,6 +419,35 @@ Deno.test("pieces faulted one by one join one group (A2) and re-merge", () => {
   for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
   exitAllAndAssertEmpty(lz, [ml]);
   exitAllAndAssertEmpty(cl, [mc]);
+});
+
+Deno.test("a root VMA pinned by two groups stays allocated until the last of them ends", () => {
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  const live = (): number => lz.s.counters().vma_pinned_detached_live;
+  // H at 200 (8 pages, written) moves to 300 with DONTUNMAP; the source S, left unfaulted, takes
+  // a write: S roots H (its folios at 300 encode S) and S's own new group G.
+  //   200            300                 500
+  //   S (G)          HHHHHHHH (H)
+  lz.k.mmap(mm, pg(200), 8 * P, RW, ANON);
+  writeAll(lz.k, mm, pg(200), 8);
+  const h = lz.s.lstate(mm.vmas.find(pg(200))!).lazy!;
+  lz.k.mremap(mm, pg(200), 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, pg(300));
+  const src = mm.vmas.find(pg(200))!;
+  lz.k.touch(mm, pg(200), "write");
+  const g = lz.s.lstate(src).lazy!;
+  assert.deepEqual([h.root, g.root, (src.rmap as { rooted: unknown }).rooted], [src, src, [h, g]]);
+  // S moves to 500: its copy joins G, and S's struct, unmapped, is pinned for both groups.
+  lz.k.mremap(mm, pg(200), 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED, pg(500));
+  assert.deepEqual([src.detached, h.rootPinnedDetached, g.rootPinnedDetached], [true, true, true]);
+  assert.deepEqual([live(), objects(lz.k).vma], [1, 3]);
+  // H ends (its one VMA unmapped): G still pins S, so S stays allocated.
+  lz.k.munmap(mm, pg(300), 8 * P);
+  assert.deepEqual([live(), objects(lz.k).vma], [1, 2]);
+  assert.equal(lz.s.folioLazyRoot(folioAt(lz.k, mm, pg(500))), src);
+  // G ends: the last pin goes, and S's struct with it.
+  lz.k.munmap(mm, pg(500), 8 * P);
+  assert.deepEqual([live(), objects(lz.k).vma], [0, 0]);
 });
 
 Deno.test("mremap of a lazy VMA: move, pgoff kept, DONTUNMAP, partial move", () => {

@@ -861,14 +861,6 @@ export const MUTANTS: readonly Mutant[] = [
     ],
   },
   {
-    id: "lazy-pin-empty-group",
-    file: "core/rmap/anon_vma_lazy.ts",
-    search: "      if (g.vmas.size === 0) continue;\n",
-    replace: "",
-    story: "ANON_VMA_LAZY pins an unmapped root VMA for a group no VMA uses any more",
-    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
-  },
-  {
     id: "lazy-unpin-while-pinned",
     file: "core/rmap/anon_vma_lazy.ts",
     search: 'if (!this.#rootStillPinned(g.root)) this.host.slab.releaseRetained("vm_area_struct");',
