@@ -536,6 +536,21 @@ Deno.test("swap: a folio shared through the swap cache is copied, not reused, on
   assertEquals(objects(k), { vma: 0, av: 0, avc: 0 });
 });
 
+Deno.test("swap: an exclusive page swapped in to a read-only VMA is mapped read-only", () => {
+  //  P writes page 0, mprotects it read-only, and reclaim swaps it out (slot count 1). A read
+  //  brings it back exclusive (the slot's only user), but VM_WRITE is clear: not writable.
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, P, RW, ANON);
+  k.touch(p, X, "write");
+  k.mprotect(p, X, P, PROT_READ);
+  assertEquals(k.tryToUnmap(folioAt(k, p, X)), true);
+  k.touch(p, X, "read");
+  const f = folioAt(k, p, X);
+  assertEquals([k.counters.faults_swapin, f.pageAnonExclusive(0)], [1, true]);
+  assertEquals(k.pte(p, X)!.writable, false);
+});
+
 Deno.test("a child that unmaps and maps new memory at the same address leaves the tree", () => {
   //  P:  0AAAAAAAAAA10   written; C1, C2 forked (A's tree: P, C1, C2)
   //  C1: munmap + mmap at the same address + write: C1's old AVCs leave A's tree, the new

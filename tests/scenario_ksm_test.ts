@@ -144,6 +144,26 @@ Deno.test("ksm: two equal pages merge on the second full scan; rmap items pin th
   assertEquals(walkFigures(w.walks.at(-1)!), [2, 2, 0, 4]);
 });
 
+Deno.test("ksm: a write to a KSM page mapped once still copies (wp_can_reuse_anon_folio)", () => {
+  //   X+0  X+1  X+2          pages 0 and 1 merged into KSM folio K; page 1 unmapped:
+  //   K    .    u            K mapped once, yet a KSM folio is never reused in place
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  k.ksmdScan(3);
+  k.ksmdScan(3);
+  const kf = folioAt(k, p, pg(0));
+  assertEquals([kf.ksm, folioAt(k, p, pg(1)) === kf], [true, true]);
+  k.munmap(p, pg(1), P);
+  assertEquals(kf.mapcount, [1]);
+  const copies = k.counters.faults_cow_copy ?? 0;
+  k.touch(p, pg(0), "write", 9);
+  const nf = folioAt(k, p, pg(0));
+  assertEquals([nf === kf, nf.ksm, k.pte(p, pg(0))!.writable], [false, false, true]);
+  assertEquals((k.counters.faults_cow_copy ?? 0) - copies, 1);
+  assertEquals(k.counters.faults_wp_reuse_move ?? 0, 0);
+});
+
 Deno.test("ksm: a fork child is found by search_new_forks; its write copies (never reuses)", () => {
   const w = world();
   const { k } = w;
