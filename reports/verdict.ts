@@ -201,10 +201,20 @@ function cell(run: RunResult, base: RunResult, figure: HeadlineFigure): VerdictC
   }
   const paired = xs.length === ys.length &&
     runSeeds(run).every((s, i) => s === runSeeds(base)[i]);
-  const ratio = paired
-    ? pairedRatio(xs, ys)
-    : { ...pairedRatio([mean!], [metricAggregate(base, figure.metric)!.mean]), ci: null };
-  return { figure, ratio, mean, status: statusOf(ratio), text: formatRatio(ratio) };
+  if (paired) {
+    const ratio = pairedRatio(xs, ys);
+    return { figure, ratio, mean, status: statusOf(ratio), text: formatRatio(ratio) };
+  }
+  // Repeats that do not share their seeds cannot be paired: the ratio of the means, no interval
+  // (and not labelled "1 repeat", which it is not).
+  const ratio = { ...pairedRatio([mean!], [metricAggregate(base, figure.metric)!.mean]), ci: null };
+  return {
+    figure,
+    ratio,
+    mean,
+    status: "no-interval",
+    text: `${fmtRatio(ratio.ratio)} (unpaired)`,
+  };
 }
 
 /**

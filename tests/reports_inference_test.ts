@@ -147,5 +147,23 @@ Deno.test("verdicts pair the repeats of each scheme with the baseline's", () => 
   assert.equal(byLabel["walk visits p99"].status, "worse");
   assert.equal(byLabel["walk visits p99"].text, "2.00 [2.00, 2.00]");
   assert.equal(byLabel["useless %"].text, "1.00 [1.00, 1.00] n.s.");
+  assert.equal(byLabel["useless %"].status, "no-difference");
   assert.equal(byLabel["exit p99"].status, "absent");
+  // Repeats with other seeds than the baseline's cannot be paired: the ratio of the means, with
+  // no interval and no verdict.
+  const cowRun = cow.run;
+  cowRun.repeats = cowRun.repeats!.map((r) => ({ ...r, seed: r.seed + 100 }));
+  const again = verdicts(doc)[0].rows[1].cells;
+  const visits = again.find((c) => c.figure.label === "walk visits p99")!;
+  assert.deepEqual([visits.status, visits.text], ["no-interval", "2.00 (unpaired)"]);
+});
+
+Deno.test("repeats: a metric one repeat lacks counts as 0 there (a counter that never fired)", () => {
+  const a = aggregateRepeats([
+    { repeat: 0, seed: 1, metrics: { x: 1, "counters.ksm_pages_merged": 4 } },
+    { repeat: 1, seed: 2, metrics: { x: 3 } },
+  ]);
+  assert.deepEqual(Object.keys(a), ["counters.ksm_pages_merged", "x"]);
+  const k = a["counters.ksm_pages_merged"];
+  assert.deepEqual([k.n, k.mean, k.min, k.max], [2, 2, 0, 4]);
 });

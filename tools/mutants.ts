@@ -946,6 +946,61 @@ export const MUTANTS: readonly Mutant[] = [
       "tests/scenario_classic_test.ts",
     ],
   },
+  {
+    id: "verdict-ns-as-difference",
+    file: "reports/verdict.ts",
+    search: 'if (!r.significant) return "no-difference";',
+    replace: "",
+    story:
+      "a ratio whose interval holds 1 is reported as better or worse, not 'no significant difference'",
+    tests: [
+      "tests/reports_inference_test.ts",
+      "tests/reports_markdown_test.ts",
+      "tests/reports_html_test.ts",
+      "tests/reports_compare_test.ts",
+    ],
+  },
+  {
+    id: "verdict-ns-mark-dropped",
+    file: "reports/verdict.ts",
+    search: "return r.significant ? text : `${text} n.s.`;",
+    replace: "return text;",
+    story: "a ratio whose interval holds 1 is printed without its 'n.s.' mark",
+    tests: [
+      "tests/reports_inference_test.ts",
+      "tests/reports_markdown_test.ts",
+      "tests/reports_html_test.ts",
+      "tests/reports_compare_test.ts",
+    ],
+  },
+  {
+    id: "verdict-pairs-other-seeds",
+    file: "reports/verdict.ts",
+    search:
+      "const paired = xs.length === ys.length &&\n    runSeeds(run).every((s, i) => s === runSeeds(base)[i]);",
+    replace: "const paired = xs.length === ys.length;",
+    story: "repeats with different seeds are paired as if each pair shared its seed",
+    tests: [
+      "tests/reports_inference_test.ts",
+      "tests/reports_markdown_test.ts",
+      "tests/reports_html_test.ts",
+      "tests/reports_compare_test.ts",
+    ],
+  },
+  {
+    id: "repeats-missing-dropped",
+    file: "reports/repeats.ts",
+    search: "out[name] = aggregate(repeats.map((r) => r.metrics[name] ?? 0));",
+    replace:
+      "out[name] = aggregate(repeats.filter((r) => name in r.metrics).map((r) => r.metrics[name]));",
+    story: "a metric some repeats lack is averaged over the others, not counted as 0 there",
+    tests: [
+      "tests/reports_inference_test.ts",
+      "tests/reports_markdown_test.ts",
+      "tests/reports_html_test.ts",
+      "tests/reports_compare_test.ts",
+    ],
+  },
   // -- reports ---------------------------------------------------------------------------------
   {
     id: "csv-swap-columns",
