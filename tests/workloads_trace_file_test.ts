@@ -147,7 +147,14 @@ Deno.test("trace file: malformed input is a one-line error naming the file line"
       /^Trace file line 8: malformed maps line/,
     ],
     [good.split("=== strace")[0], /^Trace file line 7: no "=== strace" section/],
+    [
+      good.replace("=== perf", "=== maps 1 2.0\n=== perf"),
+      /^Trace file line 9: a maps section after the strace section/,
+    ],
   ];
+  // A page-fault record keeps its own line of the file (for the replay's messages).
+  const withFault = parseTraceFile(good.replace("=== perf", "=== perf\n12 1.5 7f00"));
+  assert.deepEqual(withFault.faults, [{ line: 10, pid: 12, tid: 12, time: 1.5, addr: 0x7f00 }]);
   for (const [text, re] of cases) {
     assert.throws(() => parseTraceFile(text), (e: unknown) => {
       assert.ok(e instanceof TraceParseError, String(e));

@@ -1,8 +1,8 @@
 /**
- * The mutation catalogue of `tools/mutate.ts`: realistic bugs of `core/` and `reports/`, each an
- * exact search/replace edit of one file with a one-line story. A mutant whose search string no
- * longer occurs exactly once in its file is reported as stale (an error), never skipped silently:
- * when code moves, the catalogue is updated with it.
+ * The mutation catalogue of `tools/mutate.ts`: realistic bugs of `core/`, `reports/`, `runner/`
+ * and `workloads/`, each an exact search/replace edit of one file with a one-line story. A mutant
+ * whose search string no longer occurs exactly once in its file is reported as stale (an error),
+ * never skipped silently: when code moves, the catalogue is updated with it.
  *
  * `tests` is an optional fast subset tried first; a mutant that survives it is run against the
  * whole suite, so every verdict comes from a run that would catch it.
@@ -999,6 +999,55 @@ export const MUTANTS: readonly Mutant[] = [
       "tests/reports_markdown_test.ts",
       "tests/reports_html_test.ts",
       "tests/reports_compare_test.ts",
+    ],
+  },
+  {
+    id: "trace-maps-prot-w",
+    file: "workloads/trace_file.ts",
+    search: '(m![4] === "w" ? 2 : 0)',
+    replace: '(m![4] === "w" ? 1 : 0)',
+    story: "a maps line's w bit is read as PROT_READ",
+    tests: [
+      "tests/workloads_trace_file_test.ts",
+      "tests/cli_trace_test.ts",
+      "tests/workloads_trace_test.ts",
+    ],
+  },
+  {
+    id: "trace-maps-shared-inverted",
+    file: "workloads/trace_file.ts",
+    search: 'shared: m![6] === "s",',
+    replace: 'shared: m![6] === "p",',
+    story:
+      "a maps line's p/s column is read the wrong way round (private libraries replayed as shared)",
+    tests: [
+      "tests/workloads_trace_file_test.ts",
+      "tests/cli_trace_test.ts",
+      "tests/workloads_trace_test.ts",
+    ],
+  },
+  {
+    id: "trace-maps-after-strace",
+    file: "workloads/trace_file.ts",
+    search: 'if (sawStrace) err(i, "a maps section after the strace section");',
+    replace: "",
+    story: "a maps section after the strace section is accepted",
+    tests: [
+      "tests/workloads_trace_file_test.ts",
+      "tests/cli_trace_test.ts",
+      "tests/workloads_trace_test.ts",
+    ],
+  },
+  {
+    id: "trace-fault-line-off-by-one",
+    file: "workloads/trace_file.ts",
+    search: "faults.push({ line: i + 1, pid: tid,",
+    replace: "faults.push({ line: i, pid: tid,",
+    story: "a page-fault record names the line before its own",
+    tests: [
+      "tests/workloads_trace_file_test.ts",
+      "tests/cli_trace_test.ts",
+      "tests/workloads_trace_test.ts",
     ],
   },
   // -- reports ---------------------------------------------------------------------------------
