@@ -1050,6 +1050,52 @@ export const MUTANTS: readonly Mutant[] = [
       "tests/workloads_trace_test.ts",
     ],
   },
+  {
+    id: "compare-time-threshold",
+    file: "reports/compare.ts",
+    search: 'const threshold = m.kind === "time" ? time : counter;',
+    replace: "const threshold = counter;",
+    story:
+      "compare holds times to the counters' threshold (exact by default), not the time threshold",
+    tests: ["tests/reports_compare_test.ts", "tests/cli_compare_stats_test.ts"],
+  },
+  {
+    id: "compare-no-fdr",
+    file: "reports/compare.ts",
+    search:
+      'const counts = typeof p.decided === "number" ? p.beyond && discoveries[p.decided] : p.decided;',
+    replace: 'const counts = typeof p.decided === "number" ? p.beyond : p.decided;',
+    story:
+      "compare reports a statistical change beyond the threshold without the Benjamini-Hochberg test",
+    tests: ["tests/reports_compare_test.ts", "tests/cli_compare_stats_test.ts"],
+  },
+  {
+    id: "compare-unpaired-p",
+    file: "reports/compare.ts",
+    search: "const pv = sameSeeds ? pairedP(ys, xs) : welchP(ys, xs);",
+    replace: "const pv = welchP(ys, xs);",
+    story: "compare tests repeats with the same seeds as independent samples (Welch), not as pairs",
+    tests: ["tests/reports_compare_test.ts", "tests/cli_compare_stats_test.ts"],
+  },
+  {
+    id: "compare-single-seed-mean",
+    file: "reports/compare.ts",
+    search:
+      "if (common.length > 0 && (common.length < bSeeds.length || common.length < cSeeds.length)) {",
+    replace:
+      "if (common.length > 1 && (common.length < bSeeds.length || common.length < cSeeds.length)) {",
+    story:
+      "a single-run baseline is compared with the mean of all repeats, not the repeat with its seed",
+    tests: ["tests/reports_compare_test.ts", "tests/cli_compare_stats_test.ts"],
+  },
+  {
+    id: "compare-ok-missing-run",
+    file: "reports/compare.ts",
+    search: "cmp.ok = cmp.regressions.length === 0 && !cmp.missing.some((m) => m.metric === null);",
+    replace: "cmp.ok = cmp.regressions.length === 0;",
+    story: "compare passes when a whole run of the baseline is missing from the current document",
+    tests: ["tests/reports_compare_test.ts", "tests/cli_compare_stats_test.ts"],
+  },
   // -- reports ---------------------------------------------------------------------------------
   {
     id: "csv-swap-columns",
