@@ -199,8 +199,8 @@ function cell(run: RunResult, base: RunResult, figure: HeadlineFigure): VerdictC
   if (xs === null || ys === null) {
     return { figure, ratio: null, mean, status: "absent", text: "–" };
   }
-  const paired = xs.length === ys.length &&
-    runSeeds(run).every((s, i) => s === runSeeds(base)[i]);
+  const baseSeeds = runSeeds(base);
+  const paired = xs.length === ys.length && runSeeds(run).every((s, i) => s === baseSeeds[i]);
   if (paired) {
     const ratio = pairedRatio(xs, ys);
     return { figure, ratio, mean, status: statusOf(ratio), text: formatRatio(ratio) };

@@ -29,6 +29,12 @@ export interface Mutant {
 const SEM = "tests/semantics_pinned_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
 const MISUSE = "tests/kernel_misuse_test.ts";
+/** cow_context's tests: the remap table, the scheme, and the CoW questions (walk figures). */
+const COW = [
+  "tests/scheme_cow_context_table_test.ts",
+  "tests/scheme_cow_context_test.ts",
+  "tests/scenario_cow_questions_test.ts",
+];
 
 /** The catalogue. */
 export const MUTANTS: readonly Mutant[] = [
@@ -382,7 +388,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "child.vmas.load(vmas, m);",
     replace: "child.vmas.load(vmas, m > 1 ? m - 1 : m);",
     story: "fork accounts every copy but leaves the last one out of the child's tree",
-    tests: ["tests/scenario_classic_test.ts"],
+    tests: [CLASSIC],
   },
   {
     id: "replay-remainder-ignored",
@@ -664,11 +670,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "right.eb = e.eb;\n    e.eb = 0;",
     replace: "right.eb = 0;",
     story: "splitting a remap entry leaves the ranges that end in it counted on the left part",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "cow-remove-no-left-merge",
@@ -676,11 +678,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (left !== null && left.last === r.first - 1 && left.eb === 0) {",
     replace: "if (left !== null && left.last === r.first - 1 && left.eb === -1) {",
     story: "removing a remapped range never joins the entry it started in to its left neighbour",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "cow-remove-no-right-merge",
@@ -688,11 +686,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (right !== null && right.sb === 0) this.#merge(tail, right);",
     replace: "",
     story: "removing a remapped range never joins its right neighbour to the entry it ended in",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "cow-remove-shared-entry",
@@ -700,11 +694,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (e.cnt > 1) e.cnt--;",
     replace: "if (e.cnt > 2) e.cnt--;",
     story: "an entry two remapped ranges share is dropped when one of them goes",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "cow-shortcut-large-folio",
@@ -720,11 +710,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (unique > WALK_DEFAULT_STACK_SIZE) {",
     replace: "if (unique >= WALK_DEFAULT_STACK_SIZE) {",
     story: "a walk with exactly 16 remap offsets allocates the spill array it does not need",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "cow-large-shared-same-mm",
@@ -732,11 +718,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (mm && m.mm !== mm) return true;",
     replace: "if (mm) return true;",
     story: "a large folio mapped twice by one mm counts as mapped shared (CONFIG_MM_ID counts mms)",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "cow-shared-new-anon-own",
@@ -745,11 +727,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story:
       "a new anon folio that may be shared is put in the faulting mm's context, not the root's",
-    tests: [
-      "tests/scheme_cow_context_table_test.ts",
-      "tests/scheme_cow_context_test.ts",
-      "tests/scenario_cow_questions_test.ts",
-    ],
+    tests: COW,
   },
   {
     id: "per-av-remove-no-own-lock",
@@ -765,7 +743,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'if (((v.flags ^ vmg.flags) & ~VM_SOFTDIRTY) !== 0) return "flags";',
     replace: 'if ((v.flags ^ vmg.flags) !== 0) return "flags";',
     story: "VMAs that differ only in VM_SOFTDIRTY refuse to merge (is_mergeable_vma ignores it)",
-    tests: ["tests/vma_merge_test.ts", "tests/scenario_classic_test.ts"],
+    tests: ["tests/vma_merge_test.ts", CLASSIC],
   },
   {
     id: "merge-fork-child-target",
@@ -773,7 +751,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'return k.scheme.isForkChild(tgt) ? "fork_child" : null;',
     replace: "return null;",
     story: "an unfaulted range merges into a fork child's VMA whose chain has more than one AVC",
-    tests: ["tests/vma_merge_test.ts", "tests/scenario_classic_test.ts"],
+    tests: ["tests/vma_merge_test.ts", CLASSIC],
   },
   {
     id: "merge-fork-child-copied",
@@ -782,7 +760,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story:
       "a moved fork child's VMA merges into an unfaulted neighbour (copy_vma's rule 3 ignored)",
-    tests: ["tests/vma_merge_test.ts", "tests/scenario_classic_test.ts"],
+    tests: ["tests/vma_merge_test.ts", CLASSIC],
   },
   {
     id: "merge-three-way-unchecked",
@@ -790,7 +768,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "else if (sides !== 0 && !anonVmaCompatible3(k, prev!, next)) {",
     replace: "else if (sides !== 0 && !anonVmaCompatible3(k, prev!, prev!)) {",
     story: "a three-way merge joins a prev and a next with different anon_vmas",
-    tests: ["tests/vma_merge_test.ts", "tests/scenario_classic_test.ts"],
+    tests: ["tests/vma_merge_test.ts", CLASSIC],
   },
   {
     id: "merge-next-across-hole",
@@ -798,7 +776,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "vmg.next = after && after.start === vmg.end ? after : null;",
     replace: "vmg.next = after ?? null;",
     story: "a new range's next neighbour is taken even when a hole lies between them",
-    tests: ["tests/vma_merge_test.ts", "tests/scenario_classic_test.ts"],
+    tests: ["tests/vma_merge_test.ts", CLASSIC],
   },
   {
     id: "mremap-unfaulted-keeps-pgoff",
@@ -807,9 +785,9 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story: "copy_vma keeps an unfaulted anonymous VMA's old pgoff instead of the new address's",
     tests: [
-      "tests/scenario_classic_test.ts",
+      CLASSIC,
       "tests/scenario_mremap_extend_test.ts",
-      "tests/kernel_misuse_test.ts",
+      MISUSE,
       "tests/relocate_undo_test.ts",
     ],
   },
@@ -820,9 +798,9 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story: "MREMAP_DONTUNMAP leaves VM_ACCOUNT on the source it keeps",
     tests: [
-      "tests/scenario_classic_test.ts",
+      CLASSIC,
       "tests/scenario_mremap_extend_test.ts",
-      "tests/kernel_misuse_test.ts",
+      MISUSE,
       "tests/relocate_undo_test.ts",
     ],
   },
@@ -832,7 +810,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (src !== newVma && src.start === oldAddr && src.end === oldAddr + oldLen) {",
     replace: "if (src !== newVma) {",
     story: "MREMAP_DONTUNMAP of part of a VMA drops the anon links of the whole source VMA",
-    tests: ["tests/scenario_classic_test.ts", "tests/property_schemes_test.ts"],
+    tests: [CLASSIC, "tests/property_schemes_test.ts"],
   },
   {
     id: "mremap-overlap-below",
@@ -841,9 +819,9 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "if (newAddr < addr + oldLen && addr < newAddr) {",
     story: "a FIXED destination that starts below the source and runs into it is not an overlap",
     tests: [
-      "tests/scenario_classic_test.ts",
+      CLASSIC,
       "tests/scenario_mremap_extend_test.ts",
-      "tests/kernel_misuse_test.ts",
+      MISUSE,
       "tests/relocate_undo_test.ts",
     ],
   },
@@ -854,9 +832,9 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "if ((flags & MREMAP_DONTUNMAP) && !mayMove) {",
     story: "MREMAP_DONTUNMAP is accepted with a new length (Linux: EINVAL)",
     tests: [
-      "tests/scenario_classic_test.ts",
+      CLASSIC,
       "tests/scenario_mremap_extend_test.ts",
-      "tests/kernel_misuse_test.ts",
+      MISUSE,
       "tests/relocate_undo_test.ts",
     ],
   },
@@ -892,7 +870,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (!wipe && k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);",
     replace: "if (k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);",
     story: "fork copies the PTEs of a MADV_WIPEONFORK VMA into the child",
-    tests: ["tests/scenario_classic_test.ts"],
+    tests: [CLASSIC],
   },
   {
     id: "wp-large-reuse-shared",
@@ -903,8 +881,8 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [
       "tests/scenario_large_folio_test.ts",
       "tests/scenario_ksm_test.ts",
-      "tests/semantics_pinned_test.ts",
-      "tests/scenario_classic_test.ts",
+      SEM,
+      CLASSIC,
     ],
   },
   {
@@ -916,8 +894,8 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [
       "tests/scenario_large_folio_test.ts",
       "tests/scenario_ksm_test.ts",
-      "tests/semantics_pinned_test.ts",
-      "tests/scenario_classic_test.ts",
+      SEM,
+      CLASSIC,
     ],
   },
   {
@@ -929,8 +907,8 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [
       "tests/scenario_large_folio_test.ts",
       "tests/scenario_ksm_test.ts",
-      "tests/semantics_pinned_test.ts",
-      "tests/scenario_classic_test.ts",
+      SEM,
+      CLASSIC,
     ],
   },
   {
@@ -942,8 +920,8 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [
       "tests/scenario_large_folio_test.ts",
       "tests/scenario_ksm_test.ts",
-      "tests/semantics_pinned_test.ts",
-      "tests/scenario_classic_test.ts",
+      SEM,
+      CLASSIC,
     ],
   },
   {
@@ -977,7 +955,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "verdict-pairs-other-seeds",
     file: "reports/verdict.ts",
     search:
-      "const paired = xs.length === ys.length &&\n    runSeeds(run).every((s, i) => s === runSeeds(base)[i]);",
+      "const paired = xs.length === ys.length && runSeeds(run).every((s, i) => s === baseSeeds[i]);",
     replace: "const paired = xs.length === ys.length;",
     story: "repeats with different seeds are paired as if each pair shared its seed",
     tests: [

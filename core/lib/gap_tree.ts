@@ -156,6 +156,13 @@ function byIdentity<T extends Range>(item: T, n: GapNode<T>): number {
   return key < s ? -1 : key > s ? 1 : item === n ? 0 : -1;
 }
 
+/** Throws a `RangeError` unless `[start, end)` is a finite, non-empty range. */
+function checkRange(start: number, end: number): void {
+  if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
+    throw new RangeError(`Invalid range [${start}, ${end})`);
+  }
+}
+
 /**
  * Non-overlapping ranges ordered by start (an AVL tree), with O(log n)
  * neighbour lookups and top-down / bottom-up free-gap searches.
@@ -255,9 +262,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    */
   insert(item: T): void {
     const start = startOf(item), end = endOf(item);
-    if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
-      throw new RangeError(`Invalid range [${start}, ${end})`);
-    }
+    checkRange(start, end);
     const root = this.#tree.root as GapNode<T> | null;
     // The neighbours: the successor is the first item ending after `start` (none above the last
     // item, the first one below the first item: fork's copies and most mmaps need no search).
@@ -313,9 +318,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
     let prevEnd = -Infinity;
     for (let i = 0; i < count; i++) {
       const start = startOf(items[i]), end = endOf(items[i]);
-      if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
-        throw new RangeError(`Invalid range [${start}, ${end})`);
-      }
+      checkRange(start, end);
       if (start < prevEnd) {
         throw new RangeError(
           `load: range [${start}, ${end}) is out of order or overlaps the one before`,
