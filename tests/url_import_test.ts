@@ -48,12 +48,17 @@ console.log(stableStringify({ anonVmas, avcs, schemes: SCHEMES.length }).replace
 
 Deno.test("mod.ts imported from a URL runs a simulation with no permissions", async () => {
   const requested: string[] = [];
+  // Served under a prefix of its own: Deno caches remote modules by URL, and a port the system
+  // hands out again would otherwise let the child import a cached mod.ts without requesting it.
+  const prefix = `/run-${crypto.randomUUID()}`;
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen: () => {},
   }, async (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+    const full = decodeURIComponent(new URL(req.url).pathname);
+    if (!full.startsWith(`${prefix}/`)) return new Response("not found", { status: 404 });
+    const path = full.slice(prefix.length);
     requested.push(path);
     if (path.includes("..") || path.split("/").some((p) => p.startsWith("."))) {
       return new Response("forbidden", { status: 403 });
@@ -68,7 +73,7 @@ Deno.test("mod.ts imported from a URL runs a simulation with no permissions", as
   const dir = await Deno.makeTempDir({ prefix: "rmapbench-url-" });
   try {
     const host = `127.0.0.1:${server.addr.port}`;
-    await Deno.writeTextFile(`${dir}/main.ts`, PROGRAM(`http://${host}/`));
+    await Deno.writeTextFile(`${dir}/main.ts`, PROGRAM(`http://${host}${prefix}/`));
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-config", "--no-lock", `--allow-import=${host}`, "main.ts"],
       cwd: dir,
