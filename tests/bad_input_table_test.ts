@@ -227,6 +227,7 @@ function libCases(): LibCase[] {
   k.exit(dead);
   const folio = k.pte(mm, X)!.folio!;
   const foreign = new Kernel({ scheme: new AnonVmaScheme() }).spawn();
+  const cowFraction = getWorkload("fork-storm").params.find((p) => p.name === "cowFraction")!;
   const spec = {
     name: "children",
     kind: "int" as const,
@@ -327,6 +328,19 @@ function libCases(): LibCase[] {
       fn: () => parseParam(spec, NaN, "fork-storm"),
       expect: "ParamError",
       message: ["children must be an integer in [1, 64], got NaN"],
+    },
+    {
+      // An empty string is no number (Number("") would be 0, inside cowFraction's range).
+      name: "workload parameter empty string",
+      fn: () => parseParam(cowFraction, "", "fork-storm"),
+      expect: "ParamError",
+      message: ['fork-storm parameter cowFraction must be a number in [0, 1], got ""'],
+    },
+    {
+      name: "workload parameter blank string",
+      fn: () => parseParam(cowFraction, " ", "fork-storm"),
+      expect: "ParamError",
+      message: ['fork-storm parameter cowFraction must be a number in [0, 1], got " "'],
     },
     {
       name: "unknown scheme",

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { estimatedHeapBytes, fitProblem } from "../workloads/estimate.ts";
+import { estimatedHeapBytes, fitProblem, HEAP_BYTES_PER_OBJECT } from "../workloads/estimate.ts";
 import { FORK_STORM } from "../workloads/fork_storm.ts";
 import { resolveParams } from "../workloads/workload.ts";
 import { WORKLOADS } from "../workloads/registry.ts";
@@ -37,6 +37,69 @@ Deno.test("estimate: fork-storm counts the root and every live child", () => {
   );
   // A live chain of 3 below the root: 1 + 2 + 3 + 4 AVCs (d + 1 at depth d).
   assert.equal(chain.objects.avcs, 10);
+});
+
+Deno.test("estimate: without exitChildren every round's children stay alive", () => {
+  // exitChildren=false keeps each round's processes to the end of the run (the parameter's
+  // description), so the estimate counts rounds × children live processes: breadth, 2 children,
+  // 3 rounds, 1 region of 2 pages, cowFraction 0.5 (1 CoW page per child), 6 live children:
+  //   vmas  = 1 × (1 + 6) = 7      ptes = 2 × (1 + 6) = 14     folios = 2 + 1 × 6 = 8
+  //   avcs  = 1 × (1 + 6 + 6 × 1) = 13 (two per region per breadth child, §12.5 E3)
+  //   workloadBytes = 8 × (2 × 2 + 1 × 6) = 80
+  const params = resolveParams(FORK_STORM, {
+    mode: "breadth",
+    children: 2,
+    rounds: 3,
+    regions: 1,
+    pages: 2,
+    cowFraction: 0.5,
+    exitChildren: false,
+    probeWalks: 0,
+  });
+  const e = FORK_STORM.estimate!(params);
+  assert.deepEqual(e.objects, { vmas: 7, ptes: 14, folios: 8, avcs: 13, workloadBytes: 80 });
+  assert.deepEqual(e.drivers, ["regions", "pages", "children", "rounds"]);
+  // The run itself ends with those VMAs, AVCs and folios (6 forks, all children alive).
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "fork-storm",
+    params,
+    seed: 1,
+    machine: { reclaimIntervalNs: 0, migrateIntervalNs: 0 },
+  });
+  assert.equal(r.counters.forks, 6);
+  assert.equal(r.slab.final.objects.vm_area_struct, 7);
+  assert.equal(r.slab.final.objects.anon_vma_chain, 13);
+  assert.equal(r.counters.anon_folios_final, 8);
+});
+
+Deno.test("estimate: heap bytes per object are the bench:scale measurements", () => {
+  // estimate.ts: a faulted one-page VMA is 397 B (VMA, anon_vma, its page and its AVC); a page
+  // of a large VMA 138 B, of which a fork's copied PTE is 50 B; an AVC 80 B. The VMA's own share
+  // is what remains of the 397 B after its page and its AVC.
+  assert.deepEqual(HEAP_BYTES_PER_OBJECT, { vmas: 179, ptes: 50, folios: 88, avcs: 80 });
+  const one = { vmas: 1, ptes: 1, folios: 1, avcs: 1, workloadBytes: 0 };
+  assert.equal(estimatedHeapBytes(one), 397);
+  assert.equal(estimatedHeapBytes({ ...one, vmas: 0, avcs: 0 }), 138);
+  assert.equal(
+    estimatedHeapBytes({ vmas: 2, ptes: 3, folios: 5, avcs: 7, workloadBytes: 11 }),
+    2 * 179 + 3 * 50 + 5 * 88 + 7 * 80 + 11,
+  );
+});
+
+Deno.test("estimate: a run whose estimate equals the heap limit fits; one byte more does not", () => {
+  // fitProblem refuses a run that needs "more than" the limit: at the limit it fits.
+  const est = () => ({
+    objects: { vmas: 0, ptes: 0, folios: 0, avcs: 0, workloadBytes: 1000 },
+    drivers: ["regions"],
+  });
+  assert.equal(fitProblem("Run w", { regions: 4 }, est, 1000), null);
+  assert.equal(
+    fitProblem("Run w", { regions: 4 }, est, 999),
+    "Run w would need about 1000 B of JS heap, more than the 999 B heap limit; the estimate " +
+      "is driven by regions=4 (lower them, or raise the limit with " +
+      "--v8-flags=--max-old-space-size=MiB)",
+  );
 });
 
 Deno.test("estimate: every workload's default run fits in 1 GiB", () => {

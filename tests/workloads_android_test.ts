@@ -92,6 +92,33 @@ Deno.test("android-launch: exact objects of a tiny phone (anon_vma)", () => {
   assert.deepEqual(r.walks, {});
 });
 
+Deno.test("android-launch: anon folios of the tiny phone; a GC cycle releases the from-space", () => {
+  // TINY without a GC cycle (writePages 1): native daemon stack + 1 written region = 2 folios;
+  // zygote stack + heap space (4 pages, written completely) + 3 written image regions = 8;
+  // each of the 2 zygote children CoWs round(0.5 × (3 + 4)) = 4 inherited written pages (the
+  // stack is not one of zygote's listed regions), writes 1 own region, 1 thread stack page and
+  // its 4-page moving space: 10 → 2 + 8 + 2 × 10 = 30.
+  // One cycle (§9.3): mremap(DONTUNMAP) moves the 4 moving-space folios to the from-space, the
+  // live round(4 × 0.5) = 2 pages are re-faulted, and MADV_DONTNEED frees the from-space's 4:
+  // 2 × (4 − 2) fewer = 26.
+  const folios = (extra: Record<string, number>): number =>
+    runOne({
+      scheme: "anon_vma",
+      workload: "android-launch",
+      params: { ...TINY, ...extra },
+      seed: 1,
+      machine: QUIET,
+    }).counters.anon_folios_final;
+  assert.equal(folios({ gcCycles: 0 }), 30);
+  assert.equal(folios({ gcCycles: 1 }), 26);
+  // writePages is "at most regionPages": 5 on 2-page regions writes 2 pages of each, as
+  // writePages 2 does: the native region, zygote's 3 regions and each child's own region one
+  // page more, and one more CoW page per child (round(0.5 × (6 + 4)) = 5): 26 + 1 + 3 +
+  // 2 × (1 + 1) = 34.
+  assert.equal(folios({ writePages: 2 }), 34);
+  assert.equal(folios({ writePages: 5 }), 34);
+});
+
 Deno.test("android-launch: unmaps, splits, runtime forks and the low-memory killer", () => {
   // TINY with a zygote of 12 regions, round(12 × 0.5834) = 7 written (stack, 1 heap space and 5
   // image regions) and 5 clean: VMAs 12, anon_vma 7, AVC 7. Each app process
@@ -270,6 +297,16 @@ Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny 
   assert.deepEqual(markOf(u, "after 1 launches"), objs(62 + 8, 51 + 4, 31 + 4));
   assert.equal(u.slab.final.objects.mm_struct, 4 + 2);
   assert.equal(u.counters.forks, 1 + 3);
+  // The pool is refilled once it holds fewer USAPs than usapPoolRefillThreshold
+  // (ZygoteConfig): with 2 left, threshold 2 does not refill, threshold 3 forks one more idle
+  // USAP (+10 VMAs, +10 AVCs, +5 anon_vmas, one more mm).
+  const u2 = run({ usapPool: true, usapPoolRefillThreshold: 2 });
+  assert.equal(u2.counters.forks, 1 + 3);
+  assert.equal(u2.slab.final.objects.mm_struct, 4 + 2);
+  const u3 = run({ usapPool: true, usapPoolRefillThreshold: 3 });
+  assert.equal(u3.counters.forks, 1 + 3 + 1);
+  assert.equal(u3.slab.final.objects.mm_struct, 4 + 3);
+  assert.deepEqual(markOf(u3, "after 1 launches"), objs(70 + 10, 55 + 10, 35 + 5));
   // zygote32 (init.zygote64_32.rc, --enable-lazy-preload): at boot only its stack is written
   // (1 / 1 / 1). The launched app is 32-bit (share 1): zygote32 preloads 6 regions first — the
   // stack and 2 more written (2 / 2 new), 3 clean — then forks it: 6 inherited VMAs, 3 faulted

@@ -160,6 +160,40 @@ Deno.test("cow-adversarial: walk cost against depth, width and remaps", () => {
   }
 });
 
+Deno.test("cow-adversarial: remapTarget folio moves the inherited copy even without moveInherited", () => {
+  // The remapTarget parameter: fresh memory "at the region's address ... implies moving the
+  // inherited copy", so moveInherited=false changes nothing when remaps > 0. Depth 1, width 2,
+  // 1 shared page, 1 remap round: each child's moved copy and moved fresh VMA = 2 VMAs, root 1:
+  // 5 VMAs. A walk of the shared folio: anon_vma visits the 3 copies; cow_context visits
+  // 1 + 2 × (1 + 1) = 5 candidates (2 useless) over 3 contexts and 2 remap entries.
+  for (const moveInherited of [true, false]) {
+    const want: Record<string, number[]> = { anon_vma: [3, 0, 1], cow_context: [5, 2, 5] };
+    for (const scheme of ["anon_vma", "cow_context"]) {
+      const r = runOne({
+        scheme,
+        workload: "cow-adversarial",
+        params: {
+          depth: 1,
+          width: 2,
+          regionPages: 1,
+          cowFraction: 0,
+          remaps: 1,
+          walks: 1,
+          moveInherited,
+          exitAtEnd: false,
+        },
+        seed: 1,
+        machine: QUIET,
+      });
+      const w = r.walks.migrate;
+      const what = `${scheme} moveInherited=${moveInherited}`;
+      assert.deepEqual([w.visits.max, w.useless.max, w.structures.max], want[scheme], what);
+      assert.equal(r.slab.final.objects.vm_area_struct, 5, what);
+      assert.ok(r.notes?.[0].endsWith("inherited copy moved."), what);
+    }
+  }
+});
+
 Deno.test("cow-adversarial: a tree too large for the address layout is a one-line ParamError", () => {
   assert.throws(
     () =>

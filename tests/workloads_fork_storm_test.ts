@@ -81,6 +81,30 @@ Deno.test("fork-storm tree: depth-d processes have d + 1 AVCs per region (§3.3)
   assert.equal(r.walks.migrate.useless.max, 0);
 });
 
+Deno.test("fork-storm tree: fanoutRandom forks 1..fanout children, never 0 (rmap.c)", () => {
+  // selftests/mm/rmap.c forks rand() % MAX_CHILDREN + 1 children per node: with fanout 1 every
+  // process above the last level forks exactly one child, random or not. Depth 4, 1 region of
+  // 1 page, no CoW: the root and 4 levels = 5 processes, 4 forks, a chain of 1 + 2 + 3 + 4 + 5
+  // = 15 AVCs (d + 1 at depth d, §3.3), and a root folio walk visits and hits all 5 VMAs.
+  const r = run({
+    mode: "tree",
+    depth: 4,
+    fanout: 1,
+    fanoutRandom: true,
+    regions: 1,
+    pages: 1,
+    cowFraction: 0,
+    exitChildren: false,
+    rounds: 1,
+    probeWalks: 1,
+  });
+  assert.equal(r.counters.forks, 4);
+  assert.equal(r.slab.final.objects.vm_area_struct, 5);
+  assert.equal(r.slab.final.objects.anon_vma_chain, 15);
+  assert.equal(r.walks.migrate.visits.mean, 5);
+  assert.equal(r.walks.migrate.hits.mean, 5);
+});
+
 Deno.test("fork-storm chain: a live chain grows one AVC per generation", () => {
   // Root + 4 live generations, 2 regions: generation g has g + 1 AVCs per region.
   //   vm_area_struct = anon_vma = 2 × 5 = 10

@@ -96,6 +96,35 @@ Deno.test("mremap-churn: a live fork child makes relocation fall back (§10.2 el
   assert.deepEqual(row, ["must_relocate_efault", 2]);
 });
 
+Deno.test("mremap-churn realloc: a buffer doubles up to maxBufferPages, then is freed", () => {
+  // Realloc rounds only, one buffer of 1 page, cap 4 pages, no blockers (seed 1: no extra
+  // buffer from the 10 % chance). Round 0 maps and writes the buffer; rounds 1 and 2 double it
+  // (1 → 2 → 4 pages: the cap itself is allowed), in place since nothing follows it; round 3
+  // would grow it to 8 > 4 pages and frees it. Left: the heap reservation (PROT_NONE, never
+  // faulted) — 1 VMA, no anon_vma, no anon folio.
+  const r = churn({
+    processes: 1,
+    rounds: 4,
+    reallocWeight: 1,
+    defragWeight: 0,
+    holeBackWeight: 0,
+    bufferPages: 1,
+    maxBufferPages: 4,
+    buffers: 1,
+    blockerProbability: 0,
+    thinkNs: 0,
+  });
+  const rows = Object.fromEntries(r.extraTables![0].rows);
+  assert.equal(rows.realloc_rounds, 4);
+  assert.equal(rows.realloc_in_place, 2);
+  assert.equal(rows.buffers_freed, 1);
+  assert.equal(rows.realloc_moved, undefined);
+  assert.equal(r.counters.mremap_expand_in_place, 2);
+  assert.equal(r.counters.vmas_final, 1);
+  assert.equal(r.slab.final.objects.anon_vma, 0);
+  assert.equal(r.counters.anon_folios_final, 0);
+});
+
 Deno.test("mremap-churn: every scheme runs the mixed patterns leak-free", () => {
   for (const s of SCHEMES) {
     for (const relocate of ["off", "relocate"]) {

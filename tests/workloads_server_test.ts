@@ -75,6 +75,24 @@ Deno.test("server-prefork redis: BGSAVE child exits, parent writes copy-on-write
   assert.equal(r.counters.anon_folios_final, 64);
 });
 
+Deno.test("server-prefork postgres: at most `backends` backends live at once", () => {
+  // The backends parameter (max_connections scaled): 5 connections through 2 backend slots. Each
+  // backend lives for its queries (tens of µs each) while connections arrive every ~10 µs, so
+  // the postmaster waits for a slot: at the peak the postmaster and 2 backends = 3 mm_structs.
+  const r = server({
+    mode: "postgres",
+    backends: 2,
+    connections: 5,
+    queries: 2,
+    heapPages: 4,
+    sharedBuffersPages: 4,
+    workMemPages: 1,
+  });
+  assert.equal(r.counters.forks, 5);
+  assert.equal(r.counters.exits, 5);
+  assert.equal(r.slab.peak.objects.mm_struct, 3);
+});
+
 Deno.test("server-prefork: every mode under every scheme is leak-free", () => {
   for (const s of SCHEMES) {
     for (const p of Object.values(SMALL)) {
