@@ -3,6 +3,7 @@ import {
   COST_PROFILES,
   costProfile,
   DEFAULT_COST_PROFILE,
+  MAX_COST_NS,
   mergeCostProfile,
   validateCostOverrides,
   validateCostProfile,
@@ -79,4 +80,21 @@ Deno.test("mergeCostProfile lays validated overrides over a base", () => {
     workNs: { pt_level: 15 },
   });
   assert.throws(() => validateCostOverrides({ speed: 2 }), /Unknown cost profile key speed/);
+});
+
+Deno.test("a figure of exactly MAX_COST_NS is valid, the next integer above is not", () => {
+  // The documented range is [0, MAX_COST_NS], both ends included (cost_model.ts checkFigure).
+  const base = JSON.parse(JSON.stringify(DEFAULT_COST_PROFILE));
+  assert.equal(MAX_COST_NS, 1e12);
+  const p = validateCostProfile({ ...base, workNs: { ...base.workNs, page_copy: MAX_COST_NS } });
+  assert.equal(p.workNs.page_copy, 1e12);
+  assert.equal(validateCostOverrides({ wakeupNs: MAX_COST_NS }).wakeupNs, 1e12);
+  assert.equal(validateCostOverrides({ workNs: { rcu_op: 0 } }).workNs?.rcu_op, 0);
+  assert.throws(
+    () => validateCostOverrides({ wakeupNs: MAX_COST_NS + 1 }),
+    new RegExp(
+      "^RangeError: Cost profile key wakeupNs must be a number of nanoseconds " +
+        String.raw`in \[0, 1000000000000\], got 1000000000001$`,
+    ),
+  );
 });

@@ -506,6 +506,16 @@ Deno.test("the markup template escapes every interpolation unless it is markup",
   assert.equal(markup`${trustedHtml("<br>")}`.text, "<br>");
 });
 
+Deno.test("the markup template escapes the strings inside an interpolated array", () => {
+  // An array is joined, each element rendered like a single interpolation: a string from input
+  // in a list of cells or names is escaped, markup beside it is not (html_template.ts render).
+  const inner = markup`<b>${"x"}</b>`;
+  assert.equal(
+    markup`<p>${[XSS, inner, 1, [`"'&`]]}</p>`.text,
+    "<p>&lt;script&gt;alert(1)&lt;/script&gt;<b>x</b>1&quot;&#39;&amp;</p>",
+  );
+});
+
 Deno.test("the client script is the type-checked functions as JavaScript", () => {
   assert.ok(CLIENT_SCRIPT.includes("function rmapbenchDraw("));
   assert.ok(CLIENT_SCRIPT.includes("function rmapbenchStart("));
@@ -513,4 +523,146 @@ Deno.test("the client script is the type-checked functions as JavaScript", () =>
   // It parses as a classic script (no TypeScript syntax, no imports left in it).
   new Function(CLIENT_SCRIPT);
   assert.ok(!/\bimport\b/.test(CLIENT_SCRIPT));
+});
+
+/**
+ * The body rows of the first table of `html` whose header row is `header` (every `<th>` text in
+ * order), each row as its cells' inner HTML.
+ */
+function tableRows(html: string, header: readonly string[]): string[][] {
+  const head = header.map((h) => `<th scope="col">${h}</th>`).join("");
+  const at = html.indexOf(`<thead><tr>${head}</tr></thead>`);
+  assert.ok(at >= 0, `a table headed ${header.join(", ")}`);
+  const body = html.slice(at, html.indexOf("</tbody>", at));
+  return [...body.matchAll(/<tr>([^]*?)<\/tr>/g)].slice(1).map((m) =>
+    [...m[1].matchAll(/<td[^>]*>([^]*?)<\/td>/g)].map((c) => c[1])
+  );
+}
+
+const FIGURES_HEADER = [
+  "scheme",
+  "VMAs",
+  "anon_vma",
+  "AVC",
+  "cow_ctx",
+  "rmap KiB",
+  "rmap peak KiB",
+  "slab KiB",
+  "peak slab KiB",
+  "visits mean",
+  "p99",
+  "max",
+  "useless %",
+  "own lock acq",
+  "work under lock",
+  "hold p99 ns",
+  "wait p99 ns",
+  "trylock fail",
+  "ops",
+  "simulated ms",
+  "CPU %",
+  "walks checked",
+  "oracle mismatches",
+  "leak free",
+];
+
+Deno.test("the figures table gives simulated time in ms and CPU busy time in %", () => {
+  // The fixture's runs take 1 ms · k of simulated time (simulatedNs = 1,000,000 · k) at a busy
+  // fraction of 0.25: fork_tree has k = 1 (anon_vma) and k = 2 (cow_context).
+  const page = renderHtml(makeFixture(), { selfContained: false });
+  const rows = tableRows(page, FIGURES_HEADER);
+  assert.deepEqual(rows.map((r) => r[0]), ["anon_vma", "cow_context"]);
+  assert.deepEqual(rows.map((r) => r.slice(-6)), [
+    ["100", "1", "25", "14", "0", "yes"],
+    ["200", "2", "25", "14", "0", "yes"],
+  ]);
+});
+
+Deno.test("the lock table shows each class's own hold and wait percentiles", () => {
+  // Fixture locks: hold p50/p99/max 100/400/900 ns; wait p50 0, p99 1000 · k (the scheme's root
+  // lock) or 50 (mmap_lock), max twice the p99; work under lock 3 tree_update + 1 list_op per write.
+  const page = renderHtml(makeFixture(), { selfContained: false });
+  const rows = tableRows(page, [
+    "scheme",
+    "class",
+    "owner",
+    "read acq.",
+    "write acq.",
+    "trylock failures",
+    "hold p50",
+    "hold p99",
+    "hold max",
+    "wait p50",
+    "wait p99",
+    "wait max",
+    "work under lock",
+  ]);
+  assert.deepEqual(rows.slice(0, 2), [
+    [
+      "anon_vma",
+      "anon_vma.root",
+      "scheme",
+      "20",
+      "10",
+      "1",
+      "100",
+      "400",
+      "900",
+      "0",
+      "1,000",
+      "2,000",
+      "list_op=10 tree_update=30",
+    ],
+    [
+      "anon_vma",
+      "mmap_lock",
+      "shared",
+      "5",
+      "5",
+      "0",
+      "100",
+      "400",
+      "900",
+      "0",
+      "50",
+      "100",
+      "list_op=5 tree_update=15",
+    ],
+  ]);
+});
+
+Deno.test("the page data draws each cache's peak bytes apart from its final bytes", () => {
+  // SlabPeak: the fixture's peaks are twice the final objects, e.g. anon_vma/fork_tree ends with
+  // 3 anon_vmas (312 B) and 5 AVCs (320 B) and peaked at 6 (624 B) and 10 (640 B).
+  const data = embeddedData(renderHtml(makeFixture(), { selfContained: false })) as {
+    workloads: { runs: { final: Record<string, number>; peak: Record<string, number> }[] }[];
+  };
+  const run = data.workloads[0].runs[0];
+  assert.deepEqual([run.final.anon_vma, run.final.anon_vma_chain], [312, 320]);
+  assert.deepEqual([run.peak.anon_vma, run.peak.anon_vma_chain], [624, 640]);
+});
+
+Deno.test("the scaling table gives the byte figures in KiB and the others in their own unit", () => {
+  // anon_vma at children = 1 (k = 1): peak slab 9328 B, rmap bytes 632 B at the end and 1264 B
+  // at the peak, walk p99 5, useless 1200/43 %, own-lock wait p99 1000 ns and hold p99 400 ns.
+  const page = renderHtml(
+    makeSweepFixture([{ children: 1 }, { children: 2 }, { children: 4 }]),
+    { selfContained: false },
+  );
+  const rows = tableRows(page, [
+    "scheme",
+    "children",
+    "Peak slab KiB (all caches)",
+    "Rmap KiB at the end (own caches)",
+    "Rmap KiB peak (own caches)",
+    "Rmap walk visits p99",
+    "Useless visits %",
+    "Own lock wait p99 ns",
+    "Own lock hold p99 ns",
+  ]);
+  assert.deepEqual(rows.slice(0, 3), [
+    ["anon_vma", "1", "9.11", "0.62", "1.23", "5", "27.91", "1,000", "400"],
+    ["anon_vma", "2", "18.22", "1.23", "2.47", "10", "27.91", "2,000", "400"],
+    ["anon_vma", "4", "36.44", "2.47", "4.94", "20", "27.91", "4,000", "400"],
+  ]);
 });

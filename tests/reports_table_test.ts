@@ -1,6 +1,7 @@
 import { assertEquals } from "./assert.ts";
-import { makeFixture } from "./fixtures/results_fixture.ts";
+import { fixtureRun, makeFixture } from "./fixtures/results_fixture.ts";
 import { comparisonTable } from "../reports/table.ts";
+import { combineRepeats } from "../reports/repeats.ts";
 
 Deno.test("comparisonTable() prints one block per workload and one row per scheme", () => {
   const lines = comparisonTable(makeFixture()).split("\n");
@@ -42,4 +43,44 @@ Deno.test("comparisonTable() prints one block per workload and one row per schem
   ]);
   assertEquals(cells(lines[4])[0], "cow_context");
   assertEquals(lines.filter((l) => l.startsWith("mremap (")).length, 1);
+});
+
+Deno.test("comparisonTable() shows each figure's mean over the repeats of a run", () => {
+  // Two repeats of anon_vma/fork_tree with every figure scaled by k = 1 and k = 3 (the fixture's
+  // scale): each cell is the mean of the two, e.g. anon_vma objects (3 + 9) / 2 = 6, rmap bytes
+  // (632 + 1896) / 2 = 1264 = 1.2 KiB, own-lock wait p99 (1000 + 3000) / 2 = 2000.
+  const doc = makeFixture();
+  doc.suite.repeat = 2;
+  doc.runs = [
+    combineRepeats([
+      fixtureRun("anon_vma", "anon_vma", "fork_tree", {}, 1),
+      fixtureRun("anon_vma", "anon_vma", "fork_tree", {}, 3),
+    ]),
+  ];
+  const lines = comparisonTable(doc).split("\n");
+  assertEquals(
+    lines[0],
+    "fork_tree (live objects at the end of the workload; walks over every kind; locks the " +
+      "scheme owns; means over 2 repeats)",
+  );
+  assertEquals(lines[3].trim().split(/\s{2,}/), [
+    "anon_vma",
+    "20",
+    "6",
+    "10",
+    "0",
+    "1.2",
+    "2.5",
+    "9.1",
+    "18.2",
+    "6.1",
+    "10",
+    "12",
+    "27.9",
+    "60",
+    "80",
+    "400",
+    "2000",
+    "2",
+  ]);
 });
