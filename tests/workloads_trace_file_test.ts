@@ -359,3 +359,140 @@ Deno.test("strace parser and replay: a thread's execve superseding its leader", 
     "0/1",
   ]]);
 });
+
+Deno.test("replay: a failure in a process with a recorded layout is a genuine model difference", () => {
+  // The layout-missing class is only for processes without a snapshot (module doc of
+  // trace_replay.ts): with the layout of pid 50 mapped, an mprotect that succeeded on the host
+  // on a range the replay never mapped is a genuine difference, not blamed on the layout.
+  const text = formatTraceFile({
+    header: HEADER,
+    layouts: [{
+      pid: 50,
+      time: 1.05,
+      maps: "555500000000-555500002000 r--p 00000000 fe:00 1 /usr/bin/app\n" +
+        "7fff00000000-7fff00021000 rw-p 00000000 00:00 0 [stack]\n",
+    }],
+    strace: [
+      '50 1.000000 execve("/usr/bin/app", ["app"], 0x7ffe /* 1 var */) = 0',
+      "50 1.100000 mprotect(0x555600000000, 4096, PROT_READ) = 0",
+      "50 2.000000 exit_group(0) = ?",
+    ].join("\n"),
+    perf: "",
+  });
+  registerTrace("layout_genuine", text);
+  const r = replay({ trace: "layout_genuine", copies: 1, repeat: 1 });
+  const rows = tableRows(r, "Trace replay: fidelity");
+  assert.deepEqual(rows.map((x) => [x[0], x[1]]), [
+    ["exec-time layout missing", 0],
+    ["failed on the host too (skipped)", 0],
+    ["not implemented by the model (skipped)", 0],
+    ["never returned in the trace (skipped)", 0],
+    ["genuine model difference", 1],
+  ]);
+  assert.match(
+    String(rows[4][2]),
+    /^line 2, pid 50: mprotect\(0x555600000000, 4096, PROT_READ\) -> mprotect failed with ENOMEM/,
+  );
+});
+
+/** A gzip member around `deflate` (RFC 1952): header with `flags` and `fields`, then the trailer. */
+function member(
+  deflate: number[],
+  trailer: { crc: number; size: number },
+  flags = 0,
+  fields: number[] = [],
+): Uint8Array {
+  const le32 = (x: number): number[] => [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, x >>> 24];
+  return new Uint8Array([
+    0x1f,
+    0x8b,
+    8,
+    flags,
+    0,
+    0,
+    0,
+    0,
+    0,
+    255,
+    ...fields,
+    ...deflate,
+    ...le32(trailer.crc),
+    ...le32(trailer.size),
+  ]);
+}
+
+/** One final stored block of `data` (RFC 1951 section 3.2.4), NLEN `nlen` (LEN's complement). */
+function stored(data: number[], nlen = data.length ^ 0xffff): number[] {
+  return [1, data.length & 0xff, data.length >> 8, nlen & 0xff, nlen >> 8, ...data];
+}
+
+const ABC = [97, 98, 99];
+const ABC_TRAILER = { crc: crc32(new Uint8Array(ABC)), size: 3 };
+
+Deno.test("gunzip: stored blocks and header fields as gzip(1) writes them", () => {
+  const text = (b: Uint8Array): string => new TextDecoder().decode(gunzip(b));
+  assert.equal(text(member(stored(ABC), ABC_TRAILER)), "abc");
+  // `gzip FILE` stores the name (FNAME, flag 8, NUL-terminated, RFC 1952 section 2.3.1);
+  // FEXTRA (4, 2-byte length), FCOMMENT (16) and FHCRC (2, a 2-byte CRC) are skipped likewise.
+  const name = [...new TextEncoder().encode("trace.txt"), 0];
+  assert.equal(text(member(stored(ABC), ABC_TRAILER, 8, name)), "abc");
+  const all = [2, 0, 0xaa, 0xbb, ...name, 0x63, 0, 0x12, 0x34];
+  assert.equal(text(member(stored(ABC), ABC_TRAILER, 4 | 8 | 16 | 2, all)), "abc");
+});
+
+Deno.test("gunzip: corruption the CRC-32 cannot see is still refused (NLEN, ISIZE, distance)", () => {
+  const refused = (b: Uint8Array, message: string): void => {
+    assert.throws(() => gunzip(b), (e: unknown) => {
+      assert.ok(e instanceof GzipError, String(e));
+      assert.equal(e.message, message);
+      return true;
+    });
+  };
+  // A stored block's NLEN must be the one's complement of LEN (RFC 1951 section 3.2.4), even
+  // when the data and CRC-32 are right.
+  refused(member(stored(ABC, 0xfffd), ABC_TRAILER), "Gzip data is corrupt (a stored block)");
+  // ISIZE is the input size mod 2^32 (RFC 1952 section 2.3.1): a wrong one is refused.
+  refused(
+    member(stored(ABC), { crc: ABC_TRAILER.crc, size: 4 }),
+    "Gzip data is corrupt (length mismatch)",
+  );
+  // A fixed-Huffman block (RFC 1951 section 3.2.6): literal "a", then <length 3, distance 1>
+  // = "aaaa"; the same match with no literal before it points before the output's start. Bits
+  // are packed from the least significant end, Huffman codes most significant bit first.
+  const fixedBlock = (literalA: boolean): number[] => {
+    const bytes: number[] = [];
+    let acc = 0, nbits = 0;
+    const put = (v: number, n: number): void => {
+      for (let i = 0; i < n; i++) {
+        acc |= ((v >> i) & 1) << nbits;
+        if (++nbits === 8) {
+          bytes.push(acc);
+          acc = 0;
+          nbits = 0;
+        }
+      }
+    };
+    const code = (c: number, n: number): void => {
+      for (let i = n - 1; i >= 0; i--) put((c >> i) & 1, 1);
+    };
+    put(1, 1); // BFINAL
+    put(1, 2); // BTYPE = 01, fixed codes
+    if (literalA) code(0x30 + 97, 8); // literals 0-143: 8-bit codes from 00110000
+    code(257 - 256, 7); // length code 257 (length 3): 7-bit codes from 0000000
+    code(0, 5); // distance code 0 (distance 1)
+    code(0, 7); // end of block (256)
+    if (nbits > 0) bytes.push(acc);
+    return bytes;
+  };
+  const aaaa = new TextEncoder().encode("aaaa");
+  assert.equal(
+    new TextDecoder().decode(gunzip(member(fixedBlock(true), { crc: crc32(aaaa), size: 4 }))),
+    "aaaa",
+  );
+  // The trailer is that of what a reader without the check would produce (three zero bytes).
+  const zeros = new Uint8Array(3);
+  refused(
+    member(fixedBlock(false), { crc: crc32(zeros), size: 3 }),
+    "Gzip data is corrupt (a distance too far back)",
+  );
+});

@@ -232,3 +232,218 @@ Deno.test("trace-replay: parameter validation", () => {
   assert.throws(() => replay({ touchFraction: 1.5 }), /touchFraction/);
   assert.throws(() => registerTrace("bad name", ""), /Trace name/);
 });
+
+/** The rows of the table of `r` titled `title`. */
+function tableRows(r: RunResult, title: string): (string | number)[][] {
+  const t = (r.extraTables ?? []).find((x) => x.title === title);
+  assert.ok(t, `no table "${title}"`);
+  return t.rows;
+}
+
+/** Asserts that `fn` throws a TraceParseError whose message is exactly `message`. */
+function throwsExactly(fn: () => unknown, message: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof TraceParseError, String(e));
+    assert.equal(e.message, message);
+    return true;
+  });
+}
+
+/** The note of `r` that starts with `prefix` (exactly one). */
+function note(r: RunResult, prefix: string): string {
+  const n = r.notes!.filter((x) => x.startsWith(prefix));
+  assert.equal(n.length, 1, `notes starting with "${prefix}": ${n.length}`);
+  return n[0];
+}
+
+Deno.test("strace parser: an errno with digits (E2BIG) marks the call failed; the replay skips it", () => {
+  // errno names may hold digits (E2BIG, uapi/asm-generic/errno-base.h): `= -1 E2BIG (...)` is a
+  // failed call, not a success with ret -1; a failed execve leaves the process's mm alone.
+  const text =
+    '7 execve("/usr/bin/x", ["x", "a"], 0x7ffe /* 1 var */) = -1 E2BIG (Argument list too long)\n' +
+    "7 exit_group(1) = ?\n";
+  const [ex] = calls(text);
+  assert.equal(ex.ret, -1);
+  assert.equal(ex.errno, "E2BIG");
+  registerTrace("e2big", text);
+  const r = replay({ trace: "e2big", copies: 1, repeat: 1 });
+  assert.equal(
+    note(r, "Calls that failed in the trace"),
+    "Calls that failed in the trace (skipped): execve 1",
+  );
+  assert.equal(note(r, "Replayed calls"), "Replayed calls: exit_group 1");
+  assert.deepEqual(tableRows(r, "Trace replay: process tree"), [[7, "-", "root", 0, "-", "-"]]);
+});
+
+Deno.test("strace parser: a task's unfinished and resumed lines must pair up (one-line errors)", () => {
+  // strace -f leaves at most one call per task unfinished: a second one, or a resumed line of
+  // another call, means a corrupt or interleaved log; it is refused with its line, not joined.
+  const mmap = "1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>";
+  throwsExactly(
+    () => parseStrace(`${mmap}\n1 munmap(0x10000, 4096 <unfinished ...>\n`),
+    "Trace line 2: task 1 starts munmap while mmap is unfinished",
+  );
+  throwsExactly(
+    () => parseStrace(`${mmap}\n2 getpid() = 2\n1 <... munmap resumed>) = 0\n`),
+    'Trace line 3: "<... munmap resumed>" but task 1 left mmap unfinished',
+  );
+});
+
+Deno.test("strace parser: the [pid  N] prefix, -t/-tt times and a core-dumping kill", () => {
+  // strace -f writing to a terminal prefixes lines with `[pid %5u]` (the pid padded to 5 columns,
+  // strace's printleader); -t/-tt print the time of day; a task killed with a core dump ends with
+  // `+++ killed by SIGSEGV (core dumped) +++` (an exit with no status).
+  const p = parseStrace([
+    "[pid  4242] 12:00:01.500000 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000",
+    "[pid 14255] 12:00:02 exit_group(0) = ?",
+    "[pid  4242] 12:00:03.250000 +++ killed by SIGSEGV (core dumped) +++",
+  ].join("\n"));
+  assert.deepEqual(p.events.map((e) => [e.type, e.line, e.pid, e.time]), [
+    ["call", 1, 4242, 43201.5],
+    ["call", 2, 14255, 43202],
+    ["exit", 3, 4242, 43203.25],
+  ]);
+  assert.equal((p.events[0] as TraceCall).ret, 0x7f0000000000);
+  assert.deepEqual(p.events[2], { type: "exit", line: 3, pid: 4242, time: 43203.25, status: null });
+});
+
+/** Replays `text` once under anon_vma with synthetic touches of each mapping's first page. */
+function replayText(name: string, text: string, touch = "first-page"): RunResult {
+  registerTrace(name, text);
+  return replay({ trace: name, copies: 1, repeat: 1, touch });
+}
+
+Deno.test("trace-replay: MAP_SHARED_VALIDATE is a shared mapping, MAP_PRIVATE a CoW one", () => {
+  // MAP_SHARED_VALIDATE (0x03) is MAP_SHARED with flag checking (uapi mman-common.h): a write to
+  // it dirties the file's page (faults_file), while a write to a MAP_PRIVATE file mapping copies
+  // the page into an anon folio (faults_cow_file, one anon_vma).
+  const r = replayText(
+    "shared_validate",
+    [
+      '7 openat(AT_FDCWD, "/dev/shm/x", O_RDWR) = 3',
+      "7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_SHARED_VALIDATE, 3, 0) = 0x7f0000000000",
+      "7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE, 3, 0x2000) = 0x7f0000100000",
+      "7 exit_group(0) = ?",
+    ].join("\n"),
+  );
+  assert.equal(r.counters.faults_file, 1);
+  assert.equal(r.counters.faults_cow_file, 1);
+  assert.equal(r.slab.allocs.anon_vma, 1);
+});
+
+Deno.test("trace-replay: madvise(MADV_DONTFORK) keeps the VMA out of the fork child", () => {
+  // MADV_DONTFORK = 10 (uapi mman-common.h) sets VM_DONTCOPY: dup_mmap skips the VMA, so the
+  // child gets no anon_vma or chain for it; only the parent's anon_vma and its one chain exist.
+  const r = replayText(
+    "dontfork",
+    [
+      "7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000",
+      "7 madvise(0x7f0000000000, 8192, MADV_DONTFORK) = 0",
+      "7 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 8",
+      "8 exit_group(0) = ?",
+      "8 +++ exited with 0 +++",
+      "7 exit_group(0) = ?",
+    ].join("\n"),
+  );
+  assert.equal(r.counters.forks, 1);
+  assert.equal(r.counters.faults_anon_new, 1);
+  assert.equal(r.slab.allocs.anon_vma, 1);
+  assert.equal(r.slab.allocs.anon_vma_chain, 1);
+});
+
+Deno.test("trace-replay: mremap(MREMAP_DONTUNMAP) leaves the old range mapped", () => {
+  // With MREMAP_DONTUNMAP the source VMA stays (emptied) after the move (mm/mremap.c), so the
+  // trace's later mprotect of the old range succeeds in the replay too: no divergence.
+  const r = replayText(
+    "dontunmap",
+    [
+      "7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000",
+      "7 mremap(0x7f0000000000, 8192, 8192, MREMAP_MAYMOVE|MREMAP_DONTUNMAP) = 0x7f0000100000",
+      "7 mprotect(0x7f0000000000, 8192, PROT_READ) = 0",
+      "7 exit_group(0) = ?",
+    ].join("\n"),
+  );
+  assert.equal(r.counters.mremap_moves, 1);
+  assert.equal(
+    note(r, "Replayed calls"),
+    "Replayed calls: exit_group 1, mmap 1, mprotect 1, mremap 1",
+  );
+  assert.equal(
+    note(r, "Calls that diverged"),
+    "Calls that diverged (succeeded in the trace, failed in the replay): none",
+  );
+});
+
+Deno.test("trace-replay: brk to unaligned breaks maps and unmaps whole pages", () => {
+  // The break itself may be unaligned, the heap VMA ends at PAGE_ALIGN(brk) (mm/mmap.c brk):
+  // 0x800 maps page 0; 0x2800 maps pages 1-2 (merged with page 0); 0x1000 unmaps pages 1-2
+  // (a split of the heap VMA). Each grow is touched once: 2 anon pages.
+  const r = replayText(
+    "brk_unaligned",
+    [
+      "7 brk(NULL) = 0x555500000000",
+      "7 brk(0x555500000800) = 0x555500000800",
+      "7 brk(0x555500002800) = 0x555500002800",
+      "7 brk(0x555500001000) = 0x555500001000",
+      "7 exit_group(0) = ?",
+    ].join("\n"),
+  );
+  assert.equal(note(r, "Replayed calls"), "Replayed calls: brk 4, exit_group 1");
+  assert.equal(
+    note(r, "Calls that diverged"),
+    "Calls that diverged (succeeded in the trace, failed in the replay): none",
+  );
+  assert.equal(r.counters.merges, 1);
+  assert.equal(r.counters.splits, 1);
+  assert.equal(r.counters.faults_anon_new, 2);
+});
+
+Deno.test("trace-replay: a vfork child shares its parent's mm until it execs (no fork)", () => {
+  // vfork is clone(CLONE_VM|CLONE_VFORK) (kernel/fork.c): no dup_mmap; the child's execve gives
+  // it a mm of its own; 2 mm exits (the child's new mm, the parent's).
+  const r = replayText(
+    "vfork_exec",
+    [
+      "7 vfork() = 8",
+      '8 execve("/bin/true", ["true"], 0x7ffe /* 1 var */) = 0',
+      "8 exit_group(0) = ?",
+      "8 +++ exited with 0 +++",
+      "7 wait4(8, NULL, 0, NULL) = 8",
+      "7 exit_group(0) = ?",
+    ].join("\n"),
+    "none",
+  );
+  assert.equal(r.counters.forks ?? 0, 0);
+  assert.equal(r.counters.exits, 2);
+  assert.equal(
+    note(r, "Other: "),
+    "Other: execs_without_layout 1, processes_started_mid_trace 1, vfork_children 1",
+  );
+  assert.deepEqual(tableRows(r, "Trace replay: process tree"), [
+    [7, "-", "root", 0, "-", "-"],
+    [8, 7, "vfork", 0, "true", "0/1"],
+  ]);
+});
+
+Deno.test("trace-replay: a killed thread-group leader takes its threads (and the mm) with it", () => {
+  // A CLONE_THREAD thread belongs to its leader's group; strace prints `+++ killed by SIGKILL +++`
+  // for the leader once the group is gone, so the thread leaves with it and the mm is torn down
+  // there, not left to the end of the trace.
+  const r = replayText(
+    "killed_group",
+    [
+      "10 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, stack=0x7f, stack_size=0x9000}, 88) = 11",
+      "11 futex(0x7f00, FUTEX_WAIT, 0, NULL <unfinished ...>",
+      "10 +++ killed by SIGKILL +++",
+      "20 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000",
+      "20 exit_group(0) = ?",
+    ].join("\n"),
+    "none",
+  );
+  assert.equal(r.counters.exits, 2);
+  assert.equal(note(r, "Other: "), "Other: processes_started_mid_trace 2, threads 1");
+  assert.deepEqual(tableRows(r, "Trace replay: process tree"), [
+    [10, "-", "root", 1, "-", "-"],
+    [20, "-", "seen mid-trace", 0, "-", "-"],
+  ]);
+});

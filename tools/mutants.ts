@@ -30,6 +30,8 @@ const SEM = "tests/semantics_pinned_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
 const MISUSE = "tests/kernel_misuse_test.ts";
 const FORK = "tests/workloads_fork_storm_test.ts";
+/** The trace-replay tests: strace and trace-file parsing, gzip, replays. */
+const TRACE = ["tests/workloads_trace_test.ts", "tests/workloads_trace_file_test.ts"];
 /** cow_context's tests: the remap table, the scheme, and the CoW questions (walk figures). */
 const COW = [
   "tests/scheme_cow_context_table_test.ts",
@@ -1625,5 +1627,232 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "if (rbPeak < 0) {",
     story: "validation accepts an rmapBytes.peak below rmapBytes.final",
     tests: ["tests/reports_results_test.ts"],
+  },
+  // -- trace replay: strace parsing, replay, gzip, trace files ---------------------------------
+  {
+    id: "strace-errno-letters-only",
+    file: "workloads/strace_parser.ts",
+    search: "(?:\\s+(E[A-Z0-9]+)",
+    replace: "(?:\\s+(E[A-Z]+)",
+    story: "an errno with a digit (E2BIG) is not read: a failed execve is replayed as a success",
+    tests: TRACE,
+  },
+  {
+    id: "strace-resumed-time-of-exit",
+    file: "workloads/strace_parser.ts",
+    search: "events[p.index] = makeCall(p.line, pid, p.time, p.name,",
+    replace: "events[p.index] = makeCall(p.line, pid, time, p.name,",
+    story: "a joined unfinished/resumed call takes the resumed line's time, not its start's",
+    tests: TRACE,
+  },
+  {
+    id: "strace-unfinished-twice-accepted",
+    file: "workloads/strace_parser.ts",
+    search:
+      "      if (pending.has(pid)) {\n        throw new TraceParseError(\n          lineNo,\n" +
+      "          `task ${pid} starts ${un[1]} while ${pending.get(pid)!.name} is unfinished`,\n" +
+      "        );\n      }\n",
+    replace: "",
+    story: "a task starting a second call while one is unfinished is accepted (the first is lost)",
+    tests: TRACE,
+  },
+  {
+    id: "strace-resumed-name-unchecked",
+    file: "workloads/strace_parser.ts",
+    search:
+      "      if (p.name !== rs[1]) {\n        throw new TraceParseError(\n          lineNo,\n" +
+      '          `"<... ${rs[1]} resumed>" but task ${pid} left ${p.name} unfinished`,\n' +
+      "        );\n      }\n",
+    replace: "",
+    story: "a resumed line of another call than the task left unfinished is joined to it",
+    tests: TRACE,
+  },
+  {
+    id: "strace-clone3-flags-missed",
+    file: "workloads/trace_replay.ts",
+    search: "/(?:^|[{\\s,])flags=([A-Za-z0-9_|]+)/",
+    replace: "/^flags=([A-Za-z0-9_|]+)/",
+    story: "clone3's {flags=...} struct is not read: its threads and vfork children are forked",
+    tests: TRACE,
+  },
+  {
+    id: "replay-mmap-hint-address",
+    file: "workloads/trace_replay.ts",
+    search: "const addr = ev.ret;",
+    replace: "const addr = num(ev, 0);",
+    story: "mmap is replayed at its hint argument (NULL mostly), not at the address it returned",
+    tests: TRACE,
+  },
+  {
+    id: "replay-mmap-shared-validate-private",
+    file: "workloads/trace_replay.ts",
+    search: "const shared = (fl & 0x3) !== MAP_PRIVATE;",
+    replace: "const shared = (fl & 0x3) === MAP_SHARED;",
+    story: "an mmap with MAP_SHARED_VALIDATE is replayed as a private mapping",
+    tests: TRACE,
+  },
+  {
+    id: "replay-madv-dontfork-value",
+    file: "workloads/trace_replay.ts",
+    search: "MADV_DONTFORK: 10,",
+    replace: "MADV_DONTFORK: 11,",
+    story: "MADV_DONTFORK is replayed with MADV_DOFORK's value: the VMA is still copied by fork",
+    tests: TRACE,
+  },
+  {
+    id: "replay-mremap-dontunmap-dropped",
+    file: "workloads/trace_replay.ts",
+    search: "MREMAP_MAYMOVE | MREMAP_FIXED | (fl & MREMAP_DONTUNMAP) |",
+    replace: "MREMAP_MAYMOVE | MREMAP_FIXED |",
+    story: "an mremap with MREMAP_DONTUNMAP is replayed without it: the old range is unmapped",
+    tests: TRACE,
+  },
+  {
+    id: "replay-brk-no-page-round",
+    file: "workloads/trace_replay.ts",
+    search: "const a = pageUp(cur), b = pageUp(next);",
+    replace: "const a = cur, b = next;",
+    story: "brk is replayed between the raw old and new breaks, not their page-aligned ends",
+    tests: TRACE,
+  },
+  {
+    id: "replay-brk-shrink-ignored",
+    file: "workloads/trace_replay.ts",
+    search: "yield call(ev, proc, null, () => k.munmap(mm, b, a - b));",
+    replace: 'bump(stats.replayed, "brk");',
+    story: "a brk that lowers the break leaves the heap pages mapped",
+    tests: TRACE,
+  },
+  {
+    id: "replay-vfork-copies-mm",
+    file: "workloads/trace_replay.ts",
+    search: 'if (call.name === "vfork") return CLONE_VM | CLONE_VFORK;',
+    replace: 'if (call.name === "vfork") return CLONE_VFORK;',
+    story: "vfork is replayed without CLONE_VM: its child gets a copy of the mm (dup_mmap)",
+    tests: TRACE,
+  },
+  {
+    id: "replay-vfork-exec-replaces-parent-mm",
+    file: "workloads/trace_replay.ts",
+    search: "if (ref.users.size === 1) {",
+    replace: "if (ref.users.size >= 1) {",
+    story: "a vfork child's execve replaces the mm it shares with its parent",
+    tests: TRACE,
+  },
+  {
+    id: "replay-thread-own-group",
+    file: "workloads/trace_replay.ts",
+    search: "tgid: thread ? proc.tgid : childPid,",
+    replace: "tgid: childPid,",
+    story: "a CLONE_THREAD thread is its own thread group: its leader's end does not end it",
+    tests: TRACE,
+  },
+  {
+    id: "replay-genuine-hidden-as-layout",
+    file: "workloads/trace_replay.ts",
+    search: 'const cls = !proc.hasLayout && !mapped ? "layout_missing" : "genuine";',
+    replace: 'const cls = !mapped ? "layout_missing" : "genuine";',
+    story: "a failure in a process with a recorded layout is blamed on a missing layout, not " +
+      "reported as a genuine model difference",
+    tests: TRACE,
+  },
+  {
+    id: "replay-perf-fault-read-first",
+    file: "workloads/trace_replay.ts",
+    search: 'for (const access of ["write", "read"] as const) {',
+    replace: 'for (const access of ["read", "write"] as const) {',
+    story: "a perf page fault is replayed as a read even in a writable VMA (no CoW, no anon page)",
+    tests: TRACE,
+  },
+  {
+    id: "gunzip-stored-nlen-unchecked",
+    file: "workloads/gzip.ts",
+    search:
+      'if ((len ^ 0xffff) !== nlen) throw new GzipError("Gzip data is corrupt (a stored block)");',
+    replace: "",
+    story: "a stored block whose NLEN is not the complement of LEN is accepted",
+    tests: TRACE,
+  },
+  {
+    id: "gunzip-length-258",
+    file: "workloads/gzip.ts",
+    search: "  227,\n  258,\n];",
+    replace: "  227,\n  257,\n];",
+    story: "length code 285 decodes to 257 bytes, not 258 (long runs come out short)",
+    tests: TRACE,
+  },
+  {
+    id: "gunzip-fname-not-skipped",
+    file: "workloads/gzip.ts",
+    search: "for (const bit of [8, 16]) {",
+    replace: "for (const bit of [16]) {",
+    story: "a member's FNAME field (gzip FILE writes one) is read as compressed data",
+    tests: TRACE,
+  },
+  {
+    id: "gunzip-isize-unchecked",
+    file: "workloads/gzip.ts",
+    search:
+      'if ((out.length >>> 0) !== size) throw new GzipError("Gzip data is corrupt (length mismatch)");',
+    replace: "",
+    story: "a member whose ISIZE does not match its inflated length is accepted",
+    tests: TRACE,
+  },
+  {
+    id: "gunzip-distance-unchecked",
+    file: "workloads/gzip.ts",
+    search: 'if (d > n) throw new GzipError("Gzip data is corrupt (a distance too far back)");',
+    replace: "",
+    story: "a back-reference before the start of the output is accepted (reads as zeros)",
+    tests: TRACE,
+  },
+  {
+    id: "trace-file-strace-offset",
+    file: "workloads/trace_file.ts",
+    search: "straceLine0 = i + 1;",
+    replace: "straceLine0 = i;",
+    story: "a bad strace line of a trace file is reported one file line early",
+    tests: TRACE,
+  },
+  {
+    id: "trace-maps-offset-decimal",
+    file: "workloads/trace_file.ts",
+    search: "offset: parseInt(m![7], 16),",
+    replace: "offset: parseInt(m![7], 10),",
+    story:
+      "a maps line's file offset (hex) is read as decimal: layout file mappings get wrong pgoffs",
+    tests: TRACE,
+  },
+  {
+    id: "strace-pid-prefix-unpadded",
+    file: "workloads/strace_parser.ts",
+    search: "const PREFIX = /^(?:\\[pid\\s+(\\d+)\\]|",
+    replace: "const PREFIX = /^(?:\\[pid (\\d+)\\]|",
+    story: "the `[pid  N]` prefix of strace -f without -o is refused when strace pads the pid",
+    tests: TRACE,
+  },
+  {
+    id: "strace-core-dumped-refused",
+    file: "workloads/strace_parser.ts",
+    search: "killed by SIG[A-Z0-9]+(?: \\(core dumped\\))?)",
+    replace: "killed by SIG[A-Z0-9]+)",
+    story: "a task killed with a core dump (`+++ killed by SIGSEGV (core dumped) +++`) is refused",
+    tests: TRACE,
+  },
+  {
+    id: "replay-layout-later-exec",
+    file: "workloads/trace_replay.ts",
+    search: "if (l.time >= ev.time - LAYOUT_CLOCK_SLACK_S && l.time < until) best = l;",
+    replace: "if (l.time >= ev.time - LAYOUT_CLOCK_SLACK_S) best = l;",
+    story: "an execve takes the last snapshot of its pid, even one taken after a later execve",
+    tests: TRACE,
+  },
+  {
+    id: "trace-file-header-incomplete",
+    file: "workloads/trace_file.ts",
+    search: "if (!(k in header)) err(i,",
+    replace: 'if (!(k in header) && k === "kernel") err(i,',
+    story: "a trace file whose header lacks machine, command, date or recorder is accepted",
+    tests: TRACE,
   },
 ];
