@@ -511,6 +511,20 @@ Deno.test("a fork child's faulted VMA does not merge with an unfaulted neighbour
   assertEquals(vmas(p).map((v) => [v.start, v.end]), [[X, pg(20)]]);
 });
 
+Deno.test("LRU: each new anon folio joins the young end; a scan rotates the oldest", () => {
+  //  P writes pages 2, 0, 1 (folios A, B, C in fault order): LRU old→young A B C.
+  //  lruScan(2) takes A, B and puts them back young: C A B. A freed folio leaves it.
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 3 * P, RW, ANON);
+  for (const i of [2, 0, 1]) k.touch(p, pg(i), "write");
+  const [a, b, c] = [2, 0, 1].map((i) => folioAt(k, p, pg(i)));
+  assertEquals(k.lruScan(2), [a, b]);
+  assertEquals(k.lruScan(5), [c, a, b]);
+  k.munmap(p, pg(0), P); // frees B
+  assertEquals(k.lruScan(5), [c, a]);
+});
+
 Deno.test("swap: a folio shared through the swap cache is copied, not reused, on a write", () => {
   //  P writes page 0, forks C; reclaim swaps the page out of both (one slot, count 2).
   //  C write-faults: swap-in (not exclusive: the slot has another user) then CoW copy — the
@@ -534,6 +548,29 @@ Deno.test("swap: a folio shared through the swap cache is copied, not reused, on
   k.exit(c);
   k.exit(p);
   assertEquals(objects(k), { vma: 0, av: 0, avc: 0 });
+});
+
+Deno.test("swap: the last swap entry's release frees the folio the swap cache held", () => {
+  //  P writes page 0, forks C; reclaim swaps the page out of both (one slot S, count 2). C
+  //  write-faults: swap-in of a folio F into the swap cache, then a CoW copy G for C, so C's
+  //  entry is gone (S count 1) and F is mapped by no PTE but held for P's entry. P unmaps:
+  //  swap_free drops S to 0, the swap cache lets F go, and it is freed (the folios: G alone).
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, P, RW, ANON);
+  k.touch(p, X, "write");
+  const c = k.fork(p);
+  assertEquals(k.tryToUnmap(folioAt(k, p, X)), true);
+  const freedAtReclaim = k.counters.folios_freed;
+  k.touch(c, X, "write");
+  const slot = k.pte(p, X)!.swap!;
+  const f = slot.cached!;
+  const g = folioAt(k, c, X);
+  assertEquals([slot.count, f.mapped(), f.freed, g === f], [1, false, false, false]);
+  assertEquals(k.liveAnonFolios.length, 2);
+  k.munmap(p, X, P);
+  assertEquals([slot.count, slot.cached, f.freed], [0, null, true]);
+  assertEquals([k.liveAnonFolios, k.counters.folios_freed - freedAtReclaim], [[g], 1]);
 });
 
 Deno.test("swap: an exclusive page swapped in to a read-only VMA is mapped read-only", () => {
