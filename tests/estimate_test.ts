@@ -102,6 +102,23 @@ Deno.test("estimate: a run whose estimate equals the heap limit fits; one byte m
   );
 });
 
+Deno.test("estimate: an estimate that rounds to the limit's figure is given in bytes", () => {
+  // 2048 B and 2047 B both read "2.0 KiB" rounded; the refusal must not say "2.0 KiB, more than
+  // the 2.0 KiB limit".
+  const est = () => ({
+    objects: { vmas: 0, ptes: 0, folios: 0, avcs: 0, workloadBytes: 2048 },
+    drivers: ["regions"],
+  });
+  assert.equal(
+    fitProblem("Run w", { regions: 4 }, est, 2047),
+    "Run w would need about 2048 B of JS heap, more than the 2047 B heap limit; the estimate " +
+      "is driven by regions=4 (lower them, or raise the limit with " +
+      "--v8-flags=--max-old-space-size=MiB)",
+  );
+  assert.ok(fitProblem("Run w", { regions: 4 }, est, 1024)!.includes("2.0 KiB of JS heap"));
+  assert.ok(fitProblem("Run w", { regions: 4 }, est, 1024)!.includes("the 1.0 KiB heap limit"));
+});
+
 Deno.test("estimate: every workload's default run fits in 1 GiB", () => {
   for (const w of WORKLOADS) {
     if (!w.estimate) continue;

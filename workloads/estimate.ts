@@ -111,7 +111,11 @@ export function fitProblem(
   const bytes = estimatedHeapBytes(e.objects);
   if (bytes <= limitBytes) return null;
   const drivers = e.drivers.map((d) => `${d}=${params[d]}`).join(", ");
-  return `${what} would need about ${formatBytes(bytes)} of JS heap, more than the ` +
-    `${formatBytes(limitBytes)} heap limit; the estimate is driven by ${drivers} (lower them, ` +
+  // Rounded, an estimate just over the limit could read the same as the limit: then both are
+  // given in bytes.
+  let need = formatBytes(bytes), limit = formatBytes(limitBytes);
+  if (need === limit) [need, limit] = [`${Math.ceil(bytes)} B`, `${limitBytes} B`];
+  return `${what} would need about ${need} of JS heap, more than the ` +
+    `${limit} heap limit; the estimate is driven by ${drivers} (lower them, ` +
     "or raise the limit with --v8-flags=--max-old-space-size=MiB)";
 }
