@@ -156,6 +156,24 @@ Deno.test("AugmentedTree matches a naive model and the reference AVL (property)"
   );
 });
 
+Deno.test("AugmentedTree with a key-only order: equal keys go right, in insertion order", () => {
+  // The kernel's rb-tree insert rule (e.g. INTERVAL_TREE_DEFINE's insert: `start <
+  // ITSTART(parent)` goes left, anything else right): a node with an equal key goes after the
+  // existing ones, so equal keys are visited in insertion order, and a removal by identity,
+  // which descends right on an equal key, finds them.
+  const t = new AugmentedTree<N>((a, b) => a.key < b.key, PROPAGATE);
+  const [a, b, c, d] = [new N(5, 0, 1), new N(5, 0, 2), new N(5, 0, 3), new N(1, 0, 4)];
+  for (const n of [a, b, c, d]) t.insert(n);
+  assert.deepEqual([...t.nodes()].map((n) => n.id), [4, 1, 2, 3]);
+  assert.equal(t.ceiling(5, byKey, false), a);
+  assert.equal(t.floor(5, byKey, false), c);
+  assert.equal(t.remove(b), true);
+  assert.equal(t.remove(c), true);
+  assert.deepEqual([...t.nodes()].map((n) => n.id), [4, 1]);
+  assert.equal(t.size, 2);
+  check(t.root);
+});
+
 Deno.test("AugmentedTree walk: pruning by augmentation, early stop, exact node count", () => {
   const t = new AugmentedTree<N>(before, PROPAGATE);
   // Keys 0..6 inserted in order build a perfect tree: 3 at the root, then 1 and 5.

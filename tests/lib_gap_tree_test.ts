@@ -173,6 +173,21 @@ Deno.test("GapTree insert rejects overlaps, remove is by identity", () => {
   assert.equal(t.find(11), undefined);
 });
 
+Deno.test("GapTree remove: the successor that takes the removed item's place as a leaf gets its new gap", () => {
+  // a, b, c inserted in order root b (a, c); d goes right of c. Removing c (no left child, d a
+  // leaf) makes d the child of b without a recomputation on the removal path: the tree must
+  // set d's gap to the one after b (60 - 30), not keep the one after c (60 - 50), else the
+  // subtree's max gap hides the hole [30, 60) from both unmapped-area searches.
+  const t = new GapTree<Vma>();
+  const [a, b, c, d] = [vma(0, 10, 1), vma(20, 30, 2), vma(40, 50, 3), vma(60, 70, 4)];
+  for (const v of [a, b, c, d]) t.insert(v);
+  t.remove(c);
+  checkLinks([a, b, d]);
+  assert.deepEqual([(d as Linked).maxGap, (b as Linked).maxGap], [30, 30]);
+  assert.equal(t.gapBottomUp(30, 0, 70), 30);
+  assert.equal(t.gapTopDown(30, 0, 70), 30);
+});
+
 Deno.test("GapTree gap searches (exact values)", () => {
   const t = new GapTree<Vma>();
   assert.equal(t.gapTopDown(10, 0, 100), 90);

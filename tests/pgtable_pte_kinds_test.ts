@@ -80,3 +80,30 @@ Deno.test("PTE kinds: zero page, present, CoW, swap with counts, PROT_NONE, swap
   k.exit(p);
   assertEquals([k.liveAnonFolios.length, k.slab.live("anon_vma")], [0, 0]);
 });
+
+Deno.test("PTE pages: one per 512 pages of address space, counted by the PTEs in it, freed with its last", () => {
+  // A page table (PMD index `vpn / 512`, the kernel's pmd_index) exists while a PTE is in it;
+  // an rmap walk reaches the PTE level only where it exists (rmap_walk.ts: `pt_level`).
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true } });
+  const p = k.spawn();
+  k.mmap(p, X, 2 * P, RW, ANON);
+  k.touch(p, X, "write");
+  k.touch(p, X + P, "write");
+  // X / 4096 / 512 = 0x3f80000: above 2^31 pages, where a 32-bit `>> 9` would wrap.
+  assertEquals([...p.ptePages], [[0x3f80000, 2]]);
+  const second = k.pte(p, X + P)!.folio!;
+  k.munmap(p, X, P);
+  // The other PTE keeps the table: the walk still finds its mapping.
+  assertEquals([...p.ptePages], [[0x3f80000, 1]]);
+  assertEquals(k.folioReferenced(second), 1);
+  k.munmap(p, X + P, P);
+  assertEquals(p.ptePages.size, 0);
+  // Pages 16 TiB (2^32 pages) apart are in different page tables.
+  const far = X - 2 ** 44;
+  k.mmap(p, far, P, RW, ANON);
+  k.mmap(p, X, P, RW, ANON);
+  k.touch(p, far, "write");
+  k.touch(p, X, "write");
+  assertEquals([...p.ptePages].sort((a, b) => a[0] - b[0]), [[0x3780000, 1], [0x3f80000, 1]]);
+  k.exit(p);
+});

@@ -25,6 +25,7 @@ import {
 } from "../core/kernel/vma.ts";
 import { vmaAlloc, vmaLink } from "../core/kernel/vma_tree.ts";
 import type { KernelState } from "../core/kernel/state.ts";
+import type { CountingExec } from "../core/machine/exec.ts";
 import {
   type Mm,
   PAGE_SIZE,
@@ -271,6 +272,21 @@ Deno.test("existing range, start of middle: prev grows, middle shrinks from belo
   assertEquals([w.s.anonVmaOf(b), av.numActiveVmas], [av, 2]);
   assertEquals(objects(w), { vma: 2, av: 1, avc: 2 });
   assertEquals(w.s.check(), []);
+});
+
+Deno.test("existing range, start of middle: the two VMAs re-keyed count two tree updates", () => {
+  //  012345
+  //  aabbbb   [2, 3) of b made read-write like a: one vma_prepare … vma_complete changes a's
+  //  aaabbb   end and b's start and pgoff; each of the two is re-keyed in the mm's tree (its own
+  //           tree store: vmaAdjust counts one tree_update per VMA, vma_tree.ts)
+  const w = world();
+  const a = vma(w, 0, 2);
+  const b = vma(w, 2, 6, RO);
+  const updates = (): number => (w.k.exec as CountingExec).counters.work.tree_update ?? 0;
+  const before = updates();
+  assertEquals(vmaMergeExistingRange(w.k, vmgExisting(w.k, b, pg(2), pg(3), RW)), a);
+  assertEquals(layout(w.mm), [[0, 3, 0], [3, 6, 3]]);
+  assertEquals(updates() - before, 2);
 });
 
 Deno.test("existing range, end of middle: next grows down, middle shrinks from above", () => {

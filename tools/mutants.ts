@@ -1978,4 +1978,300 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a trace file whose header lacks machine, command, date or recorder is accepted",
     tests: TRACE,
   },
+  // -- the core data structures: gap tree, AVL engine, interval tree, KernelVma, maple, PTE pages
+  {
+    id: "gap-rotate-old-stale",
+    file: "core/lib/gap_tree.ts",
+    search: "    if (top.maxGap !== g) top.maxGap = g;\n    this.propagate(old);",
+    replace: "    if (top.maxGap !== g) top.maxGap = g;",
+    story:
+      "a rotation hands the subtree's max gap to the new top but leaves the old top's as it was",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-insert-succ-prev",
+    file: "core/lib/gap_tree.ts",
+    search: "    if (succ !== null) succ.prev = n;\n",
+    replace: "",
+    story:
+      "an insert between two VMAs leaves the successor's predecessor link on the old neighbour: " +
+      "its gap is computed from the wrong VMA",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-remove-last-stale",
+    file: "core/lib/gap_tree.ts",
+    search: "    if (n === this.#last) this.#last = n.prev;\n",
+    replace: "",
+    story: "removing the highest VMA leaves the tree's last() on it",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-remove-first-stale",
+    file: "core/lib/gap_tree.ts",
+    search: "    if (n === this.#first) this.#first = succ;\n",
+    replace: "",
+    story: "removing the lowest VMA leaves the tree's first() on it",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-remove-leaf-succ-gap",
+    file: "core/lib/gap_tree.ts",
+    search: "      succ.prev = n.prev ?? null;\n" +
+      "      if (succ.left === null && succ.right === null) succ.maxGap = gapBefore(succ);",
+    replace: "      succ.prev = n.prev ?? null;",
+    story: "a removal whose successor is a leaf off the removal path keeps the successor's old gap",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-find-end-inclusive",
+    file: "core/lib/gap_tree.ts",
+    search: "return hit !== null && addr < endOf(hit) ? hit : undefined;",
+    replace: "return hit !== null && addr <= endOf(hit) ? hit : undefined;",
+    story: "find_vma-style lookup counts a VMA's end address as inside it (off by one page)",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-topdown-ignores-high",
+    file: "core/lib/gap_tree.ts",
+    search: "      const s = (ge < high ? ge : high) - len;",
+    replace: "      const s = ge - len;",
+    story:
+      "the top-down unmapped-area search places an area at the top of a gap even past mmap_base",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-bottomup-tail-below-low",
+    file: "core/lib/gap_tree.ts",
+    search: "    const s = maxEnd > low ? maxEnd : low;",
+    replace: "    const s = maxEnd;",
+    story:
+      "the bottom-up search above the last VMA returns its end even when that is below the floor",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-isfree-touching",
+    file: "core/lib/gap_tree.ts",
+    search: "return hit === null || endOf(hit) <= start;",
+    replace: "return hit === null || endOf(hit) < start;",
+    story: "a range starting exactly at a VMA's end is reported as overlapping it",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "avl-remove-keeps-size",
+    file: "core/lib/augmented_tree.ts",
+    search: "    if (e.takeRemoved() === null) return false;\n    this.#size--;",
+    replace: "    if (e.takeRemoved() === null) return false;",
+    story: "removing a node by identity does not lower the tree's size",
+    tests: ["tests/lib_augmented_tree_test.ts"],
+  },
+  {
+    id: "avl-equal-keys-left",
+    file: "core/lib/augmented_tree.ts",
+    search: "    if (this.#before(node, n)) n.left = this.#insert(n.left, node);",
+    replace: "    if (!this.#before(n, node)) n.left = this.#insert(n.left, node);",
+    story: "a node inserted with an equal key goes before the existing ones (kernel: after)",
+    tests: ["tests/lib_augmented_tree_test.ts"],
+  },
+  {
+    id: "avl-rotate-old-not-recomputed",
+    file: "core/lib/augmented_tree.ts",
+    search: "      this.#augment.propagate(old);\n      this.#fix(top);",
+    replace: "      this.#fix(top);",
+    story:
+      "a rotation of a tree without a rotate callback recomputes the new top but not the old one",
+    tests: ["tests/lib_augmented_tree_test.ts"],
+  },
+  {
+    id: "avl-double-rotation-on-tie",
+    file: "core/lib/augmented_tree.ts",
+    search:
+      "(ll === null ? 0 : ll.height & HEIGHT_MASK) < (lr === null ? 0 : lr.height & HEIGHT_MASK)",
+    replace:
+      "(ll === null ? 0 : ll.height & HEIGHT_MASK) <= (lr === null ? 0 : lr.height & HEIGHT_MASK)",
+    story: "a left-heavy node whose left child is balanced gets a double rotation (unbalanced)",
+    tests: ["tests/lib_augmented_tree_test.ts"],
+  },
+  {
+    id: "itree-rotate-top-delta",
+    file: "core/lib/interval_tree.ts",
+    search: "  top.maxDelta = smallInt(os + old.maxDelta - top.startKey());",
+    replace: "  top.maxDelta = old.maxDelta;",
+    story: "a rotation copies the old top's max-last delta to the new top without rebasing it on " +
+      "the new top's start",
+    tests: ["tests/lib_interval_tree_test.ts"],
+  },
+  {
+    id: "itree-last-exclusive",
+    file: "core/lib/interval_tree.ts",
+    search: "  if (n.lastKey() >= bounds[3]) {",
+    replace: "  if (n.lastKey() > bounds[3]) {",
+    story:
+      "the overlap query misses an interval whose inclusive last pgoff is the query's first page",
+    tests: ["tests/lib_interval_tree_test.ts"],
+  },
+  {
+    id: "itree-remove-keeps-max",
+    file: "core/lib/interval_tree.ts",
+    search:
+      "  if (removedNode !== null && bounds[1] === s + n.maxDelta && n.lastKey() !== bounds[1]) {\n" +
+      "    recompute(n, s);\n  }",
+    replace: "",
+    story: "removing the interval that held an ancestor's largest last leaves that max in place " +
+      "(queries examine subtrees that no longer reach them)",
+    tests: ["tests/lib_interval_tree_test.ts", "tests/lib_interval_incremental_test.ts"],
+  },
+  {
+    id: "vma-set-start-moves-pgoff",
+    file: "core/kernel/vma_tree.ts",
+    search: "    this.setSize(offsetFrom(end, v));\n    this.storePgoff(pgoff, v);",
+    replace: "    this.setSize(offsetFrom(end, v));",
+    story: "setting a VMA's start (a split or a grow-down) changes its pgoff with it",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "vma-pgoffof-delta-sign",
+    file: "core/kernel/vma_tree.ts",
+    search: '      if (typeof d === "number") return page + d;',
+    replace: '      if (typeof d === "number") return page - d;',
+    story: "a moved VMA's pgoff delta is applied backwards in the interval tree's key (pgoffOf)",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "vma-gap-past-64g",
+    file: "core/kernel/vma_tree.ts",
+    search: "const code = p <= 0x7fffffff ? p >> HEIGHT_BITS : Math.floor(p / HEIGHT_UNIT);",
+    replace: "const code = p >> HEIGHT_BITS;",
+    story: "a max gap past 64 GiB is decoded with a 32-bit shift (wraps to a wrong gap)",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "vma-flags-cache-stale-index",
+    file: "core/kernel/vma_tree.ts",
+    search: "  lastFlags = flags;\n  lastFlagsIndex = i;",
+    replace: "  lastFlags = flags;",
+    story:
+      "the flags table's one-entry cache keeps the previous value's index: a new flags value " +
+      "reads back as another",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "vma-last-pgoff-no-region",
+    file: "core/kernel/vma_tree.ts",
+    search: "      return regionBasePage[r & 127] + (r >> 7) + (x >> 7) - 1;",
+    replace: "      return (r >> 7) + (x >> 7) - 1;",
+    story:
+      "lastPgoff (the interval tree's last key) forgets the 64 GiB region's base: wrong past " +
+      "the first region",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "maple-last-unlink-keeps-node",
+    file: "core/kernel/maple.ts",
+    search: "    n !== 0 && oldCount !== 0 &&\n",
+    replace: "",
+    story:
+      "unmapping an mm's last VMA (or mapping its first) leaves the maple_node count as it was",
+    tests: [SEM],
+  },
+  {
+    id: "maple-one-level-above-leaves",
+    file: "core/kernel/maple.ts",
+    search: "  while (level > 1) {",
+    replace: "  if (level > 1) {",
+    story: "the maple_node estimate counts one level above the leaves however many VMAs there are",
+    tests: [SEM],
+  },
+  {
+    id: "pte-table-index-32bit",
+    file: "core/kernel/pgtable.ts",
+    search: "  return Math.floor(vpn / (1 << PTES_PER_TABLE_SHIFT));",
+    replace: "  return vpn >> PTES_PER_TABLE_SHIFT;",
+    story: "the PTE page index is taken with a 32-bit shift: pages 16 TiB apart share a page table",
+    tests: ["tests/pgtable_pte_kinds_test.ts"],
+  },
+  {
+    id: "pte-table-count-reset",
+    file: "core/kernel/pgtable.ts",
+    search: "  if (mm.pages.insertAbsent(vpn, pte)) {\n    const t = pteTableIndex(vpn);\n" +
+      "    mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);",
+    replace: "  if (mm.pages.insertAbsent(vpn, pte)) {\n    const t = pteTableIndex(vpn);\n" +
+      "    mm.ptePages.set(t, 1);",
+    story:
+      "a fault into an empty slot sets its page table's PTE count to 1: the table is freed while " +
+      "other PTEs are in it",
+    tests: ["tests/pgtable_pte_kinds_test.ts"],
+  },
+  {
+    id: "pte-table-never-freed",
+    file: "core/kernel/pgtable.ts",
+    search: "  if (c === 0) mm.ptePages.delete(t);\n  else mm.ptePages.set(t, c);",
+    replace: "  mm.ptePages.set(t, c);",
+    story: "a page table whose last PTE was cleared stays counted (PTE pages leak)",
+    tests: ["tests/pgtable_pte_kinds_test.ts"],
+  },
+  {
+    id: "gap-topdown-left-first",
+    file: "core/lib/gap_tree.ts",
+    search: "    const r = this.#searchTopDown(n.right, len, low, high, endOf(n), hi);",
+    replace: "    const r = this.#searchTopDown(n.left, len, low, high, lo, startOf(n));",
+    story: "the top-down unmapped-area search looks in the lower subtree first: an mmap below " +
+      "mmap_base lands in the lowest fitting gap of a subtree instead of the highest",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "gap-load-refuses-adjacent",
+    file: "core/lib/gap_tree.ts",
+    search: "      if (start < prevEnd) {",
+    replace: "      if (start <= prevEnd) {",
+    story: "a bulk load (fork's copy of the VMA tree) refuses two VMAs that touch",
+    tests: ["tests/lib_gap_tree_test.ts"],
+  },
+  {
+    id: "itree-insert-no-raise",
+    file: "core/lib/interval_tree.ts",
+    search: "  if (d > n.maxDelta) n.maxDelta = smallInt(d);",
+    replace: "",
+    story:
+      "an insert does not raise the max-last of the nodes on its path: queries prune the new " +
+      "interval away",
+    tests: ["tests/lib_interval_tree_test.ts"],
+  },
+  {
+    id: "vma-set-end-drops-pgoff-delta",
+    file: "core/kernel/vma_tree.ts",
+    search: '    if (typeof x !== "number") return this.rare(size, x.flags, x.file, x.pgoffDelta);',
+    replace: '    if (typeof x !== "number") return this.rare(size, x.flags, x.file, 0);',
+    story:
+      "resizing a moved or file VMA forgets its pgoff delta: its pgoff becomes start / PAGE_SIZE",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "vma-adjust-one-tree-update",
+    file: "core/kernel/vma_tree.ts",
+    search: '  k.exec.work("tree_update", vmas.length);',
+    replace: '  k.exec.work("tree_update");',
+    story: "vma_adjust of several VMAs counts one tree update for all of them",
+    tests: ["tests/vma_merge_test.ts"],
+  },
+  {
+    id: "itree-equal-start-left",
+    file: "core/lib/interval_tree.ts",
+    search: "  if (bounds[0] < s) {",
+    replace: "  if (bounds[0] <= s) {",
+    story:
+      "an AVC inserted with an equal start pgoff goes before the existing ones: the rmap walk " +
+      "visits equal starts newest first (kernel: in insertion order)",
+    tests: ["tests/lib_interval_tree_test.ts"],
+  },
+  {
+    id: "vma-flags-table-overflow",
+    file: "core/kernel/vma_tree.ts",
+    search: "    if (flagValues.length > FLAG_MASK) return -1;",
+    replace: "    if (flagValues.length > FLAG_MASK + 1) return -1;",
+    story:
+      "the flags table takes one value more than its 7-bit index holds: that flags value reads " +
+      "back as the unused entry 0",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
 ];
