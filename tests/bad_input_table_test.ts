@@ -388,3 +388,21 @@ Deno.test("bad input table: library cases throw one line naming the problem", ()
   }
   assert.ok(cases.length + CLI_CASES.length >= 40);
 });
+
+Deno.test("registries: ids are matched exactly, never by prefix or without case", () => {
+  // anon_vma_2026 starts with anon_vma: a prefix match would run the wrong scheme.
+  for (const id of schemeIds()) assert.equal(createScheme(id).info.id, id);
+  for (const id of workloadIds()) assert.equal(getWorkload(id).id, id);
+  for (const bad of ["anon", "ANON_VMA", "anon_vma_2026x", "anon_vma "]) {
+    assert.throws(() => createScheme(bad), {
+      name: "RangeError",
+      message: `Unknown scheme "${bad}"; valid: ${SCHEME_LIST}`,
+    });
+  }
+  for (const bad of ["fork", "Fork-Storm", "reflink-share-x"]) {
+    assert.throws(() => getWorkload(bad), {
+      name: "RangeError",
+      message: `Unknown workload "${bad}"; valid: ${WORKLOAD_LIST}`,
+    });
+  }
+});

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { assertEquals, assertThrows } from "./assert.ts";
 import {
   AnonVmaScheme,
+  CountingExec,
   type Folio,
   Kernel,
   type KernelOptions,
@@ -20,6 +21,7 @@ import {
   type Mm,
   MREMAP_MAYMOVE,
   PAGE_SIZE,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
   SCHEMES,
@@ -185,6 +187,88 @@ Deno.test("misuse: pins and walks of freed folios, pins that are not booleans", 
   ) {
     assertEquals(refused(k, fn).message.includes(`folio ${folio.id} has been freed`), true);
   }
+});
+
+// -- the facade passes each argument on as given (core/kernel/kernel.ts) ------------------------
+
+Deno.test("facade: munmap rounds its length up to a page (do_vmi_munmap's PAGE_ALIGN(len))", () => {
+  const { k, mm } = world();
+  k.munmap(mm, X, P + 1); // unmaps 2 whole pages, as Linux does
+  const v = mm.vmas.find(X + 2 * P)!;
+  assertEquals([mm.mapCount, v.start, v.end], [1, X + 2 * P, X + 8 * P]);
+  assertEquals(k.pte(mm, X + P + 8), undefined);
+  k.assertInvariants();
+});
+
+Deno.test("facade: mmap passes the file offset on (vma->vm_pgoff = offset >> PAGE_SHIFT)", () => {
+  const { k, mm } = world();
+  const f = k.createFile("lib.so", 16);
+  const Y = X + 64 * P;
+  k.mmap(mm, Y, 4 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, f, 3 * P);
+  assertEquals(mm.vmas.find(Y)!.pgoff, 3);
+});
+
+Deno.test("facade: an access to a present page of a PROT_NONE range is EFAULT (SIGSEGV)", () => {
+  const { k, mm } = world();
+  k.mprotect(mm, X, P, PROT_NONE); // the PTE stays, marked PROT_NONE
+  assertEquals(k.pte(mm, X)!.protNone, true);
+  for (const access of ["read", "write"] as const) {
+    assertEquals(errno(refused(k, () => k.touch(mm, X, access))), "EFAULT");
+  }
+});
+
+Deno.test("facade: an access to a present page sets the accessed bit folio_referenced reads", () => {
+  const { k, mm, folio } = world();
+  assertEquals(k.folioReferenced(folio), 1); // young from the write fault; the walk clears it
+  assertEquals(k.folioReferenced(folio), 0);
+  k.touch(mm, X + 8, "read"); // no fault: the hardware sets the bit (ptep_test_and_clear_young)
+  assertEquals(k.folioReferenced(folio), 1);
+});
+
+Deno.test("facade: pte() finds the PTE of any address inside the page", () => {
+  const { k, mm, folio } = world();
+  assertEquals(k.pte(mm, X + P - 1)?.folio, folio);
+  assertEquals(k.pte(mm, X + 5)?.folio, folio);
+  assertEquals(k.pte(mm, X + P + 5), undefined);
+});
+
+Deno.test("facade: ksmdScan needs a positive number of pages", () => {
+  const { k } = world();
+  for (const n of [0, -1, 1.5]) {
+    const e = refused(k, () => k.ksmdScan(n));
+    assertEquals([e.name, e.message], [
+      "RangeError",
+      `ksmdScan: pages must be a positive integer, got ${n}`,
+    ]);
+  }
+  assertEquals(k.ksmdScan(1), 0); // no VM_MERGEABLE VMA: nothing to scan
+});
+
+Deno.test("facade: setPinned(false) unpins (unpin_user_pages): a write fault may reuse again", () => {
+  const { k, mm, folio } = world();
+  k.exit(k.fork(mm)); // mapcount 1 again, no longer exclusive
+  k.setPinned(folio, true);
+  k.setPinned(folio, false);
+  assertEquals(folio.pinned, false);
+  k.touch(mm, X, "write"); // wp_can_reuse_anon_folio: reused, not copied
+  assertEquals([k.pte(mm, X)!.folio, k.counters.faults_cow_copy ?? 0], [folio, 0]);
+});
+
+Deno.test("facade: each walk runs as its own operation kind; totalVmas counts VMAs", () => {
+  const ex = new CountingExec();
+  const k = new Kernel({ scheme: new AnonVmaScheme(), exec: ex });
+  const mm = k.spawn();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON);
+  for (let i = 0; i < 3; i++) k.touch(mm, X + i * P, "write");
+  const f = (i: number): Folio => k.pte(mm, X + i * P)!.folio!;
+  k.folioReferenced(f(0));
+  k.migrateFolio(f(1));
+  k.tryToUnmap(f(2));
+  const ops = ex.counters.ops;
+  assertEquals([ops.walk_referenced, ops.walk_migrate, ops.walk_unmap], [1, 1, 1]);
+  k.fork(mm);
+  assertEquals(k.totalVmas(), 4);
 });
 
 // -- property: random invalid calls interleaved with valid ones -----------------------------------

@@ -134,3 +134,37 @@ Deno.test("6.18 anon_vma_clone: a GFP_NOWAIT AVC that fails drops the root lock;
   assert.deepEqual(run(new AnonVmaScheme()), { fallbacks: 1, rootWrites: 3 });
   assert.deepEqual(run(new AnonVma2026Scheme()), { fallbacks: 0, rootWrites: 2 });
 });
+
+Deno.test("memcg: the page counters are charged once per MEMCG_CHARGE_BATCH (64) stock refills", () => {
+  // anon_vma (104 bytes): refill r + 1 happens at the first alloc N with N × 104 > r × 4096, so
+  // 2520 allocations take 64 refills (one page-counter charge, at the first) and 2521 take 65
+  // (a second charge: refills 1 and 65). MEMCG_CHARGE_BATCH is 64 (include/linux/memcontrol.h).
+  assert.equal(DEFAULT_SLAB_SLOW_PATH.memcgChargeBatchPages, 64);
+  for (const [n, refills, charges] of [[2520, 64, 1], [2521, 65, 2]]) {
+    const { slab } = slowSlab();
+    slab.alloc("anon_vma", n);
+    const c = slab.slowPathCounters("anon_vma")!;
+    assert.deepEqual([c.memcgStockRefills, c.memcgPageCounterCharges], [refills, charges], `${n}`);
+  }
+});
+
+Deno.test("slow-path parameters: ranges are checked with one line naming the key", () => {
+  // A slab holds at least one object: objsPerSlab 0 would make every allocation a new slab.
+  assert.throws(
+    () =>
+      resolveSlabSlowPath({
+        geometry: { anon_vma: { objsPerSlab: 0, accounted: true, cpuPartial: 120 } },
+      }),
+    { message: "Slab slow-path geometry anon_vma.objsPerSlab must be an integer in [1, 4096]" },
+  );
+  assert.equal(
+    resolveSlabSlowPath({
+      geometry: { anon_vma: { objsPerSlab: 1, accounted: true, cpuPartial: 120 } },
+    }).geometry.anon_vma.objsPerSlab,
+    1,
+  );
+  assert.throws(() => resolveSlabSlowPath({ cpus: 4097 }), {
+    message: "Slab slow-path parameter cpus must be an integer in [0, 4096]",
+  });
+  assert.equal(resolveSlabSlowPath({ cpus: 0, minPartial: 0 }).cpus, 0);
+});

@@ -115,3 +115,77 @@ Deno.test("reflink-share parameters are validated with their ranges", () => {
     assert.ok(p.description.length > 0 && p.source.length > 0, p.name);
   }
 });
+
+Deno.test("reflink-share: page shares are rounded (file writes, file reads in all, worker CoW)", () => {
+  // filePages 10: write round(10 × 0.25) = round(2.5) = 3 pages per file (CoW from the page
+  // cache: faults_cow_file 2 × 3), read round(10 × 0.5) = 5 pages in all, the written 3 among them
+  // (faults_file 2 × 2 read-only pages). The template's anon pages: 2 × 3 + 4 heap = 10; each of
+  // the 6 workers writes round(10 × 0.25) = round(2.5) = 3 of them (faults_cow_copy 6 × 3).
+  // Anon folios: 10 + 6 × (3 CoW + 2 private) = 40.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "reflink-share",
+    params: { ...SMALL, filePages: 10, fileReadFraction: 0.5, cowFraction: 0.25 },
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.equal(r.counters.faults_cow_file, 6);
+  assert.equal(r.counters.faults_file, 4);
+  assert.equal(r.counters.faults_cow_copy, 18);
+  assert.equal(r.counters.anon_folios_final, 40);
+});
+
+Deno.test("reflink-share: the walker alternates migrate and folio_referenced across rounds", () => {
+  // 2 rounds of 3 walks: M R M | R M R (the alternation does not restart each round) → 3 and 3.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "reflink-share",
+    params: { ...SMALL, walksPerRound: 3 },
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.deepEqual([r.walks.migrate.count, r.walks.referenced.count], [3, 3]);
+});
+
+Deno.test("reflink-share: the walker takes the most-shared folio of its sample", () => {
+  // One worker writes one of the template's 2 heap pages (cowFraction 0.5): that folio is mapped
+  // by the template alone, the other by both. walkSample 64 draws both; the one walk (a
+  // migration) takes the folio mapped twice: visits 2, hits 2, no useless visit.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "reflink-share",
+    params: {
+      ...SMALL,
+      files: 0,
+      heapPages: 2,
+      width: 1,
+      depth: 1,
+      cowFraction: 0.5,
+      privatePages: 0,
+      walkRounds: 1,
+      walksPerRound: 1,
+    },
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.equal(r.counters.faults_cow_copy, 1);
+  assert.deepEqual(Object.keys(r.walks).sort(), ["migrate", "remove_migration"]);
+  assert.deepEqual(
+    [r.walks.migrate.count, r.walks.migrate.visits.max, r.walks.migrate.hits.max],
+    [1, 2, 2],
+  );
+  assert.equal(r.walks.migrate.useless.max, 0);
+});
+
+Deno.test("reflink-share: the estimate counts files + 2 VMAs per process and d + 1 AVCs each", () => {
+  // SMALL: 6 workers (2 at depth 1, 4 at depth 2, depth sum 10); per process 2 file VMAs, the
+  // heap and the private region (4). Mapped pages: 2 × max(read 4, write 2) + 4 heap = 12.
+  const e = REFLINK_SHARE.estimate!(resolveParams(REFLINK_SHARE, SMALL));
+  assert.deepEqual(e.objects, {
+    vmas: 4 * 7,
+    ptes: 12 * 7 + 2 * 6,
+    folios: 8 + 2 * 4 + 2 * 6,
+    avcs: 4 * (1 + 6 + 10),
+    workloadBytes: 8 * (8 * 2 + 8),
+  });
+});
