@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertEquals } from "./assert.ts";
 import { runOne, type RunProgress } from "../runner/recorder.ts";
 import { Progress } from "../cli/progress.ts";
 
@@ -23,6 +24,9 @@ Deno.test("progress: runOne reports growing simulated time and steps, same figur
     assert.ok(seen[i].steps === seen[i - 1].steps + 4096);
     assert.ok(seen[i].simulatedNs >= seen[i - 1].simulatedNs);
   }
+  // Progress is checked after the 4,096th step (counted once it was dispatched), not the 1st.
+  assertEquals(seen[0], { simulatedNs: 2232740, steps: 4096 });
+  assertEquals(seen.length, 1);
   // Reporting progress does not change the run.
   assert.deepEqual(runOne(opts), r);
 });

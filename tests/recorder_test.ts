@@ -1,0 +1,159 @@
+// How runOne (runner/recorder.ts) gathers a run's figures: the walk buckets (a contended walk is
+// counted but adds no samples), the reclaim and compaction daemons' batches and watermark
+// (MachineParams), the seed given to the workload's and to the daemons' generators, the
+// timeseries (its last point is the run's end), CPU utilisation, the read/write split of lock
+// holds, ksmd only when asked and until the last user task ends, and the machine parameter
+// ranges. Scenarios are the smallest fork-storm; the pinned figures come from the unmutated
+// recorder and each test says which semantic makes them what they are.
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { resolveMachineParams, runOne, type RunOptions } from "../runner/recorder.ts";
+import type { RunResult } from "../reports/results.ts";
+
+/** Parent and 2 children, 2 regions of 8 pages, one round (workloads/fork_storm.ts). */
+const SMALL = { mode: "breadth", children: 2, regions: 2, pages: 8, rounds: 1 };
+const QUIET = { reclaimIntervalNs: 0, migrateIntervalNs: 0 };
+
+function run(o: Partial<RunOptions>): RunResult {
+  return runOne({ scheme: "anon_vma", workload: "fork-storm", params: SMALL, ...o });
+}
+
+/** [count, contended, visits samples, visits sum] of each walk kind. */
+function walks(r: RunResult): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, w] of Object.entries(r.walks)) {
+    out[k] = [w.count, w.contended, w.visits.count, w.visits.sum];
+  }
+  return out;
+}
+
+// Reclaim ages every 2 µs (trylock walks that can fail), kcompactd migrates every 5 µs.
+const busy = run({
+  machine: { reclaimIntervalNs: 2000, migrateIntervalNs: 5000 },
+  timeseriesPoints: 8,
+});
+
+Deno.test("recorder: a contended walk is in count and contended but adds no visits sample", () => {
+  // rwc->contended (mm/rmap.c): folio_referenced gave up on a trylock before visiting anything,
+  // so WalkStats.count = completed + contended and the distributions hold completed walks only.
+  const w = busy.walks.referenced;
+  assertEquals([w.count, w.contended, w.visits.count, w.hits.count], [752, 32, 720, 720]);
+  assertEquals(w.count, w.contended + w.visits.count);
+  assertEquals(w.visits.sum, 1503);
+  assertEquals(walks(busy).migrate, [150, 0, 150, 338]);
+});
+
+Deno.test("recorder: kswapd ages reclaimBatch folios per round (SWAP_CLUSTER_MAX, mm/vmscan.c)", () => {
+  // Reclaim only (the 16 migrate walks are fork-storm's own probes). More folios aged per round
+  // means more folio_referenced walks; the run ends when the user tasks do, whatever the batch.
+  const ref = (b: number): number[] =>
+    walks(run({ machine: { reclaimIntervalNs: 2000, migrateIntervalNs: 0, reclaimBatch: b } }))
+      .referenced;
+  assertEquals(ref(1), [111, 1, 110, 232]);
+  assertEquals(ref(2), [197, 2, 195, 412]);
+});
+
+Deno.test("recorder: kcompactd migrates migrateBatch folios per round", () => {
+  const mig = (b: number): RunResult =>
+    run({ machine: { reclaimIntervalNs: 0, migrateIntervalNs: 5000, migrateBatch: b } });
+  // 16 of the migrations are fork-storm's probe walks; the rest are kcompactd's.
+  assertEquals(mig(1).counters.folios_migrated, 59);
+  assertEquals(mig(2).counters.folios_migrated, 93);
+});
+
+Deno.test("recorder: kswapd evicts only unreferenced folios, only above the watermark", () => {
+  // try_to_unmap follows folio_referenced only when it found no young mapping and the live anon
+  // folios exceed reclaimWatermarkFolios (MachineParams); 0 means aging only.
+  const wm = (n: number): Record<string, number[]> =>
+    walks(
+      run({
+        machine: { reclaimIntervalNs: 2000, migrateIntervalNs: 0, reclaimWatermarkFolios: n },
+      }),
+    );
+  assertEquals(wm(1), { referenced: [48, 0, 48, 61], unmap: [24, 0, 24, 34] });
+  assertEquals(wm(8), { referenced: [300, 0, 300, 314], unmap: [21, 0, 21, 31] });
+  // At most 24 anon folios are live at once (16 written by the parent, 8 CoW copies): a
+  // watermark of 24 is never exceeded and nothing is evicted, as with the default 0.
+  const none = {
+    migrate: [16, 0, 16, 48],
+    referenced: [736, 24, 712, 1495],
+    remove_migration: [16, 0, 16, 48],
+  };
+  assertEquals(wm(24), none);
+  assertEquals(wm(0), none);
+});
+
+Deno.test("recorder: the seed reaches the workload's generator", () => {
+  // fork-storm's tree mode draws each node's fanout in [1, 3] from the workload generator.
+  const forks = (seed: number): number =>
+    run({
+      seed,
+      machine: QUIET,
+      params: { mode: "tree", depth: 2, fanout: 3, regions: 1, pages: 2, rounds: 1 },
+    }).counters.forks;
+  assertEquals([forks(1), forks(2), forks(3)], [3, 2, 10]);
+});
+
+Deno.test("recorder: the seed reaches the daemons' generator (kcompactd's folio picks)", () => {
+  // cowFraction 1 and no probe walks: the workload draws nothing that matters, so only the
+  // folios kcompactd picks differ between seeds.
+  const mig = (seed: number): number[] =>
+    walks(run({
+      seed,
+      params: { ...SMALL, cowFraction: 1, probeWalks: 0 },
+      machine: { reclaimIntervalNs: 0, migrateIntervalNs: 5000 },
+    })).migrate;
+  assertEquals(mig(1), [141, 0, 141, 223]);
+  assertEquals(mig(2), [140, 0, 140, 236]);
+});
+
+Deno.test("recorder: the timeseries ends with a point at the end of the run", () => {
+  // At most timeseriesPoints points, evenly thinned; the last one is taken after the machine
+  // stopped, so it equals the final slab figures.
+  assertEquals(busy.timeseries.t, [1500, 78355, 144015, 209745, 253270]);
+  assertEquals(busy.timeseries.t.at(-1), busy.simulatedNs);
+  for (const [c, b] of Object.entries(busy.slab.final.bytes)) {
+    assertEquals(busy.timeseries.bytes[c].at(-1), b, c);
+  }
+});
+
+Deno.test("recorder: CPU utilisation is busy time over elapsed time × CPUs", () => {
+  assertEquals(busy.cpuUtilisation, 0.15032870059620168);
+  const two = run({ machine: { ...QUIET, cpus: 2 } });
+  assertEquals(two.cpuUtilisation, 0.1266399416909621);
+});
+
+Deno.test("recorder: lock holds are split by mode (rmap walks read, tree changes write)", () => {
+  const root = busy.locks["anon_vma.root"];
+  assertEquals([root.readAcquisitions, root.readHold!.count], [1020, 1020]);
+  assertEquals([root.writeAcquisitions, root.writeHold!.count], [14, 14]);
+  assertEquals(root.hold.count, 1034);
+});
+
+Deno.test("recorder: ksmd runs only when asked, and until the last user task has ended", () => {
+  // Without `ksmd`, no ksmd task: no madvise operations in fork-storm.
+  const off = run({ machine: QUIET });
+  assertEquals(off.latency.madvise, undefined);
+  assertEquals([off.ops, off.simulatedNs], [47, 241325]);
+  // ksmSleepMillisecs 0 = a wake every µs (runner/ksmd.ts), recorded as madvise operations, while
+  // any of the 3 user tasks is alive.
+  const on = run({ machine: QUIET, ksmd: true, kernelParams: { ksmSleepMillisecs: 0 } });
+  assertEquals(on.latency.madvise.count, 236);
+  assertEquals(on.ops, 47 + 236);
+});
+
+Deno.test("recorder: machine parameters are checked against their ranges", () => {
+  // 0 is the documented "disabled" value of both daemon periods.
+  const p = resolveMachineParams({ reclaimIntervalNs: 0, migrateIntervalNs: 0, cpus: 1 });
+  assertEquals([p.reclaimIntervalNs, p.migrateIntervalNs, p.cpus], [0, 0, 1]);
+  assertThrows(
+    () => resolveMachineParams({ cpus: 0 }),
+    RangeError,
+    "Machine parameter cpus must be an integer in [1, 256]",
+  );
+  assertThrows(
+    () => resolveMachineParams({ reclaimBatch: 1.5 }),
+    RangeError,
+    "Machine parameter reclaimBatch must be an integer in [1, 4096]",
+  );
+});
