@@ -158,7 +158,10 @@ export interface RunOptions {
    * allocation is a fast path (the default, figures unchanged).
    */
   slabSlowPath?: Partial<SlabSlowPathParams>;
-  /** Largest number of timeseries points (default 200). */
+  /**
+   * Largest number of timeseries points, an integer in [2, {@link MAX_TIMESERIES_POINTS}]
+   * (default 200): the first and the last point of the run are always among them.
+   */
   timeseriesPoints?: number;
   /** Run the ksmd kernel thread (runner/ksmd.ts); default false, figures unchanged. */
   ksmd?: boolean;
@@ -207,7 +210,13 @@ function summaryOf(d: Distribution): Summary {
   return { ...d.summary() };
 }
 
-/** Keeps at most `max` evenly spaced points by halving the resolution when full. */
+/** Largest `RunOptions.timeseriesPoints`. */
+export const MAX_TIMESERIES_POINTS = 1_000_000;
+
+/**
+ * Keeps at most `max` (>= 2) evenly spaced points by halving the resolution when full; the
+ * newest point always stays.
+ */
 class Sampler {
   t: number[] = [];
   bytes: Record<string, number[]> = {};
@@ -229,7 +238,11 @@ class Sampler {
     this.t.push(now);
     for (const c of SLAB_CACHES) this.bytes[c].push(snap[c]);
     if (this.t.length > this.max) {
-      const keep = (_: unknown, i: number): boolean => i % 2 === 0;
+      // Every other point from the first, and always the newest: the run's final point must
+      // survive the halving it triggers (with an odd `max` it sits at an odd index; with an even
+      // one the newest is kept either way, so default runs are unchanged).
+      const last = this.t.length - 1;
+      const keep = (_: unknown, i: number): boolean => i % 2 === 0 || i === last;
       this.t = this.t.filter(keep);
       for (const c of SLAB_CACHES) this.bytes[c] = this.bytes[c].filter(keep);
       this.#interval *= 2;
@@ -301,7 +314,13 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
     w.structures.add(r.structures);
   });
 
-  const sampler = new Sampler(opts.timeseriesPoints ?? 200);
+  const points = opts.timeseriesPoints ?? 200;
+  if (!Number.isInteger(points) || points < 2 || points > MAX_TIMESERIES_POINTS) {
+    throw new RangeError(
+      `timeseriesPoints must be an integer in [2, ${MAX_TIMESERIES_POINTS}], got ${points}`,
+    );
+  }
+  const sampler = new Sampler(points);
   const sample = (force = false): void => {
     // Most steps fall between timeseries points: build the slab snapshot only when one is due.
     if (!force && !sampler.due(machine.now)) return;

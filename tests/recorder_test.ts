@@ -117,6 +117,36 @@ Deno.test("recorder: the timeseries ends with a point at the end of the run", ()
   }
 });
 
+Deno.test("recorder: with any number of points the timeseries keeps the run's first and last", () => {
+  // A halving triggered by the final point drops every odd index; with an odd maximum the final
+  // point sat at one and was lost (the series ended early and its last bytes were not the final
+  // slab figures). Both ends now survive for every maximum.
+  const quiet = run({ machine: QUIET });
+  for (const points of [2, 3, 4, 5, 8, 9]) {
+    const r = run({ machine: QUIET, timeseriesPoints: points });
+    const t = r.timeseries.t;
+    assertEquals([t[0], t.at(-1)], [quiet.timeseries.t[0], r.simulatedNs], `${points}`);
+    assertEquals(t.length <= points, true, `${points}: ${t.length}`);
+    for (const [c, b] of Object.entries(r.slab.final.bytes)) {
+      assertEquals(r.timeseries.bytes[c].at(-1), b, `${points} ${c}`);
+    }
+  }
+  assertEquals(
+    run({ machine: QUIET, timeseriesPoints: 3 }).timeseries.bytes.mm_struct.at(-1),
+    1600,
+  );
+});
+
+Deno.test("recorder: timeseriesPoints must be an integer in [2, 1000000]", () => {
+  for (const bad of [0, 1, 2.5, -3, 1_000_001, NaN]) {
+    assertThrows(
+      () => run({ machine: QUIET, timeseriesPoints: bad }),
+      RangeError,
+      `timeseriesPoints must be an integer in [2, 1000000], got ${bad}`,
+    );
+  }
+});
+
 Deno.test("recorder: CPU utilisation is busy time over elapsed time × CPUs", () => {
   assertEquals(busy.cpuUtilisation, 0.15032870059620168);
   const two = run({ machine: { ...QUIET, cpus: 2 } });

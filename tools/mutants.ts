@@ -2636,6 +2636,23 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [RECORDER],
   },
   {
+    id: "recorder-sampler-drops-newest",
+    file: "runner/recorder.ts",
+    search: "i % 2 === 0 || i === last;",
+    replace: "i % 2 === 0;",
+    story:
+      "halving the timeseries drops the newest point: with an odd maximum the run's end is lost",
+    tests: [RECORDER],
+  },
+  {
+    id: "recorder-points-one-accepted",
+    file: "runner/recorder.ts",
+    search: "points < 2 ||",
+    replace: "points < 1 ||",
+    story: "timeseriesPoints 1 is accepted, though a series needs the run's first and last point",
+    tests: [RECORDER],
+  },
+  {
     id: "recorder-final-after-teardown",
     file: "runner/recorder.ts",
     search: "final: { objects: snap.objects, bytes: snap.bytes, totalBytes: snap.totalBytes },",
