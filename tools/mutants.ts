@@ -1204,6 +1204,40 @@ export const MUTANTS: readonly Mutant[] = [
     story: "iterating a range while deleting continues from a stale stack (skips or revisits keys)",
     tests: ["tests/lib_sorted_map_test.ts"],
   },
+  {
+    id: "uapi-madv-mergeable-value",
+    file: "core/kernel/types.ts",
+    search: "export const MADV_MERGEABLE = 12;",
+    replace: "export const MADV_MERGEABLE = 14;",
+    story:
+      "MADV_MERGEABLE has another value than the uAPI's: a script's madvise asks for other advice",
+    tests: ["tests/uapi_constants_test.ts"],
+  },
+  {
+    id: "uapi-map-growsdown-value",
+    file: "core/kernel/types.ts",
+    search: "export const MAP_GROWSDOWN = 0x0100;",
+    replace: "export const MAP_GROWSDOWN = 0x0200;",
+    story: "MAP_GROWSDOWN takes MAP_DENYWRITE's bit (another architecture's or a typo)",
+    tests: ["tests/uapi_constants_test.ts"],
+  },
+  {
+    id: "uapi-strace-clone-vfork",
+    file: "workloads/strace_parser.ts",
+    search: "CLONE_VFORK: 0x4000,",
+    replace: "CLONE_VFORK: 0x8000,",
+    story:
+      "the strace parser reads CLONE_VFORK as CLONE_PARENT's bit: a traced vfork replays as a fork",
+    tests: ["tests/uapi_constants_test.ts"],
+  },
+  {
+    id: "uapi-replay-madv-dofork",
+    file: "workloads/trace_replay.ts",
+    search: "MADV_DOFORK: 11,",
+    replace: "MADV_DOFORK: 12,",
+    story: "the trace replay reads MADV_DOFORK as MADV_MERGEABLE's value",
+    tests: ["tests/uapi_constants_test.ts"],
+  },
   // -- reports ---------------------------------------------------------------------------------
   {
     id: "csv-swap-columns",

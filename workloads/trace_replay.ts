@@ -97,7 +97,7 @@ const CLONE_VM = FLAG_VALUES.CLONE_VM;
 const CLONE_VFORK = FLAG_VALUES.CLONE_VFORK;
 const CLONE_THREAD = FLAG_VALUES.CLONE_THREAD;
 /** madvise advice the simulator models (uapi values). */
-const MADVICE: Readonly<Record<string, number>> = {
+export const MADVICE: Readonly<Record<string, number>> = {
   MADV_DONTNEED: 4,
   MADV_DONTFORK: 10,
   MADV_DOFORK: 11,
