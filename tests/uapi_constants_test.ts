@@ -83,7 +83,7 @@ const gcc = hasGcc();
 Deno.test({
   name: "uAPI: the model's and the trace tables' syscall constants are the host headers' values",
   ignore: !gcc,
-  fn() {
+  fn(): void {
     const host = hostValues();
     assertEquals(Object.keys(host), NAMES);
     const model = T as unknown as Record<string, number>;
