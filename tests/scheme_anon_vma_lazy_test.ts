@@ -1019,3 +1019,88 @@ Deno.test("a fork-time lazy group: not made until a folio joins, same id; made w
   assert.equal(lz.s.counters().lazy_groups_live, 2);
   exitAllAndAssertEmpty(lz, [ch2, ch, mm]);
 });
+
+Deno.test("a TREE_PARENT upgrade drops the pins of the pieces, not of the root VMA fork made", () => {
+  //   P  0          10         20          30
+  //      |WWWWWWWWWW.......................|   one lazy VMA, page 0 written; P forks C:
+  //   C  |==========|rrrrrrrrrr|==========|   C's VMA (TREE_PARENT, root of its own fork-time
+  //      piece 2     root (fork's) piece 3     group) split by mprotect [10, 20): the two new
+  //   pieces join the link and the group and pin the root (vma_get 2, A10, [P06]). C forks: the
+  //   link is materialized and its group ends; only the pieces drop a pin (vma_put 2): the root
+  //   took none (#chargeJoin(true) at fork). Without a folio the group object was never made
+  //   (the pending path); after C's write it holds C's CoW copy, re-pointed to the anon_vma.
+  for (const write of [false, true]) {
+    const lz = lazyWorld();
+    const p = lz.k.spawn();
+    lz.k.mmap(p, pg(0), 30 * P, RW, ANON);
+    lz.k.touch(p, pg(0), "write");
+    const c = lz.k.fork(p);
+    if (write) lz.k.touch(c, pg(0), "write"); // C's own exclusive copy: its group is made
+    const pins = (): number[] => {
+      const x = lz.s.counters();
+      return [x.vma_get ?? 0, x.vma_put ?? 0, x.lazy_folios_repointed ?? 0];
+    };
+    // P's upgrade: one member (its root), one folio re-pointed, no pin.
+    assert.deepEqual(pins(), [0, 0, 1]);
+    lz.k.mprotect(c, pg(10), 10 * P, PROT_READ);
+    assert.deepEqual(vmas(c).map((v) => lz.s.kindOf(v)), [
+      "tree_parent",
+      "tree_parent",
+      "tree_parent",
+    ]);
+    assert.deepEqual(pins(), [2, 0, 1], `write ${write}`);
+    lz.k.fork(c);
+    assert.deepEqual(vmas(c).map((v) => lz.s.kindOf(v)), ["anon_vma", "anon_vma", "anon_vma"]);
+    assert.deepEqual(pins(), [2, 2, write ? 2 : 1], `write ${write}`);
+    assert.equal(lz.s.counters().tree_parent_materialized, 1);
+  }
+});
+
+Deno.test("an upgrade charges one pte_check and one pte_update per re-pointed folio", () => {
+  //   0     10 ... 15 ... 25   30
+  //   W.....|....W.....|...W....|   one lazy VMA, pages 0, 15, 25 written (3 folios, one group).
+  //  fork copies the 3 PTEs in both models (3 pte_check, 3 pte_update); the lazy parent is
+  //  first upgraded [P10] and each folio of the group re-pointed to the new anon_vma: one
+  //  pte_check and one pte_update more per folio (module header, "Fork").
+  const delta = (w: World<unknown>): number[] => {
+    const mm = w.k.spawn();
+    w.k.mmap(mm, pg(0), 30 * P, RW, ANON);
+    for (const n of [0, 15, 25]) w.k.touch(mm, pg(n), "write");
+    const pte = (): number[] => {
+      const work = (w.k.exec as CountingExec).counters.work;
+      return [work.pte_check ?? 0, work.pte_update ?? 0];
+    };
+    const b = pte();
+    w.k.fork(mm);
+    const a = pte();
+    return [a[0] - b[0], a[1] - b[1]];
+  };
+  const lz = lazyWorld();
+  assert.deepEqual(delta(lz), [6, 6]);
+  assert.equal(lz.s.counters().lazy_folios_repointed, 3);
+  assert.deepEqual(delta(classicWorld()), [3, 3]);
+});
+
+Deno.test("a lazy walk charges the group members it examined, in join order, up to its stop", () => {
+  //   0          10         20          30
+  //   W..........|rrrrWrrrrr|....W.....|   one lazy VMA, pages 0, 15, 25 written, then
+  //   piece 2     root        piece 3       mprotect [10, 20): the original struct (the root,
+  //  [10, 20)) keeps the group's first place; the pieces joined after it: [0, 10) then [20, 30).
+  //  folio_referenced stops once the folio's one mapping is seen, so the walk examines the
+  //  members up to the one mapping it: treeNodes = 2, 1, 3 (module header, "Walk of a lazy
+  //  folio": treeNodes = group members examined).
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 30 * P, RW, ANON);
+  for (const n of [0, 15, 25]) lz.k.touch(mm, pg(n), "write");
+  lz.k.mprotect(mm, pg(10), 10 * P, PROT_READ);
+  const g = lz.s.lstate(vmas(mm)[0]).lazy!;
+  assert.deepEqual(g.vmas.toArray().map((v) => (v.start - X) / P), [10, 0, 20]);
+  assert.equal((g.root.start - X) / P, 10);
+  const figs = [0, 15, 25].map((n) => {
+    lz.k.folioReferenced(folioAt(lz.k, mm, pg(n)));
+    return walkFig(lz.walks.at(-1)!);
+  });
+  // [visits, hits, structures, treeNodes]
+  assert.deepEqual(figs, [[1, 1, 1, 2], [1, 1, 1, 1], [1, 1, 1, 3]]);
+});

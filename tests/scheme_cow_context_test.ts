@@ -654,3 +654,84 @@ Deno.test("random syscall sequences: every walk matches the oracle, nothing leak
     { seed: 7, numRuns: 100 },
   );
 });
+
+/** A CountingExec that records, at the end of each operation, the pending RCU frees of `caches`. */
+class RcuProbeExec extends CountingExec {
+  slab: Slab | null = null;
+  readonly caches: readonly ("cow_remap_array" | "cow_remap_array_512")[];
+  readonly atEnd: number[][] = [];
+  constructor(caches: readonly ("cow_remap_array" | "cow_remap_array_512")[]) {
+    super();
+    this.caches = caches;
+  }
+  override endOp(): void {
+    this.atEnd.push(this.caches.map((c) => this.slab!.stats(c).pendingRcu));
+    super.endOp();
+  }
+}
+
+Deno.test("remap arrays: krealloc frees the old array at once; a walk's spill waits for RCU", () => {
+  //  One written page at A0 (anon pgoff A0 >> 12) is moved to B0, B2, B4, ..., B32 (17 moves;
+  //  each time A0 is mapped and written again): one remap entry over that pgoff with 17
+  //  offsets. Its array (mm/cow_context.c, __dynarray_append_stack / __dynarray_expand):
+  //    2nd offset: alloc cap 2 (kmalloc-32); 3rd: krealloc 2 -> 4; 5th: 4 -> 8; 9th: 8 -> 16;
+  //    17th: 16 -> 32 (8 + 8*32 = 264 B, kmalloc-512).
+  //  krealloc kfree()s the old object at once (no RCU wait: module header, "Growth uses
+  //  krealloc"), so no array free is pending when the 3rd move ends.
+  //  The migration's two walks each gather 17 unique offsets, past WALK_DEFAULT_STACK_SIZE
+  //  (16): each allocates a transient array of capacity 32 (kmalloc-512) and kfree_rcu()s it
+  //  (walk_context, free_remaps): 2 pending at the end of the migration.
+  const exec = new RcuProbeExec(["cow_remap_array", "cow_remap_array_512"]);
+  const slab = new Slab({}, exec);
+  exec.slab = slab;
+  const s = new CowContextScheme();
+  const k = new Kernel({ scheme: s, exec, slab, params: { debugChecks: true } });
+  const p = k.spawn();
+  for (let i = 0; i < 17; i++) {
+    k.mmap(p, A(0), P, RW, ANON_FIXED);
+    k.touch(p, A(0), "write");
+    k.mremap(p, A(0), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(100 + 2 * i));
+    if (i === 2) {
+      // The 3rd move grew the array 2 -> 4: the kmalloc-32 object is already free.
+      assert.deepEqual(exec.atEnd.at(-1), [0, 0]);
+      assert.equal(slab.stats("cow_remap_array").frees, 1);
+      assert.equal(slab.live("cow_remap_array"), 0);
+      assert.equal(slab.live("cow_remap_array_64"), 1);
+    }
+  }
+  assert.deepEqual(s.contextOf(p).entries.map((e) => e.offsets.length), [17]);
+  assert.equal(s.counters().remap_array_grows, 4);
+  assert.equal(slab.live("cow_remap_array_512"), 1); // the entry's own array (cap 32)
+  assert.equal(slab.stats("cow_remap_array_512").pendingRcu, 0);
+  k.migrateFolio(folioAt(k, p, A(100)));
+  assert.equal(s.counters().walk_offset_spills, 2);
+  // At the end of the migration both spilled arrays wait for the grace period.
+  assert.deepEqual(exec.atEnd.at(-1), [0, 2]);
+  assert.equal(slab.live("cow_remap_array_512"), 1);
+  assert.equal(slab.stats("cow_remap_array_512").frees, 2);
+});
+
+Deno.test("remap table maple nodes count entries and the gaps between them (2n + 1 ranges)", () => {
+  //  Five one-page VMAs at A0, A2, A4, A6, A8, each written and moved to B0, B2, ..., B8:
+  //    remap table: [A0] [A2] [A4] [A6] [A8]   (5 entries, each one offset; 4 gaps, 2 ends)
+  //  A maple tree of 5 entries stores 2*5 + 1 = 11 ranges: 2 leaves of 10 slots + 1 root
+  //  = 3 cow_remap_node objects (module header, "a table of n entries stores about 2n + 1
+  //  ranges"). The first entry alone: 3 ranges, 1 node.
+  const { k, s } = cowKernel();
+  const p = k.spawn();
+  const nodes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    k.mmap(p, A(2 * i), P, RW, ANON_FIXED);
+    k.touch(p, A(2 * i), "write");
+    k.mremap(p, A(2 * i), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(100 + 2 * i));
+    nodes.push(k.slab.live("cow_remap_node"));
+  }
+  assert.equal(s.contextOf(p).entries.length, 5);
+  assert.equal(k.slab.live("cow_remap_entry"), 5);
+  //  ranges 3, 5, 7, 9 -> 1 node; 11 -> 3 nodes.
+  assert.deepEqual(nodes, [1, 1, 1, 1, 3]);
+  assert.equal(s.counters().remap_maple_nodes, 3);
+  k.munmap(p, A(108), P); // 4 entries, 9 ranges: back to one node (two freed at once)
+  assert.equal(k.slab.live("cow_remap_node"), 1);
+  assert.equal(k.slab.stats("cow_remap_node").frees, 2);
+});

@@ -43,6 +43,9 @@ const COW = [
   "tests/scenario_cow_questions_test.ts",
 ];
 
+/** ANON_VMA_LAZY's tests: the scheme's scenarios and its small sets. */
+const LAZY = ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"];
+
 /** The catalogue. */
 export const MUTANTS: readonly Mutant[] = [
   // -- slab accounting -------------------------------------------------------------------------
@@ -2791,5 +2794,172 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "the scheme host's prevVma returns the next VMA (anon_vma reuse looks at the wrong neighbour)",
     tests: [CLASSIC],
+  },
+  // -- CoW contexts and ANON_VMA_LAZY: objects, RCU frees and walk costs -------------------------
+  {
+    id: "cow-context-free-no-rcu",
+    file: "core/rmap/cow_context.ts",
+    search: 'this.#host.slab.freeRcu("cow_context");',
+    replace: 'this.#host.slab.free("cow_context");',
+    story: "a dead CoW context is kfree()d at once, not kfree_rcu() (walkers may still read it)",
+    tests: COW,
+  },
+  {
+    id: "cow-array-free-no-rcu",
+    file: "core/rmap/cow_context.ts",
+    search: "this.#sink.free(e.cap, true);",
+    replace: "this.#sink.free(e.cap, false);",
+    story: "a remap array shrunk to one offset is freed at once, not after RCU (free_remaps)",
+    tests: COW,
+  },
+  {
+    id: "cow-grow-old-array-rcu",
+    file: "core/rmap/cow_context.ts",
+    search: "this.#host.slab.free(remapArrayCache(oldCap));",
+    replace: "this.#host.slab.freeRcu(remapArrayCache(oldCap));",
+    story:
+      "a remap array grown by krealloc has its old object RCU-freed (the PoC frees it at once)",
+    tests: COW,
+  },
+  {
+    id: "cow-split-no-array-dup",
+    file: "core/rmap/cow_context.ts",
+    search: "if (right.cap > 0) this.#newArray(right.cap);",
+    replace: "",
+    story: "splitting a remap entry with an array shares the array instead of duplicating it",
+    tests: COW,
+  },
+  {
+    id: "cow-remap-nodes-per-entry",
+    file: "core/rmap/cow_context.ts",
+    search: "mapleNodes(n === 0 ? 0 : 2 * n + 1,",
+    replace: "mapleNodes(n,",
+    story: "the remap table's maple nodes are counted per entry, forgetting the gaps between them",
+    tests: COW,
+  },
+  {
+    id: "cow-walk-table-depth-entries",
+    file: "core/rmap/cow_context.ts",
+    search: "const n = mapleDepth(2 * table.size + 1,",
+    replace: "const n = mapleDepth(table.size,",
+    story: "a walk's remap-table lookup depth is computed from the entries alone (no gaps)",
+    tests: COW,
+  },
+  {
+    id: "cow-vma-lookup-depth-mapcount",
+    file: "core/rmap/cow_context.ts",
+    search: "return mapleDepth(2 * mm.mapCount + 1,",
+    replace: "return mapleDepth(mm.mapCount,",
+    story: "a walk's VMA-tree lookup depth is computed from map_count alone (no gaps)",
+    tests: COW,
+  },
+  {
+    id: "cow-walk-dead-context-uncounted",
+    file: "core/rmap/cow_context.ts",
+    search:
+      'this.#wContexts++;\n    exec.work("list_op");\n    const mm = ctx.mm;\n    if (!mm || !mm.alive) return true;',
+    replace:
+      'exec.work("list_op");\n    const mm = ctx.mm;\n    if (!mm || !mm.alive) return true;\n    this.#wContexts++;',
+    story: "a walk does not count the contexts of exited mms it traverses",
+    tests: COW,
+  },
+  {
+    id: "cow-spill-free-no-rcu",
+    file: "core/rmap/cow_context.ts",
+    search: "if (spill > 0) this.#host.slab.freeRcu(remapArrayCache(spill));",
+    replace: "if (spill > 0) this.#host.slab.free(remapArrayCache(spill));",
+    story: "a walk's spilled offset array is freed at once instead of after RCU",
+    tests: COW,
+  },
+  {
+    id: "cow-structures-no-entries",
+    file: "core/rmap/cow_context.ts",
+    search: "structures: contexts + entriesSeen",
+    replace: "structures: contexts",
+    story: "a CoW-context walk's structures leave out the remap entries it read",
+    tests: COW,
+  },
+  {
+    id: "cow-array-grows-early",
+    file: "core/rmap/cow_context.ts",
+    search: "if (offs.length + 1 > e.cap) {",
+    replace: "if (offs.length + 1 >= e.cap) {",
+    story: "a remap array is krealloc()ed when it becomes full, not when it overflows",
+    tests: COW,
+  },
+  {
+    id: "cow-small-folio-always-shared",
+    file: "core/rmap/cow_context.ts",
+    search: "if (folio.nrPages === 1) return folio.pageMapcount(0) > 1;",
+    replace: "if (folio.nrPages === 1) return folio.pageMapcount(0) > 0;",
+    story:
+      "a small folio mapped once counts as maybe mapped shared: the exclusive stop never fires",
+    tests: COW,
+  },
+  {
+    id: "lazy-root-join-pins-itself",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'if (!isRoot) this.count("vma_get");',
+    replace: 'this.count("vma_get");',
+    story: "ANON_VMA_LAZY counts a vma_get when the root VMA joins its own group",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-absorb-put-count",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'this.count("vma_put", g.vmas.size - (g.vmas.has(g.root) ? 1 : 0));',
+    replace: 'this.count("vma_put", g.vmas.size);',
+    story: "a TREE_PARENT upgrade counts a vma_put for its own group's root VMA, which took none",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-pending-put-count",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'this.count("vma_put", t.vmas.size - 1);',
+    replace: 'this.count("vma_put", t.vmas.size);',
+    story: "a folio-less TREE_PARENT upgrade counts a vma_put for the VMA fork made (the root)",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-upgrade-no-pte-update",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      'this.host.exec.work("pte_update");\n      }\n    }\n    this.host.exec.release(mm.pageTableLock',
+    replace: "}\n    }\n    this.host.exec.release(mm.pageTableLock",
+    story: "an ANON_VMA_LAZY upgrade re-points the group's folios without charging the writes",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-migrate-no-vma-get",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'this.#chargeVmaRef();\n      this.count("migration_vma_get");',
+    replace: "",
+    story: "try_to_migrate of a lazy folio takes no vma_get on its root VMA",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-no-neighbour-group",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "let g = this.#findMergeableGroup(vma);",
+    replace: "let g: LazyGroup | null = null;",
+    story:
+      "a first fault never joins an adjacent lazy VMA's group (A2): mprotect pieces never re-merge",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-walk-nodes-all-members",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "treeNodes: examined };",
+    replace: "treeNodes: vs.size };",
+    story: "a lazy walk charges every group member even when it stopped early",
+    tests: LAZY,
+  },
+  {
+    id: "lazy-fork-group-root-pin",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'this.#chargeJoin(true);\n    this.count("tree_parent_forked");',
+    replace: 'this.#chargeJoin(false);\n    this.count("tree_parent_forked");',
+    story: "fork counts a vma_get for the child VMA joining the lazy group it roots",
+    tests: LAZY,
   },
 ];
