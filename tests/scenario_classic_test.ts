@@ -657,3 +657,81 @@ Deno.test("rmap walk: a PTE page 2^32 pages (16 TiB) away is another page table"
   k.exit(c);
   k.exit(p);
 });
+
+Deno.test("rmap_walk_anon queries [index, index + nr - 1]: the next split part is not visited", () => {
+  //  0    40   60   100
+  //  AAAA BBBB CCCC       mprotect(40-59, PROT_READ): 3 VMAs in one anon_vma A, 3 AVCs in its
+  //                       tree keyed [0,39] [40,59] [60,99] (+ X>>12)
+  //  The folio of page 39 overlaps only the first AVC: rmap_walk_anon's
+  //  anon_vma_interval_tree_foreach(pgoff_start = 39, pgoff_end = 39 + nr - 1) offers one VMA;
+  //  page 40's folio only the second. The walk charges one tree_visit per tree node it examined.
+  const w = world();
+  const { k, s } = w;
+  const mm = k.spawn();
+  k.mmap(mm, X, 100 * P, RW, ANON);
+  writeAll(k, mm, X, 100);
+  k.mprotect(mm, pg(40), 20 * P, PROT_READ);
+  assertEquals(objects(k), { vma: 3, av: 1, avc: 3 });
+  const visits = (addr: number): number[] => {
+    const order: number[] = [];
+    s.walk(folioAt(k, mm, addr), "migrate", false, (v) => {
+      order.push((v.start - X) / P);
+      return true;
+    });
+    return order;
+  };
+  assertEquals([visits(pg(39)), visits(pg(40)), visits(pg(59)), visits(pg(60))], [
+    [0],
+    [40],
+    [40],
+    [60],
+  ]);
+  const wk = (): number => (k.exec as CountingExec).counters.work.tree_visit ?? 0;
+  w.walks.length = 0;
+  const t0 = wk();
+  k.migrateFolio(folioAt(k, mm, pg(39)));
+  assertEquals(w.walks.map((r) => [r.visits, r.hits, r.useless, r.structures]), [
+    [1, 1, 0, 1],
+    [1, 1, 0, 1],
+  ]);
+  // A's tree of three AVCs has [40,59] at its root: the query for [39,39] examines the root
+  // and its left child [0,39], and prunes the right subtree (its start 60 > 39): 2 nodes a walk.
+  assertEquals(w.walks.map((r) => r.treeNodes), [2, 2]);
+  assertEquals(wk() - t0, 2 + 2);
+});
+
+Deno.test("find_mergeable_anon_vma tries the next VMA: a fault before a faulted neighbour reuses its anon_vma", () => {
+  //  0    10   20
+  //  aaaa BBBB       a has VM_EXEC (no merge, but anon_vma_compatible: access bits only)
+  //                  B written first: allocates B. a written next: prev is none, next is b with
+  //                  a singular chain (reusable_anon_vma), so a shares B: 1 anon_vma, 2 AVCs.
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 20 * P, RW, ANON);
+  k.mprotect(mm, X, 10 * P, RW | PROT_EXEC);
+  k.touch(mm, pg(10), "write");
+  assertEquals(objects(k), { vma: 2, av: 1, avc: 1 });
+  k.touch(mm, pg(0), "write");
+  const [a, b] = vmas(mm);
+  assertEquals(objects(k), { vma: 2, av: 1, avc: 2 });
+  assertEquals(s.anonVmaOf(a), s.anonVmaOf(b));
+  assertEquals([s.anonVmaOf(b)!.numActiveVmas, s.counters().anon_vma_reuse_neighbour], [2, 1]);
+});
+
+Deno.test("reusable_anon_vma needs a singular chain: a fork child's neighbour gets its own anon_vma", () => {
+  //  parent: 0AAAA10            written, root A
+  //  child:  0AAAA10 bbbb20     A inherited (chain [B, A]: 2 AVCs); b new, not merged
+  //  b written: find_mergeable_anon_vma looks at prev A, whose anon_vma_chain is not singular
+  //  (list_is_singular fails), so __anon_vma_prepare allocates a new root C for b.
+  const { k, s } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 10 * P, RW, ANON);
+  writeAll(k, p, X, 10);
+  const c = k.fork(p);
+  k.mmap(c, pg(10), 10 * P, RW, ANON);
+  k.touch(c, pg(10), "write");
+  const [ca, cb] = vmas(c);
+  assertEquals(objects(k), { vma: 3, av: 3, avc: 1 + 2 + 1 });
+  assertEquals([s.anonVmaOf(cb)!.isRoot, s.anonVmaOf(cb) === s.anonVmaOf(ca)], [true, false]);
+  assertEquals(s.counters().anon_vma_reuse_neighbour, undefined);
+});

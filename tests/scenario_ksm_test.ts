@@ -11,6 +11,7 @@ import { CowContextScheme } from "../core/rmap/cow_context.ts";
 import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
 import type { RmapScheme } from "../core/rmap/scheme.ts";
 import { OracleMismatchError } from "../core/oracle.ts";
+import type { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
   MADV_MERGEABLE,
@@ -337,4 +338,47 @@ Deno.test("ksm: schemes without an anon_vma per VMA walk by mm and address ([U])
     k.ksmdScan(1);
     assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
   }
+});
+
+Deno.test("ksm: items pinning a fork child's leaf keep the root until ksmd drops them; root-locked walks", () => {
+  //  P: 0AAA2   written, root A      C = fork(P): leaf B, chain [B, A]
+  //  C: MADV_MERGEABLE, writes pages 0 and 1 with content 7 (CoW copies in B); ksmd merges them
+  //  into K: two rmap items, each get_anon_vma(B) (B refcount 1 + 2; A's 1 + 1 for B).
+  //  rmap_walk_ksm read-locks each item's anon_vma with anon_vma_lock_read: the ROOT's rwsem.
+  //  P and C exit: both trees empty, but B is pinned: A and B stay (__put_anon_vma frees the
+  //  root only when its last child goes). ksmd drops the items: put_anon_vma(B) frees B, then A.
+  const w = world();
+  const { k } = w;
+  const p = k.spawn();
+  k.mmap(p, X, 2 * P, RW, ANON);
+  k.touch(p, pg(0), "write");
+  k.touch(p, pg(1), "write");
+  const c = k.fork(p);
+  k.madvise(c, X, 2 * P, MADV_MERGEABLE);
+  k.touch(c, pg(0), "write", 7);
+  k.touch(c, pg(1), "write", 7);
+  k.ksmdScan(4);
+  const kf = folioAt(k, c, pg(0));
+  assertEquals([kf.ksm, folioAt(k, c, pg(1)) === kf], [true, true]);
+  const a = avAt(k, p, X), b = avAt(k, c, X);
+  assertEquals([b.isRoot, b.root, b.ksmPins, b.refcount, a.refcount], [false, a, 2, 3, 2]);
+  const ex = k.exec as CountingExec;
+  const root = ex.lockCounters("anon_vma.root"), own = ex.lockCounters("anon_vma.own");
+  const r0 = root.readAcquisitions;
+  k.migrateFolio(kf);
+  // 2 items x 2 passes (the item's own mm, then search_new_forks) per walk, 2 walks.
+  assertEquals(w.walks.slice(-2).map(walkFigures), [[2, 2, 0, 4], [2, 2, 0, 4]]);
+  assertEquals([root.readAcquisitions - r0, own.readAcquisitions], [8, 0]);
+  k.exit(p);
+  k.exit(c);
+  assertEquals([k.slab.live("anon_vma"), a.freed, b.freed, b.refcount, a.refcount], [
+    2,
+    false,
+    false,
+    2,
+    1,
+  ]);
+  k.ksmdScan(1);
+  assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+  assertEquals([k.slab.live("anon_vma"), a.freed, b.freed], [0, true, true]);
 });

@@ -28,6 +28,8 @@ export interface Mutant {
 
 const SEM = "tests/semantics_pinned_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
+/** The classic anon_vma variants' figures (2026 clean-up, per-anon_vma lock). */
+const AVV = "tests/scheme_anon_vma_variants_test.ts";
 const MISUSE = "tests/kernel_misuse_test.ts";
 /** The kernel parameters' defaults and ranges. */
 const KPARAMS = "tests/kernel_params_test.ts";
@@ -2961,5 +2963,131 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'this.#chargeJoin(false);\n    this.count("tree_parent_forked");',
     story: "fork counts a vma_get for the child VMA joining the lazy group it roots",
     tests: LAZY,
+  },
+  // -- the classic anon_vma scheme: costs, objects, locks and the two variants --------------------
+  {
+    id: "av-walk-last-off-by-one",
+    file: "core/rmap/anon_vma.ts",
+    search: "const last = first + folio.nrPages - 1;\n    // One visitor per scheme",
+    replace: "const last = first + folio.nrPages;\n    // One visitor per scheme",
+    story:
+      "rmap_walk_anon's pgoff_end is one past the folio: the VMA right after it is visited uselessly",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-walk-lock-own-not-root",
+    file: "core/rmap/anon_vma.ts",
+    search: "return this.folioAnonVma(folio).root.lock;",
+    replace: "return this.folioAnonVma(folio).lock;",
+    story: "6.18 rmap_walk_anon read-locks the folio's own anon_vma instead of the root",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-write-lock-own-not-root",
+    file: "core/rmap/anon_vma.ts",
+    search: "protected writeLockOf(av: AnonVma): Lock {\n    return av.root.lock;",
+    replace: "protected writeLockOf(av: AnonVma): Lock {\n    return av.lock;",
+    story: "anon_vma_lock_write takes the anon_vma's own rwsem, not the root's",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-reuse-children-le-2",
+    file: "core/rmap/anon_vma.ts",
+    search: "if (av.numChildren < 2 && av.numActiveVmas === 0) {",
+    replace: "if (av.numChildren <= 2 && av.numActiveVmas === 0) {",
+    story: "anon_vma_clone reuses an anon_vma that has two children",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-prepare-ignores-next",
+    file: "core/rmap/anon_vma.ts",
+    search: "const av = this.reusableAnonVma(next, vma, next);\n      if (av) return av;",
+    replace: "",
+    story: "find_mergeable_anon_vma only looks at the previous VMA, never the next",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-reusable-fork-child",
+    file: "core/rmap/anon_vma.ts",
+    search: "if (s.anonVma && chainLength(s) === 1) return s.anonVma;",
+    replace: "if (s.anonVma) return s.anonVma;",
+    story: "reusable_anon_vma drops the list_is_singular check: a fork child's anon_vma is shared",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-unlink-leaks-avc",
+    file: "core/rmap/anon_vma.ts",
+    search: '      this.host.exec.work("list_op");\n      this.freeAvc(avc);\n',
+    replace: '      this.host.exec.work("list_op");\n',
+    story: "unlink_anon_vmas never frees an AVC whose anon_vma stays in use",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-fork-reuse-keeps-prealloc-avc",
+    file: "core/rmap/anon_vma.ts",
+    search: "this.freeAvc(preAvc!);\n        this.freeAnonVma(preAv);",
+    replace: "this.freeAnonVma(preAv);",
+    story: "the 2026 anon_vma_fork frees its preallocated anon_vma on reuse but leaks the AVC",
+    tests: [AVV],
+  },
+  {
+    id: "av-put-root-never-freed",
+    file: "core/rmap/anon_vma.ts",
+    search: "if (root !== av && --root.refcount === 0) this.freeAnonVma(root);",
+    replace: "if (root !== av) --root.refcount;",
+    story: "__put_anon_vma drops the root's reference but never frees a root it was the last of",
+    tests: [CLASSIC, AVV, "tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "av-walk-tree-visit-one",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      'const nodes = av.queryAvcs(first, last, this.#walkVisitor);\n    this.#walkFirst = f0;\n    this.#walkVisit = v0;\n    this.host.exec.work("tree_visit", nodes);',
+    replace:
+      'const nodes = av.queryAvcs(first, last, this.#walkVisitor);\n    this.#walkFirst = f0;\n    this.#walkVisit = v0;\n    this.host.exec.work("tree_visit");',
+    story:
+      "rmap_walk_anon charges one tree_visit per walk, not one per interval-tree node examined",
+    tests: [CLASSIC, AVV],
+  },
+  {
+    id: "av-ksm-walk-own-lock",
+    file: "core/rmap/anon_vma.ts",
+    search: 'const lock = av.root.lock;\n    if (!this.host.exec.acquire(lock, "read", tryLock)) {',
+    replace: 'const lock = av.lock;\n    if (!this.host.exec.acquire(lock, "read", tryLock)) {',
+    story: "rmap_walk_ksm read-locks the rmap item's anon_vma, not its root",
+    tests: [CLASSIC, AVV, "tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "av2026-reuse-oldest-first",
+    file: "core/rmap/anon_vma_2026.ts",
+    search: 'reuseOrder: "newest-first",',
+    replace: 'reuseOrder: "oldest-first",',
+    story: "the 2026 variant examines fork reuse candidates root first, as 6.18 did",
+    tests: [AVV],
+  },
+  {
+    id: "av2026-options-not-overridable",
+    file: "core/rmap/anon_vma_2026.ts",
+    search: "super({ ...ANON_VMA_2026_OPTIONS, ...options }, ANON_VMA_2026_INFO);",
+    replace: "super({ ...options, ...ANON_VMA_2026_OPTIONS }, ANON_VMA_2026_INFO);",
+    story: "the 2026 scheme's constructor ignores the options it is given (e.g. reuseOrder)",
+    tests: [AVV],
+  },
+  {
+    id: "per-av-insert-no-own-lock",
+    file: "core/rmap/anon_vma_per_av_lock.ts",
+    search: "if (av.isRoot) return super.treeInsert(avc);",
+    replace: "if (av) return super.treeInsert(avc);",
+    story: "the per-anon_vma-lock variant inserts AVCs without the anon_vma's own lock",
+    tests: [AVV],
+  },
+  {
+    id: "per-av-shared-walk-own-lock",
+    file: "core/rmap/anon_vma_per_av_lock.ts",
+    search: "folio.nrPages === 1 && folio.pageAnonExclusive(0) &&",
+    replace: "folio.nrPages === 1 &&",
+    story:
+      "the per-anon_vma-lock variant walks a non-exclusive mapcount-1 folio under its own lock",
+    tests: [AVV],
   },
 ];
