@@ -84,17 +84,26 @@ Deno.test("2026 fork allocates up front and frees on reuse: one more alloc+free,
   assertEquals(b.stats("anon_vma_chain").allocs - a.stats("anon_vma_chain").allocs, 1);
 });
 
-Deno.test("per-anon_vma lock: exclusive folios of leaf anon_vmas are walked under their own lock", () => {
-  //  P0 ─fork─► P1;  P1 writes page 0 (CoW: an exclusive folio in P1's leaf anon_vma)
-  //  walk(P1's folio): own lock of the leaf;  walk(P0's page 1, shared): root lock
+/**
+ *  P0: one faulted 10-page VMA at X ─fork─► P1;  P1 writes page 0 (CoW: an exclusive folio in
+ *  P1's leaf anon_vma). Lock acquisitions are counted by `ex`.
+ */
+function forkedPair(scheme: RmapScheme): { k: Kernel; ex: CountingExec; p0: Mm; p1: Mm } {
   const ex = new CountingExec();
-  const s = new AnonVmaPerAvLockScheme();
-  const k = new Kernel({ scheme: s, exec: ex, params: { debugChecks: true } });
+  const k = new Kernel({ scheme, exec: ex, params: { debugChecks: true } });
   const p0 = k.spawn();
   k.mmap(p0, X, 10 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
   for (let i = 0; i < 10; i++) k.touch(p0, X + i * P, "write");
   const p1 = k.fork(p0);
   k.touch(p1, X, "write");
+  return { k, ex, p0, p1 };
+}
+
+Deno.test("per-anon_vma lock: exclusive folios of leaf anon_vmas are walked under their own lock", () => {
+  //  P0 ─fork─► P1;  P1 writes page 0 (CoW: an exclusive folio in P1's leaf anon_vma)
+  //  walk(P1's folio): own lock of the leaf;  walk(P0's page 1, shared): root lock
+  const s = new AnonVmaPerAvLockScheme();
+  const { k, ex, p0, p1 } = forkedPair(s);
   const own = ex.lockCounters("anon_vma.own");
   const root = ex.lockCounters("anon_vma.root");
   const own0 = own.readAcquisitions, root0 = root.readAcquisitions;
@@ -114,13 +123,7 @@ Deno.test("6.18 walks every folio under the root rwsem, a leaf's exclusive folio
   //  P0 ─fork─► P1;  P1 writes page 0 (CoW: an exclusive folio in P1's leaf anon_vma B)
   //  rmap_walk_anon: anon_vma_lock_read(folio_anon_vma(folio)) takes the root's rwsem
   //  (anon_vma_lock_read locks anon_vma->root->rwsem): one root read, no own-lock read.
-  const ex = new CountingExec();
-  const k = new Kernel({ scheme: new AnonVmaScheme(), exec: ex, params: { debugChecks: true } });
-  const p0 = k.spawn();
-  k.mmap(p0, X, 10 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-  for (let i = 0; i < 10; i++) k.touch(p0, X + i * P, "write");
-  const p1 = k.fork(p0);
-  k.touch(p1, X, "write");
+  const { k, ex, p1 } = forkedPair(new AnonVmaScheme());
   const own = ex.lockCounters("anon_vma.own");
   const root = ex.lockCounters("anon_vma.root");
   const root0 = root.readAcquisitions;
@@ -175,14 +178,8 @@ Deno.test("per-anon_vma lock: a leaf's folio that is no longer exclusive is walk
   //  P0 ─fork─► P1;  P1 writes page 0: folio F in P1's leaf B, exclusive, mapcount 1
   //  P1 ─fork─► P2: fork clears PageAnonExclusive on F (mapcount 2); P2 exits: mapcount 1 again,
   //  but not exclusive, so another process may have mapped it: the walk takes the root lock.
-  const ex = new CountingExec();
   const s = new AnonVmaPerAvLockScheme();
-  const k = new Kernel({ scheme: s, exec: ex, params: { debugChecks: true } });
-  const p0 = k.spawn();
-  k.mmap(p0, X, 10 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-  for (let i = 0; i < 10; i++) k.touch(p0, X + i * P, "write");
-  const p1 = k.fork(p0);
-  k.touch(p1, X, "write");
+  const { k, ex, p1 } = forkedPair(s);
   const f = k.pte(p1, X)!.folio!;
   const p2 = k.fork(p1);
   k.exit(p2);
