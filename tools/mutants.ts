@@ -1238,9 +1238,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "uapi-replay-madv-dofork",
     file: "workloads/trace_replay.ts",
-    search: "MADV_DOFORK: 11,",
-    replace: "MADV_DOFORK: 12,",
-    story: "the trace replay reads MADV_DOFORK as MADV_MERGEABLE's value",
+    search: "MADV_DOFORK: MADV_DOFORK,",
+    replace: "MADV_DOFORK: MADV_DONTFORK,",
+    story: "the trace replay's table maps the name MADV_DOFORK to MADV_DONTFORK's value",
     tests: ["tests/uapi_constants_test.ts"],
   },
   // -- reports ---------------------------------------------------------------------------------
@@ -1860,8 +1860,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "replay-madv-dontfork-value",
     file: "workloads/trace_replay.ts",
-    search: "MADV_DONTFORK: 10,",
-    replace: "MADV_DONTFORK: 11,",
+    search: "MADV_DONTFORK: MADV_DONTFORK,",
+    replace: "MADV_DONTFORK: MADV_DOFORK,",
     story: "MADV_DONTFORK is replayed with MADV_DOFORK's value: the VMA is still copied by fork",
     tests: TRACE,
   },

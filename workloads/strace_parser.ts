@@ -10,10 +10,26 @@
  * and ends T. A line that fits none of the
  * forms is an error naming its line number (`Trace line 17: …`).
  *
- * This module is browser compatible and has no dependencies.
+ * This module is browser compatible; it imports only the uAPI constants of the kernel core.
  *
  * @module
  */
+
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PROT_EXEC,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+} from "../core/kernel/types.ts";
 
 /** One system call of the trace (complete, or joined from unfinished + resumed). */
 export interface TraceCall {
@@ -166,20 +182,20 @@ export function parseNumber(text: string): number {
 
 /** Flag names of the uAPI that the replay understands (uapi/asm-generic/mman-common.h etc.). */
 export const FLAG_VALUES: Readonly<Record<string, number>> = {
-  PROT_NONE: 0,
-  PROT_READ: 1,
-  PROT_WRITE: 2,
-  PROT_EXEC: 4,
-  MAP_SHARED: 0x01,
-  MAP_PRIVATE: 0x02,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  PROT_EXEC,
+  MAP_SHARED,
+  MAP_PRIVATE,
   MAP_SHARED_VALIDATE: 0x03,
-  MAP_FIXED: 0x10,
-  MAP_ANONYMOUS: 0x20,
-  MAP_GROWSDOWN: 0x100,
-  MAP_FIXED_NOREPLACE: 0x100000,
-  MREMAP_MAYMOVE: 1,
-  MREMAP_FIXED: 2,
-  MREMAP_DONTUNMAP: 4,
+  MAP_FIXED,
+  MAP_ANONYMOUS,
+  MAP_GROWSDOWN,
+  MAP_FIXED_NOREPLACE,
+  MREMAP_MAYMOVE,
+  MREMAP_FIXED,
+  MREMAP_DONTUNMAP,
   CLONE_VM: 0x100,
   CLONE_FS: 0x200,
   CLONE_FILES: 0x400,

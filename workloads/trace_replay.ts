@@ -54,7 +54,27 @@
  * @module
  */
 
-import { SyscallError } from "../core/kernel/types.ts";
+import {
+  MADV_DOFORK,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_KEEPONFORK,
+  MADV_WIPEONFORK,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_RELOCATE_ANON,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  SyscallError,
+} from "../core/kernel/types.ts";
 import type { Mm, SimFile } from "../core/kernel/types.ts";
 import type { Kernel } from "../core/kernel/kernel.ts";
 import {
@@ -80,29 +100,17 @@ import {
 } from "./trace_file.ts";
 import { TraceParseError } from "./strace_parser.ts";
 
-const PAGE = 4096;
-const MAP_SHARED = 0x01;
-const MAP_PRIVATE = 0x02;
-const MAP_FIXED = 0x10;
-const MAP_ANONYMOUS = 0x20;
-const MAP_GROWSDOWN = 0x100;
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const PROT_EXEC = 4;
-const MREMAP_MAYMOVE = 1;
-const MREMAP_FIXED = 2;
-const MREMAP_DONTUNMAP = 4;
-const MREMAP_RELOCATE_ANON = 8;
+const PAGE = PAGE_SIZE;
 const CLONE_VM = FLAG_VALUES.CLONE_VM;
 const CLONE_VFORK = FLAG_VALUES.CLONE_VFORK;
 const CLONE_THREAD = FLAG_VALUES.CLONE_THREAD;
-/** madvise advice the simulator models (uapi values). */
+/** madvise advice the simulator models, by the name strace prints (uapi values). */
 export const MADVICE: Readonly<Record<string, number>> = {
-  MADV_DONTNEED: 4,
-  MADV_DONTFORK: 10,
-  MADV_DOFORK: 11,
-  MADV_WIPEONFORK: 18,
-  MADV_KEEPONFORK: 19,
+  MADV_DONTNEED: MADV_DONTNEED,
+  MADV_DONTFORK: MADV_DONTFORK,
+  MADV_DOFORK: MADV_DOFORK,
+  MADV_WIPEONFORK: MADV_WIPEONFORK,
+  MADV_KEEPONFORK: MADV_KEEPONFORK,
 };
 /** Size given to simulated files: large enough for any traced offset (files are never truncated). */
 const FILE_PAGES = 1 << 28;
