@@ -43,7 +43,7 @@ export interface MemoryEstimate {
  * bench:scale --part c` (heap deltas after `gc()` over 10^5 objects; main at 2026-12-01, after
  * the third round of object compaction and the seven-field anon_vma) and split as follows:
  * - `folios` + `ptes`: a faulted page of a large VMA (138 B: folio, PTE in its PTE page, oracle
- *   mapping), of which `ptes` is what a fork adds per copied PTE of a shared folio (50 B: PTE,
+ *   mapping), of which `ptes` is what a fork adds per copied PTE of a shared folio (49 B: PTE,
  *   oracle mapping);
  * - `avcs`: a grandchild's fork less a sibling's fork, per AVC it adds (80 B: the AVC and its
  *   slot in the VMA's chain);
@@ -52,8 +52,8 @@ export interface MemoryEstimate {
  */
 export const HEAP_BYTES_PER_OBJECT: Readonly<Omit<ObjectCounts, "workloadBytes">> = {
   vmas: 397 - 138 - 80,
-  ptes: 50,
-  folios: 138 - 50,
+  ptes: 49,
+  folios: 138 - 49,
   avcs: 80,
 };
 
