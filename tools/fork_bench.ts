@@ -7,6 +7,12 @@
  * and, when the host can compile and run `tools/calibrate/runner.c`, the real kernel's time for
  * the same forks (only the parent's fork() call is timed, as in the simulation).
  *
+ * It prints no ratio of the simulator's own speed to the real kernel's: one unpinned run of each
+ * side moved such a ratio between 0.78x and 1.17x from one invocation to the next (the kernel's
+ * fork() calls are slower and noisier unpinned, as each child exits on the other CPU). That
+ * comparison is `deno task bench:scale --part a`, pinned, in repeated pairs, with an interval;
+ * the last line says so.
+ *
  * Usage: `deno task bench:fork [--vmas V] [--forks N] [--scheme ID[,ID]]`
  *
  * @module
@@ -155,6 +161,10 @@ async function main(args: string[]): Promise<number> {
         `${r.wallMs.toFixed(0)} ms for ${forks} forks + exits`,
     );
   }
+  console.log(
+    "the simulator's own speed against the real kernel's (a fork storm, both pinned to one CPU, " +
+      "in repeated pairs, with an interval): deno task bench:scale --part a",
+  );
   return 0;
 }
 
