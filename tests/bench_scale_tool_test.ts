@@ -5,7 +5,7 @@
 
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
-import { runTool, type ToolRun } from "./run_tool.ts";
+import { assertRefusals, runTool, type ToolRun } from "./run_tool.ts";
 import { parseCpuList } from "../tools/bench_scale.ts";
 
 const tool = fileURLToPath(new URL("../tools/bench_scale.ts", import.meta.url));
@@ -31,11 +31,7 @@ Deno.test("bench:scale: each bad option is refused with one line and exit 2", as
     [["--part", "z"], 'error: unknown part "z"'],
     [["--bogus"], 'error: unknown option "--bogus"'],
   ];
-  for (const [args, want] of cases) {
-    const r = await run(args);
-    assertEquals([args, r.code, r.out, r.err.split("\n").length], [args, 2, "", 1]);
-    if (!r.err.startsWith(want)) throw new Error(`${args.join(" ")}: ${r.err}`);
-  }
+  await assertRefusals(tool, cases);
 });
 
 Deno.test("bench:scale --part a --pairs 1 --rounds 1: one pair, then its ratio or why not", async () => {

@@ -4,7 +4,7 @@
 
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
-import { runTool, type ToolRun } from "./run_tool.ts";
+import { assertRefusals, runTool, type ToolRun } from "./run_tool.ts";
 
 const tool = fileURLToPath(new URL("../tools/fork_bench.ts", import.meta.url));
 
@@ -20,11 +20,7 @@ Deno.test("bench:fork: each bad option is refused with one line and exit 2", asy
     [["--scheme", "anon_vma,nope"], 'error: unknown scheme "nope"; valid: anon_vma,'],
     [["--bogus"], 'error: unknown option "--bogus"'],
   ];
-  for (const [args, want] of cases) {
-    const r = await run(args);
-    assertEquals([args, r.code, r.out, r.err.split("\n").length], [args, 2, "", 1]);
-    if (!r.err.startsWith(want)) throw new Error(`${args.join(" ")}: ${r.err}`);
-  }
+  await assertRefusals(tool, cases);
 });
 
 Deno.test("bench:fork --vmas 20 --forks 3: a line per scheme, cow_context's fork the cheaper", async () => {
