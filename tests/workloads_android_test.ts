@@ -39,6 +39,17 @@ const TINY = {
   writePages: 1,
 };
 
+/** One anon_vma run of the tiny phone with `extra` parameters on top (seed 1, no daemons). */
+function tinyRun(extra: Record<string, number | boolean>): RunResult {
+  return runOne({
+    scheme: "anon_vma",
+    workload: "android-launch",
+    params: { ...TINY, ...extra },
+    seed: 1,
+    machine: QUIET,
+  });
+}
+
 /** Simulated objects of one moment in the calibration table, by cache. */
 function markOf(r: RunResult, moment: string): Record<string, number> {
   const t = r.extraTables?.[0];
@@ -102,13 +113,7 @@ Deno.test("android-launch: anon folios of the tiny phone; a GC cycle releases th
   // live round(4 × 0.5) = 2 pages are re-faulted, and MADV_DONTNEED frees the from-space's 4:
   // 2 × (4 − 2) fewer = 26.
   const folios = (extra: Record<string, number>): number =>
-    runOne({
-      scheme: "anon_vma",
-      workload: "android-launch",
-      params: { ...TINY, ...extra },
-      seed: 1,
-      machine: QUIET,
-    }).counters.anon_folios_final;
+    tinyRun(extra).counters.anon_folios_final;
   assert.equal(folios({ gcCycles: 0 }), 30);
   assert.equal(folios({ gcCycles: 1 }), 26);
   // writePages is "at most regionPages": 5 on 2-page regions writes 2 pages of each, as
@@ -266,14 +271,6 @@ Deno.test("android-launch parameters are validated with their ranges", () => {
 });
 
 Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny phone (anon_vma)", () => {
-  const run = (extra: Record<string, number | boolean>): RunResult =>
-    runOne({
-      scheme: "anon_vma",
-      workload: "android-launch",
-      params: { ...TINY, ...extra },
-      seed: 1,
-      machine: QUIET,
-    });
   const objs = (v: number, avc: number, av: number): Record<string, number> => ({
     vm_area_struct: v,
     anon_vma_chain: avc,
@@ -285,14 +282,14 @@ Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny 
   // renderer (share 1) forked from webview_zygote: 14 inherited VMAs, 6 faulted (5 with chains
   // of 2 → 3 AVCs each, 1 with a chain of 1 → 2) = 6 anon_vmas, 17 AVCs; then the app process's
   // own 8 VMAs, 4 anon_vmas, 4 AVCs: 22 / 10 / 21.
-  const w = run({ webviewZygote: true, webviewVmas: 4, webviewRendererShare: 1 });
+  const w = tinyRun({ webviewZygote: true, webviewVmas: 4, webviewRendererShare: 1 });
   assert.deepEqual(markOf(w, "after boot"), objs(32 + 14, 21 + 11, 16 + 6));
   assert.deepEqual(markOf(w, "after 1 launches"), objs(46 + 18 + 22, 32 + 14 + 21, 22 + 9 + 10));
   assert.equal(w.slab.final.objects.mm_struct, 4 + 2);
   // USAP pool (max 3, refill below 1): after system_server zygote64 forks 3 idle USAPs
   // (10 VMAs, 5 anon_vmas, 10 AVCs each, no specialisation). The launch takes one (2 left, no
   // refill) and specialises it: + 8 / 4 / 4.
-  const u = run({ usapPool: true });
+  const u = tinyRun({ usapPool: true });
   assert.deepEqual(markOf(u, "after boot"), objs(32 + 30, 21 + 30, 16 + 15));
   assert.deepEqual(markOf(u, "after 1 launches"), objs(62 + 8, 51 + 4, 31 + 4));
   assert.equal(u.slab.final.objects.mm_struct, 4 + 2);
@@ -300,10 +297,10 @@ Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny 
   // The pool is refilled once it holds fewer USAPs than usapPoolRefillThreshold
   // (ZygoteConfig): with 2 left, threshold 2 does not refill, threshold 3 forks one more idle
   // USAP (+10 VMAs, +10 AVCs, +5 anon_vmas, one more mm).
-  const u2 = run({ usapPool: true, usapPoolRefillThreshold: 2 });
+  const u2 = tinyRun({ usapPool: true, usapPoolRefillThreshold: 2 });
   assert.equal(u2.counters.forks, 1 + 3);
   assert.equal(u2.slab.final.objects.mm_struct, 4 + 2);
-  const u3 = run({ usapPool: true, usapPoolRefillThreshold: 3 });
+  const u3 = tinyRun({ usapPool: true, usapPoolRefillThreshold: 3 });
   assert.equal(u3.counters.forks, 1 + 3 + 1);
   assert.equal(u3.slab.final.objects.mm_struct, 4 + 3);
   assert.deepEqual(markOf(u3, "after 1 launches"), objs(70 + 10, 55 + 10, 35 + 5));
@@ -311,7 +308,7 @@ Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny 
   // (1 / 1 / 1). The launched app is 32-bit (share 1): zygote32 preloads 6 regions first — the
   // stack and 2 more written (2 / 2 new), 3 clean — then forks it: 6 inherited VMAs, 3 faulted
   // (3 anon_vmas, 6 AVCs) + its own 8 / 4 / 4.
-  const z = run({ zygote32: true, zygote32Vmas: 6, app32Share: 1 });
+  const z = tinyRun({ zygote32: true, zygote32Vmas: 6, app32Share: 1 });
   assert.deepEqual(markOf(z, "after boot"), objs(33, 22, 17));
   assert.deepEqual(markOf(z, "after 1 launches"), objs(33 + 5 + 14, 22 + 2 + 10, 17 + 2 + 7));
   assert.equal(z.slab.final.objects.mm_struct, 5);
