@@ -213,6 +213,42 @@ Deno.test("KernelVma: the gap tree finds the same gaps as with plain ranges", ()
   );
 });
 
+Deno.test("KernelVma: the side object's pgoff reads back at the edges of its two small forms", () => {
+  // vma_pack.ts keeps a side object's pgoff as twice its distance from start / PAGE_SIZE (a moved
+  // VMA), else twice the pgoff itself plus one (a file VMA), each only in [-2^30, 2^30), else
+  // exactly as given. Each edge, read through the getter and the tree keys, and again after the
+  // start moves (which keeps pgoff, so the distance changes and the form may too).
+  const mm = {} as Mm;
+  const f = { name: "f" } as unknown as SimFile;
+  const E = 2 ** 30;
+  const moved = [5, -5, E - 1, E, -E, -E - 1].map((d) => X / P + d);
+  const file = [0, 7, E - 1, E, -E, -E - 1, 2 ** 40];
+  for (
+    const [pgoff, file_] of [...moved.map((p) => [p, null]), ...file.map((p) => [p, f])] as [
+      number,
+      SimFile | null,
+    ][]
+  ) {
+    const v = new KernelVma(1, mm, X, X + 3 * P, pgoff, 0, file_);
+    for (const start of [X, X + 2 ** 20 * P, 0x1000]) {
+      v.start = start;
+      const what = `pgoff ${pgoff} at start ${start}`;
+      assertEquals([v.hasRare, v.start, v.end, v.pgoff, v.file], [
+        true,
+        start,
+        X + 3 * P,
+        pgoff,
+        file_,
+      ], what);
+      assertEquals(
+        [v.pgoffOf(), v.lastPgoff()],
+        [pgoff, pgoff + (X + 3 * P - start) / P - 1],
+        what,
+      );
+    }
+  }
+});
+
 Deno.test("KernelVma: pgoff other than start / PAGE_SIZE is kept in the side object, exactly", () => {
   const mm = {} as Mm;
   const f = { name: "f" } as unknown as SimFile;

@@ -1327,11 +1327,29 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [SEM],
   },
   {
+    id: "vma-pgoff-ref-past-int32",
+    file: "core/kernel/vma_pack.ts",
+    search: "const PGOFF_REF_LIMIT = 2 ** 30;",
+    replace: "const PGOFF_REF_LIMIT = 2 ** 31;",
+    story: "a side object packs a pgoff distance of 2^30 or more: doubled, it is past the int32 " +
+      "range, and the shift that unpacks it wraps (a VMA moved 4 TiB reads a wrong pgoff)",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
+    id: "vma-pgoff-ref-unsigned-shift",
+    file: "core/kernel/vma_pack.ts",
+    search: "return (ref & 1) === 0 ? base + (ref >> 1) : ref >> 1;",
+    replace: "return (ref & 1) === 0 ? base + (ref >> 1) : ref >>> 1;",
+    story: "a file VMA's pgoff is unpacked with an unsigned shift: a negative pgoff (kept " +
+      "exactly, as any value) reads back as a large positive one",
+    tests: ["tests/kernel_vma_fields_test.ts"],
+  },
+  {
     id: "vma-rare-changed-in-place",
     file: "core/kernel/vma_tree.ts",
     search: "    this.#ext = new VmaRare(size, flags, file, d);",
     replace:
-      '    if (typeof x !== "number") Object.assign(x, { size, flags, file, pgoffDelta: d });\n' +
+      '    if (typeof x !== "number") Object.assign(x, { size, flags, file, pgoffRef: d });\n' +
       "    else this.#ext = new VmaRare(size, flags, file, d);",
     story: "a VMA's side object, shared with its fork copy, is changed in place: mprotect or a " +
       "split of one VMA moves the other",
@@ -2175,8 +2193,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "vma-pgoffof-delta-sign",
     file: "core/kernel/vma_tree.ts",
-    search: '      if (typeof d === "number") return page + d;',
-    replace: '      if (typeof d === "number") return page - d;',
+    search: '      if (typeof d === "number") return (d & 1) === 0 ? page + (d >> 1) : d >> 1;',
+    replace: '      if (typeof d === "number") return (d & 1) === 0 ? page - (d >> 1) : d >> 1;',
     story: "a moved VMA's pgoff delta is applied backwards in the interval tree's key (pgoffOf)",
     tests: ["tests/kernel_vma_fields_test.ts"],
   },
@@ -2190,7 +2208,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "vma-flags-cache-stale-index",
-    file: "core/kernel/vma_tree.ts",
+    file: "core/kernel/vma_pack.ts",
     search: "  lastFlags = flags;\n  lastFlagsIndex = i;",
     replace: "  lastFlags = flags;",
     story:
@@ -2283,7 +2301,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "vma-set-end-drops-pgoff-delta",
     file: "core/kernel/vma_tree.ts",
-    search: '    if (typeof x !== "number") return this.rare(size, x.flags, x.file, x.pgoffDelta);',
+    search: '    if (typeof x !== "number") return this.rare(size, x.flags, x.file, x.pgoffRef);',
     replace: '    if (typeof x !== "number") return this.rare(size, x.flags, x.file, 0);',
     story:
       "resizing a moved or file VMA forgets its pgoff delta: its pgoff becomes start / PAGE_SIZE",
@@ -2309,7 +2327,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "vma-flags-table-overflow",
-    file: "core/kernel/vma_tree.ts",
+    file: "core/kernel/vma_pack.ts",
     search: "    if (flagValues.length > FLAG_MASK) return -1;",
     replace: "    if (flagValues.length > FLAG_MASK + 1) return -1;",
     story:

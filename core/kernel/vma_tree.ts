@@ -16,152 +16,27 @@
 import { updateMaple } from "./maple.ts";
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
-import { PAGE_SHIFT, PAGE_SIZE } from "./types.ts";
+import { PAGE_SIZE } from "./types.ts";
+import {
+  Exact,
+  FLAG_BITS,
+  FLAG_MASK,
+  flagRef,
+  flagValues,
+  offsetFrom,
+  packExtent,
+  pgoffAt,
+  pgoffRef,
+  regionBasePage,
+  sameOffset,
+  startRef,
+  VmaRare,
+} from "./vma_pack.ts";
 import type { GapTreeLinks } from "../lib/gap_tree.ts";
 import { HEIGHT_BITS, HEIGHT_UNIT } from "../lib/augmented_tree.ts";
 
-/** A value kept as itself because its offset from the base did not round-trip exactly. */
-class Exact {
-  constructor(readonly v: number) {}
-}
-
-/**
- * `target` stored as an offset from `base` (a small integer, held unboxed, in the common case),
- * or as itself when `base + (target - base)` would not give `target` back bit for bit.
- */
-function offsetFrom(target: number, base: number): number | Exact {
-  const d = target - base;
-  if (!Object.is(base + d, target)) return new Exact(target);
-  // `| 0` gives a small integer even before V8 optimizes this code (a subtraction of doubles
-  // gives a boxed double there).
-  const i = d | 0;
-  return i === d && Object.is(base + i, target) ? i : d;
-}
-
-/** log2 of the bytes of an address region: starts are kept as a page offset in their region. */
-const REGION_SHIFT = 36;
-const REGION_BYTES = 2 ** REGION_SHIFT;
-/** log2 of the number of regions a process can name (`#startRef`'s low bits). */
-const REGION_INDEX_BITS = 7;
-const REGION_INDEX_MASK = (1 << REGION_INDEX_BITS) - 1;
-/** Base address of each region VMA starts were seen in, by index (shared by every VMA). */
-const regionBase = new Float64Array(1 << REGION_INDEX_BITS);
-/** `regionBase / PAGE_SIZE` (exact: the bases are multiples of the region size). */
-const regionBasePage = new Float64Array(1 << REGION_INDEX_BITS);
-/** Index in {@link regionBase} by region number. */
-const regionIndex = new Map<number, number>();
-
-/**
- * A VMA start as one small integer, `(page offset in its 64 GiB region) << 7 | region index`,
- * when the start is a page multiple in one of the first 128 regions seen (every address of a
- * process lies in a few), else as itself.
- */
-function startRef(start: number): number | Exact {
-  const region = Math.floor(start / REGION_BYTES);
-  let idx = regionIndex.get(region);
-  if (idx === undefined) {
-    if (regionIndex.size > REGION_INDEX_MASK || !Number.isSafeInteger(region)) {
-      return new Exact(start);
-    }
-    idx = regionIndex.size;
-    regionIndex.set(region, idx);
-    regionBase[idx] = region * REGION_BYTES;
-    regionBasePage[idx] = regionBase[idx] / PAGE_SIZE;
-  }
-  const page = (start - regionBase[idx]) / PAGE_SIZE;
-  const ref = (page << REGION_INDEX_BITS) | idx;
-  // Below 2^52 in magnitude, the getters' sums of page counts (the start's, and a size below
-  // 2^24 pages) are exact integers, so `start`, `end` and `pgoff` read back exactly.
-  return page >= 0 && page < 2 ** (REGION_SHIFT - PAGE_SHIFT) && page === Math.floor(page) &&
-      Math.abs(start) < 2 ** 52 &&
-      Object.is(
-        (regionBasePage[ref & REGION_INDEX_MASK] + (ref >> REGION_INDEX_BITS)) * PAGE_SIZE,
-        start,
-      )
-    ? ref
-    : new Exact(start);
-}
-
-/** Bits of a packed {@link KernelVma} extent that index {@link flagValues}. */
-const FLAG_BITS = 7;
-const FLAG_MASK = (1 << FLAG_BITS) - 1;
-// KernelVma's getters spell these as literals.
-if (REGION_INDEX_BITS !== 7 || REGION_INDEX_MASK !== 127 || PAGE_SIZE !== 4096 || FLAG_BITS !== 7) {
-  throw new Error("vma_tree: packing constants and their literals disagree");
-}
-/** Pages a packed extent can give a VMA (the page count sits above the flags index). */
-const MAX_PACKED_PAGES = 2 ** (31 - FLAG_BITS);
-/**
- * Every `vm_flags` value VMAs were seen with (shared by all VMAs; a process uses a few dozen), by
- * index; index 0 is unused (its `null` keeps the array's elements tagged, so that reading a flags
- * value past 2^31 allocates nothing).
- */
-const flagValues: number[] = [null as unknown as number];
-/** Index in {@link flagValues} by flags value. */
-const flagIndex = new Map<number, number>();
-let lastFlags = NaN;
-let lastFlagsIndex = -1;
-
-/** The index of `flags` in {@link flagValues} (added when new), or -1 when the table is full. */
-function flagRef(flags: number): number {
-  // -0 would read back as 0 (it equals 0, and is 0 as a Map key); NaN never equals lastFlags,
-  // but finds its entry.
-  if (Object.is(flags, -0)) return -1;
-  if (flags === lastFlags) return lastFlagsIndex;
-  let i = flagIndex.get(flags);
-  if (i === undefined) {
-    if (flagValues.length > FLAG_MASK) return -1;
-    i = flagValues.length;
-    flagValues.push(flags);
-    flagIndex.set(flags, i);
-  }
-  lastFlags = flags;
-  lastFlagsIndex = i;
-  return i;
-}
-
-/**
- * A VMA's size and flags as one small integer, `pages << 7 | flags index`, or -1 when the size
- * (as {@link offsetFrom} gives it) is not a whole number of pages below 2^24, or the flags have no
- * index.
- */
-function packExtent(size: number | Exact, flagsIndex: number): number {
-  if (flagsIndex < 0 || typeof size !== "number") return -1;
-  const pages = size / PAGE_SIZE;
-  return pages >= 0 && pages < MAX_PACKED_PAGES && (pages | 0) === pages &&
-      !Object.is(size, -0)
-    ? (pages << FLAG_BITS) | flagsIndex
-    : -1;
-}
-
 /** {@link KernelVma.maxGap} of the VMAs whose gap does not pack into `height`. */
 const EXACT_GAPS = new WeakMap<KernelVma, number>();
-
-/**
- * The extent of a VMA that does not pack into one small integer: a file VMA, a moved one (its
- * `pgoff` is not `start / PAGE_SIZE`), or an unusual size or flags value. Never changed once
- * made (a change to the VMA makes a new one), so that fork's copy of a VMA shares its parent's:
- * a forked file VMA allocates no side object.
- */
-class VmaRare {
-  constructor(
-    /** `vm_end` as {@link offsetFrom} `start`. */
-    readonly size: number | Exact,
-    /** `vm_flags`. */
-    readonly flags: number,
-    /** `vm_file`. */
-    readonly file: SimFile | null,
-    /** `vm_pgoff` as {@link offsetFrom} `start / PAGE_SIZE` (0 when it is `start / PAGE_SIZE`). */
-    readonly pgoffDelta: number | Exact,
-  ) {}
-}
-
-/** Whether two offsets (as {@link offsetFrom} gives them) stand for the same value. */
-function sameOffset(a: number | Exact, b: number | Exact): boolean {
-  return typeof a === "number"
-    ? typeof b === "number" && Object.is(a, b)
-    : typeof b !== "number" && Object.is(a.v, b.v);
-}
 
 /**
  * A VMA as the kernel core allocates it: the {@link Vma} fields and, embedded, its node of the
@@ -238,7 +113,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
       const p = file === null ? packExtent(size, flagRef(flags)) : -1;
       const base = start / PAGE_SIZE;
       if (p >= 0 && Object.is(pgoff, base)) this.#ext = p;
-      else this.#ext = new VmaRare(size, flags, file, offsetFrom(pgoff, base));
+      else this.#ext = new VmaRare(size, flags, file, pgoffRef(pgoff, base));
     } else {
       this.#startRef = copyOf.#startRef;
       this.#ext = copyOf.#ext; // a side object is shared (see VmaRare)
@@ -331,7 +206,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   /** Keeps `size` ({@link offsetFrom} `start`), packed when it and the flags allow. */
   private setSize(size: number | Exact): void {
     const x = this.#ext;
-    if (typeof x !== "number") return this.rare(size, x.flags, x.file, x.pgoffDelta);
+    if (typeof x !== "number") return this.rare(size, x.flags, x.file, x.pgoffRef);
     const p = packExtent(size, x & FLAG_MASK);
     if (p >= 0) this.#ext = p;
     else this.rare(size, flagValues[x & FLAG_MASK], null, 0);
@@ -342,7 +217,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     const x = this.#ext;
     if (
       typeof x !== "number" && sameOffset(x.size, size) && Object.is(x.flags, flags) &&
-      x.file === file && sameOffset(x.pgoffDelta, d)
+      x.file === file && sameOffset(x.pgoffRef, d)
     ) return;
     this.#ext = new VmaRare(size, flags, file, d);
   }
@@ -354,7 +229,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
   set flags(f: number) {
     const x = this.#ext;
-    if (typeof x !== "number") this.rare(x.size, f, x.file, x.pgoffDelta);
+    if (typeof x !== "number") this.rare(x.size, f, x.file, x.pgoffRef);
     else {
       const i = flagRef(f);
       if (i >= 0) this.#ext = x - (x & FLAG_MASK) + i;
@@ -381,9 +256,9 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     if (typeof r === "number") {
       const page = regionBasePage[r & 127] + (r >> 7);
       if (typeof x === "number") return page;
-      // A file or moved VMA: start / PAGE_SIZE plus the distance in its side object.
-      const d = x.pgoffDelta;
-      if (typeof d === "number") return page + d;
+      // A file or moved VMA: its side object's pgoff (`pgoffAt`, spelt out: short bytecode).
+      const d = x.pgoffRef;
+      if (typeof d === "number") return (d & 1) === 0 ? page + (d >> 1) : d >> 1;
     }
     return this.pgoffSlow();
   }
@@ -409,21 +284,20 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   private pgoffSlow(): number {
     const x = this.#ext;
     if (typeof x === "number") return this.startOf() / PAGE_SIZE;
-    const d = x.pgoffDelta;
-    return typeof d === "number" ? this.startOf() / PAGE_SIZE + d : d.v;
+    return pgoffAt(x.pgoffRef, this.startOf() / PAGE_SIZE);
   }
 
   /** Keeps `pgoff` for a VMA starting at `start`: in {@link VmaRare} unless it is `start / PAGE_SIZE`. */
   private storePgoff(pgoff: number, start: number): void {
     const base = start / PAGE_SIZE;
     const x = this.#ext;
-    if (typeof x !== "number") this.rare(x.size, x.flags, x.file, offsetFrom(pgoff, base));
+    if (typeof x !== "number") this.rare(x.size, x.flags, x.file, pgoffRef(pgoff, base));
     else if (!Object.is(pgoff, base)) {
       this.rare(
         (x >> FLAG_BITS) * PAGE_SIZE,
         flagValues[x & FLAG_MASK],
         null,
-        offsetFrom(pgoff, base),
+        pgoffRef(pgoff, base),
       );
     }
   }
@@ -440,7 +314,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
   set file(f: SimFile | null) {
     const x = this.#ext;
-    if (typeof x !== "number") this.rare(x.size, x.flags, f, x.pgoffDelta);
+    if (typeof x !== "number") this.rare(x.size, x.flags, f, x.pgoffRef);
     else if (f !== null) this.rare((x >> FLAG_BITS) * PAGE_SIZE, flagValues[x & FLAG_MASK], f, 0);
   }
 
