@@ -117,6 +117,29 @@ Deno.test("recorder: the timeseries ends with a point at the end of the run", ()
   }
 });
 
+Deno.test("recorder: the teardown of the processes left adds no timeseries point", () => {
+  // android-launch ends with its phone running (zygote, daemons, cached apps), so runOne exits
+  // them for the leak check after taking the figures. Those exits are not the workload: until
+  // 2026-12-02 they ran as a machine task whose steps sampled the slab, so the series ran on
+  // 3.3 ms of simulated time past the run's end, down to 41,808 bytes where the run ended with
+  // 7,030,584 (the default suite's scale). The series must end at the run's end, on its final
+  // slab figures, and the teardown must still free every object.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "android-launch",
+    params: { scale: 0.02 },
+    machine: QUIET,
+  });
+  const t = r.timeseries.t;
+  assertEquals(r.counters.processes_final > 0, true);
+  assertEquals([t.at(-1), t.filter((x) => x > r.simulatedNs).length], [r.simulatedNs, 0]);
+  assertEquals(r.slab.final.totalBytes > 1_000_000, true);
+  for (const [c, b] of Object.entries(r.slab.final.bytes)) {
+    assertEquals(r.timeseries.bytes[c].at(-1), b, c);
+  }
+  assertEquals(r.oracle.leakFree, true);
+});
+
 Deno.test("recorder: with any number of points the timeseries keeps the run's first and last", () => {
   // A halving triggered by the final point drops every odd index; with an odd maximum the final
   // point sat at one and was lost (the series ended early and its last bytes were not the final

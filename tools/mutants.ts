@@ -1327,6 +1327,16 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [SEM],
   },
   {
+    id: "recorder-samples-teardown",
+    file: "runner/recorder.ts",
+    search: "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n",
+    replace:
+      "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n  sample(true);\n",
+    story: "the teardown that exits the processes left for the leak check is sampled into the " +
+      "run's timeseries: the series ends past the run, with the slab nearly empty",
+    tests: [RECORDER],
+  },
+  {
     id: "vma-pgoff-ref-past-int32",
     file: "core/kernel/vma_pack.ts",
     search: "const PGOFF_REF_LIMIT = 2 ** 30;",
