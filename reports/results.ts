@@ -300,7 +300,10 @@ export interface RunResult {
   kernel?: Record<string, number | boolean>;
   /** Seed of this run. */
   seed: number;
-  /** Simulated time from the first to the last operation, ns. */
+  /**
+   * Simulated time from the start of the run to the end of its last operation, ns (the daemons'
+   * last sleeps and RCU grace periods after it are not counted).
+   */
   simulatedNs: number;
   /** Kernel operations executed. */
   ops: number;
@@ -308,7 +311,10 @@ export interface RunResult {
   slab: SlabFigures;
   /** Bytes of the caches the scheme owns. */
   rmapBytes: RmapBytes;
-  /** Slab bytes over simulated time. */
+  /**
+   * Slab bytes over simulated time, to the end of the run or, when RCU callbacks ran after it
+   * (the frees it deferred), to the last of them; the last point is the final figures.
+   */
   timeseries: Timeseries;
   /** Rmap walks by kind (`referenced`, `unmap`, `migrate`, `remove_migration`). */
   walks: Record<string, WalkStats>;

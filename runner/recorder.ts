@@ -249,6 +249,13 @@ class Sampler {
     }
     this.#next = now + this.#interval;
   }
+  /** Drops the points after `t` (taken while nothing changed: a daemon woke to find the end). */
+  dropAfter(t: number): void {
+    let n = this.t.length;
+    while (n > 0 && this.t[n - 1] > t) n--;
+    this.t.length = n;
+    for (const c of SLAB_CACHES) this.bytes[c].length = n;
+  }
 }
 
 /**
@@ -428,8 +435,13 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
   if (opts.ksmd) addTask("ksmd", "kthread", ksmdScript(kernel, () => userTasksAlive > 0));
 
   machine.run();
-  sample(true);
   const metrics = machine.metrics();
+  // The series runs to the last change of the kernel's state: the end of the last operation, or
+  // the last RCU callbacks when a grace period outlasted it (deferred frees complete there). The
+  // final figures below are that state.
+  const settled = Math.max(metrics.lastOpEndNs, metrics.rcuLastCallbackNs);
+  sampler.dropAfter(settled);
+  sampler.offer(settled, kernel.slab.snapshot().bytes, true);
   const snap = kernel.slab.snapshot();
   const rmapBytes = { final: kernel.slab.groupBytes, peak: kernel.slab.groupPeakBytes };
   workload.finish?.(env, marks);
@@ -478,7 +490,10 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
   for (const [op, m] of Object.entries(metrics.ops).sort((a, b) => a[0] < b[0] ? -1 : 1)) {
     latency[op] = { ...m.latencyNs };
   }
-  const busy = metrics.cpus.reduce((a, c) => a + c.busyNs, 0);
+  // The run ends when its last operation does: the daemons' last sleeps and the RCU grace periods
+  // that follow it (the machine runs on until they are over, so that deferred frees complete
+  // before the final figures) are not part of its time.
+  const lastOpEnd = metrics.lastOpEndNs, busy = metrics.busyAtLastOpEndNs;
   const counters: Record<string, number> = {};
   for (const [k, v] of Object.entries(kernel.counters)) counters[k] = v;
   for (const [k, v] of Object.entries(scheme.counters())) counters[`scheme.${k}`] = v;
@@ -518,7 +533,7 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
     machine: { ...mp },
     kernel: { ...kernel.params },
     seed,
-    simulatedNs: metrics.elapsedNs,
+    simulatedNs: lastOpEnd,
     ops,
     slab: {
       final: { objects: snap.objects, bytes: snap.bytes, totalBytes: snap.totalBytes },
@@ -531,7 +546,7 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
     walks,
     locks,
     latency,
-    cpuUtilisation: metrics.elapsedNs > 0 ? busy / (metrics.elapsedNs * mp.cpus) : 0,
+    cpuUtilisation: lastOpEnd > 0 ? busy / (lastOpEnd * mp.cpus) : 0,
     counters,
     oracle: { walksChecked: kernel.oracle.walksChecked, mismatches: 0, leakFree },
     ...(notes.length ? { notes } : {}),

@@ -117,6 +117,38 @@ Deno.test("recorder: the timeseries ends with a point at the end of the run", ()
   }
 });
 
+Deno.test("recorder: the run ends with its last operation, not with a daemon's sleep or a grace period", () => {
+  // simulatedNs is the time from the start to the end of the last operation. Until 2026-12-02 it
+  // was when the machine stopped: a daemon's last sleep (kswapd wakes, finds the user tasks
+  // gone, exits) and, for cow_context, the last RCU grace period were counted, so every
+  // cow_context run looked 10 ms (rcuGracePeriodNs) longer than it was.
+  const quiet = run({ machine: QUIET });
+  // A kswapd whose first wake-up comes after the workload's end does nothing but go to sleep
+  // at the start (one context switch of CPU time): same length.
+  const late = run({ machine: { reclaimIntervalNs: 50_000_000, migrateIntervalNs: 0 } });
+  assertEquals(late.simulatedNs, quiet.simulatedNs);
+  assertEquals(late.timeseries.t.at(-1), quiet.simulatedNs);
+  // RCU callbacks take no CPU time: a grace period ten times longer leaves the run's length and
+  // utilisation as they were. The series runs on to the last callbacks (the frees the run
+  // deferred), within one grace period of the run's end, and ends on the final figures.
+  const cow = (gp: number): RunResult =>
+    runOne({
+      scheme: "cow_context",
+      workload: "fork-storm",
+      params: SMALL,
+      machine: QUIET,
+      costOverrides: { rcuGracePeriodNs: gp },
+    });
+  const short = cow(1_000_000), long = cow(10_000_000);
+  assertEquals(long.simulatedNs, short.simulatedNs);
+  assertEquals(long.cpuUtilisation, short.cpuUtilisation);
+  for (const [r, gp] of [[short, 1_000_000], [long, 10_000_000]] as const) {
+    const after = r.timeseries.t.at(-1)! - r.simulatedNs;
+    assertEquals(after > 0 && after <= gp, true, `series ends ${after} ns after the run`);
+    assertEquals(r.timeseries.bytes.cow_context.at(-1), r.slab.final.bytes.cow_context);
+  }
+});
+
 Deno.test("recorder: the teardown of the processes left adds no timeseries point", () => {
   // android-launch ends with its phone running (zygote, daemons, cached apps), so runOne exits
   // them for the leak check after taking the figures. Those exits are not the workload: until
@@ -171,9 +203,11 @@ Deno.test("recorder: timeseriesPoints must be an integer in [2, 1000000]", () =>
 });
 
 Deno.test("recorder: CPU utilisation is busy time over elapsed time × CPUs", () => {
+  // Both up to the end of the last operation. With two CPUs a task switched in after it (to find
+  // its script done, 705 ns later) was counted until 2026-12-02: 0.1266399416909621 then.
   assertEquals(busy.cpuUtilisation, 0.15032870059620168);
   const two = run({ machine: { ...QUIET, cpus: 2 } });
-  assertEquals(two.cpuUtilisation, 0.1266399416909621);
+  assertEquals([two.cpuUtilisation, two.simulatedNs], [0.12557105439483462, 246255]);
 });
 
 Deno.test("recorder: lock holds are split by mode (rmap walks read, tree changes write)", () => {

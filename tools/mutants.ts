@@ -2689,8 +2689,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "recorder-no-final-sample",
     file: "runner/recorder.ts",
-    search: "sample(true);\n  const metrics = machine.metrics();",
-    replace: "sample();\n  const metrics = machine.metrics();",
+    search: "  sampler.offer(settled, kernel.slab.snapshot().bytes, true);",
+    replace: "  sampler.offer(settled, kernel.slab.snapshot().bytes);",
     story: "the timeseries misses its point at the end of the run (last step's effect not sampled)",
     tests: [RECORDER],
   },
@@ -2729,10 +2729,28 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [FORK, RECORDER],
   },
   {
+    id: "recorder-run-ends-when-machine-stops",
+    file: "runner/recorder.ts",
+    search: "    simulatedNs: lastOpEnd,",
+    replace: "    simulatedNs: metrics.elapsedNs,",
+    story: "the run's length runs on to when the machine stops: a daemon's last sleep and the " +
+      "last RCU grace period count, and every cow_context run looks 10 ms longer",
+    tests: [RECORDER],
+  },
+  {
+    id: "recorder-series-stops-at-last-op",
+    file: "runner/recorder.ts",
+    search: "  const settled = Math.max(metrics.lastOpEndNs, metrics.rcuLastCallbackNs);",
+    replace: "  const settled = metrics.lastOpEndNs;",
+    story: "the timeseries stops at the last operation although RCU callbacks freed objects " +
+      "after it: its last point shows the settled figures at a time they were not yet so",
+    tests: [RECORDER, "tests/results_invariants_test.ts"],
+  },
+  {
     id: "recorder-utilisation-one-cpu",
     file: "runner/recorder.ts",
-    search: "busy / (metrics.elapsedNs * mp.cpus)",
-    replace: "busy / metrics.elapsedNs",
+    search: "busy / (lastOpEnd * mp.cpus)",
+    replace: "busy / lastOpEnd",
     story: "CPU utilisation divides the busy time of every CPU by the elapsed time of one",
     tests: [RECORDER],
   },

@@ -241,6 +241,22 @@ export function cpuMetrics(cpus: readonly Cpu[], now: number): CpuMetrics[] {
 }
 
 /**
+ * The CPUs' busy time summed at simulated time `now` (what {@link cpuMetrics} gives, added up).
+ *
+ * @example Usage
+ * ```ts
+ * import { busyAt } from "./accounting.ts";
+ * const c = { id: 0, task: null, lastTask: null, busyNs: 5, busySince: 0 };
+ * if (busyAt([c, { ...c, id: 1 }], 10) !== 10) throw new Error();
+ * ```
+ */
+export function busyAt(cpus: readonly Cpu[], now: number): number {
+  let busy = 0;
+  for (const c of cpus) busy += c.busyNs + (c.task ? now - c.busySince : 0);
+  return busy;
+}
+
+/**
  * Figures of each task at simulated time `now`.
  *
  * @example Usage

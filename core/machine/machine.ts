@@ -71,6 +71,7 @@ import { EventQueue } from "./event_queue.ts";
 import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
 import type { MachineMetrics, TraceEntry } from "./metrics.ts";
 import { Accounting, cpuMetrics, noteGrant, noteRelease, taskMetrics } from "./accounting.ts";
+import { busyAt } from "./accounting.ts";
 import { StepRecorder } from "./recording.ts";
 import { Rcu } from "./rcu.ts";
 import {
@@ -141,6 +142,9 @@ export class Machine {
   readonly readerWakeup: ReaderWakeup;
 
   #now = 0;
+  /** When the last operation ended, and the CPUs' busy time then (see `MachineMetrics`). */
+  #lastOpEnd = 0;
+  #busyAtLastOpEnd = 0;
   #events = new EventQueue((tag, arg) => this.#fire(tag, arg as Task));
   /** Latest time the current {@link Machine.run} may reach (Infinity without a limit). */
   #limit = Infinity;
@@ -282,6 +286,8 @@ export class Machine {
     const less = unreplayedWork(this.#tasks), counting = this.#recorder.counting;
     return {
       elapsedNs: now,
+      lastOpEndNs: this.#lastOpEnd,
+      busyAtLastOpEndNs: this.#busyAtLastOpEnd,
       locks: this.#acct.lockMetrics((cls) => counting.timedWork(cls, less.get(cls))),
       ops: this.#acct.opMetrics(),
       cpus: cpuMetrics(this.#cpus, now),
@@ -290,6 +296,7 @@ export class Machine {
       gracePeriods: this.#rcu.gracePeriods,
       rcuCallbacks: this.#rcu.callbacksRun,
       rcuCallbacksPending: this.#rcu.pending,
+      rcuLastCallbackNs: this.#rcu.lastCallbackAt,
     };
   }
 
@@ -459,6 +466,8 @@ export class Machine {
           a.lockWait.add(r.opLockWait);
           task.ops++;
           r.opKind = null;
+          this.#lastOpEnd = this.#now;
+          this.#busyAtLastOpEnd = busyAt(this.#cpus, this.#now);
           if (this.#traceOn) this.#log(task, `end ${kind}`);
           break;
         }

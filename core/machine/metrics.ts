@@ -111,6 +111,13 @@ export interface TaskMetrics {
 export interface MachineMetrics {
   /** Simulated nanoseconds elapsed. */
   elapsedNs: number;
+  /**
+   * When the last operation so far ended (0 before any): the run's end, without the wake-ups,
+   * sleeps and RCU grace periods that may follow it until the machine stops.
+   */
+  lastOpEndNs: number;
+  /** The CPUs' busy time summed at `lastOpEndNs`. */
+  busyAtLastOpEndNs: number;
   /** Per lock class. */
   locks: Record<string, LockClassMetrics>;
   /** Per operation kind. */
@@ -127,6 +134,8 @@ export interface MachineMetrics {
   rcuCallbacks: number;
   /** RCU callbacks still waiting for their grace period. */
   rcuCallbacksPending: number;
+  /** When RCU callbacks last ran, ns (-1 if none has). */
+  rcuLastCallbackNs: number;
 }
 
 /** One line of the optional timeline trace. */

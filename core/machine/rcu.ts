@@ -59,6 +59,11 @@ export class Rcu {
   #activeSections = new Set<number>();
   #lastGpAt = -1;
 
+  /** When callbacks last ran (-1 before any). */
+  get lastCallbackAt(): number {
+    return this.#lastGpAt;
+  }
+
   /** Creates idle RCU state. */
   constructor(host: RcuHost) {
     this.#host = host;
