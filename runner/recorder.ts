@@ -328,10 +328,10 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
     );
   }
   const sampler = new Sampler(points);
-  const sample = (force = false): void => {
+  const sample = (): void => {
     // Most steps fall between timeseries points: build the slab snapshot only when one is due.
-    if (!force && !sampler.due(machine.now)) return;
-    sampler.offer(machine.now, kernel.slab.snapshot().bytes, force);
+    if (!sampler.due(machine.now)) return;
+    sampler.offer(machine.now, kernel.slab.snapshot().bytes);
   };
   const notes: string[] = [];
   const tables: WorkloadTable[] = [];

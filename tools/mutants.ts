@@ -1330,8 +1330,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: "recorder-samples-teardown",
     file: "runner/recorder.ts",
     search: "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n",
-    replace:
-      "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n  sample(true);\n",
+    replace: "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n" +
+      "  sampler.offer(machine.now, kernel.slab.snapshot().bytes, true);\n",
     story: "the teardown that exits the processes left for the leak check is sampled into the " +
       "run's timeseries: the series ends past the run, with the slab nearly empty",
     tests: [RECORDER],
