@@ -183,8 +183,8 @@ export function summaryMarkdown(results: Results): string {
     "",
     `### Figures${repeat > 1 ? ` (means over ${repeat} repeats)` : ""}`,
     "",
-    "Live objects at the end of the workload; rmap KiB are the caches the scheme owns; walks " +
-      "over every kind; lock figures of the locks the scheme owns.",
+    "Live objects at the end of the workload, its RCU-deferred frees done; rmap KiB are the caches " +
+      "the scheme owns; walks over every kind; lock figures of the locks the scheme owns.",
   );
   const workloads: string[] = [...s.workloads];
   for (const r of results.runs) {

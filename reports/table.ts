@@ -122,8 +122,10 @@ export function comparisonTable(results: Results): string {
       cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     blocks.push(
       [
-        `${workload} (live objects at the end of the workload; walks over every kind; ` +
-        `locks the scheme owns${repeat > 1 ? `; means over ${repeat} repeats` : ""})`,
+        `${workload} (live objects at the end of the workload, its RCU-deferred frees done; walks ` +
+        `over every kind; locks the scheme owns${
+          repeat > 1 ? `; means over ${repeat} repeats` : ""
+        })`,
         fmt(HEADER),
         fmt(widths.map((n) => "-".repeat(n))),
         ...rows.map(fmt),

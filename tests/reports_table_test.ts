@@ -7,8 +7,8 @@ Deno.test("comparisonTable() prints one block per workload and one row per schem
   const lines = comparisonTable(makeFixture()).split("\n");
   assertEquals(
     lines[0],
-    "fork_tree (live objects at the end of the workload; walks over every kind; locks the " +
-      "scheme owns)",
+    "fork_tree (live objects at the end of the workload, its RCU-deferred frees done; walks " +
+      "over every kind; locks the scheme owns)",
   );
   const cells = (line: string): string[] => line.trim().split(/\s{2,}/);
   assertEquals(cells(lines[1]).slice(0, 6), [
@@ -60,8 +60,8 @@ Deno.test("comparisonTable() shows each figure's mean over the repeats of a run"
   const lines = comparisonTable(doc).split("\n");
   assertEquals(
     lines[0],
-    "fork_tree (live objects at the end of the workload; walks over every kind; locks the " +
-      "scheme owns; means over 2 repeats)",
+    "fork_tree (live objects at the end of the workload, its RCU-deferred frees done; walks " +
+      "over every kind; locks the scheme owns; means over 2 repeats)",
   );
   assertEquals(lines[3].trim().split(/\s{2,}/), [
     "anon_vma",
