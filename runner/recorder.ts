@@ -440,9 +440,9 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
   // the last RCU callbacks when a grace period outlasted it (deferred frees complete there). The
   // final figures below are that state.
   const settled = Math.max(metrics.lastOpEndNs, metrics.rcuLastCallbackNs);
-  sampler.dropAfter(settled);
-  sampler.offer(settled, kernel.slab.snapshot().bytes, true);
   const snap = kernel.slab.snapshot();
+  sampler.dropAfter(settled);
+  sampler.offer(settled, snap.bytes, true);
   const rmapBytes = { final: kernel.slab.groupBytes, peak: kernel.slab.groupPeakBytes };
   workload.finish?.(env, marks);
 

@@ -6,12 +6,12 @@
  *   so they cannot merge) forks 100 times in series; each child exits at once. The classic
  *   `anon_vma` scheme with the oracle on, bare (untimed {@link CountingExec}) and on the timed
  *   machine, against the real kernel running the same storm (`tools/bench_scale_fork.c`, compiled
- *   with the host gcc). Measured in pairs (`--pairs`, default four per CPU, at most 8): the simulator's child
- *   and the real kernel's storm back to back, both pinned to the same CPU with `taskset` (the CPU
- *   and the order alternating), each side a median of `--rounds` rounds; the ratio over the pairs
- *   is the ratio of the means with Fieller's interval and a verdict against 1.0x. Each pair also
- *   runs the real storm unpinned, as a user starts it, and the ratios against that are printed
- *   beside (see `partA` for why the pin). The real kernel's round is timed from the first fork to
+ *   with the host gcc). Measured in pairs (`--pairs`, default four per CPU, at most 8): the
+ *   simulator's child and the real kernel's storm back to back, both pinned to the same CPU with
+ *   `taskset` (the CPU and the order alternating), each side a median of `--rounds` rounds; the
+ *   ratio over the pairs is the ratio of the means with Fieller's interval and a verdict against
+ *   1.0x. Each pair also runs the real storm unpinned, as a user starts it, and the ratios against
+ *   that are printed beside (see `partA` for why the pin). The real kernel's round is timed from the first fork to
  *   the last child reaped. The simulator first runs {@link WARMUP_ROUNDS} rounds of each kind
  *   that are not in the medians (V8 compiles the hot paths during them; the real kernel has no
  *   such phase); their times are printed beside the medians so the warm-up cost is not hidden.

@@ -2689,8 +2689,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "recorder-no-final-sample",
     file: "runner/recorder.ts",
-    search: "  sampler.offer(settled, kernel.slab.snapshot().bytes, true);",
-    replace: "  sampler.offer(settled, kernel.slab.snapshot().bytes);",
+    search: "  sampler.offer(settled, snap.bytes, true);",
+    replace: "  sampler.offer(settled, snap.bytes);",
     story: "the timeseries misses its point at the end of the run (last step's effect not sampled)",
     tests: [RECORDER],
   },

@@ -100,7 +100,6 @@ import {
 } from "./trace_file.ts";
 import { TraceParseError } from "./strace_parser.ts";
 
-const PAGE = PAGE_SIZE;
 const CLONE_VM = FLAG_VALUES.CLONE_VM;
 const CLONE_VFORK = FLAG_VALUES.CLONE_VFORK;
 const CLONE_THREAD = FLAG_VALUES.CLONE_THREAD;
@@ -673,7 +672,7 @@ function* replayScript(
     };
     /** Maps a recorded post-exec layout in place of the model's own exec stack. */
     const applyLayout = (mm: Mm, layout: ExecLayout): void => {
-      const stack = k.params.stackPages * PAGE;
+      const stack = k.params.stackPages * PAGE_SIZE;
       k.munmap(mm, k.params.taskSize - stack, stack);
       for (const m of layout.entries) {
         if (SPECIAL_MAPPINGS.has(m.path) || m.end > k.params.taskSize) {
@@ -690,7 +689,7 @@ function* replayScript(
     /** Touches after a new mapping (the `touch` parameter). */
     const touches = (mm: Mm, addr: number, len: number, prot: number): Step[] => {
       if (opts.touch === "none" || prot === 0) return [];
-      const pages = Math.ceil(len / PAGE);
+      const pages = Math.ceil(len / PAGE_SIZE);
       const writable = (prot & PROT_WRITE) !== 0;
       if (opts.touch === "first-page") {
         return [{
@@ -708,7 +707,7 @@ function* replayScript(
       return [{
         op: "fault",
         run: () => {
-          for (const i of chosen) k.touch(mm, addr + i * PAGE, "write");
+          for (const i of chosen) k.touch(mm, addr + i * PAGE_SIZE, "write");
           bump(stats.other, "touches", chosen.length);
         },
       }];
@@ -1103,7 +1102,7 @@ const ACTS = new Set([
 ]);
 
 function pageUp(x: number): number {
-  return Math.ceil(x / PAGE) * PAGE;
+  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 }
 
 function opKind(name: string): "mmap" | "munmap" | "mprotect" | "mremap" | "brk" | "madvise" {

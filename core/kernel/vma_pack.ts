@@ -149,7 +149,10 @@ export class VmaRare {
   ) {}
 }
 
-/** Distances and offsets a {@link pgoffRef} packs: in [-2^30, 2^30), so that twice one is an int32. */
+/**
+ * Distances and offsets a {@link pgoffRef} packs: in [-2^30, 2^30), so that twice one (plus one)
+ * is an int32.
+ */
 const PGOFF_REF_LIMIT = 2 ** 30;
 
 /**

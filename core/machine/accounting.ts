@@ -13,7 +13,14 @@ import { Distribution, type DistributionSummary } from "../lib/stats.ts";
 import { LockState, type ReaderWakeup } from "./lock_state.ts";
 import { LOCK_SLOT } from "./lock_slot.ts";
 import type { CpuMetrics, LockClassMetrics, OpMetrics, TaskMetrics } from "./metrics.ts";
-import type { ClassAccumulator, Cpu, LockInfo, OpAccumulator, Task } from "./machine_types.ts";
+import {
+  type ClassAccumulator,
+  type Cpu,
+  cpuBusyNs,
+  type LockInfo,
+  type OpAccumulator,
+  type Task,
+} from "./machine_types.ts";
 
 /** A lock object with the machine state slot `newLock` gives it. */
 type Slotted = Lock & { [LOCK_SLOT]?: MachineLock };
@@ -235,25 +242,9 @@ function unionSummary(a: Distribution, b: Distribution, sum: number): Distributi
  */
 export function cpuMetrics(cpus: readonly Cpu[], now: number): CpuMetrics[] {
   return cpus.map((c) => {
-    const busyNs = c.busyNs + (c.task ? now - c.busySince : 0);
+    const busyNs = cpuBusyNs(c, now);
     return { cpu: c.id, busyNs, utilisation: now > 0 ? busyNs / now : 0 };
   });
-}
-
-/**
- * The CPUs' busy time summed at simulated time `now` (what {@link cpuMetrics} gives, added up).
- *
- * @example Usage
- * ```ts
- * import { busyAt } from "./accounting.ts";
- * const c = { id: 0, task: null, lastTask: null, busyNs: 5, busySince: 0 };
- * if (busyAt([c, { ...c, id: 1 }], 10) !== 10) throw new Error();
- * ```
- */
-export function busyAt(cpus: readonly Cpu[], now: number): number {
-  let busy = 0;
-  for (const c of cpus) busy += c.busyNs + (c.task ? now - c.busySince : 0);
-  return busy;
 }
 
 /**

@@ -71,10 +71,10 @@ import { EventQueue } from "./event_queue.ts";
 import type { LockWaiter, ReaderWakeup } from "./lock_state.ts";
 import type { MachineMetrics, TraceEntry } from "./metrics.ts";
 import { Accounting, cpuMetrics, noteGrant, noteRelease, taskMetrics } from "./accounting.ts";
-import { busyAt } from "./accounting.ts";
 import { StepRecorder } from "./recording.ts";
 import { Rcu } from "./rcu.ts";
 import {
+  busyAt,
   checkAction,
   type Cpu,
   dropHeld,

@@ -290,6 +290,18 @@ export interface Cpu {
   busySince: number;
 }
 
+/** The time `c` has run tasks by simulated time `now` (closed stretches and the current one). */
+export function cpuBusyNs(c: Cpu, now: number): number {
+  return c.busyNs + (c.task ? now - c.busySince : 0);
+}
+
+/** The CPUs' busy time summed at simulated time `now`. */
+export function busyAt(cpus: readonly Cpu[], now: number): number {
+  let busy = 0;
+  for (const c of cpus) busy += cpuBusyNs(c, now);
+  return busy;
+}
+
 export interface Task {
   spec: TaskSpec;
   state: TaskState;
