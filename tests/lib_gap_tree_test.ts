@@ -345,6 +345,9 @@ Deno.test("GapTree matches a naive model (property)", () => {
           });
         }
         assert.equal(t.size, ref.length);
+        // Every link, height and max gap exact after every operation, not only where a gap
+        // search below happens to read them.
+        checkLinks(ref);
         // toArray walks the predecessor links from the last item.
         assert.deepEqual(t.toArray(), ref);
         // fillArray into a reused array: from index 0, what lies past the items left alone.
