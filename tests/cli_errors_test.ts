@@ -100,6 +100,11 @@ const CASES: Case[] = [
   },
   { name: "unknown option", args: [...RUN, "--frob"], expect: ['"--frob"', "valid: --seed"] },
   { name: "bad --jobs", args: [...RUN, "--jobs", "0"], expect: ["--jobs", "[1, 256]"] },
+  {
+    name: "--jobs over its maximum",
+    args: [...RUN, "--jobs", "257"],
+    expect: ["--jobs", "[1, 256]"],
+  },
   { name: "bad --shard", args: [...RUN, "--shard", "3/2"], expect: ["--shard", "I/N"] },
   { name: "bad --seed", args: [...RUN, "--seed", "abc"], expect: ["--seed", "integer"] },
   {
