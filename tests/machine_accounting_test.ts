@@ -2,7 +2,7 @@
 // another machine holds the slot of, or a frozen one) in a weak map, named `class[i]` in the
 // order each class's locks were first seen.
 import assert from "node:assert/strict";
-import { Accounting } from "../core/machine/accounting.ts";
+import { Accounting, noteGrant, noteRelease } from "../core/machine/accounting.ts";
 import { type Lock, newLock, OP_KINDS } from "../core/machine/mod.ts";
 
 Deno.test("Accounting.lockInfo: one state per lock and machine, named by class in first-use order", () => {
@@ -57,4 +57,27 @@ Deno.test("Accounting.opAt: the accumulator op gives for the kind at that OP_KIN
     Object.entries(a.opMetrics()).map(([k, m]) => [k, m.count]),
     [["mmap", 1], ["fork", 2]],
   );
+});
+
+Deno.test("noteGrant and noteRelease keep reads and writes apart", () => {
+  const m = new Accounting("head").lockInfo(newLock("anon_vma.root", "rwsem")).metrics;
+  noteGrant(m, true, 5);
+  noteGrant(m, false, 7);
+  noteGrant(m, false, 0);
+  noteRelease(m, true, 11, 2);
+  noteRelease(m, false, 13, 1);
+  assert.deepEqual([m.readAcquisitions, m.writeAcquisitions, m.contended], [1, 2, 2]);
+  assert.deepEqual([m.readWait.count, m.readWait.sum, m.writeWait.count, m.writeWait.sum], [
+    1,
+    5,
+    2,
+    7,
+  ]);
+  assert.deepEqual([m.writeHold.count, m.writeHold.sum, m.readHold.count, m.readHold.sum], [
+    1,
+    11,
+    1,
+    13,
+  ]);
+  assert.deepEqual([m.waitSum, m.holdSum, m.maxWorkPerHold], [12, 24, 2]);
 });

@@ -46,3 +46,19 @@ Deno.test("spinlock and mutex are exclusive and FIFO", () => {
     );
   }
 });
+
+Deno.test("rwsem: readers leave in any order, the others still hold it", () => {
+  const s = new LockState<string>(newLock("anon_vma.root", "rwsem"));
+  for (const r of ["r1", "r2", "r3"]) assert.ok(s.acquire(r, "read"));
+  s.enqueue({ owner: "w", mode: "write", since: 0 });
+  // The first reader leaves: the second and the third still hold it, in their order.
+  assert.deepEqual(s.release("r1", "read"), []);
+  assert.deepEqual([...s.readers], ["r2", "r3"]);
+  // The last one leaves: the second is the only holder, and the writer still waits.
+  assert.deepEqual(s.release("r3", "read"), []);
+  assert.deepEqual([...s.readers], ["r2"]);
+  assert.throws(() => s.release("r3", "read"), /by a non-holder/);
+  assert.deepEqual(s.release("r2", "read").map((w) => w.owner), ["w"]);
+  assert.deepEqual([...s.readers], []);
+  assert.equal(s.writer, "w");
+});

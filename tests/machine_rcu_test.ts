@@ -134,3 +134,32 @@ Deno.test("callbacks that complete at the same instant count as one grace period
   assert.equal(met.rcuCallbacks, 3);
   assert.equal(met.gracePeriods, 2); // t=101 (two callbacks) and t=106
 });
+
+Deno.test("a callback whose readers leave before its grace period still waits for the period", () => {
+  const m = new Machine({ cpus: 2, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  let freed = 0;
+  // The reader is inside a section over [0, 20]; the callback is queued at t=1 (call_rcu costs
+  // one unit), so it waits for the reader and for the 100 ns grace period: it runs at t=101.
+  m.addTask({
+    id: 1,
+    name: "reader",
+    kind: "kthread",
+    next: script([op("walk_unmap", () => {
+      ex.rcuReadLock();
+      ex.work("tree_visit", 20);
+      ex.rcuReadUnlock();
+    })]),
+  });
+  m.addTask({
+    id: 2,
+    name: "unmapper",
+    kind: "user",
+    next: script([op("munmap", () => ex.callRcu(() => freed++))]),
+  });
+  m.run(100);
+  assert.equal(freed, 0, "the reader left at t=20, but the grace period ends at t=101");
+  m.run();
+  assert.equal(freed, 1);
+  assert.deepEqual(m.trace.filter((e) => e.event === "rcu-callback").map((e) => e.t), [101]);
+});
