@@ -141,80 +141,60 @@ Deno.test("estimate: the breadth storm of 4096 x 2^20 pages x 4096 children is r
   assert.ok(line.includes("regions=4096, pages=1048576, children=4096"), line);
 });
 
-/** Runs cli.ts with `args` (the output directory is `DIR/out`); exit code and stderr. */
-async function cliIn(dir: string, args: string[]): Promise<{ code: number; err: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      new URL("../cli.ts", import.meta.url).pathname,
-      ...args,
-      "--out",
-      `${dir}/out`,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, err: new TextDecoder().decode(out.stderr).trim() };
-}
-
-Deno.test("estimate: the CLI refuses the run with exit 2 before simulating", async () => {
+/**
+ * Runs cli.ts with `args` and `--out DIR/out` in a new directory DIR: the command must exit 2
+ * with one stderr line matching `pattern`, and write nothing.
+ */
+async function assertRefused(args: string[], pattern: RegExp): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
-    const { code, err } = await cliIn(dir, [
-      "run",
-      "--workload",
-      "fork-storm",
-      "--scheme",
-      "anon_vma",
-      "--param",
-      "mode=breadth",
-      "--param",
-      "regions=4096",
-      "--param",
-      "pages=1048576",
-      "--param",
-      "children=4096",
-    ]);
-    assert.equal(code, 2);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        new URL("../cli.ts", import.meta.url).pathname,
+        ...args,
+        "--out",
+        `${dir}/out`,
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, err);
     assert.equal(err.split("\n").length, 1, err);
-    assert.match(err, /heap limit; the estimate is driven by regions=4096, pages=1048576/);
+    assert.match(err, pattern);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+const BREADTH_4096 = ["--param", "mode=breadth", "--param", "regions=4096"];
+
+Deno.test("estimate: the CLI refuses the run with exit 2 before simulating", async () => {
+  await assertRefused(
+    [
+      ...["run", "--workload", "fork-storm", "--scheme", "anon_vma", ...BREADTH_4096],
+      ...["--param", "pages=1048576", "--param", "children=4096"],
+    ],
+    /heap limit; the estimate is driven by regions=4096, pages=1048576/,
+  );
 });
 
 Deno.test("estimate: a sweep is refused before its first run when a later point cannot fit", async () => {
   // pages=16 fits (a few MB); pages=2^20 over 4096 regions would need about 1.7 TiB.
-  const dir = await Deno.makeTempDir();
-  try {
-    const { code, err } = await cliIn(dir, [
-      "sweep",
-      "--workload",
-      "fork-storm",
-      "--scheme",
-      "anon_vma",
-      "--param",
-      "mode=breadth",
-      "--param",
-      "regions=4096",
-      "--param",
-      "children=4",
-      "--param",
-      "pages=16,1048576",
-    ]);
-    assert.equal(code, 2, err);
-    assert.equal(err.split("\n").length, 1, err);
-    assert.match(err, /^error: run anon_vma\/fork-storm\[pages=1048576\] would need about /);
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await assertRefused(
+    [
+      ...["sweep", "--workload", "fork-storm", "--scheme", "anon_vma", ...BREADTH_4096],
+      ...["--param", "children=4", "--param", "pages=16,1048576"],
+    ],
+    /^error: run anon_vma\/fork-storm\[pages=1048576\] would need about /,
+  );
 });
 
 Deno.test("estimate: VMAs and AVCs of default runs are within a factor of 2 of the peaks", () => {
