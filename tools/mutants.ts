@@ -3296,4 +3296,20 @@ export const MUTANTS: readonly Mutant[] = [
     story: "the oracle takes another process's mapping at the same offset for this one",
     tests: ["tests/folio_object_test.ts"],
   },
+  {
+    id: "pte-page-second-entry-unordered",
+    file: "core/kernel/page_table.ts",
+    search: "        at = p.slot < slot ? 1 : 0;",
+    replace: "        at = 0;",
+    story: "a PTE page's second entry goes first whatever its slot: range walks see them unordered",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pte-page-kept-when-emptied",
+    file: "core/kernel/page_table.ts",
+    search: "      this.#tree.removeKey(pmd, byKey);",
+    replace: "",
+    story: "a PTE page stays in the table when its last entry is taken, still showing that entry",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
 ];
