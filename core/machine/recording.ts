@@ -344,15 +344,17 @@ export class StepRecorder implements Exec {
     if (lock.kind !== "rwsem" && mode !== "write") {
       throw new Error(`A ${lock.kind} (${lock.lockClass}) must be taken in write mode`);
     }
-    const info = this.#host.lockInfo(lock);
     const rec = this.rec;
     if (!rec) {
-      if (tryLock && !info.state.canAcquire(mode)) {
+      // Outside an operation only a trylock reads the lock's machine state (a lock first taken
+      // here gets none: nothing timed waits for it).
+      if (tryLock && !this.#host.lockInfo(lock).state.canAcquire(mode)) {
         this.counting.countTrylockFailure(lock.lockClass);
         return false;
       }
       return this.counting.acquire(lock, mode, tryLock);
     }
+    const info = this.#host.lockInfo(lock);
     if (!rec.open) this.#openOp(rec, rec.defaultKind, false);
     const m = mode === "read" ? 0 : 1;
     if (this.#holds(rec, lock)) {
