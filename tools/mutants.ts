@@ -3312,4 +3312,12 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a PTE page stays in the table when its last entry is taken, still showing that entry",
     tests: ["tests/kernel_page_table_test.ts"],
   },
+  {
+    id: "android-gc-move-unmaps-source",
+    file: "workloads/android_launch.ts",
+    search: "          MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,",
+    replace: "          MREMAP_MAYMOVE | MREMAP_FIXED,",
+    story: "ART's compaction moves the heap without MREMAP_DONTUNMAP: the source range is unmapped",
+    tests: ["tests/workloads_android_test.ts"],
+  },
 ];
