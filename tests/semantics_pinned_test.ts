@@ -12,10 +12,14 @@
 // - the max_map_count boundaries exactly as Linux: do_mmap and do_brk_flags refuse only when
 //   map_count > max (a process may reach max + 1), split_vma when map_count >= max, munmap of the
 //   middle of a VMA when map_count >= max, mremap's move when map_count >= max - 3 and a move to a
-//   given address when map_count + 2 >= max - 3 (mm/mmap.c, mm/vma.c, mm/mremap.c).
+//   given address when map_count + 2 >= max - 3 (mm/mmap.c, mm/vma.c, mm/mremap.c);
+// - mmap(NULL) falls back to a bottom-up search from TASK_UNMAPPED_BASE, not from mmap_base, so it
+//   can place a mapping across mmap_base (arch/x86/kernel/sys_x86_64.c; Linux 6.18 on the host
+//   does, docs/model.md §6).
 
 import { assertEquals, assertThrows } from "./assert.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
+import { taskUnmappedBase } from "../core/kernel/mmap.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { SLAB_CACHES, type SlabCache, type SlabSnapshot } from "../core/slab.ts";
 import { OracleMismatchError } from "../core/oracle.ts";
@@ -466,4 +470,28 @@ Deno.test("swap: each swap-in drops its slot reference; the swap-cache folio goe
   k.exit(child);
   k.exit(parent);
   assertEquals([f.freed, k.liveAnonFolios.length], [true, 0]);
+});
+
+// -- get_unmapped_area -----------------------------------------------------------------------------
+
+Deno.test("mmap(NULL): top-down below mmap_base, then bottom-up from TASK_UNMAPPED_BASE", () => {
+  // arch_get_unmapped_area_topdown (arch/x86/kernel/sys_x86_64.c) searches top-down below
+  // mmap_base and, when nothing fits, falls back to arch_get_unmapped_area: bottom-up from
+  // mmap_legacy_base (TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE / 3) with ASLR off) to TASK_SIZE.
+  // That search may return a range that straddles mmap_base. A 8 GiB task here:
+  //   0x10000        0xaaaab000 (TASK_UNMAPPED_BASE)    0x100000000 (mmap_base)    0x200000000
+  const base = 2 ** 32;
+  const params = { taskSize: 2 ** 33, mmapBase: base, mmapMinAddr: 0x10000 };
+  assertEquals(taskUnmappedBase(params.taskSize), 0xaaaab000);
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params });
+  // Top-down: right under mmap_base.
+  assertEquals(k.mmap(k.spawn(), 0, P, RW, ANON), base - P);
+  // Everything below mmap_base mapped but its last page:
+  //   [0x10000 ........ mapped ........ base - P) [free page) base [free ...)
+  const mm = k.spawn();
+  k.mmap(mm, 0x10000, base - P - 0x10000, RW, ANON | MAP_FIXED);
+  // Two pages do not fit below mmap_base; bottom-up finds the free page and what follows it.
+  assertEquals(k.mmap(mm, 0, 2 * P, RW, ANON), base - P);
+  // Nothing is left below mmap_base: bottom-up again, after that mapping.
+  assertEquals(k.mmap(mm, 0, P, RW, ANON), base + P);
 });

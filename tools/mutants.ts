@@ -3320,4 +3320,28 @@ export const MUTANTS: readonly Mutant[] = [
     story: "ART's compaction moves the heap without MREMAP_DONTUNMAP: the source range is unmapped",
     tests: ["tests/workloads_android_test.ts"],
   },
+  {
+    id: "fully-mapped-tolerates-page-hole",
+    file: "core/kernel/mmap.ts",
+    search: "    if (v.start > cur) return false;",
+    replace: "    if (v.start > cur + PAGE_SIZE) return false;",
+    story: "a range with a one-page hole counts as fully mapped (no ENOMEM for madvise/mlock)",
+    tests: ["tests/semantics_pinned_test.ts", "tests/scenario_classic_test.ts"],
+  },
+  {
+    id: "unmapped-area-no-bottom-up",
+    file: "core/kernel/mmap.ts",
+    search: "  return r2 ?? null;",
+    replace: "  return null;",
+    story: "get_unmapped_area gives up when nothing fits below mmap_base (no bottom-up fallback)",
+    tests: ["tests/semantics_pinned_test.ts"],
+  },
+  {
+    id: "unmapped-area-bottom-up-from-mmap-base",
+    file: "core/kernel/mmap.ts",
+    search: "Math.max(taskUnmappedBase(taskSize), mmapMinAddr)",
+    replace: "Math.max(mm.mmapBase, mmapMinAddr)",
+    story: "the bottom-up fallback starts at mmap_base: a free range straddling it is not found",
+    tests: ["tests/semantics_pinned_test.ts"],
+  },
 ];

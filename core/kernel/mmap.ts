@@ -86,8 +86,19 @@ export function pageAlignUp(x: number): number {
 }
 
 /**
- * `get_unmapped_area` (top-down, then bottom-up above `mmap_base`): a free range of `len` bytes,
- * or null.
+ * `TASK_UNMAPPED_BASE` of a task of `taskSize` bytes, `PAGE_ALIGN(task_size / 3)`
+ * (arch/x86/include/asm/processor.h): the bottom-up search's start, `mm->mmap_legacy_base` with
+ * ASLR off (arch/x86/mm/mmap.c).
+ */
+export function taskUnmappedBase(taskSize: number): number {
+  return pageAlignUp(Math.floor(taskSize / 3));
+}
+
+/**
+ * `get_unmapped_area` as x86_64's `arch_get_unmapped_area_topdown` (arch/x86/kernel/sys_x86_64.c):
+ * top-down from `mmap_base` down to `mmap_min_addr`; when nothing fits there, bottom-up from
+ * `mmap_legacy_base` ({@link taskUnmappedBase}) to `TASK_SIZE` (`arch_get_unmapped_area`), which
+ * also finds a free range that straddles `mmap_base`. A free range of `len` bytes, or null.
  *
  * @example Usage
  * ```ts ignore
@@ -97,7 +108,9 @@ export function pageAlignUp(x: number): number {
 export function getUnmappedArea(k: KernelState, mm: Mm, len: number): number | null {
   const r = mm.vmas.gapTopDown(len, k.params.mmapMinAddr, mm.mmapBase);
   if (r !== undefined) return r;
-  const r2 = mm.vmas.gapBottomUp(len, mm.mmapBase, k.params.taskSize);
+  // vm_unmapped_area raises a low limit below mmap_min_addr to it (mm/mmap.c).
+  const { taskSize, mmapMinAddr } = k.params;
+  const r2 = mm.vmas.gapBottomUp(len, Math.max(taskUnmappedBase(taskSize), mmapMinAddr), taskSize);
   return r2 ?? null;
 }
 
