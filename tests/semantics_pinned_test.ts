@@ -13,6 +13,8 @@
 //   map_count > max (a process may reach max + 1), split_vma when map_count >= max, munmap of the
 //   middle of a VMA when map_count >= max, mremap's move when map_count >= max - 3 and a move to a
 //   given address when map_count + 2 >= max - 3 (mm/mmap.c, mm/vma.c, mm/mremap.c);
+// - madvise over a range with a hole applies the advice to the mapped parts, then fails with
+//   ENOMEM (mm/madvise.c madvise_walk_vmas: "just ignore them, but return -ENOMEM at the end");
 // - mmap(NULL) falls back to a bottom-up search from TASK_UNMAPPED_BASE, not from mmap_base, so it
 //   can place a mapping across mmap_base (arch/x86/kernel/sys_x86_64.c; Linux 6.18 on the host
 //   does, docs/model.md §6).
@@ -30,6 +32,8 @@ import { Slab } from "../core/slab.ts";
 import { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
@@ -40,6 +44,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   SyscallError,
+  VM_DONTCOPY,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -494,4 +499,34 @@ Deno.test("mmap(NULL): top-down below mmap_base, then bottom-up from TASK_UNMAPP
   assertEquals(k.mmap(mm, 0, 2 * P, RW, ANON), base - P);
   // Nothing is left below mmap_base: bottom-up again, after that mapping.
   assertEquals(k.mmap(mm, 0, P, RW, ANON), base + P);
+});
+
+// -- madvise over a hole ------------------------------------------------------------------------
+
+Deno.test("madvise over a hole: the mapped parts get the advice, then ENOMEM", () => {
+  //   X          X+2P   X+3P         X+5P
+  //   | A (2 p.) | hole | B (2 p.)   |
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const mm = k.spawn();
+  k.mmap(mm, X, 2 * P, RW, ANON | MAP_FIXED);
+  k.mmap(mm, X + 3 * P, 2 * P, RW, ANON | MAP_FIXED);
+  for (const a of [X, X + P, X + 3 * P, X + 4 * P]) k.touch(mm, a, "write");
+  assertEquals([mm.pages.size, k.liveAnonFolios.length], [4, 4]);
+  // MADV_DONTNEED zaps both VMAs' pages, and the call fails.
+  assertThrows(() => k.madvise(mm, X, 5 * P, MADV_DONTNEED), SyscallError, "ENOMEM");
+  assertEquals([mm.pages.size, k.liveAnonFolios.length], [0, 0]);
+  // MADV_DONTFORK from inside A to inside B: A's and B's parts in the range are marked (each VMA
+  // split at the range's ends), and the call fails.
+  assertThrows(() => k.madvise(mm, X + P, 3 * P, MADV_DONTFORK), SyscallError, "ENOMEM");
+  const layout = [...mm.vmas].map((v) => [v.start - X, v.end - X, (v.flags & VM_DONTCOPY) !== 0]);
+  assertEquals(layout, [[0, P, false], [P, 2 * P, true], [3 * P, 4 * P, true], [
+    4 * P,
+    5 * P,
+    false,
+  ]]);
+  // The same advice on a range without a hole succeeds, and changes nothing more.
+  k.madvise(mm, X + 3 * P, P, MADV_DONTFORK);
+  const child = k.fork(mm);
+  assertEquals([...child.vmas].map((v) => [v.start - X, v.end - X]), [[0, P], [4 * P, 5 * P]]);
+  k.assertInvariants();
 });

@@ -3344,4 +3344,29 @@ export const MUTANTS: readonly Mutant[] = [
     story: "the bottom-up fallback starts at mmap_base: a free range straddling it is not found",
     tests: ["tests/semantics_pinned_test.ts"],
   },
+  {
+    id: "madvise-hole-fails-first",
+    file: "core/kernel/madvise.ts",
+    search: "  const hole = !fullyMapped(mm, addr, end);\n",
+    replace:
+      '  const hole = !fullyMapped(mm, addr, end);\n  if (hole) throw new SyscallError("ENOMEM", sys, "hole");\n',
+    story: "madvise over a hole fails before applying the advice to the mapped parts",
+    tests: ["tests/semantics_pinned_test.ts"],
+  },
+  {
+    id: "madvise-hole-succeeds",
+    file: "core/kernel/madvise.ts",
+    search: "    cur = tmpEnd;\n  }\n  if (hole) throw",
+    replace: "    cur = tmpEnd;\n  }\n  if (hole && false) throw",
+    story: "madvise(DONTFORK) over a hole succeeds instead of returning ENOMEM at the end",
+    tests: ["tests/semantics_pinned_test.ts"],
+  },
+  {
+    id: "madvise-stops-at-hole",
+    file: "core/kernel/madvise.ts",
+    search: "    if (vma.start > cur) cur = vma.start;",
+    replace: "    if (vma.start > cur) break;",
+    story: "madvise stops at the first hole: the VMAs after it do not get the advice",
+    tests: ["tests/semantics_pinned_test.ts"],
+  },
 ];

@@ -1,7 +1,8 @@
 /**
  * `madvise` for MADV_DONTNEED, MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK.
  *
- * Stands for `mm/madvise.c` (`madvise_dontneed_single_vma`, `madvise_update_vma`).
+ * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
+ * `madvise_update_vma`).
  *
  * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
  * through pgtable.ts (zap) `folioFreed`.
@@ -64,11 +65,12 @@ export function doMadvise(
     throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
   }
   if (end === addr) return;
-  if (!fullyMapped(mm, addr, end)) {
-    throw new SyscallError("ENOMEM", sys, "range has a hole");
-  }
+  // madvise_walk_vmas: the advice applies to the mapped parts of the range; a hole makes the
+  // call fail with ENOMEM afterwards, "just ignore them, but return -ENOMEM at the end".
+  const hole = !fullyMapped(mm, addr, end);
   if (advice === MADV_DONTNEED) {
     zapRange(k, mm, addr, end);
+    if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
   if (advice === MADV_WIPEONFORK) {
@@ -85,7 +87,10 @@ export function doMadvise(
   checkSplitBudget(k, mm, addr, end, sys);
   let cur = addr;
   while (cur < end) {
-    const vma = mm.vmas.find(cur)!;
+    // The next VMA from `cur` on (looked up again after each change: flags merge and split).
+    const vma = mm.vmas.findFirstEndAfter(cur);
+    if (vma === undefined || vma.start >= end) break;
+    if (vma.start > cur) cur = vma.start;
     const tmpEnd = Math.min(vma.end, end);
     let nf = vma.flags;
     if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
@@ -97,4 +102,5 @@ export function doMadvise(
     if (nf !== vma.flags) vmaModifyFlags(k, vma, cur, tmpEnd, nf, sys);
     cur = tmpEnd;
   }
+  if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
 }
