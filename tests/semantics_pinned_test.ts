@@ -15,6 +15,8 @@
 //   given address when map_count + 2 >= max - 3 (mm/mmap.c, mm/vma.c, mm/mremap.c);
 // - madvise over a range with a hole applies the advice to the mapped parts, then fails with
 //   ENOMEM (mm/madvise.c madvise_walk_vmas: "just ignore them, but return -ENOMEM at the end");
+//   mprotect changes the VMAs before the first hole, then fails (mm/mprotect.c
+//   do_mprotect_pkey); both as Linux 6.18 on the host does;
 // - mmap(NULL) falls back to a bottom-up search from TASK_UNMAPPED_BASE, not from mmap_base, so it
 //   can place a mapping across mmap_base (arch/x86/kernel/sys_x86_64.c; Linux 6.18 on the host
 //   does, docs/model.md §6).
@@ -45,6 +47,8 @@ import {
   PROT_WRITE,
   SyscallError,
   VM_DONTCOPY,
+  VM_READ,
+  VM_WRITE,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -528,5 +532,26 @@ Deno.test("madvise over a hole: the mapped parts get the advice, then ENOMEM", (
   k.madvise(mm, X + 3 * P, P, MADV_DONTFORK);
   const child = k.fork(mm);
   assertEquals([...child.vmas].map((v) => [v.start - X, v.end - X]), [[0, P], [4 * P, 5 * P]]);
+  k.assertInvariants();
+});
+
+Deno.test("mprotect over a hole: the VMAs before it change, then ENOMEM; none from a hole", () => {
+  //   X          X+2P   X+3P         X+5P
+  //   | A (2 p.) | hole | B (2 p.)   |
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const mm = k.spawn();
+  k.mmap(mm, X, 2 * P, RW, ANON | MAP_FIXED);
+  k.mmap(mm, X + 3 * P, 2 * P, RW, ANON | MAP_FIXED);
+  const access = (): number[] => [...mm.vmas].map((v) => v.flags & (VM_READ | VM_WRITE));
+  // From inside A over the hole: A's part becomes read-only (A splits), B is not reached.
+  assertThrows(() => k.mprotect(mm, X + P, 4 * P, PROT_READ), SyscallError, "ENOMEM");
+  assertEquals([...mm.vmas].map((v) => [v.start - X, v.end - X]), [[0, P], [P, 2 * P], [
+    3 * P,
+    5 * P,
+  ]]);
+  assertEquals(access(), [VM_READ | VM_WRITE, VM_READ, VM_READ | VM_WRITE]);
+  // From the hole: nothing changes.
+  assertThrows(() => k.mprotect(mm, X + 2 * P, 3 * P, PROT_READ), SyscallError, "ENOMEM");
+  assertEquals(access(), [VM_READ | VM_WRITE, VM_READ, VM_READ | VM_WRITE]);
   k.assertInvariants();
 });

@@ -14,7 +14,7 @@
  */
 
 import type { KernelState } from "./state.ts";
-import { fullyMapped, isAligned, pageAlignUp, protToVm } from "./mmap.ts";
+import { isAligned, pageAlignUp, protToVm } from "./mmap.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import {
   hex,
@@ -36,7 +36,8 @@ import {
 
 /**
  * Refuses (ENOMEM) a flags change of `[start, end)` that would need more splits than
- * max_map_count allows (checked up front so that a failed call changes nothing).
+ * max_map_count allows. Checked up front, a simplification: Linux fails at the VMA that needs the
+ * split, after changing the ones before it (docs/model.md §12.2).
  *
  * @example Usage
  * ```ts ignore
@@ -111,16 +112,16 @@ export function doMprotect(
   }
   const end = addr + pageAlignUp(len);
   if (end === addr) return;
-  // Linux applies mprotect VMA by VMA and can leave a partial change when it meets a hole;
-  // the simulator checks first so that a failed call changes nothing.
-  if (!fullyMapped(mm, addr, end)) {
-    throw new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
-  }
+  // do_mprotect_pkey: mprotect_fixup VMA by VMA up to the first hole, then ENOMEM, the VMAs
+  // before it keeping their new protection (a range that starts in a hole changes nothing).
+  const hole = (): SyscallError =>
+    new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
   checkSplitBudget(k, mm, addr, end, sys);
   const newAccess = protToVm(prot);
   let cur = addr;
   while (cur < end) {
-    const vma = mm.vmas.find(cur)!;
+    const vma = mm.vmas.find(cur);
+    if (vma === undefined) throw hole();
     const tmpEnd = Math.min(vma.end, end);
     const old = vma.flags;
     let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;
