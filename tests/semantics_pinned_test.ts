@@ -507,13 +507,22 @@ Deno.test("mmap(NULL): top-down below mmap_base, then bottom-up from TASK_UNMAPP
 
 // -- madvise over a hole ------------------------------------------------------------------------
 
-Deno.test("madvise over a hole: the mapped parts get the advice, then ENOMEM", () => {
-  //   X          X+2P   X+3P         X+5P
-  //   | A (2 p.) | hole | B (2 p.)   |
+/**
+ * One process with two read-write anonymous VMAs around a one-page hole:
+ *
+ *     X          X+2P   X+3P         X+5P
+ *     | A (2 p.) | hole | B (2 p.)   |
+ */
+function aHoleB(): { k: Kernel; mm: Mm } {
   const k = new Kernel({ scheme: new AnonVmaScheme() });
   const mm = k.spawn();
   k.mmap(mm, X, 2 * P, RW, ANON | MAP_FIXED);
   k.mmap(mm, X + 3 * P, 2 * P, RW, ANON | MAP_FIXED);
+  return { k, mm };
+}
+
+Deno.test("madvise over a hole: the mapped parts get the advice, then ENOMEM", () => {
+  const { k, mm } = aHoleB();
   for (const a of [X, X + P, X + 3 * P, X + 4 * P]) k.touch(mm, a, "write");
   assertEquals([mm.pages.size, k.liveAnonFolios.length], [4, 4]);
   // MADV_DONTNEED zaps both VMAs' pages, and the call fails.
@@ -536,12 +545,7 @@ Deno.test("madvise over a hole: the mapped parts get the advice, then ENOMEM", (
 });
 
 Deno.test("mprotect over a hole: the VMAs before it change, then ENOMEM; none from a hole", () => {
-  //   X          X+2P   X+3P         X+5P
-  //   | A (2 p.) | hole | B (2 p.)   |
-  const k = new Kernel({ scheme: new AnonVmaScheme() });
-  const mm = k.spawn();
-  k.mmap(mm, X, 2 * P, RW, ANON | MAP_FIXED);
-  k.mmap(mm, X + 3 * P, 2 * P, RW, ANON | MAP_FIXED);
+  const { k, mm } = aHoleB();
   const access = (): number[] => [...mm.vmas].map((v) => v.flags & (VM_READ | VM_WRITE));
   // From inside A over the hole: A's part becomes read-only (A splits), B is not reached.
   assertThrows(() => k.mprotect(mm, X + P, 4 * P, PROT_READ), SyscallError, "ENOMEM");
