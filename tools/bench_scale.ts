@@ -11,10 +11,11 @@
  *   `taskset` (the CPU and the order alternating), each side a median of `--rounds` rounds; the
  *   ratio over the pairs is the ratio of the means with Fieller's interval and a verdict against
  *   1.0x. Each pair also runs the real storm unpinned, as a user starts it, and the ratios against
- *   that are printed beside (see `partA` for why the pin). The real kernel's round is timed from the first fork to
- *   the last child reaped. The simulator first runs {@link WARMUP_ROUNDS} rounds of each kind
- *   that are not in the medians (V8 compiles the hot paths during them; the real kernel has no
- *   such phase); their times are printed beside the medians so the warm-up cost is not hidden.
+ *   that are printed beside (see `partA` for why the pin). The real kernel's round is timed from
+ *   the first fork to the last child reaped. The simulator first runs {@link WARMUP_ROUNDS} rounds
+ *   of each kind that are not in the medians (V8 compiles the hot paths during them; the real
+ *   kernel has no such phase); their times are printed beside the medians so the warm-up cost is
+ *   not hidden.
  * - (b) `android-launch --param scale=1`: CPU time of the run and peak RSS of the process (VmHWM),
  *   per scheme; with `--runs N`, N runs per scheme (interleaved), CPU as median [min, max] and
  *   the largest peak RSS — one run's CPU time moves by several seconds with the machine. Then

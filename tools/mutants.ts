@@ -3374,16 +3374,16 @@ export const MUTANTS: readonly Mutant[] = [
     file: "core/kernel/mprotect.ts",
     search: "  checkSplitBudget(k, mm, addr, end, sys);\n  const newAccess",
     replace:
-      "  let c = addr;\n  for (const v of mm.vmas.intersecting(addr, end)) {\n    if (v.start > c) throw hole();\n    c = v.end;\n  }\n  if (c < end) throw hole();\n  checkSplitBudget(k, mm, addr, end, sys);\n  const newAccess",
+      '  let c = addr;\n  for (const v of mm.vmas.intersecting(addr, end)) {\n    if (v.start > c) throw new SyscallError("ENOMEM", sys, "hole");\n    c = v.end;\n  }\n  if (c < end) throw new SyscallError("ENOMEM", sys, "hole");\n  checkSplitBudget(k, mm, addr, end, sys);\n  const newAccess',
     story: "mprotect over a hole fails before changing the VMAs in front of it",
     tests: ["tests/semantics_pinned_test.ts", "tests/scenario_classic_test.ts"],
   },
   {
     id: "mprotect-skips-hole",
     file: "core/kernel/mprotect.ts",
-    search: "    if (vma === undefined) throw hole();",
+    search: "    if (vma === undefined) {\n      throw new SyscallError(",
     replace:
-      "    if (vma === undefined) {\n      const next = mm.vmas.findFirstEndAfter(cur);\n      if (next === undefined || next.start >= end) throw hole();\n      cur = next.start;\n      continue;\n    }",
+      "    if (vma === undefined) {\n      const next = mm.vmas.findFirstEndAfter(cur);\n      if (next !== undefined && next.start < end) {\n        cur = next.start;\n        continue;\n      }\n      throw new SyscallError(",
     story: "mprotect carries on past a hole and changes the VMAs after it too",
     tests: ["tests/semantics_pinned_test.ts", "tests/scenario_classic_test.ts"],
   },

@@ -114,14 +114,14 @@ export function doMprotect(
   if (end === addr) return;
   // do_mprotect_pkey: mprotect_fixup VMA by VMA up to the first hole, then ENOMEM, the VMAs
   // before it keeping their new protection (a range that starts in a hole changes nothing).
-  const hole = (): SyscallError =>
-    new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
   checkSplitBudget(k, mm, addr, end, sys);
   const newAccess = protToVm(prot);
   let cur = addr;
   while (cur < end) {
     const vma = mm.vmas.find(cur);
-    if (vma === undefined) throw hole();
+    if (vma === undefined) {
+      throw new SyscallError("ENOMEM", sys, `range ${hex(addr)}-${hex(end)} has a hole`);
+    }
     const tmpEnd = Math.min(vma.end, end);
     const old = vma.flags;
     let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;

@@ -1,7 +1,7 @@
 /**
  * VMA allocation and the mm's VMA tree: `vm_area_alloc`/`vm_area_dup`/`vm_area_free`, linking
- * and unlinking with `map_count` and `maple_node` accounting (`maple.ts`), and range changes of linked VMAs
- * under the scheme's locks (`vma_prepare` … `vma_complete`).
+ * and unlinking with `map_count` and `maple_node` accounting (`maple.ts`), and range changes of
+ * linked VMAs under the scheme's locks (`vma_prepare` … `vma_complete`).
  *
  * Stands for `kernel/fork.c` (`vm_area_alloc`, `vm_area_dup`, `vm_area_free`), the tree half of
  * `mm/vma.c` (`vma_link`, `vma_iter_store`/`vma_iter_clear`, `vma_prepare`, `vma_complete`).
