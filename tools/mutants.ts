@@ -1904,7 +1904,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "replay-brk-no-page-round",
     file: "workloads/trace_replay.ts",
-    search: "const a = pageUp(cur), b = pageUp(next);",
+    search: "const a = pageAlignUp(cur), b = pageAlignUp(next);",
     replace: "const a = cur, b = next;",
     story: "brk is replayed between the raw old and new breaks, not their page-aligned ends",
     tests: TRACE,

@@ -76,6 +76,7 @@ import {
   SyscallError,
 } from "../core/kernel/types.ts";
 import type { Mm, SimFile } from "../core/kernel/types.ts";
+import { fullyMapped, pageAlignUp } from "../core/kernel/mmap.ts";
 import type { Kernel } from "../core/kernel/kernel.ts";
 import {
   FLAG_VALUES,
@@ -594,16 +595,6 @@ function programOf(ev: TraceCall): string {
   return path.slice(path.lastIndexOf("/") + 1) || path;
 }
 
-/** Whether [start, end) is covered by VMAs without a hole (read-only use of the VMA tree). */
-function fullyMapped(mm: Mm, start: number, end: number): boolean {
-  let cur = start;
-  for (const v of mm.vmas.intersecting(start, end)) {
-    if (v.start > cur) return false;
-    cur = Math.max(cur, v.end);
-  }
-  return cur >= end;
-}
-
 /** Replays one copy of a trace, as one task script (trace order is kept exactly). */
 function* replayScript(
   env: WorkloadEnv,
@@ -651,7 +642,7 @@ function* replayScript(
       op: opKind(ev.name),
       run: () => {
         const mapped = range === null ||
-          fullyMapped(proc.ref.mm, range[0], range[0] + pageUp(range[1]));
+          fullyMapped(proc.ref.mm, range[0], range[0] + pageAlignUp(range[1]));
         try {
           fn();
           bump(stats.replayed, ev.name);
@@ -900,8 +891,8 @@ function* replayScript(
           if (ok && newLen > oldLen) {
             yield* touches(
               mm,
-              to + pageUp(oldLen),
-              newLen - pageUp(oldLen),
+              to + pageAlignUp(oldLen),
+              newLen - pageAlignUp(oldLen),
               PROT_READ | PROT_WRITE,
             );
           }
@@ -916,7 +907,7 @@ function* replayScript(
             bump(stats.replayed, "brk");
             break;
           }
-          const a = pageUp(cur), b = pageUp(next);
+          const a = pageAlignUp(cur), b = pageAlignUp(next);
           if (b > a) {
             let ok = false;
             yield call(ev, proc, null, () => {
@@ -1100,10 +1091,6 @@ const ACTS = new Set([
   "execve",
   "execveat",
 ]);
-
-function pageUp(x: number): number {
-  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
-}
 
 function opKind(name: string): "mmap" | "munmap" | "mprotect" | "mremap" | "brk" | "madvise" {
   switch (name) {
