@@ -4,7 +4,9 @@
  * `pages_to_scan` pages (`ksmPagesToScan`, default 100) with {@link Kernel.ksmdScan}, while user
  * tasks are alive. The recorder starts it only when a run asks (`RunOptions.ksmd`), so runs
  * without KSM are unchanged. Its wakes are recorded as operations of kind `madvise` (the machine
- * has no ksmd kind; adding one would change the results schema).
+ * has no ksmd kind; adding one would change the results schema). One deviation, named: Linux's
+ * ksmd idles while no mm is registered and the first `__ksm_enter` wakes it, so its first scan
+ * comes at once; here the first wake comes one sleep after the run starts.
  *
  * @module
  */

@@ -64,6 +64,15 @@ function walkFigures(r: WalkResult): number[] {
   return [r.visits, r.hits, r.useless, r.structures];
 }
 
+/**
+ * `n` ksmd wakes of the default `pages_to_scan` (100), each started where a full scan starts:
+ * each is one full scan of these few pages, since a wake ends where its scan ends
+ * (`ksm_do_scan` returns when `scan_get_next_rmap_item` gives NULL).
+ */
+function fullScans(k: Kernel, n: number): void {
+  for (let i = 0; i < n; i++) k.ksmdScan();
+}
+
 /** The anon_vma of the VMA at `addr` (classic scheme). */
 function avAt(k: Kernel, mm: Mm, addr: number): AnonVma {
   return (k.scheme as AnonVmaScheme).anonVmaOf(mm.vmas.find(addr)!)!;
@@ -122,13 +131,19 @@ Deno.test("ksm: two equal pages merge on the second full scan; rmap items pin th
   const p = mergedPair(w);
   const av = avAt(k, p, X);
   assertEquals(av.refcount, 1);
-  // Scan 1 (3 pages): every page gets an rmap item and its checksum; nothing merges.
+  // Wake 1 with pages_to_scan 3, the scan's 3 pages: every page gets an rmap item and its
+  // checksum; nothing merges. The end of the scan is not reached yet.
   assertEquals(k.ksmdScan(3), 3);
   assertEquals(folioAt(k, p, pg(0)) === folioAt(k, p, pg(1)), false);
   assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 0 });
-  // Scan 2: page 0 enters the unstable tree, page 1 finds it: both become one KSM folio.
+  // Wake 2 finds no page after X+2: the full scan ends (ksm_scan.seqnr++) and so does the wake,
+  // with nothing scanned. A wake never goes on into the next scan.
+  assertEquals(k.ksmdScan(3), 0);
+  assertEquals(k.counters.ksm_pages_scanned, 3);
+  // Wake 3 is scan 2: page 0 enters the unstable tree, page 1 finds it: both become one KSM
+  // folio. Its third page ends the wake before the scan's end is seen.
   const before = k.counters.folios_freed ?? 0;
-  k.ksmdScan(3);
+  assertEquals(k.ksmdScan(3), 3);
   const kf = folioAt(k, p, pg(0));
   assertEquals(kf.ksm, true);
   assertEquals(folioAt(k, p, pg(1)), kf);
@@ -151,8 +166,7 @@ Deno.test("ksm: a write to a KSM page mapped once still copies (wp_can_reuse_ano
   const w = world();
   const { k } = w;
   const p = mergedPair(w);
-  k.ksmdScan(3);
-  k.ksmdScan(3);
+  fullScans(k, 2);
   const kf = folioAt(k, p, pg(0));
   assertEquals([kf.ksm, folioAt(k, p, pg(1)) === kf], [true, true]);
   k.munmap(p, pg(1), P);
@@ -169,7 +183,7 @@ Deno.test("ksm: a fork child is found by search_new_forks; its write copies (nev
   const w = world();
   const { k } = w;
   const p = mergedPair(w);
-  k.ksmdScan(6);
+  fullScans(k, 2);
   const kf = folioAt(k, p, pg(0));
   //   P:  X+0 -> K, X+1 -> K      C (fork): X+0 -> K, X+1 -> K   (mapcount 4)
   const c = k.fork(p);
@@ -192,7 +206,7 @@ Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items 
   const w = world();
   const { k } = w;
   const p = mergedPair(w);
-  k.ksmdScan(6);
+  fullScans(k, 2);
   const kf = folioAt(k, p, pg(0));
   const av = avAt(k, p, X);
   k.madvise(p, pg(1), P, MADV_UNMERGEABLE);
@@ -204,7 +218,7 @@ Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items 
   k.migrateFolio(kf);
   // X+1 is now a VMA without VM_MERGEABLE mapping the copy: the stale item's visit is useless.
   assertEquals(walkFigures(w.walks.at(-1)!), [2, 1, 1, 4]);
-  k.ksmdScan(6); // X+1 is no longer in a mergeable VMA: its item goes
+  fullScans(k, 1); // X+1 is no longer in a mergeable VMA: its item goes
   assertEquals(av.ksmPins, 1);
   // ksm_exit: the items stay (pinning the anon_vma) until ksmd's next visit of the slot.
   k.exit(p);
@@ -219,7 +233,7 @@ Deno.test("ksm: after the parent exits, its items still find the fork child unti
   const w = world();
   const { k } = w;
   const p = mergedPair(w);
-  k.ksmdScan(6);
+  fullScans(k, 2);
   const kf = folioAt(k, p, pg(0));
   const c = k.fork(p);
   k.exit(p);
@@ -260,7 +274,7 @@ function sharedWithQ(w: World): { p: Mm; q: Mm; kf: Folio } {
   k.touch(p, pg(0), "write", 7);
   k.touch(p, pg(1), "write");
   k.touch(q, Y, "write", 7);
-  k.ksmdScan(6);
+  fullScans(k, 2);
   const kf = folioAt(k, p, pg(0));
   assertEquals(kf.ksm && folioAt(k, q, Y) === kf, true);
   return { p, q, kf };
@@ -296,7 +310,7 @@ for (const relocate of [false, true]) {
     assertEquals(walkFigures(w.walks.at(-1)!), [1, 1, 0, 4]);
     // ksmd comes round: P's stale item goes (X+0 is no longer scanned), Z+0 (content 7, in
     // the moved VMA, still VM_MERGEABLE as prep_move_vma keeps the flag) merges again with K.
-    k.ksmdScan(6);
+    fullScans(k, 1);
     assertEquals(avA.freed, relocate); // relocate: the last reference was the stale item
     assertEquals(folioAt(k, p, Z), kf);
     assertEquals(kf.mapcount, [2]);
@@ -328,7 +342,7 @@ Deno.test("ksm: schemes without an anon_vma per VMA walk by mm and address ([U])
     const w = world(scheme);
     const { k } = w;
     const p = mergedPair(w);
-    k.ksmdScan(6);
+    fullScans(k, 2);
     const kf = folioAt(k, p, pg(0));
     const c = k.fork(p);
     k.migrateFolio(kf);
@@ -357,7 +371,7 @@ Deno.test("ksm: items pinning a fork child's leaf keep the root until ksmd drops
   k.madvise(c, X, 2 * P, MADV_MERGEABLE);
   k.touch(c, pg(0), "write", 7);
   k.touch(c, pg(1), "write", 7);
-  k.ksmdScan(4);
+  fullScans(k, 2);
   const kf = folioAt(k, c, pg(0));
   assertEquals([kf.ksm, folioAt(k, c, pg(1)) === kf], [true, true]);
   const a = avAt(k, p, X), b = avAt(k, c, X);
@@ -381,4 +395,72 @@ Deno.test("ksm: items pinning a fork child's leaf keep the root until ksmd drops
   k.ksmdScan(1);
   assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
   assertEquals([k.slab.live("anon_vma"), a.freed, b.freed], [0, true, true]);
+});
+
+// The mm_slot list and ksmd's cursor (mm/ksm.c, Linux 6.18): `__ksm_enter` inserts a new mm just
+// behind the cursor, `__ksm_exit` moves an exiting mm that has rmap items to just after it.
+//
+//   P: X+0 X+1    Q: X+0    R: X+0      every page mergeable, written with unique content
+function threeMms(k: Kernel, pages: number[]): Mm[] {
+  return pages.map((n) => {
+    const m = k.spawn();
+    k.mmap(m, X, n * P, RW, ANON);
+    k.madvise(m, X, n * P, MADV_MERGEABLE);
+    for (let i = 0; i < n; i++) k.touch(m, pg(i), "write");
+    return m;
+  });
+}
+
+Deno.test("ksm: a new mm is registered just behind the cursor, so scanned from the next scan", () => {
+  const { k } = world();
+  threeMms(k, [2, 1]);
+  //   list: P Q     wake 1 (1 page): P@X+0; the cursor stays in P
+  assertEquals(k.ksmdScan(1), 1);
+  //   R registers: list R P Q (behind the cursor, which is still in P)
+  threeMms(k, [1]);
+  //   wake 2: P@X+1, Q@X+0, then the scan ends: R is not reached in this scan
+  assertEquals(k.ksmdScan(), 2);
+  assertEquals(ksmObjects(k), { slot: 3, item: 3, node: 0 });
+  //   wake 3, the next scan: R first (R@X+0), then P and Q
+  assertEquals(k.ksmdScan(1), 1);
+  assertEquals(ksmObjects(k).item, 4);
+});
+
+Deno.test("ksm: an exiting mm with rmap items is moved to just after the cursor", () => {
+  const { k } = world();
+  const [p, q, r] = threeMms(k, [2, 1, 1]);
+  fullScans(k, 1); // every page has an item: P 2, Q 1, R 1
+  assertEquals(ksmObjects(k), { slot: 3, item: 4, node: 0 });
+  //   wake (1 page): P@X+0; the cursor stays in P. R exits with an item: moved to just after
+  //   P, list P R Q.
+  assertEquals(k.ksmdScan(1), 1);
+  k.exit(r);
+  assertEquals(ksmObjects(k), { slot: 3, item: 4, node: 0 }); // R's slot waits for ksmd
+  //   wake (1 page): P@X+1. Cursor still in P.
+  assertEquals(k.ksmdScan(1), 1);
+  //   wake (1 page): past P's pages, the next slot is R's, exiting: freed with its item; then
+  //   Q@X+0 is scanned. (Left at the end of the list, R would wait until after Q.)
+  assertEquals(k.ksmdScan(1), 1);
+  assertEquals(ksmObjects(k), { slot: 2, item: 3, node: 0 });
+  //   An exiting mm at the cursor stays where it is; one without items is freed at once.
+  k.exit(q); // the cursor is in Q: left for ksmd
+  assertEquals(ksmObjects(k), { slot: 2, item: 3, node: 0 });
+  assertEquals(k.ksmdScan(), 0); // Q freed with its item, then the scan ends
+  assertEquals(ksmObjects(k), { slot: 1, item: 2, node: 0 });
+  k.exit(p);
+  assertEquals(k.ksmdScan(), 0);
+  assertEquals(ksmObjects(k), { slot: 0, item: 0, node: 0 });
+});
+
+Deno.test("ksm: an exiting mm at the cursor stays there; ksmd frees it on its next step", () => {
+  const { k } = world();
+  const [, q] = threeMms(k, [1, 1, 1]);
+  fullScans(k, 1);
+  //   list P Q R; wake (2 pages): P@X+0, Q@X+0; the cursor stays in Q
+  assertEquals(k.ksmdScan(2), 2);
+  k.exit(q); // at the cursor: neither freed nor moved (__ksm_exit leaves it to ksmd)
+  assertEquals(ksmObjects(k), { slot: 3, item: 3, node: 0 });
+  //   wake (1 page): Q is found exiting and freed with its item, then R@X+0 is scanned
+  assertEquals(k.ksmdScan(1), 1);
+  assertEquals(ksmObjects(k), { slot: 2, item: 2, node: 0 });
 });

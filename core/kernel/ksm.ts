@@ -11,6 +11,9 @@
  * id.
  *
  * What is modelled, with its source (mm/ksm.c, Linux 6.18):
+ * - ksmd's list of registered mms and its cursor: `__ksm_enter` inserts an mm just behind the
+ *   cursor (scanned from the next full scan on), `__ksm_exit` moves an exiting mm with rmap items
+ *   to just after it (ksmd frees it next), and a wake (`ksm_do_scan`) ends where a full scan ends;
  * - an rmap item per scanned (mm, address) of a mergeable VMA (`get_next_rmap_item`, slab
  *   `ksm_rmap_item`), kept until the address is rescanned with other content, the range is
  *   unmerged, or ksmd finds the mm exited (`remove_rmap_item_from_tree`,
@@ -106,13 +109,19 @@ export interface KsmState {
   readonly content: WeakMap<Folio, number>;
   /** Stable node of each KSM folio (`folio->mapping`). */
   readonly nodeOf: WeakMap<Folio, KsmStableNode>;
-  /** `ksm_scan`: slot index and the next address to scan in it. */
+  /**
+   * `ksm_scan`: the index in `slots` of the mm being scanned (`ksm_scan.mm_slot`) and the next
+   * address to scan in it; slot {@link AT_HEAD} between full scans (`&ksm_mm_head`).
+   */
   cursor: { slot: number; addr: number };
   /** Completed full scans (`ksm_scan.seqnr`). */
   fullScans: number;
   /** Next stable node id. */
   nextNodeId: number;
 }
+
+/** `cursor.slot` while the cursor is at the list head (`ksm_scan.mm_slot == &ksm_mm_head`). */
+const AT_HEAD = -1;
 
 /** The KSM state of `k`, created on first use. */
 export function ksmState(k: KernelState): KsmState {
@@ -122,7 +131,7 @@ export function ksmState(k: KernelState): KsmState {
     unstable: new Map(),
     content: new WeakMap(),
     nodeOf: new WeakMap(),
-    cursor: { slot: 0, addr: 0 },
+    cursor: { slot: AT_HEAD, addr: 0 },
     fullScans: 0,
     nextNodeId: 1,
   };
@@ -169,12 +178,24 @@ export function ksmMadvise(
   return vma.flags & ~VM_MERGEABLE;
 }
 
-/** `__ksm_enter`: registers `mm` once. */
+/**
+ * `__ksm_enter`: registers `mm` once, "just behind the scanning cursor, to let the area settle
+ * down a little" (mm/ksm.c: `list_add_tail` before `ksm_scan.mm_slot`): before the slot being
+ * scanned, so that the mm is first scanned in the next full scan; at the end of the list when
+ * the cursor is between scans. (ksmd runs with KSM_RUN_MERGE; KSM_RUN_UNMERGE, which inserts at
+ * the end, is not modelled.)
+ */
 export function ksmEnter(k: KernelState, mm: Mm): void {
   const s = ksmState(k);
   if (s.slots.some((x) => x.mm === mm)) return;
   k.slab.alloc("ksm_mm_slot");
-  s.slots.push({ mm, items: new Map(), exiting: false });
+  const slot: KsmMmSlot = { mm, items: new Map(), exiting: false };
+  const c = s.cursor.slot;
+  if (c === AT_HEAD || c >= s.slots.length) s.slots.push(slot);
+  else {
+    s.slots.splice(c, 0, slot);
+    s.cursor.slot = c + 1;
+  }
 }
 
 /**
@@ -203,22 +224,32 @@ export function ksmFork(k: KernelState, child: Mm, parent: Mm): void {
 }
 
 /**
- * `ksm_exit` (`__ksm_exit`): a slot without rmap items is freed at once ("easy to free");
- * otherwise the items stay, still pinning their anon_vmas and still walked, until ksmd's next
- * visit of the slot removes them (`scan_get_next_rmap_item` with `ksm_test_exit`). Until then a
- * fork child that maps a KSM page without an item of its own is found through the exited
- * parent's items (pass 2 of `rmap_walk_ksm`).
+ * `ksm_exit` (`__ksm_exit`): the slot the cursor is in stays where it is; any other slot without
+ * rmap items is freed at once ("easy to free"), and one with items is moved to just after the
+ * cursor's slot (`list_move`; to the front of the list when the cursor is between scans), so
+ * that ksmd visits it next. Its items stay until that visit removes them
+ * (`scan_get_next_rmap_item` with `ksm_test_exit`), still pinning their anon_vmas and still
+ * walked: a fork child that maps a KSM page without an item of its own is found through the
+ * exited parent's items (pass 2 of `rmap_walk_ksm`).
  */
 export function ksmExit(k: KernelState, mm: Mm): void {
   const s = k.ksm;
   if (!s) return;
   const i = s.slots.findIndex((x) => x.mm === mm);
   if (i < 0) return;
-  if (s.slots[i].items.size > 0) {
-    s.slots[i].exiting = true;
+  const slot = s.slots[i];
+  if (i === s.cursor.slot) {
+    slot.exiting = true;
     return;
   }
-  dropSlot(k, s, i);
+  if (slot.items.size === 0) {
+    dropSlot(k, s, i);
+    return;
+  }
+  slot.exiting = true;
+  s.slots.splice(i, 1);
+  if (i < s.cursor.slot) s.cursor.slot--;
+  s.slots.splice(s.cursor.slot === AT_HEAD ? 0 : s.cursor.slot + 1, 0, slot);
 }
 
 /** Frees slot `i` and its remaining rmap items, keeping the scan cursor on the next slot. */
@@ -310,22 +341,28 @@ function treeDepth(n: number): number {
 
 /**
  * One ksmd wake (`ksm_do_scan(pages_to_scan)`): scans up to `pages` present anon pages of the
- * registered mms' VM_MERGEABLE VMAs in order, merging identical content. Returns the pages
+ * registered mms' VM_MERGEABLE VMAs in order, merging identical content, and stops early where a
+ * full scan ends: `scan_get_next_rmap_item` returns NULL once it has passed the last mm
+ * (`ksm_scan.seqnr++`), and `ksm_do_scan` returns on NULL, so a wake never starts the next full
+ * scan (mm/ksm.c, Linux 6.18; on this host, with `pages_to_scan` 10,000 and 4 mergeable pages,
+ * every wake scans 4 pages and two equal pages merge on the second wake). Returns the pages
  * scanned (0 when nothing is registered).
  */
 export function ksmDoScan(k: KernelState, pages: number): number {
   const s = k.ksm;
   if (!s || s.slots.length === 0) return 0;
   let scanned = 0;
-  let emptyRounds = 0;
-  while (scanned < pages && emptyRounds < 2) {
-    if (s.cursor.slot >= s.slots.length) {
-      // End of a full scan: the unstable tree is rebuilt from scratch (ksm_scan.seqnr++).
+  while (scanned < pages) {
+    if (s.cursor.slot === AT_HEAD) {
+      // A full scan starts from the list head with an empty unstable tree.
       s.cursor = { slot: 0, addr: 0 };
       s.unstable = new Map();
+    }
+    if (s.cursor.slot >= s.slots.length) {
+      // Past the last mm: the full scan ends (ksm_scan.seqnr++), and the wake with it.
+      s.cursor = { slot: AT_HEAD, addr: 0 };
       s.fullScans++;
-      emptyRounds++;
-      continue;
+      break;
     }
     const slot = s.slots[s.cursor.slot];
     if (slot.exiting) {
@@ -340,7 +377,6 @@ export function ksmDoScan(k: KernelState, pages: number): number {
     }
     removeTrailingRmapItems(k, slot, next.addr, s.cursor.addr);
     s.cursor.addr = next.addr + PAGE_SIZE;
-    emptyRounds = 0;
     scanned++;
     let item = slot.items.get(next.addr);
     if (!item) {
