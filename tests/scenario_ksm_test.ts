@@ -218,6 +218,10 @@ Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items 
   k.migrateFolio(kf);
   // X+1 is now a VMA without VM_MERGEABLE mapping the copy: the stale item's visit is useless.
   assertEquals(walkFigures(w.walks.at(-1)!), [2, 1, 1, 4]);
+  // folio_referenced stops at K's one mapping. stable_tree_append adds an item at the head of
+  // the node's list, so X+1's item (appended second) comes first: a useless visit, then the hit.
+  k.folioReferenced(kf);
+  assertEquals(walkFigures(w.walks.at(-1)!), [2, 1, 1, 2]);
   fullScans(k, 1); // X+1 is no longer in a mergeable VMA: its item goes
   assertEquals(av.ksmPins, 1);
   // ksm_exit: the items stay (pinning the anon_vma) until ksmd's next visit of the slot.
@@ -308,10 +312,13 @@ for (const relocate of [false, true]) {
     // (hit); pass 2 finds no other mm. No mapping missed, no useless visit.
     k.migrateFolio(kf);
     assertEquals(walkFigures(w.walks.at(-1)!), [1, 1, 0, 4]);
-    // ksmd comes round: P's stale item goes (X+0 is no longer scanned), Z+0 (content 7, in
-    // the moved VMA, still VM_MERGEABLE as prep_move_vma keeps the flag) merges again with K.
+    // ksmd comes round: P's stale item goes (X+0 is no longer scanned); Z+0 (content 7, in
+    // the moved VMA, still VM_MERGEABLE as prep_move_vma keeps the flag) gets a new item, whose
+    // first checksum only is taken; the scan after merges it again with K.
     fullScans(k, 1);
     assertEquals(avA.freed, relocate); // relocate: the last reference was the stale item
+    assertEquals(folioAt(k, p, Z) === kf, false);
+    fullScans(k, 1);
     assertEquals(folioAt(k, p, Z), kf);
     assertEquals(kf.mapcount, [2]);
     k.migrateFolio(kf);
@@ -463,4 +470,41 @@ Deno.test("ksm: an exiting mm at the cursor stays there; ksmd frees it on its ne
   //   wake (1 page): Q is found exiting and freed with its item, then R@X+0 is scanned
   assertEquals(k.ksmdScan(1), 1);
   assertEquals(ksmObjects(k), { slot: 2, item: 2, node: 0 });
+});
+
+Deno.test("ksm: a page given a KSM page's content merges two scans later (checksum first)", () => {
+  //   X+0 X+1 -> K (content 7)   X+2: unique, then written with 7
+  // cmp_and_merge_page takes the checksum before it searches the stable tree: the scan after
+  // the write only records the new checksum; the one after that finds K. (This host, Linux
+  // 6.18: pages_sharing went from 1 to 2 on the second scan after the write, not the first.)
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  fullScans(k, 2);
+  const kf = folioAt(k, p, pg(0));
+  assertEquals(kf.mapcount, [2]);
+  k.touch(p, pg(2), "write", 7);
+  fullScans(k, 1);
+  assertEquals([folioAt(k, p, pg(2)) === kf, kf.mapcount], [false, [2]]);
+  fullScans(k, 1);
+  assertEquals([folioAt(k, p, pg(2)) === kf, kf.mapcount], [true, [3]]);
+  // A write of new unique content changes the checksum again: the page is left alone (a write
+  // to a KSM page first breaks it into a private copy).
+  k.touch(p, pg(2), "write");
+  fullScans(k, 2);
+  assertEquals([folioAt(k, p, pg(2)) === kf, kf.mapcount], [false, [2]]);
+});
+
+Deno.test("ksm: a page rewritten in place with new content no longer matches its old twin", () => {
+  //   X+0: 7   X+1: 7, then (after ksmd's first scan) rewritten in place with unique content
+  const w = world();
+  const { k } = w;
+  const p = mergedPair(w);
+  fullScans(k, 1);
+  const f1 = folioAt(k, p, pg(1));
+  k.touch(p, pg(1), "write"); // exclusive and writable: written in place, same folio
+  assertEquals(folioAt(k, p, pg(1)), f1);
+  fullScans(k, 3);
+  assertEquals([folioAt(k, p, pg(0)).ksm, folioAt(k, p, pg(1)).ksm], [false, false]);
+  assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 0 });
 });

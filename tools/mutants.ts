@@ -577,6 +577,33 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
   },
   {
+    id: "ksm-stable-search-before-checksum",
+    file: "core/kernel/ksm.ts",
+    search:
+      '  if (item.oldChecksum !== content) {\n    item.oldChecksum = content;\n    return;\n  }\n  k.exec.work("tree_visit", treeDepth(s.stable.size)); // stable_tree_search\n  const stable = s.stable.get(content);\n  if (stable && !stable.folio.freed) {',
+    replace: "  const stable = s.stable.get(content);\n  if (stable && !stable.folio.freed) {",
+    story:
+      "ksmd searches the stable tree before comparing the checksum: a changed page merges at once",
+    tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
+  },
+  {
+    id: "ksm-unique-write-keeps-checksum",
+    file: "core/kernel/ksm.ts",
+    search: "  s.content.set(f, value === undefined ? {} : value);",
+    replace: "  if (value !== undefined) s.content.set(f, value);",
+    story: "a write of new unique content leaves the page's old content (and checksum) in place",
+    tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
+  },
+  {
+    id: "ksm-append-at-tail",
+    file: "core/kernel/ksm.ts",
+    search: "  node.items.unshift(item);",
+    replace: "  node.items.push(item);",
+    story:
+      "stable_tree_append adds an rmap item at the tail of the stable node's list, not the head",
+    tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
+  },
+  {
     id: "av2026-alloc-under-lock",
     file: "core/rmap/anon_vma_2026.ts",
     search: "allocUnderLock: false,",

@@ -6,9 +6,10 @@
  * `rmap_walk_ksm` (mm/ksm.c) for the walks of mm/rmap.c.
  *
  * Page contents: the simulator has no page data. A page written with a `value` (see
- * `Kernel.touch`) holds that content id; any other write gives it unique content (no entry here),
- * so nothing merges unless a workload asks. The checksum of `cmp_and_merge_page` is the content
- * id.
+ * `Kernel.touch`) holds that content id; any other write gives it new unique content, so nothing
+ * merges unless a workload asks. The checksum of `cmp_and_merge_page` is the content (see
+ * `Content`): unique pages have stable checksums between writes and go through the stable and
+ * unstable trees like any page, matching nothing.
  *
  * What is modelled, with its source (mm/ksm.c, Linux 6.18):
  * - ksmd's list of registered mms and its cursor: `__ksm_enter` inserts an mm just behind the
@@ -18,15 +19,19 @@
  *   `ksm_rmap_item`), kept until the address is rescanned with other content, the range is
  *   unmerged, or ksmd finds the mm exited (`remove_rmap_item_from_tree`,
  *   `remove_trailing_rmap_items`, `ksm_exit`);
- * - a page enters the unstable tree only on a scan where its checksum equals the previous scan's
- *   (`calc_checksum` / `oldchecksum`), so two pages merge on the second full scan after they were
- *   written; a page matching a stable node merges at once (`stable_tree_search` first);
+ * - `cmp_and_merge_page` in its order: the checksum first (`calc_checksum` / `oldchecksum`), and
+ *   only a page whose checksum equals the previous scan's is searched in the stable tree, then
+ *   in the unstable tree; so two pages merge on the second full scan after they were written,
+ *   and a page given a KSM page's content joins it on the second scan too (both checked on this
+ *   host). A write without a content id gives the page new unique content (a new checksum); a
+ *   page nothing wrote since KSM started keeps its own, unchanged;
  * - merging write-protects every mapping and clears PageAnonExclusive (`write_protect_page`),
  *   the duplicate's PTE is repointed to the KSM folio (`replace_page`) and the KSM folio's
  *   `mapping` points at its stable node (`folio_set_stable_node`; the anon rmap of the scheme
  *   no longer sees it);
  * - each rmap item in a stable node records mm, address and `vma->anon_vma`, taking a reference
- *   on it (`stable_tree_append`: `get_anon_vma`); removing the item drops it (`put_anon_vma`);
+ *   on it (`stable_tree_append`: `get_anon_vma`, the item at the head of the node's list);
+ *   removing the item drops it (`put_anon_vma`);
  * - `rmap_walk_ksm`: two passes over the stable node's rmap items (first the VMA of the item's
  *   own mm, then `search_new_forks` for VMAs of other mms); per item the anon_vma is read-locked
  *   (trylock for `folio_referenced`) and its whole interval tree iterated (0..ULONG_MAX),
@@ -73,9 +78,17 @@ export interface KsmRmapItem {
   anonVma: unknown;
   /** The stable node it hangs on (`rmap_item->head`), or null. */
   node: KsmStableNode | null;
-  /** `oldchecksum`: content id seen on the previous scan, null if unique or never seen. */
-  oldChecksum: number | null;
+  /** `oldchecksum`: the page's content when it was last scanned, null before its first scan. */
+  oldChecksum: Content | null;
 }
+
+/**
+ * A page's content as ksmd's checksum and memcmp see it: the content id a workload wrote
+ * (`Kernel.touch(..., value)`), or an object standing for unique content, equal to no other page's
+ * and replaced by every later write without a value; a page nothing wrote since KSM started holds
+ * its folio's own (a folio object: unique, and unchanged until written).
+ */
+type Content = number | object;
 
 /** `struct ksm_stable_node`: one KSM folio and the rmap items mapping it. */
 export interface KsmStableNode {
@@ -83,9 +96,9 @@ export interface KsmStableNode {
   readonly id: number;
   /** The KSM folio (`kpfn`). */
   readonly folio: Folio;
-  /** Its content id (the stable tree's key). */
-  readonly content: number;
-  /** `stable_node->hlist`, oldest first. */
+  /** Its content (the stable tree's key). */
+  readonly content: Content;
+  /** `stable_node->hlist`, newest first. */
   readonly items: KsmRmapItem[];
 }
 
@@ -102,11 +115,11 @@ export interface KsmState {
   /** Registered mms, in `__ksm_enter` order. */
   readonly slots: KsmMmSlot[];
   /** The stable tree, by content. */
-  readonly stable: Map<number, KsmStableNode>;
+  readonly stable: Map<Content, KsmStableNode>;
   /** The unstable tree of the current full scan, by content. */
-  unstable: Map<number, { item: KsmRmapItem; folio: Folio }>;
-  /** Content ids of pages written with a value (absent = unique content). */
-  readonly content: WeakMap<Folio, number>;
+  unstable: Map<Content, { item: KsmRmapItem; folio: Folio }>;
+  /** The content of each page written since KSM started (absent: the folio's own, see {@link Content}). */
+  readonly content: WeakMap<Folio, Content>;
   /** Stable node of each KSM folio (`folio->mapping`). */
   readonly nodeOf: WeakMap<Folio, KsmStableNode>;
   /**
@@ -139,7 +152,8 @@ export function ksmState(k: KernelState): KsmState {
 
 /**
  * Records the content of the page at `addr` after a write: `value` (a content id, from the
- * workload) or unique content when `value` is undefined.
+ * workload) or, when `value` is undefined, new unique content (so that ksmd's next checksum of
+ * the page differs from its last, as after any real write of new data).
  */
 export function ksmSetContent(k: KernelState, mm: Mm, addr: number, value?: number): void {
   if (value === undefined && !k.ksm) return;
@@ -147,8 +161,7 @@ export function ksmSetContent(k: KernelState, mm: Mm, addr: number, value?: numb
   const f = pte?.folio;
   if (!f || !f.anon || f.nrPages !== 1) return;
   const s = ksmState(k);
-  if (value === undefined) s.content.delete(f);
-  else s.content.set(f, value);
+  s.content.set(f, value === undefined ? {} : value);
 }
 
 /** `vma_ksm_compatible`: private, not hugetlb/IO/PFNMAP (the simulator has neither). */
@@ -294,11 +307,14 @@ export function ksmFolioFreed(k: KernelState, f: Folio): void {
   if (node.items.length === 0) freeStableNode(k, node);
 }
 
-/** `stable_tree_append`: hang `item` (mapping `vma`) on `node`, pinning `vma->anon_vma`. */
+/**
+ * `stable_tree_append`: hang `item` (mapping `vma`) on `node`, at the head of its list
+ * (`hlist_add_head`: rmap_walk_ksm visits the newest item first), pinning `vma->anon_vma`.
+ */
 function stableTreeAppend(k: KernelState, item: KsmRmapItem, node: KsmStableNode, vma: Vma): void {
   item.node = node;
   item.anonVma = k.scheme.ksmGetAnonVma?.(vma) ?? null;
-  node.items.push(item);
+  node.items.unshift(item);
   k.exec.work("list_op");
 }
 
@@ -312,7 +328,7 @@ function writeProtect(k: KernelState, mm: Mm, addr: number): void {
 }
 
 /** Turns `f` into a KSM folio with a new stable node (`stable_tree_insert`). */
-function stableTreeInsert(k: KernelState, f: Folio, content: number): KsmStableNode {
+function stableTreeInsert(k: KernelState, f: Folio, content: Content): KsmStableNode {
   const s = ksmState(k);
   k.slab.alloc("ksm_stable_node");
   const node: KsmStableNode = { id: s.nextNodeId++, folio: f, content, items: [] };
@@ -418,25 +434,39 @@ function nextPage(mm: Mm, from: number): { vma: Vma; addr: number; folio: Folio 
   return null;
 }
 
-/** `cmp_and_merge_page`. */
+/** The content of folio `f` (see {@link Content}). */
+function contentOf(s: KsmState, f: Folio): Content {
+  return s.content.get(f) ?? f;
+}
+
+/**
+ * `cmp_and_merge_page` (mm/ksm.c, Linux 6.18), in its order: a KSM page already on its item's
+ * stable node is done; one reached by fork joins its node. Any other page leaves the trees, and
+ * goes on only when its checksum equals the previous scan's (a page whose content changed is
+ * merged with nothing, not even with a KSM page of that content: on this host, a page given a
+ * KSM page's content merges two scans later, not one); then the stable tree is searched (a match
+ * merges the page into that KSM page), then the unstable tree (a match there makes both pages
+ * one new KSM page; no match inserts the page, unless the match is the page itself).
+ */
 function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio): void {
   const s = ksmState(k);
-  k.exec.work("tree_visit", treeDepth(s.stable.size));
   if (f.ksm) {
     const node = s.nodeOf.get(f)!;
     if (item.node === node) return;
-    // A KSM page reached by fork, or an item that was removed: append it.
+    // A KSM page reached by fork, or an item that was removed: stable_tree_search returns the
+    // page's own node without a tree search, and the item is appended to it.
     removeRmapItemFromTree(k, item);
     stableTreeAppend(k, item, node, vma);
     return;
   }
   removeRmapItemFromTree(k, item);
-  const content = s.content.get(f);
-  k.exec.work("page_copy"); // calc_checksum / memcmp: one pass over the page [U]
-  if (content === undefined) {
-    item.oldChecksum = null;
+  const content = contentOf(s, f);
+  k.exec.work("page_copy"); // calc_checksum: one pass over the page [U]
+  if (item.oldChecksum !== content) {
+    item.oldChecksum = content;
     return;
   }
+  k.exec.work("tree_visit", treeDepth(s.stable.size)); // stable_tree_search
   const stable = s.stable.get(content);
   if (stable && !stable.folio.freed) {
     writeProtect(k, item.mm, item.address);
@@ -444,13 +474,10 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
     stableTreeAppend(k, item, stable, vma);
     return;
   }
-  if (item.oldChecksum !== content) {
-    item.oldChecksum = content;
-    return;
-  }
-  k.exec.work("tree_visit", treeDepth(s.unstable.size));
+  k.exec.work("tree_visit", treeDepth(s.unstable.size)); // unstable_tree_search_insert
   const other = s.unstable.get(content);
-  if (!other || other.folio.freed || other.folio === f || s.content.get(other.folio) !== content) {
+  if (other && other.folio === f) return; // the tree page is this page: nothing to do
+  if (!other || other.folio.freed || contentOf(s, other.folio) !== content) {
     s.unstable.set(content, { item, folio: f });
     return;
   }
