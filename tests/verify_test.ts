@@ -50,6 +50,38 @@ Deno.test("verify: lowering is exact (the program runner.c reads)", () => {
   );
 });
 
+Deno.test("verify: KSM steps lower exactly; a scenario that used KSM ends with a scan", () => {
+  const [s] = parseScenarios(
+    [
+      "scenario k",
+      "spawn A",
+      "map A 10 2 rw private",
+      "madvise A 10 2 mergeable",
+      "write A 10 1 value=7",
+      "write A 11 1",
+      "ksmd 2",
+    ].join("\n"),
+  );
+  assertEquals(s.steps.slice(-2).map((st) => st.text), ["exit A (teardown)", "ksmd 1 (teardown)"]);
+  assertEquals(
+    lower(s, 1).split("\n").slice(2),
+    [
+      "O 1 0 0 0 0 0 0 0 0",
+      "O 5 0 0 10 2 3 0 -1 0",
+      "O 8 0 0 10 2 12 0 0 0", // MADV_MERGEABLE
+      "O 11 0 0 10 1 1 7 0 0", // a write of content id 7
+      "O 11 0 0 11 1 1 -1 0 0", // unique content
+      "O 13 0 2 0 0 0 0 0 0", // two full scans
+      "O 3 0 0 0 0 0 0 0 0",
+      "O 13 0 1 0 0 0 0 0 0",
+      "",
+    ],
+  );
+  // Without MADV_MERGEABLE nothing is registered: no teardown scan.
+  const [t] = parseScenarios("scenario t\nspawn A\nmap A 10 1 rw private\nksmd 1");
+  assertEquals(t.steps.at(-1)!.text, "exit A (teardown)");
+});
+
 Deno.test("verify: scenario errors name the line and the valid choices", () => {
   const bad: [string, RegExp][] = [
     ["spawn P0", /before the first "scenario NAME"/],
@@ -61,6 +93,10 @@ Deno.test("verify: scenario errors name the line and the valid choices", () => {
     ["scenario a\nspawn P0\nmremap P0 0 1 1 dontunmap", /dontunmap needs to=ADDR/],
     ["scenario a\nspawn P0\nwrite P0 0 1 expect=EBUSY", /bad expect=EBUSY; valid: OK/],
     ["scenario a\nspawn P0\nmap P0 0 1 rw private file=F0:0", /file F0 not declared/],
+    ["scenario a\nspawn P0\nksmd 0", /bad scan count "0" \(an integer in \[1, 16\]\)/],
+    ["scenario a\nspawn P0\nksmd 1 expect=EINVAL", /ksmd cannot expect a failure/],
+    ["scenario a\nspawn P0\nread P0 0 1 value=3", /option value not valid for read/],
+    ["scenario a\nspawn P0\nwrite P0 0 1 value=x", /bad content id "x"/],
   ];
   for (const [text, re] of bad) {
     const e = assertThrows(() => parseScenarios(text, "x.scn"), ScenarioError);
@@ -106,6 +142,18 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
     "P0 20-24 rw-p 10 F1",
     "P0 24-28 rw-p 20 F1",
   ]);
+  // KSM (host-checked, tools/verify/scenarios/ksm.scn): merged pages' rmap items pin the
+  // anon_vma past the munmap until ksmd's next scan; one scan merges nothing.
+  const ksm = (name: string, steps: number[]): number[] => {
+    const f = modelFigures(suite.find((x) => x.name === name)!);
+    return steps.map((j) => f.anonVma[j + 1]);
+  };
+  // Steps: 5 the ksmd step(s), 6 munmap, 7 ksmd 1.
+  assertEquals(ksm("ksm-one-scan-merges-nothing", [5, 6]), [1, 0]);
+  assertEquals(ksm("ksm-two-scans-merge-and-pin", [5, 6, 7]), [1, 1, 0]);
+  // A page given the KSM page's content is merged two scans later, not one (checksum first).
+  assertEquals(ksm("ksm-join-stable-after-two-scans", [10]), [1]);
+  assertEquals(ksm("ksm-join-stable-pins", [10, 11]), [2, 1]);
   // brk: the heap is one VMA from start_brk.
   assertEquals(at("brk-grow-shrink", "regrown").layout, ["P0 h0-8 rw-p 0 anon"]);
 });

@@ -65,6 +65,10 @@ export interface Execution {
 }
 
 const HEAP_SPAN_PAGES = 2 ** 18;
+/** Content ids per `value=V` (one per arena copy): copy c of value V writes `V * this + c`. */
+const KSM_COPY_IDS = 2 ** 12;
+/** ksmd's `pages_to_scan` in a `ksmd` step (runner.c sets the host's to this). */
+const KSMD_PAGES_TO_SCAN = 1_000_000;
 
 function perms(flags: number): string {
   return (flags & VM_READ ? "r" : "-") + (flags & VM_WRITE ? "w" : "-") +
@@ -160,7 +164,7 @@ export function runModel(
   s.steps.forEach((st, i) => {
     let outcome = "OK";
     try {
-      const mm = st.op === "measure" ? null : mms.get(st.proc)!;
+      const mm = st.proc === "" ? null : mms.get(st.proc)!;
       // Like runner.c: every copy is tried; the first copy's error is the step's outcome.
       const perCopy = (fn: (c: number) => void): void => {
         const n = "addr" in st && st.addr.kind === "heap" ? 1 : copies;
@@ -238,8 +242,18 @@ export function runModel(
         case "touch":
           perCopy((c) => {
             const a = at(mm!, st.addr, c);
-            for (let p = 0; p < st.pages; p++) k.touch(mm!, a + p * P, st.write ? "write" : "read");
+            // A content id per copy, as runner.c writes it: pages merge within a copy only.
+            const value = st.value === null ? undefined : st.value * KSM_COPY_IDS + c;
+            for (let p = 0; p < st.pages; p++) {
+              if (st.write) k.touch(mm!, a + p * P, "write", value);
+              else k.touch(mm!, a + p * P, "read");
+            }
           });
+          break;
+        case "ksmd":
+          // One wake per full scan: with more pages to scan than there are, a wake ends where its
+          // full scan ends (as runner.c sets pages_to_scan on the host).
+          for (let n = 0; n < st.scans; n++) k.ksmdScan(KSMD_PAGES_TO_SCAN);
           break;
         case "measure":
           exec.layouts.set(i, layout());

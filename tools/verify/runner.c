@@ -29,7 +29,25 @@
  *     a5 = file index + 256 * file page offset or -1 for anonymous, a6 MAP_FIXED); 6 munmap
  *     (a2 pages); 7 mprotect (a2 pages, a3 prot); 8 madvise (a2 pages, a3 advice); 9 mremap
  *     (a2 old pages, a3 new pages, a4 flags, a5 destination page); 10 brk (a1 pages above
- *     start_brk); 11 touch (a2 pages, a3 write); 12 measure.
+ *     start_brk); 11 touch (a2 pages, a3 write, a4 content id or -1); 12 measure; 13 ksmd
+ *     (a0 full scans).
+ *
+ * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
+ * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
+ * copies; any other write leaves a value no other page holds (a per-process counter and the pid).
+ *
+ * ksmd (a `ksmd N` step, controller only): the program's first such step saves run,
+ * pages_to_scan, sleep_millisecs and smart_scan of /sys/kernel/mm/ksm and sets ksmd stopped,
+ * pages_to_scan 1,000,000 (every wake then ends where its full scan ends: `ksm_do_scan` returns
+ * when `scan_get_next_rmap_item` completes a scan), a sleep of about an hour and smart scan off
+ * (the model has none); the values are restored at the end, or when the runner dies. A step makes
+ * N full scans, one wake each: a change of sleep_millisecs wakes ksmd from its sleep (then
+ * stopped, it waits for run), writing run=1 wakes it for exactly one scan, and each further
+ * change of sleep_millisecs for one more; after the last, run=0. ksmd scans only while some mm
+ * is registered, so the controller registers its own (one private page of unique content, made
+ * before the first count): it adds a slot and an rmap item that do not grow with the copies,
+ * which the per-copy filter leaves out. After the last step the controller unmaps the page and
+ * lets ksmd scan once more, so that no slot of an exited runner stays on the host's list.
  * Output (stdout), after the whole program ran:
  *   M <step> <anon_vma> <anon_vma_chain> 1          counts after step (step -1: before step 0)
  *   R <step> <errno>                                outcome of the step (0 = success)
@@ -78,7 +96,7 @@
 
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
-  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE
+  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD
 };
 
 struct cmd {
@@ -130,6 +148,8 @@ __attribute__((format(printf, 1, 2))) static void emit(const char *fmt, ...) {
   if (n > 0) olen += (size_t)n;
 }
 
+static void ksm_restore(void);
+
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
   char buf[512];
   va_list ap;
@@ -140,6 +160,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
   if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
   buf[n++] = '\n';
   if (is_controller) {
+    ksm_restore();
     olen = 0;
     (void)!write(1, buf, (size_t)n);
     for (int i = 0; i < nprocs; i++)
@@ -152,9 +173,8 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
 
 /* ---- slab counters (controller) ---------------------------------------------------------- */
 
-static long read_objects(const char *cache) {
-  char path[128], buf[128];
-  snprintf(path, sizeof path, "/sys/kernel/slab/%s/objects", cache);
+static long read_sysfs_long(const char *path) {
+  char buf[128];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die("open %s: %s", path, strerror(errno));
   ssize_t r = read(fd, buf, sizeof buf - 1);
@@ -162,6 +182,12 @@ static long read_objects(const char *cache) {
   if (r <= 0) die("read %s", path);
   buf[r] = 0;
   return strtol(buf, NULL, 10);
+}
+
+static long read_objects(const char *cache) {
+  char path[128];
+  snprintf(path, sizeof path, "/sys/kernel/slab/%s/objects", cache);
+  return read_sysfs_long(path);
 }
 
 static void shrink(const char *cache) {
@@ -181,6 +207,95 @@ static void measure_counts(int step) {
   shrink("anon_vma_chain");
   long avc = read_objects("anon_vma_chain");
   emit("M %d %ld %ld 1\n", step, av, avc);
+}
+
+/* ---- ksmd (controller) ------------------------------------------------------------------- */
+
+static const char *const ksm_knobs[] = {"run", "pages_to_scan", "sleep_millisecs", "smart_scan"};
+#define KSM_KNOBS 4
+static char ksm_saved[KSM_KNOBS][32];
+static int ksm_was_set;
+static long ksm_sleep_ms = 3600000;
+
+static long ksm_read(const char *knob) {
+  char path[96];
+  snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", knob);
+  return read_sysfs_long(path);
+}
+
+static void ksm_write(const char *knob, const char *v) {
+  char path[96];
+  snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", knob);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, v, strlen(v)) != (ssize_t)strlen(v)) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    ksm_was_set = 0; /* no restore from die() for a knob that could not be written */
+    die("write %s to %s: %s", v, path, strerror(e));
+  }
+  close(fd);
+}
+
+static void ksm_restore(void) {
+  if (!ksm_was_set) return;
+  ksm_was_set = 0;
+  for (int i = KSM_KNOBS - 1; i >= 0; i--) {
+    char path[96];
+    snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", ksm_knobs[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    (void)!write(fd, ksm_saved[i], strlen(ksm_saved[i]));
+    close(fd);
+  }
+}
+
+static void ksm_setup(void) {
+  for (int i = 0; i < KSM_KNOBS; i++) {
+    snprintf(ksm_saved[i], sizeof ksm_saved[i], "%ld", ksm_read(ksm_knobs[i]));
+  }
+  ksm_write("run", "0");
+  ksm_was_set = 1;
+  ksm_write("smart_scan", "0");
+  ksm_write("pages_to_scan", "1000000");
+  ksm_write("sleep_millisecs", "3600000");
+}
+
+/* A change of sleep_millisecs: wakes ksmd from its timed sleep (ksm_iter_wait). */
+static void ksm_kick(void) {
+  char v[32];
+  ksm_sleep_ms = ksm_sleep_ms == 3600000 ? 3600001 : 3600000;
+  snprintf(v, sizeof v, "%ld", ksm_sleep_ms);
+  ksm_write("sleep_millisecs", v);
+}
+
+static void ksmd_scans(long n) {
+  for (long i = 0; i < n; i++) {
+    long target = ksm_read("full_scans") + 1;
+    ksm_kick();
+    if (i == 0) ksm_write("run", "1");
+    for (int waited = 0; ksm_read("full_scans") < target; waited++) {
+      if (waited > 50000) die("ksmd made no full scan in 10 s");
+      usleep(200);
+    }
+  }
+  ksm_write("run", "0");
+}
+
+static char *ksm_page;
+
+/* The controller's registered mm (see the header): set up before the first count. */
+static void ksm_controller_enter(void) {
+  ksm_setup();
+  ksm_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ksm_page == MAP_FAILED) die("mmap: %s", strerror(errno));
+  ((volatile unsigned long long *)ksm_page)[0] = 0x6300000000000000ULL | (unsigned long long)getpid();
+  if (madvise(ksm_page, PAGE, MADV_MERGEABLE) < 0) die("MADV_MERGEABLE: %s", strerror(errno));
+}
+
+static void ksm_controller_leave(void) {
+  if (munmap(ksm_page, PAGE) < 0) die("munmap: %s", strerror(errno));
+  ksmd_scans(1);
+  ksm_restore();
 }
 
 /* ---- layout (controller) ----------------------------------------------------------------- */
@@ -295,7 +410,9 @@ static void send_ack(int kind, int err) {
 static int prot_of(long p) { return (int)p; }
 
 /* Touches n pages from addr (one byte each); EFAULT if the access faults (SIGSEGV/SIGBUS). */
-static int touch_range(unsigned long addr, long n, int write_access) {
+static unsigned long long unique_writes;
+
+static int touch_range(unsigned long addr, long n, int write_access, long value, long copy) {
   volatile char *b = (volatile char *)addr;
   volatile long i = 0;
   in_touch = 1;
@@ -304,8 +421,15 @@ static int touch_range(unsigned long addr, long n, int write_access) {
     return EFAULT;
   }
   for (i = 0; i < n; i++) {
-    if (write_access) b[(size_t)i * PAGE] = 1;
-    else (void)b[(size_t)i * PAGE];
+    volatile unsigned long long *w = (volatile unsigned long long *)(b + (size_t)i * PAGE);
+    if (!write_access) (void)b[(size_t)i * PAGE];
+    else if (value >= 0) {
+      w[0] = 0x6b736d0000000000ULL | (unsigned long long)value;
+      w[1] = (unsigned long long)copy;
+    } else {
+      w[0] = ++unique_writes;
+      w[1] = 0x7500000000000000ULL | (unsigned long long)getpid();
+    }
   }
   in_touch = 0;
   return 0;
@@ -360,7 +484,7 @@ static int run_step(const struct cmd *c) {
         break;
       }
       case OP_TOUCH:
-        err = touch_range(addr, c->a[2], (int)c->a[3]);
+        err = touch_range(addr, c->a[2], (int)c->a[3], c->a[4], k);
         break;
       default:
         die("bad op %d", c->op);
@@ -521,6 +645,9 @@ static int controller_step(int i) {
       if (a.kind != 2 || a.proc != p) die("execve: unexpected ack");
       return 0;
     }
+    case OP_KSMD:
+      ksmd_scans(c->a[0]);
+      return 0;
     case OP_MEASURE:
       emit("P %d\n", i);
       for (int q = 0; q < nprocs; q++)
@@ -659,6 +786,9 @@ int main(int argc, char **argv) {
    * nice -20; without that, as is. */
   struct sched_param sp = {.sched_priority = 1};
   if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) (void)!setpriority(PRIO_PROCESS, 0, -20);
+  int uses_ksm = 0;
+  for (int i = 0; i < nops; i++) uses_ksm |= prog[i].op == OP_KSMD;
+  if (uses_ksm) ksm_controller_enter();
   measure_counts(-1);
   measure_counts(-1); /* the first pass warms the measuring path; Deno uses the last M -1 */
   for (int i = 0; i < nops; i++) {
@@ -668,6 +798,7 @@ int main(int argc, char **argv) {
   }
   for (int q = 0; q < nprocs; q++)
     if (alive[q]) die("process %d still alive at the end of the program", q);
+  if (uses_ksm) ksm_controller_leave();
   emit("E\n");
   flush_out();
   return 0;

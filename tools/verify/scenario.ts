@@ -24,7 +24,15 @@ export interface Addr {
 }
 
 /** madvise advice names of the language. */
-export const ADVICE = ["dontneed", "dontfork", "dofork", "wipeonfork", "keeponfork"] as const;
+export const ADVICE = [
+  "dontneed",
+  "dontfork",
+  "dofork",
+  "wipeonfork",
+  "keeponfork",
+  "mergeable",
+  "unmergeable",
+] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
 
@@ -70,7 +78,16 @@ export type Step =
       dontunmap: boolean;
     }
     | { op: "brk"; proc: string; pages: number }
-    | { op: "touch"; proc: string; addr: Addr; pages: number; write: boolean }
+    | {
+      op: "touch";
+      proc: string;
+      addr: Addr;
+      pages: number;
+      write: boolean;
+      /** The content id a write leaves in every page (`value=V`), or null for unique content. */
+      value: number | null;
+    }
+    | { op: "ksmd"; scans: number; proc: "" }
     | { op: "measure"; label: string; proc: "" }
   );
 
@@ -107,6 +124,8 @@ export const MAX_OFFSET = 2 ** 18 - 1;
 export const MAX_PROCS = 256;
 /** Largest number of files in one scenario (runner.c MAX_FILES). */
 export const MAX_FILES = 16;
+/** Largest number of full scans of one `ksmd` step. */
+export const MAX_KSMD_SCANS = 16;
 
 /** A scenario file that does not parse: one line naming the file, line and problem. */
 export class ScenarioError extends Error {
@@ -130,6 +149,7 @@ const OPS = [
   "brk",
   "write",
   "read",
+  "ksmd",
   "measure",
 ];
 
@@ -159,7 +179,9 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
     if (!cur) return;
     if (cur.steps.length === 0) throw new ScenarioError(origin, 0, `scenario ${cur.name} is empty`);
     cur.written = cur.steps.length;
-    // Implicit teardown: the processes still alive exit, the newest first.
+    // Implicit teardown: the processes still alive exit, the newest first; then, if the
+    // scenario used KSM, one ksmd scan frees what exited mms left (their rmap items and the
+    // anon_vmas these pin), so that the scenario ends with nothing left.
     for (const p of [...cur.procs].reverse()) {
       if (alive.has(p)) {
         cur.steps.push({
@@ -170,6 +192,16 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           expect: "OK",
         });
       }
+    }
+    if (cur.steps.some((s) => s.op === "madvise" && s.advice === "mergeable")) {
+      cur.steps.push({
+        op: "ksmd",
+        scans: 1,
+        proc: "",
+        line: 0,
+        text: "ksmd 1 (teardown)",
+        expect: "OK",
+      });
     }
     out.push(cur);
   };
@@ -407,8 +439,9 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         break;
       case "write":
       case "read":
-        nPos(3, `${head} PROC ADDR PAGES`);
-        allowOpts();
+        nPos(3, head === "write" ? "write PROC ADDR PAGES [value=V]" : "read PROC ADDR PAGES");
+        if (head === "write") allowOpts("value");
+        else allowOpts();
         step = {
           ...base,
           op: "touch",
@@ -416,8 +449,19 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           addr: addr(pos[1]),
           pages: num(pos[2], "page count", 1),
           write: head === "write",
+          value: opts.has("value") ? num(opts.get("value")!, "content id") : null,
         };
         break;
+      case "ksmd": {
+        nPos(1, `ksmd SCANS (full scans, 1 to ${MAX_KSMD_SCANS})`);
+        allowOpts();
+        const n = Number(pos[0]);
+        if (!/^[0-9]+$/.test(pos[0]) || n < 1 || n > MAX_KSMD_SCANS) {
+          fail(`bad scan count "${pos[0]}" (an integer in [1, ${MAX_KSMD_SCANS}])`);
+        }
+        step = { ...base, op: "ksmd", scans: n, proc: "" };
+        break;
+      }
       default: {
         nPos(1, "measure LABEL");
         allowOpts();
@@ -430,7 +474,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
     }
     if (
       step.op !== "measure" && expect !== "OK" &&
-      ["spawn", "fork", "exit", "execve"].includes(step.op)
+      ["spawn", "fork", "exit", "execve", "ksmd"].includes(step.op)
     ) {
       fail(`${step.op} cannot expect a failure`);
     }
@@ -465,6 +509,7 @@ const OPCODE: Record<Step["op"], number> = {
   brk: 10,
   touch: 11,
   measure: 12,
+  ksmd: 13,
 };
 
 /** madvise advice values (uapi). */
@@ -474,6 +519,8 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   dofork: 11,
   wipeonfork: 18,
   keeponfork: 19,
+  mergeable: 12,
+  unmergeable: 13,
 };
 
 /** `mremap` flags (uapi). */
@@ -503,6 +550,9 @@ export function lower(s: Scenario, copies: number): string {
       case "exit":
       case "execve":
       case "measure":
+        break;
+      case "ksmd":
+        a = [st.scans];
         break;
       case "fork":
         a = [pi(st.child)];
@@ -541,11 +591,11 @@ export function lower(s: Scenario, copies: number): string {
         a = [1, st.pages];
         break;
       case "touch":
-        a = [ak(st.addr), st.addr.page, st.pages, st.write ? 1 : 0];
+        a = [ak(st.addr), st.addr.page, st.pages, st.write ? 1 : 0, st.value ?? -1];
         break;
     }
     while (a.length < 7) a.push(0);
-    out.push(`O ${OPCODE[st.op]} ${st.op === "measure" ? 0 : pi(st.proc)} ${a.join(" ")}`);
+    out.push(`O ${OPCODE[st.op]} ${st.proc === "" ? 0 : pi(st.proc)} ${a.join(" ")}`);
   }
   return out.join("\n") + "\n";
 }
