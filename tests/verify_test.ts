@@ -154,6 +154,9 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
   // A page given the KSM page's content is merged two scans later, not one (checksum first).
   assertEquals(ksm("ksm-join-stable-after-two-scans", [10]), [1]);
   assertEquals(ksm("ksm-join-stable-pins", [10, 11]), [2, 1]);
+  // MADV_UNMERGEABLE breaks the pages but leaves their items (and pins) to ksmd's next scan.
+  assertEquals(ksm("ksm-unmergeable-keeps-items-until-scan", [6, 7]), [1, 0]);
+  assertEquals(ksm("ksm-unmergeable-then-scan", [6, 7]), [1, 0]);
   // brk: the heap is one VMA from start_brk.
   assertEquals(at("brk-grow-shrink", "regrown").layout, ["P0 h0-8 rw-p 0 anon"]);
 });

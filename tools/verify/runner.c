@@ -240,6 +240,7 @@ static void ksm_restore(void) {
   if (!ksm_was_set) return;
   ksm_was_set = 0;
   for (int i = KSM_KNOBS - 1; i >= 0; i--) {
+    if (!ksm_saved[i][0]) continue; /* a knob this kernel does not have */
     char path[96];
     snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", ksm_knobs[i]);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -250,12 +251,17 @@ static void ksm_restore(void) {
 }
 
 static void ksm_setup(void) {
+  if (access("/sys/kernel/mm/ksm/run", F_OK) < 0) die("no /sys/kernel/mm/ksm: a kernel without KSM");
   for (int i = 0; i < KSM_KNOBS; i++) {
-    snprintf(ksm_saved[i], sizeof ksm_saved[i], "%ld", ksm_read(ksm_knobs[i]));
+    char path[96];
+    snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", ksm_knobs[i]);
+    /* smart_scan is new in Linux 6.7: an older kernel has no smart scan to turn off. */
+    if (access(path, F_OK) < 0) ksm_saved[i][0] = 0;
+    else snprintf(ksm_saved[i], sizeof ksm_saved[i], "%ld", ksm_read(ksm_knobs[i]));
   }
   ksm_write("run", "0");
   ksm_was_set = 1;
-  ksm_write("smart_scan", "0");
+  if (ksm_saved[3][0]) ksm_write("smart_scan", "0");
   ksm_write("pages_to_scan", "1000000");
   ksm_write("sleep_millisecs", "3600000");
 }
