@@ -114,6 +114,48 @@ export function getUnmappedArea(k: KernelState, mm: Mm, len: number): number | n
   return r2 ?? null;
 }
 
+/** `PMD_SIZE` on x86_64 with 4 KiB pages: what one PMD entry maps (2 MiB). */
+export const PMD_SIZE = 2 * 1024 * 1024;
+
+/**
+ * `thp_get_unmapped_area_vmflags` for private anonymous memory (file offset 0), after
+ * `__thp_get_unmapped_area` (mm/huge_memory.c, Linux 6.18): asks for `len + PMD_SIZE` bytes and
+ * aligns within them, to the next 2 MiB boundary above the range's start, or, when that start is
+ * aligned already, to the top of the padded range (the mm is top-down, MMF_TOPDOWN: the mapping
+ * then ends where the search's range ended). When the padded length fits nowhere, the unpadded
+ * search's result. On this host, `mmap(NULL, 2 MiB)` below a mapping that ends 0x1d1000 above a
+ * 2 MiB boundary lands 0x2f000 above `top - 4 MiB`, the next boundary; a second one lands
+ * directly below it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const a = thpGetUnmappedArea(k, mm, 4 * PMD_SIZE);
+ * ```
+ */
+export function thpGetUnmappedArea(k: KernelState, mm: Mm, len: number): number | null {
+  const padded = getUnmappedArea(k, mm, len + PMD_SIZE);
+  if (padded === null) return getUnmappedArea(k, mm, len);
+  const offSub = (PMD_SIZE - (padded % PMD_SIZE)) % PMD_SIZE;
+  return offSub === 0 ? padded + PMD_SIZE : padded + offSub;
+}
+
+/**
+ * `__get_unmapped_area` without a hint for private anonymous memory (no file, no MAP_SHARED):
+ * THP-aligned ({@link thpGetUnmappedArea}) when the length is a multiple of `PMD_SIZE` and the
+ * kernel has THP (`params.thpAlignAnon`), else the plain search. mmap and mremap's moves both
+ * place such memory through it (mm/mmap.c, mm/mremap.c `vrm_set_new_addr`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const a = anonUnmappedArea(k, mm, len);
+ * ```
+ */
+export function anonUnmappedArea(k: KernelState, mm: Mm, len: number): number | null {
+  return k.params.thpAlignAnon && len % PMD_SIZE === 0
+    ? thpGetUnmappedArea(k, mm, len)
+    : getUnmappedArea(k, mm, len);
+}
+
 /**
  * Checks that `[start, end)` is entirely covered by VMAs (no hole).
  *
@@ -193,7 +235,12 @@ export function doMmap(
   ) {
     start = addr; // the hint is honoured when free
   } else {
-    const a = getUnmappedArea(k, mm, len);
+    // __get_unmapped_area: private anonymous memory with no hint and a length that is a multiple
+    // of PMD_SIZE is placed THP-aligned (shared anonymous memory goes to shmem's own placement,
+    // which aligns only when shmem huge pages are enabled: not modelled, [U] "never").
+    const a = anonymous && type === MAP_PRIVATE && !addr
+      ? anonUnmappedArea(k, mm, len)
+      : getUnmappedArea(k, mm, len);
     if (a === null) throw new SyscallError("ENOMEM", sys, "no free range of that size");
     start = a;
   }

@@ -19,7 +19,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { attachPte, detachPte } from "./pgtable.ts";
-import { getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
+import { anonUnmappedArea, getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import {
   vmaMergeExistingRange,
   vmaMergeExtend,
@@ -205,7 +205,12 @@ export function doMremap(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
     if (!(flags & MREMAP_MAYMOVE)) {
       throw new SyscallError("ENOMEM", sys, "cannot grow in place without MAYMOVE");
     }
-    const dest = getUnmappedArea(k, mm, vrm.newLen);
+    // vrm_set_new_addr: get_unmapped_area with the VMA's file and no hint; a private anonymous
+    // VMA (no file) is placed as mmap places one (THP-aligned for multiples of 2 MiB), a shmem
+    // or file VMA by its file's placement (not modelled: the plain search).
+    const dest = vma.file === null
+      ? anonUnmappedArea(k, mm, vrm.newLen)
+      : getUnmappedArea(k, mm, vrm.newLen);
     if (dest === null) throw new SyscallError("ENOMEM", sys, "no free range for the move");
     if (mm.mapCount + 3 >= k.params.maxMapCount) {
       throw new SyscallError("ENOMEM", sys, "too close to max_map_count");

@@ -49,6 +49,14 @@ export interface KernelParams {
    * prepares an anon_vma (mm/memory.c `do_anonymous_page`).
    */
   zeroPage: boolean;
+  /**
+   * `mmap(NULL)` of private anonymous memory whose length is a multiple of 2 MiB (`PMD_SIZE`)
+   * gets a 2 MiB-aligned address (`thp_get_unmapped_area_vmflags`, called by
+   * `__get_unmapped_area` in mm/mmap.c when CONFIG_TRANSPARENT_HUGEPAGE is built in, whatever the
+   * THP sysfs mode). Default true (x86_64 distribution kernels, and this host); false models a
+   * kernel without THP.
+   */
+  thpAlignAnon: boolean;
   /** Check invariants (reference §1.7) after every operation (slow; tests use it). */
   debugChecks: boolean;
   /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
@@ -87,6 +95,7 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   mapleEntriesPerNode: 10,
   anonFolioOrder: 0,
   zeroPage: true,
+  thpAlignAnon: true,
   debugChecks: false,
   oracleChecks: true,
   ksmPagesToScan: 100,
@@ -186,6 +195,14 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
       "read faults on untouched anonymous memory map the zero page (false: they allocate a folio)",
     source:
       "do_anonymous_page, mm/memory.c; false where mm_forbids_zeropage() (docs/model.md §5.1)",
+  },
+  thpAlignAnon: {
+    kind: "bool",
+    unit: "",
+    meaning:
+      "mmap(NULL) of private anonymous memory, a multiple of 2 MiB long, is placed 2 MiB-aligned",
+    source:
+      "__get_unmapped_area (mm/mmap.c) and __thp_get_unmapped_area (mm/huge_memory.c), Linux 6.18",
   },
   debugChecks: {
     kind: "bool",
