@@ -300,8 +300,8 @@ export class Kernel {
   }
 
   /**
-   * `madvise(addr, len, advice)` for DONTNEED, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK and
-   * MERGEABLE/UNMERGEABLE (KSM).
+   * `madvise(addr, len, advice)` for DONTNEED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
+   * DONTDUMP/DODUMP, HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE (KSM).
    */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
     validateRangeOp(this.mms, "madvise", mm, addr, len, advice);

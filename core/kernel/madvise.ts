@@ -1,8 +1,15 @@
 /**
- * `madvise` for MADV_DONTNEED, MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK.
+ * `madvise` for MADV_DONTNEED, MADV_FREE, the flag advices (MADV_DONTFORK/DOFORK,
+ * MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP, MADV_HUGEPAGE/NOHUGEPAGE) and KSM's
+ * MADV_MERGEABLE/UNMERGEABLE.
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
- * `madvise_update_vma`).
+ * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
+ * `hugepage_madvise` (mm/khugepaged.c). What the model leaves out, named: MADV_FREE marks pages
+ * lazily freeable, which changes what reclaim does with them, not the rmap objects; the model
+ * keeps them as they are. MADV_HUGEPAGE registers the mm with khugepaged (`khugepaged_enter_vma`),
+ * which is not modelled. MADV_DODUMP's EINVAL for VM_SPECIAL VMAs cannot arise (the model has no
+ * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
  * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
  * through pgtable.ts (zap) `folioFreed`.
@@ -19,19 +26,43 @@ import { checkSplitBudget } from "./mprotect.ts";
 import { zapRange } from "./pgtable.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import {
+  MADV_DODUMP,
   MADV_DOFORK,
+  MADV_DONTDUMP,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_MERGEABLE,
+  MADV_NOHUGEPAGE,
   MADV_UNMERGEABLE,
   MADV_WIPEONFORK,
   type Mm,
   SyscallError,
   VM_DONTCOPY,
+  VM_DONTDUMP,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
   VM_SHARED,
   VM_WIPEONFORK,
 } from "./types.ts";
+
+/** The advice values `doMadvise` knows (anything else is EINVAL, as for an unknown value). */
+const KNOWN_ADVICE = [
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_DONTFORK,
+  MADV_DOFORK,
+  MADV_WIPEONFORK,
+  MADV_KEEPONFORK,
+  MADV_MERGEABLE,
+  MADV_UNMERGEABLE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_DONTDUMP,
+  MADV_DODUMP,
+];
 
 /**
  * `do_madvise` with `mmap_lock` held.
@@ -52,16 +83,7 @@ export function doMadvise(
   if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
   if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
   const end = addr + pageAlignUp(len);
-  const known = [
-    MADV_DONTNEED,
-    MADV_DONTFORK,
-    MADV_DOFORK,
-    MADV_WIPEONFORK,
-    MADV_KEEPONFORK,
-    MADV_MERGEABLE,
-    MADV_UNMERGEABLE,
-  ];
-  if (!known.includes(advice)) {
+  if (!KNOWN_ADVICE.includes(advice)) {
     throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
   }
   if (end === addr) return;
@@ -70,6 +92,17 @@ export function doMadvise(
   const hole = !fullyMapped(mm, addr, end);
   if (advice === MADV_DONTNEED) {
     zapRange(k, mm, addr, end);
+    if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
+    return;
+  }
+  if (advice === MADV_FREE) {
+    // madvise_free_single_vma: only anonymous VMAs (no vm_ops: not a file, not shmem); the
+    // first other one ends the walk with EINVAL. No VMA or rmap object changes.
+    for (const v of mm.vmas.intersecting(addr, end)) {
+      if (v.file || (v.flags & VM_SHARED)) {
+        throw new SyscallError("EINVAL", sys, "MADV_FREE needs private anonymous memory");
+      }
+    }
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
@@ -98,7 +131,12 @@ export function doMadvise(
     } else if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
     else if (advice === MADV_DOFORK) nf &= ~VM_DONTCOPY;
     else if (advice === MADV_WIPEONFORK) nf |= VM_WIPEONFORK;
-    else nf &= ~VM_WIPEONFORK;
+    else if (advice === MADV_KEEPONFORK) nf &= ~VM_WIPEONFORK;
+    else if (advice === MADV_DONTDUMP) nf |= VM_DONTDUMP;
+    else if (advice === MADV_DODUMP) nf &= ~VM_DONTDUMP;
+    // hugepage_madvise: each sets its flag and clears the other.
+    else if (advice === MADV_HUGEPAGE) nf = (nf & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+    else nf = (nf & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
     if (nf !== vma.flags) vmaModifyFlags(k, vma, cur, tmpEnd, nf, sys);
     cur = tmpEnd;
   }

@@ -70,6 +70,16 @@ export const MADV_KEEPONFORK = 19;
 export const MADV_MERGEABLE = 12;
 /** Undo MADV_MERGEABLE: break the range's KSM pages, clear VM_MERGEABLE. */
 export const MADV_UNMERGEABLE = 13;
+/** Lazy free of private anonymous pages (no VMA change; the model keeps the pages mapped). */
+export const MADV_FREE = 8;
+/** Prefer transparent huge pages (VM_HUGEPAGE, clears VM_NOHUGEPAGE). */
+export const MADV_HUGEPAGE = 14;
+/** No transparent huge pages (VM_NOHUGEPAGE, clears VM_HUGEPAGE). */
+export const MADV_NOHUGEPAGE = 15;
+/** Leave out of core dumps (VM_DONTDUMP). */
+export const MADV_DONTDUMP = 16;
+/** Undo MADV_DONTDUMP. */
+export const MADV_DODUMP = 17;
 
 /** `vm_flags` bits (include/linux/mm.h values). */
 export const VM_READ = 0x1;
@@ -97,6 +107,12 @@ export const VM_ACCOUNT = 0x100000;
 export const VM_SOFTDIRTY = 0x8000000;
 /** Wipe on fork (MADV_WIPEONFORK). */
 export const VM_WIPEONFORK = 0x2000000;
+/** Left out of core dumps (MADV_DONTDUMP; include/linux/mm.h bit 26). */
+export const VM_DONTDUMP = 0x4000000;
+/** Transparent huge pages wanted (MADV_HUGEPAGE; bit 29). */
+export const VM_HUGEPAGE = 0x20000000;
+/** Transparent huge pages refused (MADV_NOHUGEPAGE; bit 30). */
+export const VM_NOHUGEPAGE = 0x40000000;
 /** KSM may merge identical pages (MADV_MERGEABLE; `VM_MERGEABLE`, include/linux/mm.h, bit 31). */
 export const VM_MERGEABLE = 0x80000000;
 /** Access bits, ignored by `anon_vma_compatible` (reference §3.1). */

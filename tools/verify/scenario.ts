@@ -32,6 +32,11 @@ export const ADVICE = [
   "keeponfork",
   "mergeable",
   "unmergeable",
+  "free",
+  "hugepage",
+  "nohugepage",
+  "dontdump",
+  "dodump",
 ] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
@@ -521,6 +526,11 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   keeponfork: 19,
   mergeable: 12,
   unmergeable: 13,
+  free: 8,
+  hugepage: 14,
+  nohugepage: 15,
+  dontdump: 16,
+  dodump: 17,
 };
 
 /** `mremap` flags (uapi). */

@@ -1,0 +1,106 @@
+// The flag advices of mm/madvise.c beyond fork's, and MADV_FREE (madvise_vma_behavior,
+// hugepage_madvise, madvise_free_single_vma; Linux 6.18, checked against this host by
+// tools/verify/scenarios/madvise_flags.scn). Each test names the bug it catches: an advice that
+// does not set or clear its flag (no split, or no merge back), MADV_HUGEPAGE and MADV_NOHUGEPAGE
+// both set at once, a flag that anon_vma_compatible ignores (a neighbour's anon_vma reused across
+// it), MADV_FREE changing VMAs or accepting file memory.
+
+import { assertEquals, assertThrows } from "./assert.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import {
+  MADV_DODUMP,
+  MADV_DONTDUMP,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  type Mm,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  SyscallError,
+  VM_DONTDUMP,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const X = 0x7f0000000000;
+
+/** `[start, end)` in pages from X and the flags in `mask` of every VMA of `mm`. */
+function layout(mm: Mm, mask: number): number[][] {
+  return [...mm.vmas].map((v) => [(v.start - X) / P, (v.end - X) / P, v.flags & mask]);
+}
+
+function world(): { k: Kernel; mm: Mm } {
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true } });
+  return { k, mm: k.spawn() };
+}
+
+Deno.test("MADV_DONTDUMP splits a faulted VMA; MADV_DODUMP merges it back", () => {
+  //   X+0 ............. X+8        DONTDUMP on [2, 4):  [0,2) [2,4)D [4,8)   (2 splits, 2 AVCs)
+  const { k, mm } = world();
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  for (let i = 0; i < 8; i++) k.touch(mm, X + i * P, "write");
+  k.madvise(mm, X + 2 * P, 2 * P, MADV_DONTDUMP);
+  assertEquals(layout(mm, VM_DONTDUMP), [[0, 2, 0], [2, 4, VM_DONTDUMP], [4, 8, 0]]);
+  assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 3]);
+  k.madvise(mm, X + 2 * P, 2 * P, MADV_DODUMP);
+  assertEquals(layout(mm, VM_DONTDUMP), [[0, 8, 0]]);
+  assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 1]);
+});
+
+Deno.test("MADV_HUGEPAGE and MADV_NOHUGEPAGE each clear the other's flag", () => {
+  const { k, mm } = world();
+  const both = VM_HUGEPAGE | VM_NOHUGEPAGE;
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  k.madvise(mm, X + P, 2 * P, MADV_HUGEPAGE);
+  assertEquals(layout(mm, both), [[0, 1, 0], [1, 3, VM_HUGEPAGE], [3, 8, 0]]);
+  k.madvise(mm, X + 2 * P, 4 * P, MADV_NOHUGEPAGE);
+  assertEquals(layout(mm, both), [
+    [0, 1, 0],
+    [1, 2, VM_HUGEPAGE],
+    [2, 6, VM_NOHUGEPAGE],
+    [6, 8, 0],
+  ]);
+  k.madvise(mm, X, 8 * P, MADV_NOHUGEPAGE);
+  assertEquals(layout(mm, both), [[0, 8, VM_NOHUGEPAGE]]);
+  k.madvise(mm, X + 4 * P, 4 * P, MADV_HUGEPAGE);
+  assertEquals(layout(mm, both), [[0, 4, VM_NOHUGEPAGE], [4, 8, VM_HUGEPAGE]]);
+});
+
+Deno.test("VM_DONTDUMP keeps a neighbour's anon_vma from being reused", () => {
+  // A [0,4) faulted; B [4,8) made read-only, DONTDUMP, then writable (no merge: the flags
+  // differ), then written: find_mergeable_anon_vma finds A not anon_vma_compatible.
+  for (const dontdump of [true, false]) {
+    const { k, mm } = world();
+    k.mmap(mm, X, 4 * P, RW, ANON);
+    k.touch(mm, X, "write");
+    k.mmap(mm, X + 4 * P, 4 * P, PROT_READ, ANON);
+    if (dontdump) k.madvise(mm, X + 4 * P, 4 * P, MADV_DONTDUMP);
+    k.mprotect(mm, X + 4 * P, 4 * P, RW);
+    k.touch(mm, X + 4 * P, "write");
+    // Without DONTDUMP the mprotect merged B into A: one VMA, one anon_vma.
+    assertEquals([mm.mapCount, k.slab.live("anon_vma")], dontdump ? [2, 2] : [1, 1]);
+  }
+});
+
+Deno.test("MADV_FREE: private anonymous memory only, no VMA change; EINVAL, ENOMEM as Linux", () => {
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  for (let i = 0; i < 4; i++) k.touch(mm, X + i * P, "write");
+  k.madvise(mm, X + P, 2 * P, MADV_FREE);
+  assertEquals([mm.mapCount, mm.pages.size, k.liveAnonFolios.length], [1, 4, 4]);
+  // Shared anonymous memory is shmem (not anonymous for madvise_free_single_vma): EINVAL.
+  k.mmap(mm, X + 10 * P, 2 * P, RW, MAP_FIXED | MAP_ANONYMOUS | MAP_SHARED);
+  assertThrows(() => k.madvise(mm, X + 10 * P, 2 * P, MADV_FREE), SyscallError, "EINVAL");
+  // Over a hole: ENOMEM, and still nothing changed.
+  assertThrows(() => k.madvise(mm, X, 8 * P, MADV_FREE), SyscallError, "ENOMEM");
+  assertEquals([mm.mapCount, mm.pages.size], [2, 4]);
+});
