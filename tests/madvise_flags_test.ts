@@ -1,6 +1,6 @@
-// The flag advices of mm/madvise.c beyond fork's, and MADV_FREE (madvise_vma_behavior,
-// hugepage_madvise, madvise_free_single_vma; Linux 6.18, checked against this host by
-// tools/verify/scenarios/madvise_flags.scn). Each test names the bug it catches: an advice that
+// The flag advices of mm/madvise.c beyond fork's, MADV_FREE, and MAP_STACK's VM_NOHUGEPAGE
+// (madvise_vma_behavior, hugepage_madvise, madvise_free_single_vma, calc_vm_flag_bits; Linux
+// 6.18, checked against this host by tools/verify/scenarios/madvise_flags.scn). Each test names the bug it catches: an advice that
 // does not set or clear its flag (no split, or no merge back), MADV_HUGEPAGE and MADV_NOHUGEPAGE
 // both set at once, a flag that anon_vma_compatible ignores (a neighbour's anon_vma reused across
 // it), MADV_FREE changing VMAs or accepting file memory.
@@ -18,6 +18,7 @@ import {
   MAP_FIXED,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_STACK,
   type Mm,
   PAGE_SIZE,
   PROT_READ,
@@ -103,4 +104,19 @@ Deno.test("MADV_FREE: private anonymous memory only, no VMA change; EINVAL, ENOM
   // Over a hole: ENOMEM, and still nothing changed.
   assertThrows(() => k.madvise(mm, X, 8 * P, MADV_FREE), SyscallError, "ENOMEM");
   assertEquals([mm.mapCount, mm.pages.size], [2, 4]);
+});
+
+Deno.test("MAP_STACK sets VM_NOHUGEPAGE on a kernel with THP: a stack does not merge with the heap", () => {
+  //   X+0 plain   X+4 stack   X+8 stack    -> [0,4) [4,12)NOHUGEPAGE   (this host: the same)
+  for (const thp of [true, false]) {
+    const k = new Kernel({ scheme: new AnonVmaScheme(), params: { thp } });
+    const mm = k.spawn();
+    k.mmap(mm, X, 4 * P, RW, ANON);
+    k.mmap(mm, X + 4 * P, 4 * P, RW, ANON | MAP_STACK);
+    k.mmap(mm, X + 8 * P, 4 * P, RW, ANON | MAP_STACK);
+    assertEquals(
+      layout(mm, VM_NOHUGEPAGE),
+      thp ? [[0, 4, 0], [4, 12, VM_NOHUGEPAGE]] : [[0, 12, 0]],
+    );
+  }
 });

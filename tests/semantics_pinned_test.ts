@@ -516,8 +516,8 @@ Deno.test("mmap(NULL): private anonymous multiples of 2 MiB are THP-aligned, not
   //   own placement: unaligned while shmem huge pages are off); a free hint is taken as it is.
   const top = 0x7ffff7dd1000;
   const MiB = 2 ** 20;
-  const fresh = (thpAlignAnon: boolean) => {
-    const k = new Kernel({ scheme: new AnonVmaScheme(), params: { mmapBase: top, thpAlignAnon } });
+  const fresh = (thp: boolean) => {
+    const k = new Kernel({ scheme: new AnonVmaScheme(), params: { mmapBase: top, thp } });
     return { k, mm: k.spawn() };
   };
   const { k, mm } = fresh(true);

@@ -290,8 +290,10 @@ Deno.test("python_fork_pool under anon_vma: exact figures, process tree, no dive
   assert.equal(r.counters.exits, 5);
   assert.equal(r.counters.faults_anon_new, 1763);
   assert.equal(r.counters.faults_cow_copy, 1957);
-  assert.equal(r.counters.merges, 39);
-  assert.equal(r.slab.allocs.anon_vma, 159);
+  // 37 and 161: the handler threads' stacks (MAP_STACK: VM_NOHUGEPAGE with THP) merge with no
+  // neighbour, and two of them take no neighbour's anon_vma (anon_vma_compatible compares flags).
+  assert.equal(r.counters.merges, 37);
+  assert.equal(r.slab.allocs.anon_vma, 161);
   assert.equal(r.slab.allocs.anon_vma_chain, 326);
   assert.equal(r.oracle.mismatches, 0);
   assert.ok(r.oracle.leakFree);

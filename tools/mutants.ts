@@ -630,8 +630,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-align-any-large-len",
     file: "core/kernel/mmap.ts",
-    search: "  return k.params.thpAlignAnon && len % PMD_SIZE === 0",
-    replace: "  return k.params.thpAlignAnon && len >= PMD_SIZE",
+    search: "  return k.params.thp && len % PMD_SIZE === 0",
+    replace: "  return k.params.thp && len >= PMD_SIZE",
     story: "every anonymous mapping of 2 MiB or more is aligned, not only multiples of 2 MiB",
     tests: ["tests/semantics_pinned_test.ts"],
   },
@@ -674,6 +674,15 @@ export const MUTANTS: readonly Mutant[] = [
       '        throw new SyscallError("EINVAL", sys, "MADV_FREE needs private anonymous memory");',
     replace: "        break;",
     story: "MADV_FREE accepts shared or file memory (madvise_free_single_vma refuses it)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "map-stack-no-nohugepage",
+    file: "core/kernel/mmap.ts",
+    search: "  if ((flags & MAP_STACK) && params.thp) vmFlags |= VM_NOHUGEPAGE;",
+    replace: "",
+    story:
+      "MAP_STACK sets no VM_NOHUGEPAGE, so a thread stack merges with the anonymous memory below",
     tests: ["tests/madvise_flags_test.ts"],
   },
   {

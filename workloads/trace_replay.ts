@@ -70,6 +70,7 @@ import {
   MAP_GROWSDOWN,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_STACK,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
@@ -367,7 +368,6 @@ const IGNORED_MMAP_FLAGS = new Set([
   "MAP_NORESERVE",
   "MAP_POPULATE",
   "MAP_LOCKED",
-  "MAP_STACK",
   "MAP_32BIT",
   "MAP_SYNC",
   "MAP_UNINITIALIZED",
@@ -832,7 +832,7 @@ function* replayScript(
           const shared = (fl & 0x3) !== MAP_PRIVATE;
           const anon = (fl & MAP_ANONYMOUS) !== 0;
           const mflags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
-            (anon ? MAP_ANONYMOUS : 0) | (fl & MAP_GROWSDOWN);
+            (anon ? MAP_ANONYMOUS : 0) | (fl & (MAP_GROWSDOWN | MAP_STACK));
           const file = anon ? null : fileOf(proc, fd);
           const addr = ev.ret;
           let ok = false;

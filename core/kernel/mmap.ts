@@ -25,6 +25,7 @@ import {
   MAP_GROWSDOWN,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_STACK,
   type Mm,
   PAGE_SIZE,
   PROT_EXEC,
@@ -39,6 +40,7 @@ import {
   VM_MAYREAD,
   VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_NOHUGEPAGE,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
@@ -142,7 +144,7 @@ export function thpGetUnmappedArea(k: KernelState, mm: Mm, len: number): number 
 /**
  * `__get_unmapped_area` without a hint for private anonymous memory (no file, no MAP_SHARED):
  * THP-aligned ({@link thpGetUnmappedArea}) when the length is a multiple of `PMD_SIZE` and the
- * kernel has THP (`params.thpAlignAnon`), else the plain search. mmap and mremap's moves both
+ * kernel has THP (`params.thp`), else the plain search. mmap and mremap's moves both
  * place such memory through it (mm/mmap.c, mm/mremap.c `vrm_set_new_addr`).
  *
  * @example Usage
@@ -151,7 +153,7 @@ export function thpGetUnmappedArea(k: KernelState, mm: Mm, len: number): number 
  * ```
  */
 export function anonUnmappedArea(k: KernelState, mm: Mm, len: number): number | null {
-  return k.params.thpAlignAnon && len % PMD_SIZE === 0
+  return k.params.thp && len % PMD_SIZE === 0
     ? thpGetUnmappedArea(k, mm, len)
     : getUnmappedArea(k, mm, len);
 }
@@ -270,6 +272,8 @@ export function doMmap(
     if (vmFlags & VM_WRITE) vmFlags |= VM_ACCOUNT;
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  // calc_vm_flag_bits: MAP_STACK -> VM_NOHUGEPAGE on a kernel with THP (include/linux/mman.h).
+  if ((flags & MAP_STACK) && params.thp) vmFlags |= VM_NOHUGEPAGE;
   if (fixed) munmapRange(k, mm, start, end, sys);
   const vmg = vmgReset(mmapVmg, mm, start, end, pgoff, vmFlags, mapFile);
   // A shmem object is new and unique: it can never merge.

@@ -50,13 +50,15 @@ export interface KernelParams {
    */
   zeroPage: boolean;
   /**
-   * `mmap(NULL)` of private anonymous memory whose length is a multiple of 2 MiB (`PMD_SIZE`)
-   * gets a 2 MiB-aligned address (`thp_get_unmapped_area_vmflags`, called by
-   * `__get_unmapped_area` in mm/mmap.c when CONFIG_TRANSPARENT_HUGEPAGE is built in, whatever the
-   * THP sysfs mode). Default true (x86_64 distribution kernels, and this host); false models a
-   * kernel without THP.
+   * The kernel is built with CONFIG_TRANSPARENT_HUGEPAGE (default true: x86_64 distribution
+   * kernels, and this host), whatever the THP sysfs mode. Two placement and flag effects are
+   * modelled (PMD mappings are not): `mmap(NULL)` of private anonymous memory whose length is a
+   * multiple of 2 MiB gets a 2 MiB-aligned address (`__get_unmapped_area` ->
+   * `thp_get_unmapped_area_vmflags`, mm/mmap.c), as do mremap's moves of it; and MAP_STACK sets
+   * VM_NOHUGEPAGE (`calc_vm_flag_bits`, include/linux/mman.h), which keeps a stack from merging
+   * with other anonymous memory. false models a kernel without THP.
    */
-  thpAlignAnon: boolean;
+  thp: boolean;
   /** Check invariants (reference §1.7) after every operation (slow; tests use it). */
   debugChecks: boolean;
   /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
@@ -95,7 +97,7 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   mapleEntriesPerNode: 10,
   anonFolioOrder: 0,
   zeroPage: true,
-  thpAlignAnon: true,
+  thp: true,
   debugChecks: false,
   oracleChecks: true,
   ksmPagesToScan: 100,
@@ -196,13 +198,13 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
     source:
       "do_anonymous_page, mm/memory.c; false where mm_forbids_zeropage() (docs/model.md §5.1)",
   },
-  thpAlignAnon: {
+  thp: {
     kind: "bool",
     unit: "",
     meaning:
-      "mmap(NULL) of private anonymous memory, a multiple of 2 MiB long, is placed 2 MiB-aligned",
+      "kernel built with THP: anonymous mmap(NULL) of 2 MiB multiples is aligned, MAP_STACK sets VM_NOHUGEPAGE",
     source:
-      "__get_unmapped_area (mm/mmap.c) and __thp_get_unmapped_area (mm/huge_memory.c), Linux 6.18",
+      "__get_unmapped_area (mm/mmap.c), __thp_get_unmapped_area (mm/huge_memory.c), calc_vm_flag_bits (include/linux/mman.h), Linux 6.18",
   },
   debugChecks: {
     kind: "bool",

@@ -44,6 +44,8 @@ export const MAP_ANONYMOUS = 0x20;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 /** Stack-like mapping that grows down (VM_GROWSDOWN). */
 export const MAP_GROWSDOWN = 0x0100;
+/** A thread stack (uapi 0x20000): VM_NOHUGEPAGE where the kernel has THP (`calc_vm_flag_bits`). */
+export const MAP_STACK = 0x20000;
 
 /** `mremap` flags (uapi/linux/mman.h, reference §9.1). */
 export const MREMAP_MAYMOVE = 1;

@@ -19,6 +19,7 @@ import {
   MAP_FIXED_NOREPLACE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_STACK,
   type Mm,
   PAGE_SIZE,
   type SimFile,
@@ -196,7 +197,8 @@ export function runModel(
           break;
         case "map": {
           const flags = (st.shared ? MAP_SHARED : MAP_PRIVATE) |
-            (st.fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE) | (st.file ? 0 : MAP_ANONYMOUS);
+            (st.fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE) | (st.file ? 0 : MAP_ANONYMOUS) |
+            (st.stack ? MAP_STACK : 0);
           const file = st.file ? files.get(st.file.name)! : null;
           perCopy((c) =>
             k.mmap(

@@ -69,6 +69,8 @@ export type Step =
       shared: boolean;
       file: { name: string; pgoff: number } | null;
       fixed: boolean;
+      /** MAP_STACK (a thread stack: VM_NOHUGEPAGE on a kernel with THP). */
+      stack: boolean;
     }
     | { op: "munmap"; proc: string; addr: Addr; pages: number }
     | { op: "mprotect"; proc: string; addr: Addr; pages: number; prot: number }
@@ -282,7 +284,9 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
       if (m) {
         if (opts.has(m[1])) fail(`option ${m[1]} given twice`);
         opts.set(m[1], m[2]);
-      } else if (["private", "shared", "fixed", "dontunmap"].includes(w) && head !== "measure") {
+      } else if (
+        ["private", "shared", "fixed", "stack", "dontunmap"].includes(w) && head !== "measure"
+      ) {
         if (opts.has(w)) fail(`flag ${w} given twice`);
         opts.set(w, "");
       } else pos.push(w);
@@ -352,8 +356,8 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         step = { ...base, op: head, proc: proc(pos[0]) };
         break;
       case "map": {
-        nPos(4, "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed]");
-        allowOpts("private", "shared", "file", "fixed");
+        nPos(4, "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed] [stack]");
+        allowOpts("private", "shared", "file", "fixed", "stack");
         if (opts.has("private") === opts.has("shared")) {
           fail("map needs exactly one of private, shared");
         }
@@ -376,6 +380,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           shared: opts.has("shared"),
           file,
           fixed: opts.has("fixed"),
+          stack: opts.has("stack"),
         };
         break;
       }
@@ -575,7 +580,7 @@ export function lower(s: Scenario, copies: number): string {
           st.prot,
           st.shared ? 1 : 0,
           st.file ? Number(st.file.name.slice(1)) + st.file.pgoff * 256 : -1,
-          st.fixed ? 1 : 0,
+          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0),
         ];
         break;
       case "munmap":
