@@ -16,6 +16,7 @@ import {
   MADV_NOHUGEPAGE,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -24,9 +25,11 @@ import {
   PROT_READ,
   PROT_WRITE,
   SyscallError,
+  VM_ACCOUNT,
   VM_DONTDUMP,
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
+  VM_NORESERVE,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -119,4 +122,28 @@ Deno.test("MAP_STACK sets VM_NOHUGEPAGE on a kernel with THP: a stack does not m
       thp ? [[0, 4, 0], [4, 12, VM_NOHUGEPAGE]] : [[0, 12, 0]],
     );
   }
+});
+
+Deno.test("MAP_NORESERVE: VM_NORESERVE, never VM_ACCOUNT, so kept apart from charged memory", () => {
+  //   X+0 charged   X+4 NORESERVE   X+8 NORESERVE   -> [0,4)A [4,12)N   (this host: the same)
+  //   X+20 NORESERVE read-only, made writable: mprotect_fixup charges nothing, so it merges
+  //   with the writable NORESERVE mapping after it: [20,28)N
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const mm = k.spawn();
+  const bits = VM_ACCOUNT | VM_NORESERVE;
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 4 * P, 4 * P, RW, ANON | MAP_NORESERVE);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON | MAP_NORESERVE);
+  k.mmap(mm, X + 20 * P, 4 * P, PROT_READ, ANON | MAP_NORESERVE);
+  k.mprotect(mm, X + 20 * P, 4 * P, RW);
+  k.mmap(mm, X + 24 * P, 4 * P, RW, ANON | MAP_NORESERVE);
+  assertEquals(layout(mm, bits), [
+    [0, 4, VM_ACCOUNT],
+    [4, 12, VM_NORESERVE],
+    [20, 28, VM_NORESERVE],
+  ]);
+  // A neighbour's anon_vma is not reused across the flag (anon_vma_compatible).
+  k.touch(mm, X, "write");
+  k.touch(mm, X + 4 * P, "write");
+  assertEquals(k.slab.live("anon_vma"), 2);
 });

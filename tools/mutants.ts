@@ -686,6 +686,22 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/madvise_flags_test.ts"],
   },
   {
+    id: "map-noreserve-ignored",
+    file: "core/kernel/mmap.ts",
+    search: "  if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;",
+    replace: "",
+    story: "MAP_NORESERVE sets no VM_NORESERVE: the mapping merges with charged memory",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "mprotect-charges-noreserve",
+    file: "core/kernel/mprotect.ts",
+    search: "      (nf & VM_WRITE) && !(old & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))",
+    replace: "      (nf & VM_WRITE) && !(old & (VM_ACCOUNT | VM_WRITE | VM_SHARED))",
+    story: "mprotect charges a VM_NORESERVE mapping made writable (mprotect_fixup does not)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
     id: "av2026-alloc-under-lock",
     file: "core/rmap/anon_vma_2026.ts",
     search: "allocUnderLock: false,",

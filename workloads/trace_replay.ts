@@ -68,6 +68,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -365,7 +366,6 @@ const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
 
 /** mmap flags the model does not implement; replayed without them and counted. */
 const IGNORED_MMAP_FLAGS = new Set([
-  "MAP_NORESERVE",
   "MAP_POPULATE",
   "MAP_LOCKED",
   "MAP_32BIT",
@@ -832,7 +832,7 @@ function* replayScript(
           const shared = (fl & 0x3) !== MAP_PRIVATE;
           const anon = (fl & MAP_ANONYMOUS) !== 0;
           const mflags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
-            (anon ? MAP_ANONYMOUS : 0) | (fl & (MAP_GROWSDOWN | MAP_STACK));
+            (anon ? MAP_ANONYMOUS : 0) | (fl & (MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE));
           const file = anon ? null : fileOf(proc, fd);
           const addr = ev.ret;
           let ok = false;

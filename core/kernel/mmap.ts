@@ -23,6 +23,7 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -41,6 +42,7 @@ import {
   VM_MAYSHARE,
   VM_MAYWRITE,
   VM_NOHUGEPAGE,
+  VM_NORESERVE,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
@@ -268,10 +270,15 @@ export function doMmap(
     // Private anonymous memory: pgoff = addr >> PAGE_SHIFT (reference §6).
     pgoff = anonymous ? start / PAGE_SIZE : offset / PAGE_SIZE;
     if (anonymous) mapFile = null;
-    // accountable_mapping(): private writable mappings are charged (VM_ACCOUNT).
-    if (vmFlags & VM_WRITE) vmFlags |= VM_ACCOUNT;
+    // accountable_mapping(): private writable mappings are charged (VM_ACCOUNT), unless
+    // MAP_NORESERVE made them VM_NORESERVE (below).
+    if ((vmFlags & VM_WRITE) && !(flags & MAP_NORESERVE)) vmFlags |= VM_ACCOUNT;
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  // do_mmap honours MAP_NORESERVE while vm.overcommit_memory is not 2 (OVERCOMMIT_NEVER; the
+  // default is 0) [U: the model has no overcommit setting]. The flag keeps the mapping apart from
+  // charged ones (merge and anon_vma_compatible compare flags).
+  if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
   // calc_vm_flag_bits: MAP_STACK -> VM_NOHUGEPAGE on a kernel with THP (include/linux/mman.h).
   if ((flags & MAP_STACK) && params.thp) vmFlags |= VM_NOHUGEPAGE;
   if (fixed) munmapRange(k, mm, start, end, sys);

@@ -27,6 +27,7 @@ import {
   VM_ACCESS_FLAGS,
   VM_ACCOUNT,
   VM_EXEC,
+  VM_NORESERVE,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
@@ -126,9 +127,9 @@ export function doMprotect(
     const old = vma.flags;
     let nf = (old & ~VM_ACCESS_FLAGS) | newAccess;
     if (
-      (old & VM_SHARED) === 0 && (nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_WRITE)
+      (nf & VM_WRITE) && !(old & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))
     ) {
-      nf |= VM_ACCOUNT; // mprotect_fixup charges a private mapping made writable
+      nf |= VM_ACCOUNT; // mprotect_fixup charges a private mapping made writable (not NORESERVE)
     } else if (
       !(nf & VM_WRITE) && (old & VM_ACCOUNT) && vmaIsAnonymous(vma) &&
       !k.scheme.hasAnon(vma)

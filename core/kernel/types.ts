@@ -46,6 +46,8 @@ export const MAP_FIXED_NOREPLACE = 0x100000;
 export const MAP_GROWSDOWN = 0x0100;
 /** A thread stack (uapi 0x20000): VM_NOHUGEPAGE where the kernel has THP (`calc_vm_flag_bits`). */
 export const MAP_STACK = 0x20000;
+/** Do not reserve swap for the mapping (uapi 0x4000): VM_NORESERVE, so not charged (VM_ACCOUNT). */
+export const MAP_NORESERVE = 0x4000;
 
 /** `mremap` flags (uapi/linux/mman.h, reference §9.1). */
 export const MREMAP_MAYMOVE = 1;
@@ -105,6 +107,8 @@ export const VM_GROWSDOWN = 0x100;
 export const VM_DONTCOPY = 0x20000;
 /** Charged to the commit limit (private writable mappings). */
 export const VM_ACCOUNT = 0x100000;
+/** Not charged to the commit limit (MAP_NORESERVE; include/linux/mm.h bit 21). */
+export const VM_NORESERVE = 0x200000;
 /** Soft-dirty tracking (ignored by merges). */
 export const VM_SOFTDIRTY = 0x8000000;
 /** Wipe on fork (MADV_WIPEONFORK). */

@@ -17,6 +17,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -198,7 +199,7 @@ export function runModel(
         case "map": {
           const flags = (st.shared ? MAP_SHARED : MAP_PRIVATE) |
             (st.fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE) | (st.file ? 0 : MAP_ANONYMOUS) |
-            (st.stack ? MAP_STACK : 0);
+            (st.stack ? MAP_STACK : 0) | (st.noreserve ? MAP_NORESERVE : 0);
           const file = st.file ? files.get(st.file.name)! : null;
           perCopy((c) =>
             k.mmap(

@@ -71,6 +71,8 @@ export type Step =
       fixed: boolean;
       /** MAP_STACK (a thread stack: VM_NOHUGEPAGE on a kernel with THP). */
       stack: boolean;
+      /** MAP_NORESERVE (VM_NORESERVE: not charged). */
+      noreserve: boolean;
     }
     | { op: "munmap"; proc: string; addr: Addr; pages: number }
     | { op: "mprotect"; proc: string; addr: Addr; pages: number; prot: number }
@@ -285,7 +287,8 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         if (opts.has(m[1])) fail(`option ${m[1]} given twice`);
         opts.set(m[1], m[2]);
       } else if (
-        ["private", "shared", "fixed", "stack", "dontunmap"].includes(w) && head !== "measure"
+        ["private", "shared", "fixed", "stack", "noreserve", "dontunmap"].includes(w) &&
+        head !== "measure"
       ) {
         if (opts.has(w)) fail(`flag ${w} given twice`);
         opts.set(w, "");
@@ -356,8 +359,11 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         step = { ...base, op: head, proc: proc(pos[0]) };
         break;
       case "map": {
-        nPos(4, "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed] [stack]");
-        allowOpts("private", "shared", "file", "fixed", "stack");
+        nPos(
+          4,
+          "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed] [stack] [noreserve]",
+        );
+        allowOpts("private", "shared", "file", "fixed", "stack", "noreserve");
         if (opts.has("private") === opts.has("shared")) {
           fail("map needs exactly one of private, shared");
         }
@@ -381,6 +387,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           file,
           fixed: opts.has("fixed"),
           stack: opts.has("stack"),
+          noreserve: opts.has("noreserve"),
         };
         break;
       }
@@ -580,7 +587,7 @@ export function lower(s: Scenario, copies: number): string {
           st.prot,
           st.shared ? 1 : 0,
           st.file ? Number(st.file.name.slice(1)) + st.file.pgoff * 256 : -1,
-          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0),
+          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0) | (st.noreserve ? 4 : 0),
         ];
         break;
       case "munmap":
