@@ -16,7 +16,9 @@ import {
   MADV_NOHUGEPAGE,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_NONBLOCK,
   MAP_NORESERVE,
+  MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -146,4 +148,21 @@ Deno.test("MAP_NORESERVE: VM_NORESERVE, never VM_ACCOUNT, so kept apart from cha
   k.touch(mm, X, "write");
   k.touch(mm, X + 4 * P, "write");
   assertEquals(k.slab.live("anon_vma"), 2);
+});
+
+Deno.test("MAP_POPULATE faults the range in at mmap: writes where private and writable", () => {
+  //   X+0 rw private: 4 write faults, an anon_vma      X+10 r private: zero-page reads, none
+  //   X+20 rw private file: 4 CoW copies ("to break COW"), a second anon_vma
+  //   X+30 rw private with MAP_NONBLOCK too: not populated
+  const k = new Kernel({ scheme: new AnonVmaScheme() });
+  const mm = k.spawn();
+  const f = k.createFile("f", 8);
+  k.mmap(mm, X, 4 * P, RW, ANON | MAP_POPULATE);
+  assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length], [1, 4]);
+  k.mmap(mm, X + 10 * P, 4 * P, PROT_READ, ANON | MAP_POPULATE);
+  assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length, mm.pages.size], [1, 4, 8]);
+  k.mmap(mm, X + 20 * P, 4 * P, RW, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, f, 0);
+  assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length], [2, 8]);
+  k.mmap(mm, X + 30 * P, 4 * P, RW, ANON | MAP_POPULATE | MAP_NONBLOCK);
+  assertEquals([k.slab.live("anon_vma"), mm.pages.size], [2, 12]);
 });

@@ -194,7 +194,7 @@ Deno.test("replay: exec layouts, execveat, clone3 and the fidelity classes on a 
     strace: [
       '50 1.000000 execve("/usr/bin/app", ["app"], 0x7ffe /* 1 var */) = 0',
       "50 1.100000 mprotect(0x555500002000, 4096, PROT_READ) = 0",
-      "50 1.200000 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE, -1, 0) = 0x7f0000000000",
+      "50 1.200000 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_32BIT, -1, 0) = 0x7f0000000000",
       "50 1.210000 madvise(0x7f0000000000, 65536, MADV_PAGEOUT) = 0",
       "50 1.220000 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)",
       "50 1.300000 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD, stack=0x1, stack_size=0x1000}, 88) = 51",
@@ -234,7 +234,7 @@ Deno.test("replay: exec layouts, execveat, clone3 and the fidelity classes on a 
   const notes = r.notes!.join("\n");
   assert.match(notes, /Calls without a memory effect \(recognised, skipped\): kill 1, wait4 1/);
   assert.match(notes, /Unknown syscalls \(counted and skipped\): none/);
-  assert.match(notes, /replayed without their effect: MAP_POPULATE 1/);
+  assert.match(notes, /replayed without their effect: MAP_32BIT 1/);
   assert.match(
     notes,
     /Recorded on Linux 6\.18\.44 x86_64, 2026-11-30T20:00:00Z, by rmapbench-record 1: \/sanitized\/1\/app/,

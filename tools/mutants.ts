@@ -702,6 +702,22 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/madvise_flags_test.ts"],
   },
   {
+    id: "map-populate-ignored",
+    file: "core/kernel/kernel.ts",
+    search: "      if ((flags & MAP_POPULATE) && !(flags & MAP_NONBLOCK)) {",
+    replace: "      if ((flags & MAP_POPULATE) && (flags & MAP_NONBLOCK)) {",
+    story: "MAP_POPULATE faults nothing in (and MAP_NONBLOCK turns population on)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "populate-reads-private-writable",
+    file: "core/kernel/memory.ts",
+    search: "    const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;",
+    replace: "    const write = false;",
+    story: "mm_populate read-faults a private writable mapping (no CoW break, no anon pages)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
     id: "av2026-alloc-under-lock",
     file: "core/rmap/anon_vma_2026.ts",
     search: "allocUnderLock: false,",

@@ -68,7 +68,9 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
+  MAP_NONBLOCK,
   MAP_NORESERVE,
+  MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -366,13 +368,11 @@ const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
 
 /** mmap flags the model does not implement; replayed without them and counted. */
 const IGNORED_MMAP_FLAGS = new Set([
-  "MAP_POPULATE",
   "MAP_LOCKED",
   "MAP_32BIT",
   "MAP_SYNC",
   "MAP_UNINITIALIZED",
   "MAP_DROPPABLE",
-  "MAP_NONBLOCK",
 ]);
 
 /** madvise advice with no effect on VMAs or mappings (readahead hints). */
@@ -832,7 +832,8 @@ function* replayScript(
           const shared = (fl & 0x3) !== MAP_PRIVATE;
           const anon = (fl & MAP_ANONYMOUS) !== 0;
           const mflags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
-            (anon ? MAP_ANONYMOUS : 0) | (fl & (MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE));
+            (anon ? MAP_ANONYMOUS : 0) |
+            (fl & (MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK));
           const file = anon ? null : fileOf(proc, fd);
           const addr = ev.ret;
           let ok = false;

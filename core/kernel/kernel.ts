@@ -39,7 +39,7 @@ import {
   type WalkListener,
 } from "./state.ts";
 import { createFile, lruScan } from "./folio.ts";
-import { type Access, handleMmFault } from "./memory.ts";
+import { type Access, handleMmFault, populateRange } from "./memory.ts";
 import { doBrk, doMmap, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import { doMprotect } from "./mprotect.ts";
 import { doMadvise } from "./madvise.ts";
@@ -61,6 +61,8 @@ import {
 } from "./validate.ts";
 import {
   type Folio,
+  MAP_NONBLOCK,
+  MAP_POPULATE,
   type Mm,
   PAGE_SHIFT,
   PAGE_SIZE,
@@ -258,12 +260,19 @@ export class Kernel {
     validateMmap(this.mms, mm, addr, len, prot, flags, offset);
     const outer = this.#begin("mmap", mm);
     try {
+      let start: number;
       this.exec.acquire(mm.mmapLock, "write");
       try {
-        return doMmap(this.#k, mm, addr, len, prot, flags, file, offset);
+        start = doMmap(this.#k, mm, addr, len, prot, flags, file, offset);
       } finally {
         this.exec.release(mm.mmapLock, "write");
       }
+      // do_mmap: MAP_POPULATE without MAP_NONBLOCK asks for mm_populate after the mapping is
+      // made (the write lock dropped; each fault takes the read lock).
+      if ((flags & MAP_POPULATE) && !(flags & MAP_NONBLOCK)) {
+        populateRange(this.#k, mm, start, pageAlignUp(len));
+      }
+      return start;
     } finally {
       this.#end(outer);
     }

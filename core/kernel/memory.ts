@@ -42,6 +42,33 @@ import {
 export type Access = "read" | "write";
 
 /**
+ * `mm_populate` (mm/gup.c `__mm_populate`, `populate_vma_page_range`), as `do_mmap` asks for it
+ * with MAP_POPULATE: faults in every page of `[start, start + len)` that is not mapped yet (or not
+ * writable where a write is wanted), with a write fault where the VMA is private and writable
+ * ("to break COW": a private file page gets its anonymous copy), a read fault elsewhere. Errors
+ * are ignored, as `mm_populate` ignores them (a PROT_NONE part stays empty).
+ *
+ * @example Usage
+ * ```ts ignore
+ * populateRange(k, mm, start, len);
+ * ```
+ */
+export function populateRange(k: KernelState, mm: Mm, start: number, len: number): void {
+  for (let a = start; a < start + len; a += PAGE_SIZE) {
+    const vma = mm.vmas.find(a);
+    if (!vma) continue;
+    const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    const pte = mm.pages.get(a / PAGE_SIZE);
+    if (pte !== undefined && pte.kind !== "swap" && (!write || pte.writable)) continue;
+    try {
+      handleMmFault(k, mm, a, write ? "write" : "read");
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+    }
+  }
+}
+
+/**
  * `handle_mm_fault` for the page at `addr` (page aligned), under `mmap_lock` for read. Throws
  * EFAULT (SIGSEGV/SIGBUS) for an access outside any VMA, without permission or past the end of
  * a file.

@@ -48,6 +48,10 @@ export const MAP_GROWSDOWN = 0x0100;
 export const MAP_STACK = 0x20000;
 /** Do not reserve swap for the mapping (uapi 0x4000): VM_NORESERVE, so not charged (VM_ACCOUNT). */
 export const MAP_NORESERVE = 0x4000;
+/** Fault the whole mapping in at mmap time (uapi 0x8000; `mm_populate`). */
+export const MAP_POPULATE = 0x8000;
+/** With MAP_POPULATE: do not populate (uapi 0x10000; `do_mmap` then sets no `populate`). */
+export const MAP_NONBLOCK = 0x10000;
 
 /** `mremap` flags (uapi/linux/mman.h, reference §9.1). */
 export const MREMAP_MAYMOVE = 1;

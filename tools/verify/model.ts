@@ -18,6 +18,7 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_NORESERVE,
+  MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -199,7 +200,8 @@ export function runModel(
         case "map": {
           const flags = (st.shared ? MAP_SHARED : MAP_PRIVATE) |
             (st.fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE) | (st.file ? 0 : MAP_ANONYMOUS) |
-            (st.stack ? MAP_STACK : 0) | (st.noreserve ? MAP_NORESERVE : 0);
+            (st.stack ? MAP_STACK : 0) | (st.noreserve ? MAP_NORESERVE : 0) |
+            (st.populate ? MAP_POPULATE : 0);
           const file = st.file ? files.get(st.file.name)! : null;
           perCopy((c) =>
             k.mmap(

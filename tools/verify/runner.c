@@ -27,7 +27,7 @@
  *     Addresses are (a0 = kind: 0 arena page, 1 heap page from start_brk, a1 = page). Ops:
  *     1 spawn; 2 fork (a0 = child slot); 3 exit; 4 execve; 5 map (a2 pages, a3 prot, a4 shared,
  *     a5 = file index + 256 * file page offset or -1 for anonymous, a6: 1 MAP_FIXED, 2 MAP_STACK,
- *     4 MAP_NORESERVE); 6 munmap
+ *     4 MAP_NORESERVE, 8 MAP_POPULATE); 6 munmap
  *     (a2 pages); 7 mprotect (a2 pages, a3 prot); 8 madvise (a2 pages, a3 advice); 9 mremap
  *     (a2 old pages, a3 new pages, a4 flags, a5 destination page); 10 brk (a1 pages above
  *     start_brk); 11 touch (a2 pages, a3 write, a4 content id or -1); 12 measure; 13 ksmd
@@ -454,7 +454,8 @@ static int run_step(const struct cmd *c) {
       case OP_MAP: {
         int flags = (c->a[4] ? MAP_SHARED : MAP_PRIVATE) |
                     ((c->a[6] & 1) ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
-                    ((c->a[6] & 2) ? MAP_STACK : 0) | ((c->a[6] & 4) ? MAP_NORESERVE : 0);
+                    ((c->a[6] & 2) ? MAP_STACK : 0) | ((c->a[6] & 4) ? MAP_NORESERVE : 0) |
+                    ((c->a[6] & 8) ? MAP_POPULATE : 0);
         int fd = -1;
         off_t foff = 0;
         if (c->a[5] >= 0) {

@@ -73,6 +73,8 @@ export type Step =
       stack: boolean;
       /** MAP_NORESERVE (VM_NORESERVE: not charged). */
       noreserve: boolean;
+      /** MAP_POPULATE (the range is faulted in by mmap). */
+      populate: boolean;
     }
     | { op: "munmap"; proc: string; addr: Addr; pages: number }
     | { op: "mprotect"; proc: string; addr: Addr; pages: number; prot: number }
@@ -287,7 +289,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         if (opts.has(m[1])) fail(`option ${m[1]} given twice`);
         opts.set(m[1], m[2]);
       } else if (
-        ["private", "shared", "fixed", "stack", "noreserve", "dontunmap"].includes(w) &&
+        ["private", "shared", "fixed", "stack", "noreserve", "populate", "dontunmap"].includes(w) &&
         head !== "measure"
       ) {
         if (opts.has(w)) fail(`flag ${w} given twice`);
@@ -361,9 +363,10 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
       case "map": {
         nPos(
           4,
-          "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed] [stack] [noreserve]",
+          "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed] [stack] [noreserve] " +
+            "[populate]",
         );
-        allowOpts("private", "shared", "file", "fixed", "stack", "noreserve");
+        allowOpts("private", "shared", "file", "fixed", "stack", "noreserve", "populate");
         if (opts.has("private") === opts.has("shared")) {
           fail("map needs exactly one of private, shared");
         }
@@ -388,6 +391,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           fixed: opts.has("fixed"),
           stack: opts.has("stack"),
           noreserve: opts.has("noreserve"),
+          populate: opts.has("populate"),
         };
         break;
       }
@@ -587,7 +591,7 @@ export function lower(s: Scenario, copies: number): string {
           st.prot,
           st.shared ? 1 : 0,
           st.file ? Number(st.file.name.slice(1)) + st.file.pgoff * 256 : -1,
-          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0) | (st.noreserve ? 4 : 0),
+          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0) | (st.noreserve ? 4 : 0) | (st.populate ? 8 : 0),
         ];
         break;
       case "munmap":
