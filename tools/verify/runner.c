@@ -215,6 +215,7 @@ static void measure_counts(int step) {
 static const char *const ksm_knobs[] = {"run", "pages_to_scan", "sleep_millisecs", "smart_scan"};
 #define KSM_KNOBS 4
 static char ksm_saved[KSM_KNOBS][32];
+static char ksm_paths[KSM_KNOBS][96];
 static int ksm_was_set;
 static long ksm_sleep_ms = 3600000;
 
@@ -237,29 +238,42 @@ static void ksm_write(const char *knob, const char *v) {
   close(fd);
 }
 
+/* Writes the saved settings back: open, write and close only, so that a signal handler may call
+ * it (the paths are made at setup). */
 static void ksm_restore(void) {
   if (!ksm_was_set) return;
   ksm_was_set = 0;
   for (int i = KSM_KNOBS - 1; i >= 0; i--) {
     if (!ksm_saved[i][0]) continue; /* a knob this kernel does not have */
-    char path[96];
-    snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", ksm_knobs[i]);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = open(ksm_paths[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0) continue;
     (void)!write(fd, ksm_saved[i], strlen(ksm_saved[i]));
     close(fd);
   }
 }
 
+/* SIGINT, SIGTERM, SIGHUP (an interrupted `deno task verify`): restore ksmd's settings, then die
+ * of the signal as before. */
+static void ksm_on_signal(int sig) {
+  ksm_restore();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
 static void ksm_setup(void) {
   if (access("/sys/kernel/mm/ksm/run", F_OK) < 0) die("no /sys/kernel/mm/ksm: a kernel without KSM");
   for (int i = 0; i < KSM_KNOBS; i++) {
-    char path[96];
-    snprintf(path, sizeof path, "/sys/kernel/mm/ksm/%s", ksm_knobs[i]);
+    snprintf(ksm_paths[i], sizeof ksm_paths[i], "/sys/kernel/mm/ksm/%s", ksm_knobs[i]);
     /* smart_scan is new in Linux 6.7: an older kernel has no smart scan to turn off. */
-    if (access(path, F_OK) < 0) ksm_saved[i][0] = 0;
+    if (access(ksm_paths[i], F_OK) < 0) ksm_saved[i][0] = 0;
     else snprintf(ksm_saved[i], sizeof ksm_saved[i], "%ld", ksm_read(ksm_knobs[i]));
   }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = ksm_on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
   ksm_write("run", "0");
   ksm_was_set = 1;
   if (ksm_saved[3][0]) ksm_write("smart_scan", "0");
