@@ -505,9 +505,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "madvise-wipeonfork-file",
     file: "core/kernel/madvise.ts",
-    search: "      if (v.file || (v.flags & VM_SHARED)) {\n        throw new SyscallError(\n",
-    replace: "      if (v.flags & VM_SHARED) {\n        throw new SyscallError(\n",
-    story: "MADV_WIPEONFORK is accepted on a private file mapping (Linux: EINVAL)",
+    search: "      if (v.file || (v.flags & VM_SHARED)) {",
+    replace: "      if (v.flags & VM_SHARED) {",
+    story: "MADV_WIPEONFORK (and MADV_FREE) accepted on a private file mapping (Linux: EINVAL)",
     tests: [CLASSIC, MISUSE],
   },
   {
@@ -670,9 +670,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "madvise-free-accepts-shmem",
     file: "core/kernel/madvise.ts",
-    search:
-      '        throw new SyscallError("EINVAL", sys, "MADV_FREE needs private anonymous memory");',
-    replace: "        break;",
+    search: "  if (advice === MADV_FREE || advice === MADV_WIPEONFORK) {",
+    replace: "  if (advice === MADV_WIPEONFORK || advice < 0) {",
     story: "MADV_FREE accepts shared or file memory (madvise_free_single_vma refuses it)",
     tests: ["tests/madvise_flags_test.ts"],
   },

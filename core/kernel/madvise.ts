@@ -95,27 +95,20 @@ export function doMadvise(
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
-  if (advice === MADV_FREE) {
-    // madvise_free_single_vma: only anonymous VMAs (no vm_ops: not a file, not shmem); the
-    // first other one ends the walk with EINVAL. No VMA or rmap object changes.
+  if (advice === MADV_FREE || advice === MADV_WIPEONFORK) {
+    // madvise_free_single_vma (only anonymous VMAs, no vm_ops: not a file, not shmem) and
+    // MADV_WIPEONFORK ("vma->vm_file || vm_flags & VM_SHARED"): EINVAL for any other VMA.
     for (const v of mm.vmas.intersecting(addr, end)) {
       if (v.file || (v.flags & VM_SHARED)) {
-        throw new SyscallError("EINVAL", sys, "MADV_FREE needs private anonymous memory");
+        const name = advice === MADV_FREE ? "MADV_FREE" : "MADV_WIPEONFORK";
+        throw new SyscallError("EINVAL", sys, `${name} needs private anonymous memory`);
       }
     }
+  }
+  if (advice === MADV_FREE) {
+    // No VMA or rmap object changes (the pages' lazy freeing is not modelled).
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
-  }
-  if (advice === MADV_WIPEONFORK) {
-    for (const v of mm.vmas.intersecting(addr, end)) {
-      if (v.file || (v.flags & VM_SHARED)) {
-        throw new SyscallError(
-          "EINVAL",
-          sys,
-          "MADV_WIPEONFORK needs private anonymous memory",
-        );
-      }
-    }
   }
   checkSplitBudget(k, mm, addr, end, sys);
   let cur = addr;
