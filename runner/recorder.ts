@@ -25,7 +25,7 @@ import { Distribution } from "../core/lib/stats.ts";
 import { Slab, SLAB_CACHES } from "../core/slab.ts";
 import { resolveSlabSlowPath, type SlabSlowPathParams } from "../core/slab_slow_path.ts";
 import { createScheme } from "../core/rmap/registry.ts";
-import type { Folio } from "../core/kernel/types.ts";
+import { type Folio, VM_LOCKED } from "../core/kernel/types.ts";
 import {
   type ParamSpec,
   type ParamValue,
@@ -402,9 +402,14 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
             if (userTasksAlive === 0) break;
             if (f.freed) continue;
             let referenced = 0;
-            yield { op: "walk_referenced", run: () => referenced = kernel.folioReferenced(f) };
+            // folio_check_references: a folio mapped in a VM_LOCKED VMA is kept (activated).
+            const seen = { vmFlags: 0 };
+            yield {
+              op: "walk_referenced",
+              run: () => referenced = kernel.folioReferenced(f, seen),
+            };
             if (
-              referenced === 0 && mp.reclaimWatermarkFolios > 0 &&
+              referenced === 0 && !(seen.vmFlags & VM_LOCKED) && mp.reclaimWatermarkFolios > 0 &&
               kernel.liveAnonFolios.length > mp.reclaimWatermarkFolios && !f.freed
             ) {
               yield { op: "walk_unmap", run: () => void kernel.tryToUnmap(f) };

@@ -20,12 +20,17 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
+  MLOCK_ONFAULT,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
@@ -201,9 +206,14 @@ export const FLAG_VALUES: Readonly<Record<string, number>> = {
   MAP_POPULATE,
   MAP_NONBLOCK,
   MAP_FIXED_NOREPLACE,
+  MAP_LOCKED,
   MREMAP_MAYMOVE,
   MREMAP_FIXED,
   MREMAP_DONTUNMAP,
+  MLOCK_ONFAULT,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
   CLONE_VM: 0x100,
   CLONE_FS: 0x200,
   CLONE_FILES: 0x400,
@@ -220,8 +230,8 @@ export const FLAG_VALUES: Readonly<Record<string, number>> = {
  * @example Usage
  * ```ts
  * import { parseFlags } from "./strace_parser.ts";
- * const f = parseFlags("MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK");
- * if (f.value !== 0x22 || f.unknown[0] !== "MAP_STACK") throw new Error();
+ * const f = parseFlags("MAP_PRIVATE|MAP_ANONYMOUS|MAP_DENYWRITE");
+ * if (f.value !== 0x22 || f.unknown[0] !== "MAP_DENYWRITE") throw new Error();
  * ```
  */
 export function parseFlags(expr: string): { value: number; unknown: string[] } {

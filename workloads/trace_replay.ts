@@ -30,7 +30,7 @@
  *   missing".
  * - **Fidelity classes.** Every call the replay could not reproduce is put in one class: exec-time
  *   layout missing (failed, in a process without a snapshot, on a range the replay never mapped),
- *   failed on the host too (skipped), not implemented by the model (mlock, mbind, unmodelled
+ *   failed on the host too (skipped), not implemented by the model (mbind, mseal, unmodelled
  *   madvise advice, MAP_HUGETLB, ...; skipped), never returned in the trace (skipped), or a genuine
  *   model difference (any other call that succeeded on the host and failed in the model). The
  *   workload's fidelity table prints each class with its count and one example.
@@ -41,6 +41,9 @@
  *   stands for a file of its own.
  * - **Failed calls** (`= -1 ENOMEM (...)`) are skipped. `pkey_mprotect` is replayed as
  *   `mprotect` (the model has no protection keys).
+ * - **Locking**: `mlock`, `mlock2`, `munlock`, `mlockall`, `munlockall` and `mmap(MAP_LOCKED)`
+ *   are replayed with the model's mlock (VM_LOCKED/VM_LOCKONFAULT on the VMAs, `mm->def_flags`
+ *   for MCL_FUTURE, and the populate that follows a lock: a replayed mlock faults pages in).
  * - **Page touches**: strace shows no faults. With `faults=perf` the perf samples are merged by
  *   timestamp (both recorded on CLOCK_REALTIME, see tools/record.ts) and each becomes a
  *   write if its VMA is writable, else a read (perf does not say which — assumption). The
@@ -68,6 +71,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
+  MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_NORESERVE,
   MAP_POPULATE,
@@ -348,11 +352,6 @@ export const NO_MEMORY_EFFECT: ReadonlySet<string> = new Set([
 
 /** Memory syscalls the model does not implement (they can change VMAs or pages on Linux). */
 const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
-  "mlock",
-  "mlock2",
-  "munlock",
-  "mlockall",
-  "munlockall",
   "mbind",
   "remap_file_pages",
   "process_madvise",
@@ -366,9 +365,15 @@ const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
   "userfaultfd",
 ]);
 
+/**
+ * mmap flags replayed as the trace has them (the replay sets the mapping type, MAP_ANONYMOUS and
+ * MAP_FIXED itself).
+ */
+const PASSED_MMAP_FLAGS = MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE | MAP_POPULATE |
+  MAP_NONBLOCK | MAP_LOCKED;
+
 /** mmap flags the model does not implement; replayed without them and counted. */
 const IGNORED_MMAP_FLAGS = new Set([
-  "MAP_LOCKED",
   "MAP_32BIT",
   "MAP_SYNC",
   "MAP_UNINITIALIZED",
@@ -564,6 +569,15 @@ function matchLayouts(events: TraceEvent[], layouts: ExecLayout[]): Map<TraceEve
     if (best) out.set(ev, best);
   }
   return out;
+}
+
+/**
+ * The pages an mlock/munlock range covers, as `[start, len]` for the divergence class: the
+ * syscalls accept an unaligned start (rounded down, `len` grown by the part of the page before it).
+ */
+function lockedRange(addr: number, len: number): [number, number] {
+  const off = addr % PAGE_SIZE;
+  return [addr - off, len + off];
 }
 
 function num(call: TraceCall, i: number): number {
@@ -833,7 +847,7 @@ function* replayScript(
           const anon = (fl & MAP_ANONYMOUS) !== 0;
           const mflags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
             (anon ? MAP_ANONYMOUS : 0) |
-            (fl & (MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK));
+            (fl & PASSED_MMAP_FLAGS);
           const file = anon ? null : fileOf(proc, fd);
           const addr = ev.ret;
           let ok = false;
@@ -879,6 +893,33 @@ function* replayScript(
           );
           break;
         }
+        case "mlock":
+        case "mlock2": {
+          const fl = ev.name === "mlock2" ? flags(ev, 2) : 0;
+          yield call(
+            ev,
+            proc,
+            lockedRange(num(ev, 0), num(ev, 1)),
+            () => k.mlock(mm, num(ev, 0), num(ev, 1), fl),
+          );
+          break;
+        }
+        case "munlock":
+          yield call(
+            ev,
+            proc,
+            lockedRange(num(ev, 0), num(ev, 1)),
+            () => k.munlock(mm, num(ev, 0), num(ev, 1)),
+          );
+          break;
+        case "mlockall": {
+          const fl = flags(ev, 0);
+          yield call(ev, proc, null, () => k.mlockall(mm, fl));
+          break;
+        }
+        case "munlockall":
+          yield call(ev, proc, null, () => k.munlockall(mm));
+          break;
         case "mremap": {
           if (ev.ret === null) {
             classify(stats, "unfinished", ev, "");
@@ -1095,6 +1136,11 @@ const ACTS = new Set([
   "mremap",
   "brk",
   "madvise",
+  "mlock",
+  "mlock2",
+  "munlock",
+  "mlockall",
+  "munlockall",
   "fork",
   "vfork",
   "clone",
@@ -1103,14 +1149,22 @@ const ACTS = new Set([
   "execveat",
 ]);
 
-function opKind(name: string): "mmap" | "munmap" | "mprotect" | "mremap" | "brk" | "madvise" {
+function opKind(
+  name: string,
+): "mmap" | "munmap" | "mprotect" | "mremap" | "brk" | "madvise" | "mlock" {
   switch (name) {
     case "munmap":
     case "mprotect":
     case "mremap":
     case "brk":
     case "madvise":
+    case "mlock":
       return name;
+    case "mlock2":
+    case "munlock":
+    case "mlockall":
+    case "munlockall":
+      return "mlock";
     default:
       return "mmap";
   }
@@ -1239,7 +1293,8 @@ export const TRACE_REPLAY: Workload = {
   id: "trace-replay",
   title: "strace replay",
   description:
-    "Replays an strace -f log (mmap, munmap, mprotect, mremap, brk, madvise, clone/clone3/fork/vfork, " +
+    "Replays an strace -f log (mmap, munmap, mprotect, mremap, brk, madvise, mlock/mlock2/munlock, " +
+    "mlockall/munlockall, clone/clone3/fork/vfork, " +
     "execve, exit_group) at the addresses the trace reports, with threads and vfork children " +
     "sharing their parent's mm, the recorded post-exec layout of every exec'd process and the " +
     "perf page-fault samples of the same run. Ships fork_demo and real programs recorded on " +
@@ -1293,11 +1348,13 @@ export const TRACE_REPLAY: Workload = {
     if (touch === "none" && (!usePerf || info.trace.faults.length === 0)) {
       env.note(
         usePerf
-          ? "No page-fault data: this trace has no perf samples, so the replay faults no memory and " +
-            "every anon_vma figure is zero; record with perf (deno task record) or pass " +
+          ? "No page-fault data: this trace has no perf samples, so the replay touches no memory " +
+            "and the anon_vma figures count only what its calls fault in themselves (MAP_POPULATE, " +
+            "MAP_LOCKED, mlock, mlockall); record with perf (deno task record) or pass " +
             "--param touch=first-page or touch=all-writable"
-          : "Page faults are off (faults=none, touch=none): the replay faults no memory and every " +
-            "anon_vma figure is zero; pass --param faults=perf or touch=all-writable",
+          : "Page faults are off (faults=none, touch=none): the replay touches no memory and the " +
+            "anon_vma figures count only what its calls fault in themselves (MAP_POPULATE, " +
+            "MAP_LOCKED, mlock, mlockall); pass --param faults=perf or touch=all-writable",
       );
     }
     env.note(`Replays: ${s.replays} (copies x repeat); counts below are over all of them`);

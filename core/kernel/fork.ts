@@ -33,6 +33,7 @@ import {
   PROT_WRITE,
   SyscallError,
   VM_DONTCOPY,
+  VM_LOCKED_MASK,
   VM_WIPEONFORK,
   type Vma,
 } from "./types.ts";
@@ -61,6 +62,9 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
     startBrk: k.params.startBrk,
     brk: k.params.startBrk,
     mmapBase: k.params.mmapBase,
+    // mm_init: the parent's def_flags & VM_INIT_DEF_MASK (VM_NOHUGEPAGE, which the model never
+    // puts there): mlockall(MCL_FUTURE) is not inherited, nor kept across execve.
+    defFlags: 0,
     alive: true,
     rmap: null,
   };
@@ -119,10 +123,13 @@ function dupVmas(k: KernelState, child: Mm, n: number): void {
   for (let i = 0; i < n; i++) {
     const mpnt = vmas[i];
     forkVmas[i] = null;
-    if (mpnt.flags & VM_DONTCOPY) continue;
+    const flags = mpnt.flags;
+    if (flags & VM_DONTCOPY) continue;
     const tmp = vmaDup(k, mpnt, child);
+    // dup_mmap: vm_flags_clear(tmp, VM_LOCKED_MASK): a child's memory is not locked.
+    if (flags & VM_LOCKED_MASK) tmp.flags = flags & ~VM_LOCKED_MASK;
     k.scheme.vmaInit(tmp);
-    const wipe = (mpnt.flags & VM_WIPEONFORK) !== 0;
+    const wipe = (flags & VM_WIPEONFORK) !== 0;
     if (!wipe) k.scheme.fork(tmp, mpnt);
     vmaLinkAccount(k, tmp);
     forkVmas[m++] = tmp;

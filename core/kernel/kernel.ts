@@ -11,7 +11,7 @@
  * | folio.ts | folio allocation/freeing, LRU, swap cache, page cache |
  * | vma.ts | mm/vma.c: merge (`vma_merge_struct`), split, `vma_modify` |
  * | mmap.ts | mm/mmap.c: `do_mmap`, `do_brk_flags`, munmap, `exit_mmap` |
- * | mprotect.ts, madvise.ts | mm/mprotect.c, mm/madvise.c |
+ * | mprotect.ts, madvise.ts, mlock.ts | mm/mprotect.c, mm/madvise.c, mm/mlock.c |
  * | memory.ts | mm/memory.c: faults, `copy_page_range` |
  * | fork.ts | kernel/fork.c: `mm_init`, `dup_mmap`; exit and execve |
  * | mremap.ts | mm/mremap.c (`vma_remap_struct`), RELOCATE_ANON |
@@ -43,6 +43,13 @@ import { type Access, handleMmFault, populateRange } from "./memory.ts";
 import { doBrk, doMmap, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import { doMprotect } from "./mprotect.ts";
 import { doMadvise } from "./madvise.ts";
+import {
+  applyMlockallFlags,
+  applyVmaLockFlags,
+  checkMlockallFlags,
+  lockRange,
+  mlock2Flags,
+} from "./mlock.ts";
 import { dupMm, execMm, exitMm, newMm } from "./fork.ts";
 import { doMremap, vrmNew } from "./mremap.ts";
 import { ksmDoScan, ksmSetContent } from "./ksm.ts";
@@ -61,14 +68,18 @@ import {
 } from "./validate.ts";
 import {
   type Folio,
+  MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_POPULATE,
+  MCL_CURRENT,
   type Mm,
   PAGE_SHIFT,
   PAGE_SIZE,
   type Pte,
   type SimFile,
   SyscallError,
+  VM_LOCKED,
+  VM_LOCKED_MASK,
 } from "./types.ts";
 
 export type { Access } from "./memory.ts";
@@ -269,7 +280,10 @@ export class Kernel {
       }
       // do_mmap: MAP_POPULATE without MAP_NONBLOCK asks for mm_populate after the mapping is
       // made (the write lock dropped; each fault takes the read lock).
-      if ((flags & MAP_POPULATE) && !(flags & MAP_NONBLOCK)) {
+      // So does a locked mapping (MAP_LOCKED, or mlockall(MCL_FUTURE)'s def_flags) unless it is
+      // locked on fault: "(vm_flags & (VM_LOCKED|VM_LOCKONFAULT)) == VM_LOCKED".
+      const lock = ((mm.defFlags ?? 0) | (flags & MAP_LOCKED ? VM_LOCKED : 0)) & VM_LOCKED_MASK;
+      if (((flags & MAP_POPULATE) && !(flags & MAP_NONBLOCK)) || lock === VM_LOCKED) {
         populateRange(this.#k, mm, start, pageAlignUp(len));
       }
       return start;
@@ -321,10 +335,72 @@ export class Kernel {
     );
   }
 
-  /** `brk(newBrk)`: returns the resulting break (unchanged on failure, as Linux does). */
+  /**
+   * `brk(newBrk)`: returns the resulting break (unchanged on failure, as Linux does). After
+   * `mlockall(MCL_FUTURE)` the heap's new pages are faulted in (`mm->def_flags & VM_LOCKED`).
+   */
   brk(mm: Mm, newBrk: number): number {
     validateBrk(this.mms, mm, newBrk);
-    return this.#op("brk", mm, () => this.#mmapLocked(mm, () => doBrk(this.#k, mm, newBrk)));
+    return this.#op("brk", mm, () => {
+      const oldEnd = pageAlignUp(mm.brk);
+      const r = this.#mmapLocked(mm, () => doBrk(this.#k, mm, newBrk));
+      // brk(): populate [oldbrk, newbrk) once do_brk_flags grew the heap, with the lock dropped.
+      const newEnd = pageAlignUp(r);
+      if (((mm.defFlags ?? 0) & VM_LOCKED) && r === newBrk && newEnd > oldEnd) {
+        populateRange(this.#k, mm, oldEnd, newEnd - oldEnd);
+      }
+      return r;
+    });
+  }
+
+  /**
+   * `mlock(addr, len)`, or `mlock2(addr, len, flags)` with `flags` MLOCK_ONFAULT: the range gets
+   * VM_LOCKED (VM_LOCKONFAULT too with MLOCK_ONFAULT; VMAs split at its ends), then, without
+   * MLOCK_ONFAULT, its pages are faulted in as `__mm_populate` does (write faults where private
+   * and writable: CoW is broken). ENOMEM when part of the range is not mapped or is PROT_NONE
+   * (after the VMAs before it were locked, as on Linux).
+   */
+  mlock(mm: Mm, addr: number, len: number, flags = 0): void {
+    const sys = flags === 0 ? "mlock" : "mlock2";
+    validateRangeOp(this.mms, sys, mm, addr, len, flags);
+    this.#op("mlock", mm, () => {
+      const lockFlags = mlock2Flags(flags);
+      if (len < 0) throw new SyscallError("EINVAL", sys, "bad length");
+      const [start, size] = lockRange(addr, len);
+      this.#mmapLocked(mm, () => applyVmaLockFlags(this.#k, mm, start, size, lockFlags, sys));
+      populateRange(this.#k, mm, start, size, sys);
+    });
+  }
+
+  /** `munlock(addr, len)`: the range loses VM_LOCKED and VM_LOCKONFAULT (VMAs merge back). */
+  munlock(mm: Mm, addr: number, len: number): void {
+    validateRangeOp(this.mms, "munlock", mm, addr, len, 0);
+    this.#op("mlock", mm, () => {
+      if (len < 0) throw new SyscallError("EINVAL", "munlock", "bad length");
+      const [start, size] = lockRange(addr, len);
+      this.#mmapLocked(mm, () => applyVmaLockFlags(this.#k, mm, start, size, 0, "munlock"));
+    });
+  }
+
+  /**
+   * `mlockall(flags)` (MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT): MCL_FUTURE locks what is mapped
+   * later (`mm->def_flags`), MCL_CURRENT every VMA now, then faults every page in (errors
+   * ignored) unless MCL_ONFAULT.
+   */
+  mlockall(mm: Mm, flags: number): void {
+    validateRangeOp(this.mms, "mlockall", mm, 0, 0, flags);
+    this.#op("mlock", mm, () => {
+      checkMlockallFlags(flags);
+      this.#mmapLocked(mm, () => applyMlockallFlags(this.#k, mm, flags));
+      // mm_populate(0, TASK_SIZE): errors ignored.
+      if (flags & MCL_CURRENT) populateRange(this.#k, mm, 0, this.params.taskSize);
+    });
+  }
+
+  /** `munlockall()`: no VMA locked, and no later mapping either. */
+  munlockall(mm: Mm): void {
+    validateRangeOp(this.mms, "munlockall", mm, 0, 0, 0);
+    this.#op("mlock", mm, () => this.#mmapLocked(mm, () => applyMlockallFlags(this.#k, mm, 0)));
   }
 
   /**
@@ -341,11 +417,15 @@ export class Kernel {
     newAddr = 0,
   ): number {
     validateMremap(this.mms, mm, oldAddr, oldLen, newLen, flags, newAddr);
-    return this.#op(
-      "mremap",
-      mm,
-      () => doMremap(this.#k, mm, vrmNew(oldAddr, oldLen, newLen, flags, newAddr)),
-    );
+    return this.#op("mremap", mm, () => {
+      // check_prep_vma: growing a VM_LOCKED VMA asks for its new part to be populated after
+      // the move or expansion (do_mremap's mm_populate, the write lock dropped).
+      const grow = pageAlignUp(newLen) - pageAlignUp(oldLen);
+      const locked = grow > 0 && ((mm.vmas.find(oldAddr)?.flags ?? 0) & VM_LOCKED) !== 0;
+      const r = doMremap(this.#k, mm, vrmNew(oldAddr, oldLen, newLen, flags, newAddr));
+      if (locked) populateRange(this.#k, mm, r + pageAlignUp(oldLen), grow);
+      return r;
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -405,13 +485,15 @@ export class Kernel {
 
   /**
    * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were
-   * found; clears young bits. Returns the number of referenced mappings, or -1 when contended.
+   * found, or at a mapping in a VM_LOCKED VMA (then `out.vmFlags` gets VM_LOCKED: reclaim keeps
+   * the folio); clears young bits. Returns the number of referenced mappings, or -1 when
+   * contended.
    */
-  folioReferenced(folio: Folio): number {
+  folioReferenced(folio: Folio, out?: { vmFlags: number }): number {
     validateFolio("folioReferenced", folio);
     const outer = this.#begin("walk_referenced", null);
     try {
-      return folioReferenced(this.#k, folio);
+      return folioReferenced(this.#k, folio, out);
     } finally {
       this.#end(outer);
     }

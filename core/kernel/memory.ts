@@ -31,6 +31,9 @@ import {
   type PteValue,
   type SwapSlot,
   SyscallError,
+  VM_ACCESS_FLAGS,
+  VM_LOCKONFAULT,
+  VM_MAYREAD,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
@@ -42,28 +45,53 @@ import {
 export type Access = "read" | "write";
 
 /**
- * `mm_populate` (mm/gup.c `__mm_populate`, `populate_vma_page_range`), as `do_mmap` asks for it
- * with MAP_POPULATE: faults in every page of `[start, start + len)` that is not mapped yet (or not
- * writable where a write is wanted), with a write fault where the VMA is private and writable
- * ("to break COW": a private file page gets its anonymous copy), a read fault elsewhere. Errors
- * are ignored, as `mm_populate` ignores them (a PROT_NONE part stays empty).
+ * `__mm_populate` (mm/gup.c, with `populate_vma_page_range`) of `[start, start + len)` (page
+ * aligned): per VMA in the range, faults in every page that is not mapped yet (or not writable
+ * where a write is wanted), with a write fault where the VMA is private and writable ("to break
+ * COW": a private file page gets its anonymous copy, a CoW-shared page its own copy), a forced
+ * read fault elsewhere (FOLL_FORCE: a VMA without PROT_READ that may be read is read). A
+ * VM_LOCKONFAULT VMA is skipped ("has never used faultin_page()"); a PROT_NONE one is EFAULT
+ * ("we've never faulted in PROT_NONE pages"), as is a fault that fails. Without `sys`
+ * (`mm_populate`: MAP_POPULATE, MAP_LOCKED, mlockall, brk and mremap of locked memory) an error
+ * skips the rest of its VMA and the populate goes on at the next; with `sys` (`do_mlock`) it
+ * stops there and throws ENOMEM (`__mlock_posix_error_return` turns EFAULT into ENOMEM).
  *
  * @example Usage
  * ```ts ignore
  * populateRange(k, mm, start, len);
  * ```
  */
-export function populateRange(k: KernelState, mm: Mm, start: number, len: number): void {
-  for (let a = start; a < start + len; a += PAGE_SIZE) {
-    const vma = mm.vmas.find(a);
-    if (!vma) continue;
-    const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-    const pte = mm.pages.get(a / PAGE_SIZE);
-    if (pte !== undefined && pte.kind !== "swap" && (!write || pte.writable)) continue;
-    try {
-      handleMmFault(k, mm, a, write ? "write" : "read");
-    } catch (e) {
-      if (!(e instanceof SyscallError)) throw e;
+export function populateRange(
+  k: KernelState,
+  mm: Mm,
+  start: number,
+  len: number,
+  sys?: string,
+): void {
+  const end = start + len;
+  let cur = start;
+  while (cur < end) {
+    const vma = mm.vmas.findFirstEndAfter(cur);
+    if (vma === undefined || vma.start >= end) return;
+    const vEnd = Math.min(vma.end, end);
+    const flags = vma.flags;
+    let a = Math.max(cur, vma.start);
+    cur = vEnd;
+    if (flags & VM_LOCKONFAULT) continue;
+    let failed = (flags & VM_ACCESS_FLAGS) === 0;
+    const write = (flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    for (; a < vEnd && !failed; a += PAGE_SIZE) {
+      const pte = mm.pages.get(a / PAGE_SIZE);
+      if (pte !== undefined && pte.kind !== "swap" && (!write || pte.writable)) continue;
+      try {
+        handleMmFault(k, mm, a, write ? "write" : "read", true);
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+        failed = true;
+      }
+    }
+    if (failed && sys !== undefined) {
+      throw new SyscallError("ENOMEM", sys, `cannot fault in ${hex(a)}`);
     }
   }
 }
@@ -78,7 +106,13 @@ export function populateRange(k: KernelState, mm: Mm, start: number, len: number
  * handleMmFault(k, mm, addr, "write");
  * ```
  */
-export function handleMmFault(k: KernelState, mm: Mm, addr: number, access: Access): void {
+export function handleMmFault(
+  k: KernelState,
+  mm: Mm,
+  addr: number,
+  access: Access,
+  force = false,
+): void {
   const sys = "touch";
   k.exec.acquire(mm.mmapLock, "read");
   try {
@@ -86,7 +120,9 @@ export function handleMmFault(k: KernelState, mm: Mm, addr: number, access: Acce
     const vma = mm.vmas.find(addr);
     if (!vma) throw new SyscallError("EFAULT", sys, `no VMA at ${hex(addr)}`);
     const need = access === "write" ? VM_WRITE : VM_READ;
-    if (!(vma.flags & need)) {
+    // check_vma_flags: a FOLL_FORCE read (populate) needs only VM_MAYREAD.
+    const may = force && access === "read" ? VM_MAYREAD : 0;
+    if (!(vma.flags & (need | may))) {
       throw new SyscallError("EFAULT", sys, `${access} to ${hex(addr)} without permission`);
     }
     k.exec.work("pt_level", 4);

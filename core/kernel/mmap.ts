@@ -23,6 +23,7 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_LOCKED,
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -37,6 +38,7 @@ import {
   VM_ACCOUNT,
   VM_EXEC,
   VM_GROWSDOWN,
+  VM_LOCKED,
   VM_MAYEXEC,
   VM_MAYREAD,
   VM_MAYSHARE,
@@ -257,7 +259,9 @@ export function doMmap(
       `map_count at max_map_count ${params.maxMapCount}`,
     );
   }
-  let vmFlags = protToVm(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  // do_mmap: calc_vm_prot_bits | calc_vm_flag_bits (MAP_LOCKED -> VM_LOCKED) | mm->def_flags.
+  let vmFlags = protToVm(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (mm.defFlags ?? 0);
+  if (flags & MAP_LOCKED) vmFlags |= VM_LOCKED;
   let mapFile = file;
   let pgoff: number;
   if (type === MAP_SHARED) {
@@ -411,8 +415,9 @@ export function doBrk(k: KernelState, mm: Mm, newBrk: number): number {
   // do_brk_flags (mm/vma.c) checks "map_count > sysctl_max_map_count" before it tries to expand
   // the brk VMA, so above the limit even an expansion fails.
   if (mm.mapCount > k.params.maxMapCount) return mm.brk;
-  // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT, pgoff = addr >> PAGE_SHIFT.
-  const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+  // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm->def_flags, pgoff = addr >> PAGE_SHIFT.
+  const flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT |
+    (mm.defFlags ?? 0);
   const vmg = vmgNew(mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);
   if (!vmaMergeNewRange(k, vmg)) {
     const v = vmaAlloc(k, mm, oldEnd, newEnd, oldEnd / PAGE_SIZE, flags, null);

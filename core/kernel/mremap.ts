@@ -45,6 +45,7 @@ import {
   type Pte,
   SyscallError,
   VM_ACCOUNT,
+  VM_LOCKED_MASK,
   VM_MERGEABLE,
   type Vma,
   vmaIsAnonymous,
@@ -290,11 +291,11 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
   }
   countEvent(k, relocated ? "mremap_relocated" : "mremap_moves");
   if (flags & MREMAP_DONTUNMAP) {
-    // dontunmap_complete: the source stays, without VM_ACCOUNT; its anon links go when the
-    // whole VMA moved.
+    // dontunmap_complete: the source stays, without VM_LOCKED_MASK and VM_ACCOUNT; its anon
+    // links go when the whole VMA moved.
     const src = mm.vmas.find(oldAddr);
     if (src) {
-      src.flags &= ~VM_ACCOUNT;
+      src.flags &= ~(VM_ACCOUNT | VM_LOCKED_MASK);
       if (src !== newVma && src.start === oldAddr && src.end === oldAddr + oldLen) {
         k.scheme.unlink(src);
       }

@@ -20,7 +20,15 @@ import { mapperAddr, mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
 import { rmapWalkKsm } from "./ksm.ts";
 import { attachPte, clearPte, pteTableIndex, swapPte } from "./pgtable.ts";
-import { type Folio, type Mm, PAGE_SIZE, type PresentPte, type SwapSlot } from "./types.ts";
+import {
+  type Folio,
+  type Mm,
+  PAGE_SIZE,
+  type PresentPte,
+  type SwapSlot,
+  VM_LOCKED,
+  type Vma,
+} from "./types.ts";
 
 /**
  * Runs one walk through the scheme, checks each candidate's page tables, and verifies the
@@ -37,7 +45,8 @@ export function rmapWalk(
   folio: Folio,
   kind: WalkKind,
   tryLock: boolean,
-  act: (pte: PresentPte, mm: Mm, addr: number) => boolean,
+  act: (pte: PresentPte, mm: Mm, addr: number, vma: Vma) => boolean,
+  stop?: WalkStop,
 ): WalkResult {
   if (!folio.anon || folio.freed) {
     throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
@@ -84,7 +93,7 @@ export function rmapWalk(
       const key = mapperKey(mm, va);
       if (!found.add(key)) continue;
       hit = true;
-      if (!act(pte, mm, va)) {
+      if (!act(pte, mm, va, vma)) {
         hits++;
         return false;
       }
@@ -92,9 +101,10 @@ export function rmapWalk(
     if (hit) hits++;
     return true;
   });
-  // Early stops happen only once every mapping was found (mapcount reached, or unmapped), so
-  // a walk that was not contended must have found every mapping the oracle knows.
-  if (!report.contended && k.params.oracleChecks) {
+  // Early stops happen only once every mapping was found (mapcount reached, or unmapped), or
+  // where the caller says the walk was aborted (a VM_LOCKED mapping), so a walk that was neither
+  // contended nor aborted must have found every mapping the oracle knows.
+  if (!report.contended && !(stop?.aborted ?? false) && k.params.oracleChecks) {
     for (let i = 0; i < expected.length; i++) {
       const key = expected[i];
       if (!found.has(key)) {
@@ -114,6 +124,11 @@ export function rmapWalk(
   };
   for (const l of k.walkListeners) l(r);
   return r;
+}
+
+/** Set by a walk's `act` that stops it before every mapping was found (`aborted`). */
+export interface WalkStop {
+  aborted: boolean;
 }
 
 /** Keys found that a walk scans (`includes`) before it keeps them in a Set instead. */
@@ -171,22 +186,37 @@ function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: numbe
 
 /**
  * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were
- * found; clears young bits. Returns the number of referenced mappings, or -1 when contended.
+ * found; clears young bits. Returns the number of referenced mappings, or -1 when contended. A
+ * mapping in a VM_LOCKED VMA stops the walk there, its young bit left alone and not counted
+ * (`folio_referenced_one`: "Restore the mlock which got missed", `return false`), and puts
+ * VM_LOCKED in `out.vmFlags` (`*vm_flags`), which tells reclaim to keep the folio.
  *
  * @example Usage
  * ```ts ignore
  * const refs = folioReferenced(k, folio);
  * ```
  */
-export function folioReferenced(k: KernelState, folio: Folio): number {
+export function folioReferenced(
+  k: KernelState,
+  folio: Folio,
+  out?: { vmFlags: number },
+): number {
   let referenced = 0;
   let remaining = folio.totalMapcount();
-  const r = rmapWalk(k, folio, "referenced", true, (pte) => {
+  const stop: WalkStop = { aborted: false };
+  let vmFlags = 0;
+  const r = rmapWalk(k, folio, "referenced", true, (pte, _mm, _addr, vma) => {
+    if (vma.flags & VM_LOCKED) {
+      vmFlags |= VM_LOCKED;
+      stop.aborted = --remaining > 0;
+      return false;
+    }
     if (pte.young) referenced++;
     pte.young = false;
     remaining--;
     return remaining > 0;
-  });
+  }, stop);
+  if (out !== undefined) out.vmFlags = vmFlags;
   return r.contended ? -1 : referenced;
 }
 

@@ -52,6 +52,17 @@ export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
 /** With MAP_POPULATE: do not populate (uapi 0x10000; `do_mmap` then sets no `populate`). */
 export const MAP_NONBLOCK = 0x10000;
+/** Lock the mapping's pages (uapi 0x2000 on x86): VM_LOCKED, and `do_mmap` populates it. */
+export const MAP_LOCKED = 0x2000;
+
+/** `mlock2` flag (uapi/asm-generic/mman-common.h): lock pages as they are faulted in. */
+export const MLOCK_ONFAULT = 0x01;
+/** `mlockall` flags (uapi/asm-generic/mman.h): lock what is mapped now. */
+export const MCL_CURRENT = 1;
+/** `mlockall`: lock what gets mapped later (`mm->def_flags`). */
+export const MCL_FUTURE = 2;
+/** `mlockall`: with MCL_CURRENT or MCL_FUTURE, lock on fault instead of populating. */
+export const MCL_ONFAULT = 4;
 
 /** `mremap` flags (uapi/linux/mman.h, reference §9.1). */
 export const MREMAP_MAYMOVE = 1;
@@ -107,8 +118,14 @@ export const VM_MAYEXEC = 0x40;
 export const VM_MAYSHARE = 0x80;
 /** Stack segment grows down. */
 export const VM_GROWSDOWN = 0x100;
+/** Pages locked in memory (mlock, MAP_LOCKED, mlockall; include/linux/mm.h bit 13). */
+export const VM_LOCKED = 0x2000;
 /** Do not copy on fork (MADV_DONTFORK). */
 export const VM_DONTCOPY = 0x20000;
+/** With VM_LOCKED: lock pages as they are faulted in, do not populate (bit 19). */
+export const VM_LOCKONFAULT = 0x80000;
+/** `VM_LOCKED_MASK`: the bits mlock, munlock and fork set and clear. */
+export const VM_LOCKED_MASK: number = VM_LOCKED | VM_LOCKONFAULT;
 /** Charged to the commit limit (private writable mappings). */
 export const VM_ACCOUNT = 0x100000;
 /** Not charged to the commit limit (MAP_NORESERVE; include/linux/mm.h bit 21). */
@@ -341,6 +358,12 @@ export interface Mm {
   brk: number;
   /** Top of the mmap area: top-down allocation starts below it (`mm->mmap_base`). */
   mmapBase: number;
+  /**
+   * `mm->def_flags`: VMA flags every new mapping and brk extension gets (VM_LOCKED and
+   * VM_LOCKONFAULT after `mlockall(MCL_FUTURE)`); not inherited by fork (`VM_INIT_DEF_MASK`).
+   * Optional for mms made outside the kernel; absent means 0.
+   */
+  defFlags?: number;
   /** False once the process exited. */
   alive: boolean;
   /** Scheme-owned per-mm rmap state (e.g. a CoW context). */

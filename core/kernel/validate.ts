@@ -120,7 +120,7 @@ export function validateMunmap(
 /** `mprotect`/`madvise`: integer arguments (the syscall applies Linux's range rules). */
 export function validateRangeOp(
   mms: ReadonlyMap<number, Mm>,
-  sys: "mprotect" | "madvise",
+  sys: "mprotect" | "madvise" | "mlock" | "mlock2" | "munlock" | "mlockall" | "munlockall",
   mm: unknown,
   addr: unknown,
   len: unknown,
@@ -129,7 +129,7 @@ export function validateRangeOp(
   validateMm(mms, mm, sys);
   requireInteger(sys, "addr", addr);
   requireInteger(sys, "len", len);
-  requireInteger(sys, sys === "mprotect" ? "prot" : "advice", arg);
+  requireInteger(sys, sys === "mprotect" ? "prot" : sys === "madvise" ? "advice" : "flags", arg);
 }
 
 /** `brk`: a live process and an integer break (any integer: Linux returns the old break). */

@@ -59,6 +59,7 @@ export const OP_KINDS = [
   "walk_referenced",
   "walk_unmap",
   "walk_migrate",
+  "mlock",
 ] as const;
 
 /** One kind of operation (see {@link OP_KINDS}). */

@@ -17,11 +17,13 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
+  MAP_LOCKED,
   MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
+  MLOCK_ONFAULT,
   type Mm,
   PAGE_SIZE,
   type SimFile,
@@ -201,7 +203,7 @@ export function runModel(
           const flags = (st.shared ? MAP_SHARED : MAP_PRIVATE) |
             (st.fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE) | (st.file ? 0 : MAP_ANONYMOUS) |
             (st.stack ? MAP_STACK : 0) | (st.noreserve ? MAP_NORESERVE : 0) |
-            (st.populate ? MAP_POPULATE : 0);
+            (st.populate ? MAP_POPULATE : 0) | (st.locked ? MAP_LOCKED : 0);
           const file = st.file ? files.get(st.file.name)! : null;
           perCopy((c) =>
             k.mmap(
@@ -226,6 +228,13 @@ export function runModel(
           perCopy((c) =>
             k.madvise(mm!, at(mm!, st.addr, c), st.pages * P, ADVICE_VALUE[st.advice])
           );
+          break;
+        case "mlock":
+          perCopy((c) => {
+            const a = at(mm!, st.addr, c);
+            if (st.mode === "unlock") k.munlock(mm!, a, st.pages * P);
+            else k.mlock(mm!, a, st.pages * P, st.mode === "onfault" ? MLOCK_ONFAULT : 0);
+          });
           break;
         case "mremap":
           perCopy((c) =>

@@ -27,11 +27,11 @@
  *     Addresses are (a0 = kind: 0 arena page, 1 heap page from start_brk, a1 = page). Ops:
  *     1 spawn; 2 fork (a0 = child slot); 3 exit; 4 execve; 5 map (a2 pages, a3 prot, a4 shared,
  *     a5 = file index + 256 * file page offset or -1 for anonymous, a6: 1 MAP_FIXED, 2 MAP_STACK,
- *     4 MAP_NORESERVE, 8 MAP_POPULATE); 6 munmap
+ *     4 MAP_NORESERVE, 8 MAP_POPULATE, 16 MAP_LOCKED); 6 munmap
  *     (a2 pages); 7 mprotect (a2 pages, a3 prot); 8 madvise (a2 pages, a3 advice); 9 mremap
  *     (a2 old pages, a3 new pages, a4 flags, a5 destination page); 10 brk (a1 pages above
  *     start_brk); 11 touch (a2 pages, a3 write, a4 content id or -1); 12 measure; 13 ksmd
- *     (a0 full scans).
+ *     (a0 full scans); 14 mlock (a2 pages, a3: 0 mlock, 1 mlock2 MLOCK_ONFAULT, 2 munlock).
  *
  * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
  * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
@@ -97,7 +97,7 @@
 
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
-  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD
+  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK
 };
 
 struct cmd {
@@ -469,7 +469,7 @@ static int run_step(const struct cmd *c) {
         int flags = (c->a[4] ? MAP_SHARED : MAP_PRIVATE) |
                     ((c->a[6] & 1) ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
                     ((c->a[6] & 2) ? MAP_STACK : 0) | ((c->a[6] & 4) ? MAP_NORESERVE : 0) |
-                    ((c->a[6] & 8) ? MAP_POPULATE : 0);
+                    ((c->a[6] & 8) ? MAP_POPULATE : 0) | ((c->a[6] & 16) ? MAP_LOCKED : 0);
         int fd = -1;
         off_t foff = 0;
         if (c->a[5] >= 0) {
@@ -492,6 +492,13 @@ static int run_step(const struct cmd *c) {
       case OP_MADVISE:
         if (madvise((void *)addr, len, (int)c->a[3]) < 0) err = errno;
         break;
+      case OP_MLOCK: {
+        int r = c->a[3] == 2   ? munlock((void *)addr, len)
+                : c->a[3] == 1 ? mlock2((void *)addr, len, MLOCK_ONFAULT)
+                               : mlock((void *)addr, len);
+        if (r < 0) err = errno;
+        break;
+      }
       case OP_MREMAP: {
         size_t nlen = (size_t)c->a[3] * PAGE;
         int flags = (int)c->a[4];

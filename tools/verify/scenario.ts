@@ -75,10 +75,20 @@ export type Step =
       noreserve: boolean;
       /** MAP_POPULATE (the range is faulted in by mmap). */
       populate: boolean;
+      /** MAP_LOCKED (VM_LOCKED, and the range is faulted in by mmap). */
+      locked: boolean;
     }
     | { op: "munmap"; proc: string; addr: Addr; pages: number }
     | { op: "mprotect"; proc: string; addr: Addr; pages: number; prot: number }
     | { op: "madvise"; proc: string; addr: Addr; pages: number; advice: Advice }
+    | {
+      op: "mlock";
+      proc: string;
+      addr: Addr;
+      pages: number;
+      /** mlock, mlock2(MLOCK_ONFAULT) or munlock. */
+      mode: "lock" | "onfault" | "unlock";
+    }
     | {
       op: "mremap";
       proc: string;
@@ -156,6 +166,8 @@ const OPS = [
   "munmap",
   "mprotect",
   "madvise",
+  "mlock",
+  "munlock",
   "mremap",
   "brk",
   "write",
@@ -289,7 +301,17 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         if (opts.has(m[1])) fail(`option ${m[1]} given twice`);
         opts.set(m[1], m[2]);
       } else if (
-        ["private", "shared", "fixed", "stack", "noreserve", "populate", "dontunmap"].includes(w) &&
+        [
+          "private",
+          "shared",
+          "fixed",
+          "stack",
+          "noreserve",
+          "populate",
+          "locked",
+          "dontunmap",
+          "onfault",
+        ].includes(w) &&
         head !== "measure"
       ) {
         if (opts.has(w)) fail(`flag ${w} given twice`);
@@ -364,9 +386,18 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         nPos(
           4,
           "map PROC ADDR PAGES PROT private|shared [file=F:PGOFF] [fixed] [stack] [noreserve] " +
-            "[populate]",
+            "[populate] [locked]",
         );
-        allowOpts("private", "shared", "file", "fixed", "stack", "noreserve", "populate");
+        allowOpts(
+          "private",
+          "shared",
+          "file",
+          "fixed",
+          "stack",
+          "noreserve",
+          "populate",
+          "locked",
+        );
         if (opts.has("private") === opts.has("shared")) {
           fail("map needs exactly one of private, shared");
         }
@@ -392,6 +423,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           stack: opts.has("stack"),
           noreserve: opts.has("noreserve"),
           populate: opts.has("populate"),
+          locked: opts.has("locked"),
         };
         break;
       }
@@ -434,6 +466,20 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         };
         break;
       }
+      case "mlock":
+      case "munlock":
+        nPos(3, head === "mlock" ? "mlock PROC ADDR PAGES [onfault]" : "munlock PROC ADDR PAGES");
+        if (head === "mlock") allowOpts("onfault");
+        else allowOpts();
+        step = {
+          ...base,
+          op: "mlock",
+          proc: proc(pos[0]),
+          addr: addr(pos[1]),
+          pages: num(pos[2], "page count", 1),
+          mode: head === "munlock" ? "unlock" : opts.has("onfault") ? "onfault" : "lock",
+        };
+        break;
       case "mremap": {
         nPos(4, "mremap PROC ADDR OLD_PAGES NEW_PAGES [to=ADDR] [dontunmap]");
         allowOpts("to", "dontunmap");
@@ -531,6 +577,7 @@ const OPCODE: Record<Step["op"], number> = {
   touch: 11,
   measure: 12,
   ksmd: 13,
+  mlock: 14,
 };
 
 /** madvise advice values (uapi). */
@@ -591,7 +638,8 @@ export function lower(s: Scenario, copies: number): string {
           st.prot,
           st.shared ? 1 : 0,
           st.file ? Number(st.file.name.slice(1)) + st.file.pgoff * 256 : -1,
-          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0) | (st.noreserve ? 4 : 0) | (st.populate ? 8 : 0),
+          (st.fixed ? 1 : 0) | (st.stack ? 2 : 0) | (st.noreserve ? 4 : 0) | (st.populate ? 8 : 0) |
+          (st.locked ? 16 : 0),
         ];
         break;
       case "munmap":
@@ -602,6 +650,14 @@ export function lower(s: Scenario, copies: number): string {
         break;
       case "madvise":
         a = [ak(st.addr), st.addr.page, st.pages, ADVICE_VALUE[st.advice]];
+        break;
+      case "mlock":
+        a = [
+          ak(st.addr),
+          st.addr.page,
+          st.pages,
+          st.mode === "lock" ? 0 : st.mode === "onfault" ? 1 : 2,
+        ];
         break;
       case "mremap":
         a = [
