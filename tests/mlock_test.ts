@@ -279,3 +279,44 @@ Deno.test("kswapd keeps folios mapped in a VM_LOCKED VMA (folio_check_references
   assertEquals(walks("MAP_POPULATE"), [{ referenced: [110, 14, 96], unmap: [28, 0, 28] }, 28]);
   assertEquals(walks("MAP_LOCKED"), [{ referenced: [256, 0, 256] }, 0]);
 });
+
+Deno.test("folio_referenced of a large folio: one per VMA; a locked VMA stops only a whole folio", () => {
+  //  X              16                       a 16-page mTHP folio F, written in P; C1 and C2
+  //  P  [FFFFFFFFFFFFFFFF]                   forked (their PTEs old, as copy_present_pte makes
+  //  C1 [llllllll|........]                  them); C1 locks pages 0..7 on fault (a split: F
+  //  C2 [FFFFFFFFFFFFFFFF] locked whole      is mapped in part by the locked VMA)
+  // `pra->referenced` counts P once (its 16 young PTEs), not 16 times. C1's locked half maps F
+  // in part ("Only mlock fully mapped pages"), so the walk goes on to every mapping: P, C2, then
+  // C1's halves (the split re-inserted C1's AVC after C2's: equal pgoffs go in insertion order).
+  // Once C2 locks all of F on fault, its VMA, the second visited, stops the walk.
+  // Catches: a count per PTE, or a stop at a locked VMA that maps a large folio only in part.
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, anonFolioOrder: 4 },
+  });
+  const mm = k.spawn();
+  k.mmap(mm, X, 16 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  const c1 = k.fork(mm);
+  const c2 = k.fork(mm);
+  const folio = k.pte(mm, X)!.folio!;
+  assertEquals(folio.nrPages, 16);
+  k.mlock(c1, X, 8 * P, MLOCK_ONFAULT);
+  const visits: number[] = [];
+  k.onWalk((r) => visits.push(r.visits));
+  const out = { vmFlags: 0 };
+  assertEquals(k.folioReferenced(folio, out), 1);
+  assertEquals([out.vmFlags, visits], [0, [4]]);
+  k.touch(mm, X + P, "read"); // young again in P (one PTE)
+  k.mlock(c2, X, 16 * P, MLOCK_ONFAULT);
+  assertEquals(k.folioReferenced(folio, out), 1);
+  assertEquals([out.vmFlags, visits], [VM_LOCKED, [4, 2]]);
+  // C2's mapping moved to straddle a page-table boundary (2 MiB) and locked whole again: the
+  // walk crosses tables there (PVMW_PGTABLE_CROSSED), so it does not stop; every VMA is visited.
+  const Z = X + 0x1000000 - 8 * P; // 8 pages below a 2 MiB boundary
+  k.munlock(c2, X, 16 * P);
+  k.mremap(c2, X, 16 * P, 16 * P, MREMAP_MAYMOVE | MREMAP_FIXED, Z);
+  k.mlock(c2, Z, 16 * P, MLOCK_ONFAULT);
+  assertEquals(k.folioReferenced(folio, out), 0);
+  assertEquals([out.vmFlags, visits], [0, [4, 2, 4]]);
+});

@@ -3731,8 +3731,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "referenced-ignores-vm-locked",
     file: "core/kernel/rmap_walk.ts",
-    search: "    if (vma.flags & VM_LOCKED) {\n      vmFlags |= VM_LOCKED;",
-    replace: "    if (vma.flags & 0) {\n      vmFlags |= VM_LOCKED;",
+    search: "    if (vma.flags & VM_LOCKED) {\n      const t = pteTableIndex",
+    replace: "    if (vma.flags & 0) {\n      const t = pteTableIndex",
     story:
       "folio_referenced walks past a VM_LOCKED mapping (clears its young bit, reports no VM_LOCKED)",
     tests: ["tests/mlock_test.ts"],
@@ -3740,8 +3740,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "referenced-locked-stop-not-aborted",
     file: "core/kernel/rmap_walk.ts",
-    search: "      stop.aborted = --remaining > 0;",
-    replace: "      --remaining;",
+    search: "      stop.aborted = remaining > 0;",
+    replace: "      stop.aborted = false;",
     story:
       "a walk stopped at a VM_LOCKED mapping is checked as if complete (the oracle reports a miss)",
     tests: ["tests/mlock_test.ts"],
@@ -3769,5 +3769,29 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "          const fl = 0;",
     story: "the trace replay turns mlock2(MLOCK_ONFAULT) into mlock",
     tests: ["tests/trace_replay_mlock_test.ts"],
+  },
+  {
+    id: "referenced-per-pte",
+    file: "core/kernel/rmap_walk.ts",
+    search: "    if (pte.young && vma !== youngVma) {",
+    replace: "    if (pte.young) {",
+    story: "folio_referenced counts every young PTE of a large folio instead of one per VMA",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
+    id: "locked-large-partial-stops",
+    file: "core/kernel/rmap_walk.ts",
+    search: "      if (ptes !== folio.nrPages || t !== table) return true;",
+    replace: "      if (t !== table) return true;",
+    story: "a locked VMA that maps a large folio only in part stops folio_referenced",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
+    id: "locked-crossed-stops",
+    file: "core/kernel/rmap_walk.ts",
+    search: "      if (ptes !== folio.nrPages || t !== table) return true;",
+    replace: "      if (ptes !== folio.nrPages) return true;",
+    story: "a locked VMA whose large folio straddles a page-table boundary stops folio_referenced",
+    tests: ["tests/mlock_test.ts"],
   },
 ];

@@ -486,8 +486,8 @@ export class Kernel {
   /**
    * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were
    * found, or at a mapping in a VM_LOCKED VMA (then `out.vmFlags` gets VM_LOCKED: reclaim keeps
-   * the folio); clears young bits. Returns the number of referenced mappings, or -1 when
-   * contended.
+   * the folio); clears young bits. Returns the number of VMAs with a young mapping of the folio,
+   * or -1 when contended.
    */
   folioReferenced(folio: Folio, out?: { vmFlags: number }): number {
     validateFolio("folioReferenced", folio);

@@ -186,10 +186,13 @@ function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: numbe
 
 /**
  * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were
- * found; clears young bits. Returns the number of referenced mappings, or -1 when contended. A
- * mapping in a VM_LOCKED VMA stops the walk there, its young bit left alone and not counted
- * (`folio_referenced_one`: "Restore the mlock which got missed", `return false`), and puts
- * VM_LOCKED in `out.vmFlags` (`*vm_flags`), which tells reclaim to keep the folio.
+ * found; clears young bits. Returns the number of VMAs in which a mapping of the folio was young
+ * (`pra->referenced`), or -1 when contended. Mappings in a VM_LOCKED VMA are counted off the mapcount but neither counted as referenced nor
+ * aged; once every page of the folio was found mapped in one such VMA, within one page table,
+ * the walk stops there (`folio_referenced_one`: "Only mlock fully mapped pages", "Restore the
+ * mlock which got missed", `return false`) and `out.vmFlags` gets VM_LOCKED (`*vm_flags`), which
+ * tells reclaim to keep the folio. A large folio mapped only in part by a locked VMA, or across a
+ * page-table boundary there (PVMW_PGTABLE_CROSSED), does not stop the walk.
  *
  * @example Usage
  * ```ts ignore
@@ -205,13 +208,31 @@ export function folioReferenced(
   let remaining = folio.totalMapcount();
   const stop: WalkStop = { aborted: false };
   let vmFlags = 0;
-  const r = rmapWalk(k, folio, "referenced", true, (pte, _mm, _addr, vma) => {
+  // The locked VMA being walked, its PTEs of the folio found so far and the page table of the
+  // first (page_vma_mapped_walk's state for one VMA).
+  let lockedVma: Vma | null = null, ptes = 0, table = 0;
+  let youngVma: Vma | null = null;
+  const r = rmapWalk(k, folio, "referenced", true, (pte, _mm, addr, vma) => {
     if (vma.flags & VM_LOCKED) {
+      const t = pteTableIndex(addr / PAGE_SIZE);
+      if (vma !== lockedVma) {
+        lockedVma = vma;
+        ptes = 0;
+        table = t;
+      }
+      ptes++;
+      remaining--;
+      if (ptes !== folio.nrPages || t !== table) return true;
       vmFlags |= VM_LOCKED;
-      stop.aborted = --remaining > 0;
+      stop.aborted = remaining > 0;
       return false;
     }
-    if (pte.young) referenced++;
+    // `pra->referenced` counts VMAs with a young PTE of the folio (one per VMA, however many
+    // of a large folio's PTEs in it were young).
+    if (pte.young && vma !== youngVma) {
+      referenced++;
+      youngVma = vma;
+    }
     pte.young = false;
     remaining--;
     return remaining > 0;
