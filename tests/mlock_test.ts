@@ -97,12 +97,12 @@ Deno.test("mlock2(MLOCK_ONFAULT) sets VM_LOCKONFAULT and faults nothing in", () 
   // populate_vma_page_range: "the VM_LOCKONFAULT case has never used faultin_page()".
   const { k, mm } = world();
   k.mmap(mm, X, 8 * P, RW, ANON);
-  k.mlock(mm, X + 6 * P, P, MLOCK_ONFAULT);
+  k.mlock2(mm, X + 6 * P, P, MLOCK_ONFAULT);
   assertEquals(layout(mm), [[0, 6, 0, 0], [6, 7, LF, 0], [7, 8, 0, 0]]);
   // mlock then replaces the lock bits: VM_LOCKONFAULT goes, the page is faulted in.
   k.mlock(mm, X + 6 * P, P);
   assertEquals(layout(mm), [[0, 6, 0, 0], [6, 7, LO, 1], [7, 8, 0, 0]]);
-  assertEquals(errno(() => k.mlock(mm, X, P, 2)), "EINVAL"); // mlock2: flags & ~MLOCK_ONFAULT
+  assertEquals(errno(() => k.mlock2(mm, X, P, 2)), "EINVAL"); // flags & ~MLOCK_ONFAULT
 });
 
 Deno.test("mlock across a PROT_NONE VMA locks all, populates up to it, then ENOMEM", () => {
@@ -183,7 +183,7 @@ Deno.test("MAP_LOCKED maps locked and populated; mmap after MCL_FUTURE too, not 
 Deno.test("mlockall(MCL_CURRENT) locks and populates every VMA; munlockall merges them back", () => {
   const { k, mm } = world();
   k.mmap(mm, X, 8 * P, RW, ANON);
-  k.mlock(mm, X + 2 * P, P, MLOCK_ONFAULT);
+  k.mlock2(mm, X + 2 * P, P, MLOCK_ONFAULT);
   k.mmap(mm, X + 10 * P, P, PROT_READ, ANON);
   k.mlockall(mm, MCL_CURRENT);
   // [2,3) had VM_LOCKONFAULT: MCL_CURRENT replaces the lock bits, so [0,8) is one VMA again.
@@ -228,7 +228,7 @@ Deno.test("folio_referenced stops at a mapping in a VM_LOCKED VMA and reports VM
   k.touch(mm, X, "write");
   const c1 = k.fork(mm);
   const c2 = k.fork(mm);
-  k.mlock(c1, X, P, MLOCK_ONFAULT);
+  k.mlock2(c1, X, P, MLOCK_ONFAULT);
   const pte = (m: Mm) => m.pages.get(X / P)!;
   const folio = pte(mm).kind === "present" ? pte(mm).folio! : null;
   for (const m of [c1, c2]) k.touch(m, X, "read"); // young again in the children
@@ -301,14 +301,14 @@ Deno.test("folio_referenced of a large folio: one per VMA; a locked VMA stops on
   const c2 = k.fork(mm);
   const folio = k.pte(mm, X)!.folio!;
   assertEquals(folio.nrPages, 16);
-  k.mlock(c1, X, 8 * P, MLOCK_ONFAULT);
+  k.mlock2(c1, X, 8 * P, MLOCK_ONFAULT);
   const visits: number[] = [];
   k.onWalk((r) => visits.push(r.visits));
   const out = { vmFlags: 0 };
   assertEquals(k.folioReferenced(folio, out), 1);
   assertEquals([out.vmFlags, visits], [0, [4]]);
   k.touch(mm, X + P, "read"); // young again in P (one PTE)
-  k.mlock(c2, X, 16 * P, MLOCK_ONFAULT);
+  k.mlock2(c2, X, 16 * P, MLOCK_ONFAULT);
   assertEquals(k.folioReferenced(folio, out), 1);
   assertEquals([out.vmFlags, visits], [VM_LOCKED, [4, 2]]);
   // C2's mapping moved to straddle a page-table boundary (2 MiB) and locked whole again: the
@@ -316,7 +316,7 @@ Deno.test("folio_referenced of a large folio: one per VMA; a locked VMA stops on
   const Z = X + 0x1000000 - 8 * P; // 8 pages below a 2 MiB boundary
   k.munlock(c2, X, 16 * P);
   k.mremap(c2, X, 16 * P, 16 * P, MREMAP_MAYMOVE | MREMAP_FIXED, Z);
-  k.mlock(c2, Z, 16 * P, MLOCK_ONFAULT);
+  k.mlock2(c2, Z, 16 * P, MLOCK_ONFAULT);
   assertEquals(k.folioReferenced(folio, out), 0);
   assertEquals([out.vmFlags, visits], [0, [4, 2, 4]]);
 });

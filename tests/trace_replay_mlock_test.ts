@@ -197,7 +197,7 @@ Deno.test("trace-replay: lock calls that failed, diverged or never returned; mbi
     "mbind(0x7f0000000000, 4096, MPOL_BIND, [0x1], 2, 0))",
     "Fidelity, never returned in the trace (skipped): 1 (e.g. line 7, pid 7: mlockall(MCL_CURRENT))",
     "Fidelity, genuine model difference: 1 (e.g. line 4, pid 7: mlock2(0x7f0000000000, 4096, 0) -> " +
-    "mlock failed with ENOMEM: cannot fault in 0x7f0000000000)",
+    "mlock2 failed with ENOMEM: cannot fault in 0x7f0000000000)",
     "mmap flags and keys replayed without their effect: MAP_32BIT 1",
     "Other: exited_at_end_of_trace 1, processes_started_mid_trace 1",
   ]);

@@ -900,7 +900,10 @@ function* replayScript(
             ev,
             proc,
             lockedRange(num(ev, 0), num(ev, 1)),
-            () => k.mlock(mm, num(ev, 0), num(ev, 1), fl),
+            () =>
+              ev.name === "mlock2"
+                ? k.mlock2(mm, num(ev, 0), num(ev, 1), fl)
+                : k.mlock(mm, num(ev, 0), num(ev, 1)),
           );
           break;
         }

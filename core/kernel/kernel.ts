@@ -354,14 +354,25 @@ export class Kernel {
   }
 
   /**
-   * `mlock(addr, len)`, or `mlock2(addr, len, flags)` with `flags` MLOCK_ONFAULT: the range gets
-   * VM_LOCKED (VM_LOCKONFAULT too with MLOCK_ONFAULT; VMAs split at its ends), then, without
-   * MLOCK_ONFAULT, its pages are faulted in as `__mm_populate` does (write faults where private
-   * and writable: CoW is broken). ENOMEM when part of the range is not mapped or is PROT_NONE
-   * (after the VMAs before it were locked, as on Linux).
+   * `mlock(addr, len)`: the range gets VM_LOCKED (VMAs split at its ends), then its pages are
+   * faulted in as `__mm_populate` does (write faults where private and writable: CoW is broken).
+   * ENOMEM when part of the range is not mapped or is PROT_NONE (after the VMAs before it were
+   * locked, as on Linux).
    */
-  mlock(mm: Mm, addr: number, len: number, flags = 0): void {
-    const sys = flags === 0 ? "mlock" : "mlock2";
+  mlock(mm: Mm, addr: number, len: number): void {
+    this.#mlock(mm, addr, len, 0, "mlock");
+  }
+
+  /**
+   * `mlock2(addr, len, flags)`: {@link Kernel.mlock}, or with MLOCK_ONFAULT the range gets
+   * VM_LOCKED and VM_LOCKONFAULT and nothing is faulted in. EINVAL for another flag.
+   */
+  mlock2(mm: Mm, addr: number, len: number, flags: number): void {
+    this.#mlock(mm, addr, len, flags, "mlock2");
+  }
+
+  /** `do_mlock` for {@link Kernel.mlock} and {@link Kernel.mlock2}. */
+  #mlock(mm: Mm, addr: number, len: number, flags: number, sys: "mlock" | "mlock2"): void {
     validateRangeOp(this.mms, sys, mm, addr, len, flags);
     this.#op("mlock", mm, () => {
       const lockFlags = mlock2Flags(flags);

@@ -233,7 +233,8 @@ export function runModel(
           perCopy((c) => {
             const a = at(mm!, st.addr, c);
             if (st.mode === "unlock") k.munlock(mm!, a, st.pages * P);
-            else k.mlock(mm!, a, st.pages * P, st.mode === "onfault" ? MLOCK_ONFAULT : 0);
+            else if (st.mode === "onfault") k.mlock2(mm!, a, st.pages * P, MLOCK_ONFAULT);
+            else k.mlock(mm!, a, st.pages * P);
           });
           break;
         case "mremap":
