@@ -179,7 +179,7 @@ Deno.test("trace file: malformed input is a one-line error naming the file line"
 Deno.test("replay: exec layouts, execveat, clone3 and the fidelity classes on a tiny trace file", () => {
   // pid 50 execs /usr/bin/app (layout recorded), applies RELRO to its image (possible only with
   // the layout), clone3s a thread and a child, which execveat's a program with no snapshot and
-  // mprotects its image (layout missing); a MADV_PAGEOUT (not implemented), a failed mmap
+  // mprotects its image (layout missing); a MADV_COLLAPSE (not implemented), a failed mmap
   // (failed on the host) and an unfinished mmap (never returned) complete the classes.
   const text = formatTraceFile({
     header: HEADER,
@@ -195,7 +195,7 @@ Deno.test("replay: exec layouts, execveat, clone3 and the fidelity classes on a 
       '50 1.000000 execve("/usr/bin/app", ["app"], 0x7ffe /* 1 var */) = 0',
       "50 1.100000 mprotect(0x555500002000, 4096, PROT_READ) = 0",
       "50 1.200000 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_32BIT, -1, 0) = 0x7f0000000000",
-      "50 1.210000 madvise(0x7f0000000000, 65536, MADV_PAGEOUT) = 0",
+      "50 1.210000 madvise(0x7f0000000000, 65536, MADV_COLLAPSE) = 0",
       "50 1.220000 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)",
       "50 1.300000 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD, stack=0x1, stack_size=0x1000}, 88) = 51",
       "50 1.400000 clone3({flags=SIGCHLD, exit_signal=SIGCHLD}, 88) = 52",

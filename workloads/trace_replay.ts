@@ -58,6 +58,7 @@
  */
 
 import {
+  MADV_COLD,
   MADV_DODUMP,
   MADV_DOFORK,
   MADV_DONTDUMP,
@@ -67,6 +68,7 @@ import {
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -129,6 +131,8 @@ export const MADVICE: Readonly<Record<string, number>> = {
   MADV_NOHUGEPAGE: MADV_NOHUGEPAGE,
   MADV_DONTDUMP: MADV_DONTDUMP,
   MADV_DODUMP: MADV_DODUMP,
+  MADV_COLD: MADV_COLD,
+  MADV_PAGEOUT: MADV_PAGEOUT,
 };
 /** Size given to simulated files: large enough for any traced offset (files are never truncated). */
 const FILE_PAGES = 1 << 28;

@@ -1,7 +1,7 @@
 /**
  * `madvise` for MADV_DONTNEED, MADV_FREE, the flag advices (MADV_DONTFORK/DOFORK,
- * MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP, MADV_HUGEPAGE/NOHUGEPAGE) and KSM's
- * MADV_MERGEABLE/UNMERGEABLE.
+ * MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP, MADV_HUGEPAGE/NOHUGEPAGE), KSM's
+ * MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT (madvise_cold.ts).
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
  * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
@@ -20,12 +20,14 @@
  */
 
 import { ksmMadvise } from "./ksm.ts";
+import { madviseColdOrPageout } from "./madvise_cold.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
 import { checkSplitBudget } from "./mprotect.ts";
 import { zapRange } from "./pgtable.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import {
+  MADV_COLD,
   MADV_DODUMP,
   MADV_DOFORK,
   MADV_DONTDUMP,
@@ -36,6 +38,7 @@ import {
   MADV_KEEPONFORK,
   MADV_MERGEABLE,
   MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
   MADV_UNMERGEABLE,
   MADV_WIPEONFORK,
   type Mm,
@@ -62,6 +65,8 @@ const KNOWN_ADVICE = [
   MADV_NOHUGEPAGE,
   MADV_DONTDUMP,
   MADV_DODUMP,
+  MADV_COLD,
+  MADV_PAGEOUT,
 ];
 
 /**
@@ -92,6 +97,12 @@ export function doMadvise(
   const hole = !fullyMapped(mm, addr, end);
   if (advice === MADV_DONTNEED) {
     zapRange(k, mm, addr, end);
+    if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
+    return;
+  }
+  if (advice === MADV_COLD || advice === MADV_PAGEOUT) {
+    // madvise_cold / madvise_pageout (madvise_cold.ts): no VMA changes.
+    madviseColdOrPageout(k, mm, addr, end, advice === MADV_PAGEOUT);
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }

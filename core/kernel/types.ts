@@ -99,6 +99,10 @@ export const MADV_NOHUGEPAGE = 15;
 export const MADV_DONTDUMP = 16;
 /** Undo MADV_DONTDUMP. */
 export const MADV_DODUMP = 17;
+/** Deactivate the range's exclusive folios: their PTEs made old (uapi 20; `madvise_cold`). */
+export const MADV_COLD = 20;
+/** Reclaim the range's exclusive folios now (uapi 21; `madvise_pageout`: try_to_unmap each). */
+export const MADV_PAGEOUT = 21;
 
 /** `vm_flags` bits (include/linux/mm.h values). */
 export const VM_READ = 0x1;

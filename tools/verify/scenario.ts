@@ -37,6 +37,8 @@ export const ADVICE = [
   "nohugepage",
   "dontdump",
   "dodump",
+  "cold",
+  "pageout",
 ] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
@@ -594,6 +596,8 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   nohugepage: 15,
   dontdump: 16,
   dodump: 17,
+  cold: 20,
+  pageout: 21,
 };
 
 /** `mremap` flags (uapi). */
