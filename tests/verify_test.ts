@@ -89,7 +89,7 @@ Deno.test("verify: scenario errors name the line and the valid choices", () => {
     ["scenario a\nmap P0 0 1 rw private", /process P0 is not alive/],
     ["scenario a\nspawn P0\nexit P0\nwrite P0 0 1", /P0 is not alive here \(it exited\)/],
     ["scenario a\nspawn P0\nmap P0 0 1 rq private", /bad protection "rq"/],
-    ["scenario a\nspawn P0\nmadvise P0 0 1 cold", /bad advice "cold"; valid: dontneed/],
+    ["scenario a\nspawn P0\nmadvise P0 0 1 collapse", /bad advice "collapse"; valid: dontneed/],
     ["scenario a\nspawn P0\nmremap P0 0 1 1 dontunmap", /dontunmap needs to=ADDR/],
     ["scenario a\nspawn P0\nwrite P0 0 1 expect=EBUSY", /bad expect=EBUSY; valid: OK/],
     ["scenario a\nspawn P0\nmap P0 0 1 rw private file=F0:0", /file F0 not declared/],
