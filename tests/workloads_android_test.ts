@@ -240,6 +240,7 @@ Deno.test("android-launch runs under every scheme with the daemons (oracle-check
         gcIntervalNs: 200_000,
         launchIntervalNs: 200_000,
         forkChildLifetimeNs: 100_000,
+        appCompaction: true,
       },
       seed: 5,
       machine: { reclaimIntervalNs: 20_000, migrateIntervalNs: 50_000 },
@@ -248,6 +249,8 @@ Deno.test("android-launch runs under every scheme with the daemons (oracle-check
     assert.ok(r.oracle.leakFree);
     assert.ok(r.oracle.walksChecked > 0, s.info.id);
     assert.ok((r.latency.mremap?.count ?? 0) > 0, s.info.id);
+    // Compaction's try_to_unmap walks, oracle-checked like the daemons' (and swap-ins after).
+    assert.ok((r.walks.unmap?.count ?? 0) > 0, s.info.id);
   }
 });
 
@@ -312,4 +315,27 @@ Deno.test("android-launch: webview_zygote, the USAP pool and zygote32 on a tiny 
   assert.deepEqual(markOf(z, "after boot"), objs(33, 22, 17));
   assert.deepEqual(markOf(z, "after 1 launches"), objs(33 + 5 + 14, 22 + 2 + 10, 17 + 2 + 7));
   assert.equal(z.slab.final.objects.mm_struct, 5);
+});
+
+Deno.test("android-launch appCompaction: a backgrounded app's private anonymous memory is paged out", () => {
+  // TINY with two launches: when app 2 starts, app 1 goes to the background and the compaction
+  // thread pages out its private VMAs without a file (CachedAppOptimizer, getAnonPageAdvice).
+  // With no GC cycle app 1 owns 10 exclusive folios (4 CoW copies of zygote's written pages, its
+  // own region, its thread stack, its 4-page moving space); 2 of the CoW copies sit in written
+  // private file mappings (inode != 0: not compacted), so 8 are reclaimed, each by one
+  // try_to_unmap walk with one visit (its own anon_vma). One GC cycle leaves 2 of the moving
+  // space's 4 pages live: 6. One launch: no app goes to the background, nothing is compacted.
+  // Catches: compaction of file VMAs or shared folios, or of the foreground app.
+  const run = (extra: Record<string, number | boolean>) => {
+    const r = tinyRun({ launches: 2, ...extra });
+    return [
+      r.counters.folios_reclaimed ?? 0,
+      r.walks.unmap?.count ?? 0,
+      r.walks.unmap?.visits.sum ?? 0,
+    ];
+  };
+  assert.deepEqual(run({ appCompaction: true, gcCycles: 0 }), [8, 8, 8]);
+  assert.deepEqual(run({ appCompaction: true }), [6, 6, 6]);
+  assert.deepEqual(run({ appCompaction: false }), [0, 0, 0]);
+  assert.deepEqual(run({ appCompaction: true, launches: 1 }), [0, 0, 0]);
 });

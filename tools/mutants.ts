@@ -3868,4 +3868,30 @@ export const MUTANTS: readonly Mutant[] = [
     story: "the trace replay skips MADV_PAGEOUT as not implemented",
     tests: ["tests/madvise_cold_test.ts"],
   },
+  // ---- android-launch appCompaction (CachedAppOptimizer) ----
+  {
+    id: "compaction-file-vmas",
+    file: "workloads/android_launch.ts",
+    search: "          if (v.file === null && !(v.flags & VM_SHARED)) ranges.push(v.start, v.end);",
+    replace: "          if (!(v.flags & VM_SHARED)) ranges.push(v.start, v.end);",
+    story: "app compaction pages out private file VMAs too (AOSP: inode 0 only)",
+    tests: ["tests/workloads_android_test.ts"],
+  },
+  {
+    id: "compaction-foreground-app",
+    file: "workloads/android_launch.ts",
+    search: "        const prev = launched[launched.length - 2];",
+    replace: "        const prev = launched[launched.length - 1];",
+    story:
+      "app compaction pages out the app just launched instead of the one it sent to the background",
+    tests: ["tests/workloads_android_test.ts"],
+  },
+  {
+    id: "compaction-ignored",
+    file: "workloads/android_launch.ts",
+    search: '  if (p.appCompaction as boolean) env.addTask("compaction", "user", compaction());',
+    replace: "",
+    story: "appCompaction queues apps that no thread compacts",
+    tests: ["tests/workloads_android_test.ts"],
+  },
 ];

@@ -23,6 +23,9 @@
  *   webview_zygote (a child zygote of zygote64 preloading WebView; renderers fork from it) and
  *   the USAP pool (idle zygote64 children a launch's main process takes instead of forking).
  * - A low-memory killer keeps at most `maxCachedApps` launched apps (the oldest is killed).
+ * - With `appCompaction`, an app that leaves the foreground has its private anonymous memory
+ *   paged out (CachedAppOptimizer: process_madvise(MADV_PAGEOUT)), one rmap walk per exclusive
+ *   folio.
  * - The recorder's reclaim and migration daemons walk random folios throughout.
  *
  * Scaling: `scale` multiplies every per-process VMA count (dithered across processes so totals
@@ -39,6 +42,7 @@
 import type { Kernel } from "../core/kernel/kernel.ts";
 import {
   MADV_DONTNEED,
+  MADV_PAGEOUT,
   MAP_ANONYMOUS,
   MAP_FIXED_NOREPLACE,
   MAP_PRIVATE,
@@ -52,6 +56,8 @@ import {
   PROT_READ,
   PROT_WRITE,
   type SimFile,
+  SyscallError,
+  VM_SHARED,
 } from "../core/kernel/types.ts";
 import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
 import { paramsOf } from "./workload.ts";
@@ -403,6 +409,25 @@ const PARAMS = [
     unit: "apps",
     description: "Launched apps kept alive; launching one more kills the oldest (LMK).",
     source: "§11.1: DEFAULT_MAX_CACHED_PROCESSES = 32 in many Android versions [C]",
+  },
+  {
+    name: "appCompaction",
+    kind: "bool",
+    default: false,
+    unit: "",
+    description:
+      "When a launched app leaves the foreground (at the next launch), system_server's " +
+      "compaction thread pages out its processes' private anonymous memory: " +
+      "process_madvise(MADV_PAGEOUT) over every private VMA without a file, read from its maps " +
+      "first; an EINVAL VMA is skipped, another error ends that process (each exclusive folio " +
+      "is reclaimed with one try_to_unmap walk).",
+    source:
+      "AOSP frameworks/base/services/core/java/com/android/server/am/CachedAppOptimizer.java " +
+      "(DEFAULT_USE_COMPACTION, a full compaction when a process becomes cached) and " +
+      "services/core/jni/com_android_server_am_CachedAppOptimizer.cpp (compactProcess, " +
+      "getAnonPageAdvice: inode 0 and not shared -> MADV_PAGEOUT; compactMemory skips EINVAL). " +
+      "Default false: whether the cover letter's phone compacts is not published, and the " +
+      "file part (MADV_COLD on file VMAs) is left out [U]",
   },
   {
     name: "zygote32",
@@ -1027,6 +1052,9 @@ function setup(env: WorkloadEnv): void {
   const gcCycles = p.gcCycles as number;
   const liveFraction = p.gcLiveFraction as number;
   const launched: App[] = [];
+  /** Apps waiting for the compaction thread (appCompaction), and whether launching is over. */
+  const compactQueue: App[] = [];
+  let launchesOver = false;
 
   /** One ART concurrent-compaction cycle (reference §9.3). */
   function* gcCycle(pr: Proc, moving: number, from: number): Generator<Step, void, void> {
@@ -1298,6 +1326,43 @@ function setup(env: WorkloadEnv): void {
     quiesce = false;
   }
 
+  /**
+   * system_server's compaction thread (CachedAppOptimizer): per queued app, per live process, the
+   * private VMAs without a file as its maps show them when its turn comes, each paged out by one
+   * madvise step (process_madvise walks its iovec VMA by VMA).
+   */
+  function* compaction(): TaskScript {
+    for (;;) {
+      yield* waitUntil(() => compactQueue.length > 0 || launchesOver);
+      const app = compactQueue.shift();
+      if (app === undefined) return;
+      for (const pr of app.procs) {
+        if (pr.dead) continue;
+        const ranges: number[] = [];
+        for (const v of pr.mm.vmas) {
+          if (v.file === null && !(v.flags & VM_SHARED)) ranges.push(v.start, v.end);
+        }
+        let stop = false;
+        for (let i = 0; i < ranges.length && !stop && !pr.dead; i += 2) {
+          const start = ranges[i], len = ranges[i + 1] - ranges[i];
+          yield {
+            op: "madvise",
+            run: () => {
+              if (pr.dead) return;
+              try {
+                k.madvise(pr.mm, start, len, MADV_PAGEOUT);
+              } catch (e) {
+                if (!(e instanceof SyscallError)) throw e;
+                if (e.errno !== "EINVAL") stop = true;
+              }
+            },
+          };
+        }
+      }
+    }
+  }
+  if (p.appCompaction as boolean) env.addTask("compaction", "user", compaction());
+
   env.addTask(
     "zygote64",
     "user",
@@ -1353,7 +1418,13 @@ function setup(env: WorkloadEnv): void {
         const app: App = { procs: [], killed: false };
         launched.push(app);
         yield* startApp(app, perLaunch, true);
+        // The app launched before goes to the background: cached, it is compacted.
+        const prev = launched[launched.length - 2];
+        if ((p.appCompaction as boolean) && prev !== undefined && !prev.killed) {
+          compactQueue.push(prev);
+        }
       }
+      launchesOver = true;
       yield* settleAndMark(`after-${launches}-launches`);
     })(),
   );
