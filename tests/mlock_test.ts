@@ -320,3 +320,23 @@ Deno.test("folio_referenced of a large folio: one per VMA; a locked VMA stops on
   assertEquals(k.folioReferenced(folio, out), 0);
   assertEquals([out.vmFlags, visits], [0, [4, 2, 4]]);
 });
+
+Deno.test("mlock past a file's end: the pages before it are populated, then ENOMEM naming it", () => {
+  // A 4-page private writable mapping of a 2-page file: populate write-faults pages 0 and 1
+  // (anonymous copies), page 2 is past EOF (SIGBUS: gup's -EFAULT, returned as ENOMEM by
+  // __mlock_posix_error_return), and populate stops there.
+  const { k, mm } = world();
+  const f = k.createFile("f", 2);
+  k.mmap(mm, X, 4 * P, RW, MAP_PRIVATE | MAP_FIXED, f, 0);
+  let msg = "";
+  try {
+    k.mlock(mm, X, 4 * P);
+  } catch (e) {
+    msg = e instanceof SyscallError ? `${e.errno}: ${e.message}` : String(e);
+  }
+  assertEquals(
+    msg,
+    `ENOMEM: mlock failed with ENOMEM: cannot fault in 0x${(X + 2 * P).toString(16)}`,
+  );
+  assertEquals(layout(mm), [[0, 4, LO, 2]]);
+});

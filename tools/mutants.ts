@@ -3650,8 +3650,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "populate-prot-none-ok",
     file: "core/kernel/memory.ts",
-    search: "    let failed = (flags & VM_ACCESS_FLAGS) === 0;",
-    replace: "    let failed = false;",
+    search: "    let failed = (flags & VM_ACCESS_FLAGS) === 0 ? a : -1;",
+    replace: "    let failed = -1;",
     story: "populate of a PROT_NONE VMA is no error (a forced read maps it; mlock gives no ENOMEM)",
     tests: ["tests/mlock_test.ts"],
   },
@@ -3666,8 +3666,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mlock-populate-error-ignored",
     file: "core/kernel/memory.ts",
-    search: "    if (failed && sys !== undefined) {",
-    replace: '    if (failed && sys === "never") {',
+    search: "    if (failed >= 0 && sys !== undefined) {",
+    replace: '    if (failed >= 0 && sys === "never") {',
     story: "mlock ignores a populate error (PROT_NONE in the range) and succeeds",
     tests: ["tests/mlock_test.ts"],
   },

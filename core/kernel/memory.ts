@@ -78,20 +78,21 @@ export function populateRange(
     let a = Math.max(cur, vma.start);
     cur = vEnd;
     if (flags & VM_LOCKONFAULT) continue;
-    let failed = (flags & VM_ACCESS_FLAGS) === 0;
+    // The address that failed (the VMA's first for PROT_NONE), or -1.
+    let failed = (flags & VM_ACCESS_FLAGS) === 0 ? a : -1;
     const write = (flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-    for (; a < vEnd && !failed; a += PAGE_SIZE) {
+    for (; a < vEnd && failed < 0; a += PAGE_SIZE) {
       const pte = mm.pages.get(a / PAGE_SIZE);
       if (pte !== undefined && pte.kind !== "swap" && (!write || pte.writable)) continue;
       try {
         handleMmFault(k, mm, a, write ? "write" : "read", true);
       } catch (e) {
         if (!(e instanceof SyscallError)) throw e;
-        failed = true;
+        failed = a;
       }
     }
-    if (failed && sys !== undefined) {
-      throw new SyscallError("ENOMEM", sys, `cannot fault in ${hex(a)}`);
+    if (failed >= 0 && sys !== undefined) {
+      throw new SyscallError("ENOMEM", sys, `cannot fault in ${hex(failed)}`);
     }
   }
 }
