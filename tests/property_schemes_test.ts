@@ -11,14 +11,17 @@ import { SCHEMES } from "../core/rmap/registry.ts";
 import type { RmapScheme } from "../core/rmap/scheme.ts";
 import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
 import {
+  MADV_COLD,
   MADV_DOFORK,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_PAGEOUT,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
   MAP_SHARED,
+  MLOCK_ONFAULT,
   type Mm,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
@@ -53,6 +56,7 @@ export type Op =
   }
   | { op: "madvise"; proc: number; page: number; pages: number; advice: number }
   | { op: "touch"; proc: number; page: number; write: boolean }
+  | { op: "mlock"; proc: number; page: number; pages: number; mode: number }
   | { op: "fork"; proc: number }
   | { op: "exit"; proc: number }
   | { op: "reclaim"; pick: number; evict: boolean }
@@ -105,12 +109,29 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
       proc,
       page,
       pages,
-      advice: fc.constantFrom(MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK),
+      advice: fc.constantFrom(
+        MADV_DONTNEED,
+        MADV_DONTFORK,
+        MADV_DOFORK,
+        MADV_WIPEONFORK,
+        MADV_COLD,
+        MADV_PAGEOUT,
+      ),
     }),
   },
   {
     weight: 8,
     arbitrary: fc.record({ op: fc.constant("touch" as const), proc, page, write: fc.boolean() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("mlock" as const),
+      proc,
+      page,
+      pages,
+      mode: fc.integer({ min: 0, max: 2 }),
+    }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const), proc }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("exit" as const), proc }) },
@@ -232,6 +253,13 @@ export function runSequence(
         case "touch":
           k.touch(pickMm(o.proc), addr(o.page), o.write ? "write" : "read");
           break;
+        case "mlock": {
+          const mm = pickMm(o.proc);
+          if (o.mode === 0) k.mlock(mm, addr(o.page), o.pages * P);
+          else if (o.mode === 1) k.mlock2(mm, addr(o.page), o.pages * P, MLOCK_ONFAULT);
+          else k.munlock(mm, addr(o.page), o.pages * P);
+          break;
+        }
         case "fork":
           if (procs.length < 5) procs.push(k.fork(pickMm(o.proc)));
           break;
