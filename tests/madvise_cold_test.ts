@@ -6,6 +6,7 @@
 // Without swap the host reclaims nothing; the model always finds a swap slot (docs/model.md §6).
 
 import { assertEquals } from "./assert.ts";
+import { errnoOf } from "./errno.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { runOne } from "../runner/recorder.ts";
@@ -20,7 +21,6 @@ import {
   PAGE_SIZE,
   PROT_READ,
   PROT_WRITE,
-  SyscallError,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -46,16 +46,6 @@ function ptes(mm: Mm, n: number): string {
     s += p === undefined ? "." : p.kind === "present" ? "p" : p.kind === "swap" ? "s" : "z";
   }
   return s;
-}
-
-function errno(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SyscallError) return e.errno;
-    throw e;
-  }
-  return "ok";
 }
 
 Deno.test("MADV_PAGEOUT reclaims exclusive pages only: one try_to_unmap walk each", () => {
@@ -107,12 +97,12 @@ Deno.test("MADV_COLD/PAGEOUT: EINVAL at a locked VMA after the ones before; ENOM
   k.mmap(mm, X, 8 * P, RW, ANON);
   for (let i = 0; i < 8; i++) k.touch(mm, X + i * P, "write");
   k.mlock(mm, X + 4 * P, P);
-  assertEquals(errno(() => k.madvise(mm, X, 8 * P, MADV_COLD)), "EINVAL");
-  assertEquals(errno(() => k.madvise(mm, X, 8 * P, MADV_PAGEOUT)), "EINVAL");
+  assertEquals(errnoOf(() => k.madvise(mm, X, 8 * P, MADV_COLD)), "EINVAL");
+  assertEquals(errnoOf(() => k.madvise(mm, X, 8 * P, MADV_PAGEOUT)), "EINVAL");
   assertEquals(ptes(mm, 8), "sssspppp");
   k.munlock(mm, X, 8 * P);
   k.munmap(mm, X + 6 * P, P);
-  assertEquals(errno(() => k.madvise(mm, X, 8 * P, MADV_PAGEOUT)), "ENOMEM");
+  assertEquals(errnoOf(() => k.madvise(mm, X, 8 * P, MADV_PAGEOUT)), "ENOMEM");
   assertEquals(ptes(mm, 8), "ssssss.s"); // the parts around the hole were still reclaimed
 });
 

@@ -5,6 +5,7 @@
 // tools/verify/scenarios/mlock.scn. Each test names the bug it catches.
 
 import { assertEquals } from "./assert.ts";
+import { errnoOf } from "./errno.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { lockRange } from "../core/kernel/mlock.ts";
@@ -54,16 +55,6 @@ function world(): { k: Kernel; mm: Mm } {
   return { k, mm: k.spawn() };
 }
 
-function errno(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SyscallError) return e.errno;
-    throw e;
-  }
-  return "ok";
-}
-
 Deno.test("lockRange: an unaligned start is rounded down, the length grown to whole pages", () => {
   // do_mlock: len = PAGE_ALIGN(len + offset_in_page(start)); start &= PAGE_MASK.
   assertEquals(lockRange(X + 100, 1), [X, P]);
@@ -102,7 +93,7 @@ Deno.test("mlock2(MLOCK_ONFAULT) sets VM_LOCKONFAULT and faults nothing in", () 
   // mlock then replaces the lock bits: VM_LOCKONFAULT goes, the page is faulted in.
   k.mlock(mm, X + 6 * P, P);
   assertEquals(layout(mm), [[0, 6, 0, 0], [6, 7, LO, 1], [7, 8, 0, 0]]);
-  assertEquals(errno(() => k.mlock2(mm, X, P, 2)), "EINVAL"); // flags & ~MLOCK_ONFAULT
+  assertEquals(errnoOf(() => k.mlock2(mm, X, P, 2)), "EINVAL"); // flags & ~MLOCK_ONFAULT
 });
 
 Deno.test("mlock across a PROT_NONE VMA locks all, populates up to it, then ENOMEM", () => {
@@ -111,7 +102,7 @@ Deno.test("mlock across a PROT_NONE VMA locks all, populates up to it, then ENOM
   const { k, mm } = world();
   k.mmap(mm, X, 8 * P, RW, ANON);
   k.mprotect(mm, X + 4 * P, P, PROT_NONE);
-  assertEquals(errno(() => k.mlock(mm, X + P, 6 * P)), "ENOMEM");
+  assertEquals(errnoOf(() => k.mlock(mm, X + P, 6 * P)), "ENOMEM");
   assertEquals(layout(mm), [
     [0, 1, 0, 0],
     [1, 4, LO, 3],
@@ -131,10 +122,10 @@ Deno.test("mlock across a hole: the part before it stays locked, nothing is popu
   const { k, mm } = world();
   k.mmap(mm, X, 8 * P, RW, ANON);
   k.munmap(mm, X + 5 * P, P);
-  assertEquals(errno(() => k.mlock(mm, X + 3 * P, 4 * P)), "ENOMEM");
+  assertEquals(errnoOf(() => k.mlock(mm, X + 3 * P, 4 * P)), "ENOMEM");
   assertEquals(layout(mm), [[0, 3, 0, 0], [3, 5, LO, 0], [6, 8, 0, 0]]);
   // Starting in the hole: ENOMEM with nothing changed.
-  assertEquals(errno(() => k.mlock(mm, X + 5 * P, 2 * P)), "ENOMEM");
+  assertEquals(errnoOf(() => k.mlock(mm, X + 5 * P, 2 * P)), "ENOMEM");
   assertEquals(layout(mm), [[0, 3, 0, 0], [3, 5, LO, 0], [6, 8, 0, 0]]);
 });
 
@@ -143,7 +134,7 @@ Deno.test("mlock of an exec-only mapping reads it in (FOLL_FORCE), a touch could
   // for a VMA that may be read (host: Rss 8 kB, zero pages).
   const { k, mm } = world();
   k.mmap(mm, X, 2 * P, PROT_EXEC, ANON);
-  assertEquals(errno(() => k.touch(mm, X, "read")), "EFAULT");
+  assertEquals(errnoOf(() => k.touch(mm, X, "read")), "EFAULT");
   k.mlock(mm, X, 2 * P);
   assertEquals(layout(mm), [[0, 2, LO, 2]]);
   assertEquals([mm.pages.get(X / P)?.kind, k.slab.live("anon_vma")], ["zero", 0]);
@@ -193,7 +184,7 @@ Deno.test("mlockall(MCL_CURRENT) locks and populates every VMA; munlockall merge
   assertEquals(layout(mm), [[0, 8, 0, 8], [10, 11, 0, 1]]);
   k.mlockall(mm, MCL_CURRENT | MCL_ONFAULT);
   assertEquals(layout(mm).map((r) => r[2]), [LF, LF]);
-  for (const bad of [0, MCL_ONFAULT, 8]) assertEquals(errno(() => k.mlockall(mm, bad)), "EINVAL");
+  for (const bad of [0, MCL_ONFAULT, 8]) assertEquals(errnoOf(() => k.mlockall(mm, bad)), "EINVAL");
 });
 
 Deno.test("brk after MCL_FUTURE: the heap's new pages are locked and faulted in", () => {

@@ -22,6 +22,7 @@
 //   does, docs/model.md §6).
 
 import { assertEquals, assertThrows } from "./assert.ts";
+import { errnoOf } from "./errno.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { taskUnmappedBase } from "../core/kernel/mmap.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
@@ -67,16 +68,6 @@ function folioAt(k: Kernel, mm: Mm, addr: number): Folio {
   const f = k.pte(mm, addr)?.folio;
   if (!f) throw new Error(`no folio at ${addr}`);
   return f;
-}
-
-function errnoOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SyscallError) return e.errno;
-    throw e;
-  }
-  return "ok";
 }
 
 // -- slab accounting ------------------------------------------------------------------------------
