@@ -120,10 +120,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "split-budget-gt",
-    file: "core/kernel/mprotect.ts",
-    search: "if (splits > 0 && mm.mapCount + splits - 1 >= k.params.maxMapCount) {",
-    replace: "if (splits > 0 && mm.mapCount + splits - 1 > k.params.maxMapCount) {",
-    story: "mprotect's split budget lets a two-split change fail half-way at max_map_count",
+    file: "core/kernel/vma.ts",
+    search: "  if (vma.mm.mapCount >= k.params.maxMapCount) {",
+    replace: "  if (vma.mm.mapCount > k.params.maxMapCount) {",
+    story: "split_vma refuses only above max_map_count (Linux: at it)",
     tests: [SEM],
   },
   {
@@ -3548,9 +3548,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mprotect-hole-fails-first",
     file: "core/kernel/mprotect.ts",
-    search: "  checkSplitBudget(k, mm, addr, end, sys);\n  const newAccess",
+    search: "  const newAccess = protToVm(prot);",
     replace:
-      '  let c = addr;\n  for (const v of mm.vmas.intersecting(addr, end)) {\n    if (v.start > c) throw new SyscallError("ENOMEM", sys, "hole");\n    c = v.end;\n  }\n  if (c < end) throw new SyscallError("ENOMEM", sys, "hole");\n  checkSplitBudget(k, mm, addr, end, sys);\n  const newAccess',
+      '  let c = addr;\n  for (const v of mm.vmas.intersecting(addr, end)) {\n    if (v.start > c) throw new SyscallError("ENOMEM", sys, "hole");\n    c = v.end;\n  }\n  if (c < end) throw new SyscallError("ENOMEM", sys, "hole");\n  const newAccess = protToVm(prot);',
     story: "mprotect over a hole fails before changing the VMAs in front of it",
     tests: ["tests/semantics_pinned_test.ts", "tests/scenario_classic_test.ts"],
   },
@@ -3893,5 +3893,15 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story: "appCompaction queues apps that no thread compacts",
     tests: ["tests/workloads_android_test.ts"],
+  },
+  {
+    id: "mprotect-split-budget-up-front",
+    file: "core/kernel/mprotect.ts",
+    search: "  const newAccess = protToVm(prot);\n  let cur = addr;",
+    replace:
+      '  {\n    let splits = 0;\n    const a0 = mm.vmas.find(addr), b0 = mm.vmas.find(end - 1);\n    if (a0 && a0.start < addr) splits++;\n    if (b0 && b0.end > end) splits++;\n    if (splits > 0 && mm.mapCount + splits - 1 >= k.params.maxMapCount) {\n      throw new SyscallError("ENOMEM", sys, "budget");\n    }\n  }\n  const newAccess = protToVm(prot);\n  let cur = addr;',
+    story:
+      "mprotect refuses up front when both end splits would exceed max_map_count (Linux splits one at a time, and a merge can make room)",
+    tests: ["tests/semantics_pinned_test.ts"],
   },
 ];

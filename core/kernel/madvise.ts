@@ -23,7 +23,6 @@ import { ksmMadvise } from "./ksm.ts";
 import { madviseColdOrPageout } from "./madvise_cold.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
-import { checkSplitBudget } from "./mprotect.ts";
 import { zapRange } from "./pgtable.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import {
@@ -121,7 +120,6 @@ export function doMadvise(
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
-  checkSplitBudget(k, mm, addr, end, sys);
   let cur = addr;
   while (cur < end) {
     // The next VMA from `cur` on (looked up again after each change: flags merge and split).

@@ -24,7 +24,6 @@
 
 import type { KernelState } from "./state.ts";
 import { pageAlignUp } from "./mmap.ts";
-import { checkSplitBudget } from "./mprotect.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import {
   MCL_CURRENT,
@@ -90,7 +89,6 @@ export function applyVmaLockFlags(
   // vma_iter_load: the VMA containing start, or ENOMEM.
   const first = mm.vmas.find(start);
   if (first === undefined) throw new SyscallError("ENOMEM", sys, "start is not mapped");
-  checkSplitBudget(k, mm, start, end, sys);
   let cur = start;
   while (cur < end) {
     // The VMA containing `cur` (looked up again after each change: fixups merge and split).

@@ -36,33 +36,6 @@ import {
 } from "./types.ts";
 
 /**
- * Refuses (ENOMEM) a flags change of `[start, end)` that would need more splits than
- * max_map_count allows. Checked up front, a simplification: Linux fails at the VMA that needs the
- * split, after changing the ones before it (docs/model.md §12.2).
- *
- * @example Usage
- * ```ts ignore
- * checkSplitBudget(k, mm, addr, end, "madvise");
- * ```
- */
-export function checkSplitBudget(
-  k: KernelState,
-  mm: Mm,
-  start: number,
-  end: number,
-  sys: string,
-): void {
-  let splits = 0;
-  const a = mm.vmas.find(start);
-  if (a && a.start < start) splits++;
-  const b = mm.vmas.find(end - 1);
-  if (b && b.end > end) splits++;
-  if (splits > 0 && mm.mapCount + splits - 1 >= k.params.maxMapCount) {
-    throw new SyscallError("ENOMEM", sys, "splitting would exceed max_map_count");
-  }
-}
-
-/**
  * `change_protection`: write-protects, or (for exclusive anon pages and shared mappings) makes
  * writable, the PTEs of `[start, end)` in `vma`; PROT_NONE marks them `protNone`.
  *
@@ -114,8 +87,9 @@ export function doMprotect(
   const end = addr + pageAlignUp(len);
   if (end === addr) return;
   // do_mprotect_pkey: mprotect_fixup VMA by VMA up to the first hole, then ENOMEM, the VMAs
-  // before it keeping their new protection (a range that starts in a hole changes nothing).
-  checkSplitBudget(k, mm, addr, end, sys);
+  // before it keeping their new protection (a range that starts in a hole changes nothing). A
+  // split refused at max_map_count (split_vma) fails the same way, after the VMAs before it,
+  // and a merge on the way can make room for a later split.
   const newAccess = protToVm(prot);
   let cur = addr;
   while (cur < end) {
