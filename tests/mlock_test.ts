@@ -331,3 +331,25 @@ Deno.test("mlock past a file's end: the pages before it are populated, then ENOM
   );
   assertEquals(layout(mm), [[0, 4, LO, 2]]);
 });
+
+Deno.test("try_to_unmap aborts at a mapping in a VM_LOCKED VMA; the folio stays in the swap cache", () => {
+  //  P  [F]  C1 [F] locked on fault  C2 [F]      walk order P, C1, C2 (equal pgoffs, by insertion)
+  // try_to_unmap_one without TTU_IGNORE_MLOCK: P's mapping becomes a swap entry, C1's locked
+  // one ends the walk ("we must not swap it out"), C2 is not visited. The folio, mapped still,
+  // stays in the swap cache for P's entry: P's next touch maps the same folio again.
+  // Catches: locked memory swapped out, or P's entry left pointing at no folio (a new copy).
+  const { k, mm } = world();
+  k.mmap(mm, X, P, RW, ANON);
+  k.touch(mm, X, "write");
+  const c1 = k.fork(mm);
+  const c2 = k.fork(mm);
+  k.mlock2(c1, X, P, MLOCK_ONFAULT);
+  const folio = k.pte(mm, X)!.folio!;
+  const visits: number[] = [];
+  k.onWalk((r) => visits.push(r.visits));
+  assertEquals(k.tryToUnmap(folio), false);
+  assertEquals([mm, c1, c2].map((m) => m.pages.get(X / P)!.kind), ["swap", "present", "present"]);
+  assertEquals([visits, folio.freed, k.counters.folios_reclaimed ?? 0], [[2], false, 0]);
+  k.touch(mm, X, "read");
+  assertEquals([k.pte(mm, X)!.folio === folio, k.counters.faults_swapin_cached], [true, 1]);
+});

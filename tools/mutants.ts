@@ -3904,4 +3904,22 @@ export const MUTANTS: readonly Mutant[] = [
       "mprotect refuses up front when both end splits would exceed max_map_count (Linux splits one at a time, and a merge can make room)",
     tests: ["tests/semantics_pinned_test.ts"],
   },
+  {
+    id: "unmap-ignores-vm-locked",
+    file: "core/kernel/rmap_walk.ts",
+    search:
+      "    if (vma.flags & VM_LOCKED) {\n      stop.aborted = true;\n      return false;\n    }\n",
+    replace: "",
+    story: "try_to_unmap swaps out pages of locked memory (TTU_IGNORE_MLOCK always)",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
+    id: "unmap-abort-no-swapcache",
+    file: "core/kernel/rmap_walk.ts",
+    search: "      used.cached = folio;\n      k.swapCacheOf.set(folio, used);\n",
+    replace: "",
+    story:
+      "an aborted try_to_unmap leaves the swap entries it made pointing at no folio (swap-in makes a copy)",
+    tests: ["tests/mlock_test.ts"],
+  },
 ];

@@ -11,8 +11,8 @@
  * and `mm->locked_vm` (the caller is taken to hold CAP_IPC_LOCK, as the verify runner does; a
  * trace replays only calls that succeeded on the host), the unevictable LRU and the folio
  * mlock counts (`mlock_vma_pages_range` moves folios between LRUs; no VMA, PTE or rmap object
- * changes), and `try_to_unmap_one`'s abort at a VM_LOCKED mapping. Reclaim aging's stop at one
- * (`folio_referenced_one`) is rmap_walk.ts's.
+ * changes). The walks' handling of VM_LOCKED mappings
+ * (`folio_referenced_one`'s stop, `try_to_unmap_one`'s abort) is rmap_walk.ts's.
  *
  * Scheme hooks called here: none directly; through vma.ts (`vma_modify_flags`), the merge and
  * split hooks.

@@ -244,7 +244,13 @@ export function folioReferenced(
 /**
  * `try_to_unmap`: reclaim eviction. Blocking read lock; every mapping becomes a swap entry (one
  * slot per page of the folio; swap-in brings pages back as small folios) and the folio is freed.
- * Returns true if the folio is no longer mapped.
+ * Returns true if the folio is no longer mapped. A mapping in a VM_LOCKED VMA aborts the walk
+ * there, unmapped (`try_to_unmap_one` without TTU_IGNORE_MLOCK: "If the folio is in an mlock()d
+ * vma, we must not swap it out"): the mappings unmapped before it keep their swap entries, and
+ * the folio, still mapped, stays in the swap cache for them (`add_to_swap` came first), so that
+ * their swap-ins map it again; it is not counted as reclaimed. The swap cache holds one slot per
+ * folio in the model: a large folio keeps the first slot used, and a folio already in the swap
+ * cache keeps its slot (docs/model.md §6).
  *
  * @example Usage
  * ```ts ignore
@@ -256,13 +262,26 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
   for (let i = 0; i < folio.nrPages; i++) {
     slots.push({ id: k.nextSwapId++, count: 0, cached: null });
   }
-  rmapWalk(k, folio, "unmap", false, (pte, mm, addr) => {
+  const stop: WalkStop = { aborted: false };
+  rmapWalk(k, folio, "unmap", false, (pte, mm, addr, vma) => {
+    if (vma.flags & VM_LOCKED) {
+      stop.aborted = true;
+      return false;
+    }
     const slot = slots[pte.page];
     slot.count++;
     clearPte(k, mm, addr);
     attachPte(mm, addr / PAGE_SIZE, swapPte(slot));
     return !folio.freed;
-  });
+  }, stop);
+  if (stop.aborted) {
+    const used = slots.find((s) => s.count > 0);
+    if (used !== undefined && !folio.freed && !k.swapCacheOf.has(folio)) {
+      used.cached = folio;
+      k.swapCacheOf.set(folio, used);
+    }
+    return false;
+  }
   countEvent(k, "folios_reclaimed");
   return folio.freed;
 }
