@@ -396,14 +396,15 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
       "kswapd",
       "kthread",
       (function* (): TaskScript {
+        // folio_referenced's *vm_flags, rewritten by every walk; folio_check_references keeps
+        // (activates) a folio mapped in a VM_LOCKED VMA.
+        const seen = { vmFlags: 0 };
         while (userTasksAlive > 0) {
           yield { sleep: mp.reclaimIntervalNs };
           for (const f of kernel.lruScan(mp.reclaimBatch)) {
             if (userTasksAlive === 0) break;
             if (f.freed) continue;
             let referenced = 0;
-            // folio_check_references: a folio mapped in a VM_LOCKED VMA is kept (activated).
-            const seen = { vmFlags: 0 };
             yield {
               op: "walk_referenced",
               run: () => referenced = kernel.folioReferenced(f, seen),

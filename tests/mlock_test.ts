@@ -55,6 +55,21 @@ function world(): { k: Kernel; mm: Mm } {
   return { k, mm: k.spawn() };
 }
 
+/**
+ * One written page at X in P, forked to C1 then C2; C1 locks it on fault (no populate, no CoW), so
+ * the folio is mapped in P, C1 (VM_LOCKED) and C2, walked in that order (equal pgoffs go in
+ * insertion order).
+ */
+function lockedMiddleChild(): { k: Kernel; mm: Mm; c1: Mm; c2: Mm } {
+  const { k, mm } = world();
+  k.mmap(mm, X, P, RW, ANON);
+  k.touch(mm, X, "write");
+  const c1 = k.fork(mm);
+  const c2 = k.fork(mm);
+  k.mlock2(c1, X, P, MLOCK_ONFAULT);
+  return { k, mm, c1, c2 };
+}
+
 Deno.test("lockRange: an unaligned start is rounded down, the length grown to whole pages", () => {
   // do_mlock: len = PAGE_ALIGN(len + offset_in_page(start)); start &= PAGE_MASK.
   assertEquals(lockRange(X + 100, 1), [X, P]);
@@ -214,12 +229,7 @@ Deno.test("folio_referenced stops at a mapping in a VM_LOCKED VMA and reports VM
   // insertion order for equal pgoffs: P, then C1 (locked on fault: no populate, no CoW), then C2.
   // Catches: a walk that ignores VM_LOCKED (3 visits, C2's young bit cleared), or an oracle check
   // that takes the early stop for a missed mapping.
-  const { k, mm } = world();
-  k.mmap(mm, X, P, RW, ANON);
-  k.touch(mm, X, "write");
-  const c1 = k.fork(mm);
-  const c2 = k.fork(mm);
-  k.mlock2(c1, X, P, MLOCK_ONFAULT);
+  const { k, mm, c1, c2 } = lockedMiddleChild();
   const pte = (m: Mm) => m.pages.get(X / P)!;
   const folio = pte(mm).kind === "present" ? pte(mm).folio! : null;
   for (const m of [c1, c2]) k.touch(m, X, "read"); // young again in the children
@@ -338,12 +348,7 @@ Deno.test("try_to_unmap aborts at a mapping in a VM_LOCKED VMA; the folio stays 
   // one ends the walk ("we must not swap it out"), C2 is not visited. The folio, mapped still,
   // stays in the swap cache for P's entry: P's next touch maps the same folio again.
   // Catches: locked memory swapped out, or P's entry left pointing at no folio (a new copy).
-  const { k, mm } = world();
-  k.mmap(mm, X, P, RW, ANON);
-  k.touch(mm, X, "write");
-  const c1 = k.fork(mm);
-  const c2 = k.fork(mm);
-  k.mlock2(c1, X, P, MLOCK_ONFAULT);
+  const { k, mm, c1, c2 } = lockedMiddleChild();
   const folio = k.pte(mm, X)!.folio!;
   const visits: number[] = [];
   k.onWalk((r) => visits.push(r.visits));

@@ -3591,18 +3591,18 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mlock-start-in-hole-ok",
     file: "core/kernel/mlock.ts",
-    search:
-      '  if (first === undefined) throw new SyscallError("ENOMEM", sys, "start is not mapped");',
-    replace: "  if (first === undefined) return;",
+    search: "    const vma = mm.vmas.find(cur);\n    if (vma === undefined) {\n      throw",
+    replace:
+      "    const vma = mm.vmas.find(cur);\n    if (vma === undefined && cur === start) return;\n    if (vma === undefined) {\n      throw",
     story: "mlock of a range that starts in a hole succeeds (Linux: ENOMEM)",
     tests: ["tests/mlock_test.ts"],
   },
   {
     id: "mlock-skips-hole",
     file: "core/kernel/mlock.ts",
-    search: '    if (vma === undefined) throw new SyscallError("ENOMEM", sys, "range has a hole");',
+    search: '    if (vma === undefined) {\n      throw new SyscallError(\n        "ENOMEM",',
     replace:
-      "    if (vma === undefined) {\n      const n = mm.vmas.findFirstEndAfter(cur);\n      if (n === undefined || n.start >= end) break;\n      cur = n.start;\n      continue;\n    }",
+      '    if (vma === undefined && cur !== start) {\n      const n = mm.vmas.findFirstEndAfter(cur);\n      if (n === undefined || n.start >= end) break;\n      cur = n.start;\n      continue;\n    }\n    if (vma === undefined) {\n      throw new SyscallError(\n        "ENOMEM",',
     story:
       "mlock carries on past a hole, locks the VMAs after it and populates (Linux: ENOMEM at the hole)",
     tests: ["tests/mlock_test.ts"],

@@ -92,6 +92,7 @@ import {
 } from "../core/kernel/types.ts";
 import type { Mm, SimFile } from "../core/kernel/types.ts";
 import { fullyMapped, pageAlignUp } from "../core/kernel/mmap.ts";
+import { lockRange } from "../core/kernel/mlock.ts";
 import type { Kernel } from "../core/kernel/kernel.ts";
 import {
   FLAG_VALUES,
@@ -575,15 +576,6 @@ function matchLayouts(events: TraceEvent[], layouts: ExecLayout[]): Map<TraceEve
   return out;
 }
 
-/**
- * The pages an mlock/munlock range covers, as `[start, len]` for the divergence class: the
- * syscalls accept an unaligned start (rounded down, `len` grown by the part of the page before it).
- */
-function lockedRange(addr: number, len: number): [number, number] {
-  const off = addr % PAGE_SIZE;
-  return [addr - off, len + off];
-}
-
 function num(call: TraceCall, i: number): number {
   const a = call.args[i];
   const n = a === undefined ? NaN : parseNumber(a);
@@ -903,7 +895,7 @@ function* replayScript(
           yield call(
             ev,
             proc,
-            lockedRange(num(ev, 0), num(ev, 1)),
+            lockRange(num(ev, 0), num(ev, 1)),
             () =>
               ev.name === "mlock2"
                 ? k.mlock2(mm, num(ev, 0), num(ev, 1), fl)
@@ -915,7 +907,7 @@ function* replayScript(
           yield call(
             ev,
             proc,
-            lockedRange(num(ev, 0), num(ev, 1)),
+            lockRange(num(ev, 0), num(ev, 1)),
             () => k.munlock(mm, num(ev, 0), num(ev, 1)),
           );
           break;

@@ -55,6 +55,7 @@ import { doMremap, vrmNew } from "./mremap.ts";
 import { ksmDoScan, ksmSetContent } from "./ksm.ts";
 import { folioReferenced, migrateFolio, tryToUnmap } from "./rmap_walk.ts";
 import {
+  requireInteger,
   validateBrk,
   validateFolio,
   validateKernelOptions,
@@ -399,7 +400,8 @@ export class Kernel {
    * ignored) unless MCL_ONFAULT.
    */
   mlockall(mm: Mm, flags: number): void {
-    validateRangeOp(this.mms, "mlockall", mm, 0, 0, flags);
+    validateMm(this.mms, mm, "mlockall");
+    requireInteger("mlockall", "flags", flags);
     this.#op("mlock", mm, () => {
       checkMlockallFlags(flags);
       this.#mmapLocked(mm, () => applyMlockallFlags(this.#k, mm, flags));
@@ -410,7 +412,7 @@ export class Kernel {
 
   /** `munlockall()`: no VMA locked, and no later mapping either. */
   munlockall(mm: Mm): void {
-    validateRangeOp(this.mms, "munlockall", mm, 0, 0, 0);
+    validateMm(this.mms, mm, "munlockall");
     this.#op("mlock", mm, () => this.#mmapLocked(mm, () => applyMlockallFlags(this.#k, mm, 0)));
   }
 

@@ -111,8 +111,10 @@ function coldOrPageoutPte(
     }
     return nr;
   }
-  // The model reclaims anonymous folios only (see the module comment).
-  if (f.anon && !reclaim.includes(f)) reclaim.push(f);
+  // The model reclaims anonymous folios only (see the module comment). A folio is isolated once:
+  // all its PTEs are this one batch (mapcount is its page count), so only the last one taken can
+  // be it again.
+  if (f.anon && reclaim[reclaim.length - 1] !== f) reclaim.push(f);
   return nr;
 }
 

@@ -36,6 +36,7 @@ import {
   VM_LOCKED,
   VM_LOCKED_MASK,
   VM_LOCKONFAULT,
+  type Vma,
 } from "./types.ts";
 
 /**
@@ -86,14 +87,18 @@ export function applyVmaLockFlags(
 ): void {
   const end = start + len;
   if (end === start) return;
-  // vma_iter_load: the VMA containing start, or ENOMEM.
-  const first = mm.vmas.find(start);
-  if (first === undefined) throw new SyscallError("ENOMEM", sys, "start is not mapped");
   let cur = start;
   while (cur < end) {
-    // The VMA containing `cur` (looked up again after each change: fixups merge and split).
+    // The VMA containing `cur` (looked up again after each change: fixups merge and split). At
+    // `start` this is vma_iter_load's: none is ENOMEM with nothing changed.
     const vma = mm.vmas.find(cur);
-    if (vma === undefined) throw new SyscallError("ENOMEM", sys, "range has a hole");
+    if (vma === undefined) {
+      throw new SyscallError(
+        "ENOMEM",
+        sys,
+        cur === start ? "start is not mapped" : "range has a hole",
+      );
+    }
     const tmpEnd = Math.min(vma.end, end);
     mlockFixup(k, vma, cur, tmpEnd, (vma.flags & ~VM_LOCKED_MASK) | lockFlags, sys);
     cur = tmpEnd;
@@ -107,7 +112,7 @@ export function applyVmaLockFlags(
  */
 function mlockFixup(
   k: KernelState,
-  vma: Parameters<typeof vmaModifyFlags>[1],
+  vma: Vma,
   start: number,
   end: number,
   newFlags: number,
