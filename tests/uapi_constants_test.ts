@@ -1,10 +1,10 @@
 // The syscall constants of the model are the host's uAPI values: core/kernel/types.ts (what
 // scripts pass to Kernel.mmap and the others), and the name tables of the strace parser and the
 // trace replay (what a recorded trace's flag names become). A C program compiled with the host gcc
-// prints each constant from <sys/mman.h>, <linux/mman.h> and <sched.h>; a wrong value (a typo, or
-// another architecture's) would make the model run other calls than the program made. The
-// RELOCATE_ANON flags are proposals not in any released header and are left out. Skipped when gcc
-// is missing (the suite says so).
+// prints each constant from <sys/mman.h>, <linux/mman.h>, <linux/uio.h> and <sched.h>; a wrong
+// value (a typo, or another architecture's) would make the model run other calls than the
+// program made. The RELOCATE_ANON flags are proposals not in any released header and are left out.
+// Skipped when gcc is missing (the suite says so).
 
 import { assertEquals } from "./assert.ts";
 import * as T from "../core/kernel/types.ts";
@@ -49,6 +49,7 @@ const NAMES = [
   "MADV_DODUMP",
   "MADV_COLD",
   "MADV_PAGEOUT",
+  "UIO_MAXIOV",
   "CLONE_VM",
   "CLONE_FS",
   "CLONE_FILES",
@@ -76,6 +77,7 @@ function hostValues(): Record<string, number> {
       "#include <sched.h>",
       "#include <sys/mman.h>",
       "#include <linux/mman.h>",
+      "#include <linux/uio.h>",
       "int main(void) {",
       ...NAMES.map((n) => `  printf("%s %lu\\n", "${n}", (unsigned long)(${n}));`),
       "  return 0;",

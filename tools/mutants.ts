@@ -27,6 +27,8 @@ export interface Mutant {
 }
 
 const SEM = "tests/semantics_pinned_test.ts";
+/** process_madvise, madvise's lock mode and AOSP's compaction batches. */
+const PM = "tests/process_madvise_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
 /** The classic anon_vma variants' figures (2026 clean-up, per-anon_vma lock). */
 const AVV = "tests/scheme_anon_vma_variants_test.ts";
@@ -3893,6 +3895,108 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story: "appCompaction queues apps that no thread compacts",
     tests: ["tests/workloads_android_test.ts"],
+  },
+  // ---- madvise lock mode, process_madvise, AOSP's compactMemory batching ----
+  {
+    id: "madvise-dontneed-write-lock",
+    file: "core/kernel/madvise.ts",
+    search: "  return advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_COLD ||",
+    replace: "  return advice === MADV_FREE || advice === MADV_COLD ||",
+    story: "MADV_DONTNEED takes mmap_lock for write (6.18: a per-VMA read lock)",
+    tests: [PM],
+  },
+  {
+    id: "madvise-lock-before-checks",
+    file: "core/kernel/madvise.ts",
+    search: '  if (madviseShouldSkip(addr, len, advice, "madvise")) return;\n  const mode',
+    replace: "  const mode",
+    story:
+      "madvise takes mmap_lock before its argument checks (and then takes it for an empty range)",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-counts-failed-range",
+    file: "core/kernel/madvise.ts",
+    search: "        error = e;\n        break;",
+    replace: "        error = e;\n        done += len;\n        break;",
+    story: "process_madvise counts the bytes of the range that failed part-way",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-rounds-len",
+    file: "core/kernel/madvise.ts",
+    search: "      done += len;\n    }",
+    replace: "      done += pageAlignUp(len);\n    }",
+    story: "process_madvise returns page-rounded lengths instead of the iov_len bytes",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-continues-after-error",
+    file: "core/kernel/madvise.ts",
+    search: "        error = e;\n        break;",
+    replace: "        error = e;\n        continue;",
+    story: "process_madvise goes on with the ranges after one that failed",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-remote-any-advice",
+    file: "core/kernel/madvise.ts",
+    search: "  if (target !== caller && !REMOTE_ADVICE.includes(advice)) {",
+    replace: "  if (false) {",
+    story:
+      "process_madvise accepts any advice on another process (only COLD/PAGEOUT/WILLNEED/COLLAPSE)",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-self-restricted",
+    file: "core/kernel/madvise.ts",
+    search: "  if (target !== caller && !REMOTE_ADVICE.includes(advice)) {",
+    replace: "  if (!REMOTE_ADVICE.includes(advice)) {",
+    story: "process_madvise on the caller's own mm refuses DONTNEED (unrestricted since 6.13)",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-maxiov-off-by-one",
+    file: "core/kernel/validate.ts",
+    search: "  if (iov.length > UIO_MAXIOV) {",
+    replace: "  if (iov.length >= UIO_MAXIOV) {",
+    story: "process_madvise refuses a vector of exactly UIO_MAXIOV ranges",
+    tests: [PM],
+  },
+  {
+    id: "pmadvise-dead-target-first",
+    file: "core/kernel/validate.ts",
+    search: "  validateMm(mms, caller, sys);\n  if (!Array.isArray(iov)) {",
+    replace:
+      "  validateMm(mms, caller, sys);\n  validateMm(mms, target, sys);\n  if (!Array.isArray(iov)) {",
+    story:
+      "process_madvise reports ESRCH for an exited target before its flags' EINVAL (the syscall checks flags first)",
+    tests: [PM],
+  },
+  {
+    id: "compaction-einval-ends-process",
+    file: "workloads/android_launch.ts",
+    search: '            if (e.errno !== "EINVAL") {\n              stop = true;',
+    replace: "            {\n              stop = true;",
+    story: "app compaction gives up on a process at a locked VMA (AOSP skips EINVAL ranges)",
+    tests: [PM],
+  },
+  {
+    id: "compaction-no-page-skip",
+    file: "workloads/android_launch.ts",
+    search: "          else if (bytes < total) bytes += PAGE_SIZE;",
+    replace: "",
+    story:
+      "after a partial process_madvise, compaction resends from the failing page (AOSP skips it)",
+    tests: [PM],
+  },
+  {
+    id: "compaction-one-call-per-vma",
+    file: "workloads/android_launch.ts",
+    search: "    while (batch.length < UIO_MAXIOV && idx < n) {",
+    replace: "    while (batch.length < 1 && idx < n) {",
+    story: "app compaction makes one process_madvise call per VMA (AOSP batches up to UIO_MAXIOV)",
+    tests: [PM],
   },
   {
     id: "mprotect-split-budget-up-front",

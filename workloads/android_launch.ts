@@ -57,6 +57,7 @@ import {
   PROT_WRITE,
   type SimFile,
   SyscallError,
+  UIO_MAXIOV,
   VM_SHARED,
 } from "../core/kernel/types.ts";
 import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
@@ -419,13 +420,15 @@ const PARAMS = [
       "When a launched app leaves the foreground (at the next launch), system_server's " +
       "compaction thread pages out its processes' private anonymous memory: " +
       "process_madvise(MADV_PAGEOUT) over every private VMA without a file, read from its maps " +
-      "first; an EINVAL VMA is skipped, another error ends that process (each exclusive folio " +
-      "is reclaimed with one try_to_unmap walk).",
+      "first, in batches of at most UIO_MAXIOV ranges and MAX_RW_COUNT bytes; a range that " +
+      "fails with EINVAL is skipped, another error ends that process (each exclusive folio is " +
+      "reclaimed with one try_to_unmap walk).",
     source:
       "AOSP frameworks/base/services/core/java/com/android/server/am/CachedAppOptimizer.java " +
       "(DEFAULT_USE_COMPACTION, a full compaction when a process becomes cached) and " +
       "services/core/jni/com_android_server_am_CachedAppOptimizer.cpp (compactProcess, " +
-      "getAnonPageAdvice: inode 0 and not shared -> MADV_PAGEOUT; compactMemory skips EINVAL). " +
+      "getAnonPageAdvice: inode 0 and not shared -> MADV_PAGEOUT; compactMemory, VmaBatchCreator " +
+      "and madviseVmasFromBatch: the batches, EINVAL skipped). " +
       "Default false: whether the cover letter's phone compacts is not published, and the " +
       "file part (MADV_COLD on file VMAs) is left out [U]",
   },
@@ -578,6 +581,100 @@ interface App {
 }
 
 /** A process created by the workload. */
+/**
+ * AOSP's MAX_BYTES_PER_BATCH, `MAX_RW_COUNT` (INT_MAX & PAGE_MASK): the most bytes one
+ * process_madvise call of `compactMemory` is given (com_android_server_am_CachedAppOptimizer.cpp).
+ */
+const MAX_RW_COUNT = 0x7ffff000;
+
+/**
+ * system_server's `compactMemory` (CachedAppOptimizer) of `target`'s `ranges` (start, end pairs,
+ * the VMAs as its maps showed them), by `caller`, with AOSP's batching (`VmaBatchCreator`,
+ * `madviseVmasFromBatch`, `consumeBytes`): each process_madvise(MADV_PAGEOUT) call is one step,
+ * on a batch of at most UIO_MAXIOV ranges and MAX_RW_COUNT bytes. A call that fails with EINVAL
+ * (a locked VMA first) or advises nothing skips the batch's first range; one that advises part
+ * of the batch skips one page more (the page where it failed) and sends the rest again; any
+ * other error (ENOMEM: a range unmapped since the maps were read; ESRCH: the process exited)
+ * ends the compaction of `target`. `log`, when given, gets each call's result (bytes or errno).
+ *
+ * @example Usage
+ * ```ts ignore
+ * for (const step of compactMemory(k, systemServer, app, [start, end])) step.run();
+ * ```
+ */
+export function* compactMemory(
+  k: Kernel,
+  caller: Mm,
+  target: Mm,
+  ranges: readonly number[],
+  log?: (number | string)[],
+): Generator<{ op: "madvise"; run: () => void }, void, void> {
+  let idx = 0, off = 0, stop = false;
+  const n = ranges.length / 2;
+  while (!stop && idx < n) {
+    // createNextBatch
+    const batch: { base: number; len: number }[] = [];
+    let total = 0;
+    while (batch.length < UIO_MAXIOV && idx < n) {
+      const start = ranges[2 * idx] + off;
+      let size = ranges[2 * idx + 1] - start;
+      const avail = MAX_RW_COUNT - total;
+      if (size > avail) {
+        size = avail;
+        off += avail;
+      }
+      batch.push({ base: start, len: size });
+      total += size;
+      if (total >= MAX_RW_COUNT) {
+        if (size === ranges[2 * idx + 1] - start) {
+          off = 0;
+          idx++;
+        }
+        break;
+      }
+      off = 0;
+      idx++;
+    }
+    if (batch.length === 0 || total === 0) return;
+    let first = 0;
+    while (!stop && total > 0 && first < batch.length) {
+      yield {
+        op: "madvise",
+        run: () => {
+          let bytes = 0;
+          try {
+            bytes = k.processMadvise(caller, target, batch.slice(first), MADV_PAGEOUT);
+            log?.push(bytes);
+          } catch (e) {
+            if (!(e instanceof SyscallError)) throw e;
+            log?.push(e.errno);
+            if (e.errno !== "EINVAL") {
+              stop = true;
+              return;
+            }
+          }
+          if (bytes === 0) bytes = batch[first].len;
+          else if (bytes < total) bytes += PAGE_SIZE;
+          // consumeBytes
+          bytes = Math.min(bytes, total);
+          for (let used = 0; used < bytes && first < batch.length;) {
+            const r = batch[first];
+            if (used + r.len > bytes) {
+              const part = bytes - used;
+              batch[first] = { base: r.base + part, len: r.len - part };
+              total -= part;
+              break;
+            }
+            used += r.len;
+            total -= r.len;
+            first++;
+          }
+        },
+      };
+    }
+  }
+}
+
 interface Proc {
   mm: Mm;
   readonly app: App | null;
@@ -1055,6 +1152,8 @@ function setup(env: WorkloadEnv): void {
   /** Apps waiting for the compaction thread (appCompaction), and whether launching is over. */
   const compactQueue: App[] = [];
   let launchesOver = false;
+  /** system_server, the first app started at boot (the compaction thread's process). */
+  let systemServer: App | null = null;
 
   /** One ART concurrent-compaction cycle (reference §9.3). */
   function* gcCycle(pr: Proc, moving: number, from: number): Generator<Step, void, void> {
@@ -1326,38 +1425,20 @@ function setup(env: WorkloadEnv): void {
     quiesce = false;
   }
 
-  /**
-   * system_server's compaction thread (CachedAppOptimizer): per queued app, per live process, the
-   * private VMAs without a file as its maps show them when its turn comes, each paged out by one
-   * madvise step (process_madvise walks its iovec VMA by VMA).
-   */
+  /** The compaction thread: each queued app's live processes in turn (`compactProcess`). */
   function* compaction(): TaskScript {
     for (;;) {
       yield* waitUntil(() => compactQueue.length > 0 || launchesOver);
       const app = compactQueue.shift();
       if (app === undefined) return;
       for (const pr of app.procs) {
-        if (pr.dead) continue;
+        if (pr.dead) continue; // pidfd_open fails: the process is skipped
+        // getAnonPageAdvice: inode 0 and not shared.
         const ranges: number[] = [];
         for (const v of pr.mm.vmas) {
           if (v.file === null && !(v.flags & VM_SHARED)) ranges.push(v.start, v.end);
         }
-        let stop = false;
-        for (let i = 0; i < ranges.length && !stop && !pr.dead; i += 2) {
-          const start = ranges[i], len = ranges[i + 1] - ranges[i];
-          yield {
-            op: "madvise",
-            run: () => {
-              if (pr.dead) return;
-              try {
-                k.madvise(pr.mm, start, len, MADV_PAGEOUT);
-              } catch (e) {
-                if (!(e instanceof SyscallError)) throw e;
-                if (e.errno !== "EINVAL") stop = true;
-              }
-            },
-          };
-        }
+        yield* compactMemory(k, systemServer!.procs[0].mm, pr.mm, ranges);
       }
     }
   }
@@ -1396,6 +1477,7 @@ function setup(env: WorkloadEnv): void {
       const bootApps = 1 + (p.bootAppProcesses as number);
       for (let i = 0; i < bootApps; i++) {
         const app: App = { procs: [], killed: false };
+        if (i === 0) systemServer = app;
         yield* startApp(app, 1, false);
         yield { sleep: p.bootForkIntervalNs as number };
         if (i === 0 && (p.webviewZygote as boolean)) {

@@ -42,7 +42,7 @@ import { createFile, lruScan } from "./folio.ts";
 import { type Access, handleMmFault, populateRange } from "./memory.ts";
 import { doBrk, doMmap, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import { doMprotect } from "./mprotect.ts";
-import { doMadvise } from "./madvise.ts";
+import { madvise, vectorMadvise } from "./madvise.ts";
 import {
   applyMlockallFlags,
   applyVmaLockFlags,
@@ -64,11 +64,13 @@ import {
   validateMremap,
   validateMunmap,
   validatePin,
+  validateProcessMadvise,
   validateRangeOp,
   validateTouch,
 } from "./validate.ts";
 import {
   type Folio,
+  type MadviseRange,
   MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_POPULATE,
@@ -324,15 +326,32 @@ export class Kernel {
   }
 
   /**
-   * `madvise(addr, len, advice)` for DONTNEED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
-   * DONTDUMP/DODUMP, HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE (KSM).
+   * `madvise(addr, len, advice)` for DONTNEED, FREE, COLD, PAGEOUT, DONTFORK/DOFORK,
+   * WIPEONFORK/KEEPONFORK, DONTDUMP/DODUMP, HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE (KSM),
+   * under `mmap_lock` in `get_lock_mode`'s mode (madvise.ts).
    */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
     validateRangeOp(this.mms, "madvise", mm, addr, len, advice);
-    this.#op(
+    this.#op("madvise", mm, () => madvise(this.#k, mm, addr, len, advice));
+  }
+
+  /**
+   * `process_madvise(pidfd, iov, vlen, advice, flags)` by `caller` on `target`'s ranges: the
+   * bytes advised (madvise.ts `vectorMadvise` gives the rules: MADV_COLD and MADV_PAGEOUT only
+   * on another process; the first failing range ends the call).
+   */
+  processMadvise(
+    caller: Mm,
+    target: Mm,
+    iov: readonly MadviseRange[],
+    advice: number,
+    flags = 0,
+  ): number {
+    validateProcessMadvise(this.mms, caller, target, iov, advice, flags);
+    return this.#op(
       "madvise",
-      mm,
-      () => this.#mmapLocked(mm, () => doMadvise(this.#k, mm, addr, len, advice)),
+      caller,
+      () => vectorMadvise(this.#k, caller, target, iov, advice),
     );
   }
 

@@ -11,6 +11,12 @@
  * which is not modelled. MADV_DODUMP's EINVAL for VM_SPECIAL VMAs cannot arise (the model has no
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
+ * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD and
+ * MADV_PAGEOUT; a per-VMA read lock for MADV_DONTNEED and MADV_FREE, which the model, having no
+ * per-VMA locks, takes as the `mmap_lock` read lock, as it does for faults (docs/model.md §2);
+ * `mmap_lock` for write for every advice that changes VMA flags. `process_madvise` is
+ * {@link vectorMadvise}.
+ *
  * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
  * through pgtable.ts (zap) `folioFreed`.
  *
@@ -25,6 +31,7 @@ import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
 import { zapRange } from "./pgtable.ts";
 import { vmaModifyFlags } from "./vma.ts";
+import type { LockMode } from "../machine/exec.ts";
 import {
   MADV_COLD,
   MADV_DODUMP,
@@ -40,6 +47,7 @@ import {
   MADV_PAGEOUT,
   MADV_UNMERGEABLE,
   MADV_WIPEONFORK,
+  type MadviseRange,
   type Mm,
   SyscallError,
   VM_DONTCOPY,
@@ -69,7 +77,120 @@ const KNOWN_ADVICE = [
 ];
 
 /**
- * `do_madvise` with `mmap_lock` held.
+ * `madvise_should_skip`: throws EINVAL for an unaligned start, a bad length or an advice the
+ * model does not know; returns true when the range is empty (nothing to do, success).
+ */
+function madviseShouldSkip(addr: number, len: number, advice: number, sys: string): boolean {
+  if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
+  if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
+  if (!KNOWN_ADVICE.includes(advice)) {
+    throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
+  }
+  return len === 0;
+}
+
+/**
+ * The mode in which a call with `advice` takes `mmap_lock` (`get_lock_mode`, see the module
+ * header): read for MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED and MADV_FREE, else write.
+ *
+ * @example Usage
+ * ```ts
+ * import { madviseLockMode } from "./madvise.ts";
+ * import { MADV_DONTFORK, MADV_DONTNEED } from "./types.ts";
+ * madviseLockMode(MADV_DONTNEED); // "read"
+ * madviseLockMode(MADV_DONTFORK); // "write"
+ * ```
+ */
+export function madviseLockMode(advice: number): LockMode {
+  return advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_COLD ||
+      advice === MADV_PAGEOUT
+    ? "read"
+    : "write";
+}
+
+/**
+ * `do_madvise`: checks the arguments, then runs {@link doMadvise} with `mmap_lock` held in the
+ * mode of {@link madviseLockMode} (an argument error takes no lock).
+ *
+ * @example Usage
+ * ```ts ignore
+ * madvise(k, mm, addr, len, MADV_DONTNEED);
+ * ```
+ */
+export function madvise(k: KernelState, mm: Mm, addr: number, len: number, advice: number): void {
+  if (madviseShouldSkip(addr, len, advice, "madvise")) return;
+  const mode = madviseLockMode(advice);
+  k.exec.acquire(mm.mmapLock, mode);
+  try {
+    doMadvise(k, mm, addr, len, advice);
+  } finally {
+    k.exec.release(mm.mmapLock, mode);
+  }
+}
+
+/** `process_madvise_remote_valid`: the advice another process's mm may be given. */
+const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT];
+
+/**
+ * `process_madvise(pidfd, iov, vlen, advice, flags)` by `caller` on `target` (6.18's syscall and
+ * `vector_madvise`), once validate.ts `validateProcessMadvise` has checked `flags` (0) and the
+ * vector's length (at most `UIO_MAXIOV`) and found `target` alive. On another process's mm only MADV_COLD and MADV_PAGEOUT (MADV_WILLNEED and MADV_COLLAPSE too
+ * on Linux, which the model does not implement) are allowed (EINVAL). The caller is taken to hold
+ * CAP_SYS_NICE and ptrace access [U]. Then each range in order, under one `mmap_lock` hold in the
+ * advice's mode: an empty range is skipped; the first range that fails ends the call. Returns
+ * the bytes (`iov_len`s, not page-rounded) of the ranges before it, or, when that is none, throws
+ * its error: a range that fails part-way (a hole: ENOMEM after the rest was advised) is not
+ * counted, though its advice was applied.
+ *
+ * @example Usage
+ * ```ts ignore
+ * vectorMadvise(k, caller, target, [{ base: addr, len: 8192 }], MADV_PAGEOUT); // 8192
+ * ```
+ */
+export function vectorMadvise(
+  k: KernelState,
+  caller: Mm,
+  target: Mm,
+  iov: readonly MadviseRange[],
+  advice: number,
+): number {
+  const sys = "process_madvise";
+  if (target !== caller && !REMOTE_ADVICE.includes(advice)) {
+    throw new SyscallError(
+      "EINVAL",
+      sys,
+      `advice ${advice} on another process (valid: MADV_COLD, MADV_PAGEOUT)`,
+    );
+  }
+  const mode = madviseLockMode(advice);
+  let done = 0;
+  let error: SyscallError | null = null;
+  let failed = 0;
+  k.exec.acquire(target.mmapLock, mode);
+  try {
+    for (; failed < iov.length; failed++) {
+      const { base, len } = iov[failed];
+      try {
+        if (!madviseShouldSkip(base, len, advice, sys)) doMadvise(k, target, base, len, advice);
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+        error = e;
+        break;
+      }
+      done += len;
+    }
+  } finally {
+    k.exec.release(target.mmapLock, mode);
+  }
+  if (done === 0 && error !== null) {
+    const detail = error.message.slice(error.message.indexOf(": ") + 2);
+    throw new SyscallError(error.errno, sys, `range ${failed}: ${detail}`);
+  }
+  return done;
+}
+
+/**
+ * `madvise_do_behavior` with `mmap_lock` held, for a range {@link madvise}'s checks passed.
  *
  * @example Usage
  * ```ts ignore
@@ -84,12 +205,7 @@ export function doMadvise(
   advice: number,
 ): void {
   const sys = "madvise";
-  if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
-  if (!Number.isInteger(len) || len < 0) throw new SyscallError("EINVAL", sys, "bad length");
   const end = addr + pageAlignUp(len);
-  if (!KNOWN_ADVICE.includes(advice)) {
-    throw new SyscallError("EINVAL", sys, `unsupported advice ${advice}`);
-  }
   if (end === addr) return;
   // madvise_walk_vmas: the advice applies to the mapped parts of the range; a hole makes the
   // call fail with ENOMEM afterwards, "just ignore them, but return -ENOMEM at the end".

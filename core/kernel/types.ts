@@ -103,6 +103,16 @@ export const MADV_DODUMP = 17;
 export const MADV_COLD = 20;
 /** Reclaim the range's exclusive folios now (uapi 21; `madvise_pageout`: try_to_unmap each). */
 export const MADV_PAGEOUT = 21;
+/** The most ranges one `process_madvise` takes (`UIO_MAXIOV`, include/uapi/linux/uio.h). */
+export const UIO_MAXIOV = 1024;
+
+/** One range of a `process_madvise` vector (`struct iovec`). */
+export interface MadviseRange {
+  /** `iov_base`: the range's start. */
+  readonly base: number;
+  /** `iov_len`: its length in bytes. */
+  readonly len: number;
+}
 
 /** `vm_flags` bits (include/linux/mm.h values). */
 export const VM_READ = 0x1;

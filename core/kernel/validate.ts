@@ -21,7 +21,7 @@
  * @module
  */
 
-import { type Errno, type Folio, type Mm, PAGE_SIZE, SyscallError } from "./types.ts";
+import { type Errno, type Folio, type Mm, PAGE_SIZE, SyscallError, UIO_MAXIOV } from "./types.ts";
 
 /** The access kinds `touch` accepts. */
 const ACCESS_KINDS: readonly string[] = ["read", "write"];
@@ -130,6 +130,41 @@ export function validateRangeOp(
   requireInteger(sys, "addr", addr);
   requireInteger(sys, "len", len);
   requireInteger(sys, sys === "mprotect" ? "prot" : sys === "madvise" ? "advice" : "flags", arg);
+}
+
+/**
+ * `process_madvise`: a live caller, an array of `{ base, len }` ranges with integer fields, and
+ * integer advice and flags (else TypeError); then, in the syscall's order, EINVAL for flags other
+ * than 0 and for more than `UIO_MAXIOV` ranges (`import_iovec`), and ESRCH for a target that has
+ * exited (`pidfd_get_task`/`mm_access`).
+ */
+export function validateProcessMadvise(
+  mms: ReadonlyMap<number, Mm>,
+  caller: unknown,
+  target: unknown,
+  iov: unknown,
+  advice: unknown,
+  flags: unknown,
+): void {
+  const sys = "process_madvise";
+  validateMm(mms, caller, sys);
+  if (!Array.isArray(iov)) {
+    throw new TypeError(`${sys}: iov must be an array of { base, len }, got ${describe(iov)}`);
+  }
+  for (const r of iov) {
+    if (typeof r !== "object" || r === null) {
+      throw new TypeError(`${sys}: iov entries must be { base, len }, got ${describe(r)}`);
+    }
+    requireInteger(sys, "iov base", (r as { base?: unknown }).base);
+    requireInteger(sys, "iov len", (r as { len?: unknown }).len);
+  }
+  requireInteger(sys, "advice", advice);
+  requireInteger(sys, "flags", flags);
+  if (flags !== 0) throw new SyscallError("EINVAL", sys, `flags ${flags} (must be 0)`);
+  if (iov.length > UIO_MAXIOV) {
+    throw new SyscallError("EINVAL", sys, `${iov.length} ranges (at most ${UIO_MAXIOV})`);
+  }
+  validateMm(mms, target, sys);
 }
 
 /** `brk`: a live process and an integer break (any integer: Linux returns the old break). */
