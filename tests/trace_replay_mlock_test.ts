@@ -138,6 +138,7 @@ Deno.test("trace-replay: mlock, mlock2, munlock, mlockall, munlockall and MAP_LO
     "Fidelity, failed on the host too (skipped): 0",
     "Fidelity, not implemented by the model (skipped): 0",
     "Fidelity, never returned in the trace (skipped): 0",
+    "Fidelity, acts on a process the trace does not follow (skipped): 0",
     "Fidelity, genuine model difference: 0",
     "mmap flags and keys replayed without their effect: none",
     "Other: processes_started_mid_trace 1",
@@ -196,6 +197,7 @@ Deno.test("trace-replay: lock calls that failed, diverged or never returned; mbi
     "Fidelity, not implemented by the model (skipped): 1 (e.g. line 5, pid 7: " +
     "mbind(0x7f0000000000, 4096, MPOL_BIND, [0x1], 2, 0))",
     "Fidelity, never returned in the trace (skipped): 1 (e.g. line 7, pid 7: mlockall(MCL_CURRENT))",
+    "Fidelity, acts on a process the trace does not follow (skipped): 0",
     "Fidelity, genuine model difference: 1 (e.g. line 4, pid 7: mlock2(0x7f0000000000, 4096, 0) -> " +
     "mlock2 failed with ENOMEM: cannot fault in 0x7f0000000000)",
     "mmap flags and keys replayed without their effect: MAP_32BIT 1",

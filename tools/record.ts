@@ -4,9 +4,11 @@
  *
  * What is recorded, and how:
  *
- * - **System calls of every task**: `strace -f --seccomp-bpf -ttt -s 256 -e trace=%memory,
- *   %process,openat,open,close,memfd_create -e signal=none` (CLOCK_REALTIME timestamps in µs;
- *   openat/close name the file behind an fd; `%process` brings clone, clone3, fork, vfork, execve,
+ * - **System calls of every task**: `strace -f --seccomp-bpf -ttt -s 1024 -e trace=%memory,
+ *   %process,openat,open,close,memfd_create,pidfd_open,process_madvise -e signal=none`
+ *   (CLOCK_REALTIME timestamps in µs; `-s 1024` prints a process_madvise vector of up to
+ *   UIO_MAXIOV ranges whole, as it limits array elements too; openat/close name the file behind
+ *   an fd, pidfd_open the process behind a pidfd; `%process` brings clone, clone3, fork, vfork, execve,
  *   execveat, exit, exit_group, wait4, kill, ...; `--seccomp-bpf` stops the tracee only on those
  *   calls, so a server's network I/O runs at full speed). Failed `openat`s are dropped (the replay
  *   skips them) and so are the `(DELAYED)` marks.
@@ -229,9 +231,9 @@ async function main(): Promise<void> {
       "--seccomp-bpf",
       "-ttt",
       "-s",
-      "256",
+      "1024",
       "-e",
-      "trace=%memory,%process,openat,open,close,memfd_create",
+      "trace=%memory,%process,openat,open,close,memfd_create,pidfd_open,process_madvise",
       "-e",
       "signal=none",
       "-e",

@@ -41,6 +41,10 @@
  *   stands for a file of its own.
  * - **Failed calls** (`= -1 ENOMEM (...)`) are skipped. `pkey_mprotect` is replayed as
  *   `mprotect` (the model has no protection keys).
+ * - **process_madvise** is replayed on the process its pidfd names (`pidfd_open` lines, or
+ *   strace's `<pid:N>` decoding), with the trace's vector; the bytes advised must equal the
+ *   trace's return value, else it is a genuine difference. A pidfd of a process the trace does
+ *   not follow is classed apart, as is a vector strace cut short (`...`: record with `-s 1024`).
  * - **Locking**: `mlock`, `mlock2`, `munlock`, `mlockall`, `munlockall` and `mmap(MAP_LOCKED)`
  *   are replayed with the model's mlock (VM_LOCKED/VM_LOCKONFAULT on the VMAs, `mm->def_flags`
  *   for MCL_FUTURE, and the populate that follows a lock: a replayed mlock faults pages in).
@@ -289,6 +293,7 @@ export type DivergenceClass =
   | "failed_on_host"
   | "not_implemented"
   | "unfinished"
+  | "outside_trace"
   | "genuine";
 
 /** Each divergence class with the sentence the fidelity table prints. */
@@ -297,6 +302,7 @@ export const DIVERGENCE_CLASSES: Readonly<Record<DivergenceClass, string>> = {
   failed_on_host: "failed on the host too (skipped)",
   not_implemented: "not implemented by the model (skipped)",
   unfinished: "never returned in the trace (skipped)",
+  outside_trace: "acts on a process the trace does not follow (skipped)",
   genuine: "genuine model difference",
 };
 
@@ -313,7 +319,6 @@ export const NO_MEMORY_EFFECT: ReadonlySet<string> = new Set([
   "tgkill",
   "rt_sigqueueinfo",
   "rt_tgsigqueueinfo",
-  "pidfd_open",
   "pidfd_send_signal",
   "pidfd_getfd",
   "set_tid_address",
@@ -359,7 +364,6 @@ export const NO_MEMORY_EFFECT: ReadonlySet<string> = new Set([
 const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
   "mbind",
   "remap_file_pages",
-  "process_madvise",
   "process_mrelease",
   "mseal",
   "shmat",
@@ -605,6 +609,45 @@ function cloneFlags(call: TraceCall): number {
     if (m) return parseFlags(m[1]).value;
   }
   return 0;
+}
+
+/** What a pidfd's entry in a process's fd table starts with (then the pid). */
+const PIDFD = "pidfd:";
+
+/**
+ * The pid a `process_madvise` pidfd argument stands for: strace's decoding (`3<pid:1234>`, with
+ * `-Y`/`--decode-pids=pidfd`), else the pid the fd was opened for by `pidfd_open`; null when the
+ * fd is not a pidfd the trace opened.
+ */
+function pidfdTarget(proc: { fds: Map<number, string> }, arg: string): number | null {
+  const decoded = /<pid:(\d+)>/.exec(arg);
+  if (decoded) return Number(decoded[1]);
+  const fd = /^\d+/.exec(arg);
+  const f = fd ? proc.fds.get(Number(fd[0])) : undefined;
+  return f !== undefined && f.startsWith(PIDFD) ? Number(f.slice(PIDFD.length)) : null;
+}
+
+/**
+ * The ranges of an iovec array as strace prints it (`[{iov_base=0x7f.., iov_len=8192}, ...]`),
+ * or null when strace cut it short (`...`, at `-s` elements) or it does not parse.
+ */
+export function parseIovec(arg: string): { base: number; len: number }[] | null {
+  const a = arg.trim();
+  if (!a.startsWith("[") || !a.endsWith("]") || a.includes("...")) return null;
+  const out: { base: number; len: number }[] = [];
+  const re = /\{iov_base=([^,}]+), iov_len=([^}]+)\}/g;
+  let m: RegExpExecArray | null;
+  let seen = 0;
+  while ((m = re.exec(a)) !== null) {
+    const base = m[1] === "NULL" ? 0 : parseNumber(m[1]);
+    const len = parseNumber(m[2]);
+    if (Number.isNaN(base) || Number.isNaN(len)) return null;
+    out.push({ base, len });
+    seen++;
+  }
+  const inner = a.slice(1, -1).trim();
+  if (seen === 0 && inner !== "") return null;
+  return out;
 }
 
 /** The program an execve/execveat names (base name of its path argument). */
@@ -889,6 +932,54 @@ function* replayScript(
           );
           break;
         }
+        case "process_madvise": {
+          const name = ev.args[3] ?? "";
+          const advice = MADVICE[name];
+          if (advice === undefined) {
+            bump(stats.other, `process_madvise_ignored_${name}`);
+            classify(stats, "not_implemented", ev, name);
+            break;
+          }
+          const iov = parseIovec(ev.args[1] ?? "");
+          if (iov === null || iov.length !== num(ev, 2)) {
+            classify(
+              stats,
+              "not_implemented",
+              ev,
+              "a vector strace cut short (record with -s 1024)",
+            );
+            break;
+          }
+          const pid = pidfdTarget(proc, ev.args[0] ?? "");
+          const target = pid === null ? undefined : procs.get(pid);
+          if (target === undefined) {
+            classify(stats, "outside_trace", ev, pid === null ? "not a pidfd" : `pid ${pid}`);
+            break;
+          }
+          const fl = num(ev, 4), want = ev.ret;
+          yield {
+            op: "madvise",
+            run: () => {
+              try {
+                const got = k.processMadvise(mm, target.ref.mm, iov, advice, fl);
+                if (got === want) bump(stats.replayed, ev.name);
+                else {
+                  bump(stats.divergent, ev.name);
+                  classify(stats, "genuine", ev, `${got} bytes advised, the host ${want}`);
+                }
+              } catch (e) {
+                if (!(e instanceof SyscallError)) throw e;
+                bump(stats.divergent, ev.name);
+                classify(stats, "genuine", ev, e.message);
+              }
+            },
+          };
+          break;
+        }
+        case "pidfd_open":
+          if (ev.ret !== null) proc.fds.set(ev.ret, `${PIDFD}${num(ev, 0)}`);
+          bump(stats.replayed, ev.name);
+          break;
         case "mlock":
         case "mlock2": {
           const fl = ev.name === "mlock2" ? flags(ev, 2) : 0;
@@ -1135,6 +1226,7 @@ const ACTS = new Set([
   "mremap",
   "brk",
   "madvise",
+  "process_madvise",
   "mlock",
   "mlock2",
   "munlock",
@@ -1159,6 +1251,8 @@ function opKind(
     case "madvise":
     case "mlock":
       return name;
+    case "process_madvise":
+      return "madvise";
     case "mlock2":
     case "munlock":
     case "mlockall":
@@ -1292,7 +1386,8 @@ export const TRACE_REPLAY: Workload = {
   id: "trace-replay",
   title: "strace replay",
   description:
-    "Replays an strace -f log (mmap, munmap, mprotect, mremap, brk, madvise, mlock/mlock2/munlock, " +
+    "Replays an strace -f log (mmap, munmap, mprotect, mremap, brk, madvise, process_madvise, " +
+    "mlock/mlock2/munlock, " +
     "mlockall/munlockall, clone/clone3/fork/vfork, " +
     "execve, exit_group) at the addresses the trace reports, with threads and vfork children " +
     "sharing their parent's mm, the recorded post-exec layout of every exec'd process and the " +
