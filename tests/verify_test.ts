@@ -77,6 +77,15 @@ Deno.test("verify: KSM steps lower exactly; a scenario that used KSM ends with a
       "",
     ],
   );
+  // process_madvise: the target's slot, the advice, each range as page * 2^20 + pages, -1 after.
+  const [pm] = parseScenarios(
+    "scenario pm\nspawn A\nfork A B\npmadvise A B pageout 10:2 0:0 expect=ADVISED:2",
+  );
+  assertEquals(
+    lower(pm, 1).split("\n")[4],
+    `O 15 0 0 1 21 ${10 * 2 ** 20 + 2} 0 -1 -1`,
+  );
+  assertEquals(pm.steps[2].expect, "ADVISED:2");
   // Without MADV_MERGEABLE nothing is registered: no teardown scan.
   const [t] = parseScenarios("scenario t\nspawn A\nmap A 10 1 rw private\nksmd 1");
   assertEquals(t.steps.at(-1)!.text, "exit A (teardown)");
@@ -97,6 +106,13 @@ Deno.test("verify: scenario errors name the line and the valid choices", () => {
     ["scenario a\nspawn P0\nksmd 1 expect=EINVAL", /ksmd cannot expect a failure/],
     ["scenario a\nspawn P0\nread P0 0 1 value=3", /option value not valid for read/],
     ["scenario a\nspawn P0\nwrite P0 0 1 value=x", /bad content id "x"/],
+    [
+      "scenario a\nspawn P0\npmadvise P0 P0 cold 0:1 1:1 2:1 3:1 4:1",
+      /expected: pmadvise PROC TARGET ADVICE PAGE:PAGES\.\.\. \(1 to 4 ranges\)/,
+    ],
+    ["scenario a\nspawn P0\npmadvise P0 P0 cold 5", /bad range "5" \(arena PAGE:PAGES\)/],
+    ["scenario a\nspawn P0\npmadvise P0 P1 cold 0:1", /process P1 is not alive/],
+    ["scenario a\nspawn P0\nmadvise P0 0 1 cold expect=ADVISED:1", /bad expect=ADVISED:1/],
   ];
   for (const [text, re] of bad) {
     const e = assertThrows(() => parseScenarios(text, "x.scn"), ScenarioError);

@@ -130,6 +130,15 @@ export async function cleanupRunner(): Promise<void> {
   }
 }
 
+/**
+ * A runner outcome code as the language writes it: an errno name, or `ADVISED:<pages>` for a
+ * process_madvise that advised fewer bytes than asked (runner.c: 100000 + pages).
+ */
+function outcomeName(code: number): string {
+  if (code >= 100000) return `ADVISED:${code - 100000}`;
+  return ERRNO_NAME[code] ?? `errno${code}`;
+}
+
 const ERRNO_NAME: Record<number, string> = {
   0: "OK",
   1: "EPERM",
@@ -208,7 +217,7 @@ export async function runHost(s: Scenario, copies: number): Promise<Execution> {
         break;
       }
       case "R":
-        exec.outcomes[Number(f[1])] = ERRNO_NAME[Number(f[2])] ?? `errno${f[2]}`;
+        exec.outcomes[Number(f[1])] = outcomeName(Number(f[2]));
         break;
       case "P":
         point = Number(f[1]);

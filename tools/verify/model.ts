@@ -229,6 +229,22 @@ export function runModel(
             k.madvise(mm!, at(mm!, st.addr, c), st.pages * P, ADVICE_VALUE[st.advice])
           );
           break;
+        case "pmadvise": {
+          // Like runner.c: one call per copy; the first copy's result is the outcome.
+          const target = mms.get(st.target)!;
+          let first: string | null = null;
+          perCopy((c) => {
+            const iov = st.ranges.map((r) => ({
+              base: at(target, { kind: "arena", page: r.page }, c),
+              len: r.pages * P,
+            }));
+            const total = st.ranges.reduce((n, r) => n + r.pages * P, 0);
+            const got = k.processMadvise(mm!, target, iov, ADVICE_VALUE[st.advice]);
+            first ??= got === total ? "OK" : `ADVISED:${got / P}`;
+          });
+          outcome = first ?? "OK";
+          break;
+        }
         case "mlock":
           perCopy((c) => {
             const a = at(mm!, st.addr, c);

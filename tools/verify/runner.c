@@ -31,7 +31,11 @@
  *     (a2 pages); 7 mprotect (a2 pages, a3 prot); 8 madvise (a2 pages, a3 advice); 9 mremap
  *     (a2 old pages, a3 new pages, a4 flags, a5 destination page); 10 brk (a1 pages above
  *     start_brk); 11 touch (a2 pages, a3 write, a4 content id or -1); 12 measure; 13 ksmd
- *     (a0 full scans); 14 mlock (a2 pages, a3: 0 mlock, 1 mlock2 MLOCK_ONFAULT, 2 munlock).
+ *     (a0 full scans); 14 mlock (a2 pages, a3: 0 mlock, 1 mlock2 MLOCK_ONFAULT, 2 munlock);
+ *     15 process_madvise by proc (a0 = 0, a1 = target slot, which the controller replaces by
+ *     its pid, a2 advice, a3..a6 ranges as arena page * 2^20 + pages, or -1): each copy makes one
+ *     call through a pidfd of the target; the outcome is 0 when it advised every range's bytes,
+ *     100000 + the pages it advised when fewer, else its errno.
  *
  * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
  * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
@@ -76,6 +80,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -97,7 +102,7 @@
 
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
-  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK
+  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE
 };
 
 struct cmd {
@@ -517,6 +522,24 @@ static int run_step(const struct cmd *c) {
       case OP_TOUCH:
         err = touch_range(addr, c->a[2], (int)c->a[3], c->a[4], k);
         break;
+      case OP_PMADVISE: {
+        struct iovec iov[4];
+        int n = 0;
+        long total = 0;
+        for (int i = 3; i < 7 && c->a[i] >= 0; i++, n++) {
+          long page = c->a[i] >> 20, pages = c->a[i] & ((1L << 20) - 1);
+          iov[n].iov_base = (void *)addr_of(0, page, k);
+          iov[n].iov_len = (size_t)pages * PAGE;
+          total += pages * (long)PAGE;
+        }
+        int fd = (int)syscall(SYS_pidfd_open, (pid_t)c->a[1], 0);
+        if (fd < 0) die("pidfd_open(%ld): %s", c->a[1], strerror(errno));
+        long r = syscall(SYS_process_madvise, fd, iov, (size_t)n, (int)c->a[2], 0U);
+        if (r < 0) err = errno;
+        else if (r != total) err = 100000 + (int)(r / (long)PAGE);
+        close(fd);
+        break;
+      }
       default:
         die("bad op %d", c->op);
     }
@@ -684,6 +707,16 @@ static int controller_step(int i) {
       for (int q = 0; q < nprocs; q++)
         if (alive[q]) dump_layout(q);
       return 0;
+    case OP_PMADVISE: {
+      struct cmd d = *c;
+      int q = (int)c->a[1];
+      if (q < 0 || q >= nprocs || !alive[q]) die("pmadvise: bad target %d", q);
+      d.a[1] = pids[q];
+      send_cmd(p, &d);
+      struct ack a = read_ack();
+      if (a.kind != 1 || a.proc != p) die("unexpected ack");
+      return a.err;
+    }
     default: {
       send_cmd(p, c);
       struct ack a = read_ack();

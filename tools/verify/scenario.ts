@@ -84,6 +84,16 @@ export type Step =
     | { op: "mprotect"; proc: string; addr: Addr; pages: number; prot: number }
     | { op: "madvise"; proc: string; addr: Addr; pages: number; advice: Advice }
     | {
+      op: "pmadvise";
+      /** The caller. */
+      proc: string;
+      /** The process whose ranges are advised (a pidfd of it). */
+      target: string;
+      advice: Advice;
+      /** The vector: arena page and page count of each range (1 to {@link MAX_IOV}). */
+      ranges: { page: number; pages: number }[];
+    }
+    | {
       op: "mlock";
       proc: string;
       addr: Addr;
@@ -147,6 +157,10 @@ export const MAX_OFFSET = 2 ** 18 - 1;
 export const MAX_PROCS = 256;
 /** Largest number of files in one scenario (runner.c MAX_FILES). */
 export const MAX_FILES = 16;
+/** Most ranges of one `pmadvise` step (what fits in one runner command). */
+export const MAX_IOV = 4;
+/** Outcome of a `pmadvise` step that advised fewer bytes than asked: `ADVISED:<pages>`. */
+export const ADVISED = /^ADVISED:([0-9]+)$/;
 /** Largest number of full scans of one `ksmd` step. */
 export const MAX_KSMD_SCANS = 16;
 
@@ -168,6 +182,7 @@ const OPS = [
   "munmap",
   "mprotect",
   "madvise",
+  "pmadvise",
   "mlock",
   "munlock",
   "mremap",
@@ -322,7 +337,13 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
     }
     if (opts.has("expect")) {
       expect = opts.get("expect")!;
-      if (!(expect in ERRNO)) fail(`bad expect=${expect}; valid: ${Object.keys(ERRNO).join(", ")}`);
+      if (!(expect in ERRNO) && !(head === "pmadvise" && ADVISED.test(expect))) {
+        fail(
+          `bad expect=${expect}; valid: ${Object.keys(ERRNO).join(", ")}${
+            head === "pmadvise" ? ", ADVISED:<pages>" : ""
+          }`,
+        );
+      }
       opts.delete("expect");
     }
     const allowOpts = (...names: string[]): void => {
@@ -468,6 +489,28 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         };
         break;
       }
+      case "pmadvise": {
+        const usage = `pmadvise PROC TARGET ADVICE PAGE:PAGES... (1 to ${MAX_IOV} ranges)`;
+        if (pos.length < 4 || pos.length > 3 + MAX_IOV) fail(`expected: ${usage}`);
+        allowOpts();
+        if (!(ADVICE as readonly string[]).includes(pos[2])) {
+          fail(`bad advice "${pos[2]}"; valid: ${ADVICE.join(", ")}`);
+        }
+        const ranges = pos.slice(3).map((w) => {
+          const m = /^([0-9]+):([0-9]+)$/.exec(w);
+          if (!m) fail(`bad range "${w}" (arena PAGE:PAGES)`);
+          return { page: num(m![1], "page offset"), pages: num(m![2], "page count") };
+        });
+        step = {
+          ...base,
+          op: "pmadvise",
+          proc: proc(pos[0]),
+          target: proc(pos[1]),
+          advice: pos[2] as Advice,
+          ranges,
+        };
+        break;
+      }
       case "mlock":
       case "munlock":
         nPos(3, head === "mlock" ? "mlock PROC ADDR PAGES [onfault]" : "munlock PROC ADDR PAGES");
@@ -580,6 +623,7 @@ const OPCODE: Record<Step["op"], number> = {
   measure: 12,
   ksmd: 13,
   mlock: 14,
+  pmadvise: 15,
 };
 
 /** madvise advice values (uapi). */
@@ -654,6 +698,15 @@ export function lower(s: Scenario, copies: number): string {
         break;
       case "madvise":
         a = [ak(st.addr), st.addr.page, st.pages, ADVICE_VALUE[st.advice]];
+        break;
+      case "pmadvise":
+        a = [
+          0,
+          pi(st.target),
+          ADVICE_VALUE[st.advice],
+          ...st.ranges.map((r) => r.page * 2 ** 20 + r.pages),
+        ];
+        while (a.length < 7) a.push(-1);
         break;
       case "mlock":
         a = [
