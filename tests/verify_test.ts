@@ -17,6 +17,7 @@ import {
 } from "../tools/verify/host.ts";
 import { loadSuite, modelFigures, verifySuite } from "../tools/verify/verify.ts";
 import { exportWorkload } from "../tools/verify/export.ts";
+import { registerTrace } from "../workloads/trace_replay.ts";
 
 const suite = await loadSuite();
 
@@ -195,14 +196,72 @@ Deno.test("verify: the noise filter keeps only changes that grow linearly with t
 });
 
 Deno.test("verify: exported workloads parse and replay on the model", () => {
-  for (const w of ["fork-storm", "server-prefork", "android-launch"]) {
-    const text = exportWorkload({ workload: w });
-    assertEquals(exportWorkload({ workload: w }), text, `${w}: export is deterministic`);
+  const compaction = { appCompaction: true, launches: 2 };
+  for (const w of ["fork-storm", "server-prefork", "android-launch", "android-launch+c"]) {
+    const id = w.replace("+c", "");
+    const text = exportWorkload({ workload: id, params: w === id ? {} : compaction });
+    // App compaction's process_madvise calls are exported (its stack range left out).
+    if (w !== id) assert(/^pmadvise P\d+ P\d+ pageout /m.test(text), text);
+    assertEquals(
+      exportWorkload({ workload: id, params: w === id ? {} : compaction }),
+      text,
+      `${w}: export is deterministic`,
+    );
     const [s] = parseScenarios(text, w);
     assert(s.steps.length > 5, w);
     const m = runModel(s, 1);
     s.steps.forEach((st, j) => assertEquals(m.outcomes[j], st.expect, `${w}: ${st.text}`));
   }
+});
+
+Deno.test("verify: export writes locks, process_madvise and mmap flags, and counts what it leaves out", () => {
+  // A trace with the mlock family, MAP_POPULATE/MAP_LOCKED, flag advice, mlockall and munlockall
+  // (not in the language: left out and counted) and process_madvise on a forked child. Catches: calls dropped silently, or written so that the
+  // exported scenario's outcomes differ from the workload's.
+  registerTrace(
+    "export_locks",
+    [
+      "7 mmap(NULL, 32768, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE, -1, 0) = 0x7f0000000000",
+      "7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_LOCKED, -1, 0) = 0x7f0000100000",
+      "7 mlock(0x7f0000001000, 8192) = 0",
+      "7 mlock2(0x7f0000004000, 4096, MLOCK_ONFAULT) = 0",
+      "7 munlock(0x7f0000001000, 4096) = 0",
+      "7 madvise(0x7f0000006000, 8192, MADV_DONTDUMP) = 0",
+      "7 mlockall(MCL_CURRENT) = 0",
+      "7 munlockall() = 0",
+      "7 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f0000fff000) = 8",
+      "7 pidfd_open(8, 0) = 3",
+      "7 process_madvise(3, [{iov_base=0x7f0000000000, iov_len=8192}, {iov_base=0x7f0000200000, iov_len=4096}], 2, MADV_COLD, 0) = 8192",
+      "8 exit_group(0) = ?",
+      "7 exit_group(0) = ?",
+    ].join("\n"),
+  );
+  const text = exportWorkload({
+    workload: "trace-replay",
+    params: { trace: "export_locks", copies: 1, repeat: 1 },
+  });
+  const lines = text.split("\n");
+  assertEquals(
+    lines.filter((l) => /^(map|mlock|munlock|madvise|pmadvise)/.test(l)),
+    [
+      "map P0 64 8 rw private fixed populate",
+      "map P0 136 2 rw private fixed locked",
+      "mlock P0 65 2",
+      "mlock P0 68 1 onfault",
+      "munlock P0 65 1",
+      "madvise P0 70 2 dontdump",
+      "pmadvise P0 P1 cold 64:2 202:1 expect=ADVISED:2",
+    ],
+  );
+  assert(
+    lines.includes(
+      "# Left out (the scenario language cannot express them): mlockall 1, munlockall 1.",
+    ),
+    text,
+  );
+  const [s] = parseScenarios(text, "export_locks");
+  const m = runModel(s, 1);
+  s.steps.forEach((st, j) => assertEquals(m.outcomes[j], st.expect, st.text));
 });
 
 Deno.test("verify: the model follows the host's zero-page configuration", async () => {

@@ -3,8 +3,12 @@
  * the same workload can be replayed on a real (patched) kernel and compared with the model.
  *
  * The workload runs unchanged against a recording kernel: a subclass of `Kernel` whose system
- * calls (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, mremap, brk, touch) call the
- * real ones and append what happened to a log. No workload file is edited. A small scheduler
+ * calls (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, process_madvise, mlock,
+ * mlock2, munlock, mremap, brk, touch) call the real ones and append what happened to a log.
+ * Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
+ * depend on page contents the log does not keep; mlockall/munlockall; a process_madvise vector of
+ * more than four ranges that did not succeed whole, or with ranges outside the arena) are left
+ * out and counted in the scenario's header, never dropped silently. No workload file is edited. A small scheduler
  * (sleeps advance a clock; every operation takes one nanosecond; ties go to the older task)
  * runs the workload's tasks; the recorder's daemons (reclaim, migration) are not started, since
  * they make no system calls.
@@ -23,13 +27,14 @@ import {
   createScheme,
   getWorkload,
   Kernel,
-  MADV_DOFORK,
-  MADV_DONTFORK,
-  MADV_DONTNEED,
-  MADV_KEEPONFORK,
-  MADV_WIPEONFORK,
+  type MadviseRange,
   MAP_FIXED,
+  MAP_LOCKED,
+  MAP_NORESERVE,
+  MAP_POPULATE,
   MAP_SHARED,
+  MAP_STACK,
+  MLOCK_ONFAULT,
   type Mm,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
@@ -43,7 +48,7 @@ import {
   type TaskScript,
   type WorkloadEnv,
 } from "../../mod.ts";
-import { MAX_FILES, MAX_OFFSET, MAX_PROCS, protText } from "./scenario.ts";
+import { ADVICE_VALUE, MAX_FILES, MAX_IOV, MAX_OFFSET, MAX_PROCS, protText } from "./scenario.ts";
 
 /** Pages between two clusters of mappings in an exported scenario (and the arena margin). */
 export const CLUSTER_GAP_PAGES = 64;
@@ -86,9 +91,30 @@ type Rec =
     file: SimFile | null;
     pgoff: number;
     fixed: boolean;
+    /** The scenario's map options for the other flags (stack, noreserve, populate, locked). */
+    extra: string;
     expect: string;
   }
   | { op: "munmap"; mm: Mm; addr: number; len: number; expect: string }
+  | {
+    op: "mlock";
+    mm: Mm;
+    addr: number;
+    len: number;
+    mode: "lock" | "onfault" | "unlock";
+    expect: string;
+  }
+  | {
+    op: "pmadvise";
+    mm: Mm;
+    target: Mm;
+    iov: MadviseRange[];
+    advice: string;
+    /** The outcome: OK, ADVISED:<pages> or an errno. */
+    expect: string;
+  }
+  /** A call the language cannot express (see the module doc), by name. */
+  | { op: "left-out"; what: string }
   | { op: "mprotect"; mm: Mm; addr: number; len: number; prot: number; expect: string }
   | { op: "madvise"; mm: Mm; addr: number; len: number; advice: string; expect: string }
   | {
@@ -104,13 +130,12 @@ type Rec =
   | { op: "brk"; mm: Mm; pages: number; expect: string }
   | { op: "touch"; mm: Mm; addr: number; write: boolean; expect: string };
 
-const ADVICE_NAME: Record<number, string> = {
-  [MADV_DONTNEED]: "dontneed",
-  [MADV_DONTFORK]: "dontfork",
-  [MADV_DOFORK]: "dofork",
-  [MADV_WIPEONFORK]: "wipeonfork",
-  [MADV_KEEPONFORK]: "keeponfork",
-};
+/** The language's advice names by value, but KSM's (see the module doc). */
+const ADVICE_NAME: Record<number, string> = Object.fromEntries(
+  Object.entries(ADVICE_VALUE).filter(([n]) => n !== "mergeable" && n !== "unmergeable").map((
+    [n, v],
+  ) => [v, n]),
+);
 
 /** A Kernel that logs every system call it serves (the workload sees the plain Kernel API). */
 class RecordingKernel extends Kernel {
@@ -176,6 +201,8 @@ class RecordingKernel extends Kernel {
         file,
         pgoff: offset / PAGE_SIZE,
         fixed: (flags & MAP_FIXED) !== 0,
+        extra: (flags & MAP_STACK ? " stack" : "") + (flags & MAP_NORESERVE ? " noreserve" : "") +
+          (flags & MAP_POPULATE ? " populate" : "") + (flags & MAP_LOCKED ? " locked" : ""),
         expect,
       }),
     );
@@ -198,8 +225,59 @@ class RecordingKernel extends Kernel {
       (expect) =>
         ADVICE_NAME[advice]
           ? { op: "madvise", mm, addr, len, advice: ADVICE_NAME[advice], expect }
-          : null,
+          : { op: "left-out", what: `madvise(${advice})` },
     );
+  }
+  override processMadvise(
+    caller: Mm,
+    target: Mm,
+    iov: readonly MadviseRange[],
+    advice: number,
+    flags = 0,
+  ): number {
+    return this.#try(
+      () => super.processMadvise(caller, target, iov, advice, flags),
+      (expect, r) => {
+        if (!ADVICE_NAME[advice] || flags !== 0) return { op: "left-out", what: "process_madvise" };
+        const total = iov.reduce((n, x) => n + x.len, 0);
+        const outcome = r === null ? expect : r === total ? "OK" : `ADVISED:${r / PAGE_SIZE}`;
+        return {
+          op: "pmadvise",
+          mm: caller,
+          target,
+          iov: iov.map((x) => ({ ...x })),
+          advice: ADVICE_NAME[advice],
+          expect: outcome,
+        };
+      },
+    );
+  }
+  override mlock(mm: Mm, addr: number, len: number): void {
+    this.#try(
+      () => super.mlock(mm, addr, len),
+      (expect) => ({ op: "mlock", mm, addr, len, mode: "lock", expect }),
+    );
+  }
+  override mlock2(mm: Mm, addr: number, len: number, flags: number): void {
+    this.#try(
+      () => super.mlock2(mm, addr, len, flags),
+      (expect) =>
+        flags === 0 || flags === MLOCK_ONFAULT
+          ? { op: "mlock", mm, addr, len, mode: flags ? "onfault" : "lock", expect }
+          : { op: "left-out", what: "mlock2" },
+    );
+  }
+  override munlock(mm: Mm, addr: number, len: number): void {
+    this.#try(
+      () => super.munlock(mm, addr, len),
+      (expect) => ({ op: "mlock", mm, addr, len, mode: "unlock", expect }),
+    );
+  }
+  override mlockall(mm: Mm, flags: number): void {
+    this.#try(() => super.mlockall(mm, flags), () => ({ op: "left-out", what: "mlockall" }));
+  }
+  override munlockall(mm: Mm): void {
+    this.#try(() => super.munlockall(mm), () => ({ op: "left-out", what: "munlockall" }));
   }
   override mremap(
     mm: Mm,
@@ -335,8 +413,13 @@ export function exportWorkload(opts: ExportOptions): string {
     if (!isHeap(a) && !isStack(a)) ranges.push([a / P, Math.ceil((a + len) / P)]);
   };
   for (const r of k.log) {
-    if (r.op === "map" || r.op === "munmap" || r.op === "mprotect" || r.op === "madvise") {
+    if (
+      r.op === "map" || r.op === "munmap" || r.op === "mprotect" || r.op === "madvise" ||
+      r.op === "mlock"
+    ) {
       addRange(r.addr, r.len);
+    } else if (r.op === "pmadvise") {
+      for (const x of r.iov) addRange(x.base, x.len);
     } else if (r.op === "mremap") {
       addRange(r.addr, Math.max(r.oldLen, r.newLen));
       if (r.to !== null) addRange(r.to, r.newLen);
@@ -386,6 +469,8 @@ export function exportWorkload(opts: ExportOptions): string {
   // 3. Steps.
   const lines: string[] = [];
   let dropped = 0;
+  const leftOut = new Map<string, number>();
+  const leave = (what: string): void => void leftOut.set(what, (leftOut.get(what) ?? 0) + 1);
   let pendingExecve: string | null = null;
   const opt = (expect: string): string => (expect === "OK" ? "" : ` expect=${expect}`);
   let touch: { proc: string; start: number; pages: number; write: boolean; text: string } | null =
@@ -397,6 +482,10 @@ export function exportWorkload(opts: ExportOptions): string {
     }
   };
   for (const r of k.log) {
+    if (r.op === "left-out") {
+      leave(r.what);
+      continue;
+    }
     if (r.op === "spawn") {
       if (pendingExecve) {
         names.set(r.mm, pendingExecve);
@@ -454,8 +543,41 @@ export function exportWorkload(opts: ExportOptions): string {
         lines.push(
           `map ${name(r.mm)} ${arena(r.addr)} ${Math.ceil(r.len / P)} ${protText(r.prot)} ${
             r.shared ? "shared" : "private"
-          }${file}${r.fixed ? " fixed" : ""}${opt(r.expect)}`,
+          }${file}${r.fixed ? " fixed" : ""}${r.extra}${opt(r.expect)}`,
         );
+        break;
+      }
+      case "mlock":
+        lines.push(
+          `${r.mode === "unlock" ? "munlock" : "mlock"} ${name(r.mm)} ${arena(r.addr)} ${
+            Math.ceil(r.len / P)
+          }${r.mode === "onfault" ? " onfault" : ""}${opt(r.expect)}`,
+        );
+        break;
+      case "pmadvise": {
+        // Arena ranges of whole pages only. A call that succeeded whole keeps its expressible
+        // ranges (each range succeeds the same way without the others; ranges in the stack or
+        // the heap are counted as left out) and is split into steps of MAX_IOV ranges; any other
+        // call is expressed only when it fits as it is.
+        const fits = (x: MadviseRange): boolean =>
+          !isHeap(x.base) && !isStack(x.base) && x.base % P === 0 && x.len % P === 0;
+        let iov = r.iov;
+        if (r.expect === "OK") {
+          iov = r.iov.filter(fits);
+          for (let i = iov.length; i < r.iov.length; i++) leave("process_madvise range");
+        } else if (!r.iov.every(fits) || r.iov.length > MAX_IOV) iov = [];
+        if (iov.length === 0) {
+          leave("process_madvise");
+          break;
+        }
+        for (let i = 0; i < iov.length; i += MAX_IOV) {
+          const ranges = iov.slice(i, i + MAX_IOV).map((x) => `${arena(x.base)}:${x.len / P}`);
+          lines.push(
+            `pmadvise ${name(r.mm)} ${name(r.target)} ${r.advice} ${ranges.join(" ")}${
+              opt(r.expect)
+            }`,
+          );
+        }
         break;
       }
       case "munmap":
@@ -507,6 +629,15 @@ export function exportWorkload(opts: ExportOptions): string {
     `# Arena: ${clusters.length} cluster(s) of the workload's addresses, ${CLUSTER_GAP_PAGES} pages apart.`,
     ...(dropped
       ? [`# ${dropped} touch(es) of the execve stack dropped (not reproducible on a host).`]
+      : []),
+    ...(leftOut.size
+      ? [
+        `# Left out (the scenario language cannot express them): ${
+          [...leftOut].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([w, n]) => `${w} ${n}`).join(
+            ", ",
+          )
+        }.`,
+      ]
       : []),
     `scenario export-${opts.workload}`,
     `source workload ${opts.workload} (${paramText})`,
