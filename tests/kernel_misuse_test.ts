@@ -14,6 +14,7 @@ import {
   type Folio,
   Kernel,
   type KernelOptions,
+  MADV_COLD,
   MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -82,6 +83,7 @@ Deno.test("misuse: every syscall on an exited process fails with ESRCH and chang
     ["munmap", () => k.munmap(dead, X, P)],
     ["mprotect", () => k.mprotect(dead, X, P, PROT_READ)],
     ["madvise", () => k.madvise(dead, X, P, MADV_DONTNEED)],
+    ["process_madvise", () => k.processMadvise(dead, dead, [{ base: X, len: P }], MADV_COLD)],
     ["brk", () => k.brk(dead, dead.brk + P)],
     ["touch", () => k.touch(dead, X, "write")],
     ["fork", () => k.fork(dead)],
@@ -110,6 +112,14 @@ Deno.test("misuse: NaN and fractional numbers are programming errors naming the 
     [() => k.munmap(mm, X, Infinity), "munmap: len must be an integer number, got Infinity"],
     [() => k.mprotect(mm, NaN, P, RW), "mprotect: addr must be an integer number, got NaN"],
     [() => k.madvise(mm, X, P, NaN), "madvise: advice must be an integer number, got NaN"],
+    [
+      () => k.processMadvise(mm, mm, [{ base: NaN, len: P }], MADV_COLD),
+      "process_madvise: iov base must be an integer number, got NaN",
+    ],
+    [
+      () => k.processMadvise(mm, mm, X as unknown as [], MADV_COLD),
+      "process_madvise: iov must be an array of { base, len }",
+    ],
     [
       () => k.mremap(mm, X, P, NaN, MREMAP_MAYMOVE),
       "mremap: new_len must be an integer number, got NaN",

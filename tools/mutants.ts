@@ -3958,8 +3958,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "pmadvise-maxiov-off-by-one",
     file: "core/kernel/validate.ts",
-    search: "  if (iov.length > UIO_MAXIOV) {",
-    replace: "  if (iov.length >= UIO_MAXIOV) {",
+    search: "  if (iov.length > UIO_MAXIOV) fail(",
+    replace: "  if (iov.length >= UIO_MAXIOV) fail(",
     story: "process_madvise refuses a vector of exactly UIO_MAXIOV ranges",
     tests: [PM],
   },

@@ -160,10 +160,8 @@ export function validateProcessMadvise(
   }
   requireInteger(sys, "advice", advice);
   requireInteger(sys, "flags", flags);
-  if (flags !== 0) throw new SyscallError("EINVAL", sys, `flags ${flags} (must be 0)`);
-  if (iov.length > UIO_MAXIOV) {
-    throw new SyscallError("EINVAL", sys, `${iov.length} ranges (at most ${UIO_MAXIOV})`);
-  }
+  if (flags !== 0) fail("EINVAL", sys, `flags ${flags} (must be 0)`);
+  if (iov.length > UIO_MAXIOV) fail("EINVAL", sys, `${iov.length} ranges (at most ${UIO_MAXIOV})`);
   validateMm(mms, target, sys);
 }
 
