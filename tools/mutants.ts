@@ -3900,8 +3900,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "madvise-dontneed-write-lock",
     file: "core/kernel/madvise.ts",
-    search: "  return advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_COLD ||",
-    replace: "  return advice === MADV_FREE || advice === MADV_COLD ||",
+    search:
+      "  return advice === MADV_DONTNEED || advice === MADV_DONTNEED_LOCKED || advice === MADV_FREE ||",
+    replace: "  return advice === MADV_DONTNEED_LOCKED || advice === MADV_FREE ||",
     story: "MADV_DONTNEED takes mmap_lock for write (6.18: a per-VMA read lock)",
     tests: [PM],
   },
@@ -4030,6 +4031,30 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "return f !== undefined ? Number(f.slice(PIDFD.length)) : null;",
     story: "any fd (a file) is taken for a pidfd by the trace replay",
     tests: ["tests/trace_replay_process_madvise_test.ts"],
+  },
+  {
+    id: "madvise-dontneed-zaps-locked",
+    file: "core/kernel/madvise.ts",
+    search: "        if (v.flags & VM_LOCKED) {\n          stop = Math.max(v.start, addr);",
+    replace: "        if (false) {\n          stop = Math.max(v.start, addr);",
+    story: "MADV_DONTNEED zaps a VM_LOCKED VMA (only MADV_DONTNEED_LOCKED may)",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
+    id: "madvise-dontneed-locked-zaps-nothing",
+    file: "core/kernel/madvise.ts",
+    search: "    if (stop > addr) zapRange(k, mm, addr, stop);",
+    replace: "    if (stop === end) zapRange(k, mm, addr, stop);",
+    story: "a MADV_DONTNEED refused at a locked VMA leaves the VMAs before it unzapped",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
+    id: "madvise-free-accepts-locked",
+    file: "core/kernel/madvise.ts",
+    search: "      if (advice === MADV_FREE && (v.flags & VM_LOCKED)) {",
+    replace: "      if (false) {",
+    story: "MADV_FREE accepts a VM_LOCKED VMA (madvise_dontneed_free_valid_vma refuses it)",
+    tests: ["tests/mlock_test.ts"],
   },
   {
     id: "mprotect-split-budget-up-front",

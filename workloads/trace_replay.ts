@@ -68,6 +68,7 @@ import {
   MADV_DONTDUMP,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
@@ -127,6 +128,7 @@ const CLONE_THREAD = FLAG_VALUES.CLONE_THREAD;
 /** madvise advice the simulator models, by the name strace prints (uapi values). */
 export const MADVICE: Readonly<Record<string, number>> = {
   MADV_DONTNEED: MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED: MADV_DONTNEED_LOCKED,
   MADV_DONTFORK: MADV_DONTFORK,
   MADV_DOFORK: MADV_DOFORK,
   MADV_WIPEONFORK: MADV_WIPEONFORK,
@@ -935,6 +937,10 @@ function* replayScript(
         case "process_madvise": {
           const name = ev.args[3] ?? "";
           const advice = MADVICE[name];
+          if (NO_EFFECT_ADVICE.has(name)) {
+            bump(stats.noMemoryEffect, `process_madvise(${name})`);
+            break;
+          }
           if (advice === undefined) {
             bump(stats.other, `process_madvise_ignored_${name}`);
             classify(stats, "not_implemented", ev, name);

@@ -1,5 +1,5 @@
 /**
- * `madvise` for MADV_DONTNEED, MADV_FREE, the flag advices (MADV_DONTFORK/DOFORK,
+ * `madvise` for MADV_DONTNEED (and MADV_DONTNEED_LOCKED), MADV_FREE, the flag advices (MADV_DONTFORK/DOFORK,
  * MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP, MADV_HUGEPAGE/NOHUGEPAGE), KSM's
  * MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT (madvise_cold.ts).
  *
@@ -12,7 +12,7 @@
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
  * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD and
- * MADV_PAGEOUT; a per-VMA read lock for MADV_DONTNEED and MADV_FREE, which the model, having no
+ * MADV_PAGEOUT; a per-VMA read lock for MADV_DONTNEED(_LOCKED) and MADV_FREE, which the model, having no
  * per-VMA locks, takes as the `mmap_lock` read lock, as it does for faults (docs/model.md §2);
  * `mmap_lock` for write for every advice that changes VMA flags. `process_madvise` is
  * {@link vectorMadvise}.
@@ -39,6 +39,7 @@ import {
   MADV_DONTDUMP,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
@@ -53,6 +54,7 @@ import {
   VM_DONTCOPY,
   VM_DONTDUMP,
   VM_HUGEPAGE,
+  VM_LOCKED,
   VM_NOHUGEPAGE,
   VM_SHARED,
   VM_WIPEONFORK,
@@ -61,6 +63,7 @@ import {
 /** The advice values `doMadvise` knows (anything else is EINVAL, as for an unknown value). */
 const KNOWN_ADVICE = [
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_DONTFORK,
   MADV_DOFORK,
@@ -102,8 +105,8 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
  * ```
  */
 export function madviseLockMode(advice: number): LockMode {
-  return advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_COLD ||
-      advice === MADV_PAGEOUT
+  return advice === MADV_DONTNEED || advice === MADV_DONTNEED_LOCKED || advice === MADV_FREE ||
+      advice === MADV_COLD || advice === MADV_PAGEOUT
     ? "read"
     : "write";
 }
@@ -210,8 +213,21 @@ export function doMadvise(
   // madvise_walk_vmas: the advice applies to the mapped parts of the range; a hole makes the
   // call fail with ENOMEM afterwards, "just ignore them, but return -ENOMEM at the end".
   const hole = !fullyMapped(mm, addr, end);
-  if (advice === MADV_DONTNEED) {
-    zapRange(k, mm, addr, end);
+  if (advice === MADV_DONTNEED || advice === MADV_DONTNEED_LOCKED) {
+    // madvise_dontneed_free_valid_vma: MADV_DONTNEED is EINVAL at a VM_LOCKED VMA, after the
+    // VMAs before it were zapped (the walk stops there, so a hole anywhere reports EINVAL too);
+    // MADV_DONTNEED_LOCKED zaps locked VMAs as well.
+    let stop = end;
+    if (advice === MADV_DONTNEED) {
+      for (const v of mm.vmas.intersecting(addr, end)) {
+        if (v.flags & VM_LOCKED) {
+          stop = Math.max(v.start, addr);
+          break;
+        }
+      }
+    }
+    if (stop > addr) zapRange(k, mm, addr, stop);
+    if (stop < end) throw new SyscallError("EINVAL", sys, "MADV_DONTNEED of a VM_LOCKED VMA");
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
@@ -228,6 +244,10 @@ export function doMadvise(
       if (v.file || (v.flags & VM_SHARED)) {
         const name = advice === MADV_FREE ? "MADV_FREE" : "MADV_WIPEONFORK";
         throw new SyscallError("EINVAL", sys, `${name} needs private anonymous memory`);
+      }
+      // madvise_dontneed_free_valid_vma: MADV_FREE refuses a VM_LOCKED VMA.
+      if (advice === MADV_FREE && (v.flags & VM_LOCKED)) {
+        throw new SyscallError("EINVAL", sys, "MADV_FREE of a VM_LOCKED VMA");
       }
     }
   }

@@ -26,6 +26,7 @@ export interface Addr {
 /** madvise advice names of the language. */
 export const ADVICE = [
   "dontneed",
+  "dontneed_locked",
   "dontfork",
   "dofork",
   "wipeonfork",
@@ -629,6 +630,7 @@ const OPCODE: Record<Step["op"], number> = {
 /** madvise advice values (uapi). */
 export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   dontneed: 4,
+  dontneed_locked: 24,
   dontfork: 10,
   dofork: 11,
   wipeonfork: 18,
