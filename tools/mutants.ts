@@ -4057,6 +4057,24 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/mlock_test.ts"],
   },
   {
+    id: "mprotect-locked-no-populate",
+    file: "core/kernel/mprotect.ts",
+    search: "      populateRange(k, mm, cur, tmpEnd - cur, undefined, true);",
+    replace: "",
+    story:
+      "mprotect of a private locked VMA to writable leaves it unpopulated (mprotect_fixup breaks CoW at once)",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
+    id: "mprotect-unlocked-populates",
+    file: "core/kernel/mprotect.ts",
+    search:
+      "    if ((old & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && (nf & VM_WRITE)) {",
+    replace: "    if ((old & (VM_WRITE | VM_SHARED)) === 0 && (nf & VM_WRITE)) {",
+    story: "mprotect to writable populates private VMAs that are not locked",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
     id: "mprotect-split-budget-up-front",
     file: "core/kernel/mprotect.ts",
     search: "  const newAccess = protToVm(prot);\n  let cur = addr;",

@@ -55,6 +55,8 @@ export type Access = "read" | "write";
  * (`mm_populate`: MAP_POPULATE, MAP_LOCKED, mlockall, brk and mremap of locked memory) an error
  * skips the rest of its VMA and the populate goes on at the next; with `sys` (`do_mlock`) it
  * stops there and throws ENOMEM (`__mlock_posix_error_return` turns EFAULT into ENOMEM).
+ * `locked`: the caller holds `mmap_lock` already (mprotect's populate of a locked VMA made
+ * writable), so the faults do not take it.
  *
  * @example Usage
  * ```ts ignore
@@ -67,6 +69,7 @@ export function populateRange(
   start: number,
   len: number,
   sys?: string,
+  locked = false,
 ): void {
   const end = start + len;
   let cur = start;
@@ -85,7 +88,7 @@ export function populateRange(
       const pte = mm.pages.get(a / PAGE_SIZE);
       if (pte !== undefined && pte.kind !== "swap" && (!write || pte.writable)) continue;
       try {
-        handleMmFault(k, mm, a, write ? "write" : "read", true);
+        handleMmFault(k, mm, a, write ? "write" : "read", true, locked);
       } catch (e) {
         if (!(e instanceof SyscallError)) throw e;
         failed = a;
@@ -98,9 +101,9 @@ export function populateRange(
 }
 
 /**
- * `handle_mm_fault` for the page at `addr` (page aligned), under `mmap_lock` for read. Throws
- * EFAULT (SIGSEGV/SIGBUS) for an access outside any VMA, without permission or past the end of
- * a file.
+ * `handle_mm_fault` for the page at `addr` (page aligned), under `mmap_lock` for read (taken
+ * here unless `locked`: the caller holds it). Throws EFAULT (SIGSEGV/SIGBUS) for an access
+ * outside any VMA, without permission or past the end of a file.
  *
  * @example Usage
  * ```ts ignore
@@ -113,9 +116,10 @@ export function handleMmFault(
   addr: number,
   access: Access,
   force = false,
+  locked = false,
 ): void {
   const sys = "touch";
-  k.exec.acquire(mm.mmapLock, "read");
+  if (!locked) k.exec.acquire(mm.mmapLock, "read");
   try {
     k.exec.work("vma_lookup");
     const vma = mm.vmas.find(addr);
@@ -148,7 +152,7 @@ export function handleMmFault(
         doWpPage(k, vma, addr, pte);
     }
   } finally {
-    k.exec.release(mm.mmapLock, "read");
+    if (!locked) k.exec.release(mm.mmapLock, "read");
   }
 }
 

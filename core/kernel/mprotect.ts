@@ -3,10 +3,12 @@
  * the page-table side, `change_protection`.
  *
  * Stands for `mm/mprotect.c` (`do_mprotect_pkey`, `mprotect_fixup`, `change_protection`,
- * `can_change_pte_writable`).
+ * `can_change_pte_writable`), including `mprotect_fixup`'s populate of a private VM_LOCKED VMA
+ * made writable.
  *
  * Scheme hooks called here: `hasAnon` (VM_ACCOUNT of unfaulted memory); through vma.ts, the
- * merge and split hooks.
+ * merge and split hooks; through memory.ts (the populate of a locked VMA made writable), the
+ * fault hooks.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -16,6 +18,7 @@
 import type { KernelState } from "./state.ts";
 import { isAligned, pageAlignUp, protToVm } from "./mmap.ts";
 import { vmaModifyFlags } from "./vma.ts";
+import { populateRange } from "./memory.ts";
 import {
   hex,
   type Mm,
@@ -27,6 +30,7 @@ import {
   VM_ACCESS_FLAGS,
   VM_ACCOUNT,
   VM_EXEC,
+  VM_LOCKED,
   VM_NORESERVE,
   VM_READ,
   VM_SHARED,
@@ -113,6 +117,12 @@ export function doMprotect(
     let target = vma;
     if (nf !== old) target = vmaModifyFlags(k, vma, cur, tmpEnd, nf, sys);
     changeProtection(k, target, cur, tmpEnd);
+    // mprotect_fixup: "Private VM_LOCKED VMA becoming writable: trigger COW to avoid major fault
+    // on access": populate_vma_page_range under the held mmap_lock, with write faults (a private
+    // file page gets its anonymous copy); its errors are ignored; a VM_LOCKONFAULT VMA is skipped.
+    if ((old & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && (nf & VM_WRITE)) {
+      populateRange(k, mm, cur, tmpEnd - cur, undefined, true);
+    }
     cur = tmpEnd;
   }
 }
