@@ -216,8 +216,9 @@ Deno.test("verify: exported workloads parse and replay on the model", () => {
 
 Deno.test("verify: export writes locks, process_madvise and mmap flags, and counts what it leaves out", () => {
   // A trace with the mlock family, MAP_POPULATE/MAP_LOCKED, flag advice, mlockall and munlockall
-  // (not in the language: left out and counted) and process_madvise on a forked child. Catches: calls dropped silently, or written so that the
-  // exported scenario's outcomes differ from the workload's.
+  // (not in the language: left out and counted) and process_madvise on a forked child. Catches:
+  // calls dropped silently, or written so that the exported scenario's outcomes differ from the
+  // workload's.
   registerTrace(
     "export_locks",
     [

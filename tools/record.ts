@@ -8,9 +8,9 @@
  *   %process,openat,open,close,memfd_create,pidfd_open,process_madvise -e signal=none`
  *   (CLOCK_REALTIME timestamps in µs; `-s 1024` prints a process_madvise vector of up to
  *   UIO_MAXIOV ranges whole, as it limits array elements too; openat/close name the file behind
- *   an fd, pidfd_open the process behind a pidfd; `%process` brings clone, clone3, fork, vfork, execve,
- *   execveat, exit, exit_group, wait4, kill, ...; `--seccomp-bpf` stops the tracee only on those
- *   calls, so a server's network I/O runs at full speed). Failed `openat`s are dropped (the replay
+ *   an fd, pidfd_open the process behind a pidfd; `%process` brings clone, clone3, fork, vfork,
+ *   execve, execveat, exit, exit_group, wait4, kill, ...; `--seccomp-bpf` stops the tracee only on
+ *   those calls, so a server's network I/O runs at full speed). Failed `openat`s are dropped (the replay
  *   skips them) and so are the `(DELAYED)` marks.
  * - **Page faults**, when perf is permitted: `perf record -e page-faults -c 1 -d -k
  *   CLOCK_REALTIME` around strace (every fault with its address, inherited by every child, on

@@ -636,8 +636,8 @@ export function* compactMemory(
       idx++;
     }
     if (batch.length === 0 || total === 0) return;
-    let first = 0;
-    while (!stop && total > 0 && first < batch.length) {
+    let first = 0, stalled = false;
+    while (!stop && !stalled && total > 0 && first < batch.length) {
       yield {
         op: "madvise",
         run: () => {
@@ -655,8 +655,9 @@ export function* compactMemory(
           }
           if (bytes === 0) bytes = batch[first].len;
           else if (bytes < total) bytes += PAGE_SIZE;
-          // consumeBytes
+          // consumeBytes; no progress ends the batch ("no forward progress can be made")
           bytes = Math.min(bytes, total);
+          stalled = bytes === 0;
           for (let used = 0; used < bytes && first < batch.length;) {
             const r = batch[first];
             if (used + r.len > bytes) {

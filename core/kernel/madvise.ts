@@ -1,7 +1,8 @@
 /**
- * `madvise` for MADV_DONTNEED (and MADV_DONTNEED_LOCKED), MADV_FREE, the flag advices (MADV_DONTFORK/DOFORK,
- * MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP, MADV_HUGEPAGE/NOHUGEPAGE), KSM's
- * MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT (madvise_cold.ts).
+ * `madvise` for MADV_DONTNEED (and MADV_DONTNEED_LOCKED), MADV_FREE, the flag advices
+ * (MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP,
+ * MADV_HUGEPAGE/NOHUGEPAGE), KSM's MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT
+ * (madvise_cold.ts); and `process_madvise` ({@link vectorMadvise}).
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
  * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
@@ -12,10 +13,9 @@
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
  * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD and
- * MADV_PAGEOUT; a per-VMA read lock for MADV_DONTNEED(_LOCKED) and MADV_FREE, which the model, having no
- * per-VMA locks, takes as the `mmap_lock` read lock, as it does for faults (docs/model.md §2);
- * `mmap_lock` for write for every advice that changes VMA flags. `process_madvise` is
- * {@link vectorMadvise}.
+ * MADV_PAGEOUT; a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_FREE, which
+ * the model, having no per-VMA locks, takes as the `mmap_lock` read lock, as it does for faults
+ * (docs/model.md §2); `mmap_lock` for write for every advice that changes VMA flags.
  *
  * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
  * through pgtable.ts (zap) `folioFreed`.
@@ -94,7 +94,8 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
 
 /**
  * The mode in which a call with `advice` takes `mmap_lock` (`get_lock_mode`, see the module
- * header): read for MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED and MADV_FREE, else write.
+ * header): read for MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_FREE,
+ * else write.
  *
  * @example Usage
  * ```ts
@@ -137,9 +138,10 @@ const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT];
 /**
  * `process_madvise(pidfd, iov, vlen, advice, flags)` by `caller` on `target` (6.18's syscall and
  * `vector_madvise`), once validate.ts `validateProcessMadvise` has checked `flags` (0) and the
- * vector's length (at most `UIO_MAXIOV`) and found `target` alive. On another process's mm only MADV_COLD and MADV_PAGEOUT (MADV_WILLNEED and MADV_COLLAPSE too
- * on Linux, which the model does not implement) are allowed (EINVAL). The caller is taken to hold
- * CAP_SYS_NICE and ptrace access [U]. Then each range in order, under one `mmap_lock` hold in the
+ * vector's length (at most `UIO_MAXIOV`) and found `target` alive. On another process's mm
+ * only MADV_COLD and MADV_PAGEOUT (MADV_WILLNEED and MADV_COLLAPSE too on Linux, which the model
+ * does not implement) are allowed (EINVAL). The caller is taken to hold CAP_SYS_NICE and ptrace
+ * access [U]. Then each range in order, under one `mmap_lock` hold in the
  * advice's mode: an empty range is skipped; the first range that fails ends the call. Returns
  * the bytes (`iov_len`s, not page-rounded) of the ranges before it, or, when that is none, throws
  * its error: a range that fails part-way (a hole: ENOMEM after the rest was advised) is not

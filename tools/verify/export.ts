@@ -8,10 +8,10 @@
  * Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
  * depend on page contents the log does not keep; mlockall/munlockall; a process_madvise vector of
  * more than four ranges that did not succeed whole, or with ranges outside the arena) are left
- * out and counted in the scenario's header, never dropped silently. No workload file is edited. A small scheduler
- * (sleeps advance a clock; every operation takes one nanosecond; ties go to the older task)
- * runs the workload's tasks; the recorder's daemons (reclaim, migration) are not started, since
- * they make no system calls.
+ * out and counted in the scenario's header, never dropped silently. No workload file is edited.
+ * A small scheduler (sleeps advance a clock; every operation takes one nanosecond; ties go to
+ * the older task) runs the workload's tasks; the recorder's daemons (reclaim, migration) are not
+ * started, since they make no system calls.
  *
  * The log is then written in the scenario language: the addresses the workload used are packed
  * into the arena (clusters of mappings closer than {@link CLUSTER_GAP_PAGES} pages keep their
