@@ -57,6 +57,13 @@ export type Op =
   | { op: "madvise"; proc: number; page: number; pages: number; advice: number }
   | { op: "touch"; proc: number; page: number; write: boolean }
   | { op: "mlock"; proc: number; page: number; pages: number; mode: number }
+  | {
+    op: "pmadvise";
+    proc: number;
+    target: number;
+    ranges: { page: number; pages: number }[];
+    advice: number;
+  }
   | { op: "fork"; proc: number }
   | { op: "exit"; proc: number }
   | { op: "reclaim"; pick: number; evict: boolean }
@@ -131,6 +138,19 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
       page,
       pages,
       mode: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("pmadvise" as const),
+      proc,
+      target: proc,
+      ranges: fc.array(fc.record({ page, pages: fc.integer({ min: 0, max: 12 }) }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      advice: fc.constantFrom(MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED),
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("fork" as const), proc }) },
@@ -252,6 +272,16 @@ export function runSequence(
         }
         case "touch":
           k.touch(pickMm(o.proc), addr(o.page), o.write ? "write" : "read");
+          break;
+        case "pmadvise":
+          // process_madvise on another process (or the caller's own mm): MADV_DONTNEED is
+          // refused on another's, and the first failing range ends the vector.
+          k.processMadvise(
+            pickMm(o.proc),
+            pickMm(o.target),
+            o.ranges.map((r) => ({ base: addr(r.page), len: r.pages * P })),
+            o.advice,
+          );
           break;
         case "mlock": {
           const mm = pickMm(o.proc);
