@@ -114,6 +114,8 @@ Deno.test("verify: scenario errors name the line and the valid choices", () => {
     ["scenario a\nspawn P0\npmadvise P0 P0 cold 5", /bad range "5" \(arena PAGE:PAGES\)/],
     ["scenario a\nspawn P0\npmadvise P0 P1 cold 0:1", /process P1 is not alive/],
     ["scenario a\nspawn P0\nmadvise P0 0 1 cold expect=ADVISED:1", /bad expect=ADVISED:1/],
+    ["scenario a\nspawn P0\nmlockall P0 now", /bad mlockall flag "now"; valid: current, future/],
+    ["scenario a\nspawn P0\nmlockall P0", /mlockall needs current, future or onfault/],
   ];
   for (const [text, re] of bad) {
     const e = assertThrows(() => parseScenarios(text, "x.scn"), ScenarioError);
@@ -216,7 +218,7 @@ Deno.test("verify: exported workloads parse and replay on the model", () => {
 
 Deno.test("verify: export writes locks, process_madvise and mmap flags, and counts what it leaves out", () => {
   // A trace with the mlock family, MAP_POPULATE/MAP_LOCKED, flag advice, mlockall and munlockall
-  // (not in the language: left out and counted) and process_madvise on a forked child. Catches:
+  // and process_madvise on a forked child: every call is written. Catches:
   // calls dropped silently, or written so that the exported scenario's outcomes differ from the
   // workload's.
   registerTrace(
@@ -243,7 +245,7 @@ Deno.test("verify: export writes locks, process_madvise and mmap flags, and coun
   });
   const lines = text.split("\n");
   assertEquals(
-    lines.filter((l) => /^(map|mlock|munlock|madvise|pmadvise)/.test(l)),
+    lines.filter((l) => /^(map|mlock |munlock |madvise|pmadvise)/.test(l)),
     [
       "map P0 64 8 rw private fixed populate",
       "map P0 136 2 rw private fixed locked",
@@ -254,12 +256,11 @@ Deno.test("verify: export writes locks, process_madvise and mmap flags, and coun
       "pmadvise P0 P1 cold 64:2 202:1 expect=ADVISED:2",
     ],
   );
-  assert(
-    lines.includes(
-      "# Left out (the scenario language cannot express them): mlockall 1, munlockall 1.",
-    ),
-    text,
-  );
+  assertEquals(lines.filter((l) => /^m?(un)?lockall/.test(l)), [
+    "mlockall P0 current",
+    "munlockall P0",
+  ]);
+  assert(!text.includes("# Left out"), text);
   const [s] = parseScenarios(text, "export_locks");
   const m = runModel(s, 1);
   s.steps.forEach((st, j) => assertEquals(m.outcomes[j], st.expect, st.text));

@@ -4,10 +4,11 @@
  *
  * The workload runs unchanged against a recording kernel: a subclass of `Kernel` whose system
  * calls (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, process_madvise, mlock,
- * mlock2, munlock, mremap, brk, touch) call the real ones and append what happened to a log.
+ * mlock2, munlock, mlockall, munlockall, mremap, brk, touch) call the real ones and append what happened to a log.
  * Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
- * depend on page contents the log does not keep; mlockall/munlockall; a process_madvise vector of
- * more than four ranges that did not succeed whole, or with ranges outside the arena) are left
+ * depend on page contents the log does not keep; mlockall with flags the language has no word for;
+ * a process_madvise vector of more than four ranges that did not succeed whole, or with ranges
+ * outside the arena) are left
  * out and counted in the scenario's header, never dropped silently. No workload file is edited.
  * A small scheduler (sleeps advance a clock; every operation takes one nanosecond; ties go to
  * the older task) runs the workload's tasks; the recorder's daemons (reclaim, migration) are not
@@ -113,6 +114,8 @@ type Rec =
     /** The outcome: OK, ADVISED:<pages> or an errno. */
     expect: string;
   }
+  /** mlockall with its MCL_* flags, or munlockall (flags 0). */
+  | { op: "mlockall"; mm: Mm; flags: number; expect: string }
   /** A call the language cannot express (see the module doc), by name. */
   | { op: "left-out"; what: string }
   | { op: "mprotect"; mm: Mm; addr: number; len: number; prot: number; expect: string }
@@ -274,10 +277,16 @@ class RecordingKernel extends Kernel {
     );
   }
   override mlockall(mm: Mm, flags: number): void {
-    this.#try(() => super.mlockall(mm, flags), () => ({ op: "left-out", what: "mlockall" }));
+    this.#try(
+      () => super.mlockall(mm, flags),
+      (expect) =>
+        flags > 0 && (flags & ~7) === 0
+          ? { op: "mlockall", mm, flags, expect }
+          : { op: "left-out", what: "mlockall" },
+    );
   }
   override munlockall(mm: Mm): void {
-    this.#try(() => super.munlockall(mm), () => ({ op: "left-out", what: "munlockall" }));
+    this.#try(() => super.munlockall(mm), (expect) => ({ op: "mlockall", mm, flags: 0, expect }));
   }
   override mremap(
     mm: Mm,
@@ -554,6 +563,16 @@ export function exportWorkload(opts: ExportOptions): string {
           }${r.mode === "onfault" ? " onfault" : ""}${opt(r.expect)}`,
         );
         break;
+      case "mlockall": {
+        const words = [r.flags & 1 ? " current" : "", r.flags & 2 ? " future" : ""].join("") +
+          (r.flags & 4 ? " onfault" : "");
+        lines.push(
+          r.flags === 0
+            ? `munlockall ${name(r.mm)}${opt(r.expect)}`
+            : `mlockall ${name(r.mm)}${words}${opt(r.expect)}`,
+        );
+        break;
+      }
       case "pmadvise": {
         // Arena ranges of whole pages only. A call that succeeded whole keeps its expressible
         // ranges (each range succeeds the same way without the others; ranges in the stack or

@@ -229,6 +229,10 @@ export function runModel(
             k.madvise(mm!, at(mm!, st.addr, c), st.pages * P, ADVICE_VALUE[st.advice])
           );
           break;
+        case "mlockall":
+          if (st.flags) k.mlockall(mm!, st.flags);
+          else k.munlockall(mm!);
+          break;
         case "pmadvise": {
           // Like runner.c: one call per copy; the first copy's result is the outcome.
           const target = mms.get(st.target)!;

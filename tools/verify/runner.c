@@ -35,7 +35,8 @@
  *     15 process_madvise by proc (a0 = 0, a1 = target slot, which the controller replaces by
  *     its pid, a2 advice, a3..a6 ranges as arena page * 2^20 + pages, or -1): each copy makes one
  *     call through a pidfd of the target; the outcome is 0 when it advised every range's bytes,
- *     100000 + the pages it advised when fewer, else its errno.
+ *     100000 + the pages it advised when fewer, else its errno; 16 mlockall (a1 = MCL_* flags)
+ *     or, with a1 = 0, munlockall: once per process, not per copy.
  *
  * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
  * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
@@ -102,7 +103,7 @@
 
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
-  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE
+  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE, OP_MLOCKALL
 };
 
 struct cmd {
@@ -463,7 +464,7 @@ static int touch_range(unsigned long addr, long n, int write_access, long value,
 
 /* One step in the scenario process: the first copy's errno is the result; copies must agree. */
 static int run_step(const struct cmd *c) {
-  long ncop = (c->op == OP_BRK || c->a[0] == 1) ? 1 : copies;
+  long ncop = (c->op == OP_BRK || c->op == OP_MLOCKALL || c->a[0] == 1) ? 1 : copies;
   int first = -1;
   for (long k = 0; k < ncop; k++) {
     int err = 0;
@@ -521,6 +522,9 @@ static int run_step(const struct cmd *c) {
       }
       case OP_TOUCH:
         err = touch_range(addr, c->a[2], (int)c->a[3], c->a[4], k);
+        break;
+      case OP_MLOCKALL:
+        if ((c->a[1] ? mlockall((int)c->a[1]) : munlockall()) < 0) err = errno;
         break;
       case OP_PMADVISE: {
         struct iovec iov[4];

@@ -95,6 +95,12 @@ export type Step =
       ranges: { page: number; pages: number }[];
     }
     | {
+      op: "mlockall";
+      proc: string;
+      /** MCL_* flags for mlockall, or 0 for munlockall. */
+      flags: number;
+    }
+    | {
       op: "mlock";
       proc: string;
       addr: Addr;
@@ -186,6 +192,8 @@ const OPS = [
   "pmadvise",
   "mlock",
   "munlock",
+  "mlockall",
+  "munlockall",
   "mremap",
   "brk",
   "write",
@@ -512,6 +520,26 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         };
         break;
       }
+      case "mlockall": {
+        // MCL_CURRENT 1, MCL_FUTURE 2, MCL_ONFAULT 4 (`onfault`, a flag word as for mlock).
+        const words = ["current", "future"];
+        if (pos.length < 1) fail("expected: mlockall PROC [current] [future] [onfault]");
+        allowOpts("onfault");
+        let flags = opts.has("onfault") ? 4 : 0;
+        for (const w of pos.slice(1)) {
+          const i = words.indexOf(w);
+          if (i < 0) fail(`bad mlockall flag "${w}"; valid: current, future, onfault`);
+          flags |= 1 << i;
+        }
+        if (flags === 0) fail("mlockall needs current, future or onfault");
+        step = { ...base, op: "mlockall", proc: proc(pos[0]), flags };
+        break;
+      }
+      case "munlockall":
+        nPos(1, "munlockall PROC");
+        allowOpts();
+        step = { ...base, op: "mlockall", proc: proc(pos[0]), flags: 0 };
+        break;
       case "mlock":
       case "munlock":
         nPos(3, head === "mlock" ? "mlock PROC ADDR PAGES [onfault]" : "munlock PROC ADDR PAGES");
@@ -625,6 +653,7 @@ const OPCODE: Record<Step["op"], number> = {
   ksmd: 13,
   mlock: 14,
   pmadvise: 15,
+  mlockall: 16,
 };
 
 /** madvise advice values (uapi). */
@@ -700,6 +729,9 @@ export function lower(s: Scenario, copies: number): string {
         break;
       case "madvise":
         a = [ak(st.addr), st.addr.page, st.pages, ADVICE_VALUE[st.advice]];
+        break;
+      case "mlockall":
+        a = [0, st.flags];
         break;
       case "pmadvise":
         a = [
