@@ -719,6 +719,25 @@ function* replayScript(
         }
       },
     });
+    /**
+     * The advice value of a madvise or process_madvise line (argument `i`), or null when the call
+     * is not replayed: counted without a memory effect (MADV_WILLNEED), or classed as not
+     * implemented (an advice the model does not have).
+     */
+    const adviceOf = (ev: TraceCall, i: number): number | null => {
+      const name = ev.args[i] ?? "";
+      if (NO_EFFECT_ADVICE.has(name)) {
+        bump(stats.noMemoryEffect, `${ev.name}(${name})`);
+        return null;
+      }
+      const advice = MADVICE[name];
+      if (advice === undefined) {
+        bump(stats.other, `${ev.name}_ignored_${name}`);
+        classify(stats, "not_implemented", ev, name);
+        return null;
+      }
+      return advice;
+    };
     const leave = (p: Proc): Step | null => {
       procs.delete(p.pid);
       p.ref.users.delete(p.pid);
@@ -915,17 +934,8 @@ function* replayScript(
           break;
         }
         case "madvise": {
-          const name = ev.args[2] ?? "";
-          const advice = MADVICE[name];
-          if (NO_EFFECT_ADVICE.has(name)) {
-            bump(stats.noMemoryEffect, `madvise(${name})`);
-            break;
-          }
-          if (advice === undefined) {
-            bump(stats.other, `madvise_ignored_${name}`);
-            classify(stats, "not_implemented", ev, name);
-            break;
-          }
+          const advice = adviceOf(ev, 2);
+          if (advice === null) break;
           yield call(
             ev,
             proc,
@@ -935,17 +945,8 @@ function* replayScript(
           break;
         }
         case "process_madvise": {
-          const name = ev.args[3] ?? "";
-          const advice = MADVICE[name];
-          if (NO_EFFECT_ADVICE.has(name)) {
-            bump(stats.noMemoryEffect, `process_madvise(${name})`);
-            break;
-          }
-          if (advice === undefined) {
-            bump(stats.other, `process_madvise_ignored_${name}`);
-            classify(stats, "not_implemented", ev, name);
-            break;
-          }
+          const advice = adviceOf(ev, 3);
+          if (advice === null) break;
           const iov = parseIovec(ev.args[1] ?? "");
           if (iov === null || iov.length !== num(ev, 2)) {
             classify(
