@@ -20,6 +20,7 @@ import {
   MADV_DONTNEED,
   MADV_FREE,
   MADV_PAGEOUT,
+  MADV_WILLNEED,
   type MadviseRange,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -81,6 +82,8 @@ Deno.test("process_madvise: the host probe's calls give its bytes and errnos", (
     call(() => k.processMadvise(p, t, iov, adv, flags));
   assertEquals(pm(p, [r(0, 2)], MADV_DONTNEED), 8192);
   assertEquals(pm(c, [r(0, 2)], MADV_DONTNEED), "EINVAL");
+  assertEquals(pm(c, [r(0, 2)], MADV_WILLNEED), 8192); // read-ahead: allowed on another process
+  assertEquals(pm(c, [r(3, 3)], MADV_WILLNEED), "ENOMEM");
   assertEquals(pm(c, [r(0, 2), r(3, 3), r(8, 1)], MADV_COLD), 8192);
   assertEquals(pm(c, [r(3, 3), r(8, 1)], MADV_COLD), "ENOMEM");
   assertEquals(pm(c, [r(0, 0), r(3, 3)], MADV_COLD), "ENOMEM");

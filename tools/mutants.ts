@@ -4075,6 +4075,25 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/mlock_test.ts"],
   },
   {
+    id: "pmadvise-remote-willneed-refused",
+    file: "core/kernel/madvise.ts",
+    search: "const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED];",
+    replace: "const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT];",
+    story:
+      "process_madvise refuses MADV_WILLNEED on another process (process_madvise_remote_valid allows it)",
+    tests: ["tests/process_madvise_test.ts"],
+  },
+  {
+    id: "madvise-willneed-ignores-hole",
+    file: "core/kernel/madvise.ts",
+    search:
+      "    // madvise_willneed: swap-in or page-cache read-ahead; nothing the model keeps changes.\n    if (hole)",
+    replace:
+      "    // madvise_willneed: swap-in or page-cache read-ahead; nothing the model keeps changes.\n    if (false)",
+    story: "MADV_WILLNEED over a hole succeeds (madvise_walk_vmas reports ENOMEM)",
+    tests: ["tests/process_madvise_test.ts"],
+  },
+  {
     id: "mprotect-split-budget-up-front",
     file: "core/kernel/mprotect.ts",
     search: "  const newAccess = protToVm(prot);\n  let cur = addr;",

@@ -2,7 +2,8 @@
  * `madvise` for MADV_DONTNEED (and MADV_DONTNEED_LOCKED), MADV_FREE, the flag advices
  * (MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP,
  * MADV_HUGEPAGE/NOHUGEPAGE), KSM's MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT
- * (madvise_cold.ts); and `process_madvise` ({@link vectorMadvise}).
+ * (madvise_cold.ts), MADV_WILLNEED (read-ahead: only its range is checked); and
+ * `process_madvise` ({@link vectorMadvise}).
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
  * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
@@ -12,8 +13,8 @@
  * which is not modelled. MADV_DODUMP's EINVAL for VM_SPECIAL VMAs cannot arise (the model has no
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
- * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD and
- * MADV_PAGEOUT; a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_FREE, which
+ * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD,
+ * MADV_PAGEOUT and MADV_WILLNEED; a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_FREE, which
  * the model, having no per-VMA locks, takes as the `mmap_lock` read lock, as it does for faults
  * (docs/model.md §2); `mmap_lock` for write for every advice that changes VMA flags.
  *
@@ -47,6 +48,7 @@ import {
   MADV_NOHUGEPAGE,
   MADV_PAGEOUT,
   MADV_UNMERGEABLE,
+  MADV_WILLNEED,
   MADV_WIPEONFORK,
   type MadviseRange,
   type Mm,
@@ -77,6 +79,7 @@ const KNOWN_ADVICE = [
   MADV_DODUMP,
   MADV_COLD,
   MADV_PAGEOUT,
+  MADV_WILLNEED,
 ];
 
 /**
@@ -94,8 +97,8 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
 
 /**
  * The mode in which a call with `advice` takes `mmap_lock` (`get_lock_mode`, see the module
- * header): read for MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_FREE,
- * else write.
+ * header): read for MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_DONTNEED, MADV_DONTNEED_LOCKED
+ * and MADV_FREE, else write.
  *
  * @example Usage
  * ```ts
@@ -107,7 +110,7 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
  */
 export function madviseLockMode(advice: number): LockMode {
   return advice === MADV_DONTNEED || advice === MADV_DONTNEED_LOCKED || advice === MADV_FREE ||
-      advice === MADV_COLD || advice === MADV_PAGEOUT
+      advice === MADV_COLD || advice === MADV_PAGEOUT || advice === MADV_WILLNEED
     ? "read"
     : "write";
 }
@@ -133,13 +136,13 @@ export function madvise(k: KernelState, mm: Mm, addr: number, len: number, advic
 }
 
 /** `process_madvise_remote_valid`: the advice another process's mm may be given. */
-const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT];
+const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED];
 
 /**
  * `process_madvise(pidfd, iov, vlen, advice, flags)` by `caller` on `target` (6.18's syscall and
  * `vector_madvise`), once validate.ts `validateProcessMadvise` has checked `flags` (0) and the
  * vector's length (at most `UIO_MAXIOV`) and found `target` alive. On another process's mm
- * only MADV_COLD and MADV_PAGEOUT (MADV_WILLNEED and MADV_COLLAPSE too on Linux, which the model
+ * only MADV_COLD, MADV_PAGEOUT and MADV_WILLNEED (MADV_COLLAPSE too on Linux, which the model
  * does not implement) are allowed (EINVAL). The caller is taken to hold CAP_SYS_NICE and ptrace
  * access [U]. Then each range in order, under one `mmap_lock` hold in the
  * advice's mode: an empty range is skipped; the first range that fails ends the call. Returns
@@ -164,7 +167,7 @@ export function vectorMadvise(
     throw new SyscallError(
       "EINVAL",
       sys,
-      `advice ${advice} on another process (valid: MADV_COLD, MADV_PAGEOUT)`,
+      `advice ${advice} on another process (valid: MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED)`,
     );
   }
   const mode = madviseLockMode(advice);
@@ -252,6 +255,11 @@ export function doMadvise(
         throw new SyscallError("EINVAL", sys, "MADV_FREE of a VM_LOCKED VMA");
       }
     }
+  }
+  if (advice === MADV_WILLNEED) {
+    // madvise_willneed: swap-in or page-cache read-ahead; nothing the model keeps changes.
+    if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
+    return;
   }
   if (advice === MADV_FREE) {
     // No VMA or rmap object changes (the pages' lazy freeing is not modelled).

@@ -103,6 +103,11 @@ export const MADV_DODUMP = 17;
 export const MADV_COLD = 20;
 /** Reclaim the range's exclusive folios now (uapi 21; `madvise_pageout`: try_to_unmap each). */
 export const MADV_PAGEOUT = 21;
+/**
+ * Read ahead (uapi 3; `madvise_willneed`): swap-in or page-cache read-ahead of the range. No VMA,
+ * PTE or rmap object changes; the model only checks the range (ENOMEM for a hole).
+ */
+export const MADV_WILLNEED = 3;
 /** MADV_DONTNEED that also zaps VM_LOCKED VMAs (uapi 24; MADV_DONTNEED refuses them, EINVAL). */
 export const MADV_DONTNEED_LOCKED = 24;
 /** The most ranges one `process_madvise` takes (`UIO_MAXIOV`, include/uapi/linux/uio.h). */

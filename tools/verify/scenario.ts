@@ -40,6 +40,7 @@ export const ADVICE = [
   "dodump",
   "cold",
   "pageout",
+  "willneed",
 ] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
@@ -673,6 +674,7 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   dodump: 17,
   cold: 20,
   pageout: 21,
+  willneed: 3,
 };
 
 /** `mremap` flags (uapi). */
