@@ -14,6 +14,9 @@ import {
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_NONBLOCK,
@@ -32,6 +35,8 @@ import {
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
   VM_NORESERVE,
+  VM_RAND_READ,
+  VM_SEQ_READ,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -165,4 +170,27 @@ Deno.test("MAP_POPULATE faults the range in at mmap: writes where private and wr
   assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length], [2, 8]);
   k.mmap(mm, X + 30 * P, 4 * P, RW, ANON | MAP_POPULATE | MAP_NONBLOCK);
   assertEquals([k.slab.live("anon_vma"), mm.pages.size], [2, 12]);
+});
+
+Deno.test("MADV_RANDOM and MADV_SEQUENTIAL are VMA flags that split; MADV_NORMAL merges back", () => {
+  //   X+0 ............. X+8   RANDOM on [2,4): [0,2) [2,4)R [4,8); SEQUENTIAL on [3,6):
+  //   [0,2) [2,3)R [3,6)S [6,8) (each clears the other's flag); NORMAL on all: one VMA again.
+  // Catches: a hint that is not a VMA flag (no split), both flags set at once, or NORMAL not
+  // clearing them (madvise_vma_behavior).
+  const { k, mm } = world();
+  const both = VM_RAND_READ | VM_SEQ_READ;
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  for (let i = 0; i < 8; i++) k.touch(mm, X + i * P, "write");
+  k.madvise(mm, X + 2 * P, 2 * P, MADV_RANDOM);
+  assertEquals(layout(mm, both), [[0, 2, 0], [2, 4, VM_RAND_READ], [4, 8, 0]]);
+  k.madvise(mm, X + 3 * P, 3 * P, MADV_SEQUENTIAL);
+  assertEquals(layout(mm, both), [
+    [0, 2, 0],
+    [2, 3, VM_RAND_READ],
+    [3, 6, VM_SEQ_READ],
+    [6, 8, 0],
+  ]);
+  k.madvise(mm, X, 8 * P, MADV_NORMAL);
+  assertEquals(layout(mm, both), [[0, 8, 0]]);
+  assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 1]);
 });

@@ -4094,6 +4094,22 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/process_madvise_test.ts"],
   },
   {
+    id: "madvise-sequential-keeps-random",
+    file: "core/kernel/madvise.ts",
+    search: "    else if (advice === MADV_SEQUENTIAL) nf = (nf & ~VM_RAND_READ) | VM_SEQ_READ;",
+    replace: "    else if (advice === MADV_SEQUENTIAL) nf |= VM_SEQ_READ;",
+    story: "MADV_SEQUENTIAL leaves VM_RAND_READ set (madvise_vma_behavior clears it)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "madvise-normal-noop",
+    file: "core/kernel/madvise.ts",
+    search: "    else if (advice === MADV_NORMAL) nf &= ~(VM_RAND_READ | VM_SEQ_READ);",
+    replace: "    else if (advice === MADV_NORMAL) nf = vma.flags;",
+    story: "MADV_NORMAL keeps the read-ahead hints (it clears VM_RAND_READ and VM_SEQ_READ)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
     id: "mprotect-split-budget-up-front",
     file: "core/kernel/mprotect.ts",
     search: "  const newAccess = protToVm(prot);\n  let cur = addr;",

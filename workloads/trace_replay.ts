@@ -73,7 +73,11 @@ import {
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_NOHUGEPAGE,
+  MADV_NORMAL,
   MADV_PAGEOUT,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -140,6 +144,10 @@ export const MADVICE: Readonly<Record<string, number>> = {
   MADV_DODUMP: MADV_DODUMP,
   MADV_COLD: MADV_COLD,
   MADV_PAGEOUT: MADV_PAGEOUT,
+  MADV_WILLNEED: MADV_WILLNEED,
+  MADV_NORMAL: MADV_NORMAL,
+  MADV_RANDOM: MADV_RANDOM,
+  MADV_SEQUENTIAL: MADV_SEQUENTIAL,
 };
 /** Size given to simulated files: large enough for any traced offset (files are never truncated). */
 const FILE_PAGES = 1 << 28;
@@ -390,9 +398,6 @@ const IGNORED_MMAP_FLAGS = new Set([
   "MAP_UNINITIALIZED",
   "MAP_DROPPABLE",
 ]);
-
-/** madvise advice with no effect on VMAs or mappings (readahead hints). */
-const NO_EFFECT_ADVICE = new Set(["MADV_WILLNEED"]);
 
 /** Special mappings of a maps snapshot the model has no counterpart for. */
 const SPECIAL_MAPPINGS = new Set(["[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]", "[uprobes]"]);
@@ -721,15 +726,10 @@ function* replayScript(
     });
     /**
      * The advice value of a madvise or process_madvise line (argument `i`), or null when the call
-     * is not replayed: counted without a memory effect (MADV_WILLNEED), or classed as not
-     * implemented (an advice the model does not have).
+     * is not replayed: classed as not implemented (an advice the model does not have).
      */
     const adviceOf = (ev: TraceCall, i: number): number | null => {
       const name = ev.args[i] ?? "";
-      if (NO_EFFECT_ADVICE.has(name)) {
-        bump(stats.noMemoryEffect, `${ev.name}(${name})`);
-        return null;
-      }
       const advice = MADVICE[name];
       if (advice === undefined) {
         bump(stats.other, `${ev.name}_ignored_${name}`);

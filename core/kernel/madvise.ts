@@ -2,7 +2,8 @@
  * `madvise` for MADV_DONTNEED (and MADV_DONTNEED_LOCKED), MADV_FREE, the flag advices
  * (MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP,
  * MADV_HUGEPAGE/NOHUGEPAGE), KSM's MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT
- * (madvise_cold.ts), MADV_WILLNEED (read-ahead: only its range is checked); and
+ * (madvise_cold.ts), MADV_WILLNEED (read-ahead: only its range is checked), the read-ahead
+ * hints MADV_NORMAL/RANDOM/SEQUENTIAL (VM_RAND_READ/VM_SEQ_READ); and
  * `process_madvise` ({@link vectorMadvise}).
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
@@ -46,7 +47,10 @@ import {
   MADV_KEEPONFORK,
   MADV_MERGEABLE,
   MADV_NOHUGEPAGE,
+  MADV_NORMAL,
   MADV_PAGEOUT,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
   MADV_UNMERGEABLE,
   MADV_WILLNEED,
   MADV_WIPEONFORK,
@@ -58,6 +62,8 @@ import {
   VM_HUGEPAGE,
   VM_LOCKED,
   VM_NOHUGEPAGE,
+  VM_RAND_READ,
+  VM_SEQ_READ,
   VM_SHARED,
   VM_WIPEONFORK,
 } from "./types.ts";
@@ -80,6 +86,9 @@ const KNOWN_ADVICE = [
   MADV_COLD,
   MADV_PAGEOUT,
   MADV_WILLNEED,
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
 ];
 
 /**
@@ -282,6 +291,10 @@ export function doMadvise(
     else if (advice === MADV_KEEPONFORK) nf &= ~VM_WIPEONFORK;
     else if (advice === MADV_DONTDUMP) nf |= VM_DONTDUMP;
     else if (advice === MADV_DODUMP) nf &= ~VM_DONTDUMP;
+    // madvise_vma_behavior: the read-ahead hints are VMA flags, each clearing the other.
+    else if (advice === MADV_NORMAL) nf &= ~(VM_RAND_READ | VM_SEQ_READ);
+    else if (advice === MADV_SEQUENTIAL) nf = (nf & ~VM_RAND_READ) | VM_SEQ_READ;
+    else if (advice === MADV_RANDOM) nf = (nf & ~VM_SEQ_READ) | VM_RAND_READ;
     // hugepage_madvise: each sets its flag and clears the other.
     else if (advice === MADV_HUGEPAGE) nf = (nf & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
     else nf = (nf & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;

@@ -103,6 +103,12 @@ export const MADV_DODUMP = 17;
 export const MADV_COLD = 20;
 /** Reclaim the range's exclusive folios now (uapi 21; `madvise_pageout`: try_to_unmap each). */
 export const MADV_PAGEOUT = 21;
+/** No read-ahead hint: clears VM_RAND_READ and VM_SEQ_READ (uapi 0). */
+export const MADV_NORMAL = 0;
+/** Random access expected: VM_RAND_READ, VM_SEQ_READ cleared (uapi 1). */
+export const MADV_RANDOM = 1;
+/** Sequential access expected: VM_SEQ_READ, VM_RAND_READ cleared (uapi 2). */
+export const MADV_SEQUENTIAL = 2;
 /**
  * Read ahead (uapi 3; `madvise_willneed`): swap-in or page-cache read-ahead of the range. No VMA,
  * PTE or rmap object changes; the model only checks the range (ENOMEM for a hole).
@@ -141,6 +147,10 @@ export const VM_MAYSHARE = 0x80;
 export const VM_GROWSDOWN = 0x100;
 /** Pages locked in memory (mlock, MAP_LOCKED, mlockall; include/linux/mm.h bit 13). */
 export const VM_LOCKED = 0x2000;
+/** Sequential read-ahead wanted (MADV_SEQUENTIAL; include/linux/mm.h bit 15). */
+export const VM_SEQ_READ = 0x8000;
+/** No read-ahead (MADV_RANDOM; bit 16). */
+export const VM_RAND_READ = 0x10000;
 /** Do not copy on fork (MADV_DONTFORK). */
 export const VM_DONTCOPY = 0x20000;
 /** With VM_LOCKED: lock pages as they are faulted in, do not populate (bit 19). */

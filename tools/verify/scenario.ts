@@ -41,6 +41,9 @@ export const ADVICE = [
   "cold",
   "pageout",
   "willneed",
+  "normal",
+  "random",
+  "sequential",
 ] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
@@ -675,6 +678,9 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   cold: 20,
   pageout: 21,
   willneed: 3,
+  normal: 0,
+  random: 1,
+  sequential: 2,
 };
 
 /** `mremap` flags (uapi). */
