@@ -9,8 +9,7 @@ import { assertEquals } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
-import { runOne } from "../runner/recorder.ts";
-import { registerTrace } from "../workloads/trace_replay.ts";
+import { replayText } from "./replay.ts";
 import {
   MADV_COLD,
   MADV_PAGEOUT,
@@ -136,7 +135,7 @@ Deno.test("MADV_PAGEOUT of part of a large folio splits it and reclaims that par
 
 Deno.test("trace replay: madvise(MADV_PAGEOUT) is replayed, and reclaims", () => {
   // Four pages populated by MAP_POPULATE, then paged out: 4 folios reclaimed by 4 unmap walks.
-  registerTrace(
+  const r = replayText(
     "pageout_tiny",
     [
       "9 mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE, -1, 0) " +
@@ -146,13 +145,6 @@ Deno.test("trace replay: madvise(MADV_PAGEOUT) is replayed, and reclaims", () =>
       "9 exit_group(0) = ?",
     ].join("\n"),
   );
-  const r = runOne({
-    scheme: "anon_vma",
-    workload: "trace-replay",
-    params: { trace: "pageout_tiny", copies: 1, repeat: 1, touch: "none" },
-    seed: 1,
-    machine: { reclaimIntervalNs: 0, migrateIntervalNs: 0 },
-  });
   assertEquals([r.counters.folios_reclaimed, r.walks.unmap?.count], [4, 4]);
   assertEquals(
     r.notes!.find((n) => n.startsWith("Replayed calls")),

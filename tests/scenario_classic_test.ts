@@ -5,6 +5,7 @@
 // slab counts measured by tools/calibrate (see tools/calibrate/host_results.md).
 
 import { assertEquals, assertThrows } from "./assert.ts";
+import { errnoOf } from "./errno.ts";
 import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import type { CountingExec } from "../core/machine/exec.ts";
@@ -459,29 +460,21 @@ Deno.test("errors follow Linux errnos and leave the state unchanged (mprotect ov
   const mm = k.spawn();
   k.mmap(mm, X, 10 * P, RW, ANON);
   const before = JSON.stringify(vmas(mm).map((v) => [v.start, v.end, v.flags]));
-  const errno = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof SyscallError) return e.errno;
-      throw e;
-    }
-    return "ok";
-  };
-  assertEquals(errno(() => k.mprotect(mm, X + 1, P, PROT_READ)), "EINVAL");
-  assertEquals(errno(() => k.mprotect(mm, X - P, 2 * P, PROT_READ)), "ENOMEM"); // starts in a hole
-  assertEquals(errno(() => k.touch(mm, X + 50 * P, "read")), "EFAULT");
-  assertEquals(errno(() => k.mremap(mm, X, 20 * P, 20 * P, MREMAP_MAYMOVE)), "EFAULT");
-  assertEquals(errno(() => k.mremap(mm, X, P, 2 * P, MREMAP_DONTUNMAP)), "EINVAL");
+  assertEquals(errnoOf(() => k.mprotect(mm, X + 1, P, PROT_READ)), "EINVAL");
+  // A range that starts in a hole:
+  assertEquals(errnoOf(() => k.mprotect(mm, X - P, 2 * P, PROT_READ)), "ENOMEM");
+  assertEquals(errnoOf(() => k.touch(mm, X + 50 * P, "read")), "EFAULT");
+  assertEquals(errnoOf(() => k.mremap(mm, X, 20 * P, 20 * P, MREMAP_MAYMOVE)), "EFAULT");
+  assertEquals(errnoOf(() => k.mremap(mm, X, P, 2 * P, MREMAP_DONTUNMAP)), "EINVAL");
   // A FIXED destination overlapping the source, from above or from below: EINVAL.
   const fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
-  assertEquals(errno(() => k.mremap(mm, X, 10 * P, 10 * P, fixed, X + 5 * P)), "EINVAL");
-  assertEquals(errno(() => k.mremap(mm, X, 10 * P, 10 * P, fixed, X - 5 * P)), "EINVAL");
-  assertEquals(errno(() => k.munmap(mm, X, 0)), "EINVAL");
+  assertEquals(errnoOf(() => k.mremap(mm, X, 10 * P, 10 * P, fixed, X + 5 * P)), "EINVAL");
+  assertEquals(errnoOf(() => k.mremap(mm, X, 10 * P, 10 * P, fixed, X - 5 * P)), "EINVAL");
+  assertEquals(errnoOf(() => k.munmap(mm, X, 0)), "EINVAL");
   assertEquals(JSON.stringify(vmas(mm).map((v) => [v.start, v.end, v.flags])), before);
   // A hole after the VMA: do_mprotect_pkey changes the VMA, then fails (Linux 6.18 does so).
-  assertEquals(errno(() => k.mprotect(mm, X, 20 * P, PROT_READ)), "ENOMEM");
-  assertEquals(errno(() => k.touch(mm, X, "write")), "EFAULT");
+  assertEquals(errnoOf(() => k.mprotect(mm, X, 20 * P, PROT_READ)), "ENOMEM");
+  assertEquals(errnoOf(() => k.touch(mm, X, "write")), "EFAULT");
 });
 
 Deno.test("max_map_count: a split beyond the limit fails with ENOMEM", () => {

@@ -4,8 +4,7 @@
 // reaches mmap, and the VMAs split and merge back as the locks come and go.
 
 import { assertEquals } from "./assert.ts";
-import { runOne } from "../runner/recorder.ts";
-import type { RunResult } from "../reports/results.ts";
+import { replayText, statNotes } from "./replay.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { Random } from "../core/lib/random.ts";
@@ -76,24 +75,6 @@ function drive(name: string, text: string): { notes: string[]; layouts: [string,
   }
   TRACE_REPLAY.finish!(env, new Map());
   return { notes, layouts };
-}
-
-/** Runs the trace-replay workload on `text` once under anon_vma (no page touches). */
-function replayText(name: string, text: string): RunResult {
-  registerTrace(name, text);
-  return runOne({
-    scheme: "anon_vma",
-    workload: "trace-replay",
-    params: { trace: name, copies: 1, repeat: 1, touch: "none" },
-    seed: 1,
-    machine: { reclaimIntervalNs: 0, migrateIntervalNs: 0 },
-  });
-}
-
-/** The notes of `r` from "Replayed calls" to "Other", the replay's statistics. */
-function statNotes(r: RunResult): string[] {
-  const n = r.notes!;
-  return n.slice(n.findIndex((l) => l.startsWith("Replayed calls")));
 }
 
 Deno.test("strace parser: the mlock family's arguments and flag names (uapi values)", () => {

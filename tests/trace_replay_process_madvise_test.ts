@@ -5,8 +5,8 @@
 // (`[{iov_base=0x7f8d58897000, iov_len=8192}, ...]`, cut short with `...` at -s elements).
 
 import { assertEquals } from "./assert.ts";
-import { runOne } from "../runner/recorder.ts";
-import { parseIovec, registerTrace } from "../workloads/trace_replay.ts";
+import { replayText, statNotes } from "./replay.ts";
+import { parseIovec } from "../workloads/trace_replay.ts";
 
 const iov = (...r: [number, number][]) =>
   `[${
@@ -66,16 +66,7 @@ Deno.test("trace-replay: process_madvise on the pidfd's process, its bytes check
   // (the PAGEOUT and COLD lines would still pass, the DONTNEED on 8 would not be refused), a
   // byte count that is not compared with the trace's, or a pidfd of an untraced process
   // replayed on some other process.
-  registerTrace("pmadvise", TRACE);
-  const r = runOne({
-    scheme: "anon_vma",
-    workload: "trace-replay",
-    params: { trace: "pmadvise", copies: 1, repeat: 1, touch: "none" },
-    seed: 1,
-    machine: { reclaimIntervalNs: 0, migrateIntervalNs: 0 },
-  });
-  const n = r.notes!;
-  const stats = n.slice(n.findIndex((l) => l.startsWith("Replayed calls")));
+  const stats = statNotes(replayText("pmadvise", TRACE));
   const line = (l: number, call: string) => `line ${l}, pid 7: process_madvise(${call})`;
   assertEquals(stats.slice(0, 11), [
     "Replayed calls: clone 1, close 1, exit_group 2, mmap 1, munmap 1, openat 1, pidfd_open 1, process_madvise 5",

@@ -10,8 +10,8 @@
  *   UIO_MAXIOV ranges whole, as it limits array elements too; openat/close name the file behind
  *   an fd, pidfd_open the process behind a pidfd; `%process` brings clone, clone3, fork, vfork,
  *   execve, execveat, exit, exit_group, wait4, kill, ...; `--seccomp-bpf` stops the tracee only on
- *   those calls, so a server's network I/O runs at full speed). Failed `openat`s are dropped (the replay
- *   skips them) and so are the `(DELAYED)` marks.
+ *   those calls, so a server's network I/O runs at full speed). Failed `openat`s are dropped (the
+ *   replay skips them) and so are the `(DELAYED)` marks.
  * - **Page faults**, when perf is permitted: `perf record -e page-faults -c 1 -d -k
  *   CLOCK_REALTIME` around strace (every fault with its address, inherited by every child, on
  *   the strace clock). When perf is missing or not permitted the header says why.

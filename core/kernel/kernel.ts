@@ -326,9 +326,10 @@ export class Kernel {
   }
 
   /**
-   * `madvise(addr, len, advice)` for DONTNEED, FREE, COLD, PAGEOUT, DONTFORK/DOFORK,
-   * WIPEONFORK/KEEPONFORK, DONTDUMP/DODUMP, HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE (KSM),
-   * under `mmap_lock` in `get_lock_mode`'s mode (madvise.ts).
+   * `madvise(addr, len, advice)` for DONTNEED, DONTNEED_LOCKED, FREE, COLD, PAGEOUT, WILLNEED,
+   * NORMAL/RANDOM/SEQUENTIAL, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK, DONTDUMP/DODUMP,
+   * HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE (KSM), under `mmap_lock` in `get_lock_mode`'s
+   * mode (madvise.ts).
    */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
     validateRangeOp(this.mms, "madvise", mm, addr, len, advice);
@@ -337,8 +338,8 @@ export class Kernel {
 
   /**
    * `process_madvise(pidfd, iov, vlen, advice, flags)` by `caller` on `target`'s ranges: the
-   * bytes advised (madvise.ts `vectorMadvise` gives the rules: MADV_COLD and MADV_PAGEOUT only
-   * on another process; the first failing range ends the call).
+   * bytes advised (madvise.ts `vectorMadvise` gives the rules: MADV_COLD, MADV_PAGEOUT and
+   * MADV_WILLNEED only on another process; the first failing range ends the call).
    */
   processMadvise(
     caller: Mm,

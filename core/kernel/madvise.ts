@@ -15,9 +15,10 @@
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
  * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD,
- * MADV_PAGEOUT and MADV_WILLNEED; a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and MADV_FREE, which
- * the model, having no per-VMA locks, takes as the `mmap_lock` read lock, as it does for faults
- * (docs/model.md §2); `mmap_lock` for write for every advice that changes VMA flags.
+ * MADV_PAGEOUT and MADV_WILLNEED; a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and
+ * MADV_FREE, which the model, having no per-VMA locks, takes as the `mmap_lock` read lock, as it
+ * does for faults (docs/model.md §2); `mmap_lock` for write for every advice that changes VMA
+ * flags.
  *
  * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
  * through pgtable.ts (zap) `folioFreed`.

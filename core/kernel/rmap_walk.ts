@@ -185,14 +185,15 @@ function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: numbe
 }
 
 /**
- * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were
- * found; clears young bits. Returns the number of VMAs in which a mapping of the folio was young
- * (`pra->referenced`), or -1 when contended. Mappings in a VM_LOCKED VMA are counted off the mapcount but neither counted as referenced nor
- * aged; once every page of the folio was found mapped in one such VMA, within one page table,
- * the walk stops there (`folio_referenced_one`: "Only mlock fully mapped pages", "Restore the
- * mlock which got missed", `return false`) and `out.vmFlags` gets VM_LOCKED (`*vm_flags`), which
- * tells reclaim to keep the folio. A large folio mapped only in part by a locked VMA, or across a
- * page-table boundary there (PVMW_PGTABLE_CROSSED), does not stop the walk.
+ * `folio_referenced`: reclaim aging. Read-trylock; stops once `folio_mapcount` mappings were found;
+ * clears young bits. Returns the number of VMAs in which a mapping of the folio was young
+ * (`pra->referenced`), or -1 when contended. Mappings in a VM_LOCKED VMA are counted off the
+ * mapcount but neither counted as referenced nor aged; once every page of the folio was found
+ * mapped in one such VMA, within one page table, the walk stops there (`folio_referenced_one`:
+ * "Only mlock fully mapped pages", "Restore the mlock which got missed", `return false`) and
+ * `out.vmFlags` gets VM_LOCKED (`*vm_flags`), which tells reclaim to keep the folio. A large folio
+ * mapped only in part by a locked VMA, or across a page-table boundary there
+ * (PVMW_PGTABLE_CROSSED), does not stop the walk.
  *
  * @example Usage
  * ```ts ignore

@@ -2,17 +2,16 @@
  * `cli.ts export --workload W`: writes a small instance of a workload as a verify scenario, so
  * the same workload can be replayed on a real (patched) kernel and compared with the model.
  *
- * The workload runs unchanged against a recording kernel: a subclass of `Kernel` whose system
- * calls (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, process_madvise, mlock,
- * mlock2, munlock, mlockall, munlockall, mremap, brk, touch) call the real ones and append what happened to a log.
- * Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
+ * The workload runs unchanged against a recording kernel: a subclass of `Kernel` whose system calls
+ * (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, process_madvise, mlock, mlock2,
+ * munlock, mlockall, munlockall, mremap, brk, touch) call the real ones and append what happened to
+ * a log. Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
  * depend on page contents the log does not keep; mlockall with flags the language has no word for;
  * a process_madvise vector of more than four ranges that did not succeed whole, or with ranges
- * outside the arena) are left
- * out and counted in the scenario's header, never dropped silently. No workload file is edited.
- * A small scheduler (sleeps advance a clock; every operation takes one nanosecond; ties go to
- * the older task) runs the workload's tasks; the recorder's daemons (reclaim, migration) are not
- * started, since they make no system calls.
+ * outside the arena) are left out and counted in the scenario's header, never dropped silently. No
+ * workload file is edited. A small scheduler (sleeps advance a clock; every operation takes one
+ * nanosecond; ties go to the older task) runs the workload's tasks; the recorder's daemons
+ * (reclaim, migration) are not started, since they make no system calls.
  *
  * The log is then written in the scenario language: the addresses the workload used are packed
  * into the arena (clusters of mappings closer than {@link CLUSTER_GAP_PAGES} pages keep their
