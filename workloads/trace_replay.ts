@@ -70,6 +70,8 @@ import {
   MADV_DONTNEED,
   MADV_DONTNEED_LOCKED,
   MADV_FREE,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_NOHUGEPAGE,
@@ -148,7 +150,33 @@ export const MADVICE: Readonly<Record<string, number>> = {
   MADV_NORMAL: MADV_NORMAL,
   MADV_RANDOM: MADV_RANDOM,
   MADV_SEQUENTIAL: MADV_SEQUENTIAL,
+  MADV_GUARD_INSTALL: MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE: MADV_GUARD_REMOVE,
 };
+/** The values of {@link MADVICE}. */
+const MADVICE_VALUES = new Set(Object.values(MADVICE));
+
+/**
+ * The advice value of an strace madvise argument: a name of {@link MADVICE}, or a number with
+ * strace's comment (`0x66 /* MADV_??? *\/`: strace 6.1 prints the guard advice so), when it is
+ * one of the values the model has; else undefined.
+ *
+ * @example Usage
+ * ```ts
+ * import { adviceValue } from "./trace_replay.ts";
+ * if (adviceValue("0x66 /* MADV_??? *\/") !== 102 || adviceValue("MADV_COLD") !== 20) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function adviceValue(arg: string): number | undefined {
+  const named = MADVICE[arg];
+  if (named !== undefined) return named;
+  const m = /^(0x[0-9a-f]+|[0-9]+)(\s*\/\*.*\*\/)?$/.exec(arg);
+  if (m === null) return undefined;
+  const v = Number(m[1]);
+  return MADVICE_VALUES.has(v) ? v : undefined;
+}
 /** Size given to simulated files: large enough for any traced offset (files are never truncated). */
 const FILE_PAGES = 1 << 28;
 
@@ -730,7 +758,7 @@ function* replayScript(
      */
     const adviceOf = (ev: TraceCall, i: number): number | null => {
       const name = ev.args[i] ?? "";
-      const advice = MADVICE[name];
+      const advice = adviceValue(name);
       if (advice === undefined) {
         bump(stats.other, `${ev.name}_ignored_${name}`);
         classify(stats, "not_implemented", ev, name);

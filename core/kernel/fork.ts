@@ -6,8 +6,8 @@
  * `fs/exec.c` (`exec_mmap`, `setup_arg_pages`), reference §4.
  *
  * Scheme hooks called here: `mmInit` (a new mm), `vmaInit` and `fork` (`anon_vma_fork`, per
- * copied VMA that is not VM_WIPEONFORK), `hasAnon` (`vma_needs_copy`); through memory.ts
- * (`copy_page_range`) `addNewAnon`; through mmap.ts (`exit_mmap`) `unlink` and `mmTeardown`.
+ * copied VMA that is not VM_WIPEONFORK), `hasAnon` (`vma_needs_copy`, with VM_MAYBE_GUARD);
+ * through memory.ts (`copy_page_range`) `addNewAnon`; through mmap.ts (`exit_mmap`) `unlink` and `mmTeardown`.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -34,6 +34,7 @@ import {
   SyscallError,
   VM_DONTCOPY,
   VM_LOCKED_MASK,
+  VM_MAYBE_GUARD,
   VM_WIPEONFORK,
   type Vma,
 } from "./types.ts";
@@ -133,7 +134,10 @@ function dupVmas(k: KernelState, child: Mm, n: number): void {
     if (!wipe) k.scheme.fork(tmp, mpnt);
     vmaLinkAccount(k, tmp);
     forkVmas[m++] = tmp;
-    if (!wipe && k.scheme.hasAnon(mpnt)) copyPageRange(k, tmp, mpnt);
+    // vma_needs_copy: anon state, or guard markers a fault would not bring back.
+    if (!wipe && (k.scheme.hasAnon(mpnt) || (flags & VM_MAYBE_GUARD) !== 0)) {
+      copyPageRange(k, tmp, mpnt);
+    }
   }
   child.vmas.load(vmas, m);
   for (let i = 0; i < m; i++) forkVmas[i] = null;

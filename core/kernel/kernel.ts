@@ -487,7 +487,7 @@ export class Kernel {
     const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     const pte = mm.pages.get(page / PAGE_SIZE);
     if (
-      pte !== undefined && pte.kind !== "swap" && !pte.protNone &&
+      pte !== undefined && (pte.kind === "present" || pte.kind === "zero") && !pte.protNone &&
       (access === "read" || pte.writable)
     ) {
       // Present and permitted: no fault; the hardware sets the accessed bit.

@@ -3,8 +3,8 @@
  * (MADV_DONTFORK/DOFORK, MADV_WIPEONFORK/KEEPONFORK, MADV_DONTDUMP/DODUMP,
  * MADV_HUGEPAGE/NOHUGEPAGE), KSM's MADV_MERGEABLE/UNMERGEABLE, and MADV_COLD/MADV_PAGEOUT
  * (madvise_cold.ts), MADV_WILLNEED (read-ahead: only its range is checked), the read-ahead
- * hints MADV_NORMAL/RANDOM/SEQUENTIAL (VM_RAND_READ/VM_SEQ_READ); and
- * `process_madvise` ({@link vectorMadvise}).
+ * hints MADV_NORMAL/RANDOM/SEQUENTIAL (VM_RAND_READ/VM_SEQ_READ), guard markers
+ * (MADV_GUARD_INSTALL/REMOVE, madvise_guard.ts); and `process_madvise` ({@link vectorMadvise}).
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
  * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
@@ -15,13 +15,14 @@
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
  * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD,
- * MADV_PAGEOUT and MADV_WILLNEED; a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and
+ * MADV_PAGEOUT, MADV_WILLNEED, MADV_GUARD_INSTALL and MADV_GUARD_REMOVE (measured on 6.18 with
+ * the `mmap_lock` tracepoints); a per-VMA read lock for MADV_DONTNEED, MADV_DONTNEED_LOCKED and
  * MADV_FREE, which the model, having no per-VMA locks, takes as the `mmap_lock` read lock, as it
  * does for faults (docs/model.md §2); `mmap_lock` for write for every advice that changes VMA
  * flags.
  *
- * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, and
- * through pgtable.ts (zap) `folioFreed`.
+ * Scheme hooks called here: none directly; through vma.ts, the merge and split hooks, through
+ * madvise_guard.ts `prepare`, and through pgtable.ts (zap) `folioFreed`.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -30,6 +31,7 @@
 
 import { ksmMadvise } from "./ksm.ts";
 import { madviseColdOrPageout } from "./madvise_cold.ts";
+import { madviseGuard } from "./madvise_guard.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
 import { zapRange } from "./pgtable.ts";
@@ -44,6 +46,8 @@ import {
   MADV_DONTNEED,
   MADV_DONTNEED_LOCKED,
   MADV_FREE,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_MERGEABLE,
@@ -90,6 +94,8 @@ const KNOWN_ADVICE = [
   MADV_NORMAL,
   MADV_RANDOM,
   MADV_SEQUENTIAL,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
 ];
 
 /**
@@ -107,8 +113,8 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
 
 /**
  * The mode in which a call with `advice` takes `mmap_lock` (`get_lock_mode`, see the module
- * header): read for MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_DONTNEED, MADV_DONTNEED_LOCKED
- * and MADV_FREE, else write.
+ * header): read for MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_DONTNEED, MADV_DONTNEED_LOCKED,
+ * MADV_FREE, MADV_GUARD_INSTALL and MADV_GUARD_REMOVE, else write.
  *
  * @example Usage
  * ```ts
@@ -120,7 +126,8 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
  */
 export function madviseLockMode(advice: number): LockMode {
   return advice === MADV_DONTNEED || advice === MADV_DONTNEED_LOCKED || advice === MADV_FREE ||
-      advice === MADV_COLD || advice === MADV_PAGEOUT || advice === MADV_WILLNEED
+      advice === MADV_COLD || advice === MADV_PAGEOUT || advice === MADV_WILLNEED ||
+      advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE
     ? "read"
     : "write";
 }
@@ -241,7 +248,7 @@ export function doMadvise(
         }
       }
     }
-    if (stop > addr) zapRange(k, mm, addr, stop);
+    if (stop > addr) zapRange(k, mm, addr, stop, true); // guard markers stay
     if (stop < end) throw new SyscallError("EINVAL", sys, "MADV_DONTNEED of a VM_LOCKED VMA");
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
@@ -265,6 +272,11 @@ export function doMadvise(
         throw new SyscallError("EINVAL", sys, "MADV_FREE of a VM_LOCKED VMA");
       }
     }
+  }
+  if (advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE) {
+    // madvise_guard_install / madvise_guard_remove (madvise_guard.ts): no VMA splits.
+    madviseGuard(k, mm, addr, end, advice === MADV_GUARD_INSTALL, sys);
+    return;
   }
   if (advice === MADV_WILLNEED) {
     // madvise_willneed: swap-in or page-cache read-ahead; nothing the model keeps changes.

@@ -17,7 +17,15 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { allocFolio, pageCacheFolio } from "./folio.ts";
-import { detachPte, presentPte, ptepGet, setPte, swapPte, zeroPagePte } from "./pgtable.ts";
+import {
+  detachPte,
+  guardPte,
+  presentPte,
+  PTE_NONE,
+  setPte,
+  swapPte,
+  zeroPagePte,
+} from "./pgtable.ts";
 import type { PteNode } from "./page_table.ts";
 import {
   type Folio,
@@ -86,7 +94,12 @@ export function populateRange(
     const write = (flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
     for (; a < vEnd && failed < 0; a += PAGE_SIZE) {
       const pte = mm.pages.get(a / PAGE_SIZE);
-      if (pte !== undefined && pte.kind !== "swap" && (!write || pte.writable)) continue;
+      // Present (or the zero page) and permitted: nothing to fault. A swap entry or a guard
+      // marker faults (a marker fails: SIGSEGV).
+      if (
+        pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&
+        (!write || pte.writable)
+      ) continue;
       try {
         handleMmFault(k, mm, a, write ? "write" : "read", true, locked);
       } catch (e) {
@@ -131,13 +144,17 @@ export function handleMmFault(
       throw new SyscallError("EFAULT", sys, `${access} to ${hex(addr)} without permission`);
     }
     k.exec.work("pt_level", 4);
-    if (vma.flags & VM_SHARED) {
-      faultShared(k, vma, addr, access, ptepGet(mm, addr / PAGE_SIZE));
-      return;
-    }
     // `ptep_get`, with the empty entry tested as `undefined` before `kind` is read (what
     // `ptepGet` would give as PTE_NONE): the switch reads page-table nodes only (one shape).
     const pte = mm.pages.get(addr / PAGE_SIZE);
+    // handle_pte_marker: a guard marker is VM_FAULT_SIGSEGV, in any kind of mapping.
+    if (pte?.kind === "guard") {
+      throw new SyscallError("EFAULT", sys, `${access} of a guard page at ${hex(addr)}`);
+    }
+    if (vma.flags & VM_SHARED) {
+      faultShared(k, vma, addr, access, pte ?? PTE_NONE);
+      return;
+    }
     if (pte === undefined) { // do_pte_missing
       if (vma.file) faultPrivateFileNone(k, vma, addr, access);
       else doAnonymousPage(k, vma, addr, access);
@@ -147,6 +164,7 @@ export function handleMmFault(
       case "swap":
         doSwapPage(k, vma, addr, pte.swap, access);
         return;
+
       default:
         // Present PTE, write to a write-protected page (or zero page): do_wp_page.
         doWpPage(k, vma, addr, pte);
@@ -399,6 +417,10 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
     }
     if (pte.kind === "zero") {
       setPte(k, cm, addr, zeroPagePte(false, pte.protNone));
+      continue;
+    }
+    if (pte.kind === "guard") {
+      setPte(k, cm, addr, guardPte()); // copy_nonpresent_pte: copy_pte_marker keeps guards
       continue;
     }
     const f = pte.folio;

@@ -55,9 +55,9 @@ export function changeProtection(k: KernelState, vma: Vma, start: number, end: n
   for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
     const pte = mm.pages.get(vpn)!;
     k.exec.work("pte_update");
-    // A swap entry carries no protection (the VMA's applies at swap-in); the zero page stays
-    // read-only whatever the new protection.
-    if (pte.kind === "swap") continue;
+    // A swap entry or a guard marker carries no protection (the VMA's applies at swap-in); the
+    // zero page stays read-only whatever the new protection.
+    if (pte.kind === "swap" || pte.kind === "guard") continue;
     pte.protNone = none;
     if (pte.kind === "zero") continue;
     if (!writable) pte.writable = false;

@@ -18,6 +18,7 @@
 import type { KernelState } from "./state.ts";
 import type {
   Folio,
+  GuardPte,
   Mm,
   NonePte,
   PresentPte,
@@ -89,6 +90,18 @@ export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
  */
 export function swapPte(slot: SwapSlot): SwapPte {
   return PteNode.swap(slot) as unknown as SwapPte;
+}
+
+/**
+ * A guard marker (`make_pte_marker(PTE_MARKER_GUARD)`, MADV_GUARD_INSTALL).
+ *
+ * @example Usage
+ * ```ts ignore
+ * setPte(k, mm, addr, guardPte());
+ * ```
+ */
+export function guardPte(): GuardPte {
+  return PteNode.guard() as unknown as GuardPte;
 }
 
 /**
@@ -192,15 +205,24 @@ function releasePte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
 }
 
 /**
- * `zap_page_range`: clears every PTE of `[start, end)`.
+ * `zap_page_range`: clears every PTE of `[start, end)`. Guard markers go too
+ * (`ZAP_FLAG_DROP_MARKER`: munmap, exit) unless `keepGuards` (MADV_DONTNEED and the zap of
+ * MADV_GUARD_INSTALL: `zap_nonpresent_ptes` keeps a marker without that flag).
  *
  * @example Usage
  * ```ts ignore
  * zapRange(k, mm, start, end);
  * ```
  */
-export function zapRange(k: KernelState, mm: Mm, start: number, end: number): void {
+export function zapRange(
+  k: KernelState,
+  mm: Mm,
+  start: number,
+  end: number,
+  keepGuards = false,
+): void {
   for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {
+    if (keepGuards && mm.pages.get(vpn)!.kind === "guard") continue;
     clearPte(k, mm, vpn * PAGE_SIZE);
   }
 }

@@ -16,7 +16,8 @@ import type { Folio, Pte, SwapSlot } from "./types.ts";
 const KIND_PRESENT = 0;
 const KIND_ZERO = 1;
 const KIND_SWAP = 2;
-const KINDS = ["present", "zero", "swap"] as const;
+const KIND_GUARD = 3;
+const KINDS = ["present", "zero", "swap", "guard"] as const;
 const WRITABLE = 4;
 const YOUNG = 8;
 const PROT_NONE = 16;
@@ -81,17 +82,23 @@ export class PteNode {
     return new PteNode(slot, KIND_SWAP);
   }
 
+  /** A guard marker (`PTE_MARKER_GUARD`). */
+  static guard(): PteNode {
+    return new PteNode(null, KIND_GUARD);
+  }
+
   /** A detached copy of any {@link Pte}-shaped value (for entries made outside this module). */
   static from(p: Pte): PteNode {
     if (p.kind === "present") {
       return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone);
     }
     if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);
+    if (p.kind === "guard") return PteNode.guard();
     return PteNode.swap(p.swap);
   }
 
   /** Discriminant of the {@link Pte} union. */
-  get kind(): "present" | "zero" | "swap" {
+  get kind(): "present" | "zero" | "swap" | "guard" {
     return KINDS[this.#info & 3];
   }
 

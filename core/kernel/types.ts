@@ -116,6 +116,14 @@ export const MADV_SEQUENTIAL = 2;
 export const MADV_WILLNEED = 3;
 /** MADV_DONTNEED that also zaps VM_LOCKED VMAs (uapi 24; MADV_DONTNEED refuses them, EINVAL). */
 export const MADV_DONTNEED_LOCKED = 24;
+/**
+ * Install guard markers on the range (uapi 102; `madvise_guard_install`): any access to a guarded
+ * page faults (SIGSEGV). The VMA is not split; it gains {@link VM_MAYBE_GUARD}, and an anonymous
+ * one an anon_vma (reference §12.7).
+ */
+export const MADV_GUARD_INSTALL = 102;
+/** Remove guard markers from the range (uapi 103; `madvise_guard_remove`). */
+export const MADV_GUARD_REMOVE = 103;
 /** The most ranges one `process_madvise` takes (`UIO_MAXIOV`, include/uapi/linux/uio.h). */
 export const UIO_MAXIOV = 1024;
 
@@ -163,6 +171,14 @@ export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
 /** Soft-dirty tracking (ignored by merges). */
 export const VM_SOFTDIRTY = 0x8000000;
+/**
+ * The VMA may hold guard markers (include/linux/mm.h, bit 11; set by MADV_GUARD_INSTALL, never
+ * cleared): fork copies its page tables (`vma_needs_copy`), and it is "sticky": merges ignore it
+ * and the merged VMA keeps it (reference §12.7).
+ */
+export const VM_MAYBE_GUARD = 0x800;
+/** Flags VMA merges ignore (`VM_IGNORE_MERGE`; `anon_vma_compatible` compares them; §12.7). */
+export const VM_IGNORE_MERGE: number = VM_SOFTDIRTY | VM_MAYBE_GUARD;
 /** Wipe on fork (MADV_WIPEONFORK). */
 export const VM_WIPEONFORK = 0x2000000;
 /** Left out of core dumps (MADV_DONTDUMP; include/linux/mm.h bit 26). */
@@ -273,11 +289,32 @@ export interface SwapPte {
 }
 
 /**
- * A page-table entry held in a page table: present, the zero page, or swap. Every variant has
- * the same fields (`folio` is null unless present), so readers such as `pte.folio` need no
- * narrowing; writers switch on `kind`.
+ * A guard marker (`PTE_MARKER_GUARD`, a non-present entry; MADV_GUARD_INSTALL): any access faults
+ * (SIGSEGV). Zaps by MADV_DONTNEED keep it; munmap and exit drop it; fork copies it.
  */
-export type Pte = PresentPte | ZeroPagePte | SwapPte;
+export interface GuardPte {
+  /** Discriminant. */
+  readonly kind: "guard";
+  /** Not present: no folio. */
+  readonly folio: null;
+  /** Always 0. */
+  readonly page: 0;
+  /** Not present: never writable. */
+  readonly writable: false;
+  /** Not present: never young. */
+  readonly young: false;
+  /** A marker carries no protection. */
+  readonly protNone: false;
+  /** Not a swap entry. */
+  readonly swap: null;
+}
+
+/**
+ * A page-table entry held in a page table: present, the zero page, swap, or a guard marker. Every
+ * variant has the same fields (`folio` is null unless present), so readers such as `pte.folio`
+ * need no narrowing; writers switch on `kind`.
+ */
+export type Pte = PresentPte | ZeroPagePte | SwapPte | GuardPte;
 
 /** An empty entry (`pte_none`): what a lookup of an unpopulated address gives. */
 export interface NonePte {

@@ -25,7 +25,8 @@ import {
   PAGE_SIZE,
   type SimFile,
   SyscallError,
-  VM_SOFTDIRTY,
+  VM_IGNORE_MERGE,
+  VM_MAYBE_GUARD,
   type Vma,
   vmaPages,
 } from "./types.ts";
@@ -193,7 +194,7 @@ export function vmgExisting(
 // Merge checks
 
 function isMergeableVma(v: Vma, vmg: VmaMergeStruct): MergeFailReason | null {
-  if (((v.flags ^ vmg.flags) & ~VM_SOFTDIRTY) !== 0) return "flags";
+  if (((v.flags ^ vmg.flags) & ~VM_IGNORE_MERGE) !== 0) return "flags";
   if (v.file !== vmg.file) return "file";
   return null;
 }
@@ -299,7 +300,9 @@ function vmgFindNewRangeNeighbours(vmg: VmaMergeStruct): void {
   vmg.next = after && after.start === vmg.end ? after : null;
 }
 
-function vmgDone(vmg: VmaMergeStruct, target: Vma | null): Vma | null {
+function vmgDone(vmg: VmaMergeStruct, target: Vma | null, sticky = 0): Vma | null {
+  // VM_MAYBE_GUARD is sticky: the merged VMA keeps it if any part had it (VM_STICKY).
+  if (target !== null && (sticky & ~target.flags) !== 0) target.flags |= sticky;
   vmg.target = target;
   vmg.state = target ? "VMA_MERGE_SUCCESS" : "VMA_MERGE_NOMERGE";
   return target;
@@ -354,6 +357,14 @@ export function vmaMergeExtend(k: KernelState, vma: Vma, delta: number): Vma {
   return vmgDone(vmg, vma)!;
 }
 
+/** The sticky flags (VM_MAYBE_GUARD) of the range and of the sides it merges with. */
+function stickyFlags(vmg: VmaMergeStruct, sides: number): number {
+  let f = vmg.flags;
+  if (sides & MERGE_LEFT) f |= vmg.prev!.flags;
+  if (sides & MERGE_RIGHT) f |= vmg.next!.flags;
+  return f & VM_MAYBE_GUARD;
+}
+
 /**
  * Second half of {@link vmaMergeNewRange}: performs the merge the sides allow (`sides` as
  * {@link vmgMergeSides} gives them).
@@ -361,6 +372,7 @@ export function vmaMergeExtend(k: KernelState, vma: Vma, delta: number): Vma {
 function vmgCommitNewRange(k: KernelState, vmg: VmaMergeStruct, sides: number): Vma | null {
   if (sides === 0) return vmgDone(vmg, null);
   countEvent(k, "merges");
+  const sticky = stickyFlags(vmg, sides);
   if (sides === MERGE_BOTH) {
     const p = vmg.prev!, n = vmg.next!;
     dupAnonVma(k, p, vmg.copiedFrom);
@@ -368,18 +380,18 @@ function vmgCommitNewRange(k: KernelState, vmg: VmaMergeStruct, sides: number): 
     vmaUnlinkFromTree(k, n);
     adjustOne(k, p, ADJ_END, n.end, 0);
     removeMerged(k, n);
-    return vmgDone(vmg, p);
+    return vmgDone(vmg, p, sticky);
   }
   if (sides === MERGE_LEFT) {
     const p = vmg.prev!;
     dupAnonVma(k, p, vmg.copiedFrom);
     adjustOne(k, p, ADJ_END, vmg.end, 0);
-    return vmgDone(vmg, p);
+    return vmgDone(vmg, p, sticky);
   }
   const n = vmg.next!;
   dupAnonVma(k, n, vmg.copiedFrom);
   adjustOne(k, n, ADJ_START_PGOFF, vmg.start, vmg.pgoff);
-  return vmgDone(vmg, n);
+  return vmgDone(vmg, n, sticky);
 }
 
 /**
@@ -448,6 +460,7 @@ export function vmaMergeExistingRange(k: KernelState, vmg: VmaMergeStruct): Vma 
   const left = (sides & MERGE_LEFT) !== 0, right = (sides & MERGE_RIGHT) !== 0;
   if (!left && !right) return vmgDone(vmg, null);
   countEvent(k, "merges");
+  const sticky = stickyFlags(vmg, sides);
   if (left && right) {
     const p = vmg.prev!, n = vmg.next!;
     dupAnonVma(k, p, k.scheme.hasAnon(middle) ? middle : n);
@@ -458,7 +471,7 @@ export function vmaMergeExistingRange(k: KernelState, vmg: VmaMergeStruct): Vma 
     });
     removeMerged(k, middle);
     removeMerged(k, n);
-    return vmgDone(vmg, p);
+    return vmgDone(vmg, p, sticky);
   }
   if (left) {
     const p = vmg.prev!;
@@ -476,7 +489,7 @@ export function vmaMergeExistingRange(k: KernelState, vmg: VmaMergeStruct): Vma 
         middle.start = end;
       });
     }
-    return vmgDone(vmg, p);
+    return vmgDone(vmg, p, sticky);
   }
   const n = vmg.next!;
   dupAnonVma(k, n, middle);
@@ -494,7 +507,7 @@ export function vmaMergeExistingRange(k: KernelState, vmg: VmaMergeStruct): Vma 
       n.pgoff = vmg.pgoff;
     });
   }
-  return vmgDone(vmg, n);
+  return vmgDone(vmg, n, sticky);
 }
 
 // -----------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ export const ADVICE = [
   "normal",
   "random",
   "sequential",
+  "guard_install",
+  "guard_remove",
 ] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
@@ -681,6 +683,8 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   normal: 0,
   random: 1,
   sequential: 2,
+  guard_install: 102,
+  guard_remove: 103,
 };
 
 /** `mremap` flags (uapi). */
