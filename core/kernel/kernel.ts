@@ -39,6 +39,7 @@ import {
   type WalkListener,
 } from "./state.ts";
 import { createFile, lruScan } from "./folio.ts";
+import { mincore } from "./mincore.ts";
 import { type Access, handleMmFault, populateRange } from "./memory.ts";
 import { doBrk, doMmap, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import { doMprotect } from "./mprotect.ts";
@@ -328,8 +329,8 @@ export class Kernel {
   /**
    * `madvise(addr, len, advice)` for DONTNEED, DONTNEED_LOCKED, FREE, COLD, PAGEOUT, WILLNEED,
    * NORMAL/RANDOM/SEQUENTIAL, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK, DONTDUMP/DODUMP,
-   * HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE (KSM), under `mmap_lock` in `get_lock_mode`'s
-   * mode (madvise.ts).
+   * HUGEPAGE/NOHUGEPAGE, MERGEABLE/UNMERGEABLE (KSM) and GUARD_INSTALL/GUARD_REMOVE, under
+   * `mmap_lock` in `get_lock_mode`'s mode (madvise.ts).
    */
   madvise(mm: Mm, addr: number, len: number, advice: number): void {
     validateRangeOp(this.mms, "madvise", mm, addr, len, advice);
@@ -530,6 +531,12 @@ export class Kernel {
     } finally {
       this.#end(outer);
     }
+  }
+
+  /** `mincore(addr, len)`: 1 per resident page (mincore.ts); a query, taking no simulated time. */
+  mincore(mm: Mm, addr: number, len: number): Uint8Array {
+    validateRangeOp(this.mms, "mincore", mm, addr, len, 0);
+    return mincore(mm, addr, len);
   }
 
   /**

@@ -50,6 +50,14 @@ export interface KernelParams {
    */
   zeroPage: boolean;
   /**
+   * A swap device with free slots (default true: reclaim always finds a slot). False models a
+   * machine without swap: a swap-backed anonymous folio is not reclaimed (`shrink_folio_list`:
+   * `add_to_swap` fails and the folio is activated, before any `try_to_unmap` walk), so
+   * MADV_PAGEOUT and kswapd leave anonymous memory mapped (mm/vmscan.c; measured on this host,
+   * which has no swap: an 8-page VMA's Rss stays 32 kB after MADV_PAGEOUT).
+   */
+  swapSpace: boolean;
+  /**
    * The kernel is built with CONFIG_TRANSPARENT_HUGEPAGE (default true: x86_64 distribution
    * kernels, and this host), whatever the THP sysfs mode. Two placement and flag effects are
    * modelled (PMD mappings are not): `mmap(NULL)` of private anonymous memory whose length is a
@@ -97,6 +105,7 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   mapleEntriesPerNode: 10,
   anonFolioOrder: 0,
   zeroPage: true,
+  swapSpace: true,
   thp: true,
   debugChecks: false,
   oracleChecks: true,
@@ -197,6 +206,14 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
       "read faults on untouched anonymous memory map the zero page (false: they allocate a folio)",
     source:
       "do_anonymous_page, mm/memory.c; false where mm_forbids_zeropage() (docs/model.md §5.1)",
+  },
+  swapSpace: {
+    kind: "bool",
+    unit: "",
+    meaning:
+      "a swap device with free slots (false: anonymous folios are not reclaimed, no unmap walk)",
+    source:
+      "shrink_folio_list / add_to_swap, mm/vmscan.c; false on a machine without swap (docs/model.md §6)",
   },
   thp: {
     kind: "bool",

@@ -251,7 +251,8 @@ export function folioReferenced(
  * the folio, still mapped, stays in the swap cache for them (`add_to_swap` came first), so that
  * their swap-ins map it again; it is not counted as reclaimed. The swap cache holds one slot per
  * folio in the model: a large folio keeps the first slot used, and a folio already in the swap
- * cache keeps its slot (docs/model.md §6).
+ * cache keeps its slot (docs/model.md §6). Without swap space (`swapSpace: false`) nothing is
+ * unmapped and there is no walk.
  *
  * @example Usage
  * ```ts ignore
@@ -259,6 +260,12 @@ export function folioReferenced(
  * ```
  */
 export function tryToUnmap(k: KernelState, folio: Folio): boolean {
+  // No swap space: `add_to_swap` fails and the folio is kept, before any walk (a folio already
+  // in the swap cache has its slot).
+  if (!k.params.swapSpace && !k.swapCacheOf.has(folio)) {
+    countEvent(k, "reclaim_no_swap");
+    return false;
+  }
   const slots: SwapSlot[] = [];
   for (let i = 0; i < folio.nrPages; i++) {
     slots.push({ id: k.nextSwapId++, count: 0, cached: null });

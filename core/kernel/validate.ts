@@ -120,7 +120,7 @@ export function validateMunmap(
 /** `mprotect`/`madvise`: integer arguments (the syscall applies Linux's range rules). */
 export function validateRangeOp(
   mms: ReadonlyMap<number, Mm>,
-  sys: "mprotect" | "madvise" | "mlock" | "mlock2" | "munlock",
+  sys: "mprotect" | "madvise" | "mlock" | "mlock2" | "munlock" | "mincore",
   mm: unknown,
   addr: unknown,
   len: unknown,

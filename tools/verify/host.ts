@@ -131,10 +131,12 @@ export async function cleanupRunner(): Promise<void> {
 }
 
 /**
- * A runner outcome code as the language writes it: an errno name, or `ADVISED:<pages>` for a
- * process_madvise that advised fewer bytes than asked (runner.c: 100000 + pages).
+ * A runner outcome code as the language writes it: an errno name, `ADVISED:<pages>` for a
+ * process_madvise that advised fewer bytes than asked (runner.c: 100000 + pages), or
+ * `RESIDENT:<pages>` for a `resident` step (200000 + pages).
  */
 function outcomeName(code: number): string {
+  if (code >= 200000) return `RESIDENT:${code - 200000}`;
   if (code >= 100000) return `ADVISED:${code - 100000}`;
   return ERRNO_NAME[code] ?? `errno${code}`;
 }
@@ -445,7 +447,9 @@ export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promi
 /**
  * Kernel parameters under which the model matches this host's kernel configuration, each with the
  * line that says why. Today: a kernel booted with `pvm_no_zero_page=1` (a PVM guest, where
- * `mm_forbids_zeropage()` is true) maps no zero page, so the model runs with `zeroPage: false`.
+ * `mm_forbids_zeropage()` is true) maps no zero page, so the model runs with `zeroPage: false`;
+ * a host without swap (`/proc/swaps` lists none) reclaims no anonymous memory, so the model runs
+ * with `swapSpace: false`.
  *
  * @example Usage
  * ```ts ignore
@@ -454,6 +458,7 @@ export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promi
  */
 export async function hostKernelParams(
   cmdline?: string,
+  swaps?: string,
 ): Promise<{ params: Partial<KernelParams>; notes: string[] }> {
   let line = cmdline;
   if (line === undefined) {
@@ -470,6 +475,21 @@ export async function hostKernelParams(
     notes.push(
       "host kernel maps no zero page (pvm_no_zero_page=1 on its command line): " +
         "the model runs with kernel.zeroPage=false",
+    );
+  }
+  let sw = swaps;
+  if (sw === undefined) {
+    try {
+      sw = await Deno.readTextFile("/proc/swaps");
+    } catch {
+      sw = "";
+    }
+  }
+  // /proc/swaps: a header line, then one line per active swap device or file.
+  if (sw.trim().split("\n").length <= 1) {
+    params.swapSpace = false;
+    notes.push(
+      "host kernel has no swap (/proc/swaps lists none): the model runs with kernel.swapSpace=false",
     );
   }
   return { params, notes };

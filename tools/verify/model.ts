@@ -285,6 +285,16 @@ export function runModel(
             }
           });
           break;
+        case "resident": {
+          // Like runner.c: mincore per copy; the first copy's count is the outcome.
+          let first: string | null = null;
+          perCopy((c) => {
+            const vec = k.mincore(mm!, at(mm!, st.addr, c), st.pages * P);
+            first ??= `RESIDENT:${vec.reduce((n, b) => n + b, 0)}`;
+          });
+          outcome = first ?? "OK";
+          break;
+        }
         case "ksmd":
           // One wake per full scan: with more pages to scan than there are, a wake ends where its
           // full scan ends (as runner.c sets pages_to_scan on the host).

@@ -36,7 +36,8 @@
  *     its pid, a2 advice, a3..a6 ranges as arena page * 2^20 + pages, or -1): each copy makes one
  *     call through a pidfd of the target; the outcome is 0 when it advised every range's bytes,
  *     100000 + the pages it advised when fewer, else its errno; 16 mlockall (a1 = MCL_* flags)
- *     or, with a1 = 0, munlockall: once per process, not per copy.
+ *     or, with a1 = 0, munlockall: once per process, not per copy; 17 resident (a2 pages):
+ *     mincore of the range, the outcome 200000 + the resident pages, or the errno.
  *
  * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
  * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
@@ -103,7 +104,8 @@
 
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
-  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE, OP_MLOCKALL
+  OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE, OP_MLOCKALL,
+  OP_RESIDENT
 };
 
 struct cmd {
@@ -526,6 +528,20 @@ static int run_step(const struct cmd *c) {
       case OP_MLOCKALL:
         if ((c->a[1] ? mlockall((int)c->a[1]) : munlockall()) < 0) err = errno;
         break;
+      case OP_RESIDENT: {
+        /* mincore(2): the pages of the range resident in memory (a mapped page, a page-cache
+         * page of a file mapping, a swap-cache page); 200000 + the count, or the errno. */
+        unsigned char vec[4096];
+        long n = c->a[2];
+        if (n > (long)sizeof vec) die("resident: %ld pages is over %zu", n, sizeof vec);
+        if (mincore((void *)addr, (size_t)n * PAGE, vec) < 0) err = errno;
+        else {
+          int in = 0;
+          for (long j = 0; j < n; j++) in += vec[j] & 1;
+          err = 200000 + in;
+        }
+        break;
+      }
       case OP_PMADVISE: {
         struct iovec iov[4];
         int n = 0;

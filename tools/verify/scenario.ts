@@ -133,6 +133,7 @@ export type Step =
       /** The content id a write leaves in every page (`value=V`), or null for unique content. */
       value: number | null;
     }
+    | { op: "resident"; proc: string; addr: Addr; pages: number }
     | { op: "ksmd"; scans: number; proc: "" }
     | { op: "measure"; label: string; proc: "" }
   );
@@ -174,6 +175,10 @@ export const MAX_FILES = 16;
 export const MAX_IOV = 4;
 /** Outcome of a `pmadvise` step that advised fewer bytes than asked: `ADVISED:<pages>`. */
 export const ADVISED = /^ADVISED:([0-9]+)$/;
+/** Outcome of a `resident` step: `RESIDENT:<pages>` (mincore's resident pages of the range). */
+export const RESIDENT = /^RESIDENT:([0-9]+)$/;
+/** Most pages a `resident` step may ask about (runner.c's mincore vector). */
+export const MAX_RESIDENT_PAGES = 4096;
 /** Largest number of full scans of one `ksmd` step. */
 export const MAX_KSMD_SCANS = 16;
 
@@ -204,6 +209,7 @@ const OPS = [
   "brk",
   "write",
   "read",
+  "resident",
   "ksmd",
   "measure",
 ];
@@ -352,10 +358,17 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
     }
     if (opts.has("expect")) {
       expect = opts.get("expect")!;
-      if (!(expect in ERRNO) && !(head === "pmadvise" && ADVISED.test(expect))) {
+      if (
+        !(expect in ERRNO) && !(head === "pmadvise" && ADVISED.test(expect)) &&
+        !(head === "resident" && RESIDENT.test(expect))
+      ) {
         fail(
           `bad expect=${expect}; valid: ${Object.keys(ERRNO).join(", ")}${
-            head === "pmadvise" ? ", ADVISED:<pages>" : ""
+            head === "pmadvise"
+              ? ", ADVISED:<pages>"
+              : head === "resident"
+              ? ", RESIDENT:<pages>"
+              : ""
           }`,
         );
       }
@@ -599,6 +612,24 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           value: opts.has("value") ? num(opts.get("value")!, "content id") : null,
         };
         break;
+      case "resident":
+        nPos(3, "resident PROC ADDR PAGES [expect=RESIDENT:<pages>]");
+        allowOpts();
+        if (/\bexpect=OK\b/.test(line)) fail("resident's outcome is RESIDENT:<pages>, never OK");
+        step = {
+          ...base,
+          // Without expect= the count is the host's to say (it may depend on the host's swap):
+          // "" expects nothing, and only the host and the model are compared.
+          expect: expect === "OK" ? "" : expect,
+          op: "resident",
+          proc: proc(pos[0]),
+          addr: addr(pos[1]),
+          pages: num(pos[2], "page count", 1),
+        };
+        if (step.pages > MAX_RESIDENT_PAGES) {
+          fail(`resident: at most ${MAX_RESIDENT_PAGES} pages, got ${step.pages}`);
+        }
+        break;
       case "ksmd": {
         nPos(1, `ksmd SCANS (full scans, 1 to ${MAX_KSMD_SCANS})`);
         allowOpts();
@@ -660,6 +691,7 @@ const OPCODE: Record<Step["op"], number> = {
   mlock: 14,
   pmadvise: 15,
   mlockall: 16,
+  resident: 17,
 };
 
 /** madvise advice values (uapi). */
@@ -777,6 +809,9 @@ export function lower(s: Scenario, copies: number): string {
         break;
       case "touch":
         a = [ak(st.addr), st.addr.page, st.pages, st.write ? 1 : 0, st.value ?? -1];
+        break;
+      case "resident":
+        a = [ak(st.addr), st.addr.page, st.pages];
         break;
     }
     while (a.length < 7) a.push(0);
