@@ -453,6 +453,18 @@ const REGRESSIONS: { name: string; ops: Op[]; order?: number }[] = [
       { op: "mremap", proc: 0, page: 0, pages: 1, to: 0, newPages: 1, mode: 0 },
     ],
   },
+  {
+    // MREMAP_RELOCATE_ANON moved a folio whose VMA's anon_vma had a fork child linked as
+    // TREE_PARENT (anon_vma_lazy: no child anon_vma yet, so num_children did not show it); the
+    // child still referred to the folio through the swap cache. Found by a long stress run.
+    name: "relocation of a folio a TREE_PARENT fork child shares through the swap cache",
+    ops: [
+      { op: "madvise", proc: 0, page: 0, pages: 1, advice: 21 },
+      { op: "fork", proc: 0 },
+      { op: "touch", proc: 0, page: 0, write: false },
+      { op: "mremap", proc: 0, page: 0, pages: 1, to: 0, newPages: 1, mode: 3 },
+    ],
+  },
 ];
 
 for (const s of SCHEMES) {

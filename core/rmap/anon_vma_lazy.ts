@@ -512,6 +512,11 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
   /** Number of live TREE_PARENT links (each is listed in its member VMAs' state). */
   #linksLive = 0;
   /**
+   * Live tree-parent links by the anon_vma they defer a child of: a fork child that holds no
+   * anon_vma yet still shares its parent's folios (MREMAP_RELOCATE_ANON must not move them).
+   */
+  #pendingChildren = new Map<AnonVma, number>();
+  /**
    * Live TREE_PARENT links (a snapshot), found through their member VMAs (every live link has
    * one, in a live mm): in the order of the live mms, their VMAs by address.
    */
@@ -761,9 +766,17 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     }
   }
 
+  /** A link died (emptied or materialized): its parent has one deferred child fewer. */
+  #linkGone(t: TreeParentLink): void {
+    const n = this.#pendingChildren.get(t.parent)! - 1;
+    if (n === 0) this.#pendingChildren.delete(t.parent);
+    else this.#pendingChildren.set(t.parent, n);
+  }
+
   #newLink(parent: AnonVma): TreeParentLink {
     const t = new TreeParentLink(this.#nextLinkId++, parent);
     this.#linksLive++;
+    this.#pendingChildren.set(parent, (this.#pendingChildren.get(parent) ?? 0) + 1);
     return t;
   }
 
@@ -780,6 +793,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     if (t.vmas.size === 0) {
       t.dead = true;
       this.#linksLive--;
+      this.#linkGone(t);
     }
   }
 
@@ -921,6 +935,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     t.vmas.clear();
     t.dead = true;
     this.#linksLive--;
+    this.#linkGone(t);
     return av;
   }
 
@@ -979,7 +994,10 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const s = this.#st(vma);
     if (s.treeParent) return true;
     if (s.lazy) return false;
-    return super.maybeHasSharedAnon(vma);
+    if (super.maybeHasSharedAnon(vma)) return true;
+    // Its anon_vma has a fork child linked as TREE_PARENT, with no anon_vma of its own yet: the
+    // child shares the folios all the same (num_children does not count it until materialized).
+    return s.anonVma !== null && this.#pendingChildren.has(s.anonVma);
   }
 
   // -- hooks -------------------------------------------------------------------------------------
