@@ -379,3 +379,19 @@ Deno.test("property: invalid calls between valid ones change nothing; invariants
     { numRuns: 60, seed: 13 },
   );
 });
+
+Deno.test("a model error inside an operation surfaces as itself, not as the locks it left held", () => {
+  // A scheme hook that throws while fork holds mmap_lock: the facade closes the operation and
+  // rethrows the hook's error. Bug caught: "operation ended with locks held: mmap_lock" in its
+  // place (the report that hid a real anon_vma_lazy bug until the facade was changed).
+  class Broken extends AnonVmaScheme {
+    override fork(): void {
+      throw new Error("scheme bug in fork");
+    }
+  }
+  const k = new Kernel({ scheme: new Broken(), params: { debugChecks: true } });
+  const mm = k.spawn();
+  k.mmap(mm, 0x7f0000000000, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  k.touch(mm, 0x7f0000000000, "write");
+  assertThrows(() => k.fork(mm), Error, "scheme bug in fork");
+});

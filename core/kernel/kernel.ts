@@ -40,6 +40,7 @@ import {
 } from "./state.ts";
 import { createFile, lruScan } from "./folio.ts";
 import { mincore } from "./mincore.ts";
+import { OpScope } from "./op_scope.ts";
 import { type Access, handleMmFault, populateRange } from "./memory.ts";
 import { doBrk, doMmap, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import { doMprotect } from "./mprotect.ts";
@@ -122,7 +123,8 @@ export class Kernel {
   readonly mms: Map<number, Mm>;
 
   #k: KernelState;
-  #opDepth = 0;
+  /** The open operation (op_scope.ts). */
+  readonly #ops: OpScope;
 
   /** Creates a kernel running `scheme`. */
   constructor(opts: KernelOptions) {
@@ -136,6 +138,9 @@ export class Kernel {
     this.oracle = k.oracle;
     this.counters = k.counters;
     this.mms = k.mms;
+    this.#ops = new OpScope(k.exec, () => {
+      if (this.params.debugChecks) this.assertInvariants();
+    });
   }
 
   /** Subscribes to every walk's figures. */
@@ -145,32 +150,18 @@ export class Kernel {
 
   /** Runs a system call as one operation (nested calls join the outer one). */
   #op<T>(kind: OpKind, mm: Mm | null, fn: () => T): T {
-    const outer = this.#begin(kind, mm);
+    const outer = this.#ops.begin(kind, mm);
     try {
       return fn();
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
-  // The frequent calls spell #op and #mmapLocked out as #begin, try, #end (the same steps in the
+  // The frequent calls spell #op and #mmapLocked out as begin, try, end (the same steps in the
   // same order), without the two closures per call (and a boxed address in their context).
-
-  /** #op's start: true when this call is the outer operation (then `#end(true)` closes it). */
-  #begin(kind: OpKind, mm: Mm | null): boolean {
-    if (this.#opDepth > 0) return false;
-    this.#opDepth++;
-    this.exec.beginOp(kind, mm?.id ?? 0);
-    return true;
-  }
-
-  /** #op's end: closes the operation when `outer`. */
-  #end(outer: boolean): void {
-    if (!outer) return;
-    this.exec.endOp();
-    this.#opDepth--;
-    if (this.params.debugChecks) this.assertInvariants();
-  }
 
   /** Runs `fn` with `mm->mmap_lock` held for write (every syscall that changes VMAs). */
   #mmapLocked<T>(mm: Mm, fn: () => T): T {
@@ -227,22 +218,26 @@ export class Kernel {
   /** `fork()`: returns the child's mm (`dup_mmap`, reference §4). */
   fork(parent: Mm): Mm {
     validateMm(this.mms, parent, "fork");
-    const outer = this.#begin("fork", parent);
+    const outer = this.#ops.begin("fork", parent);
     try {
       return dupMm(this.#k, parent);
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
   /** `exit_mmap` + process exit. */
   exit(mm: Mm): void {
     validateMm(this.mms, mm, "exit");
-    const outer = this.#begin("exit", mm);
+    const outer = this.#ops.begin("exit", mm);
     try {
       exitMm(this.#k, mm);
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
@@ -273,7 +268,7 @@ export class Kernel {
     offset = 0,
   ): number {
     validateMmap(this.mms, mm, addr, len, prot, flags, offset);
-    const outer = this.#begin("mmap", mm);
+    const outer = this.#ops.begin("mmap", mm);
     try {
       let start: number;
       this.exec.acquire(mm.mmapLock, "write");
@@ -291,15 +286,17 @@ export class Kernel {
         populateRange(this.#k, mm, start, pageAlignUp(len));
       }
       return start;
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
   /** `munmap(addr, len)`. */
   munmap(mm: Mm, addr: number, len: number): void {
     validateMunmap(this.mms, this.params.taskSize, mm, addr, len);
-    const outer = this.#begin("munmap", mm);
+    const outer = this.#ops.begin("munmap", mm);
     try {
       this.exec.acquire(mm.mmapLock, "write");
       try {
@@ -311,8 +308,10 @@ export class Kernel {
       } finally {
         this.exec.release(mm.mmapLock, "write");
       }
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
@@ -495,11 +494,13 @@ export class Kernel {
       pte.young = true;
       return;
     }
-    const outer = this.#begin("fault", mm);
+    const outer = this.#ops.begin("fault", mm);
     try {
       handleMmFault(this.#k, mm, page, access);
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
@@ -525,11 +526,13 @@ export class Kernel {
    */
   folioReferenced(folio: Folio, out?: { vmFlags: number }): number {
     validateFolio("folioReferenced", folio);
-    const outer = this.#begin("walk_referenced", null);
+    const outer = this.#ops.begin("walk_referenced", null);
     try {
       return folioReferenced(this.#k, folio, out);
+    } catch (e) {
+      throw this.#ops.failed(outer, e);
     } finally {
-      this.#end(outer);
+      this.#ops.end(outer);
     }
   }
 
