@@ -57,6 +57,7 @@ export function allocFolio(
 export function freeFolio(k: KernelState, f: Folio): void {
   if (f.freed) throw new Error(`folio ${f.id} freed twice`);
   f.freed = true;
+  k.lazyfree.delete(f);
   const slot = k.swapCacheOf.get(f);
   if (slot) {
     slot.cached = null;
@@ -188,6 +189,7 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
     const t = allocFolio(k, true, f.index + i, null);
     t.addPageMapcount(0, f.pageMapcount(i));
     t.setPageAnonExclusive(0, f.pageAnonExclusive(i));
+    if (k.lazyfree.has(f)) k.lazyfree.add(t); // the tails keep PG_swapbacked's state
     tails.push(t);
   }
   // Repoint every PTE of pages 1..n-1 to its new folio.
@@ -197,7 +199,10 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
     if (pte?.kind !== "present" || pte.folio !== f || pte.page === 0) continue;
     const t = tails[pte.page];
     k.oracle.unmap(f, m.mm, m.addr);
-    m.mm.pages.set(vpn, presentPte(t, 0, pte.writable, pte.young, pte.protNone));
+    m.mm.pages.set(
+      vpn,
+      presentPte(t, 0, pte.writable, pte.young, pte.protNone, pte.dirty === true),
+    );
     k.oracle.map(t, m.mm, m.addr);
     k.exec.work("pte_update");
   }

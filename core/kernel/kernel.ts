@@ -490,8 +490,9 @@ export class Kernel {
       pte !== undefined && (pte.kind === "present" || pte.kind === "zero") && !pte.protNone &&
       (access === "read" || pte.writable)
     ) {
-      // Present and permitted: no fault; the hardware sets the accessed bit.
+      // Present and permitted: no fault; the hardware sets the accessed (and dirty) bit.
       pte.young = true;
+      if (access === "write" && pte.kind === "present") pte.dirty = true;
       return;
     }
     const outer = this.#ops.begin("fault", mm);
@@ -543,8 +544,8 @@ export class Kernel {
   }
 
   /**
-   * `try_to_unmap`: reclaim eviction. Blocking read lock; every mapping becomes a swap entry and
-   * the folio is freed. Returns true if the folio is no longer mapped.
+   * `try_to_unmap`: reclaim eviction. Blocking read lock; every mapping becomes a swap entry (a
+   * MADV_FREE folio's clean ones are discarded) and the folio is freed. True if no longer mapped.
    */
   tryToUnmap(folio: Folio): boolean {
     validateFolio("tryToUnmap", folio);

@@ -8,9 +8,8 @@
  *
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
  * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
- * `hugepage_madvise` (mm/khugepaged.c). What the model leaves out, named: MADV_FREE marks pages
- * lazily freeable, which changes what reclaim does with them, not the rmap objects; the model
- * keeps them as they are. MADV_HUGEPAGE registers the mm with khugepaged (`khugepaged_enter_vma`),
+ * `hugepage_madvise` (mm/khugepaged.c); MADV_FREE's lazily freeable pages are madvise_free.ts's.
+ * What the model leaves out, named: MADV_HUGEPAGE registers the mm with khugepaged (`khugepaged_enter_vma`),
  * which is not modelled. MADV_DODUMP's EINVAL for VM_SPECIAL VMAs cannot arise (the model has no
  * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
@@ -31,6 +30,7 @@
 
 import { ksmMadvise } from "./ksm.ts";
 import { madviseColdOrPageout } from "./madvise_cold.ts";
+import { madviseFree } from "./madvise_free.ts";
 import { madviseGuard } from "./madvise_guard.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
@@ -259,17 +259,11 @@ export function doMadvise(
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
-  if (advice === MADV_FREE || advice === MADV_WIPEONFORK) {
-    // madvise_free_single_vma (only anonymous VMAs, no vm_ops: not a file, not shmem) and
+  if (advice === MADV_WIPEONFORK) {
     // MADV_WIPEONFORK ("vma->vm_file || vm_flags & VM_SHARED"): EINVAL for any other VMA.
     for (const v of mm.vmas.intersecting(addr, end)) {
       if (v.file || (v.flags & VM_SHARED)) {
-        const name = advice === MADV_FREE ? "MADV_FREE" : "MADV_WIPEONFORK";
-        throw new SyscallError("EINVAL", sys, `${name} needs private anonymous memory`);
-      }
-      // madvise_dontneed_free_valid_vma: MADV_FREE refuses a VM_LOCKED VMA.
-      if (advice === MADV_FREE && (v.flags & VM_LOCKED)) {
-        throw new SyscallError("EINVAL", sys, "MADV_FREE of a VM_LOCKED VMA");
+        throw new SyscallError("EINVAL", sys, "MADV_WIPEONFORK needs private anonymous memory");
       }
     }
   }
@@ -284,7 +278,8 @@ export function doMadvise(
     return;
   }
   if (advice === MADV_FREE) {
-    // No VMA or rmap object changes (the pages' lazy freeing is not modelled).
+    // madvise_free_single_vma per VMA (madvise_free.ts): lazily freeable pages, no VMA change.
+    madviseFree(k, mm, addr, end);
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }

@@ -190,10 +190,11 @@ function faultShared(
   if (pte.kind === "present") {
     pte.writable = access === "write" || pte.writable;
     pte.young = true;
+    if (access === "write") pte.dirty = true;
     return;
   }
   const f = pageCacheFolio(k, file, index);
-  setPte(k, vma.mm, addr, presentPte(f, 0, access === "write", true));
+  setPte(k, vma.mm, addr, presentPte(f, 0, access === "write", true, false, access === "write"));
   countEvent(k, "faults_file");
 }
 
@@ -245,7 +246,8 @@ function newAnonFolio(k: KernelState, vma: Vma, addr: number, writable = true): 
   for (let i = 0; i < nr; i++) f.setPageAnonExclusive(i, true);
   k.scheme.addNewAnon(f, vma, start, true);
   for (let i = 0; i < nr; i++) {
-    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, writable, true));
+    // do_anonymous_page: `pte_mkwrite(pte_mkdirty(entry))` for a VM_WRITE VMA, read or write.
+    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, writable, true, false, writable));
   }
   if (nr > 1) countEvent(k, "mthp_folios");
   return f;
@@ -284,7 +286,7 @@ export function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
   k.exec.work("page_copy");
   f.setPageAnonExclusive(0, true);
   k.scheme.addNewAnon(f, vma, addr, true);
-  setPte(k, vma.mm, addr, presentPte(f, 0, true, true));
+  setPte(k, vma.mm, addr, presentPte(f, 0, true, true, false, true)); // maybe_mkwrite(pte_mkdirty)
   return f;
 }
 
@@ -300,6 +302,7 @@ function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | Zero
   if (f.pageAnonExclusive(pte.page)) {
     pte.writable = true;
     pte.young = true;
+    pte.dirty = true; // wp_page_reuse: maybe_mkwrite(pte_mkdirty(entry))
     countEvent(k, "faults_wp_reuse_exclusive");
     return;
   }
@@ -312,6 +315,7 @@ function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | Zero
     f.setPageAnonExclusive(pte.page, true);
     pte.writable = true;
     pte.young = true;
+    pte.dirty = true;
     countEvent(k, f.nrPages === 1 ? "faults_wp_reuse_move" : "faults_wp_reuse_large");
     return;
   }
@@ -371,7 +375,8 @@ function doSwapPage(
   if (slot.cached) k.swapCacheOf.set(f, slot);
   else k.swapCacheOf.delete(f);
   const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
-  const pte = presentPte(f, 0, writable, true);
+  // do_swap_page: a write fault on an exclusive page maps it dirty (maybe_mkwrite(pte_mkdirty)).
+  const pte = presentPte(f, 0, writable, true, false, writable && access === "write");
   setPte(k, mm, addr, pte);
   if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
 }
@@ -430,7 +435,8 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
       k.exec.work("page_copy");
       nf.setPageAnonExclusive(0, true);
       k.scheme.addNewAnon(nf, dst, addr, true);
-      setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true));
+      // copy_present_page: maybe_mkwrite(pte_mkdirty(pte)).
+      setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true, false, true));
       countEvent(k, "fork_early_cow");
       continue;
     }
@@ -440,7 +446,9 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
       pte.writable = false;
       writable = false;
     }
-    setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone));
+    // copy_present_pte: a shared mapping's copy is made clean; a private one keeps the bit.
+    const dirty = (src.flags & VM_SHARED) === 0 && pte.dirty === true;
+    setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone, dirty));
   }
   // A large VMA's worth of room is not kept.
   if (count > SCRATCH_KEEP) copyNodes.length = copyVpns.length = 0;

@@ -63,8 +63,9 @@ export function presentPte(
   writable: boolean,
   young: boolean,
   protNone = false,
+  dirty = false,
 ): PresentPte {
-  return PteNode.present(folio, page, writable, young, protNone) as unknown as PresentPte;
+  return PteNode.present(folio, page, writable, young, protNone, dirty) as unknown as PresentPte;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * A page-table entry as the simulator stores it: a {@link PteNode} of two fields (the folio or
- * swap slot it refers to, and one small integer with the kind, the writable/young/PROT_NONE bits,
- * its slot in its PTE page and the page of the folio), read through getters that give the
+ * swap slot it refers to, and one small integer with the kind, the writable/young/PROT_NONE/dirty
+ * bits, its slot in its PTE page and the page of the folio), read through getters that give the
  * {@link Pte} union's fields. The kernel's `pte_t` (`include/linux/pgtable.h`); page_table.ts
  * holds these in PTE pages.
  *
@@ -23,10 +23,12 @@ const YOUNG = 8;
 const PROT_NONE = 16;
 /** Set while the entry is in a page table. */
 const LINKED = 32;
+/** Dirty bit (`pte_dirty`): written through since it was last cleaned. */
+const DIRTY = 64;
 /** log2 of the entries per PTE page (`PTRS_PER_PTE` = 512). */
 export const SLOT_BITS = 9;
 export const SLOTS = 1 << SLOT_BITS;
-const SLOT_SHIFT = 6;
+const SLOT_SHIFT = 7;
 const SLOT_MASK = (SLOTS - 1) << SLOT_SHIFT;
 const PAGE_SHIFT = SLOT_SHIFT + SLOT_BITS;
 /** Pages of a folio an entry can name (the page sits above the slot in a 31-bit integer). */
@@ -54,13 +56,14 @@ export class PteNode {
     this.#info = info;
   }
 
-  /** A present entry for page `page` of `folio` (`page` below 65,536). */
+  /** A present entry for page `page` of `folio` (`page` below 32,768: folios up to 128 MiB). */
   static present(
     folio: Folio,
     page: number,
     writable: boolean,
     young: boolean,
     protNone: boolean,
+    dirty = false,
   ): PteNode {
     if (!(page >= 0 && page < MAX_PAGES && page === Math.floor(page))) {
       throw new RangeError(`Page of a folio out of range: ${page}`);
@@ -68,7 +71,7 @@ export class PteNode {
     return new PteNode(
       folio,
       KIND_PRESENT | (writable ? WRITABLE : 0) | (young ? YOUNG : 0) |
-        (protNone ? PROT_NONE : 0) | (page << PAGE_SHIFT),
+        (protNone ? PROT_NONE : 0) | (dirty ? DIRTY : 0) | (page << PAGE_SHIFT),
     );
   }
 
@@ -90,7 +93,7 @@ export class PteNode {
   /** A detached copy of any {@link Pte}-shaped value (for entries made outside this module). */
   static from(p: Pte): PteNode {
     if (p.kind === "present") {
-      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone);
+      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone, p.dirty === true);
     }
     if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);
     if (p.kind === "guard") return PteNode.guard();
@@ -131,6 +134,14 @@ export class PteNode {
   }
   set young(v: boolean) {
     this.#info = v ? this.#info | YOUNG : this.#info & ~YOUNG;
+  }
+
+  /** Dirty bit: written through since it was last cleaned (present entries only). */
+  get dirty(): boolean {
+    return (this.#info & DIRTY) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.#info = v ? this.#info | DIRTY : this.#info & ~DIRTY;
   }
 
   /** PROT_NONE: present but inaccessible. */

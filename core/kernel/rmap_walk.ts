@@ -260,6 +260,7 @@ export function folioReferenced(
  * ```
  */
 export function tryToUnmap(k: KernelState, folio: Folio): boolean {
+  if (k.lazyfree.has(folio)) return discardLazyfree(k, folio);
   // No swap space: `add_to_swap` fails and the folio is kept, before any walk (a folio already
   // in the swap cache has its slot).
   if (!k.params.swapSpace && !k.swapCacheOf.has(folio)) {
@@ -291,6 +292,36 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
     return false;
   }
   countEvent(k, "folios_reclaimed");
+  return folio.freed;
+}
+
+/**
+ * `try_to_unmap` of a lazily freeable folio (MADV_FREE; `try_to_unmap_one`'s "MADV_FREE page
+ * check"): needs no swap slot. Each mapping, in walk order, is discarded (its PTE cleared, no
+ * swap entry) while clean; a dirty one (written since MADV_FREE) or a pinned folio (a reference
+ * beyond its mappings) stops the walk there: that mapping stays, the folio is swap-backed again
+ * (no longer lazily freeable) and kept, and the mappings discarded before it stay discarded. A
+ * VM_LOCKED mapping stops the walk too. Returns true when the folio was freed.
+ */
+function discardLazyfree(k: KernelState, folio: Folio): boolean {
+  const stop: WalkStop = { aborted: false };
+  rmapWalk(k, folio, "unmap", false, (pte, mm, addr, vma) => {
+    if (vma.flags & VM_LOCKED) {
+      stop.aborted = true;
+      return false;
+    }
+    if (pte.dirty === true || folio.pinned) {
+      k.lazyfree.delete(folio); // folio_set_swapbacked
+      countEvent(k, "lazyfree_redirtied");
+      stop.aborted = true;
+      return false;
+    }
+    clearPte(k, mm, addr);
+    return !folio.freed;
+  }, stop);
+  if (stop.aborted) return false;
+  countEvent(k, "folios_reclaimed");
+  countEvent(k, "folios_lazyfreed");
   return folio.freed;
 }
 

@@ -94,6 +94,11 @@ export interface KernelState {
   readonly lru: FolioLru;
   /** Folios kept in the swap cache for the other PTEs that still refer to their slot. */
   readonly swapCacheOf: Map<Folio, SwapSlot>;
+  /**
+   * Lazily freeable anonymous folios (MADV_FREE: `folio_mark_lazyfree` clears PG_swapbacked):
+   * reclaim discards them unless a mapping was written again (madvise_free.ts).
+   */
+  readonly lazyfree: Set<Folio>;
   /** Subscribers to every walk's figures. */
   readonly walkListeners: WalkListener[];
   /** KSM's state, created by the first MADV_MERGEABLE or valued write (ksm.ts). */
@@ -132,6 +137,7 @@ export function newKernelState(opts: KernelOptions): KernelState {
     liveAnon: [],
     lru: new FolioLru(),
     swapCacheOf: new Map(),
+    lazyfree: new Set(),
     walkListeners: [],
   };
   const host: SchemeHost = {

@@ -248,6 +248,12 @@ export interface PresentPte {
   young: boolean;
   /** PROT_NONE: present but inaccessible. */
   protNone: boolean;
+  /**
+   * Dirty bit (`pte_dirty`): set by a write (the fault that maps the page writable, or the
+   * hardware on a write through a writable entry), cleared by MADV_FREE; optional for entries
+   * made outside the kernel (absent means clean).
+   */
+  dirty?: boolean;
   /** Not a swap entry. */
   readonly swap: null;
 }
