@@ -28,7 +28,14 @@ import type { KernelState } from "./state.ts";
 import { splitFolio } from "./folio.ts";
 import { tryToUnmap } from "./rmap_walk.ts";
 import { SLOTS } from "./pte_node.ts";
-import { type Folio, type Mm, PAGE_SIZE, SyscallError, VM_LOCKED } from "./types.ts";
+import {
+  type Folio,
+  type Mm,
+  PAGE_SIZE,
+  type PresentPte,
+  SyscallError,
+  VM_LOCKED,
+} from "./types.ts";
 
 /**
  * MADV_COLD (`pageout` false) or MADV_PAGEOUT of `[start, end)` (page aligned) with `mmap_lock`
@@ -86,15 +93,7 @@ function coldOrPageoutPte(
   const f = pte.folio;
   let nr = 1;
   if (f.nrPages > 1) {
-    // madvise_folio_pte_batch: the PTEs from here, up to the range's or the page table's end,
-    // that map the folio's following pages.
-    const tableEnd = (Math.floor(vpn / SLOTS) + 1) * SLOTS;
-    const limit = Math.min(end / PAGE_SIZE, tableEnd, vpn + f.nrPages - pte.page);
-    while (vpn + nr < limit) {
-      const q = mm.pages.get(vpn + nr);
-      if (q?.kind !== "present" || q.folio !== f || q.page !== pte.page + nr) break;
-      nr++;
-    }
+    nr = folioPteBatch(mm, vpn, end / PAGE_SIZE, pte);
     if (nr < f.nrPages) {
       // Split a folio only this mm maps ("If we encounter a large folio, only split it if it is
       // not fully mapped within the range"); on success the same PTE is looked at again.
@@ -118,8 +117,37 @@ function coldOrPageoutPte(
   return nr;
 }
 
-/** `folio_maybe_mapped_shared` for a large folio: whether an mm other than `mm` maps it. */
-function mappedByOtherMm(f: Folio, mm: Mm): boolean {
+/**
+ * `madvise_folio_pte_batch`: how many PTEs from page `vpn` on, up to page `endVpn` or the end of
+ * the page table, map `pte`'s folio's following pages (MADV_COLD, MADV_PAGEOUT and MADV_FREE).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const nr = folioPteBatch(mm, vpn, end / PAGE_SIZE, pte); // 1 ... folio pages
+ * ```
+ */
+export function folioPteBatch(mm: Mm, vpn: number, endVpn: number, pte: PresentPte): number {
+  const f = pte.folio;
+  const tableEnd = (Math.floor(vpn / SLOTS) + 1) * SLOTS;
+  const limit = Math.min(endVpn, tableEnd, vpn + f.nrPages - pte.page);
+  let nr = 1;
+  while (vpn + nr < limit) {
+    const q = mm.pages.get(vpn + nr);
+    if (q?.kind !== "present" || q.folio !== f || q.page !== pte.page + nr) break;
+    nr++;
+  }
+  return nr;
+}
+
+/**
+ * `folio_maybe_mapped_shared` for a large folio: whether an mm other than `mm` maps it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (mappedByOtherMm(folio, mm)) return nr; // leave it as it is
+ * ```
+ */
+export function mappedByOtherMm(f: Folio, mm: Mm): boolean {
   for (const m of f.mappers.values()) if (m.mm !== mm) return true;
   return false;
 }

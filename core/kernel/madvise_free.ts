@@ -20,8 +20,7 @@
  * the one kept out), the lazy-free LRU and its per-CPU batching (which on Linux can leave a few
  * folios not yet marked when reclaim runs at once), and KSM folios, which the model skips.
  *
- * Scheme hooks called here: none directly; through folio.ts `splitFolio`, and through pgtable.ts
- * (a dropped swap entry) none.
+ * Scheme hooks called here: none directly; `splitFolio` through folio.ts.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -31,7 +30,7 @@
 import type { KernelState } from "./state.ts";
 import { splitFolio } from "./folio.ts";
 import { clearPte } from "./pgtable.ts";
-import { SLOTS } from "./pte_node.ts";
+import { folioPteBatch, mappedByOtherMm } from "./madvise_cold.ts";
 import { countEvent } from "./state.ts";
 import { type Mm, PAGE_SIZE, SyscallError, VM_LOCKED, VM_SHARED } from "./types.ts";
 
@@ -79,17 +78,9 @@ function freePte(k: KernelState, mm: Mm, addr: number, end: number): number {
   if (f.ksm) return 1;
   let nr = 1;
   if (f.nrPages > 1) {
-    // madvise_folio_pte_batch: the PTEs from here, up to the range's or the page table's end,
-    // that map the folio's following pages.
-    const tableEnd = (Math.floor(vpn / SLOTS) + 1) * SLOTS;
-    const limit = Math.min(end / PAGE_SIZE, tableEnd, vpn + f.nrPages - pte.page);
-    while (vpn + nr < limit) {
-      const q = mm.pages.get(vpn + nr);
-      if (q?.kind !== "present" || q.folio !== f || q.page !== pte.page + nr) break;
-      nr++;
-    }
+    nr = folioPteBatch(mm, vpn, end / PAGE_SIZE, pte);
     if (nr < f.nrPages) {
-      for (const m of f.mappers.values()) if (m.mm !== mm) return nr; // folio_maybe_mapped_shared
+      if (mappedByOtherMm(f, mm)) return nr;
       return splitFolio(k, f) ? 0 : nr;
     }
   }
