@@ -37,6 +37,7 @@ import {
   VM_NORESERVE,
   VM_RAND_READ,
   VM_SEQ_READ,
+  VM_WIPEONFORK,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -193,4 +194,18 @@ Deno.test("MADV_RANDOM and MADV_SEQUENTIAL are VMA flags that split; MADV_NORMAL
   k.madvise(mm, X, 8 * P, MADV_NORMAL);
   assertEquals(layout(mm, both), [[0, 8, 0]]);
   assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 1]);
+});
+
+Deno.test("MADV_WIPEONFORK sets the flag on the VMAs before the file VMA it refuses", () => {
+  //   [0,4) anon  [4,8) private file     WIPEONFORK on [0,8): [0,4) wiped, then EINVAL
+  // Bug caught: refusing the whole range before changing any VMA (the host wipes [0,4): its child
+  // gets no anon_vma there; tools/verify/scenarios/madvise_flags.scn).
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 4 * P, 4 * P, RW, MAP_PRIVATE | MAP_FIXED, k.createFile("f", 4), 0);
+  k.touch(mm, X, "write");
+  assertThrows(() => k.madvise(mm, X, 8 * P, 18), SyscallError, "EINVAL"); // MADV_WIPEONFORK
+  assertEquals(layout(mm, VM_WIPEONFORK), [[0, 4, VM_WIPEONFORK], [4, 8, 0]]);
+  k.fork(mm);
+  assertEquals(k.slab.live("anon_vma"), 1);
 });

@@ -508,9 +508,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "madvise-wipeonfork-file",
     file: "core/kernel/madvise.ts",
-    search: "      if (v.file || (v.flags & VM_SHARED)) {",
-    replace: "      if (v.flags & VM_SHARED) {",
-    story: "MADV_WIPEONFORK (and MADV_FREE) accepted on a private file mapping (Linux: EINVAL)",
+    search: "      if (vma.file || (vma.flags & VM_SHARED)) {",
+    replace: "      if (vma.flags & VM_SHARED) {",
+    story: "MADV_WIPEONFORK accepted on a private file mapping (Linux: EINVAL)",
     tests: [CLASSIC, MISUSE],
   },
   {

@@ -259,14 +259,6 @@ export function doMadvise(
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
-  if (advice === MADV_WIPEONFORK) {
-    // MADV_WIPEONFORK ("vma->vm_file || vm_flags & VM_SHARED"): EINVAL for any other VMA.
-    for (const v of mm.vmas.intersecting(addr, end)) {
-      if (v.file || (v.flags & VM_SHARED)) {
-        throw new SyscallError("EINVAL", sys, "MADV_WIPEONFORK needs private anonymous memory");
-      }
-    }
-  }
   if (advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE) {
     // madvise_guard_install / madvise_guard_remove (madvise_guard.ts): no VMA splits.
     madviseGuard(k, mm, addr, end, advice === MADV_GUARD_INSTALL, sys);
@@ -295,8 +287,14 @@ export function doMadvise(
       nf = ksmMadvise(k, vma, cur, tmpEnd, advice === MADV_MERGEABLE);
     } else if (advice === MADV_DONTFORK) nf |= VM_DONTCOPY;
     else if (advice === MADV_DOFORK) nf &= ~VM_DONTCOPY;
-    else if (advice === MADV_WIPEONFORK) nf |= VM_WIPEONFORK;
-    else if (advice === MADV_KEEPONFORK) nf &= ~VM_WIPEONFORK;
+    else if (advice === MADV_WIPEONFORK) {
+      // madvise_vma_behavior: "only supported on anonymous memory" ("vma->vm_file || new_flags &
+      // VM_SHARED"): EINVAL at such a VMA, after the VMAs before it got the flag.
+      if (vma.file || (vma.flags & VM_SHARED)) {
+        throw new SyscallError("EINVAL", sys, "MADV_WIPEONFORK needs private anonymous memory");
+      }
+      nf |= VM_WIPEONFORK;
+    } else if (advice === MADV_KEEPONFORK) nf &= ~VM_WIPEONFORK;
     else if (advice === MADV_DONTDUMP) nf |= VM_DONTDUMP;
     else if (advice === MADV_DODUMP) nf &= ~VM_DONTDUMP;
     // madvise_vma_behavior: the read-ahead hints are VMA flags, each clearing the other.
