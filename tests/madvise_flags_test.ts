@@ -8,6 +8,7 @@
 import { assertEquals, assertThrows } from "./assert.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import { madviseLockMode } from "../core/kernel/madvise.ts";
 import {
   MADV_DODUMP,
   MADV_DONTDUMP,
@@ -15,6 +16,8 @@ import {
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
   MADV_NORMAL,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
   MADV_RANDOM,
   MADV_SEQUENTIAL,
   MAP_ANONYMOUS,
@@ -208,4 +211,35 @@ Deno.test("MADV_WIPEONFORK sets the flag on the VMAs before the file VMA it refu
   assertEquals(layout(mm, VM_WIPEONFORK), [[0, 4, VM_WIPEONFORK], [4, 8, 0]]);
   k.fork(mm);
   assertEquals(k.slab.live("anon_vma"), 1);
+});
+
+Deno.test("MADV_POPULATE_WRITE/READ fault page by page; EINVAL, ENOMEM and EFAULT as the host", () => {
+  //   [0,4) r   [8,12) rw   hole   [16,20) rw with a guard at 17
+  // Bug caught: a write prefault of a read-only VMA (the host: EINVAL), stopping before the hole
+  // (the pages before it are populated, then ENOMEM), populating through a guard marker, or a
+  // write prefault that leaves a CoW page shared with the child (tools/verify madvise_flags.scn).
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, PROT_READ, ANON);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON);
+  k.mmap(mm, X + 16 * P, 4 * P, RW, ANON);
+  const kinds = (from: number, n: number): string =>
+    Array.from({ length: n }, (_, i) => mm.pages.get(X / P + from + i)?.kind[0] ?? ".").join("");
+  assertThrows(() => k.madvise(mm, X, 4 * P, MADV_POPULATE_WRITE), SyscallError, "EINVAL");
+  k.madvise(mm, X, 4 * P, MADV_POPULATE_READ);
+  assertThrows(() => k.madvise(mm, X + 8 * P, 8 * P, MADV_POPULATE_WRITE), SyscallError, "ENOMEM");
+  assertEquals([kinds(0, 4), kinds(8, 4)], ["zzzz", "pppp"]);
+  k.madvise(mm, X + 17 * P, P, 102); // MADV_GUARD_INSTALL
+  assertThrows(() => k.madvise(mm, X + 16 * P, 4 * P, MADV_POPULATE_WRITE), SyscallError, "EFAULT");
+  assertEquals(kinds(16, 4), "pg..");
+  // get_lock_mode: both take mmap_lock for read.
+  assertEquals([madviseLockMode(MADV_POPULATE_READ), madviseLockMode(MADV_POPULATE_WRITE)], [
+    "read",
+    "read",
+  ]);
+  const c = k.fork(mm);
+  k.madvise(c, X + 8 * P, P, MADV_POPULATE_WRITE); // breaks CoW in the child
+  assertEquals(
+    c.pages.get((X + 8 * P) / P)!.folio === mm.pages.get((X + 8 * P) / P)!.folio,
+    false,
+  );
 });

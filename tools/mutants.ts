@@ -4263,8 +4263,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "guard-lock-write",
     file: "core/kernel/madvise.ts",
-    search: '      advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE\n    ? "read"',
-    replace: '      false\n    ? "read"',
+    search: "      advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE ||",
+    replace: "      false ||",
     story: "guard advice takes mmap_lock for write (the host takes it for read)",
     tests: ["tests/madvise_guard_test.ts"],
   },
@@ -4433,5 +4433,38 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "anon_vma_lazy lets MREMAP_RELOCATE_ANON move folios a TREE_PARENT fork child still shares",
     tests: ["tests/property_schemes_test.ts"],
+  },
+  {
+    id: "populate-hole-ignored",
+    file: "core/kernel/madvise.ts",
+    search:
+      '    if (vma === undefined) throw new SyscallError("ENOMEM", sys, "MADV_POPULATE over a hole");',
+    replace: "    if (vma === undefined) return;",
+    story: "MADV_POPULATE over a hole succeeds (the host: ENOMEM)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "populate-no-permission-check",
+    file: "core/kernel/madvise.ts",
+    search: "    if (!(vma.flags & (write ? VM_WRITE : VM_READ))) {",
+    replace: "    if (false) {",
+    story: "MADV_POPULATE_WRITE of a read-only VMA is refused at the fault, not with EINVAL",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "populate-write-as-read",
+    file: "core/kernel/madvise.ts",
+    search: '        handleMmFault(k, mm, a, write ? "write" : "read", false, true);',
+    replace: '        handleMmFault(k, mm, a, "read", false, true);',
+    story: "MADV_POPULATE_WRITE faults for read: the zero page, no CoW break",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "populate-lock-write",
+    file: "core/kernel/madvise.ts",
+    search: '      advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE\n    ? "read"',
+    replace: '      false\n    ? "read"',
+    story: "MADV_POPULATE takes mmap_lock for write (get_lock_mode: read)",
+    tests: ["tests/madvise_flags_test.ts", "tests/madvise_guard_test.ts"],
   },
 ];

@@ -35,6 +35,7 @@ import { madviseGuard } from "./madvise_guard.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
 import { zapRange } from "./pgtable.ts";
+import { handleMmFault } from "./memory.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import type { LockMode } from "../machine/exec.ts";
 import {
@@ -54,6 +55,8 @@ import {
   MADV_NOHUGEPAGE,
   MADV_NORMAL,
   MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
   MADV_RANDOM,
   MADV_SEQUENTIAL,
   MADV_UNMERGEABLE,
@@ -61,6 +64,7 @@ import {
   MADV_WIPEONFORK,
   type MadviseRange,
   type Mm,
+  PAGE_SIZE,
   SyscallError,
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -68,9 +72,11 @@ import {
   VM_LOCKED,
   VM_NOHUGEPAGE,
   VM_RAND_READ,
+  VM_READ,
   VM_SEQ_READ,
   VM_SHARED,
   VM_WIPEONFORK,
+  VM_WRITE,
 } from "./types.ts";
 
 /** The advice values `doMadvise` knows (anything else is EINVAL, as for an unknown value). */
@@ -96,6 +102,8 @@ const KNOWN_ADVICE = [
   MADV_SEQUENTIAL,
   MADV_GUARD_INSTALL,
   MADV_GUARD_REMOVE,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
 ];
 
 /**
@@ -114,7 +122,7 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
 /**
  * The mode in which a call with `advice` takes `mmap_lock` (`get_lock_mode`, see the module
  * header): read for MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_DONTNEED, MADV_DONTNEED_LOCKED,
- * MADV_FREE, MADV_GUARD_INSTALL and MADV_GUARD_REMOVE, else write.
+ * MADV_FREE, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE and MADV_POPULATE_READ/WRITE, else write.
  *
  * @example Usage
  * ```ts
@@ -127,7 +135,8 @@ function madviseShouldSkip(addr: number, len: number, advice: number, sys: strin
 export function madviseLockMode(advice: number): LockMode {
   return advice === MADV_DONTNEED || advice === MADV_DONTNEED_LOCKED || advice === MADV_FREE ||
       advice === MADV_COLD || advice === MADV_PAGEOUT || advice === MADV_WILLNEED ||
-      advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE
+      advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE ||
+      advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE
     ? "read"
     : "write";
 }
@@ -259,6 +268,10 @@ export function doMadvise(
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
+  if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
+    madvisePopulate(k, mm, addr, end, advice === MADV_POPULATE_WRITE);
+    return;
+  }
   if (advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE) {
     // madvise_guard_install / madvise_guard_remove (madvise_guard.ts): no VMA splits.
     madviseGuard(k, mm, addr, end, advice === MADV_GUARD_INSTALL, sys);
@@ -308,4 +321,36 @@ export function doMadvise(
     cur = tmpEnd;
   }
   if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
+}
+
+/**
+ * `madvise_populate`: faults in `[addr, end)` page by page (`faultin_page_range`, mm/gup.c), for
+ * write with `write` (CoW is broken as by a write), else for read, skipping pages already mapped
+ * so. A VMA without VM_READ (read) or VM_WRITE (write) is EINVAL ("incompatible mappings /
+ * permissions"), a hole ENOMEM, a fault that fails (past a file's end, a guard marker) EFAULT;
+ * the pages before the failure stay populated [C, host: tools/verify/scenarios/madvise_flags.scn].
+ */
+function madvisePopulate(k: KernelState, mm: Mm, addr: number, end: number, write: boolean): void {
+  const sys = "madvise";
+  let a = addr;
+  while (a < end) {
+    const vma = mm.vmas.find(a);
+    if (vma === undefined) throw new SyscallError("ENOMEM", sys, "MADV_POPULATE over a hole");
+    if (!(vma.flags & (write ? VM_WRITE : VM_READ))) {
+      throw new SyscallError("EINVAL", sys, "MADV_POPULATE without the permission");
+    }
+    for (const e = Math.min(vma.end, end); a < e; a += PAGE_SIZE) {
+      const pte = mm.pages.get(a / PAGE_SIZE);
+      if (
+        pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&
+        (!write || pte.writable)
+      ) continue;
+      try {
+        handleMmFault(k, mm, a, write ? "write" : "read", false, true);
+      } catch (e) {
+        if (!(e instanceof SyscallError)) throw e;
+        throw new SyscallError("EFAULT", sys, `MADV_POPULATE fault failed: ${e.message}`);
+      }
+    }
+  }
 }

@@ -114,6 +114,13 @@ export const MADV_SEQUENTIAL = 2;
  * PTE or rmap object changes; the model only checks the range (ENOMEM for a hole).
  */
 export const MADV_WILLNEED = 3;
+/**
+ * Prefault the range readable (uapi 22; `madvise_populate`): read faults page by page, as a read
+ * of each page would; EINVAL without VM_READ, ENOMEM at a hole, EFAULT where a fault fails.
+ */
+export const MADV_POPULATE_READ = 22;
+/** Prefault the range writable (uapi 23): write faults (CoW breaks); EINVAL without VM_WRITE. */
+export const MADV_POPULATE_WRITE = 23;
 /** MADV_DONTNEED that also zaps VM_LOCKED VMAs (uapi 24; MADV_DONTNEED refuses them, EINVAL). */
 export const MADV_DONTNEED_LOCKED = 24;
 /**

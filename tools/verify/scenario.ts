@@ -46,6 +46,8 @@ export const ADVICE = [
   "sequential",
   "guard_install",
   "guard_remove",
+  "populate_read",
+  "populate_write",
 ] as const;
 /** An advice name. */
 export type Advice = typeof ADVICE[number];
@@ -717,6 +719,8 @@ export const ADVICE_VALUE: Readonly<Record<Advice, number>> = {
   sequential: 2,
   guard_install: 102,
   guard_remove: 103,
+  populate_read: 22,
+  populate_write: 23,
 };
 
 /** `mremap` flags (uapi). */
