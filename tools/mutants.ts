@@ -4214,8 +4214,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "guard-populate-through",
     file: "core/kernel/memory.ts",
-    search: '        pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&',
-    replace: '        pte !== undefined && pte.kind !== "swap" &&',
+    search:
+      '    pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&\n    (!write',
+    replace: '    pte !== undefined && pte.kind !== "swap" &&\n    (!write',
     story: "mlock populates past a guard marker (the host fails with ENOMEM)",
     tests: ["tests/madvise_guard_test.ts"],
   },
@@ -4454,8 +4455,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "populate-write-as-read",
     file: "core/kernel/madvise.ts",
-    search: '        handleMmFault(k, mm, a, write ? "write" : "read", false, true);',
-    replace: '        handleMmFault(k, mm, a, "read", false, true);',
+    search: "      const err = faultinPage(k, mm, a, write, false, true);",
+    replace: "      const err = faultinPage(k, mm, a, false, false, true);",
     story: "MADV_POPULATE_WRITE faults for read: the zero page, no CoW break",
     tests: ["tests/madvise_flags_test.ts"],
   },

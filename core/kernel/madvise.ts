@@ -35,7 +35,7 @@ import { madviseGuard } from "./madvise_guard.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
 import { zapRange } from "./pgtable.ts";
-import { handleMmFault } from "./memory.ts";
+import { faultinPage } from "./memory.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import type { LockMode } from "../machine/exec.ts";
 import {
@@ -340,16 +340,9 @@ function madvisePopulate(k: KernelState, mm: Mm, addr: number, end: number, writ
       throw new SyscallError("EINVAL", sys, "MADV_POPULATE without the permission");
     }
     for (const e = Math.min(vma.end, end); a < e; a += PAGE_SIZE) {
-      const pte = mm.pages.get(a / PAGE_SIZE);
-      if (
-        pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&
-        (!write || pte.writable)
-      ) continue;
-      try {
-        handleMmFault(k, mm, a, write ? "write" : "read", false, true);
-      } catch (e) {
-        if (!(e instanceof SyscallError)) throw e;
-        throw new SyscallError("EFAULT", sys, `MADV_POPULATE fault failed: ${e.message}`);
+      const err = faultinPage(k, mm, a, write, false, true);
+      if (err !== null) {
+        throw new SyscallError("EFAULT", sys, `MADV_POPULATE fault failed: ${err.message}`);
       }
     }
   }

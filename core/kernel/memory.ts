@@ -93,24 +93,45 @@ export function populateRange(
     let failed = (flags & VM_ACCESS_FLAGS) === 0 ? a : -1;
     const write = (flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
     for (; a < vEnd && failed < 0; a += PAGE_SIZE) {
-      const pte = mm.pages.get(a / PAGE_SIZE);
-      // Present (or the zero page) and permitted: nothing to fault. A swap entry or a guard
-      // marker faults (a marker fails: SIGSEGV).
-      if (
-        pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&
-        (!write || pte.writable)
-      ) continue;
-      try {
-        handleMmFault(k, mm, a, write ? "write" : "read", true, locked);
-      } catch (e) {
-        if (!(e instanceof SyscallError)) throw e;
-        failed = a;
-      }
+      if (faultinPage(k, mm, a, write, true, locked) !== null) failed = a;
     }
     if (failed >= 0 && sys !== undefined) {
       throw new SyscallError("ENOMEM", sys, `cannot fault in ${hex(failed)}`);
     }
   }
+}
+
+/**
+ * One page of `__get_user_pages` (mm/gup.c), for `mm_populate` and MADV_POPULATE: nothing when
+ * the page is mapped as the access needs (present or the zero page, writable for a write; a swap
+ * entry or a guard marker is not), else {@link handleMmFault} (`force`: FOLL_FORCE, `locked`:
+ * `mmap_lock` held). Returns the fault's error, or null.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (faultinPage(k, mm, addr, true, false, true) !== null) throw new SyscallError(...);
+ * ```
+ */
+export function faultinPage(
+  k: KernelState,
+  mm: Mm,
+  addr: number,
+  write: boolean,
+  force: boolean,
+  locked: boolean,
+): SyscallError | null {
+  const pte = mm.pages.get(addr / PAGE_SIZE);
+  if (
+    pte !== undefined && (pte.kind === "present" || pte.kind === "zero") &&
+    (!write || pte.writable)
+  ) return null;
+  try {
+    handleMmFault(k, mm, addr, write ? "write" : "read", force, locked);
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    return e;
+  }
+  return null;
 }
 
 /**
