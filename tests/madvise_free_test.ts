@@ -1,7 +1,7 @@
 // MADV_FREE's lazily freeable pages and the PTE dirty bit (mm/madvise.c `madvise_free_pte_range`,
 // mm/swap.c `folio_mark_lazyfree`, mm/rmap.c `try_to_unmap_one`'s MADV_FREE check, mm/memory.c's
-// `pte_mkdirty` sites). The host answers of tools/verify/scenarios/resident.scn (free-*) came first.
-// Each test names the bug it catches.
+// `pte_mkdirty` sites). The host answers of tools/verify/scenarios/resident.scn (free-*) came
+// first. Each test names the bug it catches.
 
 import { assertEquals } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
@@ -29,7 +29,7 @@ function world(params: Record<string, unknown> = {}): { k: Kernel; mm: Mm } {
   return { k, mm: k.spawn() };
 }
 
-/** The entries of `pages` pages from X: `.` none, `D` present dirty, `p` present clean, `s` swap. */
+/** The entries of `pages` pages from X: `.` none, `D` dirty, `p` clean (present), `s` swap. */
 function ptes(mm: Mm, pages: number, from = 0): string {
   let out = "";
   for (let i = from; i < from + pages; i++) {

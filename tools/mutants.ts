@@ -4180,9 +4180,9 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "guard-hole-ignored",
-    file: "core/kernel/madvise_guard.ts",
-    search: "  if (mapped < end - addr) throw",
-    replace: "  if (false) throw",
+    file: "core/kernel/madvise.ts",
+    search: "advice === MADV_GUARD_INSTALL, sys);\n    if (hole) throw",
+    replace: "advice === MADV_GUARD_INSTALL, sys);\n    if (false) throw",
     story: "a guard advice over a hole succeeds (madvise_walk_vmas returns ENOMEM)",
     tests: ["tests/madvise_guard_test.ts"],
   },
@@ -4467,5 +4467,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '      false\n    ? "read"',
     story: "MADV_POPULATE takes mmap_lock for write (get_lock_mode: read)",
     tests: ["tests/madvise_flags_test.ts", "tests/madvise_guard_test.ts"],
+  },
+  {
+    id: "lazy-pending-children-kept",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "    if (n === 0) this.#pendingChildren.delete(t.parent);",
+    replace: "    if (n < 0) this.#pendingChildren.delete(t.parent);",
+    story: "a dead tree-parent link still counts as a deferred child (relocation refused for good)",
+    tests: ["tests/property_schemes_test.ts"],
   },
 ];

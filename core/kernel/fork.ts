@@ -7,7 +7,8 @@
  *
  * Scheme hooks called here: `mmInit` (a new mm), `vmaInit` and `fork` (`anon_vma_fork`, per
  * copied VMA that is not VM_WIPEONFORK), `hasAnon` (`vma_needs_copy`, with VM_MAYBE_GUARD);
- * through memory.ts (`copy_page_range`) `addNewAnon`; through mmap.ts (`exit_mmap`) `unlink` and `mmTeardown`.
+ * through memory.ts (`copy_page_range`) `addNewAnon`; through mmap.ts (`exit_mmap`) `unlink` and
+ * `mmTeardown`.
  *
  * This module is browser compatible and has no dependencies.
  *

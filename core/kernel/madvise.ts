@@ -9,9 +9,9 @@
  * Stands for `mm/madvise.c` (`madvise_walk_vmas`, `madvise_dontneed_single_vma`,
  * `madvise_free_single_vma`, `madvise_vma_behavior`, `madvise_update_vma`) and
  * `hugepage_madvise` (mm/khugepaged.c); MADV_FREE's lazily freeable pages are madvise_free.ts's.
- * What the model leaves out, named: MADV_HUGEPAGE registers the mm with khugepaged (`khugepaged_enter_vma`),
- * which is not modelled. MADV_DODUMP's EINVAL for VM_SPECIAL VMAs cannot arise (the model has no
- * VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
+ * What the model leaves out, named: MADV_HUGEPAGE registers the mm with khugepaged
+ * (`khugepaged_enter_vma`), which is not modelled. MADV_DODUMP's EINVAL for VM_SPECIAL VMAs
+ * cannot arise (the model has no VM_IO/VM_PFNMAP/VM_MIXEDMAP/VM_DONTEXPAND mappings).
  *
  * The lock a call takes is `get_lock_mode`'s (6.18): `mmap_lock` for read for MADV_COLD,
  * MADV_PAGEOUT, MADV_WILLNEED, MADV_GUARD_INSTALL and MADV_GUARD_REMOVE (measured on 6.18 with
@@ -275,6 +275,7 @@ export function doMadvise(
   if (advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE) {
     // madvise_guard_install / madvise_guard_remove (madvise_guard.ts): no VMA splits.
     madviseGuard(k, mm, addr, end, advice === MADV_GUARD_INSTALL, sys);
+    if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;
   }
   if (advice === MADV_WILLNEED) {

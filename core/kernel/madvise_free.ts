@@ -32,7 +32,14 @@ import { splitFolio } from "./folio.ts";
 import { clearPte } from "./pgtable.ts";
 import { folioPteBatch, mappedByOtherMm } from "./madvise_cold.ts";
 import { countEvent } from "./state.ts";
-import { type Mm, PAGE_SIZE, SyscallError, VM_LOCKED, VM_SHARED } from "./types.ts";
+import {
+  type Mm,
+  PAGE_SIZE,
+  type PresentPte,
+  SyscallError,
+  VM_LOCKED,
+  VM_SHARED,
+} from "./types.ts";
 
 /**
  * `madvise(MADV_FREE)` over `[start, end)` of `mm` (page aligned, `mmap_lock` held); throws
@@ -93,8 +100,7 @@ function freePte(k: KernelState, mm: Mm, addr: number, end: number): number {
     k.swapCacheOf.delete(f);
   }
   for (let i = 0; i < nr; i++) {
-    const q = mm.pages.get(vpn + i)!;
-    if (q.kind !== "present") continue;
+    const q = mm.pages.get(vpn + i) as PresentPte; // the batch maps the folio's pages
     q.young = false; // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG | CYDP_CLEAR_DIRTY)
     q.dirty = false;
     k.exec.work("pte_update");

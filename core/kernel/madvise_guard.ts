@@ -17,7 +17,8 @@
  * - remove: the range's markers are cleared (allowed on VM_LOCKED VMAs). The VMA keeps
  *   VM_MAYBE_GUARD: the kernel cannot tell whether any marker is left.
  *
- * A hole in the range makes the call ENOMEM after the mapped parts are done, as for any madvise.
+ * A hole in the range makes the call ENOMEM after the mapped parts are done, as for any madvise
+ * (madvise.ts reports it).
  * What the markers do elsewhere: a fault on one is EFAULT (memory.ts), fork copies them
  * (`vma_needs_copy` honours VM_MAYBE_GUARD, `copy_pte_marker`), MADV_DONTNEED keeps them, munmap
  * and exit drop them (`ZAP_FLAG_DROP_MARKER`), mremap moves them with the page tables, and
@@ -42,8 +43,9 @@ import {
 } from "./types.ts";
 
 /**
- * `madvise_guard_install` (`install`) or `madvise_guard_remove` over `[addr, end)` of `mm`, whose
- * `mmap_lock` the caller holds; throws EINVAL (install on a VM_LOCKED VMA) or ENOMEM (a hole).
+ * `madvise_guard_install` (`install`) or `madvise_guard_remove` over the VMAs in `[addr, end)`
+ * of `mm`, whose `mmap_lock` the caller holds; throws EINVAL (install on a VM_LOCKED VMA). A hole
+ * is the caller's to report (ENOMEM after the VMAs are done).
  *
  * @example Usage
  * ```ts ignore
@@ -58,10 +60,8 @@ export function madviseGuard(
   install: boolean,
   sys: string,
 ): void {
-  let mapped = 0;
   for (const v of mm.vmas.intersecting(addr, end)) {
     const s = Math.max(addr, v.start), e = Math.min(end, v.end);
-    mapped += e - s;
     if (!install) {
       for (const vpn of mm.pages.rangeKeys(s / PAGE_SIZE, e / PAGE_SIZE)) {
         if (mm.pages.get(vpn)!.kind === "guard") clearPte(k, mm, vpn * PAGE_SIZE);
@@ -82,5 +82,4 @@ export function madviseGuard(
       if (mm.pages.get(a / PAGE_SIZE) === undefined) setPte(k, mm, a, guardPte());
     }
   }
-  if (mapped < end - addr) throw new SyscallError("ENOMEM", sys, "range has a hole");
 }

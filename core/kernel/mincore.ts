@@ -17,7 +17,7 @@
  */
 
 import { isAligned, pageAlignUp } from "./mmap.ts";
-import { linearPageIndex, type Mm, PAGE_SIZE, SyscallError } from "./types.ts";
+import { linearPageIndex, type Mm, PAGE_SIZE, SyscallError, type Vma } from "./types.ts";
 
 /**
  * The residency of each page of `[addr, addr + len)` in `mm` (1 resident, 0 not), as `mincore`
@@ -33,8 +33,9 @@ export function mincore(mm: Mm, addr: number, len: number): Uint8Array {
   if (!isAligned(addr)) throw new SyscallError("EINVAL", sys, "addr not page aligned");
   const end = addr + pageAlignUp(len);
   const vec = new Uint8Array((end - addr) / PAGE_SIZE);
+  let vma: Vma | undefined;
   for (let a = addr; a < end; a += PAGE_SIZE) {
-    const vma = mm.vmas.find(a);
+    if (vma === undefined || a >= vma.end) vma = mm.vmas.find(a);
     if (vma === undefined) throw new SyscallError("ENOMEM", sys, "range has a hole");
     const pte = mm.pages.get(a / PAGE_SIZE);
     let resident = false;

@@ -1362,6 +1362,18 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     if (seenLinks.size !== this.#linksLive) {
       out.push(`${seenLinks.size} tree-parent links in use, ${this.#linksLive} counted live`);
     }
+    const byParent = new Map<AnonVma, number>();
+    for (const t of seenLinks) byParent.set(t.parent, (byParent.get(t.parent) ?? 0) + 1);
+    for (const [av, n] of this.#pendingChildren) {
+      if (byParent.get(av) !== n) {
+        out.push(
+          `anon_vma ${av.id}: ${n} deferred children counted, ${byParent.get(av) ?? 0} live`,
+        );
+      }
+    }
+    if (byParent.size !== this.#pendingChildren.size) {
+      out.push(`${byParent.size} parents of live links, ${this.#pendingChildren.size} counted`);
+    }
     for (const t of seenLinks) {
       for (const v of t.vmas) {
         if (v.detached) out.push(`tree-parent link ${t.id} holds dead vma ${v.id}`);
