@@ -72,6 +72,16 @@
 export * from "./core/kernel/kernel.ts";
 export * from "./core/kernel/types.ts";
 export * from "./core/kernel/params.ts";
+export {
+  UFFD_FEATURE_MOVE,
+  UFFD_FEATURE_SIGBUS,
+  UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
+  UFFDIO_MOVE_MODE_DONTWAKE,
+  UFFDIO_REGISTER_MODE_MINOR,
+  UFFDIO_REGISTER_MODE_MISSING,
+  UFFDIO_REGISTER_MODE_WP,
+  Userfaultfd,
+} from "./core/kernel/userfaultfd.ts";
 export * from "./core/slab.ts";
 export * from "./core/oracle.ts";
 

@@ -10,6 +10,7 @@ import { Kernel } from "../core/kernel/kernel.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
 import type { RmapScheme } from "../core/rmap/scheme.ts";
 import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
+import type { Userfaultfd } from "../core/kernel/userfaultfd.ts";
 import {
   MADV_COLD,
   MADV_DOFORK,
@@ -82,7 +83,8 @@ export type Op =
   }
   | { op: "mmapShmem"; proc: number; page: number; pages: number }
   | { op: "brk"; proc: number; delta: number }
-  | { op: "execve"; proc: number };
+  | { op: "execve"; proc: number }
+  | { op: "uffd"; proc: number; page: number; pages: number; to: number; mode: number };
 
 const proc = fc.integer({ min: 0, max: 3 });
 const page = fc.integer({ min: 0, max: WINDOW - 1 });
@@ -192,6 +194,17 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("execve" as const), proc }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("uffd" as const),
+      proc,
+      page,
+      pages,
+      to: page,
+      mode: fc.integer({ min: 0, max: 4 }),
+    }),
+  },
 );
 
 const addr = (p: number): number => BASE + p * P;
@@ -231,9 +244,28 @@ export function runSequence(
     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
   );
   for (let i = 0; i < 36; i += 2) if (i < 16 || i >= 20) k.touch(procs[0], addr(i), "write");
+  const uffds = new Map<Mm, Userfaultfd>();
   for (const o of ops) {
     try {
       switch (o.op) {
+        case "uffd": {
+          // userfaultfd: register (0), unregister (1), UFFDIO_MOVE with and without
+          // ALLOW_SRC_HOLES (2, 3) from `page` to `to`, close (4).
+          const mm = pickMm(o.proc);
+          let u = uffds.get(mm);
+          if (!u?.open) uffds.set(mm, u = k.userfaultfd(mm));
+          const a = addr(o.page), n = o.pages * P;
+          try {
+            if (o.mode === 0) u.register(a, n);
+            else if (o.mode === 1) u.unregister(a, n);
+            else if (o.mode < 4) u.move(addr(o.to), a, n, o.mode === 3 ? 2 : 0);
+            else u.close();
+          } catch (e) {
+            // Registering shmem is not modelled (a RangeError naming it), not a model failure.
+            if (!(e instanceof RangeError && /shmem is not modelled/.test(e.message))) throw e;
+          }
+          break;
+        }
         case "mmap":
           k.mmap(
             pickMm(o.proc),

@@ -101,7 +101,7 @@ Deno.test("verify: scenario errors name the line and the valid choices", () => {
     ["scenario a\nspawn P0\nmap P0 0 1 rq private", /bad protection "rq"/],
     ["scenario a\nspawn P0\nmadvise P0 0 1 collapse", /bad advice "collapse"; valid: dontneed/],
     ["scenario a\nspawn P0\nmremap P0 0 1 1 dontunmap", /dontunmap needs to=ADDR/],
-    ["scenario a\nspawn P0\nwrite P0 0 1 expect=EBUSY", /bad expect=EBUSY; valid: OK/],
+    ["scenario a\nspawn P0\nwrite P0 0 1 expect=EXDEV", /bad expect=EXDEV; valid: OK/],
     ["scenario a\nspawn P0\nmap P0 0 1 rw private file=F0:0", /file F0 not declared/],
     ["scenario a\nspawn P0\nksmd 0", /bad scan count "0" \(an integer in \[1, 16\]\)/],
     ["scenario a\nspawn P0\nksmd 1 expect=EINVAL", /ksmd cannot expect a failure/],

@@ -36,6 +36,7 @@ import {
   VM_DONTCOPY,
   VM_LOCKED_MASK,
   VM_MAYBE_GUARD,
+  VM_UFFD_MISSING,
   VM_WIPEONFORK,
   type Vma,
 } from "./types.ts";
@@ -116,6 +117,9 @@ export function dupMm(k: KernelState, parent: Mm): Mm {
  * then ends in a return, not in the rest of {@link dupMm}, which that fork had not yet run and
  * whose every later fork would leave the compiled loop again (a deoptimization each).
  */
+/** The VMA flags a fork child's copy loses. */
+const CHILD_CLEARS = VM_LOCKED_MASK | VM_UFFD_MISSING;
+
 function dupVmas(k: KernelState, child: Mm, n: number): void {
   const vmas = forkVmas as Vma[];
   // The copies fill forkVmas from the front (m <= i: a slot is read before it is reused), and
@@ -128,8 +132,9 @@ function dupVmas(k: KernelState, child: Mm, n: number): void {
     const flags = mpnt.flags;
     if (flags & VM_DONTCOPY) continue;
     const tmp = vmaDup(k, mpnt, child);
-    // dup_mmap: vm_flags_clear(tmp, VM_LOCKED_MASK): a child's memory is not locked.
-    if (flags & VM_LOCKED_MASK) tmp.flags = flags & ~VM_LOCKED_MASK;
+    // dup_mmap: vm_flags_clear(tmp, VM_LOCKED_MASK): a child's memory is not locked; and
+    // dup_userfaultfd without UFFD_FEATURE_EVENT_FORK resets the child's userfaultfd context.
+    if (flags & CHILD_CLEARS) tmp.flags = flags & ~CHILD_CLEARS;
     k.scheme.vmaInit(tmp);
     const wipe = (flags & VM_WIPEONFORK) !== 0;
     if (!wipe) k.scheme.fork(tmp, mpnt);
@@ -147,6 +152,7 @@ function dupVmas(k: KernelState, child: Mm, n: number): void {
 /** Tears the mm down and forgets it (the part of exit and execve that drops the old mm). */
 function dropMm(k: KernelState, mm: Mm): void {
   ksmExit(k, mm);
+  k.uffd?.delete(mm); // the context goes with its mm
   exitMmap(k, mm);
   mm.alive = false;
   k.mms.delete(mm.id);

@@ -56,7 +56,9 @@ import { dupMm, execMm, exitMm, newMm } from "./fork.ts";
 import { doMremap, vrmNew } from "./mremap.ts";
 import { ksmDoScan, ksmSetContent } from "./ksm.ts";
 import { folioReferenced, migrateFolio, tryToUnmap } from "./rmap_walk.ts";
+import { UFFD_FEATURE_MOVE, UFFD_FEATURE_SIGBUS, Userfaultfd } from "./userfaultfd.ts";
 import {
+  mmProblems,
   requireInteger,
   validateBrk,
   validateFolio,
@@ -69,6 +71,7 @@ import {
   validateProcessMadvise,
   validateRangeOp,
   validateTouch,
+  validateUserfaultfd,
 } from "./validate.ts";
 import {
   type Folio,
@@ -183,9 +186,7 @@ export class Kernel {
 
   /**
    * Takes up to `n` of the oldest folios off the anon LRU and puts them back at the young end
-   * (each scanned folio is rotated, whatever the caller decides), returning them oldest first.
-   * Models the inactive-list scan of reclaim: a folio is aged again only after every other folio
-   * has been.
+   * (each is rotated, whatever the caller decides), oldest first: reclaim's inactive-list scan.
    */
   lruScan(n: number): Folio[] {
     return lruScan(this.#k, n);
@@ -544,6 +545,17 @@ export class Kernel {
   }
 
   /**
+   * `userfaultfd(O_CLOEXEC)` and `UFFDIO_API` with `features` (default MOVE | SIGBUS; the model
+   * needs SIGBUS): the context, whose methods are the ioctls (userfaultfd.ts). One per mm.
+   */
+  userfaultfd(mm: Mm, features: number = UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS): Userfaultfd {
+    validateUserfaultfd(this.mms, mm, features, this.#k.uffd?.has(mm) === true);
+    const ctx = new Userfaultfd(this.#k, mm, features, this.#ops);
+    (this.#k.uffd ??= new Map()).set(mm, ctx);
+    return ctx;
+  }
+
+  /**
    * `try_to_unmap`: reclaim eviction. Blocking read lock; every mapping becomes a swap entry (a
    * MADV_FREE folio's clean ones are discarded) and the folio is freed. True if no longer mapped.
    */
@@ -568,17 +580,7 @@ export class Kernel {
   /** Checks kernel and scheme invariants; throws with every violation found. */
   assertInvariants(): void {
     const problems: string[] = [];
-    for (const mm of this.mms.values()) {
-      let n = 0;
-      let prevEnd = -1;
-      for (const v of mm.vmas) {
-        n++;
-        if (v.start >= v.end) problems.push(`vma ${v.id} empty`);
-        if (v.start < prevEnd) problems.push(`vma ${v.id} overlaps`);
-        prevEnd = v.end;
-      }
-      if (n !== mm.mapCount) problems.push(`mm ${mm.id} map_count ${mm.mapCount} != ${n}`);
-    }
+    for (const mm of this.mms.values()) problems.push(...mmProblems(mm));
     problems.push(...this.oracle.check(this));
     problems.push(...this.scheme.check());
     if (problems.length) {

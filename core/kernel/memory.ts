@@ -44,6 +44,7 @@ import {
   VM_MAYREAD,
   VM_READ,
   VM_SHARED,
+  VM_UFFD_MISSING,
   VM_WRITE,
   type Vma,
   type ZeroPagePte,
@@ -178,7 +179,11 @@ export function handleMmFault(
     }
     if (pte === undefined) { // do_pte_missing
       if (vma.file) faultPrivateFileNone(k, vma, addr, access);
-      else doAnonymousPage(k, vma, addr, access);
+      else if (vma.flags & VM_UFFD_MISSING) {
+        // do_anonymous_page: userfaultfd_missing, so handle_userfault, which with
+        // UFFD_FEATURE_SIGBUS (the model's only way, userfaultfd.ts) is VM_FAULT_SIGBUS.
+        throw new SyscallError("EFAULT", sys, `SIGBUS: userfaultfd missing fault at ${hex(addr)}`);
+      } else doAnonymousPage(k, vma, addr, access);
       return;
     }
     switch (pte.kind) {

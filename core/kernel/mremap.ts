@@ -47,6 +47,7 @@ import {
   VM_ACCOUNT,
   VM_LOCKED_MASK,
   VM_MERGEABLE,
+  VM_UFFD_MISSING,
   type Vma,
   vmaIsAnonymous,
 } from "./types.ts";
@@ -252,6 +253,11 @@ function remapMove(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
     munmapRange(k, mm, newAddr, newAddr + len, "mremap");
     for (const p of pieces) {
       vrm.vma = mm.vmas.find(p.start)!;
+      // A uffd-armed VMA cannot be part of a multi-VMA move: EFAULT, after the pieces before it
+      // moved (as Linux 6.18 does on this host).
+      if (pieces.length > 1 && (vrm.vma.flags & VM_UFFD_MISSING)) {
+        throw new SyscallError("EFAULT", "mremap", "a multi-VMA move of a uffd-armed VMA");
+      }
       vrm.addr = p.start;
       vrm.oldLen = vrm.newLen = p.end - p.start;
       vrm.newAddr = newAddr + (p.start - addr);
@@ -290,6 +296,9 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
     movePageTables(k, mm, oldAddr, newAddr, Math.min(oldLen, newLen));
   }
   countEvent(k, relocated ? "mremap_relocated" : "mremap_moves");
+  // mremap_userfaultfd_prep: without UFFD_FEATURE_EVENT_REMAP (not modelled) the new VMA (a
+  // merged neighbour too) drops its userfaultfd context.
+  if (newVma.flags & VM_UFFD_MISSING) newVma.flags &= ~VM_UFFD_MISSING;
   if (flags & MREMAP_DONTUNMAP) {
     // dontunmap_complete: the source stays, without VM_LOCKED_MASK and VM_ACCOUNT; its anon
     // links go when the whole VMA moved.

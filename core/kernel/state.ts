@@ -20,6 +20,7 @@ import type { RmapScheme, SchemeHost, WalkKind } from "../rmap/scheme.ts";
 import { type KernelParams, resolveKernelParams } from "./params.ts";
 import type { Folio, Mm, SwapSlot } from "./types.ts";
 import type { KsmState } from "./ksm.ts";
+import type { UffdContexts } from "./userfaultfd.ts";
 import { FolioLru, type KernelFolio } from "./folio_object.ts";
 
 /** Figures of one rmap walk, as seen by the kernel core. */
@@ -103,6 +104,8 @@ export interface KernelState {
   readonly walkListeners: WalkListener[];
   /** KSM's state, created by the first MADV_MERGEABLE or valued write (ksm.ts). */
   ksm?: KsmState;
+  /** Each mm's userfaultfd context, once it opened one (userfaultfd.ts). */
+  uffd?: UffdContexts;
 }
 
 /**

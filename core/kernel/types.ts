@@ -162,6 +162,8 @@ export const VM_MAYSHARE = 0x80;
 export const VM_GROWSDOWN = 0x100;
 /** Pages locked in memory (mlock, MAP_LOCKED, mlockall; include/linux/mm.h bit 13). */
 export const VM_LOCKED = 0x2000;
+/** `VM_UFFD_MISSING`: registered with a userfaultfd in missing mode (userfaultfd.ts). */
+export const VM_UFFD_MISSING = 0x200;
 /** Sequential read-ahead wanted (MADV_SEQUENTIAL; include/linux/mm.h bit 15). */
 export const VM_SEQ_READ = 0x8000;
 /** No read-ahead (MADV_RANDOM; bit 16). */
@@ -200,7 +202,18 @@ export const VM_MERGEABLE = 0x80000000;
 export const VM_ACCESS_FLAGS: number = VM_READ | VM_WRITE | VM_EXEC;
 
 /** Errno names the simulator returns (Linux semantics). */
-export type Errno = "EINVAL" | "ENOMEM" | "EFAULT" | "EEXIST" | "EACCES" | "EPERM" | "ESRCH";
+export type Errno =
+  | "EINVAL"
+  | "ENOMEM"
+  | "EFAULT"
+  | "EEXIST"
+  | "EACCES"
+  | "EPERM"
+  | "ESRCH"
+  | "ENOENT"
+  | "EBUSY"
+  | "EAGAIN"
+  | "EBADF";
 
 /** A failed system call: the state is unchanged, as on Linux. */
 export class SyscallError extends Error {

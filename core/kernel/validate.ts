@@ -22,6 +22,7 @@
  */
 
 import { type Errno, type Folio, type Mm, PAGE_SIZE, SyscallError, UIO_MAXIOV } from "./types.ts";
+import { UFFD_FEATURE_MOVE, UFFD_FEATURE_SIGBUS } from "./userfaultfd.ts";
 
 /** The access kinds `touch` accepts. */
 const ACCESS_KINDS: readonly string[] = ["read", "write"];
@@ -227,4 +228,44 @@ export function validatePin(folio: unknown, pinned: unknown): void {
 
 function fail(errno: Errno, sys: string, detail: string): never {
   throw new SyscallError(errno, sys, detail);
+}
+
+/** The kernel's own invariants of one mm: VMAs ordered, not empty, and `map_count` right. */
+export function mmProblems(mm: Mm): string[] {
+  const problems: string[] = [];
+  let n = 0, prevEnd = -1;
+  for (const v of mm.vmas) {
+    n++;
+    if (v.start >= v.end) problems.push(`vma ${v.id} empty`);
+    if (v.start < prevEnd) problems.push(`vma ${v.id} overlaps`);
+    prevEnd = v.end;
+  }
+  if (n !== mm.mapCount) problems.push(`mm ${mm.id} map_count ${mm.mapCount} != ${n}`);
+  return problems;
+}
+
+/**
+ * `userfaultfd`: a live mm and integer features (TypeError otherwise); the model implements
+ * `UFFD_FEATURE_MOVE` and needs `UFFD_FEATURE_SIGBUS` (no handler thread answers a missing fault),
+ * and one open context per mm (RangeError for either: not modelled, not a Linux error).
+ */
+export function validateUserfaultfd(
+  mms: ReadonlyMap<number, Mm>,
+  mm: unknown,
+  features: unknown,
+  hasOne: boolean,
+): void {
+  const sys = "userfaultfd";
+  validateMm(mms, mm, sys);
+  requireInteger(sys, "features", features);
+  const f = features as number;
+  if (
+    f < 0 || (f & ~(UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS)) !== 0 || !(f & UFFD_FEATURE_SIGBUS)
+  ) {
+    throw new RangeError(
+      `userfaultfd: features ${f}: the model implements UFFD_FEATURE_MOVE and needs ` +
+        "UFFD_FEATURE_SIGBUS; others are not modelled",
+    );
+  }
+  if (hasOne) throw new RangeError("userfaultfd: one open context per mm is modelled");
 }

@@ -60,6 +60,7 @@ export const OP_KINDS = [
   "walk_unmap",
   "walk_migrate",
   "mlock",
+  "userfaultfd",
 ] as const;
 
 /** One kind of operation (see {@link OP_KINDS}). */

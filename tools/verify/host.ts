@@ -144,6 +144,7 @@ function outcomeName(code: number): string {
 const ERRNO_NAME: Record<number, string> = {
   0: "OK",
   1: "EPERM",
+  2: "ENOENT",
   11: "EAGAIN",
   12: "ENOMEM",
   13: "EACCES",

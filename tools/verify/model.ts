@@ -28,6 +28,8 @@ import {
   PAGE_SIZE,
   type SimFile,
   SyscallError,
+  UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
+  type Userfaultfd,
   VM_EXEC,
   VM_MAYSHARE,
   VM_READ,
@@ -166,6 +168,13 @@ export function runModel(
     }
     return lines;
   };
+  // Each process's userfaultfd, opened at its first uffd step, as runner.c opens it.
+  const uffds = new Map<Mm, Userfaultfd>();
+  const uffdOf = (mm: Mm): Userfaultfd => {
+    let u = uffds.get(mm);
+    if (!u) uffds.set(mm, u = k.userfaultfd(mm));
+    return u;
+  };
   s.steps.forEach((st, i) => {
     let outcome = "OK";
     try {
@@ -295,6 +304,23 @@ export function runModel(
           outcome = first ?? "OK";
           break;
         }
+        case "uffd":
+          perCopy((c) => {
+            const a = at(mm!, st.addr, c), u = uffdOf(mm!);
+            if (st.unregister) u.unregister(a, st.pages * P);
+            else u.register(a, st.pages * P);
+          });
+          break;
+        case "uffd_move":
+          perCopy((c) =>
+            uffdOf(mm!).move(
+              at(mm!, st.addr, c),
+              at(mm!, st.src, c),
+              st.pages * P,
+              st.holes ? UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES : 0,
+            )
+          );
+          break;
         case "ksmd":
           // One wake per full scan: with more pages to scan than there are, a wake ends where its
           // full scan ends (as runner.c sets pages_to_scan on the host).

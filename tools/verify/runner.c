@@ -37,7 +37,12 @@
  *     call through a pidfd of the target; the outcome is 0 when it advised every range's bytes,
  *     100000 + the pages it advised when fewer, else its errno; 16 mlockall (a1 = MCL_* flags)
  *     or, with a1 = 0, munlockall: once per process, not per copy; 17 resident (a2 pages):
- *     mincore of the range, the outcome 200000 + the resident pages, or the errno.
+ *     mincore of the range, the outcome 200000 + the resident pages, or the errno; 18 uffd
+ *     (a2 pages, a3: 0 UFFDIO_REGISTER in missing mode, 1 UFFDIO_UNREGISTER) on the process's
+ *     userfaultfd, opened at its first use with UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS (a forked
+ *     child opens its own; O_CLOEXEC); 19 uffd move (a0/a1 the destination, a2 pages, a3 the
+ *     source arena page, a4 mode): UFFDIO_MOVE, the outcome 0 when every byte moved, else the
+ *     errno (EAGAIN when some moved).
  *
  * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
  * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
@@ -73,6 +78,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +89,9 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -105,7 +113,7 @@
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
   OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE, OP_MLOCKALL,
-  OP_RESIDENT
+  OP_RESIDENT, OP_UFFD, OP_UFFD_MOVE
 };
 
 struct cmd {
@@ -464,6 +472,26 @@ static int touch_range(unsigned long addr, long n, int write_access, long value,
   return 0;
 }
 
+/* userfaultfd: Debian 12's 6.1 headers lack UFFDIO_MOVE (Linux 6.8), so its uapi is spelt here. */
+#define RB_UFFD_FEATURE_MOVE (1ULL << 16)
+struct rb_uffdio_move {
+  uint64_t dst, src, len, mode;
+  int64_t move;
+};
+#define RB_UFFDIO_MOVE _IOWR(UFFDIO, 0x05, struct rb_uffdio_move)
+
+/* The process's userfaultfd (-1 until its first uffd step; a forked child resets it). */
+static int uffd_fd = -1;
+
+static int uffd_get(void) {
+  if (uffd_fd >= 0) return uffd_fd;
+  int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+  if (fd < 0) die("userfaultfd: %s", strerror(errno));
+  struct uffdio_api api = {.api = UFFD_API, .features = RB_UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS};
+  if (ioctl(fd, UFFDIO_API, &api) < 0) die("UFFDIO_API: %s", strerror(errno));
+  return uffd_fd = fd;
+}
+
 /* One step in the scenario process: the first copy's errno is the result; copies must agree. */
 static int run_step(const struct cmd *c) {
   long ncop = (c->op == OP_BRK || c->op == OP_MLOCKALL || c->a[0] == 1) ? 1 : copies;
@@ -542,6 +570,21 @@ static int run_step(const struct cmd *c) {
         }
         break;
       }
+      case OP_UFFD: {
+        if (c->a[3] == 0) {
+          struct uffdio_register r = {.range = {addr, len}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+          if (ioctl(uffd_get(), UFFDIO_REGISTER, &r) < 0) err = errno;
+        } else {
+          struct uffdio_range r = {addr, len};
+          if (ioctl(uffd_get(), UFFDIO_UNREGISTER, &r) < 0) err = errno;
+        }
+        break;
+      }
+      case OP_UFFD_MOVE: {
+        struct rb_uffdio_move m = {addr, addr_of(0, c->a[3], k), len, (uint64_t)c->a[4], 0};
+        if (ioctl(uffd_get(), RB_UFFDIO_MOVE, &m) < 0) err = errno;
+        break;
+      }
       case OP_PMADVISE: {
         struct iovec iov[4];
         int n = 0;
@@ -614,6 +657,8 @@ __attribute__((noreturn)) static void child_loop(void) {
 static void setup_child(int idx) {
   is_controller = 0;
   self_idx = idx;
+  if (uffd_fd >= 0) close(uffd_fd); /* the parent's context: a child opens its own */
+  uffd_fd = -1;
   /* Only the controller writes commands and reads acknowledgements: with these ends closed here,
    * every scenario process sees end-of-file and exits if the controller dies. */
   for (int i = 0; i < MAX_PROCS; i++) close(6 + 2 * i);

@@ -61,6 +61,9 @@ export const ERRNO: Readonly<Record<string, number>> = {
   EFAULT: 14,
   EEXIST: 17,
   EINVAL: 22,
+  ENOENT: 2,
+  EAGAIN: 11,
+  EBUSY: 16,
 };
 
 /** One step of a scenario (its source line is kept for messages). */
@@ -136,6 +139,10 @@ export type Step =
       value: number | null;
     }
     | { op: "resident"; proc: string; addr: Addr; pages: number }
+    /** UFFDIO_REGISTER (missing mode) or UFFDIO_UNREGISTER on the process's userfaultfd. */
+    | { op: "uffd"; proc: string; addr: Addr; pages: number; unregister: boolean }
+    /** UFFDIO_MOVE of `pages` from `src` to `addr` (`holes`: ALLOW_SRC_HOLES). */
+    | { op: "uffd_move"; proc: string; addr: Addr; src: Addr; pages: number; holes: boolean }
     | { op: "ksmd"; scans: number; proc: "" }
     | { op: "measure"; label: string; proc: "" }
   );
@@ -212,6 +219,9 @@ const OPS = [
   "write",
   "read",
   "resident",
+  "uffd_register",
+  "uffd_unregister",
+  "uffd_move",
   "ksmd",
   "measure",
 ];
@@ -351,6 +361,7 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           "locked",
           "dontunmap",
           "onfault",
+          "holes",
         ].includes(w) &&
         head !== "measure"
       ) {
@@ -632,6 +643,38 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
           fail(`resident: at most ${MAX_RESIDENT_PAGES} pages, got ${step.pages}`);
         }
         break;
+      case "uffd_register":
+      case "uffd_unregister": {
+        nPos(3, `${head} PROC ADDR PAGES`);
+        allowOpts();
+        const a = addr(pos[1]);
+        if (a.kind !== "arena") fail(`${head} takes an arena address`);
+        step = {
+          ...base,
+          op: "uffd",
+          proc: proc(pos[0]),
+          addr: a,
+          pages: num(pos[2], "page count", 1),
+          unregister: head === "uffd_unregister",
+        };
+        break;
+      }
+      case "uffd_move": {
+        nPos(4, "uffd_move PROC DST SRC PAGES [holes]");
+        allowOpts("holes");
+        const a = addr(pos[1]), src = addr(pos[2]);
+        if (a.kind !== "arena" || src.kind !== "arena") fail("uffd_move takes arena addresses");
+        step = {
+          ...base,
+          op: "uffd_move",
+          proc: proc(pos[0]),
+          addr: a,
+          src,
+          pages: num(pos[3], "page count", 1),
+          holes: opts.has("holes"),
+        };
+        break;
+      }
       case "ksmd": {
         nPos(1, `ksmd SCANS (full scans, 1 to ${MAX_KSMD_SCANS})`);
         allowOpts();
@@ -694,6 +737,8 @@ const OPCODE: Record<Step["op"], number> = {
   pmadvise: 15,
   mlockall: 16,
   resident: 17,
+  uffd: 18,
+  uffd_move: 19,
 };
 
 /** madvise advice values (uapi). */
@@ -816,6 +861,12 @@ export function lower(s: Scenario, copies: number): string {
         break;
       case "resident":
         a = [ak(st.addr), st.addr.page, st.pages];
+        break;
+      case "uffd":
+        a = [ak(st.addr), st.addr.page, st.pages, st.unregister ? 1 : 0];
+        break;
+      case "uffd_move":
+        a = [ak(st.addr), st.addr.page, st.pages, st.src.page, st.holes ? 2 : 0];
         break;
     }
     while (a.length < 7) a.push(0);

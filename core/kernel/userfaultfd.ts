@@ -1,0 +1,378 @@
+/**
+ * userfaultfd as far as the anon rmap sees it (fs/userfaultfd.c and mm/userfaultfd.c, Linux 6.18;
+ * docs/model.md §12.8): a context per mm, `UFFDIO_REGISTER` and `UFFDIO_UNREGISTER` in missing
+ * mode (`VM_UFFD_MISSING` on the VMAs of the range, split and merged like any VMA flag), a
+ * missing fault in a registered VMA answered with SIGBUS (`UFFD_FEATURE_SIGBUS`: the model has no
+ * handler thread to wake), and `UFFDIO_MOVE`, which moves exclusive anonymous pages between the
+ * mm's VMAs without copying them. A moved folio gets the destination's anon_vma
+ * (`folio_move_anon_rmap`) and a new `folio->index` (`linear_page_index` of its new address): with
+ * the write-fault reuse and the proposed `MREMAP_RELOCATE_ANON`, one of the ways a folio's rmap
+ * identity changes after it was first mapped. ART's garbage collector is the user it was written
+ * for (the UFFDIO_MOVE series, Andrea Arcangeli and Suren Baghdasaryan, Linux 6.8).
+ *
+ * Not modelled: write-protect and minor modes (`UFFDIO_REGISTER_MODE_WP`/`_MINOR`), shmem and
+ * hugetlb ranges, the fault, fork, remap, remove and unmap events (features other than
+ * `UFFD_FEATURE_MOVE` and `UFFD_FEATURE_SIGBUS`), `UFFDIO_COPY`/`ZEROPAGE`/`CONTINUE`, more than
+ * one context per mm, and the lock of the source folio's anon_vma that each move takes.
+ *
+ * Scheme hooks called here: `prepare` (`find_vma_and_prepare_anon`), `moveAnon`
+ * (`folio_move_anon_rmap`); `splitFolio` through folio.ts.
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import type { OpScope } from "./op_scope.ts";
+import type { KernelState } from "./state.ts";
+import { countEvent } from "./state.ts";
+import { splitFolio } from "./folio.ts";
+import { attachPte, detachPte, presentPte, zeroPagePte } from "./pgtable.ts";
+import {
+  hex,
+  linearPageIndex,
+  type Mm,
+  PAGE_SIZE,
+  SyscallError,
+  VM_ACCESS_FLAGS,
+  VM_LOCKED,
+  VM_SHARED,
+  VM_UFFD_MISSING,
+  VM_WRITE,
+  type Vma,
+  vmaIsAnonymous,
+} from "./types.ts";
+import { vmaModifyFlags } from "./vma.ts";
+
+/** `UFFD_FEATURE_SIGBUS`: a missing fault raises SIGBUS instead of waiting for a handler. */
+export const UFFD_FEATURE_SIGBUS = 1 << 7;
+/** `UFFD_FEATURE_MOVE`: `UFFDIO_MOVE` is available (Linux 6.8). */
+export const UFFD_FEATURE_MOVE = 1 << 16;
+/** `UFFDIO_REGISTER_MODE_MISSING`: faults on pages never populated go to the context. */
+export const UFFDIO_REGISTER_MODE_MISSING = 1;
+/** `UFFDIO_REGISTER_MODE_WP`: write-protect tracking (not modelled). */
+export const UFFDIO_REGISTER_MODE_WP = 2;
+/** `UFFDIO_REGISTER_MODE_MINOR`: minor faults (shmem and hugetlb only). */
+export const UFFDIO_REGISTER_MODE_MINOR = 4;
+/** `UFFDIO_MOVE_MODE_DONTWAKE`: do not wake the faulting threads (none in the model). */
+export const UFFDIO_MOVE_MODE_DONTWAKE = 1;
+/** `UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES`: an empty source page is skipped, not ENOENT. */
+export const UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES = 2;
+
+/** The userfaultfd context of each mm that has one (`struct userfaultfd_ctx`). */
+export type UffdContexts = Map<Mm, Userfaultfd>;
+
+/** `validate_range`/`validate_unaligned_range`: a page-aligned, non-empty user range. */
+function validateRange(k: KernelState, sys: string, start: number, len: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(len)) {
+    throw new TypeError(`${sys}: start and len must be integers`);
+  }
+  if (start % PAGE_SIZE !== 0 || len % PAGE_SIZE !== 0 || len <= 0) {
+    throw new SyscallError("EINVAL", sys, "range not page aligned or empty");
+  }
+  if (start >= k.params.taskSize || len > k.params.taskSize - start) {
+    throw new SyscallError("EINVAL", sys, "range beyond TASK_SIZE");
+  }
+}
+
+/**
+ * An open userfaultfd of one mm, with the ioctls the model implements as methods. Made by
+ * `Kernel.userfaultfd`; each method is one operation under the facade's scope.
+ *
+ * @example Usage
+ * ```ts
+ * import { Kernel } from "./kernel.ts";
+ * import { AnonVmaScheme } from "../rmap/anon_vma.ts";
+ * import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./types.ts";
+ * const k = new Kernel({ scheme: new AnonVmaScheme() });
+ * const mm = k.spawn();
+ * const a = k.mmap(mm, 0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+ * k.touch(mm, a, "write");
+ * const uffd = k.userfaultfd(mm);
+ * uffd.register(a + 2 * 4096, 2 * 4096);
+ * if (uffd.move(a + 2 * 4096, a, 4096) !== 4096) throw new Error();
+ * ```
+ */
+export class Userfaultfd {
+  #closed = false;
+  /** What the last {@link Userfaultfd.move} wrote to `uffdio_move.move`: bytes, or −errno. */
+  moved = 0;
+
+  /** A context of `mm` with `features` (see `Kernel.userfaultfd`). */
+  constructor(
+    private readonly k: KernelState,
+    readonly mm: Mm,
+    readonly features: number,
+    private readonly ops: OpScope,
+  ) {}
+
+  /** False once closed (or once its mm exited). */
+  get open(): boolean {
+    return !this.#closed && this.mm.alive;
+  }
+
+  #run<T>(sys: string, write: boolean, fn: () => T): T {
+    if (this.#closed) throw new SyscallError("EBADF", sys, "userfaultfd is closed");
+    if (!this.mm.alive) throw new SyscallError("ESRCH", sys, "its mm has exited");
+    const outer = this.ops.begin("userfaultfd", this.mm);
+    const mode = write ? "write" : "read";
+    try {
+      this.k.exec.acquire(this.mm.mmapLock, mode);
+      try {
+        return fn();
+      } finally {
+        this.k.exec.release(this.mm.mmapLock, mode);
+      }
+    } catch (e) {
+      throw this.ops.failed(outer, e);
+    } finally {
+      this.ops.end(outer);
+    }
+  }
+
+  /**
+   * `UFFDIO_REGISTER` of `[start, start + len)` in missing mode (`userfaultfd_register`): EINVAL
+   * for a mode of none or unknown bits, MINOR on anonymous memory, an unaligned or empty range,
+   * a range with no VMA, or one with a VMA `vma_can_userfault` refuses (a file mapping); holes
+   * are skipped. Each VMA of the range gets `VM_UFFD_MISSING` (split at the range's ends,
+   * merged with its neighbours), under `mmap_lock` for write.
+   */
+  register(start: number, len: number, mode: number = UFFDIO_REGISTER_MODE_MISSING): void {
+    const sys = "UFFDIO_REGISTER";
+    requireMode(sys, mode);
+    if (
+      mode & ~(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR)
+    ) {
+      throw new SyscallError("EINVAL", sys, `unknown mode bits in ${mode}`);
+    }
+    if (mode === 0) throw new SyscallError("EINVAL", sys, "no mode");
+    if (mode & UFFDIO_REGISTER_MODE_WP) {
+      throw new RangeError(`${sys}: UFFDIO_REGISTER_MODE_WP is not modelled`);
+    }
+    validateRange(this.k, sys, start, len);
+    this.#run(sys, true, () => this.#setFlag(sys, start, start + len, mode));
+  }
+
+  /**
+   * `UFFDIO_UNREGISTER` of `[start, start + len)`: the same checks as {@link register}; each VMA
+   * of the range loses `VM_UFFD_MISSING` and may merge back with its neighbours.
+   */
+  unregister(start: number, len: number): void {
+    const sys = "UFFDIO_UNREGISTER";
+    validateRange(this.k, sys, start, len);
+    this.#run(sys, true, () => this.#setFlag(sys, start, start + len, 0));
+  }
+
+  #setFlag(sys: string, start: number, end: number, mode: number): void {
+    const vmas = this.mm.vmas.intersecting(start, end);
+    if (vmas.length === 0) throw new SyscallError("EINVAL", sys, `no VMA in ${hex(start)}`);
+    for (const v of vmas) {
+      if (v.file !== null && v.file.shmem) {
+        throw new RangeError(`${sys}: userfaultfd on shmem is not modelled`);
+      }
+      // vma_can_userfault: anonymous memory (shmem and hugetlb are the others); MINOR mode
+      // needs shmem or hugetlb.
+      if (!vmaIsAnonymous(v) || (mode & UFFDIO_REGISTER_MODE_MINOR) !== 0) {
+        throw new SyscallError("EINVAL", sys, `VMA at ${hex(v.start)} cannot userfault`);
+      }
+    }
+    for (const v of vmas) {
+      const nf = mode === 0 ? v.flags & ~VM_UFFD_MISSING : v.flags | VM_UFFD_MISSING;
+      if (nf !== v.flags) {
+        vmaModifyFlags(this.k, v, Math.max(start, v.start), Math.min(end, v.end), nf, sys);
+      }
+    }
+  }
+
+  /**
+   * `UFFDIO_MOVE` of `len` bytes from `src` to `dst` (`move_pages`), under `mmap_lock` for read.
+   * Returns `len`. EINVAL for an unknown mode or an unaligned or empty range; ENOENT when no VMA
+   * holds `dst` (which otherwise gets an anon_vma first, even when the move then fails) or
+   * `src`; EINVAL unless both ranges lie in one VMA each, both VMAs are private, anonymous and
+   * writable with the same access flags and VM_LOCKED, and the destination is registered with
+   * this context. Then page by page: EEXIST when the destination page is not empty, ENOENT for
+   * an empty source page (skipped with {@link UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES}), EBUSY for a
+   * page that is not PageAnonExclusive, a KSM or pinned folio or a large folio that cannot be
+   * split, EFAULT for a guard marker. A failure after some pages moved is EAGAIN, with the bytes
+   * moved in {@link moved}.
+   */
+  move(dst: number, src: number, len: number, mode = 0): number {
+    const sys = "UFFDIO_MOVE";
+    requireMode(sys, mode);
+    this.moved = 0;
+    if (mode & ~(UFFDIO_MOVE_MODE_DONTWAKE | UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)) {
+      throw new SyscallError("EINVAL", sys, `unknown mode bits in ${mode}`);
+    }
+    validateRange(this.k, sys, src, len);
+    validateRange(this.k, sys, dst, len);
+    let moved = 0;
+    try {
+      moved = this.#run(sys, false, () => movePages(this.k, this, dst, src, len, mode));
+    } catch (e) {
+      if (e instanceof SyscallError) this.moved = -errnoOf(e);
+      throw e;
+    }
+    this.moved = moved;
+    if (moved !== len) {
+      throw new SyscallError("EAGAIN", sys, `moved ${moved} of ${len} bytes`);
+    }
+    return moved;
+  }
+
+  /**
+   * Closes the context (`userfaultfd_release`): every VMA of the mm loses `VM_UFFD_MISSING` and
+   * may merge with its neighbours. Closing twice does nothing.
+   */
+  close(): void {
+    if (!this.open) {
+      this.#closed = true;
+      return;
+    }
+    this.#run("close", true, () => {
+      for (const v of [...this.mm.vmas]) {
+        if (v.flags & VM_UFFD_MISSING) {
+          vmaModifyFlags(this.k, v, v.start, v.end, v.flags & ~VM_UFFD_MISSING, "close");
+        }
+      }
+    });
+    this.#closed = true;
+    this.k.uffd?.delete(this.mm);
+  }
+}
+
+/** A mode argument: an integer (TypeError otherwise). */
+function requireMode(sys: string, mode: number): void {
+  if (!Number.isInteger(mode) || mode < 0) throw new TypeError(`${sys}: mode must be an integer`);
+}
+
+/** Linux errno numbers of the errors a move reports in `uffdio_move.move`. */
+const ERRNO_NUMBERS: Readonly<Record<string, number>> = {
+  ENOENT: 2,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  ESRCH: 3,
+};
+
+function errnoOf(e: SyscallError): number {
+  return ERRNO_NUMBERS[e.errno] ?? 0;
+}
+
+/**
+ * `find_vma_and_prepare_anon`, `validate_move_areas` and the page loop of `move_pages`; returns
+ * the bytes moved (the error of the first page that fails is thrown when none moved).
+ */
+function movePages(
+  k: KernelState,
+  ctx: Userfaultfd,
+  dst: number,
+  src: number,
+  len: number,
+  mode: number,
+): number {
+  const sys = "UFFDIO_MOVE", mm = ctx.mm;
+  const dstVma = mm.vmas.find(dst);
+  if (!dstVma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(dst)}`);
+  if (!(dstVma.flags & VM_SHARED)) k.scheme.prepare(dstVma);
+  const srcVma = src >= dstVma.start && src < dstVma.end ? dstVma : mm.vmas.find(src);
+  if (!srcVma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(src)}`);
+  const why = moveAreasInvalid(srcVma, dstVma, src, dst, len);
+  if (why !== null) throw new SyscallError("EINVAL", sys, why);
+  let moved = 0;
+  for (let off = 0; off < len; off += PAGE_SIZE) {
+    try {
+      movePage(k, mm, dstVma, dst + off, src + off, mode);
+    } catch (e) {
+      if (moved > 0 && e instanceof SyscallError) return moved;
+      throw e;
+    }
+    moved += PAGE_SIZE;
+  }
+  countEvent(k, "uffd_move_pages", moved / PAGE_SIZE);
+  return moved;
+}
+
+/** Why `move_pages` refuses the two VMAs (its checks and `validate_move_areas`'), or null. */
+function moveAreasInvalid(s: Vma, d: Vma, src: number, dst: number, len: number): string | null {
+  if ((s.flags | d.flags) & VM_SHARED) return "a shared VMA";
+  if (src + len > s.end || dst + len > d.end) return "a range is not inside one VMA";
+  if ((s.flags & VM_ACCESS_FLAGS) !== (d.flags & VM_ACCESS_FLAGS)) return "access flags differ";
+  if ((s.flags & VM_LOCKED) !== (d.flags & VM_LOCKED)) return "VM_LOCKED differs";
+  if (!(s.flags & VM_WRITE)) return "not writable";
+  if (!(d.flags & VM_UFFD_MISSING)) return "destination not registered with this userfaultfd";
+  if (!vmaIsAnonymous(s) || !vmaIsAnonymous(d)) return "not anonymous";
+  return null;
+}
+
+/** `move_pages_pte` for one page. */
+function movePage(
+  k: KernelState,
+  mm: Mm,
+  dstVma: Vma,
+  dst: number,
+  src: number,
+  mode: number,
+): void {
+  const sys = "UFFDIO_MOVE";
+  const dvpn = dst / PAGE_SIZE, svpn = src / PAGE_SIZE;
+  if (mm.pages.get(dvpn) !== undefined) {
+    throw new SyscallError("EEXIST", sys, `destination ${hex(dst)} is populated`);
+  }
+  let pte = mm.pages.get(svpn);
+  if (pte === undefined) {
+    if (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) return;
+    throw new SyscallError("ENOENT", sys, `no page at ${hex(src)}`);
+  }
+  const busy = (why: string) => new SyscallError("EBUSY", sys, `${why} at ${hex(src)}`);
+  switch (pte.kind) {
+    case "zero": // move_zeropage_pte
+      detachPte(mm, svpn);
+      attachPte(mm, dvpn, zeroPagePte(true));
+      break;
+    case "present": {
+      let f = pte.folio;
+      // PageAnonExclusive(&folio->page): the folio's first page, before any split.
+      if (!f.anon || f.ksm || !f.pageAnonExclusive(0)) throw busy("a shared page");
+      if (f.nrPages > 1) {
+        // split_folio, then the retry finds the page's own small folio.
+        if (!splitFolio(k, f)) throw busy("a large folio that cannot be split");
+        pte = mm.pages.get(svpn)!;
+        if (pte.kind !== "present") throw new Error(`split dropped the page at ${hex(src)}`);
+        f = pte.folio;
+        if (!f.pageAnonExclusive(0)) throw busy("a shared page");
+      }
+      if (f.pinned) throw busy("a pinned folio");
+      // move_present_pte: folio_move_anon_rmap, the new index, the PTE made writable in the
+      // destination with its dirty bit kept ("mm: userfaultfd: correct dirty flags set for both
+      // present and swap pte", 2025).
+      detachPte(mm, svpn);
+      k.oracle.unmap(f, mm, src);
+      k.scheme.moveAnon(f, dstVma);
+      f.index = linearPageIndex(dstVma, dst);
+      attachPte(mm, dvpn, presentPte(f, 0, true, true, false, pte.dirty === true));
+      k.oracle.map(f, mm, dst);
+      break;
+    }
+    case "swap": {
+      // move_swap_pte: only an exclusive entry (pte_swp_exclusive; the model takes the entry to
+      // be exclusive when it is the slot's only reference and its swap-cache folio, if any, is
+      // mapped nowhere and small, as do_swap_page reads exclusivity [U]).
+      const slot = pte.swap, c = slot.cached;
+      if (slot.count !== 1 || (c !== null && (c.nrPages > 1 || c.totalMapcount() > 0))) {
+        throw busy("a shared swap entry");
+      }
+      if (c !== null) {
+        k.scheme.moveAnon(c, dstVma);
+        c.index = linearPageIndex(dstVma, dst);
+      }
+      attachPte(mm, dvpn, detachPte(mm, svpn)!);
+      break;
+    }
+    default: // a guard marker: a non-swap entry other than a migration entry
+      throw new SyscallError("EFAULT", sys, `a guard marker at ${hex(src)}`);
+  }
+  k.exec.work("pte_update", 2);
+}

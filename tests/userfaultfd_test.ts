@@ -1,0 +1,335 @@
+// userfaultfd in missing mode and UFFDIO_MOVE (fs/userfaultfd.c, mm/userfaultfd.c of Linux 6.18;
+// core/kernel/userfaultfd.ts; docs/model.md §12.8). The outcomes were read on this host first and
+// are checked against it by tools/verify/scenarios/uffd.scn. Each test names the bug it catches.
+
+import assert from "node:assert/strict";
+import { assertEquals } from "./assert.ts";
+import { errnoOf } from "./errno.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import {
+  UFFD_FEATURE_MOVE,
+  UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
+  UFFDIO_REGISTER_MODE_MINOR,
+  UFFDIO_REGISTER_MODE_WP,
+} from "../core/kernel/userfaultfd.ts";
+import {
+  MADV_FREE,
+  MADV_PAGEOUT,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  VM_UFFD_MISSING,
+} from "../core/kernel/types.ts";
+import { createScheme, schemeIds } from "../core/rmap/registry.ts";
+import type { RmapScheme } from "../core/rmap/scheme.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const X = 0x7f0000000000;
+
+function world(scheme: RmapScheme = new AnonVmaScheme(), order = 0): { k: Kernel; mm: Mm } {
+  const k = new Kernel({ scheme, params: { debugChecks: true, anonFolioOrder: order } });
+  return { k, mm: k.spawn() };
+}
+
+/**
+ * Every VMA of `mm` as `[start, end)` in pages from X, whether it is registered (VM_UFFD_MISSING),
+ * and its entries: `.` none, `p` present, `z` zero, `s` swap.
+ */
+function layout(mm: Mm): (number | boolean | string)[][] {
+  const code: Record<string, string> = { present: "p", zero: "z", swap: "s", guard: "G" };
+  return [...mm.vmas].map((v) => {
+    let ptes = "";
+    for (let a = v.start; a < v.end; a += P) {
+      const e = mm.pages.get(a / P);
+      ptes += e === undefined ? "." : code[e.kind];
+    }
+    return [(v.start - X) / P, (v.end - X) / P, (v.flags & VM_UFFD_MISSING) !== 0, ptes];
+  });
+}
+
+Deno.test("uffd: register splits at the range's ends, skips holes; unregister merges back", () => {
+  // Catches: registration that refuses holes, misses a VMA of the range, or leaves VMAs split.
+  //   0       4   6   8   10  12          18
+  //   [ pppp ...  .   ]   [   .           ]      two VMAs, a hole at 8..10
+  //   register 6..12:  [0,6) [6,8)um  hole  [10,12)um [12,18)
+  const { k, mm } = world();
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  k.mmap(mm, X + 10 * P, 8 * P, RW, ANON);
+  for (let i = 0; i < 4; i++) k.touch(mm, X + i * P, "write");
+  const u = k.userfaultfd(mm);
+  u.register(X + 6 * P, 6 * P);
+  assertEquals(layout(mm), [
+    [0, 6, false, "pppp.."],
+    [6, 8, true, ".."],
+    [10, 12, true, ".."],
+    [12, 18, false, "......"],
+  ]);
+  assertEquals(errnoOf(() => u.register(X + 20 * P, 4 * P)), "EINVAL"); // no VMA at all
+  u.unregister(X, 20 * P);
+  assertEquals(layout(mm), [[0, 8, false, "pppp...."], [10, 18, false, "........"]]);
+  assertEquals(k.slab.live("anon_vma"), 1);
+});
+
+Deno.test("uffd: bad modes, ranges and modes the model leaves out", () => {
+  // Catches: a register that accepts no mode, MINOR on anonymous memory, or an empty range.
+  const { k, mm } = world();
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  const u = k.userfaultfd(mm);
+  assertEquals(errnoOf(() => u.register(X, 8 * P, 0)), "EINVAL");
+  assertEquals(errnoOf(() => u.register(X, 8 * P, 8)), "EINVAL");
+  assertEquals(errnoOf(() => u.register(X, 8 * P, UFFDIO_REGISTER_MODE_MINOR)), "EINVAL");
+  assertEquals(errnoOf(() => u.register(X, 0)), "EINVAL");
+  assertEquals(errnoOf(() => u.register(X + 1, P)), "EINVAL");
+  let threw = "";
+  try {
+    u.register(X, P, UFFDIO_REGISTER_MODE_WP);
+  } catch (e) {
+    threw = (e as Error).message;
+  }
+  assertEquals(threw, "UFFDIO_REGISTER: UFFDIO_REGISTER_MODE_WP is not modelled");
+  try {
+    k.userfaultfd(mm);
+  } catch (e) {
+    threw = (e as Error).message;
+  }
+  assertEquals(threw, "userfaultfd: one open context per mm is modelled");
+  try {
+    k.userfaultfd(k.spawn(), UFFD_FEATURE_MOVE);
+  } catch (e) {
+    threw = (e as Error).message;
+  }
+  assert(/needs UFFD_FEATURE_SIGBUS/.test(threw), threw);
+  u.close();
+  assertEquals(errnoOf(() => u.register(X, P)), "EBADF");
+  k.userfaultfd(mm); // a new one once the first is closed
+});
+
+Deno.test("uffd: a missing fault in a registered VMA is SIGBUS, populated pages fault as ever", () => {
+  // Catches: a fault that allocates in a registered VMA (the handler would never see it), or
+  // one that refuses a present page's CoW or a write to a read-faulted page.
+  const { k, mm } = world();
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  const u = k.userfaultfd(mm);
+  u.register(X, 8 * P);
+  assertEquals(errnoOf(() => k.touch(mm, X + P, "read")), "EFAULT");
+  assertEquals(errnoOf(() => k.touch(mm, X + 2 * P, "write")), "EFAULT");
+  k.touch(mm, X, "write");
+  assertEquals(layout(mm), [[0, 8, true, "p......."]]);
+  assertEquals(k.counters.faults_anon_new, 1);
+});
+
+Deno.test("uffd: moving one page of a large folio splits the folio first", () => {
+  // Catches: a move that takes a whole mTHP folio's page into another VMA without split_folio
+  // (the folio's other pages would stay indexed from its old place).
+  const { k, mm } = world(new AnonVmaScheme(), 2);
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  const u = k.userfaultfd(mm);
+  k.touch(mm, X, "write");
+  assertEquals(k.pte(mm, X)?.folio?.nrPages, 4);
+  u.register(X + 4 * P, 4 * P);
+  u.move(X + 5 * P, X + P, P); // splits the order-2 folio first
+  assertEquals(layout(mm), [[0, 4, false, "p.pp"], [4, 8, true, ".p.."]]);
+  assertEquals(k.pte(mm, X + 5 * P)?.folio?.nrPages, 1);
+  assertEquals(k.counters.folios_split, 1);
+});
+
+Deno.test("uffd: move changes the folio's anon_vma and index, not its mapcount", () => {
+  // Catches: a move without folio_move_anon_rmap (the walk searches the source's anon_vma and
+  // misses the page) or without the new index (the walk looks at the old page offset).
+  //   A [0,4) pppp, own anon_vma a        B [16,20) registered, unfaulted
+  //   move 0 -> 16: B gets anon_vma b; the folio's mapping b, index 16 pages above A's pgoff 0
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 16 * P, 4 * P, RW, ANON);
+  for (let i = 0; i < 4; i++) k.touch(mm, X + i * P, "write");
+  const u = k.userfaultfd(mm);
+  u.register(X + 16 * P, 4 * P);
+  const f = k.pte(mm, X)!.folio!;
+  const before = f.rmap;
+  assertEquals(u.move(X + 16 * P, X, P), P);
+  assertEquals(u.moved, P);
+  assert(f.rmap !== before, "folio_move_anon_rmap");
+  assertEquals(f.index, X / P + 16);
+  assertEquals(f.totalMapcount(), 1);
+  assertEquals(k.slab.live("anon_vma"), 2);
+  assertEquals(k.folioReferenced(f), 1); // the oracle checks the walk
+  assert(k.tryToUnmap(f));
+  assertEquals(layout(mm), [[0, 4, false, ".ppp"], [16, 20, true, "s..."]]);
+  k.touch(mm, X + 16 * P, "read"); // swap-in in the destination, not a missing fault
+  assertEquals(layout(mm)[1], [16, 20, true, "p..."]);
+});
+
+Deno.test("uffd: the moved PTE keeps its dirty bit, so MADV_FREE survives a move", () => {
+  // Catches: a move that marks every moved PTE dirty (6.8's "treat the entry dirty after the
+  // move"; the 2025 fix keeps the source's bit), which would turn lazily freeable pages into
+  // ones reclaim must keep.
+  //   A [0,4) written, then MADV_FREE (clean)     B [8,12) registered
+  //   move 0,1 -> 8,9; write 9 again; MADV_PAGEOUT: 8 is discarded, 9 stays resident
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON);
+  for (let i = 0; i < 4; i++) k.touch(mm, X + i * P, "write");
+  k.madvise(mm, X, 4 * P, MADV_FREE);
+  const u = k.userfaultfd(mm);
+  u.register(X + 8 * P, 4 * P);
+  u.move(X + 8 * P, X, 2 * P);
+  const dirty = (a: number): boolean | undefined => {
+    const e = k.pte(mm, a);
+    return e?.kind === "present" ? e.dirty : undefined;
+  };
+  assertEquals(dirty(X + 8 * P), false);
+  k.touch(mm, X + 9 * P, "write");
+  assertEquals(dirty(X + 9 * P), true);
+  k.madvise(mm, X + 8 * P, 4 * P, MADV_PAGEOUT);
+  // 8: clean and lazily freeable, discarded; 9: written again, kept (made swap-backed).
+  assertEquals(layout(mm), [[0, 4, false, "..pp"], [8, 12, true, ".p.."]]);
+});
+
+Deno.test("uffd: swap entries move when exclusive; their swap-cache folio moves with them", () => {
+  // Catches: a shared swap entry moved (a child swapping in later maps a folio whose anon_vma
+  // its VMA does not link), or a swap-cache folio left with the source's anon_vma and index.
+  //   A [0,4) page 0 written and swapped out      B [8,12) registered
+  //   0: exclusive -> moves to 8; then 1, 2 written, a fork, both swapped out: 1 is shared with
+  //   the child -> EBUSY; 2: the child swapped it in (in the swap cache, mapped by the child) ->
+  //   EBUSY
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON);
+  k.touch(mm, X, "write");
+  assert(k.tryToUnmap(k.pte(mm, X)!.folio!));
+  const u = k.userfaultfd(mm);
+  u.register(X + 8 * P, 4 * P);
+  u.move(X + 8 * P, X, P);
+  for (const i of [1, 2]) k.touch(mm, X + i * P, "write");
+  const c = k.fork(mm);
+  for (const i of [1, 2]) assert(k.tryToUnmap(k.pte(mm, X + i * P)!.folio!));
+  k.touch(c, X + 2 * P, "read"); // swap-in by the child: cached, mapped by the child only
+  assertEquals(errnoOf(() => u.move(X + 9 * P, X + P, P)), "EBUSY");
+  assertEquals(errnoOf(() => u.move(X + 10 * P, X + 2 * P, P)), "EBUSY");
+  assertEquals(layout(mm), [[0, 4, false, ".ss."], [8, 12, true, "s..."]]);
+  k.touch(mm, X + 8 * P, "write"); // swap-in in B
+  const f = k.pte(mm, X + 8 * P)!.folio!;
+  assertEquals(f.index, X / P + 8);
+  assertEquals(k.folioReferenced(f), 1);
+  k.exit(c);
+  k.assertInvariants();
+});
+
+Deno.test("uffd: per-page errors, partial moves and holes", () => {
+  // Catches: EEXIST/ENOENT checked in the wrong order, a partial move reported as success, or
+  // ALLOW_SRC_HOLES moving nothing but failing.
+  const { k, mm } = world();
+  k.mmap(mm, X, 64 * P, RW, ANON);
+  for (let i = 0; i < 4; i++) k.touch(mm, X + i * P, "write");
+  const u = k.userfaultfd(mm);
+  u.register(X + 4 * P, 4 * P);
+  u.move(X + 4 * P, X, 2 * P);
+  assertEquals(errnoOf(() => u.move(X + 4 * P, X + 2 * P, P)), "EEXIST");
+  assertEquals(u.moved, -17);
+  assertEquals(errnoOf(() => u.move(X + 4 * P, X + 9 * P, P)), "EEXIST"); // dst first
+  assertEquals(errnoOf(() => u.move(X + 6 * P, X + 9 * P, P)), "ENOENT");
+  u.move(X + 6 * P, X + 9 * P, P, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES);
+  u.move(X + 7 * P, X + 3 * P, P);
+  k.touch(mm, X + 3 * P, "write");
+  assertEquals(errnoOf(() => u.move(X + 6 * P, X + 2 * P, 2 * P)), "EAGAIN");
+  assertEquals(u.moved, P);
+  assertEquals(layout(mm), [[0, 4, false, "...p"], [4, 8, true, "pppp"], [
+    8,
+    64,
+    false,
+    ".".repeat(56),
+  ]]);
+  assertEquals(k.counters.uffd_move_pages, 4); // the partial move counts its page too
+});
+
+Deno.test("uffd: move refuses VMAs that differ, a shared folio, a pinned one and a zero page moves", () => {
+  // Catches: validate_move_areas checks dropped, a shared folio moved away from its other
+  // mapper's rmap, or the zero page moved as a folio.
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, zeroPage: true },
+  });
+  const mm = k.spawn();
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  k.mmap(mm, X + 16 * P, 8 * P, RW, ANON);
+  k.mmap(mm, X + 32 * P, 4 * P, PROT_READ, ANON);
+  for (let i = 0; i < 4; i++) k.touch(mm, X + i * P, "write");
+  k.touch(mm, X + 4 * P, "read"); // the zero page
+  const u = k.userfaultfd(mm);
+  u.register(X + 16 * P, 8 * P);
+  assertEquals(errnoOf(() => u.move(X + 16 * P, X, 10 * P)), "EINVAL"); // src beyond its VMA
+  assertEquals(errnoOf(() => u.move(X + 20 * P, X, 6 * P)), "EINVAL"); // dst beyond its VMA
+  assertEquals(errnoOf(() => u.move(X + 1 * P, X, P)), "EINVAL"); // dst not registered
+  assertEquals(errnoOf(() => u.move(X + 16 * P, X + 32 * P, P)), "EINVAL"); // not writable
+  assertEquals(errnoOf(() => u.move(X + 16 * P, X + 60 * P, P)), "ENOENT");
+  u.move(X + 16 * P, X + 4 * P, P);
+  assertEquals(k.pte(mm, X + 16 * P)?.kind, "zero");
+  const child = k.fork(mm);
+  assertEquals(errnoOf(() => u.move(X + 17 * P, X, P)), "EBUSY");
+  k.exit(child);
+  assertEquals(errnoOf(() => u.move(X + 17 * P, X, P)), "EBUSY"); // still not exclusive
+  k.touch(mm, X, "write"); // reuse: exclusive again
+  const f = k.pte(mm, X)!.folio!;
+  k.setPinned(f, true);
+  assertEquals(errnoOf(() => u.move(X + 17 * P, X, P)), "EBUSY");
+  k.setPinned(f, false);
+  u.move(X + 17 * P, X, P);
+  assertEquals(layout(mm)[1], [16, 24, true, "zp......"]);
+});
+
+Deno.test("uffd: fork's child and mremap's new VMA drop the registration", () => {
+  // Catches: a child that inherits VM_UFFD_MISSING (it would SIGBUS with no handler), a moved VMA
+  // still registered, or a multi-VMA move of a registered VMA.
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 4 * P, 4 * P, PROT_READ, ANON);
+  k.touch(mm, X, "write");
+  const u = k.userfaultfd(mm);
+  u.register(X + 4 * P, 4 * P);
+  const c = k.fork(mm);
+  assertEquals(layout(c), [[0, 4, false, "p..."], [4, 8, false, "...."]]);
+  const flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+  assertEquals(errnoOf(() => k.mremap(mm, X, 8 * P, 8 * P, flags, X + 64 * P)), "EFAULT");
+  assertEquals(layout(mm), [[4, 8, true, "...."], [64, 68, false, "p..."]]);
+  k.mremap(mm, X + 4 * P, 4 * P, 4 * P, flags, X + 32 * P);
+  assertEquals(layout(mm), [[32, 36, false, "...."], [64, 68, false, "p..."]]);
+  k.exit(mm);
+  assertEquals(errnoOf(() => u.register(X, P)), "ESRCH");
+});
+
+Deno.test("uffd: every scheme's walks find moved pages (oracle-checked)", () => {
+  // Catches: a scheme whose moveAnon leaves the folio where its walk cannot find the new PTE.
+  for (const id of schemeIds()) {
+    const { k, mm } = world(createScheme(id));
+    k.mmap(mm, X, 8 * P, RW, ANON);
+    k.mmap(mm, X + 32 * P, 8 * P, RW, ANON);
+    for (let i = 0; i < 8; i++) k.touch(mm, X + i * P, "write");
+    const c = k.fork(mm);
+    k.touch(mm, X + 2 * P, "write"); // a CoW copy: exclusive to the parent
+    k.touch(c, X + 3 * P, "write");
+    k.exit(c);
+    k.touch(mm, X + 3 * P, "write"); // reused after the child's exit
+    const u = k.userfaultfd(mm);
+    u.register(X + 32 * P, 8 * P);
+    u.move(X + 34 * P, X + 2 * P, 2 * P);
+    assertEquals(errnoOf(() => u.move(X + 39 * P, X + 4 * P, P)), "EBUSY"); // shared since fork
+    k.touch(mm, X + 4 * P, "write"); // reused: the child is gone
+    u.move(X + 39 * P, X + 4 * P, P);
+    for (const f of [...k.liveAnonFolios]) {
+      k.folioReferenced(f);
+      k.tryToUnmap(f);
+    }
+    k.touch(mm, X + 34 * P, "write");
+    k.assertInvariants();
+  }
+});
