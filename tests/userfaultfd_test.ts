@@ -28,6 +28,7 @@ import {
   VM_UFFD_MISSING,
 } from "../core/kernel/types.ts";
 import { createScheme, schemeIds } from "../core/rmap/registry.ts";
+import { CountingExec, type Lock, type LockMode, type WorkKind } from "../core/machine/exec.ts";
 import type { RmapScheme } from "../core/rmap/scheme.ts";
 
 const P = PAGE_SIZE;
@@ -113,7 +114,7 @@ Deno.test("uffd: bad modes, ranges and modes the model leaves out", () => {
   k.userfaultfd(mm); // a new one once the first is closed
 });
 
-Deno.test("uffd: a missing fault in a registered VMA is SIGBUS, populated pages fault as ever", () => {
+Deno.test("uffd: a missing fault in a registered VMA is SIGBUS, populated pages fault", () => {
   // Catches: a fault that allocates in a registered VMA (the handler would never see it), or
   // one that refuses a present page's CoW or a write to a read-faulted page.
   const { k, mm } = world();
@@ -249,10 +250,11 @@ Deno.test("uffd: per-page errors, partial moves and holes", () => {
     false,
     ".".repeat(56),
   ]]);
-  assertEquals(k.counters.uffd_move_pages, 4); // the partial move counts its page too
+  // Entries moved: 2, then 1, then the partial move's 1; the skipped hole is none.
+  assertEquals(k.counters.uffd_move_pages, 4);
 });
 
-Deno.test("uffd: move refuses VMAs that differ, a shared folio, a pinned one and a zero page moves", () => {
+Deno.test("uffd: move refuses unlike VMAs, shared or pinned folios; moves the zero page", () => {
   // Catches: validate_move_areas checks dropped, a shared folio moved away from its other
   // mapper's rmap, or the zero page moved as a folio.
   const k = new Kernel({
@@ -332,4 +334,137 @@ Deno.test("uffd: every scheme's walks find moved pages (oracle-checked)", () => 
     k.touch(mm, X + 34 * P, "write");
     k.assertInvariants();
   }
+});
+
+/** Every rmap lock taken for write under UFFDIO_MOVE (lock class and instance), in order. */
+class MoveLockLog extends CountingExec {
+  log: string[] = [];
+  /** Also `-` for each release of such a lock and `pte` for each PTE moved, when set. */
+  events: string[] | null = null;
+  override acquire(lock: Lock, mode: LockMode, tryLock = false): boolean {
+    if (mode === "write" && lock.lockClass.startsWith("anon_vma")) {
+      this.log.push(`${lock.lockClass}#${lock.id}`);
+      this.events?.push("+");
+    }
+    return super.acquire(lock, mode, tryLock);
+  }
+  override release(lock: Lock, mode: LockMode): void {
+    if (mode === "write" && lock.lockClass.startsWith("anon_vma")) this.events?.push("-");
+    super.release(lock, mode);
+  }
+  override work(kind: WorkKind, n = 1): void {
+    if (kind === "pte_update" && n === 2) this.events?.push("pte");
+    super.work(kind, n);
+  }
+}
+
+Deno.test("uffd: a batch's lock is dropped before a swap entry or the zero page moves", () => {
+  // Catches: a batch that keeps the anon_vma lock over entries it does not cover (move_pages_ptes
+  // releases it when its batch of present pages ends).
+  //   A [0,4): 0 present, 1 swapped out, 2 the zero page, 3 present   B [8,12) registered
+  const ex = new MoveLockLog();
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    exec: ex,
+    params: { debugChecks: true, zeroPage: true },
+  });
+  const mm = k.spawn();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON);
+  for (const i of [0, 1, 3]) k.touch(mm, X + i * P, "write");
+  k.touch(mm, X + 2 * P, "read");
+  assert(k.tryToUnmap(k.pte(mm, X + P)!.folio!));
+  k.touch(mm, X + 11 * P, "write");
+  k.madvise(mm, X + 11 * P, P, 4); // B has an anon_vma, and page 11 is empty again
+  const u = k.userfaultfd(mm);
+  u.register(X + 8 * P, 4 * P);
+  ex.events = [];
+  u.move(X + 8 * P, X, 4 * P);
+  assertEquals(ex.events, ["+", "pte", "-", "pte", "pte", "+", "pte", "-"]);
+});
+
+Deno.test("uffd: a move holds the folio's rmap lock per batch of consecutive pages", () => {
+  // Catches: no anon_vma lock around folio_move_anon_rmap (a walk could read the old mapping),
+  // one acquisition per page instead of per batch (6.18 batches), or a batch that runs across a
+  // hole or a page-table boundary.
+  //   A [0,8) 0..5 written, page 3 unmapped (hole); B [512,520) page 7 written, then registered
+  //   (another PTE table)
+  //   move 0..6 -> 512..518 holes: batch 0,1,2 | hole | batch 4,5 | hole: two write locks
+  const figures: Record<string, string[]> = {};
+  for (const id of schemeIds()) {
+    const ex = new MoveLockLog();
+    const k = new Kernel({ scheme: createScheme(id), exec: ex, params: { debugChecks: true } });
+    const mm = k.spawn();
+    k.mmap(mm, X, 8 * P, RW, ANON);
+    k.mmap(mm, X + 512 * P, 8 * P, RW, ANON);
+    for (let i = 0; i < 6; i++) k.touch(mm, X + i * P, "write");
+    k.madvise(mm, X + 3 * P, P, 4); // MADV_DONTNEED
+    k.touch(mm, X + 519 * P, "write"); // B's anon_vma before the move (no prepare under it)
+    const u = k.userfaultfd(mm);
+    u.register(X + 512 * P, 8 * P);
+    ex.log = [];
+    u.move(X + 512 * P, X, 7 * P, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES);
+    figures[id] = ex.log;
+    assertEquals(k.counters.uffd_move_batches, 2, id);
+    assertEquals(k.counters.uffd_move_pages, 5, id);
+  }
+  // The classic variants: the root rwsem, twice. The per-anon_vma lock: A's anon_vma is a root,
+  // so its root lock. Lazy: A's folios are in its lazy group, walked under RCU: no lock named.
+  // CoW context: the scheme names no lock (its sources do not cover UFFDIO_MOVE).
+  const root = figures.anon_vma[0];
+  assertEquals(figures.anon_vma, [root, root]);
+  assert(root.startsWith("anon_vma.root#"), root);
+  for (const id of ["anon_vma-2026", "anon_vma-per-av-lock"]) {
+    assertEquals(figures[id].length, 2, id);
+    assertEquals(figures[id][0], figures[id][1], id);
+  }
+  assertEquals(figures.anon_vma_lazy, []);
+  assertEquals(figures.cow_context, []);
+});
+
+Deno.test("uffd: per-anon_vma lock: a child's exclusive folio moves under its own lock", () => {
+  // Catches: the per-anon_vma-lock scheme taking the root lock for a move its walks would make
+  // under the folio's own anon_vma lock (the lock that serialises against folio_referenced).
+  const ex = new MoveLockLog();
+  const k = new Kernel({
+    scheme: createScheme("anon_vma-per-av-lock"),
+    exec: ex,
+    params: { debugChecks: true },
+  });
+  const parent = k.spawn();
+  k.mmap(parent, X, 4 * P, RW, ANON);
+  k.touch(parent, X, "write");
+  const c = k.fork(parent);
+  k.mmap(c, X + 16 * P, 4 * P, RW, ANON);
+  k.touch(c, X + 19 * P, "write"); // the destination's anon_vma before the move
+  k.touch(c, X + P, "write"); // a new exclusive folio in the child's anon_vma (not a root)
+  const u = k.userfaultfd(c);
+  u.register(X + 16 * P, 4 * P);
+  ex.log = [];
+  u.move(X + 16 * P, X + P, P);
+  assertEquals(ex.log.length, 1);
+  assert(ex.log[0].startsWith("anon_vma.own#"), ex.log[0]);
+});
+
+Deno.test("uffd: a batch ends at a page-table boundary", () => {
+  // Catches: a batch that runs on past the end of the source's or the destination's PTE table
+  // (move_present_ptes clamps a batch to both tables).
+  //   A [508,516) written: its pages cross the PTE table boundary at 512
+  //   B [2044,2052) registered, the same offset in its tables: batches 508..511 and 512..515
+  const { k, mm } = world();
+  k.mmap(mm, X + 508 * P, 8 * P, RW, ANON);
+  k.mmap(mm, X + 2044 * P, 8 * P, RW, ANON);
+  for (let i = 508; i < 516; i++) k.touch(mm, X + i * P, "write");
+  const u = k.userfaultfd(mm);
+  u.register(X + 2044 * P, 8 * P);
+  u.move(X + 2044 * P, X + 508 * P, 8 * P);
+  assertEquals(k.counters.uffd_move_batches, 2);
+  //   C [100,108) written (one table)   D [3068,3076) registered: crosses 3072, so two batches
+  k.mmap(mm, X + 100 * P, 8 * P, RW, ANON);
+  k.mmap(mm, X + 3068 * P, 8 * P, RW, ANON);
+  for (let i = 100; i < 108; i++) k.touch(mm, X + i * P, "write");
+  u.register(X + 3068 * P, 8 * P);
+  u.move(X + 3068 * P, X + 100 * P, 8 * P);
+  assertEquals(k.counters.uffd_move_batches, 4);
+  assertEquals(k.counters.uffd_move_pages, 16);
 });

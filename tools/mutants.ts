@@ -1586,10 +1586,10 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "per-av-lock-uses-root",
     file: "core/rmap/anon_vma_per_av_lock.ts",
-    search: "if (exclusive && !av.isRoot) {",
-    replace: "if (exclusive && !av.isRoot && av.id < 0) {",
-    story: "the per-anon_vma-lock scheme never takes the own lock on a walk",
-    tests: ["tests/scheme_anon_vma_variants_test.ts"],
+    search: "    return exclusive && !av.isRoot ? this.ownLock(av) : av.root.lock;",
+    replace: "    return exclusive && !av.isRoot && av.id < 0 ? this.ownLock(av) : av.root.lock;",
+    story: "the per-anon_vma-lock scheme never takes the own lock (walks, UFFDIO_MOVE)",
+    tests: ["tests/scheme_anon_vma_variants_test.ts", "tests/userfaultfd_test.ts"],
   },
   {
     id: "anon-vma-sweep-keeps-tail",
@@ -4613,6 +4613,40 @@ export const MUTANTS: readonly Mutant[] = [
       "      if (slot.count !== 1 || (c !== null && (c.nrPages > 1 || c.totalMapcount() > 0))) {",
     replace: "      if (c !== null && c.nrPages > 1) {",
     story: "UFFDIO_MOVE moves a swap entry whose slot or swap-cache folio another mapping shares",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "uffd-move-no-rmap-lock",
+    file: "core/rmap/anon_vma.ts",
+    search: "    return folio.rmap instanceof AnonVma ? this.folioLock(folio) : null;",
+    replace: "    return null;",
+    story:
+      "UFFDIO_MOVE moves a folio without the anon_vma lock that serialises it against folio_referenced",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "uffd-batch-per-page",
+    file: "core/kernel/userfaultfd.ts",
+    search: "    const goesOn = this.#next === svpn && f.rmap === this.#rmap",
+    replace: "    const goesOn = false && f.rmap === this.#rmap",
+    story: "UFFDIO_MOVE takes the anon_vma lock once per page (6.18 batches consecutive pages)",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "uffd-batch-across-tables",
+    file: "core/kernel/userfaultfd.ts",
+    search:
+      "      pteTableIndex(svpn) === this.#srcTable && pteTableIndex(dvpn) === this.#dstTable;",
+    replace: "      true;",
+    story: "a UFFDIO_MOVE batch runs past the end of its PTE tables",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "uffd-batch-across-holes",
+    file: "core/kernel/userfaultfd.ts",
+    search: '  if (pte?.kind !== "present") batch.end(); // a batch runs over present pages only\n',
+    replace: "",
+    story: "a UFFDIO_MOVE batch keeps its lock across a hole, the zero page or a swap entry",
     tests: ["tests/userfaultfd_test.ts"],
   },
 ];

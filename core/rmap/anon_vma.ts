@@ -986,11 +986,26 @@ export class AnonVmaScheme implements RmapScheme {
     folio.rmap = av;
   }
 
+  /**
+   * UFFDIO_MOVE's `anon_vma_lock_write(folio_anon_vma(folio))`, taken "to serialize against"
+   * `folio_referenced` (mm/userfaultfd.c): the lock the folio's walks take ({@link folioLock}).
+   * Null for a folio whose mapping is no anon_vma: an anon_vma_lazy group's, walked under RCU
+   * with no rwsem (the lazy series does not cover UFFDIO_MOVE, [U]).
+   */
+  moveLock(folio: Folio): Lock | null {
+    return folio.rmap instanceof AnonVma ? this.folioLock(folio) : null;
+  }
+
   folioFreed(_folio: Folio): void {}
 
-  /** The lock a walk of `folio` takes and how. */
-  protected walkLock(folio: Folio): Lock {
+  /** The lock that serialises walks of `folio`: its anon_vma's root rwsem. */
+  protected folioLock(folio: Folio): Lock {
     return this.folioAnonVma(folio).root.lock;
+  }
+
+  /** The lock a walk of `folio` takes ({@link folioLock}; a subclass may count which). */
+  protected walkLock(folio: Folio): Lock {
+    return this.folioLock(folio);
   }
 
   #walkFirst = 0;

@@ -124,16 +124,18 @@ export class AnonVmaPerAvLockScheme extends AnonVmaScheme {
     this.host.exec.release(l, "write");
   }
 
-  /** Exclusive folios of non-root anon_vmas are walked under the own lock. */
-  protected override walkLock(folio: Folio): Lock {
+  /** Exclusive folios of non-root anon_vmas are serialised by the own lock. */
+  protected override folioLock(folio: Folio): Lock {
     const av = this.folioAnonVma(folio);
     const exclusive = folio.nrPages === 1 && folio.pageAnonExclusive(0) &&
       folio.pageMapcount(0) === 1;
-    if (exclusive && !av.isRoot) {
-      this.count("walks_own_lock");
-      return this.ownLock(av);
-    }
-    this.count("walks_root_lock");
-    return av.root.lock;
+    return exclusive && !av.isRoot ? this.ownLock(av) : av.root.lock;
+  }
+
+  /** Exclusive folios of non-root anon_vmas are walked under the own lock (counted). */
+  protected override walkLock(folio: Folio): Lock {
+    const l = this.folioLock(folio);
+    this.count(l === this.folioAnonVma(folio).root.lock ? "walks_root_lock" : "walks_own_lock");
+    return l;
   }
 }

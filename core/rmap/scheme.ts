@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Exec } from "../machine/exec.ts";
+import type { Exec, Lock } from "../machine/exec.ts";
 import type { Slab, SlabCache } from "../slab.ts";
 import type { Folio, Mm, Vma } from "../kernel/types.ts";
 
@@ -139,8 +139,14 @@ export interface RmapScheme {
 
   /** `__folio_set_anon`: a new anon folio is mapped at `addr` of `vma`. */
   addNewAnon(folio: Folio, vma: Vma, addr: number, exclusive: boolean): void;
-  /** `folio_move_anon_rmap`: a write fault reused `folio` in `vma`. */
+  /** `folio_move_anon_rmap`: a write fault reused `folio` in `vma`, or UFFDIO_MOVE moved it. */
   moveAnon(folio: Folio, vma: Vma): void;
+  /**
+   * `folio_get_anon_vma` + `anon_vma_lock_write` in `move_pages_ptes` (UFFDIO_MOVE): the lock
+   * the kernel holds for write while `folio`, and the small exclusive folios of the same anon_vma
+   * batched after it, move. Null or absent: the scheme names no rmap lock for the move.
+   */
+  moveLock?(folio: Folio): Lock | null;
   /** The folio was freed (its last reference dropped). */
   folioFreed(folio: Folio): void;
 
