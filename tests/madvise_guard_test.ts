@@ -6,6 +6,7 @@
 
 import { assertEquals } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
+import { flagLayout } from "./vma_layout.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { madviseLockMode } from "../core/kernel/madvise.ts";
@@ -42,20 +43,9 @@ function world(scheme: RmapScheme = new AnonVmaScheme()): { k: Kernel; mm: Mm } 
   return { k, mm: k.spawn() };
 }
 
-/**
- * Every VMA of `mm` as `[start, end)` in pages from X, whether it has VM_MAYBE_GUARD, and its
- * page-table entries as a string: `.` none, `G` guard marker, `p` present, `z` zero, `s` swap.
- */
+/** Every VMA of `mm` from X: whether it has VM_MAYBE_GUARD, and its entries (vma_layout.ts). */
 function layout(mm: Mm): (number | boolean | string)[][] {
-  const code: Record<string, string> = { guard: "G", present: "p", zero: "z", swap: "s" };
-  return [...mm.vmas].map((v) => {
-    let ptes = "";
-    for (let a = v.start; a < v.end; a += P) {
-      const e = mm.pages.get(a / P);
-      ptes += e === undefined ? "." : code[e.kind];
-    }
-    return [(v.start - X) / P, (v.end - X) / P, (v.flags & VM_MAYBE_GUARD) !== 0, ptes];
-  });
+  return flagLayout(mm, X, VM_MAYBE_GUARD);
 }
 
 /** The errno of a read (or write) of page `page` from X, or "ok". */

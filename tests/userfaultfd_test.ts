@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { assertEquals } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
+import { flagLayout } from "./vma_layout.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import {
@@ -41,20 +42,9 @@ function world(scheme: RmapScheme = new AnonVmaScheme(), order = 0): { k: Kernel
   return { k, mm: k.spawn() };
 }
 
-/**
- * Every VMA of `mm` as `[start, end)` in pages from X, whether it is registered (VM_UFFD_MISSING),
- * and its entries: `.` none, `p` present, `z` zero, `s` swap.
- */
+/** Every VMA of `mm` from X: whether it has registered (VM_UFFD_MISSING), and its entries (vma_layout.ts). */
 function layout(mm: Mm): (number | boolean | string)[][] {
-  const code: Record<string, string> = { present: "p", zero: "z", swap: "s", guard: "G" };
-  return [...mm.vmas].map((v) => {
-    let ptes = "";
-    for (let a = v.start; a < v.end; a += P) {
-      const e = mm.pages.get(a / P);
-      ptes += e === undefined ? "." : code[e.kind];
-    }
-    return [(v.start - X) / P, (v.end - X) / P, (v.flags & VM_UFFD_MISSING) !== 0, ptes];
-  });
+  return flagLayout(mm, X, VM_UFFD_MISSING);
 }
 
 Deno.test("uffd: register splits at the range's ends, skips holes; unregister merges back", () => {
