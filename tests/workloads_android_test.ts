@@ -124,6 +124,34 @@ Deno.test("android-launch: anon folios of the tiny phone; a GC cycle releases th
   assert.equal(folios({ writePages: 5 }), 34);
 });
 
+Deno.test("android-launch gcUffdMove: a GC cycle moves the live pages with UFFDIO_MOVE", () => {
+  // TINY with one GC cycle in each of its 2 zygote children: the live round(4 × 0.5) = 2 pages
+  // are written in the from-space and moved back into the registered moving space, one
+  // UFFDIO_MOVE (one batch) each: 2 × 2 = 4 moves, no failure. The same 26 folios stay as when
+  // they are re-faulted (copied): 2 moved folios live on instead of 2 new ones.
+  const r = tinyRun({ gcCycles: 1, gcUffdMove: true });
+  assert.equal(r.counters.uffd_move_pages, 4);
+  assert.equal(r.counters.uffd_move_batches, 4);
+  assert.equal(r.counters.uffd_move_failed, undefined);
+  assert.equal(r.counters.anon_folios_final, 26);
+  // Copying re-faults the 2 live pages of each child; moving writes pages already present.
+  const copied = tinyRun({ gcCycles: 1 });
+  assert.equal(
+    copied.counters.faults_anon_new - r.counters.faults_anon_new,
+    4,
+  );
+  assert.equal(
+    tinyRun({ gcCycles: 0, gcUffdMove: true }).counters.uffd_move_pages,
+    undefined,
+  );
+  // Every app forks at runtime before a later cycle: the pages it shared with its child are not
+  // PageAnonExclusive, but the GC's write in the from-space (CoW) makes each exclusive again, so
+  // all 2 × 3 × 2 = 12 moves succeed.
+  const forked = tinyRun({ gcCycles: 3, appForkShare: 1, gcUffdMove: true });
+  assert.equal(forked.counters.uffd_move_pages, 12);
+  assert.equal(forked.counters.uffd_move_failed, undefined);
+});
+
 Deno.test("android-launch: unmaps, splits, runtime forks and the low-memory killer", () => {
   // TINY with a zygote of 12 regions, round(12 × 0.5834) = 7 written (stack, 1 heap space and 5
   // image regions) and 5 clean: VMAs 12, anon_vma 7, AVC 7. Each app process

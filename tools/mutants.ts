@@ -1669,7 +1669,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "fork-storm-estimate-one-round",
     file: "workloads/fork_storm.ts",
-    search: "const live = p.exitChildren ? procs : procs * (p.rounds as number);",
+    search: "const live = p.exitChildren ? procs : procs * p.rounds;",
     replace: "const live = procs;",
     story: "the fork-storm estimate counts one round's processes when exitChildren=false keeps " +
       "every round's alive",
@@ -1710,8 +1710,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "cow-adversarial-folio-no-move",
     file: "workloads/cow_adversarial.ts",
-    search: 'const move = (p.moveInherited as boolean) || (target === "folio" && remaps > 0);',
-    replace: "const move = p.moveInherited as boolean;",
+    search: 'const move = p.moveInherited || (target === "folio" && remaps > 0);',
+    replace: "const move = p.moveInherited;",
     story: "remapTarget=folio with moveInherited=false maps fresh memory over the inherited copy " +
       "(MAP_FIXED) instead of moving it first",
     tests: ["tests/workloads_cow_adversarial_test.ts"],
@@ -1777,8 +1777,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "android-writepages-unclamped",
     file: "workloads/android_launch.ts",
-    search: "const writePages = Math.min(p.writePages as number, regionPages);",
-    replace: "const writePages = p.writePages as number;",
+    search: "const writePages = Math.min(p.writePages, regionPages);",
+    replace: "const writePages = p.writePages;",
     story: "android-launch writes writePages pages of a region even past regionPages",
     tests: ["tests/workloads_android_test.ts"],
   },
@@ -1793,16 +1793,16 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "android-usap-refill-inclusive",
     file: "workloads/android_launch.ts",
-    search: "if (usapPool.length < (p.usapPoolRefillThreshold as number)) yield* fillUsapPool();",
-    replace: "if (usapPool.length <= (p.usapPoolRefillThreshold as number)) yield* fillUsapPool();",
+    search: "if (usapPool.length < p.usapPoolRefillThreshold) yield* fillUsapPool();",
+    replace: "if (usapPool.length <= p.usapPoolRefillThreshold) yield* fillUsapPool();",
     story: "the USAP pool is refilled when it holds as many USAPs as the threshold, not fewer",
     tests: ["tests/workloads_android_test.ts"],
   },
   {
     id: "android-lmk-one-over",
     file: "workloads/android_launch.ts",
-    search: "if (alive.length >= (p.maxCachedApps as number)) yield* kill(alive[0]);",
-    replace: "if (alive.length > (p.maxCachedApps as number)) yield* kill(alive[0]);",
+    search: "if (alive.length >= p.maxCachedApps) yield* kill(alive[0]);",
+    replace: "if (alive.length > p.maxCachedApps) yield* kill(alive[0]);",
     story: "the low-memory killer keeps maxCachedApps + 1 launched apps",
     tests: ["tests/workloads_android_test.ts"],
   },
@@ -2713,8 +2713,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "reflink-write-floor",
     file: "workloads/reflink_share.ts",
-    search: "const write = Math.round(filePages * p.fileWriteFraction);",
-    replace: "const write = Math.floor(filePages * p.fileWriteFraction);",
+    search: "      const write = Math.round(filePages * p.fileWriteFraction);",
+    replace: "      const write = Math.floor(filePages * p.fileWriteFraction);",
     story: "reflink-share writes floor(filePages x fileWriteFraction) pages per file, not rounded",
     tests: ["tests/workloads_reflink_test.ts"],
   },
@@ -3892,7 +3892,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "compaction-ignored",
     file: "workloads/android_launch.ts",
-    search: '  if (p.appCompaction as boolean) env.addTask("compaction", "user", compaction());',
+    search: '  if (p.appCompaction) env.addTask("compaction", "user", compaction());',
     replace: "",
     story: "appCompaction queues apps that no thread compacts",
     tests: ["tests/workloads_android_test.ts"],
@@ -4648,5 +4648,22 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
     story: "a UFFDIO_MOVE batch keeps its lock across a hole, the zero page or a swap entry",
     tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "android-gc-uffd-move-ignored",
+    file: "workloads/android_launch.ts",
+    search: "    if (p.gcUffdMove) yield* uffdCompaction(pr.mm, moving, from, live);",
+    replace: "    if (false) yield* uffdCompaction(pr.mm, moving, from, live);",
+    story: "android-launch's gcUffdMove ignored: the live part is re-faulted, not moved",
+    tests: ["tests/workloads_android_test.ts"],
+  },
+  {
+    id: "android-gc-uffd-no-cow-break",
+    file: "workloads/android_launch.ts",
+    search: '      yield { op: "fault", run: () => k.touch(mm, from + off, "write") };\n',
+    replace: "",
+    story:
+      "gcUffdMove moves from-space pages without writing them (a page shared with a forked child is EBUSY)",
+    tests: ["tests/workloads_android_test.ts"],
   },
 ];

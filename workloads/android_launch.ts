@@ -60,6 +60,7 @@ import {
   UIO_MAXIOV,
   VM_SHARED,
 } from "../core/kernel/types.ts";
+import type { Userfaultfd } from "../core/kernel/userfaultfd.ts";
 import type { ParamSpec, Step, TaskScript, Workload, WorkloadEnv } from "./workload.ts";
 import { paramsOf } from "./workload.ts";
 
@@ -380,6 +381,23 @@ const PARAMS = [
     unit: "ns",
     description: "Time between two GC cycles of one app.",
     source: "assumption (compressed time)",
+  },
+  {
+    name: "gcUffdMove",
+    kind: "bool",
+    default: false,
+    unit: "",
+    description:
+      "Compact with UFFDIO_MOVE: each GC cycle registers the emptied moving space with " +
+      "the app's userfaultfd, compacts each live page into a recycled from-space page (a write) " +
+      "and moves it back with one UFFDIO_MOVE, then unregisters. Off: the live part is " +
+      "re-faulted in place (copied).",
+    source: "ART's userfaultfd GC compacts with UFFDIO_MOVE (Lokesh Gidra, linux-mm 2025-08-07: " +
+      '"an arm64 Android device with UFFD GC, which uses MOVE ioctl for compaction") [C]; ' +
+      "pages recycled from the from-space (the UFFDIO_MOVE uABI commit: pages available for " +
+      '"recycling, as is usually the case in heap compaction"), one page per ioctl, registered ' +
+      "for the cycle only: an assumption [U]. Default false: the default suite's figures " +
+      "predate it",
   },
   {
     name: "appForkShare",
@@ -906,12 +924,12 @@ function whileAlive(alive: () => boolean, g: Generator<Step, void, void>): TaskS
 function setup(env: WorkloadEnv): void {
   const k: Kernel = env.kernel;
   const p = paramsOf(PARAMS, env.params);
-  const scale = p.scale as number;
-  const regionPages = p.regionPages as number;
-  const writePages = Math.min(p.writePages as number, regionPages);
-  const heapPages = p.heapPages as number;
-  const launches = p.launches as number;
-  const perLaunch = p.processesPerLaunch as number;
+  const scale = p.scale;
+  const regionPages = p.regionPages;
+  const writePages = Math.min(p.writePages, regionPages);
+  const heapPages = p.heapPages;
+  const launches = p.launches;
+  const perLaunch = p.processesPerLaunch;
   const image = k.createFile("system.img", 1 << 30);
   let fileCursor = 0;
   /** State the marks wait for. */
@@ -1064,9 +1082,9 @@ function setup(env: WorkloadEnv): void {
 
   // --- Native daemons -------------------------------------------------------------------------
 
-  const nativeCount = p.nativeDaemons as number;
-  const nativeVmas = (p.nativeVmas as number) * scale;
-  const nativeHot = nativeVmas * (p.nativeFaultedFraction as number);
+  const nativeCount = p.nativeDaemons;
+  const nativeVmas = p.nativeVmas * scale;
+  const nativeHot = nativeVmas * p.nativeFaultedFraction;
   let nativesPending = nativeCount;
 
   function* native(i: number): TaskScript {
@@ -1088,7 +1106,7 @@ function setup(env: WorkloadEnv): void {
     (function* (): TaskScript {
       for (let i = 0; i < nativeCount; i++) {
         env.addTask(`native${i}`, "user", native(i));
-        yield { sleep: p.bootForkIntervalNs as number };
+        yield { sleep: p.bootForkIntervalNs };
       }
     })(),
   );
@@ -1141,14 +1159,14 @@ function setup(env: WorkloadEnv): void {
   };
   const usapPool: Proc[] = [];
   let appsStarted = 0;
-  const appVmas = (p.appVmas as number) * scale;
-  const appHot = appVmas * (p.appFaultedFraction as number);
-  const threads = (p.appThreads as number) * scale;
-  const splits = (p.appMprotectSplits as number) * scale;
-  const unmapFraction = p.appUnmapFraction as number;
-  const cowFraction = p.appCowFraction as number;
-  const gcCycles = p.gcCycles as number;
-  const liveFraction = p.gcLiveFraction as number;
+  const appVmas = p.appVmas * scale;
+  const appHot = appVmas * p.appFaultedFraction;
+  const threads = p.appThreads * scale;
+  const splits = p.appMprotectSplits * scale;
+  const unmapFraction = p.appUnmapFraction;
+  const cowFraction = p.appCowFraction;
+  const gcCycles = p.gcCycles;
+  const liveFraction = p.gcLiveFraction;
   const launched: App[] = [];
   /** Apps waiting for the compaction thread (appCompaction), and whether launching is over. */
   const compactQueue: App[] = [];
@@ -1172,8 +1190,48 @@ function setup(env: WorkloadEnv): void {
         ),
     };
     const live = Math.round(heapPages * liveFraction);
-    yield* new TouchRun(new TouchStep(k, pr.mm, moving), pr, moving, live);
+    if (p.gcUffdMove) yield* uffdCompaction(pr.mm, moving, from, live);
+    else yield* new TouchRun(new TouchStep(k, pr.mm, moving), pr, moving, live);
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
+  }
+
+  /** Each app process's userfaultfd (gcUffdMove), opened at its first compaction. */
+  const uffds = new Map<Mm, Userfaultfd>();
+  const uffdOf = (mm: Mm): Userfaultfd => {
+    let u = uffds.get(mm);
+    if (!u?.open) uffds.set(mm, u = k.userfaultfd(mm));
+    return u;
+  };
+
+  /**
+   * gcUffdMove's compaction: the emptied moving space registered for the cycle, and each live
+   * page written in the from-space (objects compacted into a recycled page; the write also breaks
+   * CoW with a forked child, so the page is exclusive) and moved back with UFFDIO_MOVE. A move
+   * that fails (a pinned folio) leaves its page behind; `uffd_move_failed` counts it.
+   */
+  function* uffdCompaction(
+    mm: Mm,
+    moving: number,
+    from: number,
+    live: number,
+  ): Generator<Step, void, void> {
+    const len = heapPages * PAGE_SIZE;
+    yield { op: "userfaultfd", run: () => uffdOf(mm).register(moving, len) };
+    for (let i = 0; i < live; i++) {
+      const off = i * PAGE_SIZE;
+      yield { op: "fault", run: () => k.touch(mm, from + off, "write") };
+      yield {
+        op: "userfaultfd",
+        run: () => {
+          try {
+            uffdOf(mm).move(moving + off, from + off, PAGE_SIZE);
+          } catch (e) {
+            if (!(e instanceof SyscallError)) throw e;
+          }
+        },
+      };
+    }
+    yield { op: "userfaultfd", run: () => uffdOf(mm).unregister(moving, len) };
   }
 
   /** Transient activity: waits while a mark is being taken, and is counted while running. */
@@ -1188,7 +1246,7 @@ function setup(env: WorkloadEnv): void {
   function* runtimeChild(pr: Proc, pages: number[]): TaskScript {
     const touch = new TouchStep(k, pr.mm, 0);
     for (const a of pages) yield touch.at(pr.mm, a);
-    yield { sleep: p.forkChildLifetimeNs as number };
+    yield { sleep: p.forkChildLifetimeNs };
     yield {
       op: "exit",
       run: () => {
@@ -1301,13 +1359,13 @@ function setup(env: WorkloadEnv): void {
     if (gcCycles > 0) yield* gcCycle(pr, moving, from);
     starting.delete(pr);
     // Runtime: further GC cycles, and for 41 % of apps one fork.
-    const forkAt = main && pr.app && rng.chance(p.appForkShare as number)
+    const forkAt = main && pr.app && rng.chance(p.appForkShare)
       ? rng.int(1, Math.max(1, gcCycles))
       : -1;
     /** The pages this process wrote in its own regions (listed only when it forks). */
     const ownPages = (): number[] => imageWrittenPages(APP_BASE, ownCold, ownHot);
     for (let c = 1; c <= Math.max(gcCycles - 1, forkAt); c++) {
-      yield { sleep: p.gcIntervalNs as number };
+      yield { sleep: p.gcIntervalNs };
       if (c === forkAt) {
         yield* transient(
           pr,
@@ -1353,7 +1411,7 @@ function setup(env: WorkloadEnv): void {
 
   /** zygote64 forks idle USAPs until the pool holds `usapPoolSizeMax` (ZygoteServer). */
   function* fillUsapPool(): Generator<Step, void, void> {
-    while (usapPool.length < (p.usapPoolSizeMax as number)) {
+    while (usapPool.length < p.usapPoolSizeMax) {
       yield {
         op: "fork",
         run: () => void usapPool.push({ mm: k.fork(zygote.mm), app: null, dead: false }),
@@ -1373,13 +1431,13 @@ function setup(env: WorkloadEnv): void {
   ): Generator<Step, void, void> {
     const n = appsStarted++;
     // system_server (the first app) is 64-bit.
-    const is32 = (p.zygote32 as boolean) && n > 0 && dither(p.app32Share as number, n) === 1;
+    const is32 = p.zygote32 && n > 0 && dither(p.app32Share, n) === 1;
     const img = is32 ? z32 : z64;
     if (is32 && !z32Preloaded) {
       z32Preloaded = true;
       // As zygote64's image: the stack (mapped at execve) is one of the written regions.
-      const total = Math.round((p.zygote32Vmas as number) * scale);
-      const hot = Math.max(0, Math.round(total * (p.zygoteFaultedFraction as number)) - 1);
+      const total = Math.round(p.zygote32Vmas * scale);
+      const hot = Math.max(0, Math.round(total * p.zygoteFaultedFraction) - 1);
       yield* mapImage(z32.proc.mm, ZYGOTE_BASE, Math.max(0, total - 1 - hot), hot, z32.regions);
     }
     for (let j = 0; j < procs; j++) {
@@ -1387,14 +1445,14 @@ function setup(env: WorkloadEnv): void {
       if (main && !is32 && n > 0 && usapPool.length > 0) {
         const usap = usapPool.shift()!;
         startTask({ mm: usap.mm, app, dead: false }, main, z64);
-        if (usapPool.length < (p.usapPoolRefillThreshold as number)) yield* fillUsapPool();
+        if (usapPool.length < p.usapPoolRefillThreshold) yield* fillUsapPool();
         continue;
       }
       yield forkApp(app, main, img);
     }
     if (
-      launch && (p.webviewZygote as boolean) &&
-      dither(p.webviewRendererShare as number, launched.length - 1) === 1
+      launch && p.webviewZygote &&
+      dither(p.webviewRendererShare, launched.length - 1) === 1
     ) {
       yield forkApp(app, false, webview);
     }
@@ -1443,7 +1501,7 @@ function setup(env: WorkloadEnv): void {
       }
     }
   }
-  if (p.appCompaction as boolean) env.addTask("compaction", "user", compaction());
+  if (p.appCompaction) env.addTask("compaction", "user", compaction());
 
   env.addTask(
     "zygote64",
@@ -1454,9 +1512,9 @@ function setup(env: WorkloadEnv): void {
       const top = k.params.taskSize - PAGE_SIZE;
       yield { op: "fault", run: () => k.touch(zygote.mm, top, "write") };
       // Preload: heap spaces first, then the rest of the image.
-      const total = Math.round((p.zygoteVmas as number) * scale);
-      const hotTotal = Math.round(total * (p.zygoteFaultedFraction as number));
-      const heaps = Math.min(p.zygoteHeapRegions as number, hotTotal);
+      const total = Math.round(p.zygoteVmas * scale);
+      const hotTotal = Math.round(total * p.zygoteFaultedFraction);
+      const heaps = Math.min(p.zygoteHeapRegions, hotTotal);
       let addr = ZYGOTE_BASE;
       for (let h = 0; h < heaps; h++) {
         yield* mapRegion(zygote.mm, addr, heapPages, true, false, heapPages, zygoteRegions);
@@ -1469,41 +1527,41 @@ function setup(env: WorkloadEnv): void {
       yield* mapImage(zygote.mm, addr, cold, hot, zygoteRegions);
       // init starts zygote_secondary beside zygote (init.zygote64_32.rc); its preload waits for
       // the first request (--enable-lazy-preload).
-      if (p.zygote32 as boolean) {
+      if (p.zygote32) {
         yield { op: "execve", run: () => z32.proc.mm = k.spawn() };
         yield { op: "execve", run: () => z32.proc.mm = k.execve(z32.proc.mm) };
         yield { op: "fault", run: () => k.touch(z32.proc.mm, top, "write") };
       }
       // Boot: system_server, then the apps running after boot.
-      const bootApps = 1 + (p.bootAppProcesses as number);
+      const bootApps = 1 + p.bootAppProcesses;
       for (let i = 0; i < bootApps; i++) {
         const app: App = { procs: [], killed: false };
         if (i === 0) systemServer = app;
         yield* startApp(app, 1, false);
-        yield { sleep: p.bootForkIntervalNs as number };
-        if (i === 0 && (p.webviewZygote as boolean)) {
+        yield { sleep: p.bootForkIntervalNs };
+        if (i === 0 && p.webviewZygote) {
           // system_server starts webview_zygote: a child zygote of zygote64 that preloads the
           // WebView APK (WebViewZygote.startChildZygote).
           yield { op: "fork", run: () => webview.proc.mm = k.fork(zygote.mm) };
           webview.regions.push(...zygoteRegions);
-          const total = Math.round((p.webviewVmas as number) * scale);
-          const wHot = Math.round(total * (p.webviewFaultedFraction as number));
+          const total = Math.round(p.webviewVmas * scale);
+          const wHot = Math.round(total * p.webviewFaultedFraction);
           yield* mapImage(webview.proc.mm, WEBVIEW_BASE, total - wHot, wHot, webview.regions);
         }
-        if (i === 0 && (p.usapPool as boolean)) yield* fillUsapPool();
+        if (i === 0 && p.usapPool) yield* fillUsapPool();
       }
       yield* settleAndMark("after-boot");
       // Launches, with the low-memory killer.
       for (let i = 0; i < launches; i++) {
-        yield { sleep: p.launchIntervalNs as number };
+        yield { sleep: p.launchIntervalNs };
         const alive = launched.filter((a) => !a.killed);
-        if (alive.length >= (p.maxCachedApps as number)) yield* kill(alive[0]);
+        if (alive.length >= p.maxCachedApps) yield* kill(alive[0]);
         const app: App = { procs: [], killed: false };
         launched.push(app);
         yield* startApp(app, perLaunch, true);
         // The app launched before goes to the background: cached, it is compacted.
         const prev = launched[launched.length - 2];
-        if ((p.appCompaction as boolean) && prev !== undefined && !prev.killed) {
+        if (p.appCompaction && prev !== undefined && !prev.killed) {
           compactQueue.push(prev);
         }
       }
@@ -1629,8 +1687,7 @@ export function androidCalibration(
 }
 
 function finish(env: WorkloadEnv, marks: ReadonlyMap<string, Record<string, number>>): void {
-  const scale = env.params.scale as number;
-  const launches = env.params.launches as number;
+  const { scale, launches } = paramsOf(PARAMS, env.params);
   // The published composition is that of an unpatched kernel: it calibrates the classic scheme
   // only, and would read as a verdict on the others.
   const scheme = env.kernel.scheme.info.id;

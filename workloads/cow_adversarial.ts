@@ -52,6 +52,7 @@ import {
 } from "../core/kernel/types.ts";
 import {
   ParamError,
+  paramsOf,
   type ParamSpec,
   type TaskScript,
   type Workload,
@@ -67,7 +68,7 @@ const DISTINCT_BASE = 0x400000000000;
 /** End of the address layout (below the default stack and mmap base). */
 const TOP = 0x7f0000000000;
 
-const PARAMS: readonly ParamSpec[] = [
+const PARAMS = [
   {
     name: "depth",
     kind: "int",
@@ -158,7 +159,7 @@ const PARAMS: readonly ParamSpec[] = [
     description: "Whether processes exit at the end, leaves first.",
     source: "assumption",
   },
-];
+] as const satisfies readonly ParamSpec[];
 
 /** Processes of a tree of `depth` levels below one root, `width` children each. */
 export function adversarialProcesses(depth: number, width: number): number {
@@ -179,13 +180,13 @@ interface Proc {
 
 function setup(env: WorkloadEnv): void {
   const k: Kernel = env.kernel;
-  const p = env.params;
-  const depth = p.depth as number;
-  const width = p.width as number;
-  const pages = p.regionPages as number;
-  const remaps = p.remaps as number;
-  const target = p.remapTarget as string;
-  const move = (p.moveInherited as boolean) || (target === "folio" && remaps > 0);
+  const p = paramsOf(PARAMS, env.params);
+  const depth = p.depth;
+  const width = p.width;
+  const pages = p.regionPages;
+  const remaps = p.remaps;
+  const target = p.remapTarget;
+  const move = p.moveInherited || (target === "folio" && remaps > 0);
   const len = pages * PAGE_SIZE;
   const RW = PROT_READ | PROT_WRITE;
   const ANON_FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
@@ -250,7 +251,7 @@ function setup(env: WorkloadEnv): void {
               };
               child.home = child.base;
             }
-            const cow = Math.round(pages * (p.cowFraction as number));
+            const cow = Math.round(pages * p.cowFraction);
             const written = rng.shuffle([...Array(pages).keys()]).slice(0, cow);
             for (const i of written.sort((a, b) => a - b)) {
               const a = child.home + i * PAGE_SIZE;
@@ -268,10 +269,10 @@ function setup(env: WorkloadEnv): void {
         level = next;
       }
       const exits = function* (): TaskScript {
-        if (!(p.exitAtEnd as boolean)) return;
+        if (!p.exitAtEnd) return;
         for (const pr of all.reverse()) yield { op: "exit", run: () => k.exit(pr.mm) };
       };
-      const walks = p.walks as number;
+      const walks = p.walks;
       if (walks === 0) {
         yield* exits();
         return;

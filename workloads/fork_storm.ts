@@ -395,36 +395,37 @@ function setup(env: WorkloadEnv): void {
  * exiting chain). Random tree fan-outs count at their mean. Without `exitChildren`, every
  * round's processes stay alive.
  */
-function estimate(p: Readonly<Record<string, ParamValue>>): MemoryEstimate {
-  const mode = p.mode as string;
-  const regions = p.regions as number;
-  const pages = regions * (p.pages as number);
-  const cow = Math.round((p.cowFraction as number) * pages);
+function estimate(params: Readonly<Record<string, ParamValue>>): MemoryEstimate {
+  const p = paramsOf(PARAMS, params);
+  const mode = p.mode;
+  const regions = p.regions;
+  const pages = regions * p.pages;
+  const cow = Math.round(p.cowFraction * pages);
   // Forked processes alive at once in one round, and their summed depths.
   let procs = 0, depthSum = 0;
   const drivers = ["regions", "pages"];
   if (mode === "breadth") {
-    procs = p.children as number;
+    procs = p.children;
     depthSum = procs;
     drivers.push("children");
   } else if (mode === "tree") {
-    const f = p.fanoutRandom ? ((p.fanout as number) + 1) / 2 : p.fanout as number;
-    for (let d = 1, n = 1; d <= (p.depth as number); d++) {
+    const f = p.fanoutRandom ? (p.fanout + 1) / 2 : p.fanout;
+    for (let d = 1, n = 1; d <= p.depth; d++) {
       n *= f;
       procs += n;
       depthSum += n * d;
     }
     drivers.push("depth", "fanout");
   } else if (mode === "chain") {
-    procs = p.generations as number;
+    procs = p.generations;
     depthSum = procs * (procs + 1) / 2;
     drivers.push("generations");
   } else {
-    procs = Math.min(2, p.generations as number);
+    procs = Math.min(2, p.generations);
     depthSum = procs * 2;
   }
-  const live = p.exitChildren ? procs : procs * (p.rounds as number);
-  const liveDepths = p.exitChildren ? depthSum : depthSum * (p.rounds as number);
+  const live = p.exitChildren ? procs : procs * p.rounds;
+  const liveDepths = p.exitChildren ? depthSum : depthSum * p.rounds;
   if (!p.exitChildren) drivers.push("rounds");
   return {
     objects: {

@@ -409,20 +409,21 @@ function setup(env: WorkloadEnv): void {
  * pages and heap PTEs are copied at fork), each worker's CoW copies and private region, and d + 1
  * AVCs per VMA at depth d.
  */
-function estimate(p: Readonly<Record<string, ParamValue>>): MemoryEstimate {
-  const files = p.files as number, filePages = p.filePages as number;
-  const read = Math.round(filePages * (p.fileReadFraction as number));
-  const write = Math.round(filePages * (p.fileWriteFraction as number));
-  const anon = files * write + (p.heapPages as number);
-  const mapped = files * Math.max(read, write) + (p.heapPages as number);
+function estimate(params: Readonly<Record<string, ParamValue>>): MemoryEstimate {
+  const p = paramsOf(PARAMS, params);
+  const files = p.files, filePages = p.filePages;
+  const read = Math.round(filePages * p.fileReadFraction);
+  const write = Math.round(filePages * p.fileWriteFraction);
+  const anon = files * write + p.heapPages;
+  const mapped = files * Math.max(read, write) + p.heapPages;
   let procs = 0, depthSum = 0;
-  for (let d = 1, n = 1; d <= (p.depth as number); d++) {
-    n *= p.width as number;
+  for (let d = 1, n = 1; d <= p.depth; d++) {
+    n *= p.width;
     procs += n;
     depthSum += n * d;
   }
-  const privatePages = p.privatePages as number;
-  const cow = Math.round(anon * (p.cowFraction as number));
+  const privatePages = p.privatePages;
+  const cow = Math.round(anon * p.cowFraction);
   const vmasPerProc = files + 2;
   return {
     objects: {

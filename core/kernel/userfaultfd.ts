@@ -211,11 +211,15 @@ export class Userfaultfd {
     try {
       moved = this.#run(sys, false, () => movePages(this.k, this, dst, src, len, mode));
     } catch (e) {
-      if (e instanceof SyscallError) this.moved = -errnoOf(e);
+      if (e instanceof SyscallError) {
+        this.moved = -errnoOf(e);
+        countEvent(this.k, "uffd_move_failed");
+      }
       throw e;
     }
     this.moved = moved;
     if (moved !== len) {
+      countEvent(this.k, "uffd_move_failed");
       throw new SyscallError("EAGAIN", sys, `moved ${moved} of ${len} bytes`);
     }
     return moved;
