@@ -199,14 +199,24 @@ Deno.test("verify: the noise filter keeps only changes that grow linearly with t
 });
 
 Deno.test("verify: exported workloads parse and replay on the model", () => {
-  const compaction = { appCompaction: true, launches: 2 };
-  for (const w of ["fork-storm", "server-prefork", "android-launch", "android-launch+c"]) {
-    const id = w.replace("+c", "");
-    const text = exportWorkload({ workload: id, params: w === id ? {} : compaction });
+  const extra: Record<string, Record<string, number | boolean>> = {
+    "android-launch+c": { appCompaction: true, launches: 2 },
+    "android-launch+u": { gcUffdMove: true, launches: 2, gcCycles: 2 },
+  };
+  const all = ["fork-storm", "server-prefork", "android-launch", ...Object.keys(extra)];
+  for (const w of all) {
+    const id = w.replace(/\+.$/, "");
+    const text = exportWorkload({ workload: id, params: extra[w] ?? {} });
     // App compaction's process_madvise calls are exported (its stack range left out).
-    if (w !== id) assert(/^pmadvise P\d+ P\d+ pageout /m.test(text), text);
+    if (w.endsWith("+c")) assert(/^pmadvise P\d+ P\d+ pageout /m.test(text), text);
+    // gcUffdMove's registrations and moves are exported (verified exact on Linux 6.18).
+    if (w.endsWith("+u")) {
+      assert(/^uffd_register P\d+ \d+ 16$/m.test(text), text);
+      assert(/^uffd_move P\d+ \d+ \d+ 1$/m.test(text), text);
+      assert(/^uffd_unregister P\d+ \d+ 16$/m.test(text), text);
+    }
     assertEquals(
-      exportWorkload({ workload: id, params: w === id ? {} : compaction }),
+      exportWorkload({ workload: id, params: extra[w] ?? {} }),
       text,
       `${w}: export is deterministic`,
     );

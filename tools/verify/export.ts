@@ -4,8 +4,8 @@
  *
  * The workload runs unchanged against a recording kernel: a subclass of `Kernel` whose system calls
  * (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, process_madvise, mlock, mlock2,
- * munlock, mlockall, munlockall, mremap, brk, touch) call the real ones and append what happened to
- * a log. Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
+ * munlock, mlockall, munlockall, mremap, brk, touch, and the ioctls of a userfaultfd) call the real
+ * ones and append what happened to a log. Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
  * depend on page contents the log does not keep; mlockall with flags the language has no word for;
  * a process_madvise vector of more than four ranges that did not succeed whole, or with ranges
  * outside the arena) are left out and counted in the scenario's header, never dropped silently. No
@@ -46,6 +46,9 @@ import {
   type Step,
   SyscallError,
   type TaskScript,
+  UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
+  UFFDIO_REGISTER_MODE_MISSING,
+  type Userfaultfd,
   type WorkloadEnv,
 } from "../../mod.ts";
 import { ADVICE_VALUE, MAX_FILES, MAX_IOV, MAX_OFFSET, MAX_PROCS, protText } from "./scenario.ts";
@@ -130,7 +133,19 @@ type Rec =
     expect: string;
   }
   | { op: "brk"; mm: Mm; pages: number; expect: string }
-  | { op: "touch"; mm: Mm; addr: number; write: boolean; expect: string };
+  | { op: "touch"; mm: Mm; addr: number; write: boolean; expect: string }
+  /** UFFDIO_REGISTER (missing mode) or UFFDIO_UNREGISTER. */
+  | { op: "uffd"; mm: Mm; addr: number; len: number; unregister: boolean; expect: string }
+  /** UFFDIO_MOVE (`holes`: ALLOW_SRC_HOLES; DONTWAKE has nothing to wake in a scenario). */
+  | {
+    op: "uffd_move";
+    mm: Mm;
+    addr: number;
+    src: number;
+    len: number;
+    holes: boolean;
+    expect: string;
+  };
 
 /** The language's advice names by value, but KSM's (see the module doc). */
 const ADVICE_NAME: Record<number, string> = Object.fromEntries(
@@ -314,6 +329,44 @@ class RecordingKernel extends Kernel {
       },
     );
   }
+  /**
+   * `userfaultfd`: the context's ioctls are logged as they run (the scenario's process opens its
+   * userfaultfd at its first uffd step, as this one is opened); another register mode and a close
+   * before the process exits have no word in the language and are left out.
+   */
+  override userfaultfd(mm: Mm, features?: number): Userfaultfd {
+    const u = super.userfaultfd(mm, features);
+    const register = u.register.bind(u), unregister = u.unregister.bind(u);
+    const move = u.move.bind(u), close = u.close.bind(u);
+    u.register = (start, len, mode = UFFDIO_REGISTER_MODE_MISSING) =>
+      this.#try(
+        () => register(start, len, mode),
+        (expect) =>
+          mode === UFFDIO_REGISTER_MODE_MISSING
+            ? { op: "uffd", mm, addr: start, len, unregister: false, expect }
+            : { op: "left-out", what: "UFFDIO_REGISTER mode" },
+      );
+    u.unregister = (start, len) =>
+      this.#try(
+        () => unregister(start, len),
+        (expect) => ({ op: "uffd", mm, addr: start, len, unregister: true, expect }),
+      );
+    u.move = (dst, src, len, mode = 0) =>
+      this.#try(() => move(dst, src, len, mode), (expect) => ({
+        op: "uffd_move",
+        mm,
+        addr: dst,
+        src,
+        len,
+        holes: (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) !== 0,
+        expect,
+      }));
+    u.close = () => {
+      close();
+      this.log.push({ op: "left-out", what: "userfaultfd close" });
+    };
+    return u;
+  }
   override brk(mm: Mm, newBrk: number): number {
     const r = super.brk(mm, newBrk);
     const pages = Math.ceil((newBrk - mm.startBrk) / PAGE_SIZE);
@@ -432,6 +485,11 @@ export function exportWorkload(opts: ExportOptions): string {
       addRange(r.addr, Math.max(r.oldLen, r.newLen));
       if (r.to !== null) addRange(r.to, r.newLen);
     } else if (r.op === "touch") addRange(r.addr, P);
+    else if (r.op === "uffd") addRange(r.addr, r.len);
+    else if (r.op === "uffd_move") {
+      addRange(r.addr, r.len);
+      addRange(r.src, r.len);
+    }
   }
   ranges.sort((a, b) => a[0] - b[0]);
   const clusters: { lo: number; hi: number; off: number }[] = [];
@@ -627,6 +685,32 @@ export function exportWorkload(opts: ExportOptions): string {
       case "brk":
         lines.push(`brk ${name(r.mm)} ${r.pages}${opt(r.expect)}`);
         break;
+      case "uffd":
+      case "uffd_move": {
+        // The language's uffd steps take arena addresses only.
+        const heap = isHeap(r.addr) || isStack(r.addr) ||
+          (r.op === "uffd_move" && (isHeap(r.src) || isStack(r.src)));
+        if (heap) {
+          leave(
+            r.op === "uffd"
+              ? "userfaultfd on the heap or stack"
+              : "UFFDIO_MOVE on the heap or stack",
+          );
+        } else if (r.op === "uffd") {
+          lines.push(
+            `uffd_${r.unregister ? "unregister" : "register"} ${name(r.mm)} ${arena(r.addr)} ${
+              Math.ceil(r.len / P)
+            }${opt(r.expect)}`,
+          );
+        } else {
+          lines.push(
+            `uffd_move ${name(r.mm)} ${arena(r.addr)} ${arena(r.src)} ${Math.ceil(r.len / P)}${
+              r.holes ? " holes" : ""
+            }${opt(r.expect)}`,
+          );
+        }
+        break;
+      }
     }
   }
   flush();
