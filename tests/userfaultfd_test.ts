@@ -80,6 +80,8 @@ Deno.test("uffd: bad modes, ranges and modes the model leaves out", () => {
   assertEquals(errnoOf(() => u.register(X, 8 * P, UFFDIO_REGISTER_MODE_MINOR)), "EINVAL");
   assertEquals(errnoOf(() => u.register(X, 0)), "EINVAL");
   assertEquals(errnoOf(() => u.register(X + 1, P)), "EINVAL");
+  assertEquals(errnoOf(() => u.register(-P, P)), "EINVAL"); // unsigned: beyond TASK_SIZE
+  assertEquals(errnoOf(() => u.move(X, -2 * P, P)), "EINVAL");
   let threw = "";
   try {
     u.register(X, P, UFFDIO_REGISTER_MODE_WP);

@@ -4666,4 +4666,12 @@ export const MUTANTS: readonly Mutant[] = [
       "gcUffdMove moves from-space pages without writing them (a page shared with a forked child is EBUSY)",
     tests: ["tests/workloads_android_test.ts"],
   },
+  {
+    id: "uffd-negative-start",
+    file: "core/kernel/userfaultfd.ts",
+    search: "  if (start < 0 || start >= k.params.taskSize",
+    replace: "  if (start >= k.params.taskSize",
+    story: "a negative userfaultfd range start passes validation (Linux reads it unsigned: EINVAL)",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
 ];

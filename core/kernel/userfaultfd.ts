@@ -72,7 +72,8 @@ function validateRange(k: KernelState, sys: string, start: number, len: number):
   if (start % PAGE_SIZE !== 0 || len % PAGE_SIZE !== 0 || len <= 0) {
     throw new SyscallError("EINVAL", sys, "range not page aligned or empty");
   }
-  if (start >= k.params.taskSize || len > k.params.taskSize - start) {
+  // Unsigned in Linux: a negative start is a huge one, beyond TASK_SIZE.
+  if (start < 0 || start >= k.params.taskSize || len > k.params.taskSize - start) {
     throw new SyscallError("EINVAL", sys, "range beyond TASK_SIZE");
   }
 }
