@@ -244,6 +244,8 @@ Deno.test("uffd: per-page errors, partial moves and holes", () => {
   ]]);
   // Entries moved: 2, then 1, then the partial move's 1; the skipped hole is none.
   assertEquals(k.counters.uffd_move_pages, 4);
+  // Calls that failed: EEXIST twice, ENOENT, and the partial move (EAGAIN).
+  assertEquals(k.counters.uffd_move_failed, 4);
 });
 
 Deno.test("uffd: move refuses unlike VMAs, shared or pinned folios; moves the zero page", () => {

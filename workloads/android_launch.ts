@@ -1195,11 +1195,14 @@ function setup(env: WorkloadEnv): void {
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
   }
 
-  /** Each app process's userfaultfd (gcUffdMove), opened at its first compaction. */
-  const uffds = new Map<Mm, Userfaultfd>();
+  /**
+   * Each app process's userfaultfd (gcUffdMove), opened at its first compaction; weak, so that an
+   * exited process's mm is not kept alive by it (the kernel drops the context at exit).
+   */
+  const uffds = new WeakMap<Mm, Userfaultfd>();
   const uffdOf = (mm: Mm): Userfaultfd => {
     let u = uffds.get(mm);
-    if (!u?.open) uffds.set(mm, u = k.userfaultfd(mm));
+    if (!u) uffds.set(mm, u = k.userfaultfd(mm));
     return u;
   };
 
