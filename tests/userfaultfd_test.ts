@@ -218,6 +218,40 @@ Deno.test("uffd: swap entries move when exclusive; their swap-cache folio moves 
   k.assertInvariants();
 });
 
+Deno.test("uffd: a swap entry a fork copied stays EBUSY after the child exits; a large swap-cache folio is EBUSY", () => {
+  // Catches: exclusivity read from the slot's reference count instead of pte_swp_exclusive (the
+  // host, verify's uffd-move-swap-after-fork: EBUSY, the fork cleared the bit for good), or a
+  // move of an entry whose swap-cache folio is large (6.18 refuses it; split_folio would fail).
+  //   A [0,4) pages 0, 1 written and swapped out, then a fork and its exit   B [8,12) registered
+  const { k, mm } = world();
+  k.mmap(mm, X, 4 * P, RW, ANON);
+  k.mmap(mm, X + 8 * P, 4 * P, RW, ANON);
+  for (const i of [0, 1]) k.touch(mm, X + i * P, "write");
+  for (const i of [0, 1]) k.tryToUnmap(k.pte(mm, X + i * P)!.folio!);
+  const u = k.userfaultfd(mm);
+  u.register(X + 8 * P, 4 * P);
+  k.exit(k.fork(mm));
+  const slot = k.pte(mm, X)!.swap!;
+  assertEquals([slot.count, errnoOf(() => u.move(X + 8 * P, X, P))], [1, "EBUSY"]);
+  assertEquals(layout(mm), [[0, 4, false, "ss.."], [8, 12, true, "...."]]);
+  // A 4-page folio swapped out to a disk or file device stays whole in the swap cache.
+  const big = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, anonFolioOrder: 2, swapSyncIo: false },
+  });
+  const m = big.spawn();
+  big.mmap(m, X, 4 * P, RW, ANON);
+  big.mmap(m, X + 8 * P, 4 * P, RW, ANON);
+  big.touch(m, X, "write");
+  assertEquals(big.pte(m, X)!.folio!.nrPages, 4);
+  big.tryToUnmap(big.pte(m, X)!.folio!);
+  const v = big.userfaultfd(m);
+  v.register(X + 8 * P, 4 * P);
+  const e = big.pte(m, X);
+  assertEquals([e?.kind === "swap" && e.exclusive, e?.swap?.cached?.nrPages], [true, 4]);
+  assertEquals(errnoOf(() => v.move(X + 8 * P, X, P)), "EBUSY");
+});
+
 Deno.test("uffd: per-page errors, partial moves and holes", () => {
   // Catches: EEXIST/ENOENT checked in the wrong order, a partial move reported as success, or
   // ALLOW_SRC_HOLES moving nothing but failing.

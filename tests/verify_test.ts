@@ -278,10 +278,10 @@ Deno.test("verify: export writes locks, process_madvise and mmap flags, and coun
 });
 
 Deno.test("verify: the model follows the host's zero-page configuration", async () => {
-  const swaps = "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 65532 0 -2\n";
-  const none = await hostKernelParams("console=ttyS0 quiet", swaps);
+  const swaps = "Filename\tType\tSize\tUsed\tPriority\n/dev/zram0 partition 65532 0 100\n";
+  const none = await hostKernelParams("console=ttyS0 quiet", swaps, "N\n");
   assertEquals(none, { params: {}, notes: [] });
-  const pvm = await hostKernelParams("quiet pvm_no_zero_page=1 tsc=unstable", swaps);
+  const pvm = await hostKernelParams("quiet pvm_no_zero_page=1 tsc=unstable", swaps, "N");
   assertEquals(pvm.params, { zeroPage: false });
   assertEquals(pvm.notes.length, 1);
   const noSwap = await hostKernelParams("quiet", "Filename\tType\tSize\tUsed\tPriority\n");
@@ -289,6 +289,20 @@ Deno.test("verify: the model follows the host's zero-page configuration", async 
   assertEquals(noSwap.notes, [
     "host kernel has no swap (/proc/swaps lists none): the model runs with kernel.swapSpace=false",
   ]);
+  // A swap file (asynchronous writeback) unless zswap stores the pages; zram, of a higher
+  // priority here, is synchronous and used first.
+  const file = "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 65532 0 -2\n" +
+    "/dev/zram0 partition 65532 0 100\n";
+  assertEquals(await hostKernelParams("quiet", file, "N\n"), { params: {}, notes: [] });
+  const onlyFile = "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 65532 0 -2\n";
+  assertEquals(await hostKernelParams("quiet", onlyFile, "N\n"), {
+    params: { swapSyncIo: false },
+    notes: [
+      "host kernel swaps to /swapfile without synchronous I/O (zswap off): " +
+      "the model runs with kernel.swapSyncIo=false",
+    ],
+  });
+  assertEquals(await hostKernelParams("quiet", onlyFile, "Y\n"), { params: {}, notes: [] });
   // A read of untouched memory: the zero page (no anon_vma), or a folio and an anon_vma.
   const [s] = parseScenarios("scenario z\nspawn P0\nmap P0 0 2 rw private\nread P0 0 2\n");
   assertEquals(runModel(s, 1).anonVma[3], 0); // after the read step

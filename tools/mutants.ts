@@ -1091,7 +1091,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "swapin-always-exclusive",
     file: "core/kernel/memory.ts",
-    search: "exclusive = slot.count === 0;",
+    search: "exclusive = (k.params.swapSyncIo && slot.count === 0) || swpExclusive || freeSwap;",
     replace: "exclusive = true;",
     story: "swap-in of a slot other PTEs still refer to gives an exclusive folio",
     tests: [
@@ -4609,10 +4609,19 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "uffd-swap-move-shared",
     file: "core/kernel/userfaultfd.ts",
+    search: '      if (pte.exclusive !== true) throw busy("a shared swap entry");\n',
+    replace: "",
+    story:
+      "UFFDIO_MOVE moves a swap entry that is not pte_swp_exclusive (a fork copied it: the host says EBUSY)",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "uffd-swap-move-large-cached",
+    file: "core/kernel/userfaultfd.ts",
     search:
-      "      if (slot.count !== 1 || (c !== null && (c.nrPages > 1 || c.totalMapcount() > 0))) {",
-    replace: "      if (c !== null && c.nrPages > 1) {",
-    story: "UFFDIO_MOVE moves a swap entry whose slot or swap-cache folio another mapping shares",
+      '      if (c !== null && c.nrPages > 1) throw busy("a large folio in the swap cache");\n',
+    replace: "",
+    story: "UFFDIO_MOVE moves a swap entry whose swap-cache folio is large (6.18: EBUSY)",
     tests: ["tests/userfaultfd_test.ts"],
   },
   {
@@ -4673,5 +4682,99 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  if (start >= k.params.taskSize",
     story: "a negative userfaultfd range start passes validation (Linux reads it unsigned: EINVAL)",
     tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "async-reclaim-frees",
+    file: "core/kernel/rmap_walk.ts",
+    search: "  const writeback = !k.params.swapSyncIo;\n",
+    replace: "  const writeback = false;\n",
+    story:
+      "a disk or file swap device frees a swapped-out folio at once (its writeback still runs: the host keeps it in the swap cache)",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "async-clean-cached-rewritten",
+    file: "core/kernel/rmap_walk.ts",
+    search: "(cachedIn === undefined || pte.dirty === true)",
+    replace: "(true)",
+    story: "reclaim writes a clean folio already in the swap cache again instead of freeing it",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "async-dirty-cached-freed",
+    file: "core/kernel/rmap_walk.ts",
+    search: "(cachedIn === undefined || pte.dirty === true)",
+    replace: "(cachedIn === undefined || pte.dirty !== pte.dirty)",
+    story:
+      "reclaim frees a swap-cache folio written through its PTE since the swap-in without writing it",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swapcache-only-folio-kept",
+    file: "core/kernel/rmap_walk.ts",
+    search: '      freeFolio(k, folio);\n      countEvent(k, "swapcache_freed");\n',
+    replace: '      countEvent(k, "swapcache_freed");\n',
+    story: "reclaim leaves a folio that only the swap cache holds in memory",
+    tests: ["tests/swap_writeback_test.ts", "tests/recorder_test.ts"],
+  },
+  {
+    id: "rereclaim-clean-cached-kept",
+    file: "core/kernel/rmap_walk.ts",
+    search: "  else if (!folio.freed && !folio.mapped()) freeFolio(k, folio);\n",
+    replace: "",
+    story:
+      "reclaim keeps a clean folio in the swap cache for its slot's other entries (__remove_mapping frees it)",
+    tests: ["tests/recorder_test.ts", "tests/swap_writeback_test.ts", "tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "swapin-async-leaves-cache",
+    file: "core/kernel/memory.ts",
+    search: "  const keep = slot.count > 0 || (!k.params.swapSyncIo && !freeSwap);",
+    replace: "  const keep = slot.count > 0;",
+    story: "a read swap-in from a disk or file device takes the folio out of the swap cache",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swapin-write-keeps-slot",
+    file: "core/kernel/memory.ts",
+    search: '(access === "write" || (vma.flags & VM_LOCKED) !== 0)',
+    replace: "(vma.flags & VM_LOCKED) !== 0",
+    story: "a write swap-in keeps the swap slot (should_try_to_free_swap's write case)",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swapin-locked-keeps-slot",
+    file: "core/kernel/memory.ts",
+    search: '(access === "write" || (vma.flags & VM_LOCKED) !== 0)',
+    replace: 'access === "write"',
+    story:
+      "a swap-in into a VM_LOCKED VMA keeps the swap slot (should_try_to_free_swap's mlock case)",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swapin-cached-never-exclusive",
+    file: "core/kernel/memory.ts",
+    search: "    exclusive = swpExclusive || freeSwap;",
+    replace: "    exclusive = false;",
+    story:
+      "a swap-in from the swap cache ignores pte_swp_exclusive (the page is mapped read-only and takes a needless write fault)",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swp-exclusive-never-set",
+    file: "core/kernel/rmap_walk.ts",
+    search: "swapPte(slot, folio.pageAnonExclusive(pte.page))",
+    replace: "swapPte(slot)",
+    story: "reclaim's swap entries never carry pte_swp_exclusive",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "fork-keeps-swp-exclusive",
+    file: "core/kernel/memory.ts",
+    search: "      if (pte.exclusive === true) (pte as unknown as PteNode).exclusive = false;\n",
+    replace: "",
+    story:
+      "fork leaves the parent's swap entry exclusive: its swap-in maps a page the child shares writable",
+    tests: ["tests/swap_writeback_test.ts"],
   },
 ];

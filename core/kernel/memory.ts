@@ -40,6 +40,7 @@ import {
   type SwapSlot,
   SyscallError,
   VM_ACCESS_FLAGS,
+  VM_LOCKED,
   VM_LOCKONFAULT,
   VM_MAYREAD,
   VM_READ,
@@ -188,7 +189,7 @@ export function handleMmFault(
     }
     switch (pte.kind) {
       case "swap":
-        doSwapPage(k, vma, addr, pte.swap, access);
+        doSwapPage(k, vma, addr, pte.swap, pte.exclusive === true, access);
         return;
 
       default:
@@ -366,12 +367,21 @@ function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
   return true;
 }
 
-/** `do_swap_page`: bring a reclaimed page back. */
+/**
+ * `do_swap_page`: bring a reclaimed page back: the folio still in the swap cache, or a new one
+ * read from the device (with synchronous I/O and the slot's last entry, outside the swap cache:
+ * the `SWP_SYNCHRONOUS_IO` path, exclusive). Otherwise the page is exclusive when its entry is
+ * (`pte_swp_exclusive`), or when `should_try_to_free_swap` takes the folio out of the swap cache
+ * and no one else holds it (`folio_ref_count == 1`): a write fault or a VM_LOCKED VMA, the slot's
+ * last entry, and the folio mapped nowhere else (a full swap device, its third case, is not
+ * modelled). A folio in the swap cache keeps its anon_vma and index (`folio_add_anon_rmap_ptes`).
+ */
 function doSwapPage(
   k: KernelState,
   vma: Vma,
   addr: number,
   slot: SwapSlot,
+  swpExclusive: boolean,
   access: Access,
 ): void {
   const mm = vma.mm;
@@ -380,24 +390,30 @@ function doSwapPage(
   const vpn = addr / PAGE_SIZE;
   detachPte(mm, vpn);
   slot.count--;
+  const freeSwap = slot.count === 0 && (cached === null || !cached.mapped()) &&
+    (access === "write" || (vma.flags & VM_LOCKED) !== 0);
   let f: Folio;
   let exclusive: boolean;
   if (cached) {
     f = cached;
-    exclusive = false;
-    f.setPageAnonExclusive(0, false);
+    exclusive = swpExclusive || freeSwap;
+    f.setPageAnonExclusive(0, exclusive);
     countEvent(k, "faults_swapin_cached");
   } else {
-    // A new folio: exclusive when this PTE was the only reference to the slot; otherwise it
-    // may be shared and goes to the oldest anon_vma (`__folio_set_anon`, exclusive false).
-    exclusive = slot.count === 0;
+    // A new folio. When it is not exclusive it may be shared, and goes to the oldest anon_vma
+    // (`__folio_set_anon`, exclusive false).
+    exclusive = (k.params.swapSyncIo && slot.count === 0) || swpExclusive || freeSwap;
     k.scheme.prepare(vma);
     f = allocFolio(k, true, linearPageIndex(vma, addr), null);
     f.setPageAnonExclusive(0, exclusive);
     k.scheme.addNewAnon(f, vma, addr, exclusive);
     countEvent(k, "faults_swapin");
   }
-  slot.cached = slot.count > 0 ? f : null;
+  // The swap cache keeps the folio while other PTEs refer to its slot. A device without
+  // synchronous I/O swapped it in through the swap cache, which keeps it (and the slot) unless
+  // `should_try_to_free_swap` let it go.
+  const keep = slot.count > 0 || (!k.params.swapSyncIo && !freeSwap);
+  slot.cached = keep ? f : null;
   if (slot.cached) k.swapCacheOf.set(f, slot);
   else k.swapCacheOf.delete(f);
   const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
@@ -442,7 +458,9 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
     const addr = vpns[i] * PAGE_SIZE;
     k.exec.work("pte_check");
     if (pte.kind === "swap") {
-      pte.swap.count++; // copy_nonpresent_pte: swap_duplicate
+      // copy_nonpresent_pte: swap_duplicate, and the parent's entry is no longer exclusive.
+      pte.swap.count++;
+      if (pte.exclusive === true) (pte as unknown as PteNode).exclusive = false;
       setPte(k, cm, addr, swapPte(pte.swap));
       continue;
     }

@@ -58,6 +58,18 @@ export interface KernelParams {
    */
   swapSpace: boolean;
   /**
+   * The swap device completes its I/O synchronously (default true: `SWP_SYNCHRONOUS_IO`, set for
+   * zram, Android's swap device, and for pmem and brd). Reclaim's writeback is then over when
+   * `shrink_folio_list` looks at the folio again, so a swapped-out folio is freed at once
+   * (`swap_writepage_bdev_sync`, mm/page_io.c); zswap, when enabled, stores synchronously too.
+   * false models a disk or a swap file (`swap_writepage_bdev_async`): the writeback is still under
+   * way, so the folio stays in the swap cache, unmapped and resident for `mincore`, until a later
+   * reclaim or the last swap entry of its slot frees it; a swap-in then goes through the swap
+   * cache and keeps the folio there (with its slot) unless it is a write fault or the VMA is
+   * VM_LOCKED (`should_try_to_free_swap`, mm/memory.c). docs/model.md §6.
+   */
+  swapSyncIo: boolean;
+  /**
    * The kernel is built with CONFIG_TRANSPARENT_HUGEPAGE (default true: x86_64 distribution
    * kernels, and this host), whatever the THP sysfs mode. Two placement and flag effects are
    * modelled (PMD mappings are not): `mmap(NULL)` of private anonymous memory whose length is a
@@ -106,6 +118,7 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   anonFolioOrder: 0,
   zeroPage: true,
   swapSpace: true,
+  swapSyncIo: true,
   thp: true,
   debugChecks: false,
   oracleChecks: true,
@@ -214,6 +227,14 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
       "a swap device with free slots (false: anonymous folios are not reclaimed, no unmap walk)",
     source:
       "shrink_folio_list / add_to_swap, mm/vmscan.c; false on a machine without swap (docs/model.md §6)",
+  },
+  swapSyncIo: {
+    kind: "bool",
+    unit: "",
+    meaning:
+      "the swap device does synchronous I/O, as zram (false: a disk or file; a swapped-out folio stays in the swap cache until a later reclaim)",
+    source:
+      "SWP_SYNCHRONOUS_IO; swap_writepage_bdev_sync/_async (mm/page_io.c), shrink_folio_list (mm/vmscan.c), do_swap_page (mm/memory.c); docs/model.md §6",
   },
   thp: {
     kind: "bool",

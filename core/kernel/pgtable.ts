@@ -81,7 +81,8 @@ export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
 }
 
 /**
- * A swap PTE referring to `slot` (`swp_entry_to_pte`); the caller counts the reference.
+ * A swap PTE referring to `slot` (`swp_entry_to_pte`), with `pte_swp_mkexclusive` when
+ * `exclusive`; the caller counts the reference.
  *
  * @example Usage
  * ```ts ignore
@@ -89,8 +90,8 @@ export function zeroPagePte(young: boolean, protNone = false): ZeroPagePte {
  * attachPte(mm, vpn, swapPte(slot));
  * ```
  */
-export function swapPte(slot: SwapSlot): SwapPte {
-  return PteNode.swap(slot) as unknown as SwapPte;
+export function swapPte(slot: SwapSlot, exclusive = false): SwapPte {
+  return PteNode.swap(slot, exclusive) as unknown as SwapPte;
 }
 
 /**

@@ -1,9 +1,9 @@
 /**
  * A page-table entry as the simulator stores it: a {@link PteNode} of two fields (the folio or
  * swap slot it refers to, and one small integer with the kind, the writable/young/PROT_NONE/dirty
- * bits, its slot in its PTE page and the page of the folio), read through getters that give the
- * {@link Pte} union's fields. The kernel's `pte_t` (`include/linux/pgtable.h`); page_table.ts
- * holds these in PTE pages.
+ * bits (a swap entry's exclusive bit in the writable bit's place), its slot in its PTE page and
+ * the page of the folio), read through getters that give the {@link Pte} union's fields. The
+ * kernel's `pte_t` (`include/linux/pgtable.h`); page_table.ts holds these in PTE pages.
  *
  * Scheme hooks called here: none.
  *
@@ -19,6 +19,8 @@ const KIND_SWAP = 2;
 const KIND_GUARD = 3;
 const KINDS = ["present", "zero", "swap", "guard"] as const;
 const WRITABLE = 4;
+/** A swap entry's `pte_swp_exclusive` bit (the writable bit of a present entry). */
+const SWP_EXCLUSIVE = WRITABLE;
 const YOUNG = 8;
 const PROT_NONE = 16;
 /** Set while the entry is in a page table. */
@@ -80,9 +82,12 @@ export class PteNode {
     return new PteNode(null, KIND_ZERO | (young ? YOUNG : 0) | (protNone ? PROT_NONE : 0));
   }
 
-  /** A swap entry referring to `slot`. */
-  static swap(slot: SwapSlot): PteNode {
-    return new PteNode(slot, KIND_SWAP);
+  /**
+   * A swap entry referring to `slot`; `exclusive` is `pte_swp_exclusive` (the page was
+   * PageAnonExclusive when it was unmapped, and no fork has copied the entry since).
+   */
+  static swap(slot: SwapSlot, exclusive = false): PteNode {
+    return new PteNode(slot, KIND_SWAP | (exclusive ? SWP_EXCLUSIVE : 0));
   }
 
   /** A guard marker (`PTE_MARKER_GUARD`). */
@@ -97,7 +102,7 @@ export class PteNode {
     }
     if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);
     if (p.kind === "guard") return PteNode.guard();
-    return PteNode.swap(p.swap);
+    return PteNode.swap(p.swap, p.exclusive === true);
   }
 
   /** Discriminant of the {@link Pte} union. */
@@ -120,12 +125,21 @@ export class PteNode {
     return (this.#info & 3) === KIND_SWAP ? this.#target as SwapSlot : null;
   }
 
-  /** Hardware write permission. */
+  /** Hardware write permission (present entries only). */
   get writable(): boolean {
-    return (this.#info & WRITABLE) !== 0;
+    return (this.#info & (WRITABLE | 3)) === (WRITABLE | KIND_PRESENT);
   }
   set writable(v: boolean) {
     this.#info = v ? this.#info | WRITABLE : this.#info & ~WRITABLE;
+  }
+
+  /** A swap entry's `pte_swp_exclusive` bit (false for other kinds). */
+  get exclusive(): boolean {
+    return (this.#info & (SWP_EXCLUSIVE | 3)) === (SWP_EXCLUSIVE | KIND_SWAP);
+  }
+  set exclusive(v: boolean) {
+    if ((this.#info & 3) !== KIND_SWAP) throw new Error("exclusive: not a swap entry");
+    this.#info = v ? this.#info | SWP_EXCLUSIVE : this.#info & ~SWP_EXCLUSIVE;
   }
 
   /** Accessed ("young") bit. */

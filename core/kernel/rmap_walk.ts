@@ -20,6 +20,7 @@ import { mapperAddr, mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
 import { rmapWalkKsm } from "./ksm.ts";
 import { attachPte, clearPte, pteTableIndex, swapPte } from "./pgtable.ts";
+import { freeFolio } from "./folio.ts";
 import {
   type Folio,
   type Mm,
@@ -252,7 +253,12 @@ export function folioReferenced(
  * their swap-ins map it again; it is not counted as reclaimed. The swap cache holds one slot per
  * folio in the model: a large folio keeps the first slot used, and a folio already in the swap
  * cache keeps its slot (docs/model.md §6). Without swap space (`swapSpace: false`) nothing is
- * unmapped and there is no walk.
+ * unmapped and there is no walk. On a device without synchronous I/O (`swapSyncIo: false`) a
+ * folio that needs writing (not yet in the swap cache, or mapped dirty) stays in the swap cache,
+ * unmapped: its writeback is still under way when `shrink_folio_list` checks it; a folio already
+ * in the swap cache and mapped clean is freed at once, as any device frees it. A folio that is
+ * mapped nowhere (only in the swap cache) is freed without a walk (`shrink_folio_list` skips
+ * `try_to_unmap` when `!folio_mapped`, then `__remove_mapping`).
  *
  * @example Usage
  * ```ts ignore
@@ -261,6 +267,15 @@ export function folioReferenced(
  */
 export function tryToUnmap(k: KernelState, folio: Folio): boolean {
   if (k.lazyfree.has(folio)) return discardLazyfree(k, folio);
+  const cachedIn = k.swapCacheOf.get(folio);
+  if (!folio.mapped()) {
+    // Only the swap cache holds it (its writeback is over): `__remove_mapping` frees it.
+    if (cachedIn !== undefined) {
+      freeFolio(k, folio);
+      countEvent(k, "swapcache_freed");
+    }
+    return true;
+  }
   // No swap space: `add_to_swap` fails and the folio is kept, before any walk (a folio already
   // in the swap cache has its slot).
   if (!k.params.swapSpace && !k.swapCacheOf.has(folio)) {
@@ -272,6 +287,11 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
     slots.push({ id: k.nextSwapId++, count: 0, cached: null });
   }
   const stop: WalkStop = { aborted: false };
+  // An asynchronous device's writeback is still under way: the folio stays in the swap cache when
+  // it needs writing, i.e. is not in it yet, or is mapped dirty (then the model caches it under
+  // its new slot: one slot per folio, see above).
+  const writeback = !k.params.swapSyncIo;
+  let kept = false;
   rmapWalk(k, folio, "unmap", false, (pte, mm, addr, vma) => {
     if (vma.flags & VM_LOCKED) {
       stop.aborted = true;
@@ -279,8 +299,17 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
     }
     const slot = slots[pte.page];
     slot.count++;
+    if (writeback && !kept && (cachedIn === undefined || pte.dirty === true)) {
+      if (cachedIn === undefined || cachedIn.count === 0) {
+        if (cachedIn !== undefined) cachedIn.cached = null;
+        slot.cached = folio;
+        k.swapCacheOf.set(folio, slot);
+      }
+      kept = true;
+    }
     clearPte(k, mm, addr);
-    attachPte(mm, addr / PAGE_SIZE, swapPte(slot));
+    // try_to_unmap_one: the entry is exclusive when the page was (pte_swp_mkexclusive).
+    attachPte(mm, addr / PAGE_SIZE, swapPte(slot, folio.pageAnonExclusive(pte.page)));
     return !folio.freed;
   }, stop);
   if (stop.aborted) {
@@ -292,7 +321,11 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
     return false;
   }
   countEvent(k, "folios_reclaimed");
-  return folio.freed;
+  if (kept) countEvent(k, "swapcache_writeback_kept");
+  // A clean folio that stayed in the swap cache for other entries of its slot (not kept for
+  // writeback): `__remove_mapping` lets it go all the same; those entries read it back.
+  else if (!folio.freed && !folio.mapped()) freeFolio(k, folio);
+  return !folio.mapped();
 }
 
 /**

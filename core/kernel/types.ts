@@ -247,7 +247,11 @@ export interface SwapSlot {
   readonly id: number;
   /** Number of swap PTEs referring to the slot (`swap_count`). */
   count: number;
-  /** Folio brought back by the first swap-in, shared by later ones (swap cache). */
+  /**
+   * The folio the swap cache holds for the slot: brought back by a swap-in and kept for the
+   * slot's other entries, or, on a device without synchronous I/O (`swapSyncIo: false`), kept
+   * after reclaim and after a swap-in (docs/model.md §6).
+   */
   cached: Folio | null;
 }
 
@@ -312,6 +316,12 @@ export interface SwapPte {
   readonly protNone: false;
   /** The slot the entry refers to. */
   readonly swap: SwapSlot;
+  /**
+   * `pte_swp_exclusive`: the page was PageAnonExclusive when reclaim unmapped it, and no fork
+   * copied the entry since (`copy_nonpresent_pte` clears it in both). Optional for entries made
+   * outside the kernel core (absent: not exclusive).
+   */
+  readonly exclusive?: boolean;
 }
 
 /**

@@ -415,13 +415,11 @@ function movePage(
       break;
     }
     case "swap": {
-      // move_swap_pte: only an exclusive entry (pte_swp_exclusive; the model takes the entry to
-      // be exclusive when it is the slot's only reference and its swap-cache folio, if any, is
-      // mapped nowhere and small, as do_swap_page reads exclusivity [U]).
+      // move_pages_pte: only an exclusive entry (pte_swp_exclusive: a fork's copy cleared it,
+      // for good), and not one whose swap-cache folio is large.
       const slot = pte.swap, c = slot.cached;
-      if (slot.count !== 1 || (c !== null && (c.nrPages > 1 || c.totalMapcount() > 0))) {
-        throw busy("a shared swap entry");
-      }
+      if (pte.exclusive !== true) throw busy("a shared swap entry");
+      if (c !== null && c.nrPages > 1) throw busy("a large folio in the swap cache");
       if (c !== null) {
         k.scheme.moveAnon(c, dstVma);
         c.index = linearPageIndex(dstVma, dst);

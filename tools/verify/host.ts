@@ -450,7 +450,9 @@ export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promi
  * line that says why. Today: a kernel booted with `pvm_no_zero_page=1` (a PVM guest, where
  * `mm_forbids_zeropage()` is true) maps no zero page, so the model runs with `zeroPage: false`;
  * a host without swap (`/proc/swaps` lists none) reclaims no anonymous memory, so the model runs
- * with `swapSpace: false`.
+ * with `swapSpace: false`; a host that swaps to a disk or a file (not zram, pmem or brd, and
+ * zswap off: `/sys/module/zswap/parameters/enabled`) keeps swapped-out folios in the swap cache
+ * while their writeback runs, so the model runs with `swapSyncIo: false`.
  *
  * @example Usage
  * ```ts ignore
@@ -460,6 +462,7 @@ export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promi
 export async function hostKernelParams(
   cmdline?: string,
   swaps?: string,
+  zswap?: string,
 ): Promise<{ params: Partial<KernelParams>; notes: string[] }> {
   let line = cmdline;
   if (line === undefined) {
@@ -487,10 +490,33 @@ export async function hostKernelParams(
     }
   }
   // /proc/swaps: a header line, then one line per active swap device or file.
-  if (sw.trim().split("\n").length <= 1) {
+  const rows = sw.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+  if (rows.length === 0) {
     params.swapSpace = false;
     notes.push(
       "host kernel has no swap (/proc/swaps lists none): the model runs with kernel.swapSpace=false",
+    );
+    return { params, notes };
+  }
+  let zs = zswap;
+  if (zs === undefined) {
+    try {
+      zs = await Deno.readTextFile("/sys/module/zswap/parameters/enabled");
+    } catch {
+      zs = "N";
+    }
+  }
+  // Reclaim swaps to the devices of the highest priority first (get_swap_pages).
+  const top = Math.max(...rows.map((r) => Number(r[4]) || 0));
+  const devices = rows.filter((r) => (Number(r[4]) || 0) === top).map((r) => r[0]);
+  // SWP_SYNCHRONOUS_IO: zram, pmem and brd (/dev/ram*) devices; zswap stores synchronously too.
+  const sync = /^[Yy1]/.test(zs.trim()) ||
+    devices.every((d) => /^\/dev\/(zram|pmem|ram)\d/.test(d));
+  if (!sync) {
+    params.swapSyncIo = false;
+    notes.push(
+      `host kernel swaps to ${devices.join(", ")} without synchronous I/O (zswap off): ` +
+        "the model runs with kernel.swapSyncIo=false",
     );
   }
   return { params, notes };
