@@ -75,11 +75,14 @@ export * from "./core/kernel/params.ts";
 export {
   UFFD_FEATURE_MOVE,
   UFFD_FEATURE_SIGBUS,
+  UFFDIO_COPY_MODE_DONTWAKE,
+  UFFDIO_COPY_MODE_WP,
   UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
   UFFDIO_MOVE_MODE_DONTWAKE,
   UFFDIO_REGISTER_MODE_MINOR,
   UFFDIO_REGISTER_MODE_MISSING,
   UFFDIO_REGISTER_MODE_WP,
+  UFFDIO_ZEROPAGE_MODE_DONTWAKE,
   Userfaultfd,
 } from "./core/kernel/userfaultfd.ts";
 export * from "./core/slab.ts";

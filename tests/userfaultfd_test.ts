@@ -10,12 +10,14 @@ import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import {
   UFFD_FEATURE_MOVE,
+  UFFDIO_COPY_MODE_WP,
   UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
   UFFDIO_REGISTER_MODE_MINOR,
   UFFDIO_REGISTER_MODE_WP,
 } from "../core/kernel/userfaultfd.ts";
 import {
   MADV_FREE,
+  MADV_GUARD_INSTALL,
   MADV_PAGEOUT,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -119,6 +121,67 @@ Deno.test("uffd: a missing fault in a registered VMA is SIGBUS, populated pages 
   k.touch(mm, X, "write");
   assertEquals(layout(mm), [[0, 8, true, "p......."]]);
   assertEquals(k.counters.faults_anon_new, 1);
+});
+
+Deno.test("uffd: UFFDIO_COPY and UFFDIO_ZEROPAGE fill missing pages; errors as on the host", () => {
+  // Catches: a copy into an unregistered VMA or past the registered one (ENOENT on the host), a
+  // copy over a populated page (EEXIST) or a partial one reported as success (EAGAIN with the
+  // bytes), a copied page not exclusive in the VMA's own anon_vma, a zero-page fill over a guard
+  // marker (EEXIST; a copy overwrites it), or no anon_vma prepared when the lookup succeeds and
+  // the copy then fails. The sequence is the host probe's (Linux 6.18, 2026-12-02).
+  //   A [0,8) registered, B [8,16) not (the registration split them)
+  const { k, mm } = world();
+  k.mmap(mm, X, 16 * P, RW, ANON);
+  const u = k.userfaultfd(mm);
+  assertEquals([errnoOf(() => u.copy(X, P)), u.filled, k.slab.live("anon_vma")], [
+    "ENOENT",
+    -2,
+    1,
+  ]);
+  u.register(X, 8 * P);
+  assertEquals(u.copy(X, 2 * P), 2 * P);
+  assertEquals([errnoOf(() => u.copy(X + P, 2 * P)), u.filled], ["EEXIST", -17]);
+  u.copy(X + 2 * P, 2 * P);
+  u.copy(X + 5 * P, P);
+  assertEquals([errnoOf(() => u.copy(X + 4 * P, 3 * P)), u.filled], ["EAGAIN", P]);
+  assertEquals([errnoOf(() => u.copy(X + 7 * P, 2 * P)), u.filled], ["ENOENT", -2]);
+  assertEquals(u.zeropage(X + 6 * P, P), P);
+  k.madvise(mm, X + 7 * P, P, MADV_GUARD_INSTALL);
+  assertEquals([errnoOf(() => u.zeropage(X + 7 * P, P)), u.filled], ["EEXIST", -17]);
+  assertEquals(layout(mm), [[0, 8, true, "ppppppzG"], [8, 16, false, "........"]]);
+  assertEquals(u.copy(X + 7 * P, P), P); // pte_none_mostly: the marker is overwritten
+  assertEquals(errnoOf(() => u.copy(X, P, UFFDIO_COPY_MODE_WP)), "EINVAL");
+  assertEquals(errnoOf(() => u.copy(X, P, 4)), "EINVAL");
+  assertEquals([k.counters.uffd_copy_pages, k.counters.uffd_zeropage_pages], [7, 1]);
+  // Each copied page: a new exclusive folio in A's anon_vma, mapped writable and dirty.
+  const pte = k.pte(mm, X + 4 * P)!;
+  assert(pte.kind === "present");
+  assertEquals([pte.writable, pte.dirty, pte.folio.pageAnonExclusive(0)], [true, true, true]);
+  assertEquals([k.folioReferenced(pte.folio), k.slab.live("anon_vma")], [1, 1]);
+  assertEquals(k.counters.faults_anon_new ?? 0, 0);
+  // In a fork's child, a copied page goes to the child's own anon_vma of B, not to the root
+  // (the parent's, where the parent's own write fault in B puts its folio).
+  const child = k.fork(mm);
+  k.touch(mm, X + 8 * P, "write");
+  const w = k.userfaultfd(child);
+  w.register(X + 8 * P, 8 * P);
+  w.copy(X + 8 * P, P);
+  const [pf, cf] = [k.pte(mm, X + 8 * P)!.folio!, k.pte(child, X + 8 * P)!.folio!];
+  assert(pf.rmap !== cf.rmap, "the child's copy is in the child's own anon_vma");
+  assertEquals([k.folioReferenced(cf), k.folioReferenced(pf)], [1, 1]);
+  k.exit(child);
+  // Where the kernel forbids the zero page, UFFDIO_ZEROPAGE maps a zeroed folio.
+  const nz = new Kernel({ scheme: new AnonVmaScheme(), params: { zeroPage: false } });
+  const m = nz.spawn();
+  nz.mmap(m, X, 2 * P, PROT_READ, ANON);
+  const v = nz.userfaultfd(m);
+  v.register(X, 2 * P);
+  v.zeropage(X, 2 * P);
+  const z = nz.pte(m, X)!;
+  assertEquals([z.kind, z.writable, nz.counters.uffd_zeropage_pages], ["present", false, 2]);
+  nz.exit(m);
+  k.exit(mm);
+  assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length], [0, 0]);
 });
 
 Deno.test("uffd: moving one page of a large folio splits the folio first", () => {

@@ -392,8 +392,9 @@ const PARAMS = [
       "the app's userfaultfd, compacts each live page into a recycled from-space page (a write) " +
       "and moves it back with one UFFDIO_MOVE, then unregisters. Off: the live part is " +
       "re-faulted in place (copied).",
-    source: "ART's userfaultfd GC compacts with UFFDIO_MOVE (Lokesh Gidra, linux-mm 2025-08-07: " +
-      '"an arm64 Android device with UFFD GC, which uses MOVE ioctl for compaction") [C]; ' +
+    source: "an Android userfaultfd GC compacts with UFFDIO_MOVE (Lokesh Gidra, linux-mm " +
+      '2025-08-07: "an arm64 Android device with UFFD GC, which uses MOVE ioctl for compaction") ' +
+      "[C]; Android 16's public ART fills with UFFDIO_COPY instead (docs/model.md §9.3); " +
       "pages recycled from the from-space (the UFFDIO_MOVE uABI commit: pages available for " +
       '"recycling, as is usually the case in heap compaction"), one page per ioctl, registered ' +
       "for the cycle only: an assumption [U]. Default false: the default suite's figures " +

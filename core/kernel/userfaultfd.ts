@@ -12,11 +12,13 @@
  *
  * Not modelled: write-protect and minor modes (`UFFDIO_REGISTER_MODE_WP`/`_MINOR`), shmem and
  * hugetlb ranges, the fault, fork, remap, remove and unmap events (features other than
- * `UFFD_FEATURE_MOVE` and `UFFD_FEATURE_SIGBUS`), `UFFDIO_COPY`/`ZEROPAGE`/`CONTINUE`, more than
- * one context per mm.
+ * `UFFD_FEATURE_MOVE` and `UFFD_FEATURE_SIGBUS`), `UFFDIO_CONTINUE`, more than one context per
+ * mm. `UFFDIO_COPY` and `UFFDIO_ZEROPAGE` fill missing pages (what Android 16's ART uses; the
+ * bytes copied are not modelled).
  *
  * Scheme hooks called here: `prepare` (`find_vma_and_prepare_anon`), `moveLock` (the anon_vma
- * lock of a batch of moves), `moveAnon` (`folio_move_anon_rmap`); `splitFolio` through folio.ts.
+ * lock of a batch of moves), `moveAnon` (`folio_move_anon_rmap`), `addNewAnon`
+ * (`folio_add_new_anon_rmap` of a copied or zeroed page); `splitFolio` through folio.ts.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -27,8 +29,8 @@ import type { Lock } from "../machine/exec.ts";
 import type { OpScope } from "./op_scope.ts";
 import type { KernelState } from "./state.ts";
 import { countEvent } from "./state.ts";
-import { splitFolio } from "./folio.ts";
-import { attachPte, detachPte, presentPte, pteTableIndex, zeroPagePte } from "./pgtable.ts";
+import { allocFolio, splitFolio } from "./folio.ts";
+import { attachPte, detachPte, presentPte, pteTableIndex, setPte, zeroPagePte } from "./pgtable.ts";
 import {
   type Folio,
   hex,
@@ -60,6 +62,12 @@ export const UFFDIO_REGISTER_MODE_MINOR = 4;
 export const UFFDIO_MOVE_MODE_DONTWAKE = 1;
 /** `UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES`: an empty source page is skipped, not ENOENT. */
 export const UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES = 2;
+/** `UFFDIO_COPY_MODE_DONTWAKE`: do not wake the faulting threads (none in the model). */
+export const UFFDIO_COPY_MODE_DONTWAKE = 1;
+/** `UFFDIO_COPY_MODE_WP`: map write-protected (needs WP registration: EINVAL in the model). */
+export const UFFDIO_COPY_MODE_WP = 2;
+/** `UFFDIO_ZEROPAGE_MODE_DONTWAKE`: do not wake the faulting threads (none in the model). */
+export const UFFDIO_ZEROPAGE_MODE_DONTWAKE = 1;
 
 /** The userfaultfd context of each mm that has one (`struct userfaultfd_ctx`). */
 export type UffdContexts = Map<Mm, Userfaultfd>;
@@ -100,6 +108,11 @@ export class Userfaultfd {
   #closed = false;
   /** What the last {@link Userfaultfd.move} wrote to `uffdio_move.move`: bytes, or −errno. */
   moved = 0;
+  /**
+   * What the last {@link Userfaultfd.copy} or {@link Userfaultfd.zeropage} wrote to
+   * `uffdio_copy.copy` or `uffdio_zeropage.zeropage`: bytes, or −errno.
+   */
+  filled = 0;
 
   /** A context of `mm` with `features` (see `Kernel.userfaultfd`). */
   constructor(
@@ -227,6 +240,53 @@ export class Userfaultfd {
   }
 
   /**
+   * `UFFDIO_COPY` of `len` bytes to `dst` (`mfill_atomic_copy`): each page a new exclusive
+   * anonymous folio holding bytes copied from the caller (the model has no contents), mapped
+   * dirty, and writable in a writable VMA. Returns `len`. EINVAL for an unknown mode or an
+   * unaligned or empty range; ENOENT when no VMA holds `dst` (which otherwise gets an anon_vma
+   * first, even when the copy then fails) or the range leaves it, or it is not registered;
+   * EINVAL for {@link UFFDIO_COPY_MODE_WP} (no VMA is registered for write-protect). Then page by
+   * page: EEXIST unless the entry is empty or a marker (a guard marker is overwritten:
+   * `pte_none_mostly`). A failure after some pages is EAGAIN, with the bytes in {@link filled}.
+   */
+  copy(dst: number, len: number, mode = 0): number {
+    return this.#fill(
+      "UFFDIO_COPY",
+      dst,
+      len,
+      mode,
+      UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP,
+    );
+  }
+
+  /**
+   * `UFFDIO_ZEROPAGE` of `len` bytes at `dst` (`mfill_atomic_zeropage`): each page the shared
+   * zero page, or, where the kernel forbids it (`kernel.zeroPage` false), a new zeroed exclusive
+   * folio as {@link copy} maps one. The same errors as {@link copy}, except that only an empty
+   * entry is filled (`pte_none`: a guard marker is EEXIST).
+   */
+  zeropage(dst: number, len: number, mode = 0): number {
+    return this.#fill("UFFDIO_ZEROPAGE", dst, len, mode, UFFDIO_ZEROPAGE_MODE_DONTWAKE);
+  }
+
+  #fill(sys: string, dst: number, len: number, mode: number, modes: number): number {
+    requireMode(sys, mode);
+    this.filled = 0;
+    if (mode & ~modes) throw new SyscallError("EINVAL", sys, `unknown mode bits in ${mode}`);
+    validateRange(this.k, sys, dst, len);
+    let done = 0;
+    try {
+      done = this.#run(sys, false, () => fillPages(this.k, this.mm, sys, dst, len, mode));
+    } catch (e) {
+      if (e instanceof SyscallError) this.filled = -errnoOf(e);
+      throw e;
+    }
+    this.filled = done;
+    if (done !== len) throw new SyscallError("EAGAIN", sys, `filled ${done} of ${len} bytes`);
+    return done;
+  }
+
+  /**
    * Closes the context (`userfaultfd_release`): every VMA of the mm loses `VM_UFFD_MISSING` and
    * may merge with its neighbours. Closing twice does nothing.
    */
@@ -266,6 +326,56 @@ const ERRNO_NUMBERS: Readonly<Record<string, number>> = {
 
 function errnoOf(e: SyscallError): number {
   return ERRNO_NUMBERS[e.errno] ?? 0;
+}
+
+/**
+ * `mfill_atomic` for {@link Userfaultfd.copy} and {@link Userfaultfd.zeropage}:
+ * `uffd_mfill_lock` (`find_vma_and_prepare_anon`, then `validate_dst_vma`), the mode check, and
+ * the page loop; returns the bytes filled (the error of the first page that fails is thrown
+ * when none was).
+ */
+function fillPages(
+  k: KernelState,
+  mm: Mm,
+  sys: string,
+  dst: number,
+  len: number,
+  mode: number,
+): number {
+  const vma = mm.vmas.find(dst);
+  if (!vma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(dst)}`);
+  if (!(vma.flags & VM_SHARED)) k.scheme.prepare(vma);
+  if (dst + len > vma.end || !(vma.flags & VM_UFFD_MISSING)) {
+    throw new SyscallError("ENOENT", sys, `${hex(dst)}+${len} not in one registered VMA`);
+  }
+  if (sys === "UFFDIO_COPY" && mode & UFFDIO_COPY_MODE_WP) {
+    throw new SyscallError("EINVAL", sys, "the VMA is not registered for write-protect");
+  }
+  const copy = sys === "UFFDIO_COPY";
+  let done = 0;
+  for (let addr = dst; addr < dst + len; addr += PAGE_SIZE) {
+    const old = mm.pages.get(addr / PAGE_SIZE);
+    // mfill_atomic_install_pte: pte_none_mostly (a marker is overwritten); the zero page's
+    // install: pte_none.
+    if (old !== undefined && (!copy || old.kind !== "guard")) {
+      if (done > 0) return done;
+      throw new SyscallError("EEXIST", sys, `a populated page at ${hex(addr)}`);
+    }
+    if (!copy && k.params.zeroPage) {
+      setPte(k, mm, addr, zeroPagePte(true));
+      countEvent(k, "uffd_zeropage_pages");
+    } else {
+      const f = allocFolio(k, true, linearPageIndex(vma, addr), null);
+      k.exec.work(copy ? "page_copy" : "page_zero");
+      f.setPageAnonExclusive(0, true);
+      k.scheme.addNewAnon(f, vma, addr, true);
+      const writable = (vma.flags & VM_WRITE) !== 0;
+      setPte(k, mm, addr, presentPte(f, 0, writable, true, false, true));
+      countEvent(k, copy ? "uffd_copy_pages" : "uffd_zeropage_pages");
+    }
+    done += PAGE_SIZE;
+  }
+  return done;
 }
 
 /**

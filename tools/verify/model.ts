@@ -321,6 +321,13 @@ export function runModel(
             )
           );
           break;
+        case "uffd_fill":
+          perCopy((c) => {
+            const a = at(mm!, st.addr, c), u = uffdOf(mm!);
+            if (st.zero) u.zeropage(a, st.pages * P);
+            else u.copy(a, st.pages * P);
+          });
+          break;
         case "ksmd":
           // One wake per full scan: with more pages to scan than there are, a wake ends where its
           // full scan ends (as runner.c sets pages_to_scan on the host).

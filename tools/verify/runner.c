@@ -42,7 +42,8 @@
  *     userfaultfd, opened at its first use with UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS (a forked
  *     child opens its own; O_CLOEXEC); 19 uffd move (a0/a1 the destination, a2 pages, a3 the
  *     source arena page, a4 mode): UFFDIO_MOVE, the outcome 0 when every byte moved, else the
- *     errno (EAGAIN when some moved).
+ *     errno (EAGAIN when some moved); 20 uffd fill (a2 pages, a3: 0 UFFDIO_COPY from a static
+ *     page-filled buffer, 1 UFFDIO_ZEROPAGE), the outcome as for 19.
  *
  * Page contents (for KSM): a write with a content id V leaves the same 16 bytes in every page of
  * one copy (a tag with V, then the copy index), so pages merge within a copy and never across
@@ -113,7 +114,7 @@
 enum {
   OP_SPAWN = 1, OP_FORK, OP_EXIT, OP_EXECVE, OP_MAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE,
   OP_MREMAP, OP_BRK, OP_TOUCH, OP_MEASURE, OP_KSMD, OP_MLOCK, OP_PMADVISE, OP_MLOCKALL,
-  OP_RESIDENT, OP_UFFD, OP_UFFD_MOVE
+  OP_RESIDENT, OP_UFFD, OP_UFFD_MOVE, OP_UFFD_FILL
 };
 
 struct cmd {
@@ -480,6 +481,9 @@ struct rb_uffdio_move {
 };
 #define RB_UFFDIO_MOVE _IOWR(UFFDIO, 0x05, struct rb_uffdio_move)
 
+/* The source of UFFDIO_COPY steps: any bytes will do (verify compares no contents). */
+static char fill_src[64 * 4096];
+
 /* The process's userfaultfd (-1 until its first uffd step; a forked child resets it). */
 static int uffd_fd = -1;
 
@@ -577,6 +581,17 @@ static int run_step(const struct cmd *c) {
         } else {
           struct uffdio_range r = {addr, len};
           if (ioctl(uffd_get(), UFFDIO_UNREGISTER, &r) < 0) err = errno;
+        }
+        break;
+      }
+      case OP_UFFD_FILL: {
+        if (c->a[3] == 0) {
+          if (len > sizeof fill_src) die("uffd copy of %zu bytes", len);
+          struct uffdio_copy u = {addr, (uint64_t)(uintptr_t)fill_src, len, 0, 0};
+          if (ioctl(uffd_get(), UFFDIO_COPY, &u) < 0) err = errno;
+        } else {
+          struct uffdio_zeropage z = {{addr, len}, 0, 0};
+          if (ioctl(uffd_get(), UFFDIO_ZEROPAGE, &z) < 0) err = errno;
         }
         break;
       }

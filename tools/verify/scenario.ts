@@ -143,6 +143,8 @@ export type Step =
     | { op: "uffd"; proc: string; addr: Addr; pages: number; unregister: boolean }
     /** UFFDIO_MOVE of `pages` from `src` to `addr` (`holes`: ALLOW_SRC_HOLES). */
     | { op: "uffd_move"; proc: string; addr: Addr; src: Addr; pages: number; holes: boolean }
+    /** UFFDIO_COPY (`zero` false) or UFFDIO_ZEROPAGE of `pages` at `addr`. */
+    | { op: "uffd_fill"; proc: string; addr: Addr; pages: number; zero: boolean }
     | { op: "ksmd"; scans: number; proc: "" }
     | { op: "measure"; label: string; proc: "" }
   );
@@ -222,6 +224,8 @@ const OPS = [
   "uffd_register",
   "uffd_unregister",
   "uffd_move",
+  "uffd_copy",
+  "uffd_zeropage",
   "ksmd",
   "measure",
 ];
@@ -675,6 +679,22 @@ export function parseScenarios(text: string, origin = "<text>"): Scenario[] {
         };
         break;
       }
+      case "uffd_copy":
+      case "uffd_zeropage": {
+        nPos(3, `${head} PROC DST PAGES`);
+        allowOpts();
+        const a = addr(pos[1]);
+        if (a.kind !== "arena") fail(`${head} takes an arena address`);
+        step = {
+          ...base,
+          op: "uffd_fill",
+          proc: proc(pos[0]),
+          addr: a,
+          pages: num(pos[2], "page count", 1),
+          zero: head === "uffd_zeropage",
+        };
+        break;
+      }
       case "ksmd": {
         nPos(1, `ksmd SCANS (full scans, 1 to ${MAX_KSMD_SCANS})`);
         allowOpts();
@@ -739,6 +759,7 @@ const OPCODE: Record<Step["op"], number> = {
   resident: 17,
   uffd: 18,
   uffd_move: 19,
+  uffd_fill: 20,
 };
 
 /** madvise advice values (uapi). */
@@ -867,6 +888,9 @@ export function lower(s: Scenario, copies: number): string {
         break;
       case "uffd_move":
         a = [ak(st.addr), st.addr.page, st.pages, st.src.page, st.holes ? 2 : 0];
+        break;
+      case "uffd_fill":
+        a = [ak(st.addr), st.addr.page, st.pages, st.zero ? 1 : 0];
         break;
     }
     while (a.length < 7) a.push(0);
