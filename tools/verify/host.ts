@@ -445,6 +445,15 @@ export async function measureHost(s: Scenario, opts: MeasureOptions = {}): Promi
   return result(null, av, avc);
 }
 
+/** The text of `path`, or `fallback` when it cannot be read (a file the host does not have). */
+async function readOr(path: string, fallback: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return fallback;
+  }
+}
+
 /**
  * Kernel parameters under which the model matches this host's kernel configuration, each with the
  * line that says why. Today: a kernel booted with `pvm_no_zero_page=1` (a PVM guest, where
@@ -464,14 +473,7 @@ export async function hostKernelParams(
   swaps?: string,
   zswap?: string,
 ): Promise<{ params: Partial<KernelParams>; notes: string[] }> {
-  let line = cmdline;
-  if (line === undefined) {
-    try {
-      line = await Deno.readTextFile("/proc/cmdline");
-    } catch {
-      line = "";
-    }
-  }
+  const line = cmdline ?? await readOr("/proc/cmdline", "");
   const params: Partial<KernelParams> = {};
   const notes: string[] = [];
   if (/(^|\s)pvm_no_zero_page=(1|y|on)(\s|$)/.test(line)) {
@@ -481,14 +483,7 @@ export async function hostKernelParams(
         "the model runs with kernel.zeroPage=false",
     );
   }
-  let sw = swaps;
-  if (sw === undefined) {
-    try {
-      sw = await Deno.readTextFile("/proc/swaps");
-    } catch {
-      sw = "";
-    }
-  }
+  const sw = swaps ?? await readOr("/proc/swaps", "");
   // /proc/swaps: a header line, then one line per active swap device or file.
   const rows = sw.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
   if (rows.length === 0) {
@@ -498,14 +493,7 @@ export async function hostKernelParams(
     );
     return { params, notes };
   }
-  let zs = zswap;
-  if (zs === undefined) {
-    try {
-      zs = await Deno.readTextFile("/sys/module/zswap/parameters/enabled");
-    } catch {
-      zs = "N";
-    }
-  }
+  const zs = zswap ?? await readOr("/sys/module/zswap/parameters/enabled", "N");
   // Reclaim swaps to the devices of the highest priority first (get_swap_pages).
   const top = Math.max(...rows.map((r) => Number(r[4]) || 0));
   const devices = rows.filter((r) => (Number(r[4]) || 0) === top).map((r) => r[0]);
