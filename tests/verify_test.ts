@@ -202,6 +202,7 @@ Deno.test("verify: exported workloads parse and replay on the model", () => {
   const extra: Record<string, Record<string, number | boolean>> = {
     "android-launch+c": { appCompaction: true, launches: 2 },
     "android-launch+u": { gcUffdMove: true, launches: 2, gcCycles: 2 },
+    "android-launch+y": { gcUffdCopy: true, launches: 2, gcCycles: 2 },
   };
   const all = ["fork-storm", "server-prefork", "android-launch", ...Object.keys(extra)];
   for (const w of all) {
@@ -213,6 +214,12 @@ Deno.test("verify: exported workloads parse and replay on the model", () => {
     if (w.endsWith("+u")) {
       assert(/^uffd_register P\d+ \d+ 16$/m.test(text), text);
       assert(/^uffd_move P\d+ \d+ \d+ 1$/m.test(text), text);
+      assert(/^uffd_unregister P\d+ \d+ 16$/m.test(text), text);
+    }
+    // gcUffdCopy's registrations and fills are exported (verified exact on Linux 6.18).
+    if (w.endsWith("+y")) {
+      assert(/^uffd_register P\d+ \d+ 16$/m.test(text), text);
+      assert(/^uffd_copy P\d+ \d+ \d+$/m.test(text), text);
       assert(/^uffd_unregister P\d+ \d+ 16$/m.test(text), text);
     }
     assertEquals(

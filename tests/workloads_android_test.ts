@@ -152,6 +152,26 @@ Deno.test("android-launch gcUffdMove: a GC cycle moves the live pages with UFFDI
   assert.equal(forked.counters.uffd_move_failed, undefined);
 });
 
+Deno.test("android-launch gcUffdCopy: a GC cycle as Android 16's ART, with UFFDIO_COPY", () => {
+  // TINY with one GC cycle in each of its 2 zygote children: after the DONTUNMAP move, one page
+  // of the emptied 4-page moving space is written (a new anon_vma: the move unlinked the old
+  // one), the space is registered and emptied, and the live round(4 × 0.5) = 2 pages are filled
+  // by one UFFDIO_COPY: 2 × 2 = 4 copied pages, and the same 26 folios as when the live pages are
+  // re-faulted. Faults: 1 pre-touch instead of 2 re-faults per child.
+  const r = tinyRun({ gcCycles: 1, gcUffdCopy: true });
+  assert.equal(r.counters.uffd_copy_pages, 4);
+  assert.equal(r.counters.anon_folios_final, 26);
+  const refault = tinyRun({ gcCycles: 1 });
+  assert.equal(refault.counters.faults_anon_new - r.counters.faults_anon_new, 2);
+  // The same VMAs, anon_vmas and AVCs at the end: registering the whole space splits nothing.
+  assert.deepEqual(r.slab.final.objects, refault.slab.final.objects);
+  assert.equal(r.latency.userfaultfd.count, 2 * 3); // register, copy, unregister
+  assert.throws(
+    () => tinyRun({ gcCycles: 1, gcUffdCopy: true, gcUffdMove: true }),
+    /gcUffdMove and gcUffdCopy are two ways of compacting: set one/,
+  );
+});
+
 Deno.test("android-launch: unmaps, splits, runtime forks and the low-memory killer", () => {
   // TINY with a zygote of 12 regions, round(12 × 0.5834) = 7 written (stack, 1 heap space and 5
   // image regions) and 5 clean: VMAs 12, anon_vma 7, AVC 7. Each app process

@@ -4851,4 +4851,31 @@ export const MUTANTS: readonly Mutant[] = [
     story: "UFFDIO_ZEROPAGE allocates a folio where the zero page is allowed",
     tests: ["tests/userfaultfd_test.ts"],
   },
+  {
+    id: "android-gc-copy-no-pretouch",
+    file: "workloads/android_launch.ts",
+    search: '    yield { op: "fault", run: () => k.touch(mm, moving, "write") };\n',
+    replace: "",
+    story:
+      "gcUffdCopy leaves out ART's write of one page before registering (which gives the space its anon_vma)",
+    tests: ["tests/workloads_android_test.ts"],
+  },
+  {
+    id: "android-gc-copy-no-dontneed",
+    file: "workloads/android_launch.ts",
+    search:
+      '    yield { op: "madvise", run: () => k.madvise(mm, moving, len, MADV_DONTNEED) };\n    if (live > 0) {',
+    replace: "    if (live > 0) {",
+    story:
+      "gcUffdCopy does not empty the registered moving space (the copy then finds the pre-touched page: EEXIST)",
+    tests: ["tests/workloads_android_test.ts"],
+  },
+  {
+    id: "android-gc-copy-whole-space",
+    file: "workloads/android_launch.ts",
+    search: "uffdOf(mm).copy(moving, live * PAGE_SIZE)",
+    replace: "uffdOf(mm).copy(moving, len)",
+    story: "gcUffdCopy fills the whole moving space instead of its live part",
+    tests: ["tests/workloads_android_test.ts"],
+  },
 ];

@@ -401,6 +401,21 @@ const PARAMS = [
       "predate it",
   },
   {
+    name: "gcUffdCopy",
+    kind: "bool",
+    default: false,
+    unit: "",
+    description:
+      "Run each GC cycle as Android 16's ART does: after the DONTUNMAP move, write one page of " +
+      "the emptied moving space (which gives it an anon_vma), register the space with the app's " +
+      "userfaultfd, MADV_DONTNEED it, fill its live part with UFFDIO_COPY and unregister it. " +
+      "Not with gcUffdMove.",
+    source: "art/runtime/gc/collector/mark_compact.cc of Android 16 (KernelPreparation, " +
+      "MapMovingSpacePages; docs/model.md §9.3) [C]; the live part in one UFFDIO_COPY, as the " +
+      "GC thread maps a contiguous run when no mutator faults first, an assumption [U]. " +
+      "Default false: the default suite's figures predate it",
+  },
+  {
     name: "appForkShare",
     kind: "float",
     default: 0.41,
@@ -929,6 +944,11 @@ function setup(env: WorkloadEnv): void {
   const regionPages = p.regionPages;
   const writePages = Math.min(p.writePages, regionPages);
   const heapPages = p.heapPages;
+  if (p.gcUffdMove && p.gcUffdCopy) {
+    throw new RangeError(
+      "android-launch parameters gcUffdMove and gcUffdCopy are two ways of compacting: set one",
+    );
+  }
   const launches = p.launches;
   const perLaunch = p.processesPerLaunch;
   const image = k.createFile("system.img", 1 << 30);
@@ -1192,13 +1212,15 @@ function setup(env: WorkloadEnv): void {
     };
     const live = Math.round(heapPages * liveFraction);
     if (p.gcUffdMove) yield* uffdCompaction(pr.mm, moving, from, live);
+    else if (p.gcUffdCopy) yield* uffdCopyCompaction(pr.mm, moving, live);
     else yield* new TouchRun(new TouchStep(k, pr.mm, moving), pr, moving, live);
     yield { op: "madvise", run: () => k.madvise(pr.mm, from, len, MADV_DONTNEED) };
   }
 
   /**
-   * Each app process's userfaultfd (gcUffdMove), opened at its first compaction; weak, so that an
-   * exited process's mm is not kept alive by it (the kernel drops the context at exit).
+   * Each app process's userfaultfd (gcUffdMove, gcUffdCopy), opened at its first compaction;
+   * weak, so that an exited process's mm is not kept alive by it (the kernel drops the context at
+   * exit).
    */
   const uffds = new WeakMap<Mm, Userfaultfd>();
   const uffdOf = (mm: Mm): Userfaultfd => {
@@ -1234,6 +1256,23 @@ function setup(env: WorkloadEnv): void {
           }
         },
       };
+    }
+    yield { op: "userfaultfd", run: () => uffdOf(mm).unregister(moving, len) };
+  }
+
+  /**
+   * gcUffdCopy's cycle after the DONTUNMAP move (Android 16's `KernelPreparation` and compaction
+   * phase): one page of the emptied moving space written, so that it has an anon_vma again (the
+   * move unlinked the old one); the space registered in missing mode and emptied; the live part
+   * filled with one UFFDIO_COPY (new exclusive folios); the space unregistered.
+   */
+  function* uffdCopyCompaction(mm: Mm, moving: number, live: number): Generator<Step, void, void> {
+    const len = heapPages * PAGE_SIZE;
+    yield { op: "fault", run: () => k.touch(mm, moving, "write") };
+    yield { op: "userfaultfd", run: () => uffdOf(mm).register(moving, len) };
+    yield { op: "madvise", run: () => k.madvise(mm, moving, len, MADV_DONTNEED) };
+    if (live > 0) {
+      yield { op: "userfaultfd", run: () => void uffdOf(mm).copy(moving, live * PAGE_SIZE) };
     }
     yield { op: "userfaultfd", run: () => uffdOf(mm).unregister(moving, len) };
   }

@@ -46,6 +46,7 @@ import {
   type Step,
   SyscallError,
   type TaskScript,
+  UFFDIO_COPY_MODE_DONTWAKE,
   UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
   UFFDIO_REGISTER_MODE_MISSING,
   type Userfaultfd,
@@ -136,6 +137,8 @@ type Rec =
   | { op: "touch"; mm: Mm; addr: number; write: boolean; expect: string }
   /** UFFDIO_REGISTER (missing mode) or UFFDIO_UNREGISTER. */
   | { op: "uffd"; mm: Mm; addr: number; len: number; unregister: boolean; expect: string }
+  /** UFFDIO_COPY (`zero` false) or UFFDIO_ZEROPAGE. */
+  | { op: "uffd_fill"; mm: Mm; addr: number; len: number; zero: boolean; expect: string }
   /** UFFDIO_MOVE (`holes`: ALLOW_SRC_HOLES; DONTWAKE has nothing to wake in a scenario). */
   | {
     op: "uffd_move";
@@ -338,6 +341,7 @@ class RecordingKernel extends Kernel {
     const u = super.userfaultfd(mm, features);
     const register = u.register.bind(u), unregister = u.unregister.bind(u);
     const move = u.move.bind(u), close = u.close.bind(u);
+    const copy = u.copy.bind(u), zeropage = u.zeropage.bind(u);
     u.register = (start, len, mode = UFFDIO_REGISTER_MODE_MISSING) =>
       this.#try(
         () => register(start, len, mode),
@@ -361,6 +365,20 @@ class RecordingKernel extends Kernel {
         holes: (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) !== 0,
         expect,
       }));
+    // DONTWAKE has nothing to wake in a scenario; COPY's WP mode has no word (EINVAL anyway).
+    u.copy = (dst, len, mode = 0) =>
+      this.#try(
+        () => copy(dst, len, mode),
+        (expect) =>
+          (mode & ~UFFDIO_COPY_MODE_DONTWAKE) === 0
+            ? { op: "uffd_fill", mm, addr: dst, len, zero: false, expect }
+            : { op: "left-out", what: "UFFDIO_COPY mode" },
+      );
+    u.zeropage = (dst, len, mode = 0) =>
+      this.#try(
+        () => zeropage(dst, len, mode),
+        (expect) => ({ op: "uffd_fill", mm, addr: dst, len, zero: true, expect }),
+      );
     u.close = () => {
       close();
       this.log.push({ op: "left-out", what: "userfaultfd close" });
@@ -485,7 +503,7 @@ export function exportWorkload(opts: ExportOptions): string {
       addRange(r.addr, Math.max(r.oldLen, r.newLen));
       if (r.to !== null) addRange(r.to, r.newLen);
     } else if (r.op === "touch") addRange(r.addr, P);
-    else if (r.op === "uffd") addRange(r.addr, r.len);
+    else if (r.op === "uffd" || r.op === "uffd_fill") addRange(r.addr, r.len);
     else if (r.op === "uffd_move") {
       addRange(r.addr, r.len);
       addRange(r.src, r.len);
@@ -686,15 +704,22 @@ export function exportWorkload(opts: ExportOptions): string {
         lines.push(`brk ${name(r.mm)} ${r.pages}${opt(r.expect)}`);
         break;
       case "uffd":
+      case "uffd_fill":
       case "uffd_move": {
         // The language's uffd steps take arena addresses only.
         const heap = isHeap(r.addr) || isStack(r.addr) ||
           (r.op === "uffd_move" && (isHeap(r.src) || isStack(r.src)));
         if (heap) {
           leave(
-            r.op === "uffd"
-              ? "userfaultfd on the heap or stack"
-              : "UFFDIO_MOVE on the heap or stack",
+            r.op === "uffd_move"
+              ? "UFFDIO_MOVE on the heap or stack"
+              : "userfaultfd on the heap or stack",
+          );
+        } else if (r.op === "uffd_fill") {
+          lines.push(
+            `uffd_${r.zero ? "zeropage" : "copy"} ${name(r.mm)} ${arena(r.addr)} ${
+              Math.ceil(r.len / P)
+            }${opt(r.expect)}`,
           );
         } else if (r.op === "uffd") {
           lines.push(
