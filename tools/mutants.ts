@@ -4878,4 +4878,13 @@ export const MUTANTS: readonly Mutant[] = [
     story: "gcUffdCopy fills the whole moving space instead of its live part",
     tests: ["tests/workloads_android_test.ts"],
   },
+  {
+    id: "swapin-cached-large-page-0",
+    file: "core/kernel/memory.ts",
+    search: "    page = linearPageIndex(vma, addr) - f.index;\n",
+    replace: "    page = 0;\n",
+    story:
+      "a swap-in from the swap cache maps a large folio's first page, whatever page the entry stands for",
+    tests: ["tests/property_schemes_test.ts"],
+  },
 ];

@@ -394,10 +394,17 @@ function doSwapPage(
     (access === "write" || (vma.flags & VM_LOCKED) !== 0);
   let f: Folio;
   let exclusive: boolean;
+  // The page of the folio the entry stands for: a large folio stays whole in the swap cache
+  // (`folio_file_page(folio, swp_offset(entry))`); its index still gives the page's place.
+  let page = 0;
   if (cached) {
     f = cached;
+    page = linearPageIndex(vma, addr) - f.index;
+    if (!(page >= 0 && page < f.nrPages)) {
+      throw new Error(`swap-in: page ${page} outside folio ${f.id} of ${f.nrPages} pages`);
+    }
     exclusive = swpExclusive || freeSwap;
-    f.setPageAnonExclusive(0, exclusive);
+    f.setPageAnonExclusive(page, exclusive);
     countEvent(k, "faults_swapin_cached");
   } else {
     // A new folio. When it is not exclusive it may be shared, and goes to the oldest anon_vma
@@ -418,7 +425,7 @@ function doSwapPage(
   else k.swapCacheOf.delete(f);
   const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
   // do_swap_page: a write fault on an exclusive page maps it dirty (maybe_mkwrite(pte_mkdirty)).
-  const pte = presentPte(f, 0, writable, true, false, writable && access === "write");
+  const pte = presentPte(f, page, writable, true, false, writable && access === "write");
   setPte(k, mm, addr, pte);
   if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
 }
