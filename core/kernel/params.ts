@@ -44,9 +44,11 @@ export interface KernelParams {
   anonFolioOrder: number;
   /**
    * Read faults on untouched private anonymous memory map the shared zero page (default true, the
-   * upstream x86_64 behaviour). False models a kernel where `mm_forbids_zeropage()` is true (e.g.
-   * a PVM guest booted with `pvm_no_zero_page=1`): the read allocates an anonymous folio and so
-   * prepares an anon_vma (mm/memory.c `do_anonymous_page`).
+   * upstream x86_64 behaviour). False models a kernel where `mm_forbids_zeropage()` is true: the
+   * read allocates an anonymous folio and so prepares an anon_vma (mm/memory.c
+   * `do_anonymous_page`), and `UFFDIO_ZEROPAGE` maps a zeroed folio. A PVM guest booted with
+   * `pvm_no_zero_page=1` (this project's host) allocates on read faults too, but still maps the
+   * zero page for `UFFDIO_ZEROPAGE` (probed 2026-12-02): its switch is not that hook.
    */
   zeroPage: boolean;
   /**
