@@ -556,8 +556,8 @@ export class Kernel {
   }
 
   /**
-   * `try_to_unmap`: reclaim eviction. Blocking read lock; every mapping becomes a swap entry (a
-   * MADV_FREE folio's clean ones are discarded) and the folio is freed. True if no longer mapped.
+   * `try_to_unmap`: reclaim eviction (blocking read lock): mappings become swap entries (clean
+   * MADV_FREE ones dropped); the folio is freed or swap-cached (`swapSyncIo`). True if unmapped.
    */
   tryToUnmap(folio: Folio): boolean {
     validateFolio("tryToUnmap", folio);
