@@ -4314,7 +4314,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "reclaim-no-swap-swaps",
     file: "core/kernel/rmap_walk.ts",
-    search: "  if (!k.params.swapSpace && !k.swapCacheOf.has(folio)) {",
+    search: "  if (!k.params.swapSpace && cachedIn === undefined) {",
     replace: "  if (false) {",
     story: "reclaim without swap space swaps anonymous folios out (the host keeps them)",
     tests: ["tests/mincore_test.ts"],
@@ -4487,9 +4487,10 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "uffd-move-no-prepare",
     file: "core/kernel/userfaultfd.ts",
-    search: "  if (!(dstVma.flags & VM_SHARED)) k.scheme.prepare(dstVma);\n",
-    replace: "",
-    story: "UFFDIO_MOVE without find_vma_and_prepare_anon: the destination has no anon_vma",
+    search: "  if (!(vma.flags & VM_SHARED)) k.scheme.prepare(vma);\n  return vma;\n",
+    replace: "  return vma;\n",
+    story:
+      "UFFDIO_MOVE and UFFDIO_COPY without find_vma_and_prepare_anon: a VMA they refuse has no anon_vma",
     tests: ["tests/userfaultfd_test.ts"],
   },
   {
@@ -4791,16 +4792,6 @@ export const MUTANTS: readonly Mutant[] = [
     search: "  if (dst + len > vma.end || !(vma.flags & VM_UFFD_MISSING)) {",
     replace: "  if (!(vma.flags & VM_UFFD_MISSING)) {",
     story: "UFFDIO_COPY runs past the end of the registered VMA (the host: ENOENT)",
-    tests: ["tests/userfaultfd_test.ts"],
-  },
-  {
-    id: "uffd-copy-no-prepare",
-    file: "core/kernel/userfaultfd.ts",
-    search:
-      '  if (!vma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(dst)}`);\n  if (!(vma.flags & VM_SHARED)) k.scheme.prepare(vma);\n',
-    replace: '  if (!vma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(dst)}`);\n',
-    story:
-      "UFFDIO_COPY gives a VMA it then refuses no anon_vma (find_vma_and_prepare_anon comes first)",
     tests: ["tests/userfaultfd_test.ts"],
   },
   {

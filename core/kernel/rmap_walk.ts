@@ -278,7 +278,7 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
   }
   // No swap space: `add_to_swap` fails and the folio is kept, before any walk (a folio already
   // in the swap cache has its slot).
-  if (!k.params.swapSpace && !k.swapCacheOf.has(folio)) {
+  if (!k.params.swapSpace && cachedIn === undefined) {
     countEvent(k, "reclaim_no_swap");
     return false;
   }

@@ -329,6 +329,17 @@ function errnoOf(e: SyscallError): number {
 }
 
 /**
+ * `find_vma_and_prepare_anon`: the VMA holding `addr` (ENOENT without one), given an anon_vma
+ * unless it is shared, before the caller checks whether the ioctl may use it.
+ */
+function findVmaAndPrepareAnon(k: KernelState, mm: Mm, sys: string, addr: number): Vma {
+  const vma = mm.vmas.find(addr);
+  if (!vma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(addr)}`);
+  if (!(vma.flags & VM_SHARED)) k.scheme.prepare(vma);
+  return vma;
+}
+
+/**
  * `mfill_atomic` for {@link Userfaultfd.copy} and {@link Userfaultfd.zeropage}:
  * `uffd_mfill_lock` (`find_vma_and_prepare_anon`, then `validate_dst_vma`), the mode check, and
  * the page loop; returns the bytes filled (the error of the first page that fails is thrown
@@ -342,9 +353,7 @@ function fillPages(
   len: number,
   mode: number,
 ): number {
-  const vma = mm.vmas.find(dst);
-  if (!vma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(dst)}`);
-  if (!(vma.flags & VM_SHARED)) k.scheme.prepare(vma);
+  const vma = findVmaAndPrepareAnon(k, mm, sys, dst);
   if (dst + len > vma.end || !(vma.flags & VM_UFFD_MISSING)) {
     throw new SyscallError("ENOENT", sys, `${hex(dst)}+${len} not in one registered VMA`);
   }
@@ -391,9 +400,7 @@ function movePages(
   mode: number,
 ): number {
   const sys = "UFFDIO_MOVE", mm = ctx.mm;
-  const dstVma = mm.vmas.find(dst);
-  if (!dstVma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(dst)}`);
-  if (!(dstVma.flags & VM_SHARED)) k.scheme.prepare(dstVma);
+  const dstVma = findVmaAndPrepareAnon(k, mm, sys, dst);
   const srcVma = src >= dstVma.start && src < dstVma.end ? dstVma : mm.vmas.find(src);
   if (!srcVma) throw new SyscallError("ENOENT", sys, `no VMA at ${hex(src)}`);
   const why = moveAreasInvalid(srcVma, dstVma, src, dst, len);

@@ -5,8 +5,8 @@
  * The workload runs unchanged against a recording kernel: a subclass of `Kernel` whose system calls
  * (spawn, fork, exit, execve, mmap, munmap, mprotect, madvise, process_madvise, mlock, mlock2,
  * munlock, mlockall, munlockall, mremap, brk, touch, and the ioctls of a userfaultfd) call the real
- * ones and append what happened to a log. Calls the scenario language cannot express (KSM's MADV_MERGEABLE/UNMERGEABLE, whose merges
- * depend on page contents the log does not keep; mlockall with flags the language has no word for;
+ * ones and append what happened to a log. Calls the scenario language cannot express (KSM's
+ * MADV_MERGEABLE/UNMERGEABLE, whose merges depend on page contents the log does not keep; mlockall with flags the language has no word for;
  * a process_madvise vector of more than four ranges that did not succeed whole, or with ranges
  * outside the arena) are left out and counted in the scenario's header, never dropped silently. No
  * workload file is edited. A small scheduler (sleeps advance a clock; every operation takes one
