@@ -572,6 +572,27 @@ const REGRESSIONS: {
       { op: "mmapFile", proc: 0, page: 0, pages: 1, prot: 3, shared: false, offset: 0 },
     ],
   },
+  {
+    // MREMAP_RELOCATE_ANON skipped the swap entry of a folio the swap cache kept (a disk or file
+    // device); the unmap of the source's last VMA then ended anon_vma_lazy's group while that
+    // folio still named it. Found by `SWAP_SYNC_IO=0 deno run -A tests/stress_property.ts 1500
+    // 103 104` (seed 104). The last step, added, swaps in at the relocated page: a copy
+    // (`ksm_might_need_to_copy`) in the anon_vma schemes, the cached folio in cow_context.
+    name: "relocation of a swap entry whose folio the swap cache keeps",
+    kernel: { swapSyncIo: false },
+    ops: [
+      { op: "reclaim", pick: 68249529, evict: true },
+      { op: "mremap", proc: 0, page: 22, pages: 5, to: 0, newPages: 1, mode: 3 },
+      { op: "mmap", proc: 0, page: 27, pages: 9, prot: 3 },
+      { op: "munmap", proc: 0, page: 10, pages: 12 },
+      { op: "uffd", proc: 0, page: 0, pages: 1, to: 0, mode: 0 },
+      { op: "touch", proc: 0, page: 0, write: false },
+      { op: "fork", proc: 0 },
+      { op: "exit", proc: 0 },
+      { op: "touch", proc: 0, page: 0, write: false },
+      { op: "touch", proc: 0, page: 56, write: false },
+    ],
+  },
 ];
 
 for (const s of SCHEMES) {

@@ -12,6 +12,8 @@
 import { assertEquals } from "./assert.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
+import type { RmapScheme } from "../core/rmap/scheme.ts";
 import {
   type Folio,
   MADV_DONTNEED,
@@ -20,6 +22,9 @@ import {
   MAP_FIXED,
   MAP_PRIVATE,
   type Mm,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MREMAP_MUST_RELOCATE_ANON,
   PAGE_SIZE,
   type PresentPte,
   PROT_READ,
@@ -32,8 +37,11 @@ const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 const X = 0x7f0000000000;
 
-function world(swapSyncIo: boolean): { k: Kernel; mm: Mm; folios: Folio[] } {
-  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true, swapSyncIo } });
+function world(
+  swapSyncIo: boolean,
+  scheme: RmapScheme = new AnonVmaScheme(),
+): { k: Kernel; mm: Mm; folios: Folio[] } {
+  const k = new Kernel({ scheme, params: { debugChecks: true, swapSyncIo } });
   const mm = k.spawn();
   k.mmap(mm, X, 8 * P, RW, ANON);
   for (let i = 0; i < 8; i++) k.touch(mm, X + i * P, "write");
@@ -224,4 +232,95 @@ Deno.test("swap cache: reclaim frees a clean swapped-in folio although another e
   ]);
   k.touch(child, X, "read");
   assertEquals([count(k, "faults_swapin"), count(k, "faults_swapin_cached")], [2, 0]);
+});
+
+// MREMAP_RELOCATE_ANON skips non-present entries (docs/model.md §10.2): a swapped-out page's
+// folio, still in the swap cache, keeps its old anon_vma and index while its entry moves. Linux
+// 6.18 mm/memory.c `do_swap_page` asks mm/ksm.c `ksm_might_need_to_copy`, which copies the page
+// into a new exclusive folio when the cached folio's index or anon_vma root does not fit the VMA.
+//
+//   X                 X+8P                 Y = X + 64P
+//   [ss|ss|ssss]                           8 pages swapped out, each folio kept in the swap cache
+//   [ss]      [ssss]                 [ss]  pages 2-3 relocated to Y: pgoff Y/P, a fresh anon_vma
+const Y = X + 64 * P;
+const RELOCATE = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON;
+
+Deno.test("swap cache after RELOCATE_ANON: a swap-in at the new place copies the cached folio", () => {
+  // Bug caught: the swap-in maps the cached folio at Y with its old index and anon_vma (no walk
+  // from it reaches Y: reclaim would miss the mapping; the model threw "page 64 outside folio").
+  const { k, mm, folios } = world(false);
+  k.madvise(mm, X, 8 * P, MADV_PAGEOUT);
+  const slot = swapSlot(k, mm, 2);
+  k.mremap(mm, X + 2 * P, 2 * P, 2 * P, RELOCATE, Y);
+  assertEquals([kinds(k, mm), k.pte(mm, Y)?.kind, k.pte(mm, Y + P)?.kind], [
+    "ss..ssss",
+    "swap",
+    "swap",
+  ]);
+  assertEquals([slot.cached, folios[2].index, mm.vmas.find(Y)!.pgoff], [
+    folios[2],
+    X / P + 2,
+    Y / P,
+  ]);
+  k.touch(mm, Y, "read");
+  const copy = k.pte(mm, Y) as PresentPte;
+  assertEquals([copy.folio !== folios[2], copy.folio.index, copy.writable], [true, Y / P, true]);
+  // The slot's last entry went: the old folio leaves the swap cache and is freed.
+  assertEquals([folios[2].freed, slot.cached, slot.count], [true, null, 0]);
+  assertEquals([count(k, "faults_swapin_copied"), count(k, "faults_swapin_cached")], [1, 0]);
+  // The copy is reachable: reclaim unmaps it through Y's anon_vma.
+  k.madvise(mm, Y, P, MADV_PAGEOUT);
+  assertEquals([k.pte(mm, Y)?.kind, count(k, "folios_reclaimed")], ["swap", 9]);
+});
+
+Deno.test("swap cache after RELOCATE_ANON: moved back beside its anon_vma, the cached folio is mapped", () => {
+  // Bug caught: a copy where the cached folio fits (the relocation back reuses the neighbours'
+  // anon_vma and gives the page its old index): a second copy of the page, the cached one left.
+  const { k, mm, folios } = world(false);
+  k.madvise(mm, X, 8 * P, MADV_PAGEOUT);
+  k.mremap(mm, X + 2 * P, 2 * P, 2 * P, RELOCATE, Y);
+  k.mremap(mm, Y, 2 * P, 2 * P, RELOCATE, X + 2 * P);
+  // The three VMAs merged back into one: the relocation took the neighbours' anon_vma.
+  const v = mm.vmas.find(X + 2 * P)!;
+  assertEquals([kinds(k, mm), v.start, v.end, v.pgoff], ["ssssssss", X, X + 8 * P, X / P]);
+  k.touch(mm, X + 2 * P, "read");
+  assertEquals([present(k, mm, 2).folio, count(k, "faults_swapin_copied")], [folios[2], 0]);
+  assertEquals(count(k, "faults_swapin_cached"), 1);
+});
+
+Deno.test("swap cache after RELOCATE_ANON: moved back alone, the index fits but the anon_vma does not", () => {
+  //   [ss]  [ssss]  unmapped: the source's anon_vma is freed; Y moved back gets a fresh one
+  // Bug caught: a fit judged by the index alone: the cached folio, whose anon_vma is gone, is
+  // mapped at its old index in a VMA whose anon_vma no walk from it reaches.
+  const { k, mm, folios } = world(false);
+  k.madvise(mm, X, 8 * P, MADV_PAGEOUT);
+  k.mremap(mm, X + 2 * P, 2 * P, 2 * P, RELOCATE, Y);
+  k.munmap(mm, X, 2 * P);
+  k.munmap(mm, X + 4 * P, 4 * P);
+  k.mremap(mm, Y, 2 * P, 2 * P, RELOCATE, X + 2 * P);
+  assertEquals([kinds(k, mm), mm.vmas.find(X + 2 * P)!.pgoff, folios[2].index], [
+    "..ss....",
+    X / P + 2,
+    X / P + 2,
+  ]);
+  k.touch(mm, X + 2 * P, "read");
+  assertEquals([present(k, mm, 2).folio !== folios[2], folios[2].freed], [true, true]);
+  assertEquals([count(k, "faults_swapin_copied"), count(k, "faults_swapin_cached")], [1, 0]);
+});
+
+Deno.test("swap cache after RELOCATE_ANON: anon_vma_lazy lets a group end with only cached folios", () => {
+  // Bug caught: the lazy group of the source ends when its last VMA is unmapped while the
+  // relocated pages' folios, unmapped in the swap cache, still name it ("lazy group emptied with
+  // 2 live folios"); and, after, a swap-in that maps such a folio without a group.
+  const lazy = new AnonVmaLazyScheme();
+  const { k, mm, folios } = world(false, lazy);
+  k.madvise(mm, X, 8 * P, MADV_PAGEOUT);
+  k.mremap(mm, X + 2 * P, 2 * P, 2 * P, RELOCATE, Y);
+  k.munmap(mm, X, 8 * P);
+  assertEquals(lazy.counters().lazy_stale_swapcache_folios, 2);
+  assertEquals([folios[2].freed, folios[3].freed, k.liveAnonFolios.length], [false, false, 2]);
+  k.touch(mm, Y + P, "write");
+  const copy = k.pte(mm, Y + P) as PresentPte;
+  assertEquals([copy.kind, copy.folio !== folios[3], folios[3].freed], ["present", true, true]);
+  assertEquals([count(k, "faults_swapin_copied"), k.liveAnonFolios.length], [1, 2]);
 });

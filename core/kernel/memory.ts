@@ -4,11 +4,13 @@
  * page, swap-in, file and shmem faults, and `copy_page_range`.
  *
  * Stands for `mm/memory.c` (`handle_mm_fault`, `do_anonymous_page`, `alloc_anon_folio`,
- * `do_wp_page`, `wp_can_reuse_anon_folio`, `wp_page_copy`, `do_swap_page`, `do_fault`,
- * `copy_page_range`/`copy_present_pte`/`copy_nonpresent_pte`), reference §4–§5.
+ * `do_wp_page`, `wp_can_reuse_anon_folio`, `wp_page_copy`, `do_swap_page` (with mm/ksm.c
+ * `ksm_might_need_to_copy`), `do_fault`, `copy_page_range`/`copy_present_pte`/
+ * `copy_nonpresent_pte`), reference §4–§5.
  *
  * Scheme hooks called here: `prepare` (`anon_vma_prepare` before a new anon folio),
- * `addNewAnon` (`__folio_set_anon`), `moveAnon` (`folio_move_anon_rmap` on reuse).
+ * `addNewAnon` (`__folio_set_anon`), `moveAnon` (`folio_move_anon_rmap` on reuse),
+ * `swapCacheAnonMatches` (the anon_vma test of `ksm_might_need_to_copy` in a swap-in).
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -16,7 +18,7 @@
  */
 
 import { countEvent, type KernelState } from "./state.ts";
-import { allocFolio, pageCacheFolio } from "./folio.ts";
+import { allocFolio, maybeFreeFolio, pageCacheFolio } from "./folio.ts";
 import {
   detachPte,
   guardPte,
@@ -368,13 +370,31 @@ function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
 }
 
 /**
+ * Whether the folio the swap cache holds for an entry at `addr` of `vma` may be mapped there as it
+ * is: `ksm_might_need_to_copy` (mm/ksm.c) maps it when `folio->index` is the entry's
+ * `linear_page_index` and `folio_anon_vma(folio)->root` is `vma->anon_vma->root` (the scheme's
+ * `RmapScheme.swapCacheAnonMatches`; a scheme without it is not asked). They differ after
+ * MREMAP_RELOCATE_ANON moved the entry, which skips non-present entries (docs/model.md §10.2).
+ * The kernel returns a large folio as it is; the model, which cannot map a folio where its index
+ * does not place it, applies the same test to a large folio's page [U].
+ */
+function swapCacheFits(k: KernelState, f: Folio, vma: Vma, addr: number): boolean {
+  const page = linearPageIndex(vma, addr) - f.index;
+  if (!(page >= 0 && page < f.nrPages)) return false;
+  return k.scheme.swapCacheAnonMatches?.(f, vma) ?? true;
+}
+
+/**
  * `do_swap_page`: bring a reclaimed page back: the folio still in the swap cache, or a new one
  * read from the device (with synchronous I/O and the slot's last entry, outside the swap cache:
  * the `SWP_SYNCHRONOUS_IO` path, exclusive). Otherwise the page is exclusive when its entry is
  * (`pte_swp_exclusive`), or when `should_try_to_free_swap` takes the folio out of the swap cache
  * and no one else holds it (`folio_ref_count == 1`): a write fault or a VM_LOCKED VMA, the slot's
  * last entry, and the folio mapped nowhere else (a full swap device, its third case, is not
- * modelled). A folio in the swap cache keeps its anon_vma and index (`folio_add_anon_rmap_ptes`).
+ * modelled). A folio in the swap cache keeps its anon_vma and index (`folio_add_anon_rmap_ptes`),
+ * unless they do not fit this VMA: `ksm_might_need_to_copy` (mm/ksm.c) then copies the page into a
+ * new folio, exclusive and outside the swap cache, which keeps the old folio for the slot's other
+ * entries (see {@link swapCacheFits}).
  */
 function doSwapPage(
   k: KernelState,
@@ -385,11 +405,23 @@ function doSwapPage(
   access: Access,
 ): void {
   const mm = vma.mm;
-  const cached = slot.cached && !slot.cached.freed ? slot.cached : null;
+  let cached = slot.cached && !slot.cached.freed ? slot.cached : null;
   // Drop this PTE's reference to the slot (without freeing the cached folio we are about to map).
   const vpn = addr / PAGE_SIZE;
   detachPte(mm, vpn);
   slot.count--;
+  const copied = cached !== null && !cached.ksm && !swapCacheFits(k, cached, vma, addr);
+  if (copied) {
+    // The swap cache keeps the old folio while other entries refer to the slot; with none left
+    // the model frees it at once, as `putSwap` does.
+    if (slot.count === 0) {
+      slot.cached = null;
+      k.swapCacheOf.delete(cached!);
+      maybeFreeFolio(k, cached!);
+    }
+    cached = null;
+    countEvent(k, "faults_swapin_copied");
+  }
   const freeSwap = slot.count === 0 && (cached === null || !cached.mapped()) &&
     (access === "write" || (vma.flags & VM_LOCKED) !== 0);
   let f: Folio;
@@ -409,7 +441,8 @@ function doSwapPage(
   } else {
     // A new folio. When it is not exclusive it may be shared, and goes to the oldest anon_vma
     // (`__folio_set_anon`, exclusive false).
-    exclusive = (k.params.swapSyncIo && slot.count === 0) || swpExclusive || freeSwap;
+    // A copy is exclusive ("a fresh page that is not exposed to the swapcache").
+    exclusive = (k.params.swapSyncIo && slot.count === 0) || swpExclusive || freeSwap || copied;
     k.scheme.prepare(vma);
     f = allocFolio(k, true, linearPageIndex(vma, addr), null);
     f.setPageAnonExclusive(0, exclusive);
@@ -419,10 +452,12 @@ function doSwapPage(
   // The swap cache keeps the folio while other PTEs refer to its slot. A device without
   // synchronous I/O swapped it in through the swap cache, which keeps it (and the slot) unless
   // `should_try_to_free_swap` let it go.
-  const keep = slot.count > 0 || (!k.params.swapSyncIo && !freeSwap);
-  slot.cached = keep ? f : null;
-  if (slot.cached) k.swapCacheOf.set(f, slot);
-  else k.swapCacheOf.delete(f);
+  if (!copied) {
+    const keep = slot.count > 0 || (!k.params.swapSyncIo && !freeSwap);
+    slot.cached = keep ? f : null;
+    if (slot.cached) k.swapCacheOf.set(f, slot);
+    else k.swapCacheOf.delete(f);
+  }
   const writable = exclusive && (vma.flags & VM_WRITE) !== 0;
   // do_swap_page: a write fault on an exclusive page maps it dirty (maybe_mkwrite(pte_mkdirty)).
   const pte = presentPte(f, page, writable, true, false, writable && access === "write");

@@ -1089,6 +1089,17 @@ export class AnonVmaScheme implements RmapScheme {
     return { contended: false, structures: 1, treeNodes: nodes, stopped };
   }
 
+  /**
+   * `ksm_might_need_to_copy`'s anon_vma test: the folio's anon_vma has the root of the VMA's. A
+   * swap-cached folio whose entry MREMAP_RELOCATE_ANON moved keeps its old anon_vma (possibly
+   * freed since, as the kernel leaves `folio->mapping` of an unmapped folio).
+   */
+  swapCacheAnonMatches(folio: Folio, vma: Vma): boolean {
+    const av = folio.rmap instanceof AnonVma ? folio.rmap : null;
+    const own = (vma.rmap as VmaRmap).anonVma;
+    return av !== null && own !== null && av.root === own.root;
+  }
+
   /** MREMAP_RELOCATE_ANON for anon_vma schemes (reference §10.2). */
   relocate(src: Vma, dst: Vma, folios: readonly { folio: Folio; addr: number }[]): boolean {
     for (const { folio } of folios) {

@@ -125,6 +125,11 @@
  *   refcount adds {@link AnonVmaLazyOptions.vmaRefBytes} to `vm_area_struct`; the slot size is
  *   {@link AnonVmaLazyOptions.vmaSlotBytes}.
  * - A11 **execve** is exit + a fresh mm: the old mm's groups empty and vanish.
+ * - A12 **Stale swap-cache folios.** A group may end while folios no PTE maps still name it: a
+ *   folio the swap cache holds for entries MREMAP_RELOCATE_ANON moved out of the group (it skips
+ *   non-present entries, docs/model.md §10.2). As the kernel leaves an unmapped folio's stale
+ *   `mapping`, the folio leaves the group (counter `lazy_stale_swapcache_folios`) and a swap-in
+ *   copies it (`ksm_might_need_to_copy`, docs/model.md §6); a mapped folio there is a model bug.
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -714,11 +719,41 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     s.lazy = null;
     this.#chargeLeave(vma === g.root);
     if (g.vmas.size === 0) {
-      if (g.folioCount !== 0) {
-        throw new Error(`lazy group ${g.id} emptied with ${g.folioCount} live folios`);
-      }
+      if (g.folioCount !== 0) this.#dropUnmappedFolios(g);
       this.#killGroup(g);
     }
+  }
+
+  /**
+   * The last VMA of `g` left while folios still name it. Only folios that no PTE maps may: a
+   * swap-cached folio whose entries MREMAP_RELOCATE_ANON moved out of the group (non-present
+   * entries are skipped, docs/model.md §10.2) keeps a stale `mapping`, as the kernel leaves an
+   * unmapped folio's; it leaves the group, and a swap-in copies it (`swapCacheAnonMatches`).
+   */
+  #dropUnmappedFolios(g: LazyGroup): void {
+    const folios = g.folios.toArray();
+    for (const f of folios) {
+      if (f.mapped()) {
+        throw new Error(`lazy group ${g.id} emptied with ${g.folioCount} live folios`);
+      }
+    }
+    for (const f of folios) f.rmap = null;
+    g.clearFolios();
+    this.count("lazy_stale_swapcache_folios", folios.length);
+  }
+
+  /**
+   * `ksm_might_need_to_copy`'s anon_vma test in each state: a lazy folio fits the VMAs of its
+   * group; an anon_vma's folio fits a VMA whose anon_vma, or TREE_PARENT link's parent, has its
+   * root; a folio that left its emptied group fits none.
+   */
+  override swapCacheAnonMatches(folio: Folio, vma: Vma): boolean {
+    const g = this.folioLazyGroup(folio);
+    if (g !== null) return !g.dead && g.vmas.has(vma);
+    const s = this.#st(vma);
+    const own = s.anonVma ?? s.treeParent?.parent ?? null;
+    const av = folio.rmap as AnonVma | null;
+    return av !== null && own !== null && av.root === own.root;
   }
 
   /** The group is gone (emptied or upgraded): the last pin on a detached root drops (A10). */

@@ -149,6 +149,13 @@ export interface RmapScheme {
   moveLock?(folio: Folio): Lock | null;
   /** The folio was freed (its last reference dropped). */
   folioFreed(folio: Folio): void;
+  /**
+   * `folio_anon_vma(folio)->root == vma->anon_vma->root`, the anon_vma test of
+   * `ksm_might_need_to_copy` when `do_swap_page` finds `folio` in the swap cache for an entry of
+   * `vma`: false when a walk from the folio's rmap would not reach `vma` (the swap-in then copies
+   * the page). Absent: the folio's rmap reaches every VMA its swap entries are in.
+   */
+  swapCacheAnonMatches?(folio: Folio, vma: Vma): boolean;
 
   /**
    * `rmap_walk_anon`: calls `visit` for each candidate mapping of `folio` in the scheme's order,
