@@ -1091,7 +1091,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "swapin-always-exclusive",
     file: "core/kernel/memory.ts",
-    search: "exclusive = (k.params.swapSyncIo && slot.count === 0) || swpExclusive || freeSwap;",
+    search:
+      "exclusive = (k.params.swapSyncIo && slot.count === 0) || swpExclusive || freeSwap || copied;",
     replace: "exclusive = true;",
     story: "swap-in of a slot other PTEs still refer to gives an exclusive folio",
     tests: [
@@ -4877,5 +4878,42 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "a swap-in from the swap cache maps a large folio's first page, whatever page the entry stands for",
     tests: ["tests/property_schemes_test.ts"],
+  },
+  {
+    id: "swapin-copy-never",
+    file: "core/kernel/memory.ts",
+    search:
+      "const copied = cached !== null && !cached.ksm && !swapCacheFits(k, cached, vma, addr);",
+    replace: "const copied = false;",
+    story:
+      "a swap-in maps the swap-cached folio wherever RELOCATE_ANON moved its entry (no ksm_might_need_to_copy)",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swapin-copy-cached-kept",
+    file: "core/kernel/memory.ts",
+    search: "  if (!copied) {\n    const keep",
+    replace: "  if (true) {\n    const keep",
+    story: "the copy a swap-in made goes into the swap cache in place of the old folio",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "swapin-copy-root-ignored",
+    file: "core/rmap/anon_vma.ts",
+    search: "    return av !== null && own !== null && av.root === own.root;\n",
+    replace: "    return true;\n",
+    story:
+      "a swap-in's fit test ignores the anon_vma: a cached folio whose anon_vma is gone is mapped at its old index",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "lazy-stale-swapcache-throws",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "      if (g.folioCount !== 0) this.#dropUnmappedFolios(g);\n",
+    replace:
+      "      if (g.folioCount !== 0) throw new Error(`lazy group ${g.id} emptied with folios`);\n",
+    story:
+      "anon_vma_lazy refuses to end a group that only swap-cached folios, whose entries RELOCATE_ANON moved, name",
+    tests: ["tests/swap_writeback_test.ts"],
   },
 ];
