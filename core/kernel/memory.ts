@@ -375,8 +375,9 @@ function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
  * `linear_page_index` and `folio_anon_vma(folio)->root` is `vma->anon_vma->root` (the scheme's
  * `RmapScheme.swapCacheAnonMatches`; a scheme without it is not asked). They differ after
  * MREMAP_RELOCATE_ANON moved the entry, which skips non-present entries (docs/model.md §10.2).
- * The kernel returns a large folio as it is; the model, which cannot map a folio where its index
- * does not place it, applies the same test to a large folio's page [U].
+ * The kernel returns a large folio as it is, and so does the stub of a kernel without CONFIG_KSM
+ * (Android's) for any folio; the model, which cannot map a folio where its index does not place
+ * it, applies the same test there too [U] (docs/model.md §6).
  */
 function swapCacheFits(k: KernelState, f: Folio, vma: Vma, addr: number): boolean {
   const page = linearPageIndex(vma, addr) - f.index;
