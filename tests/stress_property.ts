@@ -1,6 +1,7 @@
 // Long-running variant of the differential property test, for hunting bugs by hand:
 //   deno run -A tests/stress_property.ts [runsPerSeed] [seeds...]   (FOLIO_ORDER=n for mTHP,
-//   SWAP_SYNC_IO=0 for a disk or file swap device: kernel.swapSyncIo false)
+//   SWAP_SYNC_IO=0 for a disk or file swap device: kernel.swapSyncIo false; KERNEL_PARAMS='{...}'
+//   for any other kernel parameters, e.g. '{"zeroPage":false,"ksmBreakOnMove":false}')
 // Not a test file (no _test suffix); prints any counterexample fast-check finds.
 import fc from "fast-check";
 import { opArb, runSequence } from "./property_schemes_test.ts";
@@ -8,7 +9,10 @@ import { SCHEMES } from "../core/rmap/registry.ts";
 
 const runs = Number(Deno.args[0] ?? 2000);
 const order = Number(Deno.env.get("FOLIO_ORDER") ?? 0);
-const kernel = Deno.env.get("SWAP_SYNC_IO") === "0" ? { swapSyncIo: false } : {};
+const kernel = {
+  ...(Deno.env.get("SWAP_SYNC_IO") === "0" ? { swapSyncIo: false } : {}),
+  ...JSON.parse(Deno.env.get("KERNEL_PARAMS") ?? "{}"),
+};
 const seeds = Deno.args.slice(1).map(Number);
 for (const seed of seeds.length ? seeds : [1, 2, 3]) {
   for (const s of SCHEMES) {
