@@ -508,3 +508,63 @@ Deno.test("ksm: a page rewritten in place with new content no longer matches its
   assertEquals([folioAt(k, p, pg(0)).ksm, folioAt(k, p, pg(1)).ksm], [false, false]);
   assertEquals(ksmObjects(k), { slot: 1, item: 3, node: 0 });
 });
+
+// A reclaimed KSM page swapped back in (mm/memory.c `do_swap_page`, mm/ksm.c
+// `ksm_might_need_to_copy`, whose comment in include/linux/ksm.h tells this case). Both entries
+// of the merged pair share one swap slot.
+//
+//   X+0: 7   X+1: 7   one KSM folio --reclaim--> two swap entries of one slot
+function reclaimedPair(swapSyncIo: boolean): { k: Kernel; p: Mm; kf: Folio } {
+  const w = world(new AnonVmaScheme(), { swapSyncIo });
+  const p = mergedPair(w);
+  fullScans(w.k, 2);
+  const kf = folioAt(w.k, p, pg(0));
+  assertEquals([kf.ksm, folioAt(w.k, p, pg(1)) === kf, w.k.tryToUnmap(kf)], [true, true, true]);
+  assertEquals([w.k.pte(p, pg(0))?.kind, w.k.pte(p, pg(1))?.kind], ["swap", "swap"]);
+  return { k: w.k, p, kf };
+}
+
+Deno.test("ksm: a freed KSM page comes back as a new folio at its first address, a copy at the other", () => {
+  // Bug caught: the second swap-in maps the folio the first one read (kept in the swap cache for
+  // the slot's other entry) although its index is the first address's: "page -1 outside folio"
+  // before the copy was modelled, or a folio whose index does not place it at X+0.
+  const { k, p, kf } = reclaimedPair(true);
+  assertEquals(kf.freed, true); // the default device's writeback is over at once
+  k.touch(p, pg(1), "read");
+  const first = folioAt(k, p, pg(1));
+  assertEquals([first.ksm, first.index, k.counters.faults_swapin], [false, pg(1) / P, 1]);
+  k.touch(p, pg(0), "read");
+  const second = folioAt(k, p, pg(0));
+  assertEquals([second === first, second.index, k.counters.faults_swapin_copied], [
+    false,
+    pg(0) / P,
+    1,
+  ]);
+  assertEquals([k.counters.faults_swapin, k.counters.faults_swapin_cached ?? 0], [2, 0]);
+  k.migrateFolio(first); // oracle-checked walks
+  k.migrateFolio(second);
+});
+
+Deno.test("ksm: a KSM page kept in the swap cache is mapped back as it is at both addresses", () => {
+  // Bug caught: the swap-in places the cached KSM folio by its index ("page 1 outside folio"),
+  // or maps it exclusive (writable), so that a write would change the page both addresses share.
+  const { k, p, kf } = reclaimedPair(false);
+  assertEquals(kf.freed, false); // writeback still under way: kept in the swap cache
+  k.touch(p, pg(1), "read");
+  k.touch(p, pg(0), "write");
+  assertEquals([folioAt(k, p, pg(1)), kf.ksm, k.counters.faults_swapin_cached], [kf, true, 2]);
+  // The write faulted the page in read-only and broke it into a private copy (CoW).
+  assertEquals([folioAt(k, p, pg(0)) === kf, k.counters.faults_cow_copy], [false, 1]);
+  k.migrateFolio(kf);
+});
+
+Deno.test("ksm: a write to the last entry of a cached KSM page still breaks it into a copy", () => {
+  //   X+1 unmapped first: X+0's write fault takes the slot's last entry (should_try_to_free_swap)
+  // Bug caught: the swap-in maps the KSM folio exclusive and writable because it left the swap
+  // cache, and the write lands in the stable page (do_swap_page never maps a KSM folio so).
+  const { k, p, kf } = reclaimedPair(false);
+  k.munmap(p, pg(1), P);
+  k.touch(p, pg(0), "write");
+  assertEquals([folioAt(k, p, pg(0)) === kf, k.counters.faults_cow_copy], [false, 1]);
+  assertEquals([k.counters.faults_swapin_cached, kf.ksm], [1, true]);
+});

@@ -4756,7 +4756,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "swapin-cached-never-exclusive",
     file: "core/kernel/memory.ts",
-    search: "    exclusive = swpExclusive || freeSwap;",
+    search: "    exclusive = !f.ksm && (swpExclusive || freeSwap);",
     replace: "    exclusive = false;",
     story:
       "a swap-in from the swap cache ignores pte_swp_exclusive (the page is mapped read-only and takes a needless write fault)",
@@ -4873,7 +4873,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "swapin-cached-large-page-0",
     file: "core/kernel/memory.ts",
-    search: "    page = linearPageIndex(vma, addr) - f.index;\n",
+    search: "    page = f.ksm ? 0 : linearPageIndex(vma, addr) - f.index;\n",
     replace: "    page = 0;\n",
     story:
       "a swap-in from the swap cache maps a large folio's first page, whatever page the entry stands for",
@@ -4915,5 +4915,23 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "anon_vma_lazy refuses to end a group that only swap-cached folios, whose entries RELOCATE_ANON moved, name",
     tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
+    id: "ksm-swapin-by-index",
+    file: "core/kernel/memory.ts",
+    search: "    page = f.ksm ? 0 : linearPageIndex(vma, addr) - f.index;\n",
+    replace: "    page = linearPageIndex(vma, addr) - f.index;\n",
+    story:
+      "a swap-in places a KSM folio from the swap cache by its index, which says nothing of the address",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "ksm-swapin-exclusive",
+    file: "core/kernel/memory.ts",
+    search: "    exclusive = !f.ksm && (swpExclusive || freeSwap);\n",
+    replace: "    exclusive = swpExclusive || freeSwap;\n",
+    story:
+      "a swap-in of a KSM folio's last entry maps it exclusive and writable: a write lands in the stable page",
+    tests: ["tests/scenario_ksm_test.ts"],
   },
 ];

@@ -432,11 +432,14 @@ function doSwapPage(
   let page = 0;
   if (cached) {
     f = cached;
-    page = linearPageIndex(vma, addr) - f.index;
+    // A KSM folio (one page, with its stable node) is mapped as it is wherever its entry is
+    // (`ksm_might_need_to_copy` returns it), never exclusive (`do_swap_page` leaves a KSM folio's
+    // pages shared): its index says nothing of the address.
+    page = f.ksm ? 0 : linearPageIndex(vma, addr) - f.index;
     if (!(page >= 0 && page < f.nrPages)) {
       throw new Error(`swap-in: page ${page} outside folio ${f.id} of ${f.nrPages} pages`);
     }
-    exclusive = swpExclusive || freeSwap;
+    exclusive = !f.ksm && (swpExclusive || freeSwap);
     f.setPageAnonExclusive(page, exclusive);
     countEvent(k, "faults_swapin_cached");
   } else {
