@@ -20,7 +20,9 @@ import {
   MADV_FREE,
   MADV_GUARD_INSTALL,
   MADV_GUARD_REMOVE,
+  MADV_MERGEABLE,
   MADV_PAGEOUT,
+  MADV_UNMERGEABLE,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -85,7 +87,8 @@ export type Op =
   | { op: "mmapShmem"; proc: number; page: number; pages: number }
   | { op: "brk"; proc: number; delta: number }
   | { op: "execve"; proc: number }
-  | { op: "uffd"; proc: number; page: number; pages: number; to: number; mode: number };
+  | { op: "uffd"; proc: number; page: number; pages: number; to: number; mode: number }
+  | { op: "ksm"; proc: number; page: number; pages: number; mode: number; value: number };
 
 const proc = fc.integer({ min: 0, max: 3 });
 const page = fc.integer({ min: 0, max: WINDOW - 1 });
@@ -204,6 +207,17 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
       pages,
       to: page,
       mode: fc.integer({ min: 0, max: 6 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("ksm" as const),
+      proc,
+      page,
+      pages,
+      mode: fc.integer({ min: 0, max: 3 }),
+      value: fc.integer({ min: 1, max: 2 }),
     }),
   },
 );
@@ -398,6 +412,21 @@ export function runSequence(
           if (live.length) k.setPinned(live[o.pick % live.length], true);
           break;
         }
+        case "ksm": {
+          // KSM: MADV_MERGEABLE (0) or MADV_UNMERGEABLE (1) of the range; twins (2): one of two
+          // contents written to every page of the range, made mergeable, then three ksmd wakes,
+          // which merge them (random steps alone almost never line these up); two wakes (3).
+          const mm = pickMm(o.proc);
+          const a = addr(o.page), n = o.pages * P;
+          if (o.mode === 0) k.madvise(mm, a, n, MADV_MERGEABLE);
+          else if (o.mode === 1) k.madvise(mm, a, n, MADV_UNMERGEABLE);
+          else if (o.mode === 2) {
+            for (let i = 0; i < o.pages; i++) k.touch(mm, a + i * P, "write", o.value);
+            k.madvise(mm, a, n, MADV_MERGEABLE);
+            for (let i = 0; i < 3; i++) k.ksmdScan();
+          } else for (let i = 0; i < 2; i++) k.ksmdScan();
+          break;
+        }
       }
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
@@ -406,6 +435,9 @@ export function runSequence(
     for (const f of [...k.liveAnonFolios]) k.migrateFolio(f);
   }
   for (const mm of procs) k.exit(mm);
+  // ksmd frees an exited mm's rmap items (and their anon_vma references) when its scan reaches
+  // them (`__ksm_exit` leaves a slot with items to ksmd).
+  for (let i = 0; i < 4 && k.slab.live("ksm_rmap_item") > 0; i++) k.ksmdScan();
   const left = Object.entries(k.slab.snapshot().objects).filter(([, n]) => n !== 0);
   assertEquals(left, [], `leak in ${schemeId}`);
   return { counters: scheme.counters(), slab: k.slab.snapshot(), kernel: { ...k.counters } };
@@ -426,7 +458,8 @@ for (const s of SCHEMES) {
   Deno.test(`swap on a disk or file (swapSyncIo false): every walk matches the oracle: ${s.info.id}`, () => {
     // Reclaimed folios stay in the swap cache, swap-ins keep them there, and exclusivity comes
     // from the entries' pte_swp_exclusive: each scheme must still find every mapping. The runs
-    // must reach those paths (and UFFDIO_COPY/ZEROPAGE), or the property says nothing about them
+    // must reach those paths (and UFFDIO_COPY/ZEROPAGE, KSM merges), or the property says nothing
+    // about them
     // (a swap-in from the device after the swap cache let go is rare here: swap_writeback_test.ts
     // pins it).
     const seen: Record<string, number> = {};
@@ -446,6 +479,7 @@ for (const s of SCHEMES) {
         "faults_swapin_cached",
         "uffd_copy_pages",
         "uffd_zeropage_pages",
+        "ksm_pages_merged",
       ]
     ) {
       assertEquals((seen[c] ?? 0) > 0, true, `${c} never reached: ${JSON.stringify(seen)}`);
