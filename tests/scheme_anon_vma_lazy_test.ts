@@ -21,6 +21,7 @@ import {
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
+  MREMAP_MUST_RELOCATE_ANON,
   MREMAP_RELOCATE_ANON,
   PAGE_SIZE,
   PROT_EXEC,
@@ -554,6 +555,35 @@ Deno.test("MREMAP_RELOCATE_ANON of a lazy VMA re-homes its folios to the destina
   assert.deepEqual(objects(lz.k), { vma: 1, av: 0, avc: 0 });
   for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
   exitAllAndAssertEmpty(lz, [mm]);
+});
+
+Deno.test("MREMAP_MUST_RELOCATE_ANON refuses a VMA whose anon_vma has a fork child, linked or pending", () => {
+  //   parent  [wwww] --fork--> child [....] (MADV_DONTNEED: the child maps none of the folios)
+  // Bug caught: anon_vma_lazy, whose fork child is linked as TREE_PARENT with no anon_vma of its
+  // own (num_children does not show it), lets the parent relocate folios the child may still
+  // reach (through the swap cache, or after a later fault), where the classic scheme refuses
+  // (`vma_maybe_has_shared_anon_folios`: a child anon_vma).
+  for (const w of [lazyWorld(), classicWorld()]) {
+    const p = w.k.spawn();
+    w.k.mmap(p, pg(0), 4 * P, RW, ANON);
+    writeAll(w.k, p, pg(0), 4);
+    const c = w.k.fork(p);
+    w.k.madvise(c, pg(0), 4 * P, MADV_DONTNEED);
+    assert.equal(folioAt(w.k, p, pg(0)).maxPageMapcount(), 1);
+    assert.throws(
+      () =>
+        w.k.mremap(
+          p,
+          pg(0),
+          4 * P,
+          4 * P,
+          MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON,
+          pg(100),
+        ),
+      (e: unknown) => e instanceof SyscallError && e.errno === "EFAULT",
+    );
+    exitAllAndAssertEmpty(w, [p, c]);
+  }
 });
 
 Deno.test("walk figures: lazy folio, upgraded shared folio, after CoW, child folio", () => {

@@ -4434,7 +4434,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "    return false;",
     story:
       "anon_vma_lazy lets MREMAP_RELOCATE_ANON move folios a TREE_PARENT fork child still shares",
-    tests: ["tests/property_schemes_test.ts"],
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/property_schemes_test.ts"],
   },
   {
     id: "populate-hole-ignored",
