@@ -4934,4 +4934,15 @@ export const MUTANTS: readonly Mutant[] = [
       "a swap-in of a KSM folio's last entry maps it exclusive and writable: a write lands in the stable page",
     tests: ["tests/scenario_ksm_test.ts"],
   },
+  {
+    id: "ksm-tree-page-becomes-kpage",
+    file: "core/kernel/ksm.ts",
+    search:
+      "  const node = stableTreeInsert(k, f, content);\n  replacePage(k, other.item.mm, other.item.address, f);\n",
+    replace:
+      "  const node = stableTreeInsert(k, tree, content);\n  replacePage(k, item.mm, item.address, tree);\n",
+    story:
+      "try_to_merge_two_pages makes the unstable tree's page the KSM page: a shared tree page's other mappings have no rmap item",
+    tests: ["tests/property_schemes_test.ts"],
+  },
 ];

@@ -481,15 +481,17 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
     s.unstable.set(content, { item, folio: f });
     return;
   }
-  // try_to_merge_two_pages: the tree page becomes the KSM page, this one is replaced.
+  // try_to_merge_two_pages: this page becomes the KSM page (`try_to_merge_with_ksm_page(rmap_item,
+  // folio, NULL)`), then the tree page's mapping is replaced by it; stable_tree_insert, and the
+  // tree item is appended before this one.
   s.unstable.delete(content);
-  const kf = other.folio;
+  const tree = other.folio;
   const otherVma = other.item.mm.vmas.find(other.item.address);
-  if (!otherVma || other.item.mm.pages.get(other.item.address / PAGE_SIZE)?.folio !== kf) return;
-  for (const m of kf.mappers.values()) writeProtect(k, m.mm, m.addr);
-  writeProtect(k, item.mm, item.address);
-  const node = stableTreeInsert(k, kf, content);
-  replacePage(k, item.mm, item.address, kf);
+  if (!otherVma || other.item.mm.pages.get(other.item.address / PAGE_SIZE)?.folio !== tree) return;
+  for (const m of f.mappers.values()) writeProtect(k, m.mm, m.addr);
+  writeProtect(k, other.item.mm, other.item.address);
+  const node = stableTreeInsert(k, f, content);
+  replacePage(k, other.item.mm, other.item.address, f);
   stableTreeAppend(k, other.item, node, otherVma);
   stableTreeAppend(k, item, node, vma);
 }
