@@ -4873,8 +4873,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "swapin-cached-large-page-0",
     file: "core/kernel/memory.ts",
-    search: "    page = f.ksm ? 0 : linearPageIndex(vma, addr) - f.index;\n",
-    replace: "    page = 0;\n",
+    search:
+      "  let page = cached === null || cached.ksm ? 0 : linearPageIndex(vma, addr) - cached.index;\n",
+    replace: "  let page = 0;\n",
     story:
       "a swap-in from the swap cache maps a large folio's first page, whatever page the entry stands for",
     tests: ["tests/property_schemes_test.ts"],
@@ -4883,7 +4884,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "swapin-copy-never",
     file: "core/kernel/memory.ts",
     search:
-      "const copied = cached !== null && !cached.ksm && !swapCacheFits(k, cached, vma, addr);",
+      "const copied = cached !== null && !cached.ksm && !swapCacheFits(k, cached, vma, page);",
     replace: "const copied = false;",
     story:
       "a swap-in maps the swap-cached folio wherever RELOCATE_ANON moved its entry (no ksm_might_need_to_copy)",
@@ -4900,7 +4901,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "swapin-copy-root-ignored",
     file: "core/rmap/anon_vma.ts",
-    search: "    return av !== null && own !== null && av.root === own.root;\n",
+    search: "    return this.sameAnonRoot(folio, (vma.rmap as VmaRmap).anonVma);\n",
     replace: "    return true;\n",
     story:
       "a swap-in's fit test ignores the anon_vma: a cached folio whose anon_vma is gone is mapped at its old index",
@@ -4919,8 +4920,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "ksm-swapin-by-index",
     file: "core/kernel/memory.ts",
-    search: "    page = f.ksm ? 0 : linearPageIndex(vma, addr) - f.index;\n",
-    replace: "    page = linearPageIndex(vma, addr) - f.index;\n",
+    search:
+      "  let page = cached === null || cached.ksm ? 0 : linearPageIndex(vma, addr) - cached.index;\n",
+    replace: "  let page = cached === null ? 0 : linearPageIndex(vma, addr) - cached.index;\n",
     story:
       "a swap-in places a KSM folio from the swap cache by its index, which says nothing of the address",
     tests: ["tests/scenario_ksm_test.ts"],

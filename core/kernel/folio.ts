@@ -108,6 +108,19 @@ export function maybeFreeFolio(k: KernelState, f: Folio): void {
  */
 export function putSwap(k: KernelState, s: SwapSlot): void {
   s.count--;
+  releaseSwapCache(k, s);
+}
+
+/**
+ * A slot whose last entry went lets its swap-cached folio go (the model frees it at once, where
+ * the kernel leaves it to the next reclaim), freed unless still mapped.
+ *
+ * @example Usage
+ * ```ts ignore
+ * releaseSwapCache(k, slot);
+ * ```
+ */
+export function releaseSwapCache(k: KernelState, s: SwapSlot): void {
   if (s.count === 0 && s.cached) {
     const f = s.cached;
     s.cached = null;

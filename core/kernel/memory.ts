@@ -18,7 +18,7 @@
  */
 
 import { countEvent, type KernelState } from "./state.ts";
-import { allocFolio, maybeFreeFolio, pageCacheFolio } from "./folio.ts";
+import { allocFolio, pageCacheFolio, releaseSwapCache } from "./folio.ts";
 import {
   detachPte,
   guardPte,
@@ -370,17 +370,17 @@ function wpCanReuseAnonFolio(k: KernelState, f: Folio, mm: Mm): boolean {
 }
 
 /**
- * Whether the folio the swap cache holds for an entry at `addr` of `vma` may be mapped there as it
- * is: `ksm_might_need_to_copy` (mm/ksm.c) maps it when `folio->index` is the entry's
- * `linear_page_index` and `folio_anon_vma(folio)->root` is `vma->anon_vma->root` (the scheme's
- * `RmapScheme.swapCacheAnonMatches`; a scheme without it is not asked). They differ after
- * MREMAP_RELOCATE_ANON moved the entry, which skips non-present entries (docs/model.md §10.2).
+ * Whether the folio the swap cache holds for an entry of `vma` may be mapped there as it is, the
+ * entry being `page` pages from the folio's `index`: `ksm_might_need_to_copy` (mm/ksm.c) maps it
+ * when `folio->index` is the entry's `linear_page_index` and `folio_anon_vma(folio)->root` is
+ * `vma->anon_vma->root` (the scheme's `RmapScheme.swapCacheAnonMatches`; a scheme without it is
+ * not asked). They differ after MREMAP_RELOCATE_ANON moved the entry, which skips non-present
+ * entries (docs/model.md §10.2).
  * The kernel returns a large folio as it is, and so does the stub of a kernel without CONFIG_KSM
  * (Android's) for any folio; the model, which cannot map a folio where its index does not place
  * it, applies the same test there too [U] (docs/model.md §6).
  */
-function swapCacheFits(k: KernelState, f: Folio, vma: Vma, addr: number): boolean {
-  const page = linearPageIndex(vma, addr) - f.index;
+function swapCacheFits(k: KernelState, f: Folio, vma: Vma, page: number): boolean {
   if (!(page >= 0 && page < f.nrPages)) return false;
   return k.scheme.swapCacheAnonMatches?.(f, vma) ?? true;
 }
@@ -411,34 +411,26 @@ function doSwapPage(
   const vpn = addr / PAGE_SIZE;
   detachPte(mm, vpn);
   slot.count--;
-  const copied = cached !== null && !cached.ksm && !swapCacheFits(k, cached, vma, addr);
+  // The page of the folio the entry stands for: a large folio stays whole in the swap cache
+  // (`folio_file_page(folio, swp_offset(entry))`); its index still gives the page's place. A KSM
+  // folio (one page, with its stable node) is mapped as it is wherever its entry is
+  // (`ksm_might_need_to_copy` returns it): its index says nothing of the address.
+  let page = cached === null || cached.ksm ? 0 : linearPageIndex(vma, addr) - cached.index;
+  const copied = cached !== null && !cached.ksm && !swapCacheFits(k, cached, vma, page);
   if (copied) {
-    // The swap cache keeps the old folio while other entries refer to the slot; with none left
-    // the model frees it at once, as `putSwap` does.
-    if (slot.count === 0) {
-      slot.cached = null;
-      k.swapCacheOf.delete(cached!);
-      maybeFreeFolio(k, cached!);
-    }
+    // The swap cache keeps the old folio while other entries refer to the slot.
+    releaseSwapCache(k, slot);
     cached = null;
+    page = 0;
     countEvent(k, "faults_swapin_copied");
   }
   const freeSwap = slot.count === 0 && (cached === null || !cached.mapped()) &&
     (access === "write" || (vma.flags & VM_LOCKED) !== 0);
   let f: Folio;
   let exclusive: boolean;
-  // The page of the folio the entry stands for: a large folio stays whole in the swap cache
-  // (`folio_file_page(folio, swp_offset(entry))`); its index still gives the page's place.
-  let page = 0;
   if (cached) {
     f = cached;
-    // A KSM folio (one page, with its stable node) is mapped as it is wherever its entry is
-    // (`ksm_might_need_to_copy` returns it), never exclusive (`do_swap_page` leaves a KSM folio's
-    // pages shared): its index says nothing of the address.
-    page = f.ksm ? 0 : linearPageIndex(vma, addr) - f.index;
-    if (!(page >= 0 && page < f.nrPages)) {
-      throw new Error(`swap-in: page ${page} outside folio ${f.id} of ${f.nrPages} pages`);
-    }
+    // A KSM folio is never mapped exclusive (`do_swap_page` leaves its pages shared).
     exclusive = !f.ksm && (swpExclusive || freeSwap);
     f.setPageAnonExclusive(page, exclusive);
     countEvent(k, "faults_swapin_cached");

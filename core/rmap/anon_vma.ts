@@ -1095,9 +1095,13 @@ export class AnonVmaScheme implements RmapScheme {
    * freed since, as the kernel leaves `folio->mapping` of an unmapped folio).
    */
   swapCacheAnonMatches(folio: Folio, vma: Vma): boolean {
-    const av = folio.rmap instanceof AnonVma ? folio.rmap : null;
-    const own = (vma.rmap as VmaRmap).anonVma;
-    return av !== null && own !== null && av.root === own.root;
+    return this.sameAnonRoot(folio, (vma.rmap as VmaRmap).anonVma);
+  }
+
+  /** Whether `folio` points at an anon_vma with the root of `av` (false when either has none). */
+  protected sameAnonRoot(folio: Folio, av: AnonVma | null): boolean {
+    const own = folio.rmap instanceof AnonVma ? folio.rmap : null;
+    return own !== null && av !== null && own.root === av.root;
   }
 
   /** MREMAP_RELOCATE_ANON for anon_vma schemes (reference §10.2). */

@@ -751,9 +751,7 @@ export class AnonVmaLazyScheme extends AnonVmaScheme {
     const g = this.folioLazyGroup(folio);
     if (g !== null) return !g.dead && g.vmas.has(vma);
     const s = this.#st(vma);
-    const own = s.anonVma ?? s.treeParent?.parent ?? null;
-    const av = folio.rmap as AnonVma | null;
-    return av !== null && own !== null && av.root === own.root;
+    return this.sameAnonRoot(folio, s.anonVma ?? s.treeParent?.parent ?? null);
   }
 
   /** The group is gone (emptied or upgraded): the last pin on a detached root drops (A10). */
