@@ -643,6 +643,24 @@ const REGRESSIONS: {
       { op: "ksm", proc: 0, page: 0, pages: 1, mode: 3, value: 1 },
     ],
   },
+  {
+    // A KSM page reclaimed to a disk (the swap cache keeps the folio), then ksmd scans: the items
+    // of its swapped-out addresses are dropped, and the swap-in maps the KSM folio where no item
+    // is. Linux's rmap_walk_ksm cannot reach that mapping until ksmd rescans it, so the walk check
+    // must let that one miss pass (ksm.ts `ksmSwapinMapped`). Found by `FOLIO_ORDER=4
+    // SWAP_SYNC_IO=0 deno run -A tests/stress_property.ts 1500 201 202` (seed 201, every scheme).
+    name: "KSM page swapped in after ksmd dropped its rmap items",
+    order: 4,
+    kernel: { swapSyncIo: false },
+    ops: [
+      { op: "ksm", proc: 0, page: 20, pages: 9, mode: 2, value: 1 },
+      { op: "reclaim", pick: 1217916228, evict: true },
+      { op: "ksm", proc: 0, page: 0, pages: 1, mode: 2, value: 1 },
+      { op: "touch", proc: 0, page: 20, write: false },
+      { op: "ksm", proc: 0, page: 0, pages: 1, mode: 3, value: 1 },
+      { op: "reclaim", pick: 1217916228, evict: true },
+    ],
+  },
 ];
 
 for (const s of SCHEMES) {

@@ -541,8 +541,37 @@ Deno.test("ksm: a freed KSM page comes back as a new folio at its first address,
     1,
   ]);
   assertEquals([k.counters.faults_swapin, k.counters.faults_swapin_cached ?? 0], [2, 0]);
+  // The copy is exclusive ("a fresh page that is not exposed to the swapcache"), so even a read
+  // fault maps it writable; the first folio, whose slot had another entry, is not.
+  // Bug caught: a copy left shared (read-only, a later write taking the CoW path).
+  assertEquals([second.pageAnonExclusive(0), k.pte(p, pg(0))?.writable], [true, true]);
+  assertEquals([first.pageAnonExclusive(0), k.pte(p, pg(1))?.writable], [false, false]);
   k.migrateFolio(first); // oracle-checked walks
   k.migrateFolio(second);
+});
+
+Deno.test("ksm: on a disk, a KSM page reclaim freed is read back once, the other address copied", () => {
+  //   X+0: swap   X+1: swap   one slot; kswapd frees the clean KSM folio the swap cache held
+  //   read X+1 -> a new folio (index X+1) in the swap cache; read X+0 -> an exclusive copy
+  // Bug caught: the copy mapped shared and read-only (the device is not synchronous, neither
+  // entry is exclusive and the fault is a read: only "not exposed to the swapcache" makes it
+  // exclusive in `do_swap_page`), or the folio read for X+1 mapped at X+0 by a wrong index.
+  const { k, p, kf } = reclaimedPair(false);
+  assertEquals([k.tryToUnmap(kf), kf.freed], [true, true]);
+  k.touch(p, pg(1), "read");
+  const first = folioAt(k, p, pg(1));
+  assertEquals([first.ksm, first.index, first.pageAnonExclusive(0)], [false, pg(1) / P, false]);
+  k.touch(p, pg(0), "read");
+  const copy = folioAt(k, p, pg(0));
+  assertEquals([copy === first, copy.index, k.counters.faults_swapin_copied], [
+    false,
+    pg(0) / P,
+    1,
+  ]);
+  assertEquals([copy.pageAnonExclusive(0), k.pte(p, pg(0))?.writable], [true, true]);
+  assertEquals([k.pte(p, pg(1))?.writable, k.counters.faults_swapin], [false, 2]);
+  k.migrateFolio(first); // oracle-checked walks
+  k.migrateFolio(copy);
 });
 
 Deno.test("ksm: a KSM page kept in the swap cache is mapped back as it is at both addresses", () => {
@@ -567,4 +596,46 @@ Deno.test("ksm: a write to the last entry of a cached KSM page still breaks it i
   k.touch(p, pg(0), "write");
   assertEquals([folioAt(k, p, pg(0)) === kf, k.counters.faults_cow_copy], [false, 1]);
   assertEquals([k.counters.faults_swapin_cached, kf.ksm], [1, true]);
+});
+
+// A KSM page still in the swap cache after ksmd dropped its rmap items: ksmd found both addresses
+// not present and freed their items (`get_next_rmap_item` frees the items below the next present
+// page, X+2's), leaving the stable node without items. The swap-in maps the folio where no item
+// is, and `rmap_walk_ksm` cannot reach that mapping (nor a fork child's copy of it) until ksmd
+// scans the address again and `cmp_and_merge_page` appends an item (mm/ksm.c, Linux 6.18).
+//
+//   reclaim  X+0: swap  X+1: swap  X+2: unique   stable node: items X+0, X+1
+//   ksmd     X+0: swap  X+1: swap  X+2: unique   stable node: no items
+//   read X+1 X+0: swap  X+1: KSM   X+2: unique   unreachable; fork: the child's copy too
+//   ksmd     items for X+1 in the parent and in the child: both reachable, both unmapped
+Deno.test("ksm: a KSM page swapped in after ksmd dropped its items is out of reach until rescanned", () => {
+  // Bug caught: the walk check failing on the kernel's own blind spot (the property test's
+  // "missed its mapping" on a KSM swap-in), an exemption that outlives the item ksmd appends, or
+  // a swap-in that appends an item itself (Linux's does not).
+  const { k, p, kf } = reclaimedPair(false);
+  fullScans(k, 1);
+  assertEquals([ksmObjects(k), kf.freed], [{ slot: 1, item: 1, node: 1 }, false]);
+  k.touch(p, pg(1), "read");
+  assertEquals([folioAt(k, p, pg(1)), k.counters.ksm_swapin_unlinked, ksmObjects(k).item], [
+    kf,
+    1,
+    1,
+  ]);
+  const walks: WalkResult[] = [];
+  k.onWalk((r) => walks.push(r));
+  // try_to_unmap has no item to follow: nothing is visited and the mapping stays.
+  assertEquals([k.tryToUnmap(kf), k.pte(p, pg(1))?.kind], [false, "present"]);
+  assertEquals(walks.map(walkFigures), [[0, 0, 0, 0]]);
+  const c = k.fork(p);
+  assertEquals([folioAt(k, c, pg(1)), k.tryToUnmap(kf)], [kf, false]);
+  // ksmd reaches X+1 in both mms: each KSM page found there gets an item on its stable node.
+  fullScans(k, 1);
+  assertEquals([ksmObjects(k), k.counters.ksm_swapin_unlinked], [{ slot: 2, item: 4, node: 1 }, 1]);
+  walks.length = 0;
+  assertEquals([k.tryToUnmap(kf), k.pte(p, pg(1))?.kind, k.pte(c, pg(1))?.kind], [
+    true,
+    "swap",
+    "swap",
+  ]);
+  assertEquals(walks.length, 1);
 });

@@ -4891,6 +4891,43 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/swap_writeback_test.ts"],
   },
   {
+    id: "swapin-copy-shared",
+    file: "core/kernel/memory.ts",
+    search: " || swpExclusive || freeSwap || copied;",
+    replace: " || swpExclusive || freeSwap;",
+    story:
+      "the copy a swap-in makes of a swap-cached folio that does not fit is mapped shared (read-only), not exclusive",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "ksm-swapin-unlinked-unrecorded",
+    file: "core/kernel/memory.ts",
+    search: "    if (f.ksm) ksmSwapinMapped(k, f, mm, addr);\n",
+    replace: "",
+    story:
+      "the walk check takes the kernel's blind spot (a KSM page swapped in where ksmd dropped the rmap item) for a scheme's miss",
+    tests: ["tests/scenario_ksm_test.ts", "tests/property_schemes_test.ts"],
+  },
+  {
+    id: "ksm-unreachable-any-miss",
+    file: "core/kernel/ksm_rmap.ts",
+    search:
+      "  if (!node?.unlinked || coveredByItem(node, mm, addr)) return false;\n  for (let m: Mm | null = mm; m; m = m.parent) {\n    if (node.unlinked.has(mapperKey(m, addr))) return true;\n  }\n  return false;\n",
+    replace: "  return node !== undefined;\n",
+    story:
+      "the walk check lets every missed mapping of a KSM folio pass, hiding rmap_walk_ksm bugs and stale items",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "ksm-unreachable-no-forks",
+    file: "core/kernel/ksm_rmap.ts",
+    search: "  for (let m: Mm | null = mm; m; m = m.parent) {\n",
+    replace: "  for (let m: Mm | null = mm; m; m = null) {\n",
+    story:
+      "a fork child's copy of a KSM mapping no rmap item covers is taken for a scheme's miss (rmap_walk_ksm cannot reach it either)",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
     id: "swapin-copy-cached-kept",
     file: "core/kernel/memory.ts",
     search: "  if (!copied) {\n    const keep",

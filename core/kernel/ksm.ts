@@ -3,7 +3,7 @@
  * MADV_UNMERGEABLE (`ksm_madvise`, `__ksm_enter`), one ksmd scan step (`ksm_do_scan`:
  * `scan_get_next_rmap_item` + `cmp_and_merge_page`), the stable tree of stable nodes with their
  * rmap items, the per-round unstable tree, `break_ksm` (`unmerge_ksm_pages`), `ksm_exit`, and
- * `rmap_walk_ksm` (mm/ksm.c) for the walks of mm/rmap.c.
+ * the rmap items that `rmap_walk_ksm` follows (in ksm_rmap.ts) for the walks of mm/rmap.c.
  *
  * Page contents: the simulator has no page data. A page written with a `value` (see
  * `Kernel.touch`) holds that content id; any other write gives it new unique content, so nothing
@@ -32,10 +32,12 @@
  * - each rmap item in a stable node records mm, address and `vma->anon_vma`, taking a reference
  *   on it (`stable_tree_append`: `get_anon_vma`, the item at the head of the node's list);
  *   removing the item drops it (`put_anon_vma`);
- * - `rmap_walk_ksm`: two passes over the stable node's rmap items (first the VMA of the item's
- *   own mm, then `search_new_forks` for VMAs of other mms); per item the anon_vma is read-locked
- *   (trylock for `folio_referenced`) and its whole interval tree iterated (0..ULONG_MAX),
- *   skipping VMAs that do not cover the item's address.
+ * - `rmap_walk_ksm` (ksm_rmap.ts): two passes over the stable node's rmap items (first the VMA
+ *   of the item's own mm, then `search_new_forks` for VMAs of other mms); per item the anon_vma
+ *   is read-locked (trylock for `folio_referenced`) and its whole interval tree iterated
+ *   (0..ULONG_MAX), skipping VMAs that do not cover the item's address;
+ * - the items of addresses ksmd finds not present are dropped, so a swap-in may map a KSM folio
+ *   where no item is, out of `rmap_walk_ksm`'s reach until ksmd rescans it (ksm_rmap.ts).
  *
  * Deviations, each named:
  * - [U] schemes without an anon_vma for the VMA (cow_context, a lazy VMA of anon_vma_lazy): the
@@ -51,15 +53,14 @@
  *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
  *
  * Scheme hooks called here: `ksmGetAnonVma` and `ksmPutAnonVma` (an rmap item's reference on
- * `vma->anon_vma`), `ksmWalkAnonVma` (`rmap_walk_ksm`'s walk of an item's anon_vma), `folioFreed`
- * (`folio_set_stable_node`: the scheme's anon rmap lets go of a folio that becomes a KSM folio).
+ * `vma->anon_vma`), `folioFreed` (`folio_set_stable_node`: the scheme's anon rmap lets go of a
+ * folio that becomes a KSM folio).
  *
  * This module is browser compatible and has no dependencies.
  *
  * @module
  */
 
-import type { RmapVisit, WalkKind, WalkReport } from "../rmap/scheme.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import { presentPte, setPte } from "./pgtable.ts";
 import { wpPageCopy } from "./memory.ts";
@@ -100,6 +101,11 @@ export interface KsmStableNode {
   readonly content: Content;
   /** `stable_node->hlist`, newest first. */
   readonly items: KsmRmapItem[];
+  /**
+   * Mappings a swap-in made that no rmap item covers (mapper keys, see {@link ksmSwapinMapped}),
+   * or null while there are none.
+   */
+  unlinked: Set<number> | null;
 }
 
 /** `struct ksm_mm_slot`: an mm registered with KSM and its rmap items by address. */
@@ -331,7 +337,13 @@ function writeProtect(k: KernelState, mm: Mm, addr: number): void {
 function stableTreeInsert(k: KernelState, f: Folio, content: Content): KsmStableNode {
   const s = ksmState(k);
   k.slab.alloc("ksm_stable_node");
-  const node: KsmStableNode = { id: s.nextNodeId++, folio: f, content, items: [] };
+  const node: KsmStableNode = {
+    id: s.nextNodeId++,
+    folio: f,
+    content,
+    items: [],
+    unlinked: null,
+  };
   // folio_set_stable_node: folio->mapping now points at the stable node; the scheme's anon rmap
   // lets go of the folio.
   k.scheme.folioFreed(f);
@@ -494,79 +506,4 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
   replacePage(k, other.item.mm, other.item.address, f);
   stableTreeAppend(k, other.item, node, otherVma);
   stableTreeAppend(k, item, node, vma);
-}
-
-/**
- * `rmap_walk_ksm` (mm/ksm.c): two passes over the stable node's rmap items; per item, read-lock
- * its anon_vma (trylock when `tryLock`) and iterate its whole interval tree, offering each VMA of
- * the item's mm (pass 1) or of another mm (pass 2, `search_new_forks`) that covers the item's
- * address.
- */
-export function rmapWalkKsm(
-  k: KernelState,
-  folio: Folio,
-  _kind: WalkKind,
-  tryLock: boolean,
-  visit: RmapVisit,
-): WalkReport {
-  const node = ksmState(k).nodeOf.get(folio)!;
-  let structures = 0, treeNodes = 0;
-  for (let searchNewForks = 0; searchNewForks < 2; searchNewForks++) {
-    for (const item of node.items) {
-      const addr = item.address;
-      const offer = (vma: Vma): boolean => {
-        if (addr < vma.start || addr >= vma.end) return true;
-        if ((item.mm === vma.mm) === (searchNewForks === 1)) return true;
-        return visit(vma, addr);
-      };
-      structures++;
-      if (item.anonVma && k.scheme.ksmWalkAnonVma) {
-        const r = k.scheme.ksmWalkAnonVma(item.anonVma, tryLock, offer);
-        treeNodes += r.treeNodes;
-        if (r.contended) return { contended: true, structures, treeNodes };
-        if (r.stopped) return { contended: false, structures, treeNodes };
-        continue;
-      }
-      // No anon_vma ([U], module header): the item's mm, then the mms forked from it.
-      for (const mm of k.mms.values()) {
-        if (searchNewForks === 0 ? mm !== item.mm : !descendsFrom(mm, item.mm)) continue;
-        k.exec.work("vma_lookup");
-        const vma = mm.vmas.find(addr);
-        if (vma && !offer(vma)) return { contended: false, structures, treeNodes };
-      }
-    }
-  }
-  return { contended: false, structures, treeNodes };
-}
-
-function descendsFrom(mm: Mm, ancestor: Mm): boolean {
-  for (let p = mm.parent; p; p = p.parent) if (p === ancestor) return true;
-  return false;
-}
-
-/** Figures for tests and reports: live stable nodes, rmap items and their pins. */
-export function ksmStats(k: KernelState): {
-  stableNodes: number;
-  rmapItems: number;
-  itemsInStableTree: number;
-  fullScans: number;
-} {
-  const s = k.ksm;
-  if (!s) return { stableNodes: 0, rmapItems: 0, itemsInStableTree: 0, fullScans: 0 };
-  let rmapItems = 0, inTree = 0;
-  for (const slot of s.slots) {
-    rmapItems += slot.items.size;
-    for (const i of slot.items.values()) if (i.node) inTree++;
-  }
-  return {
-    stableNodes: k.slab.live("ksm_stable_node"),
-    rmapItems,
-    itemsInStableTree: inTree,
-    fullScans: s.fullScans,
-  };
-}
-
-/** The stable node of a KSM folio (`folio_stable_node`), for tests. */
-export function folioStableNode(k: KernelState, folio: Folio): KsmStableNode | undefined {
-  return k.ksm?.nodeOf.get(folio);
 }

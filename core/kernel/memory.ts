@@ -19,6 +19,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { allocFolio, pageCacheFolio, releaseSwapCache } from "./folio.ts";
+import { ksmSwapinMapped } from "./ksm_rmap.ts";
 import {
   detachPte,
   guardPte,
@@ -430,9 +431,11 @@ function doSwapPage(
   let exclusive: boolean;
   if (cached) {
     f = cached;
-    // A KSM folio is never mapped exclusive (`do_swap_page` leaves its pages shared).
+    // A KSM folio is never mapped exclusive (`do_swap_page` leaves its pages shared), and maybe
+    // mapped where no rmap item of its stable node is (ksm_rmap.ts `ksmSwapinMapped`).
     exclusive = !f.ksm && (swpExclusive || freeSwap);
     f.setPageAnonExclusive(page, exclusive);
+    if (f.ksm) ksmSwapinMapped(k, f, mm, addr);
     countEvent(k, "faults_swapin_cached");
   } else {
     // A new folio. When it is not exclusive it may be shared, and goes to the oldest anon_vma
