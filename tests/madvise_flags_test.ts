@@ -176,6 +176,47 @@ Deno.test("MAP_POPULATE faults the range in at mmap: writes where private and wr
   assertEquals([k.slab.live("anon_vma"), mm.pages.size], [2, 12]);
 });
 
+// folio_referenced's `invalid_vma` (mm/rmap.c `invalid_folio_referenced_vma`, `vma_has_recency`):
+// a VMA advised MADV_RANDOM or MADV_SEQUENTIAL is skipped, its references ignored.
+//
+//   P [X] young --fork--> C [X] young     one folio, mapped by both; C's VMA advised RANDOM
+Deno.test("folio_referenced skips a MADV_RANDOM or MADV_SEQUENTIAL VMA; try_to_unmap does not", () => {
+  // Catches: a referenced walk that ages or counts a mapping in a VMA without recency (C's young
+  // bit cleared, 2 referenced), that stops early at the mapcount though it skipped a mapping, an
+  // oracle check that takes the skip for a miss, or an unmap walk that skips it too.
+  const { k, mm } = world();
+  k.mmap(mm, X, P, RW, ANON);
+  k.touch(mm, X, "write");
+  const c = k.fork(mm);
+  const folio = k.pte(mm, X)!.folio!;
+  const young = (m: Mm) => (k.pte(m, X) as { young: boolean }).young;
+  const visits: number[] = [];
+  k.onWalk((r) => visits.push(r.visits));
+  k.touch(c, X, "read");
+  k.madvise(c, X, P, MADV_RANDOM);
+  assertEquals([young(mm), young(c)], [true, true]);
+  assertEquals([k.folioReferenced(folio), young(mm), young(c), visits], [1, false, true, [1]]);
+  // Both without recency: nothing is visited, nothing aged.
+  k.touch(mm, X, "read");
+  k.madvise(mm, X, P, MADV_SEQUENTIAL);
+  assertEquals([k.folioReferenced(folio), young(mm), young(c), visits], [0, true, true, [1, 0]]);
+  // C back to normal: its reference counts and is aged.
+  k.madvise(c, X, P, MADV_NORMAL);
+  assertEquals([k.folioReferenced(folio), young(mm), young(c), visits], [1, true, false, [
+    1,
+    0,
+    1,
+  ]]);
+  // Eviction walks every mapping whatever the advice.
+  k.madvise(c, X, P, MADV_RANDOM);
+  assertEquals([k.tryToUnmap(folio), k.pte(mm, X)?.kind, k.pte(c, X)?.kind], [
+    true,
+    "swap",
+    "swap",
+  ]);
+  assertEquals(visits, [1, 0, 1, 2]);
+});
+
 Deno.test("MADV_RANDOM and MADV_SEQUENTIAL are VMA flags that split; MADV_NORMAL merges back", () => {
   //   X+0 ............. X+8   RANDOM on [2,4): [0,2) [2,4)R [4,8); SEQUENTIAL on [3,6):
   //   [0,2) [2,3)R [3,6)S [6,8) (each clears the other's flag); NORMAL on all: one VMA again.

@@ -4928,6 +4928,33 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts"],
   },
   {
+    id: "referenced-no-recency-visited",
+    file: "core/kernel/rmap_walk.ts",
+    search: "    if (invalidVma?.(vma)) return true;\n",
+    replace: "",
+    story:
+      "folio_referenced ages and counts mappings in MADV_RANDOM/MADV_SEQUENTIAL VMAs (no invalid_folio_referenced_vma)",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "referenced-no-recency-random-only",
+    file: "core/kernel/rmap_walk.ts",
+    search: "  return (vma.flags & (VM_SEQ_READ | VM_RAND_READ)) !== 0;\n",
+    replace: "  return (vma.flags & VM_RAND_READ) !== 0;\n",
+    story:
+      "vma_has_recency forgets MADV_SEQUENTIAL: folio_referenced ages a sequentially advised VMA",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
+    id: "walk-check-invalid-vma-missed",
+    file: "core/kernel/rmap_walk.ts",
+    search: "      if (invalidVma && invalidVma(mm.vmas.find(addr)!)) continue;\n",
+    replace: "",
+    story:
+      "the walk check takes a mapping the walk was told to skip (rwc->invalid_vma) for a scheme's miss",
+    tests: ["tests/madvise_flags_test.ts"],
+  },
+  {
     id: "swapin-copy-cached-kept",
     file: "core/kernel/memory.ts",
     search: "  if (!copied) {\n    const keep",

@@ -28,6 +28,8 @@ import {
   type PresentPte,
   type SwapSlot,
   VM_LOCKED,
+  VM_RAND_READ,
+  VM_SEQ_READ,
   type Vma,
 } from "./types.ts";
 
@@ -48,6 +50,7 @@ export function rmapWalk(
   tryLock: boolean,
   act: (pte: PresentPte, mm: Mm, addr: number, vma: Vma) => boolean,
   stop?: WalkStop,
+  invalidVma?: (vma: Vma) => boolean,
 ): WalkResult {
   if (!folio.anon || folio.freed) {
     throw new Error(`walk of a folio that is not live anon: ${folio.id}`);
@@ -75,6 +78,9 @@ export function rmapWalk(
   // rmap_walk: a KSM folio is walked through its stable node (rmap_walk_ksm), others by the scheme.
   const walker = folio.ksm ? rmapWalkKsm.bind(null, k) : k.scheme.walk.bind(k.scheme);
   const report = walker(folio, kind, tryLock, (vma, addr) => {
+    // `rwc->invalid_vma`: the walk skips the VMA before `rmap_one` (rmap_walk_anon and
+    // rmap_walk_ksm alike); its PTEs are not checked.
+    if (invalidVma?.(vma)) return true;
     // page_vma_mapped_walk: from the address the scheme computed, check the PTE of every
     // page of the folio that falls inside this VMA (one page for a small folio).
     visits++;
@@ -109,9 +115,12 @@ export function rmapWalk(
     for (let i = 0; i < expected.length; i++) {
       const key = expected[i];
       if (found.has(key)) continue;
-      // Linux's own blind spot: a KSM page swapped in where ksmd had dropped the rmap item.
       const mm = expectedMms[i];
-      if (folio.ksm && ksmUnreachable(k, folio, mm, mapperAddr(mm, key))) continue;
+      const addr = mapperAddr(mm, key);
+      // A mapping in a VMA the walk was told to skip.
+      if (invalidVma && invalidVma(mm.vmas.find(addr)!)) continue;
+      // Linux's own blind spot: a KSM page swapped in where ksmd had dropped the rmap item.
+      if (folio.ksm && ksmUnreachable(k, folio, mm, addr)) continue;
       throw missed(folio, k.scheme.info.id, kind, mm, key);
     }
     k.oracle.walksChecked++;
@@ -196,7 +205,9 @@ function missed(folio: Folio, scheme: string, kind: WalkKind, mm: Mm, key: numbe
  * "Only mlock fully mapped pages", "Restore the mlock which got missed", `return false`) and
  * `out.vmFlags` gets VM_LOCKED (`*vm_flags`), which tells reclaim to keep the folio. A large folio
  * mapped only in part by a locked VMA, or across a page-table boundary there
- * (PVMW_PGTABLE_CROSSED), does not stop the walk.
+ * (PVMW_PGTABLE_CROSSED), does not stop the walk. VMAs without recency are skipped
+ * (`invalid_folio_referenced_vma`: {@link noRecency}), their mappings neither aged nor counted
+ * off the mapcount, so such a walk never stops early.
  *
  * @example Usage
  * ```ts ignore
@@ -216,7 +227,7 @@ export function folioReferenced(
   // first (page_vma_mapped_walk's state for one VMA).
   let lockedVma: Vma | null = null, ptes = 0, table = 0;
   let youngVma: Vma | null = null;
-  const r = rmapWalk(k, folio, "referenced", true, (pte, _mm, addr, vma) => {
+  const visit = (pte: PresentPte, _mm: Mm, addr: number, vma: Vma): boolean => {
     if (vma.flags & VM_LOCKED) {
       const t = pteTableIndex(addr / PAGE_SIZE);
       if (vma !== lockedVma) {
@@ -240,9 +251,21 @@ export function folioReferenced(
     pte.young = false;
     remaining--;
     return remaining > 0;
-  }, stop);
+  };
+  const r = rmapWalk(k, folio, "referenced", true, visit, stop, noRecency);
   if (out !== undefined) out.vmFlags = vmFlags;
   return r.contended ? -1 : referenced;
+}
+
+/**
+ * `vma_has_recency` (include/linux/mm_inline.h, Linux 6.18), negated for `rwc->invalid_vma`: a
+ * VMA advised MADV_RANDOM or MADV_SEQUENTIAL (VM_RAND_READ, VM_SEQ_READ) has no recency, and
+ * `folio_referenced` ignores its references ("If the folio has been used in another mapping, we
+ * will catch it", mm/rmap.c `invalid_folio_referenced_vma`). Not modelled: a file opened with
+ * POSIX_FADV_NOREUSE (FMODE_NOREUSE), and the memcg test of the same function (no cgroups).
+ */
+function noRecency(vma: Vma): boolean {
+  return (vma.flags & (VM_SEQ_READ | VM_RAND_READ)) !== 0;
 }
 
 /**
