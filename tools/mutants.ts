@@ -4909,6 +4909,15 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts", "tests/property_schemes_test.ts"],
   },
   {
+    id: "ksm-removed-item-unrecorded",
+    file: "core/kernel/ksm.ts",
+    search: "  (node.unlinked ??= new Set()).add(mapperKey(item.mm, item.address));\n",
+    replace: "",
+    story:
+      "the walk check takes a fork child's KSM mapping that only its parent's removed rmap item covered for a scheme's miss",
+    tests: ["tests/property_schemes_test.ts", "tests/scenario_ksm_test.ts"],
+  },
+  {
     id: "ksm-unreachable-any-miss",
     file: "core/kernel/ksm_rmap.ts",
     search:

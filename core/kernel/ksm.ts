@@ -63,6 +63,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { presentPte, setPte } from "./pgtable.ts";
+import { mapperKey } from "../oracle.ts";
 import { wpPageCopy } from "./memory.ts";
 import { type Folio, type Mm, PAGE_SIZE, VM_MERGEABLE, VM_SHARED, type Vma } from "./types.ts";
 
@@ -102,8 +103,9 @@ export interface KsmStableNode {
   /** `stable_node->hlist`, newest first. */
   readonly items: KsmRmapItem[];
   /**
-   * Mappings a swap-in made that no rmap item covers (mapper keys, see {@link ksmSwapinMapped}),
-   * or null while there are none.
+   * (mm, address) pairs, as mapper keys, whose mapping of the folio, or whose fork children's
+   * copies of it, may have no rmap item: a swap-in's (ksm_rmap.ts `ksmSwapinMapped`), or one
+   * whose item was removed (see {@link removeRmapItemFromTree}); null while there are none.
    */
   unlinked: Set<number> | null;
 }
@@ -285,10 +287,17 @@ function freeRmapItem(k: KernelState, item: KsmRmapItem): void {
   k.slab.free("ksm_rmap_item");
 }
 
-/** `remove_rmap_item_from_tree`: off its stable node, dropping the anon_vma reference. */
+/**
+ * `remove_rmap_item_from_tree`: off its stable node, dropping the anon_vma reference. The item's
+ * own mm no longer maps the KSM folio there (or has exited), but fork children that copied its
+ * mapping may still: `rmap_walk_ksm` found those only through this item (`search_new_forks`), and
+ * cannot reach them until ksmd scans their address and appends their own item (mm/ksm.c,
+ * `cmp_and_merge_page`). The (mm, address) is recorded for the walk check (ksm_rmap.ts).
+ */
 function removeRmapItemFromTree(k: KernelState, item: KsmRmapItem): void {
   const node = item.node;
   if (!node) return;
+  (node.unlinked ??= new Set()).add(mapperKey(item.mm, item.address));
   node.items.splice(node.items.indexOf(item), 1);
   k.exec.work("list_op");
   item.node = null;

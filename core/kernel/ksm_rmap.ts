@@ -89,9 +89,12 @@ export function ksmSwapinMapped(k: KernelState, f: Folio, mm: Mm, addr: number):
 }
 
 /**
- * Whether a walk of the KSM folio `f` cannot reach its mapping at `addr` of `mm` in Linux: a
- * mapping {@link ksmSwapinMapped} recorded, or a fork child's copy of one, that no rmap item
- * covers yet. The walk check lets such a miss pass; any other miss is the model's bug.
+ * Whether a walk of the KSM folio `f` cannot reach its mapping at `addr` of `mm` in Linux: no rmap
+ * item covers it, and it is a mapping {@link ksmSwapinMapped} recorded, or the copy in a fork
+ * child of a mapping whose item was removed (ksm.ts `removeRmapItemFromTree`: the parent's item
+ * went, after a CoW break, MADV_UNMERGEABLE or its exit, before ksmd scanned the child). The walk
+ * check lets such a miss pass; any other miss (a mapping a merge made without an item) is the
+ * model's bug.
  *
  * @example Usage
  * ```ts ignore
