@@ -233,7 +233,8 @@ Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items 
   assertEquals(k.slab.live("anon_vma"), 0);
 });
 
-Deno.test("ksm: after the parent exits, its items still find the fork child until ksmd", () => {
+/** P's merged pair (K at X+0 and X+1), forked to C; then P exits, its rmap items left to ksmd. */
+function orphanedChild(): { w: World; k: Kernel; kf: Folio; c: Mm } {
   const w = world();
   const { k } = w;
   const p = mergedPair(w);
@@ -241,6 +242,11 @@ Deno.test("ksm: after the parent exits, its items still find the fork child unti
   const kf = folioAt(k, p, pg(0));
   const c = k.fork(p);
   k.exit(p);
+  return { w, k, kf, c };
+}
+
+Deno.test("ksm: after the parent exits, its items still find the fork child until ksmd", () => {
+  const { w, k, kf, c } = orphanedChild();
   assertEquals(kf.mapcount, [2]); // C's two mappings
   k.migrateFolio(kf);
   // P's items (P is gone): pass 1 finds nothing of P's, pass 2 finds C's VMA, still in av(A)'s
@@ -649,13 +655,7 @@ Deno.test("ksm: a KSM page swapped in after ksmd dropped its items is out of rea
 Deno.test("ksm: a fork child's KSM mapping is out of reach once its parent's items went, until scanned", () => {
   // Bug caught: the walk check failing on that blind spot of Linux, or an exemption that outlives
   // the child's own item (the walk must then unmap both mappings).
-  const w = world();
-  const { k } = w;
-  const p = mergedPair(w);
-  fullScans(k, 2);
-  const kf = folioAt(k, p, pg(0));
-  const c = k.fork(p);
-  k.exit(p);
+  const { k, kf, c } = orphanedChild();
   k.ksmdScan(1);
   assertEquals([folioAt(k, c, pg(1)), ksmObjects(k).item], [kf, 1]);
   assertEquals([k.tryToUnmap(kf), k.pte(c, pg(0))?.kind, k.pte(c, pg(1))?.kind], [
