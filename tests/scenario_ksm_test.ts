@@ -233,6 +233,25 @@ Deno.test("ksm: MADV_UNMERGEABLE breaks the range's KSM pages; exit drops items 
   assertEquals(k.slab.live("anon_vma"), 0);
 });
 
+// The same blind spot reached by mremap: a move breaks the range's present KSM pages
+// (`prep_move_vma`) but moves swap entries as they are, so the swap-in at the new address maps the
+// KSM folio where no rmap item ever was (the items still name X+0 and X+1).
+//
+//   X+0: swap  X+1: swap  X+2: unique  --mremap(MAYMOVE|FIXED)--> Y+0: swap  Y+1: swap  Y+2
+//   read Y+1: KSM folio, no item for Y+1 -> unreachable; ksmd: X's items go, Y+1 gets one
+Deno.test("ksm: a swapped-out KSM page moved by mremap is swapped in out of reach until rescanned", () => {
+  // Bug caught: the swap-in not recording a mapping no item covers (the walk check then fails on
+  // Linux's blind spot: only the swap-in knows of this address), or an item added by the swap-in.
+  const { k, p, kf } = reclaimedPair(false);
+  const Y = X + 64 * P;
+  k.mremap(p, X, 3 * P, 3 * P, MREMAP_MAYMOVE | MREMAP_FIXED, Y);
+  k.touch(p, Y + P, "read");
+  assertEquals([folioAt(k, p, Y + P), k.counters.ksm_swapin_unlinked], [kf, 1]);
+  assertEquals([k.tryToUnmap(kf), k.pte(p, Y + P)?.kind], [false, "present"]);
+  fullScans(k, 1);
+  assertEquals([k.tryToUnmap(kf), k.pte(p, Y + P)?.kind], [true, "swap"]);
+});
+
 /** P's merged pair (K at X+0 and X+1), forked to C; then P exits, its rmap items left to ksmd. */
 function orphanedChild(): { w: World; k: Kernel; kf: Folio; c: Mm } {
   const w = world();

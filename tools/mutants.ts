@@ -4918,6 +4918,15 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/property_schemes_test.ts", "tests/scenario_ksm_test.ts"],
   },
   {
+    id: "ksm-swapin-unlinked-not-kept",
+    file: "core/kernel/ksm_rmap.ts",
+    search: "  (node.unlinked ??= new Set()).add(mapperKey(mm, addr));\n",
+    replace: "",
+    story:
+      "a swap-in counts a KSM mapping no rmap item covers but does not record it: after mremap moved the entry, the walk check fails on Linux's blind spot",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
     id: "ksm-unreachable-any-miss",
     file: "core/kernel/ksm_rmap.ts",
     search:

@@ -37,7 +37,8 @@
  *   is read-locked (trylock for `folio_referenced`) and its whole interval tree iterated
  *   (0..ULONG_MAX), skipping VMAs that do not cover the item's address;
  * - the items of addresses ksmd finds not present are dropped, so a swap-in may map a KSM folio
- *   where no item is, out of `rmap_walk_ksm`'s reach until ksmd rescans it (ksm_rmap.ts).
+ *   where no item is, and a fork child's copy of a mapping whose item was removed has none, out of
+ *   `rmap_walk_ksm`'s reach until ksmd scans it (ksm_rmap.ts).
  *
  * Deviations, each named:
  * - [U] schemes without an anon_vma for the VMA (cow_context, a lazy VMA of anon_vma_lazy): the

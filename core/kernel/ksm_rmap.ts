@@ -1,9 +1,10 @@
 /**
  * The reverse map of KSM folios, after Linux 6.18's `mm/ksm.c`: `rmap_walk_ksm`, which reaches a
- * KSM folio's mappings through the rmap items on its stable node (ksm.ts keeps the items), and the
- * one place where Linux maps a KSM folio that no item covers: a swap-in from the swap cache after
- * ksmd dropped the items of the swapped-out addresses (`ksmSwapinMapped`), which the walk check of
- * rmap_walk.ts lets pass (`ksmUnreachable`).
+ * KSM folio's mappings through the rmap items on its stable node (ksm.ts keeps the items), and
+ * the mappings Linux leaves without an item until ksmd scans them, which the walk check of
+ * rmap_walk.ts lets pass (`ksmUnreachable`): a swap-in from the swap cache after ksmd dropped the
+ * items of the swapped-out addresses, or after mremap moved the swap entry (`ksmSwapinMapped`),
+ * and a fork child's copy of a mapping whose item was removed (ksm.ts `removeRmapItemFromTree`).
  *
  * Scheme hooks called here: `ksmWalkAnonVma` (`rmap_walk_ksm`'s walk of an item's anon_vma).
  *

@@ -119,7 +119,7 @@ export function rmapWalk(
       const addr = mapperAddr(mm, key);
       // A mapping in a VMA the walk was told to skip.
       if (invalidVma && invalidVma(mm.vmas.find(addr)!)) continue;
-      // Linux's own blind spot: a KSM page swapped in where ksmd had dropped the rmap item.
+      // Linux's own blind spot: a KSM mapping no rmap item covers until ksmd scans it.
       if (folio.ksm && ksmUnreachable(k, folio, mm, addr)) continue;
       throw missed(folio, k.scheme.info.id, kind, mm, key);
     }
