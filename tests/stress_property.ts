@@ -1,18 +1,37 @@
 // Long-running variant of the differential property test, for hunting bugs by hand:
 //   deno run -A tests/stress_property.ts [runsPerSeed] [seeds...]   (FOLIO_ORDER=n for mTHP,
 //   SWAP_SYNC_IO=0 for a disk or file swap device: kernel.swapSyncIo false; KERNEL_PARAMS='{...}'
-//   for any other kernel parameters, e.g. '{"zeroPage":false,"ksmBreakOnMove":false}')
+//   for any other kernel parameters, e.g. '{"zeroPage":false,"ksmPagesToScan":3}')
 // Not a test file (no _test suffix); prints any counterexample fast-check finds.
+// `ksmBreakOnMove: false` is a debug setting whose walks miss by design (a moved KSM page keeps
+// an rmap item naming its old address: tests/scenario_ksm_test.ts), so every scheme fails there.
 import fc from "fast-check";
 import { opArb, runSequence } from "./property_schemes_test.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
+import { type KernelParams, resolveKernelParams } from "../core/kernel/params.ts";
 
 const runs = Number(Deno.args[0] ?? 2000);
 const order = Number(Deno.env.get("FOLIO_ORDER") ?? 0);
-const kernel = {
-  ...(Deno.env.get("SWAP_SYNC_IO") === "0" ? { swapSyncIo: false } : {}),
-  ...JSON.parse(Deno.env.get("KERNEL_PARAMS") ?? "{}"),
-};
+/** The kernel parameters of the environment, or a one-line error and exit 2. */
+function kernelFromEnv(): Partial<KernelParams> {
+  const text = Deno.env.get("KERNEL_PARAMS") ?? "{}";
+  try {
+    const given = JSON.parse(text);
+    if (given === null || typeof given !== "object" || Array.isArray(given)) {
+      throw new Error("not a JSON object");
+    }
+    const kernel = {
+      ...(Deno.env.get("SWAP_SYNC_IO") === "0" ? { swapSyncIo: false } : {}),
+      ...given,
+    };
+    resolveKernelParams(kernel); // the same checks as a run's, with their one-line errors
+    return kernel;
+  } catch (e) {
+    console.error(`error: KERNEL_PARAMS ${JSON.stringify(text)}: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+}
+const kernel = kernelFromEnv();
 const seeds = Deno.args.slice(1).map(Number);
 for (const seed of seeds.length ? seeds : [1, 2, 3]) {
   for (const s of SCHEMES) {
