@@ -11,6 +11,15 @@ Deno.test("golden comparison: identical documents apart from the ignored block",
   assertEquals(jsonDifferences(a, b).map((d) => d.path), ["$.environment.generatedAt"]);
 });
 
+Deno.test("golden comparison: only the top-level block of that name is ignored", () => {
+  // A run's own figures under the same key are compared (a machine's parameters, say).
+  const a = { environment: { host: "a" }, runs: [{ environment: { cpus: 2 } }] };
+  const b = { environment: { host: "b" }, runs: [{ environment: { cpus: 8 } }] };
+  assertEquals(jsonDifferences(a, b, 20, ["environment"]), [
+    { path: "$.runs[0].environment.cpus", detail: "2 instead of 8" },
+  ]);
+});
+
 Deno.test("golden comparison: paths of moved figures, missing and extra keys, lengths", () => {
   const actual = { runs: [{ m: { walks: 3, "p-99": 2 } }, { extra: true }], tail: [1, 2, 3] };
   const expected = { runs: [{ m: { walks: 4, "p-99": 2 } }, { gone: 0 }], tail: [1, 2] };

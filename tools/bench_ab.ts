@@ -86,6 +86,30 @@ export function parseAbArgs(args: readonly string[]): AbOptions | string {
   return o;
 }
 
+const fmt = (x: number, d = 1): string => x.toFixed(d);
+
+/**
+ * The comparison of paired CPU times, head against base: the ratio of the means, its 95 %
+ * interval (Fieller's, {@link pairedRatio}) and the verdict, which names a direction only when
+ * the whole interval lies on one side of 1.
+ *
+ * @example Usage
+ * ```ts
+ * import { abVerdict } from "./bench_ab.ts";
+ * abVerdict([10.1, 9.8, 10.0], [10.0, 10.2, 9.9]); // "0.99 [0.92, 1.07] no significant difference"
+ * ```
+ */
+export function abVerdict(head: readonly number[], base: readonly number[]): string {
+  const r = pairedRatio(head, base);
+  const verdict = r.ci === null
+    ? (head.length < 2 ? "one pair: no interval" : "no interval")
+    : r.significant
+    ? (r.ratio < 1 ? "head faster" : "head slower")
+    : "no significant difference";
+  const interval = r.ci === null ? "" : ` [${fmt(r.ci[0], 2)}, ${fmt(r.ci[1], 2)}]`;
+  return `${fmt(r.ratio, 2)}${interval} ${verdict}`;
+}
+
 /** The child: one `android-launch` run of the tree at `root`, printed as JSON. */
 async function child(root: string, scheme: string, scale: number): Promise<void> {
   const { runOne } = await import(pathToFileURL(`${root}/runner/recorder.ts`).href);
@@ -143,8 +167,6 @@ async function worktree(
   return { dir, name: sha.out.slice(0, 12) };
 }
 
-const fmt = (x: number, d = 1): string => x.toFixed(d);
-
 async function main(args: string[]): Promise<number> {
   if (args[0] === "--child") {
     await child(args[1], args[2], Number(args[3]));
@@ -197,19 +219,12 @@ async function main(args: string[]): Promise<number> {
         }
       }
       const cb = b.map((r) => r.cpuMs / 1000), ch = h.map((r) => r.cpuMs / 1000);
-      const r = pairedRatio(ch, cb);
-      const verdict = r.ci === null
-        ? (o.pairs < 2 ? "one pair: no interval" : "no interval")
-        : r.significant
-        ? (r.ratio < 1 ? "head faster" : "head slower")
-        : "no significant difference";
-      const interval = r.ci === null ? "" : ` [${fmt(r.ci[0], 2)}, ${fmt(r.ci[1], 2)}]`;
       const rss = (rs: AbRun[]) => fmt(Math.max(...rs.map((x) => x.hwmKiB)) / 1024, 0);
       const ops = new Set([...b, ...h].map((x) => x.ops));
       console.log(
         `    ${s.padEnd(22)} ${cb.map((x) => fmt(x).padStart(5)).join(" ").padEnd(6 * o.pairs)} ${
           ch.map((x) => fmt(x).padStart(5)).join(" ").padEnd(6 * o.pairs)
-        } ${fmt(r.ratio, 2)}${interval} ${verdict}   ${rss(b)}/${rss(h)}${
+        } ${abVerdict(ch, cb)}   ${rss(b)}/${rss(h)}${
           ops.size === 1 ? "" : `   (operations differ: ${[...ops].join("/")}; not the same work)`
         }`,
       );

@@ -389,7 +389,7 @@ const fmt = (x: number, d = 0): string => x.toFixed(d);
  * Simulator / real kernel over the pairs: the ratio of the means with Fieller's interval, and
  * what it says of the 1.0x target: at most or over it only when the whole interval is.
  */
-function ratioVerdict(sim: number[], real: number[]): string {
+export function ratioVerdict(sim: number[], real: number[]): string {
   const r = pairedRatio(sim, real);
   if (r.ci === null) {
     return `${fmt(r.ratio, 2)}x (no interval from ${r.n} pair${r.n > 1 ? "s" : ""})`;
@@ -583,7 +583,7 @@ async function partB(schemes: string[], runs: number): Promise<void> {
  * The mean of `secs` with its t-interval, and what it says of `target` seconds: over or within it
  * only when the whole interval is, else that the runs cannot tell.
  */
-function againstTarget(secs: number[], target = B_TARGET_S): string {
+export function againstTarget(secs: number[], target = B_TARGET_S): string {
   const a = aggregate(secs);
   if (a.ci === undefined) return fmt(a.mean, 1);
   const [lo, hi] = a.ci;

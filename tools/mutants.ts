@@ -1,8 +1,9 @@
 /**
- * The mutation catalogue of `tools/mutate.ts`: realistic bugs of `core/`, `reports/`, `runner/`
- * and `workloads/`, each an exact search/replace edit of one file with a one-line story. A mutant
- * whose search string no longer occurs exactly once in its file is reported as stale (an error),
- * never skipped silently: when code moves, the catalogue is updated with it.
+ * The mutation catalogue of `tools/mutate.ts`: realistic bugs of `core/`, `reports/`, `runner/`,
+ * `workloads/` and the verdicts of `tools/`, each an exact search/replace edit of one file with a
+ * one-line story. A mutant whose search string no longer occurs exactly once in its file is
+ * reported as stale (an error), never skipped silently: when code moves, the catalogue is updated
+ * with it.
  *
  * `tests` is an optional fast subset tried first; a mutant that survives it is run against the
  * whole suite, so every verdict comes from a run that would catch it.
@@ -27,6 +28,11 @@ export interface Mutant {
 }
 
 const SEM = "tests/semantics_pinned_test.ts";
+/** The verdicts of the tools: verify's comparison, golden, bench:ab and bench:scale. */
+const VERIFY = "tests/tools_verdicts_test.ts";
+const GOLDEN = "tests/golden_tool_test.ts";
+const BENCH_SCALE = "tests/tools_verdicts_test.ts";
+const BENCH_AB = "tests/tools_verdicts_test.ts";
 /** process_madvise, madvise's lock mode and AOSP's compaction batches. */
 const PM = "tests/process_madvise_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
@@ -5028,5 +5034,101 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "try_to_merge_two_pages makes the unstable tree's page the KSM page: a shared tree page's other mappings have no rmap item",
     tests: ["tests/property_schemes_test.ts"],
+  },
+  // -- tools/: the tools whose verdicts a reader acts on (verify, golden, bench:ab, bench:scale) --
+  {
+    id: "verify-last-outcome-unchecked",
+    file: "tools/verify/verify.ts",
+    search: "  for (let j = 0; j < n; j++) {\n    const h = host.first.outcomes[j]",
+    replace: "  for (let j = 0; j < n - 1; j++) {\n    const h = host.first.outcomes[j]",
+    story: "verify compares every step's outcome but the last: a final mremap or munmap that " +
+      "fails on the host and succeeds in the model reads as exact",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-missing-host-layout-matches",
+    file: "tools/verify/verify.ts",
+    search: "    const hlines = hl.get(step) ?? [];",
+    replace: "    const hlines = hl.get(step) ?? mlines;",
+    story: "a measure point the host run did not record is taken as agreeing with the model",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-counts-off-by-one",
+    file: "tools/verify/verify.ts",
+    search: "      const ha = host.anonVma[j + 1], hc = host.anonVmaChain[j + 1];",
+    replace: "      const ha = host.anonVma[j], hc = host.anonVmaChain[j];",
+    story: "the host's per-copy counts are read one step early: a step's anon_vma difference is " +
+      "compared against the model's figures of the step after it",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-unstable-hides-difference",
+    file: "tools/verify/verify.ts",
+    search: "  if (details.length > 0) {",
+    replace: "  if (details.length > 0 && host.unstable === null) {",
+    story: "a host whose counts were unstable hides outcome and layout differences (which do not " +
+      "depend on noise) as host-unstable",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-unstable-exit-zero",
+    file: "tools/verify/verify.ts",
+    search: '  if (vs.some((v) => v.status === "host-unstable")) return 3;',
+    replace: '  if (vs.some((v) => v.status === "host-unstable")) return 0;',
+    story: "a verify run whose scenarios the host could not measure exits 0, as if all were exact",
+    tests: [VERIFY],
+  },
+  {
+    id: "golden-ignore-at-every-depth",
+    file: "tools/golden.ts",
+    search: "      const skip = top ? ignore : [];",
+    replace: "      const skip = ignore;",
+    story: "the golden comparison ignores the environment key at every depth: a nested figure " +
+      "named like it is never compared",
+    tests: [GOLDEN],
+  },
+  {
+    id: "golden-extra-elements-unreported",
+    file: "tools/golden.ts",
+    search: "      if (aa.length !== ea.length && out.length < limit) {",
+    replace: "      if (aa.length < ea.length && out.length < limit) {",
+    story: "the golden comparison misses elements the new results.json has past the golden's " +
+      "(an extra run or sample)",
+    tests: [GOLDEN],
+  },
+  {
+    id: "bench-scale-within-by-mean",
+    file: "tools/bench_scale.ts",
+    search: "    : hi <= target\n    ? `within ${target} s`",
+    replace: "    : a.mean <= target\n    ? `within ${target} s`",
+    story: "(b)'s verdict says within the target when the mean is, though the interval reaches " +
+      "past it (one lucky run set shown as met)",
+    tests: [BENCH_SCALE],
+  },
+  {
+    id: "bench-scale-ratio-at-most-by-point",
+    file: "tools/bench_scale.ts",
+    search: '  const verdict = hi <= 1 ? "at most 1.0x"',
+    replace: '  const verdict = r.ratio <= 1 ? "at most 1.0x"',
+    story: "(a)'s verdict says at most 1.0x from the ratio of the means, not the whole interval",
+    tests: [BENCH_SCALE],
+  },
+  {
+    id: "bench-ab-direction-swapped",
+    file: "tools/bench_ab.ts",
+    search: '? (r.ratio < 1 ? "head faster" : "head slower")',
+    replace: '? (r.ratio > 1 ? "head faster" : "head slower")',
+    story: "bench:ab calls a significantly slower head faster",
+    tests: [BENCH_AB],
+  },
+  {
+    id: "bench-ab-significant-by-means",
+    file: "tools/bench_ab.ts",
+    search: "  const r = pairedRatio(head, base);",
+    replace:
+      "  const r0 = pairedRatio(head, base);\n  const r = { ...r0, significant: r0.ratio !== 1 };",
+    story: "bench:ab calls any difference of the means significant, without its interval",
+    tests: [BENCH_AB],
   },
 ];
