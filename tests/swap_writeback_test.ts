@@ -16,6 +16,7 @@ import { AnonVmaLazyScheme } from "../core/rmap/anon_vma_lazy.ts";
 import type { RmapScheme } from "../core/rmap/scheme.ts";
 import {
   type Folio,
+  MADV_DONTDUMP,
   MADV_DONTNEED,
   MADV_PAGEOUT,
   MAP_ANONYMOUS,
@@ -323,4 +324,40 @@ Deno.test("swap cache after RELOCATE_ANON: anon_vma_lazy lets a group end with o
   const copy = k.pte(mm, Y + P) as PresentPte;
   assertEquals([copy.kind, copy.folio !== folios[3], folios[3].freed], ["present", true, true]);
   assertEquals([count(k, "faults_swapin_copied"), k.liveAnonFolios.length], [1, 2]);
+});
+
+Deno.test("swap cache after RELOCATE_ANON: moved back beside an incompatible neighbour, the cached folio is copied", () => {
+  //   X     X+2P  X+4P          X+8P
+  //   [..]  [ss]  [ssss]                 pages 2-3 relocated to Y and back, pages 0-1 unmapped,
+  //                ^ MADV_DONTDUMP       4-7 advised DONTDUMP (VM_DONTDUMP differs: not
+  //                                      anon_vma_compatible, so the move back reuses nothing)
+  // The folio of page 3, kept in the swap cache, still names the source's anon_vma (or lazy
+  // group), which lives on through pages 4-7, and its index fits X+3P again: only the anon_vma
+  // test of ksm_might_need_to_copy tells that the VMA's own anon_vma (group) is another, so the
+  // swap-in copies it. Bug caught (anon_vma_lazy): a live group taken to fit any VMA, so the
+  // cached folio is mapped in a VMA outside its group, where no walk from the folio reaches it.
+  for (const scheme of [new AnonVmaScheme(), new AnonVmaLazyScheme()]) {
+    const { k, mm, folios } = world(false, scheme);
+    k.madvise(mm, X, 8 * P, MADV_PAGEOUT);
+    k.mremap(mm, X + 2 * P, 2 * P, 2 * P, RELOCATE, Y);
+    k.munmap(mm, X, 2 * P);
+    k.madvise(mm, X + 4 * P, 4 * P, MADV_DONTDUMP);
+    k.mremap(mm, Y, 2 * P, 2 * P, RELOCATE, X + 2 * P);
+    const v = mm.vmas.find(X + 2 * P)!;
+    assertEquals([kinds(k, mm), v.start, v.end, v.pgoff, folios[3].index], [
+      "..ssssss",
+      X + 2 * P,
+      X + 4 * P,
+      X / P + 2,
+      X / P + 3,
+    ]);
+    assertEquals(count(k, "merge_failed_flags"), 1);
+    k.touch(mm, X + 3 * P, "read");
+    const copy = present(k, mm, 3).folio;
+    assertEquals([copy !== folios[3], folios[3].freed], [true, true]);
+    assertEquals([count(k, "faults_swapin_copied"), count(k, "faults_swapin_cached")], [1, 0]);
+    // The copy is the VMA's own: reclaim reaches it through the VMA's anon_vma (group).
+    k.madvise(mm, X + 3 * P, P, MADV_PAGEOUT);
+    assertEquals([kinds(k, mm), count(k, "folios_reclaimed")], ["..ssssss", 9]);
+  }
 });

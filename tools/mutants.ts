@@ -5006,6 +5006,16 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/swap_writeback_test.ts"],
   },
   {
+    id: "lazy-live-group-fits-any-vma",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "    if (g !== null) return !g.dead && g.vmas.has(vma);",
+    replace: "    if (g !== null) return !g.dead;",
+    story:
+      "anon_vma_lazy's swap-in fit test takes a live group to fit any VMA: a cached folio is " +
+      "mapped in a VMA outside its group, out of reach of its walks",
+    tests: ["tests/swap_writeback_test.ts"],
+  },
+  {
     id: "ksm-swapin-by-index",
     file: "core/kernel/memory.ts",
     search:
