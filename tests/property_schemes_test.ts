@@ -14,7 +14,9 @@ import type { Userfaultfd } from "../core/kernel/userfaultfd.ts";
 import type { KernelParams } from "../core/kernel/params.ts";
 import {
   MADV_COLD,
+  MADV_DODUMP,
   MADV_DOFORK,
+  MADV_DONTDUMP,
   MADV_DONTFORK,
   MADV_DONTNEED,
   MADV_FREE,
@@ -139,6 +141,8 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
         MADV_FREE,
         MADV_RANDOM,
         MADV_NORMAL,
+        MADV_DONTDUMP,
+        MADV_DODUMP,
       ),
     }),
   },
