@@ -137,35 +137,27 @@ Deno.test("bench:scale verdicts: within or over a target only when the whole int
   );
   assertEquals(againstTarget([11.5], 12), "11.5");
   // (a): the simulator's time over the real kernel's, pair by pair.
-  assertEquals(
-    ratioVerdict([0.8, 0.82, 0.79], [1.0, 1.01, 0.99]),
-    "0.80x [0.78, 0.82] at most 1.0x",
-  );
-  assertEquals(
-    ratioVerdict([0.95, 1.1, 0.9, 1.05], [1.0, 1.0, 1.0, 1.0]),
-    "1.00x [0.85, 1.15] cannot tell against 1.0x",
-  );
-  assertEquals(ratioVerdict([1.3, 1.25, 1.35], [1.0, 1.01, 0.99]), "1.30x [1.15, 1.46] over 1.0x");
-  assertEquals(ratioVerdict([0.9], [1.0]), "0.90x (no interval from 1 pair)");
+  const ratios: [number[], number[], string][] = [
+    [[0.8, 0.82, 0.79], [1.0, 1.01, 0.99], "0.80x [0.78, 0.82] at most 1.0x"],
+    [[0.95, 1.1, 0.9, 1.05], [1.0, 1.0, 1.0, 1.0], "1.00x [0.85, 1.15] cannot tell against 1.0x"],
+    [[1.3, 1.25, 1.35], [1.0, 1.01, 0.99], "1.30x [1.15, 1.46] over 1.0x"],
+    [[0.9], [1.0], "0.90x (no interval from 1 pair)"],
+  ];
+  for (const [sim, real, want] of ratios) assertEquals(ratioVerdict(sim, real), want);
 });
 
 Deno.test("bench:ab verdict: a direction only when the interval excludes 1, and the right one", () => {
-  assertEquals(
-    abVerdict([10.1, 9.8, 10.0], [10.0, 10.2, 9.9]),
-    "0.99 [0.92, 1.07] no significant difference",
-  );
-  assertEquals(
-    abVerdict([9.0, 9.2, 8.9, 9.1], [10.0, 10.0, 10.1, 9.9]),
-    "0.91 [0.88, 0.93] head faster",
-  );
-  assertEquals(
-    abVerdict([11.0, 11.2, 10.9, 11.1], [10.0, 10.0, 10.1, 9.9]),
-    "1.10 [1.07, 1.14] head slower",
-  );
-  // A mean 5 % lower whose pairs disagree in sign: no direction.
-  assertEquals(
-    abVerdict([9.0, 10.5, 9.2, 10.3], [10.0, 10.0, 10.0, 10.0]),
-    "0.97 [0.85, 1.10] no significant difference",
-  );
-  assertEquals(abVerdict([9.0], [10.0]), "0.90 one pair: no interval");
+  const cases: [number[], number[], string][] = [
+    [[10.1, 9.8, 10.0], [10.0, 10.2, 9.9], "0.99 [0.92, 1.07] no significant difference"],
+    [[9.0, 9.2, 8.9, 9.1], [10.0, 10.0, 10.1, 9.9], "0.91 [0.88, 0.93] head faster"],
+    [[11.0, 11.2, 10.9, 11.1], [10.0, 10.0, 10.1, 9.9], "1.10 [1.07, 1.14] head slower"],
+    // A mean 2.5 % lower whose pairs disagree in sign: no direction.
+    [
+      [9.0, 10.5, 9.2, 10.3],
+      [10.0, 10.0, 10.0, 10.0],
+      "0.97 [0.85, 1.10] no significant difference",
+    ],
+    [[9.0], [10.0], "0.90 one pair: no interval"],
+  ];
+  for (const [head, base, want] of cases) assertEquals(abVerdict(head, base), want);
 });
