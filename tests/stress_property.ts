@@ -11,7 +11,14 @@ import { SCHEMES } from "../core/rmap/registry.ts";
 import { type KernelParams, resolveKernelParams } from "../core/kernel/params.ts";
 
 const runs = Number(Deno.args[0] ?? 2000);
-const order = Number(Deno.env.get("FOLIO_ORDER") ?? 0);
+const orderText = Deno.env.get("FOLIO_ORDER") ?? "0";
+const order = Number(orderText);
+try {
+  resolveKernelParams({ anonFolioOrder: order });
+} catch (e) {
+  console.error(`error: FOLIO_ORDER ${JSON.stringify(orderText)}: ${(e as Error).message}`);
+  Deno.exit(2);
+}
 /** The kernel parameters of the environment, or a one-line error and exit 2. */
 function kernelFromEnv(): Partial<KernelParams> {
   const text = Deno.env.get("KERNEL_PARAMS") ?? "{}";
