@@ -7,7 +7,13 @@
 
 import { assertEquals } from "./assert.ts";
 import { parseScenarios } from "../tools/verify/scenario.ts";
-import { compare, exitCode, modelFigures, type Verdict } from "../tools/verify/verify.ts";
+import {
+  compare,
+  exitCode,
+  modelFigures,
+  type Verdict,
+  verifySuite,
+} from "../tools/verify/verify.ts";
 import type { HostFigures } from "../tools/verify/host.ts";
 import { againstTarget, ratioVerdict } from "../tools/bench_scale.ts";
 import { abVerdict } from "../tools/bench_ab.ts";
@@ -125,6 +131,65 @@ Deno.test("verify compare: unstable host counts do not hide an outcome differenc
   assertEquals([only.status, only.summary], ["host-unstable", "counts moved in every round"]);
   assertEquals(exitCode([only]), 3);
   assertEquals(exitCode([only, verdict()]), 3);
+});
+
+Deno.test("verify suite: a count difference is reported only when a re-measurement reproduces it", async () => {
+  // One AVC fewer per copy after the fork (as above); outcomes and layouts agree.
+  const differing = () =>
+    host((h) => {
+      for (let i = 5; i <= 8; i++) h.anonVmaChain![i] -= 1;
+    });
+  let calls = 0;
+  const suite = (next: () => HostFigures) =>
+    verifySuite([scenario], {
+      measure: () => {
+        calls++;
+        return Promise.resolve(next());
+      },
+    });
+  // Reproduced by the first re-measurement: a difference, after two measurements.
+  calls = 0;
+  const same = await suite(differing);
+  assertEquals([same[0].status, calls], ["differ", 2]);
+  // Both re-measurements agree with the model: the first was noise.
+  calls = 0;
+  const noisy = await suite(() => calls === 1 ? differing() : host());
+  assertEquals([noisy[0].status, noisy[0].summary, calls], [
+    "host-unstable",
+    "the per-copy counts that differ from the model did not reproduce",
+    3,
+  ]);
+  // Reproduced by the second re-measurement only: still a difference.
+  calls = 0;
+  const second = await suite(() => calls === 2 ? host() : differing());
+  assertEquals([second[0].status, calls], ["differ", 3]);
+  // Not reproduced, beside an outcome difference: the outcome is still reported, the counts not.
+  calls = 0;
+  const both = await suite(() =>
+    calls === 1
+      ? host((h) => {
+        h.first.outcomes[6] = "ENOMEM";
+        h.anonVmaChain![5] -= 1;
+      })
+      : host((h) => h.first.outcomes[6] = "ENOMEM")
+  );
+  assertEquals([both[0].status, both[0].details, calls], [
+    "differ",
+    ['step line 9 "munmap P0 0 2": kernel ENOMEM, model OK'],
+    3,
+  ]);
+  // An outcome difference is not re-measured: outcomes do not depend on other processes.
+  calls = 0;
+  const outcome = await suite(() => host((h) => h.first.outcomes[9] = "EBUSY"));
+  assertEquals([outcome[0].status, calls], ["differ", 1]);
+  // A host run that fails is host-unstable, with the first line of its error.
+  const failed = await verifySuite([scenario], {
+    measure: () => Promise.reject(new Error("runner: cc failed\nsecond line")),
+  });
+  assertEquals([failed[0].status, failed[0].summary], [
+    "host-unstable",
+    "host run failed: runner: cc failed",
+  ]);
 });
 
 Deno.test("bench:scale verdicts: within or over a target only when the whole interval is", () => {

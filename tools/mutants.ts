@@ -5090,6 +5090,45 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [VERIFY],
   },
   {
+    id: "verify-unreproduced-counts-reported",
+    file: "tools/verify/verify.ts",
+    search: "        if (!same) {",
+    replace: "        if (same) {",
+    story:
+      "verify reports a per-copy count difference that no re-measurement reproduced (another " +
+      "process's allocation) and calls a reproduced one host-unstable",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-never-remeasured",
+    file: "tools/verify/verify.ts",
+    search: "        for (let i = 0; i < 2 && !same; i++) {",
+    replace: "        for (let i = 0; i < 0 && !same; i++) {",
+    story: "verify never measures a count difference again: every one becomes host-unstable",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-remeasure-anon-vma-only",
+    file: "tools/verify/verify.ts",
+    search: "            again.anonVma!.join() === host.anonVma.join() &&\n" +
+      "            again.anonVmaChain!.join() === host.anonVmaChain!.join();",
+    replace: "            again.anonVma!.join() === host.anonVma.join();",
+    story: "a re-measurement that agrees on the anon_vma counts alone is taken to reproduce an " +
+      "anon_vma_chain difference",
+    tests: [VERIFY],
+  },
+  {
+    id: "verify-unreproduced-hides-outcomes",
+    file: "tools/verify/verify.ts",
+    search: "          v = compare(s, { ...host, ...counts }, model, kl, ml);",
+    replace:
+      '          v = { name: s.name, status: "host-unstable", summary: unstable, details: [] };',
+    story:
+      "counts that did not reproduce turn the whole scenario host-unstable, hiding an outcome " +
+      "or layout difference beside them",
+    tests: [VERIFY],
+  },
+  {
     id: "golden-ignore-at-every-depth",
     file: "tools/golden.ts",
     search: "      const skip = top ? ignore : [];",
