@@ -1,9 +1,9 @@
 // The verdicts of the tools a reader acts on, pinned exactly: verify's comparison of the host's
 // figures with the model's (fed figures made from the model's own run, then one figure changed
-// at a time, so no host is needed), bench:scale's verdicts against its targets and bench:ab's
-// paired comparison. A tool that says "exact", "within" or "head faster" when it should not
-// would make every later figure misleading; the live tests of these tools only see agreeing
-// figures, so a comparison that stopped looking would pass them.
+// at a time, so no host is needed), bench:scale's verdicts against its targets, bench:ab's
+// paired comparison and calibrate's agreement of a point. A tool that says "exact", "within" or
+// "head faster" when it should not would make every later figure misleading; the live tests of
+// these tools only see agreeing figures, so a comparison that stopped looking would pass them.
 
 import { assertEquals } from "./assert.ts";
 import { parseScenarios } from "../tools/verify/scenario.ts";
@@ -17,6 +17,7 @@ import {
 import type { HostFigures } from "../tools/verify/host.ts";
 import { againstTarget, ratioVerdict } from "../tools/bench_scale.ts";
 import { abVerdict } from "../tools/bench_ab.ts";
+import { agreement } from "../tools/calibrate/calibrate.ts";
 
 // Copy 0 of the arena, pages 0-3 (four pages written), P0 and its fork child C1; per copy:
 //   mapped    (step 3)  P0 [0 4) rw-p               1 anon_vma, 1 AVC
@@ -225,4 +226,15 @@ Deno.test("bench:ab verdict: a direction only when the interval excludes 1, and 
     [[9.0], [10.0], "0.90 one pair: no interval"],
   ];
   for (const [head, base, want] of cases) assertEquals(abVerdict(head, base), want);
+});
+
+Deno.test("calibrate: a point agrees only with equal host figures; one the host lacks disagrees", () => {
+  const m = { anonVma: 2, anonVmaChain: 3, vmas: 1 };
+  assertEquals(agreement({ ...m }, m, true), true);
+  assertEquals(agreement({ ...m, anonVmaChain: 4 }, m, true), false);
+  assertEquals(agreement({ ...m, vmas: 2 }, m, true), false);
+  // The host run did not reach the point: a disagreement, never a silent pass.
+  assertEquals(agreement(null, m, true), false);
+  // The host was not measured at all: no verdict.
+  assertEquals(agreement(null, m, false), null);
 });

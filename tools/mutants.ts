@@ -5129,6 +5129,15 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [VERIFY],
   },
   {
+    id: "calibrate-missing-point-passes",
+    file: "tools/calibrate/calibrate.ts",
+    search: "  if (!measured) return null;",
+    replace: "  if (!measured || host === null) return null;",
+    story: "calibrate counts a point the host run never reached as no verdict, so its summary " +
+      "says every point agrees",
+    tests: [VERIFY],
+  },
+  {
     id: "golden-ignore-at-every-depth",
     file: "tools/golden.ts",
     search: "      const skip = top ? ignore : [];",

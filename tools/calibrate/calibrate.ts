@@ -76,11 +76,11 @@ export interface CalibrationRow {
   label: string;
   /** `"per region"` or `"delta"`. */
   basis: string;
-  /** Host figures (null when the host is not available). */
+  /** Host figures (null when the host is not available, or its run gave none for this point). */
   host: { anonVma: number; anonVmaChain: number; vmas: number } | null;
   /** Model figures. */
   model: { anonVma: number; anonVmaChain: number; vmas: number };
-  /** anon_vma and anon_vma_chain (and VMAs) agree exactly. */
+  /** anon_vma and anon_vma_chain (and VMAs) agree exactly; see {@link agreement}. */
   agree: boolean | null;
 }
 
@@ -96,6 +96,35 @@ function modelFigures(c: CalibrationCase): Map<string, ModelPoint> {
     anonVmaChain: (b[i].anonVmaChain - p.anonVmaChain) / dv,
     regionVmas: (b[i].regionVmas - p.regionVmas) / dv,
   }]));
+}
+
+/** anon_vma, anon_vma_chain and VMA figures of one point. */
+interface PointFigures {
+  anonVma: number;
+  anonVmaChain: number;
+  vmas: number;
+}
+
+/**
+ * Whether the host's figures of a point agree exactly with the model's: null when the host was
+ * not measured, false when it was but produced no figures for the point (a point the model has
+ * and the host run did not reach is a disagreement, not a pass).
+ *
+ * @example Usage
+ * ```ts
+ * import { agreement } from "./calibrate.ts";
+ * const m = { anonVma: 2, anonVmaChain: 3, vmas: 1 };
+ * if (agreement({ ...m }, m, true) !== true || agreement(null, m, true) !== false) throw new Error();
+ * ```
+ */
+export function agreement(
+  host: PointFigures | null,
+  model: PointFigures,
+  measured: boolean,
+): boolean | null {
+  if (!measured) return null;
+  return host !== null && host.anonVma === model.anonVma &&
+    host.anonVmaChain === model.anonVmaChain && host.vmas === model.vmas;
 }
 
 /** Runs the cases (host side only when `host` is true) and returns the rows. */
@@ -142,9 +171,7 @@ export async function calibrate(
         basis: c.slope ? "per region" : "delta",
         host: h,
         model: mf,
-        agree: h
-          ? h.anonVma === mf.anonVma && h.anonVmaChain === mf.anonVmaChain && h.vmas === mf.vmas
-          : null,
+        agree: agreement(h, mf, hostFig !== null),
       });
     }
   }
