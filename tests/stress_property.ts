@@ -11,34 +11,31 @@ import { SCHEMES } from "../core/rmap/registry.ts";
 import { type KernelParams, resolveKernelParams } from "../core/kernel/params.ts";
 
 const runs = Number(Deno.args[0] ?? 2000);
-const orderText = Deno.env.get("FOLIO_ORDER") ?? "0";
-const order = Number(orderText);
-try {
-  resolveKernelParams({ anonFolioOrder: order });
-} catch (e) {
-  console.error(`error: FOLIO_ORDER ${JSON.stringify(orderText)}: ${(e as Error).message}`);
-  Deno.exit(2);
-}
-/** The kernel parameters of the environment, or a one-line error and exit 2. */
-function kernelFromEnv(): Partial<KernelParams> {
-  const text = Deno.env.get("KERNEL_PARAMS") ?? "{}";
+/** `parse(text)` of the environment variable `name`, or a one-line error naming it and exit 2. */
+function fromEnv<T>(name: string, fallback: string, parse: (text: string) => T): T {
+  const text = Deno.env.get(name) ?? fallback;
   try {
-    const given = JSON.parse(text);
-    if (given === null || typeof given !== "object" || Array.isArray(given)) {
-      throw new Error("not a JSON object");
-    }
-    const kernel = {
-      ...(Deno.env.get("SWAP_SYNC_IO") === "0" ? { swapSyncIo: false } : {}),
-      ...given,
-    };
-    resolveKernelParams(kernel); // the same checks as a run's, with their one-line errors
-    return kernel;
+    return parse(text);
   } catch (e) {
-    console.error(`error: KERNEL_PARAMS ${JSON.stringify(text)}: ${(e as Error).message}`);
+    console.error(`error: ${name} ${JSON.stringify(text)}: ${(e as Error).message}`);
     Deno.exit(2);
   }
 }
-const kernel = kernelFromEnv();
+// Both checked as a run's parameters are (resolveKernelParams), with its one-line errors.
+const order = fromEnv("FOLIO_ORDER", "0", (text) => {
+  const n = Number(text);
+  resolveKernelParams({ anonFolioOrder: n });
+  return n;
+});
+const kernel = fromEnv("KERNEL_PARAMS", "{}", (text): Partial<KernelParams> => {
+  const given = JSON.parse(text);
+  if (given === null || typeof given !== "object" || Array.isArray(given)) {
+    throw new Error("not a JSON object");
+  }
+  const k = { ...(Deno.env.get("SWAP_SYNC_IO") === "0" ? { swapSyncIo: false } : {}), ...given };
+  resolveKernelParams(k);
+  return k;
+});
 const seeds = Deno.args.slice(1).map(Number);
 for (const seed of seeds.length ? seeds : [1, 2, 3]) {
   for (const s of SCHEMES) {

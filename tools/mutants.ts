@@ -28,11 +28,9 @@ export interface Mutant {
 }
 
 const SEM = "tests/semantics_pinned_test.ts";
-/** The verdicts of the tools: verify's comparison, golden, bench:ab and bench:scale. */
-const VERIFY = "tests/tools_verdicts_test.ts";
+/** The verdicts of the tools: verify, bench:scale, bench:ab and calibrate. */
+const TOOLS = "tests/tools_verdicts_test.ts";
 const GOLDEN = "tests/golden_tool_test.ts";
-const BENCH_SCALE = "tests/tools_verdicts_test.ts";
-const BENCH_AB = "tests/tools_verdicts_test.ts";
 /** process_madvise, madvise's lock mode and AOSP's compaction batches. */
 const PM = "tests/process_madvise_test.ts";
 const CLASSIC = "tests/scenario_classic_test.ts";
@@ -5053,7 +5051,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  for (let j = 0; j < n - 1; j++) {\n    const h = host.first.outcomes[j]",
     story: "verify compares every step's outcome but the last: a final mremap or munmap that " +
       "fails on the host and succeeds in the model reads as exact",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-missing-host-layout-matches",
@@ -5061,7 +5059,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "    const hlines = hl.get(step) ?? [];",
     replace: "    const hlines = hl.get(step) ?? mlines;",
     story: "a measure point the host run did not record is taken as agreeing with the model",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-counts-off-by-one",
@@ -5070,7 +5068,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "      const ha = host.anonVma[j], hc = host.anonVmaChain[j];",
     story: "the host's per-copy counts are read one step early: a step's anon_vma difference is " +
       "compared against the model's figures of the step after it",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-unstable-hides-difference",
@@ -5079,7 +5077,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  if (details.length > 0 && host.unstable === null) {",
     story: "a host whose counts were unstable hides outcome and layout differences (which do not " +
       "depend on noise) as host-unstable",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-unstable-exit-zero",
@@ -5087,7 +5085,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: '  if (vs.some((v) => v.status === "host-unstable")) return 3;',
     replace: '  if (vs.some((v) => v.status === "host-unstable")) return 0;',
     story: "a verify run whose scenarios the host could not measure exits 0, as if all were exact",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-unreproduced-counts-reported",
@@ -5097,7 +5095,7 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "verify reports a per-copy count difference that no re-measurement reproduced (another " +
       "process's allocation) and calls a reproduced one host-unstable",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-never-remeasured",
@@ -5105,7 +5103,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: "        for (let i = 0; i < 2 && !same; i++) {",
     replace: "        for (let i = 0; i < 0 && !same; i++) {",
     story: "verify never measures a count difference again: every one becomes host-unstable",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-remeasure-anon-vma-only",
@@ -5115,7 +5113,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "            again.anonVma!.join() === host.anonVma.join();",
     story: "a re-measurement that agrees on the anon_vma counts alone is taken to reproduce an " +
       "anon_vma_chain difference",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "verify-unreproduced-hides-outcomes",
@@ -5126,7 +5124,7 @@ export const MUTANTS: readonly Mutant[] = [
     story:
       "counts that did not reproduce turn the whole scenario host-unstable, hiding an outcome " +
       "or layout difference beside them",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "calibrate-missing-point-passes",
@@ -5135,7 +5133,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  if (!measured || host === null) return null;",
     story: "calibrate counts a point the host run never reached as no verdict, so its summary " +
       "says every point agrees",
-    tests: [VERIFY],
+    tests: [TOOLS],
   },
   {
     id: "golden-ignore-at-every-depth",
@@ -5162,7 +5160,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "    : a.mean <= target\n    ? `within ${target} s`",
     story: "(b)'s verdict says within the target when the mean is, though the interval reaches " +
       "past it (one lucky run set shown as met)",
-    tests: [BENCH_SCALE],
+    tests: [TOOLS],
   },
   {
     id: "bench-scale-ratio-at-most-by-point",
@@ -5170,7 +5168,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: '  const verdict = hi <= 1 ? "at most 1.0x"',
     replace: '  const verdict = r.ratio <= 1 ? "at most 1.0x"',
     story: "(a)'s verdict says at most 1.0x from the ratio of the means, not the whole interval",
-    tests: [BENCH_SCALE],
+    tests: [TOOLS],
   },
   {
     id: "bench-ab-direction-swapped",
@@ -5178,7 +5176,7 @@ export const MUTANTS: readonly Mutant[] = [
     search: '? (r.ratio < 1 ? "head faster" : "head slower")',
     replace: '? (r.ratio > 1 ? "head faster" : "head slower")',
     story: "bench:ab calls a significantly slower head faster",
-    tests: [BENCH_AB],
+    tests: [TOOLS],
   },
   {
     id: "bench-ab-significant-by-means",
@@ -5187,6 +5185,6 @@ export const MUTANTS: readonly Mutant[] = [
     replace:
       "  const r0 = pairedRatio(head, base);\n  const r = { ...r0, significant: r0.ratio !== 1 };",
     story: "bench:ab calls any difference of the means significant, without its interval",
-    tests: [BENCH_AB],
+    tests: [TOOLS],
   },
 ];

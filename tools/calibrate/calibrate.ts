@@ -68,6 +68,13 @@ export const CASES: readonly CalibrationCase[] = [
   { name: "MREMAP_DONTUNMAP", scenario: "dontunmap", params: () => [], slope: null },
 ];
 
+/** anon_vma, anon_vma_chain and VMA figures of one point. */
+export interface PointFigures {
+  anonVma: number;
+  anonVmaChain: number;
+  vmas: number;
+}
+
 /** One row of the comparison. */
 export interface CalibrationRow {
   /** Case name. */
@@ -77,9 +84,9 @@ export interface CalibrationRow {
   /** `"per region"` or `"delta"`. */
   basis: string;
   /** Host figures (null when the host is not available, or its run gave none for this point). */
-  host: { anonVma: number; anonVmaChain: number; vmas: number } | null;
+  host: PointFigures | null;
   /** Model figures. */
-  model: { anonVma: number; anonVmaChain: number; vmas: number };
+  model: PointFigures;
   /** anon_vma and anon_vma_chain (and VMAs) agree exactly; see {@link agreement}. */
   agree: boolean | null;
 }
@@ -96,13 +103,6 @@ function modelFigures(c: CalibrationCase): Map<string, ModelPoint> {
     anonVmaChain: (b[i].anonVmaChain - p.anonVmaChain) / dv,
     regionVmas: (b[i].regionVmas - p.regionVmas) / dv,
   }]));
-}
-
-/** anon_vma, anon_vma_chain and VMA figures of one point. */
-interface PointFigures {
-  anonVma: number;
-  anonVmaChain: number;
-  vmas: number;
 }
 
 /**
@@ -138,7 +138,7 @@ export async function calibrate(
   for (const c of cases) {
     progress(`calibrating: ${c.name}`);
     const model = modelFigures(c);
-    let hostFig: Map<string, { anonVma: number; anonVmaChain: number; vmas: number }> | null = null;
+    let hostFig: Map<string, PointFigures> | null = null;
     if (host) {
       hostFig = new Map();
       if (c.slope) {
