@@ -267,3 +267,56 @@ Deno.test("Distribution: +0 samples keep the sum's bits and set min and max like
     { seed: 11, numRuns: 300 },
   );
 });
+
+Deno.test("Distribution: -0 among whole-number samples keeps its sign and ranks first", () => {
+  // 5 and 3 are stored as 32-bit integers; -0 must still be kept as a double (it is not +0, the
+  // one zero that is only counted): ascending order -0, +0, 3, 5, as a typed array sorts.
+  const d = new Distribution();
+  [5, -0, 0, 3].forEach((v) => d.add(v));
+  assert.ok(Object.is(d.min, -0));
+  assert.ok(Object.is(d.quantile(0), -0), `quantile(0) = ${d.quantile(0)}`);
+  assert.ok(Object.is(d.quantile(0.25), -0)); // rank 1 of 4
+  assert.ok(Object.is(d.quantile(0.5), 0)); // rank 2 of 4: the counted +0
+  assert.deepEqual([d.quantile(0.75), d.quantile(1)], [3, 5]);
+});
+
+Deno.test("Distribution.histogram() integer scale: zeros land in the bucket holding 0", () => {
+  // -4..5 is 10 integers; 3 buckets → width ceil(10 / 3) = 4: -4..-1, 0..3, 4..7. The three +0
+  // samples (counted, not stored) belong with 2 in the middle bucket, not in the first one.
+  const d = new Distribution();
+  [-4, 0, -3, 0, 2, 0, 5].forEach((v) => d.add(v));
+  assert.deepEqual(d.histogram(3, { scale: "integer" }), [
+    { lo: -4, hi: -1, count: 2 },
+    { lo: 0, hi: 3, count: 4 },
+    { lo: 4, hi: 7, count: 1 },
+  ]);
+});
+
+Deno.test("Distribution.histogram() integer scale reads every chunk before any quantile", () => {
+  // Capacity 1: 1..10 arrive in chunks of 1, 2, 4 and a last one of 8 holding 8, 9, 10; no
+  // quantile has joined them. 1..10 in 2 buckets of width 5: 1..5 and 6..10, five samples each.
+  const d = new Distribution(1);
+  for (let v = 1; v <= 10; v++) d.add(v);
+  assert.deepEqual(d.histogram(2, { scale: "integer" }), [
+    { lo: 1, hi: 5, count: 5 },
+    { lo: 6, hi: 10, count: 5 },
+  ]);
+  assert.equal(d.p50, 5);
+});
+
+Deno.test("Distribution.histogram(): the outer bounds are exactly min and max", () => {
+  // The formula would give 0.2 + (0.9 - 0.2) * 5 / 5 = 0.8999999999999999 for the last bound of
+  // a linear histogram, and 10 ** (log10(5) * 3 / 3) = 5.000000000000001 for a log one.
+  const d = new Distribution();
+  [0.2, 0.9].forEach((v) => d.add(v));
+  const h = d.histogram(5);
+  assert.equal(h[0].lo, 0.2);
+  assert.equal(h[4].hi, 0.9);
+  assert.deepEqual(h.map((b) => b.count), [1, 0, 0, 0, 1]);
+  const l = new Distribution();
+  [1, 2, 5].forEach((v) => l.add(v));
+  const lh = l.histogram(3, { scale: "log" });
+  assert.equal(lh[0].lo, 1);
+  assert.equal(lh[2].hi, 5);
+  assert.equal(lh.reduce((s, b) => s + b.count, 0), 3);
+});

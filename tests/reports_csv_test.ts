@@ -8,7 +8,7 @@ import {
   walkHistogramCsv,
   walksCsv,
 } from "../reports/csv.ts";
-import { makeFixture } from "./fixtures/results_fixture.ts";
+import { fixtureSummary, makeFixture } from "./fixtures/results_fixture.ts";
 import { RESULT_SLAB_CACHES } from "../reports/results.ts";
 
 /** Parses CSV text into objects keyed by the header row. */
@@ -145,4 +145,43 @@ Deno.test("locksCsv has one row per run and lock class", () => {
   assert.equal(l?.wait_p99_ns, "3000");
   assert.equal(l?.wait_max_ns, "6000");
   assert.equal(l?.work_under_lock, "list_op=30;tree_update=90");
+});
+
+Deno.test("summaryCsv keeps read and write acquisitions, walks and contended walks apart", () => {
+  const doc = makeFixture();
+  // 3 of the 10 referenced walks gave up on a trylock: count stays 10, contended is 3.
+  doc.runs[0].walks.referenced.contended = 3;
+  const r = table(summaryCsv(doc))[0];
+  assert.equal(r["walk.referenced.count"], "10");
+  assert.equal(r["walk.referenced.contended"], "3");
+  assert.equal(r["walk.unmap.contended"], "0");
+  // Fixture lock with k = 1: 20 reads, 10 writes on anon_vma.root; 5 and 5 on mmap_lock.
+  assert.equal(r["lock.anon_vma.root.read_acquisitions"], "20");
+  assert.equal(r["lock.anon_vma.root.write_acquisitions"], "10");
+  assert.equal(table(walksCsv(doc))[0].contended, "3");
+});
+
+Deno.test("walksCsv and locksCsv order kinds and classes whatever order they were recorded", () => {
+  const doc = makeFixture();
+  const run = doc.runs[0];
+  // An unmap walk and an mmap_lock acquisition came first in this run.
+  run.walks = { unmap: run.walks.unmap, referenced: run.walks.referenced };
+  run.locks = { mmap_lock: run.locks.mmap_lock, "anon_vma.root": run.locks["anon_vma.root"] };
+  const w = table(walksCsv(doc)).filter((x) => x.run === run.id);
+  assert.deepEqual(w.map((x) => x.kind), ["referenced", "unmap"]); // the simulator's order
+  const l = table(locksCsv(doc)).filter((x) => x.run === run.id);
+  assert.deepEqual(l.map((x) => x.class), ["anon_vma.root", "mmap_lock"]); // alphabetical
+});
+
+Deno.test("locksCsv leaves read/write-mode cells empty when a document has no such figures", () => {
+  const doc = makeFixture();
+  doc.runs[0].locks["anon_vma.root"].readHold = fixtureSummary(20, 50, 200, 300);
+  const [root, mmap] = table(locksCsv(doc));
+  assert.equal(root.read_hold_count, "20");
+  assert.equal(root.read_hold_p99_ns, "200");
+  // Absent (an older document), not zero: nothing was measured.
+  assert.equal(root.write_hold_count, "");
+  assert.equal(root.write_hold_p99_ns, "");
+  assert.equal(mmap.read_hold_count, "");
+  assert.equal(mmap.read_wait_count, "");
 });

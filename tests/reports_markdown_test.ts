@@ -138,3 +138,37 @@ Deno.test("customSmallerIsBetter entries carry the mean, its range and the seeds
   assert.match(e.range!, /^± 4471\.\d+$/);
   assert.match(e.extra!, /^n=3 seeds=1,7,9 95% CI \[13528\.\d+, 22471\.\d+\] params: /);
 });
+
+Deno.test("summaryMarkdown calls out a leak without mismatches", () => {
+  const r = makeFixture();
+  r.runs[1].oracle.leakFree = false;
+  const md = summaryMarkdown(r);
+  assert.ok(
+    md.includes(
+      "> **Correctness:** `cow_context/fork_tree`: 0 oracle mismatches, slab objects leaked",
+    ),
+  );
+  assert.equal(md.split("\n").filter((l) => l.startsWith("> **Correctness:**")).length, 1);
+});
+
+Deno.test("summaryMarkdown: a missing baseline is named; unlisted schemes sort last", () => {
+  const r = makeFixture();
+  r.suite.baselineScheme = "no_such";
+  // anon_vma is not among the requested schemes: its runs come after cow_context's.
+  r.suite.schemes = ["cow_context"];
+  const lines = summaryMarkdown(r).split("\n");
+  assert.equal(lines[4], "No verdicts: the baseline scheme `no_such` did not run.");
+  const at = lines.indexOf("#### `fork_tree`");
+  assert.deepEqual(lines.slice(at + 4, at + 6).map((l) => l.split(" | ")[0]), [
+    "| `cow_context`",
+    "| `anon_vma`",
+  ]);
+});
+
+Deno.test("escapeMarkdown escapes backslashes and ampersands before they change meaning", () => {
+  // `a\|b`: the backslash is escaped too (`\\`), then the pipe (`\|`): a\\\|b keeps one cell.
+  assert.equal(escapeMarkdown("a\\|b"), "a\\\\\\|b");
+  // A literal entity stays literal text: & becomes &amp; (before < and > become entities).
+  assert.equal(escapeMarkdown("x &lt; y & z"), "x &amp;lt; y &amp; z");
+  assert.equal(escapeMarkdown("<&>"), "&lt;&amp;&gt;");
+});

@@ -4,6 +4,7 @@ import { Ajv2020 } from "npm:ajv@8.20.0/dist/2020.js";
 import {
   parseResults,
   ResultsValidationError,
+  runLabel,
   stableStringify,
   summarize,
   validateResults,
@@ -190,4 +191,74 @@ Deno.test("the schema's required fields match what validateResults requires", ()
       message: new RegExp(`^Invalid results at environment\\.${field}: `),
     });
   }
+});
+
+Deno.test("validateResults rejects fractions, long series, repeat 0 and reversed intervals", () => {
+  const cases: [(r: Loose) => void, string][] = [
+    [
+      (r) => (r.runs[0].ops = 1.5),
+      "Invalid results at runs[0].ops: expected a non-negative integer, got 1.5",
+    ],
+    [
+      // One point more than timeseries.t's three.
+      (r) => (r.runs[0].timeseries.bytes.anon_vma = [0, 624, 312, 0]),
+      "Invalid results at runs[0].timeseries.bytes.anon_vma: expected 3 points (the length of " +
+      "timeseries.t), got 4",
+    ],
+    [
+      (r) => (r.suite.repeat = 0),
+      "Invalid results at suite.repeat: expected an integer >= 1, got 0",
+    ],
+    [
+      (r) => (r.runs[0].aggregates = {
+        ops: { n: 3, mean: 100, sd: 10, min: 90, max: 110, ci: [125, 75], exact: false },
+      }),
+      "Invalid results at runs[0].aggregates.ops.ci[1]: expected a number >= ci[0]",
+    ],
+    [
+      (r) => (r.runs[0].extraTables[0].rows[0] = ["anon_vma", 3, "extra"]),
+      "Invalid results at runs[0].extraTables[0].rows[0]: expected 2 cells, got 3",
+    ],
+    [
+      (r) => (r.environment.extra = { nested: 1 }),
+      "Invalid results at environment.extra: expected a string, number or boolean, got an object",
+    ],
+  ];
+  for (const [corrupt, message] of cases) {
+    const r = makeFixture() as unknown as Loose;
+    corrupt(r);
+    assert.throws(() => validateResults(r), { message });
+  }
+  // The valid neighbours of those cases pass: a sound interval, one repeat, a boolean extra.
+  const ok = makeFixture() as unknown as Loose;
+  ok.suite.repeat = 1;
+  ok.environment.dirty = true;
+  ok.runs[0].aggregates = {
+    ops: { n: 3, mean: 100, sd: 10, min: 90, max: 110, ci: [75, 125], exact: false },
+  };
+  validateResults(ok);
+});
+
+Deno.test("stableStringify refuses infinities and writes each run's id first", () => {
+  assert.throws(() => stableStringify({ runs: [{ x: Infinity }] }), {
+    message: "Cannot serialise runs[0].x: Infinity is not valid JSON",
+  });
+  assert.throws(() => stableStringify([-Infinity]), {
+    message: "Cannot serialise [0]: -Infinity is not valid JSON",
+  });
+  // "id" and "title" are first keys at every level; the rest follow alphabetically.
+  const doc = JSON.parse(stableStringify(makeFixture()));
+  assert.deepEqual(Object.keys(doc.runs[0]).slice(0, 3), ["id", "counters", "cpuUtilisation"]);
+  assert.deepEqual(Object.keys(doc.runs[0].scheme), [
+    "id",
+    "title",
+    "ownedCaches",
+    "ownedLockClasses",
+  ]);
+});
+
+Deno.test("runLabel keeps a sweep run's whole parameter suffix", () => {
+  const run = (id: string) => ({ id, scheme: { id: "anon_vma" }, workload: { id: "fork-storm" } });
+  assert.equal(runLabel(run("anon_vma/fork-storm[children=4]")), "anon_vma [children=4]");
+  assert.equal(runLabel(run("anon_vma/fork-storm")), "anon_vma");
 });

@@ -84,3 +84,42 @@ Deno.test("comparisonTable() shows each figure's mean over the repeats of a run"
     "2",
   ]);
 });
+
+Deno.test("comparisonTable() aligns every column to its widest cell", () => {
+  // The scheme column is as wide as "cow_context" (11), left-aligned; figures are right-aligned
+  // to the wider of header and cells, two spaces apart. KiB columns always show one decimal:
+  // cow_context's 2 × 2 CoW contexts × 128 B = 512 B = 0.5 KiB, peak 1024 B = 1.0 KiB.
+  const lines = comparisonTable(makeFixture()).split("\n");
+  assertEquals(lines.slice(1, 5), [
+    "scheme       VMAs  anon_vma  AVC  cow_ctx  rmap KiB  rmap peak KiB  slab KiB  peak slab KiB" +
+    "  visits mean  p99  max  useless %  own lock acq  work under lock  hold p99 ns  wait p99 ns" +
+    "  trylock fail",
+    "-----------  ----  --------  ---  -------  --------  -------------  --------  -------------" +
+    "  -----------  ---  ---  ---------  ------------  ---------------  -----------  -----------" +
+    "  ------------",
+    "anon_vma       10         3    5        0       0.6            1.2       4.6            9.1" +
+    "          3.1    5    6       27.9            30               40          400         1000" +
+    "             1",
+    "cow_context    20         0    0        4       0.5            1.0       8.4           16.8" +
+    "          6.1   10   12       27.9            60               80          400         2000" +
+    "             2",
+  ]);
+});
+
+Deno.test("comparisonTable() prints a run's own tables with three decimals", () => {
+  // The fixture's Calibration table of anon_vma/fork_tree, plus a fractional row: columns as
+  // wide as "anon_vma_chain" (14) and "objects" (7), left-aligned, trailing spaces trimmed.
+  const doc = makeFixture();
+  doc.runs[0].extraTables![0].rows.push(["anon_vma_chain", 0.12345]);
+  const text = comparisonTable(doc);
+  assertEquals(
+    text.includes(
+      "\n\nCalibration — anon_vma\n" +
+        "cache           objects\n" +
+        "--------------  -------\n" +
+        "anon_vma        3\n" +
+        "anon_vma_chain  0.123\n\nmremap (",
+    ),
+    true,
+  );
+});

@@ -5187,4 +5187,267 @@ export const MUTANTS: readonly Mutant[] = [
     story: "bench:ab calls any difference of the means significant, without its interval",
     tests: [TOOLS],
   },
+  // -- statistics, results validation, CSV, markdown, tables, report metrics -------------------
+  {
+    id: "stats-neg-zero-narrow",
+    file: "core/lib/stats.ts",
+    search: "      (!this.#wide && (value >>> 0 !== value || value === 0))\n    ) {",
+    replace: "      (!this.#wide && value >>> 0 !== value)\n    ) {",
+    story:
+      "a -0 among whole-number samples is stored as +0: quantile(0) loses the sign min() reports",
+    tests: ["tests/lib_stats_test.ts"],
+  },
+  {
+    id: "stats-int-hist-zeros-first-bucket",
+    file: "core/lib/stats.ts",
+    search: "if (this.#zeros > 0) out[Math.floor((0 - min) / w)].count += this.#zeros;",
+    replace: "if (this.#zeros > 0) out[0].count += this.#zeros;",
+    story:
+      "the integer histogram puts the zero samples in the first bucket even when negative samples come before 0",
+    tests: ["tests/lib_stats_test.ts"],
+  },
+  {
+    id: "stats-int-hist-no-join",
+    file: "core/lib/stats.ts",
+    search:
+      "    this.#join();\n    const a = this.#samples;\n    for (let i = 0; i < this.#n; i++) {",
+    replace: "    const a = this.#samples;\n    for (let i = 0; i < this.#n; i++) {",
+    story:
+      "the integer histogram reads only the newest chunk of samples when no quantile was read before it",
+    tests: ["tests/lib_stats_test.ts"],
+  },
+  {
+    id: "stats-hist-last-bound-computed",
+    file: "core/lib/stats.ts",
+    search: "      if (i === buckets) return max;\n",
+    replace: "",
+    story:
+      "the last histogram bucket's hi is computed by the formula: 0.2..0.9 in 5 buckets ends at 0.8999999999999999",
+    tests: ["tests/lib_stats_test.ts"],
+  },
+  {
+    id: "results-extra-row-extra-cells",
+    file: "reports/results.ts",
+    search: "if (cells.length !== cols.length) {",
+    replace: "if (cells.length < cols.length) {",
+    story: "validation accepts a workload table row with more cells than columns",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-stringify-infinity-null",
+    file: "reports/results.ts",
+    search: "if (!Number.isFinite(value)) {",
+    replace: "if (Number.isNaN(value)) {",
+    story: "stableStringify writes an infinite figure as null instead of refusing it",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-stringify-id-not-first",
+    file: "reports/results.ts",
+    search:
+      'const FIRST_KEYS = ["schemaVersion", "id", "name", "title", "tool", "suite", "environment"];',
+    replace:
+      'const FIRST_KEYS = ["schemaVersion", "name", "title", "tool", "suite", "environment"];',
+    story: "results.json writes each run's id among its other keys alphabetically instead of first",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-int-accepts-fraction",
+    file: "reports/results.ts",
+    search: "if (!Number.isInteger(n) || n < 0) fail(",
+    replace: "if (n < 0) fail(",
+    story: "validation accepts fractional counts (ops: 1.5)",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-timeseries-longer-accepted",
+    file: "reports/results.ts",
+    search: "if (a.length !== t.length) {",
+    replace: "if (a.length < t.length) {",
+    story: "validation accepts a cache's byte series with more points than timeseries.t",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-ci-reversed",
+    file: "reports/results.ts",
+    search: "if (num(ci[1], `${p}.ci[1]`) < lo) fail(`${p}.ci[1]`, `expected a number >= ci[0]`);",
+    replace: "num(ci[1], `${p}.ci[1]`);",
+    story: "validation accepts an aggregate interval whose high end is below its low end",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-suite-repeat-zero",
+    file: "reports/results.ts",
+    search: 'int(suite.repeat, "suite.repeat") < 1',
+    replace: 'int(suite.repeat, "suite.repeat") < 0',
+    story: "validation accepts suite.repeat 0 (a suite of no repeats)",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-env-boolean-rejected",
+    file: "reports/results.ts",
+    search: 'if (!["string", "number", "boolean"].includes(typeof v)) {',
+    replace: 'if (!["string", "number"].includes(typeof v)) {',
+    story: "a document whose environment has a boolean extra (dirty: true) is refused",
+    tests: ["tests/reports_results_test.ts"],
+  },
+  {
+    id: "results-runlabel-drops-bracket",
+    file: "reports/results.ts",
+    search: "? `${run.scheme.id} ${run.id.slice(base.length)}`",
+    replace: "? `${run.scheme.id} ${run.id.slice(base.length + 1)}`",
+    story:
+      "a sweep run's label loses the opening bracket of its parameter suffix (anon_vma children=4])",
+    tests: ["tests/reports_results_test.ts", "tests/reports_table_test.ts"],
+  },
+  {
+    id: "csv-walk-contended-is-count",
+    file: "reports/csv.ts",
+    search: "        w?.useless.sum,\n        w?.contended,",
+    replace: "        w?.useless.sum,\n        w?.count,",
+    story:
+      "the runs CSV's walk.<kind>.contended column shows every walk, not the ones that gave up",
+    tests: ["tests/reports_csv_test.ts"],
+  },
+  {
+    id: "csv-lock-acquisitions-swapped",
+    file: "reports/csv.ts",
+    search: "        x?.readAcquisitions,\n        x?.writeAcquisitions,\n        x?.hold.p50,",
+    replace: "        x?.writeAcquisitions,\n        x?.readAcquisitions,\n        x?.hold.p50,",
+    story: "the runs CSV swaps a lock class's read and write acquisitions",
+    tests: ["tests/reports_csv_test.ts"],
+  },
+  {
+    id: "csv-locks-class-insertion-order",
+    file: "reports/csv.ts",
+    search: "for (const l of orderedKeys(Object.keys(r.locks))) {",
+    replace: "for (const l of Object.keys(r.locks)) {",
+    story:
+      "locks.csv lists a run's lock classes in the order they were first taken, not alphabetically",
+    tests: ["tests/reports_csv_test.ts"],
+  },
+  {
+    id: "csv-locks-absent-read-hold-zero",
+    file: "reports/csv.ts",
+    search: 'x.readHold?.count ?? "",',
+    replace: "x.readHold?.count ?? 0,",
+    story:
+      "locks.csv writes 0 read holds for a document without read-mode figures instead of an empty cell",
+    tests: ["tests/reports_csv_test.ts"],
+  },
+  {
+    id: "csv-walks-kind-arrival-order",
+    file: "reports/csv.ts",
+    search:
+      "for (const k of orderedKeys(Object.keys(r.walks), WALK_KINDS)) {\n      const w = r.walks[k];",
+    replace: "for (const k of Object.keys(r.walks)) {\n      const w = r.walks[k];",
+    story:
+      "walks.csv lists walk kinds in the order they first happened instead of the simulator's order",
+    tests: ["tests/reports_csv_test.ts"],
+  },
+  {
+    id: "md-ampersand-unescaped",
+    file: "reports/markdown.ts",
+    search: '    .replace(/&/g, "&amp;")\n',
+    replace: "",
+    story: "a literal &lt; in a scheme title renders as < in the markdown summary",
+    tests: ["tests/reports_markdown_test.ts"],
+  },
+  {
+    id: "md-backslash-unescaped",
+    file: "reports/markdown.ts",
+    search: ".replace(/[\\\\`*_{}[\\]()#+!|~]/g, (c) => `\\\\${c}`)",
+    replace: ".replace(/[`*_{}[\\]()#+!|~]/g, (c) => `\\\\${c}`)",
+    story: "a backslash before | in input text cancels the escape and splits the table cell",
+    tests: ["tests/reports_markdown_test.ts"],
+  },
+  {
+    id: "md-leak-only-not-flagged",
+    file: "reports/markdown.ts",
+    search:
+      "const bad = results.runs.filter((r) => r.oracle.mismatches > 0 || !r.oracle.leakFree);",
+    replace: "const bad = results.runs.filter((r) => r.oracle.mismatches > 0);",
+    story: "a run that leaked slab objects but had no oracle mismatch gets no correctness warning",
+    tests: ["tests/reports_markdown_test.ts"],
+  },
+  {
+    id: "md-unknown-scheme-first",
+    file: "reports/markdown.ts",
+    search: "return i < 0 ? s.schemes.length : i;",
+    replace: "return i;",
+    story: "a run of a scheme not in suite.schemes sorts first in its workload's figure table",
+    tests: ["tests/reports_markdown_test.ts"],
+  },
+  {
+    id: "md-no-verdict-names-default",
+    file: "reports/markdown.ts",
+    search: "inlineCode(results.suite.baselineScheme ?? DEFAULT_VERDICT_BASELINE)",
+    replace: "inlineCode(DEFAULT_VERDICT_BASELINE)",
+    story:
+      "when the requested baseline scheme did not run, the summary names anon_vma instead of it",
+    tests: ["tests/reports_markdown_test.ts"],
+  },
+  {
+    id: "table-kib-integer-no-decimals",
+    file: "reports/table.ts",
+    search: "  if (column.scale !== 1) return value.toFixed(column.digits);\n",
+    replace: "",
+    story: "a KiB column prints exactly 2 KiB as 2 while its neighbours print 0.6, 1.2",
+    tests: ["tests/reports_table_test.ts"],
+  },
+  {
+    id: "table-width-header-only",
+    file: "reports/table.ts",
+    search:
+      "const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));",
+    replace: "const widths = HEADER.map((h) => h.length);",
+    story:
+      "the comparison table sizes columns to their headers only: longer cells push the row out of line",
+    tests: ["tests/reports_table_test.ts"],
+  },
+  {
+    id: "table-extra-number-digits",
+    file: "reports/table.ts",
+    search: '(typeof c === "number" ? num(c, 3) : c)',
+    replace: '(typeof c === "number" ? num(c) : c)',
+    story:
+      "a workload's own table (e.g. calibration ratios) rounds fractions to 1 decimal instead of 3",
+    tests: ["tests/reports_table_test.ts"],
+  },
+  {
+    id: "metrics-worst-wait-tie-last",
+    file: "reports/metrics.ts",
+    search: "if (best.lockClass === null || p99 > best.p99) best = { lockClass: l, p99 };",
+    replace: "if (best.lockClass === null || p99 >= best.p99) best = { lockClass: l, p99 };",
+    story:
+      "when two lock classes tie on wait p99, the worst-lock figure names the one that sorts last",
+    tests: ["tests/reports_metrics_test.ts"],
+  },
+  {
+    id: "metrics-group-trylocks-last-class",
+    file: "reports/metrics.ts",
+    search: "    out.trylockFailures += l.trylockFailures;",
+    replace: "    out.trylockFailures = l.trylockFailures;",
+    story:
+      "a lock group's failed trylocks are those of its last class, not the sum over its classes",
+    tests: ["tests/reports_metrics_test.ts"],
+  },
+  {
+    id: "metrics-shared-includes-owned",
+    file: "reports/metrics.ts",
+    search: "return orderedKeys(Object.keys(run.locks)).filter((c) => !owned.has(c));",
+    replace: "return orderedKeys(Object.keys(run.locks));",
+    story:
+      "the shared-lock figures include the scheme's own locks: locks.shared.wait.p99 shows anon_vma.root's",
+    tests: ["tests/reports_metrics_test.ts"],
+  },
+  {
+    id: "metrics-useless-percent-per-walk",
+    file: "reports/metrics.ts",
+    search: "uselessPercent: sum ? (100 * useless) / sum : 0,",
+    replace: "uselessPercent: walks ? (100 * useless) / walks : 0,",
+    story:
+      "walks.all.uselessPercent divides useless visits by walks, not visits (85.7 % instead of 27.9 %)",
+    tests: ["tests/reports_metrics_test.ts"],
+  },
 ];
