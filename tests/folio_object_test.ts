@@ -540,3 +540,74 @@ Deno.test("MapperSet: a forked folio's list (ids in order) finds every mapping, 
   assertEquals([...g.values()].map((m) => m.mm), mms.slice(0, 21));
   assertSnapshot(g);
 });
+
+/** `n` one-page folios with ids 1..n. */
+const lruFolios = (n: number): KernelFolio[] =>
+  Array.from({ length: n }, (_, i) => new KernelFolio(i + 1, 1, true, i, null));
+const ids = (it: Iterable<KernelFolio>): number[] => [...it].map((f) => f.id);
+
+Deno.test("FolioLru: a walk deleting each folio it visits sees them all, head included", () => {
+  // shrink_list's pattern: take each folio off the list as the walk reaches it. The walk stands
+  // on the head each time, so the head may not be unlinked under it (the walk would stop).
+  const lru = new FolioLru();
+  for (const f of lruFolios(4)) lru.add(f);
+  const seen: number[] = [];
+  for (const f of lru) {
+    seen.push(f.id);
+    assertEquals(lru.delete(f), true);
+  }
+  assertEquals([seen, lru.size, ids(lru)], [[1, 2, 3, 4], 0, []]);
+  const [a] = lruFolios(1);
+  lru.add(a); // the chain left by the walk takes new folios
+  assertEquals([ids(lru), lru.size], [[1], 1]);
+});
+
+Deno.test("FolioLru: a list emptied from its head takes new folios", () => {
+  // Deleting the only folio unlinks it at once (it is the head): head and tail both go.
+  const [a, b, c] = lruFolios(3);
+  const lru = new FolioLru();
+  lru.add(a);
+  lru.delete(a);
+  lru.add(b);
+  assertEquals([ids(lru), lru.size], [[2], 1]);
+  lru.add(c);
+  lru.delete(b);
+  lru.delete(c);
+  lru.add(a);
+  assertEquals([ids(lru), lru.size], [[1], 1]);
+});
+
+Deno.test("FolioLru: folios added after a sweep of deleted ones are walked", () => {
+  // 200 folios, then the youngest 150 deleted from the tail end (never the head, so none is
+  // unlinked at once). With k deleted, 200 - k remain: the sweep runs at the first k with
+  // k > (200 - k) + 64, k = 133, and leaves folios 1..67 linked, 67 the tail. Deleting 67..51
+  // leaves 1..50 on the list; a new folio must link after the live tail, not a swept folio.
+  const folios = lruFolios(201);
+  const lru = new FolioLru();
+  for (const f of folios.slice(0, 200)) lru.add(f);
+  for (let i = 199; i >= 50; i--) lru.delete(folios[i]);
+  assertEquals(lru.size, 50);
+  lru.add(folios[200]);
+  const want = [...Array.from({ length: 50 }, (_, i) => i + 1), 201];
+  assertEquals([ids(lru), lru.size], [want, 51]);
+  lru.add(folios[120]); // a swept folio comes back at the young end
+  assertEquals([ids(lru), lru.size], [[...want, 121], 52]);
+});
+
+Deno.test("FolioLru: rotateOldest during a walk moves exactly n folios, as delete and add", () => {
+  const lru = new FolioLru();
+  for (const f of lruFolios(5)) lru.add(f);
+  let rotated: number[] = [];
+  for (const f of lru) {
+    assertEquals(f.id, 1);
+    rotated = ids(lru.rotateOldest(2));
+    break;
+  }
+  assertEquals([rotated, ids(lru), lru.size], [[1, 2], [3, 4, 5, 1, 2], 5]);
+  // More than the list holds: every folio once, in order.
+  for (const _ of lru) {
+    rotated = ids(lru.rotateOldest(9));
+    break;
+  }
+  assertEquals([rotated, ids(lru), lru.size], [[3, 4, 5, 1, 2], [3, 4, 5, 1, 2], 5]);
+});

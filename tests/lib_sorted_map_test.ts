@@ -154,3 +154,100 @@ Deno.test("SortedMap matches a naive model (property)", () => {
     { seed: 0x5eed, numRuns: 200 },
   );
 });
+
+Deno.test("SortedMap range: an insert ahead of the cursor is yielded, the cursor once", () => {
+  // Inserted 2, 1, 3, 4: root 2, children 1 and 3, 4 right of 3. At 3 the walk's stack holds
+  // nothing above 3; inserting 3.5 (under 4, left) rebalances 3's subtree into 3.5 over 3 and 4,
+  // so only a re-seek after the insert finds 3.5 and 4. The re-seek starts after 3 (still there).
+  const m = new SortedMap<string>();
+  for (const k of [2, 1, 3, 4]) m.set(k, `v${k}`);
+  const seen: number[] = [];
+  for (const [k] of m.range(0, 10)) {
+    seen.push(k);
+    if (k === 3) m.set(3.5, "new");
+  }
+  assert.deepEqual(seen, [1, 2, 3, 3.5, 4]);
+  // Replacing a value is no structural change; inserting behind the cursor is not yielded.
+  const seen2: [number, string][] = [];
+  for (const e of m.range(2, 4)) {
+    seen2.push(e);
+    if (e[0] === 2) m.set(3, "w3");
+    if (e[0] === 3) m.set(1.5, "behind");
+  }
+  assert.deepEqual(seen2, [[2, "v2"], [3, "w3"], [3.5, "new"]]);
+});
+
+Deno.test("SortedMap range: clear() ends a walk; keys set after it are walked", () => {
+  const m = new SortedMap<number>();
+  for (let k = 1; k <= 20; k++) m.set(k, k);
+  const seen: number[] = [];
+  for (const [k] of m.range(0, 100)) {
+    seen.push(k);
+    if (k === 2) m.clear();
+  }
+  assert.deepEqual([seen, m.size], [[1, 2], 0]);
+  for (let k = 1; k <= 20; k++) m.set(k, k);
+  const seen2: number[] = [];
+  for (const [k] of m.entries()) {
+    seen2.push(k);
+    if (k === 5) {
+      m.clear();
+      m.set(3, 3); // behind the cursor: not yielded
+      m.set(30, 30);
+    }
+  }
+  assert.deepEqual(seen2, [1, 2, 3, 4, 5, 30]);
+});
+
+Deno.test("SortedMap range under inserts and deletes: next key above the last (property)", () => {
+  // The documented semantics: after any change, the walk continues with the smallest key
+  // greater than the last yielded key present at that moment (and below hi).
+  const key = fc.integer({ min: -40, max: 40 });
+  const change = fc.record({
+    set: fc.array(key, { maxLength: 3 }),
+    del: fc.array(key, { maxLength: 3 }),
+  });
+  const apply = (c: { set: number[]; del: number[] }, ref: Set<number>, m?: SortedMap<number>) => {
+    for (const s of c.set) {
+      m?.set(s, s);
+      ref.add(s);
+    }
+    for (const d of c.del) {
+      m?.delete(d);
+      ref.delete(d);
+    }
+  };
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(key, { maxLength: 40 }),
+      fc.integer({ min: -45, max: 45 }),
+      fc.integer({ min: -45, max: 45 }),
+      fc.array(change, { minLength: 1, maxLength: 30 }),
+      (keys, lo, hi, changes) => {
+        const m = new SortedMap<number>();
+        for (const k of keys) m.set(k, k);
+        const ref = new Set(keys);
+        const got: number[] = [];
+        for (const [k, v] of m.range(lo, hi)) {
+          got.push(k);
+          assert.equal(v, k);
+          if (got.length > 200) break;
+          apply(changes[(got.length - 1) % changes.length], ref, m);
+        }
+        // The model's walk with the same changes after each step.
+        const want: number[] = [];
+        const model = new Set(keys);
+        for (let at = -Infinity; want.length <= 200;) {
+          let best = Infinity;
+          for (const k of model) if (k > at && k >= lo && k < hi && k < best) best = k;
+          if (best === Infinity) break;
+          want.push(at = best);
+          if (want.length <= 200) apply(changes[(want.length - 1) % changes.length], model);
+        }
+        assert.deepEqual(got, want);
+        assert.deepEqual(m.rangeKeys(-Infinity, Infinity), [...ref].sort((a, b) => a - b));
+      },
+    ),
+    { seed: 0x5eed, numRuns: 300 },
+  );
+});

@@ -8,6 +8,7 @@ import {
   validateCostOverrides,
   validateCostProfile,
   WORK_KINDS,
+  workCostNs,
 } from "../core/machine/mod.ts";
 
 Deno.test("named profiles are complete and valid", () => {
@@ -97,4 +98,49 @@ Deno.test("a figure of exactly MAX_COST_NS is valid, the next integer above is n
         String.raw`in \[0, 1000000000000\], got 1000000000001$`,
     ),
   );
+});
+
+Deno.test("a complete profile needs workNs and every kind in it; overrides need neither", () => {
+  const base = JSON.parse(JSON.stringify(DEFAULT_COST_PROFILE));
+  const { page_zero: _, ...noZero } = base.workNs;
+  assert.throws(
+    () => validateCostProfile({ ...base, workNs: noZero }),
+    /^RangeError: Cost profile is missing key workNs\.page_zero$/,
+  );
+  const { workNs: __, ...noWork } = base;
+  assert.throws(
+    () => validateCostProfile(noWork),
+    /^RangeError: Cost profile is missing key workNs$/,
+  );
+  // Overrides may leave out anything: only the figures given are in the result.
+  assert.deepEqual(validateCostOverrides({ workNs: noZero }).workNs, noZero);
+  assert.deepEqual(validateCostOverrides({ wakeupNs: 1 }), { wakeupNs: 1 });
+});
+
+Deno.test("validated and merged profiles are frozen copies", () => {
+  const input = JSON.parse(JSON.stringify(DEFAULT_COST_PROFILE));
+  const p = validateCostProfile(input);
+  assert.ok(Object.isFrozen(p) && Object.isFrozen(p.workNs));
+  input.workNs.cache_miss = 1; // the caller's object stays theirs
+  assert.equal(p.workNs.cache_miss, 90);
+  const m = mergeCostProfile(DEFAULT_COST_PROFILE, { lockAcquireNs: 7 });
+  assert.ok(Object.isFrozen(m) && Object.isFrozen(m.workNs));
+  assert.throws(() => {
+    (m as { lockAcquireNs: number }).lockAcquireNs = 0;
+  }, TypeError);
+  assert.equal(m.lockAcquireNs, 7);
+});
+
+Deno.test("workCostNs is the price per unit times the units", () => {
+  // Default prices: tree_visit 10 ns, page_copy 800 ns.
+  assert.equal(workCostNs(DEFAULT_COST_PROFILE, "tree_visit", 3), 30);
+  assert.equal(workCostNs(DEFAULT_COST_PROFILE, "page_copy", 0.5), 400);
+  assert.equal(workCostNs(DEFAULT_COST_PROFILE, "page_copy", 0), 0);
+});
+
+Deno.test("costProfile knows only its own names, not an object's inherited keys", () => {
+  for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+    assert.throws(() => costProfile(name), new RegExp(`^Error: Unknown cost profile "${name}"; `));
+  }
+  assert.equal(costProfile("unit").workNs.page_copy, 1);
 });

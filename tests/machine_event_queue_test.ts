@@ -143,3 +143,19 @@ Deno.test("EventQueue: a non-finite time is refused, also from a running event, 
   while (q.size > 0) q.fireNext();
   assert.deepEqual(order, [1, 3, 5]);
 });
+
+Deno.test("EventQueue: schedule returns the event as pop gives it, its own sequence number", () => {
+  // Sequence numbers count every scheduling, tagged ones included: 0, 1, (tagged 2), 3.
+  const q = new EventQueue(() => {});
+  const fire = (): void => {};
+  const a = q.schedule(7, fire);
+  const b = q.schedule(3, fire);
+  q.scheduleTagged(5, 0, "tagged");
+  const c = q.schedule(3, fire);
+  assert.deepEqual([a.seq, b.seq, c.seq], [0, 1, 3]);
+  assert.deepEqual([a.time, b.time, c.time], [7, 3, 3]);
+  // By time, ties by sequence number: b (3, 1), c (3, 3), the tagged one (5, 2), a (7, 0).
+  const popped = [q.pop()!, q.pop()!, q.pop()!, q.pop()!];
+  assert.deepEqual(popped.map((e) => [e.time, e.seq]), [[3, 1], [3, 3], [5, 2], [7, 0]]);
+  assert.equal(popped[0].fire, b.fire);
+});

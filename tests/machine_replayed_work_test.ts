@@ -13,6 +13,9 @@ import {
   newLock,
   type TaskAction,
   UNIT_COST_PROFILE,
+  type WorkKind,
+  workKindIndex,
+  workKindName,
 } from "../core/machine/mod.ts";
 
 /** A task doing `run` as one fault. */
@@ -275,4 +278,38 @@ Deno.test("a failed operation with a step of every kind leaves no work in the fi
     list_op: 3,
     slab_alloc: 1,
   });
+});
+
+Deno.test("untimed work of a kind past the first 16 stays its own, apart from other kinds", () => {
+  // Work kinds outside WORK_KINDS are appended to the kind table; one at index k >= 16 needs the
+  // per-slot tallies widened (16 kinds per slot at first), the untimed ones as the timed ones.
+  // Laid out 16 wide, kind k of slot 0 would be kind k & 15 of slot k >> 4: the untimed work of
+  // kind k & 15 under the lock of that slot's class, counted first, must not absorb kind k's.
+  let k = -1;
+  for (let i = 0; k < 16; i++) k = workKindIndex(`untimed_wide_kind_${i}`);
+  const wide = workKindName(k), low = workKindName(k & 15) as WorkKind;
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  const ex = m.exec;
+  // Lock classes take slots 1, 2, ... in order of first use: class C<j> has slot j.
+  const locks = Array.from({ length: k >> 4 }, (_, j) => newLock(`C${j + 1}`, "mutex"));
+  const last = locks[locks.length - 1];
+  for (const l of locks) {
+    ex.acquire(l, "write");
+    if (l === last) ex.work(low, 2); // untimed, under the class of slot k >> 4
+    ex.release(l, "write");
+  }
+  ex.work(wide, 5); // untimed, under no lock
+  m.addTask(faultTask(1, () => {
+    ex.acquire(last, "write");
+    ex.work(low, 1);
+    ex.work(wide, 1);
+    ex.release(last, "write");
+  }));
+  m.run();
+  // Replayed: the task's 1 + 1 units only; counted: 2 + 1 of `low`, 5 + 1 of `wide`.
+  const met = m.metrics();
+  assert.deepEqual(met.work, { [low]: 1, [wide]: 1 });
+  assert.deepEqual(met.locks[last.lockClass].workUnderLock, { [low]: 1, [wide]: 1 });
+  assert.deepEqual(m.counters.work, { [low]: 3, [wide]: 6 });
+  assert.deepEqual(m.counters.locks[last.lockClass].workUnderLock, { [low]: 3, [wide]: 1 });
 });

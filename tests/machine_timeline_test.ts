@@ -841,3 +841,166 @@ Deno.test("a task reaches a lock at the same time and in the same order however 
     assert.deepEqual(timeline(steps), one, `work in steps ${steps}`);
   }
 });
+
+Deno.test("lock costs: acquire and release inside the hold, a failed trylock charged", () => {
+  // Acquire 2 ns and release 3 ns, both counted inside the hold; a failed trylock costs an
+  // acquire. t1 holds L over [0, 15]: acquire 0-2, tree_update 2-12, release 12-15. t2 waits
+  // for L from 1 and is handed it at 15 (no wake-up cost): 15-17, work 17-18, release 18-21.
+  // t3's trylock at 5 fails (L held): 5-7, then pte_check 7-8.
+  const costs = mergeCostProfile(UNIT_COST_PROFILE, { lockAcquireNs: 2, lockReleaseNs: 3 });
+  const m = new Machine({ cpus: 3, costs, trace: true });
+  const ex = m.exec;
+  const root = newLock("anon_vma.root", "rwsem");
+  const write = (units: number) => (): void => {
+    ex.acquire(root, "write");
+    ex.work("tree_update", units);
+    ex.release(root, "write");
+  };
+  const answers: boolean[] = [];
+  m.addTask({ id: 1, name: "t1", kind: "user", next: script([op("fork", write(10))]) });
+  m.addTask({
+    id: 2,
+    name: "t2",
+    kind: "user",
+    next: script([{ sleep: 1 }, op("exit", write(1))]),
+  });
+  m.addTask({
+    id: 3,
+    name: "t3",
+    kind: "kthread",
+    next: script([
+      { sleep: 5 },
+      op("walk_referenced", () => {
+        answers.push(ex.acquire(root, "read", true));
+        ex.work("pte_check", 1);
+      }),
+    ]),
+  });
+  m.run();
+  const L = "anon_vma.root[0]";
+  assert.deepEqual(answers, [false]);
+  assert.deepEqual(rows(m.trace), [
+    [0, 0, 1, "begin fork"],
+    [0, 0, 1, `acquire ${L} write`],
+    [0, 1, 2, "sleep 1"],
+    [0, 2, 3, "sleep 5"],
+    [1, 1, 2, "begin exit"],
+    [1, 1, 2, `wait ${L} write`],
+    [5, 2, 3, "begin walk_referenced"],
+    [5, 2, 3, `trylock-fail ${L} read`],
+    [8, 2, 3, "end walk_referenced"],
+    [8, 2, 3, "exit"],
+    [15, 0, 1, `release ${L} write`],
+    [15, null, 2, `acquire ${L} write`],
+    [15, 0, 1, "end fork"],
+    [15, 0, 1, "exit"],
+    [15, 1, 2, "resume"],
+    [21, 1, 2, `release ${L} write`],
+    [21, 1, 2, "end exit"],
+    [21, 1, 2, "exit"],
+  ]);
+  const met = m.metrics();
+  const l = met.locks["anon_vma.root"];
+  // Holds of 15 and 6 ns; waits of 0 and 14 ns; t2 waited at a plain acquire, not a trylock.
+  assert.deepEqual([l.holdNs.count, l.holdNs.min, l.holdNs.max, l.holdNs.sum], [2, 6, 15, 21]);
+  assert.deepEqual([l.waitNs.count, l.waitNs.max, l.waitNs.sum], [2, 14, 14]);
+  assert.deepEqual([l.trylockFailures, l.lateTrylocks, l.contended], [1, 0, 1]);
+  assert.deepEqual([met.ops.exit.latencyNs.sum, met.ops.exit.lockWaitNs.sum], [20, 14]);
+  assert.equal(met.ops.walk_referenced.latencyNs.sum, 3);
+});
+
+Deno.test("a trylock of a lock the operation holds fails, innermost or outer", () => {
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE, trace: true });
+  const ex = m.exec;
+  const a = newLock("mmap_lock", "rwsem"), b = newLock("anon_vma.root", "rwsem");
+  const answers: boolean[] = [];
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([op("fork", () => {
+      ex.acquire(a, "read");
+      ex.acquire(b, "write");
+      answers.push(ex.acquire(b, "read", true)); // the lock taken last
+      answers.push(ex.acquire(a, "write", true)); // the outer one
+      ex.work("tree_update", 2);
+      ex.release(b, "write");
+      ex.release(a, "read");
+    })]),
+  });
+  m.run();
+  assert.deepEqual(answers, [false, false]);
+  assert.equal(m.taskState(1), "done");
+  assert.equal(m.now, 2);
+  const met = m.metrics();
+  assert.deepEqual(
+    [met.locks["anon_vma.root"].trylockFailures, met.locks["mmap_lock"].trylockFailures],
+    [1, 1],
+  );
+  assert.deepEqual(
+    [met.locks["anon_vma.root"].writeAcquisitions, met.locks["anon_vma.root"].readAcquisitions],
+    [1, 0],
+  );
+});
+
+Deno.test("a trylock outside an operation fails while a running task holds the lock", () => {
+  // t holds L over [0, 10]. At 5 (between run() calls, outside any operation) trylocks of L
+  // fail in either mode; after the run they succeed. Neither is replayed: only the counters move.
+  const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+  const ex = m.exec;
+  const l = newLock("anon_vma.root", "rwsem");
+  m.addTask({
+    id: 1,
+    name: "t",
+    kind: "user",
+    next: script([op("fork", () => {
+      ex.acquire(l, "write");
+      ex.work("tree_update", 10);
+      ex.release(l, "write");
+    })]),
+  });
+  m.run(5);
+  assert.equal(m.taskState(1), "running");
+  assert.deepEqual([ex.acquire(l, "write", true), ex.acquire(l, "read", true)], [false, false]);
+  m.run();
+  assert.equal(ex.acquire(l, "read", true), true);
+  ex.release(l, "read");
+  const c = m.counters.locks["anon_vma.root"];
+  assert.deepEqual([c.writeAcquisitions, c.readAcquisitions, c.trylockFailures], [1, 1, 2]);
+  const met = m.metrics().locks["anon_vma.root"];
+  assert.deepEqual([met.writeAcquisitions, met.readAcquisitions, met.holdNs.count], [1, 0, 1]);
+});
+
+Deno.test("an operation left open, nested, inside RCU, or with non-finite work is an error", () => {
+  const failing = (run: (ex: Exec) => void): Machine => {
+    const m = new Machine({ cpus: 1, costs: UNIT_COST_PROFILE });
+    m.addTask({ id: 1, name: "t", kind: "user", next: script([op("fault", () => run(m.exec))]) });
+    return m;
+  };
+  assert.throws(
+    () => failing((ex) => ex.beginOp("mmap", 1)).run(),
+    /^Error: Operation mmap was not ended$/,
+  );
+  assert.throws(
+    () =>
+      failing((ex) => {
+        ex.beginOp("mmap", 1);
+        ex.beginOp("munmap", 1);
+      }).run(),
+    /^Error: Operation munmap started inside operation mmap$/,
+  );
+  assert.throws(
+    () => failing((ex) => ex.rcuReadLock()).run(),
+    /^Error: Operation fault ended inside an RCU read-side section$/,
+  );
+  for (const bad of [NaN, Infinity, -1]) {
+    assert.throws(
+      () => failing((ex) => ex.work("tree_visit", bad)).run(),
+      new RegExp(`^RangeError: Work units of tree_visit must be a finite number >= 0, got ${bad}$`),
+    );
+    // Outside an operation too, and nothing is counted.
+    const m = new Machine({ cpus: 1 });
+    assert.throws(() => m.exec.work("page_copy", bad), RangeError);
+    assert.deepEqual(m.counters.work, {});
+  }
+});

@@ -5450,4 +5450,266 @@ export const MUTANTS: readonly Mutant[] = [
       "walks.all.uselessPercent divides useless visits by walks, not visits (85.7 % instead of 27.9 %)",
     tests: ["tests/reports_metrics_test.ts"],
   },
+  // -- folio LRU, event queue ties, step recording, cost profiles, sorted map, tally -----------
+  {
+    id: "folio-mapcount-overlaps-lru-flag",
+    file: "core/kernel/folio_object.ts",
+    search: "const MC_SHIFT = 9;",
+    replace: "const MC_SHIFT = 8;",
+    story:
+      "the ninth flag bit (IN_CHAIN) was added without moving the inline mapcount up: a mapped folio looks linked into the LRU",
+    tests: ["tests/folio_object_test.ts"],
+  },
+  {
+    id: "folio-lru-delete-unlinks-during-walk",
+    file: "core/kernel/folio_object.ts",
+    search: "    if (this.#iterating === 0) {\n      if (f === this.#head) this.#popDeadHead();",
+    replace: "    if (this.#iterating >= 0) {\n      if (f === this.#head) this.#popDeadHead();",
+    story:
+      "deleting the folio an LRU walk stands on (at the head) unlinks it at once and the walk stops there",
+    tests: ["tests/folio_object_test.ts"],
+  },
+  {
+    id: "folio-lru-sweep-keeps-dead-tail",
+    file: "core/kernel/folio_object.ts",
+    search: "    if (head !== null) this.#tail = this.#unlinkAfter(head);",
+    replace: "    if (head !== null) this.#unlinkAfter(head);",
+    story:
+      "after a sweep of deleted folios the tail still points at an unlinked one: folios added later are lost from walks",
+    tests: ["tests/folio_object_test.ts"],
+  },
+  {
+    id: "folio-lru-emptied-keeps-tail",
+    file: "core/kernel/folio_object.ts",
+    search: "    this.#head = h;\n    if (h === null) this.#tail = null;",
+    replace: "    this.#head = h;",
+    story:
+      "deleting the last folio of the LRU leaves a stale tail: the next folio added is never walked",
+    tests: ["tests/folio_object_test.ts"],
+  },
+  {
+    id: "folio-lru-rotate-all-keeps-tail",
+    file: "core/kernel/folio_object.ts",
+    search: "    this.#head = f;\n    if (f === null) this.#tail = null;",
+    replace: "    this.#head = f;",
+    story: "rotating every folio of the LRU leaves a stale tail: the list then walks empty",
+    tests: ["tests/folio_object_test.ts"],
+  },
+  {
+    id: "folio-lru-rotate-walking-one-extra",
+    file: "core/kernel/folio_object.ts",
+    search: "        if (out.length >= n) break;",
+    replace: "        if (out.length > n) break;",
+    story: "rotateOldest(n) during an LRU walk moves n + 1 folios to the young end",
+    tests: ["tests/folio_object_test.ts"],
+  },
+  {
+    id: "eventq-schedule-seq-after-push",
+    file: "core/machine/event_queue.ts",
+    search:
+      "    const seq = this.#seq;\n    this.#push(time, CLOSURE, fire);\n    return { time, seq, fire };",
+    replace:
+      "    this.#push(time, CLOSURE, fire);\n    const seq = this.#seq;\n    return { time, seq, fire };",
+    story: "the event schedule() returns carries the next event's sequence number, not its own",
+    tests: ["tests/machine_event_queue_test.ts"],
+  },
+  {
+    id: "eventq-sift-child-tie-left",
+    file: "core/machine/event_queue.ts",
+    search: "        if (rt < mt || (rt === mt && s[r] < s[l])) {",
+    replace: "        if (rt < mt) {",
+    story:
+      "between two children at the same time the left one moves up even when scheduled later: ties run out of order",
+    tests: ["tests/machine_event_queue_test.ts"],
+  },
+  {
+    id: "eventq-sift-down-tie-stops",
+    file: "core/machine/event_queue.ts",
+    search: "      if (lt < mt || (lt === mt && ls < s[m])) break;",
+    replace: "      if (lt <= mt) break;",
+    story:
+      "an event sifted down stops above an equal-time event scheduled before it: ties run out of order",
+    tests: ["tests/machine_event_queue_test.ts"],
+  },
+  {
+    id: "recording-release-priced-as-acquire",
+    file: "core/machine/recording.ts",
+    search: "    code[rec.n++] = S_DELAY;\n    code[rec.n++] = this.#costs.lockReleaseNs;",
+    replace: "    code[rec.n++] = S_DELAY;\n    code[rec.n++] = this.#costs.lockAcquireNs;",
+    story: "a lock release is charged lockAcquireNs instead of lockReleaseNs",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-acquire-cost-outside-hold",
+    file: "core/machine/recording.ts",
+    search:
+      "    code[n++] = S_ACQUIRE;\n    code[n++] = this.#ref(rec, info);\n    code[n++] = m;\n    code[n++] = tryLock ? 1 : 0;\n    code[n++] = S_DELAY;\n    code[n++] = this.#costs.lockAcquireNs;",
+    replace:
+      "    code[n++] = S_DELAY;\n    code[n++] = this.#costs.lockAcquireNs;\n    code[n++] = S_ACQUIRE;\n    code[n++] = this.#ref(rec, info);\n    code[n++] = m;\n    code[n++] = tryLock ? 1 : 0;",
+    story:
+      "the acquire atomic is charged before the lock is taken, outside the hold (holds too short)",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-release-cost-outside-hold",
+    file: "core/machine/recording.ts",
+    search:
+      '    code[rec.n++] = S_DELAY;\n    code[rec.n++] = this.#costs.lockReleaseNs;\n    code[rec.n++] = S_RELEASE;\n    code[rec.n++] = this.#ref(rec, info);\n    code[rec.n++] = mode === "read" ? 0 : 1;\n    code[rec.n++] = units;',
+    replace:
+      '    code[rec.n++] = S_RELEASE;\n    code[rec.n++] = this.#ref(rec, info);\n    code[rec.n++] = mode === "read" ? 0 : 1;\n    code[rec.n++] = units;\n    code[rec.n++] = S_DELAY;\n    code[rec.n++] = this.#costs.lockReleaseNs;',
+    story:
+      "the release atomic is charged after the lock is free: the next holder gets it lockReleaseNs early",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-failed-trylock-free",
+    file: "core/machine/recording.ts",
+    search:
+      "    code[rec.n++] = m;\n    code[rec.n++] = S_DELAY;\n    code[rec.n++] = this.#costs.lockAcquireNs;\n    return false;",
+    replace: "    code[rec.n++] = m;\n    return false;",
+    story: "a failed trylock takes no time (its atomic is not charged)",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-every-wait-late-trylock",
+    file: "core/machine/recording.ts",
+    search: "    code[n++] = tryLock ? 1 : 0;",
+    replace: "    code[n++] = 1;",
+    story: "every acquisition that waits at replay is counted as a late trylock",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-holds-misses-innermost",
+    file: "core/machine/recording.ts",
+    search: "    for (let i = 0; i < rec.nheld; i++) if (held[i] === lock) return true;",
+    replace: "    for (let i = 0; i < rec.nheld - 1; i++) if (held[i] === lock) return true;",
+    story:
+      "a trylock of the lock the operation took last succeeds: the replay then waits on itself",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-untimed-trylock-ignores-state",
+    file: "core/machine/recording.ts",
+    search: "      if (tryLock && !this.#host.lockInfo(lock).state.canAcquire(mode)) {",
+    replace: "      if (tryLock && false) {",
+    story: "a trylock outside an operation succeeds on a lock a running task holds",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-unended-op-accepted",
+    file: "core/machine/recording.ts",
+    search:
+      "    if (rec.open && rec.explicit) throw new Error(`Operation ${rec.kind} was not ended`);\n",
+    replace: "",
+    story:
+      "an action that calls beginOp without endOp passes silently (its operation never ends in the metrics)",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-nested-op-accepted",
+    file: "core/machine/recording.ts",
+    search:
+      "    if (rec.open && rec.explicit) {\n      throw new Error(`Operation ${kind} started inside operation ${rec.kind}`);\n    }\n",
+    replace: "",
+    story: "beginOp inside an explicit operation silently ends the outer one",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-rcu-open-at-end-accepted",
+    file: "core/machine/recording.ts",
+    search:
+      "    if (rec.rcuDepth > 0) {\n      throw new Error(`Operation ${rec.kind} ended inside an RCU read-side section`);\n    }\n",
+    replace: "",
+    story:
+      "an operation that returns inside rcu_read_lock passes: the task's read-side section never ends",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "recording-nan-units-accepted",
+    file: "core/machine/recording.ts",
+    search: "    if (!Number.isFinite(units) || units < 0) {",
+    replace: "    if (units < 0) {",
+    story: "work of NaN units is accepted and turns the machine's clock and totals into NaN",
+    tests: ["tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "costs-missing-work-kind-accepted",
+    file: "core/machine/cost_model.ts",
+    search:
+      "        if (!partial) throw new RangeError(`Cost profile is missing key workNs.${k}`);\n",
+    replace: "",
+    story:
+      "a cost profile file missing a work kind is accepted: that kind's work then takes no time",
+    tests: ["tests/machine_cost_model_test.ts"],
+  },
+  {
+    id: "costs-missing-workns-accepted",
+    file: "core/machine/cost_model.ts",
+    search:
+      '  } else if (!partial) {\n    throw new RangeError("Cost profile is missing key workNs");\n  }',
+    replace: "  }",
+    story: "a cost profile without workNs is accepted: all work takes no time",
+    tests: ["tests/machine_cost_model_test.ts"],
+  },
+  {
+    id: "costs-validated-not-frozen",
+    file: "core/machine/cost_model.ts",
+    search: "  const o = parse(obj, false);\n  return freezeProfile({",
+    replace: "  const o = parse(obj, false);\n  return ({",
+    story:
+      "a validated (or merged) cost profile can be changed afterwards, e.g. a machine's prices mid-run",
+    tests: ["tests/machine_cost_model_test.ts"],
+  },
+  {
+    id: "costs-work-cost-per-call",
+    file: "core/machine/cost_model.ts",
+    search: "  return profile.workNs[kind] * units;",
+    replace: "  return profile.workNs[kind];",
+    story: "workCostNs prices a call, not its units: 3 tree visits cost as much as one",
+    tests: ["tests/machine_cost_model_test.ts"],
+  },
+  {
+    id: "costs-profile-name-inherited",
+    file: "core/machine/cost_model.ts",
+    search: "  if (!Object.hasOwn(COST_PROFILES, name)) {",
+    replace: "  if (!(name in COST_PROFILES)) {",
+    story:
+      'costProfile("constructor") returns Object\'s constructor instead of reporting an unknown profile',
+    tests: ["tests/machine_cost_model_test.ts"],
+  },
+  {
+    id: "sortedmap-insert-not-a-mod",
+    file: "core/lib/sorted_map.ts",
+    search: "    this.#tree.insert(new MapNode(key, value));\n    this.#mods++;",
+    replace: "    this.#tree.insert(new MapNode(key, value));",
+    story:
+      "inserting a key ahead of a range walk's cursor does not make it re-seek: a rotation makes it skip keys",
+    tests: ["tests/lib_sorted_map_test.ts"],
+  },
+  {
+    id: "sortedmap-clear-not-a-mod",
+    file: "core/lib/sorted_map.ts",
+    search: "    this.#tree.clear();\n    this.#mods++;",
+    replace: "    this.#tree.clear();",
+    story: "a range walk after clear() goes on yielding the cleared entries",
+    tests: ["tests/lib_sorted_map_test.ts"],
+  },
+  {
+    id: "sortedmap-range-reseek-inclusive",
+    file: "core/lib/sorted_map.ts",
+    search: "        this.#tree.seek(stack, key, byKey, true);",
+    replace: "        this.#tree.seek(stack, key, byKey, false);",
+    story: "a range walk yields its entry again after an insert elsewhere in the map",
+    tests: ["tests/lib_sorted_map_test.ts"],
+  },
+  {
+    id: "tally-add-no-widen",
+    file: "core/machine/tally.ts",
+    search:
+      "  add(s: number, k: number, units: number): void {\n    if (k >> this.shift !== 0) this.widen(k);\n",
+    replace: "  add(s: number, k: number, units: number): void {\n",
+    story:
+      "untimed work of a kind past the first 16 lands in another slot's figures (the timed figures go wrong)",
+    tests: ["tests/machine_replayed_work_test.ts"],
+  },
 ];
