@@ -209,3 +209,74 @@ Deno.test("cow-adversarial: a tree too large for the address layout is a one-lin
       !e.message.includes("\n"),
   );
 });
+
+Deno.test("cow-adversarial: cowFraction rounds to the nearest page count", () => {
+  // One child, 2 shared pages, cowFraction 0.25: 0.5 page rounds to 1 (Math.round), so the
+  // child CoW-copies 1 page: 2 root folios + 1 copy.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "cow-adversarial",
+    params: {
+      depth: 1,
+      width: 1,
+      regionPages: 2,
+      cowFraction: 0.25,
+      remaps: 0,
+      walks: 0,
+      exitAtEnd: false,
+    },
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.equal(r.counters.faults_cow_copy, 1);
+  assert.equal(r.counters.anon_folios_final, 3);
+});
+
+Deno.test("cow-adversarial: with walks=0 the tree still exits at the end (exitAtEnd)", () => {
+  // No walker thread: the builder itself exits the 3 processes (depth 1, width 2), leaves
+  // first, and nothing is left.
+  const r = runOne({
+    scheme: "anon_vma",
+    workload: "cow-adversarial",
+    params: { depth: 1, width: 2, regionPages: 1, cowFraction: 0, remaps: 1, walks: 0 },
+    seed: 1,
+    machine: QUIET,
+  });
+  assert.equal(r.counters.forks, 2);
+  assert.equal(r.counters.exits, 3);
+  assert.equal(r.counters.processes_final, 0);
+  assert.equal(r.slab.final.objects.vm_area_struct, 0);
+  assert.deepEqual(r.walks, {});
+});
+
+Deno.test("cow-adversarial: moved copy and remap rounds land a page apart, never merging", () => {
+  // One child, 2 shared pages, 2 rounds at addresses of their own ("distinct"): the child's
+  // moved copy and its 2 moved rounds sit a page apart in its move area, so none has a
+  // neighbour to merge with: root 1 + child 3 = 4 VMAs, no merge and no failed merge attempt
+  // (adjacent, the rounds' contiguous pgoffs would merge under cow_context, and fail on
+  // anon_vma under anon_vma). Under cow_context each moved VMA keeps a remap entry of its own.
+  for (const scheme of ["anon_vma", "cow_context"]) {
+    const r = runOne({
+      scheme,
+      workload: "cow-adversarial",
+      params: {
+        depth: 1,
+        width: 1,
+        regionPages: 2,
+        cowFraction: 0,
+        remaps: 2,
+        remapTarget: "distinct",
+        walks: 1,
+        exitAtEnd: false,
+      },
+      seed: 1,
+      machine: QUIET,
+    });
+    assert.equal(r.slab.final.objects.vm_area_struct, 4, scheme);
+    assert.equal(r.counters.merges ?? 0, 0, scheme);
+    for (const reason of ["flags", "file", "pgoff", "anon_vma", "fork_child"]) {
+      assert.equal(r.counters[`merge_failed_${reason}`] ?? 0, 0, `${scheme} ${reason}`);
+    }
+    if (scheme === "cow_context") assert.equal(r.slab.final.objects.cow_remap_entry, 3);
+  }
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runOne } from "../runner/recorder.ts";
 import { SCHEMES } from "../core/rmap/registry.ts";
-import { resolveParams } from "../workloads/workload.ts";
+import { ParamError, paramsOf, resolveParams } from "../workloads/workload.ts";
 import { FORK_STORM } from "../workloads/fork_storm.ts";
 import type { RunResult } from "../reports/results.ts";
 
@@ -210,4 +210,145 @@ Deno.test("fork-storm parameters are validated with their ranges", () => {
   for (const p of FORK_STORM.params) {
     assert.ok(p.description.length > 0 && p.source.length > 0, p.name);
   }
+});
+
+Deno.test("fork-storm: cowFraction rounds to the nearest page count", () => {
+  // 2 regions × 3 pages, cowFraction 0.25: 0.25 × 6 = 1.5 pages, rounded to 2 (Math.round), so
+  // the one child CoW-copies 2 pages: 6 root folios + 2 copies = 8 anon folios.
+  const r = run({
+    mode: "breadth",
+    children: 1,
+    regions: 2,
+    pages: 3,
+    cowFraction: 0.25,
+    exitChildren: false,
+    rounds: 1,
+    probeWalks: 0,
+  });
+  assert.equal(r.counters.faults_cow_copy, 2);
+  assert.equal(r.counters.anon_folios_final, 8);
+});
+
+Deno.test("fork-storm: the probe walks the whole built hierarchy before anyone exits", () => {
+  // Breadth, 3 children that exit (childLifetimeNs 0), no CoW: a forked process waits for the
+  // probe before exiting, so the probe's root-folio walk still sees the root and the 3 children
+  // (visits 4, hits 4), and afterwards all 3 exit.
+  const r = run({
+    mode: "breadth",
+    children: 3,
+    regions: 1,
+    pages: 2,
+    cowFraction: 0,
+    childLifetimeNs: 0,
+    rounds: 1,
+    probeWalks: 1,
+  });
+  for (const kind of ["migrate", "remove_migration"]) {
+    assert.equal(r.walks[kind].count, 1, kind);
+    assert.equal(r.walks[kind].visits.max, 4, kind);
+    assert.equal(r.walks[kind].hits.max, 4, kind);
+  }
+  assert.equal(r.counters.exits, 3);
+});
+
+Deno.test("fork-storm: with exitChildren a round starts only after the last one's exits", () => {
+  // Breadth, 2 children living 1 ms, 2 rounds: the root waits for round 0's children to exit
+  // before forking round 1's, so at most the root and 2 children are alive (3 mm_structs), and
+  // each round's probe walk sees 3 VMAs.
+  const r = run({
+    mode: "breadth",
+    children: 2,
+    regions: 1,
+    pages: 2,
+    cowFraction: 0,
+    childLifetimeNs: 1_000_000,
+    rounds: 2,
+    probeWalks: 1,
+  });
+  assert.equal(r.counters.forks, 4);
+  assert.equal(r.counters.exits, 4);
+  assert.equal(r.slab.peak.objects.mm_struct, 3);
+  assert.equal(r.walks.migrate.count, 2);
+  assert.equal(r.walks.migrate.visits.max, 3);
+});
+
+Deno.test("fork-storm chain-exit: a generation forks only after its parent exited", () => {
+  // "fork, parent exits, child forks" (§3.3): with 64-page regions a fork takes long enough
+  // that a child not waiting would fork while its parent still lives. Waiting, at most P0, a
+  // parent between its fork and its exit, and its child are alive (3 mm_structs), and the reuse
+  // rule keeps 2 regions × {A, B1, B2} = 6 anon_vmas (as in the 2-page test above).
+  const r = run({
+    mode: "chain-exit",
+    generations: 6,
+    regions: 2,
+    pages: 64,
+    cowFraction: 0,
+    exitChildren: false,
+    rounds: 1,
+    probeWalks: 1,
+  });
+  assert.equal(r.slab.peak.objects.mm_struct, 3);
+  assert.equal(r.slab.final.objects.anon_vma, 6);
+  assert.equal(r.slab.peak.objects.anon_vma, 6);
+  assert.equal(r.counters.forks, 6);
+});
+
+Deno.test("fork-storm estimate: a live chain's objects are the peak a run reaches", () => {
+  // Chain of 4 live generations, 2 regions × 2 pages, no CoW: the estimate's VMAs (2 × 5), PTEs
+  // (4 × 5), folios (4) and AVCs (d + 1 per region at depth d, §3.3: 2 × (1 + 2 + 3 + 4 + 5)
+  // = 30) are exactly the objects of the run's peak.
+  const params = { mode: "chain", generations: 4, regions: 2, pages: 2, cowFraction: 0 };
+  const e = FORK_STORM.estimate!(resolveParams(FORK_STORM, params));
+  assert.equal(e.objects.vmas, 10);
+  assert.equal(e.objects.ptes, 20);
+  assert.equal(e.objects.folios, 4);
+  assert.equal(e.objects.avcs, 30);
+  const r = run({ ...params, exitChildren: false, rounds: 1, probeWalks: 0 });
+  assert.equal(r.slab.peak.objects.vm_area_struct, e.objects.vmas);
+  assert.equal(r.slab.peak.objects.anon_vma_chain, e.objects.avcs);
+  assert.equal(r.counters.anon_folios_final, e.objects.folios);
+});
+
+Deno.test("fork-storm parameters given as strings parse like the command line", () => {
+  // bool: true/1 and false/0; anything else is an error naming the range.
+  for (const [raw, want] of [["true", true], ["1", true], ["false", false], ["0", false]]) {
+    assert.equal(resolveParams(FORK_STORM, { exitChildren: raw }).exitChildren, want, `${raw}`);
+  }
+  assert.throws(
+    () => resolveParams(FORK_STORM, { exitChildren: "yes" }),
+    /parameter exitChildren must be true or false, got "yes"/,
+  );
+  // Numbers: the whole string must be a number ("1e1" is 10); trailing junk is refused.
+  assert.equal(resolveParams(FORK_STORM, { pages: "1e1" }).pages, 10);
+  assert.equal(resolveParams(FORK_STORM, { cowFraction: " 0.5 " }).cowFraction, 0.5);
+  assert.throws(
+    () => resolveParams(FORK_STORM, { pages: "12abc" }),
+    /parameter pages must be an integer in \[1, 1048576\], got "12abc"/,
+  );
+  // A non-finite number is named as such (JSON.stringify would print null).
+  assert.throws(
+    () => resolveParams(FORK_STORM, { cowFraction: NaN }),
+    /cowFraction must be a number in \[0, 1\], got NaN$/,
+  );
+  assert.throws(
+    () => resolveParams(FORK_STORM, { cowFraction: Infinity }),
+    /cowFraction must be a number in \[0, 1\], got Infinity$/,
+  );
+});
+
+Deno.test("paramsOf checks every fork-storm parameter's type against its spec", () => {
+  const ok = resolveParams(FORK_STORM, {});
+  assert.equal(paramsOf(FORK_STORM.params, ok), ok);
+  // An unparsed string for an int, or an enum value outside its choices, is a ParamError.
+  assert.throws(
+    () => paramsOf(FORK_STORM.params, { ...ok, pages: "4" }),
+    (e: unknown) =>
+      e instanceof ParamError &&
+      e.message === 'Parameter pages must be an integer in [1, 1048576], got "4"',
+  );
+  assert.throws(
+    () => paramsOf(FORK_STORM.params, { ...ok, mode: "star" }),
+    /Parameter mode must be one of breadth, tree, chain, chain-exit, got "star"/,
+  );
+  assert.throws(() => paramsOf(FORK_STORM.params, { ...ok, exitChildren: 1 }), ParamError);
 });

@@ -145,3 +145,94 @@ Deno.test("mremap-churn: parameter validation", () => {
   );
   assert.throws(() => churn({ nope: 1 }), /Unknown parameter "nope"/);
 });
+
+/** Realloc rounds only: one buffer of 1 page, cap 4 pages (see the test above). */
+const REALLOC = {
+  processes: 1,
+  reallocWeight: 1,
+  defragWeight: 0,
+  holeBackWeight: 0,
+  bufferPages: 1,
+  maxBufferPages: 4,
+  buffers: 1,
+  thinkNs: 0,
+};
+
+Deno.test("mremap-churn realloc: a grown buffer faults its new pages", () => {
+  // As above, stopping before the free: the buffer is mapped and written (1 page), grown in
+  // place to 2 and 4 pages, each time writing the new half: 1 + 1 + 2 = 4 new anon folios, one
+  // VMA beside the heap reservation (2 VMAs), one anon_vma.
+  const r = churn({ ...REALLOC, rounds: 3, blockerProbability: 0 });
+  assert.equal(r.counters.faults_anon_new, 4);
+  assert.equal(r.counters.anon_folios_final, 4);
+  assert.equal(r.counters.mremap_expand_in_place, 2);
+  assert.equal(r.counters.vmas_final, 2);
+  assert.equal(r.slab.final.objects.anon_vma, 1);
+});
+
+Deno.test("mremap-churn realloc: a blocker after the buffer makes every growth move (§9.1)", () => {
+  // blockerProbability 1: the new buffer is followed by a one-page file mapping, so growing it
+  // in place fails and MREMAP_MAYMOVE moves it (1 → 2 pages) top-down, right below the heap
+  // reservation, which blocks the next growth too (2 → 4 pages): 2 moves, none in place; the
+  // new halves are written (4 anon folios). End: reservation, blocker and buffer = 3 VMAs.
+  const r = churn({ ...REALLOC, rounds: 3, blockerProbability: 1 });
+  const rows = Object.fromEntries(r.extraTables![0].rows);
+  assert.equal(rows.blockers, 1);
+  assert.equal(rows.realloc_moved, 2);
+  assert.equal(rows.realloc_in_place, undefined);
+  assert.equal(r.counters.mremap_moves, 2);
+  assert.equal(r.counters.mremap_expand_in_place ?? 0, 0);
+  assert.equal(r.counters.anon_folios_final, 4);
+  assert.equal(r.counters.vmas_final, 3);
+});
+
+Deno.test("mremap-churn realloc: bufferPages may equal maxBufferPages", () => {
+  // The check refuses bufferPages > maxBufferPages only. A 4-page buffer with a 4-page cap is
+  // mapped and written in round 0 and cannot double, so round 1 frees it: 4 folios allocated
+  // and freed, the heap reservation left (1 VMA).
+  const r = churn({ ...REALLOC, rounds: 2, bufferPages: 4, blockerProbability: 0 });
+  const rows = Object.fromEntries(r.extraTables![0].rows);
+  assert.equal(rows.buffers_freed, 1);
+  assert.equal(r.counters.faults_anon_new, 4);
+  assert.equal(r.counters.anon_folios_final, 0);
+  assert.equal(r.counters.vmas_final, 1);
+});
+
+Deno.test("mremap-churn defrag: garbageFraction decides how many slots a GC releases", () => {
+  // 4 slots of 2 pages. Rounds 0-3 allocate the 4 slots (the whole reservation, merged into
+  // one read/write VMA: 1 VMA, 8 folios); rounds 4 and 5 run GC cycles.
+  // garbageFraction 0: nothing is dead, nothing moves: 2 GC cycles, still 1 VMA and 8 folios.
+  const none = churn({ ...DEFRAG, rounds: 6, garbageFraction: 0 });
+  const n = Object.fromEntries(none.extraTables![0].rows);
+  assert.equal(n.gc_cycles, 2);
+  assert.equal(n.slots_released, undefined);
+  assert.equal(n.compaction_moves, undefined);
+  assert.equal(none.counters.vmas_final, 1);
+  assert.equal(none.counters.anon_folios_final, 8);
+  // garbageFraction 1: round 4's GC releases all 4 slots (PROT_NONE again, folios freed) and
+  // nothing is left to compact; round 5 allocates slot 0 afresh: slot 0 + reservation = 2 VMAs,
+  // 2 folios.
+  const all = churn({ ...DEFRAG, rounds: 6, garbageFraction: 1 });
+  const a = Object.fromEntries(all.extraTables![0].rows);
+  assert.equal(a.gc_cycles, 1);
+  assert.equal(a.slots_released, 4);
+  assert.equal(a.slots_allocated, 5);
+  assert.equal(a.compaction_moves, undefined);
+  assert.equal(all.counters.mremap_moves ?? 0, 0);
+  assert.equal(all.counters.vmas_final, 2);
+  assert.equal(all.counters.anon_folios_final, 2);
+});
+
+Deno.test("mremap-churn fork: the child CoWs one live slot, lives, then exits", () => {
+  // Defrag rounds only, forkEvery 2: rounds 0 and 1 allocate slots 0 and 1; round 2 forks a
+  // child (then allocates slot 2). The child writes the first page of slot 0, shared with the
+  // parent: 1 CoW copy (its own anon_vma), then exits after childLifeNs: 1 fork, 1 exit, at
+  // most 2 mm_structs, and the parent's 6 folios left.
+  const r = churn({ ...DEFRAG, rounds: 3, forkEvery: 2, childLifeNs: 1_000 });
+  assert.equal(r.counters.forks, 1);
+  assert.equal(r.counters.faults_cow_copy, 1);
+  assert.equal(r.counters.exits, 1);
+  assert.equal(r.slab.peak.objects.mm_struct, 2);
+  assert.equal(r.counters.anon_folios_final, 6);
+  assert.equal(r.slab.final.objects.anon_vma, 1);
+});

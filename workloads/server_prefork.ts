@@ -326,7 +326,9 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
   yield { op: "mmap", run: () => board = k.mmap(parent, 0, 4 * PAGE_SIZE, RW, SHARED_ANON) };
   yield writePages(k, parent, range(board, 4));
   const children = new Set<ApacheChild>();
-  let served = 0, nextId = 0;
+  // Requests a child has taken: the load generator sends `requests` in all, so a child that finds
+  // them all taken stops (each taken one is served and counted in stats.requests).
+  let accepted = 0, nextId = 0;
   const phaseNs = 2_000_000;
   const busy = (): boolean => Math.floor(env.now() / phaseNs) % 2 === 0;
 
@@ -346,7 +348,8 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
           // Idle: wait for a connection (short waits in busy phases, long in quiet ones).
           me.idle = true;
           yield { sleep: Math.round(crng.exponential(busy() ? 40_000 : 400_000)) };
-          if (me.quit || served >= requests) break;
+          if (me.quit || accepted >= requests) break;
+          accepted++;
           me.idle = false;
           let pool = 0;
           yield { op: "mmap", run: () => pool = k.mmap(c, 0, 8 * PAGE_SIZE, RW, ANON) };
@@ -356,7 +359,6 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
           yield writePages(k, c, [board + (me.id % 4) * PAGE_SIZE]);
           yield { sleep: Math.round(crng.exponential(100_000)) };
           yield { op: "munmap", run: () => k.munmap(c, pool, 8 * PAGE_SIZE) };
-          served++;
           handled++;
           bump(stats, "requests");
           if (perChild > 0 && handled >= perChild) {
@@ -373,8 +375,10 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
   for (let i = 0; i < p.startServers; i++) yield* spawnChild();
   env.mark("start-servers");
   let spawnRate = 1;
-  while (served < requests) {
+  while (accepted < requests) {
     yield { sleep: 200_000 }; // perform_idle_server_maintenance (once a second in Apache, scaled)
+    // The last requests may have been taken during the sleep: no spare server is wanted then.
+    if (accepted >= requests) break;
     let idle = 0;
     for (const c of children) if (c.idle && !c.quit) idle++;
     if (idle > maxSpare) {
@@ -391,7 +395,7 @@ function* apacheParent(env: WorkloadEnv, rng: Random, stats: ServerStats): TaskS
       if (spawnRate < 32) spawnRate *= 2;
     } else spawnRate = 1;
   }
-  // Shutdown: children finish on their own (served >= requests); the parent stays.
+  // Shutdown: children finish their requests and exit on their own; the parent stays.
 }
 
 // -------------------------------------------------------------------------------------------------
