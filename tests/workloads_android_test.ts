@@ -369,8 +369,9 @@ Deno.test("android-launch appCompaction: a backgrounded app's private anonymous 
   // TINY with two launches: when app 2 starts, app 1 goes to the background and the compaction
   // thread pages out its private VMAs without a file (CachedAppOptimizer, getAnonPageAdvice).
   // With no GC cycle app 1 owns 10 exclusive folios (4 CoW copies of zygote's written pages, its
-  // own region, its thread stack, its 4-page moving space); 2 of the CoW copies sit in written
-  // private file mappings (inode != 0: not compacted), so 8 are reclaimed, each by one
+  // own region, its thread stack, its 4-page moving space); 2 of them sit in written private
+  // file mappings (its own region, the first written one of its image, and 1 CoW copy of
+  // zygote's file-backed written page; inode != 0: not compacted), so 8 are reclaimed, each by one
   // try_to_unmap walk with one visit (its own anon_vma). One GC cycle leaves 2 of the moving
   // space's 4 pages live: 6. One launch: no app goes to the background, nothing is compacted.
   // Catches: compaction of file VMAs or shared folios, or of the foreground app.
@@ -386,4 +387,146 @@ Deno.test("android-launch appCompaction: a backgrounded app's private anonymous 
   assert.deepEqual(run({ appCompaction: true }), [6, 6, 6]);
   assert.deepEqual(run({ appCompaction: false }), [0, 0, 0]);
   assert.deepEqual(run({ appCompaction: true, launches: 1 }), [0, 0, 0]);
+});
+
+Deno.test("android-launch: scale multiplies every per-process count (other zygotes too)", () => {
+  const objs = (r: RunResult): number[] => {
+    const o = r.slab.final.objects;
+    return [o.vm_area_struct, o.anon_vma_chain, o.anon_vma, o.mm_struct];
+  };
+  // Halving scale and doubling every per-process count (native daemon, zygote64, zygote32,
+  // webview_zygote, an app's regions, thread stacks, mprotect splits) simulates the same phone.
+  const half = {
+    scale: 0.5,
+    nativeVmas: 8,
+    zygoteVmas: 20,
+    appVmas: 12,
+    appThreads: 2,
+    appMprotectSplits: 2,
+    zygote32Vmas: 12,
+    webviewVmas: 8,
+  };
+  const full = { appMprotectSplits: 1, zygote32Vmas: 6, webviewVmas: 4 };
+  // webview_zygote with one renderer, as in the test above (86 VMAs, 67 AVCs, 41 anon_vmas), and
+  // one mprotect split in each of the 3 app processes: +1 VMA and +2 AVCs each.
+  const webview = { webviewZygote: true, webviewRendererShare: 1 };
+  assert.deepEqual(objs(tinyRun({ ...full, ...webview })), [86 + 3, 67 + 6, 41, 6]);
+  assert.deepEqual(objs(tinyRun({ ...half, ...webview })), [86 + 3, 67 + 6, 41, 6]);
+  // zygote32 with a 32-bit launch, as above (52 / 34 / 26), and 2 splits (system_server, app).
+  const z32 = { zygote32: true, app32Share: 1 };
+  assert.deepEqual(objs(tinyRun({ ...full, ...z32 })), [52 + 2, 34 + 4, 26, 5]);
+  assert.deepEqual(objs(tinyRun({ ...half, ...z32 })), [52 + 2, 34 + 4, 26, 5]);
+});
+
+Deno.test("android-launch: fractional per-process counts are dithered, not rounded", () => {
+  // The tiny phone at scale 0.5 with doubled counts, but 2 native daemons of 3 × 0.5 = 1.5 VMAs
+  // and 1 × 0.5 = 0.5 thread stacks per app process. Dithered (totals stay proportional):
+  //   daemons: 2 and 1 VMAs (each written share dither(0.75) = 1, the stack): 3 VMAs, 2 anon_vmas,
+  //     2 AVCs instead of the single tiny daemon's 4 / 2 / 2;
+  //   stacks: system_server (app index 0) 1, the launched app 0: the app lacks the stack's
+  //     2 VMAs, 1 anon_vma and 1 AVC.
+  // VMAs 3 + 10 + 18 + 16 = 47, AVC 2 + 5 + 14 + 13 = 34, anon_vma 2 + 5 + 9 + 8 = 24.
+  // Rounding per process would give 2 daemons of 2 VMAs and 2 stacks.
+  const r = tinyRun({
+    scale: 0.5,
+    nativeDaemons: 2,
+    nativeVmas: 3,
+    zygoteVmas: 20,
+    appVmas: 12,
+    appThreads: 1,
+  });
+  const o = r.slab.final.objects;
+  assert.deepEqual([o.vm_area_struct, o.anon_vma_chain, o.anon_vma, o.mm_struct], [47, 34, 24, 5]);
+});
+
+Deno.test("android-launch: the low-memory killer kills the oldest app, all its processes", () => {
+  // 4 launches, at most 2 cached: launch 3 kills launch 1, launch 4 kills launch 2 (killed apps
+  // no longer count): native, zygote, system_server and launches 3 and 4 remain; after boot
+  // 32 / 21 / 16 plus 2 apps of 18 / 14 / 9 → 68 VMAs, 49 AVCs, 34 anon_vmas.
+  const r = tinyRun({ launches: 4, maxCachedApps: 2 });
+  const o = r.slab.final.objects;
+  assert.deepEqual([o.vm_area_struct, o.anon_vma_chain, o.anon_vma, o.mm_struct], [68, 49, 34, 5]);
+  // Launches of 2 processes (main + service, both forked from zygote): launch 3 kills both of
+  // launch 1's → 32 + 2 × 36 = 104 VMAs, 21 + 2 × 28 = 77 AVCs, 16 + 2 × 18 = 52 anon_vmas.
+  const two = tinyRun({ launches: 3, maxCachedApps: 2, processesPerLaunch: 2 });
+  const t = two.slab.final.objects;
+  assert.deepEqual(
+    [t.vm_area_struct, t.anon_vma_chain, t.anon_vma, t.mm_struct],
+    [104, 77, 52, 3 + 4],
+  );
+  // Which app dies shows in compaction: app 1 is compacted when app 2 starts (8 folios, as in
+  // the appCompaction test), app 2 when app 3 starts (9: its CoW copies all fall in anonymous
+  // regions); killing app 2 (the newest) at launch 3 instead would leave it uncompacted.
+  const c = tinyRun({ launches: 3, maxCachedApps: 2, appCompaction: true, gcCycles: 0 });
+  assert.equal(c.counters.folios_reclaimed, 8 + 9);
+  assert.equal(
+    tinyRun({ launches: 2, appCompaction: true, gcCycles: 0 }).counters.folios_reclaimed,
+    8,
+  );
+});
+
+Deno.test("android-launch: apps fork from zygote; only main processes fork at runtime", () => {
+  // One launch of 2 processes, each forked from zygote64 (not the service from the main
+  // process): 2 × 18 VMAs, 2 × 14 AVCs (chains of 2, not 3), 2 × 9 anon_vmas after boot's.
+  const two = tinyRun({ processesPerLaunch: 2 });
+  assert.deepEqual(markOf(two, "after 1 launches"), {
+    vm_area_struct: 32 + 36,
+    anon_vma_chain: 21 + 28,
+    anon_vma: 16 + 18,
+  });
+  // appForkShare 1: system_server and the launch's main process fork once each at runtime, the
+  // service process does not: 3 + 2 forks. CoW copies: 3 processes × round(0.5 × 7) = 12, and
+  // each child writes its parent's 1 written own page (a CoW copy): 14.
+  const f = tinyRun({ processesPerLaunch: 2, appForkShare: 1 });
+  assert.equal(f.counters.forks, 3 + 2);
+  assert.equal(f.counters.faults_cow_copy, 12 + 2);
+  // USAP pool: only the main process takes a USAP (2 left, no refill); the service process is
+  // forked: 1 + 3 + 1 forks; native, zygote, system_server, 2 idle USAPs, main and service.
+  const u = tinyRun({ usapPool: true, processesPerLaunch: 2 });
+  assert.equal(u.counters.forks, 1 + 3 + 1);
+  assert.equal(u.slab.final.objects.mm_struct, 7);
+});
+
+Deno.test("android-launch: each app process draws its own choices, reproducibly, by seed", () => {
+  // 9 apps (system_server + 8 launches, none killed), each main process forking at runtime
+  // with probability 0.5, drawn from its own seeded stream: seed 1 → 6 runtime forks, seed 2
+  // → 3 (one stream shared by all apps would make all 9 fork or none).
+  const forks = (seed: number): number =>
+    runOne({
+      scheme: "anon_vma",
+      workload: "android-launch",
+      params: { ...TINY, appForkShare: 0.5, launches: 8, maxCachedApps: 10 },
+      seed,
+      machine: QUIET,
+    }).counters.forks;
+  assert.equal(forks(1), 9 + 6);
+  assert.equal(forks(2), 9 + 3);
+  assert.equal(forks(1), 9 + 6);
+});
+
+Deno.test("android-launch: zygote32 preloads once; renderers inherit zygote64's regions", () => {
+  // Two 32-bit launches: zygote32 preloads its 6 regions at the first request only (a second
+  // preload would collide with the first, MAP_FIXED_NOREPLACE); the second app adds
+  // 14 / 10 / 7 to the 52 / 34 / 26 of one launch (test above).
+  const z = tinyRun({ zygote32: true, zygote32Vmas: 6, app32Share: 1, launches: 2 });
+  const o = z.slab.final.objects;
+  assert.deepEqual(
+    [o.vm_area_struct, o.anon_vma_chain, o.anon_vma, o.mm_struct],
+    [52 + 14, 34 + 10, 26 + 7, 6],
+  );
+  assert.equal(z.counters.forks, 3);
+  // A WebView renderer inherits zygote64's regions through webview_zygote and CoWs a share of
+  // all written ones: 3 image pages + 4 heap pages + webview_zygote's 1 written page →
+  // round(0.5 × 8) = 4 copies, as system_server and the app: 12.
+  const w = tinyRun({ webviewZygote: true, webviewVmas: 4, webviewRendererShare: 1 });
+  assert.equal(w.counters.faults_cow_copy, 3 * 4);
+});
+
+Deno.test("android-launch: a third of the written image regions are private file mappings", () => {
+  // Written file-backed regions fault by CoW from the page cache (faults_cow_file); the 1st,
+  // 4th, 7th ... written region of each image is one. Tiny phone: the native daemon's 1 written
+  // region, zygote's first of 3, each zygote child's 1 own region: 1 + 1 + 2 = 4. zygote with
+  // 16 regions (8 written: stack, heap space, 6 image regions): 2 of the 6 → 5.
+  assert.equal(tinyRun({}).counters.faults_cow_file, 4);
+  assert.equal(tinyRun({ zygoteVmas: 16 }).counters.faults_cow_file, 5);
 });

@@ -189,3 +189,68 @@ Deno.test("reflink-share: the estimate counts files + 2 VMAs per process and d +
     workloadBytes: 8 * (8 * 2 + 8),
   });
 });
+
+Deno.test("reflink-share: each worker draws its own CoW pages, reproducibly, by seed", () => {
+  // 4 workers under the template, 2 heap pages, each worker writes 1 (cowFraction 0.5), from its
+  // own stream (seeded by its path in the tree). A template folio is mapped by the template and
+  // by every worker that did not copy it. Seed 1: 3 workers copy one page, 1 the other → the
+  // folios are mapped 2 and 4 times; seed 2: 2 and 2 → 3 and 3. The walk migrates the most
+  // shared one and ages the other (hits = mappings). Workers sharing one stream would copy the
+  // same page: mapped 1 and 5 times.
+  const hits = (seed: number): number[] => {
+    const r = runOne({
+      scheme: "anon_vma",
+      workload: "reflink-share",
+      params: {
+        ...SMALL,
+        files: 0,
+        heapPages: 2,
+        width: 4,
+        depth: 1,
+        cowFraction: 0.5,
+        privatePages: 0,
+        walkRounds: 1,
+      },
+      seed,
+      machine: QUIET,
+    });
+    assert.equal(r.counters.faults_cow_copy, 4);
+    return [r.walks.migrate.hits.max, r.walks.referenced.hits.max];
+  };
+  assert.deepEqual(hits(1), [4, 2]);
+  assert.deepEqual(hits(2), [3, 3]);
+  assert.deepEqual(hits(1), [4, 2]);
+});
+
+Deno.test("reflink-share: the walker samples walkSample folios, each at most once", () => {
+  const walker = (extra: Record<string, number>) => {
+    const r = runOne({
+      scheme: "anon_vma",
+      workload: "reflink-share",
+      params: { ...SMALL, files: 0, width: 1, depth: 1, privatePages: 0, ...extra },
+      seed: 1,
+      machine: QUIET,
+    });
+    return [
+      r.walks.migrate.count,
+      r.walks.referenced.count,
+      r.latency.walk_migrate.count,
+      r.latency.walk_referenced.count,
+    ];
+  };
+  // walkSample 1 of 8 heap folios: one folio a round, however many walksPerRound allows:
+  // 3 rounds → M | R | M, one walk step each.
+  assert.deepEqual(walker({ heapPages: 8, walkSample: 1, walkRounds: 3 }), [2, 1, 2, 1]);
+  // 2 heap folios, 2 draws a round for 6 rounds: 2 rounds draw the same folio twice, whose sample
+  // holds it once (one walk): 10 walks, alternating M R, and no step without a walk.
+  assert.deepEqual(walker({ heapPages: 2, walkRounds: 6 }), [5, 5, 5, 5]);
+});
+
+Deno.test("reflink-share: the estimate counts each worker's CoW copies", () => {
+  // SMALL with cowFraction 0.25: the template's 8 anon pages → round(8 × 0.25) = 2 copies per
+  // worker: folios 8 + 2 × 4 read file pages + 6 × (2 + 2 private) = 40, and one list of 2
+  // pages per worker in the workload's bytes: 8 × (8 × 2 + 8 + 2 × 6) = 288.
+  const e = REFLINK_SHARE.estimate!(resolveParams(REFLINK_SHARE, { ...SMALL, cowFraction: 0.25 }));
+  assert.equal(e.objects.folios, 40);
+  assert.equal(e.objects.workloadBytes, 288);
+});
