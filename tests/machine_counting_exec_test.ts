@@ -247,3 +247,42 @@ Deno.test("CountingExec: more locks held than its first room (8), each class's w
   }
   assert.deepEqual(c.work, { list_op: 210 });
 });
+
+Deno.test("CountingExec: an operation end is one grace period for its callbacks, run once", () => {
+  const ex = new CountingExec();
+  const ran: string[] = [];
+  ex.beginOp("munmap", 1);
+  ex.callRcu(() => ran.push("a"));
+  ex.callRcu(() => ran.push("b"));
+  assert.equal(ran.length, 0);
+  ex.endOp();
+  assert.deepEqual([ran, ex.counters.gracePeriods], [["a", "b"], 1]);
+  // Later operations run nothing again and, queueing nothing, complete no grace period.
+  ex.beginOp("exit", 1);
+  ex.endOp();
+  ex.flushRcu();
+  assert.deepEqual([ran, ex.counters.gracePeriods], [["a", "b"], 1]);
+  ex.beginOp("exit", 1);
+  ex.callRcu(() => ran.push("c"));
+  ex.endOp();
+  assert.deepEqual([ran, ex.counters.gracePeriods], [["a", "b", "c"], 2]);
+  assert.deepEqual(ex.counters.work, { rcu_op: 3 });
+});
+
+Deno.test("CountingExec: a nested operation and an unbalanced rcu_read_unlock are errors", () => {
+  const ex = new CountingExec();
+  ex.beginOp("fork", 1);
+  assert.throws(
+    () => ex.beginOp("mmap", 1),
+    /^Error: operation mmap started inside another operation$/,
+  );
+  ex.endOp();
+  // Only the operation begun is counted.
+  assert.deepEqual(ex.counters.ops, { fork: 1 });
+  assert.throws(() => ex.rcuReadUnlock(), /^Error: rcu_read_unlock without rcu_read_lock$/);
+  ex.rcuReadLock();
+  ex.rcuReadLock();
+  ex.rcuReadUnlock();
+  ex.rcuReadUnlock();
+  assert.throws(() => ex.rcuReadUnlock(), /^Error: rcu_read_unlock without rcu_read_lock$/);
+});

@@ -6145,4 +6145,224 @@ export const MUTANTS: readonly Mutant[] = [
     story: "reflink-share's estimate forgets the workers' CoW copies",
     tests: ["tests/workloads_reflink_test.ts"],
   },
+  // -- the timed machine: task and CPU figures, rwsem wake-up, spinning, RCU sections, hold modes ---
+  {
+    id: "acct-task-cpu-ignores-running",
+    file: "core/machine/accounting.ts",
+    search: "cpuNs: t.cpuNs + (t.cpu ? now - t.cpuSince : 0),",
+    replace: "cpuNs: t.cpuNs,",
+    story:
+      "a task on a CPU when run(until) stops reports only the CPU time of its finished stretches",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
+  {
+    id: "acct-runnable-wait-ignores-queued",
+    file: "core/machine/accounting.ts",
+    search:
+      'runnableWaitNs: t.runnableWaitNs + (t.state === "runnable" ? now - t.runnableSince : 0),',
+    replace: "runnableWaitNs: t.runnableWaitNs,",
+    story: "a task still queued for a CPU when run(until) stops reports none of that wait",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
+  {
+    id: "acct-trylock-failure-as-contended",
+    file: "core/machine/accounting.ts",
+    search: "contended: a.contended,",
+    replace: "contended: a.contended + a.trylockFailures,",
+    story: "a failed trylock is reported as a contended acquisition: contention looks worse",
+    tests: ["tests/machine_accounting_test.ts", "tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "lockstate-all-readers-overtake-head-writer",
+    file: "core/machine/lock_state.ts",
+    search: "if (!this.shared(q[0].mode)) {",
+    replace: "if (!this.shared(q[0].mode) && (this.#bits & WAKE_ALL) === 0) {",
+    story:
+      "with readerWakeup 'all', readers queued behind a writer at the head of the queue overtake it",
+    tests: ["tests/machine_lock_state_test.ts"],
+  },
+  {
+    id: "lockstate-mutex-spins",
+    file: "core/machine/lock_state.ts",
+    search: '(lock.kind === "spinlock" ? SPIN : 0)',
+    replace: '(lock.kind !== "rwsem" ? SPIN : 0)',
+    story: "a mutex waiter spins on its CPU like a spinlock waiter instead of sleeping",
+    tests: ["tests/machine_lock_state_test.ts", "tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "exec-gp-per-callback",
+    file: "core/machine/exec.ts",
+    search: "for (const fn of q) fn();\n    this.#gracePeriods++;",
+    replace: "for (const fn of q) {\n      fn();\n      this.#gracePeriods++;\n    }",
+    story: "the untimed exec counts a grace period per callback, not one per operation end",
+    tests: ["tests/machine_counting_exec_test.ts"],
+  },
+  {
+    id: "exec-rcu-queue-not-emptied",
+    file: "core/machine/exec.ts",
+    search: "this.#rcuQueue = [];\n",
+    replace: "",
+    story: "the untimed exec runs an operation's RCU callbacks again at every later operation end",
+    tests: ["tests/machine_counting_exec_test.ts"],
+  },
+  {
+    id: "exec-nested-op-accepted",
+    file: "core/machine/exec.ts",
+    search:
+      "if (this.#inOp) throw new Error(`operation ${kind} started inside another operation`);\n",
+    replace: "",
+    story: "the untimed exec accepts an operation begun inside another one",
+    tests: ["tests/machine_counting_exec_test.ts"],
+  },
+  {
+    id: "exec-rcu-unlock-unbalanced",
+    file: "core/machine/exec.ts",
+    search: 'if (this.#rcuDepth === 0) throw new Error("rcu_read_unlock without rcu_read_lock");\n',
+    replace: "",
+    story: "an rcu_read_unlock without a matching lock is accepted by the untimed exec",
+    tests: ["tests/machine_counting_exec_test.ts"],
+  },
+  {
+    id: "machine-release-stale-next",
+    file: "core/machine/machine.ts",
+    search: "if (granted.length > 0) next = events.nextTime; // only a wake-up schedules",
+    replace: "// only a wake-up schedules",
+    story:
+      "after handing a spinlock to a spinning waiter the releaser runs on past the waiter's resumption: the clock goes back and the waiter's hold is replayed late",
+    tests: ["tests/machine_lock_state_test.ts", "tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "machine-rcu-unlock-stale-next",
+    file: "core/machine/machine.ts",
+    search:
+      "this.#rcu.endSection(task.rcuSection);\n          }\n          next = events.nextTime;",
+    replace: "this.#rcu.endSection(task.rcuSection);\n          }",
+    story:
+      "a reader leaving its section runs on past the callbacks it released: they run late, the clock goes back",
+    tests: ["tests/machine_rcu_test.ts"],
+  },
+  {
+    id: "machine-call-rcu-stale-next",
+    file: "core/machine/machine.ts",
+    search: "this.#rcu.queue(fn);\n          next = events.nextTime;",
+    replace: "this.#rcu.queue(fn);",
+    story:
+      "a task that queued a callback runs on past its grace period: the callback runs after the task's later steps, the clock goes back",
+    tests: ["tests/machine_rcu_test.ts"],
+  },
+  {
+    id: "machine-spin-deadlock-silent",
+    file: "core/machine/machine.ts",
+    search: '(t) => t.state === "blocked" || t.state === "spinning"',
+    replace: '(t) => t.state === "blocked"',
+    story:
+      "tasks spinning forever on spinlocks nobody releases end the run silently, no deadlock error",
+    tests: ["tests/machine_lock_state_test.ts", "tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "machine-run-until-now-refused",
+    file: "core/machine/machine.ts",
+    search: "!(untilNs >= this.#now)",
+    replace: "!(untilNs > this.#now)",
+    story: "run(until) with the limit at the current time (run what is due now) is refused",
+    tests: ["tests/machine_determinism_test.ts"],
+  },
+  {
+    id: "machine-switch-not-task-cpu",
+    file: "core/machine/machine.ts",
+    search:
+      "task.cpuSince = now;\n    const switchNs = cpu.lastTask !== task.spec.id ? this.costs.contextSwitchNs : 0;",
+    replace:
+      "const switchNs = cpu.lastTask !== task.spec.id ? this.costs.contextSwitchNs : 0;\n    task.cpuSince = now + switchNs;",
+    story: "a task's CPU time leaves out its context switches, which its CPU's busy time counts",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
+  {
+    id: "machine-no-cpu-affinity",
+    file: "core/machine/machine.ts",
+    search:
+      "if (task.lastCpu !== null && cpus[task.lastCpu].task === null) cpu = cpus[task.lastCpu];\n      else for",
+    replace: "for",
+    story:
+      "a task takes the lowest free CPU, not the one it ran on last: needless context switches",
+    tests: ["tests/machine_accounting_test.ts", "tests/machine_timeline_test.ts"],
+  },
+  {
+    id: "mtypes-busy-at-closed-only",
+    file: "core/machine/machine_types.ts",
+    search: "for (const c of cpus) busy += cpuBusyNs(c, now);",
+    replace: "for (const c of cpus) busy += c.busyNs;",
+    story:
+      "the CPU busy time at the last operation end leaves out the stretches still running then (the utilisation of the run is too low)",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
+  {
+    id: "mtypes-fifo-grow-unwrapped",
+    file: "core/machine/machine_types.ts",
+    search: "buf[i] = old[(this.#head + i) & (old.length - 1)];",
+    replace: "buf[i] = old[i];",
+    story:
+      "with more than 16 tasks waiting for a CPU the run queue loses and repeats tasks as it grows",
+    tests: ["tests/machine_determinism_test.ts"],
+  },
+  {
+    id: "mtypes-sleep-zero-refused",
+    file: "core/machine/machine_types.ts",
+    search: "!Number.isFinite(ns) || ns < 0)",
+    replace: "!Number.isFinite(ns) || ns <= 0)",
+    story: "a zero-ns sleep (a yield to the run queue) is refused as an invalid action",
+    tests: ["tests/machine_determinism_test.ts"],
+  },
+  {
+    id: "rcu-ended-section-stays-active",
+    file: "core/machine/rcu.ts",
+    search: "this.#activeSections.delete(id);\n",
+    replace: "",
+    story: "a read-side section that ended still holds back every callback queued after it",
+    tests: ["tests/machine_rcu_test.ts"],
+  },
+  {
+    id: "rcu-last-callback-zero-before-any",
+    file: "core/machine/rcu.ts",
+    search: "#lastGpAt = -1;",
+    replace: "#lastGpAt = 0;",
+    story:
+      "a run with no RCU callback yet reports its last callback at t=0 (and one at t=0 is no grace period)",
+    tests: ["tests/machine_rcu_test.ts"],
+  },
+  {
+    id: "rcu-section-end-fires-inline",
+    file: "core/machine/rcu.ts",
+    search: "this.#host.schedule(this.#host.now(), () => this.#fire(cb));",
+    replace: "this.#fire(cb);",
+    story:
+      "a callback released by a reader leaving runs inside that reader's step, before the reader's later steps at the same instant",
+    tests: ["tests/machine_rcu_test.ts"],
+  },
+  {
+    id: "machine-hold-mode-stale-record",
+    file: "core/machine/machine.ts",
+    search: 'h.write = mode !== "read";\n',
+    replace: "",
+    story:
+      "a task's reused hold record keeps the mode it was made with: write holds are counted as read holds",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
+  {
+    id: "machine-wait-mode-from-lock-kind",
+    file: "core/machine/machine.ts",
+    search: 'noteGrant(m, mode === "read", waited);',
+    replace: 'noteGrant(m, info.state.lock.kind === "rwsem", waited);',
+    story: "every rwsem acquisition, writers' too, is counted (and its wait) as a read one",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
+  {
+    id: "mtypes-drop-held-aliases-record",
+    file: "core/machine/machine_types.ts",
+    search: "held[nh] = h;\n  task.nheld = nh;",
+    replace: "task.nheld = nh;",
+    story:
+      "a hold released out of order leaves its slot aliased to another hold's record: the next acquisition overwrites a lock still held",
+    tests: ["tests/machine_accounting_test.ts"],
+  },
 ];
