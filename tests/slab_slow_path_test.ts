@@ -1,5 +1,6 @@
 // The SLUB slow-path model (core/slab_slow_path.ts): exact event counts and work for small,
-// hand-checked allocation sequences, the GFP_NOWAIT failure, and 6.18's anon_vma_clone fallback.
+// hand-checked allocation sequences, the GFP_NOWAIT failure, and 6.18's anon_vma_clone fallback;
+// then the plain accounting a run's byte figures rest on (sizes, underflow, setLive, groups).
 
 import assert from "node:assert/strict";
 import { Slab } from "../core/slab.ts";
@@ -167,4 +168,99 @@ Deno.test("slow-path parameters: ranges are checked with one line naming the key
     message: "Slab slow-path parameter cpus must be an integer in [0, 4096]",
   });
   assert.equal(resolveSlabSlowPath({ cpus: 0, minPartial: 0 }).cpus, 0);
+});
+
+Deno.test("refill: one slab's worth at most; the rest stays on the node for the next", () => {
+  // anon_vma (39 per slab). 40 allocs: 2 new slabs, 38 left on the CPU. 40 frees: 40 on the
+  // node. 38 fast allocs empty the CPU; the next refills 39 (1 left on the node), 38 more are
+  // fast, the next refills the last 1, and the one after needs new slab #3.
+  const { slab } = slowSlab();
+  slab.alloc("anon_vma", 40);
+  slab.free("anon_vma", 40);
+  const seen: number[][] = [];
+  for (const n of [38, 1, 38, 1, 1]) {
+    slab.alloc("anon_vma", n);
+    const c = slab.slowPathCounters("anon_vma")!;
+    seen.push([c.refills, c.newSlabs]);
+  }
+  assert.deepEqual(seen, [[0, 2], [1, 2], [1, 2], [2, 2], [2, 3]]);
+});
+
+Deno.test("memcg stock: frees give bytes back up to one page; the rest is uncharged", () => {
+  // anon_vma (104 bytes, accounted). 40 allocs: refills at allocs 1 and 40, stock 8192 - 4160
+  // = 4032. 40 frees: +104 each, taken modulo 4096 when above it (4136 -> 40), ending at
+  // 40 + 39 × 104 = 4096. 40 allocs again: 39 fit in 4096 bytes, the 40th refills (3rd).
+  const { slab } = slowSlab();
+  slab.alloc("anon_vma", 40);
+  assert.equal(slab.slowPathCounters("anon_vma")!.memcgStockRefills, 2);
+  slab.free("anon_vma", 40);
+  slab.alloc("anon_vma", 39);
+  assert.equal(slab.slowPathCounters("anon_vma")!.memcgStockRefills, 2);
+  slab.alloc("anon_vma", 1);
+  assert.equal(slab.slowPathCounters("anon_vma")!.memcgStockRefills, 3);
+});
+
+Deno.test("GFP_NOWAIT alloc(n) failing part-way keeps the objects it got before it failed", () => {
+  // Reclaim at every 2nd new slab: alloc(45, nowait) takes slab #1's 39 objects, then the 40th
+  // needs slab #2 (reclaim): it fails, and the 39 already taken stay allocated and counted.
+  const { slab } = slowSlab({ reclaimEveryNewSlabs: 2 });
+  assert.equal(slab.alloc("anon_vma", 45, "nowait"), false);
+  const s = slab.stats("anon_vma");
+  assert.deepEqual([s.live, s.allocs, s.peak], [39, 39, 39]);
+  assert.equal(slab.snapshot().totalBytes, 39 * 104);
+  slab.free("anon_vma", 39);
+  assert.equal(slab.snapshot().totalBytes, 0);
+});
+
+Deno.test("zero-size caches never take a slow path; a released retained object goes back", () => {
+  // cow_remap_entry (0 bytes: a tagged word in a maple slot) allocates nothing from a slab.
+  const z = slowSlab();
+  z.slab.alloc("cow_remap_entry", 100);
+  z.slab.free("cow_remap_entry", 100);
+  assert.deepEqual(
+    Object.values(z.slab.slowPathCounters("cow_remap_entry")!),
+    new Array(9).fill(0),
+  );
+  assert.deepEqual(z.ex.counters.work, { slab_alloc: 100, slab_free: 100 });
+  // vm_area_struct (21 per slab): 21 allocs fill slab #1. One is freed by its owner (1 on the
+  // node) but retained by a reference; its release puts it back too (2 on the node). The next
+  // alloc refills both, so the one after it is fast: still 1 new slab.
+  const { slab } = slowSlab();
+  slab.alloc("vm_area_struct", 21);
+  slab.free("vm_area_struct");
+  slab.retain("vm_area_struct");
+  slab.releaseRetained("vm_area_struct");
+  slab.alloc("vm_area_struct", 2);
+  const c = slab.slowPathCounters("vm_area_struct")!;
+  assert.deepEqual([c.refills, c.newSlabs], [1, 1]);
+});
+
+Deno.test("slab accounting: sizes, underflow, setLive and a group tracked after retains", () => {
+  // A size set before the first allocation is what allocations charge; after it, refused.
+  const s = new Slab();
+  s.setSize("vm_area_struct", 200);
+  s.alloc("vm_area_struct", 2);
+  assert.equal(s.snapshot().totalBytes, 400);
+  assert.equal(s.peakTotalBytes, 400);
+  assert.throws(() => s.setSize("vm_area_struct", 192), /after its first allocation/);
+  s.free("vm_area_struct", 2);
+  assert.equal(s.snapshot().totalBytes, 0);
+  // Freeing more than is live is refused (a double free), and changes nothing.
+  s.alloc("anon_vma");
+  assert.throws(() => s.free("anon_vma", 2), /Slab underflow in anon_vma: freeing 2 of 1/);
+  s.free("anon_vma");
+  assert.throws(() => s.free("anon_vma"), /Slab underflow/);
+  assert.equal(s.live("anon_vma"), 0);
+  // setLive moves to the exact count, up or down.
+  s.setLive("maple_node", 3);
+  s.setLive("maple_node", 5);
+  assert.deepEqual([s.live("maple_node"), s.stats("maple_node").allocs], [5, 5]);
+  s.setLive("maple_node", 1);
+  assert.deepEqual([s.live("maple_node"), s.stats("maple_node").frees], [1, 4]);
+  // A VMA retained before the group is tracked counts in it (memory the scheme adds).
+  s.retain("vm_area_struct");
+  s.trackGroup(["anon_vma"]);
+  assert.deepEqual([s.groupBytes, s.groupPeakBytes], [200, 200]);
+  s.releaseRetained("vm_area_struct");
+  assert.deepEqual([s.groupBytes, s.groupPeakBytes], [0, 200]);
 });

@@ -6365,4 +6365,336 @@ export const MUTANTS: readonly Mutant[] = [
       "a hold released out of order leaves its slot aliased to another hold's record: the next acquisition overwrites a lock still held",
     tests: ["tests/machine_accounting_test.ts"],
   },
+  // -- the oracle's mapper sets in every mode and its cross-check; slab slow paths and accounting ---
+  {
+    id: "oracle-list-head-skips-first-pair",
+    file: "core/oracle.ts",
+    search:
+      "for (let i = LIST_HEAD + 2; i < list.length; i += 2) if (list[i - 2] >= list[i]) sorted = 0;",
+    replace:
+      "for (let i = LIST_HEAD + 4; i < list.length; i += 2) if (list[i - 2] >= list[i]) sorted = 0;",
+    story:
+      "a list made from a small set whose first two keys are out of order is marked sorted: binary search misses mappings",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-list-head-always-sorted",
+    file: "core/oracle.ts",
+    search: "list[0] = hi * 2 + sorted;",
+    replace: "list[0] = hi * 2 + 1;",
+    story:
+      "every mapper list made from a small set is marked sorted, whatever its order: look-ups miss mappings",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-list-bsearch-skips-last",
+    file: "core/oracle.ts",
+    search: "let lo = 0, hi = listSize(list) - 1;",
+    replace: "let lo = 0, hi = listSize(list) - 2;",
+    story:
+      "the binary search of a sorted mapper list never looks at its last key: the newest fork child's mapping is missed",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-to-list-no-range-check",
+    file: "core/oracle.ts",
+    search: "      if (d < -SMALL_REL || d >= SMALL_REL) return this.msToMap(mm, addr);\n",
+    replace: "",
+    story:
+      "small-mode mappings 2^15+ pages from the first go into a mapper list anyway: their Smi keys wrap and decode to wrong addresses",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-map-key-includes-limit",
+    file: "core/oracle.ts",
+    search: "return rel >= -SMALL_REL && rel < SMALL_REL ? rel * SMALL_MM + qId : farKey(qd[KEY]);",
+    replace:
+      "return rel >= -SMALL_REL && rel <= SMALL_REL ? rel * SMALL_MM + qId : farKey(qd[KEY]);",
+    story:
+      "a Map-mode look-up of a mapping exactly 2^14 pages from the base uses another key than its store: it is never found",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-far-key-number-collides",
+    file: "core/oracle.ts",
+    search:
+      "return key >= SMALL_KEY_LIMIT || key < -SMALL_KEY_LIMIT || key !== key ? key : String(key);",
+    replace: "return key;",
+    story:
+      "a far mapping whose key is a small number (mm id 0) shares its Map key with a near one: one replaces the other",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-map-decode-unsigned",
+    file: "core/oracle.ts",
+    search: ": { mm: v, addr: addrAt(base, (key as number) >> 16) };",
+    replace: ": { mm: v, addr: addrAt(base, (key as number) >>> 16) };",
+    story:
+      "a Map-mode mapping below the folio's index decodes to an address 2^16 pages up: walks are checked against wrong pages",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-locate-second-ignores-offset",
+    file: "core/oracle.ts",
+    search: "        : rel === 0 && many.id === id)\n      ? 0",
+    replace: "        : many.id === id)\n      ? 0",
+    story:
+      "the second mapping (at the folio's index) answers for any page of its mm: has() says mapped where it is not",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-list-replace-keeps-old-mm",
+    file: "core/oracle.ts",
+    search: "      if (qNice && i >= 0) {\n        many[i + 1] = mm;\n        return false;",
+    replace: "      if (qNice && i >= 0) {\n        return false;",
+    story:
+      "re-setting a list-mode mapping under a new mm object keeps the stale mm: get() gives a dead process",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-to-map-stale-storable",
+    file: "core/oracle.ts",
+    search: "    qStorable = storable;\n",
+    replace: "",
+    story:
+      "after moving to Map mode the new mapping is judged by the last moved one's storability: a -0 address comes back +0",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-rebase-skips-many-mode",
+    file: "core/oracle.ts",
+    search: "if (this.#one === null && this.msExtras() === null) {",
+    replace: "if (this.#one === null) {",
+    story:
+      "a folio in list or Map mode whose index changes keeps offsets from the old index: every mapping's address shifts",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-attach-side-data-drops-extras",
+    file: "core/oracle.ts",
+    search: "d.mapperExtras = this.msExtras();",
+    replace: "d.mapperExtras = null;",
+    story:
+      "reading a small folio's mapcount array (side data made) drops every mapping after the first from the oracle",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-check-counts-file-ptes",
+    file: "core/oracle.ts",
+    search: "if (!f || !f.anon) continue;",
+    replace: "if (!f) continue;",
+    story:
+      "the cross-check counts page-cache PTEs, which the oracle never records: any file mapping is reported broken",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-check-ignores-freed",
+    file: "core/oracle.ts",
+    search: "        if (f.freed) out.push(`mm ${mm.id} maps freed folio ${f.id}`);\n",
+    replace: "",
+    story: "a PTE left pointing at a freed folio (use after free) passes the oracle's cross-check",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-check-no-total",
+    file: "core/oracle.ts",
+    search: "if (recorded !== ptes) out.push(",
+    replace: "if (recorded < ptes) out.push(",
+    story:
+      "the cross-check misses a mapping recorded with no PTE when the folio's mapcount counts it too",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "oracle-map-twice-silent",
+    file: "core/oracle.ts",
+    search: "    if (!folio.mappers.put(mm, addr)) {\n",
+    replace: "    if (!folio.mappers.put(mm, addr) && folio.id < 0) {\n",
+    story:
+      "the oracle accepts a folio mapped twice at one address: a double rmap add goes unnoticed",
+    tests: [
+      "tests/oracle_mapper_set_test.ts",
+      "tests/folio_object_test.ts",
+      "tests/semantics_pinned_test.ts",
+    ],
+  },
+  {
+    id: "slab-set-size-stale-charge",
+    file: "core/slab.ts",
+    search: "    this.#caches[cache].size = bytes;\n",
+    replace: "",
+    story:
+      "a scheme's grown struct size is reported in snapshots, but allocations charge the old size to the total",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-nowait-partial-lost",
+    file: "core/slab.ts",
+    search: "          if (i > 0) this.#commitAlloc(c, i);\n",
+    replace: "",
+    story:
+      "a GFP_NOWAIT alloc(n) that fails part-way drops the objects it already took from the slab: live undercounts",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-refill-takes-all",
+    file: "core/slab.ts",
+    search: "const take = Math.min(g.objsPerSlab, st.nodeFree);",
+    replace: "const take = st.nodeFree;",
+    story:
+      "a refill moves every free object on the node to the CPU, not one slab's worth: refill counts drop",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-stock-unbounded",
+    file: "core/slab.ts",
+    search: "if (this.#stockBytes > p.memcgStockBytes) this.#stockBytes %= p.memcgStockBytes;",
+    replace: "",
+    story:
+      "freed accounted objects grow the memcg stock without bound: later allocations never refill it",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-retained-release-no-slow-free",
+    file: "core/slab.ts",
+    search:
+      "    if (this.#slow && this.#exec && this.#sizes[cache] > 0) {\n      for (let i = 0; i < n; i++) this.#slowFree(cache);\n    }\n  }\n\n  /** Adjusts",
+    replace: "  }\n\n  /** Adjusts",
+    story:
+      "a retained object released at its last reference never returns to its slab: the slow path leaks free objects",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-zero-size-slow-path",
+    file: "core/slab.ts",
+    search: "if (this.#slow && this.#exec && c.size > 0) {\n      for (let i = 0; i < n; i++) {",
+    replace: "if (this.#slow && this.#exec) {\n      for (let i = 0; i < n; i++) {",
+    story:
+      "zero-size objects (remap entries in maple slots) are charged slab slow paths they never take",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-underflow-off-by-one",
+    file: "core/slab.ts",
+    search:
+      "if (s.live < n) throw new Error(`Slab underflow in ${cache}: freeing ${n} of ${s.live}`);",
+    replace:
+      "if (s.live + 1 < n) throw new Error(`Slab underflow in ${cache}: freeing ${n} of ${s.live}`);",
+    story: "freeing one object more than is live is not refused: a double free leaves live at -1",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-set-live-absolute",
+    file: "core/slab.ts",
+    search: "if (live > cur) this.alloc(cache, live - cur);",
+    replace: "if (live > cur) this.alloc(cache, live);",
+    story:
+      "setLive allocates the target count instead of the difference: estimated maple_node counts grow",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
+  {
+    id: "slab-track-group-ignores-retained",
+    file: "core/slab.ts",
+    search:
+      "      if (!this.#group.has(c)) this.#groupBytes += this.#stats[c].retained * this.sizes[c];\n",
+    replace: "",
+    story:
+      "a group tracked after VMAs were retained leaves them out: the scheme's rmap bytes undercount",
+    tests: [
+      "tests/slab_slow_path_test.ts",
+      "tests/semantics_pinned_test.ts",
+      "tests/rmap_bytes_test.ts",
+    ],
+  },
 ];
