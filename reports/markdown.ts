@@ -6,6 +6,7 @@
  */
 
 import { HEADLINE_FIGURES } from "./metrics.ts";
+import { runCorrectness } from "./repeats.ts";
 import { type Results, runLabel, type RunResult } from "./results.ts";
 import { columnValue, formatColumnValue, TABLE_COLUMNS } from "./table.ts";
 import { baselineSchemeOf, DEFAULT_VERDICT_BASELINE, schemeOutcomes, verdicts } from "./verdict.ts";
@@ -168,13 +169,15 @@ export function summaryMarkdown(results: Results): string {
       (repeat > 1 ? ` · ${repeat} repeats (seeds ${(s.repeatSeeds ?? []).join(", ")})` : "") +
       ` · cost profile ${inlineCode(s.costProfile)} · ${results.runs.length} runs`,
   );
-  const bad = results.runs.filter((r) => r.oracle.mismatches > 0 || !r.oracle.leakFree);
+  // Over every repeat (a run's own oracle block is repeat 0's).
+  const checked = results.runs.map((r) => ({ r, c: runCorrectness(r) }));
+  const bad = checked.filter(({ c }) => c.mismatches > 0 || !c.leakFree);
   if (bad.length > 0) {
     lines.push("");
-    for (const r of bad) {
+    for (const { r, c } of bad) {
       lines.push(
-        `> **Correctness:** ${inlineCode(r.id)}: ${r.oracle.mismatches} oracle mismatches` +
-          (r.oracle.leakFree ? "" : ", slab objects leaked"),
+        `> **Correctness:** ${inlineCode(r.id)}: ${c.mismatches} oracle mismatches` +
+          (c.leakFree ? "" : ", slab objects leaked"),
       );
     }
   }

@@ -135,3 +135,32 @@ export function metricAggregate(run: RunResult, metric: string): Aggregate | nul
 export function runSeeds(run: RunResult): number[] {
   return runRepeats(run).map((r) => r.seed);
 }
+
+/**
+ * A run's correctness over every repeat: the most oracle mismatches any repeat had, and whether
+ * every repeat was leak-free. A run's own `oracle` block is repeat 0's, so a failure in a later
+ * repeat shows only here (and in the repeats' `oracle.mismatches` and `oracle.leaks` metrics).
+ *
+ * @example Usage
+ * ```ts
+ * import { runCorrectness } from "./repeats.ts";
+ * import type { RunResult } from "./results.ts";
+ * const run = {
+ *   oracle: { walksChecked: 9, mismatches: 0, leakFree: true },
+ *   repeats: [
+ *     { repeat: 0, seed: 1, metrics: { "oracle.mismatches": 0, "oracle.leaks": 0 } },
+ *     { repeat: 1, seed: 2, metrics: { "oracle.mismatches": 0, "oracle.leaks": 1 } },
+ *   ],
+ * } as unknown as RunResult;
+ * const c = runCorrectness(run);
+ * if (c.mismatches !== 0 || c.leakFree) throw new Error("unexpected");
+ * ```
+ */
+export function runCorrectness(run: RunResult): { mismatches: number; leakFree: boolean } {
+  let mismatches = run.oracle.mismatches;
+  for (const m of metricSamples(run, "oracle.mismatches") ?? []) {
+    mismatches = Math.max(mismatches, m);
+  }
+  const leaks = metricSamples(run, "oracle.leaks") ?? [];
+  return { mismatches, leakFree: run.oracle.leakFree && leaks.every((n) => n === 0) };
+}
