@@ -10,6 +10,10 @@ import { loadChartUmd } from "../reports/chart_umd.ts";
 import { markup, trustedHtml } from "../reports/html_template.ts";
 import { CLIENT_SCRIPT } from "../reports/html_client.ts";
 import { makeFixture, makeSweepFixture } from "./fixtures/results_fixture.ts";
+import { metricValues } from "../reports/metrics.ts";
+import { aggregateRepeats } from "../reports/repeats.ts";
+import { summaryMarkdown } from "../reports/markdown.ts";
+import type { Results } from "../reports/results.ts";
 
 const XSS = "<script>alert(1)</script>";
 
@@ -566,6 +570,11 @@ const FIGURES_HEADER = [
   "leak free",
 ];
 
+/** {@link FIGURES_HEADER} of a section with repeats: two columns are repeat 0's own figures. */
+const FIGURES_HEADER_REPEATS = FIGURES_HEADER.map((h) =>
+  h === "CPU %" || h === "walks checked" ? `${h} (repeat 0)` : h
+);
+
 Deno.test("the figures table gives simulated time in ms and CPU busy time in %", () => {
   // The fixture's runs take 1 ms · k of simulated time (simulatedNs = 1,000,000 · k) at a busy
   // fraction of 0.25: fork_tree has k = 1 (anon_vma) and k = 2 (cow_context).
@@ -664,5 +673,359 @@ Deno.test("the scaling table gives the byte figures in KiB and the others in the
     ["anon_vma", "1", "9.11", "0.62", "1.23", "5", "27.91", "1,000", "400"],
     ["anon_vma", "2", "18.22", "1.23", "2.47", "10", "27.91", "2,000", "400"],
     ["anon_vma", "4", "36.44", "2.47", "4.94", "20", "27.91", "4,000", "400"],
+  ]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Repeats, verdicts and the escaping of the page's own chrome
+
+/** Run id → metric → its value in each repeat (the other metrics keep repeat 0's value). */
+type RepeatPlan = Record<string, Record<string, number[]>>;
+
+/** The document with paired repeats of `seeds`, the metrics of `plan` varying per repeat. */
+function withRepeats(doc: Results, seeds: number[], plan: RepeatPlan): Results {
+  for (const r of doc.runs) {
+    const base = metricValues(r);
+    const over = Object.entries(plan[r.id] ?? {});
+    r.repeats = seeds.map((seed, k) => ({
+      repeat: k,
+      seed,
+      metrics: { ...base, ...Object.fromEntries(over.map(([m, xs]) => [m, xs[k]])) },
+    }));
+    r.aggregates = aggregateRepeats(r.repeats);
+    r.seed = seeds[0];
+  }
+  doc.suite.repeat = seeds.length;
+  doc.suite.repeatSeeds = seeds;
+  return doc;
+}
+
+/**
+ * fork_tree with 3 paired repeats: cow_context's rmap bytes significantly smaller, its walk p99
+ * significantly larger, its walk mean (up to a bound above 10) and own-lock hold within noise,
+ * its trylock failures against a baseline of 0, its fork p99 exactly half; anon_vma's ops vary.
+ */
+function repeatedFixture(): Results {
+  return withRepeats(makeFixture(), [1, 2, 3], {
+    "anon_vma/fork_tree": {
+      "rmapBytes.final": [4096, 5120, 6144],
+      "walks.all.visits.mean": [10, 10, 10],
+      "walks.all.visits.p99": [5, 5.5, 5],
+      "locks.owned.hold.p99": [400, 420, 380],
+      "locks.all.trylockFailures": [0, 0, 0],
+      "latency.fork.p99": [18000, 18000, 18000],
+      ops: [100, 200, 600],
+    },
+    "cow_context/fork_tree": {
+      "rmapBytes.final": [1024, 2048, 3072],
+      "walks.all.visits.mean": [20, 80, 50],
+      "walks.all.visits.p99": [10, 12, 11],
+      "locks.owned.hold.p99": [410, 390, 400],
+      "locks.all.trylockFailures": [1, 2, 3],
+      "latency.fork.p99": [9000, 9000, 9000],
+    },
+  });
+}
+
+const VERDICT_HEADER = [
+  "scheme",
+  "rmap bytes",
+  "rmap bytes peak",
+  "walk visits mean",
+  "walk visits p99",
+  "useless %",
+  "own lock hold p99",
+  "own lock wait p99",
+  "trylock failures",
+  "fork p99",
+  "exit p99",
+  "fault p99",
+];
+
+Deno.test("with repeats, the verdict table gives each ratio with its interval and verdict", () => {
+  const page = renderHtml(repeatedFixture(), { selfContained: false });
+  const span = (cls: string, text: string): string => `<span class="${cls}">${text}</span>`;
+  // The baseline row: anon_vma's means over the repeats (5120 B, walk p99 31/6) in their units.
+  assert.deepEqual(tableRows(page, VERDICT_HEADER).slice(0, 2), [
+    [
+      "anon_vma",
+      span("baseline", "5.0 KiB"),
+      span("baseline", "1.2 KiB"),
+      span("baseline", "10"),
+      span("baseline", "5.2"),
+      span("baseline", "27.9 %"),
+      span("baseline", "400 ns"),
+      span("baseline", "1000 ns"),
+      span("baseline", "0"),
+      span("baseline", "18.0 µs"),
+      span("absent", "–"),
+      span("absent", "–"),
+    ],
+    [
+      "cow_context",
+      span("better", "0.40 [0.00, 0.60]"),
+      span("better", "0.81 (exact)"),
+      span("no-difference", "5.00 [0.00, 12.5] n.s."),
+      span("worse", "2.13 [1.84, 2.38]"),
+      span("equal", "="),
+      span("no-difference", "1.00 [0.85, 1.19] n.s."),
+      span("worse", "2.00 (exact)"),
+      span("no-interval", "∞ (baseline 0)"),
+      span("better", "0.50 (exact)"),
+      span("absent", "–"),
+      span("absent", "–"),
+    ],
+  ]);
+  assert.ok(page.includes(
+    "<caption>Verdict: each scheme&#39;s mean divided by anon_vma&#39;s, with its 95 % interval " +
+      "over 3 paired repeats</caption>",
+  ));
+  assert.ok(page.includes("verdicts against <code>anon_vma</code>"));
+  assert.ok(page.includes(" · 3 paired repeats · "));
+});
+
+Deno.test("with repeats, the verdict chart has error bars and an axis spanning them", () => {
+  const data = embeddedData(renderHtml(repeatedFixture(), { selfContained: false })) as {
+    workloads: {
+      verdicts: {
+        ratios: (number | null)[][];
+        cis: (number[] | null)[][];
+        axisMin: number;
+        axisMax: number;
+      }[];
+    }[];
+  };
+  const v = data.workloads[0].verdicts[0];
+  assert.deepEqual(v.ratios, [[
+    0.4,
+    0.810126582278,
+    5,
+    2.12903225806,
+    1,
+    1,
+    2,
+    null,
+    0.5,
+    null,
+    null,
+  ]]);
+  // Intervals of the noisy figures only: an exact ratio has no error bar, nor has a ratio to 0.
+  assert.deepEqual(v.cis, [[
+    [0, 0.599152218259],
+    null,
+    [0, 12.4524131353],
+    [1.83967299695, 2.3841755217],
+    null,
+    [0.85283947879, 1.18633322836],
+    null,
+    null,
+    null,
+    null,
+    null,
+  ]]);
+  // Every ratio lies in [0.1, 10], but the walk mean's interval reaches 12.45: a decade more.
+  assert.deepEqual([v.axisMin, v.axisMax], [0.1, 100]);
+});
+
+Deno.test("with repeats, a section shows means, the repeat-0 note and intervals", () => {
+  const page = renderHtml(repeatedFixture(), { selfContained: false });
+  assert.ok(page.includes("<h3>Figures (means over 3 repeats)</h3>"));
+  assert.ok(page.includes(
+    '<p class="muted">The charts and the tables below show repeat 0 (seed 1); the figures table ' +
+      "shows means over 3 repeats.</p>",
+  ));
+  // ops of anon_vma/fork_tree: 100, 200 and 600 over the repeats, mean 300.
+  const figures = tableRows(page, FIGURES_HEADER_REPEATS);
+  assert.deepEqual(figures.map((r) => [r[0], r[18]]), [["anon_vma", "300"], [
+    "cow_context",
+    "200",
+  ]]);
+  const agg = tableRows(page, [
+    "scheme",
+    "figure",
+    "mean",
+    "sd",
+    "min",
+    "max",
+    "95 % interval",
+    "exact",
+  ]);
+  assert.deepEqual(agg.filter((r) => r[1] === "rmap bytes" || r[1] === "walk visits p99"), [
+    // 5120 ± t(0.975, 2) · 1024 / √3 = 5120 ± 2543.8.
+    ["anon_vma", "rmap bytes", "5,120", "1,024", "4,096", "6,144", "[2576.2, 7663.8]", "no"],
+    ["anon_vma", "walk visits p99", "5.17", "0.29", "5", "5.50", "[4.45, 5.88]", "no"],
+    ["cow_context", "rmap bytes", "2,048", "1,024", "1,024", "3,072", "[-495.8, 4591.8]", "no"],
+    ["cow_context", "walk visits p99", "11", "1", "10", "12", "[8.52, 13.48]", "no"],
+  ]);
+  // Without repeats there is neither the note nor the table of intervals.
+  const single = renderHtml(makeFixture(), { selfContained: false });
+  assert.ok(single.includes("<h3>Figures</h3>"));
+  assert.ok(!single.includes("show repeat 0"));
+  assert.ok(!single.includes("Headline figures over the repeats"));
+});
+
+Deno.test("with repeats, the figures table's oracle columns are over every repeat", () => {
+  // A run's own oracle block is repeat 0's (0 mismatches, leak-free). Repeat 1 of anon_vma had 3
+  // mismatches and repeat 2 of cow_context leaked: the table shows the worst repeat, as the
+  // markdown summary's correctness callout does; repeat 0's CPU % and walks checked say so.
+  const doc = withRepeats(makeFixture(), [1, 2, 3], {
+    "anon_vma/fork_tree": { "oracle.mismatches": [0, 3, 0], "oracle.leaks": [0, 0, 0] },
+    "cow_context/fork_tree": { "oracle.mismatches": [0, 0, 0], "oracle.leaks": [0, 0, 1] },
+  });
+  const page = renderHtml(doc, { selfContained: false });
+  const rows = tableRows(page, FIGURES_HEADER_REPEATS);
+  assert.deepEqual(rows.map((r) => [r[0], r[22], r[23]]), [
+    ["anon_vma", "3", "yes"],
+    ["cow_context", "0", "no"],
+  ]);
+  const md = summaryMarkdown(doc);
+  assert.ok(md.includes("> **Correctness:** `anon_vma/fork_tree`: 3 oracle mismatches\n"), md);
+  assert.ok(
+    md.includes(
+      "> **Correctness:** `cow_context/fork_tree`: 0 oracle mismatches, slab objects leaked",
+    ),
+    md,
+  );
+});
+
+Deno.test("the scaling charts plot the mean over each point's repeats", () => {
+  // Each repeat k of a point scales its figures by k + 1: the means are twice repeat 0's.
+  const doc = makeSweepFixture([{ children: 1 }, { children: 2 }, { children: 4 }]);
+  for (const r of doc.runs) {
+    const base = metricValues(r);
+    r.repeats = [1, 2, 3].map((f, k) => ({
+      repeat: k,
+      seed: k + 1,
+      metrics: Object.fromEntries(Object.entries(base).map(([m, v]) => [m, v * f])),
+    }));
+    r.aggregates = aggregateRepeats(r.repeats);
+  }
+  const page = renderHtml(doc, { selfContained: false });
+  const sweep = (embeddedData(page) as unknown as SweepData).workloads[0].sweep!;
+  assert.deepEqual(sweep.lines[0].points.map((p) => p.slabPeak), [
+    2 * 9328,
+    2 * 9328 * 2,
+    2 * 9328 * 4,
+  ]);
+  assert.deepEqual(sweep.lines[0].points.map((p) => p.lockWait), [2000, 4000, 8000]);
+  const rows = tableRows(page, [
+    "scheme",
+    "children",
+    "Peak slab KiB (all caches)",
+    "Rmap KiB at the end (own caches)",
+    "Rmap KiB peak (own caches)",
+    "Rmap walk visits p99",
+    "Useless visits %",
+    "Own lock wait p99 ns",
+    "Own lock hold p99 ns",
+  ]);
+  assert.deepEqual(rows[0], [
+    "anon_vma",
+    "1",
+    "18.22",
+    "1.23",
+    "2.47",
+    "10",
+    "55.81",
+    "2,000",
+    "800",
+  ]);
+});
+
+Deno.test("the counters table has every scheme's counters, exact, with separators", () => {
+  const r = makeFixture();
+  r.runs[0].counters.anon_vma_reuse = 1234567;
+  r.runs[1].counters.only_cow = 12345;
+  const rows = tableRows(renderHtml(r, { selfContained: false }), [
+    "counter",
+    "anon_vma",
+    "cow_context",
+  ]);
+  assert.deepEqual(rows, [
+    ["anon_vma_reuse", "1,234,567", "4"],
+    ["merge_failed.anon_vma", "1", "2"],
+    ["only_cow", "–", "12,345"],
+  ]);
+});
+
+Deno.test("the walk histogram has every bucket any scheme's walks reached", () => {
+  const r = makeFixture();
+  r.runs[1].walks.referenced.histogram.push({ lo: 8, hi: 15, count: 2 });
+  const data = embeddedData(renderHtml(r, { selfContained: false })) as {
+    workloads: { histograms: Record<string, { labels: string[]; counts: number[][] }> }[];
+  };
+  assert.deepEqual(data.workloads[0].histograms.referenced, {
+    labels: ["1", "2–3", "4–7", "8–15"],
+    counts: [[1, 8, 1, 0], [1, 8, 1, 2]],
+  });
+});
+
+Deno.test("the latency table shows each operation's own p99, not another percentile", () => {
+  const r = makeFixture();
+  r.runs[0].latency.fork.p90 = 8000; // p50 5000, p99 9000, max 9500, mean 7000
+  const rows = tableRows(renderHtml(r, { selfContained: false }), [
+    "scheme",
+    "op",
+    "count",
+    "mean",
+    "p50",
+    "p99",
+    "max",
+  ]);
+  assert.deepEqual(rows.filter((row) => row[0] === "anon_vma" && row[1] === "fork"), [
+    ["anon_vma", "fork", "1", "7,000", "5,000", "9,000", "9,500"],
+  ]);
+});
+
+Deno.test("each sweep point's verdict names its point", () => {
+  const page = renderHtml(makeSweepFixture([{ children: 1 }, { children: 4 }]), {
+    selfContained: false,
+  });
+  for (const point of ["[children=1]", "[children=4]"]) {
+    assert.ok(page.includes(`<figcaption>Verdict ${point}: ratio to anon_vma (95 % interval)`));
+    assert.ok(page.includes(
+      `<caption>Verdict ${point}: each scheme&#39;s mean divided by anon_vma&#39;s, `,
+    ));
+  }
+});
+
+Deno.test("the page's generator and navigation escape names from the document", () => {
+  const r = makeFixture();
+  r.tool.name = `rm"ap<b>`;
+  for (const run of r.runs.slice(2)) {
+    run.workload.id = XSS;
+    run.id = `${run.scheme.id}/${XSS}`;
+  }
+  r.suite.workloads = ["fork_tree", XSS];
+  const page = renderHtml(r, { selfContained: false });
+  assert.ok(!page.includes(XSS));
+  assert.ok(!page.includes("<b>"));
+  assert.ok(page.includes('<meta name="generator" content="rm&quot;ap&lt;b&gt; 0.1.0">'));
+  assert.ok(page.includes(
+    '<a href="#workload-1"><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></a>',
+  ));
+  assert.ok(page.includes("<h2>Workload <code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
+});
+
+Deno.test("a workload the suite does not list still gets its section", () => {
+  const r = makeFixture();
+  r.suite.workloads = ["fork_tree"];
+  const page = renderHtml(r, { selfContained: false });
+  const data = embeddedData(page) as { workloads: { id: string }[] };
+  assert.deepEqual(data.workloads.map((w) => w.id), ["fork_tree", "mremap"]);
+  assert.ok(page.includes('<a href="#workload-1"><code>mremap</code></a>'));
+  assert.ok(page.includes('<section class="workload" id="workload-1">\n<h2>Workload <code>mremap'));
+});
+
+Deno.test("the page's verdicts are against the suite's baseline scheme", () => {
+  const r = makeFixture();
+  r.suite.baselineScheme = "cow_context";
+  const page = renderHtml(r, { selfContained: false });
+  assert.ok(page.includes("verdicts against <code>cow_context</code>"));
+  assert.ok(page.includes("<figcaption>Verdict: ratio to cow_context (95 % interval)"));
+  // anon_vma's 632 rmap bytes against cow_context's 512, one repeat.
+  assert.deepEqual(tableRows(page, VERDICT_HEADER)[1].slice(0, 2), [
+    "anon_vma",
+    '<span class="no-interval">1.23 (1 repeat)</span>',
   ]);
 });
