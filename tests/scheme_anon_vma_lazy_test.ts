@@ -13,6 +13,7 @@ import { createScheme } from "../core/rmap/registry.ts";
 import type { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
+  MADV_COLD,
   MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -100,6 +101,14 @@ function rootLockReads(k: Kernel): number {
 
 function rootLockWrites(k: Kernel): number {
   return (k.exec as CountingExec).counters.locks["anon_vma.root"]?.writeAcquisitions ?? 0;
+}
+
+function ptlWrites(k: Kernel): number {
+  return (k.exec as CountingExec).counters.locks["page_table_lock"]?.writeAcquisitions ?? 0;
+}
+
+function workOf(k: Kernel, kind: "list_op" | "pte_check" | "pte_update"): number {
+  return (k.exec as CountingExec).counters.work[kind] ?? 0;
 }
 
 function exitAllAndAssertEmpty(w: World<unknown>, mms: Mm[]): void {
@@ -1133,4 +1142,344 @@ Deno.test("a lazy walk charges the group members it examined, in join order, up 
   });
   // [visits, hits, structures, treeNodes]
   assert.deepEqual(figs, [[1, 1, 1, 2], [1, 1, 1, 1], [1, 1, 1, 3]]);
+});
+
+Deno.test("lazy first faults and upgrades take the mm's page_table_lock; an upgrade the rwsem", () => {
+  //   0    4    8    12
+  //   AA.. .... BB..        two VMAs, pages 0, 1, 8, 9 written; then fork.
+  // Lazy first fault (vma_prepare_anon_vma_lazy): page_table_lock only, no anon_vma lock; the
+  // second write of a VMA takes nothing. Classic __anon_vma_prepare: root rwsem + ptl.
+  // Fork: lazy upgrades each group under the new anon_vma's rwsem and the ptl (module header,
+  // "Fork"), then anon_vma_clone of the child locks the root once per VMA; classic locks it
+  // twice per VMA (anon_vma_clone, then anon_vma_fork's link) and takes no ptl.
+  const figs = (w: World<unknown>): number[][] => {
+    const mm = w.k.spawn();
+    w.k.mmap(mm, pg(0), 4 * P, RW, ANON);
+    w.k.mmap(mm, pg(8), 4 * P, RW, ANON);
+    for (const n of [0, 1, 8, 9]) w.k.touch(mm, pg(n), "write");
+    const faults = [ptlWrites(w.k), rootLockWrites(w.k)];
+    w.k.fork(mm);
+    return [faults, [ptlWrites(w.k) - faults[0], rootLockWrites(w.k) - faults[1]]];
+  };
+  // [[ptl, rwsem] after the faults, [ptl, rwsem] taken by the fork]
+  assert.deepEqual(figs(lazyWorld()), [[2, 0], [2, 4]]);
+  assert.deepEqual(figs(classicWorld()), [[2, 2], [0, 4]]);
+});
+
+Deno.test("deferred reuse (A8) scans the chain in reuseOrder and takes the rwsem to reuse", () => {
+  //   P  [w...]  A (root)        P forks C, C forks G, G forks H: each fork upgrades the
+  //   C  [....]  B (parent A)    forking TREE_PARENT VMA (its anon_vma has an active VMA, no
+  //   G  [....]  C' (parent B)   reuse): B, then C'. H is TREE_PARENT of C', chain {C', B, A}.
+  //   H  [....]  -- (TREE_PARENT of C')
+  // C and G exit: B and C' have no active VMA; A has P's, and num_children 2 (self + B); B has
+  // num_children 1 (C'), C' 0. H forks: its upgrade reuses, oldest-first (6.18 default) B,
+  // newest-first C'; no anon_vma allocated; the rwsem is taken for the reuse and once for the
+  // grandchild's anon_vma_clone.
+  for (const order of ["oldest-first", "newest-first"] as const) {
+    const s = new AnonVmaLazyScheme({ reuseOrder: order });
+    const k = new Kernel({ scheme: s, params: { debugChecks: true } });
+    const p = k.spawn();
+    k.mmap(p, pg(0), 4 * P, RW, ANON);
+    k.touch(p, pg(0), "write");
+    const c = k.fork(p);
+    const g = k.fork(c);
+    const h = k.fork(g);
+    const [a, b, c2] = [p, c, g].map((m) => s.anonVmaOf(vmas(m)[0])!);
+    assert.deepEqual([b.parent, c2.parent], [a, b]);
+    // VMAs P, C, G, H; AVCs 1 + 2 + 3 + 3.
+    assert.deepEqual(objects(k), { vma: 4, av: 3, avc: 9 });
+    k.exit(c);
+    k.exit(g);
+    assert.deepEqual(objects(k), { vma: 2, av: 3, avc: 4 });
+    const locks = rootLockWrites(k);
+    const hh = k.fork(h);
+    assert.equal(s.anonVmaOf(vmas(h)[0]), order === "oldest-first" ? b : c2, order);
+    assert.equal(s.counters().anon_vma_reuse_deferred, 1);
+    assert.deepEqual(objects(k), { vma: 3, av: 3, avc: 7 });
+    assert.equal(rootLockWrites(k) - locks, 2);
+    exitAllAndAssertEmpty({ k, s, walks: [] }, [p, h, hh]);
+  }
+});
+
+Deno.test("deferred reuse (A8) refuses an idle ancestor that has a child anon_vma", () => {
+  //   P  [w...]  A      P forks C1 and C2 (both TREE_PARENT of A). C1 forks: B1 (parent A),
+  //   C1 [....]  B1     A's num_children becomes 2. P exits: A has no active VMA but
+  //   C2 [....]  --     num_children 2, so C2's upgrade at its fork must not reuse it (6.18:
+  //                     num_children < 2): a new B2, one AVC; its child clones {B2, A}.
+  const lz = lazyWorld();
+  const p = lz.k.spawn();
+  lz.k.mmap(p, pg(0), 4 * P, RW, ANON);
+  lz.k.touch(p, pg(0), "write");
+  const c1 = lz.k.fork(p);
+  const c2 = lz.k.fork(p);
+  assert.deepEqual(objects(lz.k), { vma: 3, av: 1, avc: 3 });
+  const g1 = lz.k.fork(c1);
+  assert.deepEqual(objects(lz.k), { vma: 4, av: 2, avc: 6 });
+  lz.k.exit(p);
+  assert.deepEqual(objects(lz.k), { vma: 3, av: 2, avc: 5 });
+  const g2 = lz.k.fork(c2);
+  assert.deepEqual(objects(lz.k), { vma: 4, av: 3, avc: 8 });
+  assert.equal(lz.s.counters().anon_vma_reuse_deferred, undefined);
+  assert.equal(lz.s.anonVmaOf(vmas(c2)[0])!.parent, lz.s.anonVmaOf(vmas(c1)[0])!.parent);
+  exitAllAndAssertEmpty(lz, [c1, c2, g1, g2]);
+});
+
+Deno.test("shared swap-in two generations down: filed under the chain's root, cache hit in both", () => {
+  //   P  [ww..]  A          P writes pages 0, 1, forks C; C writes both (own lazy copies) and
+  //   C  [cc..]  B          forks G: C's copies are re-pointed to B and shared by C and G.
+  //   G  [cc..]  TREE_PARENT of B
+  // Both copies are swapped out (slots shared by C and G). Page 0: G faults first — a
+  // non-exclusive swap-in in a TREE_PARENT VMA goes to the root of the chain, A (A9,
+  // __folio_set_anon), not to the link's parent B — then C hits the swap cache. Page 1: C
+  // first (classic: A too), then G hits the cache: its link's parent B has root A, so the
+  // cached folio fits (no ksm_might_need_to_copy copy). A walk of either folio goes through
+  // A's tree: P, C and G (3 visits), C and G map it (2 hits).
+  const lz = lazyWorld();
+  const p = lz.k.spawn();
+  lz.k.mmap(p, pg(0), 4 * P, RW, ANON);
+  writeAll(lz.k, p, pg(0), 2);
+  const c = lz.k.fork(p);
+  writeAll(lz.k, c, pg(0), 2);
+  const g = lz.k.fork(c);
+  const a = lz.s.anonVmaOf(vmas(p)[0])!;
+  const b = lz.s.anonVmaOf(vmas(c)[0])!;
+  assert.equal(b.parent, a);
+  for (const n of [0, 1]) {
+    const f = folioAt(lz.k, c, pg(n));
+    assert.deepEqual([f.rmap, f.mapcount], [b, [2]]);
+    assert.equal(lz.k.tryToUnmap(f), true);
+  }
+  lz.k.touch(g, pg(0), "read");
+  lz.k.touch(c, pg(0), "read");
+  lz.k.touch(c, pg(1), "read");
+  lz.k.touch(g, pg(1), "read");
+  assert.equal(lz.s.counters().tree_parent_shared_to_root, 1);
+  for (const n of [0, 1]) {
+    const f = folioAt(lz.k, g, pg(n));
+    assert.equal(folioAt(lz.k, c, pg(n)), f);
+    assert.equal(f.rmap, a);
+    assert.deepEqual(migrateWalks(lz, f).map((r) => [r.visits, r.hits]), [[3, 2], [3, 2]]);
+  }
+  // P's two originals and the two shared swapped-in folios; nothing allocated by the swap-ins.
+  assert.equal(lz.k.liveAnonFolios.length, 4);
+  assert.deepEqual(objects(lz.k), { vma: 3, av: 2, avc: 5 });
+  exitAllAndAssertEmpty(lz, [p, c, g]);
+});
+
+Deno.test("lazy walk at a split boundary: no visit past a member's end, stop, list_op, no pin", () => {
+  //   0          10          20
+  //   w.........|w.........|       one lazy VMA, pages 0 and 10 written, then mprotect [0, 10)
+  //   root (ro)  piece (rw)        read-only: split at 10 (new_below=0), the original struct
+  //  (the root, first in the group) keeps [0, 10), the new piece [10, 20) joins second.
+  //  folio_referenced of page 0: the root maps it and the walk stops there (1 member examined,
+  //  one list_op). Of page 10: the root ends at pgoff 9 < 10, so it is examined but not visited;
+  //  the piece is visited (2 examined, 2 list_ops). Neither walk migrates: no vma_get (the pin
+  //  is try_to_migrate's only).
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 20 * P, RW, ANON);
+  lz.k.touch(mm, pg(0), "write");
+  lz.k.touch(mm, pg(10), "write");
+  lz.k.mprotect(mm, pg(0), 10 * P, PROT_READ);
+  const g = lz.s.lstate(vmas(mm)[0]).lazy!;
+  assert.deepEqual(g.vmas.toArray().map((v) => (v.start - X) / P), [0, 10]);
+  const figs = [0, 10].map((n) => {
+    const before = workOf(lz.k, "list_op");
+    assert.equal(lz.k.folioReferenced(folioAt(lz.k, mm, pg(n))), 1);
+    return [...walkFig(lz.walks.at(-1)!), workOf(lz.k, "list_op") - before];
+  });
+  // [visits, hits, structures, treeNodes, list_op]
+  assert.deepEqual(figs, [[1, 1, 1, 1, 1], [1, 1, 1, 2, 2]]);
+  assert.equal(lz.k.tryToUnmap(folioAt(lz.k, mm, pg(10))), true);
+  assert.deepEqual(walkFig(lz.walks.at(-1)!), [1, 1, 1, 2]);
+  assert.equal(lz.s.counters().migration_vma_get, undefined);
+  assert.equal(lz.s.counters().lazy_walks, 3);
+  exitAllAndAssertEmpty(lz, [mm]);
+});
+
+Deno.test("a first fault between two lazy groups joins next's (A2), and re-merges with it", () => {
+  //   0          10          20          30
+  //   L.........|M (rw|exec)|R.........|     one VMA, mprotect [10, 20) RW|EXEC; L then R
+  //   G1          ?           G2              fault: two groups (R's prev M is unfaulted). M
+  //  faults: find_mergeable_anon_vma looks at next first, so M joins G2. mprotect back: M and
+  //  R (same group, contiguous pgoffs) merge; L stays alone.
+  const lz = lazyWorld();
+  const mm = lz.k.spawn();
+  lz.k.mmap(mm, pg(0), 30 * P, RW, ANON);
+  lz.k.mprotect(mm, pg(10), 10 * P, RW | PROT_EXEC);
+  for (const n of [0, 20, 10]) lz.k.touch(mm, pg(n), "write");
+  const [l, m, r] = vmas(mm);
+  assert.equal(lz.s.lstate(m).lazy, lz.s.lstate(r).lazy);
+  assert.notEqual(lz.s.lstate(l).lazy, lz.s.lstate(r).lazy);
+  assert.deepEqual(
+    [lz.s.counters().lazy_groups_created, lz.s.counters().lazy_group_reuse_neighbour],
+    [2, 1],
+  );
+  lz.k.mprotect(mm, pg(10), 10 * P, RW);
+  assert.deepEqual(vmas(mm).map((v) => [(v.start - X) / P, (v.end - X) / P]), [[0, 10], [10, 30]]);
+  exitAllAndAssertEmpty(lz, [mm]);
+});
+
+Deno.test("a first fault next to a TREE_PARENT VMA makes its own group (A6), upgraded apart", () => {
+  //   C  0              16               32
+  //      N (rw|exec)    |T (inherited)   |    P wrote page 16 and forked C; C writes page 17
+  //      page 15 written  page 17: C's copy    (its own group). C maps N below T
+  //  (anon_vma_compatible: adjacent, pgoffs contiguous, flags differ only in access bits) and
+  //  writes page 15: N must not join T's group (its folios would be re-pointed to an anon_vma N
+  //  is not linked to): a new group. C forks: N's group becomes a root anon_vma (1 AVC), T's
+  //  link a child B of A (1 AVC); the grandchild: 1 + 2 AVCs.
+  const lz = lazyWorld();
+  const p = lz.k.spawn();
+  lz.k.mmap(p, pg(16), 16 * P, RW, ANON);
+  lz.k.touch(p, pg(16), "write");
+  const c = lz.k.fork(p);
+  lz.k.touch(c, pg(17), "write");
+  lz.k.mmap(c, pg(0), 16 * P, RW | PROT_EXEC, ANON);
+  lz.k.touch(c, pg(15), "write");
+  const [n, t] = vmas(c);
+  assert.deepEqual([lz.s.kindOf(n), lz.s.kindOf(t)], ["lazy", "tree_parent"]);
+  assert.notEqual(lz.s.lstate(n).lazy, lz.s.lstate(t).lazy);
+  assert.equal(lz.s.lstate(n).lazy!.root, n);
+  assert.deepEqual(
+    [lz.s.counters().lazy_groups_created, lz.s.counters().lazy_group_reuse_neighbour],
+    [3, undefined],
+  );
+  assert.deepEqual(objects(lz.k), { vma: 3, av: 1, avc: 2 });
+  const g = lz.k.fork(c);
+  assert.deepEqual(vmas(c).map((v) => lz.s.kindOf(v)), ["anon_vma", "anon_vma"]);
+  assert.deepEqual(objects(lz.k), { vma: 5, av: 3, avc: 7 });
+  for (const f of [...lz.k.liveAnonFolios]) lz.k.migrateFolio(f);
+  exitAllAndAssertEmpty(lz, [p, c, g]);
+});
+
+Deno.test("a never-filled fork-time group: its root, leaving last, drops no pin", () => {
+  //   C  0        8        16
+  //      piece    |root     |    C's inherited VMA (TREE_PARENT, its fork-time group never
+  //  gets a folio) split by mprotect [8, 16): split_vma(new_below=1) keeps the original struct
+  //  (the group's root) as [8, 16); the new piece [0, 8) joins and pins it (vma_get 1).
+  //  munmap of the piece drops that pin (vma_put 1); C's exit takes the root, which held none.
+  const lz = lazyWorld();
+  const p = lz.k.spawn();
+  lz.k.mmap(p, pg(0), 16 * P, RW, ANON);
+  lz.k.touch(p, pg(0), "write");
+  const c = lz.k.fork(p);
+  const pins = (): number[] => {
+    const x = lz.s.counters();
+    return [x.vma_get ?? 0, x.vma_put ?? 0, x.lazy_groups_live];
+  };
+  assert.deepEqual(pins(), [0, 0, 1]);
+  lz.k.mprotect(c, pg(8), 8 * P, PROT_READ);
+  assert.deepEqual(pins(), [1, 0, 1]);
+  lz.k.munmap(c, pg(0), 8 * P);
+  assert.deepEqual(pins(), [1, 1, 1]);
+  lz.k.exit(c);
+  assert.deepEqual(pins(), [1, 1, 0]);
+  exitAllAndAssertEmpty(lz, [p]);
+});
+
+Deno.test("a TREE_PARENT upgrade charges one pte_check and one pte_update per own folio", () => {
+  //   P  [www.]   P writes pages 0..2 and forks C; C writes page 0 (its CoW copy, lazy in its
+  //   C  [cww.]   own group) and forks: fork copies C's 3 PTEs (3 pte_check, 3 pte_update in
+  //  both models); the lazy upgrade re-points C's copy to its new anon_vma: one more of each.
+  const delta = (w: World<unknown>): number[] => {
+    const p = w.k.spawn();
+    w.k.mmap(p, pg(0), 4 * P, RW, ANON);
+    writeAll(w.k, p, pg(0), 3);
+    const c = w.k.fork(p);
+    w.k.touch(c, pg(0), "write");
+    const b = [workOf(w.k, "pte_check"), workOf(w.k, "pte_update")];
+    w.k.fork(c);
+    return [workOf(w.k, "pte_check") - b[0], workOf(w.k, "pte_update") - b[1]];
+  };
+  const lz = lazyWorld();
+  assert.deepEqual(delta(lz), [4, 4]);
+  // P's 3 folios at the first fork, C's copy at the second.
+  assert.equal(lz.s.counters().lazy_folios_repointed, 4);
+  assert.deepEqual(delta(classicWorld()), [3, 3]);
+});
+
+Deno.test("MREMAP_RELOCATE_ANON out of an upgraded VMA: source locked, one pte_update per folio", () => {
+  //   P  0     4          100   104
+  //      wwww|     →      wwww        P writes 4 pages, forks C (P upgraded: A), C exits; P's
+  //  VMA is classic with an unshared A. RELOCATE_ANON to 100: the destination's first-fault
+  //  prepare is lazy (ptl, no rwsem); the folios leave A under A's rwsem; then the source's
+  //  unlink_anon_vmas takes it again and frees A (its tree empty). PTE writes: 4 for the page
+  //  table move, 4 for the re-pointed folios; a plain move writes the 4 moved PTEs only.
+  const run = (flags: number): number[] => {
+    const lz = lazyWorld();
+    const p = lz.k.spawn();
+    lz.k.mmap(p, pg(0), 4 * P, RW, ANON);
+    writeAll(lz.k, p, pg(0), 4);
+    lz.k.exit(lz.k.fork(p));
+    const b = [ptlWrites(lz.k), rootLockWrites(lz.k), workOf(lz.k, "pte_update")];
+    lz.k.mremap(p, pg(0), 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED | flags, pg(100));
+    const o = objects(lz.k);
+    const out = [
+      ptlWrites(lz.k) - b[0],
+      rootLockWrites(lz.k) - b[1],
+      workOf(lz.k, "pte_update") - b[2],
+      o.av,
+      o.avc,
+    ];
+    assert.equal(lz.s.kindOf(vmas(p)[0]), flags ? "lazy" : "anon_vma");
+    exitAllAndAssertEmpty(lz, [p]);
+    return out;
+  };
+  // [ptl, rwsem, pte_update, anon_vmas, AVCs]
+  assert.deepEqual(run(MREMAP_RELOCATE_ANON), [1, 2, 8, 0, 0]);
+  // Plain move: anon_vma_clone of the destination (rwsem) and the source's unlink.
+  assert.deepEqual(run(0), [0, 2, 4, 1, 1]);
+});
+
+Deno.test("split_folio of a lazy large folio: the tails join the group and are re-pointed at fork", () => {
+  //   0    4
+  //   FFFF       anonFolioOrder 2: the write of page 0 maps one 4-page lazy folio. MADV_COLD
+  //  of [0, 2) covers it partly: it is split (this mm maps it alone) into 4 small folios, all
+  //  in the group; the fork's upgrade re-points the 4.
+  const s = new AnonVmaLazyScheme();
+  const k = new Kernel({ scheme: s, params: { debugChecks: true, anonFolioOrder: 2 } });
+  const mm = k.spawn();
+  k.mmap(mm, pg(0), 4 * P, RW, ANON);
+  k.touch(mm, pg(0), "write");
+  const g = s.lstate(vmas(mm)[0]).lazy!;
+  assert.deepEqual([folioAt(k, mm, pg(0)).nrPages, g.folioCount], [4, 1]);
+  k.madvise(mm, pg(0), 2 * P, MADV_COLD);
+  assert.equal(k.counters.folios_split, 1);
+  assert.equal(g.folioCount, 4);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((n) => g.folios.has(folioAt(k, mm, pg(n)))),
+    [true, true, true, true],
+  );
+  const c = k.fork(mm);
+  assert.equal(s.counters().lazy_folios_repointed, 4);
+  exitAllAndAssertEmpty({ k, s, walks: [] }, [mm, c]);
+});
+
+Deno.test("RELOCATE_ANON undo: the folios go back to their old lazy group's folio set", () => {
+  //   Z-2  Z          X    X+4
+  //   BB  |           AAAA        B and A lazy, written (groups GB, GA). mremap(A → Z,
+  //  RELOCATE_ANON) with relocateFailAfter 2: the destination's prepare joins GB (A2: prev B
+  //  is compatible), 2 folios are moved to GB, the injected failure undoes them back to GA and
+  //  A is moved plainly (keeps GA and its pgoff: no merge with B).
+  const Z = 0x7e0000000000;
+  const s = new AnonVmaLazyScheme();
+  const k = new Kernel({ scheme: s, params: { debugChecks: true, relocateFailAfter: 2 } });
+  const p = k.spawn();
+  k.mmap(p, Z - 2 * P, 2 * P, RW, ANON);
+  k.mmap(p, X, 4 * P, RW, ANON);
+  writeAll(k, p, Z - 2 * P, 2);
+  writeAll(k, p, X, 4);
+  const gb = s.lstate(p.vmas.find(Z - P)!).lazy!;
+  const ga = s.lstate(p.vmas.find(X)!).lazy!;
+  k.mremap(p, X, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_RELOCATE_ANON, Z);
+  assert.equal(k.counters.relocate_undo, 1);
+  assert.deepEqual(vmas(p).map((v) => [(v.start - Z) / P, (v.end - Z) / P]), [[-2, 0], [0, 4]]);
+  assert.equal(s.lstate(p.vmas.find(Z)!).lazy, ga);
+  assert.deepEqual([ga.folioCount, gb.folioCount], [4, 2]);
+  for (let i = 0; i < 4; i++) {
+    const f = folioAt(k, p, Z + i * P);
+    assert.equal(f.rmap, ga);
+    assert.ok(ga.folios.has(f));
+  }
+  exitAllAndAssertEmpty({ k, s, walks: [] }, [p]);
 });

@@ -6938,4 +6938,213 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a leak in a repeat other than the first is not reported",
     tests: ["tests/reports_html_test.ts"],
   },
+  // -- ANON_VMA_LAZY: locks of first faults and upgrades, deferred reuse, walks at split boundaries, relocation ---
+  {
+    id: "lazy-prepare-no-ptl",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      '    this.host.exec.acquire(vma.mm.pageTableLock, "write");\n    this.#joinGroup(vma, g);\n    this.host.exec.release(vma.mm.pageTableLock, "write");\n',
+    replace: "    this.#joinGroup(vma, g);\n",
+    story:
+      "the first fault of a lazy VMA publishes its group without the mm's page_table_lock (classic's anon_vma_prepare takes it): two racing first faults may each make a group",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-upgrade-no-ptl",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      '    this.host.exec.acquire(mm.pageTableLock, "write");\n    members.forEach((v, i) => {\n      const s = this.#st(v);\n      s.lazy = null;\n      s.anonVma = av;\n      this.link(v, avcs[i]);\n      av.numActiveVmas++;\n    });\n    const nFolios = g.folioCount;\n    if (nFolios !== 0) {\n      for (const f of g.folios.toArray()) {\n        f.rmap = av;\n        this.host.exec.work("pte_check");\n        this.host.exec.work("pte_update");\n      }\n    }\n    this.host.exec.release(mm.pageTableLock, "write");\n',
+    replace:
+      '    members.forEach((v, i) => {\n      const s = this.#st(v);\n      s.lazy = null;\n      s.anonVma = av;\n      this.link(v, avcs[i]);\n      av.numActiveVmas++;\n    });\n    const nFolios = g.folioCount;\n    if (nFolios !== 0) {\n      for (const f of g.folios.toArray()) {\n        f.rmap = av;\n        this.host.exec.work("pte_check");\n        this.host.exec.work("pte_update");\n      }\n    }\n',
+    story:
+      "an ANON_VMA_LAZY upgrade re-points the group's folios without the mm's page_table_lock, racing a first fault that joins the group",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-upgrade-no-rwsem",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      '    const l = this.lockWrite(av);\n    this.host.exec.acquire(mm.pageTableLock, "write");\n    members.forEach((v, i) => {\n      const s = this.#st(v);\n      s.lazy = null;\n      s.anonVma = av;\n      this.link(v, avcs[i]);\n      av.numActiveVmas++;\n    });\n    const nFolios = g.folioCount;\n    if (nFolios !== 0) {\n      for (const f of g.folios.toArray()) {\n        f.rmap = av;\n        this.host.exec.work("pte_check");\n        this.host.exec.work("pte_update");\n      }\n    }\n    this.host.exec.release(mm.pageTableLock, "write");\n    this.unlockWrite(l);\n',
+    replace:
+      '    this.host.exec.acquire(mm.pageTableLock, "write");\n    members.forEach((v, i) => {\n      const s = this.#st(v);\n      s.lazy = null;\n      s.anonVma = av;\n      this.link(v, avcs[i]);\n      av.numActiveVmas++;\n    });\n    const nFolios = g.folioCount;\n    if (nFolios !== 0) {\n      for (const f of g.folios.toArray()) {\n        f.rmap = av;\n        this.host.exec.work("pte_check");\n        this.host.exec.work("pte_update");\n      }\n    }\n    this.host.exec.release(mm.pageTableLock, "write");\n',
+    story:
+      "an ANON_VMA_LAZY upgrade links the members' AVCs into the new anon_vma's tree without its rwsem",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-materialize-reuse-no-lock",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      "      const l = this.lockWrite(reused);\n      for (const v of members) {\n        const s = this.#st(v);\n        s.treeParent = null;\n        s.anonVma = reused;\n        reused.numActiveVmas++;\n      }\n      this.unlockWrite(l);\n",
+    replace:
+      "      for (const v of members) {\n        const s = this.#st(v);\n        s.treeParent = null;\n        s.anonVma = reused;\n        reused.numActiveVmas++;\n      }\n",
+    story:
+      "a TREE_PARENT upgrade that reuses an ancestor anon_vma bumps its num_active_vmas without the anon_vma rwsem",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-materialize-reuse-order-flipped",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "const cand = chain[oldestFirst ? n - 1 - k : k].anonVma;",
+    replace: "const cand = chain[oldestFirst ? k : n - 1 - k].anonVma;",
+    story:
+      "the deferred reuse check at a TREE_PARENT upgrade scans the chain newest first under the default oldest-first order: it adopts the youngest idle ancestor",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-materialize-reuse-three-children",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "if (cand.numChildren < 2 && cand.numActiveVmas === 0) {\n        av = cand;",
+    replace: "if (cand.numChildren <= 2 && cand.numActiveVmas === 0) {\n        av = cand;",
+    story:
+      "a TREE_PARENT upgrade reuses an idle ancestor that already has a child anon_vma besides its self link (num_children 2): two siblings share one anon_vma",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-materialize-reuse-active",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "if (cand.numChildren < 2 && cand.numActiveVmas === 0) {\n        av = cand;",
+    replace: "if (cand.numChildren < 2) {\n        av = cand;",
+    story:
+      "a TREE_PARENT upgrade reuses the parent's anon_vma while the parent still maps it: the child's new folios land in the parent's tree",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-materialize-parent-is-root",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "      fresh.parent = t.parent;\n",
+    replace: "      fresh.parent = t.parent.root;\n",
+    story:
+      "a TREE_PARENT upgrade parents the new anon_vma on the root instead of the link's parent: num_children of the middle generation is wrong",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-shared-swapin-to-parent",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "      folio.rmap = s.treeParent.parent.root;\n",
+    replace: "      folio.rmap = s.treeParent.parent;\n",
+    story:
+      "a shared swap-in in a TREE_PARENT VMA is filed under the link's parent, not the chain's root as __folio_set_anon does for a non-exclusive folio",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-swapcache-tree-parent-no-match",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "return this.sameAnonRoot(folio, s.anonVma ?? s.treeParent?.parent ?? null);",
+    replace: "return this.sameAnonRoot(folio, s.anonVma);",
+    story:
+      "a swap-cache hit in a TREE_PARENT VMA is taken as foreign (ksm_might_need_to_copy): the child gets a private copy of a page it shares",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-visit-past-end",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "vma.pgoff + vmaPages(vma) - 1 < first",
+    replace: "vma.pgoff + vmaPages(vma) < first",
+    story:
+      "a lazy walk visits a group member that ends just before the folio (off by one): a useless visit per walk of a folio next to a split",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-walk-pair-no-stop",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "        if (lazyVisit(a, first, last, visit) && b !== undefined) {",
+    replace: "        lazyVisit(a, first, last, visit);\n        if (b !== undefined) {",
+    story:
+      "a lazy walk of a two-member group goes on to the second member after the first stopped it",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-walk-list-op-all-members",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'exec.work("list_op", examined);',
+    replace: 'exec.work("list_op", vs.size);',
+    story: "a lazy walk charges a list_op for every group member even when it stopped early",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-vma-get-every-walk",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: 'if (kind === "migrate") {',
+    replace: 'if (kind !== "remove_migration") {',
+    story:
+      "every lazy walk (folio_referenced, try_to_unmap) takes a vma_get on the root VMA, not only try_to_migrate",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-neighbour-prev-first",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      "  #findMergeableGroup(vma: Vma): LazyGroup | null {\n    const next = this.host.nextVma(vma);\n    if (next && next.start === vma.end && this.anonVmaCompatible(vma, next)) {\n      const g = this.#st(next).treeParent ? null : this.#st(next).lazy;\n      if (g) return g;\n    }\n    const prev = this.host.prevVma(vma);\n    if (prev && this.anonVmaCompatible(prev, vma)) {\n      const g = this.#st(prev).treeParent ? null : this.#st(prev).lazy;\n      if (g) return g;\n    }\n    return null;\n  }",
+    replace:
+      "  #findMergeableGroup(vma: Vma): LazyGroup | null {\n    const prev = this.host.prevVma(vma);\n    if (prev && this.anonVmaCompatible(prev, vma)) {\n      const g = this.#st(prev).treeParent ? null : this.#st(prev).lazy;\n      if (g) return g;\n    }\n    const next = this.host.nextVma(vma);\n    if (next && next.start === vma.end && this.anonVmaCompatible(vma, next)) {\n      const g = this.#st(next).treeParent ? null : this.#st(next).lazy;\n      if (g) return g;\n    }\n    return null;\n  }",
+    story:
+      "a first fault between two lazy neighbours joins prev's group, not next's as find_mergeable_anon_vma does: the middle VMA re-merges with the wrong side",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-joins-tree-parent-next-group",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "      const g = this.#st(next).treeParent ? null : this.#st(next).lazy;",
+    replace: "      const g = this.#st(next).lazy;",
+    story:
+      "a first fault next to a TREE_PARENT VMA joins its own group (A6): at that VMA's upgrade the new VMA's folios are re-pointed to an anon_vma it is not linked to",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-pending-root-leave-puts",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "    this.#chargeLeave(vma === first);\n",
+    replace: "    this.#chargeLeave(false);\n",
+    story:
+      "the VMA fork made, leaving its never-filled group last, counts a vma_put on itself (it took no reference)",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-absorb-no-pte-charge",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search:
+      '        this.host.exec.work("pte_check");\n        this.host.exec.work("pte_update");\n      }\n    }\n    this.count("lazy_folios_repointed", nFolios);\n    this.count("vma_put", g.vmas.size',
+    replace:
+      '      }\n    }\n    this.count("lazy_folios_repointed", nFolios);\n    this.count("vma_put", g.vmas.size',
+    story:
+      "a TREE_PARENT upgrade re-points the child's own folios without charging the PTE reads and writes",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-relocate-no-src-lock",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "    const l = srcAv ? this.lockWrite(srcAv) : null;\n",
+    replace: "    const l = srcAv && null;\n",
+    story:
+      "MREMAP_RELOCATE_ANON out of an upgraded (classic) VMA into a lazy destination takes no lock on the source anon_vma while its folios leave it",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-relocate-no-pte-update",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: '      g.folios.add(folio);\n      this.host.exec.work("pte_update");\n',
+    replace: "      g.folios.add(folio);\n",
+    story:
+      "MREMAP_RELOCATE_ANON into a lazy destination rewrites each folio's mapping without charging the PTE update",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-split-tails-not-in-group",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "      g?.folios.add(t);\n",
+    replace: "",
+    story:
+      "split_folio of a lazy large folio gives the tails the group's mapping but leaves them out of its folio set: an upgrade does not re-point them",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
+  {
+    id: "lazy-relocate-undo-not-back-in-group",
+    file: "core/rmap/anon_vma_lazy.ts",
+    search: "    if (oldRmap instanceof LazyGroup) oldRmap.folios.add(folio);\n",
+    replace: "",
+    story:
+      "RELOCATE_ANON's undo gives a folio its old lazy mapping back but not its place in the old group's folio set",
+    tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
+  },
 ];
