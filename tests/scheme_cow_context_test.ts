@@ -11,7 +11,7 @@ import { CowContext, type CowContextOptions, CowContextScheme } from "../core/rm
 import { createScheme } from "../core/rmap/registry.ts";
 import { CountingExec } from "../core/machine/exec.ts";
 import { OracleMismatchError } from "../core/oracle.ts";
-import { Slab } from "../core/slab.ts";
+import { Slab, type SlabCache } from "../core/slab.ts";
 import {
   type Folio,
   MAP_ANONYMOUS,
@@ -658,9 +658,9 @@ Deno.test("random syscall sequences: every walk matches the oracle, nothing leak
 /** A CountingExec that records, at the end of each operation, the pending RCU frees of `caches`. */
 class RcuProbeExec extends CountingExec {
   slab: Slab | null = null;
-  readonly caches: readonly ("cow_remap_array" | "cow_remap_array_512")[];
+  readonly caches: readonly SlabCache[];
   readonly atEnd: number[][] = [];
-  constructor(caches: readonly ("cow_remap_array" | "cow_remap_array_512")[]) {
+  constructor(caches: readonly SlabCache[]) {
     super();
     this.caches = caches;
   }
@@ -734,4 +734,400 @@ Deno.test("remap table maple nodes count entries and the gaps between them (2n +
   k.munmap(p, A(108), P); // 4 entries, 9 ranges: back to one node (two freed at once)
   assert.equal(k.slab.live("cow_remap_node"), 1);
   assert.equal(k.slab.stats("cow_remap_node").frees, 2);
+});
+
+/** A kernel on an {@link RcuProbeExec} that records the pending RCU frees of `caches`. */
+function probeKernel(
+  caches: readonly SlabCache[],
+  params: { anonFolioOrder?: number } = {},
+): { k: Kernel; s: CowContextScheme; exec: RcuProbeExec; slab: Slab } {
+  const exec = new RcuProbeExec(caches);
+  const slab = new Slab({}, exec);
+  exec.slab = slab;
+  const s = new CowContextScheme();
+  const k = new Kernel({ scheme: s, exec, slab, params: { debugChecks: true, ...params } });
+  return { k, s, exec, slab };
+}
+
+/** Counters of the `cow_context.*` lock classes: write acquisitions and tree_update under them. */
+function cowLocks(k: Kernel): { list: number; listRead: number; remap: number; updates: number } {
+  const ex = k.exec as CountingExec;
+  const list = ex.lockCounters("cow_context.list");
+  const remap = ex.lockCounters("cow_context.remap");
+  return {
+    list: list.writeAcquisitions,
+    listRead: list.readAcquisitions + remap.readAcquisitions,
+    remap: remap.writeAcquisitions,
+    updates: remap.workUnderLock.tree_update ?? 0,
+  };
+}
+
+Deno.test("the parent's list lock is taken (write) per fork link and per unlink at free", () => {
+  //  A writes A(0), forks B; B forks C.       ctx1 (A) -> ctx2 (B) -> ctx3 (C)
+  //  A exits: ctx1 stays (child ctx2 + f).  B exits: ctx2 stays (child ctx3).
+  //  C exits: f is freed (ctx1 keeps only ctx2's reference), ctx3 reaches 0 and is unlinked
+  //  under ctx2's list lock; the cascade frees ctx2, unlinked under ctx1's list lock; ctx1 is a
+  //  root (no parent, no lock). So 2 fork links + 2 unlinks = 4 write acquisitions, no read.
+  const { k } = cowKernel();
+  const a = k.spawn();
+  k.mmap(a, A(0), P, RW, ANON_FIXED);
+  k.touch(a, A(0), "write");
+  const b = k.fork(a);
+  const c = k.fork(b);
+  assert.deepEqual(cowLocks(k), { list: 2, listRead: 0, remap: 0, updates: 0 });
+  k.exit(a);
+  k.exit(b);
+  assert.equal(cowLocks(k).list, 2); // nothing freed yet
+  k.exit(c);
+  assert.equal(k.slab.stats("cow_context").frees, 3);
+  assert.deepEqual(cowLocks(k), { list: 4, listRead: 0, remap: 0, updates: 0 });
+  assertNoLeaks(k);
+});
+
+Deno.test("a reuse fault on a folio already in the writer's context moves nothing", () => {
+  //  P writes A(0) (f -> ctx(P)), forks C (both PTEs read-only, f not anon-exclusive); C exits.
+  //  P writes A(0): wp fault, mapcount 1 -> reuse (folio_move_anon_rmap), but f already points
+  //  at ctx(P): no context move, no reference taken or dropped (refcount: mm + f).
+  const { k, s } = cowKernel();
+  const p = k.spawn();
+  k.mmap(p, A(0), P, RW, ANON_FIXED);
+  k.touch(p, A(0), "write");
+  k.exit(k.fork(p));
+  const f = folioAt(k, p, A(0));
+  k.touch(p, A(0), "write");
+  assert.equal(folioAt(k, p, A(0)), f);
+  assert.equal(k.counters.faults_wp_reuse_move, 1);
+  assert.equal(s.counters().folio_move_context ?? 0, 0);
+  assert.equal(f.rmap, p.rmap);
+  assert.equal((f.rmap as CowContext).refcount, 2);
+  k.exit(p);
+  assertNoLeaks(k);
+});
+
+Deno.test('exclusiveShortcut "off": an exclusive folio\'s walk visits every descendant', () => {
+  //          A(0)
+  //  P  ctx1 |f|     written, then shared with C1, C2; each child writes: its own copy
+  //  C1 ctx2 |g1|    f is exclusive to P again (mapcount 1)
+  //  C2 ctx3 |g2|
+  //  "found": P's step 1 visits f's mapping -> stop: 1 context, 1 visit.
+  //  "off": ctx1, ctx3, ctx2: each child's VMA at A(0) (offset 0) maps its own copy: 2 useless.
+  for (const mode of ["found", "off"] as const) {
+    const { k, s } = cowKernel({ exclusiveShortcut: mode });
+    const p = k.spawn();
+    k.mmap(p, A(0), P, RW, ANON_FIXED);
+    k.touch(p, A(0), "write");
+    const kids = [k.fork(p), k.fork(p)];
+    for (const c of kids) k.touch(c, A(0), "write");
+    const f = folioAt(k, p, A(0));
+    assert.equal(f.mapcount[0], 1);
+    const r = figures(firstWalk(k, () => k.migrateFolio(f)));
+    if (mode === "found") {
+      assert.deepEqual(r, { visits: 1, hits: 1, useless: 0, structures: 1, treeNodes: 1 });
+      assert.equal(s.counters().walks_exclusive_stop, 2);
+    } else {
+      assert.deepEqual(r, { visits: 3, hits: 1, useless: 2, structures: 3, treeNodes: 3 });
+      assert.equal(s.counters().walks_exclusive_stop ?? 0, 0);
+    }
+    for (const mm of [...kids, p]) k.exit(mm);
+    assertNoLeaks(k);
+  }
+});
+
+Deno.test("an exclusive large folio stops at its context when its remap table is empty", () => {
+  //          A(0)        A(4)
+  //  P  ctx1 |f0 f1 f2 f3|     one 4-page folio (order 2), written
+  //  C  ctx2                   forked, then unmaps A(0..3): f is mapped by P alone
+  //  Step 1 of ctx1 visits f's one VMA (found); an exclusive large folio then still reads its
+  //  context's remap offsets, but ctx1's table is empty: the walk stops there (shortcut),
+  //  ctx2 is not traversed.
+  const { k, s } = probeKernel([], { anonFolioOrder: 2 });
+  const p = k.spawn();
+  k.mmap(p, A(0), 4 * P, RW, ANON_FIXED);
+  k.touch(p, A(0), "write");
+  const f = folioAt(k, p, A(0));
+  assert.equal(f.nrPages, 4);
+  const c = k.fork(p);
+  k.munmap(c, A(0), 4 * P);
+  const r = figures(firstWalk(k, () => k.migrateFolio(f)));
+  assert.deepEqual(r, { visits: 1, hits: 1, useless: 0, structures: 1, treeNodes: 1 });
+  assert.deepEqual(s.lastWalk, { contexts: 1, remapEntries: 0, offsets: 0, shortcut: true });
+  assert.equal(s.counters().walks_exclusive_stop, 2); // both walks of the migration
+  k.exit(c);
+  k.exit(p);
+  assertNoLeaks(k);
+});
+
+Deno.test("a walk the callback stops at a moved VMA does not go on to the next context", () => {
+  //          A(0)                B(0)
+  //  A  ctx1 |f|                            written; forks D (ctx2), then B (ctx3)
+  //  D  ctx2                                unmaps A(0)
+  //  B  ctx3                     |f|        mremap A(0) -> B(0): remap [A(0)>>12] -> {X}
+  //  ctx1's children, newest first: ctx3, ctx2. f: mapcount 2 (A, B).
+  //  folio_referenced: ctx1 step 1 hits A (1 node); ctx3: step 1 finds nothing at A(0) (1
+  //  node), table (1 node, 1 entry), offset X (1 node) hits B: both mappings found, the walk
+  //  stops before ctx2. 2 contexts + 1 entry = 3 structures, 4 nodes.
+  //  try_to_migrate (full): ctx2 too (D has no VMA: 1 node): 3 contexts, 4 structures, 5 nodes.
+  const { k, s } = cowKernel();
+  const a = k.spawn();
+  k.mmap(a, A(0), P, RW, ANON_FIXED);
+  k.touch(a, A(0), "write");
+  const d = k.fork(a);
+  const b = k.fork(a);
+  k.munmap(d, A(0), P);
+  k.mremap(b, A(0), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(300));
+  const f = folioAt(k, a, A(0));
+  assert.equal(folioAt(k, b, A(300)), f);
+  const rr = firstWalk(k, () => k.folioReferenced(f));
+  assert.deepEqual(figures(rr), { visits: 2, hits: 2, useless: 0, structures: 3, treeNodes: 4 });
+  assert.deepEqual(s.lastWalk, { contexts: 2, remapEntries: 1, offsets: 1, shortcut: false });
+  const rm = firstWalk(k, () => k.migrateFolio(f));
+  assert.deepEqual(figures(rm), { visits: 2, hits: 2, useless: 0, structures: 4, treeNodes: 5 });
+  for (const mm of [a, b, d]) k.exit(mm);
+  assertNoLeaks(k);
+});
+
+Deno.test("a folio swapped in from a slot three generations share goes to the root context", () => {
+  //  A writes A(0), forks B; B forks C: f shared by A, B, C (ctx1 -> ctx2 -> ctx3).
+  //  Reclaim swaps f out of all three. C swaps in first (slot shared: not exclusive): the folio
+  //  goes to the root of C's hierarchy, ctx1 (not C's parent ctx2), so A and B, mapping it
+  //  from the swap cache, are descendants of its context.
+  //  Walk: ctx1 (A), ctx3 (C), ctx2 (B): 3 visits, 3 contexts, 3 nodes.
+  const { k } = cowKernel();
+  const a = k.spawn();
+  k.mmap(a, A(0), P, RW, ANON_FIXED);
+  k.touch(a, A(0), "write");
+  const b = k.fork(a);
+  const c = k.fork(b);
+  assert.equal(k.tryToUnmap(folioAt(k, a, A(0))), true);
+  k.touch(c, A(0), "read");
+  k.touch(b, A(0), "read");
+  k.touch(a, A(0), "read");
+  const f = folioAt(k, c, A(0));
+  assert.equal(f.mapcount[0], 3);
+  assert.equal(f.rmap, a.rmap);
+  assert.deepEqual(figures(firstWalk(k, () => k.migrateFolio(f))), {
+    visits: 3,
+    hits: 3,
+    useless: 0,
+    structures: 3,
+    treeNodes: 3,
+  });
+  for (const mm of [c, b, a]) k.exit(mm);
+  assertNoLeaks(k);
+});
+
+Deno.test("remap lock: one hold per table change, tree_update per entry (at least one)", () => {
+  //  (1) P writes A(0) and moves it to A(300): the new VMA enters the table (1 hold, the range
+  //  spans 1 entry: 1 tree_update). Unmapping it removes the range: 1 hold; no entry is left
+  //  over the range, still 1 tree_update (at least one per changed range).
+  {
+    const { k } = cowKernel();
+    const p = k.spawn();
+    k.mmap(p, A(0), P, RW, ANON_FIXED);
+    k.touch(p, A(0), "write");
+    assert.deepEqual(cowLocks(k), { list: 0, listRead: 0, remap: 0, updates: 0 });
+    k.mremap(p, A(0), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(300));
+    assert.deepEqual(cowLocks(k), { list: 0, listRead: 0, remap: 1, updates: 1 });
+    k.munmap(p, A(300), P);
+    assert.deepEqual(cowLocks(k), { list: 0, listRead: 0, remap: 2, updates: 2 });
+    k.exit(p);
+    assertNoLeaks(k);
+  }
+  //  (2) split and partial merge of a moved VMA (pgoffs relative to p0 = A(0) >> 12):
+  //          A(40)     A(44) A(46)    A(50)
+  //  V       |====== offset 40 ========|      [p0, p0+9] -> {40}            1 hold, 1 update
+  //  mprotect A(40..43) RO: split at A(44): the new upper VMA enters the table (hold, 1
+  //  update: entry [p0+4, p0+9]); adjust of V: one hold for the removal (1 entry over V's old
+  //  range after it: 1 update), one for the addition ([p0, p0+3]: 1): 3 holds, 3 updates.
+  //  |-- RO --|=========== RW =========|      [p0, p0+3] [p0+4, p0+9] -> {40}
+  //  mprotect A(44..45) RO: merges into the left VMA (vma_adjust of both VMAs): one hold removes
+  //  both ranges (nothing left over either: 1 + 1 updates), one adds both back: 2 holds, 4.
+  //  |---- RO ----|========= RW =======|      [p0, p0+5] [p0+6, p0+9] -> {40}
+  {
+    const { k, s } = cowKernel();
+    const p = k.spawn();
+    const p0 = A(0) / P;
+    k.mmap(p, A(0), 10 * P, RW, ANON_FIXED);
+    writeAll(k, p, A(0), 10);
+    k.mremap(p, A(0), 10 * P, 10 * P, MREMAP_MAYMOVE | MREMAP_FIXED, A(40));
+    assert.deepEqual(cowLocks(k), { list: 0, listRead: 0, remap: 1, updates: 1 });
+    const table = (): number[][] =>
+      s.contextOf(p).entries.map((e) => [e.first - p0, e.last - p0, ...e.offsets]);
+    k.mprotect(p, A(40), 4 * P, PROT_READ);
+    assert.deepEqual(table(), [[0, 3, 40], [4, 9, 40]]);
+    assert.deepEqual(cowLocks(k), { list: 0, listRead: 0, remap: 4, updates: 4 });
+    k.mprotect(p, A(44), 2 * P, PROT_READ);
+    assert.equal(p.mapCount, 2);
+    assert.deepEqual(table(), [[0, 5, 40], [6, 9, 40]]);
+    assert.deepEqual(cowLocks(k), { list: 0, listRead: 0, remap: 6, updates: 8 });
+    k.exit(p);
+    assertNoLeaks(k);
+  }
+});
+
+Deno.test("MAP_PRIVATE file VMAs: tracked once a write CoWs an anon folio, not before", () => {
+  //  lib.so mapped MAP_PRIVATE at A(0) from file page 8: vm_pgoff 8, offset A(0)>>12 - 8 != 0.
+  //          A(0) A(1) A(2)    A(4)
+  //  P  ctx1 |  R |    |   W   |    read A(0) (page cache, no anon state); fork C;
+  //                                 mprotect A(1) RO (split in 3); write A(3): anon folio g
+  //  C  ctx2 |==========|           never written: no anon state
+  //  Unfaulted VMAs have no anon state, so neither fork nor split gives them a remap entry.
+  //  The write gives [A(2), A(4)) anon state: entry [10, 11] -> {X}.
+  //  Walk of g (index 11): ctx1 step 1 at 11 << 12 finds nothing (1 node, map_count 3), the
+  //  table (1 node, 1 entry), offset X (1 node) hits; ctx2 (1 node): 2 contexts + 1 entry.
+  const { k, s } = cowKernel();
+  const file = k.createFile("lib.so", 64);
+  const p = k.spawn();
+  k.mmap(p, A(0), 4 * P, RW, MAP_PRIVATE | MAP_FIXED, file, 8 * P);
+  k.touch(p, A(0), "read");
+  const c = k.fork(p);
+  assert.equal(k.scheme.hasAnon(c.vmas.find(A(0))!), false);
+  k.mprotect(p, A(1), P, PROT_READ);
+  assert.equal(p.mapCount, 3);
+  assert.deepEqual([...p.vmas].map((v) => k.scheme.hasAnon(v)), [false, false, false]);
+  assert.equal(k.slab.live("cow_remap_entry"), 0);
+  k.touch(p, A(3), "write");
+  const g = folioAt(k, p, A(3));
+  assert.equal(g.anon, true);
+  const x = A(0) / P - 8;
+  assert.deepEqual(s.contextOf(p).entries, [{ first: 10, last: 11, offsets: [x] }]);
+  assert.deepEqual(s.contextOf(c).entries, []);
+  assert.equal(k.slab.live("cow_remap_entry"), 1);
+  assert.deepEqual(figures(firstWalk(k, () => k.migrateFolio(g))), {
+    visits: 1,
+    hits: 1,
+    useless: 0,
+    structures: 3,
+    treeNodes: 4,
+  });
+  k.exit(c);
+  k.exit(p);
+  assertNoLeaks(k);
+});
+
+Deno.test("a walk past 32 offsets krealloc()s its spill array (old object freed at once)", () => {
+  //  33 moves of one written page from A(0) to A(100), A(102), ... A(164): one entry with 33
+  //  offsets, its array grown 2 -> 4 -> 8 -> 16 -> 32 (kmalloc-512) -> 64 (kmalloc-1k).
+  //  Each of the migration's two walks gathers 33 unique offsets: a transient array of capacity
+  //  32 (kmalloc-512), too small: krealloc to 64 (kmalloc-1k; the 512 object freed at once),
+  //  kfree_rcu() of the 1k one after the walk. At the end of the migration: 2 kmalloc-1k
+  //  objects wait for the grace period, no kmalloc-512 one.
+  const { k, s, exec, slab } = probeKernel(["cow_remap_array_512", "cow_remap_array_1k"]);
+  const p = k.spawn();
+  for (let i = 0; i < 33; i++) {
+    k.mmap(p, A(0), P, RW, ANON_FIXED);
+    k.touch(p, A(0), "write");
+    k.mremap(p, A(0), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(100 + 2 * i));
+  }
+  assert.deepEqual(s.contextOf(p).entries.map((e) => e.offsets.length), [33]);
+  const st = (c: SlabCache): number[] => [slab.stats(c).allocs, slab.stats(c).frees];
+  assert.deepEqual([st("cow_remap_array_512"), st("cow_remap_array_1k")], [[1, 1], [1, 0]]);
+  k.migrateFolio(folioAt(k, p, A(100)));
+  assert.equal(s.counters().walk_offset_spills, 2);
+  assert.deepEqual(exec.atEnd.at(-1), [0, 2]);
+  assert.deepEqual([st("cow_remap_array_512"), st("cow_remap_array_1k")], [[3, 3], [3, 2]]);
+  assert.equal(slab.live("cow_remap_array_1k"), 1); // the entry's own array
+  k.exit(p);
+  assertNoLeaks(k);
+});
+
+Deno.test("a large folio over three remap entries of one offset looks that offset up once", () => {
+  //  P writes a 4-page folio f at A(0) (order 2), moves it to B = A(300) (offset X = 300),
+  //  then mprotects B+1 read-only: three VMAs, three entries (pgoffs relative to p0):
+  //          B    B+1  B+2     B+4
+  //  P  ctx1 |f0 |f1 |f2 f3  |        [p0] [p0+1] [p0+2, p0+3] -> {X}
+  //  Walk of f: step 1 at A(0..3) finds nothing (1 node, map_count 3); the table lookup over
+  //  [p0, p0+3] reads all 3 entries (1 node) but one distinct offset: one lookup (1 node) over
+  //  B..B+4 visits the 3 VMAs, each mapping part of f.
+  const { k, s } = probeKernel([], { anonFolioOrder: 2 });
+  const p = k.spawn();
+  const p0 = A(0) / P;
+  k.mmap(p, A(0), 4 * P, RW, ANON_FIXED);
+  k.touch(p, A(0), "write");
+  const f = folioAt(k, p, A(0));
+  assert.equal(f.nrPages, 4);
+  k.mremap(p, A(0), 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED, A(300));
+  k.mprotect(p, A(301), P, PROT_READ);
+  assert.equal(folioAt(k, p, A(303)), f);
+  assert.deepEqual(s.contextOf(p).entries.map((e) => [e.first - p0, e.last - p0, ...e.offsets]), [
+    [0, 0, 300],
+    [1, 1, 300],
+    [2, 3, 300],
+  ]);
+  const r = figures(firstWalk(k, () => k.migrateFolio(f)));
+  assert.deepEqual(r, { visits: 3, hits: 3, useless: 0, structures: 4, treeNodes: 3 });
+  assert.deepEqual(s.lastWalk, { contexts: 1, remapEntries: 3, offsets: 1, shortcut: false });
+  k.exit(p);
+  assertNoLeaks(k);
+});
+
+Deno.test("descendants are walked in post-order: a grandchild before its parent", () => {
+  //          A(0)
+  //  A  ctx1 |f|      written; forks B
+  //  B  ctx2 |g|      forks C, then writes A(0): its own copy g
+  //  C  ctx3 |f|      f: mapcount 2 (A, C)
+  //  folio_referenced stops once both mappings are found: ctx1 (A), then ctx2's subtree in
+  //  post-order, ctx3 (C) first: done before ctx2, whose VMA at A(0) maps g (never visited).
+  const { k, s } = cowKernel();
+  const a = k.spawn();
+  k.mmap(a, A(0), P, RW, ANON_FIXED);
+  k.touch(a, A(0), "write");
+  const b = k.fork(a);
+  const c = k.fork(b);
+  k.touch(b, A(0), "write");
+  const f = folioAt(k, a, A(0));
+  assert.equal(f.mapcount[0], 2);
+  const r = figures(firstWalk(k, () => k.folioReferenced(f)));
+  assert.deepEqual(r, { visits: 2, hits: 2, useless: 0, structures: 2, treeNodes: 2 });
+  assert.equal(s.lastWalk.contexts, 2);
+  for (const mm of [c, b, a]) k.exit(mm);
+  assertNoLeaks(k);
+});
+
+Deno.test("remap table maple nodes are freed at once (no RCU wait, as VMA-tree nodes)", () => {
+  //  Five one-page VMAs written and moved: 5 entries, 11 ranges, 3 nodes. Unmapping one: 4
+  //  entries, 9 ranges, 1 node: two nodes freed, none pending RCU at the end of the munmap.
+  const { k, exec, slab } = probeKernel(["cow_remap_node"]);
+  const p = k.spawn();
+  for (let i = 0; i < 5; i++) {
+    k.mmap(p, A(2 * i), P, RW, ANON_FIXED);
+    k.touch(p, A(2 * i), "write");
+    k.mremap(p, A(2 * i), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(100 + 2 * i));
+  }
+  assert.equal(slab.live("cow_remap_node"), 3);
+  k.munmap(p, A(108), P);
+  assert.deepEqual(exec.atEnd.at(-1), [0]);
+  assert.deepEqual([slab.live("cow_remap_node"), slab.stats("cow_remap_node").frees], [1, 2]);
+  k.exit(p);
+  assertNoLeaks(k);
+});
+
+Deno.test("check() reports a corrupted refcount, range count, array capacity or offset", () => {
+  //  P writes A(0) and moves it to A(40): ctx1 refcount 2 (mm + f), one remapped VMA, one
+  //  entry [p0] -> {40} without an array. Each corruption is reported, then undone.
+  const { k, s } = cowKernel();
+  const p = k.spawn();
+  k.mmap(p, A(0), P, RW, ANON_FIXED);
+  k.touch(p, A(0), "write");
+  k.mremap(p, A(0), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, A(40));
+  const ctx = s.contextOf(p);
+  const p0 = A(0) / P;
+  assert.deepEqual(s.check(), []);
+  ctx.refcount++; // a leaked reference
+  assert.deepEqual(s.check(), ["context 1 refcount 3 != 2"]);
+  ctx.refcount--;
+  ctx.rangeCount++; // a range counted twice
+  assert.deepEqual(s.check(), ["context 1 has 2 ranges for 1 remapped VMAs"]);
+  ctx.rangeCount--;
+  const e = ctx.table.all()[0];
+  e.cap = 2; // a one-offset entry still holding an array
+  assert.deepEqual(s.check(), ["context 1 remap array capacity 2 for 1"]);
+  e.cap = 0;
+  // An offset no VMA has: as many entries as the rebuilt table, different offsets.
+  ctx.table.add({ first: p0, last: p0, offset: 41 });
+  assert.deepEqual(s.check(), ["context 1 remap entries stale"]);
+  ctx.table.remove({ first: p0, last: p0, offset: 41 });
+  assert.deepEqual(s.check(), []);
+  k.exit(p);
+  assertNoLeaks(k);
 });

@@ -7147,4 +7147,315 @@ export const MUTANTS: readonly Mutant[] = [
       "RELOCATE_ANON's undo gives a folio its old lazy mapping back but not its place in the old group's folio set",
     tests: ["tests/scheme_anon_vma_lazy_test.ts", "tests/lazy_small_set_test.ts"],
   },
+  // -- cow_context: list and remap locks, walk stops and order, spill arrays, file-private tracking, check() ---
+  {
+    id: "cow-unlink-no-list-lock",
+    file: "core/rmap/cow_context.ts",
+    search:
+      '        const exec = this.#host.exec;\n        exec.acquire(parent.listLock, "write");\n        if (!parent.kids.delete(cur)) {\n          throw new Error(`CoW context ${cur.id} not in its parent\'s children`);\n        }\n        exec.work("list_op");\n        exec.release(parent.listLock, "write");',
+    replace:
+      '        const exec = this.#host.exec;\n        if (!parent.kids.delete(cur)) {\n          throw new Error(`CoW context ${cur.id} not in its parent\'s children`);\n        }\n        exec.work("list_op");',
+    story:
+      "a dead context is unlinked from its parent's children list without the parent's list lock",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-fork-link-read-lock",
+    file: "core/rmap/cow_context.ts",
+    search:
+      'exec.acquire(pctx.listLock, "write");\n    pctx.kids.add(ctx);\n    exec.work("list_op");\n    exec.release(pctx.listLock, "write");',
+    replace:
+      'exec.acquire(pctx.listLock, "read");\n    pctx.kids.add(ctx);\n    exec.work("list_op");\n    exec.release(pctx.listLock, "read");',
+    story:
+      "fork links the child context under the parent's list lock taken for reading, not writing",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-move-same-context",
+    file: "core/rmap/cow_context.ts",
+    search: "    const old = this.folioContext(folio);\n    if (old === ctx) return;\n",
+    replace: "    const old = this.folioContext(folio);\n",
+    story: "a reuse fault on a folio already in the writer's context counts a context move",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-large-empty-table-no-stop",
+    file: "core/rmap/cow_context.ts",
+    search: "      if (stop) this.#wShortcut = true;\n      return !stop;",
+    replace: "      return true;",
+    story:
+      "an exclusive large folio found in a context with an empty remap table walks every descendant",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-large-empty-table-stop-uncounted",
+    file: "core/rmap/cow_context.ts",
+    search: "      if (stop) this.#wShortcut = true;\n      return !stop;",
+    replace: "      return !stop;",
+    story: "an exclusive large folio's stop at a context with an empty remap table is not counted",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-remap-stop-ignored",
+    file: "core/rmap/cow_context.ts",
+    search: "    if (!go) return false;\n",
+    replace: "",
+    story:
+      "a walk whose callback stopped at a moved VMA (every mapping found) goes on into other contexts",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-shared-new-anon-parent",
+    file: "core/rmap/cow_context.ts",
+    search: "while (c.parent) c = c.parent;",
+    replace: "if (c.parent) c = c.parent;",
+    story:
+      "a possibly shared swapped-in folio goes to the faulting mm's parent context, not the root",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-unmap-last-range-no-units",
+    file: "core/rmap/cow_context.ts",
+    search: "this.#endEdit(ctx, Math.max(1, ctx.table.remove(r)));",
+    replace: "this.#endEdit(ctx, ctx.table.remove(r));",
+    story: "unmapping the only moved VMA over a range charges no tree_update under the remap lock",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-units-zero-after-adjust",
+    file: "core/rmap/cow_context.ts",
+    search: "return Math.max(1, ctx.table.countOverlapping(r.first, r.last));",
+    replace: "return ctx.table.countOverlapping(r.first, r.last);",
+    story: "vma_adjust's removal of a range nothing else covers charges no tree_update",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-tree-update-after-unlock",
+    file: "core/rmap/cow_context.ts",
+    search: 'exec.work("tree_update", units);\n    exec.release(ctx.remapLock, "write");',
+    replace: 'exec.release(ctx.remapLock, "write");\n    exec.work("tree_update", units);',
+    story: "remap-table updates are charged after the remap lock is dropped: its holds look empty",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-adjust-lock-per-vma",
+    file: "core/rmap/cow_context.ts",
+    search: "    this.#removeRanges(vmas);\n    mutate();\n    this.#addRanges(vmas);",
+    replace:
+      "    for (const v of vmas) this.#removeRange(v);\n    mutate();\n    for (const v of vmas) this.#addRange(v);",
+    story:
+      "vma_adjust of two moved VMAs takes the remap lock per VMA, not once per removal/addition pass",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-fork-unfaulted-anon",
+    file: "core/rmap/cow_context.ts",
+    search: "  fork(child: Vma, parent: Vma): void {\n    if (!this.#anon(parent)) return;\n",
+    replace: "  fork(child: Vma, parent: Vma): void {\n",
+    story: "fork gives anon state and a remap entry to a child VMA whose parent VMA never faulted",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-split-unfaulted-anon",
+    file: "core/rmap/cow_context.ts",
+    search:
+      '  clone(dst: Vma, src: Vma, _op: Exclude<CloneOp, "fork">): void {\n    if (!this.#anon(src)) return;\n',
+    replace: '  clone(dst: Vma, src: Vma, _op: Exclude<CloneOp, "fork">): void {\n',
+    story:
+      "splitting a never-faulted MAP_PRIVATE file VMA gives the new part anon state and a remap entry",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-file-private-untracked",
+    file: "core/rmap/cow_context.ts",
+    search:
+      "if (!vmaIsAnonymous(vma) && (vma.flags & (VM_SHARED | VM_MAYSHARE)) !== 0) return false;",
+    replace: "if (!vmaIsAnonymous(vma)) return false;",
+    story: "CoW'd anon folios of a MAP_PRIVATE file VMA (pgoff = file offset) get no remap entry",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-spill-no-doubling",
+    file: "core/rmap/cow_context.ts",
+    search:
+      "      while (unique > spill) {\n        this.#host.slab.alloc(remapArrayCache(2 * spill));\n        this.#host.slab.free(remapArrayCache(spill));\n        spill *= 2;\n      }\n",
+    replace: "",
+    story:
+      "a walk gathering more than 32 remap offsets never grows its spill array past capacity 32",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-spill-grow-old-rcu",
+    file: "core/rmap/cow_context.ts",
+    search: "        this.#host.slab.free(remapArrayCache(spill));",
+    replace: "        this.#host.slab.freeRcu(remapArrayCache(spill));",
+    story:
+      "a walk's spill array grown by krealloc has its old object RCU-freed instead of freed at once",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-walk-offsets-not-deduped",
+    file: "core/rmap/cow_context.ts",
+    search: "    if (offs.length > 1) sortUnique(offs);\n",
+    replace: "",
+    story: "a large folio over several remap entries with one offset looks it up once per entry",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-gather-first-pgoff-only",
+    file: "core/rmap/cow_context.ts",
+    search: "    if (first === last) {\n      const e = this.#containing(first);",
+    replace: "    if (first <= last) {\n      const e = this.#containing(first);",
+    story: "a large folio's walk reads only the remap entry at its first pgoff",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-walk-preorder",
+    file: "core/rmap/cow_context.ts",
+    search:
+      "          next[top] = i - 1;\n          frames.push(c);\n          starts.push(kids.length);\n          next.push(pushChildren(c, kids));\n          continue;\n        }\n        const ctx = frames.pop()!;\n        starts.pop();\n        next.pop();\n        kids.length = start;\n        if (ctx !== root && !this.#walkContext(ctx)) break;",
+    replace:
+      "          next[top] = i - 1;\n          if (!this.#walkContext(c)) break;\n          frames.push(c);\n          starts.push(kids.length);\n          next.push(pushChildren(c, kids));\n          continue;\n        }\n        frames.pop();\n        starts.pop();\n        next.pop();\n        kids.length = start;",
+    story:
+      "the walk visits a context before its descendants (pre-order), not after them (post-order)",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-remap-nodes-rcu",
+    file: "core/rmap/cow_context.ts",
+    search: 'else if (dN < 0) slab.free("cow_remap_node", -dN);',
+    replace: 'else if (dN < 0) slab.freeRcu("cow_remap_node", -dN);',
+    story: "the remap table's maple nodes are RCU-freed although the model frees them at once",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-check-refcount-leak-blind",
+    file: "core/rmap/cow_context.ts",
+    search: "if (c.refcount !== want) out.push(",
+    replace: "if (c.refcount < want) out.push(",
+    story:
+      "check() misses a context holding more references than its mm, children and folios (a leak)",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-check-rangecount-blind",
+    file: "core/rmap/cow_context.ts",
+    search: "if (remapped !== ctx.rangeCount) {",
+    replace: "if (remapped > ctx.rangeCount) {",
+    story: "check() misses a context counting more remapped VMAs than its mm has",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-check-cap-one-offset-blind",
+    file: "core/rmap/cow_context.ts",
+    search: "if (te.offsets.length >= 2 ? te.cap < want : te.cap !== 0) {",
+    replace: "if (te.offsets.length >= 2 && te.cap < want) {",
+    story: "check() accepts a one-offset remap entry that still holds an array (a leaked dynarray)",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
+  {
+    id: "cow-check-entries-count-only",
+    file: "core/rmap/cow_context.ts",
+    search: "if (JSON.stringify(e) !== JSON.stringify(c.entries)) {",
+    replace: "if (e.length !== c.entries.length) {",
+    story:
+      "check() compares a remap table with its rebuild by entry count: a wrong offset goes unseen",
+    tests: [
+      "tests/scheme_cow_context_table_test.ts",
+      "tests/scheme_cow_context_test.ts",
+      "tests/scenario_cow_questions_test.ts",
+    ],
+  },
 ];
