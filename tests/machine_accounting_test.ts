@@ -13,12 +13,7 @@ import {
   type TaskAction,
   UNIT_COST_PROFILE,
 } from "../core/machine/mod.ts";
-
-/** A `next` function returning `actions` in order, then null. */
-function script(actions: TaskAction[]): () => TaskAction {
-  let i = 0;
-  return () => (i < actions.length ? actions[i++] : null);
-}
+import { script } from "./machine_script.ts";
 
 /** An operation of `kind` on machine `m` doing `units` of page_zero work (1 ns a unit). */
 function busy(m: Machine, units: number, kind: OpKind = "fault"): TaskAction {

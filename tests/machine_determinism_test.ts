@@ -11,6 +11,7 @@ import {
   WORK_KINDS,
 } from "../core/machine/mod.ts";
 import { Random } from "../core/lib/random.ts";
+import { script } from "./machine_script.ts";
 
 /**
  * A random mix of operations over shared locks: rwsem readers and writers, trylocks, a spinlock
@@ -87,12 +88,6 @@ Deno.test("trace entries are in time order and every task finishes", () => {
   assert.ok(metrics.tasks.every((t) => t.finishedAt !== null));
   for (const c of metrics.cpus) assert.ok(c.utilisation >= 0 && c.utilisation <= 1);
 });
-
-/** A `next` function returning `actions` in order, then null. */
-function script(actions: TaskAction[]): () => TaskAction {
-  let i = 0;
-  return () => (i < actions.length ? actions[i++] : null);
-}
 
 Deno.test("twenty tasks queued for one CPU run in the order they became runnable", () => {
   // The run queue's first room is 16: it grows while its head is past slot 0 (the first task

@@ -1,28 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  LockState,
-  Machine,
-  newLock,
-  type OpKind,
-  type TaskAction,
-  type TraceEntry,
-  UNIT_COST_PROFILE,
-} from "../core/machine/mod.ts";
-
-/** A `next` function returning `actions` in order, then null. */
-function script(actions: TaskAction[]): () => TaskAction {
-  let i = 0;
-  return () => (i < actions.length ? actions[i++] : null);
-}
-
-function op(kind: OpKind, run: () => void): TaskAction {
-  return { op: kind, run };
-}
-
-/** Trace as compact tuples `[t, cpu, task, event]`. */
-function rows(trace: readonly TraceEntry[]): [number, number | null, number | null, string][] {
-  return trace.map((e) => [e.t, e.cpu, e.task, e.event]);
-}
+import { LockState, Machine, newLock, UNIT_COST_PROFILE } from "../core/machine/mod.ts";
+import { op, rows, script } from "./machine_script.ts";
 
 Deno.test("rwsem: readers share, a writer excludes, a waiting writer blocks new readers", () => {
   const s = new LockState<string>(newLock("anon_vma.root", "rwsem"));

@@ -1,21 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  Machine,
-  mergeCostProfile,
-  type OpKind,
-  type TaskAction,
-  UNIT_COST_PROFILE,
-} from "../core/machine/mod.ts";
+import { Machine, mergeCostProfile, UNIT_COST_PROFILE } from "../core/machine/mod.ts";
 import { Slab } from "../core/slab.ts";
-
-function script(actions: TaskAction[]): () => TaskAction {
-  let i = 0;
-  return () => (i < actions.length ? actions[i++] : null);
-}
-
-function op(kind: OpKind, run: () => void): TaskAction {
-  return { op: kind, run };
-}
+import { op, script } from "./machine_script.ts";
 
 Deno.test("an RCU callback runs one grace period after it is queued", () => {
   // UNIT_COST_PROFILE: 1 ns per work unit, 100 ns grace period.

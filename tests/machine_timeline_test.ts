@@ -6,28 +6,12 @@ import {
   Machine,
   mergeCostProfile,
   newLock,
-  type OpKind,
   type TaskAction,
-  type TraceEntry,
   UNIT_COST_PROFILE,
   WORK_KINDS,
   type WorkKind,
 } from "../core/machine/mod.ts";
-
-/** A `next` function returning `actions` in order, then null. */
-function script(actions: TaskAction[]): () => TaskAction {
-  let i = 0;
-  return () => (i < actions.length ? actions[i++] : null);
-}
-
-function op(kind: OpKind, run: () => void): TaskAction {
-  return { op: kind, run };
-}
-
-/** Trace as compact tuples `[t, cpu, task, event]` for readable expectations. */
-function rows(trace: readonly TraceEntry[]): [number, number | null, number | null, string][] {
-  return trace.map((e) => [e.t, e.cpu, e.task, e.event]);
-}
+import { op, rows, script } from "./machine_script.ts";
 
 function readSection(ex: Exec, lock: ReturnType<typeof newLock>, units: number): void {
   ex.acquire(lock, "read");

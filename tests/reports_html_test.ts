@@ -9,7 +9,7 @@ import {
 import { loadChartUmd } from "../reports/chart_umd.ts";
 import { markup, trustedHtml } from "../reports/html_template.ts";
 import { CLIENT_SCRIPT } from "../reports/html_client.ts";
-import { makeFixture, makeSweepFixture } from "./fixtures/results_fixture.ts";
+import { makeFixture, makeSweepFixture, withRepeats } from "./fixtures/results_fixture.ts";
 import { metricValues } from "../reports/metrics.ts";
 import { aggregateRepeats } from "../reports/repeats.ts";
 import { summaryMarkdown } from "../reports/markdown.ts";
@@ -678,27 +678,6 @@ Deno.test("the scaling table gives the byte figures in KiB and the others in the
 
 // ---------------------------------------------------------------------------------------------
 // Repeats, verdicts and the escaping of the page's own chrome
-
-/** Run id → metric → its value in each repeat (the other metrics keep repeat 0's value). */
-type RepeatPlan = Record<string, Record<string, number[]>>;
-
-/** The document with paired repeats of `seeds`, the metrics of `plan` varying per repeat. */
-function withRepeats(doc: Results, seeds: number[], plan: RepeatPlan): Results {
-  for (const r of doc.runs) {
-    const base = metricValues(r);
-    const over = Object.entries(plan[r.id] ?? {});
-    r.repeats = seeds.map((seed, k) => ({
-      repeat: k,
-      seed,
-      metrics: { ...base, ...Object.fromEntries(over.map(([m, xs]) => [m, xs[k]])) },
-    }));
-    r.aggregates = aggregateRepeats(r.repeats);
-    r.seed = seeds[0];
-  }
-  doc.suite.repeat = seeds.length;
-  doc.suite.repeatSeeds = seeds;
-  return doc;
-}
 
 /**
  * fork_tree with 3 paired repeats: cow_context's rmap bytes significantly smaller, its walk p99

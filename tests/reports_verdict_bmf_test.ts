@@ -14,31 +14,13 @@ import {
 } from "../reports/verdict.ts";
 import { bencherMetricFormat, customSmallerIsBetter } from "../reports/bmf.ts";
 import { pairedRatio, studentTQuantile } from "../reports/inference.ts";
-import { metricValues } from "../reports/metrics.ts";
-import { aggregateRepeats } from "../reports/repeats.ts";
 import type { Results } from "../reports/results.ts";
-import { makeFixture, makeSweepFixture } from "./fixtures/results_fixture.ts";
-
-/** Run id → metric → its value in each repeat (the other metrics keep repeat 0's value). */
-type RepeatPlan = Record<string, Record<string, number[]>>;
-
-/** The document with paired repeats of `seeds`, the metrics of `plan` varying per repeat. */
-function withRepeats(doc: Results, seeds: number[], plan: RepeatPlan): Results {
-  for (const r of doc.runs) {
-    const base = metricValues(r);
-    const over = Object.entries(plan[r.id] ?? {});
-    r.repeats = seeds.map((seed, k) => ({
-      repeat: k,
-      seed,
-      metrics: { ...base, ...Object.fromEntries(over.map(([m, xs]) => [m, xs[k]])) },
-    }));
-    r.aggregates = aggregateRepeats(r.repeats);
-    r.seed = seeds[0];
-  }
-  doc.suite.repeat = seeds.length;
-  doc.suite.repeatSeeds = seeds;
-  return doc;
-}
+import {
+  makeFixture,
+  makeSweepFixture,
+  type RepeatPlan,
+  withRepeats,
+} from "./fixtures/results_fixture.ts";
 
 /**
  * fork_tree with 3 paired repeats: cow_context's rmap bytes significantly smaller, its walk p99
