@@ -484,7 +484,8 @@ function verdictBlock(
   const blocks = verdicts.map((v, vi) => {
     const id = `chart-${wi}-verdict-${vi}`;
     const point = v.point === "" ? "" : ` ${v.point}`;
-    const caption = `Verdict${point}: ratio to ${v.baselineScheme} (95 % interval)`;
+    const caption = `Verdict${point}: ratio to ${v.baselineScheme}` +
+      (v.repeats > 1 ? " (95 % interval)" : " (one run each: no interval)");
     const chart = v.rows.length > 1
       ? chartOrNote(
         charts,
@@ -501,8 +502,11 @@ function verdictBlock(
     const table = htmlTable(
       ["scheme", ...HEADLINE_FIGURES.map((f) => f.label)],
       rows,
-      `Verdict${point}: each scheme's mean divided by ${v.baselineScheme}'s, with its 95 % ` +
-        `interval over ${v.repeats} paired repeats`,
+      v.repeats > 1
+        ? `Verdict${point}: each scheme's mean divided by ${v.baselineScheme}'s, with its 95 % ` +
+          `interval over ${v.repeats} paired repeats`
+        : `Verdict${point}: each scheme's figure divided by ${v.baselineScheme}'s, from one run ` +
+          `each (no interval; --repeat N gives one)`,
       "verdict",
     );
     return markup`<div class="grid verdict-grid">${chart}</div>

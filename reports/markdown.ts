@@ -98,9 +98,12 @@ function verdictLines(results: Results): string[] {
     "",
     `### Verdicts: each scheme against ${inlineCode(base)}`,
     "",
-    `Each cell is the ratio of the scheme's mean to ${inlineCode(base)}'s over ${repeats} ` +
-    `paired repeat${repeats === 1 ? "" : "s"} (same seeds), with its 95 % confidence interval ` +
-    `(Fieller): below 1 the scheme is smaller (better); \`=\` both exact and equal; ` +
+    (repeats > 1
+      ? `Each cell is the ratio of the scheme's mean to ${inlineCode(base)}'s over ${repeats} ` +
+        `paired repeats (same seeds), with its 95 % confidence interval (Fieller): `
+      : `Each cell is the ratio of the scheme's figure to ${inlineCode(base)}'s from one run ` +
+        `each, with no interval (\`--repeat N\` gives one): `) +
+    `below 1 the scheme is smaller (better); \`=\` both exact and equal; ` +
     `n.s. no significant difference (the interval contains 1); (exact) no spread on either ` +
     `side; (no interval) the baseline varies too much between repeats to bound the ratio. ` +
     `The ${inlineCode(base)} row shows its means. Lock figures are of the locks each scheme ` +

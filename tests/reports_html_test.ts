@@ -960,12 +960,17 @@ Deno.test("each sweep point's verdict names its point", () => {
   const page = renderHtml(makeSweepFixture([{ children: 1 }, { children: 4 }]), {
     selfContained: false,
   });
+  // One run per scheme and point: the captions say there is no interval, not "95 %".
   for (const point of ["[children=1]", "[children=4]"]) {
-    assert.ok(page.includes(`<figcaption>Verdict ${point}: ratio to anon_vma (95 % interval)`));
     assert.ok(page.includes(
-      `<caption>Verdict ${point}: each scheme&#39;s mean divided by anon_vma&#39;s, `,
+      `<figcaption>Verdict ${point}: ratio to anon_vma (one run each: no interval)`,
+    ));
+    assert.ok(page.includes(
+      `<caption>Verdict ${point}: each scheme&#39;s figure divided by anon_vma&#39;s, from one ` +
+        "run each (no interval; --repeat N gives one)</caption>",
     ));
   }
+  assert.ok(!page.includes("95 % interval over 1 paired"));
 });
 
 Deno.test("the page's generator and navigation escape names from the document", () => {
@@ -1001,7 +1006,7 @@ Deno.test("the page's verdicts are against the suite's baseline scheme", () => {
   r.suite.baselineScheme = "cow_context";
   const page = renderHtml(r, { selfContained: false });
   assert.ok(page.includes("verdicts against <code>cow_context</code>"));
-  assert.ok(page.includes("<figcaption>Verdict: ratio to cow_context (95 % interval)"));
+  assert.ok(page.includes("<figcaption>Verdict: ratio to cow_context (one run each"));
   // anon_vma's 632 rmap bytes against cow_context's 512, one repeat.
   assert.deepEqual(tableRows(page, VERDICT_HEADER)[1].slice(0, 2), [
     "anon_vma",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { escapeMarkdown, inlineCode, summaryMarkdown } from "../reports/markdown.ts";
 import { bencherMetricFormat, bmfJson, customSmallerIsBetter } from "../reports/bmf.ts";
-import { makeFixture } from "./fixtures/results_fixture.ts";
+import { makeFixture, withRepeats } from "./fixtures/results_fixture.ts";
 import { metricValues } from "../reports/metrics.ts";
 import { aggregateRepeats } from "../reports/repeats.ts";
 
@@ -171,4 +171,17 @@ Deno.test("escapeMarkdown escapes backslashes and ampersands before they change 
   // A literal entity stays literal text: & becomes &amp; (before < and > become entities).
   assert.equal(escapeMarkdown("x &lt; y & z"), "x &amp;lt; y &amp; z");
   assert.equal(escapeMarkdown("<&>"), "&lt;&amp;&gt;");
+});
+
+Deno.test("summaryMarkdown: the verdicts claim an interval only when there are repeats", () => {
+  // One run per scheme: a ratio of two figures, no interval (each cell says "(1 repeat)").
+  const one = summaryMarkdown(makeFixture());
+  assert.ok(one.includes("ratio of the scheme's figure to `anon_vma`'s from one run each"), one);
+  assert.ok(!one.includes("95 % confidence interval"));
+  // Three paired repeats: the ratio of the means with its Fieller interval.
+  const three = summaryMarkdown(withRepeats(makeFixture(), [1, 2, 3], {}));
+  assert.ok(
+    three.includes("over 3 paired repeats (same seeds), with its 95 % confidence interval"),
+    three,
+  );
 });

@@ -7458,4 +7458,23 @@ export const MUTANTS: readonly Mutant[] = [
       "tests/scenario_cow_questions_test.ts",
     ],
   },
+  // -- verdict captions of one run per scheme (round 24) ---------------------------------------
+  {
+    id: "html-verdict-single-run-claims-interval",
+    file: "reports/html_views.ts",
+    search: '(v.repeats > 1 ? " (95 % interval)" : " (one run each: no interval)")',
+    replace: '" (95 % interval)"',
+    story:
+      "a verdict chart of one run per scheme is captioned with a 95 % interval it does not have",
+    tests: ["tests/reports_html_test.ts"],
+  },
+  {
+    id: "md-verdict-single-run-claims-interval",
+    file: "reports/markdown.ts",
+    search: "    (repeats > 1\n      ? `Each cell",
+    replace: "    (repeats > 0\n      ? `Each cell",
+    story:
+      "the markdown verdicts of one run per scheme claim a 95 % interval over 1 paired repeats",
+    tests: ["tests/reports_markdown_test.ts"],
+  },
 ];
