@@ -8,7 +8,7 @@ import { assertEquals, assertThrows } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
 import { Kernel, type WalkResult } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
-import type { CountingExec } from "../core/machine/exec.ts";
+import { CountingExec, type Lock, type LockMode } from "../core/machine/exec.ts";
 import {
   type Folio,
   MADV_DOFORK,
@@ -728,4 +728,147 @@ Deno.test("reusable_anon_vma needs a singular chain: a fork child's neighbour ge
   assertEquals(objects(k), { vma: 3, av: 3, avc: 1 + 2 + 1 });
   assertEquals([s.anonVmaOf(cb)!.isRoot, s.anonVmaOf(cb) === s.anonVmaOf(ca)], [true, false]);
   assertEquals(s.counters().anon_vma_reuse_neighbour, undefined);
+});
+
+Deno.test("anon_vma_compatible: a VM_DONTCOPY neighbour's anon_vma is not shared", () => {
+  //  0    10   20
+  //  aaaa bbbb       MADV_DONTFORK(10..19): b has VM_DONTCOPY, a does not (split, no merge)
+  //  b written first: no neighbour with an anon_vma, new root B. a written next: next is b with
+  //  a singular chain, but (a ^ b) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY) = VM_DONTCOPY, so
+  //  anon_vma_compatible fails; no prev: a new root A. 2 anon_vmas, 2 AVCs, no reuse.
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 20 * P, RW, ANON);
+  k.madvise(mm, pg(10), 10 * P, MADV_DONTFORK);
+  k.touch(mm, pg(10), "write");
+  k.touch(mm, pg(0), "write");
+  const [a, b] = vmas(mm);
+  assertEquals([a.start, a.end, a.pgoff, b.start, b.end, b.pgoff], [
+    pg(0),
+    pg(10),
+    xpg,
+    pg(10),
+    pg(20),
+    xpg + 10,
+  ]);
+  assertEquals(objects(k), { vma: 2, av: 2, avc: 2 });
+  const [A, B] = [s.anonVmaOf(a)!, s.anonVmaOf(b)!];
+  assertEquals([A === B, A.isRoot, B.isRoot], [false, true, true]);
+  assertEquals([A.numActiveVmas, A.numChildren, B.numActiveVmas, B.numChildren], [1, 1, 1, 1]);
+  assertEquals(s.counters().anon_vma_reuse_neighbour, undefined);
+});
+
+Deno.test("find_mergeable_anon_vma tries next before prev: a VMA between two takes next's", () => {
+  //  0    10   20   30
+  //  AAAA bbbb CCCC      b has VM_EXEC (three VMAs; anon_vma_compatible on both sides)
+  //  a written: new root A (next b has none). c written: prev b has none, new root C.
+  //  b written: "Try next first": c's chain is singular and compatible, so b shares C.
+  //  A: 1 active VMA; C: 2 active VMAs; 2 anon_vmas, 3 AVCs.
+  const { k, s } = world();
+  const mm = k.spawn();
+  k.mmap(mm, X, 30 * P, RW, ANON);
+  k.mprotect(mm, pg(10), 10 * P, RW | PROT_EXEC);
+  k.touch(mm, pg(0), "write");
+  k.touch(mm, pg(25), "write");
+  assertEquals(objects(k), { vma: 3, av: 2, avc: 2 });
+  k.touch(mm, pg(15), "write");
+  const [a, b, c] = vmas(mm);
+  assertEquals([b.start, b.end, b.pgoff], [pg(10), pg(20), xpg + 10]);
+  const [A, C] = [s.anonVmaOf(a)!, s.anonVmaOf(c)!];
+  assertEquals(s.anonVmaOf(b) === C, true);
+  assertEquals([A.numActiveVmas, C.numActiveVmas], [1, 2]);
+  assertEquals(objects(k), { vma: 3, av: 2, avc: 3 });
+  assertEquals(s.counters().anon_vma_reuse_neighbour, 1);
+});
+
+/** A CountingExec that logs each anon_vma root rwsem acquisition and can fail trylocks. */
+class RootLockLog extends CountingExec {
+  log: string[] = [];
+  failTry = false;
+  override acquire(lock: Lock, mode: LockMode, tryLock = false): boolean {
+    if (lock.lockClass !== "anon_vma.root") return super.acquire(lock, mode, tryLock);
+    this.log.push(tryLock ? `${mode}-try` : mode);
+    if (tryLock && this.failTry) return false;
+    return super.acquire(lock, mode, tryLock);
+  }
+}
+
+Deno.test("folio_referenced trylocks the root rwsem for read; a contended walk gives up", () => {
+  //  0         10
+  //  AAAAAAAAAA       one VMA, written; folio_referenced(page 3) then migrate(page 3)
+  //  folio_lock_anon_vma_read: down_read_trylock(&root->rwsem), one read-try; migration's
+  //  rmap_walk_anon: anon_vma_lock_read, a plain read. With the trylock failing the referenced
+  //  walk reports contended and visits nothing; folio_referenced returns -1 (rwc.contended).
+  const ex = new RootLockLog();
+  const k = new Kernel({ scheme: new AnonVmaScheme(), exec: ex, params: { debugChecks: true } });
+  const walks: WalkResult[] = [];
+  k.onWalk((r) => walks.push(r));
+  const mm = k.spawn();
+  k.mmap(mm, X, 10 * P, RW, ANON);
+  writeAll(k, mm, X, 10);
+  ex.log = [];
+  assertEquals(k.folioReferenced(folioAt(k, mm, pg(3))), 1);
+  assertEquals(ex.log, ["read-try"]);
+  assertEquals(walks.map((r) => [r.visits, r.hits, r.contended]), [[1, 1, false]]);
+  ex.failTry = true;
+  assertEquals(k.folioReferenced(folioAt(k, mm, pg(3))), -1);
+  assertEquals(ex.log, ["read-try", "read-try"]);
+  assertEquals(walks[1].contended, true);
+  assertEquals([walks[1].visits, walks[1].hits], [0, 0]);
+  assertEquals(ex.lockCounters("anon_vma.root").readAcquisitions, 1);
+});
+
+Deno.test("__anon_vma_prepare publishes vma->anon_vma under mm->page_table_lock, once", () => {
+  //  0         10
+  //  AAAAAAAAAA       first write fault: prepare (root lock for write + page_table_lock);
+  //                   second write fault (page 1): anon_vma set, no prepare
+  //  The page_table_lock acquisitions of the first fault exceed the second's by exactly one.
+  const ex = new RootLockLog();
+  const k = new Kernel({ scheme: new AnonVmaScheme(), exec: ex, params: { debugChecks: true } });
+  const mm = k.spawn();
+  k.mmap(mm, X, 10 * P, RW, ANON);
+  const ptl = ex.lockCounters("page_table_lock");
+  const fault = (n: number): [number, string[]] => {
+    const w0 = ptl.writeAcquisitions;
+    ex.log = [];
+    k.touch(mm, pg(n), "write");
+    return [ptl.writeAcquisitions - w0, ex.log];
+  };
+  const [first, firstLog] = fault(0);
+  const [second, secondLog] = fault(1);
+  assertEquals([first - second, firstLog, secondLog], [1, ["write"], []]);
+});
+
+Deno.test("vma_prepare re-keys a faulted adj_next that grows down over an unfaulted VMA", () => {
+  //  0         20    30
+  //  aaaaaaaaaa NNNNN       a RW unfaulted, N RWX written at page 25: root A, AVC [20, 29]
+  //  mprotect(10..19, RWX): middle a keeps 0..9, N grows down to 10 (merge with next)
+  //  0    10          30
+  //  aaaa NNNNNNNNNNNN      vma_prepare: a has no anon_vma, adj_next N does: A's root rwsem
+  //                         for write once, N's AVC out of the tree and back as [10, 29]
+  const ex = new CountingExec();
+  const s = new AnonVmaScheme();
+  const k = new Kernel({ scheme: s, exec: ex, params: { debugChecks: true } });
+  const mm = k.spawn();
+  k.mmap(mm, X, 30 * P, RW, ANON);
+  k.mprotect(mm, pg(20), 10 * P, RW | PROT_EXEC);
+  k.touch(mm, pg(25), "write");
+  const root = ex.lockCounters("anon_vma.root");
+  const w0 = root.writeAcquisitions;
+  k.mprotect(mm, pg(10), 10 * P, RW | PROT_EXEC);
+  assertEquals(root.writeAcquisitions - w0, 1);
+  const [a, n] = vmas(mm);
+  assertEquals([a.start, a.end, a.pgoff, s.anonVmaOf(a)], [pg(0), pg(10), xpg, null]);
+  assertEquals([n.start, n.end, n.pgoff], [pg(10), pg(30), xpg + 10]);
+  const avc = s.state(n).chain[0];
+  assertEquals([avc.handle?.start, avc.handle?.last], [xpg + 10, xpg + 29]);
+  assertEquals(objects(k), { vma: 2, av: 1, avc: 1 });
+  // A folio written at page 12 (index xpg + 12) is found through the re-keyed node.
+  k.touch(mm, pg(12), "write");
+  let visits = 0;
+  s.walk(folioAt(k, mm, pg(12)), "migrate", false, () => {
+    visits++;
+    return true;
+  });
+  assertEquals(visits, 1);
 });

@@ -7477,4 +7477,247 @@ export const MUTANTS: readonly Mutant[] = [
       "the markdown verdicts of one run per scheme claim a 95 % interval over 1 paired repeats",
     tests: ["tests/reports_markdown_test.ts"],
   },
+  // -- the classic anon_vma scheme: compatibility, neighbour order, fork reuse, walk locks, vma_prepare ---
+  {
+    id: "classic-compatible-ignores-pgoff",
+    file: "core/rmap/anon_vma.ts",
+    search: " &&\n      b.pgoff === a.pgoff + (b.start - a.start) / PAGE_SIZE;",
+    replace: ";",
+    story:
+      "anon_vma_compatible drops the pgoff-linearity test: a fault next to a moved region shares its anon_vma",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-compatible-ignores-flags",
+    file: "core/rmap/anon_vma.ts",
+    search: "((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&\n",
+    replace: "",
+    story:
+      "anon_vma_compatible ignores non-access vm_flags: a VM_DONTCOPY neighbour's anon_vma is shared",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-compatible-access-flags-count",
+    file: "core/rmap/anon_vma.ts",
+    search: "~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)",
+    replace: "~VM_SOFTDIRTY",
+    story:
+      "anon_vma_compatible compares VM_READ/WRITE/EXEC too: an mprotect'ed neighbour never shares its anon_vma",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-prepare-prev-first",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      "    const next = this.host.nextVma(vma);\n    if (next && next.start === vma.end) {\n      const av = this.reusableAnonVma(next, vma, next);\n      if (av) return av;\n    }\n    const prev = this.host.prevVma(vma);\n    if (prev) return this.reusableAnonVma(prev, prev, vma);\n    return null;",
+    replace:
+      "    const prev = this.host.prevVma(vma);\n    if (prev) {\n      const av = this.reusableAnonVma(prev, prev, vma);\n      if (av) return av;\n    }\n    const next = this.host.nextVma(vma);\n    if (next && next.start === vma.end) return this.reusableAnonVma(next, vma, next);\n    return null;",
+    story:
+      "find_mergeable_anon_vma tries prev before next: a hole filled between two anon_vmas takes prev's",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-fork-parent-is-root",
+    file: "core/rmap/anon_vma.ts",
+    search: "av.parent = ps.anonVma;",
+    replace: "av.parent = ps.anonVma.root;",
+    story:
+      "anon_vma_fork parents a grandchild's anon_vma on the root: the middle anon_vma's num_children stays 0",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-reuse-one-active",
+    file: "core/rmap/anon_vma.ts",
+    search: "if (av.numChildren < 2 && av.numActiveVmas === 0) {",
+    replace: "if (av.numChildren < 2 && av.numActiveVmas <= 1) {",
+    story:
+      "anon_vma_clone reuses an ancestor anon_vma that still has one VMA: a live sibling's anon_vma is shared",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-reuse-childless-only",
+    file: "core/rmap/anon_vma.ts",
+    search: "if (av.numChildren < 2 && av.numActiveVmas === 0) {",
+    replace: "if (av.numChildren < 1 && av.numActiveVmas === 0) {",
+    story:
+      "anon_vma_clone only reuses childless anon_vmas: a chain whose generations exit grows without bound",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-reuse-no-break",
+    file: "core/rmap/anon_vma.ts",
+    search: '          this.count("anon_vma_reuse_fork");\n          break;',
+    replace: '          this.count("anon_vma_reuse_fork");',
+    story:
+      "anon_vma_clone keeps scanning after a reuse: it takes the youngest reusable ancestor, not the oldest",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-new-exclusive-at-root",
+    file: "core/rmap/anon_vma.ts",
+    search: "folio.rmap = exclusive ? av : av.root;",
+    replace: "folio.rmap = exclusive ? av.root : av;",
+    story:
+      "__folio_set_anon puts exclusive folios in the root: a child's CoW copy is walked through every sibling",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-shared-anon-root-self-link",
+    file: "core/rmap/anon_vma.ts",
+    search: "return av.numChildren > (av === av.root ? 1 : 0);",
+    replace: "return av.numChildren > 0;",
+    story:
+      "vma_maybe_has_shared_anon_folios counts a root's self link as a child: MREMAP_RELOCATE_ANON always refuses",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-walk-write-lock",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      'if (!this.host.exec.acquire(lock, "read", tryLock)) {\n      return { contended: true, structures: 0, treeNodes: 0 };\n    }',
+    replace:
+      'if (!this.host.exec.acquire(lock, "write", tryLock)) {\n      return { contended: true, structures: 0, treeNodes: 0 };\n    }',
+    story:
+      "rmap_walk_anon takes the root rwsem for write: walks of one hierarchy serialise with each other",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-prepare-no-ptl",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      '    this.host.exec.acquire(vma.mm.pageTableLock, "write");\n    if (r === UNFAULTED) {',
+    replace: "    if (r === UNFAULTED) {",
+    story: "__anon_vma_prepare publishes vma->anon_vma without mm->page_table_lock",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-unlink-keeps-active",
+    file: "core/rmap/anon_vma.ts",
+    search: "    if (own) own.numActiveVmas--;\n",
+    replace: "",
+    story:
+      "unlink_anon_vmas never drops num_active_vmas: an exited child's anon_vma is never reused by fork",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-fork-no-root-ref",
+    file: "core/rmap/anon_vma.ts",
+    search: "    av.root.refcount++;\n    cs.anonVma = av;",
+    replace: "    cs.anonVma = av;",
+    story:
+      "anon_vma_fork takes no reference on the root: the root is freed while its children live",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-prepare-reuse-bumps-children",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      '    if (av) this.count("anon_vma_reuse_neighbour");\n    else {\n      av = this.allocAnonVma();\n      av.numChildren++; // self-parent link for a new root\n    }',
+    replace:
+      '    if (av) this.count("anon_vma_reuse_neighbour");\n    else av = this.allocAnonVma();\n    av.numChildren++; // self-parent link for a new root',
+    story: "__anon_vma_prepare bumps num_children of a neighbour's anon_vma it reuses",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-walk-no-trylock",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      'if (!this.host.exec.acquire(lock, "read", tryLock)) {\n      return { contended: true, structures: 0, treeNodes: 0 };\n    }',
+    replace:
+      'if (!this.host.exec.acquire(lock, "read", false)) {\n      return { contended: true, structures: 0, treeNodes: 0 };\n    }',
+    story:
+      "folio_lock_anon_vma_read never trylocks: folio_referenced blocks on a contended root rwsem",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-adjust-first-vma-only",
+    file: "core/rmap/anon_vma.ts",
+    search:
+      "for (let i = 0; i < vmas.length && first === null; i++) first = this.rmapOf(vmas[i]).anonVma;",
+    replace: "first = vmas.length > 0 ? this.rmapOf(vmas[0]).anonVma : null;",
+    story:
+      "vma_prepare looks only at the first VMA's anon_vma: a faulted adj_next is re-keyed without the root lock, or not at all",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
+  {
+    id: "classic-walk-queries-root-tree",
+    file: "core/rmap/anon_vma.ts",
+    search: "const nodes = av.queryAvcs(first, last, this.#walkVisitor);",
+    replace: "const nodes = av.root.queryAvcs(first, last, this.#walkVisitor);",
+    story:
+      "rmap_walk_anon queries the root's interval tree: a child's exclusive CoW folio is looked for in every VMA of the hierarchy",
+    tests: [
+      "tests/scenario_classic_test.ts",
+      "tests/scheme_anon_vma_variants_test.ts",
+      "tests/anon_vma_compact_test.ts",
+    ],
+  },
 ];
