@@ -239,3 +239,126 @@ Deno.test("page table: consecutive ranges (resumed where the last stopped) answe
     }
   }
 });
+
+Deno.test("page table: a one-page range right after clear() finds nothing", () => {
+  // HIGH is a multiple of 512: HIGH+1..HIGH+3 share one PTE page. The first range stops at index
+  // 1 of that page and leaves a resume hint there; clear() frees the page, so the next range of
+  // the same PMD index must not resume in it (it would return HIGH+2 and HIGH+3 again).
+  const t = new PageTable();
+  for (const k of [HIGH + 1, HIGH + 2, HIGH + 3]) {
+    t.set(k, PteNode.zero(true, false) as unknown as Pte);
+  }
+  assertEquals(t.rangeKeys(HIGH, HIGH + 2), [HIGH + 1]);
+  t.clear();
+  assertEquals(t.rangeKeys(HIGH + 2, HIGH + 4), []);
+  assertEquals(t.rangeNodes(HIGH, HIGH + 4).length, 0);
+  assertEquals([t.size, t.ptePageCount, t.get(HIGH + 2)], [0, 0, undefined]);
+});
+
+Deno.test("PTE node: each kind answers its own fields; no bit aliases another kind's", () => {
+  const f = folio(9);
+  const slot = { count: 1 } as unknown as SwapSlot;
+  const fields = (n: PteNode): (string | boolean | number | null | object)[] => [
+    n.kind,
+    n.folio,
+    n.swap,
+    n.page,
+    n.writable,
+    n.exclusive,
+    n.young,
+    n.protNone,
+    n.dirty,
+  ];
+  // A writable dirty present PTE: not swap-exclusive (the exclusive bit is the writable bit).
+  assertEquals(fields(PteNode.present(f, 5, true, true, false, true)), [
+    "present",
+    f,
+    null,
+    5,
+    true,
+    false,
+    true,
+    false,
+    true,
+  ]);
+  // An exclusive swap PTE: no folio, not writable (same bit as exclusive).
+  assertEquals(fields(PteNode.swap(slot, true)), [
+    "swap",
+    null,
+    slot,
+    0,
+    false,
+    true,
+    false,
+    false,
+    false,
+  ]);
+  assertEquals(fields(PteNode.swap(slot)).slice(4, 6), [false, false]);
+  assertEquals(fields(PteNode.zero(true, true)), [
+    "zero",
+    null,
+    null,
+    0,
+    false,
+    false,
+    true,
+    true,
+    false,
+  ]);
+  assertEquals(fields(PteNode.guard()).slice(0, 6), ["guard", null, null, 0, false, false]);
+  assertThrows(
+    () => {
+      PteNode.present(f, 0, true, true, false).exclusive = true;
+    },
+    Error,
+    "not a swap entry",
+  );
+});
+
+Deno.test("page table: copies of linked entries and plain values keep every bit", () => {
+  // set() of an entry already in a table copies it (PteNode.from): dirty, swap-exclusive and a
+  // zero page's PROT_NONE must survive the copy, as must those of a plain Pte-shaped value.
+  const t = new PageTable();
+  const f = folio(3);
+  const slot = { count: 2 } as unknown as SwapSlot;
+  const dirty = PteNode.present(f, 7, false, false, false, true) as unknown as Pte;
+  const excl = PteNode.swap(slot, true) as unknown as Pte;
+  const zeroNone = PteNode.zero(false, true) as unknown as Pte;
+  t.set(HIGH, dirty);
+  t.set(HIGH + 1, excl);
+  t.set(HIGH + 2, zeroNone);
+  t.set(HIGH + 600, dirty); // each already linked: copied into new entries
+  t.set(HIGH + 601, excl);
+  t.set(HIGH + 602, zeroNone);
+  const copy = (k: number): PteNode => t.get(k) as unknown as PteNode;
+  assertEquals([copy(HIGH + 600) === (dirty as unknown as PteNode), copy(HIGH + 600).dirty], [
+    false,
+    true,
+  ]);
+  assertEquals([copy(HIGH + 600).page, copy(HIGH + 600).folio === f], [7, true]);
+  assertEquals([copy(HIGH + 601).kind, copy(HIGH + 601).swap, copy(HIGH + 601).exclusive], [
+    "swap",
+    slot,
+    true,
+  ]);
+  assertEquals([copy(HIGH + 602).kind, copy(HIGH + 602).protNone, copy(HIGH + 602).young], [
+    "zero",
+    true,
+    false,
+  ]);
+  // Plain values: copied into new nodes.
+  const plainSwap = { kind: "swap", swap: slot, exclusive: true };
+  const plainDirty = {
+    kind: "present",
+    folio: f,
+    page: 1,
+    writable: true,
+    young: false,
+    protNone: false,
+    dirty: true,
+  };
+  t.set(HIGH + 1200, plainSwap as unknown as Pte);
+  t.set(HIGH + 1201, plainDirty as unknown as Pte);
+  assertEquals([copy(HIGH + 1200).exclusive, copy(HIGH + 1200).writable], [true, false]);
+  assertEquals([copy(HIGH + 1201).dirty, copy(HIGH + 1201).writable], [true, true]);
+});

@@ -8,6 +8,8 @@ import { assertEquals } from "./assert.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import {
+  MADV_DONTNEED,
+  MADV_GUARD_INSTALL,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
@@ -105,5 +107,47 @@ Deno.test("PTE pages: one per 512 pages of address space, counted by the PTEs in
   k.touch(p, far, "write");
   k.touch(p, X, "write");
   assertEquals([...p.ptePages].sort((a, b) => a[0] - b[0]), [[0x3780000, 1], [0x3f80000, 1]]);
+  k.exit(p);
+});
+
+Deno.test("exit frees every PTE and page-table page of the mm", () => {
+  // Two PTE pages (PMD indexes 0x3f80000 and 0x3f80001): X and X + 512 pages, in one VMA, so
+  // exit empties the page tables at once (zapWholeMm); its PTE-page counts must go too.
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true } });
+  const p = k.spawn();
+  k.mmap(p, X, 513 * P, RW, ANON);
+  k.touch(p, X, "write");
+  k.touch(p, X + 512 * P, "read");
+  assertEquals([...p.ptePages], [[0x3f80000, 1], [0x3f80001, 1]]);
+  k.exit(p);
+  assertEquals([p.pages.size, p.ptePages.size, k.liveAnonFolios.length], [0, 0, 0]);
+});
+
+Deno.test("guard markers: kept by MADV_DONTNEED, dropped by munmap", () => {
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true } });
+  const p = k.spawn();
+  k.mmap(p, X, 4 * P, RW, ANON);
+  k.touch(p, X, "write");
+  k.touch(p, X + P, "write");
+  // Page 1 is zapped and marked; page 2 is marked.
+  k.madvise(p, X + P, 2 * P, MADV_GUARD_INSTALL);
+  assertEquals([entry(k, p, X)[0], entry(k, p, X + P)[0], entry(k, p, X + 2 * P)[0]], [
+    "present",
+    "guard",
+    "guard",
+  ]);
+  // MADV_DONTNEED zaps page 0 and keeps the markers.
+  k.madvise(p, X, 4 * P, MADV_DONTNEED);
+  assertEquals([entry(k, p, X)[0], entry(k, p, X + P)[0], entry(k, p, X + 2 * P)[0]], [
+    "none",
+    "guard",
+    "guard",
+  ]);
+  // munmap drops them with their page-table page; a new mapping there faults normally.
+  k.munmap(p, X, 4 * P);
+  assertEquals([p.pages.size, p.ptePages.size], [0, 0]);
+  k.mmap(p, X, 4 * P, RW, ANON);
+  k.touch(p, X + P, "write");
+  assertEquals(entry(k, p, X + P), ["present", true, false, 0]);
   k.exit(p);
 });

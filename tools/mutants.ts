@@ -7720,4 +7720,188 @@ export const MUTANTS: readonly Mutant[] = [
       "tests/anon_vma_compact_test.ts",
     ],
   },
+  // -- page tables and PTE nodes: range resumes, PTE-page boundaries, kinds and bits, guard markers, exit ---
+  {
+    id: "pt-clear-keeps-hint",
+    file: "core/kernel/page_table.ts",
+    search: "    this.#tree.clear();\n    this.#size = 0;\n    this.#mods++;",
+    replace: "    this.#tree.clear();\n    this.#size = 0;",
+    story:
+      "a one-page range right after clear() resumes in the freed PTE page and returns its old entries",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pt-strict-start-at-page-base",
+    file: "core/kernel/page_table.ts",
+    search: "  if (!(from >= base)) return 0; // -Infinity, or a page above `from`",
+    replace: "  if (!(from > base)) return 0; // -Infinity, or a page above `from`",
+    story:
+      "higher(k) at the first page of a PTE page (k % 512 == 0) returns k itself when its page holds 2+ entries",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pt-resume-nonstrict-skips-equal",
+    file: "core/kernel/page_table.ts",
+    search: "if (hint === 0 || (strict ? before <= from : before < from)) {",
+    replace: "if (hint === 0 || before <= from) {",
+    story: "a range starting at the last key the previous one-page range returned skips that entry",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pt-one-page-range-two-pages",
+    file: "core/kernel/page_table.ts",
+    search: "    if (hi <= (pmd + 1) * SLOTS) {",
+    replace: "    if (hi <= (pmd + 2) * SLOTS) {",
+    story:
+      "a range crossing one PTE-page boundary (2 MiB) misses the entries of the second PTE page",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pt-take-swap-remove",
+    file: "core/kernel/page_table.ts",
+    search: "      for (let j = i + 1; j < p.length; j++) p[j - 1] = p[j];\n      p.pop();",
+    replace: "      p[i] = p[p.length - 1];\n      p.pop();",
+    story:
+      "removing a PTE moves its page's last entry into its place: walks see the PTE page unordered",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pt-take-keeps-singleton-array",
+    file: "core/kernel/page_table.ts",
+    search: "      if (p.length === 1) pg.ptes = p[0];\n",
+    replace: "",
+    story:
+      "a PTE page brought down to one entry keeps an array: taking that entry leaves an empty PTE page counted",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pt-range-restart-nonstrict",
+    file: "core/kernel/page_table.ts",
+    search: "            from = key;\n            strict = true;",
+    replace: "            from = key;\n            strict = false;",
+    story: "a range walk whose body changes the table yields the current PTE a second time",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pte-folio-of-swap",
+    file: "core/kernel/pte_node.ts",
+    search: "    return (this.#info & 3) === KIND_PRESENT ? this.#target as Folio : null;",
+    replace: "    return this.#target as Folio;",
+    story:
+      "a swap PTE's folio reads as its swap slot: code testing pte.folio takes a swapped-out page as mapped",
+    tests: ["tests/kernel_page_table_test.ts", "tests/pgtable_pte_kinds_test.ts"],
+  },
+  {
+    id: "pte-writable-of-exclusive-swap",
+    file: "core/kernel/pte_node.ts",
+    search: "    return (this.#info & (WRITABLE | 3)) === (WRITABLE | KIND_PRESENT);",
+    replace: "    return (this.#info & WRITABLE) !== 0;",
+    story:
+      "an exclusive swap entry reads as writable (the bits alias): a swap PTE looks like a writable mapping",
+    tests: [
+      "tests/kernel_page_table_test.ts",
+      "tests/pgtable_pte_kinds_test.ts",
+      "tests/swap_writeback_test.ts",
+    ],
+  },
+  {
+    id: "pte-exclusive-of-writable-present",
+    file: "core/kernel/pte_node.ts",
+    search: "    return (this.#info & (SWP_EXCLUSIVE | 3)) === (SWP_EXCLUSIVE | KIND_SWAP);",
+    replace: "    return (this.#info & SWP_EXCLUSIVE) !== 0;",
+    story: "a writable present PTE reads as swap-exclusive",
+    tests: ["tests/kernel_page_table_test.ts", "tests/pgtable_pte_kinds_test.ts"],
+  },
+  {
+    id: "pte-from-drops-dirty",
+    file: "core/kernel/pte_node.ts",
+    search:
+      "      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone, p.dirty === true);",
+    replace: "      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone);",
+    story:
+      "copying a dirty PTE (set of an entry already in a table) makes a clean one: writeback is skipped",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pte-from-drops-exclusive",
+    file: "core/kernel/pte_node.ts",
+    search: "    return PteNode.swap(p.swap, p.exclusive === true);",
+    replace: "    return PteNode.swap(p.swap);",
+    story:
+      "copying an exclusive swap PTE loses pte_swp_exclusive: swap-in must copy a page it could reuse",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pte-dirty-aliases-slot",
+    file: "core/kernel/pte_node.ts",
+    search: "const DIRTY = 64;",
+    replace: "const DIRTY = 128;",
+    story:
+      "the dirty bit shares the slot's low bit: linking a dirty PTE cleans it, dirtying a linked one moves its slot",
+    tests: [
+      "tests/kernel_page_table_test.ts",
+      "tests/pgtable_pte_kinds_test.ts",
+      "tests/swap_writeback_test.ts",
+    ],
+  },
+  {
+    id: "pte-clean-keeps-dirty",
+    file: "core/kernel/pte_node.ts",
+    search: "    this.#info = v ? this.#info | DIRTY : this.#info & ~DIRTY;",
+    replace: "    this.#info = v ? this.#info | DIRTY : this.#info;",
+    story:
+      "cleaning a PTE (MADV_FREE) leaves its dirty bit set: a lazily freed page is never dropped",
+    tests: ["tests/kernel_page_table_test.ts", "tests/madvise_free_test.ts"],
+  },
+  {
+    id: "pte-zero-from-drops-protnone",
+    file: "core/kernel/pte_node.ts",
+    search: '    if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);',
+    replace: '    if (p.kind === "zero") return PteNode.zero(p.young, false);',
+    story: "copying a PROT_NONE zero-page PTE makes it accessible",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pgtable-zap-always-keeps-guards",
+    file: "core/kernel/pgtable.ts",
+    search: '    if (keepGuards && mm.pages.get(vpn)!.kind === "guard") continue;',
+    replace: '    if (mm.pages.get(vpn)!.kind === "guard") continue;',
+    story:
+      "munmap leaves guard markers behind: a later mapping of the range faults SIGSEGV on them",
+    tests: ["tests/pgtable_pte_kinds_test.ts", "tests/madvise_guard_test.ts"],
+  },
+  {
+    id: "pgtable-dontneed-drops-guards",
+    file: "core/kernel/pgtable.ts",
+    search: '    if (keepGuards && mm.pages.get(vpn)!.kind === "guard") continue;\n',
+    replace: "",
+    story:
+      "MADV_DONTNEED (and a re-install's zap) removes guard markers: the guarded pages fault in as memory",
+    tests: ["tests/pgtable_pte_kinds_test.ts", "tests/madvise_guard_test.ts"],
+  },
+  {
+    id: "pt-lower-includes-key",
+    file: "core/kernel/page_table.ts",
+    search: "        if (strict ? k < key : k <= key) return [k, a[i] as unknown as Pte];",
+    replace: "        if (k <= key) return [k, a[i] as unknown as Pte];",
+    story: "lower(k) returns k's own entry instead of the one before it",
+    tests: ["tests/kernel_page_table_test.ts"],
+  },
+  {
+    id: "pgtable-exit-keeps-pte-pages",
+    file: "core/kernel/pgtable.ts",
+    search: "  mm.pages.clear();\n  mm.ptePages.clear();",
+    replace: "  mm.pages.clear();",
+    story: "exit empties an mm's page tables but keeps its page-table pages counted",
+    tests: ["tests/pgtable_pte_kinds_test.ts"],
+  },
+  {
+    id: "pgtable-zap-end-inclusive",
+    file: "core/kernel/pgtable.ts",
+    search: "  for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE)) {",
+    replace: "  for (const vpn of mm.pages.rangeKeys(start / PAGE_SIZE, end / PAGE_SIZE + 1)) {",
+    story:
+      "zapping [start, end) also clears the PTE at end: munmap of one page drops its neighbour",
+    tests: ["tests/pgtable_pte_kinds_test.ts"],
+  },
 ];
