@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Random } from "../core/lib/random.ts";
+import { repeatSeeds } from "../runner/seeds.ts";
 
 Deno.test("Random xoshiro128** reference vector (state 1, 2, 3, 4)", () => {
   const r = Random.fromState(1, 2, 3, 4);
@@ -159,4 +160,79 @@ Deno.test("Random shuffle of three reaches all six orders about equally (Fisherâ
   }
   assert.deepEqual([...counts.keys()].sort(), ["012", "021", "102", "120", "201", "210"]);
   for (const [order, n] of counts) assert.ok(n >= 70 && n <= 130, `${order}: ${n}`);
+});
+
+Deno.test("Random nested forks depend on the whole chain and the root seed", () => {
+  // Pins raw outputs (a change to the generator moves them, and every golden figure with them).
+  const f = (seed: number) => new Random(seed).fork("a").fork("b").nextU32();
+  assert.equal(f(1), 1681355588);
+  assert.equal(f(2), 2408328250);
+  // Not the fork of a seed-0 generator: a child keeps its own seed words for its forks.
+  assert.notEqual(f(1), new Random(0).fork("b").nextU32());
+  assert.notEqual(f(1), new Random(1).fork("b").nextU32());
+  assert.equal(new Random(1).fork("a").fork("b").nextU32(), f(1));
+});
+
+Deno.test("Random int over 53-bit ranges reaches the upper half and is unbiased", () => {
+  const r = new Random("int53");
+  let high = 0;
+  for (let i = 0; i < 1000; i++) if (r.int(0, 2 ** 53 - 1) >= 2 ** 52) high++;
+  assert.equal(high, 494); // about half
+  // A range of 3 * 2^51: without rejection, values below 2^51 would come half the time, not 1/3.
+  const b = new Random("int53-bias");
+  let low = 0;
+  for (let i = 0; i < 3000; i++) if (b.int(0, 3 * 2 ** 51 - 1) < 2 ** 51) low++;
+  assert.equal(low, 1029); // about 1000
+});
+
+Deno.test("Random int(1, 6) reaches both ends; the full 32-bit range takes one output", () => {
+  const r = new Random(11);
+  const seen = new Set<number>();
+  for (let i = 0; i < 60; i++) seen.add(r.int(1, 6));
+  assert.deepEqual([...seen].sort(), [1, 2, 3, 4, 5, 6]);
+  // int(0, 2^32 - 1) is nextU32 itself (no rejection, one output per draw).
+  const full = new Random(5);
+  const ref = new Random(5);
+  for (let i = 0; i < 3; i++) assert.equal(full.int(0, 2 ** 32 - 1), ref.nextU32());
+});
+
+Deno.test("Random chance(p) at p <= 0 and p >= 1 draws nothing from the stream", () => {
+  const r = new Random(5);
+  assert.deepEqual([r.chance(1), r.chance(0), r.chance(-0.5), r.chance(2), r.chance(NaN)], [
+    true,
+    false,
+    false,
+    true,
+    false,
+  ]);
+  // Pins raw outputs: the first two of seed 5, as if no chance() had been called.
+  assert.deepEqual([r.nextU32(), r.nextU32()], [1004110007, 3364932996]);
+});
+
+Deno.test("Random shuffle of three is uniform over 27000 shuffles of one stream (not naive)", () => {
+  // The naive shuffle (swap with any position) gives three orders 4/27 and three 5/27 of the
+  // time (4000 and 5000 here); Fisher-Yates gives each 1/6 (4500, sd 61). Exact for this seed.
+  const r = new Random("shuffle3");
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 27000; i++) {
+    const key = r.shuffle([0, 1, 2]).join("");
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  assert.deepEqual(Object.fromEntries([...counts].sort()), {
+    "012": 4516,
+    "021": 4434,
+    "102": 4540,
+    "120": 4543,
+    "201": 4569,
+    "210": 4398,
+  });
+});
+
+Deno.test("repeat seeds use the whole 64-bit suite seed, sign included", () => {
+  // SplitMix64 from the suite seed mod 2^64: seeds 2^32 + 1 and 1, or -1 and 1, do not collide.
+  assert.deepEqual(repeatSeeds(1, 3), [1, 2433363436, 3203108257]);
+  assert.deepEqual(repeatSeeds(2 ** 32 + 1, 3), [4294967297, 541299110, 837471144]);
+  assert.deepEqual(repeatSeeds(-1, 3), [-1, 3839455607, 3919575143]);
+  assert.deepEqual(repeatSeeds(2 ** 53 - 1, 2), [2 ** 53 - 1, 616124332]);
+  assert.deepEqual(repeatSeeds(-(2 ** 53 - 1), 2), [-(2 ** 53 - 1), 3291487736]);
 });

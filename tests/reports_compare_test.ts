@@ -288,3 +288,82 @@ Deno.test("documents whose repeats recorded other metric names (another version)
   assert.ok(!cmp.missing.some((m) => m.metric === "locks.all.wait.p99"));
   assert.ok(cmp.added.some((m) => m.metric === "old.figure"));
 });
+
+Deno.test("same seeds: a count beyond the counter threshold in one repeat counts, not the mean", () => {
+  // Repeat 2 has one third more anon_vmas (+33 % > 20 %); the mean moves +11 % (3 -> 3.33 and
+  // 9 -> 10; the cow_context runs have none).
+  const a = withRepeats(makeFixture(), [1, 2, 3], (_, v) => v);
+  const b = withRepeats(
+    makeFixture(),
+    [1, 2, 3],
+    (m, v, k) => (m === "slab.final.objects.anon_vma" && k === 2 ? v * 4 / 3 : v),
+  );
+  const cmp = compareResults(a, b, { counterThreshold: 0.2 });
+  assert.equal(cmp.ok, false);
+  assert.deepEqual(cmp.regressions.map((r) => [r.run, r.metric, r.method, r.baseline, r.current]), [
+    ["anon_vma/fork_tree", "slab.final.objects.anon_vma", "exact", 3, 3.33333333333],
+    ["anon_vma/mremap", "slab.final.objects.anon_vma", "exact", 9, 10],
+  ]);
+});
+
+Deno.test("same seeds: a count up in one repeat and down in another (same mean) is unchanged", () => {
+  const a = withRepeats(makeFixture(), [1, 2, 3], (_, v) => v);
+  const b = withRepeats(
+    makeFixture(),
+    [1, 2, 3],
+    (m, v, k) => (m === "slab.final.objects.anon_vma" ? v + [0, 1, -1][k] : v),
+  );
+  const cmp = compareResults(a, b);
+  assert.equal(cmp.ok, true);
+  assert.deepEqual([cmp.regressions, cmp.improvements, cmp.changed], [[], [], []]);
+  assert.equal(cmp.unchanged, compareResults(a, a).unchanged);
+});
+
+Deno.test("the same seeds in another order are not paired: Welch's test, not a paired one", () => {
+  const a = withRepeats(makeFixture(), [1, 2, 3, 4, 5], (_, v, k) => v * (1 + NOISE_A[k]));
+  const b = withRepeats(
+    makeFixture(),
+    [5, 4, 3, 2, 1],
+    (m, v, k) => v * (m === "latency.fork.p99" ? 1.5 : 1) * (1 + NOISE_B[k]),
+  );
+  const cmp = compareResults(a, b);
+  assert.deepEqual(
+    cmp.regressions.map((r) => [r.metric, r.method]),
+    Array(4).fill(["latency.fork.p99", "welch"]),
+  );
+});
+
+Deno.test("a metric missing from a matched run is listed but does not fail the comparison", () => {
+  const a = makeFixture();
+  const b = makeFixture();
+  delete b.runs[2].counters["merge_failed.anon_vma"];
+  const cmp = compareResults(a, b);
+  assert.deepEqual(cmp.missing, [{
+    run: "anon_vma/mremap",
+    metric: "counters.merge_failed.anon_vma",
+  }]);
+  assert.deepEqual([cmp.regressions, cmp.improvements, cmp.changed], [[], [], []]);
+  assert.equal(cmp.ok, true);
+  const md = compareMarkdown(cmp);
+  assert.equal(md.split("\n")[0], "## rmapbench comparison: OK");
+  assert.ok(md.includes("### Missing (1)\n\n- `anon_vma/mremap` `counters.merge_failed.anon_vma`"));
+});
+
+Deno.test("single runs of different seeds, or kernel parameters on one side, are warned about", () => {
+  const a = makeFixture();
+  const b = makeFixture();
+  b.runs[1].seed = 7;
+  a.runs[0].kernel = { anonFolioOrder: 0 };
+  assert.deepEqual(compareResults(a, b).warnings, [
+    NO_REPEATS,
+    "Run anon_vma/fork_tree: kernel parameters recorded on one side only (baseline " +
+    "anonFolioOrder=0)",
+    "Run cow_context/fork_tree: seeds differ: baseline 42, current 7",
+  ]);
+  assert.deepEqual(compareResults(b, a).warnings, [
+    NO_REPEATS,
+    "Run anon_vma/fork_tree: kernel parameters recorded on one side only (baseline " +
+    "(not recorded))",
+    "Run cow_context/fork_tree: seeds differ: baseline 7, current 42",
+  ]);
+});

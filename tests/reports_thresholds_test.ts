@@ -31,3 +31,33 @@ Deno.test("compare: a count change above the counter threshold regresses", () =>
   assert.equal(compareResults(a, b, { counterThreshold: 0.3 }).ok, false);
   assert.equal(compareResults(a, b, { counterThreshold: 0.34 }).ok, true);
 });
+
+Deno.test("compare: a change of exactly the threshold is within it (beyond means strictly more)", () => {
+  // "|current - baseline| > threshold × |baseline|": +50 % at a 50 % threshold passes, one more
+  // nanosecond does not; likewise for counts (3 -> 4 objects at a one-third counter threshold).
+  const a = makeFixture();
+  for (const [value, ok] of [[1500, true], [1501, false], [500, true]] as const) {
+    const b = makeFixture();
+    b.runs[0].locks["anon_vma.root"].wait.p99 = value;
+    const cmp = compareResults(a, b, { timeThreshold: 0.5 });
+    assert.equal(cmp.ok, ok, `${value}`);
+    assert.equal(cmp.regressions.length, ok ? 0 : 3, `${value}`);
+    assert.equal(cmp.improvements.length, 0, `${value}`);
+  }
+  const b = makeFixture();
+  b.runs[0].slab.final.objects.anon_vma += 1; // 3 -> 4: exactly +1/3
+  const exact = compareResults(a, b, { counterThreshold: 1 / 3 });
+  assert.deepEqual([exact.ok, exact.regressions], [true, []]);
+});
+
+Deno.test("compare: a threshold that is not a finite number is refused, not silently ignored", () => {
+  const a = makeFixture();
+  assert.throws(() => compareResults(a, a, { timeThreshold: NaN }), {
+    name: "RangeError",
+    message: "Option timeThreshold must be a non-negative number, got NaN",
+  });
+  assert.throws(() => compareResults(a, a, { counterThreshold: Infinity }), {
+    name: "RangeError",
+    message: "Option counterThreshold must be a non-negative number, got Infinity",
+  });
+});
