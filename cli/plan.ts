@@ -316,11 +316,18 @@ function buildAxes(args: RunArgs, workloads: readonly Workload[]): Axis[] {
         raw: kv,
       };
     }
-    const key = axis.target.kind === "workload"
-      ? `${axis.target.workload ?? "*"}:${axis.name}`
-      : axis.label;
-    if (seen.has(key)) throw new CliError(`Parameter ${kv.key} is given more than once`);
-    seen.add(key);
+    // One key per parameter it sets: a general workload parameter sets it for every selected
+    // workload, so `children` and `fork-storm.children` name the same one.
+    const target = axis.target;
+    const keys = target.kind !== "workload"
+      ? [axis.label]
+      : (target.workload === null ? workloads.map((w) => w.id) : [target.workload]).map((w) =>
+        `${w}:${axis.name}`
+      );
+    if (keys.some((k) => seen.has(k))) {
+      throw new CliError(`Parameter ${kv.key} is given more than once`);
+    }
+    for (const k of keys) seen.add(k);
     axes.push(axis);
   }
   return axes;
