@@ -1,9 +1,9 @@
 /**
  * The mutation catalogue of `tools/mutate.ts`: realistic bugs of `core/`, `reports/`, `runner/`,
- * `workloads/` and the verdicts of `tools/`, each an exact search/replace edit of one file with a
- * one-line story. A mutant whose search string no longer occurs exactly once in its file is
- * reported as stale (an error), never skipped silently: when code moves, the catalogue is updated
- * with it.
+ * `workloads/`, the command line (`cli/`, `cli.ts`) and the verdicts of `tools/`, each an exact
+ * search/replace edit of one file with a one-line story. A mutant whose search string no longer
+ * occurs exactly once in its file is reported as stale (an error), never skipped silently: when
+ * code moves, the catalogue is updated with it.
  *
  * `tests` is an optional fast subset tried first; a mutant that survives it is run against the
  * whole suite, so every verdict comes from a run that would catch it.
