@@ -9,7 +9,12 @@ import {
 import { loadChartUmd } from "../reports/chart_umd.ts";
 import { markup, trustedHtml } from "../reports/html_template.ts";
 import { CLIENT_SCRIPT } from "../reports/html_client.ts";
-import { makeFixture, makeSweepFixture, withRepeats } from "./fixtures/results_fixture.ts";
+import {
+  FORK_TREE_REPEATS,
+  makeFixture,
+  makeSweepFixture,
+  withRepeats,
+} from "./fixtures/results_fixture.ts";
 import { metricValues } from "../reports/metrics.ts";
 import { aggregateRepeats } from "../reports/repeats.ts";
 import { summaryMarkdown } from "../reports/markdown.ts";
@@ -679,30 +684,12 @@ Deno.test("the scaling table gives the byte figures in KiB and the others in the
 // ---------------------------------------------------------------------------------------------
 // Repeats, verdicts and the escaping of the page's own chrome
 
-/**
- * fork_tree with 3 paired repeats: cow_context's rmap bytes significantly smaller, its walk p99
- * significantly larger, its walk mean (up to a bound above 10) and own-lock hold within noise,
- * its trylock failures against a baseline of 0, its fork p99 exactly half; anon_vma's ops vary.
- */
+/** {@link FORK_TREE_REPEATS}, with anon_vma's ops varying over the repeats too (100, 200, 600). */
 function repeatedFixture(): Results {
+  const plan = FORK_TREE_REPEATS;
   return withRepeats(makeFixture(), [1, 2, 3], {
-    "anon_vma/fork_tree": {
-      "rmapBytes.final": [4096, 5120, 6144],
-      "walks.all.visits.mean": [10, 10, 10],
-      "walks.all.visits.p99": [5, 5.5, 5],
-      "locks.owned.hold.p99": [400, 420, 380],
-      "locks.all.trylockFailures": [0, 0, 0],
-      "latency.fork.p99": [18000, 18000, 18000],
-      ops: [100, 200, 600],
-    },
-    "cow_context/fork_tree": {
-      "rmapBytes.final": [1024, 2048, 3072],
-      "walks.all.visits.mean": [20, 80, 50],
-      "walks.all.visits.p99": [10, 12, 11],
-      "locks.owned.hold.p99": [410, 390, 400],
-      "locks.all.trylockFailures": [1, 2, 3],
-      "latency.fork.p99": [9000, 9000, 9000],
-    },
+    ...plan,
+    "anon_vma/fork_tree": { ...plan["anon_vma/fork_tree"], ops: [100, 200, 600] },
   });
 }
 

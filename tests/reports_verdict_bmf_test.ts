@@ -16,38 +16,14 @@ import { bencherMetricFormat, customSmallerIsBetter } from "../reports/bmf.ts";
 import { pairedRatio, studentTQuantile } from "../reports/inference.ts";
 import type { Results } from "../reports/results.ts";
 import {
+  FORK_TREE_REPEATS,
   makeFixture,
   makeSweepFixture,
-  type RepeatPlan,
   withRepeats,
 } from "./fixtures/results_fixture.ts";
 
-/**
- * fork_tree with 3 paired repeats: cow_context's rmap bytes significantly smaller, its walk p99
- * significantly larger, its walk mean and own-lock hold within noise, its trylock failures against
- * a baseline of 0, its fork p99 exactly half.
- */
-const PLAN: RepeatPlan = {
-  "anon_vma/fork_tree": {
-    "rmapBytes.final": [4096, 5120, 6144],
-    "walks.all.visits.mean": [10, 10, 10],
-    "walks.all.visits.p99": [5, 5.5, 5],
-    "locks.owned.hold.p99": [400, 420, 380],
-    "locks.all.trylockFailures": [0, 0, 0],
-    "latency.fork.p99": [18000, 18000, 18000],
-  },
-  "cow_context/fork_tree": {
-    "rmapBytes.final": [1024, 2048, 3072],
-    "walks.all.visits.mean": [20, 80, 50],
-    "walks.all.visits.p99": [10, 12, 11],
-    "locks.owned.hold.p99": [410, 390, 400],
-    "locks.all.trylockFailures": [1, 2, 3],
-    "latency.fork.p99": [9000, 9000, 9000],
-  },
-};
-
 function planned(): Results {
-  return withRepeats(makeFixture(), [1, 2, 3], PLAN);
+  return withRepeats(makeFixture(), [1, 2, 3], FORK_TREE_REPEATS);
 }
 
 function cells(doc: Results, row: number): [VerdictStatus, string][] {

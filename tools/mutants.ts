@@ -6915,8 +6915,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "html-oracle-columns-repeat0",
     file: "reports/html_views.ts",
-    search: "    runCorrectness(r).mismatches,\n    runCorrectness(r).leakFree,",
-    replace: "    r.oracle.mismatches,\n    r.oracle.leakFree,",
+    search: "      ok.mismatches,\n      ok.leakFree,",
+    replace: "      r.oracle.mismatches,\n      r.oracle.leakFree,",
     story:
       "the figures table's oracle columns show repeat 0 only, under 'means over N repeats': a later repeat's mismatch or leak is hidden",
     tests: ["tests/reports_html_test.ts"],
