@@ -362,6 +362,33 @@ function negativeValuesInline(command: Command, args: readonly string[]): string
   return out;
 }
 
+/**
+ * An option that takes one value (`--seed`, `--out`, `--jobs`, ...) given twice is an error: the
+ * last one would silently win (`--seed 1 --seed 2` ran seed 2), which is as likely a mistake in a
+ * script as a wish. A repeatable option (`--param`, `--scheme`, ...) and a flag may be repeated.
+ */
+function singleValuedOnce(
+  command: Command,
+  tokens: readonly { kind: string; name?: string; value?: string }[],
+): void {
+  const opts = OPTIONS[command] as Record<string, { type: string; multiple?: boolean }>;
+  const seen = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || t.name === undefined) continue;
+    const o = opts[t.name];
+    if (o === undefined || o.type !== "string" || o.multiple === true) continue;
+    const before = seen.get(t.name);
+    if (before !== undefined) {
+      throw new CliError(
+        `Option --${t.name} of ${command} is given more than once ("${before}", "${
+          t.value ?? ""
+        }"); give it once`,
+      );
+    }
+    seen.set(t.name, t.value ?? "");
+  }
+}
+
 /** A list option given only empty values (`--scheme ""`) is an error, not "all". */
 function nonEmptyList(values: readonly string[] | undefined, option: string): string[] {
   const list = splitList(values);
@@ -469,12 +496,14 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       options: OPTIONS[command],
       strict: true,
       allowPositionals: command === "compare" || command === "report" || command === "merge",
+      tokens: true,
     });
   } catch (e) {
     throw rewriteParseError(command, e as ParseArgsError);
   }
   const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
   if (v.help) return { command: "help", topic: command };
+  singleValuedOnce(command, parsed.tokens);
   const positionals = parsed.positionals;
 
   switch (command) {

@@ -62,7 +62,18 @@ const CLI_CASES: CliCase[] = [
   { args: [...RUN, "--shard", "2/2"], expect: ["--shard must be I/N with 0 <= I < N"] },
   { args: [...RUN, "--bogus"], expect: ['unknown option "--bogus"', "valid: --seed"] },
   { args: ["list", "--bogus"], expect: ['unknown option "--bogus"', "valid: --json"] },
-  { args: [...RUN, "--out", ""], expect: ["--out needs a directory"] },
+  {
+    args: ["run", "--workload", "fork-storm", "--scheme", "anon_vma", "--out", ""],
+    expect: ["--out needs a directory"],
+  },
+  {
+    args: [...RUN, "--out", "OUT"],
+    expect: ["--out of run is given more than once", "give it once"],
+  },
+  {
+    args: [...RUN, "--seed", "1", "--seed", "2"],
+    expect: ['--seed of run is given more than once ("1", "2")'],
+  },
   {
     args: ["run", "--workload", "fork-storm", "--scheme", "", "--out", "OUT"],
     expect: ["--scheme needs at least one id", `valid: ${SCHEME_LIST}`],

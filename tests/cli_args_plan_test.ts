@@ -88,6 +88,49 @@ Deno.test("args: a negative value after a separate option is that option's value
   );
 });
 
+Deno.test("args: a single-valued option given twice is an error; repeatable ones and flags are not", () => {
+  // Before round 25 the last value won silently: `--seed 1 --seed 2` ran seed 2.
+  parseFails(
+    [...RUN, "--seed", "1", "--seed", "2"],
+    'Option --seed of run is given more than once ("1", "2"); give it once',
+  );
+  // The inline form and a negative value count as the same option.
+  parseFails(
+    [...RUN, "--seed=-1", "--seed", "3"],
+    'Option --seed of run is given more than once ("-1", "3"); give it once',
+  );
+  for (
+    const [opt, a, b] of [
+      ["out", "x", "y"],
+      ["jobs", "1", "2"],
+      ["repeat", "1", "1"],
+      ["shard", "0/2", "1/2"],
+      ["cost-profile", "default", "default"],
+      ["baseline-scheme", "anon_vma", "cow_context"],
+    ]
+  ) {
+    parseFails(
+      [...RUN, `--${opt}`, a, `--${opt}`, b],
+      `Option --${opt} of run is given more than once ("${a}", "${b}"); give it once`,
+    );
+  }
+  parseFails(
+    ["compare", "a.json", "b.json", "--time-threshold", "0.1", "--time-threshold=0.2"],
+    'Option --time-threshold of compare is given more than once ("0.1", "0.2"); give it once',
+  );
+  parseFails(
+    ["report", "r.json", "--out", "a", "--out", "b"],
+    'Option --out of report is given more than once ("a", "b"); give it once',
+  );
+  // Repeatable options and flags: no error.
+  const a = run("--scheme", "anon_vma", "--scheme", "cow_context", "--self-contained");
+  assert.deepEqual(a.schemes, ["anon_vma", "cow_context"]);
+  assert.equal(run("--self-contained", "--self-contained").selfContained, true);
+  assert.equal(run("--param", "children=1", "--param", "pages=2").params.length, 2);
+  // Help still wins over the duplicate.
+  assert.equal(parseCommandLine([...RUN, "--seed", "1", "--seed", "2", "--help"]).command, "help");
+});
+
 Deno.test("args: --scheme lists are trimmed, deduplicated and keep their order", () => {
   assert.deepEqual(
     run("--scheme", "cow_context, anon_vma", "--scheme", "anon_vma,cow_context").schemes,

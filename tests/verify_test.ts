@@ -386,6 +386,28 @@ Deno.test("verify: bad command lines are one-line errors with exit 2", async () 
     [["verify", "--frob"], /unknown option "--frob" for verify; valid: --scheme/],
     [["export"], /export needs --workload; valid: fork-storm/],
     [["export", "--workload", "fork-storm", "--param", "pages=0"], /pages must be/],
+    // A single-valued option or a parameter given twice (the last one used to win silently).
+    [
+      ["verify", "--copies", "2", "--copies", "3"],
+      /^error: option --copies of verify is given more than once \("2", "3"\); give it once\n$/,
+    ],
+    [["verify", "--label", "a", "--label", "b"], /--label of verify is given more than once/],
+    [["verify", "--only", "a", "--only", "b"], /--only of verify is given more than once/],
+    [["verify", "--rounds", "2", "--rounds", "2"], /--rounds of verify is given more than once/],
+    [["verify", "--scheme", "anon_vma", "--scheme", "cow_context"], /--scheme of verify is given/],
+    [
+      ["export", "--workload", "fork-storm", "--seed", "1", "--seed", "2"],
+      /--seed of export is given more than once \("1", "2"\)/,
+    ],
+    [["export", "--workload", "fork-storm", "--workload", "reflink-share"], /--workload of export/],
+    [
+      ["export", "--workload", "fork-storm", "--out", "a", "--out", "b"],
+      /--out of export is given/,
+    ],
+    [
+      ["export", "--workload", "fork-storm", "--param", "pages=2", "--param", "pages=3"],
+      /parameter pages is given more than once/,
+    ],
   ];
   for (const [argv, re] of cases) {
     let out = "", err = "";

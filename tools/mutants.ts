@@ -8254,4 +8254,37 @@ export const MUTANTS: readonly Mutant[] = [
       "--param children=1..2 with --param fork-storm.children=5 is accepted: runs named children=1 and children=2 both run children=5",
     tests: ["tests/cli_args_plan_test.ts"],
   },
+  {
+    id: "cli-single-option-twice-last-wins",
+    file: "cli/args.ts",
+    search: "  singleValuedOnce(command, parsed.tokens);\n",
+    replace: "",
+    story: "`--seed 1 --seed 2` runs seed 2 without a word (the last value wins)",
+    tests: ["tests/cli_args_plan_test.ts"],
+  },
+  {
+    id: "cli-single-option-twice-repeatable-too",
+    file: "cli/args.ts",
+    search: 'if (o === undefined || o.type !== "string" || o.multiple === true) continue;',
+    replace: 'if (o === undefined || o.type !== "string") continue;',
+    story: "`--scheme anon_vma --scheme cow_context` is refused as an option given twice",
+    tests: ["tests/cli_args_plan_test.ts"],
+  },
+  {
+    id: "verify-option-twice-last-wins",
+    file: "tools/verify/cli.ts",
+    search: "  if (before !== undefined) {\n    throw new UsageError(",
+    replace: "  if (before === null) {\n    throw new UsageError(",
+    story:
+      "`verify --copies 2 --copies 3` and `export --seed 1 --seed 2` silently use the last value",
+    tests: ["tests/verify_test.ts"],
+  },
+  {
+    id: "export-param-twice-last-wins",
+    file: "tools/verify/cli.ts",
+    search: "        if (m[1] in params) throw",
+    replace: "        if (m[1] === undefined) throw",
+    story: "`export --param pages=2 --param pages=3` exports pages=3 without a word",
+    tests: ["tests/verify_test.ts"],
+  },
 ];

@@ -61,6 +61,21 @@ function takeValue(args: string[], i: number, flag: string): string {
   return v;
 }
 
+/**
+ * Records that `flag` of `command` is given, with `value`; a second time is a usage error (the
+ * last value would silently win). Repeatable options (`--file`, `--param`) do not come here.
+ */
+function once(seen: Map<string, string>, command: string, flag: string, value: string): string {
+  const before = seen.get(flag);
+  if (before !== undefined) {
+    throw new UsageError(
+      `option ${flag} of ${command} is given more than once ("${before}", "${value}"); give it once`,
+    );
+  }
+  seen.set(flag, value);
+  return value;
+}
+
 function intIn(s: string, flag: string, min: number, max: number): number {
   const n = Number(s);
   if (!/^[0-9]+$/.test(s) || n < min || n > max) {
@@ -81,11 +96,13 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
   const opts: VerifyOptions = {};
   let only: string[] | null = null;
   const files: string[] = [];
+  const seen = new Map<string, string>();
+  const value = (i: number, a: string) => once(seen, "verify", a, takeValue(args, i, a));
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     switch (a) {
       case "--scheme": {
-        const v = takeValue(args, i++, a);
+        const v = value(i++, a);
         if (!schemeIds().includes(v)) {
           throw new UsageError(`unknown scheme "${v}"; valid: ${schemeIds().join(", ")}`);
         }
@@ -93,19 +110,19 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
         break;
       }
       case "--label":
-        opts.label = takeValue(args, i++, a);
+        opts.label = value(i++, a);
         break;
       case "--only":
-        only = takeValue(args, i++, a).split(",").filter((x) => x !== "");
+        only = value(i++, a).split(",").filter((x) => x !== "");
         break;
       case "--file":
         files.push(takeValue(args, i++, a));
         break;
       case "--copies":
-        opts.copies = intIn(takeValue(args, i++, a), a, 1, 64);
+        opts.copies = intIn(value(i++, a), a, 1, 64);
         break;
       case "--rounds":
-        opts.maxRounds = intIn(takeValue(args, i++, a), a, 1, 100);
+        opts.maxRounds = intIn(value(i++, a), a, 1, 100);
         break;
       case "--help":
       case "-h":
@@ -171,24 +188,27 @@ async function exportCommand(args: string[], io: VerifyIo): Promise<number> {
   let out: string | null = null;
   let seed = 1;
   const params: Record<string, string> = {};
+  const seen = new Map<string, string>();
+  const value = (i: number, a: string) => once(seen, "export", a, takeValue(args, i, a));
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     switch (a) {
       case "--workload":
-        workload = takeValue(args, i++, a);
+        workload = value(i++, a);
         break;
       case "--param": {
         const v = takeValue(args, i++, a);
         const m = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(v);
         if (!m) throw new UsageError(`--param needs name=value, got "${v}"`);
+        if (m[1] in params) throw new UsageError(`parameter ${m[1]} is given more than once`);
         params[m[1]] = m[2];
         break;
       }
       case "--seed":
-        seed = intIn(takeValue(args, i++, a), a, 0, 2 ** 31 - 1);
+        seed = intIn(value(i++, a), a, 0, 2 ** 31 - 1);
         break;
       case "--out":
-        out = takeValue(args, i++, a);
+        out = value(i++, a);
         break;
       case "--help":
       case "-h":
