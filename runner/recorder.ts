@@ -163,7 +163,10 @@ export interface RunOptions {
    * (default 200): the first and the last point of the run are always among them.
    */
   timeseriesPoints?: number;
-  /** Run the ksmd kernel thread (runner/ksmd.ts); default false, figures unchanged. */
+  /**
+   * Run the ksmd kernel thread (runner/ksmd.ts); default false, figures unchanged. A workload that
+   * needs it (`Workload.ksmd`, e.g. ksm-merge) starts it whatever this says.
+   */
   ksmd?: boolean;
 }
 
@@ -438,7 +441,13 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
     );
   }
 
-  if (opts.ksmd) addTask("ksmd", "kthread", ksmdScript(kernel, () => userTasksAlive > 0));
+  if (opts.ksmd || workload.ksmd === true) {
+    addTask(
+      "ksmd",
+      "kthread",
+      ksmdScript(kernel, () => userTasksAlive > 0),
+    );
+  }
 
   machine.run();
   const metrics = machine.metrics();
@@ -515,6 +524,11 @@ export function runOne(opts: RunOptions, hooks: RunHooks = {}): RunResult {
   // replay them for nothing: 1.9 s of a 12.7 s android-launch run at scale 1); the machine then
   // runs only the RCU grace periods they queued.
   for (const mm of [...kernel.mms.values()]) kernel.exit(mm);
+  // ksmd's next wake after the exits (untimed): the rmap items of exited mms still pin their
+  // anon_vmas until ksmd visits their mm slots and frees them (`__ksm_exit` leaves that to ksmd,
+  // mm/ksm.c), which the kernel's ksmd does whenever it next runs; with no mm left the wake scans
+  // no page and only frees the slots.
+  if (kernel.slab.live("ksm_mm_slot") > 0) kernel.ksmdScan();
   machine.run();
   const end = kernel.slab.snapshot();
   const leakFree = Object.values(end.objects).every((n) => n === 0);

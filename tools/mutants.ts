@@ -1512,8 +1512,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "recorder-samples-teardown",
     file: "runner/recorder.ts",
-    search: "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n",
-    replace: "  for (const mm of [...kernel.mms.values()]) kernel.exit(mm);\n  machine.run();\n" +
+    search: '  if (kernel.slab.live("ksm_mm_slot") > 0) kernel.ksmdScan();\n  machine.run();\n',
+    replace: '  if (kernel.slab.live("ksm_mm_slot") > 0) kernel.ksmdScan();\n  machine.run();\n' +
       "  sampler.offer(machine.now, kernel.slab.snapshot().bytes, true);\n",
     story: "the teardown that exits the processes left for the leak check is sampled into the " +
       "run's timeseries: the series ends past the run, with the slab nearly empty",
@@ -2949,8 +2949,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "recorder-ksmd-unasked",
     file: "runner/recorder.ts",
-    search: "if (opts.ksmd) addTask(",
-    replace: "if (opts.ksmd !== false) addTask(",
+    search: "if (opts.ksmd || workload.ksmd === true) {",
+    replace: "if (opts.ksmd !== false) {",
     story: "ksmd runs in every run unless explicitly refused (default is off)",
     tests: [RECORDER],
   },
@@ -8286,5 +8286,71 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "        if (m[1] === undefined) throw",
     story: "`export --param pages=2 --param pages=3` exports pages=3 without a word",
     tests: ["tests/verify_test.ts"],
+  },
+  {
+    id: "ksm-merge-no-teardown-scan",
+    file: "runner/recorder.ts",
+    search: '  if (kernel.slab.live("ksm_mm_slot") > 0) kernel.ksmdScan();\n',
+    replace: "",
+    story:
+      "the leak check's teardown does not give ksmd its wake after the exits: the rmap items of exited mms keep their anon_vmas (a false leak)",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-no-ksmd",
+    file: "runner/recorder.ts",
+    search: "if (opts.ksmd || workload.ksmd === true) {",
+    replace: "if (opts.ksmd) {",
+    story: "a workload that asks for ksmd does not get it: nothing ever merges",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-duplicates-inverted",
+    file: "workloads/ksm_merge.ts",
+    search: "rng.chance(p.duplicateFraction) ? rng.int(1, p.sharedContents) : undefined",
+    replace: "rng.chance(1 - p.duplicateFraction) ? rng.int(1, p.sharedContents) : undefined",
+    story: "duplicateFraction gives the share of unique pages instead of duplicate ones",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-contents-off-by-one",
+    file: "workloads/ksm_merge.ts",
+    search: "rng.int(1, p.sharedContents)",
+    replace: "rng.int(1, p.sharedContents + 1)",
+    story: "one more shared content than asked for",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-no-madvise",
+    file: "workloads/ksm_merge.ts",
+    search:
+      '        yield { op: "madvise", run: () => k.madvise(mm, base, len, MADV_MERGEABLE) };\n',
+    replace: "",
+    story: "guest memory is never marked MADV_MERGEABLE",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-children-not-exited",
+    file: "workloads/ksm_merge.ts",
+    search: '        for (const c of mine) yield { op: "exit", run: () => k.exit(c) };\n',
+    replace: "",
+    story: "the guests' children are left to the teardown instead of exiting with their guest",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-table-peak-for-live",
+    file: "workloads/ksm_merge.ts",
+    search: "return [c, slab.sizes[c], st.peak, st.allocs, st.live];",
+    replace: "return [c, slab.sizes[c], st.peak, st.allocs, st.peak];",
+    story: "the KSM table's last column shows the peak, not what is live at the end",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
+    id: "ksm-merge-estimate-no-children",
+    file: "workloads/ksm_merge.ts",
+    search: "      ptes: pages * (1 + p.children),",
+    replace: "      ptes: pages,",
+    story: "the memory estimate leaves out the PTEs the children copy",
+    tests: ["tests/workload_ksm_merge_test.ts"],
   },
 ];

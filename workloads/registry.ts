@@ -14,6 +14,7 @@ import { TRACE_REPLAY } from "./trace_replay.ts";
 import { MREMAP_CHURN } from "./mremap_churn.ts";
 import { SERVER_PREFORK } from "./server_prefork.ts";
 import { COW_ADVERSARIAL } from "./cow_adversarial.ts";
+import { KSM_MERGE } from "./ksm_merge.ts";
 
 /** Every workload family, in presentation order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -24,6 +25,7 @@ export const WORKLOADS: readonly Workload[] = [
   MREMAP_CHURN,
   SERVER_PREFORK,
   COW_ADVERSARIAL,
+  KSM_MERGE,
 ];
 
 /** Workload ids. */

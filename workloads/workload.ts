@@ -148,6 +148,11 @@ export interface Workload {
   readonly description: string;
   /** Parameters. */
   readonly params: readonly ParamSpec[];
+  /**
+   * Optional: the run starts the ksmd kernel thread (runner/ksmd.ts) for this workload, as
+   * `RunOptions.ksmd` does for any workload (a workload that marks memory MADV_MERGEABLE).
+   */
+  readonly ksmd?: boolean;
   /** Creates the initial tasks. */
   setup(env: WorkloadEnv): void;
   /**
