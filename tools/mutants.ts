@@ -8338,14 +8338,6 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/workload_ksm_merge_test.ts"],
   },
   {
-    id: "ksm-merge-table-peak-for-live",
-    file: "workloads/ksm_merge.ts",
-    search: "return [c, slab.sizes[c], st.peak, st.allocs, st.live];",
-    replace: "return [c, slab.sizes[c], st.peak, st.allocs, st.peak];",
-    story: "the KSM table's last column shows the peak, not what is live at the end",
-    tests: ["tests/workload_ksm_merge_test.ts"],
-  },
-  {
     id: "ksm-merge-estimate-no-children",
     file: "workloads/ksm_merge.ts",
     search: "      ptes: pages * (1 + p.children),",
