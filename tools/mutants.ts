@@ -8324,7 +8324,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "ksm-merge-no-madvise",
     file: "workloads/ksm_merge.ts",
     search:
-      '        yield { op: "madvise", run: () => k.madvise(mm, base, len, MADV_MERGEABLE) };\n',
+      '        yield { op: "madvise", run: () => k.madvise(mm, GUEST_BASE, len, MADV_MERGEABLE) };\n',
     replace: "",
     story: "guest memory is never marked MADV_MERGEABLE",
     tests: ["tests/workload_ksm_merge_test.ts"],

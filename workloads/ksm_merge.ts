@@ -54,7 +54,7 @@ import {
   type WorkloadEnv,
 } from "./workload.ts";
 
-/** Address of each guest's memory (one VMA per guest). */
+/** Address of each guest's memory (one VMA per guest, each guest in its own mm). */
 const GUEST_BASE = 0x100000000;
 
 const PARAMS = [
@@ -144,9 +144,6 @@ function setup(env: WorkloadEnv): void {
   const k: Kernel = env.kernel;
   const p = paramsOf(PARAMS, env.params);
   const len = p.guestPages * PAGE_SIZE;
-  // One guest's memory and a page of hole after it, so that no two guests' VMAs touch (they are
-  // in different mms anyway; the hole keeps the layout readable).
-  const stride = len + PAGE_SIZE;
   const RW = PROT_READ | PROT_WRITE;
   const ANON_FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
   env.note(
@@ -161,7 +158,6 @@ function setup(env: WorkloadEnv): void {
     rng.chance(p.duplicateFraction) ? rng.int(1, p.sharedContents) : undefined;
 
   for (let g = 0; g < p.guests; g++) {
-    const base = GUEST_BASE + g * stride;
     env.addTask(
       `guest-${g}`,
       "user",
@@ -169,11 +165,11 @@ function setup(env: WorkloadEnv): void {
         const rng = env.rng.fork(`guest-${g}`);
         let mm = null as unknown as Mm;
         yield { op: "execve", run: () => mm = k.spawn() };
-        yield { op: "mmap", run: () => void k.mmap(mm, base, len, RW, ANON_FIXED) };
-        yield { op: "madvise", run: () => k.madvise(mm, base, len, MADV_MERGEABLE) };
+        yield { op: "mmap", run: () => void k.mmap(mm, GUEST_BASE, len, RW, ANON_FIXED) };
+        yield { op: "madvise", run: () => k.madvise(mm, GUEST_BASE, len, MADV_MERGEABLE) };
         for (let i = 0; i < p.guestPages; i++) {
           const v = content(rng);
-          yield { op: "fault", run: () => k.touch(mm, base + i * PAGE_SIZE, "write", v) };
+          yield { op: "fault", run: () => k.touch(mm, GUEST_BASE + i * PAGE_SIZE, "write", v) };
         }
         const mine: Mm[] = [];
         for (let c = 0; c < p.children; c++) {
@@ -182,7 +178,7 @@ function setup(env: WorkloadEnv): void {
         for (let r = 0; r < p.rounds; r++) {
           yield { sleep: p.roundMs * 1e6 };
           for (let w = 0; w < p.writesPerRound; w++) {
-            const a = base + rng.int(0, p.guestPages - 1) * PAGE_SIZE;
+            const a = GUEST_BASE + rng.int(0, p.guestPages - 1) * PAGE_SIZE;
             const v = content(rng);
             yield { op: "fault", run: () => k.touch(mm, a, "write", v) };
           }
