@@ -90,6 +90,7 @@ export * from "./core/oracle.ts";
 
 // Data structures the kernel types expose (VMA tree, page tables, interval trees) and the PRNG.
 export * from "./core/lib/gap_tree.ts";
+export * from "./core/lib/range_btree.ts";
 export * from "./core/lib/sorted_map.ts";
 export * from "./core/lib/interval_tree.ts";
 export * from "./core/lib/random.ts";
