@@ -1,12 +1,13 @@
 // KernelVma keeps `end` as a size and `pgoff` as a distance from `start / PAGE_SIZE`, `file` in
-// a side object and `detached` in `height` (vma_tree.ts). These tests pin that each of start, end, pgoff,
-// file and detached still reads and writes like a plain field, for every kind of value, and that
-// the gap tree sees the same ranges as with plain objects.
+// a side object and `detached` in the sign of its stored id (vma_tree.ts). These tests pin that each
+// of start, end, pgoff, file, id and detached still reads and writes like a plain field, for every
+// kind of value, and that the VMA tree sees the same ranges as with plain objects.
 
 import { assertEquals } from "./assert.ts";
 import { KernelVma } from "../core/kernel/vma_tree.ts";
 import { AnonVma, Avc } from "../core/rmap/anon_vma.ts";
 import { GapTree } from "../core/lib/gap_tree.ts";
+import { RangeBTree } from "../core/lib/range_btree.ts";
 import { type Mm, PAGE_SIZE, type SimFile } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
@@ -187,7 +188,7 @@ Deno.test("KernelVma: file and detached read and write like fields", () => {
   assertEquals(fields(b), [X, X + P, 0, null, true]);
 });
 
-Deno.test("KernelVma: the gap tree finds the same gaps as with plain ranges", () => {
+Deno.test("KernelVma: the VMA tree finds the same gaps as a gap tree of plain ranges", () => {
   const layout: [number, number][] = [
     [X, X + P],
     [X + 3 * P, X + 4 * P],
@@ -195,7 +196,7 @@ Deno.test("KernelVma: the gap tree finds the same gaps as with plain ranges", ()
     [0x10000, 0x20000],
     [X + 6 * P, X + 100 * P],
   ];
-  const kt = new GapTree<KernelVma>();
+  const kt = new RangeBTree<KernelVma>();
   const pt = new GapTree<{ start: number; end: number }>();
   layout.forEach(([s, e], i) => {
     kt.insert(new KernelVma(i, {} as Mm, s, e, s / P, 0, null));
@@ -276,44 +277,24 @@ Deno.test("KernelVma: pgoff other than start / PAGE_SIZE is kept in the side obj
   assertEquals(fields(h), [X, X + P, 3, null, true]);
 });
 
-Deno.test("KernelVma: maxGap packed above the AVL height reads back exactly, height kept", () => {
-  const v = new KernelVma(1, {} as Mm, X, X + P, X / P, 0, null);
-  assertEquals([v.height, v.maxGap], [1, 0]);
-  for (const h of [1, 7, 63]) {
-    for (
-      const g of [
-        0,
-        P,
-        5 * P,
-        2 ** 36 - P,
-        2 ** 36,
-        2 ** 47,
-        2 ** 57 - P,
-        2 ** 57,
-        2 ** 60,
-        1,
-        0.5,
-        -0,
-        -P,
-        NaN,
-        Infinity,
-      ]
-    ) {
-      v.height = h; // as the tree writes it: keeps the bits above the height
-      v.maxGap = g;
-      assertEquals(v.height & 63, h, `height with gap ${g}`);
-      assertEquals(Object.is(v.maxGap, g), true, `gap ${g} read back as ${v.maxGap}`);
-      // The tree rewrites the height keeping the bits above it.
-      const p = v.height;
-      v.height = p - (p & 63) + ((h % 63) + 1);
-      assertEquals([v.height & 63, Object.is(v.maxGap, g)], [(h % 63) + 1, true]);
-    }
+Deno.test("KernelVma: id reads back whether detached or not, from 0 up", () => {
+  // `detached` flips the stored id to ~id: id 0 (the first VMA) is the edge case.
+  for (const id of [0, 1, 2 ** 30, 2 ** 31 - 1]) {
+    const v = new KernelVma(id, {} as Mm, X, X + P, X / P, 0, null);
+    assertEquals([v.id, v.detached], [id, false]);
+    v.detached = true;
+    assertEquals([v.id, v.detached], [id, true]);
+    v.detached = true;
+    assertEquals([v.id, v.detached], [id, true]);
+    v.detached = false;
+    assertEquals([v.id, v.detached], [id, false]);
+    assertEquals(KernelVma.dup(id + 1, {} as Mm, v).id, id + 1);
   }
 });
 
-Deno.test("KernelVma: tree shapes and gaps equal plain ranges', with huge and unaligned gaps", () => {
-  const kt = new GapTree<KernelVma>();
-  const pt = new GapTree<{ start: number; end: number; height?: number }>();
+Deno.test("KernelVma: the VMA tree's gaps equal a gap tree's of plain ranges, huge and unaligned", () => {
+  const kt = new RangeBTree<KernelVma>();
+  const pt = new GapTree<{ start: number; end: number }>();
   let a = 0x1000;
   for (let i = 0; i < 300; i++) {
     const s = a, e = s + ((i % 5) + 1) * P;
@@ -325,11 +306,10 @@ Deno.test("KernelVma: tree shapes and gaps equal plain ranges', with huge and un
   for (const it of [...kt.toArray()].filter((_, i) => i % 4 === 1)) kt.remove(it);
   for (const it of [...pt.toArray()].filter((_, i) => i % 4 === 1)) pt.remove(it);
   assertEquals(
-    kt.toArray().map((v) => [v.start, v.end, v.height & 63, v.maxGap]),
-    pt.toArray().map((
-      v,
-    ) => [v.start, v.end, (v as { height: number }).height, (v as unknown as KernelVma).maxGap]),
+    kt.toArray().map((v) => [v.start, v.end]),
+    pt.toArray().map((v) => [v.start, v.end]),
   );
+  kt.validate();
   for (const len of [P, 3 * P, 2 ** 40, 2 ** 52]) {
     assertEquals(kt.gapTopDown(len, 0, 2 ** 64), pt.gapTopDown(len, 0, 2 ** 64), `top ${len}`);
     assertEquals(kt.gapBottomUp(len, 0, 2 ** 64), pt.gapBottomUp(len, 0, 2 ** 64), `bottom ${len}`);

@@ -17,7 +17,7 @@
 
 import { ksmExit, ksmFork } from "./ksm.ts";
 import { newLock } from "../machine/exec.ts";
-import { GapTree } from "../lib/gap_tree.ts";
+import { RangeBTree } from "../lib/range_btree.ts";
 import { PageTable } from "./page_table.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import { copyPageRange } from "./memory.ts";
@@ -56,7 +56,7 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
   const mm: Mm = {
     id,
     parent,
-    vmas: new GapTree<Vma>(),
+    vmas: new RangeBTree<Vma>(),
     pages: new PageTable(),
     ptePages: new Map(),
     mmapLock: newLock("mmap_lock", "rwsem"),

@@ -259,7 +259,7 @@ export function zapWholeMm(
         vStart = Infinity;
         break;
       }
-      // Through the methods when the VMA has them (as the gap tree reads it): a getter that is
+      // Through the methods when the VMA has them (as the VMA tree reads it): a getter that is
       // not inlined returns a file VMA's end as a new heap number.
       const v: Range = vmas[j++];
       vStart = (v.startOf === undefined ? v.start : v.startOf()) / PAGE_SIZE;

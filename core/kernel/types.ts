@@ -14,7 +14,7 @@
  */
 
 import type { Lock } from "../machine/exec.ts";
-import type { GapTree } from "../lib/gap_tree.ts";
+import type { RangeBTree } from "../lib/range_btree.ts";
 import type { PageTable } from "./page_table.ts";
 import type { MapperSet } from "../oracle.ts";
 
@@ -442,7 +442,7 @@ export interface Mm {
   /** The mm it was forked from, or null. */
   readonly parent: Mm | null;
   /** The VMA tree (maple tree in Linux): ordered by start, with gap search. */
-  readonly vmas: GapTree<Vma>;
+  readonly vmas: RangeBTree<Vma>;
   /**
    * Page tables: virtual page number → PTE (the interface of `SortedMap<Pte>`; the entries are
    * the tree's nodes, see page_table.ts).

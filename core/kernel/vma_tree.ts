@@ -32,17 +32,11 @@ import {
   startRef,
   VmaRare,
 } from "./vma_pack.ts";
-import type { GapTreeLinks } from "../lib/gap_tree.ts";
-import { HEIGHT_BITS, HEIGHT_UNIT } from "../lib/augmented_tree.ts";
-
-/** {@link KernelVma.maxGap} of the VMAs whose gap does not pack into `height`. */
-const EXACT_GAPS = new WeakMap<KernelVma, number>();
 
 /**
- * A VMA as the kernel core allocates it: the {@link Vma} fields and, embedded, its node of the
- * mm's VMA tree ({@link GapTreeLinks}; the kernel's VMAs sit in maple-tree slots, the simulator's
- * carry their tree links, as `struct vm_area_struct` once embedded its `vm_rb`). One object per
- * VMA with a fixed shape.
+ * A VMA as the kernel core allocates it: the {@link Vma} fields, one object per VMA with a fixed
+ * shape. It carries no tree links: the mm's VMA tree (`RangeBTree`, core/lib/range_btree.ts)
+ * holds the VMAs in its nodes' slots, as the kernel's maple tree does.
  *
  * Kept small (V8 without pointer compression boxes every number that is not a 32-bit integer
  * in a 16-byte HeapNumber): `start` is held as a page offset in its 64 GiB region and the
@@ -50,8 +44,7 @@ const EXACT_GAPS = new WeakMap<KernelVma, number>();
  * table of the flags values seen share one small integer; `pgoff` is `start / PAGE_SIZE`.
  * A VMA whose size or flags do not pack, a file VMA and one whose `pgoff` differs (a moved
  * one, kept as a distance from `start / PAGE_SIZE`) hold size, flags, file and pgoff in a side
- * object instead. `maxGap` is packed above the AVL height (0 on a leaf, small between close
- * VMAs), and `detached` is a negative height (no VMA in a tree has one). Fields that hold
+ * object instead. `detached` is the sign of the stored id (a freed VMA keeps `~id`). Fields that hold
  * numbers never held a double first, so that V8 keeps small integers in them unboxed; a value
  * that does not fit is kept as itself. Each of `start`, `end`, `pgoff` and `flags` reads and
  * writes like a plain field: setting one leaves the others as they were.
@@ -61,14 +54,14 @@ const EXACT_GAPS = new WeakMap<KernelVma, number>();
  * import { KernelVma } from "./vma_tree.ts";
  * import type { Mm } from "./types.ts";
  * const v = new KernelVma(1, {} as Mm, 0x1000, 0x3000, 1, 0, null);
- * if (v.left !== null || v.rmap !== null) throw new Error();
+ * if (v.detached || v.rmap !== null) throw new Error();
  * v.start = 0x2000;
  * if (v.end !== 0x3000 || v.pgoff !== 1) throw new Error();
  * ```
  */
-export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
+export class KernelVma implements Vma {
   /** Unique id (allocation order). */
-  readonly id: number;
+  #id: number;
   /** Owning mm. */
   readonly mm: Mm;
   /** `vm_start`, as {@link startRef} gives it. */
@@ -77,19 +70,6 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   #ext: number | VmaRare;
   /** Scheme-owned rmap state. */
   rmap: unknown = null;
-  /** VMA tree: left child. */
-  left: KernelVma | null = null;
-  /** VMA tree: right child. */
-  right: KernelVma | null = null;
-  /**
-   * VMA tree: subtree height in the low six bits (see `AvlNode.height`); above them
-   * {@link KernelVma.maxGap}: twice the gap in pages, or 1 when the gap is kept in
-   * {@link EXACT_GAPS} (not a page multiple, or past 2^45 pages). Negative once freed.
-   */
-  height: number;
-  /** VMA tree: the VMA before this one (the kernel's old `vm_prev`), or null. */
-  prev: KernelVma | null = null;
-
   /** A VMA not in any tree, with no scheme state. */
   constructor(
     id: number,
@@ -101,7 +81,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     file: SimFile | null,
     copyOf: KernelVma | null = null,
   ) {
-    this.id = id;
+    this.#id = id;
     this.mm = mm;
     // A field's first value decides its V8 representation: a non-number first keeps later
     // small integers unboxed (a number first would make the field "double" once any value is
@@ -117,27 +97,6 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     } else {
       this.#startRef = copyOf.#startRef;
       this.#ext = copyOf.#ext; // a side object is shared (see VmaRare)
-    }
-    this.height = null as unknown as number;
-    this.height = 1;
-  }
-
-  /** VMA tree: largest gap inside the subtree (kept in {@link KernelVma.height}). */
-  get maxGap(): number {
-    const p = this.height;
-    const code = p <= 0x7fffffff ? p >> HEIGHT_BITS : Math.floor(p / HEIGHT_UNIT);
-    if (code === 1) return EXACT_GAPS.get(this)!;
-    return code <= 0x7fffffff ? (code >> 1) * PAGE_SIZE : (code / 2) * PAGE_SIZE;
-  }
-  set maxGap(g: number) {
-    const h = this.height & (HEIGHT_UNIT - 1);
-    const pages = g / PAGE_SIZE;
-    if (pages >= 0 && pages < 2 ** 45 && Number.isInteger(pages) && !Object.is(g, -0)) {
-      // 2 * pages * 64 + h: a small integer for gaps below 64 GiB, exact below 2^53.
-      this.height = pages * (2 * HEIGHT_UNIT) + h;
-    } else {
-      EXACT_GAPS.set(this, g);
-      this.height = HEIGHT_UNIT + h;
     }
   }
 
@@ -169,7 +128,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   set end(v: number) {
     this.setSize(offsetFrom(v, this.start));
   }
-  /** {@link KernelVma.end} as a method (the gap tree's `Range.endOf`; see {@link KernelVma.startOf}). */
+  /** {@link KernelVma.end} as a method (the VMA tree's `Range.endOf`; see {@link KernelVma.startOf}). */
   endOf(): number {
     const x = this.#ext, r = this.#startRef;
     if (typeof r === "number") {
@@ -191,7 +150,7 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
   }
 
   /**
-   * {@link KernelVma.start} as a method (the gap tree's `Range.startOf`; also what the helpers of
+   * {@link KernelVma.start} as a method (the VMA tree's `Range.startOf`; also what the helpers of
    * the rare forms read): V8 inlines a method call by its call count, where a getter call gets
    * only what is left of the inlining budget.
    */
@@ -318,16 +277,22 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     else if (f !== null) this.rare((x >> FLAG_BITS) * PAGE_SIZE, flagValues[x & FLAG_MASK], f, 0);
   }
 
+  /** Unique id (allocation order). */
+  get id(): number {
+    const i = this.#id;
+    return i < 0 ? ~i : i;
+  }
+
   /**
-   * True once freed. Kept as a negative {@link KernelVma.height} (a VMA in a tree has a height
-   * of at least 1, and a freed one is in none), so that freeing allocates nothing.
+   * True once freed. Kept as the sign of the stored id (`~id` once freed; ids start at 0), so
+   * that the flag takes no field and freeing allocates nothing.
    */
   get detached(): boolean {
-    return this.height < 0;
+    return this.#id < 0;
   }
   set detached(d: boolean) {
-    if (d) this.height = DETACHED;
-    else if (this.height < 0) this.height = 1;
+    const i = this.#id;
+    if (d !== i < 0) this.#id = ~i;
   }
 
   /**
@@ -338,9 +303,6 @@ export class KernelVma implements Vma, GapTreeLinks<KernelVma> {
     return new KernelVma(id, mm, 0, 0, 0, 0, null, src);
   }
 }
-
-/** {@link KernelVma.height} of a freed VMA. */
-const DETACHED = -1;
 
 /**
  * `vm_area_alloc` with its range set: a VMA not yet linked, whose scheme state the caller fills
