@@ -16,17 +16,18 @@ function outcome(f: () => unknown): unknown {
   }
 }
 
-Deno.test("RangeBTree: a 17th item past a full leaf starts a new leaf, and the gaps follow", () => {
-  // Seventeen items of 2 with a hole of 1 between each, but a hole of 9 before the 13th:
+Deno.test("RangeBTree: an item past a full leaf starts a new leaf, and the gaps follow", () => {
+  // RANGE_BTREE_SLOTS + 1 (33) items of 2 with a hole of 1 between each, but a hole of 9 before
+  // the 13th:
   //   0  2 3  5 ...  33 35 [hole 9] 44 46 ...
   //   [a )  [b )      [k )           [m )
-  // Sixteen fill the first leaf; the 17th sorts past its last, so it starts a leaf of its own
-  // (appends leave full leaves). The largest gap (9) sits in the first leaf, and a top-down
+  // The first 32 fill the first leaf; the 33rd sorts past its last, so it starts a leaf of its
+  // own (appends leave full leaves). The largest gap (9) sits in the first leaf, and a top-down
   // search for 9 finds it; one for 10 finds only the space above the last item.
   const t = new RangeBTree<Item>();
   const items: Item[] = [];
   let s = 0;
-  for (let i = 0; i < 17; i++) {
+  for (let i = 0; i <= RANGE_BTREE_SLOTS; i++) {
     if (i === 12) s += 8;
     items.push({ start: s, end: s + 2, id: i });
     s += 3;
@@ -34,20 +35,21 @@ Deno.test("RangeBTree: a 17th item past a full leaf starts a new leaf, and the g
   for (const it of items) t.insert(it);
   t.validate();
   assert.deepEqual(t.shape(), { depth: 2, leaves: 2, inner: 1 });
-  assert.equal(RANGE_BTREE_SLOTS, 16);
-  assert.equal(t.size, 17);
+  assert.equal(RANGE_BTREE_SLOTS, 32);
+  assert.equal(t.size, 33);
+  const last = items[RANGE_BTREE_SLOTS];
   assert.equal(items[12].start - items[11].end, 9);
-  assert.equal(t.gapTopDown(9, 0, 100), 91);
-  assert.equal(t.gapTopDown(9, 0, items[16].end), items[11].end);
-  assert.equal(t.gapBottomUp(9, 0, 100), items[11].end);
-  assert.equal(t.gapBottomUp(10, 0, 100), items[16].end);
+  assert.equal(t.gapTopDown(9, 0, 200), 191);
+  assert.equal(t.gapTopDown(9, 0, last.end), items[11].end);
+  assert.equal(t.gapBottomUp(9, 0, 200), items[11].end);
+  assert.equal(t.gapBottomUp(10, 0, 200), last.end);
   assert.equal(t.gapTopDown(2, 0, items[0].end + 1), undefined);
   // Removing the two items around the hole widens it to 15; the tree stays valid.
   t.remove(items[11]);
   t.remove(items[12]);
   t.validate();
-  assert.equal(t.gapBottomUp(15, 0, 100), items[10].end);
-  assert.equal(t.gapBottomUp(16, 0, 100), items[16].end);
+  assert.equal(t.gapBottomUp(15, 0, 200), items[10].end);
+  assert.equal(t.gapBottomUp(16, 0, 200), last.end);
   assert.equal(t.nextOf(items[10]), items[13]);
   assert.equal(t.prevOf(items[13]), items[10]);
 });
@@ -191,25 +193,32 @@ function sameAnswersByValue(b: RangeBTree<Item>, g: GapTree<Item>): void {
   }
 }
 
-Deno.test("RangeBTree: the same items as one GapTree (shared objects, a fixed scenario)", () => {
-  // One tree of each kind over the same ranges, built by 300 inserts in a scattered order and
-  // thinned by 200 removals: multi-level, with empty leaves unlinked on the way.
+Deno.test("RangeBTree: the same answers as a GapTree of the same ranges (scattered, three levels)", () => {
+  // 3,000 ranges inserted in a scattered order (leaves and parents split in halves: 112 leaves
+  // under six parents and the root), then every range of one stretch of 800 removed (whole leaves
+  // empty and are unlinked, a parent loses children) and every third of the rest.
+  const N = 3000;
   const b = new RangeBTree<Item>();
   const g = new GapTree<Item>();
+  const copies = new Map<number, Item>();
   const items: Item[] = [];
-  for (let i = 0; i < 300; i++) {
-    items.push({ start: 3 * ((i * 7919) % 300), end: 3 * ((i * 7919) % 300) + 2, id: i });
+  for (let i = 0; i < N; i++) {
+    const p = (i * 7919) % N;
+    items.push({ start: 3 * p, end: 3 * p + 1 + (p % 2), id: p });
   }
   for (const it of items) {
     b.insert(it);
-    g.insert({ ...it });
+    const c = { ...it };
+    copies.set(it.id, c);
+    g.insert(c);
   }
   b.validate();
-  for (let i = 0; i < 200; i++) {
-    const it = items[(i * 31) % 300];
-    if (!b.toArray().includes(it)) continue;
-    b.remove(it);
-    g.remove(g.toArray().find((x) => x.id === it.id)!);
+  assert.deepEqual(b.shape(), { depth: 3, leaves: 112, inner: 7 });
+  for (const it of items) {
+    if ((it.id >= 1000 && it.id < 1800) || it.id % 3 === 0) {
+      b.remove(it);
+      g.remove(copies.get(it.id)!);
+    }
   }
   b.validate();
   sameAnswersByValue(b, g);
@@ -217,23 +226,31 @@ Deno.test("RangeBTree: the same items as one GapTree (shared objects, a fixed sc
 
 Deno.test("RangeBTree: inserts at one place keep leaves full (an entry moves to a sibling)", () => {
   // mmap's top-down allocation puts each new VMA right below the last one, above a fixed low
-  // VMA: 1 + 160 items, each new one inserted between `low` and the previous one.
+  // VMA: 1 + 10 * 32 items, each new one inserted between `low` and the previous one.
   //   [low)  ....  [n)[n-1) ... [2)[1)
   // A full leaf passes an entry to its neighbour when that has room, so after the first split
-  // every leaf but the last two is full: 161 items in 11 leaves (161 / 16 = 10.06).
+  // every leaf but the first two is full: 321 items in 11 leaves (321 / 32 = 10.03). Halves
+  // instead of moves would leave 16 or 17 items per leaf: about 20 leaves.
+  const n = 10 * RANGE_BTREE_SLOTS;
   const t = new RangeBTree<Item>();
   t.insert({ start: 0, end: 1, id: 0 });
   const top = 10_000;
-  for (let i = 1; i <= 160; i++) t.insert({ start: top - 2 * i, end: top - 2 * i + 1, id: i });
+  for (let i = 1; i <= n; i++) t.insert({ start: top - 2 * i, end: top - 2 * i + 1, id: i });
   t.validate();
   assert.deepEqual(t.shape(), { depth: 2, leaves: 11, inner: 1 });
-  // Halves instead of moves would leave 8 or 9 items per leaf: about 20 leaves.
   // The same items inserted in the opposite order (appends) fill leaves too.
   const u = new RangeBTree<Item>();
   u.insert({ start: 0, end: 1, id: 0 });
-  for (let i = 160; i >= 1; i--) u.insert({ start: top - 2 * i, end: top - 2 * i + 1, id: i });
+  for (let i = n; i >= 1; i--) u.insert({ start: top - 2 * i, end: top - 2 * i + 1, id: i });
   u.validate();
   assert.deepEqual(u.shape(), { depth: 2, leaves: 11, inner: 1 });
   assert.deepEqual(u.toArray().map((x) => x.start), t.toArray().map((x) => x.start));
-  assert.equal(t.gapTopDown(2, 0, top), top - 2 * 160 - 2 + 1 - 1);
+  assert.equal(t.gapTopDown(2, 0, top), top - 2 * n - 2);
+  // Appends past 32 leaves: parents fill whole too (33 leaves under two parents, not three).
+  const w = new RangeBTree<Item>();
+  for (let i = 0; i < 33 * RANGE_BTREE_SLOTS; i++) {
+    w.insert({ start: 2 * i, end: 2 * i + 1, id: i });
+  }
+  w.validate();
+  assert.deepEqual(w.shape(), { depth: 3, leaves: 33, inner: 3 });
 });

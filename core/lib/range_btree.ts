@@ -2,10 +2,12 @@
  * A B-tree of non-overlapping half-open ranges ordered by start, with the largest free gap of
  * every subtree kept beside its link in the parent: the same operations and answers as
  * {@linkcode GapTree}, in the layout of the kernel's maple tree (include/linux/maple_tree.h): a
- * node holds up to {@linkcode RANGE_BTREE_SLOTS} entries (`MAPLE_RANGE64_SLOTS` is 16), their
- * bounds side by side in one array of numbers (the maple node's `pivot` array), and an internal
- * node keeps each child's largest gap beside the child (`maple_arange_64`'s `gap` array), so that
- * an unmapped-area search prunes a subtree without reading it.
+ * node holds up to {@linkcode RANGE_BTREE_SLOTS} entries (the kernel's `MAPLE_RANGE64_SLOTS` is
+ * 16; here 32, because each node also pays an object and two array headers, about 110 bytes,
+ * which 32 entries share at under 4 bytes each: with 16, a VMA cost more heap than its old tree
+ * links), their bounds side by side in one array of numbers (the maple node's `pivot` array),
+ * and an internal node keeps each child's largest gap beside the child (`maple_arange_64`'s `gap`
+ * array), so that an unmapped-area search prunes a subtree without reading it.
  *
  * Unlike {@linkcode GapTree}, the tree keeps nothing on its items: it copies each item's bounds
  * when the item is inserted, so an item may change its `start` and `end` only while it is out of
@@ -23,7 +25,7 @@
 import type { Range } from "./gap_tree.ts";
 
 /** Entries per node: items of a leaf, children of an internal node. */
-export const RANGE_BTREE_SLOTS = 16;
+export const RANGE_BTREE_SLOTS = 32;
 const B = RANGE_BTREE_SLOTS;
 /** A full node splits into halves of this many entries (and the rest). */
 const HALF = B >> 1;
@@ -452,20 +454,29 @@ export class RangeBTree<T extends Range> implements Iterable<T> {
       return r;
     }
     const at = slotOf(x) + 1;
-    const host = p.n < B ? p : this.#splitAt(p, at);
-    const j = host === p ? at : at - HALF;
+    // A full parent splits as a leaf does: a child past its last starts a new node (nodes made
+    // by appends stay full), any other split is in halves.
+    const pkeep = at === B ? B : HALF;
+    const host = p.n < B ? p : this.#splitAt(p, at, pkeep);
+    const j = host === p ? at : at - pkeep;
     this.#openSlot(host, j);
     setChild(host, j, r);
     host.n++;
-    setChild(host, slotOf(x), x);
     host.regap();
+    // `x` is in `host` too, unless `r` started a new parent of its own.
+    const xp = x.parent!;
+    setChild(xp, slotOf(x), x);
+    xp.regap();
     return r;
   }
 
-  /** Splits the full internal node `p` (see {@link RangeBTree.#split}); returns the half that will hold slot `at`. */
-  #splitAt(p: BNode<T>, at: number): BNode<T> {
-    const r = this.#split(p, HALF);
-    return at <= HALF ? p : r;
+  /**
+   * Splits the full internal node `p` keeping `keep` entries (see {@link RangeBTree.#split});
+   * returns the node that will hold slot `at`.
+   */
+  #splitAt(p: BNode<T>, at: number, keep: number): BNode<T> {
+    const r = this.#split(p, keep);
+    return keep < B && at <= keep ? p : r;
   }
 
   /** Moves the entries of internal node `p` from slot `j` up by one. */
