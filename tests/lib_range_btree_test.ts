@@ -68,6 +68,13 @@ Deno.test("RangeBTree: errors name the range, as GapTree's", () => {
     outcome(() => t.remove({ start: 10, end: 20, id: 3 })),
     outcome(() => g.remove({ start: 10, end: 20, id: 3 })),
   );
+  // Touching is not overlapping: ranges ending at 10 and starting at 20 go in on either side.
+  const below: Item = { start: 5, end: 10, id: 4 }, above: Item = { start: 20, end: 25, id: 5 };
+  t.insert(below);
+  t.insert(above);
+  assert.deepEqual(t.toArray(), [below, a, above]);
+  t.remove(below);
+  t.remove(above);
   assert.throws(() => t.load([a], 1), /not empty/);
   t.clear();
   assert.throws(() => t.load([a, { start: 15, end: 30, id: 2 }], 2), /out of order/);
