@@ -2568,11 +2568,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "gap-load-refuses-adjacent",
-    file: "core/lib/gap_tree.ts",
-    search: "      if (start < prevEnd) {",
-    replace: "      if (start <= prevEnd) {",
+    file: "core/lib/range_checks.ts",
+    search: "    if (start < prevEnd) {",
+    replace: "    if (start <= prevEnd) {",
     story: "a bulk load (fork's copy of the VMA tree) refuses two VMAs that touch",
-    tests: ["tests/lib_gap_tree_test.ts"],
+    tests: ["tests/lib_gap_tree_test.ts", "tests/lib_range_btree_test.ts"],
   },
   {
     id: "itree-insert-no-raise",

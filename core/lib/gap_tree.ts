@@ -10,6 +10,7 @@
  */
 
 import { type AugmentCallbacks, AugmentedTree } from "./augmented_tree.ts";
+import { checkLen, checkLoad, checkRange, endOf, startOf } from "./range_checks.ts";
 
 /**
  * A half-open integer range `[start, end)` with `start < end`.
@@ -33,16 +34,6 @@ export interface Range {
   startOf?(): number;
   /** `end` as a method, optional (see {@linkcode Range.startOf}). */
   endOf?(): number;
-}
-
-/** `n.start`, through {@linkcode Range.startOf} when the item has it. */
-function startOf(n: Range): number {
-  return n.startOf === undefined ? n.start : n.startOf();
-}
-
-/** `n.end`, through {@linkcode Range.endOf} when the item has it. */
-function endOf(n: Range): number {
-  return n.endOf === undefined ? n.end : n.endOf();
 }
 
 /**
@@ -154,13 +145,6 @@ function byEnd<T extends Range>(addr: number, n: GapNode<T>): number {
 function byIdentity<T extends Range>(item: T, n: GapNode<T>): number {
   const key = startOf(item), s = startOf(n);
   return key < s ? -1 : key > s ? 1 : item === n ? 0 : -1;
-}
-
-/** Throws a `RangeError` unless `[start, end)` is a finite, non-empty range. */
-function checkRange(start: number, end: number): void {
-  if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
-    throw new RangeError(`Invalid range [${start}, ${end})`);
-  }
 }
 
 /**
@@ -311,21 +295,7 @@ export class GapTree<T extends Range> implements Iterable<T> {
    * ```
    */
   load(items: readonly T[], count: number): void {
-    if (this.#tree.size !== 0) throw new RangeError("load: the tree is not empty");
-    if (!(Number.isInteger(count) && count >= 0 && count <= items.length)) {
-      throw new RangeError(`load: count ${count} is not in [0, ${items.length}]`);
-    }
-    let prevEnd = -Infinity;
-    for (let i = 0; i < count; i++) {
-      const start = startOf(items[i]), end = endOf(items[i]);
-      checkRange(start, end);
-      if (start < prevEnd) {
-        throw new RangeError(
-          `load: range [${start}, ${end}) is out of order or overlaps the one before`,
-        );
-      }
-      prevEnd = end;
-    }
+    checkLoad(this.#tree.size, items, count);
     const nodes = items as readonly GapNode<T>[];
     let pred: GapNode<T> | null = null;
     for (let i = 0; i < count; i++) {
@@ -734,11 +704,5 @@ export class GapTree<T extends Range> implements Iterable<T> {
       if (s + len <= startOf(n) && s + len <= high) return s;
     }
     return this.#searchBottomUp(n.right, len, low, high, endOf(n), hi);
-  }
-}
-
-function checkLen(len: number): void {
-  if (!Number.isInteger(len) || len < 1) {
-    throw new RangeError(`Gap length must be a positive integer: ${len}`);
   }
 }

@@ -23,6 +23,7 @@
  */
 
 import type { Range } from "./gap_tree.ts";
+import { checkLen, checkLoad, checkRange, endOf, startOf } from "./range_checks.ts";
 
 /** Entries per node: items of a leaf, children of an internal node. */
 export const RANGE_BTREE_SLOTS = 32;
@@ -33,16 +34,6 @@ const HALF = B >> 1;
 const LEAF_GAP = 2 * B;
 /** Index of an internal node's largest gap in its bounds array (after starts, ends, gaps). */
 const INNER_GAP = 3 * B;
-
-/** `n.start`, through {@linkcode Range.startOf} when the item has it. */
-function startOf(n: Range): number {
-  return n.startOf === undefined ? n.start : n.startOf();
-}
-
-/** `n.end`, through {@linkcode Range.endOf} when the item has it. */
-function endOf(n: Range): number {
-  return n.endOf === undefined ? n.end : n.endOf();
-}
 
 // Templates copied for a new node's bounds: a copy keeps the template's elements kind, so every
 // node's array holds unboxed doubles from the start (an address past 2^31 is not a small integer).
@@ -122,19 +113,6 @@ function slotOf<T>(c: BNode<T>): number {
   let i = 0;
   while (s[i] !== c) i++;
   return i;
-}
-
-/** Throws a `RangeError` unless `[start, end)` is a finite, non-empty range. */
-function checkRange(start: number, end: number): void {
-  if (!(start < end) || !Number.isFinite(start) || !Number.isFinite(end)) {
-    throw new RangeError(`Invalid range [${start}, ${end})`);
-  }
-}
-
-function checkLen(len: number): void {
-  if (!Number.isInteger(len) || len < 1) {
-    throw new RangeError(`Gap length must be a positive integer: ${len}`);
-  }
 }
 
 /**
@@ -530,21 +508,7 @@ export class RangeBTree<T extends Range> implements Iterable<T> {
    * ```
    */
   load(items: readonly T[], count: number): void {
-    if (this.#size !== 0) throw new RangeError("load: the tree is not empty");
-    if (!(Number.isInteger(count) && count >= 0 && count <= items.length)) {
-      throw new RangeError(`load: count ${count} is not in [0, ${items.length}]`);
-    }
-    let prevEnd = -Infinity;
-    for (let i = 0; i < count; i++) {
-      const start = startOf(items[i]), end = endOf(items[i]);
-      checkRange(start, end);
-      if (start < prevEnd) {
-        throw new RangeError(
-          `load: range [${start}, ${end}) is out of order or overlaps the one before`,
-        );
-      }
-      prevEnd = end;
-    }
+    checkLoad(this.#size, items, count);
     if (count === 0) return;
     let level: BNode<T>[] = [];
     let leaf: BNode<T> | null = null;
