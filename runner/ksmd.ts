@@ -3,8 +3,8 @@
  * `sleep_millisecs` (kernel parameter `ksmSleepMillisecs`, default 20), then scans
  * `pages_to_scan` pages (`ksmPagesToScan`, default 100) with {@link Kernel.ksmdScan}, while user
  * tasks are alive. The recorder starts it only when a run asks (`RunOptions.ksmd`), so runs
- * without KSM are unchanged. Its wakes are recorded as operations of kind `madvise` (the machine
- * has no ksmd kind; adding one would change the results schema). One deviation, named: Linux's
+ * without KSM are unchanged. Its wakes are operations of their own kind, `ksm_scan`, so that their
+ * latency is not mixed into that of the madvise system calls. One deviation, named: Linux's
  * ksmd idles while no mm is registered and the first `__ksm_enter` wakes it, so its first scan
  * comes at once; here the first wake comes one sleep after the run starts.
  *
@@ -29,7 +29,7 @@ export function ksmdScript(kernel: Kernel, alive: () => boolean): TaskScript {
     while (alive()) {
       yield { sleep: sleepNs };
       if (!alive()) break;
-      yield { op: "madvise", run: () => void kernel.ksmdScan() };
+      yield { op: "ksm_scan", run: () => void kernel.ksmdScan() };
     }
   })();
 }

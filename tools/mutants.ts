@@ -2696,6 +2696,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [MISUSE],
   },
   {
+    id: "kernel-ksm-scan-op-kind",
+    file: "core/kernel/kernel.ts",
+    search: 'this.#op("ksm_scan", null,',
+    replace: 'this.#op("madvise", null,',
+    story: "a ksmd wake is reported as a madvise call: its scans swell madvise's count and latency",
+    tests: [RECORDER],
+  },
+  {
     id: "kernel-total-vmas-mms",
     file: "core/kernel/kernel.ts",
     search: "for (const mm of this.mms.values()) n += mm.mapCount;",

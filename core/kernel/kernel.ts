@@ -514,7 +514,7 @@ export class Kernel {
     if (!Number.isInteger(pages) || pages < 1) {
       throw new RangeError(`ksmdScan: pages must be a positive integer, got ${pages}`);
     }
-    return this.#op("madvise", null, () => ksmDoScan(this.#k, pages));
+    return this.#op("ksm_scan", null, () => ksmDoScan(this.#k, pages));
   }
 
   // ---------------------------------------------------------------------------------------------

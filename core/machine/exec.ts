@@ -44,7 +44,11 @@ export const WORK_KINDS = [
 /** One kind of primitive work (see {@link WORK_KINDS}). */
 export type WorkKind = typeof WORK_KINDS[number];
 
-/** Kinds of operations whose latency is recorded. */
+/**
+ * Kinds of operations whose latency is recorded. New kinds go at the end: a kind's index is its
+ * operand in the step encoding (machine_types.ts `OP_INDEX`), and the reports list kinds in this
+ * order.
+ */
 export const OP_KINDS = [
   "mmap",
   "munmap",
@@ -61,6 +65,8 @@ export const OP_KINDS = [
   "walk_migrate",
   "mlock",
   "userfaultfd",
+  // One wake of ksmd (`ksm_do_scan`, mm/ksm.c): a kernel thread's scan, not a system call.
+  "ksm_scan",
 ] as const;
 
 /** One kind of operation (see {@link OP_KINDS}). */
