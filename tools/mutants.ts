@@ -8398,6 +8398,15 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/workload_ksm_merge_test.ts"],
   },
   {
+    id: "ksm-stable-node-slab-kept",
+    file: "core/kernel/ksm.ts",
+    search: '  k.slab.free("ksm_stable_node");\n',
+    replace: "",
+    story:
+      "a freed stable node stays allocated in its slab cache: a KSM leak that the run's leak check must name",
+    tests: ["tests/workload_ksm_merge_test.ts"],
+  },
+  {
     id: "ksm-merge-no-ksmd",
     file: "runner/recorder.ts",
     search: "if (opts.ksmd || workload.ksmd === true) {",
