@@ -173,9 +173,22 @@ function tidy(x: number): number {
   return x === 0 ? 0 : Number(x.toPrecision(12));
 }
 
+/** The values a metric can take: `[lower, upper]`, either side open when absent. */
+export interface Support {
+  /** Smallest possible value (0 for a count, bytes or a time). */
+  lower?: number;
+  /** Largest possible value (100 for a percentage). */
+  upper?: number;
+}
+
 /**
  * Statistics of one metric over repeats: n, mean, sd, min, max, the 95 % t-interval of the mean
  * (absent for one value) and whether every value is the same (`exact`, interval `[v, v]`).
+ *
+ * With `support`, the metric's possible values, the interval is intersected with it: the
+ * t-interval of a count that is 0 in most repeats reaches below 0, where its mean cannot be. The
+ * intersection keeps the interval's coverage (it holds the true mean whenever the t-interval
+ * does, since the true mean lies within the support). A value outside the support is refused.
  *
  * @example Usage
  * ```ts
@@ -183,11 +196,20 @@ function tidy(x: number): number {
  * const a = aggregate([10, 12, 11, 13, 9]);
  * if (a.mean !== 11 || !(a.ci![0] < 11 && a.ci![1] > 11)) throw new Error("unexpected");
  * if (!aggregate([4, 4, 4]).exact) throw new Error("unexpected");
+ * // Lock waits of 0, 0, 0, 0 and 50 ns: the t-interval [-17.8, 37.8] becomes [0, 37.8].
+ * if (aggregate([0, 0, 0, 0, 50], { lower: 0 }).ci![0] !== 0) throw new Error("unexpected");
  * ```
  */
-export function aggregate(values: readonly number[]): Aggregate {
+export function aggregate(values: readonly number[], support: Support = {}): Aggregate {
   const n = values.length;
   if (n === 0) throw new RangeError("Cannot aggregate zero repeats");
+  const lower = support.lower ?? -Infinity, upper = support.upper ?? Infinity;
+  if (!(lower <= upper)) throw new RangeError(`Empty support [${lower}, ${upper}]`);
+  for (const v of values) {
+    if (!(v >= lower && v <= upper)) {
+      throw new RangeError(`Value ${v} lies outside the metric's support [${lower}, ${upper}]`);
+    }
+  }
   const m = meanOf(values);
   // One value says nothing about the spread: exact needs at least two equal repeats.
   const exact = n >= 2 && allEqual(values);
@@ -205,7 +227,7 @@ export function aggregate(values: readonly number[]): Aggregate {
       out.ci = [values[0], values[0]];
     } else {
       const half = studentTQuantile(0.5 + CONFIDENCE / 2, n - 1) * sd / Math.sqrt(n);
-      out.ci = [tidy(m - half), tidy(m + half)];
+      out.ci = [tidy(Math.max(lower, m - half)), tidy(Math.min(upper, m + half))];
     }
   }
   return out;

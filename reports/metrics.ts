@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Support } from "./inference.ts";
 import {
   LATENCY_OPS,
   orderedKeys,
@@ -44,6 +45,22 @@ export interface Metric {
   kind: MetricKind;
   /** Whether smaller is better. */
   direction: MetricDirection;
+}
+
+/**
+ * The values metric `name` of {@link runMetrics} can take: every one is a count, bytes, a time or
+ * a percentage, so none is below 0, and a percentage (unit `"%"`, a name ending in `Percent`) is at
+ * most 100. `aggregate` keeps the metric's interval within it.
+ *
+ * @example Usage
+ * ```ts
+ * import { metricSupport } from "./metrics.ts";
+ * if (metricSupport("walks.all.uselessPercent").upper !== 100) throw new Error("unexpected");
+ * if (metricSupport("locks.mmap_lock.wait.sum").lower !== 0) throw new Error("unexpected");
+ * ```
+ */
+export function metricSupport(name: string): Support {
+  return name.endsWith("Percent") ? { lower: 0, upper: 100 } : { lower: 0 };
 }
 
 const SUMMARY_FIELDS = ["mean", "p50", "p90", "p99", "max", "sum"] as const;

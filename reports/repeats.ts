@@ -12,7 +12,7 @@
  */
 
 import { aggregate } from "./inference.ts";
-import { metricValues } from "./metrics.ts";
+import { metricSupport, metricValues } from "./metrics.ts";
 import type { Aggregate, RepeatFigures, RunResult } from "./results.ts";
 
 /**
@@ -45,8 +45,18 @@ export function combineRepeats(runs: readonly RunResult[], id?: string): RunResu
   };
 }
 
+/** {@link aggregate} of metric `name` within its support, if every value lies in it. */
+function boundedAggregate(name: string, xs: readonly number[]): Aggregate {
+  const s = metricSupport(name);
+  const lower = s.lower ?? -Infinity, upper = s.upper ?? Infinity;
+  return aggregate(xs, xs.every((x) => x >= lower && x <= upper) ? s : {});
+}
+
 /**
  * Per-metric statistics of repeats (every metric any repeat recorded; missing values count as 0).
+ * Each interval is kept within the metric's possible values ({@link metricSupport}: none of
+ * `runMetrics`' is below 0); a metric of another kind, with a value below 0, gets the plain
+ * t-interval.
  *
  * @example Usage
  * ```ts
@@ -63,7 +73,7 @@ export function aggregateRepeats(repeats: readonly RepeatFigures[]): Record<stri
   for (const r of repeats) for (const k of Object.keys(r.metrics)) names.add(k);
   const out: Record<string, Aggregate> = {};
   for (const name of [...names].sort()) {
-    out[name] = aggregate(repeats.map((r) => r.metrics[name] ?? 0));
+    out[name] = boundedAggregate(name, repeats.map((r) => r.metrics[name] ?? 0));
   }
   return out;
 }
@@ -118,7 +128,7 @@ export function metricAggregate(run: RunResult, metric: string): Aggregate | nul
   const a = run.aggregates?.[metric];
   if (a !== undefined) return a;
   const xs = metricSamples(run, metric);
-  return xs === null ? null : aggregate(xs);
+  return xs === null ? null : boundedAggregate(metric, xs);
 }
 
 /**

@@ -21,7 +21,8 @@ import { repeatSeed, repeatSeeds } from "../runner/seeds.ts";
 import { formatRatio, verdicts } from "../reports/verdict.ts";
 import { makeFixture } from "./fixtures/results_fixture.ts";
 import { aggregateRepeats } from "../reports/repeats.ts";
-import { metricValues } from "../reports/metrics.ts";
+import { runOne } from "../runner/recorder.ts";
+import { metricValues, runMetrics } from "../reports/metrics.ts";
 
 function near(a: number, b: number, eps: number, what = ""): void {
   assert.ok(Math.abs(a - b) <= eps, `${what} ${a} vs ${b}`);
@@ -166,4 +167,68 @@ Deno.test("repeats: a metric one repeat lacks counts as 0 there (a counter that 
   assert.deepEqual(Object.keys(a), ["counters.ksm_pages_merged", "x"]);
   const k = a["counters.ksm_pages_merged"];
   assert.deepEqual([k.n, k.mean, k.min, k.max], [2, 2, 0, 4]);
+});
+
+Deno.test("aggregate: the interval is kept within the metric's possible values", () => {
+  // Lock waits of 0, 0, 0, 0 and 50 ns: mean 10, sd √500, t-interval 10 ± 27.76 = [-17.76,
+  // 37.76]; a mean wait cannot be below 0, so the interval is [0, 37.76] (it holds the true mean
+  // whenever the t-interval does).
+  const w = aggregate([0, 0, 0, 0, 50], { lower: 0 });
+  const half = 2.7764451052 * Math.sqrt(500) / Math.sqrt(5);
+  assert.equal(w.ci![0], 0);
+  near(w.ci![1], 10 + half, 1e-8);
+  assert.deepEqual([w.mean, w.min, w.max], [10, 0, 50]);
+  // Unbounded without a support; an upper bound clips the other side (a percentage).
+  near(aggregate([0, 0, 0, 0, 50]).ci![0], 10 - half, 1e-8);
+  const p = aggregate([100, 100, 100, 100, 50], { lower: 0, upper: 100 });
+  assert.deepEqual([p.ci![1], p.mean], [100, 90]);
+  near(p.ci![0], 90 - half, 1e-8);
+  // An interval wholly inside is unchanged.
+  assert.deepEqual(aggregate([10, 12, 11, 13, 9], { lower: 0 }), aggregate([10, 12, 11, 13, 9]));
+  // A value the metric cannot take is refused; so is an empty support.
+  assert.throws(
+    () => aggregate([1, -2], { lower: 0 }),
+    /Value -2 lies outside the metric's support \[0, Infinity\]/,
+  );
+  assert.throws(() => aggregate([1], { lower: 2, upper: 1 }), /Empty support \[2, 1\]/);
+});
+
+Deno.test("repeats: every run metric's interval stays at or above 0, a percentage at or below 100", () => {
+  const a = aggregateRepeats([
+    {
+      repeat: 0,
+      seed: 1,
+      metrics: { "locks.mmap_lock.wait.sum": 0, "walks.all.uselessPercent": 100 },
+    },
+    {
+      repeat: 1,
+      seed: 2,
+      metrics: { "locks.mmap_lock.wait.sum": 0, "walks.all.uselessPercent": 100 },
+    },
+    {
+      repeat: 2,
+      seed: 3,
+      metrics: { "locks.mmap_lock.wait.sum": 90, "walks.all.uselessPercent": 40 },
+    },
+  ]);
+  assert.equal(a["locks.mmap_lock.wait.sum"].ci![0], 0);
+  assert.equal(a["walks.all.uselessPercent"].ci![1], 100);
+  // A metric of another kind (a value below 0) keeps the plain t-interval.
+  const b = aggregateRepeats([
+    { repeat: 0, seed: 1, metrics: { delta: -5 } },
+    { repeat: 1, seed: 2, metrics: { delta: 5 } },
+  ]);
+  assert.ok(b.delta.ci![0] < -5);
+  // Every metric a real run has is one whose support metricSupport gives: at or above 0, and a
+  // percentage (unit "%") is named ...Percent (a small fork storm with walks and lock waits).
+  const run = runOne({
+    scheme: "anon_vma",
+    workload: "fork-storm",
+    params: { regions: 8, pages: 4, children: 4 },
+  });
+  assert.ok(runMetrics(run).some((m) => m.unit === "%"));
+  for (const m of runMetrics(run)) {
+    assert.ok(m.value >= 0, m.name);
+    assert.equal(m.unit === "%", m.name.endsWith("Percent"), m.name);
+  }
 });

@@ -785,6 +785,47 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/reports_inference_test.ts"],
   },
   {
+    id: "inf-ci-below-support",
+    file: "reports/inference.ts",
+    search: "out.ci = [tidy(Math.max(lower, m - half)), tidy(Math.min(upper, m + half))];",
+    replace: "out.ci = [tidy(m - half), tidy(Math.min(upper, m + half))];",
+    story: "the interval of a count or a time reaches below 0, where its mean cannot be",
+    tests: ["tests/reports_inference_test.ts"],
+  },
+  {
+    id: "inf-ci-above-support",
+    file: "reports/inference.ts",
+    search: "out.ci = [tidy(Math.max(lower, m - half)), tidy(Math.min(upper, m + half))];",
+    replace: "out.ci = [tidy(Math.max(lower, m - half)), tidy(m + half)];",
+    story: "the interval of a percentage reaches above 100",
+    tests: ["tests/reports_inference_test.ts"],
+  },
+  {
+    id: "inf-support-unchecked",
+    file: "reports/inference.ts",
+    search: "    if (!(v >= lower && v <= upper)) {\n",
+    replace: "    if (v !== v) {\n",
+    story:
+      "a value outside the metric's support is aggregated (and the interval cut to a range that misses it)",
+    tests: ["tests/reports_inference_test.ts"],
+  },
+  {
+    id: "repeats-support-dropped",
+    file: "reports/repeats.ts",
+    search: "return aggregate(xs, xs.every((x) => x >= lower && x <= upper) ? s : {});",
+    replace: "return aggregate(xs, {});",
+    story: "the results' intervals of counts, bytes and times reach below 0 again",
+    tests: ["tests/reports_inference_test.ts"],
+  },
+  {
+    id: "metric-support-percent-unbounded",
+    file: "reports/metrics.ts",
+    search: 'return name.endsWith("Percent") ? { lower: 0, upper: 100 } : { lower: 0 };',
+    replace: "return { lower: 0 };",
+    story: "a percentage's interval may reach above 100",
+    tests: ["tests/reports_inference_test.ts"],
+  },
+  {
     id: "inf-ci-df-n",
     file: "reports/inference.ts",
     search: "const half = studentTQuantile(0.5 + CONFIDENCE / 2, n - 1) * sd / Math.sqrt(n);",
@@ -1163,9 +1204,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "repeats-missing-dropped",
     file: "reports/repeats.ts",
-    search: "out[name] = aggregate(repeats.map((r) => r.metrics[name] ?? 0));",
+    search: "out[name] = boundedAggregate(name, repeats.map((r) => r.metrics[name] ?? 0));",
     replace:
-      "out[name] = aggregate(repeats.filter((r) => name in r.metrics).map((r) => r.metrics[name]));",
+      "out[name] = boundedAggregate(name, repeats.filter((r) => name in r.metrics).map((r) => r.metrics[name]));",
     story: "a metric some repeats lack is averaged over the others, not counted as 0 there",
     tests: [
       "tests/reports_inference_test.ts",
