@@ -2,7 +2,7 @@
 // a figure, drops a key, reorders keys or changes an array's length cannot pass as identical.
 
 import { assertEquals } from "./assert.ts";
-import { jsonDifferences } from "../tools/golden.ts";
+import { goldenCommand, jsonDifferences } from "../tools/golden.ts";
 
 Deno.test("golden comparison: identical documents apart from the ignored block", () => {
   const a = { schemaVersion: 1, environment: { generatedAt: "t1" }, runs: [{ id: "x", v: 1 }] };
@@ -54,4 +54,33 @@ Deno.test("golden tool: a malformed --command is refused with one line and exit 
       throw new Error(`--command "${bad}": exit ${r.code}, stderr ${err}`);
     }
   }
+});
+
+Deno.test("golden tool: a comparison runs the command the golden copy records", () => {
+  assertEquals(
+    goldenCommand({
+      suite: { command: "rmapbench run --seed 1 --workload android-launch --param scale=0.2" },
+    }),
+    ["run", "--seed", "1", "--workload", "android-launch", "--param", "scale=0.2"],
+  );
+  assertEquals(goldenCommand({ suite: { command: "rmapbench bench --seed 1 --repeat 5" } }), [
+    "bench",
+    "--seed",
+    "1",
+    "--repeat",
+    "5",
+  ]);
+  // Nothing to split back safely: no command, quotes, another tool, an option first, --out.
+  for (
+    const doc of [
+      {},
+      null,
+      { suite: {} },
+      { suite: { command: 'rmapbench run --param "x=1 2"' } },
+      { suite: { command: "other run" } },
+      { suite: { command: "rmapbench --help" } },
+      { suite: { command: "rmapbench" } },
+      { suite: { command: "rmapbench run --out /tmp/x" } },
+    ]
+  ) assertEquals(goldenCommand(doc), null, JSON.stringify(doc));
 });

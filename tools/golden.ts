@@ -12,7 +12,8 @@
  * - `--limit N`: print at most N differing paths (default 20).
  * - `--command "ARGS"`: the `cli.ts` command to run instead of `bench` (space-separated; the tool
  *   adds `--out`), e.g. `--command "run --workload android-launch --param scale=0.2 --repeat 1"`
- *   for a golden copy of a larger run than the default suite.
+ *   for a golden copy of a larger run than the default suite. A comparison without it runs the
+ *   command the golden copy records (`suite.command`), so that like is compared with like.
  *
  * Bad arguments or a missing golden copy: one line on stderr and exit 2.
  *
@@ -113,6 +114,29 @@ interface GoldenArgs {
   limit: number;
   /** The cli.ts command and its options (default `bench`). */
   command: string[];
+  /** Whether `--command` gave it. */
+  commandGiven: boolean;
+}
+
+/**
+ * The `cli.ts` arguments that reproduce the suite a results document records in `suite.command`
+ * (`"rmapbench run --seed 1 --workload android-launch ..."`), or null when it records none that can
+ * be split back into arguments (no command, or quotes in it).
+ *
+ * @example Usage
+ * ```ts
+ * import { goldenCommand } from "./golden.ts";
+ * const c = goldenCommand({ suite: { command: "rmapbench bench --seed 1 --repeat 5" } });
+ * if (c?.join(" ") !== "bench --seed 1 --repeat 5") throw new Error("unexpected");
+ * ```
+ */
+export function goldenCommand(doc: unknown): string[] | null {
+  const c = (doc as { suite?: { command?: unknown } } | null)?.suite?.command;
+  if (typeof c !== "string" || /["'\\]/.test(c)) return null;
+  const words = c.trim().split(/\s+/);
+  if (words[0] !== "rmapbench" || words.length < 2 || words[1].startsWith("-")) return null;
+  if (words.includes("--out")) return null;
+  return words.slice(1);
 }
 
 class UsageError extends Error {}
@@ -123,6 +147,7 @@ function parseArgs(args: readonly string[]): GoldenArgs {
     write: false,
     limit: 20,
     command: ["bench"],
+    commandGiven: false,
   };
   let paths = 0;
   for (let i = 0; i < args.length; i++) {
@@ -145,6 +170,7 @@ function parseArgs(args: readonly string[]): GoldenArgs {
         );
       }
       out.command = v;
+      out.commandGiven = true;
     } else if (a.startsWith("-")) {
       throw new UsageError(
         `Unknown option "${a}"; valid: --write, --limit N, --command "ARGS", a golden path`,
@@ -205,6 +231,19 @@ async function main(args: readonly string[]): Promise<number> {
           "`deno task golden -- --write [PATH]`",
       );
       return 2;
+    }
+  }
+  if (golden !== null && !opts.commandGiven) {
+    let recorded: string[] | null = null;
+    try {
+      recorded = goldenCommand(JSON.parse(golden));
+    } catch {
+      console.error(`The golden copy at "${opts.path}" is not JSON`);
+      return 2;
+    }
+    if (recorded !== null) {
+      opts.command = recorded;
+      console.log(`Running the golden copy's command: ${recorded.join(" ")}`);
     }
   }
   const tmp = await Deno.makeTempDir({ prefix: "rmapbench_golden_" });

@@ -5287,6 +5287,23 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [GOLDEN],
   },
   {
+    id: "golden-command-keeps-out",
+    file: "tools/golden.ts",
+    search: '  if (words.includes("--out")) return null;\n',
+    replace: "",
+    story: "a golden copy's recorded command with --out is run as it is: the tool's own --out " +
+      "would be given twice",
+    tests: [GOLDEN],
+  },
+  {
+    id: "golden-command-quotes",
+    file: "tools/golden.ts",
+    search: `if (typeof c !== "string" || /["'\\\\]/.test(c)) return null;`,
+    replace: `if (typeof c !== "string") return null;`,
+    story: "a recorded command with a quoted parameter is split at its spaces into other arguments",
+    tests: [GOLDEN],
+  },
+  {
     id: "golden-extra-elements-unreported",
     file: "tools/golden.ts",
     search: "      if (aa.length !== ea.length && out.length < limit) {",
