@@ -6,7 +6,8 @@
  *
  * Methods, and why:
  *
- * - **Mean of one metric**: Student t-interval, `mean ± t(0.975, n-1) · sd / √n`. With the few
+ * - **Mean of one metric**: Student t-interval, `mean ± t(0.975, n-1) · sd / √n`, intersected
+ *   with the metric's support when it has one (a count's interval does not reach below 0). With the few
  *   repeats a suite can afford (5 by default) a percentile bootstrap is too narrow (it behaves
  *   like a normal interval with the biased sd, about 0.6× the width of the t-interval at n = 5)
  *   and so claims differences that are not there; the t-interval is the standard small-sample

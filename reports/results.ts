@@ -243,7 +243,8 @@ export interface RmapBytes {
 
 /**
  * Statistics of one metric over the repeats of a run. The interval is a Student t-interval of
- * the mean, `mean ± t(0.975, n-1) · sd / √n` (see `reports/inference.ts` for why).
+ * the mean, `mean ± t(0.975, n-1) · sd / √n` (see `reports/inference.ts` for why), intersected
+ * with the values the metric can take (`metricSupport`: none below 0, a percentage at most 100).
  */
 export interface Aggregate {
   /** Repeats. */
