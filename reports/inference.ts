@@ -7,11 +7,11 @@
  * Methods, and why:
  *
  * - **Mean of one metric**: Student t-interval, `mean ± t(0.975, n-1) · sd / √n`, intersected
- *   with the metric's support when it has one (a count's interval does not reach below 0). With the few
- *   repeats a suite can afford (5 by default) a percentile bootstrap is too narrow (it behaves
- *   like a normal interval with the biased sd, about 0.6× the width of the t-interval at n = 5)
- *   and so claims differences that are not there; the t-interval is the standard small-sample
- *   choice and needs no seed.
+ *   with the metric's support when it has one (a count's interval does not reach below 0). With
+ *   the few repeats a suite can afford (5 by default) a percentile bootstrap is too narrow (it
+ *   behaves like a normal interval with the biased sd, about 0.6× the width of the t-interval at
+ *   n = 5) and so claims differences that are not there; the t-interval is the standard
+ *   small-sample choice and needs no seed.
  * - **Ratio of two schemes' means** (a verdict, `scheme / baseline`): Fieller's interval for the
  *   ratio of the means of *paired* repeats (repeat k of both schemes used the same seed), which
  *   accounts for the covariance between the pairs. It is exact under normality of the means,
@@ -205,10 +205,12 @@ export function aggregate(values: readonly number[], support: Support = {}): Agg
   const n = values.length;
   if (n === 0) throw new RangeError("Cannot aggregate zero repeats");
   const lower = support.lower ?? -Infinity, upper = support.upper ?? Infinity;
-  if (!(lower <= upper)) throw new RangeError(`Empty support [${lower}, ${upper}]`);
-  for (const v of values) {
-    if (!(v >= lower && v <= upper)) {
-      throw new RangeError(`Value ${v} lies outside the metric's support [${lower}, ${upper}]`);
+  if (support.lower !== undefined || support.upper !== undefined) {
+    if (!(lower <= upper)) throw new RangeError(`Empty support [${lower}, ${upper}]`);
+    for (const v of values) {
+      if (!(v >= lower && v <= upper)) {
+        throw new RangeError(`Value ${v} lies outside the metric's support [${lower}, ${upper}]`);
+      }
     }
   }
   const m = meanOf(values);

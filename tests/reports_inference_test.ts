@@ -193,7 +193,7 @@ Deno.test("aggregate: the interval is kept within the metric's possible values",
   assert.throws(() => aggregate([1], { lower: 2, upper: 1 }), /Empty support \[2, 1\]/);
 });
 
-Deno.test("repeats: every run metric's interval stays at or above 0, a percentage at or below 100", () => {
+Deno.test("repeats: a run metric's interval stays at or above 0, a percentage at most 100", () => {
   const a = aggregateRepeats([
     {
       repeat: 0,
@@ -231,4 +231,11 @@ Deno.test("repeats: every run metric's interval stays at or above 0, a percentag
     assert.ok(m.value >= 0, m.name);
     assert.equal(m.unit === "%", m.name.endsWith("Percent"), m.name);
   }
+});
+
+Deno.test("aggregate: without a support, any value is taken as it was (NaN gives NaN)", () => {
+  const a = aggregate([1, NaN, 3]);
+  assert.ok(Number.isNaN(a.mean));
+  // Signed values keep the plain t-interval: -2 ± 12.706 · √2 / √2.
+  near(aggregate([-3, -1]).ci![0], -2 - 12.7062047362, 1e-8);
 });
