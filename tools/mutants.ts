@@ -3049,7 +3049,9 @@ export const MUTANTS: readonly Mutant[] = [
     id: "recorder-final-after-teardown",
     file: "runner/recorder.ts",
     search: "final: { objects: snap.objects, bytes: snap.bytes, totalBytes: snap.totalBytes },",
-    replace: "final: { objects: end.objects, bytes: end.bytes, totalBytes: end.totalBytes },",
+    replace:
+      "final: { objects: kernel.slab.snapshot().objects, bytes: kernel.slab.snapshot().bytes, " +
+      "totalBytes: kernel.slab.snapshot().totalBytes },",
     story:
       "final slab figures are taken after the teardown (every process exited) instead of at the workload's end",
     tests: [FORK, RECORDER],
