@@ -50,6 +50,7 @@ import {
 import { runOne } from "../runner/recorder.ts";
 import { aggregate, CONFIDENCE, pairedRatio } from "../reports/inference.ts";
 import { jsonChild, runArgv } from "./json_child.ts";
+import { hostProbeSeconds, PROBE_BYTES, PROBE_STEPS } from "./host_probe.ts";
 import type { TaskScript } from "../workloads/workload.ts";
 
 const BASE = 0x100000000000;
@@ -553,7 +554,7 @@ async function partB(schemes: string[], runs: number): Promise<void> {
   );
   // Runs interleave the schemes (round r of every scheme, then round r + 1), so that a change in
   // the machine's load during the measurement spreads over every scheme alike. Before each round,
-  // the host probe (see hostProbeSeconds) reads how fast the memory system is just then.
+  // the host probe (tools/host_probe.ts) reads how fast the memory system is just then.
   const all = new Map<string, AndroidRun[]>(schemes.map((s) => [s, []]));
   const probes: number[] = [];
   for (let r = 0; r < runs; r++) {
@@ -590,42 +591,6 @@ async function partB(schemes: string[], runs: number): Promise<void> {
           : fmt(probes[0], 2)
       }; the runs' CPU time moves with it (the simulator is bound by memory, not by the cores)`,
   );
-}
-
-/** Bytes the host probe reads across: far more than the last-level cache of the machine. */
-const PROBE_BYTES = 64 << 20;
-/** Dependent reads the host probe makes. */
-const PROBE_STEPS = 4e6;
-
-/**
- * The host probe: CPU seconds of a fixed chain of dependent random reads over
- * {@link PROBE_BYTES} (one random cycle through an `Int32Array`, built from a fixed seed), in this
- * process, between (b)'s runs. The same work always; its time says how fast the machine's memory
- * system is at the moment. On the 2-vCPU guests this project runs on, a register-only loop keeps
- * its speed to within 5 % whatever the hour, while reads like these take up to twice as long when
- * other guests load the host (performance log, round 27), and (b)'s runs, which chase pointers over
- * half a gigabyte of heap, move with them. Printed beside (b) so that figures of different hours
- * can be read against each other.
- */
-export function hostProbeSeconds(bytes = PROBE_BYTES, steps = PROBE_STEPS): number {
-  const n = bytes >> 2;
-  const next = new Int32Array(n);
-  // A random cyclic permutation (Sattolo's shuffle, a fixed LCG): one cycle through every slot.
-  for (let i = 0; i < n; i++) next[i] = i;
-  let x = 12345;
-  for (let i = n - 1; i > 0; i--) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const j = x % i;
-    const t = next[i];
-    next[i] = next[j];
-    next[j] = t;
-  }
-  const t0 = process.cpuUsage();
-  let p = 0;
-  for (let k = 0; k < steps; k++) p = next[p];
-  const c = process.cpuUsage(t0);
-  if (p < 0) throw new Error("unreachable"); // keeps the chain live
-  return (c.user + c.system) / 1e6;
 }
 
 /**
