@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
 import { runTool, type ToolRun } from "./run_tool.ts";
-import { abAdjustedVerdict, parseAbArgs, probeAdjusted } from "../tools/bench_ab.ts";
+import { parseAbArgs } from "../tools/bench_ab.ts";
 import { schemeIds } from "../core/rmap/registry.ts";
 
 const tool = fileURLToPath(new URL("../tools/bench_ab.ts", import.meta.url));
@@ -106,41 +106,5 @@ Deno.test({
   }
   // The same code on both sides: same operations (the tool flags a difference).
   if (row.includes("operations differ")) throw new Error(row);
-  // The probe-adjusted section follows; two pairs are too few for its regression.
-  const adj = r.out.split("\n").filter((l) => l.trim().startsWith("anon_vma "));
-  assertEquals(adj.length, 2, r.out);
-  assertEquals(adj[1].trim(), "anon_vma               (four pairs or more)");
   assertEquals(await worktrees(), before);
-});
-
-Deno.test("bench:ab adjusts each pair for the host probe read before its runs", () => {
-  // Six pairs whose CPU times follow the probe: the log ratios regressed on the probes' log ratios
-  // (intercept 0.91327, slope 0.90118, t(0.975, 4) = 2.77645; reference numbers computed apart).
-  const h = [10.2, 9.1, 11.0, 9.9, 10.4, 9.6], b = [10.9, 10.0, 11.2, 11.0, 10.8, 10.9];
-  const ph = [0.82, 0.75, 0.90, 0.80, 0.85, 0.78], pb = [0.80, 0.74, 0.85, 0.82, 0.79, 0.81];
-  const a = probeAdjusted(h, b, ph, pb)!;
-  const near = (x: number, y: number) => assertEquals(Math.abs(x - y) < 1e-9, true, `${x} ${y}`);
-  near(a.ratio, 0.9132657422691128);
-  near(a.ci[0], 0.8961554187042553);
-  near(a.ci[1], 0.9307027537793688);
-  near(a.slope, 0.9011825922573928);
-  // Narrower than the plain paired log-ratio interval of the same pairs, [0.888, 0.969].
-  assertEquals(a.ci[1] - a.ci[0] < 0.969470381915867 - 0.8881663330955528, true);
-  assertEquals(abAdjustedVerdict(h, b, ph, pb), "0.91 [0.90, 0.93] head faster, slope 0.90");
-  // Runs that are their probe times the work: the ratio of the work, exactly.
-  const p1 = [1.0, 1.2, 0.9, 1.1, 1.05], p2 = [1.1, 1.0, 1.0, 1.3, 0.95];
-  const e = probeAdjusted(p2.map((p) => 9 * p), p1.map((p) => 10 * p), p2, p1)!;
-  near(e.ratio, 0.9);
-  near(e.slope, 1);
-  // Too few pairs, or probe ratios that do not vary: no estimate, and the line says why.
-  assertEquals(probeAdjusted([1, 2, 3], [1.1, 2, 2.9], [1, 1.2, 0.9], [1, 1, 1]), null);
-  assertEquals(
-    abAdjustedVerdict([1, 2, 3], [1, 2, 3], [1, 1, 1], [1, 1, 1]),
-    "(four pairs or more)",
-  );
-  assertEquals(
-    abAdjustedVerdict([1, 2, 3, 4], [1, 2, 3, 4], [2, 2, 2, 2], [1, 1, 1, 1]),
-    "(probe did not vary)",
-  );
-  assertEquals(probeAdjusted([1, 2, 3, 4], [1, 2, 3, 4], [2, 2, 2, 2], [1, 1, 1, 1]), null);
 });

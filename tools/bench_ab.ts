@@ -8,9 +8,6 @@
  * drift during the measurement falls on both sides alike. The result is the ratio of the mean CPU
  * time of head to base with Fieller's 95 % interval for paired samples (`reports/inference.ts`,
  * the same interval the suite's verdicts use), and "no significant difference" when it contains 1.
- * With four pairs or more it also prints the ratio adjusted for a host probe read before each run
- * (see {@link probeAdjusted}): much of a run's noise is the host's memory speed, which the probe
- * reads.
  *
  * The base tree is a temporary `git worktree` of `--base REV` of this repository, removed
  * afterwards; the head is this checkout's working tree (uncommitted changes included) or
@@ -29,9 +26,8 @@
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { schemeIds } from "../core/rmap/registry.ts";
-import { CONFIDENCE, pairedRatio, studentTQuantile } from "../reports/inference.ts";
+import { CONFIDENCE, pairedRatio } from "../reports/inference.ts";
 import { jsonChild } from "./json_child.ts";
-import { hostProbeSeconds } from "./host_probe.ts";
 
 /** Old-space limit of each run's subprocess, MiB (as `bench:scale`'s children). */
 const CHILD_HEAP_MIB = 16384;
@@ -112,81 +108,6 @@ export function abVerdict(head: readonly number[], base: readonly number[]): str
     : "no significant difference";
   const interval = r.ci === null ? "" : ` [${fmt(r.ci[0], 2)}, ${fmt(r.ci[1], 2)}]`;
   return `${fmt(r.ratio, 2)}${interval} ${verdict}`;
-}
-
-/** Head against base at equal host probes: {@link probeAdjusted}'s answer. */
-export interface ProbeAdjusted {
-  /** Geometric mean ratio head/base that the pairs give at equal probe readings. */
-  ratio: number;
-  /** Its 95 % interval. */
-  ci: [number, number];
-  /** Slope of the runs' log CPU time on the probe's log time (1: they move together). */
-  slope: number;
-}
-
-/**
- * The ratio of head to base adjusted for the host probe read before each run
- * (`tools/host_probe.ts`): a regression of each pair's log ratio of CPU times on
- * its log ratio of probe readings, `ln(h/b) = δ + β·ln(ph/pb)`, whose intercept `δ` is the log
- * ratio the pair would show had both runs met the same host speed (an analysis of covariance on
- * the paired differences; `n - 2` degrees of freedom). When the probe tracks the noise of the
- * runs, this interval is narrower than the plain one; when it does not, it is a little wider (a
- * degree of freedom spent on `β`). Null with fewer than four pairs, or when the probe readings'
- * log ratios do not vary (no slope to fit).
- *
- * @example Usage
- * ```ts
- * import { probeAdjusted } from "./bench_ab.ts";
- * // Head does 0.9 of base's work; each run's time is its probe reading times the work.
- * const pb = [1.0, 1.2, 0.9, 1.1], ph = [1.1, 1.0, 1.0, 1.3];
- * const a = probeAdjusted(ph.map((p) => 9 * p), pb.map((p) => 10 * p), ph, pb);
- * if (Math.abs(a!.ratio - 0.9) > 1e-9 || Math.abs(a!.slope - 1) > 1e-9) throw new Error();
- * ```
- */
-export function probeAdjusted(
-  head: readonly number[],
-  base: readonly number[],
-  probeHead: readonly number[],
-  probeBase: readonly number[],
-): ProbeAdjusted | null {
-  const n = head.length;
-  if (base.length !== n || probeHead.length !== n || probeBase.length !== n) {
-    throw new RangeError(
-      `probeAdjusted needs four equal lengths, got ${n}, ${base.length}, ` +
-        `${probeHead.length}, ${probeBase.length}`,
-    );
-  }
-  if (n < 4) return null;
-  const d = head.map((h, i) => Math.log(h / base[i]));
-  const q = probeHead.map((p, i) => Math.log(p / probeBase[i]));
-  const md = d.reduce((a, b) => a + b, 0) / n, mq = q.reduce((a, b) => a + b, 0) / n;
-  let sxx = 0, sxy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += (q[i] - mq) ** 2;
-    sxy += (q[i] - mq) * (d[i] - md);
-  }
-  if (!(sxx > 0)) return null;
-  const slope = sxy / sxx;
-  const delta = md - slope * mq;
-  let rss = 0;
-  for (let i = 0; i < n; i++) rss += (d[i] - delta - slope * q[i]) ** 2;
-  const se = Math.sqrt(rss / (n - 2) * (1 / n + mq * mq / sxx));
-  const half = studentTQuantile(0.5 + CONFIDENCE / 2, n - 2) * se;
-  return { ratio: Math.exp(delta), ci: [Math.exp(delta - half), Math.exp(delta + half)], slope };
-}
-
-/** {@link probeAdjusted} as printed: ratio, interval and verdict, or why there is none. */
-export function abAdjustedVerdict(
-  head: readonly number[],
-  base: readonly number[],
-  probeHead: readonly number[],
-  probeBase: readonly number[],
-): string {
-  const a = probeAdjusted(head, base, probeHead, probeBase);
-  if (a === null) return head.length < 4 ? "(four pairs or more)" : "(probe did not vary)";
-  const [lo, hi] = a.ci;
-  const verdict = hi < 1 ? "head faster" : lo > 1 ? "head slower" : "no significant difference";
-  return `${fmt(a.ratio, 2)} [${fmt(lo, 2)}, ${fmt(hi, 2)}] ${verdict}, slope ${fmt(a.slope, 2)}`;
 }
 
 /** The child: one `android-launch` run of the tree at `root`, printed as JSON. */
@@ -286,26 +207,15 @@ async function main(args: string[]): Promise<number> {
       `    ${"scheme".padEnd(22)} ${"base".padEnd(6 * o.pairs)} ${"head".padEnd(6 * o.pairs)} ` +
         `head/base [${Math.round(CONFIDENCE * 100)} % CI]   peak RSS MiB base/head`,
     );
-    const adjusted: string[] = [];
     for (const s of o.schemes) {
       const b: AbRun[] = [], h: AbRun[] = [];
-      // The host probe just before each run (performance log, round 27: it tracks the runs).
-      const pb: number[] = [], ph: number[] = [];
-      const runBase = async () => {
-        pb.push(hostProbeSeconds());
-        b.push(await runChild(base, s, o.scale));
-      };
-      const runHead = async () => {
-        ph.push(hostProbeSeconds());
-        h.push(await runChild(head, s, o.scale));
-      };
       for (let i = 0; i < o.pairs; i++) {
         if (i % 2 === 0) {
-          await runBase();
-          await runHead();
+          b.push(await runChild(base, s, o.scale));
+          h.push(await runChild(head, s, o.scale));
         } else {
-          await runHead();
-          await runBase();
+          h.push(await runChild(head, s, o.scale));
+          b.push(await runChild(base, s, o.scale));
         }
       }
       const cb = b.map((r) => r.cpuMs / 1000), ch = h.map((r) => r.cpuMs / 1000);
@@ -318,13 +228,7 @@ async function main(args: string[]): Promise<number> {
           ops.size === 1 ? "" : `   (operations differ: ${[...ops].join("/")}; not the same work)`
         }`,
       );
-      adjusted.push(`    ${s.padEnd(22)} ${abAdjustedVerdict(ch, cb, ph, pb)}`);
     }
-    console.log(
-      "  adjusted for the host probe read before each run (geometric mean ratio at equal probe " +
-        "readings, 95 % CI; slope: how the runs' log time follows the probe's):",
-    );
-    for (const line of adjusted) console.log(line);
     return 0;
   } finally {
     for (const dir of made) {
