@@ -1,6 +1,6 @@
 /**
- * The host probe of `bench:scale`: a fixed amount of memory-bound work whose CPU
- * time says how fast the machine's memory system is at the moment.
+ * The host probe of `bench:scale`: a fixed amount of memory-bound work whose CPU time says how
+ * fast the machine's memory system is at the moment.
  *
  * @module
  */
@@ -15,15 +15,14 @@ export const PROBE_STEPS = 4e6;
 /**
  * The host probe: CPU seconds of a fixed chain of dependent random reads over
  * {@link PROBE_BYTES} (one random cycle through an `Int32Array`, built from a fixed seed), in
- * this process (`bench:scale` reads it before each round of (b)). The
- * same work always; its time says how fast the machine's memory system is at the moment. On the
- * 2-vCPU guests this project runs on, a register-only loop keeps its speed to within 5 % whatever
- * the hour, while reads like these take up to twice as long when other guests load the host
- * (performance log, round 27), and (b)'s runs, which chase pointers over half a gigabyte of heap,
- * move with them. Printed beside (b) so that figures of different hours can be read against each
- * other. It does not explain the difference between the two runs of a bench:ab pair (a regression
- * on it was tried and gave slopes near 0: performance log, round 27), only the drift between
- * hours, which pairing already takes out.
+ * this process (`bench:scale` reads it before each round of (b)). The same work always; its time
+ * says how fast the machine's memory system is at the moment. On the 2-vCPU guests this project
+ * runs on, a register-only loop keeps its speed to within 5 % whatever the hour, while reads like
+ * these take up to twice as long when other guests load the host (performance log, round 27), and
+ * (b)'s runs, which chase pointers over half a gigabyte of heap, move with them. Printed beside (b)
+ * so that figures of different hours can be read against each other. It does not explain the
+ * difference between the two runs of a bench:ab pair (a regression on it gave slopes near 0:
+ * performance log, round 27), only the drift between minutes, which pairing already takes out.
  *
  * @example Usage
  * ```ts
