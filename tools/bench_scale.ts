@@ -584,11 +584,7 @@ async function partB(schemes: string[], runs: number): Promise<void> {
   console.log(
     `    host probe before each round (CPU s of ${PROBE_STEPS / 1e6} million dependent random ` +
       `reads over ${PROBE_BYTES >> 20} MiB): ${
-        probes.length > 1
-          ? `${fmt(median(probes), 2)} [${fmt(Math.min(...probes), 2)}, ${
-            fmt(Math.max(...probes), 2)
-          }]`
-          : fmt(probes[0], 2)
+        probes.length > 1 ? spread(probes, 2) : fmt(probes[0], 2)
       }; the runs' CPU time moves with it (the simulator is bound by memory, not by the cores)`,
   );
 }
@@ -609,9 +605,11 @@ export function againstTarget(secs: number[], target = B_TARGET_S): string {
   return `${fmt(a.mean, 1)} [${fmt(lo, 1)}, ${fmt(hi, 1)}] ${verdict}`;
 }
 
-/** `median [min, max]` of `xs`, one decimal. */
-function spread(xs: number[]): string {
-  return `${fmt(median(xs), 1)} [${fmt(Math.min(...xs), 1)}, ${fmt(Math.max(...xs), 1)}]`;
+/** `median [min, max]` of `xs`, `digits` decimals (one by default). */
+function spread(xs: number[], digits = 1): string {
+  return `${fmt(median(xs), digits)} [${fmt(Math.min(...xs), digits)}, ${
+    fmt(Math.max(...xs), digits)
+  }]`;
 }
 
 /** The wall time the five schemes of (b) are for: all of them within a minute on two cores. */

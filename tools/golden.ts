@@ -233,14 +233,18 @@ async function main(args: readonly string[]): Promise<number> {
       return 2;
     }
   }
-  if (golden !== null && !opts.commandGiven) {
-    let recorded: string[] | null = null;
+  // Parsed once, before the suite runs: for its recorded command and for the comparison.
+  let goldenDoc: unknown = null;
+  if (golden !== null) {
     try {
-      recorded = goldenCommand(JSON.parse(golden));
+      goldenDoc = JSON.parse(golden);
     } catch {
       console.error(`The golden copy at "${opts.path}" is not JSON`);
       return 2;
     }
+  }
+  if (golden !== null && !opts.commandGiven) {
+    const recorded = goldenCommand(goldenDoc);
     if (recorded !== null) {
       opts.command = recorded;
       console.log(`Running the golden copy's command: ${recorded.join(" ")}`);
@@ -262,7 +266,7 @@ async function main(args: readonly string[]): Promise<number> {
     }
     const diffs = jsonDifferences(
       JSON.parse(text),
-      JSON.parse(golden!),
+      goldenDoc,
       opts.limit,
       ["environment"],
     );
