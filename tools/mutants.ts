@@ -159,6 +159,61 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [SEM],
   },
   {
+    id: "mremap-checks-every-range",
+    file: "core/kernel/mremap.ts",
+    search: "if (willMapNew && addr + kept > vma.end) {",
+    replace: "if (addr + kept > vma.end) {",
+    story: "mremap checks a shrink or same-size call in place against the VMA (EFAULT where " +
+      "Linux unmaps the tail or returns the address: check_prep_vma's vrm_will_map_new)",
+    tests: ["tests/scenario_mremap_checks_test.ts"],
+  },
+  {
+    id: "mremap-shrink-move-checks-old-len",
+    file: "core/kernel/mremap.ts",
+    search: 'const kept = vrm.remapType === "MREMAP_SHRINK" ? vrm.newLen : vrm.oldLen;',
+    replace: "const kept = vrm.oldLen;",
+    story: "a shrink that moves must have its whole old range in the VMA, not only the kept " +
+      "part (remap_is_valid permits the unmapped tail to cross boundaries)",
+    tests: ["tests/scenario_mremap_checks_test.ts"],
+  },
+  {
+    id: "mremap-grow-unchecked",
+    file: "core/kernel/mremap.ts",
+    search: 'const willMapNew = vrm.remapType === "MREMAP_EXPAND" ||',
+    replace: 'const willMapNew = vrm.remapType === "MREMAP_INVALID" ||',
+    story: "a grow without a new address is not checked against the VMA (remap_is_valid's EFAULT)",
+    tests: ["tests/scenario_mremap_checks_test.ts"],
+  },
+  {
+    id: "remap-move-clears-whole-destination",
+    file: "core/kernel/mremap.ts",
+    search:
+      'munmapRange(k, mm, vrm.newAddr, vrm.newAddr + vrm.newLen, "mremap");\n      vrm.vma = mm.vmas.find(p.start)!;',
+    replace:
+      'munmapRange(k, mm, newAddr, newAddr + len, "mremap");\n      vrm.vma = mm.vmas.find(p.start)!;',
+    story: "a multi-VMA move clears its whole destination, also under the source's gaps " +
+      "(remap_move clears each piece's destination only, in mremap_to)",
+    tests: ["tests/scenario_mremap_checks_test.ts"],
+  },
+  {
+    id: "remap-move-not-dontunmap",
+    file: "core/kernel/mremap.ts",
+    search: 'const pureMove = fixed && vrm.remapType === "MREMAP_NO_RESIZE";',
+    replace:
+      'const pureMove = fixed && vrm.remapType === "MREMAP_NO_RESIZE" && !(flags & MREMAP_DONTUNMAP);',
+    story: "a FIXED|DONTUNMAP move over several VMAs is refused with EFAULT (vrm_move_only " +
+      "includes DONTUNMAP)",
+    tests: ["tests/scenario_mremap_checks_test.ts"],
+  },
+  {
+    id: "remap-move-uffd-first-alone",
+    file: "core/kernel/mremap.ts",
+    search: "&& (i > 0 || p.vmaEnd < end)) {",
+    replace: "&& i > 0) {",
+    story: "a uffd-armed first VMA moves although the range runs on past it (vma_multi_allowed)",
+    tests: ["tests/userfaultfd_test.ts", "tests/scenario_mremap_checks_test.ts"],
+  },
+  {
     id: "brk-map-count-after-merge",
     file: "core/kernel/mmap.ts",
     search: "  if (mm.mapCount > k.params.maxMapCount) return mm.brk;\n",

@@ -174,8 +174,18 @@ export function doMremap(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   const addr = vrm.addr;
   const vma = mm.vmas.find(addr);
   if (!vma) throw new SyscallError("EFAULT", sys, `no VMA at ${hex(addr)}`);
-  const pureMove = fixed && vrm.remapType === "MREMAP_NO_RESIZE" && !(flags & MREMAP_DONTUNMAP);
-  if (addr + vrm.oldLen > vma.end) {
+  // vrm_move_only: a FIXED call of equal lengths (DONTUNMAP or not) goes through remap_move,
+  // which may span several VMAs; within one VMA that is mremap_to's single move.
+  const pureMove = fixed && vrm.remapType === "MREMAP_NO_RESIZE";
+  // check_prep_vma checks the range (remap_is_valid) only when the call maps new space
+  // (vrm_will_map_new: it grows, or it moves to a new address). A shrink or a same-size call in
+  // place is not checked: the shrink unmaps [addr + new_len, addr + old_len) whatever VMAs and
+  // holes lie there. A shrink that moves needs only the part it keeps in the VMA ("We permit
+  // crossing of boundaries for the range being unmapped due to a shrink").
+  const willMapNew = vrm.remapType === "MREMAP_EXPAND" ||
+    (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+  const kept = vrm.remapType === "MREMAP_SHRINK" ? vrm.newLen : vrm.oldLen;
+  if (willMapNew && addr + kept > vma.end) {
     if (!pureMove) throw new SyscallError("EFAULT", sys, "range crosses a VMA boundary");
     return remapMove(k, mm, vrm);
   }
@@ -239,7 +249,7 @@ function mremapTo(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   return moveVma(k, vrm);
 }
 
-/** `remap_move`: the 6.17 multi-VMA pure move (MREMAP_FIXED|MAYMOVE, no resize), piece by piece. */
+/** `remap_move`: the 6.17 multi-VMA move (FIXED, equal lengths, DONTUNMAP or not), piece by piece. */
 function remapMove(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   const { addr, newAddr } = vrm;
   const len = vrm.oldLen;
@@ -247,20 +257,25 @@ function remapMove(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   const pieces = mm.vmas.intersecting(addr, end).map((v) => ({
     start: Math.max(v.start, addr),
     end: Math.min(v.end, end),
+    vmaEnd: v.end,
   }));
   k.exec.acquire(mm.mmapLock, "write");
   try {
-    munmapRange(k, mm, newAddr, newAddr + len, "mremap");
-    for (const p of pieces) {
-      vrm.vma = mm.vmas.find(p.start)!;
-      // A uffd-armed VMA cannot be part of a multi-VMA move: EFAULT, after the pieces before it
-      // moved (as Linux 6.18 does on this host).
-      if (pieces.length > 1 && (vrm.vma.flags & VM_UFFD_MISSING)) {
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i];
+      // vma_multi_allowed: a uffd-armed VMA moves only alone. EFAULT at a later piece, after
+      // the pieces before it moved (as Linux 6.18 does on this host), or at the first when the
+      // range runs on past it.
+      if ((mm.vmas.find(p.start)!.flags & VM_UFFD_MISSING) && (i > 0 || p.vmaEnd < end)) {
         throw new SyscallError("EFAULT", "mremap", "a multi-VMA move of a uffd-armed VMA");
       }
       vrm.addr = p.start;
       vrm.oldLen = vrm.newLen = p.end - p.start;
       vrm.newAddr = newAddr + (p.start - addr);
+      // Each piece's mremap_to clears only its own destination: what is mapped where the
+      // source has a gap stays.
+      munmapRange(k, mm, vrm.newAddr, vrm.newAddr + vrm.newLen, "mremap");
+      vrm.vma = mm.vmas.find(p.start)!;
       moveVma(k, vrm);
     }
   } finally {
