@@ -25,6 +25,7 @@ import {
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
   PAGE_SIZE,
+  PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
   VM_MAYBE_GUARD,
@@ -170,9 +171,11 @@ Deno.test("VM_MAYBE_GUARD is sticky: ignored by merges, kept by the merged VMA",
   assertEquals([access(k, c, 1), access(k, c, 5)], ["EFAULT", "ok"]);
 });
 
-Deno.test("a guarded VMA does not lend its anon_vma to an unguarded neighbour", () => {
-  // Bug caught: anon_vma_compatible ignoring VM_MAYBE_GUARD (the host makes a second anon_vma).
-  // No zero page, as on the host: the read fault allocates, and so prepares an anon_vma.
+Deno.test("a guarded writable VMA does not lend its anon_vma to a read-only neighbour", () => {
+  // Bug caught: anon_vma_compatible ignoring VM_ACCOUNT (the host makes a second anon_vma: a
+  // read-only private mapping is not accounted, a writable one is). VM_MAYBE_GUARD plays no part
+  // (next test). No zero page, as on the host: the read fault allocates, and so prepares an
+  // anon_vma.
   const k = new Kernel({
     scheme: new AnonVmaScheme(),
     params: { debugChecks: true, zeroPage: false },
@@ -184,6 +187,33 @@ Deno.test("a guarded VMA does not lend its anon_vma to an unguarded neighbour", 
   k.touch(mm, X + 4 * P, "read");
   assertEquals(layout(mm), [[0, 4, true, "G..."], [4, 8, false, "p..."]]);
   assertEquals(k.slab.live("anon_vma"), 2);
+});
+
+Deno.test("a guarded VMA lends its anon_vma: anon_vma_compatible ignores VM_MAYBE_GUARD", () => {
+  //  6   10       15   19       A guarded (VM_MAYBE_GUARD, an anon_vma from the install); b and c
+  //  |b  |A rwx G |c  |         rw, unguarded: their first faults reuse A's anon_vma (next first
+  //  +---+--------+---+         for b, prev for c): one anon_vma, three AVCs
+  // Bug caught: anon_vma_compatible comparing VM_MAYBE_GUARD (the host reuses; verify's
+  // guard-anon-vma-lent).
+  const k = new Kernel({
+    scheme: new AnonVmaScheme(),
+    params: { debugChecks: true, zeroPage: false },
+  });
+  const mm = k.spawn();
+  k.mmap(mm, X + 10 * P, 5 * P, RW | PROT_EXEC, ANON);
+  k.madvise(mm, X + 14 * P, P, MADV_GUARD_INSTALL);
+  assertEquals(k.slab.live("anon_vma"), 1);
+  k.mmap(mm, X + 6 * P, 4 * P, RW, ANON);
+  k.touch(mm, X + 6 * P, "write");
+  k.mmap(mm, X + 15 * P, 4 * P, RW, ANON);
+  k.touch(mm, X + 15 * P, "write");
+  assertEquals(k.slab.live("anon_vma"), 1);
+  assertEquals(k.slab.live("anon_vma_chain"), 3);
+  assertEquals(layout(mm).map((v) => [v[0], v[1], v[2]]), [[6, 10, false], [10, 15, true], [
+    15,
+    19,
+    false,
+  ]]);
 });
 
 Deno.test("process_madvise: guard advice on the caller's own mm only; both take the read lock", () => {

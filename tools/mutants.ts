@@ -7710,7 +7710,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "classic-compatible-ignores-flags",
     file: "core/rmap/anon_vma.ts",
-    search: "((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&\n",
+    search: "((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) === 0 &&\n",
     replace: "",
     story:
       "anon_vma_compatible ignores non-access vm_flags: a VM_DONTCOPY neighbour's anon_vma is shared",
@@ -7721,10 +7721,19 @@ export const MUTANTS: readonly Mutant[] = [
     ],
   },
   {
+    id: "classic-compatible-compares-guard",
+    file: "core/rmap/anon_vma.ts",
+    search: "~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)",
+    replace: "~(VM_ACCESS_FLAGS | (VM_IGNORE_MERGE & ~0x800))",
+    story: "anon_vma_compatible compares VM_MAYBE_GUARD: a guarded VMA never lends its anon_vma " +
+      "(the sticky-flag series ignores VM_IGNORE_MERGE there; the host reuses it)",
+    tests: ["tests/madvise_guard_test.ts"],
+  },
+  {
     id: "classic-compatible-access-flags-count",
     file: "core/rmap/anon_vma.ts",
-    search: "~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)",
-    replace: "~VM_SOFTDIRTY",
+    search: "~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)",
+    replace: "~VM_IGNORE_MERGE",
     story:
       "anon_vma_compatible compares VM_READ/WRITE/EXEC too: an mprotect'ed neighbour never shares its anon_vma",
     tests: [

@@ -186,7 +186,7 @@ export const VM_SOFTDIRTY = 0x8000000;
  * and the merged VMA keeps it (reference §12.7).
  */
 export const VM_MAYBE_GUARD = 0x800;
-/** Flags VMA merges ignore (`VM_IGNORE_MERGE`; `anon_vma_compatible` compares them; §12.7). */
+/** Flags VMA merges and `anon_vma_compatible` ignore (`VM_IGNORE_MERGE`; §12.7). */
 export const VM_IGNORE_MERGE: number = VM_SOFTDIRTY | VM_MAYBE_GUARD;
 /** Wipe on fork (MADV_WIPEONFORK). */
 export const VM_WIPEONFORK = 0x2000000;

@@ -30,7 +30,7 @@ import {
   type Mm,
   PAGE_SIZE,
   VM_ACCESS_FLAGS,
-  VM_SOFTDIRTY,
+  VM_IGNORE_MERGE,
   type Vma,
   vmaPages,
 } from "../kernel/types.ts";
@@ -714,10 +714,14 @@ export class AnonVmaScheme implements RmapScheme {
 
   // -- hooks -------------------------------------------------------------------------------------
 
-  /** `anon_vma_compatible(a, b)`: a immediately precedes b (reference §3.1). */
+  /**
+   * `anon_vma_compatible(a, b)`: a immediately precedes b (reference §3.1). The flags may differ
+   * in the access bits and in `VM_IGNORE_MERGE` (VM_SOFTDIRTY and, since the VM_MAYBE_GUARD
+   * series, VM_MAYBE_GUARD: a guarded VMA lends its anon_vma like any other).
+   */
   protected anonVmaCompatible(a: Vma, b: Vma): boolean {
     return a.end === b.start && a.file === b.file &&
-      ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
+      ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) === 0 &&
       b.pgoff === a.pgoff + (b.start - a.start) / PAGE_SIZE;
   }
 
