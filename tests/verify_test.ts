@@ -384,6 +384,9 @@ Deno.test("verify: bad command lines are one-line errors with exit 2", async () 
     [["verify", "--scheme", "nope"], /unknown scheme "nope"; valid: anon_vma/],
     [["verify", "--only", "nope"], /no scenario named nope; valid: /],
     [["verify", "--frob"], /unknown option "--frob" for verify; valid: --scheme/],
+    [["verify", "--random", "0"], /--random must be an integer in \[1, 10000\]/],
+    [["verify", "--random", "2", "--file", "x.scn"], /--random and --file exclude each other/],
+    [["verify", "--seed", "3"], /--seed needs --random N/],
     [["export"], /export needs --workload; valid: fork-storm/],
     [["export", "--workload", "fork-storm", "--param", "pages=0"], /pages must be/],
     // A single-valued option or a parameter given twice (the last one used to win silently).

@@ -2,11 +2,12 @@
  * Command line of `rmapbench verify` and `rmapbench export` (dispatched from `cli.ts`, or run
  * directly: `deno run --allow-all tools/verify/cli.ts verify ...`).
  *
- * - `verify [--scheme ID] [--label NAME] [--only NAME[,NAME]] [--file PATH]... [--copies K]
- *   [--rounds R]`: one line per scenario, then exactly
+ * - `verify [--scheme ID] [--label NAME] [--only NAME[,NAME]] [--file PATH]... [--random N
+ *   [--seed S]] [--copies K] [--rounds R]`: one line per scenario, then exactly
  *   `verify: N scenarios, E exact, D differ, U host-unstable`. Exit 0 when every scenario is
  *   exact, 1 when any differs, 3 when only host-unstable ones remain or the host cannot be
  *   measured (no root, no /sys/kernel/slab, no C compiler: the message says which), 2 on bad input.
+ *   With `--random`, the text of every scenario that differs follows, ready to save with `--file`.
  * - `export --workload W [--param k=v]... [--seed N] [--out FILE]`: a small instance of the
  *   workload as a scenario file (stdout without `--out`).
  *
@@ -14,6 +15,7 @@
  */
 
 import { parseScenarios, type Scenario } from "./scenario.ts";
+import { randomScenarios } from "./random.ts";
 import { cleanupRunner, hostKernelParams, hostRequirements } from "./host.ts";
 import {
   exitCode,
@@ -45,6 +47,9 @@ every system call, the per-copy anon_vma / anon_vma_chain objects after every st
   --label NAME       name of the host kernel in the output (default: uname -r)
   --only NAMES       comma-separated scenario names
   --file PATH        scenario file instead of the built-in suite (repeatable)
+  --random N         N random scenarios instead of the suite (1..10000; tools/verify/random.ts);
+                     the text of each that differs is printed after the summary
+  --seed S           seed of --random (default 1, 0..4294967295)
   --copies K         arena copies of the smallest size (K, 2K, 3K are run; default 4, 1..64)
   --rounds R         rounds of three runs before a scenario is host-unstable (default 16, 1..100)
 Exit: 0 all exact, 1 a difference, 3 only host-unstable (or the host cannot be measured), 2 bad input.
@@ -96,6 +101,8 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
   const opts: VerifyOptions = {};
   let only: string[] | null = null;
   const files: string[] = [];
+  let random = 0;
+  let seed: number | null = null;
   const seen = new Map<string, string>();
   const value = (i: number, a: string) => once(seen, "verify", a, takeValue(args, i, a));
   for (let i = 0; i < args.length; i++) {
@@ -118,6 +125,12 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
       case "--file":
         files.push(takeValue(args, i++, a));
         break;
+      case "--random":
+        random = intIn(value(i++, a), a, 1, 10000);
+        break;
+      case "--seed":
+        seed = intIn(value(i++, a), a, 0, 2 ** 32 - 1);
+        break;
       case "--copies":
         opts.copies = intIn(value(i++, a), a, 1, 64);
         break;
@@ -130,12 +143,20 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
         return 0;
       default:
         throw new UsageError(
-          `unknown option "${a}" for verify; valid: --scheme, --label, --only, --file, --copies, --rounds`,
+          `unknown option "${a}" for verify; valid: --scheme, --label, --only, --file, --random, --seed, --copies, --rounds`,
         );
     }
   }
+  if (random > 0 && files.length) throw new UsageError("--random and --file exclude each other");
+  if (seed !== null && random === 0) throw new UsageError("--seed needs --random N");
   let suite: Scenario[];
-  if (files.length) {
+  // The random scenarios' text by name (blocks separated by a blank line, each led by its name).
+  const randomText = new Map<string, string>();
+  if (random > 0) {
+    const text = randomScenarios(seed ?? 1, random);
+    for (const block of text.split("\n\n")) randomText.set(block.split("\n")[0].slice(9), block);
+    suite = parseScenarios(text, "--random");
+  } else if (files.length) {
     suite = [];
     for (const f of files) {
       let text: string;
@@ -176,6 +197,11 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
   try {
     const vs = await verifySuite(suite, opts, (v) => io.out(formatVerdict(v, width) + "\n"));
     io.out(summaryLine(vs) + "\n");
+    if (random > 0) {
+      for (const v of vs.filter((x) => x.status === "differ")) {
+        io.out(`\n${randomText.get(v.name)!.trimEnd()}\n`);
+      }
+    }
     io.err(`verify: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     return exitCode(vs);
   } finally {
