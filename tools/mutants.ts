@@ -4806,8 +4806,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "mremap-multi-uffd",
     file: "core/kernel/mremap.ts",
-    search: "      if (pieces.length > 1 && (vrm.vma.flags & VM_UFFD_MISSING)) {",
-    replace: "      if (false) {",
+    search: "if ((mm.vmas.find(p.start)!.flags & VM_UFFD_MISSING) && (i > 0 || p.vmaEnd < end)) {",
+    replace: "if (false) {",
     story: "a multi-VMA mremap moves a uffd-armed VMA (6.17: EFAULT)",
     tests: ["tests/userfaultfd_test.ts"],
   },
