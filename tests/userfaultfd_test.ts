@@ -123,6 +123,28 @@ Deno.test("uffd: a missing fault in a registered VMA is SIGBUS, populated pages 
   assertEquals(k.counters.faults_anon_new, 1);
 });
 
+Deno.test("uffd: a SIGBUS fault on an unfaulted VMA still gives it an anon_vma (not a zero-page read)", () => {
+  // Catches: a missing fault that hands over to handle_userfault before do_anonymous_page's
+  // vmf_anon_prepare (the host keeps the anon_vma: verify's uffd-missing-fault-prepares-anon_vma),
+  // or one that prepares before a read the zero page would serve.
+  //   A [0,4) rw, B [8,12) r: both registered, neither faulted
+  for (const zeroPage of [true, false]) {
+    const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true, zeroPage } });
+    const mm = k.spawn();
+    k.mmap(mm, X, 4 * P, RW, ANON);
+    k.mmap(mm, X + 8 * P, 4 * P, PROT_READ, ANON);
+    const u = k.userfaultfd(mm);
+    u.register(X, 4 * P);
+    u.register(X + 8 * P, 4 * P);
+    assertEquals(errnoOf(() => k.touch(mm, X + 8 * P, "read")), "EFAULT");
+    assertEquals(k.slab.live("anon_vma"), zeroPage ? 0 : 1, `read, zeroPage ${zeroPage}`);
+    assertEquals(errnoOf(() => k.touch(mm, X, "write")), "EFAULT");
+    assertEquals(k.slab.live("anon_vma"), zeroPage ? 1 : 2, `write, zeroPage ${zeroPage}`);
+    assertEquals([k.liveAnonFolios.length, k.counters.faults_anon_new ?? 0], [0, 0]);
+    assertEquals(layout(mm), [[0, 4, true, "...."], [8, 12, true, "...."]]);
+  }
+});
+
 Deno.test("uffd: UFFDIO_COPY and UFFDIO_ZEROPAGE fill missing pages; errors as on the host", () => {
   // Catches: a copy into an unregistered VMA or past the registered one (ENOENT on the host), a
   // copy over a populated page (EEXIST) or a partial one reported as success (EAGAIN with the

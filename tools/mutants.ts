@@ -4804,6 +4804,24 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/userfaultfd_test.ts"],
   },
   {
+    id: "uffd-missing-fault-no-prepare",
+    file: "core/kernel/memory.ts",
+    search: 'if (access !== "read" || !k.params.zeroPage) k.scheme.prepare(vma);',
+    replace: "",
+    story: "a userfaultfd missing fault hands over before do_anonymous_page's vmf_anon_prepare " +
+      "(the host leaves the VMA an anon_vma)",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "uffd-missing-read-prepares",
+    file: "core/kernel/memory.ts",
+    search: 'if (access !== "read" || !k.params.zeroPage) k.scheme.prepare(vma);',
+    replace: "k.scheme.prepare(vma);",
+    story: "a userfaultfd missing read fault prepares an anon_vma although the zero page " +
+      "would serve it (do_anonymous_page hands it over first)",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
     id: "mremap-multi-uffd",
     file: "core/kernel/mremap.ts",
     search: "if ((mm.vmas.find(p.start)!.flags & VM_UFFD_MISSING) && (i > 0 || p.vmaEnd < end)) {",

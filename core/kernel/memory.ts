@@ -185,7 +185,11 @@ export function handleMmFault(
       if (vma.file) faultPrivateFileNone(k, vma, addr, access);
       else if (vma.flags & VM_UFFD_MISSING) {
         // do_anonymous_page: userfaultfd_missing, so handle_userfault, which with
-        // UFFD_FEATURE_SIGBUS (the model's only way, userfaultfd.ts) is VM_FAULT_SIGBUS.
+        // UFFD_FEATURE_SIGBUS (the model's only way, userfaultfd.ts) is VM_FAULT_SIGBUS. A read
+        // that may map the zero page gets there first; any other fault gives the VMA its
+        // anon_vma (vmf_anon_prepare) and allocates a folio before the check, and only the folio
+        // is dropped (the model allocates none).
+        if (access !== "read" || !k.params.zeroPage) k.scheme.prepare(vma);
         throw new SyscallError("EFAULT", sys, `SIGBUS: userfaultfd missing fault at ${hex(addr)}`);
       } else doAnonymousPage(k, vma, addr, access);
       return;
