@@ -52,6 +52,10 @@
  * - Not modelled: smart scan (`ksm_smart_scan`), `max_page_sharing` chains, the zero-page
  *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
  *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
+ * - A page the kernel zero-filled and nothing wrote (a populate, or a read fault where the zero
+ *   page is forbidden) holds its folio's own, unique content here; on Linux it holds zeroes, equal
+ *   to every other such page, and KSM merges them (`verify --random 300 --seed 5` of
+ *   tools/verify/random.ts as first committed: random-5-275, a MAP_POPULATE range made mergeable).
  *
  * Scheme hooks called here: `ksmGetAnonVma` and `ksmPutAnonVma` (an rmap item's reference on
  * `vma->anon_vma`), `folioFreed` (`folio_set_stable_node`: the scheme's anon rmap lets go of a

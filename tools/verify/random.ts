@@ -3,17 +3,26 @@
  * window, written in the scenario language, for the host kernel and the model to run side by
  * side. Hand-written scenarios test what their authors thought of; random ones reach the
  * combinations nobody wrote down (a shrink across a hole, a move over a gap onto a mapping, a
- * MAP_FIXED over part of a guarded VMA). Their first runs, on 2026-12-03, found four model bugs,
- * each now a named scenario of the suite (tools/verify/scenarios/more_paths.scn, guard.scn).
+ * MAP_FIXED over part of a guarded VMA, a populate of an unfaulted userfaultfd range). Their first
+ * runs, on 2026-12-03, found five model bugs, each now a named scenario of the suite
+ * (tools/verify/scenarios/more_paths.scn, guard.scn, uffd.scn).
  *
  * The steps are drawn without regard to whether they succeed: a call the kernel refuses is
- * compared like any other (its errno). What is drawn, and how often (out of 100 draws): map 20
- * (private anonymous, shared anonymous, or a private mapping of a 64-page file; MAP_FIXED in a
- * third), write 18, read 5, fork 9 (at most 4 processes alive, 7 in all), exit 4, munmap 6,
- * mprotect 8, mremap 10 (in place, or to a fixed address, DONTUNMAP when the lengths agree),
- * madvise 13 (the advices in {@link RANDOM_ADVICE}), mlock 3, munlock 4; after a step, a `measure`
- * one time in four. Addresses lie in the first {@link RANDOM_WINDOW} pages of the arena, lengths
- * are 1 to 8 pages.
+ * compared like any other (its errno). Each scenario has one of three flavours:
+ * - `vma` (half of them): maps of private anonymous, shared anonymous (shmem) and private file
+ *   memory, with MAP_FIXED and the map options; writes and reads (in the arena and, after a brk, in
+ *   the heap), forks (at most 4 processes alive, 7 in all), exits, execve, brk, munmap, mprotect,
+ *   mremap (in place, or to a fixed address, DONTUNMAP when the lengths agree), madvise (the advices
+ *   of {@link RANDOM_ADVICE}), process_madvise, mlock, munlock, mlockall, munlockall and mincore;
+ * - `uffd`: the same on private anonymous memory only (the host's files are memfds, shmem, which
+ *   the model's userfaultfd does not cover), with userfaultfd register, unregister, move, copy and
+ *   zeropage steps;
+ * - `ksm`: the same on private anonymous memory, with MADV_MERGEABLE and MADV_UNMERGEABLE, writes
+ *   of shared content (`value=`) and ksmd scans, but nothing that faults a page in without writing
+ *   it (reads, populates, mlocks): such a page holds zeroes, which KSM merges on Linux and the
+ *   model does not (a named deviation of core/kernel/ksm.ts).
+ * After a step, a `measure` one time in four. Addresses lie in the first {@link RANDOM_WINDOW}
+ * pages of the arena (or of the heap), lengths are 1 to 8 pages.
  *
  * This module is browser compatible and has no dependencies beyond the project's own.
  *
@@ -43,6 +52,8 @@ export const RANDOM_ADVICE: readonly string[] = [
   "guard_install",
   "guard_remove",
   "willneed",
+  "pageout",
+  "dontneed_locked",
 ];
 
 /** Pages of the arena the random steps address (sizes and moves reach a little beyond). */
@@ -70,55 +81,108 @@ export function randomScenarios(seed: number, count: number): string {
   return out.join("\n");
 }
 
+/** The flavours of {@link randomScenarios}, half of them `vma`. */
+const FLAVOURS = ["vma", "vma", "uffd", "ksm"] as const;
+
 /** The lines of one random scenario. */
 function oneScenario(r: Random, name: string): string[] {
-  const lines = [
-    `scenario ${name}`,
-    "source random (tools/verify/random.ts)",
-    "file F0 64",
-    "spawn P0",
-  ];
+  const flavour = r.pick(FLAVOURS);
+  const anonOnly = flavour !== "vma";
+  const lines = [`scenario ${name}`, `source random (tools/verify/random.ts), ${flavour}`];
+  if (!anonOnly) lines.push("file F0 64");
+  lines.push("spawn P0");
   const alive = ["P0"];
   let named = 1;
   let measures = 0;
+  let ksm = false;
   const steps = r.int(10, 28);
   for (let j = 0; j < steps && alive.length > 0; j++) {
     const p = r.pick(alive);
+    // A heap address (after a brk) one time in ten, where a step takes one.
+    const at = (page: number): string => r.chance(0.1) ? `h${page}` : `${page}`;
     const a = r.int(0, RANDOM_WINDOW);
     const n = r.int(1, 8);
+    if (flavour === "uffd" && r.chance(0.15)) {
+      const d = r.int(0, 9);
+      if (d < 4) lines.push(`uffd_register ${p} ${a} ${n}`);
+      else if (d < 5) lines.push(`uffd_unregister ${p} ${a} ${n}`);
+      else if (d < 7) {
+        const holes = r.chance(0.4) ? " holes" : "";
+        lines.push(`uffd_move ${p} ${a} ${r.int(0, RANDOM_WINDOW)} ${n}${holes}`);
+      } else lines.push(`${r.chance(0.5) ? "uffd_copy" : "uffd_zeropage"} ${p} ${a} ${n}`);
+      continue;
+    }
+    if (flavour === "ksm" && r.chance(0.2)) {
+      const d = r.int(0, 9);
+      if (d < 3) {
+        lines.push(`madvise ${p} ${a} ${n} ${r.chance(0.85) ? "mergeable" : "unmergeable"}`);
+        ksm = true;
+      } else if (d < 7 || !ksm) lines.push(`write ${p} ${a} ${n} value=${r.int(1, 3)}`);
+      else lines.push(`ksmd ${r.int(1, 3)}`);
+      continue;
+    }
     const d = r.int(0, 99);
-    if (d < 20) {
-      const kind = r.chance(0.85) ? "private" : "shared";
-      const file = kind === "private" && r.chance(0.15) ? ` file=F0:${r.int(0, 40)}` : "";
+    // The ksm flavour draws a write where the others may fault a page in without writing it.
+    const quiet = flavour === "ksm" && ((d >= 33 && d < 37) || (d >= 87 && d < 95));
+    if (quiet) lines.push(`write ${p} ${a} ${n}`);
+    else if (d < 18) {
+      const kind = anonOnly || r.chance(0.85) ? "private" : "shared";
+      const file = !anonOnly && kind === "private" && r.chance(0.15)
+        ? ` file=F0:${r.int(0, 40)}`
+        : "";
       const fixed = r.chance(0.3) ? " fixed" : "";
-      lines.push(`map ${p} ${a} ${n} ${r.pick(PROTS)} ${kind}${file}${fixed}`);
-    } else if (d < 38) lines.push(`write ${p} ${a} ${n}`);
-    else if (d < 43) lines.push(`read ${p} ${a} ${n}`);
-    else if (d < 52) {
+      const opt = flavour === "ksm" ? "" : r.pick(MAP_OPTIONS);
+      lines.push(`map ${p} ${a} ${n} ${r.pick(PROTS)} ${kind}${file}${fixed}${opt}`);
+    } else if (d < 33) lines.push(`write ${p} ${at(a)} ${n}`);
+    else if (d < 37) lines.push(`read ${p} ${at(a)} ${n}`);
+    else if (d < 45) {
       if (alive.length < 4 && named < 7) {
         const c = `P${named++}`;
         lines.push(`fork ${p} ${c}`);
         alive.push(c);
-      } else lines.push(`read ${p} ${a} ${n}`);
-    } else if (d < 56) {
+      } else lines.push(`${flavour === "ksm" ? "write" : "read"} ${p} ${a} ${n}`);
+    } else if (d < 48) {
       if (alive.length > 1) {
         lines.push(`exit ${p}`);
         alive.splice(alive.indexOf(p), 1);
       } else lines.push(`write ${p} ${a} ${n}`);
-    } else if (d < 62) lines.push(`munmap ${p} ${a} ${n}`);
-    else if (d < 70) lines.push(`mprotect ${p} ${a} ${n} ${r.pick(PROTS)}`);
-    else if (d < 80) {
+    } else if (d < 49) lines.push(`execve ${p}`);
+    else if (d < 52) lines.push(`brk ${p} ${r.int(0, 12)}`);
+    else if (d < 57) lines.push(`munmap ${p} ${at(a)} ${n}`);
+    else if (d < 64) lines.push(`mprotect ${p} ${at(a)} ${n} ${r.pick(PROTS)}`);
+    else if (d < 73) {
       const m = r.int(1, 10);
       if (r.chance(0.4)) lines.push(`mremap ${p} ${a} ${n} ${m}`);
       else {
         const dontunmap = m === n && r.chance(0.3) ? " dontunmap" : "";
         lines.push(`mremap ${p} ${a} ${n} ${m} to=${r.int(0, RANDOM_WINDOW + 20)}${dontunmap}`);
       }
-    } else if (d < 93) lines.push(`madvise ${p} ${a} ${n} ${r.pick(RANDOM_ADVICE)}`);
-    else if (d < 96) lines.push(`mlock ${p} ${a} ${n}`);
-    else lines.push(`munlock ${p} ${a} ${n}`);
+    } else if (d < 85) {
+      const advice = r.pick(RANDOM_ADVICE);
+      const ok = flavour !== "ksm" || !advice.startsWith("populate");
+      lines.push(`madvise ${p} ${at(a)} ${n} ${ok ? advice : "cold"}`);
+    } else if (d < 87) {
+      if (alive.length > 1) {
+        const q = r.pick(alive);
+        const iov = `${a}:${n} ${r.int(0, RANDOM_WINDOW)}:${r.int(0, 4)}`;
+        lines.push(`pmadvise ${p} ${q} ${r.pick(REMOTE_ADVICE)} ${iov}`);
+      } else lines.push(`write ${p} ${a} ${n}`);
+    } else if (d < 90) lines.push(`mlock ${p} ${at(a)} ${n}${r.chance(0.3) ? " onfault" : ""}`);
+    else if (d < 93) lines.push(`munlock ${p} ${at(a)} ${n}`);
+    else if (d < 95) {
+      lines.push(r.chance(0.6) ? `mlockall ${p} ${r.pick(MLOCKALL)}` : `munlockall ${p}`);
+    } else lines.push(`resident ${p} ${a} ${n}`);
     if (r.chance(0.25)) lines.push(`measure m${measures++}`);
   }
   lines.push("measure end");
   return lines;
 }
+
+/** The map options drawn besides none (MAP_STACK, MAP_NORESERVE, MAP_POPULATE, MAP_LOCKED). */
+const MAP_OPTIONS = ["", "", "", " stack", " noreserve", " populate", " locked"] as const;
+
+/** The advices process_madvise takes from another process. */
+const REMOTE_ADVICE = ["cold", "pageout", "willneed", "guard_install"] as const;
+
+/** mlockall's flag sets. */
+const MLOCKALL = ["current", "future", "current future", "current onfault", "future onfault"];
