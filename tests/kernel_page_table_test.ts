@@ -196,10 +196,10 @@ Deno.test("page table: entries are linked once; taken ones relink; other values 
   assertThrows(() => t.set(1.5, c), RangeError, "integer");
   assertThrows(() => t.set(NaN, c), RangeError, "integer");
   assertThrows(() => t.insertAbsent(0.5, c), RangeError, "integer");
-  assertThrows(() => PteNode.present(folio(2), 32768, true, true, false), RangeError, "Page");
-  const top = PteNode.present(folio(2), 32767, true, true, true) as unknown as Pte;
+  assertThrows(() => PteNode.present(folio(2), 16384, true, true, false), RangeError, "Page");
+  const top = PteNode.present(folio(2), 16383, true, true, true) as unknown as Pte;
   t.set(HIGH + 511, top);
-  assertEquals(show(t.get(HIGH + 511)), "present:f2/32767:111");
+  assertEquals(show(t.get(HIGH + 511)), "present:f2/16383:111");
 });
 
 Deno.test("page table: consecutive ranges (resumed where the last stopped) answer as the map", () => {

@@ -15,9 +15,11 @@ import type { CountingExec } from "../core/machine/exec.ts";
 import {
   type Folio,
   MADV_MERGEABLE,
+  MADV_POPULATE_WRITE,
   MADV_UNMERGEABLE,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   type Mm,
@@ -73,6 +75,12 @@ function fullScans(k: Kernel, n: number): void {
   for (let i = 0; i < n; i++) k.ksmdScan();
 }
 
+/** Whether the page at `addr` is present and holds the kernel's zeroes (PresentPte.zeroFilled). */
+function zeroFilled(k: Kernel, mm: Mm, addr: number): boolean {
+  const e = k.pte(mm, addr);
+  return e?.kind === "present" && e.zeroFilled === true;
+}
+
 /** The anon_vma of the VMA at `addr` (classic scheme). */
 function avAt(k: Kernel, mm: Mm, addr: number): AnonVma {
   return (k.scheme as AnonVmaScheme).anonVmaOf(mm.vmas.find(addr)!)!;
@@ -107,6 +115,54 @@ Deno.test("ksm: MADV_MERGEABLE sets VM_MERGEABLE and registers the mm once", () 
   assertEquals(ksmObjects(k), { slot: 1, item: 0, node: 0 });
   k.madvise(p, X, 4 * P, MADV_UNMERGEABLE);
   assertEquals((p.vmas.find(X)!.flags & VM_MERGEABLE) !== 0, false);
+});
+
+Deno.test("ksm: pages the kernel zero-filled and nothing wrote hold equal content and merge", () => {
+  //   X+0   X+1   X+2   X+3          populated (MAP_POPULATE): the kernel's zeroes, four times;
+  //   | 0   | 0   | 0   | w   |      X+3 then written by the user (new data): unique
+  //   `--- vma A (VM_MERGEABLE) --'  two full scans: X+0..X+2 become one KSM folio, X+3 stays
+  // Bug caught: a populated page given unique content (Linux merges zeroes; verify's
+  // ksm-zero-filled-pages-merge), or a user write that leaves the zeroes' content in place.
+  const { k } = world(new AnonVmaScheme(), { zeroPage: false });
+  const p = k.spawn();
+  k.mmap(p, X, 4 * P, RW, ANON | MAP_POPULATE);
+  assertEquals([0, 1, 2, 3].map((i) => zeroFilled(k, p, pg(i))), [true, true, true, true]);
+  k.touch(p, pg(3), "write");
+  assertEquals(zeroFilled(k, p, pg(3)), false);
+  // A read fault where the zero page is forbidden allocates zeroes too, and fork copies them.
+  k.mmap(p, pg(8), P, RW, ANON);
+  k.touch(p, pg(8), "read");
+  assertEquals(zeroFilled(k, p, pg(8)), true);
+  const c = k.fork(p);
+  assertEquals(zeroFilled(k, c, pg(8)), true);
+  k.exit(c);
+  k.madvise(p, X, 4 * P, MADV_MERGEABLE);
+  fullScans(k, 2);
+  const kf = folioAt(k, p, pg(0));
+  assertEquals([kf.ksm, folioAt(k, p, pg(1)) === kf, folioAt(k, p, pg(2)) === kf], [
+    true,
+    true,
+    true,
+  ]);
+  assertEquals(folioAt(k, p, pg(3)).ksm, false);
+  assertEquals(ksmObjects(k), { slot: 1, item: 4, node: 1 });
+  // A user write breaks the KSM page into a copy of new data (unique again).
+  k.touch(p, pg(1), "write");
+  assertEquals([folioAt(k, p, pg(1)).ksm, zeroFilled(k, p, pg(1))], [false, false]);
+});
+
+Deno.test("ksm: a populate's CoW of the zero page keeps zeroes; a user write's does not", () => {
+  // With the zero page: a read maps it; MADV_POPULATE_WRITE then copies it (wp_page_copy) into
+  // a page of zeroes, while a user write's copy holds the user's data.
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 2 * P, RW, ANON);
+  k.touch(p, pg(0), "read");
+  k.touch(p, pg(1), "read");
+  assertEquals([k.pte(p, pg(0))!.kind, k.pte(p, pg(1))!.kind], ["zero", "zero"]);
+  k.madvise(p, X, P, MADV_POPULATE_WRITE);
+  k.touch(p, pg(1), "write");
+  assertEquals([zeroFilled(k, p, pg(0)), zeroFilled(k, p, pg(1))], [true, false]);
 });
 
 Deno.test("ksm: MADV_MERGEABLE leaves shared memory alone and registers nothing for it", () => {

@@ -4591,7 +4591,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "dirty-bit-not-set-by-write-through",
     file: "core/kernel/kernel.ts",
-    search: '      if (access === "write" && pte.kind === "present") pte.dirty = true;',
+    search:
+      '      if (access === "write" && pte.kind === "present") (pte as unknown as PteNode).markWritten();',
     replace: "      void 0;",
     story: "a write through a writable PTE leaves it clean (MADV_FREE then discards new data)",
     tests: ["tests/madvise_free_test.ts"],
@@ -4599,8 +4600,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "dirty-bit-anon-read-fault",
     file: "core/kernel/memory.ts",
-    search: "presentPte(f, i, writable, true, false, writable)",
-    replace: "presentPte(f, i, writable, true, false, false)",
+    search: "presentPte(f, i, writable, true, false, writable, zeroFilled)",
+    replace: "presentPte(f, i, writable, true, false, false, zeroFilled)",
     story: "do_anonymous_page maps a VM_WRITE page clean (pte_mkdirty missed)",
     tests: ["tests/madvise_free_test.ts"],
   },
@@ -4616,8 +4617,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "dirty-bit-wp-copy-clean",
     file: "core/kernel/memory.ts",
-    search: "presentPte(f, 0, true, true, false, true)); // maybe_mkwrite(pte_mkdirty)",
-    replace: "presentPte(f, 0, true, true, false, false)); // maybe_mkwrite(pte_mkdirty)",
+    search: "setPte(k, vma.mm, addr, presentPte(f, 0, true, true, false, true, zeroFilled));",
+    replace: "setPte(k, vma.mm, addr, presentPte(f, 0, true, true, false, false, zeroFilled));",
     story: "wp_page_copy maps its copy clean",
     tests: ["tests/madvise_free_test.ts"],
   },
@@ -4748,8 +4749,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "uffd-move-always-dirty",
     file: "core/kernel/userfaultfd.ts",
-    search: "presentPte(f, 0, true, true, false, pte.dirty === true)",
-    replace: "presentPte(f, 0, true, true, false, true)",
+    search: "presentPte(f, 0, true, true, false, pte.dirty === true, zf)",
+    replace: "presentPte(f, 0, true, true, false, true, zf)",
     story: "UFFDIO_MOVE marks every moved PTE dirty (6.8, before the 2025 dirty-bit fix)",
     tests: ["tests/userfaultfd_test.ts"],
   },
@@ -4820,6 +4821,49 @@ export const MUTANTS: readonly Mutant[] = [
     story: "a userfaultfd missing read fault prepares an anon_vma although the zero page " +
       "would serve it (do_anonymous_page hands it over first)",
     tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
+    id: "pte-write-keeps-zeroes",
+    file: "core/kernel/pte_node.ts",
+    search: "this.#info = (this.#info | DIRTY) & ~ZERO_FILLED;",
+    replace: "this.#info = this.#info | DIRTY;",
+    story: "a user write through a present entry leaves the page's content the kernel's zeroes " +
+      "(KSM would merge written pages)",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "populate-write-unique",
+    file: "core/kernel/memory.ts",
+    search: "newAnonFolio(k, vma, addr, true, !user);",
+    replace: "newAnonFolio(k, vma, addr, true, false);",
+    story: "a populate's write fault gives its new page unique content, not zeroes (KSM would " +
+      "not merge populated pages)",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "ksm-content-ignores-zeroes",
+    file: "core/kernel/ksm.ts",
+    search: "pte.zeroFilled === true ? ZEROES : f;",
+    replace: "false ? ZEROES : f;",
+    story: "KSM gives every page nothing wrote its own content: zero-filled pages never merge",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "fork-drops-zeroes",
+    file: "core/kernel/memory.ts",
+    search: "const zf = pte.zeroFilled === true;\n    setPte(k, cm, addr, presentPte(f, pte.page,",
+    replace: "const zf = false;\n    setPte(k, cm, addr, presentPte(f, pte.page,",
+    story: "fork's copy of an entry forgets that its page holds the kernel's zeroes",
+    tests: ["tests/scenario_ksm_test.ts"],
+  },
+  {
+    id: "populate-counts-as-user-write",
+    file: "core/kernel/memory.ts",
+    search: 'handleMmFault(k, mm, addr, write ? "write" : "read", force, locked, false);',
+    replace: 'handleMmFault(k, mm, addr, write ? "write" : "read", force, locked, true);',
+    story: "the kernel's own fault-in (populate, mlock) counts as a user write: its pages " +
+      "hold unique data instead of zeroes",
+    tests: ["tests/scenario_ksm_test.ts"],
   },
   {
     id: "mremap-multi-uffd",
@@ -8058,9 +8102,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "pte-from-drops-dirty",
     file: "core/kernel/pte_node.ts",
-    search:
-      "      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone, p.dirty === true);",
-    replace: "      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone);",
+    search: "        p.dirty === true,\n        p.zeroFilled === true,",
+    replace: "        false,\n        p.zeroFilled === true,",
     story:
       "copying a dirty PTE (set of an entry already in a table) makes a clean one: writeback is skipped",
     tests: ["tests/kernel_page_table_test.ts"],

@@ -214,7 +214,15 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
     k.oracle.unmap(f, m.mm, m.addr);
     m.mm.pages.set(
       vpn,
-      presentPte(t, 0, pte.writable, pte.young, pte.protNone, pte.dirty === true),
+      presentPte(
+        t,
+        0,
+        pte.writable,
+        pte.young,
+        pte.protNone,
+        pte.dirty === true,
+        pte.zeroFilled === true,
+      ),
     );
     k.oracle.map(t, m.mm, m.addr);
     k.exec.work("pte_update");

@@ -32,6 +32,7 @@ import type { Slab } from "../slab.ts";
 import type { Oracle } from "../oracle.ts";
 import type { RmapScheme } from "../rmap/scheme.ts";
 import type { KernelParams } from "./params.ts";
+import type { PteNode } from "./pte_node.ts";
 import {
   type KernelOptions,
   type KernelState,
@@ -491,9 +492,10 @@ export class Kernel {
       pte !== undefined && (pte.kind === "present" || pte.kind === "zero") && !pte.protNone &&
       (access === "read" || pte.writable)
     ) {
-      // Present and permitted: no fault; the hardware sets the accessed (and dirty) bit.
+      // Present and permitted: no fault; the hardware sets the accessed (and dirty) bit, and
+      // a write leaves data where the kernel's zeroes were.
       pte.young = true;
-      if (access === "write" && pte.kind === "present") pte.dirty = true;
+      if (access === "write" && pte.kind === "present") (pte as unknown as PteNode).markWritten();
       return;
     }
     const outer = this.#ops.begin("fault", mm);

@@ -7,7 +7,10 @@
  *
  * Page contents: the simulator has no page data. A page written with a `value` (see
  * `Kernel.touch`) holds that content id; any other write gives it new unique content, so nothing
- * merges unless a workload asks. The checksum of `cmp_and_merge_page` is the content (see
+ * merges unless a workload asks; a page that the kernel zero-filled and no user write reached
+ * since (a populate, or a read fault where the zero page is forbidden: the PTE's `zeroFilled`)
+ * holds the zeroes every such page holds, so those merge, as on Linux (found by
+ * `verify --random`: a MAP_POPULATE range made mergeable). The checksum of `cmp_and_merge_page` is the content (see
  * `Content`): unique pages have stable checksums between writes and go through the stable and
  * unstable trees like any page, matching nothing.
  *
@@ -52,10 +55,7 @@
  * - Not modelled: smart scan (`ksm_smart_scan`), `max_page_sharing` chains, the zero-page
  *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
  *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
- * - A page the kernel zero-filled and nothing wrote (a populate, or a read fault where the zero
- *   page is forbidden) holds its folio's own, unique content here; on Linux it holds zeroes, equal
- *   to every other such page, and KSM merges them (`verify --random 300 --seed 5` of
- *   tools/verify/random.ts as first committed: random-5-275, a MAP_POPULATE range made mergeable).
+
  *
  * Scheme hooks called here: `ksmGetAnonVma` and `ksmPutAnonVma` (an rmap item's reference on
  * `vma->anon_vma`), `folioFreed` (`folio_set_stable_node`: the scheme's anon rmap lets go of a
@@ -460,10 +460,21 @@ function nextPage(mm: Mm, from: number): { vma: Vma; addr: number; folio: Folio 
   return null;
 }
 
-/** The content of folio `f` (see {@link Content}). */
-function contentOf(s: KsmState, f: Folio): Content {
-  return s.content.get(f) ?? f;
+/**
+ * The content of folio `f`, mapped at `addr` of `mm` (see {@link Content}): what a write left
+ * there, else the kernel's zeroes when the entry says no user write went through it (a populate or
+ * a read fault without the zero page made it: every such page holds the same zeroes), else the
+ * folio's own.
+ */
+function contentOf(s: KsmState, f: Folio, mm: Mm, addr: number): Content {
+  const c = s.content.get(f);
+  if (c !== undefined) return c;
+  const pte = mm.pages.get(Math.floor(addr / PAGE_SIZE));
+  return pte?.kind === "present" && pte.folio === f && pte.zeroFilled === true ? ZEROES : f;
 }
+
+/** The content of a page that holds the kernel's zeroes (one value: they are all equal). */
+const ZEROES: Content = Object.freeze({});
 
 /**
  * `cmp_and_merge_page` (mm/ksm.c, Linux 6.18), in its order: a KSM page already on its item's
@@ -486,7 +497,7 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
     return;
   }
   removeRmapItemFromTree(k, item);
-  const content = contentOf(s, f);
+  const content = contentOf(s, f, item.mm, item.address);
   k.exec.work("page_copy"); // calc_checksum: one pass over the page [U]
   if (item.oldChecksum !== content) {
     item.oldChecksum = content;
@@ -503,7 +514,10 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
   k.exec.work("tree_visit", treeDepth(s.unstable.size)); // unstable_tree_search_insert
   const other = s.unstable.get(content);
   if (other && other.folio === f) return; // the tree page is this page: nothing to do
-  if (!other || other.folio.freed || contentOf(s, other.folio) !== content) {
+  if (
+    !other || other.folio.freed ||
+    contentOf(s, other.folio, other.item.mm, other.item.address) !== content
+  ) {
     s.unstable.set(content, { item, folio: f });
     return;
   }

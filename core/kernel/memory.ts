@@ -131,7 +131,7 @@ export function faultinPage(
     (!write || pte.writable)
   ) return null;
   try {
-    handleMmFault(k, mm, addr, write ? "write" : "read", force, locked);
+    handleMmFault(k, mm, addr, write ? "write" : "read", force, locked, false);
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
     return e;
@@ -142,7 +142,9 @@ export function faultinPage(
 /**
  * `handle_mm_fault` for the page at `addr` (page aligned), under `mmap_lock` for read (taken
  * here unless `locked`: the caller holds it). Throws EFAULT (SIGSEGV/SIGBUS) for an access
- * outside any VMA, without permission or past the end of a file.
+ * outside any VMA, without permission or past the end of a file. `user`: a user access (its write
+ * leaves data in the page), not the kernel's own fault-in of a populate, whose new pages hold
+ * zeroes.
  *
  * @example Usage
  * ```ts ignore
@@ -156,6 +158,7 @@ export function handleMmFault(
   access: Access,
   force = false,
   locked = false,
+  user = true,
 ): void {
   const sys = "touch";
   if (!locked) k.exec.acquire(mm.mmapLock, "read");
@@ -191,7 +194,7 @@ export function handleMmFault(
         // is dropped (the model allocates none).
         if (access !== "read" || !k.params.zeroPage) k.scheme.prepare(vma);
         throw new SyscallError("EFAULT", sys, `SIGBUS: userfaultfd missing fault at ${hex(addr)}`);
-      } else doAnonymousPage(k, vma, addr, access);
+      } else doAnonymousPage(k, vma, addr, access, user);
       return;
     }
     switch (pte.kind) {
@@ -201,7 +204,7 @@ export function handleMmFault(
 
       default:
         // Present PTE, write to a write-protected page (or zero page): do_wp_page.
-        doWpPage(k, vma, addr, pte);
+        doWpPage(k, vma, addr, pte, user);
     }
   } finally {
     if (!locked) k.exec.release(mm.mmapLock, "read");
@@ -238,18 +241,25 @@ function faultShared(
  * mapped writable only when the VMA is (the PTE is made writable for `VM_WRITE` whatever the
  * fault's kind).
  */
-function doAnonymousPage(k: KernelState, vma: Vma, addr: number, access: Access): void {
+function doAnonymousPage(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  access: Access,
+  user: boolean,
+): void {
   if (access === "read") {
     if (k.params.zeroPage) {
       setPte(k, vma.mm, addr, zeroPagePte(true));
       countEvent(k, "faults_zero_page");
       return;
     }
-    newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0);
+    newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0, true);
     countEvent(k, "faults_anon_new_read");
     return;
   }
-  newAnonFolio(k, vma, addr);
+  // A user write leaves its data in the new page; a populate's write fault leaves the zeroes.
+  newAnonFolio(k, vma, addr, true, !user);
   countEvent(k, "faults_anon_new");
 }
 
@@ -259,7 +269,13 @@ function doAnonymousPage(k: KernelState, vma: Vma, addr: number, access: Access)
  * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
  * populated; otherwise it falls back to order 0 (mm/memory.c).
  */
-function newAnonFolio(k: KernelState, vma: Vma, addr: number, writable = true): Folio {
+function newAnonFolio(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  writable = true,
+  zeroFilled = false,
+): Folio {
   k.scheme.prepare(vma);
   const mm = vma.mm;
   let nr = 1, start = addr;
@@ -281,7 +297,12 @@ function newAnonFolio(k: KernelState, vma: Vma, addr: number, writable = true): 
   k.scheme.addNewAnon(f, vma, start, true);
   for (let i = 0; i < nr; i++) {
     // do_anonymous_page: `pte_mkwrite(pte_mkdirty(entry))` for a VM_WRITE VMA, read or write.
-    setPte(k, mm, start + i * PAGE_SIZE, presentPte(f, i, writable, true, false, writable));
+    setPte(
+      k,
+      mm,
+      start + i * PAGE_SIZE,
+      presentPte(f, i, writable, true, false, writable, zeroFilled),
+    );
   }
   if (nr > 1) countEvent(k, "mthp_folios");
   return f;
@@ -314,21 +335,31 @@ function faultPrivateFileNone(k: KernelState, vma: Vma, addr: number, access: Ac
  * const copy = wpPageCopy(k, vma, addr);
  * ```
  */
-export function wpPageCopy(k: KernelState, vma: Vma, addr: number): Folio {
+export function wpPageCopy(k: KernelState, vma: Vma, addr: number, zeroFilled = false): Folio {
   k.scheme.prepare(vma);
   const f = allocFolio(k, true, linearPageIndex(vma, addr), null);
   k.exec.work("page_copy");
   f.setPageAnonExclusive(0, true);
   k.scheme.addNewAnon(f, vma, addr, true);
-  setPte(k, vma.mm, addr, presentPte(f, 0, true, true, false, true)); // maybe_mkwrite(pte_mkdirty)
+  // maybe_mkwrite(pte_mkdirty); `zeroFilled`: a copy of zeroes that no user write follows.
+  setPte(k, vma.mm, addr, presentPte(f, 0, true, true, false, true, zeroFilled));
   return f;
 }
 
-/** `do_wp_page` (reference §5.2). */
-function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | ZeroPagePte): void {
+/**
+ * `do_wp_page` (reference §5.2). `user`: a user write (which leaves its data in the page), not a
+ * populate's FOLL_WRITE fault (after which a copy of zeroes still holds zeroes).
+ */
+function doWpPage(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  pte: PresentPte | ZeroPagePte,
+  user: boolean,
+): void {
   if (pte.kind === "zero" || !pte.folio.anon) {
     // Zero page or a page-cache page in a private mapping: wp_page_copy.
-    wpPageCopy(k, vma, addr);
+    wpPageCopy(k, vma, addr, !user && pte.kind === "zero");
     countEvent(k, pte.kind === "zero" ? "faults_cow_zero_page" : "faults_cow_file");
     return;
   }
@@ -336,7 +367,9 @@ function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | Zero
   if (f.pageAnonExclusive(pte.page)) {
     pte.writable = true;
     pte.young = true;
-    pte.dirty = true; // wp_page_reuse: maybe_mkwrite(pte_mkdirty(entry))
+    // wp_page_reuse: maybe_mkwrite(pte_mkdirty(entry)); a user write then lands in the page.
+    if (user) (pte as PteNode).markWritten();
+    else pte.dirty = true;
     countEvent(k, "faults_wp_reuse_exclusive");
     return;
   }
@@ -349,11 +382,12 @@ function doWpPage(k: KernelState, vma: Vma, addr: number, pte: PresentPte | Zero
     f.setPageAnonExclusive(pte.page, true);
     pte.writable = true;
     pte.young = true;
-    pte.dirty = true;
+    if (user) (pte as PteNode).markWritten();
+    else pte.dirty = true;
     countEvent(k, f.nrPages === 1 ? "faults_wp_reuse_move" : "faults_wp_reuse_large");
     return;
   }
-  wpPageCopy(k, vma, addr);
+  wpPageCopy(k, vma, addr, !user && pte.zeroFilled === true);
   countEvent(k, "faults_cow_copy");
 }
 
@@ -465,7 +499,7 @@ function doSwapPage(
   // do_swap_page: a write fault on an exclusive page maps it dirty (maybe_mkwrite(pte_mkdirty)).
   const pte = presentPte(f, page, writable, true, false, writable && access === "write");
   setPte(k, mm, addr, pte);
-  if (access === "write" && !writable) doWpPage(k, vma, addr, pte);
+  if (access === "write" && !writable) doWpPage(k, vma, addr, pte, true);
 }
 
 /**
@@ -525,7 +559,8 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
       nf.setPageAnonExclusive(0, true);
       k.scheme.addNewAnon(nf, dst, addr, true);
       // copy_present_page: maybe_mkwrite(pte_mkdirty(pte)).
-      setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true, false, true));
+      const zf = pte.zeroFilled === true; // a copy of the kernel's zeroes still holds zeroes
+      setPte(k, cm, addr, presentPte(nf, 0, (dst.flags & VM_WRITE) !== 0, true, false, true, zf));
       countEvent(k, "fork_early_cow");
       continue;
     }
@@ -537,7 +572,8 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
     }
     // copy_present_pte: a shared mapping's copy is made clean; a private one keeps the bit.
     const dirty = (src.flags & VM_SHARED) === 0 && pte.dirty === true;
-    setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone, dirty));
+    const zf = pte.zeroFilled === true;
+    setPte(k, cm, addr, presentPte(f, pte.page, writable, false, pte.protNone, dirty, zf));
   }
   // A large VMA's worth of room is not kept.
   if (count > SCRATCH_KEEP) copyNodes.length = copyVpns.length = 0;

@@ -64,8 +64,17 @@ export function presentPte(
   young: boolean,
   protNone = false,
   dirty = false,
+  zeroFilled = false,
 ): PresentPte {
-  return PteNode.present(folio, page, writable, young, protNone, dirty) as unknown as PresentPte;
+  return PteNode.present(
+    folio,
+    page,
+    writable,
+    young,
+    protNone,
+    dirty,
+    zeroFilled,
+  ) as unknown as PresentPte;
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * A page-table entry as the simulator stores it: a {@link PteNode} of two fields (the folio or
  * swap slot it refers to, and one small integer with the kind, the writable/young/PROT_NONE/dirty
- * bits (a swap entry's exclusive bit in the writable bit's place), its slot in its PTE page and
- * the page of the folio), read through getters that give the {@link Pte} union's fields. The
- * kernel's `pte_t` (`include/linux/pgtable.h`); page_table.ts holds these in PTE pages.
+ * bits (a swap entry's exclusive bit in the writable bit's place), whether the page still holds
+ * the kernel's zeroes, its slot in its PTE page and the page of the folio), read through getters
+ * that give the {@link Pte} union's fields. The kernel's `pte_t` (`include/linux/pgtable.h`);
+ * page_table.ts holds these in PTE pages.
  *
  * Scheme hooks called here: none.
  *
@@ -27,10 +28,16 @@ const PROT_NONE = 16;
 const LINKED = 32;
 /** Dirty bit (`pte_dirty`): written through since it was last cleaned. */
 const DIRTY = 64;
+/**
+ * Not a hardware bit: the page holds the zeroes the kernel filled it with, as no user write has
+ * gone through the entry since (a populate, or a read fault where the zero page is forbidden, made
+ * it). KSM reads it as the page's content (ksm.ts).
+ */
+const ZERO_FILLED = 128;
 /** log2 of the entries per PTE page (`PTRS_PER_PTE` = 512). */
 export const SLOT_BITS = 9;
 export const SLOTS = 1 << SLOT_BITS;
-const SLOT_SHIFT = 7;
+const SLOT_SHIFT = 8;
 const SLOT_MASK = (SLOTS - 1) << SLOT_SHIFT;
 const PAGE_SHIFT = SLOT_SHIFT + SLOT_BITS;
 /** Pages of a folio an entry can name (the page sits above the slot in a 31-bit integer). */
@@ -58,7 +65,7 @@ export class PteNode {
     this.#info = info;
   }
 
-  /** A present entry for page `page` of `folio` (`page` below 32,768: folios up to 128 MiB). */
+  /** A present entry for page `page` of `folio` (`page` below 16,384: folios up to 64 MiB). */
   static present(
     folio: Folio,
     page: number,
@@ -66,6 +73,7 @@ export class PteNode {
     young: boolean,
     protNone: boolean,
     dirty = false,
+    zeroFilled = false,
   ): PteNode {
     if (!(page >= 0 && page < MAX_PAGES && page === Math.floor(page))) {
       throw new RangeError(`Page of a folio out of range: ${page}`);
@@ -73,7 +81,8 @@ export class PteNode {
     return new PteNode(
       folio,
       KIND_PRESENT | (writable ? WRITABLE : 0) | (young ? YOUNG : 0) |
-        (protNone ? PROT_NONE : 0) | (dirty ? DIRTY : 0) | (page << PAGE_SHIFT),
+        (protNone ? PROT_NONE : 0) | (dirty ? DIRTY : 0) | (zeroFilled ? ZERO_FILLED : 0) |
+        (page << PAGE_SHIFT),
     );
   }
 
@@ -98,7 +107,15 @@ export class PteNode {
   /** A detached copy of any {@link Pte}-shaped value (for entries made outside this module). */
   static from(p: Pte): PteNode {
     if (p.kind === "present") {
-      return PteNode.present(p.folio, p.page, p.writable, p.young, p.protNone, p.dirty === true);
+      return PteNode.present(
+        p.folio,
+        p.page,
+        p.writable,
+        p.young,
+        p.protNone,
+        p.dirty === true,
+        p.zeroFilled === true,
+      );
     }
     if (p.kind === "zero") return PteNode.zero(p.young, p.protNone);
     if (p.kind === "guard") return PteNode.guard();
@@ -156,6 +173,16 @@ export class PteNode {
   }
   set dirty(v: boolean) {
     this.#info = v ? this.#info | DIRTY : this.#info & ~DIRTY;
+  }
+
+  /** The page holds the kernel's zeroes: no user write went through the entry since it was made. */
+  get zeroFilled(): boolean {
+    return (this.#info & ZERO_FILLED) !== 0;
+  }
+
+  /** A user write through the entry: dirty, and no longer the kernel's zeroes. */
+  markWritten(): void {
+    this.#info = (this.#info | DIRTY) & ~ZERO_FILLED;
   }
 
   /** PROT_NONE: present but inaccessible. */

@@ -278,6 +278,12 @@ export interface PresentPte {
    * made outside the kernel (absent means clean).
    */
   dirty?: boolean;
+  /**
+   * The page holds the zeroes the kernel filled it with: the entry was made by a populate or a
+   * read fault (no zero page), or copied from such an entry, and no user write went through it
+   * since. What KSM compares for a page nothing wrote (ksm.ts); absent means written.
+   */
+  readonly zeroFilled?: boolean;
   /** Not a swap entry. */
   readonly swap: null;
 }

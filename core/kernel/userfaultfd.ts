@@ -527,7 +527,8 @@ function movePage(
       k.oracle.unmap(f, mm, src);
       k.scheme.moveAnon(f, dstVma);
       f.index = linearPageIndex(dstVma, dst);
-      attachPte(mm, dvpn, presentPte(f, 0, true, true, false, pte.dirty === true));
+      const zf = pte.zeroFilled === true; // the data moves with the page
+      attachPte(mm, dvpn, presentPte(f, 0, true, true, false, pte.dirty === true, zf));
       k.oracle.map(f, mm, dst);
       break;
     }

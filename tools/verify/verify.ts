@@ -30,7 +30,12 @@ export interface Verdict {
   details: string[];
 }
 
-/** Per-copy model figures: the difference between 2 copies and 1 copy, after every step. */
+/**
+ * Per-copy model figures after every step: the difference between 2K copies and K copies, over K
+ * (K as the host's smallest size). The host fits its line through K, 2K and 3K copies, so an
+ * interaction between copies (pages of equal content in different copies, which KSM merges: the
+ * kernel's zeroes) cancels on both sides alike; with K = 1 a lone page has no partner.
+ */
 export interface ModelFigures {
   /** One-copy execution (outcomes, layouts). */
   one: Execution;
@@ -40,19 +45,22 @@ export interface ModelFigures {
   anonVmaChain: number[];
 }
 
-/** Runs the model with 1 and 2 copies and returns per-copy figures. */
+/** Runs the model with 1, `k` and 2`k` copies and returns per-copy figures (see {@link ModelFigures}). */
 export function modelFigures(
   s: Scenario,
   scheme = "anon_vma",
   kernelParams: Partial<KernelParams> = {},
+  k = 1,
 ): ModelFigures {
   const one = runModel(s, 1, scheme, kernelParams);
-  const two = runModel(s, 2, scheme, kernelParams);
-  const per = (a: number[], b: number[]): number[] => b.map((x, i) => x - b[0] - (a[i] - a[0]));
+  const a = k === 1 ? one : runModel(s, k, scheme, kernelParams);
+  const b = runModel(s, 2 * k, scheme, kernelParams);
+  const per = (x: number[], y: number[]): number[] =>
+    y.map((v, i) => (v - y[0] - (x[i] - x[0])) / k);
   return {
     one,
-    anonVma: per(one.anonVma, two.anonVma),
-    anonVmaChain: per(one.anonVmaChain, two.anonVmaChain),
+    anonVma: per(a.anonVma, b.anonVma),
+    anonVmaChain: per(a.anonVmaChain, b.anonVmaChain),
   };
 }
 
@@ -181,7 +189,7 @@ export async function verifySuite(
   const out: Verdict[] = [];
   const measure = opts.measure ?? measureHost;
   for (const s of suite) {
-    const model = modelFigures(s, opts.scheme ?? "anon_vma", opts.kernelParams);
+    const model = modelFigures(s, opts.scheme ?? "anon_vma", opts.kernelParams, opts.copies ?? 4);
     let v: Verdict;
     try {
       const host = await measure(s, opts);
