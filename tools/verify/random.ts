@@ -4,8 +4,8 @@
  * side. Hand-written scenarios test what their authors thought of; random ones reach the
  * combinations nobody wrote down (a shrink across a hole, a move over a gap onto a mapping, a
  * MAP_FIXED over part of a guarded VMA, a populate of an unfaulted userfaultfd range). Their first
- * runs, on 2026-12-03, found five model bugs, each now a named scenario of the suite
- * (tools/verify/scenarios/more_paths.scn, guard.scn, uffd.scn).
+ * runs, on 2026-12-03, found six model bugs, each now a named scenario of the suite
+ * (tools/verify/scenarios/more_paths.scn, guard.scn, uffd.scn, ksm.scn).
  *
  * The steps are drawn without regard to whether they succeed: a call the kernel refuses is
  * compared like any other (its errno). Each scenario has one of three flavours:
@@ -18,9 +18,7 @@
  *   the model's userfaultfd does not cover), with userfaultfd register, unregister, move, copy and
  *   zeropage steps;
  * - `ksm`: the same on private anonymous memory, with MADV_MERGEABLE and MADV_UNMERGEABLE, writes
- *   of shared content (`value=`) and ksmd scans, but nothing that faults a page in without writing
- *   it (reads, populates, mlocks): such a page holds zeroes, which KSM merges on Linux and the
- *   model does not (a named deviation of core/kernel/ksm.ts).
+ *   of shared content (`value=`) and ksmd scans.
  * After a step, a `measure` one time in four. Addresses lie in the first {@link RANDOM_WINDOW}
  * pages of the arena (or of the heap), lengths are 1 to 8 pages.
  *
@@ -122,16 +120,13 @@ function oneScenario(r: Random, name: string): string[] {
       continue;
     }
     const d = r.int(0, 99);
-    // The ksm flavour draws a write where the others may fault a page in without writing it.
-    const quiet = flavour === "ksm" && ((d >= 33 && d < 37) || (d >= 87 && d < 95));
-    if (quiet) lines.push(`write ${p} ${a} ${n}`);
-    else if (d < 18) {
+    if (d < 18) {
       const kind = anonOnly || r.chance(0.85) ? "private" : "shared";
       const file = !anonOnly && kind === "private" && r.chance(0.15)
         ? ` file=F0:${r.int(0, 40)}`
         : "";
       const fixed = r.chance(0.3) ? " fixed" : "";
-      const opt = flavour === "ksm" ? "" : r.pick(MAP_OPTIONS);
+      const opt = r.pick(MAP_OPTIONS);
       lines.push(`map ${p} ${a} ${n} ${r.pick(PROTS)} ${kind}${file}${fixed}${opt}`);
     } else if (d < 33) lines.push(`write ${p} ${at(a)} ${n}`);
     else if (d < 37) lines.push(`read ${p} ${at(a)} ${n}`);
@@ -140,7 +135,7 @@ function oneScenario(r: Random, name: string): string[] {
         const c = `P${named++}`;
         lines.push(`fork ${p} ${c}`);
         alive.push(c);
-      } else lines.push(`${flavour === "ksm" ? "write" : "read"} ${p} ${a} ${n}`);
+      } else lines.push(`read ${p} ${a} ${n}`);
     } else if (d < 48) {
       if (alive.length > 1) {
         lines.push(`exit ${p}`);
@@ -157,11 +152,8 @@ function oneScenario(r: Random, name: string): string[] {
         const dontunmap = m === n && r.chance(0.3) ? " dontunmap" : "";
         lines.push(`mremap ${p} ${a} ${n} ${m} to=${r.int(0, RANDOM_WINDOW + 20)}${dontunmap}`);
       }
-    } else if (d < 85) {
-      const advice = r.pick(RANDOM_ADVICE);
-      const ok = flavour !== "ksm" || !advice.startsWith("populate");
-      lines.push(`madvise ${p} ${at(a)} ${n} ${ok ? advice : "cold"}`);
-    } else if (d < 87) {
+    } else if (d < 85) lines.push(`madvise ${p} ${at(a)} ${n} ${r.pick(RANDOM_ADVICE)}`);
+    else if (d < 87) {
       if (alive.length > 1) {
         const q = r.pick(alive);
         const iov = `${a}:${n} ${r.int(0, RANDOM_WINDOW)}:${r.int(0, 4)}`;
