@@ -4591,8 +4591,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "dirty-bit-not-set-by-write-through",
     file: "core/kernel/kernel.ts",
-    search:
-      '      if (access === "write" && pte.kind === "present") (pte as unknown as PteNode).markWritten();',
+    search: '      if (access === "write" && pte.kind === "present") markUserWrite(pte);',
     replace: "      void 0;",
     story: "a write through a writable PTE leaves it clean (MADV_FREE then discards new data)",
     tests: ["tests/madvise_free_test.ts"],

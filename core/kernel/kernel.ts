@@ -32,7 +32,6 @@ import type { Slab } from "../slab.ts";
 import type { Oracle } from "../oracle.ts";
 import type { RmapScheme } from "../rmap/scheme.ts";
 import type { KernelParams } from "./params.ts";
-import type { PteNode } from "./pte_node.ts";
 import {
   type KernelOptions,
   type KernelState,
@@ -42,7 +41,7 @@ import {
 import { createFile, lruScan } from "./folio.ts";
 import { mincore } from "./mincore.ts";
 import { OpScope } from "./op_scope.ts";
-import { type Access, handleMmFault, populateRange } from "./memory.ts";
+import { type Access, handleMmFault, markUserWrite, populateRange } from "./memory.ts";
 import { doBrk, doMmap, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import { doMprotect } from "./mprotect.ts";
 import { madvise, vectorMadvise } from "./madvise.ts";
@@ -492,10 +491,9 @@ export class Kernel {
       pte !== undefined && (pte.kind === "present" || pte.kind === "zero") && !pte.protNone &&
       (access === "read" || pte.writable)
     ) {
-      // Present and permitted: no fault; the hardware sets the accessed (and dirty) bit, and
-      // a write leaves data where the kernel's zeroes were.
+      // Present and permitted: no fault; the hardware sets the accessed (and dirty) bit.
       pte.young = true;
-      if (access === "write" && pte.kind === "present") (pte as unknown as PteNode).markWritten();
+      if (access === "write" && pte.kind === "present") markUserWrite(pte);
       return;
     }
     const outer = this.#ops.begin("fault", mm);

@@ -346,6 +346,11 @@ export function wpPageCopy(k: KernelState, vma: Vma, addr: number, zeroFilled = 
   return f;
 }
 
+/** A user write through a present entry: dirty, and no longer the kernel's zeroes. */
+export function markUserWrite(pte: PresentPte): void {
+  (pte as unknown as PteNode).markWritten();
+}
+
 /**
  * `do_wp_page` (reference §5.2). `user`: a user write (which leaves its data in the page), not a
  * populate's FOLL_WRITE fault (after which a copy of zeroes still holds zeroes).
@@ -368,7 +373,7 @@ function doWpPage(
     pte.writable = true;
     pte.young = true;
     // wp_page_reuse: maybe_mkwrite(pte_mkdirty(entry)); a user write then lands in the page.
-    if (user) (pte as PteNode).markWritten();
+    if (user) markUserWrite(pte);
     else pte.dirty = true;
     countEvent(k, "faults_wp_reuse_exclusive");
     return;
@@ -382,7 +387,7 @@ function doWpPage(
     f.setPageAnonExclusive(pte.page, true);
     pte.writable = true;
     pte.young = true;
-    if (user) (pte as PteNode).markWritten();
+    if (user) markUserWrite(pte);
     else pte.dirty = true;
     countEvent(k, f.nrPages === 1 ? "faults_wp_reuse_move" : "faults_wp_reuse_large");
     return;
