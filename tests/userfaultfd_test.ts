@@ -201,6 +201,10 @@ Deno.test("uffd: UFFDIO_COPY and UFFDIO_ZEROPAGE fill missing pages; errors as o
   v.zeropage(X, 2 * P);
   const z = nz.pte(m, X)!;
   assertEquals([z.kind, z.writable, nz.counters.uffd_zeropage_pages], ["present", false, 2]);
+  // It holds zeroes (KSM compares them as equal); a UFFDIO_COPY page holds the copied data.
+  assertEquals(z.kind === "present" && z.zeroFilled, true);
+  const c8 = k.pte(mm, X + 8 * P)!;
+  assertEquals(c8.kind === "present" && c8.zeroFilled === true, false);
   nz.exit(m);
   k.exit(mm);
   assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length], [0, 0]);

@@ -4865,6 +4865,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts"],
   },
   {
+    id: "uffd-zeropage-folio-unique",
+    file: "core/kernel/userfaultfd.ts",
+    search: "setPte(k, mm, addr, presentPte(f, 0, writable, true, false, true, !copy));",
+    replace: "setPte(k, mm, addr, presentPte(f, 0, writable, true, false, true, false));",
+    story: "UFFDIO_ZEROPAGE's folio (no zero page) is not a page of zeroes to KSM",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
     id: "mremap-multi-uffd",
     file: "core/kernel/mremap.ts",
     search: "if ((mm.vmas.find(p.start)!.flags & VM_UFFD_MISSING) && (i > 0 || p.vmaEnd < end)) {",
@@ -5086,8 +5094,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "uffd-copy-clean-pte",
     file: "core/kernel/userfaultfd.ts",
-    search: "presentPte(f, 0, writable, true, false, true)",
-    replace: "presentPte(f, 0, writable, true, false, false)",
+    search: "presentPte(f, 0, writable, true, false, true, !copy)",
+    replace: "presentPte(f, 0, writable, true, false, false, !copy)",
     story: "UFFDIO_COPY maps its page clean (mfill_atomic_install_pte marks it dirty)",
     tests: ["tests/userfaultfd_test.ts"],
   },

@@ -504,6 +504,7 @@ function doSwapPage(
   // do_swap_page: a write fault on an exclusive page maps it dirty (maybe_mkwrite(pte_mkdirty)).
   const pte = presentPte(f, page, writable, true, false, writable && access === "write");
   setPte(k, mm, addr, pte);
+  // (A swapped-in page holds the model's unique content whoever writes: `user` is moot.)
   if (access === "write" && !writable) doWpPage(k, vma, addr, pte, true);
 }
 

@@ -379,7 +379,8 @@ function fillPages(
       f.setPageAnonExclusive(0, true);
       k.scheme.addNewAnon(f, vma, addr, true);
       const writable = (vma.flags & VM_WRITE) !== 0;
-      setPte(k, mm, addr, presentPte(f, 0, writable, true, false, true));
+      // UFFDIO_ZEROPAGE without the zero page: a page of zeroes (KSM merges such pages).
+      setPte(k, mm, addr, presentPte(f, 0, writable, true, false, true, !copy));
       countEvent(k, copy ? "uffd_copy_pages" : "uffd_zeropage_pages");
     }
     done += PAGE_SIZE;
