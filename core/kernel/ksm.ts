@@ -10,9 +10,9 @@
  * merges unless a workload asks; a page that the kernel zero-filled and no user write reached
  * since (a populate, or a read fault where the zero page is forbidden: the PTE's `zeroFilled`)
  * holds the zeroes every such page holds, so those merge, as on Linux (found by
- * `verify --random`: a MAP_POPULATE range made mergeable). The checksum of `cmp_and_merge_page` is the content (see
- * `Content`): unique pages have stable checksums between writes and go through the stable and
- * unstable trees like any page, matching nothing.
+ * `verify --random`: a MAP_POPULATE range made mergeable). The checksum of `cmp_and_merge_page`
+ * is the content (see `Content`): unique pages have stable checksums between writes and go
+ * through the stable and unstable trees like any page, matching nothing.
  *
  * What is modelled, with its source (mm/ksm.c, Linux 6.18):
  * - ksmd's list of registered mms and its cursor: `__ksm_enter` inserts an mm just behind the
@@ -55,7 +55,6 @@
  * - Not modelled: smart scan (`ksm_smart_scan`), `max_page_sharing` chains, the zero-page
  *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
  *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
-
  *
  * Scheme hooks called here: `ksmGetAnonVma` and `ksmPutAnonVma` (an rmap item's reference on
  * `vma->anon_vma`), `folioFreed` (`folio_set_stable_node`: the scheme's anon rmap lets go of a
@@ -131,7 +130,7 @@ export interface KsmState {
   readonly stable: Map<Content, KsmStableNode>;
   /** The unstable tree of the current full scan, by content. */
   unstable: Map<Content, { item: KsmRmapItem; folio: Folio }>;
-  /** The content of each page written since KSM started (absent: the folio's own, see {@link Content}). */
+  /** The content of each page written since KSM started (absent: see {@link contentOf}). */
   readonly content: WeakMap<Folio, Content>;
   /** Stable node of each KSM folio (`folio->mapping`). */
   readonly nodeOf: WeakMap<Folio, KsmStableNode>;

@@ -249,7 +249,7 @@ function mremapTo(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   return moveVma(k, vrm);
 }
 
-/** `remap_move`: the 6.17 multi-VMA move (FIXED, equal lengths, DONTUNMAP or not), piece by piece. */
+/** `remap_move`: the 6.17 multi-VMA move (FIXED, equal lengths, DONTUNMAP or not), by pieces. */
 function remapMove(k: KernelState, mm: Mm, vrm: VmaRemapStruct): number {
   const { addr, newAddr } = vrm;
   const len = vrm.oldLen;

@@ -45,7 +45,7 @@ export interface ModelFigures {
   anonVmaChain: number[];
 }
 
-/** Runs the model with 1, `k` and 2`k` copies and returns per-copy figures (see {@link ModelFigures}). */
+/** Runs the model with 1, `k` and 2`k` copies; returns per-copy figures ({@link ModelFigures}). */
 export function modelFigures(
   s: Scenario,
   scheme = "anon_vma",
