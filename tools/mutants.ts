@@ -4717,7 +4717,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "uffd-missing-fault-allocates",
     file: "core/kernel/memory.ts",
     search: "      else if (vma.flags & VM_UFFD_MISSING) {",
-    replace: "      else if (false) {",
+    replace: "      else if (vma.flags & 0) {",
     story: "a missing fault in a registered VMA allocates a page instead of SIGBUS",
     tests: ["tests/userfaultfd_test.ts"],
   },
