@@ -337,6 +337,24 @@ Deno.test("max_map_count: brk refuses above the limit, even an expansion of its 
   assertEquals(mm.mapCount, MAX);
 });
 
+Deno.test("brk shrinks only over a VMA: with none in [newbrk, oldbrk) it fails, brk unchanged", () => {
+  //  start_brk  +1        +3        +6           brk 6, munmap [1, 6): the heap is [0, 1)
+  //  |heap|     ..........             |         brk 3 and brk 1 find no VMA in [new, old):
+  //                                              they fail (sys_brk's vma_find), brk stays 6
+  // Bug caught: a shrink that always succeeds (verify's brk-shrink-over-unmapped-heap; found by
+  // random scenarios against the host).
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true } });
+  const mm = k.spawn();
+  const b = mm.startBrk;
+  assertEquals(k.brk(mm, b + 6 * P), b + 6 * P);
+  k.munmap(mm, b + P, 5 * P);
+  assertEquals(k.brk(mm, b + 3 * P), b + 6 * P);
+  assertEquals(k.brk(mm, b + P), b + 6 * P);
+  // A shrink that reaches the heap's VMA succeeds and unmaps it.
+  assertEquals(k.brk(mm, b), b);
+  assertEquals(mm.vmas.find(b), undefined);
+});
+
 Deno.test("max_map_count: split_vma refuses at the limit", () => {
   const a = withVmas(MAX - 1);
   a.k.mprotect(a.mm, vmaAt(0), P, PROT_READ); // one split at max - 1: allowed

@@ -214,6 +214,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/userfaultfd_test.ts", "tests/scenario_mremap_checks_test.ts"],
   },
   {
+    id: "brk-shrink-anywhere",
+    file: "core/kernel/mmap.ts",
+    search: "    if (mm.vmas.isFree(newEnd, oldEnd)) return mm.brk;\n",
+    replace: "",
+    story: "brk shrinks over a range with no VMA (sys_brk's vma_find finds none and fails)",
+    tests: [SEM],
+  },
+  {
     id: "brk-map-count-after-merge",
     file: "core/kernel/mmap.ts",
     search: "  if (mm.mapCount > k.params.maxMapCount) return mm.brk;\n",

@@ -407,6 +407,8 @@ export function doBrk(k: KernelState, mm: Mm, newBrk: number): number {
     return mm.brk;
   }
   if (newEnd < oldEnd) {
+    // brk's shrink: vma_find(newbrk, oldbrk) must find a VMA there, else brk fails (unchanged).
+    if (mm.vmas.isFree(newEnd, oldEnd)) return mm.brk;
     munmapRange(k, mm, newEnd, oldEnd, "brk");
     mm.brk = newBrk;
     return mm.brk;

@@ -4,7 +4,7 @@
  * side. Hand-written scenarios test what their authors thought of; random ones reach the
  * combinations nobody wrote down (a shrink across a hole, a move over a gap onto a mapping, a
  * MAP_FIXED over part of a guarded VMA, a populate of an unfaulted userfaultfd range). Their first
- * runs, on 2026-12-03, found six model bugs, each now a named scenario of the suite
+ * runs, on 2026-12-03, found seven model bugs, each now a named scenario of the suite
  * (tools/verify/scenarios/more_paths.scn, guard.scn, uffd.scn, ksm.scn).
  *
  * The steps are drawn without regard to whether they succeed: a call the kernel refuses is
