@@ -5,7 +5,12 @@
 
 import assert from "node:assert/strict";
 import { assertEquals } from "./assert.ts";
-import { RANDOM_ADVICE, RANDOM_WINDOW, randomScenarios } from "../tools/verify/random.ts";
+import {
+  RANDOM_ADVICE,
+  RANDOM_WINDOW,
+  randomScenarios,
+  randomScenarioTexts,
+} from "../tools/verify/random.ts";
 import { ADVICE, parseScenarios } from "../tools/verify/scenario.ts";
 import { runModel } from "../tools/verify/model.ts";
 
@@ -18,7 +23,12 @@ Deno.test("random scenarios: the same seed gives the same text, another seed ano
   // Scenario i does not depend on how many are drawn: a prefix of a longer run.
   assert(randomScenarios(7, 40).startsWith(a));
   const s = parseScenarios(a, "random");
-  assertEquals(s.map((x) => x.name), Array.from({ length: 20 }, (_, i) => `random-7-${i}`));
+  const names = Array.from({ length: 20 }, (_, i) => `random-7-${i}`);
+  assertEquals(s.map((x) => x.name), names);
+  // One by one (what verify --random prints for a scenario that differs): the same scenarios.
+  const texts = randomScenarioTexts(7, 20);
+  assertEquals(texts.map((t) => parseScenarios(t, "random")[0].name), names);
+  assertEquals(texts.map((t) => t + "\n").join("\n"), a);
 });
 
 Deno.test("random scenarios: userfaultfd steps only where the model covers them", () => {

@@ -15,7 +15,7 @@
  */
 
 import { parseScenarios, type Scenario } from "./scenario.ts";
-import { randomScenarios } from "./random.ts";
+import { randomScenarioTexts } from "./random.ts";
 import { cleanupRunner, hostKernelParams, hostRequirements } from "./host.ts";
 import {
   exitCode,
@@ -150,12 +150,15 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
   if (random > 0 && files.length) throw new UsageError("--random and --file exclude each other");
   if (seed !== null && random === 0) throw new UsageError("--seed needs --random N");
   let suite: Scenario[];
-  // The random scenarios' text by name (blocks separated by a blank line, each led by its name).
+  // The random scenarios' text by name, printed for each that differs.
   const randomText = new Map<string, string>();
   if (random > 0) {
-    const text = randomScenarios(seed ?? 1, random);
-    for (const block of text.split("\n\n")) randomText.set(block.split("\n")[0].slice(9), block);
-    suite = parseScenarios(text, "--random");
+    suite = [];
+    for (const text of randomScenarioTexts(seed ?? 1, random)) {
+      const [s] = parseScenarios(text, "--random");
+      randomText.set(s.name, text);
+      suite.push(s);
+    }
   } else if (files.length) {
     suite = [];
     for (const f of files) {
@@ -199,7 +202,7 @@ async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
     io.out(summaryLine(vs) + "\n");
     if (random > 0) {
       for (const v of vs.filter((x) => x.status === "differ")) {
-        io.out(`\n${randomText.get(v.name)!.trimEnd()}\n`);
+        io.out(`\n${randomText.get(v.name)!}\n`);
       }
     }
     io.err(`verify: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

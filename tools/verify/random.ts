@@ -30,7 +30,10 @@
 
 import { Random } from "../../core/lib/random.ts";
 
-/** The madvise advices random scenarios draw from (stable on any host: no swap, KSM or uffd). */
+/**
+ * The madvise advices every random scenario draws from (MADV_MERGEABLE and MADV_UNMERGEABLE are
+ * the `ksm` flavour's own; MADV_PAGEOUT answers alike with and without swap).
+ */
 export const RANDOM_ADVICE: readonly string[] = [
   "dontneed",
   "free",
@@ -72,12 +75,26 @@ const PROTS = ["r", "rw", "rw", "rw", "none", "rwx", "rx"] as const;
  * ```
  */
 export function randomScenarios(seed: number, count: number): string {
+  return randomScenarioTexts(seed, count).map((t) => t + "\n").join("\n");
+}
+
+/**
+ * The scenarios of {@link randomScenarios} one by one: scenario `i`'s text (no trailing newline)
+ * at index `i`.
+ *
+ * @example Usage
+ * ```ts
+ * import { randomScenarioTexts } from "./random.ts";
+ * randomScenarioTexts(1, 2)[1].startsWith("scenario random-1-1\n"); // true
+ * ```
+ */
+export function randomScenarioTexts(seed: number, count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     const r = new Random(seed).fork(`scenario:${i}`);
-    out.push(...oneScenario(r, `random-${seed}-${i}`), "");
+    out.push(oneScenario(r, `random-${seed}-${i}`).join("\n"));
   }
-  return out.join("\n");
+  return out;
 }
 
 /** The flavours of {@link randomScenarios}, half of them `vma`. */
