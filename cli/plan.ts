@@ -134,6 +134,7 @@ export const KERNEL_PARAM_SPECS: readonly ParamSpec[] = Object.entries(KERNEL_PA
     kind: r.kind,
     default: DEFAULT_KERNEL_PARAMS[name as keyof typeof DEFAULT_KERNEL_PARAMS],
     ...(r.kind === "int" ? { min: r.min, max: r.max } : {}),
+    ...(r.kind === "enum" ? { choices: r.choices } : {}),
     unit: r.unit,
     description: r.meaning,
     source: r.source,
@@ -470,11 +471,11 @@ export function buildPlan(args: RunArgs, readText: ReadText): Plan {
     for (const combo of combinations(mine)) {
       const params: Record<string, ParamValue> = {};
       const machine: Record<string, number> = {};
-      const kernel: Record<string, number | boolean> = {};
+      const kernel: Record<string, ParamValue> = {};
       mine.forEach((a, i) => {
         const v = combo[i];
         if (a.target.kind === "machine") machine[a.name] = v as number;
-        else if (a.target.kind === "kernel") kernel[a.name] = v as number | boolean;
+        else if (a.target.kind === "kernel") kernel[a.name] = v;
         else params[a.name] = v;
       });
       const suffix = varying.length === 0

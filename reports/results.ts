@@ -298,7 +298,7 @@ export interface RunResult {
   /** Machine parameters of the run (CPUs, reclaim and migration daemons); absent in old files. */
   machine?: Record<string, number>;
   /** Kernel parameters of the run (`core/kernel/params.ts`); absent in old files. */
-  kernel?: Record<string, number | boolean>;
+  kernel?: Record<string, number | string | boolean>;
   /** Seed of this run. */
   seed: number;
   /**
@@ -627,7 +627,10 @@ function validateRun(x: unknown, path: string): void {
   });
   if (r.machine !== undefined) record(r.machine, `${path}.machine`, num);
   if (r.kernel !== undefined) {
-    record(r.kernel, `${path}.kernel`, (v, p) => typeof v === "boolean" ? v : num(v, p));
+    record(r.kernel, `${path}.kernel`, (v, p) => {
+      if (typeof v === "string" || typeof v === "boolean") return v;
+      return num(v, p);
+    });
   }
   num(r.seed, `${path}.seed`);
   num(r.simulatedNs, `${path}.simulatedNs`, 0);

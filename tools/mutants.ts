@@ -2644,20 +2644,17 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "pte-table-count-reset",
     file: "core/kernel/pgtable.ts",
-    search: "  if (mm.pages.insertAbsent(vpn, pte)) {\n    const t = pteTableIndex(vpn);\n" +
-      "    mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);",
-    replace: "  if (mm.pages.insertAbsent(vpn, pte)) {\n    const t = pteTableIndex(vpn);\n" +
-      "    mm.ptePages.set(t, 1);",
-    story:
-      "a fault into an empty slot sets its page table's PTE count to 1: the table is freed while " +
-      "other PTEs are in it",
+    search: "  } else mm.ptePages.set(t, c + 1);",
+    replace: "  } else mm.ptePages.set(t, 1);",
+    story: "a PTE added to a page table that has entries sets its count to 1: the table is freed " +
+      "while other PTEs are in it",
     tests: ["tests/pgtable_pte_kinds_test.ts"],
   },
   {
     id: "pte-table-never-freed",
     file: "core/kernel/pgtable.ts",
-    search: "  if (c === 0) mm.ptePages.delete(t);\n  else mm.ptePages.set(t, c);",
-    replace: "  mm.ptePages.set(t, c);",
+    search: "    mm.ptePages.delete(t);\n    (mm.emptyTables ??= new Set()).add(t);\n  } else",
+    replace: "    (mm.emptyTables ??= new Set()).add(t);\n  } else",
     story: "a page table whose last PTE was cleared stays counted (PTE pages leak)",
     tests: ["tests/pgtable_pte_kinds_test.ts"],
   },
@@ -4256,8 +4253,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "madvise-dontneed-locked-zaps-nothing",
     file: "core/kernel/madvise.ts",
-    search: "    if (stop > addr) zapRange(k, mm, addr, stop, true); // guard markers stay",
-    replace: "    if (stop === end) zapRange(k, mm, addr, stop, true);",
+    search:
+      "    if (stop > addr) {\n      zapRange(k, mm, addr, stop, true); // guard markers stay",
+    replace: "    if (stop === end) {\n      zapRange(k, mm, addr, stop, true);",
     story: "a MADV_DONTNEED refused at a locked VMA leaves the VMAs before it unzapped",
     tests: ["tests/mlock_test.ts"],
   },
@@ -4451,10 +4449,75 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "guard-dontneed-drops-markers",
     file: "core/kernel/madvise.ts",
-    search: "    if (stop > addr) zapRange(k, mm, addr, stop, true); // guard markers stay",
-    replace: "    if (stop > addr) zapRange(k, mm, addr, stop);",
+    search: "      zapRange(k, mm, addr, stop, true); // guard markers stay",
+    replace: "      zapRange(k, mm, addr, stop);",
     story: "MADV_DONTNEED drops guard markers (no ZAP_FLAG_DROP_MARKER: they stay)",
     tests: ["tests/madvise_guard_test.ts"],
+  },
+  {
+    id: "thp-read-no-anon-prepare",
+    file: "core/kernel/huge_memory.ts",
+    search: "  k.scheme.prepare(vma);\n  if (vma.flags & VM_UFFD_MISSING) {",
+    replace: "  if (vma.flags & VM_UFFD_MISSING) {",
+    story: "a THP fault maps the huge zero page without vmf_anon_prepare: no anon_vma for a read",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-madvise-mode-ignored",
+    file: "core/kernel/huge_memory.ts",
+    search: '  if (p.thpEnabled === "madvise" && (flags & VM_HUGEPAGE) === 0) return false;',
+    replace: "",
+    story: "the madvise THP mode acts as always: VMAs without MADV_HUGEPAGE take THPs",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-range-past-vma",
+    file: "core/kernel/huge_memory.ts",
+    search: "  if (haddr < vma.start || haddr + PMD_BYTES > vma.end) return false;",
+    replace: "  if (haddr + PMD_BYTES <= vma.start) return false;",
+    story: "a THP is mapped whose aligned 2 MiB runs outside the VMA",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-ignores-empty-table",
+    file: "core/kernel/pgtable.ts",
+    search: "  return !mm.ptePages.has(t) && mm.emptyTables?.has(t) !== true;",
+    replace: "  return !mm.ptePages.has(t);",
+    story: "pmd_none is read as 'no entry': a THP lands over a table a zap left empty",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-free-pgtables-ignores-neighbour",
+    file: "core/kernel/pgtable.ts",
+    search:
+      "  const last = Math.min(Math.ceil(end / TABLE_BYTES), Math.floor(ceiling / TABLE_BYTES));",
+    replace: "  const last = Math.ceil(end / TABLE_BYTES);",
+    story: "munmap frees a page table the next VMA still overlaps",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-dontneed-no-reclaim",
+    file: "core/kernel/madvise.ts",
+    search: "        reclaimEmptyTables(mm, Math.max(v.start, addr), Math.min(v.end, stop));",
+    replace: "",
+    story: "MADV_DONTNEED of a whole 2 MiB keeps the emptied table (no CONFIG_PT_RECLAIM)",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-fork-skips-empty-tables",
+    file: "core/kernel/memory.ts",
+    search: "  copyTables(pm, cm, src.start, src.end);",
+    replace: "",
+    story: "fork copies only entries: the child takes a THP where the parent has an empty table",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-mremap-source-keeps-table",
+    file: "core/kernel/mremap.ts",
+    search: "  for (const t of movedWhole) mm.emptyTables?.delete(t);",
+    replace: "",
+    story: "an aligned 2 MiB moved by mremap leaves its table at the source (no move_normal_pmd)",
+    tests: ["tests/scenario_thp_test.ts"],
   },
   {
     id: "guard-not-sticky",

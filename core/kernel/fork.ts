@@ -59,6 +59,7 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
     vmas: new RangeBTree<Vma>(),
     pages: new PageTable(),
     ptePages: new Map(),
+    emptyTables: undefined,
     mmapLock: newLock("mmap_lock", "rwsem"),
     pageTableLock: newLock("page_table_lock", "spinlock"),
     mapCount: 0,

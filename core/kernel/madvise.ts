@@ -34,7 +34,7 @@ import { madviseFree } from "./madvise_free.ts";
 import { madviseGuard } from "./madvise_guard.ts";
 import type { KernelState } from "./state.ts";
 import { fullyMapped, isAligned, pageAlignUp } from "./mmap.ts";
-import { zapRange } from "./pgtable.ts";
+import { reclaimEmptyTables, zapRange } from "./pgtable.ts";
 import { faultinPage } from "./memory.ts";
 import { vmaModifyFlags } from "./vma.ts";
 import type { LockMode } from "../machine/exec.ts";
@@ -257,7 +257,13 @@ export function doMadvise(
         }
       }
     }
-    if (stop > addr) zapRange(k, mm, addr, stop, true); // guard markers stay
+    if (stop > addr) {
+      zapRange(k, mm, addr, stop, true); // guard markers stay
+      // zap_page_range_single_batched per VMA, each reclaiming the empty tables it covers.
+      for (const v of mm.vmas.intersecting(addr, stop)) {
+        reclaimEmptyTables(mm, Math.max(v.start, addr), Math.min(v.end, stop));
+      }
+    }
     if (stop < end) throw new SyscallError("EINVAL", sys, "MADV_DONTNEED of a VM_LOCKED VMA");
     if (hole) throw new SyscallError("ENOMEM", sys, "range has a hole");
     return;

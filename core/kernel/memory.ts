@@ -19,8 +19,10 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { allocFolio, pageCacheFolio, releaseSwapCache } from "./folio.ts";
+import { PMD_ORDER, thpFault } from "./huge_memory.ts";
 import { ksmSwapinMapped } from "./ksm_rmap.ts";
 import {
+  copyTables,
   detachPte,
   guardPte,
   presentPte,
@@ -186,6 +188,7 @@ export function handleMmFault(
     }
     if (pte === undefined) { // do_pte_missing
       if (vma.file) faultPrivateFileNone(k, vma, addr, access);
+      else if (thpFault(k, vma, addr, access, user)) return;
       else if (vma.flags & VM_UFFD_MISSING) {
         // do_anonymous_page: userfaultfd_missing, so handle_userfault, which with
         // UFFD_FEATURE_SIGBUS (the model's only way, userfaultfd.ts) is VM_FAULT_SIGBUS. A read
@@ -267,20 +270,30 @@ function doAnonymousPage(
  * Allocates a new exclusive anon folio mapped writable at `addr` (`folio_add_new_anon_rmap`).
  * With `params.anonFolioOrder` > 0 (mTHP), `alloc_anon_folio` maps a naturally aligned large
  * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
- * populated; otherwise it falls back to order 0 (mm/memory.c).
+ * populated; otherwise it falls back to order 0 (mm/memory.c). `pmdOrder`: a THP of 512 pages
+ * at the aligned 2 MiB that holds `addr` (huge_memory.ts, which has checked that it fits).
+ *
+ * @example Usage
+ * ```ts ignore
+ * newAnonFolio(k, vma, addr, true, false, true);
+ * ```
  */
-function newAnonFolio(
+export function newAnonFolio(
   k: KernelState,
   vma: Vma,
   addr: number,
   writable = true,
   zeroFilled = false,
+  pmdOrder = false,
 ): Folio {
   k.scheme.prepare(vma);
   const mm = vma.mm;
   let nr = 1, start = addr;
   const order = k.params.anonFolioOrder;
-  if (order > 0) {
+  if (pmdOrder) {
+    nr = 2 ** PMD_ORDER;
+    start = Math.floor(addr / (PAGE_SIZE * nr)) * PAGE_SIZE * nr;
+  } else if (order > 0) {
     const size = PAGE_SIZE * 2 ** order;
     const a = Math.floor(addr / size) * size;
     if (
@@ -304,7 +317,7 @@ function newAnonFolio(
       presentPte(f, i, writable, true, false, writable, zeroFilled),
     );
   }
-  if (nr > 1) countEvent(k, "mthp_folios");
+  if (nr > 1 && !pmdOrder) countEvent(k, "mthp_folios");
   return f;
 }
 
@@ -583,4 +596,5 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   }
   // A large VMA's worth of room is not kept.
   if (count > SCRATCH_KEEP) copyNodes.length = copyVpns.length = 0;
+  copyTables(pm, cm, src.start, src.end);
 }

@@ -14,7 +14,7 @@
 
 import type { KernelState } from "./state.ts";
 import { createFile } from "./folio.ts";
-import { zapRange, zapWholeMm } from "./pgtable.ts";
+import { freePgtables, zapRange, zapWholeMm } from "./pgtable.ts";
 import { splitVma, vmaMergeNewRange, type VmaMergeStruct, vmgNew, vmgReset } from "./vma.ts";
 import { vmaAlloc, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
@@ -350,6 +350,13 @@ export function teardownVmas(
   } else {
     for (let i = 0; i < count; i++) vmaUnlinkFromTree(k, vmas[i]);
     for (let i = 0; i < count; i++) zapRange(k, vmas[i].mm, vmas[i].start, vmas[i].end);
+    // free_pgtables, between the VMAs that stay (the torn-down ones are out of the tree).
+    for (let i = 0; i < count; i++) {
+      const { mm, start, end } = vmas[i];
+      if (mm.emptyTables === undefined || mm.emptyTables.size === 0) continue;
+      const prev = mm.vmas.below(start), next = mm.vmas.findFirstEndAfter(end);
+      freePgtables(mm, start, end, prev?.end ?? 0, next?.start ?? Infinity);
+    }
   }
   // vm_area_free (vma_tree.ts's vmaFree) in two halves: each VMA is marked freed right after its
   // anon state is unlinked, while it is at hand (one pass over the VMAs fewer; nothing in a

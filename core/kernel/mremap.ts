@@ -18,8 +18,15 @@
  */
 
 import { countEvent, type KernelState } from "./state.ts";
-import { attachPte, detachPte } from "./pgtable.ts";
-import { anonUnmappedArea, getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
+import { attachPte, detachPte, pmdNone, pteTableIndex } from "./pgtable.ts";
+import {
+  anonUnmappedArea,
+  getUnmappedArea,
+  isAligned,
+  munmapRange,
+  pageAlignUp,
+  PMD_SIZE,
+} from "./mmap.ts";
 import {
   vmaMergeExistingRange,
   vmaMergeExtend,
@@ -353,7 +360,13 @@ function copyVma(k: KernelState, vma: Vma, addr: number, len: number, pgoff: num
   return nv;
 }
 
-/** `move_page_tables`: PTEs move; folios and their `mapping`/`index` are untouched. */
+/**
+ * `move_page_tables`: PTEs move; folios and their `mapping`/`index` are untouched. Per 2 MiB
+ * extent of the source that has a page table: where both addresses are 2 MiB aligned and the
+ * destination has none, the whole table moves (`move_normal_pmd`, or `move_huge_pmd` for a THP),
+ * leaving the source `pmd_none`; otherwise the entries move and the destination gets a table
+ * (`pte_alloc`) even when no entry lands in it, while the source keeps its own, emptied.
+ */
 function movePageTables(
   k: KernelState,
   mm: Mm,
@@ -361,6 +374,17 @@ function movePageTables(
   newAddr: number,
   len: number,
 ): void {
+  const movedWhole: number[] = [], dstTables: number[] = [];
+  for (let off = 0; off < len;) {
+    const oa = oldAddr + off, na = newAddr + off;
+    const extent = Math.min(PMD_SIZE - (oa % PMD_SIZE), PMD_SIZE - (na % PMD_SIZE), len - off);
+    const t = pteTableIndex(oa / PAGE_SIZE), nt = pteTableIndex(na / PAGE_SIZE);
+    if (!pmdNone(mm, t)) {
+      if (extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);
+      dstTables.push(nt);
+    }
+    off += extent;
+  }
   const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
   const moved: { addr: number; pte: Pte }[] = [];
   for (const vpn of keys) {
@@ -374,6 +398,10 @@ function movePageTables(
     attachPte(mm, addr / PAGE_SIZE, pte);
     if (pte.kind === "present" && pte.folio.anon) k.oracle.map(pte.folio, mm, addr);
     k.exec.work("pte_update");
+  }
+  for (const t of movedWhole) mm.emptyTables?.delete(t);
+  for (const nt of dstTables) {
+    if (!mm.ptePages.has(nt)) (mm.emptyTables ??= new Set()).add(nt);
   }
 }
 

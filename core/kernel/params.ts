@@ -36,10 +36,10 @@ export interface KernelParams {
    */
   mapleEntriesPerNode: number;
   /**
-   * mTHP order of anonymous write faults: 0 = 4 KiB folios (THP/mTHP off, the default); n > 0 =
+   * mTHP order of anonymous write faults: 0 = 4 KiB folios (mTHP off, the default); n > 0 =
    * naturally aligned, PTE-mapped 2^n-page folios where the aligned range fits in the VMA and is
-   * unpopulated, as `alloc_anon_folio` does with one mTHP size enabled (mm/memory.c). PMD
-   * mappings are not modelled.
+   * unpopulated, as `alloc_anon_folio` does with one mTHP size enabled (mm/memory.c). PMD-size
+   * THP faults are {@link thpEnabled}'s.
    */
   anonFolioOrder: number;
   /**
@@ -73,14 +73,29 @@ export interface KernelParams {
   swapSyncIo: boolean;
   /**
    * The kernel is built with CONFIG_TRANSPARENT_HUGEPAGE (default true: x86_64 distribution
-   * kernels, and this host), whatever the THP sysfs mode. Two placement and flag effects are
-   * modelled (PMD mappings are not): `mmap(NULL)` of private anonymous memory whose length is a
+   * kernels, and this host), whatever the THP sysfs mode. Besides THP faults ({@link thpEnabled}),
+   * two placement and flag effects are modelled: `mmap(NULL)` of private anonymous memory whose length is a
    * multiple of 2 MiB gets a 2 MiB-aligned address (`__get_unmapped_area` ->
    * `thp_get_unmapped_area_vmflags`, mm/mmap.c), as do mremap's moves of it; and MAP_STACK sets
    * VM_NOHUGEPAGE (`calc_vm_flag_bits`, include/linux/mman.h), which keeps a stack from merging
-   * with other anonymous memory. false models a kernel without THP.
+   * with other anonymous memory. false models a kernel without THP (and so no THP faults, whatever
+   * {@link thpEnabled} says).
    */
   thp: boolean;
+  /**
+   * `/sys/kernel/mm/transparent_hugepage/enabled`: which private anonymous VMAs take a 2 MiB THP
+   * on a fault whose aligned 2 MiB range lies inside the VMA and has no page table yet
+   * (`__handle_mm_fault` -> `do_huge_pmd_anonymous_page`, mm/memory.c and mm/huge_memory.c).
+   * "always": every VMA without VM_NOHUGEPAGE; "madvise" (the default: CONFIG_TRANSPARENT_HUGEPAGE_
+   * MADVISE, this host's and most distributions' setting): VM_HUGEPAGE VMAs (MADV_HUGEPAGE);
+   * "never": none. docs/model.md §5.3.
+   */
+  thpEnabled: "always" | "madvise" | "never";
+  /**
+   * `/sys/kernel/mm/transparent_hugepage/use_zero_page` (default true, the kernel's default and
+   * this host's): a THP read fault maps the huge zero page instead of allocating a THP.
+   */
+  thpUseZeroPage: boolean;
   /** Check invariants (reference §1.7) after every operation (slow; tests use it). */
   debugChecks: boolean;
   /** Check every rmap walk against the oracle (default on; a mismatch stops the run). */
@@ -122,6 +137,8 @@ export const DEFAULT_KERNEL_PARAMS: Readonly<KernelParams> = {
   swapSpace: true,
   swapSyncIo: true,
   thp: true,
+  thpEnabled: "madvise",
+  thpUseZeroPage: true,
   debugChecks: false,
   oracleChecks: true,
   ksmPagesToScan: 100,
@@ -136,8 +153,10 @@ export interface KernelParamDoc {
   min?: number;
   /** Largest valid value (integers). */
   max?: number;
-  /** Integer or boolean. */
-  kind: "int" | "bool";
+  /** Integer, boolean, or one of {@link choices}. */
+  kind: "int" | "bool" | "enum";
+  /** The valid values of an enum. */
+  choices?: readonly string[];
   /** Unit of the value ("" for a boolean or a count without unit). */
   unit: string;
   /** What the parameter means. */
@@ -246,6 +265,21 @@ export const KERNEL_PARAM_RANGES: Readonly<Record<keyof KernelParams, KernelPara
     source:
       "__get_unmapped_area (mm/mmap.c), __thp_get_unmapped_area (mm/huge_memory.c), calc_vm_flag_bits (include/linux/mman.h), Linux 6.18",
   },
+  thpEnabled: {
+    kind: "enum",
+    choices: ["always", "madvise", "never"],
+    unit: "",
+    meaning:
+      "THP sysfs mode: which private anonymous VMAs take a 2 MiB THP on a fault (madvise: MADV_HUGEPAGE ones)",
+    source:
+      "transparent_hugepage/enabled; __handle_mm_fault (mm/memory.c), do_huge_pmd_anonymous_page (mm/huge_memory.c); default CONFIG_TRANSPARENT_HUGEPAGE_MADVISE, as this host (docs/model.md §5.3)",
+  },
+  thpUseZeroPage: {
+    kind: "bool",
+    unit: "",
+    meaning: "a THP read fault maps the huge zero page (false: it allocates a THP)",
+    source: "transparent_hugepage/use_zero_page, default 1; do_huge_pmd_anonymous_page",
+  },
   debugChecks: {
     kind: "bool",
     unit: "",
@@ -315,6 +349,10 @@ export function resolveKernelParams(overrides: Partial<KernelParams> = {}): Kern
     if (r.kind === "bool") {
       if (typeof v !== "boolean") {
         throw new RangeError(`Kernel parameter ${k} must be true or false`);
+      }
+    } else if (r.kind === "enum") {
+      if (typeof v !== "string" || !r.choices!.includes(v)) {
+        throw new RangeError(`Kernel parameter ${k} must be one of ${r.choices!.join(", ")}`);
       }
     } else if (
       typeof v !== "number" || !Number.isInteger(v) || v < (r.min ?? -Infinity) ||

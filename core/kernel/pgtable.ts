@@ -138,8 +138,16 @@ export function ptepGet(mm: Mm, vpn: number): PteValue {
  */
 export function attachPte(mm: Mm, vpn: number, pte: Pte): void {
   mm.pages.set(vpn, pte);
-  const t = pteTableIndex(vpn);
-  mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
+  countPte(mm, pteTableIndex(vpn));
+}
+
+/** One more entry in table `t`: a table that was empty, or absent, holds one. */
+function countPte(mm: Mm, t: number): void {
+  const c = mm.ptePages.get(t);
+  if (c === undefined) {
+    mm.ptePages.set(t, 1);
+    if (mm.emptyTables !== undefined) mm.emptyTables.delete(t);
+  } else mm.ptePages.set(t, c + 1);
 }
 
 /**
@@ -155,8 +163,11 @@ export function detachPte(mm: Mm, vpn: number): Pte | undefined {
   if (!pte) return undefined;
   const t = pteTableIndex(vpn);
   const c = mm.ptePages.get(t)! - 1;
-  if (c === 0) mm.ptePages.delete(t);
-  else mm.ptePages.set(t, c);
+  if (c === 0) {
+    // The table stays, empty, until free_pgtables or an empty-table reclaim frees it.
+    mm.ptePages.delete(t);
+    (mm.emptyTables ??= new Set()).add(t);
+  } else mm.ptePages.set(t, c);
   return pte;
 }
 
@@ -173,10 +184,8 @@ export function setPte(k: KernelState, mm: Mm, addr: number, pte: Pte): void {
   const vpn = addr / PAGE_SIZE;
   // Linked at once when the slot is empty (one page-table lookup); otherwise the old entry is
   // cleared first, as before.
-  if (mm.pages.insertAbsent(vpn, pte)) {
-    const t = pteTableIndex(vpn);
-    mm.ptePages.set(t, (mm.ptePages.get(t) ?? 0) + 1);
-  } else {
+  if (mm.pages.insertAbsent(vpn, pte)) countPte(mm, pteTableIndex(vpn));
+  else {
     clearPte(k, mm, addr);
     attachPte(mm, vpn, pte);
   }
@@ -287,6 +296,68 @@ export function zapWholeMm(
   dropZapScratch(n);
   mm.pages.clear();
   mm.ptePages.clear();
+  mm.emptyTables = undefined;
+}
+
+/** Bytes one page-table page maps (`PMD_SIZE`: 512 pages). */
+const TABLE_BYTES = PAGE_SIZE << PTES_PER_TABLE_SHIFT;
+
+/**
+ * `pmd_none` for page-table index `t` (`pteTableIndex`): no page-table page there, with entries
+ * or without. A THP fault needs it (`__handle_mm_fault`, mm/memory.c).
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (pmdNone(mm, pteTableIndex(addr / PAGE_SIZE))) doHugePmdAnonymousPage(k, vma, addr);
+ * ```
+ */
+export function pmdNone(mm: Mm, t: number): boolean {
+  return !mm.ptePages.has(t) && mm.emptyTables?.has(t) !== true;
+}
+
+/**
+ * The page-table part of `free_pgtables` (mm/memory.c, `free_pgd_range`) after `[start, end)` was
+ * unmapped: the empty tables of the range are freed where their whole 2 MiB lies between the
+ * VMAs left on either side (`floor`: the end of the one below, `ceiling`: the start of the one
+ * above); a table a remaining VMA still overlaps stays.
+ *
+ * @example Usage
+ * ```ts ignore
+ * freePgtables(mm, vma.start, vma.end, prev?.end ?? 0, next?.start ?? Infinity);
+ * ```
+ */
+export function freePgtables(
+  mm: Mm,
+  start: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
+  const empty = mm.emptyTables;
+  if (empty === undefined || empty.size === 0) return;
+  const first = Math.max(Math.floor(start / TABLE_BYTES), Math.ceil(floor / TABLE_BYTES));
+  const last = Math.min(Math.ceil(end / TABLE_BYTES), Math.floor(ceiling / TABLE_BYTES));
+  if (last - first > empty.size) {
+    for (const t of empty) if (t >= first && t < last) empty.delete(t);
+  } else for (let t = first; t < last; t++) empty.delete(t);
+}
+
+/**
+ * MADV_DONTNEED's empty-table reclaim (CONFIG_PT_RECLAIM, on for x86_64 and on this host:
+ * `zap_pte_range` with `details->reclaim_pt`, mm/memory.c and mm/pt_reclaim.c): after the zap of
+ * `[start, end)` inside one VMA, a table whose whole 2 MiB lies in the range and that holds no
+ * entry (a guard marker is one) is freed.
+ *
+ * @example Usage
+ * ```ts ignore
+ * reclaimEmptyTables(mm, start, end);
+ * ```
+ */
+export function reclaimEmptyTables(mm: Mm, start: number, end: number): void {
+  const empty = mm.emptyTables;
+  if (empty === undefined || empty.size === 0) return;
+  const first = Math.ceil(start / TABLE_BYTES), last = Math.floor(end / TABLE_BYTES);
+  for (let t = first; t < last; t++) empty.delete(t);
 }
 
 /**
@@ -302,4 +373,21 @@ const ZAP_SCRATCH_KEEP = 16384;
 function dropZapScratch(n: number): void {
   if (n > ZAP_SCRATCH_KEEP) zapNodes.length = zapVpns.length = 0;
   else for (let i = 0; i < n; i++) zapNodes[i] = null;
+}
+
+/**
+ * The tables of fork's copy of `[start, end)` from `pm` to `cm`: `copy_pte_range` allocates the
+ * child's table wherever the parent has one (`copy_pmd_range` skips only `pmd_none`), whether or
+ * not an entry is copied into it; one that received no entry is empty.
+ *
+ * @example Usage
+ * ```ts ignore
+ * copyTables(parent, child, vma.start, vma.end);
+ * ```
+ */
+export function copyTables(pm: Mm, cm: Mm, start: number, end: number): void {
+  const last = pteTableIndex((end - 1) / PAGE_SIZE);
+  for (let t = pteTableIndex(start / PAGE_SIZE); t <= last; t++) {
+    if (!cm.ptePages.has(t) && !pmdNone(pm, t)) (cm.emptyTables ??= new Set()).add(t);
+  }
 }

@@ -456,6 +456,12 @@ export interface Mm {
   readonly pages: PageTable;
   /** PTEs per page-table page (index = `pteTableIndex(vpn)`, i.e. vpn / 512): a PTE page exists while its count is > 0. */
   readonly ptePages: Map<number, number>;
+  /**
+   * Page-table pages that exist with no entry left (a zap emptied them and nothing has freed them
+   * yet: `free_pgtables`, MADV_DONTNEED's empty-table reclaim or exit). A THP fault needs
+   * `pmd_none`: no table at all (pgtable.ts `pmdNone`). Absent until a table first empties.
+   */
+  emptyTables?: Set<number>;
   /** `mmap_lock`. */
   readonly mmapLock: Lock;
   /** `page_table_lock`. */

@@ -1,0 +1,125 @@
+/**
+ * PMD-size transparent huge pages of private anonymous memory: the fault that maps one
+ * (`do_huge_pmd_anonymous_page`), on a VMA the THP sysfs mode allows, where the aligned 2 MiB
+ * lies inside the VMA and has no page table yet. docs/model.md §5.3.
+ *
+ * Stands for the anonymous fault path of `mm/huge_memory.c` and the PMD-level test of
+ * `__handle_mm_fault` (mm/memory.c), with `thp_vma_allowable_order` and
+ * `thp_vma_suitable_order` (include/linux/huge_mm.h), Linux 6.18.
+ *
+ * The model maps a THP as the 512 PTEs of one 512-page folio, the way it maps an mTHP, and the
+ * huge zero page as 512 zero-page PTEs: a page-table walk, `mincore`, fork's copy, a CoW fault
+ * (Linux splits the PMD and copies one page: `do_huge_pmd_wp_page`'s fallback) and a zap of part
+ * of it (Linux splits the PMD first) then act as they do on Linux. Not modelled, named: a write
+ * to the huge zero page maps a new THP on Linux (`do_huge_zero_wp_pmd`) and one small page in
+ * the model; `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model reuses the page
+ * (`wp_can_reuse_anon_folio`); khugepaged, which collapses ranges into THPs in the background;
+ * a failed THP allocation (`VM_FAULT_FALLBACK`); and `MMF_DISABLE_THP` (prctl).
+ *
+ * Scheme hooks called here: `prepare` (`vmf_anon_prepare`, before either kind of THP mapping).
+ *
+ * This module is browser compatible and has no dependencies.
+ *
+ * @module
+ */
+
+import { newAnonFolio } from "./memory.ts";
+import type { Access } from "./memory.ts";
+import { pmdNone, pteTableIndex, setPte, zeroPagePte } from "./pgtable.ts";
+import { countEvent, type KernelState } from "./state.ts";
+import {
+  hex,
+  PAGE_SIZE,
+  SyscallError,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+  VM_UFFD_MISSING,
+  VM_WRITE,
+  type Vma,
+} from "./types.ts";
+
+/** log2 of the pages of a PMD-size THP (`HPAGE_PMD_ORDER`: 9, 2 MiB, on x86_64). */
+export const PMD_ORDER = 9;
+
+/** Pages of a PMD-size THP (`HPAGE_PMD_NR`). */
+const PMD_PAGES = 1 << PMD_ORDER;
+
+/** Bytes of a PMD-size THP (`HPAGE_PMD_SIZE`). */
+const PMD_BYTES = PAGE_SIZE * PMD_PAGES;
+
+/**
+ * Whether a fault at `addr` of private anonymous `vma` takes the PMD path: `pmd_none` and
+ * `thp_vma_allowable_order(vma, vm_flags, TVA_PAGEFAULT, PMD_ORDER)`. The kernel has THP
+ * (`params.thp`), the sysfs mode allows the VMA ("always": no VM_NOHUGEPAGE; "madvise": also
+ * VM_HUGEPAGE), the aligned 2 MiB lies inside the VMA (anonymous VMAs need no pgoff alignment),
+ * and no page table covers it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (thpFaultAllowed(k, vma, addr)) doHugePmdAnonymousPage(k, vma, addr, "write", true);
+ * ```
+ */
+export function thpFaultAllowed(k: KernelState, vma: Vma, addr: number): boolean {
+  const p = k.params;
+  if (!p.thp || p.thpEnabled === "never") return false;
+  const flags = vma.flags;
+  if (flags & VM_NOHUGEPAGE) return false;
+  if (p.thpEnabled === "madvise" && (flags & VM_HUGEPAGE) === 0) return false;
+  const haddr = Math.floor(addr / PMD_BYTES) * PMD_BYTES;
+  if (haddr < vma.start || haddr + PMD_BYTES > vma.end) return false;
+  return pmdNone(vma.mm, pteTableIndex(haddr / PAGE_SIZE));
+}
+
+/**
+ * The PMD step of a fault at `addr` (page aligned) of private anonymous `vma` with no PTE there:
+ * when {@link thpFaultAllowed}, maps a THP or the huge zero page and returns true; otherwise
+ * returns false and the fault goes on at the PTE level.
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (!thpFault(k, vma, addr, access, user)) doAnonymousPage(k, vma, addr, access, user);
+ * ```
+ */
+export function thpFault(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  access: Access,
+  user: boolean,
+): boolean {
+  if (!thpFaultAllowed(k, vma, addr)) return false;
+  doHugePmdAnonymousPage(k, vma, addr, access, user);
+  return true;
+}
+
+/**
+ * `do_huge_pmd_anonymous_page` (mm/huge_memory.c, Linux 6.18): `vmf_anon_prepare` first, so even
+ * a read gives the VMA its anon_vma (the PTE path's zero-page read does not). A read where the
+ * zero page is allowed (`params.zeroPage`, not `mm_forbids_zeropage`) and `use_zero_page` is on
+ * maps the huge zero page; anything else allocates a THP (`__do_huge_pmd_anonymous_page`), mapped
+ * dirty and, in a VM_WRITE VMA, writable. A userfaultfd-armed VMA (missing mode) gets
+ * `handle_userfault` instead of the mapping, which with UFFD_FEATURE_SIGBUS is SIGBUS (EFAULT).
+ */
+function doHugePmdAnonymousPage(
+  k: KernelState,
+  vma: Vma,
+  addr: number,
+  access: Access,
+  user: boolean,
+): void {
+  k.scheme.prepare(vma);
+  if (vma.flags & VM_UFFD_MISSING) {
+    throw new SyscallError("EFAULT", "touch", `SIGBUS: userfaultfd missing fault at ${hex(addr)}`);
+  }
+  const haddr = Math.floor(addr / PMD_BYTES) * PMD_BYTES;
+  if (access === "read" && k.params.zeroPage && k.params.thpUseZeroPage) {
+    // set_huge_zero_folio: one read-only PMD entry over the huge zero page.
+    for (let i = 0; i < PMD_PAGES; i++) setPte(k, vma.mm, haddr + i * PAGE_SIZE, zeroPagePte(true));
+    countEvent(k, "faults_thp_zero_page");
+    return;
+  }
+  // map_anon_folio_pmd: `maybe_pmd_mkwrite(pmd_mkdirty(entry))`; a user write leaves its data in
+  // one page, the kernel's own fault (a populate) leaves zeroes.
+  newAnonFolio(k, vma, haddr, (vma.flags & VM_WRITE) !== 0, !user || access === "read", true);
+  countEvent(k, "faults_thp");
+}

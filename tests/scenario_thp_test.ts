@@ -1,0 +1,230 @@
+// PMD-size THP faults of private anonymous memory (core/kernel/huge_memory.ts; mm/huge_memory.c
+// `do_huge_pmd_anonymous_page` and the PMD step of mm/memory.c `__handle_mm_fault`, Linux 6.18;
+// docs/model.md §5.3), each checked against this host's kernel by tools/verify/scenarios/thp.scn.
+// The THP sysfs mode is a kernel parameter (`thpEnabled`, default "madvise", as this host); a
+// fault takes the PMD path only where the aligned 2 MiB lies in the VMA and no page table covers
+// it, so the tests also pin when a table goes: munmap's free_pgtables, MADV_DONTNEED's reclaim of
+// a whole emptied table, never a partial zap; fork gives the child a table wherever the parent
+// has one. Each test names the bug it catches.
+
+import { assertEquals } from "./assert.ts";
+import { errnoOf } from "./errno.ts";
+import { Kernel } from "../core/kernel/kernel.ts";
+import type { KernelParams } from "../core/kernel/params.ts";
+import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
+import {
+  MADV_DONTNEED,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  type Mm,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+} from "../core/kernel/types.ts";
+
+const P = PAGE_SIZE;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+/** 2 MiB aligned: pages [0, 512) and [512, 1024) are one page table each. */
+const X = 0x7f0000000000;
+const pg = (n: number): number => X + n * P;
+
+function setup(params: Partial<KernelParams> = {}): { k: Kernel; mm: Mm } {
+  const k = new Kernel({ scheme: new AnonVmaScheme(), params: { debugChecks: true, ...params } });
+  return { k, mm: k.spawn() };
+}
+
+/** Pages of `[from, from + n)` mapped (present or zero page), as mincore counts them. */
+function resident(k: Kernel, mm: Mm, from: number, n: number): number {
+  return k.mincore(mm, pg(from), n * P).reduce((s, b) => s + (b & 1), 0);
+}
+
+/** `[nrPages, index]` of each live anon folio, in allocation order. */
+function folios(k: Kernel): [number, number][] {
+  return k.liveAnonFolios.map((f) => [f.nrPages, f.index - X / P]);
+}
+
+/** A: [0, 1024) rw, MADV_HUGEPAGE, nothing faulted. */
+function hugeVma(params: Partial<KernelParams> = {}): { k: Kernel; mm: Mm } {
+  const { k, mm } = setup(params);
+  k.mmap(mm, X, 1024 * P, RW, ANON);
+  k.madvise(mm, X, 1024 * P, MADV_HUGEPAGE);
+  return { k, mm };
+}
+
+Deno.test("THP read fault: the huge zero page, and an anon_vma (the small-page read has none)", () => {
+  // Catches: a THP read that skips vmf_anon_prepare (the host counts one anon_vma: verify's
+  // thp-read-fault-zero-page), or one that allocates memory.
+  //   0          512        1024
+  //   |A hugepage:  zero x512 |          | read of page 0 maps pages 0..511 to the zero page
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(0), "read");
+  assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 1]);
+  assertEquals([resident(k, mm, 0, 1024), k.liveAnonFolios.length], [512, 0]);
+  assertEquals([k.pte(mm, pg(0))?.kind, k.pte(mm, pg(511))?.kind, k.pte(mm, pg(512))], [
+    "zero",
+    "zero",
+    undefined,
+  ]);
+  assertEquals(k.counters.faults_thp_zero_page, 1);
+  // Without the huge zero page the read allocates a THP.
+  const t = hugeVma({ thpUseZeroPage: false });
+  t.k.touch(t.mm, pg(3), "read");
+  assertEquals(folios(t.k), [[512, 0]]);
+  // The small-page read of a VMA without MADV_HUGEPAGE: the zero page, no anon_vma.
+  const s = setup();
+  s.k.mmap(s.mm, X, 1024 * P, RW, ANON);
+  s.k.touch(s.mm, pg(0), "read");
+  assertEquals([s.k.slab.live("anon_vma"), resident(s.k, s.mm, 0, 1024)], [0, 1]);
+});
+
+Deno.test("THP write fault: one 512-page folio at the aligned 2 MiB; fork shares it, CoW copies a page", () => {
+  // Catches: a THP placed at the faulting page instead of the aligned 2 MiB (index 5), one not
+  // shared by fork, or a CoW that copies the whole THP (verify's thp-write-fault-fork-cow).
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(5), "write");
+  assertEquals(folios(k), [[512, 0]]);
+  const f = k.liveAnonFolios[0];
+  assertEquals([resident(k, mm, 0, 1024), k.counters.faults_thp], [512, 1]);
+  const child = k.fork(mm);
+  k.touch(child, pg(7), "write");
+  assertEquals(folios(k), [[512, 0], [1, 7]]);
+  assertEquals([resident(k, child, 0, 1024), resident(k, mm, 0, 1024)], [512, 512]);
+  assertEquals(f.totalMapcount(), 1023);
+  k.madvise(mm, X, 3 * P, MADV_DONTNEED);
+  assertEquals([resident(k, mm, 0, 1024), f.totalMapcount()], [509, 1020]);
+  assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [2, 3]);
+});
+
+Deno.test("THP eligibility: the sysfs mode, VM_NOHUGEPAGE, and an aligned 2 MiB inside the VMA", () => {
+  // Catches: a mode test that ignores "madvise" or "never", a VM_NOHUGEPAGE VMA taking a THP, or a
+  // THP whose 2 MiB runs past the VMA (verify's thp-unaligned-vma, thp-nohugepage-populate).
+  const plain = (params: Partial<KernelParams>, advice?: number): number => {
+    const { k, mm } = setup(params);
+    k.mmap(mm, X, 1024 * P, RW, ANON);
+    if (advice !== undefined) k.madvise(mm, X, 1024 * P, advice);
+    k.touch(mm, pg(600), "write");
+    return k.liveAnonFolios[0].nrPages;
+  };
+  assertEquals(plain({}), 1); // madvise mode, no MADV_HUGEPAGE
+  assertEquals(plain({}, MADV_HUGEPAGE), 512);
+  assertEquals(plain({ thpEnabled: "always" }), 512);
+  assertEquals(plain({ thpEnabled: "always" }, MADV_NOHUGEPAGE), 1);
+  assertEquals(plain({ thpEnabled: "never" }, MADV_HUGEPAGE), 1);
+  assertEquals(plain({ thp: false, thpEnabled: "always" }), 1);
+  //   1                 512                1025
+  //   |A hugepage: small | THP (512..1023)   |small|  only [512, 1024) is aligned and inside
+  const { k, mm } = setup();
+  k.mmap(mm, pg(1), 1024 * P, RW, ANON);
+  k.madvise(mm, pg(1), 1024 * P, MADV_HUGEPAGE);
+  k.touch(mm, pg(600), "read");
+  k.touch(mm, pg(2), "read");
+  k.touch(mm, pg(1024), "write");
+  assertEquals(resident(k, mm, 1, 1024), 514);
+  assertEquals([k.pte(mm, pg(1))?.kind, k.pte(mm, pg(3))?.kind], [undefined, undefined]);
+  assertEquals(folios(k), [[1, 1024]]);
+});
+
+Deno.test("THP and page tables: a table left by a fault or a partial zap keeps the range small", () => {
+  // Catches: pmd_none read as "no entry" (the model's count of entries), so that a THP lands over
+  // an emptied table (verify's thp-table-exists, thp-dontneed-partial-keeps-table).
+  //   0    5          512       1024
+  //   |A  *small       |  THP     |   page 5 faulted before MADV_HUGEPAGE: its table stays
+  const { k, mm } = setup();
+  k.mmap(mm, X, 1024 * P, RW, ANON);
+  k.touch(mm, pg(5), "write");
+  k.madvise(mm, X, 1024 * P, MADV_HUGEPAGE);
+  k.touch(mm, pg(600), "write");
+  k.touch(mm, pg(10), "write");
+  assertEquals(folios(k), [[1, 5], [512, 512], [1, 10]]);
+  // A partial MADV_DONTNEED empties the table but leaves it.
+  k.madvise(mm, pg(5), P, MADV_DONTNEED);
+  k.madvise(mm, pg(10), P, MADV_DONTNEED);
+  assertEquals([mm.ptePages.has(X / P / 512), mm.emptyTables?.has(X / P / 512)], [false, true]);
+  k.touch(mm, pg(6), "write");
+  assertEquals(folios(k).at(-1), [1, 6]);
+});
+
+Deno.test("THP and page tables: munmap and a whole-table MADV_DONTNEED free the table", () => {
+  // Catches: tables that are never freed (no THP after munmap: verify's thp-munmap-frees-table), a
+  // DONTNEED that does not reclaim a whole emptied table (thp-dontneed-whole-frees-table), or one
+  // that reclaims a table a VMA shares with a neighbour.
+  const { k, mm } = setup();
+  k.mmap(mm, X, 100 * P, RW, ANON);
+  k.touch(mm, pg(5), "write");
+  k.munmap(mm, X, 100 * P);
+  assertEquals(mm.emptyTables?.size, 0);
+  k.mmap(mm, X, 1024 * P, RW, ANON);
+  k.madvise(mm, X, 1024 * P, MADV_HUGEPAGE);
+  k.touch(mm, pg(6), "write");
+  assertEquals(folios(k), [[512, 0]]);
+  // A whole 2 MiB zapped in one VMA: reclaimed, so the next fault is a THP again.
+  k.madvise(mm, X, 512 * P, MADV_DONTNEED);
+  assertEquals([k.liveAnonFolios.length, mm.emptyTables?.size], [0, 0]);
+  k.touch(mm, pg(7), "write");
+  assertEquals(folios(k), [[512, 0]]);
+  // Two VMAs share the table: neither zap covers all of it, so it stays.
+  const t = setup();
+  t.k.mmap(t.mm, X, 256 * P, RW, ANON);
+  t.k.mmap(t.mm, pg(256), 256 * P, PROT_READ, ANON);
+  t.k.touch(t.mm, pg(1), "write");
+  t.k.madvise(t.mm, X, 512 * P, MADV_DONTNEED);
+  assertEquals([...(t.mm.emptyTables ?? [])], [X / P / 512]);
+  // An munmap with the neighbour still there keeps it too; unmapping both frees it.
+  t.k.munmap(t.mm, X, 256 * P);
+  assertEquals(t.mm.emptyTables?.size, 1);
+  t.k.munmap(t.mm, pg(256), 256 * P);
+  assertEquals(t.mm.emptyTables?.size, 0);
+});
+
+Deno.test("THP and fork: the child gets a table wherever the parent has one, even empty", () => {
+  // Catches: a fork that copies only entries, so the child's first fault in a range the parent
+  // has a table for maps a THP (verify's thp-fork-copies-empty-table).
+  const { k, mm } = setup();
+  k.mmap(mm, X, 1024 * P, RW, ANON);
+  k.touch(mm, pg(5), "write");
+  k.madvise(mm, pg(5), P, MADV_DONTNEED);
+  const child = k.fork(mm);
+  assertEquals([...(child.emptyTables ?? [])], [X / P / 512]);
+  k.madvise(child, X, 1024 * P, MADV_HUGEPAGE);
+  k.touch(child, pg(6), "write");
+  k.touch(child, pg(600), "write");
+  assertEquals(folios(k), [[1, 6], [512, 512]]);
+});
+
+Deno.test("THP and userfaultfd: the missing fault prepares the anon_vma before its SIGBUS", () => {
+  // Catches: a THP read that hands over to handle_userfault before vmf_anon_prepare (the host
+  // keeps the anon_vma: verify's thp-uffd-read-sigbus), or one that maps the zero page anyway.
+  const { k, mm } = hugeVma();
+  k.userfaultfd(mm).register(X, 1024 * P);
+  assertEquals(errnoOf(() => k.touch(mm, pg(5), "read")), "EFAULT");
+  assertEquals([k.slab.live("anon_vma"), resident(k, mm, 0, 1024)], [1, 0]);
+});
+
+Deno.test("THP and mremap: an aligned 2 MiB moves as a whole table, leaving the source none", () => {
+  // Catches: a move that leaves the source's table behind, so a DONTUNMAP source stays on small
+  // pages (verify's thp-move-small-dontunmap), or one that moves a table not wholly in the range.
+  //   0        512           1536      2048
+  //   |A *5    |     ...     |A' *5     |   DONTUNMAP: A stays, with no table; A' has A's
+  const { k, mm } = setup();
+  k.mmap(mm, X, 512 * P, RW, ANON);
+  k.touch(mm, pg(5), "write");
+  k.mremap(mm, X, 512 * P, 512 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, pg(1536));
+  assertEquals([mm.emptyTables?.has(X / P / 512), mm.ptePages.has(X / P / 512 + 3)], [false, true]);
+  k.madvise(mm, X, 512 * P, MADV_HUGEPAGE);
+  k.touch(mm, pg(6), "write");
+  assertEquals(folios(k), [[1, 5], [512, 0]]);
+  // Unaligned by one page: entries move, the source keeps its emptied table.
+  const t = setup();
+  t.k.mmap(t.mm, X, 512 * P, RW, ANON);
+  t.k.touch(t.mm, pg(5), "write");
+  const flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+  t.k.mremap(t.mm, X, 512 * P, 512 * P, flags, pg(1537));
+  assertEquals(t.mm.emptyTables?.has(X / P / 512), true);
+});
