@@ -284,14 +284,22 @@ Deno.test("verify: export writes locks, process_madvise and mmap flags, and coun
   s.steps.forEach((st, j) => assertEquals(m.outcomes[j], st.expect, st.text));
 });
 
+/** The THP sysfs of a host with the defaults (madvise, the huge zero page on). */
+const THP = { enabled: "always [madvise] never\n", useZeroPage: "1\n" };
+
 Deno.test("verify: the model follows the host's zero-page configuration", async () => {
   const swaps = "Filename\tType\tSize\tUsed\tPriority\n/dev/zram0 partition 65532 0 100\n";
-  const none = await hostKernelParams("console=ttyS0 quiet", swaps, "N\n");
+  const none = await hostKernelParams("console=ttyS0 quiet", swaps, "N\n", THP);
   assertEquals(none, { params: {}, notes: [] });
-  const pvm = await hostKernelParams("quiet pvm_no_zero_page=1 tsc=unstable", swaps, "N");
+  const pvm = await hostKernelParams("quiet pvm_no_zero_page=1 tsc=unstable", swaps, "N", THP);
   assertEquals(pvm.params, { zeroPage: false });
   assertEquals(pvm.notes.length, 1);
-  const noSwap = await hostKernelParams("quiet", "Filename\tType\tSize\tUsed\tPriority\n");
+  const noSwap = await hostKernelParams(
+    "quiet",
+    "Filename\tType\tSize\tUsed\tPriority\n",
+    undefined,
+    THP,
+  );
   assertEquals(noSwap.params, { swapSpace: false });
   assertEquals(noSwap.notes, [
     "host kernel has no swap (/proc/swaps lists none): the model runs with kernel.swapSpace=false",
@@ -300,9 +308,9 @@ Deno.test("verify: the model follows the host's zero-page configuration", async 
   // priority here, is synchronous and used first.
   const file = "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 65532 0 -2\n" +
     "/dev/zram0 partition 65532 0 100\n";
-  assertEquals(await hostKernelParams("quiet", file, "N\n"), { params: {}, notes: [] });
+  assertEquals(await hostKernelParams("quiet", file, "N\n", THP), { params: {}, notes: [] });
   const onlyFile = "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 65532 0 -2\n";
-  assertEquals(await hostKernelParams("quiet", onlyFile, "N\n"), {
+  assertEquals(await hostKernelParams("quiet", onlyFile, "N\n", THP), {
     params: { swapSyncIo: false },
     notes: [
       "host kernel swaps to /swapfile without synchronous I/O (zswap off): " +
@@ -310,6 +318,17 @@ Deno.test("verify: the model follows the host's zero-page configuration", async 
     ],
   });
   assertEquals(await hostKernelParams("quiet", onlyFile, "Y\n"), { params: {}, notes: [] });
+  // The THP sysfs mode and huge zero page: the defaults need nothing, others are passed on.
+  const always = { enabled: "[always] madvise never\n", useZeroPage: "0\n" };
+  assertEquals((await hostKernelParams("quiet", file, "N\n", always)).params, {
+    thpEnabled: "always",
+    thpUseZeroPage: false,
+  });
+  const noThp = await hostKernelParams("quiet", file, "N\n", { enabled: "", useZeroPage: "" });
+  assertEquals(noThp.params, { thp: false });
+  assertEquals(noThp.notes, [
+    "host kernel has no THP (no THP sysfs mode): the model runs with kernel.thp=false",
+  ]);
   // A read of untouched memory: the zero page (no anon_vma), or a folio and an anon_vma.
   const [s] = parseScenarios("scenario z\nspawn P0\nmap P0 0 2 rw private\nread P0 0 2\n");
   assertEquals(runModel(s, 1).anonVma[3], 0); // after the read step

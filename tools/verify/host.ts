@@ -461,7 +461,9 @@ async function readOr(path: string, fallback: string): Promise<string> {
  * a host without swap (`/proc/swaps` lists none) reclaims no anonymous memory, so the model runs
  * with `swapSpace: false`; a host that swaps to a disk or a file (not zram, pmem or brd, and
  * zswap off: `/sys/module/zswap/parameters/enabled`) keeps swapped-out folios in the swap cache
- * while their writeback runs, so the model runs with `swapSyncIo: false`.
+ * while their writeback runs, so the model runs with `swapSyncIo: false`; the THP sysfs mode
+ * and `use_zero_page` become `thpEnabled` and `thpUseZeroPage` where they differ from the
+ * defaults, and a kernel without THP sysfs runs with `thp: false`.
  *
  * @example Usage
  * ```ts ignore
@@ -472,6 +474,7 @@ export async function hostKernelParams(
   cmdline?: string,
   swaps?: string,
   zswap?: string,
+  thp?: { enabled: string; useZeroPage: string },
 ): Promise<{ params: Partial<KernelParams>; notes: string[] }> {
   const line = cmdline ?? await readOr("/proc/cmdline", "");
   const params: Partial<KernelParams> = {};
@@ -482,6 +485,22 @@ export async function hostKernelParams(
       "host kernel maps no zero page (pvm_no_zero_page=1 on its command line): " +
         "the model runs with kernel.zeroPage=false",
     );
+  }
+  // The THP sysfs mode and huge zero page (absent: a kernel built without THP).
+  const sysThp = "/sys/kernel/mm/transparent_hugepage";
+  const enabled = thp?.enabled ?? await readOr(`${sysThp}/enabled`, "");
+  const mode = /\[(always|madvise|never)\]/.exec(enabled)?.[1] as KernelParams["thpEnabled"];
+  if (mode === undefined) {
+    params.thp = false;
+    notes.push("host kernel has no THP (no THP sysfs mode): the model runs with kernel.thp=false");
+  } else if (mode !== "madvise") {
+    params.thpEnabled = mode;
+    notes.push(`host THP mode is ${mode}: the model runs with kernel.thpEnabled=${mode}`);
+  }
+  const zero = thp?.useZeroPage ?? await readOr(`${sysThp}/use_zero_page`, "1");
+  if (mode !== undefined && zero.trim() === "0") {
+    params.thpUseZeroPage = false;
+    notes.push("host THP use_zero_page is 0: the model runs with kernel.thpUseZeroPage=false");
   }
   const sw = swaps ?? await readOr("/proc/swaps", "");
   // /proc/swaps: a header line, then one line per active swap device or file.

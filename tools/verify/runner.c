@@ -167,6 +167,7 @@ __attribute__((format(printf, 1, 2))) static void emit(const char *fmt, ...) {
 }
 
 static void ksm_restore(void);
+static void khugepaged_restore(void);
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
   char buf[512];
@@ -179,6 +180,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
   buf[n++] = '\n';
   if (is_controller) {
     ksm_restore();
+    khugepaged_restore();
     olen = 0;
     (void)!write(1, buf, (size_t)n);
     for (int i = 0; i < nprocs; i++)
@@ -269,10 +271,11 @@ static void ksm_restore(void) {
   }
 }
 
-/* SIGINT, SIGTERM, SIGHUP (an interrupted `deno task verify`): restore ksmd's settings, then die
+/* SIGINT, SIGTERM, SIGHUP (an interrupted `deno task verify`): restore ksmd's and khugepaged's settings, then die
  * of the signal as before. */
-static void ksm_on_signal(int sig) {
+static void knobs_on_signal(int sig) {
   ksm_restore();
+  khugepaged_restore();
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -287,7 +290,7 @@ static void ksm_setup(void) {
   }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = ksm_on_signal;
+  sa.sa_handler = knobs_on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
@@ -334,6 +337,53 @@ static void ksm_controller_leave(void) {
   if (munmap(ksm_page, PAGE) < 0) die("munmap: %s", strerror(errno));
   ksmd_scans(1);
   ksm_restore();
+}
+
+/* ---- khugepaged (controller) ------------------------------------------------------------ */
+
+/* khugepaged collapses the small pages of a 2 MiB range inside a MADV_HUGEPAGE VMA into a THP in
+ * the background, at a moment no step chooses; the model has no khugepaged. With the default
+ * max_ptes_none of 511 one page present in the range is enough, and on this host it collapses
+ * such a range within a millisecond of the MADV_HUGEPAGE (it is woken at once; a long
+ * scan_sleep_millisecs did not keep it away). So the controller saves max_ptes_none and sets 0:
+ * khugepaged then collapses only a range whose 512 pages are all present (a populated range
+ * that a page table already covered, which a scenario can still reach: then the copies or the
+ * runs disagree and verify says host-unstable). The value is restored at the end, or when the
+ * runner dies. */
+static const char khugepaged_path[] =
+    "/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none";
+static char khugepaged_saved[32];
+
+static void khugepaged_restore(void) {
+  if (!khugepaged_saved[0]) return;
+  int fd = open(khugepaged_path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)!write(fd, khugepaged_saved, strlen(khugepaged_saved));
+    close(fd);
+  }
+  khugepaged_saved[0] = 0;
+}
+
+static void khugepaged_quiet(void) {
+  if (access(khugepaged_path, F_OK) < 0) return; /* a kernel without THP */
+  char v[32];
+  snprintf(v, sizeof v, "%ld", read_sysfs_long(khugepaged_path));
+  int fd = open(khugepaged_path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("open %s: %s", khugepaged_path, strerror(errno));
+  memcpy(khugepaged_saved, v, sizeof v); /* restored from here on, also by die() */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = knobs_on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  if (write(fd, "0", 1) != 1) {
+    int e = errno;
+    close(fd);
+    khugepaged_saved[0] = 0;
+    die("write %s: %s", khugepaged_path, strerror(e));
+  }
+  close(fd);
 }
 
 /* ---- layout (controller) ----------------------------------------------------------------- */
@@ -932,6 +982,7 @@ int main(int argc, char **argv) {
   if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) (void)!setpriority(PRIO_PROCESS, 0, -20);
   int uses_ksm = 0;
   for (int i = 0; i < nops; i++) uses_ksm |= prog[i].op == OP_KSMD;
+  khugepaged_quiet();
   if (uses_ksm) ksm_controller_enter();
   measure_counts(-1);
   measure_counts(-1); /* the first pass warms the measuring path; Deno uses the last M -1 */
@@ -943,6 +994,7 @@ int main(int argc, char **argv) {
   for (int q = 0; q < nprocs; q++)
     if (alive[q]) die("process %d still alive at the end of the program", q);
   if (uses_ksm) ksm_controller_leave();
+  khugepaged_restore();
   emit("E\n");
   flush_out();
   return 0;
