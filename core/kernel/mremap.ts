@@ -51,7 +51,6 @@ import {
   PAGE_SIZE,
   type Pte,
   SyscallError,
-  VM_ACCOUNT,
   VM_LOCKED_MASK,
   VM_MERGEABLE,
   VM_UFFD_MISSING,
@@ -322,11 +321,13 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
   // merged neighbour too) drops its userfaultfd context.
   if (newVma.flags & VM_UFFD_MISSING) newVma.flags &= ~VM_UFFD_MISSING;
   if (flags & MREMAP_DONTUNMAP) {
-    // dontunmap_complete: the source stays, without VM_LOCKED_MASK and VM_ACCOUNT; its anon
-    // links go when the whole VMA moved.
+    // dontunmap_complete: the source stays, without VM_LOCKED_MASK; its anon links go when the
+    // whole VMA moved. It keeps VM_ACCOUNT: the stable fix "mm/mremap: do not clear VM_ACCOUNT"
+    // of the move_vma refactor (in this host's 6.18.44) dropped the clear the refactor added, so
+    // the source still merges with an accounted neighbour (verify's mremap-dontunmap-keeps-account).
     const src = mm.vmas.find(oldAddr);
     if (src) {
-      src.flags &= ~(VM_ACCOUNT | VM_LOCKED_MASK);
+      src.flags &= ~VM_LOCKED_MASK;
       if (src !== newVma && src.start === oldAddr && src.end === oldAddr + oldLen) {
         k.scheme.unlink(src);
       }
