@@ -10,6 +10,7 @@ import {
   RANDOM_WINDOW,
   randomScenarios,
   randomScenarioTexts,
+  THP_WINDOW,
 } from "../tools/verify/random.ts";
 import { ADVICE, parseScenarios } from "../tools/verify/scenario.ts";
 import { runModel } from "../tools/verify/model.ts";
@@ -59,7 +60,8 @@ Deno.test("random scenarios parse, stay in the window, and run on the model", ()
       for (const st of sc.steps) {
         kinds.add(st.text.split(" ")[0]); // the step's own word (write and read are op touch)
         if (st.op === "madvise") advices.add(st.advice);
-        if ("addr" in st && st.addr.kind === "arena") assert(st.addr.page <= RANDOM_WINDOW);
+        const window = sc.source.endsWith(", thp") ? THP_WINDOW : RANDOM_WINDOW;
+        if ("addr" in st && st.addr.kind === "arena") assert(st.addr.page <= window);
       }
       const e = runModel(sc, 1);
       steps += e.outcomes.length;

@@ -1090,19 +1090,6 @@ export const MUTANTS: readonly Mutant[] = [
     ],
   },
   {
-    id: "mremap-dontunmap-keeps-account",
-    file: "core/kernel/mremap.ts",
-    search: "src.flags &= ~(VM_ACCOUNT | VM_LOCKED_MASK);",
-    replace: "src.flags &= ~VM_LOCKED_MASK;",
-    story: "MREMAP_DONTUNMAP leaves VM_ACCOUNT on the source it keeps",
-    tests: [
-      CLASSIC,
-      "tests/scenario_mremap_extend_test.ts",
-      MISUSE,
-      "tests/relocate_undo_test.ts",
-    ],
-  },
-  {
     id: "mremap-dontunmap-unlinks-part",
     file: "core/kernel/mremap.ts",
     search: "if (src !== newVma && src.start === oldAddr && src.end === oldAddr + oldLen) {",
@@ -3935,8 +3922,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "dontunmap-keeps-source-locked",
     file: "core/kernel/mremap.ts",
-    search: "      src.flags &= ~(VM_ACCOUNT | VM_LOCKED_MASK);",
-    replace: "      src.flags &= ~VM_ACCOUNT;",
+    search: "      src.flags &= ~VM_LOCKED_MASK;",
+    replace: "      src.flags &= ~0;",
     story: "MREMAP_DONTUNMAP leaves the emptied source VM_LOCKED",
     tests: ["tests/mlock_test.ts"],
   },
@@ -4453,6 +4440,14 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "      zapRange(k, mm, addr, stop);",
     story: "MADV_DONTNEED drops guard markers (no ZAP_FLAG_DROP_MARKER: they stay)",
     tests: ["tests/madvise_guard_test.ts"],
+  },
+  {
+    id: "mremap-dontunmap-clears-account",
+    file: "core/kernel/mremap.ts",
+    search: "      src.flags &= ~VM_LOCKED_MASK;",
+    replace: "      src.flags &= ~(VM_LOCKED_MASK | 0x100000);",
+    story: "a DONTUNMAP source loses VM_ACCOUNT (the refactor's clear the stable fix dropped)",
+    tests: ["tests/scenario_classic_test.ts"],
   },
   {
     id: "thp-read-no-anon-prepare",

@@ -4,12 +4,12 @@
  * side. Hand-written scenarios test what their authors thought of; random ones reach the
  * combinations nobody wrote down (a shrink across a hole, a move over a gap onto a mapping, a
  * MAP_FIXED over part of a guarded VMA, a populate of an unfaulted userfaultfd range). Their first
- * runs, on 2026-12-03, found seven model bugs, each now a named scenario of the suite
+ * runs, on 2026-12-03, found eight model bugs, each now a named scenario of the suite
  * (tools/verify/scenarios/more_paths.scn, guard.scn, uffd.scn, ksm.scn).
  *
  * The steps are drawn without regard to whether they succeed: a call the kernel refuses is
- * compared like any other (its errno). Each scenario has one of three flavours:
- * - `vma` (half of them): maps of private anonymous, shared anonymous (shmem) and private file
+ * compared like any other (its errno). Each scenario has one of four flavours:
+ * - `vma` (two fifths of them): maps of private anonymous, shared anonymous (shmem) and private file
  *   memory, with MAP_FIXED and the map options; writes and reads (in the arena and, after a brk, in
  *   the heap), forks (at most 4 processes alive, 7 in all), exits, execve, brk, munmap, mprotect,
  *   mremap (in place, or to a fixed address, DONTUNMAP when the lengths agree), madvise (the
@@ -19,7 +19,11 @@
  *   the model's userfaultfd does not cover), with userfaultfd register, unregister, move, copy and
  *   zeropage steps;
  * - `ksm`: the same on private anonymous memory, with MADV_MERGEABLE and MADV_UNMERGEABLE, writes
- *   of shared content (`value=`) and ksmd scans.
+ *   of shared content (`value=`) and ksmd scans;
+ * - `thp`: private anonymous memory in the first {@link THP_WINDOW} pages (three 2 MiB page
+ *   tables), at 2 MiB boundaries half the time, with MADV_HUGEPAGE and the calls that decide
+ *   whether a 2 MiB has a page table (zaps, munmap, mremap, fork), and the residency of each
+ *   touched 2 MiB (a THP or the huge zero page makes it 512).
  * After a step, a `measure` one time in four. Addresses lie in the first {@link RANDOM_WINDOW}
  * pages of the arena (or of the heap), lengths are 1 to 8 pages.
  *
@@ -97,12 +101,16 @@ export function randomScenarioTexts(seed: number, count: number): string[] {
   return out;
 }
 
-/** The flavours of {@link randomScenarios}, half of them `vma`. */
-const FLAVOURS = ["vma", "vma", "uffd", "ksm"] as const;
+/** The flavours of {@link randomScenarios}: two fifths `vma`, a fifth each of the others. */
+const FLAVOURS = ["vma", "vma", "uffd", "ksm", "thp"] as const;
+
+/** Pages of the arena the `thp` flavour addresses: three 2 MiB page tables. */
+export const THP_WINDOW = 1536;
 
 /** The lines of one random scenario. */
 function oneScenario(r: Random, name: string): string[] {
   const flavour = r.pick(FLAVOURS);
+  if (flavour === "thp") return thpScenario(r, name);
   const anonOnly = flavour !== "vma";
   const lines = [`scenario ${name}`, `source random (tools/verify/random.ts), ${flavour}`];
   if (!anonOnly) lines.push("file F0 64");
@@ -196,3 +204,84 @@ const REMOTE_ADVICE = ["cold", "pageout", "willneed", "guard_install"] as const;
 
 /** mlockall's flag sets. */
 const MLOCKALL = ["current", "future", "current future", "current onfault", "future onfault"];
+
+/** Advices of the `thp` flavour (MADV_HUGEPAGE the most often). */
+const THP_ADVICE = [
+  "hugepage",
+  "hugepage",
+  "hugepage",
+  "nohugepage",
+  "dontneed",
+  "dontneed",
+  "populate_read",
+  "populate_write",
+  "free",
+  "cold",
+  "pageout",
+  "dontfork",
+  "wipeonfork",
+] as const;
+
+/**
+ * The lines of one `thp` scenario: private anonymous memory in the first {@link THP_WINDOW} pages,
+ * at 2 MiB boundaries half the time and in lengths that reach whole 2 MiB ranges, with
+ * MADV_HUGEPAGE and the calls that decide page-table lifetime (zaps, munmap, mremap, fork).
+ */
+function thpScenario(r: Random, name: string): string[] {
+  // An address: a 2 MiB boundary half the time, else any page of the window.
+  const addr = (): number => r.chance(0.5) ? 512 * r.int(0, 2) : r.int(0, THP_WINDOW - 1);
+  // A length: a small one, or one about 2 MiB or more.
+  const len = (): number => r.pick([1, 3, 8, 100, 511, 512, 512, 513, 1024]);
+  const lines = [`scenario ${name}`, "source random (tools/verify/random.ts), thp", "spawn P0"];
+  // Most start with memory to fault: a mapping at the window's start, often partly MADV_HUGEPAGE.
+  if (r.chance(0.8)) {
+    const first = r.pick([1, 512, 1024, 1536]);
+    lines.push(`map P0 ${first === 1 ? r.int(1, 20) : 0} ${first === 1 ? 1024 : first} rw private`);
+    if (r.chance(0.8)) {
+      lines.push(`madvise P0 ${r.pick([0, 0, 512, 5])} ${r.pick([512, 1024, 1536])} hugepage`);
+    }
+  }
+  const alive = ["P0"];
+  let named = 1;
+  let measures = 0;
+  const steps = r.int(8, 22);
+  for (let j = 0; j < steps && alive.length > 0; j++) {
+    const p = r.pick(alive);
+    const a = addr(), n = len();
+    const d = r.int(0, 99);
+    if (d < 10) {
+      const fixed = r.chance(0.3) ? " fixed" : "";
+      lines.push(`map ${p} ${a} ${n} ${r.pick(["rw", "rw", "rw", "r"])} private${fixed}`);
+    } else if (d < 28) lines.push(`madvise ${p} ${a} ${n} ${r.pick(THP_ADVICE)}`);
+    else if (d < 52) {
+      lines.push(`${r.chance(0.7) ? "write" : "read"} ${p} ${a} ${r.int(1, 3)}`);
+      // Whether that took a THP: the residency of its 2 MiB.
+      if (r.chance(0.4)) lines.push(`resident ${p} ${a - (a % 512)} 512`);
+    } else if (d < 60) {
+      if (alive.length < 3 && named < 5) {
+        const c = `P${named++}`;
+        lines.push(`fork ${p} ${c}`);
+        alive.push(c);
+      } else lines.push(`write ${p} ${a} 1`);
+    } else if (d < 63) {
+      if (alive.length > 1) {
+        lines.push(`exit ${p}`);
+        alive.splice(alive.indexOf(p), 1);
+      } else lines.push(`read ${p} ${a} 1`);
+    } else if (d < 69) lines.push(`munmap ${p} ${a} ${n}`);
+    else if (d < 75) lines.push(`mprotect ${p} ${a} ${n} ${r.pick(["r", "rw", "none"])}`);
+    else if (d < 84) {
+      const to = r.chance(0.6) ? 512 * r.int(0, 3) : r.int(0, THP_WINDOW);
+      const m = r.chance(0.7) ? n : len();
+      if (r.chance(0.3)) lines.push(`mremap ${p} ${a} ${n} ${m}`);
+      else {
+        const dontunmap = m === n && r.chance(0.4) ? " dontunmap" : "";
+        lines.push(`mremap ${p} ${a} ${n} ${m} to=${to}${dontunmap}`);
+      }
+    } else if (d < 88) lines.push(`mlock ${p} ${a} ${n}${r.chance(0.5) ? " onfault" : ""}`);
+    else lines.push(`resident ${p} ${a} ${n}`);
+    if (r.chance(0.25)) lines.push(`measure m${measures++}`);
+  }
+  lines.push("measure end");
+  return lines;
+}
