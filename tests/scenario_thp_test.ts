@@ -196,6 +196,15 @@ Deno.test("THP and fork: the child gets a table wherever the parent has one, eve
   k.touch(child, pg(6), "write");
   k.touch(child, pg(600), "write");
   assertEquals(folios(k), [[1, 6], [512, 512]]);
+  // A VMA over two tables with an entry copied into the first: the second, empty in the parent,
+  // is the child's too.
+  const t = setup();
+  t.k.mmap(t.mm, X, 1024 * P, RW, ANON);
+  t.k.touch(t.mm, pg(5), "write");
+  t.k.touch(t.mm, pg(600), "write");
+  t.k.madvise(t.mm, pg(600), P, MADV_DONTNEED);
+  const c = t.k.fork(t.mm);
+  assertEquals([...(c.emptyTables ?? [])], [X / P / 512 + 1]);
 });
 
 Deno.test("THP and userfaultfd: the missing fault prepares the anon_vma before its SIGBUS", () => {

@@ -4501,9 +4501,17 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-fork-skips-empty-tables",
     file: "core/kernel/memory.ts",
-    search: "  copyTables(pm, cm, src.start, src.end);",
+    search: "  copyTables(pm, cm, src.start, src.end, count > 0);",
     replace: "",
     story: "fork copies only entries: the child takes a THP where the parent has an empty table",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "thp-fork-shortcut-any-vma",
+    file: "core/kernel/pgtable.ts",
+    search: "  if (copied && first === last) return;",
+    replace: "  if (copied) return;",
+    story: "fork skips the table check of a VMA over several tables once one entry was copied",
     tests: ["tests/scenario_thp_test.ts"],
   },
   {

@@ -13,7 +13,8 @@
  * of it (Linux splits the PMD first) then act as they do on Linux. Not modelled, named: a write
  * to the huge zero page maps a new THP on Linux (`do_huge_zero_wp_pmd`) and one small page in
  * the model; `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model reuses the page
- * (`wp_can_reuse_anon_folio`); khugepaged, which collapses ranges into THPs in the background;
+ * (`wp_can_reuse_anon_folio`); UFFDIO_MOVE of a whole THP (`move_pages_huge_pmd`, which leaves
+ * the source without a table); khugepaged, which collapses ranges into THPs in the background;
  * a failed THP allocation (`VM_FAULT_FALLBACK`); and `MMF_DISABLE_THP` (prctl).
  *
  * Scheme hooks called here: `prepare` (`vmf_anon_prepare`, before either kind of THP mapping).

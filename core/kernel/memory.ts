@@ -596,5 +596,5 @@ export function copyPageRange(k: KernelState, dst: Vma, src: Vma): void {
   }
   // A large VMA's worth of room is not kept.
   if (count > SCRATCH_KEEP) copyNodes.length = copyVpns.length = 0;
-  copyTables(pm, cm, src.start, src.end);
+  copyTables(pm, cm, src.start, src.end, count > 0);
 }

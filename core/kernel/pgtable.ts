@@ -378,16 +378,19 @@ function dropZapScratch(n: number): void {
 /**
  * The tables of fork's copy of `[start, end)` from `pm` to `cm`: `copy_pte_range` allocates the
  * child's table wherever the parent has one (`copy_pmd_range` skips only `pmd_none`), whether or
- * not an entry is copied into it; one that received no entry is empty.
+ * not an entry is copied into it; one that received no entry is empty. `copied`: the copy put
+ * at least one entry in the child.
  *
  * @example Usage
  * ```ts ignore
- * copyTables(parent, child, vma.start, vma.end);
+ * copyTables(parent, child, vma.start, vma.end, true);
  * ```
  */
-export function copyTables(pm: Mm, cm: Mm, start: number, end: number): void {
-  const last = pteTableIndex((end - 1) / PAGE_SIZE);
-  for (let t = pteTableIndex(start / PAGE_SIZE); t <= last; t++) {
+export function copyTables(pm: Mm, cm: Mm, start: number, end: number, copied: boolean): void {
+  const first = pteTableIndex(start / PAGE_SIZE), last = pteTableIndex((end - 1) / PAGE_SIZE);
+  // `copied`: some entry was copied; in a VMA within one table, into that table.
+  if (copied && first === last) return;
+  for (let t = first; t <= last; t++) {
     if (!cm.ptePages.has(t) && !pmdNone(pm, t)) (cm.emptyTables ??= new Set()).add(t);
   }
 }
