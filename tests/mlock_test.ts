@@ -345,6 +345,19 @@ Deno.test("mlock past a file's end: the pages before it are populated, then ENOM
   assertEquals(layout(mm), [[0, 4, LO, 2]]);
 });
 
+Deno.test("a CoW fault past a file's end prepares the anon_vma before its SIGBUS; a read does not", () => {
+  // do_cow_fault calls vmf_anon_prepare before __do_fault finds the page past EOF, so the write's
+  // SIGBUS leaves the VMA an anon_vma (verify's private-file-cow-past-eof; found by wide random
+  // scenarios); do_read_fault prepares nothing. Catches: the EOF check made before the prepare.
+  const { k, mm } = world();
+  const f = k.createFile("f", 2);
+  k.mmap(mm, X, 4 * P, RW, MAP_PRIVATE | MAP_FIXED, f, 0);
+  assertEquals(errnoOf(() => k.touch(mm, X + 3 * P, "read")), "EFAULT");
+  assertEquals(k.slab.live("anon_vma"), 0);
+  assertEquals(errnoOf(() => k.touch(mm, X + 3 * P, "write")), "EFAULT");
+  assertEquals([k.slab.live("anon_vma"), k.liveAnonFolios.length], [1, 0]);
+});
+
 Deno.test("try_to_unmap aborts at a mapping in a VM_LOCKED VMA; the folio stays in the swap cache", () => {
   //  P  [F]  C1 [F] locked on fault  C2 [F]      walk order P, C1, C2 (equal pgoffs, by insertion)
   // try_to_unmap_one without TTU_IGNORE_MLOCK: P's mapping becomes a swap entry, C1's locked

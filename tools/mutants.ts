@@ -4450,6 +4450,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_classic_test.ts"],
   },
   {
+    id: "file-cow-past-eof-no-prepare",
+    file: "core/kernel/memory.ts",
+    search: '  if (index >= file.sizePages && access === "write") k.scheme.prepare(vma);',
+    replace: "",
+    story: "a private file write past EOF fails before vmf_anon_prepare: no anon_vma after SIGBUS",
+    tests: ["tests/mlock_test.ts"],
+  },
+  {
     id: "thp-read-no-anon-prepare",
     file: "core/kernel/huge_memory.ts",
     search: "  k.scheme.prepare(vma);\n  if (vma.flags & VM_UFFD_MISSING) {",

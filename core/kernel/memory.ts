@@ -325,9 +325,9 @@ export function newAnonFolio(
 function faultPrivateFileNone(k: KernelState, vma: Vma, addr: number, access: Access): void {
   const file = vma.file!;
   const index = linearPageIndex(vma, addr);
-  if (index >= file.sizePages) {
-    throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
-  }
+  // do_cow_fault: vmf_anon_prepare before __do_fault finds the page past EOF (SIGBUS).
+  if (index >= file.sizePages && access === "write") k.scheme.prepare(vma);
+  if (index >= file.sizePages) throw new SyscallError("EFAULT", "touch", "SIGBUS past EOF");
   if (access === "read") {
     const f = pageCacheFolio(k, file, index);
     setPte(k, vma.mm, addr, presentPte(f, 0, false, true));
