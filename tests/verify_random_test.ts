@@ -11,6 +11,7 @@ import {
   randomScenarios,
   randomScenarioTexts,
   THP_WINDOW,
+  WIDE_WINDOW,
 } from "../tools/verify/random.ts";
 import { ADVICE, parseScenarios } from "../tools/verify/scenario.ts";
 import { runModel } from "../tools/verify/model.ts";
@@ -37,14 +38,17 @@ Deno.test("random scenarios: userfaultfd steps only where the model covers them"
   // it would report a difference that is not a model bug.
   const text = randomScenarios(4, 120);
   const blocks = text.split("\n\n").filter((b) => b !== "");
-  const uffd = blocks.filter((b) => b.split("\n")[1].endsWith(", uffd"));
-  const ksm = blocks.filter((b) => b.split("\n")[1].endsWith(", ksm"));
+  // The flavour named on the source line ("..., uffd" or "..., uffd, wide").
+  const flavour = (b: string): string =>
+    b.split("\n")[1].replace(/, wide$/, "").split(", ").at(-1)!;
+  const uffd = blocks.filter((b) => flavour(b) === "uffd");
+  const ksm = blocks.filter((b) => flavour(b) === "ksm");
   assert(uffd.length > 10 && ksm.length > 10, `${uffd.length} uffd, ${ksm.length} ksm`);
   for (const b of [...uffd, ...ksm]) {
     assert(!/ shared| file=|^file /m.test(b), b);
   }
   for (const b of ksm) assert(!/^uffd_/m.test(b), b);
-  for (const b of blocks.filter((x) => !x.split("\n")[1].endsWith(", uffd"))) {
+  for (const b of blocks.filter((x) => flavour(x) !== "uffd")) {
     assert(!/^uffd_/m.test(b), b);
   }
 });
@@ -60,7 +64,11 @@ Deno.test("random scenarios parse, stay in the window, and run on the model", ()
       for (const st of sc.steps) {
         kinds.add(st.text.split(" ")[0]); // the step's own word (write and read are op touch)
         if (st.op === "madvise") advices.add(st.advice);
-        const window = sc.source.endsWith(", thp") ? THP_WINDOW : RANDOM_WINDOW;
+        const window = sc.source.endsWith(", thp")
+          ? THP_WINDOW
+          : sc.source.endsWith(", wide")
+          ? WIDE_WINDOW
+          : RANDOM_WINDOW;
         if ("addr" in st && st.addr.kind === "arena") assert(st.addr.page <= window);
       }
       const e = runModel(sc, 1);

@@ -24,7 +24,8 @@
  *   tables), at 2 MiB boundaries half the time, with MADV_HUGEPAGE and the calls that decide
  *   whether a 2 MiB has a page table (zaps, munmap, mremap, fork), and the residency of each
  *   touched 2 MiB (a THP or the huge zero page makes it 512).
- * After a step, a `measure` one time in four. Addresses lie in the first {@link RANDOM_WINDOW}
+ * One vma or uffd scenario in three is wide ({@link WIDE_WINDOW}). After a step, a `measure` one
+ * time in four. Addresses lie in the first {@link RANDOM_WINDOW}
  * pages of the arena (or of the heap), lengths are 1 to 8 pages.
  *
  * This module is browser compatible and has no dependencies beyond the project's own.
@@ -64,6 +65,12 @@ export const RANDOM_ADVICE: readonly string[] = [
 
 /** Pages of the arena the random steps address (sizes and moves reach a little beyond). */
 export const RANDOM_WINDOW = 40;
+
+/**
+ * Pages of the arena a wide scenario addresses: one vma or uffd scenario in three, 16 to 40 calls
+ * of which half take 9 to 48 pages (wide scenarios found the CoW fault past a file's end).
+ */
+export const WIDE_WINDOW = 160;
 
 const PROTS = ["r", "rw", "rw", "rw", "none", "rwx", "rx"] as const;
 
@@ -112,27 +119,33 @@ function oneScenario(r: Random, name: string): string[] {
   const flavour = r.pick(FLAVOURS);
   if (flavour === "thp") return thpScenario(r, name);
   const anonOnly = flavour !== "vma";
-  const lines = [`scenario ${name}`, `source random (tools/verify/random.ts), ${flavour}`];
+  // One vma or uffd scenario in three is wide: a longer run of larger calls on a larger window.
+  const wide = flavour !== "ksm" && r.chance(1 / 3);
+  const window = wide ? WIDE_WINDOW : RANDOM_WINDOW;
+  const lines = [
+    `scenario ${name}`,
+    `source random (tools/verify/random.ts), ${flavour}${wide ? ", wide" : ""}`,
+  ];
   if (!anonOnly) lines.push("file F0 64");
   lines.push("spawn P0");
   const alive = ["P0"];
   let named = 1;
   let measures = 0;
   let ksm = false;
-  const steps = r.int(10, 28);
+  const steps = wide ? r.int(16, 40) : r.int(10, 28);
   for (let j = 0; j < steps && alive.length > 0; j++) {
     const p = r.pick(alive);
     // A heap address (after a brk) one time in ten, where a step takes one.
     const at = (page: number): string => r.chance(0.1) ? `h${page}` : `${page}`;
-    const a = r.int(0, RANDOM_WINDOW);
-    const n = r.int(1, 8);
+    const a = r.int(0, window);
+    const n = wide && r.chance(0.5) ? r.int(9, 48) : r.int(1, 8);
     if (flavour === "uffd" && r.chance(0.15)) {
       const d = r.int(0, 9);
       if (d < 4) lines.push(`uffd_register ${p} ${a} ${n}`);
       else if (d < 5) lines.push(`uffd_unregister ${p} ${a} ${n}`);
       else if (d < 7) {
         const holes = r.chance(0.4) ? " holes" : "";
-        lines.push(`uffd_move ${p} ${a} ${r.int(0, RANDOM_WINDOW)} ${n}${holes}`);
+        lines.push(`uffd_move ${p} ${a} ${r.int(0, window)} ${n}${holes}`);
       } else lines.push(`${r.chance(0.5) ? "uffd_copy" : "uffd_zeropage"} ${p} ${a} ${n}`);
       continue;
     }
@@ -176,13 +189,13 @@ function oneScenario(r: Random, name: string): string[] {
       if (r.chance(0.4)) lines.push(`mremap ${p} ${a} ${n} ${m}`);
       else {
         const dontunmap = m === n && r.chance(0.3) ? " dontunmap" : "";
-        lines.push(`mremap ${p} ${a} ${n} ${m} to=${r.int(0, RANDOM_WINDOW + 20)}${dontunmap}`);
+        lines.push(`mremap ${p} ${a} ${n} ${m} to=${r.int(0, window + 20)}${dontunmap}`);
       }
     } else if (d < 85) lines.push(`madvise ${p} ${at(a)} ${n} ${r.pick(RANDOM_ADVICE)}`);
     else if (d < 87) {
       if (alive.length > 1) {
         const q = r.pick(alive);
-        const iov = `${a}:${n} ${r.int(0, RANDOM_WINDOW)}:${r.int(0, 4)}`;
+        const iov = `${a}:${n} ${r.int(0, window)}:${r.int(0, 4)}`;
         lines.push(`pmadvise ${p} ${q} ${r.pick(REMOTE_ADVICE)} ${iov}`);
       } else lines.push(`write ${p} ${a} ${n}`);
     } else if (d < 90) lines.push(`mlock ${p} ${at(a)} ${n}${r.chance(0.3) ? " onfault" : ""}`);
