@@ -236,4 +236,12 @@ Deno.test("THP and mremap: an aligned 2 MiB moves as a whole table, leaving the 
   const flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
   t.k.mremap(t.mm, X, 512 * P, 512 * P, flags, pg(1537));
   assertEquals(t.mm.emptyTables?.has(X / P / 512), true);
+  // Aligned, but the source is userfaultfd-armed: no whole-table move (verify's
+  // thp-move-uffd-keeps-table).
+  const u = setup();
+  u.k.mmap(u.mm, X, 512 * P, RW, ANON);
+  u.k.touch(u.mm, pg(5), "write");
+  u.k.userfaultfd(u.mm).register(X, 512 * P);
+  u.k.mremap(u.mm, X, 512 * P, 512 * P, flags, pg(1536));
+  assertEquals(u.mm.emptyTables?.has(X / P / 512), true);
 });

@@ -4523,6 +4523,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_thp_test.ts"],
   },
   {
+    id: "thp-mremap-whole-table-under-uffd",
+    file: "core/kernel/mremap.ts",
+    search: "  const whole = (flags & VM_UFFD_MISSING) === 0;",
+    replace: "  const whole = (flags & 0) === 0;",
+    story: "mremap moves a userfaultfd-armed VMA's aligned 2 MiB as a whole table",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
     id: "thp-mremap-source-keeps-table",
     file: "core/kernel/mremap.ts",
     search: "  for (const t of movedWhole) mm.emptyTables?.delete(t);",

@@ -314,7 +314,7 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
   }
   if (!newVma) {
     newVma = copyVma(k, vma, newAddr, newLen, newPgoff);
-    movePageTables(k, mm, oldAddr, newAddr, Math.min(oldLen, newLen));
+    movePageTables(k, mm, oldAddr, newAddr, Math.min(oldLen, newLen), vma.flags);
   }
   countEvent(k, relocated ? "mremap_relocated" : "mremap_moves");
   // mremap_userfaultfd_prep: without UFFD_FEATURE_EVENT_REMAP (not modelled) the new VMA (a
@@ -366,7 +366,9 @@ function copyVma(k: KernelState, vma: Vma, addr: number, len: number, pgoff: num
  * extent of the source that has a page table: where both addresses are 2 MiB aligned and the
  * destination has none, the whole table moves (`move_normal_pmd`, or `move_huge_pmd` for a THP),
  * leaving the source `pmd_none`; otherwise the entries move and the destination gets a table
- * (`pte_alloc`) even when no entry lands in it, while the source keeps its own, emptied.
+ * (`pte_alloc`) even when no entry lands in it, while the source keeps its own, emptied. A
+ * userfaultfd-armed source (`flags`) moves no whole table (`vma_has_uffd_without_event_remap`:
+ * the model has no UFFD_FEATURE_EVENT_REMAP).
  */
 function movePageTables(
   k: KernelState,
@@ -374,14 +376,16 @@ function movePageTables(
   oldAddr: number,
   newAddr: number,
   len: number,
+  flags: number,
 ): void {
+  const whole = (flags & VM_UFFD_MISSING) === 0;
   const movedWhole: number[] = [], dstTables: number[] = [];
   for (let off = 0; off < len;) {
     const oa = oldAddr + off, na = newAddr + off;
     const extent = Math.min(PMD_SIZE - (oa % PMD_SIZE), PMD_SIZE - (na % PMD_SIZE), len - off);
     const t = pteTableIndex(oa / PAGE_SIZE), nt = pteTableIndex(na / PAGE_SIZE);
     if (!pmdNone(mm, t)) {
-      if (extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);
+      if (whole && extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);
       dstTables.push(nt);
     }
     off += extent;
@@ -479,7 +483,7 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
   const dst = vmaAlloc(k, mm, newAddr, newAddr + newLen, newAddr / PAGE_SIZE, vma.flags, null);
   k.scheme.vmaInit(dst);
   vmaLink(k, dst);
-  movePageTables(k, mm, oldAddr, newAddr, len);
+  movePageTables(k, mm, oldAddr, newAddr, len, vma.flags);
   // params.relocateFailAfter (debug): the relocation fails after that many folios.
   const failAfter = k.params.relocateFailAfter;
   const injected = failAfter >= 0 && failAfter < folios.length;
@@ -499,7 +503,7 @@ function tryRelocateAnon(k: KernelState, vrm: VmaRemapStruct, newPgoff: number):
       }
       countEvent(k, "relocate_undo");
     }
-    movePageTables(k, mm, newAddr, oldAddr, len);
+    movePageTables(k, mm, newAddr, oldAddr, len, vma.flags);
     vmaUnlinkFromTree(k, dst);
     k.scheme.unlink(dst);
     vmaFree(k, dst);
