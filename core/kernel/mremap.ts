@@ -324,7 +324,7 @@ function moveVma(k: KernelState, vrm: VmaRemapStruct): number {
     // dontunmap_complete: the source stays, without VM_LOCKED_MASK; its anon links go when the
     // whole VMA moved. It keeps VM_ACCOUNT: the stable fix "mm/mremap: do not clear VM_ACCOUNT"
     // of the move_vma refactor (in this host's 6.18.44) dropped the clear the refactor added, so
-    // the source still merges with an accounted neighbour (verify's mremap-dontunmap-keeps-account).
+    // the source still merges with an accounted neighbour (verify: mremap-dontunmap-keeps-account).
     const src = mm.vmas.find(oldAddr);
     if (src) {
       src.flags &= ~VM_LOCKED_MASK;

@@ -73,13 +73,13 @@ export interface KernelParams {
   swapSyncIo: boolean;
   /**
    * The kernel is built with CONFIG_TRANSPARENT_HUGEPAGE (default true: x86_64 distribution
-   * kernels, and this host), whatever the THP sysfs mode. Besides THP faults ({@link thpEnabled}),
-   * two placement and flag effects are modelled: `mmap(NULL)` of private anonymous memory whose length is a
-   * multiple of 2 MiB gets a 2 MiB-aligned address (`__get_unmapped_area` ->
-   * `thp_get_unmapped_area_vmflags`, mm/mmap.c), as do mremap's moves of it; and MAP_STACK sets
-   * VM_NOHUGEPAGE (`calc_vm_flag_bits`, include/linux/mman.h), which keeps a stack from merging
-   * with other anonymous memory. false models a kernel without THP (and so no THP faults, whatever
-   * {@link thpEnabled} says).
+   * kernels, and this host), whatever the THP sysfs mode. Besides THP faults
+   * ({@link thpEnabled}), two placement and flag effects are modelled: `mmap(NULL)` of private
+   * anonymous memory whose length is a multiple of 2 MiB gets a 2 MiB-aligned address
+   * (`__get_unmapped_area` -> `thp_get_unmapped_area_vmflags`, mm/mmap.c), as do mremap's moves of
+   * it; and MAP_STACK sets VM_NOHUGEPAGE (`calc_vm_flag_bits`, include/linux/mman.h), which keeps a
+   * stack from merging with other anonymous memory. false models a kernel without THP (and so no
+   * THP faults, whatever {@link thpEnabled} says).
    */
   thp: boolean;
   /**

@@ -271,8 +271,8 @@ static void ksm_restore(void) {
   }
 }
 
-/* SIGINT, SIGTERM, SIGHUP (an interrupted `deno task verify`): restore ksmd's and khugepaged's settings, then die
- * of the signal as before. */
+/* SIGINT, SIGTERM, SIGHUP (an interrupted `deno task verify`): restore ksmd's and khugepaged's
+ * settings, then die of the signal as before. */
 static void knobs_on_signal(int sig) {
   ksm_restore();
   khugepaged_restore();
