@@ -10,8 +10,8 @@
  * The steps are drawn without regard to whether they succeed: a call the kernel refuses is
  * compared like any other (its errno). Each scenario has one of four flavours:
  * - `vma` (two fifths of them): maps of private anonymous, shared anonymous (shmem) and private
- *   file memory, with MAP_FIXED and the map options; writes and reads (in the arena and, after a brk, in
- *   the heap), forks (at most 4 processes alive, 7 in all), exits, execve, brk, munmap, mprotect,
+ *   file memory, with MAP_FIXED and the map options; writes and reads (in the arena and, after a
+ *   brk, in the heap), forks (at most 4 processes alive, 7 in all), exits, execve, brk, munmap, mprotect,
  *   mremap (in place, or to a fixed address, DONTUNMAP when the lengths agree), madvise (the
  *   advices of {@link RANDOM_ADVICE}), process_madvise, mlock, munlock, mlockall, munlockall and
  *   mincore;
