@@ -11,10 +11,10 @@
  * compared like any other (its errno). Each scenario has one of four flavours:
  * - `vma` (two fifths of them): maps of private anonymous, shared anonymous (shmem) and private
  *   file memory, with MAP_FIXED and the map options; writes and reads (in the arena and, after a
- *   brk, in the heap), forks (at most 4 processes alive, 7 in all), exits, execve, brk, munmap, mprotect,
- *   mremap (in place, or to a fixed address, DONTUNMAP when the lengths agree), madvise (the
- *   advices of {@link RANDOM_ADVICE}), process_madvise, mlock, munlock, mlockall, munlockall and
- *   mincore;
+ *   brk, in the heap), forks (at most 4 processes alive, 7 in all), exits, execve, brk, munmap,
+ *   mprotect, mremap (in place, or to a fixed address, DONTUNMAP when the lengths agree), madvise
+ *   (the advices of {@link RANDOM_ADVICE}), process_madvise, mlock, munlock, mlockall, munlockall
+ *   and mincore;
  * - `uffd`: the same on private anonymous memory only (the host's files are memfds, shmem, which
  *   the model's userfaultfd does not cover), with userfaultfd register, unregister, move, copy and
  *   zeropage steps;
