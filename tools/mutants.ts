@@ -4452,7 +4452,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "file-cow-past-eof-no-prepare",
     file: "core/kernel/memory.ts",
-    search: '  if (index >= file.sizePages && access === "write") k.scheme.prepare(vma);',
+    search: '    if (access === "write") k.scheme.prepare(vma);',
     replace: "",
     story: "a private file write past EOF fails before vmf_anon_prepare: no anon_vma after SIGBUS",
     tests: ["tests/mlock_test.ts"],
@@ -4476,8 +4476,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-range-past-vma",
     file: "core/kernel/huge_memory.ts",
-    search: "  if (haddr < vma.start || haddr + PMD_BYTES > vma.end) return false;",
-    replace: "  if (haddr + PMD_BYTES <= vma.start) return false;",
+    search: "  if (haddr < vma.start || haddr + PMD_SIZE > vma.end) return false;",
+    replace: "  if (haddr + PMD_SIZE <= vma.start) return false;",
     story: "a THP is mapped whose aligned 2 MiB runs outside the VMA",
     tests: ["tests/scenario_thp_test.ts"],
   },
@@ -4492,9 +4492,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-free-pgtables-ignores-neighbour",
     file: "core/kernel/pgtable.ts",
-    search:
-      "  const last = Math.min(Math.ceil(end / TABLE_BYTES), Math.floor(ceiling / TABLE_BYTES));",
-    replace: "  const last = Math.ceil(end / TABLE_BYTES);",
+    search: "  const last = Math.min(Math.ceil(end / PMD_SIZE), Math.floor(ceiling / PMD_SIZE));",
+    replace: "  const last = Math.ceil(end / PMD_SIZE);",
     story: "munmap frees a page table the next VMA still overlaps",
     tests: ["tests/scenario_thp_test.ts"],
   },

@@ -26,7 +26,14 @@
 
 import { newAnonFolio } from "./memory.ts";
 import type { Access } from "./memory.ts";
-import { pmdNone, pteTableIndex, setPte, zeroPagePte } from "./pgtable.ts";
+import {
+  PMD_SIZE,
+  pmdNone,
+  PTES_PER_TABLE_SHIFT,
+  pteTableIndex,
+  setPte,
+  zeroPagePte,
+} from "./pgtable.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import {
   hex,
@@ -40,13 +47,10 @@ import {
 } from "./types.ts";
 
 /** log2 of the pages of a PMD-size THP (`HPAGE_PMD_ORDER`: 9, 2 MiB, on x86_64). */
-export const PMD_ORDER = 9;
+export const PMD_ORDER = PTES_PER_TABLE_SHIFT;
 
 /** Pages of a PMD-size THP (`HPAGE_PMD_NR`). */
 const PMD_PAGES = 1 << PMD_ORDER;
-
-/** Bytes of a PMD-size THP (`HPAGE_PMD_SIZE`). */
-const PMD_BYTES = PAGE_SIZE * PMD_PAGES;
 
 /**
  * Whether a fault at `addr` of private anonymous `vma` takes the PMD path: `pmd_none` and
@@ -66,8 +70,8 @@ export function thpFaultAllowed(k: KernelState, vma: Vma, addr: number): boolean
   const flags = vma.flags;
   if (flags & VM_NOHUGEPAGE) return false;
   if (p.thpEnabled === "madvise" && (flags & VM_HUGEPAGE) === 0) return false;
-  const haddr = Math.floor(addr / PMD_BYTES) * PMD_BYTES;
-  if (haddr < vma.start || haddr + PMD_BYTES > vma.end) return false;
+  const haddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+  if (haddr < vma.start || haddr + PMD_SIZE > vma.end) return false;
   return pmdNone(vma.mm, pteTableIndex(haddr / PAGE_SIZE));
 }
 
@@ -112,7 +116,7 @@ function doHugePmdAnonymousPage(
   if (vma.flags & VM_UFFD_MISSING) {
     throw new SyscallError("EFAULT", "touch", `SIGBUS: userfaultfd missing fault at ${hex(addr)}`);
   }
-  const haddr = Math.floor(addr / PMD_BYTES) * PMD_BYTES;
+  const haddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
   if (access === "read" && k.params.zeroPage && k.params.thpUseZeroPage) {
     // set_huge_zero_folio: one read-only PMD entry over the huge zero page.
     for (let i = 0; i < PMD_PAGES; i++) setPte(k, vma.mm, haddr + i * PAGE_SIZE, zeroPagePte(true));

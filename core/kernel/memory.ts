@@ -271,7 +271,7 @@ function doAnonymousPage(
  * With `params.anonFolioOrder` > 0 (mTHP), `alloc_anon_folio` maps a naturally aligned large
  * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
  * populated; otherwise it falls back to order 0 (mm/memory.c). `pmdOrder`: a THP of 512 pages
- * at the aligned 2 MiB that holds `addr` (huge_memory.ts, which has checked that it fits).
+ * at `addr`, 2 MiB aligned (huge_memory.ts, which has checked that it fits).
  *
  * @example Usage
  * ```ts ignore
@@ -290,10 +290,8 @@ export function newAnonFolio(
   const mm = vma.mm;
   let nr = 1, start = addr;
   const order = k.params.anonFolioOrder;
-  if (pmdOrder) {
-    nr = 2 ** PMD_ORDER;
-    start = Math.floor(addr / (PAGE_SIZE * nr)) * PAGE_SIZE * nr;
-  } else if (order > 0) {
+  if (pmdOrder) nr = 2 ** PMD_ORDER; // `addr` is the THP's aligned start
+  else if (order > 0) {
     const size = PAGE_SIZE * 2 ** order;
     const a = Math.floor(addr / size) * size;
     if (
@@ -325,9 +323,11 @@ export function newAnonFolio(
 function faultPrivateFileNone(k: KernelState, vma: Vma, addr: number, access: Access): void {
   const file = vma.file!;
   const index = linearPageIndex(vma, addr);
-  // do_cow_fault: vmf_anon_prepare before __do_fault finds the page past EOF (SIGBUS).
-  if (index >= file.sizePages && access === "write") k.scheme.prepare(vma);
-  if (index >= file.sizePages) throw new SyscallError("EFAULT", "touch", "SIGBUS past EOF");
+  if (index >= file.sizePages) {
+    // do_cow_fault: vmf_anon_prepare before __do_fault finds the page past EOF (SIGBUS).
+    if (access === "write") k.scheme.prepare(vma);
+    throw new SyscallError("EFAULT", "touch", "SIGBUS past end of file");
+  }
   if (access === "read") {
     const f = pageCacheFolio(k, file, index);
     setPte(k, vma.mm, addr, presentPte(f, 0, false, true));

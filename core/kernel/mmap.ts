@@ -14,7 +14,7 @@
 
 import type { KernelState } from "./state.ts";
 import { createFile } from "./folio.ts";
-import { freePgtables, zapRange, zapWholeMm } from "./pgtable.ts";
+import { freePgtables, PMD_SIZE, zapRange, zapWholeMm } from "./pgtable.ts";
 import { splitVma, vmaMergeNewRange, type VmaMergeStruct, vmgNew, vmgReset } from "./vma.ts";
 import { vmaAlloc, vmaLink, vmaUnlinkAllFromTree, vmaUnlinkFromTree } from "./vma_tree.ts";
 import {
@@ -120,8 +120,8 @@ export function getUnmappedArea(k: KernelState, mm: Mm, len: number): number | n
   return r2 ?? null;
 }
 
-/** `PMD_SIZE` on x86_64 with 4 KiB pages: what one PMD entry maps (2 MiB). */
-export const PMD_SIZE = 2 * 1024 * 1024;
+/** `PMD_SIZE` (2 MiB), defined with the page tables and exported here as before. */
+export { PMD_SIZE };
 
 /**
  * `thp_get_unmapped_area_vmflags` for private anonymous memory (file offset 0), after

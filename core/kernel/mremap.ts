@@ -18,15 +18,8 @@
  */
 
 import { countEvent, type KernelState } from "./state.ts";
-import { attachPte, detachPte, pmdNone, pteTableIndex } from "./pgtable.ts";
-import {
-  anonUnmappedArea,
-  getUnmappedArea,
-  isAligned,
-  munmapRange,
-  pageAlignUp,
-  PMD_SIZE,
-} from "./mmap.ts";
+import { attachPte, detachPte, PMD_SIZE, pmdNone, pteTableIndex } from "./pgtable.ts";
+import { anonUnmappedArea, getUnmappedArea, isAligned, munmapRange, pageAlignUp } from "./mmap.ts";
 import {
   vmaMergeExistingRange,
   vmaMergeExtend,

@@ -299,8 +299,11 @@ export function zapWholeMm(
   mm.emptyTables = undefined;
 }
 
-/** Bytes one page-table page maps (`PMD_SIZE`: 512 pages). */
-const TABLE_BYTES = PAGE_SIZE << PTES_PER_TABLE_SHIFT;
+/**
+ * `PMD_SIZE` on x86_64 with 4 KiB pages: what one PMD entry, and so one page-table page, maps
+ * (2 MiB, 512 pages).
+ */
+export const PMD_SIZE = PAGE_SIZE << PTES_PER_TABLE_SHIFT;
 
 /**
  * `pmd_none` for page-table index `t` (`pteTableIndex`): no page-table page there, with entries
@@ -335,8 +338,8 @@ export function freePgtables(
 ): void {
   const empty = mm.emptyTables;
   if (empty === undefined || empty.size === 0) return;
-  const first = Math.max(Math.floor(start / TABLE_BYTES), Math.ceil(floor / TABLE_BYTES));
-  const last = Math.min(Math.ceil(end / TABLE_BYTES), Math.floor(ceiling / TABLE_BYTES));
+  const first = Math.max(Math.floor(start / PMD_SIZE), Math.ceil(floor / PMD_SIZE));
+  const last = Math.min(Math.ceil(end / PMD_SIZE), Math.floor(ceiling / PMD_SIZE));
   if (last - first > empty.size) {
     for (const t of empty) if (t >= first && t < last) empty.delete(t);
   } else for (let t = first; t < last; t++) empty.delete(t);
@@ -356,7 +359,7 @@ export function freePgtables(
 export function reclaimEmptyTables(mm: Mm, start: number, end: number): void {
   const empty = mm.emptyTables;
   if (empty === undefined || empty.size === 0) return;
-  const first = Math.ceil(start / TABLE_BYTES), last = Math.floor(end / TABLE_BYTES);
+  const first = Math.ceil(start / PMD_SIZE), last = Math.floor(end / PMD_SIZE);
   for (let t = first; t < last; t++) empty.delete(t);
 }
 

@@ -280,6 +280,16 @@ static void knobs_on_signal(int sig) {
   raise(sig);
 }
 
+/* Installs knobs_on_signal for SIGINT, SIGTERM and SIGHUP (once a knob is saved). */
+static void knobs_restore_on_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = knobs_on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+}
+
 static void ksm_setup(void) {
   if (access("/sys/kernel/mm/ksm/run", F_OK) < 0) die("no /sys/kernel/mm/ksm: a kernel without KSM");
   for (int i = 0; i < KSM_KNOBS; i++) {
@@ -288,12 +298,7 @@ static void ksm_setup(void) {
     if (access(ksm_paths[i], F_OK) < 0) ksm_saved[i][0] = 0;
     else snprintf(ksm_saved[i], sizeof ksm_saved[i], "%ld", ksm_read(ksm_knobs[i]));
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = knobs_on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  knobs_restore_on_signals();
   ksm_write("run", "0");
   ksm_was_set = 1;
   if (ksm_saved[3][0]) ksm_write("smart_scan", "0");
@@ -371,12 +376,7 @@ static void khugepaged_quiet(void) {
   int fd = open(khugepaged_path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) die("open %s: %s", khugepaged_path, strerror(errno));
   memcpy(khugepaged_saved, v, sizeof v); /* restored from here on, also by die() */
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = knobs_on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  knobs_restore_on_signals();
   if (write(fd, "0", 1) != 1) {
     int e = errno;
     close(fd);
