@@ -19,6 +19,7 @@ import {
   MADV_UNMERGEABLE,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_LOCKED,
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -740,4 +741,42 @@ Deno.test("ksm: a fork child's KSM mapping is out of reach once its parent's ite
   ]);
   fullScans(k, 2);
   assertEquals([k.tryToUnmap(kf), k.pte(c, pg(1))?.kind], [true, "swap"]);
+});
+
+// P: one VM_LOCKED mergeable VMA of 24 pages, all written with content 7; its fork child C maps
+// the same folios through dirty entries (fork copies the dirty bit of a private mapping).
+//
+//   X+0    X+1    X+2   ...   X+15   X+16  ...  X+23   X+24
+//   |  7   |  7   |  7  ...   |  7   |  7  ...  |  7   |
+//   `------------------ vma A (VM_LOCKED | VM_MERGEABLE) -'   (P; C the same, not locked)
+//
+// ksmd's second scan visits P first: page 0 enters the unstable tree, page 1 merges with it and
+// becomes the KSM page K (P's page 0 now maps K), pages 2.. merge into K. Each replace in P's
+// locked VMA puts two references in ksmd's mlock batch (mlock K, munlock the old page), and the
+// add that fills the 31-entry batch processes it: entries 2, 4, ..., 30 for pages 0 and 2..15,
+// the 31st (page 16's K) drains them, and pages 16..23 keep a reference until the next full
+// scan (a 15-entry batch would drain at entries 15, 30 and 45 and leave page 23 alone). Then C:
+// pages 0 and 2..15 pass write_protect_page's reference check and merge, page 1 is K (joins),
+// pages 16..23 fail it (dirty entry, batched folio) and keep their own folios.
+Deno.test("ksm: ksmd's mlock batch holds references on the pages a locked merge unmapped", () => {
+  const { k } = world();
+  const p = k.spawn();
+  k.mmap(p, X, 24 * P, RW, ANON | MAP_LOCKED);
+  k.madvise(p, X, 24 * P, MADV_MERGEABLE);
+  for (let i = 0; i < 24; i++) k.touch(p, pg(i), "write", 7);
+  const c = k.fork(p);
+  fullScans(k, 2);
+  const kf = folioAt(k, p, pg(0));
+  const merged = (mm: Mm): number[] =>
+    [...Array(24).keys()].filter((i) => folioAt(k, mm, pg(i)) === kf);
+  assertEquals(merged(p).length, 24);
+  assertEquals(merged(c), [...Array(16).keys()]);
+  // An rmap item for every scanned page, one stable node; C's last four wait for the next scan.
+  assertEquals(ksmObjects(k), { slot: 2, item: 48, node: 1 });
+  // The third scan starts with lru_add_drain_all: the batch is empty, and C's last four merge.
+  fullScans(k, 1);
+  assertEquals(merged(c).length, 24);
+  // The child's items pin its anon_vma past its exit.
+  k.exit(c);
+  assertEquals(k.slab.live("anon_vma"), 2);
 });

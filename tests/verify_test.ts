@@ -164,8 +164,10 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
   ]);
   // KSM (host-checked, tools/verify/scenarios/ksm.scn): merged pages' rmap items pin the
   // anon_vma past the munmap until ksmd's next scan; one scan merges nothing.
-  const ksm = (name: string, steps: number[]): number[] => {
-    const f = modelFigures(suite.find((x) => x.name === name)!);
+  // k: the copies the per-copy figure is taken over (2k less k, as verify's line through K, 2K
+  // and 3K copies): pages zero-filled by the kernel merge across copies, linearly from two on.
+  const ksm = (name: string, steps: number[], k = 1): number[] => {
+    const f = modelFigures(suite.find((x) => x.name === name)!, "anon_vma", {}, k);
     return steps.map((j) => f.anonVma[j + 1]);
   };
   // Steps: 5 the ksmd step(s), 6 munmap, 7 ksmd 1.
@@ -177,6 +179,16 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
   // MADV_UNMERGEABLE breaks the pages but leaves their items (and pins) to ksmd's next scan.
   assertEquals(ksm("ksm-unmergeable-keeps-items-until-scan", [6, 7]), [1, 0]);
   assertEquals(ksm("ksm-unmergeable-then-scan", [6, 7]), [1, 0]);
+  // Zero-filled pages merge across the arena's copies; a fork child's mappings join the KSM
+  // page in the same scan and pin its anon_vma past its exit (steps 5 ksmd 2, 6 exit, 7 ksmd 1).
+  assertEquals(ksm("ksm-fork-zero-pages-unlocked", [5, 6, 7], 4), [2, 2, 1]);
+  // In a VM_LOCKED VMA, the merge leaves a reference in ksmd's mlock batch on the page it
+  // unmapped, and the child's dirty mapping of it fails write_protect_page: no pin after the
+  // exit (steps 4 ksmd, 5 exit, 6 ksmd 1); the next full scan drains the batch first.
+  assertEquals(ksm("ksm-mlock-batch-ref", [4, 5, 6], 4), [2, 1, 1]);
+  assertEquals(ksm("ksm-mlock-batch-drained-next-scan", [4, 5, 6], 4), [2, 2, 1]);
+  // A clean, read-only, shared mapping is not checked (steps 7 ksmd, 8 exit, 9 ksmd 1).
+  assertEquals(ksm("ksm-mlock-batch-clean-pte", [7, 8, 9], 4), [2, 2, 1]);
   // brk: the heap is one VMA from start_brk.
   assertEquals(at("brk-grow-shrink", "regrown").layout, ["P0 h0-8 rw-p 0 anon"]);
 });

@@ -657,6 +657,38 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
   },
   {
+    id: "ksm-mlock-batch-size",
+    file: "core/kernel/ksm.ts",
+    search: "export const MLOCK_BATCH_SIZE = 31;",
+    replace: "export const MLOCK_BATCH_SIZE = 15;",
+    story: "ksmd's mlock batch holds 15 folios (the old PAGEVEC_SIZE), not 31",
+    tests: ["tests/scenario_ksm_test.ts", "tests/verify_test.ts"],
+  },
+  {
+    id: "ksm-mlock-batch-not-drained",
+    file: "core/kernel/ksm.ts",
+    search: "      s.mlockBatch.length = 0;\n",
+    replace: "",
+    story: "a full scan starts without lru_add_drain_all: last scan's mlock batch still holds refs",
+    tests: ["tests/scenario_ksm_test.ts", "tests/verify_test.ts"],
+  },
+  {
+    id: "ksm-wrprotect-checks-clean",
+    file: "core/kernel/ksm.ts",
+    search: "  return pte.writable || pte.dirty === true || pte.folio.pageAnonExclusive(pte.page);",
+    replace: "  return true;",
+    story: "write_protect_page checks the references of a clean, read-only, shared mapping too",
+    tests: ["tests/scenario_ksm_test.ts", "tests/verify_test.ts"],
+  },
+  {
+    id: "ksm-locked-replace-no-munlock",
+    file: "core/kernel/ksm.ts",
+    search: "    mlockBatchAdd(ksmState(k), old.folio);\n",
+    replace: "",
+    story: "replace_page in a VM_LOCKED VMA leaves no reference on the page it unmapped",
+    tests: ["tests/scenario_ksm_test.ts", "tests/verify_test.ts"],
+  },
+  {
     id: "ksm-unique-write-keeps-checksum",
     file: "core/kernel/ksm.ts",
     search: "  s.content.set(f, value === undefined ? {} : value);",
@@ -5393,9 +5425,9 @@ export const MUTANTS: readonly Mutant[] = [
     id: "ksm-tree-page-becomes-kpage",
     file: "core/kernel/ksm.ts",
     search:
-      "  const node = stableTreeInsert(k, f, content);\n  replacePage(k, other.item.mm, other.item.address, f);\n",
+      "  const node = stableTreeInsert(k, f, content);\n  replacePage(k, otherVma, other.item.address, f);\n",
     replace:
-      "  const node = stableTreeInsert(k, tree, content);\n  replacePage(k, item.mm, item.address, tree);\n",
+      "  const node = stableTreeInsert(k, tree, content);\n  replacePage(k, vma, item.address, tree);\n",
     story:
       "try_to_merge_two_pages makes the unstable tree's page the KSM page: a shared tree page's other mappings have no rmap item",
     tests: ["tests/property_schemes_test.ts"],

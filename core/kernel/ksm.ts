@@ -32,6 +32,9 @@
  *   the duplicate's PTE is repointed to the KSM folio (`replace_page`) and the KSM folio's
  *   `mapping` points at its stable node (`folio_set_stable_node`; the anon rmap of the scheme
  *   no longer sees it);
+ * - a merge into a VM_LOCKED VMA leaves references on both folios in ksmd's mlock batch until it
+ *   fills or the next full scan drains it, and `write_protect_page` refuses a writable, dirty or
+ *   exclusive mapping of a folio holding one (mm/mlock.c; scenario `ksm-mlock-batch-ref`);
  * - each rmap item in a stable node records mm, address and `vma->anon_vma`, taking a reference
  *   on it (`stable_tree_append`: `get_anon_vma`, the item at the head of the node's list);
  *   removing the item drops it (`put_anon_vma`);
@@ -69,7 +72,15 @@ import { countEvent, type KernelState } from "./state.ts";
 import { presentPte, setPte } from "./pgtable.ts";
 import { mapperKey } from "../oracle.ts";
 import { wpPageCopy } from "./memory.ts";
-import { type Folio, type Mm, PAGE_SIZE, VM_MERGEABLE, VM_SHARED, type Vma } from "./types.ts";
+import {
+  type Folio,
+  type Mm,
+  PAGE_SIZE,
+  VM_LOCKED,
+  VM_MERGEABLE,
+  VM_SHARED,
+  type Vma,
+} from "./types.ts";
 
 /** `struct ksm_rmap_item`: one scanned (mm, address). */
 export interface KsmRmapItem {
@@ -143,7 +154,20 @@ export interface KsmState {
   fullScans: number;
   /** Next stable node id. */
   nextNodeId: number;
+  /**
+   * ksmd's CPU's mlock folio batch (`mlock_fbatch`, mm/mlock.c): a folio for every reference
+   * `mlock_folio` or `munlock_folio` took on a folio that `replace_page` mapped into, or
+   * unmapped from, a VM_LOCKED VMA; let go when the batch fills ({@link MLOCK_BATCH_SIZE}) and
+   * at the start of a full scan (`lru_add_drain_all`).
+   */
+  mlockBatch: Folio[];
 }
+
+/**
+ * `PAGEVEC_SIZE` (include/linux/pagevec.h, Linux 6.18): a per-CPU folio batch holds 31 folios,
+ * and the add that fills it processes the batch (`folio_batch_add` returns the space left).
+ */
+export const MLOCK_BATCH_SIZE = 31;
 
 /** `cursor.slot` while the cursor is at the list head (`ksm_scan.mm_slot == &ksm_mm_head`). */
 const AT_HEAD = -1;
@@ -159,6 +183,7 @@ export function ksmState(k: KernelState): KsmState {
     cursor: { slot: AT_HEAD, addr: 0 },
     fullScans: 0,
     nextNodeId: 1,
+    mlockBatch: [],
   };
 }
 
@@ -369,11 +394,42 @@ function stableTreeInsert(k: KernelState, f: Folio, content: Content): KsmStable
   return node;
 }
 
-/** `replace_page`: the PTE at `addr` maps the KSM folio instead of its duplicate. */
-function replacePage(k: KernelState, mm: Mm, addr: number, kfolio: Folio): void {
+/**
+ * `replace_page`: the PTE at `addr` of `vma` maps the KSM folio instead of its duplicate. In a
+ * VM_LOCKED VMA the rmap calls mlock the KSM folio (`folio_add_anon_rmap_pte` →
+ * `mlock_vma_folio`) and then munlock the duplicate (`folio_remove_rmap_pte` →
+ * `munlock_vma_folio`), each taking a reference held in ksmd's mlock batch.
+ */
+function replacePage(k: KernelState, vma: Vma, addr: number, kfolio: Folio): void {
+  const mm = vma.mm;
   const old = mm.pages.get(addr / PAGE_SIZE)!;
   setPte(k, mm, addr, presentPte(kfolio, 0, false, old.young));
   countEvent(k, "ksm_pages_merged");
+  if ((vma.flags & VM_LOCKED) !== 0 && old.kind === "present") {
+    mlockBatchAdd(ksmState(k), kfolio);
+    mlockBatchAdd(ksmState(k), old.folio);
+  }
+}
+
+/** `mlock_folio` / `munlock_folio` on ksmd's CPU: one more reference in its batch. */
+function mlockBatchAdd(s: KsmState, f: Folio): void {
+  s.mlockBatch.push(f);
+  // The add that fills the batch processes it (`mlock_folio_batch`): every reference goes.
+  if (s.mlockBatch.length === MLOCK_BATCH_SIZE) s.mlockBatch.length = 0;
+}
+
+/**
+ * Whether `write_protect_page` gives up on the mapping at `addr` of `mm`: for an entry that is
+ * writable, dirty or PageAnonExclusive, it clears the entry and refuses a folio with a reference
+ * beyond its mappings, KSM's own and the swap cache's (`folio_mapcount(folio) + 1 + swapped !=
+ * folio_ref_count(folio)`: "no O_DIRECT or similar I/O is in progress"). The model counts no
+ * references; the extra one it knows of is one held in ksmd's mlock batch (mm/mlock.c), which
+ * this scan's merges into a VM_LOCKED VMA leave on the pages they unmapped there.
+ */
+function writeProtectFails(s: KsmState, mm: Mm, addr: number): boolean {
+  const pte = mm.pages.get(addr / PAGE_SIZE);
+  if (pte?.kind !== "present" || !s.mlockBatch.includes(pte.folio)) return false;
+  return pte.writable || pte.dirty === true || pte.folio.pageAnonExclusive(pte.page);
 }
 
 function treeDepth(n: number): number {
@@ -395,9 +451,11 @@ export function ksmDoScan(k: KernelState, pages: number): number {
   let scanned = 0;
   while (scanned < pages) {
     if (s.cursor.slot === AT_HEAD) {
-      // A full scan starts from the list head with an empty unstable tree.
+      // A full scan starts from the list head with an empty unstable tree, after
+      // `lru_add_drain_all` (which also processes every CPU's mlock batch).
       s.cursor = { slot: 0, addr: 0 };
       s.unstable = new Map();
+      s.mlockBatch.length = 0;
     }
     if (s.cursor.slot >= s.slots.length) {
       // Past the last mm: the full scan ends (ksm_scan.seqnr++), and the wake with it.
@@ -505,8 +563,10 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
   k.exec.work("tree_visit", treeDepth(s.stable.size)); // stable_tree_search
   const stable = s.stable.get(content);
   if (stable && !stable.folio.freed) {
+    // try_to_merge_with_ksm_page; on failure the item stays out of both trees until its next scan.
+    if (writeProtectFails(s, item.mm, item.address)) return;
     writeProtect(k, item.mm, item.address);
-    replacePage(k, item.mm, item.address, stable.folio);
+    replacePage(k, vma, item.address, stable.folio);
     stableTreeAppend(k, item, stable, vma);
     return;
   }
@@ -530,7 +590,7 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
   for (const m of f.mappers.values()) writeProtect(k, m.mm, m.addr);
   writeProtect(k, other.item.mm, other.item.address);
   const node = stableTreeInsert(k, f, content);
-  replacePage(k, other.item.mm, other.item.address, f);
+  replacePage(k, otherVma, other.item.address, f);
   stableTreeAppend(k, other.item, node, otherVma);
   stableTreeAppend(k, item, node, vma);
 }
