@@ -183,7 +183,8 @@ Deno.test("folio: a split large folio's pages answer like folios faulted one pag
   });
   const mm = k.spawn();
   k.mmap(mm, X, 16 * P, RW, ANON);
-  k.touch(mm, X, "write");
+  // Every page written: a split would map a page that still holds zeroes to the zero page.
+  for (let i = 0; i < 16; i++) k.touch(mm, X + i * P, "write");
   const f = folioAt(k, mm, X);
   const arrays = f.mapcount; // an outside script holding the head's array sees it cut to one page
   k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y);

@@ -8,7 +8,7 @@ import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import { newKernelState } from "../core/kernel/state.ts";
 import { dupMm, exitMm, newMm } from "../core/kernel/fork.ts";
 import { doMmap } from "../core/kernel/mmap.ts";
-import { handleMmFault } from "../core/kernel/memory.ts";
+import { handleMmFault, markUserWrite } from "../core/kernel/memory.ts";
 import { splitFolio } from "../core/kernel/folio.ts";
 import type { KernelState } from "../core/kernel/state.ts";
 import {
@@ -18,15 +18,20 @@ import {
   MAP_PRIVATE,
   type Mm,
   PAGE_SIZE,
+  type PresentPte,
   PROT_READ,
   PROT_WRITE,
+  VM_LOCKED,
 } from "../core/kernel/types.ts";
 
 const P = PAGE_SIZE;
 const X = 0x7f0000000000; // 64 KiB aligned
 
-/** A process with one 16-page anon folio F at X, faulted by a write to X. */
-function world(): { k: KernelState; mm: Mm; f: Folio } {
+/**
+ * A process with one 16-page anon folio F at X, faulted by a write to X; with `written`, every
+ * page then written by the user (none holds the zeroes F was cleared with).
+ */
+function world(written = true): { k: KernelState; mm: Mm; f: Folio } {
   const k = newKernelState({ scheme: new AnonVmaScheme(), params: { anonFolioOrder: 4 } });
   const mm = newMm(k, null);
   doMmap(
@@ -42,6 +47,11 @@ function world(): { k: KernelState; mm: Mm; f: Folio } {
   handleMmFault(k, mm, X, "write");
   const f = mm.pages.get(X / P)!.folio!;
   assertEquals(f.nrPages, 16);
+  if (written) {
+    for (let i = 0; i < 16; i++) {
+      markUserWrite(mm.pages.get(X / P + i) as PresentPte);
+    }
+  }
   return { k, mm, f };
 }
 
@@ -80,4 +90,26 @@ Deno.test("split_folio: each tail keeps its own page's PageAnonExclusive and ind
     after,
     Array.from({ length: 16 }, (_, i) => [1, i, i === 3, 1]),
   );
+});
+
+Deno.test("split_folio: pages that still hold the zeroes go to the shared zero page", () => {
+  //  F faulted by a write to page 0 only: pages 1..15 hold the zeroes F was cleared with.
+  //  page:    0  1  2 ... 15
+  //  after:   F  z  z ... z      remap_page(RMP_USE_SHARED_ZEROPAGE): 15 tails freed at once
+  //  In a VM_LOCKED VMA (or for an mlocked folio) every page keeps its folio.
+  // Catches: a split that keeps zero-filled tails (KSM would then merge them), or that maps the
+  // zero page into a locked VMA.
+  const { k, mm, f } = world(false);
+  assertEquals(splitFolio(k, f), true);
+  const kinds = Array.from({ length: 16 }, (_, i) => mm.pages.get(X / P + i)!.kind);
+  assertEquals(kinds, ["present", ...Array(15).fill("zero")]);
+  assertEquals([k.liveAnon.length, k.counters.split_zero_page_remapped], [1, 15]);
+  const locked = world(false);
+  const vma = locked.mm.vmas.find(X)!;
+  vma.flags |= VM_LOCKED;
+  assertEquals(splitFolio(locked.k, locked.f), true);
+  assertEquals([locked.k.liveAnon.length, locked.k.counters.split_zero_page_remapped ?? 0], [
+    16,
+    0,
+  ]);
 });

@@ -141,7 +141,8 @@ Deno.test("mTHP: RELOCATE_ANON splits a partly covered large folio, then relocat
   const { k, s } = world();
   const mm = k.spawn();
   k.mmap(mm, X, 16 * P, RW, ANON);
-  k.touch(mm, X, "write");
+  // Every page written: the split would map a page that still holds zeroes to the zero page.
+  for (let i = 0; i < 16; i++) k.touch(mm, X + i * P, "write");
   const f = folioAt(k, mm, X);
   const oldAv = s.folioAnonVma(f);
   k.mremap(mm, X, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_MUST_RELOCATE_ANON, Y);

@@ -189,6 +189,12 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
   assertEquals(ksm("ksm-mlock-batch-drained-next-scan", [4, 5, 6], 4), [2, 2, 1]);
   // A clean, read-only, shared mapping is not checked (steps 7 ksmd, 8 exit, 9 ksmd 1).
   assertEquals(ksm("ksm-mlock-batch-clean-pte", [7, 8, 9], 4), [2, 2, 1]);
+  // THPs: ksmd splits one before merging its pages (steps 5 ksmd 3, 6 munmap, 7 ksmd 1); the
+  // split maps the pages that still hold zeroes to the zero page, so a THP one write faulted in
+  // leaves nothing to merge (steps 6 ksmd 3, 7 munmap).
+  assertEquals(ksm("ksm-thp-split-and-merged", [5, 6, 7], 4), [1, 1, 0]);
+  assertEquals(ksm("ksm-thp-half-written", [5, 6, 7], 4), [1, 1, 0]);
+  assertEquals(ksm("ksm-thp-pages-not-merged", [6, 7], 4), [1, 0]);
   // brk: the heap is one VMA from start_brk.
   assertEquals(at("brk-grow-shrink", "regrown").layout, ["P0 h0-8 rw-p 0 anon"]);
 });

@@ -657,6 +657,40 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
   },
   {
+    id: "ksm-large-folio-skipped",
+    file: "core/kernel/ksm.ts",
+    search: "      if (f && f.anon) return { vma, addr: vpn * PAGE_SIZE, folio: f };",
+    replace:
+      "      if (f && f.anon && f.nrPages === 1) return { vma, addr: vpn * PAGE_SIZE, folio: f };",
+    story: "ksmd skips large folios: a THP's pages never merge (Linux splits it first)",
+    tests: ["tests/scenario_ksm_test.ts", "tests/verify_test.ts"],
+  },
+  {
+    id: "split-keeps-zero-pages",
+    file: "core/kernel/folio.ts",
+    search: "  for (const t of tails) mapUnusedToZeropage(k, t);\n",
+    replace: "",
+    story: "an anonymous split keeps its zero-filled pages instead of mapping the zero page",
+    tests: ["tests/folio_split_test.ts", "tests/verify_test.ts"],
+  },
+  {
+    id: "split-zero-page-when-locked",
+    file: "core/kernel/folio.ts",
+    search: "  if (vmas.some((v) => !v || (v.flags & VM_LOCKED) !== 0)) return;\n",
+    replace: "",
+    story:
+      "a split maps the zero page into a VM_LOCKED VMA (try_to_map_unused_to_zeropage refuses)",
+    tests: ["tests/folio_split_test.ts"],
+  },
+  {
+    id: "large-folio-pages-not-zero",
+    file: "core/kernel/memory.ts",
+    search: "zeroFilled || a !== addr));",
+    replace: "zeroFilled));",
+    story: "a write fault's large folio counts its untouched pages as written, not zero-filled",
+    tests: ["tests/folio_split_test.ts", "tests/verify_test.ts"],
+  },
+  {
     id: "ksm-mlock-batch-size",
     file: "core/kernel/ksm.ts",
     search: "export const MLOCK_BATCH_SIZE = 31;",
@@ -690,9 +724,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "ksm-unique-write-keeps-checksum",
-    file: "core/kernel/ksm.ts",
-    search: "  s.content.set(f, value === undefined ? {} : value);",
-    replace: "  if (value !== undefined) s.content.set(f, value);",
+    file: "core/kernel/ksm_content.ts",
+    search: "  const s = ksmState(k), f = pte.folio, c = value === undefined ? {} : value;",
+    replace:
+      "  if (value === undefined) return;\n  const s = ksmState(k), f = pte.folio, c = value;",
     story: "a write of new unique content leaves the page's old content (and checksum) in place",
     tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
   },
@@ -4720,8 +4755,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "dirty-bit-anon-read-fault",
     file: "core/kernel/memory.ts",
-    search: "presentPte(f, i, writable, true, false, writable, zeroFilled)",
-    replace: "presentPte(f, i, writable, true, false, false, zeroFilled)",
+    search: "presentPte(f, i, writable, true, false, writable, zeroFilled || a !== addr)",
+    replace: "presentPte(f, i, writable, true, false, false, zeroFilled || a !== addr)",
     story: "do_anonymous_page maps a VM_WRITE page clean (pte_mkdirty missed)",
     tests: ["tests/madvise_free_test.ts"],
   },
@@ -4962,7 +4997,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "ksm-content-ignores-zeroes",
-    file: "core/kernel/ksm.ts",
+    file: "core/kernel/ksm_content.ts",
     search: "pte.zeroFilled === true ? ZEROES : f;",
     replace: "false ? ZEROES : f;",
     story: "KSM gives every page nothing wrote its own content: zero-filled pages never merge",
@@ -5425,7 +5460,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "ksm-tree-page-becomes-kpage",
     file: "core/kernel/ksm.ts",
     search:
-      "  const node = stableTreeInsert(k, f, content);\n  replacePage(k, otherVma, other.item.address, f);\n",
+      "  const node = stableTreeInsert(k, kf, content);\n  replacePage(k, otherVma, other.item.address, kf);\n",
     replace:
       "  const node = stableTreeInsert(k, tree, content);\n  replacePage(k, vma, item.address, tree);\n",
     story:

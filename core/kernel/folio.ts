@@ -14,9 +14,10 @@
  */
 
 import { ksmFolioFreed } from "./ksm.ts";
-import { presentPte } from "./pgtable.ts";
+import { ksmSplitContent } from "./ksm_content.ts";
+import { presentPte, setPte, zeroPagePte } from "./pgtable.ts";
 import { countEvent, type KernelState } from "./state.ts";
-import { type Folio, PAGE_SIZE, type SimFile, type SwapSlot } from "./types.ts";
+import { type Folio, PAGE_SIZE, type SimFile, type SwapSlot, VM_LOCKED } from "./types.ts";
 import { KernelFolio } from "./folio_object.ts";
 
 /**
@@ -230,7 +231,28 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
   (f as KernelFolio).truncateToFirstPage();
   k.scheme.splitFolio(f, tails.slice(1));
   countEvent(k, "folios_split");
+  ksmSplitContent(k, f, tails);
+  for (const t of tails) mapUnusedToZeropage(k, t);
   // Pages no PTE maps any more are freed with the split.
   for (const t of tails) maybeFreeFolio(k, t);
   return true;
+}
+
+/**
+ * `remap_page(..., RMP_USE_SHARED_ZEROPAGE)` of an anonymous split (mm/huge_memory.c, since
+ * Linux 6.12): each mapping of a page that holds only zeroes gets the shared zero page instead
+ * (`try_to_map_unused_to_zeropage`, mm/migrate.c: not for an mlocked folio, nor in a VM_LOCKED
+ * VMA), so the page is freed. A page holds zeroes where its entry says the kernel filled it and no
+ * user write went through it (`zeroFilled`); mlocked is taken as mapped in a VM_LOCKED VMA.
+ */
+function mapUnusedToZeropage(k: KernelState, t: Folio): void {
+  const maps = [...t.mappers.values()];
+  const vmas = maps.map((m) => m.mm.vmas.find(m.addr));
+  if (vmas.some((v) => !v || (v.flags & VM_LOCKED) !== 0)) return;
+  for (const m of maps) {
+    const pte = m.mm.pages.get(m.addr / PAGE_SIZE);
+    if (pte?.kind !== "present" || pte.folio !== t || pte.zeroFilled !== true) continue;
+    setPte(k, m.mm, m.addr, zeroPagePte(false, pte.protNone));
+    countEvent(k, "split_zero_page_remapped");
+  }
 }

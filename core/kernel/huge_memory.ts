@@ -125,6 +125,6 @@ function doHugePmdAnonymousPage(
   }
   // map_anon_folio_pmd: `maybe_pmd_mkwrite(pmd_mkdirty(entry))`; a user write leaves its data in
   // one page, the kernel's own fault (a populate) leaves zeroes.
-  newAnonFolio(k, vma, haddr, (vma.flags & VM_WRITE) !== 0, !user || access === "read", true);
+  newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0, !user || access === "read", true);
   countEvent(k, "faults_thp");
 }

@@ -11,7 +11,7 @@
  * since (a populate, or a read fault where the zero page is forbidden: the PTE's `zeroFilled`)
  * holds the zeroes every such page holds, so those merge, as on Linux (found by
  * `verify --random`: a MAP_POPULATE range made mergeable). The checksum of `cmp_and_merge_page`
- * is the content (see `Content`): unique pages have stable checksums between writes and go
+ * is the content (ksm_content.ts): unique pages have stable checksums between writes and go
  * through the stable and unstable trees like any page, matching nothing.
  *
  * What is modelled, with its source (mm/ksm.c, Linux 6.18):
@@ -35,6 +35,9 @@
  * - a merge into a VM_LOCKED VMA leaves references on both folios in ksmd's mlock batch until it
  *   fills or the next full scan drains it, and `write_protect_page` refuses a writable, dirty or
  *   exclusive mapping of a folio holding one (mm/mlock.c; scenario `ksm-mlock-batch-ref`);
+ * - a large folio is split before one of its pages merges (`try_to_merge_one_page`), or, when two
+ *   of its pages meet in the unstable tree, by `cmp_and_merge_page` itself; the split maps its
+ *   zero-filled pages to the zero page (folio.ts `splitFolio`; scenarios `ksm-thp-*`);
  * - each rmap item in a stable node records mm, address and `vma->anon_vma`, taking a reference
  *   on it (`stable_tree_append`: `get_anon_vma`, the item at the head of the node's list);
  *   removing the item drops it (`put_anon_vma`);
@@ -56,12 +59,12 @@
  * - `break_ksm` maps the copy writable (Linux's FAULT_FLAG_UNSHARE maps it read-only but
  *   exclusive, so the next write reuses it without a copy: same folios, one fewer fault).
  * - Not modelled: smart scan (`ksm_smart_scan`), `max_page_sharing` chains, the zero-page
- *   option, large folios (ksmd skips them here; Linux splits them first). Content lives with the
- *   written folio: a swap-in or a fork-time copy of a pinned page comes back with unique content.
+ *   option. Content (ksm_content.ts: per page for a large folio) lives with the written folio: a
+ *   swap-in or a fork-time copy of a pinned page comes back with unique content.
  *
  * Scheme hooks called here: `ksmGetAnonVma` and `ksmPutAnonVma` (an rmap item's reference on
- * `vma->anon_vma`), `folioFreed` (`folio_set_stable_node`: the scheme's anon rmap lets go of a
- * folio that becomes a KSM folio).
+ * `vma->anon_vma`), `splitFolio` (through folio.ts), `folioFreed` (`folio_set_stable_node`: the
+ * scheme's anon rmap lets go of a folio that becomes a KSM folio).
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -72,6 +75,10 @@ import { countEvent, type KernelState } from "./state.ts";
 import { presentPte, setPte } from "./pgtable.ts";
 import { mapperKey } from "../oracle.ts";
 import { wpPageCopy } from "./memory.ts";
+import { splitFolio } from "./folio.ts";
+import { type Content, contentOf } from "./ksm_content.ts";
+
+export { ksmSetContent } from "./ksm_content.ts";
 import {
   type Folio,
   type Mm,
@@ -98,14 +105,6 @@ export interface KsmRmapItem {
   /** `oldchecksum`: the page's content when it was last scanned, null before its first scan. */
   oldChecksum: Content | null;
 }
-
-/**
- * A page's content as ksmd's checksum and memcmp see it: the content id a workload wrote
- * (`Kernel.touch(..., value)`), or an object standing for unique content, equal to no other page's
- * and replaced by every later write without a value; a page nothing wrote since KSM started holds
- * its folio's own (a folio object: unique, and unchanged until written).
- */
-type Content = number | object;
 
 /** `struct ksm_stable_node`: one KSM folio and the rmap items mapping it. */
 export interface KsmStableNode {
@@ -139,10 +138,12 @@ export interface KsmState {
   readonly slots: KsmMmSlot[];
   /** The stable tree, by content. */
   readonly stable: Map<Content, KsmStableNode>;
-  /** The unstable tree of the current full scan, by content. */
-  unstable: Map<Content, { item: KsmRmapItem; folio: Folio }>;
-  /** The content of each page written since KSM started (absent: see {@link contentOf}). */
+  /** The unstable tree of the current full scan, by content: the item and its page then. */
+  unstable: Map<Content, { item: KsmRmapItem; folio: Folio; page: number }>;
+  /** The content of each small folio written since KSM started (see ksm_content.ts). */
   readonly content: WeakMap<Folio, Content>;
+  /** The content of each large folio's pages, by page (see ksm_content.ts). */
+  readonly pageContent: WeakMap<Folio, Map<number, Content>>;
   /** Stable node of each KSM folio (`folio->mapping`). */
   readonly nodeOf: WeakMap<Folio, KsmStableNode>;
   /**
@@ -179,26 +180,13 @@ export function ksmState(k: KernelState): KsmState {
     stable: new Map(),
     unstable: new Map(),
     content: new WeakMap(),
+    pageContent: new WeakMap(),
     nodeOf: new WeakMap(),
     cursor: { slot: AT_HEAD, addr: 0 },
     fullScans: 0,
     nextNodeId: 1,
     mlockBatch: [],
   };
-}
-
-/**
- * Records the content of the page at `addr` after a write: `value` (a content id, from the
- * workload) or, when `value` is undefined, new unique content (so that ksmd's next checksum of
- * the page differs from its last, as after any real write of new data).
- */
-export function ksmSetContent(k: KernelState, mm: Mm, addr: number, value?: number): void {
-  if (value === undefined && !k.ksm) return;
-  const pte = mm.pages.get(Math.floor(addr / PAGE_SIZE));
-  const f = pte?.folio;
-  if (!f || !f.anon || f.nrPages !== 1) return;
-  const s = ksmState(k);
-  s.content.set(f, value === undefined ? {} : value);
 }
 
 /** `vma_ksm_compatible`: private, not hugetlb/IO/PFNMAP (the simulator has neither). */
@@ -511,27 +499,23 @@ function nextPage(mm: Mm, from: number): { vma: Vma; addr: number; folio: Folio 
     const lo = Math.max(vma.start, from) / PAGE_SIZE;
     for (const vpn of mm.pages.rangeKeys(lo, vma.end / PAGE_SIZE)) {
       const f = mm.pages.get(vpn)!.folio;
-      if (f && f.anon && f.nrPages === 1) return { vma, addr: vpn * PAGE_SIZE, folio: f };
+      if (f && f.anon) return { vma, addr: vpn * PAGE_SIZE, folio: f };
     }
   }
   return null;
 }
 
 /**
- * The content of folio `f`, mapped at `addr` of `mm` (see {@link Content}): what a write left
- * there, else the kernel's zeroes when the entry says no user write went through it (a populate or
- * a read fault without the zero page made it: every such page holds the same zeroes), else the
- * folio's own.
+ * `try_to_merge_one_page`'s `split_huge_page(page)` of the large folio mapped at the item's
+ * address: whether a small anon page is there after it (the split fails for a pinned folio or
+ * one in the swap cache, and maps a zero-filled page to the zero page: nothing to merge then).
  */
-function contentOf(s: KsmState, f: Folio, mm: Mm, addr: number): Content {
-  const c = s.content.get(f);
-  if (c !== undefined) return c;
-  const pte = mm.pages.get(Math.floor(addr / PAGE_SIZE));
-  return pte?.kind === "present" && pte.folio === f && pte.zeroFilled === true ? ZEROES : f;
+function splitForMerge(k: KernelState, item: KsmRmapItem): boolean {
+  const f = item.mm.pages.get(item.address / PAGE_SIZE)?.folio;
+  if (!f || !splitFolio(k, f)) return false;
+  const now = item.mm.pages.get(item.address / PAGE_SIZE);
+  return now?.kind === "present" && now.folio.anon && now.folio.nrPages === 1;
 }
-
-/** The content of a page that holds the kernel's zeroes (one value: they are all equal). */
-const ZEROES: Content = Object.freeze({});
 
 /**
  * `cmp_and_merge_page` (mm/ksm.c, Linux 6.18), in its order: a KSM page already on its item's
@@ -564,6 +548,7 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
   const stable = s.stable.get(content);
   if (stable && !stable.folio.freed) {
     // try_to_merge_with_ksm_page; on failure the item stays out of both trees until its next scan.
+    if (f.nrPages > 1 && !splitForMerge(k, item)) return;
     if (writeProtectFails(s, item.mm, item.address)) return;
     writeProtect(k, item.mm, item.address);
     replacePage(k, vma, item.address, stable.folio);
@@ -571,26 +556,39 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
     return;
   }
   k.exec.work("tree_visit", treeDepth(s.unstable.size)); // unstable_tree_search_insert
+  const page = item.mm.pages.get(item.address / PAGE_SIZE)!.page!;
   const other = s.unstable.get(content);
-  if (other && other.folio === f) return; // the tree page is this page: nothing to do
+  if (other && other.folio === f && other.page === page) return; // the tree page is this page
   if (
     !other || other.folio.freed ||
     contentOf(s, other.folio, other.item.mm, other.item.address) !== content
   ) {
-    s.unstable.set(content, { item, folio: f });
+    s.unstable.set(content, { item, folio: f, page });
+    return;
+  }
+  if (other.folio === f) {
+    // Two pages of one large folio: try_to_merge_one_page cannot split it while the tree page
+    // holds a reference too, so cmp_and_merge_page splits it after (its `split`); the tree item
+    // stays, and this page merges on a later scan.
+    splitFolio(k, f);
     return;
   }
   // try_to_merge_two_pages: this page becomes the KSM page (`try_to_merge_with_ksm_page(rmap_item,
   // folio, NULL)`), then the tree page's mapping is replaced by it; stable_tree_insert, and the
-  // tree item is appended before this one.
+  // tree item is appended before this one. A large folio is split first, this page's then the
+  // tree page's ([U] where the tree page's split fails after this one's, Linux breaks the new KSM
+  // page's CoW again, `break_cow`; the model leaves both pages as they are).
   s.unstable.delete(content);
   const tree = other.folio;
   const otherVma = other.item.mm.vmas.find(other.item.address);
   if (!otherVma || other.item.mm.pages.get(other.item.address / PAGE_SIZE)?.folio !== tree) return;
-  for (const m of f.mappers.values()) writeProtect(k, m.mm, m.addr);
+  if (f.nrPages > 1 && !splitForMerge(k, item)) return;
+  if (tree.nrPages > 1 && !splitForMerge(k, other.item)) return;
+  const kf = item.mm.pages.get(item.address / PAGE_SIZE)!.folio!;
+  for (const m of kf.mappers.values()) writeProtect(k, m.mm, m.addr);
   writeProtect(k, other.item.mm, other.item.address);
-  const node = stableTreeInsert(k, f, content);
-  replacePage(k, otherVma, other.item.address, f);
+  const node = stableTreeInsert(k, kf, content);
+  replacePage(k, otherVma, other.item.address, kf);
   stableTreeAppend(k, other.item, node, otherVma);
   stableTreeAppend(k, item, node, vma);
 }

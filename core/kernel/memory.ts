@@ -270,8 +270,9 @@ function doAnonymousPage(
  * Allocates a new exclusive anon folio mapped writable at `addr` (`folio_add_new_anon_rmap`).
  * With `params.anonFolioOrder` > 0 (mTHP), `alloc_anon_folio` maps a naturally aligned large
  * folio of that order when the aligned range lies inside the VMA and none of its PTEs is
- * populated; otherwise it falls back to order 0 (mm/memory.c). `pmdOrder`: a THP of 512 pages
- * at `addr`, 2 MiB aligned (huge_memory.ts, which has checked that it fits).
+ * populated; otherwise it falls back to order 0 (mm/memory.c). `pmdOrder`: a THP of the 512
+ * pages around `addr`, 2 MiB aligned (huge_memory.ts, which has checked that it fits). The pages
+ * of a large folio other than `addr`'s hold the zeroes it was cleared with.
  *
  * @example Usage
  * ```ts ignore
@@ -290,8 +291,10 @@ export function newAnonFolio(
   const mm = vma.mm;
   let nr = 1, start = addr;
   const order = k.params.anonFolioOrder;
-  if (pmdOrder) nr = 2 ** PMD_ORDER; // `addr` is the THP's aligned start
-  else if (order > 0) {
+  if (pmdOrder) {
+    nr = 2 ** PMD_ORDER;
+    start = Math.floor(addr / (nr * PAGE_SIZE)) * nr * PAGE_SIZE;
+  } else if (order > 0) {
     const size = PAGE_SIZE * 2 ** order;
     const a = Math.floor(addr / size) * size;
     if (
@@ -308,12 +311,9 @@ export function newAnonFolio(
   k.scheme.addNewAnon(f, vma, start, true);
   for (let i = 0; i < nr; i++) {
     // do_anonymous_page: `pte_mkwrite(pte_mkdirty(entry))` for a VM_WRITE VMA, read or write.
-    setPte(
-      k,
-      mm,
-      start + i * PAGE_SIZE,
-      presentPte(f, i, writable, true, false, writable, zeroFilled),
-    );
+    // A large folio's other pages keep the zeroes it was cleared with (the write lands in one).
+    const a = start + i * PAGE_SIZE;
+    setPte(k, mm, a, presentPte(f, i, writable, true, false, writable, zeroFilled || a !== addr));
   }
   if (nr > 1 && !pmdOrder) countEvent(k, "mthp_folios");
   return f;
