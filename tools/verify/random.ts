@@ -22,8 +22,9 @@
  *   of shared content (`value=`) and ksmd scans;
  * - `thp`: private anonymous memory in the first {@link THP_WINDOW} pages (three 2 MiB page
  *   tables), at 2 MiB boundaries half the time, with MADV_HUGEPAGE and the calls that decide
- *   whether a 2 MiB has a page table (zaps, munmap, mremap, fork), and the residency of each
- *   touched 2 MiB (a THP or the huge zero page makes it 512).
+ *   whether a 2 MiB has a page table (zaps, munmap, mremap, fork), the residency of each
+ *   touched 2 MiB (a THP or the huge zero page makes it 512), and KSM steps (MADV_MERGEABLE, writes
+ *   of equal data over a THP's pages, ksmd scans: ksmd splits a THP before it merges its pages).
  * One vma or uffd scenario in three is wide ({@link WIDE_WINDOW}). After a step, a `measure` one
  * time in four. Addresses lie in the first {@link RANDOM_WINDOW}
  * pages of the arena (or of the heap), lengths are 1 to 8 pages.
@@ -292,6 +293,12 @@ function thpScenario(r: Random, name: string): string[] {
         lines.push(`mremap ${p} ${a} ${n} ${m} to=${to}${dontunmap}`);
       }
     } else if (d < 88) lines.push(`mlock ${p} ${a} ${n}${r.chance(0.5) ? " onfault" : ""}`);
+    else if (d < 91) {
+      lines.push(`madvise ${p} ${a} ${n} ${r.chance(0.85) ? "mergeable" : "unmergeable"}`);
+    } else if (d < 94) {
+      // Equal data over a THP's pages, or a few of them: what ksmd merges after splitting it.
+      lines.push(`write ${p} ${a} ${r.pick([1, 8, 100, 512])} value=${r.int(1, 2)}`);
+    } else if (d < 97) lines.push(`ksmd ${r.int(1, 3)}`);
     else lines.push(`resident ${p} ${a} ${n}`);
     if (r.chance(0.25)) lines.push(`measure m${measures++}`);
   }
