@@ -226,6 +226,22 @@ Deno.test("uffd: moving one page of a large folio splits the folio first", () =>
   assertEquals(k.counters.folios_split, 1);
 });
 
+Deno.test("uffd: a split for a move maps the page that held zeroes to the zero page, moved as one", () => {
+  //   0   4        one order-2 folio F faulted by a write to page 0: pages 1..3 hold its zeroes.
+  //   Fppp         moving page 1 splits F (remap_page maps pages 1..3 to the zero page), and the
+  //                retry moves a zero-page entry (move_zeropage_pte): no folio goes with it.
+  // Catches: a move that crashes on, or refuses, the zero page the split left behind.
+  const { k, mm } = world(new AnonVmaScheme(), 2);
+  k.mmap(mm, X, 8 * P, RW, ANON);
+  const u = k.userfaultfd(mm);
+  k.touch(mm, X, "write");
+  u.register(X + 4 * P, 4 * P);
+  assertEquals(u.move(X + 5 * P, X + P, P), P);
+  assertEquals([k.pte(mm, X + P), k.pte(mm, X + 5 * P)?.kind], [undefined, "zero"]);
+  assertEquals([k.counters.folios_split, k.counters.split_zero_page_remapped], [1, 3]);
+  assertEquals(k.liveAnonFolios.length, 1);
+});
+
 Deno.test("uffd: move changes the folio's anon_vma and index, not its mapcount", () => {
   // Catches: a move without folio_move_anon_rmap (the walk searches the source's anon_vma and
   // misses the page) or without the new index (the walk looks at the old page offset).

@@ -657,6 +657,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_ksm_test.ts", "tests/ksmd_daemon_test.ts"],
   },
   {
+    id: "uffd-move-split-zero-page",
+    file: "core/kernel/userfaultfd.ts",
+    search: '        if (pte.kind === "zero") {\n          batch.end();',
+    replace: "        if (false) {\n          batch.end();",
+    story: "UFFDIO_MOVE's retry after a split does not expect the zero page the split left",
+    tests: ["tests/userfaultfd_test.ts"],
+  },
+  {
     id: "ksm-large-folio-skipped",
     file: "core/kernel/ksm.ts",
     search: "      if (f && f.anon) return { vma, addr: vpn * PAGE_SIZE, folio: f };",

@@ -512,9 +512,16 @@ function movePage(
       // PageAnonExclusive(&folio->page): the folio's first page, before any split.
       if (!f.anon || f.ksm || !f.pageAnonExclusive(0)) throw busy("a shared page");
       if (f.nrPages > 1) {
-        // split_folio, then the retry finds the page's own small folio.
+        // split_folio, then the retry finds the page's own small folio, or the zero page the
+        // split mapped for a page that held zeroes (remap_page): move_zeropage_pte.
         if (!splitFolio(k, f)) throw busy("a large folio that cannot be split");
         pte = mm.pages.get(svpn)!;
+        if (pte.kind === "zero") {
+          batch.end();
+          detachPte(mm, svpn);
+          attachPte(mm, dvpn, zeroPagePte(true));
+          break;
+        }
         if (pte.kind !== "present") throw new Error(`split dropped the page at ${hex(src)}`);
         f = pte.folio;
         if (!f.pageAnonExclusive(0)) throw busy("a shared page");
