@@ -3,7 +3,8 @@
  * MADV_UNMERGEABLE (`ksm_madvise`, `__ksm_enter`), one ksmd scan step (`ksm_do_scan`:
  * `scan_get_next_rmap_item` + `cmp_and_merge_page`), the stable tree of stable nodes with their
  * rmap items, the per-round unstable tree, `break_ksm` (`unmerge_ksm_pages`), `ksm_exit`, and
- * the rmap items that `rmap_walk_ksm` follows (in ksm_rmap.ts) for the walks of mm/rmap.c.
+ * the rmap items that `rmap_walk_ksm` follows (in ksm_rmap.ts) for the walks of mm/rmap.c
+ * (docs/model.md §12.9).
  *
  * Page contents: the simulator has no page data. A page written with a `value` (see
  * `Kernel.touch`) holds that content id; any other write gives it new unique content, so nothing
