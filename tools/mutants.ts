@@ -659,9 +659,10 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "uffd-move-split-zero-page",
     file: "core/kernel/userfaultfd.ts",
-    search: '        if (pte.kind === "zero") {\n          batch.end();',
-    replace: "        if (false) {\n          batch.end();",
-    story: "UFFDIO_MOVE's retry after a split does not expect the zero page the split left",
+    search: "        return movePage(k, mm, dstVma, dst, src, mode, batch);\n",
+    replace: "",
+    story:
+      "UFFDIO_MOVE goes on with the folio it split instead of retrying with the page's new entry",
     tests: ["tests/userfaultfd_test.ts"],
   },
   {
@@ -725,7 +726,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "ksm-locked-replace-no-munlock",
     file: "core/kernel/ksm.ts",
-    search: "    mlockBatchAdd(ksmState(k), old.folio);\n",
+    search: "    mlockBatchAdd(s, old.folio);\n",
     replace: "",
     story: "replace_page in a VM_LOCKED VMA leaves no reference on the page it unmapped",
     tests: ["tests/scenario_ksm_test.ts", "tests/verify_test.ts"],

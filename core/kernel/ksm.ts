@@ -78,17 +78,18 @@ import { mapperKey } from "../oracle.ts";
 import { wpPageCopy } from "./memory.ts";
 import { splitFolio } from "./folio.ts";
 import { type Content, contentOf } from "./ksm_content.ts";
-
-export { ksmSetContent } from "./ksm_content.ts";
 import {
   type Folio,
   type Mm,
   PAGE_SIZE,
+  type Pte,
   VM_LOCKED,
   VM_MERGEABLE,
   VM_SHARED,
   type Vma,
 } from "./types.ts";
+
+export { ksmSetContent } from "./ksm_content.ts";
 
 /** `struct ksm_rmap_item`: one scanned (mm, address). */
 export interface KsmRmapItem {
@@ -395,8 +396,9 @@ function replacePage(k: KernelState, vma: Vma, addr: number, kfolio: Folio): voi
   setPte(k, mm, addr, presentPte(kfolio, 0, false, old.young));
   countEvent(k, "ksm_pages_merged");
   if ((vma.flags & VM_LOCKED) !== 0 && old.kind === "present") {
-    mlockBatchAdd(ksmState(k), kfolio);
-    mlockBatchAdd(ksmState(k), old.folio);
+    const s = ksmState(k);
+    mlockBatchAdd(s, kfolio);
+    mlockBatchAdd(s, old.folio);
   }
 }
 
@@ -408,12 +410,10 @@ function mlockBatchAdd(s: KsmState, f: Folio): void {
 }
 
 /**
- * Whether `write_protect_page` gives up on the mapping at `addr` of `mm`: for an entry that is
- * writable, dirty or PageAnonExclusive, it clears the entry and refuses a folio with a reference
- * beyond its mappings, KSM's own and the swap cache's (`folio_mapcount(folio) + 1 + swapped !=
- * folio_ref_count(folio)`: "no O_DIRECT or similar I/O is in progress"). The model counts no
- * references; the extra one it knows of is one held in ksmd's mlock batch (mm/mlock.c), which
- * this scan's merges into a VM_LOCKED VMA leave on the pages they unmapped there.
+ * Whether `write_protect_page` gives up on the mapping at `addr` of `mm`: a writable, dirty or
+ * PageAnonExclusive entry of a folio with a reference beyond its mappings and KSM's own
+ * (`folio_mapcount(folio) + 1 + swapped != folio_ref_count(folio)`). The one such reference the
+ * model keeps is ksmd's mlock batch's (mm/mlock.c), on pages a locked merge unmapped this scan.
  */
 function writeProtectFails(s: KsmState, mm: Mm, addr: number): boolean {
   const pte = mm.pages.get(addr / PAGE_SIZE);
@@ -512,10 +512,15 @@ function nextPage(mm: Mm, from: number): { vma: Vma; addr: number; folio: Folio 
  * one in the swap cache, and maps a zero-filled page to the zero page: nothing to merge then).
  */
 function splitForMerge(k: KernelState, item: KsmRmapItem): boolean {
-  const f = item.mm.pages.get(item.address / PAGE_SIZE)?.folio;
+  const f = itemPte(item)?.folio;
   if (!f || !splitFolio(k, f)) return false;
-  const now = item.mm.pages.get(item.address / PAGE_SIZE);
+  const now = itemPte(item);
   return now?.kind === "present" && now.folio.anon && now.folio.nrPages === 1;
+}
+
+/** The entry at the item's address now (the kernel finds the page by it: `get_mergeable_page`). */
+function itemPte(item: KsmRmapItem): Pte | undefined {
+  return item.mm.pages.get(item.address / PAGE_SIZE);
 }
 
 /**
@@ -557,7 +562,7 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
     return;
   }
   k.exec.work("tree_visit", treeDepth(s.unstable.size)); // unstable_tree_search_insert
-  const page = item.mm.pages.get(item.address / PAGE_SIZE)!.page!;
+  const page = itemPte(item)!.page!;
   const other = s.unstable.get(content);
   if (other && other.folio === f && other.page === page) return; // the tree page is this page
   if (
@@ -582,10 +587,10 @@ function cmpAndMergePage(k: KernelState, item: KsmRmapItem, vma: Vma, f: Folio):
   s.unstable.delete(content);
   const tree = other.folio;
   const otherVma = other.item.mm.vmas.find(other.item.address);
-  if (!otherVma || other.item.mm.pages.get(other.item.address / PAGE_SIZE)?.folio !== tree) return;
+  if (!otherVma || itemPte(other.item)?.folio !== tree) return;
   if (f.nrPages > 1 && !splitForMerge(k, item)) return;
   if (tree.nrPages > 1 && !splitForMerge(k, other.item)) return;
-  const kf = item.mm.pages.get(item.address / PAGE_SIZE)!.folio!;
+  const kf = itemPte(item)!.folio!;
   for (const m of kf.mappers.values()) writeProtect(k, m.mm, m.addr);
   writeProtect(k, other.item.mm, other.item.address);
   const node = stableTreeInsert(k, kf, content);

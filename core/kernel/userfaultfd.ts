@@ -495,7 +495,7 @@ function movePage(
   if (mm.pages.get(dvpn) !== undefined) {
     throw new SyscallError("EEXIST", sys, `destination ${hex(dst)} is populated`);
   }
-  let pte = mm.pages.get(svpn);
+  const pte = mm.pages.get(svpn);
   if (pte?.kind !== "present") batch.end(); // a batch runs over present pages only
   if (pte === undefined) {
     if (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) return;
@@ -508,23 +508,14 @@ function movePage(
       attachPte(mm, dvpn, zeroPagePte(true));
       break;
     case "present": {
-      let f = pte.folio;
+      const f = pte.folio;
       // PageAnonExclusive(&folio->page): the folio's first page, before any split.
       if (!f.anon || f.ksm || !f.pageAnonExclusive(0)) throw busy("a shared page");
       if (f.nrPages > 1) {
-        // split_folio, then the retry finds the page's own small folio, or the zero page the
-        // split mapped for a page that held zeroes (remap_page): move_zeropage_pte.
+        // split_folio, then `goto retry`: the page's own small folio, or the zero page the split
+        // mapped for a page that held zeroes (remap_page), moved by move_zeropage_pte.
         if (!splitFolio(k, f)) throw busy("a large folio that cannot be split");
-        pte = mm.pages.get(svpn)!;
-        if (pte.kind === "zero") {
-          batch.end();
-          detachPte(mm, svpn);
-          attachPte(mm, dvpn, zeroPagePte(true));
-          break;
-        }
-        if (pte.kind !== "present") throw new Error(`split dropped the page at ${hex(src)}`);
-        f = pte.folio;
-        if (!f.pageAnonExclusive(0)) throw busy("a shared page");
+        return movePage(k, mm, dstVma, dst, src, mode, batch);
       }
       if (f.pinned) throw busy("a pinned folio");
       batch.hold(f, svpn, dvpn);
