@@ -16,6 +16,7 @@ import {
   MADV_DONTNEED,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_POPULATE_WRITE,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
@@ -24,6 +25,7 @@ import {
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
   PAGE_SIZE,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
 } from "../core/kernel/types.ts";
@@ -244,4 +246,83 @@ Deno.test("THP and mremap: an aligned 2 MiB moves as a whole table, leaving the 
   u.k.userfaultfd(u.mm).register(X, 512 * P);
   u.k.mremap(u.mm, X, 512 * P, 512 * P, flags, pg(1536));
   assertEquals(u.mm.emptyTables?.has(X / P / 512), true);
+});
+
+/** Pages of `[from, from + n)` mapped to anonymous folios (smaps' "Anonymous:"). */
+function anonPages(k: Kernel, mm: Mm, from: number, n: number): number {
+  let c = 0;
+  for (let i = from; i < from + n; i++) {
+    const pte = k.pte(mm, pg(i));
+    if (pte?.kind === "present" && pte.folio.anon) c++;
+  }
+  return c;
+}
+
+Deno.test("THP huge zero page write: a whole THP in its place, unless the PMD was split", () => {
+  // Catches: a write to the huge zero page that copies one page (the host maps a THP:
+  // do_huge_zero_wp_pmd; verify's thp-zero-page-write-thp), and a split the model forgets (a
+  // VMA boundary inside the 2 MiB, a changed entry), after which Linux copies one page.
+  //   0          512        1024
+  //   |A hugepage:  zero x512 |          | read of page 0; then a write of page 3
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(0), "read");
+  k.touch(mm, pg(3), "write");
+  assertEquals(folios(k), [[512, 0]]);
+  assertEquals([anonPages(k, mm, 0, 1024), resident(k, mm, 0, 1024)], [512, 512]);
+  assertEquals([k.counters.faults_thp_zero_page_wp, k.pte(mm, pg(200))?.writable], [1, true]);
+  assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 1]);
+  // A VMA boundary inside the 2 MiB splits the PMD (vma_adjust_trans_huge), and the merge
+  // back does not make it whole again: the write copies one page.
+  //   |A 0..100 |B r 100..101| A 101..1024 |  then mprotect back: |A 0..1024|
+  const b = hugeVma();
+  b.k.touch(b.mm, pg(0), "read");
+  b.k.mprotect(b.mm, pg(100), P, PROT_READ);
+  b.k.mprotect(b.mm, pg(100), P, RW);
+  assertEquals(b.mm.vmas.size, 1);
+  b.k.touch(b.mm, pg(3), "write");
+  assertEquals([folios(b.k), anonPages(b.k, b.mm, 0, 512)], [[[1, 3]], 1]);
+  // A change of one entry splits it too (a one-page MADV_DONTNEED zaps part of the PMD).
+  const c = hugeVma();
+  c.k.touch(c.mm, pg(0), "read");
+  c.k.madvise(c.mm, pg(10), P, MADV_DONTNEED);
+  c.k.touch(c.mm, pg(3), "write");
+  assertEquals(folios(c.k), [[1, 3]]);
+  // The whole 2 MiB PROT_NONE and back keeps the PMD (change_huge_pmd); a populate's
+  // FOLL_WRITE fault maps the THP, its pages all holding zeroes.
+  const d = hugeVma();
+  d.k.touch(d.mm, pg(0), "read");
+  d.k.mprotect(d.mm, X, 512 * P, PROT_NONE);
+  d.k.mprotect(d.mm, X, 512 * P, RW);
+  d.k.madvise(d.mm, pg(7), P, MADV_POPULATE_WRITE);
+  assertEquals([folios(d.k), anonPages(d.k, d.mm, 0, 512)], [[[512, 0]], 512]);
+  const p7 = d.k.pte(d.mm, pg(7));
+  assertEquals(p7?.kind === "present" && p7.zeroFilled, true);
+});
+
+Deno.test("THP huge zero page and fork, mremap: the PMD is copied and moved whole", () => {
+  // Catches: a fork that copies the huge zero PMD as small zero pages (copy_huge_pmd copies
+  // the PMD: the child's write maps a THP), or a whole-table mremap that loses it.
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(0), "read");
+  const child = k.fork(mm);
+  k.touch(child, pg(3), "write");
+  assertEquals([folios(k), anonPages(k, mm, 0, 512), anonPages(k, child, 0, 512)], [
+    [[512, 0]],
+    0,
+    512,
+  ]);
+  k.touch(mm, pg(4), "write");
+  assertEquals(folios(k), [[512, 0], [512, 0]]);
+  //   0        512           1536      2048
+  //   |A zero  | ...         |A' zero   |   an aligned move keeps the PMD; one page off splits
+  const m = hugeVma();
+  m.k.touch(m.mm, pg(0), "read");
+  m.k.mremap(m.mm, X, 512 * P, 512 * P, MREMAP_MAYMOVE | MREMAP_FIXED, pg(1536));
+  m.k.touch(m.mm, pg(1537), "write");
+  assertEquals([folios(m.k), anonPages(m.k, m.mm, 1536, 512)], [[[512, 0]], 512]); // pgoff kept
+  const u = hugeVma();
+  u.k.touch(u.mm, pg(0), "read");
+  u.k.mremap(u.mm, X, 512 * P, 512 * P, MREMAP_MAYMOVE | MREMAP_FIXED, pg(1537));
+  u.k.touch(u.mm, pg(1538), "write");
+  assertEquals(folios(u.k), [[1, 1]]); // one small page (index from the kept pgoff)
 });

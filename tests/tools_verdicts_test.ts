@@ -89,15 +89,26 @@ Deno.test("verify compare: a layout line or a measure point the host lacks is a 
   assertEquals(moved.status, "differ");
   assertEquals(moved.details, [
     'layout at "unmapped" (kernel | model):',
-    "  P0 3-4 rw-p 0 anon ≠ P0 2-4 rw-p 0 anon",
-    "  C1 0-4 rw-p 0 anon | C1 0-4 rw-p 0 anon",
+    "  P0 3-4 rw-p 0 anon anonymous:2 ≠ P0 2-4 rw-p 0 anon anonymous:2",
+    "  C1 0-4 rw-p 0 anon anonymous:4 | C1 0-4 rw-p 0 anon anonymous:4",
   ]);
   const missing = verdict((h) => h.first.layouts.delete(5));
   assertEquals(missing.status, "differ");
   assertEquals(missing.details, [
     'layout at "forked" (kernel | model):',
-    "       ≠ P0 0-4 rw-p 0 anon",
-    "       ≠ C1 0-4 rw-p 0 anon",
+    "       ≠ P0 0-4 rw-p 0 anon anonymous:4",
+    "       ≠ C1 0-4 rw-p 0 anon anonymous:4",
+  ]);
+  // The same bounds with a different count of anonymous pages (smaps): the host's child has
+  // one page fewer mapped (say a page it never shared).
+  const fewer = verdict((h) => {
+    const lines = h.first.layouts.get(5)!;
+    lines[1] = { ...lines[1], anon: 3 };
+  });
+  assertEquals(fewer.details, [
+    'layout at "forked" (kernel | model):',
+    "  P0 0-4 rw-p 0 anon anonymous:4 | P0 0-4 rw-p 0 anon anonymous:4",
+    "  C1 0-4 rw-p 0 anon anonymous:3 ≠ C1 0-4 rw-p 0 anon anonymous:4",
   ]);
 });
 

@@ -10,12 +10,15 @@
  * The model maps a THP as the 512 PTEs of one 512-page folio, the way it maps an mTHP, and the
  * huge zero page as 512 zero-page PTEs: a page-table walk, `mincore`, fork's copy, a CoW fault
  * (Linux splits the PMD and copies one page: `do_huge_pmd_wp_page`'s fallback) and a zap of part
- * of it (Linux splits the PMD first) then act as they do on Linux. Not modelled, named: a write
- * to the huge zero page maps a new THP on Linux (`do_huge_zero_wp_pmd`) and one small page in
- * the model; `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model reuses the page
- * (`wp_can_reuse_anon_folio`); UFFDIO_MOVE of a whole THP (`move_pages_huge_pmd`, which leaves
- * the source without a table); khugepaged, which collapses ranges into THPs in the background;
- * a failed THP allocation (`VM_FAULT_FALLBACK`); and `MMF_DISABLE_THP` (prctl).
+ * of it (Linux splits the PMD first) then act as they do on Linux. Which 2 MiB ranges are still
+ * mapped by one huge zero PMD is kept (`Mm.hugeZeroPmds`: set by the read fault and fork's copy,
+ * moved by mremap's whole-table move, split by a change of any entry or a VMA boundary inside),
+ * since a write there maps a whole new THP (`do_huge_zero_wp_pmd`) where a split one copies one
+ * page. Not modelled, named: `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model
+ * reuses the page (`wp_can_reuse_anon_folio`); UFFDIO_MOVE of a whole THP or huge zero PMD
+ * (`move_pages_huge_pmd`, which leaves the source without a table; the model moves the entries);
+ * khugepaged, which collapses ranges into THPs in the background; a failed THP allocation
+ * (`VM_FAULT_FALLBACK`); and `MMF_DISABLE_THP` (prctl).
  *
  * Scheme hooks called here: `prepare` (`vmf_anon_prepare`, before either kind of THP mapping).
  *
@@ -27,6 +30,7 @@
 import { newAnonFolio } from "./memory.ts";
 import type { Access } from "./memory.ts";
 import {
+  hugeZeroPmdMapped,
   PMD_SIZE,
   pmdNone,
   PTES_PER_TABLE_SHIFT,
@@ -120,6 +124,7 @@ function doHugePmdAnonymousPage(
   if (access === "read" && k.params.zeroPage && k.params.thpUseZeroPage) {
     // set_huge_zero_folio: one read-only PMD entry over the huge zero page.
     for (let i = 0; i < PMD_PAGES; i++) setPte(k, vma.mm, haddr + i * PAGE_SIZE, zeroPagePte(true));
+    (vma.mm.hugeZeroPmds ??= new Set()).add(haddr / PMD_SIZE);
     countEvent(k, "faults_thp_zero_page");
     return;
   }
@@ -127,4 +132,29 @@ function doHugePmdAnonymousPage(
   // one page, the kernel's own fault (a populate) leaves zeroes.
   newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0, !user || access === "read", true);
   countEvent(k, "faults_thp");
+}
+
+/**
+ * `do_huge_zero_wp_pmd` (mm/huge_memory.c, Linux 6.18, from `do_huge_pmd_wp_page`): a write fault
+ * on a PMD entry of the huge zero page (see `Mm.hugeZeroPmds`) allocates a THP and maps it over
+ * the whole 2 MiB in place of the huge zero page (`pmdp_huge_clear_flush`, then
+ * `map_anon_folio_pmd_pf`: dirty, writable, exclusive, added to the VMA's anon_vma). The VMA has
+ * its anon_vma from the read fault that mapped the huge zero page (`VM_BUG_ON_VMA` otherwise);
+ * a scheme that gives a fork child none yet prepares one here, as `newAnonFolio` does. The
+ * allocation does not fail in the model, so the fallback (split the PMD, copy one page) is not
+ * taken. `user`: a user write, whose data lands in one page; a populate leaves zeroes in all.
+ * Returns false, changing nothing, when no huge zero PMD maps `addr` (a zero-page PTE of its
+ * own, or of a split PMD: the PTE-level `wp_page_copy` follows).
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (pte.kind === "zero" && doHugeZeroWpPmd(k, vma, addr, true)) return;
+ * ```
+ */
+export function doHugeZeroWpPmd(k: KernelState, vma: Vma, addr: number, user: boolean): boolean {
+  if (!hugeZeroPmdMapped(vma.mm, addr)) return false;
+  vma.mm.hugeZeroPmds!.delete(Math.floor(addr / PMD_SIZE));
+  newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0, !user, true);
+  countEvent(k, "faults_thp_zero_page_wp");
+  return true;
 }

@@ -19,7 +19,7 @@
 
 import { countEvent, type KernelState } from "./state.ts";
 import { allocFolio, pageCacheFolio, releaseSwapCache } from "./folio.ts";
-import { PMD_ORDER, thpFault } from "./huge_memory.ts";
+import { doHugeZeroWpPmd, PMD_ORDER, thpFault } from "./huge_memory.ts";
 import { ksmSwapinMapped } from "./ksm_rmap.ts";
 import {
   copyTables,
@@ -375,6 +375,7 @@ function doWpPage(
   pte: PresentPte | ZeroPagePte,
   user: boolean,
 ): void {
+  if (pte.kind === "zero" && doHugeZeroWpPmd(k, vma, addr, user)) return; // a huge zero PMD
   if (pte.kind === "zero" || !pte.folio.anon) {
     // Zero page or a page-cache page in a private mapping: wp_page_copy.
     wpPageCopy(k, vma, addr, !user && pte.kind === "zero");
@@ -392,10 +393,9 @@ function doWpPage(
     return;
   }
   if (!f.ksm && wpCanReuseAnonFolio(k, f, vma.mm)) {
-    // A small folio moves to the faulting VMA's anon rmap (folio_move_anon_rmap); a large
-    // one is reused in place: it may be mapped by several VMAs of this mm with different
-    // anon_vmas (e.g. split by mprotect after a fork), so __wp_can_reuse_large_anon_folio
-    // does not move it.
+    // A small folio moves to the faulting VMA's anon rmap (folio_move_anon_rmap); a large one
+    // is reused in place: it may be mapped by several VMAs of this mm with different anon_vmas
+    // (e.g. split by mprotect after a fork): __wp_can_reuse_large_anon_folio does not move it.
     if (f.nrPages === 1) k.scheme.moveAnon(f, vma);
     f.setPageAnonExclusive(pte.page, true);
     pte.writable = true;

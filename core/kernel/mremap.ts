@@ -383,6 +383,9 @@ function movePageTables(
     }
     off += extent;
   }
+  // move_huge_pmd: a huge zero PMD moved whole stays one at its new place.
+  const hz = mm.hugeZeroPmds;
+  const hugeZeroMoved = hz === undefined ? [] : movedWhole.filter((t) => hz.has(t));
   const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
   const moved: { addr: number; pte: Pte }[] = [];
   for (const vpn of keys) {
@@ -398,6 +401,7 @@ function movePageTables(
     k.exec.work("pte_update");
   }
   for (const t of movedWhole) mm.emptyTables?.delete(t);
+  for (const t of hugeZeroMoved) hz!.add(t + (newAddr - oldAddr) / PMD_SIZE);
   for (const nt of dstTables) {
     if (!mm.ptePages.has(nt)) (mm.emptyTables ??= new Set()).add(nt);
   }

@@ -462,6 +462,14 @@ export interface Mm {
    * `pmd_none`: no table at all (pgtable.ts `pmdNone`). Absent until a table first empties.
    */
   emptyTables?: Set<number>;
+  /**
+   * Page-table indices (`pteTableIndex`) mapped by one PMD entry of the huge zero page
+   * (`set_huge_zero_folio`), which the model keeps as 512 zero-page PTEs: a write fault there
+   * maps a new THP (`do_huge_zero_wp_pmd`). Any change of one of the entries, and a VMA boundary
+   * moved inside the 2 MiB, splits the PMD (pgtable.ts `splitHugeZeroPmd`). Absent until the
+   * first such mapping.
+   */
+  hugeZeroPmds?: Set<number>;
   /** `mmap_lock`. */
   readonly mmapLock: Lock;
   /** `page_table_lock`. */

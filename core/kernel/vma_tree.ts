@@ -14,6 +14,7 @@
  */
 
 import { updateMaple } from "./maple.ts";
+import { splitHugeZeroPmdIfNeeded } from "./pgtable.ts";
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
 import { PAGE_SIZE } from "./types.ts";
@@ -427,8 +428,26 @@ export function vmaFree(k: KernelState, v: Vma): void {
  * ```
  */
 export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void {
+  const hugeZero = vmas[0].mm.hugeZeroPmds !== undefined && vmas[0].mm.hugeZeroPmds.size > 0;
+  if (hugeZero) {
+    for (let i = 0; i < vmas.length; i++) {
+      oldBounds[2 * i] = vmas[i].start;
+      oldBounds[2 * i + 1] = vmas[i].end;
+    }
+  }
   for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.remove(vmas[i]);
   k.scheme.adjust(vmas, mutate);
   for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.insert(vmas[i]);
   k.exec.work("tree_update", vmas.length);
+  // vma_adjust_trans_huge: a new boundary inside a huge PMD splits it.
+  if (hugeZero) {
+    for (let i = 0; i < vmas.length; i++) {
+      const v = vmas[i], s = oldBounds[2 * i], e = oldBounds[2 * i + 1];
+      if (v.start !== s) splitHugeZeroPmdIfNeeded(v.mm, s, e, v.start);
+      if (v.end !== e) splitHugeZeroPmdIfNeeded(v.mm, s, e, v.end);
+    }
+  }
 }
+
+/** {@link vmaAdjust}'s scratch: the start and end of each VMA before the change. */
+const oldBounds = new Float64Array(8);

@@ -235,6 +235,7 @@ export async function runHost(s: Scenario, copies: number): Promise<Execution> {
           perms: f[5],
           pgoff: Number(f[6]),
           kind: f[7],
+          anon: Number(f[8]),
         };
         exec.layouts.get(point)!.push(l);
         break;
@@ -287,7 +288,7 @@ export interface HostFigures {
 }
 
 function layoutKey(l: LayoutLine): string {
-  return `${l.proc} ${l.start}-${l.end} ${l.perms} ${l.pgoff} ${l.kind}`;
+  return `${l.proc} ${l.start}-${l.end} ${l.perms} ${l.pgoff} ${l.kind} anonymous:${l.anon}`;
 }
 
 /** Checks that every copy of a run has the same layout; returns a message or null. */

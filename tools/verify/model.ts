@@ -3,7 +3,8 @@
  * public API of `mod.ts` (`Kernel`, `createScheme`, the uAPI constants) with a number of arena
  * copies, and returns what the host runner returns: the outcome of every step, the live
  * anon_vma and anon_vma_chain objects after every step, and at every `measure` step the arena
- * and heap layout of every live process as `/proc/<pid>/maps` would show it.
+ * and heap layout of every live process as `/proc/<pid>/smaps` would show it (each VMA's bounds,
+ * permissions, offset, kind and anonymous pages).
  *
  * This module is browser compatible: it imports only repository modules.
  *
@@ -37,7 +38,7 @@ import {
 } from "../../mod.ts";
 import { type Addr, ADVICE_VALUE, ARENA, mremapFlags, type Scenario } from "./scenario.ts";
 
-/** One VMA as `/proc/<pid>/maps` shows it, relative to its arena copy or to `start_brk`. */
+/** One VMA as `/proc/<pid>/smaps` shows it, relative to its arena copy or to `start_brk`. */
 export interface LayoutLine {
   /** Process name. */
   proc: string;
@@ -53,6 +54,12 @@ export interface LayoutLine {
   pgoff: number;
   /** `anon`, `shmem`, `F<i>` or `other`. */
   kind: string;
+  /**
+   * Pages of anonymous folios the VMA's page tables map (`/proc/<pid>/smaps` "Anonymous:",
+   * counted by `smaps_pte_entry` and `smaps_pmd_entry` of fs/proc/task_mmu.c: KSM pages and a
+   * private file mapping's CoW copies count, the zero page and page-cache pages do not).
+   */
+  anon: number;
 }
 
 /** What one execution of a scenario produced (host or model). */
@@ -128,6 +135,16 @@ export function runModel(
   const arenaBase = (c: number): number => (ARENA.basePage + c * ARENA.stridePages) * P;
   const at = (mm: Mm, a: Addr, c: number): number =>
     a.kind === "heap" ? mm.startBrk + a.page * P : arenaBase(c) + a.page * P;
+  // smaps' "Anonymous:": present entries of anonymous folios (`vm_normal_page` is null for the
+  // zero page; a swap entry or a guard marker maps nothing).
+  const anonPages = (mm: Mm, start: number, end: number): number => {
+    let n = 0;
+    for (let vpn = start / P; vpn < end / P; vpn++) {
+      const pte = mm.pages.get(vpn);
+      if (pte !== undefined && pte.kind === "present" && pte.folio.anon) n++;
+    }
+    return n;
+  };
   const layout = (): LayoutLine[] => {
     const lines: LayoutLine[] = [];
     for (const name of order) {
@@ -152,6 +169,7 @@ export function runModel(
             perms: perms(v.flags),
             pgoff,
             kind,
+            anon: anonPages(mm, v.start, v.end),
           });
         } else if (v.start >= mm.startBrk && v.end <= mm.startBrk + HEAP_SPAN_PAGES * P) {
           lines.push({
@@ -162,6 +180,7 @@ export function runModel(
             perms: perms(v.flags),
             pgoff,
             kind,
+            anon: anonPages(mm, v.start, v.end),
           });
         }
       }

@@ -13,7 +13,7 @@
  * writes one acknowledgement to the shared ack pipe and blocks again. So after every step every
  * scenario process is parked in read(); the controller then measures the live object counts of
  * the anon_vma and anon_vma_chain slab caches (shrink, then read `objects`) and, at
- * `measure` steps, reads /proc/<pid>/maps of every live scenario process.
+ * `measure` steps, reads /proc/<pid>/smaps of every live scenario process.
  *
  * Copies. Every arena step is applied to K copies of the arena (copy c at base + c * stride), in
  * copy order, by the same process. Deno runs the program with K, 2K and 3K copies and keeps per
@@ -65,10 +65,12 @@
  *   M <step> <anon_vma> <anon_vma_chain> 1          counts after step (step -1: before step 0)
  *   R <step> <errno>                                outcome of the step (0 = success)
  *   P <step>                                        a measure step: V lines follow
- *   V <proc> <copy> <start> <end> <perms> <pgoff> <kind>   one VMA of the arena (copy >= 0,
- *        start/end in pages from the copy's base) or the heap (copy -1, pages from the process's
- *        start_brk); pgoff is the file page offset /proc/<pid>/maps shows (0 for anonymous
- *        memory); kind is anon, shmem, F<i> or other
+ *   V <proc> <copy> <start> <end> <perms> <pgoff> <kind> <anon>   one VMA of the arena (copy
+ *        >= 0, start/end in pages from the copy's base) or the heap (copy -1, pages from the
+ *        process's start_brk); pgoff is the file page offset /proc/<pid>/smaps shows (0 for
+ *        anonymous memory); kind is anon, shmem, F<i> or other; anon is the VMA's "Anonymous:"
+ *        of /proc/<pid>/smaps in pages (pages of anonymous folios its page tables map, counted
+ *        by a walk: exact, unlike the mm's RSS counters)
  *   E                                               end
  *   X <message>                                     failure (exit status 1)
  */
@@ -423,13 +425,30 @@ static const char *kind_of(const char *path) {
   return "other";
 }
 
-static char mapsbuf[1 << 22];
+static char mapsbuf[1 << 24];
 
+/* The "Anonymous:" field (kB) of the smaps entry whose header line ends at `from`, in pages. */
+static long smaps_anonymous(const char *from) {
+  for (const char *p = from; *p;) {
+    unsigned long a, b;
+    if (sscanf(p, "%lx-%lx ", &a, &b) == 2) break; /* the next entry's header */
+    long kb;
+    if (sscanf(p, "Anonymous: %ld kB", &kb) == 1) return kb * 1024 / PAGE;
+    p = strchr(p, '\n');
+    if (!p) break;
+    p++;
+  }
+  die("no Anonymous: field in an smaps entry");
+  return 0;
+}
+
+/* The arena and heap VMAs of scenario process `proc` from /proc/<pid>/smaps (maps' lines, each
+ * followed by its figures), as V lines. */
 static void dump_layout(int proc) {
   pid_t pid = pids[proc];
   unsigned long sb = proc_start_brk(pid);
   char path[64];
-  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+  snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die("open %s: %s", path, strerror(errno));
   size_t len = 0;
@@ -455,16 +474,17 @@ static void dump_layout(int proc) {
     if (sscanf(line, "%lx-%lx %7s %lx %*s %*s%n", &s, &e, perms, &off, &consumed) >= 4) {
       const char *kind = kind_of(line + consumed);
       unsigned long pg = off / PAGE;
+      long npg = (long)pg; /* smaps shows 0 for anonymous VMAs */
       if (s >= a0 && e <= a1) {
         long c = (long)((s - a0) / (stride_pages * PAGE));
         unsigned long cb = a0 + (unsigned long)c * stride_pages * PAGE;
-        long npg = (long)pg; /* /proc/<pid>/maps shows 0 for anonymous VMAs */
-        emit("V %d %ld %ld %ld %s %ld %s\n", proc, c, (long)((s - cb) / PAGE), (long)((e - cb) / PAGE),
-             perms, npg, kind);
+        long anon = nl ? smaps_anonymous(nl + 1) : -1;
+        emit("V %d %ld %ld %ld %s %ld %s %ld\n", proc, c, (long)((s - cb) / PAGE),
+             (long)((e - cb) / PAGE), perms, npg, kind, anon);
       } else if (sb && s >= sb && e <= sb + HEAP_SPAN) {
-        long npg = (long)pg;
-        emit("V %d -1 %ld %ld %s %ld %s\n", proc, (long)((s - sb) / PAGE), (long)((e - sb) / PAGE),
-             perms, npg, kind);
+        long anon = nl ? smaps_anonymous(nl + 1) : -1;
+        emit("V %d -1 %ld %ld %s %ld %s %ld\n", proc, (long)((s - sb) / PAGE),
+             (long)((e - sb) / PAGE), perms, npg, kind, anon);
       }
     }
     if (!nl) break;
