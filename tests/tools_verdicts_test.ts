@@ -89,15 +89,15 @@ Deno.test("verify compare: a layout line or a measure point the host lacks is a 
   assertEquals(moved.status, "differ");
   assertEquals(moved.details, [
     'layout at "unmapped" (kernel | model):',
-    "  P0 3-4 rw-p 0 anon anonymous:2 ≠ P0 2-4 rw-p 0 anon anonymous:2",
-    "  C1 0-4 rw-p 0 anon anonymous:4 | C1 0-4 rw-p 0 anon anonymous:4",
+    "  P0 3-4 rw-p 0 anon anonymous:2 anonhuge:0 ≠ P0 2-4 rw-p 0 anon anonymous:2 anonhuge:0",
+    "  C1 0-4 rw-p 0 anon anonymous:4 anonhuge:0 | C1 0-4 rw-p 0 anon anonymous:4 anonhuge:0",
   ]);
   const missing = verdict((h) => h.first.layouts.delete(5));
   assertEquals(missing.status, "differ");
   assertEquals(missing.details, [
     'layout at "forked" (kernel | model):',
-    "       ≠ P0 0-4 rw-p 0 anon anonymous:4",
-    "       ≠ C1 0-4 rw-p 0 anon anonymous:4",
+    "       ≠ P0 0-4 rw-p 0 anon anonymous:4 anonhuge:0",
+    "       ≠ C1 0-4 rw-p 0 anon anonymous:4 anonhuge:0",
   ]);
   // The same bounds with a different count of anonymous pages (smaps): the host's child has
   // one page fewer mapped (say a page it never shared).
@@ -107,8 +107,8 @@ Deno.test("verify compare: a layout line or a measure point the host lacks is a 
   });
   assertEquals(fewer.details, [
     'layout at "forked" (kernel | model):',
-    "  P0 0-4 rw-p 0 anon anonymous:4 | P0 0-4 rw-p 0 anon anonymous:4",
-    "  C1 0-4 rw-p 0 anon anonymous:3 ≠ C1 0-4 rw-p 0 anon anonymous:4",
+    "  P0 0-4 rw-p 0 anon anonymous:4 anonhuge:0 | P0 0-4 rw-p 0 anon anonymous:4 anonhuge:0",
+    "  C1 0-4 rw-p 0 anon anonymous:3 anonhuge:0 ≠ C1 0-4 rw-p 0 anon anonymous:4 anonhuge:0",
   ]);
 });
 

@@ -60,7 +60,7 @@ export function newMm(k: KernelState, parent: Mm | null): Mm {
     pages: new PageTable(),
     ptePages: new Map(),
     emptyTables: undefined,
-    hugeZeroPmds: undefined,
+    hugePmds: undefined,
     mmapLock: newLock("mmap_lock", "rwsem"),
     pageTableLock: newLock("page_table_lock", "spinlock"),
     mapCount: 0,

@@ -11,10 +11,10 @@
  * huge zero page as 512 zero-page PTEs: a page-table walk, `mincore`, fork's copy, a CoW fault
  * (Linux splits the PMD and copies one page: `do_huge_pmd_wp_page`'s fallback) and a zap of part
  * of it (Linux splits the PMD first) then act as they do on Linux. Which 2 MiB ranges are still
- * mapped by one huge zero PMD is kept (`Mm.hugeZeroPmds`: set by the read fault and fork's copy,
- * moved by mremap's whole-table move, split by a change of any entry or a VMA boundary inside),
- * since a write there maps a whole new THP (`do_huge_zero_wp_pmd`) where a split one copies one
- * page. Not modelled, named: `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model
+ * mapped by one PMD entry is kept (`Mm.hugePmds`: set by the faults, copied by fork, moved by
+ * mremap's whole-table move, split by a change of any entry or a VMA boundary inside): a write
+ * to the huge zero page maps a whole new THP there (`do_huge_zero_wp_pmd`) where a split one
+ * copies one page, and smaps counts a PMD-mapped THP in AnonHugePages. Not modelled, named: `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model
  * reuses the page (`wp_can_reuse_anon_folio`); UFFDIO_MOVE of a whole THP or huge zero PMD
  * (`move_pages_huge_pmd`, which leaves the source without a table; the model moves the entries);
  * khugepaged, which collapses ranges into THPs in the background; a failed THP allocation
@@ -30,11 +30,12 @@
 import { newAnonFolio } from "./memory.ts";
 import type { Access } from "./memory.ts";
 import {
-  hugeZeroPmdMapped,
+  hugePmdAt,
   PMD_SIZE,
   pmdNone,
   PTES_PER_TABLE_SHIFT,
   pteTableIndex,
+  setHugePmd,
   setPte,
   zeroPagePte,
 } from "./pgtable.ts";
@@ -124,19 +125,20 @@ function doHugePmdAnonymousPage(
   if (access === "read" && k.params.zeroPage && k.params.thpUseZeroPage) {
     // set_huge_zero_folio: one read-only PMD entry over the huge zero page.
     for (let i = 0; i < PMD_PAGES; i++) setPte(k, vma.mm, haddr + i * PAGE_SIZE, zeroPagePte(true));
-    (vma.mm.hugeZeroPmds ??= new Set()).add(haddr / PMD_SIZE);
+    setHugePmd(vma.mm, haddr, "huge_zero");
     countEvent(k, "faults_thp_zero_page");
     return;
   }
   // map_anon_folio_pmd: `maybe_pmd_mkwrite(pmd_mkdirty(entry))`; a user write leaves its data in
   // one page, the kernel's own fault (a populate) leaves zeroes.
   newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0, !user || access === "read", true);
+  setHugePmd(vma.mm, haddr, "thp");
   countEvent(k, "faults_thp");
 }
 
 /**
  * `do_huge_zero_wp_pmd` (mm/huge_memory.c, Linux 6.18, from `do_huge_pmd_wp_page`): a write fault
- * on a PMD entry of the huge zero page (see `Mm.hugeZeroPmds`) allocates a THP and maps it over
+ * on a PMD entry of the huge zero page (see `Mm.hugePmds`) allocates a THP and maps it over
  * the whole 2 MiB in place of the huge zero page (`pmdp_huge_clear_flush`, then
  * `map_anon_folio_pmd_pf`: dirty, writable, exclusive, added to the VMA's anon_vma). The VMA has
  * its anon_vma from the read fault that mapped the huge zero page (`VM_BUG_ON_VMA` otherwise);
@@ -152,9 +154,9 @@ function doHugePmdAnonymousPage(
  * ```
  */
 export function doHugeZeroWpPmd(k: KernelState, vma: Vma, addr: number, user: boolean): boolean {
-  if (!hugeZeroPmdMapped(vma.mm, addr)) return false;
-  vma.mm.hugeZeroPmds!.delete(Math.floor(addr / PMD_SIZE));
+  if (hugePmdAt(vma.mm, addr) !== "huge_zero") return false;
   newAnonFolio(k, vma, addr, (vma.flags & VM_WRITE) !== 0, !user, true);
+  setHugePmd(vma.mm, Math.floor(addr / PMD_SIZE) * PMD_SIZE, "thp");
   countEvent(k, "faults_thp_zero_page_wp");
   return true;
 }

@@ -383,9 +383,11 @@ function movePageTables(
     }
     off += extent;
   }
-  // move_huge_pmd: a huge zero PMD moved whole stays one at its new place.
-  const hz = mm.hugeZeroPmds;
-  const hugeZeroMoved = hz === undefined ? [] : movedWhole.filter((t) => hz.has(t));
+  // move_huge_pmd: a huge PMD moved whole stays one at its new place.
+  const h = mm.hugePmds;
+  const hugeMoved = h === undefined ? [] : movedWhole.filter((t) => h.has(t)).map((t) => {
+    return [t, h.get(t)!] as const;
+  });
   const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
   const moved: { addr: number; pte: Pte }[] = [];
   for (const vpn of keys) {
@@ -401,7 +403,7 @@ function movePageTables(
     k.exec.work("pte_update");
   }
   for (const t of movedWhole) mm.emptyTables?.delete(t);
-  for (const t of hugeZeroMoved) hz!.add(t + (newAddr - oldAddr) / PMD_SIZE);
+  for (const [t, kind] of hugeMoved) h!.set(t + (newAddr - oldAddr) / PMD_SIZE, kind);
   for (const nt of dstTables) {
     if (!mm.ptePages.has(nt)) (mm.emptyTables ??= new Set()).add(nt);
   }

@@ -19,6 +19,7 @@ import type { KernelState } from "./state.ts";
 import type {
   Folio,
   GuardPte,
+  HugePmd,
   Mm,
   NonePte,
   PresentPte,
@@ -162,8 +163,8 @@ export function detachPte(mm: Mm, vpn: number): Pte | undefined {
   const pte = mm.pages.take(vpn);
   if (!pte) return undefined;
   const t = pteTableIndex(vpn);
-  // A huge zero PMD is split before any one of its entries changes (`__split_huge_pmd`).
-  if (mm.hugeZeroPmds !== undefined) mm.hugeZeroPmds.delete(t);
+  // A huge PMD is split before any one of its entries changes (`__split_huge_pmd`).
+  if (mm.hugePmds !== undefined) mm.hugePmds.delete(t);
   const c = mm.ptePages.get(t)! - 1;
   if (c === 0) {
     // The table stays, empty, until free_pgtables or an empty-table reclaim frees it.
@@ -299,7 +300,7 @@ export function zapWholeMm(
   mm.pages.clear();
   mm.ptePages.clear();
   mm.emptyTables = undefined;
-  mm.hugeZeroPmds = undefined;
+  mm.hugePmds = undefined;
 }
 
 /**
@@ -309,34 +310,47 @@ export function zapWholeMm(
 export const PMD_SIZE = PAGE_SIZE << PTES_PER_TABLE_SHIFT;
 
 /**
- * Whether the 2 MiB around `addr` is mapped by a PMD entry of the huge zero page
- * (`is_huge_zero_pmd`; see `Mm.hugeZeroPmds`).
+ * What the PMD entry over the 2 MiB around `addr` maps, if the model keeps one there (see
+ * `Mm.hugePmds`): "huge_zero" (`is_huge_zero_pmd`), "thp", or undefined (none, or split).
  *
  * @example Usage
  * ```ts ignore
- * if (hugeZeroPmdMapped(vma.mm, addr)) doHugeZeroWpPmd(k, vma, addr, true);
+ * if (hugePmdAt(vma.mm, addr) === "huge_zero") doHugeZeroWpPmd(k, vma, addr, true);
  * ```
  */
-export function hugeZeroPmdMapped(mm: Mm, addr: number): boolean {
-  return mm.hugeZeroPmds !== undefined && mm.hugeZeroPmds.has(Math.floor(addr / PMD_SIZE));
+export function hugePmdAt(mm: Mm, addr: number): HugePmd | undefined {
+  return mm.hugePmds === undefined ? undefined : mm.hugePmds.get(Math.floor(addr / PMD_SIZE));
 }
 
 /**
- * `split_huge_pmd_if_needed(vma, addr)` (mm/huge_memory.c, from `vma_adjust_trans_huge`) for the
- * huge zero page: a VMA of `[start, end)` (its bounds before the change) gets a boundary at
- * `addr`; when `addr` is not 2 MiB aligned and the 2 MiB around it lies inside the VMA, a PMD
- * entry there is split (the model's 512 zero-page PTEs stay, no longer one huge mapping).
+ * Notes that one PMD entry of `kind` maps the 2 MiB at `haddr` (2 MiB aligned), whose 512 PTEs
+ * the caller has just set.
  *
  * @example Usage
  * ```ts ignore
- * splitHugeZeroPmdIfNeeded(vma.mm, vma.start, vma.end, addr);
+ * setHugePmd(vma.mm, haddr, "thp");
  * ```
  */
-export function splitHugeZeroPmdIfNeeded(mm: Mm, start: number, end: number, addr: number): void {
-  const hz = mm.hugeZeroPmds;
-  if (hz === undefined || addr % PMD_SIZE === 0) return;
+export function setHugePmd(mm: Mm, haddr: number, kind: HugePmd): void {
+  (mm.hugePmds ??= new Map()).set(haddr / PMD_SIZE, kind);
+}
+
+/**
+ * `split_huge_pmd_if_needed(vma, addr)` (mm/huge_memory.c, from `vma_adjust_trans_huge`): a VMA
+ * of `[start, end)` (its bounds before the change) gets a boundary at `addr`; when `addr` is not
+ * 2 MiB aligned and the 2 MiB around it lies inside the VMA, a PMD entry there is split (the
+ * model's 512 PTEs stay, no longer one huge mapping).
+ *
+ * @example Usage
+ * ```ts ignore
+ * splitHugePmdIfNeeded(vma.mm, vma.start, vma.end, addr);
+ * ```
+ */
+export function splitHugePmdIfNeeded(mm: Mm, start: number, end: number, addr: number): void {
+  const h = mm.hugePmds;
+  if (h === undefined || addr % PMD_SIZE === 0) return;
   const lo = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
-  if (lo >= start && lo + PMD_SIZE <= end) hz.delete(lo / PMD_SIZE);
+  if (lo >= start && lo + PMD_SIZE <= end) h.delete(lo / PMD_SIZE);
 }
 
 /**
@@ -425,16 +439,22 @@ function dropZapScratch(n: number): void {
  */
 export function copyTables(pm: Mm, cm: Mm, start: number, end: number, copied: boolean): void {
   const first = pteTableIndex(start / PAGE_SIZE), last = pteTableIndex((end - 1) / PAGE_SIZE);
-  // `copied`: some entry was copied; in a VMA within one table, into that table (which cannot
-  // be a huge zero PMD's: a VMA within one table does not cover its 2 MiB, unless exactly).
-  if (copied && first === last && pm.hugeZeroPmds === undefined) return;
+  // `copied`: some entry was copied; in a VMA within one table, into that table (unless the VMA
+  // is exactly one huge PMD's 2 MiB, which the child gets as one too).
+  if (copied && first === last && pm.hugePmds === undefined) return;
   for (let t = first; t <= last; t++) {
     if (!cm.ptePages.has(t) && !pmdNone(pm, t)) (cm.emptyTables ??= new Set()).add(t);
   }
-  // copy_huge_pmd: a huge zero PMD is copied as one (`set_huge_zero_folio` in the child); it
-  // lies inside the VMA (a boundary inside would have split it).
-  const hz = pm.hugeZeroPmds;
-  if (hz !== undefined && hz.size > 0) {
-    for (const t of hz) if (t >= first && t <= last) (cm.hugeZeroPmds ??= new Set()).add(t);
+  // copy_huge_pmd: a huge PMD is copied as one (the huge zero page, or the THP shared and
+  // write-protected); it lies inside the VMA (a boundary inside would have split it). A THP that
+  // may be DMA-pinned is split instead, and its pages copied (`copy_present_page`).
+  const h = pm.hugePmds;
+  if (h !== undefined && h.size > 0) {
+    for (const [t, kind] of h) {
+      if (t < first || t > last) continue;
+      const vpn = t << PTES_PER_TABLE_SHIFT, p = pm.pages.get(vpn), c = cm.pages.get(vpn);
+      if (kind === "thp" && (p?.folio == null || p.folio !== c?.folio)) h.delete(t);
+      else (cm.hugePmds ??= new Map()).set(t, kind);
+    }
   }
 }

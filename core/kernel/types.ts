@@ -441,6 +441,9 @@ export interface Vma {
   detached: boolean;
 }
 
+/** What a PMD entry the model keeps as 512 PTEs maps (`Mm.hugePmds`). */
+export type HugePmd = "huge_zero" | "thp";
+
 /** An address space (`struct mm_struct`) of one process. */
 export interface Mm {
   /** Unique id (also used as the pid of its process). */
@@ -463,13 +466,13 @@ export interface Mm {
    */
   emptyTables?: Set<number>;
   /**
-   * Page-table indices (`pteTableIndex`) mapped by one PMD entry of the huge zero page
-   * (`set_huge_zero_folio`), which the model keeps as 512 zero-page PTEs: a write fault there
-   * maps a new THP (`do_huge_zero_wp_pmd`). Any change of one of the entries, and a VMA boundary
-   * moved inside the 2 MiB, splits the PMD (pgtable.ts `splitHugeZeroPmd`). Absent until the
-   * first such mapping.
+   * The 2 MiB ranges (by page-table index, `pteTableIndex`) mapped by one PMD entry, which the
+   * model keeps as 512 PTEs: of the huge zero page (`set_huge_zero_folio`; a write fault there
+   * maps a new THP: `do_huge_zero_wp_pmd`) or of a THP (smaps counts it in AnonHugePages). Any
+   * change of one of the entries, and a VMA boundary moved inside the 2 MiB, splits the PMD
+   * (pgtable.ts `splitHugePmdIfNeeded`). Absent until the first such mapping.
    */
-  hugeZeroPmds?: Set<number>;
+  hugePmds?: Map<number, HugePmd>;
   /** `mmap_lock`. */
   readonly mmapLock: Lock;
   /** `page_table_lock`. */

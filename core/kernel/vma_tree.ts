@@ -14,7 +14,7 @@
  */
 
 import { updateMaple } from "./maple.ts";
-import { splitHugeZeroPmdIfNeeded } from "./pgtable.ts";
+import { splitHugePmdIfNeeded } from "./pgtable.ts";
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
 import { PAGE_SIZE } from "./types.ts";
@@ -428,8 +428,8 @@ export function vmaFree(k: KernelState, v: Vma): void {
  * ```
  */
 export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void {
-  const hugeZero = vmas[0].mm.hugeZeroPmds !== undefined && vmas[0].mm.hugeZeroPmds.size > 0;
-  if (hugeZero) {
+  const huge = vmas[0].mm.hugePmds !== undefined && vmas[0].mm.hugePmds.size > 0;
+  if (huge) {
     for (let i = 0; i < vmas.length; i++) {
       oldBounds[2 * i] = vmas[i].start;
       oldBounds[2 * i + 1] = vmas[i].end;
@@ -440,11 +440,11 @@ export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void
   for (let i = 0; i < vmas.length; i++) vmas[i].mm.vmas.insert(vmas[i]);
   k.exec.work("tree_update", vmas.length);
   // vma_adjust_trans_huge: a new boundary inside a huge PMD splits it.
-  if (hugeZero) {
+  if (huge) {
     for (let i = 0; i < vmas.length; i++) {
       const v = vmas[i], s = oldBounds[2 * i], e = oldBounds[2 * i + 1];
-      if (v.start !== s) splitHugeZeroPmdIfNeeded(v.mm, s, e, v.start);
-      if (v.end !== e) splitHugeZeroPmdIfNeeded(v.mm, s, e, v.end);
+      if (v.start !== s) splitHugePmdIfNeeded(v.mm, s, e, v.start);
+      if (v.end !== e) splitHugePmdIfNeeded(v.mm, s, e, v.end);
     }
   }
 }

@@ -236,6 +236,7 @@ export async function runHost(s: Scenario, copies: number): Promise<Execution> {
           pgoff: Number(f[6]),
           kind: f[7],
           anon: Number(f[8]),
+          anonHuge: Number(f[9]),
         };
         exec.layouts.get(point)!.push(l);
         break;
@@ -288,7 +289,8 @@ export interface HostFigures {
 }
 
 function layoutKey(l: LayoutLine): string {
-  return `${l.proc} ${l.start}-${l.end} ${l.perms} ${l.pgoff} ${l.kind} anonymous:${l.anon}`;
+  return `${l.proc} ${l.start}-${l.end} ${l.perms} ${l.pgoff} ${l.kind} ` +
+    `anonymous:${l.anon} anonhuge:${l.anonHuge}`;
 }
 
 /** Checks that every copy of a run has the same layout; returns a message or null. */

@@ -38,6 +38,9 @@ import {
 } from "../../mod.ts";
 import { type Addr, ADVICE_VALUE, ARENA, mremapFlags, type Scenario } from "./scenario.ts";
 
+/** Pages a PMD entry maps (`HPAGE_PMD_NR` on x86_64). */
+const PMD_PAGES = 512;
+
 /** One VMA as `/proc/<pid>/smaps` shows it, relative to its arena copy or to `start_brk`. */
 export interface LayoutLine {
   /** Process name. */
@@ -60,6 +63,11 @@ export interface LayoutLine {
    * private file mapping's CoW copies count, the zero page and page-cache pages do not).
    */
   anon: number;
+  /**
+   * Of those, the pages mapped by PMD entries (smaps' "AnonHugePages:": a THP mapped whole by
+   * one PMD; not the huge zero page, nor a THP whose PMD was split).
+   */
+  anonHuge: number;
 }
 
 /** What one execution of a scenario produced (host or model). */
@@ -145,6 +153,15 @@ export function runModel(
     }
     return n;
   };
+  // smaps' "AnonHugePages:": 512 pages per PMD entry of a THP in the VMA (`Mm.hugePmds`).
+  const anonHugePages = (mm: Mm, start: number, end: number): number => {
+    let n = 0;
+    for (const [t, kind] of mm.hugePmds ?? []) {
+      const a = t * PMD_PAGES * P;
+      if (kind === "thp" && a >= start && a + PMD_PAGES * P <= end) n += PMD_PAGES;
+    }
+    return n;
+  };
   const layout = (): LayoutLine[] => {
     const lines: LayoutLine[] = [];
     for (const name of order) {
@@ -170,6 +187,7 @@ export function runModel(
             pgoff,
             kind,
             anon: anonPages(mm, v.start, v.end),
+            anonHuge: anonHugePages(mm, v.start, v.end),
           });
         } else if (v.start >= mm.startBrk && v.end <= mm.startBrk + HEAP_SPAN_PAGES * P) {
           lines.push({
@@ -181,6 +199,7 @@ export function runModel(
             pgoff,
             kind,
             anon: anonPages(mm, v.start, v.end),
+            anonHuge: anonHugePages(mm, v.start, v.end),
           });
         }
       }

@@ -65,12 +65,13 @@
  *   M <step> <anon_vma> <anon_vma_chain> 1          counts after step (step -1: before step 0)
  *   R <step> <errno>                                outcome of the step (0 = success)
  *   P <step>                                        a measure step: V lines follow
- *   V <proc> <copy> <start> <end> <perms> <pgoff> <kind> <anon>   one VMA of the arena (copy
- *        >= 0, start/end in pages from the copy's base) or the heap (copy -1, pages from the
- *        process's start_brk); pgoff is the file page offset /proc/<pid>/smaps shows (0 for
- *        anonymous memory); kind is anon, shmem, F<i> or other; anon is the VMA's "Anonymous:"
- *        of /proc/<pid>/smaps in pages (pages of anonymous folios its page tables map, counted
- *        by a walk: exact, unlike the mm's RSS counters)
+ *   V <proc> <copy> <start> <end> <perms> <pgoff> <kind> <anon> <huge>   one VMA of the arena
+ *        (copy >= 0, start/end in pages from the copy's base) or the heap (copy -1, pages from
+ *        the process's start_brk); pgoff is the file page offset /proc/<pid>/smaps shows (0 for
+ *        anonymous memory); kind is anon, shmem, F<i> or other; anon and huge are the VMA's
+ *        "Anonymous:" and "AnonHugePages:" of /proc/<pid>/smaps in pages (pages of anonymous
+ *        folios its page tables map, and of those mapped by PMD entries: counted by a walk,
+ *        exact, unlike the mm's RSS counters)
  *   E                                               end
  *   X <message>                                     failure (exit status 1)
  */
@@ -427,19 +428,22 @@ static const char *kind_of(const char *path) {
 
 static char mapsbuf[1 << 24];
 
-/* The "Anonymous:" field (kB) of the smaps entry whose header line ends at `from`, in pages. */
-static long smaps_anonymous(const char *from) {
-  for (const char *p = from; *p;) {
+/* The "Anonymous:" and "AnonHugePages:" fields (kB) of the smaps entry whose header line ends at
+ * `from`, in pages: "<anon> <huge>" in `out`. */
+static void smaps_anonymous(const char *from, char *out, size_t n) {
+  long anon = -1, huge = -1;
+  for (const char *p = from; *p && (anon < 0 || huge < 0);) {
     unsigned long a, b;
     if (sscanf(p, "%lx-%lx ", &a, &b) == 2) break; /* the next entry's header */
     long kb;
-    if (sscanf(p, "Anonymous: %ld kB", &kb) == 1) return kb * 1024 / PAGE;
+    if (sscanf(p, "Anonymous: %ld kB", &kb) == 1) anon = kb * 1024 / PAGE;
+    if (sscanf(p, "AnonHugePages: %ld kB", &kb) == 1) huge = kb * 1024 / PAGE;
     p = strchr(p, '\n');
     if (!p) break;
     p++;
   }
-  die("no Anonymous: field in an smaps entry");
-  return 0;
+  if (anon < 0 || huge < 0) die("no Anonymous: or AnonHugePages: field in an smaps entry");
+  snprintf(out, n, "%ld %ld", anon, huge);
 }
 
 /* The arena and heap VMAs of scenario process `proc` from /proc/<pid>/smaps (maps' lines, each
@@ -478,12 +482,14 @@ static void dump_layout(int proc) {
       if (s >= a0 && e <= a1) {
         long c = (long)((s - a0) / (stride_pages * PAGE));
         unsigned long cb = a0 + (unsigned long)c * stride_pages * PAGE;
-        long anon = nl ? smaps_anonymous(nl + 1) : -1;
-        emit("V %d %ld %ld %ld %s %ld %s %ld\n", proc, c, (long)((s - cb) / PAGE),
+        char anon[48];
+        smaps_anonymous(nl ? nl + 1 : "", anon, sizeof anon);
+        emit("V %d %ld %ld %ld %s %ld %s %s\n", proc, c, (long)((s - cb) / PAGE),
              (long)((e - cb) / PAGE), perms, npg, kind, anon);
       } else if (sb && s >= sb && e <= sb + HEAP_SPAN) {
-        long anon = nl ? smaps_anonymous(nl + 1) : -1;
-        emit("V %d -1 %ld %ld %s %ld %s %ld\n", proc, (long)((s - sb) / PAGE),
+        char anon[48];
+        smaps_anonymous(nl ? nl + 1 : "", anon, sizeof anon);
+        emit("V %d -1 %ld %ld %s %ld %s %s\n", proc, (long)((s - sb) / PAGE),
              (long)((e - sb) / PAGE), perms, npg, kind, anon);
       }
     }
