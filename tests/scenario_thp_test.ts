@@ -52,6 +52,11 @@ function folios(k: Kernel): [number, number][] {
   return k.liveAnonFolios.map((f) => [f.nrPages, f.index - X / P]);
 }
 
+/** `[table, kind]` of each 2 MiB one PMD entry maps (`Mm.hugePmds`), tables counted from X. */
+function hugePmds(mm: Mm): [number, string][] {
+  return [...(mm.hugePmds ?? new Map()).entries()].map(([t, kind]) => [t - X / P / 512, kind]);
+}
+
 /** A: [0, 1024) rw, MADV_HUGEPAGE, nothing faulted. */
 function hugeVma(params: Partial<KernelParams> = {}): { k: Kernel; mm: Mm } {
   const { k, mm } = setup(params);
@@ -89,18 +94,23 @@ Deno.test("THP read fault: the huge zero page, and an anon_vma (the small-page r
 Deno.test("THP write fault: one 512-page folio at the aligned 2 MiB; fork shares it, CoW copies a page", () => {
   // Catches: a THP placed at the faulting page instead of the aligned 2 MiB (index 5), one not
   // shared by fork, or a CoW that copies the whole THP (verify's thp-write-fault-fork-cow).
+  // Also: a THP not noted as PMD-mapped (smaps' AnonHugePages, which verify compares), or a PMD
+  // that stays whole through a CoW copy or a partial zap (both split it first).
   const { k, mm } = hugeVma();
   k.touch(mm, pg(5), "write");
   assertEquals(folios(k), [[512, 0]]);
   const f = k.liveAnonFolios[0];
   assertEquals([resident(k, mm, 0, 1024), k.counters.faults_thp], [512, 1]);
+  assertEquals(hugePmds(mm), [[0, "thp"]]);
   const child = k.fork(mm);
+  assertEquals(hugePmds(child), [[0, "thp"]]); // copy_huge_pmd
   k.touch(child, pg(7), "write");
   assertEquals(folios(k), [[512, 0], [1, 7]]);
   assertEquals([resident(k, child, 0, 1024), resident(k, mm, 0, 1024)], [512, 512]);
-  assertEquals(f.totalMapcount(), 1023);
+  assertEquals([f.totalMapcount(), hugePmds(child), hugePmds(mm)], [1023, [], [[0, "thp"]]]);
   k.madvise(mm, X, 3 * P, MADV_DONTNEED);
   assertEquals([resident(k, mm, 0, 1024), f.totalMapcount()], [509, 1020]);
+  assertEquals(hugePmds(mm), []);
   assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [2, 3]);
 });
 
@@ -270,6 +280,7 @@ Deno.test("THP huge zero page write: a whole THP in its place, unless the PMD wa
   assertEquals(folios(k), [[512, 0]]);
   assertEquals([anonPages(k, mm, 0, 1024), resident(k, mm, 0, 1024)], [512, 512]);
   assertEquals([k.counters.faults_thp_zero_page_wp, k.pte(mm, pg(200))?.writable], [1, true]);
+  assertEquals(hugePmds(mm), [[0, "thp"]]); // PMD-mapped: smaps counts it in AnonHugePages
   assertEquals([k.slab.live("anon_vma"), k.slab.live("anon_vma_chain")], [1, 1]);
   // A VMA boundary inside the 2 MiB splits the PMD (vma_adjust_trans_huge), and the merge
   // back does not make it whole again: the write copies one page.
@@ -325,4 +336,34 @@ Deno.test("THP huge zero page and fork, mremap: the PMD is copied and moved whol
   u.k.mremap(u.mm, X, 512 * P, 512 * P, MREMAP_MAYMOVE | MREMAP_FIXED, pg(1537));
   u.k.touch(u.mm, pg(1538), "write");
   assertEquals(folios(u.k), [[1, 1]]); // one small page (index from the kept pgoff)
+});
+
+Deno.test("THP PMD mappings: a pinned THP is split by fork, a boundary at either end splits", () => {
+  // Catches: fork noting a maybe-DMA-pinned THP as PMD-mapped in both (copy_huge_pmd splits the
+  // parent's PMD and copies the pages: copy_present_page), and a VMA split that leaves the PMD
+  // whole when the boundary comes from the new lower part (the VMA's start moves) or from the
+  // upper one (its end moves): vma_adjust_trans_huge.
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(5), "write");
+  k.setPinned(k.liveAnonFolios[0], true);
+  const child = k.fork(mm);
+  assertEquals([hugePmds(mm), hugePmds(child), k.liveAnonFolios.length], [[], [], 513]);
+  //   0     100                    512
+  //   |B r  |A rw (start moved up)  |   mprotect of [0, 100): the VMA's start moves to 100
+  const s = hugeVma();
+  s.k.touch(s.mm, pg(5), "write");
+  s.k.mprotect(s.mm, X, 100 * P, PROT_READ);
+  assertEquals(hugePmds(s.mm), []);
+  //   0                100         512
+  //   |A rw (end moved) |B r        |   mprotect of [100, 512): the VMA's end moves to 100
+  const e = hugeVma();
+  e.k.touch(e.mm, pg(5), "write");
+  e.k.mprotect(e.mm, pg(100), 924 * P, PROT_READ);
+  assertEquals(hugePmds(e.mm), []);
+  // A boundary at the 2 MiB edge splits neither side.
+  const a = hugeVma();
+  a.k.touch(a.mm, pg(5), "write");
+  a.k.touch(a.mm, pg(600), "write");
+  a.k.mprotect(a.mm, pg(512), 512 * P, PROT_READ);
+  assertEquals(hugePmds(a.mm), [[0, "thp"], [1, "thp"]]);
 });

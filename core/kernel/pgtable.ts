@@ -29,14 +29,13 @@ import type {
   SwapSlot,
   ZeroPagePte,
 } from "./types.ts";
-import { PAGE_SIZE } from "./types.ts";
+import { PAGE_SIZE, PMD_SIZE, PTES_PER_TABLE_SHIFT } from "./types.ts";
 import { maybeFreeFolio, putSwap } from "./folio.ts";
 import { PteNode } from "./page_table.ts";
 import type { Vma } from "./types.ts";
 import type { Range } from "../lib/gap_tree.ts";
 
-/** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
-export const PTES_PER_TABLE_SHIFT = 9;
+export { PMD_SIZE, PTES_PER_TABLE_SHIFT } from "./types.ts";
 
 /**
  * The page-table page (PMD index) that holds the PTE of page `vpn`: `vpn >> 9` in the kernel's
@@ -303,11 +302,6 @@ export function zapWholeMm(
   mm.hugePmds = undefined;
 }
 
-/**
- * `PMD_SIZE` on x86_64 with 4 KiB pages: what one PMD entry, and so one page-table page, maps
- * (2 MiB, 512 pages).
- */
-export const PMD_SIZE = PAGE_SIZE << PTES_PER_TABLE_SHIFT;
 
 /**
  * What the PMD entry over the 2 MiB around `addr` maps, if the model keeps one there (see
@@ -335,23 +329,6 @@ export function setHugePmd(mm: Mm, haddr: number, kind: HugePmd): void {
   (mm.hugePmds ??= new Map()).set(haddr / PMD_SIZE, kind);
 }
 
-/**
- * `split_huge_pmd_if_needed(vma, addr)` (mm/huge_memory.c, from `vma_adjust_trans_huge`): a VMA
- * of `[start, end)` (its bounds before the change) gets a boundary at `addr`; when `addr` is not
- * 2 MiB aligned and the 2 MiB around it lies inside the VMA, a PMD entry there is split (the
- * model's 512 PTEs stay, no longer one huge mapping).
- *
- * @example Usage
- * ```ts ignore
- * splitHugePmdIfNeeded(vma.mm, vma.start, vma.end, addr);
- * ```
- */
-export function splitHugePmdIfNeeded(mm: Mm, start: number, end: number, addr: number): void {
-  const h = mm.hugePmds;
-  if (h === undefined || addr % PMD_SIZE === 0) return;
-  const lo = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
-  if (lo >= start && lo + PMD_SIZE <= end) h.delete(lo / PMD_SIZE);
-}
 
 /**
  * `pmd_none` for page-table index `t` (`pteTableIndex`): no page-table page there, with entries
@@ -452,7 +429,7 @@ export function copyTables(pm: Mm, cm: Mm, start: number, end: number, copied: b
   if (h !== undefined && h.size > 0) {
     for (const [t, kind] of h) {
       if (t < first || t > last) continue;
-      const vpn = t << PTES_PER_TABLE_SHIFT, p = pm.pages.get(vpn), c = cm.pages.get(vpn);
+      const vpn = t * (1 << PTES_PER_TABLE_SHIFT), p = pm.pages.get(vpn), c = cm.pages.get(vpn);
       if (kind === "thp" && (p?.folio == null || p.folio !== c?.folio)) h.delete(t);
       else (cm.hugePmds ??= new Map()).set(t, kind);
     }

@@ -23,6 +23,15 @@ export const PAGE_SHIFT = 12;
 /** Page size in bytes. */
 export const PAGE_SIZE: number = 1 << PAGE_SHIFT;
 
+/** log2 of the PTEs per page-table page (512 on x86_64: `PTRS_PER_PTE`). */
+export const PTES_PER_TABLE_SHIFT = 9;
+
+/**
+ * `PMD_SIZE` on x86_64 with 4 KiB pages: what one PMD entry, and so one page-table page, maps
+ * (2 MiB, 512 pages).
+ */
+export const PMD_SIZE: number = PAGE_SIZE << PTES_PER_TABLE_SHIFT;
+
 /** `mmap`/`mprotect` protection bits (uapi/asm-generic/mman-common.h). */
 export const PROT_NONE = 0;
 /** Readable. */

@@ -14,10 +14,9 @@
  */
 
 import { updateMaple } from "./maple.ts";
-import { splitHugePmdIfNeeded } from "./pgtable.ts";
 import type { KernelState } from "./state.ts";
 import type { Mm, SimFile, Vma } from "./types.ts";
-import { PAGE_SIZE } from "./types.ts";
+import { PAGE_SIZE, PMD_SIZE } from "./types.ts";
 import {
   Exact,
   FLAG_BITS,
@@ -451,3 +450,21 @@ export function vmaAdjust(k: KernelState, vmas: Vma[], mutate: () => void): void
 
 /** {@link vmaAdjust}'s scratch: the start and end of each VMA before the change. */
 const oldBounds = new Float64Array(8);
+
+/**
+ * `split_huge_pmd_if_needed(vma, addr)` (mm/huge_memory.c, from `vma_adjust_trans_huge`): a VMA
+ * of `[start, end)` (its bounds before the change) gets a boundary at `addr`; when `addr` is not
+ * 2 MiB aligned and the 2 MiB around it lies inside the VMA, a PMD entry there is split (the
+ * model's 512 PTEs stay, no longer one huge mapping).
+ *
+ * @example Usage
+ * ```ts ignore
+ * splitHugePmdIfNeeded(vma.mm, vma.start, vma.end, addr);
+ * ```
+ */
+export function splitHugePmdIfNeeded(mm: Mm, start: number, end: number, addr: number): void {
+  const h = mm.hugePmds;
+  if (h === undefined || addr % PMD_SIZE === 0) return;
+  const lo = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+  if (lo >= start && lo + PMD_SIZE <= end) h.delete(lo / PMD_SIZE);
+}

@@ -86,6 +86,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -997,6 +998,17 @@ int main(int argc, char **argv) {
   for (int i = 0; i < MAX_PROCS; i++) pidfds[i] = -1;
   /* Orphans are re-parented to us; SIGCHLD ignored = exited processes are reaped at once. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+  /* One runner at a time on this machine: two at once would each save the other's ksmd and
+   * khugepaged settings as the ones to restore, and leave the host changed (it happened, with two
+   * `verify` commands started side by side), and their slab counts would mix. A second runner
+   * waits here until the first has exited (the lock goes with its last descriptor). Taken after
+   * the descriptors 3 and up are laid out, whose dup2 calls would close it. */
+  const char *lock_path = "/run/rmapbench-verify.lock";
+  int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd < 0) die("open %s: %s", lock_path, strerror(errno));
+  while (flock(lock_fd, LOCK_EX) < 0) {
+    if (errno != EINTR) die("flock %s: %s", lock_path, strerror(errno));
+  }
   signal(SIGCHLD, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   /* Shorten every measurement window on a busy host: the controller and the scenario processes
