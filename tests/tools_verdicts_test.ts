@@ -14,7 +14,8 @@ import {
   type Verdict,
   verifySuite,
 } from "../tools/verify/verify.ts";
-import type { HostFigures } from "../tools/verify/host.ts";
+import { copiesAgree, type HostFigures } from "../tools/verify/host.ts";
+import type { Execution, LayoutLine } from "../tools/verify/model.ts";
 import { againstTarget, ratioVerdict } from "../tools/bench_scale.ts";
 import { abVerdict } from "../tools/bench_ab.ts";
 import { agreement } from "../tools/calibrate/calibrate.ts";
@@ -248,4 +249,28 @@ Deno.test("calibrate: a point agrees only with equal host figures; one the host 
   assertEquals(agreement(null, m, true), false);
   // The host was not measured at all: no verdict.
   assertEquals(agreement(null, m, false), null);
+});
+
+Deno.test("verify copies: the host's copies must have copy 0's VMAs, not its pages", () => {
+  // Catches: a check that calls a run host-unstable when ksmd left the copies' pages different
+  // (it merges zero pages across copies and splits their THPs: random-4-108), or one that lets a
+  // copy with other VMAs through.
+  const line = (copy: number, end: number, anonHuge: number): LayoutLine => ({
+    proc: "P0",
+    copy,
+    start: 0,
+    end,
+    perms: "rw-p",
+    pgoff: 0,
+    kind: "anon",
+    anon: 512,
+    anonHuge,
+  });
+  const run = (lines: LayoutLine[]): Execution =>
+    ({ ...model.one, copies: 2, layouts: new Map([[3, lines]]) }) as Execution;
+  assertEquals(copiesAgree(run([line(0, 512, 0), line(1, 512, 512)])), null);
+  assertEquals(
+    copiesAgree(run([line(0, 512, 0), line(1, 511, 0)])),
+    "step 3: copy 1 of the arena differs from copy 0",
+  );
 });

@@ -4690,6 +4690,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_thp_test.ts"],
   },
   {
+    id: "verify-copies-compare-pages",
+    file: "tools/verify/host.ts",
+    search: "      byCopy.get(l.copy)!.push(vmaKey(l));",
+    replace: "      byCopy.get(l.copy)!.push(layoutKey(l));",
+    story: "verify calls a run host-unstable when ksmd left its copies' pages different",
+    tests: ["tests/tools_verdicts_test.ts"],
+  },
+  {
     id: "thp-mremap-whole-table-under-uffd",
     file: "core/kernel/mremap.ts",
     search: "  const whole = (flags & VM_UFFD_MISSING) === 0;",

@@ -302,7 +302,6 @@ export function zapWholeMm(
   mm.hugePmds = undefined;
 }
 
-
 /**
  * What the PMD entry over the 2 MiB around `addr` maps, if the model keeps one there (see
  * `Mm.hugePmds`): "huge_zero" (`is_huge_zero_pmd`), "thp", or undefined (none, or split).
@@ -328,7 +327,6 @@ export function hugePmdAt(mm: Mm, addr: number): HugePmd | undefined {
 export function setHugePmd(mm: Mm, haddr: number, kind: HugePmd): void {
   (mm.hugePmds ??= new Map()).set(haddr / PMD_SIZE, kind);
 }
-
 
 /**
  * `pmd_none` for page-table index `t` (`pteTableIndex`): no page-table page there, with entries
