@@ -197,6 +197,27 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
   assertEquals(ksm("ksm-thp-pages-not-merged", [6, 7], 4), [1, 0]);
   // brk: the heap is one VMA from start_brk.
   assertEquals(at("brk-grow-shrink", "regrown").layout, ["P0 h0-8 rw-p 0 anon"]);
+  // smaps' Anonymous: and AnonHugePages: per VMA (host-checked, thp.scn): a write to the huge
+  // zero page maps a whole THP unless its PMD was split; fork copies the PMD.
+  const pages = (name: string, label: string): string[] => {
+    const s = suite.find((x) => x.name === name)!;
+    const j = s.steps.findIndex((st) => st.op === "measure" && st.label === label);
+    return modelFigures(s).one.layouts.get(j)!.map((l) =>
+      `${l.proc} ${l.start}-${l.end} ${l.anon} ${l.anonHuge}`
+    );
+  };
+  assertEquals(pages("thp-zero-page-write-maps-thp", "zero"), ["P0 0-1024 0 0"]);
+  assertEquals(pages("thp-zero-page-write-maps-thp", "written"), ["P0 0-1024 512 512"]);
+  assertEquals(pages("thp-zero-page-split-by-vma-boundary", "m0"), ["P0 0-1024 1 0"]);
+  assertEquals(pages("thp-zero-page-split-by-zap", "m0"), ["P0 0-1024 1 0"]);
+  assertEquals(pages("thp-zero-page-fork-copies-pmd", "child-wrote"), [
+    "P0 0-1024 0 0",
+    "P1 0-1024 512 512",
+  ]);
+  assertEquals(pages("thp-zero-page-mremap", "m0"), ["P0 1536-2048 512 512", "P0 3073-3585 1 0"]);
+  assertEquals(pages("thp-zero-page-mlock", "m0"), ["P0 0-1024 1024 1024"]);
+  // A THP shared by fork, then copied from in the child: the child's PMD is split.
+  assertEquals(pages("thp-write-fault-fork-cow", "m0"), ["P0 0-1024 509 0", "P1 0-1024 512 0"]);
 });
 
 Deno.test("verify: the noise filter keeps only changes that grow linearly with the copies", () => {
