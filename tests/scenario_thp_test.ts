@@ -367,3 +367,66 @@ Deno.test("THP PMD mappings: a pinned THP is split by fork, a boundary at either
   a.k.mprotect(a.mm, pg(512), 512 * P, PROT_READ);
   assertEquals(hugePmds(a.mm), [[0, "thp"], [1, "thp"]]);
 });
+
+Deno.test("THP and UFFDIO_MOVE: an aligned 2 MiB moves as one PMD, else the PMD is split", () => {
+  // Catches: a move that splits a PMD-mapped THP or the huge zero page it could move whole
+  // (move_pages_huge_pmd; verify's thp-uffd-move-*), one that leaves the source's table, one
+  // that moves whole a range one page short or onto a table, and a shared THP moved or split
+  // instead of EBUSY.
+  //   0        512   1024      1536
+  //   |A *THP  |     |B uffd   |   move 512 pages from A to B: the PMD moves, A has no table
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(5), "write");
+  k.mmap(mm, pg(1024), 512 * P, RW, ANON);
+  const u = k.userfaultfd(mm);
+  u.register(pg(1024), 512 * P);
+  assertEquals(u.move(pg(1024), X, 512 * P), 512 * P);
+  assertEquals([hugePmds(mm), folios(k), mm.ptePages.has(X / P / 512)], [
+    [[2, "thp"]],
+    [[512, 1024]],
+    false,
+  ]);
+  assertEquals([mm.emptyTables?.has(X / P / 512) ?? false, k.counters.uffd_move_huge_pmds], [
+    false,
+    1,
+  ]);
+  k.touch(mm, pg(6), "write"); // pmd_none again: a THP fault
+  assertEquals(folios(k), [[512, 1024], [512, 0]]);
+  // The huge zero page moves whole too: a write at the destination maps a THP.
+  const z = hugeVma();
+  z.k.touch(z.mm, pg(5), "read");
+  z.k.mmap(z.mm, pg(1024), 512 * P, RW, ANON);
+  const zu = z.k.userfaultfd(z.mm);
+  zu.register(pg(1024), 512 * P);
+  zu.move(pg(1024), X, 512 * P);
+  z.k.touch(z.mm, pg(1030), "write");
+  assertEquals([hugePmds(z.mm), folios(z.k)], [[[2, "thp"]], [[512, 1024]]]);
+  // One page short of 2 MiB: the PMD is split, the folio too, and pages move one by one.
+  const s = hugeVma();
+  s.k.touch(s.mm, pg(5), "write");
+  s.k.mmap(s.mm, pg(1024), 512 * P, RW, ANON);
+  const su = s.k.userfaultfd(s.mm);
+  su.register(pg(1024), 512 * P);
+  su.move(pg(1024), X, 511 * P);
+  assertEquals([hugePmds(s.mm), s.k.counters.uffd_move_huge_pmds ?? 0], [[], 0]);
+  // Onto a destination with a page table (left by a zap): split too.
+  const t = hugeVma();
+  t.k.touch(t.mm, pg(5), "write");
+  t.k.mmap(t.mm, pg(1024), 512 * P, RW, ANON);
+  t.k.touch(t.mm, pg(1030), "write");
+  t.k.madvise(t.mm, pg(1030), P, MADV_DONTNEED);
+  const tu = t.k.userfaultfd(t.mm);
+  tu.register(pg(1024), 512 * P);
+  tu.move(pg(1024), X, 512 * P);
+  assertEquals([hugePmds(t.mm), t.k.counters.uffd_move_huge_pmds ?? 0], [[], 0]);
+  // Shared with a fork child: EBUSY, whole or in part, and the PMD stays whole.
+  const f = hugeVma();
+  f.k.touch(f.mm, pg(5), "write");
+  f.k.fork(f.mm);
+  f.k.mmap(f.mm, pg(1024), 512 * P, RW, ANON);
+  const fu = f.k.userfaultfd(f.mm);
+  fu.register(pg(1024), 512 * P);
+  assertEquals(errnoOf(() => fu.move(pg(1024), X, 512 * P)), "EBUSY");
+  assertEquals(errnoOf(() => fu.move(pg(1025), pg(1), 8 * P)), "EBUSY");
+  assertEquals(hugePmds(f.mm), [[0, "thp"]]);
+});

@@ -12,15 +12,17 @@
  * (Linux splits the PMD and copies one page: `do_huge_pmd_wp_page`'s fallback) and a zap of part
  * of it (Linux splits the PMD first) then act as they do on Linux. Which 2 MiB ranges are still
  * mapped by one PMD entry is kept (`Mm.hugePmds`: set by the faults, copied by fork, moved by
- * mremap's whole-table move, split by a change of any entry or a VMA boundary inside): a write
- * to the huge zero page maps a whole new THP there (`do_huge_zero_wp_pmd`) where a split one
- * copies one page, and smaps counts a PMD-mapped THP in AnonHugePages. Not modelled, named: `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model
- * reuses the page (`wp_can_reuse_anon_folio`); UFFDIO_MOVE of a whole THP or huge zero PMD
- * (`move_pages_huge_pmd`, which leaves the source without a table; the model moves the entries);
- * khugepaged, which collapses ranges into THPs in the background; a failed THP allocation
- * (`VM_FAULT_FALLBACK`); and `MMF_DISABLE_THP` (prctl).
+ * mremap's whole-table move and UFFDIO_MOVE's `move_pages_huge_pmd`, split by a change of any
+ * entry or a VMA boundary inside): a write to the huge zero page maps a whole new THP there
+ * (`do_huge_zero_wp_pmd`) where a split one copies one page, UFFDIO_MOVE moves an aligned 2 MiB
+ * whole where it would split a folio, and smaps counts a PMD-mapped THP in AnonHugePages. Not
+ * modelled, named: `do_huge_pmd_wp_page` reuses a whole exclusive THP where the model reuses the
+ * page (`wp_can_reuse_anon_folio`); khugepaged, which collapses ranges into THPs in the
+ * background; a failed THP allocation (`VM_FAULT_FALLBACK`); and `MMF_DISABLE_THP` (prctl).
  *
- * Scheme hooks called here: `prepare` (`vmf_anon_prepare`, before either kind of THP mapping).
+ * Scheme hooks called here: `prepare` (`vmf_anon_prepare`, before either kind of THP mapping),
+ * `moveLock` and `moveAnon` (UFFDIO_MOVE of a whole THP: the anon_vma write lock and
+ * `folio_move_anon_rmap`).
  *
  * This module is browser compatible and has no dependencies.
  *
@@ -30,9 +32,12 @@
 import { newAnonFolio } from "./memory.ts";
 import type { Access } from "./memory.ts";
 import {
+  attachPte,
+  detachPte,
   hugePmdAt,
   PMD_SIZE,
   pmdNone,
+  presentPte,
   PTES_PER_TABLE_SHIFT,
   pteTableIndex,
   setHugePmd,
@@ -42,7 +47,10 @@ import {
 import { countEvent, type KernelState } from "./state.ts";
 import {
   hex,
+  linearPageIndex,
+  type Mm,
   PAGE_SIZE,
+  type PresentPte,
   SyscallError,
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
@@ -159,4 +167,83 @@ export function doHugeZeroWpPmd(k: KernelState, vma: Vma, addr: number, user: bo
   setHugePmd(vma.mm, Math.floor(addr / PMD_SIZE) * PMD_SIZE, "thp");
   countEvent(k, "faults_thp_zero_page_wp");
   return true;
+}
+
+/**
+ * Whether UFFDIO_MOVE moves the 2 MiB at `src` as one PMD entry to `dst` (`move_pages`): one
+ * entry maps it (`Mm.hugePmds`), both addresses are 2 MiB aligned, at least 2 MiB are left to
+ * move (`move_splits_huge_pmd`), and the destination has no page table (`pmd_none`). Otherwise,
+ * where one entry maps the source, it is split and the pages move one by one, except that a THP
+ * not exclusive to this mapping fails with EBUSY first (its PMD left whole).
+ *
+ * @example Usage
+ * ```ts ignore
+ * if (uffdMovesHugePmd(mm, dst, src, len - off)) moveHugePmd(k, mm, dstVma, dst, src);
+ * ```
+ */
+export function uffdMovesHugePmd(mm: Mm, dst: number, src: number, left: number): boolean {
+  const kind = hugePmdAt(mm, src);
+  if (kind === undefined) return false;
+  if (
+    src % PMD_SIZE === 0 && dst % PMD_SIZE === 0 && left >= PMD_SIZE &&
+    pmdNone(mm, pteTableIndex(dst / PAGE_SIZE))
+  ) return true;
+  const pte = mm.pages.get(src / PAGE_SIZE);
+  if (kind === "thp" && pte?.kind === "present" && !pte.folio.pageAnonExclusive(0)) {
+    throw new SyscallError("EBUSY", "UFFDIO_MOVE", `a shared THP at ${hex(src)}`);
+  }
+  mm.hugePmds!.delete(Math.floor(src / PMD_SIZE)); // split_huge_pmd
+  return false;
+}
+
+/**
+ * `move_pages_huge_pmd` (mm/huge_memory.c, Linux 6.18): UFFDIO_MOVE of the 2 MiB at `src` that
+ * one PMD entry maps, as one, to `dst` in `dstVma` (see {@link uffdMovesHugePmd}). The source is
+ * left without a table (the deposited table goes with the entry). A THP must be exclusive and not
+ * pinned (EBUSY); under its anon_vma's write lock (the scheme's `moveLock`) it moves to the
+ * destination VMA's anon_vma (`folio_move_anon_rmap`), takes the destination's index, and is
+ * mapped dirty and, in a VM_WRITE VMA, writable ("follow mremap() behavior"); the huge zero page
+ * moves as it is.
+ *
+ * @example Usage
+ * ```ts ignore
+ * moveHugePmd(k, mm, dstVma, dst, src);
+ * ```
+ */
+export function moveHugePmd(k: KernelState, mm: Mm, dstVma: Vma, dst: number, src: number): void {
+  const kind = hugePmdAt(mm, src)!;
+  const sv = src / PAGE_SIZE, dv = dst / PAGE_SIZE;
+  if (kind === "thp") {
+    const f = (mm.pages.get(sv) as PresentPte).folio;
+    if (f.pinned || !f.pageAnonExclusive(0)) {
+      throw new SyscallError("EBUSY", "UFFDIO_MOVE", `a shared or pinned THP at ${hex(src)}`);
+    }
+    const lock = k.scheme.moveLock?.(f) ?? null;
+    if (lock !== null) k.exec.acquire(lock, "write");
+    try {
+      const zeroes: boolean[] = [];
+      for (let i = 0; i < PMD_PAGES; i++) {
+        zeroes.push((detachPte(mm, sv + i) as PresentPte).zeroFilled === true);
+        k.oracle.unmap(f, mm, src + i * PAGE_SIZE);
+      }
+      k.scheme.moveAnon(f, dstVma);
+      f.index = linearPageIndex(dstVma, dst);
+      const w = (dstVma.flags & VM_WRITE) !== 0;
+      for (let i = 0; i < PMD_PAGES; i++) {
+        attachPte(mm, dv + i, presentPte(f, i, w, true, false, true, zeroes[i]));
+        k.oracle.map(f, mm, dst + i * PAGE_SIZE);
+      }
+    } finally {
+      if (lock !== null) k.exec.release(lock, "write");
+    }
+  } else {
+    for (let i = 0; i < PMD_PAGES; i++) {
+      detachPte(mm, sv + i);
+      attachPte(mm, dv + i, zeroPagePte(true));
+    }
+  }
+  mm.emptyTables?.delete(pteTableIndex(sv)); // pmd_none: the table went with the entry
+  setHugePmd(mm, dst, kind);
+  k.exec.work("pte_update", 2);
+  countEvent(k, "uffd_move_huge_pmds");
 }

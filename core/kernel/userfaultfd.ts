@@ -14,7 +14,8 @@
  * hugetlb ranges, the fault, fork, remap, remove and unmap events (features other than
  * `UFFD_FEATURE_MOVE` and `UFFD_FEATURE_SIGBUS`), `UFFDIO_CONTINUE`, more than one context per
  * mm. `UFFDIO_COPY` and `UFFDIO_ZEROPAGE` fill missing pages (what Android 16's ART uses; the
- * bytes copied are not modelled).
+ * bytes copied are not modelled). A 2 MiB that one PMD entry maps moves whole where it can
+ * (huge_memory.ts `moveHugePmd`).
  *
  * Scheme hooks called here: `prepare` (`find_vma_and_prepare_anon`), `moveLock` (the anon_vma
  * lock of a batch of moves), `moveAnon` (`folio_move_anon_rmap`), `addNewAnon`
@@ -30,7 +31,16 @@ import type { OpScope } from "./op_scope.ts";
 import type { KernelState } from "./state.ts";
 import { countEvent } from "./state.ts";
 import { allocFolio, splitFolio } from "./folio.ts";
-import { attachPte, detachPte, presentPte, pteTableIndex, setPte, zeroPagePte } from "./pgtable.ts";
+import { moveHugePmd, uffdMovesHugePmd } from "./huge_memory.ts";
+import {
+  attachPte,
+  detachPte,
+  PMD_SIZE,
+  presentPte,
+  pteTableIndex,
+  setPte,
+  zeroPagePte,
+} from "./pgtable.ts";
 import {
   type Folio,
   hex,
@@ -409,14 +419,21 @@ function movePages(
   let moved = 0;
   const batch = new MoveBatch(k);
   try {
-    for (let off = 0; off < len; off += PAGE_SIZE) {
+    for (let off = 0; off < len;) {
+      let step = PAGE_SIZE;
       try {
-        movePage(k, mm, dstVma, dst + off, src + off, mode, batch);
+        // A 2 MiB one PMD entry maps moves whole (move_pages_huge_pmd) or is split first.
+        if (uffdMovesHugePmd(mm, dst + off, src + off, len - off)) {
+          batch.end();
+          moveHugePmd(k, mm, dstVma, dst + off, src + off);
+          step = PMD_SIZE;
+        } else movePage(k, mm, dstVma, dst + off, src + off, mode, batch);
       } catch (e) {
         if (moved > 0 && e instanceof SyscallError) return moved;
         throw e;
       }
-      moved += PAGE_SIZE;
+      moved += step;
+      off += step;
     }
   } finally {
     batch.end();
