@@ -23,8 +23,9 @@
  * - `thp`: private anonymous memory in the first {@link THP_WINDOW} pages (three 2 MiB page
  *   tables), at 2 MiB boundaries half the time, with MADV_HUGEPAGE and the calls that decide
  *   whether a 2 MiB has a page table (zaps, munmap, mremap, fork), the residency of each
- *   touched 2 MiB (a THP or the huge zero page makes it 512), and KSM steps (MADV_MERGEABLE, writes
- *   of equal data over a THP's pages, ksmd scans: ksmd splits a THP before it merges its pages).
+ *   touched 2 MiB (a THP or the huge zero page makes it 512), KSM steps (MADV_MERGEABLE, writes
+ *   of equal data over a THP's pages, ksmd scans: ksmd splits a THP before it merges its pages),
+ *   and userfaultfd register and move steps (UFFDIO_MOVE of an aligned 2 MiB moves a PMD whole).
  * One vma or uffd scenario in three is wide ({@link WIDE_WINDOW}). After a step, a `measure` one
  * time in four. Addresses lie in the first {@link RANDOM_WINDOW}
  * pages of the arena (or of the heap), lengths are 1 to 8 pages.
@@ -299,7 +300,13 @@ function thpScenario(r: Random, name: string): string[] {
       // Equal data over a THP's pages, or a few of them: what ksmd merges after splitting it.
       lines.push(`write ${p} ${a} ${r.pick([1, 8, 100, 512])} value=${r.int(1, 2)}`);
     } else if (d < 97) lines.push(`ksmd ${r.int(1, 3)}`);
-    else lines.push(`resident ${p} ${a} ${n}`);
+    else if (d < 98) lines.push(`resident ${p} ${a} ${n}`);
+    else if (r.chance(0.4)) lines.push(`uffd_register ${p} ${a} ${n}`);
+    else {
+      // UFFDIO_MOVE, often of whole 2 MiB ranges: a PMD moves as one where it can.
+      const to = r.chance(0.6) ? 512 * r.int(0, 3) : r.int(0, THP_WINDOW);
+      lines.push(`uffd_move ${p} ${to} ${a} ${n}${r.chance(0.3) ? " holes" : ""}`);
+    }
     if (r.chance(0.25)) lines.push(`measure m${measures++}`);
   }
   lines.push("measure end");
