@@ -10,6 +10,7 @@
 import { assertEquals } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
+import type { CountingExec } from "../core/machine/exec.ts";
 import type { KernelParams } from "../core/kernel/params.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import {
@@ -429,4 +430,25 @@ Deno.test("THP and UFFDIO_MOVE: an aligned 2 MiB moves as one PMD, else the PMD 
   assertEquals(errnoOf(() => fu.move(pg(1024), X, 512 * P)), "EBUSY");
   assertEquals(errnoOf(() => fu.move(pg(1025), pg(1), 8 * P)), "EBUSY");
   assertEquals(hugePmds(f.mm), [[0, "thp"]]);
+});
+
+Deno.test("THP rmap walk: one PMD entry checked where a PMD maps the THP, else its PTEs", () => {
+  // Catches: a walk that checks 512 PTEs of a PMD-mapped THP (page_vma_mapped_walk stops at the
+  // PMD: 3 levels and one entry), or one that charges a split THP's PTEs as one PMD.
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(5), "write");
+  const f = k.liveAnonFolios[0];
+  const work = (): [number, number] => {
+    const w = (k.exec as CountingExec).counters.work;
+    return [w.pt_level ?? 0, w.pte_check ?? 0];
+  };
+  const [l0, c0] = work();
+  assertEquals(k.folioReferenced(f), 1);
+  const [l1, c1] = work();
+  assertEquals([l1 - l0, c1 - c0], [3, 1]);
+  // Split by a one-page zap: the walk goes down to the table and checks the 511 PTEs left.
+  k.madvise(mm, pg(100), P, MADV_DONTNEED);
+  k.folioReferenced(f);
+  const [l2, c2] = work();
+  assertEquals([l2 - l1, c2 - c1], [4, 512]);
 });

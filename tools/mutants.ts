@@ -4756,6 +4756,22 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_thp_test.ts"],
   },
   {
+    id: "hugepmd-walk-table-levels",
+    file: "core/kernel/rmap_walk.ts",
+    search: '    k.exec.work("pt_level", pmdMapped ? 3 : tableExists ? 4 : 3);',
+    replace: '    k.exec.work("pt_level", tableExists ? 4 : 3);',
+    story: "the rmap walk of a PMD-mapped THP goes down to a PTE level it does not have",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
+    id: "hugepmd-walk-checks-ptes",
+    file: "core/kernel/rmap_walk.ts",
+    search: '      if (!pmdMapped) k.exec.work("pte_check");',
+    replace: '      k.exec.work("pte_check");',
+    story: "the rmap walk checks 512 PTEs of a THP one PMD entry maps",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
     id: "thp-mremap-whole-table-under-uffd",
     file: "core/kernel/mremap.ts",
     search: "  const whole = (flags & VM_UFFD_MISSING) === 0;",

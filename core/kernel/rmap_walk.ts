@@ -19,7 +19,7 @@ import type { WalkKind } from "../rmap/scheme.ts";
 import { mapperAddr, mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
 import { ksmUnreachable, rmapWalkKsm } from "./ksm_rmap.ts";
-import { attachPte, clearPte, pteTableIndex, swapPte } from "./pgtable.ts";
+import { attachPte, clearPte, hugePmdAt, pteTableIndex, swapPte } from "./pgtable.ts";
 import { freeFolio } from "./folio.ts";
 import {
   type Folio,
@@ -86,15 +86,20 @@ export function rmapWalk(
     visits++;
     const mm = vma.mm;
     const vpn = addr / PAGE_SIZE;
+    // A THP one PMD entry maps here: the walk stops at the PMD and checks that one entry
+    // (page_vma_mapped_walk's pmd_trans_huge case), not 512 PTEs.
+    const pmdMapped = folio.nrPages > 1 && hugePmdAt(mm, addr) === "thp" &&
+      mm.pages.get(vpn)?.folio === folio;
     const tableExists = mm.ptePages.has(pteTableIndex(vpn));
-    k.exec.work("pt_level", tableExists ? 4 : 3);
+    k.exec.work("pt_level", pmdMapped ? 3 : tableExists ? 4 : 3);
     if (!tableExists || addr < vma.start || addr >= vma.end) return true;
+    if (pmdMapped) k.exec.work("pte_check");
     let hit = false;
     for (let i = 0; i < folio.nrPages; i++) {
       // A KSM folio is small and mapped at different pgoffs: the rmap item's address is used.
       const va = folio.ksm ? addr : vma.start + (folio.index + i - vma.pgoff) * PAGE_SIZE;
       if (va < vma.start || va >= vma.end) continue;
-      k.exec.work("pte_check");
+      if (!pmdMapped) k.exec.work("pte_check");
       const pte = mm.pages.get(va / PAGE_SIZE);
       if (pte?.kind !== "present" || pte.folio !== folio || pte.page !== i) continue;
       const key = mapperKey(mm, va);
