@@ -220,6 +220,19 @@ Deno.test("verify: model per-copy figures and layouts of pinned cases (measured 
   assertEquals(pages("thp-write-fault-fork-cow", "m0"), ["P0 0-1024 509 0", "P1 0-1024 512 0"]);
 });
 
+Deno.test("verify: the khugepaged probe runs on the model, which collapses nothing", async () => {
+  // Catches: a probe that no longer parses or runs (tools/verify/probes is not in the suite), or
+  // a model that starts collapsing (then the probe's known line must go).
+  const text = await Deno.readTextFile(
+    new URL("../tools/verify/probes/khugepaged.scn", import.meta.url),
+  );
+  const [s] = parseScenarios(text, "khugepaged.scn");
+  assert(s.known !== undefined && s.known !== "");
+  const f = modelFigures(s);
+  const j = s.steps.findIndex((st) => st.op === "measure");
+  assertEquals(f.one.layouts.get(j)!.map((l) => [l.anon, l.anonHuge]), [[512, 0]]);
+});
+
 Deno.test("verify: the noise filter keeps only changes that grow linearly with the copies", () => {
   // Clean: 3 per copy, intercept 11 (the runner's own VMAs copied by fork); K = 4.
   assertEquals(stepFigure(4, [[23, 23], [35, 35], [47]]), 3);
