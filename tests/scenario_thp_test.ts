@@ -369,6 +369,23 @@ Deno.test("THP PMD mappings: a pinned THP is split by fork, a boundary at either
   assertEquals(hugePmds(a.mm), [[0, "thp"], [1, "thp"]]);
 });
 
+/**
+ * A: [0, 512) MADV_HUGEPAGE with page 5 touched (`access`: a THP, or the huge zero page), and B:
+ * [1024, 1536) registered with userfaultfd (`dirtyTable`: with an emptied page table).
+ */
+function thpAndUffdDest(access: "read" | "write", dirtyTable = false) {
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(5), access);
+  k.mmap(mm, pg(1024), 512 * P, RW, ANON);
+  if (dirtyTable) {
+    k.touch(mm, pg(1030), "write");
+    k.madvise(mm, pg(1030), P, MADV_DONTNEED);
+  }
+  const u = k.userfaultfd(mm);
+  u.register(pg(1024), 512 * P);
+  return { k, mm, u };
+}
+
 Deno.test("THP and UFFDIO_MOVE: an aligned 2 MiB moves as one PMD, else the PMD is split", () => {
   // Catches: a move that splits a PMD-mapped THP or the huge zero page it could move whole
   // (move_pages_huge_pmd; verify's thp-uffd-move-*), one that leaves the source's table, one
@@ -376,11 +393,7 @@ Deno.test("THP and UFFDIO_MOVE: an aligned 2 MiB moves as one PMD, else the PMD 
   // instead of EBUSY.
   //   0        512   1024      1536
   //   |A *THP  |     |B uffd   |   move 512 pages from A to B: the PMD moves, A has no table
-  const { k, mm } = hugeVma();
-  k.touch(mm, pg(5), "write");
-  k.mmap(mm, pg(1024), 512 * P, RW, ANON);
-  const u = k.userfaultfd(mm);
-  u.register(pg(1024), 512 * P);
+  const { k, mm, u } = thpAndUffdDest("write");
   assertEquals(u.move(pg(1024), X, 512 * P), 512 * P);
   assertEquals([hugePmds(mm), folios(k), mm.ptePages.has(X / P / 512)], [
     [[2, "thp"]],
@@ -394,42 +407,27 @@ Deno.test("THP and UFFDIO_MOVE: an aligned 2 MiB moves as one PMD, else the PMD 
   k.touch(mm, pg(6), "write"); // pmd_none again: a THP fault
   assertEquals(folios(k), [[512, 1024], [512, 0]]);
   // The huge zero page moves whole too: a write at the destination maps a THP.
-  const z = hugeVma();
-  z.k.touch(z.mm, pg(5), "read");
-  z.k.mmap(z.mm, pg(1024), 512 * P, RW, ANON);
-  const zu = z.k.userfaultfd(z.mm);
-  zu.register(pg(1024), 512 * P);
-  zu.move(pg(1024), X, 512 * P);
+  const z = thpAndUffdDest("read");
+  z.u.move(pg(1024), X, 512 * P);
   z.k.touch(z.mm, pg(1030), "write");
   assertEquals([hugePmds(z.mm), folios(z.k)], [[[2, "thp"]], [[512, 1024]]]);
-  // One page short of 2 MiB: the PMD is split, the folio too, and pages move one by one.
-  const s = hugeVma();
-  s.k.touch(s.mm, pg(5), "write");
-  s.k.mmap(s.mm, pg(1024), 512 * P, RW, ANON);
-  const su = s.k.userfaultfd(s.mm);
-  su.register(pg(1024), 512 * P);
-  su.move(pg(1024), X, 511 * P);
-  assertEquals([hugePmds(s.mm), s.k.counters.uffd_move_huge_pmds ?? 0], [[], 0]);
-  // Onto a destination with a page table (left by a zap): split too.
-  const t = hugeVma();
-  t.k.touch(t.mm, pg(5), "write");
-  t.k.mmap(t.mm, pg(1024), 512 * P, RW, ANON);
-  t.k.touch(t.mm, pg(1030), "write");
-  t.k.madvise(t.mm, pg(1030), P, MADV_DONTNEED);
-  const tu = t.k.userfaultfd(t.mm);
-  tu.register(pg(1024), 512 * P);
-  tu.move(pg(1024), X, 512 * P);
-  assertEquals([hugePmds(t.mm), t.k.counters.uffd_move_huge_pmds ?? 0], [[], 0]);
+  // One page short of 2 MiB, or onto a destination with a page table (left by a zap): the PMD
+  // is split, the folio too, and pages move one by one.
+  for (const [dirtyTable, pages] of [[false, 511], [true, 512]] as const) {
+    const s = thpAndUffdDest("write", dirtyTable);
+    s.u.move(pg(1024), X, pages * P);
+    assertEquals([hugePmds(s.mm), s.k.counters.uffd_move_huge_pmds ?? 0], [[], 0]);
+  }
   // Shared with a fork child: EBUSY, whole or in part, and the PMD stays whole.
-  const f = hugeVma();
-  f.k.touch(f.mm, pg(5), "write");
-  f.k.fork(f.mm);
-  f.k.mmap(f.mm, pg(1024), 512 * P, RW, ANON);
-  const fu = f.k.userfaultfd(f.mm);
+  const { k: fk, mm: fm } = hugeVma();
+  fk.touch(fm, pg(5), "write");
+  fk.fork(fm);
+  fk.mmap(fm, pg(1024), 512 * P, RW, ANON);
+  const fu = fk.userfaultfd(fm);
   fu.register(pg(1024), 512 * P);
   assertEquals(errnoOf(() => fu.move(pg(1024), X, 512 * P)), "EBUSY");
   assertEquals(errnoOf(() => fu.move(pg(1025), pg(1), 8 * P)), "EBUSY");
-  assertEquals(hugePmds(f.mm), [[0, "thp"]]);
+  assertEquals(hugePmds(fm), [[0, "thp"]]);
 });
 
 Deno.test("THP rmap walk: one PMD entry checked where a PMD maps the THP, else its PTEs", () => {
