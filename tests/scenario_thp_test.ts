@@ -257,6 +257,16 @@ Deno.test("THP and mremap: an aligned 2 MiB moves as a whole table, leaving the 
   u.k.userfaultfd(u.mm).register(X, 512 * P);
   u.k.mremap(u.mm, X, 512 * P, 512 * P, flags, pg(1536));
   assertEquals(u.mm.emptyTables?.has(X / P / 512), true);
+  // A THP's PMD entry moves whole all the same (move_huge_pmd has no userfaultfd check; verify's
+  // thp-move-uffd-huge-pmd).
+  const h = hugeVma();
+  h.k.touch(h.mm, pg(5), "write");
+  h.k.userfaultfd(h.mm).register(X, 512 * P);
+  h.k.mremap(h.mm, X, 512 * P, 512 * P, flags, pg(1536));
+  assertEquals([h.mm.emptyTables?.has(X / P / 512) ?? false, hugePmds(h.mm)], [false, [[
+    3,
+    "thp",
+  ]]]);
 });
 
 /** Pages of `[from, from + n)` mapped to anonymous folios (smaps' "Anonymous:"). */

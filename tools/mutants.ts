@@ -4772,6 +4772,17 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_thp_test.ts"],
   },
   {
+    id: "hugepmd-mremap-uffd-not-whole",
+    file: "core/kernel/mremap.ts",
+    search:
+      "      if ((whole || huge) && extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);",
+    replace:
+      "      if (whole && huge !== null && extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);",
+    story:
+      "mremap of a userfaultfd-armed VMA splits a THP's PMD it moves whole on Linux (move_huge_pmd)",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
     id: "thp-mremap-whole-table-under-uffd",
     file: "core/kernel/mremap.ts",
     search: "  const whole = (flags & VM_UFFD_MISSING) === 0;",

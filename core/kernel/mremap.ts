@@ -360,8 +360,10 @@ function copyVma(k: KernelState, vma: Vma, addr: number, len: number, pgoff: num
  * destination has none, the whole table moves (`move_normal_pmd`, or `move_huge_pmd` for a THP),
  * leaving the source `pmd_none`; otherwise the entries move and the destination gets a table
  * (`pte_alloc`) even when no entry lands in it, while the source keeps its own, emptied. A
- * userfaultfd-armed source (`flags`) moves no whole table (`vma_has_uffd_without_event_remap`:
- * the model has no UFFD_FEATURE_EVENT_REMAP).
+ * userfaultfd-armed source (`flags`) moves no whole table of PTEs (`move_normal_pmd`:
+ * `vma_has_uffd_without_event_remap`, the model having no UFFD_FEATURE_EVENT_REMAP), but one PMD
+ * entry of a THP or the huge zero page moves whole all the same (`move_huge_pmd` has no such
+ * check; verify's thp-move-uffd-huge-pmd).
  */
 function movePageTables(
   k: KernelState,
@@ -378,7 +380,9 @@ function movePageTables(
     const extent = Math.min(PMD_SIZE - (oa % PMD_SIZE), PMD_SIZE - (na % PMD_SIZE), len - off);
     const t = pteTableIndex(oa / PAGE_SIZE), nt = pteTableIndex(na / PAGE_SIZE);
     if (!pmdNone(mm, t)) {
-      if (whole && extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);
+      // move_normal_pmd refuses a userfaultfd-armed VMA; move_huge_pmd (one PMD entry) does not.
+      const huge = mm.hugePmds !== undefined && mm.hugePmds.has(t);
+      if ((whole || huge) && extent === PMD_SIZE && pmdNone(mm, nt)) movedWhole.push(t);
       dstTables.push(nt);
     }
     off += extent;
