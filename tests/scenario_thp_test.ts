@@ -14,7 +14,9 @@ import type { CountingExec } from "../core/machine/exec.ts";
 import type { KernelParams } from "../core/kernel/params.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import {
+  MADV_COLD,
   MADV_DONTNEED,
+  MADV_FREE,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
   MADV_POPULATE_WRITE,
@@ -459,4 +461,17 @@ Deno.test("THP rmap walk: one PMD entry checked where a PMD maps the THP, else i
   k.folioReferenced(f);
   const [l2, c2] = work();
   assertEquals([l2 - l1, c2 - c1], [4, 512]);
+});
+
+Deno.test("THP PMD mappings: a folio split splits the PMD that maps it", () => {
+  // Catches: split_folio re-pointing the PTEs of a PMD-mapped THP and leaving the PMD whole
+  // (unmap_folio splits it first: TTU_SPLIT_HUGE_PMD; verify's thp-free-part-splits and
+  // thp-cold-whole-pageout-part), while a whole-range MADV_COLD keeps it.
+  const { k, mm } = hugeVma();
+  k.touch(mm, pg(5), "write");
+  k.touch(mm, pg(600), "write");
+  k.madvise(mm, X, 512 * P, MADV_COLD);
+  assertEquals(hugePmds(mm), [[0, "thp"], [1, "thp"]]);
+  k.madvise(mm, pg(512), 8 * P, MADV_FREE);
+  assertEquals([hugePmds(mm), k.counters.folios_split], [[[0, "thp"]], 1]);
 });

@@ -4783,6 +4783,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_thp_test.ts"],
   },
   {
+    id: "hugepmd-folio-split-keeps-pmd",
+    file: "core/kernel/folio.ts",
+    search: "    m.mm.hugePmds?.delete(pteTableIndex(vpn));",
+    replace: "",
+    story: "a folio split leaves the PMD that maps the THP whole (unmap_folio splits it first)",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
     id: "thp-mremap-whole-table-under-uffd",
     file: "core/kernel/mremap.ts",
     search: "  const whole = (flags & VM_UFFD_MISSING) === 0;",

@@ -15,7 +15,7 @@
 
 import { ksmFolioFreed } from "./ksm.ts";
 import { ksmSplitContent } from "./ksm_content.ts";
-import { presentPte, setPte, zeroPagePte } from "./pgtable.ts";
+import { presentPte, pteTableIndex, setPte, zeroPagePte } from "./pgtable.ts";
 import { countEvent, type KernelState } from "./state.ts";
 import { type Folio, PAGE_SIZE, type SimFile, type SwapSlot, VM_LOCKED } from "./types.ts";
 import { KernelFolio } from "./folio_object.ts";
@@ -206,9 +206,11 @@ export function splitFolio(k: KernelState, f: Folio): boolean {
     if (k.lazyfree.has(f)) k.lazyfree.add(t); // the tails keep PG_swapbacked's state
     tails.push(t);
   }
-  // Repoint every PTE of pages 1..n-1 to its new folio.
+  // Repoint every PTE of pages 1..n-1 to its new folio. A PMD entry that maps the folio is split
+  // first (unmap_folio's TTU_SPLIT_HUGE_PMD).
   for (const m of [...f.mappers.values()]) {
     const vpn = m.addr / PAGE_SIZE;
+    m.mm.hugePmds?.delete(pteTableIndex(vpn));
     const pte = m.mm.pages.get(vpn);
     if (pte?.kind !== "present" || pte.folio !== f || pte.page === 0) continue;
     const t = tails[pte.page];
