@@ -19,6 +19,7 @@ import {
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
   MADV_POPULATE_WRITE,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -474,4 +475,21 @@ Deno.test("THP PMD mappings: a folio split splits the PMD that maps it", () => {
   assertEquals(hugePmds(mm), [[0, "thp"], [1, "thp"]]);
   k.madvise(mm, pg(512), 8 * P, MADV_FREE);
   assertEquals([hugePmds(mm), k.counters.folios_split], [[[0, "thp"]], 1]);
+});
+
+Deno.test("THP reclaim without swap: the THP falls back to small pages, which stay", () => {
+  // Catches: a reclaim without swap that keeps a THP whole (shrink_folio_list splits it before
+  // its pages fail folio_alloc_swap in turn; verify's thp-pageout-no-swap-splits), or one that
+  // reclaims something.
+  const { k, mm } = hugeVma({ swapSpace: false });
+  k.touch(mm, pg(5), "write");
+  k.touch(mm, pg(600), "write");
+  k.madvise(mm, X, 512 * P, MADV_PAGEOUT);
+  // Page 5 keeps its data; the 511 others held zeroes and now map the zero page.
+  assertEquals([folios(k), hugePmds(mm), resident(k, mm, 0, 512)], [
+    [[1, 5], [512, 512]],
+    [[1, "thp"]],
+    512,
+  ]);
+  assertEquals([k.counters.reclaim_no_swap_split, k.counters.reclaim_no_swap], [1, 1]);
 });

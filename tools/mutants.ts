@@ -4791,6 +4791,15 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/scenario_thp_test.ts"],
   },
   {
+    id: "reclaim-no-swap-keeps-thp",
+    file: "core/kernel/rmap_walk.ts",
+    search:
+      '    if (folio.nrPages > 1 && splitFolio(k, folio)) countEvent(k, "reclaim_no_swap_split");',
+    replace: "",
+    story: "reclaim without swap keeps a large folio whole (it falls back to small pages first)",
+    tests: ["tests/scenario_thp_test.ts"],
+  },
+  {
     id: "thp-mremap-whole-table-under-uffd",
     file: "core/kernel/mremap.ts",
     search: "  const whole = (flags & VM_UFFD_MISSING) === 0;",

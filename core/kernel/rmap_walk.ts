@@ -20,7 +20,7 @@ import { mapperAddr, mapperKey, OracleMismatchError } from "../oracle.ts";
 import { countEvent, type KernelState, type WalkResult } from "./state.ts";
 import { ksmUnreachable, rmapWalkKsm } from "./ksm_rmap.ts";
 import { attachPte, clearPte, hugePmdAt, pteTableIndex, swapPte } from "./pgtable.ts";
-import { freeFolio } from "./folio.ts";
+import { freeFolio, splitFolio } from "./folio.ts";
 import {
   type Folio,
   type Mm,
@@ -306,9 +306,12 @@ export function tryToUnmap(k: KernelState, folio: Folio): boolean {
     }
     return true;
   }
-  // No swap space: `add_to_swap` fails and the folio is kept, before any walk (a folio already
-  // in the swap cache has its slot).
+  // No swap space: `folio_alloc_swap` fails and the folio is kept, before any walk (a folio
+  // already in the swap cache has its slot). A large folio first falls back to swapping its pages
+  // (`shrink_folio_list`: "Fallback to swap normal pages", `split_folio_to_list`), which fail in
+  // turn: it ends split, its pages that held zeroes mapped to the zero page (folio.ts).
   if (!k.params.swapSpace && cachedIn === undefined) {
+    if (folio.nrPages > 1 && splitFolio(k, folio)) countEvent(k, "reclaim_no_swap_split");
     countEvent(k, "reclaim_no_swap");
     return false;
   }
