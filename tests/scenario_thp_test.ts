@@ -11,6 +11,7 @@ import { assertEquals } from "./assert.ts";
 import { errnoOf } from "./errno.ts";
 import { Kernel } from "../core/kernel/kernel.ts";
 import type { CountingExec } from "../core/machine/exec.ts";
+import type { Userfaultfd } from "../core/kernel/userfaultfd.ts";
 import type { KernelParams } from "../core/kernel/params.ts";
 import { AnonVmaScheme } from "../core/rmap/anon_vma.ts";
 import {
@@ -386,7 +387,10 @@ Deno.test("THP PMD mappings: a pinned THP is split by fork, a boundary at either
  * A: [0, 512) MADV_HUGEPAGE with page 5 touched (`access`: a THP, or the huge zero page), and B:
  * [1024, 1536) registered with userfaultfd (`dirtyTable`: with an emptied page table).
  */
-function thpAndUffdDest(access: "read" | "write", dirtyTable = false) {
+function thpAndUffdDest(
+  access: "read" | "write",
+  dirtyTable = false,
+): { k: Kernel; mm: Mm; u: Userfaultfd } {
   const { k, mm } = hugeVma();
   k.touch(mm, pg(5), access);
   k.mmap(mm, pg(1024), 512 * P, RW, ANON);
