@@ -165,20 +165,27 @@ export async function runHost(s: Scenario, copies: number): Promise<Execution> {
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(lower(s, copies)));
   await w.close();
-  // A runner that hangs (it never should) is killed; its scenario processes then see the end of
-  // their command pipes and exit.
-  const timer = setTimeout(() => {
+  // A runner that hangs (it never should) is stopped: SIGTERM, on which it puts ksmd's and
+  // khugepaged's settings back, then SIGKILL (its journal lets the next runner put them back);
+  // its scenario processes then see the end of their command pipes and exit.
+  const kill = (signal: Deno.Signal): void => {
     try {
-      child.kill("SIGKILL");
+      child.kill(signal);
     } catch {
       // already exited
     }
+  };
+  let hard: ReturnType<typeof setTimeout> | undefined;
+  const timer = setTimeout(() => {
+    kill("SIGTERM");
+    hard = setTimeout(() => kill("SIGKILL"), 5_000);
   }, RUN_TIMEOUT_MS);
   let out: Deno.CommandOutput;
   try {
     out = await child.output();
   } finally {
     clearTimeout(timer);
+    clearTimeout(hard);
   }
   const text = new TextDecoder().decode(out.stdout);
   const exec: Execution = {

@@ -172,6 +172,7 @@ __attribute__((format(printf, 1, 2))) static void emit(const char *fmt, ...) {
 
 static void ksm_restore(void);
 static void khugepaged_restore(void);
+static void journal_clear(void);
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
   char buf[512];
@@ -185,6 +186,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
   if (is_controller) {
     ksm_restore();
     khugepaged_restore();
+    journal_clear();
     olen = 0;
     (void)!write(1, buf, (size_t)n);
     for (int i = 0; i < nprocs; i++)
@@ -193,6 +195,61 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
   }
   (void)!write(2, buf, (size_t)n);
   _exit(1);
+}
+
+/* ---- the settings journal (controller) -------------------------------------------------- */
+
+/* A runner killed with SIGKILL (verify's timeout of a hung run) cannot put back ksmd's and
+ * khugepaged's settings. So before it changes one it appends the original value to this journal,
+ * a runner that has put its settings back removes the journal, and the next runner (under the
+ * lock) first writes back whatever a killed runner left in it. */
+static const char journal_path[] = "/run/rmapbench-verify.saved";
+
+static void journal_add(const char *path, const char *value) {
+  int fd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) die("open %s: %s", journal_path, strerror(errno));
+  char line[192];
+  int n = snprintf(line, sizeof line, "%s %s\n", path, value);
+  if (n <= 0 || n >= (int)sizeof line || write(fd, line, (size_t)n) != n) {
+    close(fd);
+    die("write %s", journal_path);
+  }
+  close(fd);
+}
+
+/* Set once this runner holds the lock: the journal is its own from then on. */
+static volatile sig_atomic_t journal_owned;
+
+/* Removes the journal once every setting is back (async-signal-safe); only a runner holding the
+ * lock may (before that, the journal may be another runner's). */
+static void journal_clear(void) {
+  if (journal_owned) (void)unlink(journal_path);
+}
+
+/* Writes back the settings a killed runner left in the journal ("<path> <value>" lines). */
+static void journal_replay(void) {
+  char buf[4096];
+  int fd = open(journal_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  ssize_t r = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[r > 0 ? r : 0] = 0;
+  for (char *line = buf; *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+    char *sp = strrchr(line, ' ');
+    if (sp && !strncmp(line, "/sys/kernel/mm/", 15)) {
+      *sp = 0;
+      int w = open(line, O_WRONLY | O_CLOEXEC);
+      if (w >= 0) {
+        (void)!write(w, sp + 1, strlen(sp + 1));
+        close(w);
+      }
+    }
+    if (!nl) break;
+    line = nl + 1;
+  }
+  (void)unlink(journal_path);
 }
 
 /* ---- slab counters (controller) ---------------------------------------------------------- */
@@ -280,6 +337,7 @@ static void ksm_restore(void) {
 static void knobs_on_signal(int sig) {
   ksm_restore();
   khugepaged_restore();
+  journal_clear();
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -301,6 +359,9 @@ static void ksm_setup(void) {
     /* smart_scan is new in Linux 6.7: an older kernel has no smart scan to turn off. */
     if (access(ksm_paths[i], F_OK) < 0) ksm_saved[i][0] = 0;
     else snprintf(ksm_saved[i], sizeof ksm_saved[i], "%ld", ksm_read(ksm_knobs[i]));
+  }
+  for (int i = 0; i < KSM_KNOBS; i++) {
+    if (ksm_saved[i][0]) journal_add(ksm_paths[i], ksm_saved[i]);
   }
   knobs_restore_on_signals();
   ksm_write("run", "0");
@@ -379,6 +440,7 @@ static void khugepaged_quiet(void) {
   snprintf(v, sizeof v, "%ld", read_sysfs_long(khugepaged_path));
   int fd = open(khugepaged_path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) die("open %s: %s", khugepaged_path, strerror(errno));
+  journal_add(khugepaged_path, v);
   memcpy(khugepaged_saved, v, sizeof v); /* restored from here on, also by die() */
   knobs_restore_on_signals();
   if (write(fd, "0", 1) != 1) {
@@ -1009,6 +1071,8 @@ int main(int argc, char **argv) {
   while (flock(lock_fd, LOCK_EX) < 0) {
     if (errno != EINTR) die("flock %s: %s", lock_path, strerror(errno));
   }
+  journal_owned = 1;
+  journal_replay();
   signal(SIGCHLD, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   /* Shorten every measurement window on a busy host: the controller and the scenario processes
@@ -1033,6 +1097,7 @@ int main(int argc, char **argv) {
     if (alive[q]) die("process %d still alive at the end of the program", q);
   if (uses_ksm) ksm_controller_leave();
   khugepaged_restore();
+  journal_clear();
   emit("E\n");
   flush_out();
   return 0;
