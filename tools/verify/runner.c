@@ -831,6 +831,20 @@ static void setup_child(int idx) {
 static struct ack read_ack(void) {
   struct ack a;
   ssize_t r;
+  /* Every process holds the ack pipe's write end, so a scenario process that died (say, on copies
+   * that disagree) gives no end of file: without an answer for a second, a live process that is
+   * gone (reaped at once: SIGCHLD is ignored) ends the run now, not at verify's timeout. */
+  for (;;) {
+    struct pollfd pf = {.fd = ack_fd[0], .events = POLLIN};
+    int n = poll(&pf, 1, 1000);
+    if (n > 0) break;
+    if (n < 0 && errno != EINTR) die("poll: %s", strerror(errno));
+    for (int i = 0; i < nprocs; i++) {
+      if (alive[i] && pids[i] > 0 && kill(pids[i], 0) < 0 && errno == ESRCH) {
+        die("scenario process %d died", i);
+      }
+    }
+  }
   while ((r = read(ack_fd[0], &a, sizeof a)) < 0 && errno == EINTR) {
   }
   if (r != (ssize_t)sizeof a) die("a scenario process died (ack pipe r=%zd)", r);
