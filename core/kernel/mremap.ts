@@ -34,6 +34,7 @@ import { splitFolio } from "./folio.ts";
 import {
   type Folio,
   hex,
+  type HugePmd,
   linearPageIndex,
   type Mm,
   MREMAP_DONTUNMAP,
@@ -389,9 +390,11 @@ function movePageTables(
   }
   // move_huge_pmd: a huge PMD moved whole stays one at its new place.
   const h = mm.hugePmds;
-  const hugeMoved = h === undefined ? [] : movedWhole.filter((t) => h.has(t)).map((t) => {
-    return [t, h.get(t)!] as const;
-  });
+  const hugeMoved: [number, HugePmd][] = [];
+  for (const t of movedWhole) {
+    const kind = h?.get(t);
+    if (kind !== undefined) hugeMoved.push([t, kind]);
+  }
   const keys = mm.pages.rangeKeys(oldAddr / PAGE_SIZE, (oldAddr + len) / PAGE_SIZE);
   const moved: { addr: number; pte: Pte }[] = [];
   for (const vpn of keys) {

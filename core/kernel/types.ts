@@ -479,7 +479,8 @@ export interface Mm {
    * model keeps as 512 PTEs: of the huge zero page (`set_huge_zero_folio`; a write fault there
    * maps a new THP: `do_huge_zero_wp_pmd`) or of a THP (smaps counts it in AnonHugePages). Any
    * change of one of the entries, and a VMA boundary moved inside the 2 MiB, splits the PMD
-   * (pgtable.ts `splitHugePmdIfNeeded`). Absent until the first such mapping.
+   * (pgtable.ts `detachPte`, vma_tree.ts `splitHugePmdIfNeeded`). Absent until the first such
+   * mapping.
    */
   hugePmds?: Map<number, HugePmd>;
   /** `mmap_lock`. */

@@ -27,6 +27,7 @@ import {
   MLOCK_ONFAULT,
   type Mm,
   PAGE_SIZE,
+  PMD_SIZE,
   type SimFile,
   SyscallError,
   UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES,
@@ -37,9 +38,6 @@ import {
   VM_WRITE,
 } from "../../mod.ts";
 import { type Addr, ADVICE_VALUE, ARENA, mremapFlags, type Scenario } from "./scenario.ts";
-
-/** Pages a PMD entry maps (`HPAGE_PMD_NR` on x86_64). */
-const PMD_PAGES = 512;
 
 /** One VMA as `/proc/<pid>/smaps` shows it, relative to its arena copy or to `start_brk`. */
 export interface LayoutLine {
@@ -157,8 +155,8 @@ export function runModel(
   const anonHugePages = (mm: Mm, start: number, end: number): number => {
     let n = 0;
     for (const [t, kind] of mm.hugePmds ?? []) {
-      const a = t * PMD_PAGES * P;
-      if (kind === "thp" && a >= start && a + PMD_PAGES * P <= end) n += PMD_PAGES;
+      const a = t * PMD_SIZE;
+      if (kind === "thp" && a >= start && a + PMD_SIZE <= end) n += PMD_SIZE / P;
     }
     return n;
   };
